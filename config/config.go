@@ -1,0 +1,155 @@
+// Package config reads Sluice's configuration from flags and the
+// environment (a flag wins over its variable) and supplies the secrets the
+// embedded default needs when the operator gave none.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the gateway needs to start.
+type Config struct {
+	Addr            string
+	DatabaseURL     string
+	MasterKey       string // base64 or hex, see secrets.ParseMasterKey
+	JWTSecret       string
+	LogFormat       string // text or json
+	LogLevel        string // debug, info, warn, error
+	CORSOrigins     []string
+	Playground      bool // serve /playground and allow introspection
+	ShutdownTimeout time.Duration
+	// DataDir is where the embedded SQLite database and its generated
+	// secrets file live when DATABASE_URL is empty.
+	DataDir string
+}
+
+// setting is one configuration entry: its flag, its variable, its default
+// and what it does, so that --help and the README table say the same.
+type setting struct {
+	flag, env, def, usage string
+	set                   func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{"addr", "SLUICE_ADDR", ":8080", "address to listen on (dashboard, /graphql, /playground, the proxy)",
+		func(c *Config, v string) error { c.Addr = v; return nil }},
+	{"database-url", "DATABASE_URL", "", "postgres://user:password@host:5432/db for PostgreSQL; empty for the embedded SQLite file sluice.db in --data-dir",
+		func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{"data-dir", "SLUICE_DATA_DIR", ".", "folder of the embedded SQLite database and its generated secrets file",
+		func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{"master-key", "SLUICE_MASTER_KEY", "", "32-byte key (base64 or hex) that encrypts provider keys at rest; generated into sluice.secrets for the embedded default, required with PostgreSQL",
+		func(c *Config, v string) error { c.MasterKey = v; return nil }},
+	{"jwt-secret", "SLUICE_JWT_SECRET", "", "secret that signs admin login tokens; generated into sluice.secrets for the embedded default, required with PostgreSQL",
+		func(c *Config, v string) error { c.JWTSecret = v; return nil }},
+	{"log-format", "SLUICE_LOG_FORMAT", "text", "log format: text or json",
+		func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return fmt.Errorf("log format %q: use text or json", v)
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	{"log-level", "SLUICE_LOG_LEVEL", "info", "log level: debug, info, warn or error",
+		func(c *Config, v string) error {
+			switch v {
+			case "debug", "info", "warn", "error":
+				c.LogLevel = v
+				return nil
+			}
+			return fmt.Errorf("log level %q: use debug, info, warn or error", v)
+		}},
+	{"cors-origins", "SLUICE_CORS_ORIGINS", "http://localhost:5173", "comma-separated origins allowed to call /graphql from a browser (the dashboard's dev server by default)",
+		func(c *Config, v string) error { c.CORSOrigins = splitList(v); return nil }},
+	{"playground", "SLUICE_PLAYGROUND", "true", "serve the GraphQL playground at /playground and allow introspection",
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("playground %q: use true or false", v)
+			}
+			c.Playground = b
+			return nil
+		}},
+	{"shutdown-timeout", "SLUICE_SHUTDOWN_TIMEOUT", "30s", "how long a shutdown waits for in-flight requests and streams",
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("shutdown timeout %q: use a duration such as 30s", v)
+			}
+			c.ShutdownTimeout = d
+			return nil
+		}},
+}
+
+// Parse reads flags from args and, for flags not given, the environment
+// through getenv. It returns flag.ErrHelp after printing usage to out when
+// asked for help.
+func Parse(name string, args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	values := make([]*string, len(settings))
+	for i, s := range settings {
+		values[i] = fs.String(s.flag, "", "")
+	}
+	fs.Usage = func() { Usage(out, name) }
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q; see %s --help", fs.Arg(0), name)
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	c := &Config{}
+	for i, s := range settings {
+		v := s.def
+		if given[s.flag] {
+			v = *values[i]
+		} else if e := getenv(s.env); e != "" {
+			v = e
+		}
+		if err := s.set(c, v); err != nil {
+			return nil, fmt.Errorf("--%s / %s: %w", s.flag, s.env, err)
+		}
+	}
+	return c, nil
+}
+
+// Usage prints every setting with its flag, variable and default.
+func Usage(w io.Writer, name string) {
+	fmt.Fprintf(w, "Usage: %s [command] [flags]\n\n", name)
+	fmt.Fprintf(w, "Sluice is a self-hosted LLM API gateway: a GraphQL admin API, a dashboard and a\n")
+	fmt.Fprintf(w, "metered, budgeted proxy to LLM providers, in one binary.\n\n")
+	fmt.Fprintf(w, "Commands:\n")
+	fmt.Fprintf(w, "  serve               run the gateway (the default)\n")
+	fmt.Fprintf(w, "  migrate [--dry-run] apply pending database migrations, or print them\n\n")
+	fmt.Fprintf(w, "Flags (each also read from its environment variable; a flag wins):\n")
+	for _, s := range settings {
+		def := ""
+		if s.def != "" {
+			def = fmt.Sprintf(" (default %q)", s.def)
+		}
+		fmt.Fprintf(w, "  --%-18s %-24s %s%s\n", s.flag, s.env, s.usage, def)
+	}
+}
+
+// ErrHelp is returned by Parse when --help was asked for.
+var ErrHelp = flag.ErrHelp
+
+// IsHelp reports whether err means the user asked for help.
+func IsHelp(err error) bool { return errors.Is(err, flag.ErrHelp) }
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

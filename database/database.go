@@ -1,0 +1,145 @@
+// Package database opens Sluice's database: an embedded SQLite file by
+// default (modernc.org/sqlite, no cgo) or PostgreSQL through lib/pq for
+// production and several replicas. Both come back as one ent client over a
+// *sql.DB, migrated by package migrations.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq"  // PostgreSQL driver, registered as "postgres".
+	_ "modernc.org/sqlite" // SQLite driver, registered as "sqlite".
+
+	"github.com/sluicehq/sluice/ent"
+)
+
+// DB is an open database: the ent client for the data layer and the raw
+// *sql.DB for what ent does not do (migrations, atomic budget updates,
+// LISTEN/NOTIFY).
+type DB struct {
+	Client  *ent.Client
+	SQL     *sql.DB
+	Dialect string // dialect.SQLite or dialect.Postgres
+	// DSN is the connection string actually used, for components that need
+	// a connection of their own (lib/pq's listener).
+	DSN string
+}
+
+// Close closes the ent client and the connection pool under it.
+func (d *DB) Close() error { return d.Client.Close() }
+
+// Ping reports whether the database answers, for /readyz.
+func (d *DB) Ping(ctx context.Context) error { return d.SQL.PingContext(ctx) }
+
+// Target describes where a database URL points, parsed without connecting.
+type Target struct {
+	Dialect string
+	DSN     string
+	// Path is the SQLite file, empty for PostgreSQL or an in-memory SQLite.
+	Path string
+}
+
+// ParseURL turns DATABASE_URL into a Target. An empty URL means the embedded
+// default, the SQLite file defaultPath. Accepted forms: postgres:// and
+// postgresql:// URLs, sqlite:path or sqlite://path, and file: URIs.
+// Errors name the problem and the accepted forms without echoing a password.
+func ParseURL(raw, defaultPath string) (Target, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return sqliteTarget(defaultPath, ""), nil
+	}
+	scheme, rest, ok := strings.Cut(raw, ":")
+	if !ok {
+		return Target{}, errors.New("DATABASE_URL has no scheme; use postgres://user@host:5432/dbname or sqlite:path/to/file.db")
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		u, err := url.Parse(raw)
+		if err != nil {
+			return Target{}, fmt.Errorf("DATABASE_URL is not a valid postgres URL (%s); expected postgres://user:password@host:5432/dbname?sslmode=disable", redactedURLError(err))
+		}
+		if u.Host == "" {
+			return Target{}, errors.New("DATABASE_URL has no host; expected postgres://user:password@host:5432/dbname")
+		}
+		if strings.Trim(u.Path, "/") == "" {
+			return Target{}, errors.New("DATABASE_URL names no database; expected postgres://user:password@host:5432/dbname")
+		}
+		return Target{Dialect: dialect.Postgres, DSN: raw}, nil
+	case "sqlite", "sqlite3":
+		path := strings.TrimPrefix(rest, "//")
+		path, query, _ := strings.Cut(path, "?")
+		if path == "" {
+			return Target{}, errors.New("DATABASE_URL names no SQLite file; expected sqlite:path/to/file.db")
+		}
+		return sqliteTarget(path, query), nil
+	case "file":
+		path, query, _ := strings.Cut(rest, "?")
+		return sqliteTarget(path, query), nil
+	default:
+		return Target{}, fmt.Errorf("DATABASE_URL scheme %q is not supported; use postgres:// (PostgreSQL) or sqlite: (embedded SQLite)", scheme)
+	}
+}
+
+// redactedURLError reports why a URL did not parse without repeating the
+// URL, which may hold a password.
+func redactedURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return "malformed URL"
+}
+
+// sqliteTarget builds the modernc DSN: foreign keys on (ent needs them),
+// WAL so readers do not wait for the writer, a busy timeout instead of
+// immediate SQLITE_BUSY, and immediate transactions so that a transaction
+// that will write takes the write lock at BEGIN and cannot deadlock on
+// upgrade.
+func sqliteTarget(path, extra string) Target {
+	q := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	if extra != "" {
+		q += "&" + extra
+	}
+	t := Target{Dialect: dialect.SQLite, DSN: "file:" + path + "?" + q}
+	if !strings.Contains(path, ":memory:") && !strings.Contains(extra, "mode=memory") {
+		t.Path = path
+	}
+	return t
+}
+
+// Open connects to the target and checks that it answers.
+func Open(ctx context.Context, t Target) (*DB, error) {
+	driver := "postgres"
+	if t.Dialect == dialect.SQLite {
+		driver = "sqlite"
+	}
+	db, err := sql.Open(driver, t.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", t.Dialect, err)
+	}
+	if t.Dialect == dialect.SQLite {
+		// One writer at a time is SQLite's rule; a small pool keeps readers
+		// concurrent under WAL without piling up writers on the busy timeout.
+		db.SetMaxOpenConns(8)
+	} else {
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(16)
+	}
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", t.Dialect, err)
+	}
+	drv := entsql.OpenDB(t.Dialect, db)
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: t.Dialect, DSN: t.DSN}, nil
+}

@@ -1,0 +1,76 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// APIKey is a client key (`sk_…`, seed 000) that applications use on the
+// proxy, or a management key (seed 004) that works on the admin API with
+// admin rights in its organization. Only the SHA-256 of the key is stored;
+// the plaintext is shown once, at creation. Limits set here override the
+// service's; nil inherits them.
+type APIKey struct {
+	ent.Schema
+}
+
+// Mixin of the APIKey.
+func (APIKey) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}, LimitsMixin{}} }
+
+// Fields of the APIKey.
+func (APIKey) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("organization_id").Immutable(),
+		field.Int("service_id").
+			Optional().
+			Nillable().
+			Immutable().
+			Comment("The service the key calls; nil for management keys."),
+		field.String("name").
+			NotEmpty().
+			MaxLen(100).
+			Comment("Unique in the organization; keys are deleted by name (seed 004).").
+			Annotations(entgql.OrderField("NAME")),
+		field.String("description").Default("").MaxLen(2000),
+		field.String("key_hash").
+			Unique().
+			Sensitive().
+			Comment("Hex SHA-256 of the full key."),
+		field.String("key_prefix").
+			Comment("Display prefix such as sk_ab12, to recognise a key without revealing it."),
+		field.String("key_last_four"),
+		field.Time("expires_at").
+			Optional().
+			Nillable().
+			Annotations(entgql.OrderField("EXPIRES_AT")),
+		field.Bool("is_active").Default(true),
+		field.Bool("is_management_key").Default(false).Immutable(),
+		field.Time("last_used_at").
+			Optional().
+			Nillable().
+			Annotations(entgql.OrderField("LAST_USED_AT")),
+	}
+}
+
+// Edges of the APIKey.
+func (APIKey) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("organization", Organization.Type).Ref("api_keys").Field("organization_id").Unique().Required().Immutable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.From("service", Service.Type).Ref("api_keys").Field("service_id").Unique().Immutable(),
+	}
+}
+
+// Indexes of the APIKey.
+func (APIKey) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("organization_id", "name").Unique()}
+}
+
+// Annotations of the APIKey.
+func (APIKey) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
+}

@@ -1,0 +1,50 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+)
+
+// Organization is a tenant: everything an admin configures belongs to one,
+// and every query is scoped to the caller's. The default organization is
+// created at first start; its admins are the instance admins.
+type Organization struct {
+	ent.Schema
+}
+
+// Mixin of the Organization.
+func (Organization) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Fields of the Organization.
+func (Organization) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").
+			NotEmpty().
+			MaxLen(200).
+			Annotations(entgql.OrderField("NAME")),
+		field.Bool("is_default").
+			Default(false).
+			Immutable().
+			Comment("The organization created at first start; its admins administer the instance."),
+	}
+}
+
+// Edges of the Organization.
+func (Organization) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("memberships", Membership.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("provider_credentials", ProviderCredential.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("services", Service.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("api_keys", APIKey.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("settings", ProjectSettings.Type).Unique().Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("balance", Balance.Type).Unique().Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+// Annotations of the Organization.
+func (Organization) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField("organizations"), entgql.RelayConnection()}
+}

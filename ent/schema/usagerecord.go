@@ -1,0 +1,59 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/sluicehq/sluice/money"
+)
+
+// UsageRecord is one proxied request: who made it, what it used and what it
+// cost. Records are written off the request path in batches and refer to
+// keys and services by id without foreign keys, so history outlives a
+// deleted key and inserts stay cheap.
+type UsageRecord struct {
+	ent.Schema
+}
+
+// Fields of the UsageRecord.
+func (UsageRecord) Fields() []ent.Field {
+	return []ent.Field{
+		field.Time("created_at").Default(now).Immutable().Annotations(entgql.OrderField("CREATED_AT")),
+		field.String("request_id").Immutable().Comment("The X-Request-Id answered to the client."),
+		field.Int("organization_id").Immutable(),
+		field.Int("service_id").Immutable(),
+		field.Int("api_key_id").Immutable(),
+		field.Int("credential_id").Optional().Nillable().Immutable(),
+		field.String("protocol").Immutable().Comment("Wire protocol of the call: openai, anthropic, gemini or cohere."),
+		field.String("endpoint").Immutable().Comment("The proxy route, e.g. /v1/chat/completions."),
+		field.String("model").Immutable().Annotations(entgql.OrderField("MODEL")),
+		field.Int64("input_tokens").Default(0).Immutable(),
+		field.Int64("output_tokens").Default(0).Immutable(),
+		field.Int64("cached_input_tokens").Default(0).Immutable(),
+		field.Int64("cost").GoType(money.Micros(0)).Default(0).Immutable().Annotations(append(usd, entgql.OrderField("COST"))...),
+		field.Bool("priced").Default(true).Immutable().Comment("False when the model has no price: the cost is unknown, not zero."),
+		field.Int("status").Immutable().Comment("HTTP status answered to the client."),
+		field.String("error").Optional().Immutable(),
+		field.Int64("latency_us").Default(0).Immutable().Annotations(entgql.OrderField("LATENCY")),
+		field.Int64("ttfb_us").Optional().Nillable().Immutable().Comment("Time to first byte of the upstream answer."),
+		field.Bool("streamed").Default(false).Immutable(),
+		field.Bool("partial").Default(false).Immutable().Comment("The stream ended before its usage was reported (client or upstream gone); tokens are estimated from what was streamed."),
+	}
+}
+
+// Indexes of the UsageRecord.
+func (UsageRecord) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("organization_id", "created_at"),
+		index.Fields("service_id", "created_at"),
+		index.Fields("api_key_id", "created_at"),
+	}
+}
+
+// Annotations of the UsageRecord.
+func (UsageRecord) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}

@@ -1,0 +1,47 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+)
+
+// User is a person who logs in to the admin API and the dashboard
+// (seed 000's admin login). Roles live on Membership, per organization.
+type User struct {
+	ent.Schema
+}
+
+// Mixin of the User.
+func (User) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Fields of the User.
+func (User) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("username").
+			Unique().
+			NotEmpty().
+			MaxLen(100).
+			Annotations(entgql.OrderField("USERNAME")),
+		field.String("password_hash").
+			Sensitive().
+			Comment("argon2id or bcrypt hash in its encoded form; never leaves the server."),
+		field.Time("last_login_at").
+			Optional().
+			Nillable(),
+	}
+}
+
+// Edges of the User.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("memberships", Membership.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+// Annotations of the User.
+func (User) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}

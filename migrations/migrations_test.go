@@ -1,0 +1,154 @@
+package migrations_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect/sql/schema"
+
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/migrations"
+)
+
+// TestApplyMatchesEntSchema applies every migration to an empty database
+// and asks ent what it would still change: anything at all is drift between
+// ent/schema and migrations/.
+func TestApplyMatchesEntSchema(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		ctx := context.Background()
+		db := testenv.Empty(t, d)
+		ran, err := migrations.Apply(ctx, db.SQL, d)
+		if err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+		all, err := migrations.Load(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ran) != len(all) || len(all) < 2 {
+			t.Fatalf("applied %d of %d migrations, want all (at least the schema and the seed)", len(ran), len(all))
+		}
+		assertNoDrift(t, db)
+	})
+}
+
+func assertNoDrift(t *testing.T, db *database.DB) {
+	t.Helper()
+	dir := &atlasmigrate.MemDir{}
+	if err := db.Client.Schema.NamedDiff(context.Background(), "drift",
+		schema.WithDir(dir), schema.WithDropColumn(true), schema.WithDropIndex(true),
+		schema.WithFormatter(atlasmigrate.DefaultFormatter)); err != nil {
+		t.Fatalf("diff against ent schema: %v", err)
+	}
+	files, err := dir.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		t.Errorf("the migrated database differs from ent/schema; run go generate ./... . Pending change %s:\n%s", f.Name(), f.Bytes())
+	}
+}
+
+// TestApplyTwiceChangesNothing proves migrations run once: a second Apply
+// runs none, and the database (schema and seeded rows) is as before.
+func TestApplyTwiceChangesNothing(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		ctx := context.Background()
+		db := testenv.Empty(t, d)
+		if _, err := migrations.Apply(ctx, db.SQL, d); err != nil {
+			t.Fatal(err)
+		}
+		before := standards(t, db)
+		ran, err := migrations.Apply(ctx, db.SQL, d)
+		if err != nil {
+			t.Fatalf("second apply: %v", err)
+		}
+		if len(ran) != 0 {
+			t.Fatalf("second apply ran %d migrations, want 0", len(ran))
+		}
+		pending, err := migrations.Pending(ctx, db.SQL, d)
+		if err != nil || len(pending) != 0 {
+			t.Fatalf("pending after apply = %d, %v; want none", len(pending), err)
+		}
+		if after := standards(t, db); after != before {
+			t.Fatalf("second apply changed the seeded standards:\nbefore %s\nafter  %s", before, after)
+		}
+		assertNoDrift(t, db)
+	})
+}
+
+// TestSeededAPIStandards checks seed 001's three standards and DESIGN.md's
+// two more are there with their key methods.
+func TestSeededAPIStandards(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		got := standards(t, db)
+		want := "anthropic:auth_apikey:x-api-key,cohere:auth_bearer:Authorization,gemini:query_param:key,ollama:none:,openai:auth_bearer:Authorization"
+		if got != want {
+			t.Fatalf("seeded standards = %s, want %s", got, want)
+		}
+	})
+}
+
+func TestPendingOnEmptyDatabaseListsAll(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		db := testenv.Empty(t, d)
+		pending, err := migrations.Pending(context.Background(), db.SQL, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, _ := migrations.Load(d)
+		if len(pending) != len(all) {
+			t.Fatalf("pending = %d, want %d", len(pending), len(all))
+		}
+		if !strings.Contains(pending[0].SQL, "CREATE TABLE") {
+			t.Fatalf("first migration does not create tables:\n%.200s", pending[0].SQL)
+		}
+	})
+}
+
+func TestLoadRejectsUnknownDialect(t *testing.T) {
+	if _, err := migrations.Load("mysql"); err == nil || !strings.Contains(err.Error(), "mysql") {
+		t.Fatalf("Load(mysql) error = %v, want one naming the dialect", err)
+	}
+}
+
+func standards(t *testing.T, db *database.DB) string {
+	t.Helper()
+	rows, err := db.SQL.Query("SELECT api_standard_handle, key_method, key_field FROM api_standards ORDER BY api_standard_handle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h, m, f string
+		if err := rows.Scan(&h, &m, &f); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, h+":"+m+":"+f)
+	}
+	return strings.Join(out, ",")
+}
+
+// TestDriftIsDetected makes sure the drift check can fail: a database that
+// lost a column must be reported.
+func TestDriftIsDetected(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		db := testenv.New(t, d)
+		if _, err := db.SQL.Exec("DROP INDEX apikey_organization_id_name"); err != nil {
+			t.Fatal(err)
+		}
+		dir := &atlasmigrate.MemDir{}
+		if err := db.Client.Schema.NamedDiff(context.Background(), "drift", schema.WithDir(dir),
+			schema.WithFormatter(atlasmigrate.DefaultFormatter)); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := dir.Files()
+		if len(files) != 1 || !strings.Contains(string(files[0].Bytes()), "apikey_organization_id_name") {
+			t.Fatalf("dropped index not detected as drift; files: %d", len(files))
+		}
+	})
+}

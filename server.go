@@ -1,0 +1,277 @@
+// Command sluice is a self-hosted LLM API gateway: a GraphQL admin API and
+// dashboard to configure it, and a proxy that applications call with their
+// own sk_ keys. This file wires the parts together: configuration, the
+// database and its migrations, the HTTP routes, and graceful shutdown.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"github.com/rs/cors"
+
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/graph"
+	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/secrets"
+	"github.com/sluicehq/sluice/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code and writes only
+// to the writers it is given, so tests can drive every command.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		err = migrate(ctx, args, getenv, stdout, stderr)
+	case "help":
+		config.Usage(stdout, "sluice")
+	default:
+		err = fmt.Errorf("unknown command %q; see sluice --help", cmd)
+	}
+	switch {
+	case err == nil:
+		return 0
+	case config.IsHelp(err):
+		return 0
+	default:
+		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		return 1
+	}
+}
+
+// gateway is a started Sluice minus its listener: what tests and the serve
+// command share.
+type gateway struct {
+	cfg     *config.Config
+	db      *database.DB
+	log     *slog.Logger
+	keyring *secrets.Keyring
+	handler http.Handler
+}
+
+// openGateway opens and migrates the database, completes the secrets and
+// builds the HTTP routes.
+func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gateway, error) {
+	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	if err != nil {
+		return nil, err
+	}
+	embedded := target.Dialect == dialect.SQLite
+	secretsPath := ""
+	if target.Path != "" {
+		secretsPath = filepath.Join(filepath.Dir(target.Path), "sluice.secrets")
+	}
+	created, err := cfg.EnsureSecrets(secretsPath, embedded)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("generated a master key and JWT secret for the embedded database; back this file up with it", "file", secretsPath)
+	}
+	master, err := secrets.ParseMasterKey(cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	keyring, err := secrets.NewKeyring(master)
+	if err != nil {
+		return nil, err
+	}
+
+	db, err := database.Open(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	ran, err := migrations.Apply(ctx, db.SQL, db.Dialect)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	for _, m := range ran {
+		log.Info("applied migration", "version", m.Version, "name", m.Name)
+	}
+	log.Info("database ready", "dialect", db.Dialect, "file", target.Path)
+
+	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring}
+	g.handler = g.routes()
+	return g, nil
+}
+
+// routes mounts every endpoint of the binary.
+func (g *gateway) routes() http.Handler {
+	mux := http.NewServeMux()
+	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, Log: g.log}, graph.Options{
+		Introspection: g.cfg.Playground,
+	})
+	mux.Handle("/graphql", cors.New(cors.Options{
+		AllowedOrigins:   g.cfg.CORSOrigins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+		AllowedHeaders:   []string{"Authorization", "Content-Type"},
+		AllowCredentials: false,
+		MaxAge:           600,
+	}).Handler(gql))
+	if g.cfg.Playground {
+		mux.Handle("GET /playground", graph.Playground("/graphql"))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := g.db.Ping(ctx); err != nil {
+			g.log.Warn("readiness check failed", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "database unreachable\n")
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	mux.Handle("/", web.Handler())
+	return mux
+}
+
+// Close releases the database.
+func (g *gateway) Close() error { return g.db.Close() }
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs the gateway until ctx is cancelled (SIGINT, SIGTERM), then
+// stops accepting connections and waits up to the shutdown timeout for
+// requests in flight.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Parse("sluice", args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	g, err := openGateway(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           g.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("sluice is listening", "addr", ln.Addr().String(),
+		"dashboard", "http://"+displayAddr(ln.Addr())+"/", "graphql", "/graphql", "playground", cfg.Playground)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; draining requests in flight", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// displayAddr makes a listener address clickable: ":8080" listens on all
+// interfaces, which a browser reaches as localhost.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil || host == "" || host == "::" || host == "0.0.0.0" {
+		return "localhost:" + port
+	}
+	return a.String()
+}
+
+// migrate applies pending migrations, or with --dry-run prints their SQL.
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	dry := false
+	rest := args[:0:0]
+	for _, a := range args {
+		if a == "--dry-run" || a == "-dry-run" {
+			dry = true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	cfg, err := config.Parse("sluice migrate", rest, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(ctx, target)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if dry {
+		pending, err := migrations.Pending(ctx, db.SQL, db.Dialect)
+		if err != nil {
+			return err
+		}
+		if len(pending) == 0 {
+			fmt.Fprintln(stdout, "-- no pending migrations")
+		}
+		for _, m := range pending {
+			fmt.Fprintf(stdout, "-- migration %s_%s\n%s\n", m.Version, m.Name, m.SQL)
+		}
+		return nil
+	}
+	ran, err := migrations.Apply(ctx, db.SQL, db.Dialect)
+	if err != nil {
+		return err
+	}
+	for _, m := range ran {
+		log.Info("applied migration", "version", m.Version, "name", m.Name)
+	}
+	fmt.Fprintf(stdout, "%d migration(s) applied\n", len(ran))
+	return nil
+}

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/testenv"
+)
+
+// env builds a getenv from pairs, so tests never read the real environment.
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// startBinary runs the serve command as the binary would, on a free port,
+// and returns its base URL and a function that stops it (as SIGTERM does)
+// and returns its exit code and log.
+func startBinary(t *testing.T, getenv func(string) string, args ...string) (string, func() (int, string)) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", addr}, args...), getenv, io.Discard, &logs)
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case code := <-done:
+			cancel()
+			t.Fatalf("sluice exited with %d before listening:\n%s", code, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("sluice did not start:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopped := false
+	stop := func() (int, string) {
+		if stopped {
+			return 0, logs.String()
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			return code, logs.String()
+		case <-time.After(30 * time.Second):
+			t.Fatal("sluice did not stop within 30s")
+		}
+		return -1, ""
+	}
+	t.Cleanup(func() { stop() })
+	return base, stop
+}
+
+func graphqlPost(t *testing.T, base, query string) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("decode GraphQL answer: %v", err)
+	}
+	return out
+}
+
+// TestServeOnEachDialect starts the gateway as `go run .` does, on a fresh
+// database of each dialect: /healthz, /readyz, the dashboard placeholder,
+// the playground and the public apiStandards query answer, and SIGTERM
+// stops it cleanly.
+func TestServeOnEachDialect(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		target := testenv.Target(t, d)
+		getenv := env("DATABASE_URL", testenv.URL(target),
+			"SLUICE_MASTER_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+			"SLUICE_JWT_SECRET", "test-jwt-secret-test-jwt-secret-0123")
+		base, stop := startBinary(t, getenv)
+
+		for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/": "Sluice", "/playground": "GraphQL"} {
+			resp, err := http.Get(base + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+				t.Errorf("GET %s = %d %.80q, want 200 containing %q", path, resp.StatusCode, b, want)
+			}
+		}
+
+		out := graphqlPost(t, base, `{ apiStandards { apiStandardHandle description keyMethod keyField } }`)
+		list, _ := out["data"].(map[string]any)["apiStandards"].([]any)
+		handles := map[string]string{}
+		for _, s := range list {
+			m := s.(map[string]any)
+			handles[m["apiStandardHandle"].(string)] = m["keyMethod"].(string)
+		}
+		want := map[string]string{"openai": "auth_bearer", "cohere": "auth_bearer", "gemini": "query_param", "anthropic": "auth_apikey", "ollama": "none"}
+		if len(handles) != len(want) {
+			t.Fatalf("apiStandards = %v, want %v", handles, want)
+		}
+		for h, m := range want {
+			if handles[h] != m {
+				t.Errorf("standard %s keyMethod = %q, want %q", h, handles[h], m)
+			}
+		}
+
+		code, logs := stop()
+		if code != 0 || !strings.Contains(logs, "stopped") {
+			t.Fatalf("exit code %d after shutdown, logs:\n%s", code, logs)
+		}
+	})
+}
+
+// TestEmbeddedDefaultGeneratesSecretsOnce checks the embedded default: with
+// no DATABASE_URL and no secrets, a sluice.secrets file with mode 0600 is
+// written beside sluice.db, named in the log, and reused on the next start.
+func TestEmbeddedDefaultGeneratesSecretsOnce(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env("SLUICE_DATA_DIR", dir)
+	_, stop := startBinary(t, getenv)
+	_, logs := stop()
+	path := filepath.Join(dir, "sluice.secrets")
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("no secrets file: %v\n%s", err, logs)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("secrets file mode %v, want 0600", st.Mode().Perm())
+	}
+	if !strings.Contains(logs, path) {
+		t.Fatalf("log does not say where the secrets went:\n%s", logs)
+	}
+	first, _ := os.ReadFile(path)
+	if _, err := os.Stat(filepath.Join(dir, "sluice.db")); err != nil {
+		t.Fatalf("no sluice.db beside it: %v", err)
+	}
+
+	_, stop = startBinary(t, getenv)
+	_, logs = stop()
+	second, _ := os.ReadFile(path)
+	if !bytes.Equal(first, second) {
+		t.Fatal("the second start rewrote the secrets file")
+	}
+	if strings.Contains(logs, "generated a master key") {
+		t.Fatalf("the second start generated secrets again:\n%s", logs)
+	}
+}
+
+// TestStartupErrorsAreClear covers refusals at start: each exits 1 with one
+// line saying what to fix, and no stack trace.
+func TestStartupErrorsAreClear(t *testing.T) {
+	pg := "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	cases := []struct {
+		name   string
+		getenv func(string) string
+		args   []string
+		want   string
+	}{
+		{"postgres without master key", env("DATABASE_URL", pg, "SLUICE_JWT_SECRET", "x"), nil, "SLUICE_MASTER_KEY"},
+		{"postgres without any secret", env("DATABASE_URL", pg), nil, "must be set in the environment"},
+		{"malformed database url", env("DATABASE_URL", "postgres://user:pa ss@host:5432/%zz"), nil, "DATABASE_URL is not a valid postgres URL"},
+		{"unknown scheme", env("DATABASE_URL", "mysql://root@localhost/db"), nil, `scheme "mysql" is not supported`},
+		{"no scheme", env("DATABASE_URL", "localhost:5432"), nil, "is not supported"},
+		{"postgres without database", env("DATABASE_URL", "postgres://localhost:5432"), nil, "names no database"},
+		{"bad master key", env("SLUICE_MASTER_KEY", "short", "SLUICE_JWT_SECRET", "x", "SLUICE_DATA_DIR", t.TempDir()), nil, "SLUICE_MASTER_KEY must be 32 bytes"},
+		{"bad log format", env(), []string{"--log-format", "xml"}, "use text or json"},
+		{"unknown command", env(), []string{"frobnicate"}, `unknown command "frobnicate"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			args := c.args
+			if args == nil {
+				args = []string{"serve", "--addr", "127.0.0.1:0"}
+			}
+			code := run(context.Background(), args, c.getenv, io.Discard, &stderr)
+			msg := stderr.String()
+			if code != 1 || !strings.Contains(msg, c.want) {
+				t.Fatalf("exit %d, stderr %q; want 1 and a message containing %q", code, msg, c.want)
+			}
+			if strings.Contains(msg, "goroutine") || strings.Contains(msg, "pa ss") {
+				t.Fatalf("stderr leaks a stack trace or the password: %q", msg)
+			}
+		})
+	}
+}
+
+func TestHelpExplainsEverySetting(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, env(), &out, io.Discard); code != 0 {
+		t.Fatalf("--help exit code %d", code)
+	}
+	for _, want := range []string{"SLUICE_ADDR", "DATABASE_URL", "SLUICE_MASTER_KEY", "SLUICE_JWT_SECRET", "--log-format", "migrate"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help does not mention %s:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestMigrateCommand runs `sluice migrate --dry-run` (prints the SQL,
+// changes nothing), then `sluice migrate` (applies), then --dry-run again
+// (nothing pending).
+func TestMigrateCommand(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		target := testenv.Target(t, d)
+		getenv := env("DATABASE_URL", testenv.URL(target))
+		var out bytes.Buffer
+		if code := run(context.Background(), []string{"migrate", "--dry-run"}, getenv, &out, io.Discard); code != 0 {
+			t.Fatalf("migrate --dry-run exit %d", code)
+		}
+		if !strings.Contains(out.String(), "CREATE TABLE") || !strings.Contains(out.String(), "seed_api_standards") {
+			t.Fatalf("dry run did not print the pending SQL:\n%.300s", out.String())
+		}
+		out.Reset()
+		if code := run(context.Background(), []string{"migrate", "--dry-run"}, getenv, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "CREATE TABLE") {
+			t.Fatal("the dry run applied something")
+		}
+		out.Reset()
+		if code := run(context.Background(), []string{"migrate"}, getenv, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "2 migration(s) applied") {
+			t.Fatalf("migrate: exit %d, %q", code, out.String())
+		}
+		out.Reset()
+		run(context.Background(), []string{"migrate", "--dry-run"}, getenv, &out, io.Discard)
+		if !strings.Contains(out.String(), "no pending migrations") {
+			t.Fatalf("after migrate, dry run still lists: %.200s", out.String())
+		}
+	})
+}
