@@ -1,0 +1,312 @@
+// Package usage reads token counts out of provider responses, streamed or
+// not, so the proxy can price every request without understanding the rest
+// of the body, and estimates what a request may cost before it is sent so the
+// budget can be reserved.
+package usage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Wire protocols, named as in the provider catalog. Each names a family of
+// response shapes, not a vendor: "openai" also covers every OpenAI-compatible
+// upstream (and the Responses API), "anthropic" the Messages API.
+const (
+	OpenAI    = "openai"
+	Anthropic = "anthropic"
+	Gemini    = "gemini"
+	Cohere    = "cohere"
+)
+
+// Usage is what one request consumed, in the units providers bill.
+type Usage struct {
+	// InputTokens is the whole input, cached or not, so that
+	// InputTokens-CachedInputTokens is the part billed at the full rate.
+	InputTokens int64
+	// OutputTokens includes reasoning ("thinking") tokens, which every
+	// provider bills as output.
+	OutputTokens int64
+	// CachedInputTokens is the part of InputTokens read from the provider's
+	// prompt cache, billed at a discount.
+	CachedInputTokens int64
+	// Found is true when the provider reported these numbers; false means they
+	// are absent (zero) or, from a StreamMeter, an estimate.
+	Found bool
+}
+
+// ErrUnknownProtocol is returned for a protocol name FromBody does not know;
+// it is a configuration error, not a property of the body.
+var ErrUnknownProtocol = errors.New("usage: unknown protocol")
+
+// ErrInvalidJSON is returned when a non-streamed body is not JSON, so the
+// caller can log an upstream that answered 200 with garbage instead of
+// silently recording zero tokens.
+var ErrInvalidJSON = errors.New("usage: response body is not valid JSON")
+
+type protocol uint8
+
+const (
+	pOpenAI protocol = iota
+	pAnthropic
+	pGemini
+	pCohere
+)
+
+func parseProtocol(name string) (protocol, bool) {
+	switch name {
+	case OpenAI:
+		return pOpenAI, true
+	case Anthropic:
+		return pAnthropic, true
+	case Gemini:
+		return pGemini, true
+	case Cohere:
+		return pCohere, true
+	}
+	return pOpenAI, false
+}
+
+// FromBody reads usage from a complete (non-streamed) response body.
+// A valid body without usage gives Usage{Found: false} and no error.
+//
+//   - openai: usage.prompt_tokens / completion_tokens /
+//     prompt_tokens_details.cached_tokens (chat, completions, embeddings,
+//     where only total_tokens may be given), or the Responses API's
+//     usage.input_tokens / output_tokens / input_tokens_details.cached_tokens.
+//   - anthropic: usage.input_tokens counts only the uncached input, so
+//     InputTokens adds cache_creation_input_tokens and cache_read_input_tokens
+//     to it, and CachedInputTokens is cache_read_input_tokens. Cache writes,
+//     billed above the input rate, are thus priced as plain input.
+//   - gemini: usageMetadata.promptTokenCount (+ toolUsePromptTokenCount) as
+//     input, candidatesTokenCount + thoughtsTokenCount as output,
+//     cachedContentTokenCount as cached. A JSON array (streamGenerateContent
+//     without alt=sse) takes the last element that has usageMetadata.
+//   - cohere: usage.tokens, else usage.billed_units, else the same under meta
+//     (the v1 and embed shape).
+func FromBody(protocol string, body []byte) (Usage, error) {
+	p, ok := parseProtocol(protocol)
+	if !ok {
+		return Usage{}, fmt.Errorf("%w %q", ErrUnknownProtocol, protocol)
+	}
+	if !json.Valid(body) {
+		return Usage{}, ErrInvalidJSON
+	}
+	switch p {
+	case pAnthropic:
+		var a anthropicUsage
+		if u := field(body, "usage"); a.read(u) {
+			return a.usage(), nil
+		}
+	case pGemini:
+		return geminiBody(body), nil
+	case pCohere:
+		if u, ok := cohereUsage(field(body, "usage")); ok {
+			return u, nil
+		}
+		if u, ok := cohereUsage(field(body, "meta")); ok {
+			return u, nil
+		}
+	default:
+		if u, ok := openAIUsage(field(body, "usage")); ok {
+			return u, nil
+		}
+	}
+	return Usage{}, nil
+}
+
+// openAIUsage reads an OpenAI usage object in either naming (chat/completions
+// or Responses API).
+func openAIUsage(v []byte) (Usage, bool) {
+	var n [6]int64
+	var has [6]bool
+	if !counts(v, []string{"prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "total_tokens",
+		"prompt_cache_hit_tokens" /* DeepSeek */}, n[:], has[:]) {
+		return Usage{}, false
+	}
+	prompt, input, completion, output, total, cacheHit := n[0], n[1], n[2], n[3], n[4], n[5]
+	hasPrompt, hasInput, hasCompletion, hasOutput, hasTotal := has[0], has[1], has[2], has[3], has[4]
+	cachedP, hasCachedP := count(field(field(v, "prompt_tokens_details"), "cached_tokens"))
+	cachedI, hasCachedI := count(field(field(v, "input_tokens_details"), "cached_tokens"))
+	u := Usage{Found: true}
+	switch {
+	case hasPrompt:
+		u.InputTokens = prompt
+	case hasInput:
+		u.InputTokens = input
+	}
+	switch {
+	case hasCompletion:
+		u.OutputTokens = completion
+	case hasOutput:
+		u.OutputTokens = output
+	}
+	if !hasPrompt && !hasInput && hasTotal && total > u.OutputTokens {
+		// Some embedding servers report only the total.
+		u.InputTokens = total - u.OutputTokens
+	}
+	switch {
+	case hasCachedP:
+		u.CachedInputTokens = cachedP
+	case hasCachedI:
+		u.CachedInputTokens = cachedI
+	default:
+		u.CachedInputTokens = cacheHit
+	}
+	return u, true
+}
+
+// anthropicUsage keeps Anthropic's four counters apart, because a stream
+// reports them in two events that must be merged before summing.
+type anthropicUsage struct {
+	input, output, cacheRead, cacheWrite int64
+}
+
+// read merges the usage object v into a. Every counter is cumulative over the
+// stream, so the larger value wins: message_delta may repeat or omit the
+// input counts of message_start, and some relays send zeros there. Within one
+// object the last of duplicate members counts, as with encoding/json.
+func (a *anthropicUsage) read(v []byte) bool {
+	var cur [4]int64
+	var has [4]bool
+	if !counts(v, []string{"input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"}, cur[:], has[:]) {
+		return false
+	}
+	for i, dst := range [...]*int64{&a.input, &a.output, &a.cacheRead, &a.cacheWrite} {
+		if has[i] && cur[i] > *dst {
+			*dst = cur[i]
+		}
+	}
+	return true
+}
+
+func (a anthropicUsage) usage() Usage {
+	return Usage{
+		InputTokens:       sat(sat(a.input, a.cacheRead), a.cacheWrite),
+		OutputTokens:      a.output,
+		CachedInputTokens: a.cacheRead,
+		Found:             true,
+	}
+}
+
+// geminiUsage reads a usageMetadata object.
+func geminiUsage(v []byte) (Usage, bool) {
+	var n [5]int64
+	var has [5]bool
+	if !counts(v, []string{"promptTokenCount", "toolUsePromptTokenCount", "candidatesTokenCount", "thoughtsTokenCount",
+		"cachedContentTokenCount"}, n[:], has[:]) {
+		return Usage{}, false
+	}
+	prompt, tool, candidates, thoughts, cached := n[0], n[1], n[2], n[3], n[4]
+	return Usage{
+		InputTokens:       sat(prompt, tool),
+		OutputTokens:      sat(candidates, thoughts),
+		CachedInputTokens: cached,
+		Found:             true,
+	}, true
+}
+
+// geminiBody reads a generateContent response, or the JSON array that
+// streamGenerateContent returns without alt=sse.
+func geminiBody(body []byte) Usage {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '[' {
+		u, _ := geminiUsage(field(body, "usageMetadata"))
+		return u
+	}
+	var last Usage
+	i = skipSpace(body, i+1)
+	for i < len(body) && body[i] != ']' {
+		e := valueEnd(body, i)
+		if e < 0 {
+			break
+		}
+		if u, ok := geminiUsage(field(body[i:e], "usageMetadata")); ok {
+			last = u
+		}
+		i = skipSpace(body, e)
+		if i < len(body) && body[i] == ',' {
+			i = skipSpace(body, i+1)
+		}
+	}
+	return last
+}
+
+// cohereUsage reads a Cohere usage (or meta) object: the tokens the model
+// processed when given, else the billed units.
+func cohereUsage(v []byte) (Usage, bool) {
+	if !isObject(v) {
+		return Usage{}, false
+	}
+	for _, name := range [...]string{"tokens", "billed_units"} {
+		var n [2]int64
+		var has [2]bool
+		if counts(field(v, name), []string{"input_tokens", "output_tokens"}, n[:], has[:]) && (has[0] || has[1]) {
+			return Usage{InputTokens: n[0], OutputTokens: n[1], Found: true}, true
+		}
+	}
+	return Usage{}, false
+}
+
+// counts reads the members of object v named in keys into n and has, by
+// index (the last of duplicate members counts), and reports whether v is an
+// object.
+func counts(v []byte, keys []string, n []int64, has []bool) bool {
+	return eachMember(v, func(k, val []byte) {
+		for i, key := range keys {
+			if string(k) == key {
+				n[i], has[i] = count(val)
+				return
+			}
+		}
+	})
+}
+
+// sat adds two counts without overflowing.
+func sat(a, b int64) int64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return 1<<63 - 1
+}
+
+// EstimateInputTokens guesses a request's input tokens from its size, for
+// reserving budget before the upstream has said anything. It divides the body
+// length by 3 (rounding up) where tokenizers average about 4 characters of
+// English per token, and it counts the JSON syntax, keys and settings around
+// the prompt too, so it errs high: an over-reservation is settled back when
+// the real usage arrives, an under-reservation could let a request through a
+// budget it breaks. Base64 images and audio are counted as text, so for those
+// it errs very high.
+func EstimateInputTokens(body []byte) int64 {
+	return (int64(len(body)) + 2) / 3
+}
+
+// MaxOutputTokens reads the output cap a request body asks for, the other
+// half of the worst-case cost to reserve: max_tokens, max_completion_tokens or
+// max_output_tokens (OpenAI, Responses, Anthropic, Cohere; the largest when
+// several are set), or generationConfig.maxOutputTokens for Gemini. ok is
+// false when the body sets none or is not a JSON object.
+func MaxOutputTokens(protocol string, body []byte) (n int64, ok bool) {
+	if protocol == Gemini {
+		for _, cfg := range [...]string{"generationConfig", "generation_config"} {
+			c := field(body, cfg)
+			for _, key := range [...]string{"maxOutputTokens", "max_output_tokens"} {
+				if v, found := count(field(c, key)); found {
+					return v, true
+				}
+			}
+		}
+		return 0, false
+	}
+	eachMember(body, func(k, val []byte) {
+		switch string(k) {
+		case "max_tokens", "max_completion_tokens", "max_output_tokens":
+			if v, found := count(val); found && (!ok || v > n) {
+				n, ok = v, true
+			}
+		}
+	})
+	return n, ok
+}
