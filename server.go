@@ -22,6 +22,7 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/rs/cors"
 
+	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/graph"
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serve(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		err = migrate(ctx, args, getenv, stdout, stderr)
+	case "admin":
+		err = adminCommand(ctx, args, getenv, stdout, stderr)
 	case "help":
 		config.Usage(stdout, "sluice")
 	default:
@@ -73,6 +76,7 @@ type gateway struct {
 	db      *database.DB
 	log     *slog.Logger
 	keyring *secrets.Keyring
+	auth    *auth.Authenticator
 	handler http.Handler
 }
 
@@ -118,7 +122,25 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	}
 	log.Info("database ready", "dialect", db.Dialect, "file", target.Path)
 
-	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring}
+	password, err := auth.Bootstrap(ctx, db.Client, cfg.AdminPassword)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if password != "" && cfg.AdminPassword == "" {
+		// Printed once, at the only moment it exists in clear.
+		log.Warn("created the first admin; this password is shown only now, change it or keep it safe",
+			"username", "admin", "password", password)
+	} else if password != "" {
+		log.Info("created the first admin with SLUICE_ADMIN_PASSWORD", "username", "admin")
+	}
+	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+
+	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log)}
 	g.handler = g.routes()
 	return g, nil
 }
@@ -126,16 +148,11 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 // routes mounts every endpoint of the binary.
 func (g *gateway) routes() http.Handler {
 	mux := http.NewServeMux()
-	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, Log: g.log}, graph.Options{
+	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, Log: g.log, Auth: g.auth}, graph.Options{
 		Introspection: g.cfg.Playground,
 	})
-	mux.Handle("/graphql", cors.New(cors.Options{
-		AllowedOrigins:   g.cfg.CORSOrigins,
-		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-		AllowedHeaders:   []string{"Authorization", "Content-Type"},
-		AllowCredentials: false,
-		MaxAge:           600,
-	}).Handler(gql))
+	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(gql)))
+	mux.Handle("POST /api/admin/auth/login", g.cors().Handler(g.auth.LoginHandler()))
 	if g.cfg.Playground {
 		mux.Handle("GET /playground", graph.Playground("/graphql"))
 	}
@@ -157,6 +174,18 @@ func (g *gateway) routes() http.Handler {
 	})
 	mux.Handle("/", web.Handler())
 	return mux
+}
+
+// cors lets the configured browser origins (the dashboard's dev server)
+// call the admin API. Tokens travel in the Authorization header, not
+// cookies, so credentials mode stays off.
+func (g *gateway) cors() *cors.Cors {
+	return cors.New(cors.Options{
+		AllowedOrigins: g.cfg.CORSOrigins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		MaxAge:         600,
+	})
 }
 
 // Close releases the database.
@@ -273,5 +302,85 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		log.Info("applied migration", "version", m.Version, "name", m.Name)
 	}
 	fmt.Fprintf(stdout, "%d migration(s) applied\n", len(ran))
+	return nil
+}
+
+// adminCommand recovers access from the command line: `admin create` adds a
+// user to the default organization, `admin reset-password` sets a new
+// password. The password comes from SLUICE_ADMIN_PASSWORD, or is generated
+// and printed once.
+func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("admin needs a subcommand: create or reset-password; see sluice --help")
+	}
+	sub, args := args[0], args[1:]
+	var username, role string
+	role = string(auth.RoleAdmin)
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case (a == "--username" || a == "--role") && i+1 < len(args):
+			if a == "--username" {
+				username = args[i+1]
+			} else {
+				role = args[i+1]
+			}
+			i++
+		case strings.HasPrefix(a, "--username="):
+			username = strings.TrimPrefix(a, "--username=")
+		case strings.HasPrefix(a, "--role="):
+			role = strings.TrimPrefix(a, "--role=")
+		default:
+			rest = append(rest, a)
+		}
+	}
+	if username == "" {
+		return errors.New("admin " + sub + " needs --username NAME")
+	}
+	if role != string(auth.RoleAdmin) && role != string(auth.RoleMember) {
+		return fmt.Errorf("role %q: use admin or member", role)
+	}
+	cfg, err := config.Parse("sluice admin", rest, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(ctx, target)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := migrations.Apply(ctx, db.SQL, db.Dialect); err != nil {
+		return err
+	}
+	password := cfg.AdminPassword
+	generated := password == ""
+	if generated {
+		password = auth.GeneratePassword()
+	}
+	switch sub {
+	case "create":
+		org, err := auth.DefaultOrganization(ctx, db.Client)
+		if err != nil {
+			return err
+		}
+		if err := auth.CreateUser(ctx, db.Client, username, password, org.ID, auth.Role(role)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s %q in organization %q\n", role, username, org.Name)
+	case "reset-password":
+		if err := auth.ResetPassword(ctx, db.Client, username, password); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %q reset\n", username)
+	default:
+		return fmt.Errorf("unknown admin subcommand %q: use create or reset-password", sub)
+	}
+	if generated {
+		fmt.Fprintf(stdout, "password: %s\n(shown only now)\n", password)
+	}
 	return nil
 }

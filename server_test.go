@@ -259,3 +259,78 @@ func TestMigrateCommand(t *testing.T) {
 		}
 	})
 }
+
+// TestBootstrapAdminAndRecovery: the first start creates "admin" with a
+// generated password printed once; login works with it; `admin
+// reset-password` and `admin create` work from the command line.
+func TestBootstrapAdminAndRecovery(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env("SLUICE_DATA_DIR", dir)
+	base, stop := startBinary(t, getenv)
+	_, logs := stop()
+	i := strings.Index(logs, "password=")
+	if i < 0 || !strings.Contains(logs, "username=admin") {
+		t.Fatalf("first start did not print the admin password:\n%s", logs)
+	}
+	password := strings.Fields(logs[i+len("password="):])[0]
+	base, stop = startBinary(t, getenv)
+	if code := loginStatus(t, base, "admin", password); code != 200 {
+		t.Fatalf("login with the printed password = %d", code)
+	}
+	_, logs = stop()
+	if strings.Contains(logs, "password=") {
+		t.Fatal("the second start printed a password again")
+	}
+
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"admin", "reset-password", "--username", "admin"}, getenv, &out, io.Discard); code != 0 {
+		t.Fatalf("reset-password exit %d: %s", code, out.String())
+	}
+	newPassword := strings.Fields(out.String()[strings.Index(out.String(), "password: ")+len("password: "):])[0]
+	out.Reset()
+	if code := run(context.Background(), []string{"admin", "create", "--username", "mia", "--role", "member"},
+		env("SLUICE_DATA_DIR", dir, "SLUICE_ADMIN_PASSWORD", "mia's password"), &out, io.Discard); code != 0 || strings.Contains(out.String(), "password:") {
+		t.Fatalf("admin create: exit %d, %s", code, out.String())
+	}
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"admin", "create", "--username", "mia"}, getenv, io.Discard, &stderr); code != 1 || !strings.Contains(stderr.String(), "already exists") {
+		t.Fatalf("duplicate admin create: exit %d, %s", code, stderr.String())
+	}
+	base, _ = startBinary(t, getenv)
+	for _, c := range []struct {
+		user, pw string
+		want     int
+	}{{"admin", password, 401}, {"admin", newPassword, 200}, {"mia", "mia's password", 200}} {
+		if code := loginStatus(t, base, c.user, c.pw); code != c.want {
+			t.Errorf("login %s = %d, want %d", c.user, code, c.want)
+		}
+	}
+}
+
+func TestPlaygroundOff(t *testing.T) {
+	getenv := env("SLUICE_DATA_DIR", t.TempDir(), "SLUICE_PLAYGROUND", "false", "SLUICE_ADMIN_PASSWORD", "pw")
+	base, _ := startBinary(t, getenv)
+	resp, err := http.Get(base + "/playground")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Fatal("/playground served with SLUICE_PLAYGROUND=false")
+	}
+	out := graphqlPost(t, base, `{ __schema { queryType { name } } }`)
+	if out["errors"] == nil {
+		t.Fatalf("introspection allowed with the playground off: %v", out)
+	}
+}
+
+func loginStatus(t *testing.T, base, user, pw string) int {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"username": user, "password": pw})
+	resp, err := http.Post(base+"/api/admin/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

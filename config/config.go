@@ -24,6 +24,10 @@ type Config struct {
 	CORSOrigins     []string
 	Playground      bool // serve /playground and allow introspection
 	ShutdownTimeout time.Duration
+	TokenTTL        time.Duration // how long an admin login lasts
+	// AdminPassword is the bootstrap admin's password (environment only:
+	// a flag would show in the process list).
+	AdminPassword string
 	// DataDir is where the embedded SQLite database and its generated
 	// secrets file live when DATABASE_URL is empty.
 	DataDir string
@@ -84,6 +88,15 @@ var settings = []setting{
 			c.ShutdownTimeout = d
 			return nil
 		}},
+	{"token-ttl", "SLUICE_TOKEN_TTL", "12h", "how long an admin login token lasts",
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("token TTL %q: use a duration such as 12h", v)
+			}
+			c.TokenTTL = d
+			return nil
+		}},
 }
 
 // Parse reads flags from args and, for flags not given, the environment
@@ -117,6 +130,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 			return nil, fmt.Errorf("--%s / %s: %w", s.flag, s.env, err)
 		}
 	}
+	c.AdminPassword = getenv("SLUICE_ADMIN_PASSWORD")
 	return c, nil
 }
 
@@ -127,7 +141,11 @@ func Usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "metered, budgeted proxy to LLM providers, in one binary.\n\n")
 	fmt.Fprintf(w, "Commands:\n")
 	fmt.Fprintf(w, "  serve               run the gateway (the default)\n")
-	fmt.Fprintf(w, "  migrate [--dry-run] apply pending database migrations, or print them\n\n")
+	fmt.Fprintf(w, "  migrate [--dry-run] apply pending database migrations, or print them\n")
+	fmt.Fprintf(w, "  admin create --username NAME [--role admin|member]\n")
+	fmt.Fprintf(w, "                      create a user in the default organization\n")
+	fmt.Fprintf(w, "  admin reset-password --username NAME\n")
+	fmt.Fprintf(w, "                      set a new password (SLUICE_ADMIN_PASSWORD, or generated and printed)\n\n")
 	fmt.Fprintf(w, "Flags (each also read from its environment variable; a flag wins):\n")
 	for _, s := range settings {
 		def := ""
@@ -136,6 +154,8 @@ func Usage(w io.Writer, name string) {
 		}
 		fmt.Fprintf(w, "  --%-18s %-24s %s%s\n", s.flag, s.env, s.usage, def)
 	}
+	fmt.Fprintf(w, "\nEnvironment only:\n")
+	fmt.Fprintf(w, "  %-44s %s\n", "SLUICE_ADMIN_PASSWORD", "password of the admin created at first start (generated and logged once when unset)")
 }
 
 // ErrHelp is returned by Parse when --help was asked for.

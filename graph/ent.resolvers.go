@@ -10,46 +10,73 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/apikey"
+	"github.com/sluicehq/sluice/ent/auditevent"
+	"github.com/sluicehq/sluice/ent/organization"
+	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/graph/generated"
 )
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
-	if err := requireViewer(ctx); err != nil {
+	v, err := viewer(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return r.Client.Noder(ctx, id)
+	n, err := r.Client.Noder(withoutFieldCollection(ctx), id)
+	if ent.IsNotFound(err) || (err == nil && !visible(v, n)) {
+		return nil, notFound("node")
+	}
+	return n, err
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, error) {
-	if err := requireViewer(ctx); err != nil {
+	v, err := viewer(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return r.Client.Noders(ctx, ids)
+	ns, err := r.Client.Noders(withoutFieldCollection(ctx), ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, n := range ns {
+		if n != nil && !visible(v, n) {
+			ns[i] = nil
+		}
+	}
+	return ns, nil
 }
 
 // APIKeys is the resolver for the apiKeys field.
 func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) (*ent.APIKeyConnection, error) {
-	if err := requireViewer(ctx); err != nil {
+	v, err := viewer(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return r.Client.APIKey.Query().Paginate(ctx, after, first, before, last,
+	return r.Client.APIKey.Query().Where(apikey.OrganizationID(v.OrgID)).Paginate(ctx, after, first, before, last,
 		ent.WithAPIKeyOrder(orderBy), ent.WithAPIKeyFilter(where.Filter))
 }
 
 // AuditEvents is the resolver for the auditEvents field.
 func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) (*ent.AuditEventConnection, error) {
-	if err := requireViewer(ctx); err != nil {
+	v, err := admin(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return r.Client.AuditEvent.Query().Paginate(ctx, after, first, before, last,
+	scope := auditevent.OrganizationID(v.OrgID)
+	if v.InstanceAdmin {
+		// Events with no organization (failed logins) belong to the instance.
+		scope = auditevent.Or(scope, auditevent.OrganizationIDIsNil())
+	}
+	return r.Client.AuditEvent.Query().Where(scope).Paginate(ctx, after, first, before, last,
 		ent.WithAuditEventOrder(orderBy), ent.WithAuditEventFilter(where.Filter))
 }
 
 // ModelPrices is the resolver for the modelPrices field.
 func (r *queryResolver) ModelPrices(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ModelPriceOrder, where *ent.ModelPriceWhereInput) (*ent.ModelPriceConnection, error) {
-	if err := requireViewer(ctx); err != nil {
+	if _, err := viewer(ctx); err != nil {
 		return nil, err
 	}
 	return r.Client.ModelPrice.Query().Paginate(ctx, after, first, before, last,
@@ -58,32 +85,41 @@ func (r *queryResolver) ModelPrices(ctx context.Context, after *entgql.Cursor[in
 
 // Organizations is the resolver for the organizations field.
 func (r *queryResolver) Organizations(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) (*ent.OrganizationConnection, error) {
-	if err := requireViewer(ctx); err != nil {
+	v, err := viewer(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return r.Client.Organization.Query().Paginate(ctx, after, first, before, last,
+	return r.Client.Organization.Query().Where(organization.ID(v.OrgID)).Paginate(ctx, after, first, before, last,
 		ent.WithOrganizationOrder(orderBy), ent.WithOrganizationFilter(where.Filter))
 }
 
 // ProviderCredentials is the resolver for the providerCredentials field.
 func (r *queryResolver) ProviderCredentials(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProviderCredentialOrder, where *ent.ProviderCredentialWhereInput) (*ent.ProviderCredentialConnection, error) {
-	if err := requireViewer(ctx); err != nil {
+	v, err := viewer(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return r.Client.ProviderCredential.Query().Paginate(ctx, after, first, before, last,
+	return r.Client.ProviderCredential.Query().Where(providercredential.OrganizationID(v.OrgID)).Paginate(ctx, after, first, before, last,
 		ent.WithProviderCredentialOrder(orderBy), ent.WithProviderCredentialFilter(where.Filter))
 }
 
 // Services is the resolver for the services field.
 func (r *queryResolver) Services(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) (*ent.ServiceConnection, error) {
-	if err := requireViewer(ctx); err != nil {
+	v, err := viewer(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return r.Client.Service.Query().Paginate(ctx, after, first, before, last,
+	return r.Client.Service.Query().Where(service.OrganizationID(v.OrgID)).Paginate(ctx, after, first, before, last,
 		ent.WithServiceOrder(orderBy), ent.WithServiceFilter(where.Filter))
 }
+
+// AuditEvent returns generated.AuditEventResolver implementation.
+func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEventResolver{r} }
 
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+type (
+	auditEventResolver struct{ *Resolver }
+	queryResolver      struct{ *Resolver }
+)

@@ -3,6 +3,7 @@ package graph
 import (
 	"log/slog"
 
+	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/ent"
 )
 
@@ -12,4 +13,5 @@ import (
 type Resolver struct {
 	Client *ent.Client
 	Log    *slog.Logger
+	Auth   *auth.Authenticator
 }

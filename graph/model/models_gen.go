@@ -2,6 +2,23 @@
 
 package model
 
+import (
+	"time"
+)
+
+// One field an audited mutation was given. Secret values are never stored:
+// they show as "changed".
+type AuditChange struct {
+	Field string `json:"field"`
+	Value string `json:"value"`
+}
+
+// A login token for the admin API: send it as Authorization: Bearer <token>.
+type AuthPayload struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
 // A provider Sluice can proxy to, with what it needs to know about it.
 type ProviderInfo struct {
 	// Identifier used in credentials and services, e.g. openai.

@@ -1,0 +1,115 @@
+package auth
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func TestPasswordHash(t *testing.T) {
+	h, err := HashPassword("s3cret pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") || strings.Contains(h, "s3cret") {
+		t.Fatalf("hash %q is not an argon2id PHC string or contains the password", h)
+	}
+	h2, _ := HashPassword("s3cret pass")
+	if h == h2 {
+		t.Fatal("two hashes of one password are equal: no salt")
+	}
+	cases := []struct {
+		hash, pw string
+		want     bool
+	}{
+		{h, "s3cret pass", true},
+		{h, "s3cret pas", false},
+		{h, "", false},
+		{"", "s3cret pass", false},
+		{"$argon2i$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", "x", false},
+		{strings.Replace(h, "t=2", "t=0", 1), "s3cret pass", false},
+		{h[:len(h)-4], "s3cret pass", false},
+	}
+	for i, c := range cases {
+		if got := CheckPassword(c.hash, c.pw); got != c.want {
+			t.Errorf("case %d: CheckPassword = %v, want %v", i, got, c.want)
+		}
+	}
+	if _, err := HashPassword(""); err == nil {
+		t.Error("empty password hashed")
+	}
+}
+
+func TestTokens(t *testing.T) {
+	tok, err := NewTokens("0123456789abcdef0123456789abcdef", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	tok.now = func() time.Time { return now }
+	s, exp, err := tok.Issue(7, 9)
+	if err != nil || !exp.Equal(now.Add(time.Hour)) {
+		t.Fatalf("Issue = %v, %v", exp, err)
+	}
+	if u, o, err := tok.Parse(s); err != nil || u != 7 || o != 9 {
+		t.Fatalf("Parse = %d %d %v", u, o, err)
+	}
+	other, _ := NewTokens("another-secret-another-secret!!", time.Hour)
+	none := jwt.NewWithClaims(jwt.SigningMethodNone, claims{Org: 9, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: issuer, Subject: "7", ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}})
+	unsigned, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+	hs512 := jwt.NewWithClaims(jwt.SigningMethodHS512, claims{Org: 9, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: issuer, Subject: "7", ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}})
+	wrongAlg, _ := hs512.SignedString(tok.secret)
+	signedByOther, _, _ := other.Issue(7, 9)
+	cases := map[string]string{
+		"alg none":     unsigned,
+		"alg HS512":    wrongAlg,
+		"other secret": signedByOther,
+		"garbage":      "a.b.c",
+		"tampered":     s[:len(s)-2] + "xx",
+	}
+	for name, bad := range cases {
+		if _, _, err := tok.Parse(bad); err == nil {
+			t.Errorf("%s: token accepted", name)
+		}
+	}
+	now = now.Add(time.Hour + time.Second)
+	if _, _, err := tok.Parse(s); err == nil {
+		t.Error("expired token accepted")
+	}
+	if _, err := NewTokens("short", time.Hour); err == nil {
+		t.Error("short secret accepted")
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := NewLimiter(3, time.Minute)
+	now := time.Unix(0, 0)
+	l.now = func() time.Time { return now }
+	for i := 0; i < 3; i++ {
+		if b, _ := l.Blocked("u"); b {
+			t.Fatalf("blocked after %d failures", i)
+		}
+		l.Fail("u", "ip")
+		now = now.Add(10 * time.Second)
+	}
+	b, wait := l.Blocked("other", "ip")
+	if !b || wait != 30*time.Second {
+		t.Fatalf("Blocked = %v %v, want true 30s (oldest failure leaves the window then)", b, wait)
+	}
+	now = now.Add(30 * time.Second)
+	if b, _ := l.Blocked("u"); b {
+		t.Fatal("still blocked after the oldest failure left the window")
+	}
+	for i := 0; i < 3; i++ {
+		if ok, _ := l.Allow("test"); !ok {
+			t.Fatalf("Allow refused attempt %d", i+1)
+		}
+	}
+	if ok, _ := l.Allow("test"); ok {
+		t.Fatal("Allow let a 4th attempt through")
+	}
+}

@@ -1,0 +1,202 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/clientkey"
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/apikey"
+	"github.com/sluicehq/sluice/ent/membership"
+	"github.com/sluicehq/sluice/ent/user"
+)
+
+// Authenticator resolves the caller of an admin request and handles login.
+type Authenticator struct {
+	Client *ent.Client
+	Tokens *Tokens
+	Log    *slog.Logger
+	// Logins limits failed logins per username and per client address.
+	Logins *Limiter
+	now    func() time.Time
+}
+
+// NewAuthenticator returns an authenticator limiting failed logins to 5 a
+// minute per username and per client address.
+func NewAuthenticator(client *ent.Client, tokens *Tokens, log *slog.Logger) *Authenticator {
+	return &Authenticator{Client: client, Tokens: tokens, Log: log, Logins: NewLimiter(5, time.Minute), now: time.Now}
+}
+
+// Middleware puts the caller's Viewer in the request context. Requests
+// without credentials pass through anonymous (public queries exist);
+// credentials that do not verify leave the reason for the API to report.
+func (a *Authenticator) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if token, ok := bearer(r.Header.Get("Authorization")); ok {
+			v, err := a.Resolve(ctx, token)
+			if err != nil {
+				ctx = withAuthError(ctx, err)
+			} else {
+				ctx = WithViewer(ctx, v)
+			}
+		}
+		ctx = WithClientIP(ctx, ClientIP(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// Resolve turns a bearer credential into a Viewer: a management key
+// (sk_…) or a login token.
+func (a *Authenticator) Resolve(ctx context.Context, credential string) (*Viewer, error) {
+	if strings.HasPrefix(credential, "sk_") {
+		return a.resolveManagementKey(ctx, credential)
+	}
+	userID, orgID, err := a.Tokens.Parse(credential)
+	if err != nil {
+		a.Log.DebugContext(ctx, "refused login token", "err", err)
+		return nil, ErrBadToken
+	}
+	m, err := a.Client.Membership.Query().
+		Where(membership.UserID(userID), membership.OrganizationID(orgID)).
+		WithUser().WithOrganization().
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, errors.New("your account no longer has access to this organization; log in again")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up membership: %w", err)
+	}
+	return &Viewer{
+		OrgID:         orgID,
+		Role:          Role(m.Role),
+		InstanceAdmin: m.Role == membership.RoleAdmin && m.Edges.Organization.IsDefault,
+		UserID:        userID,
+		Username:      m.Edges.User.Username,
+	}, nil
+}
+
+var errBadManagementKey = errors.New("management key is invalid, disabled or expired")
+
+func (a *Authenticator) resolveManagementKey(ctx context.Context, key string) (*Viewer, error) {
+	if !clientkey.LooksValid(key) {
+		return nil, errBadManagementKey
+	}
+	k, err := a.Client.APIKey.Query().
+		Where(apikey.KeyHash(clientkey.Hash(key))).
+		WithOrganization().
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, errBadManagementKey
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up management key: %w", err)
+	}
+	if !k.IsManagementKey {
+		return nil, errors.New("this is a client key, which works on the proxy only; use a management key or log in")
+	}
+	if !k.IsActive || (k.ExpiresAt != nil && !k.ExpiresAt.After(a.now())) {
+		return nil, errBadManagementKey
+	}
+	return &Viewer{
+		OrgID:           k.OrganizationID,
+		Role:            RoleAdmin,
+		InstanceAdmin:   k.Edges.Organization.IsDefault,
+		Username:        k.Name,
+		ManagementKeyID: k.ID,
+	}, nil
+}
+
+// ErrLoginFailed is the one answer to a wrong username and a wrong
+// password alike, so that the answer does not reveal which users exist.
+var ErrLoginFailed = errors.New("wrong username or password")
+
+// LoginLimitedError says the caller must wait before trying again.
+type LoginLimitedError struct{ RetryAfter time.Duration }
+
+func (e *LoginLimitedError) Error() string {
+	return fmt.Sprintf("too many failed logins; try again in %d seconds", int(e.RetryAfter.Seconds()+0.999))
+}
+
+// Login checks a username and password and returns a token for the user's
+// first organization (the default one for the bootstrap admin). After 5
+// failures in a minute for the username or the client address, every
+// attempt is refused with *LoginLimitedError, even with the right password.
+func (a *Authenticator) Login(ctx context.Context, username, password, clientIP string) (token string, expires time.Time, v *Viewer, err error) {
+	keys := []string{"user:" + strings.ToLower(username), "ip:" + clientIP}
+	if blocked, wait := a.Logins.Blocked(keys...); blocked {
+		return "", time.Time{}, nil, &LoginLimitedError{RetryAfter: wait}
+	}
+	u, err := a.Client.User.Query().Where(user.Username(username)).Only(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return "", time.Time{}, nil, fmt.Errorf("look up user: %w", err)
+	}
+	if u == nil {
+		CheckPassword(dummyHash, password) // same cost as a real check
+		a.Logins.Fail(keys...)
+		return "", time.Time{}, nil, ErrLoginFailed
+	}
+	if !CheckPassword(u.PasswordHash, password) {
+		a.Logins.Fail(keys...)
+		return "", time.Time{}, nil, ErrLoginFailed
+	}
+	m, err := a.Client.Membership.Query().
+		Where(membership.UserID(u.ID)).
+		WithOrganization().
+		Order(ent.Asc(membership.FieldID)).
+		First(ctx)
+	if ent.IsNotFound(err) {
+		return "", time.Time{}, nil, errors.New("your account belongs to no organization; ask an admin to add you")
+	}
+	if err != nil {
+		return "", time.Time{}, nil, fmt.Errorf("look up membership: %w", err)
+	}
+	token, expires, err = a.Tokens.Issue(u.ID, m.OrganizationID)
+	if err != nil {
+		return "", time.Time{}, nil, err
+	}
+	_ = a.Client.User.UpdateOneID(u.ID).SetLastLoginAt(a.now().UTC()).Exec(ctx)
+	return token, expires, &Viewer{
+		OrgID: m.OrganizationID, Role: Role(m.Role), UserID: u.ID, Username: u.Username,
+		InstanceAdmin: m.Role == membership.RoleAdmin && m.Edges.Organization.IsDefault,
+	}, nil
+}
+
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+type clientIPKey struct{}
+
+// WithClientIP returns ctx carrying the caller's address.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
+}
+
+// ClientIPFrom returns the caller's address recorded by Middleware.
+func ClientIPFrom(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey{}).(string)
+	return ip
+}
+
+// ClientIP is the request's peer address. Forwarded headers are ignored on
+// purpose: anyone can send them, and the login limiter must not be
+// sidestepped by inventing addresses.
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,85 @@
+// Package auth decides who is calling the admin API: passwords, login
+// tokens, management keys, the viewer in a request's context, the
+// failed-login limiter, and the first admin at bootstrap.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// argon2id parameters: OWASP's 19 MiB, 2 passes, 1 lane. Login is also
+// rate-limited, so these only have to make an offline attack on a stolen
+// database expensive.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+	saltLen      = 16
+)
+
+// HashPassword returns an argon2id hash in the PHC string format
+// ($argon2id$v=19$m=…,t=…,p=…$salt$hash), which carries its parameters so
+// they can be raised later without breaking stored hashes.
+func HashPassword(password string) (string, error) {
+	if password == "" {
+		return "", errors.New("password is empty")
+	}
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("generate salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether password matches encoded, in constant time
+// with respect to the hash.
+func CheckPassword(encoded, password string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	var mem, iter uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iter, &threads); err != nil || threads == 0 || iter == 0 {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, iter, mem, threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummyHash is checked against when a username does not exist, so that a
+// wrong username costs as much time as a wrong password and the two cannot
+// be told apart.
+var dummyHash, _ = HashPassword("sluice-no-such-user")
+
+// GeneratePassword returns a random password of 24 base62-ish characters
+// (about 143 bits) for the bootstrap admin and password resets.
+func GeneratePassword() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
