@@ -27,6 +27,7 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/secrets"
 	"github.com/sluicehq/sluice/web"
 )
@@ -134,6 +135,12 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	} else if password != "" {
 		log.Info("created the first admin with SLUICE_ADMIN_PASSWORD", "username", "admin")
 	}
+	added, updated, err := pricing.Sync(ctx, db.Client)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	log.Info("price catalog loaded", "added", added, "updated", updated)
 	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)
 	if err != nil {
 		db.Close()
@@ -148,7 +155,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 // routes mounts every endpoint of the binary.
 func (g *gateway) routes() http.Handler {
 	mux := http.NewServeMux()
-	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, Log: g.log, Auth: g.auth}, graph.Options{
+	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, Log: g.log, Auth: g.auth, Keyring: g.keyring}, graph.Options{
 		Introspection: g.cfg.Playground,
 	})
 	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(gql)))

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
@@ -28,16 +28,34 @@ type operation struct {
 	want  map[string]string // role → ok or the extensions.code
 }
 
-// fixtures are records of the default organization the matrix acts on.
+// fixtures are records of the default organization the matrix acts on,
+// made fresh for every row and role so that mutations do not interfere.
 type fixtures struct {
-	serviceID int
+	serviceID, credentialID, keyID, priceID int
+	keyName, handle, unique              string
 }
+
+var fixtureSeq atomic.Int64
 
 func makeFixtures(t *testing.T, h *harness) fixtures {
 	t.Helper()
-	s := h.client.Service.Create().SetOrganizationID(h.org.ID).SetServiceName(fmt.Sprintf("svc-%d", time.Now().UnixNano())).
-		SetProvider("openai").SaveX(context.Background())
-	return fixtures{serviceID: s.ID}
+	ctx := context.Background()
+	n := fixtureSeq.Add(1)
+	f := fixtures{unique: fmt.Sprintf("x%d", n), keyName: fmt.Sprintf("key-%d", n), handle: fmt.Sprintf("std-%d", n)}
+	std := h.client.APIStandard.Create().SetAPIStandardHandle(f.handle).SetDescription("d").SetKeyMethod("none").SaveX(ctx)
+	_ = std
+	cred := h.client.ProviderCredential.Create().SetOrganizationID(h.org.ID).SetProvider("openai").
+		SetAccountKey(fmt.Sprintf("acct-%d", n)).SetDisplayName("acct").SaveX(ctx)
+	f.credentialID = cred.ID
+	s := h.client.Service.Create().SetOrganizationID(h.org.ID).SetServiceName(fmt.Sprintf("svc-%d", n)).
+		SetProvider("openai").SaveX(ctx)
+	f.serviceID = s.ID
+	k := h.client.APIKey.Create().SetOrganizationID(h.org.ID).SetServiceID(s.ID).SetName(f.keyName).
+		SetKeyHash(fmt.Sprintf("hash-%d", n)).SetKeyPrefix("sk_x").SetKeyLastFour("abcd").SaveX(ctx)
+	f.keyID = k.ID
+	p := h.client.ModelPrice.Create().SetProvider("openai").SetModel(fmt.Sprintf("m-%d", n)).SaveX(ctx)
+	f.priceID = p.ID
+	return f
 }
 
 var (
@@ -46,6 +64,18 @@ var (
 	ownOrgOnly  = map[string]string{anonymous: "UNAUTHENTICATED", member: ok, admin: ok, mgmtKey: ok, otherOrg: "NOT_FOUND"}
 	adminsRead  = map[string]string{anonymous: "UNAUTHENTICATED", member: "FORBIDDEN", admin: ok, mgmtKey: ok, otherOrg: ok}
 	noVariables = func(*harness, fixtures) map[string]any { return nil }
+	// orgWrite: admins and management keys of the organization write;
+	// another organization's admin cannot even see the target.
+	orgWrite = map[string]string{anonymous: "UNAUTHENTICATED", member: "FORBIDDEN", admin: ok, mgmtKey: ok, otherOrg: "NOT_FOUND"}
+	// orgCreate: creating in one's own organization.
+	orgCreate = map[string]string{anonymous: "UNAUTHENTICATED", member: "FORBIDDEN", admin: ok, mgmtKey: ok, otherOrg: ok}
+	// instanceWrite: what all organizations share.
+	instanceWrite = map[string]string{anonymous: "UNAUTHENTICATED", member: "FORBIDDEN", admin: ok, mgmtKey: ok, otherOrg: "FORBIDDEN"}
+	idVar         = func(pick func(fixtures) int) func(*harness, fixtures) map[string]any {
+		return func(_ *harness, f fixtures) map[string]any { return map[string]any{"id": pick(f)} }
+	}
+	uniqueVar = func(_ *harness, f fixtures) map[string]any { return map[string]any{"u": f.unique} }
+	handleVar = func(_ *harness, f fixtures) map[string]any { return map[string]any{"h": f.handle} }
 )
 
 // matrix is every operation of the API. TestMatrixCoversSchema fails when
@@ -70,6 +100,29 @@ var matrix = []operation{
 	{"login", `mutation($p: String!) { login(username: "admin", password: $p) { token } }`, func(*harness, fixtures) map[string]any {
 		return map[string]any{"p": adminPassword}
 	}, public},
+	{"providerCredential", `query($id: ID!) { providerCredential(id: $id) { id } }`, idVar(func(f fixtures) int { return f.credentialID }), ownOrgOnly},
+	{"service", `query($id: ID!) { service(id: $id) { id } }`, idVar(func(f fixtures) int { return f.serviceID }), ownOrgOnly},
+	{"apiKey", `query($id: ID!) { apiKey(id: $id) { id } }`, idVar(func(f fixtures) int { return f.keyID }), ownOrgOnly},
+	{"projectSettings", `{ projectSettings { allowOverwrite } }`, noVariables, loggedIn},
+	{"balance", `{ balance { currentBalance currency } }`, noVariables, loggedIn},
+
+	{"createAPIStandard", `mutation($u: String!) { createAPIStandard(input: {apiStandardHandle: $u, description: "d", keyMethod: "auth_bearer", keyField: "Authorization"}) { id } }`, uniqueVar, instanceWrite},
+	{"putAPIStandard", `mutation($h: String!) { putAPIStandard(handle: $h, input: {apiStandardHandle: $h, description: "new", keyMethod: "none"}) { id } }`, handleVar, instanceWrite},
+	{"updateAPIStandard", `mutation($h: String!) { updateAPIStandard(handle: $h, input: {description: "new"}) { id } }`, handleVar, instanceWrite},
+	{"deleteAPIStandard", `mutation($h: String!) { deleteAPIStandard(handle: $h) }`, handleVar, instanceWrite},
+	{"createProviderCredential", `mutation($u: String!) { createProviderCredential(input: {provider: "openai", accountKey: $u, providerApiKey: "sk-test-1234"}) { id } }`, uniqueVar, orgCreate},
+	{"updateProviderCredential", `mutation($id: ID!) { updateProviderCredential(id: $id, input: {displayName: "renamed"}) { id } }`, idVar(func(f fixtures) int { return f.credentialID }), orgWrite},
+	{"deleteProviderCredential", `mutation($id: ID!) { deleteProviderCredential(id: $id) }`, idVar(func(f fixtures) int { return f.credentialID }), orgWrite},
+	{"createService", `mutation($u: String!) { createService(input: {serviceName: $u, provider: "openai", modelsEnabled: ["gpt-4o-mini"], providerApiKey: "sk-test-1234"}) { id } }`, uniqueVar, orgCreate},
+	{"updateService", `mutation($id: ID!) { updateService(id: $id, input: {description: "new"}) { id } }`, idVar(func(f fixtures) int { return f.serviceID }), orgWrite},
+	{"deleteService", `mutation($id: ID!) { deleteService(id: $id) }`, idVar(func(f fixtures) int { return f.serviceID }), orgWrite},
+	{"createAPIKey", `mutation($u: String!) { createAPIKey(input: {name: $u, isManagementKey: true}) { key } }`, uniqueVar, orgCreate},
+	{"updateAPIKey", `mutation($id: ID!) { updateAPIKey(id: $id, input: {isActive: false}) { id } }`, idVar(func(f fixtures) int { return f.keyID }), orgWrite},
+	{"rotateAPIKey", `mutation($id: ID!) { rotateAPIKey(id: $id) { key } }`, idVar(func(f fixtures) int { return f.keyID }), orgWrite},
+	{"deleteAPIKey", `mutation($u: String!) { deleteAPIKey(name: $u) }`, func(_ *harness, f fixtures) map[string]any { return map[string]any{"u": f.keyName} }, orgWrite},
+	{"createModelPrice", `mutation($u: String!) { createModelPrice(input: {provider: "openai", model: $u, inputPerMtok: 1, outputPerMtok: 2}) { id } }`, uniqueVar, instanceWrite},
+	{"updateModelPrice", `mutation($id: ID!) { updateModelPrice(id: $id, input: {inputPerMtok: 3}) { id } }`, idVar(func(f fixtures) int { return f.priceID }), instanceWrite},
+	{"updateProjectSettings", `mutation { updateProjectSettings(input: {allowOverwrite: false}) { allowOverwrite } }`, noVariables, orgCreate},
 }
 
 // TestRoleMatrix runs every operation as every role, on both dialects.
@@ -128,8 +181,8 @@ func TestListsAreScopedToTheOrganization(t *testing.T) {
 		q := `{ services { totalCount } apiKeys { totalCount } organizations { edges { node { name } } } }`
 		mine := h.as(admin, q, nil).ok(t)
 		theirs := h.as(otherOrg, q, nil).ok(t)
-		if mine.num("services.totalCount") != 1 || mine.num("apiKeys.totalCount") != 1 {
-			t.Fatalf("admin should see its service and management key: %s", mine.raw)
+		if mine.num("services.totalCount") != 1 || mine.num("apiKeys.totalCount") != 2 {
+			t.Fatalf("admin should see its service, its key and the management key: %s", mine.raw)
 		}
 		if theirs.num("services.totalCount") != 0 || theirs.num("apiKeys.totalCount") != 0 {
 			t.Fatalf("another organization sees the default organization's records: %s", theirs.raw)

@@ -116,10 +116,16 @@ func (r *queryResolver) Services(ctx context.Context, after *entgql.Cursor[int],
 // AuditEvent returns generated.AuditEventResolver implementation.
 func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEventResolver{r} }
 
+// ProviderCredential returns generated.ProviderCredentialResolver implementation.
+func (r *Resolver) ProviderCredential() generated.ProviderCredentialResolver {
+	return &providerCredentialResolver{r}
+}
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
 type (
-	auditEventResolver struct{ *Resolver }
-	queryResolver      struct{ *Resolver }
+	auditEventResolver         struct{ *Resolver }
+	providerCredentialResolver struct{ *Resolver }
+	queryResolver              struct{ *Resolver }
 )

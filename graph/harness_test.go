@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/graph"
+	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/secrets"
 )
 
@@ -83,7 +84,10 @@ func newHarness(t *testing.T, db *database.DB) *harness {
 	tokens, _ := auth.NewTokens("test-jwt-secret-test-jwt-secret", time.Hour)
 	h.auth = auth.NewAuthenticator(db.Client, tokens, log)
 	h.auth.Logins.Max = 1000 // the matrix logs in many times; the limiter has its own test
-	r := &graph.Resolver{Client: db.Client, Log: log, Auth: h.auth}
+	if _, _, err := pricing.Sync(ctx, db.Client); err != nil {
+		t.Fatal(err)
+	}
+	r := &graph.Resolver{Client: db.Client, Log: log, Auth: h.auth, Keyring: h.keyring}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", h.auth.Middleware(graph.NewHandler(r, graph.Options{Introspection: true})))
 	mux.Handle("POST /api/admin/auth/login", h.auth.LoginHandler())

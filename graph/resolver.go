@@ -1,17 +1,59 @@
 package graph
 
 import (
+	"context"
 	"log/slog"
+	"time"
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/secrets"
 )
 
 // Resolver is the root of the GraphQL resolvers; it carries what they
-// depend on. Resolvers stay thin: checks and rules live in the packages
-// they call.
+// depend on. Resolvers stay thin: checks and rules live beside them
+// (rules.go, limits.go) and in the packages they call.
 type Resolver struct {
-	Client *ent.Client
-	Log    *slog.Logger
-	Auth   *auth.Authenticator
+	Client  *ent.Client
+	Log     *slog.Logger
+	Auth    *auth.Authenticator
+	Keyring *secrets.Keyring
+	// Changes tells every replica's caches (the proxy's key cache) that
+	// admin data changed; nil in tests that have no proxy.
+	Changes Publisher
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Publisher announces a change to a topic (see package changefeed).
+type Publisher interface {
+	Publish(ctx context.Context, topic string) error
+}
+
+// The topics admin mutations publish; package changefeed's constants carry
+// the same strings.
+const (
+	topicAPIKeys     = "api_keys"
+	topicServices    = "services"
+	topicCredentials = "credentials"
+	topicPrices      = "prices"
+	topicStandards   = "standards"
+)
+
+// changed publishes topic after a mutation committed. A failure is logged,
+// not returned: the change is saved, and caches also expire on their own.
+func (r *Resolver) changed(ctx context.Context, topic string) {
+	if r.Changes == nil {
+		return
+	}
+	if err := r.Changes.Publish(context.WithoutCancel(ctx), topic); err != nil {
+		r.Log.WarnContext(ctx, "publish change", "topic", topic, "err", err)
+	}
+}
+
+func (r *Resolver) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
 }

@@ -49,7 +49,8 @@ func (APIStandard) Edges() []ent.Edge {
 
 // Annotations of the APIStandard.
 func (APIStandard) Annotations() []schema.Annotation {
-	return []schema.Annotation{
-		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
-	}
+	// Inputs are written in graph/resources.graphqls: keyMethod is a String
+	// there so that a wrong value gets BAD_USER_INPUT naming the allowed ones
+	// (seed 001), not a generic enum validation failure.
+	return nil
 }

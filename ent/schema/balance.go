@@ -40,5 +40,5 @@ func (Balance) Edges() []ent.Edge {
 
 // Annotations of the Balance.
 func (Balance) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip(entgql.SkipMutationCreateInput)}
+	return nil
 }

@@ -40,5 +40,5 @@ func (ProjectSettings) Edges() []ent.Edge {
 
 // Annotations of the ProjectSettings.
 func (ProjectSettings) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Mutations(entgql.MutationUpdate())}
+	return nil
 }

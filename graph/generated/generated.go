@@ -40,6 +40,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	AuditEvent() AuditEventResolver
 	Mutation() MutationResolver
+	ProviderCredential() ProviderCredentialResolver
 	Query() QueryResolver
 	Viewer() ViewerResolver
 }
@@ -141,6 +142,11 @@ type ComplexityRoot struct {
 		UpdatedAt      func(childComplexity int) int
 	}
 
+	CreatedAPIKey struct {
+		APIKey func(childComplexity int) int
+		Key    func(childComplexity int) int
+	}
+
 	Membership struct {
 		CreatedAt      func(childComplexity int) int
 		ID             func(childComplexity int) int
@@ -190,7 +196,24 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		Login func(childComplexity int, username string, password string) int
+		CreateAPIKey             func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateAPIStandard        func(childComplexity int, input model.CreateAPIStandardInput) int
+		CreateModelPrice         func(childComplexity int, input model.CreateModelPriceInput) int
+		CreateProviderCredential func(childComplexity int, input model.CreateProviderCredentialInput) int
+		CreateService            func(childComplexity int, input model.CreateServiceInput) int
+		DeleteAPIKey             func(childComplexity int, name string) int
+		DeleteAPIStandard        func(childComplexity int, handle string) int
+		DeleteProviderCredential func(childComplexity int, id int) int
+		DeleteService            func(childComplexity int, id int) int
+		Login                    func(childComplexity int, username string, password string) int
+		PutAPIStandard           func(childComplexity int, handle string, input model.CreateAPIStandardInput) int
+		RotateAPIKey             func(childComplexity int, id int) int
+		UpdateAPIKey             func(childComplexity int, id int, input model.UpdateAPIKeyInput) int
+		UpdateAPIStandard        func(childComplexity int, handle string, input model.UpdateAPIStandardInput) int
+		UpdateModelPrice         func(childComplexity int, id int, input model.UpdateModelPriceInput) int
+		UpdateProjectSettings    func(childComplexity int, input model.UpdateProjectSettingsInput) int
+		UpdateProviderCredential func(childComplexity int, id int, input model.UpdateProviderCredentialInput) int
+		UpdateService            func(childComplexity int, id int, input model.UpdateServiceInput) int
 	}
 
 	Organization struct {
@@ -229,19 +252,21 @@ type ComplexityRoot struct {
 	}
 
 	ProviderCredential struct {
-		APIKeyLastFour func(childComplexity int) int
-		APIStandard    func(childComplexity int) int
-		APIStandardID  func(childComplexity int) int
-		AccountKey     func(childComplexity int) int
-		Active         func(childComplexity int) int
-		BaseURL        func(childComplexity int) int
-		CreatedAt      func(childComplexity int) int
-		DisplayName    func(childComplexity int) int
-		ID             func(childComplexity int) int
-		OrganizationID func(childComplexity int) int
-		Provider       func(childComplexity int) int
-		Services       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) int
-		UpdatedAt      func(childComplexity int) int
+		APIKeyLastFour    func(childComplexity int) int
+		APIStandard       func(childComplexity int) int
+		APIStandardHandle func(childComplexity int) int
+		APIStandardID     func(childComplexity int) int
+		AccountKey        func(childComplexity int) int
+		Active            func(childComplexity int) int
+		BaseURL           func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		DisplayName       func(childComplexity int) int
+		HasAPIKey         func(childComplexity int) int
+		ID                func(childComplexity int) int
+		OrganizationID    func(childComplexity int) int
+		Provider          func(childComplexity int) int
+		Services          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) int
+		UpdatedAt         func(childComplexity int) int
 	}
 
 	ProviderCredentialConnection struct {
@@ -265,16 +290,21 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		APIKey              func(childComplexity int, id int) int
 		APIKeys             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
 		APIStandard         func(childComplexity int, handle string) int
 		APIStandards        func(childComplexity int) int
 		AuditEvents         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
+		Balance             func(childComplexity int) int
 		ModelPrices         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ModelPriceOrder, where *ent.ModelPriceWhereInput) int
 		Node                func(childComplexity int, id int) int
 		Nodes               func(childComplexity int, ids []int) int
 		Organizations       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
+		ProjectSettings     func(childComplexity int) int
+		ProviderCredential  func(childComplexity int, id int) int
 		ProviderCredentials func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProviderCredentialOrder, where *ent.ProviderCredentialWhereInput) int
 		Providers           func(childComplexity int) int
+		Service             func(childComplexity int, id int) int
 		Services            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) int
 		Viewer              func(childComplexity int) int
 	}
@@ -386,6 +416,27 @@ type AuditEventResolver interface {
 }
 type MutationResolver interface {
 	Login(ctx context.Context, username string, password string) (*model.AuthPayload, error)
+	CreateAPIStandard(ctx context.Context, input model.CreateAPIStandardInput) (*ent.APIStandard, error)
+	PutAPIStandard(ctx context.Context, handle string, input model.CreateAPIStandardInput) (*ent.APIStandard, error)
+	UpdateAPIStandard(ctx context.Context, handle string, input model.UpdateAPIStandardInput) (*ent.APIStandard, error)
+	DeleteAPIStandard(ctx context.Context, handle string) (bool, error)
+	CreateProviderCredential(ctx context.Context, input model.CreateProviderCredentialInput) (*ent.ProviderCredential, error)
+	UpdateProviderCredential(ctx context.Context, id int, input model.UpdateProviderCredentialInput) (*ent.ProviderCredential, error)
+	DeleteProviderCredential(ctx context.Context, id int) (bool, error)
+	CreateService(ctx context.Context, input model.CreateServiceInput) (*ent.Service, error)
+	UpdateService(ctx context.Context, id int, input model.UpdateServiceInput) (*ent.Service, error)
+	DeleteService(ctx context.Context, id int) (bool, error)
+	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error)
+	UpdateAPIKey(ctx context.Context, id int, input model.UpdateAPIKeyInput) (*ent.APIKey, error)
+	RotateAPIKey(ctx context.Context, id int) (*model.CreatedAPIKey, error)
+	DeleteAPIKey(ctx context.Context, name string) (bool, error)
+	CreateModelPrice(ctx context.Context, input model.CreateModelPriceInput) (*ent.ModelPrice, error)
+	UpdateModelPrice(ctx context.Context, id int, input model.UpdateModelPriceInput) (*ent.ModelPrice, error)
+	UpdateProjectSettings(ctx context.Context, input model.UpdateProjectSettingsInput) (*ent.ProjectSettings, error)
+}
+type ProviderCredentialResolver interface {
+	HasAPIKey(ctx context.Context, obj *ent.ProviderCredential) (bool, error)
+	APIStandardHandle(ctx context.Context, obj *ent.ProviderCredential) (*string, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -397,6 +448,11 @@ type QueryResolver interface {
 	ProviderCredentials(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProviderCredentialOrder, where *ent.ProviderCredentialWhereInput) (*ent.ProviderCredentialConnection, error)
 	Services(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) (*ent.ServiceConnection, error)
 	Viewer(ctx context.Context) (*auth.Viewer, error)
+	ProviderCredential(ctx context.Context, id int) (*ent.ProviderCredential, error)
+	Service(ctx context.Context, id int) (*ent.Service, error)
+	APIKey(ctx context.Context, id int) (*ent.APIKey, error)
+	ProjectSettings(ctx context.Context) (*ent.ProjectSettings, error)
+	Balance(ctx context.Context) (*ent.Balance, error)
 	APIStandards(ctx context.Context) ([]*ent.APIStandard, error)
 	APIStandard(ctx context.Context, handle string) (*ent.APIStandard, error)
 	Providers(ctx context.Context) ([]*model.ProviderInfo, error)
@@ -811,6 +867,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Balance.UpdatedAt(childComplexity), true
 
+	case "CreatedAPIKey.apiKey":
+		if e.ComplexityRoot.CreatedAPIKey.APIKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAPIKey.APIKey(childComplexity), true
+	case "CreatedAPIKey.key":
+		if e.ComplexityRoot.CreatedAPIKey.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAPIKey.Key(childComplexity), true
+
 	case "Membership.createdAt":
 		if e.ComplexityRoot.Membership.CreatedAt == nil {
 			break
@@ -997,6 +1066,105 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelPriceEdge.Node(childComplexity), true
 
+	case "Mutation.createAPIKey":
+		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAPIKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+	case "Mutation.createAPIStandard":
+		if e.ComplexityRoot.Mutation.CreateAPIStandard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAPIStandard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAPIStandard(childComplexity, args["input"].(model.CreateAPIStandardInput)), true
+	case "Mutation.createModelPrice":
+		if e.ComplexityRoot.Mutation.CreateModelPrice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createModelPrice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateModelPrice(childComplexity, args["input"].(model.CreateModelPriceInput)), true
+	case "Mutation.createProviderCredential":
+		if e.ComplexityRoot.Mutation.CreateProviderCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createProviderCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateProviderCredential(childComplexity, args["input"].(model.CreateProviderCredentialInput)), true
+	case "Mutation.createService":
+		if e.ComplexityRoot.Mutation.CreateService == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createService_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateService(childComplexity, args["input"].(model.CreateServiceInput)), true
+	case "Mutation.deleteAPIKey":
+		if e.ComplexityRoot.Mutation.DeleteAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAPIKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAPIKey(childComplexity, args["name"].(string)), true
+	case "Mutation.deleteAPIStandard":
+		if e.ComplexityRoot.Mutation.DeleteAPIStandard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAPIStandard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAPIStandard(childComplexity, args["handle"].(string)), true
+	case "Mutation.deleteProviderCredential":
+		if e.ComplexityRoot.Mutation.DeleteProviderCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteProviderCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteProviderCredential(childComplexity, args["id"].(int)), true
+	case "Mutation.deleteService":
+		if e.ComplexityRoot.Mutation.DeleteService == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteService_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteService(childComplexity, args["id"].(int)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -1008,6 +1176,94 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Login(childComplexity, args["username"].(string), args["password"].(string)), true
+	case "Mutation.putAPIStandard":
+		if e.ComplexityRoot.Mutation.PutAPIStandard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_putAPIStandard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PutAPIStandard(childComplexity, args["handle"].(string), args["input"].(model.CreateAPIStandardInput)), true
+	case "Mutation.rotateAPIKey":
+		if e.ComplexityRoot.Mutation.RotateAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateAPIKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateAPIKey(childComplexity, args["id"].(int)), true
+	case "Mutation.updateAPIKey":
+		if e.ComplexityRoot.Mutation.UpdateAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAPIKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAPIKey(childComplexity, args["id"].(int), args["input"].(model.UpdateAPIKeyInput)), true
+	case "Mutation.updateAPIStandard":
+		if e.ComplexityRoot.Mutation.UpdateAPIStandard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAPIStandard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAPIStandard(childComplexity, args["handle"].(string), args["input"].(model.UpdateAPIStandardInput)), true
+	case "Mutation.updateModelPrice":
+		if e.ComplexityRoot.Mutation.UpdateModelPrice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateModelPrice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateModelPrice(childComplexity, args["id"].(int), args["input"].(model.UpdateModelPriceInput)), true
+	case "Mutation.updateProjectSettings":
+		if e.ComplexityRoot.Mutation.UpdateProjectSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProjectSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProjectSettings(childComplexity, args["input"].(model.UpdateProjectSettingsInput)), true
+	case "Mutation.updateProviderCredential":
+		if e.ComplexityRoot.Mutation.UpdateProviderCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProviderCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProviderCredential(childComplexity, args["id"].(int), args["input"].(model.UpdateProviderCredentialInput)), true
+	case "Mutation.updateService":
+		if e.ComplexityRoot.Mutation.UpdateService == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateService_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateService(childComplexity, args["id"].(int), args["input"].(model.UpdateServiceInput)), true
 
 	case "Organization.createdAt":
 		if e.ComplexityRoot.Organization.CreatedAt == nil {
@@ -1146,6 +1402,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProviderCredential.APIStandard(childComplexity), true
+	case "ProviderCredential.apiStandardHandle":
+		if e.ComplexityRoot.ProviderCredential.APIStandardHandle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderCredential.APIStandardHandle(childComplexity), true
 	case "ProviderCredential.apiStandardID":
 		if e.ComplexityRoot.ProviderCredential.APIStandardID == nil {
 			break
@@ -1182,6 +1444,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProviderCredential.DisplayName(childComplexity), true
+	case "ProviderCredential.hasApiKey":
+		if e.ComplexityRoot.ProviderCredential.HasAPIKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderCredential.HasAPIKey(childComplexity), true
 	case "ProviderCredential.id":
 		if e.ComplexityRoot.ProviderCredential.ID == nil {
 			break
@@ -1287,6 +1555,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProviderInfo.Protocol(childComplexity), true
 
+	case "Query.apiKey":
+		if e.ComplexityRoot.Query.APIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Query_apiKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.APIKey(childComplexity, args["id"].(int)), true
 	case "Query.apiKeys":
 		if e.ComplexityRoot.Query.APIKeys == nil {
 			break
@@ -1326,6 +1605,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AuditEventOrder), args["where"].(*ent.AuditEventWhereInput)), true
+	case "Query.balance":
+		if e.ComplexityRoot.Query.Balance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Balance(childComplexity), true
 
 	case "Query.modelPrices":
 		if e.ComplexityRoot.Query.ModelPrices == nil {
@@ -1371,6 +1656,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Organizations(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.OrganizationOrder), args["where"].(*ent.OrganizationWhereInput)), true
+	case "Query.projectSettings":
+		if e.ComplexityRoot.Query.ProjectSettings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ProjectSettings(childComplexity), true
+	case "Query.providerCredential":
+		if e.ComplexityRoot.Query.ProviderCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Query_providerCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProviderCredential(childComplexity, args["id"].(int)), true
 	case "Query.providerCredentials":
 		if e.ComplexityRoot.Query.ProviderCredentials == nil {
 			break
@@ -1388,6 +1690,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Providers(childComplexity), true
+	case "Query.service":
+		if e.ComplexityRoot.Query.Service == nil {
+			break
+		}
+
+		args, err := ec.field_Query_service_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Service(childComplexity, args["id"].(int)), true
 	case "Query.services":
 		if e.ComplexityRoot.Query.Services == nil {
 			break
@@ -1840,7 +2153,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
 			graphql.NewInputUnmarshaler("BalanceOrder", ec.unmarshalInputBalanceOrder),
 			graphql.NewInputUnmarshaler("BalanceWhereInput", ec.unmarshalInputBalanceWhereInput),
+			graphql.NewInputUnmarshaler("CreateAPIKeyInput", ec.unmarshalInputCreateAPIKeyInput),
 			graphql.NewInputUnmarshaler("CreateAPIStandardInput", ec.unmarshalInputCreateAPIStandardInput),
+			graphql.NewInputUnmarshaler("CreateModelPriceInput", ec.unmarshalInputCreateModelPriceInput),
+			graphql.NewInputUnmarshaler("CreateProviderCredentialInput", ec.unmarshalInputCreateProviderCredentialInput),
+			graphql.NewInputUnmarshaler("CreateServiceInput", ec.unmarshalInputCreateServiceInput),
 			graphql.NewInputUnmarshaler("MembershipOrder", ec.unmarshalInputMembershipOrder),
 			graphql.NewInputUnmarshaler("MembershipWhereInput", ec.unmarshalInputMembershipWhereInput),
 			graphql.NewInputUnmarshaler("ModelPriceOrder", ec.unmarshalInputModelPriceOrder),
@@ -1853,8 +2170,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProviderCredentialWhereInput", ec.unmarshalInputProviderCredentialWhereInput),
 			graphql.NewInputUnmarshaler("ServiceOrder", ec.unmarshalInputServiceOrder),
 			graphql.NewInputUnmarshaler("ServiceWhereInput", ec.unmarshalInputServiceWhereInput),
+			graphql.NewInputUnmarshaler("UpdateAPIKeyInput", ec.unmarshalInputUpdateAPIKeyInput),
 			graphql.NewInputUnmarshaler("UpdateAPIStandardInput", ec.unmarshalInputUpdateAPIStandardInput),
+			graphql.NewInputUnmarshaler("UpdateModelPriceInput", ec.unmarshalInputUpdateModelPriceInput),
 			graphql.NewInputUnmarshaler("UpdateProjectSettingsInput", ec.unmarshalInputUpdateProjectSettingsInput),
+			graphql.NewInputUnmarshaler("UpdateProviderCredentialInput", ec.unmarshalInputUpdateProviderCredentialInput),
+			graphql.NewInputUnmarshaler("UpdateServiceInput", ec.unmarshalInputUpdateServiceInput),
 			graphql.NewInputUnmarshaler("UsageRecordOrder", ec.unmarshalInputUsageRecordOrder),
 			graphql.NewInputUnmarshaler("UsageRecordWhereInput", ec.unmarshalInputUsageRecordWhereInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
@@ -2760,30 +3081,6 @@ input BalanceWhereInput {
   """
   enforced: Boolean
   enforcedNEQ: Boolean
-}
-"""
-CreateAPIStandardInput is used for create APIStandard object.
-Input was generated by ent.
-"""
-input CreateAPIStandardInput {
-  createdAt: Time
-  updatedAt: Time
-  """
-  Unique identifier, e.g. openai, cohere, gemini.
-  """
-  apiStandardHandle: String!
-  """
-  What the standard is, with the provider's API documentation URL.
-  """
-  description: String!
-  """
-  auth_bearer: Authorization: Bearer <key>; auth_apikey: the key in the header named by key_field; query_param: the key in the query parameter named by key_field; none: no authentication.
-  """
-  keyMethod: APIStandardKeyMethod!
-  """
-  Header or query parameter that carries the key; empty for none.
-  """
-  keyField: String
 }
 """
 Define a Relay Cursor type:
@@ -4123,45 +4420,6 @@ input ServiceWhereInput {
   hasAPIKeys: Boolean
   hasAPIKeysWith: [APIKeyWhereInput!]
 }
-"""
-UpdateAPIStandardInput is used for update APIStandard object.
-Input was generated by ent.
-"""
-input UpdateAPIStandardInput {
-  updatedAt: Time
-  """
-  Unique identifier, e.g. openai, cohere, gemini.
-  """
-  apiStandardHandle: String
-  """
-  What the standard is, with the provider's API documentation URL.
-  """
-  description: String
-  """
-  auth_bearer: Authorization: Bearer <key>; auth_apikey: the key in the header named by key_field; query_param: the key in the query parameter named by key_field; none: no authentication.
-  """
-  keyMethod: APIStandardKeyMethod
-  """
-  Header or query parameter that carries the key; empty for none.
-  """
-  keyField: String
-}
-"""
-UpdateProjectSettingsInput is used for update ProjectSettings object.
-Input was generated by ent.
-"""
-input UpdateProjectSettingsInput {
-  updatedAt: Time
-  """
-  Let API calls set their own inference parameters; when false, each service's request defaults are enforced.
-  """
-  allowOverwrite: Boolean
-  """
-  Budget alerts are POSTed here when set.
-  """
-  alertWebhookURL: String
-  clearAlertWebhookURL: Boolean
-}
 type UsageRecord implements Node {
   id: ID!
   createdAt: Time!
@@ -4630,6 +4888,222 @@ input UserWhereInput {
   lastLoginAtNotNil: Boolean
 }
 `, BuiltIn: false},
+	{Name: "../resources.graphqls", Input: `# The admin resources of seeds 000–004. Inputs are written here rather than
+# generated by entgql because they carry what the entities do not store as
+# given (provider keys, which are encrypted; handles instead of IDs) and
+# because their rules answer BAD_USER_INPUT with a message, not a schema
+# validation failure.
+
+input CreateAPIStandardInput {
+  apiStandardHandle: String!
+  description: String!
+  "auth_bearer, auth_apikey, query_param or none."
+  keyMethod: String!
+  "Header or query parameter carrying the key; required unless keyMethod is none."
+  keyField: String
+}
+
+input UpdateAPIStandardInput {
+  description: String
+  keyMethod: String
+  keyField: String
+}
+
+extend type ProviderCredential {
+  "Whether a provider key is stored. The key itself is never returned."
+  hasApiKey: Boolean!
+  "Handle of the API standard used for upstream auth."
+  apiStandardHandle: String
+}
+
+input CreateProviderCredentialInput {
+  "One of the supported providers (see the providers query)."
+  provider: String!
+  accountKey: String!
+  "Defaults to accountKey."
+  displayName: String
+  "The provider's API key; encrypted at rest, never returned."
+  providerApiKey: String
+  "Overrides the provider's default base URL; required for custom."
+  baseUrl: String
+  "Defaults from the provider."
+  apiStandardHandle: String
+  active: Boolean
+}
+
+input UpdateProviderCredentialInput {
+  displayName: String
+  "A new provider key; an empty string clears the stored one."
+  providerApiKey: String
+  "An empty string returns to the provider's default base URL."
+  baseUrl: String
+  apiStandardHandle: String
+  active: Boolean
+}
+
+input CreateServiceInput {
+  serviceName: String!
+  description: String
+  provider: String!
+  "Stores the service's own credential, encrypted. Alternatively credentialId."
+  providerApiKey: String
+  "An existing credential of the same provider."
+  credentialId: ID
+  "Base URL for the credential created from providerApiKey."
+  baseUrl: String
+  modelsEnabled: [String!]!
+  "Allow models the price catalog does not know; their usage is recorded as unpriced."
+  allowUnpricedModels: Boolean
+  limitCostHourWarn: USD
+  limitCostHourBlock: USD
+  limitCostDayWarn: USD
+  limitCostDayBlock: USD
+  limitCostMonthWarn: USD
+  limitCostMonthBlock: USD
+  limitCostTotalBlock: USD
+  requestDefaults: Map
+  active: Boolean
+}
+
+"""
+Only the fields given change; a limit given as null is removed.
+"""
+input UpdateServiceInput {
+  serviceName: String
+  description: String
+  "Rotates the service's own credential key (creating it if the service used a shared one)."
+  providerApiKey: String
+  credentialId: ID
+  modelsEnabled: [String!]
+  allowUnpricedModels: Boolean
+  limitCostHourWarn: USD @goField(omittable: true)
+  limitCostHourBlock: USD @goField(omittable: true)
+  limitCostDayWarn: USD @goField(omittable: true)
+  limitCostDayBlock: USD @goField(omittable: true)
+  limitCostMonthWarn: USD @goField(omittable: true)
+  limitCostMonthBlock: USD @goField(omittable: true)
+  limitCostTotalBlock: USD @goField(omittable: true)
+  requestDefaults: Map @goField(omittable: true)
+  active: Boolean
+}
+
+input CreateAPIKeyInput {
+  "Unique in the organization."
+  name: String!
+  description: String
+  "The service the key calls; omit for a management key."
+  serviceId: ID
+  "A management key works on the admin API with admin rights and cannot call the proxy."
+  isManagementKey: Boolean
+  "Key-specific limits override the service's; unset ones inherit them."
+  limitCostHourWarn: USD
+  limitCostHourBlock: USD
+  limitCostDayWarn: USD
+  limitCostDayBlock: USD
+  limitCostMonthWarn: USD
+  limitCostMonthBlock: USD
+  limitCostTotalBlock: USD
+  expiresAt: Time
+  isActive: Boolean
+}
+
+"""
+Only the fields given change; a limit or expiry given as null is removed.
+"""
+input UpdateAPIKeyInput {
+  name: String
+  description: String
+  limitCostHourWarn: USD @goField(omittable: true)
+  limitCostHourBlock: USD @goField(omittable: true)
+  limitCostDayWarn: USD @goField(omittable: true)
+  limitCostDayBlock: USD @goField(omittable: true)
+  limitCostMonthWarn: USD @goField(omittable: true)
+  limitCostMonthBlock: USD @goField(omittable: true)
+  limitCostTotalBlock: USD @goField(omittable: true)
+  expiresAt: Time @goField(omittable: true)
+  isActive: Boolean
+}
+
+"""
+A newly created or rotated key. ` + "`" + `key` + "`" + ` is the only time the secret is shown:
+Sluice keeps only its hash.
+"""
+type CreatedAPIKey {
+  apiKey: APIKey!
+  key: String!
+}
+
+input CreateModelPriceInput {
+  provider: String!
+  model: String!
+  inputPerMtok: USD!
+  outputPerMtok: USD!
+  cachedInputPerMtok: USD
+  "text, image or embedding."
+  kind: String
+  maxOutputTokens: Int
+  description: String
+}
+
+input UpdateModelPriceInput {
+  inputPerMtok: USD
+  outputPerMtok: USD
+  cachedInputPerMtok: USD @goField(omittable: true)
+  kind: String
+  maxOutputTokens: Int
+  description: String
+}
+
+input UpdateProjectSettingsInput {
+  allowOverwrite: Boolean
+  "Budget alerts are POSTed here; an empty string removes it."
+  alertWebhookUrl: String
+}
+
+extend type Query {
+  "One provider credential of the caller's organization."
+  providerCredential(id: ID!): ProviderCredential
+  "One service of the caller's organization."
+  service(id: ID!): Service
+  "One API key of the caller's organization."
+  apiKey(id: ID!): APIKey
+  "The caller's organization's settings (seed 004)."
+  projectSettings: ProjectSettings!
+  "The caller's organization's prepaid balance (seed 004)."
+  balance: Balance!
+}
+
+extend type Mutation {
+  createAPIStandard(input: CreateAPIStandardInput!): APIStandard!
+  "Create or replace the standard with this handle."
+  putAPIStandard(handle: String!, input: CreateAPIStandardInput!): APIStandard!
+  updateAPIStandard(handle: String!, input: UpdateAPIStandardInput!): APIStandard!
+  "Refused with CONFLICT while provider credentials use it."
+  deleteAPIStandard(handle: String!): Boolean!
+
+  createProviderCredential(input: CreateProviderCredentialInput!): ProviderCredential!
+  updateProviderCredential(id: ID!, input: UpdateProviderCredentialInput!): ProviderCredential!
+  "Refused with CONFLICT while services use it."
+  deleteProviderCredential(id: ID!): Boolean!
+
+  createService(input: CreateServiceInput!): Service!
+  updateService(id: ID!, input: UpdateServiceInput!): Service!
+  "Deletes the service and its client keys."
+  deleteService(id: ID!): Boolean!
+
+  createAPIKey(input: CreateAPIKeyInput!): CreatedAPIKey!
+  updateAPIKey(id: ID!, input: UpdateAPIKeyInput!): APIKey!
+  "A new secret with the same settings; the old one stops working at once."
+  rotateAPIKey(id: ID!): CreatedAPIKey!
+  "Deletes a key by name (seed 004) with its budget settings; not the management key making the call."
+  deleteAPIKey(name: String!): Boolean!
+
+  createModelPrice(input: CreateModelPriceInput!): ModelPrice!
+  updateModelPrice(id: ID!, input: UpdateModelPriceInput!): ModelPrice!
+
+  updateProjectSettings(input: UpdateProjectSettingsInput!): ProjectSettings!
+}
+`, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `"""
 US dollars as a JSON number. Sluice stores money as integer micro-USD, so
 amounts have at most six decimals and never drift.
@@ -4856,6 +5330,36 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Balance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Balance_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Balance_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Balance_updatedAt(ctx, field)
+	case "organizationID":
+		return ec.fieldContext_Balance_organizationID(ctx, field)
+	case "currentBalance":
+		return ec.fieldContext_Balance_currentBalance(ctx, field)
+	case "currency":
+		return ec.fieldContext_Balance_currency(ctx, field)
+	case "enforced":
+		return ec.fieldContext_Balance_enforced(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Balance", field.Name)
+}
+
+func (ec *executionContext) childFields_CreatedAPIKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "apiKey":
+		return ec.fieldContext_CreatedAPIKey_apiKey(ctx, field)
+	case "key":
+		return ec.fieldContext_CreatedAPIKey_key(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreatedAPIKey", field.Name)
+}
+
 func (ec *executionContext) childFields_Membership(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4992,6 +5496,24 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_ProjectSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ProjectSettings_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ProjectSettings_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ProjectSettings_updatedAt(ctx, field)
+	case "organizationID":
+		return ec.fieldContext_ProjectSettings_organizationID(ctx, field)
+	case "allowOverwrite":
+		return ec.fieldContext_ProjectSettings_allowOverwrite(ctx, field)
+	case "alertWebhookURL":
+		return ec.fieldContext_ProjectSettings_alertWebhookURL(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProjectSettings", field.Name)
+}
+
 func (ec *executionContext) childFields_ProviderCredential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5020,6 +5542,10 @@ func (ec *executionContext) childFields_ProviderCredential(ctx context.Context, 
 		return ec.fieldContext_ProviderCredential_apiStandard(ctx, field)
 	case "services":
 		return ec.fieldContext_ProviderCredential_services(ctx, field)
+	case "hasApiKey":
+		return ec.fieldContext_ProviderCredential_hasApiKey(ctx, field)
+	case "apiStandardHandle":
+		return ec.fieldContext_ProviderCredential_apiStandardHandle(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProviderCredential", field.Name)
 }
@@ -5350,6 +5876,132 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
+			return ec.unmarshalNCreateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createAPIStandard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAPIStandardInput, error) {
+			return ec.unmarshalNCreateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateAPIStandardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createModelPrice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateModelPriceInput, error) {
+			return ec.unmarshalNCreateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateModelPriceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createProviderCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateProviderCredentialInput, error) {
+			return ec.unmarshalNCreateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateProviderCredentialInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createService_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateServiceInput, error) {
+			return ec.unmarshalNCreateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateServiceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteAPIStandard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "handle",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["handle"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteProviderCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteService_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5369,6 +6021,166 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["password"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_putAPIStandard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "handle",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["handle"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAPIStandardInput, error) {
+			return ec.unmarshalNCreateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateAPIStandardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rotateAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateAPIKeyInput, error) {
+			return ec.unmarshalNUpdateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateAPIKeyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateAPIStandard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "handle",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["handle"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateAPIStandardInput, error) {
+			return ec.unmarshalNUpdateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateAPIStandardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateModelPrice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateModelPriceInput, error) {
+			return ec.unmarshalNUpdateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateModelPriceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateProjectSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateProjectSettingsInput, error) {
+			return ec.unmarshalNUpdateProjectSettingsInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateProjectSettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateProviderCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateProviderCredentialInput, error) {
+			return ec.unmarshalNUpdateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateProviderCredentialInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateService_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateServiceInput, error) {
+			return ec.unmarshalNUpdateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateServiceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -5437,6 +6249,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_apiKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5698,6 +6524,20 @@ func (ec *executionContext) field_Query_organizations_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_providerCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_providerCredentials_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5749,6 +6589,20 @@ func (ec *executionContext) field_Query_providerCredentials_args(ctx context.Con
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_service_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -7455,6 +8309,61 @@ func (ec *executionContext) fieldContext_Balance_enforced(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Balance", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _CreatedAPIKey_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedAPIKey_apiKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.APIKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIKey) graphql.Marshaler {
+			return ec.marshalNAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐAPIKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedAPIKey_apiKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreatedAPIKey",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreatedAPIKey_key(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedAPIKey_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedAPIKey_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedAPIKey", field, false, false, "String")
+}
+
 func (ec *executionContext) _Membership_id(ctx context.Context, field graphql.CollectedField, obj *ent.Membership) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8255,6 +9164,754 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_login_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createAPIStandard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAPIStandard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAPIStandard(ctx, fc.Args["input"].(model.CreateAPIStandardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIStandard) graphql.Marshaler {
+			return ec.marshalNAPIStandard2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐAPIStandard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAPIStandard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIStandard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createAPIStandard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_putAPIStandard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_putAPIStandard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PutAPIStandard(ctx, fc.Args["handle"].(string), fc.Args["input"].(model.CreateAPIStandardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIStandard) graphql.Marshaler {
+			return ec.marshalNAPIStandard2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐAPIStandard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_putAPIStandard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIStandard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_putAPIStandard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateAPIStandard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAPIStandard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAPIStandard(ctx, fc.Args["handle"].(string), fc.Args["input"].(model.UpdateAPIStandardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIStandard) graphql.Marshaler {
+			return ec.marshalNAPIStandard2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐAPIStandard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAPIStandard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIStandard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAPIStandard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteAPIStandard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteAPIStandard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteAPIStandard(ctx, fc.Args["handle"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteAPIStandard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteAPIStandard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createProviderCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createProviderCredential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateProviderCredential(ctx, fc.Args["input"].(model.CreateProviderCredentialInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProviderCredential) graphql.Marshaler {
+			return ec.marshalNProviderCredential2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProviderCredential(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createProviderCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderCredential(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createProviderCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateProviderCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateProviderCredential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateProviderCredential(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateProviderCredentialInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProviderCredential) graphql.Marshaler {
+			return ec.marshalNProviderCredential2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProviderCredential(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateProviderCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderCredential(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateProviderCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteProviderCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteProviderCredential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteProviderCredential(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteProviderCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteProviderCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createService(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateService(ctx, fc.Args["input"].(model.CreateServiceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Service) graphql.Marshaler {
+			return ec.marshalNService2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐService(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createService(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Service(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createService_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateService(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateService(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateServiceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Service) graphql.Marshaler {
+			return ec.marshalNService2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐService(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateService(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Service(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateService_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteService(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteService(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteService(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteService_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createAPIKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAPIKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["input"].(model.CreateAPIKeyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
+			return ec.marshalNCreatedAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreatedAPIKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAPIKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreatedAPIKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createAPIKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateAPIKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAPIKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAPIKey(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateAPIKeyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIKey) graphql.Marshaler {
+			return ec.marshalNAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐAPIKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAPIKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAPIKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rotateAPIKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rotateAPIKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RotateAPIKey(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
+			return ec.marshalNCreatedAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreatedAPIKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rotateAPIKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreatedAPIKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rotateAPIKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteAPIKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteAPIKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteAPIKey(ctx, fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteAPIKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteAPIKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createModelPrice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createModelPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateModelPrice(ctx, fc.Args["input"].(model.CreateModelPriceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ModelPrice) graphql.Marshaler {
+			return ec.marshalNModelPrice2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐModelPrice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createModelPrice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelPrice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createModelPrice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateModelPrice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateModelPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateModelPrice(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateModelPriceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ModelPrice) graphql.Marshaler {
+			return ec.marshalNModelPrice2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐModelPrice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateModelPrice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelPrice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateModelPrice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateProjectSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateProjectSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateProjectSettings(ctx, fc.Args["input"].(model.UpdateProjectSettingsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProjectSettings) graphql.Marshaler {
+			return ec.marshalNProjectSettings2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProjectSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateProjectSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProjectSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateProjectSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9077,6 +10734,52 @@ func (ec *executionContext) fieldContext_ProviderCredential_services(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _ProviderCredential_hasApiKey(ctx context.Context, field graphql.CollectedField, obj *ent.ProviderCredential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderCredential_hasApiKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProviderCredential().HasAPIKey(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderCredential_hasApiKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderCredential", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _ProviderCredential_apiStandardHandle(ctx context.Context, field graphql.CollectedField, obj *ent.ProviderCredential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderCredential_apiStandardHandle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProviderCredential().APIStandardHandle(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderCredential_apiStandardHandle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderCredential", field, true, true, "String")
+}
+
 func (ec *executionContext) _ProviderCredentialConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ProviderCredentialConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9736,6 +11439,202 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_providerCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_providerCredential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProviderCredential(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProviderCredential) graphql.Marshaler {
+			return ec.marshalOProviderCredential2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProviderCredential(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_providerCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderCredential(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_providerCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_service(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Service(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Service) graphql.Marshaler {
+			return ec.marshalOService2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐService(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_service(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Service(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_service_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_apiKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_apiKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().APIKey(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIKey) graphql.Marshaler {
+			return ec.marshalOAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐAPIKey(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_apiKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_apiKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_projectSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_projectSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ProjectSettings(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProjectSettings) graphql.Marshaler {
+			return ec.marshalNProjectSettings2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProjectSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_projectSettings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProjectSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_balance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_balance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Balance(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Balance) graphql.Marshaler {
+			return ec.marshalNBalance2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐBalance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_balance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Balance(ctx, field)
 		},
 	}
 	return fc, nil
@@ -15594,8 +17493,8 @@ func UnmarshalBalanceWhereInput(ctx context.Context, raw any) (ent.BalanceWhereI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateAPIStandardInput(ctx context.Context, obj any) (ent.CreateAPIStandardInput, error) {
-	var it ent.CreateAPIStandardInput
+func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
+	var it model.CreateAPIKeyInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15605,27 +17504,139 @@ func (ec *executionContext) unmarshalInputCreateAPIStandardInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"createdAt", "updatedAt", "apiStandardHandle", "description", "keyMethod", "keyField"}
+	fieldsInOrder := [...]string{"name", "description", "serviceId", "isManagementKey", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "expiresAt", "isActive"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
 			continue
 		}
 		switch k {
-		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "serviceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceId"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceID = data
+		case "isManagementKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isManagementKey"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsManagementKey = data
+		case "limitCostHourWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostHourWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostHourWarn = data
+		case "limitCostHourBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostHourBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostHourBlock = data
+		case "limitCostDayWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostDayWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostDayWarn = data
+		case "limitCostDayBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostDayBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostDayBlock = data
+		case "limitCostMonthWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostMonthWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostMonthWarn = data
+		case "limitCostMonthBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostMonthBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostMonthBlock = data
+		case "limitCostTotalBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostTotalBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostTotalBlock = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.CreatedAt = data
-		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			it.ExpiresAt = data
+		case "isActive":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isActive"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.UpdatedAt = data
+			it.IsActive = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateAPIKeyInput unmarshals raw into the CreateAPIKeyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateAPIKeyInput(ctx context.Context, raw any) (model.CreateAPIKeyInput, error) {
+	var out model.CreateAPIKeyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAPIKeyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateAPIStandardInput(ctx context.Context, obj any) (model.CreateAPIStandardInput, error) {
+	var it model.CreateAPIStandardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"apiStandardHandle", "description", "keyMethod", "keyField"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
 		case "apiStandardHandle":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiStandardHandle"))
 			data, err := ec.unmarshalNString2string(ctx, v)
@@ -15642,7 +17653,7 @@ func (ec *executionContext) unmarshalInputCreateAPIStandardInput(ctx context.Con
 			it.Description = data
 		case "keyMethod":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyMethod"))
-			data, err := ec.unmarshalNAPIStandardKeyMethod2githubᚗcomᚋsluicehqᚋsluiceᚋentᚋapistandardᚐKeyMethod(ctx, v)
+			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15665,9 +17676,338 @@ func (ec *executionContext) unmarshalInputCreateAPIStandardInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateAPIStandardInput(ctx context.Context, raw any) (ent.CreateAPIStandardInput, error) {
-	var out ent.CreateAPIStandardInput
+func UnmarshalCreateAPIStandardInput(ctx context.Context, raw any) (model.CreateAPIStandardInput, error) {
+	var out model.CreateAPIStandardInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAPIStandardInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateModelPriceInput(ctx context.Context, obj any) (model.CreateModelPriceInput, error) {
+	var it model.CreateModelPriceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"provider", "model", "inputPerMtok", "outputPerMtok", "cachedInputPerMtok", "kind", "maxOutputTokens", "description"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "model":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("model"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Model = data
+		case "inputPerMtok":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inputPerMtok"))
+			data, err := ec.unmarshalNUSD2githubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InputPerMtok = data
+		case "outputPerMtok":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outputPerMtok"))
+			data, err := ec.unmarshalNUSD2githubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutputPerMtok = data
+		case "cachedInputPerMtok":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cachedInputPerMtok"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CachedInputPerMtok = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "maxOutputTokens":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxOutputTokens"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxOutputTokens = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateModelPriceInput unmarshals raw into the CreateModelPriceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateModelPriceInput(ctx context.Context, raw any) (model.CreateModelPriceInput, error) {
+	var out model.CreateModelPriceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateModelPriceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateProviderCredentialInput(ctx context.Context, obj any) (model.CreateProviderCredentialInput, error) {
+	var it model.CreateProviderCredentialInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"provider", "accountKey", "displayName", "providerApiKey", "baseUrl", "apiStandardHandle", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "accountKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountKey = data
+		case "displayName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayName = data
+		case "providerApiKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerApiKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderAPIKey = data
+		case "baseUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baseUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BaseURL = data
+		case "apiStandardHandle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiStandardHandle"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.APIStandardHandle = data
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateProviderCredentialInput unmarshals raw into the CreateProviderCredentialInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateProviderCredentialInput(ctx context.Context, raw any) (model.CreateProviderCredentialInput, error) {
+	var out model.CreateProviderCredentialInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateProviderCredentialInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateServiceInput(ctx context.Context, obj any) (model.CreateServiceInput, error) {
+	var it model.CreateServiceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"serviceName", "description", "provider", "providerApiKey", "credentialId", "baseUrl", "modelsEnabled", "allowUnpricedModels", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "requestDefaults", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "serviceName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceName = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "providerApiKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerApiKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderAPIKey = data
+		case "credentialId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("credentialId"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CredentialID = data
+		case "baseUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baseUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BaseURL = data
+		case "modelsEnabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelsEnabled"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelsEnabled = data
+		case "allowUnpricedModels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowUnpricedModels"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowUnpricedModels = data
+		case "limitCostHourWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostHourWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostHourWarn = data
+		case "limitCostHourBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostHourBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostHourBlock = data
+		case "limitCostDayWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostDayWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostDayWarn = data
+		case "limitCostDayBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostDayBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostDayBlock = data
+		case "limitCostMonthWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostMonthWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostMonthWarn = data
+		case "limitCostMonthBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostMonthBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostMonthBlock = data
+		case "limitCostTotalBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostTotalBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostTotalBlock = data
+		case "requestDefaults":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestDefaults"))
+			data, err := ec.unmarshalOMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestDefaults = data
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateServiceInput unmarshals raw into the CreateServiceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateServiceInput(ctx context.Context, raw any) (model.CreateServiceInput, error) {
+	var out model.CreateServiceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateServiceInput", raw, &out)
 	return out, err
 }
 
@@ -19062,8 +21402,8 @@ func UnmarshalServiceWhereInput(ctx context.Context, raw any) (ent.ServiceWhereI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateAPIStandardInput(ctx context.Context, obj any) (ent.UpdateAPIStandardInput, error) {
-	var it ent.UpdateAPIStandardInput
+func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context, obj any) (model.UpdateAPIKeyInput, error) {
+	var it model.UpdateAPIKeyInput
 	if obj == nil {
 		return it, nil
 	}
@@ -19073,27 +21413,125 @@ func (ec *executionContext) unmarshalInputUpdateAPIStandardInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"updatedAt", "apiStandardHandle", "description", "keyMethod", "keyField"}
+	fieldsInOrder := [...]string{"name", "description", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "expiresAt", "isActive"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
 			continue
 		}
 		switch k {
-		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.UpdatedAt = data
-		case "apiStandardHandle":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiStandardHandle"))
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.APIStandardHandle = data
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "limitCostHourWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostHourWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostHourWarn = graphql.OmittableOf(data)
+		case "limitCostHourBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostHourBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostHourBlock = graphql.OmittableOf(data)
+		case "limitCostDayWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostDayWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostDayWarn = graphql.OmittableOf(data)
+		case "limitCostDayBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostDayBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostDayBlock = graphql.OmittableOf(data)
+		case "limitCostMonthWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostMonthWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostMonthWarn = graphql.OmittableOf(data)
+		case "limitCostMonthBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostMonthBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostMonthBlock = graphql.OmittableOf(data)
+		case "limitCostTotalBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostTotalBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostTotalBlock = graphql.OmittableOf(data)
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = graphql.OmittableOf(data)
+		case "isActive":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isActive"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsActive = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateAPIKeyInput unmarshals raw into the UpdateAPIKeyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAPIKeyInput(ctx context.Context, raw any) (model.UpdateAPIKeyInput, error) {
+	var out model.UpdateAPIKeyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAPIKeyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateAPIStandardInput(ctx context.Context, obj any) (model.UpdateAPIStandardInput, error) {
+	var it model.UpdateAPIStandardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"description", "keyMethod", "keyField"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
 		case "description":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -19103,7 +21541,7 @@ func (ec *executionContext) unmarshalInputUpdateAPIStandardInput(ctx context.Con
 			it.Description = data
 		case "keyMethod":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyMethod"))
-			data, err := ec.unmarshalOAPIStandardKeyMethod2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚋapistandardᚐKeyMethod(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -19126,14 +21564,14 @@ func (ec *executionContext) unmarshalInputUpdateAPIStandardInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateAPIStandardInput(ctx context.Context, raw any) (ent.UpdateAPIStandardInput, error) {
-	var out ent.UpdateAPIStandardInput
+func UnmarshalUpdateAPIStandardInput(ctx context.Context, raw any) (model.UpdateAPIStandardInput, error) {
+	var out model.UpdateAPIStandardInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAPIStandardInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateProjectSettingsInput(ctx context.Context, obj any) (ent.UpdateProjectSettingsInput, error) {
-	var it ent.UpdateProjectSettingsInput
+func (ec *executionContext) unmarshalInputUpdateModelPriceInput(ctx context.Context, obj any) (model.UpdateModelPriceInput, error) {
+	var it model.UpdateModelPriceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -19143,20 +21581,90 @@ func (ec *executionContext) unmarshalInputUpdateProjectSettingsInput(ctx context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"updatedAt", "allowOverwrite", "alertWebhookURL", "clearAlertWebhookURL"}
+	fieldsInOrder := [...]string{"inputPerMtok", "outputPerMtok", "cachedInputPerMtok", "kind", "maxOutputTokens", "description"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
 			continue
 		}
 		switch k {
-		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
-			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		case "inputPerMtok":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inputPerMtok"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.UpdatedAt = data
+			it.InputPerMtok = data
+		case "outputPerMtok":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outputPerMtok"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutputPerMtok = data
+		case "cachedInputPerMtok":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cachedInputPerMtok"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CachedInputPerMtok = graphql.OmittableOf(data)
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "maxOutputTokens":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxOutputTokens"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxOutputTokens = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateModelPriceInput unmarshals raw into the UpdateModelPriceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateModelPriceInput(ctx context.Context, raw any) (model.UpdateModelPriceInput, error) {
+	var out model.UpdateModelPriceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateModelPriceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateProjectSettingsInput(ctx context.Context, obj any) (model.UpdateProjectSettingsInput, error) {
+	var it model.UpdateProjectSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"allowOverwrite", "alertWebhookUrl"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
 		case "allowOverwrite":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowOverwrite"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -19164,20 +21672,13 @@ func (ec *executionContext) unmarshalInputUpdateProjectSettingsInput(ctx context
 				return it, err
 			}
 			it.AllowOverwrite = data
-		case "alertWebhookURL":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alertWebhookURL"))
+		case "alertWebhookUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alertWebhookUrl"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AlertWebhookURL = data
-		case "clearAlertWebhookURL":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearAlertWebhookURL"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ClearAlertWebhookURL = data
 		}
 	}
 	return it, nil
@@ -19189,9 +21690,219 @@ func (ec *executionContext) unmarshalInputUpdateProjectSettingsInput(ctx context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateProjectSettingsInput(ctx context.Context, raw any) (ent.UpdateProjectSettingsInput, error) {
-	var out ent.UpdateProjectSettingsInput
+func UnmarshalUpdateProjectSettingsInput(ctx context.Context, raw any) (model.UpdateProjectSettingsInput, error) {
+	var out model.UpdateProjectSettingsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProjectSettingsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateProviderCredentialInput(ctx context.Context, obj any) (model.UpdateProviderCredentialInput, error) {
+	var it model.UpdateProviderCredentialInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"displayName", "providerApiKey", "baseUrl", "apiStandardHandle", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "displayName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayName = data
+		case "providerApiKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerApiKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderAPIKey = data
+		case "baseUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baseUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BaseURL = data
+		case "apiStandardHandle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiStandardHandle"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.APIStandardHandle = data
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateProviderCredentialInput unmarshals raw into the UpdateProviderCredentialInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateProviderCredentialInput(ctx context.Context, raw any) (model.UpdateProviderCredentialInput, error) {
+	var out model.UpdateProviderCredentialInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProviderCredentialInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateServiceInput(ctx context.Context, obj any) (model.UpdateServiceInput, error) {
+	var it model.UpdateServiceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"serviceName", "description", "providerApiKey", "credentialId", "modelsEnabled", "allowUnpricedModels", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "requestDefaults", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "serviceName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceName = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "providerApiKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerApiKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderAPIKey = data
+		case "credentialId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("credentialId"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CredentialID = data
+		case "modelsEnabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelsEnabled"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelsEnabled = data
+		case "allowUnpricedModels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowUnpricedModels"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowUnpricedModels = data
+		case "limitCostHourWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostHourWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostHourWarn = graphql.OmittableOf(data)
+		case "limitCostHourBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostHourBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostHourBlock = graphql.OmittableOf(data)
+		case "limitCostDayWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostDayWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostDayWarn = graphql.OmittableOf(data)
+		case "limitCostDayBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostDayBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostDayBlock = graphql.OmittableOf(data)
+		case "limitCostMonthWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostMonthWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostMonthWarn = graphql.OmittableOf(data)
+		case "limitCostMonthBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostMonthBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostMonthBlock = graphql.OmittableOf(data)
+		case "limitCostTotalBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostTotalBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostTotalBlock = graphql.OmittableOf(data)
+		case "requestDefaults":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestDefaults"))
+			data, err := ec.unmarshalOMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestDefaults = graphql.OmittableOf(data)
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateServiceInput unmarshals raw into the UpdateServiceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateServiceInput(ctx context.Context, raw any) (model.UpdateServiceInput, error) {
+	var out model.UpdateServiceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateServiceInput", raw, &out)
 	return out, err
 }
 
@@ -21631,6 +24342,44 @@ func (ec *executionContext) _Balance(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var createdAPIKeyImplementors = []string{"CreatedAPIKey"}
+
+func (ec *executionContext) _CreatedAPIKey(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedAPIKey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createdAPIKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreatedAPIKey")
+		case "apiKey":
+			out.Values[i] = ec._CreatedAPIKey_apiKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "key":
+			out.Values[i] = ec._CreatedAPIKey_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var membershipImplementors = []string{"Membership", "Node"}
 
 func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSet, obj *ent.Membership) graphql.Marshaler {
@@ -21977,6 +24726,125 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createAPIStandard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAPIStandard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "putAPIStandard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_putAPIStandard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateAPIStandard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAPIStandard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteAPIStandard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteAPIStandard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createProviderCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createProviderCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateProviderCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateProviderCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteProviderCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteProviderCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createService":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createService(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateService":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateService(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteService":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteService(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createAPIKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAPIKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateAPIKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAPIKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rotateAPIKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotateAPIKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteAPIKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteAPIKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createModelPrice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createModelPrice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateModelPrice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateModelPrice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateProjectSettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateProjectSettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22312,6 +25180,18 @@ func (ec *executionContext) _ProviderCredential(ctx context.Context, sel ast.Sel
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ProviderCredential_services(ctx, field, obj)
 				})
+		case "hasApiKey":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProviderCredential_hasApiKey(ctx, field, obj)
+				})
+		case "apiStandardHandle":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProviderCredential_apiStandardHandle(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22540,6 +25420,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_viewer(ctx, field)
+				})
+		case "providerCredential":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_providerCredential(ctx, field)
+				})
+		case "service":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_service(ctx, field)
+				})
+		case "apiKey":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_apiKey(ctx, field)
+				})
+		case "projectSettings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_projectSettings(ctx, field)
+				})
+		case "balance":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_balance(ctx, field)
 				})
 		case "apiStandards":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -23570,6 +26480,14 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐAPIKey(ctx context.Context, sel ast.SelectionSet, v *ent.APIKey) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "APIKey!")
+		return graphql.Null
+	}
+	return ec._APIKey(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAPIKeyConnection2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐAPIKeyConnection(ctx context.Context, sel ast.SelectionSet, v *ent.APIKeyConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "APIKeyConnection!")
@@ -23729,6 +26647,14 @@ func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋsluicehqᚋslu
 	return ec._AuthPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBalance2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐBalance(ctx context.Context, sel ast.SelectionSet, v *ent.Balance) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Balance!")
+		return graphql.Null
+	}
+	return ec._Balance(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBalanceOrderField2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐBalanceOrderField(ctx context.Context, v any) (*ent.BalanceOrderField, error) {
 	var res = new(ent.BalanceOrderField)
 	err := res.UnmarshalGQL(v)
@@ -23760,6 +26686,39 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNCreateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
+	res, err := ec.unmarshalInputCreateAPIKeyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateAPIStandardInput(ctx context.Context, v any) (model.CreateAPIStandardInput, error) {
+	res, err := ec.unmarshalInputCreateAPIStandardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateModelPriceInput(ctx context.Context, v any) (model.CreateModelPriceInput, error) {
+	res, err := ec.unmarshalInputCreateModelPriceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateProviderCredentialInput(ctx context.Context, v any) (model.CreateProviderCredentialInput, error) {
+	res, err := ec.unmarshalInputCreateProviderCredentialInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateServiceInput(ctx context.Context, v any) (model.CreateServiceInput, error) {
+	res, err := ec.unmarshalInputCreateServiceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreatedAPIKey(ctx context.Context, sel ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreatedAPIKey!")
+		return graphql.Null
+	}
+	return ec._CreatedAPIKey(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[int], error) {
@@ -23872,6 +26831,14 @@ func (ec *executionContext) unmarshalNMembershipWhereInput2ᚖgithubᚗcomᚋslu
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNModelPrice2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐModelPrice(ctx context.Context, sel ast.SelectionSet, v *ent.ModelPrice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ModelPrice!")
+		return graphql.Null
+	}
+	return ec._ModelPrice(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNModelPriceConnection2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐModelPriceConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ModelPriceConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ModelPriceConnection!")
@@ -23968,6 +26935,14 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNProjectSettings2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProjectSettings(ctx context.Context, sel ast.SelectionSet, v *ent.ProjectSettings) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProjectSettings!")
+		return graphql.Null
+	}
+	return ec._ProjectSettings(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNProjectSettingsOrderField2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProjectSettingsOrderField(ctx context.Context, v any) (*ent.ProjectSettingsOrderField, error) {
 	var res = new(ent.ProjectSettingsOrderField)
 	err := res.UnmarshalGQL(v)
@@ -23985,6 +26960,14 @@ func (ec *executionContext) marshalNProjectSettingsOrderField2ᚖgithubᚗcomᚋ
 func (ec *executionContext) unmarshalNProjectSettingsWhereInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProjectSettingsWhereInput(ctx context.Context, v any) (*ent.ProjectSettingsWhereInput, error) {
 	res, err := ec.unmarshalInputProjectSettingsWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProviderCredential2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProviderCredential(ctx context.Context, sel ast.SelectionSet, v *ent.ProviderCredential) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProviderCredential!")
+		return graphql.Null
+	}
+	return ec._ProviderCredential(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNProviderCredentialConnection2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProviderCredentialConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ProviderCredentialConnection) graphql.Marshaler {
@@ -24051,6 +27034,14 @@ func (ec *executionContext) marshalNRole2githubᚗcomᚋsluicehqᚋsluiceᚋauth
 		graphql.AddInvalidNullFromMarshaler(ctx, "Role!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNService2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐService(ctx context.Context, sel ast.SelectionSet, v *ent.Service) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Service!")
+		return graphql.Null
+	}
+	return ec._Service(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNServiceConnection2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ServiceConnection) graphql.Marshaler {
@@ -24149,6 +27140,36 @@ func (ec *executionContext) marshalNUSD2githubᚗcomᚋsluicehqᚋsluiceᚋmoney
 		graphql.AddInvalidNullFromMarshaler(ctx, "USD!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNUpdateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateAPIKeyInput(ctx context.Context, v any) (model.UpdateAPIKeyInput, error) {
+	res, err := ec.unmarshalInputUpdateAPIKeyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateAPIStandardInput(ctx context.Context, v any) (model.UpdateAPIStandardInput, error) {
+	res, err := ec.unmarshalInputUpdateAPIStandardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateModelPriceInput(ctx context.Context, v any) (model.UpdateModelPriceInput, error) {
+	res, err := ec.unmarshalInputUpdateModelPriceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateProjectSettingsInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateProjectSettingsInput(ctx context.Context, v any) (model.UpdateProjectSettingsInput, error) {
+	res, err := ec.unmarshalInputUpdateProjectSettingsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateProviderCredentialInput(ctx context.Context, v any) (model.UpdateProviderCredentialInput, error) {
+	res, err := ec.unmarshalInputUpdateProviderCredentialInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateServiceInput(ctx context.Context, v any) (model.UpdateServiceInput, error) {
+	res, err := ec.unmarshalInputUpdateServiceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUsageRecordOrderField2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUsageRecordOrderField(ctx context.Context, v any) (*ent.UsageRecordOrderField, error) {

@@ -1,0 +1,301 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/credentials"
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/apikey"
+	"github.com/sluicehq/sluice/ent/apistandard"
+	"github.com/sluicehq/sluice/ent/modelprice"
+	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/spendwindow"
+	"github.com/sluicehq/sluice/providers"
+)
+
+// keyMethods are the API standards' authentication methods (seed 001).
+var keyMethods = []string{"auth_bearer", "auth_apikey", "query_param", "none"}
+
+// checkKeyMethod validates a standard's key method and field together.
+func checkKeyMethod(method string, field *string) error {
+	ok := false
+	for _, m := range keyMethods {
+		ok = ok || m == method
+	}
+	if !ok {
+		return FieldErrorf("keyMethod", "keyMethod %q is not one of %s", method, strings.Join(keyMethods, ", "))
+	}
+	if method != "none" && (field == nil || strings.TrimSpace(*field) == "") {
+		return FieldErrorf("keyField", "keyField is required for keyMethod %s: the header or query parameter that carries the key", method)
+	}
+	if field != nil && strings.ContainsAny(*field, "\r\n:= ") && method != "none" {
+		return FieldErrorf("keyField", "keyField %q is not a valid header or parameter name", *field)
+	}
+	return nil
+}
+
+// checkName refuses empty names and control characters, which would end up
+// in headers, logs and the dashboard.
+func checkName(field, v string, max int) error {
+	if strings.TrimSpace(v) == "" {
+		return FieldErrorf(field, "%s must not be empty", field)
+	}
+	if len(v) > max {
+		return FieldErrorf(field, "%s is longer than %d characters", field, max)
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return FieldErrorf(field, "%s contains a control character", field)
+		}
+	}
+	return nil
+}
+
+func checkProvider(name string) error {
+	if err := providers.Validate(name); err != nil {
+		return FieldErrorf("provider", "%s", err.Error())
+	}
+	return nil
+}
+
+func checkBaseURL(provider string, raw *string) error {
+	if raw == nil || *raw == "" {
+		if provider == providers.Custom {
+			return FieldErrorf("baseUrl", "baseUrl is required for provider custom: the OpenAI-compatible endpoint, e.g. https://llm.example.com/v1")
+		}
+		return nil
+	}
+	if err := providers.ValidateBaseURL(*raw); err != nil {
+		return FieldErrorf("baseUrl", "%s", err.Error())
+	}
+	return nil
+}
+
+// standardID resolves an API standard handle, or the provider's default.
+func standardID(ctx context.Context, client *ent.Client, provider string, handle *string) (int, error) {
+	h := ""
+	if handle != nil && *handle != "" {
+		h = *handle
+	} else if p, ok := providers.Lookup(provider); ok {
+		h = p.APIStandard
+	}
+	std, err := client.APIStandard.Query().Where(apistandard.APIStandardHandle(h)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return 0, FieldErrorf("apiStandardHandle", "there is no API standard %q; see the apiStandards query", h)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return std.ID, nil
+}
+
+// checkModels refuses models the price catalog does not know for the
+// provider, unless the service allows unpriced models: usage of a model
+// without a price would otherwise be recorded as free.
+func checkModels(ctx context.Context, client *ent.Client, provider string, models []string, allowUnpriced bool) error {
+	seen := map[string]bool{}
+	for _, m := range models {
+		if err := checkModelName(m); err != nil {
+			return err
+		}
+		if seen[m] {
+			return FieldErrorf("modelsEnabled", "model %q is listed twice", m)
+		}
+		seen[m] = true
+	}
+	if allowUnpriced || len(models) == 0 {
+		return nil
+	}
+	known, err := client.ModelPrice.Query().
+		Where(modelprice.Provider(provider), modelprice.ModelIn(models...)).
+		Select(modelprice.FieldModel).Strings(ctx)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, k := range known {
+		have[k] = true
+	}
+	var unknown []string
+	for _, m := range models {
+		if !have[m] {
+			unknown = append(unknown, m)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return FieldErrorf("modelsEnabled", "the price catalog has no %s model %s; add its price (createModelPrice) or set allowUnpricedModels to record its usage as unpriced",
+			provider, strings.Join(quoteAll(unknown), ", "))
+	}
+	return nil
+}
+
+// checkModelName refuses names that could change the upstream path.
+func checkModelName(m string) error {
+	if strings.TrimSpace(m) == "" || len(m) > 200 || strings.Contains(m, "..") || strings.ContainsAny(m, "?#\\ \t\r\n") {
+		return FieldErrorf("modelsEnabled", "%q is not a valid model name", m)
+	}
+	return nil
+}
+
+func quoteAll(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = fmt.Sprintf("%q", x)
+	}
+	return out
+}
+
+// ownCredential reports whether a credential was created for one service
+// from its providerApiKey (and so may be rotated through that service).
+func ownCredential(c *ent.ProviderCredential, serviceName string) bool {
+	return c.AccountKey == serviceAccountKey(serviceName)
+}
+
+func serviceAccountKey(serviceName string) string { return "service:" + serviceName }
+
+// orgCredential returns a credential of the viewer's organization.
+func orgCredential(ctx context.Context, client *ent.Client, v *auth.Viewer, id int) (*ent.ProviderCredential, error) {
+	c, err := client.ProviderCredential.Query().Where(providercredential.ID(id), providercredential.OrganizationID(v.OrgID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, notFound("provider credential")
+	}
+	return c, err
+}
+
+// orgService returns a service of the viewer's organization.
+func orgService(ctx context.Context, client *ent.Client, v *auth.Viewer, id int) (*ent.Service, error) {
+	s, err := client.Service.Query().Where(service.ID(id), service.OrganizationID(v.OrgID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, notFound("service")
+	}
+	return s, err
+}
+
+// orgAPIKey returns an API key of the viewer's organization.
+func orgAPIKey(ctx context.Context, client *ent.Client, v *auth.Viewer, id int) (*ent.APIKey, error) {
+	k, err := client.APIKey.Query().Where(apikey.ID(id), apikey.OrganizationID(v.OrgID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, notFound("API key")
+	}
+	return k, err
+}
+
+func checkExpiry(t *time.Time, now time.Time) error {
+	if t != nil && !t.After(now) {
+		return FieldErrorf("expiresAt", "expiresAt %s is in the past", t.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// withTx runs fn in a transaction, rolling back on error.
+func withTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// createServiceCredential stores a service's providerApiKey as a credential
+// of its own (account key "service:<name>"), so that rotating the service's
+// key never touches a credential other services share.
+func (r *Resolver) createServiceCredential(ctx context.Context, tx *ent.Tx, v *auth.Viewer, provider, serviceName string, baseURL *string, key string) (int, error) {
+	stdID, err := standardID(ctx, tx.Client(), provider, nil)
+	if err != nil {
+		return 0, err
+	}
+	cred, err := tx.ProviderCredential.Create().
+		SetOrganizationID(v.OrgID).
+		SetProvider(provider).
+		SetAccountKey(serviceAccountKey(serviceName)).
+		SetDisplayName(serviceName).
+		SetNillableBaseURL(nonEmpty(baseURL)).
+		SetAPIStandardID(stdID).
+		Save(ctx)
+	if ent.IsConstraintError(err) {
+		return 0, Errorf(CodeConflict, "a %s credential for service %q already exists; pass credentialId to use it", provider, serviceName)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := credentials.SetKey(ctx, r.Keyring, tx.ProviderCredential.UpdateOneID(cred.ID), cred.ID, key); err != nil {
+		return 0, err
+	}
+	return cred.ID, nil
+}
+
+// rotateServiceKey writes a service's new providerApiKey: into its own
+// credential when it has one, else into a new own credential.
+func (r *Resolver) rotateServiceKey(ctx context.Context, tx *ent.Tx, v *auth.Viewer, svc *ent.Service, key string) (int, error) {
+	if svc.CredentialID != nil {
+		cred, err := tx.ProviderCredential.Get(ctx, *svc.CredentialID)
+		if err != nil {
+			return 0, err
+		}
+		if ownCredential(cred, svc.ServiceName) {
+			return cred.ID, credentials.SetKey(ctx, r.Keyring, tx.ProviderCredential.UpdateOneID(cred.ID), cred.ID, key)
+		}
+	}
+	return r.createServiceCredential(ctx, tx, v, svc.Provider, svc.ServiceName, nil, key)
+}
+
+// deleteBudgets removes the spend windows of scopes, with the key or
+// service they belong to (seed 004: deleting a key removes its budget
+// configuration).
+func deleteBudgets(ctx context.Context, tx *ent.Tx, scope spendwindow.Scope, ids ...int) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.SpendWindow.Delete().Where(spendwindow.ScopeEQ(scope), spendwindow.ScopeIDIn(ids...)).Exec(ctx)
+	return err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefInt(i *int) int {
+	if i == nil {
+		return 0
+	}
+	return *i
+}
+
+func nonEmpty(s *string) *string {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return s
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
