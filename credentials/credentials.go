@@ -42,7 +42,7 @@ func SetKey(ctx context.Context, kr *secrets.Keyring, upd *ent.ProviderCredentia
 
 // Key opens the credential's provider key; "" when none is set.
 func Key(kr *secrets.Keyring, c *ent.ProviderCredential) (string, error) {
-	if c.APIKeyCiphertext == nil {
+	if !HasKey(c) {
 		return "", nil
 	}
 	key, err := kr.Open(secrets.Sealed{KeyID: c.APIKeyKeyID, Ciphertext: *c.APIKeyCiphertext}, aad(c.ID))
@@ -53,7 +53,10 @@ func Key(kr *secrets.Keyring, c *ent.ProviderCredential) (string, error) {
 }
 
 // HasKey reports whether a key is stored (the API's hasApiKey).
-func HasKey(c *ent.ProviderCredential) bool { return c.APIKeyCiphertext != nil }
+// (ent reads a NULL column as a pointer to an empty slice.)
+func HasKey(c *ent.ProviderCredential) bool {
+	return c.APIKeyCiphertext != nil && len(*c.APIKeyCiphertext) > 0
+}
 
 // Rotate re-seals every stored key still under an old master key with the
 // keyring's primary one, and returns how many it rewrote. It is what
@@ -66,7 +69,7 @@ func Rotate(ctx context.Context, client *ent.Client, kr *secrets.Keyring) (int, 
 	}
 	n := 0
 	for _, c := range creds {
-		if c.APIKeyCiphertext == nil {
+		if !HasKey(c) {
 			continue
 		}
 		sealed, changed, err := kr.Reseal(secrets.Sealed{KeyID: c.APIKeyKeyID, Ciphertext: *c.APIKeyCiphertext}, aad(c.ID))

@@ -348,7 +348,9 @@ func (r *mutationResolver) CreateService(ctx context.Context, input model.Create
 	}
 	auditTarget(ctx, "Service", svc.ID, svc.ServiceName)
 	r.changed(ctx, topicServices)
-	return svc, nil
+	// Read it again outside the transaction: edges resolved later must not
+	// use the committed transaction's connection.
+	return r.Client.Service.Get(ctx, svc.ID)
 }
 
 // UpdateService is the resolver for the updateService field.

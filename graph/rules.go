@@ -72,7 +72,7 @@ func checkBaseURL(provider string, raw *string) error {
 		return nil
 	}
 	if err := providers.ValidateBaseURL(*raw); err != nil {
-		return FieldErrorf("baseUrl", "%s", err.Error())
+		return FieldErrorf("baseUrl", "baseUrl: %s", err.Error())
 	}
 	return nil
 }

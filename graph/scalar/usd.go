@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/sluicehq/sluice/money"
 )
@@ -36,15 +37,15 @@ func UnmarshalUSD(v any) (money.Micros, error) {
 	case json.Number:
 		f, err := x.Float64()
 		if err != nil {
-			return 0, fmt.Errorf("USD must be a number of dollars, got %q", x.String())
+			return 0, badInput("USD must be a number of dollars, got %q", x.String())
 		}
 		usd = f
 	default:
-		return 0, fmt.Errorf("USD must be a number of dollars, got %T", v)
+		return 0, badInput("USD must be a number of dollars, got %T", v)
 	}
 	m, err := money.ParseUSD(usd)
 	if err != nil {
-		return 0, fmt.Errorf("USD amount: %w", err)
+		return 0, badInput("USD amount: %v", err)
 	}
 	return m, nil
 }
@@ -70,4 +71,10 @@ func formatUSD(m money.Micros) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// badInput is a GraphQL error with extensions.code BAD_USER_INPUT, so that
+// a bad amount is answered as the caller's mistake, not as INTERNAL.
+func badInput(format string, args ...any) error {
+	return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": "BAD_USER_INPUT"}}
 }
