@@ -32,7 +32,7 @@ type operation struct {
 // made fresh for every row and role so that mutations do not interfere.
 type fixtures struct {
 	serviceID, credentialID, keyID, priceID int
-	keyName, handle, unique              string
+	keyName, handle, unique                 string
 }
 
 var fixtureSeq atomic.Int64
