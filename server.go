@@ -24,6 +24,7 @@ import (
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/migrations"
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, args, getenv, stdout, stderr)
 	case "admin":
 		err = adminCommand(ctx, args, getenv, stdout, stderr)
+	case "rotate-master-key":
+		err = rotateMasterKey(ctx, args, getenv, stdout, stderr)
 	case "help":
 		config.Usage(stdout, "sluice")
 	default:
@@ -388,6 +391,83 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	if generated {
 		fmt.Fprintf(stdout, "password: %s\n(shown only now)\n", password)
+	}
+	return nil
+}
+
+// rotateMasterKey re-encrypts every stored provider key under a new master
+// key, in one transaction: SLUICE_MASTER_KEY (or the embedded secrets
+// file) is the current key, SLUICE_NEW_MASTER_KEY the new one (generated
+// when unset). With the embedded default the secrets file is updated; with
+// PostgreSQL the operator then sets SLUICE_MASTER_KEY to the new key on
+// every replica.
+func rotateMasterKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Parse("sluice rotate-master-key", args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	if err != nil {
+		return err
+	}
+	secretsPath := ""
+	if target.Path != "" {
+		secretsPath = filepath.Join(filepath.Dir(target.Path), "sluice.secrets")
+	}
+	if _, err := cfg.EnsureSecrets(secretsPath, target.Dialect == dialect.SQLite); err != nil {
+		return err
+	}
+	oldKey, err := secrets.ParseMasterKey(cfg.MasterKey)
+	if err != nil {
+		return err
+	}
+	newEncoded := getenv("SLUICE_NEW_MASTER_KEY")
+	generated := newEncoded == ""
+	if generated {
+		if newEncoded, err = secrets.GenerateMasterKey(); err != nil {
+			return err
+		}
+	}
+	newKey, err := secrets.ParseMasterKey(newEncoded)
+	if err != nil {
+		return fmt.Errorf("SLUICE_NEW_MASTER_KEY: %w", err)
+	}
+	keyring, err := secrets.NewKeyring(newKey, oldKey)
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(ctx, target)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := migrations.Apply(ctx, db.SQL, db.Dialect); err != nil {
+		return err
+	}
+	tx, err := db.Client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("rotate master key: %w", err)
+	}
+	n, err := credentials.Rotate(ctx, tx.Client(), keyring)
+	if err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("rotate master key (nothing changed): %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("rotate master key (nothing changed): %w", err)
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d provider key(s) under master key %s\n", n, secrets.KeyID(newKey))
+	if secretsPath != "" && getenv("SLUICE_MASTER_KEY") == "" {
+		if err := config.ReplaceMasterKey(secretsPath, newEncoded); err != nil {
+			return fmt.Errorf("the keys are re-encrypted but %s still holds the old master key; set SLUICE_MASTER_KEY to the new one: %w", secretsPath, err)
+		}
+		fmt.Fprintf(stdout, "updated %s\n", secretsPath)
+		return nil
+	}
+	if generated {
+		fmt.Fprintf(stdout, "new master key (set SLUICE_MASTER_KEY to it on every replica; shown only now):\n%s\n", newEncoded)
+	} else {
+		fmt.Fprintln(stdout, "set SLUICE_MASTER_KEY to the new key on every replica before restarting them")
 	}
 	return nil
 }

@@ -13,7 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/credentials"
+	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/secrets"
 )
 
 // env builds a getenv from pairs, so tests never read the real environment.
@@ -333,4 +338,53 @@ func loginStatus(t *testing.T, base, user, pw string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestRotateMasterKey: provider keys sealed under the old master key open
+// under the new one after `sluice rotate-master-key`, the embedded secrets
+// file holds the new key, and the gateway starts with it.
+func TestRotateMasterKey(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env("SLUICE_DATA_DIR", dir, "SLUICE_ADMIN_PASSWORD", "pw")
+	_, stop := startBinary(t, getenv)
+	stop()
+	ctx := context.Background()
+	cfg, _ := config.Parse("t", nil, getenv, io.Discard)
+	if _, err := cfg.EnsureSecrets(filepath.Join(dir, "sluice.secrets"), true); err != nil {
+		t.Fatal(err)
+	}
+	oldKey, _ := secrets.ParseMasterKey(cfg.MasterKey)
+	oldRing, _ := secrets.NewKeyring(oldKey)
+	target, _ := database.ParseURL("", filepath.Join(dir, "sluice.db"))
+	db, err := database.Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, _ := auth.DefaultOrganization(ctx, db.Client)
+	cred := db.Client.ProviderCredential.Create().SetOrganizationID(org.ID).SetProvider("openai").SetAccountKey("a").SetDisplayName("a").SaveX(ctx)
+	if err := credentials.SetKey(ctx, oldRing, db.Client.ProviderCredential.UpdateOneID(cred.ID), cred.ID, "sk-provider-secret"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	var out bytes.Buffer
+	if code := run(ctx, []string{"rotate-master-key"}, getenv, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "re-encrypted 1 provider key") {
+		t.Fatalf("rotate-master-key: exit %d, %s", code, out.String())
+	}
+	cfg2, _ := config.Parse("t", nil, getenv, io.Discard)
+	cfg2.EnsureSecrets(filepath.Join(dir, "sluice.secrets"), true)
+	if cfg2.MasterKey == cfg.MasterKey {
+		t.Fatal("the secrets file still holds the old master key")
+	}
+	newKey, _ := secrets.ParseMasterKey(cfg2.MasterKey)
+	newRing, _ := secrets.NewKeyring(newKey)
+	db, _ = database.Open(ctx, target)
+	defer db.Close()
+	row := db.Client.ProviderCredential.GetX(ctx, cred.ID)
+	if got, err := credentials.Key(newRing, row); err != nil || got != "sk-provider-secret" {
+		t.Fatalf("after rotation the key opens to %q, %v", got, err)
+	}
+	if _, err := credentials.Key(oldRing, row); err == nil {
+		t.Fatal("the old master key still opens the rotated key")
+	}
 }

@@ -142,6 +142,7 @@ func Usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "Commands:\n")
 	fmt.Fprintf(w, "  serve               run the gateway (the default)\n")
 	fmt.Fprintf(w, "  migrate [--dry-run] apply pending database migrations, or print them\n")
+	fmt.Fprintf(w, "  rotate-master-key   re-encrypt provider keys under SLUICE_NEW_MASTER_KEY (generated when unset)\n")
 	fmt.Fprintf(w, "  admin create --username NAME [--role admin|member]\n")
 	fmt.Fprintf(w, "                      create a user in the default organization\n")
 	fmt.Fprintf(w, "  admin reset-password --username NAME\n")

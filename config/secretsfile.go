@@ -119,3 +119,14 @@ func writeSecretsFile(path string, kv map[string]string) error {
 	}
 	return nil
 }
+
+// ReplaceMasterKey writes a new master key into the secrets file at path,
+// keeping its other entries, after `sluice rotate-master-key`.
+func ReplaceMasterKey(path, key string) error {
+	stored, err := readSecretsFile(path)
+	if err != nil {
+		return err
+	}
+	stored["SLUICE_MASTER_KEY"] = key
+	return writeSecretsFile(path, stored)
+}
