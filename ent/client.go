@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/balance"
+	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -45,6 +46,8 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// Balance is the client for interacting with the Balance builders.
 	Balance *BalanceClient
+	// BudgetReservation is the client for interacting with the BudgetReservation builders.
+	BudgetReservation *BudgetReservationClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// ModelPrice is the client for interacting with the ModelPrice builders.
@@ -78,6 +81,7 @@ func (c *Client) init() {
 	c.APIStandard = NewAPIStandardClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.Balance = NewBalanceClient(c.config)
+	c.BudgetReservation = NewBudgetReservationClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.ModelPrice = NewModelPriceClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
@@ -183,6 +187,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		APIStandard:        NewAPIStandardClient(cfg),
 		AuditEvent:         NewAuditEventClient(cfg),
 		Balance:            NewBalanceClient(cfg),
+		BudgetReservation:  NewBudgetReservationClient(cfg),
 		Membership:         NewMembershipClient(cfg),
 		ModelPrice:         NewModelPriceClient(cfg),
 		Organization:       NewOrganizationClient(cfg),
@@ -215,6 +220,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		APIStandard:        NewAPIStandardClient(cfg),
 		AuditEvent:         NewAuditEventClient(cfg),
 		Balance:            NewBalanceClient(cfg),
+		BudgetReservation:  NewBudgetReservationClient(cfg),
 		Membership:         NewMembershipClient(cfg),
 		ModelPrice:         NewModelPriceClient(cfg),
 		Organization:       NewOrganizationClient(cfg),
@@ -253,9 +259,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.Membership, c.ModelPrice,
-		c.Organization, c.ProjectSettings, c.ProviderCredential, c.Service,
-		c.SpendWindow, c.UsageRecord, c.User,
+		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetReservation,
+		c.Membership, c.ModelPrice, c.Organization, c.ProjectSettings,
+		c.ProviderCredential, c.Service, c.SpendWindow, c.UsageRecord, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -265,9 +271,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.Membership, c.ModelPrice,
-		c.Organization, c.ProjectSettings, c.ProviderCredential, c.Service,
-		c.SpendWindow, c.UsageRecord, c.User,
+		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetReservation,
+		c.Membership, c.ModelPrice, c.Organization, c.ProjectSettings,
+		c.ProviderCredential, c.Service, c.SpendWindow, c.UsageRecord, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -284,6 +290,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *BalanceMutation:
 		return c.Balance.mutate(ctx, m)
+	case *BudgetReservationMutation:
+		return c.BudgetReservation.mutate(ctx, m)
 	case *MembershipMutation:
 		return c.Membership.mutate(ctx, m)
 	case *ModelPriceMutation:
@@ -900,6 +908,139 @@ func (c *BalanceClient) mutate(ctx context.Context, m *BalanceMutation) (Value, 
 		return (&BalanceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Balance mutation op: %q", m.Op())
+	}
+}
+
+// BudgetReservationClient is a client for the BudgetReservation schema.
+type BudgetReservationClient struct {
+	config
+}
+
+// NewBudgetReservationClient returns a client for the BudgetReservation from the given config.
+func NewBudgetReservationClient(c config) *BudgetReservationClient {
+	return &BudgetReservationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `budgetreservation.Hooks(f(g(h())))`.
+func (c *BudgetReservationClient) Use(hooks ...Hook) {
+	c.hooks.BudgetReservation = append(c.hooks.BudgetReservation, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `budgetreservation.Intercept(f(g(h())))`.
+func (c *BudgetReservationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BudgetReservation = append(c.inters.BudgetReservation, interceptors...)
+}
+
+// Create returns a builder for creating a BudgetReservation entity.
+func (c *BudgetReservationClient) Create() *BudgetReservationCreate {
+	mutation := newBudgetReservationMutation(c.config, OpCreate)
+	return &BudgetReservationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BudgetReservation entities.
+func (c *BudgetReservationClient) CreateBulk(builders ...*BudgetReservationCreate) *BudgetReservationCreateBulk {
+	return &BudgetReservationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BudgetReservationClient) MapCreateBulk(slice any, setFunc func(*BudgetReservationCreate, int)) *BudgetReservationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BudgetReservationCreateBulk{err: fmt.Errorf("calling to BudgetReservationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BudgetReservationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BudgetReservationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BudgetReservation.
+func (c *BudgetReservationClient) Update() *BudgetReservationUpdate {
+	mutation := newBudgetReservationMutation(c.config, OpUpdate)
+	return &BudgetReservationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BudgetReservationClient) UpdateOne(_m *BudgetReservation) *BudgetReservationUpdateOne {
+	mutation := newBudgetReservationMutation(c.config, OpUpdateOne, withBudgetReservation(_m))
+	return &BudgetReservationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BudgetReservationClient) UpdateOneID(id int) *BudgetReservationUpdateOne {
+	mutation := newBudgetReservationMutation(c.config, OpUpdateOne, withBudgetReservationID(id))
+	return &BudgetReservationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BudgetReservation.
+func (c *BudgetReservationClient) Delete() *BudgetReservationDelete {
+	mutation := newBudgetReservationMutation(c.config, OpDelete)
+	return &BudgetReservationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BudgetReservationClient) DeleteOne(_m *BudgetReservation) *BudgetReservationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BudgetReservationClient) DeleteOneID(id int) *BudgetReservationDeleteOne {
+	builder := c.Delete().Where(budgetreservation.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BudgetReservationDeleteOne{builder}
+}
+
+// Query returns a query builder for BudgetReservation.
+func (c *BudgetReservationClient) Query() *BudgetReservationQuery {
+	return &BudgetReservationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBudgetReservation},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BudgetReservation entity by its id.
+func (c *BudgetReservationClient) Get(ctx context.Context, id int) (*BudgetReservation, error) {
+	return c.Query().Where(budgetreservation.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BudgetReservationClient) GetX(ctx context.Context, id int) *BudgetReservation {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *BudgetReservationClient) Hooks() []Hook {
+	return c.hooks.BudgetReservation
+}
+
+// Interceptors returns the client interceptors.
+func (c *BudgetReservationClient) Interceptors() []Interceptor {
+	return c.inters.BudgetReservation
+}
+
+func (c *BudgetReservationClient) mutate(ctx context.Context, m *BudgetReservationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BudgetReservationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BudgetReservationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BudgetReservationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BudgetReservationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BudgetReservation mutation op: %q", m.Op())
 	}
 }
 
@@ -2359,14 +2500,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, APIStandard, AuditEvent, Balance, Membership, ModelPrice, Organization,
-		ProjectSettings, ProviderCredential, Service, SpendWindow, UsageRecord,
-		User []ent.Hook
+		APIKey, APIStandard, AuditEvent, Balance, BudgetReservation, Membership,
+		ModelPrice, Organization, ProjectSettings, ProviderCredential, Service,
+		SpendWindow, UsageRecord, User []ent.Hook
 	}
 	inters struct {
-		APIKey, APIStandard, AuditEvent, Balance, Membership, ModelPrice, Organization,
-		ProjectSettings, ProviderCredential, Service, SpendWindow, UsageRecord,
-		User []ent.Interceptor
+		APIKey, APIStandard, AuditEvent, Balance, BudgetReservation, Membership,
+		ModelPrice, Organization, ProjectSettings, ProviderCredential, Service,
+		SpendWindow, UsageRecord, User []ent.Interceptor
 	}
 )
 

@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/balance"
+	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -89,6 +90,7 @@ func checkColumn(t, c string) error {
 			apistandard.Table:        apistandard.ValidColumn,
 			auditevent.Table:         auditevent.ValidColumn,
 			balance.Table:            balance.ValidColumn,
+			budgetreservation.Table:  budgetreservation.ValidColumn,
 			membership.Table:         membership.ValidColumn,
 			modelprice.Table:         modelprice.ValidColumn,
 			organization.Table:       organization.ValidColumn,

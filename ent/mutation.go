@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/balance"
+	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -41,6 +42,7 @@ const (
 	TypeAPIStandard        = "APIStandard"
 	TypeAuditEvent         = "AuditEvent"
 	TypeBalance            = "Balance"
+	TypeBudgetReservation  = "BudgetReservation"
 	TypeMembership         = "Membership"
 	TypeModelPrice         = "ModelPrice"
 	TypeOrganization       = "Organization"
@@ -4416,6 +4418,546 @@ func (m *BalanceMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Balance edge %s", name)
+}
+
+// BudgetReservationMutation represents an operation that mutates the BudgetReservation nodes in the graph.
+type BudgetReservationMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	created_at       *time.Time
+	expires_at       *time.Time
+	amount           *int64
+	addamount        *int64
+	window_ids       *[]int
+	appendwindow_ids []int
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*BudgetReservation, error)
+	predicates       []predicate.BudgetReservation
+}
+
+var _ ent.Mutation = (*BudgetReservationMutation)(nil)
+
+// budgetreservationOption allows management of the mutation configuration using functional options.
+type budgetreservationOption func(*BudgetReservationMutation)
+
+// newBudgetReservationMutation creates new mutation for the BudgetReservation entity.
+func newBudgetReservationMutation(c config, op Op, opts ...budgetreservationOption) *BudgetReservationMutation {
+	m := &BudgetReservationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBudgetReservation,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBudgetReservationID sets the ID field of the mutation.
+func withBudgetReservationID(id int) budgetreservationOption {
+	return func(m *BudgetReservationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BudgetReservation
+		)
+		m.oldValue = func(ctx context.Context) (*BudgetReservation, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BudgetReservation.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBudgetReservation sets the old BudgetReservation of the mutation.
+func withBudgetReservation(node *BudgetReservation) budgetreservationOption {
+	return func(m *BudgetReservationMutation) {
+		m.oldValue = func(context.Context) (*BudgetReservation, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BudgetReservationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BudgetReservationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BudgetReservationMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BudgetReservationMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BudgetReservation.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *BudgetReservationMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *BudgetReservationMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the BudgetReservation entity.
+// If the BudgetReservation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetReservationMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *BudgetReservationMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *BudgetReservationMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *BudgetReservationMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the BudgetReservation entity.
+// If the BudgetReservation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetReservationMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *BudgetReservationMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *BudgetReservationMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *BudgetReservationMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the BudgetReservation entity.
+// If the BudgetReservation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetReservationMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *BudgetReservationMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *BudgetReservationMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *BudgetReservationMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetWindowIds sets the "window_ids" field.
+func (m *BudgetReservationMutation) SetWindowIds(i []int) {
+	m.window_ids = &i
+	m.appendwindow_ids = nil
+}
+
+// WindowIds returns the value of the "window_ids" field in the mutation.
+func (m *BudgetReservationMutation) WindowIds() (r []int, exists bool) {
+	v := m.window_ids
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWindowIds returns the old "window_ids" field's value of the BudgetReservation entity.
+// If the BudgetReservation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetReservationMutation) OldWindowIds(ctx context.Context) (v []int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWindowIds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWindowIds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWindowIds: %w", err)
+	}
+	return oldValue.WindowIds, nil
+}
+
+// AppendWindowIds adds i to the "window_ids" field.
+func (m *BudgetReservationMutation) AppendWindowIds(i []int) {
+	m.appendwindow_ids = append(m.appendwindow_ids, i...)
+}
+
+// AppendedWindowIds returns the list of values that were appended to the "window_ids" field in this mutation.
+func (m *BudgetReservationMutation) AppendedWindowIds() ([]int, bool) {
+	if len(m.appendwindow_ids) == 0 {
+		return nil, false
+	}
+	return m.appendwindow_ids, true
+}
+
+// ResetWindowIds resets all changes to the "window_ids" field.
+func (m *BudgetReservationMutation) ResetWindowIds() {
+	m.window_ids = nil
+	m.appendwindow_ids = nil
+}
+
+// Where appends a list predicates to the BudgetReservationMutation builder.
+func (m *BudgetReservationMutation) Where(ps ...predicate.BudgetReservation) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BudgetReservationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BudgetReservationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BudgetReservation, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BudgetReservationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BudgetReservationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BudgetReservation).
+func (m *BudgetReservationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BudgetReservationMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.created_at != nil {
+		fields = append(fields, budgetreservation.FieldCreatedAt)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, budgetreservation.FieldExpiresAt)
+	}
+	if m.amount != nil {
+		fields = append(fields, budgetreservation.FieldAmount)
+	}
+	if m.window_ids != nil {
+		fields = append(fields, budgetreservation.FieldWindowIds)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BudgetReservationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case budgetreservation.FieldCreatedAt:
+		return m.CreatedAt()
+	case budgetreservation.FieldExpiresAt:
+		return m.ExpiresAt()
+	case budgetreservation.FieldAmount:
+		return m.Amount()
+	case budgetreservation.FieldWindowIds:
+		return m.WindowIds()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BudgetReservationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case budgetreservation.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case budgetreservation.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case budgetreservation.FieldAmount:
+		return m.OldAmount(ctx)
+	case budgetreservation.FieldWindowIds:
+		return m.OldWindowIds(ctx)
+	}
+	return nil, fmt.Errorf("unknown BudgetReservation field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BudgetReservationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case budgetreservation.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case budgetreservation.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case budgetreservation.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case budgetreservation.FieldWindowIds:
+		v, ok := value.([]int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWindowIds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetReservation field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BudgetReservationMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount != nil {
+		fields = append(fields, budgetreservation.FieldAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BudgetReservationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case budgetreservation.FieldAmount:
+		return m.AddedAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BudgetReservationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case budgetreservation.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetReservation numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BudgetReservationMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BudgetReservationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BudgetReservationMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown BudgetReservation nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BudgetReservationMutation) ResetField(name string) error {
+	switch name {
+	case budgetreservation.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case budgetreservation.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case budgetreservation.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case budgetreservation.FieldWindowIds:
+		m.ResetWindowIds()
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetReservation field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BudgetReservationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BudgetReservationMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BudgetReservationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BudgetReservationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BudgetReservationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BudgetReservationMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BudgetReservationMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown BudgetReservation unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BudgetReservationMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown BudgetReservation edge %s", name)
 }
 
 // MembershipMutation represents an operation that mutates the Membership nodes in the graph.
@@ -10737,6 +11279,7 @@ type SpendWindowMutation struct {
 	addspent      *int64
 	reserved      *int64
 	addreserved   *int64
+	warned        *bool
 	updated_at    *time.Time
 	clearedFields map[string]struct{}
 	done          bool
@@ -11118,6 +11661,42 @@ func (m *SpendWindowMutation) ResetReserved() {
 	m.addreserved = nil
 }
 
+// SetWarned sets the "warned" field.
+func (m *SpendWindowMutation) SetWarned(b bool) {
+	m.warned = &b
+}
+
+// Warned returns the value of the "warned" field in the mutation.
+func (m *SpendWindowMutation) Warned() (r bool, exists bool) {
+	v := m.warned
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWarned returns the old "warned" field's value of the SpendWindow entity.
+// If the SpendWindow object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SpendWindowMutation) OldWarned(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWarned is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWarned requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWarned: %w", err)
+	}
+	return oldValue.Warned, nil
+}
+
+// ResetWarned resets all changes to the "warned" field.
+func (m *SpendWindowMutation) ResetWarned() {
+	m.warned = nil
+}
+
 // SetUpdatedAt sets the "updated_at" field.
 func (m *SpendWindowMutation) SetUpdatedAt(t time.Time) {
 	m.updated_at = &t
@@ -11188,7 +11767,7 @@ func (m *SpendWindowMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SpendWindowMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.scope != nil {
 		fields = append(fields, spendwindow.FieldScope)
 	}
@@ -11206,6 +11785,9 @@ func (m *SpendWindowMutation) Fields() []string {
 	}
 	if m.reserved != nil {
 		fields = append(fields, spendwindow.FieldReserved)
+	}
+	if m.warned != nil {
+		fields = append(fields, spendwindow.FieldWarned)
 	}
 	if m.updated_at != nil {
 		fields = append(fields, spendwindow.FieldUpdatedAt)
@@ -11230,6 +11812,8 @@ func (m *SpendWindowMutation) Field(name string) (ent.Value, bool) {
 		return m.Spent()
 	case spendwindow.FieldReserved:
 		return m.Reserved()
+	case spendwindow.FieldWarned:
+		return m.Warned()
 	case spendwindow.FieldUpdatedAt:
 		return m.UpdatedAt()
 	}
@@ -11253,6 +11837,8 @@ func (m *SpendWindowMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldSpent(ctx)
 	case spendwindow.FieldReserved:
 		return m.OldReserved(ctx)
+	case spendwindow.FieldWarned:
+		return m.OldWarned(ctx)
 	case spendwindow.FieldUpdatedAt:
 		return m.OldUpdatedAt(ctx)
 	}
@@ -11305,6 +11891,13 @@ func (m *SpendWindowMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetReserved(v)
+		return nil
+	case spendwindow.FieldWarned:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWarned(v)
 		return nil
 	case spendwindow.FieldUpdatedAt:
 		v, ok := value.(time.Time)
@@ -11418,6 +12011,9 @@ func (m *SpendWindowMutation) ResetField(name string) error {
 		return nil
 	case spendwindow.FieldReserved:
 		m.ResetReserved()
+		return nil
+	case spendwindow.FieldWarned:
+		m.ResetWarned()
 		return nil
 	case spendwindow.FieldUpdatedAt:
 		m.ResetUpdatedAt()

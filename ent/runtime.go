@@ -9,6 +9,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/balance"
+	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -175,6 +176,12 @@ func init() {
 	balanceDescEnforced := balanceFields[3].Descriptor()
 	// balance.DefaultEnforced holds the default value on creation for the enforced field.
 	balance.DefaultEnforced = balanceDescEnforced.Default.(bool)
+	budgetreservationFields := schema.BudgetReservation{}.Fields()
+	_ = budgetreservationFields
+	// budgetreservationDescCreatedAt is the schema descriptor for created_at field.
+	budgetreservationDescCreatedAt := budgetreservationFields[0].Descriptor()
+	// budgetreservation.DefaultCreatedAt holds the default value on creation for the created_at field.
+	budgetreservation.DefaultCreatedAt = budgetreservationDescCreatedAt.Default.(func() time.Time)
 	membershipMixin := schema.Membership{}.Mixin()
 	membershipMixinFields0 := membershipMixin[0].Fields()
 	_ = membershipMixinFields0
@@ -417,8 +424,12 @@ func init() {
 	spendwindowDescReserved := spendwindowFields[5].Descriptor()
 	// spendwindow.DefaultReserved holds the default value on creation for the reserved field.
 	spendwindow.DefaultReserved = spendwindowDescReserved.Default.(int64)
+	// spendwindowDescWarned is the schema descriptor for warned field.
+	spendwindowDescWarned := spendwindowFields[6].Descriptor()
+	// spendwindow.DefaultWarned holds the default value on creation for the warned field.
+	spendwindow.DefaultWarned = spendwindowDescWarned.Default.(bool)
 	// spendwindowDescUpdatedAt is the schema descriptor for updated_at field.
-	spendwindowDescUpdatedAt := spendwindowFields[6].Descriptor()
+	spendwindowDescUpdatedAt := spendwindowFields[7].Descriptor()
 	// spendwindow.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	spendwindow.DefaultUpdatedAt = spendwindowDescUpdatedAt.Default.(func() time.Time)
 	// spendwindow.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.

@@ -29,6 +29,8 @@ type SpendWindow struct {
 	Spent int64 `json:"spent,omitempty"`
 	// Worst-case cost of requests in flight, micro-USD.
 	Reserved int64 `json:"reserved,omitempty"`
+	// Set by the one request whose settled spend crossed the warn threshold, so that each crossing raises exactly one alert.
+	Warned bool `json:"warned,omitempty"`
 	// UpdatedAt holds the value of the "updated_at" field.
 	UpdatedAt    time.Time `json:"updated_at,omitempty"`
 	selectValues sql.SelectValues
@@ -39,6 +41,8 @@ func (*SpendWindow) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case spendwindow.FieldWarned:
+			values[i] = new(sql.NullBool)
 		case spendwindow.FieldID, spendwindow.FieldScopeID, spendwindow.FieldSpent, spendwindow.FieldReserved:
 			values[i] = new(sql.NullInt64)
 		case spendwindow.FieldScope, spendwindow.FieldWindow:
@@ -102,6 +106,12 @@ func (_m *SpendWindow) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Reserved = value.Int64
 			}
+		case spendwindow.FieldWarned:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field warned", values[i])
+			} else if value.Valid {
+				_m.Warned = value.Bool
+			}
 		case spendwindow.FieldUpdatedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field updated_at", values[i])
@@ -161,6 +171,9 @@ func (_m *SpendWindow) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("reserved=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Reserved))
+	builder.WriteString(", ")
+	builder.WriteString("warned=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Warned))
 	builder.WriteString(", ")
 	builder.WriteString("updated_at=")
 	builder.WriteString(_m.UpdatedAt.Format(time.ANSIC))

@@ -74,6 +74,20 @@ func (_c *SpendWindowCreate) SetNillableReserved(v *int64) *SpendWindowCreate {
 	return _c
 }
 
+// SetWarned sets the "warned" field.
+func (_c *SpendWindowCreate) SetWarned(v bool) *SpendWindowCreate {
+	_c.mutation.SetWarned(v)
+	return _c
+}
+
+// SetNillableWarned sets the "warned" field if the given value is not nil.
+func (_c *SpendWindowCreate) SetNillableWarned(v *bool) *SpendWindowCreate {
+	if v != nil {
+		_c.SetWarned(*v)
+	}
+	return _c
+}
+
 // SetUpdatedAt sets the "updated_at" field.
 func (_c *SpendWindowCreate) SetUpdatedAt(v time.Time) *SpendWindowCreate {
 	_c.mutation.SetUpdatedAt(v)
@@ -131,6 +145,10 @@ func (_c *SpendWindowCreate) defaults() {
 		v := spendwindow.DefaultReserved
 		_c.mutation.SetReserved(v)
 	}
+	if _, ok := _c.mutation.Warned(); !ok {
+		v := spendwindow.DefaultWarned
+		_c.mutation.SetWarned(v)
+	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
 		v := spendwindow.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
@@ -166,6 +184,9 @@ func (_c *SpendWindowCreate) check() error {
 	}
 	if _, ok := _c.mutation.Reserved(); !ok {
 		return &ValidationError{Name: "reserved", err: errors.New(`ent: missing required field "SpendWindow.reserved"`)}
+	}
+	if _, ok := _c.mutation.Warned(); !ok {
+		return &ValidationError{Name: "warned", err: errors.New(`ent: missing required field "SpendWindow.warned"`)}
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
 		return &ValidationError{Name: "updated_at", err: errors.New(`ent: missing required field "SpendWindow.updated_at"`)}
@@ -220,6 +241,10 @@ func (_c *SpendWindowCreate) createSpec() (*SpendWindow, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Reserved(); ok {
 		_spec.SetField(spendwindow.FieldReserved, field.TypeInt64, value)
 		_node.Reserved = value
+	}
+	if value, ok := _c.mutation.Warned(); ok {
+		_spec.SetField(spendwindow.FieldWarned, field.TypeBool, value)
+		_node.Warned = value
 	}
 	if value, ok := _c.mutation.UpdatedAt(); ok {
 		_spec.SetField(spendwindow.FieldUpdatedAt, field.TypeTime, value)
@@ -310,6 +335,18 @@ func (u *SpendWindowUpsert) UpdateReserved() *SpendWindowUpsert {
 // AddReserved adds v to the "reserved" field.
 func (u *SpendWindowUpsert) AddReserved(v int64) *SpendWindowUpsert {
 	u.Add(spendwindow.FieldReserved, v)
+	return u
+}
+
+// SetWarned sets the "warned" field.
+func (u *SpendWindowUpsert) SetWarned(v bool) *SpendWindowUpsert {
+	u.Set(spendwindow.FieldWarned, v)
+	return u
+}
+
+// UpdateWarned sets the "warned" field to the value that was provided on create.
+func (u *SpendWindowUpsert) UpdateWarned() *SpendWindowUpsert {
+	u.SetExcluded(spendwindow.FieldWarned)
 	return u
 }
 
@@ -418,6 +455,20 @@ func (u *SpendWindowUpsertOne) AddReserved(v int64) *SpendWindowUpsertOne {
 func (u *SpendWindowUpsertOne) UpdateReserved() *SpendWindowUpsertOne {
 	return u.Update(func(s *SpendWindowUpsert) {
 		s.UpdateReserved()
+	})
+}
+
+// SetWarned sets the "warned" field.
+func (u *SpendWindowUpsertOne) SetWarned(v bool) *SpendWindowUpsertOne {
+	return u.Update(func(s *SpendWindowUpsert) {
+		s.SetWarned(v)
+	})
+}
+
+// UpdateWarned sets the "warned" field to the value that was provided on create.
+func (u *SpendWindowUpsertOne) UpdateWarned() *SpendWindowUpsertOne {
+	return u.Update(func(s *SpendWindowUpsert) {
+		s.UpdateWarned()
 	})
 }
 
@@ -694,6 +745,20 @@ func (u *SpendWindowUpsertBulk) AddReserved(v int64) *SpendWindowUpsertBulk {
 func (u *SpendWindowUpsertBulk) UpdateReserved() *SpendWindowUpsertBulk {
 	return u.Update(func(s *SpendWindowUpsert) {
 		s.UpdateReserved()
+	})
+}
+
+// SetWarned sets the "warned" field.
+func (u *SpendWindowUpsertBulk) SetWarned(v bool) *SpendWindowUpsertBulk {
+	return u.Update(func(s *SpendWindowUpsert) {
+		s.SetWarned(v)
+	})
+}
+
+// UpdateWarned sets the "warned" field to the value that was provided on create.
+func (u *SpendWindowUpsertBulk) UpdateWarned() *SpendWindowUpsertBulk {
+	return u.Update(func(s *SpendWindowUpsert) {
+		s.UpdateWarned()
 	})
 }
 

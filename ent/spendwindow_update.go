@@ -71,6 +71,20 @@ func (_u *SpendWindowUpdate) AddReserved(v int64) *SpendWindowUpdate {
 	return _u
 }
 
+// SetWarned sets the "warned" field.
+func (_u *SpendWindowUpdate) SetWarned(v bool) *SpendWindowUpdate {
+	_u.mutation.SetWarned(v)
+	return _u
+}
+
+// SetNillableWarned sets the "warned" field if the given value is not nil.
+func (_u *SpendWindowUpdate) SetNillableWarned(v *bool) *SpendWindowUpdate {
+	if v != nil {
+		_u.SetWarned(*v)
+	}
+	return _u
+}
+
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *SpendWindowUpdate) SetUpdatedAt(v time.Time) *SpendWindowUpdate {
 	_u.mutation.SetUpdatedAt(v)
@@ -145,6 +159,9 @@ func (_u *SpendWindowUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if value, ok := _u.mutation.AddedReserved(); ok {
 		_spec.AddField(spendwindow.FieldReserved, field.TypeInt64, value)
 	}
+	if value, ok := _u.mutation.Warned(); ok {
+		_spec.SetField(spendwindow.FieldWarned, field.TypeBool, value)
+	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(spendwindow.FieldUpdatedAt, field.TypeTime, value)
 	}
@@ -209,6 +226,20 @@ func (_u *SpendWindowUpdateOne) SetNillableReserved(v *int64) *SpendWindowUpdate
 // AddReserved adds value to the "reserved" field.
 func (_u *SpendWindowUpdateOne) AddReserved(v int64) *SpendWindowUpdateOne {
 	_u.mutation.AddReserved(v)
+	return _u
+}
+
+// SetWarned sets the "warned" field.
+func (_u *SpendWindowUpdateOne) SetWarned(v bool) *SpendWindowUpdateOne {
+	_u.mutation.SetWarned(v)
+	return _u
+}
+
+// SetNillableWarned sets the "warned" field if the given value is not nil.
+func (_u *SpendWindowUpdateOne) SetNillableWarned(v *bool) *SpendWindowUpdateOne {
+	if v != nil {
+		_u.SetWarned(*v)
+	}
 	return _u
 }
 
@@ -315,6 +346,9 @@ func (_u *SpendWindowUpdateOne) sqlSave(ctx context.Context) (_node *SpendWindow
 	}
 	if value, ok := _u.mutation.AddedReserved(); ok {
 		_spec.AddField(spendwindow.FieldReserved, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.Warned(); ok {
+		_spec.SetField(spendwindow.FieldWarned, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(spendwindow.FieldUpdatedAt, field.TypeTime, value)

@@ -17,6 +17,8 @@ import (
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"entgo.io/ent/dialect"
+
+	"github.com/sluicehq/sluice/database"
 )
 
 //go:generate go run gen.go
@@ -148,24 +150,46 @@ func Apply(ctx context.Context, db *sql.DB, dialectName string) ([]Migration, er
 // applyOne runs m in a transaction unless it is already recorded, checking
 // inside the transaction so two processes never both run it.
 func applyOne(ctx context.Context, conn *sql.Conn, dialectName string, m Migration) (bool, error) {
+	stmts := m.stmts
+	if dialectName == dialect.SQLite {
+		// Atlas rebuilds SQLite tables between PRAGMA foreign_keys = off/on,
+		// but SQLite ignores that pragma inside a transaction. Turn the
+		// checks off around the transaction instead, and verify the keys
+		// before committing.
+		var fkOff bool
+		stmts, fkOff = withoutForeignKeyPragmas(stmts)
+		if fkOff {
+			if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
+				return false, fmt.Errorf("migrate %s: disable foreign keys: %w", m.Version, err)
+			}
+			defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = on") //nolint:errcheck // best effort; the connection is discarded after Apply
+			stmts = append(stmts, "PRAGMA foreign_key_check")
+		}
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("migrate %s: begin: %w", m.Version, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
 	var n int
-	if err := tx.QueryRowContext(ctx, rebind(dialectName, "SELECT COUNT(*) FROM "+versionTable+" WHERE version = ?"), m.Version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, database.Rebind(dialectName, "SELECT COUNT(*) FROM "+versionTable+" WHERE version = ?"), m.Version).Scan(&n); err != nil {
 		return false, fmt.Errorf("migrate %s: read %s: %w", m.Version, versionTable, err)
 	}
 	if n > 0 {
 		return false, nil
 	}
-	for i, stmt := range m.stmts {
+	for i, stmt := range stmts {
+		if stmt == "PRAGMA foreign_key_check" {
+			if err := foreignKeyCheck(ctx, tx); err != nil {
+				return false, fmt.Errorf("migrate %s_%s: %w", m.Version, m.Name, err)
+			}
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return false, fmt.Errorf("migrate %s_%s: statement %d: %w", m.Version, m.Name, i+1, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, rebind(dialectName, "INSERT INTO "+versionTable+" (version, name, applied_at) VALUES (?, ?, CURRENT_TIMESTAMP)"), m.Version, m.Name); err != nil {
+	if _, err := tx.ExecContext(ctx, database.Rebind(dialectName, "INSERT INTO "+versionTable+" (version, name, applied_at) VALUES (?, ?, CURRENT_TIMESTAMP)"), m.Version, m.Name); err != nil {
 		return false, fmt.Errorf("migrate %s: record version: %w", m.Version, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -212,20 +236,34 @@ func appliedVersions(ctx context.Context, db *sql.DB, dialectName string) (map[s
 	return applied, errors.Join(rows.Err())
 }
 
-// rebind turns ? placeholders into PostgreSQL's $n.
-func rebind(dialectName, q string) string {
-	if dialectName != dialect.Postgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
+// withoutForeignKeyPragmas drops Atlas's PRAGMA foreign_keys statements and
+// reports whether the migration wanted the checks off.
+func withoutForeignKeyPragmas(stmts []string) ([]string, bool) {
+	out := make([]string, 0, len(stmts))
+	off := false
+	for _, s := range stmts {
+		norm := strings.ToLower(strings.Join(strings.Fields(strings.TrimSuffix(strings.TrimSpace(s), ";")), " "))
+		switch norm {
+		case "pragma foreign_keys = off":
+			off = true
+			continue
+		case "pragma foreign_keys = on":
 			continue
 		}
-		b.WriteRune(r)
+		out = append(out, s)
 	}
-	return b.String()
+	return out, off
+}
+
+// foreignKeyCheck fails when a rebuilt table left a dangling reference.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		return errors.New("foreign key check failed after rebuilding tables")
+	}
+	return rows.Err()
 }

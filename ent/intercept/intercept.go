@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/balance"
+	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -186,6 +187,33 @@ func (f TraverseBalance) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.BalanceQuery", q)
+}
+
+// The BudgetReservationFunc type is an adapter to allow the use of ordinary function as a Querier.
+type BudgetReservationFunc func(context.Context, *ent.BudgetReservationQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f BudgetReservationFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.BudgetReservationQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.BudgetReservationQuery", q)
+}
+
+// The TraverseBudgetReservation type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseBudgetReservation func(context.Context, *ent.BudgetReservationQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseBudgetReservation) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseBudgetReservation) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BudgetReservationQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.BudgetReservationQuery", q)
 }
 
 // The MembershipFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -442,6 +470,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
 	case *ent.BalanceQuery:
 		return &query[*ent.BalanceQuery, predicate.Balance, balance.OrderOption]{typ: ent.TypeBalance, tq: q}, nil
+	case *ent.BudgetReservationQuery:
+		return &query[*ent.BudgetReservationQuery, predicate.BudgetReservation, budgetreservation.OrderOption]{typ: ent.TypeBudgetReservation, tq: q}, nil
 	case *ent.MembershipQuery:
 		return &query[*ent.MembershipQuery, predicate.Membership, membership.OrderOption]{typ: ent.TypeMembership, tq: q}, nil
 	case *ent.ModelPriceQuery:

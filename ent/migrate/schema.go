@@ -140,6 +140,27 @@ var (
 			},
 		},
 	}
+	// BudgetReservationsColumns holds the columns for the "budget_reservations" table.
+	BudgetReservationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "window_ids", Type: field.TypeJSON},
+	}
+	// BudgetReservationsTable holds the schema information for the "budget_reservations" table.
+	BudgetReservationsTable = &schema.Table{
+		Name:       "budget_reservations",
+		Columns:    BudgetReservationsColumns,
+		PrimaryKey: []*schema.Column{BudgetReservationsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "budgetreservation_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{BudgetReservationsColumns[2]},
+			},
+		},
+	}
 	// MembershipsColumns holds the columns for the "memberships" table.
 	MembershipsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -342,6 +363,7 @@ var (
 		{Name: "window_start", Type: field.TypeTime},
 		{Name: "spent", Type: field.TypeInt64, Default: 0},
 		{Name: "reserved", Type: field.TypeInt64, Default: 0},
+		{Name: "warned", Type: field.TypeBool, Default: false},
 		{Name: "updated_at", Type: field.TypeTime},
 	}
 	// SpendWindowsTable holds the schema information for the "spend_windows" table.
@@ -425,6 +447,7 @@ var (
 		APIStandardsTable,
 		AuditEventsTable,
 		BalancesTable,
+		BudgetReservationsTable,
 		MembershipsTable,
 		ModelPricesTable,
 		OrganizationsTable,
@@ -452,6 +475,9 @@ func init() {
 	BalancesTable.ForeignKeys[0].RefTable = OrganizationsTable
 	BalancesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),
+	}
+	BudgetReservationsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
 	}
 	MembershipsTable.ForeignKeys[0].RefTable = OrganizationsTable
 	MembershipsTable.ForeignKeys[1].RefTable = UsersTable

@@ -26,6 +26,7 @@ func (SpendWindow) Fields() []ent.Field {
 		field.Time("window_start").Immutable().Comment("Start of the calendar window in UTC; the zero time for total."),
 		field.Int64("spent").Default(0).Comment("Settled spend, micro-USD."),
 		field.Int64("reserved").Default(0).Comment("Worst-case cost of requests in flight, micro-USD."),
+		field.Bool("warned").Default(false).Comment("Set by the one request whose settled spend crossed the warn threshold, so that each crossing raises exactly one alert."),
 		field.Time("updated_at").Default(now).UpdateDefault(now),
 	}
 }

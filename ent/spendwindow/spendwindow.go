@@ -28,6 +28,8 @@ const (
 	FieldSpent = "spent"
 	// FieldReserved holds the string denoting the reserved field in the database.
 	FieldReserved = "reserved"
+	// FieldWarned holds the string denoting the warned field in the database.
+	FieldWarned = "warned"
 	// FieldUpdatedAt holds the string denoting the updated_at field in the database.
 	FieldUpdatedAt = "updated_at"
 	// Table holds the table name of the spendwindow in the database.
@@ -43,6 +45,7 @@ var Columns = []string{
 	FieldWindowStart,
 	FieldSpent,
 	FieldReserved,
+	FieldWarned,
 	FieldUpdatedAt,
 }
 
@@ -61,6 +64,8 @@ var (
 	DefaultSpent int64
 	// DefaultReserved holds the default value on creation for the "reserved" field.
 	DefaultReserved int64
+	// DefaultWarned holds the default value on creation for the "warned" field.
+	DefaultWarned bool
 	// DefaultUpdatedAt holds the default value on creation for the "updated_at" field.
 	DefaultUpdatedAt func() time.Time
 	// UpdateDefaultUpdatedAt holds the default value on update for the "updated_at" field.
@@ -152,6 +157,11 @@ func BySpent(opts ...sql.OrderTermOption) OrderOption {
 // ByReserved orders the results by the reserved field.
 func ByReserved(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldReserved, opts...).ToFunc()
+}
+
+// ByWarned orders the results by the warned field.
+func ByWarned(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWarned, opts...).ToFunc()
 }
 
 // ByUpdatedAt orders the results by the updated_at field.

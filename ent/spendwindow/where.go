@@ -74,6 +74,11 @@ func Reserved(v int64) predicate.SpendWindow {
 	return predicate.SpendWindow(sql.FieldEQ(FieldReserved, v))
 }
 
+// Warned applies equality check predicate on the "warned" field. It's identical to WarnedEQ.
+func Warned(v bool) predicate.SpendWindow {
+	return predicate.SpendWindow(sql.FieldEQ(FieldWarned, v))
+}
+
 // UpdatedAt applies equality check predicate on the "updated_at" field. It's identical to UpdatedAtEQ.
 func UpdatedAt(v time.Time) predicate.SpendWindow {
 	return predicate.SpendWindow(sql.FieldEQ(FieldUpdatedAt, v))
@@ -277,6 +282,16 @@ func ReservedLT(v int64) predicate.SpendWindow {
 // ReservedLTE applies the LTE predicate on the "reserved" field.
 func ReservedLTE(v int64) predicate.SpendWindow {
 	return predicate.SpendWindow(sql.FieldLTE(FieldReserved, v))
+}
+
+// WarnedEQ applies the EQ predicate on the "warned" field.
+func WarnedEQ(v bool) predicate.SpendWindow {
+	return predicate.SpendWindow(sql.FieldEQ(FieldWarned, v))
+}
+
+// WarnedNEQ applies the NEQ predicate on the "warned" field.
+func WarnedNEQ(v bool) predicate.SpendWindow {
+	return predicate.SpendWindow(sql.FieldNEQ(FieldWarned, v))
 }
 
 // UpdatedAtEQ applies the EQ predicate on the "updated_at" field.

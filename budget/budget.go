@@ -1,0 +1,507 @@
+package budget
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/money"
+)
+
+// Budgets reserves and settles spend in the database shared by every
+// replica.
+type Budgets struct {
+	db  *database.DB
+	log *slog.Logger
+	// Now is the clock; tests move it across window boundaries.
+	Now func() time.Time
+	// TTL is how long a reservation lives if its request never settles
+	// (the process died): after it the sweeper returns the budget.
+	TTL time.Duration
+	// Alerts receives each warn crossing after it is stored, for the
+	// webhook; sends never block (a full channel drops the notification,
+	// the stored alert remains).
+	Alerts chan<- Alert
+}
+
+// New returns budgets over db.
+func New(db *database.DB, log *slog.Logger) *Budgets {
+	return &Budgets{db: db, log: log, Now: time.Now, TTL: 15 * time.Minute}
+}
+
+// Request is what a request is about to spend.
+type Request struct {
+	OrgID int
+	// Subjects are the key, the service and the organization, each with
+	// its effective limits.
+	Subjects []Subject
+	// Amount is the worst-case cost to reserve.
+	Amount money.Micros
+	// EnforceBalance refuses the request when the organization's prepaid
+	// balance is used up.
+	EnforceBalance bool
+}
+
+// Refusal is a request refused by a limit: 429 (or 402 for an exhausted
+// balance) with a message naming the window and when it resets.
+type Refusal struct {
+	Status     int
+	Message    string
+	RetryAfter time.Duration // zero when the window never resets (total)
+}
+
+func (r *Refusal) Error() string { return r.Message }
+
+// Alert is one warn threshold crossed by settled spend.
+type Alert struct {
+	OrgID    int
+	Window   string // e.g. key "frontend" day
+	Start    time.Time
+	Spent    money.Micros
+	Warn     money.Micros
+	WindowID int
+}
+
+// slot is one spend window a request touches.
+type slot struct {
+	subject Subject
+	window  Window
+	start   time.Time
+	warn    *money.Micros
+	block   *money.Micros
+	id      int
+	spent   money.Micros
+	// reserved is the window's reserved amount before this request.
+	reserved money.Micros
+	warned   bool
+}
+
+func (s *slot) limited() bool { return s.warn != nil || s.block != nil }
+
+// Reservation is a request's hold on its windows until it settles.
+type Reservation struct {
+	b        *Budgets
+	id       int64
+	orgID    int
+	amount   money.Micros
+	slots    []*slot
+	warnings []string
+	settled  bool
+}
+
+// Warnings are the windows already past their warn threshold when the
+// request was admitted, as X-Sluice-Budget-Warning values:
+// `key "frontend" day $52.10/$50.00`.
+func (r *Reservation) Warnings() []string { return r.warnings }
+
+// Reserve holds req.Amount in every window of req.Subjects that has a
+// limit, or refuses with *Refusal if any block limit would be passed. The
+// limited windows' rows are upserted with one statement that also locks
+// them (ON CONFLICT DO UPDATE), so the check and the hold are atomic
+// against other requests and replicas; SQLite's immediate transactions
+// give the same on one file.
+func (b *Budgets) Reserve(ctx context.Context, req Request) (*Reservation, error) {
+	var res *Reservation
+	err := b.retry(ctx, func() error {
+		var err error
+		res, err = b.reserve(ctx, req)
+		return err
+	})
+	return res, err
+}
+
+func (b *Budgets) reserve(ctx context.Context, req Request) (*Reservation, error) {
+	now := b.Now().UTC()
+	res := &Reservation{b: b, orgID: req.OrgID, amount: req.Amount}
+	var limited []*slot
+	for _, subj := range req.Subjects {
+		for _, w := range Windows {
+			warn, block := subj.Limits.For(w)
+			s := &slot{subject: subj, window: w, start: w.Start(now), warn: warn, block: block}
+			res.slots = append(res.slots, s)
+			if s.limited() {
+				limited = append(limited, s)
+			}
+		}
+	}
+	// One order for every transaction that locks window rows, so that two
+	// of them never wait on each other in a cycle.
+	sortSlots(res.slots)
+	sortSlots(limited)
+	if len(limited) == 0 && !req.EnforceBalance {
+		return res, nil
+	}
+
+	tx, err := b.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reserve budget: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+
+	if req.EnforceBalance {
+		var balance int64
+		err := tx.QueryRowContext(ctx, b.q("SELECT current_balance FROM balances WHERE organization_id = ?"), req.OrgID).Scan(&balance)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("reserve budget: read balance: %w", err)
+		}
+		if balance <= 0 {
+			return nil, &Refusal{Status: 402, Message: fmt.Sprintf("the organization's prepaid balance is used up (%s); ask an admin to top it up", money.Micros(balance))}
+		}
+	}
+	if len(limited) == 0 {
+		return res, tx.Commit()
+	}
+	if err := b.upsert(ctx, tx, limited, now, nil); err != nil {
+		return nil, fmt.Errorf("reserve budget: %w", err)
+	}
+	for _, s := range limited {
+		if s.block != nil && s.spent+s.reserved+req.Amount > *s.block {
+			return nil, b.refusal(s, req.Amount, now)
+		}
+		if s.warn != nil && s.spent >= *s.warn {
+			res.warnings = append(res.warnings, fmt.Sprintf("%s %s/%s", s.subject.label(s.window), s.spent, *s.warn))
+		}
+	}
+	if req.Amount > 0 {
+		ids := make([]int, len(limited))
+		for i, s := range limited {
+			ids[i] = s.id
+		}
+		if _, err := tx.ExecContext(ctx, b.q("UPDATE spend_windows SET reserved = reserved + ? WHERE id IN ("+placeholders(len(ids))+")"),
+			append([]any{int64(req.Amount)}, intArgs(ids)...)...); err != nil {
+			return nil, fmt.Errorf("reserve budget: hold: %w", err)
+		}
+		idsJSON, _ := json.Marshal(ids)
+		if err := tx.QueryRowContext(ctx, b.q("INSERT INTO budget_reservations (created_at, expires_at, amount, window_ids) VALUES (?, ?, ?, ?) RETURNING id"),
+			now, now.Add(b.TTL), int64(req.Amount), string(idsJSON)).Scan(&res.id); err != nil {
+			return nil, fmt.Errorf("reserve budget: record reservation: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("reserve budget: commit: %w", err)
+	}
+	return res, nil
+}
+
+func (b *Budgets) refusal(s *slot, amount money.Micros, now time.Time) *Refusal {
+	r := &Refusal{Status: 429}
+	msg := fmt.Sprintf("budget exceeded: %s limit %s (spent %s, in flight %s, this request may cost up to %s)",
+		s.subject.label(s.window), *s.block, s.spent, s.reserved, amount)
+	if end := s.window.End(now); !end.IsZero() {
+		r.RetryAfter = end.Sub(now)
+		msg += "; resets at " + end.Format(time.RFC3339)
+	} else {
+		msg += "; the total limit never resets, ask an admin to raise it"
+	}
+	r.Message = msg
+	return r
+}
+
+// Settle replaces the reservation with the actual cost: spent grows in
+// every window of the request, the hold is released, the prepaid balance
+// shrinks, and each warn threshold crossed raises one alert. Settling twice
+// does nothing the second time.
+func (r *Reservation) Settle(ctx context.Context, actual money.Micros) error {
+	if r == nil || r.settled {
+		return nil
+	}
+	r.settled = true
+	ctx = context.WithoutCancel(ctx) // the client leaving must not lose the charge
+	var alerts []Alert
+	err := r.b.retry(ctx, func() error {
+		var err error
+		alerts, err = r.settle(ctx, actual)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range alerts {
+		r.b.log.Warn("budget warning threshold crossed", "window", a.Window, "spent", a.Spent.String(), "warn", a.Warn.String())
+		if r.b.Alerts != nil {
+			select {
+			case r.b.Alerts <- a:
+			default:
+				r.b.log.Warn("budget alert queue full; webhook notification dropped", "window", a.Window)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Reservation) settle(ctx context.Context, actual money.Micros) ([]Alert, error) {
+	b := r.b
+	now := b.Now().UTC()
+	tx, err := b.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("settle budget: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+
+	release := false
+	if r.id != 0 {
+		res, err := tx.ExecContext(ctx, b.q("DELETE FROM budget_reservations WHERE id = ?"), r.id)
+		if err != nil {
+			return nil, fmt.Errorf("settle budget: %w", err)
+		}
+		// Zero rows: the sweeper already released an expired hold.
+		n, _ := res.RowsAffected()
+		release = n == 1
+	}
+	if actual > 0 || release {
+		// Lock every window row in the canonical order first; the updates
+		// below then touch only rows this transaction holds.
+		if err := b.upsert(ctx, tx, r.slots, now, &actual); err != nil {
+			return nil, fmt.Errorf("settle budget: %w", err)
+		}
+	}
+	if release {
+		var ids []int
+		for _, s := range r.slots {
+			if s.limited() {
+				ids = append(ids, s.id)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, b.q("UPDATE spend_windows SET reserved = reserved - ? WHERE id IN ("+placeholders(len(ids))+")"),
+			append([]any{int64(r.amount)}, intArgs(ids)...)...); err != nil {
+			return nil, fmt.Errorf("settle budget: release: %w", err)
+		}
+	}
+	if actual > 0 {
+		if _, err := tx.ExecContext(ctx, b.q("UPDATE balances SET current_balance = current_balance - ?, updated_at = ? WHERE organization_id = ?"),
+			int64(actual), now, r.orgID); err != nil {
+			return nil, fmt.Errorf("settle budget: balance: %w", err)
+		}
+	}
+	var alerts []Alert
+	for _, s := range r.slots {
+		if s.warn == nil || s.warned || s.spent < *s.warn {
+			continue
+		}
+		res, err := tx.ExecContext(ctx, b.q("UPDATE spend_windows SET warned = ? WHERE id = ? AND warned = ?"), true, s.id, false)
+		if err != nil {
+			return nil, fmt.Errorf("settle budget: mark warning: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			continue // another request's settle crossed it first
+		}
+		a := Alert{OrgID: r.orgID, Window: s.subject.label(s.window), Start: s.start, Spent: s.spent, Warn: *s.warn, WindowID: s.id}
+		if err := b.storeAlert(ctx, tx, a, now); err != nil {
+			return nil, err
+		}
+		alerts = append(alerts, a)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("settle budget: commit: %w", err)
+	}
+	return alerts, nil
+}
+
+// retry runs fn again when PostgreSQL aborted it for a deadlock or a
+// serialization failure; the canonical lock order makes those rare, and a
+// settle must not lose a charge to one.
+func (b *Budgets) retry(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = fn(); err == nil || !retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+func retryable(err error) bool {
+	var pqErr interface{ SQLState() string }
+	if errors.As(err, &pqErr) {
+		switch pqErr.SQLState() {
+		case "40P01", "40001":
+			return true
+		}
+	}
+	return false
+}
+
+// sortSlots orders slots as ORDER BY scope, scope_id, "window" does.
+func sortSlots(slots []*slot) {
+	sort.Slice(slots, func(i, j int) bool {
+		a, b := slots[i], slots[j]
+		if a.subject.Scope != b.subject.Scope {
+			return a.subject.Scope < b.subject.Scope
+		}
+		if a.subject.ID != b.subject.ID {
+			return a.subject.ID < b.subject.ID
+		}
+		return a.window < b.window
+	})
+}
+
+// storeAlert writes the crossing into the audit log, where admins see it.
+func (b *Budgets) storeAlert(ctx context.Context, tx *sql.Tx, a Alert, now time.Time) error {
+	changes, _ := json.Marshal(map[string]string{
+		"spent": a.Spent.String(), "warn": a.Warn.String(), "windowStart": a.Start.Format(time.RFC3339),
+	})
+	_, err := tx.ExecContext(ctx, b.q(`INSERT INTO audit_events (created_at, organization_id, actor_type, actor_name, action, target_type, target_id, target_name, changes, outcome, error, client_ip)
+VALUES (?, ?, 'system', 'budget', 'budgetWarning', 'SpendWindow', ?, ?, ?, 'success', '', '')`),
+		now, a.OrgID, strconv.Itoa(a.WindowID), a.Window, string(changes))
+	if err != nil {
+		return fmt.Errorf("store budget alert: %w", err)
+	}
+	return nil
+}
+
+// upsert creates the slots' window rows if missing and reads them back
+// locked. With add set, it also adds *add to their spent (settling).
+func (b *Budgets) upsert(ctx context.Context, tx *sql.Tx, slots []*slot, now time.Time, add *money.Micros) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO spend_windows (scope, scope_id, "window", window_start, spent, reserved, warned, updated_at) VALUES `)
+	args := make([]any, 0, len(slots)*6)
+	var spent int64
+	if add != nil {
+		spent = int64(*add)
+	}
+	for i, s := range slots {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, 0, ?, ?)")
+		args = append(args, string(s.subject.Scope), s.subject.ID, string(s.window), s.start, spent, false, now)
+	}
+	q.WriteString(` ON CONFLICT (scope, scope_id, "window", window_start) DO UPDATE SET updated_at = excluded.updated_at`)
+	if add != nil {
+		q.WriteString(", spent = spend_windows.spent + excluded.spent")
+	}
+	q.WriteString(` RETURNING id, scope, scope_id, "window", spent, reserved, warned`)
+	rows, err := tx.QueryContext(ctx, b.q(q.String()), args...)
+	if err != nil {
+		return fmt.Errorf("upsert spend windows: %w", err)
+	}
+	defer rows.Close()
+	byKey := make(map[string]*slot, len(slots))
+	for _, s := range slots {
+		byKey[string(s.subject.Scope)+"/"+strconv.Itoa(s.subject.ID)+"/"+string(s.window)] = s
+	}
+	for rows.Next() {
+		var (
+			id, scopeID     int
+			scope, window   string
+			spentV, reserve int64
+			warned          bool
+		)
+		if err := rows.Scan(&id, &scope, &scopeID, &window, &spentV, &reserve, &warned); err != nil {
+			return fmt.Errorf("read spend window: %w", err)
+		}
+		if s := byKey[scope+"/"+strconv.Itoa(scopeID)+"/"+window]; s != nil {
+			s.id, s.spent, s.reserved, s.warned = id, money.Micros(spentV), money.Micros(reserve), warned
+		}
+	}
+	return rows.Err()
+}
+
+// Sweep releases reservations that expired without settling (their
+// process died) and returns how many. Run it periodically.
+func (b *Budgets) Sweep(ctx context.Context) (int, error) {
+	now := b.Now().UTC()
+	rows, err := b.db.SQL.QueryContext(ctx, b.q("SELECT id FROM budget_reservations WHERE expires_at < ? LIMIT 500"), now)
+	if err != nil {
+		return 0, fmt.Errorf("sweep reservations: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	n := 0
+	for _, id := range ids {
+		released, err := b.release(ctx, id)
+		if err != nil {
+			return n, err
+		}
+		if released {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// release returns one expired reservation's hold, unless its request
+// settled meanwhile (then the row is gone and nothing happens).
+func (b *Budgets) release(ctx context.Context, id int64) (bool, error) {
+	tx, err := b.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	var amount int64
+	var idsJSON string
+	q := "DELETE FROM budget_reservations WHERE id = ? RETURNING amount, window_ids"
+	if err := tx.QueryRowContext(ctx, b.q(q), id).Scan(&amount, &idsJSON); errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("release reservation %d: %w", id, err)
+	}
+	var windowIDs []int
+	if err := json.Unmarshal([]byte(idsJSON), &windowIDs); err != nil || len(windowIDs) == 0 {
+		return false, tx.Commit()
+	}
+	if b.db.Dialect == dialect.Postgres {
+		// Lock in the canonical order that reserve and settle use.
+		rows, err := tx.QueryContext(ctx, b.q(`SELECT id FROM spend_windows WHERE id IN (`+placeholders(len(windowIDs))+`) ORDER BY scope, scope_id, "window" FOR UPDATE`), intArgs(windowIDs)...)
+		if err != nil {
+			return false, fmt.Errorf("release reservation %d: lock windows: %w", id, err)
+		}
+		rows.Close()
+	}
+	if _, err := tx.ExecContext(ctx, b.q("UPDATE spend_windows SET reserved = reserved - ? WHERE id IN ("+placeholders(len(windowIDs))+")"),
+		append([]any{amount}, intArgs(windowIDs)...)...); err != nil {
+		return false, fmt.Errorf("release reservation %d: %w", id, err)
+	}
+	return true, tx.Commit()
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func (b *Budgets) RunSweeper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := b.Sweep(ctx); err != nil {
+				b.log.Warn("sweep expired budget reservations", "err", err)
+			} else if n > 0 {
+				b.log.Info("released expired budget reservations", "count", n)
+			}
+		}
+	}
+}
+
+func (b *Budgets) q(s string) string { return database.Rebind(b.db.Dialect, s) }
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func intArgs(ids []int) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}

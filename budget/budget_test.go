@@ -1,0 +1,330 @@
+package budget_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/budget"
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent/auditevent"
+	"github.com/sluicehq/sluice/ent/budgetreservation"
+	"github.com/sluicehq/sluice/ent/spendwindow"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/money"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func usd(f float64) *money.Micros { m := money.FromUSD(f); return &m }
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func newClock(s string) *clock   { t, _ := time.Parse(time.RFC3339, s); return &clock{t: t} }
+func keySubject(id int, l budget.Limits) budget.Subject {
+	return budget.Subject{Scope: budget.ScopeKey, ID: id, Name: fmt.Sprintf("key-%d", id), Limits: l}
+}
+
+// spend reserves amount and settles it at the same cost.
+func spend(ctx context.Context, b *budget.Budgets, orgID int, amount money.Micros, subjects ...budget.Subject) (*budget.Reservation, error) {
+	r, err := b.Reserve(ctx, budget.Request{OrgID: orgID, Subjects: subjects, Amount: amount})
+	if err != nil {
+		return nil, err
+	}
+	return r, r.Settle(ctx, amount)
+}
+
+func spent(t *testing.T, db *database.DB, scope spendwindow.Scope, id int, w spendwindow.Window) (money.Micros, money.Micros) {
+	t.Helper()
+	rows := db.Client.SpendWindow.Query().Where(spendwindow.ScopeEQ(scope), spendwindow.ScopeID(id), spendwindow.WindowEQ(w)).AllX(context.Background())
+	var s, r int64
+	for _, row := range rows {
+		s += row.Spent
+		r += row.Reserved
+	}
+	return money.Micros(s), money.Micros(r)
+}
+
+// TestConcurrentRequestsNeverOverspend: a $1.00 block, 200 concurrent
+// requests of $0.02 each: exactly 50 pass, the rest get 429, and spend ends
+// at $1.00 — twenty times over, on each dialect.
+func TestConcurrentRequestsNeverOverspend(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		b := budget.New(db, quiet)
+		ctx := context.Background()
+		for round := 0; round < 20; round++ {
+			subj := keySubject(1000+round, budget.Limits{6: usd(1.00)})
+			svc := budget.Subject{Scope: budget.ScopeService, ID: 1000 + round, Name: "svc"}
+			var ok, refused atomic.Int64
+			var wg sync.WaitGroup
+			for i := 0; i < 200; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := spend(ctx, b, 1, money.FromUSD(0.02), subj, svc)
+					var ref *budget.Refusal
+					switch {
+					case err == nil:
+						ok.Add(1)
+					case errors.As(err, &ref) && ref.Status == 429:
+						refused.Add(1)
+					default:
+						t.Errorf("unexpected error: %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			s, r := spent(t, db, spendwindow.ScopeKey, subj.ID, spendwindow.WindowTotal)
+			if ok.Load() != 50 || refused.Load() != 150 || s != money.FromUSD(1.00) || r != 0 {
+				t.Fatalf("round %d: %d passed, %d refused, spent %s, reserved %s; want 50, 150, $1.00, $0",
+					round, ok.Load(), refused.Load(), s, r)
+			}
+		}
+	})
+}
+
+// TestTwoGatewaysShareTheBlock: two Budgets over two connection pools to
+// one PostgreSQL (as two replicas have) hold one block between them.
+func TestTwoGatewaysShareTheBlock(t *testing.T) {
+	target := testenv.Target(t, "postgres")
+	ctx := context.Background()
+	var dbs [2]*database.DB
+	for i := range dbs {
+		db, err := database.Open(ctx, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		dbs[i] = db
+	}
+	if _, err := migrationsApply(ctx, dbs[0]); err != nil {
+		t.Fatal(err)
+	}
+	b1, b2 := budget.New(dbs[0], quiet), budget.New(dbs[1], quiet)
+	subj := keySubject(7, budget.Limits{6: usd(1.00)})
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(b *budget.Budgets) {
+			defer wg.Done()
+			if _, err := spend(ctx, b, 1, money.FromUSD(0.02), subj); err == nil {
+				ok.Add(1)
+			}
+		}([]*budget.Budgets{b1, b2}[i%2])
+	}
+	wg.Wait()
+	s, _ := spent(t, dbs[0], spendwindow.ScopeKey, 7, spendwindow.WindowTotal)
+	if ok.Load() != 50 || s != money.FromUSD(1.00) {
+		t.Fatalf("two gateways: %d passed, spent %s; want 50 and $1.00", ok.Load(), s)
+	}
+}
+
+// TestWindowsRollOver: with the clock moved, an hour block resets at the
+// top of the hour, a month block at the month's start, a total never.
+func TestWindowsRollOver(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		clk := newClock("2026-01-31T23:59:30Z")
+		b := budget.New(db, quiet)
+		b.Now = clk.Now
+		cases := []struct {
+			name   string
+			limits budget.Limits
+			later  string
+			resets bool
+			retry  time.Duration
+		}{
+			{"hour", budget.Limits{1: usd(1)}, "2026-02-01T00:00:00Z", true, 30 * time.Second},
+			{"month", budget.Limits{5: usd(1)}, "2026-02-01T00:00:00Z", true, 30 * time.Second},
+			{"total", budget.Limits{6: usd(1)}, "2027-06-01T00:00:00Z", false, 0},
+		}
+		for i, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				clk.Set(mustTime("2026-01-31T23:59:30Z"))
+				subj := keySubject(i+1, c.limits)
+				if _, err := spend(ctx, b, 1, money.FromUSD(1), subj); err != nil {
+					t.Fatal(err)
+				}
+				_, err := spend(ctx, b, 1, money.FromUSD(0.01), subj)
+				var ref *budget.Refusal
+				if !errors.As(err, &ref) || ref.RetryAfter != c.retry || !strings.Contains(ref.Message, fmt.Sprintf(`key "key-%d" %s limit $1.00`, i+1, c.name)) {
+					t.Fatalf("over the block: %v (retry %v), want a refusal naming the window, retry after %v", err, ref, c.retry)
+				}
+				clk.Set(mustTime(c.later))
+				_, err = spend(ctx, b, 1, money.FromUSD(0.01), subj)
+				if (err == nil) != c.resets {
+					t.Fatalf("after %s: err = %v, want reset %v", c.later, err, c.resets)
+				}
+			})
+		}
+	})
+}
+
+// TestWarnOncePerCrossing: concurrent requests push a window past its warn
+// threshold; exactly one alert is stored, and later requests carry the
+// warning header value.
+func TestWarnOncePerCrossing(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		org, err := auth.CreateOrganization(ctx, db.Client, "acme", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alerts := make(chan budget.Alert, 10)
+		b := budget.New(db, quiet)
+		b.Alerts = alerts
+		subj := keySubject(42, budget.Limits{2: usd(0.50), 3: usd(10)})
+		r, _ := spend(ctx, b, org.ID, money.FromUSD(0.10), subj)
+		if len(r.Warnings()) != 0 {
+			t.Fatalf("warning below the threshold: %v", r.Warnings())
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 40; i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); spend(ctx, b, org.ID, money.FromUSD(0.05), subj) }()
+		}
+		wg.Wait()
+		n := db.Client.AuditEvent.Query().Where(auditevent.Action("budgetWarning"), auditevent.OrganizationID(org.ID)).CountX(ctx)
+		if n != 1 || len(alerts) != 1 {
+			t.Fatalf("alerts stored %d, notified %d; want exactly 1", n, len(alerts))
+		}
+		a := <-alerts
+		if a.Window != `key "key-42" day` || a.Spent < money.FromUSD(0.50) {
+			t.Fatalf("alert = %+v", a)
+		}
+		r, _ = spend(ctx, b, org.ID, money.FromUSD(0.01), subj)
+		if len(r.Warnings()) != 1 || r.Warnings()[0] != `key "key-42" day $2.10/$0.50` {
+			t.Fatalf("warning header values = %q", r.Warnings())
+		}
+		if n := db.Client.AuditEvent.Query().Where(auditevent.Action("budgetWarning")).CountX(ctx); n != 1 {
+			t.Fatalf("a second alert for the same crossing: %d", n)
+		}
+	})
+}
+
+// TestExpiredReservationsAreReleased: a request that never settles (its
+// process died) stops holding budget after the TTL.
+func TestExpiredReservationsAreReleased(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		clk := newClock("2026-03-01T10:00:00Z")
+		b := budget.New(db, quiet)
+		b.Now, b.TTL = clk.Now, time.Minute
+		subj := keySubject(5, budget.Limits{6: usd(1)})
+		if _, err := b.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{subj}, Amount: money.FromUSD(0.80)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := spend(ctx, b, 1, money.FromUSD(0.30), subj); err == nil {
+			t.Fatal("the hold of the unsettled request did not count")
+		}
+		if n, _ := b.Sweep(ctx); n != 0 {
+			t.Fatalf("swept %d before expiry", n)
+		}
+		clk.Set(clk.Now().Add(2 * time.Minute))
+		if n, err := b.Sweep(ctx); n != 1 || err != nil {
+			t.Fatalf("Sweep = %d, %v; want 1", n, err)
+		}
+		if _, err := spend(ctx, b, 1, money.FromUSD(0.30), subj); err != nil {
+			t.Fatalf("budget still held after the sweep: %v", err)
+		}
+		if n := db.Client.BudgetReservation.Query().Where(budgetreservation.ExpiresAtLT(clk.Now().Add(time.Hour))).CountX(ctx); n != 0 {
+			t.Fatalf("%d reservations left", n)
+		}
+		// A late settle of a swept reservation charges once and releases nothing twice.
+		r, _ := b.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{subj}, Amount: money.FromUSD(0.10)})
+		clk.Set(clk.Now().Add(2 * time.Minute))
+		b.Sweep(ctx)
+		if err := r.Settle(ctx, money.FromUSD(0.05)); err != nil {
+			t.Fatal(err)
+		}
+		s, res := spent(t, db, spendwindow.ScopeKey, 5, spendwindow.WindowTotal)
+		if s != money.FromUSD(0.35) || res != 0 {
+			t.Fatalf("spent %s reserved %s; want $0.35 and $0", s, res)
+		}
+	})
+}
+
+func TestBalanceEnforced(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		org, _ := auth.CreateOrganization(ctx, db.Client, "prepaid", false)
+		db.Client.Balance.Update().SetCurrentBalance(money.FromUSD(0.05)).ExecX(ctx)
+		b := budget.New(db, quiet)
+		req := budget.Request{OrgID: org.ID, EnforceBalance: true, Amount: money.FromUSD(0.04),
+			Subjects: []budget.Subject{{Scope: budget.ScopeOrg, ID: org.ID, Name: "prepaid"}}}
+		for i := 0; i < 2; i++ {
+			r, err := b.Reserve(ctx, req)
+			if err != nil {
+				t.Fatalf("request %d refused with balance left: %v", i, err)
+			}
+			r.Settle(ctx, money.FromUSD(0.04))
+		}
+		_, err := b.Reserve(ctx, req)
+		var ref *budget.Refusal
+		if !errors.As(err, &ref) || ref.Status != 402 || !strings.Contains(ref.Message, "balance is used up") {
+			t.Fatalf("at zero balance: %v", err)
+		}
+	})
+}
+
+func TestWindowBoundaries(t *testing.T) {
+	at := mustTime("2026-12-31T23:45:10Z")
+	cases := []struct {
+		w          budget.Window
+		start, end string
+	}{
+		{budget.Hour, "2026-12-31T23:00:00Z", "2027-01-01T00:00:00Z"},
+		{budget.Day, "2026-12-31T00:00:00Z", "2027-01-01T00:00:00Z"},
+		{budget.Month, "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"},
+		{budget.Total, "1970-01-01T00:00:00Z", "0001-01-01T00:00:00Z"},
+	}
+	for _, c := range cases {
+		if s := c.w.Start(at).Format(time.RFC3339); s != c.start {
+			t.Errorf("%s start = %s, want %s", c.w, s, c.start)
+		}
+		if e := c.w.End(at).Format(time.RFC3339); e != c.end {
+			t.Errorf("%s end = %s, want %s", c.w, e, c.end)
+		}
+	}
+}
+
+func mustTime(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
+
+// BenchmarkReserveSettle measures one request's budget work: reserve in
+// the limited windows of a key and a service, settle in all twelve.
+func BenchmarkReserveSettle(b *testing.B) {
+	for _, d := range []string{"sqlite3", "postgres"} {
+		b.Run(testenv.Name(d), func(b *testing.B) {
+			db := testenv.New(b, d)
+			bud := budget.New(db, quiet)
+			ctx := context.Background()
+			subjects := []budget.Subject{
+				keySubject(1, budget.Limits{2: usd(1e6), 3: usd(2e6)}),
+				{Scope: budget.ScopeService, ID: 1, Name: "svc", Limits: budget.Limits{5: usd(1e7)}},
+				{Scope: budget.ScopeOrg, ID: 1, Name: "org"},
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := spend(ctx, bud, 1, 1000, subjects...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
