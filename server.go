@@ -23,6 +23,7 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/database"
@@ -81,7 +82,10 @@ type gateway struct {
 	log     *slog.Logger
 	keyring *secrets.Keyring
 	auth    *auth.Authenticator
+	budgets *budget.Budgets
 	handler http.Handler
+	// stop ends the background work (reservation sweeper, alert webhook).
+	stop context.CancelFunc
 }
 
 // openGateway opens and migrates the database, completes the secrets and
@@ -151,6 +155,13 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	}
 
 	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log)}
+	g.budgets = budget.New(db, log)
+	alerts := make(chan budget.Alert, 1024)
+	g.budgets.Alerts = alerts
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	g.stop = stop
+	go g.budgets.RunSweeper(bg, 30*time.Second)
+	go (&budget.Webhook{Client: db.Client, Log: log}).Run(bg, alerts)
 	g.handler = g.routes()
 	return g, nil
 }
@@ -158,7 +169,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 // routes mounts every endpoint of the binary.
 func (g *gateway) routes() http.Handler {
 	mux := http.NewServeMux()
-	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, Log: g.log, Auth: g.auth, Keyring: g.keyring}, graph.Options{
+	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets}, graph.Options{
 		Introspection: g.cfg.Playground,
 	})
 	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(gql)))
@@ -198,8 +209,11 @@ func (g *gateway) cors() *cors.Cors {
 	})
 }
 
-// Close releases the database.
-func (g *gateway) Close() error { return g.db.Close() }
+// Close stops the background work and releases the database.
+func (g *gateway) Close() error {
+	g.stop()
+	return g.db.Close()
+}
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level

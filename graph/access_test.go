@@ -123,6 +123,9 @@ var matrix = []operation{
 	{"createModelPrice", `mutation($u: String!) { createModelPrice(input: {provider: "openai", model: $u, inputPerMtok: 1, outputPerMtok: 2}) { id } }`, uniqueVar, instanceWrite},
 	{"updateModelPrice", `mutation($id: ID!) { updateModelPrice(id: $id, input: {inputPerMtok: 3}) { id } }`, idVar(func(f fixtures) int { return f.priceID }), instanceWrite},
 	{"updateProjectSettings", `mutation { updateProjectSettings(input: {allowOverwrite: false}) { allowOverwrite } }`, noVariables, orgCreate},
+	{"organizationSpend", `{ organizationSpend { window spent } }`, noVariables, loggedIn},
+	{"topUpBalance", `mutation { topUpBalance(amount: 10) { currentBalance } }`, noVariables, instanceWrite},
+	{"updateBalance", `mutation { updateBalance(input: {enforced: false}) { enforced } }`, noVariables, instanceWrite},
 }
 
 // TestRoleMatrix runs every operation as every role, on both dialects.

@@ -113,6 +113,9 @@ func (r *queryResolver) Services(ctx context.Context, after *entgql.Cursor[int],
 		ent.WithServiceOrder(orderBy), ent.WithServiceFilter(where.Filter))
 }
 
+// APIKey returns generated.APIKeyResolver implementation.
+func (r *Resolver) APIKey() generated.APIKeyResolver { return &aPIKeyResolver{r} }
+
 // AuditEvent returns generated.AuditEventResolver implementation.
 func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEventResolver{r} }
 
@@ -124,8 +127,13 @@ func (r *Resolver) ProviderCredential() generated.ProviderCredentialResolver {
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Service returns generated.ServiceResolver implementation.
+func (r *Resolver) Service() generated.ServiceResolver { return &serviceResolver{r} }
+
 type (
+	aPIKeyResolver             struct{ *Resolver }
 	auditEventResolver         struct{ *Resolver }
 	providerCredentialResolver struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
+	serviceResolver            struct{ *Resolver }
 )

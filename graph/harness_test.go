@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/clientkey"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
@@ -46,6 +48,7 @@ type harness struct {
 	other   *ent.Organization
 	mgmtKey *ent.APIKey
 	auth    *auth.Authenticator
+	budgets *budget.Budgets
 }
 
 const adminPassword = "correct horse battery staple"
@@ -87,7 +90,8 @@ func newHarness(t *testing.T, db *database.DB) *harness {
 	if _, _, err := pricing.Sync(ctx, db.Client); err != nil {
 		t.Fatal(err)
 	}
-	r := &graph.Resolver{Client: db.Client, Log: log, Auth: h.auth, Keyring: h.keyring}
+	h.budgets = budget.New(db, log)
+	r := &graph.Resolver{Client: db.Client, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", h.auth.Middleware(graph.NewHandler(r, graph.Options{Introspection: true})))
 	mux.Handle("POST /api/admin/auth/login", h.auth.LoginHandler())
@@ -222,4 +226,10 @@ func postJSON(t *testing.T, url, body string) (int, map[string]any) {
 	var out map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+// id reads a GraphQL ID (a string) at path as an int.
+func (r *gqlResponse) id(path string) int {
+	n, _ := strconv.Atoi(r.str(path))
+	return n
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/secrets"
 )
@@ -18,6 +19,7 @@ type Resolver struct {
 	Log     *slog.Logger
 	Auth    *auth.Authenticator
 	Keyring *secrets.Keyring
+	Budgets *budget.Budgets
 	// Changes tells every replica's caches (the proxy's key cache) that
 	// admin data changed; nil in tests that have no proxy.
 	Changes Publisher

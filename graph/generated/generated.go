@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
@@ -38,10 +39,13 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	APIKey() APIKeyResolver
 	AuditEvent() AuditEventResolver
 	Mutation() MutationResolver
 	ProviderCredential() ProviderCredentialResolver
 	Query() QueryResolver
+	Service() ServiceResolver
+	Spend() SpendResolver
 	Viewer() ViewerResolver
 }
 
@@ -70,6 +74,7 @@ type ComplexityRoot struct {
 		OrganizationID      func(childComplexity int) int
 		Service             func(childComplexity int) int
 		ServiceID           func(childComplexity int) int
+		Spend               func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 	}
 
@@ -208,8 +213,10 @@ type ComplexityRoot struct {
 		Login                    func(childComplexity int, username string, password string) int
 		PutAPIStandard           func(childComplexity int, handle string, input model.CreateAPIStandardInput) int
 		RotateAPIKey             func(childComplexity int, id int) int
+		TopUpBalance             func(childComplexity int, amount money.Micros, organizationID *int) int
 		UpdateAPIKey             func(childComplexity int, id int, input model.UpdateAPIKeyInput) int
 		UpdateAPIStandard        func(childComplexity int, handle string, input model.UpdateAPIStandardInput) int
+		UpdateBalance            func(childComplexity int, input model.UpdateBalanceInput, organizationID *int) int
 		UpdateModelPrice         func(childComplexity int, id int, input model.UpdateModelPriceInput) int
 		UpdateProjectSettings    func(childComplexity int, input model.UpdateProjectSettingsInput) int
 		UpdateProviderCredential func(childComplexity int, id int, input model.UpdateProviderCredentialInput) int
@@ -299,6 +306,7 @@ type ComplexityRoot struct {
 		ModelPrices         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ModelPriceOrder, where *ent.ModelPriceWhereInput) int
 		Node                func(childComplexity int, id int) int
 		Nodes               func(childComplexity int, ids []int) int
+		OrganizationSpend   func(childComplexity int) int
 		Organizations       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
 		ProjectSettings     func(childComplexity int) int
 		ProviderCredential  func(childComplexity int, id int) int
@@ -330,6 +338,7 @@ type ComplexityRoot struct {
 		Provider            func(childComplexity int) int
 		RequestDefaults     func(childComplexity int) int
 		ServiceName         func(childComplexity int) int
+		Spend               func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 	}
 
@@ -342,6 +351,16 @@ type ComplexityRoot struct {
 	ServiceEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	Spend struct {
+		Block       func(childComplexity int) int
+		Reserved    func(childComplexity int) int
+		ResetsAt    func(childComplexity int) int
+		Spent       func(childComplexity int) int
+		Warn        func(childComplexity int) int
+		Window      func(childComplexity int) int
+		WindowStart func(childComplexity int) int
 	}
 
 	UsageRecord struct {
@@ -411,11 +430,16 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type APIKeyResolver interface {
+	Spend(ctx context.Context, obj *ent.APIKey) ([]*budget.Spend, error)
+}
 type AuditEventResolver interface {
 	Changes(ctx context.Context, obj *ent.AuditEvent) ([]*model.AuditChange, error)
 }
 type MutationResolver interface {
 	Login(ctx context.Context, username string, password string) (*model.AuthPayload, error)
+	TopUpBalance(ctx context.Context, amount money.Micros, organizationID *int) (*ent.Balance, error)
+	UpdateBalance(ctx context.Context, input model.UpdateBalanceInput, organizationID *int) (*ent.Balance, error)
 	CreateAPIStandard(ctx context.Context, input model.CreateAPIStandardInput) (*ent.APIStandard, error)
 	PutAPIStandard(ctx context.Context, handle string, input model.CreateAPIStandardInput) (*ent.APIStandard, error)
 	UpdateAPIStandard(ctx context.Context, handle string, input model.UpdateAPIStandardInput) (*ent.APIStandard, error)
@@ -448,6 +472,7 @@ type QueryResolver interface {
 	ProviderCredentials(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProviderCredentialOrder, where *ent.ProviderCredentialWhereInput) (*ent.ProviderCredentialConnection, error)
 	Services(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) (*ent.ServiceConnection, error)
 	Viewer(ctx context.Context) (*auth.Viewer, error)
+	OrganizationSpend(ctx context.Context) ([]*budget.Spend, error)
 	ProviderCredential(ctx context.Context, id int) (*ent.ProviderCredential, error)
 	Service(ctx context.Context, id int) (*ent.Service, error)
 	APIKey(ctx context.Context, id int) (*ent.APIKey, error)
@@ -456,6 +481,12 @@ type QueryResolver interface {
 	APIStandards(ctx context.Context) ([]*ent.APIStandard, error)
 	APIStandard(ctx context.Context, handle string) (*ent.APIStandard, error)
 	Providers(ctx context.Context) ([]*model.ProviderInfo, error)
+}
+type ServiceResolver interface {
+	Spend(ctx context.Context, obj *ent.Service) ([]*budget.Spend, error)
+}
+type SpendResolver interface {
+	Window(ctx context.Context, obj *budget.Spend) (string, error)
 }
 type ViewerResolver interface {
 	Organization(ctx context.Context, obj *auth.Viewer) (*ent.Organization, error)
@@ -599,6 +630,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.ServiceID(childComplexity), true
+	case "APIKey.spend":
+		if e.ComplexityRoot.APIKey.Spend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.Spend(childComplexity), true
 	case "APIKey.updatedAt":
 		if e.ComplexityRoot.APIKey.UpdatedAt == nil {
 			break
@@ -1198,6 +1235,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RotateAPIKey(childComplexity, args["id"].(int)), true
+	case "Mutation.topUpBalance":
+		if e.ComplexityRoot.Mutation.TopUpBalance == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_topUpBalance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TopUpBalance(childComplexity, args["amount"].(money.Micros), args["organizationId"].(*int)), true
 	case "Mutation.updateAPIKey":
 		if e.ComplexityRoot.Mutation.UpdateAPIKey == nil {
 			break
@@ -1220,6 +1268,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAPIStandard(childComplexity, args["handle"].(string), args["input"].(model.UpdateAPIStandardInput)), true
+	case "Mutation.updateBalance":
+		if e.ComplexityRoot.Mutation.UpdateBalance == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateBalance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateBalance(childComplexity, args["input"].(model.UpdateBalanceInput), args["organizationId"].(*int)), true
 	case "Mutation.updateModelPrice":
 		if e.ComplexityRoot.Mutation.UpdateModelPrice == nil {
 			break
@@ -1645,6 +1704,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.organizationSpend":
+		if e.ComplexityRoot.Query.OrganizationSpend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.OrganizationSpend(childComplexity), true
 	case "Query.organizations":
 		if e.ComplexityRoot.Query.Organizations == nil {
 			break
@@ -1844,6 +1909,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.ServiceName(childComplexity), true
+	case "Service.spend":
+		if e.ComplexityRoot.Service.Spend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.Spend(childComplexity), true
 	case "Service.updatedAt":
 		if e.ComplexityRoot.Service.UpdatedAt == nil {
 			break
@@ -1882,6 +1953,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceEdge.Node(childComplexity), true
+
+	case "Spend.block":
+		if e.ComplexityRoot.Spend.Block == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Spend.Block(childComplexity), true
+	case "Spend.reserved":
+		if e.ComplexityRoot.Spend.Reserved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Spend.Reserved(childComplexity), true
+	case "Spend.resetsAt":
+		if e.ComplexityRoot.Spend.ResetsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Spend.ResetsAt(childComplexity), true
+	case "Spend.spent":
+		if e.ComplexityRoot.Spend.Spent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Spend.Spent(childComplexity), true
+	case "Spend.warn":
+		if e.ComplexityRoot.Spend.Warn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Spend.Warn(childComplexity), true
+	case "Spend.window":
+		if e.ComplexityRoot.Spend.Window == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Spend.Window(childComplexity), true
+	case "Spend.windowStart":
+		if e.ComplexityRoot.Spend.WindowStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Spend.WindowStart(childComplexity), true
 
 	case "UsageRecord.apiKeyID":
 		if e.ComplexityRoot.UsageRecord.APIKeyID == nil {
@@ -2172,6 +2286,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ServiceWhereInput", ec.unmarshalInputServiceWhereInput),
 			graphql.NewInputUnmarshaler("UpdateAPIKeyInput", ec.unmarshalInputUpdateAPIKeyInput),
 			graphql.NewInputUnmarshaler("UpdateAPIStandardInput", ec.unmarshalInputUpdateAPIStandardInput),
+			graphql.NewInputUnmarshaler("UpdateBalanceInput", ec.unmarshalInputUpdateBalanceInput),
 			graphql.NewInputUnmarshaler("UpdateModelPriceInput", ec.unmarshalInputUpdateModelPriceInput),
 			graphql.NewInputUnmarshaler("UpdateProjectSettingsInput", ec.unmarshalInputUpdateProjectSettingsInput),
 			graphql.NewInputUnmarshaler("UpdateProviderCredentialInput", ec.unmarshalInputUpdateProviderCredentialInput),
@@ -2312,6 +2427,54 @@ type Mutation {
   with RATE_LIMITED.
   """
   login(username: String!, password: String!): AuthPayload!
+}
+`, BuiltIn: false},
+	{Name: "../budget.graphqls", Input: `"""
+Spend in one window: the current UTC hour, day or month, or the total.
+"""
+type Spend {
+  "hour, day, month or total."
+  window: String!
+  windowStart: Time!
+  "Settled spend."
+  spent: USD!
+  "Worst-case cost of requests in flight."
+  reserved: USD!
+  warn: USD
+  block: USD
+  "When the window starts over; null for the total."
+  resetsAt: Time
+}
+
+extend type Service {
+  "The service's total spend per window, against the service's limits."
+  spend: [Spend!]!
+}
+
+extend type APIKey {
+  "The key's spend per window, against its effective limits (its own, else the service's)."
+  spend: [Spend!]!
+}
+
+extend type Query {
+  "The organization's spend per window."
+  organizationSpend: [Spend!]!
+}
+
+input UpdateBalanceInput {
+  "Refuse proxied requests once the balance reaches zero."
+  enforced: Boolean
+  currency: String
+}
+
+extend type Mutation {
+  """
+  Add to an organization's prepaid balance (seed 004). Instance admins only;
+  organizationId defaults to the caller's organization.
+  """
+  topUpBalance(amount: USD!, organizationId: ID): Balance!
+  "Instance admins only; organizationId defaults to the caller's organization."
+  updateBalance(input: UpdateBalanceInput!, organizationId: ID): Balance!
 }
 `, BuiltIn: false},
 	{Name: "../ent.graphqls", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -5208,6 +5371,8 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 		return ec.fieldContext_APIKey_lastUsedAt(ctx, field)
 	case "service":
 		return ec.fieldContext_APIKey_service(ctx, field)
+	case "spend":
+		return ec.fieldContext_APIKey_spend(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
 }
@@ -5634,6 +5799,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_credential(ctx, field)
 	case "apiKeys":
 		return ec.fieldContext_Service_apiKeys(ctx, field)
+	case "spend":
+		return ec.fieldContext_Service_spend(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Service", field.Name)
 }
@@ -5658,6 +5825,26 @@ func (ec *executionContext) childFields_ServiceEdge(ctx context.Context, field g
 		return ec.fieldContext_ServiceEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Spend(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "window":
+		return ec.fieldContext_Spend_window(ctx, field)
+	case "windowStart":
+		return ec.fieldContext_Spend_windowStart(ctx, field)
+	case "spent":
+		return ec.fieldContext_Spend_spent(ctx, field)
+	case "reserved":
+		return ec.fieldContext_Spend_reserved(ctx, field)
+	case "warn":
+		return ec.fieldContext_Spend_warn(ctx, field)
+	case "block":
+		return ec.fieldContext_Spend_block(ctx, field)
+	case "resetsAt":
+		return ec.fieldContext_Spend_resetsAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Spend", field.Name)
 }
 
 func (ec *executionContext) childFields_UsageRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6060,6 +6247,28 @@ func (ec *executionContext) field_Mutation_rotateAPIKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_topUpBalance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "amount",
+		func(ctx context.Context, v any) (money.Micros, error) {
+			return ec.unmarshalNUSD2githubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["amount"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6101,6 +6310,28 @@ func (ec *executionContext) field_Mutation_updateAPIStandard_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateBalance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateBalanceInput, error) {
+			return ec.unmarshalNUpdateBalanceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateBalanceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg1
 	return args, nil
 }
 
@@ -7275,6 +7506,38 @@ func (ec *executionContext) fieldContext_APIKey_service(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Service(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _APIKey_spend(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_spend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.APIKey().Spend(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*budget.Spend) graphql.Marshaler {
+			return ec.marshalNSpend2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋbudgetᚐSpendᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_spend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "APIKey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Spend(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9164,6 +9427,94 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_login_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_topUpBalance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_topUpBalance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TopUpBalance(ctx, fc.Args["amount"].(money.Micros), fc.Args["organizationId"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Balance) graphql.Marshaler {
+			return ec.marshalNBalance2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐBalance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_topUpBalance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Balance(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_topUpBalance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateBalance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateBalance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateBalance(ctx, fc.Args["input"].(model.UpdateBalanceInput), fc.Args["organizationId"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Balance) graphql.Marshaler {
+			return ec.marshalNBalance2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐBalance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateBalance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Balance(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateBalance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11444,6 +11795,38 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_organizationSpend(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_organizationSpend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().OrganizationSpend(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*budget.Spend) graphql.Marshaler {
+			return ec.marshalNSpend2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋbudgetᚐSpendᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_organizationSpend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Spend(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_providerCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12337,6 +12720,38 @@ func (ec *executionContext) fieldContext_Service_apiKeys(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Service_spend(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_spend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().Spend(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*budget.Spend) graphql.Marshaler {
+			return ec.marshalNSpend2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋbudgetᚐSpendᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_spend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Spend(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ServiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12477,6 +12892,167 @@ func (ec *executionContext) _ServiceEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_ServiceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _Spend_window(ctx context.Context, field graphql.CollectedField, obj *budget.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Spend_window(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Spend().Window(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Spend_window(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Spend", field, true, true, "String")
+}
+
+func (ec *executionContext) _Spend_windowStart(ctx context.Context, field graphql.CollectedField, obj *budget.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Spend_windowStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WindowStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Spend_windowStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Spend", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Spend_spent(ctx context.Context, field graphql.CollectedField, obj *budget.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Spend_spent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
+			return ec.marshalNUSD2githubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Spend_spent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Spend", field, false, false, "USD")
+}
+
+func (ec *executionContext) _Spend_reserved(ctx context.Context, field graphql.CollectedField, obj *budget.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Spend_reserved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reserved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
+			return ec.marshalNUSD2githubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Spend_reserved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Spend", field, false, false, "USD")
+}
+
+func (ec *executionContext) _Spend_warn(ctx context.Context, field graphql.CollectedField, obj *budget.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Spend_warn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Spend_warn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Spend", field, false, false, "USD")
+}
+
+func (ec *executionContext) _Spend_block(ctx context.Context, field graphql.CollectedField, obj *budget.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Spend_block(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Block, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Spend_block(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Spend", field, false, false, "USD")
+}
+
+func (ec *executionContext) _Spend_resetsAt(ctx context.Context, field graphql.CollectedField, obj *budget.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Spend_resetsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Spend_resetsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Spend", field, false, false, "Time")
 }
 
 func (ec *executionContext) _UsageRecord_id(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecord) (ret graphql.Marshaler) {
@@ -21570,6 +22146,55 @@ func UnmarshalUpdateAPIStandardInput(ctx context.Context, raw any) (model.Update
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateBalanceInput(ctx context.Context, obj any) (model.UpdateBalanceInput, error) {
+	var it model.UpdateBalanceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"enforced", "currency"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "enforced":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enforced"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enforced = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateBalanceInput unmarshals raw into the UpdateBalanceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateBalanceInput(ctx context.Context, raw any) (model.UpdateBalanceInput, error) {
+	var out model.UpdateBalanceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateBalanceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateModelPriceInput(ctx context.Context, obj any) (model.UpdateModelPriceInput, error) {
 	var it model.UpdateModelPriceInput
 	if obj == nil {
@@ -23862,6 +24487,12 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._APIKey_service(ctx, field, obj)
 				})
+		case "spend":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._APIKey_spend(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24726,6 +25357,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "topUpBalance":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_topUpBalance(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateBalance":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateBalance(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createAPIStandard":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createAPIStandard(ctx, field)
@@ -25421,6 +26066,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_viewer(ctx, field)
 				})
+		case "organizationSpend":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_organizationSpend(ctx, field)
+				})
 		case "providerCredential":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -25618,6 +26269,12 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_apiKeys(ctx, field, obj)
 				})
+		case "spend":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_spend(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25698,6 +26355,70 @@ func (ec *executionContext) _ServiceEdge(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._ServiceEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spendImplementors = []string{"Spend"}
+
+func (ec *executionContext) _Spend(ctx context.Context, sel ast.SelectionSet, obj *budget.Spend) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spendImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Spend")
+		case "window":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Spend_window(ctx, field, obj)
+				})
+		case "windowStart":
+			out.Values[i] = ec._Spend_windowStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "spent":
+			out.Values[i] = ec._Spend_spent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reserved":
+			out.Values[i] = ec._Spend_reserved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "warn":
+			out.Values[i] = ec._Spend_warn(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "block":
+			out.Values[i] = ec._Spend_block(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resetsAt":
+			out.Values[i] = ec._Spend_resetsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -27071,6 +27792,30 @@ func (ec *executionContext) unmarshalNServiceWhereInput2ᚖgithubᚗcomᚋsluice
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNSpend2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋbudgetᚐSpendᚄ(ctx context.Context, sel ast.SelectionSet, v []*budget.Spend) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSpend2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋbudgetᚐSpend(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSpend2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋbudgetᚐSpend(ctx context.Context, sel ast.SelectionSet, v *budget.Spend) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Spend!")
+		return graphql.Null
+	}
+	return ec._Spend(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27149,6 +27894,11 @@ func (ec *executionContext) unmarshalNUpdateAPIKeyInput2githubᚗcomᚋsluicehq�
 
 func (ec *executionContext) unmarshalNUpdateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateAPIStandardInput(ctx context.Context, v any) (model.UpdateAPIStandardInput, error) {
 	res, err := ec.unmarshalInputUpdateAPIStandardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateBalanceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateBalanceInput(ctx context.Context, v any) (model.UpdateBalanceInput, error) {
+	res, err := ec.unmarshalInputUpdateBalanceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -146,6 +146,12 @@ type UpdateAPIStandardInput struct {
 	KeyField    *string `json:"keyField,omitempty"`
 }
 
+type UpdateBalanceInput struct {
+	// Refuse proxied requests once the balance reaches zero.
+	Enforced *bool   `json:"enforced,omitempty"`
+	Currency *string `json:"currency,omitempty"`
+}
+
 type UpdateModelPriceInput struct {
 	InputPerMtok       *money.Micros                    `json:"inputPerMtok,omitempty"`
 	OutputPerMtok      *money.Micros                    `json:"outputPerMtok,omitempty"`

@@ -1,0 +1,44 @@
+package budget
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/money"
+)
+
+// Spend is one window's state for the API and the dashboard.
+type Spend struct {
+	Window      Window
+	WindowStart time.Time
+	Spent       money.Micros
+	Reserved    money.Micros
+	Warn        *money.Micros
+	Block       *money.Micros
+	// ResetsAt is when the window starts over; nil for the total.
+	ResetsAt *time.Time
+}
+
+// Current returns the subject's spend in the current hour, day, month and
+// the total, with its limits.
+func (b *Budgets) Current(ctx context.Context, s Subject) ([]*Spend, error) {
+	now := b.Now().UTC()
+	out := make([]*Spend, 0, len(Windows))
+	for _, w := range Windows {
+		warn, block := s.Limits.For(w)
+		sp := Spend{Window: w, WindowStart: w.Start(now), Warn: warn, Block: block}
+		if end := w.End(now); !end.IsZero() {
+			sp.ResetsAt = &end
+		}
+		var spent, reserved int64
+		err := b.db.SQL.QueryRowContext(ctx, b.q(`SELECT COALESCE(SUM(spent), 0), COALESCE(SUM(reserved), 0) FROM spend_windows WHERE scope = ? AND scope_id = ? AND "window" = ? AND window_start = ?`),
+			string(s.Scope), s.ID, string(w), sp.WindowStart).Scan(&spent, &reserved)
+		if err != nil {
+			return nil, fmt.Errorf("read %s spend: %w", s.label(w), err)
+		}
+		sp.Spent, sp.Reserved = money.Micros(spent), money.Micros(reserved)
+		out = append(out, &sp)
+	}
+	return out, nil
+}

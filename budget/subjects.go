@@ -1,0 +1,31 @@
+package budget
+
+import "github.com/sluicehq/sluice/ent"
+
+// ServiceSubject is a service's total spend under its own limits.
+func ServiceSubject(s *ent.Service) Subject {
+	return Subject{Scope: ScopeService, ID: s.ID, Name: s.ServiceName, Limits: Limits{
+		s.LimitCostHourWarn, s.LimitCostHourBlock, s.LimitCostDayWarn, s.LimitCostDayBlock,
+		s.LimitCostMonthWarn, s.LimitCostMonthBlock, s.LimitCostTotalBlock,
+	}}
+}
+
+// KeySubject is a key's spend under its own limits where set, else its
+// service's (seed 000: "Key-specific limits (optional, defaults to service
+// limits)"). svc may be nil for a management key.
+func KeySubject(k *ent.APIKey, svc *ent.Service) Subject {
+	l := Limits{
+		k.LimitCostHourWarn, k.LimitCostHourBlock, k.LimitCostDayWarn, k.LimitCostDayBlock,
+		k.LimitCostMonthWarn, k.LimitCostMonthBlock, k.LimitCostTotalBlock,
+	}
+	if svc != nil {
+		l = l.Inherit(ServiceSubject(svc).Limits)
+	}
+	return Subject{Scope: ScopeKey, ID: k.ID, Name: k.Name, Limits: l}
+}
+
+// OrgSubject is an organization's spend; organizations have no limits of
+// their own (their prepaid balance is checked separately).
+func OrgSubject(orgID int, name string) Subject {
+	return Subject{Scope: ScopeOrg, ID: orgID, Name: name}
+}

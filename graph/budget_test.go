@@ -1,0 +1,56 @@
+package graph_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sluicehq/sluice/budget"
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/money"
+)
+
+// TestSpendOnTheAPI: spend settled through package budget shows on the
+// service, the key (with the service's limits inherited) and the
+// organization; balance top-ups add up.
+func TestSpendOnTheAPI(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		ctx := context.Background()
+		svc := h.as(admin, `mutation { createService(input: {serviceName: "s", provider: "openai", modelsEnabled: [], limitCostDayWarn: 1, limitCostDayBlock: 2}) { id } }`, nil).ok(t)
+		key := h.as(admin, `mutation($s: ID!) { createAPIKey(input: {name: "k", serviceId: $s, limitCostHourBlock: 0.5}) { apiKey { id } } }`,
+			map[string]any{"s": svc.get("createService.id")}).ok(t)
+		svcRow := h.client.Service.GetX(ctx, svc.id("createService.id"))
+		keyRow := h.client.APIKey.GetX(ctx, key.id("createAPIKey.apiKey.id"))
+		r, err := h.budgets.Reserve(ctx, budget.Request{OrgID: h.org.ID, Amount: money.FromUSD(0.25), Subjects: []budget.Subject{
+			budget.KeySubject(keyRow, svcRow), budget.ServiceSubject(svcRow), budget.OrgSubject(h.org.ID, "Default")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Settle(ctx, money.FromUSD(0.125)); err != nil {
+			t.Fatal(err)
+		}
+		res := h.as(member, `query($k: ID!, $s: ID!) {
+			apiKey(id: $k) { spend { window spent reserved warn block resetsAt } }
+			service(id: $s) { spend { window spent block } }
+			organizationSpend { window spent } }`, map[string]any{"k": keyRow.ID, "s": svcRow.ID}).ok(t)
+		// windows are hour, day, month, total
+		if res.num("apiKey.spend.0.spent") != 0.125 || res.num("apiKey.spend.0.block") != 0.5 ||
+			res.num("apiKey.spend.1.block") != 2 || res.num("apiKey.spend.1.warn") != 1 || res.get("apiKey.spend.3.resetsAt") != nil {
+			t.Fatalf("key spend: %s", res.raw)
+		}
+		if res.num("service.spend.1.spent") != 0.125 || res.num("service.spend.1.block") != 2 || res.get("service.spend.0.block") != nil {
+			t.Fatalf("service spend: %s", res.raw)
+		}
+		if res.num("organizationSpend.3.spent") != 0.125 {
+			t.Fatalf("organization spend: %s", res.raw)
+		}
+		h.as(admin, `mutation { topUpBalance(amount: 10) { currentBalance } }`, nil).ok(t)
+		bal := h.as(member, `{ balance { currentBalance currency enforced } }`, nil).ok(t)
+		if bal.num("balance.currentBalance") != 9.875 || bal.str("balance.currency") != "USD" {
+			t.Fatalf("balance after a $10 top-up and $0.125 spend: %s", bal.raw)
+		}
+		h.as(admin, `mutation { topUpBalance(amount: 0) { currentBalance } }`, nil).wantCode(t, "BAD_USER_INPUT")
+		h.as(admin, `mutation { updateBalance(input: {currency: "euro"}) { currency } }`, nil).wantCode(t, "BAD_USER_INPUT")
+	})
+}
