@@ -30,6 +30,7 @@ import (
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/migrations"
 	"github.com/sluicehq/sluice/pricing"
+	"github.com/sluicehq/sluice/rollup"
 	"github.com/sluicehq/sluice/secrets"
 	"github.com/sluicehq/sluice/web"
 )
@@ -162,6 +163,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	g.stop = stop
 	go g.budgets.RunSweeper(bg, 30*time.Second)
 	go (&budget.Webhook{Client: db.Client, Log: log}).Run(bg, alerts)
+	go g.pruneUsage(bg)
 	g.handler = g.routes()
 	return g, nil
 }
@@ -169,7 +171,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 // routes mounts every endpoint of the binary.
 func (g *gateway) routes() http.Handler {
 	mux := http.NewServeMux()
-	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets}, graph.Options{
+	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, DB: g.db, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets}, graph.Options{
 		Introspection: g.cfg.Playground,
 	})
 	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(gql)))
@@ -195,6 +197,26 @@ func (g *gateway) routes() http.Handler {
 	})
 	mux.Handle("/", web.Handler())
 	return mux
+}
+
+// pruneUsage deletes raw usage records older than the retention period,
+// at start and then daily; hourly roll-ups keep the history.
+func (g *gateway) pruneUsage(ctx context.Context) {
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		n, err := rollup.Prune(ctx, g.db, time.Now().Add(-g.cfg.UsageRetention))
+		if err != nil {
+			g.log.Warn("prune usage records", "err", err)
+		} else if n > 0 {
+			g.log.Info("pruned usage records past retention", "count", n, "retention", g.cfg.UsageRetention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // cors lets the configured browser origins (the dashboard's dev server)

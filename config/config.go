@@ -25,6 +25,9 @@ type Config struct {
 	Playground      bool // serve /playground and allow introspection
 	ShutdownTimeout time.Duration
 	TokenTTL        time.Duration // how long an admin login lasts
+	// UsageRetention is how long raw usage records are kept; hourly
+	// roll-ups are kept for good.
+	UsageRetention time.Duration
 	// AdminPassword is the bootstrap admin's password (environment only:
 	// a flag would show in the process list).
 	AdminPassword string
@@ -86,6 +89,15 @@ var settings = []setting{
 				return fmt.Errorf("shutdown timeout %q: use a duration such as 30s", v)
 			}
 			c.ShutdownTimeout = d
+			return nil
+		}},
+	{"usage-retention", "SLUICE_USAGE_RETENTION", "720h", "how long raw usage records are kept (hourly roll-ups are kept for good)",
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Hour {
+				return fmt.Errorf("usage retention %q: use a duration of at least 1h, such as 720h", v)
+			}
+			c.UsageRetention = d
 			return nil
 		}},
 	{"token-ttl", "SLUICE_TOKEN_TTL", "12h", "how long an admin login token lasts",

@@ -28,6 +28,7 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
+	"github.com/sluicehq/sluice/ent/usagerollup"
 	"github.com/sluicehq/sluice/ent/user"
 
 	stdsql "database/sql"
@@ -64,6 +65,8 @@ type Client struct {
 	SpendWindow *SpendWindowClient
 	// UsageRecord is the client for interacting with the UsageRecord builders.
 	UsageRecord *UsageRecordClient
+	// UsageRollup is the client for interacting with the UsageRollup builders.
+	UsageRollup *UsageRollupClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 }
@@ -90,6 +93,7 @@ func (c *Client) init() {
 	c.Service = NewServiceClient(c.config)
 	c.SpendWindow = NewSpendWindowClient(c.config)
 	c.UsageRecord = NewUsageRecordClient(c.config)
+	c.UsageRollup = NewUsageRollupClient(c.config)
 	c.User = NewUserClient(c.config)
 }
 
@@ -196,6 +200,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Service:            NewServiceClient(cfg),
 		SpendWindow:        NewSpendWindowClient(cfg),
 		UsageRecord:        NewUsageRecordClient(cfg),
+		UsageRollup:        NewUsageRollupClient(cfg),
 		User:               NewUserClient(cfg),
 	}, nil
 }
@@ -229,6 +234,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Service:            NewServiceClient(cfg),
 		SpendWindow:        NewSpendWindowClient(cfg),
 		UsageRecord:        NewUsageRecordClient(cfg),
+		UsageRollup:        NewUsageRollupClient(cfg),
 		User:               NewUserClient(cfg),
 	}, nil
 }
@@ -261,7 +267,8 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetReservation,
 		c.Membership, c.ModelPrice, c.Organization, c.ProjectSettings,
-		c.ProviderCredential, c.Service, c.SpendWindow, c.UsageRecord, c.User,
+		c.ProviderCredential, c.Service, c.SpendWindow, c.UsageRecord, c.UsageRollup,
+		c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -273,7 +280,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetReservation,
 		c.Membership, c.ModelPrice, c.Organization, c.ProjectSettings,
-		c.ProviderCredential, c.Service, c.SpendWindow, c.UsageRecord, c.User,
+		c.ProviderCredential, c.Service, c.SpendWindow, c.UsageRecord, c.UsageRollup,
+		c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -308,6 +316,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.SpendWindow.mutate(ctx, m)
 	case *UsageRecordMutation:
 		return c.UsageRecord.mutate(ctx, m)
+	case *UsageRollupMutation:
+		return c.UsageRollup.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	default:
@@ -2348,6 +2358,139 @@ func (c *UsageRecordClient) mutate(ctx context.Context, m *UsageRecordMutation) 
 	}
 }
 
+// UsageRollupClient is a client for the UsageRollup schema.
+type UsageRollupClient struct {
+	config
+}
+
+// NewUsageRollupClient returns a client for the UsageRollup from the given config.
+func NewUsageRollupClient(c config) *UsageRollupClient {
+	return &UsageRollupClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `usagerollup.Hooks(f(g(h())))`.
+func (c *UsageRollupClient) Use(hooks ...Hook) {
+	c.hooks.UsageRollup = append(c.hooks.UsageRollup, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `usagerollup.Intercept(f(g(h())))`.
+func (c *UsageRollupClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UsageRollup = append(c.inters.UsageRollup, interceptors...)
+}
+
+// Create returns a builder for creating a UsageRollup entity.
+func (c *UsageRollupClient) Create() *UsageRollupCreate {
+	mutation := newUsageRollupMutation(c.config, OpCreate)
+	return &UsageRollupCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UsageRollup entities.
+func (c *UsageRollupClient) CreateBulk(builders ...*UsageRollupCreate) *UsageRollupCreateBulk {
+	return &UsageRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UsageRollupClient) MapCreateBulk(slice any, setFunc func(*UsageRollupCreate, int)) *UsageRollupCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UsageRollupCreateBulk{err: fmt.Errorf("calling to UsageRollupClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UsageRollupCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UsageRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UsageRollup.
+func (c *UsageRollupClient) Update() *UsageRollupUpdate {
+	mutation := newUsageRollupMutation(c.config, OpUpdate)
+	return &UsageRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UsageRollupClient) UpdateOne(_m *UsageRollup) *UsageRollupUpdateOne {
+	mutation := newUsageRollupMutation(c.config, OpUpdateOne, withUsageRollup(_m))
+	return &UsageRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UsageRollupClient) UpdateOneID(id int) *UsageRollupUpdateOne {
+	mutation := newUsageRollupMutation(c.config, OpUpdateOne, withUsageRollupID(id))
+	return &UsageRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UsageRollup.
+func (c *UsageRollupClient) Delete() *UsageRollupDelete {
+	mutation := newUsageRollupMutation(c.config, OpDelete)
+	return &UsageRollupDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UsageRollupClient) DeleteOne(_m *UsageRollup) *UsageRollupDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UsageRollupClient) DeleteOneID(id int) *UsageRollupDeleteOne {
+	builder := c.Delete().Where(usagerollup.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UsageRollupDeleteOne{builder}
+}
+
+// Query returns a query builder for UsageRollup.
+func (c *UsageRollupClient) Query() *UsageRollupQuery {
+	return &UsageRollupQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUsageRollup},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UsageRollup entity by its id.
+func (c *UsageRollupClient) Get(ctx context.Context, id int) (*UsageRollup, error) {
+	return c.Query().Where(usagerollup.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UsageRollupClient) GetX(ctx context.Context, id int) *UsageRollup {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *UsageRollupClient) Hooks() []Hook {
+	return c.hooks.UsageRollup
+}
+
+// Interceptors returns the client interceptors.
+func (c *UsageRollupClient) Interceptors() []Interceptor {
+	return c.inters.UsageRollup
+}
+
+func (c *UsageRollupClient) mutate(ctx context.Context, m *UsageRollupMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UsageRollupCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UsageRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UsageRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UsageRollupDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown UsageRollup mutation op: %q", m.Op())
+	}
+}
+
 // UserClient is a client for the User schema.
 type UserClient struct {
 	config
@@ -2502,12 +2645,12 @@ type (
 	hooks struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetReservation, Membership,
 		ModelPrice, Organization, ProjectSettings, ProviderCredential, Service,
-		SpendWindow, UsageRecord, User []ent.Hook
+		SpendWindow, UsageRecord, UsageRollup, User []ent.Hook
 	}
 	inters struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetReservation, Membership,
 		ModelPrice, Organization, ProjectSettings, ProviderCredential, Service,
-		SpendWindow, UsageRecord, User []ent.Interceptor
+		SpendWindow, UsageRecord, UsageRollup, User []ent.Interceptor
 	}
 )
 

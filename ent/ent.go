@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
+	"github.com/sluicehq/sluice/ent/usagerollup"
 	"github.com/sluicehq/sluice/ent/user"
 )
 
@@ -99,6 +100,7 @@ func checkColumn(t, c string) error {
 			service.Table:            service.ValidColumn,
 			spendwindow.Table:        spendwindow.ValidColumn,
 			usagerecord.Table:        usagerecord.ValidColumn,
+			usagerollup.Table:        usagerollup.ValidColumn,
 			user.Table:               user.ValidColumn,
 		})
 	})

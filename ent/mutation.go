@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
+	"github.com/sluicehq/sluice/ent/usagerollup"
 	"github.com/sluicehq/sluice/ent/user"
 	"github.com/sluicehq/sluice/money"
 )
@@ -51,6 +52,7 @@ const (
 	TypeService            = "Service"
 	TypeSpendWindow        = "SpendWindow"
 	TypeUsageRecord        = "UsageRecord"
+	TypeUsageRollup        = "UsageRollup"
 	TypeUser               = "User"
 )
 
@@ -13848,6 +13850,1346 @@ func (m *UsageRecordMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *UsageRecordMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown UsageRecord edge %s", name)
+}
+
+// UsageRollupMutation represents an operation that mutates the UsageRollup nodes in the graph.
+type UsageRollupMutation struct {
+	config
+	op                     Op
+	typ                    string
+	id                     *int
+	hour                   *time.Time
+	organization_id        *int
+	addorganization_id     *int
+	service_id             *int
+	addservice_id          *int
+	api_key_id             *int
+	addapi_key_id          *int
+	model                  *string
+	requests               *int64
+	addrequests            *int64
+	errors                 *int64
+	adderrors              *int64
+	unpriced_requests      *int64
+	addunpriced_requests   *int64
+	input_tokens           *int64
+	addinput_tokens        *int64
+	output_tokens          *int64
+	addoutput_tokens       *int64
+	cached_input_tokens    *int64
+	addcached_input_tokens *int64
+	cost                   *money.Micros
+	addcost                *money.Micros
+	latency_us_sum         *int64
+	addlatency_us_sum      *int64
+	clearedFields          map[string]struct{}
+	done                   bool
+	oldValue               func(context.Context) (*UsageRollup, error)
+	predicates             []predicate.UsageRollup
+}
+
+var _ ent.Mutation = (*UsageRollupMutation)(nil)
+
+// usagerollupOption allows management of the mutation configuration using functional options.
+type usagerollupOption func(*UsageRollupMutation)
+
+// newUsageRollupMutation creates new mutation for the UsageRollup entity.
+func newUsageRollupMutation(c config, op Op, opts ...usagerollupOption) *UsageRollupMutation {
+	m := &UsageRollupMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeUsageRollup,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withUsageRollupID sets the ID field of the mutation.
+func withUsageRollupID(id int) usagerollupOption {
+	return func(m *UsageRollupMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *UsageRollup
+		)
+		m.oldValue = func(ctx context.Context) (*UsageRollup, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().UsageRollup.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withUsageRollup sets the old UsageRollup of the mutation.
+func withUsageRollup(node *UsageRollup) usagerollupOption {
+	return func(m *UsageRollupMutation) {
+		m.oldValue = func(context.Context) (*UsageRollup, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m UsageRollupMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m UsageRollupMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *UsageRollupMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *UsageRollupMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().UsageRollup.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetHour sets the "hour" field.
+func (m *UsageRollupMutation) SetHour(t time.Time) {
+	m.hour = &t
+}
+
+// Hour returns the value of the "hour" field in the mutation.
+func (m *UsageRollupMutation) Hour() (r time.Time, exists bool) {
+	v := m.hour
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHour returns the old "hour" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldHour(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHour is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHour requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHour: %w", err)
+	}
+	return oldValue.Hour, nil
+}
+
+// ResetHour resets all changes to the "hour" field.
+func (m *UsageRollupMutation) ResetHour() {
+	m.hour = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *UsageRollupMutation) SetOrganizationID(i int) {
+	m.organization_id = &i
+	m.addorganization_id = nil
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *UsageRollupMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// AddOrganizationID adds i to the "organization_id" field.
+func (m *UsageRollupMutation) AddOrganizationID(i int) {
+	if m.addorganization_id != nil {
+		*m.addorganization_id += i
+	} else {
+		m.addorganization_id = &i
+	}
+}
+
+// AddedOrganizationID returns the value that was added to the "organization_id" field in this mutation.
+func (m *UsageRollupMutation) AddedOrganizationID() (r int, exists bool) {
+	v := m.addorganization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *UsageRollupMutation) ResetOrganizationID() {
+	m.organization_id = nil
+	m.addorganization_id = nil
+}
+
+// SetServiceID sets the "service_id" field.
+func (m *UsageRollupMutation) SetServiceID(i int) {
+	m.service_id = &i
+	m.addservice_id = nil
+}
+
+// ServiceID returns the value of the "service_id" field in the mutation.
+func (m *UsageRollupMutation) ServiceID() (r int, exists bool) {
+	v := m.service_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceID returns the old "service_id" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldServiceID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceID: %w", err)
+	}
+	return oldValue.ServiceID, nil
+}
+
+// AddServiceID adds i to the "service_id" field.
+func (m *UsageRollupMutation) AddServiceID(i int) {
+	if m.addservice_id != nil {
+		*m.addservice_id += i
+	} else {
+		m.addservice_id = &i
+	}
+}
+
+// AddedServiceID returns the value that was added to the "service_id" field in this mutation.
+func (m *UsageRollupMutation) AddedServiceID() (r int, exists bool) {
+	v := m.addservice_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetServiceID resets all changes to the "service_id" field.
+func (m *UsageRollupMutation) ResetServiceID() {
+	m.service_id = nil
+	m.addservice_id = nil
+}
+
+// SetAPIKeyID sets the "api_key_id" field.
+func (m *UsageRollupMutation) SetAPIKeyID(i int) {
+	m.api_key_id = &i
+	m.addapi_key_id = nil
+}
+
+// APIKeyID returns the value of the "api_key_id" field in the mutation.
+func (m *UsageRollupMutation) APIKeyID() (r int, exists bool) {
+	v := m.api_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAPIKeyID returns the old "api_key_id" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldAPIKeyID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAPIKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAPIKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAPIKeyID: %w", err)
+	}
+	return oldValue.APIKeyID, nil
+}
+
+// AddAPIKeyID adds i to the "api_key_id" field.
+func (m *UsageRollupMutation) AddAPIKeyID(i int) {
+	if m.addapi_key_id != nil {
+		*m.addapi_key_id += i
+	} else {
+		m.addapi_key_id = &i
+	}
+}
+
+// AddedAPIKeyID returns the value that was added to the "api_key_id" field in this mutation.
+func (m *UsageRollupMutation) AddedAPIKeyID() (r int, exists bool) {
+	v := m.addapi_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAPIKeyID resets all changes to the "api_key_id" field.
+func (m *UsageRollupMutation) ResetAPIKeyID() {
+	m.api_key_id = nil
+	m.addapi_key_id = nil
+}
+
+// SetModel sets the "model" field.
+func (m *UsageRollupMutation) SetModel(s string) {
+	m.model = &s
+}
+
+// Model returns the value of the "model" field in the mutation.
+func (m *UsageRollupMutation) Model() (r string, exists bool) {
+	v := m.model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModel returns the old "model" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModel: %w", err)
+	}
+	return oldValue.Model, nil
+}
+
+// ResetModel resets all changes to the "model" field.
+func (m *UsageRollupMutation) ResetModel() {
+	m.model = nil
+}
+
+// SetRequests sets the "requests" field.
+func (m *UsageRollupMutation) SetRequests(i int64) {
+	m.requests = &i
+	m.addrequests = nil
+}
+
+// Requests returns the value of the "requests" field in the mutation.
+func (m *UsageRollupMutation) Requests() (r int64, exists bool) {
+	v := m.requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequests returns the old "requests" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldRequests(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequests is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequests requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequests: %w", err)
+	}
+	return oldValue.Requests, nil
+}
+
+// AddRequests adds i to the "requests" field.
+func (m *UsageRollupMutation) AddRequests(i int64) {
+	if m.addrequests != nil {
+		*m.addrequests += i
+	} else {
+		m.addrequests = &i
+	}
+}
+
+// AddedRequests returns the value that was added to the "requests" field in this mutation.
+func (m *UsageRollupMutation) AddedRequests() (r int64, exists bool) {
+	v := m.addrequests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRequests resets all changes to the "requests" field.
+func (m *UsageRollupMutation) ResetRequests() {
+	m.requests = nil
+	m.addrequests = nil
+}
+
+// SetErrors sets the "errors" field.
+func (m *UsageRollupMutation) SetErrors(i int64) {
+	m.errors = &i
+	m.adderrors = nil
+}
+
+// Errors returns the value of the "errors" field in the mutation.
+func (m *UsageRollupMutation) Errors() (r int64, exists bool) {
+	v := m.errors
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldErrors returns the old "errors" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldErrors(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldErrors is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldErrors requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldErrors: %w", err)
+	}
+	return oldValue.Errors, nil
+}
+
+// AddErrors adds i to the "errors" field.
+func (m *UsageRollupMutation) AddErrors(i int64) {
+	if m.adderrors != nil {
+		*m.adderrors += i
+	} else {
+		m.adderrors = &i
+	}
+}
+
+// AddedErrors returns the value that was added to the "errors" field in this mutation.
+func (m *UsageRollupMutation) AddedErrors() (r int64, exists bool) {
+	v := m.adderrors
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetErrors resets all changes to the "errors" field.
+func (m *UsageRollupMutation) ResetErrors() {
+	m.errors = nil
+	m.adderrors = nil
+}
+
+// SetUnpricedRequests sets the "unpriced_requests" field.
+func (m *UsageRollupMutation) SetUnpricedRequests(i int64) {
+	m.unpriced_requests = &i
+	m.addunpriced_requests = nil
+}
+
+// UnpricedRequests returns the value of the "unpriced_requests" field in the mutation.
+func (m *UsageRollupMutation) UnpricedRequests() (r int64, exists bool) {
+	v := m.unpriced_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnpricedRequests returns the old "unpriced_requests" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldUnpricedRequests(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnpricedRequests is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnpricedRequests requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnpricedRequests: %w", err)
+	}
+	return oldValue.UnpricedRequests, nil
+}
+
+// AddUnpricedRequests adds i to the "unpriced_requests" field.
+func (m *UsageRollupMutation) AddUnpricedRequests(i int64) {
+	if m.addunpriced_requests != nil {
+		*m.addunpriced_requests += i
+	} else {
+		m.addunpriced_requests = &i
+	}
+}
+
+// AddedUnpricedRequests returns the value that was added to the "unpriced_requests" field in this mutation.
+func (m *UsageRollupMutation) AddedUnpricedRequests() (r int64, exists bool) {
+	v := m.addunpriced_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUnpricedRequests resets all changes to the "unpriced_requests" field.
+func (m *UsageRollupMutation) ResetUnpricedRequests() {
+	m.unpriced_requests = nil
+	m.addunpriced_requests = nil
+}
+
+// SetInputTokens sets the "input_tokens" field.
+func (m *UsageRollupMutation) SetInputTokens(i int64) {
+	m.input_tokens = &i
+	m.addinput_tokens = nil
+}
+
+// InputTokens returns the value of the "input_tokens" field in the mutation.
+func (m *UsageRollupMutation) InputTokens() (r int64, exists bool) {
+	v := m.input_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInputTokens returns the old "input_tokens" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldInputTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInputTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInputTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInputTokens: %w", err)
+	}
+	return oldValue.InputTokens, nil
+}
+
+// AddInputTokens adds i to the "input_tokens" field.
+func (m *UsageRollupMutation) AddInputTokens(i int64) {
+	if m.addinput_tokens != nil {
+		*m.addinput_tokens += i
+	} else {
+		m.addinput_tokens = &i
+	}
+}
+
+// AddedInputTokens returns the value that was added to the "input_tokens" field in this mutation.
+func (m *UsageRollupMutation) AddedInputTokens() (r int64, exists bool) {
+	v := m.addinput_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetInputTokens resets all changes to the "input_tokens" field.
+func (m *UsageRollupMutation) ResetInputTokens() {
+	m.input_tokens = nil
+	m.addinput_tokens = nil
+}
+
+// SetOutputTokens sets the "output_tokens" field.
+func (m *UsageRollupMutation) SetOutputTokens(i int64) {
+	m.output_tokens = &i
+	m.addoutput_tokens = nil
+}
+
+// OutputTokens returns the value of the "output_tokens" field in the mutation.
+func (m *UsageRollupMutation) OutputTokens() (r int64, exists bool) {
+	v := m.output_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOutputTokens returns the old "output_tokens" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldOutputTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOutputTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOutputTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOutputTokens: %w", err)
+	}
+	return oldValue.OutputTokens, nil
+}
+
+// AddOutputTokens adds i to the "output_tokens" field.
+func (m *UsageRollupMutation) AddOutputTokens(i int64) {
+	if m.addoutput_tokens != nil {
+		*m.addoutput_tokens += i
+	} else {
+		m.addoutput_tokens = &i
+	}
+}
+
+// AddedOutputTokens returns the value that was added to the "output_tokens" field in this mutation.
+func (m *UsageRollupMutation) AddedOutputTokens() (r int64, exists bool) {
+	v := m.addoutput_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOutputTokens resets all changes to the "output_tokens" field.
+func (m *UsageRollupMutation) ResetOutputTokens() {
+	m.output_tokens = nil
+	m.addoutput_tokens = nil
+}
+
+// SetCachedInputTokens sets the "cached_input_tokens" field.
+func (m *UsageRollupMutation) SetCachedInputTokens(i int64) {
+	m.cached_input_tokens = &i
+	m.addcached_input_tokens = nil
+}
+
+// CachedInputTokens returns the value of the "cached_input_tokens" field in the mutation.
+func (m *UsageRollupMutation) CachedInputTokens() (r int64, exists bool) {
+	v := m.cached_input_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCachedInputTokens returns the old "cached_input_tokens" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldCachedInputTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCachedInputTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCachedInputTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCachedInputTokens: %w", err)
+	}
+	return oldValue.CachedInputTokens, nil
+}
+
+// AddCachedInputTokens adds i to the "cached_input_tokens" field.
+func (m *UsageRollupMutation) AddCachedInputTokens(i int64) {
+	if m.addcached_input_tokens != nil {
+		*m.addcached_input_tokens += i
+	} else {
+		m.addcached_input_tokens = &i
+	}
+}
+
+// AddedCachedInputTokens returns the value that was added to the "cached_input_tokens" field in this mutation.
+func (m *UsageRollupMutation) AddedCachedInputTokens() (r int64, exists bool) {
+	v := m.addcached_input_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCachedInputTokens resets all changes to the "cached_input_tokens" field.
+func (m *UsageRollupMutation) ResetCachedInputTokens() {
+	m.cached_input_tokens = nil
+	m.addcached_input_tokens = nil
+}
+
+// SetCost sets the "cost" field.
+func (m *UsageRollupMutation) SetCost(value money.Micros) {
+	m.cost = &value
+	m.addcost = nil
+}
+
+// Cost returns the value of the "cost" field in the mutation.
+func (m *UsageRollupMutation) Cost() (r money.Micros, exists bool) {
+	v := m.cost
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCost returns the old "cost" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldCost(ctx context.Context) (v money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCost is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCost requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCost: %w", err)
+	}
+	return oldValue.Cost, nil
+}
+
+// AddCost adds value to the "cost" field.
+func (m *UsageRollupMutation) AddCost(value money.Micros) {
+	if m.addcost != nil {
+		*m.addcost += value
+	} else {
+		m.addcost = &value
+	}
+}
+
+// AddedCost returns the value that was added to the "cost" field in this mutation.
+func (m *UsageRollupMutation) AddedCost() (r money.Micros, exists bool) {
+	v := m.addcost
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCost resets all changes to the "cost" field.
+func (m *UsageRollupMutation) ResetCost() {
+	m.cost = nil
+	m.addcost = nil
+}
+
+// SetLatencyUsSum sets the "latency_us_sum" field.
+func (m *UsageRollupMutation) SetLatencyUsSum(i int64) {
+	m.latency_us_sum = &i
+	m.addlatency_us_sum = nil
+}
+
+// LatencyUsSum returns the value of the "latency_us_sum" field in the mutation.
+func (m *UsageRollupMutation) LatencyUsSum() (r int64, exists bool) {
+	v := m.latency_us_sum
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyUsSum returns the old "latency_us_sum" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyUsSum(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyUsSum is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyUsSum requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyUsSum: %w", err)
+	}
+	return oldValue.LatencyUsSum, nil
+}
+
+// AddLatencyUsSum adds i to the "latency_us_sum" field.
+func (m *UsageRollupMutation) AddLatencyUsSum(i int64) {
+	if m.addlatency_us_sum != nil {
+		*m.addlatency_us_sum += i
+	} else {
+		m.addlatency_us_sum = &i
+	}
+}
+
+// AddedLatencyUsSum returns the value that was added to the "latency_us_sum" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyUsSum() (r int64, exists bool) {
+	v := m.addlatency_us_sum
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLatencyUsSum resets all changes to the "latency_us_sum" field.
+func (m *UsageRollupMutation) ResetLatencyUsSum() {
+	m.latency_us_sum = nil
+	m.addlatency_us_sum = nil
+}
+
+// Where appends a list predicates to the UsageRollupMutation builder.
+func (m *UsageRollupMutation) Where(ps ...predicate.UsageRollup) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the UsageRollupMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *UsageRollupMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.UsageRollup, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *UsageRollupMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *UsageRollupMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (UsageRollup).
+func (m *UsageRollupMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *UsageRollupMutation) Fields() []string {
+	fields := make([]string, 0, 13)
+	if m.hour != nil {
+		fields = append(fields, usagerollup.FieldHour)
+	}
+	if m.organization_id != nil {
+		fields = append(fields, usagerollup.FieldOrganizationID)
+	}
+	if m.service_id != nil {
+		fields = append(fields, usagerollup.FieldServiceID)
+	}
+	if m.api_key_id != nil {
+		fields = append(fields, usagerollup.FieldAPIKeyID)
+	}
+	if m.model != nil {
+		fields = append(fields, usagerollup.FieldModel)
+	}
+	if m.requests != nil {
+		fields = append(fields, usagerollup.FieldRequests)
+	}
+	if m.errors != nil {
+		fields = append(fields, usagerollup.FieldErrors)
+	}
+	if m.unpriced_requests != nil {
+		fields = append(fields, usagerollup.FieldUnpricedRequests)
+	}
+	if m.input_tokens != nil {
+		fields = append(fields, usagerollup.FieldInputTokens)
+	}
+	if m.output_tokens != nil {
+		fields = append(fields, usagerollup.FieldOutputTokens)
+	}
+	if m.cached_input_tokens != nil {
+		fields = append(fields, usagerollup.FieldCachedInputTokens)
+	}
+	if m.cost != nil {
+		fields = append(fields, usagerollup.FieldCost)
+	}
+	if m.latency_us_sum != nil {
+		fields = append(fields, usagerollup.FieldLatencyUsSum)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *UsageRollupMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case usagerollup.FieldHour:
+		return m.Hour()
+	case usagerollup.FieldOrganizationID:
+		return m.OrganizationID()
+	case usagerollup.FieldServiceID:
+		return m.ServiceID()
+	case usagerollup.FieldAPIKeyID:
+		return m.APIKeyID()
+	case usagerollup.FieldModel:
+		return m.Model()
+	case usagerollup.FieldRequests:
+		return m.Requests()
+	case usagerollup.FieldErrors:
+		return m.Errors()
+	case usagerollup.FieldUnpricedRequests:
+		return m.UnpricedRequests()
+	case usagerollup.FieldInputTokens:
+		return m.InputTokens()
+	case usagerollup.FieldOutputTokens:
+		return m.OutputTokens()
+	case usagerollup.FieldCachedInputTokens:
+		return m.CachedInputTokens()
+	case usagerollup.FieldCost:
+		return m.Cost()
+	case usagerollup.FieldLatencyUsSum:
+		return m.LatencyUsSum()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *UsageRollupMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case usagerollup.FieldHour:
+		return m.OldHour(ctx)
+	case usagerollup.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case usagerollup.FieldServiceID:
+		return m.OldServiceID(ctx)
+	case usagerollup.FieldAPIKeyID:
+		return m.OldAPIKeyID(ctx)
+	case usagerollup.FieldModel:
+		return m.OldModel(ctx)
+	case usagerollup.FieldRequests:
+		return m.OldRequests(ctx)
+	case usagerollup.FieldErrors:
+		return m.OldErrors(ctx)
+	case usagerollup.FieldUnpricedRequests:
+		return m.OldUnpricedRequests(ctx)
+	case usagerollup.FieldInputTokens:
+		return m.OldInputTokens(ctx)
+	case usagerollup.FieldOutputTokens:
+		return m.OldOutputTokens(ctx)
+	case usagerollup.FieldCachedInputTokens:
+		return m.OldCachedInputTokens(ctx)
+	case usagerollup.FieldCost:
+		return m.OldCost(ctx)
+	case usagerollup.FieldLatencyUsSum:
+		return m.OldLatencyUsSum(ctx)
+	}
+	return nil, fmt.Errorf("unknown UsageRollup field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UsageRollupMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case usagerollup.FieldHour:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHour(v)
+		return nil
+	case usagerollup.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case usagerollup.FieldServiceID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceID(v)
+		return nil
+	case usagerollup.FieldAPIKeyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAPIKeyID(v)
+		return nil
+	case usagerollup.FieldModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModel(v)
+		return nil
+	case usagerollup.FieldRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequests(v)
+		return nil
+	case usagerollup.FieldErrors:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetErrors(v)
+		return nil
+	case usagerollup.FieldUnpricedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnpricedRequests(v)
+		return nil
+	case usagerollup.FieldInputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInputTokens(v)
+		return nil
+	case usagerollup.FieldOutputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOutputTokens(v)
+		return nil
+	case usagerollup.FieldCachedInputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCachedInputTokens(v)
+		return nil
+	case usagerollup.FieldCost:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCost(v)
+		return nil
+	case usagerollup.FieldLatencyUsSum:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyUsSum(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UsageRollup field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *UsageRollupMutation) AddedFields() []string {
+	var fields []string
+	if m.addorganization_id != nil {
+		fields = append(fields, usagerollup.FieldOrganizationID)
+	}
+	if m.addservice_id != nil {
+		fields = append(fields, usagerollup.FieldServiceID)
+	}
+	if m.addapi_key_id != nil {
+		fields = append(fields, usagerollup.FieldAPIKeyID)
+	}
+	if m.addrequests != nil {
+		fields = append(fields, usagerollup.FieldRequests)
+	}
+	if m.adderrors != nil {
+		fields = append(fields, usagerollup.FieldErrors)
+	}
+	if m.addunpriced_requests != nil {
+		fields = append(fields, usagerollup.FieldUnpricedRequests)
+	}
+	if m.addinput_tokens != nil {
+		fields = append(fields, usagerollup.FieldInputTokens)
+	}
+	if m.addoutput_tokens != nil {
+		fields = append(fields, usagerollup.FieldOutputTokens)
+	}
+	if m.addcached_input_tokens != nil {
+		fields = append(fields, usagerollup.FieldCachedInputTokens)
+	}
+	if m.addcost != nil {
+		fields = append(fields, usagerollup.FieldCost)
+	}
+	if m.addlatency_us_sum != nil {
+		fields = append(fields, usagerollup.FieldLatencyUsSum)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *UsageRollupMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case usagerollup.FieldOrganizationID:
+		return m.AddedOrganizationID()
+	case usagerollup.FieldServiceID:
+		return m.AddedServiceID()
+	case usagerollup.FieldAPIKeyID:
+		return m.AddedAPIKeyID()
+	case usagerollup.FieldRequests:
+		return m.AddedRequests()
+	case usagerollup.FieldErrors:
+		return m.AddedErrors()
+	case usagerollup.FieldUnpricedRequests:
+		return m.AddedUnpricedRequests()
+	case usagerollup.FieldInputTokens:
+		return m.AddedInputTokens()
+	case usagerollup.FieldOutputTokens:
+		return m.AddedOutputTokens()
+	case usagerollup.FieldCachedInputTokens:
+		return m.AddedCachedInputTokens()
+	case usagerollup.FieldCost:
+		return m.AddedCost()
+	case usagerollup.FieldLatencyUsSum:
+		return m.AddedLatencyUsSum()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UsageRollupMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case usagerollup.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOrganizationID(v)
+		return nil
+	case usagerollup.FieldServiceID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddServiceID(v)
+		return nil
+	case usagerollup.FieldAPIKeyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAPIKeyID(v)
+		return nil
+	case usagerollup.FieldRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRequests(v)
+		return nil
+	case usagerollup.FieldErrors:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddErrors(v)
+		return nil
+	case usagerollup.FieldUnpricedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUnpricedRequests(v)
+		return nil
+	case usagerollup.FieldInputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddInputTokens(v)
+		return nil
+	case usagerollup.FieldOutputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOutputTokens(v)
+		return nil
+	case usagerollup.FieldCachedInputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCachedInputTokens(v)
+		return nil
+	case usagerollup.FieldCost:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCost(v)
+		return nil
+	case usagerollup.FieldLatencyUsSum:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyUsSum(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UsageRollup numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *UsageRollupMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *UsageRollupMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *UsageRollupMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown UsageRollup nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *UsageRollupMutation) ResetField(name string) error {
+	switch name {
+	case usagerollup.FieldHour:
+		m.ResetHour()
+		return nil
+	case usagerollup.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case usagerollup.FieldServiceID:
+		m.ResetServiceID()
+		return nil
+	case usagerollup.FieldAPIKeyID:
+		m.ResetAPIKeyID()
+		return nil
+	case usagerollup.FieldModel:
+		m.ResetModel()
+		return nil
+	case usagerollup.FieldRequests:
+		m.ResetRequests()
+		return nil
+	case usagerollup.FieldErrors:
+		m.ResetErrors()
+		return nil
+	case usagerollup.FieldUnpricedRequests:
+		m.ResetUnpricedRequests()
+		return nil
+	case usagerollup.FieldInputTokens:
+		m.ResetInputTokens()
+		return nil
+	case usagerollup.FieldOutputTokens:
+		m.ResetOutputTokens()
+		return nil
+	case usagerollup.FieldCachedInputTokens:
+		m.ResetCachedInputTokens()
+		return nil
+	case usagerollup.FieldCost:
+		m.ResetCost()
+		return nil
+	case usagerollup.FieldLatencyUsSum:
+		m.ResetLatencyUsSum()
+		return nil
+	}
+	return fmt.Errorf("unknown UsageRollup field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *UsageRollupMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *UsageRollupMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *UsageRollupMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *UsageRollupMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *UsageRollupMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *UsageRollupMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *UsageRollupMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown UsageRollup unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *UsageRollupMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown UsageRollup edge %s", name)
 }
 
 // UserMutation represents an operation that mutates the User nodes in the graph.

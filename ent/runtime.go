@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
+	"github.com/sluicehq/sluice/ent/usagerollup"
 	"github.com/sluicehq/sluice/ent/user"
 	"github.com/sluicehq/sluice/money"
 )
@@ -472,6 +473,40 @@ func init() {
 	usagerecordDescPartial := usagerecordFields[19].Descriptor()
 	// usagerecord.DefaultPartial holds the default value on creation for the partial field.
 	usagerecord.DefaultPartial = usagerecordDescPartial.Default.(bool)
+	usagerollupFields := schema.UsageRollup{}.Fields()
+	_ = usagerollupFields
+	// usagerollupDescRequests is the schema descriptor for requests field.
+	usagerollupDescRequests := usagerollupFields[5].Descriptor()
+	// usagerollup.DefaultRequests holds the default value on creation for the requests field.
+	usagerollup.DefaultRequests = usagerollupDescRequests.Default.(int64)
+	// usagerollupDescErrors is the schema descriptor for errors field.
+	usagerollupDescErrors := usagerollupFields[6].Descriptor()
+	// usagerollup.DefaultErrors holds the default value on creation for the errors field.
+	usagerollup.DefaultErrors = usagerollupDescErrors.Default.(int64)
+	// usagerollupDescUnpricedRequests is the schema descriptor for unpriced_requests field.
+	usagerollupDescUnpricedRequests := usagerollupFields[7].Descriptor()
+	// usagerollup.DefaultUnpricedRequests holds the default value on creation for the unpriced_requests field.
+	usagerollup.DefaultUnpricedRequests = usagerollupDescUnpricedRequests.Default.(int64)
+	// usagerollupDescInputTokens is the schema descriptor for input_tokens field.
+	usagerollupDescInputTokens := usagerollupFields[8].Descriptor()
+	// usagerollup.DefaultInputTokens holds the default value on creation for the input_tokens field.
+	usagerollup.DefaultInputTokens = usagerollupDescInputTokens.Default.(int64)
+	// usagerollupDescOutputTokens is the schema descriptor for output_tokens field.
+	usagerollupDescOutputTokens := usagerollupFields[9].Descriptor()
+	// usagerollup.DefaultOutputTokens holds the default value on creation for the output_tokens field.
+	usagerollup.DefaultOutputTokens = usagerollupDescOutputTokens.Default.(int64)
+	// usagerollupDescCachedInputTokens is the schema descriptor for cached_input_tokens field.
+	usagerollupDescCachedInputTokens := usagerollupFields[10].Descriptor()
+	// usagerollup.DefaultCachedInputTokens holds the default value on creation for the cached_input_tokens field.
+	usagerollup.DefaultCachedInputTokens = usagerollupDescCachedInputTokens.Default.(int64)
+	// usagerollupDescCost is the schema descriptor for cost field.
+	usagerollupDescCost := usagerollupFields[11].Descriptor()
+	// usagerollup.DefaultCost holds the default value on creation for the cost field.
+	usagerollup.DefaultCost = money.Micros(usagerollupDescCost.Default.(int64))
+	// usagerollupDescLatencyUsSum is the schema descriptor for latency_us_sum field.
+	usagerollupDescLatencyUsSum := usagerollupFields[12].Descriptor()
+	// usagerollup.DefaultLatencyUsSum holds the default value on creation for the latency_us_sum field.
+	usagerollup.DefaultLatencyUsSum = usagerollupDescLatencyUsSum.Default.(int64)
 	userMixin := schema.User{}.Mixin()
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0

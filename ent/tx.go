@@ -40,6 +40,8 @@ type Tx struct {
 	SpendWindow *SpendWindowClient
 	// UsageRecord is the client for interacting with the UsageRecord builders.
 	UsageRecord *UsageRecordClient
+	// UsageRollup is the client for interacting with the UsageRollup builders.
+	UsageRollup *UsageRollupClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 
@@ -186,6 +188,7 @@ func (tx *Tx) init() {
 	tx.Service = NewServiceClient(tx.config)
 	tx.SpendWindow = NewSpendWindowClient(tx.config)
 	tx.UsageRecord = NewUsageRecordClient(tx.config)
+	tx.UsageRollup = NewUsageRollupClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }
 

@@ -123,6 +123,8 @@ var matrix = []operation{
 	{"createModelPrice", `mutation($u: String!) { createModelPrice(input: {provider: "openai", model: $u, inputPerMtok: 1, outputPerMtok: 2}) { id } }`, uniqueVar, instanceWrite},
 	{"updateModelPrice", `mutation($id: ID!) { updateModelPrice(id: $id, input: {inputPerMtok: 3}) { id } }`, idVar(func(f fixtures) int { return f.priceID }), instanceWrite},
 	{"updateProjectSettings", `mutation { updateProjectSettings(input: {allowOverwrite: false}) { allowOverwrite } }`, noVariables, orgCreate},
+	{"usage", `{ usage(bucket: DAY) { totals { requests cost } } }`, noVariables, loggedIn},
+	{"usageRecords", `{ usageRecords { totalCount } }`, noVariables, loggedIn},
 	{"organizationSpend", `{ organizationSpend { window spent } }`, noVariables, loggedIn},
 	{"topUpBalance", `mutation { topUpBalance(amount: 10) { currentBalance } }`, noVariables, instanceWrite},
 	{"updateBalance", `mutation { updateBalance(input: {enforced: false}) { enforced } }`, noVariables, instanceWrite},

@@ -3,11 +3,13 @@ package graph_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/rollup"
 )
 
 // TestSpendOnTheAPI: spend settled through package budget shows on the
@@ -52,5 +54,35 @@ func TestSpendOnTheAPI(t *testing.T) {
 		}
 		h.as(admin, `mutation { topUpBalance(amount: 0) { currentBalance } }`, nil).wantCode(t, "BAD_USER_INPUT")
 		h.as(admin, `mutation { updateBalance(input: {currency: "euro"}) { currency } }`, nil).wantCode(t, "BAD_USER_INPUT")
+	})
+}
+
+// TestUsageQuery: the usage report sums the organization's roll-ups, and
+// another organization sees none of them.
+func TestUsageQuery(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		tx, _ := db.SQL.Begin()
+		now := time.Now().UTC()
+		err := rollup.Add(context.Background(), tx, db.Dialect, []rollup.Entry{
+			{CreatedAt: now, OrgID: h.org.ID, ServiceID: 1, APIKeyID: 2, Model: "gpt-4o", Status: 200, InputTokens: 10, OutputTokens: 5, Cost: 1500, Priced: true, LatencyUS: 2000},
+			{CreatedAt: now, OrgID: h.org.ID, ServiceID: 1, APIKeyID: 3, Model: "gpt-4o-mini", Status: 429, Priced: true, LatencyUS: 4000},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.Commit()
+		q := `query($k: ID) { usage(filter: {apiKeyId: $k}, bucket: DAY) { totals { requests errors inputTokens cost meanLatencyMs } series { start sums { requests } } byModel { model sums { cost } } } }`
+		res := h.as(member, q, nil).ok(t)
+		if res.num("usage.totals.requests") != 2 || res.num("usage.totals.errors") != 1 || res.num("usage.totals.cost") != 0.0015 ||
+			res.num("usage.totals.meanLatencyMs") != 3 || res.str("usage.byModel.0.model") != "gpt-4o" || res.num("usage.series.0.sums.requests") != 2 {
+			t.Fatalf("usage: %s", res.raw)
+		}
+		if one := h.as(admin, q, map[string]any{"k": 3}).ok(t); one.num("usage.totals.requests") != 1 {
+			t.Fatalf("key filter: %s", one.raw)
+		}
+		if other := h.as(otherOrg, q, nil).ok(t); other.num("usage.totals.requests") != 0 {
+			t.Fatalf("another organization sees the usage: %s", other.raw)
+		}
 	})
 }

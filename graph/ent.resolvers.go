@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/ent/organization"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/graph/generated"
 )
 
@@ -111,6 +112,16 @@ func (r *queryResolver) Services(ctx context.Context, after *entgql.Cursor[int],
 	}
 	return r.Client.Service.Query().Where(service.OrganizationID(v.OrgID)).Paginate(ctx, after, first, before, last,
 		ent.WithServiceOrder(orderBy), ent.WithServiceFilter(where.Filter))
+}
+
+// UsageRecords is the resolver for the usageRecords field.
+func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) (*ent.UsageRecordConnection, error) {
+	v, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Client.UsageRecord.Query().Where(usagerecord.OrganizationID(v.OrgID)).Paginate(ctx, after, first, before, last,
+		ent.WithUsageRecordOrder(orderBy), ent.WithUsageRecordFilter(where.Filter))
 }
 
 // APIKey returns generated.APIKeyResolver implementation.

@@ -91,7 +91,7 @@ func newHarness(t *testing.T, db *database.DB) *harness {
 		t.Fatal(err)
 	}
 	h.budgets = budget.New(db, log)
-	r := &graph.Resolver{Client: db.Client, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets}
+	r := &graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", h.auth.Middleware(graph.NewHandler(r, graph.Options{Introspection: true})))
 	mux.Handle("POST /api/admin/auth/login", h.auth.LoginHandler())

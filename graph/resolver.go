@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/budget"
+	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/secrets"
 )
@@ -15,7 +16,10 @@ import (
 // depend on. Resolvers stay thin: checks and rules live beside them
 // (rules.go, limits.go) and in the packages they call.
 type Resolver struct {
-	Client  *ent.Client
+	Client *ent.Client
+	// DB is the database under Client, for the hand-written SQL of the
+	// packages resolvers call (budgets, usage reports).
+	DB      *database.DB
 	Log     *slog.Logger
 	Auth    *auth.Authenticator
 	Keyring *secrets.Keyring

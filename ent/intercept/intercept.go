@@ -22,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
+	"github.com/sluicehq/sluice/ent/usagerollup"
 	"github.com/sluicehq/sluice/ent/user"
 )
 
@@ -432,6 +433,33 @@ func (f TraverseUsageRecord) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.UsageRecordQuery", q)
 }
 
+// The UsageRollupFunc type is an adapter to allow the use of ordinary function as a Querier.
+type UsageRollupFunc func(context.Context, *ent.UsageRollupQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f UsageRollupFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.UsageRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.UsageRollupQuery", q)
+}
+
+// The TraverseUsageRollup type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseUsageRollup func(context.Context, *ent.UsageRollupQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseUsageRollup) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseUsageRollup) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.UsageRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.UsageRollupQuery", q)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UserFunc func(context.Context, *ent.UserQuery) (ent.Value, error)
 
@@ -488,6 +516,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.SpendWindowQuery, predicate.SpendWindow, spendwindow.OrderOption]{typ: ent.TypeSpendWindow, tq: q}, nil
 	case *ent.UsageRecordQuery:
 		return &query[*ent.UsageRecordQuery, predicate.UsageRecord, usagerecord.OrderOption]{typ: ent.TypeUsageRecord, tq: q}, nil
+	case *ent.UsageRollupQuery:
+		return &query[*ent.UsageRollupQuery, predicate.UsageRollup, usagerollup.OrderOption]{typ: ent.TypeUsageRollup, tq: q}, nil
 	case *ent.UserQuery:
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
 	default:

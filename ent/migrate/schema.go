@@ -426,6 +426,41 @@ var (
 			},
 		},
 	}
+	// UsageRollupsColumns holds the columns for the "usage_rollups" table.
+	UsageRollupsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "hour", Type: field.TypeTime},
+		{Name: "organization_id", Type: field.TypeInt},
+		{Name: "service_id", Type: field.TypeInt},
+		{Name: "api_key_id", Type: field.TypeInt},
+		{Name: "model", Type: field.TypeString},
+		{Name: "requests", Type: field.TypeInt64, Default: 0},
+		{Name: "errors", Type: field.TypeInt64, Default: 0},
+		{Name: "unpriced_requests", Type: field.TypeInt64, Default: 0},
+		{Name: "input_tokens", Type: field.TypeInt64, Default: 0},
+		{Name: "output_tokens", Type: field.TypeInt64, Default: 0},
+		{Name: "cached_input_tokens", Type: field.TypeInt64, Default: 0},
+		{Name: "cost", Type: field.TypeInt64, Default: 0},
+		{Name: "latency_us_sum", Type: field.TypeInt64, Default: 0},
+	}
+	// UsageRollupsTable holds the schema information for the "usage_rollups" table.
+	UsageRollupsTable = &schema.Table{
+		Name:       "usage_rollups",
+		Columns:    UsageRollupsColumns,
+		PrimaryKey: []*schema.Column{UsageRollupsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "usagerollup_hour_organization_id_service_id_api_key_id_model",
+				Unique:  true,
+				Columns: []*schema.Column{UsageRollupsColumns[1], UsageRollupsColumns[2], UsageRollupsColumns[3], UsageRollupsColumns[4], UsageRollupsColumns[5]},
+			},
+			{
+				Name:    "usagerollup_organization_id_hour",
+				Unique:  false,
+				Columns: []*schema.Column{UsageRollupsColumns[2], UsageRollupsColumns[1]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -456,6 +491,7 @@ var (
 		ServicesTable,
 		SpendWindowsTable,
 		UsageRecordsTable,
+		UsageRollupsTable,
 		UsersTable,
 	}
 )
@@ -509,6 +545,9 @@ func init() {
 	}
 	UsageRecordsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(47244640256),
+	}
+	UsageRollupsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(60129542144),
 	}
 	UsersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(51539607552),

@@ -45,5 +45,8 @@ type SpendWindow func(*sql.Selector)
 // UsageRecord is the predicate function for usagerecord builders.
 type UsageRecord func(*sql.Selector)
 
+// UsageRollup is the predicate function for usagerollup builders.
+type UsageRollup func(*sql.Selector)
+
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

@@ -55,5 +55,5 @@ func (UsageRecord) Indexes() []ent.Index {
 
 // Annotations of the UsageRecord.
 func (UsageRecord) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection()}
+	return []schema.Annotation{entgql.QueryField("usageRecords"), entgql.RelayConnection()}
 }

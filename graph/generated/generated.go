@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/graph/model"
 	"github.com/sluicehq/sluice/graph/scalar"
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/rollup"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -41,11 +42,14 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	APIKey() APIKeyResolver
 	AuditEvent() AuditEventResolver
+	ModelUsage() ModelUsageResolver
 	Mutation() MutationResolver
 	ProviderCredential() ProviderCredentialResolver
 	Query() QueryResolver
 	Service() ServiceResolver
 	Spend() SpendResolver
+	UsagePoint() UsagePointResolver
+	UsageSums() UsageSumsResolver
 	Viewer() ViewerResolver
 }
 
@@ -200,6 +204,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ModelUsage struct {
+		Model func(childComplexity int) int
+		Sums  func(childComplexity int) int
+	}
+
 	Mutation struct {
 		CreateAPIKey             func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAPIStandard        func(childComplexity int, input model.CreateAPIStandardInput) int
@@ -314,6 +323,8 @@ type ComplexityRoot struct {
 		Providers           func(childComplexity int) int
 		Service             func(childComplexity int, id int) int
 		Services            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) int
+		Usage               func(childComplexity int, filter *model.UsageFilter, bucket *rollup.Bucket) int
+		UsageRecords        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) int
 		Viewer              func(childComplexity int) int
 	}
 
@@ -363,6 +374,11 @@ type ComplexityRoot struct {
 		WindowStart func(childComplexity int) int
 	}
 
+	UsagePoint struct {
+		Start func(childComplexity int) int
+		Sums  func(childComplexity int) int
+	}
+
 	UsageRecord struct {
 		APIKeyID          func(childComplexity int) int
 		CachedInputTokens func(childComplexity int) int
@@ -396,6 +412,23 @@ type ComplexityRoot struct {
 	UsageRecordEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	UsageReport struct {
+		ByModel func(childComplexity int) int
+		Series  func(childComplexity int) int
+		Totals  func(childComplexity int) int
+	}
+
+	UsageSums struct {
+		CachedInputTokens func(childComplexity int) int
+		Cost              func(childComplexity int) int
+		Errors            func(childComplexity int) int
+		InputTokens       func(childComplexity int) int
+		MeanLatencyMs     func(childComplexity int) int
+		OutputTokens      func(childComplexity int) int
+		Requests          func(childComplexity int) int
+		UnpricedRequests  func(childComplexity int) int
 	}
 
 	User struct {
@@ -436,6 +469,9 @@ type APIKeyResolver interface {
 type AuditEventResolver interface {
 	Changes(ctx context.Context, obj *ent.AuditEvent) ([]*model.AuditChange, error)
 }
+type ModelUsageResolver interface {
+	Sums(ctx context.Context, obj *rollup.ModelSums) (*rollup.Sums, error)
+}
 type MutationResolver interface {
 	Login(ctx context.Context, username string, password string) (*model.AuthPayload, error)
 	TopUpBalance(ctx context.Context, amount money.Micros, organizationID *int) (*ent.Balance, error)
@@ -471,6 +507,7 @@ type QueryResolver interface {
 	Organizations(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) (*ent.OrganizationConnection, error)
 	ProviderCredentials(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProviderCredentialOrder, where *ent.ProviderCredentialWhereInput) (*ent.ProviderCredentialConnection, error)
 	Services(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) (*ent.ServiceConnection, error)
+	UsageRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) (*ent.UsageRecordConnection, error)
 	Viewer(ctx context.Context) (*auth.Viewer, error)
 	OrganizationSpend(ctx context.Context) ([]*budget.Spend, error)
 	ProviderCredential(ctx context.Context, id int) (*ent.ProviderCredential, error)
@@ -481,12 +518,19 @@ type QueryResolver interface {
 	APIStandards(ctx context.Context) ([]*ent.APIStandard, error)
 	APIStandard(ctx context.Context, handle string) (*ent.APIStandard, error)
 	Providers(ctx context.Context) ([]*model.ProviderInfo, error)
+	Usage(ctx context.Context, filter *model.UsageFilter, bucket *rollup.Bucket) (*rollup.Report, error)
 }
 type ServiceResolver interface {
 	Spend(ctx context.Context, obj *ent.Service) ([]*budget.Spend, error)
 }
 type SpendResolver interface {
 	Window(ctx context.Context, obj *budget.Spend) (string, error)
+}
+type UsagePointResolver interface {
+	Sums(ctx context.Context, obj *rollup.Point) (*rollup.Sums, error)
+}
+type UsageSumsResolver interface {
+	MeanLatencyMs(ctx context.Context, obj *rollup.Sums) (float64, error)
 }
 type ViewerResolver interface {
 	Organization(ctx context.Context, obj *auth.Viewer) (*ent.Organization, error)
@@ -1102,6 +1146,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelPriceEdge.Node(childComplexity), true
+
+	case "ModelUsage.model":
+		if e.ComplexityRoot.ModelUsage.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelUsage.Model(childComplexity), true
+	case "ModelUsage.sums":
+		if e.ComplexityRoot.ModelUsage.Sums == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelUsage.Sums(childComplexity), true
 
 	case "Mutation.createAPIKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
@@ -1777,6 +1834,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Services(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ServiceOrder), args["where"].(*ent.ServiceWhereInput)), true
+	case "Query.usage":
+		if e.ComplexityRoot.Query.Usage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_usage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Usage(childComplexity, args["filter"].(*model.UsageFilter), args["bucket"].(*rollup.Bucket)), true
+	case "Query.usageRecords":
+		if e.ComplexityRoot.Query.UsageRecords == nil {
+			break
+		}
+
+		args, err := ec.field_Query_usageRecords_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.UsageRecords(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.UsageRecordOrder), args["where"].(*ent.UsageRecordWhereInput)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -1997,6 +2076,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Spend.WindowStart(childComplexity), true
 
+	case "UsagePoint.start":
+		if e.ComplexityRoot.UsagePoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsagePoint.Start(childComplexity), true
+	case "UsagePoint.sums":
+		if e.ComplexityRoot.UsagePoint.Sums == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsagePoint.Sums(childComplexity), true
+
 	case "UsageRecord.apiKeyID":
 		if e.ComplexityRoot.UsageRecord.APIKeyID == nil {
 			break
@@ -2156,6 +2248,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UsageRecordEdge.Node(childComplexity), true
 
+	case "UsageReport.byModel":
+		if e.ComplexityRoot.UsageReport.ByModel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageReport.ByModel(childComplexity), true
+	case "UsageReport.series":
+		if e.ComplexityRoot.UsageReport.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageReport.Series(childComplexity), true
+	case "UsageReport.totals":
+		if e.ComplexityRoot.UsageReport.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageReport.Totals(childComplexity), true
+
+	case "UsageSums.cachedInputTokens":
+		if e.ComplexityRoot.UsageSums.CachedInputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.CachedInputTokens(childComplexity), true
+	case "UsageSums.cost":
+		if e.ComplexityRoot.UsageSums.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.Cost(childComplexity), true
+	case "UsageSums.errors":
+		if e.ComplexityRoot.UsageSums.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.Errors(childComplexity), true
+	case "UsageSums.inputTokens":
+		if e.ComplexityRoot.UsageSums.InputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.InputTokens(childComplexity), true
+	case "UsageSums.meanLatencyMs":
+		if e.ComplexityRoot.UsageSums.MeanLatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.MeanLatencyMs(childComplexity), true
+	case "UsageSums.outputTokens":
+		if e.ComplexityRoot.UsageSums.OutputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.OutputTokens(childComplexity), true
+	case "UsageSums.requests":
+		if e.ComplexityRoot.UsageSums.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.Requests(childComplexity), true
+	case "UsageSums.unpricedRequests":
+		if e.ComplexityRoot.UsageSums.UnpricedRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.UnpricedRequests(childComplexity), true
+
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -2291,6 +2451,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateProjectSettingsInput", ec.unmarshalInputUpdateProjectSettingsInput),
 			graphql.NewInputUnmarshaler("UpdateProviderCredentialInput", ec.unmarshalInputUpdateProviderCredentialInput),
 			graphql.NewInputUnmarshaler("UpdateServiceInput", ec.unmarshalInputUpdateServiceInput),
+			graphql.NewInputUnmarshaler("UsageFilter", ec.unmarshalInputUsageFilter),
 			graphql.NewInputUnmarshaler("UsageRecordOrder", ec.unmarshalInputUsageRecordOrder),
 			graphql.NewInputUnmarshaler("UsageRecordWhereInput", ec.unmarshalInputUsageRecordWhereInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
@@ -4339,6 +4500,37 @@ type Query {
     """
     where: ServiceWhereInput
   ): ServiceConnection!
+  usageRecords(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for UsageRecords returned from the connection.
+    """
+    orderBy: UsageRecordOrder
+
+    """
+    Filtering options for UsageRecords returned from the connection.
+    """
+    where: UsageRecordWhereInput
+  ): UsageRecordConnection!
 }
 type Service implements Node {
   id: ID!
@@ -5320,6 +5512,65 @@ extend type Query {
   providers: [ProviderInfo!]!
 }
 `, BuiltIn: false},
+	{Name: "../usage.graphqls", Input: `"""
+Width of a usage time series bucket.
+"""
+enum UsageBucket {
+  HOUR
+  DAY
+}
+
+input UsageFilter {
+  serviceId: ID
+  apiKeyId: ID
+  model: String
+  "Inclusive; rounded down to the hour."
+  from: Time
+  "Exclusive."
+  to: Time
+}
+
+"""
+Summed usage of a set of requests.
+"""
+type UsageSums {
+  requests: Int!
+  "Requests answered with a status of 400 or more."
+  errors: Int!
+  "Requests for models without a price: their cost is unknown, not zero."
+  unpricedRequests: Int!
+  inputTokens: Int!
+  outputTokens: Int!
+  cachedInputTokens: Int!
+  cost: USD!
+  meanLatencyMs: Float!
+}
+
+type UsagePoint {
+  start: Time!
+  sums: UsageSums!
+}
+
+type ModelUsage {
+  model: String!
+  sums: UsageSums!
+}
+
+"""
+Recorded usage from the hourly roll-ups, which are kept after raw records
+are pruned.
+"""
+type UsageReport {
+  totals: UsageSums!
+  series: [UsagePoint!]!
+  byModel: [ModelUsage!]!
+}
+
+extend type Query {
+  "Usage of the caller's organization: totals, a time series and the split by model."
+  usage(filter: UsageFilter, bucket: UsageBucket = HOUR): UsageReport!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -5609,6 +5860,16 @@ func (ec *executionContext) childFields_ModelPriceEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type ModelPriceEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ModelUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "model":
+		return ec.fieldContext_ModelUsage_model(ctx, field)
+	case "sums":
+		return ec.fieldContext_ModelUsage_sums(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModelUsage", field.Name)
+}
+
 func (ec *executionContext) childFields_Organization(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5847,6 +6108,16 @@ func (ec *executionContext) childFields_Spend(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Spend", field.Name)
 }
 
+func (ec *executionContext) childFields_UsagePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_UsagePoint_start(ctx, field)
+	case "sums":
+		return ec.fieldContext_UsagePoint_sums(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsagePoint", field.Name)
+}
+
 func (ec *executionContext) childFields_UsageRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5895,6 +6166,18 @@ func (ec *executionContext) childFields_UsageRecord(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type UsageRecord", field.Name)
 }
 
+func (ec *executionContext) childFields_UsageRecordConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_UsageRecordConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_UsageRecordConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_UsageRecordConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageRecordConnection", field.Name)
+}
+
 func (ec *executionContext) childFields_UsageRecordEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "node":
@@ -5903,6 +6186,40 @@ func (ec *executionContext) childFields_UsageRecordEdge(ctx context.Context, fie
 		return ec.fieldContext_UsageRecordEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UsageRecordEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "totals":
+		return ec.fieldContext_UsageReport_totals(ctx, field)
+	case "series":
+		return ec.fieldContext_UsageReport_series(ctx, field)
+	case "byModel":
+		return ec.fieldContext_UsageReport_byModel(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageReport", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageSums(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requests":
+		return ec.fieldContext_UsageSums_requests(ctx, field)
+	case "errors":
+		return ec.fieldContext_UsageSums_errors(ctx, field)
+	case "unpricedRequests":
+		return ec.fieldContext_UsageSums_unpricedRequests(ctx, field)
+	case "inputTokens":
+		return ec.fieldContext_UsageSums_inputTokens(ctx, field)
+	case "outputTokens":
+		return ec.fieldContext_UsageSums_outputTokens(ctx, field)
+	case "cachedInputTokens":
+		return ec.fieldContext_UsageSums_cachedInputTokens(ctx, field)
+	case "cost":
+		return ec.fieldContext_UsageSums_cost(ctx, field)
+	case "meanLatencyMs":
+		return ec.fieldContext_UsageSums_meanLatencyMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageSums", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6888,6 +7205,82 @@ func (ec *executionContext) field_Query_services_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_usageRecords_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.UsageRecordOrder, error) {
+			return ec.unmarshalOUsageRecordOrder2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUsageRecordOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.UsageRecordWhereInput, error) {
+			return ec.unmarshalOUsageRecordWhereInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUsageRecordWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.UsageFilter, error) {
+			return ec.unmarshalOUsageFilter2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "bucket",
+		func(ctx context.Context, v any) (*rollup.Bucket, error) {
+			return ec.unmarshalOUsageBucket2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐBucket(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bucket"] = arg1
 	return args, nil
 }
 
@@ -9389,6 +9782,61 @@ func (ec *executionContext) fieldContext_ModelPriceEdge_cursor(_ context.Context
 	return graphql.NewScalarFieldContext("ModelPriceEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _ModelUsage_model(ctx context.Context, field graphql.CollectedField, obj *rollup.ModelSums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelUsage_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelUsage_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelUsage_sums(ctx context.Context, field graphql.CollectedField, obj *rollup.ModelSums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelUsage_sums(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelUsage().Sums(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rollup.Sums) graphql.Marshaler {
+			return ec.marshalNUsageSums2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐSums(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelUsage_sums(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelUsage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageSums(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11763,6 +12211,50 @@ func (ec *executionContext) fieldContext_Query_services(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_usageRecords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_usageRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().UsageRecords(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.UsageRecordOrder), fc.Args["where"].(*ent.UsageRecordWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.UsageRecordConnection) graphql.Marshaler {
+			return ec.marshalNUsageRecordConnection2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUsageRecordConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_usageRecords(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageRecordConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_usageRecords_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12127,6 +12619,50 @@ func (ec *executionContext) fieldContext_Query_providers(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ProviderInfo(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_usage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Usage(ctx, fc.Args["filter"].(*model.UsageFilter), fc.Args["bucket"].(*rollup.Bucket))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rollup.Report) graphql.Marshaler {
+			return ec.marshalNUsageReport2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -13055,6 +13591,61 @@ func (ec *executionContext) fieldContext_Spend_resetsAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Spend", field, false, false, "Time")
 }
 
+func (ec *executionContext) _UsagePoint_start(ctx context.Context, field graphql.CollectedField, obj *rollup.Point) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsagePoint_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsagePoint_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsagePoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UsagePoint_sums(ctx context.Context, field graphql.CollectedField, obj *rollup.Point) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsagePoint_sums(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UsagePoint().Sums(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rollup.Sums) graphql.Marshaler {
+			return ec.marshalNUsageSums2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐSums(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsagePoint_sums(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsagePoint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageSums(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UsageRecord_id(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecord) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13678,6 +14269,286 @@ func (ec *executionContext) _UsageRecordEdge_cursor(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_UsageRecordEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UsageRecordEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _UsageReport_totals(ctx context.Context, field graphql.CollectedField, obj *rollup.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageReport_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rollup.Sums) graphql.Marshaler {
+			return ec.marshalNUsageSums2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐSums(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageReport_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageSums(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageReport_series(ctx context.Context, field graphql.CollectedField, obj *rollup.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageReport_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []rollup.Point) graphql.Marshaler {
+			return ec.marshalNUsagePoint2ᚕgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageReport_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsagePoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageReport_byModel(ctx context.Context, field graphql.CollectedField, obj *rollup.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageReport_byModel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByModel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []rollup.ModelSums) graphql.Marshaler {
+			return ec.marshalNModelUsage2ᚕgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐModelSumsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageReport_byModel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelUsage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageSums_requests(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageSums_errors(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageSums_unpricedRequests(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_unpricedRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnpricedRequests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_unpricedRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageSums_inputTokens(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_inputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_inputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageSums_outputTokens(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_outputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_outputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageSums_cachedInputTokens(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_cachedInputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CachedInputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_cachedInputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageSums_cost(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
+			return ec.marshalNUSD2githubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "USD")
+}
+
+func (ec *executionContext) _UsageSums_meanLatencyMs(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_meanLatencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UsageSums().MeanLatencyMs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_meanLatencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, true, true, "Float")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -22531,6 +23402,76 @@ func UnmarshalUpdateServiceInput(ctx context.Context, raw any) (model.UpdateServ
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUsageFilter(ctx context.Context, obj any) (model.UsageFilter, error) {
+	var it model.UsageFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"serviceId", "apiKeyId", "model", "from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "serviceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceId"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceID = data
+		case "apiKeyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiKeyId"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.APIKeyID = data
+		case "model":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("model"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Model = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUsageFilter unmarshals raw into the UsageFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUsageFilter(ctx context.Context, raw any) (model.UsageFilter, error) {
+	var out model.UsageFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UsageFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUsageRecordOrder(ctx context.Context, obj any) (ent.UsageRecordOrder, error) {
 	var it ent.UsageRecordOrder
 	if obj == nil {
@@ -25331,6 +26272,45 @@ func (ec *executionContext) _ModelPriceEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var modelUsageImplementors = []string{"ModelUsage"}
+
+func (ec *executionContext) _ModelUsage(ctx context.Context, sel ast.SelectionSet, obj *rollup.ModelSums) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, modelUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModelUsage")
+		case "model":
+			out.Values[i] = ec._ModelUsage_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sums":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelUsage_sums(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -26060,6 +27040,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_services(ctx, field)
 				})
+		case "usageRecords":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_usageRecords(ctx, field)
+				})
 		case "viewer":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -26119,6 +27105,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_providers(ctx, field)
+				})
+		case "usage":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_usage(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -26437,6 +27429,45 @@ func (ec *executionContext) _Spend(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var usagePointImplementors = []string{"UsagePoint"}
+
+func (ec *executionContext) _UsagePoint(ctx context.Context, sel ast.SelectionSet, obj *rollup.Point) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usagePointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsagePoint")
+		case "start":
+			out.Values[i] = ec._UsagePoint_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sums":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UsagePoint_sums(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var usageRecordImplementors = []string{"UsageRecord", "Node"}
 
 func (ec *executionContext) _UsageRecord(ctx context.Context, sel ast.SelectionSet, obj *ent.UsageRecord) graphql.Marshaler {
@@ -26634,6 +27665,118 @@ func (ec *executionContext) _UsageRecordEdge(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usageReportImplementors = []string{"UsageReport"}
+
+func (ec *executionContext) _UsageReport(ctx context.Context, sel ast.SelectionSet, obj *rollup.Report) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageReport")
+		case "totals":
+			out.Values[i] = ec._UsageReport_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._UsageReport_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byModel":
+			out.Values[i] = ec._UsageReport_byModel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usageSumsImplementors = []string{"UsageSums"}
+
+func (ec *executionContext) _UsageSums(ctx context.Context, sel ast.SelectionSet, obj *rollup.Sums) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageSumsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageSums")
+		case "requests":
+			out.Values[i] = ec._UsageSums_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "errors":
+			out.Values[i] = ec._UsageSums_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unpricedRequests":
+			out.Values[i] = ec._UsageSums_unpricedRequests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inputTokens":
+			out.Values[i] = ec._UsageSums_inputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outputTokens":
+			out.Values[i] = ec._UsageSums_outputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cachedInputTokens":
+			out.Values[i] = ec._UsageSums_cachedInputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cost":
+			out.Values[i] = ec._UsageSums_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "meanLatencyMs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UsageSums_meanLatencyMs(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27452,6 +28595,20 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalNID2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalIntID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27595,6 +28752,26 @@ func (ec *executionContext) marshalNModelPriceOrderField2ᚖgithubᚗcomᚋsluic
 func (ec *executionContext) unmarshalNModelPriceWhereInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐModelPriceWhereInput(ctx context.Context, v any) (*ent.ModelPriceWhereInput, error) {
 	res, err := ec.unmarshalInputModelPriceWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNModelUsage2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐModelSums(ctx context.Context, sel ast.SelectionSet, v rollup.ModelSums) graphql.Marshaler {
+	return ec._ModelUsage(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNModelUsage2ᚕgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐModelSumsᚄ(ctx context.Context, sel ast.SelectionSet, v []rollup.ModelSums) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNModelUsage2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐModelSums(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
@@ -27922,6 +29099,34 @@ func (ec *executionContext) unmarshalNUpdateServiceInput2githubᚗcomᚋsluicehq
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNUsagePoint2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐPoint(ctx context.Context, sel ast.SelectionSet, v rollup.Point) graphql.Marshaler {
+	return ec._UsagePoint(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUsagePoint2ᚕgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐPointᚄ(ctx context.Context, sel ast.SelectionSet, v []rollup.Point) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsagePoint2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUsageRecordConnection2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUsageRecordConnection(ctx context.Context, sel ast.SelectionSet, v *ent.UsageRecordConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageRecordConnection!")
+		return graphql.Null
+	}
+	return ec._UsageRecordConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNUsageRecordOrderField2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUsageRecordOrderField(ctx context.Context, v any) (*ent.UsageRecordOrderField, error) {
 	var res = new(ent.UsageRecordOrderField)
 	err := res.UnmarshalGQL(v)
@@ -27939,6 +29144,26 @@ func (ec *executionContext) marshalNUsageRecordOrderField2ᚖgithubᚗcomᚋslui
 func (ec *executionContext) unmarshalNUsageRecordWhereInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUsageRecordWhereInput(ctx context.Context, v any) (*ent.UsageRecordWhereInput, error) {
 	res, err := ec.unmarshalInputUsageRecordWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUsageReport2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐReport(ctx context.Context, sel ast.SelectionSet, v *rollup.Report) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageReport!")
+		return graphql.Null
+	}
+	return ec._UsageReport(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUsageSums2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐSums(ctx context.Context, sel ast.SelectionSet, v rollup.Sums) graphql.Marshaler {
+	return ec._UsageSums(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUsageSums2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐSums(ctx context.Context, sel ast.SelectionSet, v *rollup.Sums) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageSums!")
+		return graphql.Null
+	}
+	return ec._UsageSums(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {
@@ -29230,6 +30455,33 @@ func (ec *executionContext) marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmo
 	return res
 }
 
+func (ec *executionContext) unmarshalOUsageBucket2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐBucket(ctx context.Context, v any) (*rollup.Bucket, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := rollup.Bucket(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOUsageBucket2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐBucket(ctx context.Context, sel ast.SelectionSet, v *rollup.Bucket) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOUsageFilter2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageFilter(ctx context.Context, v any) (*model.UsageFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputUsageFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOUsageRecord2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUsageRecord(ctx context.Context, sel ast.SelectionSet, v *ent.UsageRecord) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -29255,6 +30507,14 @@ func (ec *executionContext) marshalOUsageRecordEdge2ᚖgithubᚗcomᚋsluicehq�
 		return graphql.Null
 	}
 	return ec._UsageRecordEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOUsageRecordOrder2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUsageRecordOrder(ctx context.Context, v any) (*ent.UsageRecordOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputUsageRecordOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOUsageRecordWhereInput2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUsageRecordWhereInputᚄ(ctx context.Context, v any) ([]*ent.UsageRecordWhereInput, error) {

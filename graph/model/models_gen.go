@@ -196,3 +196,13 @@ type UpdateServiceInput struct {
 	RequestDefaults     graphql.Omittable[map[string]any] `json:"requestDefaults,omitempty"`
 	Active              *bool                             `json:"active,omitempty"`
 }
+
+type UsageFilter struct {
+	ServiceID *int    `json:"serviceId,omitempty"`
+	APIKeyID  *int    `json:"apiKeyId,omitempty"`
+	Model     *string `json:"model,omitempty"`
+	// Inclusive; rounded down to the hour.
+	From *time.Time `json:"from,omitempty"`
+	// Exclusive.
+	To *time.Time `json:"to,omitempty"`
+}

@@ -1,0 +1,50 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/sluicehq/sluice/money"
+)
+
+// UsageRollup sums one hour of one key's use of one model. Raw usage
+// records are pruned after the retention period; roll-ups are kept for
+// good, so history and reports stay small and fast.
+type UsageRollup struct {
+	ent.Schema
+}
+
+// Fields of the UsageRollup.
+func (UsageRollup) Fields() []ent.Field {
+	return []ent.Field{
+		field.Time("hour").Immutable().Comment("Start of the UTC hour.").Annotations(entgql.OrderField("HOUR")),
+		field.Int("organization_id").Immutable(),
+		field.Int("service_id").Immutable(),
+		field.Int("api_key_id").Immutable(),
+		field.String("model").Immutable(),
+		field.Int64("requests").Default(0),
+		field.Int64("errors").Default(0).Comment("Requests answered with a status of 400 or more."),
+		field.Int64("unpriced_requests").Default(0).Comment("Requests for models without a price; their cost is unknown, not zero."),
+		field.Int64("input_tokens").Default(0),
+		field.Int64("output_tokens").Default(0),
+		field.Int64("cached_input_tokens").Default(0),
+		field.Int64("cost").GoType(money.Micros(0)).Default(0).Annotations(usd...),
+		field.Int64("latency_us_sum").Default(0).Comment("For the mean latency: divide by requests."),
+	}
+}
+
+// Indexes of the UsageRollup.
+func (UsageRollup) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("hour", "organization_id", "service_id", "api_key_id", "model").Unique(),
+		index.Fields("organization_id", "hour"),
+	}
+}
+
+// Annotations of the UsageRollup: reached through the usage query.
+func (UsageRollup) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}

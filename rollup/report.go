@@ -1,0 +1,132 @@
+package rollup
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/money"
+)
+
+// Filter selects the usage a report sums. Zero values select everything
+// of the organization.
+type Filter struct {
+	OrgID               int
+	ServiceID, APIKeyID int
+	Model               string
+	From, To            time.Time // [From, To); zero is open
+}
+
+// Bucket is the width of a report's time series.
+type Bucket string
+
+// The buckets.
+const (
+	ByHour Bucket = "HOUR"
+	ByDay  Bucket = "DAY"
+)
+
+// Point is one bucket of a time series.
+type Point struct {
+	Start time.Time
+	Sums
+}
+
+// ModelSums is one model's share of a report.
+type ModelSums struct {
+	Model string
+	Sums
+}
+
+// Report is the usage a filter selects: its totals, a time series and the
+// split by model.
+type Report struct {
+	Totals  Sums
+	Series  []Point
+	ByModel []ModelSums
+}
+
+// Query sums the roll-ups a filter selects.
+func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Report, error) {
+	where := []string{"organization_id = ?"}
+	args := []any{f.OrgID}
+	if f.ServiceID != 0 {
+		where, args = append(where, "service_id = ?"), append(args, f.ServiceID)
+	}
+	if f.APIKeyID != 0 {
+		where, args = append(where, "api_key_id = ?"), append(args, f.APIKeyID)
+	}
+	if f.Model != "" {
+		where, args = append(where, "model = ?"), append(args, f.Model)
+	}
+	if !f.From.IsZero() {
+		where, args = append(where, "hour >= ?"), append(args, f.From.UTC().Truncate(time.Hour))
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, "hour < ?"), append(args, f.To.UTC())
+	}
+	q := `SELECT hour, model, SUM(requests), SUM(errors), SUM(unpriced_requests), SUM(input_tokens), SUM(output_tokens), SUM(cached_input_tokens), SUM(cost), SUM(latency_us_sum)
+FROM usage_rollups WHERE ` + strings.Join(where, " AND ") + ` GROUP BY hour, model ORDER BY hour`
+	rows, err := db.SQL.QueryContext(ctx, database.Rebind(db.Dialect, q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("usage report: %w", err)
+	}
+	defer rows.Close()
+	rep := &Report{}
+	byModel := map[string]*Sums{}
+	for rows.Next() {
+		var hour time.Time
+		var model string
+		var s Sums
+		var cost int64
+		if err := rows.Scan(&hour, &model, &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum); err != nil {
+			return nil, fmt.Errorf("usage report: %w", err)
+		}
+		s.Cost = money.Micros(cost)
+		start := hour.UTC()
+		if bucket == ByDay {
+			start = time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
+		}
+		if n := len(rep.Series); n == 0 || !rep.Series[n-1].Start.Equal(start) {
+			rep.Series = append(rep.Series, Point{Start: start})
+		}
+		rep.Series[len(rep.Series)-1].merge(s)
+		rep.Totals.merge(s)
+		m := byModel[model]
+		if m == nil {
+			m = &Sums{}
+			byModel[model] = m
+		}
+		m.merge(s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("usage report: %w", err)
+	}
+	for model, s := range byModel {
+		rep.ByModel = append(rep.ByModel, ModelSums{Model: model, Sums: *s})
+	}
+	sort.Slice(rep.ByModel, func(i, j int) bool { return rep.ByModel[i].Cost > rep.ByModel[j].Cost })
+	return rep, nil
+}
+
+// Prune deletes raw usage records created before cutoff; their roll-ups
+// stay. It deletes in batches so that a long backlog does not hold one huge
+// transaction.
+func Prune(ctx context.Context, db *database.DB, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := db.SQL.ExecContext(ctx, database.Rebind(db.Dialect,
+			"DELETE FROM usage_records WHERE id IN (SELECT id FROM usage_records WHERE created_at < ? LIMIT 5000)"), cutoff.UTC())
+		if err != nil {
+			return total, fmt.Errorf("prune usage records: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < 5000 {
+			return total, nil
+		}
+	}
+}
