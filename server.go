@@ -28,6 +28,7 @@ import (
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/graph"
+	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/migrations"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/rollup"
@@ -84,6 +85,7 @@ type gateway struct {
 	keyring *secrets.Keyring
 	auth    *auth.Authenticator
 	budgets *budget.Budgets
+	prober  *liveusage.Prober
 	handler http.Handler
 	// stop ends the background work (reservation sweeper, alert webhook).
 	stop context.CancelFunc
@@ -157,6 +159,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 
 	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log)}
 	g.budgets = budget.New(db, log)
+	g.prober = liveusage.New()
 	alerts := make(chan budget.Alert, 1024)
 	g.budgets.Alerts = alerts
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -171,7 +174,8 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 // routes mounts every endpoint of the binary.
 func (g *gateway) routes() http.Handler {
 	mux := http.NewServeMux()
-	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, DB: g.db, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets}, graph.Options{
+	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, DB: g.db, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets,
+		Prober: g.prober, CredentialTests: auth.NewLimiter(10, time.Minute)}, graph.Options{
 		Introspection: g.cfg.Playground,
 	})
 	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(gql)))

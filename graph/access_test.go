@@ -125,6 +125,8 @@ var matrix = []operation{
 	{"updateProjectSettings", `mutation { updateProjectSettings(input: {allowOverwrite: false}) { allowOverwrite } }`, noVariables, orgCreate},
 	{"usage", `{ usage(bucket: DAY) { totals { requests cost } } }`, noVariables, loggedIn},
 	{"usageRecords", `{ usageRecords { totalCount } }`, noVariables, loggedIn},
+	{"providerUsage", `query($id: ID!) { providerUsage(credentialId: $id) { reachable error } }`, idVar(func(f fixtures) int { return f.credentialID }), ownOrgOnly},
+	{"testProviderCredential", `mutation { testProviderCredential(input: {provider: "custom", baseUrl: "http://127.0.0.1:1/v1", providerApiKey: "k"}) { reachable } }`, noVariables, orgCreate},
 	{"organizationSpend", `{ organizationSpend { window spent } }`, noVariables, loggedIn},
 	{"topUpBalance", `mutation { topUpBalance(amount: 10) { currentBalance } }`, noVariables, instanceWrite},
 	{"updateBalance", `mutation { updateBalance(input: {enforced: false}) { enforced } }`, noVariables, instanceWrite},

@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/graph"
+	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/secrets"
 )
@@ -91,7 +92,8 @@ func newHarness(t *testing.T, db *database.DB) *harness {
 		t.Fatal(err)
 	}
 	h.budgets = budget.New(db, log)
-	r := &graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets}
+	r := &graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets,
+		Prober: liveusage.New(), CredentialTests: auth.NewLimiter(10, time.Minute)}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", h.auth.Middleware(graph.NewHandler(r, graph.Options{Introspection: true})))
 	mux.Handle("POST /api/admin/auth/login", h.auth.LoginHandler())

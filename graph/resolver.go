@@ -9,6 +9,7 @@ import (
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/secrets"
 )
 
@@ -24,6 +25,10 @@ type Resolver struct {
 	Auth    *auth.Authenticator
 	Keyring *secrets.Keyring
 	Budgets *budget.Budgets
+	Prober  *liveusage.Prober
+	// CredentialTests limits testProviderCredential per caller (seed 002:
+	// 10 a minute).
+	CredentialTests *auth.Limiter
 	// Changes tells every replica's caches (the proxy's key cache) that
 	// admin data changed; nil in tests that have no proxy.
 	Changes Publisher

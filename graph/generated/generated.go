@@ -222,6 +222,7 @@ type ComplexityRoot struct {
 		Login                    func(childComplexity int, username string, password string) int
 		PutAPIStandard           func(childComplexity int, handle string, input model.CreateAPIStandardInput) int
 		RotateAPIKey             func(childComplexity int, id int) int
+		TestProviderCredential   func(childComplexity int, input model.TestProviderCredentialInput) int
 		TopUpBalance             func(childComplexity int, amount money.Micros, organizationID *int) int
 		UpdateAPIKey             func(childComplexity int, id int, input model.UpdateAPIKeyInput) int
 		UpdateAPIStandard        func(childComplexity int, handle string, input model.UpdateAPIStandardInput) int
@@ -305,6 +306,22 @@ type ComplexityRoot struct {
 		Protocol          func(childComplexity int) int
 	}
 
+	ProviderUsage struct {
+		AccountKey       func(childComplexity int) int
+		CheckedAt        func(childComplexity int) int
+		Error            func(childComplexity int) int
+		InputTokens      func(childComplexity int) int
+		Models           func(childComplexity int) int
+		OutputTokens     func(childComplexity int) int
+		Provider         func(childComplexity int) int
+		RateLimitHeaders func(childComplexity int) int
+		Reachable        func(childComplexity int) int
+		Requests         func(childComplexity int) int
+		SampleLatencyMs  func(childComplexity int) int
+		Source           func(childComplexity int) int
+		Tokens           func(childComplexity int) int
+	}
+
 	Query struct {
 		APIKey              func(childComplexity int, id int) int
 		APIKeys             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
@@ -320,12 +337,20 @@ type ComplexityRoot struct {
 		ProjectSettings     func(childComplexity int) int
 		ProviderCredential  func(childComplexity int, id int) int
 		ProviderCredentials func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProviderCredentialOrder, where *ent.ProviderCredentialWhereInput) int
+		ProviderUsage       func(childComplexity int, credentialID int, refresh *bool) int
 		Providers           func(childComplexity int) int
 		Service             func(childComplexity int, id int) int
 		Services            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) int
 		Usage               func(childComplexity int, filter *model.UsageFilter, bucket *rollup.Bucket) int
 		UsageRecords        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) int
 		Viewer              func(childComplexity int) int
+	}
+
+	RequestWindow struct {
+		Limit     func(childComplexity int) int
+		Remaining func(childComplexity int) int
+		ResetAt   func(childComplexity int) int
+		ResetInMs func(childComplexity int) int
 	}
 
 	Service struct {
@@ -372,6 +397,15 @@ type ComplexityRoot struct {
 		Warn        func(childComplexity int) int
 		Window      func(childComplexity int) int
 		WindowStart func(childComplexity int) int
+	}
+
+	TokenWindow struct {
+		Limit     func(childComplexity int) int
+		PctUsed   func(childComplexity int) int
+		Remaining func(childComplexity int) int
+		ResetAt   func(childComplexity int) int
+		ResetInMs func(childComplexity int) int
+		Used      func(childComplexity int) int
 	}
 
 	UsagePoint struct {
@@ -476,6 +510,7 @@ type MutationResolver interface {
 	Login(ctx context.Context, username string, password string) (*model.AuthPayload, error)
 	TopUpBalance(ctx context.Context, amount money.Micros, organizationID *int) (*ent.Balance, error)
 	UpdateBalance(ctx context.Context, input model.UpdateBalanceInput, organizationID *int) (*ent.Balance, error)
+	TestProviderCredential(ctx context.Context, input model.TestProviderCredentialInput) (*model.ProviderUsage, error)
 	CreateAPIStandard(ctx context.Context, input model.CreateAPIStandardInput) (*ent.APIStandard, error)
 	PutAPIStandard(ctx context.Context, handle string, input model.CreateAPIStandardInput) (*ent.APIStandard, error)
 	UpdateAPIStandard(ctx context.Context, handle string, input model.UpdateAPIStandardInput) (*ent.APIStandard, error)
@@ -510,6 +545,7 @@ type QueryResolver interface {
 	UsageRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) (*ent.UsageRecordConnection, error)
 	Viewer(ctx context.Context) (*auth.Viewer, error)
 	OrganizationSpend(ctx context.Context) ([]*budget.Spend, error)
+	ProviderUsage(ctx context.Context, credentialID int, refresh *bool) (*model.ProviderUsage, error)
 	ProviderCredential(ctx context.Context, id int) (*ent.ProviderCredential, error)
 	Service(ctx context.Context, id int) (*ent.Service, error)
 	APIKey(ctx context.Context, id int) (*ent.APIKey, error)
@@ -1292,6 +1328,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RotateAPIKey(childComplexity, args["id"].(int)), true
+	case "Mutation.testProviderCredential":
+		if e.ComplexityRoot.Mutation.TestProviderCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_testProviderCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TestProviderCredential(childComplexity, args["input"].(model.TestProviderCredentialInput)), true
 	case "Mutation.topUpBalance":
 		if e.ComplexityRoot.Mutation.TopUpBalance == nil {
 			break
@@ -1671,6 +1718,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProviderInfo.Protocol(childComplexity), true
 
+	case "ProviderUsage.accountKey":
+		if e.ComplexityRoot.ProviderUsage.AccountKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.AccountKey(childComplexity), true
+	case "ProviderUsage.checkedAt":
+		if e.ComplexityRoot.ProviderUsage.CheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.CheckedAt(childComplexity), true
+	case "ProviderUsage.error":
+		if e.ComplexityRoot.ProviderUsage.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.Error(childComplexity), true
+	case "ProviderUsage.inputTokens":
+		if e.ComplexityRoot.ProviderUsage.InputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.InputTokens(childComplexity), true
+	case "ProviderUsage.models":
+		if e.ComplexityRoot.ProviderUsage.Models == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.Models(childComplexity), true
+	case "ProviderUsage.outputTokens":
+		if e.ComplexityRoot.ProviderUsage.OutputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.OutputTokens(childComplexity), true
+	case "ProviderUsage.provider":
+		if e.ComplexityRoot.ProviderUsage.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.Provider(childComplexity), true
+	case "ProviderUsage.rateLimitHeaders":
+		if e.ComplexityRoot.ProviderUsage.RateLimitHeaders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.RateLimitHeaders(childComplexity), true
+	case "ProviderUsage.reachable":
+		if e.ComplexityRoot.ProviderUsage.Reachable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.Reachable(childComplexity), true
+	case "ProviderUsage.requests":
+		if e.ComplexityRoot.ProviderUsage.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.Requests(childComplexity), true
+	case "ProviderUsage.sampleLatencyMs":
+		if e.ComplexityRoot.ProviderUsage.SampleLatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.SampleLatencyMs(childComplexity), true
+	case "ProviderUsage.source":
+		if e.ComplexityRoot.ProviderUsage.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.Source(childComplexity), true
+	case "ProviderUsage.tokens":
+		if e.ComplexityRoot.ProviderUsage.Tokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderUsage.Tokens(childComplexity), true
+
 	case "Query.apiKey":
 		if e.ComplexityRoot.Query.APIKey == nil {
 			break
@@ -1806,6 +1932,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ProviderCredentials(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ProviderCredentialOrder), args["where"].(*ent.ProviderCredentialWhereInput)), true
+	case "Query.providerUsage":
+		if e.ComplexityRoot.Query.ProviderUsage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_providerUsage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProviderUsage(childComplexity, args["credentialId"].(int), args["refresh"].(*bool)), true
 	case "Query.providers":
 		if e.ComplexityRoot.Query.Providers == nil {
 			break
@@ -1862,6 +1999,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RequestWindow.limit":
+		if e.ComplexityRoot.RequestWindow.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestWindow.Limit(childComplexity), true
+	case "RequestWindow.remaining":
+		if e.ComplexityRoot.RequestWindow.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestWindow.Remaining(childComplexity), true
+	case "RequestWindow.resetAt":
+		if e.ComplexityRoot.RequestWindow.ResetAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestWindow.ResetAt(childComplexity), true
+	case "RequestWindow.resetInMs":
+		if e.ComplexityRoot.RequestWindow.ResetInMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestWindow.ResetInMs(childComplexity), true
 
 	case "Service.apiKeys":
 		if e.ComplexityRoot.Service.APIKeys == nil {
@@ -2075,6 +2237,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Spend.WindowStart(childComplexity), true
+
+	case "TokenWindow.limit":
+		if e.ComplexityRoot.TokenWindow.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenWindow.Limit(childComplexity), true
+	case "TokenWindow.pctUsed":
+		if e.ComplexityRoot.TokenWindow.PctUsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenWindow.PctUsed(childComplexity), true
+	case "TokenWindow.remaining":
+		if e.ComplexityRoot.TokenWindow.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenWindow.Remaining(childComplexity), true
+	case "TokenWindow.resetAt":
+		if e.ComplexityRoot.TokenWindow.ResetAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenWindow.ResetAt(childComplexity), true
+	case "TokenWindow.resetInMs":
+		if e.ComplexityRoot.TokenWindow.ResetInMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenWindow.ResetInMs(childComplexity), true
+	case "TokenWindow.used":
+		if e.ComplexityRoot.TokenWindow.Used == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TokenWindow.Used(childComplexity), true
 
 	case "UsagePoint.start":
 		if e.ComplexityRoot.UsagePoint.Start == nil {
@@ -2444,6 +2643,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProviderCredentialWhereInput", ec.unmarshalInputProviderCredentialWhereInput),
 			graphql.NewInputUnmarshaler("ServiceOrder", ec.unmarshalInputServiceOrder),
 			graphql.NewInputUnmarshaler("ServiceWhereInput", ec.unmarshalInputServiceWhereInput),
+			graphql.NewInputUnmarshaler("TestProviderCredentialInput", ec.unmarshalInputTestProviderCredentialInput),
 			graphql.NewInputUnmarshaler("UpdateAPIKeyInput", ec.unmarshalInputUpdateAPIKeyInput),
 			graphql.NewInputUnmarshaler("UpdateAPIStandardInput", ec.unmarshalInputUpdateAPIStandardInput),
 			graphql.NewInputUnmarshaler("UpdateBalanceInput", ec.unmarshalInputUpdateBalanceInput),
@@ -5243,6 +5443,84 @@ input UserWhereInput {
   lastLoginAtNotNil: Boolean
 }
 `, BuiltIn: false},
+	{Name: "../liveusage.graphqls", Input: `"""
+A provider token limit as its rate-limit headers tell it; null fields are
+what the provider did not say (Sluice never invents numbers).
+"""
+type TokenWindow {
+  limit: Int
+  remaining: Int
+  used: Int
+  pctUsed: Float
+  resetAt: Time
+  resetInMs: Int
+}
+
+"""
+A provider request limit as its rate-limit headers tell it.
+"""
+type RequestWindow {
+  limit: Int
+  remaining: Int
+  resetAt: Time
+  resetInMs: Int
+}
+
+"""
+Where live usage numbers come from: a call to the provider's model list
+(PROBE) or the headers of a request the proxy forwarded (TRAFFIC).
+"""
+enum UsageSource {
+  PROBE
+  TRAFFIC
+}
+
+"""
+A provider account's live rate-limit state (seed 003).
+"""
+type ProviderUsage {
+  provider: String!
+  accountKey: String!
+  checkedAt: Time!
+  reachable: Boolean!
+  "Why it is not reachable, or what is wrong, in words."
+  error: String
+  tokens: TokenWindow!
+  inputTokens: TokenWindow!
+  outputTokens: TokenWindow!
+  requests: RequestWindow!
+  "Models the account can use, from the provider's list."
+  models: [String!]!
+  sampleLatencyMs: Int
+  source: UsageSource!
+  "Names of the rate-limit headers the provider sent."
+  rateLimitHeaders: [String!]!
+}
+
+input TestProviderCredentialInput {
+  provider: String!
+  accountKey: String
+  providerApiKey: String!
+  baseUrl: String
+  apiStandardHandle: String
+}
+
+extend type Query {
+  """
+  Live rate limits of a saved credential, cached for 60 s (refresh: true
+  asks the provider again), or from real traffic when it is fresher.
+  """
+  providerUsage(credentialId: ID!, refresh: Boolean = false): ProviderUsage!
+}
+
+extend type Mutation {
+  """
+  Check a provider key without saving it. Admins only; 10 per minute per
+  user, then RATE_LIMITED.
+  """
+  testProviderCredential(input: TestProviderCredentialInput!): ProviderUsage!
+}
+`, BuiltIn: false},
 	{Name: "../resources.graphqls", Input: `# The admin resources of seeds 000–004. Inputs are written here rather than
 # generated by entgql because they carry what the entities do not store as
 # given (provider keys, which are encrypted; handles instead of IDs) and
@@ -6016,6 +6294,52 @@ func (ec *executionContext) childFields_ProviderInfo(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ProviderInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_ProviderUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "provider":
+		return ec.fieldContext_ProviderUsage_provider(ctx, field)
+	case "accountKey":
+		return ec.fieldContext_ProviderUsage_accountKey(ctx, field)
+	case "checkedAt":
+		return ec.fieldContext_ProviderUsage_checkedAt(ctx, field)
+	case "reachable":
+		return ec.fieldContext_ProviderUsage_reachable(ctx, field)
+	case "error":
+		return ec.fieldContext_ProviderUsage_error(ctx, field)
+	case "tokens":
+		return ec.fieldContext_ProviderUsage_tokens(ctx, field)
+	case "inputTokens":
+		return ec.fieldContext_ProviderUsage_inputTokens(ctx, field)
+	case "outputTokens":
+		return ec.fieldContext_ProviderUsage_outputTokens(ctx, field)
+	case "requests":
+		return ec.fieldContext_ProviderUsage_requests(ctx, field)
+	case "models":
+		return ec.fieldContext_ProviderUsage_models(ctx, field)
+	case "sampleLatencyMs":
+		return ec.fieldContext_ProviderUsage_sampleLatencyMs(ctx, field)
+	case "source":
+		return ec.fieldContext_ProviderUsage_source(ctx, field)
+	case "rateLimitHeaders":
+		return ec.fieldContext_ProviderUsage_rateLimitHeaders(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProviderUsage", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestWindow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "limit":
+		return ec.fieldContext_RequestWindow_limit(ctx, field)
+	case "remaining":
+		return ec.fieldContext_RequestWindow_remaining(ctx, field)
+	case "resetAt":
+		return ec.fieldContext_RequestWindow_resetAt(ctx, field)
+	case "resetInMs":
+		return ec.fieldContext_RequestWindow_resetInMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestWindow", field.Name)
+}
+
 func (ec *executionContext) childFields_Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6106,6 +6430,24 @@ func (ec *executionContext) childFields_Spend(ctx context.Context, field graphql
 		return ec.fieldContext_Spend_resetsAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Spend", field.Name)
+}
+
+func (ec *executionContext) childFields_TokenWindow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "limit":
+		return ec.fieldContext_TokenWindow_limit(ctx, field)
+	case "remaining":
+		return ec.fieldContext_TokenWindow_remaining(ctx, field)
+	case "used":
+		return ec.fieldContext_TokenWindow_used(ctx, field)
+	case "pctUsed":
+		return ec.fieldContext_TokenWindow_pctUsed(ctx, field)
+	case "resetAt":
+		return ec.fieldContext_TokenWindow_resetAt(ctx, field)
+	case "resetInMs":
+		return ec.fieldContext_TokenWindow_resetInMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TokenWindow", field.Name)
 }
 
 func (ec *executionContext) childFields_UsagePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6561,6 +6903,20 @@ func (ec *executionContext) field_Mutation_rotateAPIKey_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_testProviderCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TestProviderCredentialInput, error) {
+			return ec.unmarshalNTestProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTestProviderCredentialInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -7137,6 +7493,28 @@ func (ec *executionContext) field_Query_providerCredentials_args(ctx context.Con
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_providerUsage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "credentialId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["credentialId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "refresh",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["refresh"] = arg1
 	return args, nil
 }
 
@@ -9969,6 +10347,50 @@ func (ec *executionContext) fieldContext_Mutation_updateBalance(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_testProviderCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_testProviderCredential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TestProviderCredential(ctx, fc.Args["input"].(model.TestProviderCredentialInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProviderUsage) graphql.Marshaler {
+			return ec.marshalNProviderUsage2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐProviderUsage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_testProviderCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderUsage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_testProviderCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createAPIStandard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11859,6 +12281,341 @@ func (ec *executionContext) fieldContext_ProviderInfo_models(_ context.Context, 
 	return graphql.NewScalarFieldContext("ProviderInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _ProviderUsage_provider(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderUsage_accountKey(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_accountKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccountKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_accountKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderUsage_checkedAt(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_checkedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_checkedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderUsage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProviderUsage_reachable(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_reachable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reachable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_reachable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderUsage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ProviderUsage_error(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderUsage_tokens(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_tokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TokenWindow) graphql.Marshaler {
+			return ec.marshalNTokenWindow2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTokenWindow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_tokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProviderUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TokenWindow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProviderUsage_inputTokens(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_inputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TokenWindow) graphql.Marshaler {
+			return ec.marshalNTokenWindow2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTokenWindow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_inputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProviderUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TokenWindow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProviderUsage_outputTokens(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_outputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TokenWindow) graphql.Marshaler {
+			return ec.marshalNTokenWindow2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTokenWindow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_outputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProviderUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TokenWindow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProviderUsage_requests(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RequestWindow) graphql.Marshaler {
+			return ec.marshalNRequestWindow2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐRequestWindow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProviderUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestWindow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProviderUsage_models(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_models(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Models, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_models(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProviderUsage_sampleLatencyMs(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_sampleLatencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SampleLatencyMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_sampleLatencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderUsage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProviderUsage_source(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.UsageSource) graphql.Marshaler {
+			return ec.marshalNUsageSource2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderUsage", field, false, false, "UsageSource")
+}
+
+func (ec *executionContext) _ProviderUsage_rateLimitHeaders(ctx context.Context, field graphql.CollectedField, obj *model.ProviderUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderUsage_rateLimitHeaders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RateLimitHeaders, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderUsage_rateLimitHeaders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderUsage", field, false, false, "String")
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12319,6 +13076,50 @@ func (ec *executionContext) fieldContext_Query_organizationSpend(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_providerUsage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_providerUsage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProviderUsage(ctx, fc.Args["credentialId"].(int), fc.Args["refresh"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProviderUsage) graphql.Marshaler {
+			return ec.marshalNProviderUsage2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐProviderUsage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_providerUsage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderUsage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_providerUsage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_providerCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12741,6 +13542,98 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RequestWindow_limit(ctx context.Context, field graphql.CollectedField, obj *model.RequestWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestWindow_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestWindow_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestWindow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RequestWindow_remaining(ctx context.Context, field graphql.CollectedField, obj *model.RequestWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestWindow_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestWindow_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestWindow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RequestWindow_resetAt(ctx context.Context, field graphql.CollectedField, obj *model.RequestWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestWindow_resetAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestWindow_resetAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestWindow", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RequestWindow_resetInMs(ctx context.Context, field graphql.CollectedField, obj *model.RequestWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestWindow_resetInMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetInMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestWindow_resetInMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestWindow", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
@@ -13589,6 +14482,144 @@ func (ec *executionContext) _Spend_resetsAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Spend_resetsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Spend", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TokenWindow_limit(ctx context.Context, field graphql.CollectedField, obj *model.TokenWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenWindow_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TokenWindow_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenWindow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TokenWindow_remaining(ctx context.Context, field graphql.CollectedField, obj *model.TokenWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenWindow_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TokenWindow_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenWindow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TokenWindow_used(ctx context.Context, field graphql.CollectedField, obj *model.TokenWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenWindow_used(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Used, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TokenWindow_used(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenWindow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TokenWindow_pctUsed(ctx context.Context, field graphql.CollectedField, obj *model.TokenWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenWindow_pctUsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PctUsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TokenWindow_pctUsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenWindow", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TokenWindow_resetAt(ctx context.Context, field graphql.CollectedField, obj *model.TokenWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenWindow_resetAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TokenWindow_resetAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenWindow", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TokenWindow_resetInMs(ctx context.Context, field graphql.CollectedField, obj *model.TokenWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TokenWindow_resetInMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetInMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TokenWindow_resetInMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TokenWindow", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UsagePoint_start(ctx context.Context, field graphql.CollectedField, obj *rollup.Point) (ret graphql.Marshaler) {
@@ -22849,6 +23880,76 @@ func UnmarshalServiceWhereInput(ctx context.Context, raw any) (ent.ServiceWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTestProviderCredentialInput(ctx context.Context, obj any) (model.TestProviderCredentialInput, error) {
+	var it model.TestProviderCredentialInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"provider", "accountKey", "providerApiKey", "baseUrl", "apiStandardHandle"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "accountKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountKey = data
+		case "providerApiKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerApiKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderAPIKey = data
+		case "baseUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baseUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BaseURL = data
+		case "apiStandardHandle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiStandardHandle"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.APIStandardHandle = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTestProviderCredentialInput unmarshals raw into the TestProviderCredentialInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTestProviderCredentialInput(ctx context.Context, raw any) (model.TestProviderCredentialInput, error) {
+	var out model.TestProviderCredentialInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TestProviderCredentialInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context, obj any) (model.UpdateAPIKeyInput, error) {
 	var it model.UpdateAPIKeyInput
 	if obj == nil {
@@ -26351,6 +27452,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "testProviderCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_testProviderCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createAPIStandard":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createAPIStandard(ctx, field)
@@ -26973,6 +28081,99 @@ func (ec *executionContext) _ProviderInfo(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var providerUsageImplementors = []string{"ProviderUsage"}
+
+func (ec *executionContext) _ProviderUsage(ctx context.Context, sel ast.SelectionSet, obj *model.ProviderUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, providerUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProviderUsage")
+		case "provider":
+			out.Values[i] = ec._ProviderUsage_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountKey":
+			out.Values[i] = ec._ProviderUsage_accountKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkedAt":
+			out.Values[i] = ec._ProviderUsage_checkedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reachable":
+			out.Values[i] = ec._ProviderUsage_reachable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._ProviderUsage_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "tokens":
+			out.Values[i] = ec._ProviderUsage_tokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inputTokens":
+			out.Values[i] = ec._ProviderUsage_inputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outputTokens":
+			out.Values[i] = ec._ProviderUsage_outputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requests":
+			out.Values[i] = ec._ProviderUsage_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "models":
+			out.Values[i] = ec._ProviderUsage_models(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sampleLatencyMs":
+			out.Values[i] = ec._ProviderUsage_sampleLatencyMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._ProviderUsage_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rateLimitHeaders":
+			out.Values[i] = ec._ProviderUsage_rateLimitHeaders(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -27058,6 +28259,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_organizationSpend(ctx, field)
 				})
+		case "providerUsage":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_providerUsage(ctx, field)
+				})
 		case "providerCredential":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -27125,6 +28332,54 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestWindowImplementors = []string{"RequestWindow"}
+
+func (ec *executionContext) _RequestWindow(ctx context.Context, sel ast.SelectionSet, obj *model.RequestWindow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestWindowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestWindow")
+		case "limit":
+			out.Values[i] = ec._RequestWindow_limit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._RequestWindow_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resetAt":
+			out.Values[i] = ec._RequestWindow_resetAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resetInMs":
+			out.Values[i] = ec._RequestWindow_resetInMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -27411,6 +28666,64 @@ func (ec *executionContext) _Spend(ctx context.Context, sel ast.SelectionSet, ob
 			out.Values[i] = ec._Spend_resetsAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tokenWindowImplementors = []string{"TokenWindow"}
+
+func (ec *executionContext) _TokenWindow(ctx context.Context, sel ast.SelectionSet, obj *model.TokenWindow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tokenWindowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TokenWindow")
+		case "limit":
+			out.Values[i] = ec._TokenWindow_limit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._TokenWindow_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "used":
+			out.Values[i] = ec._TokenWindow_used(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pctUsed":
+			out.Values[i] = ec._TokenWindow_pctUsed(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resetAt":
+			out.Values[i] = ec._TokenWindow_resetAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resetInMs":
+			out.Values[i] = ec._TokenWindow_resetInMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -28919,6 +30232,22 @@ func (ec *executionContext) marshalNProviderInfo2ᚖgithubᚗcomᚋsluicehqᚋsl
 	return ec._ProviderInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProviderUsage2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐProviderUsage(ctx context.Context, sel ast.SelectionSet, v *model.ProviderUsage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProviderUsage!")
+		return graphql.Null
+	}
+	return ec._ProviderUsage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRequestWindow2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐRequestWindow(ctx context.Context, sel ast.SelectionSet, v *model.RequestWindow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestWindow!")
+		return graphql.Null
+	}
+	return ec._RequestWindow(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋsluicehqᚋsluiceᚋauthᚐRole(ctx context.Context, v any) (auth.Role, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := auth.Role(tmp)
@@ -29036,6 +30365,11 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) unmarshalNTestProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTestProviderCredentialInput(ctx context.Context, v any) (model.TestProviderCredentialInput, error) {
+	res, err := ec.unmarshalInputTestProviderCredentialInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -29048,6 +30382,14 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTokenWindow2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTokenWindow(ctx context.Context, sel ast.SelectionSet, v *model.TokenWindow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TokenWindow!")
+		return graphql.Null
+	}
+	return ec._TokenWindow(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUSD2githubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx context.Context, v any) (money.Micros, error) {
@@ -29152,6 +30494,16 @@ func (ec *executionContext) marshalNUsageReport2ᚖgithubᚗcomᚋsluicehqᚋslu
 		return graphql.Null
 	}
 	return ec._UsageReport(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUsageSource2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageSource(ctx context.Context, v any) (model.UsageSource, error) {
+	var res model.UsageSource
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUsageSource2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageSource(ctx context.Context, sel ast.SelectionSet, v model.UsageSource) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNUsageSums2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐSums(ctx context.Context, sel ast.SelectionSet, v rollup.Sums) graphql.Marshaler {
@@ -29712,6 +31064,23 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOID2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {

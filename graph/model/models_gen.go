@@ -3,6 +3,10 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -125,6 +129,53 @@ type ProviderInfo struct {
 	Models []string `json:"models"`
 }
 
+// A provider account's live rate-limit state (seed 003).
+type ProviderUsage struct {
+	Provider   string    `json:"provider"`
+	AccountKey string    `json:"accountKey"`
+	CheckedAt  time.Time `json:"checkedAt"`
+	Reachable  bool      `json:"reachable"`
+	// Why it is not reachable, or what is wrong, in words.
+	Error        *string        `json:"error,omitempty"`
+	Tokens       *TokenWindow   `json:"tokens"`
+	InputTokens  *TokenWindow   `json:"inputTokens"`
+	OutputTokens *TokenWindow   `json:"outputTokens"`
+	Requests     *RequestWindow `json:"requests"`
+	// Models the account can use, from the provider's list.
+	Models          []string    `json:"models"`
+	SampleLatencyMs *int        `json:"sampleLatencyMs,omitempty"`
+	Source          UsageSource `json:"source"`
+	// Names of the rate-limit headers the provider sent.
+	RateLimitHeaders []string `json:"rateLimitHeaders"`
+}
+
+// A provider request limit as its rate-limit headers tell it.
+type RequestWindow struct {
+	Limit     *int       `json:"limit,omitempty"`
+	Remaining *int       `json:"remaining,omitempty"`
+	ResetAt   *time.Time `json:"resetAt,omitempty"`
+	ResetInMs *int       `json:"resetInMs,omitempty"`
+}
+
+type TestProviderCredentialInput struct {
+	Provider          string  `json:"provider"`
+	AccountKey        *string `json:"accountKey,omitempty"`
+	ProviderAPIKey    string  `json:"providerApiKey"`
+	BaseURL           *string `json:"baseUrl,omitempty"`
+	APIStandardHandle *string `json:"apiStandardHandle,omitempty"`
+}
+
+// A provider token limit as its rate-limit headers tell it; null fields are
+// what the provider did not say (Sluice never invents numbers).
+type TokenWindow struct {
+	Limit     *int       `json:"limit,omitempty"`
+	Remaining *int       `json:"remaining,omitempty"`
+	Used      *int       `json:"used,omitempty"`
+	PctUsed   *float64   `json:"pctUsed,omitempty"`
+	ResetAt   *time.Time `json:"resetAt,omitempty"`
+	ResetInMs *int       `json:"resetInMs,omitempty"`
+}
+
 // Only the fields given change; a limit or expiry given as null is removed.
 type UpdateAPIKeyInput struct {
 	Name                *string                          `json:"name,omitempty"`
@@ -205,4 +256,61 @@ type UsageFilter struct {
 	From *time.Time `json:"from,omitempty"`
 	// Exclusive.
 	To *time.Time `json:"to,omitempty"`
+}
+
+// Where live usage numbers come from: a call to the provider's model list
+// (PROBE) or the headers of a request the proxy forwarded (TRAFFIC).
+type UsageSource string
+
+const (
+	UsageSourceProbe   UsageSource = "PROBE"
+	UsageSourceTraffic UsageSource = "TRAFFIC"
+)
+
+var AllUsageSource = []UsageSource{
+	UsageSourceProbe,
+	UsageSourceTraffic,
+}
+
+func (e UsageSource) IsValid() bool {
+	switch e {
+	case UsageSourceProbe, UsageSourceTraffic:
+		return true
+	}
+	return false
+}
+
+func (e UsageSource) String() string {
+	return string(e)
+}
+
+func (e *UsageSource) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = UsageSource(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid UsageSource", str)
+	}
+	return nil
+}
+
+func (e UsageSource) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *UsageSource) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e UsageSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
