@@ -53,7 +53,7 @@ func TestProbeHeaderFamilies(t *testing.T) {
 	}, `{"object":"list","data":[{"id":"gpt-4o"},{"id":"gpt-4o-mini"}]}`)
 	anthropic := newFake(t, 200, map[string]string{
 		"anthropic-ratelimit-requests-limit": "50", "anthropic-ratelimit-requests-remaining": "49",
-		"anthropic-ratelimit-requests-reset": "2026-11-25T12:00:30Z",
+		"anthropic-ratelimit-requests-reset":     "2026-11-25T12:00:30Z",
 		"anthropic-ratelimit-input-tokens-limit": "40000", "anthropic-ratelimit-input-tokens-remaining": "10000",
 		"anthropic-ratelimit-input-tokens-reset": "2026-11-25T12:01:00Z",
 	}, `{"data":[{"id":"claude-sonnet-4-5","type":"model"}],"has_more":false}`)
