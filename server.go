@@ -29,6 +29,7 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/liveusage"
+	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/migrations"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/rollup"
@@ -86,6 +87,7 @@ type gateway struct {
 	auth    *auth.Authenticator
 	budgets *budget.Budgets
 	prober  *liveusage.Prober
+	metrics *metrics.Metrics
 	handler http.Handler
 	// stop ends the background work (reservation sweeper, alert webhook).
 	stop context.CancelFunc
@@ -160,6 +162,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log)}
 	g.budgets = budget.New(db, log)
 	g.prober = liveusage.New()
+	g.metrics = metrics.New()
 	alerts := make(chan budget.Alert, 1024)
 	g.budgets.Alerts = alerts
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -199,6 +202,9 @@ func (g *gateway) routes() http.Handler {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	if g.cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", g.metrics.Handler())
+	}
 	mux.Handle("/", web.Handler())
 	return mux
 }
@@ -276,8 +282,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if a := cfg.MetricsAddr; a != "" && a != "off" {
+		mln, err := net.Listen("tcp", a)
+		if err != nil {
+			return fmt.Errorf("listen for metrics on %s: %w", a, err)
+		}
+		msrv := &http.Server{Handler: g.metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics are served separately", "addr", mln.Addr().String())
+	}
 	log.Info("sluice is listening", "addr", ln.Addr().String(),
 		"dashboard", "http://"+displayAddr(ln.Addr())+"/", "graphql", "/graphql", "playground", cfg.Playground)
 

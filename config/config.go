@@ -28,6 +28,9 @@ type Config struct {
 	// UsageRetention is how long raw usage records are kept; hourly
 	// roll-ups are kept for good.
 	UsageRetention time.Duration
+	// MetricsAddr is where /metrics is served: empty for the main
+	// listener, host:port for a separate one, off for nowhere.
+	MetricsAddr string
 	// AdminPassword is the bootstrap admin's password (environment only:
 	// a flag would show in the process list).
 	AdminPassword string
@@ -100,6 +103,8 @@ var settings = []setting{
 			c.UsageRetention = d
 			return nil
 		}},
+	{"metrics-addr", "SLUICE_METRICS_ADDR", "", "serve Prometheus /metrics on this separate address (e.g. 127.0.0.1:9090); empty serves it on --addr, off disables it",
+		func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
 	{"token-ttl", "SLUICE_TOKEN_TTL", "12h", "how long an admin login token lasts",
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
