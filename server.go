@@ -28,6 +28,7 @@ import (
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/graph"
+	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/migrations"
@@ -88,6 +89,7 @@ type gateway struct {
 	budgets *budget.Budgets
 	prober  *liveusage.Prober
 	metrics *metrics.Metrics
+	feed    *livefeed.Hub
 	handler http.Handler
 	// stop ends the background work (reservation sweeper, alert webhook).
 	stop context.CancelFunc
@@ -163,6 +165,8 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	g.budgets = budget.New(db, log)
 	g.prober = liveusage.New()
 	g.metrics = metrics.New()
+	g.feed = livefeed.New()
+	g.prober.OnChange = g.feed.PublishRateLimits
 	alerts := make(chan budget.Alert, 1024)
 	g.budgets.Alerts = alerts
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -178,8 +182,9 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 func (g *gateway) routes() http.Handler {
 	mux := http.NewServeMux()
 	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, DB: g.db, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets,
-		Prober: g.prober, CredentialTests: auth.NewLimiter(10, time.Minute)}, graph.Options{
-		Introspection: g.cfg.Playground,
+		Prober: g.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: g.feed}, graph.Options{
+		Introspection:  g.cfg.Playground,
+		AllowedOrigins: g.cfg.CORSOrigins,
 	})
 	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(gql)))
 	mux.Handle("POST /api/admin/auth/login", g.cors().Handler(g.auth.LoginHandler()))

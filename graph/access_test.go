@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/graph/generated"
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/livefeed"
 )
 
 // ok in a matrix row means the role gets data without an error.
@@ -26,6 +27,21 @@ type operation struct {
 	query string
 	vars  func(h *harness, f fixtures) map[string]any
 	want  map[string]string // role → ok or the extensions.code
+}
+
+// triggers make a subscription's first event happen, for the roles that
+// may subscribe; subscriptions run over the websocket transport.
+var triggers = map[string]func(h *harness, f fixtures, role string){
+	"usageEvents": func(h *harness, f fixtures, role string) {
+		org := h.org.ID
+		if role == otherOrg {
+			org = h.other.ID
+		}
+		h.feed.PublishUsage(livefeed.UsageEvent{OrgID: org, Model: "m"})
+	},
+	"providerUsageChanged": func(h *harness, f fixtures, role string) {
+		h.feed.PublishRateLimits(f.credentialID)
+	},
 }
 
 // fixtures are records of the default organization the matrix acts on,
@@ -45,7 +61,7 @@ func makeFixtures(t *testing.T, h *harness) fixtures {
 	std := h.client.APIStandard.Create().SetAPIStandardHandle(f.handle).SetDescription("d").SetKeyMethod("none").SaveX(ctx)
 	_ = std
 	cred := h.client.ProviderCredential.Create().SetOrganizationID(h.org.ID).SetProvider("openai").
-		SetAccountKey(fmt.Sprintf("acct-%d", n)).SetDisplayName("acct").SaveX(ctx)
+		SetAccountKey(fmt.Sprintf("acct-%d", n)).SetDisplayName("acct").SetBaseURL("http://127.0.0.1:1/v1").SaveX(ctx)
 	f.credentialID = cred.ID
 	s := h.client.Service.Create().SetOrganizationID(h.org.ID).SetServiceName(fmt.Sprintf("svc-%d", n)).
 		SetProvider("openai").SaveX(ctx)
@@ -127,6 +143,9 @@ var matrix = []operation{
 	{"usageRecords", `{ usageRecords { totalCount } }`, noVariables, loggedIn},
 	{"providerUsage", `query($id: ID!) { providerUsage(credentialId: $id) { reachable error } }`, idVar(func(f fixtures) int { return f.credentialID }), ownOrgOnly},
 	{"testProviderCredential", `mutation { testProviderCredential(input: {provider: "custom", baseUrl: "http://127.0.0.1:1/v1", providerApiKey: "k"}) { reachable } }`, noVariables, orgCreate},
+	{"usageEvents", `subscription { usageEvents { model } }`, noVariables, loggedIn},
+	{"providerUsageChanged", `subscription($id: ID!) { providerUsageChanged(credentialId: $id) { reachable } }`,
+		idVar(func(f fixtures) int { return f.credentialID }), ownOrgOnly},
 	{"organizationSpend", `{ organizationSpend { window spent } }`, noVariables, loggedIn},
 	{"topUpBalance", `mutation { topUpBalance(amount: 10) { currentBalance } }`, noVariables, instanceWrite},
 	{"updateBalance", `mutation { updateBalance(input: {enforced: false}) { enforced } }`, noVariables, instanceWrite},
@@ -143,7 +162,12 @@ func TestRoleMatrix(t *testing.T) {
 					if !listed {
 						t.Fatalf("matrix row %s has no expectation for %s", op.field, role)
 					}
-					res := h.as(role, op.query, op.vars(h, makeFixtures(t, h)))
+					f := makeFixtures(t, h)
+					if trigger := triggers[op.field]; trigger != nil {
+						h.checkSubscription(t, op, trigger, f, role, want)
+						return
+					}
+					res := h.as(role, op.query, op.vars(h, f))
 					if got := res.code(); got != want {
 						t.Fatalf("%s as %s: got %q, want %q: %s", op.field, role, got, want, res.raw)
 					}

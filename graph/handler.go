@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -15,9 +18,11 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
+	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/graph/generated"
 )
 
@@ -33,6 +38,9 @@ type Options struct {
 	MaxDepth int
 	// MaxComplexity bounds gqlgen's complexity score; default 2000.
 	MaxComplexity int
+	// AllowedOrigins may open subscription websockets besides the
+	// gateway's own origin (the dashboard's dev server).
+	AllowedOrigins []string
 }
 
 // NewHandler serves the GraphQL API over HTTP POST and GET. Callers are
@@ -48,6 +56,15 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 		opts.MaxComplexity = 2000
 	}
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 15 * time.Second,
+		// Same-origin connections are always allowed; the configured
+		// origins (the dashboard's dev server) are added by host.
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: coderws.AcceptOptions{OriginPatterns: originHosts(opts.AllowedOrigins)},
+		},
+		InitFunc: websocketAuth(r),
+	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -56,6 +73,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(depthLimit(opts.MaxDepth))
+	srv.Use(subscriptionsOverWebsocket{})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	srv.Use(auditor{client: r.Client, log: r.Log})
 	srv.SetErrorPresenter(presentError(r.Log))
@@ -86,6 +104,66 @@ func limitBody(next http.Handler, max int64) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// websocketAuth authenticates a subscription connection from its
+// connection_init payload ({"Authorization": "Bearer <token>"}, or
+// authToken), since browsers cannot set headers on a websocket.
+func websocketAuth(r *Resolver) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		token := payload.Authorization()
+		if token == "" {
+			token = payload.GetString("authToken")
+		}
+		if t, ok := strings.CutPrefix(token, "Bearer "); ok {
+			token = t
+		}
+		ctx = context.WithValue(ctx, websocketKey{}, true)
+		if token == "" {
+			return ctx, nil, nil // anonymous: resolvers answer UNAUTHENTICATED
+		}
+		v, err := r.Auth.Resolve(ctx, strings.TrimSpace(token))
+		if err != nil {
+			return ctx, nil, fmt.Errorf("subscription refused: %w", err)
+		}
+		return auth.WithViewer(ctx, v), nil, nil
+	}
+}
+
+type websocketKey struct{}
+
+// subscriptionsOverWebsocket refuses subscriptions on the HTTP transports,
+// where one would hold the request open until the next event.
+type subscriptionsOverWebsocket struct{}
+
+var _ graphql.OperationContextMutator = subscriptionsOverWebsocket{}
+
+func (subscriptionsOverWebsocket) ExtensionName() string                   { return "SubscriptionsOverWebsocket" }
+func (subscriptionsOverWebsocket) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (subscriptionsOverWebsocket) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription || ctx.Value(websocketKey{}) != nil {
+		return nil
+	}
+	err := gqlerror.Errorf("subscriptions need the websocket transport (graphql-transport-ws) at this endpoint")
+	err.Extensions = map[string]any{"code": string(CodeBadUserInput)}
+	return err
+}
+
+// originHosts turns allowed origins (http://localhost:5173) into the host
+// patterns the websocket library matches (localhost:5173).
+func originHosts(origins []string) []string {
+	var hosts []string
+	for _, o := range origins {
+		if o == "*" {
+			hosts = append(hosts, "*")
+			continue
+		}
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return hosts
 }
 
 // Playground serves the GraphQL playground for the endpoint at path.

@@ -36,6 +36,9 @@ func TestEndpointHardening(t *testing.T) {
 			t.Errorf("a 2 MiB body was accepted: %d %.200s", res.Status, res.raw)
 		}
 
+		if res := h.as(admin, `subscription { usageEvents { model } }`, nil); res.code() != "BAD_USER_INPUT" {
+			t.Errorf("a subscription over POST: %s", res.raw)
+		}
 		if res := h.post("", []byte(`{"query": `)); len(res.Errors) == 0 || res.Status != 400 {
 			t.Errorf("malformed JSON: %d %s", res.Status, res.raw)
 		}

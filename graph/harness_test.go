@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/graph"
+	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/secrets"
@@ -50,6 +51,7 @@ type harness struct {
 	mgmtKey *ent.APIKey
 	auth    *auth.Authenticator
 	budgets *budget.Budgets
+	feed    *livefeed.Hub
 }
 
 const adminPassword = "correct horse battery staple"
@@ -92,8 +94,9 @@ func newHarness(t *testing.T, db *database.DB) *harness {
 		t.Fatal(err)
 	}
 	h.budgets = budget.New(db, log)
+	h.feed = livefeed.New()
 	r := &graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets,
-		Prober: liveusage.New(), CredentialTests: auth.NewLimiter(10, time.Minute)}
+		Prober: liveusage.New(), CredentialTests: auth.NewLimiter(10, time.Minute), Feed: h.feed}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", h.auth.Middleware(graph.NewHandler(r, graph.Options{Introspection: true})))
 	mux.Handle("POST /api/admin/auth/login", h.auth.LoginHandler())

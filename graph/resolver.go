@@ -9,6 +9,7 @@ import (
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/secrets"
 )
@@ -26,6 +27,8 @@ type Resolver struct {
 	Keyring *secrets.Keyring
 	Budgets *budget.Budgets
 	Prober  *liveusage.Prober
+	// Feed carries live events to subscriptions.
+	Feed *livefeed.Hub
 	// CredentialTests limits testProviderCredential per caller (seed 002:
 	// 10 a minute).
 	CredentialTests *auth.Limiter

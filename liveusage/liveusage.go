@@ -59,6 +59,9 @@ type Prober struct {
 	HTTP     *http.Client
 	CacheTTL time.Duration
 	Now      func() time.Time
+	// OnChange is called with a credential whose known limits changed
+	// (new traffic headers or a new probe), for live subscriptions.
+	OnChange func(credentialID int)
 
 	mu      sync.Mutex
 	probes  map[int]Result // by credential
@@ -87,6 +90,9 @@ func (p *Prober) Observe(credentialID int, provider, accountKey string, snap rat
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.traffic[credentialID] = Result{Provider: provider, AccountKey: accountKey, CheckedAt: at, Reachable: true, Limits: snap, Source: SourceTraffic}
+	if p.OnChange != nil {
+		go p.OnChange(credentialID)
+	}
 }
 
 // ForCredential answers for a saved credential: from traffic seen in the
@@ -131,6 +137,9 @@ func (p *Prober) ForCredential(ctx context.Context, credentialID int, t Target, 
 	p.mu.Lock()
 	p.probes[credentialID] = r
 	p.mu.Unlock()
+	if p.OnChange != nil {
+		go p.OnChange(credentialID)
+	}
 	return r
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/graph/model"
 	"github.com/sluicehq/sluice/graph/scalar"
+	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/rollup"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -48,6 +49,8 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Service() ServiceResolver
 	Spend() SpendResolver
+	Subscription() SubscriptionResolver
+	UsageEvent() UsageEventResolver
 	UsagePoint() UsagePointResolver
 	UsageSums() UsageSumsResolver
 	Viewer() ViewerResolver
@@ -399,6 +402,11 @@ type ComplexityRoot struct {
 		WindowStart func(childComplexity int) int
 	}
 
+	Subscription struct {
+		ProviderUsageChanged func(childComplexity int, credentialID int) int
+		UsageEvents          func(childComplexity int, serviceID *int, apiKeyID *int) int
+	}
+
 	TokenWindow struct {
 		Limit     func(childComplexity int) int
 		PctUsed   func(childComplexity int) int
@@ -406,6 +414,20 @@ type ComplexityRoot struct {
 		ResetAt   func(childComplexity int) int
 		ResetInMs func(childComplexity int) int
 		Used      func(childComplexity int) int
+	}
+
+	UsageEvent struct {
+		APIKeyID     func(childComplexity int) int
+		At           func(childComplexity int) int
+		Cost         func(childComplexity int) int
+		InputTokens  func(childComplexity int) int
+		LatencyMs    func(childComplexity int) int
+		Model        func(childComplexity int) int
+		OutputTokens func(childComplexity int) int
+		Priced       func(childComplexity int) int
+		RequestID    func(childComplexity int) int
+		ServiceID    func(childComplexity int) int
+		Status       func(childComplexity int) int
 	}
 
 	UsagePoint struct {
@@ -561,6 +583,13 @@ type ServiceResolver interface {
 }
 type SpendResolver interface {
 	Window(ctx context.Context, obj *budget.Spend) (string, error)
+}
+type SubscriptionResolver interface {
+	UsageEvents(ctx context.Context, serviceID *int, apiKeyID *int) (<-chan *livefeed.UsageEvent, error)
+	ProviderUsageChanged(ctx context.Context, credentialID int) (<-chan *model.ProviderUsage, error)
+}
+type UsageEventResolver interface {
+	LatencyMs(ctx context.Context, obj *livefeed.UsageEvent) (float64, error)
 }
 type UsagePointResolver interface {
 	Sums(ctx context.Context, obj *rollup.Point) (*rollup.Sums, error)
@@ -2238,6 +2267,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Spend.WindowStart(childComplexity), true
 
+	case "Subscription.providerUsageChanged":
+		if e.ComplexityRoot.Subscription.ProviderUsageChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_providerUsageChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ProviderUsageChanged(childComplexity, args["credentialId"].(int)), true
+	case "Subscription.usageEvents":
+		if e.ComplexityRoot.Subscription.UsageEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_usageEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.UsageEvents(childComplexity, args["serviceId"].(*int), args["apiKeyId"].(*int)), true
+
 	case "TokenWindow.limit":
 		if e.ComplexityRoot.TokenWindow.Limit == nil {
 			break
@@ -2274,6 +2326,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TokenWindow.Used(childComplexity), true
+
+	case "UsageEvent.apiKeyId":
+		if e.ComplexityRoot.UsageEvent.APIKeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.APIKeyID(childComplexity), true
+	case "UsageEvent.at":
+		if e.ComplexityRoot.UsageEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.At(childComplexity), true
+	case "UsageEvent.cost":
+		if e.ComplexityRoot.UsageEvent.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Cost(childComplexity), true
+	case "UsageEvent.inputTokens":
+		if e.ComplexityRoot.UsageEvent.InputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.InputTokens(childComplexity), true
+	case "UsageEvent.latencyMs":
+		if e.ComplexityRoot.UsageEvent.LatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.LatencyMs(childComplexity), true
+	case "UsageEvent.model":
+		if e.ComplexityRoot.UsageEvent.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Model(childComplexity), true
+	case "UsageEvent.outputTokens":
+		if e.ComplexityRoot.UsageEvent.OutputTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.OutputTokens(childComplexity), true
+	case "UsageEvent.priced":
+		if e.ComplexityRoot.UsageEvent.Priced == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Priced(childComplexity), true
+	case "UsageEvent.requestId":
+		if e.ComplexityRoot.UsageEvent.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.RequestID(childComplexity), true
+	case "UsageEvent.serviceId":
+		if e.ComplexityRoot.UsageEvent.ServiceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.ServiceID(childComplexity), true
+	case "UsageEvent.status":
+		if e.ComplexityRoot.UsageEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageEvent.Status(childComplexity), true
 
 	case "UsagePoint.start":
 		if e.ComplexityRoot.UsagePoint.Start == nil {
@@ -2700,6 +2819,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -5790,6 +5926,36 @@ extend type Query {
   providers: [ProviderInfo!]!
 }
 `, BuiltIn: false},
+	{Name: "../subscriptions.graphqls", Input: `"""
+One settled proxied request, pushed live.
+"""
+type UsageEvent {
+  requestId: String!
+  serviceId: ID!
+  apiKeyId: ID!
+  model: String!
+  status: Int!
+  inputTokens: Int!
+  outputTokens: Int!
+  cost: USD!
+  "False when the model has no price: the cost is unknown, not zero."
+  priced: Boolean!
+  latencyMs: Float!
+  at: Time!
+}
+
+"""
+Live updates over the websocket transport (graphql-transport-ws or
+graphql-ws); authenticate with {"Authorization": "Bearer <token>"} in the
+connection_init payload.
+"""
+type Subscription {
+  "Each request settled in the caller's organization, optionally for one service or key."
+  usageEvents(serviceId: ID, apiKeyId: ID): UsageEvent!
+  "A credential's live rate limits, each time traffic or a probe changes them."
+  providerUsageChanged(credentialId: ID!): ProviderUsage!
+}
+`, BuiltIn: false},
 	{Name: "../usage.graphqls", Input: `"""
 Width of a usage time series bucket.
 """
@@ -6448,6 +6614,34 @@ func (ec *executionContext) childFields_TokenWindow(ctx context.Context, field g
 		return ec.fieldContext_TokenWindow_resetInMs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TokenWindow", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requestId":
+		return ec.fieldContext_UsageEvent_requestId(ctx, field)
+	case "serviceId":
+		return ec.fieldContext_UsageEvent_serviceId(ctx, field)
+	case "apiKeyId":
+		return ec.fieldContext_UsageEvent_apiKeyId(ctx, field)
+	case "model":
+		return ec.fieldContext_UsageEvent_model(ctx, field)
+	case "status":
+		return ec.fieldContext_UsageEvent_status(ctx, field)
+	case "inputTokens":
+		return ec.fieldContext_UsageEvent_inputTokens(ctx, field)
+	case "outputTokens":
+		return ec.fieldContext_UsageEvent_outputTokens(ctx, field)
+	case "cost":
+		return ec.fieldContext_UsageEvent_cost(ctx, field)
+	case "priced":
+		return ec.fieldContext_UsageEvent_priced(ctx, field)
+	case "latencyMs":
+		return ec.fieldContext_UsageEvent_latencyMs(ctx, field)
+	case "at":
+		return ec.fieldContext_UsageEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_UsagePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7713,6 +7907,42 @@ func (ec *executionContext) field_Service_apiKeys_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_providerUsageChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "credentialId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["credentialId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_usageEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "apiKeyId",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["apiKeyId"] = arg1
 	return args, nil
 }
 
@@ -14484,6 +14714,94 @@ func (ec *executionContext) fieldContext_Spend_resetsAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Spend", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Subscription_usageEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_usageEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().UsageEvents(ctx, fc.Args["serviceId"].(*int), fc.Args["apiKeyId"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *livefeed.UsageEvent) graphql.Marshaler {
+			return ec.marshalNUsageEvent2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋlivefeedᚐUsageEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_usageEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_usageEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_providerUsageChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_providerUsageChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ProviderUsageChanged(ctx, fc.Args["credentialId"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProviderUsage) graphql.Marshaler {
+			return ec.marshalNProviderUsage2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐProviderUsage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_providerUsageChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderUsage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_providerUsageChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _TokenWindow_limit(ctx context.Context, field graphql.CollectedField, obj *model.TokenWindow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14620,6 +14938,259 @@ func (ec *executionContext) _TokenWindow_resetInMs(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_TokenWindow_resetInMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TokenWindow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageEvent_requestId(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_serviceId(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_serviceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_serviceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _UsageEvent_apiKeyId(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_apiKeyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.APIKeyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_apiKeyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _UsageEvent_model(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageEvent_status(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageEvent_inputTokens(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_inputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_inputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageEvent_outputTokens(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_outputTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutputTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_outputTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageEvent_cost(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Micros) graphql.Marshaler {
+			return ec.marshalNUSD2githubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "USD")
+}
+
+func (ec *executionContext) _UsageEvent_priced(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_priced(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Priced, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_priced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UsageEvent_latencyMs(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_latencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UsageEvent().LatencyMs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_latencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, true, true, "Float")
+}
+
+func (ec *executionContext) _UsageEvent_at(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Time")
 }
 
 func (ec *executionContext) _UsagePoint_start(ctx context.Context, field graphql.CollectedField, obj *rollup.Point) (ret graphql.Marshaler) {
@@ -28684,6 +29255,28 @@ func (ec *executionContext) _Spend(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "usageEvents":
+		return ec._Subscription_usageEvents(ctx, fields[0])
+	case "providerUsageChanged":
+		return ec._Subscription_providerUsageChanged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var tokenWindowImplementors = []string{"TokenWindow"}
 
 func (ec *executionContext) _TokenWindow(ctx context.Context, sel ast.SelectionSet, obj *model.TokenWindow) graphql.Marshaler {
@@ -28724,6 +29317,90 @@ func (ec *executionContext) _TokenWindow(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._TokenWindow_resetInMs(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usageEventImplementors = []string{"UsageEvent"}
+
+func (ec *executionContext) _UsageEvent(ctx context.Context, sel ast.SelectionSet, obj *livefeed.UsageEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageEvent")
+		case "requestId":
+			out.Values[i] = ec._UsageEvent_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "serviceId":
+			out.Values[i] = ec._UsageEvent_serviceId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "apiKeyId":
+			out.Values[i] = ec._UsageEvent_apiKeyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "model":
+			out.Values[i] = ec._UsageEvent_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._UsageEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inputTokens":
+			out.Values[i] = ec._UsageEvent_inputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outputTokens":
+			out.Values[i] = ec._UsageEvent_outputTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cost":
+			out.Values[i] = ec._UsageEvent_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "priced":
+			out.Values[i] = ec._UsageEvent_priced(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "latencyMs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UsageEvent_latencyMs(ctx, field, obj)
+				})
+		case "at":
+			out.Values[i] = ec._UsageEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -30439,6 +31116,14 @@ func (ec *executionContext) unmarshalNUpdateProviderCredentialInput2githubᚗcom
 func (ec *executionContext) unmarshalNUpdateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateServiceInput(ctx context.Context, v any) (model.UpdateServiceInput, error) {
 	res, err := ec.unmarshalInputUpdateServiceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUsageEvent2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋlivefeedᚐUsageEvent(ctx context.Context, sel ast.SelectionSet, v *livefeed.UsageEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageEvent!")
+		return graphql.Null
+	}
+	return ec._UsageEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUsagePoint2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐPoint(ctx context.Context, sel ast.SelectionSet, v rollup.Point) graphql.Marshaler {

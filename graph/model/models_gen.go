@@ -157,6 +157,12 @@ type RequestWindow struct {
 	ResetInMs *int       `json:"resetInMs,omitempty"`
 }
 
+// Live updates over the websocket transport (graphql-transport-ws or
+// graphql-ws); authenticate with {"Authorization": "Bearer <token>"} in the
+// connection_init payload.
+type Subscription struct {
+}
+
 type TestProviderCredentialInput struct {
 	Provider          string  `json:"provider"`
 	AccountKey        *string `json:"accountKey,omitempty"`

@@ -1,0 +1,113 @@
+// Package livefeed fans live events out to GraphQL subscriptions in this
+// process: each settled request's usage, and changes to a credential's
+// live rate limits. Sends never block: a subscriber that cannot keep up
+// misses events rather than slowing the proxy.
+package livefeed
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/money"
+)
+
+// UsageEvent is one settled request.
+type UsageEvent struct {
+	RequestID                  string
+	OrgID, ServiceID, APIKeyID int
+	Model                      string
+	Status                     int
+	InputTokens, OutputTokens  int64
+	Cost                       money.Micros
+	Priced                     bool
+	Latency                    time.Duration
+	At                         time.Time
+}
+
+// Hub is the in-process fan-out.
+type Hub struct {
+	mu      sync.Mutex
+	usage   map[chan *UsageEvent]func(UsageEvent) bool
+	limits  map[chan struct{}]int
+	dropped int64
+}
+
+// New returns an empty hub.
+func New() *Hub {
+	return &Hub{usage: map[chan *UsageEvent]func(UsageEvent) bool{}, limits: map[chan struct{}]int{}}
+}
+
+// PublishUsage sends e to every subscriber whose filter accepts it.
+func (h *Hub) PublishUsage(e UsageEvent) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch, accept := range h.usage {
+		if !accept(e) {
+			continue
+		}
+		ev := e
+		select {
+		case ch <- &ev:
+		default:
+			h.dropped++
+		}
+	}
+}
+
+// SubscribeUsage returns events accepted by filter until ctx ends.
+func (h *Hub) SubscribeUsage(ctx context.Context, filter func(UsageEvent) bool) <-chan *UsageEvent {
+	ch := make(chan *UsageEvent, 64)
+	h.mu.Lock()
+	h.usage[ch] = filter
+	h.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		h.mu.Lock()
+		delete(h.usage, ch)
+		h.mu.Unlock()
+	})
+	return ch
+}
+
+// PublishRateLimits says a credential's live rate limits changed.
+func (h *Hub) PublishRateLimits(credentialID int) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch, id := range h.limits {
+		if id != credentialID {
+			continue
+		}
+		select {
+		case ch <- struct{}{}:
+		default: // one pending signal is enough: the reader fetches the latest
+		}
+	}
+}
+
+// SubscribeRateLimits signals changes to a credential's rate limits until
+// ctx ends.
+func (h *Hub) SubscribeRateLimits(ctx context.Context, credentialID int) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	h.mu.Lock()
+	h.limits[ch] = credentialID
+	h.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		h.mu.Lock()
+		delete(h.limits, ch)
+		h.mu.Unlock()
+	})
+	return ch
+}
+
+// Dropped counts usage events slow subscribers missed.
+func (h *Hub) Dropped() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.dropped
+}
