@@ -75,9 +75,14 @@ func (s Sums) MeanLatency() time.Duration {
 	return time.Duration(s.LatencyUSSum/s.Requests) * time.Microsecond
 }
 
+// Execer runs a statement: a *sql.Tx, or an *ent.Tx.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // Add sums entries into their hours with one multi-row upsert. Call it in
 // the transaction that inserts the raw records.
-func Add(ctx context.Context, tx *sql.Tx, dialectName string, entries []Entry) error {
+func Add(ctx context.Context, tx Execer, dialectName string, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
