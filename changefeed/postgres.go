@@ -1,0 +1,127 @@
+package changefeed
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// Channel is the PostgreSQL notification channel every replica listens on.
+const Channel = "sluice_changes"
+
+// postgres delivers local publishes at once and other replicas' through
+// LISTEN/NOTIFY. A notification's payload is "topic origin", where origin
+// names the publishing feed so a feed skips its own echo (its subscribers
+// were already signalled).
+type postgres struct {
+	*hub
+	db       *sql.DB
+	listener *pq.Listener
+	origin   string
+	log      *slog.Logger
+	done     chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
+}
+
+// NewPostgres returns a feed shared by every replica on the PostgreSQL
+// database: db sends notifications, and a dedicated lib/pq listener
+// connection (opened with dsn) receives them. If the listener loses its
+// connection, notifications sent meanwhile are lost, so on reconnecting it
+// signals every topic: caches flush once rather than stay stale.
+func NewPostgres(ctx context.Context, db *sql.DB, dsn string, log *slog.Logger) (Feed, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	f := &postgres{hub: newHub(), db: db, origin: hex.EncodeToString(b), log: log, done: make(chan struct{})}
+	f.listener = pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+		switch ev {
+		case pq.ListenerEventDisconnected:
+			log.Warn("change feed lost its PostgreSQL connection; caches refresh on reconnect", "err", err)
+		case pq.ListenerEventConnectionAttemptFailed:
+			log.Warn("change feed could not reconnect to PostgreSQL; retrying", "err", err)
+		case pq.ListenerEventReconnected:
+			log.Info("change feed reconnected to PostgreSQL")
+		}
+	})
+	listen := make(chan error, 1)
+	go func() { listen <- f.listener.Listen(Channel) }()
+	select {
+	case err := <-listen:
+		if err != nil {
+			f.listener.Close()
+			return nil, fmt.Errorf("change feed: listen on %s: %w", Channel, err)
+		}
+	case <-ctx.Done():
+		f.listener.Close()
+		return nil, fmt.Errorf("change feed: listen on %s: %w", Channel, ctx.Err())
+	}
+	f.wg.Add(1)
+	go f.run()
+	return f, nil
+}
+
+func (f *postgres) run() {
+	defer f.wg.Done()
+	// lib/pq notices a dead connection only when it next reads; a periodic
+	// ping makes it notice (and reconnect) within this interval.
+	ping := time.NewTicker(60 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-f.done:
+			return
+		case n, ok := <-f.listener.Notify:
+			if !ok {
+				return
+			}
+			if n == nil {
+				// Sent after a reconnection: anything may have changed.
+				f.deliverAll()
+				continue
+			}
+			topic, origin, _ := strings.Cut(n.Extra, " ")
+			if origin != f.origin {
+				f.deliver(topic)
+			}
+		case <-ping.C:
+			go func() { _ = f.listener.Ping() }()
+		}
+	}
+}
+
+// Publish signals local subscribers, then notifies the other replicas.
+// A failed notification is returned (the change is committed, but other
+// replicas only see it when their TTL runs out); callers log it.
+func (f *postgres) Publish(ctx context.Context, topic string) error {
+	if topic == "" || strings.ContainsAny(topic, " \x00") {
+		return errors.New("change feed: a topic must be non-empty, without spaces")
+	}
+	f.deliver(topic)
+	if _, err := f.db.ExecContext(ctx, "SELECT pg_notify($1, $2)", Channel, topic+" "+f.origin); err != nil {
+		return fmt.Errorf("change feed: notify %s: %w", topic, err)
+	}
+	return nil
+}
+
+func (f *postgres) Close() error {
+	var err error
+	f.once.Do(func() {
+		close(f.done)
+		err = f.listener.Close()
+		f.wg.Wait()
+		f.close()
+	})
+	return err
+}

@@ -1,0 +1,109 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/sluicehq/sluice/clientkey"
+	"github.com/sluicehq/sluice/ent/modelprice"
+	"github.com/sluicehq/sluice/internal/testenv"
+)
+
+// memUpstream answers in memory, so a benchmark measures the proxy's own
+// work and nothing of the network or a server.
+type memUpstream struct {
+	contentType string
+	body        []byte
+}
+
+func (m memUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	return &http.Response{
+		StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {m.contentType}, "X-Ratelimit-Remaining-Requests": {"499"}},
+		Body:          io.NopCloser(bytes.NewReader(m.body)),
+		ContentLength: int64(len(m.body)),
+		Request:       r,
+	}, nil
+}
+
+// sink is a ResponseWriter that keeps nothing.
+type sink struct{ h http.Header }
+
+func (s *sink) Header() http.Header         { return s.h }
+func (s *sink) Write(b []byte) (int, error) { return len(b), nil }
+func (s *sink) WriteHeader(int)             {}
+func (s *sink) Flush()                      {}
+
+func benchProxy(b *testing.B, up memUpstream, body string) {
+	db := testenv.New(b, dialect.SQLite)
+	f := newFixture(b, db, func(o *Options) { o.Transport = up; o.Log = slog.New(slog.DiscardHandler) })
+	f.price("openai", "gpt-test", 2_500_000, 10_000_000, 1_250_000, modelprice.KindText)
+	_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: "http://upstream.invalid/v1", secret: "sk-provider-BENCH", models: []string{"gpt-test"}})
+	mux := http.NewServeMux()
+	f.proxy.Mount(mux)
+	payload := []byte(body)
+	req, _ := http.NewRequest("POST", "http://sluice/v1/chat/completions", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	w := &sink{h: make(http.Header)}
+	run := func() {
+		clear(w.h)
+		req.Body = io.NopCloser(bytes.NewReader(payload))
+		req.ContentLength = int64(len(payload))
+		mux.ServeHTTP(w, req)
+	}
+	run() // warm the key cache
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		run()
+	}
+	b.StopTimer()
+	_ = f.usage.Flush(context.Background())
+}
+
+// BenchmarkChat is the proxy's overhead on a plain chat completion: key
+// look-up, checks, body parse, upstream request build, response copy, usage
+// extraction, pricing and the usage record.
+func BenchmarkChat(b *testing.B) {
+	benchProxy(b, memUpstream{"application/json", []byte(openAIChatBody)},
+		`{"model":"gpt-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`)
+}
+
+// BenchmarkChatStream is the same for a streamed chat completion of five
+// content events and a usage event, with the stream_options rewrite.
+func BenchmarkChatStream(b *testing.B) {
+	chunk := `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"word "}}]}` + "\n\n"
+	stream := strings.Repeat(chunk, 5) + openAIStream[2] + openAIStream[3]
+	benchProxy(b, memUpstream{"text/event-stream", []byte(stream)},
+		`{"model":"gpt-test","stream":true,"messages":[{"role":"user","content":"Say hello in one word."}]}`)
+}
+
+// BenchmarkKeyLookup is a cached key's look-up: hash plus cache read.
+func BenchmarkKeyLookup(b *testing.B) {
+	db := testenv.New(b, dialect.SQLite)
+	f := newFixture(b, db, func(o *Options) { o.Log = slog.New(slog.DiscardHandler) })
+	_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: "http://upstream.invalid/v1", secret: "sk-provider-BENCH", models: []string{"gpt-test"}})
+	req, _ := http.NewRequest("POST", "http://sluice/v1/chat/completions", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	if _, aerr := f.proxy.authenticate(req, time.Now()); aerr != nil {
+		b.Fatal(aerr)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		k, _ := clientkey.FromRequest(req)
+		if e, _ := f.proxy.keys.get(req.Context(), clientkey.Hash(k), time.Now()); e == nil {
+			b.Fatal("key not found")
+		}
+	}
+}

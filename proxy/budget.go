@@ -1,0 +1,86 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sluicehq/sluice/budget"
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/money"
+)
+
+// Budget decides whether a request may spend before it is forwarded. The
+// proxy reserves the request's worst-case cost, forwards, then settles the
+// reservation to the real cost; a nil Budget in Options admits everything.
+type Budget interface {
+	// Reserve holds r.Amount or refuses with a *Refusal. Any other error
+	// means the check itself failed (the database is down); the proxy then
+	// refuses with 503 unless Options.BudgetFailOpen is set.
+	Reserve(ctx context.Context, r BudgetRequest) (Reservation, error)
+}
+
+// Reservation is a request's hold on its budget until it settles.
+type Reservation interface {
+	// Settle replaces the hold with the actual cost. It is called once,
+	// with a context that outlives the client's request.
+	Settle(ctx context.Context, actual money.Micros) error
+	// Warnings are sent to the client as X-Sluice-Budget-Warning headers.
+	Warnings() []string
+}
+
+// BudgetRequest is what a request is about to spend and on whose account.
+// Key and Service are the cached rows: read them, never modify them.
+type BudgetRequest struct {
+	OrgID   int
+	OrgName string
+	Key     *ent.APIKey
+	Service *ent.Service
+	Model   string
+	// Amount is the worst-case cost: estimated input tokens plus the
+	// request's output cap (or the model's maximum) at the model's price;
+	// zero for an unpriced model.
+	Amount money.Micros
+	// EnforceBalance is set when the organization's prepaid balance is
+	// enforced.
+	EnforceBalance bool
+}
+
+// Refusal is a budget saying no: answered with Status (429, or 402 for a
+// used-up prepaid balance), Message, and Retry-After when the window
+// resets.
+type Refusal struct {
+	Status     int
+	Message    string
+	RetryAfter time.Duration
+}
+
+func (r *Refusal) Error() string { return r.Message }
+
+// Budgets adapts package budget's spend windows to the proxy: the key (with
+// its limits inherited from the service), the service and the organization
+// are the subjects of every request.
+func Budgets(b *budget.Budgets) Budget { return budgets{b} }
+
+type budgets struct{ b *budget.Budgets }
+
+func (a budgets) Reserve(ctx context.Context, r BudgetRequest) (Reservation, error) {
+	res, err := a.b.Reserve(ctx, budget.Request{
+		OrgID: r.OrgID,
+		Subjects: []budget.Subject{
+			budget.KeySubject(r.Key, r.Service),
+			budget.ServiceSubject(r.Service),
+			budget.OrgSubject(r.OrgID, r.OrgName),
+		},
+		Amount:         r.Amount,
+		EnforceBalance: r.EnforceBalance,
+	})
+	var refusal *budget.Refusal
+	if errors.As(err, &refusal) {
+		return nil, &Refusal{Status: refusal.Status, Message: refusal.Message, RetryAfter: refusal.RetryAfter}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}

@@ -1,0 +1,297 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/sluicehq/sluice/clientkey"
+	"github.com/sluicehq/sluice/credentials"
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/apikey"
+	"github.com/sluicehq/sluice/ent/apistandard"
+	"github.com/sluicehq/sluice/ent/balance"
+	"github.com/sluicehq/sluice/ent/modelprice"
+	"github.com/sluicehq/sluice/pricing"
+	"github.com/sluicehq/sluice/providers"
+)
+
+// keyEntry is everything a request with one client key needs, resolved once
+// from the database and then served from memory: the key, its service, the
+// upstream (base URL, auth, decrypted provider key) and the enabled models'
+// prices. Entries are immutable once cached; a change replaces them.
+type keyEntry struct {
+	loaded time.Time
+
+	key     *ent.APIKey
+	svc     *ent.Service // nil for a management key
+	orgName string
+	// enforceBalance is the organization's prepaid-balance switch.
+	enforceBalance bool
+
+	provider providers.Provider
+	credID   *int
+	base     *url.URL
+	method   apistandard.KeyMethod
+	field    string
+	secret   string // the provider key; never logged or answered
+	// misconfigured, when set, refuses every request of the key with 503:
+	// the service cannot reach its upstream until an admin fixes it.
+	misconfigured *apiError
+
+	models map[string]modelInfo
+	// enabled is models_enabled sorted, for /v1/models and messages.
+	enabled []string
+}
+
+// modelInfo is an enabled model's price; priced is false when the catalog
+// has none (the service allows unpriced models).
+type modelInfo struct {
+	price  pricing.Price
+	priced bool
+}
+
+// keyCache maps a key's hash to its entry. Any admin change flushes it
+// whole (changes are rare; precision is not worth the bookkeeping), a TTL
+// bounds staleness if a signal is ever lost, and unknown hashes are
+// remembered briefly so a flood of wrong keys does not become a flood of
+// queries.
+type keyCache struct {
+	ttl, negTTL time.Duration
+	load        func(ctx context.Context, hash string) (*keyEntry, error)
+
+	mu        sync.RWMutex
+	gen       uint64
+	entries   map[string]*keyEntry
+	negatives map[string]time.Time
+	flight    singleflight.Group
+}
+
+// maxNegatives bounds the memory a garbage-key flood can take.
+const maxNegatives = 10_000
+
+func newKeyCache(ttl, negTTL time.Duration, load func(context.Context, string) (*keyEntry, error)) *keyCache {
+	return &keyCache{ttl: ttl, negTTL: negTTL, load: load,
+		entries: make(map[string]*keyEntry), negatives: make(map[string]time.Time)}
+}
+
+// get returns the entry of hash, nil for an unknown key.
+func (c *keyCache) get(ctx context.Context, hash string, now time.Time) (*keyEntry, error) {
+	c.mu.RLock()
+	e := c.entries[hash]
+	negUntil, neg := c.negatives[hash]
+	gen := c.gen
+	c.mu.RUnlock()
+	if e != nil && now.Sub(e.loaded) < c.ttl {
+		return e, nil
+	}
+	if neg && now.Before(negUntil) {
+		return nil, nil
+	}
+	// Concurrent misses on one key share a load; the generation in the
+	// flight key makes a request that arrives after a flush start a fresh
+	// load instead of joining one that may have read the old state.
+	v, err, _ := c.flight.Do(hash+"/"+strconv.FormatUint(gen, 10), func() (any, error) {
+		// The load serves every waiter, so it must not die with the first
+		// caller's request.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		e, err := c.load(lctx, hash)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.gen != gen {
+			// Flushed while loading: what was read may be stale already.
+			// Answer this request (it began before the change) uncached.
+			return e, nil
+		}
+		if e == nil {
+			if len(c.negatives) >= maxNegatives {
+				clear(c.negatives)
+			}
+			c.negatives[hash] = time.Now().Add(c.negTTL)
+		} else {
+			delete(c.negatives, hash)
+			c.entries[hash] = e
+		}
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e, _ = v.(*keyEntry)
+	return e, nil
+}
+
+// flush forgets everything, known and unknown keys alike: a key created a
+// moment ago must work at once.
+func (c *keyCache) flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.entries)
+	clear(c.negatives)
+}
+
+// loadKey reads a key and what it needs from the database; nil when no
+// key has the hash.
+func (p *Proxy) loadKey(ctx context.Context, hash string) (*keyEntry, error) {
+	client := p.db.Client
+	k, err := client.APIKey.Query().
+		Where(apikey.KeyHash(hash)).
+		WithService(func(q *ent.ServiceQuery) {
+			q.WithCredential(func(q *ent.ProviderCredentialQuery) { q.WithAPIStandard() })
+		}).
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up client key: %w", err)
+	}
+	if !clientkey.Equal(k.KeyHash, hash) {
+		return nil, nil
+	}
+	e := &keyEntry{loaded: time.Now(), key: k, svc: k.Edges.Service}
+	org, err := client.Organization.Get(ctx, k.OrganizationID)
+	if err != nil {
+		return nil, fmt.Errorf("look up organization of client key %d: %w", k.ID, err)
+	}
+	e.orgName = org.Name
+	bal, err := client.Balance.Query().Where(balance.OrganizationID(k.OrganizationID)).Only(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("look up balance of organization %d: %w", k.OrganizationID, err)
+	}
+	e.enforceBalance = bal != nil && bal.Enforced
+	if e.svc == nil {
+		return e, nil
+	}
+	if err := p.resolveUpstream(ctx, e); err != nil {
+		return nil, err
+	}
+	if err := p.resolveModels(ctx, e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// resolveUpstream fills in where and how the key's service calls its
+// provider. Configuration problems become e.misconfigured, with a message
+// saying what an admin must fix, rather than errors: they are stable until
+// the next change, so they are cached like the rest.
+func (p *Proxy) resolveUpstream(ctx context.Context, e *keyEntry) error {
+	svc := e.svc
+	name := svc.ServiceName
+	prov, ok := providers.Lookup(svc.Provider)
+	if !ok {
+		e.misconfigured = refuse(http.StatusServiceUnavailable, "service_misconfigured",
+			fmt.Sprintf("service %q names provider %q, which this Sluice does not support; an admin must change it", name, svc.Provider))
+		return nil
+	}
+	e.provider = prov
+	baseURL := prov.DefaultBaseURL
+	standard := prov.APIStandard
+	var std *ent.APIStandard
+	cred := svc.Edges.Credential
+	if cred != nil {
+		e.credID = &cred.ID
+		if !cred.Active {
+			e.misconfigured = refuse(http.StatusServiceUnavailable, "credential_disabled",
+				fmt.Sprintf("the provider credential of service %q is disabled; an admin must enable it or choose another", name))
+			return nil
+		}
+		if cred.BaseURL != nil && *cred.BaseURL != "" {
+			baseURL = *cred.BaseURL
+		}
+		std = cred.Edges.APIStandard
+		// Opening fails only for a wrong master key or a damaged row, which
+		// no retry fixes: cache the refusal like any other state.
+		secret, err := credentials.Key(p.keyring, cred)
+		if err != nil {
+			p.log.Error("cannot decrypt a provider key; is SLUICE_MASTER_KEY the key it was stored under?", "credential_id", cred.ID, "err", err)
+			e.misconfigured = refuse(http.StatusServiceUnavailable, "credential_unreadable",
+				fmt.Sprintf("the provider key of service %q cannot be decrypted with this gateway's master key; an admin must check SLUICE_MASTER_KEY or set the key again", name))
+			return nil
+		}
+		e.secret = secret
+	}
+	if std == nil {
+		var err error
+		std, err = p.db.Client.APIStandard.Query().Where(apistandard.APIStandardHandle(standard)).Only(ctx)
+		if ent.IsNotFound(err) {
+			e.misconfigured = refuse(http.StatusServiceUnavailable, "service_misconfigured",
+				fmt.Sprintf("service %q uses API standard %q, which no longer exists; an admin must recreate it or pick another on the credential", name, standard))
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("look up API standard %q: %w", standard, err)
+		}
+	}
+	e.method, e.field = std.KeyMethod, std.KeyField
+	if baseURL == "" {
+		e.misconfigured = refuse(http.StatusServiceUnavailable, "service_misconfigured",
+			fmt.Sprintf("service %q has no upstream base URL; an admin must set one on its provider credential", name))
+		return nil
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || providers.ValidateBaseURL(baseURL) != nil {
+		e.misconfigured = refuse(http.StatusServiceUnavailable, "service_misconfigured",
+			fmt.Sprintf("the upstream base URL of service %q is not a valid http(s) URL; an admin must fix it", name))
+		return nil
+	}
+	u.Path = trimSlash(u.Path)
+	u.RawPath = ""
+	e.base = u
+	if e.method != apistandard.KeyMethodNone && e.secret == "" {
+		e.misconfigured = refuse(http.StatusServiceUnavailable, "credential_missing",
+			fmt.Sprintf("service %q has no provider API key; an admin must set providerApiKey on it", name))
+	}
+	return nil
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// resolveModels prices the service's enabled models from ModelPrice.
+func (p *Proxy) resolveModels(ctx context.Context, e *keyEntry) error {
+	enabled := slices.Clone(e.svc.ModelsEnabled)
+	slices.Sort(enabled)
+	e.enabled = slices.Compact(enabled)
+	e.models = make(map[string]modelInfo, len(e.enabled))
+	for _, m := range e.enabled {
+		e.models[m] = modelInfo{}
+	}
+	if len(e.enabled) == 0 {
+		return nil
+	}
+	rows, err := p.db.Client.ModelPrice.Query().
+		Where(modelprice.Provider(e.svc.Provider), modelprice.ModelIn(e.enabled...)).
+		All(ctx)
+	if err != nil {
+		return fmt.Errorf("look up prices of service %d: %w", e.svc.ID, err)
+	}
+	for _, r := range rows {
+		price := pricing.Price{
+			Provider: r.Provider, Model: r.Model, Description: r.Description, Kind: string(r.Kind),
+			InputPerMTok: r.InputPerMtok, OutputPerMTok: r.OutputPerMtok, MaxOutputTokens: r.MaxOutputTokens,
+		}
+		if r.CachedInputPerMtok != nil {
+			price.CachedInputPerMTok = *r.CachedInputPerMtok
+		}
+		e.models[r.Model] = modelInfo{price: price, priced: true}
+	}
+	return nil
+}

@@ -1,0 +1,325 @@
+// Package proxy is the gateway's data plane: applications call it with their
+// sk_ key exactly as they would call OpenAI, Anthropic, Gemini or Cohere, and
+// it checks the key and the model allow-list, reserves budget, forwards with
+// the provider's own key, streams the answer back event by event, and records
+// tokens and cost.
+//
+// The request path does no database round trip for a known key: keys,
+// services, upstreams (with decrypted provider keys) and prices live in an
+// in-memory cache that admin changes flush through a changefeed.Feed, on
+// every replica. Usage records are queued to a usagelog.Writer; the key's
+// last_used_at is written in batches by a background loop.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/changefeed"
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/ratelimits"
+	"github.com/sluicehq/sluice/secrets"
+	"github.com/sluicehq/sluice/usagelog"
+)
+
+// Options configure a Proxy. DB, Keyring and Usage are required; zero
+// durations and sizes take the defaults documented on each field.
+type Options struct {
+	// DB is the database of keys, services, credentials and prices; its
+	// raw connection also writes last_used_at without touching updated_at.
+	DB      *database.DB
+	Keyring *secrets.Keyring
+	// Feed signals admin changes; the key cache flushes on any topic.
+	// nil means a private local feed: only the TTL then bounds staleness.
+	Feed changefeed.Feed
+	// Usage receives one record per request that reached a key and service.
+	// The proxy does not close it: close it after the HTTP server drained.
+	Usage *usagelog.Writer
+	Log   *slog.Logger
+	// Browser, when set, serves GET /services requests that carry no key
+	// and accept HTML: the dashboard has a /services page of its own, which
+	// a reload must still reach. Pass the dashboard's handler.
+	Browser http.Handler
+	// Budget is consulted before each forward; nil admits everything.
+	Budget Budget
+	// BudgetFailOpen admits requests when the budget check itself fails
+	// (database unreachable) instead of refusing them with 503.
+	BudgetFailOpen bool
+
+	// Transport overrides the pooled upstream transport (tests, custom TLS).
+	Transport http.RoundTripper
+	// ConnectTimeout bounds dialing and the TLS handshake (default 10 s).
+	ConnectTimeout time.Duration
+	// FirstByteTimeout bounds the wait for the upstream's response headers
+	// (default 5 min: a non-streamed completion answers only when done).
+	FirstByteTimeout time.Duration
+	// StreamIdleTimeout cuts a response whose upstream sends nothing for
+	// this long (default 2 min).
+	StreamIdleTimeout time.Duration
+	// MaxIdleConnsPerHost sizes the connection pool per upstream (default 256).
+	MaxIdleConnsPerHost int
+	// MaxBodyBytes limits request bodies (default 10 MiB); more is 413.
+	MaxBodyBytes int64
+	// MaxResponseBytes is the most of a non-streamed response held in memory
+	// to read its usage and set X-Sluice-Cost-USD (default 64 MiB); a larger
+	// one is passed through unmetered and the record says so.
+	MaxResponseBytes int64
+
+	// KeyCacheTTL is how long a cached key is trusted without a change
+	// signal (default 30 s), a safety net for a lost signal.
+	KeyCacheTTL time.Duration
+	// NegativeCacheTTL is how long an unknown key is remembered as unknown
+	// (default 5 s); a created key flushes it at once through the feed.
+	NegativeCacheTTL time.Duration
+	// LastUsedInterval is how often last_used_at updates are written
+	// (default 10 s); each key is updated at most once a minute.
+	LastUsedInterval time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 10 * time.Second
+	}
+	if o.FirstByteTimeout <= 0 {
+		o.FirstByteTimeout = 5 * time.Minute
+	}
+	if o.StreamIdleTimeout <= 0 {
+		o.StreamIdleTimeout = 2 * time.Minute
+	}
+	if o.MaxIdleConnsPerHost <= 0 {
+		o.MaxIdleConnsPerHost = 256
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 10 << 20
+	}
+	if o.MaxResponseBytes <= 0 {
+		o.MaxResponseBytes = 64 << 20
+	}
+	if o.KeyCacheTTL <= 0 {
+		o.KeyCacheTTL = 30 * time.Second
+	}
+	if o.NegativeCacheTTL <= 0 {
+		o.NegativeCacheTTL = 5 * time.Second
+	}
+	if o.LastUsedInterval <= 0 {
+		o.LastUsedInterval = 10 * time.Second
+	}
+}
+
+// Proxy serves the provider-compatible routes. Create it with New, add its
+// routes with Mount, and Close it at shutdown.
+type Proxy struct {
+	opts     Options
+	db       *database.DB
+	keyring  *secrets.Keyring
+	log      *slog.Logger
+	usage    *usagelog.Writer
+	budget   Budget
+	rt       http.RoundTripper
+	keys     *keyCache
+	lastUsed *lastUsed
+	limits   rateLimitStore
+
+	ownFeed bool
+	feed    changefeed.Feed
+	unsub   []func()
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	closed  sync.Once
+}
+
+// New builds a proxy and starts its background work: cache invalidation
+// from the feed and the last_used_at writer.
+func New(opts Options) (*Proxy, error) {
+	if opts.DB == nil || opts.Keyring == nil || opts.Usage == nil {
+		return nil, errors.New("proxy: Options.DB, Keyring and Usage are required")
+	}
+	opts.defaults()
+	p := &Proxy{
+		opts: opts, db: opts.DB, keyring: opts.Keyring, log: opts.Log, usage: opts.Usage, budget: opts.Budget,
+		rt: opts.Transport, feed: opts.Feed,
+	}
+	if p.rt == nil {
+		p.rt = newTransport(opts)
+	}
+	if p.feed == nil {
+		p.feed, p.ownFeed = changefeed.NewLocal(), true
+	}
+	p.keys = newKeyCache(opts.KeyCacheTTL, opts.NegativeCacheTTL, p.loadKey)
+	p.limits.m = make(map[int]rateLimitEntry)
+	ctx, stop := context.WithCancel(context.Background())
+	p.stop = stop
+	p.lastUsed = newLastUsed(opts.DB, opts.Log)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.lastUsed.run(ctx, opts.LastUsedInterval)
+	}()
+	for _, topic := range changefeed.Topics {
+		ch, unsub := p.feed.Subscribe(topic)
+		p.unsub = append(p.unsub, unsub)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for range ch {
+				p.keys.flush()
+			}
+		}()
+	}
+	return p, nil
+}
+
+// Close stops the background work, writing pending last_used_at updates,
+// and closes idle upstream connections. Requests in flight are the HTTP
+// server's to drain first.
+func (p *Proxy) Close() {
+	p.closed.Do(func() {
+		for _, u := range p.unsub {
+			u()
+		}
+		if p.ownFeed {
+			_ = p.feed.Close()
+		}
+		p.stop()
+		p.wg.Wait()
+		if t, ok := p.rt.(interface{ CloseIdleConnections() }); ok {
+			t.CloseIdleConnections()
+		}
+	})
+}
+
+// route is one provider-compatible endpoint.
+type route struct {
+	path     string
+	protocol providers.Protocol
+	// upstream is the path appended to the service's base URL (the
+	// providers' default base URLs already end in their version: /v1,
+	// /v1beta; Cohere's does not).
+	upstream string
+	// includeUsage marks OpenAI chat and completions, whose streams carry
+	// usage only when stream_options.include_usage asks for it.
+	includeUsage bool
+}
+
+var routes = []route{
+	{path: "/v1/chat/completions", protocol: providers.ProtocolOpenAI, upstream: "/chat/completions", includeUsage: true},
+	{path: "/v1/completions", protocol: providers.ProtocolOpenAI, upstream: "/completions", includeUsage: true},
+	{path: "/v1/responses", protocol: providers.ProtocolOpenAI, upstream: "/responses"},
+	{path: "/v1/embeddings", protocol: providers.ProtocolOpenAI, upstream: "/embeddings"},
+	{path: "/v1/messages", protocol: providers.ProtocolAnthropic, upstream: "/messages"},
+	{path: "/v2/chat", protocol: providers.ProtocolCohere, upstream: "/v2/chat"},
+	{path: "/v2/embed", protocol: providers.ProtocolCohere, upstream: "/v2/embed"},
+}
+
+// geminiPrefix is routed as a prefix: ServeMux cannot match
+// {model}:generateContent within one path segment.
+const geminiPrefix = "/v1beta/models/"
+
+// Mount registers the proxy's routes on mux: the provider routes, the
+// Sluice-local GET /v1/models and GET /services, and catch-alls under
+// /v1/, /v1beta/ and /v2/ that answer unknown routes with a JSON 404
+// naming the real ones.
+func (p *Proxy) Mount(mux *http.ServeMux) {
+	for i := range routes {
+		rt := &routes[i]
+		mux.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) { p.serve(w, r, rt) })
+	}
+	mux.HandleFunc(geminiPrefix, p.serveGemini)
+	mux.HandleFunc("/v1/models", p.serveModels)
+	mux.HandleFunc("GET /services", p.serveServices)
+	for prefix, proto := range map[string]providers.Protocol{
+		"/v1/": providers.ProtocolOpenAI, "/v1beta/": providers.ProtocolGemini, "/v2/": providers.ProtocolCohere,
+	} {
+		mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Request-Id", requestID(r))
+			writeError(w, protocolOfPath(r.URL.Path, proto), refuse(http.StatusNotFound, "unknown_route",
+				fmt.Sprintf("Sluice has no route %s %s; it serves %s, GET /v1/models and GET /services", r.Method, r.URL.Path, allRoutes())))
+		})
+	}
+}
+
+// protocolOfPath picks the error shape for an unknown route: the SDK that
+// called it is the best guess.
+func protocolOfPath(path string, fallback providers.Protocol) providers.Protocol {
+	if strings.HasPrefix(path, "/v1/messages") {
+		return providers.ProtocolAnthropic
+	}
+	return fallback
+}
+
+// routesOf names the routes a protocol speaks, for error messages.
+func routesOf(p providers.Protocol) string {
+	if p == providers.ProtocolGemini {
+		return "POST /v1beta/models/{model}:generateContent and :streamGenerateContent"
+	}
+	var names []string
+	for _, rt := range routes {
+		if rt.protocol == p {
+			names = append(names, rt.path)
+		}
+	}
+	return "POST " + strings.Join(names, ", ")
+}
+
+func allRoutes() string {
+	var b []string
+	for _, p := range []providers.Protocol{providers.ProtocolOpenAI, providers.ProtocolAnthropic, providers.ProtocolGemini, providers.ProtocolCohere} {
+		b = append(b, routesOf(p))
+	}
+	return strings.Join(b, "; ")
+}
+
+// rateLimitEntry is one credential's latest rate-limit snapshot.
+type rateLimitEntry struct {
+	snap ratelimits.Snapshot
+	at   time.Time
+}
+
+// rateLimitStore keeps the latest rate-limit snapshot each credential's
+// upstream reported, for the live-usage view.
+type rateLimitStore struct {
+	mu sync.RWMutex
+	m  map[int]rateLimitEntry
+}
+
+// RateLimits returns the latest rate-limit headers the upstream of
+// credentialID sent on real traffic through this replica, and when; false
+// when none has been seen.
+func (p *Proxy) RateLimits(credentialID int) (ratelimits.Snapshot, time.Time, bool) {
+	p.limits.mu.RLock()
+	defer p.limits.mu.RUnlock()
+	e, ok := p.limits.m[credentialID]
+	return e.snap, e.at, ok
+}
+
+// noteRateLimits remembers the upstream's rate-limit headers. Parsing is
+// skipped within a second of the last snapshot (the numbers move slowly
+// and this runs on every response) except on a 429, which must be seen.
+func (p *Proxy) noteRateLimits(credID *int, h http.Header, status int, now time.Time) {
+	if credID == nil {
+		return
+	}
+	p.limits.mu.RLock()
+	last, ok := p.limits.m[*credID]
+	p.limits.mu.RUnlock()
+	if ok && status != http.StatusTooManyRequests && now.Sub(last.at) < time.Second {
+		return
+	}
+	snap := ratelimits.Parse(h, now)
+	if snap.Family == ratelimits.FamilyNone && snap.RetryAfter == nil {
+		return
+	}
+	p.limits.mu.Lock()
+	p.limits.m[*credID] = rateLimitEntry{snap: snap, at: now}
+	p.limits.mu.Unlock()
+}

@@ -1,0 +1,200 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+)
+
+// bufPool recycles request and response body buffers, the largest
+// allocations of a request.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer keeps one huge body from pinning its buffer in the pool.
+const maxPooledBuffer = 1 << 20
+
+func getBuffer() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	bufPool.Put(b)
+}
+
+// readBody reads the request body into buf, refusing more than limit bytes
+// with 413.
+func readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, limit int64) *apiError {
+	if r.ContentLength > limit {
+		return tooLarge(limit)
+	}
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + 1)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return tooLarge(limit)
+	case err != nil:
+		return refuse(http.StatusBadRequest, "invalid_body", "could not read the request body: "+err.Error())
+	}
+	return nil
+}
+
+func tooLarge(limit int64) *apiError {
+	return refuse(http.StatusRequestEntityTooLarge, "request_too_large",
+		fmt.Sprintf("the request body is larger than this gateway's limit of %d bytes", limit))
+}
+
+// fields are the only parts of a request body the proxy reads; everything
+// else passes through untouched.
+type fields struct {
+	Model  string `json:"model"`
+	Stream bool   `json:"stream"`
+	// StreamOptions is kept raw: present-but-null must be told apart from
+	// absent when the proxy adds include_usage.
+	StreamOptions json.RawMessage `json:"stream_options"`
+}
+
+// parseFields checks that body is one JSON object and reads its fields.
+func parseFields(body []byte) (fields, *apiError) {
+	var f fields
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
+		return f, refuse(http.StatusBadRequest, "invalid_body", "the request body is empty; send a JSON object")
+	}
+	if trimmed[0] != '{' {
+		return f, refuse(http.StatusBadRequest, "invalid_body", "the request body must be a JSON object")
+	}
+	if err := json.Unmarshal(body, &f); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return f, refuse(http.StatusBadRequest, "invalid_body", fmt.Sprintf("the request field %q has the wrong type (%s)", typeErr.Field, typeErr.Value))
+		}
+		return f, refuse(http.StatusBadRequest, "invalid_body", "the request body is not valid JSON: "+err.Error())
+	}
+	return f, nil
+}
+
+// maxModelLen matches ModelPrice.model's limit.
+const maxModelLen = 200
+
+// checkModel refuses model names that could only be mistakes or attacks:
+// control characters, white space, path traversal and URL syntax. They
+// would never match an enabled model anyway, but a clear 400 beats a
+// puzzling 403, and nothing odd ever reaches an upstream URL.
+func checkModel(model string) *apiError {
+	if model == "" {
+		return refuse(http.StatusBadRequest, "missing_model", `the request names no model; set "model"`)
+	}
+	if len(model) > maxModelLen {
+		return refuse(http.StatusBadRequest, "invalid_model", fmt.Sprintf("the model name is longer than %d characters", maxModelLen))
+	}
+	for i := 0; i < len(model); i++ {
+		c := model[i]
+		if c <= ' ' || c == 0x7f || c == '\\' || c == '?' || c == '#' || c == '%' || c == '"' {
+			return refuse(http.StatusBadRequest, "invalid_model",
+				fmt.Sprintf("the model name contains a character not allowed in model names at byte %d", i))
+		}
+	}
+	if model == ".." || strings.HasPrefix(model, "../") || strings.HasSuffix(model, "/..") || strings.Contains(model, "/../") ||
+		strings.HasPrefix(model, "/") || strings.Contains(model, "//") {
+		return refuse(http.StatusBadRequest, "invalid_model", "the model name contains a path (/, .., //); use the model ID as listed in /v1/models")
+	}
+	return nil
+}
+
+// withIncludeUsage returns body asking for stream usage, and whether the
+// client had asked for it itself. The common case, no stream_options at
+// all, is one insertion after the opening brace; otherwise the body is
+// rewritten through a map, which reorders its keys (JSON objects are
+// unordered, so nothing changes for the upstream).
+func withIncludeUsage(body []byte, opts json.RawMessage) ([]byte, bool, error) {
+	if len(opts) == 0 {
+		i := bytes.IndexByte(body, '{')
+		const ask = `"stream_options":{"include_usage":true},`
+		out := make([]byte, 0, len(body)+len(ask))
+		out = append(out, body[:i+1]...)
+		out = append(out, ask...)
+		return append(out, body[i+1:]...), false, nil
+	}
+	so := map[string]json.RawMessage{}
+	if !bytes.Equal(bytes.TrimSpace(opts), []byte("null")) {
+		if err := json.Unmarshal(opts, &so); err != nil {
+			return nil, false, fmt.Errorf("stream_options must be an object: %w", err)
+		}
+	}
+	var asked bool
+	if v, ok := so["include_usage"]; ok {
+		_ = json.Unmarshal(v, &asked)
+	}
+	if asked {
+		return body, true, nil
+	}
+	so["include_usage"] = json.RawMessage("true")
+	top := map[string]json.RawMessage{}
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, false, err
+	}
+	enc, err := marshal(so)
+	if err != nil {
+		return nil, false, err
+	}
+	top["stream_options"] = enc
+	out, err := marshal(top)
+	return out, false, err
+}
+
+// marshal is json.Marshal without HTML escaping, so a prompt's <, > and &
+// reach the upstream as the client wrote them.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// requestID is the client's X-Request-Id when it is a sane token (so logs
+// on both sides line up), else a fresh random one.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); saneID(id) {
+		return id
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	var out [4 + 32]byte
+	copy(out[:], "req_")
+	hex.Encode(out[4:], b[:])
+	return string(out[:])
+}
+
+func saneID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+// discard drains a little of a body so its connection can be reused.
+func discard(rc io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, rc, 64<<10)
+	_ = rc.Close()
+}

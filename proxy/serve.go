@@ -1,0 +1,557 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/clientkey"
+	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/pricing"
+	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/proxy/sse"
+	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/usagelog"
+)
+
+// defaultMaxOutput is the output assumed for a budget reservation when
+// neither the request nor the model's price says how long an answer can be.
+const defaultMaxOutput = 8192
+
+// errStreamIdle is the cause of cancelling an upstream that went quiet.
+var errStreamIdle = errors.New("the upstream sent nothing within the stream idle timeout")
+
+// exchange is one proxied request from key check to usage record.
+type exchange struct {
+	p        *Proxy
+	w        http.ResponseWriter
+	r        *http.Request
+	protocol providers.Protocol
+	endpoint string
+	start    time.Time
+	reqID    string
+	e        *keyEntry
+	model    string
+	info     modelInfo
+	body     []byte // as forwarded
+	bodyBuf  *bytes.Buffer
+	fields   fields
+}
+
+// authenticate finds the request's key and checks everything that does not
+// depend on the route: the key is a known, active, unexpired client key of
+// an active service. The entry is returned with a refusal too when the key
+// is known, so that the refusal can be recorded against it.
+func (p *Proxy) authenticate(r *http.Request, now time.Time) (*keyEntry, *apiError) {
+	k, ok := clientkey.FromRequest(r)
+	if !ok {
+		return nil, refuse(http.StatusUnauthorized, "missing_api_key",
+			"no API key: send your Sluice key (sk_…) as Authorization: Bearer, x-api-key, x-goog-api-key or ?key=")
+	}
+	if !clientkey.LooksValid(k) {
+		return nil, refuse(http.StatusUnauthorized, "invalid_api_key",
+			"invalid API key: Sluice keys start with sk_ and have 46 characters; check that this is not a provider's key or a truncated copy")
+	}
+	e, err := p.keys.get(r.Context(), clientkey.Hash(k), now)
+	if err != nil {
+		p.log.Error("client key look-up failed", "err", err)
+		return nil, refuse(http.StatusServiceUnavailable, "key_check_unavailable",
+			"the gateway could not check the API key (its database did not answer); try again shortly")
+	}
+	if e == nil {
+		return nil, refuse(http.StatusUnauthorized, "invalid_api_key",
+			"invalid API key: no such key; it may have been deleted or rotated, ask an admin for the current one")
+	}
+	key := e.key
+	if key.IsManagementKey {
+		return nil, refuse(http.StatusForbidden, "management_key",
+			fmt.Sprintf("%q is a management key: it works on the admin API (/graphql), not on the proxy; use a client key of a service", key.Name))
+	}
+	if e.svc == nil {
+		return nil, refuse(http.StatusForbidden, "key_without_service",
+			fmt.Sprintf("API key %q belongs to no service; create a key for a service", key.Name))
+	}
+	if !key.IsActive {
+		return e, refuse(http.StatusForbidden, "key_disabled",
+			fmt.Sprintf("API key %q is disabled; an admin can enable it again", key.Name))
+	}
+	if key.ExpiresAt != nil && !now.Before(*key.ExpiresAt) {
+		return e, refuse(http.StatusUnauthorized, "key_expired",
+			fmt.Sprintf("API key %q expired at %s; ask an admin for a new key or a later expiry", key.Name, key.ExpiresAt.UTC().Format(time.RFC3339)))
+	}
+	if !e.svc.Active {
+		return e, refuse(http.StatusForbidden, "service_disabled",
+			fmt.Sprintf("service %q is disabled; an admin can enable it again", e.svc.ServiceName))
+	}
+	p.lastUsed.touch(key.ID, now)
+	return e, nil
+}
+
+// serve handles the fixed-path provider routes.
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
+	x := p.begin(w, r, rt.protocol, rt.path)
+	if x == nil {
+		return
+	}
+	defer x.release()
+	f := x.fields
+	if aerr := x.pickModel(f.Model); aerr != nil {
+		x.fail(aerr)
+		return
+	}
+	stripUsage := false
+	if rt.includeUsage && f.Stream {
+		body, asked, err := withIncludeUsage(x.body, f.StreamOptions)
+		if err != nil {
+			x.fail(refuse(http.StatusBadRequest, "invalid_stream_options", err.Error()))
+			return
+		}
+		x.body, stripUsage = body, !asked
+	}
+	x.forward(rt.upstream, "", stripUsage)
+}
+
+// serveGemini handles /v1beta/models/{model}:generateContent and
+// :streamGenerateContent, where the model and the streaming choice are in
+// the path.
+func (p *Proxy) serveGemini(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, geminiPrefix)
+	model, action, _ := cutLast(rest, ':')
+	if action != "generateContent" && action != "streamGenerateContent" {
+		w.Header().Set("X-Request-Id", requestID(r))
+		writeError(w, providers.ProtocolGemini, refuse(http.StatusNotFound, "unknown_route",
+			fmt.Sprintf("Sluice serves %s for Gemini; %s is not one of them", routesOf(providers.ProtocolGemini), r.URL.Path)))
+		return
+	}
+	x := p.begin(w, r, providers.ProtocolGemini, geminiPrefix+"{model}:"+action)
+	if x == nil {
+		return
+	}
+	defer x.release()
+	if strings.Contains(model, "/") {
+		x.fail(refuse(http.StatusBadRequest, "invalid_model", "the model in the path must be a plain model ID such as gemini-2.0-flash"))
+		return
+	}
+	if aerr := x.pickModel(model); aerr != nil {
+		x.fail(aerr)
+		return
+	}
+	extra := ""
+	if action == "streamGenerateContent" {
+		extra = "alt=sse" // SSE, not a JSON array, so events can be relayed and metered one by one
+	}
+	x.forward("/models/"+url.PathEscape(model)+":"+action, extra, false)
+}
+
+func cutLast(s string, sep byte) (before, after string, found bool) {
+	if i := strings.LastIndexByte(s, sep); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
+
+// begin runs the checks common to every provider route and reads the
+// body; nil when the request was answered already. The caller must
+// release a non-nil exchange.
+func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Protocol, endpoint string) *exchange {
+	start := time.Now()
+	x := &exchange{p: p, w: w, r: r, protocol: proto, endpoint: endpoint, start: start, reqID: requestID(r)}
+	w.Header().Set("X-Request-Id", x.reqID)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, proto, refuse(http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s takes POST, not %s", r.URL.Path, r.Method)))
+		return nil
+	}
+	e, aerr := p.authenticate(r, start)
+	x.e = e
+	if aerr != nil {
+		x.fail(aerr)
+		return nil
+	}
+	if got := e.provider.Protocol; got != proto {
+		x.fail(refuse(http.StatusNotFound, "wrong_protocol", fmt.Sprintf(
+			"this key's service %q uses provider %s, which speaks the %s API: call %s instead of %s",
+			e.svc.ServiceName, e.svc.Provider, got, routesOf(got), r.URL.Path)))
+		return nil
+	}
+	if e.misconfigured != nil {
+		x.fail(e.misconfigured)
+		return nil
+	}
+	if aerr := x.readBody(); aerr != nil {
+		x.fail(aerr)
+		return nil
+	}
+	f, aerr := parseFields(x.body)
+	if aerr != nil {
+		x.release()
+		x.fail(aerr)
+		return nil
+	}
+	x.fields = f
+	return x
+}
+
+// readBody reads the request body into a pooled buffer; release returns it.
+func (x *exchange) readBody() *apiError {
+	buf := getBuffer()
+	if aerr := readBody(x.w, x.r, buf, x.p.opts.MaxBodyBytes); aerr != nil {
+		putBuffer(buf)
+		return aerr
+	}
+	x.body = buf.Bytes()
+	x.bodyBuf = buf
+	return nil
+}
+
+func (x *exchange) release() {
+	if x.bodyBuf != nil {
+		putBuffer(x.bodyBuf)
+		x.bodyBuf = nil
+	}
+}
+
+// pickModel checks the requested model against the service's allow-list.
+func (x *exchange) pickModel(model string) *apiError {
+	if aerr := checkModel(model); aerr != nil {
+		return aerr
+	}
+	x.model = model
+	info, ok := x.e.models[model]
+	if !ok {
+		return refuse(http.StatusForbidden, "model_not_enabled", notEnabled(model, x.e))
+	}
+	x.info = info
+	return nil
+}
+
+func notEnabled(model string, e *keyEntry) string {
+	if len(e.enabled) == 0 {
+		return fmt.Sprintf("model %q is not enabled: service %q has no models enabled; an admin must enable some", model, e.svc.ServiceName)
+	}
+	list := e.enabled
+	more := ""
+	if len(list) > 20 {
+		more = fmt.Sprintf(" and %d more (see GET /v1/models)", len(list)-20)
+		list = list[:20]
+	}
+	return fmt.Sprintf("model %q is not enabled for service %q; enabled: %s%s", model, e.svc.ServiceName, strings.Join(list, ", "), more)
+}
+
+// fail answers aerr and records the refusal when a key and service are
+// known.
+func (x *exchange) fail(aerr *apiError) {
+	writeError(x.w, x.protocol, aerr)
+	x.record(outcome{status: aerr.status, err: aerr.message, priced: true})
+}
+
+// outcome is what happened to a request, for its usage record.
+type outcome struct {
+	status   int
+	usage    usage.Usage
+	cost     money.Micros
+	priced   bool
+	ttfb     time.Duration
+	streamed bool
+	partial  bool
+	err      string
+}
+
+func (x *exchange) record(o outcome) {
+	e := x.e
+	if e == nil || e.svc == nil {
+		return
+	}
+	rec := usagelog.Record{
+		CreatedAt: x.start, RequestID: x.reqID,
+		OrganizationID: e.key.OrganizationID, ServiceID: e.svc.ID, APIKeyID: e.key.ID, CredentialID: e.credID,
+		Protocol: string(x.protocol), Endpoint: x.endpoint, Model: x.model,
+		InputTokens: o.usage.InputTokens, OutputTokens: o.usage.OutputTokens, CachedInputTokens: o.usage.CachedInputTokens,
+		Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err,
+		LatencyUs: time.Since(x.start).Microseconds(), Streamed: o.streamed, Partial: o.partial,
+	}
+	if o.ttfb > 0 {
+		us := o.ttfb.Microseconds()
+		rec.TTFBUs = &us
+	}
+	x.p.usage.Add(rec)
+}
+
+// estimate is the worst-case cost of the request for the budget: the
+// input guessed from the body size plus the most output it may produce.
+func (x *exchange) estimate() money.Micros {
+	if !x.info.priced {
+		return 0
+	}
+	price := x.info.price
+	in := usage.EstimateInputTokens(x.body)
+	out, ok := usage.MaxOutputTokens(string(x.protocol), x.body)
+	if !ok {
+		out = int64(price.MaxOutputTokens)
+		if out == 0 {
+			out = defaultMaxOutput
+		}
+	}
+	if price.Kind == pricing.KindEmbedding {
+		out = 0
+	}
+	return price.Cost(pricing.Usage{InputTokens: in, OutputTokens: out})
+}
+
+// reserve asks the budget; nil reservation and no error when there is no
+// budget or it failed open.
+func (x *exchange) reserve() (Reservation, *apiError) {
+	b := x.p.budget
+	if b == nil {
+		return nil, nil
+	}
+	e := x.e
+	res, err := b.Reserve(x.r.Context(), BudgetRequest{
+		OrgID: e.key.OrganizationID, OrgName: e.orgName, Key: e.key, Service: e.svc, Model: x.model,
+		Amount: x.estimate(), EnforceBalance: e.enforceBalance,
+	})
+	var refusal *Refusal
+	switch {
+	case errors.As(err, &refusal):
+		return nil, &apiError{status: refusal.Status, code: "budget_exceeded", message: refusal.Message, retryAfter: refusal.RetryAfter}
+	case err != nil && x.p.opts.BudgetFailOpen:
+		x.p.log.Warn("budget check failed; admitting the request (fail open)", "request_id", x.reqID, "err", err)
+		return nil, nil
+	case err != nil:
+		x.p.log.Error("budget check failed; refusing the request", "request_id", x.reqID, "err", err)
+		return nil, refuse(http.StatusServiceUnavailable, "budget_unavailable",
+			"the gateway could not check the budget (its database did not answer); try again shortly")
+	}
+	return res, nil
+}
+
+// forward sends the request upstream and relays the answer.
+func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
+	res, aerr := x.reserve()
+	if aerr != nil {
+		x.fail(aerr)
+		return
+	}
+	var o outcome
+	defer func() {
+		if res != nil {
+			cost := o.cost
+			if !o.priced {
+				cost = 0
+			}
+			if err := res.Settle(context.WithoutCancel(x.r.Context()), cost); err != nil {
+				x.p.log.Error("settling a budget reservation failed", "request_id", x.reqID, "err", err)
+			}
+		}
+		x.record(o)
+	}()
+	if res != nil {
+		for _, w := range res.Warnings() {
+			x.w.Header().Add("X-Sluice-Budget-Warning", w)
+		}
+	}
+
+	ctx, cancel := context.WithCancelCause(x.r.Context())
+	defer cancel(nil)
+	req, err := upstreamRequest(ctx, x.r, x.e, path, extraQuery, x.body)
+	if err != nil {
+		o = x.upstreamFailed(ctx, err)
+		return
+	}
+	resp, err := x.p.rt.RoundTrip(req)
+	if err != nil {
+		o = x.upstreamFailed(ctx, err)
+		return
+	}
+	o.ttfb = time.Since(x.start)
+	o.status = resp.StatusCode
+	x.p.noteRateLimits(x.e.credID, resp.Header, resp.StatusCode, time.Now())
+	body := newIdleBody(resp.Body, x.p.opts.StreamIdleTimeout, cancel)
+	defer body.Close()
+	copyResponseHeaders(x.w.Header(), resp.Header)
+	if isEventStream(resp.Header) {
+		x.relayStream(ctx, resp.StatusCode, body, stripUsage, &o)
+	} else {
+		x.relayBody(ctx, resp.StatusCode, body, &o)
+	}
+}
+
+func isEventStream(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	return len(ct) >= 17 && strings.EqualFold(ct[:17], "text/event-stream")
+}
+
+// upstreamFailed answers a request whose upstream could not be reached or
+// did not answer in time.
+func (x *exchange) upstreamFailed(ctx context.Context, err error) outcome {
+	if x.r.Context().Err() != nil {
+		// The client left before the upstream answered; nobody to tell.
+		return outcome{status: 499, err: "client closed the request before the upstream answered", priced: true}
+	}
+	status, what := http.StatusBadGateway, "could not reach the upstream provider"
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(context.Cause(ctx), errStreamIdle) {
+		status, what = http.StatusGatewayTimeout, "the upstream provider did not answer in time"
+	}
+	msg := fmt.Sprintf("%s (%s): %s", what, x.e.base.Host, x.scrub(err))
+	x.p.log.Warn("upstream request failed", "request_id", x.reqID, "service", x.e.svc.ServiceName, "status", status, "err", x.scrub(err))
+	writeError(x.w, x.protocol, refuse(status, "upstream_unavailable", msg))
+	return outcome{status: status, err: msg, priced: true}
+}
+
+// scrub renders err without anything that could carry the provider key: a
+// url.Error repeats the URL, whose query may hold it.
+func (x *exchange) scrub(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	s := err.Error()
+	if x.e.secret != "" {
+		s = strings.ReplaceAll(s, x.e.secret, "[redacted]")
+	}
+	return s
+}
+
+// relayBody passes a non-streamed answer through once it is complete: the
+// cost header must precede the body, and usage is at its end.
+func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, o *outcome) {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	limit := x.p.opts.MaxResponseBytes
+	_, err := buf.ReadFrom(io.LimitReader(body, limit+1))
+	if err != nil {
+		x.w.Header().Del("Content-Type")
+		*o = x.upstreamFailed(ctx, fmt.Errorf("reading the answer: %w", err))
+		return
+	}
+	h := x.w.Header()
+	if int64(buf.Len()) > limit {
+		// Too large to hold: pass it through unmetered rather than fail it.
+		h.Del("Content-Length")
+		x.w.WriteHeader(status)
+		_, _ = x.w.Write(buf.Bytes())
+		_, err := io.Copy(x.w, body)
+		o.priced = x.info.priced
+		o.err = fmt.Sprintf("answer larger than %d bytes passed through without reading its usage", limit)
+		if err != nil {
+			o.err += "; relay failed: " + x.scrub(err)
+		}
+		return
+	}
+	o.priced = x.info.priced
+	if status < 300 {
+		u, err := usage.FromBody(string(x.protocol), buf.Bytes())
+		if err != nil {
+			o.err = "could not read usage from the answer: " + err.Error()
+		} else if !u.Found {
+			o.err = "the answer reported no usage"
+		}
+		o.usage = u
+		o.cost = x.info.price.Cost(pricing.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens})
+	} else {
+		o.err = "upstream answered " + strconv.Itoa(status)
+	}
+	if o.priced {
+		h.Set("X-Sluice-Cost-USD", usd(o.cost))
+	}
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	x.w.WriteHeader(status)
+	if _, err := x.w.Write(buf.Bytes()); err != nil {
+		o.err = "client went away during the answer"
+	}
+}
+
+// relayStream passes an SSE answer through event by event, each flushed as
+// soon as its blank line arrives, while a meter reads its usage. The cost,
+// known only at the end, is sent as the trailer X-Sluice-Cost-USD.
+func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, stripUsage bool, o *outcome) {
+	h := x.w.Header()
+	h.Del("Content-Length")
+	o.streamed = true
+	o.priced = x.info.priced
+	if o.priced {
+		h.Set("Trailer", "X-Sluice-Cost-USD")
+	}
+	rc := http.NewResponseController(x.w)
+	x.w.WriteHeader(status)
+	clientGone := rc.Flush() != nil
+	rd := sse.NewReader(body)
+	meter := usage.NewStreamMeter(string(x.protocol))
+	var upstreamErr error
+	for !clientGone {
+		ev, err := rd.Next()
+		if err != nil {
+			if err != io.EOF {
+				upstreamErr = err
+			}
+			break
+		}
+		meter.Observe(ev)
+		if stripUsage && meter.IsUsageOnlyChunk(ev) {
+			continue
+		}
+		if _, err := x.w.Write(ev.Raw); err != nil {
+			clientGone = true
+			break
+		}
+		if err := rc.Flush(); err != nil {
+			clientGone = true
+		}
+	}
+	u := meter.Usage()
+	if x.r.Context().Err() != nil {
+		clientGone = true
+	}
+	if status < 300 && meter.Partial() {
+		o.partial = true
+		if u.InputTokens == 0 {
+			u.InputTokens = usage.EstimateInputTokens(x.body)
+		}
+		switch {
+		case clientGone:
+			o.err = "client disconnected mid-stream; tokens estimated from what was streamed"
+		case errors.Is(context.Cause(ctx), errStreamIdle):
+			o.err = "upstream stream went idle and was cut; tokens estimated from what was streamed"
+		case upstreamErr != nil:
+			o.err = "upstream stream failed: " + x.scrub(upstreamErr) + "; tokens estimated from what was streamed"
+		default:
+			o.err = "stream ended without reporting usage; tokens estimated from what was streamed"
+		}
+	} else if status >= 300 {
+		o.err = "upstream answered " + strconv.Itoa(status)
+	}
+	o.usage = u
+	o.cost = x.info.price.Cost(pricing.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens})
+	if o.priced && !clientGone {
+		h.Set("X-Sluice-Cost-USD", usd(o.cost))
+	}
+}
+
+// usd renders micro-USD as a decimal dollar amount with six places.
+func usd(m money.Micros) string {
+	neg := m < 0
+	if neg {
+		m = -m
+	}
+	var buf [32]byte
+	b := buf[:0]
+	if neg {
+		b = append(b, '-')
+	}
+	b = strconv.AppendInt(b, int64(m/money.PerUSD), 10)
+	b = append(b, '.')
+	frac := int64(m % money.PerUSD)
+	for d := int64(100_000); d > 0; d /= 10 {
+		b = append(b, byte('0'+frac/d%10))
+	}
+	return string(b)
+}

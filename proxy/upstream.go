@@ -1,0 +1,215 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/ent/apistandard"
+	"github.com/sluicehq/sluice/providers"
+)
+
+// newTransport is the one pooled transport every upstream call shares.
+// Compression is off: the proxy reads usage out of bodies and streams SSE
+// event by event, which a gzip layer would hide and delay, and LLM
+// upstreams are CPU-bound, not bandwidth-bound.
+func newTransport(o Options) *http.Transport {
+	d := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          o.MaxIdleConnsPerHost * 4,
+		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   o.ConnectTimeout,
+		ResponseHeaderTimeout: o.FirstByteTimeout,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+	}
+}
+
+// hopHeaders are meaningful only on one connection (RFC 9110 §7.6.1), as
+// net/http/httputil.ReverseProxy removes them.
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// dropRequest are client headers never forwarded: every way a client may
+// carry its Sluice key or session (the upstream gets the provider key
+// instead), what the transport sets itself, and Sluice's own headers.
+var dropRequest = map[string]bool{
+	"Authorization": true, "X-Api-Key": true, "X-Goog-Api-Key": true, "Cookie": true,
+	"Host": true, "Content-Length": true, "Accept-Encoding": true, "X-Request-Id": true,
+}
+
+// dropResponse are upstream headers not passed back: cookies belong to the
+// gateway's connection, the length may change, and X-Request-Id is the
+// gateway's (the upstream's moves to X-Upstream-Request-Id).
+var dropResponse = map[string]bool{
+	"Set-Cookie": true, "Content-Length": true, "X-Request-Id": true,
+}
+
+// copyRequestHeaders copies the client's headers that may reach the
+// upstream into dst.
+func copyRequestHeaders(dst, src http.Header) {
+	for k, vv := range src {
+		if dropRequest[k] || isHop(k, src) || strings.HasPrefix(k, "X-Sluice-") || strings.HasPrefix(k, "Proxy-") {
+			continue
+		}
+		dst[k] = vv
+	}
+}
+
+// copyResponseHeaders copies the upstream's headers that may reach the
+// client into dst.
+func copyResponseHeaders(dst, src http.Header) {
+	for k, vv := range src {
+		if dropResponse[k] || isHop(k, src) || strings.HasPrefix(k, "Proxy-") {
+			continue
+		}
+		dst[k] = vv
+	}
+	if id := src.Get("X-Request-Id"); id != "" {
+		dst.Set("X-Upstream-Request-Id", id)
+	}
+}
+
+// isHop reports whether k is a hop-by-hop header, standard or named by the
+// Connection header of h.
+func isHop(k string, h http.Header) bool {
+	for _, hop := range hopHeaders {
+		if k == hop {
+			return true
+		}
+	}
+	for _, v := range h["Connection"] {
+		for name := range strings.SplitSeq(v, ",") {
+			if textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name)) == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// upstreamRequest builds the request to the provider: base URL plus path,
+// the client's query without its key, the provider's auth per the API
+// standard, and the client's headers minus everything dropped above.
+func upstreamRequest(ctx context.Context, r *http.Request, e *keyEntry, path string, extraQuery string, body []byte) (*http.Request, error) {
+	u := *e.base
+	u.Path = e.base.Path + path
+	u.RawQuery = forwardQuery(r.URL.RawQuery, extraQuery)
+	h := make(http.Header, len(r.Header)+2)
+	copyRequestHeaders(h, r.Header)
+	switch e.method {
+	case apistandard.KeyMethodAuthBearer:
+		name := e.field
+		if name == "" {
+			name = "Authorization"
+		}
+		h.Set(name, "Bearer "+e.secret)
+	case apistandard.KeyMethodAuthApikey:
+		name := e.field
+		if name == "" {
+			name = "X-Api-Key"
+		}
+		h.Set(name, e.secret)
+	case apistandard.KeyMethodQueryParam:
+		name := e.field
+		if name == "" {
+			name = "key"
+		}
+		q := url.QueryEscape(name) + "=" + url.QueryEscape(e.secret)
+		if u.RawQuery == "" {
+			u.RawQuery = q
+		} else {
+			u.RawQuery += "&" + q
+		}
+	}
+	if e.provider.Protocol == providers.ProtocolAnthropic && h.Get("Anthropic-Version") == "" {
+		h.Set("Anthropic-Version", "2023-06-01")
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	req := &http.Request{
+		Method:        http.MethodPost,
+		URL:           &u,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Host:          u.Host,
+		ContentLength: int64(len(body)),
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		GetBody: func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(body)), nil
+		},
+	}
+	return req.WithContext(ctx), nil
+}
+
+// forwardQuery is the client's raw query without any "key" parameter (a
+// Gemini SDK's Sluice key), plus extra.
+func forwardQuery(raw, extra string) string {
+	if raw == "" {
+		return extra
+	}
+	var b strings.Builder
+	for pair := range strings.SplitSeq(raw, "&") {
+		name, _, _ := strings.Cut(pair, "=")
+		if name == "key" || name == "" {
+			continue
+		}
+		if un, err := url.QueryUnescape(name); err == nil && un == "key" {
+			continue
+		}
+		if extra != "" && name == "alt" {
+			continue // the proxy sets alt=sse itself
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(pair)
+	}
+	if extra != "" {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(extra)
+	}
+	return b.String()
+}
+
+// idleBody fails a read that waits longer than idle for the upstream's
+// next bytes: a stream that stalls is cut, not held open forever.
+type idleBody struct {
+	io.ReadCloser
+	timer *time.Timer
+	idle  time.Duration
+}
+
+func newIdleBody(rc io.ReadCloser, idle time.Duration, cancel context.CancelCauseFunc) *idleBody {
+	return &idleBody{ReadCloser: rc, idle: idle, timer: time.AfterFunc(idle, func() { cancel(errStreamIdle) })}
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.idle)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	return b.ReadCloser.Close()
+}

@@ -1,0 +1,194 @@
+package usagelog_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/usagerecord"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/usagelog"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+func record(i int) usagelog.Record {
+	cred := 7
+	ttfb := int64(1500)
+	return usagelog.Record{
+		CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
+		RequestID: fmt.Sprintf("req-%05d", i), OrganizationID: 1, ServiceID: 2, APIKeyID: 3, CredentialID: &cred,
+		Protocol: "openai", Endpoint: "/v1/chat/completions", Model: "gpt-4o-mini",
+		InputTokens: int64(i), OutputTokens: 2 * int64(i), CachedInputTokens: 1, Cost: money.Micros(10 * i), Priced: true,
+		Status: 200, LatencyUs: 900, TTFBUs: &ttfb, Streamed: i%2 == 0,
+	}
+}
+
+func TestWritesEveryFieldInBatches(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		var mu sync.Mutex
+		var batches []int
+		w := usagelog.New(db.Client, usagelog.Options{Log: quiet, BatchSize: 100, OnWrite: func(b []usagelog.Record) {
+			mu.Lock()
+			batches = append(batches, len(b))
+			mu.Unlock()
+		}})
+		const n = 1234
+		for i := range n {
+			if !w.Add(record(i)) {
+				t.Fatalf("record %d dropped", i)
+			}
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Client.UsageRecord.Query().Order(usagerecord.ByID()).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != n {
+			t.Fatalf("%d rows written, want %d", len(got), n)
+		}
+		for i, r := range got {
+			want := record(i)
+			if r.RequestID != want.RequestID {
+				t.Fatalf("row %d is %s: order not kept", i, r.RequestID)
+			}
+			if r.InputTokens != want.InputTokens || r.OutputTokens != want.OutputTokens || r.Cost != want.Cost ||
+				!r.Priced || r.CredentialID == nil || *r.CredentialID != 7 || r.TtfbUs == nil || *r.TtfbUs != 1500 ||
+				r.Streamed != want.Streamed || r.Model != "gpt-4o-mini" || !r.CreatedAt.Equal(want.CreatedAt) {
+				t.Fatalf("row %d = %+v, want %+v", i, r, want)
+			}
+		}
+		mu.Lock()
+		total := 0
+		for _, b := range batches {
+			if b > 100 {
+				t.Errorf("a batch of %d rows exceeds BatchSize 100", b)
+			}
+			total += b
+		}
+		mu.Unlock()
+		if total != n {
+			t.Errorf("OnWrite saw %d records, want %d", total, n)
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestFailedBatchIsRetriedInOrder(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		var failures atomic.Int32
+		w := usagelog.New(db.Client, usagelog.Options{Log: quiet, BatchSize: 10, Interval: 10 * time.Millisecond,
+			// Stands in for a database that refuses writes for a while: the
+			// transaction rolls the batch's rows back, as an outage would.
+			InTx: func(ctx context.Context, tx *ent.Tx, batch []usagelog.Record) error {
+				if failures.Add(1) <= 3 {
+					return errors.New("connection refused")
+				}
+				return nil
+			}})
+		for i := range 35 {
+			w.Add(record(i))
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Client.UsageRecord.Query().Order(usagerecord.ByID()).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 35 {
+			t.Fatalf("%d rows after retries, want 35", len(got))
+		}
+		for i, r := range got {
+			if r.RequestID != record(i).RequestID {
+				t.Fatalf("row %d is %s: retry broke the order", i, r.RequestID)
+			}
+		}
+		if w.Dropped() != 0 {
+			t.Fatalf("%d dropped", w.Dropped())
+		}
+	})
+}
+
+func TestCloseDrainsEverything(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		// An interval far beyond the test: only Close can write these.
+		w := usagelog.New(db.Client, usagelog.Options{Log: quiet, Interval: time.Hour})
+		for i := range 420 {
+			w.Add(record(i))
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := db.Client.UsageRecord.Query().CountX(ctx); n != 420 {
+			t.Fatalf("%d rows after Close, want 420", n)
+		}
+		if w.Add(record(1)) {
+			t.Fatal("Add after Close accepted a record")
+		}
+	})
+}
+
+func TestFullQueueDropsWithoutBlocking(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		block := make(chan struct{})
+		w := usagelog.New(db.Client, usagelog.Options{Log: quiet, QueueSize: 5, BatchSize: 1, Interval: time.Millisecond,
+			InTx: func(ctx context.Context, tx *ent.Tx, batch []usagelog.Record) error {
+				<-block // the database hangs
+				return nil
+			}})
+		start := time.Now()
+		accepted := 0
+		for i := range 100 {
+			if w.Add(record(i)) {
+				accepted++
+			}
+		}
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Fatalf("Add blocked for %v with the database hanging", d)
+		}
+		if accepted > 6 || w.Dropped() < 94 {
+			t.Fatalf("accepted %d, dropped %d with a queue of 5", accepted, w.Dropped())
+		}
+		close(block)
+		if err := w.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := db.Client.UsageRecord.Query().CountX(context.Background()); n != accepted {
+			t.Fatalf("%d rows, want the %d accepted", n, accepted)
+		}
+	})
+}
+
+func TestCloseGivesUpAtItsDeadline(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		w := usagelog.New(db.Client, usagelog.Options{Log: quiet, Interval: time.Millisecond,
+			InTx: func(context.Context, *ent.Tx, []usagelog.Record) error { return errors.New("down") }})
+		for i := range 3 {
+			w.Add(record(i))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		if err := w.Close(ctx); err == nil {
+			t.Fatal("Close reported success with the database down")
+		}
+		if w.Dropped() != 3 {
+			t.Fatalf("dropped = %d, want 3 counted", w.Dropped())
+		}
+	})
+}
