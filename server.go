@@ -24,17 +24,21 @@ import (
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/budget"
+	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/migrations"
 	"github.com/sluicehq/sluice/pricing"
+	"github.com/sluicehq/sluice/proxy"
 	"github.com/sluicehq/sluice/rollup"
 	"github.com/sluicehq/sluice/secrets"
+	"github.com/sluicehq/sluice/usagelog"
 	"github.com/sluicehq/sluice/web"
 )
 
@@ -90,6 +94,9 @@ type gateway struct {
 	prober  *liveusage.Prober
 	metrics *metrics.Metrics
 	feed    *livefeed.Hub
+	changes changefeed.Feed
+	usage   *usagelog.Writer
+	proxy   *proxy.Proxy
 	handler http.Handler
 	// stop ends the background work (reservation sweeper, alert webhook).
 	stop context.CancelFunc
@@ -167,6 +174,10 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	g.metrics = metrics.New()
 	g.feed = livefeed.New()
 	g.prober.OnChange = g.feed.PublishRateLimits
+	if err := g.startProxy(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	alerts := make(chan budget.Alert, 1024)
 	g.budgets.Alerts = alerts
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -182,7 +193,8 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 func (g *gateway) routes() http.Handler {
 	mux := http.NewServeMux()
 	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, DB: g.db, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets,
-		Prober: g.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: g.feed}, graph.Options{
+		Prober: g.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: g.feed,
+		Changes: g.changes, DenyPrivateUpstreams: g.cfg.DenyPrivateUpstreams}, graph.Options{
 		Introspection:  g.cfg.Playground,
 		AllowedOrigins: g.cfg.CORSOrigins,
 	})
@@ -207,6 +219,7 @@ func (g *gateway) routes() http.Handler {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	g.proxy.Mount(mux)
 	if g.cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", g.metrics.Handler())
 	}
@@ -246,8 +259,63 @@ func (g *gateway) cors() *cors.Cors {
 	})
 }
 
-// Close stops the background work and releases the database.
+// startProxy builds the proxy and what it feeds: the change feed that
+// keeps its key cache fresh (LISTEN/NOTIFY on PostgreSQL, so every replica
+// hears every admin change), and the usage writer, whose batches also
+// update the hourly roll-ups, the live subscriptions and the metrics.
+func (g *gateway) startProxy(ctx context.Context) error {
+	g.changes = changefeed.NewLocal()
+	if g.db.Dialect == dialect.Postgres {
+		feed, err := changefeed.NewPostgres(ctx, g.db.SQL, g.db.DSN, g.log)
+		if err != nil {
+			return fmt.Errorf("listen for admin changes: %w", err)
+		}
+		g.changes = feed
+	}
+	names := &serviceNames{client: g.db.Client}
+	g.usage = usagelog.New(g.db.Client, usagelog.Options{
+		Log: g.log,
+		InTx: func(ctx context.Context, tx *ent.Tx, batch []usagelog.Record) error {
+			return rollup.Add(ctx, tx, g.db.Dialect, rollupEntries(batch))
+		},
+		OnWrite: func(batch []usagelog.Record) {
+			for i := range batch {
+				r := &batch[i]
+				g.feed.PublishUsage(usageEvent(r))
+				g.metrics.ObserveRequest(requestMetrics(r, names.name(r.ServiceID)))
+			}
+		},
+	})
+	g.metrics.Gauge("sluice_usage_queue_depth", "Usage records waiting to be written.", func() float64 { return float64(g.usage.Pending()) })
+	g.metrics.Gauge("sluice_usage_dropped_total", "Usage records dropped because the queue was full.", func() float64 { return float64(g.usage.Dropped()) })
+	px, err := proxy.New(proxy.Options{
+		DB: g.db, Keyring: g.keyring, Feed: g.changes, Usage: g.usage, Log: g.log,
+		Budget: proxy.Budgets(g.budgets), BudgetFailOpen: g.cfg.BudgetFailOpen,
+		Browser:              web.Handler(),
+		OnRateLimits:         g.prober.Observe,
+		DenyPrivateUpstreams: g.cfg.DenyPrivateUpstreams,
+		ConnectTimeout:       g.cfg.UpstreamConnectTimeout,
+		FirstByteTimeout:     g.cfg.UpstreamFirstByteTimeout,
+		StreamIdleTimeout:    g.cfg.StreamIdleTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	g.proxy = px
+	return nil
+}
+
+// Close stops the proxy, writes every queued usage record, stops the
+// background work and releases the database, in that order, so that
+// nothing in flight is lost. Call it after the HTTP server has drained.
 func (g *gateway) Close() error {
+	g.proxy.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := g.usage.Close(ctx); err != nil {
+		g.log.Error("write the last usage records", "err", err)
+	}
+	g.changes.Close()
 	g.stop()
 	return g.db.Close()
 }

@@ -31,6 +31,15 @@ type Config struct {
 	// MetricsAddr is where /metrics is served: empty for the main
 	// listener, host:port for a separate one, off for nowhere.
 	MetricsAddr string
+	// DenyPrivateUpstreams refuses provider base URLs on loopback, private
+	// or link-local addresses, at save time and at connect time.
+	DenyPrivateUpstreams bool
+	// BudgetFailOpen admits requests when the budget check cannot reach
+	// the database; fail closed (503) otherwise.
+	BudgetFailOpen bool
+	// Upstream timeouts: connecting, waiting for response headers, and
+	// silence between stream events.
+	UpstreamConnectTimeout, UpstreamFirstByteTimeout, StreamIdleTimeout time.Duration
 	// AdminPassword is the bootstrap admin's password (environment only:
 	// a flag would show in the process list).
 	AdminPassword string
@@ -105,6 +114,16 @@ var settings = []setting{
 		}},
 	{"metrics-addr", "SLUICE_METRICS_ADDR", "", "serve Prometheus /metrics on this separate address (e.g. 127.0.0.1:9090); empty serves it on --addr, off disables it",
 		func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
+	{"deny-private-upstreams", "SLUICE_DENY_PRIVATE_UPSTREAMS", "false", "refuse provider base URLs that resolve to loopback, private or link-local addresses",
+		boolSetting(func(c *Config, b bool) { c.DenyPrivateUpstreams = b })},
+	{"budget-fail-open", "SLUICE_BUDGET_FAIL_OPEN", "false", "admit proxied requests when budgets cannot be checked (database down); by default they get 503",
+		boolSetting(func(c *Config, b bool) { c.BudgetFailOpen = b })},
+	{"upstream-connect-timeout", "SLUICE_UPSTREAM_CONNECT_TIMEOUT", "10s", "how long connecting to a provider may take",
+		durationSetting(func(c *Config, d time.Duration) { c.UpstreamConnectTimeout = d })},
+	{"upstream-first-byte-timeout", "SLUICE_UPSTREAM_FIRST_BYTE_TIMEOUT", "5m", "how long a provider may take to start answering",
+		durationSetting(func(c *Config, d time.Duration) { c.UpstreamFirstByteTimeout = d })},
+	{"stream-idle-timeout", "SLUICE_STREAM_IDLE_TIMEOUT", "2m", "how long a stream may go without an event before it is cut",
+		durationSetting(func(c *Config, d time.Duration) { c.StreamIdleTimeout = d })},
 	{"token-ttl", "SLUICE_TOKEN_TTL", "12h", "how long an admin login token lasts",
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
@@ -114,6 +133,28 @@ var settings = []setting{
 			c.TokenTTL = d
 			return nil
 		}},
+}
+
+func boolSetting(set func(*Config, bool)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q: use true or false", v)
+		}
+		set(c, b)
+		return nil
+	}
+}
+
+func durationSetting(set func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q: use a positive duration such as 30s", v)
+		}
+		set(c, d)
+		return nil
+	}
 }
 
 // Parse reads flags from args and, for flags not given, the environment

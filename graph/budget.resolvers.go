@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"github.com/sluicehq/sluice/changefeed"
 	"strings"
 
 	"github.com/sluicehq/sluice/budget"
@@ -81,7 +82,7 @@ func (r *mutationResolver) UpdateBalance(ctx context.Context, input model.Update
 	if n == 0 {
 		return nil, notFound("organization")
 	}
-	r.changed(ctx, topicServices)
+	r.changed(ctx, changefeed.TopicSettings)
 	return r.Client.Balance.Query().Where(balance.OrganizationID(orgID)).Only(ctx)
 }
 

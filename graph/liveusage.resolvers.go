@@ -27,7 +27,7 @@ func (r *mutationResolver) TestProviderCredential(ctx context.Context, input mod
 	if err := checkProvider(input.Provider); err != nil {
 		return nil, err
 	}
-	if err := checkBaseURL(input.Provider, input.BaseURL); err != nil {
+	if err := r.checkBaseURL(ctx, input.Provider, input.BaseURL); err != nil {
 		return nil, err
 	}
 	stdID, err := standardID(ctx, r.Client, input.Provider, input.APIStandardHandle)

@@ -35,6 +35,9 @@ type Resolver struct {
 	// Changes tells every replica's caches (the proxy's key cache) that
 	// admin data changed; nil in tests that have no proxy.
 	Changes Publisher
+	// DenyPrivateUpstreams refuses base URLs that resolve to private
+	// addresses (SLUICE_DENY_PRIVATE_UPSTREAMS).
+	DenyPrivateUpstreams bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -43,16 +46,6 @@ type Resolver struct {
 type Publisher interface {
 	Publish(ctx context.Context, topic string) error
 }
-
-// The topics admin mutations publish; package changefeed's constants carry
-// the same strings.
-const (
-	topicAPIKeys     = "api_keys"
-	topicServices    = "services"
-	topicCredentials = "credentials"
-	topicPrices      = "prices"
-	topicStandards   = "standards"
-)
 
 // changed publishes topic after a mutation committed. A failure is logged,
 // not returned: the change is saved, and caches also expire on their own.

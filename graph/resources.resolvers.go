@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"github.com/sluicehq/sluice/changefeed"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/sluicehq/sluice/clientkey"
@@ -77,7 +78,7 @@ func (r *mutationResolver) PutAPIStandard(ctx context.Context, handle string, in
 		return nil, err
 	}
 	auditTarget(ctx, "APIStandard", id, handle)
-	r.changed(ctx, topicStandards)
+	r.changed(ctx, changefeed.TopicStandards)
 	return r.Client.APIStandard.Get(ctx, id)
 }
 
@@ -110,7 +111,7 @@ func (r *mutationResolver) UpdateAPIStandard(ctx context.Context, handle string,
 	}
 	std, err = upd.Save(ctx)
 	if err == nil {
-		r.changed(ctx, topicStandards)
+		r.changed(ctx, changefeed.TopicStandards)
 	}
 	return std, err
 }
@@ -138,7 +139,7 @@ func (r *mutationResolver) DeleteAPIStandard(ctx context.Context, handle string)
 	if err := r.Client.APIStandard.DeleteOne(std).Exec(ctx); err != nil {
 		return false, err
 	}
-	r.changed(ctx, topicStandards)
+	r.changed(ctx, changefeed.TopicStandards)
 	return true, nil
 }
 
@@ -154,7 +155,7 @@ func (r *mutationResolver) CreateProviderCredential(ctx context.Context, input m
 	if err := checkName("accountKey", input.AccountKey, 200); err != nil {
 		return nil, err
 	}
-	if err := checkBaseURL(input.Provider, input.BaseURL); err != nil {
+	if err := r.checkBaseURL(ctx, input.Provider, input.BaseURL); err != nil {
 		return nil, err
 	}
 	stdID, err := standardID(ctx, r.Client, input.Provider, input.APIStandardHandle)
@@ -190,7 +191,7 @@ func (r *mutationResolver) CreateProviderCredential(ctx context.Context, input m
 		return nil, err
 	}
 	auditTarget(ctx, "ProviderCredential", cred.ID, display)
-	r.changed(ctx, topicCredentials)
+	r.changed(ctx, changefeed.TopicCredentials)
 	return r.Client.ProviderCredential.Get(ctx, cred.ID)
 }
 
@@ -206,7 +207,7 @@ func (r *mutationResolver) UpdateProviderCredential(ctx context.Context, id int,
 	}
 	auditTarget(ctx, "ProviderCredential", cred.ID, cred.DisplayName)
 	if input.BaseURL != nil {
-		if err := checkBaseURL(cred.Provider, input.BaseURL); err != nil {
+		if err := r.checkBaseURL(ctx, cred.Provider, input.BaseURL); err != nil {
 			return nil, err
 		}
 	}
@@ -245,7 +246,7 @@ func (r *mutationResolver) UpdateProviderCredential(ctx context.Context, id int,
 	if err != nil {
 		return nil, err
 	}
-	r.changed(ctx, topicCredentials)
+	r.changed(ctx, changefeed.TopicCredentials)
 	return r.Client.ProviderCredential.Get(ctx, cred.ID)
 }
 
@@ -270,7 +271,7 @@ func (r *mutationResolver) DeleteProviderCredential(ctx context.Context, id int)
 	if err := r.Client.ProviderCredential.DeleteOne(cred).Exec(ctx); err != nil {
 		return false, err
 	}
-	r.changed(ctx, topicCredentials)
+	r.changed(ctx, changefeed.TopicCredentials)
 	return true, nil
 }
 
@@ -299,7 +300,7 @@ func (r *mutationResolver) CreateService(ctx context.Context, input model.Create
 		return nil, FieldErrorf("providerApiKey", "give providerApiKey or credentialId, not both")
 	}
 	if input.ProviderAPIKey != nil {
-		if err := checkBaseURL(input.Provider, input.BaseURL); err != nil {
+		if err := r.checkBaseURL(ctx, input.Provider, input.BaseURL); err != nil {
 			return nil, err
 		}
 	}
@@ -347,7 +348,10 @@ func (r *mutationResolver) CreateService(ctx context.Context, input model.Create
 		return nil, err
 	}
 	auditTarget(ctx, "Service", svc.ID, svc.ServiceName)
-	r.changed(ctx, topicServices)
+	r.changed(ctx, changefeed.TopicServices)
+	if input.ProviderAPIKey != nil {
+		r.changed(ctx, changefeed.TopicCredentials)
+	}
 	// Read it again outside the transaction: edges resolved later must not
 	// use the committed transaction's connection.
 	return r.Client.Service.Get(ctx, svc.ID)
@@ -442,7 +446,7 @@ func (r *mutationResolver) UpdateService(ctx context.Context, id int, input mode
 	if err != nil {
 		return nil, err
 	}
-	r.changed(ctx, topicServices)
+	r.changed(ctx, changefeed.TopicServices)
 	return r.Client.Service.Get(ctx, svc.ID)
 }
 
@@ -486,8 +490,8 @@ func (r *mutationResolver) DeleteService(ctx context.Context, id int) (bool, err
 	if err != nil {
 		return false, err
 	}
-	r.changed(ctx, topicServices)
-	r.changed(ctx, topicAPIKeys)
+	r.changed(ctx, changefeed.TopicServices)
+	r.changed(ctx, changefeed.TopicAPIKeys)
 	return true, nil
 }
 
@@ -547,7 +551,7 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateA
 		return nil, err
 	}
 	auditTarget(ctx, "APIKey", k.ID, k.Name)
-	r.changed(ctx, topicAPIKeys)
+	r.changed(ctx, changefeed.TopicAPIKeys)
 	return &model.CreatedAPIKey{APIKey: k, Key: gen.Plaintext}, nil
 }
 
@@ -602,7 +606,7 @@ func (r *mutationResolver) UpdateAPIKey(ctx context.Context, id int, input model
 	if err != nil {
 		return nil, err
 	}
-	r.changed(ctx, topicAPIKeys)
+	r.changed(ctx, changefeed.TopicAPIKeys)
 	return k, nil
 }
 
@@ -627,7 +631,7 @@ func (r *mutationResolver) RotateAPIKey(ctx context.Context, id int) (*model.Cre
 	if err != nil {
 		return nil, err
 	}
-	r.changed(ctx, topicAPIKeys)
+	r.changed(ctx, changefeed.TopicAPIKeys)
 	return &model.CreatedAPIKey{APIKey: k, Key: gen.Plaintext}, nil
 }
 
@@ -657,7 +661,7 @@ func (r *mutationResolver) DeleteAPIKey(ctx context.Context, name string) (bool,
 	if err != nil {
 		return false, err
 	}
-	r.changed(ctx, topicAPIKeys)
+	r.changed(ctx, changefeed.TopicAPIKeys)
 	return true, nil
 }
 
@@ -698,7 +702,7 @@ func (r *mutationResolver) CreateModelPrice(ctx context.Context, input model.Cre
 		return nil, err
 	}
 	auditTarget(ctx, "ModelPrice", p.ID, p.Provider+"/"+p.Model)
-	r.changed(ctx, topicPrices)
+	r.changed(ctx, changefeed.TopicPrices)
 	return p, nil
 }
 
@@ -746,7 +750,7 @@ func (r *mutationResolver) UpdateModelPrice(ctx context.Context, id int, input m
 	}
 	p, err = upd.Save(ctx)
 	if err == nil {
-		r.changed(ctx, topicPrices)
+		r.changed(ctx, changefeed.TopicPrices)
 	}
 	return p, err
 }
@@ -777,7 +781,7 @@ func (r *mutationResolver) UpdateProjectSettings(ctx context.Context, input mode
 	}
 	ps, err = upd.Save(ctx)
 	if err == nil {
-		r.changed(ctx, topicServices)
+		r.changed(ctx, changefeed.TopicSettings)
 	}
 	return ps, err
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/upstream"
 )
 
 // keyMethods are the API standards' authentication methods (seed 001).
@@ -60,6 +62,17 @@ func checkName(field, v string, max int) error {
 func checkProvider(name string) error {
 	if err := providers.Validate(name); err != nil {
 		return FieldErrorf("provider", "%s", err.Error())
+	}
+	return nil
+}
+
+func (r *Resolver) checkBaseURL(ctx context.Context, provider string, raw *string) error {
+	if err := checkBaseURL(provider, raw); err != nil || !r.DenyPrivateUpstreams || raw == nil || *raw == "" {
+		return err
+	}
+	u, _ := url.Parse(*raw)
+	if err := upstream.CheckPublicHost(ctx, u.Hostname()); err != nil {
+		return FieldErrorf("baseUrl", "baseUrl: %s", err.Error())
 	}
 	return nil
 }

@@ -82,14 +82,15 @@ func New() *Prober {
 }
 
 // Observe records rate-limit headers the proxy saw on a response from a
-// credential's provider; a snapshot without any is ignored.
-func (p *Prober) Observe(credentialID int, provider, accountKey string, snap ratelimits.Snapshot, at time.Time) {
+// credential's provider; a snapshot without any is ignored. It is cheap
+// and never blocks: the proxy calls it on the request path.
+func (p *Prober) Observe(credentialID int, snap ratelimits.Snapshot, at time.Time) {
 	if snap.Family == ratelimits.FamilyNone {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.traffic[credentialID] = Result{Provider: provider, AccountKey: accountKey, CheckedAt: at, Reachable: true, Limits: snap, Source: SourceTraffic}
+	p.traffic[credentialID] = Result{CheckedAt: at, Reachable: true, Limits: snap, Source: SourceTraffic, Models: []string{}}
 	if p.OnChange != nil {
 		go p.OnChange(credentialID)
 	}
@@ -108,6 +109,7 @@ func (p *Prober) ForCredential(ctx context.Context, credentialID int, t Target, 
 	}
 	if !refresh {
 		if tr, ok := p.traffic[credentialID]; ok && now.Sub(tr.CheckedAt) < p.CacheTTL {
+			tr.Provider, tr.AccountKey = t.Provider, t.AccountKey
 			if pr, ok := p.probes[credentialID]; ok {
 				tr.Models = pr.Models
 			}

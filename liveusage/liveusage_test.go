@@ -146,7 +146,7 @@ func TestCacheAndRefresh(t *testing.T) {
 	h.Set("x-ratelimit-limit-requests", "10")
 	h.Set("x-ratelimit-remaining-requests", "3")
 	now = now.Add(61 * time.Second)
-	p.Observe(1, "openai", "main", ratelimits.Parse(h, now), now)
+	p.Observe(1, ratelimits.Parse(h, now), now)
 	r := p.ForCredential(ctx, 1, target, false)
 	if f.calls.Load() != 3 || r.Source != SourceTraffic || *r.Limits.Requests.Remaining != 3 {
 		t.Fatalf("traffic headers not used: %d calls, %+v", f.calls.Load(), r)

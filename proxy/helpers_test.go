@@ -236,17 +236,17 @@ type seen struct {
 	Body                   []byte
 }
 
-// upstream is a fake provider: it records each request and answers with
+// fakeUpstream is a fake provider: it records each request and answers with
 // respond.
-type upstream struct {
+type fakeUpstream struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	reqs    []seen
 	respond func(w http.ResponseWriter, r *http.Request, body []byte)
 }
 
-func newUpstream(t testing.TB, respond func(w http.ResponseWriter, r *http.Request, body []byte)) *upstream {
-	u := &upstream{respond: respond}
+func newUpstream(t testing.TB, respond func(w http.ResponseWriter, r *http.Request, body []byte)) *fakeUpstream {
+	u := &fakeUpstream{respond: respond}
 	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
@@ -258,7 +258,7 @@ func newUpstream(t testing.TB, respond func(w http.ResponseWriter, r *http.Reque
 	return u
 }
 
-func (u *upstream) last(t testing.TB) seen {
+func (u *fakeUpstream) last(t testing.TB) seen {
 	t.Helper()
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -268,7 +268,7 @@ func (u *upstream) last(t testing.TB) seen {
 	return u.reqs[len(u.reqs)-1]
 }
 
-func (u *upstream) count() int {
+func (u *fakeUpstream) count() int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return len(u.reqs)

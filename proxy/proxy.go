@@ -53,6 +53,14 @@ type Options struct {
 	// (database unreachable) instead of refusing them with 503.
 	BudgetFailOpen bool
 
+	// OnRateLimits receives each new rate-limit snapshot an upstream sent
+	// on real traffic, for the live-usage view (liveusage.Prober.Observe).
+	// It is called on the request path: it must not block.
+	OnRateLimits func(credentialID int, snap ratelimits.Snapshot, at time.Time)
+	// DenyPrivateUpstreams refuses, at connect time, upstream addresses
+	// that are loopback, private or link-local (SLUICE_DENY_PRIVATE_UPSTREAMS).
+	DenyPrivateUpstreams bool
+
 	// Transport overrides the pooled upstream transport (tests, custom TLS).
 	Transport http.RoundTripper
 	// ConnectTimeout bounds dialing and the TLS handshake (default 10 s).
@@ -322,4 +330,7 @@ func (p *Proxy) noteRateLimits(credID *int, h http.Header, status int, now time.
 	p.limits.mu.Lock()
 	p.limits.m[*credID] = rateLimitEntry{snap: snap, at: now}
 	p.limits.mu.Unlock()
+	if p.opts.OnRateLimits != nil {
+		p.opts.OnRateLimits(*credID, snap, now)
+	}
 }

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/upstream"
 )
 
 // newTransport is the one pooled transport every upstream call shares.
@@ -21,6 +21,9 @@ import (
 // upstreams are CPU-bound, not bandwidth-bound.
 func newTransport(o Options) *http.Transport {
 	d := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
+	if o.DenyPrivateUpstreams {
+		d.Control = upstream.DenyPrivateDial
+	}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           d.DialContext,
@@ -109,31 +112,7 @@ func upstreamRequest(ctx context.Context, r *http.Request, e *keyEntry, path str
 	u.RawQuery = forwardQuery(r.URL.RawQuery, extraQuery)
 	h := make(http.Header, len(r.Header)+2)
 	copyRequestHeaders(h, r.Header)
-	switch e.method {
-	case apistandard.KeyMethodAuthBearer:
-		name := e.field
-		if name == "" {
-			name = "Authorization"
-		}
-		h.Set(name, "Bearer "+e.secret)
-	case apistandard.KeyMethodAuthApikey:
-		name := e.field
-		if name == "" {
-			name = "X-Api-Key"
-		}
-		h.Set(name, e.secret)
-	case apistandard.KeyMethodQueryParam:
-		name := e.field
-		if name == "" {
-			name = "key"
-		}
-		q := url.QueryEscape(name) + "=" + url.QueryEscape(e.secret)
-		if u.RawQuery == "" {
-			u.RawQuery = q
-		} else {
-			u.RawQuery += "&" + q
-		}
-	}
+	upstream.Auth{Method: string(e.method), Field: e.field, Key: e.secret}.Apply(h, &u)
 	if e.provider.Protocol == providers.ProtocolAnthropic && h.Get("Anthropic-Version") == "" {
 		h.Set("Anthropic-Version", "2023-06-01")
 	}

@@ -20,31 +20,36 @@ type Auth struct {
 	Key    string
 }
 
-// Apply attaches the key to an outgoing request as the standard says.
-// auth_bearer always uses the Authorization header (seed 001: "Bearer
-// token in Authorization header"), whatever the field says.
+// Apply attaches the key to an outgoing request as the standard says:
+// auth_bearer as "Bearer <key>" in key_field (Authorization by default),
+// auth_apikey as the bare key in key_field (X-Api-Key by default),
+// query_param as the parameter key_field (key by default), none not at all.
+// It appends to the raw query rather than re-encoding it, so the client's
+// parameters reach the upstream as they were sent.
 func (a Auth) Apply(h http.Header, u *url.URL) {
 	if a.Key == "" {
 		return
 	}
 	switch a.Method {
 	case "auth_bearer":
-		h.Set("Authorization", "Bearer "+a.Key)
+		h.Set(orDefault(a.Field, "Authorization"), "Bearer "+a.Key)
 	case "auth_apikey":
-		field := a.Field
-		if field == "" {
-			field = "X-API-Key"
-		}
-		h.Set(field, a.Key)
+		h.Set(orDefault(a.Field, "X-Api-Key"), a.Key)
 	case "query_param":
-		field := a.Field
-		if field == "" {
-			field = "key"
+		q := url.QueryEscape(orDefault(a.Field, "key")) + "=" + url.QueryEscape(a.Key)
+		if u.RawQuery == "" {
+			u.RawQuery = q
+		} else {
+			u.RawQuery += "&" + q
 		}
-		q := u.Query()
-		q.Set(field, a.Key)
-		u.RawQuery = q.Encode()
 	}
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // BaseURL is the credential's base URL if it sets one, else the provider's

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/livefeed"
+	"github.com/sluicehq/sluice/metrics"
+	"github.com/sluicehq/sluice/rollup"
+	"github.com/sluicehq/sluice/usagelog"
+)
+
+// This file turns each written usage record into what else is derived
+// from it: hourly roll-ups, a live event, metrics.
+
+func rollupEntries(batch []usagelog.Record) []rollup.Entry {
+	out := make([]rollup.Entry, len(batch))
+	for i := range batch {
+		r := &batch[i]
+		out[i] = rollup.Entry{
+			CreatedAt: r.CreatedAt, OrgID: r.OrganizationID, ServiceID: r.ServiceID, APIKeyID: r.APIKeyID,
+			Model: r.Model, Status: r.Status, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
+			CachedInputTokens: r.CachedInputTokens, Cost: r.Cost, Priced: r.Priced, LatencyUS: r.LatencyUs,
+		}
+	}
+	return out
+}
+
+func usageEvent(r *usagelog.Record) livefeed.UsageEvent {
+	return livefeed.UsageEvent{
+		RequestID: r.RequestID, OrgID: r.OrganizationID, ServiceID: r.ServiceID, APIKeyID: r.APIKeyID,
+		Model: r.Model, Status: r.Status, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
+		Cost: r.Cost, Priced: r.Priced, Latency: time.Duration(r.LatencyUs) * time.Microsecond, At: r.CreatedAt,
+	}
+}
+
+func requestMetrics(r *usagelog.Record, service string) metrics.Request {
+	m := metrics.Request{
+		Service: service, Model: r.Model, Protocol: r.Protocol, Status: r.Status,
+		Duration:    time.Duration(r.LatencyUs) * time.Microsecond,
+		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CachedInputTokens: r.CachedInputTokens,
+		CostMicros: int64(r.Cost), Priced: r.Priced,
+	}
+	if r.TTFBUs != nil {
+		m.TTFB = time.Duration(*r.TTFBUs) * time.Microsecond
+	}
+	return m
+}
+
+// serviceNames labels metrics with service names, looked up once per
+// service off the request path (in the usage writer's goroutine).
+type serviceNames struct {
+	client *ent.Client
+	mu     sync.Mutex
+	names  map[int]string
+}
+
+func (s *serviceNames) name(id int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n, ok := s.names[id]; ok {
+		return n
+	}
+	name := strconv.Itoa(id)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if svc, err := s.client.Service.Get(ctx, id); err == nil {
+		name = svc.ServiceName
+	}
+	if s.names == nil {
+		s.names = map[int]string{}
+	}
+	s.names[id] = name
+	return name
+}
