@@ -7,10 +7,10 @@ package graph
 
 import (
 	"context"
-	"github.com/sluicehq/sluice/changefeed"
 	"strings"
 
 	"github.com/sluicehq/sluice/budget"
+	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/balance"
 	"github.com/sluicehq/sluice/graph/generated"

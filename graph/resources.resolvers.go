@@ -8,9 +8,9 @@ package graph
 import (
 	"context"
 	"fmt"
-	"github.com/sluicehq/sluice/changefeed"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/clientkey"
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/ent"
