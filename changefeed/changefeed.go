@@ -50,19 +50,40 @@ type Feed interface {
 	// which is all a cache flush needs, and a slow subscriber never blocks
 	// a publisher. The channel is closed when the feed is closed.
 	Subscribe(topic string) (<-chan struct{}, func())
+	// Watch calls fn with each changed topic, synchronously: for a local
+	// Publish, before Publish returns. A cache that must never serve data
+	// older than the mutation that just returned flushes in fn. fn must be
+	// quick and must not call back into the feed. The returned function
+	// ends the watch.
+	Watch(fn func(topic string)) func()
 	// Close ends delivery and closes every subscriber channel.
 	Close() error
 }
 
 // hub is the in-process fan-out under both feeds.
 type hub struct {
-	mu     sync.Mutex
-	subs   map[string]map[chan struct{}]struct{}
-	closed bool
+	mu       sync.Mutex
+	subs     map[string]map[chan struct{}]struct{}
+	watchers map[int]func(string)
+	nextID   int
+	closed   bool
 }
 
 func newHub() *hub {
-	return &hub{subs: make(map[string]map[chan struct{}]struct{})}
+	return &hub{subs: make(map[string]map[chan struct{}]struct{}), watchers: map[int]func(string){}}
+}
+
+func (h *hub) Watch(fn func(topic string)) func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id := h.nextID
+	h.nextID++
+	h.watchers[id] = fn
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.watchers, id)
+	}
 }
 
 func (h *hub) Subscribe(topic string) (<-chan struct{}, func()) {
@@ -96,24 +117,25 @@ func (h *hub) Subscribe(topic string) (<-chan struct{}, func()) {
 // channel already holds a pending signal, which covers this one too.
 func (h *hub) deliver(topic string) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	watchers := make([]func(string), 0, len(h.watchers))
+	for _, fn := range h.watchers {
+		watchers = append(watchers, fn)
+	}
 	for ch := range h.subs[topic] {
 		select {
 		case ch <- struct{}{}:
 		default:
 		}
 	}
+	h.mu.Unlock()
+	for _, fn := range watchers {
+		fn(topic)
+	}
 }
 
 // deliverAll signals every subscriber of every topic.
 func (h *hub) deliverAll() {
-	h.mu.Lock()
-	topics := make([]string, 0, len(h.subs))
-	for t := range h.subs {
-		topics = append(topics, t)
-	}
-	h.mu.Unlock()
-	for _, t := range topics {
+	for _, t := range Topics {
 		h.deliver(t)
 	}
 }

@@ -146,3 +146,23 @@ func TestPostgresListenerFailsClearlyOnBadDSN(t *testing.T) {
 		t.Fatal("a listener that cannot connect was accepted")
 	}
 }
+
+// TestWatchIsSynchronous: a local publish has called every watcher by the
+// time it returns, which is what lets a cache refuse a disabled key at once.
+func TestWatchIsSynchronous(t *testing.T) {
+	f := changefeed.NewLocal()
+	defer f.Close()
+	var got []string
+	stop := f.Watch(func(topic string) { got = append(got, topic) })
+	if err := f.Publish(context.Background(), changefeed.TopicAPIKeys); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != changefeed.TopicAPIKeys {
+		t.Fatalf("watcher saw %v after Publish returned", got)
+	}
+	stop()
+	f.Publish(context.Background(), changefeed.TopicPrices)
+	if len(got) != 1 {
+		t.Fatalf("a stopped watcher was called: %v", got)
+	}
+}

@@ -173,17 +173,9 @@ func New(opts Options) (*Proxy, error) {
 		defer p.wg.Done()
 		p.lastUsed.run(ctx, opts.LastUsedInterval)
 	}()
-	for _, topic := range changefeed.Topics {
-		ch, unsub := p.feed.Subscribe(topic)
-		p.unsub = append(p.unsub, unsub)
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			for range ch {
-				p.keys.flush()
-			}
-		}()
-	}
+	// Flush synchronously, so that once an admin mutation has returned no
+	// request to this replica is served from data older than it.
+	p.unsub = append(p.unsub, p.feed.Watch(func(string) { p.keys.flush() }))
 	return p, nil
 }
 
