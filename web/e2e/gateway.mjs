@@ -1,0 +1,128 @@
+// Helpers for the browser tests: build the real gateway binary, run it on a
+// fresh SQLite data dir and a free port, and drive Debian's Chromium.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const run = promisify(execFile);
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+export const resultsDir = resolve(import.meta.dirname, '..', 'test-results');
+export const docsDir = join(repoRoot, 'docs', 'screenshots');
+
+export async function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+    s.on('error', fail);
+  });
+}
+
+/** Builds the gateway into a temporary folder; the binary embeds web/dist as built. */
+export async function buildGateway() {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-e2e-'));
+  const bin = join(dir, 'sluice');
+  await run('go', ['build', '-o', bin, '.'], { cwd: repoRoot, maxBuffer: 16 << 20 });
+  return { dir, bin };
+}
+
+/** Runs `sluice admin create` against the data dir (before the server starts). */
+export async function createUser(bin, dataDir, username, role, password) {
+  await run(bin, ['admin', 'create', '--username', username, '--role', role], {
+    env: { ...process.env, SLUICE_DATA_DIR: dataDir, SLUICE_ADMIN_PASSWORD: password },
+  });
+}
+
+export async function startGateway({ bin, dataDir, password, env = {} }) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logs = [];
+  const proc = spawn(bin, [], {
+    env: { ...process.env, SLUICE_DATA_DIR: dataDir, SLUICE_ADMIN_PASSWORD: password, SLUICE_ADDR: `127.0.0.1:${port}`, SLUICE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout.on('data', (d) => logs.push(String(d)));
+  proc.stderr.on('data', (d) => logs.push(String(d)));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode != null) throw new Error(`gateway exited ${proc.exitCode}:\n${logs.join('')}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`gateway not ready:\n${logs.join('')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    logs,
+    async stop() {
+      if (proc.exitCode != null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    // Playwright starts it with a new empty profile; these keep Chromium
+    // off the network, which this machine's sandbox refuses anyway.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** An OpenAI-compatible provider that answers every chat completion with
+ * fixed usage, and its model list, with rate-limit headers. */
+export async function startFakeUpstream() {
+  const { createServer: createHTTP } = await import('node:http');
+  const requests = [];
+  const server = createHTTP((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+      res.setHeader('content-type', 'application/json');
+      res.setHeader('x-ratelimit-limit-requests', '500');
+      res.setHeader('x-ratelimit-remaining-requests', '499');
+      res.setHeader('x-ratelimit-reset-requests', '120ms');
+      res.setHeader('x-ratelimit-limit-tokens', '200000');
+      res.setHeader('x-ratelimit-remaining-tokens', '150000');
+      res.setHeader('x-ratelimit-reset-tokens', '6m0s');
+      if (req.url.endsWith('/models')) {
+        res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model' }] }));
+        return;
+      }
+      res.end(JSON.stringify({
+        id: 'chatcmpl-e2e', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the fake upstream.' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1000000, completion_tokens: 1000000, total_tokens: 2000000 },
+      }));
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}`, requests, close: () => new Promise((r) => server.close(r)) };
+}
+
+export async function screenshot(page, name, { docs = false } = {}) {
+  await mkdir(resultsDir, { recursive: true });
+  await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
+  if (docs) {
+    await mkdir(docsDir, { recursive: true });
+    await page.screenshot({ path: join(docsDir, `${name}.png`), fullPage: false });
+  }
+}
+
+export async function cleanup(...dirs) {
+  await Promise.all(dirs.filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
+}

@@ -1,0 +1,137 @@
+import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { Provider, useQuery } from 'urql';
+import { graphql } from './gql';
+import { makeClient } from './client';
+import { clearToken, getToken, onTokenChange } from './session';
+import { Link, usePath } from './router';
+import { ViewerContext, type ViewerInfo } from './viewer';
+import { ErrorNote, Loading } from './ui';
+import { describeError } from './errors';
+import { Login } from './screens/Login';
+import { Overview } from './screens/Overview';
+import { Services } from './screens/Services';
+import { ApiKeys } from './screens/ApiKeys';
+import { Credentials } from './screens/Credentials';
+import { Standards } from './screens/Standards';
+import { UsageLog } from './screens/UsageLog';
+import { AuditLog } from './screens/AuditLog';
+import { Settings } from './screens/Settings';
+
+const ViewerQuery = graphql(`
+  query Viewer {
+    viewer {
+      username
+      role
+      isManagementKey
+      isInstanceAdmin
+      organization {
+        id
+        name
+      }
+    }
+  }
+`);
+
+// Screens live under /dashboard/ so that they never collide with the
+// proxy's own paths (seed 000's GET /services, /v1/…): a reload or a shared
+// link must reach the app, not the proxy.
+export const ROUTES = [
+  { path: '/', label: 'Overview', screen: Overview },
+  { path: '/dashboard/services', label: 'Services', screen: Services },
+  { path: '/dashboard/keys', label: 'API keys', screen: ApiKeys },
+  { path: '/dashboard/credentials', label: 'Provider credentials', screen: Credentials },
+  { path: '/dashboard/standards', label: 'API standards', screen: Standards },
+  { path: '/dashboard/usage', label: 'Usage log', screen: UsageLog },
+  { path: '/dashboard/audit', label: 'Audit log', screen: AuditLog },
+  { path: '/dashboard/settings', label: 'Settings', screen: Settings },
+] as const;
+
+export function App() {
+  const token = useSyncExternalStore(onTokenChange, getToken, () => null);
+  const client = useMemo(() => makeClient(), [token]);
+  if (!token) {
+    return (
+      <Provider value={client}>
+        <Login />
+      </Provider>
+    );
+  }
+  return (
+    <Provider value={client}>
+      <Shell />
+    </Provider>
+  );
+}
+
+function Shell() {
+  const [{ data, fetching, error }] = useQuery({ query: ViewerQuery });
+  const path = usePath();
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [path]);
+  useEffect(() => {
+    // A token that no longer names anyone (expired, user removed): log in again.
+    if (data && !data.viewer) clearToken();
+  }, [data]);
+
+  if (!data) {
+    return <main className="center">{fetching || !error ? <Loading what="Opening the dashboard" /> : <ErrorNote problem={describeError(error)} />}</main>;
+  }
+  if (!data.viewer) return null;
+  const v = data.viewer;
+  const viewer: ViewerInfo = {
+    username: v.username,
+    role: v.role,
+    isManagementKey: v.isManagementKey,
+    isInstanceAdmin: v.isInstanceAdmin,
+    organization: v.organization.name,
+  };
+  const route = ROUTES.find((r) => r.path === (path === '/dashboard' || path === '/dashboard/' ? '/' : path)) ?? null;
+  const Screen = route?.screen;
+  return (
+    <ViewerContext.Provider value={viewer}>
+      <a className="skip" href="#main">Skip to content</a>
+      <div className="shell">
+        <header className="topbar">
+          <Link href="/" className="brand">
+            <img src="/favicon.svg" alt="" width={24} height={24} /> Sluice
+          </Link>
+          <button type="button" className="menu-toggle" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>
+            Menu
+          </button>
+        </header>
+        <nav id="nav" className={menuOpen ? 'open' : undefined} aria-label="Main">
+          <ul>
+            {ROUTES.map((r) => (
+              <li key={r.path}>
+                <Link href={r.path} aria-current={r.path === path ? 'page' : undefined}>
+                  {r.label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+          <div className="who">
+            <span>
+              {viewer.username} <span className="muted">· {viewer.role}</span>
+            </span>
+            <span className="muted small">{viewer.organization}</span>
+            <button type="button" onClick={clearToken}>Log out</button>
+          </div>
+        </nav>
+        <main id="main" tabIndex={-1}>
+          {Screen ? <Screen /> : <NotFound />}
+        </main>
+      </div>
+    </ViewerContext.Provider>
+  );
+}
+
+function NotFound() {
+  return (
+    <section className="page">
+      <h1>Not found</h1>
+      <p>
+        There is no page here. Go to the <Link href="/">overview</Link>.
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,274 @@
+/* eslint-disable */
+import * as types from './graphql';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n    }\n  }\n": typeof types.ViewerDocument,
+    "\n  fragment ProviderUsageFields on ProviderUsage {\n    provider\n    accountKey\n    checkedAt\n    reachable\n    error\n    source\n    sampleLatencyMs\n    models\n    rateLimitHeaders\n    tokens { limit remaining used pctUsed resetAt resetInMs }\n    inputTokens { limit remaining used pctUsed resetAt resetInMs }\n    outputTokens { limit remaining used pctUsed resetAt resetInMs }\n    requests { limit remaining resetAt resetInMs }\n  }\n": typeof types.ProviderUsageFieldsFragmentDoc,
+    "\n  mutation TestProviderCredential($input: TestProviderCredentialInput!) {\n    testProviderCredential(input: $input) {\n      ...ProviderUsageFields\n    }\n  }\n": typeof types.TestProviderCredentialDocument,
+    "\n  fragment APIKeyFields on APIKey {\n    id\n    name\n    description\n    keyPrefix\n    keyLastFour\n    isActive\n    isManagementKey\n    expiresAt\n    lastUsedAt\n    createdAt\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    service {\n      id\n      serviceName\n    }\n    spend {\n      ...SpendFields\n    }\n  }\n": typeof types.ApiKeyFieldsFragmentDoc,
+    "\n  query APIKeys {\n    apiKeys(first: 200, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          ...APIKeyFields\n        }\n      }\n    }\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          id\n          serviceName\n          active\n          limitCostHourWarn\n          limitCostHourBlock\n          limitCostDayWarn\n          limitCostDayBlock\n          limitCostMonthWarn\n          limitCostMonthBlock\n          limitCostTotalBlock\n        }\n      }\n    }\n  }\n": typeof types.ApiKeysDocument,
+    "\n  mutation CreateAPIKey($input: CreateAPIKeyInput!) {\n    createAPIKey(input: $input) {\n      key\n      apiKey {\n        ...APIKeyFields\n      }\n    }\n  }\n": typeof types.CreateApiKeyDocument,
+    "\n  mutation UpdateAPIKey($id: ID!, $input: UpdateAPIKeyInput!) {\n    updateAPIKey(id: $id, input: $input) {\n      ...APIKeyFields\n    }\n  }\n": typeof types.UpdateApiKeyDocument,
+    "\n  mutation RotateAPIKey($id: ID!) {\n    rotateAPIKey(id: $id) {\n      key\n      apiKey {\n        ...APIKeyFields\n      }\n    }\n  }\n": typeof types.RotateApiKeyDocument,
+    "\n  mutation DeleteAPIKey($name: String!) {\n    deleteAPIKey(name: $name)\n  }\n": typeof types.DeleteApiKeyDocument,
+    "\n  query AuditLog($after: Cursor, $where: AuditEventWhereInput) {\n    auditEvents(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          createdAt\n          actorType\n          actorName\n          action\n          targetType\n          targetName\n          outcome\n          error\n          clientIP\n          changes {\n            field\n            value\n          }\n        }\n      }\n    }\n  }\n": typeof types.AuditLogDocument,
+    "\n  fragment CredentialFields on ProviderCredential {\n    id\n    provider\n    accountKey\n    displayName\n    apiKeyLastFour\n    hasApiKey\n    baseUrl\n    apiStandardHandle\n    active\n    services {\n      totalCount\n    }\n  }\n": typeof types.CredentialFieldsFragmentDoc,
+    "\n  query Credentials {\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          ...CredentialFields\n        }\n      }\n    }\n    apiStandards {\n      apiStandardHandle\n    }\n  }\n": typeof types.CredentialsDocument,
+    "\n  query LiveUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n": typeof types.LiveUsageDocument,
+    "\n  mutation CreateProviderCredential($input: CreateProviderCredentialInput!) {\n    createProviderCredential(input: $input) {\n      ...CredentialFields\n    }\n  }\n": typeof types.CreateProviderCredentialDocument,
+    "\n  mutation UpdateProviderCredential($id: ID!, $input: UpdateProviderCredentialInput!) {\n    updateProviderCredential(id: $id, input: $input) {\n      ...CredentialFields\n    }\n  }\n": typeof types.UpdateProviderCredentialDocument,
+    "\n  mutation DeleteProviderCredential($id: ID!) {\n    deleteProviderCredential(id: $id)\n  }\n": typeof types.DeleteProviderCredentialDocument,
+    "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n": typeof types.LoginDocument,
+    "\n  query Overview($from: Time!, $bucket: UsageBucket!) {\n    organizationSpend {\n      ...SpendFields\n    }\n    balance {\n      currentBalance\n      currency\n      enforced\n    }\n    services(first: 100, orderBy: { field: SERVICE_NAME }) {\n      totalCount\n      edges {\n        node {\n          id\n          serviceName\n          provider\n          active\n          spend {\n            ...SpendFields\n          }\n        }\n      }\n    }\n    apiKeys(first: 100, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n          isActive\n          service {\n            id\n            serviceName\n          }\n          spend {\n            ...SpendFields\n          }\n        }\n      }\n    }\n    usage(filter: { from: $from }, bucket: $bucket) {\n      totals {\n        requests\n        errors\n        unpricedRequests\n        inputTokens\n        outputTokens\n        cost\n        meanLatencyMs\n      }\n      series {\n        start\n        sums {\n          requests\n          cost\n        }\n      }\n      byModel {\n        model\n        sums {\n          requests\n          cost\n          inputTokens\n          outputTokens\n        }\n      }\n    }\n  }\n": typeof types.OverviewDocument,
+    "\n  subscription UsageEvents {\n    usageEvents {\n      requestId\n      model\n      status\n      inputTokens\n      outputTokens\n      cost\n      priced\n      latencyMs\n      at\n    }\n  }\n": typeof types.UsageEventsDocument,
+    "\n  fragment ServiceFields on Service {\n    id\n    serviceName\n    description\n    provider\n    credentialID\n    modelsEnabled\n    allowUnpricedModels\n    active\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    credential {\n      id\n      displayName\n      apiKeyLastFour\n      hasApiKey\n      baseUrl\n    }\n    apiKeys {\n      totalCount\n    }\n    spend {\n      ...SpendFields\n    }\n  }\n": typeof types.ServiceFieldsFragmentDoc,
+    "\n  query Services {\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          ...ServiceFields\n        }\n      }\n    }\n  }\n": typeof types.ServicesDocument,
+    "\n  query ProvidersAndCredentials {\n    providers {\n      name\n      displayName\n      defaultBaseUrl\n      apiStandardHandle\n      models\n    }\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          id\n          provider\n          accountKey\n          displayName\n          apiKeyLastFour\n        }\n      }\n    }\n  }\n": typeof types.ProvidersAndCredentialsDocument,
+    "\n  mutation CreateService($input: CreateServiceInput!) {\n    createService(input: $input) {\n      ...ServiceFields\n    }\n  }\n": typeof types.CreateServiceDocument,
+    "\n  mutation UpdateService($id: ID!, $input: UpdateServiceInput!) {\n    updateService(id: $id, input: $input) {\n      ...ServiceFields\n    }\n  }\n": typeof types.UpdateServiceDocument,
+    "\n  mutation DeleteService($id: ID!) {\n    deleteService(id: $id)\n  }\n": typeof types.DeleteServiceDocument,
+    "\n  query ProbeCredential($id: ID!) {\n    providerUsage(credentialId: $id, refresh: true) {\n      ...ProviderUsageFields\n    }\n  }\n": typeof types.ProbeCredentialDocument,
+    "\n  query Settings {\n    projectSettings {\n      id\n      allowOverwrite\n      alertWebhookURL\n    }\n    balance {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n    apiKeys(first: 100, where: { isManagementKey: true }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n          description\n          keyPrefix\n          keyLastFour\n          lastUsedAt\n        }\n      }\n    }\n  }\n": typeof types.SettingsDocument,
+    "\n  mutation UpdateProjectSettings($input: UpdateProjectSettingsInput!) {\n    updateProjectSettings(input: $input) {\n      id\n      allowOverwrite\n      alertWebhookURL\n    }\n  }\n": typeof types.UpdateProjectSettingsDocument,
+    "\n  mutation TopUpBalance($amount: USD!) {\n    topUpBalance(amount: $amount) {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n  }\n": typeof types.TopUpBalanceDocument,
+    "\n  mutation UpdateBalance($input: UpdateBalanceInput!) {\n    updateBalance(input: $input) {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n  }\n": typeof types.UpdateBalanceDocument,
+    "\n  query Prices($where: ModelPriceWhereInput) {\n    modelPrices(first: 100, where: $where, orderBy: { field: PROVIDER }) {\n      totalCount\n      edges {\n        node {\n          id\n          provider\n          model\n          inputPerMtok\n          outputPerMtok\n          cachedInputPerMtok\n          kind\n          customized\n        }\n      }\n    }\n  }\n": typeof types.PricesDocument,
+    "\n  mutation UpdateModelPrice($id: ID!, $input: UpdateModelPriceInput!) {\n    updateModelPrice(id: $id, input: $input) {\n      id\n      inputPerMtok\n      outputPerMtok\n      cachedInputPerMtok\n      customized\n    }\n  }\n": typeof types.UpdateModelPriceDocument,
+    "\n  query Standards {\n    apiStandards {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": typeof types.StandardsDocument,
+    "\n  mutation CreateAPIStandard($input: CreateAPIStandardInput!) {\n    createAPIStandard(input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": typeof types.CreateApiStandardDocument,
+    "\n  mutation UpdateAPIStandard($handle: String!, $input: UpdateAPIStandardInput!) {\n    updateAPIStandard(handle: $handle, input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": typeof types.UpdateApiStandardDocument,
+    "\n  mutation DeleteAPIStandard($handle: String!) {\n    deleteAPIStandard(handle: $handle)\n  }\n": typeof types.DeleteApiStandardDocument,
+    "\n  query UsageLog($after: Cursor, $where: UsageRecordWhereInput) {\n    usageRecords(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          createdAt\n          requestID\n          serviceID\n          apiKeyID\n          protocol\n          endpoint\n          model\n          inputTokens\n          outputTokens\n          cachedInputTokens\n          cost\n          priced\n          status\n          error\n          latencyUs\n          ttfbUs\n          streamed\n          partial\n        }\n      }\n    }\n  }\n": typeof types.UsageLogDocument,
+    "\n  query UsageFilterOptions {\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          id\n          serviceName\n        }\n      }\n    }\n    apiKeys(first: 200, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n        }\n      }\n    }\n  }\n": typeof types.UsageFilterOptionsDocument,
+    "\n  fragment SpendFields on Spend {\n    window\n    windowStart\n    spent\n    reserved\n    warn\n    block\n    resetsAt\n  }\n": typeof types.SpendFieldsFragmentDoc,
+};
+const documents: Documents = {
+    "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n    }\n  }\n": types.ViewerDocument,
+    "\n  fragment ProviderUsageFields on ProviderUsage {\n    provider\n    accountKey\n    checkedAt\n    reachable\n    error\n    source\n    sampleLatencyMs\n    models\n    rateLimitHeaders\n    tokens { limit remaining used pctUsed resetAt resetInMs }\n    inputTokens { limit remaining used pctUsed resetAt resetInMs }\n    outputTokens { limit remaining used pctUsed resetAt resetInMs }\n    requests { limit remaining resetAt resetInMs }\n  }\n": types.ProviderUsageFieldsFragmentDoc,
+    "\n  mutation TestProviderCredential($input: TestProviderCredentialInput!) {\n    testProviderCredential(input: $input) {\n      ...ProviderUsageFields\n    }\n  }\n": types.TestProviderCredentialDocument,
+    "\n  fragment APIKeyFields on APIKey {\n    id\n    name\n    description\n    keyPrefix\n    keyLastFour\n    isActive\n    isManagementKey\n    expiresAt\n    lastUsedAt\n    createdAt\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    service {\n      id\n      serviceName\n    }\n    spend {\n      ...SpendFields\n    }\n  }\n": types.ApiKeyFieldsFragmentDoc,
+    "\n  query APIKeys {\n    apiKeys(first: 200, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          ...APIKeyFields\n        }\n      }\n    }\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          id\n          serviceName\n          active\n          limitCostHourWarn\n          limitCostHourBlock\n          limitCostDayWarn\n          limitCostDayBlock\n          limitCostMonthWarn\n          limitCostMonthBlock\n          limitCostTotalBlock\n        }\n      }\n    }\n  }\n": types.ApiKeysDocument,
+    "\n  mutation CreateAPIKey($input: CreateAPIKeyInput!) {\n    createAPIKey(input: $input) {\n      key\n      apiKey {\n        ...APIKeyFields\n      }\n    }\n  }\n": types.CreateApiKeyDocument,
+    "\n  mutation UpdateAPIKey($id: ID!, $input: UpdateAPIKeyInput!) {\n    updateAPIKey(id: $id, input: $input) {\n      ...APIKeyFields\n    }\n  }\n": types.UpdateApiKeyDocument,
+    "\n  mutation RotateAPIKey($id: ID!) {\n    rotateAPIKey(id: $id) {\n      key\n      apiKey {\n        ...APIKeyFields\n      }\n    }\n  }\n": types.RotateApiKeyDocument,
+    "\n  mutation DeleteAPIKey($name: String!) {\n    deleteAPIKey(name: $name)\n  }\n": types.DeleteApiKeyDocument,
+    "\n  query AuditLog($after: Cursor, $where: AuditEventWhereInput) {\n    auditEvents(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          createdAt\n          actorType\n          actorName\n          action\n          targetType\n          targetName\n          outcome\n          error\n          clientIP\n          changes {\n            field\n            value\n          }\n        }\n      }\n    }\n  }\n": types.AuditLogDocument,
+    "\n  fragment CredentialFields on ProviderCredential {\n    id\n    provider\n    accountKey\n    displayName\n    apiKeyLastFour\n    hasApiKey\n    baseUrl\n    apiStandardHandle\n    active\n    services {\n      totalCount\n    }\n  }\n": types.CredentialFieldsFragmentDoc,
+    "\n  query Credentials {\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          ...CredentialFields\n        }\n      }\n    }\n    apiStandards {\n      apiStandardHandle\n    }\n  }\n": types.CredentialsDocument,
+    "\n  query LiveUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n": types.LiveUsageDocument,
+    "\n  mutation CreateProviderCredential($input: CreateProviderCredentialInput!) {\n    createProviderCredential(input: $input) {\n      ...CredentialFields\n    }\n  }\n": types.CreateProviderCredentialDocument,
+    "\n  mutation UpdateProviderCredential($id: ID!, $input: UpdateProviderCredentialInput!) {\n    updateProviderCredential(id: $id, input: $input) {\n      ...CredentialFields\n    }\n  }\n": types.UpdateProviderCredentialDocument,
+    "\n  mutation DeleteProviderCredential($id: ID!) {\n    deleteProviderCredential(id: $id)\n  }\n": types.DeleteProviderCredentialDocument,
+    "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n": types.LoginDocument,
+    "\n  query Overview($from: Time!, $bucket: UsageBucket!) {\n    organizationSpend {\n      ...SpendFields\n    }\n    balance {\n      currentBalance\n      currency\n      enforced\n    }\n    services(first: 100, orderBy: { field: SERVICE_NAME }) {\n      totalCount\n      edges {\n        node {\n          id\n          serviceName\n          provider\n          active\n          spend {\n            ...SpendFields\n          }\n        }\n      }\n    }\n    apiKeys(first: 100, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n          isActive\n          service {\n            id\n            serviceName\n          }\n          spend {\n            ...SpendFields\n          }\n        }\n      }\n    }\n    usage(filter: { from: $from }, bucket: $bucket) {\n      totals {\n        requests\n        errors\n        unpricedRequests\n        inputTokens\n        outputTokens\n        cost\n        meanLatencyMs\n      }\n      series {\n        start\n        sums {\n          requests\n          cost\n        }\n      }\n      byModel {\n        model\n        sums {\n          requests\n          cost\n          inputTokens\n          outputTokens\n        }\n      }\n    }\n  }\n": types.OverviewDocument,
+    "\n  subscription UsageEvents {\n    usageEvents {\n      requestId\n      model\n      status\n      inputTokens\n      outputTokens\n      cost\n      priced\n      latencyMs\n      at\n    }\n  }\n": types.UsageEventsDocument,
+    "\n  fragment ServiceFields on Service {\n    id\n    serviceName\n    description\n    provider\n    credentialID\n    modelsEnabled\n    allowUnpricedModels\n    active\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    credential {\n      id\n      displayName\n      apiKeyLastFour\n      hasApiKey\n      baseUrl\n    }\n    apiKeys {\n      totalCount\n    }\n    spend {\n      ...SpendFields\n    }\n  }\n": types.ServiceFieldsFragmentDoc,
+    "\n  query Services {\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          ...ServiceFields\n        }\n      }\n    }\n  }\n": types.ServicesDocument,
+    "\n  query ProvidersAndCredentials {\n    providers {\n      name\n      displayName\n      defaultBaseUrl\n      apiStandardHandle\n      models\n    }\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          id\n          provider\n          accountKey\n          displayName\n          apiKeyLastFour\n        }\n      }\n    }\n  }\n": types.ProvidersAndCredentialsDocument,
+    "\n  mutation CreateService($input: CreateServiceInput!) {\n    createService(input: $input) {\n      ...ServiceFields\n    }\n  }\n": types.CreateServiceDocument,
+    "\n  mutation UpdateService($id: ID!, $input: UpdateServiceInput!) {\n    updateService(id: $id, input: $input) {\n      ...ServiceFields\n    }\n  }\n": types.UpdateServiceDocument,
+    "\n  mutation DeleteService($id: ID!) {\n    deleteService(id: $id)\n  }\n": types.DeleteServiceDocument,
+    "\n  query ProbeCredential($id: ID!) {\n    providerUsage(credentialId: $id, refresh: true) {\n      ...ProviderUsageFields\n    }\n  }\n": types.ProbeCredentialDocument,
+    "\n  query Settings {\n    projectSettings {\n      id\n      allowOverwrite\n      alertWebhookURL\n    }\n    balance {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n    apiKeys(first: 100, where: { isManagementKey: true }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n          description\n          keyPrefix\n          keyLastFour\n          lastUsedAt\n        }\n      }\n    }\n  }\n": types.SettingsDocument,
+    "\n  mutation UpdateProjectSettings($input: UpdateProjectSettingsInput!) {\n    updateProjectSettings(input: $input) {\n      id\n      allowOverwrite\n      alertWebhookURL\n    }\n  }\n": types.UpdateProjectSettingsDocument,
+    "\n  mutation TopUpBalance($amount: USD!) {\n    topUpBalance(amount: $amount) {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n  }\n": types.TopUpBalanceDocument,
+    "\n  mutation UpdateBalance($input: UpdateBalanceInput!) {\n    updateBalance(input: $input) {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n  }\n": types.UpdateBalanceDocument,
+    "\n  query Prices($where: ModelPriceWhereInput) {\n    modelPrices(first: 100, where: $where, orderBy: { field: PROVIDER }) {\n      totalCount\n      edges {\n        node {\n          id\n          provider\n          model\n          inputPerMtok\n          outputPerMtok\n          cachedInputPerMtok\n          kind\n          customized\n        }\n      }\n    }\n  }\n": types.PricesDocument,
+    "\n  mutation UpdateModelPrice($id: ID!, $input: UpdateModelPriceInput!) {\n    updateModelPrice(id: $id, input: $input) {\n      id\n      inputPerMtok\n      outputPerMtok\n      cachedInputPerMtok\n      customized\n    }\n  }\n": types.UpdateModelPriceDocument,
+    "\n  query Standards {\n    apiStandards {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": types.StandardsDocument,
+    "\n  mutation CreateAPIStandard($input: CreateAPIStandardInput!) {\n    createAPIStandard(input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": types.CreateApiStandardDocument,
+    "\n  mutation UpdateAPIStandard($handle: String!, $input: UpdateAPIStandardInput!) {\n    updateAPIStandard(handle: $handle, input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": types.UpdateApiStandardDocument,
+    "\n  mutation DeleteAPIStandard($handle: String!) {\n    deleteAPIStandard(handle: $handle)\n  }\n": types.DeleteApiStandardDocument,
+    "\n  query UsageLog($after: Cursor, $where: UsageRecordWhereInput) {\n    usageRecords(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          createdAt\n          requestID\n          serviceID\n          apiKeyID\n          protocol\n          endpoint\n          model\n          inputTokens\n          outputTokens\n          cachedInputTokens\n          cost\n          priced\n          status\n          error\n          latencyUs\n          ttfbUs\n          streamed\n          partial\n        }\n      }\n    }\n  }\n": types.UsageLogDocument,
+    "\n  query UsageFilterOptions {\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          id\n          serviceName\n        }\n      }\n    }\n    apiKeys(first: 200, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n        }\n      }\n    }\n  }\n": types.UsageFilterOptionsDocument,
+    "\n  fragment SpendFields on Spend {\n    window\n    windowStart\n    spent\n    reserved\n    warn\n    block\n    resetsAt\n  }\n": types.SpendFieldsFragmentDoc,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n    }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ProviderUsageFields on ProviderUsage {\n    provider\n    accountKey\n    checkedAt\n    reachable\n    error\n    source\n    sampleLatencyMs\n    models\n    rateLimitHeaders\n    tokens { limit remaining used pctUsed resetAt resetInMs }\n    inputTokens { limit remaining used pctUsed resetAt resetInMs }\n    outputTokens { limit remaining used pctUsed resetAt resetInMs }\n    requests { limit remaining resetAt resetInMs }\n  }\n"): (typeof documents)["\n  fragment ProviderUsageFields on ProviderUsage {\n    provider\n    accountKey\n    checkedAt\n    reachable\n    error\n    source\n    sampleLatencyMs\n    models\n    rateLimitHeaders\n    tokens { limit remaining used pctUsed resetAt resetInMs }\n    inputTokens { limit remaining used pctUsed resetAt resetInMs }\n    outputTokens { limit remaining used pctUsed resetAt resetInMs }\n    requests { limit remaining resetAt resetInMs }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TestProviderCredential($input: TestProviderCredentialInput!) {\n    testProviderCredential(input: $input) {\n      ...ProviderUsageFields\n    }\n  }\n"): (typeof documents)["\n  mutation TestProviderCredential($input: TestProviderCredentialInput!) {\n    testProviderCredential(input: $input) {\n      ...ProviderUsageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment APIKeyFields on APIKey {\n    id\n    name\n    description\n    keyPrefix\n    keyLastFour\n    isActive\n    isManagementKey\n    expiresAt\n    lastUsedAt\n    createdAt\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    service {\n      id\n      serviceName\n    }\n    spend {\n      ...SpendFields\n    }\n  }\n"): (typeof documents)["\n  fragment APIKeyFields on APIKey {\n    id\n    name\n    description\n    keyPrefix\n    keyLastFour\n    isActive\n    isManagementKey\n    expiresAt\n    lastUsedAt\n    createdAt\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    service {\n      id\n      serviceName\n    }\n    spend {\n      ...SpendFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query APIKeys {\n    apiKeys(first: 200, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          ...APIKeyFields\n        }\n      }\n    }\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          id\n          serviceName\n          active\n          limitCostHourWarn\n          limitCostHourBlock\n          limitCostDayWarn\n          limitCostDayBlock\n          limitCostMonthWarn\n          limitCostMonthBlock\n          limitCostTotalBlock\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query APIKeys {\n    apiKeys(first: 200, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          ...APIKeyFields\n        }\n      }\n    }\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          id\n          serviceName\n          active\n          limitCostHourWarn\n          limitCostHourBlock\n          limitCostDayWarn\n          limitCostDayBlock\n          limitCostMonthWarn\n          limitCostMonthBlock\n          limitCostTotalBlock\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateAPIKey($input: CreateAPIKeyInput!) {\n    createAPIKey(input: $input) {\n      key\n      apiKey {\n        ...APIKeyFields\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateAPIKey($input: CreateAPIKeyInput!) {\n    createAPIKey(input: $input) {\n      key\n      apiKey {\n        ...APIKeyFields\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateAPIKey($id: ID!, $input: UpdateAPIKeyInput!) {\n    updateAPIKey(id: $id, input: $input) {\n      ...APIKeyFields\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateAPIKey($id: ID!, $input: UpdateAPIKeyInput!) {\n    updateAPIKey(id: $id, input: $input) {\n      ...APIKeyFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RotateAPIKey($id: ID!) {\n    rotateAPIKey(id: $id) {\n      key\n      apiKey {\n        ...APIKeyFields\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation RotateAPIKey($id: ID!) {\n    rotateAPIKey(id: $id) {\n      key\n      apiKey {\n        ...APIKeyFields\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteAPIKey($name: String!) {\n    deleteAPIKey(name: $name)\n  }\n"): (typeof documents)["\n  mutation DeleteAPIKey($name: String!) {\n    deleteAPIKey(name: $name)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AuditLog($after: Cursor, $where: AuditEventWhereInput) {\n    auditEvents(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          createdAt\n          actorType\n          actorName\n          action\n          targetType\n          targetName\n          outcome\n          error\n          clientIP\n          changes {\n            field\n            value\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query AuditLog($after: Cursor, $where: AuditEventWhereInput) {\n    auditEvents(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          createdAt\n          actorType\n          actorName\n          action\n          targetType\n          targetName\n          outcome\n          error\n          clientIP\n          changes {\n            field\n            value\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment CredentialFields on ProviderCredential {\n    id\n    provider\n    accountKey\n    displayName\n    apiKeyLastFour\n    hasApiKey\n    baseUrl\n    apiStandardHandle\n    active\n    services {\n      totalCount\n    }\n  }\n"): (typeof documents)["\n  fragment CredentialFields on ProviderCredential {\n    id\n    provider\n    accountKey\n    displayName\n    apiKeyLastFour\n    hasApiKey\n    baseUrl\n    apiStandardHandle\n    active\n    services {\n      totalCount\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Credentials {\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          ...CredentialFields\n        }\n      }\n    }\n    apiStandards {\n      apiStandardHandle\n    }\n  }\n"): (typeof documents)["\n  query Credentials {\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          ...CredentialFields\n        }\n      }\n    }\n    apiStandards {\n      apiStandardHandle\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query LiveUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n"): (typeof documents)["\n  query LiveUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateProviderCredential($input: CreateProviderCredentialInput!) {\n    createProviderCredential(input: $input) {\n      ...CredentialFields\n    }\n  }\n"): (typeof documents)["\n  mutation CreateProviderCredential($input: CreateProviderCredentialInput!) {\n    createProviderCredential(input: $input) {\n      ...CredentialFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateProviderCredential($id: ID!, $input: UpdateProviderCredentialInput!) {\n    updateProviderCredential(id: $id, input: $input) {\n      ...CredentialFields\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateProviderCredential($id: ID!, $input: UpdateProviderCredentialInput!) {\n    updateProviderCredential(id: $id, input: $input) {\n      ...CredentialFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteProviderCredential($id: ID!) {\n    deleteProviderCredential(id: $id)\n  }\n"): (typeof documents)["\n  mutation DeleteProviderCredential($id: ID!) {\n    deleteProviderCredential(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n"): (typeof documents)["\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Overview($from: Time!, $bucket: UsageBucket!) {\n    organizationSpend {\n      ...SpendFields\n    }\n    balance {\n      currentBalance\n      currency\n      enforced\n    }\n    services(first: 100, orderBy: { field: SERVICE_NAME }) {\n      totalCount\n      edges {\n        node {\n          id\n          serviceName\n          provider\n          active\n          spend {\n            ...SpendFields\n          }\n        }\n      }\n    }\n    apiKeys(first: 100, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n          isActive\n          service {\n            id\n            serviceName\n          }\n          spend {\n            ...SpendFields\n          }\n        }\n      }\n    }\n    usage(filter: { from: $from }, bucket: $bucket) {\n      totals {\n        requests\n        errors\n        unpricedRequests\n        inputTokens\n        outputTokens\n        cost\n        meanLatencyMs\n      }\n      series {\n        start\n        sums {\n          requests\n          cost\n        }\n      }\n      byModel {\n        model\n        sums {\n          requests\n          cost\n          inputTokens\n          outputTokens\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Overview($from: Time!, $bucket: UsageBucket!) {\n    organizationSpend {\n      ...SpendFields\n    }\n    balance {\n      currentBalance\n      currency\n      enforced\n    }\n    services(first: 100, orderBy: { field: SERVICE_NAME }) {\n      totalCount\n      edges {\n        node {\n          id\n          serviceName\n          provider\n          active\n          spend {\n            ...SpendFields\n          }\n        }\n      }\n    }\n    apiKeys(first: 100, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n          isActive\n          service {\n            id\n            serviceName\n          }\n          spend {\n            ...SpendFields\n          }\n        }\n      }\n    }\n    usage(filter: { from: $from }, bucket: $bucket) {\n      totals {\n        requests\n        errors\n        unpricedRequests\n        inputTokens\n        outputTokens\n        cost\n        meanLatencyMs\n      }\n      series {\n        start\n        sums {\n          requests\n          cost\n        }\n      }\n      byModel {\n        model\n        sums {\n          requests\n          cost\n          inputTokens\n          outputTokens\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription UsageEvents {\n    usageEvents {\n      requestId\n      model\n      status\n      inputTokens\n      outputTokens\n      cost\n      priced\n      latencyMs\n      at\n    }\n  }\n"): (typeof documents)["\n  subscription UsageEvents {\n    usageEvents {\n      requestId\n      model\n      status\n      inputTokens\n      outputTokens\n      cost\n      priced\n      latencyMs\n      at\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ServiceFields on Service {\n    id\n    serviceName\n    description\n    provider\n    credentialID\n    modelsEnabled\n    allowUnpricedModels\n    active\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    credential {\n      id\n      displayName\n      apiKeyLastFour\n      hasApiKey\n      baseUrl\n    }\n    apiKeys {\n      totalCount\n    }\n    spend {\n      ...SpendFields\n    }\n  }\n"): (typeof documents)["\n  fragment ServiceFields on Service {\n    id\n    serviceName\n    description\n    provider\n    credentialID\n    modelsEnabled\n    allowUnpricedModels\n    active\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    credential {\n      id\n      displayName\n      apiKeyLastFour\n      hasApiKey\n      baseUrl\n    }\n    apiKeys {\n      totalCount\n    }\n    spend {\n      ...SpendFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Services {\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          ...ServiceFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Services {\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          ...ServiceFields\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ProvidersAndCredentials {\n    providers {\n      name\n      displayName\n      defaultBaseUrl\n      apiStandardHandle\n      models\n    }\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          id\n          provider\n          accountKey\n          displayName\n          apiKeyLastFour\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ProvidersAndCredentials {\n    providers {\n      name\n      displayName\n      defaultBaseUrl\n      apiStandardHandle\n      models\n    }\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          id\n          provider\n          accountKey\n          displayName\n          apiKeyLastFour\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateService($input: CreateServiceInput!) {\n    createService(input: $input) {\n      ...ServiceFields\n    }\n  }\n"): (typeof documents)["\n  mutation CreateService($input: CreateServiceInput!) {\n    createService(input: $input) {\n      ...ServiceFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateService($id: ID!, $input: UpdateServiceInput!) {\n    updateService(id: $id, input: $input) {\n      ...ServiceFields\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateService($id: ID!, $input: UpdateServiceInput!) {\n    updateService(id: $id, input: $input) {\n      ...ServiceFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteService($id: ID!) {\n    deleteService(id: $id)\n  }\n"): (typeof documents)["\n  mutation DeleteService($id: ID!) {\n    deleteService(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ProbeCredential($id: ID!) {\n    providerUsage(credentialId: $id, refresh: true) {\n      ...ProviderUsageFields\n    }\n  }\n"): (typeof documents)["\n  query ProbeCredential($id: ID!) {\n    providerUsage(credentialId: $id, refresh: true) {\n      ...ProviderUsageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Settings {\n    projectSettings {\n      id\n      allowOverwrite\n      alertWebhookURL\n    }\n    balance {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n    apiKeys(first: 100, where: { isManagementKey: true }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n          description\n          keyPrefix\n          keyLastFour\n          lastUsedAt\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Settings {\n    projectSettings {\n      id\n      allowOverwrite\n      alertWebhookURL\n    }\n    balance {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n    apiKeys(first: 100, where: { isManagementKey: true }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n          description\n          keyPrefix\n          keyLastFour\n          lastUsedAt\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateProjectSettings($input: UpdateProjectSettingsInput!) {\n    updateProjectSettings(input: $input) {\n      id\n      allowOverwrite\n      alertWebhookURL\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateProjectSettings($input: UpdateProjectSettingsInput!) {\n    updateProjectSettings(input: $input) {\n      id\n      allowOverwrite\n      alertWebhookURL\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TopUpBalance($amount: USD!) {\n    topUpBalance(amount: $amount) {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n  }\n"): (typeof documents)["\n  mutation TopUpBalance($amount: USD!) {\n    topUpBalance(amount: $amount) {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateBalance($input: UpdateBalanceInput!) {\n    updateBalance(input: $input) {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateBalance($input: UpdateBalanceInput!) {\n    updateBalance(input: $input) {\n      id\n      currentBalance\n      currency\n      enforced\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Prices($where: ModelPriceWhereInput) {\n    modelPrices(first: 100, where: $where, orderBy: { field: PROVIDER }) {\n      totalCount\n      edges {\n        node {\n          id\n          provider\n          model\n          inputPerMtok\n          outputPerMtok\n          cachedInputPerMtok\n          kind\n          customized\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Prices($where: ModelPriceWhereInput) {\n    modelPrices(first: 100, where: $where, orderBy: { field: PROVIDER }) {\n      totalCount\n      edges {\n        node {\n          id\n          provider\n          model\n          inputPerMtok\n          outputPerMtok\n          cachedInputPerMtok\n          kind\n          customized\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateModelPrice($id: ID!, $input: UpdateModelPriceInput!) {\n    updateModelPrice(id: $id, input: $input) {\n      id\n      inputPerMtok\n      outputPerMtok\n      cachedInputPerMtok\n      customized\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateModelPrice($id: ID!, $input: UpdateModelPriceInput!) {\n    updateModelPrice(id: $id, input: $input) {\n      id\n      inputPerMtok\n      outputPerMtok\n      cachedInputPerMtok\n      customized\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Standards {\n    apiStandards {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n"): (typeof documents)["\n  query Standards {\n    apiStandards {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateAPIStandard($input: CreateAPIStandardInput!) {\n    createAPIStandard(input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n"): (typeof documents)["\n  mutation CreateAPIStandard($input: CreateAPIStandardInput!) {\n    createAPIStandard(input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateAPIStandard($handle: String!, $input: UpdateAPIStandardInput!) {\n    updateAPIStandard(handle: $handle, input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateAPIStandard($handle: String!, $input: UpdateAPIStandardInput!) {\n    updateAPIStandard(handle: $handle, input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteAPIStandard($handle: String!) {\n    deleteAPIStandard(handle: $handle)\n  }\n"): (typeof documents)["\n  mutation DeleteAPIStandard($handle: String!) {\n    deleteAPIStandard(handle: $handle)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query UsageLog($after: Cursor, $where: UsageRecordWhereInput) {\n    usageRecords(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          createdAt\n          requestID\n          serviceID\n          apiKeyID\n          protocol\n          endpoint\n          model\n          inputTokens\n          outputTokens\n          cachedInputTokens\n          cost\n          priced\n          status\n          error\n          latencyUs\n          ttfbUs\n          streamed\n          partial\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query UsageLog($after: Cursor, $where: UsageRecordWhereInput) {\n    usageRecords(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          createdAt\n          requestID\n          serviceID\n          apiKeyID\n          protocol\n          endpoint\n          model\n          inputTokens\n          outputTokens\n          cachedInputTokens\n          cost\n          priced\n          status\n          error\n          latencyUs\n          ttfbUs\n          streamed\n          partial\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query UsageFilterOptions {\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          id\n          serviceName\n        }\n      }\n    }\n    apiKeys(first: 200, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query UsageFilterOptions {\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          id\n          serviceName\n        }\n      }\n    }\n    apiKeys(first: 200, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      edges {\n        node {\n          id\n          name\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment SpendFields on Spend {\n    window\n    windowStart\n    spent\n    reserved\n    warn\n    block\n    resetsAt\n  }\n"): (typeof documents)["\n  fragment SpendFields on Spend {\n    window\n    windowStart\n    spent\n    reserved\n    warn\n    block\n    resetsAt\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

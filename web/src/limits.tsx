@@ -1,0 +1,82 @@
+import { formatUSD, parseUSD, usdInput } from './format';
+import { TextField } from './ui';
+
+export const LIMIT_FIELDS = [
+  ['limitCostHourWarn', 'Hourly warn'],
+  ['limitCostHourBlock', 'Hourly block'],
+  ['limitCostDayWarn', 'Daily warn'],
+  ['limitCostDayBlock', 'Daily block'],
+  ['limitCostMonthWarn', 'Monthly warn'],
+  ['limitCostMonthBlock', 'Monthly block'],
+  ['limitCostTotalBlock', 'Total block'],
+] as const;
+
+export type LimitName = (typeof LIMIT_FIELDS)[number][0];
+export type Limits = Record<LimitName, number | null>;
+export type LimitTexts = Record<LimitName, string>;
+
+export function limitTexts(from?: Partial<Record<LimitName, number | null | undefined>> | null): LimitTexts {
+  const out = {} as LimitTexts;
+  for (const [name] of LIMIT_FIELDS) out[name] = usdInput(from?.[name]);
+  return out;
+}
+
+/** Parses the seven limit inputs: blank is no limit (null). Errors are
+ * keyed by the API's field names, like the server's own. */
+export function parseLimits(texts: LimitTexts): { limits: Limits; errors: Record<string, string> } {
+  const limits = {} as Limits;
+  const errors: Record<string, string> = {};
+  for (const [name] of LIMIT_FIELDS) {
+    const r = parseUSD(texts[name]);
+    limits[name] = r.value;
+    if (r.error) errors[name] = r.error;
+  }
+  const pairs: [LimitName, LimitName, string][] = [
+    ['limitCostHourWarn', 'limitCostHourBlock', 'hourly'],
+    ['limitCostDayWarn', 'limitCostDayBlock', 'daily'],
+    ['limitCostMonthWarn', 'limitCostMonthBlock', 'monthly'],
+  ];
+  for (const [warn, block, what] of pairs) {
+    const w = limits[warn];
+    const b = limits[block];
+    if (w != null && b != null && w > b && !errors[warn]) errors[warn] = `The ${what} warning is above its block (${formatUSD(b)}).`;
+  }
+  return { limits, errors };
+}
+
+/** Only the limits that are set, for create inputs. */
+export function setLimits(limits: Limits): Partial<Limits> {
+  const out: Partial<Limits> = {};
+  for (const [name] of LIMIT_FIELDS) if (limits[name] != null) out[name] = limits[name];
+  return out;
+}
+
+export function LimitsFields({ texts, onChange, errors, inherited, legend }: {
+  texts: LimitTexts;
+  onChange: (t: LimitTexts) => void;
+  errors: Record<string, string>;
+  inherited?: Partial<Record<LimitName, number | null | undefined>> | null;
+  legend: string;
+}) {
+  return (
+    <fieldset className="limits">
+      <legend>{legend}</legend>
+      <div className="grid-2">
+        {LIMIT_FIELDS.map(([name, label]) => {
+          const inh = inherited?.[name];
+          return (
+            <TextField
+              key={name}
+              label={`${label} (USD)`}
+              inputMode="decimal"
+              value={texts[name]}
+              placeholder={inherited ? (inh != null ? `inherits ${formatUSD(inh)}` : 'inherits: none') : 'no limit'}
+              onChange={(e) => onChange({ ...texts, [name]: e.target.value })}
+              error={errors[name]}
+            />
+          );
+        })}
+      </div>
+    </fieldset>
+  );
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { CombinedError } from 'urql';
+import { GraphQLError } from 'graphql';
+import { formatDuration, formatRelative, formatUSD, fromLocalInput, maskKey, parseUSD, percent, toLocalInput } from './format';
+import { describeError, isUnauthenticated, withConflict } from './errors';
+import { parseLimits, limitTexts, setLimits } from './limits';
+import { fillBuckets } from './chart';
+import { nodes } from './connection';
+import { usageWhere } from './screens/UsageLog';
+import { keyStatus } from './screens/ApiKeys';
+
+const gqlError = (message: string, extensions: Record<string, unknown>) => new CombinedError({ graphQLErrors: [new GraphQLError(message, { extensions })] });
+
+describe('money and time formatting', () => {
+  it('shows dollars, keeping sub-cent amounts', () => {
+    expect(formatUSD(12.5)).toBe('$12.50');
+    expect(formatUSD(0)).toBe('$0.00');
+    expect(formatUSD(0.000123)).toBe('$0.000123');
+    expect(formatUSD(null)).toBe('—');
+  });
+  it('parses dollar inputs, blank meaning no limit', () => {
+    expect(parseUSD('')).toEqual({ value: null });
+    expect(parseUSD(' $25 ')).toEqual({ value: 25 });
+    expect(parseUSD('0.000001')).toEqual({ value: 0.000001 });
+    expect(parseUSD('-3').error).toMatch(/amount in dollars/);
+    expect(parseUSD('1.0000001').error).toBeDefined();
+    expect(parseUSD('abc').error).toBeDefined();
+  });
+  it('masks provider keys to their last four', () => {
+    expect(maskKey('1234')).toBe('…1234');
+    expect(maskKey(null)).toBe('no key');
+  });
+  it('says durations and relative times', () => {
+    expect(formatDuration(4_000)).toBe('4s');
+    expect(formatDuration(250_000)).toBe('4m 10s');
+    expect(formatDuration(3 * 3600_000 + 60_000)).toBe('3h 1m');
+    expect(formatDuration(72 * 3600_000)).toBe('3d');
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(formatRelative('2026-01-01T00:01:00Z', now)).toBe('in 1m 0s');
+    expect(formatRelative('2025-12-31T23:59:30Z', now)).toBe('30s ago');
+  });
+  it('round-trips datetime-local values', () => {
+    const iso = '2026-03-04T05:06:00.000Z';
+    expect(fromLocalInput(toLocalInput(iso))).toBe(iso);
+    expect(fromLocalInput('')).toBeNull();
+  });
+  it('clamps percentages and has none without a scale', () => {
+    expect(percent(50, 200)).toBe(25);
+    expect(percent(300, 200)).toBe(100);
+    expect(percent(1, null)).toBeNull();
+    expect(percent(1, 0)).toBeNull();
+  });
+});
+
+describe('API errors', () => {
+  it('puts input errors next to their field and the rest on the form', () => {
+    const err = new CombinedError({
+      graphQLErrors: [
+        new GraphQLError('unknown model gpt-9', { extensions: { code: 'BAD_USER_INPUT', field: 'modelsEnabled' } }),
+        new GraphQLError('something else', { extensions: { code: 'BAD_USER_INPUT' } }),
+      ],
+    });
+    expect(describeError(err)).toEqual({ message: 'something else', fields: { modelsEnabled: 'unknown model gpt-9' }, code: 'BAD_USER_INPUT' });
+  });
+  it('says when the gateway does not answer', () => {
+    const p = describeError(new CombinedError({ networkError: new Error('Failed to fetch') }));
+    expect(p.code).toBe('NETWORK');
+    expect(p.message).toMatch(/did not answer/);
+  });
+  it('recognises an expired login', () => {
+    expect(isUnauthenticated(gqlError('login required', { code: 'UNAUTHENTICATED' }))).toBe(true);
+    expect(isUnauthenticated(gqlError('no', { code: 'FORBIDDEN' }))).toBe(false);
+  });
+  it('shows a duplicate name at the name field', () => {
+    const p = withConflict(describeError(gqlError('a service named chat exists', { code: 'CONFLICT' })), 'serviceName');
+    expect(p.fields.serviceName).toBe('a service named chat exists');
+    expect(p.message).toBeNull();
+    expect(withConflict(describeError(gqlError('x', { code: 'FORBIDDEN' }))).fields).toEqual({});
+  });
+  it('has no problem without an error', () => {
+    expect(describeError(undefined)).toEqual({ message: null, fields: {}, code: null });
+  });
+});
+
+describe('budget limits', () => {
+  it('parses the seven limits, blank as none', () => {
+    const texts = { ...limitTexts(), limitCostDayWarn: '50', limitCostDayBlock: '100' };
+    const { limits, errors } = parseLimits(texts);
+    expect(errors).toEqual({});
+    expect(limits.limitCostDayBlock).toBe(100);
+    expect(limits.limitCostHourWarn).toBeNull();
+    expect(setLimits(limits)).toEqual({ limitCostDayWarn: 50, limitCostDayBlock: 100 });
+  });
+  it('refuses a warning above its block, and bad amounts, by field', () => {
+    const { errors } = parseLimits({ ...limitTexts(), limitCostMonthWarn: '200', limitCostMonthBlock: '100', limitCostTotalBlock: 'lots' });
+    expect(errors.limitCostMonthWarn).toMatch(/monthly warning is above its block/);
+    expect(errors.limitCostTotalBlock).toMatch(/amount in dollars/);
+  });
+  it('fills the form from an entity', () => {
+    expect(limitTexts({ limitCostHourBlock: 2.5 }).limitCostHourBlock).toBe('2.5');
+    expect(limitTexts({ limitCostHourBlock: null }).limitCostHourBlock).toBe('');
+  });
+});
+
+describe('charts, lists and filters', () => {
+  it('fills missing buckets with zero', () => {
+    const h = 3600_000;
+    const from = Date.parse('2026-01-01T00:00:00Z');
+    const b = fillBuckets([{ start: '2026-01-01T02:00:00Z', value: 3 }], from, from + 3 * h, h);
+    expect(b.map((x) => x.value)).toEqual([0, 0, 3, 0]);
+  });
+  it('drops null edges of a connection', () => {
+    expect(nodes({ edges: [{ node: { id: '1' } }, null, { node: null }] })).toEqual([{ id: '1' }]);
+    expect(nodes(undefined)).toEqual([]);
+  });
+  it('turns usage filters into a where input', () => {
+    expect(usageWhere({ serviceId: '12', apiKeyId: '', model: ' gpt ', status: 'error', from: '', to: '' })).toEqual({ serviceID: 12, modelContainsFold: 'gpt', statusGTE: 400 });
+    expect(usageWhere({ serviceId: '', apiKeyId: '7', model: '', status: 'ok', from: '', to: '' })).toEqual({ apiKeyID: 7, statusLT: 400 });
+  });
+  it('tells a key disabled, expired or active', () => {
+    const now = Date.parse('2026-06-01T00:00:00Z');
+    expect(keyStatus({ isActive: false, expiresAt: null }, now).text).toBe('disabled');
+    expect(keyStatus({ isActive: true, expiresAt: '2026-05-01T00:00:00Z' }, now).text).toBe('expired');
+    expect(keyStatus({ isActive: true, expiresAt: '2027-01-01T00:00:00Z' }, now).text).toBe('active');
+  });
+});

@@ -1,0 +1,27 @@
+import { useState } from 'react';
+
+/** Cursor paging for a Relay connection: Next follows endCursor, Previous
+ * goes back to the cursor the page before started at. */
+export function usePager() {
+  const [stack, setStack] = useState<(string | null)[]>([null]);
+  const after = stack[stack.length - 1];
+  return {
+    after,
+    page: stack.length,
+    reset: () => setStack([null]),
+    next: (cursor: string | null | undefined) => cursor && setStack((s) => [...s, cursor]),
+    prev: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
+  };
+}
+
+export function Pager({ pager, hasNext, total, shown }: { pager: ReturnType<typeof usePager> & { endCursor?: string | null }; hasNext: boolean; total: number; shown: number }) {
+  return (
+    <nav className="pager" aria-label="Pages">
+      <span className="muted small">
+        Page {pager.page} · {shown} shown of {total}
+      </span>
+      <button type="button" onClick={pager.prev} disabled={pager.page === 1}>Previous</button>
+      <button type="button" onClick={() => pager.next(pager.endCursor)} disabled={!hasNext}>Next</button>
+    </nav>
+  );
+}

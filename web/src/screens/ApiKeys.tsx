@@ -1,0 +1,293 @@
+import { useState, type FormEvent } from 'react';
+import { useMutation, useQuery } from 'urql';
+import { graphql } from '../gql';
+import type { ApiKeyFieldsFragment } from '../gql/graphql';
+import { nodes } from '../connection';
+import { describeError, noProblem, withConflict, type Problem } from '../errors';
+import { formatRelative, formatTime, formatUSD, fromLocalInput, toLocalInput } from '../format';
+import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
+import { spendIn } from '../spend';
+import { useCanEdit } from '../viewer';
+import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SecretReveal, SelectField, TextField } from '../ui';
+
+// Lists refetch when a mutation touches these types, even while empty.
+const LIST_CONTEXT = { additionalTypenames: ['APIKey', 'Service'] };
+
+graphql(`
+  fragment APIKeyFields on APIKey {
+    id
+    name
+    description
+    keyPrefix
+    keyLastFour
+    isActive
+    isManagementKey
+    expiresAt
+    lastUsedAt
+    createdAt
+    limitCostHourWarn
+    limitCostHourBlock
+    limitCostDayWarn
+    limitCostDayBlock
+    limitCostMonthWarn
+    limitCostMonthBlock
+    limitCostTotalBlock
+    service {
+      id
+      serviceName
+    }
+    spend {
+      ...SpendFields
+    }
+  }
+`);
+
+const ApiKeysQuery = graphql(`
+  query APIKeys {
+    apiKeys(first: 200, where: { isManagementKey: false }, orderBy: { field: NAME }) {
+      edges {
+        node {
+          ...APIKeyFields
+        }
+      }
+    }
+    services(first: 200, orderBy: { field: SERVICE_NAME }) {
+      edges {
+        node {
+          id
+          serviceName
+          active
+          limitCostHourWarn
+          limitCostHourBlock
+          limitCostDayWarn
+          limitCostDayBlock
+          limitCostMonthWarn
+          limitCostMonthBlock
+          limitCostTotalBlock
+        }
+      }
+    }
+  }
+`);
+
+export const CreateAPIKey = graphql(`
+  mutation CreateAPIKey($input: CreateAPIKeyInput!) {
+    createAPIKey(input: $input) {
+      key
+      apiKey {
+        ...APIKeyFields
+      }
+    }
+  }
+`);
+
+const UpdateAPIKey = graphql(`
+  mutation UpdateAPIKey($id: ID!, $input: UpdateAPIKeyInput!) {
+    updateAPIKey(id: $id, input: $input) {
+      ...APIKeyFields
+    }
+  }
+`);
+
+const RotateAPIKey = graphql(`
+  mutation RotateAPIKey($id: ID!) {
+    rotateAPIKey(id: $id) {
+      key
+      apiKey {
+        ...APIKeyFields
+      }
+    }
+  }
+`);
+
+export const DeleteAPIKey = graphql(`
+  mutation DeleteAPIKey($name: String!) {
+    deleteAPIKey(name: $name)
+  }
+`);
+
+export function keyStatus(k: Pick<ApiKeyFieldsFragment, 'isActive' | 'expiresAt'>, now = Date.now()): { tone: 'ok' | 'warn' | 'bad'; text: string } {
+  if (!k.isActive) return { tone: 'warn', text: 'disabled' };
+  if (k.expiresAt && new Date(k.expiresAt).getTime() <= now) return { tone: 'bad', text: 'expired' };
+  return { tone: 'ok', text: 'active' };
+}
+
+export function ApiKeys() {
+  const canEdit = useCanEdit();
+  const [{ data, fetching, error }] = useQuery({ query: ApiKeysQuery , context: LIST_CONTEXT });
+  const [editing, setEditing] = useState<ApiKeyFieldsFragment | 'new' | null>(null);
+  const [rotating, setRotating] = useState<ApiKeyFieldsFragment | null>(null);
+  const [deleting, setDeleting] = useState<ApiKeyFieldsFragment | null>(null);
+  const [secret, setSecret] = useState<string | null>(null);
+  const [rot, rotate] = useMutation(RotateAPIKey);
+  const [del, deleteKey] = useMutation(DeleteAPIKey);
+  const [, update] = useMutation(UpdateAPIKey);
+  const keys = nodes(data?.apiKeys);
+  const services = nodes(data?.services);
+
+  return (
+    <Page
+      title="API keys"
+      intro="Keys your applications send to the gateway. Each calls one service, within its own budgets or the service's."
+      actions={canEdit && <button type="button" className="primary" onClick={() => setEditing('new')} disabled={!services.length}>New API key</button>}
+    >
+      {!data && fetching && <Loading what="Loading API keys" />}
+      <ErrorNote problem={describeError(error)} />
+      {data && keys.length === 0 && (
+        <Empty title="No API keys yet">
+          {services.length === 0 ? 'Create a service first; keys call a service.' : canEdit ? 'Create a key and give it to your application.' : 'An admin has not created any keys yet.'}
+        </Empty>
+      )}
+      {keys.length > 0 && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Name</th><th>Key</th><th>Service</th><th>Status</th><th className="num">Today</th><th className="num">This month</th><th>Last used</th><th>Expires</th>
+                {canEdit && <th><span className="sr-only">Actions</span></th>}
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((k) => {
+                const st = keyStatus(k);
+                return (
+                  <tr key={k.id}>
+                    <td>{k.name}{k.description && <div className="muted small">{k.description}</div>}</td>
+                    <td><code>{k.keyPrefix}…{k.keyLastFour}</code></td>
+                    <td>{k.service?.serviceName ?? '—'}</td>
+                    <td><Badge tone={st.tone}>{st.text}</Badge></td>
+                    <td className="num">{formatUSD(spendIn(k.spend, 'day'))}</td>
+                    <td className="num">{formatUSD(spendIn(k.spend, 'month'))}</td>
+                    <td title={formatTime(k.lastUsedAt)}>{k.lastUsedAt ? formatRelative(k.lastUsedAt) : 'never'}</td>
+                    <td>{k.expiresAt ? formatTime(k.expiresAt) : 'never'}</td>
+                    {canEdit && (
+                      <td className="actions">
+                        <button type="button" onClick={() => setEditing(k)} aria-label={`Edit ${k.name}`}>Edit</button>
+                        <button type="button" onClick={() => update({ id: k.id, input: { isActive: !k.isActive } })}>{k.isActive ? 'Disable' : 'Enable'}</button>
+                        <button type="button" onClick={() => setRotating(k)}>Rotate</button>
+                        <button type="button" className="danger" onClick={() => setDeleting(k)} aria-label={`Delete ${k.name}`}>Delete</button>
+                      </td>
+                    )}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {editing && <KeyForm apiKey={editing === 'new' ? null : editing} services={services} onClose={() => setEditing(null)} />}
+      <Confirm
+        open={!!rotating}
+        title={`Rotate ${rotating?.name ?? ''}?`}
+        confirmLabel="Rotate key"
+        busy={rot.fetching}
+        problem={describeError(rot.error)}
+        onClose={() => setRotating(null)}
+        onConfirm={async () => {
+          if (!rotating) return;
+          const r = await rotate({ id: rotating.id });
+          if (r.data) {
+            setRotating(null);
+            setSecret(r.data.rotateAPIKey.key);
+          }
+        }}
+      >
+        <p>A new secret replaces the old one, which stops working at once. Settings and budgets stay.</p>
+      </Confirm>
+      <Confirm
+        open={!!deleting}
+        title={`Delete ${deleting?.name ?? ''}?`}
+        confirmLabel="Delete key"
+        busy={del.fetching}
+        problem={describeError(del.error)}
+        onClose={() => setDeleting(null)}
+        onConfirm={async () => {
+          if (!deleting) return;
+          const r = await deleteKey({ name: deleting.name }, { additionalTypenames: ['APIKey'] });
+          if (!r.error) setDeleting(null);
+        }}
+      >
+        <p>Applications using this key are refused from now on. Its recorded usage is kept.</p>
+      </Confirm>
+      <Dialog title="New secret" open={!!secret} onClose={() => setSecret(null)}>
+        {secret && <SecretReveal secret={secret} onDone={() => setSecret(null)} />}
+      </Dialog>
+    </Page>
+  );
+}
+
+type ServiceOption = { id: string; serviceName: string; active: boolean } & Parameters<typeof limitTexts>[0];
+
+function KeyForm({ apiKey, services, onClose }: { apiKey: ApiKeyFieldsFragment | null; services: ServiceOption[]; onClose: () => void }) {
+  const [name, setName] = useState(apiKey?.name ?? '');
+  const [description, setDescription] = useState(apiKey?.description ?? '');
+  const [serviceId, setServiceId] = useState(apiKey?.service?.id ?? (services.length === 1 ? services[0].id : ''));
+  const [expires, setExpires] = useState(toLocalInput(apiKey?.expiresAt));
+  const [isActive, setIsActive] = useState(apiKey?.isActive ?? true);
+  const [limits, setLimitTexts] = useState(limitTexts(apiKey));
+  const [problem, setProblem] = useState<Problem>(noProblem);
+  const [secret, setSecret] = useState<string | null>(null);
+  const [create, createKey] = useMutation(CreateAPIKey);
+  const [update, updateKey] = useMutation(UpdateAPIKey);
+  const service = services.find((s) => s.id === serviceId);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const { limits: parsed, errors } = parseLimits(limits);
+    const fields: Record<string, string> = { ...errors };
+    if (!name.trim()) fields.name = 'Give the key a name.';
+    if (!apiKey && !serviceId) fields.serviceId = 'Pick the service this key calls.';
+    const expiresAt = fromLocalInput(expires);
+    if (expiresAt && new Date(expiresAt).getTime() <= Date.now()) fields.expiresAt = 'Pick a time in the future.';
+    if (Object.keys(fields).length) {
+      setProblem({ message: 'Check the fields marked below.', fields, code: 'BAD_USER_INPUT' });
+      return;
+    }
+    if (apiKey) {
+      const r = await updateKey({ id: apiKey.id, input: { name: name.trim(), description, isActive, expiresAt, ...parsed } });
+      if (r.error) return setProblem(withConflict(describeError(r.error)));
+      onClose();
+      return;
+    }
+    const r = await createKey(
+      { input: { name: name.trim(), description, serviceId, isActive, ...(expiresAt ? { expiresAt } : {}), ...setLimits(parsed) } },
+      { additionalTypenames: ['APIKey'] },
+    );
+    if (r.error) return setProblem(withConflict(describeError(r.error)));
+    if (r.data) setSecret(r.data.createAPIKey.key);
+  }
+
+  if (secret) {
+    return (
+      <Dialog title={`Key ${name} created`} open onClose={onClose}>
+        <SecretReveal secret={secret} onDone={onClose} />
+      </Dialog>
+    );
+  }
+  return (
+    <Dialog title={apiKey ? `Edit ${apiKey.name}` : 'New API key'} open onClose={onClose} wide>
+      <form onSubmit={submit} noValidate>
+        <div className="grid-2">
+          <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={problem.fields.name} hint="Unique in the organization." required />
+          <SelectField label="Service" value={serviceId} onChange={(e) => setServiceId(e.target.value)} error={problem.fields.serviceId} disabled={!!apiKey}>
+            <option value="">Choose a service…</option>
+            {services.map((s) => (
+              <option key={s.id} value={s.id}>{s.serviceName}{s.active ? '' : ' (disabled)'}</option>
+            ))}
+          </SelectField>
+        </div>
+        <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} error={problem.fields.description} />
+        <div className="grid-2">
+          <TextField label="Expires" type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} error={problem.fields.expiresAt} hint="Blank: never." />
+          <CheckField label="Active" checked={isActive} onChange={setIsActive} />
+        </div>
+        <LimitsFields legend="Key budgets (blank inherits the service's)" texts={limits} onChange={setLimitTexts} errors={problem.fields} inherited={service ?? {}} />
+        <ErrorNote problem={problem} />
+        <footer className="dialog-foot">
+          <button type="button" onClick={onClose}>Cancel</button>
+          <button type="submit" className="primary" disabled={create.fetching || update.fetching}>{apiKey ? 'Save changes' : 'Create key'}</button>
+        </footer>
+      </form>
+    </Dialog>
+  );
+}

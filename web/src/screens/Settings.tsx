@@ -1,0 +1,354 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { useMutation, useQuery } from 'urql';
+import { graphql } from '../gql';
+import type { PricesQuery } from '../gql/graphql';
+import { nodes } from '../connection';
+import { describeError, noProblem, withConflict, type Problem } from '../errors';
+import { formatRelative, formatUSD, parseUSD, usdInput } from '../format';
+import { useCanEdit, useViewer } from '../viewer';
+import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, Page, SecretReveal, TextField } from '../ui';
+import { CreateAPIKey, DeleteAPIKey } from './ApiKeys';
+
+// Lists refetch when a mutation touches these types, even while empty.
+const LIST_CONTEXT = { additionalTypenames: ['APIKey', 'Balance', 'ProjectSettings'] };
+
+const SettingsQuery = graphql(`
+  query Settings {
+    projectSettings {
+      id
+      allowOverwrite
+      alertWebhookURL
+    }
+    balance {
+      id
+      currentBalance
+      currency
+      enforced
+    }
+    apiKeys(first: 100, where: { isManagementKey: true }, orderBy: { field: NAME }) {
+      edges {
+        node {
+          id
+          name
+          description
+          keyPrefix
+          keyLastFour
+          lastUsedAt
+        }
+      }
+    }
+  }
+`);
+
+const UpdateSettings = graphql(`
+  mutation UpdateProjectSettings($input: UpdateProjectSettingsInput!) {
+    updateProjectSettings(input: $input) {
+      id
+      allowOverwrite
+      alertWebhookURL
+    }
+  }
+`);
+
+const TopUp = graphql(`
+  mutation TopUpBalance($amount: USD!) {
+    topUpBalance(amount: $amount) {
+      id
+      currentBalance
+      currency
+      enforced
+    }
+  }
+`);
+
+const UpdateBalance = graphql(`
+  mutation UpdateBalance($input: UpdateBalanceInput!) {
+    updateBalance(input: $input) {
+      id
+      currentBalance
+      currency
+      enforced
+    }
+  }
+`);
+
+const Prices = graphql(`
+  query Prices($where: ModelPriceWhereInput) {
+    modelPrices(first: 100, where: $where, orderBy: { field: PROVIDER }) {
+      totalCount
+      edges {
+        node {
+          id
+          provider
+          model
+          inputPerMtok
+          outputPerMtok
+          cachedInputPerMtok
+          kind
+          customized
+        }
+      }
+    }
+  }
+`);
+
+const UpdatePrice = graphql(`
+  mutation UpdateModelPrice($id: ID!, $input: UpdateModelPriceInput!) {
+    updateModelPrice(id: $id, input: $input) {
+      id
+      inputPerMtok
+      outputPerMtok
+      cachedInputPerMtok
+      customized
+    }
+  }
+`);
+
+export function Settings() {
+  const [{ data, fetching, error }] = useQuery({ query: SettingsQuery , context: LIST_CONTEXT });
+  return (
+    <Page title="Settings">
+      {!data && fetching && <Loading what="Loading settings" />}
+      <ErrorNote problem={describeError(error)} />
+      {data && (
+        <>
+          <ProjectSettingsCard settings={data.projectSettings} />
+          <BalanceCard balance={data.balance} />
+          <ManagementKeys keys={nodes(data.apiKeys)} />
+          <PriceCatalog />
+        </>
+      )}
+    </Page>
+  );
+}
+
+function ProjectSettingsCard({ settings }: { settings: { allowOverwrite: boolean; alertWebhookURL?: string | null } }) {
+  const canEdit = useCanEdit();
+  const [allowOverwrite, setAllowOverwrite] = useState(settings.allowOverwrite);
+  const [webhook, setWebhook] = useState(settings.alertWebhookURL ?? '');
+  const [saved, setSaved] = useState(false);
+  const [result, update] = useMutation(UpdateSettings);
+  const problem = describeError(result.error);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setSaved(false);
+    const r = await update({ input: { allowOverwrite, alertWebhookUrl: webhook.trim() } });
+    if (!r.error) setSaved(true);
+  }
+  return (
+    <form className="card" onSubmit={submit} aria-labelledby="project-title">
+      <h2 id="project-title">Project</h2>
+      <fieldset disabled={!canEdit}>
+        <CheckField label="Let API calls set their own inference parameters" checked={allowOverwrite} onChange={setAllowOverwrite} hint="When off, each service's request defaults are enforced over the client's." />
+        <TextField label="Budget alert webhook" type="url" value={webhook} onChange={(e) => setWebhook(e.target.value)} error={problem.fields.alertWebhookUrl} placeholder="https://hooks.example.com/…" hint="Budget warnings are POSTed here. Blank: none." />
+      </fieldset>
+      <ErrorNote problem={problem.fields.alertWebhookUrl ? { ...problem, message: null } : problem} />
+      {canEdit && (
+        <div className="row">
+          <button type="submit" className="primary" disabled={result.fetching}>Save settings</button>
+          {saved && <span role="status" className="ok-text">Saved.</span>}
+        </div>
+      )}
+    </form>
+  );
+}
+
+function BalanceCard({ balance }: { balance: { currentBalance: number; currency: string; enforced: boolean } }) {
+  const viewer = useViewer();
+  const canEdit = viewer.role === 'admin' && viewer.isInstanceAdmin;
+  const [amount, setAmount] = useState('');
+  const [amountError, setAmountError] = useState<string>();
+  const [top, topUp] = useMutation(TopUp);
+  const [upd, updateBalance] = useMutation(UpdateBalance);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const p = parseUSD(amount);
+    if (p.error || p.value == null || p.value <= 0) return setAmountError(p.error ?? 'Enter an amount above zero.');
+    setAmountError(undefined);
+    const r = await topUp({ amount: p.value });
+    if (!r.error) setAmount('');
+  }
+  const problem = describeError(top.error ?? upd.error);
+  return (
+    <section className="card" aria-labelledby="balance-title">
+      <h2 id="balance-title">Prepaid balance</h2>
+      <p className="big" data-testid="balance">{formatUSD(balance.currentBalance)} <span className="muted small">{balance.currency}</span></p>
+      <p>{balance.enforced ? <Badge tone="warn">enforced</Badge> : <Badge>not enforced</Badge>} <span className="muted small">When enforced, proxied requests are refused once the balance reaches zero.</span></p>
+      {canEdit && (
+        <form onSubmit={submit} className="row">
+          <TextField label="Top up (USD)" inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} error={amountError ?? problem.fields.amount} />
+          <button type="submit" disabled={top.fetching}>Add to balance</button>
+          <button type="button" disabled={upd.fetching} onClick={() => updateBalance({ input: { enforced: !balance.enforced } })}>
+            {balance.enforced ? 'Stop enforcing' : 'Enforce the balance'}
+          </button>
+        </form>
+      )}
+      <ErrorNote problem={problem.fields.amount ? { ...problem, message: null } : problem} />
+    </section>
+  );
+}
+
+type MgmtKey = { id: string; name: string; description: string; keyPrefix: string; keyLastFour: string; lastUsedAt?: string | null };
+
+function ManagementKeys({ keys }: { keys: MgmtKey[] }) {
+  const canEdit = useCanEdit();
+  const [creating, setCreating] = useState(false);
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [problem, setProblem] = useState<Problem>(noProblem);
+  const [secret, setSecret] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<MgmtKey | null>(null);
+  const [create, createKey] = useMutation(CreateAPIKey);
+  const [del, deleteKey] = useMutation(DeleteAPIKey);
+  function close() {
+    setCreating(false);
+    setSecret(null);
+    setName('');
+    setDescription('');
+    setProblem(noProblem);
+  }
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!name.trim()) return setProblem({ message: null, fields: { name: 'Give the key a name.' }, code: 'BAD_USER_INPUT' });
+    const r = await createKey({ input: { name: name.trim(), description, isManagementKey: true } }, { additionalTypenames: ['APIKey'] });
+    if (r.error) return setProblem(withConflict(describeError(r.error)));
+    if (r.data) setSecret(r.data.createAPIKey.key);
+  }
+  return (
+    <section className="card" aria-labelledby="mgmt-title">
+      <div className="card-head">
+        <h2 id="mgmt-title">Management keys</h2>
+        {canEdit && <button type="button" onClick={() => setCreating(true)}>New management key</button>}
+      </div>
+      <p className="muted small">A management key works on the admin API with admin rights in this organization, for scripts and CI. It cannot call the proxy.</p>
+      {keys.length === 0 ? (
+        <p className="muted">No management keys.</p>
+      ) : (
+        <ul className="plain">
+          {keys.map((k) => (
+            <li key={k.id} className="row">
+              <strong>{k.name}</strong> <code>{k.keyPrefix}…{k.keyLastFour}</code>
+              <span className="muted small">{k.lastUsedAt ? `used ${formatRelative(k.lastUsedAt)}` : 'never used'}</span>
+              {canEdit && <button type="button" className="danger" onClick={() => setDeleting(k)} aria-label={`Delete ${k.name}`}>Delete</button>}
+            </li>
+          ))}
+        </ul>
+      )}
+      <Dialog title={secret ? `Key ${name} created` : 'New management key'} open={creating} onClose={close}>
+        {secret ? (
+          <SecretReveal secret={secret} onDone={close} />
+        ) : (
+          <form onSubmit={submit} noValidate>
+            <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={problem.fields.name} required />
+            <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} />
+            <ErrorNote problem={problem} />
+            <footer className="dialog-foot">
+              <button type="button" onClick={close}>Cancel</button>
+              <button type="submit" className="primary" disabled={create.fetching}>Create key</button>
+            </footer>
+          </form>
+        )}
+      </Dialog>
+      <Confirm
+        open={!!deleting}
+        title={`Delete ${deleting?.name ?? ''}?`}
+        confirmLabel="Delete key"
+        busy={del.fetching}
+        problem={describeError(del.error)}
+        onClose={() => setDeleting(null)}
+        onConfirm={async () => {
+          if (!deleting) return;
+          const r = await deleteKey({ name: deleting.name }, { additionalTypenames: ['APIKey'] });
+          if (!r.error) setDeleting(null);
+        }}
+      >
+        <p>Scripts using this key lose access at once.</p>
+      </Confirm>
+    </section>
+  );
+}
+
+type Price = NonNullable<NonNullable<NonNullable<PricesQuery['modelPrices']['edges']>[number]>['node']>;
+
+function PriceCatalog() {
+  const viewer = useViewer();
+  const canEdit = viewer.role === 'admin' && viewer.isInstanceAdmin;
+  const [filter, setFilter] = useState('');
+  const [debounced, setDebounced] = useState('');
+  useEffect(() => {
+    const t = window.setTimeout(() => setDebounced(filter.trim()), 250);
+    return () => window.clearTimeout(t);
+  }, [filter]);
+  const where = debounced ? { or: [{ modelContainsFold: debounced }, { providerContainsFold: debounced }] } : undefined;
+  const [{ data, fetching, error }] = useQuery({ query: Prices, variables: { where } });
+  const [editing, setEditing] = useState<Price | null>(null);
+  const prices = nodes(data?.modelPrices);
+  return (
+    <section className="card" aria-labelledby="prices-title">
+      <h2 id="prices-title">Price catalog</h2>
+      <p className="muted small">USD per million tokens (per image for image models). Shared by the instance; edited prices are no longer overwritten by the built-in catalog.</p>
+      <TextField label="Find a model" type="search" value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="gpt-4o, claude, gemini…" />
+      {!data && fetching && <Loading what="Loading prices" />}
+      <ErrorNote problem={describeError(error)} />
+      {data && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr><th>Provider</th><th>Model</th><th className="num">Input</th><th className="num">Cached input</th><th className="num">Output</th>{canEdit && <th><span className="sr-only">Actions</span></th>}</tr>
+            </thead>
+            <tbody>
+              {prices.map((p) => (
+                <tr key={p.id}>
+                  <td>{p.provider}</td>
+                  <td>{p.model} {p.kind !== 'text' && <Badge>{p.kind}</Badge>} {p.customized && <Badge tone="warn">edited</Badge>}</td>
+                  <td className="num">{formatUSD(p.inputPerMtok)}</td>
+                  <td className="num">{formatUSD(p.cachedInputPerMtok)}</td>
+                  <td className="num">{formatUSD(p.outputPerMtok)}</td>
+                  {canEdit && <td className="actions"><button type="button" onClick={() => setEditing(p)} aria-label={`Edit price of ${p.model}`}>Edit</button></td>}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {data.modelPrices.totalCount > prices.length && <p className="muted small">Showing {prices.length} of {data.modelPrices.totalCount}; search to narrow.</p>}
+        </div>
+      )}
+      {editing && <PriceForm price={editing} onClose={() => setEditing(null)} />}
+    </section>
+  );
+}
+
+function PriceForm({ price, onClose }: { price: Price; onClose: () => void }) {
+  const [input, setInput] = useState(usdInput(price.inputPerMtok));
+  const [cached, setCached] = useState(usdInput(price.cachedInputPerMtok));
+  const [output, setOutput] = useState(usdInput(price.outputPerMtok));
+  const [problem, setProblem] = useState<Problem>(noProblem);
+  const [result, update] = useMutation(UpdatePrice);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const i = parseUSD(input);
+    const c = parseUSD(cached);
+    const o = parseUSD(output);
+    const fields: Record<string, string> = {};
+    if (i.error || i.value == null) fields.inputPerMtok = i.error ?? 'Required.';
+    if (o.error || o.value == null) fields.outputPerMtok = o.error ?? 'Required.';
+    if (c.error) fields.cachedInputPerMtok = c.error;
+    if (Object.keys(fields).length) return setProblem({ message: null, fields, code: 'BAD_USER_INPUT' });
+    const r = await update({ id: price.id, input: { inputPerMtok: i.value, outputPerMtok: o.value, cachedInputPerMtok: c.value } });
+    if (r.error) return setProblem(describeError(r.error));
+    onClose();
+  }
+  return (
+    <Dialog title={`Price of ${price.model}`} open onClose={onClose}>
+      <form onSubmit={submit} noValidate>
+        <TextField label="Input per million tokens (USD)" inputMode="decimal" value={input} onChange={(e) => setInput(e.target.value)} error={problem.fields.inputPerMtok} />
+        <TextField label="Cached input per million tokens (USD)" inputMode="decimal" value={cached} onChange={(e) => setCached(e.target.value)} error={problem.fields.cachedInputPerMtok} hint="Blank: no discount." />
+        <TextField label="Output per million tokens (USD)" inputMode="decimal" value={output} onChange={(e) => setOutput(e.target.value)} error={problem.fields.outputPerMtok} />
+        <ErrorNote problem={problem} />
+        <footer className="dialog-foot">
+          <button type="button" onClick={onClose}>Cancel</button>
+          <button type="submit" className="primary" disabled={result.fetching}>Save price</button>
+        </footer>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,169 @@
+import { useMemo, useState } from 'react';
+import { useQuery } from 'urql';
+import { graphql } from '../gql';
+import type { UsageRecordWhereInput } from '../gql/graphql';
+import { nodes } from '../connection';
+import { describeError } from '../errors';
+import { formatInt, formatTime, formatUSD, fromLocalInput } from '../format';
+import { Pager, usePager } from '../pager';
+import { Badge, Empty, ErrorNote, Loading, Page, SelectField, TextField } from '../ui';
+
+const UsageLogQuery = graphql(`
+  query UsageLog($after: Cursor, $where: UsageRecordWhereInput) {
+    usageRecords(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        node {
+          id
+          createdAt
+          requestID
+          serviceID
+          apiKeyID
+          protocol
+          endpoint
+          model
+          inputTokens
+          outputTokens
+          cachedInputTokens
+          cost
+          priced
+          status
+          error
+          latencyUs
+          ttfbUs
+          streamed
+          partial
+        }
+      }
+    }
+  }
+`);
+
+const UsageFilterOptions = graphql(`
+  query UsageFilterOptions {
+    services(first: 200, orderBy: { field: SERVICE_NAME }) {
+      edges {
+        node {
+          id
+          serviceName
+        }
+      }
+    }
+    apiKeys(first: 200, where: { isManagementKey: false }, orderBy: { field: NAME }) {
+      edges {
+        node {
+          id
+          name
+        }
+      }
+    }
+  }
+`);
+
+export interface UsageFilters {
+  serviceId: string;
+  apiKeyId: string;
+  model: string;
+  status: '' | 'ok' | 'error';
+  from: string;
+  to: string;
+}
+
+/** The usage log's filter form as the API's where input. */
+export function usageWhere(f: UsageFilters): UsageRecordWhereInput {
+  const w: UsageRecordWhereInput = {};
+  if (f.serviceId) w.serviceID = Number(f.serviceId);
+  if (f.apiKeyId) w.apiKeyID = Number(f.apiKeyId);
+  if (f.model.trim()) w.modelContainsFold = f.model.trim();
+  if (f.status === 'ok') w.statusLT = 400;
+  if (f.status === 'error') w.statusGTE = 400;
+  const from = fromLocalInput(f.from);
+  const to = fromLocalInput(f.to);
+  if (from) w.createdAtGTE = from;
+  if (to) w.createdAtLT = to;
+  return w;
+}
+
+const ms = (us: number | null | undefined) => (us == null ? '—' : `${formatInt(Math.round(us / 1000))} ms`);
+
+export function UsageLog() {
+  const [filters, setFilters] = useState<UsageFilters>({ serviceId: '', apiKeyId: '', model: '', status: '', from: '', to: '' });
+  const pager = usePager();
+  const where = useMemo(() => usageWhere(filters), [filters]);
+  const [{ data, fetching, error }] = useQuery({ query: UsageLogQuery, variables: { after: pager.after, where } });
+  const [{ data: options }] = useQuery({ query: UsageFilterOptions });
+  const services = nodes(options?.services);
+  const keys = nodes(options?.apiKeys);
+  const serviceName = new Map(services.map((s) => [Number(s.id), s.serviceName]));
+  const keyName = new Map(keys.map((k) => [Number(k.id), k.name]));
+  const records = nodes(data?.usageRecords);
+  const set = (patch: Partial<UsageFilters>) => {
+    pager.reset();
+    setFilters({ ...filters, ...patch });
+  };
+  const filtered = Object.values(filters).some(Boolean);
+
+  return (
+    <Page title="Usage log" intro="Every proxied request: tokens, cost, status and latency. Raw records are kept for the retention period; the overview's totals are kept for good.">
+      <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
+        <SelectField label="Service" value={filters.serviceId} onChange={(e) => set({ serviceId: e.target.value })}>
+          <option value="">All services</option>
+          {services.map((s) => <option key={s.id} value={s.id}>{s.serviceName}</option>)}
+        </SelectField>
+        <SelectField label="API key" value={filters.apiKeyId} onChange={(e) => set({ apiKeyId: e.target.value })}>
+          <option value="">All keys</option>
+          {keys.map((k) => <option key={k.id} value={k.id}>{k.name}</option>)}
+        </SelectField>
+        <TextField label="Model" type="search" value={filters.model} onChange={(e) => set({ model: e.target.value })} placeholder="any" />
+        <SelectField label="Status" value={filters.status} onChange={(e) => set({ status: e.target.value as UsageFilters['status'] })}>
+          <option value="">Any</option>
+          <option value="ok">Succeeded</option>
+          <option value="error">Failed (400+)</option>
+        </SelectField>
+        <TextField label="From" type="datetime-local" value={filters.from} onChange={(e) => set({ from: e.target.value })} />
+        <TextField label="To" type="datetime-local" value={filters.to} onChange={(e) => set({ to: e.target.value })} />
+      </form>
+      {!data && fetching && <Loading what="Loading usage" />}
+      <ErrorNote problem={describeError(error)} />
+      {data && records.length === 0 && (
+        <Empty title={filtered ? 'No requests match these filters' : 'No requests yet'}>
+          {filtered ? 'Widen the filters.' : 'Requests through the gateway appear here as soon as they finish.'}
+        </Empty>
+      )}
+      {records.length > 0 && (
+        <>
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th>Time</th><th>Service</th><th>Key</th><th>Model</th><th>Status</th><th className="num">Tokens in / out</th><th className="num">Cost</th><th className="num">Latency</th><th className="num">First byte</th><th>Request</th>
+                </tr>
+              </thead>
+              <tbody>
+                {records.map((r) => (
+                  <tr key={r.id}>
+                    <td className="nowrap">{formatTime(r.createdAt)}</td>
+                    <td>{serviceName.get(r.serviceID) ?? r.serviceID}</td>
+                    <td>{keyName.get(r.apiKeyID) ?? r.apiKeyID}</td>
+                    <td>{r.model}<div className="muted small">{r.endpoint}{r.streamed ? ' · streamed' : ''}{r.partial ? ' · partial' : ''}</div></td>
+                    <td><Badge tone={r.status >= 400 ? 'bad' : 'ok'}>{r.status}</Badge>{r.error && <div className="small field-error">{r.error}</div>}</td>
+                    <td className="num">{formatInt(r.inputTokens)} / {formatInt(r.outputTokens)}{r.cachedInputTokens > 0 && <div className="muted small">{formatInt(r.cachedInputTokens)} cached</div>}</td>
+                    <td className="num">{r.priced ? formatUSD(r.cost) : <span title="The model has no price: the cost is unknown, not zero.">unpriced</span>}</td>
+                    <td className="num">{ms(r.latencyUs)}</td>
+                    <td className="num">{ms(r.ttfbUs)}</td>
+                    <td><code className="small">{r.requestID}</code></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <Pager pager={{ ...pager, endCursor: data?.usageRecords.pageInfo.endCursor }} hasNext={!!data?.usageRecords.pageInfo.hasNextPage} total={data?.usageRecords.totalCount ?? 0} shown={records.length} />
+        </>
+      )}
+    </Page>
+  );
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { ErrorNote, SecretReveal, SpendGauge, TextField } from './ui';
+import { ViewerContext } from './viewer';
+import { Standards } from './screens/Standards';
+import { Provider, Client } from 'urql';
+import { never } from 'wonka';
+
+describe('components', () => {
+  it('shows a new key once, with a copy button and a warning', () => {
+    const html = renderToStaticMarkup(<SecretReveal secret="sk_abc" onDone={() => {}} />);
+    expect(html).toContain('sk_abc');
+    expect(html).toContain('you will not see it again');
+    expect(html).toContain('>Copy<');
+  });
+  it('marks a field error for assistive technology', () => {
+    const html = renderToStaticMarkup(<TextField label="Name" error="taken" value="x" readOnly />);
+    expect(html).toContain('aria-invalid="true"');
+    expect(html).toMatch(/aria-describedby="[^"]+-err"/);
+    expect(html).toContain('taken');
+  });
+  it('renders no alert without a message', () => {
+    expect(renderToStaticMarkup(<ErrorNote problem={{ message: null, fields: {}, code: null }} />)).toBe('');
+  });
+  it('shows spend against its block, or says there is no limit', () => {
+    expect(renderToStaticMarkup(<SpendGauge label="Today" spent={5} warn={50} block={100} />)).toMatch(/\$5\.00.*of.*\$100\.00/);
+    const none = renderToStaticMarkup(<SpendGauge label="Today" spent={0} />);
+    expect(none).toContain('no limit');
+    expect(none).not.toContain('role="meter"');
+  });
+  it('shows members no edit buttons', () => {
+    const client = new Client({ url: '/graphql', exchanges: [() => () => never] });
+    const render = (role: 'admin' | 'member') =>
+      renderToStaticMarkup(
+        <Provider value={client}>
+          <ViewerContext.Provider value={{ username: 'u', role, isManagementKey: false, isInstanceAdmin: true, organization: 'Default' }}>
+            <Standards />
+          </ViewerContext.Provider>
+        </Provider>,
+      );
+    expect(render('admin')).toContain('New standard');
+    expect(render('member')).not.toContain('New standard');
+  });
+});

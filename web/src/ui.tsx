@@ -1,0 +1,212 @@
+import { useEffect, useId, useRef, useState, type ReactNode, type InputHTMLAttributes, type SelectHTMLAttributes } from 'react';
+import type { Problem } from './errors';
+import { percent, formatUSD } from './format';
+
+export function Page({ title, actions, children, intro }: { title: string; actions?: ReactNode; intro?: ReactNode; children: ReactNode }) {
+  useEffect(() => {
+    document.title = `${title} · Sluice`;
+  }, [title]);
+  return (
+    <section className="page" aria-labelledby="page-title">
+      <header className="page-head">
+        <div>
+          <h1 id="page-title">{title}</h1>
+          {intro && <p className="muted">{intro}</p>}
+        </div>
+        {actions && <div className="actions">{actions}</div>}
+      </header>
+      {children}
+    </section>
+  );
+}
+
+export function Loading({ what = 'Loading' }: { what?: string }) {
+  return (
+    <p className="loading" role="status" aria-live="polite">
+      <span className="spinner" aria-hidden="true" /> {what}…
+    </p>
+  );
+}
+
+export function Empty({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="empty">
+      <h2>{title}</h2>
+      {children && <div className="muted">{children}</div>}
+    </div>
+  );
+}
+
+export function ErrorNote({ problem, children }: { problem?: Problem | null; children?: ReactNode }) {
+  const text = children ?? problem?.message;
+  if (!text) return null;
+  return (
+    <div className="error-note" role="alert">
+      {text}
+    </div>
+  );
+}
+
+type FieldProps = { label: string; error?: string; hint?: ReactNode };
+
+export function TextField({ label, error, hint, ...input }: FieldProps & InputHTMLAttributes<HTMLInputElement>) {
+  const id = useId();
+  return (
+    <div className={`field${error ? ' has-error' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      <input id={id} aria-invalid={!!error} aria-describedby={error ? `${id}-err` : hint ? `${id}-hint` : undefined} {...input} />
+      {hint && !error && <small id={`${id}-hint`} className="hint">{hint}</small>}
+      {error && <small id={`${id}-err`} className="field-error">{error}</small>}
+    </div>
+  );
+}
+
+export function SelectField({ label, error, hint, children, ...select }: FieldProps & SelectHTMLAttributes<HTMLSelectElement>) {
+  const id = useId();
+  return (
+    <div className={`field${error ? ' has-error' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      <select id={id} aria-invalid={!!error} aria-describedby={error ? `${id}-err` : undefined} {...select}>
+        {children}
+      </select>
+      {hint && !error && <small className="hint">{hint}</small>}
+      {error && <small id={`${id}-err`} className="field-error">{error}</small>}
+    </div>
+  );
+}
+
+export function CheckField({ label, checked, onChange, hint }: { label: string; checked: boolean; onChange: (v: boolean) => void; hint?: ReactNode }) {
+  return (
+    <div className="field check">
+      <label>
+        <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} /> {label}
+      </label>
+      {hint && <small className="hint">{hint}</small>}
+    </div>
+  );
+}
+
+/** A modal dialog on the native <dialog>: focus stays inside, Escape closes. */
+export function Dialog({ title, open, onClose, children, wide }: { title: string; open: boolean; onClose: () => void; children: ReactNode; wide?: boolean }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return (
+    <dialog ref={ref} className={wide ? 'wide' : undefined} aria-label={title} onCancel={(e) => { e.preventDefault(); onClose(); }}>
+      {open && (
+        <>
+          <header className="dialog-head">
+            <h2>{title}</h2>
+            <button type="button" className="icon" aria-label="Close" onClick={onClose}>×</button>
+          </header>
+          {children}
+        </>
+      )}
+    </dialog>
+  );
+}
+
+/** Asks before something that cannot be undone. */
+export function Confirm({ open, title, children, confirmLabel, busy, problem, onConfirm, onClose }: {
+  open: boolean; title: string; children: ReactNode; confirmLabel: string; busy?: boolean; problem?: Problem | null;
+  onConfirm: () => void; onClose: () => void;
+}) {
+  return (
+    <Dialog title={title} open={open} onClose={onClose}>
+      <div className="dialog-body">{children}</div>
+      <ErrorNote problem={problem} />
+      <footer className="dialog-foot">
+        <button type="button" onClick={onClose}>Cancel</button>
+        <button type="button" className="danger" disabled={busy} onClick={onConfirm} autoFocus>
+          {busy ? 'Working…' : confirmLabel}
+        </button>
+      </footer>
+    </Dialog>
+  );
+}
+
+export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(text);
+      setState('copied');
+    } catch {
+      setState('failed');
+    }
+    window.setTimeout(() => setState('idle'), 2500);
+  }
+  return (
+    <button type="button" onClick={copy} aria-live="polite">
+      {state === 'copied' ? 'Copied' : state === 'failed' ? 'Select and copy it' : label}
+    </button>
+  );
+}
+
+/** The secret of a newly created or rotated client key, shown once. */
+export function SecretReveal({ secret, onDone }: { secret: string; onDone: () => void }) {
+  return (
+    <div className="secret">
+      <p className="warn-text"><strong>Copy this key now: you will not see it again.</strong> Sluice keeps only its hash.</p>
+      <div className="secret-row">
+        <code data-testid="new-key" tabIndex={0}>{secret}</code>
+        <CopyButton text={secret} />
+      </div>
+      <footer className="dialog-foot">
+        <button type="button" className="primary" onClick={onDone}>I have copied it</button>
+      </footer>
+    </div>
+  );
+}
+
+export function Badge({ tone = 'neutral', children }: { tone?: 'ok' | 'warn' | 'bad' | 'neutral'; children: ReactNode }) {
+  return <span className={`badge ${tone}`}>{children}</span>;
+}
+
+/** Spend in a window against its warn and block marks. */
+export function SpendGauge({ label, spent, reserved = 0, warn, block }: { label: string; spent: number; reserved?: number; warn?: number | null; block?: number | null }) {
+  const scale = block ?? warn ?? null;
+  const fill = percent(spent + reserved, scale);
+  const tone = block != null && spent >= block ? 'bad' : warn != null && spent >= warn ? 'warn' : 'ok';
+  const warnAt = warn != null && scale ? percent(warn, scale) : null;
+  return (
+    <div className="gauge" role="group" aria-label={`${label} spend`}>
+      <div className="gauge-label">
+        <span>{label}</span>
+        <span>
+          <strong>{formatUSD(spent)}</strong>
+          {block != null ? <> of {formatUSD(block)}</> : warn != null ? <> (warn at {formatUSD(warn)})</> : <span className="muted"> · no limit</span>}
+        </span>
+      </div>
+      {scale != null && fill != null && (
+        <div className="gauge-track" role="meter" aria-valuemin={0} aria-valuemax={scale} aria-valuenow={spent}>
+          <div className={`gauge-fill ${tone}`} ref={(el) => el?.style.setProperty('width', `${fill}%`)} />
+          {warnAt != null && block != null && <div className="gauge-mark" title={`warn at ${formatUSD(warn)}`} ref={(el) => el?.style.setProperty('left', `${warnAt}%`)} />}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** A meter for a provider rate limit: used share, remaining and reset. */
+export function Meter({ label, value, max, detail }: { label: string; value: number | null; max: number | null; detail?: ReactNode }) {
+  const fill = value != null ? percent(value, max) : null;
+  const tone = fill == null ? 'ok' : fill >= 90 ? 'bad' : fill >= 70 ? 'warn' : 'ok';
+  return (
+    <div className="gauge">
+      <div className="gauge-label">
+        <span>{label}</span>
+        <span>{detail}</span>
+      </div>
+      {fill != null && (
+        <div className="gauge-track" role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={max ?? 0} aria-valuenow={value ?? 0}>
+          <div className={`gauge-fill ${tone}`} ref={(el) => el?.style.setProperty('width', `${fill}%`)} />
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,22 @@
+import { createContext, useContext } from 'react';
+
+export interface ViewerInfo {
+  username: string;
+  role: 'admin' | 'member';
+  isManagementKey: boolean;
+  isInstanceAdmin: boolean;
+  organization: string;
+}
+
+export const ViewerContext = createContext<ViewerInfo | null>(null);
+
+export function useViewer(): ViewerInfo {
+  const v = useContext(ViewerContext);
+  if (!v) throw new Error('useViewer outside a logged-in page');
+  return v;
+}
+
+/** Admins write; members read everything but secrets (seed 003). */
+export function useCanEdit(): boolean {
+  return useViewer().role === 'admin';
+}
