@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/balance"
 	"github.com/sluicehq/sluice/ent/modelprice"
+	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/providers"
 )
@@ -35,6 +36,9 @@ type keyEntry struct {
 	orgName string
 	// enforceBalance is the organization's prepaid-balance switch.
 	enforceBalance bool
+	// allowOverwrite is the organization's project setting (seed 004):
+	// when false, the service's request defaults override the client's.
+	allowOverwrite bool
 
 	provider providers.Provider
 	credID   *int
@@ -172,6 +176,11 @@ func (p *Proxy) loadKey(ctx context.Context, hash string) (*keyEntry, error) {
 		return nil, fmt.Errorf("look up balance of organization %d: %w", k.OrganizationID, err)
 	}
 	e.enforceBalance = bal != nil && bal.Enforced
+	settings, err := client.ProjectSettings.Query().Where(projectsettings.OrganizationID(k.OrganizationID)).Only(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("look up project settings of organization %d: %w", k.OrganizationID, err)
+	}
+	e.allowOverwrite = settings == nil || settings.AllowOverwrite
 	if e.svc == nil {
 		return e, nil
 	}

@@ -190,6 +190,15 @@ func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Pr
 		x.fail(aerr)
 		return nil
 	}
+	if d := e.svc.RequestDefaults; len(d) > 0 {
+		body, err := applyDefaults(proto, x.body, d, e.allowOverwrite)
+		if err != nil {
+			x.release()
+			x.fail(refuse(http.StatusBadRequest, "invalid_json", "the request body is not a JSON object: "+err.Error()))
+			return nil
+		}
+		x.body = body
+	}
 	f, aerr := parseFields(x.body)
 	if aerr != nil {
 		x.release()
