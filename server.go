@@ -282,7 +282,15 @@ func (g *gateway) startProxy(ctx context.Context) error {
 			for i := range batch {
 				r := &batch[i]
 				g.feed.PublishUsage(usageEvent(r))
-				g.metrics.ObserveRequest(requestMetrics(r, names.name(r.ServiceID)))
+				service := names.name(r.ServiceID)
+				g.metrics.ObserveRequest(requestMetrics(r, service))
+				refused, failure := proxy.Classify(r.Status, r.Error)
+				if refused {
+					g.metrics.BudgetRefusal(service)
+				}
+				if failure != "" {
+					g.metrics.UpstreamError(service, failure)
+				}
 			}
 		},
 	})

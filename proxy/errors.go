@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/providers"
@@ -152,4 +153,26 @@ func writeError(w http.ResponseWriter, p providers.Protocol, e *apiError) {
 	}
 	w.WriteHeader(e.status)
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// Classify reads a usage record's status and error (as this package writes
+// them) for the operators' metrics: whether a budget or the prepaid
+// balance refused the request, and which kind of upstream failure it was
+// ("" for none): unreachable, timeout, status_429, status_5xx, stream.
+func Classify(status int, errText string) (budgetRefusal bool, upstreamFailure string) {
+	switch {
+	case strings.HasPrefix(errText, "budget exceeded") || strings.Contains(errText, "prepaid balance is used up"):
+		return true, ""
+	case status == http.StatusBadGateway && strings.HasPrefix(errText, "could not reach the upstream"):
+		return false, "unreachable"
+	case status == http.StatusGatewayTimeout && strings.HasPrefix(errText, "the upstream provider did not answer"):
+		return false, "timeout"
+	case strings.HasPrefix(errText, "upstream answered 429"):
+		return false, "status_429"
+	case strings.HasPrefix(errText, "upstream answered 5"):
+		return false, "status_5xx"
+	case strings.HasPrefix(errText, "upstream stream"):
+		return false, "stream"
+	}
+	return false, ""
 }
