@@ -217,6 +217,12 @@ func (r *Reservation) Settle(ctx context.Context, actual money.Micros) error {
 	}
 	r.settled = true
 	ctx = context.WithoutCancel(ctx) // the client leaving must not lose the charge
+	if r.id != 0 && actual > r.amount {
+		// The worst case was not worst enough (an upstream counted more
+		// tokens than the body could hold): say so, since a block may be
+		// passed by the difference.
+		r.b.log.Warn("settled cost exceeded its reservation", "reserved", r.amount.String(), "actual", actual.String())
+	}
 	var alerts []Alert
 	err := r.b.retry(ctx, func() error {
 		var err error

@@ -271,17 +271,22 @@ func sat(a, b int64) int64 {
 	return 1<<63 - 1
 }
 
-// EstimateInputTokens guesses a request's input tokens from its size, for
-// reserving budget before the upstream has said anything. It divides the body
-// length by 3 (rounding up) where tokenizers average about 4 characters of
-// English per token, and it counts the JSON syntax, keys and settings around
-// the prompt too, so it errs high: an over-reservation is settled back when
-// the real usage arrives, an under-reservation could let a request through a
-// budget it breaks. Base64 images and audio are counted as text, so for those
-// it errs very high.
+// EstimateInputTokens bounds a request's input tokens from its size, for
+// reserving budget before the upstream has said anything. A byte-level
+// tokenizer never makes more tokens than there are bytes, so the body's
+// length (plus a margin for the chat template's own tokens) is an upper
+// bound, not an average: the budget's promise that a block is never passed
+// needs the reservation to cover the real cost, and an over-reservation is
+// settled back when the real usage arrives. (Averages such as length/4 let
+// a burst of requests spend past a block.) Images and audio sent as base64
+// are counted as text, so for those it errs very high.
 func EstimateInputTokens(body []byte) int64 {
-	return (int64(len(body)) + 2) / 3
+	return int64(len(body)) + templateTokens
 }
+
+// templateTokens covers what a provider adds around the messages (role
+// markers, tool schemas' framing).
+const templateTokens = 64
 
 // MaxOutputTokens reads the output cap a request body asks for, the other
 // half of the worst-case cost to reserve: max_tokens, max_completion_tokens or

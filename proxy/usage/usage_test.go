@@ -120,7 +120,7 @@ func TestEstimateInputTokens(t *testing.T) {
 	for _, tc := range []struct {
 		n    int
 		want int64
-	}{{0, 0}, {1, 1}, {3, 1}, {4, 2}, {300, 100}, {301, 101}} {
+	}{{0, 64}, {1, 65}, {300, 364}, {4000, 4064}} {
 		if got := EstimateInputTokens(make([]byte, tc.n)); got != tc.want {
 			t.Errorf("EstimateInputTokens(%d bytes) = %d, want %d", tc.n, got, tc.want)
 		}

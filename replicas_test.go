@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/lib/pq"
+
+	"github.com/sluicehq/sluice/internal/testenv"
+)
+
+const (
+	testMasterKey = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="
+	testJWT       = "replica-jwt-secret-replica-jwt-secret"
+)
+
+// slowStream is an OpenAI-compatible upstream whose streams send n content
+// events gap apart, then the usage chunk; plain calls answer at once.
+func slowStream(t *testing.T, n int, gap time.Duration) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !strings.Contains(string(body), `"stream":true`) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok"}}],"usage":{"prompt_tokens":10,"completion_tokens":1000,"total_tokens":1010}}`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		fl := w.(http.Flusher)
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok%d \"}}]}\n\n", i)
+			fl.Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(gap):
+			}
+		}
+		io.WriteString(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":10,\"total_tokens\":20}}\n\ndata: [DONE]\n\n")
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestTwoReplicasActAsOne starts two gateway processes on one PostgreSQL
+// database: a key created through one works through the other, disabling
+// it through one refuses it on the other within a second, one budget holds
+// across both, and the audit log is shared.
+func TestTwoReplicasActAsOne(t *testing.T) {
+	target := testenv.Target(t, "postgres")
+	env := map[string]string{"DATABASE_URL": target.DSN, "SLUICE_MASTER_KEY": testMasterKey, "SLUICE_JWT_SECRET": testJWT, "SLUICE_ADMIN_PASSWORD": "pw-replicas"}
+	a := startProcess(t, env)
+	b := startProcess(t, env)
+	upstream := slowStream(t, 1, 0)
+
+	// gpt-4o-mini: 10 in + 1000 out = $0.0006015 a call; a $0.0075 total block affords 12.
+	token, key, _ := setupService(t, a.base, "pw-replicas", upstream.URL, ", limitCostTotalBlock: 0.0075")
+	chat := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":1000}`
+
+	var ok, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(base string) {
+			defer wg.Done()
+			resp, body := post(t, base+"/v1/chat/completions", key, chat)
+			switch resp.StatusCode {
+			case 200:
+				ok.Add(1)
+			case 429:
+				refused.Add(1)
+			default:
+				t.Errorf("status %d: %s", resp.StatusCode, body)
+			}
+		}([]string{a.base, b.base}[i%2])
+	}
+	wg.Wait()
+	db, err := sql.Open("postgres", target.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var spent int64
+	db.QueryRow(`SELECT COALESCE(SUM(spent),0) FROM spend_windows WHERE scope = 'service' AND "window" = 'total'`).Scan(&spent)
+	if spent > 7500 || ok.Load() == 0 || refused.Load() == 0 {
+		t.Fatalf("across two replicas: %d passed, %d refused, service spent %d micro-USD; the block is 7500", ok.Load(), refused.Load(), spent)
+	}
+
+	// Disable through A: B refuses within a second.
+	keys := gql(t, b.base, token, `{ apiKeys(where: {name: "app"}) { edges { node { id } } } }`, nil)
+	id := dig(keys, "apiKeys", "edges").([]any)[0].(map[string]any)["node"].(map[string]any)["id"]
+	gql(t, a.base, token, `mutation($k: ID!) { updateAPIKey(id: $k, input: {isActive: false}) { isActive } }`, map[string]any{"k": id})
+	deadline := time.Now().Add(time.Second)
+	for {
+		resp, _ := post(t, b.base+"/v1/chat/completions", key, chat)
+		if resp.StatusCode == 403 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica B still accepts the key disabled through A after 1s (status %d)", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// The audit log written through A reads the same through B.
+	audit := gql(t, b.base, token, `{ auditEvents(where: {action: "updateAPIKey"}) { totalCount } }`, nil)
+	if dig(audit, "auditEvents", "totalCount") != 1.0 {
+		t.Fatalf("audit through B: %v", audit)
+	}
+	for _, p := range []*process{a, b} {
+		if err := p.stop(t, 30*time.Second); err != nil {
+			t.Fatalf("exit: %v\n%s", err, p.logs.String())
+		}
+	}
+	var records int
+	db.QueryRow(`SELECT COUNT(*) FROM usage_records`).Scan(&records)
+	if records < 41 {
+		t.Fatalf("usage records = %d, want one per request (at least 41)", records)
+	}
+}
+
+// TestSIGTERMDrainsOpenStreams opens 100 streams, sends SIGTERM while they
+// run, and checks every stream finished and every request was recorded.
+func TestSIGTERMDrainsOpenStreams(t *testing.T) {
+	dir := t.TempDir()
+	p := startProcess(t, map[string]string{"SLUICE_DATA_DIR": dir, "SLUICE_ADMIN_PASSWORD": "pw-drain", "SLUICE_SHUTDOWN_TIMEOUT": "20s"})
+	upstream := slowStream(t, 10, 100*time.Millisecond)
+	_, key, _ := setupService(t, p.base, "pw-drain", upstream.URL, "")
+
+	const streams = 100
+	started := make(chan struct{}, streams)
+	results := make(chan string, streams)
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: streams}}
+	for i := 0; i < streams; i++ {
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, p.base+"/v1/chat/completions",
+				strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := client.Do(req)
+			if err != nil {
+				results <- "error: " + err.Error()
+				started <- struct{}{}
+				return
+			}
+			defer resp.Body.Close()
+			buf := make([]byte, 1)
+			resp.Body.Read(buf)
+			started <- struct{}{}
+			rest, err := io.ReadAll(resp.Body)
+			if err != nil {
+				results <- "error: " + err.Error()
+				return
+			}
+			results <- string(buf) + string(rest)
+		}()
+	}
+	for i := 0; i < streams; i++ {
+		<-started
+	}
+	if err := p.stop(t, 30*time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs.String())
+	}
+	for i := 0; i < streams; i++ {
+		if r := <-results; !strings.HasSuffix(r, "data: [DONE]\n\n") || !strings.Contains(r, "tok9") {
+			t.Fatalf("stream %d did not finish: %.200q", i, r)
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+dir+"/sluice.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n, partial int
+	db.QueryRowContext(context.Background(), `SELECT COUNT(*), COALESCE(SUM(partial), 0) FROM usage_records WHERE streamed = 1`).Scan(&n, &partial)
+	if n != streams || partial != 0 {
+		t.Fatalf("recorded %d streams (%d partial), want %d complete", n, partial, streams)
+	}
+}
