@@ -193,8 +193,8 @@ func TestRefusals(t *testing.T) {
 			budget.mu.Lock()
 			defer budget.mu.Unlock()
 			r := budget.reserved[len(budget.reserved)-1]
-			// 51 bytes → 17 input tokens estimated, plus max_tokens 100, at $1/MTok each.
-			if r.Amount != 117 || r.Key == nil || r.Service == nil || r.OrgName != "Acme" || r.Model != "gpt-test" {
+			// 51 bytes bound the input at 51 + 64 template tokens, plus max_tokens 100, at $1/MTok each.
+			if r.Amount != 215 || r.Key == nil || r.Service == nil || r.OrgName != "Acme" || r.Model != "gpt-test" {
 				t.Errorf("reserved %+v", r)
 			}
 			// The answer reported 1000 in and 500 out at $1/MTok.
