@@ -62,3 +62,38 @@ func TestIntrospectionOn(t *testing.T) {
 		}
 	})
 }
+
+// TestOddInputIsStoredVerbatim: SQL-looking and unicode names are data,
+// not code; huge lists are refused by the body limit or stored whole.
+func TestOddInputIsStoredVerbatim(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		names := []string{`x'; DROP TABLE services; --`, `Ünïcødé 服务 🚀`, `"quoted" \backslash\`}
+		for _, n := range names {
+			res := h.as(admin, `mutation($n: String!) { createService(input: {serviceName: $n, provider: "openai", modelsEnabled: []}) { serviceName } }`,
+				map[string]any{"n": n}).ok(t)
+			if res.str("createService.serviceName") != n {
+				t.Fatalf("stored %q as %q", n, res.str("createService.serviceName"))
+			}
+		}
+		if res := h.as(admin, `{ services { totalCount } }`, nil).ok(t); res.num("services.totalCount") != float64(len(names)) {
+			t.Fatalf("services after odd names: %s", res.raw)
+		}
+		control := h.as(admin, `mutation { createService(input: {serviceName: "bad\u0007name", provider: "openai", modelsEnabled: []}) { id } }`, nil)
+		if control.code() != "BAD_USER_INPUT" {
+			t.Fatalf("a control character in a name: %s", control.raw)
+		}
+		models := make([]string, 100000)
+		for i := range models {
+			models[i] = "m"
+		}
+		huge := h.as(admin, `mutation($m: [String!]!) { createService(input: {serviceName: "huge", provider: "openai", modelsEnabled: $m}) { id } }`,
+			map[string]any{"m": models})
+		if huge.code() != "BAD_USER_INPUT" {
+			t.Fatalf("a 100,000-entry list: %.300s", huge.raw)
+		}
+		if res := h.as(admin, `{ services { totalCount } }`, nil).ok(t); res.num("services.totalCount") != float64(len(names)) {
+			t.Fatal("a refused input left a service behind")
+		}
+	})
+}
