@@ -316,6 +316,10 @@ func TestRESTLogin(t *testing.T) {
 		if status != 400 {
 			t.Fatalf("non-JSON REST login = %d, want 400", status)
 		}
+		evs := h.client.AuditEvent.Query().Where(auditevent.Action("login"), auditevent.TargetType("REST")).Order(ent.Asc(auditevent.FieldID)).AllX(context.Background())
+		if len(evs) != 2 || evs[0].Outcome != auditevent.OutcomeSuccess || evs[1].Outcome != auditevent.OutcomeDenied || evs[1].Changes["password"] != "changed" {
+			t.Fatalf("REST login audit events: %v", evs)
+		}
 	})
 }
 
