@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	_ "github.com/lib/pq"
 
 	"github.com/sluicehq/sluice/internal/testenv"
@@ -92,6 +93,30 @@ func TestTwoReplicasActAsOne(t *testing.T) {
 	db.QueryRow(`SELECT COALESCE(SUM(spent),0) FROM spend_windows WHERE scope = 'service' AND "window" = 'total'`).Scan(&spent)
 	if spent > 7500 || ok.Load() == 0 || refused.Load() == 0 {
 		t.Fatalf("across two replicas: %d passed, %d refused, service spent %d micro-USD; the block is 7500", ok.Load(), refused.Load(), spent)
+	}
+
+	// A request through A reaches a usage subscriber on B.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(b.base, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close(websocket.StatusNormalClosure, "")
+	wsSend(t, ws, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
+	wsRead(t, ws)
+	wsSend(t, ws, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": `subscription { usageEvents { requestId status } }`}})
+	time.Sleep(200 * time.Millisecond)
+	resp, _ := post(t, a.base+"/v1/chat/completions", key, chat)
+	// Events of the earlier burst may still be arriving; wait for this one.
+	for i := 0; ; i++ {
+		ev := wsRead(t, ws)
+		if strings.Contains(string(mustJSON(ev)), resp.Header.Get("X-Request-Id")) {
+			break
+		}
+		if i > 50 {
+			t.Fatalf("B's subscriber never got the event of A's request %s", resp.Header.Get("X-Request-Id"))
+		}
 	}
 
 	// Disable through A: B refuses within a second.

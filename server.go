@@ -273,12 +273,25 @@ func (g *gateway) startProxy(ctx context.Context) error {
 		g.changes = feed
 	}
 	names := &serviceNames{client: g.db.Client}
+	// Live usage events reach subscribers on every replica: this one's
+	// directly, the others' through the feed's messages (PostgreSQL).
+	messenger, _ := g.changes.(changefeed.Messenger)
+	if messenger != nil {
+		messenger.OnMessage(func(payload string) {
+			for _, e := range decodeUsageEvents(payload) {
+				g.feed.PublishUsage(e)
+			}
+		})
+	}
 	g.usage = usagelog.New(g.db.Client, usagelog.Options{
 		Log: g.log,
 		InTx: func(ctx context.Context, tx *ent.Tx, batch []usagelog.Record) error {
 			return rollup.Add(ctx, tx, g.db.Dialect, rollupEntries(batch))
 		},
 		OnWrite: func(batch []usagelog.Record) {
+			if messenger != nil {
+				sendUsageEvents(messenger, batch, g.log)
+			}
 			for i := range batch {
 				r := &batch[i]
 				g.feed.PublishUsage(usageEvent(r))

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/metrics"
@@ -75,4 +78,43 @@ func (s *serviceNames) name(id int) string {
 	}
 	s.names[id] = name
 	return name
+}
+
+// sendUsageEvents hands a batch's events to the other replicas, in
+// messages under the notification size limit.
+func sendUsageEvents(m changefeed.Messenger, batch []usagelog.Record, log *slog.Logger) {
+	var msg []livefeed.UsageEvent
+	size := 2
+	flush := func() {
+		if len(msg) == 0 {
+			return
+		}
+		b, _ := json.Marshal(msg)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := m.Send(ctx, string(b)); err != nil {
+			log.Warn("send live usage events to other replicas", "err", err)
+		}
+		msg, size = msg[:0], 2
+	}
+	for i := range batch {
+		e := usageEvent(&batch[i])
+		b, _ := json.Marshal(e)
+		if size+len(b)+1 > changefeed.MaxMessage {
+			flush()
+		}
+		msg = append(msg, e)
+		size += len(b) + 1
+	}
+	flush()
+}
+
+// decodeUsageEvents reads another replica's message; garbage decodes to
+// nothing.
+func decodeUsageEvents(payload string) []livefeed.UsageEvent {
+	var events []livefeed.UsageEvent
+	if err := json.Unmarshal([]byte(payload), &events); err != nil {
+		return nil
+	}
+	return events
 }

@@ -3,6 +3,7 @@ package changefeed_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,5 +165,37 @@ func TestWatchIsSynchronous(t *testing.T) {
 	f.Publish(context.Background(), changefeed.TopicPrices)
 	if len(got) != 1 {
 		t.Fatalf("a stopped watcher was called: %v", got)
+	}
+}
+
+// TestPostgresMessages: a message sent by one replica reaches the other's
+// handlers within a second, and never its own.
+func TestPostgresMessages(t *testing.T) {
+	testenv.RequirePostgres(t)
+	db := testenv.New(t, dialect.Postgres)
+	a, b := open(t, db), open(t, db)
+	defer a.Close()
+	defer b.Close()
+	gotA, gotB := make(chan string, 4), make(chan string, 4)
+	a.(changefeed.Messenger).OnMessage(func(p string) { gotA <- p })
+	b.(changefeed.Messenger).OnMessage(func(p string) { gotB <- p })
+	if err := a.(changefeed.Messenger).Send(context.Background(), `{"hello":"b"}`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-gotB:
+		if p != `{"hello":"b"}` {
+			t.Fatalf("B got %q", p)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("B did not get A's message within a second")
+	}
+	select {
+	case p := <-gotA:
+		t.Fatalf("A got its own message back: %q", p)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := a.(changefeed.Messenger).Send(context.Background(), strings.Repeat("x", changefeed.MaxMessage+1)); err == nil {
+		t.Fatal("an oversized message was sent")
 	}
 }

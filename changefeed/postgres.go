@@ -18,6 +18,22 @@ import (
 // Channel is the PostgreSQL notification channel every replica listens on.
 const Channel = "sluice_changes"
 
+// EventsChannel carries small event messages between replicas (live usage
+// events), apart from the change signals.
+const EventsChannel = "sluice_events"
+
+// MaxMessage is the longest message Send takes: PostgreSQL's notification
+// payload limit (8000 bytes) less the origin prefix.
+const MaxMessage = 7900
+
+// Messenger is implemented by feeds that reach other replicas: Send hands
+// a message to every other replica's OnMessage handlers (never back to the
+// sender's own), at most once and only to replicas connected at the time.
+type Messenger interface {
+	Send(ctx context.Context, payload string) error
+	OnMessage(fn func(payload string))
+}
+
 // postgres delivers local publishes at once and other replicas' through
 // LISTEN/NOTIFY. A notification's payload is "topic origin", where origin
 // names the publishing feed so a feed skips its own echo (its subscribers
@@ -31,6 +47,43 @@ type postgres struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 	once     sync.Once
+
+	msgMu    sync.Mutex
+	handlers []func(string)
+}
+
+var _ Messenger = (*postgres)(nil)
+
+// Send notifies the other replicas' message handlers.
+func (f *postgres) Send(ctx context.Context, payload string) error {
+	if len(payload) > MaxMessage {
+		return fmt.Errorf("change feed: message of %d bytes is over %d", len(payload), MaxMessage)
+	}
+	if _, err := f.db.ExecContext(ctx, "SELECT pg_notify($1, $2)", EventsChannel, f.origin+" "+payload); err != nil {
+		return fmt.Errorf("change feed: send message: %w", err)
+	}
+	return nil
+}
+
+// OnMessage adds a handler for other replicas' messages; it runs on the
+// listener's goroutine and must be quick.
+func (f *postgres) OnMessage(fn func(payload string)) {
+	f.msgMu.Lock()
+	defer f.msgMu.Unlock()
+	f.handlers = append(f.handlers, fn)
+}
+
+func (f *postgres) message(extra string) {
+	origin, payload, _ := strings.Cut(extra, " ")
+	if origin == f.origin {
+		return
+	}
+	f.msgMu.Lock()
+	handlers := append([]func(string){}, f.handlers...)
+	f.msgMu.Unlock()
+	for _, fn := range handlers {
+		fn(payload)
+	}
 }
 
 // NewPostgres returns a feed shared by every replica on the PostgreSQL
@@ -56,7 +109,13 @@ func NewPostgres(ctx context.Context, db *sql.DB, dsn string, log *slog.Logger) 
 		}
 	})
 	listen := make(chan error, 1)
-	go func() { listen <- f.listener.Listen(Channel) }()
+	go func() {
+		err := f.listener.Listen(Channel)
+		if err == nil {
+			err = f.listener.Listen(EventsChannel)
+		}
+		listen <- err
+	}()
 	select {
 	case err := <-listen:
 		if err != nil {
@@ -89,6 +148,10 @@ func (f *postgres) run() {
 			if n == nil {
 				// Sent after a reconnection: anything may have changed.
 				f.deliverAll()
+				continue
+			}
+			if n.Channel == EventsChannel {
+				f.message(n.Extra)
 				continue
 			}
 			topic, origin, _ := strings.Cut(n.Extra, " ")
