@@ -122,10 +122,13 @@ func TestGatewayEndToEnd(t *testing.T) {
 		if dig(report, "usage", "totals", "requests") != 1.0 || dig(report, "usage", "totals", "cost") != 0.00135 {
 			t.Fatalf("usage report: %v", report)
 		}
-		metrics := httpGet(t, base+"/metrics")
+		// Metrics are counted after the record is written, beside the
+		// subscription event: poll briefly.
 		for _, want := range []string{`sluice_tokens_total{kind="output",model="gpt-4o-mini",service="chat"} 2000`, `sluice_cost_micro_usd_total{model="gpt-4o-mini",service="chat"} 1350`} {
-			if !strings.Contains(metrics, want) {
-				t.Errorf("/metrics lacks %s", want)
+			for deadline := time.Now().Add(3 * time.Second); !strings.Contains(httpGet(t, base+"/metrics"), want); time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("/metrics lacks %s", want)
+				}
 			}
 		}
 		live := gql(t, base, token, `query($c: ID!) { providerUsage(credentialId: $c) { source requests { limit remaining } } }`,
