@@ -60,20 +60,42 @@ func (c *wsClient) send(v any) {
 }
 
 func (c *wsClient) read() map[string]any {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	m, ok := c.readWithin(5 * time.Second)
+	if !ok {
+		c.t.Fatal("no websocket message within 5s")
+	}
+	return m
+}
+
+// readWithin returns the next message, or false after d.
+func (c *wsClient) readWithin(d time.Duration) (map[string]any, bool) {
 	for {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
 		_, b, err := c.conn.Read(ctx)
+		cancel()
 		if err != nil {
-			c.t.Fatalf("read websocket: %v", err)
+			return nil, false
 		}
 		var m map[string]any
 		json.Unmarshal(b, &m)
 		if m["type"] == "ping" || m["type"] == "ka" {
 			continue
 		}
-		return m
+		return m, true
 	}
+}
+
+// until calls trigger until a message arrives (the subscription may not be
+// registered yet when the first trigger fires), for at most 5 s.
+func (c *wsClient) until(trigger func()) map[string]any {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		trigger()
+		if m, ok := c.readWithin(200 * time.Millisecond); ok {
+			return m
+		}
+	}
+	c.t.Fatal("no websocket message within 5s of triggering")
+	return nil
 }
 
 // TestSubscriptions: a subscriber of the organization receives its usage
@@ -98,18 +120,19 @@ func TestSubscriptions(t *testing.T) {
 		if msg := anon.read(); !strings.Contains(string(mustJSON(msg)), "UNAUTHENTICATED") {
 			t.Fatalf("anonymous subscription: %v", msg)
 		}
-		time.Sleep(100 * time.Millisecond) // let the subscriptions register
-		h.feed.PublishUsage(livefeed.UsageEvent{RequestID: "other-service", OrgID: h.org.ID, ServiceID: 6, Model: "x"})
-		h.feed.PublishUsage(livefeed.UsageEvent{RequestID: "req-1", OrgID: h.org.ID, ServiceID: 5, APIKeyID: 9, Model: "gpt-4o",
-			Status: 200, InputTokens: 12, OutputTokens: 3, Cost: 2500, Priced: true, Latency: 1500 * time.Microsecond})
-		msg := mine.read()
+		msg := mine.until(func() {
+			h.feed.PublishUsage(livefeed.UsageEvent{RequestID: "other-service", OrgID: h.org.ID, ServiceID: 6, Model: "x"})
+			h.feed.PublishUsage(livefeed.UsageEvent{RequestID: "req-1", OrgID: h.org.ID, ServiceID: 5, APIKeyID: 9, Model: "gpt-4o",
+				Status: 200, InputTokens: 12, OutputTokens: 3, Cost: 2500, Priced: true, Latency: 1500 * time.Microsecond})
+		})
 		data, _ := json.Marshal(msg["payload"])
 		if msg["type"] != "next" || !strings.Contains(string(data), `"requestId":"req-1"`) || !strings.Contains(string(data), `"cost":0.0025`) ||
 			!strings.Contains(string(data), `"latencyMs":1.5`) {
 			t.Fatalf("subscriber got %v", msg)
 		}
-		h.feed.PublishUsage(livefeed.UsageEvent{RequestID: "other-org", OrgID: h.other.ID, ServiceID: 1, Model: "y"})
-		if msg := theirs.read(); !strings.Contains(string(mustJSON(msg)), "other-org") {
+		if msg := theirs.until(func() {
+			h.feed.PublishUsage(livefeed.UsageEvent{RequestID: "other-org", OrgID: h.other.ID, ServiceID: 1, Model: "y"})
+		}); !strings.Contains(string(mustJSON(msg)), "other-org") {
 			t.Fatalf("the other organization got %v, want only its own event", msg)
 		}
 	})
@@ -133,9 +156,7 @@ func (h *harness) checkSubscription(t *testing.T, op operation, trigger func(*ha
 		}
 		return
 	}
-	time.Sleep(50 * time.Millisecond) // let the subscription register
-	trigger(h, f, role)
-	msg := c.read()
+	msg := c.until(func() { trigger(h, f, role) })
 	if msg["type"] != "next" || strings.Contains(string(mustJSON(msg)), `"errors"`) {
 		t.Fatalf("%s as %s: got %s, want an event", op.field, role, mustJSON(msg))
 	}
