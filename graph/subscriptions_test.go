@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,9 @@ import (
 type wsClient struct {
 	t    *testing.T
 	conn *websocket.Conn
+	// msgs receives every message but pings from a reader goroutine: a
+	// timed-out Read would close the connection, a timed-out select does not.
+	msgs chan map[string]any
 }
 
 func (h *harness) subscribe(credential, query string, vars map[string]any) (*wsClient, error) {
@@ -29,8 +33,22 @@ func (h *harness) subscribe(credential, query string, vars map[string]any) (*wsC
 	if err != nil {
 		return nil, err
 	}
-	c := &wsClient{t: h.t, conn: conn}
+	c := &wsClient{t: h.t, conn: conn, msgs: make(chan map[string]any, 64)}
 	h.t.Cleanup(func() { conn.Close(websocket.StatusNormalClosure, "") })
+	go func() {
+		defer close(c.msgs)
+		for {
+			_, b, err := conn.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			if m["type"] != "ping" && m["type"] != "ka" {
+				c.msgs <- m
+			}
+		}
+	}()
 	init := map[string]any{"type": "connection_init"}
 	if credential != "" {
 		init["payload"] = map[string]any{"Authorization": "Bearer " + credential}
@@ -62,26 +80,19 @@ func (c *wsClient) send(v any) {
 func (c *wsClient) read() map[string]any {
 	m, ok := c.readWithin(5 * time.Second)
 	if !ok {
-		c.t.Fatal("no websocket message within 5s")
+		c.t.Error("no websocket message within 5s")
+		runtime.Goexit()
 	}
 	return m
 }
 
 // readWithin returns the next message, or false after d.
 func (c *wsClient) readWithin(d time.Duration) (map[string]any, bool) {
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		_, b, err := c.conn.Read(ctx)
-		cancel()
-		if err != nil {
-			return nil, false
-		}
-		var m map[string]any
-		json.Unmarshal(b, &m)
-		if m["type"] == "ping" || m["type"] == "ka" {
-			continue
-		}
-		return m, true
+	select {
+	case m, ok := <-c.msgs:
+		return m, ok
+	case <-time.After(d):
+		return nil, false
 	}
 }
 
@@ -94,7 +105,8 @@ func (c *wsClient) until(trigger func()) map[string]any {
 			return m
 		}
 	}
-	c.t.Fatal("no websocket message within 5s of triggering")
+	c.t.Error("no websocket message within 5s of triggering")
+	runtime.Goexit()
 	return nil
 }
 
