@@ -199,3 +199,27 @@ func TestPostgresMessages(t *testing.T) {
 		t.Fatal("an oversized message was sent")
 	}
 }
+
+// TestPostgresSchemasAreSeparate: two deployments in two schemas of one
+// database neither flush each other's caches nor see each other's events.
+func TestPostgresSchemasAreSeparate(t *testing.T) {
+	testenv.RequirePostgres(t)
+	a := open(t, testenv.New(t, dialect.Postgres))
+	b := open(t, testenv.New(t, dialect.Postgres))
+	defer a.Close()
+	defer b.Close()
+	onB, stop := b.Subscribe(changefeed.TopicAPIKeys)
+	defer stop()
+	got := make(chan string, 1)
+	b.(changefeed.Messenger).OnMessage(func(p string) { got <- p })
+	a.Publish(context.Background(), changefeed.TopicAPIKeys)
+	a.(changefeed.Messenger).Send(context.Background(), "usage of another deployment")
+	if received(onB, 300*time.Millisecond) {
+		t.Fatal("a change in another schema flushed this one's caches")
+	}
+	select {
+	case p := <-got:
+		t.Fatalf("a message from another schema arrived: %q", p)
+	case <-time.After(100 * time.Millisecond):
+	}
+}

@@ -3,6 +3,7 @@ package changefeed
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -15,12 +16,22 @@ import (
 	"github.com/lib/pq"
 )
 
-// Channel is the PostgreSQL notification channel every replica listens on.
+// Channel is the PostgreSQL notification channel every replica listens on,
+// suffixed with the schema (see channelFor).
 const Channel = "sluice_changes"
 
 // EventsChannel carries small event messages between replicas (live usage
-// events), apart from the change signals.
+// events), apart from the change signals; also suffixed with the schema.
 const EventsChannel = "sluice_events"
+
+// channelFor scopes a channel to a schema. Notification channels are
+// database-wide, while each Sluice deployment lives in its own schema:
+// without the suffix, two deployments sharing a database would flush each
+// other's caches and, worse, see each other's live usage events.
+func channelFor(base, schema string) string {
+	sum := sha256.Sum256([]byte(schema))
+	return base + "_" + hex.EncodeToString(sum[:4])
+}
 
 // MaxMessage is the longest message Send takes: PostgreSQL's notification
 // payload limit (8000 bytes) less the origin prefix.
@@ -48,6 +59,9 @@ type postgres struct {
 	wg       sync.WaitGroup
 	once     sync.Once
 
+	// changes and events are Channel and EventsChannel for this schema.
+	changes, events string
+
 	msgMu    sync.Mutex
 	handlers []func(string)
 }
@@ -59,7 +73,7 @@ func (f *postgres) Send(ctx context.Context, payload string) error {
 	if len(payload) > MaxMessage {
 		return fmt.Errorf("change feed: message of %d bytes is over %d", len(payload), MaxMessage)
 	}
-	if _, err := f.db.ExecContext(ctx, "SELECT pg_notify($1, $2)", EventsChannel, f.origin+" "+payload); err != nil {
+	if _, err := f.db.ExecContext(ctx, "SELECT pg_notify($1, $2)", f.events, f.origin+" "+payload); err != nil {
 		return fmt.Errorf("change feed: send message: %w", err)
 	}
 	return nil
@@ -97,7 +111,12 @@ func NewPostgres(ctx context.Context, db *sql.DB, dsn string, log *slog.Logger) 
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	f := &postgres{hub: newHub(), db: db, origin: hex.EncodeToString(b), log: log, done: make(chan struct{})}
+	var schema string
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return nil, fmt.Errorf("change feed: read the current schema: %w", err)
+	}
+	f := &postgres{hub: newHub(), db: db, origin: hex.EncodeToString(b), log: log, done: make(chan struct{}),
+		changes: channelFor(Channel, schema), events: channelFor(EventsChannel, schema)}
 	f.listener = pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
 		switch ev {
 		case pq.ListenerEventDisconnected:
@@ -110,9 +129,9 @@ func NewPostgres(ctx context.Context, db *sql.DB, dsn string, log *slog.Logger) 
 	})
 	listen := make(chan error, 1)
 	go func() {
-		err := f.listener.Listen(Channel)
+		err := f.listener.Listen(f.changes)
 		if err == nil {
-			err = f.listener.Listen(EventsChannel)
+			err = f.listener.Listen(f.events)
 		}
 		listen <- err
 	}()
@@ -120,11 +139,11 @@ func NewPostgres(ctx context.Context, db *sql.DB, dsn string, log *slog.Logger) 
 	case err := <-listen:
 		if err != nil {
 			f.listener.Close()
-			return nil, fmt.Errorf("change feed: listen on %s: %w", Channel, err)
+			return nil, fmt.Errorf("change feed: listen on %s: %w", f.changes, err)
 		}
 	case <-ctx.Done():
 		f.listener.Close()
-		return nil, fmt.Errorf("change feed: listen on %s: %w", Channel, ctx.Err())
+		return nil, fmt.Errorf("change feed: listen on %s: %w", f.changes, ctx.Err())
 	}
 	f.wg.Add(1)
 	go f.run()
@@ -150,7 +169,7 @@ func (f *postgres) run() {
 				f.deliverAll()
 				continue
 			}
-			if n.Channel == EventsChannel {
+			if n.Channel == f.events {
 				f.message(n.Extra)
 				continue
 			}
@@ -172,7 +191,7 @@ func (f *postgres) Publish(ctx context.Context, topic string) error {
 		return errors.New("change feed: a topic must be non-empty, without spaces")
 	}
 	f.deliver(topic)
-	if _, err := f.db.ExecContext(ctx, "SELECT pg_notify($1, $2)", Channel, topic+" "+f.origin); err != nil {
+	if _, err := f.db.ExecContext(ctx, "SELECT pg_notify($1, $2)", f.changes, topic+" "+f.origin); err != nil {
 		return fmt.Errorf("change feed: notify %s: %w", topic, err)
 	}
 	return nil
