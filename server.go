@@ -194,7 +194,7 @@ func (g *gateway) routes() http.Handler {
 	mux := http.NewServeMux()
 	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, DB: g.db, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets,
 		Prober: g.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: g.feed,
-		Changes: g.changes, DenyPrivateUpstreams: g.cfg.DenyPrivateUpstreams}, graph.Options{
+		Changes: g.changes, DenyPrivateUpstreams: g.cfg.DenyPrivateUpstreams, TargetHealth: g.proxy}, graph.Options{
 		Introspection:  g.cfg.Playground,
 		AllowedOrigins: g.cfg.CORSOrigins,
 	})
@@ -318,6 +318,7 @@ func (g *gateway) startProxy(ctx context.Context) error {
 		ConnectTimeout:       g.cfg.UpstreamConnectTimeout,
 		FirstByteTimeout:     g.cfg.UpstreamFirstByteTimeout,
 		StreamIdleTimeout:    g.cfg.StreamIdleTimeout,
+		MaxAttempts:          g.cfg.MaxAttempts,
 	})
 	if err != nil {
 		return err

@@ -40,6 +40,9 @@ type Config struct {
 	// Upstream timeouts: connecting, waiting for response headers, and
 	// silence between stream events.
 	UpstreamConnectTimeout, UpstreamFirstByteTimeout, StreamIdleTimeout time.Duration
+	// MaxAttempts is how many targets a request of a routed service may
+	// try before its answer begins.
+	MaxAttempts int
 	// AdminPassword is the bootstrap admin's password (environment only:
 	// a flag would show in the process list).
 	AdminPassword string
@@ -124,6 +127,15 @@ var settings = []setting{
 		durationSetting(func(c *Config, d time.Duration) { c.UpstreamFirstByteTimeout = d })},
 	{"stream-idle-timeout", "SLUICE_STREAM_IDLE_TIMEOUT", "2m", "how long a stream may go without an event before it is cut",
 		durationSetting(func(c *Config, d time.Duration) { c.StreamIdleTimeout = d })},
+	{"max-attempts", "SLUICE_MAX_ATTEMPTS", "2", "how many targets a request of a service with several targets may try before its answer begins (failover on connection errors, 429 and 5xx)",
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 10 {
+				return fmt.Errorf("max attempts %q: use a whole number from 1 to 10", v)
+			}
+			c.MaxAttempts = n
+			return nil
+		}},
 	{"token-ttl", "SLUICE_TOKEN_TTL", "12h", "how long an admin login token lasts",
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)

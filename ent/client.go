@@ -26,6 +26,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
@@ -61,6 +62,8 @@ type Client struct {
 	ProviderCredential *ProviderCredentialClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
+	// ServiceTarget is the client for interacting with the ServiceTarget builders.
+	ServiceTarget *ServiceTargetClient
 	// SpendWindow is the client for interacting with the SpendWindow builders.
 	SpendWindow *SpendWindowClient
 	// UsageRecord is the client for interacting with the UsageRecord builders.
@@ -91,6 +94,7 @@ func (c *Client) init() {
 	c.ProjectSettings = NewProjectSettingsClient(c.config)
 	c.ProviderCredential = NewProviderCredentialClient(c.config)
 	c.Service = NewServiceClient(c.config)
+	c.ServiceTarget = NewServiceTargetClient(c.config)
 	c.SpendWindow = NewSpendWindowClient(c.config)
 	c.UsageRecord = NewUsageRecordClient(c.config)
 	c.UsageRollup = NewUsageRollupClient(c.config)
@@ -198,6 +202,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ProjectSettings:    NewProjectSettingsClient(cfg),
 		ProviderCredential: NewProviderCredentialClient(cfg),
 		Service:            NewServiceClient(cfg),
+		ServiceTarget:      NewServiceTargetClient(cfg),
 		SpendWindow:        NewSpendWindowClient(cfg),
 		UsageRecord:        NewUsageRecordClient(cfg),
 		UsageRollup:        NewUsageRollupClient(cfg),
@@ -232,6 +237,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ProjectSettings:    NewProjectSettingsClient(cfg),
 		ProviderCredential: NewProviderCredentialClient(cfg),
 		Service:            NewServiceClient(cfg),
+		ServiceTarget:      NewServiceTargetClient(cfg),
 		SpendWindow:        NewSpendWindowClient(cfg),
 		UsageRecord:        NewUsageRecordClient(cfg),
 		UsageRollup:        NewUsageRollupClient(cfg),
@@ -267,8 +273,8 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetReservation,
 		c.Membership, c.ModelPrice, c.Organization, c.ProjectSettings,
-		c.ProviderCredential, c.Service, c.SpendWindow, c.UsageRecord, c.UsageRollup,
-		c.User,
+		c.ProviderCredential, c.Service, c.ServiceTarget, c.SpendWindow, c.UsageRecord,
+		c.UsageRollup, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -280,8 +286,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetReservation,
 		c.Membership, c.ModelPrice, c.Organization, c.ProjectSettings,
-		c.ProviderCredential, c.Service, c.SpendWindow, c.UsageRecord, c.UsageRollup,
-		c.User,
+		c.ProviderCredential, c.Service, c.ServiceTarget, c.SpendWindow, c.UsageRecord,
+		c.UsageRollup, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -312,6 +318,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ProviderCredential.mutate(ctx, m)
 	case *ServiceMutation:
 		return c.Service.mutate(ctx, m)
+	case *ServiceTargetMutation:
+		return c.ServiceTarget.mutate(ctx, m)
 	case *SpendWindowMutation:
 		return c.SpendWindow.mutate(ctx, m)
 	case *UsageRecordMutation:
@@ -1886,6 +1894,22 @@ func (c *ProviderCredentialClient) QueryServices(_m *ProviderCredential) *Servic
 	return query
 }
 
+// QueryServiceTargets queries the service_targets edge of a ProviderCredential.
+func (c *ProviderCredentialClient) QueryServiceTargets(_m *ProviderCredential) *ServiceTargetQuery {
+	query := (&ServiceTargetClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(providercredential.Table, providercredential.FieldID, id),
+			sqlgraph.To(servicetarget.Table, servicetarget.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, providercredential.ServiceTargetsTable, providercredential.ServiceTargetsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *ProviderCredentialClient) Hooks() []Hook {
 	return c.hooks.ProviderCredential
@@ -2067,6 +2091,22 @@ func (c *ServiceClient) QueryAPIKeys(_m *Service) *APIKeyQuery {
 	return query
 }
 
+// QueryTargets queries the targets edge of a Service.
+func (c *ServiceClient) QueryTargets(_m *Service) *ServiceTargetQuery {
+	query := (&ServiceTargetClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(service.Table, service.FieldID, id),
+			sqlgraph.To(servicetarget.Table, servicetarget.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, service.TargetsTable, service.TargetsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *ServiceClient) Hooks() []Hook {
 	return c.hooks.Service
@@ -2089,6 +2129,171 @@ func (c *ServiceClient) mutate(ctx context.Context, m *ServiceMutation) (Value, 
 		return (&ServiceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Service mutation op: %q", m.Op())
+	}
+}
+
+// ServiceTargetClient is a client for the ServiceTarget schema.
+type ServiceTargetClient struct {
+	config
+}
+
+// NewServiceTargetClient returns a client for the ServiceTarget from the given config.
+func NewServiceTargetClient(c config) *ServiceTargetClient {
+	return &ServiceTargetClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `servicetarget.Hooks(f(g(h())))`.
+func (c *ServiceTargetClient) Use(hooks ...Hook) {
+	c.hooks.ServiceTarget = append(c.hooks.ServiceTarget, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `servicetarget.Intercept(f(g(h())))`.
+func (c *ServiceTargetClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ServiceTarget = append(c.inters.ServiceTarget, interceptors...)
+}
+
+// Create returns a builder for creating a ServiceTarget entity.
+func (c *ServiceTargetClient) Create() *ServiceTargetCreate {
+	mutation := newServiceTargetMutation(c.config, OpCreate)
+	return &ServiceTargetCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ServiceTarget entities.
+func (c *ServiceTargetClient) CreateBulk(builders ...*ServiceTargetCreate) *ServiceTargetCreateBulk {
+	return &ServiceTargetCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ServiceTargetClient) MapCreateBulk(slice any, setFunc func(*ServiceTargetCreate, int)) *ServiceTargetCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ServiceTargetCreateBulk{err: fmt.Errorf("calling to ServiceTargetClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ServiceTargetCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ServiceTargetCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ServiceTarget.
+func (c *ServiceTargetClient) Update() *ServiceTargetUpdate {
+	mutation := newServiceTargetMutation(c.config, OpUpdate)
+	return &ServiceTargetUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ServiceTargetClient) UpdateOne(_m *ServiceTarget) *ServiceTargetUpdateOne {
+	mutation := newServiceTargetMutation(c.config, OpUpdateOne, withServiceTarget(_m))
+	return &ServiceTargetUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ServiceTargetClient) UpdateOneID(id int) *ServiceTargetUpdateOne {
+	mutation := newServiceTargetMutation(c.config, OpUpdateOne, withServiceTargetID(id))
+	return &ServiceTargetUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ServiceTarget.
+func (c *ServiceTargetClient) Delete() *ServiceTargetDelete {
+	mutation := newServiceTargetMutation(c.config, OpDelete)
+	return &ServiceTargetDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ServiceTargetClient) DeleteOne(_m *ServiceTarget) *ServiceTargetDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ServiceTargetClient) DeleteOneID(id int) *ServiceTargetDeleteOne {
+	builder := c.Delete().Where(servicetarget.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ServiceTargetDeleteOne{builder}
+}
+
+// Query returns a query builder for ServiceTarget.
+func (c *ServiceTargetClient) Query() *ServiceTargetQuery {
+	return &ServiceTargetQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeServiceTarget},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ServiceTarget entity by its id.
+func (c *ServiceTargetClient) Get(ctx context.Context, id int) (*ServiceTarget, error) {
+	return c.Query().Where(servicetarget.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ServiceTargetClient) GetX(ctx context.Context, id int) *ServiceTarget {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryService queries the service edge of a ServiceTarget.
+func (c *ServiceTargetClient) QueryService(_m *ServiceTarget) *ServiceQuery {
+	query := (&ServiceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(servicetarget.Table, servicetarget.FieldID, id),
+			sqlgraph.To(service.Table, service.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, servicetarget.ServiceTable, servicetarget.ServiceColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCredential queries the credential edge of a ServiceTarget.
+func (c *ServiceTargetClient) QueryCredential(_m *ServiceTarget) *ProviderCredentialQuery {
+	query := (&ProviderCredentialClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(servicetarget.Table, servicetarget.FieldID, id),
+			sqlgraph.To(providercredential.Table, providercredential.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, servicetarget.CredentialTable, servicetarget.CredentialColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ServiceTargetClient) Hooks() []Hook {
+	return c.hooks.ServiceTarget
+}
+
+// Interceptors returns the client interceptors.
+func (c *ServiceTargetClient) Interceptors() []Interceptor {
+	return c.inters.ServiceTarget
+}
+
+func (c *ServiceTargetClient) mutate(ctx context.Context, m *ServiceTargetMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ServiceTargetCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ServiceTargetUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ServiceTargetUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ServiceTargetDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ServiceTarget mutation op: %q", m.Op())
 	}
 }
 
@@ -2645,12 +2850,12 @@ type (
 	hooks struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetReservation, Membership,
 		ModelPrice, Organization, ProjectSettings, ProviderCredential, Service,
-		SpendWindow, UsageRecord, UsageRollup, User []ent.Hook
+		ServiceTarget, SpendWindow, UsageRecord, UsageRollup, User []ent.Hook
 	}
 	inters struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetReservation, Membership,
 		ModelPrice, Organization, ProjectSettings, ProviderCredential, Service,
-		SpendWindow, UsageRecord, UsageRollup, User []ent.Interceptor
+		ServiceTarget, SpendWindow, UsageRecord, UsageRollup, User []ent.Interceptor
 	}
 )
 

@@ -23,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
@@ -98,6 +99,7 @@ func checkColumn(t, c string) error {
 			projectsettings.Table:    projectsettings.ValidColumn,
 			providercredential.Table: providercredential.ValidColumn,
 			service.Table:            service.ValidColumn,
+			servicetarget.Table:      servicetarget.ValidColumn,
 			spendwindow.Table:        spendwindow.ValidColumn,
 			usagerecord.Table:        usagerecord.ValidColumn,
 			usagerollup.Table:        usagerollup.ValidColumn,

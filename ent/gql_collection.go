@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/user"
 )
@@ -1593,6 +1594,155 @@ func newServicePaginateArgs(rv map[string]any) *servicePaginateArgs {
 	}
 	if v, ok := rv[whereField].(*ServiceWhereInput); ok {
 		args.opts = append(args.opts, WithServiceFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ServiceTargetQuery) CollectFields(ctx context.Context, satisfies ...string) (*ServiceTargetQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ServiceTargetQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(servicetarget.Columns))
+		selectedFields = []string{servicetarget.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "service":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ServiceClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, serviceImplementors)...); err != nil {
+				return err
+			}
+			_q.withService = query
+			if _, ok := fieldSeen[servicetarget.FieldServiceID]; !ok {
+				selectedFields = append(selectedFields, servicetarget.FieldServiceID)
+				fieldSeen[servicetarget.FieldServiceID] = struct{}{}
+			}
+
+		case "credential":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ProviderCredentialClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, providercredentialImplementors)...); err != nil {
+				return err
+			}
+			_q.withCredential = query
+			if _, ok := fieldSeen[servicetarget.FieldCredentialID]; !ok {
+				selectedFields = append(selectedFields, servicetarget.FieldCredentialID)
+				fieldSeen[servicetarget.FieldCredentialID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[servicetarget.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, servicetarget.FieldCreatedAt)
+				fieldSeen[servicetarget.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[servicetarget.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, servicetarget.FieldUpdatedAt)
+				fieldSeen[servicetarget.FieldUpdatedAt] = struct{}{}
+			}
+		case "serviceID":
+			if _, ok := fieldSeen[servicetarget.FieldServiceID]; !ok {
+				selectedFields = append(selectedFields, servicetarget.FieldServiceID)
+				fieldSeen[servicetarget.FieldServiceID] = struct{}{}
+			}
+		case "credentialID":
+			if _, ok := fieldSeen[servicetarget.FieldCredentialID]; !ok {
+				selectedFields = append(selectedFields, servicetarget.FieldCredentialID)
+				fieldSeen[servicetarget.FieldCredentialID] = struct{}{}
+			}
+		case "position":
+			if _, ok := fieldSeen[servicetarget.FieldPosition]; !ok {
+				selectedFields = append(selectedFields, servicetarget.FieldPosition)
+				fieldSeen[servicetarget.FieldPosition] = struct{}{}
+			}
+		case "weight":
+			if _, ok := fieldSeen[servicetarget.FieldWeight]; !ok {
+				selectedFields = append(selectedFields, servicetarget.FieldWeight)
+				fieldSeen[servicetarget.FieldWeight] = struct{}{}
+			}
+		case "enabled":
+			if _, ok := fieldSeen[servicetarget.FieldEnabled]; !ok {
+				selectedFields = append(selectedFields, servicetarget.FieldEnabled)
+				fieldSeen[servicetarget.FieldEnabled] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type servicetargetPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ServiceTargetPaginateOption
+}
+
+func newServiceTargetPaginateArgs(rv map[string]any) *servicetargetPaginateArgs {
+	args := &servicetargetPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ServiceTargetOrder{Field: &ServiceTargetOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithServiceTargetOrder(order))
+			}
+		case *ServiceTargetOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithServiceTargetOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*ServiceTargetWhereInput); ok {
+		args.opts = append(args.opts, WithServiceTargetFilter(v.Filter))
 	}
 	return args
 }

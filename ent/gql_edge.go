@@ -89,3 +89,19 @@ func (_m *Service) APIKeys(
 	}
 	return _m.QueryAPIKeys().Paginate(ctx, after, first, before, last, opts...)
 }
+
+func (_m *ServiceTarget) Service(ctx context.Context) (*Service, error) {
+	result, err := _m.Edges.ServiceOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryService().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *ServiceTarget) Credential(ctx context.Context) (*ProviderCredential, error) {
+	result, err := _m.Edges.CredentialOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCredential().Only(ctx)
+	}
+	return result, err
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/user"
 )
@@ -79,6 +80,11 @@ var serviceImplementors = []string{"Service", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Service) IsNode() {}
+
+var servicetargetImplementors = []string{"ServiceTarget", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ServiceTarget) IsNode() {}
 
 var usagerecordImplementors = []string{"UsageRecord", "Node"}
 
@@ -253,6 +259,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(service.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, serviceImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case servicetarget.Table:
+		query := c.ServiceTarget.Query().
+			Where(servicetarget.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, servicetargetImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -496,6 +511,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Service.Query().
 			Where(service.IDIn(ids...))
 		query, err := query.CollectFields(ctx, serviceImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case servicetarget.Table:
+		query := c.ServiceTarget.Query().
+			Where(servicetarget.IDIn(ids...))
+		query, err := query.CollectFields(ctx, servicetargetImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/user"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -3460,6 +3461,320 @@ func (_m *Service) ToEdge(order *ServiceOrder) *ServiceEdge {
 		order = DefaultServiceOrder
 	}
 	return &ServiceEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ServiceTargetEdge is the edge representation of ServiceTarget.
+type ServiceTargetEdge struct {
+	Node   *ServiceTarget `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// ServiceTargetConnection is the connection containing edges to ServiceTarget.
+type ServiceTargetConnection struct {
+	Edges      []*ServiceTargetEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *ServiceTargetConnection) build(nodes []*ServiceTarget, pager *servicetargetPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ServiceTarget
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ServiceTarget {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ServiceTarget {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ServiceTargetEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ServiceTargetEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ServiceTargetPaginateOption enables pagination customization.
+type ServiceTargetPaginateOption func(*servicetargetPager) error
+
+// WithServiceTargetOrder configures pagination ordering.
+func WithServiceTargetOrder(order *ServiceTargetOrder) ServiceTargetPaginateOption {
+	if order == nil {
+		order = DefaultServiceTargetOrder
+	}
+	o := *order
+	return func(pager *servicetargetPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultServiceTargetOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithServiceTargetFilter configures pagination filter.
+func WithServiceTargetFilter(filter func(*ServiceTargetQuery) (*ServiceTargetQuery, error)) ServiceTargetPaginateOption {
+	return func(pager *servicetargetPager) error {
+		if filter == nil {
+			return errors.New("ServiceTargetQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type servicetargetPager struct {
+	reverse bool
+	order   *ServiceTargetOrder
+	filter  func(*ServiceTargetQuery) (*ServiceTargetQuery, error)
+}
+
+func newServiceTargetPager(opts []ServiceTargetPaginateOption, reverse bool) (*servicetargetPager, error) {
+	pager := &servicetargetPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultServiceTargetOrder
+	}
+	return pager, nil
+}
+
+func (p *servicetargetPager) applyFilter(query *ServiceTargetQuery) (*ServiceTargetQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *servicetargetPager) toCursor(_m *ServiceTarget) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *servicetargetPager) applyCursors(query *ServiceTargetQuery, after, before *Cursor) (*ServiceTargetQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultServiceTargetOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *servicetargetPager) applyOrder(query *ServiceTargetQuery) *ServiceTargetQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultServiceTargetOrder.Field {
+		query = query.Order(DefaultServiceTargetOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *servicetargetPager) orderExpr(query *ServiceTargetQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultServiceTargetOrder.Field {
+			b.Comma().Ident(DefaultServiceTargetOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ServiceTarget.
+func (_m *ServiceTargetQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ServiceTargetPaginateOption,
+) (*ServiceTargetConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newServiceTargetPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ServiceTargetConnection{Edges: []*ServiceTargetEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// ServiceTargetOrderFieldCreatedAt orders ServiceTarget by created_at.
+	ServiceTargetOrderFieldCreatedAt = &ServiceTargetOrderField{
+		Value: func(_m *ServiceTarget) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: servicetarget.FieldCreatedAt,
+		toTerm: servicetarget.ByCreatedAt,
+		toCursor: func(_m *ServiceTarget) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// ServiceTargetOrderFieldUpdatedAt orders ServiceTarget by updated_at.
+	ServiceTargetOrderFieldUpdatedAt = &ServiceTargetOrderField{
+		Value: func(_m *ServiceTarget) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: servicetarget.FieldUpdatedAt,
+		toTerm: servicetarget.ByUpdatedAt,
+		toCursor: func(_m *ServiceTarget) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ServiceTargetOrderField) String() string {
+	var str string
+	switch f.column {
+	case ServiceTargetOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case ServiceTargetOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ServiceTargetOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ServiceTargetOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ServiceTargetOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *ServiceTargetOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *ServiceTargetOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid ServiceTargetOrderField", str)
+	}
+	return nil
+}
+
+// ServiceTargetOrderField defines the ordering field of ServiceTarget.
+type ServiceTargetOrderField struct {
+	// Value extracts the ordering value from the given ServiceTarget.
+	Value    func(*ServiceTarget) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) servicetarget.OrderOption
+	toCursor func(*ServiceTarget) Cursor
+}
+
+// ServiceTargetOrder defines the ordering of ServiceTarget.
+type ServiceTargetOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *ServiceTargetOrderField `json:"field"`
+}
+
+// DefaultServiceTargetOrder is the default ordering of ServiceTarget.
+var DefaultServiceTargetOrder = &ServiceTargetOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ServiceTargetOrderField{
+		Value: func(_m *ServiceTarget) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: servicetarget.FieldID,
+		toTerm: servicetarget.ByID,
+		toCursor: func(_m *ServiceTarget) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ServiceTarget into ServiceTargetEdge.
+func (_m *ServiceTarget) ToEdge(order *ServiceTargetOrder) *ServiceTargetEdge {
+	if order == nil {
+		order = DefaultServiceTargetOrder
+	}
+	return &ServiceTargetEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

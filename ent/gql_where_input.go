@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/user"
 )
@@ -4235,6 +4236,356 @@ func (i *ServiceWhereInput) P() (predicate.Service, error) {
 		return predicates[0], nil
 	default:
 		return service.And(predicates...), nil
+	}
+}
+
+// ServiceTargetWhereInput represents a where input for filtering ServiceTarget queries.
+type ServiceTargetWhereInput struct {
+	Predicates []predicate.ServiceTarget  `json:"-"`
+	Not        *ServiceTargetWhereInput   `json:"not,omitempty"`
+	Or         []*ServiceTargetWhereInput `json:"or,omitempty"`
+	And        []*ServiceTargetWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "service_id" field predicates.
+	ServiceID      *int  `json:"serviceID,omitempty"`
+	ServiceIDNEQ   *int  `json:"serviceIDNEQ,omitempty"`
+	ServiceIDIn    []int `json:"serviceIDIn,omitempty"`
+	ServiceIDNotIn []int `json:"serviceIDNotIn,omitempty"`
+
+	// "credential_id" field predicates.
+	CredentialID      *int  `json:"credentialID,omitempty"`
+	CredentialIDNEQ   *int  `json:"credentialIDNEQ,omitempty"`
+	CredentialIDIn    []int `json:"credentialIDIn,omitempty"`
+	CredentialIDNotIn []int `json:"credentialIDNotIn,omitempty"`
+
+	// "position" field predicates.
+	Position      *int  `json:"position,omitempty"`
+	PositionNEQ   *int  `json:"positionNEQ,omitempty"`
+	PositionIn    []int `json:"positionIn,omitempty"`
+	PositionNotIn []int `json:"positionNotIn,omitempty"`
+	PositionGT    *int  `json:"positionGT,omitempty"`
+	PositionGTE   *int  `json:"positionGTE,omitempty"`
+	PositionLT    *int  `json:"positionLT,omitempty"`
+	PositionLTE   *int  `json:"positionLTE,omitempty"`
+
+	// "weight" field predicates.
+	Weight      *int  `json:"weight,omitempty"`
+	WeightNEQ   *int  `json:"weightNEQ,omitempty"`
+	WeightIn    []int `json:"weightIn,omitempty"`
+	WeightNotIn []int `json:"weightNotIn,omitempty"`
+	WeightGT    *int  `json:"weightGT,omitempty"`
+	WeightGTE   *int  `json:"weightGTE,omitempty"`
+	WeightLT    *int  `json:"weightLT,omitempty"`
+	WeightLTE   *int  `json:"weightLTE,omitempty"`
+
+	// "enabled" field predicates.
+	Enabled    *bool `json:"enabled,omitempty"`
+	EnabledNEQ *bool `json:"enabledNEQ,omitempty"`
+
+	// "service" edge predicates.
+	HasService     *bool                `json:"hasService,omitempty"`
+	HasServiceWith []*ServiceWhereInput `json:"hasServiceWith,omitempty"`
+
+	// "credential" edge predicates.
+	HasCredential     *bool                           `json:"hasCredential,omitempty"`
+	HasCredentialWith []*ProviderCredentialWhereInput `json:"hasCredentialWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ServiceTargetWhereInput) AddPredicates(predicates ...predicate.ServiceTarget) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ServiceTargetWhereInput filter on the ServiceTargetQuery builder.
+func (i *ServiceTargetWhereInput) Filter(q *ServiceTargetQuery) (*ServiceTargetQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyServiceTargetWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyServiceTargetWhereInput is returned in case the ServiceTargetWhereInput is empty.
+var ErrEmptyServiceTargetWhereInput = errors.New("ent: empty predicate ServiceTargetWhereInput")
+
+// P returns a predicate for filtering servicetargets.
+// An error is returned if the input is empty or invalid.
+func (i *ServiceTargetWhereInput) P() (predicate.ServiceTarget, error) {
+	var predicates []predicate.ServiceTarget
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, servicetarget.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.ServiceTarget, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, servicetarget.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.ServiceTarget, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, servicetarget.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, servicetarget.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, servicetarget.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, servicetarget.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, servicetarget.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, servicetarget.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, servicetarget.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, servicetarget.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, servicetarget.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, servicetarget.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, servicetarget.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, servicetarget.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, servicetarget.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, servicetarget.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, servicetarget.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, servicetarget.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, servicetarget.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, servicetarget.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, servicetarget.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, servicetarget.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, servicetarget.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, servicetarget.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, servicetarget.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, servicetarget.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, servicetarget.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.ServiceID != nil {
+		predicates = append(predicates, servicetarget.ServiceIDEQ(*i.ServiceID))
+	}
+	if i.ServiceIDNEQ != nil {
+		predicates = append(predicates, servicetarget.ServiceIDNEQ(*i.ServiceIDNEQ))
+	}
+	if len(i.ServiceIDIn) > 0 {
+		predicates = append(predicates, servicetarget.ServiceIDIn(i.ServiceIDIn...))
+	}
+	if len(i.ServiceIDNotIn) > 0 {
+		predicates = append(predicates, servicetarget.ServiceIDNotIn(i.ServiceIDNotIn...))
+	}
+	if i.CredentialID != nil {
+		predicates = append(predicates, servicetarget.CredentialIDEQ(*i.CredentialID))
+	}
+	if i.CredentialIDNEQ != nil {
+		predicates = append(predicates, servicetarget.CredentialIDNEQ(*i.CredentialIDNEQ))
+	}
+	if len(i.CredentialIDIn) > 0 {
+		predicates = append(predicates, servicetarget.CredentialIDIn(i.CredentialIDIn...))
+	}
+	if len(i.CredentialIDNotIn) > 0 {
+		predicates = append(predicates, servicetarget.CredentialIDNotIn(i.CredentialIDNotIn...))
+	}
+	if i.Position != nil {
+		predicates = append(predicates, servicetarget.PositionEQ(*i.Position))
+	}
+	if i.PositionNEQ != nil {
+		predicates = append(predicates, servicetarget.PositionNEQ(*i.PositionNEQ))
+	}
+	if len(i.PositionIn) > 0 {
+		predicates = append(predicates, servicetarget.PositionIn(i.PositionIn...))
+	}
+	if len(i.PositionNotIn) > 0 {
+		predicates = append(predicates, servicetarget.PositionNotIn(i.PositionNotIn...))
+	}
+	if i.PositionGT != nil {
+		predicates = append(predicates, servicetarget.PositionGT(*i.PositionGT))
+	}
+	if i.PositionGTE != nil {
+		predicates = append(predicates, servicetarget.PositionGTE(*i.PositionGTE))
+	}
+	if i.PositionLT != nil {
+		predicates = append(predicates, servicetarget.PositionLT(*i.PositionLT))
+	}
+	if i.PositionLTE != nil {
+		predicates = append(predicates, servicetarget.PositionLTE(*i.PositionLTE))
+	}
+	if i.Weight != nil {
+		predicates = append(predicates, servicetarget.WeightEQ(*i.Weight))
+	}
+	if i.WeightNEQ != nil {
+		predicates = append(predicates, servicetarget.WeightNEQ(*i.WeightNEQ))
+	}
+	if len(i.WeightIn) > 0 {
+		predicates = append(predicates, servicetarget.WeightIn(i.WeightIn...))
+	}
+	if len(i.WeightNotIn) > 0 {
+		predicates = append(predicates, servicetarget.WeightNotIn(i.WeightNotIn...))
+	}
+	if i.WeightGT != nil {
+		predicates = append(predicates, servicetarget.WeightGT(*i.WeightGT))
+	}
+	if i.WeightGTE != nil {
+		predicates = append(predicates, servicetarget.WeightGTE(*i.WeightGTE))
+	}
+	if i.WeightLT != nil {
+		predicates = append(predicates, servicetarget.WeightLT(*i.WeightLT))
+	}
+	if i.WeightLTE != nil {
+		predicates = append(predicates, servicetarget.WeightLTE(*i.WeightLTE))
+	}
+	if i.Enabled != nil {
+		predicates = append(predicates, servicetarget.EnabledEQ(*i.Enabled))
+	}
+	if i.EnabledNEQ != nil {
+		predicates = append(predicates, servicetarget.EnabledNEQ(*i.EnabledNEQ))
+	}
+
+	if i.HasService != nil {
+		p := servicetarget.HasService()
+		if !*i.HasService {
+			p = servicetarget.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasServiceWith) > 0 {
+		with := make([]predicate.Service, 0, len(i.HasServiceWith))
+		for _, w := range i.HasServiceWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasServiceWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, servicetarget.HasServiceWith(with...))
+	}
+	if i.HasCredential != nil {
+		p := servicetarget.HasCredential()
+		if !*i.HasCredential {
+			p = servicetarget.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasCredentialWith) > 0 {
+		with := make([]predicate.ProviderCredential, 0, len(i.HasCredentialWith))
+		for _, w := range i.HasCredentialWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasCredentialWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, servicetarget.HasCredentialWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyServiceTargetWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return servicetarget.And(predicates...), nil
 	}
 }
 

@@ -22,7 +22,9 @@ import (
 	"github.com/sluicehq/sluice/ent/predicate"
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
@@ -50,6 +52,7 @@ const (
 	TypeProjectSettings    = "ProjectSettings"
 	TypeProviderCredential = "ProviderCredential"
 	TypeService            = "Service"
+	TypeServiceTarget      = "ServiceTarget"
 	TypeSpendWindow        = "SpendWindow"
 	TypeUsageRecord        = "UsageRecord"
 	TypeUsageRollup        = "UsageRollup"
@@ -8203,30 +8206,33 @@ func (m *ProjectSettingsMutation) ResetEdge(name string) error {
 // ProviderCredentialMutation represents an operation that mutates the ProviderCredential nodes in the graph.
 type ProviderCredentialMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *int
-	created_at          *time.Time
-	updated_at          *time.Time
-	provider            *string
-	account_key         *string
-	display_name        *string
-	api_key_ciphertext  *[]byte
-	api_key_key_id      *string
-	api_key_last_four   *string
-	base_url            *string
-	active              *bool
-	clearedFields       map[string]struct{}
-	organization        *int
-	clearedorganization bool
-	api_standard        *int
-	clearedapi_standard bool
-	services            map[int]struct{}
-	removedservices     map[int]struct{}
-	clearedservices     bool
-	done                bool
-	oldValue            func(context.Context) (*ProviderCredential, error)
-	predicates          []predicate.ProviderCredential
+	op                     Op
+	typ                    string
+	id                     *int
+	created_at             *time.Time
+	updated_at             *time.Time
+	provider               *string
+	account_key            *string
+	display_name           *string
+	api_key_ciphertext     *[]byte
+	api_key_key_id         *string
+	api_key_last_four      *string
+	base_url               *string
+	active                 *bool
+	clearedFields          map[string]struct{}
+	organization           *int
+	clearedorganization    bool
+	api_standard           *int
+	clearedapi_standard    bool
+	services               map[int]struct{}
+	removedservices        map[int]struct{}
+	clearedservices        bool
+	service_targets        map[int]struct{}
+	removedservice_targets map[int]struct{}
+	clearedservice_targets bool
+	done                   bool
+	oldValue               func(context.Context) (*ProviderCredential, error)
+	predicates             []predicate.ProviderCredential
 }
 
 var _ ent.Mutation = (*ProviderCredentialMutation)(nil)
@@ -8932,6 +8938,60 @@ func (m *ProviderCredentialMutation) ResetServices() {
 	m.removedservices = nil
 }
 
+// AddServiceTargetIDs adds the "service_targets" edge to the ServiceTarget entity by ids.
+func (m *ProviderCredentialMutation) AddServiceTargetIDs(ids ...int) {
+	if m.service_targets == nil {
+		m.service_targets = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.service_targets[ids[i]] = struct{}{}
+	}
+}
+
+// ClearServiceTargets clears the "service_targets" edge to the ServiceTarget entity.
+func (m *ProviderCredentialMutation) ClearServiceTargets() {
+	m.clearedservice_targets = true
+}
+
+// ServiceTargetsCleared reports if the "service_targets" edge to the ServiceTarget entity was cleared.
+func (m *ProviderCredentialMutation) ServiceTargetsCleared() bool {
+	return m.clearedservice_targets
+}
+
+// RemoveServiceTargetIDs removes the "service_targets" edge to the ServiceTarget entity by IDs.
+func (m *ProviderCredentialMutation) RemoveServiceTargetIDs(ids ...int) {
+	if m.removedservice_targets == nil {
+		m.removedservice_targets = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.service_targets, ids[i])
+		m.removedservice_targets[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedServiceTargets returns the removed IDs of the "service_targets" edge to the ServiceTarget entity.
+func (m *ProviderCredentialMutation) RemovedServiceTargetsIDs() (ids []int) {
+	for id := range m.removedservice_targets {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ServiceTargetsIDs returns the "service_targets" edge IDs in the mutation.
+func (m *ProviderCredentialMutation) ServiceTargetsIDs() (ids []int) {
+	for id := range m.service_targets {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetServiceTargets resets all changes to the "service_targets" edge.
+func (m *ProviderCredentialMutation) ResetServiceTargets() {
+	m.service_targets = nil
+	m.clearedservice_targets = false
+	m.removedservice_targets = nil
+}
+
 // Where appends a list predicates to the ProviderCredentialMutation builder.
 func (m *ProviderCredentialMutation) Where(ps ...predicate.ProviderCredential) {
 	m.predicates = append(m.predicates, ps...)
@@ -9288,7 +9348,7 @@ func (m *ProviderCredentialMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ProviderCredentialMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.organization != nil {
 		edges = append(edges, providercredential.EdgeOrganization)
 	}
@@ -9297,6 +9357,9 @@ func (m *ProviderCredentialMutation) AddedEdges() []string {
 	}
 	if m.services != nil {
 		edges = append(edges, providercredential.EdgeServices)
+	}
+	if m.service_targets != nil {
+		edges = append(edges, providercredential.EdgeServiceTargets)
 	}
 	return edges
 }
@@ -9319,15 +9382,24 @@ func (m *ProviderCredentialMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case providercredential.EdgeServiceTargets:
+		ids := make([]ent.Value, 0, len(m.service_targets))
+		for id := range m.service_targets {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ProviderCredentialMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.removedservices != nil {
 		edges = append(edges, providercredential.EdgeServices)
+	}
+	if m.removedservice_targets != nil {
+		edges = append(edges, providercredential.EdgeServiceTargets)
 	}
 	return edges
 }
@@ -9342,13 +9414,19 @@ func (m *ProviderCredentialMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case providercredential.EdgeServiceTargets:
+		ids := make([]ent.Value, 0, len(m.removedservice_targets))
+		for id := range m.removedservice_targets {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ProviderCredentialMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.clearedorganization {
 		edges = append(edges, providercredential.EdgeOrganization)
 	}
@@ -9357,6 +9435,9 @@ func (m *ProviderCredentialMutation) ClearedEdges() []string {
 	}
 	if m.clearedservices {
 		edges = append(edges, providercredential.EdgeServices)
+	}
+	if m.clearedservice_targets {
+		edges = append(edges, providercredential.EdgeServiceTargets)
 	}
 	return edges
 }
@@ -9371,6 +9452,8 @@ func (m *ProviderCredentialMutation) EdgeCleared(name string) bool {
 		return m.clearedapi_standard
 	case providercredential.EdgeServices:
 		return m.clearedservices
+	case providercredential.EdgeServiceTargets:
+		return m.clearedservice_targets
 	}
 	return false
 }
@@ -9401,6 +9484,9 @@ func (m *ProviderCredentialMutation) ResetEdge(name string) error {
 		return nil
 	case providercredential.EdgeServices:
 		m.ResetServices()
+		return nil
+	case providercredential.EdgeServiceTargets:
+		m.ResetServiceTargets()
 		return nil
 	}
 	return fmt.Errorf("unknown ProviderCredential edge %s", name)
@@ -9444,6 +9530,9 @@ type ServiceMutation struct {
 	api_keys                  map[int]struct{}
 	removedapi_keys           map[int]struct{}
 	clearedapi_keys           bool
+	targets                   map[int]struct{}
+	removedtargets            map[int]struct{}
+	clearedtargets            bool
 	done                      bool
 	oldValue                  func(context.Context) (*Service, error)
 	predicates                []predicate.Service
@@ -10582,6 +10671,60 @@ func (m *ServiceMutation) ResetAPIKeys() {
 	m.removedapi_keys = nil
 }
 
+// AddTargetIDs adds the "targets" edge to the ServiceTarget entity by ids.
+func (m *ServiceMutation) AddTargetIDs(ids ...int) {
+	if m.targets == nil {
+		m.targets = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.targets[ids[i]] = struct{}{}
+	}
+}
+
+// ClearTargets clears the "targets" edge to the ServiceTarget entity.
+func (m *ServiceMutation) ClearTargets() {
+	m.clearedtargets = true
+}
+
+// TargetsCleared reports if the "targets" edge to the ServiceTarget entity was cleared.
+func (m *ServiceMutation) TargetsCleared() bool {
+	return m.clearedtargets
+}
+
+// RemoveTargetIDs removes the "targets" edge to the ServiceTarget entity by IDs.
+func (m *ServiceMutation) RemoveTargetIDs(ids ...int) {
+	if m.removedtargets == nil {
+		m.removedtargets = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.targets, ids[i])
+		m.removedtargets[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedTargets returns the removed IDs of the "targets" edge to the ServiceTarget entity.
+func (m *ServiceMutation) RemovedTargetsIDs() (ids []int) {
+	for id := range m.removedtargets {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// TargetsIDs returns the "targets" edge IDs in the mutation.
+func (m *ServiceMutation) TargetsIDs() (ids []int) {
+	for id := range m.targets {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetTargets resets all changes to the "targets" edge.
+func (m *ServiceMutation) ResetTargets() {
+	m.targets = nil
+	m.clearedtargets = false
+	m.removedtargets = nil
+}
+
 // Where appends a list predicates to the ServiceMutation builder.
 func (m *ServiceMutation) Where(ps ...predicate.Service) {
 	m.predicates = append(m.predicates, ps...)
@@ -11148,7 +11291,7 @@ func (m *ServiceMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ServiceMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.organization != nil {
 		edges = append(edges, service.EdgeOrganization)
 	}
@@ -11157,6 +11300,9 @@ func (m *ServiceMutation) AddedEdges() []string {
 	}
 	if m.api_keys != nil {
 		edges = append(edges, service.EdgeAPIKeys)
+	}
+	if m.targets != nil {
+		edges = append(edges, service.EdgeTargets)
 	}
 	return edges
 }
@@ -11179,15 +11325,24 @@ func (m *ServiceMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case service.EdgeTargets:
+		ids := make([]ent.Value, 0, len(m.targets))
+		for id := range m.targets {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ServiceMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.removedapi_keys != nil {
 		edges = append(edges, service.EdgeAPIKeys)
+	}
+	if m.removedtargets != nil {
+		edges = append(edges, service.EdgeTargets)
 	}
 	return edges
 }
@@ -11202,13 +11357,19 @@ func (m *ServiceMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case service.EdgeTargets:
+		ids := make([]ent.Value, 0, len(m.removedtargets))
+		for id := range m.removedtargets {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ServiceMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.clearedorganization {
 		edges = append(edges, service.EdgeOrganization)
 	}
@@ -11217,6 +11378,9 @@ func (m *ServiceMutation) ClearedEdges() []string {
 	}
 	if m.clearedapi_keys {
 		edges = append(edges, service.EdgeAPIKeys)
+	}
+	if m.clearedtargets {
+		edges = append(edges, service.EdgeTargets)
 	}
 	return edges
 }
@@ -11231,6 +11395,8 @@ func (m *ServiceMutation) EdgeCleared(name string) bool {
 		return m.clearedcredential
 	case service.EdgeAPIKeys:
 		return m.clearedapi_keys
+	case service.EdgeTargets:
+		return m.clearedtargets
 	}
 	return false
 }
@@ -11262,8 +11428,993 @@ func (m *ServiceMutation) ResetEdge(name string) error {
 	case service.EdgeAPIKeys:
 		m.ResetAPIKeys()
 		return nil
+	case service.EdgeTargets:
+		m.ResetTargets()
+		return nil
 	}
 	return fmt.Errorf("unknown Service edge %s", name)
+}
+
+// ServiceTargetMutation represents an operation that mutates the ServiceTarget nodes in the graph.
+type ServiceTargetMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	created_at         *time.Time
+	updated_at         *time.Time
+	organization_id    *int
+	addorganization_id *int
+	position           *int
+	addposition        *int
+	weight             *int
+	addweight          *int
+	model_map          *map[string]string
+	enabled            *bool
+	clearedFields      map[string]struct{}
+	service            *int
+	clearedservice     bool
+	credential         *int
+	clearedcredential  bool
+	done               bool
+	oldValue           func(context.Context) (*ServiceTarget, error)
+	predicates         []predicate.ServiceTarget
+}
+
+var _ ent.Mutation = (*ServiceTargetMutation)(nil)
+
+// servicetargetOption allows management of the mutation configuration using functional options.
+type servicetargetOption func(*ServiceTargetMutation)
+
+// newServiceTargetMutation creates new mutation for the ServiceTarget entity.
+func newServiceTargetMutation(c config, op Op, opts ...servicetargetOption) *ServiceTargetMutation {
+	m := &ServiceTargetMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeServiceTarget,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withServiceTargetID sets the ID field of the mutation.
+func withServiceTargetID(id int) servicetargetOption {
+	return func(m *ServiceTargetMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ServiceTarget
+		)
+		m.oldValue = func(ctx context.Context) (*ServiceTarget, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ServiceTarget.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withServiceTarget sets the old ServiceTarget of the mutation.
+func withServiceTarget(node *ServiceTarget) servicetargetOption {
+	return func(m *ServiceTargetMutation) {
+		m.oldValue = func(context.Context) (*ServiceTarget, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ServiceTargetMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ServiceTargetMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ServiceTargetMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ServiceTargetMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ServiceTarget.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ServiceTargetMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ServiceTargetMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ServiceTarget entity.
+// If the ServiceTarget object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceTargetMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ServiceTargetMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ServiceTargetMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ServiceTargetMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ServiceTarget entity.
+// If the ServiceTarget object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceTargetMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ServiceTargetMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *ServiceTargetMutation) SetOrganizationID(i int) {
+	m.organization_id = &i
+	m.addorganization_id = nil
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *ServiceTargetMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the ServiceTarget entity.
+// If the ServiceTarget object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceTargetMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// AddOrganizationID adds i to the "organization_id" field.
+func (m *ServiceTargetMutation) AddOrganizationID(i int) {
+	if m.addorganization_id != nil {
+		*m.addorganization_id += i
+	} else {
+		m.addorganization_id = &i
+	}
+}
+
+// AddedOrganizationID returns the value that was added to the "organization_id" field in this mutation.
+func (m *ServiceTargetMutation) AddedOrganizationID() (r int, exists bool) {
+	v := m.addorganization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *ServiceTargetMutation) ResetOrganizationID() {
+	m.organization_id = nil
+	m.addorganization_id = nil
+}
+
+// SetServiceID sets the "service_id" field.
+func (m *ServiceTargetMutation) SetServiceID(i int) {
+	m.service = &i
+}
+
+// ServiceID returns the value of the "service_id" field in the mutation.
+func (m *ServiceTargetMutation) ServiceID() (r int, exists bool) {
+	v := m.service
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceID returns the old "service_id" field's value of the ServiceTarget entity.
+// If the ServiceTarget object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceTargetMutation) OldServiceID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceID: %w", err)
+	}
+	return oldValue.ServiceID, nil
+}
+
+// ResetServiceID resets all changes to the "service_id" field.
+func (m *ServiceTargetMutation) ResetServiceID() {
+	m.service = nil
+}
+
+// SetCredentialID sets the "credential_id" field.
+func (m *ServiceTargetMutation) SetCredentialID(i int) {
+	m.credential = &i
+}
+
+// CredentialID returns the value of the "credential_id" field in the mutation.
+func (m *ServiceTargetMutation) CredentialID() (r int, exists bool) {
+	v := m.credential
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCredentialID returns the old "credential_id" field's value of the ServiceTarget entity.
+// If the ServiceTarget object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceTargetMutation) OldCredentialID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCredentialID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCredentialID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCredentialID: %w", err)
+	}
+	return oldValue.CredentialID, nil
+}
+
+// ResetCredentialID resets all changes to the "credential_id" field.
+func (m *ServiceTargetMutation) ResetCredentialID() {
+	m.credential = nil
+}
+
+// SetPosition sets the "position" field.
+func (m *ServiceTargetMutation) SetPosition(i int) {
+	m.position = &i
+	m.addposition = nil
+}
+
+// Position returns the value of the "position" field in the mutation.
+func (m *ServiceTargetMutation) Position() (r int, exists bool) {
+	v := m.position
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPosition returns the old "position" field's value of the ServiceTarget entity.
+// If the ServiceTarget object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceTargetMutation) OldPosition(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPosition is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPosition requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPosition: %w", err)
+	}
+	return oldValue.Position, nil
+}
+
+// AddPosition adds i to the "position" field.
+func (m *ServiceTargetMutation) AddPosition(i int) {
+	if m.addposition != nil {
+		*m.addposition += i
+	} else {
+		m.addposition = &i
+	}
+}
+
+// AddedPosition returns the value that was added to the "position" field in this mutation.
+func (m *ServiceTargetMutation) AddedPosition() (r int, exists bool) {
+	v := m.addposition
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPosition resets all changes to the "position" field.
+func (m *ServiceTargetMutation) ResetPosition() {
+	m.position = nil
+	m.addposition = nil
+}
+
+// SetWeight sets the "weight" field.
+func (m *ServiceTargetMutation) SetWeight(i int) {
+	m.weight = &i
+	m.addweight = nil
+}
+
+// Weight returns the value of the "weight" field in the mutation.
+func (m *ServiceTargetMutation) Weight() (r int, exists bool) {
+	v := m.weight
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWeight returns the old "weight" field's value of the ServiceTarget entity.
+// If the ServiceTarget object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceTargetMutation) OldWeight(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWeight is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWeight requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWeight: %w", err)
+	}
+	return oldValue.Weight, nil
+}
+
+// AddWeight adds i to the "weight" field.
+func (m *ServiceTargetMutation) AddWeight(i int) {
+	if m.addweight != nil {
+		*m.addweight += i
+	} else {
+		m.addweight = &i
+	}
+}
+
+// AddedWeight returns the value that was added to the "weight" field in this mutation.
+func (m *ServiceTargetMutation) AddedWeight() (r int, exists bool) {
+	v := m.addweight
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetWeight resets all changes to the "weight" field.
+func (m *ServiceTargetMutation) ResetWeight() {
+	m.weight = nil
+	m.addweight = nil
+}
+
+// SetModelMap sets the "model_map" field.
+func (m *ServiceTargetMutation) SetModelMap(value map[string]string) {
+	m.model_map = &value
+}
+
+// ModelMap returns the value of the "model_map" field in the mutation.
+func (m *ServiceTargetMutation) ModelMap() (r map[string]string, exists bool) {
+	v := m.model_map
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModelMap returns the old "model_map" field's value of the ServiceTarget entity.
+// If the ServiceTarget object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceTargetMutation) OldModelMap(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModelMap is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModelMap requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModelMap: %w", err)
+	}
+	return oldValue.ModelMap, nil
+}
+
+// ClearModelMap clears the value of the "model_map" field.
+func (m *ServiceTargetMutation) ClearModelMap() {
+	m.model_map = nil
+	m.clearedFields[servicetarget.FieldModelMap] = struct{}{}
+}
+
+// ModelMapCleared returns if the "model_map" field was cleared in this mutation.
+func (m *ServiceTargetMutation) ModelMapCleared() bool {
+	_, ok := m.clearedFields[servicetarget.FieldModelMap]
+	return ok
+}
+
+// ResetModelMap resets all changes to the "model_map" field.
+func (m *ServiceTargetMutation) ResetModelMap() {
+	m.model_map = nil
+	delete(m.clearedFields, servicetarget.FieldModelMap)
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *ServiceTargetMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *ServiceTargetMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the ServiceTarget entity.
+// If the ServiceTarget object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceTargetMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *ServiceTargetMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// ClearService clears the "service" edge to the Service entity.
+func (m *ServiceTargetMutation) ClearService() {
+	m.clearedservice = true
+	m.clearedFields[servicetarget.FieldServiceID] = struct{}{}
+}
+
+// ServiceCleared reports if the "service" edge to the Service entity was cleared.
+func (m *ServiceTargetMutation) ServiceCleared() bool {
+	return m.clearedservice
+}
+
+// ServiceIDs returns the "service" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ServiceID instead. It exists only for internal usage by the builders.
+func (m *ServiceTargetMutation) ServiceIDs() (ids []int) {
+	if id := m.service; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetService resets all changes to the "service" edge.
+func (m *ServiceTargetMutation) ResetService() {
+	m.service = nil
+	m.clearedservice = false
+}
+
+// ClearCredential clears the "credential" edge to the ProviderCredential entity.
+func (m *ServiceTargetMutation) ClearCredential() {
+	m.clearedcredential = true
+	m.clearedFields[servicetarget.FieldCredentialID] = struct{}{}
+}
+
+// CredentialCleared reports if the "credential" edge to the ProviderCredential entity was cleared.
+func (m *ServiceTargetMutation) CredentialCleared() bool {
+	return m.clearedcredential
+}
+
+// CredentialIDs returns the "credential" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CredentialID instead. It exists only for internal usage by the builders.
+func (m *ServiceTargetMutation) CredentialIDs() (ids []int) {
+	if id := m.credential; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCredential resets all changes to the "credential" edge.
+func (m *ServiceTargetMutation) ResetCredential() {
+	m.credential = nil
+	m.clearedcredential = false
+}
+
+// Where appends a list predicates to the ServiceTargetMutation builder.
+func (m *ServiceTargetMutation) Where(ps ...predicate.ServiceTarget) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ServiceTargetMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ServiceTargetMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ServiceTarget, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ServiceTargetMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ServiceTargetMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ServiceTarget).
+func (m *ServiceTargetMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ServiceTargetMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.created_at != nil {
+		fields = append(fields, servicetarget.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, servicetarget.FieldUpdatedAt)
+	}
+	if m.organization_id != nil {
+		fields = append(fields, servicetarget.FieldOrganizationID)
+	}
+	if m.service != nil {
+		fields = append(fields, servicetarget.FieldServiceID)
+	}
+	if m.credential != nil {
+		fields = append(fields, servicetarget.FieldCredentialID)
+	}
+	if m.position != nil {
+		fields = append(fields, servicetarget.FieldPosition)
+	}
+	if m.weight != nil {
+		fields = append(fields, servicetarget.FieldWeight)
+	}
+	if m.model_map != nil {
+		fields = append(fields, servicetarget.FieldModelMap)
+	}
+	if m.enabled != nil {
+		fields = append(fields, servicetarget.FieldEnabled)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ServiceTargetMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case servicetarget.FieldCreatedAt:
+		return m.CreatedAt()
+	case servicetarget.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case servicetarget.FieldOrganizationID:
+		return m.OrganizationID()
+	case servicetarget.FieldServiceID:
+		return m.ServiceID()
+	case servicetarget.FieldCredentialID:
+		return m.CredentialID()
+	case servicetarget.FieldPosition:
+		return m.Position()
+	case servicetarget.FieldWeight:
+		return m.Weight()
+	case servicetarget.FieldModelMap:
+		return m.ModelMap()
+	case servicetarget.FieldEnabled:
+		return m.Enabled()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ServiceTargetMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case servicetarget.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case servicetarget.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case servicetarget.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case servicetarget.FieldServiceID:
+		return m.OldServiceID(ctx)
+	case servicetarget.FieldCredentialID:
+		return m.OldCredentialID(ctx)
+	case servicetarget.FieldPosition:
+		return m.OldPosition(ctx)
+	case servicetarget.FieldWeight:
+		return m.OldWeight(ctx)
+	case servicetarget.FieldModelMap:
+		return m.OldModelMap(ctx)
+	case servicetarget.FieldEnabled:
+		return m.OldEnabled(ctx)
+	}
+	return nil, fmt.Errorf("unknown ServiceTarget field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ServiceTargetMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case servicetarget.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case servicetarget.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case servicetarget.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case servicetarget.FieldServiceID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceID(v)
+		return nil
+	case servicetarget.FieldCredentialID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCredentialID(v)
+		return nil
+	case servicetarget.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPosition(v)
+		return nil
+	case servicetarget.FieldWeight:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWeight(v)
+		return nil
+	case servicetarget.FieldModelMap:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModelMap(v)
+		return nil
+	case servicetarget.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceTarget field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ServiceTargetMutation) AddedFields() []string {
+	var fields []string
+	if m.addorganization_id != nil {
+		fields = append(fields, servicetarget.FieldOrganizationID)
+	}
+	if m.addposition != nil {
+		fields = append(fields, servicetarget.FieldPosition)
+	}
+	if m.addweight != nil {
+		fields = append(fields, servicetarget.FieldWeight)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ServiceTargetMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case servicetarget.FieldOrganizationID:
+		return m.AddedOrganizationID()
+	case servicetarget.FieldPosition:
+		return m.AddedPosition()
+	case servicetarget.FieldWeight:
+		return m.AddedWeight()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ServiceTargetMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case servicetarget.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOrganizationID(v)
+		return nil
+	case servicetarget.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPosition(v)
+		return nil
+	case servicetarget.FieldWeight:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWeight(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceTarget numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ServiceTargetMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(servicetarget.FieldModelMap) {
+		fields = append(fields, servicetarget.FieldModelMap)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ServiceTargetMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ServiceTargetMutation) ClearField(name string) error {
+	switch name {
+	case servicetarget.FieldModelMap:
+		m.ClearModelMap()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceTarget nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ServiceTargetMutation) ResetField(name string) error {
+	switch name {
+	case servicetarget.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case servicetarget.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case servicetarget.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case servicetarget.FieldServiceID:
+		m.ResetServiceID()
+		return nil
+	case servicetarget.FieldCredentialID:
+		m.ResetCredentialID()
+		return nil
+	case servicetarget.FieldPosition:
+		m.ResetPosition()
+		return nil
+	case servicetarget.FieldWeight:
+		m.ResetWeight()
+		return nil
+	case servicetarget.FieldModelMap:
+		m.ResetModelMap()
+		return nil
+	case servicetarget.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceTarget field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ServiceTargetMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.service != nil {
+		edges = append(edges, servicetarget.EdgeService)
+	}
+	if m.credential != nil {
+		edges = append(edges, servicetarget.EdgeCredential)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ServiceTargetMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case servicetarget.EdgeService:
+		if id := m.service; id != nil {
+			return []ent.Value{*id}
+		}
+	case servicetarget.EdgeCredential:
+		if id := m.credential; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ServiceTargetMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ServiceTargetMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ServiceTargetMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedservice {
+		edges = append(edges, servicetarget.EdgeService)
+	}
+	if m.clearedcredential {
+		edges = append(edges, servicetarget.EdgeCredential)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ServiceTargetMutation) EdgeCleared(name string) bool {
+	switch name {
+	case servicetarget.EdgeService:
+		return m.clearedservice
+	case servicetarget.EdgeCredential:
+		return m.clearedcredential
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ServiceTargetMutation) ClearEdge(name string) error {
+	switch name {
+	case servicetarget.EdgeService:
+		m.ClearService()
+		return nil
+	case servicetarget.EdgeCredential:
+		m.ClearCredential()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceTarget unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ServiceTargetMutation) ResetEdge(name string) error {
+	switch name {
+	case servicetarget.EdgeService:
+		m.ResetService()
+		return nil
+	case servicetarget.EdgeCredential:
+		m.ResetCredential()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceTarget edge %s", name)
 }
 
 // SpendWindowMutation represents an operation that mutates the SpendWindow nodes in the graph.
@@ -12109,6 +13260,8 @@ type UsageRecordMutation struct {
 	addttfb_us             *int64
 	streamed               *bool
 	partial                *bool
+	attempts               *[]schema.Attempt
+	appendattempts         []schema.Attempt
 	clearedFields          map[string]struct{}
 	done                   bool
 	oldValue               func(context.Context) (*UsageRecord, error)
@@ -13194,6 +14347,71 @@ func (m *UsageRecordMutation) ResetPartial() {
 	m.partial = nil
 }
 
+// SetAttempts sets the "attempts" field.
+func (m *UsageRecordMutation) SetAttempts(s []schema.Attempt) {
+	m.attempts = &s
+	m.appendattempts = nil
+}
+
+// Attempts returns the value of the "attempts" field in the mutation.
+func (m *UsageRecordMutation) Attempts() (r []schema.Attempt, exists bool) {
+	v := m.attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempts returns the old "attempts" field's value of the UsageRecord entity.
+// If the UsageRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRecordMutation) OldAttempts(ctx context.Context) (v []schema.Attempt, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
+	}
+	return oldValue.Attempts, nil
+}
+
+// AppendAttempts adds s to the "attempts" field.
+func (m *UsageRecordMutation) AppendAttempts(s []schema.Attempt) {
+	m.appendattempts = append(m.appendattempts, s...)
+}
+
+// AppendedAttempts returns the list of values that were appended to the "attempts" field in this mutation.
+func (m *UsageRecordMutation) AppendedAttempts() ([]schema.Attempt, bool) {
+	if len(m.appendattempts) == 0 {
+		return nil, false
+	}
+	return m.appendattempts, true
+}
+
+// ClearAttempts clears the value of the "attempts" field.
+func (m *UsageRecordMutation) ClearAttempts() {
+	m.attempts = nil
+	m.appendattempts = nil
+	m.clearedFields[usagerecord.FieldAttempts] = struct{}{}
+}
+
+// AttemptsCleared returns if the "attempts" field was cleared in this mutation.
+func (m *UsageRecordMutation) AttemptsCleared() bool {
+	_, ok := m.clearedFields[usagerecord.FieldAttempts]
+	return ok
+}
+
+// ResetAttempts resets all changes to the "attempts" field.
+func (m *UsageRecordMutation) ResetAttempts() {
+	m.attempts = nil
+	m.appendattempts = nil
+	delete(m.clearedFields, usagerecord.FieldAttempts)
+}
+
 // Where appends a list predicates to the UsageRecordMutation builder.
 func (m *UsageRecordMutation) Where(ps ...predicate.UsageRecord) {
 	m.predicates = append(m.predicates, ps...)
@@ -13228,7 +14446,7 @@ func (m *UsageRecordMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UsageRecordMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 21)
 	if m.created_at != nil {
 		fields = append(fields, usagerecord.FieldCreatedAt)
 	}
@@ -13289,6 +14507,9 @@ func (m *UsageRecordMutation) Fields() []string {
 	if m.partial != nil {
 		fields = append(fields, usagerecord.FieldPartial)
 	}
+	if m.attempts != nil {
+		fields = append(fields, usagerecord.FieldAttempts)
+	}
 	return fields
 }
 
@@ -13337,6 +14558,8 @@ func (m *UsageRecordMutation) Field(name string) (ent.Value, bool) {
 		return m.Streamed()
 	case usagerecord.FieldPartial:
 		return m.Partial()
+	case usagerecord.FieldAttempts:
+		return m.Attempts()
 	}
 	return nil, false
 }
@@ -13386,6 +14609,8 @@ func (m *UsageRecordMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldStreamed(ctx)
 	case usagerecord.FieldPartial:
 		return m.OldPartial(ctx)
+	case usagerecord.FieldAttempts:
+		return m.OldAttempts(ctx)
 	}
 	return nil, fmt.Errorf("unknown UsageRecord field %s", name)
 }
@@ -13534,6 +14759,13 @@ func (m *UsageRecordMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPartial(v)
+		return nil
+	case usagerecord.FieldAttempts:
+		v, ok := value.([]schema.Attempt)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempts(v)
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord field %s", name)
@@ -13709,6 +14941,9 @@ func (m *UsageRecordMutation) ClearedFields() []string {
 	if m.FieldCleared(usagerecord.FieldTtfbUs) {
 		fields = append(fields, usagerecord.FieldTtfbUs)
 	}
+	if m.FieldCleared(usagerecord.FieldAttempts) {
+		fields = append(fields, usagerecord.FieldAttempts)
+	}
 	return fields
 }
 
@@ -13731,6 +14966,9 @@ func (m *UsageRecordMutation) ClearField(name string) error {
 		return nil
 	case usagerecord.FieldTtfbUs:
 		m.ClearTtfbUs()
+		return nil
+	case usagerecord.FieldAttempts:
+		m.ClearAttempts()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord nullable field %s", name)
@@ -13799,6 +15037,9 @@ func (m *UsageRecordMutation) ResetField(name string) error {
 		return nil
 	case usagerecord.FieldPartial:
 		m.ResetPartial()
+		return nil
+	case usagerecord.FieldAttempts:
+		m.ResetAttempts()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord field %s", name)

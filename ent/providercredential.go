@@ -57,13 +57,16 @@ type ProviderCredentialEdges struct {
 	APIStandard *APIStandard `json:"api_standard,omitempty"`
 	// Services holds the value of the services edge.
 	Services []*Service `json:"services,omitempty"`
+	// ServiceTargets holds the value of the service_targets edge.
+	ServiceTargets []*ServiceTarget `json:"service_targets,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
 
-	namedServices map[string][]*Service
+	namedServices       map[string][]*Service
+	namedServiceTargets map[string][]*ServiceTarget
 }
 
 // OrganizationOrErr returns the Organization value or an error if the edge
@@ -95,6 +98,15 @@ func (e ProviderCredentialEdges) ServicesOrErr() ([]*Service, error) {
 		return e.Services, nil
 	}
 	return nil, &NotLoadedError{edge: "services"}
+}
+
+// ServiceTargetsOrErr returns the ServiceTargets value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProviderCredentialEdges) ServiceTargetsOrErr() ([]*ServiceTarget, error) {
+	if e.loadedTypes[3] {
+		return e.ServiceTargets, nil
+	}
+	return nil, &NotLoadedError{edge: "service_targets"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -236,6 +248,11 @@ func (_m *ProviderCredential) QueryServices() *ServiceQuery {
 	return NewProviderCredentialClient(_m.config).QueryServices(_m)
 }
 
+// QueryServiceTargets queries the "service_targets" edge of the ProviderCredential entity.
+func (_m *ProviderCredential) QueryServiceTargets() *ServiceTargetQuery {
+	return NewProviderCredentialClient(_m.config).QueryServiceTargets(_m)
+}
+
 // Update returns a builder for updating this ProviderCredential.
 // Note that you need to call ProviderCredential.Unwrap() before calling this method if this ProviderCredential
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -324,6 +341,30 @@ func (_m *ProviderCredential) appendNamedServices(name string, edges ...*Service
 		_m.Edges.namedServices[name] = []*Service{}
 	} else {
 		_m.Edges.namedServices[name] = append(_m.Edges.namedServices[name], edges...)
+	}
+}
+
+// NamedServiceTargets returns the ServiceTargets named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *ProviderCredential) NamedServiceTargets(name string) ([]*ServiceTarget, error) {
+	if _m.Edges.namedServiceTargets == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedServiceTargets[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *ProviderCredential) appendNamedServiceTargets(name string, edges ...*ServiceTarget) {
+	if _m.Edges.namedServiceTargets == nil {
+		_m.Edges.namedServiceTargets = make(map[string][]*ServiceTarget)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedServiceTargets[name] = []*ServiceTarget{}
+	} else {
+		_m.Edges.namedServiceTargets[name] = append(_m.Edges.namedServiceTargets[name], edges...)
 	}
 }
 

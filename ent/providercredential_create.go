@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/ent/organization"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 )
 
 // ProviderCredentialCreate is the builder for creating a ProviderCredential entity.
@@ -176,6 +177,21 @@ func (_c *ProviderCredentialCreate) AddServices(v ...*Service) *ProviderCredenti
 		ids[i] = v[i].ID
 	}
 	return _c.AddServiceIDs(ids...)
+}
+
+// AddServiceTargetIDs adds the "service_targets" edge to the ServiceTarget entity by IDs.
+func (_c *ProviderCredentialCreate) AddServiceTargetIDs(ids ...int) *ProviderCredentialCreate {
+	_c.mutation.AddServiceTargetIDs(ids...)
+	return _c
+}
+
+// AddServiceTargets adds the "service_targets" edges to the ServiceTarget entity.
+func (_c *ProviderCredentialCreate) AddServiceTargets(v ...*ServiceTarget) *ProviderCredentialCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddServiceTargetIDs(ids...)
 }
 
 // Mutation returns the ProviderCredentialMutation object of the builder.
@@ -383,6 +399,22 @@ func (_c *ProviderCredentialCreate) createSpec() (*ProviderCredential, *sqlgraph
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(service.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ServiceTargetsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   providercredential.ServiceTargetsTable,
+			Columns: []string{providercredential.ServiceTargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -17,21 +17,24 @@ import (
 	"github.com/sluicehq/sluice/ent/predicate"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 )
 
 // ProviderCredentialQuery is the builder for querying ProviderCredential entities.
 type ProviderCredentialQuery struct {
 	config
-	ctx               *QueryContext
-	order             []providercredential.OrderOption
-	inters            []Interceptor
-	predicates        []predicate.ProviderCredential
-	withOrganization  *OrganizationQuery
-	withAPIStandard   *APIStandardQuery
-	withServices      *ServiceQuery
-	loadTotal         []func(context.Context, []*ProviderCredential) error
-	modifiers         []func(*sql.Selector)
-	withNamedServices map[string]*ServiceQuery
+	ctx                     *QueryContext
+	order                   []providercredential.OrderOption
+	inters                  []Interceptor
+	predicates              []predicate.ProviderCredential
+	withOrganization        *OrganizationQuery
+	withAPIStandard         *APIStandardQuery
+	withServices            *ServiceQuery
+	withServiceTargets      *ServiceTargetQuery
+	loadTotal               []func(context.Context, []*ProviderCredential) error
+	modifiers               []func(*sql.Selector)
+	withNamedServices       map[string]*ServiceQuery
+	withNamedServiceTargets map[string]*ServiceTargetQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -127,6 +130,28 @@ func (_q *ProviderCredentialQuery) QueryServices() *ServiceQuery {
 			sqlgraph.From(providercredential.Table, providercredential.FieldID, selector),
 			sqlgraph.To(service.Table, service.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, providercredential.ServicesTable, providercredential.ServicesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryServiceTargets chains the current query on the "service_targets" edge.
+func (_q *ProviderCredentialQuery) QueryServiceTargets() *ServiceTargetQuery {
+	query := (&ServiceTargetClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(providercredential.Table, providercredential.FieldID, selector),
+			sqlgraph.To(servicetarget.Table, servicetarget.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, providercredential.ServiceTargetsTable, providercredential.ServiceTargetsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -321,14 +346,15 @@ func (_q *ProviderCredentialQuery) Clone() *ProviderCredentialQuery {
 		return nil
 	}
 	return &ProviderCredentialQuery{
-		config:           _q.config,
-		ctx:              _q.ctx.Clone(),
-		order:            append([]providercredential.OrderOption{}, _q.order...),
-		inters:           append([]Interceptor{}, _q.inters...),
-		predicates:       append([]predicate.ProviderCredential{}, _q.predicates...),
-		withOrganization: _q.withOrganization.Clone(),
-		withAPIStandard:  _q.withAPIStandard.Clone(),
-		withServices:     _q.withServices.Clone(),
+		config:             _q.config,
+		ctx:                _q.ctx.Clone(),
+		order:              append([]providercredential.OrderOption{}, _q.order...),
+		inters:             append([]Interceptor{}, _q.inters...),
+		predicates:         append([]predicate.ProviderCredential{}, _q.predicates...),
+		withOrganization:   _q.withOrganization.Clone(),
+		withAPIStandard:    _q.withAPIStandard.Clone(),
+		withServices:       _q.withServices.Clone(),
+		withServiceTargets: _q.withServiceTargets.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -366,6 +392,17 @@ func (_q *ProviderCredentialQuery) WithServices(opts ...func(*ServiceQuery)) *Pr
 		opt(query)
 	}
 	_q.withServices = query
+	return _q
+}
+
+// WithServiceTargets tells the query-builder to eager-load the nodes that are connected to
+// the "service_targets" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProviderCredentialQuery) WithServiceTargets(opts ...func(*ServiceTargetQuery)) *ProviderCredentialQuery {
+	query := (&ServiceTargetClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withServiceTargets = query
 	return _q
 }
 
@@ -447,10 +484,11 @@ func (_q *ProviderCredentialQuery) sqlAll(ctx context.Context, hooks ...queryHoo
 	var (
 		nodes       = []*ProviderCredential{}
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [4]bool{
 			_q.withOrganization != nil,
 			_q.withAPIStandard != nil,
 			_q.withServices != nil,
+			_q.withServiceTargets != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -493,10 +531,26 @@ func (_q *ProviderCredentialQuery) sqlAll(ctx context.Context, hooks ...queryHoo
 			return nil, err
 		}
 	}
+	if query := _q.withServiceTargets; query != nil {
+		if err := _q.loadServiceTargets(ctx, query, nodes,
+			func(n *ProviderCredential) { n.Edges.ServiceTargets = []*ServiceTarget{} },
+			func(n *ProviderCredential, e *ServiceTarget) {
+				n.Edges.ServiceTargets = append(n.Edges.ServiceTargets, e)
+			}); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedServices {
 		if err := _q.loadServices(ctx, query, nodes,
 			func(n *ProviderCredential) { n.appendNamedServices(name) },
 			func(n *ProviderCredential, e *Service) { n.appendNamedServices(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedServiceTargets {
+		if err := _q.loadServiceTargets(ctx, query, nodes,
+			func(n *ProviderCredential) { n.appendNamedServiceTargets(name) },
+			func(n *ProviderCredential, e *ServiceTarget) { n.appendNamedServiceTargets(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -597,6 +651,36 @@ func (_q *ProviderCredentialQuery) loadServices(ctx context.Context, query *Serv
 		node, ok := nodeids[*fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "credential_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProviderCredentialQuery) loadServiceTargets(ctx context.Context, query *ServiceTargetQuery, nodes []*ProviderCredential, init func(*ProviderCredential), assign func(*ProviderCredential, *ServiceTarget)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*ProviderCredential)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(servicetarget.FieldCredentialID)
+	}
+	query.Where(predicate.ServiceTarget(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(providercredential.ServiceTargetsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.CredentialID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "credential_id" returned %v for node %v`, fk, n.ID)
 		}
 		assign(node, n)
 	}
@@ -713,6 +797,20 @@ func (_q *ProviderCredentialQuery) WithNamedServices(name string, opts ...func(*
 		_q.withNamedServices = make(map[string]*ServiceQuery)
 	}
 	_q.withNamedServices[name] = query
+	return _q
+}
+
+// WithNamedServiceTargets tells the query-builder to eager-load the nodes that are connected to the "service_targets"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProviderCredentialQuery) WithNamedServiceTargets(name string, opts ...func(*ServiceTargetQuery)) *ProviderCredentialQuery {
+	query := (&ServiceTargetClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedServiceTargets == nil {
+		_q.withNamedServiceTargets = make(map[string]*ServiceTargetQuery)
+	}
+	_q.withNamedServiceTargets[name] = query
 	return _q
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/ent/predicate"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 )
 
 // ProviderCredentialUpdate is the builder for updating ProviderCredential entities.
@@ -191,6 +192,21 @@ func (_u *ProviderCredentialUpdate) AddServices(v ...*Service) *ProviderCredenti
 	return _u.AddServiceIDs(ids...)
 }
 
+// AddServiceTargetIDs adds the "service_targets" edge to the ServiceTarget entity by IDs.
+func (_u *ProviderCredentialUpdate) AddServiceTargetIDs(ids ...int) *ProviderCredentialUpdate {
+	_u.mutation.AddServiceTargetIDs(ids...)
+	return _u
+}
+
+// AddServiceTargets adds the "service_targets" edges to the ServiceTarget entity.
+func (_u *ProviderCredentialUpdate) AddServiceTargets(v ...*ServiceTarget) *ProviderCredentialUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddServiceTargetIDs(ids...)
+}
+
 // Mutation returns the ProviderCredentialMutation object of the builder.
 func (_u *ProviderCredentialUpdate) Mutation() *ProviderCredentialMutation {
 	return _u.mutation
@@ -221,6 +237,27 @@ func (_u *ProviderCredentialUpdate) RemoveServices(v ...*Service) *ProviderCrede
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveServiceIDs(ids...)
+}
+
+// ClearServiceTargets clears all "service_targets" edges to the ServiceTarget entity.
+func (_u *ProviderCredentialUpdate) ClearServiceTargets() *ProviderCredentialUpdate {
+	_u.mutation.ClearServiceTargets()
+	return _u
+}
+
+// RemoveServiceTargetIDs removes the "service_targets" edge to ServiceTarget entities by IDs.
+func (_u *ProviderCredentialUpdate) RemoveServiceTargetIDs(ids ...int) *ProviderCredentialUpdate {
+	_u.mutation.RemoveServiceTargetIDs(ids...)
+	return _u
+}
+
+// RemoveServiceTargets removes "service_targets" edges to ServiceTarget entities.
+func (_u *ProviderCredentialUpdate) RemoveServiceTargets(v ...*ServiceTarget) *ProviderCredentialUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveServiceTargetIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -410,6 +447,51 @@ func (_u *ProviderCredentialUpdate) sqlSave(ctx context.Context) (_node int, err
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.ServiceTargetsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   providercredential.ServiceTargetsTable,
+			Columns: []string{providercredential.ServiceTargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedServiceTargetsIDs(); len(nodes) > 0 && !_u.mutation.ServiceTargetsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   providercredential.ServiceTargetsTable,
+			Columns: []string{providercredential.ServiceTargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ServiceTargetsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   providercredential.ServiceTargetsTable,
+			Columns: []string{providercredential.ServiceTargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -592,6 +674,21 @@ func (_u *ProviderCredentialUpdateOne) AddServices(v ...*Service) *ProviderCrede
 	return _u.AddServiceIDs(ids...)
 }
 
+// AddServiceTargetIDs adds the "service_targets" edge to the ServiceTarget entity by IDs.
+func (_u *ProviderCredentialUpdateOne) AddServiceTargetIDs(ids ...int) *ProviderCredentialUpdateOne {
+	_u.mutation.AddServiceTargetIDs(ids...)
+	return _u
+}
+
+// AddServiceTargets adds the "service_targets" edges to the ServiceTarget entity.
+func (_u *ProviderCredentialUpdateOne) AddServiceTargets(v ...*ServiceTarget) *ProviderCredentialUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddServiceTargetIDs(ids...)
+}
+
 // Mutation returns the ProviderCredentialMutation object of the builder.
 func (_u *ProviderCredentialUpdateOne) Mutation() *ProviderCredentialMutation {
 	return _u.mutation
@@ -622,6 +719,27 @@ func (_u *ProviderCredentialUpdateOne) RemoveServices(v ...*Service) *ProviderCr
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveServiceIDs(ids...)
+}
+
+// ClearServiceTargets clears all "service_targets" edges to the ServiceTarget entity.
+func (_u *ProviderCredentialUpdateOne) ClearServiceTargets() *ProviderCredentialUpdateOne {
+	_u.mutation.ClearServiceTargets()
+	return _u
+}
+
+// RemoveServiceTargetIDs removes the "service_targets" edge to ServiceTarget entities by IDs.
+func (_u *ProviderCredentialUpdateOne) RemoveServiceTargetIDs(ids ...int) *ProviderCredentialUpdateOne {
+	_u.mutation.RemoveServiceTargetIDs(ids...)
+	return _u
+}
+
+// RemoveServiceTargets removes "service_targets" edges to ServiceTarget entities.
+func (_u *ProviderCredentialUpdateOne) RemoveServiceTargets(v ...*ServiceTarget) *ProviderCredentialUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveServiceTargetIDs(ids...)
 }
 
 // Where appends a list predicates to the ProviderCredentialUpdate builder.
@@ -834,6 +952,51 @@ func (_u *ProviderCredentialUpdateOne) sqlSave(ctx context.Context) (_node *Prov
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(service.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ServiceTargetsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   providercredential.ServiceTargetsTable,
+			Columns: []string{providercredential.ServiceTargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedServiceTargetsIDs(); len(nodes) > 0 && !_u.mutation.ServiceTargetsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   providercredential.ServiceTargetsTable,
+			Columns: []string{providercredential.ServiceTargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ServiceTargetsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   providercredential.ServiceTargetsTable,
+			Columns: []string{providercredential.ServiceTargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

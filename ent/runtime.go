@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
@@ -415,6 +416,35 @@ func init() {
 	serviceDescActive := serviceFields[8].Descriptor()
 	// service.DefaultActive holds the default value on creation for the active field.
 	service.DefaultActive = serviceDescActive.Default.(bool)
+	servicetargetMixin := schema.ServiceTarget{}.Mixin()
+	servicetargetMixinFields0 := servicetargetMixin[0].Fields()
+	_ = servicetargetMixinFields0
+	servicetargetFields := schema.ServiceTarget{}.Fields()
+	_ = servicetargetFields
+	// servicetargetDescCreatedAt is the schema descriptor for created_at field.
+	servicetargetDescCreatedAt := servicetargetMixinFields0[0].Descriptor()
+	// servicetarget.DefaultCreatedAt holds the default value on creation for the created_at field.
+	servicetarget.DefaultCreatedAt = servicetargetDescCreatedAt.Default.(func() time.Time)
+	// servicetargetDescUpdatedAt is the schema descriptor for updated_at field.
+	servicetargetDescUpdatedAt := servicetargetMixinFields0[1].Descriptor()
+	// servicetarget.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	servicetarget.DefaultUpdatedAt = servicetargetDescUpdatedAt.Default.(func() time.Time)
+	// servicetarget.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	servicetarget.UpdateDefaultUpdatedAt = servicetargetDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// servicetargetDescPosition is the schema descriptor for position field.
+	servicetargetDescPosition := servicetargetFields[3].Descriptor()
+	// servicetarget.DefaultPosition holds the default value on creation for the position field.
+	servicetarget.DefaultPosition = servicetargetDescPosition.Default.(int)
+	// servicetargetDescWeight is the schema descriptor for weight field.
+	servicetargetDescWeight := servicetargetFields[4].Descriptor()
+	// servicetarget.DefaultWeight holds the default value on creation for the weight field.
+	servicetarget.DefaultWeight = servicetargetDescWeight.Default.(int)
+	// servicetarget.WeightValidator is a validator for the "weight" field. It is called by the builders before save.
+	servicetarget.WeightValidator = servicetargetDescWeight.Validators[0].(func(int) error)
+	// servicetargetDescEnabled is the schema descriptor for enabled field.
+	servicetargetDescEnabled := servicetargetFields[6].Descriptor()
+	// servicetarget.DefaultEnabled holds the default value on creation for the enabled field.
+	servicetarget.DefaultEnabled = servicetargetDescEnabled.Default.(bool)
 	spendwindowFields := schema.SpendWindow{}.Fields()
 	_ = spendwindowFields
 	// spendwindowDescSpent is the schema descriptor for spent field.

@@ -71,13 +71,16 @@ type ServiceEdges struct {
 	Credential *ProviderCredential `json:"credential,omitempty"`
 	// APIKeys holds the value of the api_keys edge.
 	APIKeys []*APIKey `json:"api_keys,omitempty"`
+	// Targets holds the value of the targets edge.
+	Targets []*ServiceTarget `json:"targets,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
 
 	namedAPIKeys map[string][]*APIKey
+	namedTargets map[string][]*ServiceTarget
 }
 
 // OrganizationOrErr returns the Organization value or an error if the edge
@@ -109,6 +112,15 @@ func (e ServiceEdges) APIKeysOrErr() ([]*APIKey, error) {
 		return e.APIKeys, nil
 	}
 	return nil, &NotLoadedError{edge: "api_keys"}
+}
+
+// TargetsOrErr returns the Targets value or an error if the edge
+// was not loaded in eager-loading.
+func (e ServiceEdges) TargetsOrErr() ([]*ServiceTarget, error) {
+	if e.loadedTypes[3] {
+		return e.Targets, nil
+	}
+	return nil, &NotLoadedError{edge: "targets"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -295,6 +307,11 @@ func (_m *Service) QueryAPIKeys() *APIKeyQuery {
 	return NewServiceClient(_m.config).QueryAPIKeys(_m)
 }
 
+// QueryTargets queries the "targets" edge of the Service entity.
+func (_m *Service) QueryTargets() *ServiceTargetQuery {
+	return NewServiceClient(_m.config).QueryTargets(_m)
+}
+
 // Update returns a builder for updating this Service.
 // Note that you need to call Service.Unwrap() before calling this method if this Service
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -412,6 +429,30 @@ func (_m *Service) appendNamedAPIKeys(name string, edges ...*APIKey) {
 		_m.Edges.namedAPIKeys[name] = []*APIKey{}
 	} else {
 		_m.Edges.namedAPIKeys[name] = append(_m.Edges.namedAPIKeys[name], edges...)
+	}
+}
+
+// NamedTargets returns the Targets named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Service) NamedTargets(name string) ([]*ServiceTarget, error) {
+	if _m.Edges.namedTargets == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedTargets[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Service) appendNamedTargets(name string, edges ...*ServiceTarget) {
+	if _m.Edges.namedTargets == nil {
+		_m.Edges.namedTargets = make(map[string][]*ServiceTarget)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedTargets[name] = []*ServiceTarget{}
+	} else {
+		_m.Edges.namedTargets[name] = append(_m.Edges.namedTargets[name], edges...)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/ent/organization"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -263,6 +264,21 @@ func (_c *ServiceCreate) AddAPIKeys(v ...*APIKey) *ServiceCreate {
 	return _c.AddAPIKeyIDs(ids...)
 }
 
+// AddTargetIDs adds the "targets" edge to the ServiceTarget entity by IDs.
+func (_c *ServiceCreate) AddTargetIDs(ids ...int) *ServiceCreate {
+	_c.mutation.AddTargetIDs(ids...)
+	return _c
+}
+
+// AddTargets adds the "targets" edges to the ServiceTarget entity.
+func (_c *ServiceCreate) AddTargets(v ...*ServiceTarget) *ServiceCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddTargetIDs(ids...)
+}
+
 // Mutation returns the ServiceMutation object of the builder.
 func (_c *ServiceCreate) Mutation() *ServiceMutation {
 	return _c.mutation
@@ -505,6 +521,22 @@ func (_c *ServiceCreate) createSpec() (*Service, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(apikey.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.TargetsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   service.TargetsTable,
+			Columns: []string{service.TargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/ent/predicate"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 )
 
 // ServiceQuery is the builder for querying Service entities.
@@ -29,9 +30,11 @@ type ServiceQuery struct {
 	withOrganization *OrganizationQuery
 	withCredential   *ProviderCredentialQuery
 	withAPIKeys      *APIKeyQuery
+	withTargets      *ServiceTargetQuery
 	loadTotal        []func(context.Context, []*Service) error
 	modifiers        []func(*sql.Selector)
 	withNamedAPIKeys map[string]*APIKeyQuery
+	withNamedTargets map[string]*ServiceTargetQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -127,6 +130,28 @@ func (_q *ServiceQuery) QueryAPIKeys() *APIKeyQuery {
 			sqlgraph.From(service.Table, service.FieldID, selector),
 			sqlgraph.To(apikey.Table, apikey.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, service.APIKeysTable, service.APIKeysColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryTargets chains the current query on the "targets" edge.
+func (_q *ServiceQuery) QueryTargets() *ServiceTargetQuery {
+	query := (&ServiceTargetClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(service.Table, service.FieldID, selector),
+			sqlgraph.To(servicetarget.Table, servicetarget.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, service.TargetsTable, service.TargetsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -329,6 +354,7 @@ func (_q *ServiceQuery) Clone() *ServiceQuery {
 		withOrganization: _q.withOrganization.Clone(),
 		withCredential:   _q.withCredential.Clone(),
 		withAPIKeys:      _q.withAPIKeys.Clone(),
+		withTargets:      _q.withTargets.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -366,6 +392,17 @@ func (_q *ServiceQuery) WithAPIKeys(opts ...func(*APIKeyQuery)) *ServiceQuery {
 		opt(query)
 	}
 	_q.withAPIKeys = query
+	return _q
+}
+
+// WithTargets tells the query-builder to eager-load the nodes that are connected to
+// the "targets" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ServiceQuery) WithTargets(opts ...func(*ServiceTargetQuery)) *ServiceQuery {
+	query := (&ServiceTargetClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withTargets = query
 	return _q
 }
 
@@ -447,10 +484,11 @@ func (_q *ServiceQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Serv
 	var (
 		nodes       = []*Service{}
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [4]bool{
 			_q.withOrganization != nil,
 			_q.withCredential != nil,
 			_q.withAPIKeys != nil,
+			_q.withTargets != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -493,10 +531,24 @@ func (_q *ServiceQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Serv
 			return nil, err
 		}
 	}
+	if query := _q.withTargets; query != nil {
+		if err := _q.loadTargets(ctx, query, nodes,
+			func(n *Service) { n.Edges.Targets = []*ServiceTarget{} },
+			func(n *Service, e *ServiceTarget) { n.Edges.Targets = append(n.Edges.Targets, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedAPIKeys {
 		if err := _q.loadAPIKeys(ctx, query, nodes,
 			func(n *Service) { n.appendNamedAPIKeys(name) },
 			func(n *Service, e *APIKey) { n.appendNamedAPIKeys(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedTargets {
+		if err := _q.loadTargets(ctx, query, nodes,
+			func(n *Service) { n.appendNamedTargets(name) },
+			func(n *Service, e *ServiceTarget) { n.appendNamedTargets(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -597,6 +649,36 @@ func (_q *ServiceQuery) loadAPIKeys(ctx context.Context, query *APIKeyQuery, nod
 		node, ok := nodeids[*fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "service_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ServiceQuery) loadTargets(ctx context.Context, query *ServiceTargetQuery, nodes []*Service, init func(*Service), assign func(*Service, *ServiceTarget)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Service)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(servicetarget.FieldServiceID)
+	}
+	query.Where(predicate.ServiceTarget(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(service.TargetsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ServiceID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "service_id" returned %v for node %v`, fk, n.ID)
 		}
 		assign(node, n)
 	}
@@ -713,6 +795,20 @@ func (_q *ServiceQuery) WithNamedAPIKeys(name string, opts ...func(*APIKeyQuery)
 		_q.withNamedAPIKeys = make(map[string]*APIKeyQuery)
 	}
 	_q.withNamedAPIKeys[name] = query
+	return _q
+}
+
+// WithNamedTargets tells the query-builder to eager-load the nodes that are connected to the "targets"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ServiceQuery) WithNamedTargets(name string, opts ...func(*ServiceTargetQuery)) *ServiceQuery {
+	query := (&ServiceTargetClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedTargets == nil {
+		_q.withNamedTargets = make(map[string]*ServiceTargetQuery)
+	}
+	_q.withNamedTargets[name] = query
 	return _q
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/ent/predicate"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -362,6 +363,21 @@ func (_u *ServiceUpdate) AddAPIKeys(v ...*APIKey) *ServiceUpdate {
 	return _u.AddAPIKeyIDs(ids...)
 }
 
+// AddTargetIDs adds the "targets" edge to the ServiceTarget entity by IDs.
+func (_u *ServiceUpdate) AddTargetIDs(ids ...int) *ServiceUpdate {
+	_u.mutation.AddTargetIDs(ids...)
+	return _u
+}
+
+// AddTargets adds the "targets" edges to the ServiceTarget entity.
+func (_u *ServiceUpdate) AddTargets(v ...*ServiceTarget) *ServiceUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddTargetIDs(ids...)
+}
+
 // Mutation returns the ServiceMutation object of the builder.
 func (_u *ServiceUpdate) Mutation() *ServiceMutation {
 	return _u.mutation
@@ -392,6 +408,27 @@ func (_u *ServiceUpdate) RemoveAPIKeys(v ...*APIKey) *ServiceUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAPIKeyIDs(ids...)
+}
+
+// ClearTargets clears all "targets" edges to the ServiceTarget entity.
+func (_u *ServiceUpdate) ClearTargets() *ServiceUpdate {
+	_u.mutation.ClearTargets()
+	return _u
+}
+
+// RemoveTargetIDs removes the "targets" edge to ServiceTarget entities by IDs.
+func (_u *ServiceUpdate) RemoveTargetIDs(ids ...int) *ServiceUpdate {
+	_u.mutation.RemoveTargetIDs(ids...)
+	return _u
+}
+
+// RemoveTargets removes "targets" edges to ServiceTarget entities.
+func (_u *ServiceUpdate) RemoveTargets(v ...*ServiceTarget) *ServiceUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveTargetIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -633,6 +670,51 @@ func (_u *ServiceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(apikey.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.TargetsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   service.TargetsTable,
+			Columns: []string{service.TargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedTargetsIDs(); len(nodes) > 0 && !_u.mutation.TargetsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   service.TargetsTable,
+			Columns: []string{service.TargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TargetsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   service.TargetsTable,
+			Columns: []string{service.TargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -991,6 +1073,21 @@ func (_u *ServiceUpdateOne) AddAPIKeys(v ...*APIKey) *ServiceUpdateOne {
 	return _u.AddAPIKeyIDs(ids...)
 }
 
+// AddTargetIDs adds the "targets" edge to the ServiceTarget entity by IDs.
+func (_u *ServiceUpdateOne) AddTargetIDs(ids ...int) *ServiceUpdateOne {
+	_u.mutation.AddTargetIDs(ids...)
+	return _u
+}
+
+// AddTargets adds the "targets" edges to the ServiceTarget entity.
+func (_u *ServiceUpdateOne) AddTargets(v ...*ServiceTarget) *ServiceUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddTargetIDs(ids...)
+}
+
 // Mutation returns the ServiceMutation object of the builder.
 func (_u *ServiceUpdateOne) Mutation() *ServiceMutation {
 	return _u.mutation
@@ -1021,6 +1118,27 @@ func (_u *ServiceUpdateOne) RemoveAPIKeys(v ...*APIKey) *ServiceUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAPIKeyIDs(ids...)
+}
+
+// ClearTargets clears all "targets" edges to the ServiceTarget entity.
+func (_u *ServiceUpdateOne) ClearTargets() *ServiceUpdateOne {
+	_u.mutation.ClearTargets()
+	return _u
+}
+
+// RemoveTargetIDs removes the "targets" edge to ServiceTarget entities by IDs.
+func (_u *ServiceUpdateOne) RemoveTargetIDs(ids ...int) *ServiceUpdateOne {
+	_u.mutation.RemoveTargetIDs(ids...)
+	return _u
+}
+
+// RemoveTargets removes "targets" edges to ServiceTarget entities.
+func (_u *ServiceUpdateOne) RemoveTargets(v ...*ServiceTarget) *ServiceUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveTargetIDs(ids...)
 }
 
 // Where appends a list predicates to the ServiceUpdate builder.
@@ -1292,6 +1410,51 @@ func (_u *ServiceUpdateOne) sqlSave(ctx context.Context) (_node *Service, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(apikey.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.TargetsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   service.TargetsTable,
+			Columns: []string{service.TargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedTargetsIDs(); len(nodes) > 0 && !_u.mutation.TargetsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   service.TargetsTable,
+			Columns: []string{service.TargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TargetsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   service.TargetsTable,
+			Columns: []string{service.TargetsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -36,6 +36,8 @@ type Tx struct {
 	ProviderCredential *ProviderCredentialClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
+	// ServiceTarget is the client for interacting with the ServiceTarget builders.
+	ServiceTarget *ServiceTargetClient
 	// SpendWindow is the client for interacting with the SpendWindow builders.
 	SpendWindow *SpendWindowClient
 	// UsageRecord is the client for interacting with the UsageRecord builders.
@@ -186,6 +188,7 @@ func (tx *Tx) init() {
 	tx.ProjectSettings = NewProjectSettingsClient(tx.config)
 	tx.ProviderCredential = NewProviderCredentialClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)
+	tx.ServiceTarget = NewServiceTargetClient(tx.config)
 	tx.SpendWindow = NewSpendWindowClient(tx.config)
 	tx.UsageRecord = NewUsageRecordClient(tx.config)
 	tx.UsageRollup = NewUsageRollupClient(tx.config)

@@ -3,12 +3,14 @@
 package ent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/money"
 )
@@ -57,7 +59,9 @@ type UsageRecord struct {
 	// Streamed holds the value of the "streamed" field.
 	Streamed bool `json:"streamed,omitempty"`
 	// The stream ended before its usage was reported (client or upstream gone); tokens are estimated from what was streamed.
-	Partial      bool `json:"partial,omitempty"`
+	Partial bool `json:"partial,omitempty"`
+	// Each upstream attempt of a routed request, in order; empty for a service with a single credential.
+	Attempts     []schema.Attempt `json:"attempts,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -66,6 +70,8 @@ func (*UsageRecord) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case usagerecord.FieldAttempts:
+			values[i] = new([]byte)
 		case usagerecord.FieldPriced, usagerecord.FieldStreamed, usagerecord.FieldPartial:
 			values[i] = new(sql.NullBool)
 		case usagerecord.FieldID, usagerecord.FieldOrganizationID, usagerecord.FieldServiceID, usagerecord.FieldAPIKeyID, usagerecord.FieldCredentialID, usagerecord.FieldInputTokens, usagerecord.FieldOutputTokens, usagerecord.FieldCachedInputTokens, usagerecord.FieldCost, usagerecord.FieldStatus, usagerecord.FieldLatencyUs, usagerecord.FieldTtfbUs:
@@ -217,6 +223,14 @@ func (_m *UsageRecord) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Partial = value.Bool
 			}
+		case usagerecord.FieldAttempts:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field attempts", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Attempts); err != nil {
+					return fmt.Errorf("unmarshal field attempts: %w", err)
+				}
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -316,6 +330,9 @@ func (_m *UsageRecord) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("partial=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Partial))
+	builder.WriteString(", ")
+	builder.WriteString("attempts=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Attempts))
 	builder.WriteByte(')')
 	return builder.String()
 }

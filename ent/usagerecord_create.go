@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/money"
 )
@@ -236,6 +237,12 @@ func (_c *UsageRecordCreate) SetNillablePartial(v *bool) *UsageRecordCreate {
 	if v != nil {
 		_c.SetPartial(*v)
 	}
+	return _c
+}
+
+// SetAttempts sets the "attempts" field.
+func (_c *UsageRecordCreate) SetAttempts(v []schema.Attempt) *UsageRecordCreate {
+	_c.mutation.SetAttempts(v)
 	return _c
 }
 
@@ -472,6 +479,10 @@ func (_c *UsageRecordCreate) createSpec() (*UsageRecord, *sqlgraph.CreateSpec) {
 		_spec.SetField(usagerecord.FieldPartial, field.TypeBool, value)
 		_node.Partial = value
 	}
+	if value, ok := _c.mutation.Attempts(); ok {
+		_spec.SetField(usagerecord.FieldAttempts, field.TypeJSON, value)
+		_node.Attempts = value
+	}
 	return _node, _spec
 }
 
@@ -594,6 +605,9 @@ func (u *UsageRecordUpsertOne) UpdateNewValues() *UsageRecordUpsertOne {
 		}
 		if _, exists := u.create.mutation.Partial(); exists {
 			s.SetIgnore(usagerecord.FieldPartial)
+		}
+		if _, exists := u.create.mutation.Attempts(); exists {
+			s.SetIgnore(usagerecord.FieldAttempts)
 		}
 	}))
 	return u
@@ -861,6 +875,9 @@ func (u *UsageRecordUpsertBulk) UpdateNewValues() *UsageRecordUpsertBulk {
 			}
 			if _, exists := b.mutation.Partial(); exists {
 				s.SetIgnore(usagerecord.FieldPartial)
+			}
+			if _, exists := b.mutation.Attempts(); exists {
+				s.SetIgnore(usagerecord.FieldAttempts)
 			}
 		}
 	}))

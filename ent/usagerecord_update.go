@@ -84,6 +84,9 @@ func (_u *UsageRecordUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if _u.mutation.TtfbUsCleared() {
 		_spec.ClearField(usagerecord.FieldTtfbUs, field.TypeInt64)
 	}
+	if _u.mutation.AttemptsCleared() {
+		_spec.ClearField(usagerecord.FieldAttempts, field.TypeJSON)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -191,6 +194,9 @@ func (_u *UsageRecordUpdateOne) sqlSave(ctx context.Context) (_node *UsageRecord
 	}
 	if _u.mutation.TtfbUsCleared() {
 		_spec.ClearField(usagerecord.FieldTtfbUs, field.TypeInt64)
+	}
+	if _u.mutation.AttemptsCleared() {
+		_spec.ClearField(usagerecord.FieldAttempts, field.TypeJSON)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &UsageRecord{config: _u.config}

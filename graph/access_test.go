@@ -48,7 +48,9 @@ var triggers = map[string]func(h *harness, f fixtures, role string){
 // made fresh for every row and role so that mutations do not interfere.
 type fixtures struct {
 	serviceID, credentialID, keyID, priceID int
-	keyName, handle, unique                 string
+	// targetID routes the service to a second credential of its own.
+	targetID                int
+	keyName, handle, unique string
 }
 
 var fixtureSeq atomic.Int64
@@ -66,6 +68,9 @@ func makeFixtures(t *testing.T, h *harness) fixtures {
 	s := h.client.Service.Create().SetOrganizationID(h.org.ID).SetServiceName(fmt.Sprintf("svc-%d", n)).
 		SetProvider("openai").SaveX(ctx)
 	f.serviceID = s.ID
+	cred2 := h.client.ProviderCredential.Create().SetOrganizationID(h.org.ID).SetProvider("openai").
+		SetAccountKey(fmt.Sprintf("acct2-%d", n)).SetDisplayName("acct2").SetBaseURL("http://127.0.0.1:1/v1").SaveX(ctx)
+	f.targetID = h.client.ServiceTarget.Create().SetOrganizationID(h.org.ID).SetServiceID(s.ID).SetCredentialID(cred2.ID).SaveX(ctx).ID
 	k := h.client.APIKey.Create().SetOrganizationID(h.org.ID).SetServiceID(s.ID).SetName(f.keyName).
 		SetKeyHash(fmt.Sprintf("hash-%d", n)).SetKeyPrefix("sk_x").SetKeyLastFour("abcd").SaveX(ctx)
 	f.keyID = k.ID
@@ -139,6 +144,14 @@ var matrix = []operation{
 	{"createModelPrice", `mutation($u: String!) { createModelPrice(input: {provider: "openai", model: $u, inputPerMtok: 1, outputPerMtok: 2}) { id } }`, uniqueVar, instanceWrite},
 	{"updateModelPrice", `mutation($id: ID!) { updateModelPrice(id: $id, input: {inputPerMtok: 3}) { id } }`, idVar(func(f fixtures) int { return f.priceID }), instanceWrite},
 	{"updateProjectSettings", `mutation { updateProjectSettings(input: {allowOverwrite: false}) { allowOverwrite } }`, noVariables, orgCreate},
+	{"addServiceTarget", `mutation($s: ID!, $c: ID!) { addServiceTarget(serviceId: $s, input: {credentialId: $c, weight: 2}) { id state { healthy } } }`,
+		func(_ *harness, f fixtures) map[string]any {
+			return map[string]any{"s": f.serviceID, "c": f.credentialID}
+		}, orgWrite},
+	{"updateServiceTarget", `mutation($id: ID!) { updateServiceTarget(id: $id, input: {weight: 3}) { weight } }`, idVar(func(f fixtures) int { return f.targetID }), orgWrite},
+	{"removeServiceTarget", `mutation($id: ID!) { removeServiceTarget(id: $id) }`, idVar(func(f fixtures) int { return f.targetID }), orgWrite},
+	{"reorderServiceTargets", `mutation($s: ID!, $t: ID!) { reorderServiceTargets(serviceId: $s, targetIds: [$t]) { id } }`,
+		func(_ *harness, f fixtures) map[string]any { return map[string]any{"s": f.serviceID, "t": f.targetID} }, orgWrite},
 	{"usage", `{ usage(bucket: DAY) { totals { requests cost } } }`, noVariables, loggedIn},
 	{"usageRecords", `{ usageRecords { totalCount } }`, noVariables, loggedIn},
 	{"providerUsage", `query($id: ID!) { providerUsage(credentialId: $id) { reachable error } }`, idVar(func(f fixtures) int { return f.credentialID }), ownOrgOnly},

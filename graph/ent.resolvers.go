@@ -141,10 +141,18 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 // Service returns generated.ServiceResolver implementation.
 func (r *Resolver) Service() generated.ServiceResolver { return &serviceResolver{r} }
 
+// ServiceTarget returns generated.ServiceTargetResolver implementation.
+func (r *Resolver) ServiceTarget() generated.ServiceTargetResolver { return &serviceTargetResolver{r} }
+
+// UsageRecord returns generated.UsageRecordResolver implementation.
+func (r *Resolver) UsageRecord() generated.UsageRecordResolver { return &usageRecordResolver{r} }
+
 type (
 	aPIKeyResolver             struct{ *Resolver }
 	auditEventResolver         struct{ *Resolver }
 	providerCredentialResolver struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
 	serviceResolver            struct{ *Resolver }
+	serviceTargetResolver      struct{ *Resolver }
+	usageRecordResolver        struct{ *Resolver }
 )

@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/liveusage"
+	"github.com/sluicehq/sluice/proxy"
 	"github.com/sluicehq/sluice/secrets"
 )
 
@@ -38,8 +39,18 @@ type Resolver struct {
 	// DenyPrivateUpstreams refuses base URLs that resolve to private
 	// addresses (SLUICE_DENY_PRIVATE_UPSTREAMS).
 	DenyPrivateUpstreams bool
+	// TargetHealth tells a routed service's targets' live state (the
+	// proxy's memory of 429s and failures); nil reports every target
+	// healthy.
+	TargetHealth TargetHealth
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// TargetHealth is where the admin API reads the state of a service's
+// targets: the proxy, which learns it from real traffic.
+type TargetHealth interface {
+	Health(targetID int) proxy.TargetState
 }
 
 // Publisher announces a change to a topic (see package changefeed).

@@ -268,6 +268,11 @@ func (r *mutationResolver) DeleteProviderCredential(ctx context.Context, id int)
 	if n > 0 {
 		return false, Errorf(CodeConflict, "provider credential %q is used by %d service%s; point them at another credential first", cred.DisplayName, n, plural(n))
 	}
+	if n, err = cred.QueryServiceTargets().Count(ctx); err != nil {
+		return false, err
+	} else if n > 0 {
+		return false, Errorf(CodeConflict, "provider credential %q is a routing target of %d service%s; remove those targets first", cred.DisplayName, n, plural(n))
+	}
 	if err := r.Client.ProviderCredential.DeleteOne(cred).Exec(ctx); err != nil {
 		return false, err
 	}

@@ -24,6 +24,8 @@ func visible(v *auth.Viewer, n ent.Noder) bool {
 		return x.OrganizationID == v.OrgID
 	case *ent.Service:
 		return x.OrganizationID == v.OrgID
+	case *ent.ServiceTarget:
+		return x.OrganizationID == v.OrgID
 	case *ent.APIKey:
 		return x.OrganizationID == v.OrgID
 	case *ent.UsageRecord:

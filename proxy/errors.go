@@ -120,6 +120,35 @@ type cohereError struct {
 
 // writeError answers e in the shape of protocol p.
 func writeError(w http.ResponseWriter, p providers.Protocol, e *apiError) {
+	b := errorBody(p, e)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	h.Set("X-Content-Type-Options", "nosniff")
+	if e.retryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((e.retryAfter+time.Second-1)/time.Second), 10))
+	}
+	w.WriteHeader(e.status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// streamError is the SSE event that ends a stream which failed after it
+// began, in the shape the protocol's SDKs raise as an error: Anthropic
+// names it an error event; OpenAI, Gemini and Cohere send the error
+// object as data.
+func streamError(p providers.Protocol, e *apiError) []byte {
+	b := errorBody(p, e)
+	out := make([]byte, 0, len(b)+32)
+	if p == providers.ProtocolAnthropic {
+		out = append(out, "event: error\n"...)
+	}
+	out = append(out, "data: "...)
+	out = append(out, b...)
+	return append(out, "\n\n"...)
+}
+
+// errorBody is e as the JSON error object of protocol p.
+func errorBody(p providers.Protocol, e *apiError) []byte {
 	var body any
 	switch p {
 	case providers.ProtocolAnthropic:
@@ -144,15 +173,7 @@ func writeError(w http.ResponseWriter, p providers.Protocol, e *apiError) {
 		body = &o
 	}
 	b, _ := json.Marshal(body)
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(b)+1))
-	h.Set("X-Content-Type-Options", "nosniff")
-	if e.retryAfter > 0 {
-		h.Set("Retry-After", strconv.FormatInt(int64((e.retryAfter+time.Second-1)/time.Second), 10))
-	}
-	w.WriteHeader(e.status)
-	_, _ = w.Write(append(b, '\n'))
+	return b
 }
 
 // Classify reads a usage record's status and error (as this package writes

@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/ent/balance"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/projectsettings"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/providers"
 )
@@ -41,11 +42,12 @@ type keyEntry struct {
 	allowOverwrite bool
 
 	provider providers.Provider
-	credID   *int
-	base     *url.URL
-	method   apistandard.KeyMethod
-	field    string
-	secret   string // the provider key; never logged or answered
+	// upstreamConf is the service's single credential; unused when the
+	// service has targets.
+	upstreamConf
+	// targets are the service's enabled, usable targets in position
+	// order; empty for a service that calls its single credential.
+	targets []*target
 	// misconfigured, when set, refuses every request of the key with 503:
 	// the service cannot reach its upstream until an admin fixes it.
 	misconfigured *apiError
@@ -53,6 +55,15 @@ type keyEntry struct {
 	models map[string]modelInfo
 	// enabled is models_enabled sorted, for /v1/models and messages.
 	enabled []string
+}
+
+// upstreamConf is where and how requests reach one provider credential.
+type upstreamConf struct {
+	credID *int
+	base   *url.URL
+	method apistandard.KeyMethod
+	field  string
+	secret string // the provider key; never logged or answered
 }
 
 // modelInfo is an enabled model's price; priced is false when the catalog
@@ -154,6 +165,10 @@ func (p *Proxy) loadKey(ctx context.Context, hash string) (*keyEntry, error) {
 		Where(apikey.KeyHash(hash)).
 		WithService(func(q *ent.ServiceQuery) {
 			q.WithCredential(func(q *ent.ProviderCredentialQuery) { q.WithAPIStandard() })
+			q.WithTargets(func(q *ent.ServiceTargetQuery) {
+				q.Order(ent.Asc(servicetarget.FieldPosition), ent.Asc(servicetarget.FieldID)).
+					WithCredential(func(q *ent.ProviderCredentialQuery) { q.WithAPIStandard() })
+			})
 		}).
 		Only(ctx)
 	if ent.IsNotFound(err) {
@@ -207,16 +222,77 @@ func (p *Proxy) resolveUpstream(ctx context.Context, e *keyEntry) error {
 		return nil
 	}
 	e.provider = prov
+	if ts := svc.Edges.Targets; len(ts) > 0 {
+		return p.resolveTargets(ctx, e, ts)
+	}
+	conf, refusal, err := p.resolveCredential(ctx, name, prov, svc.Edges.Credential)
+	e.upstreamConf, e.misconfigured = conf, refusal
+	return err
+}
+
+// resolveTargets resolves each enabled target of a routed service. A
+// target whose credential cannot be used is left out (and logged), so that
+// one broken account does not take the service down; the service is
+// refused only when none is left.
+func (p *Proxy) resolveTargets(ctx context.Context, e *keyEntry, ts []*ent.ServiceTarget) error {
+	name := e.svc.ServiceName
+	var first *apiError
+	for _, st := range ts {
+		if !st.Enabled {
+			continue
+		}
+		cred := st.Edges.Credential
+		if cred == nil {
+			continue // deleted meanwhile; the foreign key makes this a race only
+		}
+		conf, refusal, err := p.resolveCredential(ctx, name, e.provider, cred)
+		if err != nil {
+			return err
+		}
+		if refusal == nil && cred.Provider != e.svc.Provider {
+			refusal = refuse(http.StatusServiceUnavailable, "service_misconfigured",
+				fmt.Sprintf("a target of service %q uses a %s credential, not %s; an admin must remove it", name, cred.Provider, e.svc.Provider))
+		}
+		if refusal != nil {
+			p.log.Warn("a target of a service cannot be used; routing around it", "service", name, "target_id", st.ID, "reason", refusal.message)
+			if first == nil {
+				first = refusal
+			}
+			continue
+		}
+		if len(e.targets) == maxTargets {
+			p.log.Warn("a service has more targets than the proxy routes to; the last ones are ignored", "service", name, "max", maxTargets)
+			break
+		}
+		e.targets = append(e.targets, &target{id: st.ID, index: len(e.targets), weight: max(st.Weight, 1),
+			modelMap: st.ModelMap, upstreamConf: conf, health: p.healthOf(st.ID)})
+	}
+	if len(e.targets) > 0 {
+		return nil
+	}
+	if first != nil {
+		e.misconfigured = refuse(http.StatusServiceUnavailable, first.code,
+			fmt.Sprintf("none of the targets of service %q can be used: %s", name, first.message))
+		return nil
+	}
+	e.misconfigured = refuse(http.StatusServiceUnavailable, "targets_disabled",
+		fmt.Sprintf("every target of service %q is disabled; an admin must enable one or remove them all to use the service's own credential", name))
+	return nil
+}
+
+// resolveCredential resolves one credential (nil: the provider's defaults
+// and no key) of service name into an upstream, or a refusal saying what
+// an admin must fix.
+func (p *Proxy) resolveCredential(ctx context.Context, name string, prov providers.Provider, cred *ent.ProviderCredential) (upstreamConf, *apiError, error) {
+	var c upstreamConf
 	baseURL := prov.DefaultBaseURL
 	standard := prov.APIStandard
 	var std *ent.APIStandard
-	cred := svc.Edges.Credential
 	if cred != nil {
-		e.credID = &cred.ID
+		c.credID = &cred.ID
 		if !cred.Active {
-			e.misconfigured = refuse(http.StatusServiceUnavailable, "credential_disabled",
-				fmt.Sprintf("the provider credential of service %q is disabled; an admin must enable it or choose another", name))
-			return nil
+			return c, refuse(http.StatusServiceUnavailable, "credential_disabled",
+				fmt.Sprintf("the provider credential of service %q is disabled; an admin must enable it or choose another", name)), nil
 		}
 		if cred.BaseURL != nil && *cred.BaseURL != "" {
 			baseURL = *cred.BaseURL
@@ -227,44 +303,40 @@ func (p *Proxy) resolveUpstream(ctx context.Context, e *keyEntry) error {
 		secret, err := credentials.Key(p.keyring, cred)
 		if err != nil {
 			p.log.Error("cannot decrypt a provider key; is SLUICE_MASTER_KEY the key it was stored under?", "credential_id", cred.ID, "err", err)
-			e.misconfigured = refuse(http.StatusServiceUnavailable, "credential_unreadable",
-				fmt.Sprintf("the provider key of service %q cannot be decrypted with this gateway's master key; an admin must check SLUICE_MASTER_KEY or set the key again", name))
-			return nil
+			return c, refuse(http.StatusServiceUnavailable, "credential_unreadable",
+				fmt.Sprintf("the provider key of service %q cannot be decrypted with this gateway's master key; an admin must check SLUICE_MASTER_KEY or set the key again", name)), nil
 		}
-		e.secret = secret
+		c.secret = secret
 	}
 	if std == nil {
 		var err error
 		std, err = p.db.Client.APIStandard.Query().Where(apistandard.APIStandardHandle(standard)).Only(ctx)
 		if ent.IsNotFound(err) {
-			e.misconfigured = refuse(http.StatusServiceUnavailable, "service_misconfigured",
-				fmt.Sprintf("service %q uses API standard %q, which no longer exists; an admin must recreate it or pick another on the credential", name, standard))
-			return nil
+			return c, refuse(http.StatusServiceUnavailable, "service_misconfigured",
+				fmt.Sprintf("service %q uses API standard %q, which no longer exists; an admin must recreate it or pick another on the credential", name, standard)), nil
 		}
 		if err != nil {
-			return fmt.Errorf("look up API standard %q: %w", standard, err)
+			return c, nil, fmt.Errorf("look up API standard %q: %w", standard, err)
 		}
 	}
-	e.method, e.field = std.KeyMethod, std.KeyField
+	c.method, c.field = std.KeyMethod, std.KeyField
 	if baseURL == "" {
-		e.misconfigured = refuse(http.StatusServiceUnavailable, "service_misconfigured",
-			fmt.Sprintf("service %q has no upstream base URL; an admin must set one on its provider credential", name))
-		return nil
+		return c, refuse(http.StatusServiceUnavailable, "service_misconfigured",
+			fmt.Sprintf("service %q has no upstream base URL; an admin must set one on its provider credential", name)), nil
 	}
 	u, err := url.Parse(baseURL)
 	if err != nil || providers.ValidateBaseURL(baseURL) != nil {
-		e.misconfigured = refuse(http.StatusServiceUnavailable, "service_misconfigured",
-			fmt.Sprintf("the upstream base URL of service %q is not a valid http(s) URL; an admin must fix it", name))
-		return nil
+		return c, refuse(http.StatusServiceUnavailable, "service_misconfigured",
+			fmt.Sprintf("the upstream base URL of service %q is not a valid http(s) URL; an admin must fix it", name)), nil
 	}
 	u.Path = trimSlash(u.Path)
 	u.RawPath = ""
-	e.base = u
-	if e.method != apistandard.KeyMethodNone && e.secret == "" {
-		e.misconfigured = refuse(http.StatusServiceUnavailable, "credential_missing",
-			fmt.Sprintf("service %q has no provider API key; an admin must set providerApiKey on it", name))
+	c.base = u
+	if c.method != apistandard.KeyMethodNone && c.secret == "" {
+		return c, refuse(http.StatusServiceUnavailable, "credential_missing",
+			fmt.Sprintf("service %q has no provider API key; an admin must set providerApiKey on it", name)), nil
 	}
-	return nil
+	return c, nil, nil
 }
 
 func trimSlash(s string) string {

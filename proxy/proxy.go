@@ -80,6 +80,15 @@ type Options struct {
 	// one is passed through unmetered and the record says so.
 	MaxResponseBytes int64
 
+	// MaxAttempts is how many targets a request of a routed service (one
+	// with targets) may try before the first byte of an answer reaches the
+	// client (default 2; SLUICE_MAX_ATTEMPTS). A service with a single
+	// credential always makes one attempt.
+	MaxAttempts int
+	// Now is the clock of target health (rate-limit resets, back-offs);
+	// nil means time.Now. Tests move it.
+	Now func() time.Time
+
 	// KeyCacheTTL is how long a cached key is trusted without a change
 	// signal (default 30 s), a safety net for a lost signal.
 	KeyCacheTTL time.Duration
@@ -113,6 +122,12 @@ func (o *Options) defaults() {
 	if o.MaxResponseBytes <= 0 {
 		o.MaxResponseBytes = 64 << 20
 	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 2
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if o.KeyCacheTTL <= 0 {
 		o.KeyCacheTTL = 30 * time.Second
 	}
@@ -137,6 +152,11 @@ type Proxy struct {
 	keys     *keyCache
 	lastUsed *lastUsed
 	limits   rateLimitStore
+
+	// health is every routed target's state by ServiceTarget id; see
+	// routing.go.
+	healthMu sync.Mutex
+	health   map[int]*targetHealth
 
 	ownFeed bool
 	feed    changefeed.Feed
@@ -165,6 +185,7 @@ func New(opts Options) (*Proxy, error) {
 	}
 	p.keys = newKeyCache(opts.KeyCacheTTL, opts.NegativeCacheTTL, p.loadKey)
 	p.limits.m = make(map[int]rateLimitEntry)
+	p.health = make(map[int]*targetHealth)
 	ctx, stop := context.WithCancel(context.Background())
 	p.stop = stop
 	p.lastUsed = newLastUsed(opts.DB, opts.Log)
@@ -304,20 +325,24 @@ func (p *Proxy) RateLimits(credentialID int) (ratelimits.Snapshot, time.Time, bo
 
 // noteRateLimits remembers the upstream's rate-limit headers. Parsing is
 // skipped within a second of the last snapshot (the numbers move slowly
-// and this runs on every response) except on a 429, which must be seen.
-func (p *Proxy) noteRateLimits(credID *int, h http.Header, status int, now time.Time) {
+// and this runs on every response) except on a 429, which must be seen and
+// whose snapshot is returned (routing reads its reset from it).
+func (p *Proxy) noteRateLimits(credID *int, h http.Header, status int, now time.Time) ratelimits.Snapshot {
 	if credID == nil {
-		return
+		if status == http.StatusTooManyRequests {
+			return ratelimits.Parse(h, now)
+		}
+		return ratelimits.Snapshot{}
 	}
 	p.limits.mu.RLock()
 	last, ok := p.limits.m[*credID]
 	p.limits.mu.RUnlock()
 	if ok && status != http.StatusTooManyRequests && now.Sub(last.at) < time.Second {
-		return
+		return ratelimits.Snapshot{}
 	}
 	snap := ratelimits.Parse(h, now)
 	if snap.Family == ratelimits.FamilyNone && snap.RetryAfter == nil {
-		return
+		return snap
 	}
 	p.limits.mu.Lock()
 	p.limits.m[*credID] = rateLimitEntry{snap: snap, at: now}
@@ -325,4 +350,5 @@ func (p *Proxy) noteRateLimits(credID *int, h http.Header, status int, now time.
 	if p.opts.OnRateLimits != nil {
 		p.opts.OnRateLimits(*credID, snap, now)
 	}
+	return snap
 }

@@ -198,3 +198,20 @@ func discard(rc io.ReadCloser) {
 	_, _ = io.CopyN(io.Discard, rc, 64<<10)
 	_ = rc.Close()
 }
+
+// withModel returns body with its "model" replaced, for a target that
+// knows the client's model by another name. Only routed requests with a
+// mapping pay for the rewrite (through a map, which reorders keys: JSON
+// objects are unordered, so nothing changes for the upstream).
+func withModel(body []byte, model string) ([]byte, error) {
+	top := map[string]json.RawMessage{}
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, fmt.Errorf("read the request body: %w", err)
+	}
+	enc, err := marshal(model)
+	if err != nil {
+		return nil, err
+	}
+	top["model"] = enc
+	return marshal(top)
+}

@@ -14,11 +14,13 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/clientkey"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/proxy/sse"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/ratelimits"
 	"github.com/sluicehq/sluice/usagelog"
 )
 
@@ -44,6 +46,14 @@ type exchange struct {
 	body     []byte // as forwarded
 	bodyBuf  *bytes.Buffer
 	fields   fields
+	// geminiAction, set on Gemini routes, puts the model into the
+	// upstream path (generateContent or streamGenerateContent).
+	geminiAction string
+	// up is the upstream of the current attempt: the service's single
+	// credential or the chosen target's.
+	up *upstreamConf
+	// attempts lists the tries of a routed request, for its record.
+	attempts []schema.Attempt
 }
 
 // authenticate finds the request's key and checks everything that does not
@@ -148,7 +158,8 @@ func (p *Proxy) serveGemini(w http.ResponseWriter, r *http.Request) {
 	if action == "streamGenerateContent" {
 		extra = "alt=sse" // SSE, not a JSON array, so events can be relayed and metered one by one
 	}
-	x.forward("/models/"+url.PathEscape(model)+":"+action, extra, false)
+	x.geminiAction = action // the path is built per attempt: a target may map the model
+	x.forward("", extra, false)
 }
 
 func cutLast(s string, sep byte) (before, after string, found bool) {
@@ -272,6 +283,8 @@ type outcome struct {
 	streamed bool
 	partial  bool
 	err      string
+	// broke is set when the upstream failed after the answer had begun.
+	broke bool
 }
 
 func (x *exchange) record(o outcome) {
@@ -282,10 +295,14 @@ func (x *exchange) record(o outcome) {
 	rec := usagelog.Record{
 		CreatedAt: x.start, RequestID: x.reqID,
 		OrganizationID: e.key.OrganizationID, ServiceID: e.svc.ID, APIKeyID: e.key.ID, CredentialID: e.credID,
+		Attempts: x.attempts,
 		Protocol: string(x.protocol), Endpoint: x.endpoint, Model: x.model,
 		InputTokens: o.usage.InputTokens, OutputTokens: o.usage.OutputTokens, CachedInputTokens: o.usage.CachedInputTokens,
 		Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err,
 		LatencyUs: time.Since(x.start).Microseconds(), Streamed: o.streamed, Partial: o.partial,
+	}
+	if x.up != nil {
+		rec.CredentialID = x.up.credID // the target that answered
 	}
 	if o.ttfb > 0 {
 		us := o.ttfb.Microseconds()
@@ -342,7 +359,10 @@ func (x *exchange) reserve() (Reservation, *apiError) {
 	return res, nil
 }
 
-// forward sends the request upstream and relays the answer.
+// forward sends the request upstream and relays the answer. A request of
+// a routed service may try several targets before the first byte of an
+// answer reaches the client; the budget reservation is taken once, before
+// the first, and settled to the cost of the answer the client got.
 func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 	res, aerr := x.reserve()
 	if aerr != nil {
@@ -368,29 +388,154 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 		}
 	}
 
+	x.up = &x.e.upstreamConf
+	var t *target
+	if len(x.e.targets) > 0 {
+		if t = x.e.pickTarget(0, x.p.opts.Now()); t == nil {
+			o = x.noTarget()
+			return
+		}
+	}
+	var tried uint64
+	for n := 1; ; n++ {
+		if t = x.attempt(t, n, &tried, path, extraQuery, stripUsage, &o); t == nil {
+			return
+		}
+	}
+}
+
+// attempt tries the request once, at t (nil: the service's single
+// credential). When t failed before anything reached the client and
+// another target may be tried, it returns that target; otherwise it has
+// answered the client (relayed the answer or the failure) into o and
+// returns nil.
+func (x *exchange) attempt(t *target, n int, tried *uint64, path, extraQuery string, stripUsage bool, o *outcome) *target {
+	model, body := x.model, x.body
+	if t != nil {
+		*tried |= 1 << t.index
+		x.up = &t.upstreamConf
+		if m := t.upstreamModel(x.model); m != x.model {
+			model = m
+			if x.geminiAction == "" {
+				b, err := withModel(x.body, m)
+				if err != nil {
+					*o = x.upstreamFailed(x.r.Context(), fmt.Errorf("map the model for the upstream: %w", err))
+					return nil
+				}
+				body = b
+			}
+		}
+	}
+	if x.geminiAction != "" {
+		path = "/models/" + url.PathEscape(model) + ":" + x.geminiAction
+	}
 	ctx, cancel := context.WithCancelCause(x.r.Context())
 	defer cancel(nil)
-	req, err := upstreamRequest(ctx, x.r, x.e, path, extraQuery, x.body)
-	if err != nil {
-		o = x.upstreamFailed(ctx, err)
-		return
+	began := time.Now()
+	req, err := upstreamRequest(ctx, x.r, x.protocol, x.up, path, extraQuery, body)
+	var resp *http.Response
+	if err == nil {
+		resp, err = x.p.rt.RoundTrip(req)
 	}
-	resp, err := x.p.rt.RoundTrip(req)
 	if err != nil {
-		o = x.upstreamFailed(ctx, err)
-		return
+		if t != nil {
+			if next := x.failover(t, n, *tried, 0, began, err, nil); next != nil {
+				return next
+			}
+		}
+		*o = x.upstreamFailed(ctx, err)
+		return nil
 	}
 	o.ttfb = time.Since(x.start)
 	o.status = resp.StatusCode
-	x.p.noteRateLimits(x.e.credID, resp.Header, resp.StatusCode, time.Now())
-	body := newIdleBody(resp.Body, x.p.opts.StreamIdleTimeout, cancel)
-	defer body.Close()
+	snap := x.p.noteRateLimits(x.up.credID, resp.Header, resp.StatusCode, x.p.opts.Now())
+	if t != nil {
+		if failoverStatus(resp.StatusCode) {
+			if next := x.failover(t, n, *tried, resp.StatusCode, began, nil, &snap); next != nil {
+				discard(resp.Body)
+				return next
+			}
+		} else {
+			t.health.succeeded()
+			x.attempts = append(x.attempts, schema.Attempt{TargetID: t.id, CredentialID: derefID(t.credID),
+				Status: resp.StatusCode, LatencyMs: time.Since(began).Milliseconds()})
+		}
+	}
+	rb := newIdleBody(resp.Body, x.p.opts.StreamIdleTimeout, cancel)
+	defer rb.Close()
 	copyResponseHeaders(x.w.Header(), resp.Header)
 	if isEventStream(resp.Header) {
-		x.relayStream(ctx, resp.StatusCode, body, stripUsage, &o)
+		x.relayStream(ctx, resp.StatusCode, rb, stripUsage, o)
 	} else {
-		x.relayBody(ctx, resp.StatusCode, body, &o)
+		x.relayBody(ctx, resp.StatusCode, rb, o)
 	}
+	if t != nil && o.broke {
+		// Too late for another target, but the next requests avoid it.
+		t.health.failed(x.p.opts.Now(), o.err)
+		x.attempts[len(x.attempts)-1].Error = o.err
+	}
+	return nil
+}
+
+// failover records a failed attempt at t (status 0 and err for no answer,
+// else the status that calls for another target), takes t out of rotation
+// for its back-off or rate-limit reset, and returns the next target to
+// try: nil when the attempts are used up, the client left, or every other
+// target is unavailable.
+func (x *exchange) failover(t *target, n int, tried uint64, status int, began time.Time, err error, snap *ratelimits.Snapshot) *target {
+	now := x.p.opts.Now()
+	a := schema.Attempt{TargetID: t.id, CredentialID: derefID(t.credID), Status: status, LatencyMs: time.Since(began).Milliseconds()}
+	switch {
+	case err != nil && x.r.Context().Err() != nil:
+		// The client left: no verdict on the target, and nobody to answer.
+		t.health.release()
+		a.Error = "client closed the request before the upstream answered"
+		x.attempts = append(x.attempts, a)
+		return nil
+	case err != nil:
+		a.Error = "could not reach the upstream: " + x.scrub(err)
+		t.health.failed(now, a.Error)
+	case status == http.StatusTooManyRequests:
+		a.Error = "upstream answered 429"
+		until := rateLimitReset(*snap, now)
+		t.health.rateLimited(until, rateLimitReason+" until "+until.UTC().Format(time.RFC3339))
+	default:
+		a.Error = "upstream answered " + strconv.Itoa(status)
+		t.health.failed(now, a.Error)
+	}
+	x.attempts = append(x.attempts, a)
+	if n >= x.p.opts.MaxAttempts || x.r.Context().Err() != nil {
+		return nil
+	}
+	next := x.e.pickTarget(tried, now)
+	if next != nil {
+		x.p.log.Info("failing over to another target", "request_id", x.reqID, "service", x.e.svc.ServiceName,
+			"from_target", t.id, "to_target", next.id, "reason", a.Error)
+	}
+	return next
+}
+
+// noTarget answers a routed request none of whose targets may be called
+// now: 429 when they are all rate-limited, else 503, with Retry-After for
+// the first one back.
+func (x *exchange) noTarget() outcome {
+	wait, limited := x.e.nextAvailable(x.p.opts.Now())
+	secs := int64((wait + time.Second - 1) / time.Second)
+	aerr := &apiError{status: http.StatusServiceUnavailable, code: "no_healthy_target", retryAfter: wait,
+		message: fmt.Sprintf("every target of service %q is backing off after failures; the first is tried again in %d s", x.e.svc.ServiceName, secs)}
+	if limited {
+		aerr.status, aerr.code = http.StatusTooManyRequests, "upstream_rate_limited"
+		aerr.message = fmt.Sprintf("every target of service %q is rate-limited by its provider; the first resets in %d s", x.e.svc.ServiceName, secs)
+	}
+	writeError(x.w, x.protocol, aerr)
+	return outcome{status: aerr.status, err: aerr.message, priced: true}
+}
+
+func derefID(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 func isEventStream(h http.Header) bool {
@@ -410,7 +555,7 @@ func (x *exchange) upstreamFailed(ctx context.Context, err error) outcome {
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(context.Cause(ctx), errStreamIdle) {
 		status, what = http.StatusGatewayTimeout, "the upstream provider did not answer in time"
 	}
-	msg := fmt.Sprintf("%s (%s): %s", what, x.e.base.Host, x.scrub(err))
+	msg := fmt.Sprintf("%s (%s): %s", what, x.up.base.Host, x.scrub(err))
 	x.p.log.Warn("upstream request failed", "request_id", x.reqID, "service", x.e.svc.ServiceName, "status", status, "err", x.scrub(err))
 	writeError(x.w, x.protocol, refuse(status, "upstream_unavailable", msg))
 	return outcome{status: status, err: msg, priced: true}
@@ -424,8 +569,8 @@ func (x *exchange) scrub(err error) string {
 		err = ue.Err
 	}
 	s := err.Error()
-	if x.e.secret != "" {
-		s = strings.ReplaceAll(s, x.e.secret, "[redacted]")
+	if x.up != nil && x.up.secret != "" {
+		s = strings.ReplaceAll(s, x.up.secret, "[redacted]")
 	}
 	return s
 }
@@ -519,6 +664,18 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 	u := meter.Usage()
 	if x.r.Context().Err() != nil {
 		clientGone = true
+	}
+	if upstreamErr != nil && !clientGone && status < 300 {
+		// The answer has begun, so no other target may take over: end the
+		// stream with an error the client's SDK raises, not a silent cut.
+		o.broke = true
+		what := "the upstream stream failed after the answer began: " + x.scrub(upstreamErr)
+		if errors.Is(context.Cause(ctx), errStreamIdle) {
+			what = "the upstream stream went idle after the answer began and was cut"
+		}
+		if _, err := x.w.Write(streamError(x.protocol, refuse(http.StatusBadGateway, "upstream_stream_failed", what+"; the answer is incomplete"))); err == nil {
+			_ = rc.Flush()
+		}
 	}
 	if status < 300 && meter.Partial() {
 		o.partial = true

@@ -106,14 +106,14 @@ func isHop(k string, h http.Header) bool {
 // upstreamRequest builds the request to the provider: base URL plus path,
 // the client's query without its key, the provider's auth per the API
 // standard, and the client's headers minus everything dropped above.
-func upstreamRequest(ctx context.Context, r *http.Request, e *keyEntry, path string, extraQuery string, body []byte) (*http.Request, error) {
-	u := *e.base
-	u.Path = e.base.Path + path
+func upstreamRequest(ctx context.Context, r *http.Request, proto providers.Protocol, up *upstreamConf, path string, extraQuery string, body []byte) (*http.Request, error) {
+	u := *up.base
+	u.Path = up.base.Path + path
 	u.RawQuery = forwardQuery(r.URL.RawQuery, extraQuery)
 	h := make(http.Header, len(r.Header)+2)
 	copyRequestHeaders(h, r.Header)
-	upstream.Auth{Method: string(e.method), Field: e.field, Key: e.secret}.Apply(h, &u)
-	if e.provider.Protocol == providers.ProtocolAnthropic && h.Get("Anthropic-Version") == "" {
+	upstream.Auth{Method: string(up.method), Field: up.field, Key: up.secret}.Apply(h, &u)
+	if proto == providers.ProtocolAnthropic && h.Get("Anthropic-Version") == "" {
 		h.Set("Anthropic-Version", "2023-06-01")
 	}
 	if h.Get("Content-Type") == "" {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -44,6 +45,9 @@ type Record struct {
 	TTFBUs    *int64
 	Streamed  bool
 	Partial   bool
+	// Attempts lists the upstream tries of a routed request (a service
+	// with targets); nil otherwise, which stores nothing.
+	Attempts []schema.Attempt
 }
 
 // Options tune a Writer; zero values take the defaults.
@@ -345,6 +349,9 @@ func builders(c *ent.Client, batch []Record) []*ent.UsageRecordCreate {
 			SetNillableTtfbUs(r.TTFBUs).
 			SetStreamed(r.Streamed).
 			SetPartial(r.Partial)
+		if len(r.Attempts) > 0 {
+			out[i].SetAttempts(r.Attempts)
+		}
 	}
 	return out
 }

@@ -141,6 +141,18 @@ func (f ServiceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ServiceMutation", m)
 }
 
+// The ServiceTargetFunc type is an adapter to allow the use of ordinary
+// function as ServiceTarget mutator.
+type ServiceTargetFunc func(context.Context, *ent.ServiceTargetMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ServiceTargetFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ServiceTargetMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ServiceTargetMutation", m)
+}
+
 // The SpendWindowFunc type is an adapter to allow the use of ordinary
 // function as SpendWindow mutator.
 type SpendWindowFunc func(context.Context, *ent.SpendWindowMutation) (ent.Value, error)

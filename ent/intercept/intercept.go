@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
@@ -379,6 +380,33 @@ func (f TraverseService) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.ServiceQuery", q)
 }
 
+// The ServiceTargetFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ServiceTargetFunc func(context.Context, *ent.ServiceTargetQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ServiceTargetFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ServiceTargetQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ServiceTargetQuery", q)
+}
+
+// The TraverseServiceTarget type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseServiceTarget func(context.Context, *ent.ServiceTargetQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseServiceTarget) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseServiceTarget) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ServiceTargetQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ServiceTargetQuery", q)
+}
+
 // The SpendWindowFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SpendWindowFunc func(context.Context, *ent.SpendWindowQuery) (ent.Value, error)
 
@@ -512,6 +540,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ProviderCredentialQuery, predicate.ProviderCredential, providercredential.OrderOption]{typ: ent.TypeProviderCredential, tq: q}, nil
 	case *ent.ServiceQuery:
 		return &query[*ent.ServiceQuery, predicate.Service, service.OrderOption]{typ: ent.TypeService, tq: q}, nil
+	case *ent.ServiceTargetQuery:
+		return &query[*ent.ServiceTargetQuery, predicate.ServiceTarget, servicetarget.OrderOption]{typ: ent.TypeServiceTarget, tq: q}, nil
 	case *ent.SpendWindowQuery:
 		return &query[*ent.SpendWindowQuery, predicate.SpendWindow, spendwindow.OrderOption]{typ: ent.TypeSpendWindow, tq: q}, nil
 	case *ent.UsageRecordQuery:

@@ -354,6 +354,46 @@ var (
 			},
 		},
 	}
+	// ServiceTargetsColumns holds the columns for the "service_targets" table.
+	ServiceTargetsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "organization_id", Type: field.TypeInt},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "weight", Type: field.TypeInt, Default: 1},
+		{Name: "model_map", Type: field.TypeJSON, Nullable: true},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "credential_id", Type: field.TypeInt},
+		{Name: "service_id", Type: field.TypeInt},
+	}
+	// ServiceTargetsTable holds the schema information for the "service_targets" table.
+	ServiceTargetsTable = &schema.Table{
+		Name:       "service_targets",
+		Columns:    ServiceTargetsColumns,
+		PrimaryKey: []*schema.Column{ServiceTargetsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "service_targets_provider_credentials_service_targets",
+				Columns:    []*schema.Column{ServiceTargetsColumns[8]},
+				RefColumns: []*schema.Column{ProviderCredentialsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "service_targets_services_targets",
+				Columns:    []*schema.Column{ServiceTargetsColumns[9]},
+				RefColumns: []*schema.Column{ServicesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "servicetarget_service_id_credential_id",
+				Unique:  true,
+				Columns: []*schema.Column{ServiceTargetsColumns[9], ServiceTargetsColumns[8]},
+			},
+		},
+	}
 	// SpendWindowsColumns holds the columns for the "spend_windows" table.
 	SpendWindowsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -402,6 +442,7 @@ var (
 		{Name: "ttfb_us", Type: field.TypeInt64, Nullable: true},
 		{Name: "streamed", Type: field.TypeBool, Default: false},
 		{Name: "partial", Type: field.TypeBool, Default: false},
+		{Name: "attempts", Type: field.TypeJSON, Nullable: true},
 	}
 	// UsageRecordsTable holds the schema information for the "usage_records" table.
 	UsageRecordsTable = &schema.Table{
@@ -489,6 +530,7 @@ var (
 		ProjectSettingsTable,
 		ProviderCredentialsTable,
 		ServicesTable,
+		ServiceTargetsTable,
 		SpendWindowsTable,
 		UsageRecordsTable,
 		UsageRollupsTable,
@@ -539,6 +581,11 @@ func init() {
 	ServicesTable.ForeignKeys[1].RefTable = ProviderCredentialsTable
 	ServicesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(38654705664),
+	}
+	ServiceTargetsTable.ForeignKeys[0].RefTable = ProviderCredentialsTable
+	ServiceTargetsTable.ForeignKeys[1].RefTable = ServicesTable
+	ServiceTargetsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(64424509440),
 	}
 	SpendWindowsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),

@@ -39,6 +39,9 @@ type ProviderCredential func(*sql.Selector)
 // Service is the predicate function for service builders.
 type Service func(*sql.Selector)
 
+// ServiceTarget is the predicate function for servicetarget builders.
+type ServiceTarget func(*sql.Selector)
+
 // SpendWindow is the predicate function for spendwindow builders.
 type SpendWindow func(*sql.Selector)
 

@@ -44,6 +44,8 @@ const (
 	EdgeAPIStandard = "api_standard"
 	// EdgeServices holds the string denoting the services edge name in mutations.
 	EdgeServices = "services"
+	// EdgeServiceTargets holds the string denoting the service_targets edge name in mutations.
+	EdgeServiceTargets = "service_targets"
 	// Table holds the table name of the providercredential in the database.
 	Table = "provider_credentials"
 	// OrganizationTable is the table that holds the organization relation/edge.
@@ -67,6 +69,13 @@ const (
 	ServicesInverseTable = "services"
 	// ServicesColumn is the table column denoting the services relation/edge.
 	ServicesColumn = "credential_id"
+	// ServiceTargetsTable is the table that holds the service_targets relation/edge.
+	ServiceTargetsTable = "service_targets"
+	// ServiceTargetsInverseTable is the table name for the ServiceTarget entity.
+	// It exists in this package in order to avoid circular dependency with the "servicetarget" package.
+	ServiceTargetsInverseTable = "service_targets"
+	// ServiceTargetsColumn is the table column denoting the service_targets relation/edge.
+	ServiceTargetsColumn = "credential_id"
 )
 
 // Columns holds all SQL columns for providercredential fields.
@@ -205,6 +214,20 @@ func ByServices(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newServicesStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByServiceTargetsCount orders the results by service_targets count.
+func ByServiceTargetsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newServiceTargetsStep(), opts...)
+	}
+}
+
+// ByServiceTargets orders the results by service_targets terms.
+func ByServiceTargets(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newServiceTargetsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newOrganizationStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -224,5 +247,12 @@ func newServicesStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(ServicesInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, ServicesTable, ServicesColumn),
+	)
+}
+func newServiceTargetsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ServiceTargetsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ServiceTargetsTable, ServiceTargetsColumn),
 	)
 }

@@ -794,6 +794,29 @@ func HasServicesWith(preds ...predicate.Service) predicate.ProviderCredential {
 	})
 }
 
+// HasServiceTargets applies the HasEdge predicate on the "service_targets" edge.
+func HasServiceTargets() predicate.ProviderCredential {
+	return predicate.ProviderCredential(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ServiceTargetsTable, ServiceTargetsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasServiceTargetsWith applies the HasEdge predicate on the "service_targets" edge with a given conditions (other predicates).
+func HasServiceTargetsWith(preds ...predicate.ServiceTarget) predicate.ProviderCredential {
+	return predicate.ProviderCredential(func(s *sql.Selector) {
+		step := newServiceTargetsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.ProviderCredential) predicate.ProviderCredential {
 	return predicate.ProviderCredential(sql.AndPredicates(predicates...))

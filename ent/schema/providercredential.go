@@ -70,6 +70,7 @@ func (ProviderCredential) Edges() []ent.Edge {
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.From("api_standard", APIStandard.Type).Ref("provider_credentials").Field("api_standard_id").Unique(),
 		edge.To("services", Service.Type).Annotations(entgql.RelayConnection()),
+		edge.To("service_targets", ServiceTarget.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

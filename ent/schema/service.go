@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -58,6 +59,9 @@ func (Service) Edges() []ent.Edge {
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.From("credential", ProviderCredential.Type).Ref("services").Field("credential_id").Unique(),
 		edge.To("api_keys", APIKey.Type).Annotations(entgql.RelayConnection()),
+		// Listed in position order by a resolver of its own (graph/routing.graphqls).
+		edge.To("targets", ServiceTarget.Type).
+			Annotations(entgql.Skip(entgql.SkipAll), entsql.OnDelete(entsql.Cascade)),
 	}
 }
 

@@ -41,7 +41,24 @@ func (UsageRecord) Fields() []ent.Field {
 		field.Int64("ttfb_us").Optional().Nillable().Immutable().Comment("Time to first byte of the upstream answer."),
 		field.Bool("streamed").Default(false).Immutable(),
 		field.Bool("partial").Default(false).Immutable().Comment("The stream ended before its usage was reported (client or upstream gone); tokens are estimated from what was streamed."),
+		field.JSON("attempts", []Attempt{}).
+			Optional().
+			Immutable().
+			Comment("Each upstream attempt of a routed request, in order; empty for a service with a single credential.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
+}
+
+// Attempt is one try of a routed request at one of its service's targets.
+// Only the attempt that produced the answer is charged; the others are kept
+// so that an operator can see why a request was retried.
+type Attempt struct {
+	TargetID     int `json:"target_id"`
+	CredentialID int `json:"credential_id"`
+	// Status is the upstream's HTTP status, 0 when it never answered.
+	Status    int    `json:"status"`
+	LatencyMs int64  `json:"latency_ms"`
+	Error     string `json:"error,omitempty"`
 }
 
 // Indexes of the UsageRecord.

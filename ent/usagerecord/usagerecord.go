@@ -54,6 +54,8 @@ const (
 	FieldStreamed = "streamed"
 	// FieldPartial holds the string denoting the partial field in the database.
 	FieldPartial = "partial"
+	// FieldAttempts holds the string denoting the attempts field in the database.
+	FieldAttempts = "attempts"
 	// Table holds the table name of the usagerecord in the database.
 	Table = "usage_records"
 )
@@ -81,6 +83,7 @@ var Columns = []string{
 	FieldTtfbUs,
 	FieldStreamed,
 	FieldPartial,
+	FieldAttempts,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).

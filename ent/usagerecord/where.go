@@ -1035,6 +1035,16 @@ func PartialNEQ(v bool) predicate.UsageRecord {
 	return predicate.UsageRecord(sql.FieldNEQ(FieldPartial, v))
 }
 
+// AttemptsIsNil applies the IsNil predicate on the "attempts" field.
+func AttemptsIsNil() predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldIsNull(FieldAttempts))
+}
+
+// AttemptsNotNil applies the NotNil predicate on the "attempts" field.
+func AttemptsNotNil() predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldNotNull(FieldAttempts))
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.UsageRecord) predicate.UsageRecord {
 	return predicate.UsageRecord(sql.AndPredicates(predicates...))

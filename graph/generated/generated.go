@@ -48,10 +48,12 @@ type ResolverRoot interface {
 	ProviderCredential() ProviderCredentialResolver
 	Query() QueryResolver
 	Service() ServiceResolver
+	ServiceTarget() ServiceTargetResolver
 	Spend() SpendResolver
 	Subscription() SubscriptionResolver
 	UsageEvent() UsageEventResolver
 	UsagePoint() UsagePointResolver
+	UsageRecord() UsageRecordResolver
 	UsageSums() UsageSumsResolver
 	Viewer() ViewerResolver
 }
@@ -213,6 +215,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AddServiceTarget         func(childComplexity int, serviceID int, input model.AddServiceTargetInput) int
 		CreateAPIKey             func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAPIStandard        func(childComplexity int, input model.CreateAPIStandardInput) int
 		CreateModelPrice         func(childComplexity int, input model.CreateModelPriceInput) int
@@ -224,6 +227,8 @@ type ComplexityRoot struct {
 		DeleteService            func(childComplexity int, id int) int
 		Login                    func(childComplexity int, username string, password string) int
 		PutAPIStandard           func(childComplexity int, handle string, input model.CreateAPIStandardInput) int
+		RemoveServiceTarget      func(childComplexity int, id int) int
+		ReorderServiceTargets    func(childComplexity int, serviceID int, targetIds []int) int
 		RotateAPIKey             func(childComplexity int, id int) int
 		TestProviderCredential   func(childComplexity int, input model.TestProviderCredentialInput) int
 		TopUpBalance             func(childComplexity int, amount money.Micros, organizationID *int) int
@@ -234,6 +239,7 @@ type ComplexityRoot struct {
 		UpdateProjectSettings    func(childComplexity int, input model.UpdateProjectSettingsInput) int
 		UpdateProviderCredential func(childComplexity int, id int, input model.UpdateProviderCredentialInput) int
 		UpdateService            func(childComplexity int, id int, input model.UpdateServiceInput) int
+		UpdateServiceTarget      func(childComplexity int, id int, input model.UpdateServiceTargetInput) int
 	}
 
 	Organization struct {
@@ -378,6 +384,7 @@ type ComplexityRoot struct {
 		RequestDefaults     func(childComplexity int) int
 		ServiceName         func(childComplexity int) int
 		Spend               func(childComplexity int) int
+		Targets             func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 	}
 
@@ -390,6 +397,21 @@ type ComplexityRoot struct {
 	ServiceEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	ServiceTarget struct {
+		CreatedAt    func(childComplexity int) int
+		Credential   func(childComplexity int) int
+		CredentialID func(childComplexity int) int
+		Enabled      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		ModelMap     func(childComplexity int) int
+		Position     func(childComplexity int) int
+		Service      func(childComplexity int) int
+		ServiceID    func(childComplexity int) int
+		State        func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+		Weight       func(childComplexity int) int
 	}
 
 	Spend struct {
@@ -407,6 +429,13 @@ type ComplexityRoot struct {
 		UsageEvents          func(childComplexity int, serviceID *int, apiKeyID *int) int
 	}
 
+	TargetState struct {
+		ConsecutiveFailures func(childComplexity int) int
+		CoolingDownUntil    func(childComplexity int) int
+		Healthy             func(childComplexity int) int
+		LastError           func(childComplexity int) int
+	}
+
 	TokenWindow struct {
 		Limit     func(childComplexity int) int
 		PctUsed   func(childComplexity int) int
@@ -414,6 +443,14 @@ type ComplexityRoot struct {
 		ResetAt   func(childComplexity int) int
 		ResetInMs func(childComplexity int) int
 		Used      func(childComplexity int) int
+	}
+
+	UsageAttempt struct {
+		CredentialID func(childComplexity int) int
+		Error        func(childComplexity int) int
+		LatencyMs    func(childComplexity int) int
+		Status       func(childComplexity int) int
+		TargetID     func(childComplexity int) int
 	}
 
 	UsageEvent struct {
@@ -437,6 +474,7 @@ type ComplexityRoot struct {
 
 	UsageRecord struct {
 		APIKeyID          func(childComplexity int) int
+		Attempts          func(childComplexity int) int
 		CachedInputTokens func(childComplexity int) int
 		Cost              func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
@@ -550,6 +588,10 @@ type MutationResolver interface {
 	CreateModelPrice(ctx context.Context, input model.CreateModelPriceInput) (*ent.ModelPrice, error)
 	UpdateModelPrice(ctx context.Context, id int, input model.UpdateModelPriceInput) (*ent.ModelPrice, error)
 	UpdateProjectSettings(ctx context.Context, input model.UpdateProjectSettingsInput) (*ent.ProjectSettings, error)
+	AddServiceTarget(ctx context.Context, serviceID int, input model.AddServiceTargetInput) (*ent.ServiceTarget, error)
+	UpdateServiceTarget(ctx context.Context, id int, input model.UpdateServiceTargetInput) (*ent.ServiceTarget, error)
+	RemoveServiceTarget(ctx context.Context, id int) (bool, error)
+	ReorderServiceTargets(ctx context.Context, serviceID int, targetIds []int) ([]*ent.ServiceTarget, error)
 }
 type ProviderCredentialResolver interface {
 	HasAPIKey(ctx context.Context, obj *ent.ProviderCredential) (bool, error)
@@ -580,6 +622,11 @@ type QueryResolver interface {
 }
 type ServiceResolver interface {
 	Spend(ctx context.Context, obj *ent.Service) ([]*budget.Spend, error)
+	Targets(ctx context.Context, obj *ent.Service) ([]*ent.ServiceTarget, error)
+}
+type ServiceTargetResolver interface {
+	ModelMap(ctx context.Context, obj *ent.ServiceTarget) (map[string]any, error)
+	State(ctx context.Context, obj *ent.ServiceTarget) (*model.TargetState, error)
 }
 type SpendResolver interface {
 	Window(ctx context.Context, obj *budget.Spend) (string, error)
@@ -593,6 +640,9 @@ type UsageEventResolver interface {
 }
 type UsagePointResolver interface {
 	Sums(ctx context.Context, obj *rollup.Point) (*rollup.Sums, error)
+}
+type UsageRecordResolver interface {
+	Attempts(ctx context.Context, obj *ent.UsageRecord) ([]*model.UsageAttempt, error)
 }
 type UsageSumsResolver interface {
 	MeanLatencyMs(ctx context.Context, obj *rollup.Sums) (float64, error)
@@ -1225,6 +1275,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelUsage.Sums(childComplexity), true
 
+	case "Mutation.addServiceTarget":
+		if e.ComplexityRoot.Mutation.AddServiceTarget == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addServiceTarget_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddServiceTarget(childComplexity, args["serviceId"].(int), args["input"].(model.AddServiceTargetInput)), true
 	case "Mutation.createAPIKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1346,6 +1407,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PutAPIStandard(childComplexity, args["handle"].(string), args["input"].(model.CreateAPIStandardInput)), true
+	case "Mutation.removeServiceTarget":
+		if e.ComplexityRoot.Mutation.RemoveServiceTarget == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeServiceTarget_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveServiceTarget(childComplexity, args["id"].(int)), true
+	case "Mutation.reorderServiceTargets":
+		if e.ComplexityRoot.Mutation.ReorderServiceTargets == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reorderServiceTargets_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReorderServiceTargets(childComplexity, args["serviceId"].(int), args["targetIds"].([]int)), true
 	case "Mutation.rotateAPIKey":
 		if e.ComplexityRoot.Mutation.RotateAPIKey == nil {
 			break
@@ -1456,6 +1539,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateService(childComplexity, args["id"].(int), args["input"].(model.UpdateServiceInput)), true
+	case "Mutation.updateServiceTarget":
+		if e.ComplexityRoot.Mutation.UpdateServiceTarget == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateServiceTarget_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateServiceTarget(childComplexity, args["id"].(int), args["input"].(model.UpdateServiceTargetInput)), true
 
 	case "Organization.createdAt":
 		if e.ComplexityRoot.Organization.CreatedAt == nil {
@@ -2185,6 +2279,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.Spend(childComplexity), true
+	case "Service.targets":
+		if e.ComplexityRoot.Service.Targets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.Targets(childComplexity), true
 	case "Service.updatedAt":
 		if e.ComplexityRoot.Service.UpdatedAt == nil {
 			break
@@ -2223,6 +2323,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceEdge.Node(childComplexity), true
+
+	case "ServiceTarget.createdAt":
+		if e.ComplexityRoot.ServiceTarget.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.CreatedAt(childComplexity), true
+	case "ServiceTarget.credential":
+		if e.ComplexityRoot.ServiceTarget.Credential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.Credential(childComplexity), true
+	case "ServiceTarget.credentialID":
+		if e.ComplexityRoot.ServiceTarget.CredentialID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.CredentialID(childComplexity), true
+	case "ServiceTarget.enabled":
+		if e.ComplexityRoot.ServiceTarget.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.Enabled(childComplexity), true
+	case "ServiceTarget.id":
+		if e.ComplexityRoot.ServiceTarget.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.ID(childComplexity), true
+	case "ServiceTarget.modelMap":
+		if e.ComplexityRoot.ServiceTarget.ModelMap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.ModelMap(childComplexity), true
+	case "ServiceTarget.position":
+		if e.ComplexityRoot.ServiceTarget.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.Position(childComplexity), true
+	case "ServiceTarget.service":
+		if e.ComplexityRoot.ServiceTarget.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.Service(childComplexity), true
+	case "ServiceTarget.serviceID":
+		if e.ComplexityRoot.ServiceTarget.ServiceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.ServiceID(childComplexity), true
+	case "ServiceTarget.state":
+		if e.ComplexityRoot.ServiceTarget.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.State(childComplexity), true
+	case "ServiceTarget.updatedAt":
+		if e.ComplexityRoot.ServiceTarget.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.UpdatedAt(childComplexity), true
+	case "ServiceTarget.weight":
+		if e.ComplexityRoot.ServiceTarget.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTarget.Weight(childComplexity), true
 
 	case "Spend.block":
 		if e.ComplexityRoot.Spend.Block == nil {
@@ -2290,6 +2463,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.UsageEvents(childComplexity, args["serviceId"].(*int), args["apiKeyId"].(*int)), true
 
+	case "TargetState.consecutiveFailures":
+		if e.ComplexityRoot.TargetState.ConsecutiveFailures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetState.ConsecutiveFailures(childComplexity), true
+	case "TargetState.coolingDownUntil":
+		if e.ComplexityRoot.TargetState.CoolingDownUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetState.CoolingDownUntil(childComplexity), true
+	case "TargetState.healthy":
+		if e.ComplexityRoot.TargetState.Healthy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetState.Healthy(childComplexity), true
+	case "TargetState.lastError":
+		if e.ComplexityRoot.TargetState.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetState.LastError(childComplexity), true
+
 	case "TokenWindow.limit":
 		if e.ComplexityRoot.TokenWindow.Limit == nil {
 			break
@@ -2326,6 +2524,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TokenWindow.Used(childComplexity), true
+
+	case "UsageAttempt.credentialID":
+		if e.ComplexityRoot.UsageAttempt.CredentialID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageAttempt.CredentialID(childComplexity), true
+	case "UsageAttempt.error":
+		if e.ComplexityRoot.UsageAttempt.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageAttempt.Error(childComplexity), true
+	case "UsageAttempt.latencyMs":
+		if e.ComplexityRoot.UsageAttempt.LatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageAttempt.LatencyMs(childComplexity), true
+	case "UsageAttempt.status":
+		if e.ComplexityRoot.UsageAttempt.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageAttempt.Status(childComplexity), true
+	case "UsageAttempt.targetID":
+		if e.ComplexityRoot.UsageAttempt.TargetID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageAttempt.TargetID(childComplexity), true
 
 	case "UsageEvent.apiKeyId":
 		if e.ComplexityRoot.UsageEvent.APIKeyID == nil {
@@ -2413,6 +2642,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsageRecord.APIKeyID(childComplexity), true
+	case "UsageRecord.attempts":
+		if e.ComplexityRoot.UsageRecord.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRecord.Attempts(childComplexity), true
 	case "UsageRecord.cachedInputTokens":
 		if e.ComplexityRoot.UsageRecord.CachedInputTokens == nil {
 			break
@@ -2741,6 +2976,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("APIKeyWhereInput", ec.unmarshalInputAPIKeyWhereInput),
 			graphql.NewInputUnmarshaler("APIStandardOrder", ec.unmarshalInputAPIStandardOrder),
 			graphql.NewInputUnmarshaler("APIStandardWhereInput", ec.unmarshalInputAPIStandardWhereInput),
+			graphql.NewInputUnmarshaler("AddServiceTargetInput", ec.unmarshalInputAddServiceTargetInput),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
 			graphql.NewInputUnmarshaler("BalanceOrder", ec.unmarshalInputBalanceOrder),
@@ -2761,6 +2997,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProviderCredentialOrder", ec.unmarshalInputProviderCredentialOrder),
 			graphql.NewInputUnmarshaler("ProviderCredentialWhereInput", ec.unmarshalInputProviderCredentialWhereInput),
 			graphql.NewInputUnmarshaler("ServiceOrder", ec.unmarshalInputServiceOrder),
+			graphql.NewInputUnmarshaler("ServiceTargetOrder", ec.unmarshalInputServiceTargetOrder),
+			graphql.NewInputUnmarshaler("ServiceTargetWhereInput", ec.unmarshalInputServiceTargetWhereInput),
 			graphql.NewInputUnmarshaler("ServiceWhereInput", ec.unmarshalInputServiceWhereInput),
 			graphql.NewInputUnmarshaler("TestProviderCredentialInput", ec.unmarshalInputTestProviderCredentialInput),
 			graphql.NewInputUnmarshaler("UpdateAPIKeyInput", ec.unmarshalInputUpdateAPIKeyInput),
@@ -2770,6 +3008,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateProjectSettingsInput", ec.unmarshalInputUpdateProjectSettingsInput),
 			graphql.NewInputUnmarshaler("UpdateProviderCredentialInput", ec.unmarshalInputUpdateProviderCredentialInput),
 			graphql.NewInputUnmarshaler("UpdateServiceInput", ec.unmarshalInputUpdateServiceInput),
+			graphql.NewInputUnmarshaler("UpdateServiceTargetInput", ec.unmarshalInputUpdateServiceTargetInput),
 			graphql.NewInputUnmarshaler("UsageFilter", ec.unmarshalInputUsageFilter),
 			graphql.NewInputUnmarshaler("UsageRecordOrder", ec.unmarshalInputUsageRecordOrder),
 			graphql.NewInputUnmarshaler("UsageRecordWhereInput", ec.unmarshalInputUsageRecordWhereInput),
@@ -4985,6 +5224,140 @@ enum ServiceOrderField {
   SERVICE_NAME
   PROVIDER
 }
+type ServiceTarget implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  serviceID: ID!
+  """
+  A credential of the service's provider (so the same wire protocol).
+  """
+  credentialID: ID!
+  """
+  Order among the service's targets: the tiebreak of selection, and the order the dashboard shows.
+  """
+  position: Int!
+  """
+  Share of the traffic relative to the other healthy targets.
+  """
+  weight: Int!
+  enabled: Boolean!
+  service: Service!
+  credential: ProviderCredential!
+}
+"""
+Ordering options for ServiceTarget connections
+"""
+input ServiceTargetOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order ServiceTargets.
+  """
+  field: ServiceTargetOrderField!
+}
+"""
+Properties by which ServiceTarget connections can be ordered.
+"""
+enum ServiceTargetOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+ServiceTargetWhereInput is used for filtering ServiceTarget objects.
+Input was generated by ent.
+"""
+input ServiceTargetWhereInput {
+  not: ServiceTargetWhereInput
+  and: [ServiceTargetWhereInput!]
+  or: [ServiceTargetWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  service_id field predicates
+  """
+  serviceID: ID
+  serviceIDNEQ: ID
+  serviceIDIn: [ID!]
+  serviceIDNotIn: [ID!]
+  """
+  credential_id field predicates
+  """
+  credentialID: ID
+  credentialIDNEQ: ID
+  credentialIDIn: [ID!]
+  credentialIDNotIn: [ID!]
+  """
+  position field predicates
+  """
+  position: Int
+  positionNEQ: Int
+  positionIn: [Int!]
+  positionNotIn: [Int!]
+  positionGT: Int
+  positionGTE: Int
+  positionLT: Int
+  positionLTE: Int
+  """
+  weight field predicates
+  """
+  weight: Int
+  weightNEQ: Int
+  weightIn: [Int!]
+  weightNotIn: [Int!]
+  weightGT: Int
+  weightGTE: Int
+  weightLT: Int
+  weightLTE: Int
+  """
+  enabled field predicates
+  """
+  enabled: Boolean
+  enabledNEQ: Boolean
+  """
+  service edge predicates
+  """
+  hasService: Boolean
+  hasServiceWith: [ServiceWhereInput!]
+  """
+  credential edge predicates
+  """
+  hasCredential: Boolean
+  hasCredentialWith: [ProviderCredentialWhereInput!]
+}
 """
 ServiceWhereInput is used for filtering Service objects.
 Input was generated by ent.
@@ -5873,6 +6246,82 @@ extend type Mutation {
   updateProjectSettings(input: UpdateProjectSettingsInput!): ProjectSettings!
 }
 `, BuiltIn: false},
+	{Name: "../routing.graphqls", Input: `# Routing (issue 11): a service may spread its traffic over several
+# credentials of its provider, by weight, failing over between them. A
+# service without targets keeps calling its single credential.
+
+"""
+A target's state in this gateway's memory, from the answers it gave to
+real traffic. Each replica keeps its own; a new replica starts healthy.
+"""
+type TargetState {
+  "False while the target is skipped: rate-limited (429) or backing off after failures."
+  healthy: Boolean!
+  "When the target is tried again (by one probe request after a failure)."
+  coolingDownUntil: Time
+  "Why it was last taken out of rotation."
+  lastError: String
+  "Failures in a row; the back-off doubles with each (1 s to 5 min)."
+  consecutiveFailures: Int!
+}
+
+extend type ServiceTarget {
+  "Client model name → the name this upstream knows it by; models not listed are sent as named."
+  modelMap: Map! @goField(forceResolver: true)
+  state: TargetState!
+}
+
+extend type Service {
+  "The credentials this service routes to, in position order; empty means it calls its single credential."
+  targets: [ServiceTarget!]!
+}
+
+"""
+One try of a routed request at one target; only the one that answered is
+charged.
+"""
+type UsageAttempt {
+  targetID: ID!
+  credentialID: ID!
+  "The upstream's HTTP status; 0 when it never answered."
+  status: Int!
+  latencyMs: Int!
+  error: String
+}
+
+extend type UsageRecord {
+  "Each upstream attempt of a routed request; empty for a service with a single credential."
+  attempts: [UsageAttempt!]! @goField(forceResolver: true)
+}
+
+input AddServiceTargetInput {
+  "A credential of the organization for the service's provider."
+  credentialId: ID!
+  "Share of the traffic relative to the other targets; at least 1 (default 1)."
+  weight: Int
+  "Client model name → upstream model name, e.g. {\"gpt-4o\": \"my-azure-deployment\"}."
+  modelMap: Map
+  enabled: Boolean
+}
+
+"Only the fields given change."
+input UpdateServiceTargetInput {
+  weight: Int
+  "Replaces the whole map; {} clears it."
+  modelMap: Map
+  enabled: Boolean
+}
+
+extend type Mutation {
+  "Route the service to one more credential, after its current targets. Admins only."
+  addServiceTarget(serviceId: ID!, input: AddServiceTargetInput!): ServiceTarget!
+  updateServiceTarget(id: ID!, input: UpdateServiceTargetInput!): ServiceTarget!
+  "The service falls back to its single credential when its last target is removed."
+  removeServiceTarget(id: ID!): Boolean!
+  "Sets the order of all of the service's targets: every target ID once."
+  reorderServiceTargets(serviceId: ID!, targetIds: [ID!]!): [ServiceTarget!]!
+}
+`, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `"""
 US dollars as a JSON number. Sluice stores money as integer micro-USD, so
 amounts have at most six decimals and never drift.
@@ -6552,6 +7001,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_apiKeys(ctx, field)
 	case "spend":
 		return ec.fieldContext_Service_spend(ctx, field)
+	case "targets":
+		return ec.fieldContext_Service_targets(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Service", field.Name)
 }
@@ -6578,6 +7029,36 @@ func (ec *executionContext) childFields_ServiceEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ServiceEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ServiceTarget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ServiceTarget_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ServiceTarget_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ServiceTarget_updatedAt(ctx, field)
+	case "serviceID":
+		return ec.fieldContext_ServiceTarget_serviceID(ctx, field)
+	case "credentialID":
+		return ec.fieldContext_ServiceTarget_credentialID(ctx, field)
+	case "position":
+		return ec.fieldContext_ServiceTarget_position(ctx, field)
+	case "weight":
+		return ec.fieldContext_ServiceTarget_weight(ctx, field)
+	case "enabled":
+		return ec.fieldContext_ServiceTarget_enabled(ctx, field)
+	case "service":
+		return ec.fieldContext_ServiceTarget_service(ctx, field)
+	case "credential":
+		return ec.fieldContext_ServiceTarget_credential(ctx, field)
+	case "modelMap":
+		return ec.fieldContext_ServiceTarget_modelMap(ctx, field)
+	case "state":
+		return ec.fieldContext_ServiceTarget_state(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceTarget", field.Name)
+}
+
 func (ec *executionContext) childFields_Spend(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "window":
@@ -6598,6 +7079,20 @@ func (ec *executionContext) childFields_Spend(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Spend", field.Name)
 }
 
+func (ec *executionContext) childFields_TargetState(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "healthy":
+		return ec.fieldContext_TargetState_healthy(ctx, field)
+	case "coolingDownUntil":
+		return ec.fieldContext_TargetState_coolingDownUntil(ctx, field)
+	case "lastError":
+		return ec.fieldContext_TargetState_lastError(ctx, field)
+	case "consecutiveFailures":
+		return ec.fieldContext_TargetState_consecutiveFailures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TargetState", field.Name)
+}
+
 func (ec *executionContext) childFields_TokenWindow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "limit":
@@ -6614,6 +7109,22 @@ func (ec *executionContext) childFields_TokenWindow(ctx context.Context, field g
 		return ec.fieldContext_TokenWindow_resetInMs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TokenWindow", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "targetID":
+		return ec.fieldContext_UsageAttempt_targetID(ctx, field)
+	case "credentialID":
+		return ec.fieldContext_UsageAttempt_credentialID(ctx, field)
+	case "status":
+		return ec.fieldContext_UsageAttempt_status(ctx, field)
+	case "latencyMs":
+		return ec.fieldContext_UsageAttempt_latencyMs(ctx, field)
+	case "error":
+		return ec.fieldContext_UsageAttempt_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageAttempt", field.Name)
 }
 
 func (ec *executionContext) childFields_UsageEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6698,6 +7209,8 @@ func (ec *executionContext) childFields_UsageRecord(ctx context.Context, field g
 		return ec.fieldContext_UsageRecord_streamed(ctx, field)
 	case "partial":
 		return ec.fieldContext_UsageRecord_partial(ctx, field)
+	case "attempts":
+		return ec.fieldContext_UsageRecord_attempts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UsageRecord", field.Name)
 }
@@ -6916,6 +7429,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_addServiceTarget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddServiceTargetInput, error) {
+			return ec.unmarshalNAddServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐAddServiceTargetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7086,6 +7621,42 @@ func (ec *executionContext) field_Mutation_putAPIStandard_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_removeServiceTarget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reorderServiceTargets_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "targetIds",
+		func(ctx context.Context, v any) ([]int, error) {
+			return ec.unmarshalNID2ᚕintᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["targetIds"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_rotateAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7252,6 +7823,28 @@ func (ec *executionContext) field_Mutation_updateProviderCredential_args(ctx con
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateProviderCredentialInput, error) {
 			return ec.unmarshalNUpdateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateProviderCredentialInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateServiceTarget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateServiceTargetInput, error) {
+			return ec.unmarshalNUpdateServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateServiceTargetInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11369,6 +11962,182 @@ func (ec *executionContext) fieldContext_Mutation_updateProjectSettings(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_addServiceTarget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addServiceTarget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddServiceTarget(ctx, fc.Args["serviceId"].(int), fc.Args["input"].(model.AddServiceTargetInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ServiceTarget) graphql.Marshaler {
+			return ec.marshalNServiceTarget2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTarget(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addServiceTarget(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceTarget(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addServiceTarget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateServiceTarget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateServiceTarget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateServiceTarget(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateServiceTargetInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ServiceTarget) graphql.Marshaler {
+			return ec.marshalNServiceTarget2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTarget(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateServiceTarget(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceTarget(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateServiceTarget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeServiceTarget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeServiceTarget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveServiceTarget(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeServiceTarget(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeServiceTarget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reorderServiceTargets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reorderServiceTargets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReorderServiceTargets(ctx, fc.Args["serviceId"].(int), fc.Args["targetIds"].([]int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ServiceTarget) graphql.Marshaler {
+			return ec.marshalNServiceTarget2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reorderServiceTargets(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceTarget(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reorderServiceTargets_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14411,6 +15180,38 @@ func (ec *executionContext) fieldContext_Service_spend(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Service_targets(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_targets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().Targets(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ServiceTarget) graphql.Marshaler {
+			return ec.marshalNServiceTarget2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_targets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceTarget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ServiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14551,6 +15352,309 @@ func (ec *executionContext) _ServiceEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_ServiceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _ServiceTarget_id(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceTarget", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ServiceTarget_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceTarget", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceTarget_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceTarget", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceTarget_serviceID(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_serviceID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_serviceID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceTarget", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ServiceTarget_credentialID(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_credentialID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CredentialID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_credentialID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceTarget", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ServiceTarget_position(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceTarget", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceTarget_weight(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceTarget", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceTarget_enabled(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceTarget", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ServiceTarget_service(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Service) graphql.Marshaler {
+			return ec.marshalNService2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐService(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceTarget",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Service(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceTarget_credential(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_credential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credential(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProviderCredential) graphql.Marshaler {
+			return ec.marshalNProviderCredential2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProviderCredential(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_credential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceTarget",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderCredential(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceTarget_modelMap(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_modelMap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceTarget().ModelMap(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalNMap2map(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_modelMap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceTarget", field, true, true, "Map")
+}
+
+func (ec *executionContext) _ServiceTarget_state(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTarget_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceTarget().State(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TargetState) graphql.Marshaler {
+			return ec.marshalNTargetState2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTargetState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTarget_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceTarget",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TargetState(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Spend_window(ctx context.Context, field graphql.CollectedField, obj *budget.Spend) (ret graphql.Marshaler) {
@@ -14802,6 +15906,98 @@ func (ec *executionContext) fieldContext_Subscription_providerUsageChanged(ctx c
 	return fc, nil
 }
 
+func (ec *executionContext) _TargetState_healthy(ctx context.Context, field graphql.CollectedField, obj *model.TargetState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetState_healthy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Healthy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TargetState_healthy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetState", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TargetState_coolingDownUntil(ctx context.Context, field graphql.CollectedField, obj *model.TargetState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetState_coolingDownUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CoolingDownUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TargetState_coolingDownUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetState", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TargetState_lastError(ctx context.Context, field graphql.CollectedField, obj *model.TargetState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetState_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TargetState_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetState", field, false, false, "String")
+}
+
+func (ec *executionContext) _TargetState_consecutiveFailures(ctx context.Context, field graphql.CollectedField, obj *model.TargetState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetState_consecutiveFailures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsecutiveFailures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TargetState_consecutiveFailures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetState", field, false, false, "Int")
+}
+
 func (ec *executionContext) _TokenWindow_limit(ctx context.Context, field graphql.CollectedField, obj *model.TokenWindow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14938,6 +16134,121 @@ func (ec *executionContext) _TokenWindow_resetInMs(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_TokenWindow_resetInMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TokenWindow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageAttempt_targetID(ctx context.Context, field graphql.CollectedField, obj *model.UsageAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageAttempt_targetID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TargetID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageAttempt_targetID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageAttempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _UsageAttempt_credentialID(ctx context.Context, field graphql.CollectedField, obj *model.UsageAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageAttempt_credentialID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CredentialID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageAttempt_credentialID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageAttempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _UsageAttempt_status(ctx context.Context, field graphql.CollectedField, obj *model.UsageAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageAttempt_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageAttempt_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageAttempt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageAttempt_latencyMs(ctx context.Context, field graphql.CollectedField, obj *model.UsageAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageAttempt_latencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LatencyMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageAttempt_latencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageAttempt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageAttempt_error(ctx context.Context, field graphql.CollectedField, obj *model.UsageAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageAttempt_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageAttempt_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageAttempt", field, false, false, "String")
 }
 
 func (ec *executionContext) _UsageEvent_requestId(ctx context.Context, field graphql.CollectedField, obj *livefeed.UsageEvent) (ret graphql.Marshaler) {
@@ -15729,6 +17040,38 @@ func (ec *executionContext) _UsageRecord_partial(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_UsageRecord_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UsageRecord", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UsageRecord_attempts(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageRecord_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UsageRecord().Attempts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UsageAttempt) graphql.Marshaler {
+			return ec.marshalNUsageAttempt2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageAttemptᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageRecord_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageRecord",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageAttempt(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _UsageRecordConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecordConnection) (ret graphql.Marshaler) {
@@ -19075,6 +20418,69 @@ func (ec *executionContext) unmarshalInputAPIStandardWhereInput(ctx context.Cont
 func UnmarshalAPIStandardWhereInput(ctx context.Context, raw any) (ent.APIStandardWhereInput, error) {
 	var out ent.APIStandardWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "APIStandardWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAddServiceTargetInput(ctx context.Context, obj any) (model.AddServiceTargetInput, error) {
+	var it model.AddServiceTargetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"credentialId", "weight", "modelMap", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "credentialId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("credentialId"))
+			data, err := ec.unmarshalNID2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CredentialID = data
+		case "weight":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weight"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Weight = data
+		case "modelMap":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelMap"))
+			data, err := ec.unmarshalOMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelMap = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddServiceTargetInput unmarshals raw into the AddServiceTargetInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddServiceTargetInput(ctx context.Context, raw any) (model.AddServiceTargetInput, error) {
+	var out model.AddServiceTargetInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddServiceTargetInput", raw, &out)
 	return out, err
 }
 
@@ -23828,6 +25234,493 @@ func UnmarshalServiceOrder(ctx context.Context, raw any) (ent.ServiceOrder, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputServiceTargetOrder(ctx context.Context, obj any) (ent.ServiceTargetOrder, error) {
+	var it ent.ServiceTargetOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNServiceTargetOrderField2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalServiceTargetOrder unmarshals raw into the ServiceTargetOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalServiceTargetOrder(ctx context.Context, raw any) (ent.ServiceTargetOrder, error) {
+	var out ent.ServiceTargetOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ServiceTargetOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputServiceTargetWhereInput(ctx context.Context, obj any) (ent.ServiceTargetWhereInput, error) {
+	var it ent.ServiceTargetWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serviceID", "serviceIDNEQ", "serviceIDIn", "serviceIDNotIn", "credentialID", "credentialIDNEQ", "credentialIDIn", "credentialIDNotIn", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "weight", "weightNEQ", "weightIn", "weightNotIn", "weightGT", "weightGTE", "weightLT", "weightLTE", "enabled", "enabledNEQ", "hasService", "hasServiceWith", "hasCredential", "hasCredentialWith"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOServiceTargetWhereInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOServiceTargetWhereInput2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOServiceTargetWhereInput2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		case "updatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNEQ = data
+		case "updatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtIn = data
+		case "updatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNotIn = data
+		case "updatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGT = data
+		case "updatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGTE = data
+		case "updatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLT = data
+		case "updatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLTE = data
+		case "serviceID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceID = data
+		case "serviceIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceIDNEQ = data
+		case "serviceIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceIDIn = data
+		case "serviceIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceIDNotIn = data
+		case "credentialID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("credentialID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CredentialID = data
+		case "credentialIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("credentialIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CredentialIDNEQ = data
+		case "credentialIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("credentialIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CredentialIDIn = data
+		case "credentialIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("credentialIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CredentialIDNotIn = data
+		case "position":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Position = data
+		case "positionNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("positionNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PositionNEQ = data
+		case "positionIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("positionIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PositionIn = data
+		case "positionNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("positionNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PositionNotIn = data
+		case "positionGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("positionGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PositionGT = data
+		case "positionGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("positionGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PositionGTE = data
+		case "positionLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("positionLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PositionLT = data
+		case "positionLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("positionLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PositionLTE = data
+		case "weight":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weight"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Weight = data
+		case "weightNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weightNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WeightNEQ = data
+		case "weightIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weightIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WeightIn = data
+		case "weightNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weightNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WeightNotIn = data
+		case "weightGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weightGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WeightGT = data
+		case "weightGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weightGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WeightGTE = data
+		case "weightLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weightLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WeightLT = data
+		case "weightLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weightLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WeightLTE = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "enabledNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabledNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnabledNEQ = data
+		case "hasService":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasService"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasService = data
+		case "hasServiceWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasServiceWith"))
+			data, err := ec.unmarshalOServiceWhereInput2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasServiceWith = data
+		case "hasCredential":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCredential"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasCredential = data
+		case "hasCredentialWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCredentialWith"))
+			data, err := ec.unmarshalOProviderCredentialWhereInput2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐProviderCredentialWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasCredentialWith = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalServiceTargetWhereInput unmarshals raw into the ServiceTargetWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalServiceTargetWhereInput(ctx context.Context, raw any) (ent.ServiceTargetWhereInput, error) {
+	var out ent.ServiceTargetWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ServiceTargetWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputServiceWhereInput(ctx context.Context, obj any) (ent.ServiceWhereInput, error) {
 	var it ent.ServiceWhereInput
 	if obj == nil {
@@ -25071,6 +26964,62 @@ func (ec *executionContext) unmarshalInputUpdateServiceInput(ctx context.Context
 func UnmarshalUpdateServiceInput(ctx context.Context, raw any) (model.UpdateServiceInput, error) {
 	var out model.UpdateServiceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateServiceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateServiceTargetInput(ctx context.Context, obj any) (model.UpdateServiceTargetInput, error) {
+	var it model.UpdateServiceTargetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"weight", "modelMap", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "weight":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weight"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Weight = data
+		case "modelMap":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelMap"))
+			data, err := ec.unmarshalOMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelMap = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateServiceTargetInput unmarshals raw into the UpdateServiceTargetInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateServiceTargetInput(ctx context.Context, raw any) (model.UpdateServiceTargetInput, error) {
+	var out model.UpdateServiceTargetInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateServiceTargetInput", raw, &out)
 	return out, err
 }
 
@@ -26920,6 +28869,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._UsageRecord(ctx, sel, obj)
+	case *ent.ServiceTarget:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ServiceTarget(ctx, sel, obj)
 	case *ent.Service:
 		if obj == nil {
 			return graphql.Null
@@ -28149,6 +30103,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "addServiceTarget":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addServiceTarget(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateServiceTarget":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateServiceTarget(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeServiceTarget":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeServiceTarget(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reorderServiceTargets":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reorderServiceTargets(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29093,6 +31075,12 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_spend(ctx, field, obj)
 				})
+		case "targets":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_targets(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29174,6 +31162,98 @@ func (ec *executionContext) _ServiceEdge(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceTargetImplementors = []string{"ServiceTarget", "Node"}
+
+func (ec *executionContext) _ServiceTarget(ctx context.Context, sel ast.SelectionSet, obj *ent.ServiceTarget) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceTargetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceTarget")
+		case "id":
+			out.Values[i] = ec._ServiceTarget_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ServiceTarget_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ServiceTarget_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "serviceID":
+			out.Values[i] = ec._ServiceTarget_serviceID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "credentialID":
+			out.Values[i] = ec._ServiceTarget_credentialID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "position":
+			out.Values[i] = ec._ServiceTarget_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "weight":
+			out.Values[i] = ec._ServiceTarget_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "enabled":
+			out.Values[i] = ec._ServiceTarget_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "service":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceTarget_service(ctx, field, obj)
+				})
+		case "credential":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceTarget_credential(ctx, field, obj)
+				})
+		case "modelMap":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceTarget_modelMap(ctx, field, obj)
+				})
+		case "state":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceTarget_state(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29277,6 +31357,54 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 }
 
+var targetStateImplementors = []string{"TargetState"}
+
+func (ec *executionContext) _TargetState(ctx context.Context, sel ast.SelectionSet, obj *model.TargetState) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, targetStateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TargetState")
+		case "healthy":
+			out.Values[i] = ec._TargetState_healthy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "coolingDownUntil":
+			out.Values[i] = ec._TargetState_coolingDownUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._TargetState_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "consecutiveFailures":
+			out.Values[i] = ec._TargetState_consecutiveFailures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var tokenWindowImplementors = []string{"TokenWindow"}
 
 func (ec *executionContext) _TokenWindow(ctx context.Context, sel ast.SelectionSet, obj *model.TokenWindow) graphql.Marshaler {
@@ -29315,6 +31443,59 @@ func (ec *executionContext) _TokenWindow(ctx context.Context, sel ast.SelectionS
 			}
 		case "resetInMs":
 			out.Values[i] = ec._TokenWindow_resetInMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usageAttemptImplementors = []string{"UsageAttempt"}
+
+func (ec *executionContext) _UsageAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.UsageAttempt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageAttemptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageAttempt")
+		case "targetID":
+			out.Values[i] = ec._UsageAttempt_targetID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "credentialID":
+			out.Values[i] = ec._UsageAttempt_credentialID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._UsageAttempt_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "latencyMs":
+			out.Values[i] = ec._UsageAttempt_latencyMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._UsageAttempt_error(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -29472,108 +31653,114 @@ func (ec *executionContext) _UsageRecord(ctx context.Context, sel ast.SelectionS
 		case "id":
 			out.Values[i] = ec._UsageRecord_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._UsageRecord_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "requestID":
 			out.Values[i] = ec._UsageRecord_requestID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "organizationID":
 			out.Values[i] = ec._UsageRecord_organizationID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "serviceID":
 			out.Values[i] = ec._UsageRecord_serviceID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "apiKeyID":
 			out.Values[i] = ec._UsageRecord_apiKeyID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "credentialID":
 			out.Values[i] = ec._UsageRecord_credentialID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "protocol":
 			out.Values[i] = ec._UsageRecord_protocol(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "endpoint":
 			out.Values[i] = ec._UsageRecord_endpoint(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "model":
 			out.Values[i] = ec._UsageRecord_model(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "inputTokens":
 			out.Values[i] = ec._UsageRecord_inputTokens(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "outputTokens":
 			out.Values[i] = ec._UsageRecord_outputTokens(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "cachedInputTokens":
 			out.Values[i] = ec._UsageRecord_cachedInputTokens(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "cost":
 			out.Values[i] = ec._UsageRecord_cost(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "priced":
 			out.Values[i] = ec._UsageRecord_priced(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._UsageRecord_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "error":
 			out.Values[i] = ec._UsageRecord_error(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "latencyUs":
 			out.Values[i] = ec._UsageRecord_latencyUs(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "ttfbUs":
 			out.Values[i] = ec._UsageRecord_ttfbUs(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "streamed":
 			out.Values[i] = ec._UsageRecord_streamed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "partial":
 			out.Values[i] = ec._UsageRecord_partial(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "attempts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UsageRecord_attempts(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -30422,6 +32609,11 @@ func (ec *executionContext) unmarshalNAPIStandardWhereInput2ᚖgithubᚗcomᚋsl
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAddServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐAddServiceTargetInput(ctx context.Context, v any) (model.AddServiceTargetInput, error) {
+	res, err := ec.unmarshalInputAddServiceTargetInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAuditChange2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐAuditChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditChange) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -30666,6 +32858,24 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	res := graphql.MarshalInt64(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNMap2map(ctx context.Context, v any) (map[string]any, error) {
+	res, err := graphql.UnmarshalMap(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMap2map(ctx context.Context, sel ast.SelectionSet, v map[string]any) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Map!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalMap(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Map!")
 	}
 	return res
 }
@@ -30970,6 +33180,49 @@ func (ec *executionContext) marshalNServiceOrderField2ᚖgithubᚗcomᚋsluicehq
 	return v
 }
 
+func (ec *executionContext) marshalNServiceTarget2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ServiceTarget) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceTarget2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTarget(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServiceTarget2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTarget(ctx context.Context, sel ast.SelectionSet, v *ent.ServiceTarget) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceTarget!")
+		return graphql.Null
+	}
+	return ec._ServiceTarget(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNServiceTargetOrderField2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetOrderField(ctx context.Context, v any) (*ent.ServiceTargetOrderField, error) {
+	var res = new(ent.ServiceTargetOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNServiceTargetOrderField2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.ServiceTargetOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceTargetOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNServiceTargetWhereInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetWhereInput(ctx context.Context, v any) (*ent.ServiceTargetWhereInput, error) {
+	res, err := ec.unmarshalInputServiceTargetWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNServiceWhereInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceWhereInput(ctx context.Context, v any) (*ent.ServiceWhereInput, error) {
 	res, err := ec.unmarshalInputServiceWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -31040,6 +33293,14 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNTargetState2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTargetState(ctx context.Context, sel ast.SelectionSet, v *model.TargetState) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TargetState!")
+		return graphql.Null
+	}
+	return ec._TargetState(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNTestProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTestProviderCredentialInput(ctx context.Context, v any) (model.TestProviderCredentialInput, error) {
@@ -31116,6 +33377,35 @@ func (ec *executionContext) unmarshalNUpdateProviderCredentialInput2githubᚗcom
 func (ec *executionContext) unmarshalNUpdateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateServiceInput(ctx context.Context, v any) (model.UpdateServiceInput, error) {
 	res, err := ec.unmarshalInputUpdateServiceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateServiceTargetInput(ctx context.Context, v any) (model.UpdateServiceTargetInput, error) {
+	res, err := ec.unmarshalInputUpdateServiceTargetInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUsageAttempt2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UsageAttempt) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsageAttempt2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageAttempt(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUsageAttempt2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageAttempt(ctx context.Context, sel ast.SelectionSet, v *model.UsageAttempt) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageAttempt!")
+		return graphql.Null
+	}
+	return ec._UsageAttempt(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUsageEvent2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋlivefeedᚐUsageEvent(ctx context.Context, sel ast.SelectionSet, v *livefeed.UsageEvent) graphql.Marshaler {
@@ -32345,6 +34635,31 @@ func (ec *executionContext) unmarshalOServiceOrder2ᚖgithubᚗcomᚋsluicehqᚋ
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputServiceOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOServiceTargetWhereInput2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetWhereInputᚄ(ctx context.Context, v any) ([]*ent.ServiceTargetWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.ServiceTargetWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNServiceTargetWhereInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOServiceTargetWhereInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐServiceTargetWhereInput(ctx context.Context, v any) (*ent.ServiceTargetWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputServiceTargetWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

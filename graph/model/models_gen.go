@@ -14,6 +14,16 @@ import (
 	"github.com/sluicehq/sluice/money"
 )
 
+type AddServiceTargetInput struct {
+	// A credential of the organization for the service's provider.
+	CredentialID int `json:"credentialId"`
+	// Share of the traffic relative to the other targets; at least 1 (default 1).
+	Weight *int `json:"weight,omitempty"`
+	// Client model name → upstream model name, e.g. {"gpt-4o": "my-azure-deployment"}.
+	ModelMap map[string]any `json:"modelMap,omitempty"`
+	Enabled  *bool          `json:"enabled,omitempty"`
+}
+
 // One field an audited mutation was given. Secret values are never stored:
 // they show as "changed".
 type AuditChange struct {
@@ -163,6 +173,19 @@ type RequestWindow struct {
 type Subscription struct {
 }
 
+// A target's state in this gateway's memory, from the answers it gave to
+// real traffic. Each replica keeps its own; a new replica starts healthy.
+type TargetState struct {
+	// False while the target is skipped: rate-limited (429) or backing off after failures.
+	Healthy bool `json:"healthy"`
+	// When the target is tried again (by one probe request after a failure).
+	CoolingDownUntil *time.Time `json:"coolingDownUntil,omitempty"`
+	// Why it was last taken out of rotation.
+	LastError *string `json:"lastError,omitempty"`
+	// Failures in a row; the back-off doubles with each (1 s to 5 min).
+	ConsecutiveFailures int `json:"consecutiveFailures"`
+}
+
 type TestProviderCredentialInput struct {
 	Provider          string  `json:"provider"`
 	AccountKey        *string `json:"accountKey,omitempty"`
@@ -252,6 +275,25 @@ type UpdateServiceInput struct {
 	LimitCostTotalBlock graphql.Omittable[*money.Micros]  `json:"limitCostTotalBlock,omitempty"`
 	RequestDefaults     graphql.Omittable[map[string]any] `json:"requestDefaults,omitempty"`
 	Active              *bool                             `json:"active,omitempty"`
+}
+
+// Only the fields given change.
+type UpdateServiceTargetInput struct {
+	Weight *int `json:"weight,omitempty"`
+	// Replaces the whole map; {} clears it.
+	ModelMap map[string]any `json:"modelMap,omitempty"`
+	Enabled  *bool          `json:"enabled,omitempty"`
+}
+
+// One try of a routed request at one target; only the one that answered is
+// charged.
+type UsageAttempt struct {
+	TargetID     int `json:"targetID"`
+	CredentialID int `json:"credentialID"`
+	// The upstream's HTTP status; 0 when it never answered.
+	Status    int     `json:"status"`
+	LatencyMs int     `json:"latencyMs"`
+	Error     *string `json:"error,omitempty"`
 }
 
 type UsageFilter struct {
