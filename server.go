@@ -170,6 +170,10 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 
 	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log)}
 	g.budgets = budget.New(db, log)
+	if db.Dialect == dialect.SQLite {
+		// One process owns an SQLite file: budgets in memory, written behind.
+		g.budgets = budget.NewEmbedded(db, log)
+	}
 	g.prober = liveusage.New()
 	g.metrics = metrics.New()
 	g.feed = livefeed.New()
@@ -183,6 +187,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	g.stop = stop
 	go g.budgets.RunSweeper(bg, 30*time.Second)
+	go g.budgets.RunFlusher(bg, 100*time.Millisecond)
 	go (&budget.Webhook{Client: db.Client, Log: log}).Run(bg, alerts)
 	go g.pruneUsage(bg)
 	g.handler = g.routes()
@@ -336,6 +341,9 @@ func (g *gateway) Close() error {
 	defer cancel()
 	if err := g.usage.Close(ctx); err != nil {
 		g.log.Error("write the last usage records", "err", err)
+	}
+	if err := g.budgets.Flush(ctx); err != nil {
+		g.log.Error("write the last budget spend", "err", err)
 	}
 	g.changes.Close()
 	g.stop()

@@ -32,6 +32,9 @@ type Budgets struct {
 	// webhook; sends never block (a full channel drops the notification,
 	// the stored alert remains).
 	Alerts chan<- Alert
+	// mem is the embedded mode's in-memory state (NewEmbedded); nil in the
+	// locking mode.
+	mem *memory
 }
 
 // New returns budgets over db.
@@ -97,6 +100,9 @@ type Reservation struct {
 	slots    []*slot
 	warnings []string
 	settled  bool
+	// held is set when the embedded mode holds amount in the limited
+	// windows (the locking mode's equivalent is id != 0).
+	held bool
 }
 
 // Warnings are the windows already past their warn threshold when the
@@ -140,6 +146,9 @@ func (b *Budgets) reserve(ctx context.Context, req Request) (*Reservation, error
 	sortSlots(limited)
 	if len(limited) == 0 && !req.EnforceBalance {
 		return res, nil
+	}
+	if b.mem != nil {
+		return b.reserveMemory(ctx, res, limited, req.EnforceBalance)
 	}
 
 	tx, err := b.db.SQL.BeginTx(ctx, nil)
@@ -217,11 +226,15 @@ func (r *Reservation) Settle(ctx context.Context, actual money.Micros) error {
 	}
 	r.settled = true
 	ctx = context.WithoutCancel(ctx) // the client leaving must not lose the charge
-	if r.id != 0 && actual > r.amount {
+	if (r.id != 0 || r.held) && actual > r.amount {
 		// The worst case was not worst enough (an upstream counted more
 		// tokens than the body could hold): say so, since a block may be
 		// passed by the difference.
 		r.b.log.Warn("settled cost exceeded its reservation", "reserved", r.amount.String(), "actual", actual.String())
+	}
+	if r.b.mem != nil {
+		r.settleMemory(actual)
+		return nil
 	}
 	var alerts []Alert
 	err := r.b.retry(ctx, func() error {
@@ -233,14 +246,7 @@ func (r *Reservation) Settle(ctx context.Context, actual money.Micros) error {
 		return err
 	}
 	for _, a := range alerts {
-		r.b.log.Warn("budget warning threshold crossed", "window", a.Window, "spent", a.Spent.String(), "warn", a.Warn.String())
-		if r.b.Alerts != nil {
-			select {
-			case r.b.Alerts <- a:
-			default:
-				r.b.log.Warn("budget alert queue full; webhook notification dropped", "window", a.Window)
-			}
-		}
+		r.b.notify(a)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package budget_test
 
 import (
 	"context"
+	"entgo.io/ent/dialect"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,21 @@ func keySubject(id int, l budget.Limits) budget.Subject {
 	return budget.Subject{Scope: budget.ScopeKey, ID: id, Name: fmt.Sprintf("key-%d", id), Limits: l}
 }
 
+// eachMode runs fn on each dialect and, on SQLite, in both modes: the
+// locking mode every deployment may use and the embedded mode of the
+// SQLite default. fn gets a constructor for the mode's Budgets.
+func eachMode(t *testing.T, fn func(t *testing.T, db *database.DB, mk func() *budget.Budgets)) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		t.Run("locking", func(t *testing.T) { fn(t, db, func() *budget.Budgets { return budget.New(db, quiet) }) })
+		if db.Dialect == dialect.SQLite {
+			t.Run("embedded", func(t *testing.T) {
+				edb := testenv.New(t, db.Dialect)
+				fn(t, edb, func() *budget.Budgets { return budget.NewEmbedded(edb, quiet) })
+			})
+		}
+	})
+}
+
 // spend reserves amount and settles it at the same cost.
 func spend(ctx context.Context, b *budget.Budgets, orgID int, amount money.Micros, subjects ...budget.Subject) (*budget.Reservation, error) {
 	r, err := b.Reserve(ctx, budget.Request{OrgID: orgID, Subjects: subjects, Amount: amount})
@@ -63,8 +79,8 @@ func spent(t *testing.T, db *database.DB, scope spendwindow.Scope, id int, w spe
 // requests of $0.02 each: exactly 50 pass, the rest get 429, and spend ends
 // at $1.00 — twenty times over, on each dialect.
 func TestConcurrentRequestsNeverOverspend(t *testing.T) {
-	testenv.Each(t, func(t *testing.T, db *database.DB) {
-		b := budget.New(db, quiet)
+	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
+		b := mk()
 		ctx := context.Background()
 		for round := 0; round < 20; round++ {
 			subj := keySubject(1000+round, budget.Limits{6: usd(1.00)})
@@ -88,6 +104,9 @@ func TestConcurrentRequestsNeverOverspend(t *testing.T) {
 				}()
 			}
 			wg.Wait()
+			if err := b.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
 			s, r := spent(t, db, spendwindow.ScopeKey, subj.ID, spendwindow.WindowTotal)
 			if ok.Load() != 50 || refused.Load() != 150 || s != money.FromUSD(1.00) || r != 0 {
 				t.Fatalf("round %d: %d passed, %d refused, spent %s, reserved %s; want 50, 150, $1.00, $0",
@@ -137,10 +156,10 @@ func TestTwoGatewaysShareTheBlock(t *testing.T) {
 // TestWindowsRollOver: with the clock moved, an hour block resets at the
 // top of the hour, a month block at the month's start, a total never.
 func TestWindowsRollOver(t *testing.T) {
-	testenv.Each(t, func(t *testing.T, db *database.DB) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
 		ctx := context.Background()
 		clk := newClock("2026-01-31T23:59:30Z")
-		b := budget.New(db, quiet)
+		b := mk()
 		b.Now = clk.Now
 		cases := []struct {
 			name   string
@@ -179,14 +198,14 @@ func TestWindowsRollOver(t *testing.T) {
 // threshold; exactly one alert is stored, and later requests carry the
 // warning header value.
 func TestWarnOncePerCrossing(t *testing.T) {
-	testenv.Each(t, func(t *testing.T, db *database.DB) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
 		ctx := context.Background()
 		org, err := auth.CreateOrganization(ctx, db.Client, "acme", false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		alerts := make(chan budget.Alert, 10)
-		b := budget.New(db, quiet)
+		b := mk()
 		b.Alerts = alerts
 		subj := keySubject(42, budget.Limits{2: usd(0.50), 3: usd(10)})
 		r, _ := spend(ctx, b, org.ID, money.FromUSD(0.10), subj)
@@ -199,6 +218,7 @@ func TestWarnOncePerCrossing(t *testing.T) {
 			go func() { defer wg.Done(); spend(ctx, b, org.ID, money.FromUSD(0.05), subj) }()
 		}
 		wg.Wait()
+		b.Flush(ctx)
 		n := db.Client.AuditEvent.Query().Where(auditevent.Action("budgetWarning"), auditevent.OrganizationID(org.ID)).CountX(ctx)
 		if n != 1 || len(alerts) != 1 {
 			t.Fatalf("alerts stored %d, notified %d; want exactly 1", n, len(alerts))
@@ -211,6 +231,7 @@ func TestWarnOncePerCrossing(t *testing.T) {
 		if len(r.Warnings()) != 1 || r.Warnings()[0] != `key "key-42" day $2.10/$0.50` {
 			t.Fatalf("warning header values = %q", r.Warnings())
 		}
+		b.Flush(ctx)
 		if n := db.Client.AuditEvent.Query().Where(auditevent.Action("budgetWarning")).CountX(ctx); n != 1 {
 			t.Fatalf("a second alert for the same crossing: %d", n)
 		}
@@ -260,11 +281,11 @@ func TestExpiredReservationsAreReleased(t *testing.T) {
 }
 
 func TestBalanceEnforced(t *testing.T) {
-	testenv.Each(t, func(t *testing.T, db *database.DB) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
 		ctx := context.Background()
 		org, _ := auth.CreateOrganization(ctx, db.Client, "prepaid", false)
 		db.Client.Balance.Update().SetCurrentBalance(money.FromUSD(0.05)).ExecX(ctx)
-		b := budget.New(db, quiet)
+		b := mk()
 		req := budget.Request{OrgID: org.ID, EnforceBalance: true, Amount: money.FromUSD(0.04),
 			Subjects: []budget.Subject{{Scope: budget.ScopeOrg, ID: org.ID, Name: "prepaid"}}}
 		for i := 0; i < 2; i++ {
@@ -308,10 +329,14 @@ func mustTime(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return 
 // BenchmarkReserveSettle measures one request's budget work: reserve in
 // the limited windows of a key and a service, settle in all twelve.
 func BenchmarkReserveSettle(b *testing.B) {
-	for _, d := range []string{"sqlite3", "postgres"} {
-		b.Run(testenv.Name(d), func(b *testing.B) {
+	for _, mode := range []string{"sqlite3", "postgres", "sqlite3-embedded"} {
+		d := strings.TrimSuffix(mode, "-embedded")
+		b.Run(strings.Replace(mode, d, testenv.Name(d), 1), func(b *testing.B) {
 			db := testenv.New(b, d)
 			bud := budget.New(db, quiet)
+			if strings.HasSuffix(mode, "-embedded") {
+				bud = budget.NewEmbedded(db, quiet)
+			}
 			ctx := context.Background()
 			subjects := []budget.Subject{
 				keySubject(1, budget.Limits{2: usd(1e6), 3: usd(2e6)}),
@@ -326,5 +351,31 @@ func BenchmarkReserveSettle(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestEmbeddedKeepsSpendAcrossLimitsAndRestarts: spend settled while a
+// window had no limit counts once a limit appears, and flushed spend is
+// there for the next process.
+func TestEmbeddedKeepsSpendAcrossLimitsAndRestarts(t *testing.T) {
+	db := testenv.New(t, dialect.SQLite)
+	ctx := context.Background()
+	b := budget.NewEmbedded(db, quiet)
+	if _, err := spend(ctx, b, 1, money.FromUSD(0.60), keySubject(3, budget.Limits{})); err != nil {
+		t.Fatal(err)
+	}
+	limited := keySubject(3, budget.Limits{6: usd(1.00)})
+	if _, err := b.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{limited}, Amount: money.FromUSD(0.50)}); err == nil {
+		t.Fatal("spend from before the limit was set did not count")
+	}
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next := budget.NewEmbedded(db, quiet)
+	if _, err := next.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{limited}, Amount: money.FromUSD(0.50)}); err == nil {
+		t.Fatal("a new process did not see the flushed spend")
+	}
+	if _, err := next.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{limited}, Amount: money.FromUSD(0.40)}); err != nil {
+		t.Fatalf("$0.40 more should fit under $1.00: %v", err)
 	}
 }

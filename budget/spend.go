@@ -23,6 +23,11 @@ type Spend struct {
 // Current returns the subject's spend in the current hour, day, month and
 // the total, with its limits.
 func (b *Budgets) Current(ctx context.Context, s Subject) ([]*Spend, error) {
+	// The embedded mode's spend is in memory until flushed: write it first
+	// so that the answer includes the last requests.
+	if err := b.Flush(ctx); err != nil {
+		return nil, err
+	}
 	now := b.Now().UTC()
 	out := make([]*Spend, 0, len(Windows))
 	for _, w := range Windows {
@@ -38,6 +43,14 @@ func (b *Budgets) Current(ctx context.Context, s Subject) ([]*Spend, error) {
 			return nil, fmt.Errorf("read %s spend: %w", s.label(w), err)
 		}
 		sp.Spent, sp.Reserved = money.Micros(spent), money.Micros(reserved)
+		if m := b.mem; m != nil {
+			// Holds live in memory only.
+			m.mu.Lock()
+			if mw := m.windows[memKey{s.Scope, s.ID, w, sp.WindowStart.UnixNano()}]; mw != nil {
+				sp.Reserved = mw.reserved
+			}
+			m.mu.Unlock()
+		}
 		out = append(out, &sp)
 	}
 	return out, nil

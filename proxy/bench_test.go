@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"github.com/sluicehq/sluice/budget"
+	"github.com/sluicehq/sluice/money"
 	"io"
 	"log/slog"
 	"net/http"
@@ -43,9 +45,9 @@ func (s *sink) Write(b []byte) (int, error) { return len(b), nil }
 func (s *sink) WriteHeader(int)             {}
 func (s *sink) Flush()                      {}
 
-func benchProxy(b *testing.B, up memUpstream, body string) {
+func benchProxy(b *testing.B, up memUpstream, body string, opts ...fixtureOption) {
 	db := testenv.New(b, dialect.SQLite)
-	f := newFixture(b, db, func(o *Options) { o.Transport = up; o.Log = slog.New(slog.DiscardHandler) })
+	f := newFixture(b, db, append([]fixtureOption{func(o *Options) { o.Transport = up; o.Log = slog.New(slog.DiscardHandler) }}, opts...)...)
 	f.price("openai", "gpt-test", 2_500_000, 10_000_000, 1_250_000, modelprice.KindText)
 	_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: "http://upstream.invalid/v1", secret: "sk-provider-BENCH", models: []string{"gpt-test"}})
 	mux := http.NewServeMux()
@@ -86,6 +88,29 @@ func BenchmarkChatStream(b *testing.B) {
 	stream := strings.Repeat(chunk, 5) + openAIStream[2] + openAIStream[3]
 	benchProxy(b, memUpstream{"text/event-stream", []byte(stream)},
 		`{"model":"gpt-test","stream":true,"messages":[{"role":"user","content":"Say hello in one word."}]}`)
+}
+
+// BenchmarkChatBudgeted is BenchmarkChat with package budget's reserve and
+// settle on (the service and its key have day and month blocks), to show
+// what the budget's two database transactions cost on SQLite.
+func BenchmarkChatBudgeted(b *testing.B) {
+	benchProxy(b, memUpstream{"application/json", []byte(openAIChatBody)},
+		`{"model":"gpt-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`,
+		func(o *Options) {
+			o.Budget = budgetWithLimits{Budgets(budget.New(o.DB, slog.New(slog.DiscardHandler)))}
+		})
+}
+
+// budgetWithLimits gives every request day and month blocks, as a
+// governed service has, so that the budget takes its locking path.
+type budgetWithLimits struct{ Budget }
+
+func (l budgetWithLimits) Reserve(ctx context.Context, r BudgetRequest) (Reservation, error) {
+	svc := *r.Service
+	day, month := money.Micros(1e12), money.Micros(1e13)
+	svc.LimitCostDayBlock, svc.LimitCostMonthBlock = &day, &month
+	r.Service = &svc
+	return l.Budget.Reserve(ctx, r)
 }
 
 // BenchmarkKeyLookup is a cached key's look-up: hash plus cache read.

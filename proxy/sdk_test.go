@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -68,7 +69,12 @@ func TestOpenAISDK(t *testing.T) {
 		if acc.Usage.PromptTokens != 0 {
 			t.Error("the SDK saw the usage chunk it did not ask for")
 		}
-		if rec := f.lastRecord(); !rec.Streamed || rec.InputTokens != 1000 || rec.OutputTokens != 500 || rec.Cost != 7250 {
+		// The SDK has the whole stream before the handler has recorded it.
+		rec := f.lastRecord()
+		for deadline := time.Now().Add(2 * time.Second); !rec.Streamed && time.Now().Before(deadline); rec = f.lastRecord() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !rec.Streamed || rec.InputTokens != 1000 || rec.OutputTokens != 500 || rec.Cost != 7250 {
 			t.Errorf("stream record %+v", rec)
 		}
 

@@ -1,0 +1,343 @@
+package budget
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/money"
+)
+
+// NewEmbedded returns budgets for the embedded SQLite default, where one
+// process owns the database file. Spend windows live in memory, loaded
+// from the database the first time they are used, so a request's reserve
+// and settle are a map update under a lock instead of two database
+// transactions; settled spend, warn crossings and balance changes are
+// written behind, in one transaction every flush interval and at Close.
+//
+// The guarantee is the locking mode's as long as the process runs: every
+// reserve and settle goes through the one lock, so a block is never
+// passed. What a crash can lose is the spend of the last interval, as it
+// loses the usage records still queued; reservations die with the
+// process, so none is ever left locked. With several processes on one
+// database (PostgreSQL), use New.
+func NewEmbedded(db *database.DB, log *slog.Logger) *Budgets {
+	b := New(db, log)
+	b.mem = &memory{windows: map[memKey]*memWindow{}, balances: map[int]*memBalance{}}
+	return b
+}
+
+// memKey names one spend window.
+type memKey struct {
+	scope   Scope
+	id      int
+	window  Window
+	startNS int64
+}
+
+type memWindow struct {
+	spent, reserved money.Micros
+	warned          bool
+	// loaded is set once spent includes what the database holds; a window
+	// only settled into (it has no limit) is not loaded until it is needed.
+	loaded bool
+	// pending is settled spend not yet written; warnPending a crossing
+	// not yet stored.
+	pending     money.Micros
+	warnPending *Alert
+}
+
+// memBalance is settled spend not yet taken off the prepaid balance. The
+// balance itself is read from the database when it is enforced, so an
+// admin's top-up counts at once.
+type memBalance struct {
+	pending money.Micros
+}
+
+// memory is the embedded mode's state.
+type memory struct {
+	mu       sync.Mutex
+	windows  map[memKey]*memWindow
+	balances map[int]*memBalance
+	// flushMu serializes flushes (the ticker's and Close's).
+	flushMu sync.Mutex
+}
+
+func keyOf(s *slot) memKey {
+	return memKey{s.subject.Scope, s.subject.ID, s.window, s.start.UnixNano()}
+}
+
+// load reads the windows and balance a request needs that are not in
+// memory yet. It runs outside the lock; a window loaded twice by racing
+// requests keeps the first copy.
+func (b *Budgets) load(ctx context.Context, slots []*slot) error {
+	m := b.mem
+	var missing []*slot
+	m.mu.Lock()
+	for _, s := range slots {
+		if w, ok := m.windows[keyOf(s)]; !ok || !w.loaded {
+			missing = append(missing, s)
+		}
+	}
+	m.mu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	// No flush may move pending spend into the database between reading
+	// the database and adding the pending spend to it.
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+	for _, s := range missing {
+		var spent int64
+		var warned bool
+		err := b.db.SQL.QueryRowContext(ctx, b.q(`SELECT spent, warned FROM spend_windows WHERE scope = ? AND scope_id = ? AND "window" = ? AND window_start = ?`),
+			string(s.subject.Scope), s.subject.ID, string(s.window), s.start).Scan(&spent, &warned)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("load spend window: %w", err)
+		}
+		m.mu.Lock()
+		switch w, ok := m.windows[keyOf(s)]; {
+		case !ok:
+			m.windows[keyOf(s)] = &memWindow{spent: money.Micros(spent), warned: warned, loaded: true}
+		case !w.loaded:
+			w.spent, w.warned, w.loaded = money.Micros(spent)+w.pending, w.warned || warned, true
+		}
+		m.mu.Unlock()
+	}
+	return nil
+}
+
+// reserveMemory is reserve for the embedded mode.
+func (b *Budgets) reserveMemory(ctx context.Context, res *Reservation, limited []*slot, enforceBalance bool) (*Reservation, error) {
+	if err := b.load(ctx, res.slots); err != nil {
+		return nil, fmt.Errorf("reserve budget: %w", err)
+	}
+	var balance int64
+	if enforceBalance {
+		err := b.db.SQL.QueryRowContext(ctx, b.q("SELECT current_balance FROM balances WHERE organization_id = ?"), res.orgID).Scan(&balance)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("reserve budget: read balance: %w", err)
+		}
+	}
+	now := b.Now().UTC()
+	m := b.mem
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if enforceBalance {
+		current := money.Micros(balance)
+		if bal := m.balances[res.orgID]; bal != nil {
+			current -= bal.pending
+		}
+		if current <= 0 {
+			return nil, &Refusal{Status: 402, Message: fmt.Sprintf("the organization's prepaid balance is used up (%s); ask an admin to top it up", current)}
+		}
+	}
+	for _, s := range limited {
+		w := m.windows[keyOf(s)]
+		s.spent, s.reserved = w.spent, w.reserved
+		if s.block != nil && w.spent+w.reserved+res.amount > *s.block {
+			return nil, b.refusal(s, res.amount, now)
+		}
+	}
+	for _, s := range limited {
+		w := m.windows[keyOf(s)]
+		w.reserved += res.amount
+		if s.warn != nil && w.spent >= *s.warn {
+			res.warnings = append(res.warnings, fmt.Sprintf("%s %s/%s", s.subject.label(s.window), w.spent, *s.warn))
+		}
+	}
+	res.held = true
+	return res, nil
+}
+
+// settleMemory is settle for the embedded mode: the new spend is in
+// memory at once (the next request sees it) and written at the next flush.
+func (r *Reservation) settleMemory(actual money.Micros) {
+	m := r.b.mem
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range r.slots {
+		w := m.windows[keyOf(s)]
+		if w == nil {
+			// Not loaded at reserve (no limits): track it from here; the
+			// flush adds to whatever the database holds.
+			w = &memWindow{}
+			m.windows[keyOf(s)] = w
+		}
+		if r.held && s.limited() {
+			w.reserved -= r.amount
+		}
+		w.spent += actual
+		w.pending += actual
+		if s.warn != nil && !w.warned && w.spent >= *s.warn {
+			w.warned = true
+			w.warnPending = &Alert{OrgID: r.orgID, Window: s.subject.label(s.window), Start: s.start, Spent: w.spent, Warn: *s.warn}
+		}
+	}
+	if actual > 0 {
+		bal := m.balances[r.orgID]
+		if bal == nil {
+			bal = &memBalance{}
+			m.balances[r.orgID] = bal
+		}
+		bal.pending += actual
+	}
+}
+
+// pendingWrite is one window's settled spend (and crossing) to write.
+type pendingWrite struct {
+	k      memKey
+	amount money.Micros
+	alert  *Alert
+}
+
+// Flush writes the embedded mode's settled spend, warn crossings and
+// balance changes in one transaction; a no-op in the locking mode. On
+// failure the changes stay pending for the next flush.
+func (b *Budgets) Flush(ctx context.Context) error {
+	if b.mem == nil {
+		return nil
+	}
+	m := b.mem
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+
+	var writes []pendingWrite
+	balances := map[int]money.Micros{}
+	m.mu.Lock()
+	for k, w := range m.windows {
+		if w.pending != 0 || w.warnPending != nil {
+			writes = append(writes, pendingWrite{k, w.pending, w.warnPending})
+			w.pending, w.warnPending = 0, nil
+		}
+	}
+	for org, bal := range m.balances {
+		if bal.pending != 0 {
+			balances[org] = bal.pending
+			bal.pending = 0
+		}
+	}
+	m.mu.Unlock()
+	if len(writes) == 0 && len(balances) == 0 {
+		return nil
+	}
+	if err := b.writeBehind(ctx, writes, balances); err != nil {
+		// Put it back, so the next flush writes it.
+		m.mu.Lock()
+		for _, wr := range writes {
+			w := m.windows[wr.k]
+			if w == nil {
+				w = &memWindow{}
+				m.windows[wr.k] = w
+			}
+			w.pending += wr.amount
+			if wr.alert != nil && w.warnPending == nil {
+				w.warnPending = wr.alert
+			}
+		}
+		for org, amount := range balances {
+			m.balances[org].pending += amount
+		}
+		m.mu.Unlock()
+		return err
+	}
+	for _, wr := range writes {
+		if wr.alert != nil {
+			b.notify(*wr.alert)
+		}
+	}
+	b.forgetPast()
+	return nil
+}
+
+// writeBehind writes one flush in a transaction.
+func (b *Budgets) writeBehind(ctx context.Context, writes []pendingWrite, balances map[int]money.Micros) error {
+	now := b.Now().UTC()
+	tx, err := b.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("write budget spend: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	for _, wr := range writes {
+		var id int
+		err := tx.QueryRowContext(ctx, b.q(`INSERT INTO spend_windows (scope, scope_id, "window", window_start, spent, reserved, warned, updated_at)
+VALUES (?, ?, ?, ?, ?, 0, ?, ?)
+ON CONFLICT (scope, scope_id, "window", window_start) DO UPDATE SET spent = spend_windows.spent + excluded.spent,
+warned = spend_windows.warned OR excluded.warned, updated_at = excluded.updated_at RETURNING id`),
+			string(wr.k.scope), wr.k.id, string(wr.k.window), time.Unix(0, wr.k.startNS).UTC(), int64(wr.amount), wr.alert != nil, now).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("write budget spend: %w", err)
+		}
+		if wr.alert != nil {
+			wr.alert.WindowID = id
+			if err := b.storeAlert(ctx, tx, *wr.alert, now); err != nil {
+				return err
+			}
+		}
+	}
+	for org, amount := range balances {
+		if _, err := tx.ExecContext(ctx, b.q("UPDATE balances SET current_balance = current_balance - ?, updated_at = ? WHERE organization_id = ?"),
+			int64(amount), now, org); err != nil {
+			return fmt.Errorf("write balance: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("write budget spend: %w", err)
+	}
+	return nil
+}
+
+// forgetPast drops windows that ended and have nothing pending: they are
+// in the database, and no request reserves in them any more.
+func (b *Budgets) forgetPast() {
+	now := b.Now().UTC()
+	m := b.mem
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, w := range m.windows {
+		if k.window == Total || w.pending != 0 || w.warnPending != nil || w.reserved != 0 {
+			continue
+		}
+		if end := k.window.End(time.Unix(0, k.startNS).UTC()); !end.IsZero() && now.After(end) {
+			delete(m.windows, k)
+		}
+	}
+}
+
+// RunFlusher flushes every interval until ctx ends, then once more.
+func (b *Budgets) RunFlusher(ctx context.Context, interval time.Duration) {
+	if b.mem == nil {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := b.Flush(ctx); err != nil {
+				b.log.Warn("write budget spend; retrying at the next flush", "err", err)
+			}
+		}
+	}
+}
+
+// notify logs a stored crossing and hands it to the webhook without
+// blocking.
+func (b *Budgets) notify(a Alert) {
+	b.log.Warn("budget warning threshold crossed", "window", a.Window, "spent", a.Spent.String(), "warn", a.Warn.String())
+	if b.Alerts == nil {
+		return
+	}
+	select {
+	case b.Alerts <- a:
+	default:
+		b.log.Warn("budget alert queue full; webhook notification dropped", "window", a.Window)
+	}
+}
