@@ -1,0 +1,411 @@
+// Command bench measures what Sluice costs on the request path, side by
+// side with the least any Go proxy costs, in one run on one machine:
+//
+//  1. direct: the mock upstream (OpenAI-compatible, plain and SSE) alone;
+//  2. floor: net/http/httputil.ReverseProxy in front of the mock, in a
+//     process of its own (`bench floor`);
+//  3. Sluice: the real binary, built from this repository, with governance
+//     on (a real sk_ key, a service with budgets on a priced model), on
+//     SQLite and, with --postgres, on PostgreSQL.
+//
+// Every target runs the same closed-loop steps; CPU and memory are read
+// from /proc for the target's process only, so they hold on a noisy machine.
+//
+//	go run ./bench                                   # 10 s a step
+//	go run ./bench --quick                           # 1 s a step (smoke)
+//	go run ./bench --postgres 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable' --write docs/benchmarks.md
+//
+// `bench mock` and `bench floor` are the helper processes the run starts.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	var err error
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "mock":
+		err = runMockCommand(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "floor":
+		err = runFloorCommand(os.Args[2:])
+	default:
+		err = runBench(os.Args[1:])
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the command line of a benchmark run.
+type config struct {
+	args            []string // as given, for the published command line
+	duration        time.Duration
+	warmup          time.Duration
+	requests        int
+	quick           bool
+	postgres        string
+	only            []string
+	write           string
+	streams         int
+	upstreamLatency time.Duration
+	repo            string
+	sluiceBin       string
+	keep            bool
+	perf            bool
+	revision        string // of the Sluice tree built, for the results file
+}
+
+// Target names, as --only takes them.
+const (
+	targetDirect = "direct"
+	targetFloor  = "floor"
+	targetSluice = "sluice"
+)
+
+func parseConfig(args []string) (*config, error) {
+	cfg := &config{args: args}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: go run ./bench [flags]\n\nMeasures the mock upstream directly, a bare httputil.ReverseProxy (the floor) and Sluice, and prints a Markdown table.\n\n")
+		fs.PrintDefaults()
+	}
+	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time of each step")
+	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured warm-up before each step")
+	fs.IntVar(&cfg.requests, "requests", 0, "measure this many requests a step instead of --duration")
+	fs.BoolVar(&cfg.quick, "quick", false, "short run for a smoke test: 1 s steps, 200 ms warm-up")
+	fs.StringVar(&cfg.postgres, "postgres", "", "also measure Sluice on PostgreSQL at this DSN (a fresh schema is created and dropped)")
+	only := fs.String("only", "", "comma-separated targets to measure: direct, floor, sluice (default all; direct's concurrency-1 baselines always run)")
+	fs.StringVar(&cfg.write, "write", "", "write the results into this Markdown file (e.g. docs/benchmarks.md), keeping text outside the generated section")
+	fs.IntVar(&cfg.streams, "streams", 1000, "concurrent open streams for the memory step (0 skips it)")
+	fs.DurationVar(&cfg.upstreamLatency, "upstream-latency", 0, "delay the mock adds before each answer")
+	fs.StringVar(&cfg.repo, "repo", "", "Sluice repository to build (default: the module the harness runs in)")
+	fs.StringVar(&cfg.sluiceBin, "sluice-bin", "", "use this Sluice binary instead of building one")
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the work folder (binary, data, logs of every process)")
+	fs.BoolVar(&cfg.perf, "perf", false, "profile Sluice with Linux perf during its plain c=32 step (implies --keep; perf costs CPU, so do not publish such a run)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (subcommands are mock and floor)", fs.Arg(0))
+	}
+	if cfg.quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["duration"] {
+			cfg.duration = time.Second
+		}
+		if !set["warmup"] {
+			cfg.warmup = 200 * time.Millisecond
+		}
+	}
+	if *only == "" {
+		cfg.only = []string{targetDirect, targetFloor, targetSluice}
+	} else {
+		for t := range strings.SplitSeq(*only, ",") {
+			t = strings.TrimSpace(t)
+			if !slices.Contains([]string{targetDirect, targetFloor, targetSluice}, t) {
+				return nil, fmt.Errorf("--only: unknown target %q (want direct, floor or sluice)", t)
+			}
+			cfg.only = append(cfg.only, t)
+		}
+	}
+	if cfg.perf {
+		cfg.keep = true
+	}
+	if cfg.duration <= 0 && cfg.requests <= 0 {
+		return nil, errors.New("--duration or --requests must be positive")
+	}
+	return cfg, nil
+}
+
+func (c *config) wants(target string) bool { return slices.Contains(c.only, target) }
+
+// chatBody is the request every step sends: a priced model and a small
+// max_tokens, so Sluice reserves and settles a real (small) cost.
+var (
+	chatBody   = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`)
+	streamBody = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":16,"stream":true}`)
+)
+
+// target is one thing under measurement.
+type target struct {
+	name string
+	pid  int // the process whose CPU and memory are read
+	// chatURL takes the benchmark's requests with auth as Authorization;
+	// slowURL/slowAuth reach the upstream that holds streams open ("" skips
+	// the open-streams step).
+	chatURL, auth     string
+	slowURL, slowAuth string
+	// profile, when set, is the path prefix of a perf profile of the
+	// plain c=32 step.
+	profile string
+}
+
+func runBench(args []string) error {
+	cfg, err := parseConfig(args)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	work, err := os.MkdirTemp("", "sluice-bench-")
+	if err != nil {
+		return fmt.Errorf("create work folder: %w", err)
+	}
+	if cfg.keep {
+		slog.Info("keeping the work folder", "dir", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the harness binary: %w", err)
+	}
+
+	// The mock holds /slow/ streams far longer than the open-streams step
+	// waits; the step closes them itself.
+	mock, mockURL, err := startHelper(ctx, self, work, "mock",
+		"--upstream-latency", cfg.upstreamLatency.String(), "--hold", "5m")
+	if err != nil {
+		return fmt.Errorf("start the mock upstream: %w", err)
+	}
+	defer mock.stop()
+	slog.Info("mock upstream up", "url", mockURL, "pid", mock.Pid())
+
+	run := &report{cfg: cfg, started: time.Now(), loadAvg: loadAverage()}
+	// Build first: a broken tree is known before minutes of measuring.
+	var bin string
+	var buildErr error
+	if cfg.wants(targetSluice) {
+		if bin, buildErr = sluiceBinary(ctx, cfg, work); buildErr != nil {
+			slog.Warn("Sluice will not be measured", "err", buildErr)
+		}
+	}
+	direct := target{name: targetDirect, pid: mock.Pid(), chatURL: mockURL + "/v1/chat/completions"}
+	if cfg.wants(targetDirect) {
+		run.add(measure(ctx, cfg, direct, true))
+	} else {
+		slog.Info("measuring direct's concurrency-1 baselines only (every added latency is relative to them)")
+		run.add(measure(ctx, cfg, direct, false))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	if cfg.wants(targetFloor) {
+		floor, floorURL, err := startHelper(ctx, self, work, "floor", "--upstream", mockURL)
+		if err != nil {
+			return fmt.Errorf("start the floor: %w", err)
+		}
+		slog.Info("floor up", "url", floorURL, "pid", floor.Pid())
+		run.add(measure(ctx, cfg, target{
+			name: targetFloor, pid: floor.Pid(),
+			chatURL: floorURL + "/v1/chat/completions", auth: "Bearer sk-client",
+			slowURL: floorURL + slowPrefix + "/v1/chat/completions", slowAuth: "Bearer sk-client",
+		}, true))
+		floor.stop()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	if cfg.wants(targetSluice) {
+		dbs := []string{"SQLite"}
+		if cfg.postgres != "" {
+			dbs = append(dbs, "PostgreSQL")
+		}
+		for _, label := range dbs {
+			name := "sluice (" + label + ")"
+			if buildErr != nil {
+				run.add(&targetResult{Name: name, Note: buildErr.Error()})
+				continue
+			}
+			run.add(measureSluice(ctx, cfg, bin, work, label, name, mockURL))
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	run.finished = time.Now()
+
+	table := run.markdown()
+	fmt.Println(table)
+	if cfg.write != "" {
+		if err := writeDoc(cfg.write, run); err != nil {
+			return err
+		}
+		slog.Info("wrote the results", "file", cfg.write)
+	}
+	return nil
+}
+
+// sluiceBinary returns the binary to measure: --sluice-bin, or a fresh
+// build of the repository.
+func sluiceBinary(ctx context.Context, cfg *config, work string) (string, error) {
+	if cfg.sluiceBin != "" {
+		return cfg.sluiceBin, nil
+	}
+	repo := cfg.repo
+	if repo == "" {
+		var err error
+		if repo, err = moduleRoot(ctx); err != nil {
+			return "", err
+		}
+	}
+	bin := filepath.Join(work, "sluice")
+	slog.Info("building Sluice", "repo", repo)
+	if err := buildSluice(ctx, repo, bin); err != nil {
+		return "", fmt.Errorf("build Sluice: %w", err)
+	}
+	cfg.revision = revision(ctx, repo)
+	return bin, nil
+}
+
+// measureSluice starts a Sluice on the named database, configures it and
+// measures it; whatever fails is reported in the result's note.
+func measureSluice(ctx context.Context, cfg *config, bin, work, label, name, mockURL string) *targetResult {
+	var db *sluiceDB
+	if label == "PostgreSQL" {
+		var err error
+		if db, err = postgresDB(ctx, cfg.postgres); err != nil {
+			return &targetResult{Name: name, Note: err.Error()}
+		}
+		defer db.drop()
+	} else {
+		db = sqliteDB()
+	}
+	slog.Info("starting Sluice", "database", label)
+	inst, err := startSluice(ctx, bin, work, db)
+	if err != nil {
+		return &targetResult{Name: name, Note: "start: " + err.Error()}
+	}
+	defer inst.proc.stop()
+	if err := inst.configure(ctx, mockURL); err != nil {
+		return &targetResult{Name: name, Note: "configure through /graphql: " + err.Error()}
+	}
+	slog.Info("Sluice up", "database", label, "url", inst.baseURL, "pid", inst.proc.Pid())
+	t := target{
+		name: name, pid: inst.proc.Pid(),
+		chatURL: inst.baseURL + "/v1/chat/completions", auth: "Bearer " + inst.key,
+		slowURL: inst.baseURL + "/v1/chat/completions", slowAuth: "Bearer " + inst.slowKey,
+	}
+	if cfg.perf {
+		t.profile = filepath.Join(work, "perf-"+strings.ToLower(label))
+	}
+	res := measure(ctx, cfg, t, true)
+	res.Sluice = true
+	return res
+}
+
+// measure runs every step on t (or, without full, only the concurrency-1
+// baselines). A target that fails its probe is reported, not measured.
+func measure(ctx context.Context, cfg *config, t target, full bool) *targetResult {
+	res := &targetResult{Name: t.name, Baseline: !full}
+	if err := probe(ctx, t.chatURL, t.auth, chatBody); err != nil {
+		res.Note = err.Error()
+		slog.Warn("target cannot be measured", "target", t.name, "reason", err)
+		return res
+	}
+	if m, err := readMem(t.pid); err == nil {
+		res.IdleRSS = m.RSS
+	}
+	type stepDef struct {
+		into        **loadResult
+		stream      bool
+		concurrency int
+	}
+	steps := []stepDef{{&res.Plain1, false, 1}, {&res.Stream1, true, 1}}
+	if full {
+		steps = append(steps,
+			stepDef{&res.Plain32, false, 32}, stepDef{&res.Plain256, false, 256}, stepDef{&res.Stream32, true, 32})
+	}
+	for _, s := range steps {
+		if ctx.Err() != nil {
+			return res
+		}
+		spec := loadSpec{
+			URL: t.chatURL, Body: chatBody, Stream: s.stream, Concurrency: s.concurrency,
+			Warmup: cfg.warmup, Duration: cfg.duration, Requests: cfg.requests,
+			CPU: func() (time.Duration, error) { return readCPU(t.pid) },
+		}
+		if s.stream {
+			spec.Body = streamBody
+		}
+		if t.auth != "" {
+			spec.Header = http.Header{"Authorization": {t.auth}}
+		}
+		var stopPerf func() (string, error)
+		if t.profile != "" && !s.stream && s.concurrency == 32 {
+			var err error
+			if stopPerf, err = startPerf(ctx, t.pid, t.profile); err != nil {
+				slog.Warn("no profile", "target", t.name, "err", err)
+			}
+		}
+		r, err := runLoad(ctx, spec)
+		if stopPerf != nil {
+			if _, perr := stopPerf(); perr != nil {
+				slog.Warn("no profile", "target", t.name, "err", perr)
+			}
+		}
+		if err != nil {
+			res.Note = fmt.Sprintf("step c=%d: %v", s.concurrency, err)
+			return res
+		}
+		*s.into = r
+		mode := "plain"
+		if s.stream {
+			mode = "stream"
+		}
+		slog.Info("step done", "target", t.name, "mode", mode, "c", s.concurrency,
+			"req/s", fmt.Sprintf("%.0f", r.RPS()), "p50", r.P(50), "p99", r.P(99),
+			"cpu/req", r.CPUPerRequest(), "errors", r.Errors)
+		if r.Errors > 0 {
+			slog.Warn("requests failed", "target", t.name, "errors", r.Errors, "first", r.FirstError)
+		}
+	}
+	if !full {
+		return res
+	}
+	if m, err := readMem(t.pid); err == nil {
+		res.PeakRSS = m.HWM
+	}
+	if t.slowURL != "" && cfg.streams > 0 {
+		hdr := http.Header{"Authorization": {t.slowAuth}}
+		slog.Info("opening streams", "target", t.name, "n", cfg.streams)
+		var peak int64
+		st := openStreams(ctx, t.slowURL, hdr, streamBody, cfg.streams, 60*time.Second, func() {
+			// All open: sample for a moment, the runtime may still be growing.
+			for range 5 {
+				if m, err := readMem(t.pid); err == nil {
+					peak = max(peak, m.RSS)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+		res.Streams, res.StreamsRSS = st, peak
+		slog.Info("open streams measured", "target", t.name, "open", st.Open, "rss_mb", mb(peak), "errors", st.Errors)
+		if st.Errors > 0 {
+			slog.Warn("streams failed", "target", t.name, "errors", st.Errors, "first", st.FirstError)
+		}
+	}
+	return res
+}

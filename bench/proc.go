@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat.
+// It is 100 on every Linux the harness targets; reading it would need cgo.
+const clockTicks = 100
+
+// readCPU returns the user plus system CPU time process pid has used, all
+// its threads included: measured from the kernel's accounting, it holds
+// however noisy the machine is.
+func readCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read CPU of %d: %w", pid, err)
+	}
+	return parseStatCPU(b)
+}
+
+// parseStatCPU extracts utime+stime from a /proc/<pid>/stat line. The
+// command name in parentheses may hold spaces, so fields are counted from
+// the last ')'.
+func parseStatCPU(b []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("parse /proc stat: no ')' after the command name")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parse /proc stat: %d fields after the command name, want at least 13", len(f))
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("parse /proc stat: %w", err)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// memInfo is a process's resident memory in bytes: now and its high-water
+// mark since start.
+type memInfo struct{ RSS, HWM int64 }
+
+// readMem reads VmRSS and VmHWM from /proc/<pid>/status.
+func readMem(pid int) (memInfo, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return memInfo{}, fmt.Errorf("read memory of %d: %w", pid, err)
+	}
+	return parseStatusMem(b)
+}
+
+// parseStatusMem extracts VmRSS and VmHWM (reported in kB) from a
+// /proc/<pid>/status file.
+func parseStatusMem(b []byte) (memInfo, error) {
+	var m memInfo
+	found := 0
+	for line := range strings.Lines(string(b)) {
+		key, val, ok := strings.Cut(line, ":")
+		if !ok || (key != "VmRSS" && key != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
+		if err != nil {
+			return memInfo{}, fmt.Errorf("parse %s: %w", key, err)
+		}
+		if key == "VmRSS" {
+			m.RSS = kb << 10
+		} else {
+			m.HWM = kb << 10
+		}
+		found++
+	}
+	if found != 2 {
+		return memInfo{}, errors.New("parse /proc status: VmRSS or VmHWM missing")
+	}
+	return m, nil
+}
+
+// child is a process the harness started and must stop.
+type child struct {
+	name   string
+	cmd    *exec.Cmd
+	log    string
+	exited chan struct{}
+	err    error // set before exited closes
+}
+
+// Pid is the child's process id, the one /proc is read for.
+func (c *child) Pid() int { return c.cmd.Process.Pid }
+
+// startChild starts bin with args and env added to the harness's own
+// environment; its stdout and stderr go to logPath. The child is killed if
+// the harness dies, so an interrupted run leaves nothing listening.
+func startChild(name, bin, logPath string, args, env []string) (*child, io.Reader, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create %s log: %w", name, err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = logf
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		logf.Close()
+		return nil, nil, fmt.Errorf("%s stdout: %w", name, err)
+	}
+	cmd.SysProcAttr = childAttr()
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	c := &child{name: name, cmd: cmd, log: logPath, exited: make(chan struct{})}
+	// The first stdout line goes to the caller; the rest to the log.
+	pr, pw := io.Pipe()
+	go func() {
+		r := bufio.NewReader(stdout)
+		first, err := r.ReadString('\n')
+		_, _ = pw.Write([]byte(first))
+		pw.CloseWithError(err)
+		_, _ = io.Copy(logf, r)
+	}()
+	go func() {
+		c.err = cmd.Wait()
+		logf.Close()
+		close(c.exited)
+	}()
+	return c, pr, nil
+}
+
+// startHelper re-executes the harness binary as a helper (mock or floor)
+// and returns it with the base URL it announced.
+func startHelper(ctx context.Context, self, dir, name string, args ...string) (*child, string, error) {
+	c, first, err := startChild(name, self, filepath.Join(dir, name+".log"), append([]string{name}, args...), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	line := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(first)
+		line <- strings.TrimSpace(string(b))
+	}()
+	select {
+	case l := <-line:
+		if u, ok := strings.CutPrefix(l, "listening "); ok {
+			return c, u, nil
+		}
+		c.stop()
+		return nil, "", fmt.Errorf("%s did not start (said %q): %s", name, l, c.logTail())
+	case <-time.After(15 * time.Second):
+		c.stop()
+		return nil, "", fmt.Errorf("%s did not announce its address within 15s", name)
+	case <-ctx.Done():
+		c.stop()
+		return nil, "", ctx.Err()
+	}
+}
+
+// stop asks the child to shut down (SIGTERM) and kills it if it has not
+// exited after a grace period.
+func (c *child) stop() {
+	select {
+	case <-c.exited:
+		return
+	default:
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.exited:
+	case <-time.After(10 * time.Second):
+		slog.Warn("child did not stop after SIGTERM; killing it", "child", c.name, "pid", c.Pid())
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+	}
+}
+
+// logTail returns the last lines of the child's log, for error messages.
+func (c *child) logTail() string {
+	b, err := os.ReadFile(c.log)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return "last log lines of " + c.name + ":\n  " + strings.Join(lines[max(0, len(lines)-8):], "\n  ")
+}
+
+// waitHTTP polls url until it answers 200, the child exits, or timeout.
+func waitHTTP(ctx context.Context, c *child, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			drainAndClose(resp.Body)
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-c.exited:
+			return fmt.Errorf("%s exited during start-up (%v): %s", c.name, c.err, c.logTail())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not answer 200 on %s within %s: %s", c.name, url, timeout, c.logTail())
+		}
+	}
+}
+
+// freeAddr returns a loopback address with a port nothing listens on, for
+// a child that takes its address as a setting.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr, nil
+}
