@@ -10,6 +10,7 @@ import { buildGateway, cleanup, resultsDir, createUser, launchBrowser, screensho
 const ADMIN_PASSWORD = 'e2e-admin-password-1';
 const MEMBER_PASSWORD = 'e2e-member-password-1';
 const PROVIDER_KEY = 'sk-fake-provider-key-9876-1234';
+const BACKUP_KEY = 'sk-fake-backup-key-5678';
 
 let build, dataDir, gateway, upstream, browser;
 
@@ -167,6 +168,58 @@ describe('dashboard', () => {
     await page.getByRole('heading', { name: /chat/, level: 2 }).waitFor();
     await screenshot(page, 'services', { docs: true });
 
+    // A second credential of the same provider becomes a routing target.
+    await go(page, 'Provider credentials');
+    await page.getByRole('button', { name: 'New credential' }).click();
+    dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Provider', { exact: true }).selectOption('openai');
+    await dialog.getByLabel('Account').fill('e2e-backup');
+    await dialog.getByLabel('Display name').fill('E2E Backup');
+    await dialog.getByLabel('Provider API key').fill(BACKUP_KEY);
+    await dialog.getByLabel('Base URL').fill(`${upstream.url}/v1`);
+    await dialog.getByRole('button', { name: 'Save credential' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByTestId('masked-key').filter({ hasText: '…5678' }).waitFor();
+
+    await go(page, 'Services');
+    await page.getByRole('button', { name: 'Edit' }).click();
+    dialog = page.getByRole('dialog', { name: 'Edit chat' });
+    await dialog.getByTestId('no-targets').waitFor();
+    await dialog.getByRole('button', { name: 'Add target' }).click();
+    const add = page.getByRole('dialog', { name: 'Add a target' });
+    await add.getByLabel('Credential').selectOption({ label: 'E2E Backup (…5678)' });
+    await add.getByLabel('Weight').fill('3');
+    await add.getByRole('button', { name: 'Add a mapping' }).click();
+    await add.getByLabel('Client model').fill('gpt-4o-mini');
+    await add.getByLabel('Upstream model').fill('backup-gpt-4o-mini');
+    await add.getByRole('button', { name: 'Add target' }).click();
+    await add.waitFor({ state: 'hidden' });
+    const targetRow = dialog.getByTestId('target-row').filter({ hasText: 'E2E Backup (…5678)' });
+    await targetRow.getByTestId('target-state').filter({ hasText: 'healthy' }).waitFor();
+    const weight = targetRow.getByRole('spinbutton', { name: 'Weight of E2E Backup' });
+    assert.equal(await weight.inputValue(), '3');
+    // A weight below 1 is refused next to the field; a good one is saved in place.
+    await weight.fill('0');
+    await weight.press('Enter');
+    await targetRow.locator('.field-error').filter({ hasText: 'whole number' }).waitFor();
+    await weight.fill('5');
+    await targetRow.getByRole('button', { name: 'Set weight of E2E Backup' }).click();
+    await targetRow.getByRole('button', { name: 'Set weight of E2E Backup' }).and(page.locator(':disabled')).waitFor();
+    assert.equal(await weight.inputValue(), '5');
+    await targetRow.getByText('backup-gpt-4o-mini').waitFor();
+    await targetRow.scrollIntoViewIfNeeded();
+    await screenshot(page, 'service-targets', { docs: true });
+    // Escape closes only the topmost dialog.
+    await dialog.getByRole('button', { name: 'Add target' }).click();
+    await add.waitFor();
+    await page.keyboard.press('Escape');
+    await add.waitFor({ state: 'hidden' });
+    assert.ok(await dialog.isVisible(), 'Escape in the target form keeps the service dialog open');
+    // The card lists the target too, for members as well.
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('table', { name: 'Targets' }).getByRole('row', { name: /E2E Backup/ }).filter({ hasText: 'healthy' }).waitFor();
+
     await go(page, 'API keys');
     await page.getByRole('button', { name: 'New API key' }).click();
     dialog = page.getByRole('dialog');
@@ -212,6 +265,9 @@ describe('dashboard', () => {
     }
     await go(page, 'Services');
     await page.getByRole('heading', { name: /chat/, level: 2 }).waitFor();
+    // Members read a service's targets, without their controls.
+    await page.getByRole('table', { name: 'Targets' }).getByRole('row', { name: /E2E Backup/ }).filter({ hasText: 'healthy' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: /^(Add target|Remove|Move)/ }).count(), 0);
   });
 
   e2e('the dashboard is usable at phone width', async () => {
@@ -241,7 +297,10 @@ describe('dashboard', () => {
     await screenshot(page, 'overview', { docs: true });
     await go(page, 'Usage log');
     await page.getByRole('row', { name: /gpt-4o-mini/ }).filter({ hasText: '$0.75' }).first().waitFor();
-    assert.ok(upstream.requests.some((r) => r.url.endsWith('/chat/completions') && r.headers.authorization === `Bearer ${PROVIDER_KEY}`), 'the upstream got the provider key, not the client key');
+    // The service routes to its one target: the backup credential, with its model map.
+    const sent = upstream.requests.filter((r) => r.url.endsWith('/chat/completions'));
+    assert.ok(sent.some((r) => r.headers.authorization === `Bearer ${BACKUP_KEY}` && JSON.parse(r.body).model === 'backup-gpt-4o-mini'), 'the upstream got the target\'s provider key and mapped model');
+    assert.ok(sent.every((r) => r.headers.authorization !== `Bearer ${key}`), 'the upstream never got the client key');
     await screenshot(page, 'usage-log', { docs: true });
   });
 

@@ -31,7 +31,7 @@ export const TestCredentialMutation = graphql(`
 `);
 
 /** Ticks every second so reset countdowns count down. */
-function useNow(): number {
+export function useNow(): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const t = window.setInterval(() => setNow(Date.now()), 1000);

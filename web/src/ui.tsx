@@ -96,7 +96,7 @@ export function Dialog({ title, open, onClose, children, wide }: { title: string
     if (!open && d.open) d.close();
   }, [open]);
   return (
-    <dialog ref={ref} className={wide ? 'wide' : undefined} aria-label={title} onCancel={(e) => { e.preventDefault(); onClose(); }}>
+    <dialog ref={ref} className={wide ? 'wide' : undefined} aria-label={title} onCancel={(e) => { if (e.target !== e.currentTarget) return; e.preventDefault(); onClose(); }}>
       {open && (
         <>
           <header className="dialog-head">

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useId, useState, type FormEvent } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { ServiceFieldsFragment, ProvidersAndCredentialsQuery, ProviderUsageFieldsFragment } from '../gql/graphql';
@@ -9,10 +9,11 @@ import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
 import { ProviderUsageView, TestCredentialMutation } from '../liveusage';
 import { SpendGauges } from '../spend';
 import { useCanEdit } from '../viewer';
+import { ServiceTargets, TargetsList } from './ServiceTargets';
 import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SelectField, TextField } from '../ui';
 
 // Lists refetch when a mutation touches these types, even while empty.
-const LIST_CONTEXT = { additionalTypenames: ['Service', 'ProviderCredential'] };
+const LIST_CONTEXT = { additionalTypenames: ['Service', 'ProviderCredential', 'ServiceTarget'] };
 
 graphql(`
   fragment ServiceFields on Service {
@@ -43,6 +44,9 @@ graphql(`
     }
     spend {
       ...SpendFields
+    }
+    targets {
+      ...ServiceTargetFields
     }
   }
 `);
@@ -114,12 +118,19 @@ const ProbeCredential = graphql(`
 
 export function Services() {
   const canEdit = useCanEdit();
-  const [{ data, fetching, error }] = useQuery({ query: ServicesQuery , context: LIST_CONTEXT });
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ServicesQuery, context: LIST_CONTEXT });
   const [editing, setEditing] = useState<ServiceFieldsFragment | 'new' | null>(null);
   const [deleting, setDeleting] = useState<ServiceFieldsFragment | null>(null);
   const [del, deleteService] = useMutation(DeleteService);
   const [, toggle] = useMutation(UpdateService);
   const services = nodes(data?.services);
+  // A target's cool-down ends in the gateway's memory: ask again until none is left.
+  const coolingDown = services.some((s) => s.targets.some((t) => t.enabled && !t.state.healthy));
+  useEffect(() => {
+    if (!coolingDown) return;
+    const t = window.setInterval(() => refetch({ requestPolicy: 'network-only' }), 10_000);
+    return () => window.clearInterval(t);
+  }, [coolingDown, refetch]);
 
   return (
     <Page
@@ -159,7 +170,10 @@ export function Services() {
               <dd>{s.modelsEnabled.length ? s.modelsEnabled.join(', ') : 'none'}{s.allowUnpricedModels && <span className="muted"> · unpriced allowed</span>}</dd>
               <dt>API keys</dt>
               <dd>{s.apiKeys.totalCount}</dd>
+              <dt>Targets</dt>
+              <dd>{s.targets.length ? `${s.targets.length}, by weight with failover` : 'none: calls its credential'}</dd>
             </dl>
+            <TargetsList targets={s.targets} />
             <SpendGauges spend={s.spend} />
           </article>
         ))}
@@ -211,6 +225,8 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
   const [test, testCredential] = useMutation(TestCredentialMutation);
   const client = useClient();
   const [probe, setProbe] = useState<{ usage?: ProviderUsageFieldsFragment; problem?: Problem; busy?: boolean }>({});
+  const formId = useId();
+  const canEdit = useCanEdit();
 
   const info = providers.find((p) => p.name === provider);
   const catalog = info?.models ?? [];
@@ -268,7 +284,7 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
 
   return (
     <Dialog title={service ? `Edit ${service.serviceName}` : 'New service'} open onClose={onClose} wide>
-      <form onSubmit={submit} noValidate>
+      <form id={formId} onSubmit={submit} noValidate>
         <div className="grid-2">
           <TextField label="Name" value={serviceName} onChange={(e) => setServiceName(e.target.value)} error={problem.fields.serviceName} hint="Unique; applications name it in API calls." required />
           <SelectField label="Provider" value={provider} onChange={(e) => { setProvider(e.target.value); setModels([]); }} error={problem.fields.provider} disabled={!!service}>
@@ -344,12 +360,18 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
 
         <LimitsFields legend="Budgets (blank for no limit)" texts={limits} onChange={setLimitTexts} errors={problem.fields} />
         <CheckField label="Active" checked={active} onChange={setActive} hint="A disabled service refuses every request." />
-        <ErrorNote problem={problem} />
-        <footer className="dialog-foot">
-          <button type="button" onClick={onClose}>Cancel</button>
-          <button type="submit" className="primary" disabled={create.fetching || update.fetching}>{service ? 'Save changes' : 'Create service'}</button>
-        </footer>
       </form>
+      {/* Outside the form: targets have their own forms and apply at once. */}
+      {service && (
+        <div className="box">
+          <ServiceTargets serviceId={service.id} provider={service.provider} canEdit={canEdit} />
+        </div>
+      )}
+      <ErrorNote problem={problem} />
+      <footer className="dialog-foot">
+        <button type="button" onClick={onClose}>Cancel</button>
+        <button type="submit" form={formId} className="primary" disabled={create.fetching || update.fetching}>{service ? 'Save changes' : 'Create service'}</button>
+      </footer>
     </Dialog>
   );
 }
