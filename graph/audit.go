@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -174,10 +175,23 @@ func flatten(prefix string, v any, out map[string]string) {
 	case nil:
 		out[prefix] = "null"
 	default:
-		s := fmt.Sprint(x)
+		s := redactURL(fmt.Sprint(x))
 		if len(s) > 500 {
 			s = s[:500] + "…"
 		}
 		out[prefix] = s
 	}
+}
+
+// redactURL hides the password of a URL given as input (a base URL with
+// credentials is refused, but the refusal is audited too).
+func redactURL(s string) string {
+	if !strings.Contains(s, "@") || !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return "(a URL that could not be read; not recorded)"
+	}
+	return u.Redacted()
 }

@@ -156,6 +156,11 @@ func TestProviderKeyNeverLeaves(t *testing.T) {
 		if !strings.Contains(out, `"providerApiKey","value":"changed"`) && !strings.Contains(out, `"field":"input.providerApiKey","value":"changed"`) {
 			t.Fatalf("the audit log does not record the provider key as changed")
 		}
+		// A refused base URL with a password is audited without it.
+		h.as(admin, `mutation { createProviderCredential(input: {provider: "openai", accountKey: "u", baseUrl: "https://user:hunter2secret@api.example.com/v1"}) { id } }`, nil).wantCode(t, "BAD_USER_INPUT")
+		if audit := h.as(admin, `{ auditEvents { edges { node { changes { value } } } } }`, nil).ok(t); strings.Contains(audit.raw, "hunter2secret") {
+			t.Fatal("a password in a refused base URL reached the audit log")
+		}
 		rows := h.client.ProviderCredential.Query().Where(providercredential.OrganizationID(h.org.ID)).AllX(context.Background())
 		opened := 0
 		for _, r := range rows {
