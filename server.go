@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -191,6 +192,10 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	go (&budget.Webhook{Client: db.Client, Log: log}).Run(bg, alerts)
 	go g.pruneUsage(bg)
 	g.handler = g.routes()
+	// Start-up (migrations, the catalog, the first admin's password hash)
+	// is the process's memory peak; hand that back to the OS now instead of
+	// idling at it.
+	debug.FreeOSMemory()
 	return g, nil
 }
 
