@@ -139,6 +139,11 @@ func (b *Budgets) reserveMemory(ctx context.Context, res *Reservation, limited [
 	}
 	for _, s := range limited {
 		w := m.windows[keyOf(s)]
+		if w == nil || !w.loaded {
+			// Forgotten between load and lock: cannot happen while
+			// forgetPast keeps a minute's grace, but never guess.
+			return nil, fmt.Errorf("reserve budget: spend window %s was not loaded", s.subject.label(s.window))
+		}
 		s.spent, s.reserved = w.spent, w.reserved
 		if s.block != nil && w.spent+w.reserved+res.amount > *s.block {
 			return nil, b.refusal(s, res.amount, now)
@@ -303,7 +308,9 @@ func (b *Budgets) forgetPast() {
 		if k.window == Total || w.pending != 0 || w.warnPending != nil || w.reserved != 0 {
 			continue
 		}
-		if end := k.window.End(time.Unix(0, k.startNS).UTC()); !end.IsZero() && now.After(end) {
+		// A minute's grace: a request that computed its windows just before
+		// the boundary still finds them.
+		if end := k.window.End(time.Unix(0, k.startNS).UTC()); !end.IsZero() && now.After(end.Add(time.Minute)) {
 			delete(m.windows, k)
 		}
 	}
