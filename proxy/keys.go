@@ -23,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/upstream"
 )
 
 // keyEntry is everything a request with one client key needs, resolved once
@@ -285,7 +286,7 @@ func (p *Proxy) resolveTargets(ctx context.Context, e *keyEntry, ts []*ent.Servi
 // an admin must fix.
 func (p *Proxy) resolveCredential(ctx context.Context, name string, prov providers.Provider, cred *ent.ProviderCredential) (upstreamConf, *apiError, error) {
 	var c upstreamConf
-	baseURL := prov.DefaultBaseURL
+	var credBaseURL *string
 	standard := prov.APIStandard
 	var std *ent.APIStandard
 	if cred != nil {
@@ -294,9 +295,7 @@ func (p *Proxy) resolveCredential(ctx context.Context, name string, prov provide
 			return c, refuse(http.StatusServiceUnavailable, "credential_disabled",
 				fmt.Sprintf("the provider credential of service %q is disabled; an admin must enable it or choose another", name)), nil
 		}
-		if cred.BaseURL != nil && *cred.BaseURL != "" {
-			baseURL = *cred.BaseURL
-		}
+		credBaseURL = cred.BaseURL
 		std = cred.Edges.APIStandard
 		// Opening fails only for a wrong master key or a damaged row, which
 		// no retry fixes: cache the refusal like any other state.
@@ -320,6 +319,7 @@ func (p *Proxy) resolveCredential(ctx context.Context, name string, prov provide
 		}
 	}
 	c.method, c.field = std.KeyMethod, std.KeyField
+	baseURL := upstream.BaseURL(prov.Name, credBaseURL)
 	if baseURL == "" {
 		return c, refuse(http.StatusServiceUnavailable, "service_misconfigured",
 			fmt.Sprintf("service %q has no upstream base URL; an admin must set one on its provider credential", name)), nil
