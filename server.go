@@ -294,7 +294,8 @@ func (g *gateway) startProxy(ctx context.Context) error {
 		})
 	}
 	g.usage = usagelog.New(g.db.Client, usagelog.Options{
-		Log: g.log,
+		Log:     g.log,
+		Dialect: g.db.Dialect,
 		InTx: func(ctx context.Context, tx *ent.Tx, batch []usagelog.Record) error {
 			return rollup.Add(ctx, tx, g.db.Dialect, rollupEntries(batch))
 		},

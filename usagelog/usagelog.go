@@ -9,13 +9,16 @@ package usagelog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/money"
@@ -71,6 +74,11 @@ type Options struct {
 	// writer goroutine (so it must not block for long), for live-usage
 	// subscriptions. The slice is reused afterwards: copy what you keep.
 	OnWrite func(batch []Record)
+	// Dialect, when set (dialect.SQLite or dialect.Postgres), writes each
+	// batch with one hand-written multi-row INSERT instead of ent's bulk
+	// create, which also reads back every new row's ID: a tenth of the
+	// gateway's CPU under load, for IDs nobody uses.
+	Dialect string
 	Log     *slog.Logger
 }
 
@@ -302,16 +310,24 @@ func (w *Writer) abandon(batch []Record) {
 }
 
 func (w *Writer) insert(ctx context.Context, batch []Record) error {
-	if w.opts.InTx == nil {
+	if w.opts.InTx == nil && w.opts.Dialect == "" {
 		return w.client.UsageRecord.CreateBulk(builders(w.client, batch)...).Exec(ctx)
 	}
 	tx, err := w.client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := tx.UsageRecord.CreateBulk(builders(tx.Client(), batch)...).Exec(ctx); err != nil {
+	if w.opts.Dialect != "" {
+		err = insertRows(ctx, tx, w.opts.Dialect, batch)
+	} else {
+		err = tx.UsageRecord.CreateBulk(builders(tx.Client(), batch)...).Exec(ctx)
+	}
+	if err != nil {
 		_ = tx.Rollback()
 		return err
+	}
+	if w.opts.InTx == nil {
+		return tx.Commit()
 	}
 	if err := w.opts.InTx(ctx, tx, batch); err != nil {
 		_ = tx.Rollback()
@@ -354,4 +370,53 @@ func builders(c *ent.Client, batch []Record) []*ent.UsageRecordCreate {
 		}
 	}
 	return out
+}
+
+// usageColumns are the columns insertRows writes, in order.
+const usageColumns = "created_at, request_id, organization_id, service_id, api_key_id, credential_id, protocol, endpoint, model, " +
+	"input_tokens, output_tokens, cached_input_tokens, cost, priced, status, error, latency_us, ttfb_us, streamed, partial, attempts"
+
+const usageColumnCount = 21
+
+// insertRows writes a batch with one multi-row INSERT (500 rows × 21
+// parameters stays under both databases' parameter limits).
+func insertRows(ctx context.Context, tx *ent.Tx, dialectName string, batch []Record) error {
+	var q strings.Builder
+	q.Grow(len(usageColumns) + 64 + len(batch)*(usageColumnCount*3+4))
+	q.WriteString("INSERT INTO usage_records (" + usageColumns + ") VALUES ")
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", usageColumnCount), ", ") + ")"
+	args := make([]any, 0, len(batch)*usageColumnCount)
+	for i := range batch {
+		r := &batch[i]
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(row)
+		created := r.CreatedAt
+		if created.IsZero() {
+			created = time.Now()
+		}
+		var attempts any
+		if len(r.Attempts) > 0 {
+			b, err := json.Marshal(r.Attempts)
+			if err != nil {
+				return fmt.Errorf("encode attempts: %w", err)
+			}
+			attempts = string(b)
+		}
+		var credential, ttfb any
+		if r.CredentialID != nil {
+			credential = *r.CredentialID
+		}
+		if r.TTFBUs != nil {
+			ttfb = *r.TTFBUs
+		}
+		args = append(args, created.UTC(), r.RequestID, r.OrganizationID, r.ServiceID, r.APIKeyID, credential,
+			r.Protocol, r.Endpoint, r.Model, r.InputTokens, r.OutputTokens, r.CachedInputTokens, int64(r.Cost),
+			r.Priced, r.Status, r.Error, r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts)
+	}
+	if _, err := tx.ExecContext(ctx, database.Rebind(dialectName, q.String()), args...); err != nil {
+		return fmt.Errorf("insert usage records: %w", err)
+	}
+	return nil
 }

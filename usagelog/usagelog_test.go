@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/money"
@@ -23,7 +24,12 @@ var quiet = slog.New(slog.DiscardHandler)
 func record(i int) usagelog.Record {
 	cred := 7
 	ttfb := int64(1500)
+	var attempts []schema.Attempt
+	if i%3 == 0 {
+		attempts = []schema.Attempt{{TargetID: 1, CredentialID: 7, Status: 503, LatencyMs: 12, Error: "upstream answered 503"}, {TargetID: 2, CredentialID: 8, Status: 200}}
+	}
 	return usagelog.Record{
+		Attempts:  attempts,
 		CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
 		RequestID: fmt.Sprintf("req-%05d", i), OrganizationID: 1, ServiceID: 2, APIKeyID: 3, CredentialID: &cred,
 		Protocol: "openai", Endpoint: "/v1/chat/completions", Model: "gpt-4o-mini",
@@ -32,12 +38,31 @@ func record(i int) usagelog.Record {
 	}
 }
 
+// TestWritesEveryFieldInBatches runs for ent's bulk create and for the
+// hand-written multi-row INSERT (Options.Dialect), which must write the
+// same rows.
 func TestWritesEveryFieldInBatches(t *testing.T) {
-	testenv.Each(t, func(t *testing.T, db *database.DB) {
+	testenv.Each(t, func(t *testing.T, first *database.DB) {
+		for _, handWritten := range []bool{false, true} {
+			t.Run(map[bool]string{false: "ent", true: "multi-row insert"}[handWritten], func(t *testing.T) {
+				db := first
+				opts := usagelog.Options{}
+				if handWritten {
+					db = testenv.New(t, first.Dialect)
+					opts.Dialect = db.Dialect
+				}
+				writesEveryField(t, db, opts)
+			})
+		}
+	})
+}
+
+func writesEveryField(t *testing.T, db *database.DB, opts usagelog.Options) {
+	{
 		ctx := context.Background()
 		var mu sync.Mutex
 		var batches []int
-		w := usagelog.New(db.Client, usagelog.Options{Log: quiet, BatchSize: 100, OnWrite: func(b []usagelog.Record) {
+		w := usagelog.New(db.Client, usagelog.Options{Dialect: opts.Dialect, Log: quiet, BatchSize: 100, OnWrite: func(b []usagelog.Record) {
 			mu.Lock()
 			batches = append(batches, len(b))
 			mu.Unlock()
@@ -65,7 +90,8 @@ func TestWritesEveryFieldInBatches(t *testing.T) {
 			}
 			if r.InputTokens != want.InputTokens || r.OutputTokens != want.OutputTokens || r.Cost != want.Cost ||
 				!r.Priced || r.CredentialID == nil || *r.CredentialID != 7 || r.TtfbUs == nil || *r.TtfbUs != 1500 ||
-				r.Streamed != want.Streamed || r.Model != "gpt-4o-mini" || !r.CreatedAt.Equal(want.CreatedAt) {
+				r.Streamed != want.Streamed || r.Model != "gpt-4o-mini" || !r.CreatedAt.Equal(want.CreatedAt) ||
+				len(r.Attempts) != len(want.Attempts) || (len(want.Attempts) > 0 && r.Attempts[0] != want.Attempts[0]) {
 				t.Fatalf("row %d = %+v, want %+v", i, r, want)
 			}
 		}
@@ -84,7 +110,7 @@ func TestWritesEveryFieldInBatches(t *testing.T) {
 		if err := w.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
-	})
+	}
 }
 
 func TestFailedBatchIsRetriedInOrder(t *testing.T) {
