@@ -187,8 +187,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	g.budgets.Alerts = alerts
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	g.stop = stop
-	go g.budgets.RunSweeper(bg, 30*time.Second)
-	go g.budgets.RunFlusher(bg, 100*time.Millisecond)
+	go g.budgets.Run(bg)
 	go (&budget.Webhook{Client: db.Client, Log: log}).Run(bg, alerts)
 	go g.pruneUsage(bg)
 	g.handler = g.routes()

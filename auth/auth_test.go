@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,20 @@ func TestLimiter(t *testing.T) {
 	}
 	if ok, _ := l.Allow("test"); ok {
 		t.Fatal("Allow let a 4th attempt through")
+	}
+}
+
+// TestLimiterForgetsExpiredKeys: invented usernames do not pile up.
+func TestLimiterForgetsExpiredKeys(t *testing.T) {
+	l := NewLimiter(5, time.Minute)
+	now := time.Unix(0, 0)
+	l.now = func() time.Time { return now }
+	for i := 0; i <= sweepAt; i++ {
+		l.Fail("user:" + strconv.Itoa(i))
+	}
+	now = now.Add(2 * time.Minute)
+	l.Fail("user:new")
+	if len(l.fails) != 1 {
+		t.Fatalf("%d keys kept after their failures expired, want 1", len(l.fails))
 	}
 }

@@ -41,11 +41,21 @@ func (l *Limiter) Blocked(keys ...string) (bool, time.Duration) {
 	return wait > 0, wait
 }
 
+// sweepAt is the number of keys past which Fail drops every expired
+// entry: keys are only pruned when used again, and a flood of invented
+// usernames must not grow the map for ever.
+const sweepAt = 10_000
+
 // Fail records a failure for each key.
 func (l *Limiter) Fail(keys ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
+	if len(l.fails) > sweepAt {
+		for k := range l.fails {
+			l.prune(k, now)
+		}
+	}
 	for _, k := range keys {
 		l.fails[k] = append(l.prune(k, now), now)
 	}

@@ -486,8 +486,24 @@ func (b *Budgets) release(ctx context.Context, id int64) (bool, error) {
 	return true, tx.Commit()
 }
 
-// RunSweeper sweeps every interval until ctx ends.
-func (b *Budgets) RunSweeper(ctx context.Context, interval time.Duration) {
+// Run does the mode's background work until ctx ends: the embedded mode
+// writes its spend every 100 ms (its reservations live in memory, so none
+// can expire); the locking mode releases expired reservations every 30 s.
+func (b *Budgets) Run(ctx context.Context) {
+	interval, work := 30*time.Second, func() {
+		if n, err := b.Sweep(ctx); err != nil {
+			b.log.Warn("sweep expired budget reservations", "err", err)
+		} else if n > 0 {
+			b.log.Info("released expired budget reservations", "count", n)
+		}
+	}
+	if b.mem != nil {
+		interval, work = 100*time.Millisecond, func() {
+			if err := b.Flush(ctx); err != nil {
+				b.log.Warn("write budget spend; retrying at the next flush", "err", err)
+			}
+		}
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -495,11 +511,7 @@ func (b *Budgets) RunSweeper(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := b.Sweep(ctx); err != nil {
-				b.log.Warn("sweep expired budget reservations", "err", err)
-			} else if n > 0 {
-				b.log.Info("released expired budget reservations", "count", n)
-			}
+			work()
 		}
 	}
 }

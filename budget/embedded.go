@@ -18,7 +18,8 @@ import (
 // from the database the first time they are used, so a request's reserve
 // and settle are a map update under a lock instead of two database
 // transactions; settled spend, warn crossings and balance changes are
-// written behind, in one transaction every flush interval and at Close.
+// written behind, in one transaction every 100 ms (Run) and by Flush,
+// which the server calls at shutdown.
 //
 // The guarantee is the locking mode's as long as the process runs: every
 // reserve and settle goes through the one lock, so a block is never
@@ -312,25 +313,6 @@ func (b *Budgets) forgetPast() {
 		// the boundary still finds them.
 		if end := k.window.End(time.Unix(0, k.startNS).UTC()); !end.IsZero() && now.After(end.Add(time.Minute)) {
 			delete(m.windows, k)
-		}
-	}
-}
-
-// RunFlusher flushes every interval until ctx ends, then once more.
-func (b *Budgets) RunFlusher(ctx context.Context, interval time.Duration) {
-	if b.mem == nil {
-		return
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := b.Flush(ctx); err != nil {
-				b.log.Warn("write budget spend; retrying at the next flush", "err", err)
-			}
 		}
 	}
 }
