@@ -307,12 +307,12 @@ func (g *gateway) startProxy(ctx context.Context) error {
 				g.feed.PublishUsage(usageEvent(r))
 				service := names.name(r.ServiceID)
 				g.metrics.ObserveRequest(requestMetrics(r, service))
-				refused, failure := proxy.Classify(r.Status, r.Error)
-				if refused {
+				switch r.Failure {
+				case "":
+				case proxy.FailureBudget:
 					g.metrics.BudgetRefusal(service)
-				}
-				if failure != "" {
-					g.metrics.UpstreamError(service, failure)
+				default:
+					g.metrics.UpstreamError(service, r.Failure)
 				}
 			}
 		},

@@ -71,27 +71,3 @@ func TestRequestDefaultsReachUpstream(t *testing.T) {
 		}
 	})
 }
-
-func TestClassify(t *testing.T) {
-	cases := []struct {
-		status  int
-		err     string
-		refused bool
-		kind    string
-	}{
-		{429, `budget exceeded: key "k" day limit $1.00 (...)`, true, ""},
-		{402, "the organization's prepaid balance is used up ($0.00); ask an admin to top it up", true, ""},
-		{502, "could not reach the upstream provider (x): dial tcp: refused", false, "unreachable"},
-		{504, "the upstream provider did not answer in time (x): timeout", false, "timeout"},
-		{429, "upstream answered 429", false, "status_429"},
-		{503, "upstream answered 503", false, "status_5xx"},
-		{200, "upstream stream failed: reset; tokens estimated from what was streamed", false, "stream"},
-		{200, "", false, ""},
-	}
-	for _, c := range cases {
-		refused, kind := Classify(c.status, c.err)
-		if refused != c.refused || kind != c.kind {
-			t.Errorf("Classify(%d, %q) = %v, %q; want %v, %q", c.status, c.err, refused, kind, c.refused, c.kind)
-		}
-	}
-}

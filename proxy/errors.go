@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/providers"
@@ -176,24 +175,37 @@ func errorBody(p providers.Protocol, e *apiError) []byte {
 	return b
 }
 
-// Classify reads a usage record's status and error (as this package writes
-// them) for the operators' metrics: whether a budget or the prepaid
-// balance refused the request, and which kind of upstream failure it was
-// ("" for none): unreachable, timeout, status_429, status_5xx, stream.
-func Classify(status int, errText string) (budgetRefusal bool, upstreamFailure string) {
-	switch {
-	case strings.HasPrefix(errText, "budget exceeded") || strings.Contains(errText, "prepaid balance is used up"):
-		return true, ""
-	case status == http.StatusBadGateway && strings.HasPrefix(errText, "could not reach the upstream"):
-		return false, "unreachable"
-	case status == http.StatusGatewayTimeout && strings.HasPrefix(errText, "the upstream provider did not answer"):
-		return false, "timeout"
-	case strings.HasPrefix(errText, "upstream answered 429"):
-		return false, "status_429"
-	case strings.HasPrefix(errText, "upstream answered 5"):
-		return false, "status_5xx"
-	case strings.HasPrefix(errText, "upstream stream"):
-		return false, "stream"
+// Failure kinds on usage records, for the operators' metrics: why a
+// request did not get a normal answer.
+const (
+	FailureBudget      = "budget"      // a budget or the prepaid balance refused it
+	FailureUnreachable = "unreachable" // the upstream could not be reached
+	FailureTimeout     = "timeout"     // the upstream did not answer in time
+	FailureStatus429   = "status_429"  // the upstream rate-limited it
+	FailureStatus5xx   = "status_5xx"  // the upstream failed
+	FailureStream      = "stream"      // the upstream's stream broke or went idle
+)
+
+// failureOf is the failure kind of a refusal's error code.
+func failureOf(code string) string {
+	switch code {
+	case "budget_exceeded":
+		return FailureBudget
+	case "upstream_rate_limited":
+		return FailureStatus429
+	case "no_healthy_target", "upstream_unavailable":
+		return FailureUnreachable
 	}
-	return false, ""
+	return ""
+}
+
+// statusFailure is the failure kind of an upstream's error status.
+func statusFailure(status int) string {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return FailureStatus429
+	case status >= 500:
+		return FailureStatus5xx
+	}
+	return ""
 }

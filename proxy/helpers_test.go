@@ -58,6 +58,9 @@ type fixture struct {
 	org     *ent.Organization
 	// secrets lists every provider key created, for leak checks.
 	secrets []string
+	// failures are the written records' failure kinds, in order.
+	failMu   sync.Mutex
+	failures []string
 }
 
 type fixtureOption func(*Options)
@@ -72,7 +75,13 @@ func newFixture(t testing.TB, db *database.DB, opts ...fixtureOption) *fixture {
 	f := &fixture{t: t, db: db, keyring: kr, logs: &logBuffer{}}
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.feed = openFeed(t, db, log)
-	f.usage = usagelog.New(db.Client, usagelog.Options{Log: log, Interval: 10 * time.Millisecond})
+	f.usage = usagelog.New(db.Client, usagelog.Options{Log: log, Interval: 10 * time.Millisecond, OnWrite: func(batch []usagelog.Record) {
+		f.failMu.Lock()
+		defer f.failMu.Unlock()
+		for _, r := range batch {
+			f.failures = append(f.failures, r.Failure)
+		}
+	}})
 	o := Options{DB: db, Keyring: kr, Feed: f.feed, Usage: f.usage, Log: log, LastUsedInterval: 20 * time.Millisecond}
 	for _, fn := range opts {
 		fn(&o)
@@ -190,6 +199,15 @@ func (f *fixture) lastRecord() *ent.UsageRecord {
 		f.t.Fatal("no usage record written")
 	}
 	return recs[len(recs)-1]
+}
+
+// lastFailure is the failure kind of the last record written.
+func (f *fixture) lastFailure() string {
+	f.t.Helper()
+	f.lastRecord() // flushes
+	f.failMu.Lock()
+	defer f.failMu.Unlock()
+	return f.failures[len(f.failures)-1]
 }
 
 // call sends a request to Sluice and returns the response with its body

@@ -346,6 +346,9 @@ func TestUpstreamErrorsPassThrough(t *testing.T) {
 			if rec.Status != s || rec.Cost != 0 || rec.Error == "" {
 				t.Errorf("record %+v", rec)
 			}
+			if want := map[int]string{429: FailureStatus429, 500: FailureStatus5xx, 503: FailureStatus5xx}[s]; f.lastFailure() != want {
+				t.Errorf("status %d classified %q, want %q", s, f.lastFailure(), want)
+			}
 		}
 	})
 }
@@ -375,8 +378,8 @@ func TestUpstreamUnreachable(t *testing.T) {
 		}
 		f.checkNoSecrets("error answers", got)
 		f.checkNoSecrets("the logs", f.logs.String())
-		if rec := f.lastRecord(); rec.Status != http.StatusGatewayTimeout {
-			t.Errorf("record status %d", rec.Status)
+		if rec := f.lastRecord(); rec.Status != http.StatusGatewayTimeout || f.lastFailure() != FailureTimeout {
+			t.Errorf("record status %d, failure %q", rec.Status, f.lastFailure())
 		}
 	})
 }

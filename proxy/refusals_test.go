@@ -170,6 +170,9 @@ func TestRefusals(t *testing.T) {
 			if rec := f.lastRecord(); rec.Status != 429 || rec.Model != "gpt-test" || !strings.Contains(rec.Error, "day limit") {
 				t.Errorf("budget refusal record %+v", rec)
 			}
+			if f.lastFailure() != FailureBudget {
+				t.Errorf("budget refusal classified %q", f.lastFailure())
+			}
 			budget.mu.Lock()
 			budget.refuse, budget.fail = nil, errors.New("database is down")
 			budget.mu.Unlock()

@@ -270,7 +270,7 @@ func notEnabled(model string, e *keyEntry) string {
 // known.
 func (x *exchange) fail(aerr *apiError) {
 	writeError(x.w, x.protocol, aerr)
-	x.record(outcome{status: aerr.status, err: aerr.message, priced: true})
+	x.record(outcome{status: aerr.status, err: aerr.message, priced: true, failure: failureOf(aerr.code)})
 }
 
 // outcome is what happened to a request, for its usage record.
@@ -283,6 +283,8 @@ type outcome struct {
 	streamed bool
 	partial  bool
 	err      string
+	// failure classifies a failed request (Failure*) for the metrics.
+	failure string
 	// broke is set when the upstream failed after the answer had begun.
 	broke bool
 }
@@ -298,7 +300,7 @@ func (x *exchange) record(o outcome) {
 		Attempts: x.attempts,
 		Protocol: string(x.protocol), Endpoint: x.endpoint, Model: x.model,
 		InputTokens: o.usage.InputTokens, OutputTokens: o.usage.OutputTokens, CachedInputTokens: o.usage.CachedInputTokens,
-		Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err,
+		Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err, Failure: o.failure,
 		LatencyUs: time.Since(x.start).Microseconds(), Streamed: o.streamed, Partial: o.partial,
 	}
 	if x.up != nil {
@@ -528,7 +530,7 @@ func (x *exchange) noTarget() outcome {
 		aerr.message = fmt.Sprintf("every target of service %q is rate-limited by its provider; the first resets in %d s", x.e.svc.ServiceName, secs)
 	}
 	writeError(x.w, x.protocol, aerr)
-	return outcome{status: aerr.status, err: aerr.message, priced: true}
+	return outcome{status: aerr.status, err: aerr.message, priced: true, failure: failureOf(aerr.code)}
 }
 
 func derefID(p *int) int {
@@ -550,15 +552,15 @@ func (x *exchange) upstreamFailed(ctx context.Context, err error) outcome {
 		// The client left before the upstream answered; nobody to tell.
 		return outcome{status: 499, err: "client closed the request before the upstream answered", priced: true}
 	}
-	status, what := http.StatusBadGateway, "could not reach the upstream provider"
+	status, what, failure := http.StatusBadGateway, "could not reach the upstream provider", FailureUnreachable
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(context.Cause(ctx), errStreamIdle) {
-		status, what = http.StatusGatewayTimeout, "the upstream provider did not answer in time"
+		status, what, failure = http.StatusGatewayTimeout, "the upstream provider did not answer in time", FailureTimeout
 	}
 	msg := fmt.Sprintf("%s (%s): %s", what, x.up.base.Host, x.scrub(err))
 	x.p.log.Warn("upstream request failed", "request_id", x.reqID, "service", x.e.svc.ServiceName, "status", status, "err", x.scrub(err))
 	writeError(x.w, x.protocol, refuse(status, "upstream_unavailable", msg))
-	return outcome{status: status, err: msg, priced: true}
+	return outcome{status: status, err: msg, priced: true, failure: failure}
 }
 
 // scrub renders err without anything that could carry the provider key: a
@@ -612,7 +614,7 @@ func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, o 
 		o.usage = u
 		o.cost = x.info.price.Cost(pricing.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens})
 	} else {
-		o.err = "upstream answered " + strconv.Itoa(status)
+		o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
 	}
 	if o.priced {
 		h.Set("X-Sluice-Cost-USD", usd(o.cost))
@@ -686,14 +688,14 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 		case clientGone:
 			o.err = "client disconnected mid-stream; tokens estimated from what was streamed"
 		case errors.Is(context.Cause(ctx), errStreamIdle):
-			o.err = "upstream stream went idle and was cut; tokens estimated from what was streamed"
+			o.err, o.failure = "upstream stream went idle and was cut; tokens estimated from what was streamed", FailureStream
 		case upstreamErr != nil:
-			o.err = "upstream stream failed: " + x.scrub(upstreamErr) + "; tokens estimated from what was streamed"
+			o.err, o.failure = "upstream stream failed: "+x.scrub(upstreamErr)+"; tokens estimated from what was streamed", FailureStream
 		default:
 			o.err = "stream ended without reporting usage; tokens estimated from what was streamed"
 		}
 	} else if status >= 300 {
-		o.err = "upstream answered " + strconv.Itoa(status)
+		o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
 	}
 	o.usage = u
 	o.cost = x.info.price.Cost(pricing.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens})

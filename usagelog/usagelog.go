@@ -48,6 +48,9 @@ type Record struct {
 	TTFBUs    *int64
 	Streamed  bool
 	Partial   bool
+	// Failure classifies a failed request for the operators' metrics
+	// (proxy.Failure*); it is not stored.
+	Failure string
 	// Attempts lists the upstream tries of a routed request (a service
 	// with targets); nil otherwise, which stores nothing.
 	Attempts []schema.Attempt
