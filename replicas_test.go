@@ -84,6 +84,9 @@ func TestTwoReplicasActAsOne(t *testing.T) {
 		}([]string{a.base, b.base}[i%2])
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.Fatalf("replica logs:\nA:\n%s\nB:\n%s", a.logs.String(), b.logs.String())
+	}
 	db, err := sql.Open("postgres", target.DSN)
 	if err != nil {
 		t.Fatal(err)

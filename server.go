@@ -131,6 +131,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 		return nil, err
 	}
 
+	target.MaxConns = cfg.DBMaxConns
 	db, err := database.Open(ctx, target)
 	if err != nil {
 		return nil, err

@@ -46,6 +46,8 @@ type Config struct {
 	// AdminPassword is the bootstrap admin's password (environment only:
 	// a flag would show in the process list).
 	AdminPassword string
+	// DBMaxConns caps one replica's PostgreSQL connections.
+	DBMaxConns int
 	// DataDir is where the embedded SQLite database and its generated
 	// secrets file live when DATABASE_URL is empty.
 	DataDir string
@@ -134,6 +136,15 @@ var settings = []setting{
 				return fmt.Errorf("max attempts %q: use a whole number from 1 to 10", v)
 			}
 			c.MaxAttempts = n
+			return nil
+		}},
+	{"db-max-conns", "SLUICE_DB_MAX_CONNS", "10", "most connections one replica opens to PostgreSQL (which allows 100 by default, shared by every replica and tool); requests wait for a free one rather than fail",
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 2 || n > 1000 {
+				return fmt.Errorf("database connections %q: use a whole number from 2 to 1000", v)
+			}
+			c.DBMaxConns = n
 			return nil
 		}},
 	{"token-ttl", "SLUICE_TOKEN_TTL", "12h", "how long an admin login token lasts",

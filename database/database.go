@@ -46,6 +46,10 @@ type Target struct {
 	DSN     string
 	// Path is the SQLite file, empty for PostgreSQL or an in-memory SQLite.
 	Path string
+	// MaxConns caps the PostgreSQL pool; zero means 10. Every replica
+	// and tool shares the server's max_connections (100 by default), so a
+	// pool that grew with the load would refuse connections to the others.
+	MaxConns int
 }
 
 // ParseURL turns DATABASE_URL into a Target. An empty URL means the embedded
@@ -131,8 +135,12 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 		// concurrent under WAL without piling up writers on the busy timeout.
 		db.SetMaxOpenConns(8)
 	} else {
-		db.SetMaxOpenConns(32)
-		db.SetMaxIdleConns(16)
+		n := t.MaxConns
+		if n <= 0 {
+			n = 10
+		}
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
 	}
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
