@@ -171,10 +171,11 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	}
 
 	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log)}
-	g.budgets = budget.New(db, log)
-	if db.Dialect == dialect.SQLite {
-		// One process owns an SQLite file: budgets in memory, written behind.
-		g.budgets = budget.NewEmbedded(db, log)
+	// One process owns an SQLite file: budgets in memory, written behind.
+	// Replicas share PostgreSQL: each leases slices of the headroom.
+	g.budgets = budget.NewEmbedded(db, log)
+	if db.Dialect == dialect.Postgres {
+		g.budgets = budget.NewLeased(db, log)
 	}
 	g.prober = liveusage.New()
 	g.metrics = metrics.New()

@@ -486,32 +486,42 @@ func (b *Budgets) release(ctx context.Context, id int64) (bool, error) {
 	return true, tx.Commit()
 }
 
-// Run does the mode's background work until ctx ends: the embedded mode
-// writes its spend every 100 ms (its reservations live in memory, so none
-// can expire); the locking mode releases expired reservations every 30 s.
+// Run does the mode's background work until ctx ends: the embedded and
+// leased modes write their spend every 100 ms (the leased mode also hands
+// back leases idle for a second); the locking and leased modes release
+// expired reservations and leases every 30 s (the embedded mode's holds
+// live in memory, so none can expire).
 func (b *Budgets) Run(ctx context.Context) {
-	interval, work := 30*time.Second, func() {
-		if n, err := b.Sweep(ctx); err != nil {
-			b.log.Warn("sweep expired budget reservations", "err", err)
-		} else if n > 0 {
-			b.log.Info("released expired budget reservations", "count", n)
-		}
+	flush := time.NewTicker(100 * time.Millisecond)
+	defer flush.Stop()
+	if b.mem == nil {
+		flush.Stop()
 	}
-	if b.mem != nil {
-		interval, work = 100*time.Millisecond, func() {
-			if err := b.Flush(ctx); err != nil {
-				b.log.Warn("write budget spend; retrying at the next flush", "err", err)
-			}
-		}
+	sweep := time.NewTicker(30 * time.Second)
+	defer sweep.Stop()
+	if b.mem != nil && !b.mem.leased {
+		sweep.Stop()
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			work()
+		case <-flush.C:
+			var err error
+			if b.mem.leased {
+				err = b.flushLeased(ctx, leaseIdle)
+			} else {
+				err = b.Flush(ctx)
+			}
+			if err != nil {
+				b.log.Warn("write budget spend; retrying at the next flush", "err", err)
+			}
+		case <-sweep.C:
+			if n, err := b.Sweep(ctx); err != nil {
+				b.log.Warn("sweep expired budget reservations", "err", err)
+			} else if n > 0 {
+				b.log.Info("released expired budget reservations and leases", "count", n)
+			}
 		}
 	}
 }

@@ -40,12 +40,16 @@ func keySubject(id int, l budget.Limits) budget.Subject {
 	return budget.Subject{Scope: budget.ScopeKey, ID: id, Name: fmt.Sprintf("key-%d", id), Limits: l}
 }
 
-// eachMode runs fn on each dialect and, on SQLite, in both modes: the
-// locking mode every deployment may use and the embedded mode of the
-// SQLite default. fn gets a constructor for the mode's Budgets.
+// eachMode runs fn on each dialect in each mode that dialect serves: the
+// locking and leased modes on both, the embedded mode of the SQLite
+// default on SQLite. fn gets a constructor for the mode's Budgets.
 func eachMode(t *testing.T, fn func(t *testing.T, db *database.DB, mk func() *budget.Budgets)) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		t.Run("locking", func(t *testing.T) { fn(t, db, func() *budget.Budgets { return budget.New(db, quiet) }) })
+		t.Run("leased", func(t *testing.T) {
+			ldb := testenv.New(t, db.Dialect)
+			fn(t, ldb, func() *budget.Budgets { return budget.NewLeased(ldb, quiet) })
+		})
 		if db.Dialect == dialect.SQLite {
 			t.Run("embedded", func(t *testing.T) {
 				edb := testenv.New(t, db.Dialect)
@@ -117,7 +121,10 @@ func TestConcurrentRequestsNeverOverspend(t *testing.T) {
 }
 
 // TestTwoGatewaysShareTheBlock: two Budgets over two connection pools to
-// one PostgreSQL (as two replicas have) hold one block between them.
+// one PostgreSQL (as two replicas have) hold one block between them. The
+// locking mode admits exactly the 50 requests that fit; the leased mode
+// never more, may refuse a few while the other replica holds an unused
+// slice, and admits them once the slices are handed back.
 func TestTwoGatewaysShareTheBlock(t *testing.T) {
 	target := testenv.Target(t, "postgres")
 	ctx := context.Background()
@@ -133,24 +140,95 @@ func TestTwoGatewaysShareTheBlock(t *testing.T) {
 	if _, err := migrationsApply(ctx, dbs[0]); err != nil {
 		t.Fatal(err)
 	}
-	b1, b2 := budget.New(dbs[0], quiet), budget.New(dbs[1], quiet)
-	subj := keySubject(7, budget.Limits{6: usd(1.00)})
-	var ok atomic.Int64
-	var wg sync.WaitGroup
-	for i := 0; i < 200; i++ {
-		wg.Add(1)
-		go func(b *budget.Budgets) {
-			defer wg.Done()
-			if _, err := spend(ctx, b, 1, money.FromUSD(0.02), subj); err == nil {
-				ok.Add(1)
+	modes := []struct {
+		name string
+		mk   func(*database.DB, *slog.Logger) *budget.Budgets
+	}{{"locking", budget.New}, {"leased", budget.NewLeased}}
+	for i, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			b1, b2 := mode.mk(dbs[0], quiet), mode.mk(dbs[1], quiet)
+			subj := keySubject(7+i, budget.Limits{6: usd(1.00)})
+			var ok atomic.Int64
+			var wg sync.WaitGroup
+			for i := 0; i < 200; i++ {
+				wg.Add(1)
+				go func(b *budget.Budgets) {
+					defer wg.Done()
+					if _, err := spend(ctx, b, 1, money.FromUSD(0.02), subj); err == nil {
+						ok.Add(1)
+					}
+				}([]*budget.Budgets{b1, b2}[i%2])
 			}
-		}([]*budget.Budgets{b1, b2}[i%2])
+			wg.Wait()
+			for _, b := range []*budget.Budgets{b1, b2} {
+				if err := b.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, r := spent(t, dbs[0], spendwindow.ScopeKey, subj.ID, spendwindow.WindowTotal)
+			if ok.Load() > 50 || ok.Load() < 40 || s != money.FromUSD(0.02)*money.Micros(ok.Load()) || r != 0 {
+				t.Fatalf("two gateways: %d passed, spent %s, reserved %s after the flush; want at most 50 (and not far fewer), spent matching, nothing held", ok.Load(), s, r)
+			}
+			if mode.name == "locking" && ok.Load() != 50 {
+				t.Fatalf("locking mode admitted %d; want exactly 50", ok.Load())
+			}
+			// Whatever a lease kept from a request is usable now, and no more.
+			for n := ok.Load(); n < 50; n++ {
+				if _, err := spend(ctx, []*budget.Budgets{b1, b2}[n%2], 1, money.FromUSD(0.02), subj); err != nil {
+					t.Fatalf("request %d refused with $%.2f left: %v", n+1, float64(50-n)*0.02, err)
+				}
+			}
+			if _, err := spend(ctx, b1, 1, money.FromUSD(0.02), subj); err == nil {
+				t.Fatal("a 51st request passed the $1.00 block")
+			}
+		})
 	}
-	wg.Wait()
-	s, _ := spent(t, dbs[0], spendwindow.ScopeKey, 7, spendwindow.WindowTotal)
-	if ok.Load() != 50 || s != money.FromUSD(1.00) {
-		t.Fatalf("two gateways: %d passed, spent %s; want 50 and $1.00", ok.Load(), s)
-	}
+}
+
+// TestLeases: the leased mode admits requests against a lease without a
+// reservation row each, hands the unused part back when flushed, and a
+// dead replica's lease is swept back after it expires.
+func TestLeases(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		clk := newClock("2026-03-01T10:00:00Z")
+		b := budget.NewLeased(db, quiet)
+		b.Now = clk.Now
+		subj := keySubject(9, budget.Limits{3: usd(10), 6: usd(100)})
+		for i := 0; i < 100; i++ {
+			if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subj); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// One lease per blocked window (day and total), not one row a request.
+		if n := db.Client.BudgetReservation.Query().CountX(ctx); n != 2 {
+			t.Fatalf("%d reservation rows after 100 requests; want 2 leases", n)
+		}
+		_, held := spent(t, db, spendwindow.ScopeKey, 9, spendwindow.WindowDay)
+		if held == 0 {
+			t.Fatal("the day window holds no lease")
+		}
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s, r := spent(t, db, spendwindow.ScopeKey, 9, spendwindow.WindowDay)
+		if s != money.FromUSD(1.00) || r != 0 || db.Client.BudgetReservation.Query().CountX(ctx) != 0 {
+			t.Fatalf("after the flush: spent %s, reserved %s; want $1.00, $0 and no lease rows", s, r)
+		}
+
+		// A replica that leases and dies: its lease holds budget until it
+		// expires, then another replica's sweep returns it.
+		dead := budget.NewLeased(db, quiet)
+		dead.Now = clk.Now
+		if _, err := dead.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{subj}, Amount: money.FromUSD(8.50)}); err != nil {
+			t.Fatal(err)
+		}
+		heldUntilSwept(t, b, clk, subj, money.FromUSD(1.00), 2)
+		b.Flush(ctx)
+		if s, r := spent(t, db, spendwindow.ScopeKey, 9, spendwindow.WindowDay); s != money.FromUSD(2.00) || r != 0 {
+			t.Fatalf("spent %s reserved %s; want $2.00 and $0", s, r)
+		}
+	})
 }
 
 // TestWindowsRollOver: with the clock moved, an hour block resets at the
@@ -238,6 +316,27 @@ func TestWarnOncePerCrossing(t *testing.T) {
 	})
 }
 
+// heldUntilSwept checks that a hold of a dead process refuses a request of
+// amount until the clock passes the hold's expiry and Sweep returns want
+// holds, after which the request passes.
+func heldUntilSwept(t *testing.T, b *budget.Budgets, clk *clock, subj budget.Subject, amount money.Micros, want int) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := spend(ctx, b, 1, amount, subj); err == nil {
+		t.Fatal("the dead process's hold did not count")
+	}
+	if n, _ := b.Sweep(ctx); n != 0 {
+		t.Fatalf("swept %d before expiry", n)
+	}
+	clk.Set(clk.Now().Add(2 * time.Minute))
+	if n, err := b.Sweep(ctx); n != want || err != nil {
+		t.Fatalf("Sweep = %d, %v; want %d", n, err, want)
+	}
+	if _, err := spend(ctx, b, 1, amount, subj); err != nil {
+		t.Fatalf("budget still held after the sweep: %v", err)
+	}
+}
+
 // TestExpiredReservationsAreReleased: a request that never settles (its
 // process died) stops holding budget after the TTL.
 func TestExpiredReservationsAreReleased(t *testing.T) {
@@ -250,19 +349,7 @@ func TestExpiredReservationsAreReleased(t *testing.T) {
 		if _, err := b.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{subj}, Amount: money.FromUSD(0.80)}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := spend(ctx, b, 1, money.FromUSD(0.30), subj); err == nil {
-			t.Fatal("the hold of the unsettled request did not count")
-		}
-		if n, _ := b.Sweep(ctx); n != 0 {
-			t.Fatalf("swept %d before expiry", n)
-		}
-		clk.Set(clk.Now().Add(2 * time.Minute))
-		if n, err := b.Sweep(ctx); n != 1 || err != nil {
-			t.Fatalf("Sweep = %d, %v; want 1", n, err)
-		}
-		if _, err := spend(ctx, b, 1, money.FromUSD(0.30), subj); err != nil {
-			t.Fatalf("budget still held after the sweep: %v", err)
-		}
+		heldUntilSwept(t, b, clk, subj, money.FromUSD(0.30), 1)
 		if n := db.Client.BudgetReservation.Query().Where(budgetreservation.ExpiresAtLT(clk.Now().Add(time.Hour))).CountX(ctx); n != 0 {
 			t.Fatalf("%d reservations left", n)
 		}
@@ -329,14 +416,18 @@ func mustTime(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return 
 // BenchmarkReserveSettle measures one request's budget work: reserve in
 // the limited windows of a key and a service, settle in all twelve.
 func BenchmarkReserveSettle(b *testing.B) {
-	for _, mode := range []string{"sqlite3", "postgres", "sqlite3-embedded"} {
-		d := strings.TrimSuffix(mode, "-embedded")
-		b.Run(strings.Replace(mode, d, testenv.Name(d), 1), func(b *testing.B) {
-			db := testenv.New(b, d)
-			bud := budget.New(db, quiet)
-			if strings.HasSuffix(mode, "-embedded") {
-				bud = budget.NewEmbedded(db, quiet)
-			}
+	modes := []struct {
+		name, dialect string
+		mk            func(*database.DB, *slog.Logger) *budget.Budgets
+	}{
+		{"locking", dialect.SQLite, budget.New}, {"locking", dialect.Postgres, budget.New},
+		{"embedded", dialect.SQLite, budget.NewEmbedded},
+		{"leased", dialect.SQLite, budget.NewLeased}, {"leased", dialect.Postgres, budget.NewLeased},
+	}
+	for _, mode := range modes {
+		b.Run(testenv.Name(mode.dialect)+"-"+mode.name, func(b *testing.B) {
+			db := testenv.New(b, mode.dialect)
+			bud := mode.mk(db, quiet)
 			ctx := context.Background()
 			subjects := []budget.Subject{
 				keySubject(1, budget.Limits{2: usd(1e6), 3: usd(2e6)}),

@@ -51,6 +51,8 @@ type memWindow struct {
 	// not yet stored.
 	pending     money.Micros
 	warnPending *Alert
+	// lease is the leased mode's share of the window (see lease).
+	lease
 }
 
 // memBalance is settled spend not yet taken off the prepaid balance. The
@@ -65,6 +67,9 @@ type memory struct {
 	mu       sync.Mutex
 	windows  map[memKey]*memWindow
 	balances map[int]*memBalance
+	// leased is set by NewLeased: blocks are checked against leases on
+	// the database's headroom instead of the window's whole spend.
+	leased bool
 	// flushMu serializes flushes (the ticker's and Close's).
 	flushMu sync.Mutex
 }
@@ -93,6 +98,9 @@ func (b *Budgets) load(ctx context.Context, slots []*slot) error {
 	// the database and adding the pending spend to it.
 	m.flushMu.Lock()
 	defer m.flushMu.Unlock()
+	if m.leased {
+		return b.loadLeased(ctx, missing)
+	}
 	for _, s := range missing {
 		var spent int64
 		var warned bool
@@ -113,7 +121,7 @@ func (b *Budgets) load(ctx context.Context, slots []*slot) error {
 	return nil
 }
 
-// reserveMemory is reserve for the embedded mode.
+// reserveMemory is reserve for the embedded and leased modes.
 func (b *Budgets) reserveMemory(ctx context.Context, res *Reservation, limited []*slot, enforceBalance bool) (*Reservation, error) {
 	if err := b.load(ctx, res.slots); err != nil {
 		return nil, fmt.Errorf("reserve budget: %w", err)
@@ -125,12 +133,38 @@ func (b *Budgets) reserveMemory(ctx context.Context, res *Reservation, limited [
 			return nil, fmt.Errorf("reserve budget: read balance: %w", err)
 		}
 	}
+	for attempt := 0; ; attempt++ {
+		short, err := b.admit(res, limited, enforceBalance, money.Micros(balance))
+		if err != nil || len(short) == 0 {
+			if err != nil {
+				return nil, err
+			}
+			return res, nil
+		}
+		// Leased mode only: some window's lease is too small. Grow it and
+		// look again, since other requests may use the growth first.
+		if attempt == maxLeaseAttempts {
+			return nil, fmt.Errorf("reserve budget: the lease on %s kept being used up by other requests (%d tries)",
+				short[0].subject.label(short[0].window), attempt)
+		}
+		for _, s := range short {
+			if err := b.grow(ctx, s, res.amount); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// admit holds res.amount in every limited window, or refuses, all under
+// the one lock. In the leased mode it returns the windows whose lease is
+// too small instead, holding nothing.
+func (b *Budgets) admit(res *Reservation, limited []*slot, enforceBalance bool, balance money.Micros) ([]*slot, error) {
 	now := b.Now().UTC()
 	m := b.mem
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if enforceBalance {
-		current := money.Micros(balance)
+		current := balance
 		if bal := m.balances[res.orgID]; bal != nil {
 			current -= bal.pending
 		}
@@ -138,6 +172,7 @@ func (b *Budgets) reserveMemory(ctx context.Context, res *Reservation, limited [
 			return nil, &Refusal{Status: 402, Message: fmt.Sprintf("the organization's prepaid balance is used up (%s); ask an admin to top it up", current)}
 		}
 	}
+	var short []*slot
 	for _, s := range limited {
 		w := m.windows[keyOf(s)]
 		if w == nil || !w.loaded {
@@ -146,19 +181,31 @@ func (b *Budgets) reserveMemory(ctx context.Context, res *Reservation, limited [
 			return nil, fmt.Errorf("reserve budget: spend window %s was not loaded", s.subject.label(s.window))
 		}
 		s.spent, s.reserved = w.spent, w.reserved
-		if s.block != nil && w.spent+w.reserved+res.amount > *s.block {
+		switch {
+		case s.block == nil:
+		case m.leased:
+			// The lease covers this process's holds and its settled
+			// spend not yet written; the database counts the lease whole.
+			if w.reserved+w.pending+res.amount > w.lease.amount {
+				short = append(short, s)
+			}
+		case w.spent+w.reserved+res.amount > *s.block:
 			return nil, b.refusal(s, res.amount, now)
 		}
+	}
+	if len(short) > 0 {
+		return short, nil
 	}
 	for _, s := range limited {
 		w := m.windows[keyOf(s)]
 		w.reserved += res.amount
+		w.lease.used = now
 		if s.warn != nil && w.spent >= *s.warn {
 			res.warnings = append(res.warnings, fmt.Sprintf("%s %s/%s", s.subject.label(s.window), w.spent, *s.warn))
 		}
 	}
 	res.held = true
-	return res, nil
+	return nil, nil
 }
 
 // settleMemory is settle for the embedded mode: the new spend is in
@@ -180,6 +227,14 @@ func (r *Reservation) settleMemory(actual money.Micros) {
 		}
 		w.spent += actual
 		w.pending += actual
+		if m.leased {
+			// Other replicas spend in the window too: the flush finds
+			// crossings in the database's sum.
+			if s.warn != nil {
+				w.lease.warn, w.lease.label, w.lease.orgID = s.warn, s.subject.label(s.window), r.orgID
+			}
+			continue
+		}
 		if s.warn != nil && !w.warned && w.spent >= *s.warn {
 			w.warned = true
 			w.warnPending = &Alert{OrgID: r.orgID, Window: s.subject.label(s.window), Start: s.start, Spent: w.spent, Warn: *s.warn}
@@ -208,6 +263,11 @@ type pendingWrite struct {
 func (b *Budgets) Flush(ctx context.Context) error {
 	if b.mem == nil {
 		return nil
+	}
+	if b.mem.leased {
+		// An explicit flush (an admin reading spend, the shutdown) also
+		// hands back every lease's unused part.
+		return b.flushLeased(ctx, 0)
 	}
 	m := b.mem
 	m.flushMu.Lock()
@@ -286,14 +346,23 @@ warned = spend_windows.warned OR excluded.warned, updated_at = excluded.updated_
 			}
 		}
 	}
+	if err := b.writeBalances(ctx, tx, balances, now); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("write budget spend: %w", err)
+	}
+	return nil
+}
+
+// writeBalances takes settled spend off the organizations' prepaid
+// balances.
+func (b *Budgets) writeBalances(ctx context.Context, tx *sql.Tx, balances map[int]money.Micros, now time.Time) error {
 	for org, amount := range balances {
 		if _, err := tx.ExecContext(ctx, b.q("UPDATE balances SET current_balance = current_balance - ?, updated_at = ? WHERE organization_id = ?"),
 			int64(amount), now, org); err != nil {
 			return fmt.Errorf("write balance: %w", err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("write budget spend: %w", err)
 	}
 	return nil
 }
@@ -306,7 +375,7 @@ func (b *Budgets) forgetPast() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, w := range m.windows {
-		if k.window == Total || w.pending != 0 || w.warnPending != nil || w.reserved != 0 {
+		if k.window == Total || w.pending != 0 || w.warnPending != nil || w.reserved != 0 || w.lease.id != 0 {
 			continue
 		}
 		// A minute's grace: a request that computed its windows just before

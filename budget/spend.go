@@ -48,6 +48,11 @@ func (b *Budgets) Current(ctx context.Context, s Subject) ([]*Spend, error) {
 			m.mu.Lock()
 			if mw := m.windows[memKey{s.Scope, s.ID, w, sp.WindowStart.UnixNano()}]; mw != nil {
 				sp.Reserved = mw.reserved
+				if m.leased {
+					// The database's reserved counts this process's lease
+					// whole and other replicas' holds and leases.
+					sp.Reserved = money.Micros(reserved) - mw.lease.amount + mw.reserved
+				}
 			}
 			m.mu.Unlock()
 		}

@@ -121,7 +121,7 @@ var settings = []setting{
 		func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
 	{"deny-private-upstreams", "SLUICE_DENY_PRIVATE_UPSTREAMS", "false", "refuse provider base URLs that resolve to loopback, private or link-local addresses",
 		boolSetting(func(c *Config, b bool) { c.DenyPrivateUpstreams = b })},
-	{"budget-fail-open", "SLUICE_BUDGET_FAIL_OPEN", "false", "admit proxied requests when budgets cannot be checked (database down); by default they get 503",
+	{"budget-fail-open", "SLUICE_BUDGET_FAIL_OPEN", "false", "admit proxied requests when budgets cannot be checked (database down and, on PostgreSQL, the budget leases used up); by default they get 503",
 		boolSetting(func(c *Config, b bool) { c.BudgetFailOpen = b })},
 	{"upstream-connect-timeout", "SLUICE_UPSTREAM_CONNECT_TIMEOUT", "10s", "how long connecting to a provider may take",
 		durationSetting(func(c *Config, d time.Duration) { c.UpstreamConnectTimeout = d })},

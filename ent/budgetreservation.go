@@ -20,7 +20,7 @@ type BudgetReservation struct {
 	ID int `json:"id,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// ExpiresAt holds the value of the "expires_at" field.
+	// When a sweeper may return the amount; a lease moves it forward while its replica lives.
 	ExpiresAt time.Time `json:"expires_at,omitempty"`
 	// Reserved micro-USD, in every window listed.
 	Amount int64 `json:"amount,omitempty"`

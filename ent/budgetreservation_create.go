@@ -204,6 +204,36 @@ type (
 	}
 )
 
+// SetExpiresAt sets the "expires_at" field.
+func (u *BudgetReservationUpsert) SetExpiresAt(v time.Time) *BudgetReservationUpsert {
+	u.Set(budgetreservation.FieldExpiresAt, v)
+	return u
+}
+
+// UpdateExpiresAt sets the "expires_at" field to the value that was provided on create.
+func (u *BudgetReservationUpsert) UpdateExpiresAt() *BudgetReservationUpsert {
+	u.SetExcluded(budgetreservation.FieldExpiresAt)
+	return u
+}
+
+// SetAmount sets the "amount" field.
+func (u *BudgetReservationUpsert) SetAmount(v int64) *BudgetReservationUpsert {
+	u.Set(budgetreservation.FieldAmount, v)
+	return u
+}
+
+// UpdateAmount sets the "amount" field to the value that was provided on create.
+func (u *BudgetReservationUpsert) UpdateAmount() *BudgetReservationUpsert {
+	u.SetExcluded(budgetreservation.FieldAmount)
+	return u
+}
+
+// AddAmount adds v to the "amount" field.
+func (u *BudgetReservationUpsert) AddAmount(v int64) *BudgetReservationUpsert {
+	u.Add(budgetreservation.FieldAmount, v)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -217,12 +247,6 @@ func (u *BudgetReservationUpsertOne) UpdateNewValues() *BudgetReservationUpsertO
 	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(budgetreservation.FieldCreatedAt)
-		}
-		if _, exists := u.create.mutation.ExpiresAt(); exists {
-			s.SetIgnore(budgetreservation.FieldExpiresAt)
-		}
-		if _, exists := u.create.mutation.Amount(); exists {
-			s.SetIgnore(budgetreservation.FieldAmount)
 		}
 		if _, exists := u.create.mutation.WindowIds(); exists {
 			s.SetIgnore(budgetreservation.FieldWindowIds)
@@ -256,6 +280,41 @@ func (u *BudgetReservationUpsertOne) Update(set func(*BudgetReservationUpsert)) 
 		set(&BudgetReservationUpsert{UpdateSet: update})
 	}))
 	return u
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (u *BudgetReservationUpsertOne) SetExpiresAt(v time.Time) *BudgetReservationUpsertOne {
+	return u.Update(func(s *BudgetReservationUpsert) {
+		s.SetExpiresAt(v)
+	})
+}
+
+// UpdateExpiresAt sets the "expires_at" field to the value that was provided on create.
+func (u *BudgetReservationUpsertOne) UpdateExpiresAt() *BudgetReservationUpsertOne {
+	return u.Update(func(s *BudgetReservationUpsert) {
+		s.UpdateExpiresAt()
+	})
+}
+
+// SetAmount sets the "amount" field.
+func (u *BudgetReservationUpsertOne) SetAmount(v int64) *BudgetReservationUpsertOne {
+	return u.Update(func(s *BudgetReservationUpsert) {
+		s.SetAmount(v)
+	})
+}
+
+// AddAmount adds v to the "amount" field.
+func (u *BudgetReservationUpsertOne) AddAmount(v int64) *BudgetReservationUpsertOne {
+	return u.Update(func(s *BudgetReservationUpsert) {
+		s.AddAmount(v)
+	})
+}
+
+// UpdateAmount sets the "amount" field to the value that was provided on create.
+func (u *BudgetReservationUpsertOne) UpdateAmount() *BudgetReservationUpsertOne {
+	return u.Update(func(s *BudgetReservationUpsert) {
+		s.UpdateAmount()
+	})
 }
 
 // Exec executes the query.
@@ -437,12 +496,6 @@ func (u *BudgetReservationUpsertBulk) UpdateNewValues() *BudgetReservationUpsert
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(budgetreservation.FieldCreatedAt)
 			}
-			if _, exists := b.mutation.ExpiresAt(); exists {
-				s.SetIgnore(budgetreservation.FieldExpiresAt)
-			}
-			if _, exists := b.mutation.Amount(); exists {
-				s.SetIgnore(budgetreservation.FieldAmount)
-			}
 			if _, exists := b.mutation.WindowIds(); exists {
 				s.SetIgnore(budgetreservation.FieldWindowIds)
 			}
@@ -476,6 +529,41 @@ func (u *BudgetReservationUpsertBulk) Update(set func(*BudgetReservationUpsert))
 		set(&BudgetReservationUpsert{UpdateSet: update})
 	}))
 	return u
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (u *BudgetReservationUpsertBulk) SetExpiresAt(v time.Time) *BudgetReservationUpsertBulk {
+	return u.Update(func(s *BudgetReservationUpsert) {
+		s.SetExpiresAt(v)
+	})
+}
+
+// UpdateExpiresAt sets the "expires_at" field to the value that was provided on create.
+func (u *BudgetReservationUpsertBulk) UpdateExpiresAt() *BudgetReservationUpsertBulk {
+	return u.Update(func(s *BudgetReservationUpsert) {
+		s.UpdateExpiresAt()
+	})
+}
+
+// SetAmount sets the "amount" field.
+func (u *BudgetReservationUpsertBulk) SetAmount(v int64) *BudgetReservationUpsertBulk {
+	return u.Update(func(s *BudgetReservationUpsert) {
+		s.SetAmount(v)
+	})
+}
+
+// AddAmount adds v to the "amount" field.
+func (u *BudgetReservationUpsertBulk) AddAmount(v int64) *BudgetReservationUpsertBulk {
+	return u.Update(func(s *BudgetReservationUpsert) {
+		s.AddAmount(v)
+	})
+}
+
+// UpdateAmount sets the "amount" field to the value that was provided on create.
+func (u *BudgetReservationUpsertBulk) UpdateAmount() *BudgetReservationUpsertBulk {
+	return u.Update(func(s *BudgetReservationUpsert) {
+		s.UpdateAmount()
+	})
 }
 
 // Exec executes the query.

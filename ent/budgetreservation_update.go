@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -25,6 +26,41 @@ type BudgetReservationUpdate struct {
 // Where appends a list predicates to the BudgetReservationUpdate builder.
 func (_u *BudgetReservationUpdate) Where(ps ...predicate.BudgetReservation) *BudgetReservationUpdate {
 	_u.mutation.Where(ps...)
+	return _u
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (_u *BudgetReservationUpdate) SetExpiresAt(v time.Time) *BudgetReservationUpdate {
+	_u.mutation.SetExpiresAt(v)
+	return _u
+}
+
+// SetNillableExpiresAt sets the "expires_at" field if the given value is not nil.
+func (_u *BudgetReservationUpdate) SetNillableExpiresAt(v *time.Time) *BudgetReservationUpdate {
+	if v != nil {
+		_u.SetExpiresAt(*v)
+	}
+	return _u
+}
+
+// SetAmount sets the "amount" field.
+func (_u *BudgetReservationUpdate) SetAmount(v int64) *BudgetReservationUpdate {
+	_u.mutation.ResetAmount()
+	_u.mutation.SetAmount(v)
+	return _u
+}
+
+// SetNillableAmount sets the "amount" field if the given value is not nil.
+func (_u *BudgetReservationUpdate) SetNillableAmount(v *int64) *BudgetReservationUpdate {
+	if v != nil {
+		_u.SetAmount(*v)
+	}
+	return _u
+}
+
+// AddAmount adds value to the "amount" field.
+func (_u *BudgetReservationUpdate) AddAmount(v int64) *BudgetReservationUpdate {
+	_u.mutation.AddAmount(v)
 	return _u
 }
 
@@ -75,6 +111,15 @@ func (_u *BudgetReservationUpdate) sqlSave(ctx context.Context) (_node int, err 
 			}
 		}
 	}
+	if value, ok := _u.mutation.ExpiresAt(); ok {
+		_spec.SetField(budgetreservation.FieldExpiresAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.Amount(); ok {
+		_spec.SetField(budgetreservation.FieldAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedAmount(); ok {
+		_spec.AddField(budgetreservation.FieldAmount, field.TypeInt64, value)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -95,6 +140,41 @@ type BudgetReservationUpdateOne struct {
 	hooks     []Hook
 	mutation  *BudgetReservationMutation
 	modifiers []func(*sql.UpdateBuilder)
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (_u *BudgetReservationUpdateOne) SetExpiresAt(v time.Time) *BudgetReservationUpdateOne {
+	_u.mutation.SetExpiresAt(v)
+	return _u
+}
+
+// SetNillableExpiresAt sets the "expires_at" field if the given value is not nil.
+func (_u *BudgetReservationUpdateOne) SetNillableExpiresAt(v *time.Time) *BudgetReservationUpdateOne {
+	if v != nil {
+		_u.SetExpiresAt(*v)
+	}
+	return _u
+}
+
+// SetAmount sets the "amount" field.
+func (_u *BudgetReservationUpdateOne) SetAmount(v int64) *BudgetReservationUpdateOne {
+	_u.mutation.ResetAmount()
+	_u.mutation.SetAmount(v)
+	return _u
+}
+
+// SetNillableAmount sets the "amount" field if the given value is not nil.
+func (_u *BudgetReservationUpdateOne) SetNillableAmount(v *int64) *BudgetReservationUpdateOne {
+	if v != nil {
+		_u.SetAmount(*v)
+	}
+	return _u
+}
+
+// AddAmount adds value to the "amount" field.
+func (_u *BudgetReservationUpdateOne) AddAmount(v int64) *BudgetReservationUpdateOne {
+	_u.mutation.AddAmount(v)
+	return _u
 }
 
 // Mutation returns the BudgetReservationMutation object of the builder.
@@ -173,6 +253,15 @@ func (_u *BudgetReservationUpdateOne) sqlSave(ctx context.Context) (_node *Budge
 				ps[i](selector)
 			}
 		}
+	}
+	if value, ok := _u.mutation.ExpiresAt(); ok {
+		_spec.SetField(budgetreservation.FieldExpiresAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.Amount(); ok {
+		_spec.SetField(budgetreservation.FieldAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedAmount(); ok {
+		_spec.AddField(budgetreservation.FieldAmount, field.TypeInt64, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &BudgetReservation{config: _u.config}

@@ -8,10 +8,13 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// BudgetReservation is the worst-case cost of one request in flight, held
-// in the spend windows it names until the request settles. If the process
-// dies first, the reservation expires and a sweeper returns it, so a crash
-// never locks budget away.
+// BudgetReservation is budget held in the spend windows it names: in the
+// locking mode the worst-case cost of one request in flight, until the
+// request settles; in the leased mode (several replicas on PostgreSQL) one
+// replica's lease on a window's headroom, grown and shrunk as the replica
+// admits and settles requests, and renewed while the replica lives. If the
+// process dies first, the row expires and a sweeper returns its amount, so
+// a crash never locks budget away.
 type BudgetReservation struct {
 	ent.Schema
 }
@@ -20,8 +23,8 @@ type BudgetReservation struct {
 func (BudgetReservation) Fields() []ent.Field {
 	return []ent.Field{
 		field.Time("created_at").Default(now).Immutable(),
-		field.Time("expires_at").Immutable(),
-		field.Int64("amount").Immutable().Comment("Reserved micro-USD, in every window listed."),
+		field.Time("expires_at").Comment("When a sweeper may return the amount; a lease moves it forward while its replica lives."),
+		field.Int64("amount").Comment("Reserved micro-USD, in every window listed."),
 		field.Ints("window_ids").Immutable().Comment("The spend windows holding the reservation."),
 	}
 }

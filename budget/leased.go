@@ -1,0 +1,403 @@
+package budget
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/money"
+)
+
+// Leasing parameters. A lease grows by a quarter of the headroom the
+// window had when last read, so that replicas sharing a window split what
+// is left and leases shrink towards exact grants near the block, but by no
+// more than leaseChunk requests' worth, so that a crash locks little away
+// and replicas trade headroom often.
+const (
+	leaseChunk = 256
+	// leaseTTL is how long a lease outlives its replica's last renewal;
+	// renewals come every leaseTTL/3.
+	leaseTTL = time.Minute
+	// leaseIdle is how long a lease may go unused before its unused part
+	// goes back to the window for other replicas.
+	leaseIdle = time.Second
+	// maxLeaseAttempts bounds how often one request grows a lease that
+	// other requests keep using up before it.
+	maxLeaseAttempts = 8
+)
+
+// lease is one window's share of the database's headroom in the leased
+// mode. The database's reserved counts the lease whole; this process
+// admits requests against it in memory while its holds and its settled
+// spend not yet written fit: holds + pending + request ≤ amount. Writing
+// pending spend moves that much from the lease into spent in one update, so
+// spent + reserved in the database never falls below what this process has
+// admitted, and the conditional grant keeps spent + reserved ≤ block
+// across every replica.
+type lease struct {
+	row        int          // the spend_windows row
+	id         int64        // the budget_reservations row recording the lease; 0 while there is none
+	amount     money.Micros // how much of the row's reserved this process holds
+	renewed    time.Time
+	used       time.Time // the last admission, for handing idle leases back
+	dbSpent    money.Micros
+	dbReserved money.Micros  // the row as last read
+	// The warn limit, label and organization the last settle saw, for
+	// the crossings a flush finds.
+	warn  *money.Micros
+	label string
+	orgID int
+	grow       sync.Mutex    // one grant or give-back at a time
+}
+
+// NewLeased returns budgets for several replicas sharing a PostgreSQL
+// database. Windows live in memory as in the embedded mode, and each
+// replica leases a slice of a limited window's headroom with one
+// conditional update (reserved grows only while spent + reserved stays
+// within the block), then admits requests against its lease without a
+// database round trip. Settled spend, warn crossings and balance changes
+// are written behind every 100 ms; unused leases go back after a second
+// idle and at shutdown; a dead replica's leases expire after leaseTTL and
+// the sweeper returns them.
+//
+// The block holds across replicas, as in the locking mode. What leasing
+// trades: a request may be refused while another replica holds an unused
+// slice of the headroom (at most a quarter of what was left when it was
+// leased, handed back within a second of idling), and the spend other
+// replicas settled shows here, in warnings, a flush later.
+func NewLeased(db *database.DB, log *slog.Logger) *Budgets {
+	b := NewEmbedded(db, log)
+	b.mem.leased = true
+	return b
+}
+
+// loadLeased creates the missing windows' rows and reads them, so that
+// leases can name them; called under flushMu.
+func (b *Budgets) loadLeased(ctx context.Context, missing []*slot) error {
+	now := b.Now().UTC()
+	tx, err := b.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("load spend windows: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	if err := b.upsert(ctx, tx, missing, now, nil); err != nil {
+		return fmt.Errorf("load spend windows: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("load spend windows: %w", err)
+	}
+	m := b.mem
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range missing {
+		w, ok := m.windows[keyOf(s)]
+		if !ok {
+			w = &memWindow{}
+			m.windows[keyOf(s)] = w
+		}
+		if w.loaded {
+			continue
+		}
+		w.lease.row, w.lease.dbSpent, w.lease.dbReserved = s.id, s.spent, s.reserved
+		w.spent, w.warned, w.loaded = s.spent+w.pending, w.warned || s.warned, true
+	}
+	return nil
+}
+
+// grow leases more of s's window so that a request of amount fits, or
+// refuses when the database's headroom cannot cover it.
+func (b *Budgets) grow(ctx context.Context, s *slot, amount money.Micros) error {
+	m := b.mem
+	m.mu.Lock()
+	w := m.windows[keyOf(s)]
+	m.mu.Unlock()
+	w.lease.grow.Lock()
+	defer w.lease.grow.Unlock()
+
+	m.mu.Lock()
+	need := w.reserved + w.pending + amount - w.lease.amount
+	headroom := *s.block - w.lease.dbSpent - w.lease.dbReserved
+	row, leaseID := w.lease.row, w.lease.id
+	m.mu.Unlock()
+	if need <= 0 {
+		return nil // a grant for another request covered this one
+	}
+	want := need
+	if amount > 0 {
+		// Whole requests' worth, so that equal requests leave no unusable
+		// remainder in a lease.
+		chunk := min(headroom/4, leaseChunk*amount) / amount * amount
+		want = max(want, chunk)
+	}
+	now := b.Now().UTC()
+	var g grant
+	err := b.retry(ctx, func() error {
+		var err error
+		g, err = b.grant(ctx, row, leaseID, *s.block, want, need, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("reserve budget: lease %s: %w", s.subject.label(s.window), err)
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w.lease.dbSpent, w.lease.dbReserved = g.spent, g.reserved
+	w.spent = g.spent + w.pending
+	if g.amount == 0 {
+		// What the database holds beyond this process's own unwritten
+		// spend is in flight somewhere.
+		s.spent, s.reserved = w.spent, g.reserved-min(w.pending, w.lease.amount)
+		return b.refusal(s, amount, now)
+	}
+	if g.id != leaseID {
+		if leaseID != 0 {
+			// The sweeper returned this lease (the process stalled past
+			// leaseTTL): the database no longer counts it.
+			b.log.Warn("a budget lease expired while its replica lived; leasing anew", "window", s.subject.label(s.window))
+			w.lease.amount = 0
+		}
+		w.lease.id = g.id
+	}
+	w.lease.amount += g.amount
+	w.lease.renewed = now
+	return nil
+}
+
+// grant is the outcome of one lease request: amount granted (zero when
+// refused) and the window row as it stands.
+type grant struct {
+	amount          money.Micros
+	id              int64
+	spent, reserved money.Micros
+}
+
+// grant adds want (or, failing that, need) to the window's reserved if
+// spent + reserved stays within block, and records it in the lease row
+// leaseID, or a new one if that is 0 or was swept.
+func (b *Budgets) grant(ctx context.Context, row int, leaseID int64, block, want, need money.Micros, now time.Time) (grant, error) {
+	tx, err := b.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return grant{}, err
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	g := grant{id: leaseID}
+	var spent, reserved int64
+	for _, amount := range []money.Micros{want, need} {
+		err := tx.QueryRowContext(ctx, b.q(`UPDATE spend_windows SET reserved = reserved + ?, updated_at = ? WHERE id = ? AND spent + reserved + ? <= ? RETURNING spent, reserved`),
+			int64(amount), now, row, int64(amount), int64(block)).Scan(&spent, &reserved)
+		if err == nil {
+			g.amount = amount
+			break
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return grant{}, err
+		}
+		if want == need {
+			break
+		}
+	}
+	if g.amount == 0 {
+		if err := tx.QueryRowContext(ctx, b.q(`SELECT spent, reserved FROM spend_windows WHERE id = ?`), row).Scan(&spent, &reserved); err != nil {
+			return grant{}, err
+		}
+		g.spent, g.reserved = money.Micros(spent), money.Micros(reserved)
+		return g, nil
+	}
+	g.spent, g.reserved = money.Micros(spent), money.Micros(reserved)
+	expires := now.Add(leaseTTL)
+	if leaseID != 0 {
+		res, err := tx.ExecContext(ctx, b.q(`UPDATE budget_reservations SET amount = amount + ?, expires_at = ? WHERE id = ?`), int64(g.amount), expires, leaseID)
+		if err != nil {
+			return grant{}, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			g.id = 0
+		}
+	}
+	if g.id == 0 {
+		if err := tx.QueryRowContext(ctx, b.q(`INSERT INTO budget_reservations (created_at, expires_at, amount, window_ids) VALUES (?, ?, ?, ?) RETURNING id`),
+			now, expires, int64(g.amount), fmt.Sprintf("[%d]", row)).Scan(&g.id); err != nil {
+			return grant{}, err
+		}
+	}
+	return g, tx.Commit()
+}
+
+// leaseWrite is one window's share of a leased flush.
+type leaseWrite struct {
+	w       *memWindow
+	k       memKey
+	spent   money.Micros // settled spend to add
+	fromRes money.Micros // the part of it moved out of the lease
+	back    money.Micros // unused lease handed back
+	leaseID int64
+	renew   bool
+	drop    bool // the lease is empty: delete its row
+	locked  bool // holds w.lease.grow
+	warn    *money.Micros
+	label   string
+	orgID   int
+	// Filled by the write:
+	lost            bool
+	alert           *Alert
+	dbSpent, dbResv money.Micros
+}
+
+// flushLeased writes settled spend (moving it out of the leases), hands
+// back leases unused for idle, renews the rest, and stores warn crossings
+// the database's sums show. On failure everything stays for the next try.
+func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
+	m := b.mem
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+	now := b.Now().UTC()
+
+	var writes []*leaseWrite
+	balances := map[int]money.Micros{}
+	m.mu.Lock()
+	for k, w := range m.windows {
+		wr := &leaseWrite{w: w, k: k, spent: w.pending, leaseID: w.lease.id, warn: w.lease.warn, label: w.lease.label, orgID: w.lease.orgID}
+		if wr.leaseID != 0 {
+			wr.fromRes = min(w.pending, w.lease.amount)
+			wr.renew = now.Sub(w.lease.renewed) >= leaseTTL/3
+			unused := w.lease.amount - w.reserved - w.pending
+			if unused >= 0 && now.Sub(w.lease.used) >= idle && w.lease.grow.TryLock() {
+				wr.locked, wr.back = true, unused
+				wr.drop = w.lease.amount-wr.fromRes-unused == 0 && w.reserved == 0
+			}
+		}
+		if wr.spent == 0 && wr.back == 0 && !wr.renew && !wr.drop {
+			if wr.locked {
+				w.lease.grow.Unlock()
+			}
+			continue
+		}
+		w.pending -= wr.spent
+		w.lease.amount -= wr.fromRes + wr.back
+		writes = append(writes, wr)
+	}
+	for org, bal := range m.balances {
+		if bal.pending != 0 {
+			balances[org] = bal.pending
+			bal.pending = 0
+		}
+	}
+	m.mu.Unlock()
+	if len(writes) == 0 && len(balances) == 0 {
+		return nil
+	}
+
+	err := b.retry(ctx, func() error { return b.writeLeased(ctx, writes, balances, now) })
+	m.mu.Lock()
+	for _, wr := range writes {
+		w := wr.w
+		switch {
+		case err != nil:
+			w.pending += wr.spent
+			w.lease.amount += wr.fromRes + wr.back
+		case wr.lost && w.lease.id == wr.leaseID:
+			b.log.Warn("a budget lease expired while its replica lived; leasing anew", "window", k2label(wr.k))
+			w.lease.id, w.lease.amount = 0, 0
+		case wr.drop:
+			w.lease.id = 0
+		case wr.leaseID != 0:
+			w.lease.renewed = now
+		}
+		if err == nil {
+			w.lease.dbSpent, w.lease.dbReserved = wr.dbSpent, wr.dbResv
+			w.spent = wr.dbSpent + w.pending
+			if wr.alert != nil {
+				w.warned = true
+			}
+		}
+		if wr.locked {
+			w.lease.grow.Unlock()
+		}
+	}
+	if err != nil {
+		for org, amount := range balances {
+			m.balances[org].pending += amount
+		}
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, wr := range writes {
+		if wr.alert != nil {
+			b.notify(*wr.alert)
+		}
+	}
+	b.forgetPast()
+	return nil
+}
+
+// k2label names a window for logs when only its key is at hand.
+func k2label(k memKey) string { return fmt.Sprintf("%s %d %s", k.scope, k.id, k.window) }
+
+// writeLeased writes one leased flush in a transaction. A lease row gone
+// (swept) means the database no longer counts the lease: the spend is
+// added, nothing is taken from reserved.
+func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balances map[int]money.Micros, now time.Time) error {
+	tx, err := b.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("write budget spend: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	expires := now.Add(leaseTTL)
+	for _, wr := range writes {
+		wr.lost, wr.alert = false, nil
+		fromRes := wr.fromRes + wr.back
+		if wr.leaseID != 0 {
+			q := `UPDATE budget_reservations SET amount = amount - ?, expires_at = ? WHERE id = ?`
+			args := []any{int64(fromRes), expires, wr.leaseID}
+			if wr.drop {
+				q, args = `DELETE FROM budget_reservations WHERE id = ?`, []any{wr.leaseID}
+			}
+			res, err := tx.ExecContext(ctx, b.q(q), args...)
+			if err != nil {
+				return fmt.Errorf("write budget lease: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				wr.lost, fromRes = true, 0
+			}
+		}
+		var id int
+		var spent, reserved int64
+		var warned bool
+		err := tx.QueryRowContext(ctx, b.q(`INSERT INTO spend_windows (scope, scope_id, "window", window_start, spent, reserved, warned, updated_at)
+VALUES (?, ?, ?, ?, ?, 0, ?, ?)
+ON CONFLICT (scope, scope_id, "window", window_start) DO UPDATE SET spent = spend_windows.spent + excluded.spent,
+reserved = spend_windows.reserved - ?, updated_at = excluded.updated_at RETURNING id, spent, reserved, warned`),
+			string(wr.k.scope), wr.k.id, string(wr.k.window), time.Unix(0, wr.k.startNS).UTC(), int64(wr.spent), false, now, int64(fromRes)).Scan(&id, &spent, &reserved, &warned)
+		if err != nil {
+			return fmt.Errorf("write budget spend: %w", err)
+		}
+		wr.dbSpent, wr.dbResv = money.Micros(spent), money.Micros(reserved)
+		if wr.warn == nil || warned || wr.dbSpent < *wr.warn {
+			continue
+		}
+		res, err := tx.ExecContext(ctx, b.q(`UPDATE spend_windows SET warned = ? WHERE id = ? AND warned = ?`), true, id, false)
+		if err != nil {
+			return fmt.Errorf("mark budget warning: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			continue
+		}
+		a := Alert{OrgID: wr.orgID, Window: wr.label, Start: time.Unix(0, wr.k.startNS).UTC(), Spent: wr.dbSpent, Warn: *wr.warn, WindowID: id}
+		if err := b.storeAlert(ctx, tx, a, now); err != nil {
+			return err
+		}
+		wr.alert = &a
+	}
+	if err := b.writeBalances(ctx, tx, balances, now); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
