@@ -316,6 +316,69 @@ func TestWarnOncePerCrossing(t *testing.T) {
 	})
 }
 
+// TestLeasesNeverDeadlock: grants, write-behind flushes that move spend
+// out of leases and hand them back, and another replica's grants on the
+// same windows, all at once: PostgreSQL never aborts one of them for a
+// deadlock (each would stall its requests for deadlock_timeout, a second).
+func TestLeasesNeverDeadlock(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		b1, b2 := budget.NewLeased(db, quiet), budget.NewLeased(db, quiet)
+		subjects := []budget.Subject{
+			keySubject(11, budget.Limits{3: usd(1000), 5: usd(2000)}),
+			{Scope: budget.ScopeService, ID: 11, Name: "svc", Limits: budget.Limits{3: usd(1000), 6: usd(5000)}},
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for _, b := range []*budget.Budgets{b1, b2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(2 * time.Millisecond):
+						// An explicit flush also hands every unused lease
+						// back, so the requests keep leasing anew.
+						if err := b.Flush(ctx); err != nil {
+							t.Error(err)
+						}
+					}
+				}
+			}()
+		}
+		var requests sync.WaitGroup
+		for i := 0; i < 16; i++ {
+			requests.Add(1)
+			go func(b *budget.Budgets) {
+				defer requests.Done()
+				for j := 0; j < 60; j++ {
+					if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subjects...); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}([]*budget.Budgets{b1, b2}[i%2])
+		}
+		requests.Wait()
+		close(stop)
+		wg.Wait()
+		for _, b := range []*budget.Budgets{b1, b2} {
+			if err := b.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := b1.Retries() + b2.Retries(); n != 0 {
+			t.Fatalf("%d budget transactions were aborted for a deadlock and retried", n)
+		}
+		s, r := spent(t, db, spendwindow.ScopeService, 11, spendwindow.WindowDay)
+		if s != money.FromUSD(0.01)*16*60 || r != 0 {
+			t.Fatalf("spent %s, reserved %s; want $9.60 and $0", s, r)
+		}
+	})
+}
+
 // heldUntilSwept checks that a hold of a dead process refuses a request of
 // amount until the clock passes the hold's expiry and Sweep returns want
 // holds, after which the request passes.

@@ -135,20 +135,24 @@ func (b *Budgets) reserveMemory(ctx context.Context, res *Reservation, limited [
 	}
 	for attempt := 0; ; attempt++ {
 		short, err := b.admit(res, limited, enforceBalance, money.Micros(balance))
-		if err != nil || len(short) == 0 {
-			if err != nil {
-				return nil, err
-			}
+		if err != nil {
+			b.unhold(res, limited)
+			return nil, err
+		}
+		if len(short) == 0 {
 			return res, nil
 		}
-		// Leased mode only: some window's lease is too small. Grow it and
-		// look again, since other requests may use the growth first.
+		// Leased mode only: some window's lease is too small. Grow it,
+		// holding this request's amount in the same step, so that other
+		// requests cannot use the growth first; then look again.
 		if attempt == maxLeaseAttempts {
+			b.unhold(res, limited)
 			return nil, fmt.Errorf("reserve budget: the lease on %s kept being used up by other requests (%d tries)",
 				short[0].subject.label(short[0].window), attempt)
 		}
 		for _, s := range short {
 			if err := b.grow(ctx, s, res.amount); err != nil {
+				b.unhold(res, limited)
 				return nil, err
 			}
 		}
@@ -156,8 +160,8 @@ func (b *Budgets) reserveMemory(ctx context.Context, res *Reservation, limited [
 }
 
 // admit holds res.amount in every limited window, or refuses, all under
-// the one lock. In the leased mode it returns the windows whose lease is
-// too small instead, holding nothing.
+// the one lock. In the leased mode it holds what fits in the leases and
+// returns the windows whose lease is too small.
 func (b *Budgets) admit(res *Reservation, limited []*slot, enforceBalance bool, balance money.Micros) ([]*slot, error) {
 	now := b.Now().UTC()
 	m := b.mem
@@ -180,6 +184,9 @@ func (b *Budgets) admit(res *Reservation, limited []*slot, enforceBalance bool, 
 			// forgetPast keeps a minute's grace, but never guess.
 			return nil, fmt.Errorf("reserve budget: spend window %s was not loaded", s.subject.label(s.window))
 		}
+		if s.held {
+			continue
+		}
 		s.spent, s.reserved = w.spent, w.reserved
 		switch {
 		case s.block == nil:
@@ -188,17 +195,19 @@ func (b *Budgets) admit(res *Reservation, limited []*slot, enforceBalance bool, 
 			// spend not yet written; the database counts the lease whole.
 			if w.reserved+w.pending+res.amount > w.lease.amount {
 				short = append(short, s)
+				continue
 			}
 		case w.spent+w.reserved+res.amount > *s.block:
 			return nil, b.refusal(s, res.amount, now)
 		}
+		w.reserved += res.amount
+		s.held = true
 	}
 	if len(short) > 0 {
 		return short, nil
 	}
 	for _, s := range limited {
 		w := m.windows[keyOf(s)]
-		w.reserved += res.amount
 		w.lease.used = now
 		if s.warn != nil && w.spent >= *s.warn {
 			res.warnings = append(res.warnings, fmt.Sprintf("%s %s/%s", s.subject.label(s.window), w.spent, *s.warn))
@@ -206,6 +215,19 @@ func (b *Budgets) admit(res *Reservation, limited []*slot, enforceBalance bool, 
 	}
 	res.held = true
 	return nil, nil
+}
+
+// unhold releases what a refused request held in some of its windows.
+func (b *Budgets) unhold(res *Reservation, limited []*slot) {
+	m := b.mem
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range limited {
+		if s.held {
+			m.windows[keyOf(s)].reserved -= res.amount
+			s.held = false
+		}
+	}
 }
 
 // settleMemory is settle for the embedded mode: the new spend is in

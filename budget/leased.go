@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -46,13 +47,13 @@ type lease struct {
 	renewed    time.Time
 	used       time.Time // the last admission, for handing idle leases back
 	dbSpent    money.Micros
-	dbReserved money.Micros  // the row as last read
+	dbReserved money.Micros // the row as last read
 	// The warn limit, label and organization the last settle saw, for
 	// the crossings a flush finds.
 	warn  *money.Micros
 	label string
 	orgID int
-	grow       sync.Mutex    // one grant or give-back at a time
+	grow  sync.Mutex // one grant or give-back at a time
 }
 
 // NewLeased returns budgets for several replicas sharing a PostgreSQL
@@ -123,10 +124,14 @@ func (b *Budgets) grow(ctx context.Context, s *slot, amount money.Micros) error 
 	need := w.reserved + w.pending + amount - w.lease.amount
 	headroom := *s.block - w.lease.dbSpent - w.lease.dbReserved
 	row, leaseID := w.lease.row, w.lease.id
-	m.mu.Unlock()
 	if need <= 0 {
-		return nil // a grant for another request covered this one
+		// A grant for another request covered this one.
+		w.reserved += amount
+		s.held = true
+		m.mu.Unlock()
+		return nil
 	}
+	m.mu.Unlock()
 	want := need
 	if amount > 0 {
 		// Whole requests' worth, so that equal requests leave no unusable
@@ -166,6 +171,10 @@ func (b *Budgets) grow(ctx context.Context, s *slot, amount money.Micros) error 
 	}
 	w.lease.amount += g.amount
 	w.lease.renewed = now
+	if w.reserved+w.pending+amount <= w.lease.amount {
+		w.reserved += amount
+		s.held = true
+	}
 	return nil
 }
 
@@ -338,6 +347,20 @@ func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 	return nil
 }
 
+// less orders window keys as sortSlots orders slots.
+func (k memKey) less(o memKey) bool {
+	if k.scope != o.scope {
+		return k.scope < o.scope
+	}
+	if k.id != o.id {
+		return k.id < o.id
+	}
+	if k.window != o.window {
+		return k.window < o.window
+	}
+	return k.startNS < o.startNS
+}
+
 // k2label names a window for logs when only its key is at hand.
 func k2label(k memKey) string { return fmt.Sprintf("%s %d %s", k.scope, k.id, k.window) }
 
@@ -351,10 +374,25 @@ func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balance
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
 	expires := now.Add(leaseTTL)
+	// Rows are locked window row first, then its lease row, as grant
+	// does, and windows in one order, as every flush does: no two
+	// transactions wait on each other in a cycle.
+	sort.Slice(writes, func(i, j int) bool { return writes[i].k.less(writes[j].k) })
 	for _, wr := range writes {
 		wr.lost, wr.alert = false, nil
-		fromRes := wr.fromRes + wr.back
+		var id int
+		var spent, reserved int64
+		var warned bool
+		err := tx.QueryRowContext(ctx, b.q(`INSERT INTO spend_windows (scope, scope_id, "window", window_start, spent, reserved, warned, updated_at)
+VALUES (?, ?, ?, ?, ?, 0, ?, ?)
+ON CONFLICT (scope, scope_id, "window", window_start) DO UPDATE SET spent = spend_windows.spent + excluded.spent,
+updated_at = excluded.updated_at RETURNING id, spent, reserved, warned`),
+			string(wr.k.scope), wr.k.id, string(wr.k.window), time.Unix(0, wr.k.startNS).UTC(), int64(wr.spent), false, now).Scan(&id, &spent, &reserved, &warned)
+		if err != nil {
+			return fmt.Errorf("write budget spend: %w", err)
+		}
 		if wr.leaseID != 0 {
+			fromRes := wr.fromRes + wr.back
 			q := `UPDATE budget_reservations SET amount = amount - ?, expires_at = ? WHERE id = ?`
 			args := []any{int64(fromRes), expires, wr.leaseID}
 			if wr.drop {
@@ -365,19 +403,13 @@ func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balance
 				return fmt.Errorf("write budget lease: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				wr.lost, fromRes = true, 0
+				wr.lost = true
+			} else if fromRes != 0 {
+				if err := tx.QueryRowContext(ctx, b.q(`UPDATE spend_windows SET reserved = reserved - ? WHERE id = ? RETURNING reserved`),
+					int64(fromRes), id).Scan(&reserved); err != nil {
+					return fmt.Errorf("write budget lease: %w", err)
+				}
 			}
-		}
-		var id int
-		var spent, reserved int64
-		var warned bool
-		err := tx.QueryRowContext(ctx, b.q(`INSERT INTO spend_windows (scope, scope_id, "window", window_start, spent, reserved, warned, updated_at)
-VALUES (?, ?, ?, ?, ?, 0, ?, ?)
-ON CONFLICT (scope, scope_id, "window", window_start) DO UPDATE SET spent = spend_windows.spent + excluded.spent,
-reserved = spend_windows.reserved - ?, updated_at = excluded.updated_at RETURNING id, spent, reserved, warned`),
-			string(wr.k.scope), wr.k.id, string(wr.k.window), time.Unix(0, wr.k.startNS).UTC(), int64(wr.spent), false, now, int64(fromRes)).Scan(&id, &spent, &reserved, &warned)
-		if err != nil {
-			return fmt.Errorf("write budget spend: %w", err)
 		}
 		wr.dbSpent, wr.dbResv = money.Micros(spent), money.Micros(reserved)
 		if wr.warn == nil || warned || wr.dbSpent < *wr.warn {
