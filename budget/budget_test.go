@@ -208,6 +208,20 @@ func TestLeases(t *testing.T) {
 		if held == 0 {
 			t.Fatal("the day window holds no lease")
 		}
+		// What admins read: the spend so far and what is in flight, not
+		// the lease.
+		inFlight, err := b.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{subj}, Amount: money.FromUSD(0.05)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, err := b.Current(ctx, subj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if day := cur[1]; day.Window != budget.Day || day.Spent != money.FromUSD(1.00) || day.Reserved != money.FromUSD(0.05) {
+			t.Fatalf("Current day = spent %s, reserved %s; want $1.00 and the $0.05 in flight", day.Spent, day.Reserved)
+		}
+		inFlight.Settle(ctx, 0)
 		if err := b.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}

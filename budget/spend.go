@@ -25,7 +25,13 @@ type Spend struct {
 func (b *Budgets) Current(ctx context.Context, s Subject) ([]*Spend, error) {
 	// The embedded mode's spend is in memory until flushed: write it first
 	// so that the answer includes the last requests.
-	if err := b.Flush(ctx); err != nil {
+	flush := b.Flush
+	if b.mem != nil && b.mem.leased {
+		// Without handing leases back: an admin watching must not make
+		// the requests lease anew.
+		flush = func(ctx context.Context) error { return b.flushLeased(ctx, leaseIdle) }
+	}
+	if err := flush(ctx); err != nil {
 		return nil, err
 	}
 	now := b.Now().UTC()
