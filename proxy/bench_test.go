@@ -37,13 +37,17 @@ func (m memUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 	}, nil
 }
 
-// sink is a ResponseWriter that keeps nothing.
-type sink struct{ h http.Header }
+// sink is a ResponseWriter that keeps nothing but counts flushes: each is a
+// write to the client's socket in a real server.
+type sink struct {
+	h       http.Header
+	flushes int
+}
 
 func (s *sink) Header() http.Header         { return s.h }
 func (s *sink) Write(b []byte) (int, error) { return len(b), nil }
 func (s *sink) WriteHeader(int)             {}
-func (s *sink) Flush()                      {}
+func (s *sink) Flush()                      { s.flushes++ }
 
 func benchProxy(b *testing.B, up memUpstream, body string, opts ...fixtureOption) {
 	db := testenv.New(b, dialect.SQLite)
@@ -66,10 +70,12 @@ func benchProxy(b *testing.B, up memUpstream, body string, opts ...fixtureOption
 	run() // warm the key cache
 	b.ReportAllocs()
 	b.ResetTimer()
+	w.flushes = 0
 	for b.Loop() {
 		run()
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(w.flushes)/float64(b.N), "flushes/op")
 	_ = f.usage.Flush(context.Background())
 }
 
@@ -82,7 +88,9 @@ func BenchmarkChat(b *testing.B) {
 }
 
 // BenchmarkChatStream is the same for a streamed chat completion of five
-// content events and a usage event, with the stream_options rewrite.
+// content events and a usage event, with the stream_options rewrite. The
+// upstream's events are all there at once, as under load, so they should
+// share one flush.
 func BenchmarkChatStream(b *testing.B) {
 	chunk := `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"word "}}]}` + "\n\n"
 	stream := strings.Repeat(chunk, 5) + openAIStream[2] + openAIStream[3]

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/clientkey"
@@ -54,6 +55,8 @@ type exchange struct {
 	up *upstreamConf
 	// attempts lists the tries of a routed request, for its record.
 	attempts []schema.Attempt
+	// late sends a stream's headers if its first event is slow.
+	late lateHeaders
 }
 
 // authenticate finds the request's key and checks everything that does not
@@ -639,16 +642,41 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 	}
 	rc := http.NewResponseController(x.w)
 	x.w.WriteHeader(status)
-	clientGone := rc.Flush() != nil
+	// The headers leave with the first event, in one write, unless that
+	// event is slow to come.
+	late := &x.late
+	late.start(rc)
+	clientGone := x.r.Context().Err() != nil
 	rd := sse.NewReader(body)
 	meter := usage.NewStreamMeter(string(x.protocol))
 	var upstreamErr error
+	unflushed := false
 	for !clientGone {
+		// Flush before waiting on the upstream, not after every event: each
+		// flush is a write to the client's socket, and events that arrived
+		// in one read (common under load) can share it. No event waits in
+		// the buffer while the relay waits for the next one.
+		if unflushed && !rd.Buffered() {
+			if err := rc.Flush(); err != nil {
+				clientGone = true
+				break
+			}
+			unflushed = false
+		}
 		ev, err := rd.Next()
+		if late != nil {
+			// The first event (or the end) is here; the headers go with it
+			// unless the timer sent them already.
+			clientGone = late.stop() != nil
+			late = nil
+		}
 		if err != nil {
 			if err != io.EOF {
 				upstreamErr = err
 			}
+			break
+		}
+		if clientGone {
 			break
 		}
 		meter.Observe(ev)
@@ -659,9 +687,13 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 			clientGone = true
 			break
 		}
-		if err := rc.Flush(); err != nil {
-			clientGone = true
-		}
+		unflushed = true
+	}
+	if late != nil { // the client left before the loop began
+		_ = late.stop()
+	}
+	if unflushed && !clientGone && rc.Flush() != nil {
+		clientGone = true
 	}
 	u := meter.Usage()
 	if x.r.Context().Err() != nil {
@@ -702,6 +734,51 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 	if o.priced && !clientGone {
 		h.Set("X-Sluice-Cost-USD", usd(o.cost))
 	}
+}
+
+// headerFlushDelay is how long a stream's response headers may wait for
+// its first event, so that both reach the client in one write (one syscall
+// and one packet fewer per stream). Upstreams usually send the first event
+// with their headers; one that takes longer still has its headers relayed
+// this soon after they arrived.
+const headerFlushDelay = 10 * time.Millisecond
+
+// lateHeaders flushes a stream's response headers from a timer when the
+// first event is slower than headerFlushDelay. The timer and the relay
+// never use the ResponseWriter at once: the relay only reads the upstream
+// until stop has returned.
+type lateHeaders struct {
+	mu   sync.Mutex
+	rc   *http.ResponseController
+	t    *time.Timer
+	done bool  // flushed by the timer, or stopped
+	err  error // of the timer's flush: the client is gone
+}
+
+// start arms the timer. h lives in the exchange, which is on the heap
+// anyway, so only the timer is allocated per stream.
+func (h *lateHeaders) start(rc *http.ResponseController) {
+	h.rc = rc
+	h.t = time.AfterFunc(headerFlushDelay, h.fire)
+}
+
+func (h *lateHeaders) fire() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.done {
+		h.done = true
+		h.err = h.rc.Flush()
+	}
+}
+
+// stop cancels the timer, or waits for its flush to end; the caller owns
+// the ResponseWriter again. The error is the timer's failed flush.
+func (h *lateHeaders) stop() error {
+	h.t.Stop()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.done = true
+	return h.err
 }
 
 // usd renders micro-USD as a decimal dollar amount with six places.

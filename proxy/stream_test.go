@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,13 +37,7 @@ func TestStreamIsNotBuffered(t *testing.T) {
 			}
 		})
 		_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-STREAM", models: []string{"gpt-test"}})
-		req, _ := http.NewRequest("POST", f.srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-test","stream":true}`))
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		resp := openChatStream(t, f, key)
 		br := bufio.NewReader(resp.Body)
 		line, err := br.ReadString('\n')
 		if err != nil || line != strings.SplitAfter(openAIStream[0], "\n")[0] {
@@ -55,6 +50,54 @@ func TestStreamIsNotBuffered(t *testing.T) {
 			t.Errorf("rest of stream %q, want %q", rest.String(), want)
 		}
 	})
+}
+
+// TestStreamHeadersBeforeFirstEvent: the upstream sends its headers and
+// then waits until the client has them before sending any event, so a
+// proxy that held the headers for the first event would deadlock here.
+func TestStreamHeadersBeforeFirstEvent(t *testing.T) {
+	f := newFixture(t, testenv.New(t, "sqlite3"))
+	gotHeaders := make(chan struct{})
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		select {
+		case <-gotHeaders:
+		case <-time.After(5 * time.Second):
+			t.Error("the client did not get the headers while the upstream waited to send its first event")
+			return
+		}
+		for _, ev := range openAIStream {
+			_, _ = io.WriteString(w, ev)
+			w.(http.Flusher).Flush()
+		}
+	})
+	_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-HEAD", models: []string{"gpt-test"}})
+	resp := openChatStream(t, f, key)
+	close(gotHeaders)
+	rest := new(strings.Builder)
+	if _, err := io.Copy(rest, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if want := openAIStream[0] + openAIStream[1] + openAIStream[3]; rest.String() != want {
+		t.Errorf("stream %q, want %q", rest.String(), want)
+	}
+}
+
+// openChatStream starts a streamed chat completion with key and returns
+// the response as soon as its headers arrive; the body is closed at the
+// end of the test.
+func openChatStream(t *testing.T, f *fixture, key string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", f.srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-test","stream":true}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
 }
 
 // TestClientDisconnectMidStream: the client leaves after the first event;

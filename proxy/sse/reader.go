@@ -113,6 +113,19 @@ func (r *Reader) Next() (Event, error) {
 	}
 }
 
+// Buffered reports whether Next would return without reading from the
+// underlying reader: a whole event, the stream's end or an error is already
+// buffered. A relay uses it to flush once per burst instead of once per
+// event: events that arrived together leave together, and nothing waits in
+// the relay's buffer while the relay waits on the upstream.
+func (r *Reader) Buffered() bool {
+	if r.err != nil || r.eof {
+		return true
+	}
+	_, ok := r.findEnd()
+	return ok
+}
+
 func (r *Reader) fail(err error) error {
 	r.err = err
 	return err

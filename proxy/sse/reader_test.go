@@ -3,6 +3,7 @@ package sse
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -160,11 +161,13 @@ func dataEvents(evs []got) []got {
 type scripted struct {
 	chunks []string
 	reads  int
+	calls  int // Reads asked for, the failing ones included
 }
 
 var errReadAhead = errors.New("read past the available data")
 
 func (s *scripted) Read(p []byte) (int, error) {
+	s.calls++
 	if s.reads >= len(s.chunks) {
 		return 0, errReadAhead
 	}
@@ -200,6 +203,51 @@ func TestReaderDoesNotReadAhead(t *testing.T) {
 			}
 			if _, err := rd.Next(); !errors.Is(err, errReadAhead) {
 				t.Fatalf("after the events: %v, want the scripted error", err)
+			}
+		})
+	}
+}
+
+// TestReaderBuffered checks Buffered before every Next against what Next
+// then does: true exactly when Next returns without another Read (the
+// scripted reader counts them), so a relay that flushes only when Buffered
+// is false never holds an event while it waits on the upstream.
+func TestReaderBuffered(t *testing.T) {
+	cases := []struct {
+		name   string
+		chunks []string
+		want   []bool // Buffered before each Next, until Next fails
+	}{
+		{"one event a read", []string{"data: a\n\n", "data: b\n\n"}, []bool{false, false, false}},
+		{"two in one read", []string{"data: a\n\ndata: b\n\n"}, []bool{false, true, false}},
+		{"two and a half", []string{"data: a\n\ndata: b\n\ndata: c", "\n\n"}, []bool{false, true, false, false}},
+		{"event over two reads", []string{"data: a", "bc\n\n"}, []bool{false, false}},
+		{"ends on bare CR", []string{"data: a\r\r", "\ndata: b\r\n\r\n"}, []bool{false, false, false}},
+		{"split CRLF then whole", []string{"data: a\r\n\r", "\ndata: b\r\n\r\n"}, []bool{false, false, false}},
+		{"CRLF pair in one read", []string{"data: a\r\n\r\ndata: b\r\n\r\n"}, []bool{false, true, false}},
+		{"keep-alive and event", []string{": ping\n\ndata: a\n\n"}, []bool{false, true, false}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &scripted{chunks: tc.chunks}
+			rd := NewReader(s)
+			var got []bool
+			for {
+				b, before := rd.Buffered(), s.calls
+				got = append(got, b)
+				_, err := rd.Next()
+				if read := s.calls > before; read == b {
+					t.Fatalf("Buffered() = %v before Next #%d, but Next read: %v", b, len(got), read)
+				}
+				if err != nil {
+					break
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("Buffered before each Next = %v, want %v", got, tc.want)
+			}
+			if !rd.Buffered() {
+				t.Fatal("Buffered() = false after an error; Next would not read again")
 			}
 		})
 	}
