@@ -647,7 +647,9 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 	late := &x.late
 	late.start(rc)
 	clientGone := x.r.Context().Err() != nil
-	rd := sse.NewReader(body)
+	rd := readerPool.Get().(*sse.Reader)
+	rd.Reset(body)
+	defer func() { rd.Reset(nil); readerPool.Put(rd) }()
 	meter := usage.NewStreamMeter(string(x.protocol))
 	var upstreamErr error
 	unflushed := false
@@ -735,6 +737,10 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 		h.Set("X-Sluice-Cost-USD", usd(o.cost))
 	}
 }
+
+// readerPool keeps SSE readers (and their 4 KiB buffers) across streams:
+// Reset drops a buffer a huge event grew.
+var readerPool = sync.Pool{New: func() any { return sse.NewReader(nil) }}
 
 // headerFlushDelay is how long a stream's response headers may wait for
 // its first event, so that both reach the client in one write (one syscall

@@ -82,6 +82,25 @@ func NewReaderSize(r io.Reader, maxEventSize int) *Reader {
 	return &Reader{r: r, max: maxEventSize, buf: make([]byte, n)}
 }
 
+// maxKeptBuffer is the largest buffer Reset keeps: a stream with a huge event
+// should not pin its buffer in a pool.
+const maxKeptBuffer = 64 << 10
+
+// Reset makes r read a new stream from rd with the same maximum event size,
+// keeping its buffers unless an event grew them past 64 KiB, so that a pool
+// of Readers allocates nothing per stream. Reset(nil) drops the reference to
+// the previous stream before r goes back to a pool.
+func (r *Reader) Reset(rd io.Reader) {
+	buf, data := r.buf, r.data[:0]
+	if len(buf) > maxKeptBuffer {
+		buf = make([]byte, min(4096, r.max+1))
+	}
+	if cap(data) > maxKeptBuffer {
+		data = nil
+	}
+	*r = Reader{r: rd, max: r.max, buf: buf, data: data}
+}
+
 // Next returns the next event as soon as its terminating blank line has been
 // read. Every block is returned, comment-only keep-alives and stray blank
 // lines included (with nil Data), so forwarding each Raw reproduces the

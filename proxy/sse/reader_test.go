@@ -108,6 +108,43 @@ func TestReader(t *testing.T) {
 	}
 }
 
+// TestReaderReset reads every case with one Reader, Reset between them
+// (after a stream whose large event grew the buffers past what Reset keeps
+// too): no state may leak from one stream into the next.
+func TestReaderReset(t *testing.T) {
+	big := "data: " + strings.Repeat("x", 100<<10) + "\ndata: y\n\n"
+	rd := NewReader(strings.NewReader(big))
+	if ev, err := rd.Next(); err != nil || len(ev.Data) != 100<<10+2 {
+		t.Fatalf("large event: %d bytes, %v", len(ev.Data), err)
+	}
+	for _, tc := range readerCases {
+		t.Run(tc.name, func(t *testing.T) {
+			rd.Reset(strings.NewReader(tc.in))
+			if len(rd.buf) > maxKeptBuffer || cap(rd.data) > maxKeptBuffer {
+				t.Fatalf("Reset kept %d and %d bytes of buffers", len(rd.buf), cap(rd.data))
+			}
+			var evs []got
+			for {
+				ev, err := rd.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				g := got{Name: ev.Name, Raw: string(ev.Raw)}
+				if ev.Data != nil {
+					g.Data = str(string(ev.Data))
+				}
+				evs = append(evs, g)
+			}
+			if !eq(evs, tc.want) {
+				t.Fatalf("got  %s\nwant %s", show(evs), show(tc.want))
+			}
+		})
+	}
+}
+
 // TestReaderChunking feeds every case through readers that split the input
 // differently: the data events must not change and Raw must still add up to
 // the input.
@@ -429,19 +466,30 @@ func BenchmarkReader(b *testing.B) {
 	}
 	for _, s := range streams {
 		stream := []byte(strings.Repeat(s.event, 100))
-		b.Run(s.name, func(b *testing.B) {
-			br := bytes.NewReader(stream)
-			b.SetBytes(int64(len(stream)))
-			b.ReportAllocs()
-			for b.Loop() {
-				br.Reset(stream)
+		for _, reuse := range []bool{false, true} {
+			name := s.name
+			if reuse {
+				name += "/reset" // a pooled Reader, as the proxy uses
+			}
+			b.Run(name, func(b *testing.B) {
+				br := bytes.NewReader(stream)
 				rd := NewReader(br)
-				for {
-					if _, err := rd.Next(); err != nil {
-						break
+				b.SetBytes(int64(len(stream)))
+				b.ReportAllocs()
+				for b.Loop() {
+					br.Reset(stream)
+					if reuse {
+						rd.Reset(br)
+					} else {
+						rd = NewReader(br)
+					}
+					for {
+						if _, err := rd.Next(); err != nil {
+							break
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
