@@ -10,8 +10,9 @@ import (
 // This file is a small, allocation-free JSON walker: usage lives in a handful
 // of members of large bodies, and decoding whole provider bodies with
 // reflection on every request costs more than finding those members. It
-// trusts its input to be JSON (FromBody checks with json.Valid first); on
-// malformed input it stops and reports nothing rather than guessing.
+// does not validate its input (FromBody checks with json.Valid only when it
+// found no usage); on malformed input it stops and reports nothing rather
+// than guessing.
 
 // skipSpace returns the index of the first non-whitespace byte at or after i.
 func skipSpace(b []byte, i int) int {

@@ -90,30 +90,41 @@ func FromBody(protocol string, body []byte) (Usage, error) {
 	if !ok {
 		return Usage{}, fmt.Errorf("%w %q", ErrUnknownProtocol, protocol)
 	}
+	// The walker finds usage without validating the whole body (which would
+	// read it all a second time); only a body without usage is checked, to
+	// tell an answer that reported none from one that is not JSON.
+	if u := fromBody(p, body); u.Found {
+		return u, nil
+	}
 	if !json.Valid(body) {
 		return Usage{}, ErrInvalidJSON
 	}
+	return Usage{}, nil
+}
+
+// fromBody is FromBody's search, on a body it has not validated.
+func fromBody(p protocol, body []byte) Usage {
 	switch p {
 	case pAnthropic:
 		var a anthropicUsage
 		if u := field(body, "usage"); a.read(u) {
-			return a.usage(), nil
+			return a.usage()
 		}
 	case pGemini:
-		return geminiBody(body), nil
+		return geminiBody(body)
 	case pCohere:
 		if u, ok := cohereUsage(field(body, "usage")); ok {
-			return u, nil
+			return u
 		}
 		if u, ok := cohereUsage(field(body, "meta")); ok {
-			return u, nil
+			return u
 		}
 	default:
 		if u, ok := openAIUsage(field(body, "usage")); ok {
-			return u, nil
+			return u
 		}
 	}
-	return Usage{}, nil
+	return Usage{}
 }
 
 // openAIUsage reads an OpenAI usage object in either naming (chat/completions

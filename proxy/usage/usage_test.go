@@ -99,7 +99,11 @@ func TestFromBody(t *testing.T) {
 		{"negative ignored", OpenAI, `{"usage":{"prompt_tokens":-4,"completion_tokens":2}}`, Usage{0, 2, 0, true}, nil},
 		{"huge saturates", OpenAI, `{"usage":{"prompt_tokens":1e300}}`, Usage{1<<63 - 1, 0, 0, true}, nil},
 		{"not an object", OpenAI, `[1,2]`, Usage{}, nil},
-		{"invalid JSON", OpenAI, `{"usage":{"prompt_tokens":1}`, Usage{}, ErrInvalidJSON},
+		{"invalid JSON", OpenAI, `{"usage":{"prompt_tokens":1`, Usage{}, ErrInvalidJSON},
+		{"invalid JSON without usage", OpenAI, `<html>502 Bad Gateway</html>`, Usage{}, ErrInvalidJSON},
+		// The body is not checked once usage is found in it: the tokens it
+		// reports were spent whatever follows.
+		{"usage found before the body breaks", OpenAI, `{"usage":{"prompt_tokens":1}`, Usage{1, 0, 0, true}, nil},
 		{"empty body", Anthropic, ``, Usage{}, ErrInvalidJSON},
 		{"unknown protocol", "bedrock", `{}`, Usage{}, ErrUnknownProtocol},
 	}
