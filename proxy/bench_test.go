@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/sluicehq/sluice/clientkey"
+	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/internal/testenv"
 )
@@ -50,7 +51,10 @@ func (s *sink) WriteHeader(int)             {}
 func (s *sink) Flush()                      { s.flushes++ }
 
 func benchProxy(b *testing.B, up memUpstream, body string, opts ...fixtureOption) {
-	db := testenv.New(b, dialect.SQLite)
+	benchProxyOn(b, testenv.New(b, dialect.SQLite), up, body, opts...)
+}
+
+func benchProxyOn(b *testing.B, db *database.DB, up memUpstream, body string, opts ...fixtureOption) {
 	f := newFixture(b, db, append([]fixtureOption{func(o *Options) { o.Transport = up; o.Log = slog.New(slog.DiscardHandler) }}, opts...)...)
 	f.price("openai", "gpt-test", 2_500_000, 10_000_000, 1_250_000, modelprice.KindText)
 	_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: "http://upstream.invalid/v1", secret: "sk-provider-BENCH", models: []string{"gpt-test"}})
@@ -99,14 +103,34 @@ func BenchmarkChatStream(b *testing.B) {
 }
 
 // BenchmarkChatBudgeted is BenchmarkChat with package budget's reserve and
-// settle on (the service and its key have day and month blocks), to show
-// what the budget's two database transactions cost on SQLite.
+// settle on (the service and its key have day and month blocks), in each
+// mode the server runs: embedded on SQLite, leased on PostgreSQL, and the
+// locking mode for comparison.
 func BenchmarkChatBudgeted(b *testing.B) {
-	benchProxy(b, memUpstream{"application/json", []byte(openAIChatBody)},
-		`{"model":"gpt-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`,
-		func(o *Options) {
-			o.Budget = budgetWithLimits{Budgets(budget.New(o.DB, slog.New(slog.DiscardHandler)))}
+	modes := []struct {
+		name, dialect string
+		mk            func(*database.DB, *slog.Logger) *budget.Budgets
+	}{
+		{"sqlite-embedded", dialect.SQLite, budget.NewEmbedded},
+		{"sqlite-locking", dialect.SQLite, budget.New},
+		{"postgres-leased", dialect.Postgres, budget.NewLeased},
+	}
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			db := testenv.New(b, m.dialect)
+			bud := m.mk(db, slog.New(slog.DiscardHandler))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go bud.Run(ctx) // the write-behind, as the server runs it
+			// Usage within what the request could cost (openAIChatBody's
+			// 1,000 prompt tokens could not come from this body), as real
+			// answers have, so reservations cover their settles.
+			answer := strings.Replace(openAIChatBody, `"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500`, `"prompt_tokens":12,"completion_tokens":2,"total_tokens":14`, 1)
+			benchProxyOn(b, db, memUpstream{"application/json", []byte(answer)},
+				`{"model":"gpt-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`,
+				func(o *Options) { o.Budget = budgetWithLimits{Budgets(bud)} })
 		})
+	}
 }
 
 // budgetWithLimits gives every request day and month blocks, as a
