@@ -1,13 +1,14 @@
 package budget
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -94,6 +95,8 @@ type slot struct {
 	// held is set once the embedded or leased mode holds the request's
 	// amount in the window.
 	held bool
+	// key names the window in the embedded and leased modes' map.
+	key memKey
 }
 
 func (s *slot) limited() bool { return s.warn != nil || s.block != nil }
@@ -136,11 +139,20 @@ func (b *Budgets) Reserve(ctx context.Context, req Request) (*Reservation, error
 func (b *Budgets) reserve(ctx context.Context, req Request) (*Reservation, error) {
 	now := b.Now().UTC()
 	res := &Reservation{b: b, orgID: req.OrgID, amount: req.Amount}
+	var starts [4]time.Time // one per entry of Windows
+	for i, w := range Windows {
+		starts[i] = w.Start(now)
+	}
+	n := len(req.Subjects) * len(Windows)
+	backing := make([]slot, 0, n) // one allocation for the request's slots
+	res.slots = make([]*slot, 0, n)
 	var limited []*slot
 	for _, subj := range req.Subjects {
-		for _, w := range Windows {
+		for i, w := range Windows {
 			warn, block := subj.Limits.For(w)
-			s := &slot{subject: subj, window: w, start: w.Start(now), warn: warn, block: block}
+			backing = append(backing, slot{subject: subj, window: w, start: starts[i], warn: warn, block: block,
+				key: newKey(subj.Scope, subj.ID, w, starts[i])})
+			s := &backing[len(backing)-1]
 			res.slots = append(res.slots, s)
 			if s.limited() {
 				limited = append(limited, s)
@@ -359,15 +371,8 @@ func retryable(err error) bool {
 
 // sortSlots orders slots as ORDER BY scope, scope_id, "window" does.
 func sortSlots(slots []*slot) {
-	sort.Slice(slots, func(i, j int) bool {
-		a, b := slots[i], slots[j]
-		if a.subject.Scope != b.subject.Scope {
-			return a.subject.Scope < b.subject.Scope
-		}
-		if a.subject.ID != b.subject.ID {
-			return a.subject.ID < b.subject.ID
-		}
-		return a.window < b.window
+	slices.SortFunc(slots, func(a, b *slot) int {
+		return cmp.Or(cmp.Compare(a.subject.Scope, b.subject.Scope), cmp.Compare(a.subject.ID, b.subject.ID), cmp.Compare(a.window, b.window))
 	})
 }
 

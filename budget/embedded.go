@@ -33,13 +33,44 @@ func NewEmbedded(db *database.DB, log *slog.Logger) *Budgets {
 	return b
 }
 
-// memKey names one spend window.
+// memKey names one spend window. Scope and window are small codes, not
+// their strings, so that the map hashes a few words per look-up; codes
+// follow the strings' order, so that keys sort as the rows do.
 type memKey struct {
-	scope   Scope
 	id      int
-	window  Window
 	startNS int64
+	scope   uint8
+	window  uint8
 }
+
+var (
+	scopes  = [...]Scope{ScopeKey, ScopeOrg, ScopeService} // in string order
+	windows = [...]Window{Day, Hour, Month, Total}         // in string order
+)
+
+func newKey(scope Scope, id int, w Window, start time.Time) memKey {
+	k := memKey{id: id, startNS: start.UnixNano()}
+	for i, s := range scopes {
+		if s == scope {
+			k.scope = uint8(i)
+		}
+	}
+	for i, x := range windows {
+		if x == w {
+			k.window = uint8(i)
+		}
+	}
+	return k
+}
+
+// Scope is the key's scope.
+func (k memKey) Scope() Scope { return scopes[k.scope] }
+
+// Window is the key's window.
+func (k memKey) Window() Window { return windows[k.window] }
+
+// Start is the key's window start.
+func (k memKey) Start() time.Time { return time.Unix(0, k.startNS).UTC() }
 
 type memWindow struct {
 	spent, reserved money.Micros
@@ -74,9 +105,7 @@ type memory struct {
 	flushMu sync.Mutex
 }
 
-func keyOf(s *slot) memKey {
-	return memKey{s.subject.Scope, s.subject.ID, s.window, s.start.UnixNano()}
-}
+func keyOf(s *slot) memKey { return s.key }
 
 // load reads the windows and balance a request needs that are not in
 // memory yet. It runs outside the lock; a window loaded twice by racing
@@ -357,7 +386,7 @@ func (b *Budgets) writeBehind(ctx context.Context, writes []pendingWrite, balanc
 VALUES (?, ?, ?, ?, ?, 0, ?, ?)
 ON CONFLICT (scope, scope_id, "window", window_start) DO UPDATE SET spent = spend_windows.spent + excluded.spent,
 warned = spend_windows.warned OR excluded.warned, updated_at = excluded.updated_at RETURNING id`),
-			string(wr.k.scope), wr.k.id, string(wr.k.window), time.Unix(0, wr.k.startNS).UTC(), int64(wr.amount), wr.alert != nil, now).Scan(&id)
+			string(wr.k.Scope()), wr.k.id, string(wr.k.Window()), wr.k.Start(), int64(wr.amount), wr.alert != nil, now).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("write budget spend: %w", err)
 		}
@@ -397,12 +426,12 @@ func (b *Budgets) forgetPast() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, w := range m.windows {
-		if k.window == Total || w.pending != 0 || w.warnPending != nil || w.reserved != 0 || w.lease.id != 0 {
+		if k.Window() == Total || w.pending != 0 || w.warnPending != nil || w.reserved != 0 || w.lease.id != 0 {
 			continue
 		}
 		// A minute's grace: a request that computed its windows just before
 		// the boundary still finds them.
-		if end := k.window.End(time.Unix(0, k.startNS).UTC()); !end.IsZero() && now.After(end.Add(time.Minute)) {
+		if end := k.Window().End(k.Start()); !end.IsZero() && now.After(end.Add(time.Minute)) {
 			delete(m.windows, k)
 		}
 	}

@@ -362,7 +362,7 @@ func (k memKey) less(o memKey) bool {
 }
 
 // k2label names a window for logs when only its key is at hand.
-func k2label(k memKey) string { return fmt.Sprintf("%s %d %s", k.scope, k.id, k.window) }
+func k2label(k memKey) string { return fmt.Sprintf("%s %d %s", k.Scope(), k.id, k.Window()) }
 
 // writeLeased writes one leased flush in a transaction. A lease row gone
 // (swept) means the database no longer counts the lease: the spend is
@@ -387,7 +387,7 @@ func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balance
 VALUES (?, ?, ?, ?, ?, 0, ?, ?)
 ON CONFLICT (scope, scope_id, "window", window_start) DO UPDATE SET spent = spend_windows.spent + excluded.spent,
 updated_at = excluded.updated_at RETURNING id, spent, reserved, warned`),
-			string(wr.k.scope), wr.k.id, string(wr.k.window), time.Unix(0, wr.k.startNS).UTC(), int64(wr.spent), false, now).Scan(&id, &spent, &reserved, &warned)
+			string(wr.k.Scope()), wr.k.id, string(wr.k.Window()), wr.k.Start(), int64(wr.spent), false, now).Scan(&id, &spent, &reserved, &warned)
 		if err != nil {
 			return fmt.Errorf("write budget spend: %w", err)
 		}
@@ -422,7 +422,7 @@ updated_at = excluded.updated_at RETURNING id, spent, reserved, warned`),
 		if n, _ := res.RowsAffected(); n != 1 {
 			continue
 		}
-		a := Alert{OrgID: wr.orgID, Window: wr.label, Start: time.Unix(0, wr.k.startNS).UTC(), Spent: wr.dbSpent, Warn: *wr.warn, WindowID: id}
+		a := Alert{OrgID: wr.orgID, Window: wr.label, Start: wr.k.Start(), Spent: wr.dbSpent, Warn: *wr.warn, WindowID: id}
 		if err := b.storeAlert(ctx, tx, a, now); err != nil {
 			return err
 		}

@@ -52,7 +52,7 @@ func (b *Budgets) Current(ctx context.Context, s Subject) ([]*Spend, error) {
 		if m := b.mem; m != nil {
 			// Holds live in memory only.
 			m.mu.Lock()
-			if mw := m.windows[memKey{s.Scope, s.ID, w, sp.WindowStart.UnixNano()}]; mw != nil {
+			if mw := m.windows[newKey(s.Scope, s.ID, w, sp.WindowStart)]; mw != nil {
 				sp.Reserved = mw.reserved
 				if m.leased {
 					// The database's reserved counts this process's lease
