@@ -287,12 +287,19 @@ func (g *gateway) startProxy(ctx context.Context) error {
 	// Live usage events reach subscribers on every replica: this one's
 	// directly, the others' through the feed's messages (PostgreSQL).
 	messenger, _ := g.changes.(changefeed.Messenger)
+	var relay *usageRelay
 	if messenger != nil {
+		relay = &usageRelay{m: messenger, log: g.log}
 		messenger.OnMessage(func(payload string) {
+			if relay.heard(payload) {
+				return
+			}
 			for _, e := range decodeUsageEvents(payload) {
 				g.feed.PublishUsage(e)
 			}
 		})
+		g.feed.OnSubscribeUsage = relay.announce
+		go relay.run(ctx, g.feed)
 	}
 	g.usage = usagelog.New(g.db.Client, usagelog.Options{
 		Log:     g.log,
@@ -301,7 +308,7 @@ func (g *gateway) startProxy(ctx context.Context) error {
 			return rollup.Add(ctx, tx, g.db.Dialect, rollupEntries(batch))
 		},
 		OnWrite: func(batch []usagelog.Record) {
-			if messenger != nil {
+			if relay.watched() {
 				sendUsageEvents(messenger, batch, g.log)
 			}
 			for i := range batch {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/changefeed"
@@ -78,6 +79,64 @@ func (s *serviceNames) name(id int) string {
 	}
 	s.names[id] = name
 	return name
+}
+
+// usageRelay decides whether this replica's usage events go to the
+// others: only while some other replica has a usage subscriber, so that
+// nobody pays for NOTIFY traffic that no dashboard reads. A replica with
+// subscribers says so when one subscribes and every watchEvery after;
+// hearing it keeps the relay on for watchFor.
+type usageRelay struct {
+	m     changefeed.Messenger
+	log   *slog.Logger
+	until atomic.Int64 // unix nanoseconds until which another replica watches
+}
+
+const (
+	watchingMessage = "watching"
+	watchEvery      = 5 * time.Second
+	watchFor        = 3 * watchEvery
+)
+
+// heard reports whether payload was another replica's announcement, and
+// notes it.
+func (r *usageRelay) heard(payload string) bool {
+	if payload != watchingMessage {
+		return false
+	}
+	r.until.Store(time.Now().Add(watchFor).UnixNano())
+	return true
+}
+
+// watched reports whether another replica has announced a subscriber
+// lately; false without a relay (SQLite, one process).
+func (r *usageRelay) watched() bool {
+	return r != nil && time.Now().UnixNano() < r.until.Load()
+}
+
+// announce tells the other replicas that this one has a subscriber.
+func (r *usageRelay) announce() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := r.m.Send(ctx, watchingMessage); err != nil {
+		r.log.Warn("tell the other replicas of a usage subscriber", "err", err)
+	}
+}
+
+// run repeats the announcement while feed has usage subscribers.
+func (r *usageRelay) run(ctx context.Context, feed *livefeed.Hub) {
+	t := time.NewTicker(watchEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if feed.UsageSubscribers() > 0 {
+				r.announce()
+			}
+		}
+	}
 }
 
 // sendUsageEvents hands a batch's events to the other replicas, in

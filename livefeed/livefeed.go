@@ -27,6 +27,11 @@ type UsageEvent struct {
 
 // Hub is the in-process fan-out.
 type Hub struct {
+	// OnSubscribeUsage, if set before the first subscription, runs (in a
+	// goroutine of its own) each time usage gets a subscriber: replicas
+	// tell each other they are watched.
+	OnSubscribeUsage func()
+
 	mu      sync.Mutex
 	usage   map[chan *UsageEvent]func(UsageEvent) bool
 	limits  map[chan struct{}]int
@@ -64,12 +69,22 @@ func (h *Hub) SubscribeUsage(ctx context.Context, filter func(UsageEvent) bool) 
 	h.mu.Lock()
 	h.usage[ch] = filter
 	h.mu.Unlock()
+	if h.OnSubscribeUsage != nil {
+		go h.OnSubscribeUsage()
+	}
 	context.AfterFunc(ctx, func() {
 		h.mu.Lock()
 		delete(h.usage, ch)
 		h.mu.Unlock()
 	})
 	return ch
+}
+
+// UsageSubscribers is how many usage subscriptions are open.
+func (h *Hub) UsageSubscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.usage)
 }
 
 // PublishRateLimits says a credential's live rate limits changed.

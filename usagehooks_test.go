@@ -1,0 +1,60 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/sluicehq/sluice/changefeed"
+	"github.com/sluicehq/sluice/internal/testenv"
+)
+
+// TestUsageRelayOnlyWhileWatched: a replica sends its usage events to the
+// others only after one of them announced a subscriber, and for a while
+// after, not before.
+func TestUsageRelayOnlyWhileWatched(t *testing.T) {
+	db := testenv.New(t, dialect.Postgres)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := t.Context()
+	var relays [2]*usageRelay
+	for i := range relays {
+		feed, err := changefeed.NewPostgres(ctx, db.SQL, db.DSN, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { feed.Close() })
+		m := feed.(changefeed.Messenger)
+		r := &usageRelay{m: m, log: quiet}
+		m.OnMessage(func(payload string) { r.heard(payload) })
+		relays[i] = r
+	}
+	a, b := relays[0], relays[1]
+	if a.watched() || b.watched() {
+		t.Fatal("a relay is on before anyone announced a subscriber")
+	}
+	if (*usageRelay)(nil).watched() {
+		t.Fatal("no relay (one process) reports watchers")
+	}
+	b.announce()
+	deadline := time.Now().Add(5 * time.Second)
+	for !a.watched() {
+		if time.Now().After(deadline) {
+			t.Fatal("A never heard B's announcement")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if b.watched() {
+		t.Fatal("B heard its own announcement")
+	}
+	if a.heard(`[{"RequestID":"r1"}]`) {
+		t.Fatal("an events payload was taken for an announcement")
+	}
+	// The announcement lapses when it is not repeated.
+	a.until.Store(time.Now().Add(-time.Second).UnixNano())
+	if a.watched() {
+		t.Fatal("the relay stayed on after the announcement lapsed")
+	}
+}
