@@ -37,8 +37,8 @@ type Budgets struct {
 	// retries counts transactions PostgreSQL aborted for a deadlock or a
 	// serialization failure (Retries).
 	retries atomic.Int64
-	// mem is the embedded mode's in-memory state (NewEmbedded); nil in the
-	// locking mode.
+	// mem is the embedded and leased modes' in-memory state (NewEmbedded,
+	// NewLeased); nil in the locking mode.
 	mem *memory
 }
 
@@ -354,8 +354,10 @@ func (b *Budgets) retry(ctx context.Context, fn func() error) error {
 }
 
 // Retries is how many budget transactions PostgreSQL aborted for a
-// deadlock or a serialization failure and were run again. The lock order
-// keeps it at zero; anything else is a bug worth a look.
+// deadlock or a serialization failure and were run again. Window rows are
+// locked before reservation and lease rows, in one order, so it stays at
+// zero but for the locking mode's settle racing the sweeper over a request
+// that outlived its reservation.
 func (b *Budgets) Retries() int64 { return b.retries.Load() }
 
 func retryable(err error) bool {
@@ -472,34 +474,43 @@ func (b *Budgets) Sweep(ctx context.Context) (int, error) {
 // release returns one expired reservation's hold, unless its request
 // settled meanwhile (then the row is gone and nothing happens).
 func (b *Budgets) release(ctx context.Context, id int64) (bool, error) {
+	now := b.Now().UTC()
 	tx, err := b.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	var amount int64
 	var idsJSON string
-	q := "DELETE FROM budget_reservations WHERE id = ? RETURNING amount, window_ids"
-	if err := tx.QueryRowContext(ctx, b.q(q), id).Scan(&amount, &idsJSON); errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+	err = tx.QueryRowContext(ctx, b.q("SELECT window_ids FROM budget_reservations WHERE id = ? AND expires_at < ?"), id, now).Scan(&idsJSON)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // settled, or a lease renewed, meanwhile
 	} else if err != nil {
 		return false, fmt.Errorf("release reservation %d: %w", id, err)
 	}
 	var windowIDs []int
-	if err := json.Unmarshal([]byte(idsJSON), &windowIDs); err != nil || len(windowIDs) == 0 {
-		return false, tx.Commit()
-	}
-	if b.db.Dialect == dialect.Postgres {
-		// Lock in the canonical order that reserve and settle use.
+	_ = json.Unmarshal([]byte(idsJSON), &windowIDs)
+	if b.db.Dialect == dialect.Postgres && len(windowIDs) > 0 {
+		// Window rows first, in the canonical order, as leases' grants
+		// and flushes lock them before their lease row.
 		rows, err := tx.QueryContext(ctx, b.q(`SELECT id FROM spend_windows WHERE id IN (`+placeholders(len(windowIDs))+`) ORDER BY scope, scope_id, "window" FOR UPDATE`), intArgs(windowIDs)...)
 		if err != nil {
 			return false, fmt.Errorf("release reservation %d: lock windows: %w", id, err)
 		}
 		rows.Close()
 	}
-	if _, err := tx.ExecContext(ctx, b.q("UPDATE spend_windows SET reserved = reserved - ? WHERE id IN ("+placeholders(len(windowIDs))+")"),
-		append([]any{amount}, intArgs(windowIDs)...)...); err != nil {
+	// Still expired: a lease renewed since the SELECT stays.
+	var amount int64
+	q := "DELETE FROM budget_reservations WHERE id = ? AND expires_at < ? RETURNING amount"
+	if err := tx.QueryRowContext(ctx, b.q(q), id, now).Scan(&amount); errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
 		return false, fmt.Errorf("release reservation %d: %w", id, err)
+	}
+	if len(windowIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, b.q("UPDATE spend_windows SET reserved = reserved - ? WHERE id IN ("+placeholders(len(windowIDs))+")"),
+			append([]any{amount}, intArgs(windowIDs)...)...); err != nil {
+			return false, fmt.Errorf("release reservation %d: %w", id, err)
+		}
 	}
 	return true, tx.Commit()
 }
@@ -525,12 +536,16 @@ func (b *Budgets) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-flush.C:
+			// A hung database must not hold flushMu (and the requests that
+			// load a window behind it) for ever.
+			fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			var err error
 			if b.mem.leased {
-				err = b.flushLeased(ctx, leaseIdle)
+				err = b.flushLeased(fctx, leaseIdle)
 			} else {
-				err = b.Flush(ctx)
+				err = b.Flush(fctx)
 			}
+			cancel()
 			if err != nil {
 				b.log.Warn("write budget spend; retrying at the next flush", "err", err)
 			}

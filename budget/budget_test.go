@@ -330,6 +330,46 @@ func TestWarnOncePerCrossing(t *testing.T) {
 	})
 }
 
+// TestSweptLeaseIsNotUsed: a replica that could not renew its lease for
+// longer than the lease lives (stalled, or cut off from the database) finds
+// it swept before admitting anything more against it, while another
+// replica spends the headroom the sweep returned. The block is passed only
+// by what the stalled replica had settled and could not write before the
+// sweep (here $0.01), never by new admissions.
+func TestSweptLeaseIsNotUsed(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		clk := newClock("2026-03-01T10:00:00Z")
+		stalled, other := budget.NewLeased(db, quiet), budget.NewLeased(db, quiet)
+		stalled.Now, other.Now = clk.Now, clk.Now
+		subj := keySubject(13, budget.Limits{6: usd(1.00)})
+		if _, err := spend(ctx, stalled, 1, money.FromUSD(0.01), subj); err != nil {
+			t.Fatal(err)
+		}
+		clk.Set(clk.Now().Add(2 * time.Minute))
+		if n, err := other.Sweep(ctx); n != 1 || err != nil {
+			t.Fatalf("Sweep = %d, %v; want the stalled replica's lease", n, err)
+		}
+		n := 0
+		for ; n < 200; n++ {
+			if _, err := spend(ctx, other, 1, money.FromUSD(0.01), subj); err != nil {
+				break
+			}
+		}
+		if err := other.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := spend(ctx, stalled, 1, money.FromUSD(0.01), subj); err == nil {
+			t.Fatal("the stalled replica admitted a request against its swept lease")
+		}
+		stalled.Flush(ctx)
+		s, r := spent(t, db, spendwindow.ScopeKey, 13, spendwindow.WindowTotal)
+		if s != money.FromUSD(1.01) || r != 0 || n != 100 {
+			t.Fatalf("spent %s, reserved %s after %d requests of the other replica; want $1.01 (the block and the stalled replica's unwritten $0.01), $0 and 100", s, r, n)
+		}
+	})
+}
+
 // TestLeasesNeverDeadlock: grants, write-behind flushes that move spend
 // out of leases and hand them back, and another replica's grants on the
 // same windows, all at once: PostgreSQL never aborts one of them for a

@@ -26,7 +26,7 @@ import (
 // passed. What a crash can lose is the spend of the last interval, as it
 // loses the usage records still queued; reservations die with the
 // process, so none is ever left locked. With several processes on one
-// database (PostgreSQL), use New.
+// database (PostgreSQL), use NewLeased.
 func NewEmbedded(db *database.DB, log *slog.Logger) *Budgets {
 	b := New(db, log)
 	b.mem = &memory{windows: map[memKey]*memWindow{}, balances: map[int]*memBalance{}}
@@ -222,7 +222,8 @@ func (b *Budgets) admit(res *Reservation, limited []*slot, enforceBalance bool, 
 		case m.leased:
 			// The lease covers this process's holds and its settled
 			// spend not yet written; the database counts the lease whole.
-			if w.reserved+w.pending+res.amount > w.lease.amount {
+			// A stale lease is confirmed (in grow) before it is used.
+			if w.reserved+w.pending+res.amount > w.lease.amount || leaseStale(&w.lease, now) {
 				short = append(short, s)
 				continue
 			}

@@ -38,8 +38,8 @@ const (
 // spend not yet written fit: holds + pending + request ≤ amount. Writing
 // pending spend moves that much from the lease into spent in one update, so
 // spent + reserved in the database never falls below what this process has
-// admitted, and the conditional grant keeps spent + reserved ≤ block
-// across every replica.
+// admitted while the lease lives, and the conditional grant keeps
+// spent + reserved ≤ block across every replica.
 type lease struct {
 	row        int          // the spend_windows row
 	id         int64        // the budget_reservations row recording the lease; 0 while there is none
@@ -66,11 +66,17 @@ type lease struct {
 // idle and at shutdown; a dead replica's leases expire after leaseTTL and
 // the sweeper returns them.
 //
-// The block holds across replicas, as in the locking mode. What leasing
-// trades: a request may be refused while another replica holds an unused
-// slice of the headroom (at most a quarter of what was left when it was
-// leased, handed back within a second of idling), and the spend other
-// replicas settled shows here, in warnings, a flush later.
+// The block holds across replicas, as in the locking mode, as long as the
+// replicas' clocks agree within leaseTTL/2: a lease not renewed for that
+// long is renewed (or found swept and leased anew) before anything more is
+// admitted against it. The one way past a block: spend a replica settled
+// and then could not write for longer than leaseTTL (cut off from the
+// database) lands late, on top of what the others spent meanwhile from the
+// headroom the sweep returned. What leasing trades: a request may be refused while
+// other replicas hold unused slices of the headroom (each slice at most a
+// quarter of what was left when it was leased; a replica's slices go back
+// after a second without admissions), and the spend other replicas settled
+// shows here, in warnings, a flush later.
 func NewLeased(db *database.DB, log *slog.Logger) *Budgets {
 	b := NewEmbedded(db, log)
 	b.mem.leased = true
@@ -117,10 +123,20 @@ func (b *Budgets) grow(ctx context.Context, s *slot, amount money.Micros) error 
 	m.mu.Lock()
 	w := m.windows[keyOf(s)]
 	m.mu.Unlock()
+	if w == nil {
+		return fmt.Errorf("reserve budget: spend window %s was forgotten while the request waited", s.subject.label(s.window))
+	}
 	w.lease.grow.Lock()
 	defer w.lease.grow.Unlock()
 
+	if err := b.confirm(ctx, w); err != nil {
+		return fmt.Errorf("reserve budget: lease %s: %w", s.subject.label(s.window), err)
+	}
 	m.mu.Lock()
+	if m.windows[keyOf(s)] != w {
+		m.mu.Unlock()
+		return fmt.Errorf("reserve budget: spend window %s was forgotten while the request waited", s.subject.label(s.window))
+	}
 	need := w.reserved + w.pending + amount - w.lease.amount
 	headroom := *s.block - w.lease.dbSpent - w.lease.dbReserved
 	row, leaseID := w.lease.row, w.lease.id
@@ -176,6 +192,47 @@ func (b *Budgets) grow(ctx context.Context, s *slot, amount money.Micros) error 
 		s.held = true
 	}
 	return nil
+}
+
+// confirm renews w's lease when it is stale, before anything is admitted
+// against it: a lease not renewed for leaseTTL may have been swept back to
+// the window by another replica (this one stalled, or could not reach the
+// database), and admitting against it would pass the block. A lease found
+// gone is dropped, so the caller leases anew. The caller holds
+// w.lease.grow.
+func (b *Budgets) confirm(ctx context.Context, w *memWindow) error {
+	m := b.mem
+	now := b.Now().UTC() // before the renewal, so that its age is never understated
+	m.mu.Lock()
+	id, stale := w.lease.id, leaseStale(&w.lease, now)
+	m.mu.Unlock()
+	if id == 0 || !stale {
+		return nil
+	}
+	res, err := b.db.SQL.ExecContext(ctx, b.q(`UPDATE budget_reservations SET expires_at = ? WHERE id = ? AND expires_at >= ?`), now.Add(leaseTTL), id, now)
+	if err != nil {
+		return err
+	}
+	n, _ := res.RowsAffected()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w.lease.id != id {
+		return nil
+	}
+	if n == 1 {
+		w.lease.renewed = now
+		return nil
+	}
+	b.log.Warn("a budget lease expired while its replica lived; leasing anew", "window_row", w.lease.row)
+	w.lease.id, w.lease.amount = 0, 0
+	return nil
+}
+
+// leaseStale reports whether a lease went long enough without renewal
+// that a sweeper may have returned it (with leaseTTL/2 to spare for the
+// replicas' clocks); the caller holds m.mu.
+func leaseStale(l *lease, now time.Time) bool {
+	return l.id != 0 && now.Sub(l.renewed) >= leaseTTL/2
 }
 
 // grant is the outcome of one lease request: amount granted (zero when
@@ -309,7 +366,11 @@ func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 		switch {
 		case err != nil:
 			w.pending += wr.spent
-			w.lease.amount += wr.fromRes + wr.back
+			if w.lease.id == wr.leaseID {
+				// Unless a grant replaced a swept lease meanwhile: what
+				// was taken out belonged to the old one.
+				w.lease.amount += wr.fromRes + wr.back
+			}
 		case wr.lost && w.lease.id == wr.leaseID:
 			b.log.Warn("a budget lease expired while its replica lived; leasing anew", "window", k2label(wr.k))
 			w.lease.id, w.lease.amount = 0, 0
