@@ -231,7 +231,7 @@ describe('dashboard', () => {
     assert.match(key, /^sk_[A-Za-z0-9]{32,}$/);
     await screenshot(page, 'api-key-created', { docs: true });
     await dialog.getByRole('button', { name: 'Copy' }).click();
-    await dialog.getByRole('button', { name: 'Copied' }).waitFor();
+    await dialog.getByRole('button', { name: 'Copied', exact: true }).waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
     await dialog.getByRole('button', { name: 'I have copied it' }).click();
     await dialog.waitFor({ state: 'hidden' });
