@@ -370,6 +370,37 @@ func TestSweptLeaseIsNotUsed(t *testing.T) {
 	})
 }
 
+// TestLeaseOnDeletedWindow: a window's rows deleted with its key while a
+// lease holds part of them (rules.go deletes a key's spend windows) leave
+// the recreated row's reserved at zero, not negative, and the window
+// usable.
+func TestLeaseOnDeletedWindow(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		b := budget.NewLeased(db, quiet)
+		subj := keySubject(17, budget.Limits{6: usd(1.00)})
+		for i := 0; i < 3; i++ {
+			if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subj); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Client.SpendWindow.Delete().Where(spendwindow.ScopeEQ(spendwindow.ScopeKey), spendwindow.ScopeID(17)).ExecX(ctx)
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, r := spent(t, db, spendwindow.ScopeKey, 17, spendwindow.WindowTotal); r != 0 {
+			t.Fatalf("reserved %s in the recreated window; want $0", r)
+		}
+		if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subj); err != nil {
+			t.Fatalf("the window is unusable after its row was recreated: %v", err)
+		}
+		b.Flush(ctx)
+		if s, r := spent(t, db, spendwindow.ScopeKey, 17, spendwindow.WindowTotal); s != money.FromUSD(0.04) || r != 0 {
+			t.Fatalf("spent %s reserved %s; want $0.04 and $0", s, r)
+		}
+	})
+}
+
 // TestLeasesNeverDeadlock: grants, write-behind flushes that move spend
 // out of leases and hand them back, and another replica's grants on the
 // same windows, all at once: PostgreSQL never aborts one of them for a

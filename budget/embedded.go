@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -410,7 +412,10 @@ warned = spend_windows.warned OR excluded.warned, updated_at = excluded.updated_
 // writeBalances takes settled spend off the organizations' prepaid
 // balances.
 func (b *Budgets) writeBalances(ctx context.Context, tx *sql.Tx, balances map[int]money.Micros, now time.Time) error {
-	for org, amount := range balances {
+	// In one order, so that two replicas' flushes never wait on each other
+	// in a cycle.
+	for _, org := range slices.Sorted(maps.Keys(balances)) {
+		amount := balances[org]
 		if _, err := tx.ExecContext(ctx, b.q("UPDATE balances SET current_balance = current_balance - ?, updated_at = ? WHERE organization_id = ?"),
 			int64(amount), now, org); err != nil {
 			return fmt.Errorf("write balance: %w", err)

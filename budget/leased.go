@@ -303,6 +303,7 @@ type leaseWrite struct {
 	fromRes money.Micros // the part of it moved out of the lease
 	back    money.Micros // unused lease handed back
 	leaseID int64
+	row     int // the window row the lease was granted on
 	renew   bool
 	drop    bool // the lease is empty: delete its row
 	locked  bool // holds w.lease.grow
@@ -311,6 +312,7 @@ type leaseWrite struct {
 	orgID   int
 	// Filled by the write:
 	lost            bool
+	newRow          int // the window row as the upsert found or made it
 	alert           *Alert
 	dbSpent, dbResv money.Micros
 }
@@ -328,7 +330,7 @@ func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 	balances := map[int]money.Micros{}
 	m.mu.Lock()
 	for k, w := range m.windows {
-		wr := &leaseWrite{w: w, k: k, spent: w.pending, leaseID: w.lease.id, warn: w.lease.warn, label: w.lease.label, orgID: w.lease.orgID}
+		wr := &leaseWrite{w: w, k: k, spent: w.pending, leaseID: w.lease.id, row: w.lease.row, warn: w.lease.warn, label: w.lease.label, orgID: w.lease.orgID}
 		if wr.leaseID != 0 {
 			wr.fromRes = min(w.pending, w.lease.amount)
 			wr.renew = now.Sub(w.lease.renewed) >= leaseTTL/3
@@ -380,6 +382,7 @@ func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 			w.lease.renewed = now
 		}
 		if err == nil {
+			w.lease.row = wr.newRow
 			w.lease.dbSpent, w.lease.dbReserved = wr.dbSpent, wr.dbResv
 			w.spent = wr.dbSpent + w.pending
 			if wr.alert != nil {
@@ -452,7 +455,12 @@ updated_at = excluded.updated_at RETURNING id, spent, reserved, warned`),
 		if err != nil {
 			return fmt.Errorf("write budget spend: %w", err)
 		}
-		if wr.leaseID != 0 {
+		wr.newRow = id
+		if wr.leaseID != 0 && id != wr.row {
+			// The window's row was deleted with its key or service and
+			// the upsert made a new one: the lease held nothing in it.
+			wr.lost = true
+		} else if wr.leaseID != 0 {
 			fromRes := wr.fromRes + wr.back
 			q := `UPDATE budget_reservations SET amount = amount - ?, expires_at = ? WHERE id = ?`
 			args := []any{int64(fromRes), expires, wr.leaseID}
