@@ -401,6 +401,33 @@ func TestLeaseOnDeletedWindow(t *testing.T) {
 	})
 }
 
+// TestRemovedWarnLimitDoesNotAlert: once an admin removes a warn limit,
+// spend past the old threshold raises no alert, in every mode.
+func TestRemovedWarnLimitDoesNotAlert(t *testing.T) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
+		ctx := context.Background()
+		org, err := auth.CreateOrganization(ctx, db.Client, "warned", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := mk()
+		withWarn := keySubject(19, budget.Limits{2: usd(0.50), 3: usd(10)})
+		withoutWarn := keySubject(19, budget.Limits{3: usd(10)})
+		if _, err := spend(ctx, b, org.ID, money.FromUSD(0.10), withWarn); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 10; i++ {
+			if _, err := spend(ctx, b, org.ID, money.FromUSD(0.10), withoutWarn); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.Flush(ctx)
+		if n := db.Client.AuditEvent.Query().Where(auditevent.Action("budgetWarning"), auditevent.OrganizationID(org.ID)).CountX(ctx); n != 0 {
+			t.Fatalf("%d alerts for a warn limit that was removed before the spend crossed it", n)
+		}
+	})
+}
+
 // TestLeasesNeverDeadlock: grants, write-behind flushes that move spend
 // out of leases and hand them back, and another replica's grants on the
 // same windows, all at once: PostgreSQL never aborts one of them for a

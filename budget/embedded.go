@@ -283,9 +283,11 @@ func (r *Reservation) settleMemory(actual money.Micros) {
 		w.pending += actual
 		if m.leased {
 			// Other replicas spend in the window too: the flush finds
-			// crossings in the database's sum.
+			// crossings in the database's sum, against the limit as this
+			// settle saw it (nil once an admin removed it).
+			w.lease.warn = s.warn
 			if s.warn != nil {
-				w.lease.warn, w.lease.label, w.lease.orgID = s.warn, s.subject.label(s.window), r.orgID
+				w.lease.label, w.lease.orgID = s.subject.label(s.window), r.orgID
 			}
 			continue
 		}
