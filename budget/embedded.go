@@ -306,6 +306,27 @@ func (r *Reservation) settleMemory(actual money.Micros) {
 	}
 }
 
+// takeBalances hands a flush the settled spend not yet taken off the
+// prepaid balances; the caller holds mu.
+func (m *memory) takeBalances() map[int]money.Micros {
+	out := map[int]money.Micros{}
+	for org, bal := range m.balances {
+		if bal.pending != 0 {
+			out[org] = bal.pending
+			bal.pending = 0
+		}
+	}
+	return out
+}
+
+// putBalances gives a failed flush's balance changes back for the next
+// one; the caller holds mu.
+func (m *memory) putBalances(balances map[int]money.Micros) {
+	for org, amount := range balances {
+		m.balances[org].pending += amount
+	}
+}
+
 // pendingWrite is one window's settled spend (and crossing) to write.
 type pendingWrite struct {
 	k      memKey
@@ -330,7 +351,6 @@ func (b *Budgets) Flush(ctx context.Context) error {
 	defer m.flushMu.Unlock()
 
 	var writes []pendingWrite
-	balances := map[int]money.Micros{}
 	m.mu.Lock()
 	for k, w := range m.windows {
 		if w.pending != 0 || w.warnPending != nil {
@@ -338,12 +358,7 @@ func (b *Budgets) Flush(ctx context.Context) error {
 			w.pending, w.warnPending = 0, nil
 		}
 	}
-	for org, bal := range m.balances {
-		if bal.pending != 0 {
-			balances[org] = bal.pending
-			bal.pending = 0
-		}
-	}
+	balances := m.takeBalances()
 	m.mu.Unlock()
 	if len(writes) == 0 && len(balances) == 0 {
 		return nil
@@ -362,9 +377,7 @@ func (b *Budgets) Flush(ctx context.Context) error {
 				w.warnPending = wr.alert
 			}
 		}
-		for org, amount := range balances {
-			m.balances[org].pending += amount
-		}
+		m.putBalances(balances)
 		m.mu.Unlock()
 		return err
 	}

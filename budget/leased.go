@@ -327,7 +327,6 @@ func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 	now := b.Now().UTC()
 
 	var writes []*leaseWrite
-	balances := map[int]money.Micros{}
 	m.mu.Lock()
 	for k, w := range m.windows {
 		wr := &leaseWrite{w: w, k: k, spent: w.pending, leaseID: w.lease.id, row: w.lease.row, warn: w.lease.warn, label: w.lease.label, orgID: w.lease.orgID}
@@ -350,12 +349,7 @@ func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 		w.lease.amount -= wr.fromRes + wr.back
 		writes = append(writes, wr)
 	}
-	for org, bal := range m.balances {
-		if bal.pending != 0 {
-			balances[org] = bal.pending
-			bal.pending = 0
-		}
-	}
+	balances := m.takeBalances()
 	m.mu.Unlock()
 	if len(writes) == 0 && len(balances) == 0 {
 		return nil
@@ -394,9 +388,7 @@ func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 		}
 	}
 	if err != nil {
-		for org, amount := range balances {
-			m.balances[org].pending += amount
-		}
+		m.putBalances(balances)
 	}
 	m.mu.Unlock()
 	if err != nil {

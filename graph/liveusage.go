@@ -13,6 +13,21 @@ import (
 )
 
 // credentialTarget is what the prober needs of a saved credential.
+// viewerCredentialTarget finds the caller's credential by ID (NOT_FOUND
+// outside its organization) and what probing it needs.
+func (r *Resolver) viewerCredentialTarget(ctx context.Context, credentialID int) (*ent.ProviderCredential, liveusage.Target, error) {
+	v, err := viewer(ctx)
+	if err != nil {
+		return nil, liveusage.Target{}, err
+	}
+	c, err := orgCredential(ctx, r.Client, v, credentialID)
+	if err != nil {
+		return nil, liveusage.Target{}, err
+	}
+	t, err := r.credentialTarget(ctx, c)
+	return c, t, err
+}
+
 func (r *Resolver) credentialTarget(ctx context.Context, c *ent.ProviderCredential) (liveusage.Target, error) {
 	key, err := credentials.Key(r.Keyring, c)
 	if err != nil {

@@ -49,15 +49,7 @@ func (r *mutationResolver) TestProviderCredential(ctx context.Context, input mod
 
 // ProviderUsage is the resolver for the providerUsage field.
 func (r *queryResolver) ProviderUsage(ctx context.Context, credentialID int, refresh *bool) (*model.ProviderUsage, error) {
-	v, err := viewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c, err := orgCredential(ctx, r.Client, v, credentialID)
-	if err != nil {
-		return nil, err
-	}
-	t, err := r.credentialTarget(ctx, c)
+	c, t, err := r.viewerCredentialTarget(ctx, credentialID)
 	if err != nil {
 		return nil, err
 	}

@@ -28,15 +28,7 @@ func (r *subscriptionResolver) UsageEvents(ctx context.Context, serviceID *int, 
 
 // ProviderUsageChanged is the resolver for the providerUsageChanged field.
 func (r *subscriptionResolver) ProviderUsageChanged(ctx context.Context, credentialID int) (<-chan *model.ProviderUsage, error) {
-	v, err := viewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c, err := orgCredential(ctx, r.Client, v, credentialID)
-	if err != nil {
-		return nil, err
-	}
-	t, err := r.credentialTarget(ctx, c)
+	c, t, err := r.viewerCredentialTarget(ctx, credentialID)
 	if err != nil {
 		return nil, err
 	}
