@@ -51,7 +51,8 @@ func New(db *database.DB, log *slog.Logger) *Budgets {
 type Request struct {
 	OrgID int
 	// Subjects are the key, the service and the organization, each with
-	// its effective limits.
+	// its effective limits. The Reservation points into this slice: do not
+	// change it until the reservation settles.
 	Subjects []Subject
 	// Amount is the worst-case cost to reserve.
 	Amount money.Micros
@@ -82,7 +83,7 @@ type Alert struct {
 
 // slot is one spend window a request touches.
 type slot struct {
-	subject Subject
+	subject *Subject // in the Request's Subjects, which the Reservation keeps alive
 	window  Window
 	start   time.Time
 	warn    *money.Micros
@@ -147,7 +148,8 @@ func (b *Budgets) reserve(ctx context.Context, req Request) (*Reservation, error
 	backing := make([]slot, 0, n) // one allocation for the request's slots
 	res.slots = make([]*slot, 0, n)
 	var limited []*slot
-	for _, subj := range req.Subjects {
+	for j := range req.Subjects {
+		subj := &req.Subjects[j]
 		for i, w := range Windows {
 			warn, block := subj.Limits.For(w)
 			backing = append(backing, slot{subject: subj, window: w, start: starts[i], warn: warn, block: block,
