@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +30,6 @@ import (
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/database"
-	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/liveusage"
@@ -301,10 +301,9 @@ func (g *gateway) startProxy(ctx context.Context) error {
 		g.feed.OnSubscribeUsage = relay.announce
 		go relay.run(ctx, g.feed)
 	}
-	g.usage = usagelog.New(g.db.Client, usagelog.Options{
-		Log:     g.log,
-		Dialect: g.db.Dialect,
-		InTx: func(ctx context.Context, tx *ent.Tx, batch []usagelog.Record) error {
+	g.usage = usagelog.New(g.db, usagelog.Options{
+		Log: g.log,
+		InTx: func(ctx context.Context, tx *sql.Tx, batch []usagelog.Record) error {
 			return rollup.Add(ctx, tx, g.db.Dialect, rollupEntries(batch))
 		},
 		OnWrite: func(batch []usagelog.Record) {

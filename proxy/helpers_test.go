@@ -75,7 +75,7 @@ func newFixture(t testing.TB, db *database.DB, opts ...fixtureOption) *fixture {
 	f := &fixture{t: t, db: db, keyring: kr, logs: &logBuffer{}}
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.feed = openFeed(t, db, log)
-	f.usage = usagelog.New(db.Client, usagelog.Options{Dialect: db.Dialect, Log: log, Interval: 10 * time.Millisecond, OnWrite: func(batch []usagelog.Record) {
+	f.usage = usagelog.New(db, usagelog.Options{Log: log, Interval: 10 * time.Millisecond, OnWrite: func(batch []usagelog.Record) {
 		f.failMu.Lock()
 		defer f.failMu.Unlock()
 		for _, r := range batch {
