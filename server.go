@@ -30,6 +30,7 @@ import (
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/gcpace"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/liveusage"
@@ -387,6 +388,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer g.Close()
+	if gcpace.Start(gcpace.DefaultHeadroom) {
+		log.Debug("garbage collector paced for a small live heap", "headroom_mb", gcpace.DefaultHeadroom>>20)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -1,0 +1,100 @@
+// Package gcpace paces Go's garbage collector for a gateway's heap.
+//
+// A gateway keeps little alive (a few MB: keys, prices, budget windows) and
+// allocates a lot that dies at once (each request's buffers and headers,
+// about 12 KB). Under the default GOGC=100 the collector starts a cycle
+// whenever the heap doubles, so a 4 MB live heap is collected several times
+// a second at a couple of thousand requests a second, and every cycle's mark
+// phase slows the requests in flight (write barriers, mark assists, a core
+// taken by the mark worker). That is most of the gateway's p99 at low
+// concurrency and a tenth of its CPU under load.
+//
+// The pacer lets garbage grow by a fixed headroom between cycles while the
+// live heap is small, and falls back to GOGC=100 (grow by the live heap)
+// once the live heap is larger than the headroom, so memory stays
+// proportional where it matters: 1,000 open streams keep tens of MB alive
+// and are collected exactly as before.
+package gcpace
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+)
+
+// DefaultHeadroom is the garbage allowed between cycles while the live heap
+// is small: at 12 KB a request, one cycle per about 2,800 requests instead
+// of one per 300.
+const DefaultHeadroom = 32 << 20
+
+// maxPercent bounds the percent for a nearly empty heap.
+const maxPercent = 5000
+
+// Percent is the GOGC that makes the next cycle start after the heap grows
+// by max(base, headroom), where base is what Go's pacer scales GOGC by:
+// the live heap plus the stacks and globals it scans.
+func Percent(base, headroom uint64) int {
+	if base == 0 {
+		return maxPercent
+	}
+	p := headroom * 100 / base
+	return int(min(max(p, 100), maxPercent))
+}
+
+// Start paces the collector with the given headroom for the rest of the
+// process's life, re-tuned after every cycle. It does nothing when GOGC or
+// GOMEMLIMIT is set in the environment: an operator's choice wins. It
+// reports whether pacing started.
+func Start(headroom uint64) bool {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return false
+	}
+	p := &pacer{headroom: headroom, samples: []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"},
+	}}
+	p.adjust()
+	p.arm()
+	return true
+}
+
+type pacer struct {
+	headroom uint64
+	mu       sync.Mutex
+	samples  []metrics.Sample
+	percent  int
+}
+
+// sentinel is garbage from birth; its finalizer runs once per collection.
+// It holds a pointer so it is not tiny-allocated (the runtime may never
+// finalize tiny objects).
+type sentinel struct{ p *pacer }
+
+// arm allocates the next sentinel: the finalizer goroutine runs adjust after
+// the cycle that found the previous one unreachable, then re-arms.
+func (p *pacer) arm() {
+	runtime.SetFinalizer(&sentinel{p: p}, func(s *sentinel) {
+		s.p.adjust()
+		s.p.arm()
+	})
+}
+
+// adjust sets the percent from what the last cycle found alive. Changes
+// under a tenth are skipped: SetGCPercent takes the heap lock.
+func (p *pacer) adjust() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	metrics.Read(p.samples)
+	var base uint64
+	for _, s := range p.samples {
+		if s.Value.Kind() == metrics.KindUint64 {
+			base += s.Value.Uint64()
+		}
+	}
+	want := Percent(base, p.headroom)
+	if d := want - p.percent; d*10 > p.percent || -d*10 > p.percent {
+		debug.SetGCPercent(want)
+		p.percent = want
+	}
+}

@@ -1,0 +1,81 @@
+package gcpace_test
+
+import (
+	"runtime"
+	"runtime/metrics"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/gcpace"
+)
+
+func TestPercent(t *testing.T) {
+	const mb = 1 << 20
+	cases := []struct {
+		name           string
+		base, headroom uint64
+		want           int
+	}{
+		{"empty heap gets the cap", 0, 32 * mb, 5000},
+		{"tiny heap is capped", 100 << 10, 32 * mb, 5000},
+		{"small heap grows by the headroom", 4 * mb, 32 * mb, 800},
+		{"heap equal to the headroom is GOGC=100", 32 * mb, 32 * mb, 100},
+		{"large heap never goes below GOGC=100", 500 * mb, 32 * mb, 100},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := gcpace.Percent(c.base, c.headroom); got != c.want {
+				t.Fatalf("Percent(%d, %d) = %d, want %d", c.base, c.headroom, got, c.want)
+			}
+		})
+	}
+}
+
+func gogc() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64())
+}
+
+// waitGOGC collects until the pacer (which runs after each cycle, on the
+// finalizer goroutine) has set a GOGC that ok accepts.
+func waitGOGC(t *testing.T, ok func(int) bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok(gogc()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("GOGC is %d; want %s", gogc(), what)
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+var live []byte
+
+// TestStartFollowsTheLiveHeap: the pacer raises GOGC while little is alive,
+// drops to 100 once the live heap passes the headroom, and raises it again
+// when that memory dies, which shows it is re-armed after every cycle.
+func TestStartFollowsTheLiveHeap(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	if !gcpace.Start(16 << 20) {
+		t.Fatal("Start did not start with GOGC and GOMEMLIMIT unset")
+	}
+	waitGOGC(t, func(p int) bool { return p > 200 }, "well above 100 with a small heap")
+	live = make([]byte, 64<<20)
+	waitGOGC(t, func(p int) bool { return p == 100 }, "100 with 64 MB alive")
+	live = nil
+	waitGOGC(t, func(p int) bool { return p > 200 }, "above 100 again once the 64 MB died")
+}
+
+func TestOperatorSettingWins(t *testing.T) {
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "200")
+			if gcpace.Start(16 << 20) {
+				t.Fatalf("Start paced the collector although %s is set", env)
+			}
+		})
+	}
+}
