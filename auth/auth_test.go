@@ -43,6 +43,22 @@ func TestPasswordHash(t *testing.T) {
 	}
 }
 
+// TestDummyHashMatchesTheParameters: the written-out dummy hash must cost
+// what a real check costs, so its parameters follow the constants.
+func TestDummyHashMatchesTheParameters(t *testing.T) {
+	real, err := HashPassword("anything")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := func(h string) string { return strings.Join(strings.Split(h, "$")[:4], "$") }
+	if params(dummyHash) != params(real) {
+		t.Fatalf("dummyHash has parameters %s, a new hash %s: write out HashPassword(\"sluice-no-such-user\") again", params(dummyHash), params(real))
+	}
+	if !CheckPassword(dummyHash, "sluice-no-such-user") || CheckPassword(dummyHash, "") {
+		t.Fatal("dummyHash is not the hash of its documented password")
+	}
+}
+
 func TestTokens(t *testing.T) {
 	tok, err := NewTokens("0123456789abcdef0123456789abcdef", time.Hour)
 	if err != nil {
