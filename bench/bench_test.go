@@ -269,8 +269,8 @@ func TestProcParsing(t *testing.T) {
 	if cpu, err := parseStatCPU(stat); err != nil || cpu != 3*time.Second {
 		t.Errorf("parseStatCPU = %v, %v; want 3s (300 ticks)", cpu, err)
 	}
-	status := []byte("Name:\tsluice\nVmHWM:\t  20480 kB\nVmRSS:\t   10240 kB\nThreads:\t8\n")
-	if m, err := parseStatusMem(status); err != nil || m.HWM != 20<<20 || m.RSS != 10<<20 {
+	status := []byte("Name:\tsluice\nVmHWM:\t  20480 kB\nVmRSS:\t   10240 kB\nRssAnon:\t    4096 kB\nRssFile:\t    6144 kB\nThreads:\t8\n")
+	if m, err := parseStatusMem(status); err != nil || m.HWM != 20<<20 || m.RSS != 10<<20 || m.Anon != 4<<20 || m.File != 6<<20 {
 		t.Errorf("parseStatusMem = %+v, %v", m, err)
 	}
 	if _, err := parseStatusMem([]byte("Name:\tx\n")); err == nil {
@@ -282,7 +282,7 @@ func TestProcParsing(t *testing.T) {
 	if _, err := readCPU(os.Getpid()); err != nil {
 		t.Error(err)
 	}
-	if m, err := readMem(os.Getpid()); err != nil || m.RSS <= 0 || m.HWM < m.RSS {
+	if m, err := readMem(os.Getpid()); err != nil || m.RSS <= 0 || m.HWM < m.RSS || m.Anon <= 0 || m.Anon+m.File > m.RSS {
 		t.Errorf("readMem(self) = %+v, %v", m, err)
 	}
 }

@@ -326,7 +326,7 @@ func measure(ctx context.Context, cfg *config, t target, full bool) *targetResul
 		return res
 	}
 	if m, err := readMem(t.pid); err == nil {
-		res.IdleRSS = m.RSS
+		res.IdleRSS, res.IdleAnon, res.IdleFile = m.RSS, m.Anon, m.File
 	}
 	type stepDef struct {
 		into        **loadResult

@@ -56,8 +56,10 @@ func parseStatCPU(b []byte) (time.Duration, error) {
 }
 
 // memInfo is a process's resident memory in bytes: now and its high-water
-// mark since start.
-type memInfo struct{ RSS, HWM int64 }
+// mark since start; and now, split into anonymous memory (heap, stacks) and
+// file pages (mostly the executable's own code and read-only data, which
+// the kernel maps in as code runs and can drop and re-read at will).
+type memInfo struct{ RSS, HWM, Anon, File int64 }
 
 // readMem reads VmRSS and VmHWM from /proc/<pid>/status.
 func readMem(pid int) (memInfo, error) {
@@ -68,26 +70,26 @@ func readMem(pid int) (memInfo, error) {
 	return parseStatusMem(b)
 }
 
-// parseStatusMem extracts VmRSS and VmHWM (reported in kB) from a
-// /proc/<pid>/status file.
+// parseStatusMem extracts VmRSS and VmHWM, and RssAnon and RssFile where
+// the kernel reports them (all in kB), from a /proc/<pid>/status file.
 func parseStatusMem(b []byte) (memInfo, error) {
 	var m memInfo
+	fields := map[string]*int64{"VmRSS": &m.RSS, "VmHWM": &m.HWM, "RssAnon": &m.Anon, "RssFile": &m.File}
 	found := 0
 	for line := range strings.Lines(string(b)) {
 		key, val, ok := strings.Cut(line, ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+		into := fields[key]
+		if !ok || into == nil {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
 		if err != nil {
 			return memInfo{}, fmt.Errorf("parse %s: %w", key, err)
 		}
-		if key == "VmRSS" {
-			m.RSS = kb << 10
-		} else {
-			m.HWM = kb << 10
+		*into = kb << 10
+		if key == "VmRSS" || key == "VmHWM" {
+			found++
 		}
-		found++
 	}
 	if found != 2 {
 		return memInfo{}, errors.New("parse /proc status: VmRSS or VmHWM missing")

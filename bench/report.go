@@ -23,8 +23,11 @@ type targetResult struct {
 	Plain1, Plain32, Plain256, Stream1, Stream32 *loadResult
 
 	IdleRSS, PeakRSS int64
-	Streams          openStreamsResult
-	StreamsRSS       int64
+	// IdleAnon and IdleFile split IdleRSS into heap and stacks, and pages
+	// of the executable and other files.
+	IdleAnon, IdleFile int64
+	Streams            openStreamsResult
+	StreamsRSS         int64
 }
 
 // errorCount sums the failed requests of every step that ran.
@@ -180,6 +183,12 @@ func (r *report) rows() []metricRow {
 			return fmt.Sprintf("%d / %d", e, n), n > 0
 		}},
 		{"idle RSS (MB)", mem(func(t *targetResult) int64 { return t.IdleRSS })},
+		{"idle RSS: anonymous / file pages (MB)", func(t *targetResult) (string, bool) {
+			if t.IdleAnon == 0 && t.IdleFile == 0 {
+				return "", false
+			}
+			return mb(t.IdleAnon) + " / " + mb(t.IdleFile), true
+		}},
 		{"peak RSS, load steps (MB)", mem(func(t *targetResult) int64 { return t.PeakRSS })},
 		{fmt.Sprintf("RSS with %d open streams (MB)", r.cfg.streams), func(t *targetResult) (string, bool) {
 			if t.StreamsRSS == 0 {
