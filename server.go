@@ -388,7 +388,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer g.Close()
-	if gcpace.Start(gcpace.DefaultHeadroom) {
+	if gcpace.Start(ctx, gcpace.DefaultHeadroom) {
 		log.Debug("garbage collector paced for a small live heap", "headroom_mb", gcpace.DefaultHeadroom>>20)
 	}
 

@@ -14,14 +14,22 @@
 // once the live heap is larger than the headroom, so memory stays
 // proportional where it matters: 1,000 open streams keep tens of MB alive
 // and are collected exactly as before.
+//
+// Headroom has a price when traffic stops: with nothing allocating, no
+// cycle starts, and the garbage the last burst left (up to the headroom)
+// would stay resident until the runtime's two-minute forced collection. So
+// the pacer also watches the allocation rate and, after a second of quiet,
+// collects once and hands the freed memory back to the OS.
 package gcpace
 
 import (
+	"context"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
+	"time"
 )
 
 // DefaultHeadroom is the garbage allowed between cycles while the live heap
@@ -31,6 +39,14 @@ const DefaultHeadroom = 32 << 20
 
 // maxPercent bounds the percent for a nearly empty heap.
 const maxPercent = 5000
+
+// quietEvery is how often the pacer looks for quiet, and quietAllocs the
+// most a quiet second allocates (an idle gateway's tickers allocate a few
+// KB; one request about 12 KB).
+var (
+	quietEvery  = time.Second
+	quietAllocs = uint64(256 << 10)
+)
 
 // Percent is the GOGC that makes the next cycle start after the heap grows
 // by max(base, headroom), where base is what Go's pacer scales GOGC by:
@@ -43,27 +59,64 @@ func Percent(base, headroom uint64) int {
 	return int(min(max(p, 100), maxPercent))
 }
 
-// Start paces the collector with the given headroom for the rest of the
-// process's life, re-tuned after every cycle. It does nothing when GOGC or
+// Start paces the collector with the given headroom, re-tuned after every
+// cycle, and returns memory to the OS when allocation goes quiet, until ctx
+// ends (the percent then stays where it was). It does nothing when GOGC or
 // GOMEMLIMIT is set in the environment: an operator's choice wins. It
 // reports whether pacing started.
-func Start(headroom uint64) bool {
+func Start(ctx context.Context, headroom uint64) bool {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return false
 	}
-	p := &pacer{headroom: headroom, samples: []metrics.Sample{
+	p := &pacer{ctx: ctx, headroom: headroom, samples: []metrics.Sample{
 		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"},
 	}}
 	p.adjust()
 	p.arm()
+	go p.returnWhenQuiet(ctx)
 	return true
 }
 
+// returnWhenQuiet collects and releases memory once per quiet spell: after
+// a quietEvery in which the program allocated less than quietAllocs,
+// following one in which it allocated more.
+func (p *pacer) returnWhenQuiet(ctx context.Context) {
+	allocs := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	tick := time.NewTicker(quietEvery)
+	defer tick.Stop()
+	var last uint64
+	busy := true // start-up itself leaves garbage behind
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		metrics.Read(allocs)
+		now := allocs[0].Value.Uint64()
+		quiet := now-last < quietAllocs
+		last = now
+		if !quiet {
+			busy = true
+			continue
+		}
+		if busy {
+			debug.FreeOSMemory()
+			busy = false
+			metrics.Read(allocs) // the collection's own allocations are not traffic
+			last = allocs[0].Value.Uint64()
+		}
+	}
+}
+
 type pacer struct {
+	ctx      context.Context
 	headroom uint64
-	mu       sync.Mutex
-	samples  []metrics.Sample
-	percent  int
+	// mu serializes adjust: the finalizer goroutine calls it after every
+	// cycle, and Start once.
+	mu      sync.Mutex
+	samples []metrics.Sample
+	percent int
 }
 
 // sentinel is garbage from birth; its finalizer runs once per collection.
@@ -72,9 +125,13 @@ type pacer struct {
 type sentinel struct{ p *pacer }
 
 // arm allocates the next sentinel: the finalizer goroutine runs adjust after
-// the cycle that found the previous one unreachable, then re-arms.
+// the cycle that found the previous one unreachable, then re-arms, until
+// the pacer's context ends.
 func (p *pacer) arm() {
 	runtime.SetFinalizer(&sentinel{p: p}, func(s *sentinel) {
+		if s.p.ctx.Err() != nil {
+			return
+		}
 		s.p.adjust()
 		s.p.arm()
 	})

@@ -31,11 +31,13 @@ func TestPercent(t *testing.T) {
 	}
 }
 
-func gogc() int {
-	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+func read(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
-	return int(s[0].Value.Uint64())
+	return s[0].Value.Uint64()
 }
+
+func gogc() int { return int(read("/gc/gogc:percent")) }
 
 // waitGOGC collects until the pacer (which runs after each cycle, on the
 // finalizer goroutine) has set a GOGC that ok accepts.
@@ -59,7 +61,7 @@ var live []byte
 func TestStartFollowsTheLiveHeap(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	if !gcpace.Start(16 << 20) {
+	if !gcpace.Start(t.Context(), 16<<20) {
 		t.Fatal("Start did not start with GOGC and GOMEMLIMIT unset")
 	}
 	waitGOGC(t, func(p int) bool { return p > 200 }, "well above 100 with a small heap")
@@ -73,9 +75,55 @@ func TestOperatorSettingWins(t *testing.T) {
 	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, "200")
-			if gcpace.Start(16 << 20) {
+			if gcpace.Start(t.Context(), 16<<20) {
 				t.Fatalf("Start paced the collector although %s is set", env)
 			}
 		})
+	}
+}
+
+var sink []byte
+
+// TestQuietReturnsMemory: garbage left by a burst is collected and handed
+// back to the OS once allocation goes quiet, once per quiet spell.
+func TestQuietReturnsMemory(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	defer gcpace.SetQuietEvery(20 * time.Millisecond)()
+	// A headroom past the burst, so only the quiet check can collect it.
+	if !gcpace.Start(t.Context(), 256<<20) {
+		t.Fatal("Start did not start")
+	}
+	runtime.GC()
+	time.Sleep(100 * time.Millisecond) // let start-up's own release pass
+	forced := read("/gc/cycles/forced:gc-cycles")
+	for range 3000 { // a burst: 24 MB of garbage
+		sink = make([]byte, 8<<10)
+	}
+	sink = nil
+	if held := read("/memory/classes/heap/objects:bytes"); held < 20<<20 {
+		t.Fatalf("the burst left %d MB in the heap; the headroom should have kept at least 20", held>>20)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for read("/gc/cycles/forced:gc-cycles") == forced {
+		if time.Now().After(deadline) {
+			t.Fatal("no collection after the burst went quiet")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	once := read("/gc/cycles/forced:gc-cycles")
+	// FreeOSMemory returns once its collection and release are done; give
+	// the pacer's goroutine a moment to get there.
+	deadline = time.Now().Add(5 * time.Second)
+	for read("/memory/classes/heap/objects:bytes")+read("/memory/classes/heap/free:bytes") > 12<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the quiet collection the heap still holds %d MB of objects and %d MB of unreleased free pages",
+				read("/memory/classes/heap/objects:bytes")>>20, read("/memory/classes/heap/free:bytes")>>20)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // ten more quiet checks
+	if again := read("/gc/cycles/forced:gc-cycles"); again != once {
+		t.Fatalf("%d more forced collections in one quiet spell, want none", again-once)
 	}
 }
