@@ -65,6 +65,7 @@ type config struct {
 	only            []string
 	write           string
 	streams         int
+	idleWait        time.Duration
 	upstreamLatency time.Duration
 	repo            string
 	sluiceBin       string
@@ -94,6 +95,7 @@ func parseConfig(args []string) (*config, error) {
 	fs.StringVar(&cfg.postgres, "postgres", "", "also measure Sluice on PostgreSQL at this DSN (a fresh schema is created and dropped)")
 	only := fs.String("only", "", "comma-separated targets to measure: direct, floor, sluice (default all; direct's concurrency-1 baselines always run)")
 	fs.StringVar(&cfg.write, "write", "", "write the results into this Markdown file (e.g. docs/benchmarks.md), keeping text outside the generated section")
+	fs.DurationVar(&cfg.idleWait, "idle-wait", 3*time.Second, "quiet time after set-up before idle RSS is read")
 	fs.IntVar(&cfg.streams, "streams", 1000, "concurrent open streams for the memory step (0 skips it)")
 	fs.DurationVar(&cfg.upstreamLatency, "upstream-latency", 0, "delay the mock adds before each answer")
 	fs.StringVar(&cfg.repo, "repo", "", "Sluice repository to build (default: the module the harness runs in)")
@@ -323,6 +325,17 @@ func measure(ctx context.Context, cfg *config, t target, full bool) *targetResul
 	if err := probe(ctx, t.chatURL, t.auth, chatBody); err != nil {
 		res.Note = err.Error()
 		slog.Warn("target cannot be measured", "target", t.name, "reason", err)
+		return res
+	}
+	if m, err := readMem(t.pid); err == nil {
+		res.SetupRSS = m.RSS
+	}
+	// Idle means quiet for a while, not the instant after the set-up
+	// requests: a runtime may hand a burst's garbage back only once
+	// traffic stops.
+	select {
+	case <-time.After(cfg.idleWait):
+	case <-ctx.Done():
 		return res
 	}
 	if m, err := readMem(t.pid); err == nil {

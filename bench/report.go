@@ -22,7 +22,9 @@ type targetResult struct {
 
 	Plain1, Plain32, Plain256, Stream1, Stream32 *loadResult
 
-	IdleRSS, PeakRSS int64
+	// SetupRSS is read right after the target was set up and probed;
+	// IdleRSS after --idle-wait without requests.
+	SetupRSS, IdleRSS, PeakRSS int64
 	// IdleAnon and IdleFile split IdleRSS into heap and stacks, and pages
 	// of the executable and other files.
 	IdleAnon, IdleFile int64
@@ -182,7 +184,8 @@ func (r *report) rows() []metricRow {
 			e, n := t.errorCount()
 			return fmt.Sprintf("%d / %d", e, n), n > 0
 		}},
-		{"idle RSS (MB)", mem(func(t *targetResult) int64 { return t.IdleRSS })},
+		{"RSS right after set-up (MB)", mem(func(t *targetResult) int64 { return t.SetupRSS })},
+		{fmt.Sprintf("idle RSS, %s without requests (MB)", r.cfg.idleWait), mem(func(t *targetResult) int64 { return t.IdleRSS })},
 		{"idle RSS: anonymous / file pages (MB)", func(t *targetResult) (string, bool) {
 			if t.IdleAnon == 0 && t.IdleFile == 0 {
 				return "", false
@@ -406,7 +409,9 @@ before every step, every request's latency kept (nearest-rank percentiles);
 CPU is the target process's utime+stime from ` + "`/proc/<pid>/stat`" + ` over the
 measured window divided by the requests in it (the load generator and the
 mock are other processes, so a busy machine changes latency and req/s but
-hardly CPU/request); memory is VmRSS/VmHWM from ` + "`/proc/<pid>/status`" + `.
+hardly CPU/request); memory is VmRSS/VmHWM (and RssAnon/RssFile) from
+` + "`/proc/<pid>/status`" + `; idle RSS is read after 3 s without requests, following the
+set-up (admin login, services, keys) and one probe request.
 "Added" latencies are the target's percentile minus direct's. Everything
 shares the machine's cores with the load generator, so req/s is a property
 of the whole box; the ratios to the floor are what compare. On PostgreSQL

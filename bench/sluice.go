@@ -41,9 +41,11 @@ func moduleRoot(ctx context.Context) (string, error) {
 }
 
 // buildSluice builds the real binary from repo into out, so the numbers are
-// those of what ships, not of a test wiring.
+// those of what ships, not of a test wiring: the README's production build,
+// static (CGO_ENABLED=0; Sluice needs no C) and with -trimpath.
 func buildSluice(ctx context.Context, repo, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Dir = repo
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
