@@ -252,8 +252,15 @@ func (w *Writer) run() {
 		case <-w.wake:
 		case flushed = <-w.flushes:
 		}
-		// Write everything queued now; records arriving meanwhile wait for
-		// the next round unless this round is draining for Close or Flush.
+		// Write what is queued. Records arriving meanwhile wait for the next
+		// round unless a full batch has built up or this round drains for
+		// Close or Flush: under load, draining to empty would write a
+		// dozen-row batch every few milliseconds, paying a transaction,
+		// a roll-up upsert and a commit for each (it was 250 commits a
+		// second on PostgreSQL at 5,000 requests a second).
+		w.mu.Lock()
+		drain := flushed != nil || w.closing
+		w.mu.Unlock()
 		for {
 			batch = w.take(batch[:0])
 			if len(batch) == 0 {
@@ -262,6 +269,9 @@ func (w *Writer) run() {
 			if !w.write(batch) {
 				w.abandon(batch)
 				return
+			}
+			if !drain && w.Pending() < w.opts.BatchSize {
+				break
 			}
 		}
 		if flushed != nil {

@@ -151,6 +151,48 @@ func TestFailedBatchIsRetriedInOrder(t *testing.T) {
 	})
 }
 
+// TestSteadyTrafficWritesFullBatches: records arriving while a batch is
+// written wait for a full batch or the next interval, rather than being
+// written a few at a time back to back.
+func TestSteadyTrafficWritesFullBatches(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		var mu sync.Mutex
+		var sizes []int
+		w := usagelog.New(db, usagelog.Options{Log: quiet, BatchSize: 100, Interval: time.Hour,
+			// A slow database: a handful of records arrive during each write.
+			InTx: func(context.Context, *sql.Tx, []usagelog.Record) error {
+				time.Sleep(5 * time.Millisecond)
+				return nil
+			},
+			OnWrite: func(b []usagelog.Record) {
+				mu.Lock()
+				sizes = append(sizes, len(b))
+				mu.Unlock()
+			}})
+		const n = 1000
+		for i := range n {
+			w.Add(record(i))
+			time.Sleep(200 * time.Microsecond)
+		}
+		if err := w.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		total := 0
+		for _, s := range sizes {
+			total += s
+		}
+		if total != n {
+			t.Fatalf("%d records written, want %d", total, n)
+		}
+		// Ten full batches; Close may split the last one.
+		if len(sizes) > 12 {
+			t.Fatalf("%d batches for %d records at BatchSize 100 (sizes %v): the writer wrote partial batches back to back", len(sizes), n, sizes)
+		}
+	})
+}
+
 func TestCloseDrainsEverything(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
