@@ -37,6 +37,9 @@ type loadSpec struct {
 	// CPU, when set, reads the target process's CPU time; it is read when the
 	// measured window opens and when it closes.
 	CPU func() (time.Duration, error)
+	// DBCPU, when set, reads the CPU time of the target's database server,
+	// at the same moments.
+	DBCPU func() (time.Duration, error)
 }
 
 // loadResult is what one step measured. Latencies and TTFB are sorted and
@@ -51,6 +54,9 @@ type loadResult struct {
 	// CPU is the target's CPU time over the window, zero without spec.CPU.
 	CPU    time.Duration
 	CPUErr error
+	// DBCPU is its database server's CPU time over the window, zero
+	// without spec.DBCPU.
+	DBCPU time.Duration
 }
 
 // RPS is the measured requests per second, errors included (an error that
@@ -68,6 +74,14 @@ func (r *loadResult) CPUPerRequest() time.Duration {
 		return 0
 	}
 	return r.CPU / time.Duration(r.Requests)
+}
+
+// DBCPUPerRequest is the database server's CPU time per request.
+func (r *loadResult) DBCPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.DBCPU / time.Duration(r.Requests)
 }
 
 // P is the p-th percentile latency (0 < p ≤ 100).
@@ -125,12 +139,16 @@ func runLoad(ctx context.Context, spec loadSpec) (*loadResult, error) {
 	}
 
 	res := &loadResult{}
-	var cpuStart time.Duration
+	var cpuStart, dbStart time.Duration
+	var dbErr error
 	var cpuOnce sync.Once
 	openWindow := func() {
 		cpuOnce.Do(func() {
 			if spec.CPU != nil {
 				cpuStart, res.CPUErr = spec.CPU()
+			}
+			if spec.DBCPU != nil {
+				dbStart, dbErr = spec.DBCPU()
 			}
 		})
 	}
@@ -166,12 +184,15 @@ func runLoad(ctx context.Context, spec loadSpec) (*loadResult, error) {
 		})
 	}
 	var closeOnce sync.Once
-	var cpuEnd time.Duration
-	var cpuEndErr error
+	var cpuEnd, dbEnd time.Duration
+	var cpuEndErr, dbEndErr error
 	closeWindow := func() {
 		closeOnce.Do(func() {
 			if spec.CPU != nil {
 				cpuEnd, cpuEndErr = spec.CPU()
+			}
+			if spec.DBCPU != nil {
+				dbEnd, dbEndErr = spec.DBCPU()
 			}
 		})
 	}
@@ -196,6 +217,9 @@ func runLoad(ctx context.Context, spec loadSpec) (*loadResult, error) {
 	}
 	if spec.CPU != nil && res.CPUErr == nil {
 		res.CPU = cpuEnd - cpuStart
+	}
+	if spec.DBCPU != nil && dbErr == nil && dbEndErr == nil {
+		res.DBCPU = dbEnd - dbStart
 	}
 	for _, w := range workers {
 		res.Requests += w.requests

@@ -159,6 +159,9 @@ type target struct {
 	// profile, when set, is the path prefix of a perf profile of the
 	// plain c=32 step.
 	profile string
+	// dbCPU, when set, reads the CPU time of the target's database server
+	// (PostgreSQL on this machine).
+	dbCPU func() (time.Duration, error)
 }
 
 func runBench(args []string) error {
@@ -313,6 +316,9 @@ func measureSluice(ctx context.Context, cfg *config, bin, work, label, name, moc
 	if cfg.perf {
 		t.profile = filepath.Join(work, "perf-"+strings.ToLower(label))
 	}
+	if label == "PostgreSQL" && localDSN(cfg.postgres) {
+		t.dbCPU = func() (time.Duration, error) { return readCommandCPU("postgres") }
+	}
 	res := measure(ctx, cfg, t, true)
 	res.Sluice = true
 	return res
@@ -358,7 +364,8 @@ func measure(ctx context.Context, cfg *config, t target, full bool) *targetResul
 		spec := loadSpec{
 			URL: t.chatURL, Body: chatBody, Stream: s.stream, Concurrency: s.concurrency,
 			Warmup: cfg.warmup, Duration: cfg.duration, Requests: cfg.requests,
-			CPU: func() (time.Duration, error) { return readCPU(t.pid) },
+			CPU:   func() (time.Duration, error) { return readCPU(t.pid) },
+			DBCPU: t.dbCPU,
 		}
 		if s.stream {
 			spec.Body = streamBody

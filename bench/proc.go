@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,25 +35,83 @@ func readCPU(pid int) (time.Duration, error) {
 	return parseStatCPU(b)
 }
 
-// parseStatCPU extracts utime+stime from a /proc/<pid>/stat line. The
-// command name in parentheses may hold spaces, so fields are counted from
-// the last ')'.
+// readCommandCPU sums the CPU time of every process named comm on this
+// machine, with that of their reaped children (a PostgreSQL backend that
+// exited is in its postmaster's cutime), for a database server the harness
+// shares the machine with.
+func readCommandCPU(comm string) (time.Duration, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("list processes: %w", err)
+	}
+	var total time.Duration
+	found := false
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		name, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		if err != nil || strings.TrimSpace(string(name)) != comm {
+			continue // gone, or another program
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		self, children, err := parseStatCPUs(b)
+		if err != nil {
+			return 0, err
+		}
+		total += self + children
+		found = true
+	}
+	if !found {
+		return 0, fmt.Errorf("no process named %s on this machine", comm)
+	}
+	return total, nil
+}
+
+// localDSN reports whether a PostgreSQL URL names this machine.
+func localDSN(dsn string) bool {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return false
+	}
+	switch u.Hostname() {
+	case "", "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
+}
+
+// parseStatCPU extracts utime+stime from a /proc/<pid>/stat line.
 func parseStatCPU(b []byte) (time.Duration, error) {
+	self, _, err := parseStatCPUs(b)
+	return self, err
+}
+
+// parseStatCPUs extracts utime+stime and cutime+cstime (reaped children)
+// from a /proc/<pid>/stat line. The command name in parentheses may hold
+// spaces, so fields are counted from the last ')'.
+func parseStatCPUs(b []byte) (self, children time.Duration, err error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, errors.New("parse /proc stat: no ')' after the command name")
+		return 0, 0, errors.New("parse /proc stat: no ')' after the command name")
 	}
 	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0, fmt.Errorf("parse /proc stat: %d fields after the command name, want at least 13", len(f))
+	// f[0] is field 3 (state); utime, stime, cutime and cstime are fields
+	// 14 to 17.
+	if len(f) < 15 {
+		return 0, 0, fmt.Errorf("parse /proc stat: %d fields after the command name, want at least 15", len(f))
 	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("parse /proc stat: %w", err)
+	var t [4]int64
+	for k := range t {
+		if t[k], err = strconv.ParseInt(f[11+k], 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("parse /proc stat: %w", err)
+		}
 	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+	tick := func(n int64) time.Duration { return time.Duration(n) * time.Second / clockTicks }
+	return tick(t[0] + t[1]), tick(t[2] + t[3]), nil
 }
 
 // memInfo is a process's resident memory in bytes: now and its high-water

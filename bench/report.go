@@ -177,6 +177,16 @@ func (r *report) rows() []metricRow {
 		{"**CPU µs/request**, c=32 plain", step(plain32, cpu)},
 		{"**CPU µs/request**, c=32 streamed", step(stream32, cpu)},
 		{"CPU µs/request, c=256 plain", step(plain256, cpu)},
+		{"database server CPU µs/request, c=32 plain / streamed", func(t *targetResult) (string, bool) {
+			if t.Plain32 == nil || t.Plain32.DBCPU == 0 {
+				return "", false
+			}
+			s := us(t.Plain32.DBCPUPerRequest())
+			if t.Stream32 != nil && t.Stream32.DBCPU > 0 {
+				s += " / " + us(t.Stream32.DBCPUPerRequest())
+			}
+			return s, true
+		}},
 		{"streamed req/s, c=32", step(stream32, func(s *loadResult) string { return fmt.Sprintf("%.0f", s.RPS()) })},
 		{"stream first event p50 / p99, c=1 (µs)", step(stream1, func(s *loadResult) string { return us(s.TTFBP(50)) + " / " + us(s.TTFBP(99)) })},
 		{"**added** time to first event p50 / p99 (µs)", pair(added(stream1, 50, true), added(stream1, 99, true), signedUS)},
@@ -416,7 +426,8 @@ set-up (admin login, services, keys) and one probe request.
 shares the machine's cores with the load generator, so req/s is a property
 of the whole box; the ratios to the floor are what compare. On PostgreSQL
 the database server's own CPU is not in Sluice's CPU/request (it is another
-process, possibly another machine). ` + "`--perf`" + ` records where Sluice's CPU
+process, possibly another machine); when it runs on this machine its CPU per
+request is reported on a row of its own. ` + "`--perf`" + ` records where Sluice's CPU
 goes during its c=32 step with Linux perf (perf costs CPU: do not publish
 such a run).
 
