@@ -41,9 +41,23 @@ func usageEvent(r *usagelog.Record) livefeed.UsageEvent {
 	}
 }
 
+// otherModel labels requests whose model name came only from the client.
+const otherModel = "other"
+
+// metricsModel is the model label of a request: its model when the price
+// catalog knows it or an upstream accepted it, "other" otherwise. A key
+// holder sending made-up model names (refused, or rejected upstream) must
+// not be able to grow the number of series without bound.
+func metricsModel(r *usagelog.Record) string {
+	if r.Priced || (r.CredentialID != nil && r.Status < 400) {
+		return r.Model
+	}
+	return otherModel
+}
+
 func requestMetrics(r *usagelog.Record, service string) metrics.Request {
 	m := metrics.Request{
-		Service: service, Model: r.Model, Protocol: r.Protocol, Status: r.Status,
+		Service: service, Model: metricsModel(r), Protocol: r.Protocol, Status: r.Status,
 		Duration:    time.Duration(r.LatencyUs) * time.Microsecond,
 		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CachedInputTokens: r.CachedInputTokens,
 		CostMicros: int64(r.Cost), Priced: r.Priced,

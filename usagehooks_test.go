@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/usagelog"
 )
 
 // TestUsageRelayOnlyWhileWatched: a replica sends its usage events to the
@@ -56,5 +57,26 @@ func TestUsageRelayOnlyWhileWatched(t *testing.T) {
 	a.until.Store(time.Now().Add(-time.Second).UnixNano())
 	if a.watched() {
 		t.Fatal("the relay stayed on after the announcement lapsed")
+	}
+}
+
+func TestMetricsModelIsBounded(t *testing.T) {
+	cred := 3
+	cases := []struct {
+		name string
+		r    usagelog.Record
+		want string
+	}{
+		{"priced model", usagelog.Record{Model: "gpt-4o-mini", Priced: true, Status: 402}, "gpt-4o-mini"},
+		{"unpriced model an upstream answered", usagelog.Record{Model: "my-finetune", CredentialID: &cred, Status: 200}, "my-finetune"},
+		{"made-up model refused by the gateway", usagelog.Record{Model: "aaaa-1234", Status: 403}, otherModel},
+		{"made-up model rejected upstream", usagelog.Record{Model: "bbbb-5678", CredentialID: &cred, Status: 404}, otherModel},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := requestMetrics(&c.r, "svc").Model; got != c.want {
+				t.Fatalf("model label %q, want %q", got, c.want)
+			}
+		})
 	}
 }
