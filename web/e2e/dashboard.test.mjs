@@ -205,7 +205,12 @@ describe('dashboard', () => {
     await weight.fill('5');
     await targetRow.getByRole('button', { name: 'Set weight of E2E Backup' }).click();
     await targetRow.getByRole('button', { name: 'Set weight of E2E Backup' }).and(page.locator(':disabled')).waitFor();
-    assert.equal(await weight.inputValue(), '5');
+    // The list polls while the dialog is open; a poll sent before the save
+    // may answer after it and show the old weight until the next poll (5 s).
+    for (let deadline = Date.now() + 8000; (await weight.inputValue()) !== '5'; ) {
+      assert.ok(Date.now() < deadline, `the weight shows ${await weight.inputValue()}, not the saved 5`);
+      await page.waitForTimeout(50);
+    }
     await targetRow.getByText('backup-gpt-4o-mini').waitFor();
     await targetRow.scrollIntoViewIfNeeded();
     await screenshot(page, 'service-targets', { docs: true });
