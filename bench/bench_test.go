@@ -265,25 +265,6 @@ func TestOpenStreamsHoldsThemOpen(t *testing.T) {
 }
 
 func TestProcParsing(t *testing.T) {
-	stat := []byte("1234 (my (odd) cmd) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 0 0")
-	if cpu, err := parseStatCPU(stat); err != nil || cpu != 3*time.Second {
-		t.Errorf("parseStatCPU = %v, %v; want 3s (300 ticks)", cpu, err)
-	}
-	if self, children, err := parseStatCPUs(stat); err != nil || self != 3*time.Second || children != 0 {
-		t.Errorf("parseStatCPUs = %v, %v, %v; want 3s and no children", self, children, err)
-	}
-	reaped := []byte("1 (postgres) S 0 1 1 0 -1 4194560 100 0 0 0 10 20 300 400 20 0 1 0 100 0 0")
-	if self, children, err := parseStatCPUs(reaped); err != nil || self != 300*time.Millisecond || children != 7*time.Second {
-		t.Errorf("parseStatCPUs = %v, %v, %v; want 300ms and 7s of children", self, children, err)
-	}
-	for dsn, want := range map[string]bool{
-		"postgres://postgres@127.0.0.1:5432/test": true, "postgres://u@localhost/db": true,
-		"postgres://u@db.internal:5432/db": false, "::not a url": false,
-	} {
-		if localDSN(dsn) != want {
-			t.Errorf("localDSN(%q) = %v, want %v", dsn, !want, want)
-		}
-	}
 	status := []byte("Name:\tsluice\nVmHWM:\t  20480 kB\nVmRSS:\t   10240 kB\nRssAnon:\t    4096 kB\nRssFile:\t    6144 kB\nThreads:\t8\n")
 	if m, err := parseStatusMem(status); err != nil || m.HWM != 20<<20 || m.RSS != 10<<20 || m.Anon != 4<<20 || m.File != 6<<20 {
 		t.Errorf("parseStatusMem = %+v, %v", m, err)
@@ -296,6 +277,17 @@ func TestProcParsing(t *testing.T) {
 	}
 	if _, err := readCPU(os.Getpid()); err != nil {
 		t.Error(err)
+	}
+	if _, err := readCommandCPU("no-such-program-here"); err == nil {
+		t.Error("readCommandCPU found a program that is not running")
+	}
+	for dsn, want := range map[string]bool{
+		"postgres://postgres@127.0.0.1:5432/test": true, "postgres://u@localhost/db": true,
+		"postgres://u@db.internal:5432/db": false, "::not a url": false,
+	} {
+		if localDSN(dsn) != want {
+			t.Errorf("localDSN(%q) = %v, want %v", dsn, !want, want)
+		}
 	}
 	if m, err := readMem(os.Getpid()); err != nil || m.RSS <= 0 || m.HWM < m.RSS || m.Anon <= 0 || m.Anon+m.File > m.RSS {
 		t.Errorf("readMem(self) = %+v, %v", m, err)

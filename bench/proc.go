@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,21 +17,19 @@ import (
 	"strings"
 	"syscall"
 	"time"
-)
 
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat.
-// It is 100 on every Linux the harness targets; reading it would need cgo.
-const clockTicks = 100
+	"github.com/sluicehq/sluice/internal/procstat"
+)
 
 // readCPU returns the user plus system CPU time process pid has used, all
 // its threads included: measured from the kernel's accounting, it holds
 // however noisy the machine is.
 func readCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procstat.Read(strconv.Itoa(pid))
 	if err != nil {
-		return 0, fmt.Errorf("read CPU of %d: %w", pid, err)
+		return 0, fmt.Errorf("CPU of %d: %w", pid, err)
 	}
-	return parseStatCPU(b)
+	return st.CPU(), nil
 }
 
 // readCommandCPU sums the CPU time of every process named comm on this
@@ -54,15 +51,13 @@ func readCommandCPU(comm string) (time.Duration, error) {
 		if err != nil || strings.TrimSpace(string(name)) != comm {
 			continue // gone, or another program
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		self, children, err := parseStatCPUs(b)
-		if err != nil {
+		st, err := procstat.Read(e.Name())
+		if errors.Is(err, procstat.ErrMalformed) {
 			return 0, err
+		} else if err != nil {
+			continue // gone
 		}
-		total += self + children
+		total += st.CPU() + st.ChildrenCPU()
 		found = true
 	}
 	if !found {
@@ -82,36 +77,6 @@ func localDSN(dsn string) bool {
 		return true
 	}
 	return false
-}
-
-// parseStatCPU extracts utime+stime from a /proc/<pid>/stat line.
-func parseStatCPU(b []byte) (time.Duration, error) {
-	self, _, err := parseStatCPUs(b)
-	return self, err
-}
-
-// parseStatCPUs extracts utime+stime and cutime+cstime (reaped children)
-// from a /proc/<pid>/stat line. The command name in parentheses may hold
-// spaces, so fields are counted from the last ')'.
-func parseStatCPUs(b []byte) (self, children time.Duration, err error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, errors.New("parse /proc stat: no ')' after the command name")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); utime, stime, cutime and cstime are fields
-	// 14 to 17.
-	if len(f) < 15 {
-		return 0, 0, fmt.Errorf("parse /proc stat: %d fields after the command name, want at least 15", len(f))
-	}
-	var t [4]int64
-	for k := range t {
-		if t[k], err = strconv.ParseInt(f[11+k], 10, 64); err != nil {
-			return 0, 0, fmt.Errorf("parse /proc stat: %w", err)
-		}
-	}
-	tick := func(n int64) time.Duration { return time.Duration(n) * time.Second / clockTicks }
-	return tick(t[0] + t[1]), tick(t[2] + t[3]), nil
 }
 
 // memInfo is a process's resident memory in bytes: now and its high-water

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/sluicehq/sluice/internal/procstat"
 )
 
 // The process and Go runtime families carry the names client_golang's
@@ -43,10 +45,6 @@ var runtimeNames = [...]string{
 	goGoroutinesName, goThreadsName, goHeapAllocName, goHeapInuseName, goSysName, goGCCyclesName, goInfoName,
 }
 
-// userHZ is the unit of the CPU times in /proc/self/stat. Linux fixes it at
-// 100 for user space on every architecture, and procfs assumed the same.
-const userHZ = 100
-
 var errMalformed = errors.New("malformed")
 
 // appendProcessFamilies reads the process metrics from /proc/self. Where
@@ -56,12 +54,12 @@ func appendProcessFamilies(fams []family) []family {
 	add := func(name, help, typ string, v float64) {
 		fams = append(fams, family{name: name, help: help, typ: typ, rows: []row{{value: v}}})
 	}
-	if st, err := readSelfStat(); err == nil {
-		add(processCPUName, "Total user and system CPU time spent in seconds.", typeCounter, float64(st.utime+st.stime)/userHZ)
-		add(processVirtualName, "Virtual memory size in bytes.", typeGauge, float64(st.vsize))
-		add(processResidentName, "Resident memory size in bytes.", typeGauge, float64(st.rssPages)*float64(os.Getpagesize()))
+	if st, err := procstat.Read("self"); err == nil {
+		add(processCPUName, "Total user and system CPU time spent in seconds.", typeCounter, st.CPU().Seconds())
+		add(processVirtualName, "Virtual memory size in bytes.", typeGauge, float64(st.VSize))
+		add(processResidentName, "Resident memory size in bytes.", typeGauge, float64(st.RSSPages)*float64(os.Getpagesize()))
 		if bt, err := bootTime(); err == nil {
-			add(processStartName, "Start time of the process since unix epoch in seconds.", typeGauge, bt+float64(st.startTicks)/userHZ)
+			add(processStartName, "Start time of the process since unix epoch in seconds.", typeGauge, bt+float64(st.StartTicks)/procstat.TicksPerSecond)
 		}
 	}
 	if n, err := openFDs(); err == nil {
@@ -72,52 +70,6 @@ func appendProcessFamilies(fams []family) []family {
 		add(processVirtMaxName, "Maximum amount of virtual memory available in bytes.", typeGauge, float64(l.addressSpace))
 	}
 	return fams
-}
-
-// procStat holds the fields of /proc/self/stat that the metrics use.
-type procStat struct {
-	utime, stime, startTicks, vsize, rssPages uint64
-}
-
-func readSelfStat() (procStat, error) {
-	data, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return procStat{}, fmt.Errorf("read process stat: %w", err)
-	}
-	return parseStat(data)
-}
-
-// parseStat parses a /proc/<pid>/stat line (proc(5)).
-func parseStat(data []byte) (procStat, error) {
-	// The command name, field 2, is in parentheses and may itself hold
-	// spaces and parentheses, so the fields are counted from the last ')'.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return procStat{}, fmt.Errorf("process stat: no command name: %w", errMalformed)
-	}
-	f := strings.Fields(string(data[i+1:]))
-	field := func(n int) (uint64, error) { // n as numbered in proc(5)
-		if n-3 >= len(f) {
-			return 0, fmt.Errorf("process stat: field %d missing: %w", n, errMalformed)
-		}
-		v, err := strconv.ParseUint(f[n-3], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("process stat: field %d: %w", n, err)
-		}
-		return v, nil
-	}
-	var st procStat
-	for _, p := range []struct {
-		n   int
-		dst *uint64
-	}{{14, &st.utime}, {15, &st.stime}, {22, &st.startTicks}, {23, &st.vsize}, {24, &st.rssPages}} {
-		v, err := field(p.n)
-		if err != nil {
-			return procStat{}, err
-		}
-		*p.dst = v
-	}
-	return st, nil
 }
 
 // bootTime is when the system booted, in seconds since the epoch, which

@@ -62,30 +62,6 @@ func TestProcessAndRuntimeMetrics(t *testing.T) {
 	}
 }
 
-func TestParseStat(t *testing.T) {
-	// Fields 3 to 24 of proc(5); utime 14, stime 15, starttime 22,
-	// vsize 23, rss 24.
-	const tail = " S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 8 0 12345 1000000 300 18446744073709551615\n"
-	for _, tc := range []struct {
-		name, data string
-		want       procStat
-		err        bool
-	}{
-		{name: "plain", data: "42 (sluice)" + tail, want: procStat{utime: 250, stime: 50, startTicks: 12345, vsize: 1000000, rssPages: 300}},
-		{name: "command with spaces and parens", data: "42 (a) b (c))" + tail, want: procStat{utime: 250, stime: 50, startTicks: 12345, vsize: 1000000, rssPages: 300}},
-		{name: "no command", data: "42 sluice S 1 2", err: true},
-		{name: "truncated", data: "42 (sluice) S 1 2 3", err: true},
-		{name: "not a number", data: "42 (sluice) S 1 2 3 4 5 6 7 8 9 10 x 50 0 0 20 0 8 0 1 2 3", err: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseStat([]byte(tc.data))
-			if (err != nil) != tc.err || got != tc.want {
-				t.Errorf("parseStat = %+v, %v; want %+v, error %v", got, err, tc.want, tc.err)
-			}
-		})
-	}
-}
-
 func TestParseLimits(t *testing.T) {
 	const header = "Limit                     Soft Limit           Hard Limit           Units     \n"
 	for _, tc := range []struct {
