@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -53,6 +54,37 @@ func TestPercentile(t *testing.T) {
 				t.Errorf("percentile(p%v) = %v, want %v", tt.p, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestMergeLoad(t *testing.T) {
+	d := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x)
+		}
+		return out
+	}
+	first := &loadResult{Requests: 3, Errors: 1, FirstError: "boom", Elapsed: time.Second,
+		Latencies: d(1, 4), TTFB: d(2), CPU: 10, DBCPU: 1}
+	second := &loadResult{Requests: 4, Elapsed: 2 * time.Second,
+		Latencies: d(2, 3, 5, 9), TTFB: d(1, 7), CPU: 20, DBCPU: 2, CPUErr: errors.New("no /proc")}
+	if got := mergeLoad(nil, second); got != second {
+		t.Fatalf("merging into nothing should give the turn itself")
+	}
+	m := mergeLoad(first, second)
+	if m.Requests != 7 || m.Errors != 1 || m.FirstError != "boom" || m.Elapsed != 3*time.Second ||
+		m.CPU != 30 || m.DBCPU != 3 || m.CPUErr == nil {
+		t.Errorf("merged counts = %+v", m)
+	}
+	if !slices.Equal(m.Latencies, d(1, 2, 3, 4, 5, 9)) || !slices.Equal(m.TTFB, d(1, 2, 7)) {
+		t.Errorf("merged samples = %v / %v, want both sorted and complete", m.Latencies, m.TTFB)
+	}
+	if m.RPS() != 7.0/3 || m.CPUPerRequest() != 30/7 {
+		t.Errorf("rates over the merged window = %v req/s, %v CPU/request", m.RPS(), m.CPUPerRequest())
+	}
+	if len(first.Latencies) != 2 || len(second.Latencies) != 4 {
+		t.Errorf("merging changed its inputs")
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -101,6 +102,40 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	rank := int(math.Ceil(p / 100 * float64(n)))
 	rank = min(max(rank, 1), n)
 	return sorted[rank-1]
+}
+
+// mergeLoad joins two measurements of the same step on the same target
+// (turns of a round-robin) into one, as if measured in one window: counts,
+// time and CPU add up, and the latencies are merged in order. a may be nil.
+func mergeLoad(a, b *loadResult) *loadResult {
+	if a == nil {
+		return b
+	}
+	m := &loadResult{
+		Requests:   a.Requests + b.Requests,
+		Errors:     a.Errors + b.Errors,
+		FirstError: cmp.Or(a.FirstError, b.FirstError),
+		Elapsed:    a.Elapsed + b.Elapsed,
+		Latencies:  mergeSorted(a.Latencies, b.Latencies),
+		TTFB:       mergeSorted(a.TTFB, b.TTFB),
+		CPU:        a.CPU + b.CPU,
+		CPUErr:     cmp.Or(a.CPUErr, b.CPUErr),
+		DBCPU:      a.DBCPU + b.DBCPU,
+	}
+	return m
+}
+
+// mergeSorted merges two ascending slices into a new ascending one.
+func mergeSorted(a, b []time.Duration) []time.Duration {
+	out := make([]time.Duration, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] <= b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // newLoadTransport returns the keep-alive transport of one step, shared by

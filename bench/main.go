@@ -71,6 +71,7 @@ type config struct {
 	sluiceBin       string
 	keep            bool
 	perf            bool
+	rounds          int
 	revision        string // of the Sluice tree built, for the results file
 }
 
@@ -101,6 +102,7 @@ func parseConfig(args []string) (*config, error) {
 	fs.StringVar(&cfg.repo, "repo", "", "Sluice repository to build (default: the module the harness runs in)")
 	fs.StringVar(&cfg.sluiceBin, "sluice-bin", "", "use this Sluice binary instead of building one")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the work folder (binary, data, logs of every process)")
+	fs.IntVar(&cfg.rounds, "rounds", 5, "turns the concurrency-1 steps take across targets (each turn is --duration/rounds)")
 	fs.BoolVar(&cfg.perf, "perf", false, "profile Sluice with Linux perf during its plain c=32 step (implies --keep; perf costs CPU, so do not publish such a run)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -205,34 +207,28 @@ func runBench(args []string) error {
 			slog.Warn("Sluice will not be measured", "err", buildErr)
 		}
 	}
-	direct := target{name: targetDirect, pid: mock.Pid(), chatURL: mockURL + "/v1/chat/completions"}
-	if cfg.wants(targetDirect) {
-		run.add(measure(ctx, cfg, direct, true))
-	} else {
+	// Every target is started and set up before any is measured, so that
+	// the concurrency-1 steps can take turns (see latencyRounds).
+	var armed []*armedTarget
+	direct := &armedTarget{t: target{name: targetDirect, pid: mock.Pid(), chatURL: mockURL + "/v1/chat/completions"},
+		full: cfg.wants(targetDirect)}
+	if !direct.full {
 		slog.Info("measuring direct's concurrency-1 baselines only (every added latency is relative to them)")
-		run.add(measure(ctx, cfg, direct, false))
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-
+	armed = append(armed, direct)
 	if cfg.wants(targetFloor) {
 		floor, floorURL, err := startHelper(ctx, self, work, "floor", "--upstream", mockURL)
 		if err != nil {
 			return fmt.Errorf("start the floor: %w", err)
 		}
+		defer floor.stop()
 		slog.Info("floor up", "url", floorURL, "pid", floor.Pid())
-		run.add(measure(ctx, cfg, target{
+		armed = append(armed, &armedTarget{full: true, t: target{
 			name: targetFloor, pid: floor.Pid(),
 			chatURL: floorURL + "/v1/chat/completions", auth: "Bearer sk-client",
 			slowURL: floorURL + slowPrefix + "/v1/chat/completions", slowAuth: "Bearer sk-client",
-		}, true))
-		floor.stop()
+		}})
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-
 	if cfg.wants(targetSluice) {
 		dbs := []string{"SQLite"}
 		if cfg.postgres != "" {
@@ -244,11 +240,28 @@ func runBench(args []string) error {
 				run.add(&targetResult{Name: name, Note: buildErr.Error()})
 				continue
 			}
-			run.add(measureSluice(ctx, cfg, bin, work, label, name, mockURL))
-			if err := ctx.Err(); err != nil {
-				return err
+			t, stop, err := startSluiceTarget(ctx, cfg, bin, work, label, name, mockURL)
+			if stop != nil {
+				defer stop()
 			}
+			if err != nil {
+				run.add(&targetResult{Name: name, Note: err.Error(), Sluice: true})
+				continue
+			}
+			armed = append(armed, &armedTarget{t: t, full: true, sluice: true})
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	measureAll(ctx, cfg, armed)
+	for _, a := range armed {
+		if a.res != nil {
+			run.add(a.res)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	run.finished = time.Now()
 
@@ -285,30 +298,36 @@ func sluiceBinary(ctx context.Context, cfg *config, work string) (string, error)
 	return bin, nil
 }
 
-// measureSluice starts a Sluice on the named database, configures it and
-// measures it; whatever fails is reported in the result's note.
-func measureSluice(ctx context.Context, cfg *config, bin, work, label, name, mockURL string) *targetResult {
+// startSluiceTarget starts a Sluice on the named database and configures
+// it. stop, when not nil, must be called once the target is measured, even
+// after an error.
+func startSluiceTarget(ctx context.Context, cfg *config, bin, work, label, name, mockURL string) (t target, stop func(), err error) {
 	var db *sluiceDB
-	if label == "PostgreSQL" {
-		var err error
-		if db, err = postgresDB(ctx, cfg.postgres); err != nil {
-			return &targetResult{Name: name, Note: err.Error()}
+	var stops []func()
+	stop = func() {
+		for _, f := range slices.Backward(stops) {
+			f()
 		}
-		defer db.drop()
+	}
+	if label == "PostgreSQL" {
+		if db, err = postgresDB(ctx, cfg.postgres); err != nil {
+			return t, nil, err
+		}
+		stops = append(stops, db.drop)
 	} else {
 		db = sqliteDB()
 	}
 	slog.Info("starting Sluice", "database", label)
 	inst, err := startSluice(ctx, bin, work, db)
 	if err != nil {
-		return &targetResult{Name: name, Note: "start: " + err.Error()}
+		return t, stop, fmt.Errorf("start: %w", err)
 	}
-	defer inst.proc.stop()
+	stops = append(stops, inst.proc.stop)
 	if err := inst.configure(ctx, mockURL); err != nil {
-		return &targetResult{Name: name, Note: "configure through /graphql: " + err.Error()}
+		return t, stop, fmt.Errorf("configure through /graphql: %w", err)
 	}
 	slog.Info("Sluice up", "database", label, "url", inst.baseURL, "pid", inst.proc.Pid())
-	t := target{
+	t = target{
 		name: name, pid: inst.proc.Pid(),
 		chatURL: inst.baseURL + "/v1/chat/completions", auth: "Bearer " + inst.key,
 		slowURL: inst.baseURL + "/v1/chat/completions", slowAuth: "Bearer " + inst.slowKey,
@@ -319,22 +338,48 @@ func measureSluice(ctx context.Context, cfg *config, bin, work, label, name, moc
 	if label == "PostgreSQL" && localDSN(cfg.postgres) {
 		t.dbCPU = func() (time.Duration, error) { return readCommandCPU("postgres") }
 	}
-	res := measure(ctx, cfg, t, true)
-	res.Sluice = true
-	return res
+	return t, stop, nil
 }
 
-// measure runs every step on t (or, without full, only the concurrency-1
-// baselines). A target that fails its probe is reported, not measured.
-func measure(ctx context.Context, cfg *config, t target, full bool) *targetResult {
-	res := &targetResult{Name: t.name, Baseline: !full}
-	if err := probe(ctx, t.chatURL, t.auth, chatBody); err != nil {
-		res.Note = err.Error()
-		slog.Warn("target cannot be measured", "target", t.name, "reason", err)
-		return res
+// armedTarget is a target that is up, with what has been measured of it.
+type armedTarget struct {
+	t target
+	// full runs every step; otherwise only the concurrency-1 baselines.
+	full   bool
+	sluice bool
+	res    *targetResult
+}
+
+// stepDef is one step of the harness.
+type stepDef struct {
+	stream      bool
+	concurrency int
+}
+
+func (s stepDef) mode() string {
+	if s.stream {
+		return "stream"
 	}
-	if m, err := readMem(t.pid); err == nil {
-		res.SetupRSS = m.RSS
+	return "plain"
+}
+
+// measureAll sets every target up, reads its idle memory, runs the
+// concurrency-1 steps in turns across targets, and then the heavy steps
+// one target at a time. A target that fails its probe is reported, not
+// measured.
+func measureAll(ctx context.Context, cfg *config, armed []*armedTarget) {
+	var live []*armedTarget
+	for _, a := range armed {
+		a.res = &targetResult{Name: a.t.name, Baseline: !a.full, Sluice: a.sluice}
+		if err := probe(ctx, a.t.chatURL, a.t.auth, chatBody); err != nil {
+			a.res.Note = err.Error()
+			slog.Warn("target cannot be measured", "target", a.t.name, "reason", err)
+			continue
+		}
+		if m, err := readMem(a.t.pid); err == nil {
+			a.res.SetupRSS = m.RSS
+		}
+		live = append(live, a)
 	}
 	// Idle means quiet for a while, not the instant after the set-up
 	// requests: a runtime may hand a burst's garbage back only once
@@ -342,36 +387,86 @@ func measure(ctx context.Context, cfg *config, t target, full bool) *targetResul
 	select {
 	case <-time.After(cfg.idleWait):
 	case <-ctx.Done():
-		return res
+		return
 	}
-	if m, err := readMem(t.pid); err == nil {
-		res.IdleRSS, res.IdleAnon, res.IdleFile = m.RSS, m.Anon, m.File
+	for _, a := range live {
+		if m, err := readMem(a.t.pid); err == nil {
+			a.res.IdleRSS, a.res.IdleAnon, a.res.IdleFile = m.RSS, m.Anon, m.File
+		}
 	}
-	type stepDef struct {
-		into        **loadResult
-		stream      bool
-		concurrency int
+	for _, s := range []stepDef{{false, 1}, {true, 1}} {
+		results := latencyRounds(ctx, cfg, live, s)
+		for i, a := range live {
+			r := results[i]
+			if r.err != nil {
+				a.res.Note = fmt.Sprintf("step %s c=1: %v", s.mode(), r.err)
+				continue
+			}
+			if s.stream {
+				a.res.Stream1 = r.load
+			} else {
+				a.res.Plain1 = r.load
+			}
+			logStep(a.t.name, s, r.load)
+		}
 	}
-	steps := []stepDef{{&res.Plain1, false, 1}, {&res.Stream1, true, 1}}
-	if full {
-		steps = append(steps,
-			stepDef{&res.Plain32, false, 32}, stepDef{&res.Plain256, false, 256}, stepDef{&res.Stream32, true, 32})
+	for _, a := range live {
+		if a.full && a.res.Note == "" && ctx.Err() == nil {
+			heavySteps(ctx, cfg, a)
+		}
 	}
-	for _, s := range steps {
+}
+
+// roundResult is one target's merged concurrency-1 measurement.
+type roundResult struct {
+	load *loadResult
+	err  error
+}
+
+// latencyRounds measures step s (concurrency 1) on every target in
+// cfg.rounds turns of duration/rounds each, the order rotating between
+// rounds, and merges each target's turns. The added latency of a target is
+// its percentile minus another's; on a machine whose background load drifts
+// over minutes (this one is shared), measuring one target minutes after the
+// other compared the drift as much as the targets.
+func latencyRounds(ctx context.Context, cfg *config, live []*armedTarget, s stepDef) []roundResult {
+	results := make([]roundResult, len(live))
+	rounds := max(cfg.rounds, 1)
+	duration := cfg.duration / time.Duration(rounds)
+	requests := 0
+	if cfg.requests > 0 {
+		requests = max(cfg.requests/rounds, 1)
+	}
+	for round := range rounds {
+		for k := range live {
+			i := (k + round) % len(live)
+			if results[i].err != nil || ctx.Err() != nil {
+				continue
+			}
+			// The first turn warms the target up; later turns only need a
+			// fresh connection warm.
+			warmup := cfg.warmup
+			if round > 0 {
+				warmup = min(cfg.warmup, 200*time.Millisecond)
+			}
+			r, err := runStep(ctx, live[i].t, s, warmup, duration, requests)
+			if err != nil {
+				results[i].err = err
+				continue
+			}
+			results[i].load = mergeLoad(results[i].load, r)
+		}
+	}
+	return results
+}
+
+// heavySteps runs the concurrency-32 and -256 steps and the open-streams
+// step on one target while the others stay idle.
+func heavySteps(ctx context.Context, cfg *config, a *armedTarget) {
+	t, res := a.t, a.res
+	for _, s := range []stepDef{{false, 32}, {false, 256}, {true, 32}} {
 		if ctx.Err() != nil {
-			return res
-		}
-		spec := loadSpec{
-			URL: t.chatURL, Body: chatBody, Stream: s.stream, Concurrency: s.concurrency,
-			Warmup: cfg.warmup, Duration: cfg.duration, Requests: cfg.requests,
-			CPU:   func() (time.Duration, error) { return readCPU(t.pid) },
-			DBCPU: t.dbCPU,
-		}
-		if s.stream {
-			spec.Body = streamBody
-		}
-		if t.auth != "" {
-			spec.Header = http.Header{"Authorization": {t.auth}}
+			return
 		}
 		var stopPerf func() (string, error)
 		if t.profile != "" && !s.stream && s.concurrency == 32 {
@@ -380,30 +475,25 @@ func measure(ctx context.Context, cfg *config, t target, full bool) *targetResul
 				slog.Warn("no profile", "target", t.name, "err", err)
 			}
 		}
-		r, err := runLoad(ctx, spec)
+		r, err := runStep(ctx, t, s, cfg.warmup, cfg.duration, cfg.requests)
 		if stopPerf != nil {
 			if _, perr := stopPerf(); perr != nil {
 				slog.Warn("no profile", "target", t.name, "err", perr)
 			}
 		}
 		if err != nil {
-			res.Note = fmt.Sprintf("step c=%d: %v", s.concurrency, err)
-			return res
+			res.Note = fmt.Sprintf("step %s c=%d: %v", s.mode(), s.concurrency, err)
+			return
 		}
-		*s.into = r
-		mode := "plain"
-		if s.stream {
-			mode = "stream"
+		switch {
+		case s.stream:
+			res.Stream32 = r
+		case s.concurrency == 32:
+			res.Plain32 = r
+		default:
+			res.Plain256 = r
 		}
-		slog.Info("step done", "target", t.name, "mode", mode, "c", s.concurrency,
-			"req/s", fmt.Sprintf("%.0f", r.RPS()), "p50", r.P(50), "p99", r.P(99),
-			"cpu/req", r.CPUPerRequest(), "errors", r.Errors)
-		if r.Errors > 0 {
-			slog.Warn("requests failed", "target", t.name, "errors", r.Errors, "first", r.FirstError)
-		}
-	}
-	if !full {
-		return res
+		logStep(t.name, s, r)
 	}
 	if m, err := readMem(t.pid); err == nil {
 		res.PeakRSS = m.HWM
@@ -427,5 +517,30 @@ func measure(ctx context.Context, cfg *config, t target, full bool) *targetResul
 			slog.Warn("streams failed", "target", t.name, "errors", st.Errors, "first", st.FirstError)
 		}
 	}
-	return res
+}
+
+// runStep runs one closed-loop step of s on t.
+func runStep(ctx context.Context, t target, s stepDef, warmup, duration time.Duration, requests int) (*loadResult, error) {
+	spec := loadSpec{
+		URL: t.chatURL, Body: chatBody, Stream: s.stream, Concurrency: s.concurrency,
+		Warmup: warmup, Duration: duration, Requests: requests,
+		CPU:   func() (time.Duration, error) { return readCPU(t.pid) },
+		DBCPU: t.dbCPU,
+	}
+	if s.stream {
+		spec.Body = streamBody
+	}
+	if t.auth != "" {
+		spec.Header = http.Header{"Authorization": {t.auth}}
+	}
+	return runLoad(ctx, spec)
+}
+
+func logStep(name string, s stepDef, r *loadResult) {
+	slog.Info("step done", "target", name, "mode", s.mode(), "c", s.concurrency,
+		"req/s", fmt.Sprintf("%.0f", r.RPS()), "p50", r.P(50), "p99", r.P(99),
+		"cpu/req", r.CPUPerRequest(), "errors", r.Errors)
+	if r.Errors > 0 {
+		slog.Warn("requests failed", "target", name, "errors", r.Errors, "first", r.FirstError)
+	}
 }

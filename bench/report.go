@@ -484,7 +484,8 @@ func (r *report) docSection() string {
 	if r.cfg.requests > 0 {
 		steps = fmt.Sprintf("%d requests after %s warm-up", r.cfg.requests, r.cfg.warmup)
 	}
-	fmt.Fprintf(&b, "- **Steps**: %s each; concurrency 1, 32 and 256 plain, 1 and 32 streamed; then %d streams held open at once\n\n", steps, r.cfg.streams)
+	fmt.Fprintf(&b, "- **Steps**: %s each; concurrency 1 plain and streamed, each in %d turns taken by the targets in rotation; "+
+		"then, one target at a time, concurrency 32 and 256 plain, 32 streamed, and %d streams held open at once\n\n", steps, max(r.cfg.rounds, 1), r.cfg.streams)
 	b.WriteString(r.markdown())
 	b.WriteString("\n")
 	return b.String()
