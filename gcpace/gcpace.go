@@ -18,8 +18,11 @@
 // Headroom has a price when traffic stops: with nothing allocating, no
 // cycle starts, and the garbage the last burst left (up to the headroom)
 // would stay resident until the runtime's two-minute forced collection. So
-// the pacer also watches the allocation rate and, after a second of quiet,
-// collects once and hands the freed memory back to the OS.
+// the pacer also watches the allocation rate and, after ten seconds of
+// quiet, collects once and hands the freed memory back to the OS. Not
+// sooner: memory handed back is faulted in again by the next burst, and
+// with a one-second spell, traffic that came in bursts a few seconds apart
+// cost 15-45% more CPU a request (docs/benchmarks.md).
 package gcpace
 
 import (
@@ -40,13 +43,16 @@ const DefaultHeadroom = 32 << 20
 // maxPercent bounds the percent for a nearly empty heap.
 const maxPercent = 5000
 
-// quietEvery is how often the pacer looks for quiet, and quietAllocs the
-// most a quiet second allocates (an idle gateway's tickers allocate a few
-// KB; one request about 12 KB).
+// quietEvery is how often the pacer looks for quiet, quietAllocs the most
+// a quiet check's interval allocates (an idle gateway's tickers allocate a
+// few KB a second; one request about 12 KB), and quietChecks how many
+// quiet checks in a row make a quiet spell.
 var (
 	quietEvery  = time.Second
 	quietAllocs = uint64(256 << 10)
 )
+
+const quietChecks = 10
 
 // Percent is the GOGC that makes the next cycle start after the heap grows
 // by max(base, headroom), where base is what Go's pacer scales GOGC by:
@@ -77,14 +83,15 @@ func Start(ctx context.Context, headroom uint64) bool {
 	return true
 }
 
-// returnWhenQuiet collects and releases memory once per quiet spell: after
-// a quietEvery in which the program allocated less than quietAllocs,
-// following one in which it allocated more.
+// returnWhenQuiet collects and releases memory once per quiet spell:
+// after quietChecks intervals in a row in which the program allocated
+// less than quietAllocs each, following one in which it allocated more.
 func (p *pacer) returnWhenQuiet(ctx context.Context) {
 	allocs := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	tick := time.NewTicker(quietEvery)
 	defer tick.Stop()
 	var last uint64
+	quiet := 0
 	busy := true // start-up itself leaves garbage behind
 	for {
 		select {
@@ -94,13 +101,14 @@ func (p *pacer) returnWhenQuiet(ctx context.Context) {
 		}
 		metrics.Read(allocs)
 		now := allocs[0].Value.Uint64()
-		quiet := now-last < quietAllocs
-		last = now
-		if !quiet {
+		if now-last >= quietAllocs {
+			quiet = 0
 			busy = true
-			continue
+		} else {
+			quiet++
 		}
-		if busy {
+		last = now
+		if busy && quiet >= quietChecks {
 			debug.FreeOSMemory()
 			busy = false
 			metrics.Read(allocs) // the collection's own allocations are not traffic

@@ -95,7 +95,7 @@ func TestQuietReturnsMemory(t *testing.T) {
 		t.Fatal("Start did not start")
 	}
 	runtime.GC()
-	time.Sleep(100 * time.Millisecond) // let start-up's own release pass
+	time.Sleep(400 * time.Millisecond) // let start-up's own release pass
 	forced := read("/gc/cycles/forced:gc-cycles")
 	for range 3000 { // a burst: 24 MB of garbage
 		sink = make([]byte, 8<<10)
@@ -122,8 +122,32 @@ func TestQuietReturnsMemory(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond) // ten more quiet checks
+	time.Sleep(500 * time.Millisecond) // another quiet spell and more
 	if again := read("/gc/cycles/forced:gc-cycles"); again != once {
 		t.Fatalf("%d more forced collections in one quiet spell, want none", again-once)
+	}
+}
+
+// TestShortGapsKeepTheHeap: bursts separated by gaps shorter than a quiet
+// spell do not release memory, which the next burst would fault in again.
+func TestShortGapsKeepTheHeap(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	defer gcpace.SetQuietEvery(20 * time.Millisecond)() // a spell is 200 ms
+	if !gcpace.Start(t.Context(), 256<<20) {
+		t.Fatal("Start did not start")
+	}
+	runtime.GC()
+	time.Sleep(400 * time.Millisecond) // let start-up's own release pass
+	forced := read("/gc/cycles/forced:gc-cycles")
+	for range 6 {
+		for range 1000 { // 8 MB of garbage
+			sink = make([]byte, 8<<10)
+		}
+		sink = nil
+		time.Sleep(60 * time.Millisecond) // three quiet checks
+	}
+	if n := read("/gc/cycles/forced:gc-cycles") - forced; n != 0 {
+		t.Fatalf("%d forced collections between bursts 60 ms apart; a quiet spell is 200 ms", n)
 	}
 }
