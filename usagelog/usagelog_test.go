@@ -262,9 +262,9 @@ func TestCloseGivesUpAtItsDeadline(t *testing.T) {
 	})
 }
 
-// BenchmarkWriteBatch measures one full batch (500 records, the default
-// BatchSize) written with its hourly roll-ups, as the server configures the
-// writer; ns/op is per batch, so divide by 500 for a record's share.
+// BenchmarkWriteBatch measures one full batch (DefaultBatchSize records)
+// written with its hourly roll-ups, as the server configures the writer;
+// ns/op is per batch, so divide by DefaultBatchSize for a record's share.
 func BenchmarkWriteBatch(b *testing.B) {
 	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
 		b.Run(testenv.Name(d), func(b *testing.B) {
@@ -283,7 +283,7 @@ func BenchmarkWriteBatch(b *testing.B) {
 					return rollup.Add(ctx, tx, d, entries)
 				}})
 			defer w.Close(ctx)
-			records := make([]usagelog.Record, 500)
+			records := make([]usagelog.Record, usagelog.DefaultBatchSize)
 			for i := range records {
 				records[i] = record(i)
 			}
