@@ -18,9 +18,14 @@ import (
 // window had when last read, so that replicas sharing a window split what
 // is left and leases shrink towards exact grants near the block, but by no
 // more than leaseChunk requests' worth, so that a crash locks little away
-// and replicas trade headroom often.
+// and replicas trade headroom often. The request that finds its lease
+// used up waits for the grant (a database round trip), so leaseChunk
+// also sets how many requests wait: at 256, a service with day and month
+// limits sent one request in about 130 to the database, inside the 1% that
+// p99 reports; at 4,096 it is one in about 2,000, and a lease still covers
+// only a second or two of a busy service's traffic.
 const (
-	leaseChunk = 256
+	leaseChunk = 4096
 	// leaseTTL is how long a lease outlives its replica's last renewal;
 	// renewals come every leaseTTL/3.
 	leaseTTL = time.Minute
