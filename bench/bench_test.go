@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -85,6 +87,44 @@ func TestMergeLoad(t *testing.T) {
 	}
 	if len(first.Latencies) != 2 || len(second.Latencies) != 4 {
 		t.Errorf("merging changed its inputs")
+	}
+}
+
+func TestRevisionIgnoresMarkdown(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatalf("git is needed to test revision: %v", err)
+	}
+	repo := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(repo, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("init", "-q")
+	write("main.go", "package main\n")
+	write("results.md", "# results\n")
+	git("add", ".")
+	git("commit", "-q", "-m", "start")
+	ctx := t.Context()
+	clean := revision(ctx, repo)
+	if clean == "" || strings.Contains(clean, " ") {
+		t.Fatalf("revision of a clean tree = %q, want the short commit alone", clean)
+	}
+	write("results.md", "# results\n\nnew run\n")
+	if got := revision(ctx, repo); got != clean {
+		t.Errorf("with only Markdown changed, revision = %q, want %q", got, clean)
+	}
+	write("main.go", "package main\n\nfunc main() {}\n")
+	if got := revision(ctx, repo); got != clean+" with uncommitted changes" {
+		t.Errorf("with code changed, revision = %q, want it marked", got)
 	}
 }
 
