@@ -19,6 +19,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -210,6 +211,7 @@ func runBench(args []string) error {
 	// Every target is started and set up before any is measured, so that
 	// the concurrency-1 steps can take turns (see latencyRounds).
 	var armed []*armedTarget
+	var failed []*targetResult // could not be started; reported after the others
 	direct := &armedTarget{t: target{name: targetDirect, pid: mock.Pid(), chatURL: mockURL + "/v1/chat/completions"},
 		full: cfg.wants(targetDirect)}
 	if !direct.full {
@@ -237,7 +239,7 @@ func runBench(args []string) error {
 		for _, label := range dbs {
 			name := "sluice (" + label + ")"
 			if buildErr != nil {
-				run.add(&targetResult{Name: name, Note: buildErr.Error()})
+				failed = append(failed, &targetResult{Name: name, Note: buildErr.Error(), Sluice: true})
 				continue
 			}
 			t, stop, err := startSluiceTarget(ctx, cfg, bin, work, label, name, mockURL)
@@ -245,7 +247,7 @@ func runBench(args []string) error {
 				defer stop()
 			}
 			if err != nil {
-				run.add(&targetResult{Name: name, Note: err.Error(), Sluice: true})
+				failed = append(failed, &targetResult{Name: name, Note: err.Error(), Sluice: true})
 				continue
 			}
 			armed = append(armed, &armedTarget{t: t, full: true, sluice: true})
@@ -259,6 +261,9 @@ func runBench(args []string) error {
 		if a.res != nil {
 			run.add(a.res)
 		}
+	}
+	for _, f := range failed {
+		run.add(f)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -399,7 +404,10 @@ func measureAll(ctx context.Context, cfg *config, armed []*armedTarget) {
 		for i, a := range live {
 			r := results[i]
 			if r.err != nil {
-				a.res.Note = fmt.Sprintf("step %s c=1: %v", s.mode(), r.err)
+				a.res.Note = cmp.Or(a.res.Note, fmt.Sprintf("step %s c=1: %v", s.mode(), r.err))
+				continue
+			}
+			if r.load == nil { // interrupted before its first turn
 				continue
 			}
 			if s.stream {
@@ -536,6 +544,7 @@ func runStep(ctx context.Context, t target, s stepDef, warmup, duration time.Dur
 	return runLoad(ctx, spec)
 }
 
+// logStep reports a finished step, and its failures, as it happens.
 func logStep(name string, s stepDef, r *loadResult) {
 	slog.Info("step done", "target", name, "mode", s.mode(), "c", s.concurrency,
 		"req/s", fmt.Sprintf("%.0f", r.RPS()), "p50", r.P(50), "p99", r.P(99),
