@@ -22,7 +22,7 @@
 // quiet, collects once and hands the freed memory back to the OS. Not
 // sooner: memory handed back is faulted in again by the next burst, and
 // with a one-second spell, traffic that came in bursts a few seconds apart
-// cost 15-45% more CPU a request (docs/benchmarks.md).
+// cost 20-40% more CPU a request (docs/benchmarks.md).
 package gcpace
 
 import (

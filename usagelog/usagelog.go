@@ -63,8 +63,9 @@ type Record struct {
 // DefaultBatchSize is the default Options.BatchSize. Each batch is a burst
 // of work beside the requests, with a transaction, a roll-up upsert and a
 // commit of its own: at 2,000 requests a second, one batch a second
-// instead of four took 150-200 µs off Sluice's p99 at concurrency 1 on
-// SQLite (docs/benchmarks.md), while 100-row batches added 400 µs.
+// instead of four took 60-240 µs off Sluice's p99 at concurrency 1 on
+// SQLite in two pairs of runs (docs/benchmarks.md), while 100-row batches
+// added about 400 µs.
 const DefaultBatchSize = 2000
 
 // Options tune a Writer; zero values take the defaults.
