@@ -8,8 +8,11 @@
 //     on (a real sk_ key, a service with budgets on a priced model), on
 //     SQLite and, with --postgres, on PostgreSQL.
 //
-// Every target runs the same closed-loop steps; CPU and memory are read
-// from /proc for the target's process only, so they hold on a noisy machine.
+// Every target runs the same closed-loop steps; the concurrency-1 steps,
+// whose latencies are compared across targets, take turns so that every
+// target sees the same stretch of the machine's background load. CPU and
+// memory are read from /proc for the target's process only, so they hold
+// on a noisy machine.
 //
 //	go run ./bench                                   # 10 s a step
 //	go run ./bench --quick                           # 1 s a step (smoke)
