@@ -245,6 +245,33 @@ func TestLeases(t *testing.T) {
 	})
 }
 
+// TestLeaseCoversABurst: with headroom to spare, one grant covers
+// thousands of equal requests, so that a request rarely waits for the
+// database (each grant is a round trip on some request's path).
+func TestLeaseCoversABurst(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		b := budget.NewLeased(db, quiet)
+		b.Now = newClock("2026-03-01T10:00:00Z").Now
+		subj := keySubject(9, budget.Limits{3: usd(1_000_000)})
+		amount := money.FromUSD(0.001)
+		if _, err := spend(ctx, b, 1, amount, subj); err != nil {
+			t.Fatal(err)
+		}
+		_, leased := spent(t, db, spendwindow.ScopeKey, 9, spendwindow.WindowDay)
+		for i := 0; i < 2000; i++ {
+			if _, err := spend(ctx, b, 1, amount, subj); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Nothing was flushed, so the database's reserved is the lease
+		// alone; any grant after the first would have grown it.
+		if _, r := spent(t, db, spendwindow.ScopeKey, 9, spendwindow.WindowDay); r != leased {
+			t.Fatalf("the lease grew from %s to %s within 2,001 requests of %s; want one grant for them all", leased, r, amount)
+		}
+	})
+}
+
 // TestWindowsRollOver: with the clock moved, an hour block resets at the
 // top of the hour, a month block at the month's start, a total never.
 func TestWindowsRollOver(t *testing.T) {

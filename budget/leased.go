@@ -17,8 +17,9 @@ import (
 // Leasing parameters. A lease grows by a quarter of the headroom the
 // window had when last read, so that replicas sharing a window split what
 // is left and leases shrink towards exact grants near the block, but by no
-// more than leaseChunk requests' worth, so that a crash locks little away
-// and replicas trade headroom often. The request that finds its lease
+// more than leaseChunk requests' worth, which bounds what a crash locks
+// away until leaseTTL (never more than that quarter of the headroom).
+// The request that finds its lease
 // used up waits for the grant (a database round trip), so leaseChunk
 // also sets how many requests wait: at 256, a service with day and month
 // limits sent one request in about 130 to the database, inside the 1% that
