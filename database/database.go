@@ -32,10 +32,16 @@ type DB struct {
 	// DSN is the connection string actually used, for components that need
 	// a connection of their own (lib/pq's listener).
 	DSN string
+
+	stmts stmtCache // Prepared's statements
 }
 
-// Close closes the ent client and the connection pool under it.
-func (d *DB) Close() error { return d.Client.Close() }
+// Close closes the prepared statements, the ent client and the connection
+// pool under it.
+func (d *DB) Close() error {
+	d.stmts.closeStatements()
+	return d.Client.Close()
+}
 
 // Ping reports whether the database answers, for /readyz.
 func (d *DB) Ping(ctx context.Context) error { return d.SQL.PingContext(ctx) }
