@@ -397,26 +397,15 @@ VALUES (?, ?, 'system', 'budget', 'budgetWarning', 'SpendWindow', ?, ?, ?, 'succ
 // upsert creates the slots' window rows if missing and reads them back
 // locked. With add set, it also adds *add to their spent (settling).
 func (b *Budgets) upsert(ctx context.Context, tx *sql.Tx, slots []*slot, now time.Time, add *money.Micros) error {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO spend_windows (scope, scope_id, "window", window_start, spent, reserved, warned, updated_at) VALUES `)
-	args := make([]any, 0, len(slots)*6)
-	var spent int64
+	args := make([]any, 0, len(slots)*spendArgs)
+	var spent int64 // adding nothing leaves spent as it is
 	if add != nil {
 		spent = int64(*add)
 	}
-	for i, s := range slots {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, 0, ?, ?)")
-		args = append(args, string(s.subject.Scope), s.subject.ID, string(s.window), s.start, spent, false, now)
+	for _, s := range slots {
+		args = append(args, string(s.subject.Scope), s.subject.ID, string(s.window), s.start, spent, now)
 	}
-	q.WriteString(` ON CONFLICT (scope, scope_id, "window", window_start) DO UPDATE SET updated_at = excluded.updated_at`)
-	if add != nil {
-		q.WriteString(", spent = spend_windows.spent + excluded.spent")
-	}
-	q.WriteString(` RETURNING id, scope, scope_id, "window", spent, reserved, warned`)
-	rows, err := tx.QueryContext(ctx, b.q(q.String()), args...)
+	rows, err := tx.QueryContext(ctx, b.q(spendUpsertSQL(len(slots))+spendReturning), args...)
 	if err != nil {
 		return fmt.Errorf("upsert spend windows: %w", err)
 	}
@@ -426,20 +415,34 @@ func (b *Budgets) upsert(ctx context.Context, tx *sql.Tx, slots []*slot, now tim
 		byKey[string(s.subject.Scope)+"/"+strconv.Itoa(s.subject.ID)+"/"+string(s.window)] = s
 	}
 	for rows.Next() {
-		var (
-			id, scopeID     int
-			scope, window   string
-			spentV, reserve int64
-			warned          bool
-		)
-		if err := rows.Scan(&id, &scope, &scopeID, &window, &spentV, &reserve, &warned); err != nil {
-			return fmt.Errorf("read spend window: %w", err)
+		var r spendRow
+		if err := r.scan(rows); err != nil {
+			return err
 		}
-		if s := byKey[scope+"/"+strconv.Itoa(scopeID)+"/"+window]; s != nil {
-			s.id, s.spent, s.reserved, s.warned = id, money.Micros(spentV), money.Micros(reserve), warned
+		if s := byKey[r.scope+"/"+strconv.Itoa(r.scopeID)+"/"+r.window]; s != nil {
+			s.id, s.spent, s.reserved, s.warned = r.id, money.Micros(r.spent), money.Micros(r.reserved), r.warned
 		}
 	}
 	return rows.Err()
+}
+
+// spendReturning, after spendUpsertSQL, reads back each row as spendRow
+// scans it.
+const spendReturning = ` RETURNING id, scope, scope_id, "window", spent, reserved, warned`
+
+// spendRow is one spend window row as spendReturning reads it back.
+type spendRow struct {
+	id, scopeID     int
+	scope, window   string
+	spent, reserved int64
+	warned          bool
+}
+
+func (r *spendRow) scan(rows *sql.Rows) error {
+	if err := rows.Scan(&r.id, &r.scope, &r.scopeID, &r.window, &r.spent, &r.reserved, &r.warned); err != nil {
+		return fmt.Errorf("read spend window: %w", err)
+	}
+	return nil
 }
 
 // Sweep releases reservations that expired without settling (their

@@ -672,3 +672,93 @@ func TestEmbeddedKeepsSpendAcrossLimitsAndRestarts(t *testing.T) {
 		t.Fatalf("$0.40 more should fit under $1.00: %v", err)
 	}
 }
+
+// TestFlushWritesEveryWindow: one flush carries more windows than one
+// statement takes, and both starts of windows that rolled over since the
+// last flush (the old hour, day and month, and the new); every row ends
+// with exactly its own spend and nothing left reserved.
+func TestFlushWritesEveryWindow(t *testing.T) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
+		ctx := context.Background()
+		clk := newClock("2026-01-31T23:59:30Z")
+		b := mk()
+		b.Now = clk.Now
+		const keys = 7 // 7 keys × 4 windows, plus the service's and the org's
+		subjects := func(i int) []budget.Subject {
+			limits := budget.Limits{}
+			if i == 1 {
+				limits = budget.Limits{3: usd(10), 5: usd(100)} // leased windows
+			}
+			return []budget.Subject{keySubject(i, limits),
+				{Scope: budget.ScopeService, ID: 1, Name: "svc", Limits: budget.Limits{}},
+				{Scope: budget.ScopeOrg, ID: 1, Name: "org"}}
+		}
+		for i := 1; i <= keys; i++ {
+			if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subjects(i)...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clk.Set(mustTime("2026-02-01T00:00:10Z"))
+		for i := 1; i <= keys; i++ {
+			if _, err := spend(ctx, b, 1, money.FromUSD(0.02), subjects(i)...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check := func(scope spendwindow.Scope, id int, old, cur money.Micros) {
+			t.Helper()
+			for _, w := range []spendwindow.Window{spendwindow.WindowHour, spendwindow.WindowDay, spendwindow.WindowMonth, spendwindow.WindowTotal} {
+				rows := db.Client.SpendWindow.Query().Where(spendwindow.ScopeEQ(scope), spendwindow.ScopeID(id), spendwindow.WindowEQ(w)).AllX(ctx)
+				got := map[bool]money.Micros{}
+				for _, r := range rows {
+					if r.Reserved != 0 {
+						t.Errorf("%s %d %s from %s: reserved %d after the flush, want 0", scope, id, w, r.WindowStart, r.Reserved)
+					}
+					got[r.WindowStart.Before(mustTime("2026-02-01T00:00:00Z"))] += money.Micros(r.Spent)
+				}
+				want := map[bool]money.Micros{true: old, false: cur}
+				if w == spendwindow.WindowTotal {
+					want = map[bool]money.Micros{true: old + cur}
+				}
+				if len(got) != len(want) || got[true] != want[true] || got[false] != want[false] {
+					t.Errorf("%s %d %s: spent (old window, new window) = (%s, %s), want (%s, %s)", scope, id, w, got[true], got[false], want[true], want[false])
+				}
+			}
+		}
+		for i := 1; i <= keys; i++ {
+			check(spendwindow.ScopeKey, i, money.FromUSD(0.01), money.FromUSD(0.02))
+		}
+		check(spendwindow.ScopeService, 1, keys*money.FromUSD(0.01), keys*money.FromUSD(0.02))
+		check(spendwindow.ScopeOrg, 1, keys*money.FromUSD(0.01), keys*money.FromUSD(0.02))
+	})
+}
+
+func TestLeasedStatementLen(t *testing.T) {
+	cases := []struct {
+		name string
+		keys []budget.TestKey
+		want int
+	}{
+		{"one", []budget.TestKey{{Scope: budget.ScopeKey, ID: 1, Window: budget.Day}}, 1},
+		{"distinct", []budget.TestKey{{budget.ScopeKey, 1, budget.Day, 1}, {budget.ScopeKey, 1, budget.Hour, 1}, {budget.ScopeKey, 2, budget.Day, 1}}, 3},
+		{"a window's two starts", []budget.TestKey{{budget.ScopeKey, 1, budget.Day, 1}, {budget.ScopeKey, 1, budget.Day, 2}, {budget.ScopeKey, 2, budget.Day, 1}}, 1},
+		{"two starts further on", []budget.TestKey{{budget.ScopeKey, 1, budget.Day, 1}, {budget.ScopeKey, 2, budget.Day, 1}, {budget.ScopeKey, 2, budget.Day, 2}}, 2},
+		{"same id, other scope", []budget.TestKey{{budget.ScopeKey, 1, budget.Day, 1}, {budget.ScopeService, 1, budget.Day, 1}}, 2},
+		{"more than a statement takes", manyKeys(40), 16},
+	}
+	for _, c := range cases {
+		if got := budget.LeasedStatementLen(c.keys); got != c.want {
+			t.Errorf("%s: %d windows in the first statement, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func manyKeys(n int) []budget.TestKey {
+	out := make([]budget.TestKey, n)
+	for i := range out {
+		out[i] = budget.TestKey{Scope: budget.ScopeKey, ID: i + 1, Window: budget.Day, Start: 1}
+	}
+	return out
+}

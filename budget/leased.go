@@ -321,6 +321,7 @@ type leaseWrite struct {
 	newRow          int // the window row as the upsert found or made it
 	alert           *Alert
 	dbSpent, dbResv money.Micros
+	dbWarned        bool
 }
 
 // flushLeased writes settled spend (moving it out of the leases), hands
@@ -438,22 +439,18 @@ func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balance
 	expires := now.Add(leaseTTL)
 	// Rows are locked window row first, then its lease row, as grant
 	// does, and windows in one order, as every flush does: no two
-	// transactions wait on each other in a cycle.
+	// transactions wait on each other in a cycle. All the window rows are
+	// upserted first, in that order, a few statements' worth at a time.
 	sort.Slice(writes, func(i, j int) bool { return writes[i].k.less(writes[j].k) })
-	for _, wr := range writes {
-		wr.lost, wr.alert = false, nil
-		var id int
-		var spent, reserved int64
-		var warned bool
-		err := tx.QueryRowContext(ctx, b.q(`INSERT INTO spend_windows (scope, scope_id, "window", window_start, spent, reserved, warned, updated_at)
-VALUES (?, ?, ?, ?, ?, 0, ?, ?)
-ON CONFLICT (scope, scope_id, "window", window_start) DO UPDATE SET spent = spend_windows.spent + excluded.spent,
-updated_at = excluded.updated_at RETURNING id, spent, reserved, warned`),
-			string(wr.k.Scope()), wr.k.id, string(wr.k.Window()), wr.k.Start(), int64(wr.spent), false, now).Scan(&id, &spent, &reserved, &warned)
-		if err != nil {
-			return fmt.Errorf("write budget spend: %w", err)
+	for rest := writes; len(rest) > 0; {
+		n := leasedStatementLen(rest)
+		if err := b.upsertLeased(ctx, tx, rest[:n], now); err != nil {
+			return err
 		}
-		wr.newRow = id
+		rest = rest[n:]
+	}
+	for _, wr := range writes {
+		id := wr.newRow
 		if wr.leaseID != 0 && id != wr.row {
 			// The window's row was deleted with its key or service and
 			// the upsert made a new one: the lease held nothing in it.
@@ -465,24 +462,36 @@ updated_at = excluded.updated_at RETURNING id, spent, reserved, warned`),
 			if wr.drop {
 				q, args = `DELETE FROM budget_reservations WHERE id = ?`, []any{wr.leaseID}
 			}
-			res, err := tx.ExecContext(ctx, b.q(q), args...)
+			stmt, err := b.db.Prepared(ctx, tx, b.q(q))
+			if err != nil {
+				return fmt.Errorf("write budget lease: %w", err)
+			}
+			res, err := stmt.ExecContext(ctx, args...)
 			if err != nil {
 				return fmt.Errorf("write budget lease: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				wr.lost = true
 			} else if fromRes != 0 {
-				if err := tx.QueryRowContext(ctx, b.q(`UPDATE spend_windows SET reserved = reserved - ? WHERE id = ? RETURNING reserved`),
-					int64(fromRes), id).Scan(&reserved); err != nil {
+				stmt, err := b.db.Prepared(ctx, tx, b.q(`UPDATE spend_windows SET reserved = reserved - ? WHERE id = ? RETURNING reserved`))
+				if err != nil {
 					return fmt.Errorf("write budget lease: %w", err)
 				}
+				var reserved int64
+				if err := stmt.QueryRowContext(ctx, int64(fromRes), id).Scan(&reserved); err != nil {
+					return fmt.Errorf("write budget lease: %w", err)
+				}
+				wr.dbResv = money.Micros(reserved)
 			}
 		}
-		wr.dbSpent, wr.dbResv = money.Micros(spent), money.Micros(reserved)
-		if wr.warn == nil || warned || wr.dbSpent < *wr.warn {
+		if wr.warn == nil || wr.dbWarned || wr.dbSpent < *wr.warn {
 			continue
 		}
-		res, err := tx.ExecContext(ctx, b.q(`UPDATE spend_windows SET warned = ? WHERE id = ? AND warned = ?`), true, id, false)
+		stmt, err := b.db.Prepared(ctx, tx, b.q(`UPDATE spend_windows SET warned = ? WHERE id = ? AND warned = ?`))
+		if err != nil {
+			return fmt.Errorf("mark budget warning: %w", err)
+		}
+		res, err := stmt.ExecContext(ctx, true, id, false)
 		if err != nil {
 			return fmt.Errorf("mark budget warning: %w", err)
 		}
@@ -499,4 +508,62 @@ updated_at = excluded.updated_at RETURNING id, spent, reserved, warned`),
 		return err
 	}
 	return tx.Commit()
+}
+
+// leasedStatementLen is how many of writes (sorted) one upsertLeased
+// statement takes: at most spendChunk, and never two starts of one
+// window (around a window's end, the old window and the new), because
+// upsertLeased tells the returned rows apart by scope, id and window.
+// Cutting the sorted list into consecutive pieces keeps the rows locked in
+// the one order.
+func leasedStatementLen(writes []*leaseWrite) int {
+	n := min(len(writes), spendChunk)
+	for i := 1; i < n; i++ {
+		for _, prev := range writes[:i] {
+			if prev.k.scope == writes[i].k.scope && prev.k.id == writes[i].k.id && prev.k.window == writes[i].k.window {
+				return i
+			}
+		}
+	}
+	return n
+}
+
+// upsertLeased adds the writes' settled spend to their window rows,
+// creating the missing ones, in one statement, and reads back what each
+// row now holds.
+func (b *Budgets) upsertLeased(ctx context.Context, tx *sql.Tx, writes []*leaseWrite, now time.Time) error {
+	stmt, err := b.db.Prepared(ctx, tx, b.q(spendUpsertSQL(len(writes))+spendReturning))
+	if err != nil {
+		return fmt.Errorf("write budget spend: %w", err)
+	}
+	args := make([]any, 0, spendArgs*len(writes))
+	for _, wr := range writes {
+		wr.lost, wr.alert, wr.newRow = false, nil, 0
+		args = appendSpend(args, wr.k, wr.spent, now)
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("write budget spend: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r spendRow
+		if err := r.scan(rows); err != nil {
+			return err
+		}
+		for _, wr := range writes {
+			if wr.k.id == r.scopeID && string(wr.k.Scope()) == r.scope && string(wr.k.Window()) == r.window {
+				wr.newRow, wr.dbSpent, wr.dbResv, wr.dbWarned = r.id, money.Micros(r.spent), money.Micros(r.reserved), r.warned
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read spend window: %w", err)
+	}
+	for _, wr := range writes {
+		if wr.newRow == 0 {
+			return fmt.Errorf("write budget spend: no row came back for %s", k2label(wr.k))
+		}
+	}
+	return nil
 }
