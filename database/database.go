@@ -111,11 +111,15 @@ func redactedURLError(err error) string {
 
 // sqliteTarget builds the modernc DSN: foreign keys on (ent needs them),
 // WAL so readers do not wait for the writer, a busy timeout instead of
-// immediate SQLITE_BUSY, and immediate transactions so that a transaction
+// immediate SQLITE_BUSY, immediate transactions so that a transaction
 // that will write takes the write lock at BEGIN and cannot deadlock on
-// upgrade.
+// upgrade, and temporary storage in memory: a multi-row INSERT inside a
+// transaction keeps a statement journal, which SQLite spills to a
+// temporary file past 64 KiB, and the usage writer's 100-row INSERTs
+// spilled every time: a write system call per page, and without them
+// BenchmarkWriteBatch takes 8% less CPU (a quarter less system time).
 func sqliteTarget(path, extra string) Target {
-	q := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	q := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	if extra != "" {
 		q += "&" + extra
 	}
