@@ -118,6 +118,10 @@ func redactedURLError(err error) string {
 // temporary file past 64 KiB, and the usage writer's 100-row INSERTs
 // spilled every time: a write system call per page, and without them
 // BenchmarkWriteBatch takes 8% less CPU (a quarter less system time).
+// Large sorts without an index, big migrations' journals and VACUUM then
+// use memory instead of temporary files as well; the dashboard's reports
+// read the hourly roll-ups, and its lists read a page at a time (sorting
+// for a LIMIT, SQLite keeps only that many rows).
 func sqliteTarget(path, extra string) Target {
 	q := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	if extra != "" {

@@ -15,21 +15,28 @@ type stmtCache struct {
 	warming  map[string]bool // being prepared in the background
 	closed   bool
 	warmWait sync.WaitGroup
+	// stop ends background preparations at Close, so that one waiting for
+	// a connection does not hold the shutdown up.
+	stopCtx context.Context
+	stop    context.CancelFunc
 }
 
-// Prepared returns query as a statement of tx. It is for hand-written SQL
-// that background writers run many times a second: SQLite takes about as
-// long to parse a small upsert as to run it, and lib/pq sends an
-// unprepared query with arguments in two round trips, a prepared one in
-// one. Each query is prepared once for the DB, and database/sql then
-// prepares it once on each connection that runs it and keeps it there.
+// Prepared returns query as a statement of tx, which must come from d.SQL.
+// It is for hand-written SQL that background writers run many times a
+// second: SQLite takes about as long to parse a small upsert as to run it,
+// and lib/pq sends an unprepared query with arguments in two round trips,
+// a prepared one in one. Each query is prepared once for the DB, and
+// database/sql then prepares it once on each connection that runs it and
+// keeps it there. Nothing is evicted, so use it for a fixed set of query
+// texts. On PostgreSQL the statements live on the server's sessions, which
+// a transaction-mode pooler does not keep (README).
 //
-// The first call for a query prepares it on tx alone and leaves the
-// shared statement to a background goroutine: preparing one on the DB
-// takes a connection from the pool, and a transaction that waited for one
-// while holding row locks could wait forever on a pool whose other
-// connections wait for those locks. The returned statement is closed
-// with tx.
+// Until a query's shared statement is ready, each call prepares the query
+// on tx alone, and the first one starts preparing the shared statement in
+// the background: preparing on the DB takes a connection from the pool,
+// and a transaction that waited for one while holding row locks could
+// wait forever on a pool whose other connections wait for those locks.
+// The returned statement is closed with tx.
 func (d *DB) Prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
 	c := &d.stmts
 	c.mu.Lock()
@@ -38,9 +45,12 @@ func (d *DB) Prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt,
 		if c.warming == nil {
 			c.warming = map[string]bool{}
 		}
+		if c.stop == nil {
+			c.stopCtx, c.stop = context.WithCancel(context.Background())
+		}
 		c.warming[query] = true
 		c.warmWait.Add(1)
-		go c.warm(d.SQL, query)
+		go c.warm(c.stopCtx, d.SQL, query)
 	}
 	c.mu.Unlock()
 	if stmt == nil {
@@ -56,9 +66,9 @@ func (d *DB) Prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt,
 // warm prepares query on the DB for Prepared's later calls. A failure is
 // not reported here: the transaction that asked prepared it too and
 // reports it, and the next call tries again.
-func (c *stmtCache) warm(db *sql.DB, query string) {
+func (c *stmtCache) warm(ctx context.Context, db *sql.DB, query string) {
 	defer c.warmWait.Done()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	stmt, err := db.PrepareContext(ctx, query)
 	c.mu.Lock()
@@ -77,11 +87,15 @@ func (c *stmtCache) warm(db *sql.DB, query string) {
 	c.m[query] = stmt
 }
 
-// closeStatements closes what Prepared prepared, after any preparation
-// still running.
+// closeStatements closes what Prepared prepared, after stopping any
+// preparation still running. Prepared keeps working afterwards, on its
+// transaction alone.
 func (c *stmtCache) closeStatements() {
 	c.mu.Lock()
 	c.closed = true
+	if c.stop != nil {
+		c.stop()
+	}
 	c.mu.Unlock()
 	c.warmWait.Wait()
 	c.mu.Lock()

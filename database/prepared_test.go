@@ -106,6 +106,13 @@ func TestPreparedWithTheLastConnection(t *testing.T) {
 			if err := tx.Commit(); err != nil {
 				t.Fatal(err)
 			}
+			// The shared statement is prepared once the connection is free.
+			for database.CachedStatements(db) != 1 {
+				if ctx.Err() != nil {
+					t.Fatalf("round %d: %d shared statements; want the one", round, database.CachedStatements(db))
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 		}
 	})
 }
