@@ -673,10 +673,11 @@ func TestEmbeddedKeepsSpendAcrossLimitsAndRestarts(t *testing.T) {
 	}
 }
 
-// TestFlushWritesEveryWindow: one flush carries more windows than one
-// statement takes, and both starts of windows that rolled over since the
-// last flush (the old hour, day and month, and the new); every row ends
-// with exactly its own spend and nothing left reserved.
+// TestFlushWritesEveryWindow: flushes carry more windows than one
+// statement takes, leased ones among them: first 36 windows of one start
+// each, then, across a month's end, both starts of the hour, day and month
+// windows that rolled over since the last flush. Every row ends with
+// exactly its own spend and nothing left reserved.
 func TestFlushWritesEveryWindow(t *testing.T) {
 	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
 		ctx := context.Background()
@@ -685,16 +686,27 @@ func TestFlushWritesEveryWindow(t *testing.T) {
 		b.Now = clk.Now
 		const keys = 7 // 7 keys × 4 windows, plus the service's and the org's
 		subjects := func(i int) []budget.Subject {
-			limits := budget.Limits{}
-			if i == 1 {
-				limits = budget.Limits{3: usd(10), 5: usd(100)} // leased windows
-			}
-			return []budget.Subject{keySubject(i, limits),
-				{Scope: budget.ScopeService, ID: 1, Name: "svc", Limits: budget.Limits{}},
+			// Day and month blocks: leased windows in the leased mode.
+			return []budget.Subject{keySubject(i, budget.Limits{3: usd(10), 5: usd(100)}),
+				{Scope: budget.ScopeService, ID: 1, Name: "svc", Limits: budget.Limits{3: usd(100)}},
 				{Scope: budget.ScopeOrg, ID: 1, Name: "org"}}
 		}
 		for i := 1; i <= keys; i++ {
-			if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subjects(i)...); err != nil {
+			if _, err := spend(ctx, b, 1, money.FromUSD(0.005), subjects(i)...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A flush of 36 windows, no two starts of one window among them.
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= keys; i++ {
+			if s, r := spent(t, db, spendwindow.ScopeKey, i, spendwindow.WindowDay); s != money.FromUSD(0.005) || r != 0 {
+				t.Fatalf("key %d day after the first flush: spent %s, reserved %s; want $0.005 and $0", i, s, r)
+			}
+		}
+		for i := 1; i <= keys; i++ {
+			if _, err := spend(ctx, b, 1, money.FromUSD(0.005), subjects(i)...); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -394,10 +393,10 @@ func (b *Budgets) Flush(ctx context.Context) error {
 
 // writeBehind writes one flush in a transaction. A flush usually carries a
 // dozen windows (key, service and organization, four windows each), ten
-// times a second; one prepared multi-row upsert for them took the flush
-// from about 1.1 ms to 0.4 ms on SQLite (median, wall time), where it runs beside the
-// requests. Windows with a crossing to store need their row's id for the
-// alert, so they are written one by one.
+// times a second, beside the requests; one prepared multi-row upsert for
+// them instead of one parsed upsert each took the flush from 1.1 ms to
+// 0.4 ms on SQLite (median wall time). Windows with a crossing to store
+// need their row's id for the alert, so they are written one by one.
 func (b *Budgets) writeBehind(ctx context.Context, writes []pendingWrite, balances map[int]money.Micros) error {
 	now := b.Now().UTC()
 	tx, err := b.db.SQL.BeginTx(ctx, nil)
@@ -405,7 +404,6 @@ func (b *Budgets) writeBehind(ctx context.Context, writes []pendingWrite, balanc
 		return fmt.Errorf("write budget spend: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	sort.Slice(writes, func(i, j int) bool { return writes[i].k.less(writes[j].k) })
 	plain := make([]pendingWrite, 0, len(writes))
 	for _, wr := range writes {
 		if wr.alert == nil {

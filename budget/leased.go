@@ -440,7 +440,11 @@ func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balance
 	// Rows are locked window row first, then its lease row, as grant
 	// does, and windows in one order, as every flush does: no two
 	// transactions wait on each other in a cycle. All the window rows are
-	// upserted first, in that order, a few statements' worth at a time.
+	// upserted first, in that order, a few statements' worth at a time,
+	// and the lease rows after them: a lease row is only ever locked by a
+	// transaction that holds its window row already (grant, release) or
+	// holds nothing else (confirm), so nothing waits for a lease row while
+	// holding a row this flush wants.
 	sort.Slice(writes, func(i, j int) bool { return writes[i].k.less(writes[j].k) })
 	for rest := writes; len(rest) > 0; {
 		n := leasedStatementLen(rest)
