@@ -114,7 +114,14 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	embedded := target.Dialect == dialect.SQLite
 	secretsPath := ""
 	if target.Path != "" {
-		secretsPath = filepath.Join(filepath.Dir(target.Path), "sluice.secrets")
+		// A data directory that does not exist yet is made, private to
+		// the gateway's user: it holds the database and the generated
+		// secrets.
+		dir := filepath.Dir(target.Path)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create the data directory: %w", err)
+		}
+		secretsPath = filepath.Join(dir, "sluice.secrets")
 	}
 	created, err := cfg.EnsureSecrets(secretsPath, embedded)
 	if err != nil {

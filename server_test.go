@@ -152,13 +152,17 @@ func TestServeOnEachDialect(t *testing.T) {
 }
 
 // TestEmbeddedDefaultGeneratesSecretsOnce checks the embedded default: with
-// no DATABASE_URL and no secrets, a sluice.secrets file with mode 0600 is
-// written beside sluice.db, named in the log, and reused on the next start.
+// no DATABASE_URL and no secrets, the data directory is made (mode 0700)
+// if missing, a sluice.secrets file with mode 0600 is written beside
+// sluice.db, named in the log, and reused on the next start.
 func TestEmbeddedDefaultGeneratesSecretsOnce(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "var", "sluice")
 	getenv := env("SLUICE_DATA_DIR", dir)
 	_, stop := startBinary(t, getenv)
 	_, logs := stop()
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("data directory: %v, %v; want it made with mode 0700\n%s", st, err, logs)
+	}
 	path := filepath.Join(dir, "sluice.secrets")
 	st, err := os.Stat(path)
 	if err != nil {
