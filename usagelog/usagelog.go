@@ -102,9 +102,6 @@ type Writer struct {
 	db   *database.DB
 	opts Options
 	log  *slog.Logger
-	// inserts are SQLite's prepared INSERTs of chunkSizes rows, prepared on
-	// first use; only the writer goroutine touches them.
-	inserts [len(chunkSizes)]*sql.Stmt
 
 	mu      sync.Mutex
 	queue   []Record
@@ -244,13 +241,6 @@ func (w *Writer) Close(ctx context.Context) error {
 
 func (w *Writer) run() {
 	defer close(w.done)
-	defer func() {
-		for _, stmt := range w.inserts {
-			if stmt != nil {
-				_ = stmt.Close()
-			}
-		}
-	}()
 	tick := time.NewTicker(w.opts.Interval)
 	defer tick.Stop()
 	var batch []Record // grows to the largest batch taken, then is reused
@@ -428,21 +418,25 @@ func (w *Writer) copyRows(ctx context.Context, tx *sql.Tx, batch []Record) error
 // per-call overhead than the parse did.
 var chunkSizes = [...]int{100, 10, 1}
 
-// insertRows writes a batch on SQLite through INSERTs prepared once for the
-// writer's life (database/sql keeps each prepared per connection).
+// insertQueries are the INSERTs of chunkSizes rows, in that order.
+var insertQueries = func() (q [len(chunkSizes)]string) {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(usageColumns)), ", ") + ")"
+	for k, size := range chunkSizes {
+		q[k] = "INSERT INTO usage_records (" + strings.Join(usageColumns, ", ") + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat(one+", ", size), ", ")
+	}
+	return q
+}()
+
+// insertRows writes a batch on SQLite through INSERTs prepared once
+// (database.Prepared).
 func (w *Writer) insertRows(ctx context.Context, tx *sql.Tx, batch []Record) error {
 	vals := make([]any, chunkSizes[0]*len(usageColumns))
 	for k, size := range chunkSizes {
 		for len(batch) >= size {
-			if w.inserts[k] == nil {
-				one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(usageColumns)), ", ") + ")"
-				q := "INSERT INTO usage_records (" + strings.Join(usageColumns, ", ") + ") VALUES " +
-					strings.TrimSuffix(strings.Repeat(one+", ", size), ", ")
-				stmt, err := w.db.SQL.PrepareContext(ctx, q)
-				if err != nil {
-					return fmt.Errorf("prepare usage insert: %w", err)
-				}
-				w.inserts[k] = stmt
+			stmt, err := w.db.Prepared(ctx, tx, insertQueries[k])
+			if err != nil {
+				return fmt.Errorf("prepare usage insert: %w", err)
 			}
 			n := size * len(usageColumns)
 			for i := range size {
@@ -450,7 +444,7 @@ func (w *Writer) insertRows(ctx context.Context, tx *sql.Tx, batch []Record) err
 					return err
 				}
 			}
-			if _, err := tx.StmtContext(ctx, w.inserts[k]).ExecContext(ctx, vals[:n]...); err != nil {
+			if _, err := stmt.ExecContext(ctx, vals[:n]...); err != nil {
 				return fmt.Errorf("insert usage records: %w", err)
 			}
 			batch = batch[size:]
