@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/sluicehq/sluice/proxy/usage"
 )
 
 // bufPool recycles request and response body buffers, the largest
@@ -58,14 +60,21 @@ func tooLarge(limit int64) *apiError {
 // fields are the only parts of a request body the proxy reads; everything
 // else passes through untouched.
 type fields struct {
-	Model  string `json:"model"`
-	Stream bool   `json:"stream"`
+	Model  string
+	Stream bool
 	// StreamOptions is kept raw: present-but-null must be told apart from
 	// absent when the proxy adds include_usage.
-	StreamOptions json.RawMessage `json:"stream_options"`
+	StreamOptions json.RawMessage
 }
 
 // parseFields checks that body is one JSON object and reads its fields.
+// Member names match exactly, as the upstream reads them: with
+// encoding/json's case-insensitive matching a "Model" member would be
+// checked against the allow-list while the upstream saw no model at all.
+// It validates with json.Valid and walks the top-level members with
+// package usage's scanner instead of decoding with reflection, the
+// costliest step before a request is forwarded; encoding/json runs only to
+// word a syntax error.
 func parseFields(body []byte) (fields, *apiError) {
 	var f fields
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
@@ -75,14 +84,72 @@ func parseFields(body []byte) (fields, *apiError) {
 	if trimmed[0] != '{' {
 		return f, refuse(http.StatusBadRequest, "invalid_body", "the request body must be a JSON object")
 	}
-	if err := json.Unmarshal(body, &f); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return f, refuse(http.StatusBadRequest, "invalid_body", fmt.Sprintf("the request field %q has the wrong type (%s)", typeErr.Field, typeErr.Value))
+	if !json.Valid(body) {
+		err := json.Unmarshal(body, new(struct{}))
+		if err == nil { // cannot happen: the two agree on what is valid
+			err = errors.New("malformed")
 		}
 		return f, refuse(http.StatusBadRequest, "invalid_body", "the request body is not valid JSON: "+err.Error())
 	}
+	var bad, badKind string // the first member of the wrong type
+	wrong := func(key string, val []byte) {
+		if bad == "" {
+			bad, badKind = key, jsonKind(val)
+		}
+	}
+	usage.Members(body, func(key, val []byte) {
+		switch string(key) {
+		case "model":
+			switch {
+			case val[0] == '"':
+				f.Model = jsonString(val)
+			case string(val) != "null":
+				wrong("model", val)
+			}
+		case "stream":
+			switch string(val) {
+			case "true", "false":
+				f.Stream = val[0] == 't'
+			case "null":
+			default:
+				wrong("stream", val)
+			}
+		case "stream_options":
+			f.StreamOptions = val
+		}
+	})
+	if bad != "" {
+		return f, refuse(http.StatusBadRequest, "invalid_body", fmt.Sprintf("the request field %q has the wrong type (%s)", bad, badKind))
+	}
 	return f, nil
+}
+
+// jsonString decodes a valid JSON string; one without escapes, as model
+// names are, is just its bytes between the quotes.
+func jsonString(val []byte) string {
+	if bytes.IndexByte(val, '\\') < 0 {
+		return string(val[1 : len(val)-1])
+	}
+	var s string
+	_ = json.Unmarshal(val, &s) // val is valid JSON: parseFields checked
+	return s
+}
+
+// jsonKind names a valid JSON value's type in encoding/json's words, for a
+// wrong-type refusal.
+func jsonKind(val []byte) string {
+	switch val[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	default:
+		return "number"
+	}
 }
 
 // maxModelLen matches ModelPrice.model's limit.

@@ -271,6 +271,12 @@ func eachMember(v []byte, fn func(key, val []byte)) bool {
 	}
 }
 
+// Members calls fn with the decoded key and raw value of each member of the
+// JSON object v, in order, and reports whether v is an object. Like the rest
+// of this walker it does not validate: the proxy checks a request body with
+// json.Valid first and reads its few fields through this.
+func Members(v []byte, fn func(key, val []byte)) bool { return eachMember(v, fn) }
+
 // field returns the raw value of the member key of object v, or nil. Like
 // encoding/json, the last of duplicate members wins.
 func field(v []byte, key string) []byte {

@@ -1,0 +1,68 @@
+package proxy
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseFields(t *testing.T) {
+	cases := []struct {
+		name, body    string
+		model         string
+		stream        bool
+		streamOptions string // "" is absent
+		err           string // a part of the refusal's message
+	}{
+		{name: "plain", body: `{"model":"gpt-test","messages":[{"role":"user","content":"hi"}]}`, model: "gpt-test"},
+		{name: "streamed with options", body: ` {"stream":true,"model":"m","stream_options":{"include_usage":false}}`, model: "m", stream: true, streamOptions: `{"include_usage":false}`},
+		{name: "options null is kept", body: `{"model":"m","stream_options":null}`, model: "m", streamOptions: "null"},
+		{name: "null model and stream are absent", body: `{"model":null,"stream":null}`},
+		{name: "the last duplicate wins", body: `{"model":"a","stream":true,"model":"b","stream":false}`, model: "b"},
+		{name: "null after a value keeps it", body: `{"model":"a","model":null}`, model: "a"},
+		{name: "escaped model", body: `{"model":"gpt-\u0034o"}`, model: "gpt-4o"},
+		{name: "escaped key", body: `{"mod\u0065l":"m"}`, model: "m"},
+		{name: "names match exactly", body: `{"Model":"expensive","model":"cheap","STREAM":true}`, model: "cheap"},
+		{name: "nested members are not read", body: `{"messages":[{"model":"x","stream":true}],"metadata":{"model":"y"}}`},
+		{name: "model of the wrong type", body: `{"model":42}`, err: `the request field "model" has the wrong type (number)`},
+		{name: "model as an object", body: `{"model":{"name":"m"}}`, err: `"model" has the wrong type (object)`},
+		{name: "stream as a string", body: `{"model":"m","stream":"yes"}`, err: `"stream" has the wrong type (string)`},
+		{name: "the first wrong member is named", body: `{"stream":1,"model":[]}`, err: `"stream" has the wrong type (number)`},
+		{name: "broken JSON", body: `{"model":"m",`, err: "the request body is not valid JSON: unexpected end of JSON input"},
+		{name: "bad JSON deep inside", body: `{"model":"m","messages":[{"content":tru}]}`, err: "not valid JSON: invalid character"},
+		{name: "two values", body: `{"model":"m"}{}`, err: "not valid JSON: invalid character '{' after top-level value"},
+		{name: "empty", body: " \n", err: "the request body is empty"},
+		{name: "an array", body: `[{"model":"m"}]`, err: "must be a JSON object"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, aerr := parseFields([]byte(c.body))
+			if c.err != "" {
+				if aerr == nil || !strings.Contains(aerr.message, c.err) {
+					t.Fatalf("refusal = %+v, want one containing %q", aerr, c.err)
+				}
+				if aerr.status != 400 {
+					t.Errorf("status = %d, want 400", aerr.status)
+				}
+				return
+			}
+			if aerr != nil {
+				t.Fatalf("refused: %s", aerr.message)
+			}
+			if f.Model != c.model || f.Stream != c.stream || string(f.StreamOptions) != c.streamOptions {
+				t.Errorf("fields = %q, %v, %q; want %q, %v, %q", f.Model, f.Stream, f.StreamOptions, c.model, c.stream, c.streamOptions)
+			}
+		})
+	}
+}
+
+// BenchmarkParseFields is the read of a typical chat request's model and
+// stream flag, before anything is forwarded.
+func BenchmarkParseFields(b *testing.B) {
+	body := []byte(`{"model":"gpt-test","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Say hello in one word."}],"max_tokens":64,"temperature":0.2,"stream":false}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, aerr := parseFields(body); aerr != nil {
+			b.Fatal(aerr.message)
+		}
+	}
+}
