@@ -1,6 +1,7 @@
 package budget_test
 
 import (
+	"cmp"
 	"context"
 	"entgo.io/ent/dialect"
 	"errors"
@@ -773,4 +774,39 @@ func manyKeys(n int) []budget.TestKey {
 		out[i] = budget.TestKey{Scope: budget.ScopeKey, ID: i + 1, Window: budget.Day, Start: 1}
 	}
 	return out
+}
+
+// TestSlotOrder checks that a reservation holds its windows in the one
+// order every transaction locks window rows in (ORDER BY scope, scope_id,
+// "window"), whatever order the subjects come in: two reservations that
+// took rows in different orders could deadlock.
+func TestSlotOrder(t *testing.T) {
+	for _, subjects := range [][]budget.Subject{
+		{{Scope: budget.ScopeService, ID: 7}, {Scope: budget.ScopeKey, ID: 3}, {Scope: budget.ScopeOrg, ID: 1}, {Scope: budget.ScopeKey, ID: 2}},
+		{{Scope: budget.ScopeOrg, ID: 1}, {Scope: budget.ScopeKey, ID: 9}},
+		{{Scope: budget.ScopeKey, ID: 5}},
+	} {
+		keys := budget.SlotOrder(subjects)
+		if len(keys) != len(subjects)*len(budget.Windows) {
+			t.Fatalf("%d slots for %d subjects, want %d", len(keys), len(subjects), len(subjects)*len(budget.Windows))
+		}
+		seen := map[budget.TestKey]bool{}
+		for i, k := range keys {
+			seen[budget.TestKey{Scope: k.Scope, ID: k.ID, Window: k.Window}] = true
+			if i == 0 {
+				continue
+			}
+			p := keys[i-1]
+			if cmp.Or(cmp.Compare(p.Scope, k.Scope), cmp.Compare(p.ID, k.ID), cmp.Compare(p.Window, k.Window)) >= 0 {
+				t.Errorf("slot %d (%s %d %s) comes after %s %d %s", i, k.Scope, k.ID, k.Window, p.Scope, p.ID, p.Window)
+			}
+		}
+		for _, s := range subjects {
+			for _, w := range budget.Windows {
+				if !seen[budget.TestKey{Scope: s.Scope, ID: s.ID, Window: w}] {
+					t.Errorf("no slot for %s %d %s", s.Scope, s.ID, w)
+				}
+			}
+		}
+	}
 }

@@ -1,6 +1,9 @@
 package budget
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // TestKey names a spend window for the tests of unexported helpers.
 type TestKey struct {
@@ -17,4 +20,19 @@ func LeasedStatementLen(keys []TestKey) int {
 		writes[i] = &leaseWrite{k: newKey(k.Scope, k.ID, k.Window, time.Unix(0, k.Start))}
 	}
 	return leasedStatementLen(writes)
+}
+
+// SlotOrder is the order in which a reservation for subjects holds its
+// windows (none may have limits: this reserves nothing).
+func SlotOrder(subjects []Subject) []TestKey {
+	b := &Budgets{Now: time.Now}
+	res, err := b.reserve(context.Background(), Request{Subjects: subjects})
+	if err != nil {
+		panic(err)
+	}
+	keys := make([]TestKey, len(res.slots))
+	for i, s := range res.slots {
+		keys[i] = TestKey{Scope: s.key.Scope(), ID: s.key.id, Window: s.key.Window(), Start: s.key.startNS}
+	}
+	return keys
 }
