@@ -116,3 +116,64 @@ func TestPreparedWithTheLastConnection(t *testing.T) {
 		}
 	})
 }
+
+// TestPreparedClose: closing the statements does not wait for a background
+// preparation that cannot get a connection (the transaction holding the
+// pool's only one ends after the close), the transaction's own statement
+// keeps working, and Prepared goes on working afterwards on its
+// transaction alone, sharing nothing.
+func TestPreparedClose(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		db.SQL.SetMaxOpenConns(1)
+		ctx := context.Background()
+		query := database.Rebind(db.Dialect, `SELECT ? + 1`)
+		tx, err := db.SQL.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback() //nolint:errcheck // committed below
+		stmt, err := db.Prepared(ctx, tx, query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if database.Warming(db) != 1 {
+			t.Fatalf("%d statements preparing in the background; want the one waiting for the connection", database.Warming(db))
+		}
+		closed := make(chan struct{})
+		go func() {
+			database.CloseStatements(db)
+			close(closed)
+		}()
+		select {
+		case <-closed:
+		case <-time.After(30 * time.Second):
+			t.Fatal("closing the statements waits for a preparation that cannot get a connection")
+		}
+		var n int
+		if err := stmt.QueryRowContext(ctx, 41).Scan(&n); err != nil || n != 42 {
+			t.Fatalf("the transaction's statement after the close: got %d, %v; want 42", n, err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		for round := range 2 {
+			tx, err := db.SQL.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stmt, err := db.Prepared(ctx, tx, query)
+			if err == nil {
+				err = stmt.QueryRowContext(ctx, 1).Scan(&n)
+			}
+			if err != nil || n != 2 {
+				t.Fatalf("round %d after the close: got %d, %v; want 2", round, n, err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if w, c := database.Warming(db), database.CachedStatements(db); w != 0 || c != 0 {
+				t.Fatalf("round %d after the close: %d preparing, %d shared; want none", round, w, c)
+			}
+		}
+	})
+}
