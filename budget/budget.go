@@ -70,6 +70,19 @@ type Refusal struct {
 
 func (r *Refusal) Error() string { return r.Message }
 
+// ContendedError is a leased reservation that gave up: each time it grew
+// the lease on Window, other requests used the growth up first. The
+// window is busy, not out of budget, and the database answered; the
+// request was not admitted, so it can be sent again at once.
+type ContendedError struct {
+	Window string // e.g. key "frontend" day
+	Tries  int
+}
+
+func (e *ContendedError) Error() string {
+	return fmt.Sprintf("reserve budget: the lease on %s kept being used up by other requests (%d tries)", e.Window, e.Tries)
+}
+
 // Alert is one warn threshold crossed by settled spend.
 type Alert struct {
 	OrgID    int

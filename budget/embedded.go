@@ -179,8 +179,7 @@ func (b *Budgets) reserveMemory(ctx context.Context, res *Reservation, limited [
 		// requests cannot use the growth first; then look again.
 		if attempt == maxLeaseAttempts {
 			b.unhold(res, limited)
-			return nil, fmt.Errorf("reserve budget: the lease on %s kept being used up by other requests (%d tries)",
-				short[0].subject.label(short[0].window), attempt)
+			return nil, &ContendedError{Window: short[0].subject.label(short[0].window), Tries: attempt}
 		}
 		for _, s := range short {
 			if err := b.grow(ctx, s, res.amount); err != nil {

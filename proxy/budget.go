@@ -3,6 +3,8 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/sluicehq/sluice/budget"
@@ -47,10 +49,12 @@ type BudgetRequest struct {
 }
 
 // Refusal is a budget saying no: answered with Status (429, or 402 for a
-// used-up prepaid balance), Message, and Retry-After when the window
-// resets.
+// used-up prepaid balance; 503 for a window too busy to hold the request's
+// share), Message, and Retry-After when the window resets or the request
+// may be tried again.
 type Refusal struct {
 	Status     int
+	Code       string // the error code the client sees; "budget_exceeded" when empty
 	Message    string
 	RetryAfter time.Duration
 }
@@ -75,12 +79,27 @@ func (a budgets) Reserve(ctx context.Context, r BudgetRequest) (Reservation, err
 		Amount:         r.Amount,
 		EnforceBalance: r.EnforceBalance,
 	})
-	var refusal *budget.Refusal
-	if errors.As(err, &refusal) {
-		return nil, &Refusal{Status: refusal.Status, Message: refusal.Message, RetryAfter: refusal.RetryAfter}
+	if ref := refusalOf(err); ref != nil {
+		return nil, ref
 	}
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// refusalOf turns package budget's answers that are not failures into the
+// proxy's refusals, or returns nil.
+func refusalOf(err error) *Refusal {
+	var refusal *budget.Refusal
+	if errors.As(err, &refusal) {
+		return &Refusal{Status: refusal.Status, Message: refusal.Message, RetryAfter: refusal.RetryAfter}
+	}
+	var busy *budget.ContendedError
+	if errors.As(err, &busy) {
+		return &Refusal{Status: http.StatusServiceUnavailable, Code: "budget_busy", RetryAfter: time.Second,
+			Message: fmt.Sprintf("the %s budget is being spent by many requests at once across this gateway's replicas, "+
+				"and this request could not get its share of it; it was not sent upstream, so sending it again is safe", busy.Window)}
+	}
+	return nil
 }

@@ -189,7 +189,7 @@ const (
 // failureOf is the failure kind of a refusal's error code.
 func failureOf(code string) string {
 	switch code {
-	case "budget_exceeded":
+	case "budget_exceeded", "budget_busy":
 		return FailureBudget
 	case "upstream_rate_limited":
 		return FailureStatus429

@@ -180,8 +180,23 @@ func TestRefusals(t *testing.T) {
 			if resp.StatusCode != 503 {
 				t.Fatalf("budget failure: status %d: %s", resp.StatusCode, body)
 			}
+			// A window too busy to hold the request's share: 503 with its
+			// own code, retry at once, classified as a budget refusal.
 			budget.mu.Lock()
-			budget.fail = nil
+			budget.refuse, budget.fail = busyRefusal(), nil
+			budget.mu.Unlock()
+			resp, body = f.call("POST", "/v1/chat/completions", key, chat)
+			var busy struct {
+				Error struct{ Code, Message string }
+			}
+			if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || json.Unmarshal([]byte(body), &busy) != nil || busy.Error.Code != "budget_busy" {
+				t.Fatalf("contended budget: status %d retry-after %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+			}
+			if f.lastFailure() != FailureBudget {
+				t.Errorf("contended budget classified %q", f.lastFailure())
+			}
+			budget.mu.Lock()
+			budget.refuse = nil
 			budget.mu.Unlock()
 		})
 

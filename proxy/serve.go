@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -352,7 +353,7 @@ func (x *exchange) reserve() (Reservation, *apiError) {
 	var refusal *Refusal
 	switch {
 	case errors.As(err, &refusal):
-		return nil, &apiError{status: refusal.Status, code: "budget_exceeded", message: refusal.Message, retryAfter: refusal.RetryAfter}
+		return nil, &apiError{status: refusal.Status, code: cmp.Or(refusal.Code, "budget_exceeded"), message: refusal.Message, retryAfter: refusal.RetryAfter}
 	case err != nil && x.p.opts.BudgetFailOpen:
 		x.p.log.Warn("budget check failed; admitting the request (fail open)", "request_id", x.reqID, "err", err)
 		return nil, nil
