@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/proxy/usage"
 )
@@ -68,13 +69,15 @@ type fields struct {
 }
 
 // parseFields checks that body is one JSON object and reads its fields.
-// Member names match exactly, as the upstream reads them: with
-// encoding/json's case-insensitive matching a "Model" member would be
-// checked against the allow-list while the upstream saw no model at all.
+// Upstreams disagree on member names: most match them exactly, servers
+// written in Go (Ollama, many OpenAI-compatible ones) ignore case, and
+// the last match wins. So a member whose name differs from one of these
+// only in case is refused: otherwise {"model":"cheap","MODEL":"dear"}
+// would be checked and priced as one model and run as the other.
 // It validates with json.Valid and walks the top-level members with
-// package usage's scanner instead of decoding with reflection, the
-// costliest step before a request is forwarded; encoding/json runs only to
-// word a syntax error.
+// package usage's scanner instead of decoding into a struct with
+// reflection, the costliest step before a request is forwarded;
+// encoding/json only words a syntax error and decodes escaped strings.
 func parseFields(body []byte) (fields, *apiError) {
 	var f fields
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
@@ -91,7 +94,8 @@ func parseFields(body []byte) (fields, *apiError) {
 		}
 		return f, refuse(http.StatusBadRequest, "invalid_body", "the request body is not valid JSON: "+err.Error())
 	}
-	var bad, badKind string // the first member of the wrong type
+	var bad, badKind string     // the first member of the wrong type
+	var clash, clashWith string // the first member named like one of ours in another case
 	wrong := func(key string, val []byte) {
 		if bad == "" {
 			bad, badKind = key, jsonKind(val)
@@ -116,9 +120,20 @@ func parseFields(body []byte) (fields, *apiError) {
 			}
 		case "stream_options":
 			f.StreamOptions = val
+		default:
+			for _, name := range [...]string{"model", "stream", "stream_options"} {
+				if clash == "" && bytes.EqualFold(key, []byte(name)) {
+					clash, clashWith = string(key), name
+				}
+			}
 		}
 	})
-	if bad != "" {
+	switch {
+	case clash != "":
+		return f, refuse(http.StatusBadRequest, "invalid_body", fmt.Sprintf(
+			"the request member %q is %q in another case; upstreams disagree on which one counts, so send only %q",
+			clash, clashWith, clashWith))
+	case bad != "":
 		return f, refuse(http.StatusBadRequest, "invalid_body", fmt.Sprintf("the request field %q has the wrong type (%s)", bad, badKind))
 	}
 	return f, nil
@@ -172,6 +187,12 @@ func checkModel(model string) *apiError {
 			return refuse(http.StatusBadRequest, "invalid_model",
 				fmt.Sprintf("the model name contains a character not allowed in model names at byte %d", i))
 		}
+	}
+	// Bytes that are not UTF-8 would reach the usage record, and
+	// PostgreSQL refuses such text: one bad record would hold up the
+	// usage writer's batch.
+	if !utf8.ValidString(model) {
+		return refuse(http.StatusBadRequest, "invalid_model", "the model name is not valid UTF-8")
 	}
 	if model == ".." || strings.HasPrefix(model, "../") || strings.HasSuffix(model, "/..") || strings.Contains(model, "/../") ||
 		strings.HasPrefix(model, "/") || strings.Contains(model, "//") {
