@@ -410,7 +410,8 @@ func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 	return nil
 }
 
-// less orders window keys as sortSlots orders slots.
+// less orders window keys as reserve orders its slots (scope, ID,
+// window name), with the start last.
 func (k memKey) less(o memKey) bool {
 	if k.scope != o.scope {
 		return k.scope < o.scope

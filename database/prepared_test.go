@@ -146,7 +146,7 @@ func TestPreparedClose(t *testing.T) {
 		}()
 		select {
 		case <-closed:
-		case <-time.After(30 * time.Second):
+		case <-time.After(5 * time.Second): // well below the preparation's own 30 s timeout
 			t.Fatal("closing the statements waits for a preparation that cannot get a connection")
 		}
 		var n int

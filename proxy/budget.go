@@ -98,8 +98,8 @@ func refusalOf(err error) *Refusal {
 	var busy *budget.ContendedError
 	if errors.As(err, &busy) {
 		return &Refusal{Status: http.StatusServiceUnavailable, Code: "budget_busy", RetryAfter: time.Second,
-			Message: fmt.Sprintf("the %s budget is being spent by many requests at once across this gateway's replicas, "+
-				"and this request could not get its share of it; it was not sent upstream, so sending it again is safe", busy.Window)}
+			Message: fmt.Sprintf("the %s budget is being spent by many requests at once, and this request could not "+
+				"get its share of it in time; it was not sent upstream, so sending it again is safe", busy.Window)}
 	}
 	return nil
 }

@@ -353,6 +353,11 @@ func (x *exchange) reserve() (Reservation, *apiError) {
 	var refusal *Refusal
 	switch {
 	case errors.As(err, &refusal):
+		if refusal.Code == "budget_busy" {
+			// Not the client's doing: a window this contended is worth an
+			// operator's look (more replicas than its headroom serves well).
+			x.p.log.Warn("budget window too contended; refusing the request", "request_id", x.reqID, "err", err)
+		}
 		return nil, &apiError{status: refusal.Status, code: cmp.Or(refusal.Code, "budget_exceeded"), message: refusal.Message, retryAfter: refusal.RetryAfter}
 	case err != nil && x.p.opts.BudgetFailOpen:
 		x.p.log.Warn("budget check failed; admitting the request (fail open)", "request_id", x.reqID, "err", err)
