@@ -15,10 +15,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"entgo.io/ent/dialect"
 	"github.com/lib/pq"
@@ -369,7 +371,16 @@ func row(vals []any, r *Record) error {
 	}
 	var attempts any
 	if len(r.Attempts) > 0 {
-		b, err := json.Marshal(r.Attempts)
+		tries := r.Attempts
+		for i, a := range r.Attempts {
+			if e := storable(a.Error); e != a.Error {
+				if &tries[0] == &r.Attempts[0] { // leave the caller's slice as it was
+					tries = slices.Clone(r.Attempts)
+				}
+				tries[i].Error = e
+			}
+		}
+		b, err := json.Marshal(tries)
 		if err != nil {
 			return fmt.Errorf("encode attempts: %w", err)
 		}
@@ -382,10 +393,25 @@ func row(vals []any, r *Record) error {
 	if r.TTFBUs != nil {
 		ttfb = *r.TTFBUs
 	}
-	copy(vals, []any{created.UTC(), r.RequestID, r.OrganizationID, r.ServiceID, r.APIKeyID, credential,
-		r.Protocol, r.Endpoint, r.Model, r.InputTokens, r.OutputTokens, r.CachedInputTokens, int64(r.Cost),
-		r.Priced, r.Status, r.Error, r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts})
+	copy(vals, []any{created.UTC(), storable(r.RequestID), r.OrganizationID, r.ServiceID, r.APIKeyID, credential,
+		storable(r.Protocol), storable(r.Endpoint), storable(r.Model), r.InputTokens, r.OutputTokens, r.CachedInputTokens, int64(r.Cost),
+		r.Priced, r.Status, storable(r.Error), r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts})
 	return nil
+}
+
+// storable makes s fit a PostgreSQL text column: valid UTF-8 (bad bytes
+// become U+FFFD) and no NUL bytes, which PostgreSQL refuses in text and,
+// escaped, in jsonb. The proxy checks what clients send, but a record
+// PostgreSQL refused would hold up its batch and every batch after it, so
+// the writer does not rely on that. Valid text is returned as it is.
+func storable(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return s
 }
 
 // copyRows streams a batch into PostgreSQL with COPY: no statement to

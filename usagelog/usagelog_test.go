@@ -303,3 +303,36 @@ func BenchmarkWriteBatch(b *testing.B) {
 		})
 	}
 }
+
+// TestUnstorableTextIsCleaned: text PostgreSQL refuses (bytes that are not
+// UTF-8, NUL) is cleaned instead of failing its batch, which the writer
+// would retry for ever while every later record waited; the caller's
+// record is left as it was.
+func TestUnstorableTextIsCleaned(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		w := usagelog.New(db, usagelog.Options{Log: quiet})
+		bad := record(0)
+		bad.Model, bad.Error = "gpt-4o\xff", "upstream said \x00no\xfe"
+		bad.Attempts = []schema.Attempt{{TargetID: 1, Status: 502, Error: "reset\x00 by peer"}}
+		w.Add(bad)
+		w.Add(record(1))
+		if err := w.Flush(ctx); err != nil {
+			t.Fatalf("the batch was not written: %v", err)
+		}
+		got, err := db.Client.UsageRecord.Query().Order(usagerecord.ByID()).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("%d rows written, want 2", len(got))
+		}
+		if r := got[0]; r.Model != "gpt-4o\uFFFD" || r.Error != "upstream said no\uFFFD" || len(r.Attempts) != 1 || r.Attempts[0].Error != "reset by peer" {
+			t.Errorf("stored %q, %q, %+v", r.Model, r.Error, r.Attempts)
+		}
+		if bad.Attempts[0].Error != "reset\x00 by peer" {
+			t.Errorf("the caller's attempts were changed: %q", bad.Attempts[0].Error)
+		}
+	})
+}
