@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/budget"
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent/modelprice"
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // busyRefusal is what the proxy answers when a leased budget window is too
@@ -34,4 +37,39 @@ func TestRefusalOf(t *testing.T) {
 			t.Errorf("%v became a refusal: %+v", err, r)
 		}
 	}
+}
+
+// TestBudgetFailOpen: with fail-open set, a budget that cannot be checked
+// admits the request, but a budget that says no (spent, or too contended
+// to hold the request's share) still refuses: fail-open is for an
+// unreachable database, never a way past a block.
+func TestBudgetFailOpen(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		fake := &fakeBudget{}
+		f := newFixture(t, db, func(o *Options) { o.Budget = fake; o.BudgetFailOpen = true })
+		f.price("openai", "gpt-test", 1_000_000, 1_000_000, 0, modelprice.KindText)
+		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, openAIChatBody) })
+		_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-OPEN", models: []string{"gpt-test"}})
+		chat := `{"model":"gpt-test","messages":[]}`
+		for _, c := range []struct {
+			name    string
+			refuse  *Refusal
+			fail    error
+			status  int
+			reaches bool
+		}{
+			{"database down", nil, errors.New("reserve budget: connection refused"), 200, true},
+			{"window too contended", busyRefusal(), nil, 503, false},
+			{"budget spent", &Refusal{Status: 429, Message: "over the day's block"}, nil, 429, false},
+		} {
+			fake.mu.Lock()
+			fake.refuse, fake.fail = c.refuse, c.fail
+			fake.mu.Unlock()
+			before := up.count()
+			resp, body := f.call("POST", "/v1/chat/completions", key, chat)
+			if resp.StatusCode != c.status || (up.count() > before) != c.reaches {
+				t.Errorf("%s: status %d, reached the upstream %v; want %d, %v: %s", c.name, resp.StatusCode, up.count() > before, c.status, c.reaches, body)
+			}
+		}
+	})
 }
