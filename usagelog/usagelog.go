@@ -372,10 +372,11 @@ func row(vals []any, r *Record) error {
 	var attempts any
 	if len(r.Attempts) > 0 {
 		tries := r.Attempts
+		cloned := false // the caller's slice is left as it was
 		for i, a := range r.Attempts {
 			if e := storable(a.Error); e != a.Error {
-				if &tries[0] == &r.Attempts[0] { // leave the caller's slice as it was
-					tries = slices.Clone(r.Attempts)
+				if !cloned {
+					tries, cloned = slices.Clone(r.Attempts), true
 				}
 				tries[i].Error = e
 			}
