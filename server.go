@@ -321,15 +321,7 @@ func (g *gateway) startProxy(ctx context.Context) error {
 			for i := range batch {
 				r := &batch[i]
 				g.feed.PublishUsage(usageEvent(r))
-				service := names.name(r.ServiceID)
-				g.metrics.ObserveRequest(requestMetrics(r, service))
-				switch r.Failure {
-				case "":
-				case proxy.FailureBudget:
-					g.metrics.BudgetRefusal(service)
-				default:
-					g.metrics.UpstreamError(service, r.Failure)
-				}
+				observe(g.metrics, r, names.name(r.ServiceID))
 			}
 		},
 	})

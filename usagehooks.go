@@ -13,6 +13,7 @@ import (
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/metrics"
+	"github.com/sluicehq/sluice/proxy"
 	"github.com/sluicehq/sluice/rollup"
 	"github.com/sluicehq/sluice/usagelog"
 )
@@ -66,6 +67,21 @@ func requestMetrics(r *usagelog.Record, service string) metrics.Request {
 		m.TTFB = time.Duration(*r.TTFBUs) * time.Microsecond
 	}
 	return m
+}
+
+// observe counts a written record in the metrics: the request, and why it
+// failed if it did.
+func observe(m *metrics.Metrics, r *usagelog.Record, service string) {
+	m.ObserveRequest(requestMetrics(r, service))
+	switch r.Failure {
+	case "":
+	case proxy.FailureBudget:
+		m.BudgetRefusal(service)
+	case proxy.FailureBudgetBusy:
+		m.BudgetContended(service)
+	default:
+		m.UpstreamError(service, r.Failure)
+	}
 }
 
 // serviceNames labels metrics with service names, looked up once per

@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,8 @@ import (
 
 	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/metrics"
+	"github.com/sluicehq/sluice/proxy"
 	"github.com/sluicehq/sluice/usagelog"
 )
 
@@ -78,5 +82,30 @@ func TestMetricsModelIsBounded(t *testing.T) {
 				t.Fatalf("model label %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+// TestObserveFailures checks that each failure kind lands in its own
+// series: a contended window is not counted as a spent budget.
+func TestObserveFailures(t *testing.T) {
+	m := metrics.New()
+	for _, f := range []string{"", proxy.FailureBudget, proxy.FailureBudgetBusy, proxy.FailureBudgetBusy, proxy.FailureTimeout} {
+		observe(m, &usagelog.Record{Model: "gpt-4o-mini", Priced: true, Status: 200, Failure: f}, "svc")
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`sluice_requests_total{model="gpt-4o-mini",protocol="",service="svc",status="200"} 5`,
+		`sluice_budget_refusals_total{service="svc"} 1`,
+		`sluice_budget_contended_total{service="svc"} 2`,
+		`sluice_upstream_errors_total{kind="timeout",service="svc"} 1`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, `kind="budget`) {
+		t.Errorf("a budget refusal was counted as an upstream error:\n%s", body)
 	}
 }

@@ -44,6 +44,8 @@ const (
 	upstreamErrorsHelp = "Upstream failures by service and kind (connect, timeout, status_4xx, status_5xx, stream)."
 	budgetRefusalsName = "sluice_budget_refusals_total"
 	budgetRefusalsHelp = "Requests refused by a budget or balance, by service."
+	budgetBusyName     = "sluice_budget_contended_total"
+	budgetBusyHelp     = "Requests refused because a budget window was too contended to hold their share (503 budget_busy; more replicas than its headroom serves, not a spent budget), by service."
 )
 
 // Label names of each family, sorted, because sample lines list labels in
@@ -163,7 +165,12 @@ func (m *Metrics) sluiceFamilies() []family {
 		refusals.rows = append(refusals.rows, row{values: []string{service}, value: float64(c.Load())})
 	})
 
-	return []family{requests, duration, ttfb, tokens, cost, upstreamErrors, refusals}
+	contended := family{name: budgetBusyName, help: budgetBusyHelp, typ: typeCounter, labels: serviceLabels}
+	m.budgetContended.each(func(service string, c *atomic.Uint64) {
+		contended.rows = append(contended.rows, row{values: []string{service}, value: float64(c.Load())})
+	})
+
+	return []family{requests, duration, ttfb, tokens, cost, upstreamErrors, refusals, contended}
 }
 
 // gaugeFamilies calls the functions registered with Gauge. They run
@@ -297,6 +304,6 @@ func builtinFamily(name string) bool {
 		}
 	}
 	return slices.Contains([]string{
-		requestsName, tokensName, costName, upstreamErrorsName, budgetRefusalsName,
+		requestsName, tokensName, costName, upstreamErrorsName, budgetRefusalsName, budgetBusyName,
 	}, name) || slices.Contains(processNames[:], name) || slices.Contains(runtimeNames[:], name)
 }

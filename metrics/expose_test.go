@@ -367,6 +367,7 @@ func TestExpositionValid(t *testing.T) {
 	m.UpstreamError("svc", "timeout")
 	m.UpstreamError("other", "connect")
 	m.BudgetRefusal("svc")
+	m.BudgetContended("other")
 	m.Gauge("sluice_usage_queue_depth", "Usage records waiting to be written.", func() float64 { return 4 })
 	m.Gauge("weird_gauge", "help with \\ and\na newline", func() float64 { return math.NaN() })
 	e := scrape(t, m)
@@ -374,7 +375,7 @@ func TestExpositionValid(t *testing.T) {
 	for _, name := range []string{
 		"sluice_requests_total", "sluice_request_duration_seconds", "sluice_upstream_ttfb_seconds",
 		"sluice_tokens_total", "sluice_cost_micro_usd_total", "sluice_upstream_errors_total",
-		"sluice_budget_refusals_total", "sluice_usage_queue_depth", "weird_gauge",
+		"sluice_budget_refusals_total", "sluice_budget_contended_total", "sluice_usage_queue_depth", "weird_gauge",
 	} {
 		if e.typ[name] == "" {
 			t.Errorf("family %s missing", name)

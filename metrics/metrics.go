@@ -33,6 +33,10 @@ type Metrics struct {
 	models         seriesMap[modelKey, modelSeries]
 	upstreamErrors seriesMap[errorKey, atomic.Uint64]
 	budgetRefusals seriesMap[string, atomic.Uint64]
+	// budgetContended counts budget_busy refusals apart from spent
+	// budgets: they call for fewer replicas or more headroom, not for a
+	// user to slow down.
+	budgetContended seriesMap[string, atomic.Uint64]
 
 	gaugesMu sync.Mutex
 	gauges   []gaugeFunc
@@ -148,6 +152,14 @@ func (m *Metrics) UpstreamError(service, kind string) {
 func (m *Metrics) BudgetRefusal(service string) {
 	if m != nil {
 		m.budgetRefusals.get(service).Add(1)
+	}
+}
+
+// BudgetContended counts a request refused because a budget window was
+// too contended to hold its share (503 budget_busy).
+func (m *Metrics) BudgetContended(service string) {
+	if m != nil {
+		m.budgetContended.get(service).Add(1)
 	}
 }
 

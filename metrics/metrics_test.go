@@ -17,6 +17,8 @@ func TestObserveRequest(t *testing.T) {
 		TTFB: 30 * time.Millisecond, InputTokens: 11, OutputTokens: 7, CostMicros: 1234, Priced: true})
 	m.ObserveRequest(Request{Service: "svc", Model: "mystery", Protocol: "openai", Status: 502, InputTokens: 1})
 	m.BudgetRefusal("svc")
+	m.BudgetContended("svc")
+	m.BudgetContended("svc")
 	m.UpstreamError("svc", "status_5xx")
 	depth := 3.0
 	m.Gauge("sluice_usage_queue_depth", "queued records", func() float64 { return depth })
@@ -29,6 +31,7 @@ func TestObserveRequest(t *testing.T) {
 		`sluice_tokens_total{kind="output",model="gpt-4o",service="svc"} 7`,
 		`sluice_cost_micro_usd_total{model="gpt-4o",service="svc"} 1234`,
 		`sluice_budget_refusals_total{service="svc"} 1`,
+		`sluice_budget_contended_total{service="svc"} 2`,
 		`sluice_upstream_errors_total{kind="status_5xx",service="svc"} 1`,
 		`sluice_usage_queue_depth 3`,
 		`sluice_request_duration_seconds_count{protocol="openai",service="svc"} 2`,
@@ -225,6 +228,7 @@ func TestObserveAllocs(t *testing.T) {
 	m.ObserveRequest(r)
 	m.UpstreamError("svc", "timeout")
 	m.BudgetRefusal("svc")
+	m.BudgetContended("svc")
 	for _, tc := range []struct {
 		name string
 		fn   func()
@@ -232,6 +236,7 @@ func TestObserveAllocs(t *testing.T) {
 		{"ObserveRequest", func() { m.ObserveRequest(r) }},
 		{"UpstreamError", func() { m.UpstreamError("svc", "timeout") }},
 		{"BudgetRefusal", func() { m.BudgetRefusal("svc") }},
+		{"BudgetContended", func() { m.BudgetContended("svc") }},
 	} {
 		if n := testing.AllocsPerRun(1000, tc.fn); n != 0 {
 			t.Errorf("%s allocates %v times per call", tc.name, n)
@@ -246,6 +251,7 @@ func TestNilMetrics(t *testing.T) {
 	m.ObserveRequest(Request{Service: "svc", Status: 200})
 	m.UpstreamError("svc", "timeout")
 	m.BudgetRefusal("svc")
+	m.BudgetContended("svc")
 	m.Gauge("nil_gauge", "never read", func() float64 { return 1 })
 }
 

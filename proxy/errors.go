@@ -179,6 +179,7 @@ func errorBody(p providers.Protocol, e *apiError) []byte {
 // request did not get a normal answer.
 const (
 	FailureBudget      = "budget"      // a budget or the prepaid balance refused it
+	FailureBudgetBusy  = "budget_busy" // a budget window was too contended to hold its share
 	FailureUnreachable = "unreachable" // the upstream could not be reached
 	FailureTimeout     = "timeout"     // the upstream did not answer in time
 	FailureStatus429   = "status_429"  // the upstream rate-limited it
@@ -189,8 +190,10 @@ const (
 // failureOf is the failure kind of a refusal's error code.
 func failureOf(code string) string {
 	switch code {
-	case "budget_exceeded", "budget_busy":
+	case "budget_exceeded":
 		return FailureBudget
+	case "budget_busy":
+		return FailureBudgetBusy
 	case "upstream_rate_limited":
 		return FailureStatus429
 	case "no_healthy_target", "upstream_unavailable":

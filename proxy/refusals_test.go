@@ -184,7 +184,7 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("budget failure: status %d: %s", resp.StatusCode, body)
 			}
 			// A window too busy to hold the request's share: 503 with its
-			// own code, retry at once, classified as a budget refusal.
+			// own code, retry at once, classified apart from spent budgets.
 			budget.mu.Lock()
 			budget.refuse, budget.fail = busyRefusal(), nil
 			budget.mu.Unlock()
@@ -195,7 +195,7 @@ func TestRefusals(t *testing.T) {
 			if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || json.Unmarshal([]byte(body), &busy) != nil || busy.Error.Code != "budget_busy" {
 				t.Fatalf("contended budget: status %d retry-after %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 			}
-			if f.lastFailure() != FailureBudget {
+			if f.lastFailure() != FailureBudgetBusy {
 				t.Errorf("contended budget classified %q", f.lastFailure())
 			}
 			budget.mu.Lock()
