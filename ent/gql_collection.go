@@ -786,6 +786,16 @@ func (_q *ModelPriceQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, modelprice.FieldCachedInputPerMtok)
 				fieldSeen[modelprice.FieldCachedInputPerMtok] = struct{}{}
 			}
+		case "cacheWritePerMtok":
+			if _, ok := fieldSeen[modelprice.FieldCacheWritePerMtok]; !ok {
+				selectedFields = append(selectedFields, modelprice.FieldCacheWritePerMtok)
+				fieldSeen[modelprice.FieldCacheWritePerMtok] = struct{}{}
+			}
+		case "cacheWrite1hPerMtok":
+			if _, ok := fieldSeen[modelprice.FieldCacheWrite1hPerMtok]; !ok {
+				selectedFields = append(selectedFields, modelprice.FieldCacheWrite1hPerMtok)
+				fieldSeen[modelprice.FieldCacheWrite1hPerMtok] = struct{}{}
+			}
 		case "kind":
 			if _, ok := fieldSeen[modelprice.FieldKind]; !ok {
 				selectedFields = append(selectedFields, modelprice.FieldKind)

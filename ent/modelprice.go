@@ -32,6 +32,10 @@ type ModelPrice struct {
 	OutputPerMtok money.Micros `json:"output_per_mtok,omitempty"`
 	// USD per million cached input tokens, where the provider discounts them.
 	CachedInputPerMtok *money.Micros `json:"cached_input_per_mtok,omitempty"`
+	// USD per million input tokens written to the provider's prompt cache, where it charges more for them (Anthropic: 1.25x input for its five-minute cache); unset bills them as input.
+	CacheWritePerMtok *money.Micros `json:"cache_write_per_mtok,omitempty"`
+	// USD per million input tokens written to a one-hour prompt cache (Anthropic: 2x input); unset bills them as other cache writes.
+	CacheWrite1hPerMtok *money.Micros `json:"cache_write_1h_per_mtok,omitempty"`
 	// Kind holds the value of the "kind" field.
 	Kind modelprice.Kind `json:"kind,omitempty"`
 	// Worst-case output used for budget reservations when a request sets no limit; 0 if unknown.
@@ -50,7 +54,7 @@ func (*ModelPrice) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case modelprice.FieldCustomized:
 			values[i] = new(sql.NullBool)
-		case modelprice.FieldID, modelprice.FieldInputPerMtok, modelprice.FieldOutputPerMtok, modelprice.FieldCachedInputPerMtok, modelprice.FieldMaxOutputTokens:
+		case modelprice.FieldID, modelprice.FieldInputPerMtok, modelprice.FieldOutputPerMtok, modelprice.FieldCachedInputPerMtok, modelprice.FieldCacheWritePerMtok, modelprice.FieldCacheWrite1hPerMtok, modelprice.FieldMaxOutputTokens:
 			values[i] = new(sql.NullInt64)
 		case modelprice.FieldProvider, modelprice.FieldModel, modelprice.FieldKind, modelprice.FieldDescription:
 			values[i] = new(sql.NullString)
@@ -119,6 +123,20 @@ func (_m *ModelPrice) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CachedInputPerMtok = new(money.Micros)
 				*_m.CachedInputPerMtok = money.Micros(value.Int64)
+			}
+		case modelprice.FieldCacheWritePerMtok:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field cache_write_per_mtok", values[i])
+			} else if value.Valid {
+				_m.CacheWritePerMtok = new(money.Micros)
+				*_m.CacheWritePerMtok = money.Micros(value.Int64)
+			}
+		case modelprice.FieldCacheWrite1hPerMtok:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field cache_write_1h_per_mtok", values[i])
+			} else if value.Valid {
+				_m.CacheWrite1hPerMtok = new(money.Micros)
+				*_m.CacheWrite1hPerMtok = money.Micros(value.Int64)
 			}
 		case modelprice.FieldKind:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -200,6 +218,16 @@ func (_m *ModelPrice) String() string {
 	builder.WriteString(", ")
 	if v := _m.CachedInputPerMtok; v != nil {
 		builder.WriteString("cached_input_per_mtok=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.CacheWritePerMtok; v != nil {
+		builder.WriteString("cache_write_per_mtok=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.CacheWrite1hPerMtok; v != nil {
+		builder.WriteString("cache_write_1h_per_mtok=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

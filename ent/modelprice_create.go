@@ -105,6 +105,34 @@ func (_c *ModelPriceCreate) SetNillableCachedInputPerMtok(v *money.Micros) *Mode
 	return _c
 }
 
+// SetCacheWritePerMtok sets the "cache_write_per_mtok" field.
+func (_c *ModelPriceCreate) SetCacheWritePerMtok(v money.Micros) *ModelPriceCreate {
+	_c.mutation.SetCacheWritePerMtok(v)
+	return _c
+}
+
+// SetNillableCacheWritePerMtok sets the "cache_write_per_mtok" field if the given value is not nil.
+func (_c *ModelPriceCreate) SetNillableCacheWritePerMtok(v *money.Micros) *ModelPriceCreate {
+	if v != nil {
+		_c.SetCacheWritePerMtok(*v)
+	}
+	return _c
+}
+
+// SetCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field.
+func (_c *ModelPriceCreate) SetCacheWrite1hPerMtok(v money.Micros) *ModelPriceCreate {
+	_c.mutation.SetCacheWrite1hPerMtok(v)
+	return _c
+}
+
+// SetNillableCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field if the given value is not nil.
+func (_c *ModelPriceCreate) SetNillableCacheWrite1hPerMtok(v *money.Micros) *ModelPriceCreate {
+	if v != nil {
+		_c.SetCacheWrite1hPerMtok(*v)
+	}
+	return _c
+}
+
 // SetKind sets the "kind" field.
 func (_c *ModelPriceCreate) SetKind(v modelprice.Kind) *ModelPriceCreate {
 	_c.mutation.SetKind(v)
@@ -332,6 +360,14 @@ func (_c *ModelPriceCreate) createSpec() (*ModelPrice, *sqlgraph.CreateSpec) {
 		_spec.SetField(modelprice.FieldCachedInputPerMtok, field.TypeInt64, value)
 		_node.CachedInputPerMtok = &value
 	}
+	if value, ok := _c.mutation.CacheWritePerMtok(); ok {
+		_spec.SetField(modelprice.FieldCacheWritePerMtok, field.TypeInt64, value)
+		_node.CacheWritePerMtok = &value
+	}
+	if value, ok := _c.mutation.CacheWrite1hPerMtok(); ok {
+		_spec.SetField(modelprice.FieldCacheWrite1hPerMtok, field.TypeInt64, value)
+		_node.CacheWrite1hPerMtok = &value
+	}
 	if value, ok := _c.mutation.Kind(); ok {
 		_spec.SetField(modelprice.FieldKind, field.TypeEnum, value)
 		_node.Kind = value
@@ -493,6 +529,54 @@ func (u *ModelPriceUpsert) AddCachedInputPerMtok(v money.Micros) *ModelPriceUpse
 // ClearCachedInputPerMtok clears the value of the "cached_input_per_mtok" field.
 func (u *ModelPriceUpsert) ClearCachedInputPerMtok() *ModelPriceUpsert {
 	u.SetNull(modelprice.FieldCachedInputPerMtok)
+	return u
+}
+
+// SetCacheWritePerMtok sets the "cache_write_per_mtok" field.
+func (u *ModelPriceUpsert) SetCacheWritePerMtok(v money.Micros) *ModelPriceUpsert {
+	u.Set(modelprice.FieldCacheWritePerMtok, v)
+	return u
+}
+
+// UpdateCacheWritePerMtok sets the "cache_write_per_mtok" field to the value that was provided on create.
+func (u *ModelPriceUpsert) UpdateCacheWritePerMtok() *ModelPriceUpsert {
+	u.SetExcluded(modelprice.FieldCacheWritePerMtok)
+	return u
+}
+
+// AddCacheWritePerMtok adds v to the "cache_write_per_mtok" field.
+func (u *ModelPriceUpsert) AddCacheWritePerMtok(v money.Micros) *ModelPriceUpsert {
+	u.Add(modelprice.FieldCacheWritePerMtok, v)
+	return u
+}
+
+// ClearCacheWritePerMtok clears the value of the "cache_write_per_mtok" field.
+func (u *ModelPriceUpsert) ClearCacheWritePerMtok() *ModelPriceUpsert {
+	u.SetNull(modelprice.FieldCacheWritePerMtok)
+	return u
+}
+
+// SetCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field.
+func (u *ModelPriceUpsert) SetCacheWrite1hPerMtok(v money.Micros) *ModelPriceUpsert {
+	u.Set(modelprice.FieldCacheWrite1hPerMtok, v)
+	return u
+}
+
+// UpdateCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field to the value that was provided on create.
+func (u *ModelPriceUpsert) UpdateCacheWrite1hPerMtok() *ModelPriceUpsert {
+	u.SetExcluded(modelprice.FieldCacheWrite1hPerMtok)
+	return u
+}
+
+// AddCacheWrite1hPerMtok adds v to the "cache_write_1h_per_mtok" field.
+func (u *ModelPriceUpsert) AddCacheWrite1hPerMtok(v money.Micros) *ModelPriceUpsert {
+	u.Add(modelprice.FieldCacheWrite1hPerMtok, v)
+	return u
+}
+
+// ClearCacheWrite1hPerMtok clears the value of the "cache_write_1h_per_mtok" field.
+func (u *ModelPriceUpsert) ClearCacheWrite1hPerMtok() *ModelPriceUpsert {
+	u.SetNull(modelprice.FieldCacheWrite1hPerMtok)
 	return u
 }
 
@@ -704,6 +788,62 @@ func (u *ModelPriceUpsertOne) UpdateCachedInputPerMtok() *ModelPriceUpsertOne {
 func (u *ModelPriceUpsertOne) ClearCachedInputPerMtok() *ModelPriceUpsertOne {
 	return u.Update(func(s *ModelPriceUpsert) {
 		s.ClearCachedInputPerMtok()
+	})
+}
+
+// SetCacheWritePerMtok sets the "cache_write_per_mtok" field.
+func (u *ModelPriceUpsertOne) SetCacheWritePerMtok(v money.Micros) *ModelPriceUpsertOne {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.SetCacheWritePerMtok(v)
+	})
+}
+
+// AddCacheWritePerMtok adds v to the "cache_write_per_mtok" field.
+func (u *ModelPriceUpsertOne) AddCacheWritePerMtok(v money.Micros) *ModelPriceUpsertOne {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.AddCacheWritePerMtok(v)
+	})
+}
+
+// UpdateCacheWritePerMtok sets the "cache_write_per_mtok" field to the value that was provided on create.
+func (u *ModelPriceUpsertOne) UpdateCacheWritePerMtok() *ModelPriceUpsertOne {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.UpdateCacheWritePerMtok()
+	})
+}
+
+// ClearCacheWritePerMtok clears the value of the "cache_write_per_mtok" field.
+func (u *ModelPriceUpsertOne) ClearCacheWritePerMtok() *ModelPriceUpsertOne {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.ClearCacheWritePerMtok()
+	})
+}
+
+// SetCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field.
+func (u *ModelPriceUpsertOne) SetCacheWrite1hPerMtok(v money.Micros) *ModelPriceUpsertOne {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.SetCacheWrite1hPerMtok(v)
+	})
+}
+
+// AddCacheWrite1hPerMtok adds v to the "cache_write_1h_per_mtok" field.
+func (u *ModelPriceUpsertOne) AddCacheWrite1hPerMtok(v money.Micros) *ModelPriceUpsertOne {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.AddCacheWrite1hPerMtok(v)
+	})
+}
+
+// UpdateCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field to the value that was provided on create.
+func (u *ModelPriceUpsertOne) UpdateCacheWrite1hPerMtok() *ModelPriceUpsertOne {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.UpdateCacheWrite1hPerMtok()
+	})
+}
+
+// ClearCacheWrite1hPerMtok clears the value of the "cache_write_1h_per_mtok" field.
+func (u *ModelPriceUpsertOne) ClearCacheWrite1hPerMtok() *ModelPriceUpsertOne {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.ClearCacheWrite1hPerMtok()
 	})
 }
 
@@ -1090,6 +1230,62 @@ func (u *ModelPriceUpsertBulk) UpdateCachedInputPerMtok() *ModelPriceUpsertBulk 
 func (u *ModelPriceUpsertBulk) ClearCachedInputPerMtok() *ModelPriceUpsertBulk {
 	return u.Update(func(s *ModelPriceUpsert) {
 		s.ClearCachedInputPerMtok()
+	})
+}
+
+// SetCacheWritePerMtok sets the "cache_write_per_mtok" field.
+func (u *ModelPriceUpsertBulk) SetCacheWritePerMtok(v money.Micros) *ModelPriceUpsertBulk {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.SetCacheWritePerMtok(v)
+	})
+}
+
+// AddCacheWritePerMtok adds v to the "cache_write_per_mtok" field.
+func (u *ModelPriceUpsertBulk) AddCacheWritePerMtok(v money.Micros) *ModelPriceUpsertBulk {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.AddCacheWritePerMtok(v)
+	})
+}
+
+// UpdateCacheWritePerMtok sets the "cache_write_per_mtok" field to the value that was provided on create.
+func (u *ModelPriceUpsertBulk) UpdateCacheWritePerMtok() *ModelPriceUpsertBulk {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.UpdateCacheWritePerMtok()
+	})
+}
+
+// ClearCacheWritePerMtok clears the value of the "cache_write_per_mtok" field.
+func (u *ModelPriceUpsertBulk) ClearCacheWritePerMtok() *ModelPriceUpsertBulk {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.ClearCacheWritePerMtok()
+	})
+}
+
+// SetCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field.
+func (u *ModelPriceUpsertBulk) SetCacheWrite1hPerMtok(v money.Micros) *ModelPriceUpsertBulk {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.SetCacheWrite1hPerMtok(v)
+	})
+}
+
+// AddCacheWrite1hPerMtok adds v to the "cache_write_1h_per_mtok" field.
+func (u *ModelPriceUpsertBulk) AddCacheWrite1hPerMtok(v money.Micros) *ModelPriceUpsertBulk {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.AddCacheWrite1hPerMtok(v)
+	})
+}
+
+// UpdateCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field to the value that was provided on create.
+func (u *ModelPriceUpsertBulk) UpdateCacheWrite1hPerMtok() *ModelPriceUpsertBulk {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.UpdateCacheWrite1hPerMtok()
+	})
+}
+
+// ClearCacheWrite1hPerMtok clears the value of the "cache_write_1h_per_mtok" field.
+func (u *ModelPriceUpsertBulk) ClearCacheWrite1hPerMtok() *ModelPriceUpsertBulk {
+	return u.Update(func(s *ModelPriceUpsert) {
+		s.ClearCacheWrite1hPerMtok()
 	})
 }
 

@@ -133,6 +133,60 @@ func (_u *ModelPriceUpdate) ClearCachedInputPerMtok() *ModelPriceUpdate {
 	return _u
 }
 
+// SetCacheWritePerMtok sets the "cache_write_per_mtok" field.
+func (_u *ModelPriceUpdate) SetCacheWritePerMtok(v money.Micros) *ModelPriceUpdate {
+	_u.mutation.ResetCacheWritePerMtok()
+	_u.mutation.SetCacheWritePerMtok(v)
+	return _u
+}
+
+// SetNillableCacheWritePerMtok sets the "cache_write_per_mtok" field if the given value is not nil.
+func (_u *ModelPriceUpdate) SetNillableCacheWritePerMtok(v *money.Micros) *ModelPriceUpdate {
+	if v != nil {
+		_u.SetCacheWritePerMtok(*v)
+	}
+	return _u
+}
+
+// AddCacheWritePerMtok adds value to the "cache_write_per_mtok" field.
+func (_u *ModelPriceUpdate) AddCacheWritePerMtok(v money.Micros) *ModelPriceUpdate {
+	_u.mutation.AddCacheWritePerMtok(v)
+	return _u
+}
+
+// ClearCacheWritePerMtok clears the value of the "cache_write_per_mtok" field.
+func (_u *ModelPriceUpdate) ClearCacheWritePerMtok() *ModelPriceUpdate {
+	_u.mutation.ClearCacheWritePerMtok()
+	return _u
+}
+
+// SetCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field.
+func (_u *ModelPriceUpdate) SetCacheWrite1hPerMtok(v money.Micros) *ModelPriceUpdate {
+	_u.mutation.ResetCacheWrite1hPerMtok()
+	_u.mutation.SetCacheWrite1hPerMtok(v)
+	return _u
+}
+
+// SetNillableCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field if the given value is not nil.
+func (_u *ModelPriceUpdate) SetNillableCacheWrite1hPerMtok(v *money.Micros) *ModelPriceUpdate {
+	if v != nil {
+		_u.SetCacheWrite1hPerMtok(*v)
+	}
+	return _u
+}
+
+// AddCacheWrite1hPerMtok adds value to the "cache_write_1h_per_mtok" field.
+func (_u *ModelPriceUpdate) AddCacheWrite1hPerMtok(v money.Micros) *ModelPriceUpdate {
+	_u.mutation.AddCacheWrite1hPerMtok(v)
+	return _u
+}
+
+// ClearCacheWrite1hPerMtok clears the value of the "cache_write_1h_per_mtok" field.
+func (_u *ModelPriceUpdate) ClearCacheWrite1hPerMtok() *ModelPriceUpdate {
+	_u.mutation.ClearCacheWrite1hPerMtok()
+	return _u
+}
+
 // SetKind sets the "kind" field.
 func (_u *ModelPriceUpdate) SetKind(v modelprice.Kind) *ModelPriceUpdate {
 	_u.mutation.SetKind(v)
@@ -305,6 +359,24 @@ func (_u *ModelPriceUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if _u.mutation.CachedInputPerMtokCleared() {
 		_spec.ClearField(modelprice.FieldCachedInputPerMtok, field.TypeInt64)
 	}
+	if value, ok := _u.mutation.CacheWritePerMtok(); ok {
+		_spec.SetField(modelprice.FieldCacheWritePerMtok, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCacheWritePerMtok(); ok {
+		_spec.AddField(modelprice.FieldCacheWritePerMtok, field.TypeInt64, value)
+	}
+	if _u.mutation.CacheWritePerMtokCleared() {
+		_spec.ClearField(modelprice.FieldCacheWritePerMtok, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.CacheWrite1hPerMtok(); ok {
+		_spec.SetField(modelprice.FieldCacheWrite1hPerMtok, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCacheWrite1hPerMtok(); ok {
+		_spec.AddField(modelprice.FieldCacheWrite1hPerMtok, field.TypeInt64, value)
+	}
+	if _u.mutation.CacheWrite1hPerMtokCleared() {
+		_spec.ClearField(modelprice.FieldCacheWrite1hPerMtok, field.TypeInt64)
+	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(modelprice.FieldKind, field.TypeEnum, value)
 	}
@@ -442,6 +514,60 @@ func (_u *ModelPriceUpdateOne) AddCachedInputPerMtok(v money.Micros) *ModelPrice
 // ClearCachedInputPerMtok clears the value of the "cached_input_per_mtok" field.
 func (_u *ModelPriceUpdateOne) ClearCachedInputPerMtok() *ModelPriceUpdateOne {
 	_u.mutation.ClearCachedInputPerMtok()
+	return _u
+}
+
+// SetCacheWritePerMtok sets the "cache_write_per_mtok" field.
+func (_u *ModelPriceUpdateOne) SetCacheWritePerMtok(v money.Micros) *ModelPriceUpdateOne {
+	_u.mutation.ResetCacheWritePerMtok()
+	_u.mutation.SetCacheWritePerMtok(v)
+	return _u
+}
+
+// SetNillableCacheWritePerMtok sets the "cache_write_per_mtok" field if the given value is not nil.
+func (_u *ModelPriceUpdateOne) SetNillableCacheWritePerMtok(v *money.Micros) *ModelPriceUpdateOne {
+	if v != nil {
+		_u.SetCacheWritePerMtok(*v)
+	}
+	return _u
+}
+
+// AddCacheWritePerMtok adds value to the "cache_write_per_mtok" field.
+func (_u *ModelPriceUpdateOne) AddCacheWritePerMtok(v money.Micros) *ModelPriceUpdateOne {
+	_u.mutation.AddCacheWritePerMtok(v)
+	return _u
+}
+
+// ClearCacheWritePerMtok clears the value of the "cache_write_per_mtok" field.
+func (_u *ModelPriceUpdateOne) ClearCacheWritePerMtok() *ModelPriceUpdateOne {
+	_u.mutation.ClearCacheWritePerMtok()
+	return _u
+}
+
+// SetCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field.
+func (_u *ModelPriceUpdateOne) SetCacheWrite1hPerMtok(v money.Micros) *ModelPriceUpdateOne {
+	_u.mutation.ResetCacheWrite1hPerMtok()
+	_u.mutation.SetCacheWrite1hPerMtok(v)
+	return _u
+}
+
+// SetNillableCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field if the given value is not nil.
+func (_u *ModelPriceUpdateOne) SetNillableCacheWrite1hPerMtok(v *money.Micros) *ModelPriceUpdateOne {
+	if v != nil {
+		_u.SetCacheWrite1hPerMtok(*v)
+	}
+	return _u
+}
+
+// AddCacheWrite1hPerMtok adds value to the "cache_write_1h_per_mtok" field.
+func (_u *ModelPriceUpdateOne) AddCacheWrite1hPerMtok(v money.Micros) *ModelPriceUpdateOne {
+	_u.mutation.AddCacheWrite1hPerMtok(v)
+	return _u
+}
+
+// ClearCacheWrite1hPerMtok clears the value of the "cache_write_1h_per_mtok" field.
+func (_u *ModelPriceUpdateOne) ClearCacheWrite1hPerMtok() *ModelPriceUpdateOne {
+	_u.mutation.ClearCacheWrite1hPerMtok()
 	return _u
 }
 
@@ -646,6 +772,24 @@ func (_u *ModelPriceUpdateOne) sqlSave(ctx context.Context) (_node *ModelPrice, 
 	}
 	if _u.mutation.CachedInputPerMtokCleared() {
 		_spec.ClearField(modelprice.FieldCachedInputPerMtok, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.CacheWritePerMtok(); ok {
+		_spec.SetField(modelprice.FieldCacheWritePerMtok, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCacheWritePerMtok(); ok {
+		_spec.AddField(modelprice.FieldCacheWritePerMtok, field.TypeInt64, value)
+	}
+	if _u.mutation.CacheWritePerMtokCleared() {
+		_spec.ClearField(modelprice.FieldCacheWritePerMtok, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.CacheWrite1hPerMtok(); ok {
+		_spec.SetField(modelprice.FieldCacheWrite1hPerMtok, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCacheWrite1hPerMtok(); ok {
+		_spec.AddField(modelprice.FieldCacheWrite1hPerMtok, field.TypeInt64, value)
+	}
+	if _u.mutation.CacheWrite1hPerMtokCleared() {
+		_spec.ClearField(modelprice.FieldCacheWrite1hPerMtok, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(modelprice.FieldKind, field.TypeEnum, value)

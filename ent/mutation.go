@@ -5613,28 +5613,32 @@ func (m *MembershipMutation) ResetEdge(name string) error {
 // ModelPriceMutation represents an operation that mutates the ModelPrice nodes in the graph.
 type ModelPriceMutation struct {
 	config
-	op                       Op
-	typ                      string
-	id                       *int
-	created_at               *time.Time
-	updated_at               *time.Time
-	provider                 *string
-	model                    *string
-	input_per_mtok           *money.Micros
-	addinput_per_mtok        *money.Micros
-	output_per_mtok          *money.Micros
-	addoutput_per_mtok       *money.Micros
-	cached_input_per_mtok    *money.Micros
-	addcached_input_per_mtok *money.Micros
-	kind                     *modelprice.Kind
-	max_output_tokens        *int
-	addmax_output_tokens     *int
-	description              *string
-	customized               *bool
-	clearedFields            map[string]struct{}
-	done                     bool
-	oldValue                 func(context.Context) (*ModelPrice, error)
-	predicates               []predicate.ModelPrice
+	op                         Op
+	typ                        string
+	id                         *int
+	created_at                 *time.Time
+	updated_at                 *time.Time
+	provider                   *string
+	model                      *string
+	input_per_mtok             *money.Micros
+	addinput_per_mtok          *money.Micros
+	output_per_mtok            *money.Micros
+	addoutput_per_mtok         *money.Micros
+	cached_input_per_mtok      *money.Micros
+	addcached_input_per_mtok   *money.Micros
+	cache_write_per_mtok       *money.Micros
+	addcache_write_per_mtok    *money.Micros
+	cache_write_1h_per_mtok    *money.Micros
+	addcache_write_1h_per_mtok *money.Micros
+	kind                       *modelprice.Kind
+	max_output_tokens          *int
+	addmax_output_tokens       *int
+	description                *string
+	customized                 *bool
+	clearedFields              map[string]struct{}
+	done                       bool
+	oldValue                   func(context.Context) (*ModelPrice, error)
+	predicates                 []predicate.ModelPrice
 }
 
 var _ ent.Mutation = (*ModelPriceMutation)(nil)
@@ -6061,6 +6065,146 @@ func (m *ModelPriceMutation) ResetCachedInputPerMtok() {
 	delete(m.clearedFields, modelprice.FieldCachedInputPerMtok)
 }
 
+// SetCacheWritePerMtok sets the "cache_write_per_mtok" field.
+func (m *ModelPriceMutation) SetCacheWritePerMtok(value money.Micros) {
+	m.cache_write_per_mtok = &value
+	m.addcache_write_per_mtok = nil
+}
+
+// CacheWritePerMtok returns the value of the "cache_write_per_mtok" field in the mutation.
+func (m *ModelPriceMutation) CacheWritePerMtok() (r money.Micros, exists bool) {
+	v := m.cache_write_per_mtok
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCacheWritePerMtok returns the old "cache_write_per_mtok" field's value of the ModelPrice entity.
+// If the ModelPrice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ModelPriceMutation) OldCacheWritePerMtok(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCacheWritePerMtok is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCacheWritePerMtok requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCacheWritePerMtok: %w", err)
+	}
+	return oldValue.CacheWritePerMtok, nil
+}
+
+// AddCacheWritePerMtok adds value to the "cache_write_per_mtok" field.
+func (m *ModelPriceMutation) AddCacheWritePerMtok(value money.Micros) {
+	if m.addcache_write_per_mtok != nil {
+		*m.addcache_write_per_mtok += value
+	} else {
+		m.addcache_write_per_mtok = &value
+	}
+}
+
+// AddedCacheWritePerMtok returns the value that was added to the "cache_write_per_mtok" field in this mutation.
+func (m *ModelPriceMutation) AddedCacheWritePerMtok() (r money.Micros, exists bool) {
+	v := m.addcache_write_per_mtok
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCacheWritePerMtok clears the value of the "cache_write_per_mtok" field.
+func (m *ModelPriceMutation) ClearCacheWritePerMtok() {
+	m.cache_write_per_mtok = nil
+	m.addcache_write_per_mtok = nil
+	m.clearedFields[modelprice.FieldCacheWritePerMtok] = struct{}{}
+}
+
+// CacheWritePerMtokCleared returns if the "cache_write_per_mtok" field was cleared in this mutation.
+func (m *ModelPriceMutation) CacheWritePerMtokCleared() bool {
+	_, ok := m.clearedFields[modelprice.FieldCacheWritePerMtok]
+	return ok
+}
+
+// ResetCacheWritePerMtok resets all changes to the "cache_write_per_mtok" field.
+func (m *ModelPriceMutation) ResetCacheWritePerMtok() {
+	m.cache_write_per_mtok = nil
+	m.addcache_write_per_mtok = nil
+	delete(m.clearedFields, modelprice.FieldCacheWritePerMtok)
+}
+
+// SetCacheWrite1hPerMtok sets the "cache_write_1h_per_mtok" field.
+func (m *ModelPriceMutation) SetCacheWrite1hPerMtok(value money.Micros) {
+	m.cache_write_1h_per_mtok = &value
+	m.addcache_write_1h_per_mtok = nil
+}
+
+// CacheWrite1hPerMtok returns the value of the "cache_write_1h_per_mtok" field in the mutation.
+func (m *ModelPriceMutation) CacheWrite1hPerMtok() (r money.Micros, exists bool) {
+	v := m.cache_write_1h_per_mtok
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCacheWrite1hPerMtok returns the old "cache_write_1h_per_mtok" field's value of the ModelPrice entity.
+// If the ModelPrice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ModelPriceMutation) OldCacheWrite1hPerMtok(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCacheWrite1hPerMtok is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCacheWrite1hPerMtok requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCacheWrite1hPerMtok: %w", err)
+	}
+	return oldValue.CacheWrite1hPerMtok, nil
+}
+
+// AddCacheWrite1hPerMtok adds value to the "cache_write_1h_per_mtok" field.
+func (m *ModelPriceMutation) AddCacheWrite1hPerMtok(value money.Micros) {
+	if m.addcache_write_1h_per_mtok != nil {
+		*m.addcache_write_1h_per_mtok += value
+	} else {
+		m.addcache_write_1h_per_mtok = &value
+	}
+}
+
+// AddedCacheWrite1hPerMtok returns the value that was added to the "cache_write_1h_per_mtok" field in this mutation.
+func (m *ModelPriceMutation) AddedCacheWrite1hPerMtok() (r money.Micros, exists bool) {
+	v := m.addcache_write_1h_per_mtok
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCacheWrite1hPerMtok clears the value of the "cache_write_1h_per_mtok" field.
+func (m *ModelPriceMutation) ClearCacheWrite1hPerMtok() {
+	m.cache_write_1h_per_mtok = nil
+	m.addcache_write_1h_per_mtok = nil
+	m.clearedFields[modelprice.FieldCacheWrite1hPerMtok] = struct{}{}
+}
+
+// CacheWrite1hPerMtokCleared returns if the "cache_write_1h_per_mtok" field was cleared in this mutation.
+func (m *ModelPriceMutation) CacheWrite1hPerMtokCleared() bool {
+	_, ok := m.clearedFields[modelprice.FieldCacheWrite1hPerMtok]
+	return ok
+}
+
+// ResetCacheWrite1hPerMtok resets all changes to the "cache_write_1h_per_mtok" field.
+func (m *ModelPriceMutation) ResetCacheWrite1hPerMtok() {
+	m.cache_write_1h_per_mtok = nil
+	m.addcache_write_1h_per_mtok = nil
+	delete(m.clearedFields, modelprice.FieldCacheWrite1hPerMtok)
+}
+
 // SetKind sets the "kind" field.
 func (m *ModelPriceMutation) SetKind(value modelprice.Kind) {
 	m.kind = &value
@@ -6259,7 +6403,7 @@ func (m *ModelPriceMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ModelPriceMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 13)
 	if m.created_at != nil {
 		fields = append(fields, modelprice.FieldCreatedAt)
 	}
@@ -6280,6 +6424,12 @@ func (m *ModelPriceMutation) Fields() []string {
 	}
 	if m.cached_input_per_mtok != nil {
 		fields = append(fields, modelprice.FieldCachedInputPerMtok)
+	}
+	if m.cache_write_per_mtok != nil {
+		fields = append(fields, modelprice.FieldCacheWritePerMtok)
+	}
+	if m.cache_write_1h_per_mtok != nil {
+		fields = append(fields, modelprice.FieldCacheWrite1hPerMtok)
 	}
 	if m.kind != nil {
 		fields = append(fields, modelprice.FieldKind)
@@ -6315,6 +6465,10 @@ func (m *ModelPriceMutation) Field(name string) (ent.Value, bool) {
 		return m.OutputPerMtok()
 	case modelprice.FieldCachedInputPerMtok:
 		return m.CachedInputPerMtok()
+	case modelprice.FieldCacheWritePerMtok:
+		return m.CacheWritePerMtok()
+	case modelprice.FieldCacheWrite1hPerMtok:
+		return m.CacheWrite1hPerMtok()
 	case modelprice.FieldKind:
 		return m.Kind()
 	case modelprice.FieldMaxOutputTokens:
@@ -6346,6 +6500,10 @@ func (m *ModelPriceMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldOutputPerMtok(ctx)
 	case modelprice.FieldCachedInputPerMtok:
 		return m.OldCachedInputPerMtok(ctx)
+	case modelprice.FieldCacheWritePerMtok:
+		return m.OldCacheWritePerMtok(ctx)
+	case modelprice.FieldCacheWrite1hPerMtok:
+		return m.OldCacheWrite1hPerMtok(ctx)
 	case modelprice.FieldKind:
 		return m.OldKind(ctx)
 	case modelprice.FieldMaxOutputTokens:
@@ -6412,6 +6570,20 @@ func (m *ModelPriceMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCachedInputPerMtok(v)
 		return nil
+	case modelprice.FieldCacheWritePerMtok:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCacheWritePerMtok(v)
+		return nil
+	case modelprice.FieldCacheWrite1hPerMtok:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCacheWrite1hPerMtok(v)
+		return nil
 	case modelprice.FieldKind:
 		v, ok := value.(modelprice.Kind)
 		if !ok {
@@ -6457,6 +6629,12 @@ func (m *ModelPriceMutation) AddedFields() []string {
 	if m.addcached_input_per_mtok != nil {
 		fields = append(fields, modelprice.FieldCachedInputPerMtok)
 	}
+	if m.addcache_write_per_mtok != nil {
+		fields = append(fields, modelprice.FieldCacheWritePerMtok)
+	}
+	if m.addcache_write_1h_per_mtok != nil {
+		fields = append(fields, modelprice.FieldCacheWrite1hPerMtok)
+	}
 	if m.addmax_output_tokens != nil {
 		fields = append(fields, modelprice.FieldMaxOutputTokens)
 	}
@@ -6474,6 +6652,10 @@ func (m *ModelPriceMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedOutputPerMtok()
 	case modelprice.FieldCachedInputPerMtok:
 		return m.AddedCachedInputPerMtok()
+	case modelprice.FieldCacheWritePerMtok:
+		return m.AddedCacheWritePerMtok()
+	case modelprice.FieldCacheWrite1hPerMtok:
+		return m.AddedCacheWrite1hPerMtok()
 	case modelprice.FieldMaxOutputTokens:
 		return m.AddedMaxOutputTokens()
 	}
@@ -6506,6 +6688,20 @@ func (m *ModelPriceMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddCachedInputPerMtok(v)
 		return nil
+	case modelprice.FieldCacheWritePerMtok:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCacheWritePerMtok(v)
+		return nil
+	case modelprice.FieldCacheWrite1hPerMtok:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCacheWrite1hPerMtok(v)
+		return nil
 	case modelprice.FieldMaxOutputTokens:
 		v, ok := value.(int)
 		if !ok {
@@ -6524,6 +6720,12 @@ func (m *ModelPriceMutation) ClearedFields() []string {
 	if m.FieldCleared(modelprice.FieldCachedInputPerMtok) {
 		fields = append(fields, modelprice.FieldCachedInputPerMtok)
 	}
+	if m.FieldCleared(modelprice.FieldCacheWritePerMtok) {
+		fields = append(fields, modelprice.FieldCacheWritePerMtok)
+	}
+	if m.FieldCleared(modelprice.FieldCacheWrite1hPerMtok) {
+		fields = append(fields, modelprice.FieldCacheWrite1hPerMtok)
+	}
 	return fields
 }
 
@@ -6540,6 +6742,12 @@ func (m *ModelPriceMutation) ClearField(name string) error {
 	switch name {
 	case modelprice.FieldCachedInputPerMtok:
 		m.ClearCachedInputPerMtok()
+		return nil
+	case modelprice.FieldCacheWritePerMtok:
+		m.ClearCacheWritePerMtok()
+		return nil
+	case modelprice.FieldCacheWrite1hPerMtok:
+		m.ClearCacheWrite1hPerMtok()
 		return nil
 	}
 	return fmt.Errorf("unknown ModelPrice nullable field %s", name)
@@ -6569,6 +6777,12 @@ func (m *ModelPriceMutation) ResetField(name string) error {
 		return nil
 	case modelprice.FieldCachedInputPerMtok:
 		m.ResetCachedInputPerMtok()
+		return nil
+	case modelprice.FieldCacheWritePerMtok:
+		m.ResetCacheWritePerMtok()
+		return nil
+	case modelprice.FieldCacheWrite1hPerMtok:
+		m.ResetCacheWrite1hPerMtok()
 		return nil
 	case modelprice.FieldKind:
 		m.ResetKind()

@@ -245,15 +245,15 @@ func init() {
 	// modelprice.DefaultOutputPerMtok holds the default value on creation for the output_per_mtok field.
 	modelprice.DefaultOutputPerMtok = money.Micros(modelpriceDescOutputPerMtok.Default.(int64))
 	// modelpriceDescMaxOutputTokens is the schema descriptor for max_output_tokens field.
-	modelpriceDescMaxOutputTokens := modelpriceFields[6].Descriptor()
+	modelpriceDescMaxOutputTokens := modelpriceFields[8].Descriptor()
 	// modelprice.DefaultMaxOutputTokens holds the default value on creation for the max_output_tokens field.
 	modelprice.DefaultMaxOutputTokens = modelpriceDescMaxOutputTokens.Default.(int)
 	// modelpriceDescDescription is the schema descriptor for description field.
-	modelpriceDescDescription := modelpriceFields[7].Descriptor()
+	modelpriceDescDescription := modelpriceFields[9].Descriptor()
 	// modelprice.DefaultDescription holds the default value on creation for the description field.
 	modelprice.DefaultDescription = modelpriceDescDescription.Default.(string)
 	// modelpriceDescCustomized is the schema descriptor for customized field.
-	modelpriceDescCustomized := modelpriceFields[8].Descriptor()
+	modelpriceDescCustomized := modelpriceFields[10].Descriptor()
 	// modelprice.DefaultCustomized holds the default value on creation for the customized field.
 	modelprice.DefaultCustomized = modelpriceDescCustomized.Default.(bool)
 	organizationMixin := schema.Organization{}.Mixin()

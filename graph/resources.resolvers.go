@@ -695,6 +695,8 @@ func (r *mutationResolver) CreateModelPrice(ctx context.Context, input model.Cre
 		SetInputPerMtok(input.InputPerMtok).
 		SetOutputPerMtok(input.OutputPerMtok).
 		SetNillableCachedInputPerMtok(input.CachedInputPerMtok).
+		SetNillableCacheWritePerMtok(input.CacheWritePerMtok).
+		SetNillableCacheWrite1hPerMtok(input.CacheWrite1hPerMtok).
 		SetKind(kind).
 		SetMaxOutputTokens(derefInt(input.MaxOutputTokens)).
 		SetDescription(deref(input.Description)).
@@ -731,11 +733,21 @@ func (r *mutationResolver) UpdateModelPrice(ctx context.Context, id int, input m
 	if input.OutputPerMtok != nil {
 		upd.SetOutputPerMtok(*input.OutputPerMtok)
 	}
-	if c, set := input.CachedInputPerMtok.ValueOK(); set {
-		if c == nil {
-			upd.ClearCachedInputPerMtok()
-		} else {
-			upd.SetCachedInputPerMtok(*c)
+	for _, f := range []struct {
+		in    graphql.Omittable[*money.Micros]
+		set   func(money.Micros) *ent.ModelPriceUpdateOne
+		clear func() *ent.ModelPriceUpdateOne
+	}{
+		{input.CachedInputPerMtok, upd.SetCachedInputPerMtok, upd.ClearCachedInputPerMtok},
+		{input.CacheWritePerMtok, upd.SetCacheWritePerMtok, upd.ClearCacheWritePerMtok},
+		{input.CacheWrite1hPerMtok, upd.SetCacheWrite1hPerMtok, upd.ClearCacheWrite1hPerMtok},
+	} {
+		if c, set := f.in.ValueOK(); set {
+			if c == nil {
+				f.clear()
+			} else {
+				f.set(*c)
+			}
 		}
 	}
 	if input.Kind != nil {

@@ -327,3 +327,32 @@ func TestSeed000Walkthrough(t *testing.T) {
 		_ = time.Now
 	})
 }
+
+// TestModelPriceCacheWrites: an admin can set, keep and remove the
+// cache-write prices; the catalog's Anthropic models come with them.
+func TestModelPriceCacheWrites(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		created := h.as(admin, `mutation { createModelPrice(input: {provider: "anthropic", model: "claude-house", inputPerMtok: 2, outputPerMtok: 10,
+			cachedInputPerMtok: 0.2, cacheWritePerMtok: 2.5, cacheWrite1hPerMtok: 4}) { id cacheWritePerMtok cacheWrite1hPerMtok } }`, nil).ok(t)
+		if created.num("createModelPrice.cacheWritePerMtok") != 2.5 || created.num("createModelPrice.cacheWrite1hPerMtok") != 4 {
+			t.Fatalf("created: %s", created.raw)
+		}
+		id := created.get("createModelPrice.id")
+		kept := h.as(admin, `mutation($id: ID!) { updateModelPrice(id: $id, input: {inputPerMtok: 3}) { inputPerMtok cacheWritePerMtok cacheWrite1hPerMtok } }`,
+			map[string]any{"id": id}).ok(t)
+		if kept.num("updateModelPrice.inputPerMtok") != 3 || kept.num("updateModelPrice.cacheWritePerMtok") != 2.5 || kept.num("updateModelPrice.cacheWrite1hPerMtok") != 4 {
+			t.Fatalf("an update that names no cache-write price changed one: %s", kept.raw)
+		}
+		removed := h.as(admin, `mutation($id: ID!) { updateModelPrice(id: $id, input: {cacheWritePerMtok: 3.75, cacheWrite1hPerMtok: null}) { cacheWritePerMtok cacheWrite1hPerMtok } }`,
+			map[string]any{"id": id}).ok(t)
+		if removed.num("updateModelPrice.cacheWritePerMtok") != 3.75 || removed.get("updateModelPrice.cacheWrite1hPerMtok") != nil {
+			t.Fatalf("set one and remove the other: %s", removed.raw)
+		}
+		h.as(admin, `mutation($id: ID!) { updateModelPrice(id: $id, input: {cacheWritePerMtok: -1}) { id } }`, map[string]any{"id": id}).wantCode(t, "BAD_USER_INPUT")
+		catalog := h.as(admin, `{ modelPrices(where: {provider: "anthropic", model: "claude-sonnet-4-5"}) { edges { node { cacheWritePerMtok cacheWrite1hPerMtok } } } }`, nil).ok(t)
+		if !strings.Contains(catalog.raw, `"cacheWritePerMtok":3.75`) || !strings.Contains(catalog.raw, `"cacheWrite1hPerMtok":6`) {
+			t.Fatalf("claude-sonnet-4-5 from the catalog: %s", catalog.raw)
+		}
+	})
+}

@@ -57,6 +57,14 @@ type Price struct {
 	// CachedInputPerMTok is the price of one million cache-hit input tokens;
 	// zero means the provider has no cached price and InputPerMTok applies.
 	CachedInputPerMTok money.Micros
+	// CacheWritePerMTok is the price of one million input tokens written to
+	// the provider's prompt cache (Anthropic charges 1.25x input for its
+	// five-minute cache); zero means InputPerMTok applies.
+	CacheWritePerMTok money.Micros
+	// CacheWrite1hPerMTok is the price of one million input tokens written
+	// to a one-hour prompt cache (Anthropic: 2x input); zero means
+	// CacheWritePerMTok applies.
+	CacheWrite1hPerMTok money.Micros
 	// MaxOutputTokens is the most a single response can produce. Budget
 	// reservation uses it as the worst case when a request sets no max_tokens.
 	MaxOutputTokens int
@@ -71,23 +79,31 @@ type Usage struct {
 	// CachedInputTokens is the part of InputTokens served from the
 	// provider's prompt cache.
 	CachedInputTokens int64
+	// CacheWriteTokens is the part of InputTokens written to the provider's
+	// prompt cache.
+	CacheWriteTokens int64
+	// CacheWrite1hTokens is the part of CacheWriteTokens written to a
+	// one-hour cache.
+	CacheWrite1hTokens int64
 }
 
 // Cost prices u in micro-USD with integer math only: the products are summed
 // in 128 bits and divided by one million once, rounding up, so many small
 // requests never add up to less than the provider charges. Cached tokens are
-// billed at CachedInputPerMTok where the model has one, else as plain input;
-// negative counts are treated as zero and cached tokens are capped at
-// InputTokens, since usage comes from upstream bodies that may be odd. A
-// result beyond int64 saturates at math.MaxInt64.
+// billed at CachedInputPerMTok and cache writes at CacheWritePerMTok (or
+// CacheWrite1hPerMTok) where the model has them, else as plain input.
+// Negative counts are treated as zero, and the cached and written parts are
+// capped at what is left of InputTokens, since usage comes from upstream
+// bodies that may be odd. A result beyond int64 saturates at math.MaxInt64.
 func (p Price) Cost(u Usage) money.Micros {
 	in := max(u.InputTokens, 0)
 	cached := min(max(u.CachedInputTokens, 0), in)
+	written := min(max(u.CacheWriteTokens, 0), in-cached)
+	written1h := min(max(u.CacheWrite1hTokens, 0), written)
 	out := max(u.OutputTokens, 0)
-	cachedPrice := p.CachedInputPerMTok
-	if cachedPrice == 0 {
-		cachedPrice = p.InputPerMTok
-	}
+	cachedPrice := cmp.Or(p.CachedInputPerMTok, p.InputPerMTok)
+	writePrice := cmp.Or(p.CacheWritePerMTok, p.InputPerMTok)
+	write1hPrice := cmp.Or(p.CacheWrite1hPerMTok, writePrice)
 
 	var hi, lo uint64
 	add := func(tokens int64, price money.Micros) {
@@ -96,8 +112,10 @@ func (p Price) Cost(u Usage) money.Micros {
 		lo, carry = bits.Add64(lo, l, 0)
 		hi += h + carry // cannot overflow: each product < 2^126
 	}
-	add(in-cached, p.InputPerMTok)
+	add(in-cached-written, p.InputPerMTok)
 	add(cached, cachedPrice)
+	add(written-written1h, writePrice)
+	add(written1h, write1hPrice)
 	add(out, p.OutputPerMTok)
 
 	const perMillion = 1_000_000
@@ -112,6 +130,16 @@ func (p Price) Cost(u Usage) money.Micros {
 		return math.MaxInt64
 	}
 	return money.Micros(q)
+}
+
+// CostAtMost is the most in input and out output tokens can cost, for a
+// budget reservation: every input token at the dearest input price, since
+// a request does not say which part the provider will read from or write
+// to its cache, and a cache write costs more than plain input.
+func (p Price) CostAtMost(in, out int64) money.Micros {
+	worst := p
+	worst.InputPerMTok = max(p.InputPerMTok, p.CachedInputPerMTok, p.CacheWritePerMTok, p.CacheWrite1hPerMTok)
+	return worst.Cost(Usage{InputTokens: in, OutputTokens: out})
 }
 
 // Load parses every embedded catalog file and returns the prices sorted by
@@ -171,9 +199,11 @@ type catalogModel struct {
 // catalogCost uses pointers so a missing price is an error rather than a
 // silent free model.
 type catalogCost struct {
-	Input       *float64 `yaml:"input"`
-	Output      *float64 `yaml:"output"`
-	CachedInput *float64 `yaml:"cached_input"`
+	Input        *float64 `yaml:"input"`
+	Output       *float64 `yaml:"output"`
+	CachedInput  *float64 `yaml:"cached_input"`
+	CacheWrite   *float64 `yaml:"cache_write"`
+	CacheWrite1h *float64 `yaml:"cache_write_1h"`
 }
 
 // parseFile decodes one provider's catalog strictly: unknown keys are refused
@@ -233,6 +263,12 @@ func parseModel(provider, name string, node ast.Node) (Price, error) {
 		return Price{}, err
 	}
 	if p.CachedInputPerMTok, err = parsePrice("cached_input", m.Cost.CachedInput, false); err != nil {
+		return Price{}, err
+	}
+	if p.CacheWritePerMTok, err = parsePrice("cache_write", m.Cost.CacheWrite, false); err != nil {
+		return Price{}, err
+	}
+	if p.CacheWrite1hPerMTok, err = parsePrice("cache_write_1h", m.Cost.CacheWrite1h, false); err != nil {
 		return Price{}, err
 	}
 	return p, nil

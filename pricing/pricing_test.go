@@ -81,6 +81,12 @@ func TestCatalogPricesSane(t *testing.T) {
 		if p.CachedInputPerMTok > p.InputPerMTok {
 			t.Errorf("%s: cached input %v costs more than input %v", id, p.CachedInputPerMTok, p.InputPerMTok)
 		}
+		if p.CacheWritePerMTok != 0 && p.CacheWritePerMTok < p.InputPerMTok || p.CacheWrite1hPerMTok != 0 && p.CacheWrite1hPerMTok < p.CacheWritePerMTok {
+			t.Errorf("%s: cache writes %v (one hour %v) cost less than input %v", id, p.CacheWritePerMTok, p.CacheWrite1hPerMTok, p.InputPerMTok)
+		}
+		if p.Provider == "anthropic" && (p.CacheWritePerMTok == 0 || p.CacheWrite1hPerMTok == 0) {
+			t.Errorf("%s: Anthropic bills cache writes above input, but the catalog has no cache-write prices", id)
+		}
 		switch p.Kind {
 		case KindEmbedding:
 			if p.OutputPerMTok != 0 || p.MaxOutputTokens != 0 {
@@ -103,6 +109,7 @@ func TestCatalogEntries(t *testing.T) {
 		id                    string
 		kind                  string
 		input, output, cached money.Micros
+		write, write1h        money.Micros
 		maxOutput             int
 	}{
 		// seed 000's google examples
@@ -119,6 +126,11 @@ func TestCatalogEntries(t *testing.T) {
 		{id: "mistral/mistral-embed", kind: KindEmbedding, input: 100_000},
 		{id: "cohere/command-r7b-12-2024", kind: KindText, input: 37_500, output: 150_000, maxOutput: 4000},
 		{id: "ollama/llama3.2", kind: KindText, maxOutput: 8192},
+		// Anthropic's price list: writes 1.25x input, one-hour writes 2x
+		{id: "anthropic/claude-sonnet-4-5", kind: KindText, input: 3_000_000, output: 15_000_000, cached: 300_000,
+			write: 3_750_000, write1h: 6_000_000, maxOutput: 64000},
+		{id: "anthropic/claude-3-haiku-20240307", kind: KindText, input: 250_000, output: 1_250_000, cached: 30_000,
+			write: 300_000, write1h: 500_000, maxOutput: 4096},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
@@ -127,9 +139,10 @@ func TestCatalogEntries(t *testing.T) {
 				t.Fatalf("%s missing from the catalog", tt.id)
 			}
 			if p.Kind != tt.kind || p.InputPerMTok != tt.input || p.OutputPerMTok != tt.output ||
-				p.CachedInputPerMTok != tt.cached || p.MaxOutputTokens != tt.maxOutput {
-				t.Errorf("%s = %+v, want kind %s input %d output %d cached %d max %d",
-					tt.id, p, tt.kind, tt.input, tt.output, tt.cached, tt.maxOutput)
+				p.CachedInputPerMTok != tt.cached || p.CacheWritePerMTok != tt.write || p.CacheWrite1hPerMTok != tt.write1h ||
+				p.MaxOutputTokens != tt.maxOutput {
+				t.Errorf("%s = %+v, want kind %s input %d output %d cached %d writes %d/%d max %d",
+					tt.id, p, tt.kind, tt.input, tt.output, tt.cached, tt.write, tt.write1h, tt.maxOutput)
 			}
 		})
 	}
@@ -152,6 +165,9 @@ func TestLoadRejectsMalformed(t *testing.T) {
 		{name: "negative price", file: "acme.yaml",
 			data:  "models:\n  m1:\n    max_output_tokens: 10\n    cost_per_million_tokens:\n      input: -1\n      output: 1\n",
 			wants: []string{"catalog/acme.yaml", `model "m1"`, "cost_per_million_tokens.input", "negative"}},
+		{name: "negative cache-write price", file: "acme.yaml",
+			data:  "models:\n  m1:\n    max_output_tokens: 10\n    cost_per_million_tokens:\n      input: 1\n      output: 1\n      cache_write_1h: -2\n",
+			wants: []string{`model "m1"`, "cost_per_million_tokens.cache_write_1h", "negative"}},
 		{name: "NaN price", file: "acme.yaml",
 			data:  "models:\n  m1:\n    max_output_tokens: 10\n    cost_per_million_tokens:\n      input: 1\n      output: .nan\n",
 			wants: []string{`model "m1"`, "cost_per_million_tokens.output", "NaN"}},
@@ -226,6 +242,8 @@ func TestCost(t *testing.T) {
 	gpt4o := Price{InputPerMTok: 2_500_000, OutputPerMTok: 10_000_000, CachedInputPerMTok: 1_250_000}
 	noCache := Price{InputPerMTok: 2_500_000, OutputPerMTok: 10_000_000}
 	opus := Price{InputPerMTok: 15_000_000, OutputPerMTok: 75_000_000}
+	sonnet := Price{InputPerMTok: 3_000_000, OutputPerMTok: 15_000_000, CachedInputPerMTok: 300_000,
+		CacheWritePerMTok: 3_750_000, CacheWrite1hPerMTok: 6_000_000}
 	tests := []struct {
 		name  string
 		price Price
@@ -245,6 +263,19 @@ func TestCost(t *testing.T) {
 		{name: "cached capped at input", price: gpt4o, usage: Usage{InputTokens: 1000, CachedInputTokens: 5000}, want: 1_250},
 		{name: "negative counts are zero", price: gpt4o, usage: Usage{InputTokens: -5, OutputTokens: -5, CachedInputTokens: -5}, want: 0},
 		{name: "negative cached ignored", price: gpt4o, usage: Usage{InputTokens: 1000, CachedInputTokens: -400}, want: 2_500},
+		{name: "cache writes at the write price", price: sonnet, usage: Usage{InputTokens: 1000, CacheWriteTokens: 800}, want: 600 + 3_000},
+		{name: "one-hour writes at their price", price: sonnet,
+			usage: Usage{InputTokens: 1000, CacheWriteTokens: 800, CacheWrite1hTokens: 300}, want: 600 + 1_875 + 1_800},
+		{name: "reads, writes and plain input", price: sonnet,
+			usage: Usage{InputTokens: 10_000, CachedInputTokens: 5_000, CacheWriteTokens: 4_000, OutputTokens: 100}, want: 3_000 + 1_500 + 15_000 + 1_500},
+		{name: "writes without a write price bill as input", price: noCache, usage: Usage{InputTokens: 1000, CacheWriteTokens: 800}, want: 2_500},
+		{name: "one-hour writes without their price bill as writes", price: Price{InputPerMTok: 1_000_000, CacheWritePerMTok: 2_000_000},
+			usage: Usage{InputTokens: 1000, CacheWriteTokens: 1000, CacheWrite1hTokens: 1000}, want: 2_000},
+		{name: "writes capped at the uncached input", price: sonnet,
+			usage: Usage{InputTokens: 1000, CachedInputTokens: 600, CacheWriteTokens: 900}, want: 180 + 1_500},
+		{name: "one-hour writes capped at the writes", price: sonnet,
+			usage: Usage{InputTokens: 1000, CacheWriteTokens: 100, CacheWrite1hTokens: 900}, want: 2_700 + 600},
+		{name: "negative writes ignored", price: sonnet, usage: Usage{InputTokens: 1000, CacheWriteTokens: -5, CacheWrite1hTokens: -5}, want: 3_000},
 		{name: "product beyond int64", price: opus, usage: Usage{InputTokens: 1_000_000_000_000}, want: 15_000_000_000_000},
 		{name: "all three terms large", price: opus,
 			usage: Usage{InputTokens: 2_000_000_000_000, CachedInputTokens: 1_000_000_000_000, OutputTokens: 1_000_000_000_000},
@@ -266,6 +297,44 @@ func TestCost(t *testing.T) {
 
 // TestCostMatchesBigInt checks the 128-bit arithmetic against math/big over
 // random prices and counts, including ones whose products overflow int64.
+// TestCostAtMost checks the budget's worst case: every input token at the
+// dearest input price, so that no mix of reads and writes costs more.
+func TestCostAtMost(t *testing.T) {
+	sonnet := Price{InputPerMTok: 3_000_000, OutputPerMTok: 15_000_000, CachedInputPerMTok: 300_000,
+		CacheWritePerMTok: 3_750_000, CacheWrite1hPerMTok: 6_000_000}
+	tests := []struct {
+		name    string
+		price   Price
+		in, out int64
+		want    money.Micros
+	}{
+		{"one-hour writes are the dearest", sonnet, 1000, 100, 6_000 + 1_500},
+		{"no cache prices", Price{InputPerMTok: 2_500_000, OutputPerMTok: 10_000_000}, 1000, 100, 2_500 + 1_000},
+		{"a cached price above input", Price{InputPerMTok: 1_000_000, CachedInputPerMTok: 4_000_000}, 1000, 0, 4_000},
+		{"free", Price{}, 1000, 1000, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.price.CostAtMost(tt.in, tt.out)
+			if got != tt.want {
+				t.Fatalf("CostAtMost(%d, %d) = %d, want %d", tt.in, tt.out, got, tt.want)
+			}
+			// No split of the input among reads and writes costs more.
+			for _, u := range []Usage{
+				{InputTokens: tt.in, OutputTokens: tt.out},
+				{InputTokens: tt.in, OutputTokens: tt.out, CachedInputTokens: tt.in},
+				{InputTokens: tt.in, OutputTokens: tt.out, CacheWriteTokens: tt.in},
+				{InputTokens: tt.in, OutputTokens: tt.out, CacheWriteTokens: tt.in, CacheWrite1hTokens: tt.in},
+				{InputTokens: tt.in, OutputTokens: tt.out, CachedInputTokens: tt.in / 3, CacheWriteTokens: tt.in / 3, CacheWrite1hTokens: tt.in / 6},
+			} {
+				if c := tt.price.Cost(u); c > got {
+					t.Errorf("Cost(%+v) = %d is above CostAtMost %d", u, c, got)
+				}
+			}
+		})
+	}
+}
+
 func TestCostMatchesBigInt(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	million := big.NewInt(1_000_000)
@@ -273,24 +342,44 @@ func TestCostMatchesBigInt(t *testing.T) {
 	for i := range 10_000 {
 		limit := int64(1) << (r.IntN(62) + 1)
 		p := Price{
-			InputPerMTok:       money.Micros(r.Int64N(limit)),
-			OutputPerMTok:      money.Micros(r.Int64N(limit)),
-			CachedInputPerMTok: money.Micros(r.Int64N(limit)),
+			InputPerMTok:        money.Micros(r.Int64N(limit)),
+			OutputPerMTok:       money.Micros(r.Int64N(limit)),
+			CachedInputPerMTok:  money.Micros(r.Int64N(limit)),
+			CacheWritePerMTok:   money.Micros(r.Int64N(limit)),
+			CacheWrite1hPerMTok: money.Micros(r.Int64N(limit)),
 		}
 		u := Usage{InputTokens: r.Int64N(limit), OutputTokens: r.Int64N(limit)}
 		u.CachedInputTokens = r.Int64N(u.InputTokens + 1)
+		u.CacheWriteTokens = r.Int64N(u.InputTokens - u.CachedInputTokens + 1)
+		u.CacheWrite1hTokens = r.Int64N(u.CacheWriteTokens + 1)
 		if i%4 == 0 {
 			p.CachedInputPerMTok = 0
+		}
+		if i%3 == 0 {
+			p.CacheWritePerMTok = 0
+		}
+		if i%5 == 0 {
+			p.CacheWrite1hPerMTok = 0
 		}
 
 		cachedPrice := p.CachedInputPerMTok
 		if cachedPrice == 0 {
 			cachedPrice = p.InputPerMTok
 		}
+		writePrice := p.CacheWritePerMTok
+		if writePrice == 0 {
+			writePrice = p.InputPerMTok
+		}
+		write1hPrice := p.CacheWrite1hPerMTok
+		if write1hPrice == 0 {
+			write1hPrice = writePrice
+		}
 		sum := new(big.Int)
 		for _, term := range [][2]int64{
-			{u.InputTokens - u.CachedInputTokens, int64(p.InputPerMTok)},
+			{u.InputTokens - u.CachedInputTokens - u.CacheWriteTokens, int64(p.InputPerMTok)},
 			{u.CachedInputTokens, int64(cachedPrice)},
+			{u.CacheWriteTokens - u.CacheWrite1hTokens, int64(writePrice)},
+			{u.CacheWrite1hTokens, int64(write1hPrice)},
 			{u.OutputTokens, int64(p.OutputPerMTok)},
 		} {
 			sum.Add(sum, new(big.Int).Mul(big.NewInt(term[0]), big.NewInt(term[1])))

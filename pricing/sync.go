@@ -6,6 +6,7 @@ import (
 
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/modelprice"
+	"github.com/sluicehq/sluice/money"
 )
 
 // Sync loads the embedded catalog into the ModelPrice table: new models are
@@ -27,35 +28,41 @@ func Sync(ctx context.Context, client *ent.Client) (added, updated int, err erro
 	}
 	var creates []*ent.ModelPriceCreate
 	for _, p := range catalog {
-		var cached *int64
-		if p.CachedInputPerMTok != 0 {
-			c := int64(p.CachedInputPerMTok)
-			cached = &c
-		}
 		row, ok := existing[[2]string{p.Provider, p.Model}]
 		if !ok {
-			c := client.ModelPrice.Create().
+			creates = append(creates, client.ModelPrice.Create().
 				SetProvider(p.Provider).SetModel(p.Model).
 				SetInputPerMtok(p.InputPerMTok).SetOutputPerMtok(p.OutputPerMTok).
+				SetNillableCachedInputPerMtok(optional(p.CachedInputPerMTok)).
+				SetNillableCacheWritePerMtok(optional(p.CacheWritePerMTok)).
+				SetNillableCacheWrite1hPerMtok(optional(p.CacheWrite1hPerMTok)).
 				SetKind(modelprice.Kind(p.Kind)).SetMaxOutputTokens(p.MaxOutputTokens).
-				SetDescription(p.Description)
-			if cached != nil {
-				c.SetCachedInputPerMtok(p.CachedInputPerMTok)
-			}
-			creates = append(creates, c)
+				SetDescription(p.Description))
 			continue
 		}
-		if row.Customized || samePrice(row, p) {
+		if row.Customized || FromRow(row) == p {
 			continue
 		}
 		upd := row.Update().
 			SetInputPerMtok(p.InputPerMTok).SetOutputPerMtok(p.OutputPerMTok).
 			SetKind(modelprice.Kind(p.Kind)).SetMaxOutputTokens(p.MaxOutputTokens).
 			SetDescription(p.Description)
-		if cached != nil {
-			upd.SetCachedInputPerMtok(p.CachedInputPerMTok)
-		} else {
-			upd.ClearCachedInputPerMtok()
+		// Set or clear, never both: a cleared field that is also set
+		// would be assigned twice in one UPDATE.
+		for _, f := range []struct {
+			price money.Micros
+			set   func(money.Micros) *ent.ModelPriceUpdateOne
+			clear func() *ent.ModelPriceUpdateOne
+		}{
+			{p.CachedInputPerMTok, upd.SetCachedInputPerMtok, upd.ClearCachedInputPerMtok},
+			{p.CacheWritePerMTok, upd.SetCacheWritePerMtok, upd.ClearCacheWritePerMtok},
+			{p.CacheWrite1hPerMTok, upd.SetCacheWrite1hPerMtok, upd.ClearCacheWrite1hPerMtok},
+		} {
+			if f.price == 0 {
+				f.clear()
+			} else {
+				f.set(f.price)
+			}
 		}
 		if err := upd.Exec(ctx); err != nil {
 			return added, updated, fmt.Errorf("update price of %s/%s: %w", p.Provider, p.Model, err)
@@ -73,12 +80,29 @@ func Sync(ctx context.Context, client *ent.Client) (added, updated int, err erro
 	return added, updated, nil
 }
 
-func samePrice(row *ent.ModelPrice, p Price) bool {
-	var cached int64
-	if row.CachedInputPerMtok != nil {
-		cached = int64(*row.CachedInputPerMtok)
+// optional is how the table holds a catalog price that may be absent:
+// NULL, not zero, so that a free price and no price stay apart.
+func optional(m money.Micros) *money.Micros {
+	if m == 0 {
+		return nil
 	}
-	return row.InputPerMtok == p.InputPerMTok && row.OutputPerMtok == p.OutputPerMTok &&
-		cached == int64(p.CachedInputPerMTok) && string(row.Kind) == p.Kind &&
-		row.MaxOutputTokens == p.MaxOutputTokens && row.Description == p.Description
+	return &m
+}
+
+// FromRow is the price a ModelPrice row holds.
+func FromRow(r *ent.ModelPrice) Price {
+	return Price{
+		Provider: r.Provider, Model: r.Model, Description: r.Description, Kind: string(r.Kind),
+		InputPerMTok: r.InputPerMtok, OutputPerMTok: r.OutputPerMtok,
+		CachedInputPerMTok: orZero(r.CachedInputPerMtok), CacheWritePerMTok: orZero(r.CacheWritePerMtok),
+		CacheWrite1hPerMTok: orZero(r.CacheWrite1hPerMtok),
+		MaxOutputTokens:     r.MaxOutputTokens,
+	}
+}
+
+func orZero(m *money.Micros) money.Micros {
+	if m == nil {
+		return 0
+	}
+	return *m
 }

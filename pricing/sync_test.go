@@ -39,3 +39,37 @@ func TestSync(t *testing.T) {
 		}
 	})
 }
+
+// TestSyncCacheWritePrices checks the optional prices both ways: the
+// catalog's cache-write prices reach a row that lost them, and a row that
+// has one the catalog does not is cleared, in one UPDATE each (setting and
+// clearing one column at once would assign it twice).
+func TestSyncCacheWritePrices(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		if _, _, err := pricing.Sync(ctx, db.Client); err != nil {
+			t.Fatal(err)
+		}
+		claude := db.Client.ModelPrice.Query().Where(modelprice.Provider("anthropic"), modelprice.Model("claude-sonnet-4-5")).OnlyX(ctx)
+		if claude.CacheWritePerMtok == nil || *claude.CacheWritePerMtok != 3_750_000 || claude.CacheWrite1hPerMtok == nil || *claude.CacheWrite1hPerMtok != 6_000_000 {
+			t.Fatalf("claude-sonnet-4-5 cache writes %v / %v after the first sync, want $3.75 / $6.00", claude.CacheWritePerMtok, claude.CacheWrite1hPerMtok)
+		}
+		gpt := db.Client.ModelPrice.Query().Where(modelprice.Provider("openai"), modelprice.Model("gpt-4o")).OnlyX(ctx)
+		if gpt.CacheWritePerMtok != nil || gpt.CacheWrite1hPerMtok != nil {
+			t.Fatalf("gpt-4o has cache-write prices %v / %v; OpenAI charges none", gpt.CacheWritePerMtok, gpt.CacheWrite1hPerMtok)
+		}
+		claude.Update().ClearCacheWritePerMtok().SetCacheWrite1hPerMtok(1).ExecX(ctx)
+		gpt.Update().SetCacheWritePerMtok(9_000_000).ExecX(ctx)
+
+		if _, updated, err := pricing.Sync(ctx, db.Client); err != nil || updated != 2 {
+			t.Fatalf("second sync updated %d, %v; want 2", updated, err)
+		}
+		claude = db.Client.ModelPrice.GetX(ctx, claude.ID)
+		if claude.CacheWritePerMtok == nil || *claude.CacheWritePerMtok != 3_750_000 || claude.CacheWrite1hPerMtok == nil || *claude.CacheWrite1hPerMtok != 6_000_000 {
+			t.Errorf("claude-sonnet-4-5 cache writes %v / %v after the second sync, want the catalog's", claude.CacheWritePerMtok, claude.CacheWrite1hPerMtok)
+		}
+		if got := db.Client.ModelPrice.GetX(ctx, gpt.ID).CacheWritePerMtok; got != nil {
+			t.Errorf("gpt-4o kept a cache-write price of %v the catalog does not have", *got)
+		}
+	})
+}

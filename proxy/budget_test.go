@@ -12,6 +12,10 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/pricing"
+	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/proxy/usage"
 )
 
 // busyRefusal is what the proxy answers when a leased budget window is too
@@ -72,4 +76,22 @@ func TestBudgetFailOpen(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestEstimateCoversCacheWrites: a budget reservation holds what the answer
+// may cost, and an Anthropic answer may write its whole input to the
+// one-hour cache at twice the input price.
+func TestEstimateCoversCacheWrites(t *testing.T) {
+	body := []byte(`{"model":"claude-test","max_tokens":100,"messages":[{"role":"user","content":"Hi"}]}`)
+	price := pricing.Price{Kind: pricing.KindText, InputPerMTok: 3_000_000, OutputPerMTok: 15_000_000,
+		CachedInputPerMTok: 300_000, CacheWritePerMTok: 3_750_000, CacheWrite1hPerMTok: 6_000_000}
+	x := &exchange{protocol: providers.ProtocolAnthropic, body: body, info: modelInfo{price: price, priced: true}}
+	in := usage.EstimateInputTokens(body)
+	if got, want := x.estimate(), money.Micros(in*6+100*15); got != want {
+		t.Fatalf("estimate %d, want %d: %d input tokens at the one-hour write price and 100 output", got, want, in)
+	}
+	worst := price.Cost(pricing.Usage{InputTokens: in, CacheWriteTokens: in, CacheWrite1hTokens: in, OutputTokens: 100})
+	if worst > x.estimate() {
+		t.Errorf("an answer writing its input to the one-hour cache costs %d, more than the %d reserved", worst, x.estimate())
+	}
 }

@@ -365,14 +365,7 @@ func (p *Proxy) resolveModels(ctx context.Context, e *keyEntry) error {
 		return fmt.Errorf("look up prices of service %d: %w", e.svc.ID, err)
 	}
 	for _, r := range rows {
-		price := pricing.Price{
-			Provider: r.Provider, Model: r.Model, Description: r.Description, Kind: string(r.Kind),
-			InputPerMTok: r.InputPerMtok, OutputPerMTok: r.OutputPerMtok, MaxOutputTokens: r.MaxOutputTokens,
-		}
-		if r.CachedInputPerMtok != nil {
-			price.CachedInputPerMTok = *r.CachedInputPerMtok
-		}
-		e.models[r.Model] = modelInfo{price: price, priced: true}
+		e.models[r.Model] = modelInfo{price: pricing.FromRow(r), priced: true}
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ import (
 const (
 	openAIChatBody  = `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-test","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500,"prompt_tokens_details":{"cached_tokens":200}}}`
 	openAIEmbedBody = `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,-0.2,0.3]}],"model":"embed-test","usage":{"prompt_tokens":50,"total_tokens":50}}`
-	anthropicBody   = `{"id":"msg_1","type":"message","role":"assistant","model":"claude-test","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":100,"output_tokens":20}}`
+	anthropicBody   = `{"id":"msg_1","type":"message","role":"assistant","model":"claude-test","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":100,"cache_read_input_tokens":1000,"cache_creation_input_tokens":2000,"cache_creation":{"ephemeral_5m_input_tokens":1500,"ephemeral_1h_input_tokens":500},"output_tokens":20}}`
 	geminiBody      = `{"candidates":[{"content":{"parts":[{"text":"Hi"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":5,"totalTokenCount":15},"modelVersion":"gemini-test"}`
 	cohereBody      = `{"id":"c1","finish_reason":"COMPLETE","message":{"role":"assistant","content":[{"type":"text","text":"Hi"}]},"usage":{"billed_units":{"input_tokens":7,"output_tokens":3},"tokens":{"input_tokens":7,"output_tokens":3}}}`
 )
@@ -32,7 +32,7 @@ var (
 		"data: [DONE]\n\n",
 	}
 	anthropicStream = []string{
-		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-test\",\"content\":[],\"usage\":{\"input_tokens\":100,\"output_tokens\":1}}}\n\n",
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-test\",\"content\":[],\"usage\":{\"input_tokens\":100,\"cache_read_input_tokens\":1000,\"cache_creation_input_tokens\":2000,\"cache_creation\":{\"ephemeral_5m_input_tokens\":1500,\"ephemeral_1h_input_tokens\":500},\"output_tokens\":1}}}\n\n",
 		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n",
 		"event: ping\ndata: {\"type\":\"ping\"}\n\n",
 		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":20}}\n\n",
@@ -48,6 +48,13 @@ var (
 		"event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"COMPLETE\",\"usage\":{\"tokens\":{\"input_tokens\":7,\"output_tokens\":3}}}}\n\n",
 	}
 )
+
+// anthropicCost is what anthropicBody and anthropicStream cost at
+// claude-test's prices in micro-USD: 100 plain input tokens at $3/MTok,
+// 1,000 read from the cache at $0.30, 1,500 written to the five-minute
+// cache at $3.75 and 500 to the one-hour cache at $6, 20 output at $15.
+// Billing the writes as input would give 6,900.
+const anthropicCost = 300 + 300 + 5_625 + 3_000 + 300
 
 // protocolCase is one call through Sluice to a fake provider.
 type protocolCase struct {
@@ -161,7 +168,7 @@ func protocolCases(base func(path string) string) []protocolCase {
 				if v := s.Header.Get("Anthropic-Version"); v != "2023-06-01" {
 					t.Errorf("anthropic-version = %q, want the default 2023-06-01", v)
 				}
-			}, in: 100, out: 20, cost: 600},
+			}, in: 3100, out: 20, cached: 1000, cost: anthropicCost},
 		{name: "anthropic messages stream", spec: serviceSpec{name: "an", provider: "anthropic", baseURL: base("/v1"), secret: "sk-ant-PROVIDER-0002", models: []string{"claude-test"}},
 			path: "/v1/messages", body: `{"model":"claude-test","max_tokens":64,"stream":true,"messages":[]}`,
 			header: []string{"Anthropic-Version", "2024-01-01"}, stream: anthropicStream, upPath: "/v1/messages",
@@ -169,7 +176,7 @@ func protocolCases(base func(path string) string) []protocolCase {
 				if v := s.Header.Get("Anthropic-Version"); v != "2024-01-01" {
 					t.Errorf("anthropic-version = %q, want the client's", v)
 				}
-			}, in: 100, out: 20, cost: 600},
+			}, in: 3100, out: 20, cached: 1000, cost: anthropicCost},
 		{name: "gemini generateContent, key in query", spec: serviceSpec{name: "ge", provider: "google", baseURL: base("/v1beta"), secret: "AIzaPROVIDER0003", models: []string{"gemini-test"}},
 			path: "/v1beta/models/gemini-test:generateContent?alt=json", keyVia: "query", body: `{"contents":[{"parts":[{"text":"Hi"}]}]}`,
 			answer: geminiBody, upPath: "/v1beta/models/gemini-test:generateContent", upQuery: url.Values{"alt": {"json"}}, auth: queryKey("key", "AIzaPROVIDER0003"),
@@ -198,7 +205,9 @@ func TestProtocols(t *testing.T) {
 			SetKeyMethod("auth_apikey").SetKeyField("api-key").SaveX(t.Context())
 		f.price("openai", "gpt-test", 2_500_000, 10_000_000, 1_250_000, modelprice.KindText)
 		f.price("openai", "embed-test", 100_000, 0, 0, modelprice.KindEmbedding)
-		f.price("anthropic", "claude-test", 3_000_000, 15_000_000, 0, modelprice.KindText)
+		f.price("anthropic", "claude-test", 3_000_000, 15_000_000, 300_000, modelprice.KindText)
+		f.db.Client.ModelPrice.Update().Where(modelprice.Model("claude-test")).
+			SetCacheWritePerMtok(3_750_000).SetCacheWrite1hPerMtok(6_000_000).ExecX(t.Context())
 		f.price("google", "gemini-test", 1_000_000, 4_000_000, 0, modelprice.KindText)
 		f.price("cohere", "command-test", 2_000_000, 8_000_000, 0, modelprice.KindText)
 

@@ -335,7 +335,15 @@ func (x *exchange) estimate() money.Micros {
 	if price.Kind == pricing.KindEmbedding {
 		out = 0
 	}
-	return price.Cost(pricing.Usage{InputTokens: in, OutputTokens: out})
+	return price.CostAtMost(in, out)
+}
+
+// costUsage is what pricing needs of the usage a provider reported.
+func costUsage(u usage.Usage) pricing.Usage {
+	return pricing.Usage{
+		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens,
+		CacheWriteTokens: u.CacheWriteTokens, CacheWrite1hTokens: u.CacheWrite1hTokens,
+	}
 }
 
 // reserve asks the budget; nil reservation and no error when there is no
@@ -621,7 +629,7 @@ func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, o 
 			o.err = "the answer reported no usage"
 		}
 		o.usage = u
-		o.cost = x.info.price.Cost(pricing.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens})
+		o.cost = x.info.price.Cost(costUsage(u))
 	} else {
 		o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
 	}
@@ -738,7 +746,7 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 		o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
 	}
 	o.usage = u
-	o.cost = x.info.price.Cost(pricing.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens})
+	o.cost = x.info.price.Cost(costUsage(u))
 	if o.priced && !clientGone {
 		h.Set("X-Sluice-Cost-USD", usd(o.cost))
 	}

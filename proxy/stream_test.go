@@ -137,7 +137,7 @@ func TestClientDisconnectMidStream(t *testing.T) {
 			recs := f.records()
 			if len(recs) > 0 {
 				rec := recs[len(recs)-1]
-				if !rec.Partial || !rec.Streamed || rec.InputTokens != 100 || rec.OutputTokens < 80 || rec.Cost == 0 {
+				if !rec.Partial || !rec.Streamed || rec.InputTokens != 3100 || rec.OutputTokens < 80 || rec.Cost == 0 {
 					t.Fatalf("record after disconnect %+v", rec)
 				}
 				if !strings.Contains(rec.Error, "client disconnected") {

@@ -207,6 +207,8 @@ var (
 		{Name: "input_per_mtok", Type: field.TypeInt64, Default: 0},
 		{Name: "output_per_mtok", Type: field.TypeInt64, Default: 0},
 		{Name: "cached_input_per_mtok", Type: field.TypeInt64, Nullable: true},
+		{Name: "cache_write_per_mtok", Type: field.TypeInt64, Nullable: true},
+		{Name: "cache_write_1h_per_mtok", Type: field.TypeInt64, Nullable: true},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"text", "image", "embedding"}, Default: "text"},
 		{Name: "max_output_tokens", Type: field.TypeInt, Default: 0},
 		{Name: "description", Type: field.TypeString, Default: ""},

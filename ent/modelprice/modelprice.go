@@ -31,6 +31,10 @@ const (
 	FieldOutputPerMtok = "output_per_mtok"
 	// FieldCachedInputPerMtok holds the string denoting the cached_input_per_mtok field in the database.
 	FieldCachedInputPerMtok = "cached_input_per_mtok"
+	// FieldCacheWritePerMtok holds the string denoting the cache_write_per_mtok field in the database.
+	FieldCacheWritePerMtok = "cache_write_per_mtok"
+	// FieldCacheWrite1hPerMtok holds the string denoting the cache_write_1h_per_mtok field in the database.
+	FieldCacheWrite1hPerMtok = "cache_write_1h_per_mtok"
 	// FieldKind holds the string denoting the kind field in the database.
 	FieldKind = "kind"
 	// FieldMaxOutputTokens holds the string denoting the max_output_tokens field in the database.
@@ -53,6 +57,8 @@ var Columns = []string{
 	FieldInputPerMtok,
 	FieldOutputPerMtok,
 	FieldCachedInputPerMtok,
+	FieldCacheWritePerMtok,
+	FieldCacheWrite1hPerMtok,
 	FieldKind,
 	FieldMaxOutputTokens,
 	FieldDescription,
@@ -160,6 +166,16 @@ func ByOutputPerMtok(opts ...sql.OrderTermOption) OrderOption {
 // ByCachedInputPerMtok orders the results by the cached_input_per_mtok field.
 func ByCachedInputPerMtok(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCachedInputPerMtok, opts...).ToFunc()
+}
+
+// ByCacheWritePerMtok orders the results by the cache_write_per_mtok field.
+func ByCacheWritePerMtok(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCacheWritePerMtok, opts...).ToFunc()
+}
+
+// ByCacheWrite1hPerMtok orders the results by the cache_write_1h_per_mtok field.
+func ByCacheWrite1hPerMtok(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCacheWrite1hPerMtok, opts...).ToFunc()
 }
 
 // ByKind orders the results by the kind field.

@@ -93,6 +93,18 @@ func CachedInputPerMtok(v money.Micros) predicate.ModelPrice {
 	return predicate.ModelPrice(sql.FieldEQ(FieldCachedInputPerMtok, vc))
 }
 
+// CacheWritePerMtok applies equality check predicate on the "cache_write_per_mtok" field. It's identical to CacheWritePerMtokEQ.
+func CacheWritePerMtok(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldEQ(FieldCacheWritePerMtok, vc))
+}
+
+// CacheWrite1hPerMtok applies equality check predicate on the "cache_write_1h_per_mtok" field. It's identical to CacheWrite1hPerMtokEQ.
+func CacheWrite1hPerMtok(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldEQ(FieldCacheWrite1hPerMtok, vc))
+}
+
 // MaxOutputTokens applies equality check predicate on the "max_output_tokens" field. It's identical to MaxOutputTokensEQ.
 func MaxOutputTokens(v int) predicate.ModelPrice {
 	return predicate.ModelPrice(sql.FieldEQ(FieldMaxOutputTokens, v))
@@ -488,6 +500,134 @@ func CachedInputPerMtokIsNil() predicate.ModelPrice {
 // CachedInputPerMtokNotNil applies the NotNil predicate on the "cached_input_per_mtok" field.
 func CachedInputPerMtokNotNil() predicate.ModelPrice {
 	return predicate.ModelPrice(sql.FieldNotNull(FieldCachedInputPerMtok))
+}
+
+// CacheWritePerMtokEQ applies the EQ predicate on the "cache_write_per_mtok" field.
+func CacheWritePerMtokEQ(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldEQ(FieldCacheWritePerMtok, vc))
+}
+
+// CacheWritePerMtokNEQ applies the NEQ predicate on the "cache_write_per_mtok" field.
+func CacheWritePerMtokNEQ(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldNEQ(FieldCacheWritePerMtok, vc))
+}
+
+// CacheWritePerMtokIn applies the In predicate on the "cache_write_per_mtok" field.
+func CacheWritePerMtokIn(vs ...money.Micros) predicate.ModelPrice {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ModelPrice(sql.FieldIn(FieldCacheWritePerMtok, v...))
+}
+
+// CacheWritePerMtokNotIn applies the NotIn predicate on the "cache_write_per_mtok" field.
+func CacheWritePerMtokNotIn(vs ...money.Micros) predicate.ModelPrice {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ModelPrice(sql.FieldNotIn(FieldCacheWritePerMtok, v...))
+}
+
+// CacheWritePerMtokGT applies the GT predicate on the "cache_write_per_mtok" field.
+func CacheWritePerMtokGT(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldGT(FieldCacheWritePerMtok, vc))
+}
+
+// CacheWritePerMtokGTE applies the GTE predicate on the "cache_write_per_mtok" field.
+func CacheWritePerMtokGTE(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldGTE(FieldCacheWritePerMtok, vc))
+}
+
+// CacheWritePerMtokLT applies the LT predicate on the "cache_write_per_mtok" field.
+func CacheWritePerMtokLT(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldLT(FieldCacheWritePerMtok, vc))
+}
+
+// CacheWritePerMtokLTE applies the LTE predicate on the "cache_write_per_mtok" field.
+func CacheWritePerMtokLTE(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldLTE(FieldCacheWritePerMtok, vc))
+}
+
+// CacheWritePerMtokIsNil applies the IsNil predicate on the "cache_write_per_mtok" field.
+func CacheWritePerMtokIsNil() predicate.ModelPrice {
+	return predicate.ModelPrice(sql.FieldIsNull(FieldCacheWritePerMtok))
+}
+
+// CacheWritePerMtokNotNil applies the NotNil predicate on the "cache_write_per_mtok" field.
+func CacheWritePerMtokNotNil() predicate.ModelPrice {
+	return predicate.ModelPrice(sql.FieldNotNull(FieldCacheWritePerMtok))
+}
+
+// CacheWrite1hPerMtokEQ applies the EQ predicate on the "cache_write_1h_per_mtok" field.
+func CacheWrite1hPerMtokEQ(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldEQ(FieldCacheWrite1hPerMtok, vc))
+}
+
+// CacheWrite1hPerMtokNEQ applies the NEQ predicate on the "cache_write_1h_per_mtok" field.
+func CacheWrite1hPerMtokNEQ(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldNEQ(FieldCacheWrite1hPerMtok, vc))
+}
+
+// CacheWrite1hPerMtokIn applies the In predicate on the "cache_write_1h_per_mtok" field.
+func CacheWrite1hPerMtokIn(vs ...money.Micros) predicate.ModelPrice {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ModelPrice(sql.FieldIn(FieldCacheWrite1hPerMtok, v...))
+}
+
+// CacheWrite1hPerMtokNotIn applies the NotIn predicate on the "cache_write_1h_per_mtok" field.
+func CacheWrite1hPerMtokNotIn(vs ...money.Micros) predicate.ModelPrice {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.ModelPrice(sql.FieldNotIn(FieldCacheWrite1hPerMtok, v...))
+}
+
+// CacheWrite1hPerMtokGT applies the GT predicate on the "cache_write_1h_per_mtok" field.
+func CacheWrite1hPerMtokGT(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldGT(FieldCacheWrite1hPerMtok, vc))
+}
+
+// CacheWrite1hPerMtokGTE applies the GTE predicate on the "cache_write_1h_per_mtok" field.
+func CacheWrite1hPerMtokGTE(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldGTE(FieldCacheWrite1hPerMtok, vc))
+}
+
+// CacheWrite1hPerMtokLT applies the LT predicate on the "cache_write_1h_per_mtok" field.
+func CacheWrite1hPerMtokLT(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldLT(FieldCacheWrite1hPerMtok, vc))
+}
+
+// CacheWrite1hPerMtokLTE applies the LTE predicate on the "cache_write_1h_per_mtok" field.
+func CacheWrite1hPerMtokLTE(v money.Micros) predicate.ModelPrice {
+	vc := int64(v)
+	return predicate.ModelPrice(sql.FieldLTE(FieldCacheWrite1hPerMtok, vc))
+}
+
+// CacheWrite1hPerMtokIsNil applies the IsNil predicate on the "cache_write_1h_per_mtok" field.
+func CacheWrite1hPerMtokIsNil() predicate.ModelPrice {
+	return predicate.ModelPrice(sql.FieldIsNull(FieldCacheWrite1hPerMtok))
+}
+
+// CacheWrite1hPerMtokNotNil applies the NotNil predicate on the "cache_write_1h_per_mtok" field.
+func CacheWrite1hPerMtokNotNil() predicate.ModelPrice {
+	return predicate.ModelPrice(sql.FieldNotNull(FieldCacheWrite1hPerMtok))
 }
 
 // KindEQ applies the EQ predicate on the "kind" field.

@@ -28,6 +28,8 @@ func (ModelPrice) Fields() []ent.Field {
 		field.Int64("input_per_mtok").GoType(money.Micros(0)).Annotations(usd...).Default(0).Comment("USD per million input tokens."),
 		field.Int64("output_per_mtok").GoType(money.Micros(0)).Annotations(usd...).Default(0).Comment("USD per million output tokens (per image for image models)."),
 		field.Int64("cached_input_per_mtok").GoType(money.Micros(0)).Annotations(usd...).Optional().Nillable().Comment("USD per million cached input tokens, where the provider discounts them."),
+		field.Int64("cache_write_per_mtok").GoType(money.Micros(0)).Annotations(usd...).Optional().Nillable().Comment("USD per million input tokens written to the provider's prompt cache, where it charges more for them (Anthropic: 1.25x input for its five-minute cache); unset bills them as input."),
+		field.Int64("cache_write_1h_per_mtok").GoType(money.Micros(0)).Annotations(usd...).Optional().Nillable().Comment("USD per million input tokens written to a one-hour prompt cache (Anthropic: 2x input); unset bills them as other cache writes."),
 		field.Enum("kind").Values("text", "image", "embedding").Default("text"),
 		field.Int("max_output_tokens").Default(0).Comment("Worst-case output used for budget reservations when a request sets no limit; 0 if unknown."),
 		field.String("description").Default(""),

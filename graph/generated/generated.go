@@ -184,18 +184,20 @@ type ComplexityRoot struct {
 	}
 
 	ModelPrice struct {
-		CachedInputPerMtok func(childComplexity int) int
-		CreatedAt          func(childComplexity int) int
-		Customized         func(childComplexity int) int
-		Description        func(childComplexity int) int
-		ID                 func(childComplexity int) int
-		InputPerMtok       func(childComplexity int) int
-		Kind               func(childComplexity int) int
-		MaxOutputTokens    func(childComplexity int) int
-		Model              func(childComplexity int) int
-		OutputPerMtok      func(childComplexity int) int
-		Provider           func(childComplexity int) int
-		UpdatedAt          func(childComplexity int) int
+		CacheWrite1hPerMtok func(childComplexity int) int
+		CacheWritePerMtok   func(childComplexity int) int
+		CachedInputPerMtok  func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		Customized          func(childComplexity int) int
+		Description         func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		InputPerMtok        func(childComplexity int) int
+		Kind                func(childComplexity int) int
+		MaxOutputTokens     func(childComplexity int) int
+		Model               func(childComplexity int) int
+		OutputPerMtok       func(childComplexity int) int
+		Provider            func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
 	}
 
 	ModelPriceConnection struct {
@@ -1157,6 +1159,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MembershipEdge.Node(childComplexity), true
 
+	case "ModelPrice.cacheWrite1hPerMtok":
+		if e.ComplexityRoot.ModelPrice.CacheWrite1hPerMtok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPrice.CacheWrite1hPerMtok(childComplexity), true
+	case "ModelPrice.cacheWritePerMtok":
+		if e.ComplexityRoot.ModelPrice.CacheWritePerMtok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPrice.CacheWritePerMtok(childComplexity), true
 	case "ModelPrice.cachedInputPerMtok":
 		if e.ComplexityRoot.ModelPrice.CachedInputPerMtok == nil {
 			break
@@ -4144,6 +4158,14 @@ type ModelPrice implements Node {
   USD per million cached input tokens, where the provider discounts them.
   """
   cachedInputPerMtok: USD
+  """
+  USD per million input tokens written to the provider's prompt cache, where it charges more for them (Anthropic: 1.25x input for its five-minute cache); unset bills them as input.
+  """
+  cacheWritePerMtok: USD
+  """
+  USD per million input tokens written to a one-hour prompt cache (Anthropic: 2x input); unset bills them as other cache writes.
+  """
+  cacheWrite1hPerMtok: USD
   kind: ModelPriceKind!
   """
   Worst-case output used for budget reservations when a request sets no limit; 0 if unknown.
@@ -6181,6 +6203,10 @@ input CreateModelPriceInput {
   inputPerMtok: USD!
   outputPerMtok: USD!
   cachedInputPerMtok: USD
+  "Price of input written to the provider's prompt cache, where it charges more than input (Anthropic: 1.25x input); unset bills cache writes as input."
+  cacheWritePerMtok: USD
+  "Price of input written to a one-hour prompt cache (Anthropic: 2x input); unset bills them as other cache writes."
+  cacheWrite1hPerMtok: USD
   "text, image or embedding."
   kind: String
   maxOutputTokens: Int
@@ -6191,6 +6217,10 @@ input UpdateModelPriceInput {
   inputPerMtok: USD
   outputPerMtok: USD
   cachedInputPerMtok: USD @goField(omittable: true)
+  "Null removes the price: cache writes are then billed as input."
+  cacheWritePerMtok: USD @goField(omittable: true)
+  "Null removes the price: one-hour cache writes are then billed as other cache writes."
+  cacheWrite1hPerMtok: USD @goField(omittable: true)
   kind: String
   maxOutputTokens: Int
   description: String
@@ -6719,6 +6749,10 @@ func (ec *executionContext) childFields_ModelPrice(ctx context.Context, field gr
 		return ec.fieldContext_ModelPrice_outputPerMtok(ctx, field)
 	case "cachedInputPerMtok":
 		return ec.fieldContext_ModelPrice_cachedInputPerMtok(ctx, field)
+	case "cacheWritePerMtok":
+		return ec.fieldContext_ModelPrice_cacheWritePerMtok(ctx, field)
+	case "cacheWrite1hPerMtok":
+		return ec.fieldContext_ModelPrice_cacheWrite1hPerMtok(ctx, field)
 	case "kind":
 		return ec.fieldContext_ModelPrice_kind(ctx, field)
 	case "maxOutputTokens":
@@ -10746,6 +10780,52 @@ func (ec *executionContext) _ModelPrice_cachedInputPerMtok(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_ModelPrice_cachedInputPerMtok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPrice", field, false, false, "USD")
+}
+
+func (ec *executionContext) _ModelPrice_cacheWritePerMtok(ctx context.Context, field graphql.CollectedField, obj *ent.ModelPrice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPrice_cacheWritePerMtok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CacheWritePerMtok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPrice_cacheWritePerMtok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPrice", field, false, false, "USD")
+}
+
+func (ec *executionContext) _ModelPrice_cacheWrite1hPerMtok(ctx context.Context, field graphql.CollectedField, obj *ent.ModelPrice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPrice_cacheWrite1hPerMtok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CacheWrite1hPerMtok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPrice_cacheWrite1hPerMtok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelPrice", field, false, false, "USD")
 }
 
@@ -22148,7 +22228,7 @@ func (ec *executionContext) unmarshalInputCreateModelPriceInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"provider", "model", "inputPerMtok", "outputPerMtok", "cachedInputPerMtok", "kind", "maxOutputTokens", "description"}
+	fieldsInOrder := [...]string{"provider", "model", "inputPerMtok", "outputPerMtok", "cachedInputPerMtok", "cacheWritePerMtok", "cacheWrite1hPerMtok", "kind", "maxOutputTokens", "description"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22190,6 +22270,20 @@ func (ec *executionContext) unmarshalInputCreateModelPriceInput(ctx context.Cont
 				return it, err
 			}
 			it.CachedInputPerMtok = data
+		case "cacheWritePerMtok":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWritePerMtok"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWritePerMtok = data
+		case "cacheWrite1hPerMtok":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hPerMtok"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hPerMtok = data
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -26642,7 +26736,7 @@ func (ec *executionContext) unmarshalInputUpdateModelPriceInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"inputPerMtok", "outputPerMtok", "cachedInputPerMtok", "kind", "maxOutputTokens", "description"}
+	fieldsInOrder := [...]string{"inputPerMtok", "outputPerMtok", "cachedInputPerMtok", "cacheWritePerMtok", "cacheWrite1hPerMtok", "kind", "maxOutputTokens", "description"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26670,6 +26764,20 @@ func (ec *executionContext) unmarshalInputUpdateModelPriceInput(ctx context.Cont
 				return it, err
 			}
 			it.CachedInputPerMtok = graphql.OmittableOf(data)
+		case "cacheWritePerMtok":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWritePerMtok"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWritePerMtok = graphql.OmittableOf(data)
+		case "cacheWrite1hPerMtok":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hPerMtok"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hPerMtok = graphql.OmittableOf(data)
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -29777,6 +29885,16 @@ func (ec *executionContext) _ModelPrice(ctx context.Context, sel ast.SelectionSe
 			}
 		case "cachedInputPerMtok":
 			out.Values[i] = ec._ModelPrice_cachedInputPerMtok(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cacheWritePerMtok":
+			out.Values[i] = ec._ModelPrice_cacheWritePerMtok(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cacheWrite1hPerMtok":
+			out.Values[i] = ec._ModelPrice_cacheWrite1hPerMtok(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

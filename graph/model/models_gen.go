@@ -72,6 +72,10 @@ type CreateModelPriceInput struct {
 	InputPerMtok       money.Micros  `json:"inputPerMtok"`
 	OutputPerMtok      money.Micros  `json:"outputPerMtok"`
 	CachedInputPerMtok *money.Micros `json:"cachedInputPerMtok,omitempty"`
+	// Price of input written to the provider's prompt cache, where it charges more than input (Anthropic: 1.25x input); unset bills cache writes as input.
+	CacheWritePerMtok *money.Micros `json:"cacheWritePerMtok,omitempty"`
+	// Price of input written to a one-hour prompt cache (Anthropic: 2x input); unset bills them as other cache writes.
+	CacheWrite1hPerMtok *money.Micros `json:"cacheWrite1hPerMtok,omitempty"`
 	// text, image or embedding.
 	Kind            *string `json:"kind,omitempty"`
 	MaxOutputTokens *int    `json:"maxOutputTokens,omitempty"`
@@ -236,9 +240,13 @@ type UpdateModelPriceInput struct {
 	InputPerMtok       *money.Micros                    `json:"inputPerMtok,omitempty"`
 	OutputPerMtok      *money.Micros                    `json:"outputPerMtok,omitempty"`
 	CachedInputPerMtok graphql.Omittable[*money.Micros] `json:"cachedInputPerMtok,omitempty"`
-	Kind               *string                          `json:"kind,omitempty"`
-	MaxOutputTokens    *int                             `json:"maxOutputTokens,omitempty"`
-	Description        *string                          `json:"description,omitempty"`
+	// Null removes the price: cache writes are then billed as input.
+	CacheWritePerMtok graphql.Omittable[*money.Micros] `json:"cacheWritePerMtok,omitempty"`
+	// Null removes the price: one-hour cache writes are then billed as other cache writes.
+	CacheWrite1hPerMtok graphql.Omittable[*money.Micros] `json:"cacheWrite1hPerMtok,omitempty"`
+	Kind                *string                          `json:"kind,omitempty"`
+	MaxOutputTokens     *int                             `json:"maxOutputTokens,omitempty"`
+	Description         *string                          `json:"description,omitempty"`
 }
 
 type UpdateProjectSettingsInput struct {

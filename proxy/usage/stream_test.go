@@ -53,7 +53,7 @@ data: {"type":"response.completed","sequence_number":9,"response":{"id":"resp_67
 
 `
 	anthropicStream = `event: message_start
-data: {"type": "message_start", "message": {"id": "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", "type": "message", "role": "assistant", "content": [], "model": "claude-opus-4-20250514", "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 25, "cache_creation_input_tokens": 100, "cache_read_input_tokens": 2000, "output_tokens": 1}}}
+data: {"type": "message_start", "message": {"id": "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", "type": "message", "role": "assistant", "content": [], "model": "claude-opus-4-20250514", "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 25, "cache_creation_input_tokens": 100, "cache_read_input_tokens": 2000, "cache_creation": {"ephemeral_5m_input_tokens": 40, "ephemeral_1h_input_tokens": 60}, "output_tokens": 1}}}
 
 event: content_block_start
 data: {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
@@ -141,33 +141,33 @@ func TestStreamMeter(t *testing.T) {
 		want                   Usage
 		usageOnly              int // events IsUsageOnlyChunk picks out
 	}{
-		{"openai chat", OpenAI, openAIChatStream, Usage{9, 12, 0, true}, 1},
+		{"openai chat", OpenAI, openAIChatStream, Usage{9, 12, 0, 0, 0, true}, 1},
 		{"openai chat cut before usage", OpenAI, cut(openAIChatStream, 3),
 			// "Hello" + ` there, "usage": friend` = 5 + 23 characters → 7 tokens
-			Usage{0, 7, 0, false}, 0},
+			Usage{0, 7, 0, 0, 0, false}, 0},
 		{"openai tools without usage", OpenAI, openAIToolStream,
 			// {"location":"Paris"} is 20 characters → 5 tokens
-			Usage{0, 5, 0, false}, 0},
-		{"openai responses", OpenAI, openAIResponsesStream, Usage{37, 11, 5, true}, 0},
+			Usage{0, 5, 0, 0, 0, false}, 0},
+		{"openai responses", OpenAI, openAIResponsesStream, Usage{37, 11, 5, 0, 0, true}, 0},
 		{"openai responses cut", OpenAI, cut(openAIResponsesStream, 5),
 			// only the two deltas: "Hi" + " there!" = 9 characters → 3 tokens
-			Usage{0, 3, 0, false}, 0},
-		{"anthropic", Anthropic, anthropicStream, Usage{25 + 100 + 2000, 15, 2000, true}, 0},
+			Usage{0, 3, 0, 0, 0, false}, 0},
+		{"anthropic", Anthropic, anthropicStream, Usage{25 + 100 + 2000, 15, 2000, 100, 60, true}, 0},
 		{"anthropic cut after content", Anthropic, cut(anthropicStream, 5),
 			// input known from message_start; "Hello!" → 2 tokens beats the 1 reported
-			Usage{2125, 2, 2000, false}, 0},
-		{"anthropic cut after start", Anthropic, cut(anthropicStream, 1), Usage{2125, 1, 2000, false}, 0},
-		{"gemini", Gemini, geminiStream, Usage{9, 38, 2, true}, 0},
+			Usage{2125, 2, 2000, 100, 60, false}, 0},
+		{"anthropic cut after start", Anthropic, cut(anthropicStream, 1), Usage{2125, 1, 2000, 100, 60, false}, 0},
+		{"gemini", Gemini, geminiStream, Usage{9, 38, 2, 0, 0, true}, 0},
 		{"gemini cut", Gemini, strings.Join(strings.SplitAfter(geminiStream, "\r\n\r\n")[:2], ""),
 			// "The" + " opposite of hot is cold.\n" = 29 characters → 8 tokens,
 			// more than the 4 of the running usageMetadata
-			Usage{9, 8, 0, false}, 0},
-		{"cohere", Cohere, cohereStream, Usage{69, 9, 0, true}, 0},
+			Usage{9, 8, 0, 0, 0, false}, 0},
+		{"cohere", Cohere, cohereStream, Usage{69, 9, 0, 0, 0, true}, 0},
 		{"cohere cut", Cohere, cut(cohereStream, 6),
 			// "Hello world" = 11 characters → 3 tokens; the citation's text is not counted
-			Usage{0, 3, 0, false}, 0},
+			Usage{0, 3, 0, 0, 0, false}, 0},
 		{"empty stream", OpenAI, "", Usage{}, 0},
-		{"unknown protocol meters as openai", "mistral", openAIChatStream, Usage{9, 12, 0, true}, 1},
+		{"unknown protocol meters as openai", "mistral", openAIChatStream, Usage{9, 12, 0, 0, 0, true}, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

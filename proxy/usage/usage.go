@@ -31,6 +31,12 @@ type Usage struct {
 	// CachedInputTokens is the part of InputTokens read from the provider's
 	// prompt cache, billed at a discount.
 	CachedInputTokens int64
+	// CacheWriteTokens is the part of InputTokens written to the provider's
+	// prompt cache, which Anthropic bills above the input rate.
+	CacheWriteTokens int64
+	// CacheWrite1hTokens is the part of CacheWriteTokens written to a
+	// one-hour cache, billed higher still.
+	CacheWrite1hTokens int64
 	// Found is true when the provider reported these numbers; false means they
 	// are absent (zero) or, from a StreamMeter, an estimate.
 	Found bool
@@ -77,8 +83,9 @@ func parseProtocol(name string) (protocol, bool) {
 //     usage.input_tokens / output_tokens / input_tokens_details.cached_tokens.
 //   - anthropic: usage.input_tokens counts only the uncached input, so
 //     InputTokens adds cache_creation_input_tokens and cache_read_input_tokens
-//     to it, and CachedInputTokens is cache_read_input_tokens. Cache writes,
-//     billed above the input rate, are thus priced as plain input.
+//     to it; CachedInputTokens is cache_read_input_tokens, CacheWriteTokens
+//     cache_creation_input_tokens, and CacheWrite1hTokens
+//     cache_creation.ephemeral_1h_input_tokens.
 //   - gemini: usageMetadata.promptTokenCount (+ toolUsePromptTokenCount) as
 //     input, candidatesTokenCount + thoughtsTokenCount as output,
 //     cachedContentTokenCount as cached. A JSON array (streamGenerateContent
@@ -168,10 +175,10 @@ func openAIUsage(v []byte) (Usage, bool) {
 	return u, true
 }
 
-// anthropicUsage keeps Anthropic's four counters apart, because a stream
+// anthropicUsage keeps Anthropic's counters apart, because a stream
 // reports them in two events that must be merged before summing.
 type anthropicUsage struct {
-	input, output, cacheRead, cacheWrite int64
+	input, output, cacheRead, cacheWrite, cacheWrite1h int64
 }
 
 // read merges the usage object v into a. Every counter is cumulative over the
@@ -189,15 +196,22 @@ func (a *anthropicUsage) read(v []byte) bool {
 			*dst = cur[i]
 		}
 	}
+	// The split by lifetime sits in a nested object; only the one-hour part
+	// is kept, since the rest of cache_creation_input_tokens is five-minute.
+	if n, ok := count(field(field(v, "cache_creation"), "ephemeral_1h_input_tokens")); ok && n > a.cacheWrite1h {
+		a.cacheWrite1h = n
+	}
 	return true
 }
 
 func (a anthropicUsage) usage() Usage {
 	return Usage{
-		InputTokens:       sat(sat(a.input, a.cacheRead), a.cacheWrite),
-		OutputTokens:      a.output,
-		CachedInputTokens: a.cacheRead,
-		Found:             true,
+		InputTokens:        sat(sat(a.input, a.cacheRead), a.cacheWrite),
+		OutputTokens:       a.output,
+		CachedInputTokens:  a.cacheRead,
+		CacheWriteTokens:   a.cacheWrite,
+		CacheWrite1hTokens: min(a.cacheWrite1h, a.cacheWrite),
+		Found:              true,
 	}
 }
 

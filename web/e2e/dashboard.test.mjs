@@ -309,6 +309,28 @@ describe('dashboard', () => {
     await screenshot(page, 'usage-log', { docs: true });
   });
 
+  e2e('an admin edits a model\'s cache-write prices', async () => {
+    const page = await newPage();
+    await login(page, 'admin', ADMIN_PASSWORD);
+    await go(page, 'Settings');
+    await page.getByLabel('Find a model').fill('claude-haiku-4-5');
+    // The catalog's Anthropic prices: writes at 1.25x input, one-hour writes at 2x.
+    const row = page.getByRole('row', { name: /claude-haiku-4-5/ });
+    await row.filter({ hasText: '$1.25' }).filter({ hasText: '1 h $2.00' }).waitFor();
+    await row.getByRole('button', { name: 'Edit price of claude-haiku-4-5' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Cache write per million tokens (USD)', { exact: true }).fill('abc');
+    await dialog.getByRole('button', { name: 'Save price' }).click();
+    await dialog.getByText('Enter an amount in dollars').waitFor();
+    await dialog.getByLabel('Cache write per million tokens (USD)', { exact: true }).fill('1.5');
+    await dialog.getByLabel('One-hour cache write per million tokens (USD)').fill('');
+    await dialog.getByRole('button', { name: 'Save price' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await row.filter({ hasText: '$1.50' }).filter({ hasText: 'edited' }).waitFor();
+    assert.equal(await row.getByText('1 h').count(), 0, 'the one-hour price was removed');
+    assert.deepEqual(page.errors, []);
+  });
+
   e2e('the overview after setup', async () => {
     const page = await newPage();
     await login(page, 'admin', ADMIN_PASSWORD);

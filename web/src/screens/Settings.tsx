@@ -84,6 +84,8 @@ const Prices = graphql(`
           inputPerMtok
           outputPerMtok
           cachedInputPerMtok
+          cacheWritePerMtok
+          cacheWrite1hPerMtok
           kind
           customized
         }
@@ -99,6 +101,8 @@ const UpdatePrice = graphql(`
       inputPerMtok
       outputPerMtok
       cachedInputPerMtok
+      cacheWritePerMtok
+      cacheWrite1hPerMtok
       customized
     }
   }
@@ -294,7 +298,7 @@ function PriceCatalog() {
         <div className="table-wrap">
           <table>
             <thead>
-              <tr><th>Provider</th><th>Model</th><th className="num">Input</th><th className="num">Cached input</th><th className="num">Output</th>{canEdit && <th><span className="sr-only">Actions</span></th>}</tr>
+              <tr><th>Provider</th><th>Model</th><th className="num">Input</th><th className="num">Cached input</th><th className="num">Cache write</th><th className="num">Output</th>{canEdit && <th><span className="sr-only">Actions</span></th>}</tr>
             </thead>
             <tbody>
               {prices.map((p) => (
@@ -303,6 +307,10 @@ function PriceCatalog() {
                   <td>{p.model} {p.kind !== 'text' && <Badge>{p.kind}</Badge>} {p.customized && <Badge tone="warn">edited</Badge>}</td>
                   <td className="num">{formatUSD(p.inputPerMtok)}</td>
                   <td className="num">{formatUSD(p.cachedInputPerMtok)}</td>
+                  <td className="num">
+                    {formatUSD(p.cacheWritePerMtok)}
+                    {p.cacheWrite1hPerMtok != null && <span className="muted small"> · 1 h {formatUSD(p.cacheWrite1hPerMtok)}</span>}
+                  </td>
                   <td className="num">{formatUSD(p.outputPerMtok)}</td>
                   {canEdit && <td className="actions"><button type="button" onClick={() => setEditing(p)} aria-label={`Edit price of ${p.model}`}>Edit</button></td>}
                 </tr>
@@ -320,6 +328,8 @@ function PriceCatalog() {
 function PriceForm({ price, onClose }: { price: Price; onClose: () => void }) {
   const [input, setInput] = useState(usdInput(price.inputPerMtok));
   const [cached, setCached] = useState(usdInput(price.cachedInputPerMtok));
+  const [write, setWrite] = useState(usdInput(price.cacheWritePerMtok));
+  const [write1h, setWrite1h] = useState(usdInput(price.cacheWrite1hPerMtok));
   const [output, setOutput] = useState(usdInput(price.outputPerMtok));
   const [problem, setProblem] = useState<Problem>(noProblem);
   const [result, update] = useMutation(UpdatePrice);
@@ -327,13 +337,20 @@ function PriceForm({ price, onClose }: { price: Price; onClose: () => void }) {
     e.preventDefault();
     const i = parseUSD(input);
     const c = parseUSD(cached);
+    const w = parseUSD(write);
+    const w1 = parseUSD(write1h);
     const o = parseUSD(output);
     const fields: Record<string, string> = {};
     if (i.error || i.value == null) fields.inputPerMtok = i.error ?? 'Required.';
     if (o.error || o.value == null) fields.outputPerMtok = o.error ?? 'Required.';
     if (c.error) fields.cachedInputPerMtok = c.error;
+    if (w.error) fields.cacheWritePerMtok = w.error;
+    if (w1.error) fields.cacheWrite1hPerMtok = w1.error;
     if (Object.keys(fields).length) return setProblem({ message: null, fields, code: 'BAD_USER_INPUT' });
-    const r = await update({ id: price.id, input: { inputPerMtok: i.value, outputPerMtok: o.value, cachedInputPerMtok: c.value } });
+    const r = await update({ id: price.id, input: {
+      inputPerMtok: i.value, outputPerMtok: o.value, cachedInputPerMtok: c.value,
+      cacheWritePerMtok: w.value, cacheWrite1hPerMtok: w1.value,
+    } });
     if (r.error) return setProblem(describeError(r.error));
     onClose();
   }
@@ -342,6 +359,8 @@ function PriceForm({ price, onClose }: { price: Price; onClose: () => void }) {
       <form onSubmit={submit} noValidate>
         <TextField label="Input per million tokens (USD)" inputMode="decimal" value={input} onChange={(e) => setInput(e.target.value)} error={problem.fields.inputPerMtok} />
         <TextField label="Cached input per million tokens (USD)" inputMode="decimal" value={cached} onChange={(e) => setCached(e.target.value)} error={problem.fields.cachedInputPerMtok} hint="Blank: no discount." />
+        <TextField label="Cache write per million tokens (USD)" inputMode="decimal" value={write} onChange={(e) => setWrite(e.target.value)} error={problem.fields.cacheWritePerMtok} hint="Input written to the provider's prompt cache (Anthropic: 1.25× input). Blank: billed as input." />
+        <TextField label="One-hour cache write per million tokens (USD)" inputMode="decimal" value={write1h} onChange={(e) => setWrite1h(e.target.value)} error={problem.fields.cacheWrite1hPerMtok} hint="Anthropic: 2× input. Blank: billed as other cache writes." />
         <TextField label="Output per million tokens (USD)" inputMode="decimal" value={output} onChange={(e) => setOutput(e.target.value)} error={problem.fields.outputPerMtok} />
         <ErrorNote problem={problem} />
         <footer className="dialog-foot">
