@@ -1878,6 +1878,16 @@ func (_q *UsageRecordQuery) collectField(ctx context.Context, oneNode bool, opCt
 				selectedFields = append(selectedFields, usagerecord.FieldPartial)
 				fieldSeen[usagerecord.FieldPartial] = struct{}{}
 			}
+		case "cacheWriteTokens":
+			if _, ok := fieldSeen[usagerecord.FieldCacheWriteTokens]; !ok {
+				selectedFields = append(selectedFields, usagerecord.FieldCacheWriteTokens)
+				fieldSeen[usagerecord.FieldCacheWriteTokens] = struct{}{}
+			}
+		case "cacheWrite1hTokens":
+			if _, ok := fieldSeen[usagerecord.FieldCacheWrite1hTokens]; !ok {
+				selectedFields = append(selectedFields, usagerecord.FieldCacheWrite1hTokens)
+				fieldSeen[usagerecord.FieldCacheWrite1hTokens] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

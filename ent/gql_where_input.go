@@ -4808,6 +4808,30 @@ type UsageRecordWhereInput struct {
 	// "partial" field predicates.
 	Partial    *bool `json:"partial,omitempty"`
 	PartialNEQ *bool `json:"partialNEQ,omitempty"`
+
+	// "cache_write_tokens" field predicates.
+	CacheWriteTokens       *int64  `json:"cacheWriteTokens,omitempty"`
+	CacheWriteTokensNEQ    *int64  `json:"cacheWriteTokensNEQ,omitempty"`
+	CacheWriteTokensIn     []int64 `json:"cacheWriteTokensIn,omitempty"`
+	CacheWriteTokensNotIn  []int64 `json:"cacheWriteTokensNotIn,omitempty"`
+	CacheWriteTokensGT     *int64  `json:"cacheWriteTokensGT,omitempty"`
+	CacheWriteTokensGTE    *int64  `json:"cacheWriteTokensGTE,omitempty"`
+	CacheWriteTokensLT     *int64  `json:"cacheWriteTokensLT,omitempty"`
+	CacheWriteTokensLTE    *int64  `json:"cacheWriteTokensLTE,omitempty"`
+	CacheWriteTokensIsNil  bool    `json:"cacheWriteTokensIsNil,omitempty"`
+	CacheWriteTokensNotNil bool    `json:"cacheWriteTokensNotNil,omitempty"`
+
+	// "cache_write_1h_tokens" field predicates.
+	CacheWrite1hTokens       *int64  `json:"cacheWrite1hTokens,omitempty"`
+	CacheWrite1hTokensNEQ    *int64  `json:"cacheWrite1hTokensNEQ,omitempty"`
+	CacheWrite1hTokensIn     []int64 `json:"cacheWrite1hTokensIn,omitempty"`
+	CacheWrite1hTokensNotIn  []int64 `json:"cacheWrite1hTokensNotIn,omitempty"`
+	CacheWrite1hTokensGT     *int64  `json:"cacheWrite1hTokensGT,omitempty"`
+	CacheWrite1hTokensGTE    *int64  `json:"cacheWrite1hTokensGTE,omitempty"`
+	CacheWrite1hTokensLT     *int64  `json:"cacheWrite1hTokensLT,omitempty"`
+	CacheWrite1hTokensLTE    *int64  `json:"cacheWrite1hTokensLTE,omitempty"`
+	CacheWrite1hTokensIsNil  bool    `json:"cacheWrite1hTokensIsNil,omitempty"`
+	CacheWrite1hTokensNotNil bool    `json:"cacheWrite1hTokensNotNil,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -5399,6 +5423,66 @@ func (i *UsageRecordWhereInput) P() (predicate.UsageRecord, error) {
 	}
 	if i.PartialNEQ != nil {
 		predicates = append(predicates, usagerecord.PartialNEQ(*i.PartialNEQ))
+	}
+	if i.CacheWriteTokens != nil {
+		predicates = append(predicates, usagerecord.CacheWriteTokensEQ(*i.CacheWriteTokens))
+	}
+	if i.CacheWriteTokensNEQ != nil {
+		predicates = append(predicates, usagerecord.CacheWriteTokensNEQ(*i.CacheWriteTokensNEQ))
+	}
+	if len(i.CacheWriteTokensIn) > 0 {
+		predicates = append(predicates, usagerecord.CacheWriteTokensIn(i.CacheWriteTokensIn...))
+	}
+	if len(i.CacheWriteTokensNotIn) > 0 {
+		predicates = append(predicates, usagerecord.CacheWriteTokensNotIn(i.CacheWriteTokensNotIn...))
+	}
+	if i.CacheWriteTokensGT != nil {
+		predicates = append(predicates, usagerecord.CacheWriteTokensGT(*i.CacheWriteTokensGT))
+	}
+	if i.CacheWriteTokensGTE != nil {
+		predicates = append(predicates, usagerecord.CacheWriteTokensGTE(*i.CacheWriteTokensGTE))
+	}
+	if i.CacheWriteTokensLT != nil {
+		predicates = append(predicates, usagerecord.CacheWriteTokensLT(*i.CacheWriteTokensLT))
+	}
+	if i.CacheWriteTokensLTE != nil {
+		predicates = append(predicates, usagerecord.CacheWriteTokensLTE(*i.CacheWriteTokensLTE))
+	}
+	if i.CacheWriteTokensIsNil {
+		predicates = append(predicates, usagerecord.CacheWriteTokensIsNil())
+	}
+	if i.CacheWriteTokensNotNil {
+		predicates = append(predicates, usagerecord.CacheWriteTokensNotNil())
+	}
+	if i.CacheWrite1hTokens != nil {
+		predicates = append(predicates, usagerecord.CacheWrite1hTokensEQ(*i.CacheWrite1hTokens))
+	}
+	if i.CacheWrite1hTokensNEQ != nil {
+		predicates = append(predicates, usagerecord.CacheWrite1hTokensNEQ(*i.CacheWrite1hTokensNEQ))
+	}
+	if len(i.CacheWrite1hTokensIn) > 0 {
+		predicates = append(predicates, usagerecord.CacheWrite1hTokensIn(i.CacheWrite1hTokensIn...))
+	}
+	if len(i.CacheWrite1hTokensNotIn) > 0 {
+		predicates = append(predicates, usagerecord.CacheWrite1hTokensNotIn(i.CacheWrite1hTokensNotIn...))
+	}
+	if i.CacheWrite1hTokensGT != nil {
+		predicates = append(predicates, usagerecord.CacheWrite1hTokensGT(*i.CacheWrite1hTokensGT))
+	}
+	if i.CacheWrite1hTokensGTE != nil {
+		predicates = append(predicates, usagerecord.CacheWrite1hTokensGTE(*i.CacheWrite1hTokensGTE))
+	}
+	if i.CacheWrite1hTokensLT != nil {
+		predicates = append(predicates, usagerecord.CacheWrite1hTokensLT(*i.CacheWrite1hTokensLT))
+	}
+	if i.CacheWrite1hTokensLTE != nil {
+		predicates = append(predicates, usagerecord.CacheWrite1hTokensLTE(*i.CacheWrite1hTokensLTE))
+	}
+	if i.CacheWrite1hTokensIsNil {
+		predicates = append(predicates, usagerecord.CacheWrite1hTokensIsNil())
+	}
+	if i.CacheWrite1hTokensNotNil {
+		predicates = append(predicates, usagerecord.CacheWrite1hTokensNotNil())
 	}
 
 	switch len(predicates) {

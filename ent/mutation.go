@@ -13440,46 +13440,50 @@ func (m *SpendWindowMutation) ResetEdge(name string) error {
 // UsageRecordMutation represents an operation that mutates the UsageRecord nodes in the graph.
 type UsageRecordMutation struct {
 	config
-	op                     Op
-	typ                    string
-	id                     *int
-	created_at             *time.Time
-	request_id             *string
-	organization_id        *int
-	addorganization_id     *int
-	service_id             *int
-	addservice_id          *int
-	api_key_id             *int
-	addapi_key_id          *int
-	credential_id          *int
-	addcredential_id       *int
-	protocol               *string
-	endpoint               *string
-	model                  *string
-	input_tokens           *int64
-	addinput_tokens        *int64
-	output_tokens          *int64
-	addoutput_tokens       *int64
-	cached_input_tokens    *int64
-	addcached_input_tokens *int64
-	cost                   *money.Micros
-	addcost                *money.Micros
-	priced                 *bool
-	status                 *int
-	addstatus              *int
-	error                  *string
-	latency_us             *int64
-	addlatency_us          *int64
-	ttfb_us                *int64
-	addttfb_us             *int64
-	streamed               *bool
-	partial                *bool
-	attempts               *[]schema.Attempt
-	appendattempts         []schema.Attempt
-	clearedFields          map[string]struct{}
-	done                   bool
-	oldValue               func(context.Context) (*UsageRecord, error)
-	predicates             []predicate.UsageRecord
+	op                       Op
+	typ                      string
+	id                       *int
+	created_at               *time.Time
+	request_id               *string
+	organization_id          *int
+	addorganization_id       *int
+	service_id               *int
+	addservice_id            *int
+	api_key_id               *int
+	addapi_key_id            *int
+	credential_id            *int
+	addcredential_id         *int
+	protocol                 *string
+	endpoint                 *string
+	model                    *string
+	input_tokens             *int64
+	addinput_tokens          *int64
+	output_tokens            *int64
+	addoutput_tokens         *int64
+	cached_input_tokens      *int64
+	addcached_input_tokens   *int64
+	cost                     *money.Micros
+	addcost                  *money.Micros
+	priced                   *bool
+	status                   *int
+	addstatus                *int
+	error                    *string
+	latency_us               *int64
+	addlatency_us            *int64
+	ttfb_us                  *int64
+	addttfb_us               *int64
+	streamed                 *bool
+	partial                  *bool
+	attempts                 *[]schema.Attempt
+	appendattempts           []schema.Attempt
+	cache_write_tokens       *int64
+	addcache_write_tokens    *int64
+	cache_write_1h_tokens    *int64
+	addcache_write_1h_tokens *int64
+	clearedFields            map[string]struct{}
+	done                     bool
+	oldValue                 func(context.Context) (*UsageRecord, error)
+	predicates               []predicate.UsageRecord
 }
 
 var _ ent.Mutation = (*UsageRecordMutation)(nil)
@@ -14626,6 +14630,146 @@ func (m *UsageRecordMutation) ResetAttempts() {
 	delete(m.clearedFields, usagerecord.FieldAttempts)
 }
 
+// SetCacheWriteTokens sets the "cache_write_tokens" field.
+func (m *UsageRecordMutation) SetCacheWriteTokens(i int64) {
+	m.cache_write_tokens = &i
+	m.addcache_write_tokens = nil
+}
+
+// CacheWriteTokens returns the value of the "cache_write_tokens" field in the mutation.
+func (m *UsageRecordMutation) CacheWriteTokens() (r int64, exists bool) {
+	v := m.cache_write_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCacheWriteTokens returns the old "cache_write_tokens" field's value of the UsageRecord entity.
+// If the UsageRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRecordMutation) OldCacheWriteTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCacheWriteTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCacheWriteTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCacheWriteTokens: %w", err)
+	}
+	return oldValue.CacheWriteTokens, nil
+}
+
+// AddCacheWriteTokens adds i to the "cache_write_tokens" field.
+func (m *UsageRecordMutation) AddCacheWriteTokens(i int64) {
+	if m.addcache_write_tokens != nil {
+		*m.addcache_write_tokens += i
+	} else {
+		m.addcache_write_tokens = &i
+	}
+}
+
+// AddedCacheWriteTokens returns the value that was added to the "cache_write_tokens" field in this mutation.
+func (m *UsageRecordMutation) AddedCacheWriteTokens() (r int64, exists bool) {
+	v := m.addcache_write_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCacheWriteTokens clears the value of the "cache_write_tokens" field.
+func (m *UsageRecordMutation) ClearCacheWriteTokens() {
+	m.cache_write_tokens = nil
+	m.addcache_write_tokens = nil
+	m.clearedFields[usagerecord.FieldCacheWriteTokens] = struct{}{}
+}
+
+// CacheWriteTokensCleared returns if the "cache_write_tokens" field was cleared in this mutation.
+func (m *UsageRecordMutation) CacheWriteTokensCleared() bool {
+	_, ok := m.clearedFields[usagerecord.FieldCacheWriteTokens]
+	return ok
+}
+
+// ResetCacheWriteTokens resets all changes to the "cache_write_tokens" field.
+func (m *UsageRecordMutation) ResetCacheWriteTokens() {
+	m.cache_write_tokens = nil
+	m.addcache_write_tokens = nil
+	delete(m.clearedFields, usagerecord.FieldCacheWriteTokens)
+}
+
+// SetCacheWrite1hTokens sets the "cache_write_1h_tokens" field.
+func (m *UsageRecordMutation) SetCacheWrite1hTokens(i int64) {
+	m.cache_write_1h_tokens = &i
+	m.addcache_write_1h_tokens = nil
+}
+
+// CacheWrite1hTokens returns the value of the "cache_write_1h_tokens" field in the mutation.
+func (m *UsageRecordMutation) CacheWrite1hTokens() (r int64, exists bool) {
+	v := m.cache_write_1h_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCacheWrite1hTokens returns the old "cache_write_1h_tokens" field's value of the UsageRecord entity.
+// If the UsageRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRecordMutation) OldCacheWrite1hTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCacheWrite1hTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCacheWrite1hTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCacheWrite1hTokens: %w", err)
+	}
+	return oldValue.CacheWrite1hTokens, nil
+}
+
+// AddCacheWrite1hTokens adds i to the "cache_write_1h_tokens" field.
+func (m *UsageRecordMutation) AddCacheWrite1hTokens(i int64) {
+	if m.addcache_write_1h_tokens != nil {
+		*m.addcache_write_1h_tokens += i
+	} else {
+		m.addcache_write_1h_tokens = &i
+	}
+}
+
+// AddedCacheWrite1hTokens returns the value that was added to the "cache_write_1h_tokens" field in this mutation.
+func (m *UsageRecordMutation) AddedCacheWrite1hTokens() (r int64, exists bool) {
+	v := m.addcache_write_1h_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCacheWrite1hTokens clears the value of the "cache_write_1h_tokens" field.
+func (m *UsageRecordMutation) ClearCacheWrite1hTokens() {
+	m.cache_write_1h_tokens = nil
+	m.addcache_write_1h_tokens = nil
+	m.clearedFields[usagerecord.FieldCacheWrite1hTokens] = struct{}{}
+}
+
+// CacheWrite1hTokensCleared returns if the "cache_write_1h_tokens" field was cleared in this mutation.
+func (m *UsageRecordMutation) CacheWrite1hTokensCleared() bool {
+	_, ok := m.clearedFields[usagerecord.FieldCacheWrite1hTokens]
+	return ok
+}
+
+// ResetCacheWrite1hTokens resets all changes to the "cache_write_1h_tokens" field.
+func (m *UsageRecordMutation) ResetCacheWrite1hTokens() {
+	m.cache_write_1h_tokens = nil
+	m.addcache_write_1h_tokens = nil
+	delete(m.clearedFields, usagerecord.FieldCacheWrite1hTokens)
+}
+
 // Where appends a list predicates to the UsageRecordMutation builder.
 func (m *UsageRecordMutation) Where(ps ...predicate.UsageRecord) {
 	m.predicates = append(m.predicates, ps...)
@@ -14660,7 +14804,7 @@ func (m *UsageRecordMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UsageRecordMutation) Fields() []string {
-	fields := make([]string, 0, 21)
+	fields := make([]string, 0, 23)
 	if m.created_at != nil {
 		fields = append(fields, usagerecord.FieldCreatedAt)
 	}
@@ -14724,6 +14868,12 @@ func (m *UsageRecordMutation) Fields() []string {
 	if m.attempts != nil {
 		fields = append(fields, usagerecord.FieldAttempts)
 	}
+	if m.cache_write_tokens != nil {
+		fields = append(fields, usagerecord.FieldCacheWriteTokens)
+	}
+	if m.cache_write_1h_tokens != nil {
+		fields = append(fields, usagerecord.FieldCacheWrite1hTokens)
+	}
 	return fields
 }
 
@@ -14774,6 +14924,10 @@ func (m *UsageRecordMutation) Field(name string) (ent.Value, bool) {
 		return m.Partial()
 	case usagerecord.FieldAttempts:
 		return m.Attempts()
+	case usagerecord.FieldCacheWriteTokens:
+		return m.CacheWriteTokens()
+	case usagerecord.FieldCacheWrite1hTokens:
+		return m.CacheWrite1hTokens()
 	}
 	return nil, false
 }
@@ -14825,6 +14979,10 @@ func (m *UsageRecordMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldPartial(ctx)
 	case usagerecord.FieldAttempts:
 		return m.OldAttempts(ctx)
+	case usagerecord.FieldCacheWriteTokens:
+		return m.OldCacheWriteTokens(ctx)
+	case usagerecord.FieldCacheWrite1hTokens:
+		return m.OldCacheWrite1hTokens(ctx)
 	}
 	return nil, fmt.Errorf("unknown UsageRecord field %s", name)
 }
@@ -14981,6 +15139,20 @@ func (m *UsageRecordMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetAttempts(v)
 		return nil
+	case usagerecord.FieldCacheWriteTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCacheWriteTokens(v)
+		return nil
+	case usagerecord.FieldCacheWrite1hTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCacheWrite1hTokens(v)
+		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord field %s", name)
 }
@@ -15022,6 +15194,12 @@ func (m *UsageRecordMutation) AddedFields() []string {
 	if m.addttfb_us != nil {
 		fields = append(fields, usagerecord.FieldTtfbUs)
 	}
+	if m.addcache_write_tokens != nil {
+		fields = append(fields, usagerecord.FieldCacheWriteTokens)
+	}
+	if m.addcache_write_1h_tokens != nil {
+		fields = append(fields, usagerecord.FieldCacheWrite1hTokens)
+	}
 	return fields
 }
 
@@ -15052,6 +15230,10 @@ func (m *UsageRecordMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedLatencyUs()
 	case usagerecord.FieldTtfbUs:
 		return m.AddedTtfbUs()
+	case usagerecord.FieldCacheWriteTokens:
+		return m.AddedCacheWriteTokens()
+	case usagerecord.FieldCacheWrite1hTokens:
+		return m.AddedCacheWrite1hTokens()
 	}
 	return nil, false
 }
@@ -15138,6 +15320,20 @@ func (m *UsageRecordMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddTtfbUs(v)
 		return nil
+	case usagerecord.FieldCacheWriteTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCacheWriteTokens(v)
+		return nil
+	case usagerecord.FieldCacheWrite1hTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCacheWrite1hTokens(v)
+		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord numeric field %s", name)
 }
@@ -15157,6 +15353,12 @@ func (m *UsageRecordMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(usagerecord.FieldAttempts) {
 		fields = append(fields, usagerecord.FieldAttempts)
+	}
+	if m.FieldCleared(usagerecord.FieldCacheWriteTokens) {
+		fields = append(fields, usagerecord.FieldCacheWriteTokens)
+	}
+	if m.FieldCleared(usagerecord.FieldCacheWrite1hTokens) {
+		fields = append(fields, usagerecord.FieldCacheWrite1hTokens)
 	}
 	return fields
 }
@@ -15183,6 +15385,12 @@ func (m *UsageRecordMutation) ClearField(name string) error {
 		return nil
 	case usagerecord.FieldAttempts:
 		m.ClearAttempts()
+		return nil
+	case usagerecord.FieldCacheWriteTokens:
+		m.ClearCacheWriteTokens()
+		return nil
+	case usagerecord.FieldCacheWrite1hTokens:
+		m.ClearCacheWrite1hTokens()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord nullable field %s", name)
@@ -15254,6 +15462,12 @@ func (m *UsageRecordMutation) ResetField(name string) error {
 		return nil
 	case usagerecord.FieldAttempts:
 		m.ResetAttempts()
+		return nil
+	case usagerecord.FieldCacheWriteTokens:
+		m.ResetCacheWriteTokens()
+		return nil
+	case usagerecord.FieldCacheWrite1hTokens:
+		m.ResetCacheWrite1hTokens()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord field %s", name)

@@ -61,8 +61,12 @@ type UsageRecord struct {
 	// The stream ended before its usage was reported (client or upstream gone); tokens are estimated from what was streamed.
 	Partial bool `json:"partial,omitempty"`
 	// Each upstream attempt of a routed request, in order; empty for a service with a single credential.
-	Attempts     []schema.Attempt `json:"attempts,omitempty"`
-	selectValues sql.SelectValues
+	Attempts []schema.Attempt `json:"attempts,omitempty"`
+	// Part of input_tokens written to the provider's prompt cache, priced at the model's cache-write price.
+	CacheWriteTokens int64 `json:"cache_write_tokens,omitempty"`
+	// Part of cache_write_tokens written to a one-hour cache.
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens,omitempty"`
+	selectValues       sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -74,7 +78,7 @@ func (*UsageRecord) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case usagerecord.FieldPriced, usagerecord.FieldStreamed, usagerecord.FieldPartial:
 			values[i] = new(sql.NullBool)
-		case usagerecord.FieldID, usagerecord.FieldOrganizationID, usagerecord.FieldServiceID, usagerecord.FieldAPIKeyID, usagerecord.FieldCredentialID, usagerecord.FieldInputTokens, usagerecord.FieldOutputTokens, usagerecord.FieldCachedInputTokens, usagerecord.FieldCost, usagerecord.FieldStatus, usagerecord.FieldLatencyUs, usagerecord.FieldTtfbUs:
+		case usagerecord.FieldID, usagerecord.FieldOrganizationID, usagerecord.FieldServiceID, usagerecord.FieldAPIKeyID, usagerecord.FieldCredentialID, usagerecord.FieldInputTokens, usagerecord.FieldOutputTokens, usagerecord.FieldCachedInputTokens, usagerecord.FieldCost, usagerecord.FieldStatus, usagerecord.FieldLatencyUs, usagerecord.FieldTtfbUs, usagerecord.FieldCacheWriteTokens, usagerecord.FieldCacheWrite1hTokens:
 			values[i] = new(sql.NullInt64)
 		case usagerecord.FieldRequestID, usagerecord.FieldProtocol, usagerecord.FieldEndpoint, usagerecord.FieldModel, usagerecord.FieldError:
 			values[i] = new(sql.NullString)
@@ -231,6 +235,18 @@ func (_m *UsageRecord) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field attempts: %w", err)
 				}
 			}
+		case usagerecord.FieldCacheWriteTokens:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field cache_write_tokens", values[i])
+			} else if value.Valid {
+				_m.CacheWriteTokens = value.Int64
+			}
+		case usagerecord.FieldCacheWrite1hTokens:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field cache_write_1h_tokens", values[i])
+			} else if value.Valid {
+				_m.CacheWrite1hTokens = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -333,6 +349,12 @@ func (_m *UsageRecord) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("attempts=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Attempts))
+	builder.WriteString(", ")
+	builder.WriteString("cache_write_tokens=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CacheWriteTokens))
+	builder.WriteString(", ")
+	builder.WriteString("cache_write_1h_tokens=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CacheWrite1hTokens))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -246,6 +246,34 @@ func (_c *UsageRecordCreate) SetAttempts(v []schema.Attempt) *UsageRecordCreate 
 	return _c
 }
 
+// SetCacheWriteTokens sets the "cache_write_tokens" field.
+func (_c *UsageRecordCreate) SetCacheWriteTokens(v int64) *UsageRecordCreate {
+	_c.mutation.SetCacheWriteTokens(v)
+	return _c
+}
+
+// SetNillableCacheWriteTokens sets the "cache_write_tokens" field if the given value is not nil.
+func (_c *UsageRecordCreate) SetNillableCacheWriteTokens(v *int64) *UsageRecordCreate {
+	if v != nil {
+		_c.SetCacheWriteTokens(*v)
+	}
+	return _c
+}
+
+// SetCacheWrite1hTokens sets the "cache_write_1h_tokens" field.
+func (_c *UsageRecordCreate) SetCacheWrite1hTokens(v int64) *UsageRecordCreate {
+	_c.mutation.SetCacheWrite1hTokens(v)
+	return _c
+}
+
+// SetNillableCacheWrite1hTokens sets the "cache_write_1h_tokens" field if the given value is not nil.
+func (_c *UsageRecordCreate) SetNillableCacheWrite1hTokens(v *int64) *UsageRecordCreate {
+	if v != nil {
+		_c.SetCacheWrite1hTokens(*v)
+	}
+	return _c
+}
+
 // Mutation returns the UsageRecordMutation object of the builder.
 func (_c *UsageRecordCreate) Mutation() *UsageRecordMutation {
 	return _c.mutation
@@ -483,6 +511,14 @@ func (_c *UsageRecordCreate) createSpec() (*UsageRecord, *sqlgraph.CreateSpec) {
 		_spec.SetField(usagerecord.FieldAttempts, field.TypeJSON, value)
 		_node.Attempts = value
 	}
+	if value, ok := _c.mutation.CacheWriteTokens(); ok {
+		_spec.SetField(usagerecord.FieldCacheWriteTokens, field.TypeInt64, value)
+		_node.CacheWriteTokens = value
+	}
+	if value, ok := _c.mutation.CacheWrite1hTokens(); ok {
+		_spec.SetField(usagerecord.FieldCacheWrite1hTokens, field.TypeInt64, value)
+		_node.CacheWrite1hTokens = value
+	}
 	return _node, _spec
 }
 
@@ -608,6 +644,12 @@ func (u *UsageRecordUpsertOne) UpdateNewValues() *UsageRecordUpsertOne {
 		}
 		if _, exists := u.create.mutation.Attempts(); exists {
 			s.SetIgnore(usagerecord.FieldAttempts)
+		}
+		if _, exists := u.create.mutation.CacheWriteTokens(); exists {
+			s.SetIgnore(usagerecord.FieldCacheWriteTokens)
+		}
+		if _, exists := u.create.mutation.CacheWrite1hTokens(); exists {
+			s.SetIgnore(usagerecord.FieldCacheWrite1hTokens)
 		}
 	}))
 	return u
@@ -878,6 +920,12 @@ func (u *UsageRecordUpsertBulk) UpdateNewValues() *UsageRecordUpsertBulk {
 			}
 			if _, exists := b.mutation.Attempts(); exists {
 				s.SetIgnore(usagerecord.FieldAttempts)
+			}
+			if _, exists := b.mutation.CacheWriteTokens(); exists {
+				s.SetIgnore(usagerecord.FieldCacheWriteTokens)
+			}
+			if _, exists := b.mutation.CacheWrite1hTokens(); exists {
+				s.SetIgnore(usagerecord.FieldCacheWrite1hTokens)
 			}
 		}
 	}))

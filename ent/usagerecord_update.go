@@ -87,6 +87,12 @@ func (_u *UsageRecordUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if _u.mutation.AttemptsCleared() {
 		_spec.ClearField(usagerecord.FieldAttempts, field.TypeJSON)
 	}
+	if _u.mutation.CacheWriteTokensCleared() {
+		_spec.ClearField(usagerecord.FieldCacheWriteTokens, field.TypeInt64)
+	}
+	if _u.mutation.CacheWrite1hTokensCleared() {
+		_spec.ClearField(usagerecord.FieldCacheWrite1hTokens, field.TypeInt64)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -197,6 +203,12 @@ func (_u *UsageRecordUpdateOne) sqlSave(ctx context.Context) (_node *UsageRecord
 	}
 	if _u.mutation.AttemptsCleared() {
 		_spec.ClearField(usagerecord.FieldAttempts, field.TypeJSON)
+	}
+	if _u.mutation.CacheWriteTokensCleared() {
+		_spec.ClearField(usagerecord.FieldCacheWriteTokens, field.TypeInt64)
+	}
+	if _u.mutation.CacheWrite1hTokensCleared() {
+		_spec.ClearField(usagerecord.FieldCacheWrite1hTokens, field.TypeInt64)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &UsageRecord{config: _u.config}

@@ -75,6 +75,7 @@ type protocolCase struct {
 	upBody   func(t *testing.T, body []byte)
 	in, out  int64
 	cached   int64
+	written  [2]int64 // tokens written to the prompt cache, of those to a one-hour cache
 	cost     money.Micros
 	endpoint string
 }
@@ -168,7 +169,7 @@ func protocolCases(base func(path string) string) []protocolCase {
 				if v := s.Header.Get("Anthropic-Version"); v != "2023-06-01" {
 					t.Errorf("anthropic-version = %q, want the default 2023-06-01", v)
 				}
-			}, in: 3100, out: 20, cached: 1000, cost: anthropicCost},
+			}, in: 3100, out: 20, cached: 1000, written: [2]int64{2000, 500}, cost: anthropicCost},
 		{name: "anthropic messages stream", spec: serviceSpec{name: "an", provider: "anthropic", baseURL: base("/v1"), secret: "sk-ant-PROVIDER-0002", models: []string{"claude-test"}},
 			path: "/v1/messages", body: `{"model":"claude-test","max_tokens":64,"stream":true,"messages":[]}`,
 			header: []string{"Anthropic-Version", "2024-01-01"}, stream: anthropicStream, upPath: "/v1/messages",
@@ -176,7 +177,7 @@ func protocolCases(base func(path string) string) []protocolCase {
 				if v := s.Header.Get("Anthropic-Version"); v != "2024-01-01" {
 					t.Errorf("anthropic-version = %q, want the client's", v)
 				}
-			}, in: 3100, out: 20, cached: 1000, cost: anthropicCost},
+			}, in: 3100, out: 20, cached: 1000, written: [2]int64{2000, 500}, cost: anthropicCost},
 		{name: "gemini generateContent, key in query", spec: serviceSpec{name: "ge", provider: "google", baseURL: base("/v1beta"), secret: "AIzaPROVIDER0003", models: []string{"gemini-test"}},
 			path: "/v1beta/models/gemini-test:generateContent?alt=json", keyVia: "query", body: `{"contents":[{"parts":[{"text":"Hi"}]}]}`,
 			answer: geminiBody, upPath: "/v1beta/models/gemini-test:generateContent", upQuery: url.Values{"alt": {"json"}}, auth: queryKey("key", "AIzaPROVIDER0003"),
@@ -307,6 +308,9 @@ func TestProtocols(t *testing.T) {
 				}
 				if rec.Priced != priced {
 					t.Errorf("record priced = %v, want %v", rec.Priced, priced)
+				}
+				if got := [2]int64{rec.CacheWriteTokens, rec.CacheWrite1hTokens}; got != tc.written {
+					t.Errorf("record cache writes %v, want %v", got, tc.written)
 				}
 				if priced && (rec.InputTokens != tc.in || rec.OutputTokens != tc.out || rec.CachedInputTokens != tc.cached || rec.Cost != tc.cost) {
 					t.Errorf("record tokens %d/%d/%d cost %d, want %d/%d/%d cost %d",

@@ -304,6 +304,7 @@ func (x *exchange) record(o outcome) {
 		Attempts: x.attempts,
 		Protocol: string(x.protocol), Endpoint: x.endpoint, Model: x.model,
 		InputTokens: o.usage.InputTokens, OutputTokens: o.usage.OutputTokens, CachedInputTokens: o.usage.CachedInputTokens,
+		CacheWriteTokens: o.usage.CacheWriteTokens, CacheWrite1hTokens: o.usage.CacheWrite1hTokens,
 		Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err, Failure: o.failure,
 		LatencyUs: time.Since(x.start).Microseconds(), Streamed: o.streamed, Partial: o.partial,
 	}

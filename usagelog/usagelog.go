@@ -44,7 +44,12 @@ type Record struct {
 	InputTokens       int64
 	OutputTokens      int64
 	CachedInputTokens int64
-	Cost              money.Micros
+	// CacheWriteTokens and CacheWrite1hTokens are the parts of InputTokens
+	// written to the provider's prompt cache, and of those to a one-hour
+	// cache, which are priced apart.
+	CacheWriteTokens   int64
+	CacheWrite1hTokens int64
+	Cost               money.Micros
 	// Priced is false when the model has no price: Cost is then unknown,
 	// not zero.
 	Priced    bool
@@ -360,7 +365,7 @@ func (w *Writer) insert(ctx context.Context, batch []Record) error {
 
 // usageColumns are the columns a batch writes, in the order of row's values.
 var usageColumns = []string{"created_at", "request_id", "organization_id", "service_id", "api_key_id", "credential_id",
-	"protocol", "endpoint", "model", "input_tokens", "output_tokens", "cached_input_tokens", "cost", "priced", "status",
+	"protocol", "endpoint", "model", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "cost", "priced", "status",
 	"error", "latency_us", "ttfb_us", "streamed", "partial", "attempts"}
 
 // row fills vals (len(usageColumns) long) with r's column values.
@@ -395,7 +400,7 @@ func row(vals []any, r *Record) error {
 		ttfb = *r.TTFBUs
 	}
 	copy(vals, []any{created.UTC(), storable(r.RequestID), r.OrganizationID, r.ServiceID, r.APIKeyID, credential,
-		storable(r.Protocol), storable(r.Endpoint), storable(r.Model), r.InputTokens, r.OutputTokens, r.CachedInputTokens, int64(r.Cost),
+		storable(r.Protocol), storable(r.Endpoint), storable(r.Model), r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, int64(r.Cost),
 		r.Priced, r.Status, storable(r.Error), r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts})
 	return nil
 }

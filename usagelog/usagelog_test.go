@@ -36,7 +36,8 @@ func record(i int) usagelog.Record {
 		CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
 		RequestID: fmt.Sprintf("req-%05d", i), OrganizationID: 1, ServiceID: 2, APIKeyID: 3, CredentialID: &cred,
 		Protocol: "openai", Endpoint: "/v1/chat/completions", Model: "gpt-4o-mini",
-		InputTokens: int64(i), OutputTokens: 2 * int64(i), CachedInputTokens: 1, Cost: money.Micros(10 * i), Priced: true,
+		InputTokens: int64(i), OutputTokens: 2 * int64(i), CachedInputTokens: 1, CacheWriteTokens: int64(i % 5), CacheWrite1hTokens: int64(i % 3),
+		Cost: money.Micros(10 * i), Priced: true,
 		Status: 200, LatencyUs: 900, TTFBUs: &ttfb, Streamed: i%2 == 0,
 	}
 }
@@ -83,6 +84,7 @@ func TestWritesEveryFieldInBatches(t *testing.T) {
 				t.Fatalf("row %d is %s: order not kept", i, r.RequestID)
 			}
 			same := r.InputTokens == w.InputTokens && r.OutputTokens == w.OutputTokens && r.CachedInputTokens == w.CachedInputTokens &&
+				r.CacheWriteTokens == w.CacheWriteTokens && r.CacheWrite1hTokens == w.CacheWrite1hTokens &&
 				r.Cost == w.Cost && r.Priced == w.Priced && r.Status == w.Status && r.Error == w.Error &&
 				r.Streamed == w.Streamed && r.Partial == w.Partial && r.Model == w.Model && r.Protocol == w.Protocol &&
 				r.Endpoint == w.Endpoint && r.LatencyUs == w.LatencyUs && r.OrganizationID == w.OrganizationID &&

@@ -445,6 +445,8 @@ var (
 		{Name: "streamed", Type: field.TypeBool, Default: false},
 		{Name: "partial", Type: field.TypeBool, Default: false},
 		{Name: "attempts", Type: field.TypeJSON, Nullable: true},
+		{Name: "cache_write_tokens", Type: field.TypeInt64, Nullable: true},
+		{Name: "cache_write_1h_tokens", Type: field.TypeInt64, Nullable: true},
 	}
 	// UsageRecordsTable holds the schema information for the "usage_records" table.
 	UsageRecordsTable = &schema.Table{

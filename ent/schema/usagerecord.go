@@ -46,6 +46,13 @@ func (UsageRecord) Fields() []ent.Field {
 			Immutable().
 			Comment("Each upstream attempt of a routed request, in order; empty for a service with a single credential.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		// Columns added after the table had rows are nullable, without a
+		// default, and last: SQLite can then add them in place (it cannot add
+		// a column whose default is an expression, which is how Atlas writes
+		// ent's defaults) instead of rebuilding a table that may hold
+		// millions of records. Records from before read as 0.
+		field.Int64("cache_write_tokens").Optional().Immutable().Comment("Part of input_tokens written to the provider's prompt cache, priced at the model's cache-write price."),
+		field.Int64("cache_write_1h_tokens").Optional().Immutable().Comment("Part of cache_write_tokens written to a one-hour cache."),
 	}
 }
 

@@ -56,6 +56,10 @@ const (
 	FieldPartial = "partial"
 	// FieldAttempts holds the string denoting the attempts field in the database.
 	FieldAttempts = "attempts"
+	// FieldCacheWriteTokens holds the string denoting the cache_write_tokens field in the database.
+	FieldCacheWriteTokens = "cache_write_tokens"
+	// FieldCacheWrite1hTokens holds the string denoting the cache_write_1h_tokens field in the database.
+	FieldCacheWrite1hTokens = "cache_write_1h_tokens"
 	// Table holds the table name of the usagerecord in the database.
 	Table = "usage_records"
 )
@@ -84,6 +88,8 @@ var Columns = []string{
 	FieldStreamed,
 	FieldPartial,
 	FieldAttempts,
+	FieldCacheWriteTokens,
+	FieldCacheWrite1hTokens,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -223,4 +229,14 @@ func ByStreamed(opts ...sql.OrderTermOption) OrderOption {
 // ByPartial orders the results by the partial field.
 func ByPartial(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPartial, opts...).ToFunc()
+}
+
+// ByCacheWriteTokens orders the results by the cache_write_tokens field.
+func ByCacheWriteTokens(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCacheWriteTokens, opts...).ToFunc()
+}
+
+// ByCacheWrite1hTokens orders the results by the cache_write_1h_tokens field.
+func ByCacheWrite1hTokens(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCacheWrite1hTokens, opts...).ToFunc()
 }

@@ -156,6 +156,16 @@ func Partial(v bool) predicate.UsageRecord {
 	return predicate.UsageRecord(sql.FieldEQ(FieldPartial, v))
 }
 
+// CacheWriteTokens applies equality check predicate on the "cache_write_tokens" field. It's identical to CacheWriteTokensEQ.
+func CacheWriteTokens(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldEQ(FieldCacheWriteTokens, v))
+}
+
+// CacheWrite1hTokens applies equality check predicate on the "cache_write_1h_tokens" field. It's identical to CacheWrite1hTokensEQ.
+func CacheWrite1hTokens(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldEQ(FieldCacheWrite1hTokens, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.UsageRecord {
 	return predicate.UsageRecord(sql.FieldEQ(FieldCreatedAt, v))
@@ -1043,6 +1053,106 @@ func AttemptsIsNil() predicate.UsageRecord {
 // AttemptsNotNil applies the NotNil predicate on the "attempts" field.
 func AttemptsNotNil() predicate.UsageRecord {
 	return predicate.UsageRecord(sql.FieldNotNull(FieldAttempts))
+}
+
+// CacheWriteTokensEQ applies the EQ predicate on the "cache_write_tokens" field.
+func CacheWriteTokensEQ(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldEQ(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensNEQ applies the NEQ predicate on the "cache_write_tokens" field.
+func CacheWriteTokensNEQ(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldNEQ(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensIn applies the In predicate on the "cache_write_tokens" field.
+func CacheWriteTokensIn(vs ...int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldIn(FieldCacheWriteTokens, vs...))
+}
+
+// CacheWriteTokensNotIn applies the NotIn predicate on the "cache_write_tokens" field.
+func CacheWriteTokensNotIn(vs ...int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldNotIn(FieldCacheWriteTokens, vs...))
+}
+
+// CacheWriteTokensGT applies the GT predicate on the "cache_write_tokens" field.
+func CacheWriteTokensGT(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldGT(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensGTE applies the GTE predicate on the "cache_write_tokens" field.
+func CacheWriteTokensGTE(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldGTE(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensLT applies the LT predicate on the "cache_write_tokens" field.
+func CacheWriteTokensLT(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldLT(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensLTE applies the LTE predicate on the "cache_write_tokens" field.
+func CacheWriteTokensLTE(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldLTE(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensIsNil applies the IsNil predicate on the "cache_write_tokens" field.
+func CacheWriteTokensIsNil() predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldIsNull(FieldCacheWriteTokens))
+}
+
+// CacheWriteTokensNotNil applies the NotNil predicate on the "cache_write_tokens" field.
+func CacheWriteTokensNotNil() predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldNotNull(FieldCacheWriteTokens))
+}
+
+// CacheWrite1hTokensEQ applies the EQ predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensEQ(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldEQ(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensNEQ applies the NEQ predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensNEQ(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldNEQ(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensIn applies the In predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensIn(vs ...int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldIn(FieldCacheWrite1hTokens, vs...))
+}
+
+// CacheWrite1hTokensNotIn applies the NotIn predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensNotIn(vs ...int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldNotIn(FieldCacheWrite1hTokens, vs...))
+}
+
+// CacheWrite1hTokensGT applies the GT predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensGT(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldGT(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensGTE applies the GTE predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensGTE(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldGTE(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensLT applies the LT predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensLT(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldLT(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensLTE applies the LTE predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensLTE(v int64) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldLTE(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensIsNil applies the IsNil predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensIsNil() predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldIsNull(FieldCacheWrite1hTokens))
+}
+
+// CacheWrite1hTokensNotNil applies the NotNil predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensNotNil() predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldNotNull(FieldCacheWrite1hTokens))
 }
 
 // And groups predicates with the AND operator between them.

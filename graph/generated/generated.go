@@ -475,28 +475,30 @@ type ComplexityRoot struct {
 	}
 
 	UsageRecord struct {
-		APIKeyID          func(childComplexity int) int
-		Attempts          func(childComplexity int) int
-		CachedInputTokens func(childComplexity int) int
-		Cost              func(childComplexity int) int
-		CreatedAt         func(childComplexity int) int
-		CredentialID      func(childComplexity int) int
-		Endpoint          func(childComplexity int) int
-		Error             func(childComplexity int) int
-		ID                func(childComplexity int) int
-		InputTokens       func(childComplexity int) int
-		LatencyUs         func(childComplexity int) int
-		Model             func(childComplexity int) int
-		OrganizationID    func(childComplexity int) int
-		OutputTokens      func(childComplexity int) int
-		Partial           func(childComplexity int) int
-		Priced            func(childComplexity int) int
-		Protocol          func(childComplexity int) int
-		RequestID         func(childComplexity int) int
-		ServiceID         func(childComplexity int) int
-		Status            func(childComplexity int) int
-		Streamed          func(childComplexity int) int
-		TtfbUs            func(childComplexity int) int
+		APIKeyID           func(childComplexity int) int
+		Attempts           func(childComplexity int) int
+		CacheWrite1hTokens func(childComplexity int) int
+		CacheWriteTokens   func(childComplexity int) int
+		CachedInputTokens  func(childComplexity int) int
+		Cost               func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		CredentialID       func(childComplexity int) int
+		Endpoint           func(childComplexity int) int
+		Error              func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		InputTokens        func(childComplexity int) int
+		LatencyUs          func(childComplexity int) int
+		Model              func(childComplexity int) int
+		OrganizationID     func(childComplexity int) int
+		OutputTokens       func(childComplexity int) int
+		Partial            func(childComplexity int) int
+		Priced             func(childComplexity int) int
+		Protocol           func(childComplexity int) int
+		RequestID          func(childComplexity int) int
+		ServiceID          func(childComplexity int) int
+		Status             func(childComplexity int) int
+		Streamed           func(childComplexity int) int
+		TtfbUs             func(childComplexity int) int
 	}
 
 	UsageRecordConnection struct {
@@ -2662,6 +2664,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsageRecord.Attempts(childComplexity), true
+	case "UsageRecord.cacheWrite1hTokens":
+		if e.ComplexityRoot.UsageRecord.CacheWrite1hTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRecord.CacheWrite1hTokens(childComplexity), true
+	case "UsageRecord.cacheWriteTokens":
+		if e.ComplexityRoot.UsageRecord.CacheWriteTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRecord.CacheWriteTokens(childComplexity), true
 	case "UsageRecord.cachedInputTokens":
 		if e.ComplexityRoot.UsageRecord.CachedInputTokens == nil {
 			break
@@ -5549,6 +5563,14 @@ type UsageRecord implements Node {
   The stream ended before its usage was reported (client or upstream gone); tokens are estimated from what was streamed.
   """
   partial: Boolean!
+  """
+  Part of input_tokens written to the provider's prompt cache, priced at the model's cache-write price.
+  """
+  cacheWriteTokens: Int
+  """
+  Part of cache_write_tokens written to a one-hour cache.
+  """
+  cacheWrite1hTokens: Int
 }
 """
 A connection to a list of items.
@@ -5843,6 +5865,32 @@ input UsageRecordWhereInput {
   """
   partial: Boolean
   partialNEQ: Boolean
+  """
+  cache_write_tokens field predicates
+  """
+  cacheWriteTokens: Int
+  cacheWriteTokensNEQ: Int
+  cacheWriteTokensIn: [Int!]
+  cacheWriteTokensNotIn: [Int!]
+  cacheWriteTokensGT: Int
+  cacheWriteTokensGTE: Int
+  cacheWriteTokensLT: Int
+  cacheWriteTokensLTE: Int
+  cacheWriteTokensIsNil: Boolean
+  cacheWriteTokensNotNil: Boolean
+  """
+  cache_write_1h_tokens field predicates
+  """
+  cacheWrite1hTokens: Int
+  cacheWrite1hTokensNEQ: Int
+  cacheWrite1hTokensIn: [Int!]
+  cacheWrite1hTokensNotIn: [Int!]
+  cacheWrite1hTokensGT: Int
+  cacheWrite1hTokensGTE: Int
+  cacheWrite1hTokensLT: Int
+  cacheWrite1hTokensLTE: Int
+  cacheWrite1hTokensIsNil: Boolean
+  cacheWrite1hTokensNotNil: Boolean
 }
 type User implements Node {
   id: ID!
@@ -7243,6 +7291,10 @@ func (ec *executionContext) childFields_UsageRecord(ctx context.Context, field g
 		return ec.fieldContext_UsageRecord_streamed(ctx, field)
 	case "partial":
 		return ec.fieldContext_UsageRecord_partial(ctx, field)
+	case "cacheWriteTokens":
+		return ec.fieldContext_UsageRecord_cacheWriteTokens(ctx, field)
+	case "cacheWrite1hTokens":
+		return ec.fieldContext_UsageRecord_cacheWrite1hTokens(ctx, field)
 	case "attempts":
 		return ec.fieldContext_UsageRecord_attempts(ctx, field)
 	}
@@ -17120,6 +17172,52 @@ func (ec *executionContext) _UsageRecord_partial(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_UsageRecord_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UsageRecord", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UsageRecord_cacheWriteTokens(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageRecord_cacheWriteTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CacheWriteTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalOInt2int64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageRecord_cacheWriteTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageRecord", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageRecord_cacheWrite1hTokens(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageRecord_cacheWrite1hTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CacheWrite1hTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalOInt2int64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageRecord_cacheWrite1hTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageRecord", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UsageRecord_attempts(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecord) (ret graphql.Marshaler) {
@@ -27265,7 +27363,7 @@ func (ec *executionContext) unmarshalInputUsageRecordWhereInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "requestID", "requestIDNEQ", "requestIDIn", "requestIDNotIn", "requestIDGT", "requestIDGTE", "requestIDLT", "requestIDLTE", "requestIDContains", "requestIDHasPrefix", "requestIDHasSuffix", "requestIDEqualFold", "requestIDContainsFold", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "organizationIDGT", "organizationIDGTE", "organizationIDLT", "organizationIDLTE", "serviceID", "serviceIDNEQ", "serviceIDIn", "serviceIDNotIn", "serviceIDGT", "serviceIDGTE", "serviceIDLT", "serviceIDLTE", "apiKeyID", "apiKeyIDNEQ", "apiKeyIDIn", "apiKeyIDNotIn", "apiKeyIDGT", "apiKeyIDGTE", "apiKeyIDLT", "apiKeyIDLTE", "credentialID", "credentialIDNEQ", "credentialIDIn", "credentialIDNotIn", "credentialIDGT", "credentialIDGTE", "credentialIDLT", "credentialIDLTE", "credentialIDIsNil", "credentialIDNotNil", "protocol", "protocolNEQ", "protocolIn", "protocolNotIn", "protocolGT", "protocolGTE", "protocolLT", "protocolLTE", "protocolContains", "protocolHasPrefix", "protocolHasSuffix", "protocolEqualFold", "protocolContainsFold", "endpoint", "endpointNEQ", "endpointIn", "endpointNotIn", "endpointGT", "endpointGTE", "endpointLT", "endpointLTE", "endpointContains", "endpointHasPrefix", "endpointHasSuffix", "endpointEqualFold", "endpointContainsFold", "model", "modelNEQ", "modelIn", "modelNotIn", "modelGT", "modelGTE", "modelLT", "modelLTE", "modelContains", "modelHasPrefix", "modelHasSuffix", "modelEqualFold", "modelContainsFold", "inputTokens", "inputTokensNEQ", "inputTokensIn", "inputTokensNotIn", "inputTokensGT", "inputTokensGTE", "inputTokensLT", "inputTokensLTE", "outputTokens", "outputTokensNEQ", "outputTokensIn", "outputTokensNotIn", "outputTokensGT", "outputTokensGTE", "outputTokensLT", "outputTokensLTE", "cachedInputTokens", "cachedInputTokensNEQ", "cachedInputTokensIn", "cachedInputTokensNotIn", "cachedInputTokensGT", "cachedInputTokensGTE", "cachedInputTokensLT", "cachedInputTokensLTE", "priced", "pricedNEQ", "status", "statusNEQ", "statusIn", "statusNotIn", "statusGT", "statusGTE", "statusLT", "statusLTE", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "latencyUs", "latencyUsNEQ", "latencyUsIn", "latencyUsNotIn", "latencyUsGT", "latencyUsGTE", "latencyUsLT", "latencyUsLTE", "ttfbUs", "ttfbUsNEQ", "ttfbUsIn", "ttfbUsNotIn", "ttfbUsGT", "ttfbUsGTE", "ttfbUsLT", "ttfbUsLTE", "ttfbUsIsNil", "ttfbUsNotNil", "streamed", "streamedNEQ", "partial", "partialNEQ"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "requestID", "requestIDNEQ", "requestIDIn", "requestIDNotIn", "requestIDGT", "requestIDGTE", "requestIDLT", "requestIDLTE", "requestIDContains", "requestIDHasPrefix", "requestIDHasSuffix", "requestIDEqualFold", "requestIDContainsFold", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "organizationIDGT", "organizationIDGTE", "organizationIDLT", "organizationIDLTE", "serviceID", "serviceIDNEQ", "serviceIDIn", "serviceIDNotIn", "serviceIDGT", "serviceIDGTE", "serviceIDLT", "serviceIDLTE", "apiKeyID", "apiKeyIDNEQ", "apiKeyIDIn", "apiKeyIDNotIn", "apiKeyIDGT", "apiKeyIDGTE", "apiKeyIDLT", "apiKeyIDLTE", "credentialID", "credentialIDNEQ", "credentialIDIn", "credentialIDNotIn", "credentialIDGT", "credentialIDGTE", "credentialIDLT", "credentialIDLTE", "credentialIDIsNil", "credentialIDNotNil", "protocol", "protocolNEQ", "protocolIn", "protocolNotIn", "protocolGT", "protocolGTE", "protocolLT", "protocolLTE", "protocolContains", "protocolHasPrefix", "protocolHasSuffix", "protocolEqualFold", "protocolContainsFold", "endpoint", "endpointNEQ", "endpointIn", "endpointNotIn", "endpointGT", "endpointGTE", "endpointLT", "endpointLTE", "endpointContains", "endpointHasPrefix", "endpointHasSuffix", "endpointEqualFold", "endpointContainsFold", "model", "modelNEQ", "modelIn", "modelNotIn", "modelGT", "modelGTE", "modelLT", "modelLTE", "modelContains", "modelHasPrefix", "modelHasSuffix", "modelEqualFold", "modelContainsFold", "inputTokens", "inputTokensNEQ", "inputTokensIn", "inputTokensNotIn", "inputTokensGT", "inputTokensGTE", "inputTokensLT", "inputTokensLTE", "outputTokens", "outputTokensNEQ", "outputTokensIn", "outputTokensNotIn", "outputTokensGT", "outputTokensGTE", "outputTokensLT", "outputTokensLTE", "cachedInputTokens", "cachedInputTokensNEQ", "cachedInputTokensIn", "cachedInputTokensNotIn", "cachedInputTokensGT", "cachedInputTokensGTE", "cachedInputTokensLT", "cachedInputTokensLTE", "priced", "pricedNEQ", "status", "statusNEQ", "statusIn", "statusNotIn", "statusGT", "statusGTE", "statusLT", "statusLTE", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "latencyUs", "latencyUsNEQ", "latencyUsIn", "latencyUsNotIn", "latencyUsGT", "latencyUsGTE", "latencyUsLT", "latencyUsLTE", "ttfbUs", "ttfbUsNEQ", "ttfbUsIn", "ttfbUsNotIn", "ttfbUsGT", "ttfbUsGTE", "ttfbUsLT", "ttfbUsLTE", "ttfbUsIsNil", "ttfbUsNotNil", "streamed", "streamedNEQ", "partial", "partialNEQ", "cacheWriteTokens", "cacheWriteTokensNEQ", "cacheWriteTokensIn", "cacheWriteTokensNotIn", "cacheWriteTokensGT", "cacheWriteTokensGTE", "cacheWriteTokensLT", "cacheWriteTokensLTE", "cacheWriteTokensIsNil", "cacheWriteTokensNotNil", "cacheWrite1hTokens", "cacheWrite1hTokensNEQ", "cacheWrite1hTokensIn", "cacheWrite1hTokensNotIn", "cacheWrite1hTokensGT", "cacheWrite1hTokensGTE", "cacheWrite1hTokensLT", "cacheWrite1hTokensLTE", "cacheWrite1hTokensIsNil", "cacheWrite1hTokensNotNil"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28504,6 +28602,146 @@ func (ec *executionContext) unmarshalInputUsageRecordWhereInput(ctx context.Cont
 				return it, err
 			}
 			it.PartialNEQ = data
+		case "cacheWriteTokens":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWriteTokens"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWriteTokens = data
+		case "cacheWriteTokensNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWriteTokensNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWriteTokensNEQ = data
+		case "cacheWriteTokensIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWriteTokensIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWriteTokensIn = data
+		case "cacheWriteTokensNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWriteTokensNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWriteTokensNotIn = data
+		case "cacheWriteTokensGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWriteTokensGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWriteTokensGT = data
+		case "cacheWriteTokensGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWriteTokensGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWriteTokensGTE = data
+		case "cacheWriteTokensLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWriteTokensLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWriteTokensLT = data
+		case "cacheWriteTokensLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWriteTokensLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWriteTokensLTE = data
+		case "cacheWriteTokensIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWriteTokensIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWriteTokensIsNil = data
+		case "cacheWriteTokensNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWriteTokensNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWriteTokensNotNil = data
+		case "cacheWrite1hTokens":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hTokens"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hTokens = data
+		case "cacheWrite1hTokensNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hTokensNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hTokensNEQ = data
+		case "cacheWrite1hTokensIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hTokensIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hTokensIn = data
+		case "cacheWrite1hTokensNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hTokensNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hTokensNotIn = data
+		case "cacheWrite1hTokensGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hTokensGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hTokensGT = data
+		case "cacheWrite1hTokensGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hTokensGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hTokensGTE = data
+		case "cacheWrite1hTokensLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hTokensLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hTokensLT = data
+		case "cacheWrite1hTokensLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hTokensLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hTokensLTE = data
+		case "cacheWrite1hTokensIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hTokensIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hTokensIsNil = data
+		case "cacheWrite1hTokensNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cacheWrite1hTokensNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CacheWrite1hTokensNotNil = data
 		}
 	}
 	return it, nil
@@ -31873,6 +32111,16 @@ func (ec *executionContext) _UsageRecord(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "cacheWriteTokens":
+			out.Values[i] = ec._UsageRecord_cacheWriteTokens(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cacheWrite1hTokens":
+			out.Values[i] = ec._UsageRecord_cacheWrite1hTokens(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "attempts":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -34226,6 +34474,18 @@ func (ec *executionContext) marshalOID2ᚖint(ctx context.Context, sel ast.Selec
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalIntID(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(v)
 	return res
 }
 

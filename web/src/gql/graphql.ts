@@ -482,6 +482,28 @@ export type UsageRecordWhereInput = {
   apiKeyIDLTE?: number | null | undefined;
   apiKeyIDNEQ?: number | null | undefined;
   apiKeyIDNotIn?: Array<number> | null | undefined;
+  /** cache_write_1h_tokens field predicates */
+  cacheWrite1hTokens?: number | null | undefined;
+  cacheWrite1hTokensGT?: number | null | undefined;
+  cacheWrite1hTokensGTE?: number | null | undefined;
+  cacheWrite1hTokensIn?: Array<number> | null | undefined;
+  cacheWrite1hTokensIsNil?: boolean | null | undefined;
+  cacheWrite1hTokensLT?: number | null | undefined;
+  cacheWrite1hTokensLTE?: number | null | undefined;
+  cacheWrite1hTokensNEQ?: number | null | undefined;
+  cacheWrite1hTokensNotIn?: Array<number> | null | undefined;
+  cacheWrite1hTokensNotNil?: boolean | null | undefined;
+  /** cache_write_tokens field predicates */
+  cacheWriteTokens?: number | null | undefined;
+  cacheWriteTokensGT?: number | null | undefined;
+  cacheWriteTokensGTE?: number | null | undefined;
+  cacheWriteTokensIn?: Array<number> | null | undefined;
+  cacheWriteTokensIsNil?: boolean | null | undefined;
+  cacheWriteTokensLT?: number | null | undefined;
+  cacheWriteTokensLTE?: number | null | undefined;
+  cacheWriteTokensNEQ?: number | null | undefined;
+  cacheWriteTokensNotIn?: Array<number> | null | undefined;
+  cacheWriteTokensNotNil?: boolean | null | undefined;
   /** cached_input_tokens field predicates */
   cachedInputTokens?: number | null | undefined;
   cachedInputTokensGT?: number | null | undefined;
