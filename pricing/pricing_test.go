@@ -131,6 +131,9 @@ func TestCatalogEntries(t *testing.T) {
 			write: 3_750_000, write1h: 6_000_000, maxOutput: 64000},
 		{id: "anthropic/claude-3-haiku-20240307", kind: KindText, input: 250_000, output: 1_250_000, cached: 30_000,
 			write: 300_000, write1h: 500_000, maxOutput: 4096},
+		// OpenRouter reports cache writes without their lifetime
+		{id: "openrouter/anthropic/claude-sonnet-4.5", kind: KindText, input: 3_000_000, output: 15_000_000, cached: 300_000,
+			write: 3_750_000, maxOutput: 64000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {

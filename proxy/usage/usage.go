@@ -80,7 +80,9 @@ func parseProtocol(name string) (protocol, bool) {
 //   - openai: usage.prompt_tokens / completion_tokens /
 //     prompt_tokens_details.cached_tokens (chat, completions, embeddings,
 //     where only total_tokens may be given), or the Responses API's
-//     usage.input_tokens / output_tokens / input_tokens_details.cached_tokens.
+//     usage.input_tokens / output_tokens / input_tokens_details.cached_tokens;
+//     prompt_tokens_details.cache_write_tokens (OpenRouter's count of an
+//     Anthropic model's cache writes) as CacheWriteTokens.
 //   - anthropic: usage.input_tokens counts only the uncached input, so
 //     InputTokens adds cache_creation_input_tokens and cache_read_input_tokens
 //     to it; CachedInputTokens is cache_read_input_tokens, CacheWriteTokens
@@ -145,8 +147,10 @@ func openAIUsage(v []byte) (Usage, bool) {
 	}
 	prompt, input, completion, output, total, cacheHit := n[0], n[1], n[2], n[3], n[4], n[5]
 	hasPrompt, hasInput, hasCompletion, hasOutput, hasTotal := has[0], has[1], has[2], has[3], has[4]
-	cachedP, hasCachedP := count(field(field(v, "prompt_tokens_details"), "cached_tokens"))
+	details := field(v, "prompt_tokens_details")
+	cachedP, hasCachedP := count(field(details, "cached_tokens"))
 	cachedI, hasCachedI := count(field(field(v, "input_tokens_details"), "cached_tokens"))
+	written, _ := count(field(details, "cache_write_tokens")) // OpenRouter, for Anthropic's models
 	u := Usage{Found: true}
 	switch {
 	case hasPrompt:
@@ -172,6 +176,7 @@ func openAIUsage(v []byte) (Usage, bool) {
 	default:
 		u.CachedInputTokens = cacheHit
 	}
+	u.CacheWriteTokens = written
 	return u, true
 }
 

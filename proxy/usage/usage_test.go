@@ -80,6 +80,7 @@ func TestFromBody(t *testing.T) {
 		{"openai embeddings", OpenAI, openAIEmbeddingsBody, Usage{5, 0, 0, 0, 0, true}, nil},
 		{"openai total only", OpenAI, `{"usage":{"total_tokens":9}}`, Usage{9, 0, 0, 0, 0, true}, nil},
 		{"openai legacy completions", OpenAI, `{"id":"cmpl-1","object":"text_completion","choices":[{"text":"hi","index":0,"finish_reason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}`, Usage{5, 7, 0, 0, 0, true}, nil},
+		{"openrouter cache writes", OpenAI, `{"object":"chat.completion","usage":{"completion_tokens":2,"prompt_tokens":194,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":100,"audio_tokens":0},"total_tokens":196,"cost":0.95}}`, Usage{194, 2, 0, 100, 0, true}, nil},
 		{"deepseek cache hits", OpenAI, `{"usage":{"prompt_tokens":100,"completion_tokens":5,"total_tokens":105,"prompt_cache_hit_tokens":64,"prompt_cache_miss_tokens":36}}`, Usage{100, 5, 64, 0, 0, true}, nil},
 		{"openai usage null", OpenAI, `{"id":"x","usage":null}`, Usage{}, nil},
 		{"openai no usage", OpenAI, `{"id":"x"}`, Usage{}, nil},
@@ -215,6 +216,7 @@ func reference(protocol string, body []byte) (Usage, bool) {
 			c, _ = num(get(u, "prompt_cache_hit_tokens"))
 		}
 		r.CachedInputTokens = c
+		r.CacheWriteTokens, _ = num(get(u, "prompt_tokens_details", "cache_write_tokens"))
 		return r, true
 	case Anthropic:
 		u := get(top, "usage")
