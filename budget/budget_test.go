@@ -390,10 +390,21 @@ func TestSweptLeaseIsNotUsed(t *testing.T) {
 		if _, err := spend(ctx, stalled, 1, money.FromUSD(0.01), subj); err == nil {
 			t.Fatal("the stalled replica admitted a request against its swept lease")
 		}
-		stalled.Flush(ctx)
+		// A live lease flushed in the same statements as the swept one
+		// is written as usual.
+		live := keySubject(14, budget.Limits{6: usd(1.00)})
+		if _, err := spend(ctx, stalled, 1, money.FromUSD(0.02), live); err != nil {
+			t.Fatal(err)
+		}
+		if err := stalled.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
 		s, r := spent(t, db, spendwindow.ScopeKey, 13, spendwindow.WindowTotal)
 		if s != money.FromUSD(1.01) || r != 0 || n != 100 {
 			t.Fatalf("spent %s, reserved %s after %d requests of the other replica; want $1.01 (the block and the stalled replica's unwritten $0.01), $0 and 100", s, r, n)
+		}
+		if s, r := spent(t, db, spendwindow.ScopeKey, 14, spendwindow.WindowTotal); s != money.FromUSD(0.02) || r != 0 {
+			t.Fatalf("the live lease's window: spent %s, reserved %s; want $0.02 and $0", s, r)
 		}
 	})
 }
@@ -648,6 +659,33 @@ func BenchmarkReserveSettle(b *testing.B) {
 	}
 }
 
+// BenchmarkLeasedFlush measures the leased mode's background flush (with
+// the requests that fill it: one spend per key): each key's day and month
+// windows are leased, so a flush writes 4×keys windows' spend and moves it
+// out of 2×keys leases, which it keeps.
+func BenchmarkLeasedFlush(b *testing.B) {
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		for _, keys := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s-keys=%d", testenv.Name(d), keys), func(b *testing.B) {
+				db := testenv.New(b, d)
+				bud := budget.NewLeased(db, quiet)
+				ctx := context.Background()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					for k := 1; k <= keys; k++ {
+						if _, err := spend(ctx, bud, 1, 1000, keySubject(k, budget.Limits{3: usd(1e6), 5: usd(1e7)})); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := bud.FlushTick(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
 // TestEmbeddedKeepsSpendAcrossLimitsAndRestarts: spend settled while a
 // window had no limit counts once a limit appears, and flushed spend is
 // there for the next process.
@@ -675,8 +713,8 @@ func TestEmbeddedKeepsSpendAcrossLimitsAndRestarts(t *testing.T) {
 }
 
 // TestFlushWritesEveryWindow: flushes carry more windows than one
-// statement takes, leased ones among them: first 36 windows of one start
-// each, then, across a month's end, both starts of the hour, day and month
+// statement takes, and in the leased mode more leases than one: first 56
+// windows of one start each (25 of them leased), then, across a month's end, both starts of the hour, day and month
 // windows that rolled over since the last flush. Every row ends with
 // exactly its own spend and nothing left reserved.
 func TestFlushWritesEveryWindow(t *testing.T) {
@@ -685,7 +723,7 @@ func TestFlushWritesEveryWindow(t *testing.T) {
 		clk := newClock("2026-01-31T23:59:30Z")
 		b := mk()
 		b.Now = clk.Now
-		const keys = 7 // 7 keys × 4 windows, plus the service's and the org's
+		const keys = 12 // 12 keys × 4 windows, plus the service's and the org's
 		subjects := func(i int) []budget.Subject {
 			// Day and month blocks: leased windows in the leased mode.
 			return []budget.Subject{keySubject(i, budget.Limits{3: usd(10), 5: usd(100)}),
@@ -697,7 +735,7 @@ func TestFlushWritesEveryWindow(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// A flush of 36 windows, no two starts of one window among them.
+		// A flush of 56 windows, no two starts of one window among them.
 		if err := b.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -36,3 +36,7 @@ func SlotOrder(subjects []Subject) []TestKey {
 	}
 	return keys
 }
+
+// FlushTick is the background flush of the leased mode: settled spend
+// written, leases used within leaseIdle kept.
+func (b *Budgets) FlushTick(ctx context.Context) error { return b.flushLeased(ctx, leaseIdle) }

@@ -1,12 +1,15 @@
 package budget
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -454,41 +457,11 @@ func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balance
 		}
 		rest = rest[n:]
 	}
+	if err := b.writeLeases(ctx, tx, writes, expires); err != nil {
+		return err
+	}
 	for _, wr := range writes {
 		id := wr.newRow
-		if wr.leaseID != 0 && id != wr.row {
-			// The window's row was deleted with its key or service and
-			// the upsert made a new one: the lease held nothing in it.
-			wr.lost = true
-		} else if wr.leaseID != 0 {
-			fromRes := wr.fromRes + wr.back
-			q := `UPDATE budget_reservations SET amount = amount - ?, expires_at = ? WHERE id = ?`
-			args := []any{int64(fromRes), expires, wr.leaseID}
-			if wr.drop {
-				q, args = `DELETE FROM budget_reservations WHERE id = ?`, []any{wr.leaseID}
-			}
-			stmt, err := b.db.Prepared(ctx, tx, b.q(q))
-			if err != nil {
-				return fmt.Errorf("write budget lease: %w", err)
-			}
-			res, err := stmt.ExecContext(ctx, args...)
-			if err != nil {
-				return fmt.Errorf("write budget lease: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				wr.lost = true
-			} else if fromRes != 0 {
-				stmt, err := b.db.Prepared(ctx, tx, b.q(`UPDATE spend_windows SET reserved = reserved - ? WHERE id = ? RETURNING reserved`))
-				if err != nil {
-					return fmt.Errorf("write budget lease: %w", err)
-				}
-				var reserved int64
-				if err := stmt.QueryRowContext(ctx, int64(fromRes), id).Scan(&reserved); err != nil {
-					return fmt.Errorf("write budget lease: %w", err)
-				}
-				wr.dbResv = money.Micros(reserved)
-			}
-		}
 		if wr.warn == nil || wr.dbWarned || wr.dbSpent < *wr.warn {
 			continue
 		}
@@ -513,6 +486,130 @@ func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balance
 		return err
 	}
 	return tx.Commit()
+}
+
+// writeLeases moves the flushed amounts out of the leases (renewing them,
+// or deleting the empty ones) and out of their windows' reserved, with a
+// few statements for all of them rather than two per lease: a replica may
+// hold hundreds of leases, and the flush runs every 100 ms. A lease row
+// gone (swept), or a window row made anew by the upsert, marks the write
+// lost: the database no longer counts that lease, so nothing is taken from
+// reserved for it.
+func (b *Budgets) writeLeases(ctx context.Context, tx *sql.Tx, writes []*leaseWrite, expires time.Time) error {
+	var renew, drop []*leaseWrite
+	for _, wr := range writes {
+		switch {
+		case wr.leaseID == 0:
+		case wr.newRow != wr.row:
+			// The window's row was deleted with its key or service and
+			// the upsert made a new one: the lease held nothing in it.
+			wr.lost = true
+		case wr.drop:
+			drop = append(drop, wr)
+		default:
+			renew = append(renew, wr)
+		}
+	}
+	found := make(map[int64]bool, len(renew)+len(drop))
+	for chunk := range slices.Chunk(renew, spendChunk) {
+		args := make([]any, 0, 1+2*len(chunk))
+		args = append(args, expires)
+		for _, wr := range chunk {
+			args = append(args, wr.leaseID, int64(wr.fromRes+wr.back))
+		}
+		q := `UPDATE budget_reservations SET amount = amount - v.column2, expires_at = ? FROM (VALUES ` +
+			valueRows(len(chunk)) + `) AS v WHERE budget_reservations.id = v.column1 RETURNING id`
+		if err := b.leaseIDs(ctx, tx, q, args, found); err != nil {
+			return fmt.Errorf("write budget leases: %w", err)
+		}
+	}
+	for chunk := range slices.Chunk(drop, spendChunk) {
+		args := make([]any, len(chunk))
+		for i, wr := range chunk {
+			args[i] = wr.leaseID
+		}
+		q := `DELETE FROM budget_reservations WHERE id IN (` + placeholders(len(chunk)) + `) RETURNING id`
+		if err := b.leaseIDs(ctx, tx, q, args, found); err != nil {
+			return fmt.Errorf("delete empty budget leases: %w", err)
+		}
+	}
+	var moved []*leaseWrite
+	for _, list := range [][]*leaseWrite{renew, drop} {
+		for _, wr := range list {
+			switch {
+			case !found[wr.leaseID]:
+				wr.lost = true
+			case wr.fromRes+wr.back != 0:
+				moved = append(moved, wr)
+			}
+		}
+	}
+	for chunk := range slices.Chunk(moved, spendChunk) {
+		args := make([]any, 0, 2*len(chunk))
+		for _, wr := range chunk {
+			args = append(args, wr.newRow, int64(wr.fromRes+wr.back))
+		}
+		stmt, err := b.db.Prepared(ctx, tx, b.q(`UPDATE spend_windows SET reserved = reserved - v.column2 FROM (VALUES `+
+			valueRows(len(chunk))+`) AS v WHERE spend_windows.id = v.column1 RETURNING id, reserved`))
+		if err != nil {
+			return fmt.Errorf("release leased budget: %w", err)
+		}
+		rows, err := stmt.QueryContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("release leased budget: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			var id int
+			var reserved int64
+			if err := rows.Scan(&id, &reserved); err != nil {
+				rows.Close()
+				return fmt.Errorf("release leased budget: %w", err)
+			}
+			for _, wr := range chunk {
+				if wr.newRow == id {
+					wr.dbResv = money.Micros(reserved)
+					n++
+				}
+			}
+		}
+		if err := cmp.Or(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("release leased budget: %w", err)
+		}
+		if n != len(chunk) {
+			return fmt.Errorf("release leased budget: %d of %d window rows came back", n, len(chunk))
+		}
+	}
+	return nil
+}
+
+// leaseIDs runs q (with ? placeholders) and adds the lease IDs it returns
+// to found.
+func (b *Budgets) leaseIDs(ctx context.Context, tx *sql.Tx, q string, args []any, found map[int64]bool) error {
+	stmt, err := b.db.Prepared(ctx, tx, b.q(q))
+	if err != nil {
+		return err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		found[id] = true
+	}
+	return rows.Err()
+}
+
+// valueRows is n rows of (id, amount) for a VALUES list, typed so that
+// PostgreSQL need not guess the parameters' types; both dialects name the
+// columns column1 and column2.
+func valueRows(n int) string {
+	return strings.TrimSuffix(strings.Repeat("(CAST(? AS BIGINT), CAST(? AS BIGINT)), ", n), ", ")
 }
 
 // leasedStatementLen is how many of writes (sorted) one upsertLeased
