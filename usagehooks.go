@@ -60,7 +60,7 @@ func requestMetrics(r *usagelog.Record, service string) metrics.Request {
 	m := metrics.Request{
 		Service: service, Model: metricsModel(r), Protocol: r.Protocol, Status: r.Status,
 		Duration:    time.Duration(r.LatencyUs) * time.Microsecond,
-		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CachedInputTokens: r.CachedInputTokens,
+		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CachedInputTokens: r.CachedInputTokens, CacheWriteTokens: r.CacheWriteTokens,
 		CostMicros: int64(r.Cost), Priced: r.Priced,
 	}
 	if r.TTFBUs != nil {

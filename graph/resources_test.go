@@ -350,6 +350,11 @@ func TestModelPriceCacheWrites(t *testing.T) {
 			t.Fatalf("set one and remove the other: %s", removed.raw)
 		}
 		h.as(admin, `mutation($id: ID!) { updateModelPrice(id: $id, input: {cacheWritePerMtok: -1}) { id } }`, map[string]any{"id": id}).wantCode(t, "BAD_USER_INPUT")
+		zero := h.as(admin, `mutation($id: ID!) { updateModelPrice(id: $id, input: {cacheWrite1hPerMtok: 0}) { id } }`, map[string]any{"id": id})
+		if !strings.Contains(zero.wantCode(t, "BAD_USER_INPUT").raw, "above zero") {
+			t.Errorf("a zero price, which pricing reads as none: %s", zero.raw)
+		}
+		h.as(admin, `mutation { createModelPrice(input: {provider: "anthropic", model: "claude-zero", inputPerMtok: 1, outputPerMtok: 1, cacheWritePerMtok: 0}) { id } }`, nil).wantCode(t, "BAD_USER_INPUT")
 		catalog := h.as(admin, `{ modelPrices(where: {provider: "anthropic", model: "claude-sonnet-4-5"}) { edges { node { cacheWritePerMtok cacheWrite1hPerMtok } } } }`, nil).ok(t)
 		if !strings.Contains(catalog.raw, `"cacheWritePerMtok":3.75`) || !strings.Contains(catalog.raw, `"cacheWrite1hPerMtok":6`) {
 			t.Fatalf("claude-sonnet-4-5 from the catalog: %s", catalog.raw)

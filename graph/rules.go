@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/spendwindow"
+	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/upstream"
 )
@@ -153,6 +154,16 @@ func checkModels(ctx context.Context, client *ent.Client, provider string, model
 func checkModelName(m string) error {
 	if strings.TrimSpace(m) == "" || len(m) > 200 || strings.Contains(m, "..") || strings.ContainsAny(m, "?#\\ \t\r\n") {
 		return FieldErrorf("modelsEnabled", "%q is not a valid model name", m)
+	}
+	return nil
+}
+
+// checkCacheWritePrice refuses a zero cache-write price: pricing reads
+// zero as no price and would bill the writes as plain input while the
+// dashboard showed $0.00. Null is how to say the provider has none.
+func checkCacheWritePrice(field string, price *money.Micros) error {
+	if price != nil && *price == 0 {
+		return FieldErrorf(field, "%s must be above zero; leave it null if the provider bills cache writes as plain input", field)
 	}
 	return nil
 }

@@ -37,7 +37,7 @@ const (
 	ttfbName           = "sluice_upstream_ttfb_seconds"
 	ttfbHelp           = "Time to the upstream's first response byte."
 	tokensName         = "sluice_tokens_total"
-	tokensHelp         = "Tokens by service, model and kind (input, output, cached_input)."
+	tokensHelp         = "Tokens by service, model and kind (input, output, cached_input, cache_write)."
 	costName           = "sluice_cost_micro_usd_total"
 	costHelp           = "Cost of priced requests in micro-USD by service and model."
 	upstreamErrorsName = "sluice_upstream_errors_total"
@@ -149,6 +149,9 @@ func (m *Metrics) sluiceFamilies() []family {
 		// as the client_golang children did.
 		if n := s.cachedInput.Load(); n > 0 {
 			tokens.rows = append(tokens.rows, row{values: []string{"cached_input", k.model, k.service}, value: float64(n)})
+		}
+		if n := s.cacheWrite.Load(); n > 0 {
+			tokens.rows = append(tokens.rows, row{values: []string{"cache_write", k.model, k.service}, value: float64(n)})
 		}
 		if s.priced.Load() {
 			cost.rows = append(cost.rows, row{values: []string{k.model, k.service}, value: float64(s.cost.Load())})

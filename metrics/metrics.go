@@ -58,6 +58,7 @@ type Request struct {
 	InputTokens              int64
 	OutputTokens             int64
 	CachedInputTokens        int64
+	CacheWriteTokens         int64
 	CostMicros               int64
 	Priced                   bool
 }
@@ -94,7 +95,7 @@ type latencySeries struct {
 type modelSeries struct {
 	// Tokens and micro-USD are integers, so they are summed exactly; the
 	// counters were floats under client_golang.
-	input, output, cachedInput, cost atomic.Uint64
+	input, output, cachedInput, cacheWrite, cost atomic.Uint64
 	// priced makes the cost series appear with the first priced request,
 	// even one that cost nothing, and never for unpriced models.
 	priced atomic.Bool
@@ -122,6 +123,7 @@ func (m *Metrics) ObserveRequest(r Request) {
 	addPositive(&s.model.input, r.InputTokens)
 	addPositive(&s.model.output, r.OutputTokens)
 	addPositive(&s.model.cachedInput, r.CachedInputTokens)
+	addPositive(&s.model.cacheWrite, r.CacheWriteTokens)
 	if r.Priced {
 		// Load first: after the first priced request the flag is only
 		// read, which keeps its cache line shared between cores.

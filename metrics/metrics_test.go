@@ -14,7 +14,7 @@ import (
 func TestObserveRequest(t *testing.T) {
 	m := New()
 	m.ObserveRequest(Request{Service: "svc", Model: "gpt-4o", Protocol: "openai", Status: 200, Duration: 120 * time.Millisecond,
-		TTFB: 30 * time.Millisecond, InputTokens: 11, OutputTokens: 7, CostMicros: 1234, Priced: true})
+		TTFB: 30 * time.Millisecond, InputTokens: 11, OutputTokens: 7, CacheWriteTokens: 5, CostMicros: 1234, Priced: true})
 	m.ObserveRequest(Request{Service: "svc", Model: "mystery", Protocol: "openai", Status: 502, InputTokens: 1})
 	m.BudgetRefusal("svc")
 	m.BudgetContended("svc")
@@ -29,6 +29,7 @@ func TestObserveRequest(t *testing.T) {
 		`sluice_requests_total{model="gpt-4o",protocol="openai",service="svc",status="200"} 1`,
 		`sluice_tokens_total{kind="input",model="gpt-4o",service="svc"} 11`,
 		`sluice_tokens_total{kind="output",model="gpt-4o",service="svc"} 7`,
+		`sluice_tokens_total{kind="cache_write",model="gpt-4o",service="svc"} 5`,
 		`sluice_cost_micro_usd_total{model="gpt-4o",service="svc"} 1234`,
 		`sluice_budget_refusals_total{service="svc"} 1`,
 		`sluice_budget_contended_total{service="svc"} 2`,

@@ -2,6 +2,7 @@ package migrations_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,8 +10,10 @@ import (
 	"entgo.io/ent/dialect/sql/schema"
 
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/money"
 )
 
 // TestApplyMatchesEntSchema applies every migration to an empty database
@@ -151,4 +154,77 @@ func TestDriftIsDetected(t *testing.T) {
 			t.Fatalf("dropped index not detected as drift; files: %d", len(files))
 		}
 	})
+}
+
+// TestCacheWritePricesForEditedRows runs the data migration that gives
+// price rows an admin edited before cache writes were priced Anthropic's
+// rule on their own input price, and leaves every other row alone.
+func TestCacheWritePricesForEditedRows(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		all, err := migrations.Load(db.Dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var backfill string
+		for _, m := range all {
+			if m.Name == "cache_write_prices_edited" {
+				backfill = m.SQL
+			}
+		}
+		if backfill == "" {
+			t.Fatal("no cache_write_prices_edited migration")
+		}
+		set := int64(4_000_000)
+		for _, r := range []struct {
+			provider, model string
+			input           int64
+			customized      bool
+			write           *int64
+		}{
+			{"anthropic", "claude-edited", 3_000_001, true, nil},
+			{"anthropic", "claude-unedited", 3_000_000, false, nil},
+			{"anthropic", "claude-set", 3_000_000, true, &set},
+			{"openrouter", "anthropic/claude-edited", 1_000_000, true, nil},
+			{"openrouter", "openai/gpt-edited", 1_000_000, true, nil},
+			{"openai", "gpt-edited", 1_000_000, true, nil},
+		} {
+			c := db.Client.ModelPrice.Create().SetProvider(r.provider).SetModel(r.model).SetInputPerMtok(money.Micros(r.input)).
+				SetOutputPerMtok(1).SetCustomized(r.customized)
+			if r.write != nil {
+				c.SetCacheWritePerMtok(money.Micros(*r.write))
+			}
+			c.SaveX(ctx)
+		}
+		if _, err := db.SQL.ExecContext(ctx, backfill); err != nil {
+			t.Fatalf("run the backfill: %v", err)
+		}
+		got := map[string]string{}
+		for _, p := range db.Client.ModelPrice.Query().Where(modelprice.Customized(true)).AllX(ctx) {
+			got[p.Provider+"/"+p.Model] = fmt.Sprint(deref(p.CacheWritePerMtok), "/", deref(p.CacheWrite1hPerMtok))
+		}
+		for _, p := range db.Client.ModelPrice.Query().Where(modelprice.Model("claude-unedited")).AllX(ctx) {
+			got["unedited"] = fmt.Sprint(deref(p.CacheWritePerMtok), "/", deref(p.CacheWrite1hPerMtok))
+		}
+		want := map[string]string{
+			"anthropic/claude-edited":            "3750002/6000002", // 1.25x rounded up, 2x
+			"anthropic/claude-set":               "4000000/0",       // an admin's write price stays
+			"openrouter/anthropic/claude-edited": "1250000/2000000",
+			"openrouter/openai/gpt-edited":       "0/0",
+			"openai/gpt-edited":                  "0/0",
+			"unedited":                           "0/0", // the catalog's Sync fills these
+		}
+		for k, w := range want {
+			if got[k] != w {
+				t.Errorf("%s: cache writes %s, want %s", k, got[k], w)
+			}
+		}
+	})
+}
+
+func deref(m *money.Micros) int64 {
+	if m == nil {
+		return 0
+	}
+	return int64(*m)
 }

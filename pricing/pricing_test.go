@@ -81,11 +81,20 @@ func TestCatalogPricesSane(t *testing.T) {
 		if p.CachedInputPerMTok > p.InputPerMTok {
 			t.Errorf("%s: cached input %v costs more than input %v", id, p.CachedInputPerMTok, p.InputPerMTok)
 		}
-		if p.CacheWritePerMTok != 0 && p.CacheWritePerMTok < p.InputPerMTok || p.CacheWrite1hPerMTok != 0 && p.CacheWrite1hPerMTok < p.CacheWritePerMTok {
-			t.Errorf("%s: cache writes %v (one hour %v) cost less than input %v", id, p.CacheWritePerMTok, p.CacheWrite1hPerMTok, p.InputPerMTok)
-		}
-		if p.Provider == "anthropic" && (p.CacheWritePerMTok == 0 || p.CacheWrite1hPerMTok == 0) {
-			t.Errorf("%s: Anthropic bills cache writes above input, but the catalog has no cache-write prices", id)
+		// Anthropic's rule, on its own catalog and on OpenRouter's: cache
+		// writes at 1.25x input (Claude Haiku 3's list price is $0.30, not
+		// $0.3125), one-hour writes at 2x.
+		if p.Provider == "anthropic" || strings.HasPrefix(p.Model, "anthropic/") {
+			write := p.InputPerMTok * 5 / 4
+			if p.Model == "claude-3-haiku-20240307" {
+				write = 300_000
+			}
+			if p.CacheWritePerMTok != write || p.CacheWrite1hPerMTok != 2*p.InputPerMTok {
+				t.Errorf("%s: cache writes %v and %v, want %v and %v (Anthropic: 1.25x and 2x input %v)",
+					id, p.CacheWritePerMTok, p.CacheWrite1hPerMTok, write, 2*p.InputPerMTok, p.InputPerMTok)
+			}
+		} else if p.CacheWritePerMTok != 0 || p.CacheWrite1hPerMTok != 0 {
+			t.Errorf("%s: cache-write prices %v / %v on a provider that does not charge for cache writes", id, p.CacheWritePerMTok, p.CacheWrite1hPerMTok)
 		}
 		switch p.Kind {
 		case KindEmbedding:
@@ -131,9 +140,10 @@ func TestCatalogEntries(t *testing.T) {
 			write: 3_750_000, write1h: 6_000_000, maxOutput: 64000},
 		{id: "anthropic/claude-3-haiku-20240307", kind: KindText, input: 250_000, output: 1_250_000, cached: 30_000,
 			write: 300_000, write1h: 500_000, maxOutput: 4096},
-		// OpenRouter reports cache writes without their lifetime
+		// OpenRouter reports cache writes without their lifetime; the
+		// one-hour price is for budget reservations
 		{id: "openrouter/anthropic/claude-sonnet-4.5", kind: KindText, input: 3_000_000, output: 15_000_000, cached: 300_000,
-			write: 3_750_000, maxOutput: 64000},
+			write: 3_750_000, write1h: 6_000_000, maxOutput: 64000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
@@ -298,8 +308,6 @@ func TestCost(t *testing.T) {
 	}
 }
 
-// TestCostMatchesBigInt checks the 128-bit arithmetic against math/big over
-// random prices and counts, including ones whose products overflow int64.
 // TestCostAtMost checks the budget's worst case: every input token at the
 // dearest input price, so that no mix of reads and writes costs more.
 func TestCostAtMost(t *testing.T) {
@@ -338,6 +346,8 @@ func TestCostAtMost(t *testing.T) {
 	}
 }
 
+// TestCostMatchesBigInt checks the 128-bit arithmetic against math/big over
+// random prices and counts, including ones whose products overflow int64.
 func TestCostMatchesBigInt(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	million := big.NewInt(1_000_000)

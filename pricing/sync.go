@@ -81,7 +81,7 @@ func Sync(ctx context.Context, client *ent.Client) (added, updated int, err erro
 }
 
 // optional is how the table holds a catalog price that may be absent:
-// NULL, not zero, so that a free price and no price stay apart.
+// NULL, as the admin API writes "no price" (pricing reads zero the same).
 func optional(m money.Micros) *money.Micros {
 	if m == 0 {
 		return nil

@@ -157,6 +157,11 @@ func TestStreamMeter(t *testing.T) {
 			// input known from message_start; "Hello!" → 2 tokens beats the 1 reported
 			Usage{2125, 2, 2000, 100, 60, false}, 0},
 		{"anthropic cut after start", Anthropic, cut(anthropicStream, 1), Usage{2125, 1, 2000, 100, 60, false}, 0},
+		{"anthropic message_delta repeating the cache counts as zeros", Anthropic,
+			"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":100,\"cache_read_input_tokens\":2000,\"cache_creation\":{\"ephemeral_5m_input_tokens\":40,\"ephemeral_1h_input_tokens\":60},\"output_tokens\":1}}}\n\n" +
+				"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"input_tokens\":0,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":0},\"output_tokens\":15}}\n\n" +
+				"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+			Usage{2125, 15, 2000, 100, 60, true}, 0},
 		{"gemini", Gemini, geminiStream, Usage{9, 38, 2, 0, 0, true}, 0},
 		{"gemini cut", Gemini, strings.Join(strings.SplitAfter(geminiStream, "\r\n\r\n")[:2], ""),
 			// "The" + " opposite of hot is cold.\n" = 29 characters → 8 tokens,

@@ -22,8 +22,9 @@ const (
 
 // Usage is what one request consumed, in the units providers bill.
 type Usage struct {
-	// InputTokens is the whole input, cached or not, so that
-	// InputTokens-CachedInputTokens is the part billed at the full rate.
+	// InputTokens is the whole input, read from or written to the prompt
+	// cache or not: InputTokens-CachedInputTokens-CacheWriteTokens is the
+	// part billed at the plain input rate.
 	InputTokens int64
 	// OutputTokens includes reasoning ("thinking") tokens, which every
 	// provider bills as output.

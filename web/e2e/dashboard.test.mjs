@@ -301,7 +301,9 @@ describe('dashboard', () => {
     await page.getByTestId('spend-today').filter({ hasText: '$0.75' }).waitFor();
     await screenshot(page, 'overview', { docs: true });
     await go(page, 'Usage log');
-    await page.getByRole('row', { name: /gpt-4o-mini/ }).filter({ hasText: '$0.75' }).first().waitFor();
+    // The fake upstream reports cache writes as OpenRouter does; gpt-4o-mini
+    // has no cache-write price, so they cost what input costs.
+    await page.getByRole('row', { name: /gpt-4o-mini/ }).filter({ hasText: '$0.75' }).filter({ hasText: '4,000 written to cache' }).first().waitFor();
     // The service routes to its one target: the backup credential, with its model map.
     const sent = upstream.requests.filter((r) => r.url.endsWith('/chat/completions'));
     assert.ok(sent.some((r) => r.headers.authorization === `Bearer ${BACKUP_KEY}` && JSON.parse(r.body).model === 'backup-gpt-4o-mini'), 'the upstream got the target\'s provider key and mapped model');

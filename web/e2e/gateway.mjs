@@ -106,7 +106,7 @@ export async function startFakeUpstream() {
       res.end(JSON.stringify({
         id: 'chatcmpl-e2e', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
         choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the fake upstream.' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 1000000, completion_tokens: 1000000, total_tokens: 2000000 },
+        usage: { prompt_tokens: 1000000, completion_tokens: 1000000, total_tokens: 2000000, prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 4000 } },
       }));
     });
   });

@@ -29,6 +29,7 @@ const UsageLogQuery = graphql(`
           inputTokens
           outputTokens
           cachedInputTokens
+          cacheWriteTokens
           cost
           priced
           status
@@ -151,7 +152,7 @@ export function UsageLog() {
                     <td>{keyName.get(r.apiKeyID) ?? r.apiKeyID}</td>
                     <td>{r.model}<div className="muted small">{r.endpoint}{r.streamed ? ' · streamed' : ''}{r.partial ? ' · partial' : ''}</div></td>
                     <td><Badge tone={r.status >= 400 ? 'bad' : 'ok'}>{r.status}</Badge>{r.error && <div className="small field-error">{r.error}</div>}</td>
-                    <td className="num">{formatInt(r.inputTokens)} / {formatInt(r.outputTokens)}{r.cachedInputTokens > 0 && <div className="muted small">{formatInt(r.cachedInputTokens)} cached</div>}</td>
+                    <td className="num">{formatInt(r.inputTokens)} / {formatInt(r.outputTokens)}{r.cachedInputTokens > 0 && <div className="muted small">{formatInt(r.cachedInputTokens)} cached</div>}{(r.cacheWriteTokens ?? 0) > 0 && <div className="muted small">{formatInt(r.cacheWriteTokens)} written to cache</div>}</td>
                     <td className="num">{r.priced ? formatUSD(r.cost) : <span title="The model has no price: the cost is unknown, not zero.">unpriced</span>}</td>
                     <td className="num">{ms(r.latencyUs)}</td>
                     <td className="num">{ms(r.ttfbUs)}</td>
