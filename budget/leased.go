@@ -1,7 +1,6 @@
 package budget
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -545,40 +544,49 @@ func (b *Budgets) writeLeases(ctx context.Context, tx *sql.Tx, writes []*leaseWr
 		}
 	}
 	for chunk := range slices.Chunk(moved, spendChunk) {
-		args := make([]any, 0, 2*len(chunk))
-		for _, wr := range chunk {
-			args = append(args, wr.newRow, int64(wr.fromRes+wr.back))
-		}
-		stmt, err := b.db.Prepared(ctx, tx, b.q(`UPDATE spend_windows SET reserved = reserved - v.column2 FROM (VALUES `+
-			valueRows(len(chunk))+`) AS v WHERE spend_windows.id = v.column1 RETURNING id, reserved`))
-		if err != nil {
+		if err := b.releaseReserved(ctx, tx, chunk); err != nil {
 			return fmt.Errorf("release leased budget: %w", err)
 		}
-		rows, err := stmt.QueryContext(ctx, args...)
-		if err != nil {
-			return fmt.Errorf("release leased budget: %w", err)
+	}
+	return nil
+}
+
+// releaseReserved takes each write's moved amount out of its window's
+// reserved, in one statement, and reads back what the rows now hold.
+func (b *Budgets) releaseReserved(ctx context.Context, tx *sql.Tx, writes []*leaseWrite) error {
+	args := make([]any, 0, 2*len(writes))
+	for _, wr := range writes {
+		args = append(args, wr.newRow, int64(wr.fromRes+wr.back))
+	}
+	stmt, err := b.db.Prepared(ctx, tx, b.q(`UPDATE spend_windows SET reserved = reserved - v.column2 FROM (VALUES `+
+		valueRows(len(writes))+`) AS v WHERE spend_windows.id = v.column1 RETURNING id, reserved`))
+	if err != nil {
+		return err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id int
+		var reserved int64
+		if err := rows.Scan(&id, &reserved); err != nil {
+			return err
 		}
-		n := 0
-		for rows.Next() {
-			var id int
-			var reserved int64
-			if err := rows.Scan(&id, &reserved); err != nil {
-				rows.Close()
-				return fmt.Errorf("release leased budget: %w", err)
+		for _, wr := range writes {
+			if wr.newRow == id {
+				wr.dbResv = money.Micros(reserved)
+				n++
 			}
-			for _, wr := range chunk {
-				if wr.newRow == id {
-					wr.dbResv = money.Micros(reserved)
-					n++
-				}
-			}
 		}
-		if err := cmp.Or(rows.Err(), rows.Close()); err != nil {
-			return fmt.Errorf("release leased budget: %w", err)
-		}
-		if n != len(chunk) {
-			return fmt.Errorf("release leased budget: %d of %d window rows came back", n, len(chunk))
-		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if n != len(writes) {
+		return fmt.Errorf("%d of %d window rows came back", n, len(writes))
 	}
 	return nil
 }

@@ -319,7 +319,8 @@ func (x *exchange) record(o outcome) {
 }
 
 // estimate is the worst-case cost of the request for the budget: the
-// input guessed from the body size plus the most output it may produce.
+// input guessed from the body size, at the dearest input price (a cache
+// write costs more than plain input), plus the most output it may produce.
 func (x *exchange) estimate() money.Micros {
 	if !x.info.priced {
 		return 0
