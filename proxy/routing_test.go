@@ -253,8 +253,10 @@ func TestRoutingDownTargetProbe(t *testing.T) {
 				done.Add(1)
 			})
 		}
+		// Nine answers come from the other target; the probe, held by the
+		// upstream, may reach it after them on a loaded machine.
 		deadline := time.Now().Add(5 * time.Second)
-		for done.Load() < 9 && time.Now().Before(deadline) {
+		for (done.Load() < 9 || a.count() < 3) && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		if a.count() != 3 {
