@@ -558,12 +558,8 @@ func (b *Budgets) releaseReserved(ctx context.Context, tx *sql.Tx, writes []*lea
 	for _, wr := range writes {
 		args = append(args, wr.newRow, int64(wr.fromRes+wr.back))
 	}
-	stmt, err := b.db.Prepared(ctx, tx, b.q(`UPDATE spend_windows SET reserved = reserved - v.column2 FROM (VALUES `+
-		valueRows(len(writes))+`) AS v WHERE spend_windows.id = v.column1 RETURNING id, reserved`))
-	if err != nil {
-		return err
-	}
-	rows, err := stmt.QueryContext(ctx, args...)
+	rows, err := b.query(ctx, tx, `UPDATE spend_windows SET reserved = reserved - v.column2 FROM (VALUES `+
+		valueRows(len(writes))+`) AS v WHERE spend_windows.id = v.column1 RETURNING id, reserved`, args)
 	if err != nil {
 		return err
 	}
@@ -594,11 +590,7 @@ func (b *Budgets) releaseReserved(ctx context.Context, tx *sql.Tx, writes []*lea
 // leaseIDs runs q (with ? placeholders) and adds the lease IDs it returns
 // to found.
 func (b *Budgets) leaseIDs(ctx context.Context, tx *sql.Tx, q string, args []any, found map[int64]bool) error {
-	stmt, err := b.db.Prepared(ctx, tx, b.q(q))
-	if err != nil {
-		return err
-	}
-	rows, err := stmt.QueryContext(ctx, args...)
+	rows, err := b.query(ctx, tx, q, args)
 	if err != nil {
 		return err
 	}
@@ -611,6 +603,16 @@ func (b *Budgets) leaseIDs(ctx context.Context, tx *sql.Tx, q string, args []any
 		found[id] = true
 	}
 	return rows.Err()
+}
+
+// query runs q (with ? placeholders) as a statement prepared once per
+// connection (database.Prepared).
+func (b *Budgets) query(ctx context.Context, tx *sql.Tx, q string, args []any) (*sql.Rows, error) {
+	stmt, err := b.db.Prepared(ctx, tx, b.q(q))
+	if err != nil {
+		return nil, err
+	}
+	return stmt.QueryContext(ctx, args...)
 }
 
 // valueRows is n rows of (id, amount) for a VALUES list, typed so that
