@@ -216,6 +216,9 @@ func (g *gateway) routes() http.Handler {
 		Changes: g.changes, DenyPrivateUpstreams: g.cfg.DenyPrivateUpstreams, TargetHealth: g.proxy}, graph.Options{
 		Introspection:  g.cfg.Playground,
 		AllowedOrigins: g.cfg.CORSOrigins,
+		Limits: graph.QueryLimits{MaxTokens: g.cfg.GraphQLMaxTokens, MaxFields: g.cfg.GraphQLMaxFields,
+			MaxRepeats: g.cfg.GraphQLMaxRepeats, MaxDirectives: g.cfg.GraphQLMaxDirectives},
+		QueryCacheBytes: int64(g.cfg.GraphQLQueryCacheMiB) << 20,
 	})
 	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(gql)))
 	mux.Handle("POST /api/admin/auth/login", g.cors().Handler(g.auth.LoginHandler()))

@@ -71,7 +71,7 @@ func (a *Authenticator) Resolve(ctx context.Context, credential string) (*Viewer
 		return nil, errors.New("your account no longer has access to this organization; log in again")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look up membership: %w", err)
+		return nil, fmt.Errorf("look up membership: %w: %w", ErrLookup, err)
 	}
 	return &Viewer{
 		OrgID:         orgID,
@@ -81,6 +81,10 @@ func (a *Authenticator) Resolve(ctx context.Context, credential string) (*Viewer
 		Username:      m.Edges.User.Username,
 	}, nil
 }
+
+// ErrLookup marks a credential that could not be checked because reading
+// it failed: the server, not the credential, is at fault.
+var ErrLookup = errors.New("credential lookup failed")
 
 var errBadManagementKey = errors.New("management key is invalid, disabled or expired")
 
@@ -96,7 +100,7 @@ func (a *Authenticator) resolveManagementKey(ctx context.Context, key string) (*
 		return nil, errBadManagementKey
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look up management key: %w", err)
+		return nil, fmt.Errorf("look up management key: %w: %w", ErrLookup, err)
 	}
 	if !k.IsManagementKey {
 		return nil, errors.New("this is a client key, which works on the proxy only; use a management key or log in")

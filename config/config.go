@@ -51,6 +51,12 @@ type Config struct {
 	// DataDir is where the embedded SQLite database and its generated
 	// secrets file live when DATABASE_URL is empty.
 	DataDir string
+	// GraphQL documents are measured against these before validation:
+	// tokens, fields with fragments expanded, repeats of one response name
+	// in a selection, directives in one place.
+	GraphQLMaxTokens, GraphQLMaxFields, GraphQLMaxRepeats, GraphQLMaxDirectives int
+	// GraphQLQueryCacheMiB bounds the memory of cached parsed queries.
+	GraphQLQueryCacheMiB int
 }
 
 // setting is one configuration entry: its flag, its variable, its default
@@ -99,6 +105,16 @@ var settings = []setting{
 			c.Playground = b
 			return nil
 		}},
+	{"graphql-max-tokens", "SLUICE_GRAPHQL_MAX_TOKENS", "10000", "most lexical tokens in a GraphQL document (the standard introspection query has about 400)",
+		intSetting(100, 1_000_000, func(c *Config, n int) { c.GraphQLMaxTokens = n })},
+	{"graphql-max-fields", "SLUICE_GRAPHQL_MAX_FIELDS", "2000", "most fields in a GraphQL document with its fragments expanded, checked before validation",
+		intSetting(100, 1_000_000, func(c *Config, n int) { c.GraphQLMaxFields = n })},
+	{"graphql-max-repeats", "SLUICE_GRAPHQL_MAX_REPEATS", "50", "most times one field or alias may appear in one GraphQL selection, fragments expanded",
+		intSetting(2, 100_000, func(c *Config, n int) { c.GraphQLMaxRepeats = n })},
+	{"graphql-max-directives", "SLUICE_GRAPHQL_MAX_DIRECTIVES", "10", "most directives on one GraphQL field, fragment or operation",
+		intSetting(1, 1000, func(c *Config, n int) { c.GraphQLMaxDirectives = n })},
+	{"graphql-query-cache-mib", "SLUICE_GRAPHQL_QUERY_CACHE_MIB", "32", "memory (MiB, estimated) of parsed GraphQL queries kept for reuse; only queries that passed every limit are kept",
+		intSetting(1, 4096, func(c *Config, n int) { c.GraphQLQueryCacheMiB = n })},
 	{"shutdown-timeout", "SLUICE_SHUTDOWN_TIMEOUT", "30s", "how long a shutdown waits for in-flight requests and streams",
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
@@ -165,6 +181,17 @@ func boolSetting(set func(*Config, bool)) func(*Config, string) error {
 			return fmt.Errorf("%q: use true or false", v)
 		}
 		set(c, b)
+		return nil
+	}
+}
+
+func intSetting(lo, hi int, set func(*Config, int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%q: use a whole number from %d to %d", v, lo, hi)
+		}
+		set(c, n)
 		return nil
 	}
 }

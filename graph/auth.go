@@ -18,6 +18,9 @@ func viewer(ctx context.Context) (*auth.Viewer, error) {
 		if errors.As(err, &e) {
 			return nil, e
 		}
+		if errors.Is(err, auth.ErrLookup) {
+			return nil, err // the presenter tells an outage from a fault
+		}
 		if errors.Is(err, auth.ErrBadToken) {
 			return nil, Errorf(CodeUnauthenticated, "%s", auth.ErrBadToken.Error())
 		}

@@ -9,13 +9,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	coderws "github.com/coder/websocket"
@@ -38,6 +38,13 @@ type Options struct {
 	MaxDepth int
 	// MaxComplexity bounds gqlgen's complexity score; default 2000.
 	MaxComplexity int
+	// Limits bound a query's size and shape before it is validated.
+	Limits QueryLimits
+	// QueryCacheEntries and QueryCacheBytes bound the cache of parsed
+	// queries, by count and by the memory their documents hold (an
+	// estimate); defaults 1,000 and 32 MiB.
+	QueryCacheEntries int
+	QueryCacheBytes   int64
 	// AllowedOrigins may open subscription websockets besides the
 	// gateway's own origin (the dashboard's dev server).
 	AllowedOrigins []string
@@ -46,6 +53,12 @@ type Options struct {
 // NewHandler serves the GraphQL API over HTTP POST and GET. Callers are
 // identified by auth.Authenticator's middleware around it.
 func NewHandler(r *Resolver, opts Options) http.Handler {
+	h, _ := newHandler(r, opts)
+	return h
+}
+
+// newHandler is NewHandler, and the cache of parsed queries it uses.
+func newHandler(r *Resolver, opts Options) (http.Handler, *queryCache) {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
@@ -55,6 +68,14 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 	if opts.MaxComplexity == 0 {
 		opts.MaxComplexity = 2000
 	}
+	opts.Limits.defaults()
+	if opts.QueryCacheEntries == 0 {
+		opts.QueryCacheEntries = 1000
+	}
+	if opts.QueryCacheBytes == 0 {
+		opts.QueryCacheBytes = 32 << 20
+	}
+	cache := newQueryCache(opts.QueryCacheEntries, opts.QueryCacheBytes)
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 15 * time.Second,
@@ -68,42 +89,102 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetQueryCache(cache)
+	srv.SetParserTokenLimit(opts.Limits.MaxTokens)
+	srv.SetDisableSuggestion(!opts.Introspection)
+	srv.Use(queryGate{limits: opts.Limits, cache: cache})
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(introspectionOff{})
 	}
 	srv.Use(depthLimit(opts.MaxDepth))
 	srv.Use(subscriptionsOverWebsocket{})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	srv.Use(auditor{client: r.Client, log: r.Log})
-	srv.SetErrorPresenter(presentError(r.Log))
+	srv.Use(capErrors(maxErrors))
+	srv.Use(admitQueries{cache: cache}) // the last operation check
+	var db pinger
+	if r.DB != nil {
+		db = r.DB
+	}
+	srv.SetErrorPresenter(presentError(r.Log, db, !opts.Introspection))
 	srv.SetRecoverFunc(recoverPanic(r.Log))
-	return limitBody(srv, opts.MaxBodyBytes)
+	return limitBody(srv, opts.MaxBodyBytes), cache
 }
 
-// limitBody refuses bodies over max with 413 and a GraphQL error that says
-// so, before gqlgen reads them (it would report a generic decode failure).
+// limitBody refuses bodies over max with 413, and JSON bodies that are not
+// one GraphQL request with 400, before gqlgen reads them: gqlgen answers a
+// body it cannot decode with an error quoting the whole body, secrets
+// included, which would reach the error log too.
 func limitBody(next http.Handler, max int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Method == http.MethodPost {
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 			if err != nil {
 				var tooBig *http.MaxBytesError
-				status, msg := http.StatusBadRequest, "could not read the request body"
 				if errors.As(err, &tooBig) {
-					status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than the limit of %d bytes", max)
+					writeRequestError(w, http.StatusRequestEntityTooLarge, CodeBadUserInput, fmt.Sprintf("request body is larger than the limit of %d bytes", max))
+				} else {
+					writeRequestError(w, http.StatusBadRequest, CodeBadRequest, "could not read the request body")
 				}
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(status)
-				_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
-					"message": msg, "extensions": map[string]any{"code": string(CodeBadUserInput)},
-				}}})
 				return
+			}
+			if (transport.POST{}).Supports(r) {
+				if msg := requestBodyError(body); msg != "" {
+					writeRequestError(w, http.StatusBadRequest, CodeBadRequest, msg)
+					return
+				}
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// requestBodyError says what is wrong with a JSON request body that gqlgen
+// could not decode as one operation, without quoting it; "" when nothing.
+func requestBodyError(body []byte) string {
+	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) > 0 && b[0] == '[' {
+		return "batched operations are not supported; send one operation per request"
+	}
+	var params graphql.RawParams // what gqlgen decodes, the same way
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	err := dec.Decode(&params)
+	var syntax *json.SyntaxError
+	var wrongType *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, io.EOF):
+		return `the request body is empty; send {"query": "…", "variables": {…}}`
+	case errors.As(err, &wrongType) && wrongType.Field == "":
+		return `the request body must be a JSON object: {"query": "…", "variables": {…}}`
+	case errors.As(err, &wrongType):
+		return fmt.Sprintf("%q in the request body must be %s, not a JSON %s", wrongType.Field, jsonKind(wrongType.Type.Kind()), wrongType.Value)
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("the request body is not valid JSON (at byte %d)", syntax.Offset)
+	default:
+		return "the request body is not valid JSON (it ends early)"
+	}
+}
+
+func jsonKind(k reflect.Kind) string {
+	if k == reflect.String {
+		return "a string"
+	}
+	return "an object"
+}
+
+// writeRequestError answers a request refused before it reached gqlgen,
+// in GraphQL's error shape.
+func writeRequestError(w http.ResponseWriter, status int, code Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
+		"message": msg, "extensions": map[string]any{"code": string(code)},
+	}}})
 }
 
 // websocketAuth authenticates a subscription connection from its
@@ -187,7 +268,7 @@ func (d depthLimit) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 	if oc.Operation == nil {
 		return nil
 	}
-	if depth := selectionDepth(oc.Operation.SelectionSet); depth > int(d) {
+	if depth := selectionDepth(oc.Doc, oc.Operation.SelectionSet); depth > int(d) {
 		err := gqlerror.Errorf("query is nested %d levels deep; the limit is %d", depth, int(d))
 		err.Extensions = map[string]any{"code": string(CodeBadUserInput)}
 		return err
@@ -195,25 +276,9 @@ func (d depthLimit) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 	return nil
 }
 
-// selectionDepth is the deepest chain of fields in set, through fragments.
-// Validation has already refused fragment cycles.
-func selectionDepth(set ast.SelectionSet) int {
-	deepest := 0
-	for _, sel := range set {
-		var d int
-		switch s := sel.(type) {
-		case *ast.Field:
-			d = 1 + selectionDepth(s.SelectionSet)
-		case *ast.InlineFragment:
-			d = selectionDepth(s.SelectionSet)
-		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				d = selectionDepth(s.Definition.SelectionSet)
-			}
-		}
-		if d > deepest {
-			deepest = d
-		}
-	}
-	return deepest
+// selectionDepth is the deepest chain of fields in set, through fragments,
+// each fragment measured once: a fragment that spreads the next one twice
+// would otherwise be walked 2ⁿ times.
+func selectionDepth(doc *ast.QueryDocument, set ast.SelectionSet) int {
+	return newDocShape(doc, saturation).set(set).depth
 }
