@@ -34,6 +34,7 @@ import (
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/liveusage"
+	"github.com/sluicehq/sluice/logbound"
 	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/migrations"
 	"github.com/sluicehq/sluice/pricing"
@@ -370,10 +371,12 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	// No value a client sends makes a line longer than a few KiB.
+	return slog.New(logbound.New(h, logbound.DefaultMax))
 }
 
 // serve runs the gateway until ctx is cancelled (SIGINT, SIGTERM), then
