@@ -73,6 +73,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(depthLimit(opts.MaxDepth))
+	srv.Use(pageLimit(MaxPageSize))
 	srv.Use(subscriptionsOverWebsocket{})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	srv.Use(auditor{client: r.Client, log: r.Log})
