@@ -111,7 +111,7 @@ var matrix = []operation{
 	}, ownOrgOnly},
 	{"nodes", `query($id: ID!) { nodes(ids: [$id]) { id } }`, func(h *harness, f fixtures) map[string]any {
 		return map[string]any{"id": h.org.ID}
-	}, loggedIn},
+	}, ownOrgOnly},
 	{"apiKeys", `{ apiKeys { totalCount } }`, noVariables, loggedIn},
 	{"auditEvents", `{ auditEvents { totalCount } }`, noVariables, adminsRead},
 	{"modelPrices", `{ modelPrices { totalCount } }`, noVariables, loggedIn},

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/apikey"
 	"github.com/sluicehq/sluice/ent/auditevent"
@@ -25,11 +26,7 @@ func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := r.Client.Noder(withoutFieldCollection(ctx), id)
-	if ent.IsNotFound(err) || (err == nil && !visible(v, n)) {
-		return nil, notFound("node")
-	}
-	return n, err
+	return r.visibleNode(ctx, v, id)
 }
 
 // Nodes is the resolver for the nodes field.
@@ -38,14 +35,17 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	if err != nil {
 		return nil, err
 	}
-	ns, err := r.Client.Noders(withoutFieldCollection(ctx), ids)
-	if err != nil {
-		return nil, err
+	if len(ids) > MaxPageSize {
+		return nil, FieldErrorf("ids", "ids lists %d IDs; the limit is %d", len(ids), MaxPageSize)
 	}
-	for i, n := range ns {
-		if n != nil && !visible(v, n) {
-			ns[i] = nil
+	ns := make([]ent.Noder, len(ids))
+	for i, id := range ids {
+		n, err := r.visibleNode(ctx, v, id)
+		if err != nil {
+			graphql.AddError(graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i)), err)
+			continue
 		}
+		ns[i] = n
 	}
 	return ns, nil
 }

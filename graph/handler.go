@@ -99,6 +99,7 @@ func newHandler(r *Resolver, opts Options) (http.Handler, *queryCache) {
 		srv.Use(introspectionOff{})
 	}
 	srv.Use(depthLimit(opts.MaxDepth))
+	srv.Use(pageLimit(MaxPageSize))
 	srv.Use(subscriptionsOverWebsocket{})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	srv.Use(auditor{client: r.Client, log: r.Log})

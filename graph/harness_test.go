@@ -52,6 +52,7 @@ type harness struct {
 	auth    *auth.Authenticator
 	budgets *budget.Budgets
 	feed    *livefeed.Hub
+	prober  *liveusage.Prober
 }
 
 const adminPassword = "correct horse battery staple"
@@ -95,8 +96,9 @@ func newHarness(t *testing.T, db *database.DB) *harness {
 	}
 	h.budgets = budget.New(db, log)
 	h.feed = livefeed.New()
+	h.prober = liveusage.New()
 	r := &graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets,
-		Prober: liveusage.New(), CredentialTests: auth.NewLimiter(10, time.Minute), Feed: h.feed}
+		Prober: h.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: h.feed}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", h.auth.Middleware(graph.NewHandler(r, graph.Options{Introspection: true})))
 	mux.Handle("POST /api/admin/auth/login", h.auth.LoginHandler())

@@ -1,11 +1,13 @@
 package graph_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/internal/testenv"
@@ -45,6 +47,12 @@ func TestProviderUsage(t *testing.T) {
 			t.Fatalf("cached answer called the provider again: %d calls", calls.Load())
 		}
 		h.as(member, q, map[string]any{"id": cred.get("createProviderCredential.id"), "r": true}).ok(t)
+		if calls.Load() != 1 {
+			t.Fatalf("a refresh right after a probe called the provider again: %d calls", calls.Load())
+		}
+		later := time.Now().Add(h.prober.MinRefresh)
+		h.prober.Now = func() time.Time { return later }
+		h.as(member, q, map[string]any{"id": cred.get("createProviderCredential.id"), "r": true}).ok(t)
 		if calls.Load() != 2 {
 			t.Fatalf("refresh did not call the provider: %d calls", calls.Load())
 		}
@@ -63,6 +71,40 @@ func TestProviderUsage(t *testing.T) {
 		down := h.as(mgmtKey, test, map[string]any{"u": "http://127.0.0.1:1/v1"}).ok(t)
 		if down.get("testProviderCredential.reachable") != false {
 			t.Fatalf("an unreachable provider: %s", down.raw)
+		}
+	})
+}
+
+// TestProviderUsageRefreshAliases: a member's 500 aliases of
+// providerUsage(refresh: true) make one call to the provider, and every
+// alias gets its answer.
+func TestProviderUsageRefreshAliases(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		var calls atomic.Int32
+		provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.Header().Set("x-ratelimit-limit-tokens", "1000")
+			w.Header().Set("x-ratelimit-remaining-tokens", "250")
+			w.Write([]byte(`{"data":[{"id":"gpt-4o"}]}`))
+		}))
+		defer provider.Close()
+		id := h.as(admin, `mutation($u: String!) { createProviderCredential(input: {provider: "openai", accountKey: "live", baseUrl: $u, providerApiKey: "sk-live-key-9999"}) { id } }`,
+			map[string]any{"u": provider.URL + "/v1"}).ok(t).str("createProviderCredential.id")
+		var q strings.Builder
+		q.WriteString("query($id: ID!) {")
+		for i := 0; i < 500; i++ {
+			fmt.Fprintf(&q, " a%d: providerUsage(credentialId: $id, refresh: true) { reachable }", i)
+		}
+		q.WriteString(" }")
+		res := h.as(member, q.String(), map[string]any{"id": id}).ok(t)
+		if calls.Load() != 1 {
+			t.Fatalf("500 aliased refreshes made %d provider calls, want 1", calls.Load())
+		}
+		for i := 0; i < 500; i++ {
+			if res.get(fmt.Sprintf("a%d.reachable", i)) != true {
+				t.Fatalf("alias a%d: %.300s", i, res.raw)
+			}
 		}
 	})
 }

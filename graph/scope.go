@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/ent"
@@ -47,4 +48,18 @@ func withoutFieldCollection(ctx context.Context) context.Context {
 	plain, cancel := context.WithCancel(context.Background())
 	context.AfterFunc(ctx, cancel)
 	return plain
+}
+
+// visibleNode loads the node with id if v may see it. A missing node, an id
+// of no known type and another organization's node all get the same
+// NOT_FOUND, so that an answer never tells which ids exist elsewhere.
+func (r *Resolver) visibleNode(ctx context.Context, v *auth.Viewer, id int) (ent.Noder, error) {
+	n, err := r.Client.Noder(withoutFieldCollection(ctx), id)
+	switch {
+	case err == nil && visible(v, n):
+		return n, nil
+	case err == nil || ent.IsNotFound(err):
+		return nil, notFound("node")
+	}
+	return nil, fmt.Errorf("load node %d: %w", id, err)
 }

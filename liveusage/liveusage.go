@@ -58,7 +58,11 @@ type Result struct {
 type Prober struct {
 	HTTP     *http.Client
 	CacheTTL time.Duration
-	Now      func() time.Time
+	// MinRefresh is the least time between two probes of one credential:
+	// a refresh asked for sooner is answered from the last probe, so that
+	// no caller can make the gateway call a provider without limit.
+	MinRefresh time.Duration
+	Now        func() time.Time
 	// OnChange is called with a credential whose known limits changed
 	// (new traffic headers or a new probe), for live subscriptions.
 	OnChange func(credentialID int)
@@ -69,15 +73,17 @@ type Prober struct {
 	probing map[int]*sync.Mutex
 }
 
-// New returns a prober with a 60-second cache and a 10-second timeout.
+// New returns a prober with a 60-second cache, at most one probe of a
+// credential every 10 seconds, and a 10-second timeout.
 func New() *Prober {
 	return &Prober{
-		HTTP:     &http.Client{Timeout: 10 * time.Second},
-		CacheTTL: time.Minute,
-		Now:      time.Now,
-		probes:   map[int]Result{},
-		traffic:  map[int]Result{},
-		probing:  map[int]*sync.Mutex{},
+		HTTP:       &http.Client{Timeout: 10 * time.Second},
+		CacheTTL:   time.Minute,
+		MinRefresh: 10 * time.Second,
+		Now:        time.Now,
+		probes:     map[int]Result{},
+		traffic:    map[int]Result{},
+		probing:    map[int]*sync.Mutex{},
 	}
 }
 
@@ -98,7 +104,9 @@ func (p *Prober) Observe(credentialID int, snap ratelimits.Snapshot, at time.Tim
 
 // ForCredential answers for a saved credential: from traffic seen in the
 // last minute, else from a probe cached for a minute, else a new probe.
-// refresh always probes.
+// refresh probes unless the last probe is younger than MinRefresh. Probes
+// of one credential are coalesced: callers that arrive while one is in
+// flight wait for it and share its answer.
 func (p *Prober) ForCredential(ctx context.Context, credentialID int, t Target, refresh bool) Result {
 	now := p.Now()
 	p.mu.Lock()
@@ -116,24 +124,22 @@ func (p *Prober) ForCredential(ctx context.Context, credentialID int, t Target, 
 			p.mu.Unlock()
 			return tr
 		}
-		if pr, ok := p.probes[credentialID]; ok && now.Sub(pr.CheckedAt) < p.CacheTTL {
-			p.mu.Unlock()
-			return pr
-		}
+	}
+	if pr, ok := p.fresh(credentialID, refresh); ok {
+		p.mu.Unlock()
+		return pr
 	}
 	p.mu.Unlock()
 
-	// One probe per credential at a time: a dashboard full of viewers must
-	// not multiply the calls to the provider.
+	// One probe per credential at a time; whoever waited for it finds its
+	// answer fresh and returns it.
 	lock.Lock()
 	defer lock.Unlock()
-	if !refresh {
-		p.mu.Lock()
-		pr, ok := p.probes[credentialID]
-		p.mu.Unlock()
-		if ok && p.Now().Sub(pr.CheckedAt) < p.CacheTTL {
-			return pr
-		}
+	p.mu.Lock()
+	pr, ok := p.fresh(credentialID, refresh)
+	p.mu.Unlock()
+	if ok {
+		return pr
 	}
 	r := p.Probe(ctx, t)
 	p.mu.Lock()
@@ -143,6 +149,21 @@ func (p *Prober) ForCredential(ctx context.Context, credentialID int, t Target, 
 		go p.OnChange(credentialID)
 	}
 	return r
+}
+
+// fresh returns the last probe of a credential if it may answer instead of
+// a new one: younger than CacheTTL, or than MinRefresh when refreshing.
+// The caller holds p.mu.
+func (p *Prober) fresh(credentialID int, refresh bool) (Result, bool) {
+	pr, ok := p.probes[credentialID]
+	if !ok {
+		return Result{}, false
+	}
+	maxAge := p.CacheTTL
+	if refresh {
+		maxAge = p.MinRefresh
+	}
+	return pr, p.Now().Sub(pr.CheckedAt) < maxAge
 }
 
 // Forget drops what is known of a credential (after it changed).

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,5 +151,59 @@ func TestCacheAndRefresh(t *testing.T) {
 	r := p.ForCredential(ctx, 1, target, false)
 	if f.calls.Load() != 3 || r.Source != SourceTraffic || *r.Limits.Requests.Remaining != 3 {
 		t.Fatalf("traffic headers not used: %d calls, %+v", f.calls.Load(), r)
+	}
+}
+
+// TestRefreshIsLimitedAndCoalesced: 500 concurrent refreshes of one
+// credential make one call to the provider and share its answer; a refresh
+// within MinRefresh of the last probe answers from it; after MinRefresh a
+// refresh calls again. Another credential is not held back.
+func TestRefreshIsLimitedAndCoalesced(t *testing.T) {
+	release := make(chan struct{})
+	f := newFake(t, 200, map[string]string{"x-ratelimit-limit-requests": "10", "x-ratelimit-remaining-requests": "9"}, `{"data":[]}`)
+	fast := f.Config.Handler
+	var arrived atomic.Int32
+	f.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		<-release // hold the first call while the other callers queue behind it
+		fast.ServeHTTP(w, r)
+	})
+	p := prober()
+	target := Target{Provider: "openai", BaseURL: ptr(f.URL), Auth: upstream.Auth{Method: "auth_bearer", Key: "k"}}
+	ctx := context.Background()
+
+	var wg sync.WaitGroup
+	var answered atomic.Int32
+	for i := 0; i < 500; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := p.ForCredential(ctx, 1, target, true); r.Reachable {
+				answered.Add(1)
+			}
+		}()
+	}
+	for deadline := time.Now().Add(5 * time.Second); arrived.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if f.calls.Load() != 1 || answered.Load() != 500 {
+		t.Fatalf("500 concurrent refreshes: %d provider calls, %d answers; want 1 call shared by 500", f.calls.Load(), answered.Load())
+	}
+
+	now = now.Add(p.MinRefresh - time.Second)
+	p.ForCredential(ctx, 1, target, true)
+	if f.calls.Load() != 1 {
+		t.Fatalf("a refresh within MinRefresh called the provider: %d calls", f.calls.Load())
+	}
+	p.ForCredential(ctx, 2, target, true)
+	if f.calls.Load() != 2 {
+		t.Fatalf("another credential's refresh was held back: %d calls", f.calls.Load())
+	}
+	now = now.Add(2 * time.Second)
+	p.ForCredential(ctx, 1, target, true)
+	if f.calls.Load() != 3 {
+		t.Fatalf("a refresh after MinRefresh did not call the provider: %d calls", f.calls.Load())
 	}
 }
