@@ -144,6 +144,9 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	if err != nil {
 		return nil, err
 	}
+	for _, f := range db.Narrowed {
+		log.Warn("the database file was readable by other users; made it private (mode 0600)", "file", f)
+	}
 	ran, err := migrations.Apply(ctx, db.SQL, db.Dialect)
 	if err != nil {
 		db.Close()
