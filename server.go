@@ -242,11 +242,29 @@ func (g *gateway) routes() http.Handler {
 		_, _ = io.WriteString(w, "ready\n")
 	})
 	g.proxy.Mount(mux)
-	if g.cfg.MetricsAddr == "" {
-		mux.Handle("GET /metrics", g.metrics.Handler())
-	}
+	mux.Handle("GET /metrics", g.mainMetrics())
 	mux.Handle("/", web.Handler())
 	return mux
+}
+
+// metricsHandler is /metrics, behind the metrics token when one is set.
+func (g *gateway) metricsHandler() http.Handler {
+	if g.cfg.MetricsToken == "" {
+		return g.metrics.Handler()
+	}
+	return metrics.RequireToken(g.cfg.MetricsToken, g.metrics.Handler())
+}
+
+// mainMetrics is /metrics on the main listener, which anyone can reach:
+// served only with a token, as the series name every organization's
+// services and their costs.
+func (g *gateway) mainMetrics() http.Handler {
+	if g.cfg.MetricsToken != "" && g.cfg.MetricsAddr != "off" {
+		return g.metricsHandler()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "metrics are not served here: set --metrics-token (SLUICE_METRICS_TOKEN) or read them on --metrics-addr", http.StatusNotFound)
+	})
 }
 
 // pruneUsage deletes raw usage records older than the retention period,
@@ -411,7 +429,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if err != nil {
 			return fmt.Errorf("listen for metrics on %s: %w", a, err)
 		}
-		msrv := &http.Server{Handler: g.metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		msrv := &http.Server{Handler: g.metricsHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- msrv.Serve(mln) }()
 		defer msrv.Close()
 		log.Info("metrics are served separately", "addr", mln.Addr().String())

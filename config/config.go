@@ -28,9 +28,12 @@ type Config struct {
 	// UsageRetention is how long raw usage records are kept; hourly
 	// roll-ups are kept for good.
 	UsageRetention time.Duration
-	// MetricsAddr is where /metrics is served: empty for the main
-	// listener, host:port for a separate one, off for nowhere.
+	// MetricsAddr is a separate listener for /metrics (host:port), empty
+	// for none, or off to serve /metrics nowhere.
 	MetricsAddr string
+	// MetricsToken is the bearer token /metrics asks for. Without one,
+	// /metrics is not served on the main listener.
+	MetricsToken string
 	// DenyPrivateUpstreams refuses provider base URLs on loopback, private
 	// or link-local addresses, at save time and at connect time.
 	DenyPrivateUpstreams bool
@@ -117,8 +120,16 @@ var settings = []setting{
 			c.UsageRetention = d
 			return nil
 		}},
-	{"metrics-addr", "SLUICE_METRICS_ADDR", "", "serve Prometheus /metrics on this separate address (e.g. 127.0.0.1:9090); empty serves it on --addr, off disables it",
+	{"metrics-addr", "SLUICE_METRICS_ADDR", "", "serve Prometheus /metrics on this separate address (e.g. 127.0.0.1:9090); off serves it nowhere",
 		func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
+	{"metrics-token", "SLUICE_METRICS_TOKEN", "", "bearer token that reading /metrics needs (at least 16 characters; prefer the variable, a flag shows in the process list); without it /metrics is served only on --metrics-addr",
+		func(c *Config, v string) error {
+			if v != "" && len(v) < 16 {
+				return errors.New("use a token of at least 16 characters")
+			}
+			c.MetricsToken = v
+			return nil
+		}},
 	{"deny-private-upstreams", "SLUICE_DENY_PRIVATE_UPSTREAMS", "false", "refuse provider base URLs that resolve to loopback, private or link-local addresses",
 		boolSetting(func(c *Config, b bool) { c.DenyPrivateUpstreams = b })},
 	{"budget-fail-open", "SLUICE_BUDGET_FAIL_OPEN", "false", "admit proxied requests when budgets cannot be checked (database down and, on PostgreSQL, the budget leases used up); by default they get 503",
