@@ -220,8 +220,10 @@ func (g *gateway) routes() http.Handler {
 		Introspection:  g.cfg.Playground,
 		AllowedOrigins: g.cfg.CORSOrigins,
 	})
-	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(gql)))
-	mux.Handle("POST /api/admin/auth/login", g.cors().Handler(g.auth.LoginHandler()))
+	// One bucket per address covers anonymous GraphQL and the REST login.
+	anonymous := auth.NewThrottle(g.cfg.AnonymousRate, g.cfg.AnonymousBurst)
+	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(anonymous.GraphQL(gql))))
+	mux.Handle("POST /api/admin/auth/login", g.cors().Handler(anonymous.REST(g.auth.LoginHandler())))
 	if g.cfg.Playground {
 		mux.Handle("GET /playground", graph.Playground("/graphql"))
 	}

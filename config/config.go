@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,11 @@ type Config struct {
 	// MetricsToken is the bearer token /metrics asks for. Without one,
 	// /metrics is not served on the main listener.
 	MetricsToken string
+	// AnonymousRate and AnonymousBurst limit, per client address, the
+	// GraphQL requests without a valid credential and the logins: a token
+	// bucket refilled at AnonymousRate a second; 0 turns it off.
+	AnonymousRate  float64
+	AnonymousBurst int
 	// DenyPrivateUpstreams refuses provider base URLs on loopback, private
 	// or link-local addresses, at save time and at connect time.
 	DenyPrivateUpstreams bool
@@ -156,6 +162,24 @@ var settings = []setting{
 				return fmt.Errorf("database connections %q: use a whole number from 2 to 1000", v)
 			}
 			c.DBMaxConns = n
+			return nil
+		}},
+	{"anonymous-rate", "SLUICE_ANONYMOUS_RATE", "20", "requests a second each client address may make to /graphql without a valid credential, and to the logins (logged-in callers are not counted); more get 429; 0 turns the limit off",
+		func(c *Config, v string) error {
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+				return fmt.Errorf("%q: use a number of requests a second such as 20, or 0 for no limit", v)
+			}
+			c.AnonymousRate = r
+			return nil
+		}},
+	{"anonymous-burst", "SLUICE_ANONYMOUS_BURST", "40", "how many requests without a valid credential one address may make at once before --anonymous-rate applies",
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("%q: use a whole number of at least 1", v)
+			}
+			c.AnonymousBurst = n
 			return nil
 		}},
 	{"token-ttl", "SLUICE_TOKEN_TTL", "12h", "how long an admin login token lasts",
