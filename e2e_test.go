@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,8 @@ func TestGatewayEndToEnd(t *testing.T) {
 	testenv.EachDialect(t, func(t *testing.T, d string) {
 		target := testenv.Target(t, d)
 		getenv := env("DATABASE_URL", testenv.URL(target), "SLUICE_ADMIN_PASSWORD", "pw-e2e",
-			"SLUICE_MASTER_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "SLUICE_JWT_SECRET", "e2e-jwt-secret-e2e-jwt-secret-00")
+			"SLUICE_MASTER_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "SLUICE_JWT_SECRET", "e2e-jwt-secret-e2e-jwt-secret-00",
+			"SLUICE_METRICS_TOKEN", testMetricsToken)
 		base, stop := startBinary(t, getenv)
 		upstream, seen := fakeOpenAI(t)
 
@@ -124,10 +126,13 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 		// Metrics are counted after the record is written, beside the
 		// subscription event: poll briefly.
-		for _, want := range []string{`sluice_tokens_total{kind="output",model="gpt-4o-mini",service="chat"} 2000`, `sluice_cost_micro_usd_total{model="gpt-4o-mini",service="chat"} 1350`} {
-			for deadline := time.Now().Add(3 * time.Second); !strings.Contains(httpGet(t, base+"/metrics"), want); time.Sleep(20 * time.Millisecond) {
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`sluice_tokens_total{kind="output",model="gpt-4o-mini",organization="\d+",service="chat"} 2000\n`),
+			regexp.MustCompile(`sluice_cost_micro_usd_total{model="gpt-4o-mini",organization="\d+",service="chat"} 1350\n`),
+		} {
+			for deadline := time.Now().Add(3 * time.Second); !want.MatchString(scrapeMetrics(t, base)); time.Sleep(20 * time.Millisecond) {
 				if time.Now().After(deadline) {
-					t.Fatalf("/metrics lacks %s", want)
+					t.Fatalf("/metrics lacks %s:\n%s", want, scrapeMetrics(t, base))
 				}
 			}
 		}

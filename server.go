@@ -145,6 +145,9 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	if err != nil {
 		return nil, err
 	}
+	for _, f := range db.Narrowed {
+		log.Warn("the database file was readable by other users; made it private (mode 0600)", "file", f)
+	}
 	ran, err := migrations.Apply(ctx, db.SQL, db.Dialect)
 	if err != nil {
 		db.Close()
@@ -221,8 +224,10 @@ func (g *gateway) routes() http.Handler {
 			MaxRepeats: g.cfg.GraphQLMaxRepeats, MaxDirectives: g.cfg.GraphQLMaxDirectives},
 		QueryCacheBytes: int64(g.cfg.GraphQLQueryCacheMiB) << 20,
 	})
-	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(gql)))
-	mux.Handle("POST /api/admin/auth/login", g.cors().Handler(g.auth.LoginHandler()))
+	// One bucket per address covers anonymous GraphQL and the REST login.
+	anonymous := auth.NewThrottle(g.cfg.AnonymousRate, g.cfg.AnonymousBurst)
+	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(anonymous.GraphQL(gql))))
+	mux.Handle("POST /api/admin/auth/login", g.cors().Handler(anonymous.REST(g.auth.LoginHandler())))
 	if g.cfg.Playground {
 		mux.Handle("GET /playground", graph.Playground("/graphql"))
 	}
@@ -243,11 +248,29 @@ func (g *gateway) routes() http.Handler {
 		_, _ = io.WriteString(w, "ready\n")
 	})
 	g.proxy.Mount(mux)
-	if g.cfg.MetricsAddr == "" {
-		mux.Handle("GET /metrics", g.metrics.Handler())
-	}
+	mux.Handle("GET /metrics", g.mainMetrics())
 	mux.Handle("/", web.Handler())
 	return mux
+}
+
+// metricsHandler is /metrics, behind the metrics token when one is set.
+func (g *gateway) metricsHandler() http.Handler {
+	if g.cfg.MetricsToken == "" {
+		return g.metrics.Handler()
+	}
+	return metrics.RequireToken(g.cfg.MetricsToken, g.metrics.Handler())
+}
+
+// mainMetrics is /metrics on the main listener, which anyone can reach:
+// served only with a token, as the series name every organization's
+// services and their costs.
+func (g *gateway) mainMetrics() http.Handler {
+	if g.cfg.MetricsToken != "" && g.cfg.MetricsAddr != "off" {
+		return g.metricsHandler()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "metrics are not served here: set --metrics-token (SLUICE_METRICS_TOKEN) or read them on --metrics-addr", http.StatusNotFound)
+	})
 }
 
 // pruneUsage deletes raw usage records older than the retention period,
@@ -414,7 +437,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if err != nil {
 			return fmt.Errorf("listen for metrics on %s: %w", a, err)
 		}
-		msrv := &http.Server{Handler: g.metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		msrv := &http.Server{Handler: g.metricsHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- msrv.Serve(mln) }()
 		defer msrv.Close()
 		log.Info("metrics are served separately", "addr", mln.Addr().String())

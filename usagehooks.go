@@ -56,9 +56,15 @@ func metricsModel(r *usagelog.Record) string {
 	return otherModel
 }
 
+// metricsService labels a record's service with its organization's id:
+// service names are unique only within an organization.
+func metricsService(r *usagelog.Record, name string) metrics.Service {
+	return metrics.Service{Org: strconv.Itoa(r.OrganizationID), Name: name}
+}
+
 func requestMetrics(r *usagelog.Record, service string) metrics.Request {
 	m := metrics.Request{
-		Service: service, Model: metricsModel(r), Protocol: r.Protocol, Status: r.Status,
+		Service: metricsService(r, service), Model: metricsModel(r), Protocol: r.Protocol, Status: r.Status,
 		Duration:    time.Duration(r.LatencyUs) * time.Microsecond,
 		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CachedInputTokens: r.CachedInputTokens, CacheWriteTokens: r.CacheWriteTokens,
 		CostMicros: int64(r.Cost), Priced: r.Priced,
@@ -73,14 +79,15 @@ func requestMetrics(r *usagelog.Record, service string) metrics.Request {
 // failed if it did.
 func observe(m *metrics.Metrics, r *usagelog.Record, service string) {
 	m.ObserveRequest(requestMetrics(r, service))
+	s := metricsService(r, service)
 	switch r.Failure {
 	case "":
 	case proxy.FailureBudget:
-		m.BudgetRefusal(service)
+		m.BudgetRefusal(s)
 	case proxy.FailureBudgetBusy:
-		m.BudgetContended(service)
+		m.BudgetContended(s)
 	default:
-		m.UpstreamError(service, r.Failure)
+		m.UpstreamError(s, r.Failure)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -90,16 +91,16 @@ func TestMetricsModelIsBounded(t *testing.T) {
 func TestObserveFailures(t *testing.T) {
 	m := metrics.New()
 	for _, f := range []string{"", proxy.FailureBudget, proxy.FailureBudgetBusy, proxy.FailureBudgetBusy, proxy.FailureTimeout} {
-		observe(m, &usagelog.Record{Model: "gpt-4o-mini", Priced: true, Status: 200, Failure: f}, "svc")
+		observe(m, &usagelog.Record{OrganizationID: 1, Model: "gpt-4o-mini", Priced: true, Status: 200, Failure: f}, "svc")
 	}
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
 	for _, want := range []string{
-		`sluice_requests_total{model="gpt-4o-mini",protocol="",service="svc",status="200"} 5`,
-		`sluice_budget_refusals_total{service="svc"} 1`,
-		`sluice_budget_contended_total{service="svc"} 2`,
-		`sluice_upstream_errors_total{kind="timeout",service="svc"} 1`,
+		`sluice_requests_total{model="gpt-4o-mini",organization="1",protocol="",service="svc",status="200"} 5`,
+		`sluice_budget_refusals_total{organization="1",service="svc"} 1`,
+		`sluice_budget_contended_total{organization="1",service="svc"} 2`,
+		`sluice_upstream_errors_total{kind="timeout",organization="1",service="svc"} 1`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("metrics lack %s", want)
@@ -107,5 +108,40 @@ func TestObserveFailures(t *testing.T) {
 	}
 	if strings.Contains(body, `kind="budget`) {
 		t.Errorf("a budget refusal was counted as an upstream error:\n%s", body)
+	}
+}
+
+// TestMetricsKeepOrganizationsApart: two organizations' services of one
+// name are two series in every per-service family, never one sum.
+func TestMetricsKeepOrganizationsApart(t *testing.T) {
+	m := metrics.New()
+	for org, n := range map[int]int{1: 2, 2: 3} {
+		for range n {
+			observe(m, &usagelog.Record{OrganizationID: org, Protocol: "openai", Model: "gpt-4o-mini", Priced: true, Status: 502,
+				InputTokens: 10, Cost: 7, Failure: proxy.FailureTimeout}, "svc")
+			observe(m, &usagelog.Record{OrganizationID: org, Protocol: "openai", Model: "gpt-4o-mini", Priced: true, Status: 402,
+				Failure: proxy.FailureBudget}, "svc")
+		}
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, c := range []struct {
+		org string
+		n   int
+	}{{"1", 2}, {"2", 3}} {
+		org, n := `organization="`+c.org+`"`, func(k int) string { return strconv.Itoa(k * c.n) }
+		for _, want := range []string{
+			`sluice_requests_total{model="gpt-4o-mini",` + org + `,protocol="openai",service="svc",status="502"} ` + n(1),
+			`sluice_request_duration_seconds_count{` + org + `,protocol="openai",service="svc"} ` + n(2),
+			`sluice_tokens_total{kind="input",model="gpt-4o-mini",` + org + `,service="svc"} ` + n(10),
+			`sluice_cost_micro_usd_total{model="gpt-4o-mini",` + org + `,service="svc"} ` + n(7),
+			`sluice_upstream_errors_total{kind="timeout",` + org + `,service="svc"} ` + n(1),
+			`sluice_budget_refusals_total{` + org + `,service="svc"} ` + n(1),
+		} {
+			if !strings.Contains(body, want+"\n") {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
 	}
 }

@@ -22,15 +22,22 @@ type Authenticator struct {
 	Client *ent.Client
 	Tokens *Tokens
 	Log    *slog.Logger
-	// Logins limits failed logins per username and per client address.
+	// Logins limits failed logins per username and client address pair:
+	// one address guessing a password locks out only itself.
 	Logins *Limiter
-	now    func() time.Time
+	// LoginCeiling limits failed logins per username and per client
+	// address, far above Logins, so that guessing spread over many
+	// addresses, or over many usernames from one, is still slowed.
+	LoginCeiling *Limiter
+	now          func() time.Time
 }
 
 // NewAuthenticator returns an authenticator limiting failed logins to 5 a
-// minute per username and per client address.
+// minute per username and address pair, and to 100 a minute per username
+// and per address.
 func NewAuthenticator(client *ent.Client, tokens *Tokens, log *slog.Logger) *Authenticator {
-	return &Authenticator{Client: client, Tokens: tokens, Log: log, Logins: NewLimiter(5, time.Minute), now: time.Now}
+	return &Authenticator{Client: client, Tokens: tokens, Log: log,
+		Logins: NewLimiter(5, time.Minute), LoginCeiling: NewLimiter(100, time.Minute), now: time.Now}
 }
 
 // Middleware puts the caller's Viewer in the request context. Requests
@@ -130,11 +137,14 @@ func (e *LoginLimitedError) Error() string {
 
 // Login checks a username and password and returns a token for the user's
 // first organization (the default one for the bootstrap admin). After 5
-// failures in a minute for the username or the client address, every
-// attempt is refused with *LoginLimitedError, even with the right password.
+// failures in a minute for the username from the client address, or 100
+// for the username or the address alone, every attempt they cover is
+// refused with *LoginLimitedError, even with the right password.
 func (a *Authenticator) Login(ctx context.Context, username, password, clientIP string) (token string, expires time.Time, v *Viewer, err error) {
-	keys := []string{"user:" + strings.ToLower(username), "ip:" + clientIP}
-	if blocked, wait := a.Logins.Blocked(keys...); blocked {
+	name := strings.ToLower(username)
+	pair := "pair:" + name + "\x00" + clientIP
+	ceiling := []string{"user:" + name, "ip:" + clientIP}
+	if wait := a.loginWait(pair, ceiling); wait > 0 {
 		return "", time.Time{}, nil, &LoginLimitedError{RetryAfter: wait}
 	}
 	u, err := a.Client.User.Query().Where(user.Username(username)).Only(ctx)
@@ -143,11 +153,13 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 	}
 	if u == nil {
 		CheckPassword(dummyHash, password) // same cost as a real check
-		a.Logins.Fail(keys...)
+		a.Logins.Fail(pair)
+		a.LoginCeiling.Fail(ceiling...)
 		return "", time.Time{}, nil, ErrLoginFailed
 	}
 	if !CheckPassword(u.PasswordHash, password) {
-		a.Logins.Fail(keys...)
+		a.Logins.Fail(pair)
+		a.LoginCeiling.Fail(ceiling...)
 		return "", time.Time{}, nil, ErrLoginFailed
 	}
 	m, err := a.Client.Membership.Query().
@@ -170,6 +182,16 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 		OrgID: m.OrganizationID, Role: Role(m.Role), UserID: u.ID, Username: u.Username,
 		InstanceAdmin: m.Role == membership.RoleAdmin && m.Edges.Organization.IsDefault,
 	}, nil
+}
+
+// loginWait is how long a login must wait: zero unless the pair or a
+// ceiling key has used up its failures.
+func (a *Authenticator) loginWait(pair string, ceiling []string) time.Duration {
+	_, wait := a.Logins.Blocked(pair)
+	if _, w := a.LoginCeiling.Blocked(ceiling...); w > wait {
+		wait = w
+	}
+	return wait
 }
 
 func bearer(h string) (string, bool) {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -28,9 +29,17 @@ type Config struct {
 	// UsageRetention is how long raw usage records are kept; hourly
 	// roll-ups are kept for good.
 	UsageRetention time.Duration
-	// MetricsAddr is where /metrics is served: empty for the main
-	// listener, host:port for a separate one, off for nowhere.
+	// MetricsAddr is a separate listener for /metrics (host:port), empty
+	// for none, or off to serve /metrics nowhere.
 	MetricsAddr string
+	// MetricsToken is the bearer token /metrics asks for. Without one,
+	// /metrics is not served on the main listener.
+	MetricsToken string
+	// AnonymousRate and AnonymousBurst limit, per client address, the
+	// GraphQL requests without a valid credential and the logins: a token
+	// bucket refilled at AnonymousRate a second; 0 turns it off.
+	AnonymousRate  float64
+	AnonymousBurst int
 	// DenyPrivateUpstreams refuses provider base URLs on loopback, private
 	// or link-local addresses, at save time and at connect time.
 	DenyPrivateUpstreams bool
@@ -133,8 +142,16 @@ var settings = []setting{
 			c.UsageRetention = d
 			return nil
 		}},
-	{"metrics-addr", "SLUICE_METRICS_ADDR", "", "serve Prometheus /metrics on this separate address (e.g. 127.0.0.1:9090); empty serves it on --addr, off disables it",
+	{"metrics-addr", "SLUICE_METRICS_ADDR", "", "serve Prometheus /metrics on this separate address (e.g. 127.0.0.1:9090); off serves it nowhere",
 		func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
+	{"metrics-token", "SLUICE_METRICS_TOKEN", "", "bearer token that reading /metrics needs (at least 16 characters; prefer the variable, a flag shows in the process list); without it /metrics is served only on --metrics-addr",
+		func(c *Config, v string) error {
+			if v != "" && len(v) < 16 {
+				return errors.New("use a token of at least 16 characters")
+			}
+			c.MetricsToken = v
+			return nil
+		}},
 	{"deny-private-upstreams", "SLUICE_DENY_PRIVATE_UPSTREAMS", "false", "refuse provider base URLs that resolve to loopback, private or link-local addresses",
 		boolSetting(func(c *Config, b bool) { c.DenyPrivateUpstreams = b })},
 	{"budget-fail-open", "SLUICE_BUDGET_FAIL_OPEN", "false", "admit proxied requests when budgets cannot be checked (database down and, on PostgreSQL, the budget leases used up); by default they get 503",
@@ -161,6 +178,24 @@ var settings = []setting{
 				return fmt.Errorf("database connections %q: use a whole number from 2 to 1000", v)
 			}
 			c.DBMaxConns = n
+			return nil
+		}},
+	{"anonymous-rate", "SLUICE_ANONYMOUS_RATE", "20", "requests a second each client address may make to /graphql without a valid credential, and to the logins (logged-in callers are not counted); more get 429; 0 turns the limit off",
+		func(c *Config, v string) error {
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+				return fmt.Errorf("%q: use a number of requests a second such as 20, or 0 for no limit", v)
+			}
+			c.AnonymousRate = r
+			return nil
+		}},
+	{"anonymous-burst", "SLUICE_ANONYMOUS_BURST", "40", "how many requests without a valid credential one address may make at once before --anonymous-rate applies",
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("%q: use a whole number of at least 1", v)
+			}
+			c.AnonymousBurst = n
 			return nil
 		}},
 	{"token-ttl", "SLUICE_TOKEN_TTL", "12h", "how long an admin login token lasts",

@@ -33,6 +33,10 @@ type DB struct {
 	// a connection of their own (lib/pq's listener).
 	DSN string
 
+	// Narrowed lists the SQLite files whose mode Open narrowed to 0600
+	// because others could read them, for the caller to log.
+	Narrowed []string
+
 	stmts stmtCache // Prepared's statements
 }
 
@@ -134,11 +138,19 @@ func sqliteTarget(path, extra string) Target {
 	return t
 }
 
-// Open connects to the target and checks that it answers.
+// Open connects to the target and checks that it answers. An SQLite file
+// is created, or narrowed, to mode 0600 first.
 func Open(ctx context.Context, t Target) (*DB, error) {
 	driver := "postgres"
+	var narrowed []string
 	if t.Dialect == dialect.SQLite {
 		driver = "sqlite"
+		if t.Path != "" {
+			var err error
+			if narrowed, err = makePrivate(t.Path); err != nil {
+				return nil, err
+			}
+		}
 	}
 	db, err := sql.Open(driver, t.DSN)
 	if err != nil {
@@ -164,7 +176,7 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", t.Dialect, err)
 	}
 	drv := entsql.OpenDB(t.Dialect, db)
-	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: t.Dialect, DSN: t.DSN}, nil
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: t.Dialect, DSN: t.DSN, Narrowed: narrowed}, nil
 }
 
 // Rebind turns ? placeholders into PostgreSQL's $1, $2, … so that hand-written

@@ -280,9 +280,9 @@ func TestBadCredentialsSayWhy(t *testing.T) {
 	})
 }
 
-// TestLoginLimit: after 5 failed logins in a minute from one address the
-// 6th attempt is refused with RATE_LIMITED even with the right password; a
-// wrong username and a wrong password get the same answer.
+// TestLoginLimit: after 5 failed logins in a minute for one username from
+// one address the 6th attempt is refused with RATE_LIMITED even with the
+// right password; a wrong username and a wrong password get the same answer.
 func TestLoginLimit(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		h := newHarness(t, db)
@@ -293,19 +293,19 @@ func TestLoginLimit(t *testing.T) {
 		if wrongUser.Errors[0].Message != wrongPass.Errors[0].Message {
 			t.Fatalf("wrong username and wrong password answer differently: %q vs %q", wrongUser.Errors[0].Message, wrongPass.Errors[0].Message)
 		}
-		for i := 0; i < 3; i++ {
+		for i := 0; i < 4; i++ {
 			h.do("", q, map[string]any{"u": "admin", "p": "wrong"}).wantCode(t, "UNAUTHENTICATED")
 		}
 		res := h.do("", q, map[string]any{"u": "admin", "p": adminPassword}).wantCode(t, "RATE_LIMITED")
 		if !strings.Contains(res.Errors[0].Message, "try again in") {
 			t.Fatalf("limit message does not say when: %q", res.Errors[0].Message)
 		}
-		// The five failures and the refusal are in the audit log as denied,
+		// The six failures and the refusal are in the audit log as denied,
 		// without the password.
 		evs := h.client.AuditEvent.Query().Where(auditevent.Action("login"), auditevent.OutcomeEQ(auditevent.OutcomeDenied)).
 			Order(ent.Asc(auditevent.FieldID)).AllX(context.Background())
-		if len(evs) != 6 || !strings.Contains(evs[5].Error, "too many failed logins") || evs[5].Changes["password"] != "changed" {
-			t.Fatalf("denied login audit events = %d (last %+v), want 6 ending with the refusal", len(evs), evs[len(evs)-1])
+		if len(evs) != 7 || !strings.Contains(evs[6].Error, "too many failed logins") || evs[6].Changes["password"] != "changed" {
+			t.Fatalf("denied login audit events = %d (last %+v), want 7 ending with the refusal", len(evs), evs[len(evs)-1])
 		}
 	})
 }

@@ -31,32 +31,32 @@ const (
 // client_golang so that dashboards and alerts keep working.
 const (
 	requestsName       = "sluice_requests_total"
-	requestsHelp       = "Proxied requests by service, model, HTTP status and wire protocol."
+	requestsHelp       = "Proxied requests by organization, service, model, HTTP status and wire protocol."
 	durationName       = "sluice_request_duration_seconds"
 	durationHelp       = "Time from request to the end of the response, streams included."
 	ttfbName           = "sluice_upstream_ttfb_seconds"
 	ttfbHelp           = "Time to the upstream's first response byte."
 	tokensName         = "sluice_tokens_total"
-	tokensHelp         = "Tokens by service, model and kind (input, output, cached_input, cache_write)."
+	tokensHelp         = "Tokens by organization, service, model and kind (input, output, cached_input, cache_write)."
 	costName           = "sluice_cost_micro_usd_total"
-	costHelp           = "Cost of priced requests in micro-USD by service and model."
+	costHelp           = "Cost of priced requests in micro-USD by organization, service and model."
 	upstreamErrorsName = "sluice_upstream_errors_total"
-	upstreamErrorsHelp = "Upstream failures by service and kind (connect, timeout, status_4xx, status_5xx, stream)."
+	upstreamErrorsHelp = "Upstream failures by organization, service and kind (connect, timeout, status_4xx, status_5xx, stream)."
 	budgetRefusalsName = "sluice_budget_refusals_total"
-	budgetRefusalsHelp = "Requests refused by a budget or balance, by service."
+	budgetRefusalsHelp = "Requests refused by a budget or balance, by organization and service."
 	budgetBusyName     = "sluice_budget_contended_total"
-	budgetBusyHelp     = "Requests refused because a budget window was too contended to hold their share (503 budget_busy; more replicas than its headroom serves, not a spent budget), by service."
+	budgetBusyHelp     = "Requests refused because a budget window was too contended to hold their share (503 budget_busy; more replicas than its headroom serves, not a spent budget), by organization and service."
 )
 
 // Label names of each family, sorted, because sample lines list labels in
 // name order, as client_golang wrote them.
 var (
-	requestLabels  = []string{"model", "protocol", "service", "status"}
-	protocolLabels = []string{"protocol", "service"}
-	tokenLabels    = []string{"kind", "model", "service"}
-	modelLabels    = []string{"model", "service"}
-	errorLabels    = []string{"kind", "service"}
-	serviceLabels  = []string{"service"}
+	requestLabels  = []string{"model", "organization", "protocol", "service", "status"}
+	protocolLabels = []string{"organization", "protocol", "service"}
+	tokenLabels    = []string{"kind", "model", "organization", "service"}
+	modelLabels    = []string{"model", "organization", "service"}
+	errorLabels    = []string{"kind", "organization", "service"}
+	serviceLabels  = []string{"organization", "service"}
 )
 
 // bucketLabels are the le label values of the histogram buckets, formatted
@@ -124,7 +124,7 @@ func (m *Metrics) sluiceFamilies() []family {
 	requests := family{name: requestsName, help: requestsHelp, typ: typeCounter, labels: requestLabels}
 	m.requests.each(func(k requestKey, s *requestSeries) {
 		requests.rows = append(requests.rows, row{
-			values: []string{k.model, k.protocol, k.service, strconv.Itoa(k.status)},
+			values: []string{k.model, k.service.Org, k.protocol, k.service.Name, strconv.Itoa(k.status)},
 			value:  float64(s.count.Load()),
 		})
 	})
@@ -132,7 +132,7 @@ func (m *Metrics) sluiceFamilies() []family {
 	duration := family{name: durationName, help: durationHelp, typ: typeHistogram, labels: protocolLabels}
 	ttfb := family{name: ttfbName, help: ttfbHelp, typ: typeHistogram, labels: protocolLabels}
 	m.latencies.each(func(k protocolKey, s *latencySeries) {
-		values := []string{k.protocol, k.service}
+		values := []string{k.service.Org, k.protocol, k.service.Name}
 		duration.rows = append(duration.rows, row{values: values, hist: s.duration.snapshot()})
 		if t := s.ttfb.snapshot(); t.count() > 0 {
 			ttfb.rows = append(ttfb.rows, row{values: values, hist: t})
@@ -143,34 +143,34 @@ func (m *Metrics) sluiceFamilies() []family {
 	cost := family{name: costName, help: costHelp, typ: typeCounter, labels: modelLabels}
 	m.models.each(func(k modelKey, s *modelSeries) {
 		tokens.rows = append(tokens.rows,
-			row{values: []string{"input", k.model, k.service}, value: float64(s.input.Load())},
-			row{values: []string{"output", k.model, k.service}, value: float64(s.output.Load())})
+			row{values: []string{"input", k.model, k.service.Org, k.service.Name}, value: float64(s.input.Load())},
+			row{values: []string{"output", k.model, k.service.Org, k.service.Name}, value: float64(s.output.Load())})
 		// cached_input and cost appear only once something was added,
 		// as the client_golang children did.
 		if n := s.cachedInput.Load(); n > 0 {
-			tokens.rows = append(tokens.rows, row{values: []string{"cached_input", k.model, k.service}, value: float64(n)})
+			tokens.rows = append(tokens.rows, row{values: []string{"cached_input", k.model, k.service.Org, k.service.Name}, value: float64(n)})
 		}
 		if n := s.cacheWrite.Load(); n > 0 {
-			tokens.rows = append(tokens.rows, row{values: []string{"cache_write", k.model, k.service}, value: float64(n)})
+			tokens.rows = append(tokens.rows, row{values: []string{"cache_write", k.model, k.service.Org, k.service.Name}, value: float64(n)})
 		}
 		if s.priced.Load() {
-			cost.rows = append(cost.rows, row{values: []string{k.model, k.service}, value: float64(s.cost.Load())})
+			cost.rows = append(cost.rows, row{values: []string{k.model, k.service.Org, k.service.Name}, value: float64(s.cost.Load())})
 		}
 	})
 
 	upstreamErrors := family{name: upstreamErrorsName, help: upstreamErrorsHelp, typ: typeCounter, labels: errorLabels}
 	m.upstreamErrors.each(func(k errorKey, c *atomic.Uint64) {
-		upstreamErrors.rows = append(upstreamErrors.rows, row{values: []string{k.kind, k.service}, value: float64(c.Load())})
+		upstreamErrors.rows = append(upstreamErrors.rows, row{values: []string{k.kind, k.service.Org, k.service.Name}, value: float64(c.Load())})
 	})
 
 	refusals := family{name: budgetRefusalsName, help: budgetRefusalsHelp, typ: typeCounter, labels: serviceLabels}
-	m.budgetRefusals.each(func(service string, c *atomic.Uint64) {
-		refusals.rows = append(refusals.rows, row{values: []string{service}, value: float64(c.Load())})
+	m.budgetRefusals.each(func(service Service, c *atomic.Uint64) {
+		refusals.rows = append(refusals.rows, row{values: []string{service.Org, service.Name}, value: float64(c.Load())})
 	})
 
 	contended := family{name: budgetBusyName, help: budgetBusyHelp, typ: typeCounter, labels: serviceLabels}
-	m.budgetContended.each(func(service string, c *atomic.Uint64) {
-		contended.rows = append(contended.rows, row{values: []string{service}, value: float64(c.Load())})
+	m.budgetContended.each(func(service Service, c *atomic.Uint64) {
+		contended.rows = append(contended.rows, row{values: []string{service.Org, service.Name}, value: float64(c.Load())})
 	})
 
 	return []family{requests, duration, ttfb, tokens, cost, upstreamErrors, refusals, contended}

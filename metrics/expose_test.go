@@ -360,14 +360,14 @@ func unescape(s string, label bool) (string, error) {
 func TestExpositionValid(t *testing.T) {
 	m := New()
 	for i, d := range []time.Duration{0, 5 * time.Millisecond, 7 * time.Millisecond, time.Second, 3 * time.Minute} {
-		m.ObserveRequest(Request{Service: "svc", Model: "gpt-4o", Protocol: "openai", Status: 200 + i, Duration: d, TTFB: d / 2,
+		m.ObserveRequest(Request{Service: Service{"1", "svc"}, Model: "gpt-4o", Protocol: "openai", Status: 200 + i, Duration: d, TTFB: d / 2,
 			InputTokens: 10, OutputTokens: 5, CachedInputTokens: int64(i), CostMicros: 99, Priced: i%2 == 0})
-		m.ObserveRequest(Request{Service: "other", Model: "claude", Protocol: "anthropic", Status: 429, Duration: d})
+		m.ObserveRequest(Request{Service: Service{"1", "other"}, Model: "claude", Protocol: "anthropic", Status: 429, Duration: d})
 	}
-	m.UpstreamError("svc", "timeout")
-	m.UpstreamError("other", "connect")
-	m.BudgetRefusal("svc")
-	m.BudgetContended("other")
+	m.UpstreamError(Service{"1", "svc"}, "timeout")
+	m.UpstreamError(Service{"1", "other"}, "connect")
+	m.BudgetRefusal(Service{"1", "svc"})
+	m.BudgetContended(Service{"1", "other"})
 	m.Gauge("sluice_usage_queue_depth", "Usage records waiting to be written.", func() float64 { return 4 })
 	m.Gauge("weird_gauge", "help with \\ and\na newline", func() float64 { return math.NaN() })
 	e := scrape(t, m)
@@ -398,10 +398,10 @@ func TestExpositionValid(t *testing.T) {
 		t.Errorf("families not sorted: %v", names)
 	}
 	// 3 minutes is beyond the last bound: only +Inf holds it.
-	if v, _ := e.value("sluice_request_duration_seconds_bucket", "protocol", "openai", "service", "svc", "le", "120"); v != 4 {
+	if v, _ := e.value("sluice_request_duration_seconds_bucket", "protocol", "openai", "organization", "1", "service", "svc", "le", "120"); v != 4 {
 		t.Errorf("le=120 bucket = %v, want 4", v)
 	}
-	if v, _ := e.value("sluice_request_duration_seconds_bucket", "protocol", "openai", "service", "svc", "le", "+Inf"); v != 5 {
+	if v, _ := e.value("sluice_request_duration_seconds_bucket", "protocol", "openai", "organization", "1", "service", "svc", "le", "+Inf"); v != 5 {
 		t.Errorf("le=+Inf bucket = %v, want 5", v)
 	}
 }
@@ -433,21 +433,21 @@ func TestLabelEscaping(t *testing.T) {
 	for _, tc := range []struct {
 		name, service, line, want string
 	}{
-		{"plain", "svc", `sluice_budget_refusals_total{service="svc"} 1`, "svc"},
-		{"quote backslash newline", "a\"b\\c\nd", `sluice_budget_refusals_total{service="a\"b\\c\nd"} 1`, "a\"b\\c\nd"},
-		{"trailing backslash", `x\`, `sluice_budget_refusals_total{service="x\\"} 1`, `x\`},
-		{"braces and comma", `a},b="c`, `sluice_budget_refusals_total{service="a},b=\"c"} 1`, `a},b="c`},
-		{"invalid UTF-8", "bad\xffname", `sluice_budget_refusals_total{service="bad` + "\uFFFD" + `name"} 1`, "bad\uFFFDname"},
+		{"plain", "svc", `sluice_budget_refusals_total{organization="1",service="svc"} 1`, "svc"},
+		{"quote backslash newline", "a\"b\\c\nd", `sluice_budget_refusals_total{organization="1",service="a\"b\\c\nd"} 1`, "a\"b\\c\nd"},
+		{"trailing backslash", `x\`, `sluice_budget_refusals_total{organization="1",service="x\\"} 1`, `x\`},
+		{"braces and comma", `a},b="c`, `sluice_budget_refusals_total{organization="1",service="a},b=\"c"} 1`, `a},b="c`},
+		{"invalid UTF-8", "bad\xffname", `sluice_budget_refusals_total{organization="1",service="bad` + "\uFFFD" + `name"} 1`, "bad\uFFFDname"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New()
-			m.BudgetRefusal(tc.service)
+			m.BudgetRefusal(Service{"1", tc.service})
 			body := string(m.appendExposition(nil))
 			if !strings.Contains(body, tc.line+"\n") {
 				t.Errorf("want line %s in\n%s", tc.line, body)
 			}
 			e := scrape(t, m)
-			if v, ok := e.value("sluice_budget_refusals_total", "service", tc.want); !ok || v != 1 {
+			if v, ok := e.value("sluice_budget_refusals_total", "organization", "1", "service", tc.want); !ok || v != 1 {
 				t.Errorf("service %q did not read back: %v %v", tc.want, v, ok)
 			}
 		})

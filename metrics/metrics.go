@@ -1,7 +1,9 @@
 // Package metrics is what operators watch, in Prometheus form: proxied
 // requests, latency, tokens and cost by service and model, upstream errors,
-// budget refusals and the usage-writer queue. Labels carry service and
-// model names only, never keys or anything secret.
+// budget refusals and the usage-writer queue. Labels carry organization
+// ids, service and model names only, never keys or anything secret; every
+// per-service series carries its organization's id, so two organizations'
+// services of one name never add up to one series.
 //
 // The package writes the Prometheus text exposition format (version 0.0.4)
 // itself rather than importing client_golang: that library, with protobuf
@@ -32,11 +34,11 @@ type Metrics struct {
 	latencies      seriesMap[protocolKey, latencySeries]
 	models         seriesMap[modelKey, modelSeries]
 	upstreamErrors seriesMap[errorKey, atomic.Uint64]
-	budgetRefusals seriesMap[string, atomic.Uint64]
+	budgetRefusals seriesMap[Service, atomic.Uint64]
 	// budgetContended counts budget_busy refusals apart from spent
 	// budgets: they call for fewer replicas or more headroom, not for a
 	// user to slow down.
-	budgetContended seriesMap[string, atomic.Uint64]
+	budgetContended seriesMap[Service, atomic.Uint64]
 
 	gaugesMu sync.Mutex
 	gauges   []gaugeFunc
@@ -50,34 +52,49 @@ func New() *Metrics {
 	return m
 }
 
+// Service identifies a service in the labels: its organization's id and
+// its name, which is unique only within the organization.
+type Service struct{ Org, Name string }
+
 // Request is what one proxied request contributes.
 type Request struct {
-	Service, Model, Protocol string
-	Status                   int
-	Duration, TTFB           time.Duration
-	InputTokens              int64
-	OutputTokens             int64
-	CachedInputTokens        int64
-	CacheWriteTokens         int64
-	CostMicros               int64
-	Priced                   bool
+	Service           Service
+	Model, Protocol   string
+	Status            int
+	Duration, TTFB    time.Duration
+	InputTokens       int64
+	OutputTokens      int64
+	CachedInputTokens int64
+	CacheWriteTokens  int64
+	CostMicros        int64
+	Priced            bool
 }
 
 // requestKey identifies a sluice_requests_total series. The status stays an
 // int so that building the key never formats a number.
 type requestKey struct {
-	service, model, protocol string
-	status                   int
+	service         Service
+	model, protocol string
+	status          int
 }
 
 // protocolKey identifies the latency and TTFB histograms.
-type protocolKey struct{ service, protocol string }
+type protocolKey struct {
+	service  Service
+	protocol string
+}
 
 // modelKey identifies the token and cost counters.
-type modelKey struct{ service, model string }
+type modelKey struct {
+	service Service
+	model   string
+}
 
 // errorKey identifies a sluice_upstream_errors_total series.
-type errorKey struct{ service, kind string }
+type errorKey struct {
+	service Service
+	kind    string
+}
 
 type requestSeries struct {
 	count   atomic.Uint64
@@ -144,14 +161,14 @@ func addPositive(c *atomic.Uint64, n int64) {
 }
 
 // UpstreamError counts an upstream failure of a kind.
-func (m *Metrics) UpstreamError(service, kind string) {
+func (m *Metrics) UpstreamError(service Service, kind string) {
 	if m != nil {
 		m.upstreamErrors.get(errorKey{service, kind}).Add(1)
 	}
 }
 
 // BudgetRefusal counts a request refused by a budget.
-func (m *Metrics) BudgetRefusal(service string) {
+func (m *Metrics) BudgetRefusal(service Service) {
 	if m != nil {
 		m.budgetRefusals.get(service).Add(1)
 	}
@@ -159,7 +176,7 @@ func (m *Metrics) BudgetRefusal(service string) {
 
 // BudgetContended counts a request refused because a budget window was
 // too contended to hold its share (503 budget_busy).
-func (m *Metrics) BudgetContended(service string) {
+func (m *Metrics) BudgetContended(service Service) {
 	if m != nil {
 		m.budgetContended.get(service).Add(1)
 	}

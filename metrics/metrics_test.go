@@ -13,29 +13,29 @@ import (
 
 func TestObserveRequest(t *testing.T) {
 	m := New()
-	m.ObserveRequest(Request{Service: "svc", Model: "gpt-4o", Protocol: "openai", Status: 200, Duration: 120 * time.Millisecond,
+	m.ObserveRequest(Request{Service: Service{"1", "svc"}, Model: "gpt-4o", Protocol: "openai", Status: 200, Duration: 120 * time.Millisecond,
 		TTFB: 30 * time.Millisecond, InputTokens: 11, OutputTokens: 7, CacheWriteTokens: 5, CostMicros: 1234, Priced: true})
-	m.ObserveRequest(Request{Service: "svc", Model: "mystery", Protocol: "openai", Status: 502, InputTokens: 1})
-	m.BudgetRefusal("svc")
-	m.BudgetContended("svc")
-	m.BudgetContended("svc")
-	m.UpstreamError("svc", "status_5xx")
+	m.ObserveRequest(Request{Service: Service{"1", "svc"}, Model: "mystery", Protocol: "openai", Status: 502, InputTokens: 1})
+	m.BudgetRefusal(Service{"1", "svc"})
+	m.BudgetContended(Service{"1", "svc"})
+	m.BudgetContended(Service{"1", "svc"})
+	m.UpstreamError(Service{"1", "svc"}, "status_5xx")
 	depth := 3.0
 	m.Gauge("sluice_usage_queue_depth", "queued records", func() float64 { return depth })
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
 	for _, want := range []string{
-		`sluice_requests_total{model="gpt-4o",protocol="openai",service="svc",status="200"} 1`,
-		`sluice_tokens_total{kind="input",model="gpt-4o",service="svc"} 11`,
-		`sluice_tokens_total{kind="output",model="gpt-4o",service="svc"} 7`,
-		`sluice_tokens_total{kind="cache_write",model="gpt-4o",service="svc"} 5`,
-		`sluice_cost_micro_usd_total{model="gpt-4o",service="svc"} 1234`,
-		`sluice_budget_refusals_total{service="svc"} 1`,
-		`sluice_budget_contended_total{service="svc"} 2`,
-		`sluice_upstream_errors_total{kind="status_5xx",service="svc"} 1`,
+		`sluice_requests_total{model="gpt-4o",organization="1",protocol="openai",service="svc",status="200"} 1`,
+		`sluice_tokens_total{kind="input",model="gpt-4o",organization="1",service="svc"} 11`,
+		`sluice_tokens_total{kind="output",model="gpt-4o",organization="1",service="svc"} 7`,
+		`sluice_tokens_total{kind="cache_write",model="gpt-4o",organization="1",service="svc"} 5`,
+		`sluice_cost_micro_usd_total{model="gpt-4o",organization="1",service="svc"} 1234`,
+		`sluice_budget_refusals_total{organization="1",service="svc"} 1`,
+		`sluice_budget_contended_total{organization="1",service="svc"} 2`,
+		`sluice_upstream_errors_total{kind="status_5xx",organization="1",service="svc"} 1`,
 		`sluice_usage_queue_depth 3`,
-		`sluice_request_duration_seconds_count{protocol="openai",service="svc"} 2`,
+		`sluice_request_duration_seconds_count{organization="1",protocol="openai",service="svc"} 2`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
@@ -49,7 +49,7 @@ func TestObserveRequest(t *testing.T) {
 // TestObserveRequestSeries checks which series a request creates and what
 // it adds to them.
 func TestObserveRequestSeries(t *testing.T) {
-	base := Request{Service: "svc", Model: "m", Protocol: "openai", Status: 200}
+	base := Request{Service: Service{"1", "svc"}, Model: "m", Protocol: "openai", Status: 200}
 	with := func(f func(*Request)) Request {
 		r := base
 		f(&r)
@@ -70,22 +70,22 @@ func TestObserveRequestSeries(t *testing.T) {
 			name: "bare request",
 			reqs: []Request{base},
 			want: []want{
-				{"sluice_requests_total", []string{"model", "m", "protocol", "openai", "service", "svc", "status", "200"}, 1},
-				{"sluice_tokens_total", []string{"kind", "input", "model", "m", "service", "svc"}, 0},
-				{"sluice_tokens_total", []string{"kind", "output", "model", "m", "service", "svc"}, 0},
-				{"sluice_request_duration_seconds_bucket", []string{"protocol", "openai", "service", "svc", "le", "0.005"}, 1},
+				{"sluice_requests_total", []string{"model", "m", "protocol", "openai", "organization", "1", "service", "svc", "status", "200"}, 1},
+				{"sluice_tokens_total", []string{"kind", "input", "model", "m", "organization", "1", "service", "svc"}, 0},
+				{"sluice_tokens_total", []string{"kind", "output", "model", "m", "organization", "1", "service", "svc"}, 0},
+				{"sluice_request_duration_seconds_bucket", []string{"protocol", "openai", "organization", "1", "service", "svc", "le", "0.005"}, 1},
 			},
 			missing: []string{"sluice_upstream_ttfb_seconds", "sluice_cost_micro_usd_total"},
 		},
 		{
 			name: "cached input only when positive",
 			reqs: []Request{with(func(r *Request) { r.CachedInputTokens = 0 }), with(func(r *Request) { r.CachedInputTokens = 40 })},
-			want: []want{{"sluice_tokens_total", []string{"kind", "cached_input", "model", "m", "service", "svc"}, 40}},
+			want: []want{{"sluice_tokens_total", []string{"kind", "cached_input", "model", "m", "organization", "1", "service", "svc"}, 40}},
 		},
 		{
 			name: "priced at zero cost still has a cost series",
 			reqs: []Request{with(func(r *Request) { r.Priced = true })},
-			want: []want{{"sluice_cost_micro_usd_total", []string{"model", "m", "service", "svc"}, 0}},
+			want: []want{{"sluice_cost_micro_usd_total", []string{"model", "m", "organization", "1", "service", "svc"}, 0}},
 		},
 		{
 			name:    "unpriced cost is not counted",
@@ -99,9 +99,9 @@ func TestObserveRequestSeries(t *testing.T) {
 				with(func(r *Request) { r.InputTokens, r.OutputTokens, r.CostMicros, r.Priced = -5, -6, -7, true }),
 			},
 			want: []want{
-				{"sluice_tokens_total", []string{"kind", "input", "model", "m", "service", "svc"}, 5},
-				{"sluice_tokens_total", []string{"kind", "output", "model", "m", "service", "svc"}, 6},
-				{"sluice_cost_micro_usd_total", []string{"model", "m", "service", "svc"}, 7},
+				{"sluice_tokens_total", []string{"kind", "input", "model", "m", "organization", "1", "service", "svc"}, 5},
+				{"sluice_tokens_total", []string{"kind", "output", "model", "m", "organization", "1", "service", "svc"}, 6},
+				{"sluice_cost_micro_usd_total", []string{"model", "m", "organization", "1", "service", "svc"}, 7},
 			},
 		},
 		{
@@ -111,22 +111,22 @@ func TestObserveRequestSeries(t *testing.T) {
 				with(func(r *Request) { r.Duration, r.TTFB = 5*time.Millisecond+1, 2500*time.Millisecond+1 }),
 			},
 			want: []want{
-				{"sluice_request_duration_seconds_bucket", []string{"protocol", "openai", "service", "svc", "le", "0.005"}, 1},
-				{"sluice_request_duration_seconds_bucket", []string{"protocol", "openai", "service", "svc", "le", "0.01"}, 2},
-				{"sluice_upstream_ttfb_seconds_bucket", []string{"protocol", "openai", "service", "svc", "le", "2.5"}, 1},
-				{"sluice_upstream_ttfb_seconds_bucket", []string{"protocol", "openai", "service", "svc", "le", "5"}, 2},
-				{"sluice_upstream_ttfb_seconds_count", []string{"protocol", "openai", "service", "svc"}, 2},
-				{"sluice_request_duration_seconds_sum", []string{"protocol", "openai", "service", "svc"}, 0.010000001},
+				{"sluice_request_duration_seconds_bucket", []string{"protocol", "openai", "organization", "1", "service", "svc", "le", "0.005"}, 1},
+				{"sluice_request_duration_seconds_bucket", []string{"protocol", "openai", "organization", "1", "service", "svc", "le", "0.01"}, 2},
+				{"sluice_upstream_ttfb_seconds_bucket", []string{"protocol", "openai", "organization", "1", "service", "svc", "le", "2.5"}, 1},
+				{"sluice_upstream_ttfb_seconds_bucket", []string{"protocol", "openai", "organization", "1", "service", "svc", "le", "5"}, 2},
+				{"sluice_upstream_ttfb_seconds_count", []string{"protocol", "openai", "organization", "1", "service", "svc"}, 2},
+				{"sluice_request_duration_seconds_sum", []string{"protocol", "openai", "organization", "1", "service", "svc"}, 0.010000001},
 			},
 		},
 		{
 			name: "statuses share latency and token series",
 			reqs: []Request{base, with(func(r *Request) { r.Status, r.InputTokens = 502, 3 }), with(func(r *Request) { r.InputTokens = 4 })},
 			want: []want{
-				{"sluice_requests_total", []string{"model", "m", "protocol", "openai", "service", "svc", "status", "200"}, 2},
-				{"sluice_requests_total", []string{"model", "m", "protocol", "openai", "service", "svc", "status", "502"}, 1},
-				{"sluice_request_duration_seconds_count", []string{"protocol", "openai", "service", "svc"}, 3},
-				{"sluice_tokens_total", []string{"kind", "input", "model", "m", "service", "svc"}, 7},
+				{"sluice_requests_total", []string{"model", "m", "protocol", "openai", "organization", "1", "service", "svc", "status", "200"}, 2},
+				{"sluice_requests_total", []string{"model", "m", "protocol", "openai", "organization", "1", "service", "svc", "status", "502"}, 1},
+				{"sluice_request_duration_seconds_count", []string{"protocol", "openai", "organization", "1", "service", "svc"}, 3},
+				{"sluice_tokens_total", []string{"kind", "input", "model", "m", "organization", "1", "service", "svc"}, 7},
 			},
 		},
 	} {
@@ -178,12 +178,12 @@ func TestConcurrentObserve(t *testing.T) {
 		wg.Go(func() {
 			for i := range perGoroutine {
 				m.ObserveRequest(Request{
-					Service: services[i%3], Model: models[i%2], Protocol: "openai", Status: 200,
+					Service: Service{"1", services[i%3]}, Model: models[i%2], Protocol: "openai", Status: 200,
 					Duration: time.Millisecond, TTFB: time.Duration(g%2) * time.Millisecond,
 					InputTokens: 3, OutputTokens: 5, CachedInputTokens: 1, CostMicros: 7, Priced: true,
 				})
-				m.UpstreamError(services[i%3], "timeout")
-				m.BudgetRefusal(services[i%3])
+				m.UpstreamError(Service{"1", services[i%3]}, "timeout")
+				m.BudgetRefusal(Service{"1", services[i%3]})
 			}
 		})
 	}
@@ -202,18 +202,18 @@ func TestConcurrentObserve(t *testing.T) {
 	}
 	for _, s := range services {
 		for _, mod := range models {
-			check("sluice_requests_total", perCombo, "model", mod, "protocol", "openai", "service", s, "status", "200")
-			check("sluice_tokens_total", 3*perCombo, "kind", "input", "model", mod, "service", s)
-			check("sluice_tokens_total", 5*perCombo, "kind", "output", "model", mod, "service", s)
-			check("sluice_tokens_total", perCombo, "kind", "cached_input", "model", mod, "service", s)
-			check("sluice_cost_micro_usd_total", 7*perCombo, "model", mod, "service", s)
+			check("sluice_requests_total", perCombo, "model", mod, "protocol", "openai", "organization", "1", "service", s, "status", "200")
+			check("sluice_tokens_total", 3*perCombo, "kind", "input", "model", mod, "organization", "1", "service", s)
+			check("sluice_tokens_total", 5*perCombo, "kind", "output", "model", mod, "organization", "1", "service", s)
+			check("sluice_tokens_total", perCombo, "kind", "cached_input", "model", mod, "organization", "1", "service", s)
+			check("sluice_cost_micro_usd_total", 7*perCombo, "model", mod, "organization", "1", "service", s)
 		}
-		check("sluice_request_duration_seconds_count", perService, "protocol", "openai", "service", s)
-		check("sluice_request_duration_seconds_bucket", perService, "le", "0.005", "protocol", "openai", "service", s)
-		check("sluice_upstream_ttfb_seconds_count", perService/2, "protocol", "openai", "service", s)
-		check("sluice_upstream_errors_total", perService, "kind", "timeout", "service", s)
-		check("sluice_budget_refusals_total", perService, "service", s)
-		sum, _ := e.value("sluice_request_duration_seconds_sum", "protocol", "openai", "service", s)
+		check("sluice_request_duration_seconds_count", perService, "protocol", "openai", "organization", "1", "service", s)
+		check("sluice_request_duration_seconds_bucket", perService, "le", "0.005", "protocol", "openai", "organization", "1", "service", s)
+		check("sluice_upstream_ttfb_seconds_count", perService/2, "protocol", "openai", "organization", "1", "service", s)
+		check("sluice_upstream_errors_total", perService, "kind", "timeout", "organization", "1", "service", s)
+		check("sluice_budget_refusals_total", perService, "organization", "1", "service", s)
+		sum, _ := e.value("sluice_request_duration_seconds_sum", "protocol", "openai", "organization", "1", "service", s)
 		if want := perService * 0.001; math.Abs(sum-want) > 1e-9*want {
 			t.Errorf("duration sum for %s = %v, want %v", s, sum, want)
 		}
@@ -224,20 +224,20 @@ func TestConcurrentObserve(t *testing.T) {
 // nothing, since it runs once per proxied request.
 func TestObserveAllocs(t *testing.T) {
 	m := New()
-	r := Request{Service: "svc", Model: "gpt-4o", Protocol: "openai", Status: 200, Duration: 80 * time.Millisecond,
+	r := Request{Service: Service{"1", "svc"}, Model: "gpt-4o", Protocol: "openai", Status: 200, Duration: 80 * time.Millisecond,
 		TTFB: 20 * time.Millisecond, InputTokens: 100, OutputTokens: 50, CachedInputTokens: 10, CostMicros: 321, Priced: true}
 	m.ObserveRequest(r)
-	m.UpstreamError("svc", "timeout")
-	m.BudgetRefusal("svc")
-	m.BudgetContended("svc")
+	m.UpstreamError(Service{"1", "svc"}, "timeout")
+	m.BudgetRefusal(Service{"1", "svc"})
+	m.BudgetContended(Service{"1", "svc"})
 	for _, tc := range []struct {
 		name string
 		fn   func()
 	}{
 		{"ObserveRequest", func() { m.ObserveRequest(r) }},
-		{"UpstreamError", func() { m.UpstreamError("svc", "timeout") }},
-		{"BudgetRefusal", func() { m.BudgetRefusal("svc") }},
-		{"BudgetContended", func() { m.BudgetContended("svc") }},
+		{"UpstreamError", func() { m.UpstreamError(Service{"1", "svc"}, "timeout") }},
+		{"BudgetRefusal", func() { m.BudgetRefusal(Service{"1", "svc"}) }},
+		{"BudgetContended", func() { m.BudgetContended(Service{"1", "svc"}) }},
 	} {
 		if n := testing.AllocsPerRun(1000, tc.fn); n != 0 {
 			t.Errorf("%s allocates %v times per call", tc.name, n)
@@ -249,10 +249,10 @@ func TestObserveAllocs(t *testing.T) {
 // callers need not check whether metrics are on.
 func TestNilMetrics(t *testing.T) {
 	var m *Metrics
-	m.ObserveRequest(Request{Service: "svc", Status: 200})
-	m.UpstreamError("svc", "timeout")
-	m.BudgetRefusal("svc")
-	m.BudgetContended("svc")
+	m.ObserveRequest(Request{Service: Service{"1", "svc"}, Status: 200})
+	m.UpstreamError(Service{"1", "svc"}, "timeout")
+	m.BudgetRefusal(Service{"1", "svc"})
+	m.BudgetContended(Service{"1", "svc"})
 	m.Gauge("nil_gauge", "never read", func() float64 { return 1 })
 }
 
@@ -296,7 +296,7 @@ func TestGaugeRejects(t *testing.T) {
 // series, the gateway's steady state.
 func BenchmarkObserveRequest(b *testing.B) {
 	m := New()
-	r := Request{Service: "svc", Model: "gpt-4o", Protocol: "openai", Status: 200, Duration: 800 * time.Millisecond,
+	r := Request{Service: Service{"1", "svc"}, Model: "gpt-4o", Protocol: "openai", Status: 200, Duration: 800 * time.Millisecond,
 		TTFB: 200 * time.Millisecond, InputTokens: 1000, OutputTokens: 300, CachedInputTokens: 200, CostMicros: 4321, Priced: true}
 	m.ObserveRequest(r)
 	b.ReportAllocs()
