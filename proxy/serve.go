@@ -484,11 +484,16 @@ func (x *exchange) attempt(t *target, n int, tried *uint64, path, extraQuery str
 	}
 	rb := newIdleBody(resp.Body, x.p.opts.StreamIdleTimeout, cancel)
 	defer rb.Close()
-	copyResponseHeaders(x.w.Header(), resp.Header)
+	copyResponseHeaders(x.w.Header(), resp.Header, x.up.secret)
+	var answer io.Reader = rb
+	if resp.StatusCode >= 300 {
+		// Error bodies are where providers echo what they were sent.
+		answer = newMaskReader(rb, x.up.secret)
+	}
 	if isEventStream(resp.Header) {
-		x.relayStream(ctx, resp.StatusCode, rb, stripUsage, o)
+		x.relayStream(ctx, resp.StatusCode, answer, stripUsage, o)
 	} else {
-		x.relayBody(ctx, resp.StatusCode, rb, o)
+		x.relayBody(ctx, resp.StatusCode, answer, o)
 	}
 	if t != nil && o.broke {
 		// Too late for another target, but the next requests avoid it.

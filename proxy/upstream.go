@@ -80,8 +80,8 @@ func copyRequestHeaders(dst, src http.Header) {
 }
 
 // copyResponseHeaders copies the upstream's headers that may reach the
-// client into dst.
-func copyResponseHeaders(dst, src http.Header) {
+// client into dst, with the provider key secret masked in them.
+func copyResponseHeaders(dst, src http.Header, secret string) {
 	for k, vv := range src {
 		if dropResponse[k] || isHop(k, src) || strings.HasPrefix(k, "Proxy-") {
 			continue
@@ -91,6 +91,7 @@ func copyResponseHeaders(dst, src http.Header) {
 	if id := src.Get("X-Request-Id"); id != "" {
 		dst.Set("X-Upstream-Request-Id", id)
 	}
+	maskHeaders(dst, secret)
 }
 
 // isHop reports whether k is a hop-by-hop header, standard or named by the
