@@ -243,7 +243,7 @@ func (g *gateway) routes() http.Handler {
 		mux.Handle("GET /metrics", g.metrics.Handler())
 	}
 	mux.Handle("/", web.Handler())
-	return mux
+	return proxy.CanonicalPaths(mux)
 }
 
 // pruneUsage deletes raw usage records older than the retention period,
