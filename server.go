@@ -250,7 +250,7 @@ func (g *gateway) routes() http.Handler {
 	g.proxy.Mount(mux)
 	mux.Handle("GET /metrics", g.mainMetrics())
 	mux.Handle("/", web.Handler())
-	return mux
+	return proxy.CanonicalPaths(mux)
 }
 
 // metricsHandler is /metrics, behind the metrics token when one is set.

@@ -127,6 +127,22 @@ func TestServeOnEachDialect(t *testing.T) {
 			}
 		}
 
+		// Beside the dashboard's catch-all, proxy paths still answer in an
+		// SDK's error shape, and none redirects (repeating ?key=).
+		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for _, c := range []struct{ method, path string }{{"POST", "/chat/completions"}, {"GET", "/v1beta/models?key=sk_x"}, {"POST", "//v1/chat/completions?key=sk_x"}} {
+			req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader("{}"))
+			resp, err := noRedirect.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/json" || strings.Contains(string(b), "sk_x") {
+				t.Errorf("%s %s = %d %q %.120s, want a JSON 404 without the key", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+			}
+		}
+
 		out := graphqlPost(t, base, `{ apiStandards { apiStandardHandle description keyMethod keyField } }`)
 		list, _ := out["data"].(map[string]any)["apiStandards"].([]any)
 		handles := map[string]string{}

@@ -93,7 +93,7 @@ func newFixture(t testing.TB, db *database.DB, opts ...fixtureOption) *fixture {
 	f.proxy = p
 	mux := http.NewServeMux()
 	p.Mount(mux)
-	f.srv = httptest.NewServer(mux)
+	f.srv = httptest.NewServer(CanonicalPaths(mux))
 	t.Cleanup(func() {
 		f.srv.Close()
 		p.Close()

@@ -82,12 +82,12 @@ func (p *Proxy) local(w http.ResponseWriter, r *http.Request) (*keyEntry, bool) 
 	w.Header().Set("X-Request-Id", requestID(r))
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", http.MethodGet)
-		writeError(w, providers.ProtocolOpenAI, refuse(http.StatusMethodNotAllowed, "method_not_allowed", r.URL.Path+" takes GET, not "+r.Method))
+		writeRefusal(w, r, providers.ProtocolOpenAI, refuse(http.StatusMethodNotAllowed, "method_not_allowed", r.URL.Path+" takes GET, not "+r.Method))
 		return nil, false
 	}
 	e, aerr := p.authenticate(r, time.Now())
 	if aerr != nil {
-		writeError(w, providers.ProtocolOpenAI, aerr)
+		writeRefusal(w, r, providers.ProtocolOpenAI, aerr)
 		return nil, false
 	}
 	return e, true

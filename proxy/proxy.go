@@ -14,7 +14,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -249,7 +248,10 @@ const geminiPrefix = "/v1beta/models/"
 // Mount registers the proxy's routes on mux: the provider routes, the
 // Sluice-local GET /v1/models and GET /services, and catch-alls under
 // /v1/, /v1beta/ and /v2/ that answer unknown routes with a JSON 404
-// naming the real ones.
+// naming the real ones. The prefixes' roots and the SDK paths at the root
+// (an OpenAI base URL without /v1 calls /chat/completions) are registered
+// too: ServeMux would redirect the first, repeating the query, and hand
+// the second to the dashboard. Serve the mux through CanonicalPaths.
 func (p *Proxy) Mount(mux *http.ServeMux) {
 	for i := range routes {
 		rt := &routes[i]
@@ -257,25 +259,15 @@ func (p *Proxy) Mount(mux *http.ServeMux) {
 	}
 	mux.HandleFunc(geminiPrefix, p.serveGemini)
 	mux.HandleFunc("/v1/models", p.serveModels)
-	mux.HandleFunc("GET /services", p.serveServices)
-	for prefix, proto := range map[string]providers.Protocol{
-		"/v1/": providers.ProtocolOpenAI, "/v1beta/": providers.ProtocolGemini, "/v2/": providers.ProtocolCohere,
-	} {
-		mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("X-Request-Id", requestID(r))
-			writeError(w, protocolOfPath(r.URL.Path, proto), refuse(http.StatusNotFound, "unknown_route",
-				fmt.Sprintf("Sluice has no route %s %s; it serves %s, GET /v1/models and GET /services", r.Method, r.URL.Path, allRoutes())))
-		})
+	mux.HandleFunc("/services", p.serveServices)
+	for _, prefix := range []string{"/v1/", "/v1beta/", "/v2/"} {
+		mux.HandleFunc(prefix, unknownRoute)
+		mux.HandleFunc(strings.TrimSuffix(prefix, "/"), unknownRoute)
 	}
-}
-
-// protocolOfPath picks the error shape for an unknown route: the SDK that
-// called it is the best guess.
-func protocolOfPath(path string, fallback providers.Protocol) providers.Protocol {
-	if strings.HasPrefix(path, "/v1/messages") {
-		return providers.ProtocolAnthropic
+	mux.HandleFunc(strings.TrimSuffix(geminiPrefix, "/"), unknownRoute)
+	for _, tail := range rootTails {
+		mux.HandleFunc(tail, unknownRoute)
 	}
-	return fallback
 }
 
 // routesOf names the routes a protocol speaks, for error messages.

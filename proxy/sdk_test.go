@@ -101,3 +101,29 @@ func TestOpenAISDK(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenAISDKBaseURLWithoutV1: the official SDK pointed at the gateway's
+// root (no /v1), as a new user does, raises an error whose message says
+// what the base URL should be, not an empty one.
+func TestOpenAISDKBaseURLWithoutV1(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, openAIChatBody) })
+		_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL + "/v1", secret: "sk-provider-SDKROOT", models: []string{"gpt-test"}})
+		client := openai.NewClient(option.WithBaseURL(f.srv.URL), option.WithAPIKey(key), option.WithMaxRetries(0))
+		_, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+			Model:    "gpt-test",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hi")},
+		})
+		var apiErr *openai.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+			t.Fatalf("want a 404 API error, got %v", err)
+		}
+		if want := "set your base URL to " + f.srv.URL + "/v1"; !strings.Contains(apiErr.Message, want) {
+			t.Errorf("the SDK's error message %q does not say %q", apiErr.Message, want)
+		}
+		if up.count() != 0 {
+			t.Error("the misdirected request reached the upstream")
+		}
+	})
+}

@@ -141,7 +141,7 @@ func (p *Proxy) serveGemini(w http.ResponseWriter, r *http.Request) {
 	model, action, _ := cutLast(rest, ':')
 	if action != "generateContent" && action != "streamGenerateContent" {
 		w.Header().Set("X-Request-Id", requestID(r))
-		writeError(w, providers.ProtocolGemini, refuse(http.StatusNotFound, "unknown_route",
+		writeRefusal(w, r, providers.ProtocolGemini, refuse(http.StatusNotFound, "unknown_route",
 			fmt.Sprintf("Sluice serves %s for Gemini; %s is not one of them", routesOf(providers.ProtocolGemini), r.URL.Path)))
 		return
 	}
@@ -182,7 +182,7 @@ func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Pr
 	w.Header().Set("X-Request-Id", x.reqID)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, proto, refuse(http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s takes POST, not %s", r.URL.Path, r.Method)))
+		writeRefusal(w, r, proto, refuse(http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s takes POST, not %s", r.URL.Path, r.Method)))
 		return nil
 	}
 	e, aerr := p.authenticate(r, start)
@@ -273,6 +273,7 @@ func notEnabled(model string, e *keyEntry) string {
 // fail answers aerr and records the refusal when a key and service are
 // known.
 func (x *exchange) fail(aerr *apiError) {
+	aerr = redacted(x.r, aerr)
 	writeError(x.w, x.protocol, aerr)
 	x.record(outcome{status: aerr.status, err: aerr.message, priced: true, failure: failureOf(aerr.code)})
 }
@@ -484,11 +485,16 @@ func (x *exchange) attempt(t *target, n int, tried *uint64, path, extraQuery str
 	}
 	rb := newIdleBody(resp.Body, x.p.opts.StreamIdleTimeout, cancel)
 	defer rb.Close()
-	copyResponseHeaders(x.w.Header(), resp.Header)
+	copyResponseHeaders(x.w.Header(), resp.Header, x.up.secret)
+	var answer io.Reader = rb
+	if resp.StatusCode >= 300 {
+		// Error bodies are where providers echo what they were sent.
+		answer = newMaskReader(rb, x.up.secret)
+	}
 	if isEventStream(resp.Header) {
-		x.relayStream(ctx, resp.StatusCode, rb, stripUsage, o)
+		x.relayStream(ctx, resp.StatusCode, answer, stripUsage, o)
 	} else {
-		x.relayBody(ctx, resp.StatusCode, rb, o)
+		x.relayBody(ctx, resp.StatusCode, answer, o)
 	}
 	if t != nil && o.broke {
 		// Too late for another target, but the next requests avoid it.

@@ -47,17 +47,25 @@ var hopHeaders = []string{
 
 // dropRequest are client headers never forwarded: every way a client may
 // carry its Sluice key or session (the upstream gets the provider key
-// instead), what the transport sets itself, and Sluice's own headers.
+// instead), what the transport sets itself, Sluice's own headers, and
+// the headers that choose which of the provider account's organizations
+// or projects a request is billed to (OpenAI's organization and project,
+// Google's quota project): the operator's credential decides that, not
+// the client. Services have no setting to forward them.
 var dropRequest = map[string]bool{
 	"Authorization": true, "X-Api-Key": true, "X-Goog-Api-Key": true, "Cookie": true,
 	"Host": true, "Content-Length": true, "Accept-Encoding": true, "X-Request-Id": true,
+	"Openai-Organization": true, "Openai-Project": true, "X-Goog-User-Project": true,
 }
 
 // dropResponse are upstream headers not passed back: cookies belong to the
-// gateway's connection, the length may change, and X-Request-Id is the
-// gateway's (the upstream's moves to X-Upstream-Request-Id).
+// gateway's connection, the length may change, X-Request-Id is the
+// gateway's (the upstream's moves to X-Upstream-Request-Id), and the
+// provider account's identity (OpenAI's organization and project,
+// Anthropic's organization ID) is the operator's, not the client's.
 var dropResponse = map[string]bool{
 	"Set-Cookie": true, "Content-Length": true, "X-Request-Id": true,
+	"Openai-Organization": true, "Openai-Project": true, "Anthropic-Organization-Id": true,
 }
 
 // copyRequestHeaders copies the client's headers that may reach the
@@ -72,8 +80,8 @@ func copyRequestHeaders(dst, src http.Header) {
 }
 
 // copyResponseHeaders copies the upstream's headers that may reach the
-// client into dst.
-func copyResponseHeaders(dst, src http.Header) {
+// client into dst, with the provider key secret masked in them.
+func copyResponseHeaders(dst, src http.Header, secret string) {
 	for k, vv := range src {
 		if dropResponse[k] || isHop(k, src) || strings.HasPrefix(k, "Proxy-") {
 			continue
@@ -83,6 +91,7 @@ func copyResponseHeaders(dst, src http.Header) {
 	if id := src.Get("X-Request-Id"); id != "" {
 		dst.Set("X-Upstream-Request-Id", id)
 	}
+	maskHeaders(dst, secret)
 }
 
 // isHop reports whether k is a hop-by-hop header, standard or named by the
