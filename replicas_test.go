@@ -164,35 +164,7 @@ func TestSIGTERMDrainsOpenStreams(t *testing.T) {
 	_, key, _ := setupService(t, p.base, "pw-drain", upstream.URL, "")
 
 	const streams = 100
-	started := make(chan struct{}, streams)
-	results := make(chan string, streams)
-	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: streams}}
-	for i := 0; i < streams; i++ {
-		go func() {
-			req, _ := http.NewRequest(http.MethodPost, p.base+"/v1/chat/completions",
-				strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
-			req.Header.Set("Authorization", "Bearer "+key)
-			resp, err := client.Do(req)
-			if err != nil {
-				results <- "error: " + err.Error()
-				started <- struct{}{}
-				return
-			}
-			defer resp.Body.Close()
-			buf := make([]byte, 1)
-			resp.Body.Read(buf)
-			started <- struct{}{}
-			rest, err := io.ReadAll(resp.Body)
-			if err != nil {
-				results <- "error: " + err.Error()
-				return
-			}
-			results <- string(buf) + string(rest)
-		}()
-	}
-	for i := 0; i < streams; i++ {
-		<-started
-	}
+	results := openStreams(t, p.base, key, streams)
 	if err := p.stop(t, 30*time.Second); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs.String())
 	}
@@ -211,4 +183,41 @@ func TestSIGTERMDrainsOpenStreams(t *testing.T) {
 	if n != streams || partial != 0 {
 		t.Fatalf("recorded %d streams (%d partial), want %d complete", n, partial, streams)
 	}
+}
+
+// openStreams starts n chat streams with key and returns once each has
+// received its first byte; each stream's whole answer (or "error: …")
+// arrives on the channel when it ends.
+func openStreams(t *testing.T, base, key string, n int) <-chan string {
+	t.Helper()
+	started := make(chan struct{}, n)
+	results := make(chan string, n)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	for i := 0; i < n; i++ {
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions",
+				strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := client.Do(req)
+			if err != nil {
+				results <- "error: " + err.Error()
+				started <- struct{}{}
+				return
+			}
+			defer resp.Body.Close()
+			first := make([]byte, 1)
+			_, _ = resp.Body.Read(first)
+			started <- struct{}{}
+			rest, err := io.ReadAll(resp.Body)
+			if err != nil {
+				results <- "error: " + err.Error()
+				return
+			}
+			results <- string(first) + string(rest)
+		}()
+	}
+	for i := 0; i < n; i++ {
+		<-started
+	}
+	return results
 }

@@ -424,7 +424,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	// Every request's context derives from base, so that the shutdown can
+	// cut the requests still open once the drain has waited long enough.
+	base, cut := context.WithCancelCause(context.Background())
+	defer cut(nil)
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return base },
 		Handler:           g.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -451,12 +456,39 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case <-ctx.Done():
 	}
 	log.Info("shutting down; draining requests in flight", "timeout", cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := drain(srv, cut, cfg.ShutdownTimeout, cfg.ShutdownGrace, log); err != nil {
+		return err
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// drain stops srv in two steps: it waits up to timeout for the requests in
+// flight to end, then cuts those still open (their contexts end with
+// proxy.ErrShutdown: each tells its client, records what it delivered and
+// settles its budget) and waits up to grace for them to do so. The usage
+// writer and the budgets are closed after drain returns, so every request
+// that ended in time is recorded. Cutting is part of a clean stop; only a
+// request still open after the grace is an error, since its usage may be
+// lost.
+func drain(srv *http.Server, cut context.CancelCauseFunc, timeout, grace time.Duration, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	err := srv.Shutdown(ctx)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		return nil
+	}
+	log.Warn("requests still open after the shutdown timeout; cutting them and recording what they delivered", "timeout", timeout, "grace", grace)
+	cut(proxy.ErrShutdown)
+	ctx, cancel = context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: requests were still open %v after they were cut; their usage may be lost: %w", grace, err)
+	}
 	return nil
 }
 

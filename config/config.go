@@ -25,7 +25,10 @@ type Config struct {
 	CORSOrigins     []string
 	Playground      bool // serve /playground and allow introspection
 	ShutdownTimeout time.Duration
-	TokenTTL        time.Duration // how long an admin login lasts
+	// ShutdownGrace is how long the requests still open when the
+	// shutdown timeout passes get, once cut, to record their usage.
+	ShutdownGrace time.Duration
+	TokenTTL      time.Duration // how long an admin login lasts
 	// UsageRetention is how long raw usage records are kept; hourly
 	// roll-ups are kept for good.
 	UsageRetention time.Duration
@@ -133,6 +136,8 @@ var settings = []setting{
 			c.ShutdownTimeout = d
 			return nil
 		}},
+	{"shutdown-grace", "SLUICE_SHUTDOWN_GRACE", "5s", "after the shutdown timeout, how long the requests and streams still open get, once cut, to record what they delivered (partial) and return their budget",
+		durationSetting(func(c *Config, d time.Duration) { c.ShutdownGrace = d })},
 	{"usage-retention", "SLUICE_USAGE_RETENTION", "720h", "how long raw usage records are kept (hourly roll-ups are kept for good)",
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)

@@ -514,9 +514,13 @@ func (x *exchange) failover(t *target, n int, tried uint64, status int, began ti
 	a := schema.Attempt{TargetID: t.id, CredentialID: derefID(t.credID), Status: status, LatencyMs: time.Since(began).Milliseconds()}
 	switch {
 	case err != nil && x.r.Context().Err() != nil:
-		// The client left: no verdict on the target, and nobody to answer.
+		// The client left, or the gateway is shutting down: no verdict on
+		// the target.
 		t.health.release()
 		a.Error = "client closed the request before the upstream answered"
+		if cutAtShutdown(x.r) {
+			a.Error = "cut at gateway shutdown before the upstream answered"
+		}
 		x.attempts = append(x.attempts, a)
 		return nil
 	case err != nil:
@@ -573,6 +577,11 @@ func isEventStream(h http.Header) bool {
 // upstreamFailed answers a request whose upstream could not be reached or
 // did not answer in time.
 func (x *exchange) upstreamFailed(ctx context.Context, err error) outcome {
+	if cutAtShutdown(x.r) {
+		msg := "the gateway shut down before the upstream answered; the request was cut and is not charged"
+		writeError(x.w, x.protocol, refuse(http.StatusServiceUnavailable, "shutting_down", msg))
+		return outcome{status: http.StatusServiceUnavailable, err: msg, priced: true}
+	}
 	if x.r.Context().Err() != nil {
 		// The client left before the upstream answered; nobody to tell.
 		return outcome{status: 499, err: "client closed the request before the upstream answered", priced: true}
@@ -720,10 +729,17 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 		clientGone = true
 	}
 	u := meter.Usage()
-	if x.r.Context().Err() != nil {
+	cut := cutAtShutdown(x.r)
+	if x.r.Context().Err() != nil && !cut {
 		clientGone = true
 	}
-	if upstreamErr != nil && !clientGone && status < 300 {
+	if cut && !clientGone {
+		// The upstream read ended because the gateway is shutting down:
+		// the client is told why its answer stops here.
+		if _, err := x.w.Write(streamError(x.protocol, refuse(http.StatusServiceUnavailable, "shutting_down", shutdownMessage))); err == nil {
+			_ = rc.Flush()
+		}
+	} else if upstreamErr != nil && !clientGone && status < 300 {
 		// The answer has begun, so no other target may take over: end the
 		// stream with an error the client's SDK raises, not a silent cut.
 		o.broke = true
@@ -741,6 +757,8 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 			u.InputTokens = usage.EstimateInputTokens(x.body)
 		}
 		switch {
+		case cut:
+			o.err = "stream cut at gateway shutdown; tokens estimated from what was streamed"
 		case clientGone:
 			o.err = "client disconnected mid-stream; tokens estimated from what was streamed"
 		case errors.Is(context.Cause(ctx), errStreamIdle):
