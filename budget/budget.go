@@ -376,6 +376,10 @@ func (b *Budgets) retry(ctx context.Context, fn func() error) error {
 func (b *Budgets) Retries() int64 { return b.retries.Load() }
 
 func retryable(err error) bool {
+	var ce *commitError
+	if errors.As(err, &ce) {
+		return false // it may have been applied
+	}
 	var pqErr interface{ SQLState() string }
 	if errors.As(err, &pqErr) {
 		switch pqErr.SQLState() {

@@ -32,7 +32,7 @@ import (
 // database (PostgreSQL), use NewLeased.
 func NewEmbedded(db *database.DB, log *slog.Logger) *Budgets {
 	b := New(db, log)
-	b.mem = &memory{windows: map[memKey]*memWindow{}, balances: map[int]*memBalance{}}
+	b.mem = &memory{windows: map[memKey]*memWindow{}, balances: map[int]*memBalance{}, flushes: newFlushLog()}
 	return b
 }
 
@@ -106,6 +106,9 @@ type memory struct {
 	leased bool
 	// flushMu serializes flushes (the ticker's and Close's).
 	flushMu sync.Mutex
+	// flushes numbers flushes and holds one whose COMMIT failed (doubt.go);
+	// guarded by flushMu.
+	flushes flushLog
 }
 
 func keyOf(s *slot) memKey { return s.key }
@@ -336,7 +339,8 @@ type pendingWrite struct {
 
 // Flush writes the embedded mode's settled spend, warn crossings and
 // balance changes in one transaction; a no-op in the locking mode. On
-// failure the changes stay pending for the next flush.
+// failure the changes stay pending for the next flush; when only the
+// COMMIT failed, the next flush first finds out whether it was applied.
 func (b *Budgets) Flush(ctx context.Context) error {
 	if b.mem == nil {
 		return nil
@@ -349,6 +353,9 @@ func (b *Budgets) Flush(ctx context.Context) error {
 	m := b.mem
 	m.flushMu.Lock()
 	defer m.flushMu.Unlock()
+	if err := b.resolve(ctx); err != nil {
+		return err
+	}
 
 	var writes []pendingWrite
 	m.mu.Lock()
@@ -363,40 +370,52 @@ func (b *Budgets) Flush(ctx context.Context) error {
 	if len(writes) == 0 && len(balances) == 0 {
 		return nil
 	}
-	if err := b.writeBehind(ctx, writes, balances); err != nil {
-		// Put it back, so the next flush writes it.
-		m.mu.Lock()
-		for _, wr := range writes {
-			w := m.windows[wr.k]
-			if w == nil {
-				w = &memWindow{}
-				m.windows[wr.k] = w
-			}
-			w.pending += wr.amount
-			if wr.alert != nil && w.warnPending == nil {
-				w.warnPending = wr.alert
-			}
-		}
-		m.putBalances(balances)
-		m.mu.Unlock()
+	seq := m.nextFlush()
+	err := b.writeBehind(ctx, writes, balances, seq)
+	finish := func(applied bool) { b.finishFlush(writes, balances, applied) }
+	if m.doubtful(err, seq, finish) {
 		return err
 	}
-	for _, wr := range writes {
-		if wr.alert != nil {
-			b.notify(*wr.alert)
-		}
-	}
-	b.forgetPast()
-	return nil
+	finish(err == nil)
+	return err
 }
 
-// writeBehind writes one flush in a transaction. A flush usually carries a
+// finishFlush ends an embedded flush: applied, its crossings are
+// notified; not, its changes go back for the next flush to write.
+func (b *Budgets) finishFlush(writes []pendingWrite, balances map[int]money.Micros, applied bool) {
+	if applied {
+		for _, wr := range writes {
+			if wr.alert != nil {
+				b.notify(*wr.alert)
+			}
+		}
+		b.forgetPast()
+		return
+	}
+	m := b.mem
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, wr := range writes {
+		w := m.windows[wr.k]
+		if w == nil {
+			w = &memWindow{}
+			m.windows[wr.k] = w
+		}
+		w.pending += wr.amount
+		if wr.alert != nil && w.warnPending == nil {
+			w.warnPending = wr.alert
+		}
+	}
+	m.putBalances(balances)
+}
+
+// writeBehind writes one flush, numbered seq, in a transaction. A flush usually carries a
 // dozen windows (key, service and organization, four windows each), ten
 // times a second, beside the requests; one prepared multi-row upsert for
 // them instead of one parsed upsert each took the flush from 1.1 ms to
 // 0.4 ms on SQLite (median wall time). Windows with a crossing to store
 // need their row's id for the alert, so they are written one by one.
-func (b *Budgets) writeBehind(ctx context.Context, writes []pendingWrite, balances map[int]money.Micros) error {
+func (b *Budgets) writeBehind(ctx context.Context, writes []pendingWrite, balances map[int]money.Micros, seq int64) error {
 	now := b.Now().UTC()
 	tx, err := b.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
@@ -433,7 +452,10 @@ warned = TRUE, updated_at = excluded.updated_at RETURNING id`))
 	if err := b.writeBalances(ctx, tx, balances, now); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := b.recordFlush(ctx, tx, seq, now); err != nil {
+		return err
+	}
+	if err := commit(tx); err != nil {
 		return fmt.Errorf("write budget spend: %w", err)
 	}
 	return nil

@@ -40,3 +40,18 @@ func SlotOrder(subjects []Subject) []TestKey {
 // FlushTick is the background flush of the leased mode: settled spend
 // written, leases used within leaseIdle kept.
 func (b *Budgets) FlushTick(ctx context.Context) error { return b.flushLeased(ctx, leaseIdle) }
+
+// Leases is the lease row each window of the leased mode holds a lease
+// through, by window.
+func (b *Budgets) Leases() map[TestKey]int64 {
+	m := b.mem
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[TestKey]int64{}
+	for k, w := range m.windows {
+		if w.lease.id != 0 {
+			out[TestKey{Scope: k.Scope(), ID: k.id, Window: k.Window(), Start: k.startNS}] = w.lease.id
+		}
+	}
+	return out
+}

@@ -328,11 +328,16 @@ type leaseWrite struct {
 
 // flushLeased writes settled spend (moving it out of the leases), hands
 // back leases unused for idle, renews the rest, and stores warn crossings
-// the database's sums show. On failure everything stays for the next try.
+// the database's sums show. On failure everything stays for the next try;
+// when only the COMMIT failed, the next flush first finds out whether it
+// was applied.
 func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 	m := b.mem
 	m.flushMu.Lock()
 	defer m.flushMu.Unlock()
+	if err := b.resolve(ctx); err != nil {
+		return err
+	}
 	now := b.Now().UTC()
 
 	var writes []*leaseWrite
@@ -364,27 +369,53 @@ func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 		return nil
 	}
 
-	err := b.retry(ctx, func() error { return b.writeLeased(ctx, writes, balances, now) })
+	seq := m.nextFlush()
+	err := b.retry(ctx, func() error { return b.writeLeased(ctx, writes, balances, now, seq) })
+	finish := func(applied bool) { b.finishLeased(writes, balances, now, applied) }
+	if m.doubtful(err, seq, finish) {
+		// Grants must not wait for the answer: a flush in doubt holds no
+		// lease's grow lock.
+		m.mu.Lock()
+		for _, wr := range writes {
+			if wr.locked {
+				wr.locked = false
+				wr.w.lease.grow.Unlock()
+			}
+		}
+		m.mu.Unlock()
+		return err
+	}
+	finish(err == nil)
+	return err
+}
+
+// finishLeased ends a leased flush: applied, the windows and leases take
+// what the database now holds and the crossings are notified; not, the
+// spend and the leases' amounts go back for the next flush. A lease a
+// grant replaced meanwhile (its flush was in doubt) is left as it is.
+func (b *Budgets) finishLeased(writes []*leaseWrite, balances map[int]money.Micros, now time.Time, applied bool) {
+	m := b.mem
 	m.mu.Lock()
 	for _, wr := range writes {
 		w := wr.w
+		same := w.lease.id == wr.leaseID
 		switch {
-		case err != nil:
+		case !applied:
 			w.pending += wr.spent
-			if w.lease.id == wr.leaseID {
+			if same {
 				// Unless a grant replaced a swept lease meanwhile: what
 				// was taken out belonged to the old one.
 				w.lease.amount += wr.fromRes + wr.back
 			}
-		case wr.lost && w.lease.id == wr.leaseID:
+		case wr.lost && same:
 			b.log.Warn("a budget lease expired while its replica lived; leasing anew", "window", k2label(wr.k))
 			w.lease.id, w.lease.amount = 0, 0
-		case wr.drop:
+		case wr.drop && same:
 			w.lease.id = 0
-		case wr.leaseID != 0:
+		case wr.leaseID != 0 && same:
 			w.lease.renewed = now
 		}
-		if err == nil {
+		if applied {
 			w.lease.row = wr.newRow
 			w.lease.dbSpent, w.lease.dbReserved = wr.dbSpent, wr.dbResv
 			w.spent = wr.dbSpent + w.pending
@@ -393,15 +424,16 @@ func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 			}
 		}
 		if wr.locked {
+			wr.locked = false
 			w.lease.grow.Unlock()
 		}
 	}
-	if err != nil {
+	if !applied {
 		m.putBalances(balances)
 	}
 	m.mu.Unlock()
-	if err != nil {
-		return err
+	if !applied {
+		return
 	}
 	for _, wr := range writes {
 		if wr.alert != nil {
@@ -409,7 +441,6 @@ func (b *Budgets) flushLeased(ctx context.Context, idle time.Duration) error {
 		}
 	}
 	b.forgetPast()
-	return nil
 }
 
 // less orders window keys as reserve orders its slots (scope, ID,
@@ -430,10 +461,10 @@ func (k memKey) less(o memKey) bool {
 // k2label names a window for logs when only its key is at hand.
 func k2label(k memKey) string { return fmt.Sprintf("%s %d %s", k.Scope(), k.id, k.Window()) }
 
-// writeLeased writes one leased flush in a transaction. A lease row gone
+// writeLeased writes one leased flush, numbered seq, in a transaction. A lease row gone
 // (swept) means the database no longer counts the lease: the spend is
 // added, nothing is taken from reserved.
-func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balances map[int]money.Micros, now time.Time) error {
+func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balances map[int]money.Micros, now time.Time, seq int64) error {
 	tx, err := b.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("write budget spend: %w", err)
@@ -484,7 +515,13 @@ func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balance
 	if err := b.writeBalances(ctx, tx, balances, now); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := b.recordFlush(ctx, tx, seq, now); err != nil {
+		return err
+	}
+	if err := commit(tx); err != nil {
+		return fmt.Errorf("write budget spend: %w", err)
+	}
+	return nil
 }
 
 // writeLeases moves the flushed amounts out of the leases (renewing them,

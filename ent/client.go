@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/balance"
+	"github.com/sluicehq/sluice/ent/budgetflush"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
@@ -48,6 +49,8 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// Balance is the client for interacting with the Balance builders.
 	Balance *BalanceClient
+	// BudgetFlush is the client for interacting with the BudgetFlush builders.
+	BudgetFlush *BudgetFlushClient
 	// BudgetReservation is the client for interacting with the BudgetReservation builders.
 	BudgetReservation *BudgetReservationClient
 	// Membership is the client for interacting with the Membership builders.
@@ -87,6 +90,7 @@ func (c *Client) init() {
 	c.APIStandard = NewAPIStandardClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.Balance = NewBalanceClient(c.config)
+	c.BudgetFlush = NewBudgetFlushClient(c.config)
 	c.BudgetReservation = NewBudgetReservationClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.ModelPrice = NewModelPriceClient(c.config)
@@ -195,6 +199,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		APIStandard:        NewAPIStandardClient(cfg),
 		AuditEvent:         NewAuditEventClient(cfg),
 		Balance:            NewBalanceClient(cfg),
+		BudgetFlush:        NewBudgetFlushClient(cfg),
 		BudgetReservation:  NewBudgetReservationClient(cfg),
 		Membership:         NewMembershipClient(cfg),
 		ModelPrice:         NewModelPriceClient(cfg),
@@ -230,6 +235,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		APIStandard:        NewAPIStandardClient(cfg),
 		AuditEvent:         NewAuditEventClient(cfg),
 		Balance:            NewBalanceClient(cfg),
+		BudgetFlush:        NewBudgetFlushClient(cfg),
 		BudgetReservation:  NewBudgetReservationClient(cfg),
 		Membership:         NewMembershipClient(cfg),
 		ModelPrice:         NewModelPriceClient(cfg),
@@ -271,10 +277,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetReservation,
-		c.Membership, c.ModelPrice, c.Organization, c.ProjectSettings,
-		c.ProviderCredential, c.Service, c.ServiceTarget, c.SpendWindow, c.UsageRecord,
-		c.UsageRollup, c.User,
+		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
+		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization,
+		c.ProjectSettings, c.ProviderCredential, c.Service, c.ServiceTarget,
+		c.SpendWindow, c.UsageRecord, c.UsageRollup, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -284,10 +290,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetReservation,
-		c.Membership, c.ModelPrice, c.Organization, c.ProjectSettings,
-		c.ProviderCredential, c.Service, c.ServiceTarget, c.SpendWindow, c.UsageRecord,
-		c.UsageRollup, c.User,
+		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
+		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization,
+		c.ProjectSettings, c.ProviderCredential, c.Service, c.ServiceTarget,
+		c.SpendWindow, c.UsageRecord, c.UsageRollup, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -304,6 +310,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *BalanceMutation:
 		return c.Balance.mutate(ctx, m)
+	case *BudgetFlushMutation:
+		return c.BudgetFlush.mutate(ctx, m)
 	case *BudgetReservationMutation:
 		return c.BudgetReservation.mutate(ctx, m)
 	case *MembershipMutation:
@@ -926,6 +934,139 @@ func (c *BalanceClient) mutate(ctx context.Context, m *BalanceMutation) (Value, 
 		return (&BalanceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Balance mutation op: %q", m.Op())
+	}
+}
+
+// BudgetFlushClient is a client for the BudgetFlush schema.
+type BudgetFlushClient struct {
+	config
+}
+
+// NewBudgetFlushClient returns a client for the BudgetFlush from the given config.
+func NewBudgetFlushClient(c config) *BudgetFlushClient {
+	return &BudgetFlushClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `budgetflush.Hooks(f(g(h())))`.
+func (c *BudgetFlushClient) Use(hooks ...Hook) {
+	c.hooks.BudgetFlush = append(c.hooks.BudgetFlush, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `budgetflush.Intercept(f(g(h())))`.
+func (c *BudgetFlushClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BudgetFlush = append(c.inters.BudgetFlush, interceptors...)
+}
+
+// Create returns a builder for creating a BudgetFlush entity.
+func (c *BudgetFlushClient) Create() *BudgetFlushCreate {
+	mutation := newBudgetFlushMutation(c.config, OpCreate)
+	return &BudgetFlushCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BudgetFlush entities.
+func (c *BudgetFlushClient) CreateBulk(builders ...*BudgetFlushCreate) *BudgetFlushCreateBulk {
+	return &BudgetFlushCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BudgetFlushClient) MapCreateBulk(slice any, setFunc func(*BudgetFlushCreate, int)) *BudgetFlushCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BudgetFlushCreateBulk{err: fmt.Errorf("calling to BudgetFlushClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BudgetFlushCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BudgetFlushCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BudgetFlush.
+func (c *BudgetFlushClient) Update() *BudgetFlushUpdate {
+	mutation := newBudgetFlushMutation(c.config, OpUpdate)
+	return &BudgetFlushUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BudgetFlushClient) UpdateOne(_m *BudgetFlush) *BudgetFlushUpdateOne {
+	mutation := newBudgetFlushMutation(c.config, OpUpdateOne, withBudgetFlush(_m))
+	return &BudgetFlushUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BudgetFlushClient) UpdateOneID(id string) *BudgetFlushUpdateOne {
+	mutation := newBudgetFlushMutation(c.config, OpUpdateOne, withBudgetFlushID(id))
+	return &BudgetFlushUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BudgetFlush.
+func (c *BudgetFlushClient) Delete() *BudgetFlushDelete {
+	mutation := newBudgetFlushMutation(c.config, OpDelete)
+	return &BudgetFlushDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BudgetFlushClient) DeleteOne(_m *BudgetFlush) *BudgetFlushDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BudgetFlushClient) DeleteOneID(id string) *BudgetFlushDeleteOne {
+	builder := c.Delete().Where(budgetflush.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BudgetFlushDeleteOne{builder}
+}
+
+// Query returns a query builder for BudgetFlush.
+func (c *BudgetFlushClient) Query() *BudgetFlushQuery {
+	return &BudgetFlushQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBudgetFlush},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BudgetFlush entity by its id.
+func (c *BudgetFlushClient) Get(ctx context.Context, id string) (*BudgetFlush, error) {
+	return c.Query().Where(budgetflush.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BudgetFlushClient) GetX(ctx context.Context, id string) *BudgetFlush {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *BudgetFlushClient) Hooks() []Hook {
+	return c.hooks.BudgetFlush
+}
+
+// Interceptors returns the client interceptors.
+func (c *BudgetFlushClient) Interceptors() []Interceptor {
+	return c.inters.BudgetFlush
+}
+
+func (c *BudgetFlushClient) mutate(ctx context.Context, m *BudgetFlushMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BudgetFlushCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BudgetFlushUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BudgetFlushUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BudgetFlushDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BudgetFlush mutation op: %q", m.Op())
 	}
 }
 
@@ -2848,14 +2989,15 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, APIStandard, AuditEvent, Balance, BudgetReservation, Membership,
-		ModelPrice, Organization, ProjectSettings, ProviderCredential, Service,
-		ServiceTarget, SpendWindow, UsageRecord, UsageRollup, User []ent.Hook
+		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
+		Membership, ModelPrice, Organization, ProjectSettings, ProviderCredential,
+		Service, ServiceTarget, SpendWindow, UsageRecord, UsageRollup, User []ent.Hook
 	}
 	inters struct {
-		APIKey, APIStandard, AuditEvent, Balance, BudgetReservation, Membership,
-		ModelPrice, Organization, ProjectSettings, ProviderCredential, Service,
-		ServiceTarget, SpendWindow, UsageRecord, UsageRollup, User []ent.Interceptor
+		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
+		Membership, ModelPrice, Organization, ProjectSettings, ProviderCredential,
+		Service, ServiceTarget, SpendWindow, UsageRecord, UsageRollup,
+		User []ent.Interceptor
 	}
 )
 

@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/balance"
+	"github.com/sluicehq/sluice/ent/budgetflush"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
@@ -92,6 +93,7 @@ func checkColumn(t, c string) error {
 			apistandard.Table:        apistandard.ValidColumn,
 			auditevent.Table:         auditevent.ValidColumn,
 			balance.Table:            balance.ValidColumn,
+			budgetflush.Table:        budgetflush.ValidColumn,
 			budgetreservation.Table:  budgetreservation.ValidColumn,
 			membership.Table:         membership.ValidColumn,
 			modelprice.Table:         modelprice.ValidColumn,

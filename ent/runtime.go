@@ -9,6 +9,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/balance"
+	"github.com/sluicehq/sluice/ent/budgetflush"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
@@ -178,6 +179,32 @@ func init() {
 	balanceDescEnforced := balanceFields[3].Descriptor()
 	// balance.DefaultEnforced holds the default value on creation for the enforced field.
 	balance.DefaultEnforced = balanceDescEnforced.Default.(bool)
+	budgetflushFields := schema.BudgetFlush{}.Fields()
+	_ = budgetflushFields
+	// budgetflushDescUpdatedAt is the schema descriptor for updated_at field.
+	budgetflushDescUpdatedAt := budgetflushFields[2].Descriptor()
+	// budgetflush.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	budgetflush.DefaultUpdatedAt = budgetflushDescUpdatedAt.Default.(func() time.Time)
+	// budgetflush.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	budgetflush.UpdateDefaultUpdatedAt = budgetflushDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// budgetflushDescID is the schema descriptor for id field.
+	budgetflushDescID := budgetflushFields[0].Descriptor()
+	// budgetflush.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	budgetflush.IDValidator = func() func(string) error {
+		validators := budgetflushDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	budgetreservationFields := schema.BudgetReservation{}.Fields()
 	_ = budgetreservationFields
 	// budgetreservationDescCreatedAt is the schema descriptor for created_at field.

@@ -22,6 +22,8 @@ type Tx struct {
 	AuditEvent *AuditEventClient
 	// Balance is the client for interacting with the Balance builders.
 	Balance *BalanceClient
+	// BudgetFlush is the client for interacting with the BudgetFlush builders.
+	BudgetFlush *BudgetFlushClient
 	// BudgetReservation is the client for interacting with the BudgetReservation builders.
 	BudgetReservation *BudgetReservationClient
 	// Membership is the client for interacting with the Membership builders.
@@ -181,6 +183,7 @@ func (tx *Tx) init() {
 	tx.APIStandard = NewAPIStandardClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.Balance = NewBalanceClient(tx.config)
+	tx.BudgetFlush = NewBudgetFlushClient(tx.config)
 	tx.BudgetReservation = NewBudgetReservationClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.ModelPrice = NewModelPriceClient(tx.config)

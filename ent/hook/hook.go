@@ -57,6 +57,18 @@ func (f BalanceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BalanceMutation", m)
 }
 
+// The BudgetFlushFunc type is an adapter to allow the use of ordinary
+// function as BudgetFlush mutator.
+type BudgetFlushFunc func(context.Context, *ent.BudgetFlushMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BudgetFlushFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BudgetFlushMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BudgetFlushMutation", m)
+}
+
 // The BudgetReservationFunc type is an adapter to allow the use of ordinary
 // function as BudgetReservation mutator.
 type BudgetReservationFunc func(context.Context, *ent.BudgetReservationMutation) (ent.Value, error)

@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/balance"
+	"github.com/sluicehq/sluice/ent/budgetflush"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
@@ -189,6 +190,33 @@ func (f TraverseBalance) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.BalanceQuery", q)
+}
+
+// The BudgetFlushFunc type is an adapter to allow the use of ordinary function as a Querier.
+type BudgetFlushFunc func(context.Context, *ent.BudgetFlushQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f BudgetFlushFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.BudgetFlushQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.BudgetFlushQuery", q)
+}
+
+// The TraverseBudgetFlush type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseBudgetFlush func(context.Context, *ent.BudgetFlushQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseBudgetFlush) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseBudgetFlush) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BudgetFlushQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.BudgetFlushQuery", q)
 }
 
 // The BudgetReservationFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -526,6 +554,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
 	case *ent.BalanceQuery:
 		return &query[*ent.BalanceQuery, predicate.Balance, balance.OrderOption]{typ: ent.TypeBalance, tq: q}, nil
+	case *ent.BudgetFlushQuery:
+		return &query[*ent.BudgetFlushQuery, predicate.BudgetFlush, budgetflush.OrderOption]{typ: ent.TypeBudgetFlush, tq: q}, nil
 	case *ent.BudgetReservationQuery:
 		return &query[*ent.BudgetReservationQuery, predicate.BudgetReservation, budgetreservation.OrderOption]{typ: ent.TypeBudgetReservation, tq: q}, nil
 	case *ent.MembershipQuery:

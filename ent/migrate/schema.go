@@ -140,6 +140,25 @@ var (
 			},
 		},
 	}
+	// BudgetFlushesColumns holds the columns for the "budget_flushes" table.
+	BudgetFlushesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// BudgetFlushesTable holds the schema information for the "budget_flushes" table.
+	BudgetFlushesTable = &schema.Table{
+		Name:       "budget_flushes",
+		Columns:    BudgetFlushesColumns,
+		PrimaryKey: []*schema.Column{BudgetFlushesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "budgetflush_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{BudgetFlushesColumns[2]},
+			},
+		},
+	}
 	// BudgetReservationsColumns holds the columns for the "budget_reservations" table.
 	BudgetReservationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -527,6 +546,7 @@ var (
 		APIStandardsTable,
 		AuditEventsTable,
 		BalancesTable,
+		BudgetFlushesTable,
 		BudgetReservationsTable,
 		MembershipsTable,
 		ModelPricesTable,
@@ -557,6 +577,9 @@ func init() {
 	BalancesTable.ForeignKeys[0].RefTable = OrganizationsTable
 	BalancesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),
+	}
+	BudgetFlushesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(68719476736),
 	}
 	BudgetReservationsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(55834574848),

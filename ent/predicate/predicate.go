@@ -18,6 +18,9 @@ type AuditEvent func(*sql.Selector)
 // Balance is the predicate function for balance builders.
 type Balance func(*sql.Selector)
 
+// BudgetFlush is the predicate function for budgetflush builders.
+type BudgetFlush func(*sql.Selector)
+
 // BudgetReservation is the predicate function for budgetreservation builders.
 type BudgetReservation func(*sql.Selector)
 
