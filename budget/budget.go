@@ -240,6 +240,12 @@ func (b *Budgets) refusal(s *slot, amount money.Micros, now time.Time) *Refusal 
 	r := &Refusal{Status: 429}
 	msg := fmt.Sprintf("budget exceeded: %s limit %s (spent %s, in flight %s, this request may cost up to %s)",
 		s.subject.label(s.window), *s.block, s.spent, s.reserved, amount)
+	if owner, inherited := s.subject.blockOwner(s.window); inherited {
+		// The limit was set on the service and holds for each of its keys
+		// that has none of its own: name where it is set.
+		msg = fmt.Sprintf("budget exceeded: %s %s limit %s, which applies to each of its keys without a limit of their own (%s spent %s, in flight %s, this request may cost up to %s)",
+			owner, s.window, *s.block, s.subject.label(s.window), s.spent, s.reserved, amount)
+	}
 	if end := s.window.End(now); !end.IsZero() {
 		r.RetryAfter = end.Sub(now)
 		msg += "; resets at " + end.Format(time.RFC3339)

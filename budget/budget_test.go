@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/spendwindow"
@@ -847,4 +848,49 @@ func TestSlotOrder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRefusalNamesTheLimitsOwner: a refusal names whoever set the limit
+// that refused: the service for a limit its keys inherit, the key for its
+// own.
+func TestRefusalNamesTheLimitsOwner(t *testing.T) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
+		ctx := context.Background()
+		b := mk()
+		cases := []struct {
+			name       string
+			keyDay     *money.Micros
+			serviceDay *money.Micros
+			want       string
+			notWant    string
+		}{
+			{"set on the service only", nil, usd(1), `budget exceeded: service "chat-1" day limit $1.00, which applies to each of its keys`, `key "nc-app-1" day limit`},
+			{"set on the key only", usd(1), nil, `budget exceeded: key "nc-app-2" day limit $1.00`, `service "chat-2"`},
+			{"set on both, the key's is lower", usd(0.5), usd(1), `budget exceeded: key "nc-app-3" day limit $0.50`, `service "chat-3"`},
+		}
+		for i, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				id := i + 1
+				svc := &ent.Service{ID: id, ServiceName: fmt.Sprintf("chat-%d", id), LimitCostDayBlock: c.serviceDay}
+				key := &ent.APIKey{ID: id, Name: fmt.Sprintf("nc-app-%d", id), LimitCostDayBlock: c.keyDay}
+				subjects := []budget.Subject{budget.KeySubject(key, svc), budget.ServiceSubject(svc)}
+				if _, err := spend(ctx, b, 1, money.FromUSD(0.5), subjects...); err != nil {
+					t.Fatal(err)
+				}
+				var ref *budget.Refusal
+				for n := 0; n < 3 && ref == nil; n++ {
+					_, err := spend(ctx, b, 1, money.FromUSD(0.5), subjects...)
+					if err != nil && !errors.As(err, &ref) {
+						t.Fatal(err)
+					}
+				}
+				if ref == nil {
+					t.Fatal("never refused past the block")
+				}
+				if !strings.Contains(ref.Message, c.want) || strings.Contains(ref.Message, c.notWant) {
+					t.Errorf("refusal %q: want it to say %q and not %q", ref.Message, c.want, c.notWant)
+				}
+			})
+		}
+	})
 }

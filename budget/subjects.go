@@ -1,6 +1,10 @@
 package budget
 
-import "github.com/sluicehq/sluice/ent"
+import (
+	"fmt"
+
+	"github.com/sluicehq/sluice/ent"
+)
 
 // ServiceSubject is a service's total spend under its own limits.
 func ServiceSubject(s *ent.Service) Subject {
@@ -14,14 +18,16 @@ func ServiceSubject(s *ent.Service) Subject {
 // service's (seed 000: "Key-specific limits (optional, defaults to service
 // limits)"). svc may be nil for a management key.
 func KeySubject(k *ent.APIKey, svc *ent.Service) Subject {
-	l := Limits{
+	own := Limits{
 		k.LimitCostHourWarn, k.LimitCostHourBlock, k.LimitCostDayWarn, k.LimitCostDayBlock,
 		k.LimitCostMonthWarn, k.LimitCostMonthBlock, k.LimitCostTotalBlock,
 	}
+	s := Subject{Scope: ScopeKey, ID: k.ID, Name: k.Name, Limits: own, own: own}
 	if svc != nil {
-		l = l.Inherit(ServiceSubject(svc).Limits)
+		s.Limits = own.Inherit(ServiceSubject(svc).Limits)
+		s.from = fmt.Sprintf("%s %q", ScopeService, svc.ServiceName)
 	}
-	return Subject{Scope: ScopeKey, ID: k.ID, Name: k.Name, Limits: l}
+	return s
 }
 
 // OrgSubject is an organization's spend; organizations have no limits of

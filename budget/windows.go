@@ -108,10 +108,24 @@ type Subject struct {
 	ID     int
 	Name   string // for messages: the key's, service's or organization's name
 	Limits Limits
+	// own are the limits set on the subject itself and from names who set
+	// the others (a key's service, `service "chat"`), so that a refusal
+	// names the limit's real owner; from is empty when every limit is own.
+	own  Limits
+	from string
 }
 
 // label names a window of a subject the way people read it:
 // key "frontend" day.
 func (s Subject) label(w Window) string {
 	return fmt.Sprintf("%s %q %s", s.Scope, s.Name, w)
+}
+
+// blockOwner names whoever set the block limit of window w: the subject
+// itself (key "frontend"), or the service a key took it from.
+func (s Subject) blockOwner(w Window) (owner string, inherited bool) {
+	if _, own := s.own.For(w); own == nil && s.from != "" {
+		return s.from, true
+	}
+	return fmt.Sprintf("%s %q", s.Scope, s.Name), false
 }
