@@ -337,7 +337,9 @@ func (g *gateway) startProxy(ctx context.Context) error {
 		go relay.run(ctx, g.feed)
 	}
 	g.usage = usagelog.New(g.db, usagelog.Options{
-		Log: g.log,
+		Log:      g.log,
+		Interval: g.cfg.UsageInterval,
+		Ledger:   spendLedger{g.budgets},
 		InTx: func(ctx context.Context, tx *sql.Tx, batch []usagelog.Record) error {
 			return rollup.Add(ctx, tx, g.db.Dialect, rollupEntries(batch))
 		},

@@ -106,3 +106,71 @@ func TestShutdownCutsStreamsPastTheDrain(t *testing.T) {
 		}
 	})
 }
+
+// TestCrashLosesRecordAndSpendTogether kills the gateway (SIGKILL) right
+// after an answer, as soon as the spend or the records of the requests
+// after the first 50 begin to reach the database: a request's usage record
+// and its budget spend are written in one transaction, so whatever the
+// crash lost, the key's spend windows add up to its records. Records
+// written before (the first 50, waited for) all survive, and the gateway
+// restarts on what the crash left.
+func TestCrashLosesRecordAndSpendTogether(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		target := testenv.Target(t, d)
+		env := binaryEnv(target, "pw-crash")
+		p := startProcess(t, env)
+		upstream := slowStream(t, 1, 0)
+		_, key, _ := setupService(t, p.base, "pw-crash", upstream.URL, ", limitCostTotalBlock: 10")
+		chat := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":1000}`
+		send := func(base string, n int) {
+			for i := 0; i < n; i++ {
+				if resp, body := post(t, base+"/v1/chat/completions", key, chat); resp.StatusCode != 200 {
+					t.Fatalf("status %d: %s", resp.StatusCode, body)
+				}
+			}
+		}
+
+		send(p.base, 50)
+		for deadline := time.Now().Add(30 * time.Second); readLedger(t, target).records < 50; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the first 50 records were not written within 30s:\n%s", p.logs.String())
+			}
+		}
+		// Then requests until any of their spend or records is in the
+		// database, and the kill right after that answer: the moment when
+		// one could be written without the other.
+		written := readLedger(t, target)
+		for sent, deadline := 0, time.Now().Add(30*time.Second); ; sent++ {
+			send(p.base, 1)
+			if l := readLedger(t, target); l.spent > written.spent || l.records > written.records {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d requests in 30s reached the database neither as records nor as spend", sent)
+			}
+		}
+		_ = p.cmd.Process.Kill()
+		<-p.done
+
+		l := readLedger(t, target)
+		if l.records < 50 {
+			t.Fatalf("after the crash %d records; the 50 written before it were lost", l.records)
+		}
+		if l.spent != l.recordCost || l.windowsDisagreeCount != 0 {
+			t.Fatalf("after the crash the key's total window spent %d µ$ but its %d records cost %d µ$ (%d other windows disagree)",
+				l.spent, l.records, l.recordCost, l.windowsDisagreeCount)
+		}
+		t.Logf("the crash kept %d records of the requests answered after the first 50", l.records-50)
+
+		p = startProcess(t, env)
+		send(p.base, 1)
+		if err := p.stop(t, 30*time.Second); err != nil {
+			t.Fatalf("exit after the restart: %v\n%s", err, p.logs.String())
+		}
+		after := readLedger(t, target)
+		if after.records != l.records+1 || after.spent != after.recordCost {
+			t.Fatalf("after the restart: %d records costing %d µ$, the key's total window spent %d µ$; want %d records and equal sums",
+				after.records, after.recordCost, after.spent, l.records+1)
+		}
+	})
+}

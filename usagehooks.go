@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"log/slog"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/livefeed"
@@ -19,7 +21,25 @@ import (
 )
 
 // This file turns each written usage record into what else is derived
-// from it: hourly roll-ups, a live event, metrics.
+// from it: the budget spend it settled, hourly roll-ups, a live event,
+// metrics.
+
+// spendLedger makes each usage batch's settled budget spend durable in the
+// batch's transaction (budget.Settlement).
+type spendLedger struct{ b *budget.Budgets }
+
+func (l spendLedger) Lock()   { l.b.LockJournal() }
+func (l spendLedger) Unlock() { l.b.UnlockJournal() }
+
+func (l spendLedger) Write(ctx context.Context, tx *sql.Tx, batch []usagelog.Record) (func(bool), error) {
+	var settled []*budget.Settlement
+	for i := range batch {
+		if s := batch[i].Spend; s != nil {
+			settled = append(settled, s)
+		}
+	}
+	return l.b.WriteJournal(ctx, tx, settled)
+}
 
 func rollupEntries(batch []usagelog.Record) []rollup.Entry {
 	out := make([]rollup.Entry, len(batch))

@@ -261,19 +261,12 @@ func (b *Budgets) refusal(s *slot, amount money.Micros, now time.Time) *Refusal 
 // shrinks, and each warn threshold crossed raises one alert. Settling twice
 // does nothing the second time.
 func (r *Reservation) Settle(ctx context.Context, actual money.Micros) error {
-	if r == nil || r.settled {
+	if !r.close(actual) {
 		return nil
 	}
-	r.settled = true
 	ctx = context.WithoutCancel(ctx) // the client leaving must not lose the charge
-	if (r.id != 0 || r.held) && actual > r.amount {
-		// The worst case was not worst enough (an upstream counted more
-		// tokens than the body could hold): say so, since a block may be
-		// passed by the difference.
-		r.b.log.Warn("settled cost exceeded its reservation", "reserved", r.amount.String(), "actual", actual.String())
-	}
 	if r.b.mem != nil {
-		r.settleMemory(actual)
+		r.settleMemory(actual, false)
 		return nil
 	}
 	var alerts []Alert
@@ -289,6 +282,22 @@ func (r *Reservation) Settle(ctx context.Context, actual money.Micros) error {
 		r.b.notify(a)
 	}
 	return nil
+}
+
+// close marks r settled, false when it was (or is nil); it warns when
+// actual passes what was reserved.
+func (r *Reservation) close(actual money.Micros) bool {
+	if r == nil || r.settled {
+		return false
+	}
+	r.settled = true
+	if (r.id != 0 || r.held) && actual > r.amount {
+		// The worst case was not worst enough (an upstream counted more
+		// tokens than the body could hold): say so, since a block may be
+		// passed by the difference.
+		r.b.log.Warn("settled cost exceeded its reservation", "reserved", r.amount.String(), "actual", actual.String())
+	}
+	return true
 }
 
 func (r *Reservation) settle(ctx context.Context, actual money.Micros) ([]Alert, error) {

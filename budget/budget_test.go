@@ -644,11 +644,7 @@ func BenchmarkReserveSettle(b *testing.B) {
 			db := testenv.New(b, mode.dialect)
 			bud := mode.mk(db, quiet)
 			ctx := context.Background()
-			subjects := []budget.Subject{
-				keySubject(1, budget.Limits{2: usd(1e6), 3: usd(2e6)}),
-				{Scope: budget.ScopeService, ID: 1, Name: "svc", Limits: budget.Limits{5: usd(1e7)}},
-				{Scope: budget.ScopeOrg, ID: 1, Name: "org"},
-			}
+			subjects := benchSubjects()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -85,6 +85,10 @@ type memWindow struct {
 	// not yet stored.
 	pending     money.Micros
 	warnPending *Alert
+	// journal is settled spend on its way to the database with its
+	// requests' usage records (SettleJournaled); in the leased mode it
+	// also stays in reserved, held in the lease, until then.
+	journal money.Micros
 	// lease is the leased mode's share of the window (see lease).
 	lease
 }
@@ -93,7 +97,7 @@ type memWindow struct {
 // balance itself is read from the database when it is enforced, so an
 // admin's top-up counts at once.
 type memBalance struct {
-	pending money.Micros
+	pending, journal money.Micros
 }
 
 // memory is the embedded mode's state.
@@ -149,7 +153,7 @@ func (b *Budgets) load(ctx context.Context, slots []*slot) error {
 		case !ok:
 			m.windows[keyOf(s)] = &memWindow{spent: money.Micros(spent), warned: warned, loaded: true}
 		case !w.loaded:
-			w.spent, w.warned, w.loaded = money.Micros(spent)+w.pending, w.warned || warned, true
+			w.spent, w.warned, w.loaded = money.Micros(spent)+w.pending+w.journal, w.warned || warned, true
 		}
 		m.mu.Unlock()
 	}
@@ -204,7 +208,7 @@ func (b *Budgets) admit(res *Reservation, limited []*slot, enforceBalance bool, 
 	if enforceBalance {
 		current := balance
 		if bal := m.balances[res.orgID]; bal != nil {
-			current -= bal.pending
+			current -= bal.pending + bal.journal
 		}
 		if current <= 0 {
 			return nil, &Refusal{Status: 402, Message: fmt.Sprintf("the organization's prepaid balance is used up (%s); ask an admin to top it up", current)}
@@ -266,8 +270,9 @@ func (b *Budgets) unhold(res *Reservation, limited []*slot) {
 }
 
 // settleMemory is settle for the embedded mode: the new spend is in
-// memory at once (the next request sees it) and written at the next flush.
-func (r *Reservation) settleMemory(actual money.Micros) {
+// memory at once (the next request sees it) and written at the next flush,
+// or, journaled, with the request's usage record (see Settlement).
+func (r *Reservation) settleMemory(actual money.Micros, journaled bool) {
 	m := r.b.mem
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -283,7 +288,16 @@ func (r *Reservation) settleMemory(actual money.Micros) {
 			w.reserved -= r.amount
 		}
 		w.spent += actual
-		w.pending += actual
+		switch {
+		case !journaled:
+			w.pending += actual
+		case m.leased:
+			// Held in the lease, as pending spend is, until written.
+			w.journal += actual
+			w.reserved += actual
+		default:
+			w.journal += actual
+		}
 		if m.leased {
 			// Other replicas spend in the window too: the flush finds
 			// crossings in the database's sum, against the limit as this
@@ -305,7 +319,11 @@ func (r *Reservation) settleMemory(actual money.Micros) {
 			bal = &memBalance{}
 			m.balances[r.orgID] = bal
 		}
-		bal.pending += actual
+		if journaled {
+			bal.journal += actual
+		} else {
+			bal.pending += actual
+		}
 	}
 }
 
@@ -524,7 +542,7 @@ func (b *Budgets) forgetPast() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, w := range m.windows {
-		if k.Window() == Total || w.pending != 0 || w.warnPending != nil || w.reserved != 0 || w.lease.id != 0 {
+		if k.Window() == Total || w.pending != 0 || w.journal != 0 || w.warnPending != nil || w.reserved != 0 || w.lease.id != 0 {
 			continue
 		}
 		// A minute's grace: a request that computed its windows just before

@@ -53,11 +53,13 @@ func (b *Budgets) Current(ctx context.Context, s Subject) ([]*Spend, error) {
 			// Holds live in memory only.
 			m.mu.Lock()
 			if mw := m.windows[newKey(s.Scope, s.ID, w, sp.WindowStart)]; mw != nil {
+				// Journaled spend is spent, though not written yet.
+				sp.Spent += mw.journal
 				sp.Reserved = mw.reserved
 				if m.leased {
 					// The database's reserved counts this process's lease
 					// whole and other replicas' holds and leases.
-					sp.Reserved = money.Micros(reserved) - mw.lease.amount + mw.reserved
+					sp.Reserved = money.Micros(reserved) - mw.lease.amount + mw.reserved - mw.journal
 				}
 			}
 			m.mu.Unlock()

@@ -29,6 +29,9 @@ type Config struct {
 	// shutdown timeout passes get, once cut, to record their usage.
 	ShutdownGrace time.Duration
 	TokenTTL      time.Duration // how long an admin login lasts
+	// UsageInterval is how often usage records, with the budget spend of
+	// their requests, are written: what a crash can lose.
+	UsageInterval time.Duration
 	// UsageRetention is how long raw usage records are kept; hourly
 	// roll-ups are kept for good.
 	UsageRetention time.Duration
@@ -138,6 +141,8 @@ var settings = []setting{
 		}},
 	{"shutdown-grace", "SLUICE_SHUTDOWN_GRACE", "5s", "after the shutdown timeout, how long the requests and streams still open get, once cut, to record what they delivered (partial) and return their budget",
 		durationSetting(func(c *Config, d time.Duration) { c.ShutdownGrace = d })},
+	{"usage-interval", "SLUICE_USAGE_INTERVAL", "1s", "how often usage records, and the budget spend of the requests they record, are written together; a crash (kill -9) loses at most this long's worth of both, never one without the other",
+		durationSetting(func(c *Config, d time.Duration) { c.UsageInterval = d })},
 	{"usage-retention", "SLUICE_USAGE_RETENTION", "720h", "how long raw usage records are kept (hourly roll-ups are kept for good)",
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)

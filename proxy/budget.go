@@ -31,6 +31,21 @@ type Reservation interface {
 	Warnings() []string
 }
 
+// journaled is a Reservation whose settled spend is written with the
+// request's usage record, in one transaction (budget.Settlement).
+type journaled interface {
+	SettleJournaled(ctx context.Context, actual money.Micros) (*budget.Settlement, error)
+}
+
+// settle settles res to actual, returning the spend the usage record
+// carries when res journals it.
+func settle(ctx context.Context, res Reservation, actual money.Micros) (*budget.Settlement, error) {
+	if j, ok := res.(journaled); ok {
+		return j.SettleJournaled(ctx, actual)
+	}
+	return nil, res.Settle(ctx, actual)
+}
+
 // BudgetRequest is what a request is about to spend and on whose account.
 // Key and Service are the cached rows: read them, never modify them.
 type BudgetRequest struct {

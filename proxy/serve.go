@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/clientkey"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/money"
@@ -292,6 +293,8 @@ type outcome struct {
 	failure string
 	// broke is set when the upstream failed after the answer had begun.
 	broke bool
+	// spend is the settled budget spend the record carries to the database.
+	spend *budget.Settlement
 }
 
 func (x *exchange) record(o outcome) {
@@ -308,6 +311,7 @@ func (x *exchange) record(o outcome) {
 		CacheWriteTokens: o.usage.CacheWriteTokens, CacheWrite1hTokens: o.usage.CacheWrite1hTokens,
 		Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err, Failure: o.failure,
 		LatencyUs: time.Since(x.start).Microseconds(), Streamed: o.streamed, Partial: o.partial,
+		Spend: o.spend,
 	}
 	if x.up != nil {
 		rec.CredentialID = x.up.credID // the target that answered
@@ -398,7 +402,8 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 			if !o.priced {
 				cost = 0
 			}
-			if err := res.Settle(context.WithoutCancel(x.r.Context()), cost); err != nil {
+			var err error
+			if o.spend, err = settle(context.WithoutCancel(x.r.Context()), res, cost); err != nil {
 				x.p.log.Error("settling a budget reservation failed", "request_id", x.reqID, "err", err)
 			}
 		}

@@ -5,7 +5,9 @@
 // INSERT, so neither parses SQL per record. A database outage of a few seconds costs nothing: the batch is
 // retried with back-off, in order, while new records queue behind it up to
 // a bound whose overflow is counted and logged. Close drains the queue, so a
-// graceful shutdown loses no record.
+// graceful shutdown loses no record. A Ledger writes each batch's budget
+// spend in the batch's own transaction, so that a crash loses a request's
+// record and its spend together or neither.
 package usagelog
 
 import (
@@ -25,6 +27,7 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/lib/pq"
 
+	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/money"
@@ -65,6 +68,21 @@ type Record struct {
 	// Attempts lists the upstream tries of a routed request (a service
 	// with targets); nil otherwise, which stores nothing.
 	Attempts []schema.Attempt
+	// Spend is the request's settled budget spend, which the Ledger makes
+	// durable in the record's own transaction; nil for none.
+	Spend *budget.Settlement
+}
+
+// Ledger is state that must be durable with the records it derives from:
+// the budget's settled spend, so that a crash loses a request's record and
+// its spend together or neither.
+type Ledger interface {
+	// Lock is held from before each batch's transaction begins until done
+	// has run.
+	sync.Locker
+	// Write runs last in each batch's transaction; done is called once
+	// the transaction has ended, committed or not.
+	Write(ctx context.Context, tx *sql.Tx, batch []Record) (done func(committed bool), err error)
 }
 
 // DefaultBatchSize is the default Options.BatchSize. Each batch is a burst
@@ -88,7 +106,8 @@ type Options struct {
 	// Interval is how often queued records are written when fewer than
 	// BatchSize wait (default 1 s). Each write is a burst of work beside
 	// the requests; fewer, larger batches cost less CPU a record and
-	// disturb fewer requests. A crash loses at most this much of the log.
+	// disturb fewer requests. A crash loses at most this much of the log
+	// (and, with a Ledger, the spend of the same requests).
 	Interval time.Duration
 	// MaxBackoff caps the wait between retries of a failed batch
 	// (default 5 s).
@@ -96,6 +115,10 @@ type Options struct {
 	// InTx, when set, runs in the transaction that inserts each batch, so
 	// derived data (hourly roll-ups) commits or fails with the rows.
 	InTx func(ctx context.Context, tx *sql.Tx, batch []Record) error
+	// Ledger, when set, writes each batch's settled spend in its
+	// transaction. Without one, a record's Spend is handed to the budget's
+	// own flush as it is queued.
+	Ledger Ledger
 	// OnWrite is called with each batch after it is committed, from the
 	// writer goroutine (so it must not block for long), for live-usage
 	// subscriptions. The slice is reused afterwards: copy what you keep.
@@ -159,11 +182,17 @@ func New(db *database.DB, opts Options) *Writer {
 
 // Add queues r without waiting. It returns false when the record was
 // dropped: the queue is full (the database has been unreachable for long)
-// or the writer is closed.
+// or the writer is closed. The spend of a record dropped, or of one no
+// Ledger will write, goes to the budget's own flush: it still counts.
 func (w *Writer) Add(r Record) bool {
+	if w.opts.Ledger == nil {
+		r.Spend.WriteBehind()
+		r.Spend = nil
+	}
 	w.mu.Lock()
 	if w.closing || len(w.queue) >= w.opts.QueueSize {
 		w.mu.Unlock()
+		r.Spend.WriteBehind()
 		w.overflow()
 		return false
 	}
@@ -341,6 +370,11 @@ func (w *Writer) abandon(batch []Record) {
 }
 
 func (w *Writer) insert(ctx context.Context, batch []Record) error {
+	done := func(bool) {}
+	if l := w.opts.Ledger; l != nil {
+		l.Lock()
+		defer l.Unlock()
+	}
 	tx, err := w.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -353,11 +387,16 @@ func (w *Writer) insert(ctx context.Context, batch []Record) error {
 	if err == nil && w.opts.InTx != nil {
 		err = w.opts.InTx(ctx, tx, batch)
 	}
+	if err == nil && w.opts.Ledger != nil {
+		done, err = w.opts.Ledger.Write(ctx, tx, batch)
+	}
 	if err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	done(err == nil)
+	if err != nil {
 		return fmt.Errorf("commit usage records: %w", err)
 	}
 	return nil

@@ -338,3 +338,60 @@ func TestUnstorableTextIsCleaned(t *testing.T) {
 		}
 	})
 }
+
+// probeLedger is a Ledger that refuses its first writes, as a database
+// refusing the batch would, and counts how the transactions ended.
+type probeLedger struct {
+	sync.Mutex
+	held                  bool
+	refuse                int
+	writes, unlocked      int
+	committed, rolledBack int
+	records               int
+}
+
+func (l *probeLedger) Lock()   { l.Mutex.Lock(); l.held = true }
+func (l *probeLedger) Unlock() { l.held = false; l.Mutex.Unlock() }
+
+func (l *probeLedger) Write(ctx context.Context, tx *sql.Tx, batch []usagelog.Record) (func(bool), error) {
+	l.writes++
+	if !l.held {
+		l.unlocked++
+	}
+	if l.writes <= l.refuse {
+		return nil, errors.New("connection refused")
+	}
+	n := len(batch)
+	return func(committed bool) {
+		if committed {
+			l.committed++
+			l.records += n
+		} else {
+			l.rolledBack++
+		}
+	}, nil
+}
+
+// TestLedgerCommitsWithItsBatch: the Ledger writes in each batch's
+// transaction, under its lock, and hears of each commit once; a batch
+// whose ledger write failed is written again, rows and ledger together.
+func TestLedgerCommitsWithItsBatch(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		l := &probeLedger{refuse: 2}
+		w := usagelog.New(db, usagelog.Options{Log: quiet, BatchSize: 10, Interval: 10 * time.Millisecond, Ledger: l})
+		for i := range 25 {
+			w.Add(record(i))
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rows := db.Client.UsageRecord.Query().CountX(ctx)
+		l.Lock()
+		defer l.Unlock()
+		if rows != 25 || l.records != 25 || l.unlocked != 0 || l.rolledBack != 0 {
+			t.Fatalf("%d rows, the ledger committed %d records in %d batches (%d written without its lock, %d told of a rollback); want 25 and 25, 0, 0",
+				rows, l.records, l.committed, l.unlocked, l.rolledBack)
+		}
+	})
+}
