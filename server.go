@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,9 +26,11 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/bodyread"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/connlimit"
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/gcpace"
@@ -204,7 +207,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	go g.budgets.Run(bg)
 	go (&budget.Webhook{Client: db.Client, Log: log}).Run(bg, alerts)
 	go g.pruneUsage(bg)
-	g.handler = g.routes()
+	g.handler = g.bodyLimits().Handler(g.routes())
 	// Start-up (migrations, the catalog, the first admin's password hash)
 	// is the process's memory peak; hand that back to the OS now instead of
 	// idling at it.
@@ -251,6 +254,32 @@ func (g *gateway) routes() http.Handler {
 	mux.Handle("GET /metrics", g.mainMetrics())
 	mux.Handle("/", web.Handler())
 	return proxy.CanonicalPaths(mux)
+}
+
+// bodyLimits bounds how request bodies arrive: in time, in rate, and in
+// bytes held across requests in flight. A body cut short is answered in
+// the GraphQL error shape on /graphql, in the OpenAI one elsewhere.
+func (g *gateway) bodyLimits() *bodyread.Limiter {
+	return bodyread.New(bodyread.Options{
+		Timeout: g.cfg.BodyReadTimeout, MinRate: g.cfg.BodyMinRate, Grace: g.cfg.BodyRateGrace,
+		MaxInFlight: g.cfg.BodyBufferLimit,
+		Refuse: func(w http.ResponseWriter, r *http.Request, status int, msg string) {
+			var body any = map[string]any{"error": map[string]any{"message": msg, "type": "invalid_request_error", "code": "request_body_timeout"}}
+			if status == http.StatusServiceUnavailable {
+				body = map[string]any{"error": map[string]any{"message": msg, "type": "server_error", "code": "overloaded"}}
+			}
+			if r.URL.Path == "/graphql" {
+				code := "REQUEST_TIMEOUT"
+				if status == http.StatusServiceUnavailable {
+					code = "OVERLOADED"
+				}
+				body = map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}}}
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(body)
+		},
+	})
 }
 
 // metricsHandler is /metrics, behind the metrics token when one is set.
@@ -422,10 +451,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Debug("garbage collector paced for a small live heap", "headroom_mb", gcpace.DefaultHeadroom>>20)
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	tcp, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	ln := connlimit.Wrap(tcp, cfg.MaxConns)
+	g.metrics.Gauge("sluice_connections_open", "Client connections open on the main listener.", func() float64 { return float64(ln.Active()) })
+	g.metrics.Gauge("sluice_connections_refused", "Client connections refused since start because --max-conns were open.", func() float64 { return float64(ln.Refused()) })
+	// No ReadTimeout or WriteTimeout: bodyread bounds request bodies, and
+	// an answer such as a stream may rightly last minutes.
 	// Every request's context derives from base, so that the shutdown can
 	// cut the requests still open once the drain has waited long enough.
 	base, cut := context.WithCancelCause(context.Background())
@@ -433,8 +467,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	srv := &http.Server{
 		BaseContext:       func(net.Listener) context.Context { return base },
 		Handler:           g.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 2)

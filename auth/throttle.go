@@ -36,7 +36,8 @@ type bucket struct {
 	at     time.Time
 }
 
-// maxAddresses bounds a Throttle's memory: about 100 bytes an address.
+// maxAddresses bounds a Throttle's memory: about 150 bytes an address,
+// some 7 MB in all.
 const maxAddresses = 50_000
 
 // NewThrottle returns a throttle of rate requests a second with bursts of

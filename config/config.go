@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/connlimit"
 )
 
 // Config is everything the gateway needs to start.
@@ -46,6 +48,18 @@ type Config struct {
 	// bucket refilled at AnonymousRate a second; 0 turns it off.
 	AnonymousRate  float64
 	AnonymousBurst int
+	// MaxConns caps the connections open at once on the main listener;
+	// 0 is no cap.
+	MaxConns int
+	// A request body must arrive within BodyReadTimeout, and at
+	// BodyMinRate bytes a second or more once BodyRateGrace has passed;
+	// BodyBufferLimit bounds the bytes of bodies held by requests in
+	// flight.
+	BodyReadTimeout, BodyRateGrace time.Duration
+	BodyMinRate, BodyBufferLimit   int64
+	// ReadHeaderTimeout bounds reading a request's headers, IdleTimeout
+	// how long a kept-alive connection may wait for its next request.
+	ReadHeaderTimeout, IdleTimeout time.Duration
 	// DenyPrivateUpstreams refuses provider base URLs on loopback, private
 	// or link-local addresses, at save time and at connect time.
 	DenyPrivateUpstreams bool
@@ -208,6 +222,45 @@ var settings = []setting{
 			c.AnonymousBurst = n
 			return nil
 		}},
+	{"max-conns", "SLUICE_MAX_CONNS", "auto", "most client connections open at once on --addr; more are answered 503 and closed at once (auto: half the process's file descriptor limit, at most 100000; 0: no cap)",
+		func(c *Config, v string) error {
+			if v == "auto" {
+				c.MaxConns = connlimit.Default()
+				return nil
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%q: use auto, 0 for no cap, or a whole number of connections", v)
+			}
+			c.MaxConns = n
+			return nil
+		}},
+	{"body-read-timeout", "SLUICE_BODY_READ_TIMEOUT", "60s", "how long a request body may take to arrive, from its headers; a slower one is answered 408 and its connection closed (answers, streams included, are not bound by it)",
+		durationSetting(func(c *Config, d time.Duration) { c.BodyReadTimeout = d })},
+	{"body-min-rate", "SLUICE_BODY_MIN_RATE", "1024", "slowest average rate, in bytes a second, at which a request body may arrive once --body-rate-grace has passed; 0 turns it off",
+		func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%q: use a whole number of bytes a second, or 0", v)
+			}
+			c.BodyMinRate = n
+			return nil
+		}},
+	{"body-rate-grace", "SLUICE_BODY_RATE_GRACE", "10s", "how long a request body may arrive slower than --body-min-rate at first",
+		durationSetting(func(c *Config, d time.Duration) { c.BodyRateGrace = d })},
+	{"body-buffer-limit", "SLUICE_BODY_BUFFER_LIMIT", "256MiB", "most bytes of request bodies held by requests in flight at once; a body that would pass it waits for room (within --body-read-timeout), then gets 503; 0 is no limit",
+		func(c *Config, v string) error {
+			n, err := parseBytes(v)
+			if err != nil {
+				return err
+			}
+			c.BodyBufferLimit = n
+			return nil
+		}},
+	{"read-header-timeout", "SLUICE_READ_HEADER_TIMEOUT", "10s", "how long a client may take to send a request's headers",
+		durationSetting(func(c *Config, d time.Duration) { c.ReadHeaderTimeout = d })},
+	{"idle-timeout", "SLUICE_IDLE_TIMEOUT", "120s", "how long a kept-alive client connection may wait for its next request",
+		durationSetting(func(c *Config, d time.Duration) { c.IdleTimeout = d })},
 	{"token-ttl", "SLUICE_TOKEN_TTL", "12h", "how long an admin login token lasts",
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
@@ -326,4 +379,19 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// parseBytes reads a size such as 1048576, 64KiB, 256MiB or 1GiB.
+func parseBytes(v string) (int64, error) {
+	num, unit := v, int64(1)
+	for suffix, u := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if n, ok := strings.CutSuffix(v, suffix); ok {
+			num, unit = n, u
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("%q: use a number of bytes, optionally with KiB, MiB or GiB, such as 256MiB", v)
+	}
+	return n * unit, nil
 }
