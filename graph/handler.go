@@ -9,8 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -18,11 +16,9 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
-	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/graph/generated"
 )
 
@@ -41,6 +37,8 @@ type Options struct {
 	// AllowedOrigins may open subscription websockets besides the
 	// gateway's own origin (the dashboard's dev server).
 	AllowedOrigins []string
+	// Websocket bounds the subscription transport.
+	Websocket WebsocketOptions
 }
 
 // NewHandler serves the GraphQL API over HTTP POST and GET. Callers are
@@ -56,15 +54,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 		opts.MaxComplexity = 2000
 	}
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
-	srv.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: 15 * time.Second,
-		// Same-origin connections are always allowed; the configured
-		// origins (the dashboard's dev server) are added by host.
-		Implementation: transport.CoderWebsocketImplementation{
-			AcceptOptions: coderws.AcceptOptions{OriginPatterns: originHosts(opts.AllowedOrigins)},
-		},
-		InitFunc: websocketAuth(r),
-	})
+	srv.AddTransport(websocketTransport(r, opts.AllowedOrigins, opts.Websocket))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -75,11 +65,12 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 	srv.Use(depthLimit(opts.MaxDepth))
 	srv.Use(pageLimit(MaxPageSize))
 	srv.Use(subscriptionsOverWebsocket{})
+	srv.Use(subscriptionGuard{})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	srv.Use(auditor{client: r.Client, log: r.Log})
 	srv.SetErrorPresenter(presentError(r.Log))
 	srv.SetRecoverFunc(recoverPanic(r.Log))
-	return limitBody(srv, opts.MaxBodyBytes)
+	return rememberUpgradeCredential(limitBody(srv, opts.MaxBodyBytes))
 }
 
 // limitBody refuses bodies over max with 413 and a GraphQL error that says
@@ -106,32 +97,6 @@ func limitBody(next http.Handler, max int64) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// websocketAuth authenticates a subscription connection from its
-// connection_init payload ({"Authorization": "Bearer <token>"}, or
-// authToken), since browsers cannot set headers on a websocket.
-func websocketAuth(r *Resolver) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		token := payload.Authorization()
-		if token == "" {
-			token = payload.GetString("authToken")
-		}
-		if t, ok := strings.CutPrefix(token, "Bearer "); ok {
-			token = t
-		}
-		ctx = context.WithValue(ctx, websocketKey{}, true)
-		if token == "" {
-			return ctx, nil, nil // anonymous: resolvers answer UNAUTHENTICATED
-		}
-		v, err := r.Auth.Resolve(ctx, strings.TrimSpace(token))
-		if err != nil {
-			return ctx, nil, fmt.Errorf("subscription refused: %w", err)
-		}
-		return auth.WithViewer(ctx, v), nil, nil
-	}
-}
-
-type websocketKey struct{}
 
 // subscriptionsOverWebsocket refuses subscriptions on the HTTP transports,
 // where one would hold the request open until the next event.
