@@ -37,6 +37,9 @@ type Options struct {
 	// AllowedOrigins may open subscription websockets besides the
 	// gateway's own origin (the dashboard's dev server).
 	AllowedOrigins []string
+	// AuditAnonymousPerMinute bounds the audit rows of refused mutations
+	// without a login, per address (one summary row a request); default 30.
+	AuditAnonymousPerMinute int
 	// Websocket bounds the subscription transport.
 	Websocket WebsocketOptions
 }
@@ -67,7 +70,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 	srv.Use(subscriptionsOverWebsocket{})
 	srv.Use(subscriptionGuard{})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
-	srv.Use(auditor{client: r.Client, log: r.Log})
+	srv.Use(newAuditor(r.Client, r.Log, opts.AuditAnonymousPerMinute))
 	srv.SetErrorPresenter(presentError(r.Log))
 	srv.SetRecoverFunc(recoverPanic(r.Log))
 	return rememberUpgradeCredential(limitBody(srv, opts.MaxBodyBytes))
