@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/auditevent"
+	"github.com/sluicehq/sluice/secrets"
 )
 
 // secretArgs are input fields whose values never reach the audit log
@@ -23,6 +24,10 @@ import (
 var secretArgs = map[string]bool{
 	"password": true, "providerApiKey": true, "apiKey": true, "key": true, "secret": true,
 }
+
+// maskedArgs are input fields recorded masked: URLs whose path may be a
+// secret, shown as the API shows them (secrets.MaskURL).
+var maskedArgs = map[string]bool{"alertWebhookUrl": true}
 
 // auditor records every mutation (seed 002): who, what, the target, the
 // fields it was given (secrets as "changed"), and whether it succeeded, was
@@ -216,6 +221,10 @@ func flatten(prefix string, v any, out map[string]string) {
 			}
 			if secretArgs[k] {
 				out[name] = "changed"
+				continue
+			}
+			if u, ok := x[k].(string); ok && u != "" && maskedArgs[k] {
+				out[name] = secrets.MaskURL(u)
 				continue
 			}
 			flatten(name, x[k], out)
