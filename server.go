@@ -186,6 +186,9 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 		g.budgets = budget.NewLeased(db, log)
 	}
 	g.prober = liveusage.New()
+	if cfg.ProviderRefreshInterval > 0 {
+		g.prober.MinRefresh = cfg.ProviderRefreshInterval
+	}
 	g.metrics = metrics.New()
 	g.feed = livefeed.New()
 	g.prober.OnChange = g.feed.PublishRateLimits
@@ -214,8 +217,12 @@ func (g *gateway) routes() http.Handler {
 	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, DB: g.db, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets,
 		Prober: g.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: g.feed,
 		Changes: g.changes, DenyPrivateUpstreams: g.cfg.DenyPrivateUpstreams, TargetHealth: g.proxy}, graph.Options{
-		Introspection:  g.cfg.Playground,
-		AllowedOrigins: g.cfg.CORSOrigins,
+		Introspection:           g.cfg.Playground,
+		AllowedOrigins:          g.cfg.CORSOrigins,
+		MaxPageSize:             g.cfg.MaxPageSize,
+		AuditAnonymousPerMinute: g.cfg.AuditAnonymousPerMinute,
+		Websocket: graph.WebsocketOptions{InitTimeout: g.cfg.WebsocketInitTimeout, MaxMessageBytes: g.cfg.WebsocketMaxMessage,
+			MaxPerCaller: g.cfg.WebsocketMaxPerCaller, MaxSubscriptions: g.cfg.WebsocketMaxSubscriptions, Recheck: g.cfg.SubscriptionRecheck},
 	})
 	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(gql)))
 	mux.Handle("POST /api/admin/auth/login", g.cors().Handler(g.auth.LoginHandler()))

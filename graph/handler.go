@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,6 +35,9 @@ type Options struct {
 	MaxDepth int
 	// MaxComplexity bounds gqlgen's complexity score; default 2000.
 	MaxComplexity int
+	// MaxPageSize bounds a connection's first and last and the ids of
+	// nodes; default MaxPageSize.
+	MaxPageSize int
 	// AllowedOrigins may open subscription websockets besides the
 	// gateway's own origin (the dashboard's dev server).
 	AllowedOrigins []string
@@ -66,7 +70,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(depthLimit(opts.MaxDepth))
-	srv.Use(pageLimit(MaxPageSize))
+	srv.Use(pageLimit(cmp.Or(opts.MaxPageSize, MaxPageSize)))
 	srv.Use(subscriptionsOverWebsocket{})
 	srv.Use(subscriptionGuard{})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
