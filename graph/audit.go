@@ -34,7 +34,7 @@ var maskedArgs = map[string]bool{"alertWebhookUrl": true}
 // refused, or failed. It wraps each root field of a mutation, so no
 // resolver can forget it. Every row is bounded (auditChangesMax), and the
 // refused mutations of a caller without a login are summarised in one row
-// per request, at most anonPerMinute such rows a minute from one address:
+// per request, and only so many such rows a minute from one address:
 // without a login, nobody can make the log grow faster than that.
 type auditor struct {
 	client  *ent.Client
@@ -130,7 +130,7 @@ func (a auditor) record(ctx context.Context, fc *graphql.FieldContext, target *a
 		SetAction(fc.Field.Name).
 		SetTargetType(target.typ).
 		SetTargetID(target.id).
-		SetTargetName(target.name).
+		SetTargetName(capString(target.name, auditValueMax)).
 		SetChanges(changes).
 		SetClientIP(auth.ClientIPFrom(ctx))
 	if v != nil {

@@ -135,11 +135,16 @@ func (a auditor) recordAnonymous(ctx context.Context, r *anonRefusals) {
 		// place of whatever does not fit beside it.
 		changes = map[string]string{"refusedMutations": fmt.Sprint(r.count), "actions": r.summary()}
 		budget := auditChangesMax - 2*auditValueMax
-		for k, v := range r.changes {
-			if budget -= len(k) + len(v) + 6; budget < 0 {
+		names := make([]string, 0, len(r.changes))
+		for k := range r.changes {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			if budget -= len(k) + len(r.changes[k]) + 6; budget < 0 {
 				break
 			}
-			changes["first."+k] = v
+			changes["first."+k] = r.changes[k]
 		}
 	}
 	msg := r.errorText
