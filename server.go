@@ -193,6 +193,9 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 		g.budgets = budget.NewLeased(db, log)
 	}
 	g.prober = liveusage.New()
+	if cfg.ProviderRefreshInterval > 0 {
+		g.prober.MinRefresh = cfg.ProviderRefreshInterval
+	}
 	g.metrics = metrics.New()
 	g.feed = livefeed.New()
 	g.prober.OnChange = g.feed.PublishRateLimits
@@ -225,7 +228,11 @@ func (g *gateway) routes() http.Handler {
 		AllowedOrigins: g.cfg.CORSOrigins,
 		Limits: graph.QueryLimits{MaxTokens: g.cfg.GraphQLMaxTokens, MaxFields: g.cfg.GraphQLMaxFields,
 			MaxRepeats: g.cfg.GraphQLMaxRepeats, MaxDirectives: g.cfg.GraphQLMaxDirectives},
-		QueryCacheBytes: int64(g.cfg.GraphQLQueryCacheMiB) << 20,
+		QueryCacheBytes:         int64(g.cfg.GraphQLQueryCacheMiB) << 20,
+		MaxPageSize:             g.cfg.MaxPageSize,
+		AuditAnonymousPerMinute: g.cfg.AuditAnonymousPerMinute,
+		Websocket: graph.WebsocketOptions{InitTimeout: g.cfg.WebsocketInitTimeout, MaxMessageBytes: g.cfg.WebsocketMaxMessage,
+			MaxPerCaller: g.cfg.WebsocketMaxPerCaller, MaxSubscriptions: g.cfg.WebsocketMaxSubscriptions, Recheck: g.cfg.SubscriptionRecheck},
 	})
 	// One bucket per address covers anonymous GraphQL and the REST login.
 	anonymous := auth.NewThrottle(g.cfg.AnonymousRate, g.cfg.AnonymousBurst)

@@ -86,6 +86,18 @@ type Config struct {
 	GraphQLMaxTokens, GraphQLMaxFields, GraphQLMaxRepeats, GraphQLMaxDirectives int
 	// GraphQLQueryCacheMiB bounds the memory of cached parsed queries.
 	GraphQLQueryCacheMiB int
+	// GraphQL admin API bounds: the largest page of a connection, the
+	// audit rows a minute one address without a login may cause, and how
+	// often a live provider-usage refresh may call the provider.
+	MaxPageSize, AuditAnonymousPerMinute int
+	ProviderRefreshInterval              time.Duration
+	// Subscription websockets: the connection_init deadline, the largest
+	// message, connections per caller, subscriptions per connection, and
+	// how often a connection's credential is checked again.
+	WebsocketInitTimeout                             time.Duration
+	WebsocketMaxMessage                              int64
+	WebsocketMaxPerCaller, WebsocketMaxSubscriptions int
+	SubscriptionRecheck                              time.Duration
 }
 
 // setting is one configuration entry: its flag, its variable, its default
@@ -270,6 +282,22 @@ var settings = []setting{
 			c.TokenTTL = d
 			return nil
 		}},
+	{"graphql-max-page-size", "SLUICE_GRAPHQL_MAX_PAGE_SIZE", "1000", "largest page (first/last) of a GraphQL connection, and most ids of one nodes query",
+		intSetting(1, 1_000_000, func(c *Config, n int) { c.MaxPageSize = n })},
+	{"audit-anonymous-per-minute", "SLUICE_AUDIT_ANONYMOUS_PER_MINUTE", "30", "audit rows a minute that one address without a login may cause (one row per refused request; the rest are counted in the log)",
+		intSetting(1, 1_000_000, func(c *Config, n int) { c.AuditAnonymousPerMinute = n })},
+	{"provider-refresh-interval", "SLUICE_PROVIDER_REFRESH_INTERVAL", "10s", "least time between two live-usage probes of one provider credential; refreshes sooner answer from the last probe",
+		durationSetting(func(c *Config, d time.Duration) { c.ProviderRefreshInterval = d })},
+	{"websocket-init-timeout", "SLUICE_WEBSOCKET_INIT_TIMEOUT", "10s", "how long a subscription websocket may take to send connection_init before it is closed",
+		durationSetting(func(c *Config, d time.Duration) { c.WebsocketInitTimeout = d })},
+	{"websocket-max-message", "SLUICE_WEBSOCKET_MAX_MESSAGE", "65536", "largest websocket message in bytes; a larger one closes its connection",
+		intSetting(1024, 1<<30, func(c *Config, n int) { c.WebsocketMaxMessage = int64(n) })},
+	{"websocket-max-per-caller", "SLUICE_WEBSOCKET_MAX_PER_CALLER", "32", "open subscription websockets per user, management key, or address without a login",
+		intSetting(1, 1_000_000, func(c *Config, n int) { c.WebsocketMaxPerCaller = n })},
+	{"websocket-max-subscriptions", "SLUICE_WEBSOCKET_MAX_SUBSCRIPTIONS", "64", "subscriptions open at once on one websocket",
+		intSetting(1, 1_000_000, func(c *Config, n int) { c.WebsocketMaxSubscriptions = n })},
+	{"subscription-recheck", "SLUICE_SUBSCRIPTION_RECHECK", "5s", "how often an open subscription's credential is checked again (a change to keys checks it at once); a revoked, disabled or expired one ends it",
+		durationSetting(func(c *Config, d time.Duration) { c.SubscriptionRecheck = d })},
 }
 
 func boolSetting(set func(*Config, bool)) func(*Config, string) error {

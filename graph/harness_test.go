@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/budget"
+	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/clientkey"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
@@ -59,6 +60,12 @@ const adminPassword = "correct horse battery staple"
 
 func newHarness(t *testing.T, db *database.DB) *harness {
 	t.Helper()
+	return newHarnessWith(t, db, graph.Options{Introspection: true})
+}
+
+// newHarnessWith is newHarness with the endpoint's options.
+func newHarnessWith(t *testing.T, db *database.DB, opts graph.Options) *harness {
+	t.Helper()
 	ctx := context.Background()
 	h := &harness{t: t, db: db, client: db.Client, logs: &bytes.Buffer{}, creds: map[string]string{}}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -98,9 +105,9 @@ func newHarness(t *testing.T, db *database.DB) *harness {
 	h.feed = livefeed.New()
 	h.prober = liveusage.New()
 	r := &graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets,
-		Prober: h.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: h.feed}
+		Prober: h.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: h.feed, Changes: changefeed.NewLocal()}
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", h.auth.Middleware(graph.NewHandler(r, graph.Options{Introspection: true})))
+	mux.Handle("/graphql", h.auth.Middleware(graph.NewHandler(r, opts)))
 	mux.Handle("POST /api/admin/auth/login", h.auth.LoginHandler())
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)

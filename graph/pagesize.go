@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -17,9 +18,9 @@ const MaxPageSize = 1000
 
 // pageLimit bounds every connection's page, in one rule for every
 // connection field at any depth: an explicit first or last above the
-// limit is refused before anything runs, and a top-level connection asked
-// for without either gets the limit as its first, so that no query reads
-// a whole table.
+// limit, or more ids than it, is refused before anything runs, and a
+// top-level connection asked for without first or last gets the limit as
+// its first, so that no query reads a whole table.
 type pageLimit int
 
 var (
@@ -71,35 +72,55 @@ func (p pageLimit) check(set ast.SelectionSet, vars map[string]any) *gqlerror.Er
 }
 
 func (p pageLimit) checkField(f *ast.Field, vars map[string]any) *gqlerror.Error {
-	if f.Definition == nil || !isPaged(f.Definition) {
+	if f.Definition == nil {
 		return nil
 	}
-	for _, name := range []string{"first", "last"} {
-		n, ok := intArg(f, name, vars)
-		if ok && (n < 0 || n > int64(p)) {
-			err := gqlerror.Errorf("%s.%s is %d; a page holds from 0 to %d items: ask for the next page with after (or before)", f.Alias, name, n, int(p))
-			err.Extensions = map[string]any{"code": string(CodeBadUserInput), "field": name}
-			return err
+	if isPaged(f.Definition) {
+		for _, name := range []string{"first", "last"} {
+			if n, ok := intArg(f, name, vars); ok && (n < 0 || n > int64(p)) {
+				return p.refuse(f, name, fmt.Sprintf("is %d; a page holds from 0 to %d items: ask for the next page with after (or before)", n, int(p)))
+			}
 		}
+	}
+	if ids, ok := listArg(f, "ids", vars); ok && len(ids) > int(p) {
+		return p.refuse(f, "ids", fmt.Sprintf("lists %d IDs; ask for at most %d at a time", len(ids), int(p)))
 	}
 	return nil
 }
 
-// intArg is the value of a field's Int argument, given inline or as a
+func (p pageLimit) refuse(f *ast.Field, arg, why string) *gqlerror.Error {
+	err := gqlerror.Errorf("%s.%s %s", f.Alias, arg, why)
+	err.Extensions = map[string]any{"code": string(CodeBadUserInput), "field": arg}
+	return err
+}
+
+// listArg is the value of a field's list argument.
+func listArg(f *ast.Field, name string, vars map[string]any) ([]any, bool) {
+	v, ok := argValue(f, name, vars)
+	list, isList := v.([]any)
+	return list, ok && isList
+}
+
+// argValue is the value of a field's argument, given inline or as a
 // variable (validation has checked its type already).
-func intArg(f *ast.Field, name string, vars map[string]any) (int64, bool) {
+func argValue(f *ast.Field, name string, vars map[string]any) (any, bool) {
 	a := f.Arguments.ForName(name)
 	if a == nil || a.Value == nil {
-		return 0, false
+		return nil, false
 	}
-	var v any
 	if a.Value.Kind == ast.Variable {
-		v = vars[a.Value.Raw]
-	} else {
-		var err error
-		if v, err = a.Value.Value(vars); err != nil {
-			return 0, false
-		}
+		v, ok := vars[a.Value.Raw]
+		return v, ok
+	}
+	v, err := a.Value.Value(vars)
+	return v, err == nil
+}
+
+// intArg is the value of a field's Int argument.
+func intArg(f *ast.Field, name string, vars map[string]any) (int64, bool) {
+	v, ok := argValue(f, name, vars)
+	if !ok {
+		return 0, false
 	}
 	switch n := v.(type) {
 	case int64:

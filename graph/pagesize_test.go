@@ -29,6 +29,7 @@ func TestPageSizeLimit(t *testing.T) {
 			{"nested", `{ services(first: 1) { edges { node { apiKeys(first: 5000) { totalCount } } } } }`, nil, "first"},
 			{"in a fragment", `query { ...F } fragment F on Query { providerCredentials(first: 2000) { totalCount } }`, nil, "first"},
 			{"negative", `{ modelPrices(first: -1) { totalCount } }`, nil, "first"},
+			{"nodes ids", `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": make([]int, graph.MaxPageSize+1)}, "ids"},
 		}
 		for _, tt := range refused {
 			t.Run(tt.name, func(t *testing.T) {

@@ -796,7 +796,7 @@ func (r *mutationResolver) UpdateProjectSettings(ctx context.Context, input mode
 	if input.AllowOverwrite != nil {
 		upd.SetAllowOverwrite(*input.AllowOverwrite)
 	}
-	if input.AlertWebhookURL != nil {
+	if input.AlertWebhookURL != nil && !isMaskedWebhook(*input.AlertWebhookURL, ps.AlertWebhookURL) {
 		if *input.AlertWebhookURL == "" {
 			upd.ClearAlertWebhookURL()
 		} else if err := providers.ValidateBaseURL(*input.AlertWebhookURL); err != nil {

@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -249,4 +250,19 @@ func LastFour(key string) string {
 		i -= size
 	}
 	return key[i:]
+}
+
+// MaskURL is the only part of a URL that may carry a secret in its path or
+// query (a webhook's) that the API returns: its scheme and host, then "/…"
+// when anything followed them. A URL that cannot be read is "…" whole.
+func MaskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "…"
+	}
+	masked := u.Scheme + "://" + u.Host
+	if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		masked += "/…"
+	}
+	return masked
 }

@@ -424,3 +424,19 @@ func TestLastFour(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskURL(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"https://hooks.slack.com/services/T0/B0/XYZ", "https://hooks.slack.com/…"},
+		{"https://example.com/hook?token=abc", "https://example.com/…"},
+		{"https://user:pass@example.com:8443/", "https://example.com:8443"},
+		{"http://example.com", "http://example.com"},
+		{"http://example.com/#frag", "http://example.com/…"},
+		{"not a url", "…"},
+		{"", "…"},
+	} {
+		if got := MaskURL(tt.in); got != tt.want {
+			t.Errorf("MaskURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

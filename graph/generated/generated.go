@@ -45,6 +45,7 @@ type ResolverRoot interface {
 	AuditEvent() AuditEventResolver
 	ModelUsage() ModelUsageResolver
 	Mutation() MutationResolver
+	ProjectSettings() ProjectSettingsResolver
 	ProviderCredential() ProviderCredentialResolver
 	Query() QueryResolver
 	Service() ServiceResolver
@@ -596,6 +597,9 @@ type MutationResolver interface {
 	UpdateServiceTarget(ctx context.Context, id int, input model.UpdateServiceTargetInput) (*ent.ServiceTarget, error)
 	RemoveServiceTarget(ctx context.Context, id int) (bool, error)
 	ReorderServiceTargets(ctx context.Context, serviceID int, targetIds []int) ([]*ent.ServiceTarget, error)
+}
+type ProjectSettingsResolver interface {
+	AlertWebhookURL(ctx context.Context, obj *ent.ProjectSettings) (*string, error)
 }
 type ProviderCredentialResolver interface {
 	HasAPIKey(ctx context.Context, obj *ent.ProviderCredential) (bool, error)
@@ -12743,7 +12747,7 @@ func (ec *executionContext) _ProjectSettings_alertWebhookURL(ctx context.Context
 			return ec.fieldContext_ProjectSettings_alertWebhookURL(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.AlertWebhookURL, nil
+			return ec.Resolvers.ProjectSettings().AlertWebhookURL(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -12754,7 +12758,7 @@ func (ec *executionContext) _ProjectSettings_alertWebhookURL(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_ProjectSettings_alertWebhookURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProjectSettings", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ProjectSettings", field, true, true, "String")
 }
 
 func (ec *executionContext) _ProviderCredential_id(ctx context.Context, field graphql.CollectedField, obj *ent.ProviderCredential) (ret graphql.Marshaler) {
@@ -30700,33 +30704,34 @@ func (ec *executionContext) _ProjectSettings(ctx context.Context, sel ast.Select
 		case "id":
 			out.Values[i] = ec._ProjectSettings_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._ProjectSettings_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._ProjectSettings_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "organizationID":
 			out.Values[i] = ec._ProjectSettings_organizationID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "allowOverwrite":
 			out.Values[i] = ec._ProjectSettings_allowOverwrite(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "alertWebhookURL":
-			out.Values[i] = ec._ProjectSettings_alertWebhookURL(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProjectSettings_alertWebhookURL(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
