@@ -164,3 +164,32 @@ func BenchmarkKeyLookup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLargeAnswer relays a 60 MB non-streamed answer, metering it on
+// the way: the bytes allocated per answer (upstream and client included)
+// stay small and constant instead of the answer's size.
+func BenchmarkLargeAnswer(b *testing.B) {
+	db := testenv.New(b, dialect.SQLite)
+	f := newFixture(b, db)
+	f.price("openai", "gpt-test", 1_000_000, 1_000_000, 0, modelprice.KindText)
+	const size = 60 << 20
+	up := newUpstream(b, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, bigAnswer(`{"choices":[{"message":{"content":"`, size, `"}}],"usage":{"prompt_tokens":10,"completion_tokens":10}}`))
+	})
+	_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-BENCH", models: []string{"gpt-test"}})
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-test","max_tokens":10}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n, err := io.Copy(io.Discard, resp.Body); err != nil || n != size {
+			b.Fatalf("relayed %d bytes: %v", n, err)
+		}
+		resp.Body.Close()
+	}
+}
