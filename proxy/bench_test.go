@@ -83,11 +83,16 @@ func benchProxyOn(b *testing.B, db *database.DB, up memUpstream, body string, op
 	_ = f.usage.Flush(context.Background())
 }
 
+// realisticChatBody is openAIChatBody with usage within what the
+// benchmarks' request could cost (its 1,000 prompt tokens could not come
+// from their bodies), as real answers have.
+var realisticChatBody = strings.Replace(openAIChatBody, `"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500`, `"prompt_tokens":12,"completion_tokens":2,"total_tokens":14`, 1)
+
 // BenchmarkChat is the proxy's overhead on a plain chat completion: key
 // look-up, checks, body parse, upstream request build, response copy, usage
 // extraction, pricing and the usage record.
 func BenchmarkChat(b *testing.B) {
-	benchProxy(b, memUpstream{"application/json", []byte(openAIChatBody)},
+	benchProxy(b, memUpstream{"application/json", []byte(realisticChatBody)},
 		`{"model":"gpt-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`)
 }
 
@@ -122,11 +127,7 @@ func BenchmarkChatBudgeted(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go bud.Run(ctx) // the write-behind, as the server runs it
-			// Usage within what the request could cost (openAIChatBody's
-			// 1,000 prompt tokens could not come from this body), as real
-			// answers have, so reservations cover their settles.
-			answer := strings.Replace(openAIChatBody, `"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500`, `"prompt_tokens":12,"completion_tokens":2,"total_tokens":14`, 1)
-			benchProxyOn(b, db, memUpstream{"application/json", []byte(answer)},
+			benchProxyOn(b, db, memUpstream{"application/json", []byte(realisticChatBody)},
 				`{"model":"gpt-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`,
 				func(o *Options) { o.Budget = budgetWithLimits{Budgets(bud)} })
 		})

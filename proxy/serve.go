@@ -235,7 +235,10 @@ func (x *exchange) readBody() *apiError {
 		x.p.bufs.release(held)
 		return aerr
 	}
-	x.body, x.bodyBuf, x.bodyHeld = buf.Bytes(), buf, held
+	// Hold budget for the bytes kept, not the last step's room: a request
+	// keeps its body until its answer (perhaps a long stream) ends.
+	x.p.bufs.release(held - int64(buf.Len()))
+	x.body, x.bodyBuf, x.bodyHeld = buf.Bytes(), buf, int64(buf.Len())
 	return nil
 }
 
