@@ -418,3 +418,37 @@ func TestBufferedBytesBounded(t *testing.T) {
 		t.Fatal("buffer budget not all given back")
 	}
 }
+
+// TestLargeAnswerCut: an answer too large to hold that the upstream cuts
+// before its usage is charged the request's worst case, not nothing, and
+// the client sees it cut short, not complete.
+func TestLargeAnswerCut(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		f.price("openai", "gpt-test", 1_000_000, 1_000_000, 0, modelprice.KindText)
+		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.Copy(w, bigAnswer(`{"choices":[{"message":{"content":"`, 3<<20, ""))
+			panic(http.ErrAbortHandler) // the connection drops mid-answer
+		})
+		_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-CUT", models: []string{"gpt-test"}})
+		chat := `{"model":"gpt-test","max_tokens":1000,"messages":[]}`
+		req, _ := http.NewRequest("POST", f.srv.URL+"/v1/chat/completions", strings.NewReader(chat))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Error("the client read a cut answer as complete")
+		}
+		rec := f.lastRecord()
+		if rec.InputTokens != int64(len(chat))+64 || rec.OutputTokens != 1000 || rec.Cost == 0 || !rec.Partial ||
+			!strings.Contains(rec.Error, "the upstream failed during the answer") || !strings.Contains(rec.Error, "worst case") {
+			t.Errorf("record %d in, %d out, cost %d, partial %v, error %q; want the worst case charged and why",
+				rec.InputTokens, rec.OutputTokens, rec.Cost, rec.Partial, rec.Error)
+		}
+	})
+}

@@ -59,6 +59,8 @@ type exchange struct {
 	// worst is the most the request may consume, reserved before it is
 	// sent and the most it is charged.
 	worst worstCase
+	// cut is set when a non-streamed answer being relayed broke off.
+	cut bool
 }
 
 // authenticate finds the request's key and checks everything that does not
@@ -377,6 +379,14 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 		x.fail(aerr)
 		return
 	}
+	defer func() {
+		// After the record: a JSON answer cut short cannot be ended with
+		// an error the client understands, so its connection is dropped,
+		// and the client sees the answer incomplete rather than complete.
+		if x.cut {
+			panic(http.ErrAbortHandler)
+		}
+	}()
 	var o outcome
 	defer func() {
 		if res != nil {
@@ -689,20 +699,20 @@ func (x *exchange) relayLarge(ctx context.Context, status int, head []byte, body
 			break
 		}
 	}
-	if status >= 300 {
+	if status < 300 {
+		u, err := scanner.Usage()
+		x.meterAnswer(u, err, !clientOK || readErr != nil, o)
+	} else {
 		o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
-		return
 	}
-	u, err := scanner.Usage()
-	x.meterAnswer(u, err, !clientOK || readErr != nil, o)
 	switch {
 	case !clientOK:
 		o.err = strings.TrimSuffix("client went away during the answer; "+o.err, "; ")
 		return
-	case readErr != nil:
+	case readErr != nil && status < 300:
 		// Too late for another target or a clean error: the client sees
 		// the answer cut short.
-		o.broke, o.failure = true, FailureStream
+		o.broke, o.failure, x.cut = true, FailureStream, true
 		what := "the upstream failed during the answer: " + x.scrub(readErr)
 		if errors.Is(context.Cause(ctx), errStreamIdle) {
 			what = "the upstream went idle during the answer and was cut"
