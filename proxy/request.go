@@ -48,21 +48,24 @@ func readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, limit i
 		buf.Grow(int(min(r.ContentLength+1, bufferStep)))
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
+	var tooBig *http.MaxBytesError
 	for {
 		if err := bufs.acquire(r.Context(), bufferStep); err != nil {
 			return held, refuse(http.StatusServiceUnavailable, "gateway_busy",
 				"the gateway is holding as many request bodies as its memory limit allows; try again shortly")
 		}
 		held += bufferStep
-		n, err := buf.ReadFrom(io.LimitReader(body, bufferStep))
-		var tooBig *http.MaxBytesError
+		buf.Grow(bufferStep)
+		room := buf.AvailableBuffer()[:bufferStep]
+		n, err := io.ReadFull(body, room)
+		buf.Write(room[:n])
 		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return held, nil
 		case errors.As(err, &tooBig):
 			return held, tooLarge(limit)
 		case err != nil:
 			return held, refuse(http.StatusBadRequest, "invalid_body", "could not read the request body: "+err.Error())
-		case n < bufferStep:
-			return held, nil
 		}
 	}
 }
