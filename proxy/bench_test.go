@@ -83,11 +83,16 @@ func benchProxyOn(b *testing.B, db *database.DB, up memUpstream, body string, op
 	_ = f.usage.Flush(context.Background())
 }
 
+// realisticChatBody is openAIChatBody with usage within what the
+// benchmarks' request could cost (its 1,000 prompt tokens could not come
+// from their bodies), as real answers have.
+var realisticChatBody = strings.Replace(openAIChatBody, `"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500`, `"prompt_tokens":12,"completion_tokens":2,"total_tokens":14`, 1)
+
 // BenchmarkChat is the proxy's overhead on a plain chat completion: key
 // look-up, checks, body parse, upstream request build, response copy, usage
 // extraction, pricing and the usage record.
 func BenchmarkChat(b *testing.B) {
-	benchProxy(b, memUpstream{"application/json", []byte(openAIChatBody)},
+	benchProxy(b, memUpstream{"application/json", []byte(realisticChatBody)},
 		`{"model":"gpt-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`)
 }
 
@@ -122,11 +127,7 @@ func BenchmarkChatBudgeted(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go bud.Run(ctx) // the write-behind, as the server runs it
-			// Usage within what the request could cost (openAIChatBody's
-			// 1,000 prompt tokens could not come from this body), as real
-			// answers have, so reservations cover their settles.
-			answer := strings.Replace(openAIChatBody, `"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500`, `"prompt_tokens":12,"completion_tokens":2,"total_tokens":14`, 1)
-			benchProxyOn(b, db, memUpstream{"application/json", []byte(answer)},
+			benchProxyOn(b, db, memUpstream{"application/json", []byte(realisticChatBody)},
 				`{"model":"gpt-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`,
 				func(o *Options) { o.Budget = budgetWithLimits{Budgets(bud)} })
 		})
@@ -162,5 +163,34 @@ func BenchmarkKeyLookup(b *testing.B) {
 		if e, _ := f.proxy.keys.get(req.Context(), clientkey.Hash(k), time.Now()); e == nil {
 			b.Fatal("key not found")
 		}
+	}
+}
+
+// BenchmarkLargeAnswer relays a 60 MB non-streamed answer, metering it on
+// the way: the bytes allocated per answer (upstream and client included)
+// stay small and constant instead of the answer's size.
+func BenchmarkLargeAnswer(b *testing.B) {
+	db := testenv.New(b, dialect.SQLite)
+	f := newFixture(b, db)
+	f.price("openai", "gpt-test", 1_000_000, 1_000_000, 0, modelprice.KindText)
+	const size = 60 << 20
+	up := newUpstream(b, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, bigAnswer(`{"choices":[{"message":{"content":"`, size, `"}}],"usage":{"prompt_tokens":10,"completion_tokens":10}}`))
+	})
+	_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-BENCH", models: []string{"gpt-test"}})
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-test","max_tokens":10}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n, err := io.Copy(io.Discard, resp.Body); err != nil || n != size {
+			b.Fatalf("relayed %d bytes: %v", n, err)
+		}
+		resp.Body.Close()
 	}
 }

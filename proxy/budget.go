@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/pricing"
+	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/proxy/usage"
 )
 
 // Budget decides whether a request may spend before it is forwarded. The
@@ -55,9 +59,14 @@ type BudgetRequest struct {
 	Service *ent.Service
 	Model   string
 	// Amount is the worst-case cost: estimated input tokens plus the
-	// request's output cap (or the model's maximum) at the model's price;
-	// zero for an unpriced model.
+	// request's output cap (or the model's maximum) times the answers it
+	// asks for, at the model's price; zero for an unpriced model.
 	Amount money.Micros
+	// Unbounded, when set, says why the request's worst case is unknown
+	// and what to send to bound it; Amount is then only a guess, and the
+	// request must be refused if any block limit (or an enforced balance)
+	// applies to it.
+	Unbounded string
 	// EnforceBalance is set when the organization's prepaid balance is
 	// enforced.
 	EnforceBalance bool
@@ -84,11 +93,14 @@ func Budgets(b *budget.Budgets) Budget { return budgets{b} }
 type budgets struct{ b *budget.Budgets }
 
 func (a budgets) Reserve(ctx context.Context, r BudgetRequest) (Reservation, error) {
+	key, svc := budget.KeySubject(r.Key, r.Service), budget.ServiceSubject(r.Service)
+	if r.Unbounded != "" && (r.EnforceBalance || blocks(key) || blocks(svc)) {
+		return nil, unboundedRefusal(r.Unbounded)
+	}
 	res, err := a.b.Reserve(ctx, budget.Request{
 		OrgID: r.OrgID,
 		Subjects: []budget.Subject{
-			budget.KeySubject(r.Key, r.Service),
-			budget.ServiceSubject(r.Service),
+			key, svc,
 			budget.OrgSubject(r.OrgID, r.OrgName),
 		},
 		Amount:         r.Amount,
@@ -117,4 +129,134 @@ func refusalOf(err error) *Refusal {
 				"get its share of it in time; it was not sent upstream, so sending it again is safe", busy.Window)}
 	}
 	return nil
+}
+
+// blocks reports whether s has a block limit in any window.
+func blocks(s budget.Subject) bool {
+	for _, w := range budget.Windows {
+		if _, block := s.Limits.For(w); block != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// unboundedRefusal refuses a request whose worst case is unknown where a
+// limit must hold: admitting it would let it spend past the block.
+func unboundedRefusal(why string) *Refusal {
+	return &Refusal{Status: http.StatusBadRequest, Code: "unbounded_request",
+		Message: why + "; a spending limit applies to this key, so the gateway must know the most a request can cost before sending it"}
+}
+
+// defaultMaxOutput is the output assumed per answer when neither the
+// request nor the model's price says how long an answer can be. It is a
+// guess, not a bound: such a request is refused where a block applies.
+const defaultMaxOutput = 8192
+
+// maxPlausibleOutput bounds the output charged per answer for a request
+// whose output cap is unknown: no model writes a million tokens in one
+// answer, so a claim beyond it is an upstream's error.
+const maxPlausibleOutput = 1 << 20
+
+// worstCase is the most a request may consume: in tokens of input (its
+// body's size bounds them) and out tokens of output (its cap, or the
+// model's, times the answers it asks for), and what they cost at most.
+type worstCase struct {
+	in, out int64
+	// cost is reserved before the request is sent.
+	cost money.Micros
+	// outCap is the most output charged: out, or for an unbounded request
+	// maxPlausibleOutput per answer.
+	outCap int64
+	// unbounded says why the output has no known bound and what to set.
+	unbounded string
+}
+
+// worstCase prices the request's worst case; all zero for an unpriced
+// model.
+func (x *exchange) worstCase() worstCase {
+	if !x.info.priced {
+		return worstCase{}
+	}
+	price := x.info.price
+	proto := string(x.protocol)
+	w := worstCase{in: usage.EstimateInputTokens(x.body)}
+	choices, bad := usage.Choices(proto, x.body)
+	if bad != "" {
+		w.unbounded = fmt.Sprintf("the request field %q is not a whole number, so the number of answers it asks for is unknown; send %q as an integer", bad, bad)
+	}
+	per, ok := usage.MaxOutputTokens(proto, x.body)
+	if !ok {
+		per = int64(price.MaxOutputTokens)
+	}
+	if per == 0 {
+		per = defaultMaxOutput
+		if w.unbounded == "" {
+			w.unbounded = fmt.Sprintf("the request sets no output cap and the gateway knows no maximum output for model %q; set %s",
+				x.model, outputCapField(x.protocol, x.endpoint))
+		}
+	}
+	if price.Kind == pricing.KindEmbedding {
+		per, w.unbounded = 0, ""
+	}
+	w.out = satMul(choices, per)
+	w.outCap = w.out
+	if w.unbounded != "" {
+		w.outCap = satMul(choices, max(per, maxPlausibleOutput))
+	}
+	w.cost = price.CostAtMost(w.in, w.out)
+	return w
+}
+
+// outputCapField names the member that caps an answer's length in the
+// caller's API.
+func outputCapField(p providers.Protocol, endpoint string) string {
+	switch {
+	case p == providers.ProtocolGemini:
+		return `"generationConfig.maxOutputTokens"`
+	case endpoint == "/v1/responses":
+		return `"max_output_tokens"`
+	case p == providers.ProtocolOpenAI:
+		return `"max_completion_tokens" (or "max_tokens")`
+	}
+	return `"max_tokens"`
+}
+
+// satMul multiplies two non-negative counts, saturating.
+func satMul(a, b int64) int64 {
+	if a != 0 && b > math.MaxInt64/a {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+// charge prices the usage an upstream reported within the request's
+// bounds: no answer consumes more input than its request's size allows, or
+// more output than its cap times its answers, so a larger count is an
+// upstream's error, and charging it would pass the block the reservation
+// was checked against. Counts past a bound that also cost more than was
+// reserved are cut to the bounds (and the charge with them, to at most the
+// reservation), and note says what was claimed.
+func (x *exchange) charge(u usage.Usage) (usage.Usage, money.Micros, string) {
+	price := x.info.price
+	w := x.worst
+	claimed := price.Cost(costUsage(u))
+	if u.InputTokens <= w.in && u.OutputTokens <= w.outCap || claimed <= w.cost {
+		// Within its bounds, or within what was reserved (input the body
+		// does not hold, such as an earlier response's, is billed too).
+		return u, claimed, ""
+	}
+	c := u
+	c.InputTokens = min(u.InputTokens, w.in)
+	c.CachedInputTokens = min(u.CachedInputTokens, c.InputTokens)
+	c.CacheWriteTokens = min(u.CacheWriteTokens, c.InputTokens-c.CachedInputTokens)
+	c.CacheWrite1hTokens = min(u.CacheWrite1hTokens, c.CacheWriteTokens)
+	c.OutputTokens = min(u.OutputTokens, w.outCap)
+	cost := price.Cost(costUsage(c))
+	x.p.log.Warn("upstream reported more tokens than the request can use; charged its bounds", "request_id", x.reqID,
+		"service", x.e.svc.ServiceName, "model", x.model, "input_tokens", u.InputTokens, "output_tokens", u.OutputTokens,
+		"max_input_tokens", w.in, "max_output_tokens", w.outCap, "claimed", usd(claimed), "charged", usd(cost))
+	note := fmt.Sprintf("the upstream reported %d input and %d output tokens (%s), more than this request can use "+
+		"(%d input, %d output); charged those bounds (%s)", u.InputTokens, u.OutputTokens, usd(claimed), w.in, w.outCap, usd(cost))
+	return c, cost, note
 }

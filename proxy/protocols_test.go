@@ -49,6 +49,11 @@ var (
 	}
 )
 
+// cachedPrompt is a prompt long enough to hold the 3,100 input tokens
+// anthropicBody and anthropicStream report: a request is never charged for
+// more input than its body can hold.
+var cachedPrompt = strings.Repeat("cache me ", 345)
+
 // anthropicCost is what anthropicBody and anthropicStream cost at
 // claude-test's prices in micro-USD: 100 plain input tokens at $3/MTok,
 // 1,000 read from the cache at $0.30, 1,500 written to the five-minute
@@ -162,7 +167,7 @@ func protocolCases(base func(path string) string) []protocolCase {
 		{name: "openai embeddings", spec: openai, path: "/v1/embeddings", body: `{"model":"embed-test","input":"hello"}`,
 			answer: openAIEmbedBody, upPath: "/v1/embeddings", auth: bearer(openai.secret), in: 50, cost: 5},
 		{name: "anthropic messages", spec: serviceSpec{name: "an", provider: "anthropic", baseURL: base("/v1"), secret: "sk-ant-PROVIDER-0002", models: []string{"claude-test"}},
-			path: "/v1/messages", body: `{"model":"claude-test","max_tokens":64,"messages":[{"role":"user","content":"Hi"}]}`,
+			path: "/v1/messages", body: `{"model":"claude-test","max_tokens":64,"messages":[{"role":"user","content":"` + cachedPrompt + `"}]}`,
 			keyVia: "X-Api-Key", answer: anthropicBody, upPath: "/v1/messages",
 			auth: func(t *testing.T, s seen) {
 				headerKey("X-Api-Key", "sk-ant-PROVIDER-0002")(t, s)
@@ -171,7 +176,7 @@ func protocolCases(base func(path string) string) []protocolCase {
 				}
 			}, in: 3100, out: 20, cached: 1000, written: [2]int64{2000, 500}, cost: anthropicCost},
 		{name: "anthropic messages stream", spec: serviceSpec{name: "an", provider: "anthropic", baseURL: base("/v1"), secret: "sk-ant-PROVIDER-0002", models: []string{"claude-test"}},
-			path: "/v1/messages", body: `{"model":"claude-test","max_tokens":64,"stream":true,"messages":[]}`,
+			path: "/v1/messages", body: `{"model":"claude-test","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"` + cachedPrompt + `"}]}`,
 			header: []string{"Anthropic-Version", "2024-01-01"}, stream: anthropicStream, upPath: "/v1/messages",
 			auth: func(t *testing.T, s seen) {
 				if v := s.Header.Get("Anthropic-Version"); v != "2024-01-01" {

@@ -74,10 +74,19 @@ type Options struct {
 	MaxIdleConnsPerHost int
 	// MaxBodyBytes limits request bodies (default 10 MiB); more is 413.
 	MaxBodyBytes int64
-	// MaxResponseBytes is the most of a non-streamed response held in memory
-	// to read its usage and set X-Sluice-Cost-USD (default 64 MiB); a larger
-	// one is passed through unmetered and the record says so.
+	// MaxResponseBytes bounds the non-streamed answers held whole, so that
+	// their cost can precede them as the header X-Sluice-Cost-USD (default
+	// 1 MiB): a smaller one is held, a larger one is relayed as it arrives
+	// and metered on the way, its cost sent as a trailer.
 	MaxResponseBytes int64
+	// MaxBufferedBytes bounds the request and answer bodies held in memory
+	// at once by all requests (default 256 MiB, at least MaxBodyBytes). A
+	// request body that finds no room within BufferWait is refused with
+	// 503; an answer that finds none is relayed as it arrives.
+	MaxBufferedBytes int64
+	// BufferWait is how long a request body may wait for room under
+	// MaxBufferedBytes (default 2 s).
+	BufferWait time.Duration
 
 	// MaxAttempts is how many targets a request of a routed service (one
 	// with targets) may try before the first byte of an answer reaches the
@@ -119,7 +128,15 @@ func (o *Options) defaults() {
 		o.MaxBodyBytes = 10 << 20
 	}
 	if o.MaxResponseBytes <= 0 {
-		o.MaxResponseBytes = 64 << 20
+		o.MaxResponseBytes = maxPooledBuffer
+	}
+	if o.MaxBufferedBytes <= 0 {
+		o.MaxBufferedBytes = 256 << 20
+	}
+	// One body of the largest size must fit, with the step it is read in.
+	o.MaxBufferedBytes = max(o.MaxBufferedBytes, o.MaxBodyBytes+bufferStep)
+	if o.BufferWait <= 0 {
+		o.BufferWait = 2 * time.Second
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 2
@@ -150,6 +167,7 @@ type Proxy struct {
 	rt       http.RoundTripper
 	keys     *keyCache
 	lastUsed *lastUsed
+	bufs     *buffers
 	limits   rateLimitStore
 
 	// health is every routed target's state by ServiceTarget id; see
@@ -182,6 +200,7 @@ func New(opts Options) (*Proxy, error) {
 	if p.feed == nil {
 		p.feed, p.ownFeed = changefeed.NewLocal(), true
 	}
+	p.bufs = newBuffers(opts.MaxBufferedBytes, opts.BufferWait)
 	p.keys = newKeyCache(opts.KeyCacheTTL, opts.NegativeCacheTTL, p.loadKey)
 	p.limits.m = make(map[int]rateLimitEntry)
 	p.health = make(map[int]*targetHealth)

@@ -204,7 +204,9 @@ func TestRefusals(t *testing.T) {
 		})
 
 		t.Run("budget reserve and settle", func(t *testing.T) {
-			resp, body := f.call("POST", "/v1/chat/completions", key, `{"model":"gpt-test","max_tokens":100,"messages":[]}`)
+			// The answer reports 1,000 input tokens: the body must be able to hold them.
+			chat := `{"model":"gpt-test","max_tokens":500,"messages":[{"role":"user","content":"` + strings.Repeat("x", 900) + `"}]}`
+			resp, body := f.call("POST", "/v1/chat/completions", key, chat)
 			if resp.StatusCode != 200 {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
@@ -214,8 +216,8 @@ func TestRefusals(t *testing.T) {
 			budget.mu.Lock()
 			defer budget.mu.Unlock()
 			r := budget.reserved[len(budget.reserved)-1]
-			// 51 bytes bound the input at 51 + 64 template tokens, plus max_tokens 100, at $1/MTok each.
-			if r.Amount != 215 || r.Key == nil || r.Service == nil || r.OrgName != "Acme" || r.Model != "gpt-test" {
+			// Its bytes bound the input (plus 64 template tokens), plus max_tokens 500, at $1/MTok each.
+			if r.Amount != money.Micros(len(chat)+64+500) || r.Key == nil || r.Service == nil || r.OrgName != "Acme" || r.Model != "gpt-test" {
 				t.Errorf("reserved %+v", r)
 			}
 			// The answer reported 1000 in and 500 out at $1/MTok.

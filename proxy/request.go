@@ -34,23 +34,40 @@ func putBuffer(b *bytes.Buffer) {
 }
 
 // readBody reads the request body into buf, refusing more than limit bytes
-// with 413.
-func readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, limit int64) *apiError {
+// with 413. Each step of it is first counted against bufs (waiting briefly
+// for room, else 503); held is what it counted, which the caller releases
+// once buf is done with, also after a refusal.
+func readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, limit int64, bufs *buffers) (held int64, aerr *apiError) {
 	if r.ContentLength > limit {
-		return tooLarge(limit)
+		return 0, tooLarge(limit)
 	}
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + 1)
+		// No more than the first step ahead of the bytes: a client that
+		// announces a large body and sends it slowly must not make the
+		// gateway hold memory for bytes that have not come.
+		buf.Grow(int(min(r.ContentLength+1, bufferStep)))
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	body := http.MaxBytesReader(w, r.Body, limit)
 	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return tooLarge(limit)
-	case err != nil:
-		return refuse(http.StatusBadRequest, "invalid_body", "could not read the request body: "+err.Error())
+	for {
+		if err := bufs.acquire(r.Context(), bufferStep); err != nil {
+			return held, refuse(http.StatusServiceUnavailable, "gateway_busy",
+				"the gateway is holding as many request bodies as its memory limit allows; try again shortly")
+		}
+		held += bufferStep
+		buf.Grow(bufferStep)
+		room := buf.AvailableBuffer()[:bufferStep]
+		n, err := io.ReadFull(body, room)
+		buf.Write(room[:n])
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return held, nil
+		case errors.As(err, &tooBig):
+			return held, tooLarge(limit)
+		case err != nil:
+			return held, refuse(http.StatusBadRequest, "invalid_body", "could not read the request body: "+err.Error())
+		}
 	}
-	return nil
 }
 
 func tooLarge(limit int64) *apiError {

@@ -27,10 +27,6 @@ import (
 	"github.com/sluicehq/sluice/usagelog"
 )
 
-// defaultMaxOutput is the output assumed for a budget reservation when
-// neither the request nor the model's price says how long an answer can be.
-const defaultMaxOutput = 8192
-
 // errStreamIdle is the cause of cancelling an upstream that went quiet.
 var errStreamIdle = errors.New("the upstream sent nothing within the stream idle timeout")
 
@@ -48,6 +44,8 @@ type exchange struct {
 	info     modelInfo
 	body     []byte // as forwarded
 	bodyBuf  *bytes.Buffer
+	// bodyHeld is what the request body holds of the buffer budget.
+	bodyHeld int64
 	fields   fields
 	// geminiAction, set on Gemini routes, puts the model into the
 	// upstream path (generateContent or streamGenerateContent).
@@ -59,6 +57,11 @@ type exchange struct {
 	attempts []schema.Attempt
 	// late sends a stream's headers if its first event is slow.
 	late lateHeaders
+	// worst is the most the request may consume, reserved before it is
+	// sent and the most it is charged.
+	worst worstCase
+	// cut is set when a non-streamed answer being relayed broke off.
+	cut bool
 }
 
 // authenticate finds the request's key and checks everything that does not
@@ -225,15 +228,20 @@ func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Pr
 	return x
 }
 
-// readBody reads the request body into a pooled buffer; release returns it.
+// readBody reads the request body into a pooled buffer; release returns it
+// and its share of the buffer budget.
 func (x *exchange) readBody() *apiError {
 	buf := getBuffer()
-	if aerr := readBody(x.w, x.r, buf, x.p.opts.MaxBodyBytes); aerr != nil {
+	held, aerr := readBody(x.w, x.r, buf, x.p.opts.MaxBodyBytes, x.p.bufs)
+	if aerr != nil {
 		putBuffer(buf)
+		x.p.bufs.release(held)
 		return aerr
 	}
-	x.body = buf.Bytes()
-	x.bodyBuf = buf
+	// Hold budget for the bytes kept, not the last step's room: a request
+	// keeps its body until its answer (perhaps a long stream) ends.
+	x.p.bufs.release(held - int64(buf.Len()))
+	x.body, x.bodyBuf, x.bodyHeld = buf.Bytes(), buf, int64(buf.Len())
 	return nil
 }
 
@@ -241,6 +249,8 @@ func (x *exchange) release() {
 	if x.bodyBuf != nil {
 		putBuffer(x.bodyBuf)
 		x.bodyBuf = nil
+		x.p.bufs.release(x.bodyHeld)
+		x.bodyHeld = 0
 	}
 }
 
@@ -323,28 +333,6 @@ func (x *exchange) record(o outcome) {
 	x.p.usage.Add(rec)
 }
 
-// estimate is the worst-case cost of the request for the budget: the
-// input guessed from the body size, at the dearest input price (a cache
-// write costs more than plain input), plus the most output it may produce.
-func (x *exchange) estimate() money.Micros {
-	if !x.info.priced {
-		return 0
-	}
-	price := x.info.price
-	in := usage.EstimateInputTokens(x.body)
-	out, ok := usage.MaxOutputTokens(string(x.protocol), x.body)
-	if !ok {
-		out = int64(price.MaxOutputTokens)
-		if out == 0 {
-			out = defaultMaxOutput
-		}
-	}
-	if price.Kind == pricing.KindEmbedding {
-		out = 0
-	}
-	return price.CostAtMost(in, out)
-}
-
 // costUsage is what pricing needs of the usage a provider reported.
 func costUsage(u usage.Usage) pricing.Usage {
 	return pricing.Usage{
@@ -363,7 +351,7 @@ func (x *exchange) reserve() (Reservation, *apiError) {
 	e := x.e
 	res, err := b.Reserve(x.r.Context(), BudgetRequest{
 		OrgID: e.key.OrganizationID, OrgName: e.orgName, Key: e.key, Service: e.svc, Model: x.model,
-		Amount: x.estimate(), EnforceBalance: e.enforceBalance,
+		Amount: x.worst.cost, Unbounded: x.worst.unbounded, EnforceBalance: e.enforceBalance,
 	})
 	var refusal *Refusal
 	switch {
@@ -390,11 +378,20 @@ func (x *exchange) reserve() (Reservation, *apiError) {
 // answer reaches the client; the budget reservation is taken once, before
 // the first, and settled to the cost of the answer the client got.
 func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
+	x.worst = x.worstCase()
 	res, aerr := x.reserve()
 	if aerr != nil {
 		x.fail(aerr)
 		return
 	}
+	defer func() {
+		// After the record: a JSON answer cut short cannot be ended with
+		// an error the client understands, so its connection is dropped,
+		// and the client sees the answer incomplete rather than complete.
+		if x.cut {
+			panic(http.ErrAbortHandler)
+		}
+	}()
 	var o outcome
 	defer func() {
 		if res != nil {
@@ -499,7 +496,7 @@ func (x *exchange) attempt(t *target, n int, tried *uint64, path, extraQuery str
 	if isEventStream(resp.Header) {
 		x.relayStream(ctx, resp.StatusCode, answer, stripUsage, o)
 	} else {
-		x.relayBody(ctx, resp.StatusCode, answer, o)
+		x.relayBody(ctx, resp.StatusCode, answer, resp.ContentLength, o)
 	}
 	if t != nil && o.broke {
 		// Too late for another target, but the next requests avoid it.
@@ -616,42 +613,34 @@ func (x *exchange) scrub(err error) string {
 	return s
 }
 
-// relayBody passes a non-streamed answer through once it is complete: the
-// cost header must precede the body, and usage is at its end.
-func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, o *outcome) {
+// relayBody passes a non-streamed answer of size bytes (-1: unknown)
+// through. One smaller than MaxResponseBytes, when the buffer budget has
+// room for it, is held whole so that its cost header can precede it; a
+// larger one is relayed as it arrives by relayLarge.
+func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, size int64, o *outcome) {
 	buf := getBuffer()
 	defer putBuffer(buf)
-	limit := x.p.opts.MaxResponseBytes
-	_, err := buf.ReadFrom(io.LimitReader(body, limit+1))
+	var held int64
+	var whole bool
+	var err error
+	if size < x.p.opts.MaxResponseBytes {
+		held, whole, err = x.holdAnswer(buf, body, size)
+	}
+	defer x.p.bufs.release(held)
 	if err != nil {
 		x.w.Header().Del("Content-Type")
 		*o = x.upstreamFailed(ctx, fmt.Errorf("reading the answer: %w", err))
 		return
 	}
-	h := x.w.Header()
-	if int64(buf.Len()) > limit {
-		// Too large to hold: pass it through unmetered rather than fail it.
-		h.Del("Content-Length")
-		x.w.WriteHeader(status)
-		_, _ = x.w.Write(buf.Bytes())
-		_, err := io.Copy(x.w, body)
-		o.priced = x.info.priced
-		o.err = fmt.Sprintf("answer larger than %d bytes passed through without reading its usage", limit)
-		if err != nil {
-			o.err += "; relay failed: " + x.scrub(err)
-		}
+	if !whole {
+		x.relayLarge(ctx, status, buf.Bytes(), body, o)
 		return
 	}
+	h := x.w.Header()
 	o.priced = x.info.priced
 	if status < 300 {
 		u, err := usage.FromBody(string(x.protocol), buf.Bytes())
-		if err != nil {
-			o.err = "could not read usage from the answer: " + err.Error()
-		} else if !u.Found {
-			o.err = "the answer reported no usage"
-		}
-		o.usage = u
-		o.cost = x.info.price.Cost(costUsage(u))
+		x.meterAnswer(u, err, false, o)
 	} else {
 		o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
 	}
@@ -663,6 +652,135 @@ func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, o 
 	if _, err := x.w.Write(buf.Bytes()); err != nil {
 		o.err = "client went away during the answer"
 	}
+}
+
+// holdAnswer reads the answer (of size bytes, -1: unknown) into buf a
+// step at a time while it is smaller than MaxResponseBytes and the buffer
+// budget has room; whole reports that buf holds all of it. held is the
+// budget taken, to release after buf. Each step is read into room grown
+// for it beforehand, so a buffer never outgrows MaxResponseBytes (and the
+// pool keeps it) on the way to finding an answer too large to hold.
+func (x *exchange) holdAnswer(buf *bytes.Buffer, body io.Reader, size int64) (held int64, whole bool, err error) {
+	limit := x.p.opts.MaxResponseBytes
+	if size >= 0 {
+		buf.Grow(int(size) + 1) // one allocation, and room to see the end
+	}
+	for int64(buf.Len()) < limit {
+		if !x.p.bufs.tryAcquire(bufferStep) {
+			return held, false, nil
+		}
+		held += bufferStep
+		step := int(min(bufferStep, limit-int64(buf.Len())))
+		buf.Grow(step)
+		room := buf.AvailableBuffer()[:step]
+		n, err := io.ReadFull(body, room)
+		buf.Write(room[:n])
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return held, true, nil
+		case err != nil:
+			return held, false, err
+		}
+	}
+	return held, false, nil
+}
+
+// relayLarge passes on an answer, whose first bytes are in head, as it
+// arrives, while a usage.BodyScanner reads its usage on the way: memory
+// stays constant whatever the answer's size. The cost, known only at the
+// end, is sent as the trailer X-Sluice-Cost-USD.
+func (x *exchange) relayLarge(ctx context.Context, status int, head []byte, body io.Reader, o *outcome) {
+	h := x.w.Header()
+	h.Del("Content-Length")
+	o.priced = x.info.priced
+	if o.priced {
+		h.Set("Trailer", "X-Sluice-Cost-USD")
+	}
+	x.w.WriteHeader(status)
+	scanner := usage.NewBodyScanner(string(x.protocol))
+	relay := func(p []byte) bool {
+		_, _ = scanner.Write(p)
+		_, err := x.w.Write(p)
+		return err == nil
+	}
+	chunk := copyPool.Get().(*[]byte)
+	defer copyPool.Put(chunk)
+	clientOK := relay(head)
+	var readErr error
+	for clientOK {
+		n, err := body.Read(*chunk)
+		if n > 0 {
+			clientOK = relay((*chunk)[:n])
+		}
+		if err != nil {
+			if err != io.EOF {
+				readErr = err
+			}
+			break
+		}
+	}
+	if status < 300 {
+		u, err := scanner.Usage()
+		x.meterAnswer(u, err, !clientOK || readErr != nil, o)
+	} else {
+		o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
+	}
+	switch {
+	case !clientOK:
+		o.err = strings.TrimSuffix("client went away during the answer; "+o.err, "; ")
+		return
+	case readErr != nil && status < 300:
+		// Too late for another target or a clean error: the client sees
+		// the answer cut short.
+		o.broke, o.failure, x.cut = true, FailureStream, true
+		what := "the upstream failed during the answer: " + x.scrub(readErr)
+		if errors.Is(context.Cause(ctx), errStreamIdle) {
+			what = "the upstream went idle during the answer and was cut"
+		}
+		o.err = strings.TrimSuffix(what+"; "+o.err, "; ")
+	}
+	if o.priced {
+		h.Set("X-Sluice-Cost-USD", usd(o.cost))
+	}
+}
+
+// copyPool holds relayLarge's read buffers.
+var copyPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// meterAnswer prices a non-streamed answer's usage as read (u, err). An
+// answer whose usage was there but could not be read (a count that is not
+// one, members too large to keep), or that was cut before its usage, is
+// charged the request's worst case, what its reservation held: the tokens
+// were spent. A complete answer that reports no usage, or is not JSON, is
+// the upstream's fault and is recorded with no charge, as it says.
+func (x *exchange) meterAnswer(u usage.Usage, err error, cut bool, o *outcome) {
+	if err == nil && u.Found {
+		var note string
+		o.usage, o.cost, note = x.charge(u)
+		if note != "" {
+			o.err, o.partial = note, true
+		}
+		return
+	}
+	why := "the answer reported no usage"
+	switch {
+	case errors.Is(err, usage.ErrUnreadableUsage):
+		why = err.Error()
+	case cut:
+		why = "the answer was cut before its usage"
+	case errors.Is(err, usage.ErrInvalidJSON):
+		o.err = "could not read usage from the answer: " + err.Error()
+		return
+	case err != nil:
+		why = "usage could not be read: " + err.Error()
+	default:
+		o.err = why
+		return
+	}
+	o.usage = usage.Usage{InputTokens: x.worst.in, OutputTokens: x.worst.out}
+	o.cost = x.worst.cost
+	o.partial = true
+	o.err = why + "; charged the request's worst case"
 }
 
 // relayStream passes an SSE answer through event by event, each flushed as
@@ -764,6 +882,8 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 		switch {
 		case cut:
 			o.err = "stream cut at gateway shutdown; tokens estimated from what was streamed"
+		case meter.Err() != nil:
+			o.err = meter.Err().Error() + "; tokens estimated from what was streamed"
 		case clientGone:
 			o.err = "client disconnected mid-stream; tokens estimated from what was streamed"
 		case errors.Is(context.Cause(ctx), errStreamIdle):
@@ -776,8 +896,12 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 	} else if status >= 300 {
 		o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
 	}
-	o.usage = u
-	o.cost = x.info.price.Cost(costUsage(u))
+	var note string
+	o.usage, o.cost, note = x.charge(u)
+	if note != "" {
+		o.partial = true
+		o.err = strings.TrimPrefix(o.err+"; "+note, "; ")
+	}
 	if o.priced && !clientGone {
 		h.Set("X-Sluice-Cost-USD", usd(o.cost))
 	}

@@ -114,7 +114,7 @@ func TestClientDisconnectMidStream(t *testing.T) {
 			<-r.Context().Done() // the proxy must cancel the upstream when the client leaves
 		})
 		_, key := f.addService(serviceSpec{name: "an", provider: "anthropic", baseURL: up.srv.URL, secret: "sk-ant-GONE", models: []string{"claude-test"}})
-		req, _ := http.NewRequest("POST", f.srv.URL+"/v1/messages", strings.NewReader(`{"model":"claude-test","stream":true,"max_tokens":500}`))
+		req, _ := http.NewRequest("POST", f.srv.URL+"/v1/messages", strings.NewReader(`{"model":"claude-test","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"`+cachedPrompt+`"}]}`))
 		req.Header.Set("X-Api-Key", key)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -297,7 +297,7 @@ func isObject(v []byte) bool {
 // count reads a token count. Counts are whole numbers; a fractional one is
 // rounded up, a negative one or a non-number is treated as absent.
 func count(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 64 {
+	if len(v) == 0 {
 		return 0, false
 	}
 	if len(v) <= 15 {

@@ -32,6 +32,9 @@ type StreamMeter struct {
 	seen  bool  // some usage numbers were reported
 	final bool  // the protocol's final usage event arrived
 	chars int64 // characters of streamed content
+	// bad is the first usage count that was not a count; once set, the
+	// provider's numbers are not trusted and Usage is an estimate.
+	bad badCount
 }
 
 // NewStreamMeter returns a meter for a protocol named as for FromBody. An
@@ -78,11 +81,11 @@ func (m *StreamMeter) observeOpenAI(d []byte) {
 				typ = v
 			}
 		})
-		if u, ok := openAIUsage(usage); ok {
+		if u, ok := openAIUsage(usage, &m.bad); ok {
 			m.report(u, true)
 			return
 		}
-		if u, ok := openAIUsage(field(response, "usage")); ok {
+		if u, ok := openAIUsage(field(response, "usage"), &m.bad); ok {
 			m.report(u, true)
 			return
 		}
@@ -107,11 +110,11 @@ func (m *StreamMeter) observeOpenAI(d []byte) {
 func (m *StreamMeter) observeAnthropic(d []byte) {
 	switch string(unescape(jsonString(field(d, "type")))) {
 	case "message_start":
-		if m.a.read(field(field(d, "message"), "usage")) {
+		if m.a.read(field(field(d, "message"), "usage"), &m.bad) {
 			m.seen = true
 		}
 	case "message_delta":
-		if m.a.read(field(d, "usage")) {
+		if m.a.read(field(d, "usage"), &m.bad) {
 			m.seen, m.final = true, true
 		}
 	case "content_block_delta":
@@ -121,7 +124,7 @@ func (m *StreamMeter) observeAnthropic(d []byte) {
 
 func (m *StreamMeter) observeGemini(d []byte) {
 	if bytes.Contains(d, []byte("usageMetadata")) {
-		if u, ok := geminiUsage(field(d, "usageMetadata")); ok {
+		if u, ok := geminiUsage(field(d, "usageMetadata"), &m.bad); ok {
 			m.report(u, hasFinishReason(field(d, "candidates")))
 		}
 	}
@@ -154,7 +157,7 @@ func hasFinishReason(v []byte) bool {
 func (m *StreamMeter) observeCohere(d []byte) {
 	if bytes.Contains(d, []byte("message-end")) {
 		if string(unescape(jsonString(field(d, "type")))) == "message-end" {
-			if u, ok := cohereUsage(field(field(d, "delta"), "usage")); ok {
+			if u, ok := cohereUsage(field(field(d, "delta"), "usage"), &m.bad); ok {
 				m.report(u, true)
 			}
 			return
@@ -174,9 +177,16 @@ func (m *StreamMeter) report(u Usage, final bool) {
 }
 
 // Partial reports whether the stream has not (yet) delivered its final usage
-// event: the upstream was cut, or was never asked for usage.
+// event in a form that could be read: the upstream was cut, was never asked
+// for usage, or reported a count that is not one (see Err).
 func (m *StreamMeter) Partial() bool {
-	return !m.final
+	return !m.final || m.bad.name != ""
+}
+
+// Err says why the provider's usage could not be read (ErrUnreadableUsage),
+// or is nil.
+func (m *StreamMeter) Err() error {
+	return m.bad.err()
 }
 
 // Usage returns the provider's numbers once its final usage event has been
@@ -196,7 +206,7 @@ func (m *StreamMeter) Usage() Usage {
 	if m.p == pAnthropic && m.seen {
 		u = m.a.usage()
 	}
-	if m.final {
+	if !m.Partial() {
 		u.Found = true
 		return u
 	}

@@ -190,6 +190,55 @@ func TestStreamMeter(t *testing.T) {
 	}
 }
 
+// TestStreamMeterUnreadableUsage: a usage event whose counts are not
+// counts leaves the stream partial, with an error naming the count, and
+// its usage an estimate from the streamed content, never zero tokens as if
+// reported.
+func TestStreamMeterUnreadableUsage(t *testing.T) {
+	chat := strings.SplitAfter(openAIChatStream, "\n\n")
+	cases := []struct {
+		name, protocol, stream, field string
+		want                          Usage
+	}{
+		{"openai prompt_tokens", OpenAI, strings.Join(chat[:4], "") +
+			`data: {"choices":[],"usage":{"prompt_tokens":"abc","completion_tokens":12}}` + "\n\n",
+			"prompt_tokens", Usage{0, 12, 0, 0, 0, false}},
+		{"openai completion_tokens", OpenAI, strings.Join(chat[:4], "") +
+			`data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":"lots"}}` + "\n\n",
+			// the 28 streamed characters → 7 tokens
+			"completion_tokens", Usage{9, 7, 0, 0, 0, false}},
+		{"responses", OpenAI, `data: {"type":"response.output_text.delta","delta":"Hi there"}` + "\n\n" +
+			`data: {"type":"response.completed","response":{"usage":{"input_tokens":5,"output_tokens":[1]}}}` + "\n\n",
+			"output_tokens", Usage{5, 2, 0, 0, 0, false}},
+		{"anthropic", Anthropic, cut(anthropicStream, 5) +
+			"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":\"15\"}}\n\n",
+			"output_tokens", Usage{2125, 2, 2000, 100, 60, false}},
+		{"gemini", Gemini, `data: {"candidates":[{"content":{"parts":[{"text":"abcdefgh"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":-3}}` + "\n\n",
+			"candidatesTokenCount", Usage{9, 2, 0, 0, 0, false}},
+		{"cohere", Cohere, cut(cohereStream, 6) +
+			`data: {"type":"message-end","delta":{"usage":{"tokens":{"input_tokens":"69","output_tokens":9}}}}` + "\n\n",
+			"input_tokens", Usage{0, 9, 0, 0, 0, false}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := meter(t, tc.protocol, tc.stream)
+			if !m.Partial() {
+				t.Fatal("a stream whose usage could not be read is not partial")
+			}
+			err := m.Err()
+			if !errors.Is(err, ErrUnreadableUsage) || !strings.Contains(err.Error(), `"`+tc.field+`"`) {
+				t.Fatalf("Err() = %v, want ErrUnreadableUsage naming %q", err, tc.field)
+			}
+			if got := m.Usage(); got != tc.want {
+				t.Fatalf("Usage() = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	if m, _ := meter(t, OpenAI, openAIChatStream); m.Err() != nil {
+		t.Fatalf("a readable stream has Err() = %v", m.Err())
+	}
+}
+
 func TestIsUsageOnlyChunk(t *testing.T) {
 	cases := []struct {
 		name, protocol, data string

@@ -52,6 +52,46 @@ var ErrUnknownProtocol = errors.New("usage: unknown protocol")
 // silently recording zero tokens.
 var ErrInvalidJSON = errors.New("usage: response body is not valid JSON")
 
+// ErrUnreadableUsage is returned when a body reports usage but a count in
+// it is not a token count (a string, a negative number, an object): the
+// tokens were spent, so the caller must not take the count as zero.
+var ErrUnreadableUsage = errors.New("usage could not be read")
+
+// badCount is the first count member of a usage object whose value is not
+// a count; name is empty while every count read was fine.
+type badCount struct {
+	name string
+	val  []byte
+}
+
+// count reads the count member name, noting it when it is present, not
+// null and not a count.
+func (b *badCount) count(name string, v []byte) (int64, bool) {
+	n, ok := count(v)
+	if !ok {
+		b.note(name, v)
+	}
+	return n, ok
+}
+
+func (b *badCount) note(name string, v []byte) {
+	if b.name == "" && len(v) > 0 && string(v) != "null" {
+		b.name, b.val = name, v
+	}
+}
+
+// err describes the bad count, quoting at most 40 bytes of its value.
+func (b *badCount) err() error {
+	if b.name == "" {
+		return nil
+	}
+	v := b.val
+	if len(v) > 40 {
+		v = append(v[:40:40], "…"...)
+	}
+	return fmt.Errorf("%w: %q is %s, not a token count", ErrUnreadableUsage, b.name, v)
+}
+
 type protocol uint8
 
 const (
@@ -76,7 +116,8 @@ func parseProtocol(name string) (protocol, bool) {
 }
 
 // FromBody reads usage from a complete (non-streamed) response body.
-// A valid body without usage gives Usage{Found: false} and no error.
+// A valid body without usage gives Usage{Found: false} and no error; one
+// whose usage holds a count that is not a number gives ErrUnreadableUsage.
 //
 //   - openai: usage.prompt_tokens / completion_tokens /
 //     prompt_tokens_details.cached_tokens (chat, completions, embeddings,
@@ -103,7 +144,12 @@ func FromBody(protocol string, body []byte) (Usage, error) {
 	// The walker finds usage without validating the whole body (which would
 	// read it all a second time); only a body without usage is checked, to
 	// tell an answer that reported none from one that is not JSON.
-	if u := fromBody(p, body); u.Found {
+	var bad badCount
+	u := fromBody(p, body, &bad)
+	if err := bad.err(); err != nil {
+		return Usage{}, err
+	}
+	if u.Found {
 		return u, nil
 	}
 	if !json.Valid(body) {
@@ -113,24 +159,24 @@ func FromBody(protocol string, body []byte) (Usage, error) {
 }
 
 // fromBody is FromBody's search, on a body it has not validated.
-func fromBody(p protocol, body []byte) Usage {
+func fromBody(p protocol, body []byte, bad *badCount) Usage {
 	switch p {
 	case pAnthropic:
 		var a anthropicUsage
-		if u := field(body, "usage"); a.read(u) {
+		if u := field(body, "usage"); a.read(u, bad) {
 			return a.usage()
 		}
 	case pGemini:
-		return geminiBody(body)
+		return geminiBody(body, bad)
 	case pCohere:
-		if u, ok := cohereUsage(field(body, "usage")); ok {
+		if u, ok := cohereUsage(field(body, "usage"), bad); ok {
 			return u
 		}
-		if u, ok := cohereUsage(field(body, "meta")); ok {
+		if u, ok := cohereUsage(field(body, "meta"), bad); ok {
 			return u
 		}
 	default:
-		if u, ok := openAIUsage(field(body, "usage")); ok {
+		if u, ok := openAIUsage(field(body, "usage"), bad); ok {
 			return u
 		}
 	}
@@ -138,20 +184,20 @@ func fromBody(p protocol, body []byte) Usage {
 }
 
 // openAIUsage reads an OpenAI usage object in either naming (chat/completions
-// or Responses API).
-func openAIUsage(v []byte) (Usage, bool) {
+// or Responses API), noting a count that is not one in bad.
+func openAIUsage(v []byte, bad *badCount) (Usage, bool) {
 	var n [6]int64
 	var has [6]bool
 	if !counts(v, []string{"prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "total_tokens",
-		"prompt_cache_hit_tokens" /* DeepSeek */}, n[:], has[:]) {
+		"prompt_cache_hit_tokens" /* DeepSeek */}, n[:], has[:], bad) {
 		return Usage{}, false
 	}
 	prompt, input, completion, output, total, cacheHit := n[0], n[1], n[2], n[3], n[4], n[5]
 	hasPrompt, hasInput, hasCompletion, hasOutput, hasTotal := has[0], has[1], has[2], has[3], has[4]
 	details := field(v, "prompt_tokens_details")
-	cachedP, hasCachedP := count(field(details, "cached_tokens"))
-	cachedI, hasCachedI := count(field(field(v, "input_tokens_details"), "cached_tokens"))
-	written, _ := count(field(details, "cache_write_tokens")) // OpenRouter, for Anthropic's models
+	cachedP, hasCachedP := bad.count("cached_tokens", field(details, "cached_tokens"))
+	cachedI, hasCachedI := bad.count("cached_tokens", field(field(v, "input_tokens_details"), "cached_tokens"))
+	written, _ := bad.count("cache_write_tokens", field(details, "cache_write_tokens")) // OpenRouter, for Anthropic's models
 	u := Usage{Found: true}
 	switch {
 	case hasPrompt:
@@ -191,10 +237,10 @@ type anthropicUsage struct {
 // stream, so the larger value wins: message_delta may repeat or omit the
 // input counts of message_start, and some relays send zeros there. Within one
 // object the last of duplicate members counts, as with encoding/json.
-func (a *anthropicUsage) read(v []byte) bool {
+func (a *anthropicUsage) read(v []byte, bad *badCount) bool {
 	var cur [4]int64
 	var has [4]bool
-	if !counts(v, []string{"input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"}, cur[:], has[:]) {
+	if !counts(v, []string{"input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"}, cur[:], has[:], bad) {
 		return false
 	}
 	for i, dst := range [...]*int64{&a.input, &a.output, &a.cacheRead, &a.cacheWrite} {
@@ -204,7 +250,7 @@ func (a *anthropicUsage) read(v []byte) bool {
 	}
 	// The split by lifetime sits in a nested object; only the one-hour part
 	// is kept, since the rest of cache_creation_input_tokens is five-minute.
-	if n, ok := count(field(field(v, "cache_creation"), "ephemeral_1h_input_tokens")); ok && n > a.cacheWrite1h {
+	if n, ok := bad.count("ephemeral_1h_input_tokens", field(field(v, "cache_creation"), "ephemeral_1h_input_tokens")); ok && n > a.cacheWrite1h {
 		a.cacheWrite1h = n
 	}
 	return true
@@ -222,11 +268,11 @@ func (a anthropicUsage) usage() Usage {
 }
 
 // geminiUsage reads a usageMetadata object.
-func geminiUsage(v []byte) (Usage, bool) {
+func geminiUsage(v []byte, bad *badCount) (Usage, bool) {
 	var n [5]int64
 	var has [5]bool
 	if !counts(v, []string{"promptTokenCount", "toolUsePromptTokenCount", "candidatesTokenCount", "thoughtsTokenCount",
-		"cachedContentTokenCount"}, n[:], has[:]) {
+		"cachedContentTokenCount"}, n[:], has[:], bad) {
 		return Usage{}, false
 	}
 	prompt, tool, candidates, thoughts, cached := n[0], n[1], n[2], n[3], n[4]
@@ -239,11 +285,12 @@ func geminiUsage(v []byte) (Usage, bool) {
 }
 
 // geminiBody reads a generateContent response, or the JSON array that
-// streamGenerateContent returns without alt=sse.
-func geminiBody(body []byte) Usage {
+// streamGenerateContent returns without alt=sse, whose last element with
+// usage counts (and only its counts must be readable).
+func geminiBody(body []byte, bad *badCount) Usage {
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '[' {
-		u, _ := geminiUsage(field(body, "usageMetadata"))
+		u, _ := geminiUsage(field(body, "usageMetadata"), bad)
 		return u
 	}
 	var last Usage
@@ -253,8 +300,9 @@ func geminiBody(body []byte) Usage {
 		if e < 0 {
 			break
 		}
-		if u, ok := geminiUsage(field(body[i:e], "usageMetadata")); ok {
-			last = u
+		var b badCount
+		if u, ok := geminiUsage(field(body[i:e], "usageMetadata"), &b); ok {
+			last, *bad = u, b
 		}
 		i = skipSpace(body, e)
 		if i < len(body) && body[i] == ',' {
@@ -266,14 +314,14 @@ func geminiBody(body []byte) Usage {
 
 // cohereUsage reads a Cohere usage (or meta) object: the tokens the model
 // processed when given, else the billed units.
-func cohereUsage(v []byte) (Usage, bool) {
+func cohereUsage(v []byte, bad *badCount) (Usage, bool) {
 	if !isObject(v) {
 		return Usage{}, false
 	}
 	for _, name := range [...]string{"tokens", "billed_units"} {
 		var n [2]int64
 		var has [2]bool
-		if counts(field(v, name), []string{"input_tokens", "output_tokens"}, n[:], has[:]) && (has[0] || has[1]) {
+		if counts(field(v, name), []string{"input_tokens", "output_tokens"}, n[:], has[:], bad) && (has[0] || has[1]) {
 			return Usage{InputTokens: n[0], OutputTokens: n[1], Found: true}, true
 		}
 	}
@@ -281,13 +329,13 @@ func cohereUsage(v []byte) (Usage, bool) {
 }
 
 // counts reads the members of object v named in keys into n and has, by
-// index (the last of duplicate members counts), and reports whether v is an
-// object.
-func counts(v []byte, keys []string, n []int64, has []bool) bool {
+// index (the last of duplicate members counts), notes in bad a member whose
+// value is not a count, and reports whether v is an object.
+func counts(v []byte, keys []string, n []int64, has []bool, bad *badCount) bool {
 	return eachMember(v, func(k, val []byte) {
 		for i, key := range keys {
 			if string(k) == key {
-				n[i], has[i] = count(val)
+				n[i], has[i] = bad.count(key, val)
 				return
 			}
 		}
@@ -345,4 +393,87 @@ func MaxOutputTokens(protocol string, body []byte) (n int64, ok bool) {
 		}
 	})
 	return n, ok
+}
+
+// Choices is how many answers a request asks for, each as long as the
+// output cap allows, so the worst case is Choices × MaxOutputTokens:
+//   - openai: the larger of n and best_of (legacy completions generate
+//     best_of answers and return n), times the prompts of a legacy
+//     completions batch ("prompt" as an array of strings or token arrays);
+//   - gemini: generationConfig.candidateCount;
+//   - cohere: num_generations (the v1 generate API);
+//   - anthropic, and OpenAI's Responses API, have no such member: one.
+//
+// Absent, null and 0 mean one. bad names a member that is set but is not a
+// count (a string, a negative number): the upstream may read it in ways
+// the gateway cannot bound, so the request's worst case is unknown. The
+// product saturates rather than overflowing.
+func Choices(protocol string, body []byte) (n int64, bad string) {
+	n = 1
+	each := func(name string, v []byte) {
+		if len(v) == 0 || string(v) == "null" {
+			return
+		}
+		c, ok := count(v)
+		switch {
+		case !ok && bad == "":
+			bad = name
+		case ok && c > n:
+			n = c
+		}
+	}
+	switch protocol {
+	case Gemini:
+		for _, cfg := range [...]string{"generationConfig", "generation_config"} {
+			c := field(body, cfg)
+			each("candidateCount", field(c, "candidateCount"))
+			each("candidate_count", field(c, "candidate_count"))
+		}
+	case Cohere:
+		each("num_generations", field(body, "num_generations"))
+	case OpenAI:
+		prompts := int64(1)
+		eachMember(body, func(k, v []byte) {
+			switch string(k) {
+			case "n", "best_of":
+				each(string(k), v)
+			case "prompt":
+				prompts = promptCount(v)
+			}
+		})
+		n = satMul(n, prompts)
+	}
+	return n, bad
+}
+
+// promptCount is how many prompts a legacy completions "prompt" holds: an
+// array of strings or of token arrays is a batch, anything else one prompt.
+func promptCount(v []byte) int64 {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
+		return 1
+	}
+	var n int64
+	for i = skipSpace(v, i+1); i < len(v) && v[i] != ']'; {
+		if v[i] != '"' && v[i] != '[' {
+			return 1 // token IDs: one prompt
+		}
+		e := valueEnd(v, i)
+		if e < 0 {
+			break
+		}
+		n++
+		if i = skipSpace(v, e); i < len(v) && v[i] == ',' {
+			i = skipSpace(v, i+1)
+		}
+	}
+	return max(n, 1)
+}
+
+// satMul multiplies two non-negative counts without overflowing.
+func satMul(a, b int64) int64 {
+	if a != 0 && b > (1<<63-1)/a {
+		return 1<<63 - 1
+	}
+	return a * b
 }

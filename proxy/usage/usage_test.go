@@ -99,7 +99,21 @@ func TestFromBody(t *testing.T) {
 		{"cohere embed meta", Cohere, `{"id":"e","embeddings":{"float":[[0.1]]},"texts":["hi"],"meta":{"api_version":{"version":"2"},"billed_units":{"input_tokens":3}}}`, Usage{3, 0, 0, 0, 0, true}, nil},
 		{"escaped key", OpenAI, `{"usag\u0065":{"prompt_tokens":1,"completion_tokens":2}}`, Usage{1, 2, 0, 0, 0, true}, nil},
 		{"duplicate key last wins", OpenAI, `{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":3}}`, Usage{3, 0, 0, 0, 0, true}, nil},
-		{"negative ignored", OpenAI, `{"usage":{"prompt_tokens":-4,"completion_tokens":2}}`, Usage{0, 2, 0, 0, 0, true}, nil},
+		{"null count is absent", OpenAI, `{"usage":{"prompt_tokens":null,"completion_tokens":2}}`, Usage{0, 2, 0, 0, 0, true}, nil},
+		// A count that is there but not a count was spent all the same:
+		// reading it as zero would make the request free.
+		{"negative is unreadable", OpenAI, `{"usage":{"prompt_tokens":-4,"completion_tokens":2}}`, Usage{}, ErrUnreadableUsage},
+		{"string count", OpenAI, `{"usage":{"prompt_tokens":"abc","completion_tokens":2}}`, Usage{}, ErrUnreadableUsage},
+		{"numeric string count", OpenAI, `{"usage":{"prompt_tokens":1,"completion_tokens":"7"}}`, Usage{}, ErrUnreadableUsage},
+		{"responses object count", OpenAI, `{"usage":{"input_tokens":{"n":1},"output_tokens":2}}`, Usage{}, ErrUnreadableUsage},
+		{"cached count", OpenAI, `{"usage":{"prompt_tokens":9,"prompt_tokens_details":{"cached_tokens":true}}}`, Usage{}, ErrUnreadableUsage},
+		{"anthropic string count", Anthropic, `{"usage":{"input_tokens":"12","output_tokens":6}}`, Usage{}, ErrUnreadableUsage},
+		{"anthropic one-hour count", Anthropic, `{"usage":{"input_tokens":1,"cache_creation":{"ephemeral_1h_input_tokens":"x"}}}`, Usage{}, ErrUnreadableUsage},
+		{"gemini string count", Gemini, `{"usageMetadata":{"promptTokenCount":"abc","candidatesTokenCount":3}}`, Usage{}, ErrUnreadableUsage},
+		{"gemini array: the last usage counts", Gemini, `[{"usageMetadata":{"promptTokenCount":"x"}},{"usageMetadata":{"promptTokenCount":4}}]`, Usage{4, 0, 0, 0, 0, true}, nil},
+		{"gemini array: last usage unreadable", Gemini, `[{"usageMetadata":{"promptTokenCount":4}},{"usageMetadata":{"promptTokenCount":"x"}}]`, Usage{}, ErrUnreadableUsage},
+		{"cohere string count", Cohere, `{"usage":{"tokens":{"input_tokens":"abc","output_tokens":9}}}`, Usage{}, ErrUnreadableUsage},
+		{"long number saturates", OpenAI, `{"usage":{"prompt_tokens":` + strings.Repeat("9", 80) + `}}`, Usage{1<<63 - 1, 0, 0, 0, 0, true}, nil},
 		{"huge saturates", OpenAI, `{"usage":{"prompt_tokens":1e300}}`, Usage{1<<63 - 1, 0, 0, 0, 0, true}, nil},
 		{"not an object", OpenAI, `[1,2]`, Usage{}, nil},
 		{"invalid JSON", OpenAI, `{"usage":{"prompt_tokens":1`, Usage{}, ErrInvalidJSON},
@@ -113,7 +127,7 @@ func TestFromBody(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := FromBody(tc.protocol, []byte(tc.body))
-			if !errors.Is(err, tc.err) {
+			if !errors.Is(err, tc.err) || (err == nil) != (tc.err == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.err)
 			}
 			if got != tc.want {
@@ -159,6 +173,42 @@ func TestMaxOutputTokens(t *testing.T) {
 			got, ok := MaxOutputTokens(tc.protocol, []byte(tc.body))
 			if got != tc.want || ok != tc.ok {
 				t.Fatalf("got %d, %v; want %d, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestChoices(t *testing.T) {
+	cases := []struct {
+		name, protocol, body string
+		want                 int64
+		bad                  string
+	}{
+		{"openai none", OpenAI, `{"model":"gpt-4o","messages":[]}`, 1, ""},
+		{"openai n", OpenAI, `{"model":"gpt-4o","n":100,"max_tokens":100}`, 100, ""},
+		{"openai n null", OpenAI, `{"n":null}`, 1, ""},
+		{"openai n zero", OpenAI, `{"n":0}`, 1, ""},
+		{"openai n fractional rounds up", OpenAI, `{"n":2.5}`, 3, ""},
+		{"openai best_of beats n", OpenAI, `{"prompt":"hi","n":2,"best_of":5}`, 5, ""},
+		{"openai prompt batch", OpenAI, `{"prompt":["a","b","c"],"n":4}`, 12, ""},
+		{"openai prompt batch of token arrays", OpenAI, `{"prompt":[[1,2],[3]],"best_of":3}`, 6, ""},
+		{"openai prompt of token IDs is one", OpenAI, `{"prompt":[1,2,3,4],"n":2}`, 2, ""},
+		{"openai n as a string", OpenAI, `{"n":"100"}`, 1, "n"},
+		{"openai negative best_of", OpenAI, `{"best_of":-1}`, 1, "best_of"},
+		{"openai huge saturates", OpenAI, `{"prompt":["a","b"],"n":1e300}`, 1<<63 - 1, ""},
+		{"openai nested n is not top-level", OpenAI, `{"metadata":{"n":50}}`, 1, ""},
+		{"gemini candidateCount", Gemini, `{"contents":[],"generationConfig":{"candidateCount":8,"maxOutputTokens":10}}`, 8, ""},
+		{"gemini snake case", Gemini, `{"generation_config":{"candidate_count":3}}`, 3, ""},
+		{"gemini bad candidateCount", Gemini, `{"generationConfig":{"candidateCount":true}}`, 1, "candidateCount"},
+		{"gemini ignores n", Gemini, `{"n":9}`, 1, ""},
+		{"cohere num_generations", Cohere, `{"num_generations":5}`, 5, ""},
+		{"anthropic has none", Anthropic, `{"n":9,"max_tokens":5}`, 1, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n, bad := Choices(tc.protocol, []byte(tc.body))
+			if n != tc.want || bad != tc.bad {
+				t.Fatalf("got %d, %q; want %d, %q", n, bad, tc.want, tc.bad)
 			}
 		})
 	}
@@ -291,7 +341,7 @@ func FuzzFromBody(f *testing.F) {
 			t.Fatalf("negative count: %+v", got)
 		}
 		if err != nil {
-			if json.Valid(body) || got != (Usage{}) {
+			if json.Valid(body) && !errors.Is(err, ErrUnreadableUsage) || got != (Usage{}) {
 				t.Fatalf("err %v on valid JSON or with a result %+v", err, got)
 			}
 			return
@@ -300,6 +350,9 @@ func FuzzFromBody(f *testing.F) {
 			t.Fatalf("%s: got %+v, reference %+v", protocol, got, want)
 		}
 		MaxOutputTokens(protocol, body)
+		if n, _ := Choices(protocol, body); n < 1 {
+			t.Fatalf("Choices = %d", n)
+		}
 	})
 }
 
