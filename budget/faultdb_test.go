@@ -385,3 +385,41 @@ func TestFlushCommitAnswerLost(t *testing.T) {
 		}
 	})
 }
+
+// TestGrantCommitAnswerLost: a lease that grew by a grant whose COMMIT
+// answer was lost (the database applied it, the replica never learnt of
+// it) hands the whole row back when it goes back, so the window is not
+// left holding headroom nobody owns.
+func TestGrantCommitAnswerLost(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, dialectName string) {
+		ctx := context.Background()
+		target := testenv.Target(t, dialectName)
+		db := openFaulty(t, target)
+		defer db.Close()
+		if _, err := migrationsApply(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		f := &faults{}
+		pool := openFaulty(t, target, f)
+		defer pool.Close()
+		b := budget.NewLeased(pool, quiet)
+		subj := keySubject(22, budget.Limits{6: usd(1.00)})
+		if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subj); err != nil {
+			t.Fatal(err)
+		}
+		// More than the lease holds: the lease grows, and the answer is lost.
+		f.arm(commitApplied)
+		if _, err := b.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{subj}, Amount: money.FromUSD(0.50)}); err == nil {
+			t.Fatal("a reservation whose grant's COMMIT answer was lost succeeded")
+		}
+		if fired, committed := f.disarm(); !fired || !committed {
+			t.Fatalf("fault fired %v, applied %v; want the grant's COMMIT applied and its answer lost", fired, committed)
+		}
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s, r := spent(t, db, spendwindow.ScopeKey, 22, spendwindow.WindowTotal); s != money.FromUSD(0.01) || r != 0 {
+			t.Fatalf("spent %s, reserved %s after the lease went back; want $0.01 and $0", s, r)
+		}
+	})
+}
