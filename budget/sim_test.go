@@ -30,7 +30,7 @@ import (
 //	go test ./budget -run 'TestLedgerSimulation/postgres/leased/seed=7$' -sim.seed=7 -sim.steps=20000
 //	go test ./budget -run TestLedgerSimulation/sqlite -sim.seed=100 -sim.seeds=25 -sim.steps=20000 -timeout=1h
 var (
-	simSteps = flag.Int("sim.steps", envInt("SLUICE_SIM_STEPS", 0), "ledger simulation: steps per seed (default 10,000 on SQLite, 2,000 on PostgreSQL)")
+	simSteps = flag.Int("sim.steps", envInt("SLUICE_SIM_STEPS", 0), "ledger simulation: steps per seed (default 8,000 on SQLite, 1,500 on PostgreSQL)")
 	simSeed  = flag.Int("sim.seed", envInt("SLUICE_SIM_SEED", 1), "ledger simulation: the first seed")
 	simSeeds = flag.Int("sim.seeds", envInt("SLUICE_SIM_SEEDS", 3), "ledger simulation: how many seeds from -sim.seed (1 when -sim.seed is given)")
 )
@@ -41,9 +41,9 @@ func steps(dialectName string) int {
 	case *simSteps > 0:
 		return *simSteps
 	case dialectName == dialect.Postgres:
-		return 2_000
+		return 1_500
 	}
-	return 10_000
+	return 8_000
 }
 
 func envInt(name string, def int) int {
