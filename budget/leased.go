@@ -464,9 +464,9 @@ func (k memKey) less(o memKey) bool {
 // k2label names a window for logs when only its key is at hand.
 func k2label(k memKey) string { return fmt.Sprintf("%s %d %s", k.Scope(), k.id, k.Window()) }
 
-// writeLeased writes one leased flush, numbered seq, in a transaction. A lease row gone
-// (swept) means the database no longer counts the lease: the spend is
-// added, nothing is taken from reserved.
+// writeLeased writes one leased flush, numbered seq, in a transaction. A
+// lease row gone (swept) means the database no longer counts the lease:
+// the spend is added, nothing is taken from reserved.
 func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balances map[int]money.Micros, now time.Time, seq int64) error {
 	tx, err := b.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
