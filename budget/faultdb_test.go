@@ -334,6 +334,23 @@ func (s *faultyStmt) CheckNamedValue(nv *driver.NamedValue) error {
 	return s.c.CheckNamedValue(nv)
 }
 
+// faultyLedger returns budgets mk makes over a fresh database of the
+// dialect, through a pool whose faults f controls, and a pool without
+// faults to read the database with.
+func faultyLedger(t *testing.T, dialectName string, mk func(*database.DB, *slog.Logger) *budget.Budgets) (*budget.Budgets, *faults, *database.DB) {
+	t.Helper()
+	target := testenv.Target(t, dialectName)
+	db := openFaulty(t, target)
+	t.Cleanup(func() { db.Close() })
+	if _, err := migrationsApply(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	f := &faults{}
+	pool := openFaulty(t, target, f)
+	t.Cleanup(func() { pool.Close() })
+	return mk(pool, quiet), f, db
+}
+
 // TestFlushCommitAnswerLost: a flush whose COMMIT answers with an error
 // is written exactly once, whether the database applied it (the answer
 // was lost) or not, in the embedded and the leased modes; the leases it
@@ -348,16 +365,7 @@ func TestFlushCommitAnswerLost(t *testing.T) {
 			for _, fault := range []commitFault{commitApplied, commitLost} {
 				t.Run(fmt.Sprintf("%s/applied=%v", mode.name, fault == commitApplied), func(t *testing.T) {
 					ctx := context.Background()
-					target := testenv.Target(t, dialectName)
-					db := openFaulty(t, target)
-					defer db.Close()
-					if _, err := migrationsApply(ctx, db); err != nil {
-						t.Fatal(err)
-					}
-					f := &faults{}
-					pool := openFaulty(t, target, f)
-					defer pool.Close()
-					b := mode.mk(pool, quiet)
+					b, f, db := faultyLedger(t, dialectName, mode.mk)
 					subj := keySubject(21, budget.Limits{6: usd(1.00)})
 					if _, err := spend(ctx, b, 1, money.FromUSD(0.03), subj); err != nil {
 						t.Fatal(err)
@@ -382,6 +390,35 @@ func TestFlushCommitAnswerLost(t *testing.T) {
 					}
 				})
 			}
+		}
+	})
+}
+
+// TestGrantCommitAnswerLost: a lease that grew by a grant whose COMMIT
+// answer was lost (the database applied it, the replica never learnt of
+// it) hands the whole row back when it goes back, so the window is not
+// left holding headroom nobody owns.
+func TestGrantCommitAnswerLost(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, dialectName string) {
+		ctx := context.Background()
+		b, f, db := faultyLedger(t, dialectName, budget.NewLeased)
+		subj := keySubject(22, budget.Limits{6: usd(1.00)})
+		if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subj); err != nil {
+			t.Fatal(err)
+		}
+		// More than the lease holds: the lease grows, and the answer is lost.
+		f.arm(commitApplied)
+		if _, err := b.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{subj}, Amount: money.FromUSD(0.50)}); err == nil {
+			t.Fatal("a reservation whose grant's COMMIT answer was lost succeeded")
+		}
+		if fired, committed := f.disarm(); !fired || !committed {
+			t.Fatalf("fault fired %v, applied %v; want the grant's COMMIT applied and its answer lost", fired, committed)
+		}
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s, r := spent(t, db, spendwindow.ScopeKey, 22, spendwindow.WindowTotal); s != money.FromUSD(0.01) || r != 0 {
+			t.Fatalf("spent %s, reserved %s after the lease went back; want $0.01 and $0", s, r)
 		}
 	})
 }

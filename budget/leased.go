@@ -310,6 +310,9 @@ type leaseWrite struct {
 	spent   money.Micros // settled spend to add
 	fromRes money.Micros // the part of it moved out of the lease
 	back    money.Micros // unused lease handed back
+	// unknown is what a dropped lease's row held beyond fromRes + back
+	// (see writeLeases); set by the write.
+	unknown money.Micros
 	leaseID int64
 	row     int // the window row the lease was granted on
 	renew   bool
@@ -461,9 +464,9 @@ func (k memKey) less(o memKey) bool {
 // k2label names a window for logs when only its key is at hand.
 func k2label(k memKey) string { return fmt.Sprintf("%s %d %s", k.Scope(), k.id, k.Window()) }
 
-// writeLeased writes one leased flush, numbered seq, in a transaction. A lease row gone
-// (swept) means the database no longer counts the lease: the spend is
-// added, nothing is taken from reserved.
+// writeLeased writes one leased flush, numbered seq, in a transaction. A
+// lease row gone (swept) means the database no longer counts the lease:
+// the spend is added, nothing is taken from reserved.
 func (b *Budgets) writeLeased(ctx context.Context, writes []*leaseWrite, balances map[int]money.Micros, now time.Time, seq int64) error {
 	tx, err := b.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
@@ -546,7 +549,7 @@ func (b *Budgets) writeLeases(ctx context.Context, tx *sql.Tx, writes []*leaseWr
 			renew = append(renew, wr)
 		}
 	}
-	found := make(map[int64]bool, len(renew)+len(drop))
+	found := make(map[int64]int64, len(renew)+len(drop)) // lease → its row's amount
 	for chunk := range slices.Chunk(renew, spendChunk) {
 		args := make([]any, 0, 1+2*len(chunk))
 		args = append(args, expires)
@@ -554,7 +557,7 @@ func (b *Budgets) writeLeases(ctx context.Context, tx *sql.Tx, writes []*leaseWr
 			args = append(args, wr.leaseID, int64(wr.fromRes+wr.back))
 		}
 		q := `UPDATE budget_reservations SET amount = amount - v.column2, expires_at = ? FROM (VALUES ` +
-			valueRows(len(chunk)) + `) AS v WHERE budget_reservations.id = v.column1 RETURNING id`
+			valueRows(len(chunk)) + `) AS v WHERE budget_reservations.id = v.column1 RETURNING id, amount`
 		if err := b.leaseIDs(ctx, tx, q, args, found); err != nil {
 			return fmt.Errorf("write budget leases: %w", err)
 		}
@@ -564,7 +567,7 @@ func (b *Budgets) writeLeases(ctx context.Context, tx *sql.Tx, writes []*leaseWr
 		for i, wr := range chunk {
 			args[i] = wr.leaseID
 		}
-		q := `DELETE FROM budget_reservations WHERE id IN (` + placeholders(len(chunk)) + `) RETURNING id`
+		q := `DELETE FROM budget_reservations WHERE id IN (` + placeholders(len(chunk)) + `) RETURNING id, amount`
 		if err := b.leaseIDs(ctx, tx, q, args, found); err != nil {
 			return fmt.Errorf("delete empty budget leases: %w", err)
 		}
@@ -572,10 +575,17 @@ func (b *Budgets) writeLeases(ctx context.Context, tx *sql.Tx, writes []*leaseWr
 	var moved []*leaseWrite
 	for _, list := range [][]*leaseWrite{renew, drop} {
 		for _, wr := range list {
+			amount, ok := found[wr.leaseID]
+			if wr.drop && ok {
+				// The row holds more than this process knows of when a
+				// grant's COMMIT failed after the database applied it: the
+				// deleted row hands that back too.
+				wr.unknown = max(0, money.Micros(amount)-wr.fromRes-wr.back)
+			}
 			switch {
-			case !found[wr.leaseID]:
+			case !ok:
 				wr.lost = true
-			case wr.fromRes+wr.back != 0:
+			case wr.fromRes+wr.back+wr.unknown != 0:
 				moved = append(moved, wr)
 			}
 		}
@@ -593,7 +603,7 @@ func (b *Budgets) writeLeases(ctx context.Context, tx *sql.Tx, writes []*leaseWr
 func (b *Budgets) releaseReserved(ctx context.Context, tx *sql.Tx, writes []*leaseWrite) error {
 	args := make([]any, 0, 2*len(writes))
 	for _, wr := range writes {
-		args = append(args, wr.newRow, int64(wr.fromRes+wr.back))
+		args = append(args, wr.newRow, int64(wr.fromRes+wr.back+wr.unknown))
 	}
 	rows, err := b.query(ctx, tx, `UPDATE spend_windows SET reserved = reserved - v.column2 FROM (VALUES `+
 		valueRows(len(writes))+`) AS v WHERE spend_windows.id = v.column1 RETURNING id, reserved`, args)
@@ -624,20 +634,20 @@ func (b *Budgets) releaseReserved(ctx context.Context, tx *sql.Tx, writes []*lea
 	return nil
 }
 
-// leaseIDs runs q (with ? placeholders) and adds the lease IDs it returns
-// to found.
-func (b *Budgets) leaseIDs(ctx context.Context, tx *sql.Tx, q string, args []any, found map[int64]bool) error {
+// leaseIDs runs q (with ? placeholders) and adds the lease IDs and
+// amounts it returns to found.
+func (b *Budgets) leaseIDs(ctx context.Context, tx *sql.Tx, q string, args []any, found map[int64]int64) error {
 	rows, err := b.query(ctx, tx, q, args)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var id, amount int64
+		if err := rows.Scan(&id, &amount); err != nil {
 			return err
 		}
-		found[id] = true
+		found[id] = amount
 	}
 	return rows.Err()
 }
@@ -687,7 +697,7 @@ func (b *Budgets) upsertLeased(ctx context.Context, tx *sql.Tx, writes []*leaseW
 	}
 	args := make([]any, 0, spendArgs*len(writes))
 	for _, wr := range writes {
-		wr.lost, wr.alert, wr.newRow = false, nil, 0
+		wr.lost, wr.alert, wr.newRow, wr.unknown = false, nil, 0, 0
 		args = appendSpend(args, wr.k, wr.spent, now)
 	}
 	rows, err := stmt.QueryContext(ctx, args...)
