@@ -92,13 +92,13 @@ func TestDatabaseOutage(t *testing.T) {
 			p := startProcess(t, map[string]string{"DATABASE_URL": u.String(), "SLUICE_MASTER_KEY": testMasterKey, "SLUICE_JWT_SECRET": testJWT,
 				"SLUICE_ADMIN_PASSWORD": "pw-outage", "SLUICE_BUDGET_FAIL_OPEN": failOpen})
 			upstream := slowStream(t, 1, 0)
-			// Each answer reports 1,000 output tokens, about $0.0006, far over
-			// the $0.00001 reserved for max_tokens 10. A block of $0.02 caps
-			// a lease at a quarter of the headroom, about eight such answers,
-			// so the leases run out during the outage whatever the lease
-			// size in requests.
+			// Each answer reports 1,000 output tokens, about $0.0006, which
+			// max_tokens 1000 reserves. A block of $0.02 caps a lease at a
+			// quarter of the headroom, about eight such answers, so the
+			// leases run out during the outage whatever the lease size in
+			// requests.
 			_, key, _ := setupService(t, p.base, "pw-outage", upstream.URL, ", limitCostMonthBlock: 0.02")
-			chat := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":10}`
+			chat := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":1000}`
 			if resp, body := post(t, p.base+"/v1/chat/completions", key, chat); resp.StatusCode != 200 {
 				t.Fatalf("before the outage: %d %s", resp.StatusCode, body)
 			}
