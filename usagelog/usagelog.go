@@ -333,12 +333,28 @@ func (w *Writer) take(batch []Record) []Record {
 	return batch
 }
 
+// A batch whose COMMIT fails may have been applied all the same: the
+// connection dropped while the answer was on its way. Writing it again
+// would count its records and its spend twice. So such a batch stays in
+// doubt, its Ledger's done uncalled, until the next attempt (under the
+// Ledger's lock) looks its first record up: found, the batch is finished
+// as if its COMMIT had answered; not found, it is written again. For the
+// look-up to be exact, write stamps every record's CreatedAt once, before
+// the first attempt, to the microsecond both databases store.
+
+// inDoubt is a batch whose COMMIT failed: done finishes its Ledger write
+// once whether it was applied is known.
+type inDoubt struct{ done func(committed bool) }
+
 // write inserts batch, retrying with back-off until it succeeds; false when
 // Close's deadline ended the retries.
 func (w *Writer) write(batch []Record) bool {
+	stamp(batch, time.Now())
 	backoff := 100 * time.Millisecond
+	var doubt *inDoubt
 	for attempt := 1; ; attempt++ {
-		err := w.insert(w.stopCtx, batch)
+		var err error
+		doubt, err = w.insert(w.stopCtx, batch, doubt)
 		if err == nil {
 			w.written.Add(uint64(len(batch)))
 			if w.opts.OnWrite != nil {
@@ -347,15 +363,41 @@ func (w *Writer) write(batch []Record) bool {
 			return true
 		}
 		if w.stopCtx.Err() != nil {
+			w.abandonDoubt(batch, doubt)
 			return false
 		}
-		w.log.Warn("writing usage records failed; retrying", "records", len(batch), "attempt", attempt, "retry_in", backoff, "err", err)
+		w.log.Warn("writing usage records failed; retrying", "records", len(batch), "attempt", attempt, "in_doubt", doubt != nil, "retry_in", backoff, "err", err)
 		select {
 		case <-time.After(backoff):
 		case <-w.stopCtx.Done():
+			w.abandonDoubt(batch, doubt)
 			return false
 		}
 		backoff = min(2*backoff, w.opts.MaxBackoff)
+	}
+}
+
+// stamp gives each record of batch its creation time for good: now where
+// it has none, and truncated to the microsecond, which is all PostgreSQL
+// keeps, so that every attempt writes the same value and the look-up of a
+// batch in doubt finds it.
+func stamp(batch []Record, now time.Time) {
+	for i := range batch {
+		r := &batch[i]
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
+		r.CreatedAt = r.CreatedAt.UTC().Truncate(time.Microsecond)
+	}
+}
+
+// abandonDoubt logs that Close gave up on a batch whose last COMMIT may
+// have been applied: its records and its spend are in the database
+// together or not at all. It is counted as dropped all the same.
+func (w *Writer) abandonDoubt(batch []Record, doubt *inDoubt) {
+	if doubt != nil {
+		w.log.Error("usage log closed with a batch whose COMMIT failed; it may have been written, records and spend together, or not at all",
+			"records", len(batch), "first_request_id", batch[0].RequestID)
 	}
 }
 
@@ -369,15 +411,35 @@ func (w *Writer) abandon(batch []Record) {
 	w.log.Error("usage log closed before the database accepted every record; records lost", "records", n)
 }
 
-func (w *Writer) insert(ctx context.Context, batch []Record) error {
-	done := func(bool) {}
+// commitError is a COMMIT that failed: the batch may have been applied.
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return "commit usage records: " + e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
+
+// insert writes batch in one transaction, or finishes it when doubt (an
+// earlier attempt whose COMMIT failed) turns out to have been applied. It
+// returns the batch's doubt while it is still, or newly, in doubt; a
+// failure before COMMIT is rolled back and leaves none.
+func (w *Writer) insert(ctx context.Context, batch []Record, doubt *inDoubt) (*inDoubt, error) {
 	if l := w.opts.Ledger; l != nil {
 		l.Lock()
 		defer l.Unlock()
 	}
+	if doubt != nil {
+		applied, err := w.applied(ctx, &batch[0])
+		if err != nil {
+			return doubt, err
+		}
+		doubt.done(applied)
+		if applied {
+			return nil, nil
+		}
+	}
+	done := func(bool) {}
 	tx, err := w.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	if w.db.Dialect == dialect.Postgres {
 		err = w.copyRows(ctx, tx, batch)
@@ -392,14 +454,32 @@ func (w *Writer) insert(ctx context.Context, batch []Record) error {
 	}
 	if err != nil {
 		_ = tx.Rollback()
-		return err
+		return nil, err
 	}
-	err = tx.Commit()
-	done(err == nil)
-	if err != nil {
-		return fmt.Errorf("commit usage records: %w", err)
+	if err := tx.Commit(); err != nil {
+		return &inDoubt{done: done}, &commitError{err}
 	}
-	return nil
+	done(true)
+	return nil, nil
+}
+
+// appliedQuery finds a record by its key, time and request id, which the
+// (api_key_id, created_at) index answers.
+const appliedQuery = `SELECT 1 FROM usage_records WHERE api_key_id = ? AND created_at = ? AND request_id = ? LIMIT 1`
+
+// applied reports whether first, a batch's first record, is stored: the
+// batch's transaction was then applied.
+func (w *Writer) applied(ctx context.Context, first *Record) (bool, error) {
+	var one int
+	err := w.db.SQL.QueryRowContext(ctx, database.Rebind(w.db.Dialect, appliedQuery),
+		first.APIKeyID, first.CreatedAt.UTC(), storable(first.RequestID)).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("find whether usage records whose COMMIT failed were written: %w", err)
+	}
+	return true, nil
 }
 
 // usageColumns are the columns a batch writes, in the order of row's values.
@@ -409,10 +489,7 @@ var usageColumns = []string{"created_at", "request_id", "organization_id", "serv
 
 // row fills vals (len(usageColumns) long) with r's column values.
 func row(vals []any, r *Record) error {
-	created := r.CreatedAt
-	if created.IsZero() {
-		created = time.Now()
-	}
+	created := r.CreatedAt // stamped by write
 	var attempts any
 	if len(r.Attempts) > 0 {
 		tries := r.Attempts
