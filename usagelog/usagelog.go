@@ -2,12 +2,14 @@
 // request path: requests queue a Record in memory (never waiting on the
 // database) and one goroutine inserts them in batches, one transaction a
 // batch: PostgreSQL takes them with COPY, SQLite through one prepared
-// INSERT, so neither parses SQL per record. A database outage of a few seconds costs nothing: the batch is
-// retried with back-off, in order, while new records queue behind it up to
-// a bound whose overflow is counted and logged. Close drains the queue, so a
-// graceful shutdown loses no record. A Ledger writes each batch's budget
-// spend in the batch's own transaction, so that a crash loses a request's
-// record and its spend together or neither.
+// INSERT, so neither parses SQL per record. A database outage of a few
+// seconds costs nothing: the batch is retried with back-off, in order,
+// while new records queue behind it up to a bound whose overflow is
+// counted and logged; a batch whose COMMIT failed is looked up before it
+// is written again, so it is never written twice. Close drains the queue,
+// so a graceful shutdown loses no record. A Ledger writes each batch's
+// budget spend in the batch's own transaction, so that a crash loses a
+// request's record and its spend together or neither.
 package usagelog
 
 import (
@@ -81,7 +83,9 @@ type Ledger interface {
 	// has run.
 	sync.Locker
 	// Write runs last in each batch's transaction; done is called once
-	// the transaction has ended, committed or not.
+	// it is known whether the transaction was applied: at once, or, when
+	// its COMMIT failed, once a later attempt has looked (never, if Close
+	// gives up first).
 	Write(ctx context.Context, tx *sql.Tx, batch []Record) (done func(committed bool), err error)
 }
 
