@@ -289,7 +289,11 @@ describe('dashboard', () => {
   // Skipped on a gateway without proxy routes; the full flow otherwise.
   e2e('a proxied request shows its cost on the overview and in the usage log', async (t) => {
     const key = process.env.E2E_CLIENT_KEY;
-    const probe = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) });
+    // The fake upstream reports 1M input and 1M output tokens; the gateway
+    // charges what an upstream reports only up to what the request can use,
+    // so the request is a megabyte long and allows a million output tokens.
+    const probeBody = { model: 'gpt-4o-mini', max_completion_tokens: 1_000_000, messages: [{ role: 'user', content: 'x'.repeat(1_000_000) }] };
+    const probe = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(probeBody) });
     if (probe.status === 404 || probe.status === 405) {
       t.skip('the gateway has no proxy routes yet');
       return;
