@@ -158,11 +158,22 @@ const defaultMaxOutput = 8192
 // answer, so a claim beyond it is an upstream's error.
 const maxPlausibleOutput = 1 << 20
 
-// worstCase is the most a request may consume: in tokens of input (its
-// body's size bounds them) and out tokens of output (its cap, or the
-// model's, times the answers it asks for), and what they cost at most.
+// maxPlausibleInput bounds the input charged per prompt. Input has no
+// bound the gateway can read from a request: providers bill input the body
+// does not hold (images by URL, an earlier response, uploaded files, cached
+// content, server-side tools' results). No model reads ten million tokens
+// of context in one prompt, so a claim beyond it is an upstream's error.
+const maxPlausibleInput = 10_000_000
+
+// worstCase is what a request is expected to consume at most: in tokens of
+// input (estimated from its body's size) and out tokens of output (its cap,
+// or the model's, times the answers it asks for), and what they cost.
+// Output is truly bounded by out; input is not, since a provider may bill
+// input the body only refers to, so only inCap bounds what is charged.
 type worstCase struct {
 	in, out int64
+	// inCap is the most input charged: maxPlausibleInput per prompt.
+	inCap int64
 	// cost is reserved before the request is sent.
 	cost money.Micros
 	// outCap is the most output charged: out, or for an unbounded request
@@ -199,6 +210,7 @@ func (x *exchange) worstCase() worstCase {
 	if price.Kind == pricing.KindEmbedding {
 		per, w.unbounded = 0, ""
 	}
+	w.inCap = satMul(usage.Prompts(proto, x.body), maxPlausibleInput)
 	w.out = satMul(choices, per)
 	w.outCap = w.out
 	if w.unbounded != "" {
@@ -231,23 +243,24 @@ func satMul(a, b int64) int64 {
 }
 
 // charge prices the usage an upstream reported within the request's
-// bounds: no answer consumes more input than its request's size allows, or
-// more output than its cap times its answers, so a larger count is an
-// upstream's error, and charging it would pass the block the reservation
-// was checked against. Counts past a bound that also cost more than was
-// reserved are cut to the bounds (and the charge with them, to at most the
-// reservation), and note says what was claimed.
+// bounds: no answer consumes more output than its cap times its answers,
+// and no prompt more than maxPlausibleInput tokens of input, so a larger
+// count is an upstream's error, and charging it would pass the block the
+// reservation was checked against. Input below that ceiling is charged as
+// reported even past the body's size, since providers bill input the body
+// only refers to (a settle above the reservation is logged by the budget).
+// Counts past a bound that also cost more than was reserved are cut to the
+// bounds, and note says what was claimed.
 func (x *exchange) charge(u usage.Usage) (usage.Usage, money.Micros, string) {
 	price := x.info.price
 	w := x.worst
 	claimed := price.Cost(costUsage(u))
-	if u.InputTokens <= w.in && u.OutputTokens <= w.outCap || claimed <= w.cost {
-		// Within its bounds, or within what was reserved (input the body
-		// does not hold, such as an earlier response's, is billed too).
+	if u.InputTokens <= w.inCap && u.OutputTokens <= w.outCap || claimed <= w.cost {
+		// Within its bounds, or within what was reserved.
 		return u, claimed, ""
 	}
 	c := u
-	c.InputTokens = min(u.InputTokens, w.in)
+	c.InputTokens = min(u.InputTokens, w.inCap)
 	c.CachedInputTokens = min(u.CachedInputTokens, c.InputTokens)
 	c.CacheWriteTokens = min(u.CacheWriteTokens, c.InputTokens-c.CachedInputTokens)
 	c.CacheWrite1hTokens = min(u.CacheWrite1hTokens, c.CacheWriteTokens)
@@ -255,8 +268,8 @@ func (x *exchange) charge(u usage.Usage) (usage.Usage, money.Micros, string) {
 	cost := price.Cost(costUsage(c))
 	x.p.log.Warn("upstream reported more tokens than the request can use; charged its bounds", "request_id", x.reqID,
 		"service", x.e.svc.ServiceName, "model", x.model, "input_tokens", u.InputTokens, "output_tokens", u.OutputTokens,
-		"max_input_tokens", w.in, "max_output_tokens", w.outCap, "claimed", usd(claimed), "charged", usd(cost))
+		"max_input_tokens", w.inCap, "max_output_tokens", w.outCap, "claimed", usd(claimed), "charged", usd(cost))
 	note := fmt.Sprintf("the upstream reported %d input and %d output tokens (%s), more than this request can use "+
-		"(%d input, %d output); charged those bounds (%s)", u.InputTokens, u.OutputTokens, usd(claimed), w.in, w.outCap, usd(cost))
+		"(%d input, %d output); charged those bounds (%s)", u.InputTokens, u.OutputTokens, usd(claimed), w.inCap, w.outCap, usd(cost))
 	return c, cost, note
 }

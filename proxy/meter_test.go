@@ -100,8 +100,9 @@ func TestChoicesNeverOverspend(t *testing.T) {
 
 // TestUpstreamUsageClaimsAreBounded: an upstream that reports more tokens
 // than the request can use (more output than n × max_tokens, a trillion
-// input tokens) is charged the request's bounds, never more than was
-// reserved, and the record and the log say what was claimed.
+// input tokens) is charged the request's bounds (its output cap, the input
+// ceiling per prompt), far below the claim, and the record and the log say
+// what was claimed.
 func TestUpstreamUsageClaimsAreBounded(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		fake := &fakeBudget{}
@@ -128,14 +129,12 @@ func TestUpstreamUsageClaimsAreBounded(t *testing.T) {
 			reserved, settled := fake.reserved[len(fake.reserved)-1].Amount, fake.settled[len(fake.settled)-1]
 			fake.mu.Unlock()
 			rec := f.lastRecord()
-			// in bound: the forwarded body's bytes + 64; out bound: 2 × 50.
-			in := int64(len(chat)) + 64
-			if strings.Contains(chat, `"stream":true`) {
-				in += int64(len(includeUsage))
-			}
-			if rec.InputTokens != in || rec.OutputTokens != 100 || settled != rec.Cost || settled > reserved || settled == 0 {
-				t.Errorf("%s: record %d in, %d out, cost %d; settled %d, reserved %d; want %d in, 100 out, settled = cost <= reserved",
-					chat, rec.InputTokens, rec.OutputTokens, rec.Cost, settled, reserved, in)
+			// in bound: the plausibility ceiling of one prompt; out bound: 2 × 50.
+			in := int64(maxPlausibleInput)
+			claimed := money.Micros(1_000_000_000_000*3 + 5_000_000*15)
+			if rec.InputTokens != in || rec.OutputTokens != 100 || settled != rec.Cost || settled == 0 || settled < reserved || settled > claimed/1000 {
+				t.Errorf("%s: record %d in, %d out, cost %d; settled %d, reserved %d; want %d in, 100 out, settled = cost, far below the claim %d",
+					chat, rec.InputTokens, rec.OutputTokens, rec.Cost, settled, reserved, in, claimed)
 			}
 			if !rec.Partial || !strings.Contains(rec.Error, "reported 1000000000000 input and 5000000 output tokens") {
 				t.Errorf("record partial %v, error %q; want the claim noted", rec.Partial, rec.Error)
@@ -145,6 +144,53 @@ func TestUpstreamUsageClaimsAreBounded(t *testing.T) {
 			t.Errorf("no warning logged:\n%s", logs)
 		}
 		f.checkNoSecrets("the logs", f.logs.String())
+	})
+}
+
+// TestInputNotInBodyIsCharged: providers bill input the body only refers
+// to (an image by URL, an earlier response, a batch of prompts), so input
+// the upstream reports beyond the body's size, up to the ceiling per
+// prompt, is charged as reported.
+func TestInputNotInBodyIsCharged(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		f.price("openai", "gpt-4o-mini", 150_000, 600_000, 0, modelprice.KindText)
+		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+			var req struct {
+				Input int64 `json:"metadata_input"`
+			}
+			_ = json.Unmarshal(body, &req)
+			switch r.URL.Path {
+			case "/v1/responses":
+				answerJSON(w, 200, fmt.Sprintf(`{"output":[],"usage":{"input_tokens":%d,"output_tokens":200}}`, req.Input))
+			case "/v1/completions":
+				answerJSON(w, 200, fmt.Sprintf(`{"choices":[{"text":"a"}],"usage":{"prompt_tokens":%d,"completion_tokens":200}}`, req.Input))
+			default:
+				answerJSON(w, 200, fmt.Sprintf(`{"choices":[{"message":{"content":"a cat"}}],"usage":{"prompt_tokens":%d,"completion_tokens":200}}`, req.Input))
+			}
+		})
+		_, key := f.addService(serviceSpec{name: "v", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-VISION", models: []string{"gpt-4o-mini"}})
+		// metadata_input tells the fake upstream what input to report.
+		cases := []struct {
+			name, path, body string
+			in               int64
+		}{
+			{"image by URL", "/v1/chat/completions", `{"model":"gpt-4o-mini","metadata_input":25514,"max_tokens":300,"messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"https://example.com/cat.jpg","detail":"high"}}]}]}`, 25514},
+			{"earlier response", "/v1/responses", `{"model":"gpt-4o-mini","metadata_input":40000,"previous_response_id":"resp_abc","max_output_tokens":300,"input":"and then?"}`, 40000},
+			{"batch of three prompts above one prompt's ceiling", "/v1/completions", `{"model":"gpt-4o-mini","metadata_input":25000000,"max_tokens":300,"prompt":["a","b","c"]}`, 25_000_000},
+		}
+		for _, c := range cases {
+			resp, body := f.call("POST", c.path, key, c.body)
+			if resp.StatusCode != 200 {
+				t.Fatalf("%s: status %d: %s", c.name, resp.StatusCode, body)
+			}
+			rec := f.lastRecord()
+			want := money.Micros((c.in*150_000 + 200*600_000 + 999_999) / 1_000_000) // rounded up
+			if rec.InputTokens != c.in || rec.Cost != want || rec.Partial {
+				t.Errorf("%s: recorded %d input tokens, cost %d, partial %v (%q); want %d, cost %d, not partial",
+					c.name, rec.InputTokens, rec.Cost, rec.Partial, rec.Error, c.in, want)
+			}
+		}
 	})
 }
 

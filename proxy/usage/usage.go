@@ -446,6 +446,16 @@ func Choices(protocol string, body []byte) (n int64, bad string) {
 	return n, bad
 }
 
+// Prompts is how many prompts a request sends at once: the prompts of an
+// OpenAI legacy completions batch, otherwise one. Each is billed its own
+// input.
+func Prompts(protocol string, body []byte) int64 {
+	if protocol != OpenAI {
+		return 1
+	}
+	return promptCount(field(body, "prompt"))
+}
+
 // promptCount is how many prompts a legacy completions "prompt" holds: an
 // array of strings or of token arrays is a batch, anything else one prompt.
 func promptCount(v []byte) int64 {
