@@ -7,9 +7,9 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// bufferStep is how much of a body is read at a time, each step counted
-// against the buffer budget before it is read: a body holds budget only
-// for bytes that actually arrived.
+// bufferStep is how much of a body is read at a time. A body of unknown
+// length is counted against the buffer budget a step at a time, before
+// each step is read, so it holds budget only for bytes that arrived.
 const bufferStep = 64 << 10
 
 // buffers bounds the bytes of request and answer bodies held in memory at

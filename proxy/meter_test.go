@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"entgo.io/ent/dialect"
 
@@ -446,7 +447,7 @@ func TestBufferedBytesBounded(t *testing.T) {
 
 	// Room for the request body only: the answer is relayed, not held,
 	// and its cost follows it as a trailer.
-	bufs.release(bufferStep)
+	bufs.release(int64(len(body)) + 1)
 	resp, got = f.call("POST", "/v1/messages", key, body)
 	if resp.StatusCode != 200 || got != anthropicBody || resp.Header.Get("X-Sluice-Cost-USD") != "" || resp.Trailer.Get("X-Sluice-Cost-USD") != usd(f.lastRecord().Cost) {
 		t.Fatalf("with room for the body only: status %d, header %q, trailer %q: %s",
@@ -455,7 +456,7 @@ func TestBufferedBytesBounded(t *testing.T) {
 
 	// With room, the answer is held and its cost is a header; every byte
 	// taken was given back.
-	bufs.release(2<<20 - bufferStep)
+	bufs.release(2<<20 - int64(len(body)) - 1)
 	resp, _ = f.call("POST", "/v1/messages", key, body)
 	if resp.StatusCode != 200 || resp.Header.Get("X-Sluice-Cost-USD") == "" {
 		t.Fatalf("with room: status %d, cost header %q", resp.StatusCode, resp.Header.Get("X-Sluice-Cost-USD"))
@@ -497,4 +498,70 @@ func TestLargeAnswerCut(t *testing.T) {
 				rec.InputTokens, rec.OutputTokens, rec.Cost, rec.Partial, rec.Error)
 		}
 	})
+}
+
+// TestAnnouncedBodiesWaitTheirTurn: bodies that announce their length are
+// counted whole before they are read, so uploads that together exceed the
+// buffer budget wait their turn instead of each holding part of it and all
+// timing out. Each body arrives slowly; the wait is long enough for every
+// other upload to finish first, so every one is answered.
+func TestAnnouncedBodiesWaitTheirTurn(t *testing.T) {
+	cases := []struct {
+		name              string
+		uploads, size     int
+		budget, bodyLimit int64
+	}{
+		{"eight 400 KiB bodies, room for two", 8, 400 << 10, 1 << 20, 512 << 10},
+		{"four 100 KiB bodies, room for one", 4, 100 << 10, 150 << 10, 128 << 10},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			db := testenv.New(t, dialect.SQLite)
+			f := newFixture(t, db, func(o *Options) {
+				o.MaxBodyBytes, o.MaxBufferedBytes, o.BufferWait = c.bodyLimit, c.budget, 30*time.Second
+			})
+			f.price("anthropic", "claude-test", 1_000_000, 1_000_000, 0, modelprice.KindText)
+			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, anthropicBody) })
+			_, key := f.addService(serviceSpec{name: "an", provider: "anthropic", baseURL: up.srv.URL, secret: "sk-ant-TURN", models: []string{"claude-test"}})
+			body := `{"model":"claude-test","max_tokens":64,"messages":[{"role":"user","content":"` + strings.Repeat("a", c.size) + `"}]}`
+			statuses := make([]int, c.uploads)
+			var wg sync.WaitGroup
+			for i := range statuses {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					pr, pw := io.Pipe()
+					go func() { // the body in 32 KiB pieces, a little apart
+						for off := 0; off < len(body); off += 32 << 10 {
+							if _, err := pw.Write([]byte(body[off:min(off+32<<10, len(body))])); err != nil {
+								return
+							}
+							time.Sleep(5 * time.Millisecond)
+						}
+						pw.Close()
+					}()
+					req, _ := http.NewRequest("POST", f.srv.URL+"/v1/messages", pr)
+					req.ContentLength = int64(len(body))
+					req.Header.Set("X-Api-Key", key)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					statuses[i] = resp.StatusCode
+				}()
+			}
+			wg.Wait()
+			for i, s := range statuses {
+				if s != 200 {
+					t.Errorf("upload %d: status %d; all: %v", i, s, statuses)
+				}
+			}
+			if !f.proxy.bufs.tryAcquire(c.budget) {
+				t.Error("buffer budget not all given back")
+			}
+		})
+	}
 }

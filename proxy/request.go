@@ -34,29 +34,41 @@ func putBuffer(b *bytes.Buffer) {
 }
 
 // readBody reads the request body into buf, refusing more than limit bytes
-// with 413. Each step of it is first counted against bufs (waiting briefly
-// for room, else 503); held is what it counted, which the caller releases
-// once buf is done with, also after a refusal.
+// with 413. What it holds is first counted against bufs (waiting briefly
+// for room, else 503): a body whose length is announced is counted whole,
+// at once, so bodies that together exceed the budget wait their turn
+// instead of each holding part of it and all waiting for the rest; a body
+// of unknown length is counted a step at a time as it arrives. held is what
+// it counted, which the caller releases once buf is done with, also after
+// a refusal.
 func readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, limit int64, bufs *buffers) (held int64, aerr *apiError) {
 	if r.ContentLength > limit {
 		return 0, tooLarge(limit)
 	}
+	busy := refuse(http.StatusServiceUnavailable, "gateway_busy",
+		"the gateway is holding as many request bodies as its memory limit allows; try again shortly")
 	if r.ContentLength > 0 {
-		// No more than the first step ahead of the bytes: a client that
-		// announces a large body and sends it slowly must not make the
-		// gateway hold memory for bytes that have not come.
-		buf.Grow(int(min(r.ContentLength+1, bufferStep)))
+		// One byte more than announced, to read the end of the body.
+		if err := bufs.acquire(r.Context(), r.ContentLength+1); err != nil {
+			return 0, busy
+		}
+		held = r.ContentLength + 1
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
 	var tooBig *http.MaxBytesError
 	for {
-		if err := bufs.acquire(r.Context(), bufferStep); err != nil {
-			return held, refuse(http.StatusServiceUnavailable, "gateway_busy",
-				"the gateway is holding as many request bodies as its memory limit allows; try again shortly")
+		if int64(buf.Len()) >= held {
+			if err := bufs.acquire(r.Context(), bufferStep); err != nil {
+				return held, busy
+			}
+			held += bufferStep
 		}
-		held += bufferStep
-		buf.Grow(bufferStep)
-		room := buf.AvailableBuffer()[:bufferStep]
+		// The buffer grows a step at a time as bytes come, whatever was
+		// counted: a client that announces a large body and sends it slowly
+		// does not make the gateway allocate for bytes that have not come.
+		step := int(min(held-int64(buf.Len()), bufferStep))
+		buf.Grow(step)
+		room := buf.AvailableBuffer()[:step]
 		n, err := io.ReadFull(body, room)
 		buf.Write(room[:n])
 		switch {
