@@ -423,12 +423,22 @@ func TestLargeAnswerMemory(t *testing.T) {
 
 // TestBufferedBytesBounded: request bodies wait for room under
 // MaxBufferedBytes and are refused in the caller's shape when none comes;
-// answers never wait, and are relayed as they arrive instead of held.
+// answers never wait: one larger than the first step is relayed as it
+// arrives instead of held when there is no room, and a small one is held
+// (its cost a header) even then.
 func TestBufferedBytesBounded(t *testing.T) {
 	db := testenv.New(t, dialect.SQLite)
 	f := newFixture(t, db, func(o *Options) { o.MaxBodyBytes = 1 << 20; o.MaxBufferedBytes = 2 << 20; o.BufferWait = 50 * 1e6 })
 	f.price("anthropic", "claude-test", 1_000_000, 1_000_000, 0, modelprice.KindText)
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, anthropicBody) })
+	const bigHead, bigTail = `{"id":"msg_1","type":"message","content":[{"type":"text","text":"`, `"}],"usage":{"input_tokens":10,"output_tokens":20}}`
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if strings.Contains(string(body), "a long answer") {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.Copy(w, bigAnswer(bigHead, 3*bufferStep, bigTail))
+			return
+		}
+		answerJSON(w, 200, anthropicBody)
+	})
 	_, key := f.addService(serviceSpec{name: "an", provider: "anthropic", baseURL: up.srv.URL, secret: "sk-ant-BUF", models: []string{"claude-test"}})
 	body := `{"model":"claude-test","max_tokens":64,"messages":[{"role":"user","content":"` + cachedPrompt + `"}]}`
 
@@ -445,18 +455,24 @@ func TestBufferedBytesBounded(t *testing.T) {
 		t.Fatal("a refused request reached the upstream")
 	}
 
-	// Room for the request body only: the answer is relayed, not held,
-	// and its cost follows it as a trailer.
-	bufs.release(int64(len(body)) + 1)
+	// Room for the request body only: a long answer is relayed, not held,
+	// and its cost follows it as a trailer; a short one is still held and
+	// its cost is a header.
+	long := strings.Replace(body, `"content":"`, `"content":"a long answer `, 1)
+	bufs.release(int64(len(long)) + 1)
+	resp, got = f.call("POST", "/v1/messages", key, long)
+	if resp.StatusCode != 200 || len(got) != 3*bufferStep || resp.Header.Get("X-Sluice-Cost-USD") != "" || resp.Trailer.Get("X-Sluice-Cost-USD") != usd(f.lastRecord().Cost) {
+		t.Fatalf("a long answer with room for the body only: status %d, %d bytes, header %q, trailer %q",
+			resp.StatusCode, len(got), resp.Header.Get("X-Sluice-Cost-USD"), resp.Trailer.Get("X-Sluice-Cost-USD"))
+	}
 	resp, got = f.call("POST", "/v1/messages", key, body)
-	if resp.StatusCode != 200 || got != anthropicBody || resp.Header.Get("X-Sluice-Cost-USD") != "" || resp.Trailer.Get("X-Sluice-Cost-USD") != usd(f.lastRecord().Cost) {
-		t.Fatalf("with room for the body only: status %d, header %q, trailer %q: %s",
-			resp.StatusCode, resp.Header.Get("X-Sluice-Cost-USD"), resp.Trailer.Get("X-Sluice-Cost-USD"), got)
+	if resp.StatusCode != 200 || got != anthropicBody || resp.Header.Get("X-Sluice-Cost-USD") != usd(f.lastRecord().Cost) {
+		t.Fatalf("a short answer with room for the body only: status %d, header %q: %s", resp.StatusCode, resp.Header.Get("X-Sluice-Cost-USD"), got)
 	}
 
 	// With room, the answer is held and its cost is a header; every byte
 	// taken was given back.
-	bufs.release(2<<20 - int64(len(body)) - 1)
+	bufs.release(2<<20 - int64(len(long)) - 1)
 	resp, _ = f.call("POST", "/v1/messages", key, body)
 	if resp.StatusCode != 200 || resp.Header.Get("X-Sluice-Cost-USD") == "" {
 		t.Fatalf("with room: status %d, cost header %q", resp.StatusCode, resp.Header.Get("X-Sluice-Cost-USD"))

@@ -614,9 +614,10 @@ func (x *exchange) scrub(err error) string {
 }
 
 // relayBody passes a non-streamed answer of size bytes (-1: unknown)
-// through. One smaller than MaxResponseBytes, when the buffer budget has
-// room for it, is held whole so that its cost header can precede it; a
-// larger one is relayed as it arrives by relayLarge.
+// through. One smaller than MaxResponseBytes, when it fits in the first
+// step or the buffer budget has room for it, is held whole so that its
+// cost header can precede it; a larger one is relayed as it arrives by
+// relayLarge.
 func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, size int64, o *outcome) {
 	buf := getBuffer()
 	defer putBuffer(buf)
@@ -657,20 +658,29 @@ func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, si
 // holdAnswer reads the answer (of size bytes, -1: unknown) into buf a
 // step at a time while it is smaller than MaxResponseBytes and the buffer
 // budget has room; whole reports that buf holds all of it. held is the
-// budget taken, to release after buf. Each step is read into room grown
-// for it beforehand, so a buffer never outgrows MaxResponseBytes (and the
-// pool keeps it) on the way to finding an answer too large to hold.
+// budget taken, to release after buf. The first step (up to bufferStep
+// bytes, and one more to see the end) is held without the budget: most
+// answers are that small, and the budget, which admits no one while
+// anyone waits on it, must not under load strip them of their cost
+// header. Each step is read into room grown for it beforehand, so a
+// buffer never outgrows MaxResponseBytes (and the pool keeps it) on the
+// way to finding an answer too large to hold.
 func (x *exchange) holdAnswer(buf *bytes.Buffer, body io.Reader, size int64) (held int64, whole bool, err error) {
 	limit := x.p.opts.MaxResponseBytes
 	if size >= 0 {
 		buf.Grow(int(size) + 1) // one allocation, and room to see the end
 	}
 	for int64(buf.Len()) < limit {
-		if !x.p.bufs.tryAcquire(bufferStep) {
-			return held, false, nil
+		want := int64(bufferStep)
+		if buf.Len() == 0 {
+			want++ // the free first step
+		} else {
+			if !x.p.bufs.tryAcquire(bufferStep) {
+				return held, false, nil
+			}
+			held += bufferStep
 		}
-		held += bufferStep
-		step := int(min(bufferStep, limit-int64(buf.Len())))
+		step := int(min(want, limit-int64(buf.Len())))
 		buf.Grow(step)
 		room := buf.AvailableBuffer()[:step]
 		n, err := io.ReadFull(body, room)
