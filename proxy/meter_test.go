@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -482,36 +483,57 @@ func TestBufferedBytesBounded(t *testing.T) {
 	}
 }
 
-// TestLargeAnswerCut: an answer too large to hold that the upstream cuts
-// before its usage is charged the request's worst case, not nothing, and
-// the client sees it cut short, not complete.
+// TestLargeAnswerCut: an answer that the upstream cuts before its usage
+// is charged the request's worst case, not nothing, and the client sees it
+// cut short, not complete: whether it was too large to hold or small
+// enough to be held, and whether its length was announced or not.
 func TestLargeAnswerCut(t *testing.T) {
+	cases := []struct {
+		name      string
+		size      int64
+		announced bool
+	}{
+		{"too large to hold", 3 << 20, false},
+		{"small, length announced", 1 << 10, true},
+		{"small, chunked", 1 << 10, false},
+	}
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		f.price("openai", "gpt-test", 1_000_000, 1_000_000, 0, modelprice.KindText)
+		var c struct {
+			size      int64
+			announced bool
+		}
 		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.Copy(w, bigAnswer(`{"choices":[{"message":{"content":"`, 3<<20, ""))
+			if c.announced {
+				w.Header().Set("Content-Length", strconv.FormatInt(2*c.size, 10))
+			}
+			_, _ = io.Copy(w, bigAnswer(`{"choices":[{"message":{"content":"`, c.size, ""))
+			_ = http.NewResponseController(w).Flush()
 			panic(http.ErrAbortHandler) // the connection drops mid-answer
 		})
 		_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-CUT", models: []string{"gpt-test"}})
 		chat := `{"model":"gpt-test","max_tokens":1000,"messages":[]}`
-		req, _ := http.NewRequest("POST", f.srv.URL+"/v1/chat/completions", strings.NewReader(chat))
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err == nil {
-			t.Error("the client read a cut answer as complete")
-		}
-		rec := f.lastRecord()
-		if rec.InputTokens != int64(len(chat))+64 || rec.OutputTokens != 1000 || rec.Cost == 0 || !rec.Partial ||
-			!strings.Contains(rec.Error, "the upstream failed during the answer") || !strings.Contains(rec.Error, "worst case") {
-			t.Errorf("record %d in, %d out, cost %d, partial %v, error %q; want the worst case charged and why",
-				rec.InputTokens, rec.OutputTokens, rec.Cost, rec.Partial, rec.Error)
+		for _, tc := range cases {
+			c.size, c.announced = tc.size, tc.announced
+			req, _ := http.NewRequest("POST", f.srv.URL+"/v1/chat/completions", strings.NewReader(chat))
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err == nil {
+				t.Errorf("%s: the client read a cut answer as complete", tc.name)
+			}
+			rec := f.lastRecord()
+			if rec.InputTokens != int64(len(chat))+64 || rec.OutputTokens != 1000 || rec.Cost == 0 || !rec.Partial ||
+				!strings.Contains(rec.Error, "the upstream failed during the answer") || !strings.Contains(rec.Error, "worst case") {
+				t.Errorf("%s: record %d in, %d out, cost %d, partial %v, error %q; want the worst case charged and why",
+					tc.name, rec.InputTokens, rec.OutputTokens, rec.Cost, rec.Partial, rec.Error)
+			}
 		}
 	})
 }

@@ -389,6 +389,8 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 		// an error the client understands, so its connection is dropped,
 		// and the client sees the answer incomplete rather than complete.
 		if x.cut {
+			// What was relayed goes first, so the client sees where it broke.
+			_ = http.NewResponseController(x.w).Flush()
 			panic(http.ErrAbortHandler)
 		}
 	}()
@@ -629,8 +631,10 @@ func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, si
 	}
 	defer x.p.bufs.release(held)
 	if err != nil {
-		x.w.Header().Del("Content-Type")
-		*o = x.upstreamFailed(ctx, fmt.Errorf("reading the answer: %w", err))
+		// The upstream answered and broke off (or the gateway's shutdown
+		// cut it): its tokens were spent, so it is relayed and charged as
+		// a cut answer, as one too large to hold would be.
+		x.relayLarge(ctx, status, buf.Bytes(), failedReader{err}, o)
 		return
 	}
 	if !whole {
@@ -683,10 +687,10 @@ func (x *exchange) holdAnswer(buf *bytes.Buffer, body io.Reader, size int64) (he
 		step := int(min(want, limit-int64(buf.Len())))
 		buf.Grow(step)
 		room := buf.AvailableBuffer()[:step]
-		n, err := io.ReadFull(body, room)
+		n, err := readFull(body, room)
 		buf.Write(room[:n])
 		switch {
-		case err == io.EOF || err == io.ErrUnexpectedEOF:
+		case err == io.EOF:
 			return held, true, nil
 		case err != nil:
 			return held, false, err
@@ -694,6 +698,26 @@ func (x *exchange) holdAnswer(buf *bytes.Buffer, body io.Reader, size int64) (he
 	}
 	return held, false, nil
 }
+
+// readFull reads into p until it is full or r ends: io.EOF only at the
+// answer's end. Unlike io.ReadFull it passes on io.ErrUnexpectedEOF, with
+// which an HTTP body reports an answer cut short, as the failure it is.
+func readFull(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// failedReader is an answer whose reading failed with err.
+type failedReader struct{ err error }
+
+func (f failedReader) Read([]byte) (int, error) { return 0, f.err }
 
 // relayLarge passes on an answer, whose first bytes are in head, as it
 // arrives, while a usage.BodyScanner reads its usage on the way: memory
@@ -744,8 +768,11 @@ func (x *exchange) relayLarge(ctx context.Context, status int, head []byte, body
 		// the answer cut short.
 		o.broke, o.failure, x.cut = true, FailureStream, true
 		what := "the upstream failed during the answer: " + x.scrub(readErr)
-		if errors.Is(context.Cause(ctx), errStreamIdle) {
+		switch {
+		case errors.Is(context.Cause(ctx), errStreamIdle):
 			what = "the upstream went idle during the answer and was cut"
+		case cutAtShutdown(x.r):
+			what = "the gateway shut down during the answer and cut it"
 		}
 		o.err = strings.TrimSuffix(what+"; "+o.err, "; ")
 	}
