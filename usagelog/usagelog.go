@@ -257,7 +257,9 @@ func (w *Writer) Flush(ctx context.Context) error {
 
 // Close stops accepting records and writes everything queued, retrying
 // while the database is down, until ctx ends; records still unwritten then
-// are counted as dropped and logged.
+// are counted as dropped and logged, and their spend goes to the budget's
+// own flush (but for a batch whose COMMIT is in doubt, which may be
+// written already).
 func (w *Writer) Close(ctx context.Context) error {
 	w.mu.Lock()
 	already := w.closing
@@ -305,8 +307,8 @@ func (w *Writer) run() {
 			if len(batch) == 0 {
 				break
 			}
-			if !w.write(batch) {
-				w.abandon(batch)
+			if ok, doubt := w.write(batch); !ok {
+				w.abandon(batch, doubt)
 				return
 			}
 			if !drain && w.Pending() < w.opts.BatchSize {
@@ -351,8 +353,9 @@ func (w *Writer) take(batch []Record) []Record {
 type inDoubt struct{ done func(committed bool) }
 
 // write inserts batch, retrying with back-off until it succeeds; false when
-// Close's deadline ended the retries.
-func (w *Writer) write(batch []Record) bool {
+// Close's deadline ended the retries, with the batch's doubt if its last
+// COMMIT failed.
+func (w *Writer) write(batch []Record) (ok bool, _ *inDoubt) {
 	stamp(batch, time.Now())
 	backoff := 100 * time.Millisecond
 	var doubt *inDoubt
@@ -364,18 +367,18 @@ func (w *Writer) write(batch []Record) bool {
 			if w.opts.OnWrite != nil {
 				w.opts.OnWrite(batch)
 			}
-			return true
+			return true, nil
 		}
 		if w.stopCtx.Err() != nil {
 			w.abandonDoubt(batch, doubt)
-			return false
+			return false, doubt
 		}
 		w.log.Warn("writing usage records failed; retrying", "records", len(batch), "attempt", attempt, "in_doubt", doubt != nil, "retry_in", backoff, "err", err)
 		select {
 		case <-time.After(backoff):
 		case <-w.stopCtx.Done():
 			w.abandonDoubt(batch, doubt)
-			return false
+			return false, doubt
 		}
 		backoff = min(2*backoff, w.opts.MaxBackoff)
 	}
@@ -405,12 +408,25 @@ func (w *Writer) abandonDoubt(batch []Record, doubt *inDoubt) {
 	}
 }
 
-// abandon counts what Close could not write in time.
-func (w *Writer) abandon(batch []Record) {
+// abandon counts what Close could not write in time: batch (in doubt when
+// doubt is set) and the queue. Their spend goes to the budget's own flush,
+// so that it still counts, except a batch in doubt's: that may be in the
+// database already, and counting it again would count it twice.
+func (w *Writer) abandon(batch []Record, doubt *inDoubt) {
 	w.mu.Lock()
 	n := len(batch) + len(w.queue)
+	queue := w.queue
 	w.queue = nil
 	w.mu.Unlock()
+	if doubt == nil {
+		for i := range batch {
+			batch[i].Spend.WriteBehind()
+			batch[i].Spend = nil
+		}
+	}
+	for i := range queue {
+		queue[i].Spend.WriteBehind()
+	}
 	w.dropped.Add(uint64(n))
 	w.log.Error("usage log closed before the database accepted every record; records lost", "records", n)
 }

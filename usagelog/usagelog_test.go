@@ -13,8 +13,11 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/schema"
+	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/money"
@@ -392,6 +395,73 @@ func TestLedgerCommitsWithItsBatch(t *testing.T) {
 		if rows != 25 || l.records != 25 || l.unlocked != 0 || l.rolledBack != 0 {
 			t.Fatalf("%d rows, the ledger committed %d records in %d batches (%d written without its lock, %d told of a rollback); want 25 and 25, 0, 0",
 				rows, l.records, l.committed, l.unlocked, l.rolledBack)
+		}
+	})
+}
+
+// budgetLedger writes a batch's spend with the budget's journal, as the
+// server does.
+type budgetLedger struct{ b *budget.Budgets }
+
+func (l budgetLedger) Lock()   { l.b.LockJournal() }
+func (l budgetLedger) Unlock() { l.b.UnlockJournal() }
+func (l budgetLedger) Write(ctx context.Context, tx *sql.Tx, batch []usagelog.Record) (func(bool), error) {
+	var settled []*budget.Settlement
+	for i := range batch {
+		if s := batch[i].Spend; s != nil {
+			settled = append(settled, s)
+		}
+	}
+	return l.b.WriteJournal(ctx, tx, settled)
+}
+
+// TestAbandonedSpendStillCounts: the records Close gives up on (the
+// database down until its deadline), in the batch being written and in the
+// queue behind it, are lost, but their spend goes to the budget's own
+// flush, so a block still holds.
+func TestAbandonedSpendStillCounts(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		org, err := auth.CreateOrganization(ctx, db.Client, "acme", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := budget.NewLeased(db, quiet)
+		subj := budget.Subject{Scope: budget.ScopeKey, ID: 3, Name: "key-3"}
+		w := usagelog.New(db, usagelog.Options{Log: quiet, BatchSize: 2, Interval: time.Millisecond, Ledger: budgetLedger{b},
+			InTx: func(context.Context, *sql.Tx, []usagelog.Record) error { return errors.New("down") }})
+		const records, each = 5, money.Micros(100)
+		for i := range records {
+			r, err := b.Reserve(ctx, budget.Request{OrgID: org.ID, Subjects: []budget.Subject{subj}, Amount: each})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := record(i)
+			if rec.Spend, err = r.SettleJournaled(ctx, each); err != nil || rec.Spend == nil {
+				t.Fatalf("settle: %v (settlement %v)", err, rec.Spend)
+			}
+			w.Add(rec)
+		}
+		cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		if err := w.Close(cctx); err == nil {
+			t.Fatal("Close reported success with the database down")
+		}
+		if w.Dropped() != records {
+			t.Fatalf("dropped = %d, want %d", w.Dropped(), records)
+		}
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, win := range []spendwindow.Window{spendwindow.WindowDay, spendwindow.WindowTotal} {
+			rows := db.Client.SpendWindow.Query().Where(spendwindow.ScopeEQ(spendwindow.ScopeKey), spendwindow.ScopeID(3), spendwindow.WindowEQ(win)).AllX(ctx)
+			var got int64
+			for _, row := range rows {
+				got += row.Spent
+			}
+			if got != int64(records*each) {
+				t.Errorf("the %s window holds %d µ$ after the budget's flush, want the %d µ$ of the abandoned records", win, got, records*each)
+			}
 		}
 	})
 }
