@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/ratelimits"
 )
 
 // includeUsage is what the proxy adds to a streamed chat request.
@@ -602,4 +604,61 @@ func TestAnnouncedBodiesWaitTheirTurn(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHeldAnswerCutAtShutdown: an answer small enough to hold that the
+// gateway's shutdown cuts while it is being read was answered by the
+// upstream, so it is charged the request's worst case, as a cut answer,
+// not recorded as an upstream failure with no charge.
+func TestHeldAnswerCutAtShutdown(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		var mu sync.Mutex
+		var shutdown context.CancelCauseFunc
+		// Called once the upstream's answer has begun (its headers carry
+		// rate limits): the gateway's drain times out then.
+		f := newFixture(t, db, func(o *Options) {
+			o.OnRateLimits = func(int, ratelimits.Snapshot, time.Time) {
+				mu.Lock()
+				defer mu.Unlock()
+				shutdown(ErrShutdown)
+			}
+		})
+		f.price("openai", "gpt-test", 1_000_000, 1_000_000, 0, modelprice.KindText)
+		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", "4096")
+			w.Header().Set("X-Ratelimit-Remaining-Requests", "99")
+			w.Header().Set("X-Ratelimit-Limit-Requests", "100")
+			_, _ = io.Copy(w, bigAnswer(`{"choices":[{"message":{"content":"`, 1<<10, ""))
+			_ = http.NewResponseController(w).Flush()
+			<-r.Context().Done()
+		})
+		_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-SHUT", models: []string{"gpt-test"}})
+		// The gateway's server cancels open requests with ErrShutdown.
+		gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithCancelCause(r.Context())
+			defer cancel(nil)
+			mu.Lock()
+			shutdown = cancel
+			mu.Unlock()
+			f.srv.Config.Handler.ServeHTTP(w, r.WithContext(ctx))
+		}))
+		defer gw.Close()
+		chat := `{"model":"gpt-test","max_tokens":1000,"messages":[]}`
+		req, _ := http.NewRequest("POST", gw.URL+"/v1/chat/completions", strings.NewReader(chat))
+		req.Header.Set("Authorization", "Bearer "+key)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err == nil {
+				t.Error("the client read a cut answer as complete")
+			}
+		}
+		rec := f.lastRecord()
+		if rec.InputTokens != int64(len(chat))+64 || rec.OutputTokens != 1000 || rec.Cost == 0 || !rec.Partial ||
+			!strings.Contains(rec.Error, "the gateway shut down during the answer") || !strings.Contains(rec.Error, "worst case") {
+			t.Errorf("record %d in, %d out, cost %d, partial %v, error %q; want the worst case charged and why",
+				rec.InputTokens, rec.OutputTokens, rec.Cost, rec.Partial, rec.Error)
+		}
+	})
 }
