@@ -57,8 +57,8 @@ type exchange struct {
 	attempts []schema.Attempt
 	// late sends a stream's headers if its first event is slow.
 	late lateHeaders
-	// worst is the most the request may consume, reserved before it is
-	// sent and the most it is charged.
+	// worst is the request's worst case, reserved before it is sent; its
+	// output cap and input ceiling bound what it is charged.
 	worst worstCase
 	// cut is set when a non-streamed answer being relayed broke off.
 	cut bool
