@@ -210,7 +210,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	go g.budgets.Run(bg)
 	go (&budget.Webhook{Client: db.Client, Log: log}).Run(bg, alerts)
 	go g.pruneUsage(bg)
-	g.handler = g.bodyLimits().Handler(g.routes())
+	g.handler = g.cfg.TrustedProxies.Middleware(g.bodyLimits().Handler(g.routes()))
 	// Start-up (migrations, the catalog, the first admin's password hash)
 	// is the process's memory peak; hand that back to the OS now instead of
 	// idling at it.
