@@ -210,7 +210,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	go g.budgets.Run(bg)
 	go (&budget.Webhook{Client: db.Client, Log: log}).Run(bg, alerts)
 	go g.pruneUsage(bg)
-	g.handler = g.bodyLimits().Handler(g.routes())
+	g.handler = g.cfg.TrustedProxies.Middleware(g.bodyLimits().Handler(g.routes()))
 	// Start-up (migrations, the catalog, the first admin's password hash)
 	// is the process's memory peak; hand that back to the OS now instead of
 	// idling at it.
@@ -272,13 +272,16 @@ func (g *gateway) bodyLimits() *bodyread.Limiter {
 		MaxInFlight: g.cfg.BodyBufferLimit,
 		Refuse: func(w http.ResponseWriter, r *http.Request, status int, msg string) {
 			var body any = map[string]any{"error": map[string]any{"message": msg, "type": "invalid_request_error", "code": "request_body_timeout"}}
-			if status == http.StatusServiceUnavailable {
+			switch status {
+			case http.StatusServiceUnavailable:
 				body = map[string]any{"error": map[string]any{"message": msg, "type": "server_error", "code": "overloaded"}}
+			case http.StatusRequestEntityTooLarge:
+				body = map[string]any{"error": map[string]any{"message": msg, "type": "invalid_request_error", "code": "request_too_large"}}
 			}
 			if r.URL.Path == "/graphql" {
-				code := "REQUEST_TIMEOUT"
-				if status == http.StatusServiceUnavailable {
-					code = "OVERLOADED"
+				code := map[int]string{http.StatusServiceUnavailable: "OVERLOADED", http.StatusRequestEntityTooLarge: "REQUEST_TOO_LARGE"}[status]
+				if code == "" {
+					code = "REQUEST_TIMEOUT"
 				}
 				body = map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}}}
 			}

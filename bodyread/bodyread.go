@@ -25,12 +25,16 @@ type Options struct {
 	// Timeout is how long after its headers a whole body may take.
 	Timeout time.Duration
 	// MinRate is the slowest a body may arrive, in bytes a second on
-	// average, once Grace has passed.
+	// average, once Grace has passed since the handler's first read (what
+	// the handler does before reading is not the client's slowness).
 	MinRate int64
 	Grace   time.Duration
 	// MaxInFlight bounds the bytes of request bodies read by requests in
-	// flight. A read that would pass it waits for others to finish, within
-	// Timeout; the request is then refused with 503.
+	// flight. A body of known length takes its whole length from it at its
+	// first read, all or nothing; one of unknown length (chunked) takes
+	// what each read brings. A read that would pass it waits for others to
+	// finish, within Timeout; the request is then refused with 503. A body
+	// longer than MaxInFlight is refused with 413 at once.
 	MaxInFlight int64
 	// Refuse writes the answer to a body cut short: status is 408 (too
 	// slow) or 503 (no room), message says why. Nil writes plain text.
@@ -66,11 +70,10 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		start := time.Now()
 		g := &guard{ResponseWriter: w, r: r, refuse: l.opts.Refuse}
-		b := &body{rc: r.Body, ctl: http.NewResponseController(w), l: l, ctx: r.Context(), start: start, g: g}
+		b := &body{rc: r.Body, ctl: http.NewResponseController(w), l: l, ctx: r.Context(), length: r.ContentLength, g: g}
 		if l.opts.Timeout > 0 {
-			b.deadline = start.Add(l.opts.Timeout)
+			b.deadline = time.Now().Add(l.opts.Timeout)
 		}
 		defer b.release()
 		r.Body = b
@@ -86,6 +89,9 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 func (b *body) bound() {
 	if b.err != nil {
 		return
+	}
+	if b.start.IsZero() {
+		b.start = time.Now()
 	}
 	if d := b.due(); !d.IsZero() {
 		_ = b.ctl.SetReadDeadline(d)
@@ -108,17 +114,24 @@ type body struct {
 	ctl      *http.ResponseController
 	l        *Limiter
 	ctx      context.Context
-	start    time.Time
+	length   int64     // Content-Length; -1 unknown
+	start    time.Time // of the first read; the rate clock's start
 	deadline time.Time // zero: no overall limit
 	g        *guard
 
 	got, held int64
+	whole     bool  // the whole length is held from the budget
 	err       error // sticky: io.EOF once read whole, or the cut
 }
 
 func (b *body) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
+	}
+	if b.start.IsZero() {
+		if err := b.begin(); err != nil {
+			return 0, err
+		}
 	}
 	if d := b.due(); !d.IsZero() {
 		// Not every connection supports deadlines (an HTTP/2 stream may
@@ -127,7 +140,7 @@ func (b *body) Read(p []byte) (int, error) {
 	}
 	n, err := b.rc.Read(p)
 	b.got += int64(n)
-	if n > 0 && b.l.budget != nil {
+	if n > 0 && b.l.budget != nil && !b.whole {
 		if aerr := b.take(int64(n)); aerr != nil {
 			return n, aerr
 		}
@@ -143,6 +156,27 @@ func (b *body) Read(p []byte) (int, error) {
 		err = b.fail(http.StatusRequestTimeout, b.slowMessage())
 	}
 	return n, err
+}
+
+// begin starts reading the body. A body of known length first takes its
+// whole length from the budget at once: bodies each holding part of theirs
+// and waiting for the rest could otherwise stall one another until their
+// deadlines. The rate clock starts after that, at the first read, so that
+// neither the handler's work before reading (authenticating, looking up)
+// nor the wait for the budget counts as the client's slowness.
+func (b *body) begin() error {
+	if b.length > 0 && b.l.budget != nil {
+		if b.length > b.l.opts.MaxInFlight {
+			return b.fail(http.StatusRequestEntityTooLarge, fmt.Sprintf(
+				"the request body of %d bytes is larger than the %d bytes the gateway holds of bodies at once; send a smaller one", b.length, b.l.opts.MaxInFlight))
+		}
+		if err := b.take(b.length); err != nil {
+			return err
+		}
+		b.whole = true
+	}
+	b.start = time.Now()
+	return nil
 }
 
 // due is when the next byte must have arrived: the overall deadline, or

@@ -129,3 +129,106 @@ func TestRequestsWithoutBodyPassUntouched(t *testing.T) {
 		t.Fatalf("GET = %d %q", resp.StatusCode, b)
 	}
 }
+
+// TestRateClockStartsAtFirstRead: the time a handler spends before it
+// reads (authenticating, looking up) is not the client's slowness: a fast
+// body read after a pause longer than the grace is read whole.
+func TestRateClockStartsAtFirstRead(t *testing.T) {
+	const size = 256 << 10
+	l := bodyread.New(bodyread.Options{Timeout: 30 * time.Second, MinRate: size, Grace: 200 * time.Millisecond})
+	srv := httptest.NewServer(l.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(600 * time.Millisecond) // three graces before the first read
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			w.WriteHeader(400) // replaced by the refusal
+			return
+		}
+		fmt.Fprintf(w, "read %d", len(b))
+	})))
+	defer srv.Close()
+	resp, err := http.Post(srv.URL, "application/octet-stream", strings.NewReader(strings.Repeat("x", size)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if want := fmt.Sprintf("read %d", size); resp.StatusCode != 200 || string(b) != want {
+		t.Fatalf("a fast body read late: %d %q", resp.StatusCode, b)
+	}
+}
+
+// TestBodiesTakeTheirWholeLength: bodies whose lengths together pass the
+// budget, each within it, are all read in turn. Were each to hold part of
+// its length and wait for the rest, they would stall one another until
+// their deadlines. Each handler reads part of its body, then waits a
+// little for the others to have read part of theirs.
+func TestBodiesTakeTheirWholeLength(t *testing.T) {
+	const n, size = 4, 600 << 10
+	l := bodyread.New(bodyread.Options{Timeout: 10 * time.Second, MaxInFlight: 1 << 20})
+	var mu sync.Mutex
+	halfway := 0
+	srv := httptest.NewServer(l.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		part := make([]byte, 400<<10)
+		if _, err := io.ReadFull(r.Body, part); err != nil {
+			w.WriteHeader(400) // replaced by the refusal
+			return
+		}
+		mu.Lock()
+		halfway++
+		mu.Unlock()
+		for deadline := time.Now().Add(500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			all := halfway == n
+			mu.Unlock()
+			if all {
+				break
+			}
+		}
+		rest, err := io.ReadAll(r.Body)
+		if err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		fmt.Fprintf(w, "read %d", len(part)+len(rest))
+	})))
+	defer srv.Close()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			resp, err := http.Post(srv.URL, "application/octet-stream", strings.NewReader(strings.Repeat("x", size)))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if want := fmt.Sprintf("read %d", size); resp.StatusCode != 200 || string(b) != want {
+				t.Errorf("a body within the budget: %d %q", resp.StatusCode, b)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestBodyLongerThanTheBudget: a body of known length that could never
+// fit the budget is refused at once with 413, not after the timeout.
+func TestBodyLongerThanTheBudget(t *testing.T) {
+	l := bodyread.New(bodyread.Options{Timeout: time.Hour, MaxInFlight: 10})
+	srv := httptest.NewServer(l.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(r.Body); err != nil {
+			w.WriteHeader(400) // replaced by the refusal
+			return
+		}
+		io.WriteString(w, "read")
+	})))
+	defer srv.Close()
+	resp, err := http.Post(srv.URL, "text/plain", strings.NewReader("more than ten bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 413 || !strings.Contains(string(b), "larger than the 10 bytes") {
+		t.Fatalf("a body past the whole budget: %d %q", resp.StatusCode, b)
+	}
+}

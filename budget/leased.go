@@ -419,8 +419,12 @@ func (b *Budgets) finishLeased(writes []*leaseWrite, balances map[int]money.Micr
 			w.lease.renewed = now
 		}
 		if applied {
-			w.lease.row = wr.newRow
-			w.lease.dbSpent, w.lease.dbReserved = wr.dbSpent, wr.dbResv
+			if same {
+				// A grant that replaced the lease read the row after this
+				// flush and holds newer figures.
+				w.lease.row = wr.newRow
+				w.lease.dbSpent, w.lease.dbReserved = wr.dbSpent, wr.dbResv
+			}
 			w.spent = wr.dbSpent + w.pending
 			if wr.alert != nil {
 				w.warned = true

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/connlimit"
 )
 
@@ -48,6 +49,9 @@ type Config struct {
 	// bucket refilled at AnonymousRate a second; 0 turns it off.
 	AnonymousRate  float64
 	AnonymousBurst int
+	// TrustedProxies are the load balancers whose X-Forwarded-For names
+	// the client that per-address limits count; empty trusts nobody.
+	TrustedProxies auth.Proxies
 	// MaxConns caps the connections open at once on the main listener;
 	// 0 is no cap.
 	MaxConns int
@@ -233,6 +237,12 @@ var settings = []setting{
 			}
 			c.AnonymousBurst = n
 			return nil
+		}},
+	{"trusted-proxies", "SLUICE_TRUSTED_PROXIES", "", "comma-separated CIDRs or addresses of the load balancers in front of the gateway; from them, the client address that per-address limits count is the rightmost X-Forwarded-For entry that is not itself one of them (empty: trust nobody and count the connection's peer)",
+		func(c *Config, v string) error {
+			p, err := auth.ParseProxies(v)
+			c.TrustedProxies = p
+			return err
 		}},
 	{"max-conns", "SLUICE_MAX_CONNS", "auto", "most client connections open at once on --addr; more are answered 503 and closed at once (auto: half the process's file descriptor limit, at most 100000; 0: no cap)",
 		func(c *Config, v string) error {

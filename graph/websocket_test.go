@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/internal/testenv"
@@ -35,22 +37,21 @@ func TestSubscriptionEndsWithItsCredential(t *testing.T) {
 			return res.id("createAPIKey.apiKey.id"), res.str("createAPIKey.key")
 		}
 		cases := []struct {
-			name   string
-			setup  func() (credential string, revoke func())
-			reason string
+			name  string
+			setup func() (credential string, revoke func())
 		}{
 			{"management key disabled", func() (string, func()) {
 				id, key := newKey("disabled-live")
 				return key, func() {
 					h.as(admin, `mutation($id: ID!) { updateAPIKey(id: $id, input: {isActive: false}) { isActive } }`, map[string]any{"id": id}).ok(t)
 				}
-			}, "disabled or expired"},
+			}},
 			{"management key expired", func() (string, func()) {
 				id, key := newKey("expiring-live")
 				// The expiry passes without any change being announced:
 				// only the periodic check can see it.
 				return key, func() { h.client.APIKey.UpdateOneID(id).SetExpiresAt(time.Now().Add(-time.Second)).ExecX(ctx) }
-			}, "disabled or expired"},
+			}},
 			{"user removed from the organization", func() (string, func()) {
 				if err := auth.CreateUser(ctx, h.client, "leaving", "leaving password", h.org.ID, auth.RoleMember); err != nil {
 					t.Fatal(err)
@@ -60,7 +61,7 @@ func TestSubscriptionEndsWithItsCredential(t *testing.T) {
 					h.client.Membership.Delete().
 						Where(membership.OrganizationID(h.org.ID), membership.UserID(h.userID("leaving"))).ExecX(ctx)
 				}
-			}, "no longer has access"},
+			}},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -82,9 +83,14 @@ func TestSubscriptionEndsWithItsCredential(t *testing.T) {
 					}
 				}
 				raw := string(mustJSON(end))
-				if end["type"] != "error" || end["id"] != "1" || !strings.Contains(raw, "UNAUTHENTICATED") ||
-					!strings.Contains(raw, "subscription ended") || !strings.Contains(raw, tc.reason) {
+				const want = "subscription ended: the credential was revoked, disabled or expired; authenticate again and resubscribe"
+				if end["type"] != "error" || end["id"] != "1" || !strings.Contains(raw, "UNAUTHENTICATED") || !strings.Contains(raw, want) {
 					t.Fatalf("the subscription did not end with a clear error: %s", raw)
+				}
+				for _, internal := range []string{"look up", "lookup", "sql", "ent:"} {
+					if strings.Contains(strings.ToLower(raw), internal) {
+						t.Fatalf("the error shows internals (%q): %s", internal, raw)
+					}
 				}
 				for i := 0; i < 5; i++ {
 					publish()
@@ -97,6 +103,55 @@ func TestSubscriptionEndsWithItsCredential(t *testing.T) {
 					t.Fatalf("a new subscription on the connection: %s", m)
 				}
 			})
+		}
+	})
+}
+
+// TestSubscriptionSurvivesFailedLookups: while the credential's lookup
+// fails (a busy or slow database) with the database still answering pings,
+// a live subscription is kept, and it delivers events once lookups work.
+func TestSubscriptionSurvivesFailedLookups(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarnessWith(t, db, graph.Options{Introspection: true, Websocket: graph.WebsocketOptions{Recheck: 50 * time.Millisecond}})
+		key := h.as(admin, `mutation { createAPIKey(input: {name: "flaky", isManagementKey: true}) { key } }`, nil).ok(t).str("createAPIKey.key")
+		var failing atomic.Bool
+		var failed atomic.Int64
+		h.client.Intercept(ent.InterceptFunc(func(next ent.Querier) ent.Querier {
+			return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+				if _, ok := q.(*ent.APIKeyQuery); ok && failing.Load() {
+					failed.Add(1)
+					return nil, errors.New("database is locked (5) (SQLITE_BUSY)")
+				}
+				return next.Query(ctx, q)
+			})
+		}))
+		c, err := h.subscribe(key, usageSubscription, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		publish := func() { h.feed.PublishUsage(livefeed.UsageEvent{RequestID: "live", OrgID: h.org.ID}) }
+		if msg := c.until(publish); msg["type"] != "next" {
+			t.Fatalf("before the failures: %v", msg)
+		}
+		failing.Store(true)
+		for deadline := time.Now().Add(15 * time.Second); failed.Load() < 3; {
+			if time.Now().After(deadline) {
+				t.Fatalf("the credential was looked up %d times in 15 s: the recheck stopped after a failed lookup", failed.Load())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		failing.Store(false)
+		for {
+			m, ok := c.readWithin(200 * time.Millisecond)
+			if !ok {
+				break
+			}
+			if m["type"] != "next" {
+				t.Fatalf("the subscription ended on a failed lookup: %s", mustJSON(m))
+			}
+		}
+		if msg := c.until(publish); msg["type"] != "next" {
+			t.Fatalf("after the failures: %s", mustJSON(msg))
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/changefeed"
 )
 
@@ -63,10 +64,15 @@ func (s *wsSession) stop() {
 	s.subs--
 }
 
+// credentialRefused is why a subscription ends when its credential is
+// refused: fixed, so that no lookup detail reaches the client.
+const credentialRefused = "the credential was revoked, disabled or expired"
+
 // watch checks the connection's credential every interval and at once when
 // keys change (on every replica, through the change feed), until the
-// connection closes or the credential is refused. A database that cannot
-// be reached ends nothing: the credential is not known to be refused.
+// connection closes or the credential is refused. A lookup that fails
+// (database down, busy or slow) ends nothing: the credential is not known
+// to be refused.
 func (s *wsSession) watch(ctx context.Context, r *Resolver, credential string, every time.Duration) {
 	var changes <-chan struct{}
 	if feed, ok := r.Changes.(interface {
@@ -92,13 +98,11 @@ func (s *wsSession) watch(ctx context.Context, r *Resolver, credential string, e
 		if err == nil || ctx.Err() != nil {
 			continue
 		}
-		if r.DB != nil {
-			if perr := r.DB.Ping(ctx); perr != nil {
-				r.Log.WarnContext(ctx, "could not check a subscription's credential", "err", errors.Join(err, perr))
-				continue
-			}
+		if errors.Is(err, auth.ErrLookup) {
+			r.Log.WarnContext(ctx, "could not check a subscription's credential; keeping the subscription", "err", err)
+			continue
 		}
-		s.end(err.Error())
+		s.end(credentialRefused)
 		return
 	}
 }

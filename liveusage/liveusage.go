@@ -71,6 +71,10 @@ type Prober struct {
 	probes  map[int]Result // by credential
 	traffic map[int]Result
 	probing map[int]*sync.Mutex
+	// probed counts each credential's finished probes: a caller that
+	// waited for a probe in flight sees it move and takes that probe's
+	// answer, however long the probe took.
+	probed map[int]uint64
 }
 
 // New returns a prober with a 60-second cache, at most one probe of a
@@ -84,6 +88,7 @@ func New() *Prober {
 		probes:     map[int]Result{},
 		traffic:    map[int]Result{},
 		probing:    map[int]*sync.Mutex{},
+		probed:     map[int]uint64{},
 	}
 }
 
@@ -129,14 +134,20 @@ func (p *Prober) ForCredential(ctx context.Context, credentialID int, t Target, 
 		p.mu.Unlock()
 		return pr
 	}
+	seen := p.probed[credentialID]
 	p.mu.Unlock()
 
-	// One probe per credential at a time; whoever waited for it finds its
-	// answer fresh and returns it.
+	// One probe per credential at a time; whoever waited for it takes its
+	// answer. Its age does not matter: a probe counts as fresh from its
+	// start, and one slower than MinRefresh would otherwise look stale to
+	// each waiter in turn, which would probe again, one after another.
 	lock.Lock()
 	defer lock.Unlock()
 	p.mu.Lock()
-	pr, ok := p.fresh(credentialID, refresh)
+	pr, ok := p.probes[credentialID]
+	if !ok || p.probed[credentialID] == seen {
+		pr, ok = p.fresh(credentialID, refresh)
+	}
 	p.mu.Unlock()
 	if ok {
 		return pr
@@ -144,6 +155,7 @@ func (p *Prober) ForCredential(ctx context.Context, credentialID int, t Target, 
 	r := p.Probe(ctx, t)
 	p.mu.Lock()
 	p.probes[credentialID] = r
+	p.probed[credentialID]++
 	p.mu.Unlock()
 	if p.OnChange != nil {
 		go p.OnChange(credentialID)

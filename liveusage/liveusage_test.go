@@ -207,3 +207,41 @@ func TestRefreshIsLimitedAndCoalesced(t *testing.T) {
 		t.Fatalf("a refresh after MinRefresh did not call the provider: %d calls", f.calls.Load())
 	}
 }
+
+// TestSlowProbeIsShared: refreshes that queued behind a probe slower than
+// MinRefresh take its answer rather than each probing again in turn.
+func TestSlowProbeIsShared(t *testing.T) {
+	const n = 20
+	release := make(chan struct{})
+	f := newFake(t, 200, map[string]string{"x-ratelimit-limit-requests": "10", "x-ratelimit-remaining-requests": "9"}, `{"data":[]}`)
+	fast := f.Config.Handler
+	var arrived atomic.Int32
+	f.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		<-release
+		time.Sleep(100 * time.Millisecond) // every probe slower than MinRefresh
+		fast.ServeHTTP(w, r)
+	})
+	p := New()
+	p.MinRefresh = 50 * time.Millisecond
+	target := Target{Provider: "openai", BaseURL: ptr(f.URL), Auth: upstream.Auth{Method: "auth_bearer", Key: "k"}}
+	var wg sync.WaitGroup
+	var started, answered atomic.Int32
+	for range n {
+		wg.Go(func() {
+			started.Add(1)
+			if r := p.ForCredential(context.Background(), 1, target, true); r.Reachable {
+				answered.Add(1)
+			}
+		})
+	}
+	for deadline := time.Now().Add(10 * time.Second); (started.Load() < n || arrived.Load() == 0) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(10 * p.MinRefresh) // the callers queue; the probe grows older than MinRefresh
+	close(release)
+	wg.Wait()
+	if f.calls.Load() != 1 || answered.Load() != n {
+		t.Fatalf("%d refreshes behind a slow probe: %d provider calls, %d answers; want 1 call shared by all", n, f.calls.Load(), answered.Load())
+	}
+}
