@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -265,29 +266,23 @@ func (g *gateway) routes() http.Handler {
 
 // bodyLimits bounds how request bodies arrive: in time, in rate, and in
 // bytes held across requests in flight. A body cut short is answered in
-// the GraphQL error shape on /graphql, in the OpenAI one elsewhere.
+// the GraphQL error shape on /graphql, elsewhere in the shape of the
+// protocol the path belongs to.
 func (g *gateway) bodyLimits() *bodyread.Limiter {
 	return bodyread.New(bodyread.Options{
 		Timeout: g.cfg.BodyReadTimeout, MinRate: g.cfg.BodyMinRate, Grace: g.cfg.BodyRateGrace,
 		MaxInFlight: g.cfg.BodyBufferLimit,
 		Refuse: func(w http.ResponseWriter, r *http.Request, status int, msg string) {
-			var body any = map[string]any{"error": map[string]any{"message": msg, "type": "invalid_request_error", "code": "request_body_timeout"}}
-			switch status {
-			case http.StatusServiceUnavailable:
-				body = map[string]any{"error": map[string]any{"message": msg, "type": "server_error", "code": "overloaded"}}
-			case http.StatusRequestEntityTooLarge:
-				body = map[string]any{"error": map[string]any{"message": msg, "type": "invalid_request_error", "code": "request_too_large"}}
+			if r.URL.Path != "/graphql" {
+				code := map[int]string{http.StatusServiceUnavailable: "overloaded", http.StatusRequestEntityTooLarge: "request_too_large"}[status]
+				proxy.WriteError(w, r, status, cmp.Or(code, "request_body_timeout"), msg)
+				return
 			}
-			if r.URL.Path == "/graphql" {
-				code := map[int]string{http.StatusServiceUnavailable: "OVERLOADED", http.StatusRequestEntityTooLarge: "REQUEST_TOO_LARGE"}[status]
-				if code == "" {
-					code = "REQUEST_TIMEOUT"
-				}
-				body = map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}}}
-			}
+			code := map[int]string{http.StatusServiceUnavailable: "OVERLOADED", http.StatusRequestEntityTooLarge: "REQUEST_TOO_LARGE"}[status]
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(body)
+			_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
+				"message": msg, "extensions": map[string]any{"code": cmp.Or(code, "REQUEST_TIMEOUT")}}}})
 		},
 	})
 }

@@ -204,3 +204,10 @@ func redactSluiceKeys(s string) string {
 func isBase62(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
+
+// WriteError answers r with status, code and message in the error shape of
+// the protocol its path suggests, for refusals made before the proxy's
+// own handler runs (a request body that arrives too slowly, say).
+func WriteError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	writeRefusal(w, r, shapeOf(r.URL.Path), refuse(status, code, message))
+}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -150,5 +151,26 @@ func TestRedactSluiceKeys(t *testing.T) {
 		if got := redactSluiceKeys(tc.in); got != tc.want {
 			t.Errorf("redactSluiceKeys(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestWriteErrorSpeaksThePathsProtocol: a refusal made before the proxy's
+// handler runs (a body that arrives too slowly) is in the error shape of
+// the SDK the path belongs to, with its status.
+func TestWriteErrorSpeaksThePathsProtocol(t *testing.T) {
+	cases := []struct{ path, want string }{
+		{"/v1/chat/completions", `{"error":{"message":"too slow","type":"invalid_request_error","param":null,"code":"request_body_timeout"}}`},
+		{"/v1/messages", `{"type":"error","error":{"type":"invalid_request_error","message":"too slow"}}`},
+		{"/v1beta/models/gemini-2.0-flash:generateContent", `{"error":{"code":408,"message":"too slow","status":"INVALID_ARGUMENT"}}`},
+		{"/v2/chat", `{"message":"too slow"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.path, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			WriteError(w, httptest.NewRequest(http.MethodPost, c.path, nil), http.StatusRequestTimeout, "request_body_timeout", "too slow")
+			if w.Code != http.StatusRequestTimeout || strings.TrimSpace(w.Body.String()) != c.want {
+				t.Fatalf("%d %s, want 408 %s", w.Code, w.Body, c.want)
+			}
+		})
 	}
 }
