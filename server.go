@@ -8,7 +8,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -211,7 +210,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	go g.budgets.Run(bg)
 	go (&budget.Webhook{Client: db.Client, Log: log}).Run(bg, alerts)
 	go g.pruneUsage(bg)
-	g.handler = g.cfg.TrustedProxies.Middleware(g.bodyLimits().Handler(g.routes()))
+	g.handler = g.bodyLimits().Handler(g.routes())
 	// Start-up (migrations, the catalog, the first admin's password hash)
 	// is the process's memory peak; hand that back to the OS now instead of
 	// idling at it.
@@ -236,9 +235,12 @@ func (g *gateway) routes() http.Handler {
 			MaxPerCaller: g.cfg.WebsocketMaxPerCaller, MaxSubscriptions: g.cfg.WebsocketMaxSubscriptions, Recheck: g.cfg.SubscriptionRecheck},
 	})
 	// One bucket per address covers anonymous GraphQL and the REST login.
+	// Only these routes key anything on the client's address (limits, the
+	// audit log), so only they resolve it; the proxy does not pay for it.
 	anonymous := auth.NewThrottle(g.cfg.AnonymousRate, g.cfg.AnonymousBurst)
-	mux.Handle("/graphql", g.cors().Handler(g.auth.Middleware(anonymous.GraphQL(gql))))
-	mux.Handle("POST /api/admin/auth/login", g.cors().Handler(anonymous.REST(g.auth.LoginHandler())))
+	byAddress := g.cfg.TrustedProxies.Middleware
+	mux.Handle("/graphql", byAddress(g.cors().Handler(g.auth.Middleware(anonymous.GraphQL(gql)))))
+	mux.Handle("POST /api/admin/auth/login", byAddress(g.cors().Handler(anonymous.REST(g.auth.LoginHandler()))))
 	if g.cfg.Playground {
 		mux.Handle("GET /playground", graph.Playground("/graphql"))
 	}
@@ -274,15 +276,22 @@ func (g *gateway) bodyLimits() *bodyread.Limiter {
 		MaxInFlight: g.cfg.BodyBufferLimit,
 		Refuse: func(w http.ResponseWriter, r *http.Request, status int, msg string) {
 			if r.URL.Path != "/graphql" {
-				code := map[int]string{http.StatusServiceUnavailable: "overloaded", http.StatusRequestEntityTooLarge: "request_too_large"}[status]
+				// The proxy's own codes for a body too large and for no room.
+				code := map[int]string{http.StatusServiceUnavailable: "gateway_busy", http.StatusRequestEntityTooLarge: "request_too_large"}[status]
 				proxy.WriteError(w, r, status, cmp.Or(code, "request_body_timeout"), msg)
 				return
 			}
-			code := map[int]string{http.StatusServiceUnavailable: "OVERLOADED", http.StatusRequestEntityTooLarge: "REQUEST_TOO_LARGE"}[status]
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
-				"message": msg, "extensions": map[string]any{"code": cmp.Or(code, "REQUEST_TIMEOUT")}}}})
+			// The codes the endpoint gives these cases itself: a body too large
+			// is the caller's input, one too slow a bad HTTP request, no room
+			// the gateway's state.
+			code := graph.CodeBadRequest
+			switch status {
+			case http.StatusRequestEntityTooLarge:
+				code = graph.CodeBadUserInput
+			case http.StatusServiceUnavailable:
+				code = graph.CodeUnavailable
+			}
+			graph.WriteError(w, status, code, msg)
 		},
 	})
 }

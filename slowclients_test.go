@@ -57,7 +57,7 @@ func TestSlowBodyIsCut(t *testing.T) {
 		status           string
 		body             string // in the answer
 	}{
-		{"graphql", "/graphql", "", "408", `"code":"REQUEST_TIMEOUT"`},
+		{"graphql", "/graphql", "", "408", `"code":"BAD_REQUEST"`},
 		{"proxy with an unknown key", "/v1/chat/completions", "Bearer sk_unknown", "401", ""},
 	}
 	for _, c := range cases {

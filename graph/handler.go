@@ -123,15 +123,15 @@ func limitBody(next http.Handler, max int64) http.Handler {
 			if err != nil {
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) {
-					writeRequestError(w, http.StatusRequestEntityTooLarge, CodeBadUserInput, fmt.Sprintf("request body is larger than the limit of %d bytes", max))
+					WriteError(w, http.StatusRequestEntityTooLarge, CodeBadUserInput, fmt.Sprintf("request body is larger than the limit of %d bytes", max))
 				} else {
-					writeRequestError(w, http.StatusBadRequest, CodeBadRequest, "could not read the request body")
+					WriteError(w, http.StatusBadRequest, CodeBadRequest, "could not read the request body")
 				}
 				return
 			}
 			if (transport.POST{}).Supports(r) {
 				if msg := requestBodyError(body); msg != "" {
-					writeRequestError(w, http.StatusBadRequest, CodeBadRequest, msg)
+					WriteError(w, http.StatusBadRequest, CodeBadRequest, msg)
 					return
 				}
 			}
@@ -178,7 +178,7 @@ func jsonKind(k reflect.Kind) string {
 
 // writeRequestError answers a request refused before it reached gqlgen,
 // in GraphQL's error shape.
-func writeRequestError(w http.ResponseWriter, status int, code Code, msg string) {
+func WriteError(w http.ResponseWriter, status int, code Code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
