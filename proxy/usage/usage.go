@@ -38,6 +38,10 @@ type Usage struct {
 	// CacheWrite1hTokens is the part of CacheWriteTokens written to a
 	// one-hour cache, billed higher still.
 	CacheWrite1hTokens int64
+	// ReasoningTokens is the part of OutputTokens the model spent thinking,
+	// where the provider reports it; it is billed as output, so it is not
+	// priced on its own, but a translated answer reports it to the caller.
+	ReasoningTokens int64
 	// Found is true when the provider reported these numbers; false means they
 	// are absent (zero) or, from a StreamMeter, an estimate.
 	Found bool
