@@ -64,16 +64,16 @@ type Request struct {
 	MaxTokens int64
 	// DefaultMaxTokens is the model's largest output from the catalog, set
 	// by the gateway for providers that require a cap; 0 when unknown.
-	DefaultMaxTokens  int64
-	Temperature       *float64
-	TopP              *float64
-	TopK              *int64
-	Seed              *int64
-	FrequencyPenalty  *float64
-	PresencePenalty   *float64
-	Stop              []string
-	ResponseFormat    *ResponseFormat
-	Reasoning         *Reasoning
+	DefaultMaxTokens int64
+	Temperature      *float64
+	TopP             *float64
+	TopK             *int64
+	Seed             *int64
+	FrequencyPenalty *float64
+	PresencePenalty  *float64
+	Stop             []string
+	ResponseFormat   *ResponseFormat
+	Reasoning        *Reasoning
 	// N is how many answers are asked for; 0 and 1 are one.
 	N int64
 	// User is the caller's end-user identifier (OpenAI user, Anthropic
