@@ -422,7 +422,11 @@ type Call struct {
 	Path string
 	// Query is extra query parameters, e.g. "alt=sse"; "" for none.
 	Query string
-	Body  []byte
+	// Header holds headers the provider requires that the caller's API
+	// does not send (Anthropic's anthropic-version); nil for none. The
+	// gateway adds the credential's auth itself.
+	Header map[string]string
+	Body   []byte
 }
 
 // StreamDecoder reads a provider's SSE events into internal events. It is
