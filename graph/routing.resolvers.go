@@ -31,9 +31,6 @@ func (r *mutationResolver) AddServiceTarget(ctx context.Context, serviceID int, 
 	}
 	name := svc.ServiceName + " → " + cred.DisplayName
 	auditTarget(ctx, "ServiceTarget", 0, name)
-	if cred.Provider != svc.Provider {
-		return nil, FieldErrorf("credentialId", "credential %q is for %s, not %s: a target must speak the service's provider's protocol", cred.DisplayName, cred.Provider, svc.Provider)
-	}
 	if err := checkWeight(input.Weight); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -183,13 +184,35 @@ type worstCase struct {
 	unbounded string
 }
 
-// worstCase prices the request's worst case; all zero for an unpriced
-// model.
-func (x *exchange) worstCase() worstCase {
-	if !x.info.priced {
+// dearestWorstCase is the worst case at the dearest upstream that may
+// serve the request: the service's own credential, or the costliest of its
+// targets (they may be of different providers, or map the model to
+// another). Each bound is the largest of any of them.
+func (x *exchange) dearestWorstCase() worstCase {
+	if len(x.e.targets) == 0 {
+		return x.worstCase(x.serviceInfo)
+	}
+	var w worstCase
+	for _, t := range x.e.targets {
+		if x.excluded&(1<<t.index) != 0 {
+			continue
+		}
+		tw := x.worstCase(t.info(x.model, x.serviceInfo))
+		w = worstCase{
+			in: max(w.in, tw.in), out: max(w.out, tw.out), inCap: max(w.inCap, tw.inCap), outCap: max(w.outCap, tw.outCap),
+			cost: max(w.cost, tw.cost), unbounded: cmp.Or(w.unbounded, tw.unbounded),
+		}
+	}
+	return w
+}
+
+// worstCase prices the request's worst case at a model's price; all zero
+// for an unpriced model.
+func (x *exchange) worstCase(info modelInfo) worstCase {
+	if !info.priced {
 		return worstCase{}
 	}
-	price := x.info.price
+	price := info.price
 	proto := string(x.protocol)
 	w := worstCase{in: usage.EstimateInputTokens(x.body)}
 	choices, bad := usage.Choices(proto, x.body)

@@ -87,11 +87,11 @@ func TestEstimateCoversCacheWrites(t *testing.T) {
 		CachedInputPerMTok: 300_000, CacheWritePerMTok: 3_750_000, CacheWrite1hPerMTok: 6_000_000}
 	x := &exchange{protocol: providers.ProtocolAnthropic, body: body, info: modelInfo{price: price, priced: true}}
 	in := usage.EstimateInputTokens(body)
-	if got, want := x.worstCase().cost, money.Micros(in*6+100*15); got != want {
+	if got, want := x.worstCase(x.info).cost, money.Micros(in*6+100*15); got != want {
 		t.Fatalf("estimate %d, want %d: %d input tokens at the one-hour write price and 100 output", got, want, in)
 	}
 	worst := price.Cost(pricing.Usage{InputTokens: in, CacheWriteTokens: in, CacheWrite1hTokens: in, OutputTokens: 100})
-	if worst > x.worstCase().cost {
-		t.Errorf("an answer writing its input to the one-hour cache costs %d, more than the %d reserved", worst, x.worstCase().cost)
+	if worst > x.worstCase(x.info).cost {
+		t.Errorf("an answer writing its input to the one-hour cache costs %d, more than the %d reserved", worst, x.worstCase(x.info).cost)
 	}
 }

@@ -246,13 +246,19 @@ func (p *Proxy) resolveTargets(ctx context.Context, e *keyEntry, ts []*ent.Servi
 		if cred == nil {
 			continue // deleted meanwhile; the foreign key makes this a race only
 		}
-		conf, refusal, err := p.resolveCredential(ctx, name, e.provider, cred)
-		if err != nil {
-			return err
-		}
-		if refusal == nil && cred.Provider != e.svc.Provider {
+		// A target may be of another provider than the service's: requests
+		// are translated for it when it speaks another API.
+		prov, ok := providers.Lookup(cred.Provider)
+		var conf upstreamConf
+		var refusal *apiError
+		if !ok {
 			refusal = refuse(http.StatusServiceUnavailable, "service_misconfigured",
-				fmt.Sprintf("a target of service %q uses a %s credential, not %s; an admin must remove it", name, cred.Provider, e.svc.Provider))
+				fmt.Sprintf("a target of service %q uses a credential of provider %q, which this Sluice does not support; an admin must remove it", name, cred.Provider))
+		} else {
+			var err error
+			if conf, refusal, err = p.resolveCredential(ctx, name, prov, cred); err != nil {
+				return err
+			}
 		}
 		if refusal != nil {
 			p.log.Warn("a target of a service cannot be used; routing around it", "service", name, "target_id", st.ID, "reason", refusal.message)
@@ -266,7 +272,7 @@ func (p *Proxy) resolveTargets(ctx context.Context, e *keyEntry, ts []*ent.Servi
 			break
 		}
 		e.targets = append(e.targets, &target{id: st.ID, index: len(e.targets), weight: max(st.Weight, 1),
-			modelMap: st.ModelMap, upstreamConf: conf, health: p.healthOf(st.ID)})
+			provider: prov, modelMap: st.ModelMap, upstreamConf: conf, health: p.healthOf(st.ID)})
 	}
 	if len(e.targets) > 0 {
 		return nil
@@ -366,6 +372,54 @@ func (p *Proxy) resolveModels(ctx context.Context, e *keyEntry) error {
 	}
 	for _, r := range rows {
 		e.models[r.Model] = modelInfo{price: pricing.FromRow(r), priced: true}
+	}
+	return p.resolveTargetModels(ctx, e)
+}
+
+// resolveTargetModels prices the enabled models at each target that knows
+// them by another name or is of another provider than the service: a
+// request is charged at the price of the target that answered it. A model
+// the catalog has no price for at a target keeps the service's price.
+func (p *Proxy) resolveTargetModels(ctx context.Context, e *keyEntry) error {
+	wanted := map[string][]string{} // provider → upstream model names
+	for _, t := range e.targets {
+		for _, m := range e.enabled {
+			if um := t.upstreamModel(m); um != m || t.provider.Name != e.svc.Provider {
+				wanted[t.provider.Name] = append(wanted[t.provider.Name], um)
+			}
+		}
+	}
+	if len(wanted) == 0 {
+		return nil
+	}
+	prices := map[[2]string]modelInfo{}
+	for prov, names := range wanted {
+		slices.Sort(names)
+		rows, err := p.db.Client.ModelPrice.Query().
+			Where(modelprice.Provider(prov), modelprice.ModelIn(slices.Compact(names)...)).
+			All(ctx)
+		if err != nil {
+			return fmt.Errorf("look up %s prices of the targets of service %d: %w", prov, e.svc.ID, err)
+		}
+		for _, r := range rows {
+			prices[[2]string{prov, r.Model}] = modelInfo{price: pricing.FromRow(r), priced: true}
+		}
+	}
+	for _, t := range e.targets {
+		for _, m := range e.enabled {
+			um := t.upstreamModel(m)
+			if um == m && t.provider.Name == e.svc.Provider {
+				continue
+			}
+			info, ok := prices[[2]string{t.provider.Name, um}]
+			if !ok {
+				continue
+			}
+			if t.models == nil {
+				t.models = make(map[string]modelInfo)
+			}
+			t.models[m] = info
+		}
 	}
 	return nil
 }

@@ -276,7 +276,7 @@ func TestWorstCase(t *testing.T) {
 	}
 	for _, tc := range cases {
 		x := &exchange{protocol: tc.proto, endpoint: tc.endpoint, body: []byte(tc.body), info: modelInfo{price: tc.price, priced: true}}
-		w := x.worstCase()
+		w := x.worstCase(x.info)
 		if w.out != tc.out || w.unbounded != "" || w.cost != tc.price.CostAtMost(int64(len(tc.body))+64, tc.out) {
 			t.Errorf("%s: out %d, cost %d, unbounded %q; want out %d", tc.name, w.out, w.cost, w.unbounded, tc.out)
 		}

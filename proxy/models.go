@@ -40,20 +40,76 @@ type serviceModel struct {
 	Description string `json:"description"`
 }
 
-// serveModels answers GET /v1/models with the models the key may use, from
-// the cache: no upstream call, so SDKs that list models before calling
-// see exactly what Sluice will accept.
+// serveModels answers GET /v1/models (and Gemini's /v1beta/models) with
+// the models the key may use, from the cache: no upstream call, so SDKs
+// that list models before calling see exactly what Sluice will accept. The
+// list is in the caller's API's shape (see callerProtocol), whatever the
+// service's provider.
 func (p *Proxy) serveModels(w http.ResponseWriter, r *http.Request) {
-	e, ok := p.local(w, r)
+	proto := callerProtocol(r)
+	e, ok := p.local(w, r, proto)
 	if !ok {
 		return
 	}
+	if lister, ok := modelLister(proto); ok {
+		writeRaw(w, lister.EncodeModels(e.enabled))
+		return
+	}
+	writeJSON(w, openAIModels(e))
+}
+
+// openAIModels is OpenAI's model list: the models the key may use, as
+// owned by its service's provider since the service was created.
+func openAIModels(e *keyEntry) modelList {
 	list := modelList{Object: "list", Data: make([]modelEntry, 0, len(e.enabled))}
 	created := e.svc.CreatedAt.Unix()
 	for _, m := range e.enabled {
 		list.Data = append(list.Data, modelEntry{ID: m, Object: "model", Created: created, OwnedBy: e.svc.Provider})
 	}
-	writeJSON(w, list)
+	return list
+}
+
+// serveModel answers GET /v1/models/{model} (and /v1beta/models/{model}):
+// one model of serveModels' list, in the caller's shape; 404 for a model
+// the key may not use.
+func (p *Proxy) serveModel(w http.ResponseWriter, r *http.Request, model string) {
+	proto := callerProtocol(r)
+	e, ok := p.local(w, r, proto)
+	if !ok {
+		return
+	}
+	if _, enabled := e.models[model]; !enabled {
+		writeRefusal(w, r, proto, refuse(http.StatusNotFound, "model_not_found", notEnabled(model, e)))
+		return
+	}
+	if lister, ok := modelLister(proto); ok {
+		var list map[string][]json.RawMessage
+		if err := json.Unmarshal(lister.EncodeModels([]string{model}), &list); err == nil {
+			for _, items := range list {
+				if len(items) == 1 {
+					writeRaw(w, items[0])
+					return
+				}
+			}
+		}
+	}
+	one := openAIModels(&keyEntry{svc: e.svc, enabled: []string{model}})
+	writeJSON(w, one.Data[0])
+}
+
+// callerProtocol is the API of a caller on a route that several APIs
+// share (the model lists): Gemini for /v1beta paths and keys sent as
+// x-goog-api-key or ?key=, Anthropic for x-api-key with anthropic-version,
+// else OpenAI (Cohere's SDKs send bearer keys too, and get OpenAI's list).
+func callerProtocol(r *http.Request) providers.Protocol {
+	h := r.Header
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/v1beta/"), h.Get("X-Goog-Api-Key") != "", r.URL.Query().Has("key"):
+		return providers.ProtocolGemini
+	case h.Get("X-Api-Key") != "" && h.Get("Anthropic-Version") != "":
+		return providers.ProtocolAnthropic
+	}
+	return providers.ProtocolOpenAI
 }
 
 // serveServices answers seed 000's GET /services: the key's service and
@@ -65,7 +121,7 @@ func (p *Proxy) serveServices(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	e, ok := p.local(w, r)
+	e, ok := p.local(w, r, providers.ProtocolOpenAI)
 	if !ok {
 		return
 	}
@@ -76,18 +132,18 @@ func (p *Proxy) serveServices(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, servicesAnswer{Services: []serviceEntry{svc}})
 }
 
-// local authenticates a request Sluice answers itself (GET only, OpenAI
-// error shape).
-func (p *Proxy) local(w http.ResponseWriter, r *http.Request) (*keyEntry, bool) {
+// local authenticates a request Sluice answers itself (GET only), with
+// refusals in proto's error shape.
+func (p *Proxy) local(w http.ResponseWriter, r *http.Request, proto providers.Protocol) (*keyEntry, bool) {
 	w.Header().Set("X-Request-Id", requestID(r))
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", http.MethodGet)
-		writeRefusal(w, r, providers.ProtocolOpenAI, refuse(http.StatusMethodNotAllowed, "method_not_allowed", r.URL.Path+" takes GET, not "+r.Method))
+		writeRefusal(w, r, proto, refuse(http.StatusMethodNotAllowed, "method_not_allowed", r.URL.Path+" takes GET, not "+r.Method))
 		return nil, false
 	}
 	e, aerr := p.authenticate(r, time.Now())
 	if aerr != nil {
-		writeRefusal(w, r, providers.ProtocolOpenAI, aerr)
+		writeRefusal(w, r, proto, aerr)
 		return nil, false
 	}
 	return e, true
@@ -95,6 +151,10 @@ func (p *Proxy) local(w http.ResponseWriter, r *http.Request) (*keyEntry, bool) 
 
 func writeJSON(w http.ResponseWriter, v any) {
 	b, _ := json.Marshal(v)
+	writeRaw(w, b)
+}
+
+func writeRaw(w http.ResponseWriter, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)

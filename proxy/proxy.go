@@ -16,13 +16,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/database"
-	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/ratelimits"
 	"github.com/sluicehq/sluice/secrets"
 	"github.com/sluicehq/sluice/usagelog"
@@ -235,80 +233,6 @@ func (p *Proxy) Close() {
 			t.CloseIdleConnections()
 		}
 	})
-}
-
-// route is one provider-compatible endpoint.
-type route struct {
-	path     string
-	protocol providers.Protocol
-	// upstream is the path appended to the service's base URL (the
-	// providers' default base URLs already end in their version: /v1,
-	// /v1beta; Cohere's does not).
-	upstream string
-	// includeUsage marks OpenAI chat and completions, whose streams carry
-	// usage only when stream_options.include_usage asks for it.
-	includeUsage bool
-}
-
-var routes = []route{
-	{path: "/v1/chat/completions", protocol: providers.ProtocolOpenAI, upstream: "/chat/completions", includeUsage: true},
-	{path: "/v1/completions", protocol: providers.ProtocolOpenAI, upstream: "/completions", includeUsage: true},
-	{path: "/v1/responses", protocol: providers.ProtocolOpenAI, upstream: "/responses"},
-	{path: "/v1/embeddings", protocol: providers.ProtocolOpenAI, upstream: "/embeddings"},
-	{path: "/v1/messages", protocol: providers.ProtocolAnthropic, upstream: "/messages"},
-	{path: "/v2/chat", protocol: providers.ProtocolCohere, upstream: "/v2/chat"},
-	{path: "/v2/embed", protocol: providers.ProtocolCohere, upstream: "/v2/embed"},
-}
-
-// geminiPrefix is routed as a prefix: ServeMux cannot match
-// {model}:generateContent within one path segment.
-const geminiPrefix = "/v1beta/models/"
-
-// Mount registers the proxy's routes on mux: the provider routes, the
-// Sluice-local GET /v1/models and GET /services, and catch-alls under
-// /v1/, /v1beta/ and /v2/ that answer unknown routes with a JSON 404
-// naming the real ones. The prefixes' roots and the SDK paths at the root
-// (an OpenAI base URL without /v1 calls /chat/completions) are registered
-// too: ServeMux would redirect the first, repeating the query, and hand
-// the second to the dashboard. Serve the mux through CanonicalPaths.
-func (p *Proxy) Mount(mux *http.ServeMux) {
-	for i := range routes {
-		rt := &routes[i]
-		mux.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) { p.serve(w, r, rt) })
-	}
-	mux.HandleFunc(geminiPrefix, p.serveGemini)
-	mux.HandleFunc("/v1/models", p.serveModels)
-	mux.HandleFunc("/services", p.serveServices)
-	for _, prefix := range []string{"/v1/", "/v1beta/", "/v2/"} {
-		mux.HandleFunc(prefix, unknownRoute)
-		mux.HandleFunc(strings.TrimSuffix(prefix, "/"), unknownRoute)
-	}
-	mux.HandleFunc(strings.TrimSuffix(geminiPrefix, "/"), unknownRoute)
-	for _, tail := range rootTails {
-		mux.HandleFunc(tail, unknownRoute)
-	}
-}
-
-// routesOf names the routes a protocol speaks, for error messages.
-func routesOf(p providers.Protocol) string {
-	if p == providers.ProtocolGemini {
-		return "POST /v1beta/models/{model}:generateContent and :streamGenerateContent"
-	}
-	var names []string
-	for _, rt := range routes {
-		if rt.protocol == p {
-			names = append(names, rt.path)
-		}
-	}
-	return "POST " + strings.Join(names, ", ")
-}
-
-func allRoutes() string {
-	var b []string
-	for _, p := range []providers.Protocol{providers.ProtocolOpenAI, providers.ProtocolAnthropic, providers.ProtocolGemini, providers.ProtocolCohere} {
-		b = append(b, routesOf(p))
-	}
-	return strings.Join(b, "; ")
 }
 
 // rateLimitEntry is one credential's latest rate-limit snapshot.

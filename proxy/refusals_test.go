@@ -132,7 +132,7 @@ func TestRefusals(t *testing.T) {
 			{"wrong protocol for the key", "POST", "/v1/messages", key, `{"model":"gpt-test"}`, an, 404, "/v1/chat/completions"},
 			{"openai route with an anthropic key", "POST", "/v1/chat/completions", antKey, chat, oa, 404, "POST /v1/messages"},
 			{"unknown route", "POST", "/v1/images/generations", key, chat, oa, 404, "no route"},
-			{"unknown gemini action", "POST", "/v1beta/models/gemini-test:countTokens", gemKey, `{}`, ge, 404, "generateContent"},
+			{"unknown gemini action", "POST", "/v1beta/models/gemini-test:predict", gemKey, `{}`, ge, 404, "generateContent"},
 			{"gemini model not enabled", "POST", "/v1beta/models/gemini-pro:generateContent", gemKey, `{}`, ge, 403, "gemini-test"},
 			{"gemini model not UTF-8", "POST", "/v1beta/models/gemini-test%FF:generateContent", gemKey, `{}`, ge, 400, "not valid UTF-8"},
 			{"cohere model not enabled", "POST", "/v2/chat", coKey, `{"model":"x"}`, co, 403, "command-test"},

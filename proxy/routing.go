@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/ratelimits"
 )
 
@@ -36,12 +37,27 @@ const (
 // target is one credential a routed service calls, resolved like a
 // service's single credential and cached with its key entry.
 type target struct {
-	id       int
-	index    int // in keyEntry.targets
-	weight   int
+	id     int
+	index  int // in keyEntry.targets
+	weight int
+	// provider is the target's credential's provider, which may differ
+	// from the service's: requests are translated for it.
+	provider providers.Provider
 	modelMap map[string]string
+	// models prices the enabled models (by their client-facing names) at
+	// this target where it differs from the service's price; nil when it
+	// never does.
+	models map[string]modelInfo
 	upstreamConf
 	health *targetHealth
+}
+
+// info is model's price at this target.
+func (t *target) info(model string, service modelInfo) modelInfo {
+	if i, ok := t.models[model]; ok {
+		return i
+	}
+	return service
 }
 
 // upstreamModel is the name this target's upstream knows model by.

@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/sse"
 	"github.com/sluicehq/sluice/proxy/usage"
 	"github.com/sluicehq/sluice/ratelimits"
@@ -32,10 +33,14 @@ var errStreamIdle = errors.New("the upstream sent nothing within the stream idle
 
 // exchange is one proxied request from key check to usage record.
 type exchange struct {
-	p        *Proxy
-	w        http.ResponseWriter
-	r        *http.Request
+	p *Proxy
+	w http.ResponseWriter
+	r *http.Request
+	// protocol is the caller's API family: its error shape, and the
+	// providers its requests pass through to untranslated.
 	protocol providers.Protocol
+	// api is how the caller's requests are translated for other providers.
+	api      clientAPI
 	endpoint string
 	start    time.Time
 	reqID    string
@@ -62,6 +67,19 @@ type exchange struct {
 	worst worstCase
 	// cut is set when a non-streamed answer being relayed broke off.
 	cut bool
+	// upProto is the protocol of the current attempt's upstream.
+	upProto providers.Protocol
+	// req is the request in the internal form, decoded when some upstream
+	// of the service speaks another API than the caller; nil otherwise.
+	req *protocol.Request
+	// tr is set while the current attempt is translated.
+	tr *translation
+	// excluded marks the targets (by index) that cannot serve the request:
+	// they speak another API than the caller's and it is not translated.
+	excluded uint64
+	// serviceInfo is the model's price at the service; info is replaced by
+	// the price at each attempt's target.
+	serviceInfo modelInfo
 }
 
 // authenticate finds the request's key and checks everything that does not
@@ -115,13 +133,17 @@ func (p *Proxy) authenticate(r *http.Request, now time.Time) (*keyEntry, *apiErr
 
 // serve handles the fixed-path provider routes.
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
-	x := p.begin(w, r, rt.protocol, rt.path)
+	x := p.begin(w, r, rt.protocol, rt.api, rt.path)
 	if x == nil {
 		return
 	}
 	defer x.release()
 	f := x.fields
 	if aerr := x.pickModel(f.Model); aerr != nil {
+		x.fail(aerr)
+		return
+	}
+	if aerr := x.prepareTranslation(); aerr != nil {
 		x.fail(aerr)
 		return
 	}
@@ -137,19 +159,28 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
 	x.forward(rt.upstream, "", stripUsage)
 }
 
-// serveGemini handles /v1beta/models/{model}:generateContent and
-// :streamGenerateContent, where the model and the streaming choice are in
-// the path.
-func (p *Proxy) serveGemini(w http.ResponseWriter, r *http.Request) {
-	rest := strings.TrimPrefix(r.URL.Path, geminiPrefix)
-	model, action, _ := cutLast(rest, ':')
-	if action != "generateContent" && action != "streamGenerateContent" {
+// serveModelPath handles the paths below a Gemini models prefix: POST
+// {model}:{action}, where the model and the method are in the path, and
+// GET {model}, one model of the caller's list.
+func (p *Proxy) serveModelPath(w http.ResponseWriter, r *http.Request, prefix string) {
+	rest := strings.TrimPrefix(r.URL.Path, prefix)
+	model, action, hasAction := cutLast(rest, ':')
+	if model == "" {
+		unknownRoute(w, r)
+		return
+	}
+	if !hasAction && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		p.serveModel(w, r, model)
+		return
+	}
+	api, ok := geminiActions[action]
+	if !ok {
 		w.Header().Set("X-Request-Id", requestID(r))
 		writeRefusal(w, r, providers.ProtocolGemini, refuse(http.StatusNotFound, "unknown_route",
 			fmt.Sprintf("Sluice serves %s for Gemini; %s is not one of them", routesOf(providers.ProtocolGemini), r.URL.Path)))
 		return
 	}
-	x := p.begin(w, r, providers.ProtocolGemini, geminiPrefix+"{model}:"+action)
+	x := p.begin(w, r, providers.ProtocolGemini, api, prefix+"{model}:"+action)
 	if x == nil {
 		return
 	}
@@ -162,11 +193,15 @@ func (p *Proxy) serveGemini(w http.ResponseWriter, r *http.Request) {
 		x.fail(aerr)
 		return
 	}
+	x.geminiAction = action // the path is built per attempt: a target may map the model
+	if aerr := x.prepareTranslation(); aerr != nil {
+		x.fail(aerr)
+		return
+	}
 	extra := ""
 	if action == "streamGenerateContent" {
 		extra = "alt=sse" // SSE, not a JSON array, so events can be relayed and metered one by one
 	}
-	x.geminiAction = action // the path is built per attempt: a target may map the model
 	x.forward("", extra, false)
 }
 
@@ -180,9 +215,9 @@ func cutLast(s string, sep byte) (before, after string, found bool) {
 // begin runs the checks common to every provider route and reads the
 // body; nil when the request was answered already. The caller must
 // release a non-nil exchange.
-func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Protocol, endpoint string) *exchange {
+func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Protocol, api clientAPI, endpoint string) *exchange {
 	start := time.Now()
-	x := &exchange{p: p, w: w, r: r, protocol: proto, endpoint: endpoint, start: start, reqID: requestID(r)}
+	x := &exchange{p: p, w: w, r: r, protocol: proto, api: api, endpoint: endpoint, start: start, reqID: requestID(r)}
 	w.Header().Set("X-Request-Id", x.reqID)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -195,10 +230,8 @@ func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Pr
 		x.fail(aerr)
 		return nil
 	}
-	if got := e.provider.Protocol; got != proto {
-		x.fail(refuse(http.StatusNotFound, "wrong_protocol", fmt.Sprintf(
-			"this key's service %q uses provider %s, which speaks the %s API: call %s instead of %s",
-			e.svc.ServiceName, e.svc.Provider, got, routesOf(got), r.URL.Path)))
+	if aerr := x.checkReachable(); aerr != nil {
+		x.fail(aerr)
 		return nil
 	}
 	if e.misconfigured != nil {
@@ -264,7 +297,7 @@ func (x *exchange) pickModel(model string) *apiError {
 	if !ok {
 		return refuse(http.StatusForbidden, "model_not_enabled", notEnabled(model, x.e))
 	}
-	x.info = info
+	x.info, x.serviceInfo = info, info
 	return nil
 }
 
@@ -378,11 +411,14 @@ func (x *exchange) reserve() (Reservation, *apiError) {
 // answer reaches the client; the budget reservation is taken once, before
 // the first, and settled to the cost of the answer the client got.
 func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
-	x.worst = x.worstCase()
-	res, aerr := x.reserve()
-	if aerr != nil {
-		x.fail(aerr)
-		return
+	x.worst = x.dearestWorstCase()
+	var res Reservation
+	if x.api.op != protocol.OpCountTokens { // counting tokens is free
+		var aerr *apiError
+		if res, aerr = x.reserve(); aerr != nil {
+			x.fail(aerr)
+			return
+		}
 	}
 	defer func() {
 		// After the record: a JSON answer cut short cannot be ended with
@@ -417,12 +453,12 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 	x.up = &x.e.upstreamConf
 	var t *target
 	if len(x.e.targets) > 0 {
-		if t = x.e.pickTarget(0, x.p.opts.Now()); t == nil {
+		if t = x.e.pickTarget(x.excluded, x.p.opts.Now()); t == nil {
 			o = x.noTarget()
 			return
 		}
 	}
-	var tried uint64
+	tried := x.excluded
 	for n := 1; ; n++ {
 		if t = x.attempt(t, n, &tried, path, extraQuery, stripUsage, &o); t == nil {
 			return
@@ -436,29 +472,30 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 // answered the client (relayed the answer or the failure) into o and
 // returns nil.
 func (x *exchange) attempt(t *target, n int, tried *uint64, path, extraQuery string, stripUsage bool, o *outcome) *target {
-	model, body := x.model, x.body
+	model, proto := x.model, x.e.provider.Protocol
 	if t != nil {
 		*tried |= 1 << t.index
 		x.up = &t.upstreamConf
-		if m := t.upstreamModel(x.model); m != x.model {
-			model = m
-			if x.geminiAction == "" {
-				b, err := withModel(x.body, m)
-				if err != nil {
-					*o = x.upstreamFailed(x.r.Context(), fmt.Errorf("map the model for the upstream: %w", err))
-					return nil
-				}
-				body = b
-			}
+		model, proto = t.upstreamModel(x.model), t.provider.Protocol
+		x.info = t.info(x.model, x.serviceInfo)
+	}
+	if x.api.op == protocol.OpCountTokens && proto != x.protocol {
+		if _, ok := providerAdapter(proto, protocol.OpCountTokens); !ok {
+			*o = x.countTokensLocally()
+			return nil
 		}
 	}
-	if x.geminiAction != "" {
-		path = "/models/" + url.PathEscape(model) + ":" + x.geminiAction
+	call, aerr := x.upstreamCall(proto, model, path, extraQuery)
+	if aerr != nil {
+		aerr = redacted(x.r, aerr)
+		writeError(x.w, x.protocol, aerr)
+		*o = outcome{status: aerr.status, err: aerr.message, priced: true}
+		return nil
 	}
 	ctx, cancel := context.WithCancelCause(x.r.Context())
 	defer cancel(nil)
 	began := time.Now()
-	req, err := upstreamRequest(ctx, x.r, x.protocol, x.up, path, extraQuery, body)
+	req, err := upstreamRequest(ctx, x.r, proto, x.up, call)
 	var resp *http.Response
 	if err == nil {
 		resp, err = x.p.rt.RoundTrip(req)
@@ -495,10 +532,17 @@ func (x *exchange) attempt(t *target, n int, tried *uint64, path, extraQuery str
 		// Error bodies are where providers echo what they were sent.
 		answer = newMaskReader(rb, x.up.secret)
 	}
-	if isEventStream(resp.Header) {
+	switch {
+	case x.tr != nil:
+		x.relayTranslated(ctx, resp, answer, o)
+	case isEventStream(resp.Header):
 		x.relayStream(ctx, resp.StatusCode, answer, stripUsage, o)
-	} else {
+	default:
 		x.relayBody(ctx, resp.StatusCode, answer, resp.ContentLength, o)
+	}
+	if x.api.op == protocol.OpCountTokens && o.status < 300 {
+		// Counting tokens is free: nothing was generated or charged.
+		o.usage, o.cost, o.partial, o.err = usage.Usage{}, 0, false, ""
 	}
 	if t != nil && o.broke {
 		// Too late for another target, but the next requests avoid it.
@@ -627,7 +671,7 @@ func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, si
 	var whole bool
 	var err error
 	if size < x.p.opts.MaxResponseBytes {
-		held, whole, err = x.holdAnswer(buf, body, size)
+		held, whole, err = x.holdAnswer(buf, body, size, x.p.opts.MaxResponseBytes)
 	}
 	defer x.p.bufs.release(held)
 	if err != nil {
@@ -660,17 +704,16 @@ func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, si
 }
 
 // holdAnswer reads the answer (of size bytes, -1: unknown) into buf a
-// step at a time while it is smaller than MaxResponseBytes and the buffer
+// step at a time while it is smaller than limit and the buffer
 // budget has room; whole reports that buf holds all of it. held is the
 // budget taken, to release after buf. The first step (up to bufferStep
 // bytes, and one more to see the end) is held without the budget: most
 // answers are that small, and the budget, which admits no one while
 // anyone waits on it, must not under load strip them of their cost
 // header. Each step is read into room grown for it beforehand, so a
-// buffer never outgrows MaxResponseBytes (and the pool keeps it) on the
+// buffer never outgrows limit (and the pool keeps it) on the
 // way to finding an answer too large to hold.
-func (x *exchange) holdAnswer(buf *bytes.Buffer, body io.Reader, size int64) (held int64, whole bool, err error) {
-	limit := x.p.opts.MaxResponseBytes
+func (x *exchange) holdAnswer(buf *bytes.Buffer, body io.Reader, size, limit int64) (held int64, whole bool, err error) {
 	if size >= 0 {
 		buf.Grow(int(size) + 1) // one allocation, and room to see the end
 	}
@@ -841,7 +884,11 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 	rd := readerPool.Get().(*sse.Reader)
 	rd.Reset(body)
 	defer func() { rd.Reset(nil); readerPool.Put(rd) }()
-	meter := usage.NewStreamMeter(string(x.protocol))
+	meter := usage.NewStreamMeter(string(x.upProto))
+	var st *streamTranslator
+	if x.tr != nil {
+		st = newStreamTranslator(x.tr)
+	}
 	var upstreamErr error
 	unflushed := false
 	for !clientGone {
@@ -873,14 +920,35 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 			break
 		}
 		meter.Observe(ev)
-		if stripUsage && meter.IsUsageOnlyChunk(ev) {
+		out := ev.Raw
+		if st != nil {
+			var terr error
+			if out, terr = st.translate(ev); terr != nil {
+				upstreamErr = terr
+			}
+		} else if stripUsage && meter.IsUsageOnlyChunk(ev) {
 			continue
 		}
-		if _, err := x.w.Write(ev.Raw); err != nil {
-			clientGone = true
+		if len(out) > 0 {
+			if _, err := x.w.Write(out); err != nil {
+				clientGone = true
+				break
+			}
+			unflushed = true
+		}
+		if upstreamErr != nil {
 			break
 		}
-		unflushed = true
+	}
+	if st != nil && upstreamErr == nil && !clientGone && !cutAtShutdown(x.r) {
+		if st.finished {
+			if _, err := x.w.Write(st.end()); err != nil {
+				clientGone = true
+			}
+			unflushed = true
+		} else if x.r.Context().Err() == nil && status < 300 {
+			upstreamErr = errors.New("the provider's stream ended before the answer finished")
+		}
 	}
 	if late != nil { // the client left before the loop began
 		_ = late.stop()
@@ -896,7 +964,7 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 	if cut && !clientGone {
 		// The upstream read ended because the gateway is shutting down:
 		// the client is told why its answer stops here.
-		if _, err := x.w.Write(streamError(x.protocol, refuse(http.StatusServiceUnavailable, "shutting_down", shutdownMessage))); err == nil {
+		if _, err := x.w.Write(x.streamError(refuse(http.StatusServiceUnavailable, "shutting_down", shutdownMessage))); err == nil {
 			_ = rc.Flush()
 		}
 	} else if upstreamErr != nil && !clientGone && status < 300 {
@@ -904,10 +972,14 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 		// stream with an error the client's SDK raises, not a silent cut.
 		o.broke = true
 		what := "the upstream stream failed after the answer began: " + x.scrub(upstreamErr)
-		if errors.Is(context.Cause(ctx), errStreamIdle) {
+		var ue *protocol.UpstreamError
+		switch {
+		case errors.Is(context.Cause(ctx), errStreamIdle):
 			what = "the upstream stream went idle after the answer began and was cut"
+		case errors.As(upstreamErr, &ue):
+			what = fmt.Sprintf("the %s provider ended the stream with an error: %s", x.upProto, x.scrub(upstreamErr))
 		}
-		if _, err := x.w.Write(streamError(x.protocol, refuse(http.StatusBadGateway, "upstream_stream_failed", what+"; the answer is incomplete"))); err == nil {
+		if _, err := x.w.Write(x.streamError(refuse(http.StatusBadGateway, "upstream_stream_failed", what+"; the answer is incomplete"))); err == nil {
 			_ = rc.Flush()
 		}
 	}

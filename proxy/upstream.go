@@ -79,6 +79,21 @@ func copyRequestHeaders(dst, src http.Header) {
 	}
 }
 
+// copyTranslatedHeaders copies the client's headers that may reach an
+// upstream of another API: those of copyRequestHeaders less the ones that
+// belong to the caller's API (Anthropic's versions and betas, OpenAI's
+// and Google's own headers) and its content negotiation.
+func copyTranslatedHeaders(dst, src http.Header) {
+	for k, vv := range src {
+		if dropRequest[k] || isHop(k, src) || strings.HasPrefix(k, "X-Sluice-") || strings.HasPrefix(k, "Proxy-") ||
+			strings.HasPrefix(k, "Anthropic-") || strings.HasPrefix(k, "Openai-") || strings.HasPrefix(k, "X-Goog-") ||
+			k == "Accept" || k == "Content-Type" {
+			continue
+		}
+		dst[k] = vv
+	}
+}
+
 // copyResponseHeaders copies the upstream's headers that may reach the
 // client into dst, with the provider key secret masked in them.
 func copyResponseHeaders(dst, src http.Header, secret string) {
@@ -115,12 +130,20 @@ func isHop(k string, h http.Header) bool {
 // upstreamRequest builds the request to the provider: base URL plus path,
 // the client's query without its key, the provider's auth per the API
 // standard, and the client's headers minus everything dropped above.
-func upstreamRequest(ctx context.Context, r *http.Request, proto providers.Protocol, up *upstreamConf, path string, extraQuery string, body []byte) (*http.Request, error) {
+func upstreamRequest(ctx context.Context, r *http.Request, proto providers.Protocol, up *upstreamConf, call upstreamCall) (*http.Request, error) {
 	u := *up.base
-	u.Path = up.base.Path + path
-	u.RawQuery = forwardQuery(r.URL.RawQuery, extraQuery)
+	u.Path = up.base.Path + call.path
 	h := make(http.Header, len(r.Header)+2)
-	copyRequestHeaders(h, r.Header)
+	if call.translated {
+		u.RawQuery = call.query
+		copyTranslatedHeaders(h, r.Header)
+		for k, v := range call.header {
+			h.Set(k, v)
+		}
+	} else {
+		u.RawQuery = forwardQuery(r.URL.RawQuery, call.query)
+		copyRequestHeaders(h, r.Header)
+	}
 	upstream.Auth{Method: string(up.method), Field: up.field, Key: up.secret}.Apply(h, &u)
 	if proto == providers.ProtocolAnthropic && h.Get("Anthropic-Version") == "" {
 		h.Set("Anthropic-Version", "2023-06-01")
@@ -136,10 +159,10 @@ func upstreamRequest(ctx context.Context, r *http.Request, proto providers.Proto
 		ProtoMinor:    1,
 		Header:        h,
 		Host:          u.Host,
-		ContentLength: int64(len(body)),
-		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(call.body)),
+		Body:          io.NopCloser(bytes.NewReader(call.body)),
 		GetBody: func() (io.ReadCloser, error) {
-			return io.NopCloser(bytes.NewReader(body)), nil
+			return io.NopCloser(bytes.NewReader(call.body)), nil
 		},
 	}
 	return req.WithContext(ctx), nil

@@ -1,0 +1,408 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/proxy/protocol"
+	"github.com/sluicehq/sluice/proxy/sse"
+	"github.com/sluicehq/sluice/proxy/usage"
+)
+
+// Translation: a caller may reach a provider that speaks another API. Its
+// request is decoded once into the internal form (package protocol) by
+// the adapter of the caller's API, encoded for each attempt's provider,
+// and the answer, stream or error is decoded from the provider's API and
+// encoded back into the caller's. A request whose provider speaks the
+// caller's API is passed through and never decoded.
+
+// maxErrorBody bounds what is read of a provider's error answer to a
+// translated request: its message is re-worded in the caller's shape.
+const maxErrorBody = 64 << 10
+
+// maxTranslatedAnswer bounds a complete answer held to be translated: far
+// above any chat answer, room for a large batch of embeddings.
+const maxTranslatedAnswer = 32 << 20
+
+// translatable reports whether the caller's API can be translated to
+// provider protocol p, and why not.
+func (x *exchange) translatable(p providers.Protocol) (bool, string) {
+	if x.api.client == nil {
+		return false, fmt.Sprintf("the gateway does not translate %s %s to other providers' APIs", x.r.Method, x.endpoint)
+	}
+	if _, ok := providerAdapter(p, x.api.op); !ok {
+		return false, fmt.Sprintf("the %s API has no counterpart of %s", p, x.endpoint)
+	}
+	return true, ""
+}
+
+// decodeForTranslation reads the caller's body into the internal form,
+// once, when some upstream of the key's service speaks another API.
+// Parameters the internal form cannot carry are refused here, before any
+// budget is reserved.
+func (x *exchange) decodeForTranslation() *apiError {
+	req, err := x.api.client.DecodeRequest(x.api.op, x.body)
+	if err != nil {
+		return refuse(http.StatusBadRequest, "invalid_request", "the request could not be read for translation: "+err.Error())
+	}
+	if x.geminiAction != "" {
+		req.Model, req.Stream = x.model, x.geminiAction == "streamGenerateContent"
+	}
+	if len(req.Unknown) > 0 {
+		return refuse(http.StatusBadRequest, "untranslatable_parameter", fmt.Sprintf(
+			"%s cannot be translated for the provider of service %q, which speaks another API; remove %s or use a service of a provider that speaks the %s API",
+			quoteList(req.Unknown), x.e.svc.ServiceName, pronoun(len(req.Unknown)), x.protocol))
+	}
+	x.req = req
+	return nil
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) == 1 {
+		return "parameter " + q[0]
+	}
+	return "parameters " + strings.Join(q, ", ")
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+// translatedCall encodes the request for provider p with the upstream's
+// model name. A request copy is encoded, so that one attempt's omissions
+// and model do not leak into another's.
+func (x *exchange) translatedCall(p providers.Protocol, model string) (protocol.Call, *protocol.Request, *apiError) {
+	prov, _ := providerAdapter(p, x.api.op)
+	req := *x.req
+	req.Model = model
+	// Anthropic requires an output cap: the model's largest at this target.
+	req.DefaultMaxTokens = int64(x.info.price.MaxOutputTokens)
+	call, err := prov.EncodeRequest(&req)
+	var unsupported *protocol.Unsupported
+	var bad *protocol.BadRequest
+	switch {
+	case errors.As(err, &unsupported):
+		return call, nil, refuse(http.StatusBadRequest, "unsupported_parameter", unsupported.Error())
+	case errors.As(err, &bad):
+		return call, nil, refuse(http.StatusBadRequest, "invalid_request", bad.Error())
+	case err != nil:
+		return call, nil, refuse(http.StatusBadRequest, "invalid_request",
+			fmt.Sprintf("the request could not be translated to the %s API: %v", p, err))
+	}
+	return call, &req, nil
+}
+
+// translation is one attempt's translated exchange.
+type translation struct {
+	req      *protocol.Request // as encoded for the provider
+	provider protocol.Provider
+	client   protocol.Client
+	// pair is "caller->provider", for X-Sluice-Translated.
+	pair string
+}
+
+// markTranslated names the translation and what it left out in the
+// answer's headers.
+func (x *exchange) markTranslated(tr *translation) {
+	h := x.w.Header()
+	h.Set("X-Sluice-Translated", tr.pair)
+	if om := tr.req.Omitted(); len(om) > 0 {
+		h.Set("X-Sluice-Omitted", strings.Join(om, ", "))
+	} else {
+		h.Del("X-Sluice-Omitted")
+	}
+}
+
+// relayTranslated answers a translated attempt: the provider's error, its
+// complete answer, or its stream, each in the caller's API.
+func (x *exchange) relayTranslated(ctx context.Context, resp *http.Response, body io.Reader, o *outcome) {
+	x.markTranslated(x.tr)
+	switch {
+	case resp.StatusCode >= 300:
+		x.relayTranslatedError(resp.StatusCode, body, o)
+	case isEventStream(resp.Header):
+		x.relayStream(ctx, resp.StatusCode, body, false, o)
+	default:
+		x.relayTranslatedBody(resp.StatusCode, body, resp.ContentLength, o)
+	}
+}
+
+// relayTranslatedError re-words a provider's refusal in the caller's
+// error shape, keeping its status and the provider's message.
+func (x *exchange) relayTranslatedError(status int, body io.Reader, o *outcome) {
+	b, _ := io.ReadAll(io.LimitReader(body, maxErrorBody))
+	msg := x.tr.provider.ErrorMessage(b)
+	if msg == "" {
+		msg = strings.TrimSpace(string(b))
+		if len(msg) > 512 {
+			msg = msg[:512] + "…"
+		}
+	}
+	text := fmt.Sprintf("the %s provider answered %d: %s", x.upProto, status, msg)
+	o.priced = true
+	o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
+	aerr := refuse(status, "upstream_error", text)
+	if status == http.StatusTooManyRequests {
+		aerr.code = "upstream_rate_limited"
+	}
+	writeError(x.w, x.protocol, aerr)
+}
+
+// relayTranslatedBody translates a complete answer. It must be held whole
+// to be translated; one larger than maxTranslatedAnswer (or than the
+// buffer budget has room for) is refused with 502 after its usage is read
+// from it, since its tokens were spent.
+func (x *exchange) relayTranslatedBody(status int, body io.Reader, size int64, o *outcome) {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	held, whole, err := x.holdAnswer(buf, body, size, maxTranslatedAnswer)
+	defer x.p.bufs.release(held)
+	o.priced = x.info.priced
+	if err != nil || !whole {
+		scanner := usage.NewBodyScanner(string(x.upProto))
+		_, _ = scanner.Write(buf.Bytes())
+		if err == nil {
+			_, err = io.Copy(scanner, body)
+		}
+		u, uerr := scanner.Usage()
+		x.meterAnswer(u, uerr, err != nil, o)
+		msg := fmt.Sprintf("the %s provider's answer is larger than this gateway translates (%d bytes)", x.upProto, maxTranslatedAnswer)
+		if err != nil {
+			msg = fmt.Sprintf("the %s provider's answer broke off: %s", x.upProto, x.scrub(err))
+		}
+		x.translationFailed(msg, o)
+		return
+	}
+	x.meterTranslated(buf.Bytes(), o)
+	resp, err := x.tr.provider.DecodeResponse(x.tr.req, buf.Bytes())
+	var out []byte
+	if err == nil {
+		out, err = x.tr.client.EncodeResponse(x.tr.req, resp)
+	}
+	if err != nil {
+		x.translationFailed(fmt.Sprintf("the %s provider's answer could not be translated: %v", x.upProto, err), o)
+		return
+	}
+	h := x.w.Header()
+	h.Set("Content-Type", "application/json")
+	if o.priced {
+		h.Set("X-Sluice-Cost-USD", usd(o.cost))
+	}
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	x.w.WriteHeader(status)
+	if _, err := x.w.Write(out); err != nil {
+		o.err = "client went away during the answer"
+	}
+}
+
+// meterTranslated reads the usage of a complete translated answer from the
+// provider's own body. A provider that reports no usage for embeddings
+// (Gemini) is charged an estimate of the inputs, marked as such.
+func (x *exchange) meterTranslated(body []byte, o *outcome) {
+	u, err := usage.FromBody(string(x.upProto), body)
+	if err == nil && !u.Found && x.api.op == protocol.OpEmbed {
+		u = usage.Usage{InputTokens: usage.EstimateInputTokens(x.body), Found: true}
+		x.meterAnswer(u, nil, false, o)
+		o.partial = true
+		o.err = strings.TrimPrefix(o.err+"; the provider reports no usage for embeddings: input tokens estimated from the request", "; ")
+		return
+	}
+	x.meterAnswer(u, err, false, o)
+}
+
+// translationFailed answers 502 for an answer the gateway received but
+// could not pass on; o keeps the charge already metered.
+func (x *exchange) translationFailed(msg string, o *outcome) {
+	x.p.log.Warn("a translated answer could not be passed on", "request_id", x.reqID, "service", x.e.svc.ServiceName, "err", msg)
+	o.status, o.failure, o.broke = http.StatusBadGateway, FailureStream, true
+	o.err = strings.TrimPrefix(o.err+"; "+msg, "; ")
+	h := x.w.Header()
+	h.Del("Content-Length")
+	writeError(x.w, x.protocol, refuse(http.StatusBadGateway, "translation_failed", msg))
+}
+
+// streamTranslator turns a provider's SSE events into the caller's.
+type streamTranslator struct {
+	dec      protocol.StreamDecoder
+	enc      protocol.StreamEncoder
+	events   []protocol.Event
+	out      []byte
+	finished bool
+}
+
+func newStreamTranslator(tr *translation) *streamTranslator {
+	return &streamTranslator{dec: tr.provider.NewStreamDecoder(tr.req), enc: tr.client.NewStreamEncoder(tr.req)}
+}
+
+// translate returns the caller's bytes for one provider event (perhaps
+// none), valid until the next call. An error event of the provider comes
+// back as *protocol.UpstreamError.
+func (s *streamTranslator) translate(ev sse.Event) ([]byte, error) {
+	var err error
+	s.events, err = s.dec.Decode(s.events[:0], ev)
+	s.out = s.out[:0]
+	for _, e := range s.events {
+		s.out = s.enc.Encode(s.out, e)
+		if e.Type == protocol.EventFinish {
+			s.finished = true
+		}
+	}
+	return s.out, err
+}
+
+// end returns what closes a finished stream.
+func (s *streamTranslator) end() []byte {
+	s.out = s.enc.End(s.out[:0])
+	return s.out
+}
+
+// countTokensLocally answers a token count for a provider that has no
+// counting endpoint, from the gateway's estimate of the request body (its
+// size over four, the usual ratio of English text), marked as such in
+// X-Sluice-Token-Count.
+func (x *exchange) countTokensLocally() outcome {
+	n := usage.EstimateInputTokens(x.body)
+	out, err := x.api.client.EncodeResponse(x.req, &protocol.Response{Model: x.model, InputTokens: n})
+	if err != nil {
+		aerr := refuse(http.StatusInternalServerError, "translation_failed", "the token count could not be written: "+err.Error())
+		writeError(x.w, x.protocol, aerr)
+		return outcome{status: aerr.status, err: aerr.message, priced: true}
+	}
+	h := x.w.Header()
+	h.Set("X-Sluice-Token-Count", "estimate")
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	x.w.WriteHeader(http.StatusOK)
+	_, _ = x.w.Write(out)
+	return outcome{status: http.StatusOK, priced: true,
+		err: "the provider has no token counting endpoint: the count is the gateway's estimate"}
+}
+
+// upstreamCall is what one attempt sends upstream.
+type upstreamCall struct {
+	path, query string
+	// header holds headers the provider's API requires (translated calls).
+	header map[string]string
+	body   []byte
+	// translated calls carry none of the caller's API-specific headers or
+	// query parameters: they belong to another API.
+	translated bool
+}
+
+// upstreamCall builds the attempt's request for an upstream of protocol p
+// that knows the model as model: the caller's body (its model mapped)
+// when p is the caller's protocol, else its translation.
+func (x *exchange) upstreamCall(p providers.Protocol, model, path, query string) (upstreamCall, *apiError) {
+	x.upProto, x.tr = p, nil
+	if p == x.protocol {
+		c := upstreamCall{path: path, query: query, body: x.body}
+		switch {
+		case x.geminiAction != "":
+			c.path = "/models/" + url.PathEscape(model) + ":" + x.geminiAction
+		case model != x.model:
+			b, err := withModel(x.body, model)
+			if err != nil {
+				return c, refuse(http.StatusBadRequest, "invalid_body", "the model of the request could not be mapped for the upstream: "+err.Error())
+			}
+			c.body = b
+		}
+		return c, nil
+	}
+	call, req, aerr := x.translatedCall(p, model)
+	if aerr != nil {
+		return upstreamCall{}, aerr
+	}
+	if p != providers.ProtocolAnthropic && x.r.Header.Get("Anthropic-Beta") != "" {
+		req.Omit("anthropic-beta")
+	}
+	prov, _ := providerAdapter(p, x.api.op)
+	x.tr = &translation{req: req, provider: prov, client: x.api.client, pair: string(x.protocol) + "->" + string(p)}
+	return upstreamCall{path: call.Path, query: call.Query, header: call.Header, body: call.Body, translated: true}, nil
+}
+
+// checkReachable refuses a request that no upstream of the key's service
+// can serve: each speaks another API than the caller's, and the caller's
+// is not translated to it. Targets that cannot serve it are marked in
+// x.excluded, so that routing passes them over.
+func (x *exchange) checkReachable() *apiError {
+	e := x.e
+	if len(e.targets) == 0 {
+		if ok, why := x.reaches(e.provider); !ok {
+			return x.wrongProtocol(e.provider, why)
+		}
+		return nil
+	}
+	var why string
+	for _, t := range e.targets {
+		if ok, w := x.reaches(t.provider); !ok {
+			x.excluded |= 1 << t.index
+			why = w
+		}
+	}
+	if bits.OnesCount64(x.excluded) == len(e.targets) {
+		return x.wrongProtocol(e.targets[0].provider, why)
+	}
+	return nil
+}
+
+// reaches reports whether the caller's request can be sent to provider p,
+// and why not.
+func (x *exchange) reaches(p providers.Provider) (bool, string) {
+	if p.Protocol == x.protocol {
+		return true, ""
+	}
+	return x.translatable(p.Protocol)
+}
+
+func (x *exchange) wrongProtocol(p providers.Provider, why string) *apiError {
+	return refuse(http.StatusNotFound, "wrong_protocol", fmt.Sprintf(
+		"this key's service %q uses provider %s, which speaks the %s API, and %s: call %s instead of %s",
+		x.e.svc.ServiceName, p.Name, p.Protocol, why, routesOf(p.Protocol), x.r.URL.Path))
+}
+
+// translates reports whether some upstream that may serve the request
+// speaks another API than the caller.
+func (x *exchange) translates() bool {
+	e := x.e
+	if len(e.targets) == 0 {
+		return e.provider.Protocol != x.protocol
+	}
+	for _, t := range e.targets {
+		if x.excluded&(1<<t.index) == 0 && t.provider.Protocol != x.protocol {
+			return true
+		}
+	}
+	return false
+}
+
+// prepareTranslation decodes the request when an upstream that may serve
+// it speaks another API than the caller.
+func (x *exchange) prepareTranslation() *apiError {
+	if !x.translates() {
+		return nil
+	}
+	return x.decodeForTranslation()
+}
+
+// streamError is the event that ends the caller's stream with e.
+func (x *exchange) streamError(e *apiError) []byte {
+	if x.api.streamError != nil {
+		return x.api.streamError(e.status, e.code, e.message)
+	}
+	return streamError(x.protocol, e)
+}
