@@ -30,7 +30,11 @@
 //     are refused with *protocol.Unsupported.
 //   - finish TIMEOUT is read as length (the answer was cut short);
 //     content_filter is written as ERROR, refusal and pause as COMPLETE.
-//   - system messages anywhere in the conversation join Request.System.
+//   - system messages anywhere in the conversation join Request.System;
+//     an image's detail has no counterpart and decodes to nothing.
+//   - usage reads tokens (else billed_units) as the gateway's meter does,
+//     and cached_tokens as cached input; answers to Cohere callers carry
+//     the same counts in tokens and billed_units.
 package cohere
 
 import (

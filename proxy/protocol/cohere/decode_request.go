@@ -11,29 +11,6 @@ import (
 	"github.com/sluicehq/sluice/proxy/protocol"
 )
 
-// chatRequestIn is a caller's POST /v2/chat body as far as it is read.
-type chatRequestIn struct {
-	Model            string            `json:"model"`
-	Messages         []message         `json:"messages"`
-	Stream           bool              `json:"stream"`
-	Tools            []tool            `json:"tools"`
-	StrictTools      bool              `json:"strict_tools"`
-	ToolChoice       string            `json:"tool_choice"`
-	ResponseFormat   *responseFormat   `json:"response_format"`
-	MaxTokens        int64             `json:"max_tokens"`
-	StopSequences    []string          `json:"stop_sequences"`
-	Temperature      *float64          `json:"temperature"`
-	Seed             *int64            `json:"seed"`
-	FrequencyPenalty *float64          `json:"frequency_penalty"`
-	PresencePenalty  *float64          `json:"presence_penalty"`
-	K                *int64            `json:"k"`
-	P                *float64          `json:"p"`
-	Thinking         *thinking         `json:"thinking"`
-	Documents        []json.RawMessage `json:"documents"`
-	Logprobs         bool              `json:"logprobs"`
-	SafetyMode       string            `json:"safety_mode"`
-}
-
 // chatMembers are the members of a chat request this adapter knows; the
 // ones that cannot be translated are checked by unknownChat.
 var chatMembers = []string{
@@ -70,7 +47,7 @@ func (chat) DecodeRequest(op protocol.Op, body []byte) (*protocol.Request, error
 	}
 	switch op {
 	case protocol.OpGenerate:
-		var in chatRequestIn
+		var in chatRequest
 		if err := json.Unmarshal(body, &in); err != nil {
 			return nil, badJSON(err)
 		}
@@ -121,7 +98,7 @@ func unknownMembers(members map[string]json.RawMessage, known, untranslatable []
 
 // untranslatableChat lists the known chat members whose values have no
 // counterpart in other providers and change the answer.
-func untranslatableChat(in *chatRequestIn) []string {
+func untranslatableChat(in *chatRequest) []string {
 	var out []string
 	if len(in.Documents) > 0 {
 		out = append(out, "documents")
@@ -162,7 +139,7 @@ func untranslatableEmbed(in *embedRequestIn) []string {
 }
 
 // decodeChat is a chat request in the internal form.
-func decodeChat(in *chatRequestIn) (*protocol.Request, error) {
+func decodeChat(in *chatRequest) (*protocol.Request, error) {
 	req := &protocol.Request{
 		Op:               protocol.OpGenerate,
 		Model:            in.Model,

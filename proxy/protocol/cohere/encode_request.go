@@ -212,7 +212,7 @@ func userContent(req *protocol.Request, parts []protocol.Part, param string) (js
 // provider is left behind); redacted thinking cannot be sent.
 func assistantMessage(req *protocol.Request, parts []protocol.Part, param string) (message, error) {
 	msg := message{Role: "assistant"}
-	firstCall := slices.IndexFunc(parts, func(p protocol.Part) bool { return p.Type == protocol.PartToolCall })
+	firstCall := firstToolCall(parts)
 	var items []content
 	var plan []string
 	for j, p := range parts {
@@ -229,11 +229,7 @@ func assistantMessage(req *protocol.Request, parts []protocol.Part, param string
 		case protocol.PartRedactedThinking:
 			req.Omit("redacted_thinking")
 		case protocol.PartToolCall:
-			args := p.Arguments
-			if args == "" {
-				args = "{}"
-			}
-			msg.ToolCalls = append(msg.ToolCalls, toolCall{ID: p.ID, Type: "function", Function: toolCallFunction{Name: p.Name, Arguments: args}})
+			msg.ToolCalls = append(msg.ToolCalls, wireToolCall(p))
 		default:
 			return message{}, unsupportedPart(param, j, p, "Cohere's assistant messages hold text, thinking and tool calls")
 		}
@@ -301,6 +297,22 @@ func textDocument(p protocol.Part) (*document, error) {
 		return nil, err
 	}
 	return &document{Data: data}, nil
+}
+
+// firstToolCall is the index of the first tool call in parts, -1 when
+// there is none: the text before it is the tool plan.
+func firstToolCall(parts []protocol.Part) int {
+	return slices.IndexFunc(parts, func(p protocol.Part) bool { return p.Type == protocol.PartToolCall })
+}
+
+// wireToolCall is a tool call part as Cohere's tool call; arguments ""
+// are an empty object.
+func wireToolCall(p protocol.Part) toolCall {
+	args := p.Arguments
+	if args == "" {
+		args = "{}"
+	}
+	return toolCall{ID: p.ID, Type: "function", Function: toolCallFunction{Name: p.Name, Arguments: args}}
 }
 
 func textItem(text string) content {

@@ -84,11 +84,11 @@ type refChatRequest struct {
 	Model    string `json:"model"`
 	Stream   bool   `json:"stream"`
 	Messages []struct {
-		Role       string          `json:"role"`
-		Content    any             `json:"content"`
-		ToolPlan   string          `json:"tool_plan"`
-		ToolCalls  []refToolCall   `json:"tool_calls"`
-		ToolCallID string          `json:"tool_call_id"`
+		Role       string        `json:"role"`
+		Content    any           `json:"content"`
+		ToolPlan   string        `json:"tool_plan"`
+		ToolCalls  []refToolCall `json:"tool_calls"`
+		ToolCallID string        `json:"tool_call_id"`
 	} `json:"messages"`
 	Tools []struct {
 		Type     string `json:"type"`

@@ -70,13 +70,7 @@ func (chat) EncodeResponse(req *protocol.Request, resp *protocol.Response) ([]by
 		Message:      responseMessage{Role: "assistant"},
 		Usage:        writeUsage(&resp.Usage),
 	}
-	firstCall := -1
-	for i, p := range resp.Parts {
-		if p.Type == protocol.PartToolCall {
-			firstCall = i
-			break
-		}
-	}
+	firstCall := firstToolCall(resp.Parts)
 	for i, p := range resp.Parts {
 		switch p.Type {
 		case protocol.PartText:
@@ -88,11 +82,7 @@ func (chat) EncodeResponse(req *protocol.Request, resp *protocol.Response) ([]by
 		case protocol.PartThinking:
 			out.Message.Content = append(out.Message.Content, content{Type: "thinking", Thinking: &p.Text})
 		case protocol.PartToolCall:
-			args := p.Arguments
-			if args == "" {
-				args = "{}"
-			}
-			out.Message.ToolCalls = append(out.Message.ToolCalls, toolCall{ID: p.ID, Type: "function", Function: toolCallFunction{Name: p.Name, Arguments: args}})
+			out.Message.ToolCalls = append(out.Message.ToolCalls, wireToolCall(p))
 		}
 	}
 	return json.Marshal(out)

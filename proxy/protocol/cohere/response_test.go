@@ -10,14 +10,27 @@ import (
 
 var chatReq = &protocol.Request{Op: protocol.OpGenerate, Model: "command-a-03-2025"}
 
-// answerCases are the provider answer fixtures and what they hold; the
-// stream fixtures of the same feature hold the same kinds of parts.
-var answerCases = []struct {
+// answerCase is what a provider answer or stream fixture holds.
+type answerCase struct {
 	feature string
 	parts   []protocol.Part // Text checked by prefix
 	finish  protocol.Finish
 	usage   usage.Usage
-}{
+}
+
+// check compares a decoded answer with the case.
+func (c answerCase) check(t *testing.T, resp *protocol.Response) {
+	t.Helper()
+	checkParts(t, resp.Parts, c.parts)
+	equal(t, "finish", resp.Finish, c.finish)
+	equal(t, "usage", resp.Usage, c.usage)
+	if resp.ID == "" || resp.Model != chatReq.Model {
+		t.Errorf("id %q model %q", resp.ID, resp.Model)
+	}
+}
+
+// answerCases are the provider answer fixtures.
+var answerCases = []answerCase{
 	{"text", []protocol.Part{{Type: protocol.PartText, Text: "LLMs stand for Large Language Models"}}, protocol.FinishStop,
 		usage.Usage{InputTokens: 71, OutputTokens: 418, Found: true}},
 	{"tools", []protocol.Part{
@@ -55,12 +68,7 @@ func TestDecodeResponseFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkParts(t, resp.Parts, tt.parts)
-			equal(t, "finish", resp.Finish, tt.finish)
-			equal(t, "usage", resp.Usage, tt.usage)
-			if resp.ID == "" || resp.Model != chatReq.Model {
-				t.Errorf("id %q model %q", resp.ID, resp.Model)
-			}
+			tt.check(t, resp)
 		})
 	}
 }

@@ -15,9 +15,9 @@ func (chat) NewStreamEncoder(req *protocol.Request) protocol.StreamEncoder {
 type wireKind uint8
 
 const (
-	wireNone     wireKind = iota // not written (redacted thinking)
-	wireContent                  // content-start / -delta / -end
-	wireToolCall                 // tool-call-start / -delta / -end
+	kindNone     wireKind = iota // not written (redacted thinking)
+	kindContent                  // content-start / -delta / -end
+	kindToolCall                 // tool-call-start / -delta / -end
 )
 
 // streamEncoder writes internal events as Cohere stream events. Cohere
@@ -46,11 +46,11 @@ func (s *streamEncoder) Encode(dst []byte, ev protocol.Event) []byte {
 		return s.delta(dst, ev.Part)
 	case protocol.EventPartEnd:
 		kind := s.kind
-		s.kind = wireNone
+		s.kind = kindNone
 		switch kind {
-		case wireContent:
+		case kindContent:
 			return s.write(dst, streamEvent{Type: "content-end", Index: &s.index})
-		case wireToolCall:
+		case kindToolCall:
 			return s.write(dst, streamEvent{Type: "tool-call-end", Index: &s.index})
 		}
 	case protocol.EventFinish:
@@ -84,7 +84,7 @@ func (s *streamEncoder) flush(dst []byte, ev protocol.Event) []byte {
 func (s *streamEncoder) start(dst []byte, p protocol.Part) []byte {
 	switch p.Type {
 	case protocol.PartText, protocol.PartThinking:
-		s.kind, s.index, s.thinking = wireContent, s.contents, p.Type == protocol.PartThinking
+		s.kind, s.index, s.thinking = kindContent, s.contents, p.Type == protocol.PartThinking
 		s.contents++
 		empty := ""
 		c := &content{Type: "text", Text: &empty}
@@ -93,20 +93,20 @@ func (s *streamEncoder) start(dst []byte, p protocol.Part) []byte {
 		}
 		return s.write(dst, streamEvent{Type: "content-start", Index: &s.index, Delta: &streamDelta{Message: &streamMessage{Content: c}}})
 	case protocol.PartToolCall:
-		s.kind, s.index = wireToolCall, s.calls
+		s.kind, s.index = kindToolCall, s.calls
 		s.calls++
 		empty := ""
 		call := &streamToolCall{ID: p.ID, Type: "function", Function: &streamToolFunction{Name: p.Name, Arguments: &empty}}
 		return s.write(dst, streamEvent{Type: "tool-call-start", Index: &s.index, Delta: &streamDelta{Message: &streamMessage{ToolCalls: call}}})
 	}
-	s.kind = wireNone
+	s.kind = kindNone
 	return dst
 }
 
 // delta adds text, thinking or argument JSON to the open part.
 func (s *streamEncoder) delta(dst []byte, p protocol.Part) []byte {
 	switch s.kind {
-	case wireContent:
+	case kindContent:
 		if p.Text == "" {
 			return dst
 		}
@@ -115,7 +115,7 @@ func (s *streamEncoder) delta(dst []byte, p protocol.Part) []byte {
 			c = &content{Thinking: &p.Text}
 		}
 		return s.write(dst, streamEvent{Type: "content-delta", Index: &s.index, Delta: &streamDelta{Message: &streamMessage{Content: c}}})
-	case wireToolCall:
+	case kindToolCall:
 		if p.Arguments == "" {
 			return dst
 		}

@@ -12,12 +12,7 @@ import (
 )
 
 // streamCases are the provider stream fixtures folded into answers.
-var streamCases = []struct {
-	feature string
-	parts   []protocol.Part // Text checked by prefix
-	finish  protocol.Finish
-	usage   usage.Usage
-}{
+var streamCases = []answerCase{
 	{"text", []protocol.Part{{Type: protocol.PartText, Text: "LLMs stand for Large Language Models, which are a type of neural network model specialized in processing and generating human language."}},
 		protocol.FinishStop, usage.Usage{InputTokens: 71, OutputTokens: 26, Found: true}},
 	{"tools", []protocol.Part{
@@ -44,13 +39,7 @@ func TestStreamDecoderFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp := accumulate(t, events)
-			checkParts(t, resp.Parts, tt.parts)
-			equal(t, "finish", resp.Finish, tt.finish)
-			equal(t, "usage", resp.Usage, tt.usage)
-			if resp.ID == "" || resp.Model != chatReq.Model {
-				t.Errorf("start: id %q model %q", resp.ID, resp.Model)
-			}
+			tt.check(t, accumulate(t, events))
 		})
 	}
 }

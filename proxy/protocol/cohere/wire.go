@@ -6,24 +6,29 @@ import "encoding/json"
 // written from the API reference. Unions (string or list content) are kept
 // as json.RawMessage and read by the functions that need them.
 
-// chatRequest is the body of POST /v2/chat as this adapter writes it.
+// chatRequest is the body of POST /v2/chat. Documents, Logprobs and
+// SafetyMode are only read from callers (to refuse what cannot be
+// translated); the provider side never sets them.
 type chatRequest struct {
-	Model            string          `json:"model"`
-	Messages         []message       `json:"messages"`
-	Stream           bool            `json:"stream,omitempty"`
-	Tools            []tool          `json:"tools,omitempty"`
-	StrictTools      bool            `json:"strict_tools,omitempty"`
-	ToolChoice       string          `json:"tool_choice,omitempty"`
-	ResponseFormat   *responseFormat `json:"response_format,omitempty"`
-	MaxTokens        int64           `json:"max_tokens,omitempty"`
-	StopSequences    []string        `json:"stop_sequences,omitempty"`
-	Temperature      *float64        `json:"temperature,omitempty"`
-	Seed             *int64          `json:"seed,omitempty"`
-	FrequencyPenalty *float64        `json:"frequency_penalty,omitempty"`
-	PresencePenalty  *float64        `json:"presence_penalty,omitempty"`
-	K                *int64          `json:"k,omitempty"`
-	P                *float64        `json:"p,omitempty"`
-	Thinking         *thinking       `json:"thinking,omitempty"`
+	Model            string            `json:"model"`
+	Messages         []message         `json:"messages"`
+	Stream           bool              `json:"stream,omitempty"`
+	Tools            []tool            `json:"tools,omitempty"`
+	StrictTools      bool              `json:"strict_tools,omitempty"`
+	ToolChoice       string            `json:"tool_choice,omitempty"`
+	ResponseFormat   *responseFormat   `json:"response_format,omitempty"`
+	MaxTokens        int64             `json:"max_tokens,omitempty"`
+	StopSequences    []string          `json:"stop_sequences,omitempty"`
+	Temperature      *float64          `json:"temperature,omitempty"`
+	Seed             *int64            `json:"seed,omitempty"`
+	FrequencyPenalty *float64          `json:"frequency_penalty,omitempty"`
+	PresencePenalty  *float64          `json:"presence_penalty,omitempty"`
+	K                *int64            `json:"k,omitempty"`
+	P                *float64          `json:"p,omitempty"`
+	Thinking         *thinking         `json:"thinking,omitempty"`
+	Documents        []json.RawMessage `json:"documents,omitempty"`
+	Logprobs         bool              `json:"logprobs,omitempty"`
+	SafetyMode       string            `json:"safety_mode,omitempty"`
 }
 
 // message is one chat message of any role. Content is a string or a list
