@@ -264,7 +264,9 @@ func generationConfig(req *protocol.Request) (*wireGenConfig, error) {
 		gc.MaxOutputTokens = &req.MaxTokens
 	}
 	if req.N > 1 {
-		gc.CandidateCount = &req.N
+		// Gemini would bill every candidate while the internal form, and so
+		// the caller's translated answer, carries only the first.
+		return nil, unsupported("n", "the gateway translates one answer per request, and Gemini would bill every candidate; ask for one answer")
 	}
 	if rf := req.ResponseFormat; rf != nil {
 		gc.ResponseMimeType = "application/json"

@@ -27,12 +27,11 @@ func TestEncodeRequest(t *testing.T) {
 				Temperature: ptr(0.5),
 				TopK:        ptr[int64](20),
 				Stop:        []string{"END"},
-				N:           2,
 				User:        "u1",
 			},
 			path: "/models/gemini-2.0-flash:generateContent",
 			body: `{"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"systemInstruction":{"parts":[{"text":"Be brief."}]},
-				"generationConfig":{"temperature":0.5,"topK":20,"candidateCount":2,"maxOutputTokens":100,"stopSequences":["END"]}}`,
+				"generationConfig":{"temperature":0.5,"topK":20,"maxOutputTokens":100,"stopSequences":["END"]}}`,
 			omitted: []string{"cache_control", "user"},
 		},
 		{

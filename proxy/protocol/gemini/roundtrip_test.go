@@ -24,7 +24,7 @@ func TestRequestRoundTrip(t *testing.T) {
 			Messages:    []protocol.Message{user(text("Hi")), model(text("Hello!")), user(text("Bye"))},
 			MaxTokens:   64,
 			Temperature: ptr(0.2), TopP: ptr(0.8), TopK: ptr[int64](3), Seed: ptr[int64](7),
-			PresencePenalty: ptr(0.5), FrequencyPenalty: ptr(-0.5), Stop: []string{"x"}, N: 2,
+			PresencePenalty: ptr(0.5), FrequencyPenalty: ptr(-0.5), Stop: []string{"x"},
 		},
 		"tools": {
 			Messages: []protocol.Message{
