@@ -1,0 +1,287 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent/modelprice"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/proxy/protocol"
+	"github.com/sluicehq/sluice/proxy/sse"
+)
+
+// wirePair is one answer of a provider API, complete and streamed, with
+// the same text and the same usage: 120 input tokens of which 100 were
+// read from the prompt cache, 30 output tokens.
+type wirePair struct {
+	provider string // provider name, for the service
+	plain    string
+	stream   []string
+}
+
+const pairText = "Hello there"
+
+var wirePairs = map[providers.Protocol]wirePair{
+	providers.ProtocolOpenAI: {provider: "openai",
+		plain: `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":30,"total_tokens":150,"prompt_tokens_details":{"cached_tokens":100}}}`,
+		stream: []string{
+			`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`,
+			`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}]}`,
+			`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" there"},"finish_reason":null}]}`,
+			`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+			`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":120,"completion_tokens":30,"total_tokens":150,"prompt_tokens_details":{"cached_tokens":100}}}`,
+			`data: [DONE]`,
+		}},
+	providers.ProtocolAnthropic: {provider: "anthropic",
+		plain: `{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"Hello there"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":20,"cache_read_input_tokens":100,"cache_creation_input_tokens":0,"output_tokens":30}}`,
+		stream: []string{
+			"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":20,\"cache_read_input_tokens\":100,\"cache_creation_input_tokens\":0,\"output_tokens\":1}}}",
+			"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}",
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}",
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" there\"}}",
+			"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}",
+			"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":30}}",
+			"event: message_stop\ndata: {\"type\":\"message_stop\"}",
+		}},
+	providers.ProtocolGemini: {provider: "google",
+		plain: `{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello there"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":120,"candidatesTokenCount":30,"cachedContentTokenCount":100,"totalTokenCount":150},"modelVersion":"m","responseId":"r1"}`,
+		stream: []string{
+			`data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hello"}]},"index":0}],"usageMetadata":{"promptTokenCount":120,"cachedContentTokenCount":100,"totalTokenCount":120},"modelVersion":"m","responseId":"r1"}`,
+			`data: {"candidates":[{"content":{"role":"model","parts":[{"text":" there"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":120,"candidatesTokenCount":30,"cachedContentTokenCount":100,"totalTokenCount":150},"modelVersion":"m","responseId":"r1"}`,
+		}},
+	providers.ProtocolCohere: {provider: "cohere",
+		plain: `{"id":"c1","message":{"role":"assistant","content":[{"type":"text","text":"Hello there"}]},"finish_reason":"COMPLETE","usage":{"billed_units":{"input_tokens":120,"output_tokens":30},"tokens":{"input_tokens":120,"output_tokens":30},"cached_tokens":100}}`,
+		stream: []string{
+			"event: message-start\ndata: {\"type\":\"message-start\",\"id\":\"c1\",\"delta\":{\"message\":{\"role\":\"assistant\",\"content\":[],\"tool_plan\":\"\",\"tool_calls\":[],\"citations\":[]}}}",
+			"event: content-start\ndata: {\"type\":\"content-start\",\"index\":0,\"delta\":{\"message\":{\"content\":{\"type\":\"text\",\"text\":\"\"}}}}",
+			"event: content-delta\ndata: {\"type\":\"content-delta\",\"index\":0,\"delta\":{\"message\":{\"content\":{\"text\":\"Hello\"}}}}",
+			"event: content-delta\ndata: {\"type\":\"content-delta\",\"index\":0,\"delta\":{\"message\":{\"content\":{\"text\":\" there\"}}}}",
+			"event: content-end\ndata: {\"type\":\"content-end\",\"index\":0}",
+			"event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"COMPLETE\",\"usage\":{\"billed_units\":{\"input_tokens\":120,\"output_tokens\":30},\"tokens\":{\"input_tokens\":120,\"output_tokens\":30},\"cached_tokens\":100}}}",
+		}},
+}
+
+// pairCaller is one caller API: how it asks for a short answer, plain or
+// streamed, and how it reads the answer's text.
+type pairCaller struct {
+	name  string
+	proto providers.Protocol
+	// request is the method, path and body for the model; key headers are
+	// added by the protocol.
+	request func(model string, stream bool) (path, body string)
+	// reader reads the answer's text with the caller API's own decoder.
+	reader protocol.Provider
+}
+
+var pairCallers = []pairCaller{
+	{name: "openai-chat", proto: providers.ProtocolOpenAI, reader: providerOrNil(providers.ProtocolOpenAI),
+		request: func(m string, s bool) (string, string) {
+			return "/v1/chat/completions", `{"model":"` + m + `","stream":` + boolJSON(s) + `,"max_tokens":100,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}]}`
+		}},
+	{name: "openai-responses", proto: providers.ProtocolOpenAI,
+		request: func(m string, s bool) (string, string) {
+			return "/v1/responses", `{"model":"` + m + `","stream":` + boolJSON(s) + `,"max_output_tokens":100,"instructions":"Be brief.","input":"Hi"}`
+		}},
+	{name: "anthropic", proto: providers.ProtocolAnthropic, reader: providerOrNil(providers.ProtocolAnthropic),
+		request: func(m string, s bool) (string, string) {
+			return "/v1/messages", `{"model":"` + m + `","stream":` + boolJSON(s) + `,"max_tokens":100,"system":"Be brief.","messages":[{"role":"user","content":"Hi"}]}`
+		}},
+	{name: "gemini", proto: providers.ProtocolGemini, reader: providerOrNil(providers.ProtocolGemini),
+		request: func(m string, s bool) (string, string) {
+			path := "/v1beta/models/" + m + ":generateContent"
+			if s {
+				path = "/v1beta/models/" + m + ":streamGenerateContent?alt=sse"
+			}
+			return path, `{"systemInstruction":{"parts":[{"text":"Be brief."}]},"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"generationConfig":{"maxOutputTokens":100}}`
+		}},
+	{name: "cohere", proto: providers.ProtocolCohere, reader: providerOrNil(providers.ProtocolCohere),
+		request: func(m string, s bool) (string, string) {
+			return "/v2/chat", `{"model":"` + m + `","stream":` + boolJSON(s) + `,"max_tokens":100,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}]}`
+		}},
+}
+
+func providerOrNil(p providers.Protocol) protocol.Provider {
+	prov, _ := providerAdapter(p, protocol.OpGenerate)
+	return prov
+}
+
+func boolJSON(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// keyHeader is how a caller of protocol p sends its key.
+func keyHeader(p providers.Protocol, key string) []string {
+	switch p {
+	case providers.ProtocolAnthropic:
+		return []string{"x-api-key", key, "anthropic-version", "2023-06-01"}
+	case providers.ProtocolGemini:
+		return []string{"x-goog-api-key", key}
+	}
+	return []string{"Authorization", "Bearer " + key}
+}
+
+// TestTranslatedPairs sends a short request of every caller API to a
+// service of every provider API, plain and streamed, through the whole
+// gateway: the caller reads the provider's text, the answer says it was
+// translated, the plain and the streamed usage records agree, and their
+// cost is the provider's usage priced by the catalog.
+func TestTranslatedPairs(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		const inRate, outRate, cachedRate = 3_000_000, 15_000_000, 300_000
+		// 20 plain input, 100 cached, 30 output tokens at the rates per
+		// million tokens above.
+		wantCost := money.Micros((20*inRate + 100*cachedRate + 30*outRate) / 1_000_000)
+		keys := map[providers.Protocol]string{}
+		for proto, pair := range wirePairs {
+			pair := pair
+			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+				if strings.Contains(r.URL.Path, "streamGenerateContent") || bytes.Contains(body, []byte(`"stream":true`)) {
+					sseEvents(w, pair.stream...)
+					return
+				}
+				answerJSON(w, 200, pair.plain)
+			})
+			model := "m-" + string(proto)
+			f.price(pair.provider, model, inRate, outRate, cachedRate, modelprice.KindText)
+			base := up.srv.URL
+			if proto != providers.ProtocolCohere {
+				base += "/v1"
+			}
+			_, keys[proto] = f.addService(serviceSpec{name: "svc-" + string(proto), provider: pair.provider, baseURL: base, secret: "sk-provider-" + string(proto), models: []string{model}})
+		}
+		for _, c := range pairCallers {
+			for proto := range wirePairs {
+				if proto == c.proto {
+					continue
+				}
+				t.Run(c.name+"->"+string(proto), func(t *testing.T) {
+					var tokens [2][3]int64
+					for i, stream := range []bool{false, true} {
+						path, body := c.request("m-"+string(proto), stream)
+						resp, answer := f.call("POST", path, "", body, keyHeader(c.proto, keys[proto])...)
+						if resp.StatusCode != 200 {
+							t.Fatalf("stream=%v: status %d: %s", stream, resp.StatusCode, answer)
+						}
+						if got, want := resp.Header.Get("X-Sluice-Translated"), string(c.proto)+"->"+string(proto); got != want {
+							t.Errorf("X-Sluice-Translated %q, want %q", got, want)
+						}
+						if got := readText(t, c, []byte(answer), stream); got != pairText {
+							t.Errorf("stream=%v: the caller reads %q, want %q\n%s", stream, got, pairText, answer)
+						}
+						rec := f.lastRecord()
+						if rec.Status != 200 || !rec.Priced || rec.Partial {
+							t.Errorf("stream=%v: record status %d priced %v partial %v (%s)", stream, rec.Status, rec.Priced, rec.Partial, derefString(rec.Error))
+						}
+						if rec.Cost != wantCost {
+							t.Errorf("stream=%v: charged %d µUSD, want %d (the provider's usage at the catalog's prices)", stream, rec.Cost, wantCost)
+						}
+						tokens[i] = [3]int64{rec.InputTokens, rec.OutputTokens, rec.CachedInputTokens}
+					}
+					if tokens[0] != tokens[1] || tokens[0] != [3]int64{120, 30, 100} {
+						t.Errorf("plain and streamed records (in, out, cached) %v and %v, want both [120 30 100]", tokens[0], tokens[1])
+					}
+				})
+			}
+		}
+	})
+}
+
+func derefString(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// readText is the text of a caller's answer, read as the caller's API
+// reads it.
+func readText(t *testing.T, c pairCaller, body []byte, streamed bool) string {
+	t.Helper()
+	if c.reader == nil { // the Responses API: its final response object
+		if streamed {
+			body = completedResponse(t, body)
+		}
+		var r struct {
+			Output []struct {
+				Content []struct{ Text string } `json:"content"`
+			} `json:"output"`
+		}
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatalf("not a Responses answer: %v\n%s", err, body)
+		}
+		var b strings.Builder
+		for _, o := range r.Output {
+			for _, c := range o.Content {
+				b.WriteString(c.Text)
+			}
+		}
+		return b.String()
+	}
+	req := &protocol.Request{Stream: streamed}
+	var resp *protocol.Response
+	if streamed {
+		dec := c.reader.NewStreamDecoder(req)
+		rd := sse.NewReader(bytes.NewReader(body))
+		var text strings.Builder
+		for {
+			ev, err := rd.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			events, err := dec.Decode(nil, ev)
+			if err != nil {
+				t.Fatalf("the caller's stream has an error event: %v", err)
+			}
+			for _, e := range events {
+				if e.Type == protocol.EventDelta {
+					text.WriteString(e.Part.Text)
+				}
+			}
+		}
+		return text.String()
+	}
+	resp, err := c.reader.DecodeResponse(req, body)
+	if err != nil {
+		t.Fatalf("the caller cannot read the answer: %v\n%s", err, body)
+	}
+	var b strings.Builder
+	for _, p := range resp.Parts {
+		if p.Type == protocol.PartText {
+			b.WriteString(p.Text)
+		}
+	}
+	return b.String()
+}
+
+// completedResponse is the response a Responses stream ends with.
+func completedResponse(t *testing.T, stream []byte) []byte {
+	t.Helper()
+	rd := sse.NewReader(bytes.NewReader(stream))
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			t.Fatalf("the stream has no response.completed event:\n%s", stream)
+		}
+		var e struct {
+			Type     string          `json:"type"`
+			Response json.RawMessage `json:"response"`
+		}
+		if json.Unmarshal(ev.Data, &e) == nil && e.Type == "response.completed" {
+			return e.Response
+		}
+	}
+}
