@@ -21,8 +21,8 @@ func TestEncodeRequest(t *testing.T) {
 			name: "system parts joined, sampling, stream asks for usage",
 			req: protocol.Request{
 				Model: "gpt-4o", Stream: true,
-				System:   []protocol.Part{text("a"), {Type: protocol.PartText, Text: "b", Cache: &protocol.CacheControl{}}},
-				Messages: []protocol.Message{{Role: protocol.RoleUser, Parts: []protocol.Part{text("hi")}}},
+				System:    []protocol.Part{text("a"), {Type: protocol.PartText, Text: "b", Cache: &protocol.CacheControl{}}},
+				Messages:  []protocol.Message{{Role: protocol.RoleUser, Parts: []protocol.Part{text("hi")}}},
 				MaxTokens: 100, Temperature: ptr(0.5), TopP: ptr(1.0), TopK: ptr(int64(40)), Seed: ptr(int64(1)),
 				FrequencyPenalty: ptr(0.1), PresencePenalty: ptr(0.2), Stop: []string{"x"}, User: "u", N: 1,
 			},
