@@ -123,8 +123,8 @@ func TestDecodeRequestFixtures(t *testing.T) {
 
 func TestDecodeRequestMembers(t *testing.T) {
 	tests := []struct {
-		name string
-		body string
+		name  string
+		body  string
 		check func(t *testing.T, r *protocol.Request)
 	}{{
 		name: "unknown and untranslatable members are listed",
