@@ -129,8 +129,10 @@ func TestRefusals(t *testing.T) {
 			{"broken JSON", "POST", "/v1/chat/completions", key, `{"model":"gpt-test",`, oa, 400, "not valid JSON"},
 			{"wrong type", "POST", "/v1/chat/completions", key, `{"model":42}`, oa, 400, `"model"`},
 			{"body too large", "POST", "/v1/chat/completions", key, `{"model":"gpt-test","x":"` + strings.Repeat("a", 2000) + `"}`, oa, 413, "1024 bytes"},
-			{"wrong protocol for the key", "POST", "/v1/messages", key, `{"model":"gpt-test"}`, an, 404, "/v1/chat/completions"},
-			{"openai route with an anthropic key", "POST", "/v1/chat/completions", antKey, chat, oa, 404, "POST /v1/messages"},
+			{"untranslated route for the key", "POST", "/v1/completions", antKey, `{"model":"claude-test","prompt":"x"}`, oa, 404, "POST /v1/messages"},
+			{"embeddings for a provider without them", "POST", "/v1/embeddings", antKey, `{"model":"claude-test","input":"x"}`, oa, 404, "has no counterpart"},
+			{"parameter that cannot be translated", "POST", "/v1/chat/completions", antKey, `{"model":"claude-test","logprobs":true,"messages":[{"role":"user","content":"x"}]}`, oa, 400, `"logprobs"`},
+			{"answer that cannot be translated", "POST", "/v1/chat/completions", antKey, `{"model":"claude-test","n":2,"messages":[{"role":"user","content":"x"}]}`, oa, 400, "n cannot be translated to the anthropic API"},
 			{"unknown route", "POST", "/v1/images/generations", key, chat, oa, 404, "no route"},
 			{"unknown gemini action", "POST", "/v1beta/models/gemini-test:predict", gemKey, `{}`, ge, 404, "generateContent"},
 			{"gemini model not enabled", "POST", "/v1beta/models/gemini-pro:generateContent", gemKey, `{}`, ge, 403, "gemini-test"},
@@ -237,4 +239,31 @@ func TestRefusals(t *testing.T) {
 			t.Error("no refusal was recorded")
 		}
 	})
+}
+
+// The error shapes the tests read answers with, written from the
+// providers' API references.
+type openAIError struct {
+	Error struct {
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    string  `json:"code"`
+	} `json:"error"`
+}
+
+type anthropicError struct {
+	Type  string `json:"type"`
+	Error struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+type geminiError struct {
+	Error struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+		Status  string `json:"status"`
+	} `json:"error"`
 }

@@ -112,6 +112,15 @@ func providerOrNil(p providers.Protocol) protocol.Provider {
 	return prov
 }
 
+// terminated ends each SSE event with its blank line.
+func terminated(events []string) []string {
+	out := make([]string, len(events))
+	for i, ev := range events {
+		out[i] = ev + "\n\n"
+	}
+	return out
+}
+
 func boolJSON(b bool) string {
 	if b {
 		return "true"
@@ -147,7 +156,7 @@ func TestTranslatedPairs(t *testing.T) {
 			pair := pair
 			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 				if strings.Contains(r.URL.Path, "streamGenerateContent") || bytes.Contains(body, []byte(`"stream":true`)) {
-					sseEvents(w, pair.stream...)
+					sseEvents(w, terminated(pair.stream)...)
 					return
 				}
 				answerJSON(w, 200, pair.plain)
@@ -181,7 +190,7 @@ func TestTranslatedPairs(t *testing.T) {
 						}
 						rec := f.lastRecord()
 						if rec.Status != 200 || !rec.Priced || rec.Partial {
-							t.Errorf("stream=%v: record status %d priced %v partial %v (%s)", stream, rec.Status, rec.Priced, rec.Partial, derefString(rec.Error))
+							t.Errorf("stream=%v: record status %d priced %v partial %v (%s)", stream, rec.Status, rec.Priced, rec.Partial, rec.Error)
 						}
 						if rec.Cost != wantCost {
 							t.Errorf("stream=%v: charged %d µUSD, want %d (the provider's usage at the catalog's prices)", stream, rec.Cost, wantCost)
@@ -197,12 +206,6 @@ func TestTranslatedPairs(t *testing.T) {
 	})
 }
 
-func derefString(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
 
 // readText is the text of a caller's answer, read as the caller's API
 // reads it.

@@ -326,7 +326,13 @@ func cohereUsage(v []byte, bad *badCount) (Usage, bool) {
 		var n [2]int64
 		var has [2]bool
 		if counts(field(v, name), []string{"input_tokens", "output_tokens"}, n[:], has[:], bad) && (has[0] || has[1]) {
-			return Usage{InputTokens: n[0], OutputTokens: n[1], Found: true}, true
+			u := Usage{InputTokens: n[0], OutputTokens: n[1], Found: true}
+			// cached_tokens, beside them, is the part of the input read
+			// from Cohere's prompt cache.
+			if c, ok := bad.count("cached_tokens", field(v, "cached_tokens")); ok {
+				u.CachedInputTokens = min(c, u.InputTokens)
+			}
+			return u, true
 		}
 	}
 	return Usage{}, false

@@ -1,6 +1,9 @@
 package cohere
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // The types below are Cohere's v2 wire shapes (POST /v2/chat, /v2/embed),
 // written from the API reference. Unions (string or list content) are kept
@@ -187,4 +190,38 @@ type embedResponse struct {
 
 type embedByType struct {
 	Float [][]float64 `json:"float"`
+}
+
+// UnmarshalJSON reads delta.message. message-start may carry the whole
+// message's lists, empty (content, tool_calls), where later events carry
+// one item as an object: lists hold nothing yet and are skipped.
+func (m *streamMessage) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Role      string          `json:"role"`
+		Content   json.RawMessage `json:"content"`
+		ToolPlan  *string         `json:"tool_plan"`
+		ToolCalls json.RawMessage `json:"tool_calls"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*m = streamMessage{Role: raw.Role, ToolPlan: raw.ToolPlan}
+	if isJSONObject(raw.Content) {
+		m.Content = new(content)
+		if err := json.Unmarshal(raw.Content, m.Content); err != nil {
+			return err
+		}
+	}
+	if isJSONObject(raw.ToolCalls) {
+		m.ToolCalls = new(streamToolCall)
+		if err := json.Unmarshal(raw.ToolCalls, m.ToolCalls); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isJSONObject(b json.RawMessage) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
 }
