@@ -102,9 +102,10 @@ func refuseUnsupported(req *protocol.Request) error {
 	switch {
 	case req.N > 1:
 		return &protocol.Unsupported{Param: "n", Provider: provider, Why: "Anthropic returns one answer per request; send n separate requests"}
-	case req.FrequencyPenalty != nil:
+	// A penalty of 0 is no penalty, which is all Anthropic offers.
+	case req.FrequencyPenalty != nil && *req.FrequencyPenalty != 0:
 		return &protocol.Unsupported{Param: "frequency_penalty", Provider: provider, Why: "Anthropic has no repetition penalties"}
-	case req.PresencePenalty != nil:
+	case req.PresencePenalty != nil && *req.PresencePenalty != 0:
 		return &protocol.Unsupported{Param: "presence_penalty", Provider: provider, Why: "Anthropic has no repetition penalties"}
 	case req.ResponseFormat != nil && len(req.Tools) > 0:
 		return &protocol.Unsupported{Param: "response_format", Provider: provider, Why: "structured output is a forced tool call on Anthropic, which cannot be combined with other tools"}

@@ -60,7 +60,9 @@ func answerPart(b wireBlock, tool string) (protocol.Part, bool) {
 		if len(b.Input) > 0 && !isNull(b.Input) {
 			args = string(b.Input)
 		}
-		if tool != "" && b.Name == tool {
+		// A structured-output request sends the forced tool alone, so
+		// any tool_use in its answer is that tool.
+		if tool != "" {
 			return protocol.Part{Type: protocol.PartText, Text: args}, true
 		}
 		return protocol.Part{Type: protocol.PartToolCall, ID: b.ID, Name: b.Name, Arguments: args}, true

@@ -47,7 +47,7 @@ func TestDecodeResponseFixtures(t *testing.T) {
 	}, {
 		file: "answer_reasoning.json",
 		want: protocol.Response{ID: "msg_01Rwz9nZUX4Bf2Az9aYPnRS1", Model: "claude-sonnet-4-20250514", Parts: []protocol.Part{
-			{Type: protocol.PartThinking, Text: "Let me analyze this step by step. 27 * 453: 27 * 400 = 10800, 27 * 53 = 1431, so 12231.", Signature: "WaUjzkypQ2mUEVM36O2TxuC06KN8xyfbJwyem2dw3URve/op91XWHOEBLLqIOMfFG/UvLEczmEsUjavL...."},
+			{Type: protocol.PartThinking, Text: "Let me analyze this step by step. 27 * 453: 27 * 400 = 10800, 27 * 53 = 1431, so 12231.", Signature: "WaUjzkypQ2mUEVM36O2TxuC06KN8xyfbJwyem2dw3URve/op91XWHOEBLLqIOMfFG/UvLEczmEsUjavL"},
 			{Type: protocol.PartRedactedThinking, Data: "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB4URj/RH7lF6tEzVOnqW3EuKj4vEk8kqOl6nyQyRfWLkBm3"},
 			text("27 * 453 = 12,231"),
 		}, Finish: protocol.FinishStop, Usage: usage.Usage{InputTokens: 2098, OutputTokens: 393, CachedInputTokens: 1800, CacheWriteTokens: 248, CacheWrite1hTokens: 200, ReasoningTokens: 320, Found: true}},
