@@ -96,7 +96,7 @@ type gateway struct {
 	log     *slog.Logger
 	keyring *secrets.Keyring
 	auth    *auth.Authenticator
-	budgets *budget.Budgets
+	budgets budget.Ledger
 	prober  *liveusage.Prober
 	metrics *metrics.Metrics
 	feed    *livefeed.Hub
@@ -188,10 +188,8 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log)}
 	// One process owns an SQLite file: budgets in memory, written behind.
 	// Replicas share PostgreSQL: each leases slices of the headroom.
-	g.budgets = budget.NewEmbedded(db, log)
-	if db.Dialect == dialect.Postgres {
-		g.budgets = budget.NewLeased(db, log)
-	}
+	alerts := make(chan budget.Alert, 1024)
+	g.budgets = budget.New(db, budget.Options{Log: log, Alerts: alerts})
 	g.prober = liveusage.New()
 	if cfg.ProviderRefreshInterval > 0 {
 		g.prober.MinRefresh = cfg.ProviderRefreshInterval
@@ -203,8 +201,6 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 		db.Close()
 		return nil, err
 	}
-	alerts := make(chan budget.Alert, 1024)
-	g.budgets.Alerts = alerts
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	g.stop = stop
 	go g.budgets.Run(bg)

@@ -26,7 +26,7 @@ import (
 
 // spendLedger makes each usage batch's settled budget spend durable in the
 // batch's transaction (budget.Settlement).
-type spendLedger struct{ b *budget.Budgets }
+type spendLedger struct{ b budget.Ledger }
 
 func (l spendLedger) Lock()   { l.b.LockJournal() }
 func (l spendLedger) Unlock() { l.b.UnlockJournal() }

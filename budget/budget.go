@@ -1,16 +1,23 @@
+// Package budget keeps spend under its limits: before a request goes
+// upstream its worst-case cost is held in every spend window that has a
+// limit (key, service and organization; hour, day, month and total), and
+// after the response the hold is settled to the real cost. Crossing a warn
+// threshold raises exactly one alert per window.
+//
+// A Ledger does this with the windows in memory, written behind. Two
+// implementations share the rules and the in-memory windows (memory.go):
+// Embedded, for the one process that owns an SQLite file, and Leased, for
+// replicas sharing PostgreSQL, which admit requests against slices of the
+// headroom each replica leases from the database. New picks the one for
+// the database.
 package budget
 
 import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -19,31 +26,62 @@ import (
 	"github.com/sluicehq/sluice/money"
 )
 
-// Budgets reserves and settles spend in the database shared by every
-// replica.
-type Budgets struct {
-	db  *database.DB
-	log *slog.Logger
-	// Now is the clock; tests move it across window boundaries.
+// Ledger holds a request's worst-case cost in the spend windows it
+// touches before the request goes upstream, and settles the hold to the
+// real cost after it (Reservation.Settle, or SettleJournaled).
+type Ledger interface {
+	// Reserve holds req.Amount in every window of req.Subjects that has a
+	// limit, or refuses with *Refusal if a block limit (or an enforced
+	// prepaid balance) would be passed. *ContendedError is a window too
+	// busy for the request to get its share of; any other error means the
+	// database could not be read.
+	Reserve(ctx context.Context, req Request) (*Reservation, error)
+	// Flush writes the settled spend, warn crossings and balance changes
+	// not written yet; the server calls it at shutdown. On failure they
+	// stay for the next flush.
+	Flush(ctx context.Context) error
+	// Current is the subject's spend in the current hour, day, month and
+	// the total, with its limits, for the admin API.
+	Current(ctx context.Context, s Subject) ([]*Spend, error)
+	// Run does the background work until ctx ends: the write-behind flush
+	// and, for replicas, the sweep of dead replicas' leases.
+	Run(ctx context.Context)
+	// LockJournal serialises journal writes with the ledger's own flushes
+	// and window loads. Hold it from before the transaction that calls
+	// WriteJournal begins until its done has run: SQLite's transactions
+	// take the write lock at BEGIN, and PostgreSQL's hold window rows that
+	// a flush waits for.
+	LockJournal()
+	// UnlockJournal releases LockJournal.
+	UnlockJournal()
+	// WriteJournal writes the settlements' spend in tx, the transaction
+	// that writes their requests' usage records, with LockJournal held.
+	// done must be called once tx has ended: committed, the memory is
+	// brought in line and warn crossings are announced; not committed,
+	// nothing changed and the settlements may be written again.
+	WriteJournal(ctx context.Context, tx *sql.Tx, settled []*Settlement) (done func(committed bool), err error)
+}
+
+// Options configure a ledger.
+type Options struct {
+	// Log receives the ledger's warnings; nil is slog.Default().
+	Log *slog.Logger
+	// Now is the clock; tests move it across window boundaries. Nil is
+	// time.Now.
 	Now func() time.Time
-	// TTL is how long a reservation lives if its request never settles
-	// (the process died): after it the sweeper returns the budget.
-	TTL time.Duration
 	// Alerts receives each warn crossing after it is stored, for the
 	// webhook; sends never block (a full channel drops the notification,
 	// the stored alert remains).
 	Alerts chan<- Alert
-	// retries counts transactions PostgreSQL aborted for a deadlock or a
-	// serialization failure (Retries).
-	retries atomic.Int64
-	// mem is the embedded and leased modes' in-memory state (NewEmbedded,
-	// NewLeased); nil in the locking mode.
-	mem *memory
 }
 
-// New returns budgets over db.
-func New(db *database.DB, log *slog.Logger) *Budgets {
-	return &Budgets{db: db, log: log, Now: time.Now, TTL: 15 * time.Minute}
+// New returns the ledger for db: Embedded on SQLite, whose file one
+// process owns; Leased on PostgreSQL, which replicas share.
+func New(db *database.DB, opts Options) Ledger {
+	if db.Dialect == dialect.Postgres {
+		return NewLeased(db, opts)
+	}
+	return NewEmbedded(db, opts)
 }
 
 // Request is what a request is about to spend.
@@ -93,38 +131,15 @@ type Alert struct {
 	WindowID int
 }
 
-// slot is one spend window a request touches.
-type slot struct {
-	subject *Subject // in the Request's Subjects, which the Reservation keeps alive
-	window  Window
-	start   time.Time
-	warn    *money.Micros
-	block   *money.Micros
-	id      int
-	spent   money.Micros
-	// reserved is the window's reserved amount before this request.
-	reserved money.Micros
-	warned   bool
-	// held is set once the embedded or leased mode holds the request's
-	// amount in the window.
-	held bool
-	// key names the window in the embedded and leased modes' map.
-	key memKey
-}
-
-func (s *slot) limited() bool { return s.warn != nil || s.block != nil }
-
 // Reservation is a request's hold on its windows until it settles.
 type Reservation struct {
-	b        *Budgets
-	id       int64
+	m        *memory
 	orgID    int
 	amount   money.Micros
 	slots    []*slot
 	warnings []string
 	settled  bool
-	// held is set when the embedded mode holds amount in the limited
-	// windows (the locking mode's equivalent is id != 0).
+	// held is set when amount is held in the limited windows.
 	held bool
 }
 
@@ -133,110 +148,37 @@ type Reservation struct {
 // `key "frontend" day $52.10/$50.00`.
 func (r *Reservation) Warnings() []string { return r.warnings }
 
-// Reserve holds req.Amount in every window of req.Subjects that has a
-// limit, or refuses with *Refusal if any block limit would be passed. The
-// limited windows' rows are upserted with one statement that also locks
-// them (ON CONFLICT DO UPDATE), so the check and the hold are atomic
-// against other requests and replicas; SQLite's immediate transactions
-// give the same on one file.
-func (b *Budgets) Reserve(ctx context.Context, req Request) (*Reservation, error) {
-	var res *Reservation
-	err := b.retry(ctx, func() error {
-		var err error
-		res, err = b.reserve(ctx, req)
-		return err
-	})
-	return res, err
+// Settle replaces the reservation with the actual cost: spent grows in
+// every window of the request (the next request sees it), the hold is
+// released, and the spend, the prepaid balance's decrease and any warn
+// threshold crossed are written at the next flush. Settling twice does
+// nothing the second time. It never fails; the error is the proxy's
+// Reservation interface's.
+func (r *Reservation) Settle(_ context.Context, actual money.Micros) error {
+	if r.close(actual) {
+		r.m.settle(r, actual, false)
+	}
+	return nil
 }
 
-func (b *Budgets) reserve(ctx context.Context, req Request) (*Reservation, error) {
-	now := b.Now().UTC()
-	res := &Reservation{b: b, orgID: req.OrgID, amount: req.Amount}
-	// The slots are built in the one order every transaction that locks
-	// window rows takes (ORDER BY scope, scope_id, "window"), so that two
-	// of them never wait on each other in a cycle: subjects by scope and ID,
-	// each one's windows by name. limited keeps that order.
-	var starts [len(windows)]time.Time
-	for i, w := range windows {
-		starts[i] = w.Start(now)
+// close marks r settled, false when it was (or is nil); it warns when
+// actual passes what was reserved.
+func (r *Reservation) close(actual money.Micros) bool {
+	if r == nil || r.settled {
+		return false
 	}
-	n := len(req.Subjects) * len(windows)
-	backing := make([]slot, 0, n) // one allocation for the request's slots
-	res.slots = make([]*slot, 0, n)
-	var limited []*slot
-	var orderBuf [4]int
-	for _, j := range subjectOrder(req.Subjects, orderBuf[:0]) {
-		subj := &req.Subjects[j]
-		for i, w := range windows {
-			warn, block := subj.Limits.For(w)
-			backing = append(backing, slot{subject: subj, window: w, start: starts[i], warn: warn, block: block,
-				key: newKey(subj.Scope, subj.ID, w, starts[i])})
-			s := &backing[len(backing)-1]
-			res.slots = append(res.slots, s)
-			if s.limited() {
-				limited = append(limited, s)
-			}
-		}
+	r.settled = true
+	if r.held && actual > r.amount {
+		// The worst case was not worst enough (an upstream counted more
+		// tokens than the body could hold): say so, since a block may be
+		// passed by the difference.
+		r.m.log.Warn("settled cost exceeded its reservation", "reserved", r.amount.String(), "actual", actual.String())
 	}
-	if len(limited) == 0 && !req.EnforceBalance {
-		return res, nil
-	}
-	if b.mem != nil {
-		return b.reserveMemory(ctx, res, limited, req.EnforceBalance)
-	}
-
-	tx, err := b.db.SQL.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reserve budget: begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after commit
-
-	if req.EnforceBalance {
-		var balance int64
-		err := tx.QueryRowContext(ctx, b.q("SELECT current_balance FROM balances WHERE organization_id = ?"), req.OrgID).Scan(&balance)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("reserve budget: read balance: %w", err)
-		}
-		if balance <= 0 {
-			return nil, &Refusal{Status: 402, Message: fmt.Sprintf("the organization's prepaid balance is used up (%s); ask an admin to top it up", money.Micros(balance))}
-		}
-	}
-	if len(limited) == 0 {
-		return res, tx.Commit()
-	}
-	if err := b.upsert(ctx, tx, limited, now, nil); err != nil {
-		return nil, fmt.Errorf("reserve budget: %w", err)
-	}
-	for _, s := range limited {
-		if s.block != nil && s.spent+s.reserved+req.Amount > *s.block {
-			return nil, b.refusal(s, req.Amount, now)
-		}
-		if s.warn != nil && s.spent >= *s.warn {
-			res.warnings = append(res.warnings, fmt.Sprintf("%s %s/%s", s.subject.label(s.window), s.spent, *s.warn))
-		}
-	}
-	if req.Amount > 0 {
-		ids := make([]int, len(limited))
-		for i, s := range limited {
-			ids[i] = s.id
-		}
-		if _, err := tx.ExecContext(ctx, b.q("UPDATE spend_windows SET reserved = reserved + ? WHERE id IN ("+placeholders(len(ids))+")"),
-			append([]any{int64(req.Amount)}, intArgs(ids)...)...); err != nil {
-			return nil, fmt.Errorf("reserve budget: hold: %w", err)
-		}
-		idsJSON, _ := json.Marshal(ids)
-		if err := tx.QueryRowContext(ctx, b.q("INSERT INTO budget_reservations (created_at, expires_at, amount, window_ids) VALUES (?, ?, ?, ?) RETURNING id"),
-			now, now.Add(b.TTL), int64(req.Amount), string(idsJSON)).Scan(&res.id); err != nil {
-			return nil, fmt.Errorf("reserve budget: record reservation: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("reserve budget: commit: %w", err)
-	}
-	return res, nil
+	return true
 }
 
-func (b *Budgets) refusal(s *slot, amount money.Micros, now time.Time) *Refusal {
+// refusal is the 429 for a request of amount that s's block refuses.
+func refusal(s *slot, amount money.Micros, now time.Time) *Refusal {
 	r := &Refusal{Status: 429}
 	msg := fmt.Sprintf("budget exceeded: %s limit %s (spent %s, in flight %s, this request may cost up to %s)",
 		s.subject.label(s.window), *s.block, s.spent, s.reserved, amount)
@@ -256,155 +198,6 @@ func (b *Budgets) refusal(s *slot, amount money.Micros, now time.Time) *Refusal 
 	return r
 }
 
-// Settle replaces the reservation with the actual cost: spent grows in
-// every window of the request, the hold is released, the prepaid balance
-// shrinks, and each warn threshold crossed raises one alert. Settling twice
-// does nothing the second time.
-func (r *Reservation) Settle(ctx context.Context, actual money.Micros) error {
-	if !r.close(actual) {
-		return nil
-	}
-	ctx = context.WithoutCancel(ctx) // the client leaving must not lose the charge
-	if r.b.mem != nil {
-		r.settleMemory(actual, false)
-		return nil
-	}
-	var alerts []Alert
-	err := r.b.retry(ctx, func() error {
-		var err error
-		alerts, err = r.settle(ctx, actual)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for _, a := range alerts {
-		r.b.notify(a)
-	}
-	return nil
-}
-
-// close marks r settled, false when it was (or is nil); it warns when
-// actual passes what was reserved.
-func (r *Reservation) close(actual money.Micros) bool {
-	if r == nil || r.settled {
-		return false
-	}
-	r.settled = true
-	if (r.id != 0 || r.held) && actual > r.amount {
-		// The worst case was not worst enough (an upstream counted more
-		// tokens than the body could hold): say so, since a block may be
-		// passed by the difference.
-		r.b.log.Warn("settled cost exceeded its reservation", "reserved", r.amount.String(), "actual", actual.String())
-	}
-	return true
-}
-
-func (r *Reservation) settle(ctx context.Context, actual money.Micros) ([]Alert, error) {
-	b := r.b
-	now := b.Now().UTC()
-	tx, err := b.db.SQL.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("settle budget: begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after commit
-
-	release := false
-	if r.id != 0 {
-		res, err := tx.ExecContext(ctx, b.q("DELETE FROM budget_reservations WHERE id = ?"), r.id)
-		if err != nil {
-			return nil, fmt.Errorf("settle budget: %w", err)
-		}
-		// Zero rows: the sweeper already released an expired hold.
-		n, _ := res.RowsAffected()
-		release = n == 1
-	}
-	if actual > 0 || release {
-		// Lock every window row in the canonical order first; the updates
-		// below then touch only rows this transaction holds.
-		if err := b.upsert(ctx, tx, r.slots, now, &actual); err != nil {
-			return nil, fmt.Errorf("settle budget: %w", err)
-		}
-	}
-	if release {
-		var ids []int
-		for _, s := range r.slots {
-			if s.limited() {
-				ids = append(ids, s.id)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, b.q("UPDATE spend_windows SET reserved = reserved - ? WHERE id IN ("+placeholders(len(ids))+")"),
-			append([]any{int64(r.amount)}, intArgs(ids)...)...); err != nil {
-			return nil, fmt.Errorf("settle budget: release: %w", err)
-		}
-	}
-	if actual > 0 {
-		if _, err := tx.ExecContext(ctx, b.q("UPDATE balances SET current_balance = current_balance - ?, updated_at = ? WHERE organization_id = ?"),
-			int64(actual), now, r.orgID); err != nil {
-			return nil, fmt.Errorf("settle budget: balance: %w", err)
-		}
-	}
-	var alerts []Alert
-	for _, s := range r.slots {
-		if s.warn == nil || s.warned || s.spent < *s.warn {
-			continue
-		}
-		res, err := tx.ExecContext(ctx, b.q("UPDATE spend_windows SET warned = ? WHERE id = ? AND warned = ?"), true, s.id, false)
-		if err != nil {
-			return nil, fmt.Errorf("settle budget: mark warning: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			continue // another request's settle crossed it first
-		}
-		a := Alert{OrgID: r.orgID, Window: s.subject.label(s.window), Start: s.start, Spent: s.spent, Warn: *s.warn, WindowID: s.id}
-		if err := b.storeAlert(ctx, tx, a, now); err != nil {
-			return nil, err
-		}
-		alerts = append(alerts, a)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("settle budget: commit: %w", err)
-	}
-	return alerts, nil
-}
-
-// retry runs fn again when PostgreSQL aborted it for a deadlock or a
-// serialization failure; the canonical lock order makes those rare, and a
-// settle must not lose a charge to one.
-func (b *Budgets) retry(ctx context.Context, fn func() error) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		if err = fn(); err == nil || !retryable(err) {
-			return err
-		}
-		b.retries.Add(1)
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
-	}
-	return err
-}
-
-// Retries is how many budget transactions PostgreSQL aborted for a
-// deadlock or a serialization failure and were run again. Window rows are
-// locked before reservation and lease rows, in one order, so it stays at
-// zero but for the locking mode's settle racing the sweeper over a request
-// that outlived its reservation.
-func (b *Budgets) Retries() int64 { return b.retries.Load() }
-
-func retryable(err error) bool {
-	var ce *commitError
-	if errors.As(err, &ce) {
-		return false // it may have been applied
-	}
-	var pqErr interface{ SQLState() string }
-	if errors.As(err, &pqErr) {
-		switch pqErr.SQLState() {
-		case "40P01", "40001":
-			return true
-		}
-	}
-	return false
-}
-
 // subjectOrder returns the indexes of subjects ordered by scope, then ID,
 // in buf. A request has a few subjects: an insertion sort without a
 // closure is the cheapest way.
@@ -421,202 +214,4 @@ func subjectOrder(subjects []Subject, buf []int) []int {
 		}
 	}
 	return order
-}
-
-// storeAlert writes the crossing into the audit log, where admins see it.
-func (b *Budgets) storeAlert(ctx context.Context, tx *sql.Tx, a Alert, now time.Time) error {
-	changes, _ := json.Marshal(map[string]string{
-		"spent": a.Spent.String(), "warn": a.Warn.String(), "windowStart": a.Start.Format(time.RFC3339),
-	})
-	_, err := tx.ExecContext(ctx, b.q(`INSERT INTO audit_events (created_at, organization_id, actor_type, actor_name, action, target_type, target_id, target_name, changes, outcome, error, client_ip)
-VALUES (?, ?, 'system', 'budget', 'budgetWarning', 'SpendWindow', ?, ?, ?, 'success', '', '')`),
-		now, a.OrgID, strconv.Itoa(a.WindowID), a.Window, string(changes))
-	if err != nil {
-		return fmt.Errorf("store budget alert: %w", err)
-	}
-	return nil
-}
-
-// upsert creates the slots' window rows if missing and reads them back
-// locked. With add set, it also adds *add to their spent (settling).
-func (b *Budgets) upsert(ctx context.Context, tx *sql.Tx, slots []*slot, now time.Time, add *money.Micros) error {
-	args := make([]any, 0, len(slots)*spendArgs)
-	var spent int64 // adding nothing leaves spent as it is
-	if add != nil {
-		spent = int64(*add)
-	}
-	for _, s := range slots {
-		args = append(args, string(s.subject.Scope), s.subject.ID, string(s.window), s.start, spent, now)
-	}
-	rows, err := tx.QueryContext(ctx, b.q(spendUpsertSQL(len(slots))+spendReturning), args...)
-	if err != nil {
-		return fmt.Errorf("upsert spend windows: %w", err)
-	}
-	defer rows.Close()
-	byKey := make(map[string]*slot, len(slots))
-	for _, s := range slots {
-		byKey[string(s.subject.Scope)+"/"+strconv.Itoa(s.subject.ID)+"/"+string(s.window)] = s
-	}
-	for rows.Next() {
-		var r spendRow
-		if err := r.scan(rows); err != nil {
-			return err
-		}
-		if s := byKey[r.scope+"/"+strconv.Itoa(r.scopeID)+"/"+r.window]; s != nil {
-			s.id, s.spent, s.reserved, s.warned = r.id, money.Micros(r.spent), money.Micros(r.reserved), r.warned
-		}
-	}
-	return rows.Err()
-}
-
-// spendReturning, after spendUpsertSQL, reads back each row as spendRow
-// scans it.
-const spendReturning = ` RETURNING id, scope, scope_id, "window", spent, reserved, warned`
-
-// spendRow is one spend window row as spendReturning reads it back.
-type spendRow struct {
-	id, scopeID     int
-	scope, window   string
-	spent, reserved int64
-	warned          bool
-}
-
-func (r *spendRow) scan(rows *sql.Rows) error {
-	if err := rows.Scan(&r.id, &r.scope, &r.scopeID, &r.window, &r.spent, &r.reserved, &r.warned); err != nil {
-		return fmt.Errorf("read spend window: %w", err)
-	}
-	return nil
-}
-
-// Sweep releases reservations that expired without settling (their
-// process died) and returns how many. Run it periodically.
-func (b *Budgets) Sweep(ctx context.Context) (int, error) {
-	now := b.Now().UTC()
-	rows, err := b.db.SQL.QueryContext(ctx, b.q("SELECT id FROM budget_reservations WHERE expires_at < ? LIMIT 500"), now)
-	if err != nil {
-		return 0, fmt.Errorf("sweep reservations: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	n := 0
-	for _, id := range ids {
-		released, err := b.release(ctx, id)
-		if err != nil {
-			return n, err
-		}
-		if released {
-			n++
-		}
-	}
-	return n, nil
-}
-
-// release returns one expired reservation's hold, unless its request
-// settled meanwhile (then the row is gone and nothing happens).
-func (b *Budgets) release(ctx context.Context, id int64) (bool, error) {
-	now := b.Now().UTC()
-	tx, err := b.db.SQL.BeginTx(ctx, nil)
-	if err != nil {
-		return false, err
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	var idsJSON string
-	err = tx.QueryRowContext(ctx, b.q("SELECT window_ids FROM budget_reservations WHERE id = ? AND expires_at < ?"), id, now).Scan(&idsJSON)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil // settled, or a lease renewed, meanwhile
-	} else if err != nil {
-		return false, fmt.Errorf("release reservation %d: %w", id, err)
-	}
-	var windowIDs []int
-	_ = json.Unmarshal([]byte(idsJSON), &windowIDs)
-	if b.db.Dialect == dialect.Postgres && len(windowIDs) > 0 {
-		// Window rows first, in the canonical order, as leases' grants
-		// and flushes lock them before their lease row.
-		rows, err := tx.QueryContext(ctx, b.q(`SELECT id FROM spend_windows WHERE id IN (`+placeholders(len(windowIDs))+`) ORDER BY scope, scope_id, "window" FOR UPDATE`), intArgs(windowIDs)...)
-		if err != nil {
-			return false, fmt.Errorf("release reservation %d: lock windows: %w", id, err)
-		}
-		rows.Close()
-	}
-	// Still expired: a lease renewed since the SELECT stays.
-	var amount int64
-	q := "DELETE FROM budget_reservations WHERE id = ? AND expires_at < ? RETURNING amount"
-	if err := tx.QueryRowContext(ctx, b.q(q), id, now).Scan(&amount); errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	} else if err != nil {
-		return false, fmt.Errorf("release reservation %d: %w", id, err)
-	}
-	if len(windowIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, b.q("UPDATE spend_windows SET reserved = reserved - ? WHERE id IN ("+placeholders(len(windowIDs))+")"),
-			append([]any{amount}, intArgs(windowIDs)...)...); err != nil {
-			return false, fmt.Errorf("release reservation %d: %w", id, err)
-		}
-	}
-	return true, tx.Commit()
-}
-
-// Run does the mode's background work until ctx ends: the embedded and
-// leased modes write their spend every 100 ms (the leased mode also hands
-// back leases idle for a second); the locking and leased modes release
-// expired reservations and leases every 30 s (the embedded mode's holds
-// live in memory, so none can expire).
-func (b *Budgets) Run(ctx context.Context) {
-	flush := time.NewTicker(100 * time.Millisecond)
-	defer flush.Stop()
-	if b.mem == nil {
-		flush.Stop()
-	}
-	sweep := time.NewTicker(30 * time.Second)
-	defer sweep.Stop()
-	if b.mem != nil && !b.mem.leased {
-		sweep.Stop()
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-flush.C:
-			// A hung database must not hold flushMu (and the requests that
-			// load a window behind it) for ever.
-			fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			var err error
-			if b.mem.leased {
-				err = b.flushLeased(fctx, leaseIdle)
-			} else {
-				err = b.Flush(fctx)
-			}
-			cancel()
-			if err != nil {
-				b.log.Warn("write budget spend; retrying at the next flush", "err", err)
-			}
-		case <-sweep.C:
-			if n, err := b.Sweep(ctx); err != nil {
-				b.log.Warn("sweep expired budget reservations", "err", err)
-			} else if n > 0 {
-				b.log.Info("released expired budget reservations and leases", "count", n)
-			}
-		}
-	}
-}
-
-func (b *Budgets) q(s string) string { return database.Rebind(b.db.Dialect, s) }
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
-func intArgs(ids []int) []any {
-	out := make([]any, len(ids))
-	for i, id := range ids {
-		out[i] = id
-	}
-	return out
 }

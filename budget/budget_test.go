@@ -19,7 +19,6 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/auditevent"
-	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/money"
@@ -42,27 +41,29 @@ func keySubject(id int, l budget.Limits) budget.Subject {
 	return budget.Subject{Scope: budget.ScopeKey, ID: id, Name: fmt.Sprintf("key-%d", id), Limits: l}
 }
 
-// eachMode runs fn on each dialect in each mode that dialect serves: the
-// locking and leased modes on both, the embedded mode of the SQLite
-// default on SQLite. fn gets a constructor for the mode's Budgets.
-func eachMode(t *testing.T, fn func(t *testing.T, db *database.DB, mk func() *budget.Budgets)) {
+// eachMode runs fn on each dialect in each ledger that dialect serves:
+// the leased one on both, the embedded one of the SQLite default on
+// SQLite. fn gets a constructor for the ledger, which sets its log.
+func eachMode(t *testing.T, fn func(t *testing.T, db *database.DB, mk func(budget.Options) budget.Ledger)) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
-		t.Run("locking", func(t *testing.T) { fn(t, db, func() *budget.Budgets { return budget.New(db, quiet) }) })
 		t.Run("leased", func(t *testing.T) {
-			ldb := testenv.New(t, db.Dialect)
-			fn(t, ldb, func() *budget.Budgets { return budget.NewLeased(ldb, quiet) })
+			fn(t, db, func(o budget.Options) budget.Ledger { o.Log = quiet; return budget.NewLeased(db, o) })
 		})
 		if db.Dialect == dialect.SQLite {
 			t.Run("embedded", func(t *testing.T) {
 				edb := testenv.New(t, db.Dialect)
-				fn(t, edb, func() *budget.Budgets { return budget.NewEmbedded(edb, quiet) })
+				fn(t, edb, func(o budget.Options) budget.Ledger { o.Log = quiet; return budget.NewEmbedded(edb, o) })
 			})
 		}
 	})
 }
 
+// newEmbedded and newLeased are the constructors as one function type.
+func newEmbedded(db *database.DB, o budget.Options) budget.Ledger { return budget.NewEmbedded(db, o) }
+func newLeased(db *database.DB, o budget.Options) budget.Ledger   { return budget.NewLeased(db, o) }
+
 // spend reserves amount and settles it at the same cost.
-func spend(ctx context.Context, b *budget.Budgets, orgID int, amount money.Micros, subjects ...budget.Subject) (*budget.Reservation, error) {
+func spend(ctx context.Context, b budget.Ledger, orgID int, amount money.Micros, subjects ...budget.Subject) (*budget.Reservation, error) {
 	r, err := b.Reserve(ctx, budget.Request{OrgID: orgID, Subjects: subjects, Amount: amount})
 	if err != nil {
 		return nil, err
@@ -85,8 +86,8 @@ func spent(t *testing.T, db *database.DB, scope spendwindow.Scope, id int, w spe
 // requests of $0.02 each: exactly 50 pass, the rest get 429, and spend ends
 // at $1.00 — twenty times over, on each dialect.
 func TestConcurrentRequestsNeverOverspend(t *testing.T) {
-	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
-		b := mk()
+	eachMode(t, func(t *testing.T, db *database.DB, mk func(budget.Options) budget.Ledger) {
+		b := mk(budget.Options{})
 		ctx := context.Background()
 		for round := 0; round < 20; round++ {
 			subj := keySubject(1000+round, budget.Limits{6: usd(1.00)})
@@ -122,11 +123,11 @@ func TestConcurrentRequestsNeverOverspend(t *testing.T) {
 	})
 }
 
-// TestTwoGatewaysShareTheBlock: two Budgets over two connection pools to
-// one PostgreSQL (as two replicas have) hold one block between them. The
-// locking mode admits exactly the 50 requests that fit; the leased mode
-// never more, may refuse a few while the other replica holds an unused
-// slice, and admits them once the slices are handed back.
+// TestTwoGatewaysShareTheBlock: two leased ledgers over two connection
+// pools to one PostgreSQL (as two replicas have) hold one block between
+// them: never more than the 50 requests that fit, a few refused while the
+// other replica holds an unused slice, admitted once the slices are
+// handed back.
 func TestTwoGatewaysShareTheBlock(t *testing.T) {
 	target := testenv.Target(t, "postgres")
 	ctx := context.Background()
@@ -142,48 +143,37 @@ func TestTwoGatewaysShareTheBlock(t *testing.T) {
 	if _, err := migrationsApply(ctx, dbs[0]); err != nil {
 		t.Fatal(err)
 	}
-	modes := []struct {
-		name string
-		mk   func(*database.DB, *slog.Logger) *budget.Budgets
-	}{{"locking", budget.New}, {"leased", budget.NewLeased}}
-	for i, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			b1, b2 := mode.mk(dbs[0], quiet), mode.mk(dbs[1], quiet)
-			subj := keySubject(7+i, budget.Limits{6: usd(1.00)})
-			var ok atomic.Int64
-			var wg sync.WaitGroup
-			for i := 0; i < 200; i++ {
-				wg.Add(1)
-				go func(b *budget.Budgets) {
-					defer wg.Done()
-					if _, err := spend(ctx, b, 1, money.FromUSD(0.02), subj); err == nil {
-						ok.Add(1)
-					}
-				}([]*budget.Budgets{b1, b2}[i%2])
+	b1, b2 := budget.NewLeased(dbs[0], budget.Options{Log: quiet}), budget.NewLeased(dbs[1], budget.Options{Log: quiet})
+	subj := keySubject(8, budget.Limits{6: usd(1.00)})
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(b *budget.Leased) {
+			defer wg.Done()
+			if _, err := spend(ctx, b, 1, money.FromUSD(0.02), subj); err == nil {
+				ok.Add(1)
 			}
-			wg.Wait()
-			for _, b := range []*budget.Budgets{b1, b2} {
-				if err := b.Flush(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
-			s, r := spent(t, dbs[0], spendwindow.ScopeKey, subj.ID, spendwindow.WindowTotal)
-			if ok.Load() > 50 || ok.Load() < 40 || s != money.FromUSD(0.02)*money.Micros(ok.Load()) || r != 0 {
-				t.Fatalf("two gateways: %d passed, spent %s, reserved %s after the flush; want at most 50 (and not far fewer), spent matching, nothing held", ok.Load(), s, r)
-			}
-			if mode.name == "locking" && ok.Load() != 50 {
-				t.Fatalf("locking mode admitted %d; want exactly 50", ok.Load())
-			}
-			// Whatever a lease kept from a request is usable now, and no more.
-			for n := ok.Load(); n < 50; n++ {
-				if _, err := spend(ctx, []*budget.Budgets{b1, b2}[n%2], 1, money.FromUSD(0.02), subj); err != nil {
-					t.Fatalf("request %d refused with $%.2f left: %v", n+1, float64(50-n)*0.02, err)
-				}
-			}
-			if _, err := spend(ctx, b1, 1, money.FromUSD(0.02), subj); err == nil {
-				t.Fatal("a 51st request passed the $1.00 block")
-			}
-		})
+		}([]*budget.Leased{b1, b2}[i%2])
+	}
+	wg.Wait()
+	for _, b := range []*budget.Leased{b1, b2} {
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, r := spent(t, dbs[0], spendwindow.ScopeKey, subj.ID, spendwindow.WindowTotal)
+	if ok.Load() > 50 || ok.Load() < 40 || s != money.FromUSD(0.02)*money.Micros(ok.Load()) || r != 0 {
+		t.Fatalf("two gateways: %d passed, spent %s, reserved %s after the flush; want at most 50 (and not far fewer), spent matching, nothing held", ok.Load(), s, r)
+	}
+	// Whatever a lease kept from a request is usable now, and no more.
+	for n := ok.Load(); n < 50; n++ {
+		if _, err := spend(ctx, []*budget.Leased{b1, b2}[n%2], 1, money.FromUSD(0.02), subj); err != nil {
+			t.Fatalf("request %d refused with $%.2f left: %v", n+1, float64(50-n)*0.02, err)
+		}
+	}
+	if _, err := spend(ctx, b1, 1, money.FromUSD(0.02), subj); err == nil {
+		t.Fatal("a 51st request passed the $1.00 block")
 	}
 }
 
@@ -194,8 +184,7 @@ func TestLeases(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		clk := newClock("2026-03-01T10:00:00Z")
-		b := budget.NewLeased(db, quiet)
-		b.Now = clk.Now
+		b := budget.NewLeased(db, budget.Options{Log: quiet, Now: clk.Now})
 		subj := keySubject(9, budget.Limits{3: usd(10), 6: usd(100)})
 		for i := 0; i < 100; i++ {
 			if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subj); err != nil {
@@ -234,8 +223,7 @@ func TestLeases(t *testing.T) {
 
 		// A replica that leases and dies: its lease holds budget until it
 		// expires, then another replica's sweep returns it.
-		dead := budget.NewLeased(db, quiet)
-		dead.Now = clk.Now
+		dead := budget.NewLeased(db, budget.Options{Log: quiet, Now: clk.Now})
 		if _, err := dead.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{subj}, Amount: money.FromUSD(8.50)}); err != nil {
 			t.Fatal(err)
 		}
@@ -253,8 +241,7 @@ func TestLeases(t *testing.T) {
 func TestLeaseCoversABurst(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		b := budget.NewLeased(db, quiet)
-		b.Now = newClock("2026-03-01T10:00:00Z").Now
+		b := budget.NewLeased(db, budget.Options{Log: quiet, Now: newClock("2026-03-01T10:00:00Z").Now})
 		subj := keySubject(9, budget.Limits{3: usd(1_000_000)})
 		amount := money.FromUSD(0.001)
 		if _, err := spend(ctx, b, 1, amount, subj); err != nil {
@@ -277,11 +264,10 @@ func TestLeaseCoversABurst(t *testing.T) {
 // TestWindowsRollOver: with the clock moved, an hour block resets at the
 // top of the hour, a month block at the month's start, a total never.
 func TestWindowsRollOver(t *testing.T) {
-	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func(budget.Options) budget.Ledger) {
 		ctx := context.Background()
 		clk := newClock("2026-01-31T23:59:30Z")
-		b := mk()
-		b.Now = clk.Now
+		b := mk(budget.Options{Now: clk.Now})
 		cases := []struct {
 			name   string
 			limits budget.Limits
@@ -319,15 +305,14 @@ func TestWindowsRollOver(t *testing.T) {
 // threshold; exactly one alert is stored, and later requests carry the
 // warning header value.
 func TestWarnOncePerCrossing(t *testing.T) {
-	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func(budget.Options) budget.Ledger) {
 		ctx := context.Background()
 		org, err := auth.CreateOrganization(ctx, db.Client, "acme", false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		alerts := make(chan budget.Alert, 10)
-		b := mk()
-		b.Alerts = alerts
+		b := mk(budget.Options{Alerts: alerts})
 		subj := keySubject(42, budget.Limits{2: usd(0.50), 3: usd(10)})
 		r, _ := spend(ctx, b, org.ID, money.FromUSD(0.10), subj)
 		if len(r.Warnings()) != 0 {
@@ -369,8 +354,8 @@ func TestSweptLeaseIsNotUsed(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		clk := newClock("2026-03-01T10:00:00Z")
-		stalled, other := budget.NewLeased(db, quiet), budget.NewLeased(db, quiet)
-		stalled.Now, other.Now = clk.Now, clk.Now
+		opts := budget.Options{Log: quiet, Now: clk.Now}
+		stalled, other := budget.NewLeased(db, opts), budget.NewLeased(db, opts)
 		subj := keySubject(13, budget.Limits{6: usd(1.00)})
 		if _, err := spend(ctx, stalled, 1, money.FromUSD(0.01), subj); err != nil {
 			t.Fatal(err)
@@ -417,7 +402,7 @@ func TestSweptLeaseIsNotUsed(t *testing.T) {
 func TestLeaseOnDeletedWindow(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		b := budget.NewLeased(db, quiet)
+		b := budget.NewLeased(db, budget.Options{Log: quiet})
 		subj := keySubject(17, budget.Limits{6: usd(1.00)})
 		for i := 0; i < 3; i++ {
 			if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subj); err != nil {
@@ -444,13 +429,13 @@ func TestLeaseOnDeletedWindow(t *testing.T) {
 // TestRemovedWarnLimitDoesNotAlert: once an admin removes a warn limit,
 // spend past the old threshold raises no alert, in every mode.
 func TestRemovedWarnLimitDoesNotAlert(t *testing.T) {
-	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func(budget.Options) budget.Ledger) {
 		ctx := context.Background()
 		org, err := auth.CreateOrganization(ctx, db.Client, "warned", false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := mk()
+		b := mk(budget.Options{})
 		withWarn := keySubject(19, budget.Limits{2: usd(0.50), 3: usd(10)})
 		withoutWarn := keySubject(19, budget.Limits{3: usd(10)})
 		if _, err := spend(ctx, b, org.ID, money.FromUSD(0.10), withWarn); err != nil {
@@ -475,14 +460,14 @@ func TestRemovedWarnLimitDoesNotAlert(t *testing.T) {
 func TestLeasesNeverDeadlock(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		b1, b2 := budget.NewLeased(db, quiet), budget.NewLeased(db, quiet)
+		b1, b2 := budget.NewLeased(db, budget.Options{Log: quiet}), budget.NewLeased(db, budget.Options{Log: quiet})
 		subjects := []budget.Subject{
 			keySubject(11, budget.Limits{3: usd(1000), 5: usd(2000)}),
 			{Scope: budget.ScopeService, ID: 11, Name: "svc", Limits: budget.Limits{3: usd(1000), 6: usd(5000)}},
 		}
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		for _, b := range []*budget.Budgets{b1, b2} {
+		for _, b := range []*budget.Leased{b1, b2} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -503,7 +488,7 @@ func TestLeasesNeverDeadlock(t *testing.T) {
 		var requests sync.WaitGroup
 		for i := 0; i < 16; i++ {
 			requests.Add(1)
-			go func(b *budget.Budgets) {
+			go func(b *budget.Leased) {
 				defer requests.Done()
 				for j := 0; j < 60; j++ {
 					if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subjects...); err != nil {
@@ -511,12 +496,12 @@ func TestLeasesNeverDeadlock(t *testing.T) {
 						return
 					}
 				}
-			}([]*budget.Budgets{b1, b2}[i%2])
+			}([]*budget.Leased{b1, b2}[i%2])
 		}
 		requests.Wait()
 		close(stop)
 		wg.Wait()
-		for _, b := range []*budget.Budgets{b1, b2} {
+		for _, b := range []*budget.Leased{b1, b2} {
 			if err := b.Flush(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -534,7 +519,7 @@ func TestLeasesNeverDeadlock(t *testing.T) {
 // heldUntilSwept checks that a hold of a dead process refuses a request of
 // amount until the clock passes the hold's expiry and Sweep returns want
 // holds, after which the request passes.
-func heldUntilSwept(t *testing.T, b *budget.Budgets, clk *clock, subj budget.Subject, amount money.Micros, want int) {
+func heldUntilSwept(t *testing.T, b *budget.Leased, clk *clock, subj budget.Subject, amount money.Micros, want int) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := spend(ctx, b, 1, amount, subj); err == nil {
@@ -552,42 +537,12 @@ func heldUntilSwept(t *testing.T, b *budget.Budgets, clk *clock, subj budget.Sub
 	}
 }
 
-// TestExpiredReservationsAreReleased: a request that never settles (its
-// process died) stops holding budget after the TTL.
-func TestExpiredReservationsAreReleased(t *testing.T) {
-	testenv.Each(t, func(t *testing.T, db *database.DB) {
-		ctx := context.Background()
-		clk := newClock("2026-03-01T10:00:00Z")
-		b := budget.New(db, quiet)
-		b.Now, b.TTL = clk.Now, time.Minute
-		subj := keySubject(5, budget.Limits{6: usd(1)})
-		if _, err := b.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{subj}, Amount: money.FromUSD(0.80)}); err != nil {
-			t.Fatal(err)
-		}
-		heldUntilSwept(t, b, clk, subj, money.FromUSD(0.30), 1)
-		if n := db.Client.BudgetReservation.Query().Where(budgetreservation.ExpiresAtLT(clk.Now().Add(time.Hour))).CountX(ctx); n != 0 {
-			t.Fatalf("%d reservations left", n)
-		}
-		// A late settle of a swept reservation charges once and releases nothing twice.
-		r, _ := b.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{subj}, Amount: money.FromUSD(0.10)})
-		clk.Set(clk.Now().Add(2 * time.Minute))
-		b.Sweep(ctx)
-		if err := r.Settle(ctx, money.FromUSD(0.05)); err != nil {
-			t.Fatal(err)
-		}
-		s, res := spent(t, db, spendwindow.ScopeKey, 5, spendwindow.WindowTotal)
-		if s != money.FromUSD(0.35) || res != 0 {
-			t.Fatalf("spent %s reserved %s; want $0.35 and $0", s, res)
-		}
-	})
-}
-
 func TestBalanceEnforced(t *testing.T) {
-	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func(budget.Options) budget.Ledger) {
 		ctx := context.Background()
 		org, _ := auth.CreateOrganization(ctx, db.Client, "prepaid", false)
 		db.Client.Balance.Update().SetCurrentBalance(money.FromUSD(0.05)).ExecX(ctx)
-		b := mk()
+		b := mk(budget.Options{})
 		req := budget.Request{OrgID: org.ID, EnforceBalance: true, Amount: money.FromUSD(0.04),
 			Subjects: []budget.Subject{{Scope: budget.ScopeOrg, ID: org.ID, Name: "prepaid"}}}
 		for i := 0; i < 2; i++ {
@@ -633,16 +588,15 @@ func mustTime(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return 
 func BenchmarkReserveSettle(b *testing.B) {
 	modes := []struct {
 		name, dialect string
-		mk            func(*database.DB, *slog.Logger) *budget.Budgets
+		mk            func(*database.DB, budget.Options) budget.Ledger
 	}{
-		{"locking", dialect.SQLite, budget.New}, {"locking", dialect.Postgres, budget.New},
-		{"embedded", dialect.SQLite, budget.NewEmbedded},
-		{"leased", dialect.SQLite, budget.NewLeased}, {"leased", dialect.Postgres, budget.NewLeased},
+		{"embedded", dialect.SQLite, newEmbedded},
+		{"leased", dialect.SQLite, newLeased}, {"leased", dialect.Postgres, newLeased},
 	}
 	for _, mode := range modes {
 		b.Run(testenv.Name(mode.dialect)+"-"+mode.name, func(b *testing.B) {
 			db := testenv.New(b, mode.dialect)
-			bud := mode.mk(db, quiet)
+			bud := mode.mk(db, budget.Options{Log: quiet})
 			ctx := context.Background()
 			subjects := benchSubjects()
 			b.ReportAllocs()
@@ -665,7 +619,7 @@ func BenchmarkLeasedFlush(b *testing.B) {
 		for _, keys := range []int{1, 64} {
 			b.Run(fmt.Sprintf("%s-keys=%d", testenv.Name(d), keys), func(b *testing.B) {
 				db := testenv.New(b, d)
-				bud := budget.NewLeased(db, quiet)
+				bud := budget.NewLeased(db, budget.Options{Log: quiet})
 				ctx := context.Background()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
@@ -689,7 +643,7 @@ func BenchmarkLeasedFlush(b *testing.B) {
 func TestEmbeddedKeepsSpendAcrossLimitsAndRestarts(t *testing.T) {
 	db := testenv.New(t, dialect.SQLite)
 	ctx := context.Background()
-	b := budget.NewEmbedded(db, quiet)
+	b := budget.NewEmbedded(db, budget.Options{Log: quiet})
 	if _, err := spend(ctx, b, 1, money.FromUSD(0.60), keySubject(3, budget.Limits{})); err != nil {
 		t.Fatal(err)
 	}
@@ -700,7 +654,7 @@ func TestEmbeddedKeepsSpendAcrossLimitsAndRestarts(t *testing.T) {
 	if err := b.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	next := budget.NewEmbedded(db, quiet)
+	next := budget.NewEmbedded(db, budget.Options{Log: quiet})
 	if _, err := next.Reserve(ctx, budget.Request{OrgID: 1, Subjects: []budget.Subject{limited}, Amount: money.FromUSD(0.50)}); err == nil {
 		t.Fatal("a new process did not see the flushed spend")
 	}
@@ -715,11 +669,10 @@ func TestEmbeddedKeepsSpendAcrossLimitsAndRestarts(t *testing.T) {
 // windows that rolled over since the last flush. Every row ends with
 // exactly its own spend and nothing left reserved.
 func TestFlushWritesEveryWindow(t *testing.T) {
-	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func(budget.Options) budget.Ledger) {
 		ctx := context.Background()
 		clk := newClock("2026-01-31T23:59:30Z")
-		b := mk()
-		b.Now = clk.Now
+		b := mk(budget.Options{Now: clk.Now})
 		const keys = 12 // 12 keys × 4 windows, plus the service's and the org's
 		subjects := func(i int) []budget.Subject {
 			// Day and month blocks: leased windows in the leased mode.
@@ -850,9 +803,9 @@ func TestSlotOrder(t *testing.T) {
 // that refused: the service for a limit its keys inherit, the key for its
 // own.
 func TestRefusalNamesTheLimitsOwner(t *testing.T) {
-	eachMode(t, func(t *testing.T, db *database.DB, mk func() *budget.Budgets) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func(budget.Options) budget.Ledger) {
 		ctx := context.Background()
-		b := mk()
+		b := mk(budget.Options{})
 		cases := []struct {
 			name       string
 			keyDay     *money.Micros

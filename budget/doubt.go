@@ -71,17 +71,17 @@ func (m *memory) nextFlush() int64 {
 
 // recordFlush writes seq as this process's last flush, in the flush's
 // transaction, and now and then prunes the records of processes gone.
-func (b *Budgets) recordFlush(ctx context.Context, tx *sql.Tx, seq int64, now time.Time) error {
-	stmt, err := b.db.Prepared(ctx, tx, b.q(`INSERT INTO budget_flushes (id, seq, updated_at) VALUES (?, ?, ?)
+func (m *memory) recordFlush(ctx context.Context, tx *sql.Tx, seq int64, now time.Time) error {
+	stmt, err := m.db.Prepared(ctx, tx, m.q(`INSERT INTO budget_flushes (id, seq, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`))
 	if err != nil {
 		return fmt.Errorf("record budget flush: %w", err)
 	}
-	if _, err := stmt.ExecContext(ctx, b.mem.flushes.id, seq, now); err != nil {
+	if _, err := stmt.ExecContext(ctx, m.flushes.id, seq, now); err != nil {
 		return fmt.Errorf("record budget flush: %w", err)
 	}
 	if seq%pruneEvery == 1 {
-		if _, err := tx.ExecContext(ctx, b.q(`DELETE FROM budget_flushes WHERE updated_at < ?`), now.Add(-pruneAfter)); err != nil {
+		if _, err := tx.ExecContext(ctx, m.q(`DELETE FROM budget_flushes WHERE updated_at < ?`), now.Add(-pruneAfter)); err != nil {
 			return fmt.Errorf("prune budget flush records: %w", err)
 		}
 	}
@@ -103,14 +103,13 @@ func (m *memory) doubtful(err error, seq int64, finish func(applied bool)) bool 
 // resolve finds out whether the flush in doubt was applied and finishes
 // it, before a flush writes anything (a later flush's record would hide
 // the answer). The caller holds flushMu.
-func (b *Budgets) resolve(ctx context.Context) error {
-	m := b.mem
+func (m *memory) resolve(ctx context.Context) error {
 	d := m.flushes.doubt
 	if d == nil {
 		return nil
 	}
 	var seq int64
-	err := b.db.SQL.QueryRowContext(ctx, b.q(`SELECT seq FROM budget_flushes WHERE id = ?`), m.flushes.id).Scan(&seq)
+	err := m.db.SQL.QueryRowContext(ctx, m.q(`SELECT seq FROM budget_flushes WHERE id = ?`), m.flushes.id).Scan(&seq)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("write budget spend: find whether the last flush was applied: %w", err)
 	}

@@ -25,11 +25,7 @@ func LeasedStatementLen(keys []TestKey) int {
 // SlotOrder is the order in which a reservation for subjects holds its
 // windows (none may have limits: this reserves nothing).
 func SlotOrder(subjects []Subject) []TestKey {
-	b := &Budgets{Now: time.Now}
-	res, err := b.reserve(context.Background(), Request{Subjects: subjects})
-	if err != nil {
-		panic(err)
-	}
+	res, _ := (&memory{}).open(Request{Subjects: subjects}, time.Now())
 	keys := make([]TestKey, len(res.slots))
 	for i, s := range res.slots {
 		keys[i] = TestKey{Scope: s.key.Scope(), ID: s.key.id, Window: s.key.Window(), Start: s.key.startNS}
@@ -39,16 +35,15 @@ func SlotOrder(subjects []Subject) []TestKey {
 
 // FlushTick is the background flush of the leased mode: settled spend
 // written, leases used within leaseIdle kept.
-func (b *Budgets) FlushTick(ctx context.Context) error { return b.flushLeased(ctx, leaseIdle) }
+func (l *Leased) FlushTick(ctx context.Context) error { return l.flushLeased(ctx, leaseIdle) }
 
 // Leases is the lease row each window of the leased mode holds a lease
 // through, by window.
-func (b *Budgets) Leases() map[TestKey]int64 {
-	m := b.mem
-	m.mu.Lock()
-	defer m.mu.Unlock()
+func (l *Leased) Leases() map[TestKey]int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	out := map[TestKey]int64{}
-	for k, w := range m.windows {
+	for k, w := range l.windows {
 		if w.lease.id != 0 {
 			out[TestKey{Scope: k.Scope(), ID: k.id, Window: k.Window(), Start: k.startNS}] = w.lease.id
 		}

@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"testing"
 
@@ -337,7 +336,7 @@ func (s *faultyStmt) CheckNamedValue(nv *driver.NamedValue) error {
 // faultyLedger returns budgets mk makes over a fresh database of the
 // dialect, through a pool whose faults f controls, and a pool without
 // faults to read the database with.
-func faultyLedger(t *testing.T, dialectName string, mk func(*database.DB, *slog.Logger) *budget.Budgets) (*budget.Budgets, *faults, *database.DB) {
+func faultyLedger(t *testing.T, dialectName string, mk func(*database.DB, budget.Options) budget.Ledger) (budget.Ledger, *faults, *database.DB) {
 	t.Helper()
 	target := testenv.Target(t, dialectName)
 	db := openFaulty(t, target)
@@ -348,7 +347,7 @@ func faultyLedger(t *testing.T, dialectName string, mk func(*database.DB, *slog.
 	f := &faults{}
 	pool := openFaulty(t, target, f)
 	t.Cleanup(func() { pool.Close() })
-	return mk(pool, quiet), f, db
+	return mk(pool, budget.Options{Log: quiet}), f, db
 }
 
 // TestFlushCommitAnswerLost: a flush whose COMMIT answers with an error
@@ -358,8 +357,8 @@ func faultyLedger(t *testing.T, dialectName string, mk func(*database.DB, *slog.
 func TestFlushCommitAnswerLost(t *testing.T) {
 	modes := []struct {
 		name string
-		mk   func(*database.DB, *slog.Logger) *budget.Budgets
-	}{{"embedded", budget.NewEmbedded}, {"leased", budget.NewLeased}}
+		mk   func(*database.DB, budget.Options) budget.Ledger
+	}{{"embedded", newEmbedded}, {"leased", newLeased}}
 	testenv.EachDialect(t, func(t *testing.T, dialectName string) {
 		for _, mode := range modes {
 			for _, fault := range []commitFault{commitApplied, commitLost} {
@@ -401,7 +400,7 @@ func TestFlushCommitAnswerLost(t *testing.T) {
 func TestGrantCommitAnswerLost(t *testing.T) {
 	testenv.EachDialect(t, func(t *testing.T, dialectName string) {
 		ctx := context.Background()
-		b, f, db := faultyLedger(t, dialectName, budget.NewLeased)
+		b, f, db := faultyLedger(t, dialectName, newLeased)
 		subj := keySubject(22, budget.Limits{6: usd(1.00)})
 		if _, err := spend(ctx, b, 1, money.FromUSD(0.01), subj); err != nil {
 			t.Fatal(err)

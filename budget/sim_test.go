@@ -145,9 +145,11 @@ type simReq struct {
 // replica is one process with its own connection pool.
 type replica struct {
 	name string
-	b    *budget.Budgets
-	pool *database.DB
-	f    *faults // cuts this replica off alone
+	b    budget.Ledger
+	// leased is b in the leased mode, nil in the embedded one.
+	leased *budget.Leased
+	pool   *database.DB
+	f      *faults // cuts this replica off alone
 	// cutOff is the step its cut-off ends; 0 when connected.
 	cutOff int
 	open   []*simReq
@@ -258,12 +260,13 @@ func newSim(t *testing.T, dialectName string, leased bool, seed int) *sim {
 // start gives r a fresh process: a new pool and new in-memory state.
 func (s *sim) start(r *replica) {
 	r.pool = openFaulty(s.t, s.target, r.f, s.dbFaults)
+	opts := budget.Options{Log: quiet, Now: s.clk.Now}
 	if s.leased {
-		r.b = budget.NewLeased(r.pool, quiet)
+		r.leased = budget.NewLeased(r.pool, opts)
+		r.b = r.leased
 	} else {
-		r.b = budget.NewEmbedded(r.pool, quiet)
+		r.b = budget.NewEmbedded(r.pool, opts)
 	}
-	r.b.Now = s.clk.Now
 	r.open, r.pend, r.cover, r.flushedAt = nil, map[wkey]money.Micros{}, map[wkey]money.Micros{}, s.clk.Now()
 	r.unwritten, r.unwrittenN = 0, 0
 }
@@ -457,7 +460,7 @@ func (s *sim) flush(r *replica, full bool, fault commitFault) {
 	if full || !s.leased {
 		err = r.b.Flush(s.ctx)
 	} else {
-		err = r.b.FlushTick(s.ctx)
+		err = r.leased.FlushTick(s.ctx)
 	}
 	fired, committed := r.f.disarm()
 	s.stats.flushes++
@@ -503,9 +506,9 @@ func (s *sim) sweep(r *replica) {
 	before := s.leaseRows()
 	held := map[*replica]map[wkey]int64{}
 	for _, o := range s.replicas {
-		held[o] = o.b.Leases()
+		held[o] = o.leased.Leases()
 	}
-	n, err := r.b.Sweep(s.ctx)
+	n, err := r.leased.Sweep(s.ctx)
 	s.stats.sweeps++
 	if err != nil {
 		s.logf("%s sweep: %v", r.name, err)
@@ -651,8 +654,10 @@ func (s *sim) quiesce() {
 		}
 	}
 	s.clk.Set(s.clk.Now().Add(3 * time.Minute))
-	if _, err := s.replicas[0].b.Sweep(s.ctx); err != nil {
-		s.fail("final sweep: %v", err)
+	if s.leased {
+		if _, err := s.replicas[0].leased.Sweep(s.ctx); err != nil {
+			s.fail("final sweep: %v", err)
+		}
 	}
 	s.check()
 	_, reserved := s.stored()

@@ -37,11 +37,14 @@ func TestWebhookRetries(t *testing.T) {
 		db.Client.ProjectSettings.Update().SetAlertWebhookURL(srv.URL).ExecX(ctx)
 
 		alerts := make(chan budget.Alert, 4)
-		b := budget.New(db, quiet)
-		b.Alerts = alerts
+		b := budget.New(db, budget.Options{Log: quiet, Alerts: alerts})
 		go (&budget.Webhook{Client: db.Client, Log: quiet, Backoff: 10 * time.Millisecond}).Run(ctx, alerts)
 		subj := keySubject(9, budget.Limits{0: usd(0.01)})
 		if _, err := spend(ctx, b, org.ID, money.FromUSD(0.02), subj); err != nil {
+			t.Fatal(err)
+		}
+		// The crossing is stored, and sent, with the spend.
+		if err := b.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
 		select {

@@ -1,13 +1,3 @@
-// Package budget keeps spend under its limits: before a request goes
-// upstream its worst-case cost is held in every spend window that has a
-// limit (key, service and organization; hour, day, month and total), and
-// after the response the hold is settled to the real cost. Crossing a warn
-// threshold raises exactly one alert per window. Three modes share the
-// rules: the embedded mode (NewEmbedded, one process on SQLite) keeps
-// windows in memory and writes them behind; the leased mode (NewLeased,
-// replicas on PostgreSQL) does the same against slices of the headroom
-// each replica leases from the database; the locking mode (New) holds and
-// settles every request in locked database rows.
 package budget
 
 import (

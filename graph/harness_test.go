@@ -51,7 +51,7 @@ type harness struct {
 	other   *ent.Organization
 	mgmtKey *ent.APIKey
 	auth    *auth.Authenticator
-	budgets *budget.Budgets
+	budgets budget.Ledger
 	feed    *livefeed.Hub
 	prober  *liveusage.Prober
 }
@@ -101,7 +101,7 @@ func newHarnessWith(t *testing.T, db *database.DB, opts graph.Options) *harness 
 	if _, _, err := pricing.Sync(ctx, db.Client); err != nil {
 		t.Fatal(err)
 	}
-	h.budgets = budget.New(db, log)
+	h.budgets = budget.New(db, budget.Options{Log: log})
 	h.feed = livefeed.New()
 	h.prober = liveusage.New()
 	r := &graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets,

@@ -26,7 +26,7 @@ type Resolver struct {
 	Log     *slog.Logger
 	Auth    *auth.Authenticator
 	Keyring *secrets.Keyring
-	Budgets *budget.Budgets
+	Budgets budget.Ledger
 	Prober  *liveusage.Prober
 	// Feed carries live events to subscriptions.
 	Feed *livefeed.Hub

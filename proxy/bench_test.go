@@ -109,21 +109,16 @@ func BenchmarkChatStream(b *testing.B) {
 
 // BenchmarkChatBudgeted is BenchmarkChat with package budget's reserve and
 // settle on (the service and its key have day and month blocks), in each
-// mode the server runs: embedded on SQLite, leased on PostgreSQL, and the
-// locking mode for comparison.
+// mode the server runs: embedded on SQLite, leased on PostgreSQL.
 func BenchmarkChatBudgeted(b *testing.B) {
-	modes := []struct {
-		name, dialect string
-		mk            func(*database.DB, *slog.Logger) *budget.Budgets
-	}{
-		{"sqlite-embedded", dialect.SQLite, budget.NewEmbedded},
-		{"sqlite-locking", dialect.SQLite, budget.New},
-		{"postgres-leased", dialect.Postgres, budget.NewLeased},
+	modes := []struct{ name, dialect string }{
+		{"sqlite-embedded", dialect.SQLite},
+		{"postgres-leased", dialect.Postgres},
 	}
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
 			db := testenv.New(b, m.dialect)
-			bud := m.mk(db, slog.New(slog.DiscardHandler))
+			bud := budget.New(db, budget.Options{Log: slog.New(slog.DiscardHandler)})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go bud.Run(ctx) // the write-behind, as the server runs it
@@ -135,7 +130,7 @@ func BenchmarkChatBudgeted(b *testing.B) {
 }
 
 // budgetWithLimits gives every request day and month blocks, as a
-// governed service has, so that the budget takes its locking path.
+// governed service has, so that the budget holds the request in them.
 type budgetWithLimits struct{ Budget }
 
 func (l budgetWithLimits) Reserve(ctx context.Context, r BudgetRequest) (Reservation, error) {

@@ -89,9 +89,9 @@ func (r *Refusal) Error() string { return r.Message }
 // Budgets adapts package budget's spend windows to the proxy: the key (with
 // its limits inherited from the service), the service and the organization
 // are the subjects of every request.
-func Budgets(b *budget.Budgets) Budget { return budgets{b} }
+func Budgets(b budget.Ledger) Budget { return budgets{b} }
 
-type budgets struct{ b *budget.Budgets }
+type budgets struct{ b budget.Ledger }
 
 func (a budgets) Reserve(ctx context.Context, r BudgetRequest) (Reservation, error) {
 	key, svc := budget.KeySubject(r.Key, r.Service), budget.ServiceSubject(r.Service)

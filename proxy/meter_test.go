@@ -53,11 +53,7 @@ func choicesUpstream(t testing.TB) *fakeUpstream {
 // choices keeps settled spend within it.
 func TestChoicesNeverOverspend(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
-		mk := budget.NewLeased
-		if db.Dialect == dialect.SQLite {
-			mk = budget.NewEmbedded
-		}
-		bud := mk(db, slog.New(slog.DiscardHandler))
+		bud := budget.New(db, budget.Options{Log: slog.New(slog.DiscardHandler)})
 		f := newFixture(t, db, func(o *Options) { o.Budget = Budgets(bud) })
 		// $0.10 per million tokens in and out: a request of 100 × 100
 		// tokens costs about $0.001, a tenth of the block.
@@ -204,7 +200,9 @@ func TestInputNotInBodyIsCharged(t *testing.T) {
 // naming what to set; without a block it is admitted.
 func TestUnboundedRequestRefused(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
-		f := newFixture(t, db, func(o *Options) { o.Budget = Budgets(budget.New(db, slog.New(slog.DiscardHandler))) })
+		f := newFixture(t, db, func(o *Options) {
+			o.Budget = Budgets(budget.New(db, budget.Options{Log: slog.New(slog.DiscardHandler)}))
+		})
 		ctx := context.Background()
 		f.price("openai", "gpt-test", 100_000, 100_000, 0, modelprice.KindText)
 		// A model whose maximum output the gateway does not know.

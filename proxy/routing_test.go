@@ -283,9 +283,11 @@ func TestRoutingDownTargetProbe(t *testing.T) {
 func TestRoutingFailoverChargesOnce(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		clock := newTestClock()
+		var bud budget.Ledger
 		f := newFixture(t, db, func(o *Options) {
 			o.Now = clock.Now
-			o.Budget = Budgets(budget.New(db, o.Log))
+			bud = budget.New(db, budget.Options{Log: o.Log})
+			o.Budget = Budgets(bud)
 		})
 		f.price("openai", "gpt-test", 2_500_000, 10_000_000, 1_250_000, modelprice.KindText)
 		a := newUpstream(t, answer(500))
@@ -316,6 +318,9 @@ func TestRoutingFailoverChargesOnce(t *testing.T) {
 		var total int64
 		for _, r := range recs {
 			total += int64(r.Cost)
+		}
+		if err := bud.Flush(context.Background()); err != nil {
+			t.Fatal(err)
 		}
 		w := f.db.Client.SpendWindow.Query().Where(spendwindow.ScopeEQ(spendwindow.ScopeService), spendwindow.ScopeID(svc.ID),
 			spendwindow.WindowEQ(spendwindow.WindowTotal)).OnlyX(context.Background())

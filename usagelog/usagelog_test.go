@@ -401,7 +401,7 @@ func TestLedgerCommitsWithItsBatch(t *testing.T) {
 
 // budgetLedger writes a batch's spend with the budget's journal, as the
 // server does.
-type budgetLedger struct{ b *budget.Budgets }
+type budgetLedger struct{ b budget.Ledger }
 
 func (l budgetLedger) Lock()   { l.b.LockJournal() }
 func (l budgetLedger) Unlock() { l.b.UnlockJournal() }
@@ -426,7 +426,7 @@ func TestAbandonedSpendStillCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := budget.NewLeased(db, quiet)
+		b := budget.New(db, budget.Options{Log: quiet})
 		subj := budget.Subject{Scope: budget.ScopeKey, ID: 3, Name: "key-3"}
 		w := usagelog.New(db, usagelog.Options{Log: quiet, BatchSize: 2, Interval: time.Millisecond, Ledger: budgetLedger{b},
 			InTx: func(context.Context, *sql.Tx, []usagelog.Record) error { return errors.New("down") }})
