@@ -206,7 +206,6 @@ func TestTranslatedPairs(t *testing.T) {
 	})
 }
 
-
 // readText is the text of a caller's answer, read as the caller's API
 // reads it.
 func readText(t *testing.T, c pairCaller, body []byte, streamed bool) string {
