@@ -44,6 +44,7 @@ import (
 	"github.com/sluicehq/sluice/proxy"
 	"github.com/sluicehq/sluice/rollup"
 	"github.com/sluicehq/sluice/secrets"
+	"github.com/sluicehq/sluice/upstream"
 	"github.com/sluicehq/sluice/usagelog"
 	"github.com/sluicehq/sluice/web"
 )
@@ -190,7 +191,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	// Replicas share PostgreSQL: each leases slices of the headroom.
 	alerts := make(chan budget.Alert, 1024)
 	g.budgets = budget.New(db, budget.Options{Log: log, Alerts: alerts})
-	g.prober = liveusage.New()
+	g.prober = liveusage.New(g.outbound())
 	if cfg.ProviderRefreshInterval > 0 {
 		g.prober.MinRefresh = cfg.ProviderRefreshInterval
 	}
@@ -204,7 +205,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	g.stop = stop
 	go g.budgets.Run(bg)
-	go (&budget.Webhook{Client: db.Client, Log: log}).Run(bg, alerts)
+	go (&budget.Webhook{Client: db.Client, Outbound: g.outbound(), Log: log}).Run(bg, alerts)
 	go g.pruneUsage(bg)
 	g.handler = g.bodyLimits().Handler(g.routes())
 	// Start-up (migrations, the catalog, the first admin's password hash)
@@ -212,6 +213,12 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	// idling at it.
 	debug.FreeOSMemory()
 	return g, nil
+}
+
+// outbound is the one policy every outbound connection follows: the
+// proxy's to providers, the live-usage probe's and the budget webhook's.
+func (g *gateway) outbound() upstream.Policy {
+	return upstream.Policy{DenyPrivate: g.cfg.DenyPrivateUpstreams, ConnectTimeout: g.cfg.UpstreamConnectTimeout}
 }
 
 // routes mounts every endpoint of the binary.
@@ -400,8 +407,8 @@ func (g *gateway) startProxy(ctx context.Context) error {
 		Budget: proxy.Budgets(g.budgets), BudgetFailOpen: g.cfg.BudgetFailOpen,
 		Browser:              web.Handler(),
 		OnRateLimits:         g.prober.Observe,
-		DenyPrivateUpstreams: g.cfg.DenyPrivateUpstreams,
-		ConnectTimeout:       g.cfg.UpstreamConnectTimeout,
+		DenyPrivateUpstreams: g.outbound().DenyPrivate,
+		ConnectTimeout:       g.outbound().ConnectTimeout,
 		FirstByteTimeout:     g.cfg.UpstreamFirstByteTimeout,
 		StreamIdleTimeout:    g.cfg.StreamIdleTimeout,
 		MaxAttempts:          g.cfg.MaxAttempts,

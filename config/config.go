@@ -65,7 +65,8 @@ type Config struct {
 	// how long a kept-alive connection may wait for its next request.
 	ReadHeaderTimeout, IdleTimeout time.Duration
 	// DenyPrivateUpstreams refuses provider base URLs on loopback, private
-	// or link-local addresses, at save time and at connect time.
+	// or link-local addresses at save time, and every outbound connection
+	// (proxy, live-usage probe, budget webhook) to them at connect time.
 	DenyPrivateUpstreams bool
 	// BudgetFailOpen admits requests when the budget check cannot reach
 	// the database; fail closed (503) otherwise.
@@ -192,7 +193,7 @@ var settings = []setting{
 			c.MetricsToken = v
 			return nil
 		}},
-	{"deny-private-upstreams", "SLUICE_DENY_PRIVATE_UPSTREAMS", "false", "refuse provider base URLs that resolve to loopback, private or link-local addresses",
+	{"deny-private-upstreams", "SLUICE_DENY_PRIVATE_UPSTREAMS", "false", "refuse provider base URLs that resolve to loopback, private or link-local addresses, and connect to no such address: not the proxy, the live-usage probe or budget alert webhooks",
 		boolSetting(func(c *Config, b bool) { c.DenyPrivateUpstreams = b })},
 	{"budget-fail-open", "SLUICE_BUDGET_FAIL_OPEN", "false", "admit proxied requests when budgets cannot be checked (database down and, on PostgreSQL, the budget leases used up); by default they get 503",
 		boolSetting(func(c *Config, b bool) { c.BudgetFailOpen = b })},

@@ -2051,6 +2051,22 @@ func (c *ProviderCredentialClient) QueryServiceTargets(_m *ProviderCredential) *
 	return query
 }
 
+// QueryOwnerService queries the owner_service edge of a ProviderCredential.
+func (c *ProviderCredentialClient) QueryOwnerService(_m *ProviderCredential) *ServiceQuery {
+	query := (&ServiceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(providercredential.Table, providercredential.FieldID, id),
+			sqlgraph.To(service.Table, service.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, providercredential.OwnerServiceTable, providercredential.OwnerServiceColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *ProviderCredentialClient) Hooks() []Hook {
 	return c.hooks.ProviderCredential
@@ -2225,6 +2241,22 @@ func (c *ServiceClient) QueryAPIKeys(_m *Service) *APIKeyQuery {
 			sqlgraph.From(service.Table, service.FieldID, id),
 			sqlgraph.To(apikey.Table, apikey.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, service.APIKeysTable, service.APIKeysColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryOwnCredential queries the own_credential edge of a Service.
+func (c *ServiceClient) QueryOwnCredential(_m *Service) *ProviderCredentialQuery {
+	query := (&ProviderCredentialClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(service.Table, service.FieldID, id),
+			sqlgraph.To(providercredential.Table, providercredential.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, service.OwnCredentialTable, service.OwnCredentialColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil

@@ -8868,6 +8868,8 @@ type ProviderCredentialMutation struct {
 	service_targets        map[int]struct{}
 	removedservice_targets map[int]struct{}
 	clearedservice_targets bool
+	owner_service          *int
+	clearedowner_service   bool
 	done                   bool
 	oldValue               func(context.Context) (*ProviderCredential, error)
 	predicates             []predicate.ProviderCredential
@@ -9468,6 +9470,55 @@ func (m *ProviderCredentialMutation) ResetActive() {
 	m.active = nil
 }
 
+// SetOwnerServiceID sets the "owner_service_id" field.
+func (m *ProviderCredentialMutation) SetOwnerServiceID(i int) {
+	m.owner_service = &i
+}
+
+// OwnerServiceID returns the value of the "owner_service_id" field in the mutation.
+func (m *ProviderCredentialMutation) OwnerServiceID() (r int, exists bool) {
+	v := m.owner_service
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOwnerServiceID returns the old "owner_service_id" field's value of the ProviderCredential entity.
+// If the ProviderCredential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProviderCredentialMutation) OldOwnerServiceID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOwnerServiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOwnerServiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOwnerServiceID: %w", err)
+	}
+	return oldValue.OwnerServiceID, nil
+}
+
+// ClearOwnerServiceID clears the value of the "owner_service_id" field.
+func (m *ProviderCredentialMutation) ClearOwnerServiceID() {
+	m.owner_service = nil
+	m.clearedFields[providercredential.FieldOwnerServiceID] = struct{}{}
+}
+
+// OwnerServiceIDCleared returns if the "owner_service_id" field was cleared in this mutation.
+func (m *ProviderCredentialMutation) OwnerServiceIDCleared() bool {
+	_, ok := m.clearedFields[providercredential.FieldOwnerServiceID]
+	return ok
+}
+
+// ResetOwnerServiceID resets all changes to the "owner_service_id" field.
+func (m *ProviderCredentialMutation) ResetOwnerServiceID() {
+	m.owner_service = nil
+	delete(m.clearedFields, providercredential.FieldOwnerServiceID)
+}
+
 // ClearOrganization clears the "organization" edge to the Organization entity.
 func (m *ProviderCredentialMutation) ClearOrganization() {
 	m.clearedorganization = true
@@ -9630,6 +9681,33 @@ func (m *ProviderCredentialMutation) ResetServiceTargets() {
 	m.removedservice_targets = nil
 }
 
+// ClearOwnerService clears the "owner_service" edge to the Service entity.
+func (m *ProviderCredentialMutation) ClearOwnerService() {
+	m.clearedowner_service = true
+	m.clearedFields[providercredential.FieldOwnerServiceID] = struct{}{}
+}
+
+// OwnerServiceCleared reports if the "owner_service" edge to the Service entity was cleared.
+func (m *ProviderCredentialMutation) OwnerServiceCleared() bool {
+	return m.OwnerServiceIDCleared() || m.clearedowner_service
+}
+
+// OwnerServiceIDs returns the "owner_service" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OwnerServiceID instead. It exists only for internal usage by the builders.
+func (m *ProviderCredentialMutation) OwnerServiceIDs() (ids []int) {
+	if id := m.owner_service; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOwnerService resets all changes to the "owner_service" edge.
+func (m *ProviderCredentialMutation) ResetOwnerService() {
+	m.owner_service = nil
+	m.clearedowner_service = false
+}
+
 // Where appends a list predicates to the ProviderCredentialMutation builder.
 func (m *ProviderCredentialMutation) Where(ps ...predicate.ProviderCredential) {
 	m.predicates = append(m.predicates, ps...)
@@ -9664,7 +9742,7 @@ func (m *ProviderCredentialMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProviderCredentialMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 13)
 	if m.created_at != nil {
 		fields = append(fields, providercredential.FieldCreatedAt)
 	}
@@ -9701,6 +9779,9 @@ func (m *ProviderCredentialMutation) Fields() []string {
 	if m.active != nil {
 		fields = append(fields, providercredential.FieldActive)
 	}
+	if m.owner_service != nil {
+		fields = append(fields, providercredential.FieldOwnerServiceID)
+	}
 	return fields
 }
 
@@ -9733,6 +9814,8 @@ func (m *ProviderCredentialMutation) Field(name string) (ent.Value, bool) {
 		return m.APIStandardID()
 	case providercredential.FieldActive:
 		return m.Active()
+	case providercredential.FieldOwnerServiceID:
+		return m.OwnerServiceID()
 	}
 	return nil, false
 }
@@ -9766,6 +9849,8 @@ func (m *ProviderCredentialMutation) OldField(ctx context.Context, name string) 
 		return m.OldAPIStandardID(ctx)
 	case providercredential.FieldActive:
 		return m.OldActive(ctx)
+	case providercredential.FieldOwnerServiceID:
+		return m.OldOwnerServiceID(ctx)
 	}
 	return nil, fmt.Errorf("unknown ProviderCredential field %s", name)
 }
@@ -9859,6 +9944,13 @@ func (m *ProviderCredentialMutation) SetField(name string, value ent.Value) erro
 		}
 		m.SetActive(v)
 		return nil
+	case providercredential.FieldOwnerServiceID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOwnerServiceID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown ProviderCredential field %s", name)
 }
@@ -9907,6 +9999,9 @@ func (m *ProviderCredentialMutation) ClearedFields() []string {
 	if m.FieldCleared(providercredential.FieldAPIStandardID) {
 		fields = append(fields, providercredential.FieldAPIStandardID)
 	}
+	if m.FieldCleared(providercredential.FieldOwnerServiceID) {
+		fields = append(fields, providercredential.FieldOwnerServiceID)
+	}
 	return fields
 }
 
@@ -9935,6 +10030,9 @@ func (m *ProviderCredentialMutation) ClearField(name string) error {
 		return nil
 	case providercredential.FieldAPIStandardID:
 		m.ClearAPIStandardID()
+		return nil
+	case providercredential.FieldOwnerServiceID:
+		m.ClearOwnerServiceID()
 		return nil
 	}
 	return fmt.Errorf("unknown ProviderCredential nullable field %s", name)
@@ -9980,13 +10078,16 @@ func (m *ProviderCredentialMutation) ResetField(name string) error {
 	case providercredential.FieldActive:
 		m.ResetActive()
 		return nil
+	case providercredential.FieldOwnerServiceID:
+		m.ResetOwnerServiceID()
+		return nil
 	}
 	return fmt.Errorf("unknown ProviderCredential field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ProviderCredentialMutation) AddedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.organization != nil {
 		edges = append(edges, providercredential.EdgeOrganization)
 	}
@@ -9998,6 +10099,9 @@ func (m *ProviderCredentialMutation) AddedEdges() []string {
 	}
 	if m.service_targets != nil {
 		edges = append(edges, providercredential.EdgeServiceTargets)
+	}
+	if m.owner_service != nil {
+		edges = append(edges, providercredential.EdgeOwnerService)
 	}
 	return edges
 }
@@ -10026,13 +10130,17 @@ func (m *ProviderCredentialMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case providercredential.EdgeOwnerService:
+		if id := m.owner_service; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ProviderCredentialMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.removedservices != nil {
 		edges = append(edges, providercredential.EdgeServices)
 	}
@@ -10064,7 +10172,7 @@ func (m *ProviderCredentialMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ProviderCredentialMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.clearedorganization {
 		edges = append(edges, providercredential.EdgeOrganization)
 	}
@@ -10076,6 +10184,9 @@ func (m *ProviderCredentialMutation) ClearedEdges() []string {
 	}
 	if m.clearedservice_targets {
 		edges = append(edges, providercredential.EdgeServiceTargets)
+	}
+	if m.clearedowner_service {
+		edges = append(edges, providercredential.EdgeOwnerService)
 	}
 	return edges
 }
@@ -10092,6 +10203,8 @@ func (m *ProviderCredentialMutation) EdgeCleared(name string) bool {
 		return m.clearedservices
 	case providercredential.EdgeServiceTargets:
 		return m.clearedservice_targets
+	case providercredential.EdgeOwnerService:
+		return m.clearedowner_service
 	}
 	return false
 }
@@ -10105,6 +10218,9 @@ func (m *ProviderCredentialMutation) ClearEdge(name string) error {
 		return nil
 	case providercredential.EdgeAPIStandard:
 		m.ClearAPIStandard()
+		return nil
+	case providercredential.EdgeOwnerService:
+		m.ClearOwnerService()
 		return nil
 	}
 	return fmt.Errorf("unknown ProviderCredential unique edge %s", name)
@@ -10125,6 +10241,9 @@ func (m *ProviderCredentialMutation) ResetEdge(name string) error {
 		return nil
 	case providercredential.EdgeServiceTargets:
 		m.ResetServiceTargets()
+		return nil
+	case providercredential.EdgeOwnerService:
+		m.ResetOwnerService()
 		return nil
 	}
 	return fmt.Errorf("unknown ProviderCredential edge %s", name)
@@ -10168,6 +10287,8 @@ type ServiceMutation struct {
 	api_keys                  map[int]struct{}
 	removedapi_keys           map[int]struct{}
 	clearedapi_keys           bool
+	own_credential            *int
+	clearedown_credential     bool
 	targets                   map[int]struct{}
 	removedtargets            map[int]struct{}
 	clearedtargets            bool
@@ -11309,6 +11430,45 @@ func (m *ServiceMutation) ResetAPIKeys() {
 	m.removedapi_keys = nil
 }
 
+// SetOwnCredentialID sets the "own_credential" edge to the ProviderCredential entity by id.
+func (m *ServiceMutation) SetOwnCredentialID(id int) {
+	m.own_credential = &id
+}
+
+// ClearOwnCredential clears the "own_credential" edge to the ProviderCredential entity.
+func (m *ServiceMutation) ClearOwnCredential() {
+	m.clearedown_credential = true
+}
+
+// OwnCredentialCleared reports if the "own_credential" edge to the ProviderCredential entity was cleared.
+func (m *ServiceMutation) OwnCredentialCleared() bool {
+	return m.clearedown_credential
+}
+
+// OwnCredentialID returns the "own_credential" edge ID in the mutation.
+func (m *ServiceMutation) OwnCredentialID() (id int, exists bool) {
+	if m.own_credential != nil {
+		return *m.own_credential, true
+	}
+	return
+}
+
+// OwnCredentialIDs returns the "own_credential" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OwnCredentialID instead. It exists only for internal usage by the builders.
+func (m *ServiceMutation) OwnCredentialIDs() (ids []int) {
+	if id := m.own_credential; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOwnCredential resets all changes to the "own_credential" edge.
+func (m *ServiceMutation) ResetOwnCredential() {
+	m.own_credential = nil
+	m.clearedown_credential = false
+}
+
 // AddTargetIDs adds the "targets" edge to the ServiceTarget entity by ids.
 func (m *ServiceMutation) AddTargetIDs(ids ...int) {
 	if m.targets == nil {
@@ -11929,7 +12089,7 @@ func (m *ServiceMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ServiceMutation) AddedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.organization != nil {
 		edges = append(edges, service.EdgeOrganization)
 	}
@@ -11938,6 +12098,9 @@ func (m *ServiceMutation) AddedEdges() []string {
 	}
 	if m.api_keys != nil {
 		edges = append(edges, service.EdgeAPIKeys)
+	}
+	if m.own_credential != nil {
+		edges = append(edges, service.EdgeOwnCredential)
 	}
 	if m.targets != nil {
 		edges = append(edges, service.EdgeTargets)
@@ -11963,6 +12126,10 @@ func (m *ServiceMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case service.EdgeOwnCredential:
+		if id := m.own_credential; id != nil {
+			return []ent.Value{*id}
+		}
 	case service.EdgeTargets:
 		ids := make([]ent.Value, 0, len(m.targets))
 		for id := range m.targets {
@@ -11975,7 +12142,7 @@ func (m *ServiceMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ServiceMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.removedapi_keys != nil {
 		edges = append(edges, service.EdgeAPIKeys)
 	}
@@ -12007,7 +12174,7 @@ func (m *ServiceMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ServiceMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.clearedorganization {
 		edges = append(edges, service.EdgeOrganization)
 	}
@@ -12016,6 +12183,9 @@ func (m *ServiceMutation) ClearedEdges() []string {
 	}
 	if m.clearedapi_keys {
 		edges = append(edges, service.EdgeAPIKeys)
+	}
+	if m.clearedown_credential {
+		edges = append(edges, service.EdgeOwnCredential)
 	}
 	if m.clearedtargets {
 		edges = append(edges, service.EdgeTargets)
@@ -12033,6 +12203,8 @@ func (m *ServiceMutation) EdgeCleared(name string) bool {
 		return m.clearedcredential
 	case service.EdgeAPIKeys:
 		return m.clearedapi_keys
+	case service.EdgeOwnCredential:
+		return m.clearedown_credential
 	case service.EdgeTargets:
 		return m.clearedtargets
 	}
@@ -12048,6 +12220,9 @@ func (m *ServiceMutation) ClearEdge(name string) error {
 		return nil
 	case service.EdgeCredential:
 		m.ClearCredential()
+		return nil
+	case service.EdgeOwnCredential:
+		m.ClearOwnCredential()
 		return nil
 	}
 	return fmt.Errorf("unknown Service unique edge %s", name)
@@ -12065,6 +12240,9 @@ func (m *ServiceMutation) ResetEdge(name string) error {
 		return nil
 	case service.EdgeAPIKeys:
 		m.ResetAPIKeys()
+		return nil
+	case service.EdgeOwnCredential:
+		m.ResetOwnCredential()
 		return nil
 	case service.EdgeTargets:
 		m.ResetTargets()

@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/organization"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/service"
 )
 
 // ProviderCredential is the model entity for the ProviderCredential schema.
@@ -43,6 +44,8 @@ type ProviderCredential struct {
 	APIStandardID *int `json:"api_standard_id,omitempty"`
 	// Active holds the value of the "active" field.
 	Active bool `json:"active,omitempty"`
+	// The service this credential was created for from its providerApiKey; it is rotated through that service and deleted with it.
+	OwnerServiceID *int `json:"owner_service_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ProviderCredentialQuery when eager-loading is set.
 	Edges        ProviderCredentialEdges `json:"edges"`
@@ -59,9 +62,11 @@ type ProviderCredentialEdges struct {
 	Services []*Service `json:"services,omitempty"`
 	// ServiceTargets holds the value of the service_targets edge.
 	ServiceTargets []*ServiceTarget `json:"service_targets,omitempty"`
+	// OwnerService holds the value of the owner_service edge.
+	OwnerService *Service `json:"owner_service,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [4]bool
+	loadedTypes [5]bool
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
 
@@ -109,6 +114,17 @@ func (e ProviderCredentialEdges) ServiceTargetsOrErr() ([]*ServiceTarget, error)
 	return nil, &NotLoadedError{edge: "service_targets"}
 }
 
+// OwnerServiceOrErr returns the OwnerService value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e ProviderCredentialEdges) OwnerServiceOrErr() (*Service, error) {
+	if e.OwnerService != nil {
+		return e.OwnerService, nil
+	} else if e.loadedTypes[4] {
+		return nil, &NotFoundError{label: service.Label}
+	}
+	return nil, &NotLoadedError{edge: "owner_service"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*ProviderCredential) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -118,7 +134,7 @@ func (*ProviderCredential) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case providercredential.FieldActive:
 			values[i] = new(sql.NullBool)
-		case providercredential.FieldID, providercredential.FieldOrganizationID, providercredential.FieldAPIStandardID:
+		case providercredential.FieldID, providercredential.FieldOrganizationID, providercredential.FieldAPIStandardID, providercredential.FieldOwnerServiceID:
 			values[i] = new(sql.NullInt64)
 		case providercredential.FieldProvider, providercredential.FieldAccountKey, providercredential.FieldDisplayName, providercredential.FieldAPIKeyKeyID, providercredential.FieldAPIKeyLastFour, providercredential.FieldBaseURL:
 			values[i] = new(sql.NullString)
@@ -220,6 +236,13 @@ func (_m *ProviderCredential) assignValues(columns []string, values []any) error
 			} else if value.Valid {
 				_m.Active = value.Bool
 			}
+		case providercredential.FieldOwnerServiceID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field owner_service_id", values[i])
+			} else if value.Valid {
+				_m.OwnerServiceID = new(int)
+				*_m.OwnerServiceID = int(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -251,6 +274,11 @@ func (_m *ProviderCredential) QueryServices() *ServiceQuery {
 // QueryServiceTargets queries the "service_targets" edge of the ProviderCredential entity.
 func (_m *ProviderCredential) QueryServiceTargets() *ServiceTargetQuery {
 	return NewProviderCredentialClient(_m.config).QueryServiceTargets(_m)
+}
+
+// QueryOwnerService queries the "owner_service" edge of the ProviderCredential entity.
+func (_m *ProviderCredential) QueryOwnerService() *ServiceQuery {
+	return NewProviderCredentialClient(_m.config).QueryOwnerService(_m)
 }
 
 // Update returns a builder for updating this ProviderCredential.
@@ -316,6 +344,11 @@ func (_m *ProviderCredential) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("active=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Active))
+	builder.WriteString(", ")
+	if v := _m.OwnerServiceID; v != nil {
+		builder.WriteString("owner_service_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

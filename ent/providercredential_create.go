@@ -154,6 +154,20 @@ func (_c *ProviderCredentialCreate) SetNillableActive(v *bool) *ProviderCredenti
 	return _c
 }
 
+// SetOwnerServiceID sets the "owner_service_id" field.
+func (_c *ProviderCredentialCreate) SetOwnerServiceID(v int) *ProviderCredentialCreate {
+	_c.mutation.SetOwnerServiceID(v)
+	return _c
+}
+
+// SetNillableOwnerServiceID sets the "owner_service_id" field if the given value is not nil.
+func (_c *ProviderCredentialCreate) SetNillableOwnerServiceID(v *int) *ProviderCredentialCreate {
+	if v != nil {
+		_c.SetOwnerServiceID(*v)
+	}
+	return _c
+}
+
 // SetOrganization sets the "organization" edge to the Organization entity.
 func (_c *ProviderCredentialCreate) SetOrganization(v *Organization) *ProviderCredentialCreate {
 	return _c.SetOrganizationID(v.ID)
@@ -192,6 +206,11 @@ func (_c *ProviderCredentialCreate) AddServiceTargets(v ...*ServiceTarget) *Prov
 		ids[i] = v[i].ID
 	}
 	return _c.AddServiceTargetIDs(ids...)
+}
+
+// SetOwnerService sets the "owner_service" edge to the Service entity.
+func (_c *ProviderCredentialCreate) SetOwnerService(v *Service) *ProviderCredentialCreate {
+	return _c.SetOwnerServiceID(v.ID)
 }
 
 // Mutation returns the ProviderCredentialMutation object of the builder.
@@ -422,6 +441,23 @@ func (_c *ProviderCredentialCreate) createSpec() (*ProviderCredential, *sqlgraph
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.OwnerServiceIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   providercredential.OwnerServiceTable,
+			Columns: []string{providercredential.OwnerServiceColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(service.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.OwnerServiceID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -609,6 +645,24 @@ func (u *ProviderCredentialUpsert) SetActive(v bool) *ProviderCredentialUpsert {
 // UpdateActive sets the "active" field to the value that was provided on create.
 func (u *ProviderCredentialUpsert) UpdateActive() *ProviderCredentialUpsert {
 	u.SetExcluded(providercredential.FieldActive)
+	return u
+}
+
+// SetOwnerServiceID sets the "owner_service_id" field.
+func (u *ProviderCredentialUpsert) SetOwnerServiceID(v int) *ProviderCredentialUpsert {
+	u.Set(providercredential.FieldOwnerServiceID, v)
+	return u
+}
+
+// UpdateOwnerServiceID sets the "owner_service_id" field to the value that was provided on create.
+func (u *ProviderCredentialUpsert) UpdateOwnerServiceID() *ProviderCredentialUpsert {
+	u.SetExcluded(providercredential.FieldOwnerServiceID)
+	return u
+}
+
+// ClearOwnerServiceID clears the value of the "owner_service_id" field.
+func (u *ProviderCredentialUpsert) ClearOwnerServiceID() *ProviderCredentialUpsert {
+	u.SetNull(providercredential.FieldOwnerServiceID)
 	return u
 }
 
@@ -821,6 +875,27 @@ func (u *ProviderCredentialUpsertOne) SetActive(v bool) *ProviderCredentialUpser
 func (u *ProviderCredentialUpsertOne) UpdateActive() *ProviderCredentialUpsertOne {
 	return u.Update(func(s *ProviderCredentialUpsert) {
 		s.UpdateActive()
+	})
+}
+
+// SetOwnerServiceID sets the "owner_service_id" field.
+func (u *ProviderCredentialUpsertOne) SetOwnerServiceID(v int) *ProviderCredentialUpsertOne {
+	return u.Update(func(s *ProviderCredentialUpsert) {
+		s.SetOwnerServiceID(v)
+	})
+}
+
+// UpdateOwnerServiceID sets the "owner_service_id" field to the value that was provided on create.
+func (u *ProviderCredentialUpsertOne) UpdateOwnerServiceID() *ProviderCredentialUpsertOne {
+	return u.Update(func(s *ProviderCredentialUpsert) {
+		s.UpdateOwnerServiceID()
+	})
+}
+
+// ClearOwnerServiceID clears the value of the "owner_service_id" field.
+func (u *ProviderCredentialUpsertOne) ClearOwnerServiceID() *ProviderCredentialUpsertOne {
+	return u.Update(func(s *ProviderCredentialUpsert) {
+		s.ClearOwnerServiceID()
 	})
 }
 
@@ -1199,6 +1274,27 @@ func (u *ProviderCredentialUpsertBulk) SetActive(v bool) *ProviderCredentialUpse
 func (u *ProviderCredentialUpsertBulk) UpdateActive() *ProviderCredentialUpsertBulk {
 	return u.Update(func(s *ProviderCredentialUpsert) {
 		s.UpdateActive()
+	})
+}
+
+// SetOwnerServiceID sets the "owner_service_id" field.
+func (u *ProviderCredentialUpsertBulk) SetOwnerServiceID(v int) *ProviderCredentialUpsertBulk {
+	return u.Update(func(s *ProviderCredentialUpsert) {
+		s.SetOwnerServiceID(v)
+	})
+}
+
+// UpdateOwnerServiceID sets the "owner_service_id" field to the value that was provided on create.
+func (u *ProviderCredentialUpsertBulk) UpdateOwnerServiceID() *ProviderCredentialUpsertBulk {
+	return u.Update(func(s *ProviderCredentialUpsert) {
+		s.UpdateOwnerServiceID()
+	})
+}
+
+// ClearOwnerServiceID clears the value of the "owner_service_id" field.
+func (u *ProviderCredentialUpsertBulk) ClearOwnerServiceID() *ProviderCredentialUpsertBulk {
+	return u.Update(func(s *ProviderCredentialUpsert) {
+		s.ClearOwnerServiceID()
 	})
 }
 

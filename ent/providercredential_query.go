@@ -31,6 +31,7 @@ type ProviderCredentialQuery struct {
 	withAPIStandard         *APIStandardQuery
 	withServices            *ServiceQuery
 	withServiceTargets      *ServiceTargetQuery
+	withOwnerService        *ServiceQuery
 	loadTotal               []func(context.Context, []*ProviderCredential) error
 	modifiers               []func(*sql.Selector)
 	withNamedServices       map[string]*ServiceQuery
@@ -152,6 +153,28 @@ func (_q *ProviderCredentialQuery) QueryServiceTargets() *ServiceTargetQuery {
 			sqlgraph.From(providercredential.Table, providercredential.FieldID, selector),
 			sqlgraph.To(servicetarget.Table, servicetarget.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, providercredential.ServiceTargetsTable, providercredential.ServiceTargetsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryOwnerService chains the current query on the "owner_service" edge.
+func (_q *ProviderCredentialQuery) QueryOwnerService() *ServiceQuery {
+	query := (&ServiceClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(providercredential.Table, providercredential.FieldID, selector),
+			sqlgraph.To(service.Table, service.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, providercredential.OwnerServiceTable, providercredential.OwnerServiceColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -355,6 +378,7 @@ func (_q *ProviderCredentialQuery) Clone() *ProviderCredentialQuery {
 		withAPIStandard:    _q.withAPIStandard.Clone(),
 		withServices:       _q.withServices.Clone(),
 		withServiceTargets: _q.withServiceTargets.Clone(),
+		withOwnerService:   _q.withOwnerService.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -403,6 +427,17 @@ func (_q *ProviderCredentialQuery) WithServiceTargets(opts ...func(*ServiceTarge
 		opt(query)
 	}
 	_q.withServiceTargets = query
+	return _q
+}
+
+// WithOwnerService tells the query-builder to eager-load the nodes that are connected to
+// the "owner_service" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProviderCredentialQuery) WithOwnerService(opts ...func(*ServiceQuery)) *ProviderCredentialQuery {
+	query := (&ServiceClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withOwnerService = query
 	return _q
 }
 
@@ -484,11 +519,12 @@ func (_q *ProviderCredentialQuery) sqlAll(ctx context.Context, hooks ...queryHoo
 	var (
 		nodes       = []*ProviderCredential{}
 		_spec       = _q.querySpec()
-		loadedTypes = [4]bool{
+		loadedTypes = [5]bool{
 			_q.withOrganization != nil,
 			_q.withAPIStandard != nil,
 			_q.withServices != nil,
 			_q.withServiceTargets != nil,
+			_q.withOwnerService != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -537,6 +573,12 @@ func (_q *ProviderCredentialQuery) sqlAll(ctx context.Context, hooks ...queryHoo
 			func(n *ProviderCredential, e *ServiceTarget) {
 				n.Edges.ServiceTargets = append(n.Edges.ServiceTargets, e)
 			}); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withOwnerService; query != nil {
+		if err := _q.loadOwnerService(ctx, query, nodes, nil,
+			func(n *ProviderCredential, e *Service) { n.Edges.OwnerService = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -686,6 +728,38 @@ func (_q *ProviderCredentialQuery) loadServiceTargets(ctx context.Context, query
 	}
 	return nil
 }
+func (_q *ProviderCredentialQuery) loadOwnerService(ctx context.Context, query *ServiceQuery, nodes []*ProviderCredential, init func(*ProviderCredential), assign func(*ProviderCredential, *Service)) error {
+	ids := make([]int, 0, len(nodes))
+	nodeids := make(map[int][]*ProviderCredential)
+	for i := range nodes {
+		if nodes[i].OwnerServiceID == nil {
+			continue
+		}
+		fk := *nodes[i].OwnerServiceID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(service.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "owner_service_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
 
 func (_q *ProviderCredentialQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -720,6 +794,9 @@ func (_q *ProviderCredentialQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withAPIStandard != nil {
 			_spec.Node.AddColumnOnce(providercredential.FieldAPIStandardID)
+		}
+		if _q.withOwnerService != nil {
+			_spec.Node.AddColumnOnce(providercredential.FieldOwnerServiceID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

@@ -172,6 +172,26 @@ func (_u *ProviderCredentialUpdate) SetNillableActive(v *bool) *ProviderCredenti
 	return _u
 }
 
+// SetOwnerServiceID sets the "owner_service_id" field.
+func (_u *ProviderCredentialUpdate) SetOwnerServiceID(v int) *ProviderCredentialUpdate {
+	_u.mutation.SetOwnerServiceID(v)
+	return _u
+}
+
+// SetNillableOwnerServiceID sets the "owner_service_id" field if the given value is not nil.
+func (_u *ProviderCredentialUpdate) SetNillableOwnerServiceID(v *int) *ProviderCredentialUpdate {
+	if v != nil {
+		_u.SetOwnerServiceID(*v)
+	}
+	return _u
+}
+
+// ClearOwnerServiceID clears the value of the "owner_service_id" field.
+func (_u *ProviderCredentialUpdate) ClearOwnerServiceID() *ProviderCredentialUpdate {
+	_u.mutation.ClearOwnerServiceID()
+	return _u
+}
+
 // SetAPIStandard sets the "api_standard" edge to the APIStandard entity.
 func (_u *ProviderCredentialUpdate) SetAPIStandard(v *APIStandard) *ProviderCredentialUpdate {
 	return _u.SetAPIStandardID(v.ID)
@@ -205,6 +225,11 @@ func (_u *ProviderCredentialUpdate) AddServiceTargets(v ...*ServiceTarget) *Prov
 		ids[i] = v[i].ID
 	}
 	return _u.AddServiceTargetIDs(ids...)
+}
+
+// SetOwnerService sets the "owner_service" edge to the Service entity.
+func (_u *ProviderCredentialUpdate) SetOwnerService(v *Service) *ProviderCredentialUpdate {
+	return _u.SetOwnerServiceID(v.ID)
 }
 
 // Mutation returns the ProviderCredentialMutation object of the builder.
@@ -258,6 +283,12 @@ func (_u *ProviderCredentialUpdate) RemoveServiceTargets(v ...*ServiceTarget) *P
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveServiceTargetIDs(ids...)
+}
+
+// ClearOwnerService clears the "owner_service" edge to the Service entity.
+func (_u *ProviderCredentialUpdate) ClearOwnerService() *ProviderCredentialUpdate {
+	_u.mutation.ClearOwnerService()
+	return _u
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -492,6 +523,35 @@ func (_u *ProviderCredentialUpdate) sqlSave(ctx context.Context) (_node int, err
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.OwnerServiceCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   providercredential.OwnerServiceTable,
+			Columns: []string{providercredential.OwnerServiceColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(service.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.OwnerServiceIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   providercredential.OwnerServiceTable,
+			Columns: []string{providercredential.OwnerServiceColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(service.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -654,6 +714,26 @@ func (_u *ProviderCredentialUpdateOne) SetNillableActive(v *bool) *ProviderCrede
 	return _u
 }
 
+// SetOwnerServiceID sets the "owner_service_id" field.
+func (_u *ProviderCredentialUpdateOne) SetOwnerServiceID(v int) *ProviderCredentialUpdateOne {
+	_u.mutation.SetOwnerServiceID(v)
+	return _u
+}
+
+// SetNillableOwnerServiceID sets the "owner_service_id" field if the given value is not nil.
+func (_u *ProviderCredentialUpdateOne) SetNillableOwnerServiceID(v *int) *ProviderCredentialUpdateOne {
+	if v != nil {
+		_u.SetOwnerServiceID(*v)
+	}
+	return _u
+}
+
+// ClearOwnerServiceID clears the value of the "owner_service_id" field.
+func (_u *ProviderCredentialUpdateOne) ClearOwnerServiceID() *ProviderCredentialUpdateOne {
+	_u.mutation.ClearOwnerServiceID()
+	return _u
+}
+
 // SetAPIStandard sets the "api_standard" edge to the APIStandard entity.
 func (_u *ProviderCredentialUpdateOne) SetAPIStandard(v *APIStandard) *ProviderCredentialUpdateOne {
 	return _u.SetAPIStandardID(v.ID)
@@ -687,6 +767,11 @@ func (_u *ProviderCredentialUpdateOne) AddServiceTargets(v ...*ServiceTarget) *P
 		ids[i] = v[i].ID
 	}
 	return _u.AddServiceTargetIDs(ids...)
+}
+
+// SetOwnerService sets the "owner_service" edge to the Service entity.
+func (_u *ProviderCredentialUpdateOne) SetOwnerService(v *Service) *ProviderCredentialUpdateOne {
+	return _u.SetOwnerServiceID(v.ID)
 }
 
 // Mutation returns the ProviderCredentialMutation object of the builder.
@@ -740,6 +825,12 @@ func (_u *ProviderCredentialUpdateOne) RemoveServiceTargets(v ...*ServiceTarget)
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveServiceTargetIDs(ids...)
+}
+
+// ClearOwnerService clears the "owner_service" edge to the Service entity.
+func (_u *ProviderCredentialUpdateOne) ClearOwnerService() *ProviderCredentialUpdateOne {
+	_u.mutation.ClearOwnerService()
+	return _u
 }
 
 // Where appends a list predicates to the ProviderCredentialUpdate builder.
@@ -997,6 +1088,35 @@ func (_u *ProviderCredentialUpdateOne) sqlSave(ctx context.Context) (_node *Prov
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(servicetarget.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.OwnerServiceCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   providercredential.OwnerServiceTable,
+			Columns: []string{providercredential.OwnerServiceColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(service.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.OwnerServiceIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   providercredential.OwnerServiceTable,
+			Columns: []string{providercredential.OwnerServiceColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(service.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

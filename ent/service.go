@@ -71,11 +71,13 @@ type ServiceEdges struct {
 	Credential *ProviderCredential `json:"credential,omitempty"`
 	// APIKeys holds the value of the api_keys edge.
 	APIKeys []*APIKey `json:"api_keys,omitempty"`
+	// OwnCredential holds the value of the own_credential edge.
+	OwnCredential *ProviderCredential `json:"own_credential,omitempty"`
 	// Targets holds the value of the targets edge.
 	Targets []*ServiceTarget `json:"targets,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [4]bool
+	loadedTypes [5]bool
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
 
@@ -114,10 +116,21 @@ func (e ServiceEdges) APIKeysOrErr() ([]*APIKey, error) {
 	return nil, &NotLoadedError{edge: "api_keys"}
 }
 
+// OwnCredentialOrErr returns the OwnCredential value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e ServiceEdges) OwnCredentialOrErr() (*ProviderCredential, error) {
+	if e.OwnCredential != nil {
+		return e.OwnCredential, nil
+	} else if e.loadedTypes[3] {
+		return nil, &NotFoundError{label: providercredential.Label}
+	}
+	return nil, &NotLoadedError{edge: "own_credential"}
+}
+
 // TargetsOrErr returns the Targets value or an error if the edge
 // was not loaded in eager-loading.
 func (e ServiceEdges) TargetsOrErr() ([]*ServiceTarget, error) {
-	if e.loadedTypes[3] {
+	if e.loadedTypes[4] {
 		return e.Targets, nil
 	}
 	return nil, &NotLoadedError{edge: "targets"}
@@ -305,6 +318,11 @@ func (_m *Service) QueryCredential() *ProviderCredentialQuery {
 // QueryAPIKeys queries the "api_keys" edge of the Service entity.
 func (_m *Service) QueryAPIKeys() *APIKeyQuery {
 	return NewServiceClient(_m.config).QueryAPIKeys(_m)
+}
+
+// QueryOwnCredential queries the "own_credential" edge of the Service entity.
+func (_m *Service) QueryOwnCredential() *ProviderCredentialQuery {
+	return NewServiceClient(_m.config).QueryOwnCredential(_m)
 }
 
 // QueryTargets queries the "targets" edge of the Service entity.

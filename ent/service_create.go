@@ -264,6 +264,25 @@ func (_c *ServiceCreate) AddAPIKeys(v ...*APIKey) *ServiceCreate {
 	return _c.AddAPIKeyIDs(ids...)
 }
 
+// SetOwnCredentialID sets the "own_credential" edge to the ProviderCredential entity by ID.
+func (_c *ServiceCreate) SetOwnCredentialID(id int) *ServiceCreate {
+	_c.mutation.SetOwnCredentialID(id)
+	return _c
+}
+
+// SetNillableOwnCredentialID sets the "own_credential" edge to the ProviderCredential entity by ID if the given value is not nil.
+func (_c *ServiceCreate) SetNillableOwnCredentialID(id *int) *ServiceCreate {
+	if id != nil {
+		_c = _c.SetOwnCredentialID(*id)
+	}
+	return _c
+}
+
+// SetOwnCredential sets the "own_credential" edge to the ProviderCredential entity.
+func (_c *ServiceCreate) SetOwnCredential(v *ProviderCredential) *ServiceCreate {
+	return _c.SetOwnCredentialID(v.ID)
+}
+
 // AddTargetIDs adds the "targets" edge to the ServiceTarget entity by IDs.
 func (_c *ServiceCreate) AddTargetIDs(ids ...int) *ServiceCreate {
 	_c.mutation.AddTargetIDs(ids...)
@@ -521,6 +540,22 @@ func (_c *ServiceCreate) createSpec() (*Service, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(apikey.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.OwnCredentialIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   service.OwnCredentialTable,
+			Columns: []string{service.OwnCredentialColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(providercredential.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

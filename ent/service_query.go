@@ -23,18 +23,19 @@ import (
 // ServiceQuery is the builder for querying Service entities.
 type ServiceQuery struct {
 	config
-	ctx              *QueryContext
-	order            []service.OrderOption
-	inters           []Interceptor
-	predicates       []predicate.Service
-	withOrganization *OrganizationQuery
-	withCredential   *ProviderCredentialQuery
-	withAPIKeys      *APIKeyQuery
-	withTargets      *ServiceTargetQuery
-	loadTotal        []func(context.Context, []*Service) error
-	modifiers        []func(*sql.Selector)
-	withNamedAPIKeys map[string]*APIKeyQuery
-	withNamedTargets map[string]*ServiceTargetQuery
+	ctx               *QueryContext
+	order             []service.OrderOption
+	inters            []Interceptor
+	predicates        []predicate.Service
+	withOrganization  *OrganizationQuery
+	withCredential    *ProviderCredentialQuery
+	withAPIKeys       *APIKeyQuery
+	withOwnCredential *ProviderCredentialQuery
+	withTargets       *ServiceTargetQuery
+	loadTotal         []func(context.Context, []*Service) error
+	modifiers         []func(*sql.Selector)
+	withNamedAPIKeys  map[string]*APIKeyQuery
+	withNamedTargets  map[string]*ServiceTargetQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -130,6 +131,28 @@ func (_q *ServiceQuery) QueryAPIKeys() *APIKeyQuery {
 			sqlgraph.From(service.Table, service.FieldID, selector),
 			sqlgraph.To(apikey.Table, apikey.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, service.APIKeysTable, service.APIKeysColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryOwnCredential chains the current query on the "own_credential" edge.
+func (_q *ServiceQuery) QueryOwnCredential() *ProviderCredentialQuery {
+	query := (&ProviderCredentialClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(service.Table, service.FieldID, selector),
+			sqlgraph.To(providercredential.Table, providercredential.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, service.OwnCredentialTable, service.OwnCredentialColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -346,15 +369,16 @@ func (_q *ServiceQuery) Clone() *ServiceQuery {
 		return nil
 	}
 	return &ServiceQuery{
-		config:           _q.config,
-		ctx:              _q.ctx.Clone(),
-		order:            append([]service.OrderOption{}, _q.order...),
-		inters:           append([]Interceptor{}, _q.inters...),
-		predicates:       append([]predicate.Service{}, _q.predicates...),
-		withOrganization: _q.withOrganization.Clone(),
-		withCredential:   _q.withCredential.Clone(),
-		withAPIKeys:      _q.withAPIKeys.Clone(),
-		withTargets:      _q.withTargets.Clone(),
+		config:            _q.config,
+		ctx:               _q.ctx.Clone(),
+		order:             append([]service.OrderOption{}, _q.order...),
+		inters:            append([]Interceptor{}, _q.inters...),
+		predicates:        append([]predicate.Service{}, _q.predicates...),
+		withOrganization:  _q.withOrganization.Clone(),
+		withCredential:    _q.withCredential.Clone(),
+		withAPIKeys:       _q.withAPIKeys.Clone(),
+		withOwnCredential: _q.withOwnCredential.Clone(),
+		withTargets:       _q.withTargets.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -392,6 +416,17 @@ func (_q *ServiceQuery) WithAPIKeys(opts ...func(*APIKeyQuery)) *ServiceQuery {
 		opt(query)
 	}
 	_q.withAPIKeys = query
+	return _q
+}
+
+// WithOwnCredential tells the query-builder to eager-load the nodes that are connected to
+// the "own_credential" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ServiceQuery) WithOwnCredential(opts ...func(*ProviderCredentialQuery)) *ServiceQuery {
+	query := (&ProviderCredentialClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withOwnCredential = query
 	return _q
 }
 
@@ -484,10 +519,11 @@ func (_q *ServiceQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Serv
 	var (
 		nodes       = []*Service{}
 		_spec       = _q.querySpec()
-		loadedTypes = [4]bool{
+		loadedTypes = [5]bool{
 			_q.withOrganization != nil,
 			_q.withCredential != nil,
 			_q.withAPIKeys != nil,
+			_q.withOwnCredential != nil,
 			_q.withTargets != nil,
 		}
 	)
@@ -528,6 +564,12 @@ func (_q *ServiceQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Serv
 		if err := _q.loadAPIKeys(ctx, query, nodes,
 			func(n *Service) { n.Edges.APIKeys = []*APIKey{} },
 			func(n *Service, e *APIKey) { n.Edges.APIKeys = append(n.Edges.APIKeys, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withOwnCredential; query != nil {
+		if err := _q.loadOwnCredential(ctx, query, nodes, nil,
+			func(n *Service, e *ProviderCredential) { n.Edges.OwnCredential = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -649,6 +691,36 @@ func (_q *ServiceQuery) loadAPIKeys(ctx context.Context, query *APIKeyQuery, nod
 		node, ok := nodeids[*fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "service_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ServiceQuery) loadOwnCredential(ctx context.Context, query *ProviderCredentialQuery, nodes []*Service, init func(*Service), assign func(*Service, *ProviderCredential)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Service)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(providercredential.FieldOwnerServiceID)
+	}
+	query.Where(predicate.ProviderCredential(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(service.OwnCredentialColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.OwnerServiceID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "owner_service_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "owner_service_id" returned %v for node %v`, *fk, n.ID)
 		}
 		assign(node, n)
 	}

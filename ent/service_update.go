@@ -363,6 +363,25 @@ func (_u *ServiceUpdate) AddAPIKeys(v ...*APIKey) *ServiceUpdate {
 	return _u.AddAPIKeyIDs(ids...)
 }
 
+// SetOwnCredentialID sets the "own_credential" edge to the ProviderCredential entity by ID.
+func (_u *ServiceUpdate) SetOwnCredentialID(id int) *ServiceUpdate {
+	_u.mutation.SetOwnCredentialID(id)
+	return _u
+}
+
+// SetNillableOwnCredentialID sets the "own_credential" edge to the ProviderCredential entity by ID if the given value is not nil.
+func (_u *ServiceUpdate) SetNillableOwnCredentialID(id *int) *ServiceUpdate {
+	if id != nil {
+		_u = _u.SetOwnCredentialID(*id)
+	}
+	return _u
+}
+
+// SetOwnCredential sets the "own_credential" edge to the ProviderCredential entity.
+func (_u *ServiceUpdate) SetOwnCredential(v *ProviderCredential) *ServiceUpdate {
+	return _u.SetOwnCredentialID(v.ID)
+}
+
 // AddTargetIDs adds the "targets" edge to the ServiceTarget entity by IDs.
 func (_u *ServiceUpdate) AddTargetIDs(ids ...int) *ServiceUpdate {
 	_u.mutation.AddTargetIDs(ids...)
@@ -408,6 +427,12 @@ func (_u *ServiceUpdate) RemoveAPIKeys(v ...*APIKey) *ServiceUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAPIKeyIDs(ids...)
+}
+
+// ClearOwnCredential clears the "own_credential" edge to the ProviderCredential entity.
+func (_u *ServiceUpdate) ClearOwnCredential() *ServiceUpdate {
+	_u.mutation.ClearOwnCredential()
+	return _u
 }
 
 // ClearTargets clears all "targets" edges to the ServiceTarget entity.
@@ -670,6 +695,35 @@ func (_u *ServiceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(apikey.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.OwnCredentialCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   service.OwnCredentialTable,
+			Columns: []string{service.OwnCredentialColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(providercredential.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.OwnCredentialIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   service.OwnCredentialTable,
+			Columns: []string{service.OwnCredentialColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(providercredential.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -1073,6 +1127,25 @@ func (_u *ServiceUpdateOne) AddAPIKeys(v ...*APIKey) *ServiceUpdateOne {
 	return _u.AddAPIKeyIDs(ids...)
 }
 
+// SetOwnCredentialID sets the "own_credential" edge to the ProviderCredential entity by ID.
+func (_u *ServiceUpdateOne) SetOwnCredentialID(id int) *ServiceUpdateOne {
+	_u.mutation.SetOwnCredentialID(id)
+	return _u
+}
+
+// SetNillableOwnCredentialID sets the "own_credential" edge to the ProviderCredential entity by ID if the given value is not nil.
+func (_u *ServiceUpdateOne) SetNillableOwnCredentialID(id *int) *ServiceUpdateOne {
+	if id != nil {
+		_u = _u.SetOwnCredentialID(*id)
+	}
+	return _u
+}
+
+// SetOwnCredential sets the "own_credential" edge to the ProviderCredential entity.
+func (_u *ServiceUpdateOne) SetOwnCredential(v *ProviderCredential) *ServiceUpdateOne {
+	return _u.SetOwnCredentialID(v.ID)
+}
+
 // AddTargetIDs adds the "targets" edge to the ServiceTarget entity by IDs.
 func (_u *ServiceUpdateOne) AddTargetIDs(ids ...int) *ServiceUpdateOne {
 	_u.mutation.AddTargetIDs(ids...)
@@ -1118,6 +1191,12 @@ func (_u *ServiceUpdateOne) RemoveAPIKeys(v ...*APIKey) *ServiceUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAPIKeyIDs(ids...)
+}
+
+// ClearOwnCredential clears the "own_credential" edge to the ProviderCredential entity.
+func (_u *ServiceUpdateOne) ClearOwnCredential() *ServiceUpdateOne {
+	_u.mutation.ClearOwnCredential()
+	return _u
 }
 
 // ClearTargets clears all "targets" edges to the ServiceTarget entity.
@@ -1410,6 +1489,35 @@ func (_u *ServiceUpdateOne) sqlSave(ctx context.Context) (_node *Service, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(apikey.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.OwnCredentialCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   service.OwnCredentialTable,
+			Columns: []string{service.OwnCredentialColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(providercredential.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.OwnCredentialIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   service.OwnCredentialTable,
+			Columns: []string{service.OwnCredentialColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(providercredential.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

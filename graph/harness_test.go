@@ -24,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/secrets"
+	"github.com/sluicehq/sluice/upstream"
 )
 
 // The callers of the role matrix.
@@ -103,7 +104,7 @@ func newHarnessWith(t *testing.T, db *database.DB, opts graph.Options) *harness 
 	}
 	h.budgets = budget.New(db, budget.Options{Log: log})
 	h.feed = livefeed.New()
-	h.prober = liveusage.New()
+	h.prober = liveusage.New(upstream.Policy{})
 	r := &graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets,
 		Prober: h.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: h.feed, Changes: changefeed.NewLocal()}
 	mux := http.NewServeMux()

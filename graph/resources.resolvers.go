@@ -322,13 +322,13 @@ func (r *mutationResolver) CreateService(ctx context.Context, input model.Create
 	auditTarget(ctx, "Service", 0, input.ServiceName)
 	var svc *ent.Service
 	err = withTx(ctx, r.Client, func(tx *ent.Tx) error {
-		credID := input.CredentialID
+		credID, ownID := input.CredentialID, (*int)(nil)
 		if input.ProviderAPIKey != nil {
-			id, err := r.createServiceCredential(ctx, tx, v, input.Provider, input.ServiceName, input.BaseURL, *input.ProviderAPIKey)
+			id, err := r.createServiceCredential(ctx, tx, v, input.Provider, input.ServiceName, nil, input.BaseURL, *input.ProviderAPIKey)
 			if err != nil {
 				return err
 			}
-			credID = &id
+			credID, ownID = &id, &id
 		}
 		create := tx.Service.Create().
 			SetOrganizationID(v.OrgID).
@@ -336,6 +336,7 @@ func (r *mutationResolver) CreateService(ctx context.Context, input model.Create
 			SetDescription(deref(input.Description)).
 			SetProvider(input.Provider).
 			SetNillableCredentialID(credID).
+			SetNillableOwnCredentialID(ownID).
 			SetModelsEnabled(input.ModelsEnabled).
 			SetAllowUnpricedModels(allowUnpriced).
 			SetRequestDefaults(input.RequestDefaults).
@@ -434,11 +435,16 @@ func (r *mutationResolver) UpdateService(ctx context.Context, id int, input mode
 			upd.SetCredentialID(*input.CredentialID)
 		}
 		if input.ProviderAPIKey != nil {
-			credID, err := r.rotateServiceKey(ctx, tx, v, svc, *input.ProviderAPIKey)
+			credID, err := r.rotateServiceKey(ctx, tx, v, svc, name, *input.ProviderAPIKey)
 			if err != nil {
 				return err
 			}
 			upd.SetCredentialID(credID)
+		}
+		if name != svc.ServiceName {
+			if err := renameOwnCredential(ctx, tx, svc, name); err != nil {
+				return err
+			}
 		}
 		if err := lim.apply(upd.Mutation()); err != nil {
 			return err
@@ -453,6 +459,9 @@ func (r *mutationResolver) UpdateService(ctx context.Context, id int, input mode
 		return nil, err
 	}
 	r.changed(ctx, changefeed.TopicServices)
+	if input.ProviderAPIKey != nil || name != svc.ServiceName {
+		r.changed(ctx, changefeed.TopicCredentials)
+	}
 	return r.Client.Service.Get(ctx, svc.ID)
 }
 
@@ -481,23 +490,19 @@ func (r *mutationResolver) DeleteService(ctx context.Context, id int) (bool, err
 		if err := deleteBudgets(ctx, tx, spendwindow.ScopeService, svc.ID); err != nil {
 			return err
 		}
-		if err := tx.Service.DeleteOneID(svc.ID).Exec(ctx); err != nil {
+		// The service's own credential goes with it (the owner edge
+		// cascades) unless others use it; a shared one stays.
+		if err := releaseSharedOwnCredential(ctx, tx, svc.ID); err != nil {
 			return err
 		}
-		// The service's own credential goes with it; a shared one stays.
-		if svc.CredentialID != nil {
-			cred, err := tx.ProviderCredential.Get(ctx, *svc.CredentialID)
-			if err == nil && ownCredential(cred, svc.ServiceName) {
-				return tx.ProviderCredential.DeleteOneID(cred.ID).Exec(ctx)
-			}
-		}
-		return nil
+		return tx.Service.DeleteOneID(svc.ID).Exec(ctx)
 	})
 	if err != nil {
 		return false, err
 	}
 	r.changed(ctx, changefeed.TopicServices)
 	r.changed(ctx, changefeed.TopicAPIKeys)
+	r.changed(ctx, changefeed.TopicCredentials)
 	return true, nil
 }
 

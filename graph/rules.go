@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/providers"
@@ -176,12 +177,22 @@ func quoteAll(xs []string) []string {
 	return out
 }
 
-// ownCredential reports whether a credential was created for one service
-// from its providerApiKey (and so may be rotated through that service).
-func ownCredential(c *ent.ProviderCredential, serviceName string) bool {
-	return c.AccountKey == serviceAccountKey(serviceName)
+// ownCredential returns the credential created for a service from its
+// providerApiKey, or nil when it has none. Ownership is by the service's
+// id, so it survives a rename.
+func ownCredential(ctx context.Context, client *ent.Client, serviceID int) (*ent.ProviderCredential, error) {
+	c, err := client.ProviderCredential.Query().Where(providercredential.OwnerServiceID(serviceID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find the own credential of service %d: %w", serviceID, err)
+	}
+	return c, nil
 }
 
+// serviceAccountKey is the account key an own credential is created with;
+// it labels the account and never decides ownership.
 func serviceAccountKey(serviceName string) string { return "service:" + serviceName }
 
 // orgCredential returns a credential of the viewer's organization.
@@ -236,8 +247,10 @@ func withTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) 
 
 // createServiceCredential stores a service's providerApiKey as a credential
 // of its own (account key "service:<name>"), so that rotating the service's
-// key never touches a credential other services share.
-func (r *Resolver) createServiceCredential(ctx context.Context, tx *ent.Tx, v *auth.Viewer, provider, serviceName string, baseURL *string, key string) (int, error) {
+// key never touches a credential other services share. owner is the
+// service's id, or nil while the service is still being created (its create
+// then sets the edge).
+func (r *Resolver) createServiceCredential(ctx context.Context, tx *ent.Tx, v *auth.Viewer, provider, serviceName string, owner *int, baseURL *string, key string) (int, error) {
 	stdID, err := standardID(ctx, tx.Client(), provider, nil)
 	if err != nil {
 		return 0, err
@@ -249,6 +262,7 @@ func (r *Resolver) createServiceCredential(ctx context.Context, tx *ent.Tx, v *a
 		SetDisplayName(serviceName).
 		SetNillableBaseURL(nonEmpty(baseURL)).
 		SetAPIStandardID(stdID).
+		SetNillableOwnerServiceID(owner).
 		Save(ctx)
 	if ent.IsConstraintError(err) {
 		return 0, Errorf(CodeConflict, "a %s credential for service %q already exists; pass credentialId to use it", provider, serviceName)
@@ -263,18 +277,67 @@ func (r *Resolver) createServiceCredential(ctx context.Context, tx *ent.Tx, v *a
 }
 
 // rotateServiceKey writes a service's new providerApiKey: into its own
-// credential when it has one, else into a new own credential.
-func (r *Resolver) rotateServiceKey(ctx context.Context, tx *ent.Tx, v *auth.Viewer, svc *ent.Service, key string) (int, error) {
-	if svc.CredentialID != nil {
-		cred, err := tx.ProviderCredential.Get(ctx, *svc.CredentialID)
-		if err != nil {
-			return 0, err
-		}
-		if ownCredential(cred, svc.ServiceName) {
-			return cred.ID, credentials.SetKey(ctx, r.Keyring, tx.ProviderCredential.UpdateOneID(cred.ID), cred.ID, key)
+// credential when it has one, else into a new own credential named after
+// name, the service's name once the update is done.
+func (r *Resolver) rotateServiceKey(ctx context.Context, tx *ent.Tx, v *auth.Viewer, svc *ent.Service, name, key string) (int, error) {
+	own, err := ownCredential(ctx, tx.Client(), svc.ID)
+	if err != nil {
+		return 0, err
+	}
+	if own != nil {
+		return own.ID, credentials.SetKey(ctx, r.Keyring, tx.ProviderCredential.UpdateOneID(own.ID), own.ID, key)
+	}
+	return r.createServiceCredential(ctx, tx, v, svc.Provider, name, &svc.ID, nil, key)
+}
+
+// renameOwnCredential carries a service's rename over to the labels of its
+// own credential, so that a new service may take the old name with a
+// providerApiKey of its own. Labels an admin changed, or a new label some
+// other credential already has, stay as they are.
+func renameOwnCredential(ctx context.Context, tx *ent.Tx, svc *ent.Service, name string) error {
+	own, err := ownCredential(ctx, tx.Client(), svc.ID)
+	if err != nil || own == nil || own.AccountKey != serviceAccountKey(svc.ServiceName) {
+		return err
+	}
+	taken, err := tx.ProviderCredential.Query().
+		Where(providercredential.OrganizationID(own.OrganizationID), providercredential.Provider(own.Provider),
+			providercredential.AccountKey(serviceAccountKey(name))).
+		Exist(ctx)
+	if err != nil || taken {
+		return err
+	}
+	upd := tx.ProviderCredential.UpdateOneID(own.ID).SetAccountKey(serviceAccountKey(name))
+	if own.DisplayName == svc.ServiceName {
+		upd.SetDisplayName(name)
+	}
+	if err := upd.Exec(ctx); err != nil {
+		return fmt.Errorf("rename the own credential of service %d: %w", svc.ID, err)
+	}
+	return nil
+}
+
+// releaseSharedOwnCredential lets a service's own credential outlive the
+// service when another service or another service's routing target uses
+// it; otherwise deleting the service deletes it too (the owner edge
+// cascades).
+func releaseSharedOwnCredential(ctx context.Context, tx *ent.Tx, svcID int) error {
+	own, err := ownCredential(ctx, tx.Client(), svcID)
+	if err != nil || own == nil {
+		return err
+	}
+	used, err := tx.Service.Query().Where(service.CredentialID(own.ID), service.IDNEQ(svcID)).Exist(ctx)
+	if err != nil {
+		return err
+	}
+	if !used {
+		if used, err = tx.ServiceTarget.Query().Where(servicetarget.CredentialID(own.ID), servicetarget.ServiceIDNEQ(svcID)).Exist(ctx); err != nil {
+			return err
 		}
 	}
-	return r.createServiceCredential(ctx, tx, v, svc.Provider, svc.ServiceName, nil, key)
+	if !used {
+		return nil
+	}
+	return tx.ProviderCredential.UpdateOneID(own.ID).ClearOwnerServiceID().Exec(ctx)
 }
 
 // deleteBudgets removes the spend windows of scopes, with the key or

@@ -77,11 +77,12 @@ type Prober struct {
 	probed map[int]uint64
 }
 
-// New returns a prober with a 60-second cache, at most one probe of a
-// credential every 10 seconds, and a 10-second timeout.
-func New() *Prober {
+// New returns a prober that connects to providers as outbound says, with a
+// 60-second cache, at most one probe of a credential every 10 seconds, and
+// a 10-second timeout.
+func New(outbound upstream.Policy) *Prober {
 	return &Prober{
-		HTTP:       &http.Client{Timeout: 10 * time.Second},
+		HTTP:       upstream.NewClient(outbound, 10*time.Second),
 		CacheTTL:   time.Minute,
 		MinRefresh: 10 * time.Second,
 		Now:        time.Now,

@@ -40,7 +40,7 @@ func newFake(t *testing.T, status int, headers map[string]string, body string) *
 var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func prober() *Prober {
-	p := New()
+	p := New(upstream.Policy{})
 	p.Now = func() time.Time { return now }
 	return p
 }
@@ -222,7 +222,7 @@ func TestSlowProbeIsShared(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // every probe slower than MinRefresh
 		fast.ServeHTTP(w, r)
 	})
-	p := New()
+	p := New(upstream.Policy{})
 	p.MinRefresh = 50 * time.Millisecond
 	target := Target{Provider: "openai", BaseURL: ptr(f.URL), Auth: upstream.Auth{Method: "auth_bearer", Key: "k"}}
 	var wg sync.WaitGroup
@@ -243,5 +243,33 @@ func TestSlowProbeIsShared(t *testing.T) {
 	wg.Wait()
 	if f.calls.Load() != 1 || answered.Load() != n {
 		t.Fatalf("%d refreshes behind a slow probe: %d provider calls, %d answers; want 1 call shared by all", n, f.calls.Load(), answered.Load())
+	}
+}
+
+// TestProbeFollowsOutboundPolicy: a prober that may not connect to private
+// addresses never reaches a provider on loopback, however its base URL
+// passed the check when saved; one that may, does.
+func TestProbeFollowsOutboundPolicy(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		deny      bool
+		reachable bool
+		wantErr   string
+		wantCalls int32
+	}{
+		{"deny private", true, false, "private upstreams are not allowed", 0},
+		{"allow private", false, true, "", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(t, 200, nil, `{"data":[{"id":"gpt-4o"}]}`)
+			p := New(upstream.Policy{DenyPrivate: c.deny})
+			r := p.Probe(context.Background(), Target{Provider: "openai", BaseURL: ptr(f.URL), Auth: upstream.Auth{Method: "auth_bearer", Key: "k"}})
+			if r.Reachable != c.reachable || !strings.Contains(r.Error, c.wantErr) || (c.wantErr == "" && r.Error != "") {
+				t.Fatalf("probe: reachable %v, error %q; want reachable %v, error %q", r.Reachable, r.Error, c.reachable, c.wantErr)
+			}
+			if got := f.calls.Load(); got != c.wantCalls {
+				t.Fatalf("the provider was called %d times, want %d", got, c.wantCalls)
+			}
+		})
 	}
 }

@@ -116,9 +116,20 @@ func Pending(ctx context.Context, db *sql.DB, dialectName string) ([]Migration, 
 // PostgreSQL an advisory lock makes replicas that start together take turns;
 // on SQLite the immediate transaction does the same.
 func Apply(ctx context.Context, db *sql.DB, dialectName string) ([]Migration, error) {
+	return applyBefore(ctx, db, dialectName, "")
+}
+
+// applyBefore is Apply stopping short of the migration whose version is
+// stop (all of them when stop is empty), so that a test can put rows in
+// the schema a data migration meets in the field.
+func applyBefore(ctx context.Context, db *sql.DB, dialectName, stop string) ([]Migration, error) {
 	all, err := Load(dialectName)
 	if err != nil {
 		return nil, err
+	}
+	if stop != "" {
+		i := sort.Search(len(all), func(i int) bool { return all[i].Version >= stop })
+		all = all[:i]
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {

@@ -228,3 +228,110 @@ func deref(m *money.Micros) int64 {
 	}
 	return int64(*m)
 }
+
+// TestCredentialOwnerRepair runs the migration that makes a service's own
+// credential belong to it by id on a database written before it: credentials
+// named "service:<name>" go to the service of that name, provider and
+// organization; those a rename left behind are deleted unless something
+// still uses them; the owner's delete then takes its credential along.
+func TestCredentialOwnerRepair(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		ctx := context.Background()
+		db := testenv.Empty(t, d)
+		version := migrationVersion(t, d, "credential_owner")
+		if _, err := migrations.ApplyBefore(ctx, db.SQL, d, version); err != nil {
+			t.Fatalf("apply the migrations before %s: %v", version, err)
+		}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.SQL.ExecContext(ctx, database.Rebind(d, q), args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		for _, org := range []int{1, 2} {
+			exec("INSERT INTO organizations (id, created_at, updated_at, name) VALUES (?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, ?)", org, fmt.Sprint("org", org))
+		}
+		creds := []struct {
+			id            int
+			org           int
+			provider, key string
+		}{
+			{10, 1, "openai", "service:alpha"},     // alpha's own
+			{11, 1, "openai", "service:old"},       // renamed old → beta, which still uses it
+			{12, 1, "openai", "service:gone"},      // renamed away, then deleted: stale
+			{13, 1, "openai", "service:routed"},    // stale name, but a routing target
+			{14, 1, "anthropic", "service:alpha"},  // alpha is an openai service
+			{15, 1, "openai", "service:elsewhere"}, // the service of that name is in org 2
+			{16, 2, "openai", "service:elsewhere"}, // its own
+			{17, 1, "openai", "main"},              // an ordinary credential nothing uses
+		}
+		for _, c := range creds {
+			exec("INSERT INTO provider_credentials (id, created_at, updated_at, provider, account_key, display_name, organization_id) VALUES (?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, ?, ?, ?, ?)",
+				c.id, c.provider, c.key, c.key, c.org)
+		}
+		for _, s := range []struct {
+			id, org, cred int
+			name          string
+		}{{20, 1, 10, "alpha"}, {21, 1, 11, "beta"}, {22, 2, 16, "elsewhere"}} {
+			exec("INSERT INTO services (id, created_at, updated_at, service_name, provider, models_enabled, organization_id, credential_id) VALUES (?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, ?, 'openai', '[]', ?, ?)",
+				s.id, s.name, s.org, s.cred)
+		}
+		exec("INSERT INTO service_targets (id, created_at, updated_at, organization_id, credential_id, service_id) VALUES (30, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1, 13, 20)")
+
+		if _, err := migrations.Apply(ctx, db.SQL, d); err != nil {
+			t.Fatalf("apply %s: %v", version, err)
+		}
+		want := "10:20,11:-,13:-,16:22,17:-" // id:owner; 12, 14 and 15 were stale
+		if got := credentialOwners(t, db); got != want {
+			t.Fatalf("credentials after the repair = %s, want %s", got, want)
+		}
+		assertNoDrift(t, db)
+
+		exec("DELETE FROM services WHERE id = 20")
+		if got, want := credentialOwners(t, db), "11:-,13:-,16:22,17:-"; got != want {
+			t.Fatalf("after deleting alpha, credentials = %s, want %s (its own one gone with it)", got, want)
+		}
+	})
+}
+
+func migrationVersion(t *testing.T, dialectName, name string) string {
+	t.Helper()
+	all, err := migrations.Load(dialectName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all {
+		if m.Name == name {
+			return m.Version
+		}
+	}
+	t.Fatalf("no %s migration", name)
+	return ""
+}
+
+// credentialOwners lists every credential as id:owner, "-" for none.
+func credentialOwners(t *testing.T, db *database.DB) string {
+	t.Helper()
+	rows, err := db.SQL.Query("SELECT id, owner_service_id FROM provider_credentials ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id int
+		var owner *int
+		if err := rows.Scan(&id, &owner); err != nil {
+			t.Fatal(err)
+		}
+		o := "-"
+		if owner != nil {
+			o = fmt.Sprint(*owner)
+		}
+		out = append(out, fmt.Sprintf("%d:%s", id, o))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(out, ",")
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -15,27 +14,19 @@ import (
 	"github.com/sluicehq/sluice/upstream"
 )
 
-// newTransport is the one pooled transport every upstream call shares.
-// Compression is off: the proxy reads usage out of bodies and streams SSE
-// event by event, which a gzip layer would hide and delay, and LLM
-// upstreams are CPU-bound, not bandwidth-bound.
+// newTransport is the one pooled transport every upstream call shares,
+// connecting under the outbound policy (private addresses, connect
+// timeout) every outbound client of Sluice follows. Compression is off:
+// the proxy reads usage out of bodies and streams SSE event by event,
+// which a gzip layer would hide and delay, and LLM upstreams are
+// CPU-bound, not bandwidth-bound.
 func newTransport(o Options) *http.Transport {
-	d := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
-	if o.DenyPrivateUpstreams {
-		d.Control = upstream.DenyPrivateDial
-	}
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          o.MaxIdleConnsPerHost * 4,
-		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   o.ConnectTimeout,
-		ResponseHeaderTimeout: o.FirstByteTimeout,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
-	}
+	t := upstream.NewTransport(upstream.Policy{DenyPrivate: o.DenyPrivateUpstreams, ConnectTimeout: o.ConnectTimeout})
+	t.MaxIdleConns = o.MaxIdleConnsPerHost * 4
+	t.MaxIdleConnsPerHost = o.MaxIdleConnsPerHost
+	t.ResponseHeaderTimeout = o.FirstByteTimeout
+	t.DisableCompression = true
+	return t
 }
 
 // hopHeaders are meaningful only on one connection (RFC 9110 §7.6.1), as

@@ -170,3 +170,41 @@ func TestMaskReader(t *testing.T) {
 		}
 	})
 }
+
+// TestDenyPrivateUpstreamsAtConnect: with private upstreams denied, a
+// service whose base URL is on loopback (as a name rebound after its save
+// would be) is never connected to, and the request fails as unreachable;
+// allowed, it is answered.
+func TestDenyPrivateUpstreamsAtConnect(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		deny        bool
+		wantStatus  int
+		wantCalls   int
+		wantFailure string
+	}{
+		{"deny private", true, http.StatusBadGateway, 0, FailureUnreachable},
+		{"allow private", false, http.StatusOK, 1, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testenv.Each(t, func(t *testing.T, db *database.DB) {
+				f := newFixture(t, db, func(o *Options) { o.DenyPrivateUpstreams = c.deny })
+				f.price("openai", "gpt-test", 1_000_000, 1_000_000, 0, modelprice.KindText)
+				up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, openAIChatBody) })
+				_, key := f.addService(serviceSpec{name: "local", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-LOCAL", models: []string{"gpt-test"}})
+
+				resp, body := f.call("POST", "/v1/chat/completions", key, `{"model":"gpt-test","messages":[]}`)
+				if resp.StatusCode != c.wantStatus {
+					t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.wantStatus, body)
+				}
+				if got := up.count(); got != c.wantCalls {
+					t.Fatalf("the upstream received %d requests, want %d", got, c.wantCalls)
+				}
+				if got := f.lastFailure(); got != c.wantFailure {
+					t.Fatalf("usage record failure %q, want %q", got, c.wantFailure)
+				}
+				f.checkNoSecrets("the answer", body)
+			})
+		})
+	}
+}

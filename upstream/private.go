@@ -27,7 +27,7 @@ func CheckPublicHost(ctx context.Context, host string) error {
 	}
 	for _, a := range addrs {
 		if IsPrivate(a) {
-			return fmt.Errorf("%s resolves to the private address %s, and private upstreams are not allowed (SLUICE_ALLOW_PRIVATE_UPSTREAMS)", host, a)
+			return fmt.Errorf("%s resolves to the private address %s, and private upstreams are not allowed (SLUICE_DENY_PRIVATE_UPSTREAMS)", host, a)
 		}
 	}
 	return nil

@@ -298,6 +298,7 @@ var (
 		{Name: "active", Type: field.TypeBool, Default: true},
 		{Name: "api_standard_id", Type: field.TypeInt, Nullable: true},
 		{Name: "organization_id", Type: field.TypeInt},
+		{Name: "owner_service_id", Type: field.TypeInt, Unique: true, Nullable: true},
 	}
 	// ProviderCredentialsTable holds the schema information for the "provider_credentials" table.
 	ProviderCredentialsTable = &schema.Table{
@@ -316,6 +317,12 @@ var (
 				Columns:    []*schema.Column{ProviderCredentialsColumns[12]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "provider_credentials_services_own_credential",
+				Columns:    []*schema.Column{ProviderCredentialsColumns[13]},
+				RefColumns: []*schema.Column{ServicesColumns[0]},
+				OnDelete:   schema.Cascade,
 			},
 		},
 		Indexes: []*schema.Index{
@@ -601,6 +608,7 @@ func init() {
 	}
 	ProviderCredentialsTable.ForeignKeys[0].RefTable = APIStandardsTable
 	ProviderCredentialsTable.ForeignKeys[1].RefTable = OrganizationsTable
+	ProviderCredentialsTable.ForeignKeys[2].RefTable = ServicesTable
 	ProviderCredentialsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
 	}

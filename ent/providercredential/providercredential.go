@@ -38,6 +38,8 @@ const (
 	FieldAPIStandardID = "api_standard_id"
 	// FieldActive holds the string denoting the active field in the database.
 	FieldActive = "active"
+	// FieldOwnerServiceID holds the string denoting the owner_service_id field in the database.
+	FieldOwnerServiceID = "owner_service_id"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgeAPIStandard holds the string denoting the api_standard edge name in mutations.
@@ -46,6 +48,8 @@ const (
 	EdgeServices = "services"
 	// EdgeServiceTargets holds the string denoting the service_targets edge name in mutations.
 	EdgeServiceTargets = "service_targets"
+	// EdgeOwnerService holds the string denoting the owner_service edge name in mutations.
+	EdgeOwnerService = "owner_service"
 	// Table holds the table name of the providercredential in the database.
 	Table = "provider_credentials"
 	// OrganizationTable is the table that holds the organization relation/edge.
@@ -76,6 +80,13 @@ const (
 	ServiceTargetsInverseTable = "service_targets"
 	// ServiceTargetsColumn is the table column denoting the service_targets relation/edge.
 	ServiceTargetsColumn = "credential_id"
+	// OwnerServiceTable is the table that holds the owner_service relation/edge.
+	OwnerServiceTable = "provider_credentials"
+	// OwnerServiceInverseTable is the table name for the Service entity.
+	// It exists in this package in order to avoid circular dependency with the "service" package.
+	OwnerServiceInverseTable = "services"
+	// OwnerServiceColumn is the table column denoting the owner_service relation/edge.
+	OwnerServiceColumn = "owner_service_id"
 )
 
 // Columns holds all SQL columns for providercredential fields.
@@ -93,6 +104,7 @@ var Columns = []string{
 	FieldBaseURL,
 	FieldAPIStandardID,
 	FieldActive,
+	FieldOwnerServiceID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -187,6 +199,11 @@ func ByActive(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldActive, opts...).ToFunc()
 }
 
+// ByOwnerServiceID orders the results by the owner_service_id field.
+func ByOwnerServiceID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOwnerServiceID, opts...).ToFunc()
+}
+
 // ByOrganizationField orders the results by organization field.
 func ByOrganizationField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -228,6 +245,13 @@ func ByServiceTargets(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newServiceTargetsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByOwnerServiceField orders the results by owner_service field.
+func ByOwnerServiceField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newOwnerServiceStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newOrganizationStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -254,5 +278,12 @@ func newServiceTargetsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(ServiceTargetsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, ServiceTargetsTable, ServiceTargetsColumn),
+	)
+}
+func newOwnerServiceStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(OwnerServiceInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2O, true, OwnerServiceTable, OwnerServiceColumn),
 	)
 }

@@ -115,6 +115,11 @@ func Active(v bool) predicate.ProviderCredential {
 	return predicate.ProviderCredential(sql.FieldEQ(FieldActive, v))
 }
 
+// OwnerServiceID applies equality check predicate on the "owner_service_id" field. It's identical to OwnerServiceIDEQ.
+func OwnerServiceID(v int) predicate.ProviderCredential {
+	return predicate.ProviderCredential(sql.FieldEQ(FieldOwnerServiceID, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.ProviderCredential {
 	return predicate.ProviderCredential(sql.FieldEQ(FieldCreatedAt, v))
@@ -725,6 +730,36 @@ func ActiveNEQ(v bool) predicate.ProviderCredential {
 	return predicate.ProviderCredential(sql.FieldNEQ(FieldActive, v))
 }
 
+// OwnerServiceIDEQ applies the EQ predicate on the "owner_service_id" field.
+func OwnerServiceIDEQ(v int) predicate.ProviderCredential {
+	return predicate.ProviderCredential(sql.FieldEQ(FieldOwnerServiceID, v))
+}
+
+// OwnerServiceIDNEQ applies the NEQ predicate on the "owner_service_id" field.
+func OwnerServiceIDNEQ(v int) predicate.ProviderCredential {
+	return predicate.ProviderCredential(sql.FieldNEQ(FieldOwnerServiceID, v))
+}
+
+// OwnerServiceIDIn applies the In predicate on the "owner_service_id" field.
+func OwnerServiceIDIn(vs ...int) predicate.ProviderCredential {
+	return predicate.ProviderCredential(sql.FieldIn(FieldOwnerServiceID, vs...))
+}
+
+// OwnerServiceIDNotIn applies the NotIn predicate on the "owner_service_id" field.
+func OwnerServiceIDNotIn(vs ...int) predicate.ProviderCredential {
+	return predicate.ProviderCredential(sql.FieldNotIn(FieldOwnerServiceID, vs...))
+}
+
+// OwnerServiceIDIsNil applies the IsNil predicate on the "owner_service_id" field.
+func OwnerServiceIDIsNil() predicate.ProviderCredential {
+	return predicate.ProviderCredential(sql.FieldIsNull(FieldOwnerServiceID))
+}
+
+// OwnerServiceIDNotNil applies the NotNil predicate on the "owner_service_id" field.
+func OwnerServiceIDNotNil() predicate.ProviderCredential {
+	return predicate.ProviderCredential(sql.FieldNotNull(FieldOwnerServiceID))
+}
+
 // HasOrganization applies the HasEdge predicate on the "organization" edge.
 func HasOrganization() predicate.ProviderCredential {
 	return predicate.ProviderCredential(func(s *sql.Selector) {
@@ -809,6 +844,29 @@ func HasServiceTargets() predicate.ProviderCredential {
 func HasServiceTargetsWith(preds ...predicate.ServiceTarget) predicate.ProviderCredential {
 	return predicate.ProviderCredential(func(s *sql.Selector) {
 		step := newServiceTargetsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasOwnerService applies the HasEdge predicate on the "owner_service" edge.
+func HasOwnerService() predicate.ProviderCredential {
+	return predicate.ProviderCredential(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, OwnerServiceTable, OwnerServiceColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasOwnerServiceWith applies the HasEdge predicate on the "owner_service" edge with a given conditions (other predicates).
+func HasOwnerServiceWith(preds ...predicate.Service) predicate.ProviderCredential {
+	return predicate.ProviderCredential(func(s *sql.Selector) {
+		step := newOwnerServiceStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

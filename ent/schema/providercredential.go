@@ -60,6 +60,11 @@ func (ProviderCredential) Fields() []ent.Field {
 			Nillable().
 			Comment("How requests authenticate upstream; defaults from the provider."),
 		field.Bool("active").Default(true),
+		field.Int("owner_service_id").
+			Optional().
+			Nillable().
+			Annotations(entgql.Skip(entgql.SkipAll)).
+			Comment("The service this credential was created for from its providerApiKey; it is rotated through that service and deleted with it."),
 	}
 }
 
@@ -71,6 +76,8 @@ func (ProviderCredential) Edges() []ent.Edge {
 		edge.From("api_standard", APIStandard.Type).Ref("provider_credentials").Field("api_standard_id").Unique(),
 		edge.To("services", Service.Type).Annotations(entgql.RelayConnection()),
 		edge.To("service_targets", ServiceTarget.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.From("owner_service", Service.Type).Ref("own_credential").Field("owner_service_id").Unique().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

@@ -59,6 +59,10 @@ func (Service) Edges() []ent.Edge {
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.From("credential", ProviderCredential.Type).Ref("services").Field("credential_id").Unique(),
 		edge.To("api_keys", APIKey.Type).Annotations(entgql.RelayConnection()),
+		// The credential created from the service's providerApiKey belongs
+		// to the service by id, so a rename keeps it and a delete removes it.
+		edge.To("own_credential", ProviderCredential.Type).Unique().
+			Annotations(entgql.Skip(entgql.SkipAll), entsql.OnDelete(entsql.Cascade)),
 		// Listed in position order by a resolver of its own (graph/routing.graphqls).
 		edge.To("targets", ServiceTarget.Type).
 			Annotations(entgql.Skip(entgql.SkipAll), entsql.OnDelete(entsql.Cascade)),

@@ -56,6 +56,8 @@ const (
 	EdgeCredential = "credential"
 	// EdgeAPIKeys holds the string denoting the api_keys edge name in mutations.
 	EdgeAPIKeys = "api_keys"
+	// EdgeOwnCredential holds the string denoting the own_credential edge name in mutations.
+	EdgeOwnCredential = "own_credential"
 	// EdgeTargets holds the string denoting the targets edge name in mutations.
 	EdgeTargets = "targets"
 	// Table holds the table name of the service in the database.
@@ -81,6 +83,13 @@ const (
 	APIKeysInverseTable = "api_keys"
 	// APIKeysColumn is the table column denoting the api_keys relation/edge.
 	APIKeysColumn = "service_id"
+	// OwnCredentialTable is the table that holds the own_credential relation/edge.
+	OwnCredentialTable = "provider_credentials"
+	// OwnCredentialInverseTable is the table name for the ProviderCredential entity.
+	// It exists in this package in order to avoid circular dependency with the "providercredential" package.
+	OwnCredentialInverseTable = "provider_credentials"
+	// OwnCredentialColumn is the table column denoting the own_credential relation/edge.
+	OwnCredentialColumn = "owner_service_id"
 	// TargetsTable is the table that holds the targets relation/edge.
 	TargetsTable = "service_targets"
 	// TargetsInverseTable is the table name for the ServiceTarget entity.
@@ -262,6 +271,13 @@ func ByAPIKeys(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByOwnCredentialField orders the results by own_credential field.
+func ByOwnCredentialField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newOwnCredentialStep(), sql.OrderByField(field, opts...))
+	}
+}
+
 // ByTargetsCount orders the results by targets count.
 func ByTargetsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -294,6 +310,13 @@ func newAPIKeysStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(APIKeysInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, APIKeysTable, APIKeysColumn),
+	)
+}
+func newOwnCredentialStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(OwnCredentialInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2O, false, OwnCredentialTable, OwnCredentialColumn),
 	)
 }
 func newTargetsStep() *sqlgraph.Step {

@@ -1015,6 +1015,29 @@ func HasAPIKeysWith(preds ...predicate.APIKey) predicate.Service {
 	})
 }
 
+// HasOwnCredential applies the HasEdge predicate on the "own_credential" edge.
+func HasOwnCredential() predicate.Service {
+	return predicate.Service(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, OwnCredentialTable, OwnCredentialColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasOwnCredentialWith applies the HasEdge predicate on the "own_credential" edge with a given conditions (other predicates).
+func HasOwnCredentialWith(preds ...predicate.ProviderCredential) predicate.Service {
+	return predicate.Service(func(s *sql.Selector) {
+		step := newOwnCredentialStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasTargets applies the HasEdge predicate on the "targets" edge.
 func HasTargets() predicate.Service {
 	return predicate.Service(func(s *sql.Selector) {

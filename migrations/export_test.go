@@ -1,0 +1,4 @@
+package migrations
+
+// ApplyBefore lets tests stop short of a migration.
+var ApplyBefore = applyBefore
