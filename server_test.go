@@ -130,7 +130,7 @@ func TestServeOnEachDialect(t *testing.T) {
 		// Beside the dashboard's catch-all, proxy paths still answer in an
 		// SDK's error shape, and none redirects (repeating ?key=).
 		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		for _, c := range []struct{ method, path string }{{"POST", "/chat/completions"}, {"GET", "/v1beta/models?key=sk_x"}, {"POST", "//v1/chat/completions?key=sk_x"}} {
+		for _, c := range []struct{ method, path string }{{"POST", "/chat/completions"}, {"GET", "/v1beta/tunedModels?key=sk_x"}, {"POST", "//v1/chat/completions?key=sk_x"}} {
 			req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader("{}"))
 			resp, err := noRedirect.Do(req)
 			if err != nil {

@@ -38,7 +38,8 @@ func (x *exchange) translatable(p providers.Protocol) (bool, string) {
 	if x.api.client == nil {
 		return false, fmt.Sprintf("the gateway does not translate %s %s to other providers' APIs", x.r.Method, x.endpoint)
 	}
-	if _, ok := providerAdapter(p, x.api.op); !ok {
+	if _, ok := providerAdapter(p, x.api.op); !ok && x.api.op != protocol.OpCountTokens {
+		// A provider that counts no tokens gets an estimate instead.
 		return false, fmt.Sprintf("the %s API has no counterpart of %s", p, x.endpoint)
 	}
 	return true, ""
