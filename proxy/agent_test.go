@@ -51,7 +51,7 @@ func TestAgentConversation(t *testing.T) {
 
 		system := []anthropic.TextBlockParam{{Text: "You are a coding agent.", CacheControl: anthropic.NewCacheControlEphemeralParam()}}
 		read := anthropic.ToolParam{Name: "Read", Description: anthropic.String("Read a file"),
-			InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"file_path": map[string]any{"type": "string"}}, Required: []string{"file_path"}},
+			InputSchema:  anthropic.ToolInputSchemaParam{Properties: map[string]any{"file_path": map[string]any{"type": "string"}}, Required: []string{"file_path"}},
 			CacheControl: anthropic.NewCacheControlEphemeralParam()}
 		prompt := anthropic.TextBlockParam{Text: "What package is /src/a.go in?", CacheControl: anthropic.NewCacheControlEphemeralParam()}
 		history := []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.ContentBlockParamUnion{OfText: &prompt})}
