@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/modelprice"
@@ -285,5 +287,112 @@ func completedResponse(t *testing.T, stream []byte) []byte {
 		if json.Unmarshal(ev.Data, &e) == nil && e.Type == "response.completed" {
 			return e.Response
 		}
+	}
+}
+
+// TestTranslatedStreamIsNotBuffered: for every caller API and every
+// provider API it is translated to, the upstream sends its events up to
+// the first text and then waits until the caller has received that text,
+// translated; a translation that buffered across events would deadlock.
+func TestTranslatedStreamIsNotBuffered(t *testing.T) {
+	f := newFixture(t, testenv.New(t, "sqlite3"))
+	for proto, pair := range wirePairs {
+		model := "m-" + string(proto)
+		f.price(pair.provider, model, 3_000_000, 15_000_000, 300_000, modelprice.KindText)
+	}
+	for _, c := range pairCallers {
+		for proto, pair := range wirePairs {
+			if proto == c.proto {
+				continue
+			}
+			t.Run(c.name+"->"+string(proto), func(t *testing.T) {
+				received := make(chan struct{})
+				up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+					w.Header().Set("Content-Type", "text/event-stream")
+					waited := false
+					for _, ev := range terminated(pair.stream) {
+						_, _ = io.WriteString(w, ev)
+						w.(http.Flusher).Flush()
+						if !waited && strings.Contains(ev, "Hello") {
+							waited = true
+							select {
+							case <-received:
+							case <-time.After(5 * time.Second):
+								t.Error("the caller did not receive the first text while the upstream waited: the translation buffers")
+								return
+							}
+						}
+					}
+				})
+				base := up.srv.URL
+				if proto != providers.ProtocolCohere {
+					base += "/v1"
+				}
+				_, key := f.addService(serviceSpec{name: c.name + "-" + string(proto), provider: pair.provider, baseURL: base, secret: "sk-provider-wait", models: []string{"m-" + string(proto)}})
+				path, body := c.request("m-"+string(proto), true)
+				req, _ := http.NewRequest("POST", f.srv.URL+path, strings.NewReader(body))
+				h := keyHeader(c.proto, key)
+				for i := 0; i+1 < len(h); i += 2 {
+					req.Header.Set(h[i], h[i+1])
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var seen strings.Builder
+				buf := make([]byte, 4096)
+				for !strings.Contains(seen.String(), "Hello") {
+					n, err := resp.Body.Read(buf)
+					seen.Write(buf[:n])
+					if err != nil {
+						t.Fatalf("the stream ended before its first text: %v\n%s", err, seen.String())
+					}
+				}
+				close(received)
+				rest, _ := io.ReadAll(resp.Body)
+				if all := seen.String() + string(rest); !strings.Contains(all, " there") {
+					t.Errorf("the rest of the stream is missing:\n%s", all)
+				}
+			})
+		}
+	}
+}
+
+// TestTranslatedUpstreamErrors: a provider's refusal reaches the caller in
+// the caller's error shape with the provider's status and words, and a
+// provider's error event mid-stream ends the caller's stream with the
+// caller's error event.
+func TestTranslatedUpstreamErrors(t *testing.T) {
+	f := newFixture(t, testenv.New(t, "sqlite3"))
+	f.price("anthropic", "claude-test", 3_000_000, 15_000_000, 0, modelprice.KindText)
+	pair := wirePairs[providers.ProtocolAnthropic]
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if !bytes.Contains(body, []byte(`"stream":true`)) {
+			answerJSON(w, 429, `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}`, "Retry-After", "7")
+			return
+		}
+		sseEvents(w, terminated(append(slices.Clone(pair.stream[:3]),
+			"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}"))...)
+	})
+	_, key := f.addService(serviceSpec{name: "an", provider: "anthropic", baseURL: up.srv.URL + "/v1", secret: "sk-ant-ERR", models: []string{"claude-test"}})
+
+	resp, body := f.call("POST", "/v1/chat/completions", key, `{"model":"claude-test","messages":[{"role":"user","content":"Hi"}]}`)
+	var e openAIError
+	if resp.StatusCode != 429 || json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Error.Message, "per-minute rate limit") ||
+		e.Error.Type != "rate_limit_error" || resp.Header.Get("Retry-After") != "7" {
+		t.Errorf("refusal: %d %q (Retry-After %q)", resp.StatusCode, body, resp.Header.Get("Retry-After"))
+	}
+
+	resp, body = f.call("POST", "/v1/chat/completions", key, `{"model":"claude-test","stream":true,"messages":[{"role":"user","content":"Hi"}]}`)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"content":"Hello"`) ||
+		!strings.Contains(body, `data: {"error":{"message":"the anthropic provider ended the stream with an error: Overloaded; the answer is incomplete"`) {
+		t.Errorf("stream: %d %s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, "[DONE]") {
+		t.Errorf("a failed stream must not end as complete: %s", body)
+	}
+	if rec := f.lastRecord(); !rec.Partial || f.lastFailure() != FailureStream {
+		t.Errorf("record partial %v failure %q (%s)", rec.Partial, f.lastFailure(), rec.Error)
 	}
 }
