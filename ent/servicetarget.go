@@ -28,7 +28,7 @@ type ServiceTarget struct {
 	OrganizationID int `json:"organization_id,omitempty"`
 	// ServiceID holds the value of the "service_id" field.
 	ServiceID int `json:"service_id,omitempty"`
-	// A credential of the service's provider (so the same wire protocol).
+	// The credential this target calls. It may be of another provider than the service's: requests are then translated to its API.
 	CredentialID int `json:"credential_id,omitempty"`
 	// Order among the service's targets: the tiebreak of selection, and the order the dashboard shows.
 	Position int `json:"position,omitempty"`

@@ -116,7 +116,6 @@ func TestServiceTargetRules(t *testing.T) {
 			{"add: unknown service", add, map[string]any{"s": 999999, "c": f.credentialID}, "NOT_FOUND", "", "service not found"},
 			{"add: unknown credential", add, map[string]any{"s": f.serviceID, "c": 999999}, "NOT_FOUND", "", "provider credential not found"},
 			{"add: another organization's credential", add, map[string]any{"s": f.serviceID, "c": otherCred.ID}, "NOT_FOUND", "", "provider credential not found"},
-			{"add: another provider", add, map[string]any{"s": f.serviceID, "c": anth.ID}, "BAD_USER_INPUT", "credentialId", "is for anthropic, not openai"},
 			{"add: weight zero", add, map[string]any{"s": f.serviceID, "c": f.credentialID, "w": 0}, "BAD_USER_INPUT", "weight", "weight must be from 1"},
 			{"add: model map value not a string", add, map[string]any{"s": f.serviceID, "c": f.credentialID, "m": map[string]any{"gpt-4o": 4}}, "BAD_USER_INPUT", "modelMap", "must be a string"},
 			{"add: model map with a path", add, map[string]any{"s": f.serviceID, "c": f.credentialID, "m": map[string]any{"gpt-4o": "../admin"}}, "BAD_USER_INPUT", "modelMap", "not a valid model name"},
@@ -145,6 +144,15 @@ func TestServiceTargetRules(t *testing.T) {
 					t.Fatalf("a refused mutation changed the targets: %v → %v", before, after)
 				}
 			})
+		}
+		// A target of another provider is taken: requests are translated
+		// to its API.
+		res := h.as(admin, add, map[string]any{"s": f.serviceID, "c": anth.ID, "m": map[string]any{"gpt-4o": "claude-sonnet-4"}})
+		if len(res.Errors) > 0 {
+			t.Fatalf("adding a target of another provider: %v", res.Errors)
+		}
+		if n := h.client.ServiceTarget.Query().CountX(ctx); n != 2 {
+			t.Errorf("%d targets after adding one of another provider, want 2", n)
 		}
 	})
 }

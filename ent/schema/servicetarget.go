@@ -29,7 +29,7 @@ func (ServiceTarget) Fields() []ent.Field {
 		field.Int("service_id").Immutable(),
 		field.Int("credential_id").
 			Immutable().
-			Comment("A credential of the service's provider (so the same wire protocol)."),
+			Comment("The credential this target calls. It may be of another provider than the service's: requests are then translated to its API."),
 		field.Int("position").
 			Default(0).
 			Comment("Order among the service's targets: the tiebreak of selection, and the order the dashboard shows."),

@@ -5270,7 +5270,7 @@ type ServiceTarget implements Node {
   updatedAt: Time!
   serviceID: ID!
   """
-  A credential of the service's provider (so the same wire protocol).
+  The credential this target calls. It may be of another provider than the service's: requests are then translated to its API.
   """
   credentialID: ID!
   """
