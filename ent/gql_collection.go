@@ -1888,6 +1888,11 @@ func (_q *UsageRecordQuery) collectField(ctx context.Context, oneNode bool, opCt
 				selectedFields = append(selectedFields, usagerecord.FieldCacheWrite1hTokens)
 				fieldSeen[usagerecord.FieldCacheWrite1hTokens] = struct{}{}
 			}
+		case "providerProtocol":
+			if _, ok := fieldSeen[usagerecord.FieldProviderProtocol]; !ok {
+				selectedFields = append(selectedFields, usagerecord.FieldProviderProtocol)
+				fieldSeen[usagerecord.FieldProviderProtocol] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -4832,6 +4832,23 @@ type UsageRecordWhereInput struct {
 	CacheWrite1hTokensLTE    *int64  `json:"cacheWrite1hTokensLTE,omitempty"`
 	CacheWrite1hTokensIsNil  bool    `json:"cacheWrite1hTokensIsNil,omitempty"`
 	CacheWrite1hTokensNotNil bool    `json:"cacheWrite1hTokensNotNil,omitempty"`
+
+	// "provider_protocol" field predicates.
+	ProviderProtocol             *string  `json:"providerProtocol,omitempty"`
+	ProviderProtocolNEQ          *string  `json:"providerProtocolNEQ,omitempty"`
+	ProviderProtocolIn           []string `json:"providerProtocolIn,omitempty"`
+	ProviderProtocolNotIn        []string `json:"providerProtocolNotIn,omitempty"`
+	ProviderProtocolGT           *string  `json:"providerProtocolGT,omitempty"`
+	ProviderProtocolGTE          *string  `json:"providerProtocolGTE,omitempty"`
+	ProviderProtocolLT           *string  `json:"providerProtocolLT,omitempty"`
+	ProviderProtocolLTE          *string  `json:"providerProtocolLTE,omitempty"`
+	ProviderProtocolContains     *string  `json:"providerProtocolContains,omitempty"`
+	ProviderProtocolHasPrefix    *string  `json:"providerProtocolHasPrefix,omitempty"`
+	ProviderProtocolHasSuffix    *string  `json:"providerProtocolHasSuffix,omitempty"`
+	ProviderProtocolIsNil        bool     `json:"providerProtocolIsNil,omitempty"`
+	ProviderProtocolNotNil       bool     `json:"providerProtocolNotNil,omitempty"`
+	ProviderProtocolEqualFold    *string  `json:"providerProtocolEqualFold,omitempty"`
+	ProviderProtocolContainsFold *string  `json:"providerProtocolContainsFold,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -5483,6 +5500,51 @@ func (i *UsageRecordWhereInput) P() (predicate.UsageRecord, error) {
 	}
 	if i.CacheWrite1hTokensNotNil {
 		predicates = append(predicates, usagerecord.CacheWrite1hTokensNotNil())
+	}
+	if i.ProviderProtocol != nil {
+		predicates = append(predicates, usagerecord.ProviderProtocolEQ(*i.ProviderProtocol))
+	}
+	if i.ProviderProtocolNEQ != nil {
+		predicates = append(predicates, usagerecord.ProviderProtocolNEQ(*i.ProviderProtocolNEQ))
+	}
+	if len(i.ProviderProtocolIn) > 0 {
+		predicates = append(predicates, usagerecord.ProviderProtocolIn(i.ProviderProtocolIn...))
+	}
+	if len(i.ProviderProtocolNotIn) > 0 {
+		predicates = append(predicates, usagerecord.ProviderProtocolNotIn(i.ProviderProtocolNotIn...))
+	}
+	if i.ProviderProtocolGT != nil {
+		predicates = append(predicates, usagerecord.ProviderProtocolGT(*i.ProviderProtocolGT))
+	}
+	if i.ProviderProtocolGTE != nil {
+		predicates = append(predicates, usagerecord.ProviderProtocolGTE(*i.ProviderProtocolGTE))
+	}
+	if i.ProviderProtocolLT != nil {
+		predicates = append(predicates, usagerecord.ProviderProtocolLT(*i.ProviderProtocolLT))
+	}
+	if i.ProviderProtocolLTE != nil {
+		predicates = append(predicates, usagerecord.ProviderProtocolLTE(*i.ProviderProtocolLTE))
+	}
+	if i.ProviderProtocolContains != nil {
+		predicates = append(predicates, usagerecord.ProviderProtocolContains(*i.ProviderProtocolContains))
+	}
+	if i.ProviderProtocolHasPrefix != nil {
+		predicates = append(predicates, usagerecord.ProviderProtocolHasPrefix(*i.ProviderProtocolHasPrefix))
+	}
+	if i.ProviderProtocolHasSuffix != nil {
+		predicates = append(predicates, usagerecord.ProviderProtocolHasSuffix(*i.ProviderProtocolHasSuffix))
+	}
+	if i.ProviderProtocolIsNil {
+		predicates = append(predicates, usagerecord.ProviderProtocolIsNil())
+	}
+	if i.ProviderProtocolNotNil {
+		predicates = append(predicates, usagerecord.ProviderProtocolNotNil())
+	}
+	if i.ProviderProtocolEqualFold != nil {
+		predicates = append(predicates, usagerecord.ProviderProtocolEqualFold(*i.ProviderProtocolEqualFold))
+	}
+	if i.ProviderProtocolContainsFold != nil {
+		predicates = append(predicates, usagerecord.ProviderProtocolContainsFold(*i.ProviderProtocolContainsFold))
 	}
 
 	switch len(predicates) {

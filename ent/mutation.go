@@ -14082,6 +14082,7 @@ type UsageRecordMutation struct {
 	addcache_write_tokens    *int64
 	cache_write_1h_tokens    *int64
 	addcache_write_1h_tokens *int64
+	provider_protocol        *string
 	clearedFields            map[string]struct{}
 	done                     bool
 	oldValue                 func(context.Context) (*UsageRecord, error)
@@ -15372,6 +15373,55 @@ func (m *UsageRecordMutation) ResetCacheWrite1hTokens() {
 	delete(m.clearedFields, usagerecord.FieldCacheWrite1hTokens)
 }
 
+// SetProviderProtocol sets the "provider_protocol" field.
+func (m *UsageRecordMutation) SetProviderProtocol(s string) {
+	m.provider_protocol = &s
+}
+
+// ProviderProtocol returns the value of the "provider_protocol" field in the mutation.
+func (m *UsageRecordMutation) ProviderProtocol() (r string, exists bool) {
+	v := m.provider_protocol
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProviderProtocol returns the old "provider_protocol" field's value of the UsageRecord entity.
+// If the UsageRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRecordMutation) OldProviderProtocol(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProviderProtocol is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProviderProtocol requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProviderProtocol: %w", err)
+	}
+	return oldValue.ProviderProtocol, nil
+}
+
+// ClearProviderProtocol clears the value of the "provider_protocol" field.
+func (m *UsageRecordMutation) ClearProviderProtocol() {
+	m.provider_protocol = nil
+	m.clearedFields[usagerecord.FieldProviderProtocol] = struct{}{}
+}
+
+// ProviderProtocolCleared returns if the "provider_protocol" field was cleared in this mutation.
+func (m *UsageRecordMutation) ProviderProtocolCleared() bool {
+	_, ok := m.clearedFields[usagerecord.FieldProviderProtocol]
+	return ok
+}
+
+// ResetProviderProtocol resets all changes to the "provider_protocol" field.
+func (m *UsageRecordMutation) ResetProviderProtocol() {
+	m.provider_protocol = nil
+	delete(m.clearedFields, usagerecord.FieldProviderProtocol)
+}
+
 // Where appends a list predicates to the UsageRecordMutation builder.
 func (m *UsageRecordMutation) Where(ps ...predicate.UsageRecord) {
 	m.predicates = append(m.predicates, ps...)
@@ -15406,7 +15456,7 @@ func (m *UsageRecordMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UsageRecordMutation) Fields() []string {
-	fields := make([]string, 0, 23)
+	fields := make([]string, 0, 24)
 	if m.created_at != nil {
 		fields = append(fields, usagerecord.FieldCreatedAt)
 	}
@@ -15476,6 +15526,9 @@ func (m *UsageRecordMutation) Fields() []string {
 	if m.cache_write_1h_tokens != nil {
 		fields = append(fields, usagerecord.FieldCacheWrite1hTokens)
 	}
+	if m.provider_protocol != nil {
+		fields = append(fields, usagerecord.FieldProviderProtocol)
+	}
 	return fields
 }
 
@@ -15530,6 +15583,8 @@ func (m *UsageRecordMutation) Field(name string) (ent.Value, bool) {
 		return m.CacheWriteTokens()
 	case usagerecord.FieldCacheWrite1hTokens:
 		return m.CacheWrite1hTokens()
+	case usagerecord.FieldProviderProtocol:
+		return m.ProviderProtocol()
 	}
 	return nil, false
 }
@@ -15585,6 +15640,8 @@ func (m *UsageRecordMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldCacheWriteTokens(ctx)
 	case usagerecord.FieldCacheWrite1hTokens:
 		return m.OldCacheWrite1hTokens(ctx)
+	case usagerecord.FieldProviderProtocol:
+		return m.OldProviderProtocol(ctx)
 	}
 	return nil, fmt.Errorf("unknown UsageRecord field %s", name)
 }
@@ -15754,6 +15811,13 @@ func (m *UsageRecordMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetCacheWrite1hTokens(v)
+		return nil
+	case usagerecord.FieldProviderProtocol:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProviderProtocol(v)
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord field %s", name)
@@ -15962,6 +16026,9 @@ func (m *UsageRecordMutation) ClearedFields() []string {
 	if m.FieldCleared(usagerecord.FieldCacheWrite1hTokens) {
 		fields = append(fields, usagerecord.FieldCacheWrite1hTokens)
 	}
+	if m.FieldCleared(usagerecord.FieldProviderProtocol) {
+		fields = append(fields, usagerecord.FieldProviderProtocol)
+	}
 	return fields
 }
 
@@ -15993,6 +16060,9 @@ func (m *UsageRecordMutation) ClearField(name string) error {
 		return nil
 	case usagerecord.FieldCacheWrite1hTokens:
 		m.ClearCacheWrite1hTokens()
+		return nil
+	case usagerecord.FieldProviderProtocol:
+		m.ClearProviderProtocol()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord nullable field %s", name)
@@ -16070,6 +16140,9 @@ func (m *UsageRecordMutation) ResetField(name string) error {
 		return nil
 	case usagerecord.FieldCacheWrite1hTokens:
 		m.ResetCacheWrite1hTokens()
+		return nil
+	case usagerecord.FieldProviderProtocol:
+		m.ResetProviderProtocol()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord field %s", name)

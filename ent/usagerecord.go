@@ -66,7 +66,9 @@ type UsageRecord struct {
 	CacheWriteTokens int64 `json:"cache_write_tokens,omitempty"`
 	// Part of cache_write_tokens written to a one-hour cache.
 	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens,omitempty"`
-	selectValues       sql.SelectValues
+	// Wire protocol of the upstream that answered: openai, anthropic, gemini or cohere; differs from protocol when the request was translated.
+	ProviderProtocol string `json:"provider_protocol,omitempty"`
+	selectValues     sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -80,7 +82,7 @@ func (*UsageRecord) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case usagerecord.FieldID, usagerecord.FieldOrganizationID, usagerecord.FieldServiceID, usagerecord.FieldAPIKeyID, usagerecord.FieldCredentialID, usagerecord.FieldInputTokens, usagerecord.FieldOutputTokens, usagerecord.FieldCachedInputTokens, usagerecord.FieldCost, usagerecord.FieldStatus, usagerecord.FieldLatencyUs, usagerecord.FieldTtfbUs, usagerecord.FieldCacheWriteTokens, usagerecord.FieldCacheWrite1hTokens:
 			values[i] = new(sql.NullInt64)
-		case usagerecord.FieldRequestID, usagerecord.FieldProtocol, usagerecord.FieldEndpoint, usagerecord.FieldModel, usagerecord.FieldError:
+		case usagerecord.FieldRequestID, usagerecord.FieldProtocol, usagerecord.FieldEndpoint, usagerecord.FieldModel, usagerecord.FieldError, usagerecord.FieldProviderProtocol:
 			values[i] = new(sql.NullString)
 		case usagerecord.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
@@ -247,6 +249,12 @@ func (_m *UsageRecord) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CacheWrite1hTokens = value.Int64
 			}
+		case usagerecord.FieldProviderProtocol:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field provider_protocol", values[i])
+			} else if value.Valid {
+				_m.ProviderProtocol = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -355,6 +363,9 @@ func (_m *UsageRecord) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("cache_write_1h_tokens=")
 	builder.WriteString(fmt.Sprintf("%v", _m.CacheWrite1hTokens))
+	builder.WriteString(", ")
+	builder.WriteString("provider_protocol=")
+	builder.WriteString(_m.ProviderProtocol)
 	builder.WriteByte(')')
 	return builder.String()
 }

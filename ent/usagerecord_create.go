@@ -274,6 +274,20 @@ func (_c *UsageRecordCreate) SetNillableCacheWrite1hTokens(v *int64) *UsageRecor
 	return _c
 }
 
+// SetProviderProtocol sets the "provider_protocol" field.
+func (_c *UsageRecordCreate) SetProviderProtocol(v string) *UsageRecordCreate {
+	_c.mutation.SetProviderProtocol(v)
+	return _c
+}
+
+// SetNillableProviderProtocol sets the "provider_protocol" field if the given value is not nil.
+func (_c *UsageRecordCreate) SetNillableProviderProtocol(v *string) *UsageRecordCreate {
+	if v != nil {
+		_c.SetProviderProtocol(*v)
+	}
+	return _c
+}
+
 // Mutation returns the UsageRecordMutation object of the builder.
 func (_c *UsageRecordCreate) Mutation() *UsageRecordMutation {
 	return _c.mutation
@@ -519,6 +533,10 @@ func (_c *UsageRecordCreate) createSpec() (*UsageRecord, *sqlgraph.CreateSpec) {
 		_spec.SetField(usagerecord.FieldCacheWrite1hTokens, field.TypeInt64, value)
 		_node.CacheWrite1hTokens = value
 	}
+	if value, ok := _c.mutation.ProviderProtocol(); ok {
+		_spec.SetField(usagerecord.FieldProviderProtocol, field.TypeString, value)
+		_node.ProviderProtocol = value
+	}
 	return _node, _spec
 }
 
@@ -650,6 +668,9 @@ func (u *UsageRecordUpsertOne) UpdateNewValues() *UsageRecordUpsertOne {
 		}
 		if _, exists := u.create.mutation.CacheWrite1hTokens(); exists {
 			s.SetIgnore(usagerecord.FieldCacheWrite1hTokens)
+		}
+		if _, exists := u.create.mutation.ProviderProtocol(); exists {
+			s.SetIgnore(usagerecord.FieldProviderProtocol)
 		}
 	}))
 	return u
@@ -926,6 +947,9 @@ func (u *UsageRecordUpsertBulk) UpdateNewValues() *UsageRecordUpsertBulk {
 			}
 			if _, exists := b.mutation.CacheWrite1hTokens(); exists {
 				s.SetIgnore(usagerecord.FieldCacheWrite1hTokens)
+			}
+			if _, exists := b.mutation.ProviderProtocol(); exists {
+				s.SetIgnore(usagerecord.FieldProviderProtocol)
 			}
 		}
 	}))

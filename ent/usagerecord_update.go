@@ -93,6 +93,9 @@ func (_u *UsageRecordUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if _u.mutation.CacheWrite1hTokensCleared() {
 		_spec.ClearField(usagerecord.FieldCacheWrite1hTokens, field.TypeInt64)
 	}
+	if _u.mutation.ProviderProtocolCleared() {
+		_spec.ClearField(usagerecord.FieldProviderProtocol, field.TypeString)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -209,6 +212,9 @@ func (_u *UsageRecordUpdateOne) sqlSave(ctx context.Context) (_node *UsageRecord
 	}
 	if _u.mutation.CacheWrite1hTokensCleared() {
 		_spec.ClearField(usagerecord.FieldCacheWrite1hTokens, field.TypeInt64)
+	}
+	if _u.mutation.ProviderProtocolCleared() {
+		_spec.ClearField(usagerecord.FieldProviderProtocol, field.TypeString)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &UsageRecord{config: _u.config}

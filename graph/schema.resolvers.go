@@ -47,6 +47,7 @@ func (r *queryResolver) Providers(ctx context.Context) ([]*model.ProviderInfo, e
 			DisplayName:       p.DisplayName,
 			APIStandardHandle: p.APIStandard,
 			Protocol:          string(p.Protocol),
+			ClientApis:        providers.ClientAPIs(p.Protocol),
 			Models:            models[p.Name],
 		}
 		if p.DefaultBaseURL != "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/ratelimits"
 )
 
@@ -328,6 +329,9 @@ func TestProtocols(t *testing.T) {
 				if rec.Endpoint != wantEndpoint || rec.CredentialID == nil || rec.TtfbUs == nil {
 					t.Errorf("record endpoint %q (want %q), credential %v, ttfb %v", rec.Endpoint, wantEndpoint, rec.CredentialID, rec.TtfbUs)
 				}
+				if prov, _ := providers.Lookup(tc.spec.provider); rec.ProviderProtocol != string(prov.Protocol) {
+					t.Errorf("record provider protocol %q, want %q (%s's)", rec.ProviderProtocol, prov.Protocol, tc.spec.provider)
+				}
 				f.checkNoSecrets("the client's response", fmt.Sprint(resp.Header, resp.Trailer)+got)
 			})
 		}
@@ -361,7 +365,7 @@ func TestUpstreamErrorsPassThrough(t *testing.T) {
 				t.Errorf("status %d body %s retry-after %q; want the upstream's %d answer unchanged", resp.StatusCode, got, resp.Header.Get("Retry-After"), s)
 			}
 			rec := f.lastRecord()
-			if rec.Status != s || rec.Cost != 0 || rec.Error == "" {
+			if rec.Status != s || rec.Cost != 0 || rec.Error == "" || rec.ProviderProtocol != "openai" {
 				t.Errorf("record %+v", rec)
 			}
 			if want := map[int]string{429: FailureStatus429, 500: FailureStatus5xx, 503: FailureStatus5xx}[s]; f.lastFailure() != want {

@@ -233,6 +233,9 @@ func TestRefusals(t *testing.T) {
 		for _, r := range f.records() {
 			if r.Status >= 400 {
 				refusals++
+				if r.ProviderProtocol != "" {
+					t.Errorf("refusal %s (%d) records provider protocol %q, want none: no upstream was called", r.RequestID, r.Status, r.ProviderProtocol)
+				}
 			}
 		}
 		if refusals == 0 {

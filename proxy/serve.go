@@ -349,7 +349,7 @@ func (x *exchange) record(o outcome) {
 		CreatedAt: x.start, RequestID: x.reqID,
 		OrganizationID: e.key.OrganizationID, ServiceID: e.svc.ID, APIKeyID: e.key.ID, CredentialID: e.credID,
 		Attempts: x.attempts,
-		Protocol: string(x.protocol), Endpoint: x.endpoint, Model: x.model,
+		Protocol: string(x.protocol), ProviderProtocol: string(x.upProto), Endpoint: x.endpoint, Model: x.model,
 		InputTokens: o.usage.InputTokens, OutputTokens: o.usage.OutputTokens, CachedInputTokens: o.usage.CachedInputTokens,
 		CacheWriteTokens: o.usage.CacheWriteTokens, CacheWrite1hTokens: o.usage.CacheWrite1hTokens,
 		Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err, Failure: o.failure,

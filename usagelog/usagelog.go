@@ -37,13 +37,17 @@ import (
 
 // Record is one proxied request, field for field ent's UsageRecord.
 type Record struct {
-	CreatedAt         time.Time
-	RequestID         string
-	OrganizationID    int
-	ServiceID         int
-	APIKeyID          int
-	CredentialID      *int
-	Protocol          string
+	CreatedAt      time.Time
+	RequestID      string
+	OrganizationID int
+	ServiceID      int
+	APIKeyID       int
+	CredentialID   *int
+	Protocol       string
+	// ProviderProtocol is the protocol of the upstream that answered;
+	// it differs from Protocol when the request was translated, and is
+	// empty (stored as NULL) when no upstream was called.
+	ProviderProtocol  string
 	Endpoint          string
 	Model             string
 	InputTokens       int64
@@ -505,7 +509,7 @@ func (w *Writer) applied(ctx context.Context, first *Record) (bool, error) {
 // usageColumns are the columns a batch writes, in the order of row's values.
 var usageColumns = []string{"created_at", "request_id", "organization_id", "service_id", "api_key_id", "credential_id",
 	"protocol", "endpoint", "model", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "cost", "priced", "status",
-	"error", "latency_us", "ttfb_us", "streamed", "partial", "attempts"}
+	"error", "latency_us", "ttfb_us", "streamed", "partial", "attempts", "provider_protocol"}
 
 // row fills vals (len(usageColumns) long) with r's column values.
 func row(vals []any, r *Record) error {
@@ -528,7 +532,10 @@ func row(vals []any, r *Record) error {
 		}
 		attempts = string(b)
 	}
-	var credential, ttfb any
+	var credential, ttfb, providerProtocol any
+	if r.ProviderProtocol != "" {
+		providerProtocol = storable(r.ProviderProtocol)
+	}
 	if r.CredentialID != nil {
 		credential = *r.CredentialID
 	}
@@ -537,7 +544,7 @@ func row(vals []any, r *Record) error {
 	}
 	copy(vals, []any{created.UTC(), storable(r.RequestID), r.OrganizationID, r.ServiceID, r.APIKeyID, credential,
 		storable(r.Protocol), storable(r.Endpoint), storable(r.Model), r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, int64(r.Cost),
-		r.Priced, r.Status, storable(r.Error), r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts})
+		r.Priced, r.Status, storable(r.Error), r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts, providerProtocol})
 	return nil
 }
 

@@ -34,11 +34,20 @@ func record(i int) usagelog.Record {
 	if i%3 == 0 {
 		attempts = []schema.Attempt{{TargetID: 1, CredentialID: 7, Status: 503, LatencyMs: 12, Error: "upstream answered 503"}, {TargetID: 2, CredentialID: 8, Status: 200}}
 	}
+	// Every fourth request was translated; every seventh never reached an
+	// upstream.
+	upstream := "openai"
+	switch {
+	case i%7 == 6:
+		upstream = ""
+	case i%4 == 1:
+		upstream = "anthropic"
+	}
 	return usagelog.Record{
 		Attempts:  attempts,
 		CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
 		RequestID: fmt.Sprintf("req-%05d", i), OrganizationID: 1, ServiceID: 2, APIKeyID: 3, CredentialID: &cred,
-		Protocol: "openai", Endpoint: "/v1/chat/completions", Model: "gpt-4o-mini",
+		Protocol: "openai", ProviderProtocol: upstream, Endpoint: "/v1/chat/completions", Model: "gpt-4o-mini",
 		InputTokens: int64(i), OutputTokens: 2 * int64(i), CachedInputTokens: 1, CacheWriteTokens: int64(i % 5), CacheWrite1hTokens: int64(i % 3),
 		Cost: money.Micros(10 * i), Priced: true,
 		Status: 200, LatencyUs: 900, TTFBUs: &ttfb, Streamed: i%2 == 0,
@@ -90,6 +99,7 @@ func TestWritesEveryFieldInBatches(t *testing.T) {
 				r.CacheWriteTokens == w.CacheWriteTokens && r.CacheWrite1hTokens == w.CacheWrite1hTokens &&
 				r.Cost == w.Cost && r.Priced == w.Priced && r.Status == w.Status && r.Error == w.Error &&
 				r.Streamed == w.Streamed && r.Partial == w.Partial && r.Model == w.Model && r.Protocol == w.Protocol &&
+				r.ProviderProtocol == w.ProviderProtocol &&
 				r.Endpoint == w.Endpoint && r.LatencyUs == w.LatencyUs && r.OrganizationID == w.OrganizationID &&
 				r.ServiceID == w.ServiceID && r.APIKeyID == w.APIKeyID && r.CreatedAt.Equal(w.CreatedAt) &&
 				(r.CredentialID == nil) == (w.CredentialID == nil) && (r.TtfbUs == nil) == (w.TTFBUs == nil) &&
@@ -115,6 +125,55 @@ func TestWritesEveryFieldInBatches(t *testing.T) {
 		}
 		if err := w.Close(ctx); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestProviderProtocolRoundTrips: the upstream's protocol is stored beside
+// the caller's, read back through ent as written, and a request that
+// reached no upstream stores NULL rather than an empty string.
+func TestProviderProtocolRoundTrips(t *testing.T) {
+	cases := []struct {
+		name, protocol, upstream string
+	}{
+		{"passed through", "openai", "openai"},
+		{"translated", "openai", "anthropic"},
+		{"translated from gemini", "gemini", "cohere"},
+		{"no upstream called", "anthropic", ""},
+	}
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		w := usagelog.New(db, usagelog.Options{Log: quiet})
+		for i, c := range cases {
+			r := record(i)
+			r.Protocol, r.ProviderProtocol = c.protocol, c.upstream
+			if !w.Add(r) {
+				t.Fatalf("%s: record dropped", c.name)
+			}
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Client.UsageRecord.Query().Order(usagerecord.ByID()).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(cases) {
+			t.Fatalf("%d rows written, want %d", len(got), len(cases))
+		}
+		for i, c := range cases {
+			if got[i].Protocol != c.protocol || got[i].ProviderProtocol != c.upstream {
+				t.Errorf("%s: stored protocol %q, provider protocol %q; want %q, %q",
+					c.name, got[i].Protocol, got[i].ProviderProtocol, c.protocol, c.upstream)
+			}
+			var stored sql.NullString
+			if err := db.SQL.QueryRowContext(ctx, database.Rebind(db.Dialect, "SELECT provider_protocol FROM usage_records WHERE id = ?"),
+				got[i].ID).Scan(&stored); err != nil {
+				t.Fatal(err)
+			}
+			if stored.Valid != (c.upstream != "") || stored.String != c.upstream {
+				t.Errorf("%s: column holds %+v, want %q (NULL when empty)", c.name, stored, c.upstream)
+			}
 		}
 	})
 }

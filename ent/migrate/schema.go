@@ -473,6 +473,7 @@ var (
 		{Name: "attempts", Type: field.TypeJSON, Nullable: true},
 		{Name: "cache_write_tokens", Type: field.TypeInt64, Nullable: true},
 		{Name: "cache_write_1h_tokens", Type: field.TypeInt64, Nullable: true},
+		{Name: "provider_protocol", Type: field.TypeString, Nullable: true},
 	}
 	// UsageRecordsTable holds the schema information for the "usage_records" table.
 	UsageRecordsTable = &schema.Table{

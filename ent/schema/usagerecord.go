@@ -50,9 +50,10 @@ func (UsageRecord) Fields() []ent.Field {
 		// default, and last: SQLite can then add them in place (it cannot add
 		// a column whose default is an expression, which is how Atlas writes
 		// ent's defaults) instead of rebuilding a table that may hold
-		// millions of records. Records from before read as 0.
+		// millions of records. Records from before read as 0 or "".
 		field.Int64("cache_write_tokens").Optional().Immutable().Comment("Part of input_tokens written to the provider's prompt cache, priced at the model's cache-write price."),
 		field.Int64("cache_write_1h_tokens").Optional().Immutable().Comment("Part of cache_write_tokens written to a one-hour cache."),
+		field.String("provider_protocol").Optional().Immutable().Comment("Wire protocol of the upstream that answered: openai, anthropic, gemini or cohere; differs from protocol when the request was translated."),
 	}
 }
 

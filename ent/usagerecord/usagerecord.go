@@ -60,6 +60,8 @@ const (
 	FieldCacheWriteTokens = "cache_write_tokens"
 	// FieldCacheWrite1hTokens holds the string denoting the cache_write_1h_tokens field in the database.
 	FieldCacheWrite1hTokens = "cache_write_1h_tokens"
+	// FieldProviderProtocol holds the string denoting the provider_protocol field in the database.
+	FieldProviderProtocol = "provider_protocol"
 	// Table holds the table name of the usagerecord in the database.
 	Table = "usage_records"
 )
@@ -90,6 +92,7 @@ var Columns = []string{
 	FieldAttempts,
 	FieldCacheWriteTokens,
 	FieldCacheWrite1hTokens,
+	FieldProviderProtocol,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -239,4 +242,9 @@ func ByCacheWriteTokens(opts ...sql.OrderTermOption) OrderOption {
 // ByCacheWrite1hTokens orders the results by the cache_write_1h_tokens field.
 func ByCacheWrite1hTokens(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCacheWrite1hTokens, opts...).ToFunc()
+}
+
+// ByProviderProtocol orders the results by the provider_protocol field.
+func ByProviderProtocol(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldProviderProtocol, opts...).ToFunc()
 }

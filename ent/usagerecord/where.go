@@ -166,6 +166,11 @@ func CacheWrite1hTokens(v int64) predicate.UsageRecord {
 	return predicate.UsageRecord(sql.FieldEQ(FieldCacheWrite1hTokens, v))
 }
 
+// ProviderProtocol applies equality check predicate on the "provider_protocol" field. It's identical to ProviderProtocolEQ.
+func ProviderProtocol(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldEQ(FieldProviderProtocol, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.UsageRecord {
 	return predicate.UsageRecord(sql.FieldEQ(FieldCreatedAt, v))
@@ -1153,6 +1158,81 @@ func CacheWrite1hTokensIsNil() predicate.UsageRecord {
 // CacheWrite1hTokensNotNil applies the NotNil predicate on the "cache_write_1h_tokens" field.
 func CacheWrite1hTokensNotNil() predicate.UsageRecord {
 	return predicate.UsageRecord(sql.FieldNotNull(FieldCacheWrite1hTokens))
+}
+
+// ProviderProtocolEQ applies the EQ predicate on the "provider_protocol" field.
+func ProviderProtocolEQ(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldEQ(FieldProviderProtocol, v))
+}
+
+// ProviderProtocolNEQ applies the NEQ predicate on the "provider_protocol" field.
+func ProviderProtocolNEQ(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldNEQ(FieldProviderProtocol, v))
+}
+
+// ProviderProtocolIn applies the In predicate on the "provider_protocol" field.
+func ProviderProtocolIn(vs ...string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldIn(FieldProviderProtocol, vs...))
+}
+
+// ProviderProtocolNotIn applies the NotIn predicate on the "provider_protocol" field.
+func ProviderProtocolNotIn(vs ...string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldNotIn(FieldProviderProtocol, vs...))
+}
+
+// ProviderProtocolGT applies the GT predicate on the "provider_protocol" field.
+func ProviderProtocolGT(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldGT(FieldProviderProtocol, v))
+}
+
+// ProviderProtocolGTE applies the GTE predicate on the "provider_protocol" field.
+func ProviderProtocolGTE(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldGTE(FieldProviderProtocol, v))
+}
+
+// ProviderProtocolLT applies the LT predicate on the "provider_protocol" field.
+func ProviderProtocolLT(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldLT(FieldProviderProtocol, v))
+}
+
+// ProviderProtocolLTE applies the LTE predicate on the "provider_protocol" field.
+func ProviderProtocolLTE(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldLTE(FieldProviderProtocol, v))
+}
+
+// ProviderProtocolContains applies the Contains predicate on the "provider_protocol" field.
+func ProviderProtocolContains(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldContains(FieldProviderProtocol, v))
+}
+
+// ProviderProtocolHasPrefix applies the HasPrefix predicate on the "provider_protocol" field.
+func ProviderProtocolHasPrefix(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldHasPrefix(FieldProviderProtocol, v))
+}
+
+// ProviderProtocolHasSuffix applies the HasSuffix predicate on the "provider_protocol" field.
+func ProviderProtocolHasSuffix(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldHasSuffix(FieldProviderProtocol, v))
+}
+
+// ProviderProtocolIsNil applies the IsNil predicate on the "provider_protocol" field.
+func ProviderProtocolIsNil() predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldIsNull(FieldProviderProtocol))
+}
+
+// ProviderProtocolNotNil applies the NotNil predicate on the "provider_protocol" field.
+func ProviderProtocolNotNil() predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldNotNull(FieldProviderProtocol))
+}
+
+// ProviderProtocolEqualFold applies the EqualFold predicate on the "provider_protocol" field.
+func ProviderProtocolEqualFold(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldEqualFold(FieldProviderProtocol, v))
+}
+
+// ProviderProtocolContainsFold applies the ContainsFold predicate on the "provider_protocol" field.
+func ProviderProtocolContainsFold(v string) predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldContainsFold(FieldProviderProtocol, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -311,6 +311,7 @@ type ComplexityRoot struct {
 
 	ProviderInfo struct {
 		APIStandardHandle func(childComplexity int) int
+		ClientApis        func(childComplexity int) int
 		DefaultBaseURL    func(childComplexity int) int
 		DisplayName       func(childComplexity int) int
 		Models            func(childComplexity int) int
@@ -495,6 +496,7 @@ type ComplexityRoot struct {
 		Partial            func(childComplexity int) int
 		Priced             func(childComplexity int) int
 		Protocol           func(childComplexity int) int
+		ProviderProtocol   func(childComplexity int) int
 		RequestID          func(childComplexity int) int
 		ServiceID          func(childComplexity int) int
 		Status             func(childComplexity int) int
@@ -1830,6 +1832,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProviderInfo.APIStandardHandle(childComplexity), true
+	case "ProviderInfo.clientApis":
+		if e.ComplexityRoot.ProviderInfo.ClientApis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderInfo.ClientApis(childComplexity), true
 	case "ProviderInfo.defaultBaseUrl":
 		if e.ComplexityRoot.ProviderInfo.DefaultBaseURL == nil {
 			break
@@ -2770,6 +2778,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsageRecord.Protocol(childComplexity), true
+	case "UsageRecord.providerProtocol":
+		if e.ComplexityRoot.UsageRecord.ProviderProtocol == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRecord.ProviderProtocol(childComplexity), true
 	case "UsageRecord.requestID":
 		if e.ComplexityRoot.UsageRecord.RequestID == nil {
 			break
@@ -5575,6 +5589,10 @@ type UsageRecord implements Node {
   Part of cache_write_tokens written to a one-hour cache.
   """
   cacheWrite1hTokens: Int
+  """
+  Wire protocol of the upstream that answered: openai, anthropic, gemini or cohere; differs from protocol when the request was translated.
+  """
+  providerProtocol: String
 }
 """
 A connection to a list of items.
@@ -5895,6 +5913,24 @@ input UsageRecordWhereInput {
   cacheWrite1hTokensLTE: Int
   cacheWrite1hTokensIsNil: Boolean
   cacheWrite1hTokensNotNil: Boolean
+  """
+  provider_protocol field predicates
+  """
+  providerProtocol: String
+  providerProtocolNEQ: String
+  providerProtocolIn: [String!]
+  providerProtocolNotIn: [String!]
+  providerProtocolGT: String
+  providerProtocolGTE: String
+  providerProtocolLT: String
+  providerProtocolLTE: String
+  providerProtocolContains: String
+  providerProtocolHasPrefix: String
+  providerProtocolHasSuffix: String
+  providerProtocolIsNil: Boolean
+  providerProtocolNotNil: Boolean
+  providerProtocolEqualFold: String
+  providerProtocolContainsFold: String
 }
 type User implements Node {
   id: ID!
@@ -6446,6 +6482,11 @@ type ProviderInfo {
   apiStandardHandle: String!
   "Wire protocol the proxy speaks to it: openai, anthropic, gemini or cohere."
   protocol: String!
+  """
+  The client APIs through which a service of this provider can be called:
+  requests in another provider's API are translated, those in its own pass through.
+  """
+  clientApis: [String!]!
   "Models the price catalog knows for this provider."
   models: [String!]!
 }
@@ -6989,6 +7030,8 @@ func (ec *executionContext) childFields_ProviderInfo(ctx context.Context, field 
 		return ec.fieldContext_ProviderInfo_apiStandardHandle(ctx, field)
 	case "protocol":
 		return ec.fieldContext_ProviderInfo_protocol(ctx, field)
+	case "clientApis":
+		return ec.fieldContext_ProviderInfo_clientApis(ctx, field)
 	case "models":
 		return ec.fieldContext_ProviderInfo_models(ctx, field)
 	}
@@ -7299,6 +7342,8 @@ func (ec *executionContext) childFields_UsageRecord(ctx context.Context, field g
 		return ec.fieldContext_UsageRecord_cacheWriteTokens(ctx, field)
 	case "cacheWrite1hTokens":
 		return ec.fieldContext_UsageRecord_cacheWrite1hTokens(ctx, field)
+	case "providerProtocol":
+		return ec.fieldContext_UsageRecord_providerProtocol(ctx, field)
 	case "attempts":
 		return ec.fieldContext_UsageRecord_attempts(ctx, field)
 	}
@@ -13393,6 +13438,29 @@ func (ec *executionContext) fieldContext_ProviderInfo_protocol(_ context.Context
 	return graphql.NewScalarFieldContext("ProviderInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _ProviderInfo_clientApis(ctx context.Context, field graphql.CollectedField, obj *model.ProviderInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderInfo_clientApis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientApis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderInfo_clientApis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderInfo", field, false, false, "String")
+}
+
 func (ec *executionContext) _ProviderInfo_models(ctx context.Context, field graphql.CollectedField, obj *model.ProviderInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17222,6 +17290,29 @@ func (ec *executionContext) _UsageRecord_cacheWrite1hTokens(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_UsageRecord_cacheWrite1hTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UsageRecord", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageRecord_providerProtocol(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageRecord_providerProtocol(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProviderProtocol, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageRecord_providerProtocol(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageRecord", field, false, false, "String")
 }
 
 func (ec *executionContext) _UsageRecord_attempts(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecord) (ret graphql.Marshaler) {
@@ -27367,7 +27458,7 @@ func (ec *executionContext) unmarshalInputUsageRecordWhereInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "requestID", "requestIDNEQ", "requestIDIn", "requestIDNotIn", "requestIDGT", "requestIDGTE", "requestIDLT", "requestIDLTE", "requestIDContains", "requestIDHasPrefix", "requestIDHasSuffix", "requestIDEqualFold", "requestIDContainsFold", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "organizationIDGT", "organizationIDGTE", "organizationIDLT", "organizationIDLTE", "serviceID", "serviceIDNEQ", "serviceIDIn", "serviceIDNotIn", "serviceIDGT", "serviceIDGTE", "serviceIDLT", "serviceIDLTE", "apiKeyID", "apiKeyIDNEQ", "apiKeyIDIn", "apiKeyIDNotIn", "apiKeyIDGT", "apiKeyIDGTE", "apiKeyIDLT", "apiKeyIDLTE", "credentialID", "credentialIDNEQ", "credentialIDIn", "credentialIDNotIn", "credentialIDGT", "credentialIDGTE", "credentialIDLT", "credentialIDLTE", "credentialIDIsNil", "credentialIDNotNil", "protocol", "protocolNEQ", "protocolIn", "protocolNotIn", "protocolGT", "protocolGTE", "protocolLT", "protocolLTE", "protocolContains", "protocolHasPrefix", "protocolHasSuffix", "protocolEqualFold", "protocolContainsFold", "endpoint", "endpointNEQ", "endpointIn", "endpointNotIn", "endpointGT", "endpointGTE", "endpointLT", "endpointLTE", "endpointContains", "endpointHasPrefix", "endpointHasSuffix", "endpointEqualFold", "endpointContainsFold", "model", "modelNEQ", "modelIn", "modelNotIn", "modelGT", "modelGTE", "modelLT", "modelLTE", "modelContains", "modelHasPrefix", "modelHasSuffix", "modelEqualFold", "modelContainsFold", "inputTokens", "inputTokensNEQ", "inputTokensIn", "inputTokensNotIn", "inputTokensGT", "inputTokensGTE", "inputTokensLT", "inputTokensLTE", "outputTokens", "outputTokensNEQ", "outputTokensIn", "outputTokensNotIn", "outputTokensGT", "outputTokensGTE", "outputTokensLT", "outputTokensLTE", "cachedInputTokens", "cachedInputTokensNEQ", "cachedInputTokensIn", "cachedInputTokensNotIn", "cachedInputTokensGT", "cachedInputTokensGTE", "cachedInputTokensLT", "cachedInputTokensLTE", "priced", "pricedNEQ", "status", "statusNEQ", "statusIn", "statusNotIn", "statusGT", "statusGTE", "statusLT", "statusLTE", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "latencyUs", "latencyUsNEQ", "latencyUsIn", "latencyUsNotIn", "latencyUsGT", "latencyUsGTE", "latencyUsLT", "latencyUsLTE", "ttfbUs", "ttfbUsNEQ", "ttfbUsIn", "ttfbUsNotIn", "ttfbUsGT", "ttfbUsGTE", "ttfbUsLT", "ttfbUsLTE", "ttfbUsIsNil", "ttfbUsNotNil", "streamed", "streamedNEQ", "partial", "partialNEQ", "cacheWriteTokens", "cacheWriteTokensNEQ", "cacheWriteTokensIn", "cacheWriteTokensNotIn", "cacheWriteTokensGT", "cacheWriteTokensGTE", "cacheWriteTokensLT", "cacheWriteTokensLTE", "cacheWriteTokensIsNil", "cacheWriteTokensNotNil", "cacheWrite1hTokens", "cacheWrite1hTokensNEQ", "cacheWrite1hTokensIn", "cacheWrite1hTokensNotIn", "cacheWrite1hTokensGT", "cacheWrite1hTokensGTE", "cacheWrite1hTokensLT", "cacheWrite1hTokensLTE", "cacheWrite1hTokensIsNil", "cacheWrite1hTokensNotNil"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "requestID", "requestIDNEQ", "requestIDIn", "requestIDNotIn", "requestIDGT", "requestIDGTE", "requestIDLT", "requestIDLTE", "requestIDContains", "requestIDHasPrefix", "requestIDHasSuffix", "requestIDEqualFold", "requestIDContainsFold", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "organizationIDGT", "organizationIDGTE", "organizationIDLT", "organizationIDLTE", "serviceID", "serviceIDNEQ", "serviceIDIn", "serviceIDNotIn", "serviceIDGT", "serviceIDGTE", "serviceIDLT", "serviceIDLTE", "apiKeyID", "apiKeyIDNEQ", "apiKeyIDIn", "apiKeyIDNotIn", "apiKeyIDGT", "apiKeyIDGTE", "apiKeyIDLT", "apiKeyIDLTE", "credentialID", "credentialIDNEQ", "credentialIDIn", "credentialIDNotIn", "credentialIDGT", "credentialIDGTE", "credentialIDLT", "credentialIDLTE", "credentialIDIsNil", "credentialIDNotNil", "protocol", "protocolNEQ", "protocolIn", "protocolNotIn", "protocolGT", "protocolGTE", "protocolLT", "protocolLTE", "protocolContains", "protocolHasPrefix", "protocolHasSuffix", "protocolEqualFold", "protocolContainsFold", "endpoint", "endpointNEQ", "endpointIn", "endpointNotIn", "endpointGT", "endpointGTE", "endpointLT", "endpointLTE", "endpointContains", "endpointHasPrefix", "endpointHasSuffix", "endpointEqualFold", "endpointContainsFold", "model", "modelNEQ", "modelIn", "modelNotIn", "modelGT", "modelGTE", "modelLT", "modelLTE", "modelContains", "modelHasPrefix", "modelHasSuffix", "modelEqualFold", "modelContainsFold", "inputTokens", "inputTokensNEQ", "inputTokensIn", "inputTokensNotIn", "inputTokensGT", "inputTokensGTE", "inputTokensLT", "inputTokensLTE", "outputTokens", "outputTokensNEQ", "outputTokensIn", "outputTokensNotIn", "outputTokensGT", "outputTokensGTE", "outputTokensLT", "outputTokensLTE", "cachedInputTokens", "cachedInputTokensNEQ", "cachedInputTokensIn", "cachedInputTokensNotIn", "cachedInputTokensGT", "cachedInputTokensGTE", "cachedInputTokensLT", "cachedInputTokensLTE", "priced", "pricedNEQ", "status", "statusNEQ", "statusIn", "statusNotIn", "statusGT", "statusGTE", "statusLT", "statusLTE", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "latencyUs", "latencyUsNEQ", "latencyUsIn", "latencyUsNotIn", "latencyUsGT", "latencyUsGTE", "latencyUsLT", "latencyUsLTE", "ttfbUs", "ttfbUsNEQ", "ttfbUsIn", "ttfbUsNotIn", "ttfbUsGT", "ttfbUsGTE", "ttfbUsLT", "ttfbUsLTE", "ttfbUsIsNil", "ttfbUsNotNil", "streamed", "streamedNEQ", "partial", "partialNEQ", "cacheWriteTokens", "cacheWriteTokensNEQ", "cacheWriteTokensIn", "cacheWriteTokensNotIn", "cacheWriteTokensGT", "cacheWriteTokensGTE", "cacheWriteTokensLT", "cacheWriteTokensLTE", "cacheWriteTokensIsNil", "cacheWriteTokensNotNil", "cacheWrite1hTokens", "cacheWrite1hTokensNEQ", "cacheWrite1hTokensIn", "cacheWrite1hTokensNotIn", "cacheWrite1hTokensGT", "cacheWrite1hTokensGTE", "cacheWrite1hTokensLT", "cacheWrite1hTokensLTE", "cacheWrite1hTokensIsNil", "cacheWrite1hTokensNotNil", "providerProtocol", "providerProtocolNEQ", "providerProtocolIn", "providerProtocolNotIn", "providerProtocolGT", "providerProtocolGTE", "providerProtocolLT", "providerProtocolLTE", "providerProtocolContains", "providerProtocolHasPrefix", "providerProtocolHasSuffix", "providerProtocolIsNil", "providerProtocolNotNil", "providerProtocolEqualFold", "providerProtocolContainsFold"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28746,6 +28837,111 @@ func (ec *executionContext) unmarshalInputUsageRecordWhereInput(ctx context.Cont
 				return it, err
 			}
 			it.CacheWrite1hTokensNotNil = data
+		case "providerProtocol":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocol"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocol = data
+		case "providerProtocolNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolNEQ = data
+		case "providerProtocolIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolIn = data
+		case "providerProtocolNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolNotIn = data
+		case "providerProtocolGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolGT = data
+		case "providerProtocolGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolGTE = data
+		case "providerProtocolLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolLT = data
+		case "providerProtocolLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolLTE = data
+		case "providerProtocolContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolContains = data
+		case "providerProtocolHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolHasPrefix = data
+		case "providerProtocolHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolHasSuffix = data
+		case "providerProtocolIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolIsNil = data
+		case "providerProtocolNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolNotNil = data
+		case "providerProtocolEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolEqualFold = data
+		case "providerProtocolContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerProtocolContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderProtocolContainsFold = data
 		}
 	}
 	return it, nil
@@ -30973,6 +31169,11 @@ func (ec *executionContext) _ProviderInfo(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "clientApis":
+			out.Values[i] = ec._ProviderInfo_clientApis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "models":
 			out.Values[i] = ec._ProviderInfo_models(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -32123,6 +32324,11 @@ func (ec *executionContext) _UsageRecord(ctx context.Context, sel ast.SelectionS
 			}
 		case "cacheWrite1hTokens":
 			out.Values[i] = ec._UsageRecord_cacheWrite1hTokens(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "providerProtocol":
+			out.Values[i] = ec._UsageRecord_providerProtocol(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

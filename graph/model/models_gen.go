@@ -139,6 +139,9 @@ type ProviderInfo struct {
 	APIStandardHandle string `json:"apiStandardHandle"`
 	// Wire protocol the proxy speaks to it: openai, anthropic, gemini or cohere.
 	Protocol string `json:"protocol"`
+	// The client APIs through which a service of this provider can be called:
+	// requests in another provider's API are translated, those in its own pass through.
+	ClientApis []string `json:"clientApis"`
 	// Models the price catalog knows for this provider.
 	Models []string `json:"models"`
 }

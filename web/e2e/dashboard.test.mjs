@@ -157,6 +157,10 @@ describe('dashboard', () => {
     dialog = page.getByRole('dialog');
     await dialog.getByLabel('Name', { exact: true }).fill('chat');
     await dialog.getByLabel('Provider', { exact: true }).selectOption('openai');
+    // The provider's hint names the client APIs that reach it, and describes the select.
+    const reach = dialog.getByText(/^Callable through OpenAI Chat Completions, .*, OpenAI embeddings\.$/);
+    await reach.waitFor();
+    assert.equal(await dialog.getByLabel('Provider', { exact: true }).getAttribute('aria-describedby'), await reach.getAttribute('id'));
     await dialog.getByRole('radio', { name: 'Use a saved credential' }).click();
     await dialog.getByLabel('Credential').selectOption({ label: 'E2E OpenAI (…1234)' });
     await dialog.getByLabel('gpt-4o-mini', { exact: true }).check();
@@ -307,7 +311,10 @@ describe('dashboard', () => {
     await go(page, 'Usage log');
     // The fake upstream reports cache writes as OpenRouter does; gpt-4o-mini
     // has no cache-write price, so they cost what input costs.
-    await page.getByRole('row', { name: /gpt-4o-mini/ }).filter({ hasText: '$0.75' }).filter({ hasText: '4,000 written to cache' }).first().waitFor();
+    const logged = page.getByRole('row', { name: /gpt-4o-mini/ }).filter({ hasText: '$0.75' }).filter({ hasText: '4,000 written to cache' }).first();
+    await logged.waitFor();
+    // An OpenAI caller answered by an OpenAI provider: no translation to show.
+    await logged.getByRole('cell', { name: 'openai', exact: true }).waitFor();
     // The service routes to its one target: the backup credential, with its model map.
     const sent = upstream.requests.filter((r) => r.url.endsWith('/chat/completions'));
     assert.ok(sent.some((r) => r.headers.authorization === `Bearer ${BACKUP_KEY}` && JSON.parse(r.body).model === 'backup-gpt-4o-mini'), 'the upstream got the target\'s provider key and mapped model');

@@ -3,6 +3,8 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { ErrorNote, SecretReveal, SpendGauge, TextField } from './ui';
 import { ViewerContext } from './viewer';
 import { Standards } from './screens/Standards';
+import { ProtocolCell, protocolText } from './screens/UsageLog';
+import { clientApisHint } from './screens/Services';
 import { Provider, Client } from 'urql';
 import { never } from 'wonka';
 
@@ -40,5 +42,30 @@ describe('components', () => {
       );
     expect(render('admin')).toContain('New standard');
     expect(render('member')).not.toContain('New standard');
+  });
+});
+
+describe('protocols', () => {
+  const cell = (protocol: string, providerProtocol: string | null) =>
+    renderToStaticMarkup(
+      <table><tbody><tr><ProtocolCell protocol={protocol} providerProtocol={providerProtocol} /></tr></tbody></table>,
+    );
+  it.each([
+    ['openai', 'openai', 'openai'],
+    ['openai', 'anthropic', 'openai → anthropic'],
+    ['gemini', 'cohere', 'gemini → cohere'],
+    ['anthropic', null, 'anthropic'],
+    ['cohere', '', 'cohere'],
+  ])('shows %s answered by %s as "%s"', (protocol, upstream, want) => {
+    expect(protocolText(protocol, upstream)).toBe(want);
+    expect(cell(protocol, upstream)).toContain(`>${want}</td>`);
+  });
+  it('explains a translated request on hover only', () => {
+    expect(cell('openai', 'anthropic')).toContain('title="Translated: called as openai, answered by the anthropic upstream"');
+    expect(cell('openai', 'openai')).not.toContain('title=');
+  });
+  it('lists the client APIs that reach a provider', () => {
+    expect(clientApisHint(['OpenAI Chat Completions', 'Anthropic Messages'])).toBe('Callable through OpenAI Chat Completions, Anthropic Messages.');
+    expect(clientApisHint([])).toBe('No client API reaches this provider.');
   });
 });

@@ -66,10 +66,10 @@ export function SelectField({ label, error, hint, children, ...select }: FieldPr
   return (
     <div className={`field${error ? ' has-error' : ''}`}>
       <label htmlFor={id}>{label}</label>
-      <select id={id} aria-invalid={!!error} aria-describedby={error ? `${id}-err` : undefined} {...select}>
+      <select id={id} aria-invalid={!!error} aria-describedby={error ? `${id}-err` : hint ? `${id}-hint` : undefined} {...select}>
         {children}
       </select>
-      {hint && !error && <small className="hint">{hint}</small>}
+      {hint && !error && <small id={`${id}-hint`} className="hint">{hint}</small>}
       {error && <small id={`${id}-err`} className="field-error">{error}</small>}
     </div>
   );

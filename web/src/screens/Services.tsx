@@ -70,6 +70,7 @@ export const ProvidersAndCredentials = graphql(`
       displayName
       defaultBaseUrl
       apiStandardHandle
+      clientApis
       models
     }
     providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {
@@ -202,6 +203,11 @@ export function Services() {
 
 type Providers = ProvidersAndCredentialsQuery['providers'];
 
+/** Says which client APIs can call a service of a provider. */
+export function clientApisHint(apis: readonly string[]): string {
+  return apis.length ? `Callable through ${apis.join(', ')}.` : 'No client API reaches this provider.';
+}
+
 function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | null; onClose: () => void }) {
   const [{ data }] = useQuery({ query: ProvidersAndCredentials, context: LIST_CONTEXT });
   const providers: Providers = data?.providers ?? [];
@@ -287,7 +293,7 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
       <form id={formId} onSubmit={submit} noValidate>
         <div className="grid-2">
           <TextField label="Name" value={serviceName} onChange={(e) => setServiceName(e.target.value)} error={problem.fields.serviceName} hint="Unique; applications name it in API calls." required />
-          <SelectField label="Provider" value={provider} onChange={(e) => { setProvider(e.target.value); setModels([]); }} error={problem.fields.provider} disabled={!!service}>
+          <SelectField label="Provider" value={provider} onChange={(e) => { setProvider(e.target.value); setModels([]); }} error={problem.fields.provider} disabled={!!service} hint={info && clientApisHint(info.clientApis)}>
             <option value="">Choose a provider…</option>
             {providers.map((p) => (
               <option key={p.name} value={p.name}>{p.displayName}</option>

@@ -24,6 +24,7 @@ const UsageLogQuery = graphql(`
           serviceID
           apiKeyID
           protocol
+          providerProtocol
           endpoint
           model
           inputTokens
@@ -89,6 +90,24 @@ export function usageWhere(f: UsageFilters): UsageRecordWhereInput {
   return w;
 }
 
+/**
+ * The caller's protocol, and the upstream's after an arrow when the request
+ * was translated: "openai" or "openai → anthropic".
+ */
+export function protocolText(protocol: string, providerProtocol: string | null | undefined): string {
+  return providerProtocol && providerProtocol !== protocol ? `${protocol} → ${providerProtocol}` : protocol;
+}
+
+/** The usage log's protocol cell: one line, saying so when translated. */
+export function ProtocolCell({ protocol, providerProtocol }: { protocol: string; providerProtocol?: string | null }) {
+  const translated = !!providerProtocol && providerProtocol !== protocol;
+  return (
+    <td className="nowrap small" title={translated ? `Translated: called as ${protocol}, answered by the ${providerProtocol} upstream` : undefined}>
+      {protocolText(protocol, providerProtocol)}
+    </td>
+  );
+}
+
 const ms = (us: number | null | undefined) => (us == null ? '—' : `${formatInt(Math.round(us / 1000))} ms`);
 
 export function UsageLog() {
@@ -141,7 +160,7 @@ export function UsageLog() {
             <table>
               <thead>
                 <tr>
-                  <th>Time</th><th>Service</th><th>Key</th><th>Model</th><th>Status</th><th className="num">Tokens in / out</th><th className="num">Cost</th><th className="num">Latency</th><th className="num">First byte</th><th>Request</th>
+                  <th>Time</th><th>Service</th><th>Key</th><th>Model</th><th>Protocol</th><th>Status</th><th className="num">Tokens in / out</th><th className="num">Cost</th><th className="num">Latency</th><th className="num">First byte</th><th>Request</th>
                 </tr>
               </thead>
               <tbody>
@@ -151,6 +170,7 @@ export function UsageLog() {
                     <td>{serviceName.get(r.serviceID) ?? r.serviceID}</td>
                     <td>{keyName.get(r.apiKeyID) ?? r.apiKeyID}</td>
                     <td>{r.model}<div className="muted small">{r.endpoint}{r.streamed ? ' · streamed' : ''}{r.partial ? ' · partial' : ''}</div></td>
+                    <ProtocolCell protocol={r.protocol} providerProtocol={r.providerProtocol} />
                     <td><Badge tone={r.status >= 400 ? 'bad' : 'ok'}>{r.status}</Badge>{r.error && <div className="small field-error">{r.error}</div>}</td>
                     <td className="num">{formatInt(r.inputTokens)} / {formatInt(r.outputTokens)}{r.cachedInputTokens > 0 && <div className="muted small">{formatInt(r.cachedInputTokens)} cached</div>}{(r.cacheWriteTokens ?? 0) > 0 && <div className="muted small">{formatInt(r.cacheWriteTokens)} written to cache</div>}</td>
                     <td className="num">{r.priced ? formatUSD(r.cost) : <span title="The model has no price: the cost is unknown, not zero.">unpriced</span>}</td>
