@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,13 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/sse"
+	"github.com/sluicehq/sluice/proxy/usage"
 )
 
 // wirePair is one answer of a provider API, complete and streamed, with
@@ -395,4 +399,77 @@ func TestTranslatedUpstreamErrors(t *testing.T) {
 	if rec := f.lastRecord(); !rec.Partial || f.lastFailure() != FailureStream {
 		t.Errorf("record partial %v failure %q (%s)", rec.Partial, f.lastFailure(), rec.Error)
 	}
+}
+
+// TestMixedProviderTargets: a service routes one client-facing model to an
+// Anthropic target (under another name) and an OpenAI one. Every request
+// reserves the worst case at the dearer target; each is charged at the
+// price of the target that answered it, once.
+func TestMixedProviderTargets(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		bud := &fakeBudget{}
+		f := newFixture(t, db, func(o *Options) { o.Budget = bud })
+		ctx := context.Background()
+		c := db.Client
+		f.price("openai", "smart", 1_000_000, 2_000_000, 100_000, modelprice.KindText)
+		f.price("anthropic", "claude-smart", 3_000_000, 15_000_000, 300_000, modelprice.KindText)
+		svc := c.Service.Create().SetOrganizationID(f.org.ID).SetServiceName("mixed").SetProvider("openai").
+			SetModelsEnabled([]string{"smart"}).SaveX(ctx)
+		creds := map[int]providers.Protocol{}
+		for i, proto := range []providers.Protocol{providers.ProtocolAnthropic, providers.ProtocolOpenAI} {
+			pair := wirePairs[proto]
+			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, pair.plain) })
+			cred := c.ProviderCredential.Create().SetOrganizationID(f.org.ID).SetProvider(pair.provider).
+				SetAccountKey("mixed-" + pair.provider).SetDisplayName("mixed-" + pair.provider).SetBaseURL(up.srv.URL + "/v1").SaveX(ctx)
+			if err := credentials.SetKey(ctx, f.keyring, c.ProviderCredential.UpdateOneID(cred.ID), cred.ID, "sk-provider-mixed-"+pair.provider); err != nil {
+				t.Fatal(err)
+			}
+			creds[cred.ID] = proto
+			st := c.ServiceTarget.Create().SetOrganizationID(f.org.ID).SetServiceID(svc.ID).SetCredentialID(cred.ID).SetPosition(i).SetWeight(1)
+			if proto == providers.ProtocolAnthropic {
+				st.SetModelMap(map[string]string{"smart": "claude-smart"})
+			}
+			st.SaveX(ctx)
+		}
+		key := f.addKey(svc, "mixed-key", nil)
+
+		body := `{"model":"smart","max_tokens":100,"messages":[{"role":"user","content":"Hi"}]}`
+		dear := pricing.FromRow(c.ModelPrice.Query().Where(modelprice.Model("claude-smart")).OnlyX(ctx))
+		wantReserved := dear.CostAtMost(usage.EstimateInputTokens([]byte(body)), 100)
+		// 20 plain input, 100 cached and 30 output tokens at each target's
+		// rates per million.
+		wantCost := map[providers.Protocol]money.Micros{
+			providers.ProtocolAnthropic: (20*3_000_000 + 100*300_000 + 30*15_000_000) / 1_000_000,
+			providers.ProtocolOpenAI:    (20*1_000_000 + 100*100_000 + 30*2_000_000) / 1_000_000,
+		}
+		answered := map[providers.Protocol]int{}
+		for i := 0; i < 24; i++ {
+			resp, answer := f.call("POST", "/v1/chat/completions", key, body)
+			if resp.StatusCode != 200 || !strings.Contains(answer, pairText) {
+				t.Fatalf("status %d: %s", resp.StatusCode, answer)
+			}
+			rec := f.lastRecord()
+			proto := creds[*rec.CredentialID]
+			answered[proto]++
+			if rec.Cost != wantCost[proto] || rec.ProviderProtocol != string(proto) {
+				t.Errorf("answered by %s: charged %d µUSD (protocol %q), want %d", proto, rec.Cost, rec.ProviderProtocol, wantCost[proto])
+			}
+			if translated := resp.Header.Get("X-Sluice-Translated") != ""; translated != (proto == providers.ProtocolAnthropic) {
+				t.Errorf("answered by %s: X-Sluice-Translated %q", proto, resp.Header.Get("X-Sluice-Translated"))
+			}
+		}
+		if answered[providers.ProtocolAnthropic] == 0 || answered[providers.ProtocolOpenAI] == 0 {
+			t.Fatalf("24 requests over two equal targets were answered %v", answered)
+		}
+		bud.mu.Lock()
+		defer bud.mu.Unlock()
+		for i, r := range bud.reserved {
+			if r.Amount != wantReserved {
+				t.Fatalf("request %d reserved %d µUSD, want %d (the worst case at the dearer target)", i, r.Amount, wantReserved)
+			}
+		}
+		if len(bud.settled) != 24 {
+			t.Errorf("%d settlements for 24 requests", len(bud.settled))
+		}
+	})
 }
