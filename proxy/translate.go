@@ -90,7 +90,7 @@ func pronoun(n int) string {
 func (x *exchange) translatedCall(p providers.Protocol, model string) (protocol.Call, *protocol.Request, *apiError) {
 	prov, _ := providerAdapter(p, x.api.op)
 	req := *x.req
-	req.Model = model
+	req.Model, req.Provider = model, x.upstreamProvider().Name
 	// Anthropic requires an output cap: the model's largest at this target.
 	req.DefaultMaxTokens = int64(x.info.price.MaxOutputTokens)
 	call, err := prov.EncodeRequest(&req)
@@ -106,6 +106,17 @@ func (x *exchange) translatedCall(p providers.Protocol, model string) (protocol.
 			fmt.Sprintf("the request could not be translated to the %s API: %v", p, err))
 	}
 	return call, &req, nil
+}
+
+// upstreamProvider is the provider of the current attempt's upstream: the
+// service's, or that of the target whose credential is being called.
+func (x *exchange) upstreamProvider() providers.Provider {
+	for _, t := range x.e.targets {
+		if &t.upstreamConf == x.up {
+			return t.provider
+		}
+	}
+	return x.e.provider
 }
 
 // translation is one attempt's translated exchange.
@@ -309,8 +320,11 @@ type upstreamCall struct {
 // that knows the model as model: the caller's body (its model mapped)
 // when p is the caller's protocol, else its translation.
 func (x *exchange) upstreamCall(p providers.Protocol, model, path, query string) (upstreamCall, *apiError) {
-	x.upProto, x.tr = p, nil
+	// upProto names the upstream only once a request for it exists: a
+	// request refused before any was sent records none.
+	x.upProto, x.tr = "", nil
 	if p == x.protocol {
+		x.upProto = p
 		c := upstreamCall{path: path, query: query, body: x.body}
 		switch {
 		case x.geminiAction != "":
@@ -332,6 +346,7 @@ func (x *exchange) upstreamCall(p providers.Protocol, model, path, query string)
 		req.Omit("anthropic-beta")
 	}
 	prov, _ := providerAdapter(p, x.api.op)
+	x.upProto = p
 	x.tr = &translation{req: req, provider: prov, client: x.api.client, pair: string(x.protocol) + "->" + string(p)}
 	return upstreamCall{path: call.Path, query: call.Query, header: call.Header, body: call.Body, translated: true}, nil
 }

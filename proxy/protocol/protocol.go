@@ -43,8 +43,12 @@ type Request struct {
 	Op Op
 	// Model is the model the provider is asked for: the caller's name
 	// until the gateway maps it for a target.
-	Model  string
-	Stream bool
+	Model string
+	// Provider names the provider the request is encoded for (as in
+	// package providers), for an API whose hosts differ in small ways;
+	// "" when unknown.
+	Provider string
+	Stream   bool
 	// IncludeStreamUsage records that an OpenAI caller asked for the usage
 	// chunk at the end of a stream (stream_options.include_usage).
 	IncludeStreamUsage bool

@@ -12,24 +12,27 @@ import (
 
 // wireRequest is the request body a provider takes.
 type wireRequest struct {
-	Model             string              `json:"model"`
-	Messages          []outMessage        `json:"messages"`
-	Tools             []wireTool          `json:"tools,omitempty"`
-	ToolChoice        any                 `json:"tool_choice,omitempty"`
-	ParallelToolCalls *bool               `json:"parallel_tool_calls,omitempty"`
-	MaxTokens         int64               `json:"max_tokens,omitempty"`
-	Temperature       *float64            `json:"temperature,omitempty"`
-	TopP              *float64            `json:"top_p,omitempty"`
-	Seed              *int64              `json:"seed,omitempty"`
-	FrequencyPenalty  *float64            `json:"frequency_penalty,omitempty"`
-	PresencePenalty   *float64            `json:"presence_penalty,omitempty"`
-	Stop              []string            `json:"stop,omitempty"`
-	ResponseFormat    *wireResponseFormat `json:"response_format,omitempty"`
-	ReasoningEffort   string              `json:"reasoning_effort,omitempty"`
-	N                 int64               `json:"n,omitempty"`
-	User              string              `json:"user,omitempty"`
-	Stream            bool                `json:"stream,omitempty"`
-	StreamOptions     *streamOptions      `json:"stream_options,omitempty"`
+	Model             string       `json:"model"`
+	Messages          []outMessage `json:"messages"`
+	Tools             []wireTool   `json:"tools,omitempty"`
+	ToolChoice        any          `json:"tool_choice,omitempty"`
+	ParallelToolCalls *bool        `json:"parallel_tool_calls,omitempty"`
+	MaxTokens         int64        `json:"max_tokens,omitempty"`
+	// MaxCompletionTokens replaces max_tokens on OpenAI's own API, whose
+	// reasoning models refuse max_tokens.
+	MaxCompletionTokens int64               `json:"max_completion_tokens,omitempty"`
+	Temperature         *float64            `json:"temperature,omitempty"`
+	TopP                *float64            `json:"top_p,omitempty"`
+	Seed                *int64              `json:"seed,omitempty"`
+	FrequencyPenalty    *float64            `json:"frequency_penalty,omitempty"`
+	PresencePenalty     *float64            `json:"presence_penalty,omitempty"`
+	Stop                []string            `json:"stop,omitempty"`
+	ResponseFormat      *wireResponseFormat `json:"response_format,omitempty"`
+	ReasoningEffort     string              `json:"reasoning_effort,omitempty"`
+	N                   int64               `json:"n,omitempty"`
+	User                string              `json:"user,omitempty"`
+	Stream              bool                `json:"stream,omitempty"`
+	StreamOptions       *streamOptions      `json:"stream_options,omitempty"`
 }
 
 type streamOptions struct {
@@ -66,6 +69,10 @@ type outFilePart struct {
 	File wireFile `json:"file"`
 }
 
+// openAIProvider is OpenAI's own provider name, whose API differs from
+// the compatible hosts' in the output cap's name.
+const openAIProvider = "openai"
+
 // EncodeRequest writes req as a Chat Completions request, or an embeddings
 // request for OpEmbed.
 func (chatAdapter) EncodeRequest(req *protocol.Request) (protocol.Call, error) {
@@ -89,6 +96,12 @@ func (chatAdapter) EncodeRequest(req *protocol.Request) (protocol.Call, error) {
 		Stop:              req.Stop,
 		User:              req.User,
 		Stream:            req.Stream,
+	}
+	if req.Provider == openAIProvider {
+		// OpenAI's own API takes max_completion_tokens from every model and
+		// max_tokens not from its reasoning models; most compatible hosts
+		// know only max_tokens.
+		out.MaxTokens, out.MaxCompletionTokens = 0, req.MaxTokens
 	}
 	var err error
 	if out.Messages, err = e.messages(); err != nil {
