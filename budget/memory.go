@@ -212,7 +212,7 @@ func (m *memory) reserve(ctx context.Context, req Request, read func(context.Con
 	}
 	var balance int64
 	if req.EnforceBalance {
-		err := m.db.SQL.QueryRowContext(ctx, m.q("SELECT current_balance FROM balances WHERE organization_id = ?"), res.orgID).Scan(&balance)
+		err := m.db.SQL.QueryRowContext(ctx, m.q(sqlBalanceRead), res.orgID).Scan(&balance)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("reserve budget: read balance: %w", err)
 		}
