@@ -88,20 +88,22 @@ func spendUpsertSQL(n int) string {
 // releaseReservedSQL takes each of n (window ID, amount) rows' amount out of
 // the window's reserved, returning the window's ID and reserved.
 func releaseReservedSQL(n int) string {
-	return fmt.Sprintf(`UPDATE %[1]s SET %[3]s = %[3]s - v.column2 FROM (VALUES %[4]s) AS v WHERE %[1]s.%[2]s = v.column1 RETURNING %[2]s, %[3]s`,
-		swTable, swID, swReserved, valueRows(n))
+	return sqlReleaseReserved[0] + valueRows(n) + sqlReleaseReserved[1]
 }
+
+var sqlReleaseReserved = split(fmt.Sprintf(`UPDATE %[1]s SET %[3]s = %[3]s - v.column2 FROM (VALUES %%s) AS v WHERE %[1]s.%[2]s = v.column1 RETURNING %[2]s, %[3]s`,
+	swTable, swID, swReserved))
 
 // lockWindowsSQL locks n window rows by ID in the order leases lock them.
-func lockWindowsSQL(n int) string {
-	return fmt.Sprintf(`SELECT %s FROM %s WHERE %s IN (%s) ORDER BY %s, %s, %s FOR UPDATE`,
-		swID, swTable, swID, placeholders(n), swScope, swScopeID, swWindow)
-}
+func lockWindowsSQL(n int) string { return sqlLockWindows[0] + placeholders(n) + sqlLockWindows[1] }
+
+var sqlLockWindows = split(fmt.Sprintf(`SELECT %[2]s FROM %[1]s WHERE %[2]s IN (%%s) ORDER BY %[3]s, %[4]s, %[5]s FOR UPDATE`,
+	swTable, swID, swScope, swScopeID, swWindow))
 
 // unreserveSQL takes one amount out of n windows' reserved, by ID.
-func unreserveSQL(n int) string {
-	return fmt.Sprintf(`UPDATE %[1]s SET %[3]s = %[3]s - ? WHERE %[2]s IN (%[4]s)`, swTable, swID, swReserved, placeholders(n))
-}
+func unreserveSQL(n int) string { return sqlUnreserve[0] + placeholders(n) + sqlUnreserve[1] }
+
+var sqlUnreserve = split(fmt.Sprintf(`UPDATE %[1]s SET %[3]s = %[3]s - ? WHERE %[2]s IN (%%s)`, swTable, swID, swReserved))
 
 // Leases.
 var (
@@ -117,15 +119,15 @@ var (
 
 // leaseRenewSQL takes each of n (lease ID, amount) rows' amount out of the
 // lease and renews it to the first argument, returning ID and amount.
-func leaseRenewSQL(n int) string {
-	return fmt.Sprintf(`UPDATE %[1]s SET %[3]s = %[3]s - v.column2, %[4]s = ? FROM (VALUES %[5]s) AS v WHERE %[1]s.%[2]s = v.column1 RETURNING %[2]s, %[3]s`,
-		brTable, brID, brAmount, brExpires, valueRows(n))
-}
+func leaseRenewSQL(n int) string { return sqlLeaseRenewRows[0] + valueRows(n) + sqlLeaseRenewRows[1] }
+
+var sqlLeaseRenewRows = split(fmt.Sprintf(`UPDATE %[1]s SET %[3]s = %[3]s - v.column2, %[4]s = ? FROM (VALUES %%s) AS v WHERE %[1]s.%[2]s = v.column1 RETURNING %[2]s, %[3]s`,
+	brTable, brID, brAmount, brExpires))
 
 // leaseDeleteSQL deletes n leases by ID, returning ID and amount.
-func leaseDeleteSQL(n int) string {
-	return fmt.Sprintf(`DELETE FROM %s WHERE %s IN (%s) RETURNING %s, %s`, brTable, brID, placeholders(n), brID, brAmount)
-}
+func leaseDeleteSQL(n int) string { return sqlLeaseDelete[0] + placeholders(n) + sqlLeaseDelete[1] }
+
+var sqlLeaseDelete = split(fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (%%s) RETURNING %[2]s, %[3]s`, brTable, brID, brAmount))
 
 // Balances and the flush log.
 var (
@@ -137,6 +139,17 @@ var (
 	sqlFlushPrune = fmt.Sprintf(`DELETE FROM %s WHERE %s < ?`, budgetflush.Table, budgetflush.FieldUpdatedAt)
 	sqlFlushSeq   = fmt.Sprintf(`SELECT %s FROM %s WHERE %s = ?`, budgetflush.FieldSeq, budgetflush.Table, budgetflush.FieldID)
 )
+
+// split cuts a statement built with a %s where its rows go into the
+// parts before and after, so that a call adds the rows with one
+// concatenation and no formatting.
+func split(q string) [2]string {
+	before, after, ok := strings.Cut(q, "%s")
+	if !ok {
+		panic("budget: statement has no %s for its rows: " + q)
+	}
+	return [2]string{before, after}
+}
 
 // statements lists every statement above that runs on the dialect, the
 // variable ones at one and two rows, for the test that prepares them
