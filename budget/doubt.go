@@ -72,8 +72,7 @@ func (m *memory) nextFlush() int64 {
 // recordFlush writes seq as this process's last flush, in the flush's
 // transaction, and now and then prunes the records of processes gone.
 func (m *memory) recordFlush(ctx context.Context, tx *sql.Tx, seq int64, now time.Time) error {
-	stmt, err := m.db.Prepared(ctx, tx, m.q(`INSERT INTO budget_flushes (id, seq, updated_at) VALUES (?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`))
+	stmt, err := m.db.Prepared(ctx, tx, m.q(sqlFlushRecord))
 	if err != nil {
 		return fmt.Errorf("record budget flush: %w", err)
 	}
@@ -81,7 +80,7 @@ ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated
 		return fmt.Errorf("record budget flush: %w", err)
 	}
 	if seq%pruneEvery == 1 {
-		if _, err := tx.ExecContext(ctx, m.q(`DELETE FROM budget_flushes WHERE updated_at < ?`), now.Add(-pruneAfter)); err != nil {
+		if _, err := tx.ExecContext(ctx, m.q(sqlFlushPrune), now.Add(-pruneAfter)); err != nil {
 			return fmt.Errorf("prune budget flush records: %w", err)
 		}
 	}
@@ -109,7 +108,7 @@ func (m *memory) resolve(ctx context.Context) error {
 		return nil
 	}
 	var seq int64
-	err := m.db.SQL.QueryRowContext(ctx, m.q(`SELECT seq FROM budget_flushes WHERE id = ?`), m.flushes.id).Scan(&seq)
+	err := m.db.SQL.QueryRowContext(ctx, m.q(sqlFlushSeq), m.flushes.id).Scan(&seq)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("write budget spend: find whether the last flush was applied: %w", err)
 	}

@@ -55,7 +55,7 @@ func (e *Embedded) read(ctx context.Context, missing []*slot) error {
 	for _, s := range missing {
 		var spent int64
 		var warned bool
-		err := e.db.SQL.QueryRowContext(ctx, e.q(`SELECT spent, warned FROM spend_windows WHERE scope = ? AND scope_id = ? AND "window" = ? AND window_start = ?`),
+		err := e.db.SQL.QueryRowContext(ctx, e.q(sqlSpendRead),
 			string(s.subject.Scope), s.subject.ID, string(s.window), s.start).Scan(&spent, &warned)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("load spend window: %w", err)
@@ -163,10 +163,7 @@ func (e *Embedded) writeBehind(ctx context.Context, writes []pendingWrite, balan
 			plain = append(plain, wr)
 			continue
 		}
-		stmt, err := e.db.Prepared(ctx, tx, e.q(`INSERT INTO spend_windows (scope, scope_id, "window", window_start, spent, reserved, warned, updated_at)
-VALUES (?, ?, ?, ?, ?, 0, TRUE, ?)
-ON CONFLICT (scope, scope_id, "window", window_start) DO UPDATE SET spent = spend_windows.spent + excluded.spent,
-warned = TRUE, updated_at = excluded.updated_at RETURNING id`))
+		stmt, err := e.db.Prepared(ctx, tx, e.q(sqlSpendWarnUpsert))
 		if err != nil {
 			return fmt.Errorf("write budget spend: %w", err)
 		}

@@ -50,3 +50,7 @@ func (l *Leased) Leases() map[TestKey]int64 {
 	}
 	return out
 }
+
+// Statements is every hand-written statement the budget runs on the
+// dialect, with ? placeholders.
+func Statements(dialectName string) []string { return statements(dialectName) }

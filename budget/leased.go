@@ -160,7 +160,7 @@ func (l *Leased) upsert(ctx context.Context, tx *sql.Tx, slots []*slot, now time
 	for _, s := range slots {
 		args = appendSpend(args, s.key, 0, now) // adding nothing leaves spent as it is
 	}
-	rows, err := tx.QueryContext(ctx, l.q(spendUpsertSQL(len(slots))+spendReturning), args...)
+	rows, err := tx.QueryContext(ctx, l.q(spendUpsertSQL(len(slots))+sqlSpendReturning), args...)
 	if err != nil {
 		return fmt.Errorf("upsert spend windows: %w", err)
 	}
@@ -282,7 +282,7 @@ func (l *Leased) confirm(ctx context.Context, w *memWindow) error {
 	if id == 0 || !stale {
 		return nil
 	}
-	res, err := l.db.SQL.ExecContext(ctx, l.q(`UPDATE budget_reservations SET expires_at = ? WHERE id = ? AND expires_at >= ?`), now.Add(leaseTTL), id, now)
+	res, err := l.db.SQL.ExecContext(ctx, l.q(sqlLeaseRenew), now.Add(leaseTTL), id, now)
 	if err != nil {
 		return err
 	}
@@ -328,7 +328,7 @@ func (l *Leased) grant(ctx context.Context, row int, leaseID int64, block, want,
 	g := grant{id: leaseID}
 	var spent, reserved int64
 	for _, amount := range []money.Micros{want, need} {
-		err := tx.QueryRowContext(ctx, l.q(`UPDATE spend_windows SET reserved = reserved + ?, updated_at = ? WHERE id = ? AND spent + reserved + ? <= ? RETURNING spent, reserved`),
+		err := tx.QueryRowContext(ctx, l.q(sqlReserveGrant),
 			int64(amount), now, row, int64(amount), int64(block)).Scan(&spent, &reserved)
 		if err == nil {
 			g.amount = amount
@@ -342,7 +342,7 @@ func (l *Leased) grant(ctx context.Context, row int, leaseID int64, block, want,
 		}
 	}
 	if g.amount == 0 {
-		if err := tx.QueryRowContext(ctx, l.q(`SELECT spent, reserved FROM spend_windows WHERE id = ?`), row).Scan(&spent, &reserved); err != nil {
+		if err := tx.QueryRowContext(ctx, l.q(sqlSpendByID), row).Scan(&spent, &reserved); err != nil {
 			return grant{}, err
 		}
 		g.spent, g.reserved = money.Micros(spent), money.Micros(reserved)
@@ -351,7 +351,7 @@ func (l *Leased) grant(ctx context.Context, row int, leaseID int64, block, want,
 	g.spent, g.reserved = money.Micros(spent), money.Micros(reserved)
 	expires := now.Add(leaseTTL)
 	if leaseID != 0 {
-		res, err := tx.ExecContext(ctx, l.q(`UPDATE budget_reservations SET amount = amount + ?, expires_at = ? WHERE id = ?`), int64(g.amount), expires, leaseID)
+		res, err := tx.ExecContext(ctx, l.q(sqlLeaseGrow), int64(g.amount), expires, leaseID)
 		if err != nil {
 			return grant{}, err
 		}
@@ -360,7 +360,7 @@ func (l *Leased) grant(ctx context.Context, row int, leaseID int64, block, want,
 		}
 	}
 	if g.id == 0 {
-		if err := tx.QueryRowContext(ctx, l.q(`INSERT INTO budget_reservations (created_at, expires_at, amount, window_ids) VALUES (?, ?, ?, ?) RETURNING id`),
+		if err := tx.QueryRowContext(ctx, l.q(sqlLeaseInsert),
 			now, expires, int64(g.amount), fmt.Sprintf("[%d]", row)).Scan(&g.id); err != nil {
 			return grant{}, err
 		}
@@ -445,7 +445,7 @@ func (l *Leased) journalLeases(ctx context.Context, tx *sql.Tx, j *journalBatch)
 		if jw.fromLease == 0 {
 			continue
 		}
-		rows, err := l.query(ctx, tx, `UPDATE budget_reservations SET amount = amount - ? WHERE id = ? RETURNING id`, []any{int64(jw.fromLease), jw.leaseID})
+		rows, err := l.query(ctx, tx, sqlLeaseShrink, []any{int64(jw.fromLease), jw.leaseID})
 		if err != nil {
 			return fmt.Errorf("move spend out of its lease: %w", err)
 		}
@@ -457,7 +457,7 @@ func (l *Leased) journalLeases(ctx context.Context, tx *sql.Tx, j *journalBatch)
 		if !jw.found {
 			continue
 		}
-		stmt, err := l.db.Prepared(ctx, tx, l.q(`UPDATE spend_windows SET reserved = reserved - ? WHERE id = ?`))
+		stmt, err := l.db.Prepared(ctx, tx, l.q(sqlReserveRelease))
 		if err != nil {
 			return fmt.Errorf("move spend out of its lease: %w", err)
 		}
@@ -471,8 +471,7 @@ func (l *Leased) journalLeases(ctx context.Context, tx *sql.Tx, j *journalBatch)
 		}
 		var id int
 		var spent int64
-		err := tx.QueryRowContext(ctx, l.q(`UPDATE spend_windows SET warned = ? WHERE scope = ? AND scope_id = ? AND "window" = ? AND window_start = ?
-AND warned = ? AND spent >= ? RETURNING id, spent`), true, string(jw.k.Scope()), jw.k.id, string(jw.k.Window()), jw.k.Start(), false, int64(*jw.warn)).Scan(&id, &spent)
+		err := tx.QueryRowContext(ctx, l.q(sqlWarnByKey), true, string(jw.k.Scope()), jw.k.id, string(jw.k.Window()), jw.k.Start(), false, int64(*jw.warn)).Scan(&id, &spent)
 		if err == sql.ErrNoRows {
 			continue
 		} else if err != nil {

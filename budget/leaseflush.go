@@ -191,7 +191,7 @@ func (l *Leased) writeLeased(ctx context.Context, writes []*leaseWrite, balances
 		if wr.warn == nil || wr.dbWarned || wr.dbSpent < *wr.warn {
 			continue
 		}
-		stmt, err := l.db.Prepared(ctx, tx, l.q(`UPDATE spend_windows SET warned = ? WHERE id = ? AND warned = ?`))
+		stmt, err := l.db.Prepared(ctx, tx, l.q(sqlWarnByID))
 		if err != nil {
 			return fmt.Errorf("mark budget warning: %w", err)
 		}
@@ -249,9 +249,7 @@ func (l *Leased) writeLeases(ctx context.Context, tx *sql.Tx, writes []*leaseWri
 		for _, wr := range chunk {
 			args = append(args, wr.leaseID, int64(wr.fromRes+wr.back))
 		}
-		q := `UPDATE budget_reservations SET amount = amount - v.column2, expires_at = ? FROM (VALUES ` +
-			valueRows(len(chunk)) + `) AS v WHERE budget_reservations.id = v.column1 RETURNING id, amount`
-		if err := l.leaseIDs(ctx, tx, q, args, found); err != nil {
+		if err := l.leaseIDs(ctx, tx, leaseRenewSQL(len(chunk)), args, found); err != nil {
 			return fmt.Errorf("write budget leases: %w", err)
 		}
 	}
@@ -260,8 +258,7 @@ func (l *Leased) writeLeases(ctx context.Context, tx *sql.Tx, writes []*leaseWri
 		for i, wr := range chunk {
 			args[i] = wr.leaseID
 		}
-		q := `DELETE FROM budget_reservations WHERE id IN (` + placeholders(len(chunk)) + `) RETURNING id, amount`
-		if err := l.leaseIDs(ctx, tx, q, args, found); err != nil {
+		if err := l.leaseIDs(ctx, tx, leaseDeleteSQL(len(chunk)), args, found); err != nil {
 			return fmt.Errorf("delete empty budget leases: %w", err)
 		}
 	}
@@ -298,8 +295,7 @@ func (l *Leased) releaseReserved(ctx context.Context, tx *sql.Tx, writes []*leas
 	for _, wr := range writes {
 		args = append(args, wr.newRow, int64(wr.fromRes+wr.back+wr.unknown))
 	}
-	rows, err := l.query(ctx, tx, `UPDATE spend_windows SET reserved = reserved - v.column2 FROM (VALUES `+
-		valueRows(len(writes))+`) AS v WHERE spend_windows.id = v.column1 RETURNING id, reserved`, args)
+	rows, err := l.query(ctx, tx, releaseReservedSQL(len(writes)), args)
 	if err != nil {
 		return err
 	}
@@ -374,7 +370,7 @@ func leasedStatementLen(writes []*leaseWrite) int {
 // creating the missing ones, in one statement, and reads back what each
 // row now holds.
 func (l *Leased) upsertLeased(ctx context.Context, tx *sql.Tx, writes []*leaseWrite, now time.Time) error {
-	stmt, err := l.db.Prepared(ctx, tx, l.q(spendUpsertSQL(len(writes))+spendReturning))
+	stmt, err := l.db.Prepared(ctx, tx, l.q(spendUpsertSQL(len(writes))+sqlSpendReturning))
 	if err != nil {
 		return fmt.Errorf("write budget spend: %w", err)
 	}

@@ -3,7 +3,6 @@ package budget
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -212,7 +212,7 @@ func (m *memory) reserve(ctx context.Context, req Request, read func(context.Con
 	}
 	var balance int64
 	if req.EnforceBalance {
-		err := m.db.SQL.QueryRowContext(ctx, m.q("SELECT current_balance FROM balances WHERE organization_id = ?"), res.orgID).Scan(&balance)
+		err := m.db.SQL.QueryRowContext(ctx, m.q(sqlBalanceRead), res.orgID).Scan(&balance)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("reserve budget: read balance: %w", err)
 		}
@@ -434,14 +434,22 @@ func (m *memory) notify(a Alert) {
 	}
 }
 
-// storeAlert writes the crossing into the audit log, where admins see it.
+// storeAlert writes the crossing into the audit log, where admins see it,
+// in tx with the warned mark, through the same ent builder as every other
+// audit event.
 func (m *memory) storeAlert(ctx context.Context, tx *sql.Tx, a Alert, now time.Time) error {
-	changes, _ := json.Marshal(map[string]string{
-		"spent": a.Spent.String(), "warn": a.Warn.String(), "windowStart": a.Start.Format(time.RFC3339),
-	})
-	_, err := tx.ExecContext(ctx, m.q(`INSERT INTO audit_events (created_at, organization_id, actor_type, actor_name, action, target_type, target_id, target_name, changes, outcome, error, client_ip)
-VALUES (?, ?, 'system', 'budget', 'budgetWarning', 'SpendWindow', ?, ?, ?, 'success', '', '')`),
-		now, a.OrgID, strconv.Itoa(a.WindowID), a.Window, string(changes))
+	err := database.TxClient(m.db.Dialect, tx).AuditEvent.Create().
+		SetCreatedAt(now).
+		SetOrganizationID(a.OrgID).
+		SetActorType(auditevent.ActorTypeSystem).
+		SetActorName("budget").
+		SetAction("budgetWarning").
+		SetTargetType("SpendWindow").
+		SetTargetID(strconv.Itoa(a.WindowID)).
+		SetTargetName(a.Window).
+		SetChanges(map[string]string{"spent": a.Spent.String(), "warn": a.Warn.String(), "windowStart": a.Start.Format(time.RFC3339)}).
+		SetOutcome(auditevent.OutcomeSuccess).
+		Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("store budget alert: %w", err)
 	}

@@ -43,14 +43,6 @@ func (m *memory) addSpent(ctx context.Context, tx *sql.Tx, writes []pendingWrite
 	return nil
 }
 
-// spendUpsertSQL adds spent to n window rows, creating the missing ones;
-// its arguments are appendSpend's, n times.
-func spendUpsertSQL(n int) string {
-	return `INSERT INTO spend_windows (scope, scope_id, "window", window_start, spent, reserved, warned, updated_at) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, 0, FALSE, ?), ", n), ", ") +
-		` ON CONFLICT (scope, scope_id, "window", window_start) DO UPDATE SET spent = spend_windows.spent + excluded.spent, updated_at = excluded.updated_at`
-}
-
 // spendArgs is how many arguments appendSpend adds.
 const spendArgs = 6
 
@@ -59,11 +51,7 @@ func appendSpend(args []any, k memKey, amount money.Micros, now time.Time) []any
 	return append(args, string(k.Scope()), k.id, string(k.Window()), k.Start(), int64(amount), now)
 }
 
-// spendReturning, after spendUpsertSQL, reads back each row as spendRow
-// scans it.
-const spendReturning = ` RETURNING id, scope, scope_id, "window", spent, reserved, warned`
-
-// spendRow is one spend window row as spendReturning reads it back.
+// spendRow is one spend window row as sqlSpendReturning reads it back.
 type spendRow struct {
 	id, scopeID     int
 	scope, window   string
@@ -85,7 +73,7 @@ func (m *memory) writeBalances(ctx context.Context, tx *sql.Tx, balances map[int
 	// in a cycle.
 	for _, org := range slices.Sorted(maps.Keys(balances)) {
 		amount := balances[org]
-		stmt, err := m.db.Prepared(ctx, tx, m.q("UPDATE balances SET current_balance = current_balance - ?, updated_at = ? WHERE organization_id = ?"))
+		stmt, err := m.db.Prepared(ctx, tx, m.q(sqlBalanceTake))
 		if err != nil {
 			return fmt.Errorf("write balance: %w", err)
 		}

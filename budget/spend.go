@@ -34,7 +34,7 @@ func (m *memory) current(ctx context.Context, s Subject, inFlight func(dbReserve
 			sp.ResetsAt = &end
 		}
 		var spent, reserved int64
-		err := m.db.SQL.QueryRowContext(ctx, m.q(`SELECT COALESCE(SUM(spent), 0), COALESCE(SUM(reserved), 0) FROM spend_windows WHERE scope = ? AND scope_id = ? AND "window" = ? AND window_start = ?`),
+		err := m.db.SQL.QueryRowContext(ctx, m.q(sqlSpendSums),
 			string(s.Scope), s.ID, string(w), sp.WindowStart).Scan(&spent, &reserved)
 		if err != nil {
 			return nil, fmt.Errorf("read %s spend: %w", s.label(w), err)

@@ -15,7 +15,7 @@ import (
 // it every 30 s.
 func (l *Leased) Sweep(ctx context.Context) (int, error) {
 	now := l.clock()
-	rows, err := l.db.SQL.QueryContext(ctx, l.q("SELECT id FROM budget_reservations WHERE expires_at < ? LIMIT 500"), now)
+	rows, err := l.db.SQL.QueryContext(ctx, l.q(sqlLeasesExpired), now)
 	if err != nil {
 		return 0, fmt.Errorf("sweep reservations: %w", err)
 	}
@@ -52,7 +52,7 @@ func (l *Leased) release(ctx context.Context, id int64) (bool, error) {
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
 	var idsJSON string
-	err = tx.QueryRowContext(ctx, l.q("SELECT window_ids FROM budget_reservations WHERE id = ? AND expires_at < ?"), id, now).Scan(&idsJSON)
+	err = tx.QueryRowContext(ctx, l.q(sqlLeaseWindows), id, now).Scan(&idsJSON)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil // handed back, or renewed, meanwhile
 	} else if err != nil {
@@ -63,7 +63,7 @@ func (l *Leased) release(ctx context.Context, id int64) (bool, error) {
 	if l.db.Dialect == dialect.Postgres && len(windowIDs) > 0 {
 		// Window rows first, in the canonical order, as leases' grants
 		// and flushes lock them before their lease row.
-		rows, err := tx.QueryContext(ctx, l.q(`SELECT id FROM spend_windows WHERE id IN (`+placeholders(len(windowIDs))+`) ORDER BY scope, scope_id, "window" FOR UPDATE`), intArgs(windowIDs)...)
+		rows, err := tx.QueryContext(ctx, l.q(lockWindowsSQL(len(windowIDs))), intArgs(windowIDs)...)
 		if err != nil {
 			return false, fmt.Errorf("release reservation %d: lock windows: %w", id, err)
 		}
@@ -71,14 +71,13 @@ func (l *Leased) release(ctx context.Context, id int64) (bool, error) {
 	}
 	// Still expired: a lease renewed since the SELECT stays.
 	var amount int64
-	q := "DELETE FROM budget_reservations WHERE id = ? AND expires_at < ? RETURNING amount"
-	if err := tx.QueryRowContext(ctx, l.q(q), id, now).Scan(&amount); errors.Is(err, sql.ErrNoRows) {
+	if err := tx.QueryRowContext(ctx, l.q(sqlLeaseSweep), id, now).Scan(&amount); errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
 		return false, fmt.Errorf("release reservation %d: %w", id, err)
 	}
 	if len(windowIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, l.q("UPDATE spend_windows SET reserved = reserved - ? WHERE id IN ("+placeholders(len(windowIDs))+")"),
+		if _, err := tx.ExecContext(ctx, l.q(unreserveSQL(len(windowIDs))),
 			append([]any{amount}, intArgs(windowIDs)...)...); err != nil {
 			return false, fmt.Errorf("release reservation %d: %w", id, err)
 		}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -177,26 +176,4 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 	}
 	drv := entsql.OpenDB(t.Dialect, db)
 	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: t.Dialect, DSN: t.DSN, Narrowed: narrowed}, nil
-}
-
-// Rebind turns ? placeholders into PostgreSQL's $1, $2, … so that hand-written
-// SQL (migrations, budgets) is written once for both dialects. It does not
-// look inside string literals; write none that hold a '?'.
-func Rebind(dialectName, q string) string {
-	if dialectName != dialect.Postgres {
-		return q
-	}
-	var b strings.Builder
-	b.Grow(len(q) + 8)
-	n := 0
-	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(q[i])
-	}
-	return b.String()
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
+
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent/usagerollup"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -51,26 +53,24 @@ type Report struct {
 
 // Query sums the roll-ups a filter selects.
 func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Report, error) {
-	where := []string{"organization_id = ?"}
-	args := []any{f.OrgID}
+	preds := []*entsql.Predicate{entsql.EQ(usagerollup.FieldOrganizationID, f.OrgID)}
 	if f.ServiceID != 0 {
-		where, args = append(where, "service_id = ?"), append(args, f.ServiceID)
+		preds = append(preds, entsql.EQ(usagerollup.FieldServiceID, f.ServiceID))
 	}
 	if f.APIKeyID != 0 {
-		where, args = append(where, "api_key_id = ?"), append(args, f.APIKeyID)
+		preds = append(preds, entsql.EQ(usagerollup.FieldAPIKeyID, f.APIKeyID))
 	}
 	if f.Model != "" {
-		where, args = append(where, "model = ?"), append(args, f.Model)
+		preds = append(preds, entsql.EQ(usagerollup.FieldModel, f.Model))
 	}
 	if !f.From.IsZero() {
-		where, args = append(where, "hour >= ?"), append(args, f.From.UTC().Truncate(time.Hour))
+		preds = append(preds, entsql.GTE(usagerollup.FieldHour, f.From.UTC().Truncate(time.Hour)))
 	}
 	if !f.To.IsZero() {
-		where, args = append(where, "hour < ?"), append(args, f.To.UTC())
+		preds = append(preds, entsql.LT(usagerollup.FieldHour, f.To.UTC()))
 	}
-	q := `SELECT hour, model, SUM(requests), SUM(errors), SUM(unpriced_requests), SUM(input_tokens), SUM(output_tokens), SUM(cached_input_tokens), SUM(cost), SUM(latency_us_sum)
-FROM usage_rollups WHERE ` + strings.Join(where, " AND ") + ` GROUP BY hour, model ORDER BY hour`
-	rows, err := db.SQL.QueryContext(ctx, database.Rebind(db.Dialect, q), args...)
+	q, args := reportSQL(db.Dialect, entsql.And(preds...))
+	rows, err := db.SQL.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("usage report: %w", err)
 	}
@@ -118,14 +118,13 @@ FROM usage_rollups WHERE ` + strings.Join(where, " AND ") + ` GROUP BY hour, mod
 func Prune(ctx context.Context, db *database.DB, cutoff time.Time) (int64, error) {
 	var total int64
 	for {
-		res, err := db.SQL.ExecContext(ctx, database.Rebind(db.Dialect,
-			"DELETE FROM usage_records WHERE id IN (SELECT id FROM usage_records WHERE created_at < ? LIMIT 5000)"), cutoff.UTC())
+		res, err := db.SQL.ExecContext(ctx, database.Rebind(db.Dialect, sqlPrune), cutoff.UTC())
 		if err != nil {
 			return total, fmt.Errorf("prune usage records: %w", err)
 		}
 		n, _ := res.RowsAffected()
 		total += n
-		if n < 5000 {
+		if n < pruneBatch {
 			return total, nil
 		}
 	}

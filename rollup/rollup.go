@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/database"
@@ -109,28 +108,13 @@ func Add(ctx context.Context, tx Execer, dialectName string, entries []Entry) er
 		}
 		return a.model < b.model
 	})
-	var q strings.Builder
-	q.WriteString(`INSERT INTO usage_rollups (hour, organization_id, service_id, api_key_id, model, requests, errors, unpriced_requests, input_tokens, output_tokens, cached_input_tokens, cost, latency_us_sum) VALUES `)
-	args := make([]any, 0, len(keys)*13)
-	for i, k := range keys {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	args := make([]any, 0, len(keys)*rollupArgs)
+	for _, k := range keys {
 		s := sums[k]
 		args = append(args, k.hour, k.org, k.service, k.apiKey, k.model, s.Requests, s.Errors, s.UnpricedRequests,
 			s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum)
 	}
-	q.WriteString(` ON CONFLICT (hour, organization_id, service_id, api_key_id, model) DO UPDATE SET
-requests = usage_rollups.requests + excluded.requests,
-errors = usage_rollups.errors + excluded.errors,
-unpriced_requests = usage_rollups.unpriced_requests + excluded.unpriced_requests,
-input_tokens = usage_rollups.input_tokens + excluded.input_tokens,
-output_tokens = usage_rollups.output_tokens + excluded.output_tokens,
-cached_input_tokens = usage_rollups.cached_input_tokens + excluded.cached_input_tokens,
-cost = usage_rollups.cost + excluded.cost,
-latency_us_sum = usage_rollups.latency_us_sum + excluded.latency_us_sum`)
-	if _, err := tx.ExecContext(ctx, database.Rebind(dialectName, q.String()), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, database.Rebind(dialectName, upsertSQL(len(keys))), args...); err != nil {
 		return fmt.Errorf("roll up usage: %w", err)
 	}
 	return nil

@@ -32,6 +32,7 @@ import (
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/schema"
+	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -487,15 +488,11 @@ func (w *Writer) insert(ctx context.Context, batch []Record, doubt *inDoubt) (*i
 	return nil, nil
 }
 
-// appliedQuery finds a record by its key, time and request id, which the
-// (api_key_id, created_at) index answers.
-const appliedQuery = `SELECT 1 FROM usage_records WHERE api_key_id = ? AND created_at = ? AND request_id = ? LIMIT 1`
-
 // applied reports whether first, a batch's first record, is stored: the
 // batch's transaction was then applied.
 func (w *Writer) applied(ctx context.Context, first *Record) (bool, error) {
 	var one int
-	err := w.db.SQL.QueryRowContext(ctx, database.Rebind(w.db.Dialect, appliedQuery),
+	err := w.db.SQL.QueryRowContext(ctx, appliedQuery[w.db.Dialect],
 		first.APIKeyID, first.CreatedAt.UTC(), storable(first.RequestID)).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -505,11 +502,6 @@ func (w *Writer) applied(ctx context.Context, first *Record) (bool, error) {
 	}
 	return true, nil
 }
-
-// usageColumns are the columns a batch writes, in the order of row's values.
-var usageColumns = []string{"created_at", "request_id", "organization_id", "service_id", "api_key_id", "credential_id",
-	"protocol", "endpoint", "model", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "cost", "priced", "status",
-	"error", "latency_us", "ttfb_us", "streamed", "partial", "attempts", "provider_protocol"}
 
 // row fills vals (len(usageColumns) long) with r's column values.
 func row(vals []any, r *Record) error {
@@ -566,7 +558,7 @@ func storable(s string) string {
 // copyRows streams a batch into PostgreSQL with COPY: no statement to
 // parse or plan per batch, and the server's cheapest way in for rows.
 func (w *Writer) copyRows(ctx context.Context, tx *sql.Tx, batch []Record) error {
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("usage_records", usageColumns...))
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(usagerecord.Table, usageColumns...))
 	if err != nil {
 		return fmt.Errorf("start copying usage records: %w", err)
 	}
@@ -592,16 +584,6 @@ func (w *Writer) copyRows(ctx context.Context, tx *sql.Tx, batch []Record) error
 // long as inserting the rows; one prepared row per statement cost more in
 // per-call overhead than the parse did.
 var chunkSizes = [...]int{100, 10, 1}
-
-// insertQueries are the INSERTs of chunkSizes rows, in that order.
-var insertQueries = func() (q [len(chunkSizes)]string) {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(usageColumns)), ", ") + ")"
-	for k, size := range chunkSizes {
-		q[k] = "INSERT INTO usage_records (" + strings.Join(usageColumns, ", ") + ") VALUES " +
-			strings.TrimSuffix(strings.Repeat(one+", ", size), ", ")
-	}
-	return q
-}()
 
 // insertRows writes a batch on SQLite through INSERTs prepared once
 // (database.Prepared).
