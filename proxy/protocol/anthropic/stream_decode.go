@@ -70,9 +70,14 @@ func (d *streamDecoder) Decode(dst []protocol.Event, ev sse.Event) ([]protocol.E
 	if len(ev.Data) == 0 {
 		return dst, nil
 	}
-	var w wireEvent
-	if err := json.Unmarshal(ev.Data, &w); err != nil {
-		return dst, fmt.Errorf("anthropic: reading a %q stream event: %w", ev.Name, err)
+	var flat wireEvent
+	var flatDelta wireDelta
+	w := &flat
+	if !json.Valid(ev.Data) || !scanFlatEvent(ev.Data, w, &flatDelta) {
+		w = new(wireEvent)
+		if err := json.Unmarshal(ev.Data, w); err != nil {
+			return dst, fmt.Errorf("anthropic: reading a %q stream event: %w", ev.Name, err)
+		}
 	}
 	switch w.Type {
 	case "message_start":
