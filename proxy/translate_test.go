@@ -14,6 +14,8 @@ import (
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/proxy/protocol"
+	"github.com/sluicehq/sluice/proxy/protocol/anthropic"
+	"github.com/sluicehq/sluice/proxy/protocol/openai"
 	"github.com/sluicehq/sluice/proxy/sse"
 )
 
@@ -285,5 +287,36 @@ func completedResponse(t *testing.T, stream []byte) []byte {
 		if json.Unmarshal(ev.Data, &e) == nil && e.Type == "response.completed" {
 			return e.Response
 		}
+	}
+}
+
+// TestStreamTranslatorClosesOnLastEvent checks that a provider's own last
+// event (Anthropic's message_stop) closes the caller's stream with the
+// answer's last bytes, once, and that nothing follows it.
+func TestStreamTranslatorClosesOnLastEvent(t *testing.T) {
+	req := &protocol.Request{Model: "m", Stream: true, IncludeStreamUsage: true}
+	st := newStreamTranslator(&translation{req: req, provider: anthropic.Messages, client: openai.Chat})
+	var out []string
+	for _, raw := range wirePairs[providers.ProtocolAnthropic].stream {
+		name, data, _ := strings.Cut(raw, "\n")
+		b, err := st.translate(sse.Event{Name: strings.TrimPrefix(name, "event: "), Data: []byte(strings.TrimPrefix(data, "data: "))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	last := out[len(out)-1]
+	if !strings.HasSuffix(last, "data: [DONE]\n\n") || !strings.Contains(last, `"usage":`) {
+		t.Errorf("message_stop translated to %q, want the usage chunk and [DONE]", last)
+	}
+	if n := strings.Count(strings.Join(out, ""), "[DONE]"); n != 1 {
+		t.Errorf("[DONE] written %d times", n)
+	}
+	if b := st.end(); len(b) != 0 {
+		t.Errorf("end after message_stop wrote %q, want nothing", b)
+	}
+	b, err := st.translate(sse.Event{Name: "message_delta", Data: []byte(`{"type":"message_delta","delta":{},"usage":{"output_tokens":40}}`)})
+	if err != nil || len(b) != 0 {
+		t.Errorf("an event after message_stop wrote %q (%v), want nothing", b, err)
 	}
 }
