@@ -293,6 +293,109 @@ func TestMockAnswers(t *testing.T) {
 	}
 }
 
+// TestMockAnswersAnthropic reads the mock's Messages answers as an
+// Anthropic client would, and checks they carry the OpenAI answers' text,
+// usage and number of content chunks.
+func TestMockAnswersAnthropic(t *testing.T) {
+	mockURL, _ := newMockAndFloor(t, mockOptions{})
+	post := func(body []byte) *http.Response {
+		resp, err := http.Post(mockURL+"/v1/messages", "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("anthropic-ratelimit-requests-remaining") == "" {
+			t.Fatalf("HTTP %d, rate-limit headers %v", resp.StatusCode, resp.Header)
+		}
+		return resp
+	}
+	var openAI struct {
+		Choices []struct{ Message struct{ Content string } }
+	}
+	if err := json.Unmarshal(mockPlainBody, &openAI); err != nil || len(openAI.Choices) != 1 {
+		t.Fatalf("the OpenAI answer: %v", err)
+	}
+	text := openAI.Choices[0].Message.Content
+
+	type usage struct {
+		InputTokens  int `json:"input_tokens"`
+		OutputTokens int `json:"output_tokens"`
+	}
+	var plain struct {
+		Type    string
+		Content []struct{ Type, Text string }
+		Usage   usage
+	}
+	resp := post(translatedChatBody)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("plain Content-Type %q", ct)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&plain); err != nil {
+		t.Fatal(err)
+	}
+	if plain.Type != "message" || len(plain.Content) != 1 || plain.Content[0].Type != "text" || plain.Content[0].Text != text {
+		t.Errorf("plain answer %+v, want one text block %q", plain, text)
+	}
+	if plain.Usage != (usage{10, 20}) {
+		t.Errorf("plain usage %+v, want 10 input and 20 output tokens", plain.Usage)
+	}
+
+	resp = post(translatedStreamBody)
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("stream Content-Type %q", ct)
+	}
+	var names []string
+	var streamed strings.Builder
+	var deltaUsage usage
+	sc := bufio.NewScanner(resp.Body)
+	name := ""
+	for sc.Scan() {
+		line := sc.Text()
+		if n, ok := strings.CutPrefix(line, "event: "); ok {
+			name = n
+			continue
+		}
+		d, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var ev struct {
+			Type  string
+			Delta struct{ Type, Text string }
+			Usage *usage
+		}
+		if err := json.Unmarshal([]byte(d), &ev); err != nil {
+			t.Fatalf("event %q is not JSON: %v", name, err)
+		}
+		if ev.Type != name {
+			t.Errorf("event named %q carries type %q", name, ev.Type)
+		}
+		names = append(names, name)
+		switch name {
+		case "content_block_delta":
+			if ev.Delta.Type != "text_delta" {
+				t.Errorf("delta of type %q", ev.Delta.Type)
+			}
+			streamed.WriteString(ev.Delta.Text)
+		case "message_delta":
+			if ev.Usage != nil {
+				deltaUsage = *ev.Usage
+			}
+		}
+	}
+	want := []string{"message_start", "content_block_start"}
+	for range mockContentEvents {
+		want = append(want, "content_block_delta")
+	}
+	want = append(want, "content_block_stop", "message_delta", "message_stop")
+	if !slices.Equal(names, want) {
+		t.Errorf("stream events %q, want %q", names, want)
+	}
+	if streamed.String() != text || deltaUsage.OutputTokens != 20 {
+		t.Errorf("streamed text %q with %d output tokens, want %q and 20", streamed.String(), deltaUsage.OutputTokens, text)
+	}
+}
+
 func TestWantsStream(t *testing.T) {
 	for body, want := range map[string]bool{
 		`{"stream":true}`:                           true,
@@ -398,12 +501,21 @@ func TestReportJudgesTargets(t *testing.T) {
 	good.Sluice = true
 	bad := full("sluice (PostgreSQL)", 900*time.Microsecond, 1000, 800*time.Microsecond)
 	bad.Sluice, bad.IdleRSS = true, 90e6
+	translated := full("sluice translated (SQLite)", 320*time.Microsecond, 8500, 140*time.Microsecond)
+	translated.Translated = true
+	translated.Stream32 = step(320*time.Microsecond, 8500, 160*time.Microsecond)
 	r.add(good)
 	r.add(bad)
+	r.add(translated)
 	md := r.markdown()
 	for _, want := range []string{
 		"| +200 / +200 |", // floor's added latency over direct
 		"| 1.20× / 1.20× |", "✅ pass 1.20× (120 vs 100 µs)", "❌ fail 8.00×", "❌ fail 90.0 MB",
+		"| issue 9 target | sluice (SQLite) | sluice (PostgreSQL) |\n", // the translated column is judged apart
+		"| 1.40× / 1.60× |", // the translated column's CPU ratios to the floor
+		"| translation target | sluice translated (SQLite) |",
+		"| CPU/request at c=32 ≤ 1.5 × floor, plain | ✅ pass 1.40× (140 vs 100 µs) |",
+		"| CPU/request at c=32 ≤ 1.5 × floor, streamed | ❌ fail 1.60× (160 vs 100 µs) |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)

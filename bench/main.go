@@ -6,7 +6,10 @@
 //     process of its own (`bench floor`);
 //  3. Sluice: the real binary, built from this repository, with governance
 //     on (a real sk_ key, a service with budgets on a priced model), on
-//     SQLite and, with --postgres, on PostgreSQL.
+//     SQLite and, with --postgres, on PostgreSQL;
+//  4. Sluice translating: the same binary on SQLite, its service's provider
+//     Anthropic, so the load generator's OpenAI chat requests are
+//     translated to Anthropic Messages and the answers back.
 //
 // Every target runs the same closed-loop steps; the concurrency-1 steps,
 // whose latencies are compared across targets, take turns so that every
@@ -84,7 +87,13 @@ const (
 	targetDirect = "direct"
 	targetFloor  = "floor"
 	targetSluice = "sluice"
+	// targetTranslated is Sluice between an OpenAI caller and an
+	// Anthropic-speaking upstream.
+	targetTranslated = "sluice-translated"
 )
+
+// allTargets are the targets --only takes, in the order they are measured.
+var allTargets = []string{targetDirect, targetFloor, targetSluice, targetTranslated}
 
 func parseConfig(args []string) (*config, error) {
 	cfg := &config{args: args}
@@ -98,7 +107,7 @@ func parseConfig(args []string) (*config, error) {
 	fs.IntVar(&cfg.requests, "requests", 0, "measure this many requests a step instead of --duration")
 	fs.BoolVar(&cfg.quick, "quick", false, "short run for a smoke test: 1 s steps, 200 ms warm-up")
 	fs.StringVar(&cfg.postgres, "postgres", "", "also measure Sluice on PostgreSQL at this DSN (a fresh schema is created and dropped)")
-	only := fs.String("only", "", "comma-separated targets to measure: direct, floor, sluice (default all; direct's concurrency-1 baselines always run)")
+	only := fs.String("only", "", "comma-separated targets to measure: "+strings.Join(allTargets, ", ")+" (default all; direct's concurrency-1 baselines always run)")
 	fs.StringVar(&cfg.write, "write", "", "write the results into this Markdown file (e.g. docs/benchmarks.md), keeping text outside the generated section")
 	fs.DurationVar(&cfg.idleWait, "idle-wait", 3*time.Second, "quiet time after set-up before idle RSS is read")
 	fs.IntVar(&cfg.streams, "streams", 1000, "concurrent open streams for the memory step (0 skips it)")
@@ -125,12 +134,12 @@ func parseConfig(args []string) (*config, error) {
 		}
 	}
 	if *only == "" {
-		cfg.only = []string{targetDirect, targetFloor, targetSluice}
+		cfg.only = allTargets
 	} else {
 		for t := range strings.SplitSeq(*only, ",") {
 			t = strings.TrimSpace(t)
-			if !slices.Contains([]string{targetDirect, targetFloor, targetSluice}, t) {
-				return nil, fmt.Errorf("--only: unknown target %q (want direct, floor or sluice)", t)
+			if !slices.Contains(allTargets, t) {
+				return nil, fmt.Errorf("--only: unknown target %q (want one of %s)", t, strings.Join(allTargets, ", "))
 			}
 			cfg.only = append(cfg.only, t)
 		}
@@ -147,11 +156,28 @@ func parseConfig(args []string) (*config, error) {
 func (c *config) wants(target string) bool { return slices.Contains(c.only, target) }
 
 // chatBody is the request every step sends: a priced model and a small
-// max_tokens, so Sluice reserves and settles a real (small) cost.
+// max_tokens, so Sluice reserves and settles a real (small) cost. The
+// translated target gets the same OpenAI chat request for a priced
+// Anthropic model.
 var (
-	chatBody   = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`)
-	streamBody = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":16,"stream":true}`)
+	chatBody             = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`)
+	streamBody           = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":16,"stream":true}`)
+	translatedChatBody   = []byte(`{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`)
+	translatedStreamBody = []byte(`{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"hi"}],"max_tokens":16,"stream":true}`)
 )
+
+// body is the request t's steps send.
+func (t target) body(stream bool) []byte {
+	switch {
+	case stream && t.streamBody != nil:
+		return t.streamBody
+	case stream:
+		return streamBody
+	case t.plainBody != nil:
+		return t.plainBody
+	}
+	return chatBody
+}
 
 // target is one thing under measurement.
 type target struct {
@@ -162,6 +188,8 @@ type target struct {
 	// the open-streams step).
 	chatURL, auth     string
 	slowURL, slowAuth string
+	// plainBody and streamBody, when set, replace chatBody and streamBody.
+	plainBody, streamBody []byte
 	// profile, when set, is the path prefix of a perf profile of the
 	// plain c=32 step.
 	profile string
@@ -206,7 +234,7 @@ func runBench(args []string) error {
 	// Build first: a broken tree is known before minutes of measuring.
 	var bin string
 	var buildErr error
-	if cfg.wants(targetSluice) {
+	if cfg.wants(targetSluice) || cfg.wants(targetTranslated) {
 		if bin, buildErr = sluiceBinary(ctx, cfg, work); buildErr != nil {
 			slog.Warn("Sluice will not be measured", "err", buildErr)
 		}
@@ -234,27 +262,35 @@ func runBench(args []string) error {
 			slowURL: floorURL + slowPrefix + "/v1/chat/completions", slowAuth: "Bearer sk-client",
 		}})
 	}
+	var sluices []sluiceSpec
 	if cfg.wants(targetSluice) {
-		dbs := []string{"SQLite"}
+		sluices = append(sluices, sluiceSpec{name: "sluice (SQLite)", db: "SQLite", api: passthroughAPI})
 		if cfg.postgres != "" {
-			dbs = append(dbs, "PostgreSQL")
+			sluices = append(sluices, sluiceSpec{name: "sluice (PostgreSQL)", db: "PostgreSQL", api: passthroughAPI})
 		}
-		for _, label := range dbs {
-			name := "sluice (" + label + ")"
-			if buildErr != nil {
-				failed = append(failed, &targetResult{Name: name, Note: buildErr.Error(), Sluice: true})
-				continue
-			}
-			t, stop, err := startSluiceTarget(ctx, cfg, bin, work, label, name, mockURL)
-			if stop != nil {
-				defer stop()
-			}
-			if err != nil {
-				failed = append(failed, &targetResult{Name: name, Note: err.Error(), Sluice: true})
-				continue
-			}
-			armed = append(armed, &armedTarget{t: t, full: true, sluice: true})
+	}
+	if cfg.wants(targetTranslated) {
+		// Translation does not touch the database: SQLite, the default, only.
+		sluices = append(sluices, sluiceSpec{name: "sluice translated (SQLite)", db: "SQLite", api: anthropicAPI})
+	}
+	for _, spec := range sluices {
+		mark := func(r *targetResult) *targetResult {
+			r.Sluice, r.Translated = !spec.api.translated, spec.api.translated
+			return r
 		}
+		if buildErr != nil {
+			failed = append(failed, mark(&targetResult{Name: spec.name, Note: buildErr.Error()}))
+			continue
+		}
+		t, stop, err := startSluiceTarget(ctx, cfg, bin, work, spec, mockURL)
+		if stop != nil {
+			defer stop()
+		}
+		if err != nil {
+			failed = append(failed, mark(&targetResult{Name: spec.name, Note: err.Error()}))
+			continue
+		}
+		armed = append(armed, &armedTarget{t: t, full: true, result: mark})
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -306,10 +342,18 @@ func sluiceBinary(ctx context.Context, cfg *config, work string) (string, error)
 	return bin, nil
 }
 
-// startSluiceTarget starts a Sluice on the named database and configures
+// sluiceSpec is one Sluice target: its column's name, its database and
+// the API its services' upstream speaks.
+type sluiceSpec struct {
+	name, db string
+	api      upstreamAPI
+}
+
+// startSluiceTarget starts a Sluice on the spec's database and configures
 // it. stop, when not nil, must be called once the target is measured, even
 // after an error.
-func startSluiceTarget(ctx context.Context, cfg *config, bin, work, label, name, mockURL string) (t target, stop func(), err error) {
+func startSluiceTarget(ctx context.Context, cfg *config, bin, work string, spec sluiceSpec, mockURL string) (t target, stop func(), err error) {
+	label := spec.db
 	var db *sluiceDB
 	var stops []func()
 	stop = func() {
@@ -325,23 +369,24 @@ func startSluiceTarget(ctx context.Context, cfg *config, bin, work, label, name,
 	} else {
 		db = sqliteDB()
 	}
-	slog.Info("starting Sluice", "database", label)
-	inst, err := startSluice(ctx, bin, work, db)
+	slog.Info("starting Sluice", "target", spec.name)
+	inst, err := startSluice(ctx, bin, work, slug(spec.name), db)
 	if err != nil {
 		return t, stop, fmt.Errorf("start: %w", err)
 	}
 	stops = append(stops, inst.proc.stop)
-	if err := inst.configure(ctx, mockURL); err != nil {
+	if err := inst.configure(ctx, mockURL, spec.api); err != nil {
 		return t, stop, fmt.Errorf("configure through /graphql: %w", err)
 	}
-	slog.Info("Sluice up", "database", label, "url", inst.baseURL, "pid", inst.proc.Pid())
+	slog.Info("Sluice up", "target", spec.name, "url", inst.baseURL, "pid", inst.proc.Pid())
 	t = target{
-		name: name, pid: inst.proc.Pid(),
+		name: spec.name, pid: inst.proc.Pid(),
 		chatURL: inst.baseURL + "/v1/chat/completions", auth: "Bearer " + inst.key,
 		slowURL: inst.baseURL + "/v1/chat/completions", slowAuth: "Bearer " + inst.slowKey,
+		plainBody: spec.api.plainBody, streamBody: spec.api.streamBody,
 	}
 	if cfg.perf {
-		t.profile = filepath.Join(work, "perf-"+strings.ToLower(label))
+		t.profile = filepath.Join(work, "perf-"+slug(spec.name))
 	}
 	if label == "PostgreSQL" && localDSN(cfg.postgres) {
 		t.dbCPU = func() (time.Duration, error) { return readCommandCPU("postgres") }
@@ -353,8 +398,10 @@ func startSluiceTarget(ctx context.Context, cfg *config, bin, work, label, name,
 type armedTarget struct {
 	t target
 	// full runs every step; otherwise only the concurrency-1 baselines.
-	full   bool
-	sluice bool
+	full bool
+	// result, when set, marks the target's result with the targets it is
+	// judged against.
+	result func(*targetResult) *targetResult
 	res    *targetResult
 }
 
@@ -378,8 +425,11 @@ func (s stepDef) mode() string {
 func measureAll(ctx context.Context, cfg *config, armed []*armedTarget) {
 	var live []*armedTarget
 	for _, a := range armed {
-		a.res = &targetResult{Name: a.t.name, Baseline: !a.full, Sluice: a.sluice}
-		if err := probe(ctx, a.t.chatURL, a.t.auth, chatBody); err != nil {
+		a.res = &targetResult{Name: a.t.name, Baseline: !a.full}
+		if a.result != nil {
+			a.res = a.result(a.res)
+		}
+		if err := probe(ctx, a.t.chatURL, a.t.auth, a.t.body(false)); err != nil {
 			a.res.Note = err.Error()
 			slog.Warn("target cannot be measured", "target", a.t.name, "reason", err)
 			continue
@@ -513,7 +563,7 @@ func heavySteps(ctx context.Context, cfg *config, a *armedTarget) {
 		hdr := http.Header{"Authorization": {t.slowAuth}}
 		slog.Info("opening streams", "target", t.name, "n", cfg.streams)
 		var peak int64
-		st := openStreams(ctx, t.slowURL, hdr, streamBody, cfg.streams, 60*time.Second, func() {
+		st := openStreams(ctx, t.slowURL, hdr, t.body(true), cfg.streams, 60*time.Second, func() {
 			// All open: sample for a moment, the runtime may still be growing.
 			for range 5 {
 				if m, err := readMem(t.pid); err == nil {
@@ -533,13 +583,10 @@ func heavySteps(ctx context.Context, cfg *config, a *armedTarget) {
 // runStep runs one closed-loop step of s on t.
 func runStep(ctx context.Context, t target, s stepDef, warmup, duration time.Duration, requests int) (*loadResult, error) {
 	spec := loadSpec{
-		URL: t.chatURL, Body: chatBody, Stream: s.stream, Concurrency: s.concurrency,
+		URL: t.chatURL, Body: t.body(s.stream), Stream: s.stream, Concurrency: s.concurrency,
 		Warmup: warmup, Duration: duration, Requests: requests,
 		CPU:   func() (time.Duration, error) { return readCPU(t.pid) },
 		DBCPU: t.dbCPU,
-	}
-	if s.stream {
-		spec.Body = streamBody
 	}
 	if t.auth != "" {
 		spec.Header = http.Header{"Authorization": {t.auth}}

@@ -40,34 +40,29 @@ var (
 	mockPlainBody = []byte(`{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini",` +
 		`"choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the mock upstream."},"finish_reason":"stop"}],` +
 		`"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30}}`)
-	mockPlainLength = []string{strconv.Itoa(len(mockPlainBody))}
-	mockModelsBody  = []byte(`{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1700000000,"owned_by":"openai"}]}`)
-	mockModelsLen   = []string{strconv.Itoa(len(mockModelsBody))}
-	mockEvents      = renderMockEvents()
-	mockJSONType    = []string{"application/json"}
-	mockSSEType     = []string{"text/event-stream"}
-	mockNoCache     = []string{"no-cache"}
-	mockRateHeaders = map[string][]string{
-		"X-Ratelimit-Limit-Requests":     {"10000"},
-		"X-Ratelimit-Remaining-Requests": {"9999"},
-		"X-Ratelimit-Reset-Requests":     {"6ms"},
-		"X-Ratelimit-Limit-Tokens":       {"30000000"},
-		"X-Ratelimit-Remaining-Tokens":   {"29999970"},
-		"X-Ratelimit-Reset-Tokens":       {"0s"},
-	}
-	mockBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	mockModelsBody = []byte(`{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1700000000,"owned_by":"openai"}]}`)
+	mockModelsLen  = []string{strconv.Itoa(len(mockModelsBody))}
+	mockEvents     = renderMockEvents()
+	mockJSONType   = []string{"application/json"}
+	mockSSEType    = []string{"text/event-stream"}
+	mockNoCache    = []string{"no-cache"}
+	mockBufs       = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 )
 
 // mockContentEvents is how many content chunks a streamed answer carries
 // before its usage chunk (the shape issue 9 asks the streamed run to have).
 const mockContentEvents = 5
 
+// mockWords are the streamed answer's content chunks, in every wire
+// format; together they are the complete answer's text.
+var mockWords = [mockContentEvents]string{"Hello", " from", " the", " mock", " upstream."}
+
 // renderMockEvents returns the SSE events of a streamed answer, each with
 // its "data: " prefix and blank-line terminator: five content chunks, the
 // usage chunk OpenAI sends with stream_options.include_usage (choices
 // empty), and the [DONE] sentinel.
 func renderMockEvents() [][]byte {
-	words := [mockContentEvents]string{"Hello", " from", " the", " mock", " upstream."}
+	words := mockWords
 	var events [][]byte
 	for i, w := range words {
 		delta := fmt.Sprintf(`{"content":%q}`, w)
@@ -88,10 +83,35 @@ func renderMockEvents() [][]byte {
 	return events
 }
 
-// newMock returns an OpenAI-compatible upstream: POST /v1/chat/completions
-// (a fixed answer, or SSE when the body asks for "stream": true) and GET
-// /v1/models, both also under /slow/, every answer with x-ratelimit-*
+// mockAPI is one wire format the mock answers in: its complete answer,
+// its stream's events (each with its blank-line terminator) and the
+// rate-limit headers its provider sends, all rendered once.
+type mockAPI struct {
+	plain       []byte
+	plainLength []string
+	events      [][]byte
+	headers     map[string][]string
+}
+
+func newMockAPI(plain []byte, events [][]byte, headers map[string][]string) *mockAPI {
+	return &mockAPI{plain: plain, plainLength: []string{strconv.Itoa(len(plain))}, events: events, headers: headers}
+}
+
+// mockOpenAI is the OpenAI chat completions API, with x-ratelimit-*
 // headers like OpenAI's.
+var mockOpenAI = newMockAPI(mockPlainBody, mockEvents, map[string][]string{
+	"X-Ratelimit-Limit-Requests":     {"10000"},
+	"X-Ratelimit-Remaining-Requests": {"9999"},
+	"X-Ratelimit-Reset-Requests":     {"6ms"},
+	"X-Ratelimit-Limit-Tokens":       {"30000000"},
+	"X-Ratelimit-Remaining-Tokens":   {"29999970"},
+	"X-Ratelimit-Reset-Tokens":       {"0s"},
+})
+
+// newMock returns an upstream that speaks the OpenAI chat completions API
+// on POST /v1/chat/completions and the Anthropic Messages API on POST
+// /v1/messages (each a fixed answer, or SSE when the body asks for
+// "stream": true), and GET /v1/models, all also under /slow/.
 func newMock(opts mockOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := r.URL.Path
@@ -101,10 +121,12 @@ func newMock(opts mockOptions) http.Handler {
 		}
 		switch {
 		case path == "/v1/chat/completions" && r.Method == http.MethodPost:
-			serveMockChat(w, r, opts, slow)
+			serveMockChat(w, r, mockOpenAI, opts, slow)
+		case path == "/v1/messages" && r.Method == http.MethodPost:
+			serveMockChat(w, r, mockAnthropic, opts, slow)
 		case path == "/v1/models" && r.Method == http.MethodGet:
 			h := w.Header()
-			setMockHeaders(h)
+			setMockHeaders(h, mockOpenAI)
 			h["Content-Type"] = mockJSONType
 			h["Content-Length"] = mockModelsLen
 			_, _ = w.Write(mockModelsBody)
@@ -114,13 +136,14 @@ func newMock(opts mockOptions) http.Handler {
 	})
 }
 
-func setMockHeaders(h http.Header) {
-	for k, v := range mockRateHeaders {
+func setMockHeaders(h http.Header, api *mockAPI) {
+	for k, v := range api.headers {
 		h[k] = v
 	}
 }
 
-func serveMockChat(w http.ResponseWriter, r *http.Request, opts mockOptions, slow bool) {
+// serveMockChat answers a chat request in api's wire format.
+func serveMockChat(w http.ResponseWriter, r *http.Request, api *mockAPI, opts mockOptions, slow bool) {
 	buf := mockBufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	_, err := buf.ReadFrom(r.Body)
@@ -134,17 +157,17 @@ func serveMockChat(w http.ResponseWriter, r *http.Request, opts mockOptions, slo
 		return
 	}
 	h := w.Header()
-	setMockHeaders(h)
+	setMockHeaders(h, api)
 	if !stream {
 		h["Content-Type"] = mockJSONType
-		h["Content-Length"] = mockPlainLength
-		_, _ = w.Write(mockPlainBody)
+		h["Content-Length"] = api.plainLength
+		_, _ = w.Write(api.plain)
 		return
 	}
 	h["Content-Type"] = mockSSEType
 	h["Cache-Control"] = mockNoCache
 	flusher, _ := w.(http.Flusher)
-	for i, ev := range mockEvents {
+	for i, ev := range api.events {
 		if _, err := w.Write(ev); err != nil {
 			return
 		}

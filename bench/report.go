@@ -15,10 +15,12 @@ import (
 // targetResult is everything measured on one target. A nil step was not
 // run; Note says why a target was not (fully) measured.
 type targetResult struct {
-	Name     string
-	Note     string
-	Sluice   bool // judged against issue 9's targets
-	Baseline bool // only the concurrency-1 steps ran (direct under --only)
+	Name   string
+	Note   string
+	Sluice bool // judged against issue 9's targets
+	// Translated is judged against the translation's target.
+	Translated bool
+	Baseline   bool // only the concurrency-1 steps ran (direct under --only)
 
 	Plain1, Plain32, Plain256, Stream1, Stream32 *loadResult
 
@@ -326,12 +328,30 @@ var issueTargets = []check{
 	}},
 }
 
-func cpuRatio(s, f *loadResult) (bool, string, bool) {
+func cpuRatio(s, f *loadResult) (bool, string, bool) { return cpuWithin(s, f, 1.3) }
+
+// cpuWithin judges s's CPU per request against limit times the floor's f.
+func cpuWithin(s, f *loadResult, limit float64) (bool, string, bool) {
 	if s == nil || f == nil || s.CPUErr != nil || f.CPUErr != nil || f.CPUPerRequest() == 0 {
 		return false, "", false
 	}
 	x := float64(s.CPUPerRequest()) / float64(f.CPUPerRequest())
-	return x <= 1.3, fmt.Sprintf("%.2f× (%s vs %s µs)", x, us(s.CPUPerRequest()), us(f.CPUPerRequest())), true
+	return x <= limit, fmt.Sprintf("%.2f× (%s vs %s µs)", x, us(s.CPUPerRequest()), us(f.CPUPerRequest())), true
+}
+
+// translationTargets are the target of a translated request: an OpenAI
+// caller on an Anthropic provider costs at most 1.5 times the floor's CPU.
+var translationTargets = []check{
+	{"CPU/request at c=32 ≤ 1.5 × floor, plain", func(s, f *targetResult) (bool, string, bool) {
+		return cpuWithin(s.Plain32, f.Plain32, 1.5)
+	}},
+	{"CPU/request at c=32 ≤ 1.5 × floor, streamed", func(s, f *targetResult) (bool, string, bool) {
+		return cpuWithin(s.Stream32, f.Stream32, 1.5)
+	}},
+	{"zero errors", func(s, _ *targetResult) (bool, string, bool) {
+		e, n := s.errorCount()
+		return e == 0, fmt.Sprintf("%d", e), n > 0
+	}},
 }
 
 // latencyOver compares two targets' percentile latency at c=1; both are
@@ -345,13 +365,33 @@ func latencyOver(s, f *loadResult, p float64, budget time.Duration) (bool, strin
 	return d <= budget, fmt.Sprintf("%s µs over the floor", signedUS(d)), true
 }
 
-// targetChecks renders issue 9's targets for every Sluice result, or ""
-// when there is no Sluice result to judge.
+// targetChecks renders issue 9's targets for every passthrough Sluice
+// result and the translation's for every translated one, "" when there is
+// no such result to judge.
 func (r *report) targetChecks() string {
+	var parts []string
+	for _, c := range []struct {
+		title  string
+		is     func(*targetResult) bool
+		checks []check
+	}{
+		{"issue 9 target", func(t *targetResult) bool { return t.Sluice }, issueTargets},
+		{"translation target", func(t *targetResult) bool { return t.Translated }, translationTargets},
+	} {
+		if s := r.checkTable(c.title, c.is, c.checks); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// checkTable judges every result that is against checks, in a table
+// titled title.
+func (r *report) checkTable(title string, is func(*targetResult) bool, checks []check) string {
 	floor := r.find(targetFloor)
 	var sluices []*targetResult
 	for _, t := range r.targets {
-		if t.Sluice {
+		if is(t) {
 			sluices = append(sluices, t)
 		}
 	}
@@ -359,12 +399,12 @@ func (r *report) targetChecks() string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString("| issue 9 target |")
+	b.WriteString("| " + title + " |")
 	for _, t := range sluices {
 		b.WriteString(" " + t.Name + " |")
 	}
 	b.WriteString("\n| --- |" + strings.Repeat(" --- |", len(sluices)) + "\n")
-	for _, c := range issueTargets {
+	for _, c := range checks {
 		b.WriteString("| " + c.label + " |")
 		for _, t := range sluices {
 			cell := "— not measured"
@@ -406,7 +446,12 @@ same machine:
 3. **sluice**: the real binary built from this repository with governance on:
    a real ` + "`sk_`" + ` key, a service with day and month budgets on
    ` + "`gpt-4o-mini`" + ` (priced, so every request reserves and settles a
-   cost), configured through ` + "`/graphql`" + `, on SQLite and on PostgreSQL.
+   cost), configured through ` + "`/graphql`" + `, on SQLite and on PostgreSQL;
+4. **sluice translated**: the same binary on SQLite, its service's provider
+   Anthropic (the mock also speaks Anthropic Messages, with the same text,
+   usage and number of text deltas), sent the same OpenAI chat requests for
+   ` + "`claude-haiku-4-5`" + `: each is translated to Anthropic Messages and its
+   answer or stream back.
 
 ` + "```sh" + `
 go run ./bench --quick                      # smoke: 1 s a step

@@ -137,6 +137,31 @@ func redactDSN(dsn string) string {
 	return u.Redacted()
 }
 
+// upstreamAPI is what a Sluice target's services call: the provider, the
+// priced model they enable, and the requests the load generator sends for
+// it (nil: chatBody and streamBody).
+type upstreamAPI struct {
+	provider, model       string
+	plainBody, streamBody []byte
+	// translated is set when the provider speaks another API than the
+	// load generator's OpenAI chat requests.
+	translated bool
+}
+
+var (
+	passthroughAPI = upstreamAPI{provider: "openai", model: "gpt-4o-mini"}
+	anthropicAPI   = upstreamAPI{provider: "anthropic", model: "claude-haiku-4-5",
+		plainBody: translatedChatBody, streamBody: translatedStreamBody, translated: true}
+)
+
+// slug turns a target's name into a file name: "sluice (SQLite)" is
+// "sluice-sqlite".
+func slug(name string) string {
+	return strings.Join(strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9')
+	}), "-")
+}
+
 // sluiceInstance is a running Sluice with the harness's service and keys.
 type sluiceInstance struct {
 	proc    *child
@@ -147,13 +172,13 @@ type sluiceInstance struct {
 }
 
 // startSluice runs bin on a free port with a fresh data folder and db, and
-// waits until it is ready.
-func startSluice(ctx context.Context, bin, dir string, db *sluiceDB) (*sluiceInstance, error) {
+// waits until it is ready; name names its data folder and log.
+func startSluice(ctx context.Context, bin, dir, name string, db *sluiceDB) (*sluiceInstance, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	data := filepath.Join(dir, "data-"+strings.ToLower(db.label))
+	data := filepath.Join(dir, "data-"+name)
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
@@ -164,7 +189,6 @@ func startSluice(ctx context.Context, bin, dir string, db *sluiceDB) (*sluiceIns
 		"SLUICE_SHUTDOWN_TIMEOUT=5s",
 		"DATABASE_URL=",
 	}, db.env...)
-	name := "sluice-" + strings.ToLower(db.label)
 	c, _, err := startChild(name, bin, filepath.Join(dir, name+".log"), nil, env)
 	if err != nil {
 		return nil, err
@@ -178,10 +202,10 @@ func startSluice(ctx context.Context, bin, dir string, db *sluiceDB) (*sluiceIns
 }
 
 // configure sets Sluice up through its admin API the way an operator would:
-// a service with budgets on a model the price catalog knows (so every
-// request reserves and settles a real cost), and a key for it; and a second
-// service whose upstream holds streams open.
-func (s *sluiceInstance) configure(ctx context.Context, mockURL string) error {
+// a service of api's provider with budgets on a model the price catalog
+// knows (so every request reserves and settles a real cost), and a key for
+// it; and a second service whose upstream holds streams open.
+func (s *sluiceInstance) configure(ctx context.Context, mockURL string, api upstreamAPI) error {
 	var login struct {
 		Login struct{ Token string }
 	}
@@ -203,11 +227,11 @@ func (s *sluiceInstance) configure(ctx context.Context, mockURL string) error {
 		err := graphql(ctx, s.baseURL, token, `mutation($in: CreateServiceInput!) { createService(input: $in) { id } }`,
 			map[string]any{"in": map[string]any{
 				"serviceName":         svc.name,
-				"provider":            "openai",
+				"provider":            api.provider,
 				"baseUrl":             svc.base,
 				"providerApiKey":      "sk-upstream",
 				"allowUnpricedModels": false,
-				"modelsEnabled":       []string{"gpt-4o-mini"},
+				"modelsEnabled":       []string{api.model},
 				"limitCostDayBlock":   100000,
 				"limitCostMonthBlock": 1000000,
 			}}, &created)

@@ -55,9 +55,15 @@ func benchProxy(b *testing.B, up memUpstream, body string, opts ...fixtureOption
 }
 
 func benchProxyOn(b *testing.B, db *database.DB, up memUpstream, body string, opts ...fixtureOption) {
+	benchProxyTo(b, db, "openai", "gpt-test", up, body, opts...)
+}
+
+// benchProxyTo runs the benchmark against a service of provider whose
+// priced model is model; the caller always speaks the OpenAI chat API.
+func benchProxyTo(b *testing.B, db *database.DB, provider, model string, up memUpstream, body string, opts ...fixtureOption) {
 	f := newFixture(b, db, append([]fixtureOption{func(o *Options) { o.Transport = up; o.Log = slog.New(slog.DiscardHandler) }}, opts...)...)
-	f.price("openai", "gpt-test", 2_500_000, 10_000_000, 1_250_000, modelprice.KindText)
-	_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: "http://upstream.invalid/v1", secret: "sk-provider-BENCH", models: []string{"gpt-test"}})
+	f.price(provider, model, 2_500_000, 10_000_000, 1_250_000, modelprice.KindText)
+	_, key := f.addService(serviceSpec{name: "bench", provider: provider, baseURL: "http://upstream.invalid/v1", secret: "sk-provider-BENCH", models: []string{model}})
 	mux := http.NewServeMux()
 	f.proxy.Mount(mux)
 	payload := []byte(body)
@@ -105,6 +111,41 @@ func BenchmarkChatStream(b *testing.B) {
 	stream := strings.Repeat(chunk, 5) + openAIStream[2] + openAIStream[3]
 	benchProxy(b, memUpstream{"text/event-stream", []byte(stream)},
 		`{"model":"gpt-test","stream":true,"messages":[{"role":"user","content":"Say hello in one word."}]}`)
+}
+
+// BenchmarkChatTranslated is BenchmarkChat and BenchmarkChatStream for an
+// OpenAI caller whose service's provider speaks Anthropic Messages: the
+// request is decoded and encoded for Anthropic, the answer or its events
+// decoded from Anthropic and encoded back as OpenAI chat. The upstream's
+// answers carry the same text and usage as the passthrough benchmarks'.
+func BenchmarkChatTranslated(b *testing.B) {
+	b.Run("plain", func(b *testing.B) {
+		benchProxyTo(b, testenv.New(b, dialect.SQLite), "anthropic", "claude-test",
+			memUpstream{"application/json", []byte(anthropicBenchAnswer)},
+			`{"model":"claude-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`)
+	})
+	b.Run("stream", func(b *testing.B) {
+		benchProxyTo(b, testenv.New(b, dialect.SQLite), "anthropic", "claude-test",
+			memUpstream{"text/event-stream", []byte(anthropicBenchStream())},
+			`{"model":"claude-test","stream":true,"messages":[{"role":"user","content":"Say hello in one word."}]}`)
+	})
+}
+
+// anthropicBenchAnswer is realisticChatBody's answer in Anthropic Messages.
+const anthropicBenchAnswer = `{"id":"msg_1","type":"message","role":"assistant","model":"claude-test","content":[{"type":"text","text":"Hello!"}],` +
+	`"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"cache_read_input_tokens":0,"cache_creation_input_tokens":0,"output_tokens":2}}`
+
+// anthropicBenchStream is BenchmarkChatStream's stream in Anthropic
+// Messages: five text deltas between the message's and the block's start
+// and stop events, usage in message_start and message_delta.
+func anthropicBenchStream() string {
+	ev := func(name, data string) string { return "event: " + name + "\ndata: " + data + "\n\n" }
+	s := ev("message_start", `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-test","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}}`) +
+		ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`)
+	s += strings.Repeat(ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"word "}}`), 5)
+	return s + ev("content_block_stop", `{"type":"content_block_stop","index":0}`) +
+		ev("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":5}}`) +
+		ev("message_stop", `{"type":"message_stop"}`)
 }
 
 // BenchmarkChatBudgeted is BenchmarkChat with package budget's reserve and

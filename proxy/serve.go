@@ -942,10 +942,12 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 	}
 	if st != nil && upstreamErr == nil && !clientGone && !cutAtShutdown(x.r) {
 		if st.finished {
-			if _, err := x.w.Write(st.end()); err != nil {
-				clientGone = true
+			if end := st.end(); len(end) > 0 {
+				if _, err := x.w.Write(end); err != nil {
+					clientGone = true
+				}
+				unflushed = true
 			}
-			unflushed = true
 		} else if x.r.Context().Err() == nil && status < 300 {
 			upstreamErr = errors.New("the provider's stream ended before the answer finished")
 		}

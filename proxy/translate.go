@@ -255,6 +255,9 @@ type streamTranslator struct {
 	events   []protocol.Event
 	out      []byte
 	finished bool
+	// closed is set once the caller's stream was closed with the
+	// provider's last event, before the provider's connection ended.
+	closed bool
 }
 
 func newStreamTranslator(tr *translation) *streamTranslator {
@@ -263,22 +266,35 @@ func newStreamTranslator(tr *translation) *streamTranslator {
 
 // translate returns the caller's bytes for one provider event (perhaps
 // none), valid until the next call. An error event of the provider comes
-// back as *protocol.UpstreamError.
+// back as *protocol.UpstreamError. The provider's last event, for a
+// provider that has one, also closes the caller's stream, so that it goes
+// out with the answer's last bytes rather than in a write of its own.
 func (s *streamTranslator) translate(ev sse.Event) ([]byte, error) {
 	var err error
 	s.events, err = s.dec.Decode(s.events[:0], ev)
 	s.out = s.out[:0]
+	if s.closed {
+		return s.out, err
+	}
 	for _, e := range s.events {
 		s.out = s.enc.Encode(s.out, e)
 		if e.Type == protocol.EventFinish {
 			s.finished = true
 		}
 	}
+	if ender, ok := s.dec.(protocol.StreamEnder); ok && err == nil && s.finished && ender.Ended() {
+		s.out = s.enc.End(s.out)
+		s.closed = true
+	}
 	return s.out, err
 }
 
-// end returns what closes a finished stream.
+// end returns what closes a finished stream; nothing when the provider's
+// last event closed it already.
 func (s *streamTranslator) end() []byte {
+	if s.closed {
+		return nil
+	}
 	s.out = s.enc.End(s.out[:0])
 	return s.out
 }

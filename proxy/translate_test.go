@@ -19,6 +19,8 @@ import (
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/proxy/protocol"
+	"github.com/sluicehq/sluice/proxy/protocol/anthropic"
+	"github.com/sluicehq/sluice/proxy/protocol/openai"
 	"github.com/sluicehq/sluice/proxy/sse"
 	"github.com/sluicehq/sluice/proxy/usage"
 )
@@ -472,4 +474,35 @@ func TestMixedProviderTargets(t *testing.T) {
 			t.Errorf("%d settlements for 24 requests", len(bud.settled))
 		}
 	})
+}
+
+// TestStreamTranslatorClosesOnLastEvent checks that a provider's own last
+// event (Anthropic's message_stop) closes the caller's stream with the
+// answer's last bytes, once, and that nothing follows it.
+func TestStreamTranslatorClosesOnLastEvent(t *testing.T) {
+	req := &protocol.Request{Model: "m", Stream: true, IncludeStreamUsage: true}
+	st := newStreamTranslator(&translation{req: req, provider: anthropic.Messages, client: openai.Chat})
+	var out []string
+	for _, raw := range wirePairs[providers.ProtocolAnthropic].stream {
+		name, data, _ := strings.Cut(raw, "\n")
+		b, err := st.translate(sse.Event{Name: strings.TrimPrefix(name, "event: "), Data: []byte(strings.TrimPrefix(data, "data: "))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	last := out[len(out)-1]
+	if !strings.HasSuffix(last, "data: [DONE]\n\n") || !strings.Contains(last, `"usage":`) {
+		t.Errorf("message_stop translated to %q, want the usage chunk and [DONE]", last)
+	}
+	if n := strings.Count(strings.Join(out, ""), "[DONE]"); n != 1 {
+		t.Errorf("[DONE] written %d times", n)
+	}
+	if b := st.end(); len(b) != 0 {
+		t.Errorf("end after message_stop wrote %q, want nothing", b)
+	}
+	b, err := st.translate(sse.Event{Name: "message_delta", Data: []byte(`{"type":"message_delta","delta":{},"usage":{"output_tokens":40}}`)})
+	if err != nil || len(b) != 0 {
+		t.Errorf("an event after message_stop wrote %q (%v), want nothing", b, err)
+	}
 }

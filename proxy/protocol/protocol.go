@@ -441,6 +441,14 @@ type StreamDecoder interface {
 	Decode(dst []Event, ev sse.Event) ([]Event, error)
 }
 
+// StreamEnder is a StreamDecoder whose provider ends its streams with an
+// event of its own (Anthropic's message_stop): once Ended, nothing more of
+// the answer follows, so the caller's stream is closed at once instead of
+// when the provider's connection ends.
+type StreamEnder interface {
+	Ended() bool
+}
+
 // Errors writes the gateway's own refusals and failures in one protocol's
 // error shape.
 type Errors interface {

@@ -45,7 +45,9 @@ type streamDecoder struct {
 	tool     string
 	started  bool
 	finished bool
-	usage    usage.Usage
+	// stopped is set by message_stop, the stream's last event.
+	stopped bool
+	usage   usage.Usage
 	// open is the block being streamed; nil between blocks.
 	open     *openBlock
 	nextPart int
@@ -70,9 +72,14 @@ func (d *streamDecoder) Decode(dst []protocol.Event, ev sse.Event) ([]protocol.E
 	if len(ev.Data) == 0 {
 		return dst, nil
 	}
-	var w wireEvent
-	if err := json.Unmarshal(ev.Data, &w); err != nil {
-		return dst, fmt.Errorf("anthropic: reading a %q stream event: %w", ev.Name, err)
+	var flat wireEvent
+	var flatDelta wireDelta
+	w := &flat
+	if !json.Valid(ev.Data) || !scanFlatEvent(ev.Data, w, &flatDelta) {
+		w = new(wireEvent)
+		if err := json.Unmarshal(ev.Data, w); err != nil {
+			return dst, fmt.Errorf("anthropic: reading a %q stream event: %w", ev.Name, err)
+		}
 	}
 	switch w.Type {
 	case "message_start":
@@ -128,6 +135,7 @@ func (d *streamDecoder) Decode(dst []protocol.Event, ev sse.Event) ([]protocol.E
 		}
 		return append(dst, fin), nil
 	case "message_stop":
+		d.stopped = true
 		if d.finished {
 			return dst, nil
 		}
@@ -147,6 +155,9 @@ func (d *streamDecoder) Decode(dst []protocol.Event, ev sse.Event) ([]protocol.E
 	// ping, and event types added after this was written.
 	return dst, nil
 }
+
+// Ended reports whether message_stop, the stream's last event, was read.
+func (d *streamDecoder) Ended() bool { return d.stopped }
 
 // start opens the answer when content arrives without message_start.
 func (d *streamDecoder) start(dst []protocol.Event) []protocol.Event {

@@ -22,6 +22,8 @@ type streamEncoder struct {
 	parts map[int]partState
 	tools int
 	usage *usage.Usage
+	// scratch is where a chunk's delta is built, reused for every chunk.
+	scratch []byte
 }
 
 type partState struct {
@@ -75,6 +77,7 @@ func (e *streamEncoder) Encode(dst []byte, ev protocol.Event) []byte {
 		d = append(d, `,"type":"function","function":{"name":`...)
 		d = appendString(d, ev.Part.Name)
 		d = append(d, `,"arguments":""}}]}`...)
+		e.scratch = d
 		return e.chunk(dst, d, "")
 	case protocol.EventDelta:
 		return e.delta(dst, ev)
@@ -98,7 +101,7 @@ func (e *streamEncoder) delta(dst []byte, ev protocol.Event) []byte {
 	if !ok {
 		st.typ = ev.Part.Type
 	}
-	var d []byte
+	d := e.scratch[:0]
 	switch st.typ {
 	case protocol.PartText:
 		if ev.Part.Text == "" {
@@ -122,12 +125,14 @@ func (e *streamEncoder) delta(dst []byte, ev protocol.Event) []byte {
 	default:
 		return dst
 	}
+	e.scratch = d
 	return e.chunk(dst, d, "")
 }
 
-// toolDelta opens a tool_calls delta for call k, up to its index.
+// toolDelta opens a tool_calls delta for call k, up to its index, in
+// e.scratch.
 func (e *streamEncoder) toolDelta(k int) []byte {
-	d := append([]byte(nil), `{"tool_calls":[{"index":`...)
+	d := append(e.scratch[:0], `{"tool_calls":[{"index":`...)
 	return strconv.AppendInt(d, int64(k), 10)
 }
 
