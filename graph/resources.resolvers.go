@@ -684,7 +684,7 @@ func (r *mutationResolver) CreateModelPrice(ctx context.Context, input model.Cre
 	if err := checkProvider(input.Provider); err != nil {
 		return nil, err
 	}
-	if err := checkModelName(input.Model); err != nil {
+	if err := checkModelName("model", input.Model); err != nil {
 		return nil, err
 	}
 	if err := cmp.Or(checkCacheWritePrice("cacheWritePerMtok", input.CacheWritePerMtok),

@@ -80,8 +80,8 @@ func modelMap(m map[string]any) (map[string]string, error) {
 			return nil, FieldErrorf("modelMap", "modelMap[%q] must be a string: the model name this upstream knows %q by", k, k)
 		}
 		for _, name := range []string{k, s} {
-			if err := checkModelName(name); err != nil {
-				return nil, FieldErrorf("modelMap", "modelMap: %q is not a valid model name", name)
+			if err := checkModelName("modelMap", name); err != nil {
+				return nil, err
 			}
 		}
 		out[k] = s

@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
+	"github.com/sluicehq/sluice/modelname"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/upstream"
@@ -116,7 +117,7 @@ func standardID(ctx context.Context, client *ent.Client, provider string, handle
 func checkModels(ctx context.Context, client *ent.Client, provider string, models []string, allowUnpriced bool) error {
 	seen := map[string]bool{}
 	for _, m := range models {
-		if err := checkModelName(m); err != nil {
+		if err := checkModelName("modelsEnabled", m); err != nil {
 			return err
 		}
 		if seen[m] {
@@ -151,10 +152,11 @@ func checkModels(ctx context.Context, client *ent.Client, provider string, model
 	return nil
 }
 
-// checkModelName refuses names that could change the upstream path.
-func checkModelName(m string) error {
-	if strings.TrimSpace(m) == "" || len(m) > 200 || strings.Contains(m, "..") || strings.ContainsAny(m, "?#\\ \t\r\n") {
-		return FieldErrorf("modelsEnabled", "%q is not a valid model name", m)
+// checkModelName refuses, as an error on field, a model name the proxy would
+// refuse in a request (modelname.Check).
+func checkModelName(field, m string) error {
+	if err := modelname.Check(m); err != nil {
+		return FieldErrorf(field, "%s: %q is not a valid model name: %s", field, m, err.Error())
 	}
 	return nil
 }
