@@ -11,9 +11,6 @@ import (
 	"github.com/sluicehq/sluice/graph/model"
 )
 
-// maxServiceTargets matches what the proxy routes to per service.
-const maxServiceTargets = 64
-
 // orgTarget returns a service target of the viewer's organization.
 func orgTarget(ctx context.Context, client *ent.Client, v *auth.Viewer, id int) (*ent.ServiceTarget, error) {
 	t, err := client.ServiceTarget.Query().
