@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -112,23 +111,11 @@ type gateway struct {
 // openGateway opens and migrates the database, completes the secrets and
 // builds the HTTP routes.
 func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gateway, error) {
-	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	target, secretsPath, err := databaseTarget(cfg)
 	if err != nil {
 		return nil, err
 	}
-	embedded := target.Dialect == dialect.SQLite
-	secretsPath := ""
-	if target.Path != "" {
-		// A data directory that does not exist yet is made, private to
-		// the gateway's user: it holds the database and the generated
-		// secrets.
-		dir := filepath.Dir(target.Path)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create the data directory: %w", err)
-		}
-		secretsPath = filepath.Join(dir, "sluice.secrets")
-	}
-	created, err := cfg.EnsureSecrets(secretsPath, embedded)
+	created, err := cfg.EnsureSecrets(secretsPath, target.Dialect == dialect.SQLite)
 	if err != nil {
 		return nil, err
 	}
@@ -144,21 +131,9 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 		return nil, err
 	}
 
-	target.MaxConns = cfg.DBMaxConns
-	db, err := database.Open(ctx, target)
+	db, _, err := openDatabase(ctx, target, log, true)
 	if err != nil {
 		return nil, err
-	}
-	for _, f := range db.Narrowed {
-		log.Warn("the database file was readable by other users; made it private (mode 0600)", "file", f)
-	}
-	ran, err := migrations.Apply(ctx, db.SQL, db.Dialect)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	for _, m := range ran {
-		log.Info("applied migration", "version", m.Version, "name", m.Name)
 	}
 	log.Info("database ready", "dialect", db.Dialect, "file", target.Path)
 
@@ -570,12 +545,11 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
-	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	target, _, err := databaseTarget(cfg)
 	if err != nil {
 		return err
 	}
-	db, err := database.Open(ctx, target)
+	db, ran, err := openDatabase(ctx, target, newLogger(cfg, stderr), !dry)
 	if err != nil {
 		return err
 	}
@@ -592,13 +566,6 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 			fmt.Fprintf(stdout, "-- migration %s_%s\n%s\n", m.Version, m.Name, m.SQL)
 		}
 		return nil
-	}
-	ran, err := migrations.Apply(ctx, db.SQL, db.Dialect)
-	if err != nil {
-		return err
-	}
-	for _, m := range ran {
-		log.Info("applied migration", "version", m.Version, "name", m.Name)
 	}
 	fmt.Fprintf(stdout, "%d migration(s) applied\n", len(ran))
 	return nil
@@ -643,18 +610,15 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
-	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	target, _, err := databaseTarget(cfg)
 	if err != nil {
 		return err
 	}
-	db, err := database.Open(ctx, target)
+	db, _, err := openDatabase(ctx, target, newLogger(cfg, stderr), true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := migrations.Apply(ctx, db.SQL, db.Dialect); err != nil {
-		return err
-	}
 	password := cfg.AdminPassword
 	generated := password == ""
 	if generated {
@@ -695,13 +659,9 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	target, secretsPath, err := databaseTarget(cfg)
 	if err != nil {
 		return err
-	}
-	secretsPath := ""
-	if target.Path != "" {
-		secretsPath = filepath.Join(filepath.Dir(target.Path), "sluice.secrets")
 	}
 	if _, err := cfg.EnsureSecrets(secretsPath, target.Dialect == dialect.SQLite); err != nil {
 		return err
@@ -725,14 +685,11 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	db, err := database.Open(ctx, target)
+	db, _, err := openDatabase(ctx, target, newLogger(cfg, stderr), true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := migrations.Apply(ctx, db.SQL, db.Dialect); err != nil {
-		return err
-	}
 	tx, err := db.Client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("rotate master key: %w", err)
