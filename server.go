@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -532,16 +533,10 @@ func displayAddr(a net.Addr) string {
 
 // migrate applies pending migrations, or with --dry-run prints their SQL.
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	dry := false
-	rest := args[:0:0]
-	for _, a := range args {
-		if a == "--dry-run" || a == "-dry-run" {
-			dry = true
-			continue
-		}
-		rest = append(rest, a)
-	}
-	cfg, err := config.Parse("sluice migrate", rest, getenv, stdout)
+	var dry bool
+	cfg, err := config.ParseCommand("sluice migrate", args, getenv, stdout, func(fs *flag.FlagSet) {
+		fs.BoolVar(&dry, "dry-run", false, "print the pending migrations' SQL instead of applying it")
+	})
 	if err != nil {
 		return err
 	}
@@ -581,34 +576,18 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	sub, args := args[0], args[1:]
 	var username, role string
-	role = string(auth.RoleAdmin)
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case (a == "--username" || a == "--role") && i+1 < len(args):
-			if a == "--username" {
-				username = args[i+1]
-			} else {
-				role = args[i+1]
-			}
-			i++
-		case strings.HasPrefix(a, "--username="):
-			username = strings.TrimPrefix(a, "--username=")
-		case strings.HasPrefix(a, "--role="):
-			role = strings.TrimPrefix(a, "--role=")
-		default:
-			rest = append(rest, a)
-		}
+	cfg, err := config.ParseCommand("sluice admin", args, getenv, stdout, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "username", "", "the user's name")
+		fs.StringVar(&role, "role", string(auth.RoleAdmin), "admin or member")
+	})
+	if err != nil {
+		return err
 	}
 	if username == "" {
 		return errors.New("admin " + sub + " needs --username NAME")
 	}
 	if role != string(auth.RoleAdmin) && role != string(auth.RoleMember) {
 		return fmt.Errorf("role %q: use admin or member", role)
-	}
-	cfg, err := config.Parse("sluice admin", rest, getenv, stdout)
-	if err != nil {
-		return err
 	}
 	target, _, err := databaseTarget(cfg)
 	if err != nil {
