@@ -59,7 +59,8 @@ var (
 )
 
 // mockContentEvents is how many content chunks a streamed answer carries
-// before its usage chunk (the shape issue 9 asks the streamed run to have).
+// before its usage chunk (a streamed run sends a few chunks, as real
+// answers do, rather than one).
 const mockContentEvents = 5
 
 // renderMockEvents returns the SSE events of a streamed answer, each with

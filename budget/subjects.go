@@ -12,8 +12,7 @@ func ServiceSubject(s *ent.Service) Subject {
 }
 
 // KeySubject is a key's spend under its own limits where set, else its
-// service's (seed 000: "Key-specific limits (optional, defaults to service
-// limits)"). svc may be nil for a management key.
+// service's. svc may be nil for a management key.
 func KeySubject(k *ent.APIKey, svc *ent.Service) Subject {
 	own := LimitsOf(k)
 	s := Subject{Scope: ScopeKey, ID: k.ID, Name: k.Name, Limits: own, own: own}

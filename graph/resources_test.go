@@ -270,7 +270,7 @@ func TestMemberMutationChangesNothingAndIsAudited(t *testing.T) {
 	})
 }
 
-// TestSeed000Walkthrough is seed 000's Python guide as a Go test: log in,
+// TestSeed000Walkthrough is the first-use walkthrough as a Go test: log in,
 // create a service, create a key, patch limits, disable and re-enable the
 // key, rotate the provider key.
 func TestSeed000Walkthrough(t *testing.T) {

@@ -24,7 +24,8 @@ import (
 	"github.com/sluicehq/sluice/upstream"
 )
 
-// keyMethods are the API standards' authentication methods (seed 001).
+// keyMethods are the API standards' authentication methods: a bearer token,
+// an API key header, a query parameter, or none.
 var keyMethods = []string{"auth_bearer", "auth_apikey", "query_param", "none"}
 
 // checkKeyMethod validates a standard's key method and field together.
@@ -343,8 +344,8 @@ func releaseSharedOwnCredential(ctx context.Context, tx *ent.Tx, svcID int) erro
 }
 
 // deleteBudgets removes the spend windows of scopes, with the key or
-// service they belong to (seed 004: deleting a key removes its budget
-// configuration).
+// service they belong to: deleting a key or a service removes its budget
+// configuration.
 func deleteBudgets(ctx context.Context, tx *ent.Tx, scope spendwindow.Scope, ids ...int) error {
 	if len(ids) == 0 {
 		return nil
