@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +17,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -112,23 +112,11 @@ type gateway struct {
 // openGateway opens and migrates the database, completes the secrets and
 // builds the HTTP routes.
 func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gateway, error) {
-	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	target, secretsPath, err := databaseTarget(cfg)
 	if err != nil {
 		return nil, err
 	}
-	embedded := target.Dialect == dialect.SQLite
-	secretsPath := ""
-	if target.Path != "" {
-		// A data directory that does not exist yet is made, private to
-		// the gateway's user: it holds the database and the generated
-		// secrets.
-		dir := filepath.Dir(target.Path)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create the data directory: %w", err)
-		}
-		secretsPath = filepath.Join(dir, "sluice.secrets")
-	}
-	created, err := cfg.EnsureSecrets(secretsPath, embedded)
+	created, err := cfg.EnsureSecrets(secretsPath, target.Dialect == dialect.SQLite)
 	if err != nil {
 		return nil, err
 	}
@@ -144,21 +132,9 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 		return nil, err
 	}
 
-	target.MaxConns = cfg.DBMaxConns
-	db, err := database.Open(ctx, target)
+	db, _, err := openDatabase(ctx, target, log, true)
 	if err != nil {
 		return nil, err
-	}
-	for _, f := range db.Narrowed {
-		log.Warn("the database file was readable by other users; made it private (mode 0600)", "file", f)
-	}
-	ran, err := migrations.Apply(ctx, db.SQL, db.Dialect)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	for _, m := range ran {
-		log.Info("applied migration", "version", m.Version, "name", m.Name)
 	}
 	log.Info("database ready", "dialect", db.Dialect, "file", target.Path)
 
@@ -557,25 +533,18 @@ func displayAddr(a net.Addr) string {
 
 // migrate applies pending migrations, or with --dry-run prints their SQL.
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	dry := false
-	rest := args[:0:0]
-	for _, a := range args {
-		if a == "--dry-run" || a == "-dry-run" {
-			dry = true
-			continue
-		}
-		rest = append(rest, a)
-	}
-	cfg, err := config.Parse("sluice migrate", rest, getenv, stdout)
+	var dry bool
+	cfg, err := config.ParseCommand("sluice migrate", args, getenv, stdout, func(fs *flag.FlagSet) {
+		fs.BoolVar(&dry, "dry-run", false, "print the pending migrations' SQL instead of applying it")
+	})
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
-	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	target, _, err := databaseTarget(cfg)
 	if err != nil {
 		return err
 	}
-	db, err := database.Open(ctx, target)
+	db, ran, err := openDatabase(ctx, target, newLogger(cfg, stderr), !dry)
 	if err != nil {
 		return err
 	}
@@ -593,13 +562,6 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return nil
 	}
-	ran, err := migrations.Apply(ctx, db.SQL, db.Dialect)
-	if err != nil {
-		return err
-	}
-	for _, m := range ran {
-		log.Info("applied migration", "version", m.Version, "name", m.Name)
-	}
 	fmt.Fprintf(stdout, "%d migration(s) applied\n", len(ran))
 	return nil
 }
@@ -614,24 +576,12 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	sub, args := args[0], args[1:]
 	var username, role string
-	role = string(auth.RoleAdmin)
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case (a == "--username" || a == "--role") && i+1 < len(args):
-			if a == "--username" {
-				username = args[i+1]
-			} else {
-				role = args[i+1]
-			}
-			i++
-		case strings.HasPrefix(a, "--username="):
-			username = strings.TrimPrefix(a, "--username=")
-		case strings.HasPrefix(a, "--role="):
-			role = strings.TrimPrefix(a, "--role=")
-		default:
-			rest = append(rest, a)
-		}
+	cfg, err := config.ParseCommand("sluice admin", args, getenv, stdout, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "username", "", "the user's name")
+		fs.StringVar(&role, "role", string(auth.RoleAdmin), "admin or member")
+	})
+	if err != nil {
+		return err
 	}
 	if username == "" {
 		return errors.New("admin " + sub + " needs --username NAME")
@@ -639,22 +589,15 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	if role != string(auth.RoleAdmin) && role != string(auth.RoleMember) {
 		return fmt.Errorf("role %q: use admin or member", role)
 	}
-	cfg, err := config.Parse("sluice admin", rest, getenv, stdout)
+	target, _, err := databaseTarget(cfg)
 	if err != nil {
 		return err
 	}
-	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
-	if err != nil {
-		return err
-	}
-	db, err := database.Open(ctx, target)
+	db, _, err := openDatabase(ctx, target, newLogger(cfg, stderr), true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := migrations.Apply(ctx, db.SQL, db.Dialect); err != nil {
-		return err
-	}
 	password := cfg.AdminPassword
 	generated := password == ""
 	if generated {
@@ -695,13 +638,9 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	target, secretsPath, err := databaseTarget(cfg)
 	if err != nil {
 		return err
-	}
-	secretsPath := ""
-	if target.Path != "" {
-		secretsPath = filepath.Join(filepath.Dir(target.Path), "sluice.secrets")
 	}
 	if _, err := cfg.EnsureSecrets(secretsPath, target.Dialect == dialect.SQLite); err != nil {
 		return err
@@ -725,14 +664,11 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	db, err := database.Open(ctx, target)
+	db, _, err := openDatabase(ctx, target, newLogger(cfg, stderr), true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := migrations.Apply(ctx, db.SQL, db.Dialect); err != nil {
-		return err
-	}
 	tx, err := db.Client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("rotate master key: %w", err)

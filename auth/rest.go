@@ -10,10 +10,10 @@ import (
 	"github.com/sluicehq/sluice/ent/auditevent"
 )
 
-// LoginHandler serves seed 000's REST login for scripts:
+// LoginHandler serves the REST login for scripts:
 // POST {"username","password"} → {"access_token","token_type":"bearer","expires_in"}.
-// Errors answer {"detail": "..."} as the seed's API did, with 401 for a
-// wrong username or password and 429 (and Retry-After) when limited.
+// Errors answer {"detail": "..."}, the shape such scripts expect, with 401
+// for a wrong username or password and 429 (and Retry-After) when limited.
 func (a *Authenticator) LoginHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {

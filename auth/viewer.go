@@ -2,7 +2,7 @@ package auth
 
 import "context"
 
-// Role is what a viewer may do in its organization (seed 003): members read
+// Role is what a viewer may do in its organization: members read
 // everything but secrets, admins also write.
 type Role string
 
@@ -13,7 +13,7 @@ const (
 )
 
 // Viewer is who is calling: a logged-in user in one organization, or a
-// management key acting with admin rights in its organization (seed 004).
+// management key acting with admin rights in its organization.
 type Viewer struct {
 	OrgID int
 	Role  Role

@@ -511,7 +511,7 @@ func TestReportJudgesTargets(t *testing.T) {
 	for _, want := range []string{
 		"| +200 / +200 |", // floor's added latency over direct
 		"| 1.20× / 1.20× |", "✅ pass 1.20× (120 vs 100 µs)", "❌ fail 8.00×", "❌ fail 90.0 MB",
-		"| issue 9 target | sluice (SQLite) | sluice (PostgreSQL) |\n", // the translated column is judged apart
+		"| performance target | sluice (SQLite) | sluice (PostgreSQL) |\n", // the translated column is judged apart
 		"| 1.40× / 1.60× |", // the translated column's CPU ratios to the floor
 		"| translation target | sluice translated (SQLite) |",
 		"| CPU/request at c=32 ≤ 1.5 × floor, plain | ✅ pass 1.40× (140 vs 100 µs) |",

@@ -50,7 +50,8 @@ var (
 )
 
 // mockContentEvents is how many content chunks a streamed answer carries
-// before its usage chunk (the shape issue 9 asks the streamed run to have).
+// before its usage chunk (a streamed run sends a few chunks, as real
+// answers do, rather than one).
 const mockContentEvents = 5
 
 // mockWords are the streamed answer's content chunks, in every wire

@@ -17,7 +17,7 @@ import (
 type targetResult struct {
 	Name   string
 	Note   string
-	Sluice bool // judged against issue 9's targets
+	Sluice bool // judged against the performance targets
 	// Translated is judged against the translation's target.
 	Translated bool
 	Baseline   bool // only the concurrency-1 steps ran (direct under --only)
@@ -86,7 +86,7 @@ func signedUS(d time.Duration) string { return fmt.Sprintf("%+d", d.Microseconds
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
 
-// mb renders bytes as decimal megabytes, the unit issue 9's targets use.
+// mb renders bytes as decimal megabytes, the unit the performance targets use.
 func mb(b int64) string { return fmt.Sprintf("%.1f", float64(b)/1e6) }
 
 func ratio(a, b float64) string {
@@ -232,7 +232,7 @@ func (r *report) rows() []metricRow {
 	return rows
 }
 
-// markdown renders the results table, the targets of issue 9 for every
+// markdown renders the results table, the performance targets for every
 // Sluice column, and why any target was not measured.
 func (r *report) markdown() string {
 	var b strings.Builder
@@ -280,7 +280,7 @@ func firstError(t *targetResult) string {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// check is one of issue 9's targets, judged for one Sluice result against
+// check is one of the performance targets, judged for one Sluice result against
 // the floor measured in the same run.
 type check struct {
 	label string
@@ -288,8 +288,8 @@ type check struct {
 	judge func(s, floor *targetResult) (pass bool, value string, ok bool)
 }
 
-// issueTargets are issue 9's targets, in its words.
-var issueTargets = []check{
+// performanceTargets are the performance targets Sluice is held to.
+var performanceTargets = []check{
 	{"CPU/request at c=32 ≤ 1.3 × floor, plain", func(s, f *targetResult) (bool, string, bool) {
 		return cpuRatio(s.Plain32, f.Plain32)
 	}},
@@ -365,9 +365,9 @@ func latencyOver(s, f *loadResult, p float64, budget time.Duration) (bool, strin
 	return d <= budget, fmt.Sprintf("%s µs over the floor", signedUS(d)), true
 }
 
-// targetChecks renders issue 9's targets for every passthrough Sluice
-// result and the translation's for every translated one, "" when there is
-// no such result to judge.
+// targetChecks renders the performance targets for every passthrough
+// Sluice result and the translation's for every translated one, "" when
+// there is no such result to judge.
 func (r *report) targetChecks() string {
 	var parts []string
 	for _, c := range []struct {
@@ -375,7 +375,7 @@ func (r *report) targetChecks() string {
 		is     func(*targetResult) bool
 		checks []check
 	}{
-		{"issue 9 target", func(t *targetResult) bool { return t.Sluice }, issueTargets},
+		{"performance target", func(t *targetResult) bool { return t.Sluice }, performanceTargets},
 		{"translation target", func(t *targetResult) bool { return t.Translated }, translationTargets},
 	} {
 		if s := r.checkTable(c.title, c.is, c.checks); s != "" {
@@ -436,7 +436,7 @@ const (
 const docIntro = `# Benchmarks
 
 What Sluice costs on the request path, measured side by side with the least
-any Go proxy costs (issue 9). One command measures, in the same run on the
+any Go proxy costs. One command measures, in the same run on the
 same machine:
 
 1. **direct**: the mock upstream alone (OpenAI-compatible, fixed answer with

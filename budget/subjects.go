@@ -8,20 +8,13 @@ import (
 
 // ServiceSubject is a service's total spend under its own limits.
 func ServiceSubject(s *ent.Service) Subject {
-	return Subject{Scope: ScopeService, ID: s.ID, Name: s.ServiceName, Limits: Limits{
-		s.LimitCostHourWarn, s.LimitCostHourBlock, s.LimitCostDayWarn, s.LimitCostDayBlock,
-		s.LimitCostMonthWarn, s.LimitCostMonthBlock, s.LimitCostTotalBlock,
-	}}
+	return Subject{Scope: ScopeService, ID: s.ID, Name: s.ServiceName, Limits: LimitsOf(s)}
 }
 
 // KeySubject is a key's spend under its own limits where set, else its
-// service's (seed 000: "Key-specific limits (optional, defaults to service
-// limits)"). svc may be nil for a management key.
+// service's. svc may be nil for a management key.
 func KeySubject(k *ent.APIKey, svc *ent.Service) Subject {
-	own := Limits{
-		k.LimitCostHourWarn, k.LimitCostHourBlock, k.LimitCostDayWarn, k.LimitCostDayBlock,
-		k.LimitCostMonthWarn, k.LimitCostMonthBlock, k.LimitCostTotalBlock,
-	}
+	own := LimitsOf(k)
 	s := Subject{Scope: ScopeKey, ID: k.ID, Name: k.Name, Limits: own, own: own}
 	if svc != nil {
 		s.Limits = own.Inherit(ServiceSubject(svc).Limits)

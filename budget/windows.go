@@ -63,7 +63,7 @@ const (
 	ScopeOrg     Scope = "org"
 )
 
-// Limits are seed 000's seven limits in the order of the LimitsMixin:
+// Limits are the seven cost limits in the order of the LimitsMixin:
 // hour warn, hour block, day warn, day block, month warn, month block,
 // total block. nil means none.
 type Limits [7]*money.Micros
@@ -82,7 +82,7 @@ func (l Limits) For(w Window) (warn, block *money.Micros) {
 }
 
 // Inherit fills the limits l does not set from defaults: a key's limits
-// default to its service's (seed 000).
+// default to its service's.
 func (l Limits) Inherit(defaults Limits) Limits {
 	for i := range l {
 		if l[i] == nil {

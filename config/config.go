@@ -348,8 +348,18 @@ func durationSetting(set func(*Config, time.Duration)) func(*Config, string) err
 // through getenv. It returns flag.ErrHelp after printing usage to out when
 // asked for help.
 func Parse(name string, args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	return ParseCommand(name, args, getenv, out, nil)
+}
+
+// ParseCommand is Parse for a command with flags of its own: define adds
+// them to the flag set before it parses, so that they are read, and
+// refused when malformed, like the settings are.
+func ParseCommand(name string, args []string, getenv func(string) string, out io.Writer, define func(*flag.FlagSet)) (*Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
+	if define != nil {
+		define(fs)
+	}
 	values := make([]*string, len(settings))
 	for i, s := range settings {
 		values[i] = fs.String(s.flag, "", "")

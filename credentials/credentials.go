@@ -17,8 +17,8 @@ import (
 func aad(id int) string { return "provider_credential:" + strconv.Itoa(id) }
 
 // SetKey seals plaintext for credential id and writes it with its last four
-// characters. An empty plaintext clears the key (seed 003: api_key "" clears
-// it). Pass the update builder of a transaction when the credential was
+// characters. An empty plaintext clears the key, as an
+// api_key of "" in a mutation does. Pass the update builder of a transaction when the credential was
 // created in the same one.
 func SetKey(ctx context.Context, kr *secrets.Keyring, upd *ent.ProviderCredentialUpdateOne, id int, plaintext string) error {
 	if plaintext == "" {

@@ -119,8 +119,8 @@ func redactedURLError(err error) string {
 // upgrade, and temporary storage in memory: a multi-row INSERT inside a
 // transaction keeps a statement journal, which SQLite spills to a
 // temporary file past 64 KiB, and the usage writer's 100-row INSERTs
-// spilled every time: a write system call per page, and without them
-// BenchmarkWriteBatch takes 8% less CPU (a quarter less system time).
+// spilled every time: a write system call per page, which in memory
+// BenchmarkWriteBatch no longer pays (docs/benchmarks.md has the figures).
 // Large sorts without an index, big migrations' journals and VACUUM then
 // use memory instead of temporary files as well; the dashboard's reports
 // read the hourly roll-ups, and its lists read a page at a time (sorting

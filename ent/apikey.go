@@ -42,7 +42,7 @@ type APIKey struct {
 	OrganizationID int `json:"organization_id,omitempty"`
 	// The service the key calls; nil for management keys.
 	ServiceID *int `json:"service_id,omitempty"`
-	// Unique in the organization; keys are deleted by name (seed 004).
+	// Unique in the organization; keys are deleted by name.
 	Name string `json:"name,omitempty"`
 	// Description holds the value of the "description" field.
 	Description string `json:"description,omitempty"`

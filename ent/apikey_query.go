@@ -26,8 +26,8 @@ type APIKeyQuery struct {
 	predicates       []predicate.APIKey
 	withOrganization *OrganizationQuery
 	withService      *ServiceQuery
-	loadTotal        []func(context.Context, []*APIKey) error
 	modifiers        []func(*sql.Selector)
+	loadTotal        []func(context.Context, []*APIKey) error
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -303,9 +303,8 @@ func (_q *APIKeyQuery) Clone() *APIKeyQuery {
 		withOrganization: _q.withOrganization.Clone(),
 		withService:      _q.withService.Clone(),
 		// clone intermediate query.
-		sql:       _q.sql.Clone(),
-		path:      _q.path,
-		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
+		sql:  _q.sql.Clone(),
+		path: _q.path,
 	}
 }
 
@@ -590,9 +589,6 @@ func (_q *APIKeyQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}
-	for _, m := range _q.modifiers {
-		m(selector)
-	}
 	for _, p := range _q.predicates {
 		p(selector)
 	}
@@ -608,12 +604,6 @@ func (_q *APIKeyQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_q *APIKeyQuery) Modify(modifiers ...func(s *sql.Selector)) *APIKeySelect {
-	_q.modifiers = append(_q.modifiers, modifiers...)
-	return _q.Select()
 }
 
 // APIKeyGroupBy is the group-by builder for APIKey entities.
@@ -704,10 +694,4 @@ func (_s *APIKeySelect) sqlScan(ctx context.Context, root *APIKeyQuery, v any) e
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_s *APIKeySelect) Modify(modifiers ...func(s *sql.Selector)) *APIKeySelect {
-	_s.modifiers = append(_s.modifiers, modifiers...)
-	return _s
 }

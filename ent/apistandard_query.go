@@ -25,8 +25,8 @@ type APIStandardQuery struct {
 	inters                       []Interceptor
 	predicates                   []predicate.APIStandard
 	withProviderCredentials      *ProviderCredentialQuery
-	loadTotal                    []func(context.Context, []*APIStandard) error
 	modifiers                    []func(*sql.Selector)
+	loadTotal                    []func(context.Context, []*APIStandard) error
 	withNamedProviderCredentials map[string]*ProviderCredentialQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -280,9 +280,8 @@ func (_q *APIStandardQuery) Clone() *APIStandardQuery {
 		predicates:              append([]predicate.APIStandard{}, _q.predicates...),
 		withProviderCredentials: _q.withProviderCredentials.Clone(),
 		// clone intermediate query.
-		sql:       _q.sql.Clone(),
-		path:      _q.path,
-		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
+		sql:  _q.sql.Clone(),
+		path: _q.path,
 	}
 }
 
@@ -525,9 +524,6 @@ func (_q *APIStandardQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}
-	for _, m := range _q.modifiers {
-		m(selector)
-	}
 	for _, p := range _q.predicates {
 		p(selector)
 	}
@@ -543,12 +539,6 @@ func (_q *APIStandardQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_q *APIStandardQuery) Modify(modifiers ...func(s *sql.Selector)) *APIStandardSelect {
-	_q.modifiers = append(_q.modifiers, modifiers...)
-	return _q.Select()
 }
 
 // WithNamedProviderCredentials tells the query-builder to eager-load the nodes that are connected to the "provider_credentials"
@@ -653,10 +643,4 @@ func (_s *APIStandardSelect) sqlScan(ctx context.Context, root *APIStandardQuery
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_s *APIStandardSelect) Modify(modifiers ...func(s *sql.Selector)) *APIStandardSelect {
-	_s.modifiers = append(_s.modifiers, modifiers...)
-	return _s
 }

@@ -19,9 +19,8 @@ import (
 // APIStandardUpdate is the builder for updating APIStandard entities.
 type APIStandardUpdate struct {
 	config
-	hooks     []Hook
-	mutation  *APIStandardMutation
-	modifiers []func(*sql.UpdateBuilder)
+	hooks    []Hook
+	mutation *APIStandardMutation
 }
 
 // Where appends a list predicates to the APIStandardUpdate builder.
@@ -194,12 +193,6 @@ func (_u *APIStandardUpdate) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *APIStandardUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *APIStandardUpdate {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *APIStandardUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -272,7 +265,6 @@ func (_u *APIStandardUpdate) sqlSave(ctx context.Context) (_node int, err error)
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{apistandard.Label}
@@ -288,10 +280,9 @@ func (_u *APIStandardUpdate) sqlSave(ctx context.Context) (_node int, err error)
 // APIStandardUpdateOne is the builder for updating a single APIStandard entity.
 type APIStandardUpdateOne struct {
 	config
-	fields    []string
-	hooks     []Hook
-	mutation  *APIStandardMutation
-	modifiers []func(*sql.UpdateBuilder)
+	fields   []string
+	hooks    []Hook
+	mutation *APIStandardMutation
 }
 
 // SetUpdatedAt sets the "updated_at" field.
@@ -471,12 +462,6 @@ func (_u *APIStandardUpdateOne) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *APIStandardUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *APIStandardUpdateOne {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *APIStandardUpdateOne) sqlSave(ctx context.Context) (_node *APIStandard, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -566,7 +551,6 @@ func (_u *APIStandardUpdateOne) sqlSave(ctx context.Context) (_node *APIStandard
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	_node = &APIStandard{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

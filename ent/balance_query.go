@@ -24,8 +24,8 @@ type BalanceQuery struct {
 	inters           []Interceptor
 	predicates       []predicate.Balance
 	withOrganization *OrganizationQuery
-	loadTotal        []func(context.Context, []*Balance) error
 	modifiers        []func(*sql.Selector)
+	loadTotal        []func(context.Context, []*Balance) error
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -278,9 +278,8 @@ func (_q *BalanceQuery) Clone() *BalanceQuery {
 		predicates:       append([]predicate.Balance{}, _q.predicates...),
 		withOrganization: _q.withOrganization.Clone(),
 		// clone intermediate query.
-		sql:       _q.sql.Clone(),
-		path:      _q.path,
-		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
+		sql:  _q.sql.Clone(),
+		path: _q.path,
 	}
 }
 
@@ -512,9 +511,6 @@ func (_q *BalanceQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}
-	for _, m := range _q.modifiers {
-		m(selector)
-	}
 	for _, p := range _q.predicates {
 		p(selector)
 	}
@@ -530,12 +526,6 @@ func (_q *BalanceQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_q *BalanceQuery) Modify(modifiers ...func(s *sql.Selector)) *BalanceSelect {
-	_q.modifiers = append(_q.modifiers, modifiers...)
-	return _q.Select()
 }
 
 // BalanceGroupBy is the group-by builder for Balance entities.
@@ -626,10 +616,4 @@ func (_s *BalanceSelect) sqlScan(ctx context.Context, root *BalanceQuery, v any)
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_s *BalanceSelect) Modify(modifiers ...func(s *sql.Selector)) *BalanceSelect {
-	_s.modifiers = append(_s.modifiers, modifiers...)
-	return _s
 }

@@ -19,9 +19,8 @@ import (
 // BalanceUpdate is the builder for updating Balance entities.
 type BalanceUpdate struct {
 	config
-	hooks     []Hook
-	mutation  *BalanceMutation
-	modifiers []func(*sql.UpdateBuilder)
+	hooks    []Hook
+	mutation *BalanceMutation
 }
 
 // Where appends a list predicates to the BalanceUpdate builder.
@@ -139,12 +138,6 @@ func (_u *BalanceUpdate) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *BalanceUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *BalanceUpdate {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *BalanceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -172,7 +165,6 @@ func (_u *BalanceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Enforced(); ok {
 		_spec.SetField(balance.FieldEnforced, field.TypeBool, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{balance.Label}
@@ -188,10 +180,9 @@ func (_u *BalanceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 // BalanceUpdateOne is the builder for updating a single Balance entity.
 type BalanceUpdateOne struct {
 	config
-	fields    []string
-	hooks     []Hook
-	mutation  *BalanceMutation
-	modifiers []func(*sql.UpdateBuilder)
+	fields   []string
+	hooks    []Hook
+	mutation *BalanceMutation
 }
 
 // SetUpdatedAt sets the "updated_at" field.
@@ -316,12 +307,6 @@ func (_u *BalanceUpdateOne) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *BalanceUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *BalanceUpdateOne {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *BalanceUpdateOne) sqlSave(ctx context.Context) (_node *Balance, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -366,7 +351,6 @@ func (_u *BalanceUpdateOne) sqlSave(ctx context.Context) (_node *Balance, err er
 	if value, ok := _u.mutation.Enforced(); ok {
 		_spec.SetField(balance.FieldEnforced, field.TypeBool, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	_node = &Balance{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

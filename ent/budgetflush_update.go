@@ -18,9 +18,8 @@ import (
 // BudgetFlushUpdate is the builder for updating BudgetFlush entities.
 type BudgetFlushUpdate struct {
 	config
-	hooks     []Hook
-	mutation  *BudgetFlushMutation
-	modifiers []func(*sql.UpdateBuilder)
+	hooks    []Hook
+	mutation *BudgetFlushMutation
 }
 
 // Where appends a list predicates to the BudgetFlushUpdate builder.
@@ -97,12 +96,6 @@ func (_u *BudgetFlushUpdate) defaults() {
 	}
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *BudgetFlushUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *BudgetFlushUpdate {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *BudgetFlushUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	_spec := sqlgraph.NewUpdateSpec(budgetflush.Table, budgetflush.Columns, sqlgraph.NewFieldSpec(budgetflush.FieldID, field.TypeString))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
@@ -121,7 +114,6 @@ func (_u *BudgetFlushUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(budgetflush.FieldUpdatedAt, field.TypeTime, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{budgetflush.Label}
@@ -137,10 +129,9 @@ func (_u *BudgetFlushUpdate) sqlSave(ctx context.Context) (_node int, err error)
 // BudgetFlushUpdateOne is the builder for updating a single BudgetFlush entity.
 type BudgetFlushUpdateOne struct {
 	config
-	fields    []string
-	hooks     []Hook
-	mutation  *BudgetFlushMutation
-	modifiers []func(*sql.UpdateBuilder)
+	fields   []string
+	hooks    []Hook
+	mutation *BudgetFlushMutation
 }
 
 // SetSeq sets the "seq" field.
@@ -224,12 +215,6 @@ func (_u *BudgetFlushUpdateOne) defaults() {
 	}
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *BudgetFlushUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *BudgetFlushUpdateOne {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *BudgetFlushUpdateOne) sqlSave(ctx context.Context) (_node *BudgetFlush, err error) {
 	_spec := sqlgraph.NewUpdateSpec(budgetflush.Table, budgetflush.Columns, sqlgraph.NewFieldSpec(budgetflush.FieldID, field.TypeString))
 	id, ok := _u.mutation.ID()
@@ -265,7 +250,6 @@ func (_u *BudgetFlushUpdateOne) sqlSave(ctx context.Context) (_node *BudgetFlush
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(budgetflush.FieldUpdatedAt, field.TypeTime, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	_node = &BudgetFlush{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

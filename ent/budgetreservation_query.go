@@ -22,8 +22,8 @@ type BudgetReservationQuery struct {
 	order      []budgetreservation.OrderOption
 	inters     []Interceptor
 	predicates []predicate.BudgetReservation
-	loadTotal  []func(context.Context, []*BudgetReservation) error
 	modifiers  []func(*sql.Selector)
+	loadTotal  []func(context.Context, []*BudgetReservation) error
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -253,9 +253,8 @@ func (_q *BudgetReservationQuery) Clone() *BudgetReservationQuery {
 		inters:     append([]Interceptor{}, _q.inters...),
 		predicates: append([]predicate.BudgetReservation{}, _q.predicates...),
 		// clone intermediate query.
-		sql:       _q.sql.Clone(),
-		path:      _q.path,
-		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
+		sql:  _q.sql.Clone(),
+		path: _q.path,
 	}
 }
 
@@ -433,9 +432,6 @@ func (_q *BudgetReservationQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}
-	for _, m := range _q.modifiers {
-		m(selector)
-	}
 	for _, p := range _q.predicates {
 		p(selector)
 	}
@@ -451,12 +447,6 @@ func (_q *BudgetReservationQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_q *BudgetReservationQuery) Modify(modifiers ...func(s *sql.Selector)) *BudgetReservationSelect {
-	_q.modifiers = append(_q.modifiers, modifiers...)
-	return _q.Select()
 }
 
 // BudgetReservationGroupBy is the group-by builder for BudgetReservation entities.
@@ -547,10 +537,4 @@ func (_s *BudgetReservationSelect) sqlScan(ctx context.Context, root *BudgetRese
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_s *BudgetReservationSelect) Modify(modifiers ...func(s *sql.Selector)) *BudgetReservationSelect {
-	_s.modifiers = append(_s.modifiers, modifiers...)
-	return _s
 }

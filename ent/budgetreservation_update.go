@@ -18,9 +18,8 @@ import (
 // BudgetReservationUpdate is the builder for updating BudgetReservation entities.
 type BudgetReservationUpdate struct {
 	config
-	hooks     []Hook
-	mutation  *BudgetReservationMutation
-	modifiers []func(*sql.UpdateBuilder)
+	hooks    []Hook
+	mutation *BudgetReservationMutation
 }
 
 // Where appends a list predicates to the BudgetReservationUpdate builder.
@@ -96,12 +95,6 @@ func (_u *BudgetReservationUpdate) ExecX(ctx context.Context) {
 	}
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *BudgetReservationUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *BudgetReservationUpdate {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *BudgetReservationUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	_spec := sqlgraph.NewUpdateSpec(budgetreservation.Table, budgetreservation.Columns, sqlgraph.NewFieldSpec(budgetreservation.FieldID, field.TypeInt))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
@@ -120,7 +113,6 @@ func (_u *BudgetReservationUpdate) sqlSave(ctx context.Context) (_node int, err 
 	if value, ok := _u.mutation.AddedAmount(); ok {
 		_spec.AddField(budgetreservation.FieldAmount, field.TypeInt64, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{budgetreservation.Label}
@@ -136,10 +128,9 @@ func (_u *BudgetReservationUpdate) sqlSave(ctx context.Context) (_node int, err 
 // BudgetReservationUpdateOne is the builder for updating a single BudgetReservation entity.
 type BudgetReservationUpdateOne struct {
 	config
-	fields    []string
-	hooks     []Hook
-	mutation  *BudgetReservationMutation
-	modifiers []func(*sql.UpdateBuilder)
+	fields   []string
+	hooks    []Hook
+	mutation *BudgetReservationMutation
 }
 
 // SetExpiresAt sets the "expires_at" field.
@@ -222,12 +213,6 @@ func (_u *BudgetReservationUpdateOne) ExecX(ctx context.Context) {
 	}
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *BudgetReservationUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *BudgetReservationUpdateOne {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *BudgetReservationUpdateOne) sqlSave(ctx context.Context) (_node *BudgetReservation, err error) {
 	_spec := sqlgraph.NewUpdateSpec(budgetreservation.Table, budgetreservation.Columns, sqlgraph.NewFieldSpec(budgetreservation.FieldID, field.TypeInt))
 	id, ok := _u.mutation.ID()
@@ -263,7 +248,6 @@ func (_u *BudgetReservationUpdateOne) sqlSave(ctx context.Context) (_node *Budge
 	if value, ok := _u.mutation.AddedAmount(); ok {
 		_spec.AddField(budgetreservation.FieldAmount, field.TypeInt64, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	_node = &BudgetReservation{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

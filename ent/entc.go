@@ -28,9 +28,6 @@ func main() {
 			gen.FeatureVersionedMigration,
 			gen.FeatureGlobalID,
 			gen.FeatureUpsert,
-			gen.FeatureModifier,
-			gen.FeatureIntercept,
-			gen.FeatureExecQuery,
 		},
 	}, entc.Extensions(ex))
 	if err != nil {

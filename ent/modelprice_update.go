@@ -19,9 +19,8 @@ import (
 // ModelPriceUpdate is the builder for updating ModelPrice entities.
 type ModelPriceUpdate struct {
 	config
-	hooks     []Hook
-	mutation  *ModelPriceMutation
-	modifiers []func(*sql.UpdateBuilder)
+	hooks    []Hook
+	mutation *ModelPriceMutation
 }
 
 // Where appends a list predicates to the ModelPriceUpdate builder.
@@ -311,12 +310,6 @@ func (_u *ModelPriceUpdate) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *ModelPriceUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ModelPriceUpdate {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *ModelPriceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -392,7 +385,6 @@ func (_u *ModelPriceUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if value, ok := _u.mutation.Customized(); ok {
 		_spec.SetField(modelprice.FieldCustomized, field.TypeBool, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{modelprice.Label}
@@ -408,10 +400,9 @@ func (_u *ModelPriceUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 // ModelPriceUpdateOne is the builder for updating a single ModelPrice entity.
 type ModelPriceUpdateOne struct {
 	config
-	fields    []string
-	hooks     []Hook
-	mutation  *ModelPriceMutation
-	modifiers []func(*sql.UpdateBuilder)
+	fields   []string
+	hooks    []Hook
+	mutation *ModelPriceMutation
 }
 
 // SetUpdatedAt sets the "updated_at" field.
@@ -708,12 +699,6 @@ func (_u *ModelPriceUpdateOne) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *ModelPriceUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ModelPriceUpdateOne {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *ModelPriceUpdateOne) sqlSave(ctx context.Context) (_node *ModelPrice, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -806,7 +791,6 @@ func (_u *ModelPriceUpdateOne) sqlSave(ctx context.Context) (_node *ModelPrice, 
 	if value, ok := _u.mutation.Customized(); ok {
 		_spec.SetField(modelprice.FieldCustomized, field.TypeBool, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	_node = &ModelPrice{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -35,8 +35,8 @@ type OrganizationQuery struct {
 	withAPIKeys                  *APIKeyQuery
 	withSettings                 *ProjectSettingsQuery
 	withBalance                  *BalanceQuery
-	loadTotal                    []func(context.Context, []*Organization) error
 	modifiers                    []func(*sql.Selector)
+	loadTotal                    []func(context.Context, []*Organization) error
 	withNamedMemberships         map[string]*MembershipQuery
 	withNamedProviderCredentials map[string]*ProviderCredentialQuery
 	withNamedServices            map[string]*ServiceQuery
@@ -408,9 +408,8 @@ func (_q *OrganizationQuery) Clone() *OrganizationQuery {
 		withSettings:            _q.withSettings.Clone(),
 		withBalance:             _q.withBalance.Clone(),
 		// clone intermediate query.
-		sql:       _q.sql.Clone(),
-		path:      _q.path,
-		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
+		sql:  _q.sql.Clone(),
+		path: _q.path,
 	}
 }
 
@@ -908,9 +907,6 @@ func (_q *OrganizationQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}
-	for _, m := range _q.modifiers {
-		m(selector)
-	}
 	for _, p := range _q.predicates {
 		p(selector)
 	}
@@ -926,12 +922,6 @@ func (_q *OrganizationQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_q *OrganizationQuery) Modify(modifiers ...func(s *sql.Selector)) *OrganizationSelect {
-	_q.modifiers = append(_q.modifiers, modifiers...)
-	return _q.Select()
 }
 
 // WithNamedMemberships tells the query-builder to eager-load the nodes that are connected to the "memberships"
@@ -1078,10 +1068,4 @@ func (_s *OrganizationSelect) sqlScan(ctx context.Context, root *OrganizationQue
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_s *OrganizationSelect) Modify(modifiers ...func(s *sql.Selector)) *OrganizationSelect {
-	_s.modifiers = append(_s.modifiers, modifiers...)
-	return _s
 }

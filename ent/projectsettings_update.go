@@ -18,9 +18,8 @@ import (
 // ProjectSettingsUpdate is the builder for updating ProjectSettings entities.
 type ProjectSettingsUpdate struct {
 	config
-	hooks     []Hook
-	mutation  *ProjectSettingsMutation
-	modifiers []func(*sql.UpdateBuilder)
+	hooks    []Hook
+	mutation *ProjectSettingsMutation
 }
 
 // Where appends a list predicates to the ProjectSettingsUpdate builder.
@@ -118,12 +117,6 @@ func (_u *ProjectSettingsUpdate) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *ProjectSettingsUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ProjectSettingsUpdate {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *ProjectSettingsUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -148,7 +141,6 @@ func (_u *ProjectSettingsUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if _u.mutation.AlertWebhookURLCleared() {
 		_spec.ClearField(projectsettings.FieldAlertWebhookURL, field.TypeString)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{projectsettings.Label}
@@ -164,10 +156,9 @@ func (_u *ProjectSettingsUpdate) sqlSave(ctx context.Context) (_node int, err er
 // ProjectSettingsUpdateOne is the builder for updating a single ProjectSettings entity.
 type ProjectSettingsUpdateOne struct {
 	config
-	fields    []string
-	hooks     []Hook
-	mutation  *ProjectSettingsMutation
-	modifiers []func(*sql.UpdateBuilder)
+	fields   []string
+	hooks    []Hook
+	mutation *ProjectSettingsMutation
 }
 
 // SetUpdatedAt sets the "updated_at" field.
@@ -272,12 +263,6 @@ func (_u *ProjectSettingsUpdateOne) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *ProjectSettingsUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ProjectSettingsUpdateOne {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *ProjectSettingsUpdateOne) sqlSave(ctx context.Context) (_node *ProjectSettings, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -319,7 +304,6 @@ func (_u *ProjectSettingsUpdateOne) sqlSave(ctx context.Context) (_node *Project
 	if _u.mutation.AlertWebhookURLCleared() {
 		_spec.ClearField(projectsettings.FieldAlertWebhookURL, field.TypeString)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	_node = &ProjectSettings{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -32,8 +32,8 @@ type ProviderCredentialQuery struct {
 	withServices            *ServiceQuery
 	withServiceTargets      *ServiceTargetQuery
 	withOwnerService        *ServiceQuery
-	loadTotal               []func(context.Context, []*ProviderCredential) error
 	modifiers               []func(*sql.Selector)
+	loadTotal               []func(context.Context, []*ProviderCredential) error
 	withNamedServices       map[string]*ServiceQuery
 	withNamedServiceTargets map[string]*ServiceTargetQuery
 	// intermediate query (i.e. traversal path).
@@ -380,9 +380,8 @@ func (_q *ProviderCredentialQuery) Clone() *ProviderCredentialQuery {
 		withServiceTargets: _q.withServiceTargets.Clone(),
 		withOwnerService:   _q.withOwnerService.Clone(),
 		// clone intermediate query.
-		sql:       _q.sql.Clone(),
-		path:      _q.path,
-		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
+		sql:  _q.sql.Clone(),
+		path: _q.path,
 	}
 }
 
@@ -837,9 +836,6 @@ func (_q *ProviderCredentialQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}
-	for _, m := range _q.modifiers {
-		m(selector)
-	}
 	for _, p := range _q.predicates {
 		p(selector)
 	}
@@ -855,12 +851,6 @@ func (_q *ProviderCredentialQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_q *ProviderCredentialQuery) Modify(modifiers ...func(s *sql.Selector)) *ProviderCredentialSelect {
-	_q.modifiers = append(_q.modifiers, modifiers...)
-	return _q.Select()
 }
 
 // WithNamedServices tells the query-builder to eager-load the nodes that are connected to the "services"
@@ -979,10 +969,4 @@ func (_s *ProviderCredentialSelect) sqlScan(ctx context.Context, root *ProviderC
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_s *ProviderCredentialSelect) Modify(modifiers ...func(s *sql.Selector)) *ProviderCredentialSelect {
-	_s.modifiers = append(_s.modifiers, modifiers...)
-	return _s
 }

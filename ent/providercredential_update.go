@@ -21,9 +21,8 @@ import (
 // ProviderCredentialUpdate is the builder for updating ProviderCredential entities.
 type ProviderCredentialUpdate struct {
 	config
-	hooks     []Hook
-	mutation  *ProviderCredentialMutation
-	modifiers []func(*sql.UpdateBuilder)
+	hooks    []Hook
+	mutation *ProviderCredentialMutation
 }
 
 // Where appends a list predicates to the ProviderCredentialUpdate builder.
@@ -350,12 +349,6 @@ func (_u *ProviderCredentialUpdate) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *ProviderCredentialUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ProviderCredentialUpdate {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *ProviderCredentialUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -552,7 +545,6 @@ func (_u *ProviderCredentialUpdate) sqlSave(ctx context.Context) (_node int, err
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{providercredential.Label}
@@ -568,10 +560,9 @@ func (_u *ProviderCredentialUpdate) sqlSave(ctx context.Context) (_node int, err
 // ProviderCredentialUpdateOne is the builder for updating a single ProviderCredential entity.
 type ProviderCredentialUpdateOne struct {
 	config
-	fields    []string
-	hooks     []Hook
-	mutation  *ProviderCredentialMutation
-	modifiers []func(*sql.UpdateBuilder)
+	fields   []string
+	hooks    []Hook
+	mutation *ProviderCredentialMutation
 }
 
 // SetUpdatedAt sets the "updated_at" field.
@@ -905,12 +896,6 @@ func (_u *ProviderCredentialUpdateOne) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *ProviderCredentialUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ProviderCredentialUpdateOne {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *ProviderCredentialUpdateOne) sqlSave(ctx context.Context) (_node *ProviderCredential, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -1124,7 +1109,6 @@ func (_u *ProviderCredentialUpdateOne) sqlSave(ctx context.Context) (_node *Prov
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	_node = &ProviderCredential{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -32,8 +32,8 @@ type ServiceQuery struct {
 	withAPIKeys       *APIKeyQuery
 	withOwnCredential *ProviderCredentialQuery
 	withTargets       *ServiceTargetQuery
-	loadTotal         []func(context.Context, []*Service) error
 	modifiers         []func(*sql.Selector)
+	loadTotal         []func(context.Context, []*Service) error
 	withNamedAPIKeys  map[string]*APIKeyQuery
 	withNamedTargets  map[string]*ServiceTargetQuery
 	// intermediate query (i.e. traversal path).
@@ -380,9 +380,8 @@ func (_q *ServiceQuery) Clone() *ServiceQuery {
 		withOwnCredential: _q.withOwnCredential.Clone(),
 		withTargets:       _q.withTargets.Clone(),
 		// clone intermediate query.
-		sql:       _q.sql.Clone(),
-		path:      _q.path,
-		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
+		sql:  _q.sql.Clone(),
+		path: _q.path,
 	}
 }
 
@@ -830,9 +829,6 @@ func (_q *ServiceQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}
-	for _, m := range _q.modifiers {
-		m(selector)
-	}
 	for _, p := range _q.predicates {
 		p(selector)
 	}
@@ -848,12 +844,6 @@ func (_q *ServiceQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_q *ServiceQuery) Modify(modifiers ...func(s *sql.Selector)) *ServiceSelect {
-	_q.modifiers = append(_q.modifiers, modifiers...)
-	return _q.Select()
 }
 
 // WithNamedAPIKeys tells the query-builder to eager-load the nodes that are connected to the "api_keys"
@@ -972,10 +962,4 @@ func (_s *ServiceSelect) sqlScan(ctx context.Context, root *ServiceQuery, v any)
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_s *ServiceSelect) Modify(modifiers ...func(s *sql.Selector)) *ServiceSelect {
-	_s.modifiers = append(_s.modifiers, modifiers...)
-	return _s
 }

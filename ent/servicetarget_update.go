@@ -18,9 +18,8 @@ import (
 // ServiceTargetUpdate is the builder for updating ServiceTarget entities.
 type ServiceTargetUpdate struct {
 	config
-	hooks     []Hook
-	mutation  *ServiceTargetMutation
-	modifiers []func(*sql.UpdateBuilder)
+	hooks    []Hook
+	mutation *ServiceTargetMutation
 }
 
 // Where appends a list predicates to the ServiceTargetUpdate builder.
@@ -160,12 +159,6 @@ func (_u *ServiceTargetUpdate) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *ServiceTargetUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ServiceTargetUpdate {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *ServiceTargetUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -202,7 +195,6 @@ func (_u *ServiceTargetUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if value, ok := _u.mutation.Enabled(); ok {
 		_spec.SetField(servicetarget.FieldEnabled, field.TypeBool, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{servicetarget.Label}
@@ -218,10 +210,9 @@ func (_u *ServiceTargetUpdate) sqlSave(ctx context.Context) (_node int, err erro
 // ServiceTargetUpdateOne is the builder for updating a single ServiceTarget entity.
 type ServiceTargetUpdateOne struct {
 	config
-	fields    []string
-	hooks     []Hook
-	mutation  *ServiceTargetMutation
-	modifiers []func(*sql.UpdateBuilder)
+	fields   []string
+	hooks    []Hook
+	mutation *ServiceTargetMutation
 }
 
 // SetUpdatedAt sets the "updated_at" field.
@@ -368,12 +359,6 @@ func (_u *ServiceTargetUpdateOne) check() error {
 	return nil
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *ServiceTargetUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ServiceTargetUpdateOne {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *ServiceTargetUpdateOne) sqlSave(ctx context.Context) (_node *ServiceTarget, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -427,7 +412,6 @@ func (_u *ServiceTargetUpdateOne) sqlSave(ctx context.Context) (_node *ServiceTa
 	if value, ok := _u.mutation.Enabled(); ok {
 		_spec.SetField(servicetarget.FieldEnabled, field.TypeBool, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	_node = &ServiceTarget{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

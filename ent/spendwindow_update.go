@@ -18,9 +18,8 @@ import (
 // SpendWindowUpdate is the builder for updating SpendWindow entities.
 type SpendWindowUpdate struct {
 	config
-	hooks     []Hook
-	mutation  *SpendWindowMutation
-	modifiers []func(*sql.UpdateBuilder)
+	hooks    []Hook
+	mutation *SpendWindowMutation
 }
 
 // Where appends a list predicates to the SpendWindowUpdate builder.
@@ -132,12 +131,6 @@ func (_u *SpendWindowUpdate) defaults() {
 	}
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *SpendWindowUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *SpendWindowUpdate {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *SpendWindowUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	_spec := sqlgraph.NewUpdateSpec(spendwindow.Table, spendwindow.Columns, sqlgraph.NewFieldSpec(spendwindow.FieldID, field.TypeInt))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
@@ -165,7 +158,6 @@ func (_u *SpendWindowUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(spendwindow.FieldUpdatedAt, field.TypeTime, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{spendwindow.Label}
@@ -181,10 +173,9 @@ func (_u *SpendWindowUpdate) sqlSave(ctx context.Context) (_node int, err error)
 // SpendWindowUpdateOne is the builder for updating a single SpendWindow entity.
 type SpendWindowUpdateOne struct {
 	config
-	fields    []string
-	hooks     []Hook
-	mutation  *SpendWindowMutation
-	modifiers []func(*sql.UpdateBuilder)
+	fields   []string
+	hooks    []Hook
+	mutation *SpendWindowMutation
 }
 
 // SetSpent sets the "spent" field.
@@ -303,12 +294,6 @@ func (_u *SpendWindowUpdateOne) defaults() {
 	}
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *SpendWindowUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *SpendWindowUpdateOne {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *SpendWindowUpdateOne) sqlSave(ctx context.Context) (_node *SpendWindow, err error) {
 	_spec := sqlgraph.NewUpdateSpec(spendwindow.Table, spendwindow.Columns, sqlgraph.NewFieldSpec(spendwindow.FieldID, field.TypeInt))
 	id, ok := _u.mutation.ID()
@@ -353,7 +338,6 @@ func (_u *SpendWindowUpdateOne) sqlSave(ctx context.Context) (_node *SpendWindow
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(spendwindow.FieldUpdatedAt, field.TypeTime, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	_node = &SpendWindow{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

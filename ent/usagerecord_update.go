@@ -17,9 +17,8 @@ import (
 // UsageRecordUpdate is the builder for updating UsageRecord entities.
 type UsageRecordUpdate struct {
 	config
-	hooks     []Hook
-	mutation  *UsageRecordMutation
-	modifiers []func(*sql.UpdateBuilder)
+	hooks    []Hook
+	mutation *UsageRecordMutation
 }
 
 // Where appends a list predicates to the UsageRecordUpdate builder.
@@ -60,12 +59,6 @@ func (_u *UsageRecordUpdate) ExecX(ctx context.Context) {
 	}
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *UsageRecordUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *UsageRecordUpdate {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *UsageRecordUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	_spec := sqlgraph.NewUpdateSpec(usagerecord.Table, usagerecord.Columns, sqlgraph.NewFieldSpec(usagerecord.FieldID, field.TypeInt))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
@@ -96,7 +89,6 @@ func (_u *UsageRecordUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if _u.mutation.ProviderProtocolCleared() {
 		_spec.ClearField(usagerecord.FieldProviderProtocol, field.TypeString)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{usagerecord.Label}
@@ -112,10 +104,9 @@ func (_u *UsageRecordUpdate) sqlSave(ctx context.Context) (_node int, err error)
 // UsageRecordUpdateOne is the builder for updating a single UsageRecord entity.
 type UsageRecordUpdateOne struct {
 	config
-	fields    []string
-	hooks     []Hook
-	mutation  *UsageRecordMutation
-	modifiers []func(*sql.UpdateBuilder)
+	fields   []string
+	hooks    []Hook
+	mutation *UsageRecordMutation
 }
 
 // Mutation returns the UsageRecordMutation object of the builder.
@@ -161,12 +152,6 @@ func (_u *UsageRecordUpdateOne) ExecX(ctx context.Context) {
 	if err := _u.Exec(ctx); err != nil {
 		panic(err)
 	}
-}
-
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *UsageRecordUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *UsageRecordUpdateOne {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
 }
 
 func (_u *UsageRecordUpdateOne) sqlSave(ctx context.Context) (_node *UsageRecord, err error) {
@@ -216,7 +201,6 @@ func (_u *UsageRecordUpdateOne) sqlSave(ctx context.Context) (_node *UsageRecord
 	if _u.mutation.ProviderProtocolCleared() {
 		_spec.ClearField(usagerecord.FieldProviderProtocol, field.TypeString)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	_node = &UsageRecord{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -22,8 +22,8 @@ type UsageRollupQuery struct {
 	order      []usagerollup.OrderOption
 	inters     []Interceptor
 	predicates []predicate.UsageRollup
-	loadTotal  []func(context.Context, []*UsageRollup) error
 	modifiers  []func(*sql.Selector)
+	loadTotal  []func(context.Context, []*UsageRollup) error
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -253,9 +253,8 @@ func (_q *UsageRollupQuery) Clone() *UsageRollupQuery {
 		inters:     append([]Interceptor{}, _q.inters...),
 		predicates: append([]predicate.UsageRollup{}, _q.predicates...),
 		// clone intermediate query.
-		sql:       _q.sql.Clone(),
-		path:      _q.path,
-		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
+		sql:  _q.sql.Clone(),
+		path: _q.path,
 	}
 }
 
@@ -433,9 +432,6 @@ func (_q *UsageRollupQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}
-	for _, m := range _q.modifiers {
-		m(selector)
-	}
 	for _, p := range _q.predicates {
 		p(selector)
 	}
@@ -451,12 +447,6 @@ func (_q *UsageRollupQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_q *UsageRollupQuery) Modify(modifiers ...func(s *sql.Selector)) *UsageRollupSelect {
-	_q.modifiers = append(_q.modifiers, modifiers...)
-	return _q.Select()
 }
 
 // UsageRollupGroupBy is the group-by builder for UsageRollup entities.
@@ -547,10 +537,4 @@ func (_s *UsageRollupSelect) sqlScan(ctx context.Context, root *UsageRollupQuery
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
-}
-
-// Modify adds a query modifier for attaching custom logic to queries.
-func (_s *UsageRollupSelect) Modify(modifiers ...func(s *sql.Selector)) *UsageRollupSelect {
-	_s.modifiers = append(_s.modifiers, modifiers...)
-	return _s
 }

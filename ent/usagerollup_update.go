@@ -18,9 +18,8 @@ import (
 // UsageRollupUpdate is the builder for updating UsageRollup entities.
 type UsageRollupUpdate struct {
 	config
-	hooks     []Hook
-	mutation  *UsageRollupMutation
-	modifiers []func(*sql.UpdateBuilder)
+	hooks    []Hook
+	mutation *UsageRollupMutation
 }
 
 // Where appends a list predicates to the UsageRollupUpdate builder.
@@ -229,12 +228,6 @@ func (_u *UsageRollupUpdate) ExecX(ctx context.Context) {
 	}
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *UsageRollupUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *UsageRollupUpdate {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *UsageRollupUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	_spec := sqlgraph.NewUpdateSpec(usagerollup.Table, usagerollup.Columns, sqlgraph.NewFieldSpec(usagerollup.FieldID, field.TypeInt))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
@@ -292,7 +285,6 @@ func (_u *UsageRollupUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if value, ok := _u.mutation.AddedLatencyUsSum(); ok {
 		_spec.AddField(usagerollup.FieldLatencyUsSum, field.TypeInt64, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{usagerollup.Label}
@@ -308,10 +300,9 @@ func (_u *UsageRollupUpdate) sqlSave(ctx context.Context) (_node int, err error)
 // UsageRollupUpdateOne is the builder for updating a single UsageRollup entity.
 type UsageRollupUpdateOne struct {
 	config
-	fields    []string
-	hooks     []Hook
-	mutation  *UsageRollupMutation
-	modifiers []func(*sql.UpdateBuilder)
+	fields   []string
+	hooks    []Hook
+	mutation *UsageRollupMutation
 }
 
 // SetRequests sets the "requests" field.
@@ -527,12 +518,6 @@ func (_u *UsageRollupUpdateOne) ExecX(ctx context.Context) {
 	}
 }
 
-// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *UsageRollupUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *UsageRollupUpdateOne {
-	_u.modifiers = append(_u.modifiers, modifiers...)
-	return _u
-}
-
 func (_u *UsageRollupUpdateOne) sqlSave(ctx context.Context) (_node *UsageRollup, err error) {
 	_spec := sqlgraph.NewUpdateSpec(usagerollup.Table, usagerollup.Columns, sqlgraph.NewFieldSpec(usagerollup.FieldID, field.TypeInt))
 	id, ok := _u.mutation.ID()
@@ -607,7 +592,6 @@ func (_u *UsageRollupUpdateOne) sqlSave(ctx context.Context) (_node *UsageRollup
 	if value, ok := _u.mutation.AddedLatencyUsSum(); ok {
 		_spec.AddField(usagerollup.FieldLatencyUsSum, field.TypeInt64, value)
 	}
-	_spec.AddModifiers(_u.modifiers...)
 	_node = &UsageRollup{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -22,7 +22,8 @@
 // quiet, collects once and hands the freed memory back to the OS. Not
 // sooner: memory handed back is faulted in again by the next burst, and
 // with a one-second spell, traffic that came in bursts a few seconds apart
-// cost 20-40% more CPU a request (docs/benchmarks.md).
+// paid for faulting the heap in again on every burst (the measurements are
+// in docs/benchmarks.md).
 package gcpace
 
 import (

@@ -20,7 +20,7 @@ import (
 )
 
 // secretArgs are input fields whose values never reach the audit log
-// (seed 002: a changed provider key shows as "changed").
+// (a changed provider key shows as "changed").
 var secretArgs = map[string]bool{
 	"password": true, "providerApiKey": true, "apiKey": true, "key": true, "secret": true,
 }
@@ -29,7 +29,7 @@ var secretArgs = map[string]bool{
 // secret, shown as the API shows them (secrets.MaskURL).
 var maskedArgs = map[string]bool{"alertWebhookUrl": true}
 
-// auditor records every mutation (seed 002): who, what, the target, the
+// auditor records every mutation: who, what, the target, the
 // fields it was given (secrets as "changed"), and whether it succeeded, was
 // refused, or failed. It wraps each root field of a mutation, so no
 // resolver can forget it. Every row is bounded (auditChangesMax), and the

@@ -18,7 +18,8 @@ import (
 // extensions.code so that clients branch on it rather than on messages.
 type Code string
 
-// The error codes of DESIGN.md, plus INTERNAL for what is our fault.
+// The error codes a GraphQL error carries in extensions.code: what the
+// client can act on, plus INTERNAL for what is our fault.
 const (
 	CodeBadUserInput    Code = "BAD_USER_INPUT"
 	CodeUnauthenticated Code = "UNAUTHENTICATED"

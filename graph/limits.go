@@ -1,28 +1,52 @@
 package graph
 
 import (
+	"strings"
+	"unicode"
+
 	entgo "entgo.io/ent"
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/money"
 )
 
-// limitField is one of seed 000's seven cost limits: its GraphQL name and
-// its column, shared by Service and APIKey.
+// limitField is one of the seven cost limits: its GraphQL name and its
+// column, shared by Service and APIKey.
 type limitField struct{ gql, column string }
 
-var limitFields = [7]limitField{
-	{"limitCostHourWarn", "limit_cost_hour_warn"},
-	{"limitCostHourBlock", "limit_cost_hour_block"},
-	{"limitCostDayWarn", "limit_cost_day_warn"},
-	{"limitCostDayBlock", "limit_cost_day_block"},
-	{"limitCostMonthWarn", "limit_cost_month_warn"},
-	{"limitCostMonthBlock", "limit_cost_month_block"},
-	{"limitCostTotalBlock", "limit_cost_total_block"},
-}
+// limitFields are the seven limits in budget.LimitFields order, named as
+// GraphQL and the database name them (limitCostHourWarn,
+// limit_cost_hour_warn for LimitCostHourWarn).
+var limitFields = func() [7]limitField {
+	var out [7]limitField
+	for i, name := range budget.LimitFields {
+		out[i].gql = strings.ToLower(name[:1]) + name[1:]
+		var col strings.Builder
+		for j, r := range name {
+			if unicode.IsUpper(r) {
+				if j > 0 {
+					col.WriteByte('_')
+				}
+				r = unicode.ToLower(r)
+			}
+			col.WriteRune(r)
+		}
+		out[i].column = col.String()
+	}
+	return out
+}()
 
 // limits holds the seven limits in limitFields order; nil means unset.
-type limits [7]*money.Micros
+type limits budget.Limits
+
+// limitsOf reads the limits of a Service, an APIKey or a create input.
+func limitsOf(rec any) limits { return limits(budget.LimitsOf(rec)) }
+
+// limitChanges reads the limit fields of an update input.
+func limitChanges(input any) [7]graphql.Omittable[*money.Micros] {
+	return budget.LimitFieldsOf[graphql.Omittable[*money.Micros]](input)
+}
 
 // patch applies the changes of an update input: a given value replaces,
 // a given null removes, an absent field keeps.

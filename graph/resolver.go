@@ -30,8 +30,8 @@ type Resolver struct {
 	Prober  *liveusage.Prober
 	// Feed carries live events to subscriptions.
 	Feed *livefeed.Hub
-	// CredentialTests limits testProviderCredential per caller (seed 002:
-	// 10 a minute).
+	// CredentialTests limits testProviderCredential per caller, 10 a
+	// minute: each test calls the provider with the credential.
 	CredentialTests *auth.Limiter
 	// Changes tells every replica's caches (the proxy's key cache) that
 	// admin data changed; nil in tests that have no proxy.

@@ -293,8 +293,7 @@ func (r *mutationResolver) CreateService(ctx context.Context, input model.Create
 	if err := checkProvider(input.Provider); err != nil {
 		return nil, err
 	}
-	lim := limits{input.LimitCostHourWarn, input.LimitCostHourBlock, input.LimitCostDayWarn, input.LimitCostDayBlock,
-		input.LimitCostMonthWarn, input.LimitCostMonthBlock, input.LimitCostTotalBlock}
+	lim := limitsOf(input)
 	if err := lim.validate(); err != nil {
 		return nil, err
 	}
@@ -382,10 +381,7 @@ func (r *mutationResolver) UpdateService(ctx context.Context, id int, input mode
 		}
 		name = *input.ServiceName
 	}
-	lim := limits{svc.LimitCostHourWarn, svc.LimitCostHourBlock, svc.LimitCostDayWarn, svc.LimitCostDayBlock,
-		svc.LimitCostMonthWarn, svc.LimitCostMonthBlock, svc.LimitCostTotalBlock}.
-		patch([7]graphql.Omittable[*money.Micros]{input.LimitCostHourWarn, input.LimitCostHourBlock, input.LimitCostDayWarn,
-			input.LimitCostDayBlock, input.LimitCostMonthWarn, input.LimitCostMonthBlock, input.LimitCostTotalBlock})
+	lim := limitsOf(svc).patch(limitChanges(input))
 	if err := lim.validate(); err != nil {
 		return nil, err
 	}
@@ -530,8 +526,7 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateA
 	if err := checkExpiry(input.ExpiresAt, r.now()); err != nil {
 		return nil, err
 	}
-	lim := limits{input.LimitCostHourWarn, input.LimitCostHourBlock, input.LimitCostDayWarn, input.LimitCostDayBlock,
-		input.LimitCostMonthWarn, input.LimitCostMonthBlock, input.LimitCostTotalBlock}
+	lim := limitsOf(input)
 	if err := lim.validate(); err != nil {
 		return nil, err
 	}
@@ -577,10 +572,7 @@ func (r *mutationResolver) UpdateAPIKey(ctx context.Context, id int, input model
 		return nil, err
 	}
 	auditTarget(ctx, "APIKey", k.ID, k.Name)
-	lim := limits{k.LimitCostHourWarn, k.LimitCostHourBlock, k.LimitCostDayWarn, k.LimitCostDayBlock,
-		k.LimitCostMonthWarn, k.LimitCostMonthBlock, k.LimitCostTotalBlock}.
-		patch([7]graphql.Omittable[*money.Micros]{input.LimitCostHourWarn, input.LimitCostHourBlock, input.LimitCostDayWarn,
-			input.LimitCostDayBlock, input.LimitCostMonthWarn, input.LimitCostMonthBlock, input.LimitCostTotalBlock})
+	lim := limitsOf(k).patch(limitChanges(input))
 	if err := lim.validate(); err != nil {
 		return nil, err
 	}
@@ -684,7 +676,7 @@ func (r *mutationResolver) CreateModelPrice(ctx context.Context, input model.Cre
 	if err := checkProvider(input.Provider); err != nil {
 		return nil, err
 	}
-	if err := checkModelName(input.Model); err != nil {
+	if err := checkModelName("model", input.Model); err != nil {
 		return nil, err
 	}
 	if err := cmp.Or(checkCacheWritePrice("cacheWritePerMtok", input.CacheWritePerMtok),

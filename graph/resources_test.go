@@ -63,6 +63,10 @@ func TestResourceRules(t *testing.T) {
 				"BAD_USER_INPUT", "is for openai, not anthropic"},
 			{"service: model with path characters", `mutation { createService(input: {serviceName: "s", provider: "custom", baseUrl: "https://x.example/v1", allowUnpricedModels: true, modelsEnabled: ["../admin"]}) { id } }`, nil,
 				"BAD_USER_INPUT", "not a valid model name"},
+			{"service: model with a percent escape", `mutation { createService(input: {serviceName: "s", provider: "custom", baseUrl: "https://x.example/v1", allowUnpricedModels: true, modelsEnabled: ["gpt%2F4o"]}) { id } }`, nil,
+				"BAD_USER_INPUT", "not a valid model name: the model name contains a character not allowed"},
+			{"service: model with a quote", `mutation { createService(input: {serviceName: "s", provider: "custom", baseUrl: "https://x.example/v1", allowUnpricedModels: true, modelsEnabled: ["gpt\"4o"]}) { id } }`, nil,
+				"BAD_USER_INPUT", "not a valid model name"},
 			{"key: no service", `mutation { createAPIKey(input: {name: "k"}) { key } }`, nil, "BAD_USER_INPUT", "serviceId is required"},
 			{"key: expiry in the past", `mutation($id: ID!) { createAPIKey(input: {name: "k", serviceId: $id, expiresAt: "2020-01-01T00:00:00Z"}) { key } }`, nil,
 				"BAD_USER_INPUT", "in the past"},
@@ -266,7 +270,7 @@ func TestMemberMutationChangesNothingAndIsAudited(t *testing.T) {
 	})
 }
 
-// TestSeed000Walkthrough is seed 000's Python guide as a Go test: log in,
+// TestSeed000Walkthrough is the first-use walkthrough as a Go test: log in,
 // create a service, create a key, patch limits, disable and re-enable the
 // key, rotate the provider key.
 func TestSeed000Walkthrough(t *testing.T) {

@@ -11,9 +11,6 @@ import (
 	"github.com/sluicehq/sluice/graph/model"
 )
 
-// maxServiceTargets matches what the proxy routes to per service.
-const maxServiceTargets = 64
-
 // orgTarget returns a service target of the viewer's organization.
 func orgTarget(ctx context.Context, client *ent.Client, v *auth.Viewer, id int) (*ent.ServiceTarget, error) {
 	t, err := client.ServiceTarget.Query().
@@ -80,8 +77,8 @@ func modelMap(m map[string]any) (map[string]string, error) {
 			return nil, FieldErrorf("modelMap", "modelMap[%q] must be a string: the model name this upstream knows %q by", k, k)
 		}
 		for _, name := range []string{k, s} {
-			if err := checkModelName(name); err != nil {
-				return nil, FieldErrorf("modelMap", "modelMap: %q is not a valid model name", name)
+			if err := checkModelName("modelMap", name); err != nil {
+				return nil, err
 			}
 		}
 		out[k] = s

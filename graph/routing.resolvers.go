@@ -13,6 +13,7 @@ import (
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/graph/model"
+	"github.com/sluicehq/sluice/providers"
 )
 
 // AddServiceTarget is the resolver for the addServiceTarget field.
@@ -48,7 +49,7 @@ func (r *mutationResolver) AddServiceTarget(ctx context.Context, serviceID int, 
 		if err != nil {
 			return err
 		}
-		if len(existing) >= maxServiceTargets {
+		if len(existing) >= providers.MaxServiceTargets {
 			return FieldErrorf("serviceId", "service %q has %d targets already, the most a service may have", svc.ServiceName, len(existing))
 		}
 		pos := 0

@@ -18,12 +18,14 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
+	"github.com/sluicehq/sluice/modelname"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/upstream"
 )
 
-// keyMethods are the API standards' authentication methods (seed 001).
+// keyMethods are the API standards' authentication methods: a bearer token,
+// an API key header, a query parameter, or none.
 var keyMethods = []string{"auth_bearer", "auth_apikey", "query_param", "none"}
 
 // checkKeyMethod validates a standard's key method and field together.
@@ -116,7 +118,7 @@ func standardID(ctx context.Context, client *ent.Client, provider string, handle
 func checkModels(ctx context.Context, client *ent.Client, provider string, models []string, allowUnpriced bool) error {
 	seen := map[string]bool{}
 	for _, m := range models {
-		if err := checkModelName(m); err != nil {
+		if err := checkModelName("modelsEnabled", m); err != nil {
 			return err
 		}
 		if seen[m] {
@@ -151,10 +153,11 @@ func checkModels(ctx context.Context, client *ent.Client, provider string, model
 	return nil
 }
 
-// checkModelName refuses names that could change the upstream path.
-func checkModelName(m string) error {
-	if strings.TrimSpace(m) == "" || len(m) > 200 || strings.Contains(m, "..") || strings.ContainsAny(m, "?#\\ \t\r\n") {
-		return FieldErrorf("modelsEnabled", "%q is not a valid model name", m)
+// checkModelName refuses, as an error on field, a model name the proxy would
+// refuse in a request (modelname.Check).
+func checkModelName(field, m string) error {
+	if err := modelname.Check(m); err != nil {
+		return FieldErrorf(field, "%s: %q is not a valid model name: %s", field, m, err.Error())
 	}
 	return nil
 }
@@ -341,8 +344,8 @@ func releaseSharedOwnCredential(ctx context.Context, tx *ent.Tx, svcID int) erro
 }
 
 // deleteBudgets removes the spend windows of scopes, with the key or
-// service they belong to (seed 004: deleting a key removes its budget
-// configuration).
+// service they belong to: deleting a key or a service removes its budget
+// configuration.
 func deleteBudgets(ctx context.Context, tx *ent.Tx, scope spendwindow.Scope, ids ...int) error {
 	if len(ids) == 0 {
 		return nil

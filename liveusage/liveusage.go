@@ -1,5 +1,5 @@
 // Package liveusage answers "how close is this provider account to its
-// rate limits right now" (seed 003): it calls the provider's zero-cost
+// rate limits right now": it calls the provider's zero-cost
 // model-list endpoint with the credential and reads the rate-limit headers,
 // caches the answer for a minute, and prefers fresher headers the proxy
 // saw on real traffic when there are any.

@@ -83,8 +83,7 @@ func TestApplyTwiceChangesNothing(t *testing.T) {
 	})
 }
 
-// TestSeededAPIStandards checks seed 001's three standards and DESIGN.md's
-// two more are there with their key methods.
+// TestSeededAPIStandards checks the five seeded API standards are there with their key methods.
 func TestSeededAPIStandards(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		got := standards(t, db)

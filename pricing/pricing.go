@@ -182,7 +182,7 @@ func load(fsys fs.FS) ([]Price, error) {
 	return prices, nil
 }
 
-// catalogFile is the file shape of seed 000's model_config/{provider}.yaml.
+// catalogFile is the file shape of model_config/{provider}.yaml.
 // Models are kept as nodes so each one is decoded on its own and an error can
 // name the model while keeping the file's line numbers.
 type catalogFile struct {

@@ -121,7 +121,7 @@ func TestCatalogEntries(t *testing.T) {
 		write, write1h        money.Micros
 		maxOutput             int
 	}{
-		// seed 000's google examples
+		// Google's examples
 		{id: "google/gemini-2.0-flash", kind: KindText, input: 100_000, output: 400_000, cached: 25_000, maxOutput: 8192},
 		{id: "google/gemini-2.0-flash-lite", kind: KindText, input: 75_000, output: 300_000, maxOutput: 8192},
 		{id: "google/gemini-3-pro-preview", kind: KindText, input: 2_000_000, output: 12_000_000, cached: 200_000, maxOutput: 65536},

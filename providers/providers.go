@@ -29,6 +29,11 @@ const (
 	ProtocolCohere Protocol = "cohere"
 )
 
+// MaxServiceTargets is the most routing targets a service may have: the
+// dashboard refuses more, and the proxy tracks the targets a request tried
+// in one 64-bit word.
+const MaxServiceTargets = 64
+
 // Custom is the provider name for any other OpenAI-compatible endpoint. It has
 // no default base URL, so a credential for it must give one.
 const Custom = "custom"

@@ -96,10 +96,9 @@ type Ledger interface {
 
 // DefaultBatchSize is the default Options.BatchSize. Each batch is a burst
 // of work beside the requests, with a transaction, a roll-up upsert and a
-// commit of its own: at 2,000 requests a second, one batch a second
-// instead of four took 60-240 µs off Sluice's p99 at concurrency 1 on
-// SQLite in two pairs of runs (docs/benchmarks.md), while 100-row batches
-// added about 400 µs.
+// commit of its own, so fewer, larger batches disturb the requests' tail
+// latency less; smaller batches measured worse (docs/benchmarks.md has
+// the figures).
 const DefaultBatchSize = 2000
 
 // Options tune a Writer; zero values take the defaults.

@@ -9,8 +9,8 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// APIKey is a client key (`sk_…`, seed 000) that applications use on the
-// proxy, or a management key (seed 004) that works on the admin API with
+// APIKey is a client key (`sk_…`) that applications use on the
+// proxy, or a management key that works on the admin API with
 // admin rights in its organization. Only the SHA-256 of the key is stored;
 // the plaintext is shown once, at creation. Limits set here override the
 // service's; nil inherits them.
@@ -33,7 +33,7 @@ func (APIKey) Fields() []ent.Field {
 		field.String("name").
 			NotEmpty().
 			MaxLen(100).
-			Comment("Unique in the organization; keys are deleted by name (seed 004).").
+			Comment("Unique in the organization; keys are deleted by name.").
 			Annotations(entgql.OrderField("NAME")),
 		field.String("description").Default("").MaxLen(2000),
 		field.String("key_hash").

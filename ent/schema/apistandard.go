@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// APIStandard says how to authenticate to an upstream (seed 001). It is
+// APIStandard says how to authenticate to an upstream. It is
 // global: anyone may read it, instance admins write it, and it cannot be
 // deleted while a provider credential refers to it.
 type APIStandard struct {
@@ -50,7 +50,7 @@ func (APIStandard) Edges() []ent.Edge {
 // Annotations of the APIStandard.
 func (APIStandard) Annotations() []schema.Annotation {
 	// Inputs are written in graph/resources.graphqls: keyMethod is a String
-	// there so that a wrong value gets BAD_USER_INPUT naming the allowed ones
-	// (seed 001), not a generic enum validation failure.
+	// there so that a wrong value gets BAD_USER_INPUT naming the allowed
+	// ones, not a generic enum validation failure.
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// AuditEvent records one admin action (seed 002): who, what, on which
+// AuditEvent records one admin action: who, what, on which
 // target, the fields it changed and whether it succeeded. Secret values
 // never appear: a changed provider key is recorded as "changed".
 type AuditEvent struct {

@@ -10,7 +10,7 @@ import (
 	"github.com/sluicehq/sluice/money"
 )
 
-// Balance is an organization's prepaid balance (seed 004): topped up by an
+// Balance is an organization's prepaid balance: topped up by an
 // admin, decremented by settled spend, and when enforced, requests stop at
 // zero.
 type Balance struct {

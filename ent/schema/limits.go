@@ -10,7 +10,7 @@ import (
 	"github.com/sluicehq/sluice/money"
 )
 
-// LimitsMixin holds seed 000's seven USD cost limits. They are stored as
+// LimitsMixin holds the seven USD cost limits. They are stored as
 // integer micro-USD (money.Micros) so spend never accumulates float error;
 // GraphQL shows them as USD through the USD scalar. A nil limit means none:
 // on a Service no limit, on an APIKey "inherit the service's".

@@ -9,7 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// Membership puts a User in an Organization with a role (seed 003):
+// Membership puts a User in an Organization with a role:
 // members read everything but secrets, admins also write.
 type Membership struct {
 	ent.Schema

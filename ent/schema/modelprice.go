@@ -11,7 +11,7 @@ import (
 )
 
 // ModelPrice is one model's list price, seeded from the price catalog
-// embedded in the binary (seed 000's model_config/{provider}.yaml) and
+// embedded in the binary (model_config/{provider}.yaml) and
 // editable by admins; an edited price is never overwritten at start.
 type ModelPrice struct {
 	ent.Schema

@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// ProjectSettings is an organization's configuration (seed 004).
+// ProjectSettings is an organization's configuration.
 type ProjectSettings struct {
 	ent.Schema
 }

@@ -10,7 +10,7 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// Service is seed 000's provider configuration: which provider and
+// Service is a provider configuration: which provider and
 // credential requests go to, which models clients may use, and the USD
 // limits that apply to its total spend and, where a key sets none, to
 // each of its keys.

@@ -9,7 +9,7 @@ import (
 )
 
 // User is a person who logs in to the admin API and the dashboard
-// (seed 000's admin login). Roles live on Membership, per organization.
+// (the dashboard's login). Roles live on Membership, per organization.
 type User struct {
 	ent.Schema
 }

@@ -3204,7 +3204,7 @@ extend type Query {
 
 type Mutation {
   """
-  Log in with a username and password (seed 000). After 5 failed attempts
+  Log in with a username and password. After 5 failed attempts
   in a minute for a username or a client address, attempts are refused
   with RATE_LIMITED.
   """
@@ -3251,7 +3251,7 @@ input UpdateBalanceInput {
 
 extend type Mutation {
   """
-  Add to an organization's prepaid balance (seed 004). Instance admins only;
+  Add to an organization's prepaid balance. Instance admins only;
   organizationId defaults to the caller's organization.
   """
   topUpBalance(amount: USD!, organizationId: ID): Balance!
@@ -3278,7 +3278,7 @@ type APIKey implements Node {
   """
   serviceID: ID
   """
-  Unique in the organization; keys are deleted by name (seed 004).
+  Unique in the organization; keys are deleted by name.
   """
   name: String!
   description: String!
@@ -6095,7 +6095,8 @@ enum UsageSource {
 }
 
 """
-A provider account's live rate-limit state (seed 003).
+A provider account's live rate-limit state, read from the headers
+of the provider's answers.
 """
 type ProviderUsage {
   provider: String!
@@ -6327,9 +6328,9 @@ extend type Query {
   service(id: ID!): Service
   "One API key of the caller's organization."
   apiKey(id: ID!): APIKey
-  "The caller's organization's settings (seed 004)."
+  "The caller's organization's settings."
   projectSettings: ProjectSettings!
-  "The caller's organization's prepaid balance (seed 004)."
+  "The caller's organization's prepaid balance."
   balance: Balance!
 }
 
@@ -6355,7 +6356,7 @@ extend type Mutation {
   updateAPIKey(id: ID!, input: UpdateAPIKeyInput!): APIKey!
   "A new secret with the same settings; the old one stops working at once."
   rotateAPIKey(id: ID!): CreatedAPIKey!
-  "Deletes a key by name (seed 004) with its budget settings; not the management key making the call."
+  "Deletes a key by name, unique in the organization, with its budget settings; not the management key making the call."
   deleteAPIKey(name: String!): Boolean!
 
   createModelPrice(input: CreateModelPriceInput!): ModelPrice!
@@ -6364,7 +6365,7 @@ extend type Mutation {
   updateProjectSettings(input: UpdateProjectSettingsInput!): ProjectSettings!
 }
 `, BuiltIn: false},
-	{Name: "../routing.graphqls", Input: `# Routing (issue 11): a service may spread its traffic over several
+	{Name: "../routing.graphqls", Input: `# Routing: a service may spread its traffic over several
 # credentials of its provider, by weight, failing over between them. A
 # service without targets keeps calling its single credential.
 
@@ -6460,7 +6461,7 @@ scalar Map
 
 extend type Query {
   """
-  Every API standard (seed 001). Public: no login needed.
+  Every API standard: how to authenticate to an upstream. Public: no login needed.
   """
   apiStandards: [APIStandard!]!
   """

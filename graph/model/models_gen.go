@@ -146,7 +146,8 @@ type ProviderInfo struct {
 	Models []string `json:"models"`
 }
 
-// A provider account's live rate-limit state (seed 003).
+// A provider account's live rate-limit state, read from the headers
+// of the provider's answers.
 type ProviderUsage struct {
 	Provider   string    `json:"provider"`
 	AccountKey string    `json:"accountKey"`

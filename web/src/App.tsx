@@ -33,7 +33,7 @@ const ViewerQuery = graphql(`
 `);
 
 // Screens live under /dashboard/ so that they never collide with the
-// proxy's own paths (seed 000's GET /services, /v1/…): a reload or a shared
+// proxy's own paths (GET /services, /v1/…): a reload or a shared
 // link must reach the app, not the proxy.
 export const ROUTES = [
   { path: '/', label: 'Overview', screen: Overview },

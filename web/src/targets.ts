@@ -1,4 +1,4 @@
-// Pure logic of a service's routing targets (issue 11): the model-map
+// Pure logic of a service's routing targets: the model-map
 // editor's rows, reordering and what a target's live state reads as.
 import { formatDuration, formatTime } from './format';
 

@@ -16,7 +16,7 @@ export function useViewer(): ViewerInfo {
   return v;
 }
 
-/** Admins write; members read everything but secrets (seed 003). */
+/** Admins write; members read everything but secrets. */
 export function useCanEdit(): boolean {
   return useViewer().role === 'admin';
 }

@@ -1,4 +1,4 @@
-// A service's routing targets (issue 11): the credentials it spreads its
+// A service's routing targets: the credentials it spreads its
 // traffic over, by weight and in order, with each one's live state.
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
