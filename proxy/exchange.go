@@ -66,6 +66,13 @@ type exchange struct {
 	// serviceInfo is the model's price at the service; info is replaced by
 	// the price at each attempt's target.
 	serviceInfo modelInfo
+	// tried marks the targets (by index) tried so far, and the excluded.
+	tried uint64
+	// path and extraQuery are the upstream path and query of every
+	// attempt; stripUsage drops from a stream the usage-only chunk that the
+	// gateway, not the client, asked for.
+	path, extraQuery string
+	stripUsage       bool
 }
 
 // serve handles the fixed-path provider routes.

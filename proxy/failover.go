@@ -18,7 +18,7 @@ import (
 // for its back-off or rate-limit reset, and returns the next target to
 // try: nil when the attempts are used up, the client left, or every other
 // target is unavailable.
-func (x *exchange) failover(t *target, n int, tried uint64, status int, began time.Time, err error, snap *ratelimits.Snapshot) *target {
+func (x *exchange) failover(t *target, n int, status int, began time.Time, err error, snap *ratelimits.Snapshot) *target {
 	now := x.p.opts.Now()
 	a := schema.Attempt{TargetID: t.id, CredentialID: derefID(t.credID), Status: status, LatencyMs: time.Since(began).Milliseconds()}
 	switch {
@@ -47,7 +47,7 @@ func (x *exchange) failover(t *target, n int, tried uint64, status int, began ti
 	if n >= x.p.opts.MaxAttempts || x.r.Context().Err() != nil {
 		return nil
 	}
-	next := x.e.pickTarget(tried, now)
+	next := x.e.pickTarget(x.tried, now)
 	if next != nil {
 		x.p.log.Info("failing over to another target", "request_id", x.reqID, "service", x.e.svc.ServiceName,
 			"from_target", t.id, "to_target", next.id, "reason", a.Error)

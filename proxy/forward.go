@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent/schema"
+	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
 )
@@ -55,6 +57,7 @@ func (x *exchange) reserve() (Reservation, *apiError) {
 // answer reaches the client; the budget reservation is taken once, before
 // the first, and settled to the cost of the answer the client got.
 func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
+	x.path, x.extraQuery, x.stripUsage = path, extraQuery, stripUsage
 	x.worst = x.dearestWorstCase()
 	var res Reservation
 	if x.api.op != protocol.OpCountTokens { // counting tokens is free
@@ -64,28 +67,10 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 			return
 		}
 	}
-	defer func() {
-		// After the record: a JSON answer cut short cannot be ended with
-		// an error the client understands, so its connection is dropped,
-		// and the client sees the answer incomplete rather than complete.
-		if x.cut {
-			// What was relayed goes first, so the client sees where it broke.
-			_ = http.NewResponseController(x.w).Flush()
-			panic(http.ErrAbortHandler)
-		}
-	}()
+	defer x.dropIfCut()
 	var o outcome
 	defer func() {
-		if res != nil {
-			cost := o.cost
-			if !o.priced {
-				cost = 0
-			}
-			var err error
-			if o.spend, err = settle(context.WithoutCancel(x.r.Context()), res, cost); err != nil {
-				x.p.log.Error("settling a budget reservation failed", "request_id", x.reqID, "err", err)
-			}
-		}
+		o.spend = x.settleBudget(res, o)
 		x.record(o)
 	}()
 	if res != nil {
@@ -93,81 +78,146 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 			x.w.Header().Add("X-Sluice-Budget-Warning", w)
 		}
 	}
+	o = x.tryTargets()
+}
 
+// dropIfCut drops the client's connection when a JSON answer was cut
+// short: it cannot be ended with an error the client understands, and the
+// client must see it incomplete rather than complete. It runs after the
+// record.
+func (x *exchange) dropIfCut() {
+	if x.cut {
+		// What was relayed goes first, so the client sees where it broke.
+		_ = http.NewResponseController(x.w).Flush()
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// settleBudget settles the reservation res (nil: none) to what o is charged
+// and returns the settled spend for the record.
+func (x *exchange) settleBudget(res Reservation, o outcome) *budget.Settlement {
+	if res == nil {
+		return nil
+	}
+	cost := o.cost
+	if !o.priced {
+		cost = 0
+	}
+	spend, err := settle(context.WithoutCancel(x.r.Context()), res, cost)
+	if err != nil {
+		x.p.log.Error("settling a budget reservation failed", "request_id", x.reqID, "err", err)
+	}
+	return spend
+}
+
+// tryTargets sends the request to the service's targets in turn until
+// one answers or none may be tried; a service without targets is tried
+// once, at its credential.
+func (x *exchange) tryTargets() outcome {
 	x.up = &x.e.upstreamConf
 	var t *target
 	if len(x.e.targets) > 0 {
 		if t = x.e.pickTarget(x.excluded, x.p.opts.Now()); t == nil {
-			o = x.noTarget()
-			return
+			return x.noTarget()
 		}
 	}
-	tried := x.excluded
+	x.tried = x.excluded
 	for n := 1; ; n++ {
-		if t = x.attempt(t, n, &tried, path, extraQuery, stripUsage, &o); t == nil {
-			return
+		next, o := x.attempt(t, n)
+		if next == nil {
+			return o
 		}
+		t = next
 	}
 }
 
 // attempt tries the request once, at t (nil: the service's single
-// credential). When t failed before anything reached the client and
-// another target may be tried, it returns that target; otherwise it has
-// answered the client (relayed the answer or the failure) into o and
-// returns nil.
-func (x *exchange) attempt(t *target, n int, tried *uint64, path, extraQuery string, stripUsage bool, o *outcome) *target {
-	model, proto := x.model, x.e.provider.Protocol
-	if t != nil {
-		*tried |= 1 << t.index
-		x.up = &t.upstreamConf
-		model, proto = t.upstreamModel(x.model), t.provider.Protocol
-		x.info = t.info(x.model, x.serviceInfo)
-	}
+// credential), as the request's nth attempt. When t failed before
+// anything reached the client and another target may be tried, it returns
+// that target. Otherwise next is nil: the client has been answered (the
+// answer relayed, or the failure) and o says how.
+func (x *exchange) attempt(t *target, n int) (next *target, o outcome) {
+	model, proto := x.aim(t)
 	if x.api.op == protocol.OpCountTokens && proto != x.protocol {
 		if _, ok := providerAdapter(proto, protocol.OpCountTokens); !ok {
-			*o = x.countTokensLocally()
-			return nil
+			return nil, x.countTokensLocally()
 		}
 	}
-	call, aerr := x.upstreamCall(proto, model, path, extraQuery)
+	call, aerr := x.upstreamCall(proto, model, x.path, x.extraQuery)
 	if aerr != nil {
 		aerr = redacted(x.r, aerr)
 		writeError(x.w, x.protocol, aerr)
-		*o = outcome{status: aerr.status, err: aerr.message, priced: true}
-		return nil
+		return nil, outcome{status: aerr.status, err: aerr.message, priced: true}
 	}
 	ctx, cancel := context.WithCancelCause(x.r.Context())
 	defer cancel(nil)
 	began := time.Now()
-	req, err := upstreamRequest(ctx, x.r, proto, x.up, call)
-	var resp *http.Response
-	if err == nil {
-		resp, err = x.p.rt.RoundTrip(req)
-	}
+	resp, err := x.send(ctx, proto, call)
 	if err != nil {
 		if t != nil {
-			if next := x.failover(t, n, *tried, 0, began, err, nil); next != nil {
-				return next
+			if next := x.failover(t, n, 0, began, err, nil); next != nil {
+				return next, outcome{}
 			}
 		}
-		*o = x.upstreamFailed(ctx, err)
+		return nil, x.upstreamFailed(ctx, err)
+	}
+	ttfb := time.Since(x.start)
+	if next := x.answered(t, n, began, resp); next != nil {
+		discard(resp.Body)
+		return next, outcome{}
+	}
+	o = x.relay(ctx, cancel, resp, ttfb)
+	if t != nil && o.broke {
+		// Too late for another target, but the next requests avoid it.
+		t.health.failed(x.p.opts.Now(), o.err)
+		x.attempts[len(x.attempts)-1].Error = o.err
+	}
+	return nil, o
+}
+
+// aim points the exchange at t (nil: the service's single credential)
+// and returns the model and protocol to call it with.
+func (x *exchange) aim(t *target) (model string, proto providers.Protocol) {
+	if t == nil {
+		return x.model, x.e.provider.Protocol
+	}
+	x.tried |= 1 << t.index
+	x.up = &t.upstreamConf
+	x.info = t.info(x.model, x.serviceInfo)
+	return t.upstreamModel(x.model), t.provider.Protocol
+}
+
+// send makes the upstream request of the current attempt.
+func (x *exchange) send(ctx context.Context, proto providers.Protocol, call upstreamCall) (*http.Response, error) {
+	req, err := upstreamRequest(ctx, x.r, proto, x.up, call)
+	if err != nil {
+		return nil, err
+	}
+	return x.p.rt.RoundTrip(req)
+}
+
+// answered notes the rate limits of an upstream's answer and, at a
+// target t, its verdict: an answer whose status calls for another target
+// fails over (the next target, nil when none may be tried), any other
+// counts as t's success.
+func (x *exchange) answered(t *target, n int, began time.Time, resp *http.Response) *target {
+	snap := x.p.noteRateLimits(x.up.credID, resp.Header, resp.StatusCode, x.p.opts.Now())
+	if t == nil {
 		return nil
 	}
-	o.ttfb = time.Since(x.start)
-	o.status = resp.StatusCode
-	snap := x.p.noteRateLimits(x.up.credID, resp.Header, resp.StatusCode, x.p.opts.Now())
-	if t != nil {
-		if failoverStatus(resp.StatusCode) {
-			if next := x.failover(t, n, *tried, resp.StatusCode, began, nil, &snap); next != nil {
-				discard(resp.Body)
-				return next
-			}
-		} else {
-			t.health.succeeded()
-			x.attempts = append(x.attempts, schema.Attempt{TargetID: t.id, CredentialID: derefID(t.credID),
-				Status: resp.StatusCode, LatencyMs: time.Since(began).Milliseconds()})
-		}
+	if failoverStatus(resp.StatusCode) {
+		return x.failover(t, n, resp.StatusCode, began, nil, &snap)
 	}
+	t.health.succeeded()
+	x.attempts = append(x.attempts, schema.Attempt{TargetID: t.id, CredentialID: derefID(t.credID),
+		Status: resp.StatusCode, LatencyMs: time.Since(began).Milliseconds()})
+	return nil
+}
+
+// relay passes the upstream's answer to the client, which it reached
+// ttfb after the request began, and meters it.
+func (x *exchange) relay(ctx context.Context, cancel context.CancelCauseFunc, resp *http.Response, ttfb time.Duration) outcome {
+	o := outcome{ttfb: ttfb, status: resp.StatusCode}
 	rb := newIdleBody(resp.Body, x.p.opts.StreamIdleTimeout, cancel)
 	defer rb.Close()
 	copyResponseHeaders(x.w.Header(), resp.Header, x.up.secret)
@@ -178,22 +228,17 @@ func (x *exchange) attempt(t *target, n int, tried *uint64, path, extraQuery str
 	}
 	switch {
 	case x.tr != nil:
-		x.relayTranslated(ctx, resp, answer, o)
+		x.relayTranslated(ctx, resp, answer, &o)
 	case isEventStream(resp.Header):
-		x.relayStream(ctx, resp.StatusCode, answer, stripUsage, o)
+		x.relayStream(ctx, resp.StatusCode, answer, x.stripUsage, &o)
 	default:
-		x.relayBody(ctx, resp.StatusCode, answer, resp.ContentLength, o)
+		x.relayBody(ctx, resp.StatusCode, answer, resp.ContentLength, &o)
 	}
 	if x.api.op == protocol.OpCountTokens && o.status < 300 {
 		// Counting tokens is free: nothing was generated or charged.
 		o.usage, o.cost, o.partial, o.err = usage.Usage{}, 0, false, ""
 	}
-	if t != nil && o.broke {
-		// Too late for another target, but the next requests avoid it.
-		t.health.failed(x.p.opts.Now(), o.err)
-		x.attempts[len(x.attempts)-1].Error = o.err
-	}
-	return nil
+	return o
 }
 
 func derefID(p *int) int {
