@@ -20,6 +20,47 @@ import (
 // soon as its blank line arrives, while a meter reads its usage. The cost,
 // known only at the end, is sent as the trailer X-Sluice-Cost-USD.
 func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, stripUsage bool, o *outcome) {
+	rd := readerPool.Get().(*sse.Reader)
+	rd.Reset(body)
+	defer func() { rd.Reset(nil); readerPool.Put(rd) }()
+	s := streamRelay{x: x, rd: rd, meter: usage.NewStreamMeter(string(x.upProto)), stripUsage: stripUsage}
+	if x.tr != nil {
+		s.st = newStreamTranslator(x.tr)
+	}
+	s.begin(status, o)
+	for !s.clientGone && s.step() {
+	}
+	s.end(status)
+	cut := cutAtShutdown(x.r)
+	if x.r.Context().Err() != nil && !cut {
+		s.clientGone = true
+	}
+	s.endWithError(ctx, status, cut, o)
+	s.charge(ctx, status, cut, o)
+}
+
+// streamRelay is the state of one SSE answer on its way to the client.
+type streamRelay struct {
+	x     *exchange
+	rc    *http.ResponseController
+	rd    *sse.Reader
+	meter *usage.StreamMeter
+	// st translates the events when the caller speaks another API.
+	st         *streamTranslator
+	stripUsage bool
+	// late is the exchange's header timer until the first event is here.
+	late *lateHeaders
+	// upstreamErr is why the upstream's stream (or its translation) failed.
+	upstreamErr error
+	clientGone  bool
+	// unflushed is set while events written to the client wait for a flush.
+	unflushed bool
+}
+
+// begin sends the status and arms the header timer: the headers leave
+// with the first event, in one write, unless that event is slow to come.
+func (s *streamRelay) begin(status int, o *outcome) {
+	x := s.x
 	h := x.w.Header()
 	h.Del("Content-Length")
 	o.streamed = true
@@ -27,134 +68,144 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 	if o.priced {
 		h.Set("Trailer", "X-Sluice-Cost-USD")
 	}
-	rc := http.NewResponseController(x.w)
+	s.rc = http.NewResponseController(x.w)
 	x.w.WriteHeader(status)
-	// The headers leave with the first event, in one write, unless that
-	// event is slow to come.
-	late := &x.late
-	late.start(rc)
-	clientGone := x.r.Context().Err() != nil
-	rd := readerPool.Get().(*sse.Reader)
-	rd.Reset(body)
-	defer func() { rd.Reset(nil); readerPool.Put(rd) }()
-	meter := usage.NewStreamMeter(string(x.upProto))
-	var st *streamTranslator
-	if x.tr != nil {
-		st = newStreamTranslator(x.tr)
+	s.late = &x.late
+	s.late.start(s.rc)
+	s.clientGone = x.r.Context().Err() != nil
+}
+
+// step relays the next event; false when the relay stops: at the end of
+// the stream, when the upstream failed or when the client left.
+func (s *streamRelay) step() bool {
+	// Flush before waiting on the upstream, not after every event: each
+	// flush is a write to the client's socket, and events that arrived in
+	// one read (common under load) can share it. No event waits in the
+	// buffer while the relay waits for the next one.
+	if s.unflushed && !s.rd.Buffered() {
+		if err := s.rc.Flush(); err != nil {
+			s.clientGone = true
+			return false
+		}
+		s.unflushed = false
 	}
-	var upstreamErr error
-	unflushed := false
-	for !clientGone {
-		// Flush before waiting on the upstream, not after every event: each
-		// flush is a write to the client's socket, and events that arrived
-		// in one read (common under load) can share it. No event waits in
-		// the buffer while the relay waits for the next one.
-		if unflushed && !rd.Buffered() {
-			if err := rc.Flush(); err != nil {
-				clientGone = true
-				break
-			}
-			unflushed = false
+	ev, err := s.rd.Next()
+	s.stopLate()
+	if err != nil {
+		if err != io.EOF {
+			s.upstreamErr = err
 		}
-		ev, err := rd.Next()
-		if late != nil {
-			// The first event (or the end) is here; the headers go with it
-			// unless the timer sent them already.
-			clientGone = late.stop() != nil
-			late = nil
+		return false
+	}
+	if s.clientGone {
+		return false
+	}
+	if out := s.pass(ev); len(out) > 0 && !s.write(out) {
+		return false
+	}
+	return s.upstreamErr == nil
+}
+
+// stopLate stops the header timer once the first event (or the end) is
+// here: the headers go with it unless the timer sent them already.
+func (s *streamRelay) stopLate() {
+	if s.late != nil {
+		if s.late.stop() != nil {
+			s.clientGone = true
 		}
+		s.late = nil
+	}
+}
+
+// pass meters ev and returns what the client gets of it: ev translated,
+// nothing for a usage-only chunk to strip, else ev as it came.
+func (s *streamRelay) pass(ev sse.Event) []byte {
+	s.meter.Observe(ev)
+	if s.st != nil {
+		out, err := s.st.translate(ev)
 		if err != nil {
-			if err != io.EOF {
-				upstreamErr = err
-			}
-			break
+			s.upstreamErr = err
 		}
-		if clientGone {
-			break
-		}
-		meter.Observe(ev)
-		out := ev.Raw
-		if st != nil {
-			var terr error
-			if out, terr = st.translate(ev); terr != nil {
-				upstreamErr = terr
-			}
-		} else if stripUsage && meter.IsUsageOnlyChunk(ev) {
-			continue
-		}
-		if len(out) > 0 {
-			if _, err := x.w.Write(out); err != nil {
-				clientGone = true
-				break
-			}
-			unflushed = true
-		}
-		if upstreamErr != nil {
-			break
-		}
+		return out
 	}
-	if st != nil && upstreamErr == nil && !clientGone && !cutAtShutdown(x.r) {
-		if st.finished {
-			if _, err := x.w.Write(st.end()); err != nil {
-				clientGone = true
-			}
-			unflushed = true
+	if s.stripUsage && s.meter.IsUsageOnlyChunk(ev) {
+		return nil
+	}
+	return ev.Raw
+}
+
+// write sends b to the client, to be flushed later; false when the client
+// is gone.
+func (s *streamRelay) write(b []byte) bool {
+	if _, err := s.x.w.Write(b); err != nil {
+		s.clientGone = true
+		return false
+	}
+	s.unflushed = true
+	return true
+}
+
+// end closes a translated stream in the caller's API, stops the header
+// timer if the client left before the first event, and flushes the rest.
+func (s *streamRelay) end(status int) {
+	x := s.x
+	if s.st != nil && s.upstreamErr == nil && !s.clientGone && !cutAtShutdown(x.r) {
+		if s.st.finished {
+			s.write(s.st.end())
 		} else if x.r.Context().Err() == nil && status < 300 {
-			upstreamErr = errors.New("the provider's stream ended before the answer finished")
+			s.upstreamErr = errors.New("the provider's stream ended before the answer finished")
 		}
 	}
-	if late != nil { // the client left before the loop began
-		_ = late.stop()
+	if s.late != nil { // the client left before the loop began
+		_ = s.late.stop()
 	}
-	if unflushed && !clientGone && rc.Flush() != nil {
-		clientGone = true
+	if s.unflushed && !s.clientGone && s.rc.Flush() != nil {
+		s.clientGone = true
 	}
-	u := meter.Usage()
-	cut := cutAtShutdown(x.r)
-	if x.r.Context().Err() != nil && !cut {
-		clientGone = true
-	}
-	if cut && !clientGone {
-		// The upstream read ended because the gateway is shutting down:
-		// the client is told why its answer stops here.
-		if _, err := x.w.Write(x.streamError(refuse(http.StatusServiceUnavailable, "shutting_down", shutdownMessage))); err == nil {
-			_ = rc.Flush()
-		}
-	} else if upstreamErr != nil && !clientGone && status < 300 {
-		// The answer has begun, so no other target may take over: end the
-		// stream with an error the client's SDK raises, not a silent cut.
+}
+
+// endWithError ends a stream the gateway's shutdown cut (cut), or whose
+// upstream failed after the answer began, with an error event the client's
+// SDK raises rather than a silent cut: no other target may take over now.
+func (s *streamRelay) endWithError(ctx context.Context, status int, cut bool, o *outcome) {
+	x := s.x
+	var aerr *apiError
+	switch {
+	case s.clientGone:
+		return
+	case cut:
+		aerr = refuse(http.StatusServiceUnavailable, "shutting_down", shutdownMessage)
+	case s.upstreamErr != nil && status < 300:
 		o.broke = true
-		what := "the upstream stream failed after the answer began: " + x.scrub(upstreamErr)
+		what := "the upstream stream failed after the answer began: " + x.scrub(s.upstreamErr)
 		var ue *protocol.UpstreamError
 		switch {
 		case errors.Is(context.Cause(ctx), errStreamIdle):
 			what = "the upstream stream went idle after the answer began and was cut"
-		case errors.As(upstreamErr, &ue):
-			what = fmt.Sprintf("the %s provider ended the stream with an error: %s", x.upProto, x.scrub(upstreamErr))
+		case errors.As(s.upstreamErr, &ue):
+			what = fmt.Sprintf("the %s provider ended the stream with an error: %s", x.upProto, x.scrub(s.upstreamErr))
 		}
-		if _, err := x.w.Write(x.streamError(refuse(http.StatusBadGateway, "upstream_stream_failed", what+"; the answer is incomplete"))); err == nil {
-			_ = rc.Flush()
-		}
+		aerr = refuse(http.StatusBadGateway, "upstream_stream_failed", what+"; the answer is incomplete")
+	default:
+		return
 	}
-	if status < 300 && meter.Partial() {
+	if _, err := x.w.Write(x.streamError(aerr)); err == nil {
+		_ = s.rc.Flush()
+	}
+}
+
+// charge prices the stream's usage into o and sends the cost trailer. A
+// stream without its usage (cut, failed, left or silent) is charged the
+// tokens estimated from what was streamed, and o says why.
+func (s *streamRelay) charge(ctx context.Context, status int, cut bool, o *outcome) {
+	x := s.x
+	u := s.meter.Usage()
+	if status < 300 && s.meter.Partial() {
 		o.partial = true
 		if u.InputTokens == 0 {
 			u.InputTokens = usage.EstimateInputTokens(x.body)
 		}
-		switch {
-		case cut:
-			o.err = "stream cut at gateway shutdown; tokens estimated from what was streamed"
-		case meter.Err() != nil:
-			o.err = meter.Err().Error() + "; tokens estimated from what was streamed"
-		case clientGone:
-			o.err = "client disconnected mid-stream; tokens estimated from what was streamed"
-		case errors.Is(context.Cause(ctx), errStreamIdle):
-			o.err, o.failure = "upstream stream went idle and was cut; tokens estimated from what was streamed", FailureStream
-		case upstreamErr != nil:
-			o.err, o.failure = "upstream stream failed: "+x.scrub(upstreamErr)+"; tokens estimated from what was streamed", FailureStream
-		default:
-			o.err = "stream ended without reporting usage; tokens estimated from what was streamed"
-		}
+		o.err, o.failure = s.whyPartial(ctx, cut)
 	} else if status >= 300 {
 		o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
 	}
@@ -164,9 +215,28 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 		o.partial = true
 		o.err = strings.TrimPrefix(o.err+"; "+note, "; ")
 	}
-	if o.priced && !clientGone {
-		h.Set("X-Sluice-Cost-USD", usd(o.cost))
+	if o.priced && !s.clientGone {
+		x.w.Header().Set("X-Sluice-Cost-USD", usd(o.cost))
 	}
+}
+
+// whyPartial says why a stream's usage is estimated, and the failure
+// class when the upstream is to blame.
+func (s *streamRelay) whyPartial(ctx context.Context, cut bool) (why, failure string) {
+	const estimated = "; tokens estimated from what was streamed"
+	switch {
+	case cut:
+		return "stream cut at gateway shutdown" + estimated, ""
+	case s.meter.Err() != nil:
+		return s.meter.Err().Error() + estimated, ""
+	case s.clientGone:
+		return "client disconnected mid-stream" + estimated, ""
+	case errors.Is(context.Cause(ctx), errStreamIdle):
+		return "upstream stream went idle and was cut" + estimated, FailureStream
+	case s.upstreamErr != nil:
+		return "upstream stream failed: " + s.x.scrub(s.upstreamErr) + estimated, FailureStream
+	}
+	return "stream ended without reporting usage" + estimated, ""
 }
 
 // readerPool keeps SSE readers (and their 4 KiB buffers) across streams:
