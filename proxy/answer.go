@@ -47,7 +47,7 @@ func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, si
 		o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
 	}
 	if o.priced {
-		h.Set("X-Sluice-Cost-USD", usd(o.cost))
+		h.Set("X-Sluice-Cost-USD", o.cost.Decimal())
 	}
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	x.w.WriteHeader(status)
@@ -173,7 +173,7 @@ func (x *exchange) relayLarge(ctx context.Context, status int, head []byte, body
 		o.err = strings.TrimSuffix(what+"; "+o.err, "; ")
 	}
 	if o.priced {
-		h.Set("X-Sluice-Cost-USD", usd(o.cost))
+		h.Set("X-Sluice-Cost-USD", o.cost.Decimal())
 	}
 }
 

@@ -216,7 +216,7 @@ func (s *streamRelay) charge(ctx context.Context, status int, cut bool, o *outco
 		o.err = strings.TrimPrefix(o.err+"; "+note, "; ")
 	}
 	if o.priced && !s.clientGone {
-		x.w.Header().Set("X-Sluice-Cost-USD", usd(o.cost))
+		x.w.Header().Set("X-Sluice-Cost-USD", o.cost.Decimal())
 	}
 }
 
