@@ -145,22 +145,29 @@ func (s *streamRelay) write(b []byte) bool {
 	return true
 }
 
-// end closes a translated stream in the caller's API, stops the header
-// timer if the client left before the first event, and flushes the rest.
+// end closes a translated stream, stops the header timer if the client
+// left before the first event, and flushes the rest.
 func (s *streamRelay) end(status int) {
-	x := s.x
-	if s.st != nil && s.upstreamErr == nil && !s.clientGone && !cutAtShutdown(x.r) {
-		if s.st.finished {
-			s.write(s.st.end())
-		} else if x.r.Context().Err() == nil && status < 300 {
-			s.upstreamErr = errors.New("the provider's stream ended before the answer finished")
-		}
+	if s.st != nil && s.upstreamErr == nil && !s.clientGone && !cutAtShutdown(s.x.r) {
+		s.endTranslated(status)
 	}
 	if s.late != nil { // the client left before the loop began
 		_ = s.late.stop()
 	}
 	if s.unflushed && !s.clientGone && s.rc.Flush() != nil {
 		s.clientGone = true
+	}
+}
+
+// endTranslated writes the caller's API's end of a translated stream, or,
+// when the provider's stream stopped before its answer finished, takes
+// that as the upstream's failure.
+func (s *streamRelay) endTranslated(status int) {
+	switch {
+	case s.st.finished:
+		s.write(s.st.end())
+	case s.x.r.Context().Err() == nil && status < 300:
+		s.upstreamErr = errors.New("the provider's stream ended before the answer finished")
 	}
 }
 
