@@ -128,27 +128,7 @@ func (x *exchange) relayLarge(ctx context.Context, status int, head []byte, body
 	}
 	x.w.WriteHeader(status)
 	scanner := usage.NewBodyScanner(string(x.protocol))
-	relay := func(p []byte) bool {
-		_, _ = scanner.Write(p)
-		_, err := x.w.Write(p)
-		return err == nil
-	}
-	chunk := copyPool.Get().(*[]byte)
-	defer copyPool.Put(chunk)
-	clientOK := relay(head)
-	var readErr error
-	for clientOK {
-		n, err := body.Read(*chunk)
-		if n > 0 {
-			clientOK = relay((*chunk)[:n])
-		}
-		if err != nil {
-			if err != io.EOF {
-				readErr = err
-			}
-			break
-		}
-	}
+	clientOK, readErr := x.copyAnswer(scanner, head, body)
 	if status < 300 {
 		u, err := scanner.Usage()
 		x.meterAnswer(u, err, !clientOK || readErr != nil, o)
@@ -163,18 +143,49 @@ func (x *exchange) relayLarge(ctx context.Context, status int, head []byte, body
 		// Too late for another target or a clean error: the client sees
 		// the answer cut short.
 		o.broke, o.failure, x.cut = true, FailureStream, true
-		what := "the upstream failed during the answer: " + x.scrub(readErr)
-		switch {
-		case errors.Is(context.Cause(ctx), errStreamIdle):
-			what = "the upstream went idle during the answer and was cut"
-		case cutAtShutdown(x.r):
-			what = "the gateway shut down during the answer and cut it"
-		}
-		o.err = strings.TrimSuffix(what+"; "+o.err, "; ")
+		o.err = strings.TrimSuffix(x.whyCut(ctx, readErr)+"; "+o.err, "; ")
 	}
 	if o.priced {
 		h.Set("X-Sluice-Cost-USD", o.cost.Decimal())
 	}
+}
+
+// copyAnswer writes head and then the rest of body to the client, and
+// each to scanner, until body ends or the client is gone (clientOK
+// false). readErr is body's failure, if it broke off.
+func (x *exchange) copyAnswer(scanner *usage.BodyScanner, head []byte, body io.Reader) (clientOK bool, readErr error) {
+	relay := func(p []byte) bool {
+		_, _ = scanner.Write(p)
+		_, err := x.w.Write(p)
+		return err == nil
+	}
+	chunk := copyPool.Get().(*[]byte)
+	defer copyPool.Put(chunk)
+	clientOK = relay(head)
+	for clientOK {
+		n, err := body.Read(*chunk)
+		if n > 0 {
+			clientOK = relay((*chunk)[:n])
+		}
+		if err != nil {
+			if err != io.EOF {
+				readErr = err
+			}
+			break
+		}
+	}
+	return clientOK, readErr
+}
+
+// whyCut says why a non-streamed answer broke off after it had begun.
+func (x *exchange) whyCut(ctx context.Context, readErr error) string {
+	switch {
+	case errors.Is(context.Cause(ctx), errStreamIdle):
+		return "the upstream went idle during the answer and was cut"
+	case cutAtShutdown(x.r):
+		return "the gateway shut down during the answer and cut it"
+	}
+	return "the upstream failed during the answer: " + x.scrub(readErr)
 }
 
 // copyPool holds relayLarge's read buffers.
