@@ -23,7 +23,7 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 	rd := readerPool.Get().(*sse.Reader)
 	rd.Reset(body)
 	defer func() { rd.Reset(nil); readerPool.Put(rd) }()
-	s := streamRelay{x: x, rd: rd, meter: usage.NewStreamMeter(string(x.upProto)), stripUsage: stripUsage}
+	s := streamRelay{x: x, rd: rd, meter: *usage.NewStreamMeter(string(x.upProto)), stripUsage: stripUsage}
 	if x.tr != nil {
 		s.st = newStreamTranslator(x.tr)
 	}
@@ -41,10 +41,12 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 
 // streamRelay is the state of one SSE answer on its way to the client.
 type streamRelay struct {
-	x     *exchange
-	rc    *http.ResponseController
-	rd    *sse.Reader
-	meter *usage.StreamMeter
+	x  *exchange
+	rc *http.ResponseController
+	rd *sse.Reader
+	// meter is held by value: a pointer in the struct would put it on the
+	// heap.
+	meter usage.StreamMeter
 	// st translates the events when the caller speaks another API.
 	st         *streamTranslator
 	stripUsage bool
