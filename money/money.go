@@ -95,16 +95,34 @@ func (m Micros) USD() float64 {
 // the amount has sub-cent micro-USD, so "$50.00" and "$0.0015" both read
 // naturally in logs, error messages and 429 responses.
 func (m Micros) String() string {
+	d := m.Decimal()
 	sign := ""
+	if d[0] == '-' {
+		sign, d = "-", d[1:]
+	}
+	d = strings.TrimRight(d, "0")
+	for len(d)-strings.IndexByte(d, '.') <= 2 {
+		d += "0"
+	}
+	return sign + "$" + d
+}
+
+// Decimal formats the amount as a number of dollars with all six decimal
+// places, "0.001500" or "-2.000000": exact, and one form for machines to
+// read (the proxy's cost header).
+func (m Micros) Decimal() string {
+	var buf [32]byte
+	b := buf[:0]
 	u := uint64(m) // magnitude via uint64 so math.MinInt64 does not overflow
 	if m < 0 {
-		sign = "-"
+		b = append(b, '-')
 		u = -u
 	}
-	frac := fmt.Sprintf("%06d", u%uint64(PerUSD))
-	frac = strings.TrimRight(frac, "0")
-	for len(frac) < 2 {
-		frac += "0"
+	b = strconv.AppendUint(b, u/uint64(PerUSD), 10)
+	b = append(b, '.')
+	frac := u % uint64(PerUSD)
+	for d := uint64(PerUSD / 10); d > 0; d /= 10 {
+		b = append(b, byte('0'+frac/d%10))
 	}
-	return fmt.Sprintf("%s$%d.%s", sign, u/uint64(PerUSD), frac)
+	return string(b)
 }

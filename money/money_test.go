@@ -118,6 +118,28 @@ func TestString(t *testing.T) {
 	}
 }
 
+func TestDecimal(t *testing.T) {
+	tests := []struct {
+		m    Micros
+		want string
+	}{
+		{m: 0, want: "0.000000"},
+		{m: 1, want: "0.000001"},
+		{m: 1_500, want: "0.001500"},
+		{m: 50_000_000, want: "50.000000"},
+		{m: 1_234_567, want: "1.234567"},
+		{m: -2_000_000, want: "-2.000000"},
+		{m: -1_500, want: "-0.001500"},
+		{m: math.MaxInt64, want: "9223372036854.775807"},
+		{m: math.MinInt64, want: "-9223372036854.775808"},
+	}
+	for _, tt := range tests {
+		if got := tt.m.Decimal(); got != tt.want {
+			t.Errorf("Micros(%d).Decimal() = %q, want %q", int64(tt.m), got, tt.want)
+		}
+	}
+}
+
 func TestParseUSDRoundTrip(t *testing.T) {
 	for _, usd := range []float64{0, 0.01, 0.0015, 1, 2.5, 10, 123.456789, 1_000_000} {
 		m, err := ParseUSD(usd)

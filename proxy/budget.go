@@ -291,8 +291,8 @@ func (x *exchange) charge(u usage.Usage) (usage.Usage, money.Micros, string) {
 	cost := price.Cost(costUsage(c))
 	x.p.log.Warn("upstream reported more tokens than the request can use; charged its bounds", "request_id", x.reqID,
 		"service", x.e.svc.ServiceName, "model", x.model, "input_tokens", u.InputTokens, "output_tokens", u.OutputTokens,
-		"max_input_tokens", w.inCap, "max_output_tokens", w.outCap, "claimed", usd(claimed), "charged", usd(cost))
+		"max_input_tokens", w.inCap, "max_output_tokens", w.outCap, "claimed", claimed.Decimal(), "charged", cost.Decimal())
 	note := fmt.Sprintf("the upstream reported %d input and %d output tokens (%s), more than this request can use "+
-		"(%d input, %d output); charged those bounds (%s)", u.InputTokens, u.OutputTokens, usd(claimed), w.inCap, w.outCap, usd(cost))
+		"(%d input, %d output); charged those bounds (%s)", u.InputTokens, u.OutputTokens, claimed.Decimal(), w.inCap, w.outCap, cost.Decimal())
 	return c, cost, note
 }

@@ -304,8 +304,8 @@ func TestUnreadableStreamUsage(t *testing.T) {
 		if !strings.HasPrefix(rec.Error, `usage could not be read: "prompt_tokens" is "abc"`) || !strings.Contains(rec.Error, "estimated") {
 			t.Errorf("record error %q", rec.Error)
 		}
-		if got := resp.Trailer.Get("X-Sluice-Cost-USD"); got != usd(rec.Cost) {
-			t.Errorf("cost trailer %q, record %s", got, usd(rec.Cost))
+		if got := resp.Trailer.Get("X-Sluice-Cost-USD"); got != rec.Cost.Decimal() {
+			t.Errorf("cost trailer %q, record %s", got, rec.Cost.Decimal())
 		}
 	})
 }
@@ -380,8 +380,8 @@ func TestLargeAnswerMetered(t *testing.T) {
 				t.Errorf("%s: record %d in, %d out, cost %d, partial %v (%q); want %d, %d, %d, %v",
 					tc.name, rec.InputTokens, rec.OutputTokens, rec.Cost, rec.Partial, rec.Error, tc.in, tc.out, want, tc.partial)
 			}
-			if got := resp.Trailer.Get("X-Sluice-Cost-USD"); got != usd(want) {
-				t.Errorf("%s: cost trailer %q, want %q", tc.name, got, usd(want))
+			if got := resp.Trailer.Get("X-Sluice-Cost-USD"); got != want.Decimal() {
+				t.Errorf("%s: cost trailer %q, want %q", tc.name, got, want.Decimal())
 			}
 		}
 	})
@@ -462,12 +462,12 @@ func TestBufferedBytesBounded(t *testing.T) {
 	long := strings.Replace(body, `"content":"`, `"content":"a long answer `, 1)
 	bufs.release(int64(len(long)) + 1)
 	resp, got = f.call("POST", "/v1/messages", key, long)
-	if resp.StatusCode != 200 || len(got) != 3*bufferStep || resp.Header.Get("X-Sluice-Cost-USD") != "" || resp.Trailer.Get("X-Sluice-Cost-USD") != usd(f.lastRecord().Cost) {
+	if resp.StatusCode != 200 || len(got) != 3*bufferStep || resp.Header.Get("X-Sluice-Cost-USD") != "" || resp.Trailer.Get("X-Sluice-Cost-USD") != f.lastRecord().Cost.Decimal() {
 		t.Fatalf("a long answer with room for the body only: status %d, %d bytes, header %q, trailer %q",
 			resp.StatusCode, len(got), resp.Header.Get("X-Sluice-Cost-USD"), resp.Trailer.Get("X-Sluice-Cost-USD"))
 	}
 	resp, got = f.call("POST", "/v1/messages", key, body)
-	if resp.StatusCode != 200 || got != anthropicBody || resp.Header.Get("X-Sluice-Cost-USD") != usd(f.lastRecord().Cost) {
+	if resp.StatusCode != 200 || got != anthropicBody || resp.Header.Get("X-Sluice-Cost-USD") != f.lastRecord().Cost.Decimal() {
 		t.Fatalf("a short answer with room for the body only: status %d, header %q: %s", resp.StatusCode, resp.Header.Get("X-Sluice-Cost-USD"), got)
 	}
 

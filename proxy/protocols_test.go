@@ -298,7 +298,7 @@ func TestProtocols(t *testing.T) {
 				if resp.Header.Get("X-Ratelimit-Remaining-Requests") != "499" {
 					t.Error("the upstream's rate-limit headers were not passed through")
 				}
-				wantCost := usd(tc.cost)
+				wantCost := tc.cost.Decimal()
 				costHeader := resp.Header.Get("X-Sluice-Cost-USD")
 				if tc.stream != nil {
 					costHeader = resp.Trailer.Get("X-Sluice-Cost-USD")

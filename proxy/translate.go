@@ -213,7 +213,7 @@ func (x *exchange) relayTranslatedBody(status int, body io.Reader, size int64, o
 	h := x.w.Header()
 	h.Set("Content-Type", "application/json")
 	if o.priced {
-		h.Set("X-Sluice-Cost-USD", usd(o.cost))
+		h.Set("X-Sluice-Cost-USD", o.cost.Decimal())
 	}
 	h.Set("Content-Length", strconv.Itoa(len(out)))
 	x.w.WriteHeader(status)

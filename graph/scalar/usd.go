@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -53,24 +53,7 @@ func UnmarshalUSD(v any) (money.Micros, error) {
 // formatUSD prints micro-USD as a decimal number of dollars without
 // trailing zeros: 50000000 → 50, 1500 → 0.0015.
 func formatUSD(m money.Micros) string {
-	neg := m < 0
-	u := uint64(m)
-	if neg {
-		u = uint64(-m)
-	}
-	whole, frac := u/uint64(money.PerUSD), u%uint64(money.PerUSD)
-	s := strconv.FormatUint(whole, 10)
-	if frac != 0 {
-		f := fmt.Sprintf("%06d", frac)
-		for f[len(f)-1] == '0' {
-			f = f[:len(f)-1]
-		}
-		s += "." + f
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
+	return strings.TrimSuffix(strings.TrimRight(m.Decimal(), "0"), ".")
 }
 
 // badInput is a GraphQL error with extensions.code BAD_USER_INPUT, so that

@@ -1,0 +1,319 @@
+package proxy
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/budget"
+	"github.com/sluicehq/sluice/ent/schema"
+	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/pricing"
+	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/proxy/protocol"
+	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/usagelog"
+)
+
+// exchange is one proxied request from key check to usage record.
+type exchange struct {
+	p *Proxy
+	w http.ResponseWriter
+	r *http.Request
+	// protocol is the caller's API family: its error shape, and the
+	// providers its requests pass through to untranslated.
+	protocol providers.Protocol
+	// api is how the caller's requests are translated for other providers.
+	api      clientAPI
+	endpoint string
+	start    time.Time
+	reqID    string
+	e        *keyEntry
+	model    string
+	info     modelInfo
+	body     []byte // as forwarded
+	bodyBuf  *bytes.Buffer
+	// bodyHeld is what the request body holds of the buffer budget.
+	bodyHeld int64
+	fields   fields
+	// geminiAction, set on Gemini routes, puts the model into the
+	// upstream path (generateContent or streamGenerateContent).
+	geminiAction string
+	// up is the upstream of the current attempt: the service's single
+	// credential or the chosen target's.
+	up *upstreamConf
+	// attempts lists the tries of a routed request, for its record.
+	attempts []schema.Attempt
+	// late sends a stream's headers if its first event is slow.
+	late lateHeaders
+	// worst is the request's worst case, reserved before it is sent; its
+	// output cap and input ceiling bound what it is charged.
+	worst worstCase
+	// cut is set when a non-streamed answer being relayed broke off.
+	cut bool
+	// upProto is the protocol of the current attempt's upstream.
+	upProto providers.Protocol
+	// req is the request in the internal form, decoded when some upstream
+	// of the service speaks another API than the caller; nil otherwise.
+	req *protocol.Request
+	// tr is set while the current attempt is translated.
+	tr *translation
+	// excluded marks the targets (by index) that cannot serve the request:
+	// they speak another API than the caller's and it is not translated.
+	excluded uint64
+	// serviceInfo is the model's price at the service; info is replaced by
+	// the price at each attempt's target.
+	serviceInfo modelInfo
+	// tried marks the targets (by index) tried so far, and the excluded.
+	tried uint64
+	// path and extraQuery are the upstream path and query of every
+	// attempt; stripUsage drops from a stream the usage-only chunk that the
+	// gateway, not the client, asked for.
+	path, extraQuery string
+	stripUsage       bool
+}
+
+// serve handles the fixed-path provider routes.
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
+	x := p.begin(w, r, rt.protocol, rt.api, rt.path)
+	if x == nil {
+		return
+	}
+	defer x.release()
+	f := x.fields
+	if aerr := x.pickModel(f.Model); aerr != nil {
+		x.fail(aerr)
+		return
+	}
+	if aerr := x.prepareTranslation(); aerr != nil {
+		x.fail(aerr)
+		return
+	}
+	stripUsage := false
+	if rt.includeUsage && f.Stream {
+		body, asked, err := withIncludeUsage(x.body, f.StreamOptions)
+		if err != nil {
+			x.fail(refuse(http.StatusBadRequest, "invalid_stream_options", err.Error()))
+			return
+		}
+		x.body, stripUsage = body, !asked
+	}
+	x.forward(rt.upstream, "", stripUsage)
+}
+
+// serveModelPath handles the paths below a Gemini models prefix: POST
+// {model}:{action}, where the model and the method are in the path, and
+// GET {model}, one model of the caller's list.
+func (p *Proxy) serveModelPath(w http.ResponseWriter, r *http.Request, prefix string) {
+	rest := strings.TrimPrefix(r.URL.Path, prefix)
+	model, action, hasAction := cutLast(rest, ':')
+	if model == "" {
+		unknownRoute(w, r)
+		return
+	}
+	if !hasAction && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		p.serveModel(w, r, model)
+		return
+	}
+	api, ok := geminiActions[action]
+	if !ok {
+		w.Header().Set("X-Request-Id", requestID(r))
+		writeRefusal(w, r, providers.ProtocolGemini, refuse(http.StatusNotFound, "unknown_route",
+			fmt.Sprintf("Sluice serves %s for Gemini; %s is not one of them", routesOf(providers.ProtocolGemini), r.URL.Path)))
+		return
+	}
+	x := p.begin(w, r, providers.ProtocolGemini, api, prefix+"{model}:"+action)
+	if x == nil {
+		return
+	}
+	defer x.release()
+	if strings.Contains(model, "/") {
+		x.fail(refuse(http.StatusBadRequest, "invalid_model", "the model in the path must be a plain model ID such as gemini-2.0-flash"))
+		return
+	}
+	if aerr := x.pickModel(model); aerr != nil {
+		x.fail(aerr)
+		return
+	}
+	x.geminiAction = action // the path is built per attempt: a target may map the model
+	if aerr := x.prepareTranslation(); aerr != nil {
+		x.fail(aerr)
+		return
+	}
+	extra := ""
+	if action == "streamGenerateContent" {
+		extra = "alt=sse" // SSE, not a JSON array, so events can be relayed and metered one by one
+	}
+	x.forward("", extra, false)
+}
+
+func cutLast(s string, sep byte) (before, after string, found bool) {
+	if i := strings.LastIndexByte(s, sep); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
+
+// begin runs the checks common to every provider route and reads the
+// body; nil when the request was answered already. The caller must
+// release a non-nil exchange.
+func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Protocol, api clientAPI, endpoint string) *exchange {
+	start := time.Now()
+	x := &exchange{p: p, w: w, r: r, protocol: proto, api: api, endpoint: endpoint, start: start, reqID: requestID(r)}
+	w.Header().Set("X-Request-Id", x.reqID)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeRefusal(w, r, proto, refuse(http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s takes POST, not %s", r.URL.Path, r.Method)))
+		return nil
+	}
+	e, aerr := p.authenticate(r, start)
+	x.e = e
+	if aerr != nil {
+		x.fail(aerr)
+		return nil
+	}
+	if aerr := x.checkReachable(); aerr != nil {
+		x.fail(aerr)
+		return nil
+	}
+	if e.misconfigured != nil {
+		x.fail(e.misconfigured)
+		return nil
+	}
+	if aerr := x.readBody(); aerr != nil {
+		x.fail(aerr)
+		return nil
+	}
+	if d := e.svc.RequestDefaults; len(d) > 0 {
+		body, err := applyDefaults(proto, x.body, d, e.allowOverwrite)
+		if err != nil {
+			x.release()
+			x.fail(refuse(http.StatusBadRequest, "invalid_json", "the request body is not a JSON object: "+err.Error()))
+			return nil
+		}
+		x.body = body
+	}
+	f, aerr := parseFields(x.body)
+	if aerr != nil {
+		x.release()
+		x.fail(aerr)
+		return nil
+	}
+	x.fields = f
+	return x
+}
+
+// readBody reads the request body into a pooled buffer; release returns it
+// and its share of the buffer budget.
+func (x *exchange) readBody() *apiError {
+	buf := getBuffer()
+	held, aerr := readBody(x.w, x.r, buf, x.p.opts.MaxBodyBytes, x.p.bufs)
+	if aerr != nil {
+		putBuffer(buf)
+		x.p.bufs.release(held)
+		return aerr
+	}
+	// Hold budget for the bytes kept, not the last step's room: a request
+	// keeps its body until its answer (perhaps a long stream) ends.
+	x.p.bufs.release(held - int64(buf.Len()))
+	x.body, x.bodyBuf, x.bodyHeld = buf.Bytes(), buf, int64(buf.Len())
+	return nil
+}
+
+func (x *exchange) release() {
+	if x.bodyBuf != nil {
+		putBuffer(x.bodyBuf)
+		x.bodyBuf = nil
+		x.p.bufs.release(x.bodyHeld)
+		x.bodyHeld = 0
+	}
+}
+
+// pickModel checks the requested model against the service's allow-list.
+func (x *exchange) pickModel(model string) *apiError {
+	if aerr := checkModel(model); aerr != nil {
+		return aerr
+	}
+	x.model = model
+	info, ok := x.e.models[model]
+	if !ok {
+		return refuse(http.StatusForbidden, "model_not_enabled", notEnabled(model, x.e))
+	}
+	x.info, x.serviceInfo = info, info
+	return nil
+}
+
+func notEnabled(model string, e *keyEntry) string {
+	if len(e.enabled) == 0 {
+		return fmt.Sprintf("model %q is not enabled: service %q has no models enabled; an admin must enable some", model, e.svc.ServiceName)
+	}
+	list := e.enabled
+	more := ""
+	if len(list) > 20 {
+		more = fmt.Sprintf(" and %d more (see GET /v1/models)", len(list)-20)
+		list = list[:20]
+	}
+	return fmt.Sprintf("model %q is not enabled for service %q; enabled: %s%s", model, e.svc.ServiceName, strings.Join(list, ", "), more)
+}
+
+// fail answers aerr and records the refusal when a key and service are
+// known.
+func (x *exchange) fail(aerr *apiError) {
+	aerr = redacted(x.r, aerr)
+	writeError(x.w, x.protocol, aerr)
+	x.record(outcome{status: aerr.status, err: aerr.message, priced: true, failure: failureOf(aerr.code)})
+}
+
+// outcome is what happened to a request, for its usage record.
+type outcome struct {
+	status   int
+	usage    usage.Usage
+	cost     money.Micros
+	priced   bool
+	ttfb     time.Duration
+	streamed bool
+	partial  bool
+	err      string
+	// failure classifies a failed request (Failure*) for the metrics.
+	failure string
+	// broke is set when the upstream failed after the answer had begun.
+	broke bool
+	// spend is the settled budget spend the record carries to the database.
+	spend *budget.Settlement
+}
+
+func (x *exchange) record(o outcome) {
+	e := x.e
+	if e == nil || e.svc == nil {
+		return
+	}
+	rec := usagelog.Record{
+		CreatedAt: x.start, RequestID: x.reqID,
+		OrganizationID: e.key.OrganizationID, ServiceID: e.svc.ID, APIKeyID: e.key.ID, CredentialID: e.credID,
+		Attempts: x.attempts,
+		Protocol: string(x.protocol), ProviderProtocol: string(x.upProto), Endpoint: x.endpoint, Model: x.model,
+		InputTokens: o.usage.InputTokens, OutputTokens: o.usage.OutputTokens, CachedInputTokens: o.usage.CachedInputTokens,
+		CacheWriteTokens: o.usage.CacheWriteTokens, CacheWrite1hTokens: o.usage.CacheWrite1hTokens,
+		Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err, Failure: o.failure,
+		LatencyUs: time.Since(x.start).Microseconds(), Streamed: o.streamed, Partial: o.partial,
+		Spend: o.spend,
+	}
+	if x.up != nil {
+		rec.CredentialID = x.up.credID // the target that answered
+	}
+	if o.ttfb > 0 {
+		us := o.ttfb.Microseconds()
+		rec.TTFBUs = &us
+	}
+	x.p.usage.Add(rec)
+}
+
+// costUsage is what pricing needs of the usage a provider reported.
+func costUsage(u usage.Usage) pricing.Usage {
+	return pricing.Usage{
+		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens,
+		CacheWriteTokens: u.CacheWriteTokens, CacheWrite1hTokens: u.CacheWrite1hTokens,
+	}
+}
