@@ -127,7 +127,7 @@ func TestInvalidationAcrossReplicas(t *testing.T) {
 }
 
 // TestModelsAndServices: the Sluice-local listings answer from the cache
-// in OpenAI's and seed 000's shapes.
+// in OpenAI's and the /services shapes.
 func TestModelsAndServices(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db, func(o *Options) {

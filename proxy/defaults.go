@@ -7,7 +7,7 @@ import (
 	"github.com/sluicehq/sluice/providers"
 )
 
-// applyDefaults puts a service's request defaults (seed 004's enforced
+// applyDefaults puts a service's request defaults (the enforced
 // inference configuration: max_tokens, temperature, …) into a request
 // body. With overwrite allowed, a default fills only what the client left
 // out; otherwise it replaces the client's value. Gemini keeps these under

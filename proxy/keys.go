@@ -38,7 +38,7 @@ type keyEntry struct {
 	orgName string
 	// enforceBalance is the organization's prepaid-balance switch.
 	enforceBalance bool
-	// allowOverwrite is the organization's project setting (seed 004):
+	// allowOverwrite is the organization's project setting:
 	// when false, the service's request defaults override the client's.
 	allowOverwrite bool
 
@@ -267,8 +267,8 @@ func (p *Proxy) resolveTargets(ctx context.Context, e *keyEntry, ts []*ent.Servi
 			}
 			continue
 		}
-		if len(e.targets) == maxTargets {
-			p.log.Warn("a service has more targets than the proxy routes to; the last ones are ignored", "service", name, "max", maxTargets)
+		if len(e.targets) == providers.MaxServiceTargets {
+			p.log.Warn("a service has more targets than the proxy routes to; the last ones are ignored", "service", name, "max", providers.MaxServiceTargets)
 			break
 		}
 		e.targets = append(e.targets, &target{id: st.ID, index: len(e.targets), weight: max(st.Weight, 1),

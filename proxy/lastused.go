@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,13 +61,13 @@ func (l *lastUsed) run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// write stores the pending marks with one UPDATE per 500 keys, all at the
-// latest time marked: last_used_at is accurate to the write interval, which
-// is all a "last used" column is for. Raw SQL, because ent's update would
-// also bump updated_at, the time of the last admin change.
+// write stores the pending marks, all at the latest time marked:
+// last_used_at is accurate to the write interval, which is all a "last
+// used" column is for. database.MarkKeysUsed leaves updated_at, the time
+// of the last admin change, alone.
 func (l *lastUsed) write(ctx context.Context) {
 	l.mu.Lock()
-	ids := make([]any, 0, len(l.pending))
+	ids := make([]int, 0, len(l.pending))
 	var at time.Time
 	for id, t := range l.pending {
 		ids = append(ids, id)
@@ -78,15 +77,11 @@ func (l *lastUsed) write(ctx context.Context) {
 	}
 	clear(l.pending)
 	l.mu.Unlock()
-	at = at.UTC().Truncate(time.Microsecond)
-	for len(ids) > 0 {
-		n := min(len(ids), 500)
-		q := "UPDATE api_keys SET last_used_at = ? WHERE id IN (?" + strings.Repeat(", ?", n-1) + ")"
-		args := append([]any{at}, ids[:n]...)
-		ids = ids[n:]
-		if _, err := l.db.SQL.ExecContext(ctx, database.Rebind(l.db.Dialect, q), args...); err != nil {
-			// Losing a last-used mark is harmless; the next use marks again.
-			l.log.Warn("could not record when API keys were last used", "keys", n, "err", err)
-		}
+	if len(ids) == 0 {
+		return
+	}
+	if err := l.db.MarkKeysUsed(ctx, at.UTC().Truncate(time.Microsecond), ids); err != nil {
+		// Losing a last-used mark is harmless; the next use marks again.
+		l.log.Warn("could not record when API keys were last used", "keys", len(ids), "err", err)
 	}
 }

@@ -24,7 +24,8 @@ type modelEntry struct {
 	OwnedBy string `json:"owned_by"`
 }
 
-// servicesAnswer is seed 000's GET /services answer.
+// servicesAnswer is the GET /services answer: the key's services and
+// their models with descriptions.
 type servicesAnswer struct {
 	Services []serviceEntry `json:"services"`
 }
@@ -112,7 +113,7 @@ func callerProtocol(r *http.Request) providers.Protocol {
 	return providers.ProtocolOpenAI
 }
 
-// serveServices answers seed 000's GET /services: the key's service and
+// serveServices answers GET /services: the key's service and
 // its models, with the catalog's descriptions.
 func (p *Proxy) serveServices(w http.ResponseWriter, r *http.Request) {
 	if p.opts.Browser != nil && strings.Contains(r.Header.Get("Accept"), "text/html") {

@@ -9,10 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
-	"unicode/utf8"
 
+	"github.com/sluicehq/sluice/modelname"
 	"github.com/sluicehq/sluice/proxy/usage"
 )
 
@@ -196,38 +195,21 @@ func jsonKind(val []byte) string {
 	}
 }
 
-// maxModelLen matches ModelPrice.model's limit.
-const maxModelLen = 200
-
 // checkModel refuses model names that could only be mistakes or attacks:
 // control characters, white space, path traversal and URL syntax. They
 // would never match an enabled model anyway, but a clear 400 beats a
 // puzzling 403, and nothing odd ever reaches an upstream URL.
 func checkModel(model string) *apiError {
-	if model == "" {
+	err := modelname.Check(model)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, modelname.ErrEmpty):
 		return refuse(http.StatusBadRequest, "missing_model", `the request names no model; set "model"`)
+	case errors.Is(err, modelname.ErrPath):
+		return refuse(http.StatusBadRequest, "invalid_model", err.Error()+"; use the model ID as listed in /v1/models")
 	}
-	if len(model) > maxModelLen {
-		return refuse(http.StatusBadRequest, "invalid_model", fmt.Sprintf("the model name is longer than %d characters", maxModelLen))
-	}
-	for i := 0; i < len(model); i++ {
-		c := model[i]
-		if c <= ' ' || c == 0x7f || c == '\\' || c == '?' || c == '#' || c == '%' || c == '"' {
-			return refuse(http.StatusBadRequest, "invalid_model",
-				fmt.Sprintf("the model name contains a character not allowed in model names at byte %d", i))
-		}
-	}
-	// Bytes that are not UTF-8 would reach the usage record, and
-	// PostgreSQL refuses such text: one bad record would hold up the
-	// usage writer's batch.
-	if !utf8.ValidString(model) {
-		return refuse(http.StatusBadRequest, "invalid_model", "the model name is not valid UTF-8")
-	}
-	if model == ".." || strings.HasPrefix(model, "../") || strings.HasSuffix(model, "/..") || strings.Contains(model, "/../") ||
-		strings.HasPrefix(model, "/") || strings.Contains(model, "//") {
-		return refuse(http.StatusBadRequest, "invalid_model", "the model name contains a path (/, .., //); use the model ID as listed in /v1/models")
-	}
-	return nil
+	return refuse(http.StatusBadRequest, "invalid_model", err.Error())
 }
 
 // withIncludeUsage returns body asking for stream usage, and whether the

@@ -11,7 +11,7 @@ import (
 	"github.com/sluicehq/sluice/ratelimits"
 )
 
-// Routing (issue 11): a service with targets spreads its requests over
+// Routing: a service with targets spreads its requests over
 // several credentials by weight, skips the ones that are rate-limited or
 // failing, and fails over to another before the answer has begun. Health
 // is kept per target in this process's memory, outside the key cache, so
@@ -29,9 +29,6 @@ const (
 	// down target lets through; past it, another request may probe (the
 	// first one's answer is slow, or it was lost).
 	probeLease = time.Minute
-	// maxTargets bounds a service's targets, so that a request can track
-	// the ones it tried in one word.
-	maxTargets = 64
 )
 
 // target is one credential a routed service calls, resolved like a

@@ -170,7 +170,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("stream held for %v despite a 100 ms idle timeout", d)
 	}
-	// What was streamed stays; the cut is told with an error event (issue 11).
+	// What was streamed stays; the cut is told with an error event.
 	if resp.StatusCode != 200 || !strings.HasPrefix(body, openAIStream[0]) ||
 		!strings.HasSuffix(body, "data: {\"error\":{\"message\":\"the upstream stream went idle after the answer began and was cut; the answer is incomplete\",\"type\":\"api_error\",\"param\":null,\"code\":\"upstream_stream_failed\"}}\n\n") {
 		t.Errorf("status %d body %q", resp.StatusCode, body)

@@ -6365,9 +6365,10 @@ extend type Mutation {
   updateProjectSettings(input: UpdateProjectSettingsInput!): ProjectSettings!
 }
 `, BuiltIn: false},
-	{Name: "../routing.graphqls", Input: `# Routing: a service may spread its traffic over several
-# credentials of its provider, by weight, failing over between them. A
-# service without targets keeps calling its single credential.
+	{Name: "../routing.graphqls", Input: `# Routing: a service may spread its traffic over several credentials, by
+# weight, failing over between them; a credential of another provider is
+# called through translation to its API. A service without targets keeps
+# calling its single credential.
 
 """
 A target's state in this gateway's memory, from the answers it gave to
