@@ -60,6 +60,9 @@ type exchange struct {
 	req *protocol.Request
 	// tr is set while the current attempt is translated.
 	tr *translation
+	// prepared are the request's translations, encoded before its
+	// reservation; nil when it is not translated.
+	prepared []*preparedCall
 	// excluded marks the targets (by index) that cannot serve the request:
 	// they speak another API than the caller's and it is not translated.
 	excluded uint64

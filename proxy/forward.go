@@ -140,6 +140,9 @@ func (x *exchange) attempt(t *target, n int) (next *target, o outcome) {
 	model, proto := x.aim(t)
 	if x.api.op == protocol.OpCountTokens && proto != x.protocol {
 		if _, ok := providerAdapter(proto, protocol.OpCountTokens); !ok {
+			if t != nil {
+				t.health.release() // nothing was sent: no verdict on the target
+			}
 			return nil, x.countTokensLocally()
 		}
 	}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -84,28 +85,53 @@ func pronoun(n int) string {
 	return "them"
 }
 
-// translatedCall encodes the request for provider p with the upstream's
-// model name. A request copy is encoded, so that one attempt's omissions
-// and model do not leak into another's.
-func (x *exchange) translatedCall(p providers.Protocol, model string) (protocol.Call, *protocol.Request, *apiError) {
-	prov, _ := providerAdapter(p, x.api.op)
+// preparedCall is the request encoded for one upstream API, model and
+// provider, kept for the attempt that sends it.
+type preparedCall struct {
+	proto           providers.Protocol
+	model, provider string
+	call            protocol.Call
+	req             *protocol.Request // as encoded, with its omissions
+	refusal         *apiError
+}
+
+// prepare encodes the request for provider p, which knows the model as
+// model and prices it as info, once per request: a copy is encoded, so
+// that one upstream's omissions and model do not leak into another's.
+func (x *exchange) prepare(p providers.Provider, model string, info modelInfo) *preparedCall {
+	for _, pc := range x.prepared {
+		if pc.proto == p.Protocol && pc.model == model && pc.provider == p.Name {
+			return pc
+		}
+	}
+	pc := &preparedCall{proto: p.Protocol, model: model, provider: p.Name}
+	x.prepared = append(x.prepared, pc)
+	prov, ok := providerAdapter(p.Protocol, x.api.op)
+	if !ok {
+		return pc // a token count the gateway estimates itself: nothing to send
+	}
 	req := *x.req
-	req.Model, req.Provider = model, x.upstreamProvider().Name
-	// Anthropic requires an output cap: the model's largest at this target.
-	req.DefaultMaxTokens = int64(x.info.price.MaxOutputTokens)
+	req.Model, req.Provider = model, p.Name
+	// Anthropic requires an output cap: the model's largest at this upstream.
+	req.DefaultMaxTokens = int64(info.price.MaxOutputTokens)
 	call, err := prov.EncodeRequest(&req)
 	var unsupported *protocol.Unsupported
 	var bad *protocol.BadRequest
 	switch {
 	case errors.As(err, &unsupported):
-		return call, nil, refuse(http.StatusBadRequest, "unsupported_parameter", unsupported.Error())
+		pc.refusal = refuse(http.StatusBadRequest, "unsupported_parameter", unsupported.Error())
 	case errors.As(err, &bad):
-		return call, nil, refuse(http.StatusBadRequest, "invalid_request", bad.Error())
+		pc.refusal = refuse(http.StatusBadRequest, "invalid_request", bad.Error())
 	case err != nil:
-		return call, nil, refuse(http.StatusBadRequest, "invalid_request",
-			fmt.Sprintf("the request could not be translated to the %s API: %v", p, err))
+		pc.refusal = refuse(http.StatusBadRequest, "invalid_request",
+			fmt.Sprintf("the request could not be translated to the %s API: %v", p.Protocol, err))
+	default:
+		if p.Protocol != providers.ProtocolAnthropic && x.r.Header.Get("Anthropic-Beta") != "" {
+			req.Omit("anthropic-beta")
+		}
+		pc.call, pc.req = call, &req
 	}
-	return call, &req, nil
+	return pc
 }
 
 // upstreamProvider is the provider of the current attempt's upstream: the
@@ -182,19 +208,23 @@ func (x *exchange) relayTranslatedError(status int, body io.Reader, o *outcome) 
 func (x *exchange) relayTranslatedBody(status int, body io.Reader, size int64, o *outcome) {
 	buf := getBuffer()
 	defer putBuffer(buf)
-	held, whole, err := x.holdAnswer(buf, body, size, maxTranslatedAnswer)
+	held, err := x.holdTranslated(buf, body, size)
 	defer x.p.bufs.release(held)
 	o.priced = x.info.priced
-	if err != nil || !whole {
+	if err != nil {
+		// The provider answered, so its tokens were spent: they are read
+		// from the answer as it goes by, and charged.
 		scanner := usage.NewBodyScanner(string(x.upProto))
 		_, _ = scanner.Write(buf.Bytes())
-		if err == nil {
-			_, err = io.Copy(scanner, body)
+		broke := !errors.Is(err, errTooLarge) && !errors.Is(err, errNoRoom)
+		if !broke {
+			_, cerr := io.Copy(scanner, body)
+			broke = cerr != nil
 		}
 		u, uerr := scanner.Usage()
-		x.meterAnswer(u, uerr, err != nil, o)
-		msg := fmt.Sprintf("the %s provider's answer is larger than this gateway translates (%d bytes)", x.upProto, maxTranslatedAnswer)
-		if err != nil {
+		x.meterAnswer(u, uerr, broke, o)
+		msg := fmt.Sprintf("the %s provider's answer %s", x.upProto, err.Error())
+		if broke && !errors.Is(err, errTooLarge) && !errors.Is(err, errNoRoom) {
 			msg = fmt.Sprintf("the %s provider's answer broke off: %s", x.upProto, x.scrub(err))
 		}
 		x.translationFailed(msg, o)
@@ -219,6 +249,43 @@ func (x *exchange) relayTranslatedBody(status int, body io.Reader, size int64, o
 	x.w.WriteHeader(status)
 	if _, err := x.w.Write(out); err != nil {
 		o.err = "client went away during the answer"
+	}
+}
+
+// Why a complete answer could not be held to be translated.
+var (
+	errTooLarge = fmt.Errorf("is larger than this gateway translates (%d bytes)", maxTranslatedAnswer)
+	errNoRoom   = errors.New("could not be held: the gateway's memory for answers stayed full; try again shortly")
+)
+
+// holdTranslated reads a complete answer (of size bytes, -1: unknown)
+// into buf to translate it. Unlike a passed-through answer, which is
+// relayed as it arrives when memory is short, it must be held whole, so
+// it waits for room in the buffer budget (as a request body does, up to
+// BufferWait) rather than giving up at once. held is the budget taken,
+// to release after buf.
+func (x *exchange) holdTranslated(buf *bytes.Buffer, body io.Reader, size int64) (held int64, err error) {
+	if size > maxTranslatedAnswer {
+		return 0, errTooLarge
+	}
+	for {
+		if int64(buf.Len()) >= maxTranslatedAnswer {
+			return held, errTooLarge
+		}
+		if err := x.p.bufs.acquire(x.r.Context(), bufferStep); err != nil {
+			return held, errNoRoom
+		}
+		held += bufferStep
+		buf.Grow(bufferStep)
+		room := buf.AvailableBuffer()[:bufferStep]
+		n, err := readFull(body, room)
+		buf.Write(room[:n])
+		switch {
+		case err == io.EOF:
+			return held, nil
+		case err != nil:
+			return held, err
+		}
 	}
 }
 
@@ -304,6 +371,7 @@ func (s *streamTranslator) end() []byte {
 // size over four, the usual ratio of English text), marked as such in
 // X-Sluice-Token-Count.
 func (x *exchange) countTokensLocally() outcome {
+	x.upProto, x.tr = "", nil // no upstream is called
 	n := usage.EstimateInputTokens(x.body)
 	out, err := x.api.client.EncodeResponse(x.req, &protocol.Response{Model: x.model, InputTokens: n})
 	if err != nil {
@@ -354,13 +422,11 @@ func (x *exchange) upstreamCall(p providers.Protocol, model, path, query string)
 		}
 		return c, nil
 	}
-	call, req, aerr := x.translatedCall(p, model)
-	if aerr != nil {
-		return upstreamCall{}, aerr
+	pc := x.prepare(x.upstreamProvider(), model, x.info)
+	if pc.refusal != nil {
+		return upstreamCall{}, pc.refusal
 	}
-	if p != providers.ProtocolAnthropic && x.r.Header.Get("Anthropic-Beta") != "" {
-		req.Omit("anthropic-beta")
-	}
+	call, req := pc.call, pc.req
 	prov, _ := providerAdapter(p, x.api.op)
 	x.upProto = p
 	x.tr = &translation{req: req, provider: prov, client: x.api.client, pair: string(x.protocol) + "->" + string(p)}
@@ -423,12 +489,36 @@ func (x *exchange) translates() bool {
 }
 
 // prepareTranslation decodes the request when an upstream that may serve
-// it speaks another API than the caller.
+// it speaks another API than the caller, and encodes it for each such
+// upstream before any budget is reserved: a target that cannot take it
+// (a parameter its API lacks) is passed over by routing, and the request
+// is refused only when no upstream can serve it, the same way each time.
 func (x *exchange) prepareTranslation() *apiError {
 	if !x.translates() {
 		return nil
 	}
-	return x.decodeForTranslation()
+	if aerr := x.decodeForTranslation(); aerr != nil {
+		return aerr
+	}
+	if len(x.e.targets) == 0 {
+		return x.prepare(x.e.provider, x.model, x.serviceInfo).refusal
+	}
+	var first *apiError
+	for _, t := range x.e.targets {
+		if x.excluded&(1<<t.index) != 0 || t.provider.Protocol == x.protocol {
+			continue
+		}
+		if pc := x.prepare(t.provider, t.upstreamModel(x.model), t.info(x.model, x.serviceInfo)); pc.refusal != nil {
+			x.excluded |= 1 << t.index
+			if first == nil {
+				first = pc.refusal
+			}
+		}
+	}
+	if first != nil && bits.OnesCount64(x.excluded) == len(x.e.targets) {
+		return first
+	}
+	return nil
 }
 
 // streamError is the event that ends the caller's stream with e.

@@ -506,3 +506,63 @@ func TestStreamTranslatorClosesOnLastEvent(t *testing.T) {
 		t.Errorf("an event after message_stop wrote %q (%v), want nothing", b, err)
 	}
 }
+
+// TestTranslationRefusalsPassOverTargets: a parameter one target's API
+// lacks sends the request to a target that has it, every time, rather
+// than refusing it when routing happens to pick the first; a caller's n
+// that no upstream can answer whole is refused.
+func TestTranslationRefusalsPassOverTargets(t *testing.T) {
+	f := newFixture(t, testenv.New(t, "sqlite3"))
+	ctx := context.Background()
+	c := f.db.Client
+	f.price("openai", "smart", 1_000_000, 2_000_000, 100_000, modelprice.KindText)
+	f.price("anthropic", "smart", 3_000_000, 15_000_000, 300_000, modelprice.KindText)
+	svc := c.Service.Create().SetOrganizationID(f.org.ID).SetServiceName("mixed").SetProvider("openai").
+		SetModelsEnabled([]string{"smart"}).SaveX(ctx)
+	for i, proto := range []providers.Protocol{providers.ProtocolAnthropic, providers.ProtocolOpenAI} {
+		pair := wirePairs[proto]
+		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, pair.plain) })
+		cred := c.ProviderCredential.Create().SetOrganizationID(f.org.ID).SetProvider(pair.provider).
+			SetAccountKey("m-" + pair.provider).SetDisplayName("m-" + pair.provider).SetBaseURL(up.srv.URL + "/v1").SaveX(ctx)
+		if err := credentials.SetKey(ctx, f.keyring, c.ProviderCredential.UpdateOneID(cred.ID), cred.ID, "sk-provider-m-"+pair.provider); err != nil {
+			t.Fatal(err)
+		}
+		c.ServiceTarget.Create().SetOrganizationID(f.org.ID).SetServiceID(svc.ID).SetCredentialID(cred.ID).SetPosition(i).SetWeight(1).SaveX(ctx)
+	}
+	key := f.addKey(svc, "mixed-key", nil)
+	for i := 0; i < 16; i++ {
+		resp, body := f.call("POST", "/v1/chat/completions", key, `{"model":"smart","frequency_penalty":0.5,"messages":[{"role":"user","content":"Hi"}]}`)
+		if resp.StatusCode != 200 || resp.Header.Get("X-Sluice-Translated") != "" {
+			t.Fatalf("request %d: %d (translated %q): %s", i, resp.StatusCode, resp.Header.Get("X-Sluice-Translated"), body)
+		}
+	}
+
+	gem := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, wirePairs[providers.ProtocolOpenAI].plain) })
+	_, gkey := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: gem.srv.URL + "/v1", secret: "sk-provider-n", models: []string{"smart"}})
+	resp, body := f.call("POST", "/v1beta/models/smart:generateContent", "", `{"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"generationConfig":{"candidateCount":2}}`, keyHeader(providers.ProtocolGemini, gkey)...)
+	if resp.StatusCode != 400 || !strings.Contains(body, "n cannot be translated to the openai API") || gem.count() != 0 {
+		t.Errorf("candidateCount 2 to an OpenAI provider: %d %s (%d upstream calls)", resp.StatusCode, body, gem.count())
+	}
+}
+
+// TestTranslatedAnswerWithoutRoom: an answer that must be held whole to be
+// translated but finds no room in the buffer budget is refused with that
+// reason, and its tokens, spent at the provider, are charged.
+func TestTranslatedAnswerWithoutRoom(t *testing.T) {
+	f := newFixture(t, testenv.New(t, "sqlite3"), func(o *Options) {
+		o.MaxBodyBytes, o.MaxBufferedBytes, o.BufferWait = 1024, 1, 50*time.Millisecond
+	})
+	f.price("anthropic", "claude-test", 3_000_000, 15_000_000, 0, modelprice.KindText)
+	long := strings.Repeat("word ", 40_000)
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		answerJSON(w, 200, `{"id":"m","type":"message","role":"assistant","model":"claude-test","content":[{"type":"text","text":"`+long+`"}],"stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":40000}}`)
+	})
+	_, key := f.addService(serviceSpec{name: "an", provider: "anthropic", baseURL: up.srv.URL + "/v1", secret: "sk-ant-ROOM", models: []string{"claude-test"}})
+	resp, body := f.call("POST", "/v1/chat/completions", key, `{"model":"claude-test","max_tokens":50000,"messages":[{"role":"user","content":"Hi"}]}`)
+	if resp.StatusCode != 502 || !strings.Contains(body, "memory for answers stayed full") {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+	if rec := f.lastRecord(); rec.OutputTokens != 40000 || rec.Cost == 0 {
+		t.Errorf("record %d output tokens, %d µUSD: the provider's tokens were spent", rec.OutputTokens, rec.Cost)
+	}
+}

@@ -112,7 +112,9 @@ func (chatAdapter) EncodeRequest(req *protocol.Request) (protocol.Call, error) {
 	out.ResponseFormat = responseFormat(req.ResponseFormat)
 	out.ReasoningEffort = reasoningEffort(req.Reasoning)
 	if req.N > 1 {
-		out.N = req.N
+		// The internal form carries one answer: the others would be billed
+		// and never reach the caller.
+		return protocol.Call{}, unsupported("n", "the gateway translates one answer per request, and the provider would bill every choice; ask for one answer")
 	}
 	if req.TopK != nil {
 		req.Omit("top_k")

@@ -95,17 +95,16 @@ func TestEncodeRequest(t *testing.T) {
 				{"type":"text","text":"hello"}]}]}`,
 		},
 		{
-			name: "json schema format, budget becomes an effort, n",
+			name: "json schema format, budget becomes an effort",
 			req: protocol.Request{
 				Model:          "m",
 				Messages:       []protocol.Message{{Role: protocol.RoleUser, Parts: []protocol.Part{text("x")}}},
 				ResponseFormat: &protocol.ResponseFormat{Schema: json.RawMessage(`{"type":"object"}`), Strict: true},
 				Reasoning:      &protocol.Reasoning{BudgetTokens: 10000},
-				N:              3,
 			},
 			want: `{"model":"m","messages":[{"role":"user","content":"x"}],
 				"response_format":{"type":"json_schema","json_schema":{"name":"response","schema":{"type":"object"},"strict":true}},
-				"reasoning_effort":"medium","n":3}`,
+				"reasoning_effort":"medium"}`,
 		},
 		{
 			name: "json object format, disabled reasoning, tool choice auto",

@@ -22,7 +22,7 @@ func TestRequestRoundTrip(t *testing.T) {
 			System:    []protocol.Part{text("Be brief.")},
 			Messages:  []protocol.Message{{Role: protocol.RoleUser, Parts: []protocol.Part{text("Hi")}}},
 			MaxTokens: 50, Temperature: ptr(0.3), TopP: ptr(0.8), Seed: ptr(int64(7)),
-			FrequencyPenalty: ptr(0.5), PresencePenalty: ptr(-0.5), Stop: []string{"END", "STOP"}, User: "u1", N: 2,
+			FrequencyPenalty: ptr(0.5), PresencePenalty: ptr(-0.5), Stop: []string{"END", "STOP"}, User: "u1",
 		}},
 		{"tools", protocol.Request{
 			Model: "m",
