@@ -415,25 +415,7 @@ func TestMixedProviderTargets(t *testing.T) {
 		c := db.Client
 		f.price("openai", "smart", 1_000_000, 2_000_000, 100_000, modelprice.KindText)
 		f.price("anthropic", "claude-smart", 3_000_000, 15_000_000, 300_000, modelprice.KindText)
-		svc := c.Service.Create().SetOrganizationID(f.org.ID).SetServiceName("mixed").SetProvider("openai").
-			SetModelsEnabled([]string{"smart"}).SaveX(ctx)
-		creds := map[int]providers.Protocol{}
-		for i, proto := range []providers.Protocol{providers.ProtocolAnthropic, providers.ProtocolOpenAI} {
-			pair := wirePairs[proto]
-			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, pair.plain) })
-			cred := c.ProviderCredential.Create().SetOrganizationID(f.org.ID).SetProvider(pair.provider).
-				SetAccountKey("mixed-" + pair.provider).SetDisplayName("mixed-" + pair.provider).SetBaseURL(up.srv.URL + "/v1").SaveX(ctx)
-			if err := credentials.SetKey(ctx, f.keyring, c.ProviderCredential.UpdateOneID(cred.ID), cred.ID, "sk-provider-mixed-"+pair.provider); err != nil {
-				t.Fatal(err)
-			}
-			creds[cred.ID] = proto
-			st := c.ServiceTarget.Create().SetOrganizationID(f.org.ID).SetServiceID(svc.ID).SetCredentialID(cred.ID).SetPosition(i).SetWeight(1)
-			if proto == providers.ProtocolAnthropic {
-				st.SetModelMap(map[string]string{"smart": "claude-smart"})
-			}
-			st.SaveX(ctx)
-		}
-		key := f.addKey(svc, "mixed-key", nil)
+		key, creds := f.addMixedService(t, "claude-smart")
 
 		body := `{"model":"smart","max_tokens":100,"messages":[{"role":"user","content":"Hi"}]}`
 		dear := pricing.FromRow(c.ModelPrice.Query().Where(modelprice.Model("claude-smart")).OnlyX(ctx))
@@ -513,23 +495,9 @@ func TestStreamTranslatorClosesOnLastEvent(t *testing.T) {
 // that no upstream can answer whole is refused.
 func TestTranslationRefusalsPassOverTargets(t *testing.T) {
 	f := newFixture(t, testenv.New(t, "sqlite3"))
-	ctx := context.Background()
-	c := f.db.Client
 	f.price("openai", "smart", 1_000_000, 2_000_000, 100_000, modelprice.KindText)
 	f.price("anthropic", "smart", 3_000_000, 15_000_000, 300_000, modelprice.KindText)
-	svc := c.Service.Create().SetOrganizationID(f.org.ID).SetServiceName("mixed").SetProvider("openai").
-		SetModelsEnabled([]string{"smart"}).SaveX(ctx)
-	for i, proto := range []providers.Protocol{providers.ProtocolAnthropic, providers.ProtocolOpenAI} {
-		pair := wirePairs[proto]
-		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, pair.plain) })
-		cred := c.ProviderCredential.Create().SetOrganizationID(f.org.ID).SetProvider(pair.provider).
-			SetAccountKey("m-" + pair.provider).SetDisplayName("m-" + pair.provider).SetBaseURL(up.srv.URL + "/v1").SaveX(ctx)
-		if err := credentials.SetKey(ctx, f.keyring, c.ProviderCredential.UpdateOneID(cred.ID), cred.ID, "sk-provider-m-"+pair.provider); err != nil {
-			t.Fatal(err)
-		}
-		c.ServiceTarget.Create().SetOrganizationID(f.org.ID).SetServiceID(svc.ID).SetCredentialID(cred.ID).SetPosition(i).SetWeight(1).SaveX(ctx)
-	}
-	key := f.addKey(svc, "mixed-key", nil)
+	key, _ := f.addMixedService(t, "smart")
 	for i := 0; i < 16; i++ {
 		resp, body := f.call("POST", "/v1/chat/completions", key, `{"model":"smart","frequency_penalty":0.5,"messages":[{"role":"user","content":"Hi"}]}`)
 		if resp.StatusCode != 200 || resp.Header.Get("X-Sluice-Translated") != "" {
@@ -537,7 +505,9 @@ func TestTranslationRefusalsPassOverTargets(t *testing.T) {
 		}
 	}
 
-	gem := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, wirePairs[providers.ProtocolOpenAI].plain) })
+	gem := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		answerJSON(w, 200, wirePairs[providers.ProtocolOpenAI].plain)
+	})
 	_, gkey := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: gem.srv.URL + "/v1", secret: "sk-provider-n", models: []string{"smart"}})
 	resp, body := f.call("POST", "/v1beta/models/smart:generateContent", "", `{"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"generationConfig":{"candidateCount":2}}`, keyHeader(providers.ProtocolGemini, gkey)...)
 	if resp.StatusCode != 400 || !strings.Contains(body, "n cannot be translated to the openai API") || gem.count() != 0 {
@@ -565,4 +535,33 @@ func TestTranslatedAnswerWithoutRoom(t *testing.T) {
 	if rec := f.lastRecord(); rec.OutputTokens != 40000 || rec.Cost == 0 {
 		t.Errorf("record %d output tokens, %d µUSD: the provider's tokens were spent", rec.OutputTokens, rec.Cost)
 	}
+}
+
+// addMixedService creates service "mixed" of provider openai, model
+// "smart", routed to an Anthropic target (which knows the model as
+// anthropicModel) and an OpenAI one, each answering its wire pair's plain
+// answer. It returns the key and the protocol of each target's credential.
+func (f *fixture) addMixedService(t *testing.T, anthropicModel string) (string, map[int]providers.Protocol) {
+	t.Helper()
+	ctx := context.Background()
+	c := f.db.Client
+	svc := c.Service.Create().SetOrganizationID(f.org.ID).SetServiceName("mixed").SetProvider("openai").
+		SetModelsEnabled([]string{"smart"}).SaveX(ctx)
+	creds := map[int]providers.Protocol{}
+	for i, proto := range []providers.Protocol{providers.ProtocolAnthropic, providers.ProtocolOpenAI} {
+		pair := wirePairs[proto]
+		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, pair.plain) })
+		cred := c.ProviderCredential.Create().SetOrganizationID(f.org.ID).SetProvider(pair.provider).
+			SetAccountKey("mixed-" + pair.provider).SetDisplayName("mixed-" + pair.provider).SetBaseURL(up.srv.URL + "/v1").SaveX(ctx)
+		if err := credentials.SetKey(ctx, f.keyring, c.ProviderCredential.UpdateOneID(cred.ID), cred.ID, "sk-provider-mixed-"+pair.provider); err != nil {
+			t.Fatal(err)
+		}
+		creds[cred.ID] = proto
+		st := c.ServiceTarget.Create().SetOrganizationID(f.org.ID).SetServiceID(svc.ID).SetCredentialID(cred.ID).SetPosition(i).SetWeight(1)
+		if proto == providers.ProtocolAnthropic && anthropicModel != "smart" {
+			st.SetModelMap(map[string]string{"smart": anthropicModel})
+		}
+		st.SaveX(ctx)
+	}
+	return f.addKey(svc, "mixed-key", nil), creds
 }
