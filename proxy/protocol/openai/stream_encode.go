@@ -43,11 +43,11 @@ func (e *streamEncoder) start(id, model string) {
 		model = e.req.Model
 	}
 	h := append([]byte(nil), `{"id":`...)
-	h = appendString(h, answerID(id))
+	h = protocol.AppendJSONString(h, answerID(id))
 	h = append(h, `,"object":"chat.completion.chunk","created":`...)
 	h = strconv.AppendInt(h, time.Now().Unix(), 10)
 	h = append(h, `,"model":`...)
-	e.head = appendString(h, model)
+	e.head = protocol.AppendJSONString(h, model)
 }
 
 // Encode appends the chunk for ev, or nothing for an event without a
@@ -73,9 +73,9 @@ func (e *streamEncoder) Encode(dst []byte, ev protocol.Event) []byte {
 		e.tools++
 		e.parts[ev.Index] = st
 		d := append(e.toolDelta(st.tool), `,"id":`...)
-		d = appendString(d, ev.Part.ID)
+		d = protocol.AppendJSONString(d, ev.Part.ID)
 		d = append(d, `,"type":"function","function":{"name":`...)
-		d = appendString(d, ev.Part.Name)
+		d = protocol.AppendJSONString(d, ev.Part.Name)
 		d = append(d, `,"arguments":""}}]}`...)
 		e.scratch = d
 		return e.chunk(dst, d, "")
@@ -107,20 +107,20 @@ func (e *streamEncoder) delta(dst []byte, ev protocol.Event) []byte {
 		if ev.Part.Text == "" {
 			return dst
 		}
-		d = appendString(append(d, `{"content":`...), ev.Part.Text)
+		d = protocol.AppendJSONString(append(d, `{"content":`...), ev.Part.Text)
 		d = append(d, '}')
 	case protocol.PartThinking:
 		if ev.Part.Text == "" {
 			return dst
 		}
-		d = appendString(append(d, `{"reasoning_content":`...), ev.Part.Text)
+		d = protocol.AppendJSONString(append(d, `{"reasoning_content":`...), ev.Part.Text)
 		d = append(d, '}')
 	case protocol.PartToolCall:
 		if !ok || ev.Part.Arguments == "" {
 			return dst
 		}
 		d = append(e.toolDelta(st.tool), `,"function":{"arguments":`...)
-		d = appendString(d, ev.Part.Arguments)
+		d = protocol.AppendJSONString(d, ev.Part.Arguments)
 		d = append(d, `}}]}`...)
 	default:
 		return dst
@@ -147,7 +147,7 @@ func (e *streamEncoder) chunk(dst, delta []byte, finish string) []byte {
 	if finish == "" {
 		dst = append(dst, "null"...)
 	} else {
-		dst = appendString(dst, finish)
+		dst = protocol.AppendJSONString(dst, finish)
 	}
 	return append(dst, "}]}\n\n"...)
 }

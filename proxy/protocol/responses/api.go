@@ -31,9 +31,9 @@ func StreamError(status int, code, message string) []byte {
 	}
 	b := make([]byte, 0, 96+len(code)+len(message))
 	b = append(b, `{"type":"error","code":`...)
-	b = appendJSONString(b, code)
+	b = protocol.AppendJSONString(b, code)
 	b = append(b, `,"message":`...)
-	b = appendJSONString(b, message)
+	b = protocol.AppendJSONString(b, message)
 	b = append(b, `,"param":null,"sequence_number":0}`...)
 	return protocol.AppendEvent(nil, "error", b)
 }

@@ -270,7 +270,7 @@ func (e *streamEncoder) appendDelta(dst []byte, typ, itemID string, outputIndex,
 	b = strconv.AppendInt(b, e.seq, 10)
 	e.seq++
 	b = append(b, `,"item_id":`...)
-	b = appendJSONString(b, itemID)
+	b = protocol.AppendJSONString(b, itemID)
 	b = append(b, `,"output_index":`...)
 	b = strconv.AppendInt(b, int64(outputIndex), 10)
 	switch typ {
@@ -283,7 +283,7 @@ func (e *streamEncoder) appendDelta(dst []byte, typ, itemID string, outputIndex,
 		b = strconv.AppendInt(b, int64(contentIndex), 10)
 	}
 	b = append(b, `,"delta":`...)
-	b = appendJSONString(b, delta)
+	b = protocol.AppendJSONString(b, delta)
 	b = append(b, '}')
 	e.scratch = b
 	return protocol.AppendEvent(dst, typ, b)

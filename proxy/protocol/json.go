@@ -1,15 +1,15 @@
-package responses
+package protocol
 
-import (
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, invalid UTF-8 replaced by U+FFFD, and
-// U+2028 and U+2029 escaped so that the text is also valid JavaScript.
-func appendJSONString(dst []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string, as encoding/json writes
+// it without HTML escaping: the stream encoders build their hot events by
+// hand with it. Invalid UTF-8 becomes U+FFFD,
+// as with encoding/json; U+2028 and U+2029 are escaped so the text is
+// also safe inside JavaScript.
+func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
