@@ -473,6 +473,18 @@ func (x *exchange) wrongProtocol(p providers.Provider, why string) *apiError {
 		x.e.svc.ServiceName, p.Name, p.Protocol, why, routesOf(p.Protocol), x.r.URL.Path))
 }
 
+// passOverTranslated excludes every target that would need a
+// translation, and reports whether a target that speaks the caller's API
+// is left to serve the request.
+func (x *exchange) passOverTranslated() bool {
+	for _, t := range x.e.targets {
+		if t.provider.Protocol != x.protocol {
+			x.excluded |= 1 << t.index
+		}
+	}
+	return bits.OnesCount64(x.excluded) < len(x.e.targets)
+}
+
 // translates reports whether some upstream that may serve the request
 // speaks another API than the caller.
 func (x *exchange) translates() bool {
@@ -498,7 +510,11 @@ func (x *exchange) prepareTranslation() *apiError {
 		return nil
 	}
 	if aerr := x.decodeForTranslation(); aerr != nil {
-		return aerr
+		// Targets that speak the caller's API may still pass it through.
+		if len(x.e.targets) == 0 || !x.passOverTranslated() {
+			return aerr
+		}
+		return nil
 	}
 	if len(x.e.targets) == 0 {
 		return x.prepare(x.e.provider, x.model, x.serviceInfo).refusal

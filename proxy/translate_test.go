@@ -505,6 +505,13 @@ func TestTranslationRefusalsPassOverTargets(t *testing.T) {
 		}
 	}
 
+	for i := 0; i < 8; i++ { // logprobs has no place in the internal form: the OpenAI target passes it through
+		resp, body := f.call("POST", "/v1/chat/completions", key, `{"model":"smart","logprobs":true,"messages":[{"role":"user","content":"Hi"}]}`)
+		if resp.StatusCode != 200 || resp.Header.Get("X-Sluice-Translated") != "" {
+			t.Fatalf("logprobs request %d: %d (translated %q): %s", i, resp.StatusCode, resp.Header.Get("X-Sluice-Translated"), body)
+		}
+	}
+
 	gem := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		answerJSON(w, 200, wirePairs[providers.ProtocolOpenAI].plain)
 	})
