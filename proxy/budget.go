@@ -192,12 +192,13 @@ func (x *exchange) dearestWorstCase() worstCase {
 	if len(x.e.targets) == 0 {
 		return x.worstCase(x.serviceInfo)
 	}
+	b := x.bounds() // the body is read once, however many targets
 	var w worstCase
 	for _, t := range x.e.targets {
 		if x.excluded&(1<<t.index) != 0 {
 			continue
 		}
-		tw := x.worstCase(t.info(x.model, x.serviceInfo))
+		tw := x.priceBounds(b, t.info(x.model, x.serviceInfo))
 		w = worstCase{
 			in: max(w.in, tw.in), out: max(w.out, tw.out), inCap: max(w.inCap, tw.inCap), outCap: max(w.outCap, tw.outCap),
 			cost: max(w.cost, tw.cost), unbounded: cmp.Or(w.unbounded, tw.unbounded),
@@ -206,21 +207,47 @@ func (x *exchange) dearestWorstCase() worstCase {
 	return w
 }
 
+// bodyBounds is what the request body says of its size: the input it
+// holds, the answers it asks for and their cap, and its prompts.
+type bodyBounds struct {
+	in, choices, prompts int64
+	// badChoices names a count of answers that is not a whole number.
+	badChoices string
+	// perAnswer is the body's output cap; capped is false when it sets
+	// none.
+	perAnswer int64
+	capped    bool
+}
+
+func (x *exchange) bounds() bodyBounds {
+	proto := string(x.protocol)
+	b := bodyBounds{in: usage.EstimateInputTokens(x.body), prompts: usage.Prompts(proto, x.body)}
+	b.choices, b.badChoices = usage.Choices(proto, x.body)
+	b.perAnswer, b.capped = usage.MaxOutputTokens(proto, x.body)
+	return b
+}
+
 // worstCase prices the request's worst case at a model's price; all zero
 // for an unpriced model.
 func (x *exchange) worstCase(info modelInfo) worstCase {
 	if !info.priced {
 		return worstCase{}
 	}
-	price := info.price
-	proto := string(x.protocol)
-	w := worstCase{in: usage.EstimateInputTokens(x.body)}
-	choices, bad := usage.Choices(proto, x.body)
-	if bad != "" {
-		w.unbounded = fmt.Sprintf("the request field %q is not a whole number, so the number of answers it asks for is unknown; send %q as an integer", bad, bad)
+	return x.priceBounds(x.bounds(), info)
+}
+
+// priceBounds is the worst case of a body of bounds b at a model's price.
+func (x *exchange) priceBounds(b bodyBounds, info modelInfo) worstCase {
+	if !info.priced {
+		return worstCase{}
 	}
-	per, ok := usage.MaxOutputTokens(proto, x.body)
-	if !ok {
+	price := info.price
+	w := worstCase{in: b.in}
+	if b.badChoices != "" {
+		w.unbounded = fmt.Sprintf("the request field %q is not a whole number, so the number of answers it asks for is unknown; send %q as an integer", b.badChoices, b.badChoices)
+	}
+	per := b.perAnswer
+	if !b.capped {
 		per = int64(price.MaxOutputTokens)
 	}
 	if per == 0 {
@@ -233,11 +260,11 @@ func (x *exchange) worstCase(info modelInfo) worstCase {
 	if price.Kind == pricing.KindEmbedding {
 		per, w.unbounded = 0, ""
 	}
-	w.inCap = satMul(usage.Prompts(proto, x.body), maxPlausibleInput)
-	w.out = satMul(choices, per)
+	w.inCap = satMul(b.prompts, maxPlausibleInput)
+	w.out = satMul(b.choices, per)
 	w.outCap = w.out
 	if w.unbounded != "" {
-		w.outCap = satMul(choices, max(per, maxPlausibleOutput))
+		w.outCap = satMul(b.choices, max(per, maxPlausibleOutput))
 	}
 	w.cost = price.CostAtMost(w.in, w.out)
 	return w

@@ -137,7 +137,13 @@ func TestModelsAndServices(t *testing.T) {
 		up := newUpstream(t, func(http.ResponseWriter, *http.Request, []byte) {})
 		_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-LIST", models: []string{"gpt-test", "gpt-b"}})
 		resp, body := f.call("GET", "/v1/models", key, "")
-		var list modelList
+		var list struct {
+			Object string
+			Data   []struct {
+				ID, Object string
+				OwnedBy    string `json:"owned_by"`
+			}
+		}
 		if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &list) != nil || list.Object != "list" || len(list.Data) != 2 ||
 			list.Data[0].ID != "gpt-b" || list.Data[1].Object != "model" || list.Data[1].OwnedBy != "openai" {
 			t.Errorf("/v1/models: %d %s", resp.StatusCode, body)

@@ -9,20 +9,8 @@ import (
 
 	"github.com/sluicehq/sluice/clientkey"
 	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/proxy/protocol/openai"
 )
-
-// modelList is OpenAI's GET /v1/models answer.
-type modelList struct {
-	Object string       `json:"object"`
-	Data   []modelEntry `json:"data"`
-}
-
-type modelEntry struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Created int64  `json:"created"`
-	OwnedBy string `json:"owned_by"`
-}
 
 // servicesAnswer is the GET /services answer: the key's services and
 // their models with descriptions.
@@ -52,22 +40,17 @@ func (p *Proxy) serveModels(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if lister, ok := modelLister(proto); ok {
-		writeRaw(w, lister.EncodeModels(e.enabled))
-		return
-	}
-	writeJSON(w, openAIModels(e))
+	writeRaw(w, modelList(proto, e, e.enabled))
 }
 
-// openAIModels is OpenAI's model list: the models the key may use, as
-// owned by its service's provider since the service was created.
-func openAIModels(e *keyEntry) modelList {
-	list := modelList{Object: "list", Data: make([]modelEntry, 0, len(e.enabled))}
-	created := e.svc.CreatedAt.Unix()
-	for _, m := range e.enabled {
-		list.Data = append(list.Data, modelEntry{ID: m, Object: "model", Created: created, OwnedBy: e.svc.Provider})
+// modelList is the list of ids in the shape of proto's API. OpenAI's
+// names the service's provider as each model's owner, since the service
+// was created.
+func modelList(proto providers.Protocol, e *keyEntry, ids []string) []byte {
+	if lister, ok := modelLister(proto); ok {
+		return lister.EncodeModels(ids)
 	}
-	return list
+	return openai.ModelList(ids, e.svc.CreatedAt.Unix(), e.svc.Provider)
 }
 
 // serveModel answers GET /v1/models/{model} (and /v1beta/models/{model}):
@@ -83,19 +66,22 @@ func (p *Proxy) serveModel(w http.ResponseWriter, r *http.Request, model string)
 		writeRefusal(w, r, proto, refuse(http.StatusNotFound, "model_not_found", notEnabled(model, e)))
 		return
 	}
-	if lister, ok := modelLister(proto); ok {
-		var list map[string][]json.RawMessage
-		if err := json.Unmarshal(lister.EncodeModels([]string{model}), &list); err == nil {
-			for _, items := range list {
-				if len(items) == 1 {
-					writeRaw(w, items[0])
-					return
-				}
-			}
+	writeRaw(w, onlyItem(modelList(proto, e, []string{model})))
+}
+
+// onlyItem is the one element of the array member of a one-model list
+// (OpenAI's and Anthropic's "data", Gemini's "models"), whatever the
+// list's other members.
+func onlyItem(list []byte) []byte {
+	var members map[string]json.RawMessage
+	_ = json.Unmarshal(list, &members)
+	for _, v := range members {
+		var items []json.RawMessage
+		if json.Unmarshal(v, &items) == nil && len(items) == 1 {
+			return items[0]
 		}
 	}
-	one := openAIModels(&keyEntry{svc: e.svc, enabled: []string{model}})
-	writeJSON(w, one.Data[0])
+	return list
 }
 
 // callerProtocol is the API of a caller on a route that several APIs

@@ -572,3 +572,28 @@ func (f *fixture) addMixedService(t *testing.T, anthropicModel string) (string, 
 	}
 	return f.addKey(svc, "mixed-key", nil), creds
 }
+
+// TestModelListsInTheCallersShape: the list and one model come in the
+// shape of the caller's API, whatever the service's provider, and one
+// model is the list's element.
+func TestModelListsInTheCallersShape(t *testing.T) {
+	f := newFixture(t, testenv.New(t, "sqlite3"))
+	_, key := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: "http://127.0.0.1:9/v1", secret: "sk-provider-list", models: []string{"gpt-test"}})
+	for _, tc := range []struct {
+		proto      providers.Protocol
+		path, want string
+	}{
+		{providers.ProtocolOpenAI, "/v1/models/gpt-test", `"object":"model"`},
+		{providers.ProtocolAnthropic, "/v1/models/gpt-test", `"type":"model"`},
+		{providers.ProtocolGemini, "/v1beta/models/gpt-test", `"name":"models/gpt-test"`},
+	} {
+		resp, body := f.call("GET", tc.path, "", "", keyHeader(tc.proto, key)...)
+		if resp.StatusCode != 200 || !strings.Contains(body, tc.want) || strings.HasPrefix(body, `{"data"`) || strings.HasPrefix(body, `{"models"`) {
+			t.Errorf("%s GET %s: %d %s, want one model with %s", tc.proto, tc.path, resp.StatusCode, body, tc.want)
+		}
+		resp, body = f.call("GET", strings.TrimSuffix(tc.path, "/gpt-test"), "", "", keyHeader(tc.proto, key)...)
+		if resp.StatusCode != 200 || !strings.Contains(body, tc.want) {
+			t.Errorf("%s list: %d %s", tc.proto, resp.StatusCode, body)
+		}
+	}
+}

@@ -16,8 +16,9 @@ var (
 	_ protocol.Provider = Chat
 )
 
-// EncodeModels is OpenAI's model list.
-func (chatAdapter) EncodeModels(ids []string) []byte { return ModelList(ids) }
+// EncodeModels is OpenAI's model list, owned by "sluice": the gateway
+// serves them, whichever provider runs them.
+func (chatAdapter) EncodeModels(ids []string) []byte { return ModelList(ids, 0, "sluice") }
 
 // NewStreamEncoder writes a streamed answer as chat.completion.chunk
 // events.

@@ -233,8 +233,9 @@ func (embeddingsAdapter) EncodeResponse(req *protocol.Request, resp *protocol.Re
 	return marshal(&out)
 }
 
-// EncodeModels is OpenAI's model list.
-func (embeddingsAdapter) EncodeModels(ids []string) []byte { return ModelList(ids) }
+// EncodeModels is OpenAI's model list, owned by "sluice": the gateway
+// serves them, whichever provider runs them.
+func (embeddingsAdapter) EncodeModels(ids []string) []byte { return ModelList(ids, 0, "sluice") }
 
 // NewStreamEncoder is Chat's: embeddings never stream.
 func (embeddingsAdapter) NewStreamEncoder(req *protocol.Request) protocol.StreamEncoder {

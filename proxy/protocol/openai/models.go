@@ -15,12 +15,12 @@ type modelEntry struct {
 	OwnedBy string `json:"owned_by"`
 }
 
-// ModelList is OpenAI's model list of ids, owned by "sluice": the gateway
-// is what serves them to the caller, whichever provider runs them.
-func ModelList(ids []string) []byte {
+// ModelList is OpenAI's model list of ids, each created at created (Unix
+// seconds) and owned by ownedBy.
+func ModelList(ids []string, created int64, ownedBy string) []byte {
 	list := modelList{Object: "list", Data: make([]modelEntry, 0, len(ids))}
 	for _, id := range ids {
-		list.Data = append(list.Data, modelEntry{ID: id, Object: "model", OwnedBy: "sluice"})
+		list.Data = append(list.Data, modelEntry{ID: id, Object: "model", Created: created, OwnedBy: ownedBy})
 	}
 	b, _ := json.Marshal(&list)
 	return b

@@ -8,7 +8,7 @@ import (
 )
 
 func TestModelList(t *testing.T) {
-	b := ModelList([]string{"gpt-4o", "claude-sonnet-4-5"})
+	b := ModelList([]string{"gpt-4o", "claude-sonnet-4-5"}, 1700000000, "openai")
 	var page struct {
 		Object string         `json:"object"`
 		Data   []openai.Model `json:"data"`
@@ -16,8 +16,8 @@ func TestModelList(t *testing.T) {
 	if err := json.Unmarshal(b, &page); err != nil {
 		t.Fatal(err)
 	}
-	want := `{"object":"list","data":[{"id":"gpt-4o","object":"model","created":0,"owned_by":"sluice"},{"id":"claude-sonnet-4-5","object":"model","created":0,"owned_by":"sluice"}]}`
-	if string(b) != want || page.Data[1].ID != "claude-sonnet-4-5" || page.Data[0].OwnedBy != "sluice" {
+	want := `{"object":"list","data":[{"id":"gpt-4o","object":"model","created":1700000000,"owned_by":"openai"},{"id":"claude-sonnet-4-5","object":"model","created":1700000000,"owned_by":"openai"}]}`
+	if string(b) != want || page.Data[1].ID != "claude-sonnet-4-5" || page.Data[0].OwnedBy != "openai" {
 		t.Errorf("%s", b)
 	}
 	if got := string(Chat.EncodeModels(nil)); got != `{"object":"list","data":[]}` {
