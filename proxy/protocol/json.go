@@ -1,6 +1,10 @@
 package protocol
 
-import "unicode/utf8"
+import (
+	"encoding/json"
+	"slices"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -55,4 +59,16 @@ func AppendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// SortedMembers lists an object's member names in order, so that a
+// decoder reads them, and reports errors and Unknown, the same way
+// whatever the map's iteration order.
+func SortedMembers(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

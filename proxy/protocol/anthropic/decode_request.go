@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 )
@@ -20,12 +19,7 @@ func (messagesAPI) DecodeRequest(op protocol.Op, body []byte) (*protocol.Request
 		return nil, &protocol.BadRequest{Err: fmt.Errorf("the body is not a JSON object: %w", err)}
 	}
 	d := requestDecoder{req: &protocol.Request{Op: op}}
-	keys := make([]string, 0, len(members))
-	for k := range members {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range protocol.SortedMembers(members) {
 		v := members[k]
 		if isNull(v) {
 			continue

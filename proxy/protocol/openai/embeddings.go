@@ -37,7 +37,7 @@ func (embeddingsAdapter) DecodeRequest(op protocol.Op, body []byte) (*protocol.R
 		return nil, err
 	}
 	req := &protocol.Request{Op: op}
-	for _, name := range sortedKeys(members) {
+	for _, name := range protocol.SortedMembers(members) {
 		v := members[name]
 		if isNull(v) {
 			continue

@@ -86,7 +86,7 @@ func (chatAdapter) DecodeRequest(op protocol.Op, body []byte) (*protocol.Request
 		return nil, err
 	}
 	d := requestDecoder{req: &protocol.Request{Op: op}}
-	for _, name := range sortedKeys(members) {
+	for _, name := range protocol.SortedMembers(members) {
 		v := members[name]
 		if isNull(v) {
 			continue
@@ -124,15 +124,6 @@ func objectMembers(body []byte) (map[string]json.RawMessage, error) {
 		return nil, &protocol.BadRequest{Err: errors.New("the request body is not a JSON object")}
 	}
 	return members, nil
-}
-
-func sortedKeys(m map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // unknown lists what cannot be translated, once.

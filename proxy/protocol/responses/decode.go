@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/sluicehq/sluice/proxy/protocol"
@@ -21,14 +20,7 @@ func (api) DecodeRequest(op protocol.Op, body []byte) (*protocol.Request, error)
 		return nil, &protocol.BadRequest{Err: fmt.Errorf("body is not a JSON object: %w", err)}
 	}
 	d := decoder{req: &protocol.Request{Op: op}, callNames: map[string]string{}}
-	// Members are read in a fixed order so that errors and Unknown do not
-	// depend on map iteration.
-	keys := make([]string, 0, len(members))
-	for k := range members {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range protocol.SortedMembers(members) {
 		v := members[k]
 		if isNull(v) {
 			continue
