@@ -33,11 +33,26 @@ func writeError(w http.ResponseWriter, p providers.Protocol, e *apiError) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)+1))
 	h.Set("X-Content-Type-Options", "nosniff")
-	if e.retryAfter > 0 {
-		h.Set("Retry-After", strconv.FormatInt(int64((e.retryAfter+time.Second-1)/time.Second), 10))
-	}
+	setRetryHeaders(h, e)
 	w.WriteHeader(e.status)
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// setRetryHeaders tells the client's SDK whether sending the request again
+// can help. Retry-After, in whole seconds rounded up, when time cures the
+// refusal (a window that resets, a target backing off). x-should-retry:
+// false when time does not: a refusal of the request itself (4xx without
+// Retry-After: a spent total budget or balance, a disabled key, a bad
+// body) gets the same answer every time, and the OpenAI and Anthropic SDKs
+// would otherwise retry a 409 or 429 by its status alone. A 408 (a body
+// that arrived too slowly) may go through when sent again.
+func setRetryHeaders(h http.Header, e *apiError) {
+	switch {
+	case e.retryAfter > 0:
+		h.Set("Retry-After", strconv.FormatInt(int64((e.retryAfter+time.Second-1)/time.Second), 10))
+	case e.status >= 400 && e.status < 500 && e.status != http.StatusRequestTimeout:
+		h.Set("X-Should-Retry", "false")
+	}
 }
 
 // streamError is the SSE event that ends a stream which failed after it

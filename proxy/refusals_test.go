@@ -154,6 +154,10 @@ func TestRefusals(t *testing.T) {
 				if resp.Header.Get("X-Request-Id") == "" {
 					t.Error("no X-Request-Id on a refusal")
 				}
+				// The same request gets the same refusal: SDKs must not retry it.
+				if got := resp.Header.Get("X-Should-Retry"); got != "false" {
+					t.Errorf("x-should-retry %q, want false", got)
+				}
 				f.checkNoSecrets("a refusal", body)
 			})
 		}
@@ -166,7 +170,7 @@ func TestRefusals(t *testing.T) {
 			budget.refuse = &Refusal{Status: 429, Message: `budget exceeded: key "oa-key" day limit $1.00`, RetryAfter: 90*time.Minute + time.Millisecond}
 			budget.mu.Unlock()
 			resp, body := f.call("POST", "/v1/chat/completions", key, chat)
-			if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "5401" {
+			if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "5401" || resp.Header.Get("X-Should-Retry") != "" {
 				t.Fatalf("status %d retry-after %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 			}
 			if msg := errorShape(t, oa, 429, body); !strings.Contains(msg, "day limit $1.00") {

@@ -16,9 +16,8 @@ import (
 )
 
 // TestOpenAISDK drives Sluice with the official OpenAI Go SDK, changing
-// only its base URL and key. (The official Anthropic Go SDK is not served
-// by this environment's module proxy, so it is not tested here; the
-// Anthropic wire format is covered by TestProtocols.)
+// only its base URL and key. (The Anthropic and Gemini SDKs drive it in
+// sdk_translate_test.go.)
 func TestOpenAISDK(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
