@@ -142,6 +142,31 @@ func TestGatewayEndToEnd(t *testing.T) {
 			t.Fatalf("live usage from traffic: %v", live)
 		}
 
+		// An organization limit caps all its services and keys: a total
+		// block below what was spent refuses the next request, for good.
+		limits := gql(t, base, token, `mutation { updateOrganizationLimits(input: {limitCostTotalBlock: 0.001}) { limitCostTotalBlock } }`, nil)
+		if dig(limits, "updateOrganizationLimits", "limitCostTotalBlock") != 0.001 {
+			t.Fatalf("organization limits: %v", limits)
+		}
+		spend := gql(t, base, token, `{ organizationSpend { window block } }`, nil)
+		if !strings.Contains(string(mustJSON(spend)), `{"block":0.001,"window":"total"}`) {
+			t.Fatalf("organization spend: %s", mustJSON(spend))
+		}
+		req, _ = http.NewRequest(http.MethodPost, base+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","messages":[]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("X-Should-Retry") != "false" || !strings.Contains(string(body), `org \"Default\" total limit $0.001`) {
+			t.Fatalf("over the organization's total: %d x-should-retry %q %s", resp.StatusCode, resp.Header.Get("X-Should-Retry"), body)
+		}
+		if len(*seen) != 1 {
+			t.Fatalf("a request over the organization's limit reached the upstream")
+		}
+
 		gql(t, base, token, `mutation($k: ID!) { updateAPIKey(id: $k, input: {isActive: false}) { isActive } }`,
 			map[string]any{"k": dig(created, "createAPIKey", "apiKey", "id")})
 		req, _ = http.NewRequest(http.MethodPost, base+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","messages":[]}`))

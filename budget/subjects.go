@@ -23,8 +23,9 @@ func KeySubject(k *ent.APIKey, svc *ent.Service) Subject {
 	return s
 }
 
-// OrgSubject is an organization's spend; organizations have no limits of
-// their own (their prepaid balance is checked separately).
-func OrgSubject(orgID int, name string) Subject {
-	return Subject{Scope: ScopeOrg, ID: orgID, Name: name}
+// OrgSubject is an organization's spend under its own limits, which cap
+// all its services and keys together (its prepaid balance is checked
+// separately).
+func OrgSubject(o *ent.Organization) Subject {
+	return Subject{Scope: ScopeOrg, ID: o.ID, Name: o.Name, Limits: LimitsOf(o)}
 }

@@ -29,8 +29,8 @@ const (
 	TopicPrices = "prices"
 	// TopicStandards: an API standard (key method or field) changed.
 	TopicStandards = "standards"
-	// TopicSettings: an organization's project settings or prepaid balance
-	// enforcement changed.
+	// TopicSettings: an organization's cost limits, project settings or
+	// prepaid balance enforcement changed.
 	TopicSettings = "settings"
 )
 

@@ -910,6 +910,41 @@ func (_q *OrganizationQuery) collectField(ctx context.Context, oneNode bool, opC
 				selectedFields = append(selectedFields, organization.FieldUpdatedAt)
 				fieldSeen[organization.FieldUpdatedAt] = struct{}{}
 			}
+		case "limitCostHourWarn":
+			if _, ok := fieldSeen[organization.FieldLimitCostHourWarn]; !ok {
+				selectedFields = append(selectedFields, organization.FieldLimitCostHourWarn)
+				fieldSeen[organization.FieldLimitCostHourWarn] = struct{}{}
+			}
+		case "limitCostHourBlock":
+			if _, ok := fieldSeen[organization.FieldLimitCostHourBlock]; !ok {
+				selectedFields = append(selectedFields, organization.FieldLimitCostHourBlock)
+				fieldSeen[organization.FieldLimitCostHourBlock] = struct{}{}
+			}
+		case "limitCostDayWarn":
+			if _, ok := fieldSeen[organization.FieldLimitCostDayWarn]; !ok {
+				selectedFields = append(selectedFields, organization.FieldLimitCostDayWarn)
+				fieldSeen[organization.FieldLimitCostDayWarn] = struct{}{}
+			}
+		case "limitCostDayBlock":
+			if _, ok := fieldSeen[organization.FieldLimitCostDayBlock]; !ok {
+				selectedFields = append(selectedFields, organization.FieldLimitCostDayBlock)
+				fieldSeen[organization.FieldLimitCostDayBlock] = struct{}{}
+			}
+		case "limitCostMonthWarn":
+			if _, ok := fieldSeen[organization.FieldLimitCostMonthWarn]; !ok {
+				selectedFields = append(selectedFields, organization.FieldLimitCostMonthWarn)
+				fieldSeen[organization.FieldLimitCostMonthWarn] = struct{}{}
+			}
+		case "limitCostMonthBlock":
+			if _, ok := fieldSeen[organization.FieldLimitCostMonthBlock]; !ok {
+				selectedFields = append(selectedFields, organization.FieldLimitCostMonthBlock)
+				fieldSeen[organization.FieldLimitCostMonthBlock] = struct{}{}
+			}
+		case "limitCostTotalBlock":
+			if _, ok := fieldSeen[organization.FieldLimitCostTotalBlock]; !ok {
+				selectedFields = append(selectedFields, organization.FieldLimitCostTotalBlock)
+				fieldSeen[organization.FieldLimitCostTotalBlock] = struct{}{}
+			}
 		case "name":
 			if _, ok := fieldSeen[organization.FieldName]; !ok {
 				selectedFields = append(selectedFields, organization.FieldName)

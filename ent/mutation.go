@@ -7280,6 +7280,20 @@ type OrganizationMutation struct {
 	id                          *int
 	created_at                  *time.Time
 	updated_at                  *time.Time
+	limit_cost_hour_warn        *money.Micros
+	addlimit_cost_hour_warn     *money.Micros
+	limit_cost_hour_block       *money.Micros
+	addlimit_cost_hour_block    *money.Micros
+	limit_cost_day_warn         *money.Micros
+	addlimit_cost_day_warn      *money.Micros
+	limit_cost_day_block        *money.Micros
+	addlimit_cost_day_block     *money.Micros
+	limit_cost_month_warn       *money.Micros
+	addlimit_cost_month_warn    *money.Micros
+	limit_cost_month_block      *money.Micros
+	addlimit_cost_month_block   *money.Micros
+	limit_cost_total_block      *money.Micros
+	addlimit_cost_total_block   *money.Micros
 	name                        *string
 	is_default                  *bool
 	clearedFields               map[string]struct{}
@@ -7472,6 +7486,496 @@ func (m *OrganizationMutation) OldUpdatedAt(ctx context.Context) (v time.Time, e
 // ResetUpdatedAt resets all changes to the "updated_at" field.
 func (m *OrganizationMutation) ResetUpdatedAt() {
 	m.updated_at = nil
+}
+
+// SetLimitCostHourWarn sets the "limit_cost_hour_warn" field.
+func (m *OrganizationMutation) SetLimitCostHourWarn(value money.Micros) {
+	m.limit_cost_hour_warn = &value
+	m.addlimit_cost_hour_warn = nil
+}
+
+// LimitCostHourWarn returns the value of the "limit_cost_hour_warn" field in the mutation.
+func (m *OrganizationMutation) LimitCostHourWarn() (r money.Micros, exists bool) {
+	v := m.limit_cost_hour_warn
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitCostHourWarn returns the old "limit_cost_hour_warn" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldLimitCostHourWarn(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitCostHourWarn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitCostHourWarn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitCostHourWarn: %w", err)
+	}
+	return oldValue.LimitCostHourWarn, nil
+}
+
+// AddLimitCostHourWarn adds value to the "limit_cost_hour_warn" field.
+func (m *OrganizationMutation) AddLimitCostHourWarn(value money.Micros) {
+	if m.addlimit_cost_hour_warn != nil {
+		*m.addlimit_cost_hour_warn += value
+	} else {
+		m.addlimit_cost_hour_warn = &value
+	}
+}
+
+// AddedLimitCostHourWarn returns the value that was added to the "limit_cost_hour_warn" field in this mutation.
+func (m *OrganizationMutation) AddedLimitCostHourWarn() (r money.Micros, exists bool) {
+	v := m.addlimit_cost_hour_warn
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitCostHourWarn clears the value of the "limit_cost_hour_warn" field.
+func (m *OrganizationMutation) ClearLimitCostHourWarn() {
+	m.limit_cost_hour_warn = nil
+	m.addlimit_cost_hour_warn = nil
+	m.clearedFields[organization.FieldLimitCostHourWarn] = struct{}{}
+}
+
+// LimitCostHourWarnCleared returns if the "limit_cost_hour_warn" field was cleared in this mutation.
+func (m *OrganizationMutation) LimitCostHourWarnCleared() bool {
+	_, ok := m.clearedFields[organization.FieldLimitCostHourWarn]
+	return ok
+}
+
+// ResetLimitCostHourWarn resets all changes to the "limit_cost_hour_warn" field.
+func (m *OrganizationMutation) ResetLimitCostHourWarn() {
+	m.limit_cost_hour_warn = nil
+	m.addlimit_cost_hour_warn = nil
+	delete(m.clearedFields, organization.FieldLimitCostHourWarn)
+}
+
+// SetLimitCostHourBlock sets the "limit_cost_hour_block" field.
+func (m *OrganizationMutation) SetLimitCostHourBlock(value money.Micros) {
+	m.limit_cost_hour_block = &value
+	m.addlimit_cost_hour_block = nil
+}
+
+// LimitCostHourBlock returns the value of the "limit_cost_hour_block" field in the mutation.
+func (m *OrganizationMutation) LimitCostHourBlock() (r money.Micros, exists bool) {
+	v := m.limit_cost_hour_block
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitCostHourBlock returns the old "limit_cost_hour_block" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldLimitCostHourBlock(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitCostHourBlock is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitCostHourBlock requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitCostHourBlock: %w", err)
+	}
+	return oldValue.LimitCostHourBlock, nil
+}
+
+// AddLimitCostHourBlock adds value to the "limit_cost_hour_block" field.
+func (m *OrganizationMutation) AddLimitCostHourBlock(value money.Micros) {
+	if m.addlimit_cost_hour_block != nil {
+		*m.addlimit_cost_hour_block += value
+	} else {
+		m.addlimit_cost_hour_block = &value
+	}
+}
+
+// AddedLimitCostHourBlock returns the value that was added to the "limit_cost_hour_block" field in this mutation.
+func (m *OrganizationMutation) AddedLimitCostHourBlock() (r money.Micros, exists bool) {
+	v := m.addlimit_cost_hour_block
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitCostHourBlock clears the value of the "limit_cost_hour_block" field.
+func (m *OrganizationMutation) ClearLimitCostHourBlock() {
+	m.limit_cost_hour_block = nil
+	m.addlimit_cost_hour_block = nil
+	m.clearedFields[organization.FieldLimitCostHourBlock] = struct{}{}
+}
+
+// LimitCostHourBlockCleared returns if the "limit_cost_hour_block" field was cleared in this mutation.
+func (m *OrganizationMutation) LimitCostHourBlockCleared() bool {
+	_, ok := m.clearedFields[organization.FieldLimitCostHourBlock]
+	return ok
+}
+
+// ResetLimitCostHourBlock resets all changes to the "limit_cost_hour_block" field.
+func (m *OrganizationMutation) ResetLimitCostHourBlock() {
+	m.limit_cost_hour_block = nil
+	m.addlimit_cost_hour_block = nil
+	delete(m.clearedFields, organization.FieldLimitCostHourBlock)
+}
+
+// SetLimitCostDayWarn sets the "limit_cost_day_warn" field.
+func (m *OrganizationMutation) SetLimitCostDayWarn(value money.Micros) {
+	m.limit_cost_day_warn = &value
+	m.addlimit_cost_day_warn = nil
+}
+
+// LimitCostDayWarn returns the value of the "limit_cost_day_warn" field in the mutation.
+func (m *OrganizationMutation) LimitCostDayWarn() (r money.Micros, exists bool) {
+	v := m.limit_cost_day_warn
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitCostDayWarn returns the old "limit_cost_day_warn" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldLimitCostDayWarn(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitCostDayWarn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitCostDayWarn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitCostDayWarn: %w", err)
+	}
+	return oldValue.LimitCostDayWarn, nil
+}
+
+// AddLimitCostDayWarn adds value to the "limit_cost_day_warn" field.
+func (m *OrganizationMutation) AddLimitCostDayWarn(value money.Micros) {
+	if m.addlimit_cost_day_warn != nil {
+		*m.addlimit_cost_day_warn += value
+	} else {
+		m.addlimit_cost_day_warn = &value
+	}
+}
+
+// AddedLimitCostDayWarn returns the value that was added to the "limit_cost_day_warn" field in this mutation.
+func (m *OrganizationMutation) AddedLimitCostDayWarn() (r money.Micros, exists bool) {
+	v := m.addlimit_cost_day_warn
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitCostDayWarn clears the value of the "limit_cost_day_warn" field.
+func (m *OrganizationMutation) ClearLimitCostDayWarn() {
+	m.limit_cost_day_warn = nil
+	m.addlimit_cost_day_warn = nil
+	m.clearedFields[organization.FieldLimitCostDayWarn] = struct{}{}
+}
+
+// LimitCostDayWarnCleared returns if the "limit_cost_day_warn" field was cleared in this mutation.
+func (m *OrganizationMutation) LimitCostDayWarnCleared() bool {
+	_, ok := m.clearedFields[organization.FieldLimitCostDayWarn]
+	return ok
+}
+
+// ResetLimitCostDayWarn resets all changes to the "limit_cost_day_warn" field.
+func (m *OrganizationMutation) ResetLimitCostDayWarn() {
+	m.limit_cost_day_warn = nil
+	m.addlimit_cost_day_warn = nil
+	delete(m.clearedFields, organization.FieldLimitCostDayWarn)
+}
+
+// SetLimitCostDayBlock sets the "limit_cost_day_block" field.
+func (m *OrganizationMutation) SetLimitCostDayBlock(value money.Micros) {
+	m.limit_cost_day_block = &value
+	m.addlimit_cost_day_block = nil
+}
+
+// LimitCostDayBlock returns the value of the "limit_cost_day_block" field in the mutation.
+func (m *OrganizationMutation) LimitCostDayBlock() (r money.Micros, exists bool) {
+	v := m.limit_cost_day_block
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitCostDayBlock returns the old "limit_cost_day_block" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldLimitCostDayBlock(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitCostDayBlock is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitCostDayBlock requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitCostDayBlock: %w", err)
+	}
+	return oldValue.LimitCostDayBlock, nil
+}
+
+// AddLimitCostDayBlock adds value to the "limit_cost_day_block" field.
+func (m *OrganizationMutation) AddLimitCostDayBlock(value money.Micros) {
+	if m.addlimit_cost_day_block != nil {
+		*m.addlimit_cost_day_block += value
+	} else {
+		m.addlimit_cost_day_block = &value
+	}
+}
+
+// AddedLimitCostDayBlock returns the value that was added to the "limit_cost_day_block" field in this mutation.
+func (m *OrganizationMutation) AddedLimitCostDayBlock() (r money.Micros, exists bool) {
+	v := m.addlimit_cost_day_block
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitCostDayBlock clears the value of the "limit_cost_day_block" field.
+func (m *OrganizationMutation) ClearLimitCostDayBlock() {
+	m.limit_cost_day_block = nil
+	m.addlimit_cost_day_block = nil
+	m.clearedFields[organization.FieldLimitCostDayBlock] = struct{}{}
+}
+
+// LimitCostDayBlockCleared returns if the "limit_cost_day_block" field was cleared in this mutation.
+func (m *OrganizationMutation) LimitCostDayBlockCleared() bool {
+	_, ok := m.clearedFields[organization.FieldLimitCostDayBlock]
+	return ok
+}
+
+// ResetLimitCostDayBlock resets all changes to the "limit_cost_day_block" field.
+func (m *OrganizationMutation) ResetLimitCostDayBlock() {
+	m.limit_cost_day_block = nil
+	m.addlimit_cost_day_block = nil
+	delete(m.clearedFields, organization.FieldLimitCostDayBlock)
+}
+
+// SetLimitCostMonthWarn sets the "limit_cost_month_warn" field.
+func (m *OrganizationMutation) SetLimitCostMonthWarn(value money.Micros) {
+	m.limit_cost_month_warn = &value
+	m.addlimit_cost_month_warn = nil
+}
+
+// LimitCostMonthWarn returns the value of the "limit_cost_month_warn" field in the mutation.
+func (m *OrganizationMutation) LimitCostMonthWarn() (r money.Micros, exists bool) {
+	v := m.limit_cost_month_warn
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitCostMonthWarn returns the old "limit_cost_month_warn" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldLimitCostMonthWarn(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitCostMonthWarn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitCostMonthWarn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitCostMonthWarn: %w", err)
+	}
+	return oldValue.LimitCostMonthWarn, nil
+}
+
+// AddLimitCostMonthWarn adds value to the "limit_cost_month_warn" field.
+func (m *OrganizationMutation) AddLimitCostMonthWarn(value money.Micros) {
+	if m.addlimit_cost_month_warn != nil {
+		*m.addlimit_cost_month_warn += value
+	} else {
+		m.addlimit_cost_month_warn = &value
+	}
+}
+
+// AddedLimitCostMonthWarn returns the value that was added to the "limit_cost_month_warn" field in this mutation.
+func (m *OrganizationMutation) AddedLimitCostMonthWarn() (r money.Micros, exists bool) {
+	v := m.addlimit_cost_month_warn
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitCostMonthWarn clears the value of the "limit_cost_month_warn" field.
+func (m *OrganizationMutation) ClearLimitCostMonthWarn() {
+	m.limit_cost_month_warn = nil
+	m.addlimit_cost_month_warn = nil
+	m.clearedFields[organization.FieldLimitCostMonthWarn] = struct{}{}
+}
+
+// LimitCostMonthWarnCleared returns if the "limit_cost_month_warn" field was cleared in this mutation.
+func (m *OrganizationMutation) LimitCostMonthWarnCleared() bool {
+	_, ok := m.clearedFields[organization.FieldLimitCostMonthWarn]
+	return ok
+}
+
+// ResetLimitCostMonthWarn resets all changes to the "limit_cost_month_warn" field.
+func (m *OrganizationMutation) ResetLimitCostMonthWarn() {
+	m.limit_cost_month_warn = nil
+	m.addlimit_cost_month_warn = nil
+	delete(m.clearedFields, organization.FieldLimitCostMonthWarn)
+}
+
+// SetLimitCostMonthBlock sets the "limit_cost_month_block" field.
+func (m *OrganizationMutation) SetLimitCostMonthBlock(value money.Micros) {
+	m.limit_cost_month_block = &value
+	m.addlimit_cost_month_block = nil
+}
+
+// LimitCostMonthBlock returns the value of the "limit_cost_month_block" field in the mutation.
+func (m *OrganizationMutation) LimitCostMonthBlock() (r money.Micros, exists bool) {
+	v := m.limit_cost_month_block
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitCostMonthBlock returns the old "limit_cost_month_block" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldLimitCostMonthBlock(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitCostMonthBlock is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitCostMonthBlock requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitCostMonthBlock: %w", err)
+	}
+	return oldValue.LimitCostMonthBlock, nil
+}
+
+// AddLimitCostMonthBlock adds value to the "limit_cost_month_block" field.
+func (m *OrganizationMutation) AddLimitCostMonthBlock(value money.Micros) {
+	if m.addlimit_cost_month_block != nil {
+		*m.addlimit_cost_month_block += value
+	} else {
+		m.addlimit_cost_month_block = &value
+	}
+}
+
+// AddedLimitCostMonthBlock returns the value that was added to the "limit_cost_month_block" field in this mutation.
+func (m *OrganizationMutation) AddedLimitCostMonthBlock() (r money.Micros, exists bool) {
+	v := m.addlimit_cost_month_block
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitCostMonthBlock clears the value of the "limit_cost_month_block" field.
+func (m *OrganizationMutation) ClearLimitCostMonthBlock() {
+	m.limit_cost_month_block = nil
+	m.addlimit_cost_month_block = nil
+	m.clearedFields[organization.FieldLimitCostMonthBlock] = struct{}{}
+}
+
+// LimitCostMonthBlockCleared returns if the "limit_cost_month_block" field was cleared in this mutation.
+func (m *OrganizationMutation) LimitCostMonthBlockCleared() bool {
+	_, ok := m.clearedFields[organization.FieldLimitCostMonthBlock]
+	return ok
+}
+
+// ResetLimitCostMonthBlock resets all changes to the "limit_cost_month_block" field.
+func (m *OrganizationMutation) ResetLimitCostMonthBlock() {
+	m.limit_cost_month_block = nil
+	m.addlimit_cost_month_block = nil
+	delete(m.clearedFields, organization.FieldLimitCostMonthBlock)
+}
+
+// SetLimitCostTotalBlock sets the "limit_cost_total_block" field.
+func (m *OrganizationMutation) SetLimitCostTotalBlock(value money.Micros) {
+	m.limit_cost_total_block = &value
+	m.addlimit_cost_total_block = nil
+}
+
+// LimitCostTotalBlock returns the value of the "limit_cost_total_block" field in the mutation.
+func (m *OrganizationMutation) LimitCostTotalBlock() (r money.Micros, exists bool) {
+	v := m.limit_cost_total_block
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitCostTotalBlock returns the old "limit_cost_total_block" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldLimitCostTotalBlock(ctx context.Context) (v *money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitCostTotalBlock is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitCostTotalBlock requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitCostTotalBlock: %w", err)
+	}
+	return oldValue.LimitCostTotalBlock, nil
+}
+
+// AddLimitCostTotalBlock adds value to the "limit_cost_total_block" field.
+func (m *OrganizationMutation) AddLimitCostTotalBlock(value money.Micros) {
+	if m.addlimit_cost_total_block != nil {
+		*m.addlimit_cost_total_block += value
+	} else {
+		m.addlimit_cost_total_block = &value
+	}
+}
+
+// AddedLimitCostTotalBlock returns the value that was added to the "limit_cost_total_block" field in this mutation.
+func (m *OrganizationMutation) AddedLimitCostTotalBlock() (r money.Micros, exists bool) {
+	v := m.addlimit_cost_total_block
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitCostTotalBlock clears the value of the "limit_cost_total_block" field.
+func (m *OrganizationMutation) ClearLimitCostTotalBlock() {
+	m.limit_cost_total_block = nil
+	m.addlimit_cost_total_block = nil
+	m.clearedFields[organization.FieldLimitCostTotalBlock] = struct{}{}
+}
+
+// LimitCostTotalBlockCleared returns if the "limit_cost_total_block" field was cleared in this mutation.
+func (m *OrganizationMutation) LimitCostTotalBlockCleared() bool {
+	_, ok := m.clearedFields[organization.FieldLimitCostTotalBlock]
+	return ok
+}
+
+// ResetLimitCostTotalBlock resets all changes to the "limit_cost_total_block" field.
+func (m *OrganizationMutation) ResetLimitCostTotalBlock() {
+	m.limit_cost_total_block = nil
+	m.addlimit_cost_total_block = nil
+	delete(m.clearedFields, organization.FieldLimitCostTotalBlock)
 }
 
 // SetName sets the "name" field.
@@ -7874,12 +8378,33 @@ func (m *OrganizationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrganizationMutation) Fields() []string {
-	fields := make([]string, 0, 4)
+	fields := make([]string, 0, 11)
 	if m.created_at != nil {
 		fields = append(fields, organization.FieldCreatedAt)
 	}
 	if m.updated_at != nil {
 		fields = append(fields, organization.FieldUpdatedAt)
+	}
+	if m.limit_cost_hour_warn != nil {
+		fields = append(fields, organization.FieldLimitCostHourWarn)
+	}
+	if m.limit_cost_hour_block != nil {
+		fields = append(fields, organization.FieldLimitCostHourBlock)
+	}
+	if m.limit_cost_day_warn != nil {
+		fields = append(fields, organization.FieldLimitCostDayWarn)
+	}
+	if m.limit_cost_day_block != nil {
+		fields = append(fields, organization.FieldLimitCostDayBlock)
+	}
+	if m.limit_cost_month_warn != nil {
+		fields = append(fields, organization.FieldLimitCostMonthWarn)
+	}
+	if m.limit_cost_month_block != nil {
+		fields = append(fields, organization.FieldLimitCostMonthBlock)
+	}
+	if m.limit_cost_total_block != nil {
+		fields = append(fields, organization.FieldLimitCostTotalBlock)
 	}
 	if m.name != nil {
 		fields = append(fields, organization.FieldName)
@@ -7899,6 +8424,20 @@ func (m *OrganizationMutation) Field(name string) (ent.Value, bool) {
 		return m.CreatedAt()
 	case organization.FieldUpdatedAt:
 		return m.UpdatedAt()
+	case organization.FieldLimitCostHourWarn:
+		return m.LimitCostHourWarn()
+	case organization.FieldLimitCostHourBlock:
+		return m.LimitCostHourBlock()
+	case organization.FieldLimitCostDayWarn:
+		return m.LimitCostDayWarn()
+	case organization.FieldLimitCostDayBlock:
+		return m.LimitCostDayBlock()
+	case organization.FieldLimitCostMonthWarn:
+		return m.LimitCostMonthWarn()
+	case organization.FieldLimitCostMonthBlock:
+		return m.LimitCostMonthBlock()
+	case organization.FieldLimitCostTotalBlock:
+		return m.LimitCostTotalBlock()
 	case organization.FieldName:
 		return m.Name()
 	case organization.FieldIsDefault:
@@ -7916,6 +8455,20 @@ func (m *OrganizationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldCreatedAt(ctx)
 	case organization.FieldUpdatedAt:
 		return m.OldUpdatedAt(ctx)
+	case organization.FieldLimitCostHourWarn:
+		return m.OldLimitCostHourWarn(ctx)
+	case organization.FieldLimitCostHourBlock:
+		return m.OldLimitCostHourBlock(ctx)
+	case organization.FieldLimitCostDayWarn:
+		return m.OldLimitCostDayWarn(ctx)
+	case organization.FieldLimitCostDayBlock:
+		return m.OldLimitCostDayBlock(ctx)
+	case organization.FieldLimitCostMonthWarn:
+		return m.OldLimitCostMonthWarn(ctx)
+	case organization.FieldLimitCostMonthBlock:
+		return m.OldLimitCostMonthBlock(ctx)
+	case organization.FieldLimitCostTotalBlock:
+		return m.OldLimitCostTotalBlock(ctx)
 	case organization.FieldName:
 		return m.OldName(ctx)
 	case organization.FieldIsDefault:
@@ -7943,6 +8496,55 @@ func (m *OrganizationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetUpdatedAt(v)
 		return nil
+	case organization.FieldLimitCostHourWarn:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitCostHourWarn(v)
+		return nil
+	case organization.FieldLimitCostHourBlock:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitCostHourBlock(v)
+		return nil
+	case organization.FieldLimitCostDayWarn:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitCostDayWarn(v)
+		return nil
+	case organization.FieldLimitCostDayBlock:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitCostDayBlock(v)
+		return nil
+	case organization.FieldLimitCostMonthWarn:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitCostMonthWarn(v)
+		return nil
+	case organization.FieldLimitCostMonthBlock:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitCostMonthBlock(v)
+		return nil
+	case organization.FieldLimitCostTotalBlock:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitCostTotalBlock(v)
+		return nil
 	case organization.FieldName:
 		v, ok := value.(string)
 		if !ok {
@@ -7964,13 +8566,51 @@ func (m *OrganizationMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *OrganizationMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addlimit_cost_hour_warn != nil {
+		fields = append(fields, organization.FieldLimitCostHourWarn)
+	}
+	if m.addlimit_cost_hour_block != nil {
+		fields = append(fields, organization.FieldLimitCostHourBlock)
+	}
+	if m.addlimit_cost_day_warn != nil {
+		fields = append(fields, organization.FieldLimitCostDayWarn)
+	}
+	if m.addlimit_cost_day_block != nil {
+		fields = append(fields, organization.FieldLimitCostDayBlock)
+	}
+	if m.addlimit_cost_month_warn != nil {
+		fields = append(fields, organization.FieldLimitCostMonthWarn)
+	}
+	if m.addlimit_cost_month_block != nil {
+		fields = append(fields, organization.FieldLimitCostMonthBlock)
+	}
+	if m.addlimit_cost_total_block != nil {
+		fields = append(fields, organization.FieldLimitCostTotalBlock)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *OrganizationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case organization.FieldLimitCostHourWarn:
+		return m.AddedLimitCostHourWarn()
+	case organization.FieldLimitCostHourBlock:
+		return m.AddedLimitCostHourBlock()
+	case organization.FieldLimitCostDayWarn:
+		return m.AddedLimitCostDayWarn()
+	case organization.FieldLimitCostDayBlock:
+		return m.AddedLimitCostDayBlock()
+	case organization.FieldLimitCostMonthWarn:
+		return m.AddedLimitCostMonthWarn()
+	case organization.FieldLimitCostMonthBlock:
+		return m.AddedLimitCostMonthBlock()
+	case organization.FieldLimitCostTotalBlock:
+		return m.AddedLimitCostTotalBlock()
+	}
 	return nil, false
 }
 
@@ -7979,6 +8619,55 @@ func (m *OrganizationMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *OrganizationMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case organization.FieldLimitCostHourWarn:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitCostHourWarn(v)
+		return nil
+	case organization.FieldLimitCostHourBlock:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitCostHourBlock(v)
+		return nil
+	case organization.FieldLimitCostDayWarn:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitCostDayWarn(v)
+		return nil
+	case organization.FieldLimitCostDayBlock:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitCostDayBlock(v)
+		return nil
+	case organization.FieldLimitCostMonthWarn:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitCostMonthWarn(v)
+		return nil
+	case organization.FieldLimitCostMonthBlock:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitCostMonthBlock(v)
+		return nil
+	case organization.FieldLimitCostTotalBlock:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitCostTotalBlock(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Organization numeric field %s", name)
 }
@@ -7986,7 +8675,29 @@ func (m *OrganizationMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *OrganizationMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(organization.FieldLimitCostHourWarn) {
+		fields = append(fields, organization.FieldLimitCostHourWarn)
+	}
+	if m.FieldCleared(organization.FieldLimitCostHourBlock) {
+		fields = append(fields, organization.FieldLimitCostHourBlock)
+	}
+	if m.FieldCleared(organization.FieldLimitCostDayWarn) {
+		fields = append(fields, organization.FieldLimitCostDayWarn)
+	}
+	if m.FieldCleared(organization.FieldLimitCostDayBlock) {
+		fields = append(fields, organization.FieldLimitCostDayBlock)
+	}
+	if m.FieldCleared(organization.FieldLimitCostMonthWarn) {
+		fields = append(fields, organization.FieldLimitCostMonthWarn)
+	}
+	if m.FieldCleared(organization.FieldLimitCostMonthBlock) {
+		fields = append(fields, organization.FieldLimitCostMonthBlock)
+	}
+	if m.FieldCleared(organization.FieldLimitCostTotalBlock) {
+		fields = append(fields, organization.FieldLimitCostTotalBlock)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -7999,6 +8710,29 @@ func (m *OrganizationMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *OrganizationMutation) ClearField(name string) error {
+	switch name {
+	case organization.FieldLimitCostHourWarn:
+		m.ClearLimitCostHourWarn()
+		return nil
+	case organization.FieldLimitCostHourBlock:
+		m.ClearLimitCostHourBlock()
+		return nil
+	case organization.FieldLimitCostDayWarn:
+		m.ClearLimitCostDayWarn()
+		return nil
+	case organization.FieldLimitCostDayBlock:
+		m.ClearLimitCostDayBlock()
+		return nil
+	case organization.FieldLimitCostMonthWarn:
+		m.ClearLimitCostMonthWarn()
+		return nil
+	case organization.FieldLimitCostMonthBlock:
+		m.ClearLimitCostMonthBlock()
+		return nil
+	case organization.FieldLimitCostTotalBlock:
+		m.ClearLimitCostTotalBlock()
+		return nil
+	}
 	return fmt.Errorf("unknown Organization nullable field %s", name)
 }
 
@@ -8011,6 +8745,27 @@ func (m *OrganizationMutation) ResetField(name string) error {
 		return nil
 	case organization.FieldUpdatedAt:
 		m.ResetUpdatedAt()
+		return nil
+	case organization.FieldLimitCostHourWarn:
+		m.ResetLimitCostHourWarn()
+		return nil
+	case organization.FieldLimitCostHourBlock:
+		m.ResetLimitCostHourBlock()
+		return nil
+	case organization.FieldLimitCostDayWarn:
+		m.ResetLimitCostDayWarn()
+		return nil
+	case organization.FieldLimitCostDayBlock:
+		m.ResetLimitCostDayBlock()
+		return nil
+	case organization.FieldLimitCostMonthWarn:
+		m.ResetLimitCostMonthWarn()
+		return nil
+	case organization.FieldLimitCostMonthBlock:
+		m.ResetLimitCostMonthBlock()
+		return nil
+	case organization.FieldLimitCostTotalBlock:
+		m.ResetLimitCostTotalBlock()
 		return nil
 	case organization.FieldName:
 		m.ResetName()

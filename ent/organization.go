@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/ent/balance"
 	"github.com/sluicehq/sluice/ent/organization"
 	"github.com/sluicehq/sluice/ent/projectsettings"
+	"github.com/sluicehq/sluice/money"
 )
 
 // Organization is the model entity for the Organization schema.
@@ -23,6 +24,20 @@ type Organization struct {
 	CreatedAt time.Time `json:"created_at,omitempty"`
 	// UpdatedAt holds the value of the "updated_at" field.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
+	// LimitCostHourWarn holds the value of the "limit_cost_hour_warn" field.
+	LimitCostHourWarn *money.Micros `json:"limit_cost_hour_warn,omitempty"`
+	// LimitCostHourBlock holds the value of the "limit_cost_hour_block" field.
+	LimitCostHourBlock *money.Micros `json:"limit_cost_hour_block,omitempty"`
+	// LimitCostDayWarn holds the value of the "limit_cost_day_warn" field.
+	LimitCostDayWarn *money.Micros `json:"limit_cost_day_warn,omitempty"`
+	// LimitCostDayBlock holds the value of the "limit_cost_day_block" field.
+	LimitCostDayBlock *money.Micros `json:"limit_cost_day_block,omitempty"`
+	// LimitCostMonthWarn holds the value of the "limit_cost_month_warn" field.
+	LimitCostMonthWarn *money.Micros `json:"limit_cost_month_warn,omitempty"`
+	// LimitCostMonthBlock holds the value of the "limit_cost_month_block" field.
+	LimitCostMonthBlock *money.Micros `json:"limit_cost_month_block,omitempty"`
+	// LimitCostTotalBlock holds the value of the "limit_cost_total_block" field.
+	LimitCostTotalBlock *money.Micros `json:"limit_cost_total_block,omitempty"`
 	// Name holds the value of the "name" field.
 	Name string `json:"name,omitempty"`
 	// The organization created at first start; its admins administer the instance.
@@ -122,7 +137,7 @@ func (*Organization) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case organization.FieldIsDefault:
 			values[i] = new(sql.NullBool)
-		case organization.FieldID:
+		case organization.FieldID, organization.FieldLimitCostHourWarn, organization.FieldLimitCostHourBlock, organization.FieldLimitCostDayWarn, organization.FieldLimitCostDayBlock, organization.FieldLimitCostMonthWarn, organization.FieldLimitCostMonthBlock, organization.FieldLimitCostTotalBlock:
 			values[i] = new(sql.NullInt64)
 		case organization.FieldName:
 			values[i] = new(sql.NullString)
@@ -160,6 +175,55 @@ func (_m *Organization) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field updated_at", values[i])
 			} else if value.Valid {
 				_m.UpdatedAt = value.Time
+			}
+		case organization.FieldLimitCostHourWarn:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_cost_hour_warn", values[i])
+			} else if value.Valid {
+				_m.LimitCostHourWarn = new(money.Micros)
+				*_m.LimitCostHourWarn = money.Micros(value.Int64)
+			}
+		case organization.FieldLimitCostHourBlock:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_cost_hour_block", values[i])
+			} else if value.Valid {
+				_m.LimitCostHourBlock = new(money.Micros)
+				*_m.LimitCostHourBlock = money.Micros(value.Int64)
+			}
+		case organization.FieldLimitCostDayWarn:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_cost_day_warn", values[i])
+			} else if value.Valid {
+				_m.LimitCostDayWarn = new(money.Micros)
+				*_m.LimitCostDayWarn = money.Micros(value.Int64)
+			}
+		case organization.FieldLimitCostDayBlock:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_cost_day_block", values[i])
+			} else if value.Valid {
+				_m.LimitCostDayBlock = new(money.Micros)
+				*_m.LimitCostDayBlock = money.Micros(value.Int64)
+			}
+		case organization.FieldLimitCostMonthWarn:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_cost_month_warn", values[i])
+			} else if value.Valid {
+				_m.LimitCostMonthWarn = new(money.Micros)
+				*_m.LimitCostMonthWarn = money.Micros(value.Int64)
+			}
+		case organization.FieldLimitCostMonthBlock:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_cost_month_block", values[i])
+			} else if value.Valid {
+				_m.LimitCostMonthBlock = new(money.Micros)
+				*_m.LimitCostMonthBlock = money.Micros(value.Int64)
+			}
+		case organization.FieldLimitCostTotalBlock:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_cost_total_block", values[i])
+			} else if value.Valid {
+				_m.LimitCostTotalBlock = new(money.Micros)
+				*_m.LimitCostTotalBlock = money.Micros(value.Int64)
 			}
 		case organization.FieldName:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -244,6 +308,41 @@ func (_m *Organization) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("updated_at=")
 	builder.WriteString(_m.UpdatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	if v := _m.LimitCostHourWarn; v != nil {
+		builder.WriteString("limit_cost_hour_warn=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitCostHourBlock; v != nil {
+		builder.WriteString("limit_cost_hour_block=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitCostDayWarn; v != nil {
+		builder.WriteString("limit_cost_day_warn=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitCostDayBlock; v != nil {
+		builder.WriteString("limit_cost_day_block=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitCostMonthWarn; v != nil {
+		builder.WriteString("limit_cost_month_warn=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitCostMonthBlock; v != nil {
+		builder.WriteString("limit_cost_month_block=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitCostTotalBlock; v != nil {
+		builder.WriteString("limit_cost_total_block=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("name=")
 	builder.WriteString(_m.Name)

@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/money"
 )
 
 // OrganizationCreate is the builder for creating a Organization entity.
@@ -52,6 +53,104 @@ func (_c *OrganizationCreate) SetUpdatedAt(v time.Time) *OrganizationCreate {
 func (_c *OrganizationCreate) SetNillableUpdatedAt(v *time.Time) *OrganizationCreate {
 	if v != nil {
 		_c.SetUpdatedAt(*v)
+	}
+	return _c
+}
+
+// SetLimitCostHourWarn sets the "limit_cost_hour_warn" field.
+func (_c *OrganizationCreate) SetLimitCostHourWarn(v money.Micros) *OrganizationCreate {
+	_c.mutation.SetLimitCostHourWarn(v)
+	return _c
+}
+
+// SetNillableLimitCostHourWarn sets the "limit_cost_hour_warn" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableLimitCostHourWarn(v *money.Micros) *OrganizationCreate {
+	if v != nil {
+		_c.SetLimitCostHourWarn(*v)
+	}
+	return _c
+}
+
+// SetLimitCostHourBlock sets the "limit_cost_hour_block" field.
+func (_c *OrganizationCreate) SetLimitCostHourBlock(v money.Micros) *OrganizationCreate {
+	_c.mutation.SetLimitCostHourBlock(v)
+	return _c
+}
+
+// SetNillableLimitCostHourBlock sets the "limit_cost_hour_block" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableLimitCostHourBlock(v *money.Micros) *OrganizationCreate {
+	if v != nil {
+		_c.SetLimitCostHourBlock(*v)
+	}
+	return _c
+}
+
+// SetLimitCostDayWarn sets the "limit_cost_day_warn" field.
+func (_c *OrganizationCreate) SetLimitCostDayWarn(v money.Micros) *OrganizationCreate {
+	_c.mutation.SetLimitCostDayWarn(v)
+	return _c
+}
+
+// SetNillableLimitCostDayWarn sets the "limit_cost_day_warn" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableLimitCostDayWarn(v *money.Micros) *OrganizationCreate {
+	if v != nil {
+		_c.SetLimitCostDayWarn(*v)
+	}
+	return _c
+}
+
+// SetLimitCostDayBlock sets the "limit_cost_day_block" field.
+func (_c *OrganizationCreate) SetLimitCostDayBlock(v money.Micros) *OrganizationCreate {
+	_c.mutation.SetLimitCostDayBlock(v)
+	return _c
+}
+
+// SetNillableLimitCostDayBlock sets the "limit_cost_day_block" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableLimitCostDayBlock(v *money.Micros) *OrganizationCreate {
+	if v != nil {
+		_c.SetLimitCostDayBlock(*v)
+	}
+	return _c
+}
+
+// SetLimitCostMonthWarn sets the "limit_cost_month_warn" field.
+func (_c *OrganizationCreate) SetLimitCostMonthWarn(v money.Micros) *OrganizationCreate {
+	_c.mutation.SetLimitCostMonthWarn(v)
+	return _c
+}
+
+// SetNillableLimitCostMonthWarn sets the "limit_cost_month_warn" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableLimitCostMonthWarn(v *money.Micros) *OrganizationCreate {
+	if v != nil {
+		_c.SetLimitCostMonthWarn(*v)
+	}
+	return _c
+}
+
+// SetLimitCostMonthBlock sets the "limit_cost_month_block" field.
+func (_c *OrganizationCreate) SetLimitCostMonthBlock(v money.Micros) *OrganizationCreate {
+	_c.mutation.SetLimitCostMonthBlock(v)
+	return _c
+}
+
+// SetNillableLimitCostMonthBlock sets the "limit_cost_month_block" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableLimitCostMonthBlock(v *money.Micros) *OrganizationCreate {
+	if v != nil {
+		_c.SetLimitCostMonthBlock(*v)
+	}
+	return _c
+}
+
+// SetLimitCostTotalBlock sets the "limit_cost_total_block" field.
+func (_c *OrganizationCreate) SetLimitCostTotalBlock(v money.Micros) *OrganizationCreate {
+	_c.mutation.SetLimitCostTotalBlock(v)
+	return _c
+}
+
+// SetNillableLimitCostTotalBlock sets the "limit_cost_total_block" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableLimitCostTotalBlock(v *money.Micros) *OrganizationCreate {
+	if v != nil {
+		_c.SetLimitCostTotalBlock(*v)
 	}
 	return _c
 }
@@ -277,6 +376,34 @@ func (_c *OrganizationCreate) createSpec() (*Organization, *sqlgraph.CreateSpec)
 		_spec.SetField(organization.FieldUpdatedAt, field.TypeTime, value)
 		_node.UpdatedAt = value
 	}
+	if value, ok := _c.mutation.LimitCostHourWarn(); ok {
+		_spec.SetField(organization.FieldLimitCostHourWarn, field.TypeInt64, value)
+		_node.LimitCostHourWarn = &value
+	}
+	if value, ok := _c.mutation.LimitCostHourBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostHourBlock, field.TypeInt64, value)
+		_node.LimitCostHourBlock = &value
+	}
+	if value, ok := _c.mutation.LimitCostDayWarn(); ok {
+		_spec.SetField(organization.FieldLimitCostDayWarn, field.TypeInt64, value)
+		_node.LimitCostDayWarn = &value
+	}
+	if value, ok := _c.mutation.LimitCostDayBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostDayBlock, field.TypeInt64, value)
+		_node.LimitCostDayBlock = &value
+	}
+	if value, ok := _c.mutation.LimitCostMonthWarn(); ok {
+		_spec.SetField(organization.FieldLimitCostMonthWarn, field.TypeInt64, value)
+		_node.LimitCostMonthWarn = &value
+	}
+	if value, ok := _c.mutation.LimitCostMonthBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostMonthBlock, field.TypeInt64, value)
+		_node.LimitCostMonthBlock = &value
+	}
+	if value, ok := _c.mutation.LimitCostTotalBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostTotalBlock, field.TypeInt64, value)
+		_node.LimitCostTotalBlock = &value
+	}
 	if value, ok := _c.mutation.Name(); ok {
 		_spec.SetField(organization.FieldName, field.TypeString, value)
 		_node.Name = value
@@ -445,6 +572,174 @@ func (u *OrganizationUpsert) UpdateUpdatedAt() *OrganizationUpsert {
 	return u
 }
 
+// SetLimitCostHourWarn sets the "limit_cost_hour_warn" field.
+func (u *OrganizationUpsert) SetLimitCostHourWarn(v money.Micros) *OrganizationUpsert {
+	u.Set(organization.FieldLimitCostHourWarn, v)
+	return u
+}
+
+// UpdateLimitCostHourWarn sets the "limit_cost_hour_warn" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateLimitCostHourWarn() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldLimitCostHourWarn)
+	return u
+}
+
+// AddLimitCostHourWarn adds v to the "limit_cost_hour_warn" field.
+func (u *OrganizationUpsert) AddLimitCostHourWarn(v money.Micros) *OrganizationUpsert {
+	u.Add(organization.FieldLimitCostHourWarn, v)
+	return u
+}
+
+// ClearLimitCostHourWarn clears the value of the "limit_cost_hour_warn" field.
+func (u *OrganizationUpsert) ClearLimitCostHourWarn() *OrganizationUpsert {
+	u.SetNull(organization.FieldLimitCostHourWarn)
+	return u
+}
+
+// SetLimitCostHourBlock sets the "limit_cost_hour_block" field.
+func (u *OrganizationUpsert) SetLimitCostHourBlock(v money.Micros) *OrganizationUpsert {
+	u.Set(organization.FieldLimitCostHourBlock, v)
+	return u
+}
+
+// UpdateLimitCostHourBlock sets the "limit_cost_hour_block" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateLimitCostHourBlock() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldLimitCostHourBlock)
+	return u
+}
+
+// AddLimitCostHourBlock adds v to the "limit_cost_hour_block" field.
+func (u *OrganizationUpsert) AddLimitCostHourBlock(v money.Micros) *OrganizationUpsert {
+	u.Add(organization.FieldLimitCostHourBlock, v)
+	return u
+}
+
+// ClearLimitCostHourBlock clears the value of the "limit_cost_hour_block" field.
+func (u *OrganizationUpsert) ClearLimitCostHourBlock() *OrganizationUpsert {
+	u.SetNull(organization.FieldLimitCostHourBlock)
+	return u
+}
+
+// SetLimitCostDayWarn sets the "limit_cost_day_warn" field.
+func (u *OrganizationUpsert) SetLimitCostDayWarn(v money.Micros) *OrganizationUpsert {
+	u.Set(organization.FieldLimitCostDayWarn, v)
+	return u
+}
+
+// UpdateLimitCostDayWarn sets the "limit_cost_day_warn" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateLimitCostDayWarn() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldLimitCostDayWarn)
+	return u
+}
+
+// AddLimitCostDayWarn adds v to the "limit_cost_day_warn" field.
+func (u *OrganizationUpsert) AddLimitCostDayWarn(v money.Micros) *OrganizationUpsert {
+	u.Add(organization.FieldLimitCostDayWarn, v)
+	return u
+}
+
+// ClearLimitCostDayWarn clears the value of the "limit_cost_day_warn" field.
+func (u *OrganizationUpsert) ClearLimitCostDayWarn() *OrganizationUpsert {
+	u.SetNull(organization.FieldLimitCostDayWarn)
+	return u
+}
+
+// SetLimitCostDayBlock sets the "limit_cost_day_block" field.
+func (u *OrganizationUpsert) SetLimitCostDayBlock(v money.Micros) *OrganizationUpsert {
+	u.Set(organization.FieldLimitCostDayBlock, v)
+	return u
+}
+
+// UpdateLimitCostDayBlock sets the "limit_cost_day_block" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateLimitCostDayBlock() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldLimitCostDayBlock)
+	return u
+}
+
+// AddLimitCostDayBlock adds v to the "limit_cost_day_block" field.
+func (u *OrganizationUpsert) AddLimitCostDayBlock(v money.Micros) *OrganizationUpsert {
+	u.Add(organization.FieldLimitCostDayBlock, v)
+	return u
+}
+
+// ClearLimitCostDayBlock clears the value of the "limit_cost_day_block" field.
+func (u *OrganizationUpsert) ClearLimitCostDayBlock() *OrganizationUpsert {
+	u.SetNull(organization.FieldLimitCostDayBlock)
+	return u
+}
+
+// SetLimitCostMonthWarn sets the "limit_cost_month_warn" field.
+func (u *OrganizationUpsert) SetLimitCostMonthWarn(v money.Micros) *OrganizationUpsert {
+	u.Set(organization.FieldLimitCostMonthWarn, v)
+	return u
+}
+
+// UpdateLimitCostMonthWarn sets the "limit_cost_month_warn" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateLimitCostMonthWarn() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldLimitCostMonthWarn)
+	return u
+}
+
+// AddLimitCostMonthWarn adds v to the "limit_cost_month_warn" field.
+func (u *OrganizationUpsert) AddLimitCostMonthWarn(v money.Micros) *OrganizationUpsert {
+	u.Add(organization.FieldLimitCostMonthWarn, v)
+	return u
+}
+
+// ClearLimitCostMonthWarn clears the value of the "limit_cost_month_warn" field.
+func (u *OrganizationUpsert) ClearLimitCostMonthWarn() *OrganizationUpsert {
+	u.SetNull(organization.FieldLimitCostMonthWarn)
+	return u
+}
+
+// SetLimitCostMonthBlock sets the "limit_cost_month_block" field.
+func (u *OrganizationUpsert) SetLimitCostMonthBlock(v money.Micros) *OrganizationUpsert {
+	u.Set(organization.FieldLimitCostMonthBlock, v)
+	return u
+}
+
+// UpdateLimitCostMonthBlock sets the "limit_cost_month_block" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateLimitCostMonthBlock() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldLimitCostMonthBlock)
+	return u
+}
+
+// AddLimitCostMonthBlock adds v to the "limit_cost_month_block" field.
+func (u *OrganizationUpsert) AddLimitCostMonthBlock(v money.Micros) *OrganizationUpsert {
+	u.Add(organization.FieldLimitCostMonthBlock, v)
+	return u
+}
+
+// ClearLimitCostMonthBlock clears the value of the "limit_cost_month_block" field.
+func (u *OrganizationUpsert) ClearLimitCostMonthBlock() *OrganizationUpsert {
+	u.SetNull(organization.FieldLimitCostMonthBlock)
+	return u
+}
+
+// SetLimitCostTotalBlock sets the "limit_cost_total_block" field.
+func (u *OrganizationUpsert) SetLimitCostTotalBlock(v money.Micros) *OrganizationUpsert {
+	u.Set(organization.FieldLimitCostTotalBlock, v)
+	return u
+}
+
+// UpdateLimitCostTotalBlock sets the "limit_cost_total_block" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateLimitCostTotalBlock() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldLimitCostTotalBlock)
+	return u
+}
+
+// AddLimitCostTotalBlock adds v to the "limit_cost_total_block" field.
+func (u *OrganizationUpsert) AddLimitCostTotalBlock(v money.Micros) *OrganizationUpsert {
+	u.Add(organization.FieldLimitCostTotalBlock, v)
+	return u
+}
+
+// ClearLimitCostTotalBlock clears the value of the "limit_cost_total_block" field.
+func (u *OrganizationUpsert) ClearLimitCostTotalBlock() *OrganizationUpsert {
+	u.SetNull(organization.FieldLimitCostTotalBlock)
+	return u
+}
+
 // SetName sets the "name" field.
 func (u *OrganizationUpsert) SetName(v string) *OrganizationUpsert {
 	u.Set(organization.FieldName, v)
@@ -516,6 +811,202 @@ func (u *OrganizationUpsertOne) SetUpdatedAt(v time.Time) *OrganizationUpsertOne
 func (u *OrganizationUpsertOne) UpdateUpdatedAt() *OrganizationUpsertOne {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetLimitCostHourWarn sets the "limit_cost_hour_warn" field.
+func (u *OrganizationUpsertOne) SetLimitCostHourWarn(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostHourWarn(v)
+	})
+}
+
+// AddLimitCostHourWarn adds v to the "limit_cost_hour_warn" field.
+func (u *OrganizationUpsertOne) AddLimitCostHourWarn(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostHourWarn(v)
+	})
+}
+
+// UpdateLimitCostHourWarn sets the "limit_cost_hour_warn" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateLimitCostHourWarn() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostHourWarn()
+	})
+}
+
+// ClearLimitCostHourWarn clears the value of the "limit_cost_hour_warn" field.
+func (u *OrganizationUpsertOne) ClearLimitCostHourWarn() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostHourWarn()
+	})
+}
+
+// SetLimitCostHourBlock sets the "limit_cost_hour_block" field.
+func (u *OrganizationUpsertOne) SetLimitCostHourBlock(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostHourBlock(v)
+	})
+}
+
+// AddLimitCostHourBlock adds v to the "limit_cost_hour_block" field.
+func (u *OrganizationUpsertOne) AddLimitCostHourBlock(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostHourBlock(v)
+	})
+}
+
+// UpdateLimitCostHourBlock sets the "limit_cost_hour_block" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateLimitCostHourBlock() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostHourBlock()
+	})
+}
+
+// ClearLimitCostHourBlock clears the value of the "limit_cost_hour_block" field.
+func (u *OrganizationUpsertOne) ClearLimitCostHourBlock() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostHourBlock()
+	})
+}
+
+// SetLimitCostDayWarn sets the "limit_cost_day_warn" field.
+func (u *OrganizationUpsertOne) SetLimitCostDayWarn(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostDayWarn(v)
+	})
+}
+
+// AddLimitCostDayWarn adds v to the "limit_cost_day_warn" field.
+func (u *OrganizationUpsertOne) AddLimitCostDayWarn(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostDayWarn(v)
+	})
+}
+
+// UpdateLimitCostDayWarn sets the "limit_cost_day_warn" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateLimitCostDayWarn() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostDayWarn()
+	})
+}
+
+// ClearLimitCostDayWarn clears the value of the "limit_cost_day_warn" field.
+func (u *OrganizationUpsertOne) ClearLimitCostDayWarn() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostDayWarn()
+	})
+}
+
+// SetLimitCostDayBlock sets the "limit_cost_day_block" field.
+func (u *OrganizationUpsertOne) SetLimitCostDayBlock(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostDayBlock(v)
+	})
+}
+
+// AddLimitCostDayBlock adds v to the "limit_cost_day_block" field.
+func (u *OrganizationUpsertOne) AddLimitCostDayBlock(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostDayBlock(v)
+	})
+}
+
+// UpdateLimitCostDayBlock sets the "limit_cost_day_block" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateLimitCostDayBlock() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostDayBlock()
+	})
+}
+
+// ClearLimitCostDayBlock clears the value of the "limit_cost_day_block" field.
+func (u *OrganizationUpsertOne) ClearLimitCostDayBlock() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostDayBlock()
+	})
+}
+
+// SetLimitCostMonthWarn sets the "limit_cost_month_warn" field.
+func (u *OrganizationUpsertOne) SetLimitCostMonthWarn(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostMonthWarn(v)
+	})
+}
+
+// AddLimitCostMonthWarn adds v to the "limit_cost_month_warn" field.
+func (u *OrganizationUpsertOne) AddLimitCostMonthWarn(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostMonthWarn(v)
+	})
+}
+
+// UpdateLimitCostMonthWarn sets the "limit_cost_month_warn" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateLimitCostMonthWarn() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostMonthWarn()
+	})
+}
+
+// ClearLimitCostMonthWarn clears the value of the "limit_cost_month_warn" field.
+func (u *OrganizationUpsertOne) ClearLimitCostMonthWarn() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostMonthWarn()
+	})
+}
+
+// SetLimitCostMonthBlock sets the "limit_cost_month_block" field.
+func (u *OrganizationUpsertOne) SetLimitCostMonthBlock(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostMonthBlock(v)
+	})
+}
+
+// AddLimitCostMonthBlock adds v to the "limit_cost_month_block" field.
+func (u *OrganizationUpsertOne) AddLimitCostMonthBlock(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostMonthBlock(v)
+	})
+}
+
+// UpdateLimitCostMonthBlock sets the "limit_cost_month_block" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateLimitCostMonthBlock() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostMonthBlock()
+	})
+}
+
+// ClearLimitCostMonthBlock clears the value of the "limit_cost_month_block" field.
+func (u *OrganizationUpsertOne) ClearLimitCostMonthBlock() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostMonthBlock()
+	})
+}
+
+// SetLimitCostTotalBlock sets the "limit_cost_total_block" field.
+func (u *OrganizationUpsertOne) SetLimitCostTotalBlock(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostTotalBlock(v)
+	})
+}
+
+// AddLimitCostTotalBlock adds v to the "limit_cost_total_block" field.
+func (u *OrganizationUpsertOne) AddLimitCostTotalBlock(v money.Micros) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostTotalBlock(v)
+	})
+}
+
+// UpdateLimitCostTotalBlock sets the "limit_cost_total_block" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateLimitCostTotalBlock() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostTotalBlock()
+	})
+}
+
+// ClearLimitCostTotalBlock clears the value of the "limit_cost_total_block" field.
+func (u *OrganizationUpsertOne) ClearLimitCostTotalBlock() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostTotalBlock()
 	})
 }
 
@@ -758,6 +1249,202 @@ func (u *OrganizationUpsertBulk) SetUpdatedAt(v time.Time) *OrganizationUpsertBu
 func (u *OrganizationUpsertBulk) UpdateUpdatedAt() *OrganizationUpsertBulk {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetLimitCostHourWarn sets the "limit_cost_hour_warn" field.
+func (u *OrganizationUpsertBulk) SetLimitCostHourWarn(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostHourWarn(v)
+	})
+}
+
+// AddLimitCostHourWarn adds v to the "limit_cost_hour_warn" field.
+func (u *OrganizationUpsertBulk) AddLimitCostHourWarn(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostHourWarn(v)
+	})
+}
+
+// UpdateLimitCostHourWarn sets the "limit_cost_hour_warn" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateLimitCostHourWarn() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostHourWarn()
+	})
+}
+
+// ClearLimitCostHourWarn clears the value of the "limit_cost_hour_warn" field.
+func (u *OrganizationUpsertBulk) ClearLimitCostHourWarn() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostHourWarn()
+	})
+}
+
+// SetLimitCostHourBlock sets the "limit_cost_hour_block" field.
+func (u *OrganizationUpsertBulk) SetLimitCostHourBlock(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostHourBlock(v)
+	})
+}
+
+// AddLimitCostHourBlock adds v to the "limit_cost_hour_block" field.
+func (u *OrganizationUpsertBulk) AddLimitCostHourBlock(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostHourBlock(v)
+	})
+}
+
+// UpdateLimitCostHourBlock sets the "limit_cost_hour_block" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateLimitCostHourBlock() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostHourBlock()
+	})
+}
+
+// ClearLimitCostHourBlock clears the value of the "limit_cost_hour_block" field.
+func (u *OrganizationUpsertBulk) ClearLimitCostHourBlock() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostHourBlock()
+	})
+}
+
+// SetLimitCostDayWarn sets the "limit_cost_day_warn" field.
+func (u *OrganizationUpsertBulk) SetLimitCostDayWarn(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostDayWarn(v)
+	})
+}
+
+// AddLimitCostDayWarn adds v to the "limit_cost_day_warn" field.
+func (u *OrganizationUpsertBulk) AddLimitCostDayWarn(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostDayWarn(v)
+	})
+}
+
+// UpdateLimitCostDayWarn sets the "limit_cost_day_warn" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateLimitCostDayWarn() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostDayWarn()
+	})
+}
+
+// ClearLimitCostDayWarn clears the value of the "limit_cost_day_warn" field.
+func (u *OrganizationUpsertBulk) ClearLimitCostDayWarn() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostDayWarn()
+	})
+}
+
+// SetLimitCostDayBlock sets the "limit_cost_day_block" field.
+func (u *OrganizationUpsertBulk) SetLimitCostDayBlock(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostDayBlock(v)
+	})
+}
+
+// AddLimitCostDayBlock adds v to the "limit_cost_day_block" field.
+func (u *OrganizationUpsertBulk) AddLimitCostDayBlock(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostDayBlock(v)
+	})
+}
+
+// UpdateLimitCostDayBlock sets the "limit_cost_day_block" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateLimitCostDayBlock() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostDayBlock()
+	})
+}
+
+// ClearLimitCostDayBlock clears the value of the "limit_cost_day_block" field.
+func (u *OrganizationUpsertBulk) ClearLimitCostDayBlock() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostDayBlock()
+	})
+}
+
+// SetLimitCostMonthWarn sets the "limit_cost_month_warn" field.
+func (u *OrganizationUpsertBulk) SetLimitCostMonthWarn(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostMonthWarn(v)
+	})
+}
+
+// AddLimitCostMonthWarn adds v to the "limit_cost_month_warn" field.
+func (u *OrganizationUpsertBulk) AddLimitCostMonthWarn(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostMonthWarn(v)
+	})
+}
+
+// UpdateLimitCostMonthWarn sets the "limit_cost_month_warn" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateLimitCostMonthWarn() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostMonthWarn()
+	})
+}
+
+// ClearLimitCostMonthWarn clears the value of the "limit_cost_month_warn" field.
+func (u *OrganizationUpsertBulk) ClearLimitCostMonthWarn() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostMonthWarn()
+	})
+}
+
+// SetLimitCostMonthBlock sets the "limit_cost_month_block" field.
+func (u *OrganizationUpsertBulk) SetLimitCostMonthBlock(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostMonthBlock(v)
+	})
+}
+
+// AddLimitCostMonthBlock adds v to the "limit_cost_month_block" field.
+func (u *OrganizationUpsertBulk) AddLimitCostMonthBlock(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostMonthBlock(v)
+	})
+}
+
+// UpdateLimitCostMonthBlock sets the "limit_cost_month_block" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateLimitCostMonthBlock() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostMonthBlock()
+	})
+}
+
+// ClearLimitCostMonthBlock clears the value of the "limit_cost_month_block" field.
+func (u *OrganizationUpsertBulk) ClearLimitCostMonthBlock() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostMonthBlock()
+	})
+}
+
+// SetLimitCostTotalBlock sets the "limit_cost_total_block" field.
+func (u *OrganizationUpsertBulk) SetLimitCostTotalBlock(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitCostTotalBlock(v)
+	})
+}
+
+// AddLimitCostTotalBlock adds v to the "limit_cost_total_block" field.
+func (u *OrganizationUpsertBulk) AddLimitCostTotalBlock(v money.Micros) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitCostTotalBlock(v)
+	})
+}
+
+// UpdateLimitCostTotalBlock sets the "limit_cost_total_block" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateLimitCostTotalBlock() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitCostTotalBlock()
+	})
+}
+
+// ClearLimitCostTotalBlock clears the value of the "limit_cost_total_block" field.
+func (u *OrganizationUpsertBulk) ClearLimitCostTotalBlock() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitCostTotalBlock()
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/money"
 )
 
 // OrganizationUpdate is the builder for updating Organization entities.
@@ -37,6 +38,195 @@ func (_u *OrganizationUpdate) Where(ps ...predicate.Organization) *OrganizationU
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *OrganizationUpdate) SetUpdatedAt(v time.Time) *OrganizationUpdate {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetLimitCostHourWarn sets the "limit_cost_hour_warn" field.
+func (_u *OrganizationUpdate) SetLimitCostHourWarn(v money.Micros) *OrganizationUpdate {
+	_u.mutation.ResetLimitCostHourWarn()
+	_u.mutation.SetLimitCostHourWarn(v)
+	return _u
+}
+
+// SetNillableLimitCostHourWarn sets the "limit_cost_hour_warn" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableLimitCostHourWarn(v *money.Micros) *OrganizationUpdate {
+	if v != nil {
+		_u.SetLimitCostHourWarn(*v)
+	}
+	return _u
+}
+
+// AddLimitCostHourWarn adds value to the "limit_cost_hour_warn" field.
+func (_u *OrganizationUpdate) AddLimitCostHourWarn(v money.Micros) *OrganizationUpdate {
+	_u.mutation.AddLimitCostHourWarn(v)
+	return _u
+}
+
+// ClearLimitCostHourWarn clears the value of the "limit_cost_hour_warn" field.
+func (_u *OrganizationUpdate) ClearLimitCostHourWarn() *OrganizationUpdate {
+	_u.mutation.ClearLimitCostHourWarn()
+	return _u
+}
+
+// SetLimitCostHourBlock sets the "limit_cost_hour_block" field.
+func (_u *OrganizationUpdate) SetLimitCostHourBlock(v money.Micros) *OrganizationUpdate {
+	_u.mutation.ResetLimitCostHourBlock()
+	_u.mutation.SetLimitCostHourBlock(v)
+	return _u
+}
+
+// SetNillableLimitCostHourBlock sets the "limit_cost_hour_block" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableLimitCostHourBlock(v *money.Micros) *OrganizationUpdate {
+	if v != nil {
+		_u.SetLimitCostHourBlock(*v)
+	}
+	return _u
+}
+
+// AddLimitCostHourBlock adds value to the "limit_cost_hour_block" field.
+func (_u *OrganizationUpdate) AddLimitCostHourBlock(v money.Micros) *OrganizationUpdate {
+	_u.mutation.AddLimitCostHourBlock(v)
+	return _u
+}
+
+// ClearLimitCostHourBlock clears the value of the "limit_cost_hour_block" field.
+func (_u *OrganizationUpdate) ClearLimitCostHourBlock() *OrganizationUpdate {
+	_u.mutation.ClearLimitCostHourBlock()
+	return _u
+}
+
+// SetLimitCostDayWarn sets the "limit_cost_day_warn" field.
+func (_u *OrganizationUpdate) SetLimitCostDayWarn(v money.Micros) *OrganizationUpdate {
+	_u.mutation.ResetLimitCostDayWarn()
+	_u.mutation.SetLimitCostDayWarn(v)
+	return _u
+}
+
+// SetNillableLimitCostDayWarn sets the "limit_cost_day_warn" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableLimitCostDayWarn(v *money.Micros) *OrganizationUpdate {
+	if v != nil {
+		_u.SetLimitCostDayWarn(*v)
+	}
+	return _u
+}
+
+// AddLimitCostDayWarn adds value to the "limit_cost_day_warn" field.
+func (_u *OrganizationUpdate) AddLimitCostDayWarn(v money.Micros) *OrganizationUpdate {
+	_u.mutation.AddLimitCostDayWarn(v)
+	return _u
+}
+
+// ClearLimitCostDayWarn clears the value of the "limit_cost_day_warn" field.
+func (_u *OrganizationUpdate) ClearLimitCostDayWarn() *OrganizationUpdate {
+	_u.mutation.ClearLimitCostDayWarn()
+	return _u
+}
+
+// SetLimitCostDayBlock sets the "limit_cost_day_block" field.
+func (_u *OrganizationUpdate) SetLimitCostDayBlock(v money.Micros) *OrganizationUpdate {
+	_u.mutation.ResetLimitCostDayBlock()
+	_u.mutation.SetLimitCostDayBlock(v)
+	return _u
+}
+
+// SetNillableLimitCostDayBlock sets the "limit_cost_day_block" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableLimitCostDayBlock(v *money.Micros) *OrganizationUpdate {
+	if v != nil {
+		_u.SetLimitCostDayBlock(*v)
+	}
+	return _u
+}
+
+// AddLimitCostDayBlock adds value to the "limit_cost_day_block" field.
+func (_u *OrganizationUpdate) AddLimitCostDayBlock(v money.Micros) *OrganizationUpdate {
+	_u.mutation.AddLimitCostDayBlock(v)
+	return _u
+}
+
+// ClearLimitCostDayBlock clears the value of the "limit_cost_day_block" field.
+func (_u *OrganizationUpdate) ClearLimitCostDayBlock() *OrganizationUpdate {
+	_u.mutation.ClearLimitCostDayBlock()
+	return _u
+}
+
+// SetLimitCostMonthWarn sets the "limit_cost_month_warn" field.
+func (_u *OrganizationUpdate) SetLimitCostMonthWarn(v money.Micros) *OrganizationUpdate {
+	_u.mutation.ResetLimitCostMonthWarn()
+	_u.mutation.SetLimitCostMonthWarn(v)
+	return _u
+}
+
+// SetNillableLimitCostMonthWarn sets the "limit_cost_month_warn" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableLimitCostMonthWarn(v *money.Micros) *OrganizationUpdate {
+	if v != nil {
+		_u.SetLimitCostMonthWarn(*v)
+	}
+	return _u
+}
+
+// AddLimitCostMonthWarn adds value to the "limit_cost_month_warn" field.
+func (_u *OrganizationUpdate) AddLimitCostMonthWarn(v money.Micros) *OrganizationUpdate {
+	_u.mutation.AddLimitCostMonthWarn(v)
+	return _u
+}
+
+// ClearLimitCostMonthWarn clears the value of the "limit_cost_month_warn" field.
+func (_u *OrganizationUpdate) ClearLimitCostMonthWarn() *OrganizationUpdate {
+	_u.mutation.ClearLimitCostMonthWarn()
+	return _u
+}
+
+// SetLimitCostMonthBlock sets the "limit_cost_month_block" field.
+func (_u *OrganizationUpdate) SetLimitCostMonthBlock(v money.Micros) *OrganizationUpdate {
+	_u.mutation.ResetLimitCostMonthBlock()
+	_u.mutation.SetLimitCostMonthBlock(v)
+	return _u
+}
+
+// SetNillableLimitCostMonthBlock sets the "limit_cost_month_block" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableLimitCostMonthBlock(v *money.Micros) *OrganizationUpdate {
+	if v != nil {
+		_u.SetLimitCostMonthBlock(*v)
+	}
+	return _u
+}
+
+// AddLimitCostMonthBlock adds value to the "limit_cost_month_block" field.
+func (_u *OrganizationUpdate) AddLimitCostMonthBlock(v money.Micros) *OrganizationUpdate {
+	_u.mutation.AddLimitCostMonthBlock(v)
+	return _u
+}
+
+// ClearLimitCostMonthBlock clears the value of the "limit_cost_month_block" field.
+func (_u *OrganizationUpdate) ClearLimitCostMonthBlock() *OrganizationUpdate {
+	_u.mutation.ClearLimitCostMonthBlock()
+	return _u
+}
+
+// SetLimitCostTotalBlock sets the "limit_cost_total_block" field.
+func (_u *OrganizationUpdate) SetLimitCostTotalBlock(v money.Micros) *OrganizationUpdate {
+	_u.mutation.ResetLimitCostTotalBlock()
+	_u.mutation.SetLimitCostTotalBlock(v)
+	return _u
+}
+
+// SetNillableLimitCostTotalBlock sets the "limit_cost_total_block" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableLimitCostTotalBlock(v *money.Micros) *OrganizationUpdate {
+	if v != nil {
+		_u.SetLimitCostTotalBlock(*v)
+	}
+	return _u
+}
+
+// AddLimitCostTotalBlock adds value to the "limit_cost_total_block" field.
+func (_u *OrganizationUpdate) AddLimitCostTotalBlock(v money.Micros) *OrganizationUpdate {
+	_u.mutation.AddLimitCostTotalBlock(v)
+	return _u
+}
+
+// ClearLimitCostTotalBlock clears the value of the "limit_cost_total_block" field.
+func (_u *OrganizationUpdate) ClearLimitCostTotalBlock() *OrganizationUpdate {
+	_u.mutation.ClearLimitCostTotalBlock()
 	return _u
 }
 
@@ -314,6 +504,69 @@ func (_u *OrganizationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(organization.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if value, ok := _u.mutation.LimitCostHourWarn(); ok {
+		_spec.SetField(organization.FieldLimitCostHourWarn, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostHourWarn(); ok {
+		_spec.AddField(organization.FieldLimitCostHourWarn, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostHourWarnCleared() {
+		_spec.ClearField(organization.FieldLimitCostHourWarn, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostHourBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostHourBlock, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostHourBlock(); ok {
+		_spec.AddField(organization.FieldLimitCostHourBlock, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostHourBlockCleared() {
+		_spec.ClearField(organization.FieldLimitCostHourBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostDayWarn(); ok {
+		_spec.SetField(organization.FieldLimitCostDayWarn, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostDayWarn(); ok {
+		_spec.AddField(organization.FieldLimitCostDayWarn, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostDayWarnCleared() {
+		_spec.ClearField(organization.FieldLimitCostDayWarn, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostDayBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostDayBlock, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostDayBlock(); ok {
+		_spec.AddField(organization.FieldLimitCostDayBlock, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostDayBlockCleared() {
+		_spec.ClearField(organization.FieldLimitCostDayBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostMonthWarn(); ok {
+		_spec.SetField(organization.FieldLimitCostMonthWarn, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostMonthWarn(); ok {
+		_spec.AddField(organization.FieldLimitCostMonthWarn, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostMonthWarnCleared() {
+		_spec.ClearField(organization.FieldLimitCostMonthWarn, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostMonthBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostMonthBlock, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostMonthBlock(); ok {
+		_spec.AddField(organization.FieldLimitCostMonthBlock, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostMonthBlockCleared() {
+		_spec.ClearField(organization.FieldLimitCostMonthBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostTotalBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostTotalBlock, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostTotalBlock(); ok {
+		_spec.AddField(organization.FieldLimitCostTotalBlock, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostTotalBlockCleared() {
+		_spec.ClearField(organization.FieldLimitCostTotalBlock, field.TypeInt64)
+	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(organization.FieldName, field.TypeString, value)
 	}
@@ -578,6 +831,195 @@ type OrganizationUpdateOne struct {
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *OrganizationUpdateOne) SetUpdatedAt(v time.Time) *OrganizationUpdateOne {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetLimitCostHourWarn sets the "limit_cost_hour_warn" field.
+func (_u *OrganizationUpdateOne) SetLimitCostHourWarn(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.ResetLimitCostHourWarn()
+	_u.mutation.SetLimitCostHourWarn(v)
+	return _u
+}
+
+// SetNillableLimitCostHourWarn sets the "limit_cost_hour_warn" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableLimitCostHourWarn(v *money.Micros) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetLimitCostHourWarn(*v)
+	}
+	return _u
+}
+
+// AddLimitCostHourWarn adds value to the "limit_cost_hour_warn" field.
+func (_u *OrganizationUpdateOne) AddLimitCostHourWarn(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.AddLimitCostHourWarn(v)
+	return _u
+}
+
+// ClearLimitCostHourWarn clears the value of the "limit_cost_hour_warn" field.
+func (_u *OrganizationUpdateOne) ClearLimitCostHourWarn() *OrganizationUpdateOne {
+	_u.mutation.ClearLimitCostHourWarn()
+	return _u
+}
+
+// SetLimitCostHourBlock sets the "limit_cost_hour_block" field.
+func (_u *OrganizationUpdateOne) SetLimitCostHourBlock(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.ResetLimitCostHourBlock()
+	_u.mutation.SetLimitCostHourBlock(v)
+	return _u
+}
+
+// SetNillableLimitCostHourBlock sets the "limit_cost_hour_block" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableLimitCostHourBlock(v *money.Micros) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetLimitCostHourBlock(*v)
+	}
+	return _u
+}
+
+// AddLimitCostHourBlock adds value to the "limit_cost_hour_block" field.
+func (_u *OrganizationUpdateOne) AddLimitCostHourBlock(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.AddLimitCostHourBlock(v)
+	return _u
+}
+
+// ClearLimitCostHourBlock clears the value of the "limit_cost_hour_block" field.
+func (_u *OrganizationUpdateOne) ClearLimitCostHourBlock() *OrganizationUpdateOne {
+	_u.mutation.ClearLimitCostHourBlock()
+	return _u
+}
+
+// SetLimitCostDayWarn sets the "limit_cost_day_warn" field.
+func (_u *OrganizationUpdateOne) SetLimitCostDayWarn(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.ResetLimitCostDayWarn()
+	_u.mutation.SetLimitCostDayWarn(v)
+	return _u
+}
+
+// SetNillableLimitCostDayWarn sets the "limit_cost_day_warn" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableLimitCostDayWarn(v *money.Micros) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetLimitCostDayWarn(*v)
+	}
+	return _u
+}
+
+// AddLimitCostDayWarn adds value to the "limit_cost_day_warn" field.
+func (_u *OrganizationUpdateOne) AddLimitCostDayWarn(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.AddLimitCostDayWarn(v)
+	return _u
+}
+
+// ClearLimitCostDayWarn clears the value of the "limit_cost_day_warn" field.
+func (_u *OrganizationUpdateOne) ClearLimitCostDayWarn() *OrganizationUpdateOne {
+	_u.mutation.ClearLimitCostDayWarn()
+	return _u
+}
+
+// SetLimitCostDayBlock sets the "limit_cost_day_block" field.
+func (_u *OrganizationUpdateOne) SetLimitCostDayBlock(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.ResetLimitCostDayBlock()
+	_u.mutation.SetLimitCostDayBlock(v)
+	return _u
+}
+
+// SetNillableLimitCostDayBlock sets the "limit_cost_day_block" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableLimitCostDayBlock(v *money.Micros) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetLimitCostDayBlock(*v)
+	}
+	return _u
+}
+
+// AddLimitCostDayBlock adds value to the "limit_cost_day_block" field.
+func (_u *OrganizationUpdateOne) AddLimitCostDayBlock(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.AddLimitCostDayBlock(v)
+	return _u
+}
+
+// ClearLimitCostDayBlock clears the value of the "limit_cost_day_block" field.
+func (_u *OrganizationUpdateOne) ClearLimitCostDayBlock() *OrganizationUpdateOne {
+	_u.mutation.ClearLimitCostDayBlock()
+	return _u
+}
+
+// SetLimitCostMonthWarn sets the "limit_cost_month_warn" field.
+func (_u *OrganizationUpdateOne) SetLimitCostMonthWarn(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.ResetLimitCostMonthWarn()
+	_u.mutation.SetLimitCostMonthWarn(v)
+	return _u
+}
+
+// SetNillableLimitCostMonthWarn sets the "limit_cost_month_warn" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableLimitCostMonthWarn(v *money.Micros) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetLimitCostMonthWarn(*v)
+	}
+	return _u
+}
+
+// AddLimitCostMonthWarn adds value to the "limit_cost_month_warn" field.
+func (_u *OrganizationUpdateOne) AddLimitCostMonthWarn(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.AddLimitCostMonthWarn(v)
+	return _u
+}
+
+// ClearLimitCostMonthWarn clears the value of the "limit_cost_month_warn" field.
+func (_u *OrganizationUpdateOne) ClearLimitCostMonthWarn() *OrganizationUpdateOne {
+	_u.mutation.ClearLimitCostMonthWarn()
+	return _u
+}
+
+// SetLimitCostMonthBlock sets the "limit_cost_month_block" field.
+func (_u *OrganizationUpdateOne) SetLimitCostMonthBlock(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.ResetLimitCostMonthBlock()
+	_u.mutation.SetLimitCostMonthBlock(v)
+	return _u
+}
+
+// SetNillableLimitCostMonthBlock sets the "limit_cost_month_block" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableLimitCostMonthBlock(v *money.Micros) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetLimitCostMonthBlock(*v)
+	}
+	return _u
+}
+
+// AddLimitCostMonthBlock adds value to the "limit_cost_month_block" field.
+func (_u *OrganizationUpdateOne) AddLimitCostMonthBlock(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.AddLimitCostMonthBlock(v)
+	return _u
+}
+
+// ClearLimitCostMonthBlock clears the value of the "limit_cost_month_block" field.
+func (_u *OrganizationUpdateOne) ClearLimitCostMonthBlock() *OrganizationUpdateOne {
+	_u.mutation.ClearLimitCostMonthBlock()
+	return _u
+}
+
+// SetLimitCostTotalBlock sets the "limit_cost_total_block" field.
+func (_u *OrganizationUpdateOne) SetLimitCostTotalBlock(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.ResetLimitCostTotalBlock()
+	_u.mutation.SetLimitCostTotalBlock(v)
+	return _u
+}
+
+// SetNillableLimitCostTotalBlock sets the "limit_cost_total_block" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableLimitCostTotalBlock(v *money.Micros) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetLimitCostTotalBlock(*v)
+	}
+	return _u
+}
+
+// AddLimitCostTotalBlock adds value to the "limit_cost_total_block" field.
+func (_u *OrganizationUpdateOne) AddLimitCostTotalBlock(v money.Micros) *OrganizationUpdateOne {
+	_u.mutation.AddLimitCostTotalBlock(v)
+	return _u
+}
+
+// ClearLimitCostTotalBlock clears the value of the "limit_cost_total_block" field.
+func (_u *OrganizationUpdateOne) ClearLimitCostTotalBlock() *OrganizationUpdateOne {
+	_u.mutation.ClearLimitCostTotalBlock()
 	return _u
 }
 
@@ -884,6 +1326,69 @@ func (_u *OrganizationUpdateOne) sqlSave(ctx context.Context) (_node *Organizati
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(organization.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.LimitCostHourWarn(); ok {
+		_spec.SetField(organization.FieldLimitCostHourWarn, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostHourWarn(); ok {
+		_spec.AddField(organization.FieldLimitCostHourWarn, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostHourWarnCleared() {
+		_spec.ClearField(organization.FieldLimitCostHourWarn, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostHourBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostHourBlock, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostHourBlock(); ok {
+		_spec.AddField(organization.FieldLimitCostHourBlock, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostHourBlockCleared() {
+		_spec.ClearField(organization.FieldLimitCostHourBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostDayWarn(); ok {
+		_spec.SetField(organization.FieldLimitCostDayWarn, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostDayWarn(); ok {
+		_spec.AddField(organization.FieldLimitCostDayWarn, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostDayWarnCleared() {
+		_spec.ClearField(organization.FieldLimitCostDayWarn, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostDayBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostDayBlock, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostDayBlock(); ok {
+		_spec.AddField(organization.FieldLimitCostDayBlock, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostDayBlockCleared() {
+		_spec.ClearField(organization.FieldLimitCostDayBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostMonthWarn(); ok {
+		_spec.SetField(organization.FieldLimitCostMonthWarn, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostMonthWarn(); ok {
+		_spec.AddField(organization.FieldLimitCostMonthWarn, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostMonthWarnCleared() {
+		_spec.ClearField(organization.FieldLimitCostMonthWarn, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostMonthBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostMonthBlock, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostMonthBlock(); ok {
+		_spec.AddField(organization.FieldLimitCostMonthBlock, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostMonthBlockCleared() {
+		_spec.ClearField(organization.FieldLimitCostMonthBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitCostTotalBlock(); ok {
+		_spec.SetField(organization.FieldLimitCostTotalBlock, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitCostTotalBlock(); ok {
+		_spec.AddField(organization.FieldLimitCostTotalBlock, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitCostTotalBlockCleared() {
+		_spec.ClearField(organization.FieldLimitCostTotalBlock, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(organization.FieldName, field.TypeString, value)

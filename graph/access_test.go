@@ -144,6 +144,7 @@ var matrix = []operation{
 	{"createModelPrice", `mutation($u: String!) { createModelPrice(input: {provider: "openai", model: $u, inputPerMtok: 1, outputPerMtok: 2}) { id } }`, uniqueVar, instanceWrite},
 	{"updateModelPrice", `mutation($id: ID!) { updateModelPrice(id: $id, input: {inputPerMtok: 3}) { id } }`, idVar(func(f fixtures) int { return f.priceID }), instanceWrite},
 	{"updateProjectSettings", `mutation { updateProjectSettings(input: {allowOverwrite: false}) { allowOverwrite } }`, noVariables, orgCreate},
+	{"updateOrganizationLimits", `mutation { updateOrganizationLimits(input: {limitCostDayWarn: 5, limitCostDayBlock: 10}) { limitCostDayBlock } }`, noVariables, orgCreate},
 	{"addServiceTarget", `mutation($s: ID!, $c: ID!) { addServiceTarget(serviceId: $s, input: {credentialId: $c, weight: 2}) { id state { healthy } } }`,
 		func(_ *harness, f fixtures) map[string]any {
 			return map[string]any{"s": f.serviceID, "c": f.credentialID}

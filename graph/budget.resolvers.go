@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/sluicehq/sluice/budget"
@@ -28,6 +29,32 @@ func (r *aPIKeyResolver) Spend(ctx context.Context, obj *ent.APIKey) ([]*budget.
 		}
 	}
 	return r.Budgets.Current(ctx, budget.KeySubject(obj, svc))
+}
+
+// UpdateOrganizationLimits is the resolver for the updateOrganizationLimits field.
+func (r *mutationResolver) UpdateOrganizationLimits(ctx context.Context, input model.UpdateOrganizationLimitsInput) (*ent.Organization, error) {
+	v, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	org, err := r.Client.Organization.Get(ctx, v.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("load organization %d: %w", v.OrgID, err)
+	}
+	auditTarget(ctx, "Organization", org.ID, org.Name)
+	lim := limitsOf(org).patch(limitChanges(input))
+	if err := lim.validate(); err != nil {
+		return nil, err
+	}
+	upd := org.Update()
+	if err := lim.apply(upd.Mutation()); err != nil {
+		return nil, err
+	}
+	if org, err = upd.Save(ctx); err != nil {
+		return nil, err
+	}
+	r.changed(ctx, changefeed.TopicSettings)
+	return org, nil
 }
 
 // TopUpBalance is the resolver for the topUpBalance field.
@@ -92,7 +119,11 @@ func (r *queryResolver) OrganizationSpend(ctx context.Context) ([]*budget.Spend,
 	if err != nil {
 		return nil, err
 	}
-	return r.Budgets.Current(ctx, budget.OrgSubject(v.OrgID, ""))
+	org, err := r.Client.Organization.Get(ctx, v.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("load organization %d: %w", v.OrgID, err)
+	}
+	return r.Budgets.Current(ctx, budget.OrgSubject(org))
 }
 
 // Spend is the resolver for the spend field.

@@ -25,7 +25,7 @@ func TestSpendOnTheAPI(t *testing.T) {
 		svcRow := h.client.Service.GetX(ctx, svc.id("createService.id"))
 		keyRow := h.client.APIKey.GetX(ctx, key.id("createAPIKey.apiKey.id"))
 		r, err := h.budgets.Reserve(ctx, budget.Request{OrgID: h.org.ID, Amount: money.FromUSD(0.25), Subjects: []budget.Subject{
-			budget.KeySubject(keyRow, svcRow), budget.ServiceSubject(svcRow), budget.OrgSubject(h.org.ID, "Default")}})
+			budget.KeySubject(keyRow, svcRow), budget.ServiceSubject(svcRow), budget.OrgSubject(h.org)}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -54,8 +54,7 @@ func settle(ctx context.Context, res Reservation, actual money.Micros) (*budget.
 // BudgetRequest is what a request is about to spend and on whose account.
 // Key and Service are the cached rows: read them, never modify them.
 type BudgetRequest struct {
-	OrgID   int
-	OrgName string
+	Org     *ent.Organization
 	Key     *ent.APIKey
 	Service *ent.Service
 	Model   string
@@ -94,15 +93,15 @@ func Budgets(b budget.Ledger) Budget { return budgets{b} }
 type budgets struct{ b budget.Ledger }
 
 func (a budgets) Reserve(ctx context.Context, r BudgetRequest) (Reservation, error) {
-	key, svc := budget.KeySubject(r.Key, r.Service), budget.ServiceSubject(r.Service)
-	if r.Unbounded != "" && (r.EnforceBalance || blocks(key) || blocks(svc)) {
+	key, svc, org := budget.KeySubject(r.Key, r.Service), budget.ServiceSubject(r.Service), budget.OrgSubject(r.Org)
+	if r.Unbounded != "" && (r.EnforceBalance || blocks(key) || blocks(svc) || blocks(org)) {
 		return nil, unboundedRefusal(r.Unbounded)
 	}
 	res, err := a.b.Reserve(ctx, budget.Request{
-		OrgID: r.OrgID,
+		OrgID: r.Org.ID,
 		Subjects: []budget.Subject{
 			key, svc,
-			budget.OrgSubject(r.OrgID, r.OrgName),
+			org,
 		},
 		Amount:         r.Amount,
 		EnforceBalance: r.EnforceBalance,

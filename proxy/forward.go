@@ -29,7 +29,7 @@ func (x *exchange) reserve() (Reservation, *apiError) {
 	}
 	e := x.e
 	res, err := b.Reserve(x.r.Context(), BudgetRequest{
-		OrgID: e.key.OrganizationID, OrgName: e.orgName, Key: e.key, Service: e.svc, Model: x.model,
+		Org: e.org, Key: e.key, Service: e.svc, Model: x.model,
 		Amount: x.worst.cost, Unbounded: x.worst.unbounded, EnforceBalance: e.enforceBalance,
 	})
 	var refusal *Refusal

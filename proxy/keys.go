@@ -33,9 +33,9 @@ import (
 type keyEntry struct {
 	loaded time.Time
 
-	key     *ent.APIKey
-	svc     *ent.Service // nil for a management key
-	orgName string
+	key *ent.APIKey
+	svc *ent.Service // nil for a management key
+	org *ent.Organization
 	// enforceBalance is the organization's prepaid-balance switch.
 	enforceBalance bool
 	// allowOverwrite is the organization's project setting:
@@ -186,7 +186,7 @@ func (p *Proxy) loadKey(ctx context.Context, hash string) (*keyEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("look up organization of client key %d: %w", k.ID, err)
 	}
-	e.orgName = org.Name
+	e.org = org
 	bal, err := client.Balance.Query().Where(balance.OrganizationID(k.OrganizationID)).Only(ctx)
 	if err != nil && !ent.IsNotFound(err) {
 		return nil, fmt.Errorf("look up balance of organization %d: %w", k.OrganizationID, err)

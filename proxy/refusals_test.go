@@ -223,7 +223,7 @@ func TestRefusals(t *testing.T) {
 			defer budget.mu.Unlock()
 			r := budget.reserved[len(budget.reserved)-1]
 			// Its bytes bound the input (plus 64 template tokens), plus max_tokens 500, at $1/MTok each.
-			if r.Amount != money.Micros(len(chat)+64+500) || r.Key == nil || r.Service == nil || r.OrgName != "Acme" || r.Model != "gpt-test" {
+			if r.Amount != money.Micros(len(chat)+64+500) || r.Key == nil || r.Service == nil || r.Org.Name != "Acme" || r.Model != "gpt-test" {
 				t.Errorf("reserved %+v", r)
 			}
 			// The answer reported 1000 in and 500 out at $1/MTok.

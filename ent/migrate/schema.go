@@ -251,6 +251,13 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "limit_cost_hour_warn", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_cost_hour_block", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_cost_day_warn", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_cost_day_block", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_cost_month_warn", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_cost_month_block", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_cost_total_block", Type: field.TypeInt64, Nullable: true},
 		{Name: "name", Type: field.TypeString, Size: 200},
 		{Name: "is_default", Type: field.TypeBool, Default: false},
 	}

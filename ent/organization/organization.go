@@ -18,6 +18,20 @@ const (
 	FieldCreatedAt = "created_at"
 	// FieldUpdatedAt holds the string denoting the updated_at field in the database.
 	FieldUpdatedAt = "updated_at"
+	// FieldLimitCostHourWarn holds the string denoting the limit_cost_hour_warn field in the database.
+	FieldLimitCostHourWarn = "limit_cost_hour_warn"
+	// FieldLimitCostHourBlock holds the string denoting the limit_cost_hour_block field in the database.
+	FieldLimitCostHourBlock = "limit_cost_hour_block"
+	// FieldLimitCostDayWarn holds the string denoting the limit_cost_day_warn field in the database.
+	FieldLimitCostDayWarn = "limit_cost_day_warn"
+	// FieldLimitCostDayBlock holds the string denoting the limit_cost_day_block field in the database.
+	FieldLimitCostDayBlock = "limit_cost_day_block"
+	// FieldLimitCostMonthWarn holds the string denoting the limit_cost_month_warn field in the database.
+	FieldLimitCostMonthWarn = "limit_cost_month_warn"
+	// FieldLimitCostMonthBlock holds the string denoting the limit_cost_month_block field in the database.
+	FieldLimitCostMonthBlock = "limit_cost_month_block"
+	// FieldLimitCostTotalBlock holds the string denoting the limit_cost_total_block field in the database.
+	FieldLimitCostTotalBlock = "limit_cost_total_block"
 	// FieldName holds the string denoting the name field in the database.
 	FieldName = "name"
 	// FieldIsDefault holds the string denoting the is_default field in the database.
@@ -85,6 +99,13 @@ var Columns = []string{
 	FieldID,
 	FieldCreatedAt,
 	FieldUpdatedAt,
+	FieldLimitCostHourWarn,
+	FieldLimitCostHourBlock,
+	FieldLimitCostDayWarn,
+	FieldLimitCostDayBlock,
+	FieldLimitCostMonthWarn,
+	FieldLimitCostMonthBlock,
+	FieldLimitCostTotalBlock,
 	FieldName,
 	FieldIsDefault,
 }
@@ -128,6 +149,41 @@ func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByUpdatedAt orders the results by the updated_at field.
 func ByUpdatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldUpdatedAt, opts...).ToFunc()
+}
+
+// ByLimitCostHourWarn orders the results by the limit_cost_hour_warn field.
+func ByLimitCostHourWarn(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitCostHourWarn, opts...).ToFunc()
+}
+
+// ByLimitCostHourBlock orders the results by the limit_cost_hour_block field.
+func ByLimitCostHourBlock(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitCostHourBlock, opts...).ToFunc()
+}
+
+// ByLimitCostDayWarn orders the results by the limit_cost_day_warn field.
+func ByLimitCostDayWarn(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitCostDayWarn, opts...).ToFunc()
+}
+
+// ByLimitCostDayBlock orders the results by the limit_cost_day_block field.
+func ByLimitCostDayBlock(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitCostDayBlock, opts...).ToFunc()
+}
+
+// ByLimitCostMonthWarn orders the results by the limit_cost_month_warn field.
+func ByLimitCostMonthWarn(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitCostMonthWarn, opts...).ToFunc()
+}
+
+// ByLimitCostMonthBlock orders the results by the limit_cost_month_block field.
+func ByLimitCostMonthBlock(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitCostMonthBlock, opts...).ToFunc()
+}
+
+// ByLimitCostTotalBlock orders the results by the limit_cost_total_block field.
+func ByLimitCostTotalBlock(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitCostTotalBlock, opts...).ToFunc()
 }
 
 // ByName orders the results by the name field.

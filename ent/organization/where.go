@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/sluicehq/sluice/ent/predicate"
+	"github.com/sluicehq/sluice/money"
 )
 
 // ID filters vertices based on their ID field.
@@ -63,6 +64,48 @@ func CreatedAt(v time.Time) predicate.Organization {
 // UpdatedAt applies equality check predicate on the "updated_at" field. It's identical to UpdatedAtEQ.
 func UpdatedAt(v time.Time) predicate.Organization {
 	return predicate.Organization(sql.FieldEQ(FieldUpdatedAt, v))
+}
+
+// LimitCostHourWarn applies equality check predicate on the "limit_cost_hour_warn" field. It's identical to LimitCostHourWarnEQ.
+func LimitCostHourWarn(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostHourWarn, vc))
+}
+
+// LimitCostHourBlock applies equality check predicate on the "limit_cost_hour_block" field. It's identical to LimitCostHourBlockEQ.
+func LimitCostHourBlock(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostHourBlock, vc))
+}
+
+// LimitCostDayWarn applies equality check predicate on the "limit_cost_day_warn" field. It's identical to LimitCostDayWarnEQ.
+func LimitCostDayWarn(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostDayWarn, vc))
+}
+
+// LimitCostDayBlock applies equality check predicate on the "limit_cost_day_block" field. It's identical to LimitCostDayBlockEQ.
+func LimitCostDayBlock(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostDayBlock, vc))
+}
+
+// LimitCostMonthWarn applies equality check predicate on the "limit_cost_month_warn" field. It's identical to LimitCostMonthWarnEQ.
+func LimitCostMonthWarn(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostMonthWarn, vc))
+}
+
+// LimitCostMonthBlock applies equality check predicate on the "limit_cost_month_block" field. It's identical to LimitCostMonthBlockEQ.
+func LimitCostMonthBlock(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostMonthBlock, vc))
+}
+
+// LimitCostTotalBlock applies equality check predicate on the "limit_cost_total_block" field. It's identical to LimitCostTotalBlockEQ.
+func LimitCostTotalBlock(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostTotalBlock, vc))
 }
 
 // Name applies equality check predicate on the "name" field. It's identical to NameEQ.
@@ -153,6 +196,454 @@ func UpdatedAtLT(v time.Time) predicate.Organization {
 // UpdatedAtLTE applies the LTE predicate on the "updated_at" field.
 func UpdatedAtLTE(v time.Time) predicate.Organization {
 	return predicate.Organization(sql.FieldLTE(FieldUpdatedAt, v))
+}
+
+// LimitCostHourWarnEQ applies the EQ predicate on the "limit_cost_hour_warn" field.
+func LimitCostHourWarnEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostHourWarn, vc))
+}
+
+// LimitCostHourWarnNEQ applies the NEQ predicate on the "limit_cost_hour_warn" field.
+func LimitCostHourWarnNEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldNEQ(FieldLimitCostHourWarn, vc))
+}
+
+// LimitCostHourWarnIn applies the In predicate on the "limit_cost_hour_warn" field.
+func LimitCostHourWarnIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldIn(FieldLimitCostHourWarn, v...))
+}
+
+// LimitCostHourWarnNotIn applies the NotIn predicate on the "limit_cost_hour_warn" field.
+func LimitCostHourWarnNotIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldNotIn(FieldLimitCostHourWarn, v...))
+}
+
+// LimitCostHourWarnGT applies the GT predicate on the "limit_cost_hour_warn" field.
+func LimitCostHourWarnGT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGT(FieldLimitCostHourWarn, vc))
+}
+
+// LimitCostHourWarnGTE applies the GTE predicate on the "limit_cost_hour_warn" field.
+func LimitCostHourWarnGTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGTE(FieldLimitCostHourWarn, vc))
+}
+
+// LimitCostHourWarnLT applies the LT predicate on the "limit_cost_hour_warn" field.
+func LimitCostHourWarnLT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLT(FieldLimitCostHourWarn, vc))
+}
+
+// LimitCostHourWarnLTE applies the LTE predicate on the "limit_cost_hour_warn" field.
+func LimitCostHourWarnLTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLTE(FieldLimitCostHourWarn, vc))
+}
+
+// LimitCostHourWarnIsNil applies the IsNil predicate on the "limit_cost_hour_warn" field.
+func LimitCostHourWarnIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldLimitCostHourWarn))
+}
+
+// LimitCostHourWarnNotNil applies the NotNil predicate on the "limit_cost_hour_warn" field.
+func LimitCostHourWarnNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldLimitCostHourWarn))
+}
+
+// LimitCostHourBlockEQ applies the EQ predicate on the "limit_cost_hour_block" field.
+func LimitCostHourBlockEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostHourBlock, vc))
+}
+
+// LimitCostHourBlockNEQ applies the NEQ predicate on the "limit_cost_hour_block" field.
+func LimitCostHourBlockNEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldNEQ(FieldLimitCostHourBlock, vc))
+}
+
+// LimitCostHourBlockIn applies the In predicate on the "limit_cost_hour_block" field.
+func LimitCostHourBlockIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldIn(FieldLimitCostHourBlock, v...))
+}
+
+// LimitCostHourBlockNotIn applies the NotIn predicate on the "limit_cost_hour_block" field.
+func LimitCostHourBlockNotIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldNotIn(FieldLimitCostHourBlock, v...))
+}
+
+// LimitCostHourBlockGT applies the GT predicate on the "limit_cost_hour_block" field.
+func LimitCostHourBlockGT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGT(FieldLimitCostHourBlock, vc))
+}
+
+// LimitCostHourBlockGTE applies the GTE predicate on the "limit_cost_hour_block" field.
+func LimitCostHourBlockGTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGTE(FieldLimitCostHourBlock, vc))
+}
+
+// LimitCostHourBlockLT applies the LT predicate on the "limit_cost_hour_block" field.
+func LimitCostHourBlockLT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLT(FieldLimitCostHourBlock, vc))
+}
+
+// LimitCostHourBlockLTE applies the LTE predicate on the "limit_cost_hour_block" field.
+func LimitCostHourBlockLTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLTE(FieldLimitCostHourBlock, vc))
+}
+
+// LimitCostHourBlockIsNil applies the IsNil predicate on the "limit_cost_hour_block" field.
+func LimitCostHourBlockIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldLimitCostHourBlock))
+}
+
+// LimitCostHourBlockNotNil applies the NotNil predicate on the "limit_cost_hour_block" field.
+func LimitCostHourBlockNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldLimitCostHourBlock))
+}
+
+// LimitCostDayWarnEQ applies the EQ predicate on the "limit_cost_day_warn" field.
+func LimitCostDayWarnEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostDayWarn, vc))
+}
+
+// LimitCostDayWarnNEQ applies the NEQ predicate on the "limit_cost_day_warn" field.
+func LimitCostDayWarnNEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldNEQ(FieldLimitCostDayWarn, vc))
+}
+
+// LimitCostDayWarnIn applies the In predicate on the "limit_cost_day_warn" field.
+func LimitCostDayWarnIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldIn(FieldLimitCostDayWarn, v...))
+}
+
+// LimitCostDayWarnNotIn applies the NotIn predicate on the "limit_cost_day_warn" field.
+func LimitCostDayWarnNotIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldNotIn(FieldLimitCostDayWarn, v...))
+}
+
+// LimitCostDayWarnGT applies the GT predicate on the "limit_cost_day_warn" field.
+func LimitCostDayWarnGT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGT(FieldLimitCostDayWarn, vc))
+}
+
+// LimitCostDayWarnGTE applies the GTE predicate on the "limit_cost_day_warn" field.
+func LimitCostDayWarnGTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGTE(FieldLimitCostDayWarn, vc))
+}
+
+// LimitCostDayWarnLT applies the LT predicate on the "limit_cost_day_warn" field.
+func LimitCostDayWarnLT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLT(FieldLimitCostDayWarn, vc))
+}
+
+// LimitCostDayWarnLTE applies the LTE predicate on the "limit_cost_day_warn" field.
+func LimitCostDayWarnLTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLTE(FieldLimitCostDayWarn, vc))
+}
+
+// LimitCostDayWarnIsNil applies the IsNil predicate on the "limit_cost_day_warn" field.
+func LimitCostDayWarnIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldLimitCostDayWarn))
+}
+
+// LimitCostDayWarnNotNil applies the NotNil predicate on the "limit_cost_day_warn" field.
+func LimitCostDayWarnNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldLimitCostDayWarn))
+}
+
+// LimitCostDayBlockEQ applies the EQ predicate on the "limit_cost_day_block" field.
+func LimitCostDayBlockEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostDayBlock, vc))
+}
+
+// LimitCostDayBlockNEQ applies the NEQ predicate on the "limit_cost_day_block" field.
+func LimitCostDayBlockNEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldNEQ(FieldLimitCostDayBlock, vc))
+}
+
+// LimitCostDayBlockIn applies the In predicate on the "limit_cost_day_block" field.
+func LimitCostDayBlockIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldIn(FieldLimitCostDayBlock, v...))
+}
+
+// LimitCostDayBlockNotIn applies the NotIn predicate on the "limit_cost_day_block" field.
+func LimitCostDayBlockNotIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldNotIn(FieldLimitCostDayBlock, v...))
+}
+
+// LimitCostDayBlockGT applies the GT predicate on the "limit_cost_day_block" field.
+func LimitCostDayBlockGT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGT(FieldLimitCostDayBlock, vc))
+}
+
+// LimitCostDayBlockGTE applies the GTE predicate on the "limit_cost_day_block" field.
+func LimitCostDayBlockGTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGTE(FieldLimitCostDayBlock, vc))
+}
+
+// LimitCostDayBlockLT applies the LT predicate on the "limit_cost_day_block" field.
+func LimitCostDayBlockLT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLT(FieldLimitCostDayBlock, vc))
+}
+
+// LimitCostDayBlockLTE applies the LTE predicate on the "limit_cost_day_block" field.
+func LimitCostDayBlockLTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLTE(FieldLimitCostDayBlock, vc))
+}
+
+// LimitCostDayBlockIsNil applies the IsNil predicate on the "limit_cost_day_block" field.
+func LimitCostDayBlockIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldLimitCostDayBlock))
+}
+
+// LimitCostDayBlockNotNil applies the NotNil predicate on the "limit_cost_day_block" field.
+func LimitCostDayBlockNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldLimitCostDayBlock))
+}
+
+// LimitCostMonthWarnEQ applies the EQ predicate on the "limit_cost_month_warn" field.
+func LimitCostMonthWarnEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostMonthWarn, vc))
+}
+
+// LimitCostMonthWarnNEQ applies the NEQ predicate on the "limit_cost_month_warn" field.
+func LimitCostMonthWarnNEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldNEQ(FieldLimitCostMonthWarn, vc))
+}
+
+// LimitCostMonthWarnIn applies the In predicate on the "limit_cost_month_warn" field.
+func LimitCostMonthWarnIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldIn(FieldLimitCostMonthWarn, v...))
+}
+
+// LimitCostMonthWarnNotIn applies the NotIn predicate on the "limit_cost_month_warn" field.
+func LimitCostMonthWarnNotIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldNotIn(FieldLimitCostMonthWarn, v...))
+}
+
+// LimitCostMonthWarnGT applies the GT predicate on the "limit_cost_month_warn" field.
+func LimitCostMonthWarnGT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGT(FieldLimitCostMonthWarn, vc))
+}
+
+// LimitCostMonthWarnGTE applies the GTE predicate on the "limit_cost_month_warn" field.
+func LimitCostMonthWarnGTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGTE(FieldLimitCostMonthWarn, vc))
+}
+
+// LimitCostMonthWarnLT applies the LT predicate on the "limit_cost_month_warn" field.
+func LimitCostMonthWarnLT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLT(FieldLimitCostMonthWarn, vc))
+}
+
+// LimitCostMonthWarnLTE applies the LTE predicate on the "limit_cost_month_warn" field.
+func LimitCostMonthWarnLTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLTE(FieldLimitCostMonthWarn, vc))
+}
+
+// LimitCostMonthWarnIsNil applies the IsNil predicate on the "limit_cost_month_warn" field.
+func LimitCostMonthWarnIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldLimitCostMonthWarn))
+}
+
+// LimitCostMonthWarnNotNil applies the NotNil predicate on the "limit_cost_month_warn" field.
+func LimitCostMonthWarnNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldLimitCostMonthWarn))
+}
+
+// LimitCostMonthBlockEQ applies the EQ predicate on the "limit_cost_month_block" field.
+func LimitCostMonthBlockEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostMonthBlock, vc))
+}
+
+// LimitCostMonthBlockNEQ applies the NEQ predicate on the "limit_cost_month_block" field.
+func LimitCostMonthBlockNEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldNEQ(FieldLimitCostMonthBlock, vc))
+}
+
+// LimitCostMonthBlockIn applies the In predicate on the "limit_cost_month_block" field.
+func LimitCostMonthBlockIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldIn(FieldLimitCostMonthBlock, v...))
+}
+
+// LimitCostMonthBlockNotIn applies the NotIn predicate on the "limit_cost_month_block" field.
+func LimitCostMonthBlockNotIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldNotIn(FieldLimitCostMonthBlock, v...))
+}
+
+// LimitCostMonthBlockGT applies the GT predicate on the "limit_cost_month_block" field.
+func LimitCostMonthBlockGT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGT(FieldLimitCostMonthBlock, vc))
+}
+
+// LimitCostMonthBlockGTE applies the GTE predicate on the "limit_cost_month_block" field.
+func LimitCostMonthBlockGTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGTE(FieldLimitCostMonthBlock, vc))
+}
+
+// LimitCostMonthBlockLT applies the LT predicate on the "limit_cost_month_block" field.
+func LimitCostMonthBlockLT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLT(FieldLimitCostMonthBlock, vc))
+}
+
+// LimitCostMonthBlockLTE applies the LTE predicate on the "limit_cost_month_block" field.
+func LimitCostMonthBlockLTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLTE(FieldLimitCostMonthBlock, vc))
+}
+
+// LimitCostMonthBlockIsNil applies the IsNil predicate on the "limit_cost_month_block" field.
+func LimitCostMonthBlockIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldLimitCostMonthBlock))
+}
+
+// LimitCostMonthBlockNotNil applies the NotNil predicate on the "limit_cost_month_block" field.
+func LimitCostMonthBlockNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldLimitCostMonthBlock))
+}
+
+// LimitCostTotalBlockEQ applies the EQ predicate on the "limit_cost_total_block" field.
+func LimitCostTotalBlockEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldEQ(FieldLimitCostTotalBlock, vc))
+}
+
+// LimitCostTotalBlockNEQ applies the NEQ predicate on the "limit_cost_total_block" field.
+func LimitCostTotalBlockNEQ(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldNEQ(FieldLimitCostTotalBlock, vc))
+}
+
+// LimitCostTotalBlockIn applies the In predicate on the "limit_cost_total_block" field.
+func LimitCostTotalBlockIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldIn(FieldLimitCostTotalBlock, v...))
+}
+
+// LimitCostTotalBlockNotIn applies the NotIn predicate on the "limit_cost_total_block" field.
+func LimitCostTotalBlockNotIn(vs ...money.Micros) predicate.Organization {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = int64(vs[i])
+	}
+	return predicate.Organization(sql.FieldNotIn(FieldLimitCostTotalBlock, v...))
+}
+
+// LimitCostTotalBlockGT applies the GT predicate on the "limit_cost_total_block" field.
+func LimitCostTotalBlockGT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGT(FieldLimitCostTotalBlock, vc))
+}
+
+// LimitCostTotalBlockGTE applies the GTE predicate on the "limit_cost_total_block" field.
+func LimitCostTotalBlockGTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldGTE(FieldLimitCostTotalBlock, vc))
+}
+
+// LimitCostTotalBlockLT applies the LT predicate on the "limit_cost_total_block" field.
+func LimitCostTotalBlockLT(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLT(FieldLimitCostTotalBlock, vc))
+}
+
+// LimitCostTotalBlockLTE applies the LTE predicate on the "limit_cost_total_block" field.
+func LimitCostTotalBlockLTE(v money.Micros) predicate.Organization {
+	vc := int64(v)
+	return predicate.Organization(sql.FieldLTE(FieldLimitCostTotalBlock, vc))
+}
+
+// LimitCostTotalBlockIsNil applies the IsNil predicate on the "limit_cost_total_block" field.
+func LimitCostTotalBlockIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldLimitCostTotalBlock))
+}
+
+// LimitCostTotalBlockNotNil applies the NotNil predicate on the "limit_cost_total_block" field.
+func LimitCostTotalBlockNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldLimitCostTotalBlock))
 }
 
 // NameEQ applies the EQ predicate on the "name" field.

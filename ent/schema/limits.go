@@ -13,7 +13,8 @@ import (
 // LimitsMixin holds the seven USD cost limits. They are stored as
 // integer micro-USD (money.Micros) so spend never accumulates float error;
 // GraphQL shows them as USD through the USD scalar. A nil limit means none:
-// on a Service no limit, on an APIKey "inherit the service's".
+// on an Organization or a Service no limit, on an APIKey "inherit the
+// service's".
 type LimitsMixin struct {
 	mixin.Schema
 }

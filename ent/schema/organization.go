@@ -15,8 +15,9 @@ type Organization struct {
 	ent.Schema
 }
 
-// Mixin of the Organization.
-func (Organization) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+// Mixin of the Organization: its cost limits cap the spend of all its
+// services and keys together.
+func (Organization) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}, LimitsMixin{}} }
 
 // Fields of the Organization.
 func (Organization) Fields() []ent.Field {

@@ -239,6 +239,7 @@ type ComplexityRoot struct {
 		UpdateAPIStandard        func(childComplexity int, handle string, input model.UpdateAPIStandardInput) int
 		UpdateBalance            func(childComplexity int, input model.UpdateBalanceInput, organizationID *int) int
 		UpdateModelPrice         func(childComplexity int, id int, input model.UpdateModelPriceInput) int
+		UpdateOrganizationLimits func(childComplexity int, input model.UpdateOrganizationLimitsInput) int
 		UpdateProjectSettings    func(childComplexity int, input model.UpdateProjectSettingsInput) int
 		UpdateProviderCredential func(childComplexity int, id int, input model.UpdateProviderCredentialInput) int
 		UpdateService            func(childComplexity int, id int, input model.UpdateServiceInput) int
@@ -246,11 +247,18 @@ type ComplexityRoot struct {
 	}
 
 	Organization struct {
-		CreatedAt func(childComplexity int) int
-		ID        func(childComplexity int) int
-		IsDefault func(childComplexity int) int
-		Name      func(childComplexity int) int
-		UpdatedAt func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		IsDefault           func(childComplexity int) int
+		LimitCostDayBlock   func(childComplexity int) int
+		LimitCostDayWarn    func(childComplexity int) int
+		LimitCostHourBlock  func(childComplexity int) int
+		LimitCostHourWarn   func(childComplexity int) int
+		LimitCostMonthBlock func(childComplexity int) int
+		LimitCostMonthWarn  func(childComplexity int) int
+		LimitCostTotalBlock func(childComplexity int) int
+		Name                func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
 	}
 
 	OrganizationConnection struct {
@@ -575,6 +583,7 @@ type ModelUsageResolver interface {
 }
 type MutationResolver interface {
 	Login(ctx context.Context, username string, password string) (*model.AuthPayload, error)
+	UpdateOrganizationLimits(ctx context.Context, input model.UpdateOrganizationLimitsInput) (*ent.Organization, error)
 	TopUpBalance(ctx context.Context, amount money.Micros, organizationID *int) (*ent.Balance, error)
 	UpdateBalance(ctx context.Context, input model.UpdateBalanceInput, organizationID *int) (*ent.Balance, error)
 	TestProviderCredential(ctx context.Context, input model.TestProviderCredentialInput) (*model.ProviderUsage, error)
@@ -1528,6 +1537,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateModelPrice(childComplexity, args["id"].(int), args["input"].(model.UpdateModelPriceInput)), true
+	case "Mutation.updateOrganizationLimits":
+		if e.ComplexityRoot.Mutation.UpdateOrganizationLimits == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateOrganizationLimits_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateOrganizationLimits(childComplexity, args["input"].(model.UpdateOrganizationLimitsInput)), true
 	case "Mutation.updateProjectSettings":
 		if e.ComplexityRoot.Mutation.UpdateProjectSettings == nil {
 			break
@@ -1591,6 +1611,48 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.IsDefault(childComplexity), true
+	case "Organization.limitCostDayBlock":
+		if e.ComplexityRoot.Organization.LimitCostDayBlock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.LimitCostDayBlock(childComplexity), true
+	case "Organization.limitCostDayWarn":
+		if e.ComplexityRoot.Organization.LimitCostDayWarn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.LimitCostDayWarn(childComplexity), true
+	case "Organization.limitCostHourBlock":
+		if e.ComplexityRoot.Organization.LimitCostHourBlock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.LimitCostHourBlock(childComplexity), true
+	case "Organization.limitCostHourWarn":
+		if e.ComplexityRoot.Organization.LimitCostHourWarn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.LimitCostHourWarn(childComplexity), true
+	case "Organization.limitCostMonthBlock":
+		if e.ComplexityRoot.Organization.LimitCostMonthBlock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.LimitCostMonthBlock(childComplexity), true
+	case "Organization.limitCostMonthWarn":
+		if e.ComplexityRoot.Organization.LimitCostMonthWarn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.LimitCostMonthWarn(childComplexity), true
+	case "Organization.limitCostTotalBlock":
+		if e.ComplexityRoot.Organization.LimitCostTotalBlock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.LimitCostTotalBlock(childComplexity), true
 	case "Organization.name":
 		if e.ComplexityRoot.Organization.Name == nil {
 			break
@@ -3051,6 +3113,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateAPIStandardInput", ec.unmarshalInputUpdateAPIStandardInput),
 			graphql.NewInputUnmarshaler("UpdateBalanceInput", ec.unmarshalInputUpdateBalanceInput),
 			graphql.NewInputUnmarshaler("UpdateModelPriceInput", ec.unmarshalInputUpdateModelPriceInput),
+			graphql.NewInputUnmarshaler("UpdateOrganizationLimitsInput", ec.unmarshalInputUpdateOrganizationLimitsInput),
 			graphql.NewInputUnmarshaler("UpdateProjectSettingsInput", ec.unmarshalInputUpdateProjectSettingsInput),
 			graphql.NewInputUnmarshaler("UpdateProviderCredentialInput", ec.unmarshalInputUpdateProviderCredentialInput),
 			graphql.NewInputUnmarshaler("UpdateServiceInput", ec.unmarshalInputUpdateServiceInput),
@@ -3249,7 +3312,24 @@ input UpdateBalanceInput {
   currency: String
 }
 
+"""
+The organization's cost limits, which cap the spend of all its services and
+keys together. Only the limits given change; a limit given as null is
+removed. A warn limit must not be above its block limit.
+"""
+input UpdateOrganizationLimitsInput {
+  limitCostHourWarn: USD @goField(omittable: true)
+  limitCostHourBlock: USD @goField(omittable: true)
+  limitCostDayWarn: USD @goField(omittable: true)
+  limitCostDayBlock: USD @goField(omittable: true)
+  limitCostMonthWarn: USD @goField(omittable: true)
+  limitCostMonthBlock: USD @goField(omittable: true)
+  limitCostTotalBlock: USD @goField(omittable: true)
+}
+
 extend type Mutation {
+  "Set the caller's organization's cost limits. Admins only."
+  updateOrganizationLimits(input: UpdateOrganizationLimitsInput!): Organization!
   """
   Add to an organization's prepaid balance. Instance admins only;
   organizationId defaults to the caller's organization.
@@ -4409,6 +4489,13 @@ type Organization implements Node {
   id: ID!
   createdAt: Time!
   updatedAt: Time!
+  limitCostHourWarn: USD
+  limitCostHourBlock: USD
+  limitCostDayWarn: USD
+  limitCostDayBlock: USD
+  limitCostMonthWarn: USD
+  limitCostMonthBlock: USD
+  limitCostTotalBlock: USD
   name: String!
   """
   The organization created at first start; its admins administer the instance.
@@ -6900,6 +6987,20 @@ func (ec *executionContext) childFields_Organization(ctx context.Context, field 
 		return ec.fieldContext_Organization_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Organization_updatedAt(ctx, field)
+	case "limitCostHourWarn":
+		return ec.fieldContext_Organization_limitCostHourWarn(ctx, field)
+	case "limitCostHourBlock":
+		return ec.fieldContext_Organization_limitCostHourBlock(ctx, field)
+	case "limitCostDayWarn":
+		return ec.fieldContext_Organization_limitCostDayWarn(ctx, field)
+	case "limitCostDayBlock":
+		return ec.fieldContext_Organization_limitCostDayBlock(ctx, field)
+	case "limitCostMonthWarn":
+		return ec.fieldContext_Organization_limitCostMonthWarn(ctx, field)
+	case "limitCostMonthBlock":
+		return ec.fieldContext_Organization_limitCostMonthBlock(ctx, field)
+	case "limitCostTotalBlock":
+		return ec.fieldContext_Organization_limitCostTotalBlock(ctx, field)
 	case "name":
 		return ec.fieldContext_Organization_name(ctx, field)
 	case "isDefault":
@@ -7929,6 +8030,20 @@ func (ec *executionContext) field_Mutation_updateModelPrice_args(ctx context.Con
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateOrganizationLimits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateOrganizationLimitsInput, error) {
+			return ec.unmarshalNUpdateOrganizationLimitsInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateOrganizationLimitsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -11265,6 +11380,50 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateOrganizationLimits(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateOrganizationLimits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateOrganizationLimits(ctx, fc.Args["input"].(model.UpdateOrganizationLimitsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Organization) graphql.Marshaler {
+			return ec.marshalNOrganization2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐOrganization(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateOrganizationLimits(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organization(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateOrganizationLimits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_topUpBalance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12388,6 +12547,167 @@ func (ec *executionContext) _Organization_updatedAt(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Organization_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Organization", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Organization_limitCostHourWarn(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_limitCostHourWarn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitCostHourWarn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_limitCostHourWarn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "USD")
+}
+
+func (ec *executionContext) _Organization_limitCostHourBlock(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_limitCostHourBlock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitCostHourBlock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_limitCostHourBlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "USD")
+}
+
+func (ec *executionContext) _Organization_limitCostDayWarn(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_limitCostDayWarn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitCostDayWarn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_limitCostDayWarn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "USD")
+}
+
+func (ec *executionContext) _Organization_limitCostDayBlock(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_limitCostDayBlock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitCostDayBlock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_limitCostDayBlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "USD")
+}
+
+func (ec *executionContext) _Organization_limitCostMonthWarn(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_limitCostMonthWarn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitCostMonthWarn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_limitCostMonthWarn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "USD")
+}
+
+func (ec *executionContext) _Organization_limitCostMonthBlock(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_limitCostMonthBlock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitCostMonthBlock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_limitCostMonthBlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "USD")
+}
+
+func (ec *executionContext) _Organization_limitCostTotalBlock(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_limitCostTotalBlock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitCostTotalBlock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Micros) graphql.Marshaler {
+			return ec.marshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_limitCostTotalBlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "USD")
 }
 
 func (ec *executionContext) _Organization_name(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -27011,6 +27331,90 @@ func UnmarshalUpdateModelPriceInput(ctx context.Context, raw any) (model.UpdateM
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateOrganizationLimitsInput(ctx context.Context, obj any) (model.UpdateOrganizationLimitsInput, error) {
+	var it model.UpdateOrganizationLimitsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "limitCostHourWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostHourWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostHourWarn = graphql.OmittableOf(data)
+		case "limitCostHourBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostHourBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostHourBlock = graphql.OmittableOf(data)
+		case "limitCostDayWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostDayWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostDayWarn = graphql.OmittableOf(data)
+		case "limitCostDayBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostDayBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostDayBlock = graphql.OmittableOf(data)
+		case "limitCostMonthWarn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostMonthWarn"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostMonthWarn = graphql.OmittableOf(data)
+		case "limitCostMonthBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostMonthBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostMonthBlock = graphql.OmittableOf(data)
+		case "limitCostTotalBlock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostTotalBlock"))
+			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitCostTotalBlock = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateOrganizationLimitsInput unmarshals raw into the UpdateOrganizationLimitsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateOrganizationLimitsInput(ctx context.Context, raw any) (model.UpdateOrganizationLimitsInput, error) {
+	var out model.UpdateOrganizationLimitsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateOrganizationLimitsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateProjectSettingsInput(ctx context.Context, obj any) (model.UpdateProjectSettingsInput, error) {
 	var it model.UpdateProjectSettingsInput
 	if obj == nil {
@@ -30521,6 +30925,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateOrganizationLimits":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateOrganizationLimits(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "topUpBalance":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_topUpBalance(ctx, field)
@@ -30730,6 +31141,41 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 		case "updatedAt":
 			out.Values[i] = ec._Organization_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "limitCostHourWarn":
+			out.Values[i] = ec._Organization_limitCostHourWarn(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "limitCostHourBlock":
+			out.Values[i] = ec._Organization_limitCostHourBlock(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "limitCostDayWarn":
+			out.Values[i] = ec._Organization_limitCostDayWarn(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "limitCostDayBlock":
+			out.Values[i] = ec._Organization_limitCostDayBlock(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "limitCostMonthWarn":
+			out.Values[i] = ec._Organization_limitCostMonthWarn(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "limitCostMonthBlock":
+			out.Values[i] = ec._Organization_limitCostMonthBlock(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "limitCostTotalBlock":
+			out.Values[i] = ec._Organization_limitCostTotalBlock(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "name":
@@ -33940,6 +34386,11 @@ func (ec *executionContext) unmarshalNUpdateBalanceInput2githubᚗcomᚋsluicehq
 
 func (ec *executionContext) unmarshalNUpdateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateModelPriceInput(ctx context.Context, v any) (model.UpdateModelPriceInput, error) {
 	res, err := ec.unmarshalInputUpdateModelPriceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateOrganizationLimitsInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateOrganizationLimitsInput(ctx context.Context, v any) (model.UpdateOrganizationLimitsInput, error) {
+	res, err := ec.unmarshalInputUpdateOrganizationLimitsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

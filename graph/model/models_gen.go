@@ -253,6 +253,19 @@ type UpdateModelPriceInput struct {
 	Description         *string                          `json:"description,omitempty"`
 }
 
+// The organization's cost limits, which cap the spend of all its services and
+// keys together. Only the limits given change; a limit given as null is
+// removed. A warn limit must not be above its block limit.
+type UpdateOrganizationLimitsInput struct {
+	LimitCostHourWarn   graphql.Omittable[*money.Micros] `json:"limitCostHourWarn,omitempty"`
+	LimitCostHourBlock  graphql.Omittable[*money.Micros] `json:"limitCostHourBlock,omitempty"`
+	LimitCostDayWarn    graphql.Omittable[*money.Micros] `json:"limitCostDayWarn,omitempty"`
+	LimitCostDayBlock   graphql.Omittable[*money.Micros] `json:"limitCostDayBlock,omitempty"`
+	LimitCostMonthWarn  graphql.Omittable[*money.Micros] `json:"limitCostMonthWarn,omitempty"`
+	LimitCostMonthBlock graphql.Omittable[*money.Micros] `json:"limitCostMonthBlock,omitempty"`
+	LimitCostTotalBlock graphql.Omittable[*money.Micros] `json:"limitCostTotalBlock,omitempty"`
+}
+
 type UpdateProjectSettingsInput struct {
 	AllowOverwrite *bool `json:"allowOverwrite,omitempty"`
 	// Budget alerts are POSTed here; an empty string removes it.

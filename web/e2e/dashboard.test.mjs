@@ -344,6 +344,25 @@ describe('dashboard', () => {
     assert.deepEqual(page.errors, []);
   });
 
+  e2e('an admin sets the organization budget', async () => {
+    const page = await newPage();
+    await login(page, 'admin', ADMIN_PASSWORD);
+    await page.getByRole('link', { name: 'Set limits' }).click();
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    const card = page.locator('form', { has: page.getByRole('heading', { name: 'Organization budget' }) });
+    await card.getByLabel('Daily warn (USD)').fill('12');
+    await card.getByLabel('Daily block (USD)').fill('10');
+    await card.getByRole('button', { name: 'Save limits' }).click();
+    await card.getByText('The daily warning is above its block').waitFor();
+    await card.getByLabel('Daily warn (USD)').fill('5');
+    await card.getByRole('button', { name: 'Save limits' }).click();
+    await card.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await go(page, 'Overview');
+    const budget = page.locator('.card', { has: page.getByRole('heading', { name: 'Organization budget' }) });
+    await budget.getByRole('group', { name: 'Today spend' }).filter({ hasText: 'of $10.00' }).waitFor();
+    assert.deepEqual(page.errors, []);
+  });
+
   e2e('the overview after setup', async () => {
     const page = await newPage();
     await login(page, 'admin', ADMIN_PASSWORD);

@@ -5,6 +5,7 @@ import type { UsageEventsSubscription } from '../gql/graphql';
 import { describeError } from '../errors';
 import { formatInt, formatTime, formatUSD } from '../format';
 import { Link } from '../router';
+import { useCanEdit } from '../viewer';
 import { BarChart, fillBuckets } from '../chart';
 import { SpendGauges, spendIn } from '../spend';
 import { Badge, Empty, ErrorNote, Loading, Page } from '../ui';
@@ -103,6 +104,7 @@ const DAY = 24 * HOUR;
 
 export function Overview() {
   const [range, setRange] = useState<Range>('24h');
+  const canEdit = useCanEdit();
   const { from, step } = useMemo(() => {
     const step = range === '24h' ? HOUR : DAY;
     const span = range === '24h' ? 23 * HOUR : 29 * DAY;
@@ -168,7 +170,10 @@ export function Overview() {
 
         <div className="grid-2">
           <div className="card">
-            <h2>Organization budget</h2>
+            <div className="card-head">
+              <h2>Organization budget</h2>
+              {canEdit && <Link href="/dashboard/settings">Set limits</Link>}
+            </div>
             <SpendGauges spend={data.organizationSpend} />
           </div>
           <div className="card">

@@ -8,12 +8,18 @@ import { formatRelative, formatUSD, parseUSD, usdInput } from '../format';
 import { useCanEdit, useViewer } from '../viewer';
 import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, Page, SecretReveal, TextField } from '../ui';
 import { CreateAPIKey, DeleteAPIKey } from './ApiKeys';
+import { LimitsFields, limitTexts, parseLimits, type LimitName } from '../limits';
 
 // Lists refetch when a mutation touches these types, even while empty.
 const LIST_CONTEXT = { additionalTypenames: ['APIKey', 'Balance', 'ProjectSettings'] };
 
 const SettingsQuery = graphql(`
   query Settings {
+    viewer {
+      organization {
+        ...OrganizationLimits
+      }
+    }
     projectSettings {
       id
       allowOverwrite
@@ -36,6 +42,27 @@ const SettingsQuery = graphql(`
           lastUsedAt
         }
       }
+    }
+  }
+`);
+
+export const OrganizationLimits = graphql(`
+  fragment OrganizationLimits on Organization {
+    id
+    limitCostHourWarn
+    limitCostHourBlock
+    limitCostDayWarn
+    limitCostDayBlock
+    limitCostMonthWarn
+    limitCostMonthBlock
+    limitCostTotalBlock
+  }
+`);
+
+const UpdateOrganizationLimits = graphql(`
+  mutation UpdateOrganizationLimits($input: UpdateOrganizationLimitsInput!) {
+    updateOrganizationLimits(input: $input) {
+      ...OrganizationLimits
     }
   }
 `);
@@ -117,6 +144,7 @@ export function Settings() {
       {data && (
         <>
           <ProjectSettingsCard settings={data.projectSettings} />
+          {data.viewer && <OrganizationLimitsCard organization={data.viewer.organization} />}
           <BalanceCard balance={data.balance} />
           <ManagementKeys keys={nodes(data.apiKeys)} />
           <PriceCatalog />
@@ -150,6 +178,41 @@ function ProjectSettingsCard({ settings }: { settings: { allowOverwrite: boolean
       {canEdit && (
         <div className="row">
           <button type="submit" className="primary" disabled={result.fetching}>Save settings</button>
+          {saved && <span role="status" className="ok-text">Saved.</span>}
+        </div>
+      )}
+    </form>
+  );
+}
+
+/** The organization's cost limits: they cap all its services and keys
+ * together, beside each service's and key's own. */
+function OrganizationLimitsCard({ organization }: { organization: Partial<Record<LimitName, number | null>> }) {
+  const canEdit = useCanEdit();
+  const [texts, setTexts] = useState(limitTexts(organization));
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  const [saved, setSaved] = useState(false);
+  const [result, update] = useMutation(UpdateOrganizationLimits);
+  const problem = describeError(result.error);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setSaved(false);
+    const { limits, errors } = parseLimits(texts);
+    setFieldErrors(errors);
+    if (Object.keys(errors).length) return;
+    const r = await update({ input: limits }, { additionalTypenames: ['Organization', 'Spend'] });
+    if (!r.error) setSaved(true);
+  }
+  return (
+    <form className="card" onSubmit={submit} aria-labelledby="org-limits-title">
+      <h2 id="org-limits-title">Organization budget</h2>
+      <fieldset disabled={!canEdit}>
+        <LimitsFields legend="Limits on the spend of every service and key together (blank for no limit)" texts={texts} onChange={setTexts} errors={{ ...problem.fields, ...fieldErrors }} />
+      </fieldset>
+      <ErrorNote problem={Object.keys(problem.fields).length ? { ...problem, message: null } : problem} />
+      {canEdit && (
+        <div className="row">
+          <button type="submit" className="primary" disabled={result.fetching}>Save limits</button>
           {saved && <span role="status" className="ok-text">Saved.</span>}
         </div>
       )}
