@@ -295,8 +295,8 @@ func TestProtocols(t *testing.T) {
 				if resp.Header.Get("X-Upstream-Request-Id") != "upstream-req-1" || resp.Header.Get("Set-Cookie") != "" {
 					t.Errorf("response headers: upstream id %q, cookie %q", resp.Header.Get("X-Upstream-Request-Id"), resp.Header.Get("Set-Cookie"))
 				}
-				if resp.Header.Get("X-Ratelimit-Remaining-Requests") != "499" {
-					t.Error("the upstream's rate-limit headers were not passed through")
+				if v := resp.Header.Get("X-Ratelimit-Remaining-Requests"); v != "" {
+					t.Errorf("the provider account's rate-limit header reached the client: %q", v)
 				}
 				wantCost := tc.cost.Decimal()
 				costHeader := resp.Header.Get("X-Sluice-Cost-USD")

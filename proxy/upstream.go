@@ -86,10 +86,13 @@ func copyTranslatedHeaders(dst, src http.Header) {
 }
 
 // copyResponseHeaders copies the upstream's headers that may reach the
-// client into dst, with the provider key secret masked in them.
+// client into dst, with the provider key secret masked in them. The
+// provider's rate-limit headers (x-ratelimit-*, anthropic-ratelimit-*)
+// describe the operator's provider account, not the caller's limits: they
+// stay with the gateway (live usage shows them to admins).
 func copyResponseHeaders(dst, src http.Header, secret string) {
 	for k, vv := range src {
-		if dropResponse[k] || isHop(k, src) || strings.HasPrefix(k, "Proxy-") {
+		if dropResponse[k] || isHop(k, src) || strings.HasPrefix(k, "Proxy-") || isProviderRateLimit(k) {
 			continue
 		}
 		dst[k] = vv
@@ -98,6 +101,12 @@ func copyResponseHeaders(dst, src http.Header, secret string) {
 		dst.Set("X-Upstream-Request-Id", id)
 	}
 	maskHeaders(dst, secret)
+}
+
+// isProviderRateLimit reports whether the canonical header name k is one
+// of the providers' rate-limit headers.
+func isProviderRateLimit(k string) bool {
+	return strings.HasPrefix(k, "X-Ratelimit-") || strings.HasPrefix(k, "Anthropic-Ratelimit-")
 }
 
 // isHop reports whether k is a hop-by-hop header, standard or named by the
