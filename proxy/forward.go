@@ -204,7 +204,7 @@ func (x *exchange) send(ctx context.Context, proto providers.Protocol, call upst
 // fails over (the next target, nil when none may be tried), any other
 // counts as t's success.
 func (x *exchange) answered(t *target, n int, began time.Time, resp *http.Response) *target {
-	snap := x.p.noteRateLimits(x.up.credID, resp.Header, resp.StatusCode, x.p.opts.Now())
+	snap := x.p.noteRateLimits(x.up.credID, x.up.room, resp.Header, resp.StatusCode, x.p.opts.Now())
 	if t == nil {
 		return nil
 	}

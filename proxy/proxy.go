@@ -167,6 +167,7 @@ type Proxy struct {
 	lastUsed *lastUsed
 	bufs     *buffers
 	limits   rateLimitStore
+	room     headrooms
 
 	// health is every routed target's state by ServiceTarget id; see
 	// routing.go.
@@ -258,11 +259,13 @@ func (p *Proxy) RateLimits(credentialID int) (ratelimits.Snapshot, time.Time, bo
 	return e.snap, e.at, ok
 }
 
-// noteRateLimits remembers the upstream's rate-limit headers. Parsing is
-// skipped within a second of the last snapshot (the numbers move slowly
-// and this runs on every response) except on a 429, which must be seen and
-// whose snapshot is returned (routing reads its reset from it).
-func (p *Proxy) noteRateLimits(credID *int, h http.Header, status int, now time.Time) ratelimits.Snapshot {
+// noteRateLimits remembers the upstream's rate-limit headers, and what
+// they say of the credential's room. Parsing is skipped within a second of
+// the last snapshot (the numbers move slowly and this runs on every
+// response) except on a 429, which must be seen and whose snapshot is
+// returned (routing reads its reset from it), and when little room was
+// left.
+func (p *Proxy) noteRateLimits(credID *int, room *headroom, h http.Header, status int, now time.Time) ratelimits.Snapshot {
 	if credID == nil {
 		if status == http.StatusTooManyRequests {
 			return ratelimits.Parse(h, now)
@@ -272,10 +275,11 @@ func (p *Proxy) noteRateLimits(credID *int, h http.Header, status int, now time.
 	p.limits.mu.RLock()
 	last, ok := p.limits.m[*credID]
 	p.limits.mu.RUnlock()
-	if ok && status != http.StatusTooManyRequests && now.Sub(last.at) < time.Second {
+	if ok && status != http.StatusTooManyRequests && now.Sub(last.at) < time.Second && !room.low() {
 		return ratelimits.Snapshot{}
 	}
 	snap := ratelimits.Parse(h, now)
+	room.note(snap, now)
 	if snap.Family == ratelimits.FamilyNone && snap.RetryAfter == nil {
 		return snap
 	}

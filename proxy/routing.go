@@ -213,16 +213,20 @@ func (h *targetHealth) release() {
 
 // pickTarget chooses a target among the enabled ones not yet tried, at
 // random by weight among those available, walking them in position order
-// (so the first target wins a draw on a boundary). The chosen target is
-// claimed (as the probe when it was cooling down). nil when none is
-// available.
+// (so the first target wins a draw on a boundary). A target's weight is
+// scaled by the room its credential's provider windows have left, and a
+// target whose window is exhausted until its reset is not available. The
+// chosen target is claimed (as the probe when it was cooling down). nil
+// when none is available.
 func (e *keyEntry) pickTarget(tried uint64, now time.Time) *target {
 	var avail uint64
+	var weights [providers.MaxServiceTargets]int
 	total := 0
 	for _, t := range e.targets {
-		if tried&(1<<t.index) == 0 && t.health.available(now) {
+		if tried&(1<<t.index) == 0 && t.health.available(now) && t.room.open(now) {
 			avail |= 1 << t.index
-			total += t.weight
+			weights[t.index] = t.weight * t.room.share(now)
+			total += weights[t.index]
 		}
 	}
 	for total > 0 {
@@ -232,35 +236,39 @@ func (e *keyEntry) pickTarget(tried uint64, now time.Time) *target {
 			if avail&(1<<t.index) == 0 {
 				continue
 			}
-			if n < t.weight {
+			if n < weights[t.index] {
 				chosen = t
 				break
 			}
-			n -= t.weight
+			n -= weights[t.index]
 		}
 		if chosen.health.acquire(now) {
 			return chosen
 		}
 		// Another request took its probe slot meanwhile.
 		avail &^= 1 << chosen.index
-		total -= chosen.weight
+		total -= weights[chosen.index]
 	}
 	return nil
 }
 
 // nextAvailable is when the first skipped target comes back, and whether
-// every target is skipped for its rate limit (so the client should hear
-// 429 rather than 503).
+// every target is skipped for its rate limit, its own 429 or an exhausted
+// provider window (so the client should hear 429 rather than 503).
 func (e *keyEntry) nextAvailable(now time.Time) (time.Duration, bool) {
 	var soonest int64
 	allLimited := true
 	for _, t := range e.targets {
 		u := t.health.until.Load()
+		exhausted := !t.room.open(now)
+		if exhausted {
+			u = max(u, t.room.exhaustedUntil.Load())
+		}
 		if u != 0 && (soonest == 0 || u < soonest) {
 			soonest = u
 		}
 		t.health.mu.Lock()
-		limited := t.health.lastErr != "" && isRateLimitReason(t.health.lastErr)
+		limited := exhausted || t.health.lastErr != "" && isRateLimitReason(t.health.lastErr)
 		t.health.mu.Unlock()
 		allLimited = allLimited && limited
 	}

@@ -1,0 +1,118 @@
+package proxy
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicehq/sluice/ratelimits"
+)
+
+// Headroom: what a credential's upstream said of its provider windows on
+// its latest answer (the x-ratelimit-* and anthropic-ratelimit-* headers
+// of successes as well as 429s). Routing never sends to a target whose
+// credential's window shows nothing remaining until that window resets,
+// and among the others prefers the ones with more room. It is kept per
+// credential, so services sharing a credential share what it taught.
+
+// lowRoom is the share of a window left, in per mille, below which every
+// answer's headers are read rather than one a second: near the end of a
+// window the last request's answer is the one that matters.
+const lowRoom = 100
+
+// headroom is one credential's room; the zero value knows nothing.
+type headroom struct {
+	// exhaustedUntil is, in unix nanoseconds, the reset of a window the
+	// latest answer reported with nothing remaining; 0 when none.
+	exhaustedUntil atomic.Int64
+	// room is the share of the tightest reported window left, in per
+	// mille, plus one (0 when no window's limit and remaining were given).
+	room atomic.Int32
+	// roomUntil is, in unix nanoseconds, when that window resets and room
+	// stops meaning anything; 0 when its reset was not given.
+	roomUntil atomic.Int64
+}
+
+// open reports whether a request may go to the credential now: no window
+// it reported is exhausted before its reset.
+func (h *headroom) open(now time.Time) bool {
+	return h == nil || now.UnixNano() >= h.exhaustedUntil.Load()
+}
+
+// share is the room left as a weight factor in per mille: 1000 when
+// unknown or past its window's reset, at least 1 so that a nearly spent
+// target keeps a trickle.
+func (h *headroom) share(now time.Time) int {
+	if h == nil {
+		return 1000
+	}
+	r := int(h.room.Load())
+	if r == 0 {
+		return 1000
+	}
+	if u := h.roomUntil.Load(); u != 0 && now.UnixNano() >= u {
+		return 1000
+	}
+	return max(r-1, 1)
+}
+
+// low reports whether the latest answer left little room.
+func (h *headroom) low() bool {
+	if h == nil {
+		return false
+	}
+	r := h.room.Load()
+	return r != 0 && r-1 < lowRoom
+}
+
+// note records what snap says of the credential's windows; an answer that
+// says nothing clears what earlier ones said.
+func (h *headroom) note(snap ratelimits.Snapshot, now time.Time) {
+	if h == nil {
+		return
+	}
+	var until, roomUntil int64
+	room := int32(0)
+	for _, w := range [...]ratelimits.Window{snap.Requests, snap.Tokens, snap.InputTokens, snap.OutputTokens} {
+		if w.Remaining == nil {
+			continue
+		}
+		if *w.Remaining <= 0 && w.ResetAt != nil && w.ResetAt.After(now) {
+			until = max(until, w.ResetAt.UnixNano())
+		}
+		if w.Limit != nil && *w.Limit > 0 {
+			share := int32(min(max(*w.Remaining, 0)*1000 / *w.Limit, 1000)) + 1
+			if room == 0 || share < room {
+				room, roomUntil = share, 0
+				if w.ResetAt != nil {
+					roomUntil = w.ResetAt.UnixNano()
+				}
+			}
+		}
+	}
+	h.exhaustedUntil.Store(until)
+	h.room.Store(room)
+	h.roomUntil.Store(roomUntil)
+}
+
+// headrooms holds every credential's headroom by credential id; records
+// outlive cache entries, as target health does.
+type headrooms struct {
+	mu sync.Mutex
+	m  map[int]*headroom
+}
+
+// of returns the headroom of credential id, creating it.
+func (hs *headrooms) of(id int) *headroom {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if hs.m == nil {
+		hs.m = make(map[int]*headroom)
+	}
+	h := hs.m[id]
+	if h == nil {
+		h = &headroom{}
+		hs.m[id] = h
+	}
+	return h
+}
