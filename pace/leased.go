@@ -129,11 +129,8 @@ func (leased) status(it *item, k key, limit int64, now time.Time) (int64, time.D
 		return limit - it.inUse - it.others, 0
 	}
 	b := bucketOf(now)
-	left := int64(0)
-	if it.lease.bucket == b {
-		left = it.lease.granted - it.lease.used
-	}
-	return limit - it.win.sum(b) + left, it.win.reset(now)
+	retire(&it.lease, b)
+	return limit - it.win.sum(b) - pending(&it.lease), it.win.reset(now)
 }
 
 func (x leased) grow(ctx context.Context, h *hold, now time.Time) error {
@@ -141,6 +138,16 @@ func (x leased) grow(ctx context.Context, h *hold, now time.Time) error {
 		return x.l.growSlots(ctx, h, now)
 	}
 	return x.l.growRate(ctx, h, now)
+}
+
+// pending is what the database will count less (negative) or more once
+// the lease's unused part and its give-backs are written.
+func pending(l *rateLease) int64 {
+	n := l.used - l.granted
+	for _, d := range l.back {
+		n += d.n
+	}
+	return n
 }
 
 // commitError is a COMMIT that failed: the transaction may have been
@@ -181,6 +188,19 @@ func (l *Leased) growRate(ctx context.Context, h *hold, now time.Time) error {
 		l.mu.Unlock()
 		return nil
 	}
+	if it.lease.readAt == b && it.win.sum(b)+pending(&it.lease)+h.cost > h.limit {
+		// The database refused or filled up in this second already: other
+		// replicas' returns show at the next second's grant, without a
+		// round trip for every refused request meanwhile.
+		l.mu.Unlock()
+		return refusal(&it.win, h, now)
+	}
+	// The slice's unused part goes back in the grant's write, so that it
+	// counts as headroom for this request.
+	if left := it.lease.granted - it.lease.used; left > 0 {
+		it.lease.back = append(it.lease.back, delta{b, -left})
+		it.lease.granted = it.lease.used
+	}
 	headroom := h.limit - it.win.sum(b)
 	back := it.lease.back
 	it.lease.back = nil
@@ -198,7 +218,7 @@ func (l *Leased) growRate(ctx context.Context, h *hold, now time.Time) error {
 		keepBack(it, back, err)
 		return fmt.Errorf("pace: lease %s %d %s: %w", h.k.scope, h.k.id, h.k.kind, err)
 	}
-	it.win = win
+	it.win, it.lease.readAt = win, b
 	if amount == 0 {
 		return refusal(&it.win, h, now)
 	}

@@ -43,6 +43,8 @@ type rateLease struct {
 	bucket  int64 // the second it may be used in
 	granted int64
 	used    int64
+	// readAt is the second win was last read from the database in.
+	readAt int64
 	// back is what the database's buckets count that no request used
 	// (negative) or that settles added beyond a slice (positive), to
 	// write at the next grant or flush.

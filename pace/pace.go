@@ -50,7 +50,9 @@
 // 61 s. Under sustained demand (every replica using its slices up) nothing
 // is stranded and a subject gets exactly its limit per 61 seconds. Free
 // concurrency slots go back at the next flush, so another replica may be
-// refused for up to 100 ms while this one holds free slots.
+// refused for up to 100 ms while this one holds free slots; a replica
+// whose own requests keep taking its freed slots keeps them, so slots are
+// not shared fairly between replicas under demand above the limit.
 //
 // Dead replicas: a replica renews its slots every SlotTTL/3; slots not
 // renewed for SlotTTL are deleted by the next grant on their subject, so a
