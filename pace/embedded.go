@@ -100,8 +100,18 @@ const concurrencyRetry = time.Second
 // refusal is the refusal of h by a full w (ignored for concurrency).
 func refusal(w *window, h *hold, now time.Time) *Refusal {
 	r := &Refusal{Kind: h.k.kind, Scope: h.k.scope, ID: h.k.id, Limit: h.limit, RetryAfter: concurrencyRetry}
-	if h.k.kind != Concurrency {
-		r.RetryAfter = max(w.retryAfter(now, h.cost, h.limit), 0)
+	if h.k.kind == Concurrency {
+		return r
+	}
+	switch after := w.retryAfter(now, h.cost, h.limit); {
+	case after < 0:
+		r.RetryAfter = 0 // never
+	case after == 0:
+		// The window as last read has room, but not with what this
+		// replica will still write to it: the next second's grant decides.
+		r.RetryAfter = time.Unix(bucketOf(now)+1, 0).Sub(now)
+	default:
+		r.RetryAfter = after
 	}
 	return r
 }

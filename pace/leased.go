@@ -150,16 +150,13 @@ func pending(l *rateLease) int64 {
 	return n
 }
 
-// commitError is a COMMIT that failed: the transaction may have been
+// errInDoubt marks a failed COMMIT: the transaction may have been
 // applied, so what it carried is not written again.
-type commitError struct{ err error }
-
-func (e *commitError) Error() string { return "commit: " + e.err.Error() }
-func (e *commitError) Unwrap() error { return e.err }
+var errInDoubt = errors.New("commit failed; the write may have been applied")
 
 func commit(tx *sql.Tx) error {
 	if err := tx.Commit(); err != nil {
-		return &commitError{err}
+		return fmt.Errorf("%w: %w", errInDoubt, err)
 	}
 	return nil
 }
@@ -169,8 +166,7 @@ func commit(tx *sql.Tx) error {
 // worst leaves units counted that no request used until they slide out
 // of the window. The caller holds mu.
 func keepBack(it *item, back []delta, err error) {
-	var ce *commitError
-	if !errors.As(err, &ce) {
+	if !errors.Is(err, errInDoubt) {
 		it.lease.back = append(back, it.lease.back...)
 	}
 }

@@ -136,7 +136,10 @@ func (m *memory) Acquire(ctx context.Context, req Request) (*Permit, error) {
 	if n == 0 {
 		return p, nil
 	}
-	p.holds = make([]hold, 0, n)
+	p.holds = p.buf[:0]
+	if n > len(p.buf) {
+		p.holds = make([]hold, 0, n)
+	}
 	tokens := max(req.Tokens, 1)
 	grow := false
 	m.mu.Lock()
@@ -146,15 +149,15 @@ func (m *memory) Acquire(ctx context.Context, req Request) (*Permit, error) {
 			if limit <= 0 {
 				continue
 			}
-			h := hold{k: key{id: s.ID, scope: s.Scope, kind: k}, limit: limit, cost: 1}
+			p.holds = append(p.holds, hold{k: key{id: s.ID, scope: s.Scope, kind: k}, limit: limit, cost: 1})
+			h := &p.holds[len(p.holds)-1]
 			if k == TPM {
 				h.cost = tokens
 			}
 			h.it = m.item(h.k)
 			h.it.used = now
-			h.taken = m.be.take(h.it, &h, now)
+			h.taken = m.be.take(h.it, h, now)
 			grow = grow || !h.taken
-			p.holds = append(p.holds, h)
 		}
 	}
 	m.mu.Unlock()
@@ -242,6 +245,7 @@ func (m *memory) forgetIdle(now time.Time, idle time.Duration, keep func(*item) 
 type Permit struct {
 	m         *memory
 	holds     []hold
+	buf       [6]hold // the holds of a request's key, service and organization, mostly
 	unchecked bool
 	settled   atomic.Bool
 	released  atomic.Bool

@@ -275,3 +275,17 @@ func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailab
 
 // Unwrap is the cause.
 func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Tightest is the status of kind k with the least remaining, the one the
+// x-ratelimit-*-requests and -tokens headers report; false when no
+// subject has a limit of kind k.
+func Tightest(statuses []Status, k Kind) (Status, bool) {
+	var out Status
+	found := false
+	for _, s := range statuses {
+		if s.Kind == k && (!found || s.Remaining < out.Remaining) {
+			out, found = s, true
+		}
+	}
+	return out, found
+}

@@ -84,6 +84,25 @@ func TestInherit(t *testing.T) {
 	}
 }
 
+func TestTightest(t *testing.T) {
+	st := []pace.Status{
+		{Scope: pace.ScopeKey, Kind: pace.RPM, Limit: 10, Remaining: 4},
+		{Scope: pace.ScopeKey, Kind: pace.TPM, Limit: 1000, Remaining: 900},
+		{Scope: pace.ScopeService, Kind: pace.RPM, Limit: 100, Remaining: 2},
+		{Scope: pace.ScopeOrg, Kind: pace.RPM, Limit: 500, Remaining: 2},
+	}
+	for _, tt := range []struct {
+		kind  pace.Kind
+		scope pace.Scope
+		ok    bool
+	}{{pace.RPM, pace.ScopeService, true}, {pace.TPM, pace.ScopeKey, true}, {pace.Concurrency, 0, false}} {
+		got, ok := pace.Tightest(st, tt.kind)
+		if ok != tt.ok || ok && got.Scope != tt.scope {
+			t.Errorf("Tightest(%s) = %+v, %v; want scope %s, %v", tt.kind, got, ok, tt.scope, tt.ok)
+		}
+	}
+}
+
 // TestRefusalNamesLimitAndSubject: a refusal says which limit of which
 // subject refused and when to retry, and carries every limit of the
 // request's subjects; a refused request holds nothing.
