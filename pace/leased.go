@@ -307,6 +307,12 @@ func (l *Leased) growSlots(ctx context.Context, h *hold, now time.Time) error {
 		l.mu.Unlock()
 		return nil
 	}
+	if since := now.Sub(it.refusedAt); since >= 0 && since < flushEvery {
+		// Refused a moment ago: slots come back at other replicas'
+		// flushes, so asking again at once would only load the database.
+		l.mu.Unlock()
+		return refusal(nil, h, now)
+	}
 	inUse := it.inUse
 	l.mu.Unlock()
 
@@ -319,8 +325,10 @@ func (l *Leased) growSlots(ctx context.Context, h *hold, now time.Time) error {
 	}
 	it.held, it.renewed, it.others = held, now, others
 	if held <= inUse {
+		it.refusedAt = now
 		return refusal(nil, h, now)
 	}
+	it.refusedAt = time.Time{}
 	it.inUse++
 	h.taken = true
 	return nil

@@ -30,8 +30,10 @@ type item struct {
 	// database (inUse ≤ held) and when its row was last renewed.
 	held    int64
 	renewed time.Time
-	// others is the slots other replicas held at the last grant.
-	others int64
+	// others is the slots other replicas held at the last grant, and
+	// refusedAt when the last grant was refused.
+	others    int64
+	refusedAt time.Time
 	// used is the last admission, for forgetting idle subjects.
 	used time.Time
 	// grow serializes the database grants and the flush of this item.

@@ -52,7 +52,10 @@
 // concurrency slots go back at the next flush, so another replica may be
 // refused for up to 100 ms while this one holds free slots; a replica
 // whose own requests keep taking its freed slots keeps them, so slots are
-// not shared fairly between replicas under demand above the limit.
+// not shared fairly between replicas under demand above the limit. A
+// replica refused a slot refuses its next requests for the subject
+// without asking the database for flushEvery (100 ms), and one refused a
+// rate slice does the same until the second ends.
 //
 // Dead replicas: a replica renews its slots every SlotTTL/3; slots not
 // renewed for SlotTTL are deleted by the next grant on their subject, so a
