@@ -342,6 +342,32 @@ func TestRPMRollingAcrossReplicas(t *testing.T) {
 	})
 }
 
+// TestStrandedSliceGoesBack: a replica whose demand stops strands the
+// rest of its slice (a quarter of the headroom it saw) only until its
+// second ends: its next flush hands it back, and the other replica gets
+// the whole limit in the minute.
+func TestStrandedSliceGoesBack(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		c := newClock()
+		a, b := pace.NewLeased(db, opts(c)), pace.NewLeased(db, opts(c))
+		subj := subjects(45, pace.Limits{RPM: 60}, pace.Limits{}, pace.Limits{})
+		if _, err := a.Acquire(ctx, pace.Request{Subjects: subj}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := burst(t, []pace.Limiter{b}, 100, subj); ok != 45 {
+			t.Fatalf("%d admitted while the other replica holds 14 unused; want 45", ok)
+		}
+		c.Add(time.Second)
+		if err := a.FlushTick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := burst(t, []pace.Limiter{b}, 100, subj); ok != 14 {
+			t.Fatalf("%d admitted once the unused slice went back; want 14", ok)
+		}
+	})
+}
+
 // TestConcurrencyAcrossReplicas: a limit of 5 in flight, shared by two
 // limiters under contention, is never exceeded; released slots go back
 // (at the flush) and the database holds none once all have ended.
