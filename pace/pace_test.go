@@ -336,6 +336,7 @@ func TestRPMRollingAcrossReplicas(t *testing.T) {
 				t.Fatalf("%d admitted in the 60 s from %v", n-i, from)
 			}
 		}
+		t.Logf("%d admitted in 200 s", len(admitted))
 		if len(admitted) < 240 {
 			t.Fatalf("%d admitted in 200 s; want at least 240", len(admitted))
 		}
