@@ -265,18 +265,24 @@ func (l *Leased) grantRate(ctx context.Context, k key, limit, b, want, need int6
 	return amount, w, commit(tx)
 }
 
-// lockWindow creates k's row if missing, locks it and reads it into w.
+// lockWindow locks k's row, creating it if missing, and reads it into w.
 func (l *Leased) lockWindow(ctx context.Context, tx *sql.Tx, k key, w *window, now time.Time) (int64, error) {
-	if _, err := tx.ExecContext(ctx, l.q(sqlWindowEnsure), k.scope.column(), k.id, k.kind.String(), now.UTC()); err != nil {
-		return 0, fmt.Errorf("create pace window: %w", err)
-	}
 	q := sqlWindowRead
 	if l.db.Dialect == dialect.Postgres {
 		q = sqlWindowLock
 	}
 	var id, head int64
 	var raw []byte
-	if err := tx.QueryRowContext(ctx, l.q(q), k.scope.column(), k.id, k.kind.String()).Scan(&id, &head, &raw); err != nil {
+	err := tx.QueryRowContext(ctx, l.q(q), k.scope.column(), k.id, k.kind.String()).Scan(&id, &head, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		// The subject's first grant: create the row (another replica may
+		// be creating it too) and lock it.
+		if _, err := tx.ExecContext(ctx, l.q(sqlWindowEnsure), k.scope.column(), k.id, k.kind.String(), now.UTC()); err != nil {
+			return 0, fmt.Errorf("create pace window: %w", err)
+		}
+		err = tx.QueryRowContext(ctx, l.q(q), k.scope.column(), k.id, k.kind.String()).Scan(&id, &head, &raw)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("read pace window: %w", err)
 	}
 	var counts []int64

@@ -61,7 +61,10 @@
 // renewed for SlotTTL are deleted by the next grant on their subject, so a
 // replica stopped without releasing has its slots back within SlotTTL
 // (30 s) of its last renewal. A replica that could not renew for SlotTTL/2
-// confirms its slots before admitting more against them.
+// confirms its slots before admitting more against them. The one way past
+// a concurrency limit: a replica cut off from the database for longer
+// than SlotTTL while its requests stay in flight, whose slots the others
+// take meanwhile.
 //
 // When the database cannot be reached and a request needs a grant, the
 // limiter refuses it with ErrUnavailable, or admits it unchecked with
