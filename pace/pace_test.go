@@ -478,7 +478,13 @@ func TestDeadReplicaSlots(t *testing.T) {
 		if r := refusalOf(t, err); r.Kind != pace.Concurrency || r.RetryAfter <= 0 {
 			t.Fatalf("refusal %+v; want concurrency with a RetryAfter", r)
 		}
+		if n, err := b.Sweep(ctx); err != nil || n != 0 {
+			t.Fatalf("sweep before the expiry: %d, %v; want 0", n, err)
+		}
 		c.Add(2 * time.Second)
+		if n, err := b.Sweep(ctx); err != nil || n != 1 {
+			t.Fatalf("sweep after the expiry: %d, %v; want the dead replica's row", n, err)
+		}
 		for i := range 5 {
 			if _, err := b.Acquire(ctx, pace.Request{Subjects: subj}); err != nil {
 				t.Fatalf("slot %d SlotTTL after the dead replica's last renewal: %v", i+1, err)
@@ -487,6 +493,38 @@ func TestDeadReplicaSlots(t *testing.T) {
 		if _, err := b.Acquire(ctx, pace.Request{Subjects: subj}); err == nil {
 			t.Fatal("a sixth slot was granted")
 		}
+	})
+}
+
+// TestRunHandsBack: the background work of a leased limiter hands back a
+// released slot and, once its second ended, a slice's unused part, so
+// that the database counts only what requests used.
+func TestRunHandsBack(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		l := pace.NewLeased(db, pace.Options{Log: quiet})
+		go l.Run(ctx)
+		subj := subjects(75, pace.Limits{RPM: 60, Concurrency: 2}, pace.Limits{}, pace.Limits{})
+		p, err := l.Acquire(ctx, pace.Request{Subjects: subj})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Release()
+		var slots int
+		var counted int64
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			slots = db.Client.PaceSlot.Query().Where(paceslot.ScopeID(75)).CountX(ctx)
+			row := db.Client.PaceWindow.Query().Where(pacewindow.ScopeID(75), pacewindow.KindEQ(pacewindow.KindRpm)).OnlyX(ctx)
+			counted = 0
+			for _, n := range row.Counts {
+				counted += n
+			}
+			if slots == 0 && counted == 1 {
+				return
+			}
+		}
+		t.Fatalf("%d slot rows and %d requests counted after Run's flushes; want 0 and 1", slots, counted)
 	})
 }
 
