@@ -59,6 +59,18 @@ func eachMode(t *testing.T, fn func(t *testing.T, db *database.DB, mk func(pace.
 	})
 }
 
+// replicas is two leased limiters on one database, as two replicas.
+func replicas(db *database.DB, o pace.Options) (*pace.Leased, *pace.Leased) {
+	return pace.NewLeased(db, o), pace.NewLeased(db, o)
+}
+
+// clockedReplicas is two replicas sharing a test clock.
+func clockedReplicas(db *database.DB) (*pace.Leased, *pace.Leased, *clock) {
+	c := newClock()
+	a, b := replicas(db, opts(c))
+	return a, b, c
+}
+
 // refusalOf is err as a *Refusal, failing t when it is not one.
 func refusalOf(t *testing.T, err error) *pace.Refusal {
 	t.Helper()
@@ -269,8 +281,8 @@ func burst(t *testing.T, ls []pace.Limiter, n int, subj []pace.Subject) (int, []
 // and the next minute admits 60 again.
 func TestRPMAcrossReplicas(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
-		c := newClock()
-		ls := []pace.Limiter{pace.NewLeased(db, opts(c)), pace.NewLeased(db, opts(c))}
+		a, b, c := clockedReplicas(db)
+		ls := []pace.Limiter{a, b}
 		subj := subjects(41, pace.Limits{RPM: 60}, pace.Limits{}, pace.Limits{})
 		c.Add(300 * time.Millisecond)
 		for round := range 3 {
@@ -300,8 +312,8 @@ func TestRPMAcrossReplicas(t *testing.T) {
 func TestRPMRollingAcrossReplicas(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		c := newClock()
-		reps := []*pace.Leased{pace.NewLeased(db, opts(c)), pace.NewLeased(db, opts(c))}
+		a, b, c := clockedReplicas(db)
+		reps := []*pace.Leased{a, b}
 		subj := subjects(42, pace.Limits{RPM: 60}, pace.Limits{}, pace.Limits{})
 		start := c.Now()
 		var admitted []time.Duration
@@ -350,8 +362,7 @@ func TestRPMRollingAcrossReplicas(t *testing.T) {
 func TestStrandedSliceGoesBack(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		c := newClock()
-		a, b := pace.NewLeased(db, opts(c)), pace.NewLeased(db, opts(c))
+		a, b, c := clockedReplicas(db)
 		subj := subjects(45, pace.Limits{RPM: 60}, pace.Limits{}, pace.Limits{})
 		if _, err := a.Acquire(ctx, pace.Request{Subjects: subj}); err != nil {
 			t.Fatal(err)
@@ -377,7 +388,8 @@ func TestConcurrencyAcrossReplicas(t *testing.T) {
 		ctx := context.Background()
 		// The real clock: a replica refused a slot asks again after 100 ms.
 		o := pace.Options{Log: quiet}
-		reps := []*pace.Leased{pace.NewLeased(db, o), pace.NewLeased(db, o)}
+		a, b := replicas(db, o)
+		reps := []*pace.Leased{a, b}
 		subj := subjects(51, pace.Limits{}, pace.Limits{}, pace.Limits{Concurrency: 5})
 		var inFlight, most atomic.Int64
 		var admitted [2]atomic.Int64
@@ -458,8 +470,7 @@ func TestConcurrencyAcrossReplicas(t *testing.T) {
 func TestDeadReplicaSlots(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		c := newClock()
-		a, b := pace.NewLeased(db, opts(c)), pace.NewLeased(db, opts(c))
+		a, b, c := clockedReplicas(db)
 		subj := subjects(61, pace.Limits{Concurrency: 5}, pace.Limits{}, pace.Limits{})
 		for range 5 {
 			if _, err := a.Acquire(ctx, pace.Request{Subjects: subj}); err != nil {
