@@ -126,7 +126,6 @@ var errAgain = errors.New("pace: the grant's second ended; ask again")
 // Acquire admits req under every limit of its subjects, or refuses it.
 func (m *memory) Acquire(ctx context.Context, req Request) (*Permit, error) {
 	now := m.now()
-	p := &Permit{m: m}
 	n := 0
 	for _, s := range req.Subjects {
 		for k := range kinds {
@@ -136,8 +135,9 @@ func (m *memory) Acquire(ctx context.Context, req Request) (*Permit, error) {
 		}
 	}
 	if n == 0 {
-		return p, nil
+		return unlimited, nil
 	}
+	p := &Permit{m: m}
 	p.holds = p.buf[:0]
 	if n > len(p.buf) {
 		p.holds = make([]hold, 0, n)
@@ -194,6 +194,11 @@ func (m *memory) Acquire(ctx context.Context, req Request) (*Permit, error) {
 		}
 		if refusal != nil {
 			refusal.Status = m.statusLocked(req.Subjects, m.now())
+			for _, s := range req.Subjects {
+				if s.Scope == refusal.Scope && s.ID == refusal.ID {
+					refusal.Name = s.Name
+				}
+			}
 		}
 		m.mu.Unlock()
 		if refusal != nil {
@@ -253,6 +258,10 @@ type Permit struct {
 	released  atomic.Bool
 }
 
+// unlimited is the permit of every request whose subjects have no
+// limits: it holds nothing, so one serves them all.
+var unlimited = &Permit{}
+
 // Unchecked reports that some limit could not be checked (the database
 // was unreachable) and the request was admitted by the fail-open policy.
 func (p *Permit) Unchecked() bool { return p != nil && p.unchecked }
@@ -260,7 +269,7 @@ func (p *Permit) Unchecked() bool { return p != nil && p.unchecked }
 // Settle replaces the token estimate held against tpm limits with the
 // real count. Only the first call counts.
 func (p *Permit) Settle(tokens int64) {
-	if p == nil || p.settled.Swap(true) {
+	if p == nil || len(p.holds) == 0 || p.settled.Swap(true) {
 		return
 	}
 	now := p.m.now()
@@ -277,7 +286,7 @@ func (p *Permit) Settle(tokens int64) {
 // Release frees the request's concurrency slots; call it once the request
 // ended, on every path. Calls after the first do nothing.
 func (p *Permit) Release() {
-	if p == nil || p.released.Swap(true) {
+	if p == nil || len(p.holds) == 0 || p.released.Swap(true) {
 		return
 	}
 	p.m.mu.Lock()

@@ -175,8 +175,11 @@ func (l Limits) Inherit(parent Limits) Limits {
 // Subject is a key, a service or an organization with the limits that
 // apply to it.
 type Subject struct {
-	Scope  Scope
-	ID     int
+	Scope Scope
+	ID    int
+	// Name is how refusals name the subject (a key's or a service's
+	// name); empty names it by ID.
+	Name   string
 	Limits Limits
 }
 
@@ -248,6 +251,7 @@ type Refusal struct {
 	Kind  Kind
 	Scope Scope
 	ID    int
+	Name  string // the subject's Name
 	Limit int64
 	// RetryAfter is how long until the request could be admitted (round
 	// it up to whole seconds for Retry-After). For concurrency it is a
@@ -260,7 +264,11 @@ type Refusal struct {
 
 func (r *Refusal) Error() string {
 	unit := map[Kind]string{RPM: "requests per minute", TPM: "tokens per minute", Concurrency: "requests in flight"}[r.Kind]
-	msg := fmt.Sprintf("rate limit exceeded: %s %d: %s limit %d %s", r.Scope, r.ID, r.Kind, r.Limit, unit)
+	subject := fmt.Sprintf("%s %d", r.Scope, r.ID)
+	if r.Name != "" {
+		subject = fmt.Sprintf("%s %q", r.Scope, r.Name)
+	}
+	msg := fmt.Sprintf("rate limit exceeded: %s: %s limit %d %s", subject, r.Kind, r.Limit, unit)
 	if r.RetryAfter > 0 {
 		return msg + fmt.Sprintf("; retry after %s", r.RetryAfter.Round(time.Millisecond))
 	}

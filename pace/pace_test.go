@@ -115,6 +115,24 @@ func TestTightest(t *testing.T) {
 	}
 }
 
+// TestUnlimited: a request whose subjects have no limits is admitted
+// with a permit that holds nothing and allocates nothing.
+func TestUnlimited(t *testing.T) {
+	l := pace.NewEmbedded(opts(newClock()))
+	req := pace.Request{Subjects: subjects(5, pace.Limits{}, pace.Limits{}, pace.Limits{}), Tokens: 100}
+	allocs := testing.AllocsPerRun(100, func() {
+		p, err := l.Acquire(context.Background(), req)
+		if err != nil || p.Status() != nil {
+			t.Fatalf("%v, %v", p, err)
+		}
+		p.Settle(50)
+		p.Release()
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per unlimited request; want 0", allocs)
+	}
+}
+
 // TestRefusalNamesLimitAndSubject: a refusal says which limit of which
 // subject refused and when to retry, and carries every limit of the
 // request's subjects; a refused request holds nothing.
@@ -123,7 +141,7 @@ func TestRefusalNamesLimitAndSubject(t *testing.T) {
 		ctx := context.Background()
 		c := newClock()
 		l := mk(opts(c))
-		svc := pace.Subject{Scope: pace.ScopeService, ID: 7, Limits: pace.Limits{TPM: 1000}}
+		svc := pace.Subject{Scope: pace.ScopeService, ID: 7, Name: "chat", Limits: pace.Limits{TPM: 1000}}
 		org := pace.Subject{Scope: pace.ScopeOrg, ID: 9, Limits: pace.Limits{Concurrency: 3}}
 		req := func(key int, keyLimits pace.Limits, tokens int64) (*pace.Permit, error) {
 			return l.Acquire(ctx, pace.Request{Tokens: tokens, Subjects: []pace.Subject{
@@ -139,6 +157,9 @@ func TestRefusalNamesLimitAndSubject(t *testing.T) {
 		r := refusalOf(t, err)
 		if r.Kind != pace.RPM || r.Scope != pace.ScopeKey || r.ID != 1 || r.Limit != 2 {
 			t.Fatalf("refusal %+v; want key 1's rpm limit 2", r)
+		}
+		if r.Error() != "rate limit exceeded: key 1: rpm limit 2 requests per minute; retry after 59.5s" {
+			t.Errorf("message %q", r.Error())
 		}
 		if r.RetryAfter != 59500*time.Millisecond {
 			t.Fatalf("RetryAfter %v; want 59.5s (second 0 leaves at 61 s)", r.RetryAfter)
@@ -161,8 +182,9 @@ func TestRefusalNamesLimitAndSubject(t *testing.T) {
 		}
 
 		_, err = req(2, pace.Limits{}, 990)
-		if r := refusalOf(t, err); r.Kind != pace.TPM || r.Scope != pace.ScopeService || r.ID != 7 {
-			t.Fatalf("refusal %+v; want service 7's tpm", r)
+		if r := refusalOf(t, err); r.Kind != pace.TPM || r.Scope != pace.ScopeService || r.ID != 7 ||
+			r.Error() != `rate limit exceeded: service "chat": tpm limit 1000 tokens per minute; retry after 59.5s` {
+			t.Fatalf("refusal %+v (%q); want service 7's tpm", r, r.Error())
 		}
 		p, err := req(3, pace.Limits{}, 1)
 		if err != nil {
