@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -43,6 +44,36 @@ type Leased struct {
 	holder string
 	// failing is set while flushes fail, so that an outage logs once.
 	failing bool
+	// downUntil (Unix nanoseconds) is set when a grant could not reach
+	// the database: until then grants fail at once instead of each
+	// request waiting for its own connection attempt.
+	downUntil atomic.Int64
+	downErr   atomic.Pointer[error]
+}
+
+// downFor is how long a grant that could not reach the database makes
+// the next ones fail without trying.
+const downFor = 500 * time.Millisecond
+
+// reachable is nil, or the error that made grants stop trying until
+// downUntil.
+func (l *Leased) reachable(now time.Time) error {
+	if now.UnixNano() < l.downUntil.Load() {
+		if err := l.downErr.Load(); err != nil {
+			return fmt.Errorf("the database was unreachable a moment ago: %w", *err)
+		}
+	}
+	return nil
+}
+
+// failed notes a grant's failure to reach the database, unless the
+// request's own context ended.
+func (l *Leased) failed(ctx context.Context, now time.Time, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	l.downErr.Store(&err)
+	l.downUntil.Store(now.Add(downFor).UnixNano())
 }
 
 // NewLeased returns the leased limiter over db.
@@ -206,7 +237,12 @@ func (l *Leased) growRate(ctx context.Context, h *hold, now time.Time) error {
 	if chunk := min(headroom/4, leaseCap*h.cost) / h.cost * h.cost; chunk > want {
 		want = chunk
 	}
-	amount, win, err := l.grantRate(ctx, h.k, h.limit, b, want, h.cost, back)
+	amount, win, err := int64(0), window{}, l.reachable(now)
+	if err == nil {
+		if amount, win, err = l.grantRate(ctx, h.k, h.limit, b, want, h.cost, back); err != nil {
+			l.failed(ctx, now, err)
+		}
+	}
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -322,7 +358,12 @@ func (l *Leased) growSlots(ctx context.Context, h *hold, now time.Time) error {
 	inUse := it.inUse
 	l.mu.Unlock()
 
-	held, others, err := l.grantSlots(ctx, h.k, h.limit, inUse, now)
+	held, others, err := int64(0), int64(0), l.reachable(now)
+	if err == nil {
+		if held, others, err = l.grantSlots(ctx, h.k, h.limit, inUse, now); err != nil {
+			l.failed(ctx, now, err)
+		}
+	}
 
 	l.mu.Lock()
 	defer l.mu.Unlock()

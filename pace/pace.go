@@ -69,7 +69,10 @@
 // When the database cannot be reached and a request needs a grant, the
 // limiter refuses it with ErrUnavailable, or admits it unchecked with
 // Options.FailOpen (the same policy as budgets' --budget-fail-open).
-// Requests covered by slices already leased are admitted either way.
+// Requests covered by slices already leased are admitted either way. A
+// grant that could not reach the database makes the grants of the next
+// 500 ms fail at once, so that requests do not pile up each waiting for a
+// connection.
 package pace
 
 import (

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -626,6 +627,21 @@ func TestDatabaseUnreachable(t *testing.T) {
 				}
 				if !errors.Is(err, pace.ErrUnavailable) || errors.As(err, new(*pace.Refusal)) {
 					t.Fatalf("fail closed, %+v: %v; want ErrUnavailable", limits, err)
+				}
+			}
+			if !failOpen {
+				// The grants after a failed one fail without trying for
+				// 500 ms, then try again.
+				tried := func() bool {
+					_, err := l.Acquire(ctx, pace.Request{Subjects: subjects(83, pace.Limits{RPM: 5}, pace.Limits{}, pace.Limits{})})
+					return errors.Is(err, pace.ErrUnavailable) && !strings.Contains(err.Error(), "a moment ago")
+				}
+				if tried() {
+					t.Fatal("a grant right after a failed one tried the database")
+				}
+				c.Add(time.Second)
+				if !tried() {
+					t.Fatal("a grant a second after a failed one did not try the database")
 				}
 			}
 			if err := l.Close(ctx); err == nil {
