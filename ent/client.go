@@ -24,6 +24,8 @@ import (
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
+	"github.com/sluicehq/sluice/ent/paceslot"
+	"github.com/sluicehq/sluice/ent/pacewindow"
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
@@ -57,6 +59,10 @@ type Client struct {
 	ModelPrice *ModelPriceClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// PaceSlot is the client for interacting with the PaceSlot builders.
+	PaceSlot *PaceSlotClient
+	// PaceWindow is the client for interacting with the PaceWindow builders.
+	PaceWindow *PaceWindowClient
 	// ProjectSettings is the client for interacting with the ProjectSettings builders.
 	ProjectSettings *ProjectSettingsClient
 	// ProviderCredential is the client for interacting with the ProviderCredential builders.
@@ -93,6 +99,8 @@ func (c *Client) init() {
 	c.Membership = NewMembershipClient(c.config)
 	c.ModelPrice = NewModelPriceClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
+	c.PaceSlot = NewPaceSlotClient(c.config)
+	c.PaceWindow = NewPaceWindowClient(c.config)
 	c.ProjectSettings = NewProjectSettingsClient(c.config)
 	c.ProviderCredential = NewProviderCredentialClient(c.config)
 	c.Service = NewServiceClient(c.config)
@@ -202,6 +210,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Membership:         NewMembershipClient(cfg),
 		ModelPrice:         NewModelPriceClient(cfg),
 		Organization:       NewOrganizationClient(cfg),
+		PaceSlot:           NewPaceSlotClient(cfg),
+		PaceWindow:         NewPaceWindowClient(cfg),
 		ProjectSettings:    NewProjectSettingsClient(cfg),
 		ProviderCredential: NewProviderCredentialClient(cfg),
 		Service:            NewServiceClient(cfg),
@@ -238,6 +248,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Membership:         NewMembershipClient(cfg),
 		ModelPrice:         NewModelPriceClient(cfg),
 		Organization:       NewOrganizationClient(cfg),
+		PaceSlot:           NewPaceSlotClient(cfg),
+		PaceWindow:         NewPaceWindowClient(cfg),
 		ProjectSettings:    NewProjectSettingsClient(cfg),
 		ProviderCredential: NewProviderCredentialClient(cfg),
 		Service:            NewServiceClient(cfg),
@@ -276,9 +288,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
-		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization,
-		c.ProjectSettings, c.ProviderCredential, c.Service, c.ServiceTarget,
-		c.SpendWindow, c.UsageRecord, c.UsageRollup, c.User,
+		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization, c.PaceSlot,
+		c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
+		c.ServiceTarget, c.SpendWindow, c.UsageRecord, c.UsageRollup, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -289,9 +301,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
-		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization,
-		c.ProjectSettings, c.ProviderCredential, c.Service, c.ServiceTarget,
-		c.SpendWindow, c.UsageRecord, c.UsageRollup, c.User,
+		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization, c.PaceSlot,
+		c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
+		c.ServiceTarget, c.SpendWindow, c.UsageRecord, c.UsageRollup, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -318,6 +330,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ModelPrice.mutate(ctx, m)
 	case *OrganizationMutation:
 		return c.Organization.mutate(ctx, m)
+	case *PaceSlotMutation:
+		return c.PaceSlot.mutate(ctx, m)
+	case *PaceWindowMutation:
+		return c.PaceWindow.mutate(ctx, m)
 	case *ProjectSettingsMutation:
 		return c.ProjectSettings.mutate(ctx, m)
 	case *ProviderCredentialMutation:
@@ -1728,6 +1744,272 @@ func (c *OrganizationClient) mutate(ctx context.Context, m *OrganizationMutation
 	}
 }
 
+// PaceSlotClient is a client for the PaceSlot schema.
+type PaceSlotClient struct {
+	config
+}
+
+// NewPaceSlotClient returns a client for the PaceSlot from the given config.
+func NewPaceSlotClient(c config) *PaceSlotClient {
+	return &PaceSlotClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `paceslot.Hooks(f(g(h())))`.
+func (c *PaceSlotClient) Use(hooks ...Hook) {
+	c.hooks.PaceSlot = append(c.hooks.PaceSlot, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `paceslot.Intercept(f(g(h())))`.
+func (c *PaceSlotClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PaceSlot = append(c.inters.PaceSlot, interceptors...)
+}
+
+// Create returns a builder for creating a PaceSlot entity.
+func (c *PaceSlotClient) Create() *PaceSlotCreate {
+	mutation := newPaceSlotMutation(c.config, OpCreate)
+	return &PaceSlotCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PaceSlot entities.
+func (c *PaceSlotClient) CreateBulk(builders ...*PaceSlotCreate) *PaceSlotCreateBulk {
+	return &PaceSlotCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PaceSlotClient) MapCreateBulk(slice any, setFunc func(*PaceSlotCreate, int)) *PaceSlotCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PaceSlotCreateBulk{err: fmt.Errorf("calling to PaceSlotClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PaceSlotCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PaceSlotCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PaceSlot.
+func (c *PaceSlotClient) Update() *PaceSlotUpdate {
+	mutation := newPaceSlotMutation(c.config, OpUpdate)
+	return &PaceSlotUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PaceSlotClient) UpdateOne(_m *PaceSlot) *PaceSlotUpdateOne {
+	mutation := newPaceSlotMutation(c.config, OpUpdateOne, withPaceSlot(_m))
+	return &PaceSlotUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PaceSlotClient) UpdateOneID(id int) *PaceSlotUpdateOne {
+	mutation := newPaceSlotMutation(c.config, OpUpdateOne, withPaceSlotID(id))
+	return &PaceSlotUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PaceSlot.
+func (c *PaceSlotClient) Delete() *PaceSlotDelete {
+	mutation := newPaceSlotMutation(c.config, OpDelete)
+	return &PaceSlotDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PaceSlotClient) DeleteOne(_m *PaceSlot) *PaceSlotDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PaceSlotClient) DeleteOneID(id int) *PaceSlotDeleteOne {
+	builder := c.Delete().Where(paceslot.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PaceSlotDeleteOne{builder}
+}
+
+// Query returns a query builder for PaceSlot.
+func (c *PaceSlotClient) Query() *PaceSlotQuery {
+	return &PaceSlotQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePaceSlot},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PaceSlot entity by its id.
+func (c *PaceSlotClient) Get(ctx context.Context, id int) (*PaceSlot, error) {
+	return c.Query().Where(paceslot.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PaceSlotClient) GetX(ctx context.Context, id int) *PaceSlot {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PaceSlotClient) Hooks() []Hook {
+	return c.hooks.PaceSlot
+}
+
+// Interceptors returns the client interceptors.
+func (c *PaceSlotClient) Interceptors() []Interceptor {
+	return c.inters.PaceSlot
+}
+
+func (c *PaceSlotClient) mutate(ctx context.Context, m *PaceSlotMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PaceSlotCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PaceSlotUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PaceSlotUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PaceSlotDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PaceSlot mutation op: %q", m.Op())
+	}
+}
+
+// PaceWindowClient is a client for the PaceWindow schema.
+type PaceWindowClient struct {
+	config
+}
+
+// NewPaceWindowClient returns a client for the PaceWindow from the given config.
+func NewPaceWindowClient(c config) *PaceWindowClient {
+	return &PaceWindowClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `pacewindow.Hooks(f(g(h())))`.
+func (c *PaceWindowClient) Use(hooks ...Hook) {
+	c.hooks.PaceWindow = append(c.hooks.PaceWindow, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `pacewindow.Intercept(f(g(h())))`.
+func (c *PaceWindowClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PaceWindow = append(c.inters.PaceWindow, interceptors...)
+}
+
+// Create returns a builder for creating a PaceWindow entity.
+func (c *PaceWindowClient) Create() *PaceWindowCreate {
+	mutation := newPaceWindowMutation(c.config, OpCreate)
+	return &PaceWindowCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PaceWindow entities.
+func (c *PaceWindowClient) CreateBulk(builders ...*PaceWindowCreate) *PaceWindowCreateBulk {
+	return &PaceWindowCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PaceWindowClient) MapCreateBulk(slice any, setFunc func(*PaceWindowCreate, int)) *PaceWindowCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PaceWindowCreateBulk{err: fmt.Errorf("calling to PaceWindowClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PaceWindowCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PaceWindowCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PaceWindow.
+func (c *PaceWindowClient) Update() *PaceWindowUpdate {
+	mutation := newPaceWindowMutation(c.config, OpUpdate)
+	return &PaceWindowUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PaceWindowClient) UpdateOne(_m *PaceWindow) *PaceWindowUpdateOne {
+	mutation := newPaceWindowMutation(c.config, OpUpdateOne, withPaceWindow(_m))
+	return &PaceWindowUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PaceWindowClient) UpdateOneID(id int) *PaceWindowUpdateOne {
+	mutation := newPaceWindowMutation(c.config, OpUpdateOne, withPaceWindowID(id))
+	return &PaceWindowUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PaceWindow.
+func (c *PaceWindowClient) Delete() *PaceWindowDelete {
+	mutation := newPaceWindowMutation(c.config, OpDelete)
+	return &PaceWindowDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PaceWindowClient) DeleteOne(_m *PaceWindow) *PaceWindowDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PaceWindowClient) DeleteOneID(id int) *PaceWindowDeleteOne {
+	builder := c.Delete().Where(pacewindow.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PaceWindowDeleteOne{builder}
+}
+
+// Query returns a query builder for PaceWindow.
+func (c *PaceWindowClient) Query() *PaceWindowQuery {
+	return &PaceWindowQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePaceWindow},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PaceWindow entity by its id.
+func (c *PaceWindowClient) Get(ctx context.Context, id int) (*PaceWindow, error) {
+	return c.Query().Where(pacewindow.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PaceWindowClient) GetX(ctx context.Context, id int) *PaceWindow {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PaceWindowClient) Hooks() []Hook {
+	return c.hooks.PaceWindow
+}
+
+// Interceptors returns the client interceptors.
+func (c *PaceWindowClient) Interceptors() []Interceptor {
+	return c.inters.PaceWindow
+}
+
+func (c *PaceWindowClient) mutate(ctx context.Context, m *PaceWindowMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PaceWindowCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PaceWindowUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PaceWindowUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PaceWindowDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PaceWindow mutation op: %q", m.Op())
+	}
+}
+
 // ProjectSettingsClient is a client for the ProjectSettings schema.
 type ProjectSettingsClient struct {
 	config
@@ -3020,13 +3302,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
-		Membership, ModelPrice, Organization, ProjectSettings, ProviderCredential,
-		Service, ServiceTarget, SpendWindow, UsageRecord, UsageRollup, User []ent.Hook
+		Membership, ModelPrice, Organization, PaceSlot, PaceWindow, ProjectSettings,
+		ProviderCredential, Service, ServiceTarget, SpendWindow, UsageRecord,
+		UsageRollup, User []ent.Hook
 	}
 	inters struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
-		Membership, ModelPrice, Organization, ProjectSettings, ProviderCredential,
-		Service, ServiceTarget, SpendWindow, UsageRecord, UsageRollup,
-		User []ent.Interceptor
+		Membership, ModelPrice, Organization, PaceSlot, PaceWindow, ProjectSettings,
+		ProviderCredential, Service, ServiceTarget, SpendWindow, UsageRecord,
+		UsageRollup, User []ent.Interceptor
 	}
 )

@@ -21,6 +21,8 @@ import (
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
+	"github.com/sluicehq/sluice/ent/paceslot"
+	"github.com/sluicehq/sluice/ent/pacewindow"
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
@@ -98,6 +100,8 @@ func checkColumn(t, c string) error {
 			membership.Table:         membership.ValidColumn,
 			modelprice.Table:         modelprice.ValidColumn,
 			organization.Table:       organization.ValidColumn,
+			paceslot.Table:           paceslot.ValidColumn,
+			pacewindow.Table:         pacewindow.ValidColumn,
 			projectsettings.Table:    projectsettings.ValidColumn,
 			providercredential.Table: providercredential.ValidColumn,
 			service.Table:            service.ValidColumn,

@@ -20,6 +20,8 @@ import (
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
+	"github.com/sluicehq/sluice/ent/paceslot"
+	"github.com/sluicehq/sluice/ent/pacewindow"
 	"github.com/sluicehq/sluice/ent/predicate"
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
@@ -51,6 +53,8 @@ const (
 	TypeMembership         = "Membership"
 	TypeModelPrice         = "ModelPrice"
 	TypeOrganization       = "Organization"
+	TypePaceSlot           = "PaceSlot"
+	TypePaceWindow         = "PaceWindow"
 	TypeProjectSettings    = "ProjectSettings"
 	TypeProviderCredential = "ProviderCredential"
 	TypeService            = "Service"
@@ -8973,6 +8977,1298 @@ func (m *OrganizationMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Organization edge %s", name)
+}
+
+// PaceSlotMutation represents an operation that mutates the PaceSlot nodes in the graph.
+type PaceSlotMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	holder        *string
+	scope         *paceslot.Scope
+	scope_id      *int
+	addscope_id   *int
+	held          *int64
+	addheld       *int64
+	expires_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*PaceSlot, error)
+	predicates    []predicate.PaceSlot
+}
+
+var _ ent.Mutation = (*PaceSlotMutation)(nil)
+
+// paceslotOption allows management of the mutation configuration using functional options.
+type paceslotOption func(*PaceSlotMutation)
+
+// newPaceSlotMutation creates new mutation for the PaceSlot entity.
+func newPaceSlotMutation(c config, op Op, opts ...paceslotOption) *PaceSlotMutation {
+	m := &PaceSlotMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePaceSlot,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPaceSlotID sets the ID field of the mutation.
+func withPaceSlotID(id int) paceslotOption {
+	return func(m *PaceSlotMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PaceSlot
+		)
+		m.oldValue = func(ctx context.Context) (*PaceSlot, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PaceSlot.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPaceSlot sets the old PaceSlot of the mutation.
+func withPaceSlot(node *PaceSlot) paceslotOption {
+	return func(m *PaceSlotMutation) {
+		m.oldValue = func(context.Context) (*PaceSlot, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PaceSlotMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PaceSlotMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PaceSlotMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PaceSlotMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PaceSlot.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetHolder sets the "holder" field.
+func (m *PaceSlotMutation) SetHolder(s string) {
+	m.holder = &s
+}
+
+// Holder returns the value of the "holder" field in the mutation.
+func (m *PaceSlotMutation) Holder() (r string, exists bool) {
+	v := m.holder
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolder returns the old "holder" field's value of the PaceSlot entity.
+// If the PaceSlot object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaceSlotMutation) OldHolder(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolder is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolder requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolder: %w", err)
+	}
+	return oldValue.Holder, nil
+}
+
+// ResetHolder resets all changes to the "holder" field.
+func (m *PaceSlotMutation) ResetHolder() {
+	m.holder = nil
+}
+
+// SetScope sets the "scope" field.
+func (m *PaceSlotMutation) SetScope(pa paceslot.Scope) {
+	m.scope = &pa
+}
+
+// Scope returns the value of the "scope" field in the mutation.
+func (m *PaceSlotMutation) Scope() (r paceslot.Scope, exists bool) {
+	v := m.scope
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScope returns the old "scope" field's value of the PaceSlot entity.
+// If the PaceSlot object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaceSlotMutation) OldScope(ctx context.Context) (v paceslot.Scope, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScope is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScope requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScope: %w", err)
+	}
+	return oldValue.Scope, nil
+}
+
+// ResetScope resets all changes to the "scope" field.
+func (m *PaceSlotMutation) ResetScope() {
+	m.scope = nil
+}
+
+// SetScopeID sets the "scope_id" field.
+func (m *PaceSlotMutation) SetScopeID(i int) {
+	m.scope_id = &i
+	m.addscope_id = nil
+}
+
+// ScopeID returns the value of the "scope_id" field in the mutation.
+func (m *PaceSlotMutation) ScopeID() (r int, exists bool) {
+	v := m.scope_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScopeID returns the old "scope_id" field's value of the PaceSlot entity.
+// If the PaceSlot object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaceSlotMutation) OldScopeID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScopeID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScopeID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScopeID: %w", err)
+	}
+	return oldValue.ScopeID, nil
+}
+
+// AddScopeID adds i to the "scope_id" field.
+func (m *PaceSlotMutation) AddScopeID(i int) {
+	if m.addscope_id != nil {
+		*m.addscope_id += i
+	} else {
+		m.addscope_id = &i
+	}
+}
+
+// AddedScopeID returns the value that was added to the "scope_id" field in this mutation.
+func (m *PaceSlotMutation) AddedScopeID() (r int, exists bool) {
+	v := m.addscope_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetScopeID resets all changes to the "scope_id" field.
+func (m *PaceSlotMutation) ResetScopeID() {
+	m.scope_id = nil
+	m.addscope_id = nil
+}
+
+// SetHeld sets the "held" field.
+func (m *PaceSlotMutation) SetHeld(i int64) {
+	m.held = &i
+	m.addheld = nil
+}
+
+// Held returns the value of the "held" field in the mutation.
+func (m *PaceSlotMutation) Held() (r int64, exists bool) {
+	v := m.held
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeld returns the old "held" field's value of the PaceSlot entity.
+// If the PaceSlot object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaceSlotMutation) OldHeld(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeld is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeld requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeld: %w", err)
+	}
+	return oldValue.Held, nil
+}
+
+// AddHeld adds i to the "held" field.
+func (m *PaceSlotMutation) AddHeld(i int64) {
+	if m.addheld != nil {
+		*m.addheld += i
+	} else {
+		m.addheld = &i
+	}
+}
+
+// AddedHeld returns the value that was added to the "held" field in this mutation.
+func (m *PaceSlotMutation) AddedHeld() (r int64, exists bool) {
+	v := m.addheld
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHeld resets all changes to the "held" field.
+func (m *PaceSlotMutation) ResetHeld() {
+	m.held = nil
+	m.addheld = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *PaceSlotMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *PaceSlotMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the PaceSlot entity.
+// If the PaceSlot object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaceSlotMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *PaceSlotMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// Where appends a list predicates to the PaceSlotMutation builder.
+func (m *PaceSlotMutation) Where(ps ...predicate.PaceSlot) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PaceSlotMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PaceSlotMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PaceSlot, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PaceSlotMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PaceSlotMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PaceSlot).
+func (m *PaceSlotMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PaceSlotMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.holder != nil {
+		fields = append(fields, paceslot.FieldHolder)
+	}
+	if m.scope != nil {
+		fields = append(fields, paceslot.FieldScope)
+	}
+	if m.scope_id != nil {
+		fields = append(fields, paceslot.FieldScopeID)
+	}
+	if m.held != nil {
+		fields = append(fields, paceslot.FieldHeld)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, paceslot.FieldExpiresAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PaceSlotMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case paceslot.FieldHolder:
+		return m.Holder()
+	case paceslot.FieldScope:
+		return m.Scope()
+	case paceslot.FieldScopeID:
+		return m.ScopeID()
+	case paceslot.FieldHeld:
+		return m.Held()
+	case paceslot.FieldExpiresAt:
+		return m.ExpiresAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PaceSlotMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case paceslot.FieldHolder:
+		return m.OldHolder(ctx)
+	case paceslot.FieldScope:
+		return m.OldScope(ctx)
+	case paceslot.FieldScopeID:
+		return m.OldScopeID(ctx)
+	case paceslot.FieldHeld:
+		return m.OldHeld(ctx)
+	case paceslot.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown PaceSlot field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaceSlotMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case paceslot.FieldHolder:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolder(v)
+		return nil
+	case paceslot.FieldScope:
+		v, ok := value.(paceslot.Scope)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScope(v)
+		return nil
+	case paceslot.FieldScopeID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScopeID(v)
+		return nil
+	case paceslot.FieldHeld:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeld(v)
+		return nil
+	case paceslot.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PaceSlot field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PaceSlotMutation) AddedFields() []string {
+	var fields []string
+	if m.addscope_id != nil {
+		fields = append(fields, paceslot.FieldScopeID)
+	}
+	if m.addheld != nil {
+		fields = append(fields, paceslot.FieldHeld)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PaceSlotMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case paceslot.FieldScopeID:
+		return m.AddedScopeID()
+	case paceslot.FieldHeld:
+		return m.AddedHeld()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaceSlotMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case paceslot.FieldScopeID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScopeID(v)
+		return nil
+	case paceslot.FieldHeld:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHeld(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PaceSlot numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PaceSlotMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PaceSlotMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PaceSlotMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown PaceSlot nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PaceSlotMutation) ResetField(name string) error {
+	switch name {
+	case paceslot.FieldHolder:
+		m.ResetHolder()
+		return nil
+	case paceslot.FieldScope:
+		m.ResetScope()
+		return nil
+	case paceslot.FieldScopeID:
+		m.ResetScopeID()
+		return nil
+	case paceslot.FieldHeld:
+		m.ResetHeld()
+		return nil
+	case paceslot.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	}
+	return fmt.Errorf("unknown PaceSlot field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PaceSlotMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PaceSlotMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PaceSlotMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PaceSlotMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PaceSlotMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PaceSlotMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PaceSlotMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown PaceSlot unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PaceSlotMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown PaceSlot edge %s", name)
+}
+
+// PaceWindowMutation represents an operation that mutates the PaceWindow nodes in the graph.
+type PaceWindowMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	scope         *pacewindow.Scope
+	scope_id      *int
+	addscope_id   *int
+	kind          *pacewindow.Kind
+	head          *int64
+	addhead       *int64
+	counts        *[]int64
+	appendcounts  []int64
+	updated_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*PaceWindow, error)
+	predicates    []predicate.PaceWindow
+}
+
+var _ ent.Mutation = (*PaceWindowMutation)(nil)
+
+// pacewindowOption allows management of the mutation configuration using functional options.
+type pacewindowOption func(*PaceWindowMutation)
+
+// newPaceWindowMutation creates new mutation for the PaceWindow entity.
+func newPaceWindowMutation(c config, op Op, opts ...pacewindowOption) *PaceWindowMutation {
+	m := &PaceWindowMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePaceWindow,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPaceWindowID sets the ID field of the mutation.
+func withPaceWindowID(id int) pacewindowOption {
+	return func(m *PaceWindowMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PaceWindow
+		)
+		m.oldValue = func(ctx context.Context) (*PaceWindow, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PaceWindow.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPaceWindow sets the old PaceWindow of the mutation.
+func withPaceWindow(node *PaceWindow) pacewindowOption {
+	return func(m *PaceWindowMutation) {
+		m.oldValue = func(context.Context) (*PaceWindow, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PaceWindowMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PaceWindowMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PaceWindowMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PaceWindowMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PaceWindow.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetScope sets the "scope" field.
+func (m *PaceWindowMutation) SetScope(pa pacewindow.Scope) {
+	m.scope = &pa
+}
+
+// Scope returns the value of the "scope" field in the mutation.
+func (m *PaceWindowMutation) Scope() (r pacewindow.Scope, exists bool) {
+	v := m.scope
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScope returns the old "scope" field's value of the PaceWindow entity.
+// If the PaceWindow object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaceWindowMutation) OldScope(ctx context.Context) (v pacewindow.Scope, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScope is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScope requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScope: %w", err)
+	}
+	return oldValue.Scope, nil
+}
+
+// ResetScope resets all changes to the "scope" field.
+func (m *PaceWindowMutation) ResetScope() {
+	m.scope = nil
+}
+
+// SetScopeID sets the "scope_id" field.
+func (m *PaceWindowMutation) SetScopeID(i int) {
+	m.scope_id = &i
+	m.addscope_id = nil
+}
+
+// ScopeID returns the value of the "scope_id" field in the mutation.
+func (m *PaceWindowMutation) ScopeID() (r int, exists bool) {
+	v := m.scope_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScopeID returns the old "scope_id" field's value of the PaceWindow entity.
+// If the PaceWindow object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaceWindowMutation) OldScopeID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScopeID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScopeID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScopeID: %w", err)
+	}
+	return oldValue.ScopeID, nil
+}
+
+// AddScopeID adds i to the "scope_id" field.
+func (m *PaceWindowMutation) AddScopeID(i int) {
+	if m.addscope_id != nil {
+		*m.addscope_id += i
+	} else {
+		m.addscope_id = &i
+	}
+}
+
+// AddedScopeID returns the value that was added to the "scope_id" field in this mutation.
+func (m *PaceWindowMutation) AddedScopeID() (r int, exists bool) {
+	v := m.addscope_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetScopeID resets all changes to the "scope_id" field.
+func (m *PaceWindowMutation) ResetScopeID() {
+	m.scope_id = nil
+	m.addscope_id = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *PaceWindowMutation) SetKind(pa pacewindow.Kind) {
+	m.kind = &pa
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *PaceWindowMutation) Kind() (r pacewindow.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the PaceWindow entity.
+// If the PaceWindow object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaceWindowMutation) OldKind(ctx context.Context) (v pacewindow.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *PaceWindowMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetHead sets the "head" field.
+func (m *PaceWindowMutation) SetHead(i int64) {
+	m.head = &i
+	m.addhead = nil
+}
+
+// Head returns the value of the "head" field in the mutation.
+func (m *PaceWindowMutation) Head() (r int64, exists bool) {
+	v := m.head
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHead returns the old "head" field's value of the PaceWindow entity.
+// If the PaceWindow object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaceWindowMutation) OldHead(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHead is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHead requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHead: %w", err)
+	}
+	return oldValue.Head, nil
+}
+
+// AddHead adds i to the "head" field.
+func (m *PaceWindowMutation) AddHead(i int64) {
+	if m.addhead != nil {
+		*m.addhead += i
+	} else {
+		m.addhead = &i
+	}
+}
+
+// AddedHead returns the value that was added to the "head" field in this mutation.
+func (m *PaceWindowMutation) AddedHead() (r int64, exists bool) {
+	v := m.addhead
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHead resets all changes to the "head" field.
+func (m *PaceWindowMutation) ResetHead() {
+	m.head = nil
+	m.addhead = nil
+}
+
+// SetCounts sets the "counts" field.
+func (m *PaceWindowMutation) SetCounts(i []int64) {
+	m.counts = &i
+	m.appendcounts = nil
+}
+
+// Counts returns the value of the "counts" field in the mutation.
+func (m *PaceWindowMutation) Counts() (r []int64, exists bool) {
+	v := m.counts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCounts returns the old "counts" field's value of the PaceWindow entity.
+// If the PaceWindow object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaceWindowMutation) OldCounts(ctx context.Context) (v []int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCounts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCounts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCounts: %w", err)
+	}
+	return oldValue.Counts, nil
+}
+
+// AppendCounts adds i to the "counts" field.
+func (m *PaceWindowMutation) AppendCounts(i []int64) {
+	m.appendcounts = append(m.appendcounts, i...)
+}
+
+// AppendedCounts returns the list of values that were appended to the "counts" field in this mutation.
+func (m *PaceWindowMutation) AppendedCounts() ([]int64, bool) {
+	if len(m.appendcounts) == 0 {
+		return nil, false
+	}
+	return m.appendcounts, true
+}
+
+// ResetCounts resets all changes to the "counts" field.
+func (m *PaceWindowMutation) ResetCounts() {
+	m.counts = nil
+	m.appendcounts = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *PaceWindowMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *PaceWindowMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the PaceWindow entity.
+// If the PaceWindow object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaceWindowMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *PaceWindowMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the PaceWindowMutation builder.
+func (m *PaceWindowMutation) Where(ps ...predicate.PaceWindow) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PaceWindowMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PaceWindowMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PaceWindow, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PaceWindowMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PaceWindowMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PaceWindow).
+func (m *PaceWindowMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PaceWindowMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.scope != nil {
+		fields = append(fields, pacewindow.FieldScope)
+	}
+	if m.scope_id != nil {
+		fields = append(fields, pacewindow.FieldScopeID)
+	}
+	if m.kind != nil {
+		fields = append(fields, pacewindow.FieldKind)
+	}
+	if m.head != nil {
+		fields = append(fields, pacewindow.FieldHead)
+	}
+	if m.counts != nil {
+		fields = append(fields, pacewindow.FieldCounts)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, pacewindow.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PaceWindowMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case pacewindow.FieldScope:
+		return m.Scope()
+	case pacewindow.FieldScopeID:
+		return m.ScopeID()
+	case pacewindow.FieldKind:
+		return m.Kind()
+	case pacewindow.FieldHead:
+		return m.Head()
+	case pacewindow.FieldCounts:
+		return m.Counts()
+	case pacewindow.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PaceWindowMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case pacewindow.FieldScope:
+		return m.OldScope(ctx)
+	case pacewindow.FieldScopeID:
+		return m.OldScopeID(ctx)
+	case pacewindow.FieldKind:
+		return m.OldKind(ctx)
+	case pacewindow.FieldHead:
+		return m.OldHead(ctx)
+	case pacewindow.FieldCounts:
+		return m.OldCounts(ctx)
+	case pacewindow.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown PaceWindow field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaceWindowMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case pacewindow.FieldScope:
+		v, ok := value.(pacewindow.Scope)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScope(v)
+		return nil
+	case pacewindow.FieldScopeID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScopeID(v)
+		return nil
+	case pacewindow.FieldKind:
+		v, ok := value.(pacewindow.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case pacewindow.FieldHead:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHead(v)
+		return nil
+	case pacewindow.FieldCounts:
+		v, ok := value.([]int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCounts(v)
+		return nil
+	case pacewindow.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PaceWindow field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PaceWindowMutation) AddedFields() []string {
+	var fields []string
+	if m.addscope_id != nil {
+		fields = append(fields, pacewindow.FieldScopeID)
+	}
+	if m.addhead != nil {
+		fields = append(fields, pacewindow.FieldHead)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PaceWindowMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case pacewindow.FieldScopeID:
+		return m.AddedScopeID()
+	case pacewindow.FieldHead:
+		return m.AddedHead()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaceWindowMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case pacewindow.FieldScopeID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScopeID(v)
+		return nil
+	case pacewindow.FieldHead:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHead(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PaceWindow numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PaceWindowMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PaceWindowMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PaceWindowMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown PaceWindow nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PaceWindowMutation) ResetField(name string) error {
+	switch name {
+	case pacewindow.FieldScope:
+		m.ResetScope()
+		return nil
+	case pacewindow.FieldScopeID:
+		m.ResetScopeID()
+		return nil
+	case pacewindow.FieldKind:
+		m.ResetKind()
+		return nil
+	case pacewindow.FieldHead:
+		m.ResetHead()
+		return nil
+	case pacewindow.FieldCounts:
+		m.ResetCounts()
+		return nil
+	case pacewindow.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown PaceWindow field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PaceWindowMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PaceWindowMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PaceWindowMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PaceWindowMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PaceWindowMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PaceWindowMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PaceWindowMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown PaceWindow unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PaceWindowMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown PaceWindow edge %s", name)
 }
 
 // ProjectSettingsMutation represents an operation that mutates the ProjectSettings nodes in the graph.

@@ -14,6 +14,8 @@ import (
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
+	"github.com/sluicehq/sluice/ent/paceslot"
+	"github.com/sluicehq/sluice/ent/pacewindow"
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/schema"
@@ -320,6 +322,38 @@ func init() {
 	organizationDescIsDefault := organizationFields[1].Descriptor()
 	// organization.DefaultIsDefault holds the default value on creation for the is_default field.
 	organization.DefaultIsDefault = organizationDescIsDefault.Default.(bool)
+	paceslotFields := schema.PaceSlot{}.Fields()
+	_ = paceslotFields
+	// paceslotDescHolder is the schema descriptor for holder field.
+	paceslotDescHolder := paceslotFields[0].Descriptor()
+	// paceslot.HolderValidator is a validator for the "holder" field. It is called by the builders before save.
+	paceslot.HolderValidator = func() func(string) error {
+		validators := paceslotDescHolder.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(holder string) error {
+			for _, fn := range fns {
+				if err := fn(holder); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	pacewindowFields := schema.PaceWindow{}.Fields()
+	_ = pacewindowFields
+	// pacewindowDescHead is the schema descriptor for head field.
+	pacewindowDescHead := pacewindowFields[3].Descriptor()
+	// pacewindow.DefaultHead holds the default value on creation for the head field.
+	pacewindow.DefaultHead = pacewindowDescHead.Default.(int64)
+	// pacewindowDescUpdatedAt is the schema descriptor for updated_at field.
+	pacewindowDescUpdatedAt := pacewindowFields[5].Descriptor()
+	// pacewindow.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	pacewindow.DefaultUpdatedAt = pacewindowDescUpdatedAt.Default.(func() time.Time)
+	// pacewindow.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	pacewindow.UpdateDefaultUpdatedAt = pacewindowDescUpdatedAt.UpdateDefault.(func() time.Time)
 	projectsettingsMixin := schema.ProjectSettings{}.Mixin()
 	projectsettingsMixinFields0 := projectsettingsMixin[0].Fields()
 	_ = projectsettingsMixinFields0

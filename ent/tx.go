@@ -30,6 +30,10 @@ type Tx struct {
 	ModelPrice *ModelPriceClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// PaceSlot is the client for interacting with the PaceSlot builders.
+	PaceSlot *PaceSlotClient
+	// PaceWindow is the client for interacting with the PaceWindow builders.
+	PaceWindow *PaceWindowClient
 	// ProjectSettings is the client for interacting with the ProjectSettings builders.
 	ProjectSettings *ProjectSettingsClient
 	// ProviderCredential is the client for interacting with the ProviderCredential builders.
@@ -186,6 +190,8 @@ func (tx *Tx) init() {
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.ModelPrice = NewModelPriceClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
+	tx.PaceSlot = NewPaceSlotClient(tx.config)
+	tx.PaceWindow = NewPaceWindowClient(tx.config)
 	tx.ProjectSettings = NewProjectSettingsClient(tx.config)
 	tx.ProviderCredential = NewProviderCredentialClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)

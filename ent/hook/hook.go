@@ -117,6 +117,30 @@ func (f OrganizationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OrganizationMutation", m)
 }
 
+// The PaceSlotFunc type is an adapter to allow the use of ordinary
+// function as PaceSlot mutator.
+type PaceSlotFunc func(context.Context, *ent.PaceSlotMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PaceSlotFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PaceSlotMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PaceSlotMutation", m)
+}
+
+// The PaceWindowFunc type is an adapter to allow the use of ordinary
+// function as PaceWindow mutator.
+type PaceWindowFunc func(context.Context, *ent.PaceWindowMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PaceWindowFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PaceWindowMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PaceWindowMutation", m)
+}
+
 // The ProjectSettingsFunc type is an adapter to allow the use of ordinary
 // function as ProjectSettings mutator.
 type ProjectSettingsFunc func(context.Context, *ent.ProjectSettingsMutation) (ent.Value, error)

@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"api_keys\":0,\"api_standards\":4294967296,\"audit_events\":8589934592,\"balances\":12884901888,\"budget_flushes\":68719476736,\"budget_reservations\":55834574848,\"memberships\":17179869184,\"model_prices\":21474836480,\"organizations\":25769803776,\"project_settings\":30064771072,\"provider_credentials\":34359738368,\"service_targets\":64424509440,\"services\":38654705664,\"spend_windows\":42949672960,\"usage_records\":47244640256,\"usage_rollups\":60129542144,\"users\":51539607552}"
+const IncrementStarts = "{\"api_keys\":0,\"api_standards\":4294967296,\"audit_events\":8589934592,\"balances\":12884901888,\"budget_flushes\":68719476736,\"budget_reservations\":55834574848,\"memberships\":17179869184,\"model_prices\":21474836480,\"organizations\":25769803776,\"pace_slots\":73014444032,\"pace_windows\":77309411328,\"project_settings\":30064771072,\"provider_credentials\":34359738368,\"service_targets\":64424509440,\"services\":38654705664,\"spend_windows\":42949672960,\"usage_records\":47244640256,\"usage_rollups\":60129542144,\"users\":51539607552}"

@@ -267,6 +267,61 @@ var (
 		Columns:    OrganizationsColumns,
 		PrimaryKey: []*schema.Column{OrganizationsColumns[0]},
 	}
+	// PaceSlotsColumns holds the columns for the "pace_slots" table.
+	PaceSlotsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "holder", Type: field.TypeString, Size: 64},
+		{Name: "scope", Type: field.TypeEnum, Enums: []string{"key", "service", "org"}},
+		{Name: "scope_id", Type: field.TypeInt},
+		{Name: "held", Type: field.TypeInt64},
+		{Name: "expires_at", Type: field.TypeTime},
+	}
+	// PaceSlotsTable holds the schema information for the "pace_slots" table.
+	PaceSlotsTable = &schema.Table{
+		Name:       "pace_slots",
+		Columns:    PaceSlotsColumns,
+		PrimaryKey: []*schema.Column{PaceSlotsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "paceslot_holder_scope_scope_id",
+				Unique:  true,
+				Columns: []*schema.Column{PaceSlotsColumns[1], PaceSlotsColumns[2], PaceSlotsColumns[3]},
+			},
+			{
+				Name:    "paceslot_scope_scope_id",
+				Unique:  false,
+				Columns: []*schema.Column{PaceSlotsColumns[2], PaceSlotsColumns[3]},
+			},
+			{
+				Name:    "paceslot_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{PaceSlotsColumns[5]},
+			},
+		},
+	}
+	// PaceWindowsColumns holds the columns for the "pace_windows" table.
+	PaceWindowsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "scope", Type: field.TypeEnum, Enums: []string{"key", "service", "org"}},
+		{Name: "scope_id", Type: field.TypeInt},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"rpm", "tpm", "concurrency"}},
+		{Name: "head", Type: field.TypeInt64, Default: 0},
+		{Name: "counts", Type: field.TypeJSON},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// PaceWindowsTable holds the schema information for the "pace_windows" table.
+	PaceWindowsTable = &schema.Table{
+		Name:       "pace_windows",
+		Columns:    PaceWindowsColumns,
+		PrimaryKey: []*schema.Column{PaceWindowsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "pacewindow_scope_scope_id_kind",
+				Unique:  true,
+				Columns: []*schema.Column{PaceWindowsColumns[1], PaceWindowsColumns[2], PaceWindowsColumns[3]},
+			},
+		},
+	}
 	// ProjectSettingsColumns holds the columns for the "project_settings" table.
 	ProjectSettingsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -566,6 +621,8 @@ var (
 		MembershipsTable,
 		ModelPricesTable,
 		OrganizationsTable,
+		PaceSlotsTable,
+		PaceWindowsTable,
 		ProjectSettingsTable,
 		ProviderCredentialsTable,
 		ServicesTable,
@@ -609,6 +666,12 @@ func init() {
 	}
 	OrganizationsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(25769803776),
+	}
+	PaceSlotsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
+	}
+	PaceWindowsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
 	}
 	ProjectSettingsTable.ForeignKeys[0].RefTable = OrganizationsTable
 	ProjectSettingsTable.Annotation = &entsql.Annotation{

@@ -33,6 +33,12 @@ type ModelPrice func(*sql.Selector)
 // Organization is the predicate function for organization builders.
 type Organization func(*sql.Selector)
 
+// PaceSlot is the predicate function for paceslot builders.
+type PaceSlot func(*sql.Selector)
+
+// PaceWindow is the predicate function for pacewindow builders.
+type PaceWindow func(*sql.Selector)
+
 // ProjectSettings is the predicate function for projectsettings builders.
 type ProjectSettings func(*sql.Selector)
 
