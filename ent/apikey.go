@@ -38,6 +38,12 @@ type APIKey struct {
 	LimitCostMonthBlock *money.Micros `json:"limit_cost_month_block,omitempty"`
 	// LimitCostTotalBlock holds the value of the "limit_cost_total_block" field.
 	LimitCostTotalBlock *money.Micros `json:"limit_cost_total_block,omitempty"`
+	// Requests per rolling minute.
+	LimitRpm *int64 `json:"limit_rpm,omitempty"`
+	// Input plus output tokens per rolling minute.
+	LimitTpm *int64 `json:"limit_tpm,omitempty"`
+	// Requests in flight at once.
+	LimitConcurrency *int64 `json:"limit_concurrency,omitempty"`
 	// OrganizationID holds the value of the "organization_id" field.
 	OrganizationID int `json:"organization_id,omitempty"`
 	// The service the key calls; nil for management keys.
@@ -108,7 +114,7 @@ func (*APIKey) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case apikey.FieldIsActive, apikey.FieldIsManagementKey:
 			values[i] = new(sql.NullBool)
-		case apikey.FieldID, apikey.FieldLimitCostHourWarn, apikey.FieldLimitCostHourBlock, apikey.FieldLimitCostDayWarn, apikey.FieldLimitCostDayBlock, apikey.FieldLimitCostMonthWarn, apikey.FieldLimitCostMonthBlock, apikey.FieldLimitCostTotalBlock, apikey.FieldOrganizationID, apikey.FieldServiceID:
+		case apikey.FieldID, apikey.FieldLimitCostHourWarn, apikey.FieldLimitCostHourBlock, apikey.FieldLimitCostDayWarn, apikey.FieldLimitCostDayBlock, apikey.FieldLimitCostMonthWarn, apikey.FieldLimitCostMonthBlock, apikey.FieldLimitCostTotalBlock, apikey.FieldLimitRpm, apikey.FieldLimitTpm, apikey.FieldLimitConcurrency, apikey.FieldOrganizationID, apikey.FieldServiceID:
 			values[i] = new(sql.NullInt64)
 		case apikey.FieldName, apikey.FieldDescription, apikey.FieldKeyHash, apikey.FieldKeyPrefix, apikey.FieldKeyLastFour:
 			values[i] = new(sql.NullString)
@@ -195,6 +201,27 @@ func (_m *APIKey) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.LimitCostTotalBlock = new(money.Micros)
 				*_m.LimitCostTotalBlock = money.Micros(value.Int64)
+			}
+		case apikey.FieldLimitRpm:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_rpm", values[i])
+			} else if value.Valid {
+				_m.LimitRpm = new(int64)
+				*_m.LimitRpm = value.Int64
+			}
+		case apikey.FieldLimitTpm:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_tpm", values[i])
+			} else if value.Valid {
+				_m.LimitTpm = new(int64)
+				*_m.LimitTpm = value.Int64
+			}
+		case apikey.FieldLimitConcurrency:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_concurrency", values[i])
+			} else if value.Valid {
+				_m.LimitConcurrency = new(int64)
+				*_m.LimitConcurrency = value.Int64
 			}
 		case apikey.FieldOrganizationID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -349,6 +376,21 @@ func (_m *APIKey) String() string {
 	builder.WriteString(", ")
 	if v := _m.LimitCostTotalBlock; v != nil {
 		builder.WriteString("limit_cost_total_block=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitRpm; v != nil {
+		builder.WriteString("limit_rpm=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitTpm; v != nil {
+		builder.WriteString("limit_tpm=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitConcurrency; v != nil {
+		builder.WriteString("limit_concurrency=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

@@ -151,6 +151,48 @@ func (_c *APIKeyCreate) SetNillableLimitCostTotalBlock(v *money.Micros) *APIKeyC
 	return _c
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (_c *APIKeyCreate) SetLimitRpm(v int64) *APIKeyCreate {
+	_c.mutation.SetLimitRpm(v)
+	return _c
+}
+
+// SetNillableLimitRpm sets the "limit_rpm" field if the given value is not nil.
+func (_c *APIKeyCreate) SetNillableLimitRpm(v *int64) *APIKeyCreate {
+	if v != nil {
+		_c.SetLimitRpm(*v)
+	}
+	return _c
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (_c *APIKeyCreate) SetLimitTpm(v int64) *APIKeyCreate {
+	_c.mutation.SetLimitTpm(v)
+	return _c
+}
+
+// SetNillableLimitTpm sets the "limit_tpm" field if the given value is not nil.
+func (_c *APIKeyCreate) SetNillableLimitTpm(v *int64) *APIKeyCreate {
+	if v != nil {
+		_c.SetLimitTpm(*v)
+	}
+	return _c
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (_c *APIKeyCreate) SetLimitConcurrency(v int64) *APIKeyCreate {
+	_c.mutation.SetLimitConcurrency(v)
+	return _c
+}
+
+// SetNillableLimitConcurrency sets the "limit_concurrency" field if the given value is not nil.
+func (_c *APIKeyCreate) SetNillableLimitConcurrency(v *int64) *APIKeyCreate {
+	if v != nil {
+		_c.SetLimitConcurrency(*v)
+	}
+	return _c
+}
+
 // SetOrganizationID sets the "organization_id" field.
 func (_c *APIKeyCreate) SetOrganizationID(v int) *APIKeyCreate {
 	_c.mutation.SetOrganizationID(v)
@@ -340,6 +382,21 @@ func (_c *APIKeyCreate) check() error {
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
 		return &ValidationError{Name: "updated_at", err: errors.New(`ent: missing required field "APIKey.updated_at"`)}
 	}
+	if v, ok := _c.mutation.LimitRpm(); ok {
+		if err := apikey.LimitRpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_rpm", err: fmt.Errorf(`ent: validator failed for field "APIKey.limit_rpm": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.LimitTpm(); ok {
+		if err := apikey.LimitTpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_tpm", err: fmt.Errorf(`ent: validator failed for field "APIKey.limit_tpm": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.LimitConcurrency(); ok {
+		if err := apikey.LimitConcurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "limit_concurrency", err: fmt.Errorf(`ent: validator failed for field "APIKey.limit_concurrency": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.OrganizationID(); !ok {
 		return &ValidationError{Name: "organization_id", err: errors.New(`ent: missing required field "APIKey.organization_id"`)}
 	}
@@ -439,6 +496,18 @@ func (_c *APIKeyCreate) createSpec() (*APIKey, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.LimitCostTotalBlock(); ok {
 		_spec.SetField(apikey.FieldLimitCostTotalBlock, field.TypeInt64, value)
 		_node.LimitCostTotalBlock = &value
+	}
+	if value, ok := _c.mutation.LimitRpm(); ok {
+		_spec.SetField(apikey.FieldLimitRpm, field.TypeInt64, value)
+		_node.LimitRpm = &value
+	}
+	if value, ok := _c.mutation.LimitTpm(); ok {
+		_spec.SetField(apikey.FieldLimitTpm, field.TypeInt64, value)
+		_node.LimitTpm = &value
+	}
+	if value, ok := _c.mutation.LimitConcurrency(); ok {
+		_spec.SetField(apikey.FieldLimitConcurrency, field.TypeInt64, value)
+		_node.LimitConcurrency = &value
 	}
 	if value, ok := _c.mutation.Name(); ok {
 		_spec.SetField(apikey.FieldName, field.TypeString, value)
@@ -739,6 +808,78 @@ func (u *APIKeyUpsert) AddLimitCostTotalBlock(v money.Micros) *APIKeyUpsert {
 // ClearLimitCostTotalBlock clears the value of the "limit_cost_total_block" field.
 func (u *APIKeyUpsert) ClearLimitCostTotalBlock() *APIKeyUpsert {
 	u.SetNull(apikey.FieldLimitCostTotalBlock)
+	return u
+}
+
+// SetLimitRpm sets the "limit_rpm" field.
+func (u *APIKeyUpsert) SetLimitRpm(v int64) *APIKeyUpsert {
+	u.Set(apikey.FieldLimitRpm, v)
+	return u
+}
+
+// UpdateLimitRpm sets the "limit_rpm" field to the value that was provided on create.
+func (u *APIKeyUpsert) UpdateLimitRpm() *APIKeyUpsert {
+	u.SetExcluded(apikey.FieldLimitRpm)
+	return u
+}
+
+// AddLimitRpm adds v to the "limit_rpm" field.
+func (u *APIKeyUpsert) AddLimitRpm(v int64) *APIKeyUpsert {
+	u.Add(apikey.FieldLimitRpm, v)
+	return u
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (u *APIKeyUpsert) ClearLimitRpm() *APIKeyUpsert {
+	u.SetNull(apikey.FieldLimitRpm)
+	return u
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (u *APIKeyUpsert) SetLimitTpm(v int64) *APIKeyUpsert {
+	u.Set(apikey.FieldLimitTpm, v)
+	return u
+}
+
+// UpdateLimitTpm sets the "limit_tpm" field to the value that was provided on create.
+func (u *APIKeyUpsert) UpdateLimitTpm() *APIKeyUpsert {
+	u.SetExcluded(apikey.FieldLimitTpm)
+	return u
+}
+
+// AddLimitTpm adds v to the "limit_tpm" field.
+func (u *APIKeyUpsert) AddLimitTpm(v int64) *APIKeyUpsert {
+	u.Add(apikey.FieldLimitTpm, v)
+	return u
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (u *APIKeyUpsert) ClearLimitTpm() *APIKeyUpsert {
+	u.SetNull(apikey.FieldLimitTpm)
+	return u
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (u *APIKeyUpsert) SetLimitConcurrency(v int64) *APIKeyUpsert {
+	u.Set(apikey.FieldLimitConcurrency, v)
+	return u
+}
+
+// UpdateLimitConcurrency sets the "limit_concurrency" field to the value that was provided on create.
+func (u *APIKeyUpsert) UpdateLimitConcurrency() *APIKeyUpsert {
+	u.SetExcluded(apikey.FieldLimitConcurrency)
+	return u
+}
+
+// AddLimitConcurrency adds v to the "limit_concurrency" field.
+func (u *APIKeyUpsert) AddLimitConcurrency(v int64) *APIKeyUpsert {
+	u.Add(apikey.FieldLimitConcurrency, v)
+	return u
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (u *APIKeyUpsert) ClearLimitConcurrency() *APIKeyUpsert {
+	u.SetNull(apikey.FieldLimitConcurrency)
 	return u
 }
 
@@ -1111,6 +1252,90 @@ func (u *APIKeyUpsertOne) UpdateLimitCostTotalBlock() *APIKeyUpsertOne {
 func (u *APIKeyUpsertOne) ClearLimitCostTotalBlock() *APIKeyUpsertOne {
 	return u.Update(func(s *APIKeyUpsert) {
 		s.ClearLimitCostTotalBlock()
+	})
+}
+
+// SetLimitRpm sets the "limit_rpm" field.
+func (u *APIKeyUpsertOne) SetLimitRpm(v int64) *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetLimitRpm(v)
+	})
+}
+
+// AddLimitRpm adds v to the "limit_rpm" field.
+func (u *APIKeyUpsertOne) AddLimitRpm(v int64) *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.AddLimitRpm(v)
+	})
+}
+
+// UpdateLimitRpm sets the "limit_rpm" field to the value that was provided on create.
+func (u *APIKeyUpsertOne) UpdateLimitRpm() *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateLimitRpm()
+	})
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (u *APIKeyUpsertOne) ClearLimitRpm() *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.ClearLimitRpm()
+	})
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (u *APIKeyUpsertOne) SetLimitTpm(v int64) *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetLimitTpm(v)
+	})
+}
+
+// AddLimitTpm adds v to the "limit_tpm" field.
+func (u *APIKeyUpsertOne) AddLimitTpm(v int64) *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.AddLimitTpm(v)
+	})
+}
+
+// UpdateLimitTpm sets the "limit_tpm" field to the value that was provided on create.
+func (u *APIKeyUpsertOne) UpdateLimitTpm() *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateLimitTpm()
+	})
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (u *APIKeyUpsertOne) ClearLimitTpm() *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.ClearLimitTpm()
+	})
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (u *APIKeyUpsertOne) SetLimitConcurrency(v int64) *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetLimitConcurrency(v)
+	})
+}
+
+// AddLimitConcurrency adds v to the "limit_concurrency" field.
+func (u *APIKeyUpsertOne) AddLimitConcurrency(v int64) *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.AddLimitConcurrency(v)
+	})
+}
+
+// UpdateLimitConcurrency sets the "limit_concurrency" field to the value that was provided on create.
+func (u *APIKeyUpsertOne) UpdateLimitConcurrency() *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateLimitConcurrency()
+	})
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (u *APIKeyUpsertOne) ClearLimitConcurrency() *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.ClearLimitConcurrency()
 	})
 }
 
@@ -1667,6 +1892,90 @@ func (u *APIKeyUpsertBulk) UpdateLimitCostTotalBlock() *APIKeyUpsertBulk {
 func (u *APIKeyUpsertBulk) ClearLimitCostTotalBlock() *APIKeyUpsertBulk {
 	return u.Update(func(s *APIKeyUpsert) {
 		s.ClearLimitCostTotalBlock()
+	})
+}
+
+// SetLimitRpm sets the "limit_rpm" field.
+func (u *APIKeyUpsertBulk) SetLimitRpm(v int64) *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetLimitRpm(v)
+	})
+}
+
+// AddLimitRpm adds v to the "limit_rpm" field.
+func (u *APIKeyUpsertBulk) AddLimitRpm(v int64) *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.AddLimitRpm(v)
+	})
+}
+
+// UpdateLimitRpm sets the "limit_rpm" field to the value that was provided on create.
+func (u *APIKeyUpsertBulk) UpdateLimitRpm() *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateLimitRpm()
+	})
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (u *APIKeyUpsertBulk) ClearLimitRpm() *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.ClearLimitRpm()
+	})
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (u *APIKeyUpsertBulk) SetLimitTpm(v int64) *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetLimitTpm(v)
+	})
+}
+
+// AddLimitTpm adds v to the "limit_tpm" field.
+func (u *APIKeyUpsertBulk) AddLimitTpm(v int64) *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.AddLimitTpm(v)
+	})
+}
+
+// UpdateLimitTpm sets the "limit_tpm" field to the value that was provided on create.
+func (u *APIKeyUpsertBulk) UpdateLimitTpm() *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateLimitTpm()
+	})
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (u *APIKeyUpsertBulk) ClearLimitTpm() *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.ClearLimitTpm()
+	})
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (u *APIKeyUpsertBulk) SetLimitConcurrency(v int64) *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetLimitConcurrency(v)
+	})
+}
+
+// AddLimitConcurrency adds v to the "limit_concurrency" field.
+func (u *APIKeyUpsertBulk) AddLimitConcurrency(v int64) *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.AddLimitConcurrency(v)
+	})
+}
+
+// UpdateLimitConcurrency sets the "limit_concurrency" field to the value that was provided on create.
+func (u *APIKeyUpsertBulk) UpdateLimitConcurrency() *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateLimitConcurrency()
+	})
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (u *APIKeyUpsertBulk) ClearLimitConcurrency() *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.ClearLimitConcurrency()
 	})
 }
 

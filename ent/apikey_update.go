@@ -224,6 +224,87 @@ func (_u *APIKeyUpdate) ClearLimitCostTotalBlock() *APIKeyUpdate {
 	return _u
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (_u *APIKeyUpdate) SetLimitRpm(v int64) *APIKeyUpdate {
+	_u.mutation.ResetLimitRpm()
+	_u.mutation.SetLimitRpm(v)
+	return _u
+}
+
+// SetNillableLimitRpm sets the "limit_rpm" field if the given value is not nil.
+func (_u *APIKeyUpdate) SetNillableLimitRpm(v *int64) *APIKeyUpdate {
+	if v != nil {
+		_u.SetLimitRpm(*v)
+	}
+	return _u
+}
+
+// AddLimitRpm adds value to the "limit_rpm" field.
+func (_u *APIKeyUpdate) AddLimitRpm(v int64) *APIKeyUpdate {
+	_u.mutation.AddLimitRpm(v)
+	return _u
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (_u *APIKeyUpdate) ClearLimitRpm() *APIKeyUpdate {
+	_u.mutation.ClearLimitRpm()
+	return _u
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (_u *APIKeyUpdate) SetLimitTpm(v int64) *APIKeyUpdate {
+	_u.mutation.ResetLimitTpm()
+	_u.mutation.SetLimitTpm(v)
+	return _u
+}
+
+// SetNillableLimitTpm sets the "limit_tpm" field if the given value is not nil.
+func (_u *APIKeyUpdate) SetNillableLimitTpm(v *int64) *APIKeyUpdate {
+	if v != nil {
+		_u.SetLimitTpm(*v)
+	}
+	return _u
+}
+
+// AddLimitTpm adds value to the "limit_tpm" field.
+func (_u *APIKeyUpdate) AddLimitTpm(v int64) *APIKeyUpdate {
+	_u.mutation.AddLimitTpm(v)
+	return _u
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (_u *APIKeyUpdate) ClearLimitTpm() *APIKeyUpdate {
+	_u.mutation.ClearLimitTpm()
+	return _u
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (_u *APIKeyUpdate) SetLimitConcurrency(v int64) *APIKeyUpdate {
+	_u.mutation.ResetLimitConcurrency()
+	_u.mutation.SetLimitConcurrency(v)
+	return _u
+}
+
+// SetNillableLimitConcurrency sets the "limit_concurrency" field if the given value is not nil.
+func (_u *APIKeyUpdate) SetNillableLimitConcurrency(v *int64) *APIKeyUpdate {
+	if v != nil {
+		_u.SetLimitConcurrency(*v)
+	}
+	return _u
+}
+
+// AddLimitConcurrency adds value to the "limit_concurrency" field.
+func (_u *APIKeyUpdate) AddLimitConcurrency(v int64) *APIKeyUpdate {
+	_u.mutation.AddLimitConcurrency(v)
+	return _u
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (_u *APIKeyUpdate) ClearLimitConcurrency() *APIKeyUpdate {
+	_u.mutation.ClearLimitConcurrency()
+	return _u
+}
+
 // SetName sets the "name" field.
 func (_u *APIKeyUpdate) SetName(v string) *APIKeyUpdate {
 	_u.mutation.SetName(v)
@@ -391,6 +472,21 @@ func (_u *APIKeyUpdate) defaults() {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *APIKeyUpdate) check() error {
+	if v, ok := _u.mutation.LimitRpm(); ok {
+		if err := apikey.LimitRpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_rpm", err: fmt.Errorf(`ent: validator failed for field "APIKey.limit_rpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitTpm(); ok {
+		if err := apikey.LimitTpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_tpm", err: fmt.Errorf(`ent: validator failed for field "APIKey.limit_tpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitConcurrency(); ok {
+		if err := apikey.LimitConcurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "limit_concurrency", err: fmt.Errorf(`ent: validator failed for field "APIKey.limit_concurrency": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Name(); ok {
 		if err := apikey.NameValidator(v); err != nil {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "APIKey.name": %w`, err)}
@@ -484,6 +580,33 @@ func (_u *APIKeyUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.LimitCostTotalBlockCleared() {
 		_spec.ClearField(apikey.FieldLimitCostTotalBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitRpm(); ok {
+		_spec.SetField(apikey.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitRpm(); ok {
+		_spec.AddField(apikey.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitRpmCleared() {
+		_spec.ClearField(apikey.FieldLimitRpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitTpm(); ok {
+		_spec.SetField(apikey.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitTpm(); ok {
+		_spec.AddField(apikey.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitTpmCleared() {
+		_spec.ClearField(apikey.FieldLimitTpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitConcurrency(); ok {
+		_spec.SetField(apikey.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitConcurrency(); ok {
+		_spec.AddField(apikey.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitConcurrencyCleared() {
+		_spec.ClearField(apikey.FieldLimitConcurrency, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(apikey.FieldName, field.TypeString, value)
@@ -730,6 +853,87 @@ func (_u *APIKeyUpdateOne) ClearLimitCostTotalBlock() *APIKeyUpdateOne {
 	return _u
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (_u *APIKeyUpdateOne) SetLimitRpm(v int64) *APIKeyUpdateOne {
+	_u.mutation.ResetLimitRpm()
+	_u.mutation.SetLimitRpm(v)
+	return _u
+}
+
+// SetNillableLimitRpm sets the "limit_rpm" field if the given value is not nil.
+func (_u *APIKeyUpdateOne) SetNillableLimitRpm(v *int64) *APIKeyUpdateOne {
+	if v != nil {
+		_u.SetLimitRpm(*v)
+	}
+	return _u
+}
+
+// AddLimitRpm adds value to the "limit_rpm" field.
+func (_u *APIKeyUpdateOne) AddLimitRpm(v int64) *APIKeyUpdateOne {
+	_u.mutation.AddLimitRpm(v)
+	return _u
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (_u *APIKeyUpdateOne) ClearLimitRpm() *APIKeyUpdateOne {
+	_u.mutation.ClearLimitRpm()
+	return _u
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (_u *APIKeyUpdateOne) SetLimitTpm(v int64) *APIKeyUpdateOne {
+	_u.mutation.ResetLimitTpm()
+	_u.mutation.SetLimitTpm(v)
+	return _u
+}
+
+// SetNillableLimitTpm sets the "limit_tpm" field if the given value is not nil.
+func (_u *APIKeyUpdateOne) SetNillableLimitTpm(v *int64) *APIKeyUpdateOne {
+	if v != nil {
+		_u.SetLimitTpm(*v)
+	}
+	return _u
+}
+
+// AddLimitTpm adds value to the "limit_tpm" field.
+func (_u *APIKeyUpdateOne) AddLimitTpm(v int64) *APIKeyUpdateOne {
+	_u.mutation.AddLimitTpm(v)
+	return _u
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (_u *APIKeyUpdateOne) ClearLimitTpm() *APIKeyUpdateOne {
+	_u.mutation.ClearLimitTpm()
+	return _u
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (_u *APIKeyUpdateOne) SetLimitConcurrency(v int64) *APIKeyUpdateOne {
+	_u.mutation.ResetLimitConcurrency()
+	_u.mutation.SetLimitConcurrency(v)
+	return _u
+}
+
+// SetNillableLimitConcurrency sets the "limit_concurrency" field if the given value is not nil.
+func (_u *APIKeyUpdateOne) SetNillableLimitConcurrency(v *int64) *APIKeyUpdateOne {
+	if v != nil {
+		_u.SetLimitConcurrency(*v)
+	}
+	return _u
+}
+
+// AddLimitConcurrency adds value to the "limit_concurrency" field.
+func (_u *APIKeyUpdateOne) AddLimitConcurrency(v int64) *APIKeyUpdateOne {
+	_u.mutation.AddLimitConcurrency(v)
+	return _u
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (_u *APIKeyUpdateOne) ClearLimitConcurrency() *APIKeyUpdateOne {
+	_u.mutation.ClearLimitConcurrency()
+	return _u
+}
+
 // SetName sets the "name" field.
 func (_u *APIKeyUpdateOne) SetName(v string) *APIKeyUpdateOne {
 	_u.mutation.SetName(v)
@@ -910,6 +1114,21 @@ func (_u *APIKeyUpdateOne) defaults() {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *APIKeyUpdateOne) check() error {
+	if v, ok := _u.mutation.LimitRpm(); ok {
+		if err := apikey.LimitRpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_rpm", err: fmt.Errorf(`ent: validator failed for field "APIKey.limit_rpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitTpm(); ok {
+		if err := apikey.LimitTpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_tpm", err: fmt.Errorf(`ent: validator failed for field "APIKey.limit_tpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitConcurrency(); ok {
+		if err := apikey.LimitConcurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "limit_concurrency", err: fmt.Errorf(`ent: validator failed for field "APIKey.limit_concurrency": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Name(); ok {
 		if err := apikey.NameValidator(v); err != nil {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "APIKey.name": %w`, err)}
@@ -1020,6 +1239,33 @@ func (_u *APIKeyUpdateOne) sqlSave(ctx context.Context) (_node *APIKey, err erro
 	}
 	if _u.mutation.LimitCostTotalBlockCleared() {
 		_spec.ClearField(apikey.FieldLimitCostTotalBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitRpm(); ok {
+		_spec.SetField(apikey.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitRpm(); ok {
+		_spec.AddField(apikey.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitRpmCleared() {
+		_spec.ClearField(apikey.FieldLimitRpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitTpm(); ok {
+		_spec.SetField(apikey.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitTpm(); ok {
+		_spec.AddField(apikey.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitTpmCleared() {
+		_spec.ClearField(apikey.FieldLimitTpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitConcurrency(); ok {
+		_spec.SetField(apikey.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitConcurrency(); ok {
+		_spec.AddField(apikey.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitConcurrencyCleared() {
+		_spec.ClearField(apikey.FieldLimitConcurrency, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(apikey.FieldName, field.TypeString, value)

@@ -106,6 +106,21 @@ func (_q *APIKeyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				selectedFields = append(selectedFields, apikey.FieldLimitCostTotalBlock)
 				fieldSeen[apikey.FieldLimitCostTotalBlock] = struct{}{}
 			}
+		case "limitRpm":
+			if _, ok := fieldSeen[apikey.FieldLimitRpm]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldLimitRpm)
+				fieldSeen[apikey.FieldLimitRpm] = struct{}{}
+			}
+		case "limitTpm":
+			if _, ok := fieldSeen[apikey.FieldLimitTpm]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldLimitTpm)
+				fieldSeen[apikey.FieldLimitTpm] = struct{}{}
+			}
+		case "limitConcurrency":
+			if _, ok := fieldSeen[apikey.FieldLimitConcurrency]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldLimitConcurrency)
+				fieldSeen[apikey.FieldLimitConcurrency] = struct{}{}
+			}
 		case "organizationID":
 			if _, ok := fieldSeen[apikey.FieldOrganizationID]; !ok {
 				selectedFields = append(selectedFields, apikey.FieldOrganizationID)
@@ -945,6 +960,21 @@ func (_q *OrganizationQuery) collectField(ctx context.Context, oneNode bool, opC
 				selectedFields = append(selectedFields, organization.FieldLimitCostTotalBlock)
 				fieldSeen[organization.FieldLimitCostTotalBlock] = struct{}{}
 			}
+		case "limitRpm":
+			if _, ok := fieldSeen[organization.FieldLimitRpm]; !ok {
+				selectedFields = append(selectedFields, organization.FieldLimitRpm)
+				fieldSeen[organization.FieldLimitRpm] = struct{}{}
+			}
+		case "limitTpm":
+			if _, ok := fieldSeen[organization.FieldLimitTpm]; !ok {
+				selectedFields = append(selectedFields, organization.FieldLimitTpm)
+				fieldSeen[organization.FieldLimitTpm] = struct{}{}
+			}
+		case "limitConcurrency":
+			if _, ok := fieldSeen[organization.FieldLimitConcurrency]; !ok {
+				selectedFields = append(selectedFields, organization.FieldLimitConcurrency)
+				fieldSeen[organization.FieldLimitConcurrency] = struct{}{}
+			}
 		case "name":
 			if _, ok := fieldSeen[organization.FieldName]; !ok {
 				selectedFields = append(selectedFields, organization.FieldName)
@@ -1534,6 +1564,21 @@ func (_q *ServiceQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if _, ok := fieldSeen[service.FieldLimitCostTotalBlock]; !ok {
 				selectedFields = append(selectedFields, service.FieldLimitCostTotalBlock)
 				fieldSeen[service.FieldLimitCostTotalBlock] = struct{}{}
+			}
+		case "limitRpm":
+			if _, ok := fieldSeen[service.FieldLimitRpm]; !ok {
+				selectedFields = append(selectedFields, service.FieldLimitRpm)
+				fieldSeen[service.FieldLimitRpm] = struct{}{}
+			}
+		case "limitTpm":
+			if _, ok := fieldSeen[service.FieldLimitTpm]; !ok {
+				selectedFields = append(selectedFields, service.FieldLimitTpm)
+				fieldSeen[service.FieldLimitTpm] = struct{}{}
+			}
+		case "limitConcurrency":
+			if _, ok := fieldSeen[service.FieldLimitConcurrency]; !ok {
+				selectedFields = append(selectedFields, service.FieldLimitConcurrency)
+				fieldSeen[service.FieldLimitConcurrency] = struct{}{}
 			}
 		case "organizationID":
 			if _, ok := fieldSeen[service.FieldOrganizationID]; !ok {

@@ -60,6 +60,42 @@ type APIKeyWhereInput struct {
 	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
 	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
 
+	// "limit_rpm" field predicates.
+	LimitRpm       *int64  `json:"limitRpm,omitempty"`
+	LimitRpmNEQ    *int64  `json:"limitRpmNEQ,omitempty"`
+	LimitRpmIn     []int64 `json:"limitRpmIn,omitempty"`
+	LimitRpmNotIn  []int64 `json:"limitRpmNotIn,omitempty"`
+	LimitRpmGT     *int64  `json:"limitRpmGT,omitempty"`
+	LimitRpmGTE    *int64  `json:"limitRpmGTE,omitempty"`
+	LimitRpmLT     *int64  `json:"limitRpmLT,omitempty"`
+	LimitRpmLTE    *int64  `json:"limitRpmLTE,omitempty"`
+	LimitRpmIsNil  bool    `json:"limitRpmIsNil,omitempty"`
+	LimitRpmNotNil bool    `json:"limitRpmNotNil,omitempty"`
+
+	// "limit_tpm" field predicates.
+	LimitTpm       *int64  `json:"limitTpm,omitempty"`
+	LimitTpmNEQ    *int64  `json:"limitTpmNEQ,omitempty"`
+	LimitTpmIn     []int64 `json:"limitTpmIn,omitempty"`
+	LimitTpmNotIn  []int64 `json:"limitTpmNotIn,omitempty"`
+	LimitTpmGT     *int64  `json:"limitTpmGT,omitempty"`
+	LimitTpmGTE    *int64  `json:"limitTpmGTE,omitempty"`
+	LimitTpmLT     *int64  `json:"limitTpmLT,omitempty"`
+	LimitTpmLTE    *int64  `json:"limitTpmLTE,omitempty"`
+	LimitTpmIsNil  bool    `json:"limitTpmIsNil,omitempty"`
+	LimitTpmNotNil bool    `json:"limitTpmNotNil,omitempty"`
+
+	// "limit_concurrency" field predicates.
+	LimitConcurrency       *int64  `json:"limitConcurrency,omitempty"`
+	LimitConcurrencyNEQ    *int64  `json:"limitConcurrencyNEQ,omitempty"`
+	LimitConcurrencyIn     []int64 `json:"limitConcurrencyIn,omitempty"`
+	LimitConcurrencyNotIn  []int64 `json:"limitConcurrencyNotIn,omitempty"`
+	LimitConcurrencyGT     *int64  `json:"limitConcurrencyGT,omitempty"`
+	LimitConcurrencyGTE    *int64  `json:"limitConcurrencyGTE,omitempty"`
+	LimitConcurrencyLT     *int64  `json:"limitConcurrencyLT,omitempty"`
+	LimitConcurrencyLTE    *int64  `json:"limitConcurrencyLTE,omitempty"`
+	LimitConcurrencyIsNil  bool    `json:"limitConcurrencyIsNil,omitempty"`
+	LimitConcurrencyNotNil bool    `json:"limitConcurrencyNotNil,omitempty"`
+
 	// "organization_id" field predicates.
 	OrganizationID      *int  `json:"organizationID,omitempty"`
 	OrganizationIDNEQ   *int  `json:"organizationIDNEQ,omitempty"`
@@ -328,6 +364,96 @@ func (i *APIKeyWhereInput) P() (predicate.APIKey, error) {
 	}
 	if i.UpdatedAtLTE != nil {
 		predicates = append(predicates, apikey.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.LimitRpm != nil {
+		predicates = append(predicates, apikey.LimitRpmEQ(*i.LimitRpm))
+	}
+	if i.LimitRpmNEQ != nil {
+		predicates = append(predicates, apikey.LimitRpmNEQ(*i.LimitRpmNEQ))
+	}
+	if len(i.LimitRpmIn) > 0 {
+		predicates = append(predicates, apikey.LimitRpmIn(i.LimitRpmIn...))
+	}
+	if len(i.LimitRpmNotIn) > 0 {
+		predicates = append(predicates, apikey.LimitRpmNotIn(i.LimitRpmNotIn...))
+	}
+	if i.LimitRpmGT != nil {
+		predicates = append(predicates, apikey.LimitRpmGT(*i.LimitRpmGT))
+	}
+	if i.LimitRpmGTE != nil {
+		predicates = append(predicates, apikey.LimitRpmGTE(*i.LimitRpmGTE))
+	}
+	if i.LimitRpmLT != nil {
+		predicates = append(predicates, apikey.LimitRpmLT(*i.LimitRpmLT))
+	}
+	if i.LimitRpmLTE != nil {
+		predicates = append(predicates, apikey.LimitRpmLTE(*i.LimitRpmLTE))
+	}
+	if i.LimitRpmIsNil {
+		predicates = append(predicates, apikey.LimitRpmIsNil())
+	}
+	if i.LimitRpmNotNil {
+		predicates = append(predicates, apikey.LimitRpmNotNil())
+	}
+	if i.LimitTpm != nil {
+		predicates = append(predicates, apikey.LimitTpmEQ(*i.LimitTpm))
+	}
+	if i.LimitTpmNEQ != nil {
+		predicates = append(predicates, apikey.LimitTpmNEQ(*i.LimitTpmNEQ))
+	}
+	if len(i.LimitTpmIn) > 0 {
+		predicates = append(predicates, apikey.LimitTpmIn(i.LimitTpmIn...))
+	}
+	if len(i.LimitTpmNotIn) > 0 {
+		predicates = append(predicates, apikey.LimitTpmNotIn(i.LimitTpmNotIn...))
+	}
+	if i.LimitTpmGT != nil {
+		predicates = append(predicates, apikey.LimitTpmGT(*i.LimitTpmGT))
+	}
+	if i.LimitTpmGTE != nil {
+		predicates = append(predicates, apikey.LimitTpmGTE(*i.LimitTpmGTE))
+	}
+	if i.LimitTpmLT != nil {
+		predicates = append(predicates, apikey.LimitTpmLT(*i.LimitTpmLT))
+	}
+	if i.LimitTpmLTE != nil {
+		predicates = append(predicates, apikey.LimitTpmLTE(*i.LimitTpmLTE))
+	}
+	if i.LimitTpmIsNil {
+		predicates = append(predicates, apikey.LimitTpmIsNil())
+	}
+	if i.LimitTpmNotNil {
+		predicates = append(predicates, apikey.LimitTpmNotNil())
+	}
+	if i.LimitConcurrency != nil {
+		predicates = append(predicates, apikey.LimitConcurrencyEQ(*i.LimitConcurrency))
+	}
+	if i.LimitConcurrencyNEQ != nil {
+		predicates = append(predicates, apikey.LimitConcurrencyNEQ(*i.LimitConcurrencyNEQ))
+	}
+	if len(i.LimitConcurrencyIn) > 0 {
+		predicates = append(predicates, apikey.LimitConcurrencyIn(i.LimitConcurrencyIn...))
+	}
+	if len(i.LimitConcurrencyNotIn) > 0 {
+		predicates = append(predicates, apikey.LimitConcurrencyNotIn(i.LimitConcurrencyNotIn...))
+	}
+	if i.LimitConcurrencyGT != nil {
+		predicates = append(predicates, apikey.LimitConcurrencyGT(*i.LimitConcurrencyGT))
+	}
+	if i.LimitConcurrencyGTE != nil {
+		predicates = append(predicates, apikey.LimitConcurrencyGTE(*i.LimitConcurrencyGTE))
+	}
+	if i.LimitConcurrencyLT != nil {
+		predicates = append(predicates, apikey.LimitConcurrencyLT(*i.LimitConcurrencyLT))
+	}
+	if i.LimitConcurrencyLTE != nil {
+		predicates = append(predicates, apikey.LimitConcurrencyLTE(*i.LimitConcurrencyLTE))
+	}
+	if i.LimitConcurrencyIsNil {
+		predicates = append(predicates, apikey.LimitConcurrencyIsNil())
+	}
+	if i.LimitConcurrencyNotNil {
+		predicates = append(predicates, apikey.LimitConcurrencyNotNil())
 	}
 	if i.OrganizationID != nil {
 		predicates = append(predicates, apikey.OrganizationIDEQ(*i.OrganizationID))
@@ -2700,6 +2826,42 @@ type OrganizationWhereInput struct {
 	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
 	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
 
+	// "limit_rpm" field predicates.
+	LimitRpm       *int64  `json:"limitRpm,omitempty"`
+	LimitRpmNEQ    *int64  `json:"limitRpmNEQ,omitempty"`
+	LimitRpmIn     []int64 `json:"limitRpmIn,omitempty"`
+	LimitRpmNotIn  []int64 `json:"limitRpmNotIn,omitempty"`
+	LimitRpmGT     *int64  `json:"limitRpmGT,omitempty"`
+	LimitRpmGTE    *int64  `json:"limitRpmGTE,omitempty"`
+	LimitRpmLT     *int64  `json:"limitRpmLT,omitempty"`
+	LimitRpmLTE    *int64  `json:"limitRpmLTE,omitempty"`
+	LimitRpmIsNil  bool    `json:"limitRpmIsNil,omitempty"`
+	LimitRpmNotNil bool    `json:"limitRpmNotNil,omitempty"`
+
+	// "limit_tpm" field predicates.
+	LimitTpm       *int64  `json:"limitTpm,omitempty"`
+	LimitTpmNEQ    *int64  `json:"limitTpmNEQ,omitempty"`
+	LimitTpmIn     []int64 `json:"limitTpmIn,omitempty"`
+	LimitTpmNotIn  []int64 `json:"limitTpmNotIn,omitempty"`
+	LimitTpmGT     *int64  `json:"limitTpmGT,omitempty"`
+	LimitTpmGTE    *int64  `json:"limitTpmGTE,omitempty"`
+	LimitTpmLT     *int64  `json:"limitTpmLT,omitempty"`
+	LimitTpmLTE    *int64  `json:"limitTpmLTE,omitempty"`
+	LimitTpmIsNil  bool    `json:"limitTpmIsNil,omitempty"`
+	LimitTpmNotNil bool    `json:"limitTpmNotNil,omitempty"`
+
+	// "limit_concurrency" field predicates.
+	LimitConcurrency       *int64  `json:"limitConcurrency,omitempty"`
+	LimitConcurrencyNEQ    *int64  `json:"limitConcurrencyNEQ,omitempty"`
+	LimitConcurrencyIn     []int64 `json:"limitConcurrencyIn,omitempty"`
+	LimitConcurrencyNotIn  []int64 `json:"limitConcurrencyNotIn,omitempty"`
+	LimitConcurrencyGT     *int64  `json:"limitConcurrencyGT,omitempty"`
+	LimitConcurrencyGTE    *int64  `json:"limitConcurrencyGTE,omitempty"`
+	LimitConcurrencyLT     *int64  `json:"limitConcurrencyLT,omitempty"`
+	LimitConcurrencyLTE    *int64  `json:"limitConcurrencyLTE,omitempty"`
+	LimitConcurrencyIsNil  bool    `json:"limitConcurrencyIsNil,omitempty"`
+	LimitConcurrencyNotNil bool    `json:"limitConcurrencyNotNil,omitempty"`
+
 	// "name" field predicates.
 	Name             *string  `json:"name,omitempty"`
 	NameNEQ          *string  `json:"nameNEQ,omitempty"`
@@ -2862,6 +3024,96 @@ func (i *OrganizationWhereInput) P() (predicate.Organization, error) {
 	}
 	if i.UpdatedAtLTE != nil {
 		predicates = append(predicates, organization.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.LimitRpm != nil {
+		predicates = append(predicates, organization.LimitRpmEQ(*i.LimitRpm))
+	}
+	if i.LimitRpmNEQ != nil {
+		predicates = append(predicates, organization.LimitRpmNEQ(*i.LimitRpmNEQ))
+	}
+	if len(i.LimitRpmIn) > 0 {
+		predicates = append(predicates, organization.LimitRpmIn(i.LimitRpmIn...))
+	}
+	if len(i.LimitRpmNotIn) > 0 {
+		predicates = append(predicates, organization.LimitRpmNotIn(i.LimitRpmNotIn...))
+	}
+	if i.LimitRpmGT != nil {
+		predicates = append(predicates, organization.LimitRpmGT(*i.LimitRpmGT))
+	}
+	if i.LimitRpmGTE != nil {
+		predicates = append(predicates, organization.LimitRpmGTE(*i.LimitRpmGTE))
+	}
+	if i.LimitRpmLT != nil {
+		predicates = append(predicates, organization.LimitRpmLT(*i.LimitRpmLT))
+	}
+	if i.LimitRpmLTE != nil {
+		predicates = append(predicates, organization.LimitRpmLTE(*i.LimitRpmLTE))
+	}
+	if i.LimitRpmIsNil {
+		predicates = append(predicates, organization.LimitRpmIsNil())
+	}
+	if i.LimitRpmNotNil {
+		predicates = append(predicates, organization.LimitRpmNotNil())
+	}
+	if i.LimitTpm != nil {
+		predicates = append(predicates, organization.LimitTpmEQ(*i.LimitTpm))
+	}
+	if i.LimitTpmNEQ != nil {
+		predicates = append(predicates, organization.LimitTpmNEQ(*i.LimitTpmNEQ))
+	}
+	if len(i.LimitTpmIn) > 0 {
+		predicates = append(predicates, organization.LimitTpmIn(i.LimitTpmIn...))
+	}
+	if len(i.LimitTpmNotIn) > 0 {
+		predicates = append(predicates, organization.LimitTpmNotIn(i.LimitTpmNotIn...))
+	}
+	if i.LimitTpmGT != nil {
+		predicates = append(predicates, organization.LimitTpmGT(*i.LimitTpmGT))
+	}
+	if i.LimitTpmGTE != nil {
+		predicates = append(predicates, organization.LimitTpmGTE(*i.LimitTpmGTE))
+	}
+	if i.LimitTpmLT != nil {
+		predicates = append(predicates, organization.LimitTpmLT(*i.LimitTpmLT))
+	}
+	if i.LimitTpmLTE != nil {
+		predicates = append(predicates, organization.LimitTpmLTE(*i.LimitTpmLTE))
+	}
+	if i.LimitTpmIsNil {
+		predicates = append(predicates, organization.LimitTpmIsNil())
+	}
+	if i.LimitTpmNotNil {
+		predicates = append(predicates, organization.LimitTpmNotNil())
+	}
+	if i.LimitConcurrency != nil {
+		predicates = append(predicates, organization.LimitConcurrencyEQ(*i.LimitConcurrency))
+	}
+	if i.LimitConcurrencyNEQ != nil {
+		predicates = append(predicates, organization.LimitConcurrencyNEQ(*i.LimitConcurrencyNEQ))
+	}
+	if len(i.LimitConcurrencyIn) > 0 {
+		predicates = append(predicates, organization.LimitConcurrencyIn(i.LimitConcurrencyIn...))
+	}
+	if len(i.LimitConcurrencyNotIn) > 0 {
+		predicates = append(predicates, organization.LimitConcurrencyNotIn(i.LimitConcurrencyNotIn...))
+	}
+	if i.LimitConcurrencyGT != nil {
+		predicates = append(predicates, organization.LimitConcurrencyGT(*i.LimitConcurrencyGT))
+	}
+	if i.LimitConcurrencyGTE != nil {
+		predicates = append(predicates, organization.LimitConcurrencyGTE(*i.LimitConcurrencyGTE))
+	}
+	if i.LimitConcurrencyLT != nil {
+		predicates = append(predicates, organization.LimitConcurrencyLT(*i.LimitConcurrencyLT))
+	}
+	if i.LimitConcurrencyLTE != nil {
+		predicates = append(predicates, organization.LimitConcurrencyLTE(*i.LimitConcurrencyLTE))
+	}
+	if i.LimitConcurrencyIsNil {
+		predicates = append(predicates, organization.LimitConcurrencyIsNil())
+	}
+	if i.LimitConcurrencyNotNil {
+		predicates = append(predicates, organization.LimitConcurrencyNotNil())
 	}
 	if i.Name != nil {
 		predicates = append(predicates, organization.NameEQ(*i.Name))
@@ -3814,6 +4066,42 @@ type ServiceWhereInput struct {
 	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
 	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
 
+	// "limit_rpm" field predicates.
+	LimitRpm       *int64  `json:"limitRpm,omitempty"`
+	LimitRpmNEQ    *int64  `json:"limitRpmNEQ,omitempty"`
+	LimitRpmIn     []int64 `json:"limitRpmIn,omitempty"`
+	LimitRpmNotIn  []int64 `json:"limitRpmNotIn,omitempty"`
+	LimitRpmGT     *int64  `json:"limitRpmGT,omitempty"`
+	LimitRpmGTE    *int64  `json:"limitRpmGTE,omitempty"`
+	LimitRpmLT     *int64  `json:"limitRpmLT,omitempty"`
+	LimitRpmLTE    *int64  `json:"limitRpmLTE,omitempty"`
+	LimitRpmIsNil  bool    `json:"limitRpmIsNil,omitempty"`
+	LimitRpmNotNil bool    `json:"limitRpmNotNil,omitempty"`
+
+	// "limit_tpm" field predicates.
+	LimitTpm       *int64  `json:"limitTpm,omitempty"`
+	LimitTpmNEQ    *int64  `json:"limitTpmNEQ,omitempty"`
+	LimitTpmIn     []int64 `json:"limitTpmIn,omitempty"`
+	LimitTpmNotIn  []int64 `json:"limitTpmNotIn,omitempty"`
+	LimitTpmGT     *int64  `json:"limitTpmGT,omitempty"`
+	LimitTpmGTE    *int64  `json:"limitTpmGTE,omitempty"`
+	LimitTpmLT     *int64  `json:"limitTpmLT,omitempty"`
+	LimitTpmLTE    *int64  `json:"limitTpmLTE,omitempty"`
+	LimitTpmIsNil  bool    `json:"limitTpmIsNil,omitempty"`
+	LimitTpmNotNil bool    `json:"limitTpmNotNil,omitempty"`
+
+	// "limit_concurrency" field predicates.
+	LimitConcurrency       *int64  `json:"limitConcurrency,omitempty"`
+	LimitConcurrencyNEQ    *int64  `json:"limitConcurrencyNEQ,omitempty"`
+	LimitConcurrencyIn     []int64 `json:"limitConcurrencyIn,omitempty"`
+	LimitConcurrencyNotIn  []int64 `json:"limitConcurrencyNotIn,omitempty"`
+	LimitConcurrencyGT     *int64  `json:"limitConcurrencyGT,omitempty"`
+	LimitConcurrencyGTE    *int64  `json:"limitConcurrencyGTE,omitempty"`
+	LimitConcurrencyLT     *int64  `json:"limitConcurrencyLT,omitempty"`
+	LimitConcurrencyLTE    *int64  `json:"limitConcurrencyLTE,omitempty"`
+	LimitConcurrencyIsNil  bool    `json:"limitConcurrencyIsNil,omitempty"`
+	LimitConcurrencyNotNil bool    `json:"limitConcurrencyNotNil,omitempty"`
+
 	// "organization_id" field predicates.
 	OrganizationID      *int  `json:"organizationID,omitempty"`
 	OrganizationIDNEQ   *int  `json:"organizationIDNEQ,omitempty"`
@@ -4032,6 +4320,96 @@ func (i *ServiceWhereInput) P() (predicate.Service, error) {
 	}
 	if i.UpdatedAtLTE != nil {
 		predicates = append(predicates, service.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.LimitRpm != nil {
+		predicates = append(predicates, service.LimitRpmEQ(*i.LimitRpm))
+	}
+	if i.LimitRpmNEQ != nil {
+		predicates = append(predicates, service.LimitRpmNEQ(*i.LimitRpmNEQ))
+	}
+	if len(i.LimitRpmIn) > 0 {
+		predicates = append(predicates, service.LimitRpmIn(i.LimitRpmIn...))
+	}
+	if len(i.LimitRpmNotIn) > 0 {
+		predicates = append(predicates, service.LimitRpmNotIn(i.LimitRpmNotIn...))
+	}
+	if i.LimitRpmGT != nil {
+		predicates = append(predicates, service.LimitRpmGT(*i.LimitRpmGT))
+	}
+	if i.LimitRpmGTE != nil {
+		predicates = append(predicates, service.LimitRpmGTE(*i.LimitRpmGTE))
+	}
+	if i.LimitRpmLT != nil {
+		predicates = append(predicates, service.LimitRpmLT(*i.LimitRpmLT))
+	}
+	if i.LimitRpmLTE != nil {
+		predicates = append(predicates, service.LimitRpmLTE(*i.LimitRpmLTE))
+	}
+	if i.LimitRpmIsNil {
+		predicates = append(predicates, service.LimitRpmIsNil())
+	}
+	if i.LimitRpmNotNil {
+		predicates = append(predicates, service.LimitRpmNotNil())
+	}
+	if i.LimitTpm != nil {
+		predicates = append(predicates, service.LimitTpmEQ(*i.LimitTpm))
+	}
+	if i.LimitTpmNEQ != nil {
+		predicates = append(predicates, service.LimitTpmNEQ(*i.LimitTpmNEQ))
+	}
+	if len(i.LimitTpmIn) > 0 {
+		predicates = append(predicates, service.LimitTpmIn(i.LimitTpmIn...))
+	}
+	if len(i.LimitTpmNotIn) > 0 {
+		predicates = append(predicates, service.LimitTpmNotIn(i.LimitTpmNotIn...))
+	}
+	if i.LimitTpmGT != nil {
+		predicates = append(predicates, service.LimitTpmGT(*i.LimitTpmGT))
+	}
+	if i.LimitTpmGTE != nil {
+		predicates = append(predicates, service.LimitTpmGTE(*i.LimitTpmGTE))
+	}
+	if i.LimitTpmLT != nil {
+		predicates = append(predicates, service.LimitTpmLT(*i.LimitTpmLT))
+	}
+	if i.LimitTpmLTE != nil {
+		predicates = append(predicates, service.LimitTpmLTE(*i.LimitTpmLTE))
+	}
+	if i.LimitTpmIsNil {
+		predicates = append(predicates, service.LimitTpmIsNil())
+	}
+	if i.LimitTpmNotNil {
+		predicates = append(predicates, service.LimitTpmNotNil())
+	}
+	if i.LimitConcurrency != nil {
+		predicates = append(predicates, service.LimitConcurrencyEQ(*i.LimitConcurrency))
+	}
+	if i.LimitConcurrencyNEQ != nil {
+		predicates = append(predicates, service.LimitConcurrencyNEQ(*i.LimitConcurrencyNEQ))
+	}
+	if len(i.LimitConcurrencyIn) > 0 {
+		predicates = append(predicates, service.LimitConcurrencyIn(i.LimitConcurrencyIn...))
+	}
+	if len(i.LimitConcurrencyNotIn) > 0 {
+		predicates = append(predicates, service.LimitConcurrencyNotIn(i.LimitConcurrencyNotIn...))
+	}
+	if i.LimitConcurrencyGT != nil {
+		predicates = append(predicates, service.LimitConcurrencyGT(*i.LimitConcurrencyGT))
+	}
+	if i.LimitConcurrencyGTE != nil {
+		predicates = append(predicates, service.LimitConcurrencyGTE(*i.LimitConcurrencyGTE))
+	}
+	if i.LimitConcurrencyLT != nil {
+		predicates = append(predicates, service.LimitConcurrencyLT(*i.LimitConcurrencyLT))
+	}
+	if i.LimitConcurrencyLTE != nil {
+		predicates = append(predicates, service.LimitConcurrencyLTE(*i.LimitConcurrencyLTE))
+	}
+	if i.LimitConcurrencyIsNil {
+		predicates = append(predicates, service.LimitConcurrencyIsNil())
+	}
+	if i.LimitConcurrencyNotNil {
+		predicates = append(predicates, service.LimitConcurrencyNotNil())
 	}
 	if i.OrganizationID != nil {
 		predicates = append(predicates, service.OrganizationIDEQ(*i.OrganizationID))

@@ -87,6 +87,12 @@ type APIKeyMutation struct {
 	addlimit_cost_month_block *money.Micros
 	limit_cost_total_block    *money.Micros
 	addlimit_cost_total_block *money.Micros
+	limit_rpm                 *int64
+	addlimit_rpm              *int64
+	limit_tpm                 *int64
+	addlimit_tpm              *int64
+	limit_concurrency         *int64
+	addlimit_concurrency      *int64
 	name                      *string
 	description               *string
 	key_hash                  *string
@@ -766,6 +772,216 @@ func (m *APIKeyMutation) ResetLimitCostTotalBlock() {
 	delete(m.clearedFields, apikey.FieldLimitCostTotalBlock)
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (m *APIKeyMutation) SetLimitRpm(i int64) {
+	m.limit_rpm = &i
+	m.addlimit_rpm = nil
+}
+
+// LimitRpm returns the value of the "limit_rpm" field in the mutation.
+func (m *APIKeyMutation) LimitRpm() (r int64, exists bool) {
+	v := m.limit_rpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitRpm returns the old "limit_rpm" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldLimitRpm(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitRpm is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitRpm requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitRpm: %w", err)
+	}
+	return oldValue.LimitRpm, nil
+}
+
+// AddLimitRpm adds i to the "limit_rpm" field.
+func (m *APIKeyMutation) AddLimitRpm(i int64) {
+	if m.addlimit_rpm != nil {
+		*m.addlimit_rpm += i
+	} else {
+		m.addlimit_rpm = &i
+	}
+}
+
+// AddedLimitRpm returns the value that was added to the "limit_rpm" field in this mutation.
+func (m *APIKeyMutation) AddedLimitRpm() (r int64, exists bool) {
+	v := m.addlimit_rpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (m *APIKeyMutation) ClearLimitRpm() {
+	m.limit_rpm = nil
+	m.addlimit_rpm = nil
+	m.clearedFields[apikey.FieldLimitRpm] = struct{}{}
+}
+
+// LimitRpmCleared returns if the "limit_rpm" field was cleared in this mutation.
+func (m *APIKeyMutation) LimitRpmCleared() bool {
+	_, ok := m.clearedFields[apikey.FieldLimitRpm]
+	return ok
+}
+
+// ResetLimitRpm resets all changes to the "limit_rpm" field.
+func (m *APIKeyMutation) ResetLimitRpm() {
+	m.limit_rpm = nil
+	m.addlimit_rpm = nil
+	delete(m.clearedFields, apikey.FieldLimitRpm)
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (m *APIKeyMutation) SetLimitTpm(i int64) {
+	m.limit_tpm = &i
+	m.addlimit_tpm = nil
+}
+
+// LimitTpm returns the value of the "limit_tpm" field in the mutation.
+func (m *APIKeyMutation) LimitTpm() (r int64, exists bool) {
+	v := m.limit_tpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitTpm returns the old "limit_tpm" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldLimitTpm(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitTpm is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitTpm requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitTpm: %w", err)
+	}
+	return oldValue.LimitTpm, nil
+}
+
+// AddLimitTpm adds i to the "limit_tpm" field.
+func (m *APIKeyMutation) AddLimitTpm(i int64) {
+	if m.addlimit_tpm != nil {
+		*m.addlimit_tpm += i
+	} else {
+		m.addlimit_tpm = &i
+	}
+}
+
+// AddedLimitTpm returns the value that was added to the "limit_tpm" field in this mutation.
+func (m *APIKeyMutation) AddedLimitTpm() (r int64, exists bool) {
+	v := m.addlimit_tpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (m *APIKeyMutation) ClearLimitTpm() {
+	m.limit_tpm = nil
+	m.addlimit_tpm = nil
+	m.clearedFields[apikey.FieldLimitTpm] = struct{}{}
+}
+
+// LimitTpmCleared returns if the "limit_tpm" field was cleared in this mutation.
+func (m *APIKeyMutation) LimitTpmCleared() bool {
+	_, ok := m.clearedFields[apikey.FieldLimitTpm]
+	return ok
+}
+
+// ResetLimitTpm resets all changes to the "limit_tpm" field.
+func (m *APIKeyMutation) ResetLimitTpm() {
+	m.limit_tpm = nil
+	m.addlimit_tpm = nil
+	delete(m.clearedFields, apikey.FieldLimitTpm)
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (m *APIKeyMutation) SetLimitConcurrency(i int64) {
+	m.limit_concurrency = &i
+	m.addlimit_concurrency = nil
+}
+
+// LimitConcurrency returns the value of the "limit_concurrency" field in the mutation.
+func (m *APIKeyMutation) LimitConcurrency() (r int64, exists bool) {
+	v := m.limit_concurrency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitConcurrency returns the old "limit_concurrency" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldLimitConcurrency(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitConcurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitConcurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitConcurrency: %w", err)
+	}
+	return oldValue.LimitConcurrency, nil
+}
+
+// AddLimitConcurrency adds i to the "limit_concurrency" field.
+func (m *APIKeyMutation) AddLimitConcurrency(i int64) {
+	if m.addlimit_concurrency != nil {
+		*m.addlimit_concurrency += i
+	} else {
+		m.addlimit_concurrency = &i
+	}
+}
+
+// AddedLimitConcurrency returns the value that was added to the "limit_concurrency" field in this mutation.
+func (m *APIKeyMutation) AddedLimitConcurrency() (r int64, exists bool) {
+	v := m.addlimit_concurrency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (m *APIKeyMutation) ClearLimitConcurrency() {
+	m.limit_concurrency = nil
+	m.addlimit_concurrency = nil
+	m.clearedFields[apikey.FieldLimitConcurrency] = struct{}{}
+}
+
+// LimitConcurrencyCleared returns if the "limit_concurrency" field was cleared in this mutation.
+func (m *APIKeyMutation) LimitConcurrencyCleared() bool {
+	_, ok := m.clearedFields[apikey.FieldLimitConcurrency]
+	return ok
+}
+
+// ResetLimitConcurrency resets all changes to the "limit_concurrency" field.
+func (m *APIKeyMutation) ResetLimitConcurrency() {
+	m.limit_concurrency = nil
+	m.addlimit_concurrency = nil
+	delete(m.clearedFields, apikey.FieldLimitConcurrency)
+}
+
 // SetOrganizationID sets the "organization_id" field.
 func (m *APIKeyMutation) SetOrganizationID(i int) {
 	m.organization = &i
@@ -1289,7 +1505,7 @@ func (m *APIKeyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *APIKeyMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 23)
 	if m.created_at != nil {
 		fields = append(fields, apikey.FieldCreatedAt)
 	}
@@ -1316,6 +1532,15 @@ func (m *APIKeyMutation) Fields() []string {
 	}
 	if m.limit_cost_total_block != nil {
 		fields = append(fields, apikey.FieldLimitCostTotalBlock)
+	}
+	if m.limit_rpm != nil {
+		fields = append(fields, apikey.FieldLimitRpm)
+	}
+	if m.limit_tpm != nil {
+		fields = append(fields, apikey.FieldLimitTpm)
+	}
+	if m.limit_concurrency != nil {
+		fields = append(fields, apikey.FieldLimitConcurrency)
 	}
 	if m.organization != nil {
 		fields = append(fields, apikey.FieldOrganizationID)
@@ -1376,6 +1601,12 @@ func (m *APIKeyMutation) Field(name string) (ent.Value, bool) {
 		return m.LimitCostMonthBlock()
 	case apikey.FieldLimitCostTotalBlock:
 		return m.LimitCostTotalBlock()
+	case apikey.FieldLimitRpm:
+		return m.LimitRpm()
+	case apikey.FieldLimitTpm:
+		return m.LimitTpm()
+	case apikey.FieldLimitConcurrency:
+		return m.LimitConcurrency()
 	case apikey.FieldOrganizationID:
 		return m.OrganizationID()
 	case apikey.FieldServiceID:
@@ -1425,6 +1656,12 @@ func (m *APIKeyMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldLimitCostMonthBlock(ctx)
 	case apikey.FieldLimitCostTotalBlock:
 		return m.OldLimitCostTotalBlock(ctx)
+	case apikey.FieldLimitRpm:
+		return m.OldLimitRpm(ctx)
+	case apikey.FieldLimitTpm:
+		return m.OldLimitTpm(ctx)
+	case apikey.FieldLimitConcurrency:
+		return m.OldLimitConcurrency(ctx)
 	case apikey.FieldOrganizationID:
 		return m.OldOrganizationID(ctx)
 	case apikey.FieldServiceID:
@@ -1518,6 +1755,27 @@ func (m *APIKeyMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetLimitCostTotalBlock(v)
+		return nil
+	case apikey.FieldLimitRpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitRpm(v)
+		return nil
+	case apikey.FieldLimitTpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitTpm(v)
+		return nil
+	case apikey.FieldLimitConcurrency:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitConcurrency(v)
 		return nil
 	case apikey.FieldOrganizationID:
 		v, ok := value.(int)
@@ -1625,6 +1883,15 @@ func (m *APIKeyMutation) AddedFields() []string {
 	if m.addlimit_cost_total_block != nil {
 		fields = append(fields, apikey.FieldLimitCostTotalBlock)
 	}
+	if m.addlimit_rpm != nil {
+		fields = append(fields, apikey.FieldLimitRpm)
+	}
+	if m.addlimit_tpm != nil {
+		fields = append(fields, apikey.FieldLimitTpm)
+	}
+	if m.addlimit_concurrency != nil {
+		fields = append(fields, apikey.FieldLimitConcurrency)
+	}
 	return fields
 }
 
@@ -1647,6 +1914,12 @@ func (m *APIKeyMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedLimitCostMonthBlock()
 	case apikey.FieldLimitCostTotalBlock:
 		return m.AddedLimitCostTotalBlock()
+	case apikey.FieldLimitRpm:
+		return m.AddedLimitRpm()
+	case apikey.FieldLimitTpm:
+		return m.AddedLimitTpm()
+	case apikey.FieldLimitConcurrency:
+		return m.AddedLimitConcurrency()
 	}
 	return nil, false
 }
@@ -1705,6 +1978,27 @@ func (m *APIKeyMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddLimitCostTotalBlock(v)
 		return nil
+	case apikey.FieldLimitRpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitRpm(v)
+		return nil
+	case apikey.FieldLimitTpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitTpm(v)
+		return nil
+	case apikey.FieldLimitConcurrency:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitConcurrency(v)
+		return nil
 	}
 	return fmt.Errorf("unknown APIKey numeric field %s", name)
 }
@@ -1733,6 +2027,15 @@ func (m *APIKeyMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(apikey.FieldLimitCostTotalBlock) {
 		fields = append(fields, apikey.FieldLimitCostTotalBlock)
+	}
+	if m.FieldCleared(apikey.FieldLimitRpm) {
+		fields = append(fields, apikey.FieldLimitRpm)
+	}
+	if m.FieldCleared(apikey.FieldLimitTpm) {
+		fields = append(fields, apikey.FieldLimitTpm)
+	}
+	if m.FieldCleared(apikey.FieldLimitConcurrency) {
+		fields = append(fields, apikey.FieldLimitConcurrency)
 	}
 	if m.FieldCleared(apikey.FieldServiceID) {
 		fields = append(fields, apikey.FieldServiceID)
@@ -1778,6 +2081,15 @@ func (m *APIKeyMutation) ClearField(name string) error {
 	case apikey.FieldLimitCostTotalBlock:
 		m.ClearLimitCostTotalBlock()
 		return nil
+	case apikey.FieldLimitRpm:
+		m.ClearLimitRpm()
+		return nil
+	case apikey.FieldLimitTpm:
+		m.ClearLimitTpm()
+		return nil
+	case apikey.FieldLimitConcurrency:
+		m.ClearLimitConcurrency()
+		return nil
 	case apikey.FieldServiceID:
 		m.ClearServiceID()
 		return nil
@@ -1821,6 +2133,15 @@ func (m *APIKeyMutation) ResetField(name string) error {
 		return nil
 	case apikey.FieldLimitCostTotalBlock:
 		m.ResetLimitCostTotalBlock()
+		return nil
+	case apikey.FieldLimitRpm:
+		m.ResetLimitRpm()
+		return nil
+	case apikey.FieldLimitTpm:
+		m.ResetLimitTpm()
+		return nil
+	case apikey.FieldLimitConcurrency:
+		m.ResetLimitConcurrency()
 		return nil
 	case apikey.FieldOrganizationID:
 		m.ResetOrganizationID()
@@ -7298,6 +7619,12 @@ type OrganizationMutation struct {
 	addlimit_cost_month_block   *money.Micros
 	limit_cost_total_block      *money.Micros
 	addlimit_cost_total_block   *money.Micros
+	limit_rpm                   *int64
+	addlimit_rpm                *int64
+	limit_tpm                   *int64
+	addlimit_tpm                *int64
+	limit_concurrency           *int64
+	addlimit_concurrency        *int64
 	name                        *string
 	is_default                  *bool
 	clearedFields               map[string]struct{}
@@ -7982,6 +8309,216 @@ func (m *OrganizationMutation) ResetLimitCostTotalBlock() {
 	delete(m.clearedFields, organization.FieldLimitCostTotalBlock)
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (m *OrganizationMutation) SetLimitRpm(i int64) {
+	m.limit_rpm = &i
+	m.addlimit_rpm = nil
+}
+
+// LimitRpm returns the value of the "limit_rpm" field in the mutation.
+func (m *OrganizationMutation) LimitRpm() (r int64, exists bool) {
+	v := m.limit_rpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitRpm returns the old "limit_rpm" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldLimitRpm(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitRpm is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitRpm requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitRpm: %w", err)
+	}
+	return oldValue.LimitRpm, nil
+}
+
+// AddLimitRpm adds i to the "limit_rpm" field.
+func (m *OrganizationMutation) AddLimitRpm(i int64) {
+	if m.addlimit_rpm != nil {
+		*m.addlimit_rpm += i
+	} else {
+		m.addlimit_rpm = &i
+	}
+}
+
+// AddedLimitRpm returns the value that was added to the "limit_rpm" field in this mutation.
+func (m *OrganizationMutation) AddedLimitRpm() (r int64, exists bool) {
+	v := m.addlimit_rpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (m *OrganizationMutation) ClearLimitRpm() {
+	m.limit_rpm = nil
+	m.addlimit_rpm = nil
+	m.clearedFields[organization.FieldLimitRpm] = struct{}{}
+}
+
+// LimitRpmCleared returns if the "limit_rpm" field was cleared in this mutation.
+func (m *OrganizationMutation) LimitRpmCleared() bool {
+	_, ok := m.clearedFields[organization.FieldLimitRpm]
+	return ok
+}
+
+// ResetLimitRpm resets all changes to the "limit_rpm" field.
+func (m *OrganizationMutation) ResetLimitRpm() {
+	m.limit_rpm = nil
+	m.addlimit_rpm = nil
+	delete(m.clearedFields, organization.FieldLimitRpm)
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (m *OrganizationMutation) SetLimitTpm(i int64) {
+	m.limit_tpm = &i
+	m.addlimit_tpm = nil
+}
+
+// LimitTpm returns the value of the "limit_tpm" field in the mutation.
+func (m *OrganizationMutation) LimitTpm() (r int64, exists bool) {
+	v := m.limit_tpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitTpm returns the old "limit_tpm" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldLimitTpm(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitTpm is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitTpm requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitTpm: %w", err)
+	}
+	return oldValue.LimitTpm, nil
+}
+
+// AddLimitTpm adds i to the "limit_tpm" field.
+func (m *OrganizationMutation) AddLimitTpm(i int64) {
+	if m.addlimit_tpm != nil {
+		*m.addlimit_tpm += i
+	} else {
+		m.addlimit_tpm = &i
+	}
+}
+
+// AddedLimitTpm returns the value that was added to the "limit_tpm" field in this mutation.
+func (m *OrganizationMutation) AddedLimitTpm() (r int64, exists bool) {
+	v := m.addlimit_tpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (m *OrganizationMutation) ClearLimitTpm() {
+	m.limit_tpm = nil
+	m.addlimit_tpm = nil
+	m.clearedFields[organization.FieldLimitTpm] = struct{}{}
+}
+
+// LimitTpmCleared returns if the "limit_tpm" field was cleared in this mutation.
+func (m *OrganizationMutation) LimitTpmCleared() bool {
+	_, ok := m.clearedFields[organization.FieldLimitTpm]
+	return ok
+}
+
+// ResetLimitTpm resets all changes to the "limit_tpm" field.
+func (m *OrganizationMutation) ResetLimitTpm() {
+	m.limit_tpm = nil
+	m.addlimit_tpm = nil
+	delete(m.clearedFields, organization.FieldLimitTpm)
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (m *OrganizationMutation) SetLimitConcurrency(i int64) {
+	m.limit_concurrency = &i
+	m.addlimit_concurrency = nil
+}
+
+// LimitConcurrency returns the value of the "limit_concurrency" field in the mutation.
+func (m *OrganizationMutation) LimitConcurrency() (r int64, exists bool) {
+	v := m.limit_concurrency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitConcurrency returns the old "limit_concurrency" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldLimitConcurrency(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitConcurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitConcurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitConcurrency: %w", err)
+	}
+	return oldValue.LimitConcurrency, nil
+}
+
+// AddLimitConcurrency adds i to the "limit_concurrency" field.
+func (m *OrganizationMutation) AddLimitConcurrency(i int64) {
+	if m.addlimit_concurrency != nil {
+		*m.addlimit_concurrency += i
+	} else {
+		m.addlimit_concurrency = &i
+	}
+}
+
+// AddedLimitConcurrency returns the value that was added to the "limit_concurrency" field in this mutation.
+func (m *OrganizationMutation) AddedLimitConcurrency() (r int64, exists bool) {
+	v := m.addlimit_concurrency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (m *OrganizationMutation) ClearLimitConcurrency() {
+	m.limit_concurrency = nil
+	m.addlimit_concurrency = nil
+	m.clearedFields[organization.FieldLimitConcurrency] = struct{}{}
+}
+
+// LimitConcurrencyCleared returns if the "limit_concurrency" field was cleared in this mutation.
+func (m *OrganizationMutation) LimitConcurrencyCleared() bool {
+	_, ok := m.clearedFields[organization.FieldLimitConcurrency]
+	return ok
+}
+
+// ResetLimitConcurrency resets all changes to the "limit_concurrency" field.
+func (m *OrganizationMutation) ResetLimitConcurrency() {
+	m.limit_concurrency = nil
+	m.addlimit_concurrency = nil
+	delete(m.clearedFields, organization.FieldLimitConcurrency)
+}
+
 // SetName sets the "name" field.
 func (m *OrganizationMutation) SetName(s string) {
 	m.name = &s
@@ -8382,7 +8919,7 @@ func (m *OrganizationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrganizationMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, organization.FieldCreatedAt)
 	}
@@ -8409,6 +8946,15 @@ func (m *OrganizationMutation) Fields() []string {
 	}
 	if m.limit_cost_total_block != nil {
 		fields = append(fields, organization.FieldLimitCostTotalBlock)
+	}
+	if m.limit_rpm != nil {
+		fields = append(fields, organization.FieldLimitRpm)
+	}
+	if m.limit_tpm != nil {
+		fields = append(fields, organization.FieldLimitTpm)
+	}
+	if m.limit_concurrency != nil {
+		fields = append(fields, organization.FieldLimitConcurrency)
 	}
 	if m.name != nil {
 		fields = append(fields, organization.FieldName)
@@ -8442,6 +8988,12 @@ func (m *OrganizationMutation) Field(name string) (ent.Value, bool) {
 		return m.LimitCostMonthBlock()
 	case organization.FieldLimitCostTotalBlock:
 		return m.LimitCostTotalBlock()
+	case organization.FieldLimitRpm:
+		return m.LimitRpm()
+	case organization.FieldLimitTpm:
+		return m.LimitTpm()
+	case organization.FieldLimitConcurrency:
+		return m.LimitConcurrency()
 	case organization.FieldName:
 		return m.Name()
 	case organization.FieldIsDefault:
@@ -8473,6 +9025,12 @@ func (m *OrganizationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldLimitCostMonthBlock(ctx)
 	case organization.FieldLimitCostTotalBlock:
 		return m.OldLimitCostTotalBlock(ctx)
+	case organization.FieldLimitRpm:
+		return m.OldLimitRpm(ctx)
+	case organization.FieldLimitTpm:
+		return m.OldLimitTpm(ctx)
+	case organization.FieldLimitConcurrency:
+		return m.OldLimitConcurrency(ctx)
 	case organization.FieldName:
 		return m.OldName(ctx)
 	case organization.FieldIsDefault:
@@ -8549,6 +9107,27 @@ func (m *OrganizationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLimitCostTotalBlock(v)
 		return nil
+	case organization.FieldLimitRpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitRpm(v)
+		return nil
+	case organization.FieldLimitTpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitTpm(v)
+		return nil
+	case organization.FieldLimitConcurrency:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitConcurrency(v)
+		return nil
 	case organization.FieldName:
 		v, ok := value.(string)
 		if !ok {
@@ -8592,6 +9171,15 @@ func (m *OrganizationMutation) AddedFields() []string {
 	if m.addlimit_cost_total_block != nil {
 		fields = append(fields, organization.FieldLimitCostTotalBlock)
 	}
+	if m.addlimit_rpm != nil {
+		fields = append(fields, organization.FieldLimitRpm)
+	}
+	if m.addlimit_tpm != nil {
+		fields = append(fields, organization.FieldLimitTpm)
+	}
+	if m.addlimit_concurrency != nil {
+		fields = append(fields, organization.FieldLimitConcurrency)
+	}
 	return fields
 }
 
@@ -8614,6 +9202,12 @@ func (m *OrganizationMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedLimitCostMonthBlock()
 	case organization.FieldLimitCostTotalBlock:
 		return m.AddedLimitCostTotalBlock()
+	case organization.FieldLimitRpm:
+		return m.AddedLimitRpm()
+	case organization.FieldLimitTpm:
+		return m.AddedLimitTpm()
+	case organization.FieldLimitConcurrency:
+		return m.AddedLimitConcurrency()
 	}
 	return nil, false
 }
@@ -8672,6 +9266,27 @@ func (m *OrganizationMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddLimitCostTotalBlock(v)
 		return nil
+	case organization.FieldLimitRpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitRpm(v)
+		return nil
+	case organization.FieldLimitTpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitTpm(v)
+		return nil
+	case organization.FieldLimitConcurrency:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitConcurrency(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Organization numeric field %s", name)
 }
@@ -8700,6 +9315,15 @@ func (m *OrganizationMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(organization.FieldLimitCostTotalBlock) {
 		fields = append(fields, organization.FieldLimitCostTotalBlock)
+	}
+	if m.FieldCleared(organization.FieldLimitRpm) {
+		fields = append(fields, organization.FieldLimitRpm)
+	}
+	if m.FieldCleared(organization.FieldLimitTpm) {
+		fields = append(fields, organization.FieldLimitTpm)
+	}
+	if m.FieldCleared(organization.FieldLimitConcurrency) {
+		fields = append(fields, organization.FieldLimitConcurrency)
 	}
 	return fields
 }
@@ -8736,6 +9360,15 @@ func (m *OrganizationMutation) ClearField(name string) error {
 	case organization.FieldLimitCostTotalBlock:
 		m.ClearLimitCostTotalBlock()
 		return nil
+	case organization.FieldLimitRpm:
+		m.ClearLimitRpm()
+		return nil
+	case organization.FieldLimitTpm:
+		m.ClearLimitTpm()
+		return nil
+	case organization.FieldLimitConcurrency:
+		m.ClearLimitConcurrency()
+		return nil
 	}
 	return fmt.Errorf("unknown Organization nullable field %s", name)
 }
@@ -8770,6 +9403,15 @@ func (m *OrganizationMutation) ResetField(name string) error {
 		return nil
 	case organization.FieldLimitCostTotalBlock:
 		m.ResetLimitCostTotalBlock()
+		return nil
+	case organization.FieldLimitRpm:
+		m.ResetLimitRpm()
+		return nil
+	case organization.FieldLimitTpm:
+		m.ResetLimitTpm()
+		return nil
+	case organization.FieldLimitConcurrency:
+		m.ResetLimitConcurrency()
 		return nil
 	case organization.FieldName:
 		m.ResetName()
@@ -12322,6 +12964,12 @@ type ServiceMutation struct {
 	addlimit_cost_month_block *money.Micros
 	limit_cost_total_block    *money.Micros
 	addlimit_cost_total_block *money.Micros
+	limit_rpm                 *int64
+	addlimit_rpm              *int64
+	limit_tpm                 *int64
+	addlimit_tpm              *int64
+	limit_concurrency         *int64
+	addlimit_concurrency      *int64
 	service_name              *string
 	description               *string
 	provider                  *string
@@ -13008,6 +13656,216 @@ func (m *ServiceMutation) ResetLimitCostTotalBlock() {
 	delete(m.clearedFields, service.FieldLimitCostTotalBlock)
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (m *ServiceMutation) SetLimitRpm(i int64) {
+	m.limit_rpm = &i
+	m.addlimit_rpm = nil
+}
+
+// LimitRpm returns the value of the "limit_rpm" field in the mutation.
+func (m *ServiceMutation) LimitRpm() (r int64, exists bool) {
+	v := m.limit_rpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitRpm returns the old "limit_rpm" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldLimitRpm(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitRpm is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitRpm requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitRpm: %w", err)
+	}
+	return oldValue.LimitRpm, nil
+}
+
+// AddLimitRpm adds i to the "limit_rpm" field.
+func (m *ServiceMutation) AddLimitRpm(i int64) {
+	if m.addlimit_rpm != nil {
+		*m.addlimit_rpm += i
+	} else {
+		m.addlimit_rpm = &i
+	}
+}
+
+// AddedLimitRpm returns the value that was added to the "limit_rpm" field in this mutation.
+func (m *ServiceMutation) AddedLimitRpm() (r int64, exists bool) {
+	v := m.addlimit_rpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (m *ServiceMutation) ClearLimitRpm() {
+	m.limit_rpm = nil
+	m.addlimit_rpm = nil
+	m.clearedFields[service.FieldLimitRpm] = struct{}{}
+}
+
+// LimitRpmCleared returns if the "limit_rpm" field was cleared in this mutation.
+func (m *ServiceMutation) LimitRpmCleared() bool {
+	_, ok := m.clearedFields[service.FieldLimitRpm]
+	return ok
+}
+
+// ResetLimitRpm resets all changes to the "limit_rpm" field.
+func (m *ServiceMutation) ResetLimitRpm() {
+	m.limit_rpm = nil
+	m.addlimit_rpm = nil
+	delete(m.clearedFields, service.FieldLimitRpm)
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (m *ServiceMutation) SetLimitTpm(i int64) {
+	m.limit_tpm = &i
+	m.addlimit_tpm = nil
+}
+
+// LimitTpm returns the value of the "limit_tpm" field in the mutation.
+func (m *ServiceMutation) LimitTpm() (r int64, exists bool) {
+	v := m.limit_tpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitTpm returns the old "limit_tpm" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldLimitTpm(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitTpm is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitTpm requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitTpm: %w", err)
+	}
+	return oldValue.LimitTpm, nil
+}
+
+// AddLimitTpm adds i to the "limit_tpm" field.
+func (m *ServiceMutation) AddLimitTpm(i int64) {
+	if m.addlimit_tpm != nil {
+		*m.addlimit_tpm += i
+	} else {
+		m.addlimit_tpm = &i
+	}
+}
+
+// AddedLimitTpm returns the value that was added to the "limit_tpm" field in this mutation.
+func (m *ServiceMutation) AddedLimitTpm() (r int64, exists bool) {
+	v := m.addlimit_tpm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (m *ServiceMutation) ClearLimitTpm() {
+	m.limit_tpm = nil
+	m.addlimit_tpm = nil
+	m.clearedFields[service.FieldLimitTpm] = struct{}{}
+}
+
+// LimitTpmCleared returns if the "limit_tpm" field was cleared in this mutation.
+func (m *ServiceMutation) LimitTpmCleared() bool {
+	_, ok := m.clearedFields[service.FieldLimitTpm]
+	return ok
+}
+
+// ResetLimitTpm resets all changes to the "limit_tpm" field.
+func (m *ServiceMutation) ResetLimitTpm() {
+	m.limit_tpm = nil
+	m.addlimit_tpm = nil
+	delete(m.clearedFields, service.FieldLimitTpm)
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (m *ServiceMutation) SetLimitConcurrency(i int64) {
+	m.limit_concurrency = &i
+	m.addlimit_concurrency = nil
+}
+
+// LimitConcurrency returns the value of the "limit_concurrency" field in the mutation.
+func (m *ServiceMutation) LimitConcurrency() (r int64, exists bool) {
+	v := m.limit_concurrency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLimitConcurrency returns the old "limit_concurrency" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldLimitConcurrency(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLimitConcurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLimitConcurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLimitConcurrency: %w", err)
+	}
+	return oldValue.LimitConcurrency, nil
+}
+
+// AddLimitConcurrency adds i to the "limit_concurrency" field.
+func (m *ServiceMutation) AddLimitConcurrency(i int64) {
+	if m.addlimit_concurrency != nil {
+		*m.addlimit_concurrency += i
+	} else {
+		m.addlimit_concurrency = &i
+	}
+}
+
+// AddedLimitConcurrency returns the value that was added to the "limit_concurrency" field in this mutation.
+func (m *ServiceMutation) AddedLimitConcurrency() (r int64, exists bool) {
+	v := m.addlimit_concurrency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (m *ServiceMutation) ClearLimitConcurrency() {
+	m.limit_concurrency = nil
+	m.addlimit_concurrency = nil
+	m.clearedFields[service.FieldLimitConcurrency] = struct{}{}
+}
+
+// LimitConcurrencyCleared returns if the "limit_concurrency" field was cleared in this mutation.
+func (m *ServiceMutation) LimitConcurrencyCleared() bool {
+	_, ok := m.clearedFields[service.FieldLimitConcurrency]
+	return ok
+}
+
+// ResetLimitConcurrency resets all changes to the "limit_concurrency" field.
+func (m *ServiceMutation) ResetLimitConcurrency() {
+	m.limit_concurrency = nil
+	m.addlimit_concurrency = nil
+	delete(m.clearedFields, service.FieldLimitConcurrency)
+}
+
 // SetOrganizationID sets the "organization_id" field.
 func (m *ServiceMutation) SetOrganizationID(i int) {
 	m.organization = &i
@@ -13608,7 +14466,7 @@ func (m *ServiceMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ServiceMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 21)
 	if m.created_at != nil {
 		fields = append(fields, service.FieldCreatedAt)
 	}
@@ -13635,6 +14493,15 @@ func (m *ServiceMutation) Fields() []string {
 	}
 	if m.limit_cost_total_block != nil {
 		fields = append(fields, service.FieldLimitCostTotalBlock)
+	}
+	if m.limit_rpm != nil {
+		fields = append(fields, service.FieldLimitRpm)
+	}
+	if m.limit_tpm != nil {
+		fields = append(fields, service.FieldLimitTpm)
+	}
+	if m.limit_concurrency != nil {
+		fields = append(fields, service.FieldLimitConcurrency)
 	}
 	if m.organization != nil {
 		fields = append(fields, service.FieldOrganizationID)
@@ -13689,6 +14556,12 @@ func (m *ServiceMutation) Field(name string) (ent.Value, bool) {
 		return m.LimitCostMonthBlock()
 	case service.FieldLimitCostTotalBlock:
 		return m.LimitCostTotalBlock()
+	case service.FieldLimitRpm:
+		return m.LimitRpm()
+	case service.FieldLimitTpm:
+		return m.LimitTpm()
+	case service.FieldLimitConcurrency:
+		return m.LimitConcurrency()
 	case service.FieldOrganizationID:
 		return m.OrganizationID()
 	case service.FieldServiceName:
@@ -13734,6 +14607,12 @@ func (m *ServiceMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldLimitCostMonthBlock(ctx)
 	case service.FieldLimitCostTotalBlock:
 		return m.OldLimitCostTotalBlock(ctx)
+	case service.FieldLimitRpm:
+		return m.OldLimitRpm(ctx)
+	case service.FieldLimitTpm:
+		return m.OldLimitTpm(ctx)
+	case service.FieldLimitConcurrency:
+		return m.OldLimitConcurrency(ctx)
 	case service.FieldOrganizationID:
 		return m.OldOrganizationID(ctx)
 	case service.FieldServiceName:
@@ -13823,6 +14702,27 @@ func (m *ServiceMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetLimitCostTotalBlock(v)
+		return nil
+	case service.FieldLimitRpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitRpm(v)
+		return nil
+	case service.FieldLimitTpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitTpm(v)
+		return nil
+	case service.FieldLimitConcurrency:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLimitConcurrency(v)
 		return nil
 	case service.FieldOrganizationID:
 		v, ok := value.(int)
@@ -13916,6 +14816,15 @@ func (m *ServiceMutation) AddedFields() []string {
 	if m.addlimit_cost_total_block != nil {
 		fields = append(fields, service.FieldLimitCostTotalBlock)
 	}
+	if m.addlimit_rpm != nil {
+		fields = append(fields, service.FieldLimitRpm)
+	}
+	if m.addlimit_tpm != nil {
+		fields = append(fields, service.FieldLimitTpm)
+	}
+	if m.addlimit_concurrency != nil {
+		fields = append(fields, service.FieldLimitConcurrency)
+	}
 	return fields
 }
 
@@ -13938,6 +14847,12 @@ func (m *ServiceMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedLimitCostMonthBlock()
 	case service.FieldLimitCostTotalBlock:
 		return m.AddedLimitCostTotalBlock()
+	case service.FieldLimitRpm:
+		return m.AddedLimitRpm()
+	case service.FieldLimitTpm:
+		return m.AddedLimitTpm()
+	case service.FieldLimitConcurrency:
+		return m.AddedLimitConcurrency()
 	}
 	return nil, false
 }
@@ -13996,6 +14911,27 @@ func (m *ServiceMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddLimitCostTotalBlock(v)
 		return nil
+	case service.FieldLimitRpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitRpm(v)
+		return nil
+	case service.FieldLimitTpm:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitTpm(v)
+		return nil
+	case service.FieldLimitConcurrency:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLimitConcurrency(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Service numeric field %s", name)
 }
@@ -14024,6 +14960,15 @@ func (m *ServiceMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(service.FieldLimitCostTotalBlock) {
 		fields = append(fields, service.FieldLimitCostTotalBlock)
+	}
+	if m.FieldCleared(service.FieldLimitRpm) {
+		fields = append(fields, service.FieldLimitRpm)
+	}
+	if m.FieldCleared(service.FieldLimitTpm) {
+		fields = append(fields, service.FieldLimitTpm)
+	}
+	if m.FieldCleared(service.FieldLimitConcurrency) {
+		fields = append(fields, service.FieldLimitConcurrency)
 	}
 	if m.FieldCleared(service.FieldCredentialID) {
 		fields = append(fields, service.FieldCredentialID)
@@ -14066,6 +15011,15 @@ func (m *ServiceMutation) ClearField(name string) error {
 	case service.FieldLimitCostTotalBlock:
 		m.ClearLimitCostTotalBlock()
 		return nil
+	case service.FieldLimitRpm:
+		m.ClearLimitRpm()
+		return nil
+	case service.FieldLimitTpm:
+		m.ClearLimitTpm()
+		return nil
+	case service.FieldLimitConcurrency:
+		m.ClearLimitConcurrency()
+		return nil
 	case service.FieldCredentialID:
 		m.ClearCredentialID()
 		return nil
@@ -14106,6 +15060,15 @@ func (m *ServiceMutation) ResetField(name string) error {
 		return nil
 	case service.FieldLimitCostTotalBlock:
 		m.ResetLimitCostTotalBlock()
+		return nil
+	case service.FieldLimitRpm:
+		m.ResetLimitRpm()
+		return nil
+	case service.FieldLimitTpm:
+		m.ResetLimitTpm()
+		return nil
+	case service.FieldLimitConcurrency:
+		m.ResetLimitConcurrency()
 		return nil
 	case service.FieldOrganizationID:
 		m.ResetOrganizationID()

@@ -38,6 +38,12 @@ type Organization struct {
 	LimitCostMonthBlock *money.Micros `json:"limit_cost_month_block,omitempty"`
 	// LimitCostTotalBlock holds the value of the "limit_cost_total_block" field.
 	LimitCostTotalBlock *money.Micros `json:"limit_cost_total_block,omitempty"`
+	// Requests per rolling minute.
+	LimitRpm *int64 `json:"limit_rpm,omitempty"`
+	// Input plus output tokens per rolling minute.
+	LimitTpm *int64 `json:"limit_tpm,omitempty"`
+	// Requests in flight at once.
+	LimitConcurrency *int64 `json:"limit_concurrency,omitempty"`
 	// Name holds the value of the "name" field.
 	Name string `json:"name,omitempty"`
 	// The organization created at first start; its admins administer the instance.
@@ -137,7 +143,7 @@ func (*Organization) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case organization.FieldIsDefault:
 			values[i] = new(sql.NullBool)
-		case organization.FieldID, organization.FieldLimitCostHourWarn, organization.FieldLimitCostHourBlock, organization.FieldLimitCostDayWarn, organization.FieldLimitCostDayBlock, organization.FieldLimitCostMonthWarn, organization.FieldLimitCostMonthBlock, organization.FieldLimitCostTotalBlock:
+		case organization.FieldID, organization.FieldLimitCostHourWarn, organization.FieldLimitCostHourBlock, organization.FieldLimitCostDayWarn, organization.FieldLimitCostDayBlock, organization.FieldLimitCostMonthWarn, organization.FieldLimitCostMonthBlock, organization.FieldLimitCostTotalBlock, organization.FieldLimitRpm, organization.FieldLimitTpm, organization.FieldLimitConcurrency:
 			values[i] = new(sql.NullInt64)
 		case organization.FieldName:
 			values[i] = new(sql.NullString)
@@ -224,6 +230,27 @@ func (_m *Organization) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.LimitCostTotalBlock = new(money.Micros)
 				*_m.LimitCostTotalBlock = money.Micros(value.Int64)
+			}
+		case organization.FieldLimitRpm:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_rpm", values[i])
+			} else if value.Valid {
+				_m.LimitRpm = new(int64)
+				*_m.LimitRpm = value.Int64
+			}
+		case organization.FieldLimitTpm:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_tpm", values[i])
+			} else if value.Valid {
+				_m.LimitTpm = new(int64)
+				*_m.LimitTpm = value.Int64
+			}
+		case organization.FieldLimitConcurrency:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_concurrency", values[i])
+			} else if value.Valid {
+				_m.LimitConcurrency = new(int64)
+				*_m.LimitConcurrency = value.Int64
 			}
 		case organization.FieldName:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -341,6 +368,21 @@ func (_m *Organization) String() string {
 	builder.WriteString(", ")
 	if v := _m.LimitCostTotalBlock; v != nil {
 		builder.WriteString("limit_cost_total_block=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitRpm; v != nil {
+		builder.WriteString("limit_rpm=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitTpm; v != nil {
+		builder.WriteString("limit_tpm=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitConcurrency; v != nil {
+		builder.WriteString("limit_concurrency=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

@@ -155,6 +155,48 @@ func (_c *OrganizationCreate) SetNillableLimitCostTotalBlock(v *money.Micros) *O
 	return _c
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (_c *OrganizationCreate) SetLimitRpm(v int64) *OrganizationCreate {
+	_c.mutation.SetLimitRpm(v)
+	return _c
+}
+
+// SetNillableLimitRpm sets the "limit_rpm" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableLimitRpm(v *int64) *OrganizationCreate {
+	if v != nil {
+		_c.SetLimitRpm(*v)
+	}
+	return _c
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (_c *OrganizationCreate) SetLimitTpm(v int64) *OrganizationCreate {
+	_c.mutation.SetLimitTpm(v)
+	return _c
+}
+
+// SetNillableLimitTpm sets the "limit_tpm" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableLimitTpm(v *int64) *OrganizationCreate {
+	if v != nil {
+		_c.SetLimitTpm(*v)
+	}
+	return _c
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (_c *OrganizationCreate) SetLimitConcurrency(v int64) *OrganizationCreate {
+	_c.mutation.SetLimitConcurrency(v)
+	return _c
+}
+
+// SetNillableLimitConcurrency sets the "limit_concurrency" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableLimitConcurrency(v *int64) *OrganizationCreate {
+	if v != nil {
+		_c.SetLimitConcurrency(*v)
+	}
+	return _c
+}
+
 // SetName sets the "name" field.
 func (_c *OrganizationCreate) SetName(v string) *OrganizationCreate {
 	_c.mutation.SetName(v)
@@ -330,6 +372,21 @@ func (_c *OrganizationCreate) check() error {
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
 		return &ValidationError{Name: "updated_at", err: errors.New(`ent: missing required field "Organization.updated_at"`)}
 	}
+	if v, ok := _c.mutation.LimitRpm(); ok {
+		if err := organization.LimitRpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_rpm", err: fmt.Errorf(`ent: validator failed for field "Organization.limit_rpm": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.LimitTpm(); ok {
+		if err := organization.LimitTpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_tpm", err: fmt.Errorf(`ent: validator failed for field "Organization.limit_tpm": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.LimitConcurrency(); ok {
+		if err := organization.LimitConcurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "limit_concurrency", err: fmt.Errorf(`ent: validator failed for field "Organization.limit_concurrency": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Name(); !ok {
 		return &ValidationError{Name: "name", err: errors.New(`ent: missing required field "Organization.name"`)}
 	}
@@ -403,6 +460,18 @@ func (_c *OrganizationCreate) createSpec() (*Organization, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.LimitCostTotalBlock(); ok {
 		_spec.SetField(organization.FieldLimitCostTotalBlock, field.TypeInt64, value)
 		_node.LimitCostTotalBlock = &value
+	}
+	if value, ok := _c.mutation.LimitRpm(); ok {
+		_spec.SetField(organization.FieldLimitRpm, field.TypeInt64, value)
+		_node.LimitRpm = &value
+	}
+	if value, ok := _c.mutation.LimitTpm(); ok {
+		_spec.SetField(organization.FieldLimitTpm, field.TypeInt64, value)
+		_node.LimitTpm = &value
+	}
+	if value, ok := _c.mutation.LimitConcurrency(); ok {
+		_spec.SetField(organization.FieldLimitConcurrency, field.TypeInt64, value)
+		_node.LimitConcurrency = &value
 	}
 	if value, ok := _c.mutation.Name(); ok {
 		_spec.SetField(organization.FieldName, field.TypeString, value)
@@ -740,6 +809,78 @@ func (u *OrganizationUpsert) ClearLimitCostTotalBlock() *OrganizationUpsert {
 	return u
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (u *OrganizationUpsert) SetLimitRpm(v int64) *OrganizationUpsert {
+	u.Set(organization.FieldLimitRpm, v)
+	return u
+}
+
+// UpdateLimitRpm sets the "limit_rpm" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateLimitRpm() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldLimitRpm)
+	return u
+}
+
+// AddLimitRpm adds v to the "limit_rpm" field.
+func (u *OrganizationUpsert) AddLimitRpm(v int64) *OrganizationUpsert {
+	u.Add(organization.FieldLimitRpm, v)
+	return u
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (u *OrganizationUpsert) ClearLimitRpm() *OrganizationUpsert {
+	u.SetNull(organization.FieldLimitRpm)
+	return u
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (u *OrganizationUpsert) SetLimitTpm(v int64) *OrganizationUpsert {
+	u.Set(organization.FieldLimitTpm, v)
+	return u
+}
+
+// UpdateLimitTpm sets the "limit_tpm" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateLimitTpm() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldLimitTpm)
+	return u
+}
+
+// AddLimitTpm adds v to the "limit_tpm" field.
+func (u *OrganizationUpsert) AddLimitTpm(v int64) *OrganizationUpsert {
+	u.Add(organization.FieldLimitTpm, v)
+	return u
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (u *OrganizationUpsert) ClearLimitTpm() *OrganizationUpsert {
+	u.SetNull(organization.FieldLimitTpm)
+	return u
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (u *OrganizationUpsert) SetLimitConcurrency(v int64) *OrganizationUpsert {
+	u.Set(organization.FieldLimitConcurrency, v)
+	return u
+}
+
+// UpdateLimitConcurrency sets the "limit_concurrency" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateLimitConcurrency() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldLimitConcurrency)
+	return u
+}
+
+// AddLimitConcurrency adds v to the "limit_concurrency" field.
+func (u *OrganizationUpsert) AddLimitConcurrency(v int64) *OrganizationUpsert {
+	u.Add(organization.FieldLimitConcurrency, v)
+	return u
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (u *OrganizationUpsert) ClearLimitConcurrency() *OrganizationUpsert {
+	u.SetNull(organization.FieldLimitConcurrency)
+	return u
+}
+
 // SetName sets the "name" field.
 func (u *OrganizationUpsert) SetName(v string) *OrganizationUpsert {
 	u.Set(organization.FieldName, v)
@@ -1007,6 +1148,90 @@ func (u *OrganizationUpsertOne) UpdateLimitCostTotalBlock() *OrganizationUpsertO
 func (u *OrganizationUpsertOne) ClearLimitCostTotalBlock() *OrganizationUpsertOne {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.ClearLimitCostTotalBlock()
+	})
+}
+
+// SetLimitRpm sets the "limit_rpm" field.
+func (u *OrganizationUpsertOne) SetLimitRpm(v int64) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitRpm(v)
+	})
+}
+
+// AddLimitRpm adds v to the "limit_rpm" field.
+func (u *OrganizationUpsertOne) AddLimitRpm(v int64) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitRpm(v)
+	})
+}
+
+// UpdateLimitRpm sets the "limit_rpm" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateLimitRpm() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitRpm()
+	})
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (u *OrganizationUpsertOne) ClearLimitRpm() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitRpm()
+	})
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (u *OrganizationUpsertOne) SetLimitTpm(v int64) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitTpm(v)
+	})
+}
+
+// AddLimitTpm adds v to the "limit_tpm" field.
+func (u *OrganizationUpsertOne) AddLimitTpm(v int64) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitTpm(v)
+	})
+}
+
+// UpdateLimitTpm sets the "limit_tpm" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateLimitTpm() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitTpm()
+	})
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (u *OrganizationUpsertOne) ClearLimitTpm() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitTpm()
+	})
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (u *OrganizationUpsertOne) SetLimitConcurrency(v int64) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitConcurrency(v)
+	})
+}
+
+// AddLimitConcurrency adds v to the "limit_concurrency" field.
+func (u *OrganizationUpsertOne) AddLimitConcurrency(v int64) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitConcurrency(v)
+	})
+}
+
+// UpdateLimitConcurrency sets the "limit_concurrency" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateLimitConcurrency() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitConcurrency()
+	})
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (u *OrganizationUpsertOne) ClearLimitConcurrency() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitConcurrency()
 	})
 }
 
@@ -1445,6 +1670,90 @@ func (u *OrganizationUpsertBulk) UpdateLimitCostTotalBlock() *OrganizationUpsert
 func (u *OrganizationUpsertBulk) ClearLimitCostTotalBlock() *OrganizationUpsertBulk {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.ClearLimitCostTotalBlock()
+	})
+}
+
+// SetLimitRpm sets the "limit_rpm" field.
+func (u *OrganizationUpsertBulk) SetLimitRpm(v int64) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitRpm(v)
+	})
+}
+
+// AddLimitRpm adds v to the "limit_rpm" field.
+func (u *OrganizationUpsertBulk) AddLimitRpm(v int64) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitRpm(v)
+	})
+}
+
+// UpdateLimitRpm sets the "limit_rpm" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateLimitRpm() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitRpm()
+	})
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (u *OrganizationUpsertBulk) ClearLimitRpm() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitRpm()
+	})
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (u *OrganizationUpsertBulk) SetLimitTpm(v int64) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitTpm(v)
+	})
+}
+
+// AddLimitTpm adds v to the "limit_tpm" field.
+func (u *OrganizationUpsertBulk) AddLimitTpm(v int64) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitTpm(v)
+	})
+}
+
+// UpdateLimitTpm sets the "limit_tpm" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateLimitTpm() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitTpm()
+	})
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (u *OrganizationUpsertBulk) ClearLimitTpm() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitTpm()
+	})
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (u *OrganizationUpsertBulk) SetLimitConcurrency(v int64) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetLimitConcurrency(v)
+	})
+}
+
+// AddLimitConcurrency adds v to the "limit_concurrency" field.
+func (u *OrganizationUpsertBulk) AddLimitConcurrency(v int64) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddLimitConcurrency(v)
+	})
+}
+
+// UpdateLimitConcurrency sets the "limit_concurrency" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateLimitConcurrency() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateLimitConcurrency()
+	})
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (u *OrganizationUpsertBulk) ClearLimitConcurrency() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearLimitConcurrency()
 	})
 }
 

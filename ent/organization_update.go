@@ -230,6 +230,87 @@ func (_u *OrganizationUpdate) ClearLimitCostTotalBlock() *OrganizationUpdate {
 	return _u
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (_u *OrganizationUpdate) SetLimitRpm(v int64) *OrganizationUpdate {
+	_u.mutation.ResetLimitRpm()
+	_u.mutation.SetLimitRpm(v)
+	return _u
+}
+
+// SetNillableLimitRpm sets the "limit_rpm" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableLimitRpm(v *int64) *OrganizationUpdate {
+	if v != nil {
+		_u.SetLimitRpm(*v)
+	}
+	return _u
+}
+
+// AddLimitRpm adds value to the "limit_rpm" field.
+func (_u *OrganizationUpdate) AddLimitRpm(v int64) *OrganizationUpdate {
+	_u.mutation.AddLimitRpm(v)
+	return _u
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (_u *OrganizationUpdate) ClearLimitRpm() *OrganizationUpdate {
+	_u.mutation.ClearLimitRpm()
+	return _u
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (_u *OrganizationUpdate) SetLimitTpm(v int64) *OrganizationUpdate {
+	_u.mutation.ResetLimitTpm()
+	_u.mutation.SetLimitTpm(v)
+	return _u
+}
+
+// SetNillableLimitTpm sets the "limit_tpm" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableLimitTpm(v *int64) *OrganizationUpdate {
+	if v != nil {
+		_u.SetLimitTpm(*v)
+	}
+	return _u
+}
+
+// AddLimitTpm adds value to the "limit_tpm" field.
+func (_u *OrganizationUpdate) AddLimitTpm(v int64) *OrganizationUpdate {
+	_u.mutation.AddLimitTpm(v)
+	return _u
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (_u *OrganizationUpdate) ClearLimitTpm() *OrganizationUpdate {
+	_u.mutation.ClearLimitTpm()
+	return _u
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (_u *OrganizationUpdate) SetLimitConcurrency(v int64) *OrganizationUpdate {
+	_u.mutation.ResetLimitConcurrency()
+	_u.mutation.SetLimitConcurrency(v)
+	return _u
+}
+
+// SetNillableLimitConcurrency sets the "limit_concurrency" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableLimitConcurrency(v *int64) *OrganizationUpdate {
+	if v != nil {
+		_u.SetLimitConcurrency(*v)
+	}
+	return _u
+}
+
+// AddLimitConcurrency adds value to the "limit_concurrency" field.
+func (_u *OrganizationUpdate) AddLimitConcurrency(v int64) *OrganizationUpdate {
+	_u.mutation.AddLimitConcurrency(v)
+	return _u
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (_u *OrganizationUpdate) ClearLimitConcurrency() *OrganizationUpdate {
+	_u.mutation.ClearLimitConcurrency()
+	return _u
+}
+
 // SetName sets the "name" field.
 func (_u *OrganizationUpdate) SetName(v string) *OrganizationUpdate {
 	_u.mutation.SetName(v)
@@ -481,6 +562,21 @@ func (_u *OrganizationUpdate) defaults() {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *OrganizationUpdate) check() error {
+	if v, ok := _u.mutation.LimitRpm(); ok {
+		if err := organization.LimitRpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_rpm", err: fmt.Errorf(`ent: validator failed for field "Organization.limit_rpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitTpm(); ok {
+		if err := organization.LimitTpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_tpm", err: fmt.Errorf(`ent: validator failed for field "Organization.limit_tpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitConcurrency(); ok {
+		if err := organization.LimitConcurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "limit_concurrency", err: fmt.Errorf(`ent: validator failed for field "Organization.limit_concurrency": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Name(); ok {
 		if err := organization.NameValidator(v); err != nil {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Organization.name": %w`, err)}
@@ -566,6 +662,33 @@ func (_u *OrganizationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if _u.mutation.LimitCostTotalBlockCleared() {
 		_spec.ClearField(organization.FieldLimitCostTotalBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitRpm(); ok {
+		_spec.SetField(organization.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitRpm(); ok {
+		_spec.AddField(organization.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitRpmCleared() {
+		_spec.ClearField(organization.FieldLimitRpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitTpm(); ok {
+		_spec.SetField(organization.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitTpm(); ok {
+		_spec.AddField(organization.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitTpmCleared() {
+		_spec.ClearField(organization.FieldLimitTpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitConcurrency(); ok {
+		_spec.SetField(organization.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitConcurrency(); ok {
+		_spec.AddField(organization.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitConcurrencyCleared() {
+		_spec.ClearField(organization.FieldLimitConcurrency, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(organization.FieldName, field.TypeString, value)
@@ -1023,6 +1146,87 @@ func (_u *OrganizationUpdateOne) ClearLimitCostTotalBlock() *OrganizationUpdateO
 	return _u
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (_u *OrganizationUpdateOne) SetLimitRpm(v int64) *OrganizationUpdateOne {
+	_u.mutation.ResetLimitRpm()
+	_u.mutation.SetLimitRpm(v)
+	return _u
+}
+
+// SetNillableLimitRpm sets the "limit_rpm" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableLimitRpm(v *int64) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetLimitRpm(*v)
+	}
+	return _u
+}
+
+// AddLimitRpm adds value to the "limit_rpm" field.
+func (_u *OrganizationUpdateOne) AddLimitRpm(v int64) *OrganizationUpdateOne {
+	_u.mutation.AddLimitRpm(v)
+	return _u
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (_u *OrganizationUpdateOne) ClearLimitRpm() *OrganizationUpdateOne {
+	_u.mutation.ClearLimitRpm()
+	return _u
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (_u *OrganizationUpdateOne) SetLimitTpm(v int64) *OrganizationUpdateOne {
+	_u.mutation.ResetLimitTpm()
+	_u.mutation.SetLimitTpm(v)
+	return _u
+}
+
+// SetNillableLimitTpm sets the "limit_tpm" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableLimitTpm(v *int64) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetLimitTpm(*v)
+	}
+	return _u
+}
+
+// AddLimitTpm adds value to the "limit_tpm" field.
+func (_u *OrganizationUpdateOne) AddLimitTpm(v int64) *OrganizationUpdateOne {
+	_u.mutation.AddLimitTpm(v)
+	return _u
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (_u *OrganizationUpdateOne) ClearLimitTpm() *OrganizationUpdateOne {
+	_u.mutation.ClearLimitTpm()
+	return _u
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (_u *OrganizationUpdateOne) SetLimitConcurrency(v int64) *OrganizationUpdateOne {
+	_u.mutation.ResetLimitConcurrency()
+	_u.mutation.SetLimitConcurrency(v)
+	return _u
+}
+
+// SetNillableLimitConcurrency sets the "limit_concurrency" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableLimitConcurrency(v *int64) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetLimitConcurrency(*v)
+	}
+	return _u
+}
+
+// AddLimitConcurrency adds value to the "limit_concurrency" field.
+func (_u *OrganizationUpdateOne) AddLimitConcurrency(v int64) *OrganizationUpdateOne {
+	_u.mutation.AddLimitConcurrency(v)
+	return _u
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (_u *OrganizationUpdateOne) ClearLimitConcurrency() *OrganizationUpdateOne {
+	_u.mutation.ClearLimitConcurrency()
+	return _u
+}
+
 // SetName sets the "name" field.
 func (_u *OrganizationUpdateOne) SetName(v string) *OrganizationUpdateOne {
 	_u.mutation.SetName(v)
@@ -1287,6 +1491,21 @@ func (_u *OrganizationUpdateOne) defaults() {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *OrganizationUpdateOne) check() error {
+	if v, ok := _u.mutation.LimitRpm(); ok {
+		if err := organization.LimitRpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_rpm", err: fmt.Errorf(`ent: validator failed for field "Organization.limit_rpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitTpm(); ok {
+		if err := organization.LimitTpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_tpm", err: fmt.Errorf(`ent: validator failed for field "Organization.limit_tpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitConcurrency(); ok {
+		if err := organization.LimitConcurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "limit_concurrency", err: fmt.Errorf(`ent: validator failed for field "Organization.limit_concurrency": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Name(); ok {
 		if err := organization.NameValidator(v); err != nil {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Organization.name": %w`, err)}
@@ -1389,6 +1608,33 @@ func (_u *OrganizationUpdateOne) sqlSave(ctx context.Context) (_node *Organizati
 	}
 	if _u.mutation.LimitCostTotalBlockCleared() {
 		_spec.ClearField(organization.FieldLimitCostTotalBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitRpm(); ok {
+		_spec.SetField(organization.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitRpm(); ok {
+		_spec.AddField(organization.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitRpmCleared() {
+		_spec.ClearField(organization.FieldLimitRpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitTpm(); ok {
+		_spec.SetField(organization.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitTpm(); ok {
+		_spec.AddField(organization.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitTpmCleared() {
+		_spec.ClearField(organization.FieldLimitTpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitConcurrency(); ok {
+		_spec.SetField(organization.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitConcurrency(); ok {
+		_spec.AddField(organization.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitConcurrencyCleared() {
+		_spec.ClearField(organization.FieldLimitConcurrency, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(organization.FieldName, field.TypeString, value)

@@ -35,6 +35,8 @@ func init() {
 	apikeyMixin := schema.APIKey{}.Mixin()
 	apikeyMixinFields0 := apikeyMixin[0].Fields()
 	_ = apikeyMixinFields0
+	apikeyMixinFields2 := apikeyMixin[2].Fields()
+	_ = apikeyMixinFields2
 	apikeyFields := schema.APIKey{}.Fields()
 	_ = apikeyFields
 	// apikeyDescCreatedAt is the schema descriptor for created_at field.
@@ -47,6 +49,18 @@ func init() {
 	apikey.DefaultUpdatedAt = apikeyDescUpdatedAt.Default.(func() time.Time)
 	// apikey.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	apikey.UpdateDefaultUpdatedAt = apikeyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// apikeyDescLimitRpm is the schema descriptor for limit_rpm field.
+	apikeyDescLimitRpm := apikeyMixinFields2[0].Descriptor()
+	// apikey.LimitRpmValidator is a validator for the "limit_rpm" field. It is called by the builders before save.
+	apikey.LimitRpmValidator = apikeyDescLimitRpm.Validators[0].(func(int64) error)
+	// apikeyDescLimitTpm is the schema descriptor for limit_tpm field.
+	apikeyDescLimitTpm := apikeyMixinFields2[1].Descriptor()
+	// apikey.LimitTpmValidator is a validator for the "limit_tpm" field. It is called by the builders before save.
+	apikey.LimitTpmValidator = apikeyDescLimitTpm.Validators[0].(func(int64) error)
+	// apikeyDescLimitConcurrency is the schema descriptor for limit_concurrency field.
+	apikeyDescLimitConcurrency := apikeyMixinFields2[2].Descriptor()
+	// apikey.LimitConcurrencyValidator is a validator for the "limit_concurrency" field. It is called by the builders before save.
+	apikey.LimitConcurrencyValidator = apikeyDescLimitConcurrency.Validators[0].(func(int64) error)
 	// apikeyDescName is the schema descriptor for name field.
 	apikeyDescName := apikeyFields[2].Descriptor()
 	// apikey.NameValidator is a validator for the "name" field. It is called by the builders before save.
@@ -288,6 +302,8 @@ func init() {
 	organizationMixin := schema.Organization{}.Mixin()
 	organizationMixinFields0 := organizationMixin[0].Fields()
 	_ = organizationMixinFields0
+	organizationMixinFields2 := organizationMixin[2].Fields()
+	_ = organizationMixinFields2
 	organizationFields := schema.Organization{}.Fields()
 	_ = organizationFields
 	// organizationDescCreatedAt is the schema descriptor for created_at field.
@@ -300,6 +316,18 @@ func init() {
 	organization.DefaultUpdatedAt = organizationDescUpdatedAt.Default.(func() time.Time)
 	// organization.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	organization.UpdateDefaultUpdatedAt = organizationDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// organizationDescLimitRpm is the schema descriptor for limit_rpm field.
+	organizationDescLimitRpm := organizationMixinFields2[0].Descriptor()
+	// organization.LimitRpmValidator is a validator for the "limit_rpm" field. It is called by the builders before save.
+	organization.LimitRpmValidator = organizationDescLimitRpm.Validators[0].(func(int64) error)
+	// organizationDescLimitTpm is the schema descriptor for limit_tpm field.
+	organizationDescLimitTpm := organizationMixinFields2[1].Descriptor()
+	// organization.LimitTpmValidator is a validator for the "limit_tpm" field. It is called by the builders before save.
+	organization.LimitTpmValidator = organizationDescLimitTpm.Validators[0].(func(int64) error)
+	// organizationDescLimitConcurrency is the schema descriptor for limit_concurrency field.
+	organizationDescLimitConcurrency := organizationMixinFields2[2].Descriptor()
+	// organization.LimitConcurrencyValidator is a validator for the "limit_concurrency" field. It is called by the builders before save.
+	organization.LimitConcurrencyValidator = organizationDescLimitConcurrency.Validators[0].(func(int64) error)
 	// organizationDescName is the schema descriptor for name field.
 	organizationDescName := organizationFields[0].Descriptor()
 	// organization.NameValidator is a validator for the "name" field. It is called by the builders before save.
@@ -425,6 +453,8 @@ func init() {
 	serviceMixin := schema.Service{}.Mixin()
 	serviceMixinFields0 := serviceMixin[0].Fields()
 	_ = serviceMixinFields0
+	serviceMixinFields2 := serviceMixin[2].Fields()
+	_ = serviceMixinFields2
 	serviceFields := schema.Service{}.Fields()
 	_ = serviceFields
 	// serviceDescCreatedAt is the schema descriptor for created_at field.
@@ -437,6 +467,18 @@ func init() {
 	service.DefaultUpdatedAt = serviceDescUpdatedAt.Default.(func() time.Time)
 	// service.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	service.UpdateDefaultUpdatedAt = serviceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// serviceDescLimitRpm is the schema descriptor for limit_rpm field.
+	serviceDescLimitRpm := serviceMixinFields2[0].Descriptor()
+	// service.LimitRpmValidator is a validator for the "limit_rpm" field. It is called by the builders before save.
+	service.LimitRpmValidator = serviceDescLimitRpm.Validators[0].(func(int64) error)
+	// serviceDescLimitTpm is the schema descriptor for limit_tpm field.
+	serviceDescLimitTpm := serviceMixinFields2[1].Descriptor()
+	// service.LimitTpmValidator is a validator for the "limit_tpm" field. It is called by the builders before save.
+	service.LimitTpmValidator = serviceDescLimitTpm.Validators[0].(func(int64) error)
+	// serviceDescLimitConcurrency is the schema descriptor for limit_concurrency field.
+	serviceDescLimitConcurrency := serviceMixinFields2[2].Descriptor()
+	// service.LimitConcurrencyValidator is a validator for the "limit_concurrency" field. It is called by the builders before save.
+	service.LimitConcurrencyValidator = serviceDescLimitConcurrency.Validators[0].(func(int64) error)
 	// serviceDescServiceName is the schema descriptor for service_name field.
 	serviceDescServiceName := serviceFields[1].Descriptor()
 	// service.ServiceNameValidator is a validator for the "service_name" field. It is called by the builders before save.

@@ -39,6 +39,12 @@ type Service struct {
 	LimitCostMonthBlock *money.Micros `json:"limit_cost_month_block,omitempty"`
 	// LimitCostTotalBlock holds the value of the "limit_cost_total_block" field.
 	LimitCostTotalBlock *money.Micros `json:"limit_cost_total_block,omitempty"`
+	// Requests per rolling minute.
+	LimitRpm *int64 `json:"limit_rpm,omitempty"`
+	// Input plus output tokens per rolling minute.
+	LimitTpm *int64 `json:"limit_tpm,omitempty"`
+	// Requests in flight at once.
+	LimitConcurrency *int64 `json:"limit_concurrency,omitempty"`
 	// OrganizationID holds the value of the "organization_id" field.
 	OrganizationID int `json:"organization_id,omitempty"`
 	// Unique in the organization; used in API calls.
@@ -145,7 +151,7 @@ func (*Service) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case service.FieldAllowUnpricedModels, service.FieldActive:
 			values[i] = new(sql.NullBool)
-		case service.FieldID, service.FieldLimitCostHourWarn, service.FieldLimitCostHourBlock, service.FieldLimitCostDayWarn, service.FieldLimitCostDayBlock, service.FieldLimitCostMonthWarn, service.FieldLimitCostMonthBlock, service.FieldLimitCostTotalBlock, service.FieldOrganizationID, service.FieldCredentialID:
+		case service.FieldID, service.FieldLimitCostHourWarn, service.FieldLimitCostHourBlock, service.FieldLimitCostDayWarn, service.FieldLimitCostDayBlock, service.FieldLimitCostMonthWarn, service.FieldLimitCostMonthBlock, service.FieldLimitCostTotalBlock, service.FieldLimitRpm, service.FieldLimitTpm, service.FieldLimitConcurrency, service.FieldOrganizationID, service.FieldCredentialID:
 			values[i] = new(sql.NullInt64)
 		case service.FieldServiceName, service.FieldDescription, service.FieldProvider:
 			values[i] = new(sql.NullString)
@@ -232,6 +238,27 @@ func (_m *Service) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.LimitCostTotalBlock = new(money.Micros)
 				*_m.LimitCostTotalBlock = money.Micros(value.Int64)
+			}
+		case service.FieldLimitRpm:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_rpm", values[i])
+			} else if value.Valid {
+				_m.LimitRpm = new(int64)
+				*_m.LimitRpm = value.Int64
+			}
+		case service.FieldLimitTpm:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_tpm", values[i])
+			} else if value.Valid {
+				_m.LimitTpm = new(int64)
+				*_m.LimitTpm = value.Int64
+			}
+		case service.FieldLimitConcurrency:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field limit_concurrency", values[i])
+			} else if value.Valid {
+				_m.LimitConcurrency = new(int64)
+				*_m.LimitConcurrency = value.Int64
 			}
 		case service.FieldOrganizationID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -391,6 +418,21 @@ func (_m *Service) String() string {
 	builder.WriteString(", ")
 	if v := _m.LimitCostTotalBlock; v != nil {
 		builder.WriteString("limit_cost_total_block=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitRpm; v != nil {
+		builder.WriteString("limit_rpm=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitTpm; v != nil {
+		builder.WriteString("limit_tpm=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LimitConcurrency; v != nil {
+		builder.WriteString("limit_concurrency=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

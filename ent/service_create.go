@@ -153,6 +153,48 @@ func (_c *ServiceCreate) SetNillableLimitCostTotalBlock(v *money.Micros) *Servic
 	return _c
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (_c *ServiceCreate) SetLimitRpm(v int64) *ServiceCreate {
+	_c.mutation.SetLimitRpm(v)
+	return _c
+}
+
+// SetNillableLimitRpm sets the "limit_rpm" field if the given value is not nil.
+func (_c *ServiceCreate) SetNillableLimitRpm(v *int64) *ServiceCreate {
+	if v != nil {
+		_c.SetLimitRpm(*v)
+	}
+	return _c
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (_c *ServiceCreate) SetLimitTpm(v int64) *ServiceCreate {
+	_c.mutation.SetLimitTpm(v)
+	return _c
+}
+
+// SetNillableLimitTpm sets the "limit_tpm" field if the given value is not nil.
+func (_c *ServiceCreate) SetNillableLimitTpm(v *int64) *ServiceCreate {
+	if v != nil {
+		_c.SetLimitTpm(*v)
+	}
+	return _c
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (_c *ServiceCreate) SetLimitConcurrency(v int64) *ServiceCreate {
+	_c.mutation.SetLimitConcurrency(v)
+	return _c
+}
+
+// SetNillableLimitConcurrency sets the "limit_concurrency" field if the given value is not nil.
+func (_c *ServiceCreate) SetNillableLimitConcurrency(v *int64) *ServiceCreate {
+	if v != nil {
+		_c.SetLimitConcurrency(*v)
+	}
+	return _c
+}
+
 // SetOrganizationID sets the "organization_id" field.
 func (_c *ServiceCreate) SetOrganizationID(v int) *ServiceCreate {
 	_c.mutation.SetOrganizationID(v)
@@ -367,6 +409,21 @@ func (_c *ServiceCreate) check() error {
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
 		return &ValidationError{Name: "updated_at", err: errors.New(`ent: missing required field "Service.updated_at"`)}
 	}
+	if v, ok := _c.mutation.LimitRpm(); ok {
+		if err := service.LimitRpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_rpm", err: fmt.Errorf(`ent: validator failed for field "Service.limit_rpm": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.LimitTpm(); ok {
+		if err := service.LimitTpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_tpm", err: fmt.Errorf(`ent: validator failed for field "Service.limit_tpm": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.LimitConcurrency(); ok {
+		if err := service.LimitConcurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "limit_concurrency", err: fmt.Errorf(`ent: validator failed for field "Service.limit_concurrency": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.OrganizationID(); !ok {
 		return &ValidationError{Name: "organization_id", err: errors.New(`ent: missing required field "Service.organization_id"`)}
 	}
@@ -468,6 +525,18 @@ func (_c *ServiceCreate) createSpec() (*Service, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.LimitCostTotalBlock(); ok {
 		_spec.SetField(service.FieldLimitCostTotalBlock, field.TypeInt64, value)
 		_node.LimitCostTotalBlock = &value
+	}
+	if value, ok := _c.mutation.LimitRpm(); ok {
+		_spec.SetField(service.FieldLimitRpm, field.TypeInt64, value)
+		_node.LimitRpm = &value
+	}
+	if value, ok := _c.mutation.LimitTpm(); ok {
+		_spec.SetField(service.FieldLimitTpm, field.TypeInt64, value)
+		_node.LimitTpm = &value
+	}
+	if value, ok := _c.mutation.LimitConcurrency(); ok {
+		_spec.SetField(service.FieldLimitConcurrency, field.TypeInt64, value)
+		_node.LimitConcurrency = &value
 	}
 	if value, ok := _c.mutation.ServiceName(); ok {
 		_spec.SetField(service.FieldServiceName, field.TypeString, value)
@@ -808,6 +877,78 @@ func (u *ServiceUpsert) AddLimitCostTotalBlock(v money.Micros) *ServiceUpsert {
 // ClearLimitCostTotalBlock clears the value of the "limit_cost_total_block" field.
 func (u *ServiceUpsert) ClearLimitCostTotalBlock() *ServiceUpsert {
 	u.SetNull(service.FieldLimitCostTotalBlock)
+	return u
+}
+
+// SetLimitRpm sets the "limit_rpm" field.
+func (u *ServiceUpsert) SetLimitRpm(v int64) *ServiceUpsert {
+	u.Set(service.FieldLimitRpm, v)
+	return u
+}
+
+// UpdateLimitRpm sets the "limit_rpm" field to the value that was provided on create.
+func (u *ServiceUpsert) UpdateLimitRpm() *ServiceUpsert {
+	u.SetExcluded(service.FieldLimitRpm)
+	return u
+}
+
+// AddLimitRpm adds v to the "limit_rpm" field.
+func (u *ServiceUpsert) AddLimitRpm(v int64) *ServiceUpsert {
+	u.Add(service.FieldLimitRpm, v)
+	return u
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (u *ServiceUpsert) ClearLimitRpm() *ServiceUpsert {
+	u.SetNull(service.FieldLimitRpm)
+	return u
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (u *ServiceUpsert) SetLimitTpm(v int64) *ServiceUpsert {
+	u.Set(service.FieldLimitTpm, v)
+	return u
+}
+
+// UpdateLimitTpm sets the "limit_tpm" field to the value that was provided on create.
+func (u *ServiceUpsert) UpdateLimitTpm() *ServiceUpsert {
+	u.SetExcluded(service.FieldLimitTpm)
+	return u
+}
+
+// AddLimitTpm adds v to the "limit_tpm" field.
+func (u *ServiceUpsert) AddLimitTpm(v int64) *ServiceUpsert {
+	u.Add(service.FieldLimitTpm, v)
+	return u
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (u *ServiceUpsert) ClearLimitTpm() *ServiceUpsert {
+	u.SetNull(service.FieldLimitTpm)
+	return u
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (u *ServiceUpsert) SetLimitConcurrency(v int64) *ServiceUpsert {
+	u.Set(service.FieldLimitConcurrency, v)
+	return u
+}
+
+// UpdateLimitConcurrency sets the "limit_concurrency" field to the value that was provided on create.
+func (u *ServiceUpsert) UpdateLimitConcurrency() *ServiceUpsert {
+	u.SetExcluded(service.FieldLimitConcurrency)
+	return u
+}
+
+// AddLimitConcurrency adds v to the "limit_concurrency" field.
+func (u *ServiceUpsert) AddLimitConcurrency(v int64) *ServiceUpsert {
+	u.Add(service.FieldLimitConcurrency, v)
+	return u
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (u *ServiceUpsert) ClearLimitConcurrency() *ServiceUpsert {
+	u.SetNull(service.FieldLimitConcurrency)
 	return u
 }
 
@@ -1174,6 +1315,90 @@ func (u *ServiceUpsertOne) UpdateLimitCostTotalBlock() *ServiceUpsertOne {
 func (u *ServiceUpsertOne) ClearLimitCostTotalBlock() *ServiceUpsertOne {
 	return u.Update(func(s *ServiceUpsert) {
 		s.ClearLimitCostTotalBlock()
+	})
+}
+
+// SetLimitRpm sets the "limit_rpm" field.
+func (u *ServiceUpsertOne) SetLimitRpm(v int64) *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.SetLimitRpm(v)
+	})
+}
+
+// AddLimitRpm adds v to the "limit_rpm" field.
+func (u *ServiceUpsertOne) AddLimitRpm(v int64) *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.AddLimitRpm(v)
+	})
+}
+
+// UpdateLimitRpm sets the "limit_rpm" field to the value that was provided on create.
+func (u *ServiceUpsertOne) UpdateLimitRpm() *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.UpdateLimitRpm()
+	})
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (u *ServiceUpsertOne) ClearLimitRpm() *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.ClearLimitRpm()
+	})
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (u *ServiceUpsertOne) SetLimitTpm(v int64) *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.SetLimitTpm(v)
+	})
+}
+
+// AddLimitTpm adds v to the "limit_tpm" field.
+func (u *ServiceUpsertOne) AddLimitTpm(v int64) *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.AddLimitTpm(v)
+	})
+}
+
+// UpdateLimitTpm sets the "limit_tpm" field to the value that was provided on create.
+func (u *ServiceUpsertOne) UpdateLimitTpm() *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.UpdateLimitTpm()
+	})
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (u *ServiceUpsertOne) ClearLimitTpm() *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.ClearLimitTpm()
+	})
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (u *ServiceUpsertOne) SetLimitConcurrency(v int64) *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.SetLimitConcurrency(v)
+	})
+}
+
+// AddLimitConcurrency adds v to the "limit_concurrency" field.
+func (u *ServiceUpsertOne) AddLimitConcurrency(v int64) *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.AddLimitConcurrency(v)
+	})
+}
+
+// UpdateLimitConcurrency sets the "limit_concurrency" field to the value that was provided on create.
+func (u *ServiceUpsertOne) UpdateLimitConcurrency() *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.UpdateLimitConcurrency()
+	})
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (u *ServiceUpsertOne) ClearLimitConcurrency() *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.ClearLimitConcurrency()
 	})
 }
 
@@ -1724,6 +1949,90 @@ func (u *ServiceUpsertBulk) UpdateLimitCostTotalBlock() *ServiceUpsertBulk {
 func (u *ServiceUpsertBulk) ClearLimitCostTotalBlock() *ServiceUpsertBulk {
 	return u.Update(func(s *ServiceUpsert) {
 		s.ClearLimitCostTotalBlock()
+	})
+}
+
+// SetLimitRpm sets the "limit_rpm" field.
+func (u *ServiceUpsertBulk) SetLimitRpm(v int64) *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.SetLimitRpm(v)
+	})
+}
+
+// AddLimitRpm adds v to the "limit_rpm" field.
+func (u *ServiceUpsertBulk) AddLimitRpm(v int64) *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.AddLimitRpm(v)
+	})
+}
+
+// UpdateLimitRpm sets the "limit_rpm" field to the value that was provided on create.
+func (u *ServiceUpsertBulk) UpdateLimitRpm() *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.UpdateLimitRpm()
+	})
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (u *ServiceUpsertBulk) ClearLimitRpm() *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.ClearLimitRpm()
+	})
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (u *ServiceUpsertBulk) SetLimitTpm(v int64) *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.SetLimitTpm(v)
+	})
+}
+
+// AddLimitTpm adds v to the "limit_tpm" field.
+func (u *ServiceUpsertBulk) AddLimitTpm(v int64) *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.AddLimitTpm(v)
+	})
+}
+
+// UpdateLimitTpm sets the "limit_tpm" field to the value that was provided on create.
+func (u *ServiceUpsertBulk) UpdateLimitTpm() *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.UpdateLimitTpm()
+	})
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (u *ServiceUpsertBulk) ClearLimitTpm() *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.ClearLimitTpm()
+	})
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (u *ServiceUpsertBulk) SetLimitConcurrency(v int64) *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.SetLimitConcurrency(v)
+	})
+}
+
+// AddLimitConcurrency adds v to the "limit_concurrency" field.
+func (u *ServiceUpsertBulk) AddLimitConcurrency(v int64) *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.AddLimitConcurrency(v)
+	})
+}
+
+// UpdateLimitConcurrency sets the "limit_concurrency" field to the value that was provided on create.
+func (u *ServiceUpsertBulk) UpdateLimitConcurrency() *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.UpdateLimitConcurrency()
+	})
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (u *ServiceUpsertBulk) ClearLimitConcurrency() *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.ClearLimitConcurrency()
 	})
 }
 

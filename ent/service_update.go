@@ -228,6 +228,87 @@ func (_u *ServiceUpdate) ClearLimitCostTotalBlock() *ServiceUpdate {
 	return _u
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (_u *ServiceUpdate) SetLimitRpm(v int64) *ServiceUpdate {
+	_u.mutation.ResetLimitRpm()
+	_u.mutation.SetLimitRpm(v)
+	return _u
+}
+
+// SetNillableLimitRpm sets the "limit_rpm" field if the given value is not nil.
+func (_u *ServiceUpdate) SetNillableLimitRpm(v *int64) *ServiceUpdate {
+	if v != nil {
+		_u.SetLimitRpm(*v)
+	}
+	return _u
+}
+
+// AddLimitRpm adds value to the "limit_rpm" field.
+func (_u *ServiceUpdate) AddLimitRpm(v int64) *ServiceUpdate {
+	_u.mutation.AddLimitRpm(v)
+	return _u
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (_u *ServiceUpdate) ClearLimitRpm() *ServiceUpdate {
+	_u.mutation.ClearLimitRpm()
+	return _u
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (_u *ServiceUpdate) SetLimitTpm(v int64) *ServiceUpdate {
+	_u.mutation.ResetLimitTpm()
+	_u.mutation.SetLimitTpm(v)
+	return _u
+}
+
+// SetNillableLimitTpm sets the "limit_tpm" field if the given value is not nil.
+func (_u *ServiceUpdate) SetNillableLimitTpm(v *int64) *ServiceUpdate {
+	if v != nil {
+		_u.SetLimitTpm(*v)
+	}
+	return _u
+}
+
+// AddLimitTpm adds value to the "limit_tpm" field.
+func (_u *ServiceUpdate) AddLimitTpm(v int64) *ServiceUpdate {
+	_u.mutation.AddLimitTpm(v)
+	return _u
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (_u *ServiceUpdate) ClearLimitTpm() *ServiceUpdate {
+	_u.mutation.ClearLimitTpm()
+	return _u
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (_u *ServiceUpdate) SetLimitConcurrency(v int64) *ServiceUpdate {
+	_u.mutation.ResetLimitConcurrency()
+	_u.mutation.SetLimitConcurrency(v)
+	return _u
+}
+
+// SetNillableLimitConcurrency sets the "limit_concurrency" field if the given value is not nil.
+func (_u *ServiceUpdate) SetNillableLimitConcurrency(v *int64) *ServiceUpdate {
+	if v != nil {
+		_u.SetLimitConcurrency(*v)
+	}
+	return _u
+}
+
+// AddLimitConcurrency adds value to the "limit_concurrency" field.
+func (_u *ServiceUpdate) AddLimitConcurrency(v int64) *ServiceUpdate {
+	_u.mutation.AddLimitConcurrency(v)
+	return _u
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (_u *ServiceUpdate) ClearLimitConcurrency() *ServiceUpdate {
+	_u.mutation.ClearLimitConcurrency()
+	return _u
+}
+
 // SetServiceName sets the "service_name" field.
 func (_u *ServiceUpdate) SetServiceName(v string) *ServiceUpdate {
 	_u.mutation.SetServiceName(v)
@@ -493,6 +574,21 @@ func (_u *ServiceUpdate) defaults() {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *ServiceUpdate) check() error {
+	if v, ok := _u.mutation.LimitRpm(); ok {
+		if err := service.LimitRpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_rpm", err: fmt.Errorf(`ent: validator failed for field "Service.limit_rpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitTpm(); ok {
+		if err := service.LimitTpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_tpm", err: fmt.Errorf(`ent: validator failed for field "Service.limit_tpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitConcurrency(); ok {
+		if err := service.LimitConcurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "limit_concurrency", err: fmt.Errorf(`ent: validator failed for field "Service.limit_concurrency": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.ServiceName(); ok {
 		if err := service.ServiceNameValidator(v); err != nil {
 			return &ValidationError{Name: "service_name", err: fmt.Errorf(`ent: validator failed for field "Service.service_name": %w`, err)}
@@ -591,6 +687,33 @@ func (_u *ServiceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.LimitCostTotalBlockCleared() {
 		_spec.ClearField(service.FieldLimitCostTotalBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitRpm(); ok {
+		_spec.SetField(service.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitRpm(); ok {
+		_spec.AddField(service.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitRpmCleared() {
+		_spec.ClearField(service.FieldLimitRpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitTpm(); ok {
+		_spec.SetField(service.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitTpm(); ok {
+		_spec.AddField(service.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitTpmCleared() {
+		_spec.ClearField(service.FieldLimitTpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitConcurrency(); ok {
+		_spec.SetField(service.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitConcurrency(); ok {
+		_spec.AddField(service.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitConcurrencyCleared() {
+		_spec.ClearField(service.FieldLimitConcurrency, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.ServiceName(); ok {
 		_spec.SetField(service.FieldServiceName, field.TypeString, value)
@@ -984,6 +1107,87 @@ func (_u *ServiceUpdateOne) ClearLimitCostTotalBlock() *ServiceUpdateOne {
 	return _u
 }
 
+// SetLimitRpm sets the "limit_rpm" field.
+func (_u *ServiceUpdateOne) SetLimitRpm(v int64) *ServiceUpdateOne {
+	_u.mutation.ResetLimitRpm()
+	_u.mutation.SetLimitRpm(v)
+	return _u
+}
+
+// SetNillableLimitRpm sets the "limit_rpm" field if the given value is not nil.
+func (_u *ServiceUpdateOne) SetNillableLimitRpm(v *int64) *ServiceUpdateOne {
+	if v != nil {
+		_u.SetLimitRpm(*v)
+	}
+	return _u
+}
+
+// AddLimitRpm adds value to the "limit_rpm" field.
+func (_u *ServiceUpdateOne) AddLimitRpm(v int64) *ServiceUpdateOne {
+	_u.mutation.AddLimitRpm(v)
+	return _u
+}
+
+// ClearLimitRpm clears the value of the "limit_rpm" field.
+func (_u *ServiceUpdateOne) ClearLimitRpm() *ServiceUpdateOne {
+	_u.mutation.ClearLimitRpm()
+	return _u
+}
+
+// SetLimitTpm sets the "limit_tpm" field.
+func (_u *ServiceUpdateOne) SetLimitTpm(v int64) *ServiceUpdateOne {
+	_u.mutation.ResetLimitTpm()
+	_u.mutation.SetLimitTpm(v)
+	return _u
+}
+
+// SetNillableLimitTpm sets the "limit_tpm" field if the given value is not nil.
+func (_u *ServiceUpdateOne) SetNillableLimitTpm(v *int64) *ServiceUpdateOne {
+	if v != nil {
+		_u.SetLimitTpm(*v)
+	}
+	return _u
+}
+
+// AddLimitTpm adds value to the "limit_tpm" field.
+func (_u *ServiceUpdateOne) AddLimitTpm(v int64) *ServiceUpdateOne {
+	_u.mutation.AddLimitTpm(v)
+	return _u
+}
+
+// ClearLimitTpm clears the value of the "limit_tpm" field.
+func (_u *ServiceUpdateOne) ClearLimitTpm() *ServiceUpdateOne {
+	_u.mutation.ClearLimitTpm()
+	return _u
+}
+
+// SetLimitConcurrency sets the "limit_concurrency" field.
+func (_u *ServiceUpdateOne) SetLimitConcurrency(v int64) *ServiceUpdateOne {
+	_u.mutation.ResetLimitConcurrency()
+	_u.mutation.SetLimitConcurrency(v)
+	return _u
+}
+
+// SetNillableLimitConcurrency sets the "limit_concurrency" field if the given value is not nil.
+func (_u *ServiceUpdateOne) SetNillableLimitConcurrency(v *int64) *ServiceUpdateOne {
+	if v != nil {
+		_u.SetLimitConcurrency(*v)
+	}
+	return _u
+}
+
+// AddLimitConcurrency adds value to the "limit_concurrency" field.
+func (_u *ServiceUpdateOne) AddLimitConcurrency(v int64) *ServiceUpdateOne {
+	_u.mutation.AddLimitConcurrency(v)
+	return _u
+}
+
+// ClearLimitConcurrency clears the value of the "limit_concurrency" field.
+func (_u *ServiceUpdateOne) ClearLimitConcurrency() *ServiceUpdateOne {
+	_u.mutation.ClearLimitConcurrency()
+	return _u
+}
+
 // SetServiceName sets the "service_name" field.
 func (_u *ServiceUpdateOne) SetServiceName(v string) *ServiceUpdateOne {
 	_u.mutation.SetServiceName(v)
@@ -1262,6 +1466,21 @@ func (_u *ServiceUpdateOne) defaults() {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *ServiceUpdateOne) check() error {
+	if v, ok := _u.mutation.LimitRpm(); ok {
+		if err := service.LimitRpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_rpm", err: fmt.Errorf(`ent: validator failed for field "Service.limit_rpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitTpm(); ok {
+		if err := service.LimitTpmValidator(v); err != nil {
+			return &ValidationError{Name: "limit_tpm", err: fmt.Errorf(`ent: validator failed for field "Service.limit_tpm": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LimitConcurrency(); ok {
+		if err := service.LimitConcurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "limit_concurrency", err: fmt.Errorf(`ent: validator failed for field "Service.limit_concurrency": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.ServiceName(); ok {
 		if err := service.ServiceNameValidator(v); err != nil {
 			return &ValidationError{Name: "service_name", err: fmt.Errorf(`ent: validator failed for field "Service.service_name": %w`, err)}
@@ -1377,6 +1596,33 @@ func (_u *ServiceUpdateOne) sqlSave(ctx context.Context) (_node *Service, err er
 	}
 	if _u.mutation.LimitCostTotalBlockCleared() {
 		_spec.ClearField(service.FieldLimitCostTotalBlock, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitRpm(); ok {
+		_spec.SetField(service.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitRpm(); ok {
+		_spec.AddField(service.FieldLimitRpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitRpmCleared() {
+		_spec.ClearField(service.FieldLimitRpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitTpm(); ok {
+		_spec.SetField(service.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitTpm(); ok {
+		_spec.AddField(service.FieldLimitTpm, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitTpmCleared() {
+		_spec.ClearField(service.FieldLimitTpm, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LimitConcurrency(); ok {
+		_spec.SetField(service.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLimitConcurrency(); ok {
+		_spec.AddField(service.FieldLimitConcurrency, field.TypeInt64, value)
+	}
+	if _u.mutation.LimitConcurrencyCleared() {
+		_spec.ClearField(service.FieldLimitConcurrency, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.ServiceName(); ok {
 		_spec.SetField(service.FieldServiceName, field.TypeString, value)

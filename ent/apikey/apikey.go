@@ -32,6 +32,12 @@ const (
 	FieldLimitCostMonthBlock = "limit_cost_month_block"
 	// FieldLimitCostTotalBlock holds the string denoting the limit_cost_total_block field in the database.
 	FieldLimitCostTotalBlock = "limit_cost_total_block"
+	// FieldLimitRpm holds the string denoting the limit_rpm field in the database.
+	FieldLimitRpm = "limit_rpm"
+	// FieldLimitTpm holds the string denoting the limit_tpm field in the database.
+	FieldLimitTpm = "limit_tpm"
+	// FieldLimitConcurrency holds the string denoting the limit_concurrency field in the database.
+	FieldLimitConcurrency = "limit_concurrency"
 	// FieldOrganizationID holds the string denoting the organization_id field in the database.
 	FieldOrganizationID = "organization_id"
 	// FieldServiceID holds the string denoting the service_id field in the database.
@@ -88,6 +94,9 @@ var Columns = []string{
 	FieldLimitCostMonthWarn,
 	FieldLimitCostMonthBlock,
 	FieldLimitCostTotalBlock,
+	FieldLimitRpm,
+	FieldLimitTpm,
+	FieldLimitConcurrency,
 	FieldOrganizationID,
 	FieldServiceID,
 	FieldName,
@@ -118,6 +127,12 @@ var (
 	DefaultUpdatedAt func() time.Time
 	// UpdateDefaultUpdatedAt holds the default value on update for the "updated_at" field.
 	UpdateDefaultUpdatedAt func() time.Time
+	// LimitRpmValidator is a validator for the "limit_rpm" field. It is called by the builders before save.
+	LimitRpmValidator func(int64) error
+	// LimitTpmValidator is a validator for the "limit_tpm" field. It is called by the builders before save.
+	LimitTpmValidator func(int64) error
+	// LimitConcurrencyValidator is a validator for the "limit_concurrency" field. It is called by the builders before save.
+	LimitConcurrencyValidator func(int64) error
 	// NameValidator is a validator for the "name" field. It is called by the builders before save.
 	NameValidator func(string) error
 	// DefaultDescription holds the default value on creation for the "description" field.
@@ -181,6 +196,21 @@ func ByLimitCostMonthBlock(opts ...sql.OrderTermOption) OrderOption {
 // ByLimitCostTotalBlock orders the results by the limit_cost_total_block field.
 func ByLimitCostTotalBlock(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLimitCostTotalBlock, opts...).ToFunc()
+}
+
+// ByLimitRpm orders the results by the limit_rpm field.
+func ByLimitRpm(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitRpm, opts...).ToFunc()
+}
+
+// ByLimitTpm orders the results by the limit_tpm field.
+func ByLimitTpm(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitTpm, opts...).ToFunc()
+}
+
+// ByLimitConcurrency orders the results by the limit_concurrency field.
+func ByLimitConcurrency(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitConcurrency, opts...).ToFunc()
 }
 
 // ByOrganizationID orders the results by the organization_id field.

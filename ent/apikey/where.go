@@ -108,6 +108,21 @@ func LimitCostTotalBlock(v money.Micros) predicate.APIKey {
 	return predicate.APIKey(sql.FieldEQ(FieldLimitCostTotalBlock, vc))
 }
 
+// LimitRpm applies equality check predicate on the "limit_rpm" field. It's identical to LimitRpmEQ.
+func LimitRpm(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldLimitRpm, v))
+}
+
+// LimitTpm applies equality check predicate on the "limit_tpm" field. It's identical to LimitTpmEQ.
+func LimitTpm(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldLimitTpm, v))
+}
+
+// LimitConcurrency applies equality check predicate on the "limit_concurrency" field. It's identical to LimitConcurrencyEQ.
+func LimitConcurrency(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldLimitConcurrency, v))
+}
+
 // OrganizationID applies equality check predicate on the "organization_id" field. It's identical to OrganizationIDEQ.
 func OrganizationID(v int) predicate.APIKey {
 	return predicate.APIKey(sql.FieldEQ(FieldOrganizationID, v))
@@ -689,6 +704,156 @@ func LimitCostTotalBlockIsNil() predicate.APIKey {
 // LimitCostTotalBlockNotNil applies the NotNil predicate on the "limit_cost_total_block" field.
 func LimitCostTotalBlockNotNil() predicate.APIKey {
 	return predicate.APIKey(sql.FieldNotNull(FieldLimitCostTotalBlock))
+}
+
+// LimitRpmEQ applies the EQ predicate on the "limit_rpm" field.
+func LimitRpmEQ(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldLimitRpm, v))
+}
+
+// LimitRpmNEQ applies the NEQ predicate on the "limit_rpm" field.
+func LimitRpmNEQ(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldNEQ(FieldLimitRpm, v))
+}
+
+// LimitRpmIn applies the In predicate on the "limit_rpm" field.
+func LimitRpmIn(vs ...int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldIn(FieldLimitRpm, vs...))
+}
+
+// LimitRpmNotIn applies the NotIn predicate on the "limit_rpm" field.
+func LimitRpmNotIn(vs ...int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldNotIn(FieldLimitRpm, vs...))
+}
+
+// LimitRpmGT applies the GT predicate on the "limit_rpm" field.
+func LimitRpmGT(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldGT(FieldLimitRpm, v))
+}
+
+// LimitRpmGTE applies the GTE predicate on the "limit_rpm" field.
+func LimitRpmGTE(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldGTE(FieldLimitRpm, v))
+}
+
+// LimitRpmLT applies the LT predicate on the "limit_rpm" field.
+func LimitRpmLT(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldLT(FieldLimitRpm, v))
+}
+
+// LimitRpmLTE applies the LTE predicate on the "limit_rpm" field.
+func LimitRpmLTE(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldLTE(FieldLimitRpm, v))
+}
+
+// LimitRpmIsNil applies the IsNil predicate on the "limit_rpm" field.
+func LimitRpmIsNil() predicate.APIKey {
+	return predicate.APIKey(sql.FieldIsNull(FieldLimitRpm))
+}
+
+// LimitRpmNotNil applies the NotNil predicate on the "limit_rpm" field.
+func LimitRpmNotNil() predicate.APIKey {
+	return predicate.APIKey(sql.FieldNotNull(FieldLimitRpm))
+}
+
+// LimitTpmEQ applies the EQ predicate on the "limit_tpm" field.
+func LimitTpmEQ(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldLimitTpm, v))
+}
+
+// LimitTpmNEQ applies the NEQ predicate on the "limit_tpm" field.
+func LimitTpmNEQ(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldNEQ(FieldLimitTpm, v))
+}
+
+// LimitTpmIn applies the In predicate on the "limit_tpm" field.
+func LimitTpmIn(vs ...int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldIn(FieldLimitTpm, vs...))
+}
+
+// LimitTpmNotIn applies the NotIn predicate on the "limit_tpm" field.
+func LimitTpmNotIn(vs ...int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldNotIn(FieldLimitTpm, vs...))
+}
+
+// LimitTpmGT applies the GT predicate on the "limit_tpm" field.
+func LimitTpmGT(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldGT(FieldLimitTpm, v))
+}
+
+// LimitTpmGTE applies the GTE predicate on the "limit_tpm" field.
+func LimitTpmGTE(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldGTE(FieldLimitTpm, v))
+}
+
+// LimitTpmLT applies the LT predicate on the "limit_tpm" field.
+func LimitTpmLT(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldLT(FieldLimitTpm, v))
+}
+
+// LimitTpmLTE applies the LTE predicate on the "limit_tpm" field.
+func LimitTpmLTE(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldLTE(FieldLimitTpm, v))
+}
+
+// LimitTpmIsNil applies the IsNil predicate on the "limit_tpm" field.
+func LimitTpmIsNil() predicate.APIKey {
+	return predicate.APIKey(sql.FieldIsNull(FieldLimitTpm))
+}
+
+// LimitTpmNotNil applies the NotNil predicate on the "limit_tpm" field.
+func LimitTpmNotNil() predicate.APIKey {
+	return predicate.APIKey(sql.FieldNotNull(FieldLimitTpm))
+}
+
+// LimitConcurrencyEQ applies the EQ predicate on the "limit_concurrency" field.
+func LimitConcurrencyEQ(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyNEQ applies the NEQ predicate on the "limit_concurrency" field.
+func LimitConcurrencyNEQ(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldNEQ(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyIn applies the In predicate on the "limit_concurrency" field.
+func LimitConcurrencyIn(vs ...int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldIn(FieldLimitConcurrency, vs...))
+}
+
+// LimitConcurrencyNotIn applies the NotIn predicate on the "limit_concurrency" field.
+func LimitConcurrencyNotIn(vs ...int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldNotIn(FieldLimitConcurrency, vs...))
+}
+
+// LimitConcurrencyGT applies the GT predicate on the "limit_concurrency" field.
+func LimitConcurrencyGT(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldGT(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyGTE applies the GTE predicate on the "limit_concurrency" field.
+func LimitConcurrencyGTE(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldGTE(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyLT applies the LT predicate on the "limit_concurrency" field.
+func LimitConcurrencyLT(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldLT(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyLTE applies the LTE predicate on the "limit_concurrency" field.
+func LimitConcurrencyLTE(v int64) predicate.APIKey {
+	return predicate.APIKey(sql.FieldLTE(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyIsNil applies the IsNil predicate on the "limit_concurrency" field.
+func LimitConcurrencyIsNil() predicate.APIKey {
+	return predicate.APIKey(sql.FieldIsNull(FieldLimitConcurrency))
+}
+
+// LimitConcurrencyNotNil applies the NotNil predicate on the "limit_concurrency" field.
+func LimitConcurrencyNotNil() predicate.APIKey {
+	return predicate.APIKey(sql.FieldNotNull(FieldLimitConcurrency))
 }
 
 // OrganizationIDEQ applies the EQ predicate on the "organization_id" field.

@@ -21,6 +21,9 @@ var (
 		{Name: "limit_cost_month_warn", Type: field.TypeInt64, Nullable: true},
 		{Name: "limit_cost_month_block", Type: field.TypeInt64, Nullable: true},
 		{Name: "limit_cost_total_block", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_rpm", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_tpm", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_concurrency", Type: field.TypeInt64, Nullable: true},
 		{Name: "name", Type: field.TypeString, Size: 100},
 		{Name: "description", Type: field.TypeString, Size: 2000, Default: ""},
 		{Name: "key_hash", Type: field.TypeString, Unique: true},
@@ -41,13 +44,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "api_keys_organizations_api_keys",
-				Columns:    []*schema.Column{APIKeysColumns[19]},
+				Columns:    []*schema.Column{APIKeysColumns[22]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "api_keys_services_api_keys",
-				Columns:    []*schema.Column{APIKeysColumns[20]},
+				Columns:    []*schema.Column{APIKeysColumns[23]},
 				RefColumns: []*schema.Column{ServicesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -56,7 +59,7 @@ var (
 			{
 				Name:    "apikey_organization_id_name",
 				Unique:  true,
-				Columns: []*schema.Column{APIKeysColumns[19], APIKeysColumns[10]},
+				Columns: []*schema.Column{APIKeysColumns[22], APIKeysColumns[13]},
 			},
 		},
 	}
@@ -258,6 +261,9 @@ var (
 		{Name: "limit_cost_month_warn", Type: field.TypeInt64, Nullable: true},
 		{Name: "limit_cost_month_block", Type: field.TypeInt64, Nullable: true},
 		{Name: "limit_cost_total_block", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_rpm", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_tpm", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_concurrency", Type: field.TypeInt64, Nullable: true},
 		{Name: "name", Type: field.TypeString, Size: 200},
 		{Name: "is_default", Type: field.TypeBool, Default: false},
 	}
@@ -407,6 +413,9 @@ var (
 		{Name: "limit_cost_month_warn", Type: field.TypeInt64, Nullable: true},
 		{Name: "limit_cost_month_block", Type: field.TypeInt64, Nullable: true},
 		{Name: "limit_cost_total_block", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_rpm", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_tpm", Type: field.TypeInt64, Nullable: true},
+		{Name: "limit_concurrency", Type: field.TypeInt64, Nullable: true},
 		{Name: "service_name", Type: field.TypeString, Size: 100},
 		{Name: "description", Type: field.TypeString, Size: 2000, Default: ""},
 		{Name: "provider", Type: field.TypeString},
@@ -425,13 +434,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "services_organizations_services",
-				Columns:    []*schema.Column{ServicesColumns[17]},
+				Columns:    []*schema.Column{ServicesColumns[20]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "services_provider_credentials_services",
-				Columns:    []*schema.Column{ServicesColumns[18]},
+				Columns:    []*schema.Column{ServicesColumns[21]},
 				RefColumns: []*schema.Column{ProviderCredentialsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -440,7 +449,7 @@ var (
 			{
 				Name:    "service_organization_id_service_name",
 				Unique:  true,
-				Columns: []*schema.Column{ServicesColumns[17], ServicesColumns[10]},
+				Columns: []*schema.Column{ServicesColumns[20], ServicesColumns[13]},
 			},
 		},
 	}

@@ -108,6 +108,21 @@ func LimitCostTotalBlock(v money.Micros) predicate.Organization {
 	return predicate.Organization(sql.FieldEQ(FieldLimitCostTotalBlock, vc))
 }
 
+// LimitRpm applies equality check predicate on the "limit_rpm" field. It's identical to LimitRpmEQ.
+func LimitRpm(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldLimitRpm, v))
+}
+
+// LimitTpm applies equality check predicate on the "limit_tpm" field. It's identical to LimitTpmEQ.
+func LimitTpm(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldLimitTpm, v))
+}
+
+// LimitConcurrency applies equality check predicate on the "limit_concurrency" field. It's identical to LimitConcurrencyEQ.
+func LimitConcurrency(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldLimitConcurrency, v))
+}
+
 // Name applies equality check predicate on the "name" field. It's identical to NameEQ.
 func Name(v string) predicate.Organization {
 	return predicate.Organization(sql.FieldEQ(FieldName, v))
@@ -644,6 +659,156 @@ func LimitCostTotalBlockIsNil() predicate.Organization {
 // LimitCostTotalBlockNotNil applies the NotNil predicate on the "limit_cost_total_block" field.
 func LimitCostTotalBlockNotNil() predicate.Organization {
 	return predicate.Organization(sql.FieldNotNull(FieldLimitCostTotalBlock))
+}
+
+// LimitRpmEQ applies the EQ predicate on the "limit_rpm" field.
+func LimitRpmEQ(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldLimitRpm, v))
+}
+
+// LimitRpmNEQ applies the NEQ predicate on the "limit_rpm" field.
+func LimitRpmNEQ(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldLimitRpm, v))
+}
+
+// LimitRpmIn applies the In predicate on the "limit_rpm" field.
+func LimitRpmIn(vs ...int64) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldLimitRpm, vs...))
+}
+
+// LimitRpmNotIn applies the NotIn predicate on the "limit_rpm" field.
+func LimitRpmNotIn(vs ...int64) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldLimitRpm, vs...))
+}
+
+// LimitRpmGT applies the GT predicate on the "limit_rpm" field.
+func LimitRpmGT(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldLimitRpm, v))
+}
+
+// LimitRpmGTE applies the GTE predicate on the "limit_rpm" field.
+func LimitRpmGTE(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldLimitRpm, v))
+}
+
+// LimitRpmLT applies the LT predicate on the "limit_rpm" field.
+func LimitRpmLT(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldLimitRpm, v))
+}
+
+// LimitRpmLTE applies the LTE predicate on the "limit_rpm" field.
+func LimitRpmLTE(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldLimitRpm, v))
+}
+
+// LimitRpmIsNil applies the IsNil predicate on the "limit_rpm" field.
+func LimitRpmIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldLimitRpm))
+}
+
+// LimitRpmNotNil applies the NotNil predicate on the "limit_rpm" field.
+func LimitRpmNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldLimitRpm))
+}
+
+// LimitTpmEQ applies the EQ predicate on the "limit_tpm" field.
+func LimitTpmEQ(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldLimitTpm, v))
+}
+
+// LimitTpmNEQ applies the NEQ predicate on the "limit_tpm" field.
+func LimitTpmNEQ(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldLimitTpm, v))
+}
+
+// LimitTpmIn applies the In predicate on the "limit_tpm" field.
+func LimitTpmIn(vs ...int64) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldLimitTpm, vs...))
+}
+
+// LimitTpmNotIn applies the NotIn predicate on the "limit_tpm" field.
+func LimitTpmNotIn(vs ...int64) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldLimitTpm, vs...))
+}
+
+// LimitTpmGT applies the GT predicate on the "limit_tpm" field.
+func LimitTpmGT(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldLimitTpm, v))
+}
+
+// LimitTpmGTE applies the GTE predicate on the "limit_tpm" field.
+func LimitTpmGTE(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldLimitTpm, v))
+}
+
+// LimitTpmLT applies the LT predicate on the "limit_tpm" field.
+func LimitTpmLT(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldLimitTpm, v))
+}
+
+// LimitTpmLTE applies the LTE predicate on the "limit_tpm" field.
+func LimitTpmLTE(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldLimitTpm, v))
+}
+
+// LimitTpmIsNil applies the IsNil predicate on the "limit_tpm" field.
+func LimitTpmIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldLimitTpm))
+}
+
+// LimitTpmNotNil applies the NotNil predicate on the "limit_tpm" field.
+func LimitTpmNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldLimitTpm))
+}
+
+// LimitConcurrencyEQ applies the EQ predicate on the "limit_concurrency" field.
+func LimitConcurrencyEQ(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyNEQ applies the NEQ predicate on the "limit_concurrency" field.
+func LimitConcurrencyNEQ(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyIn applies the In predicate on the "limit_concurrency" field.
+func LimitConcurrencyIn(vs ...int64) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldLimitConcurrency, vs...))
+}
+
+// LimitConcurrencyNotIn applies the NotIn predicate on the "limit_concurrency" field.
+func LimitConcurrencyNotIn(vs ...int64) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldLimitConcurrency, vs...))
+}
+
+// LimitConcurrencyGT applies the GT predicate on the "limit_concurrency" field.
+func LimitConcurrencyGT(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyGTE applies the GTE predicate on the "limit_concurrency" field.
+func LimitConcurrencyGTE(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyLT applies the LT predicate on the "limit_concurrency" field.
+func LimitConcurrencyLT(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyLTE applies the LTE predicate on the "limit_concurrency" field.
+func LimitConcurrencyLTE(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyIsNil applies the IsNil predicate on the "limit_concurrency" field.
+func LimitConcurrencyIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldLimitConcurrency))
+}
+
+// LimitConcurrencyNotNil applies the NotNil predicate on the "limit_concurrency" field.
+func LimitConcurrencyNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldLimitConcurrency))
 }
 
 // NameEQ applies the EQ predicate on the "name" field.

@@ -19,7 +19,7 @@ type APIKey struct {
 }
 
 // Mixin of the APIKey.
-func (APIKey) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}, LimitsMixin{}} }
+func (APIKey) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}, LimitsMixin{}, PaceMixin{}} }
 
 // Fields of the APIKey.
 func (APIKey) Fields() []ent.Field {

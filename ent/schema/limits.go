@@ -34,6 +34,27 @@ func (LimitsMixin) Fields() []ent.Field {
 	return fields
 }
 
+// PaceMixin holds the three pace limits: requests per minute, input and
+// output tokens per minute (the provider's tokens) and requests in flight.
+// A minute is rolling, never a calendar minute. A nil limit means none: on
+// an Organization or a Service no limit, on an APIKey "inherit the
+// service's".
+type PaceMixin struct {
+	mixin.Schema
+}
+
+// Fields of the PaceMixin.
+func (PaceMixin) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int64("limit_rpm").Optional().Nillable().Positive().
+			Comment("Requests per rolling minute."),
+		field.Int64("limit_tpm").Optional().Nillable().Positive().
+			Comment("Input plus output tokens per rolling minute."),
+		field.Int64("limit_concurrency").Optional().Nillable().Positive().
+			Comment("Requests in flight at once."),
+	}
+}
+
 // usd annotates an amount of money, an int64 micro-USD field with
 // GoType(money.Micros(0)), so GraphQL shows it through the USD scalar.
 var usd = []schema.Annotation{entgql.Type("USD"), entgql.Skip(entgql.SkipWhereInput)}

@@ -17,7 +17,7 @@ type Organization struct {
 
 // Mixin of the Organization: its cost limits cap the spend of all its
 // services and keys together.
-func (Organization) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}, LimitsMixin{}} }
+func (Organization) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}, LimitsMixin{}, PaceMixin{}} }
 
 // Fields of the Organization.
 func (Organization) Fields() []ent.Field {

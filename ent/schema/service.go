@@ -19,7 +19,7 @@ type Service struct {
 }
 
 // Mixin of the Service.
-func (Service) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}, LimitsMixin{}} }
+func (Service) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}, LimitsMixin{}, PaceMixin{}} }
 
 // Fields of the Service.
 func (Service) Fields() []ent.Field {

@@ -32,6 +32,12 @@ const (
 	FieldLimitCostMonthBlock = "limit_cost_month_block"
 	// FieldLimitCostTotalBlock holds the string denoting the limit_cost_total_block field in the database.
 	FieldLimitCostTotalBlock = "limit_cost_total_block"
+	// FieldLimitRpm holds the string denoting the limit_rpm field in the database.
+	FieldLimitRpm = "limit_rpm"
+	// FieldLimitTpm holds the string denoting the limit_tpm field in the database.
+	FieldLimitTpm = "limit_tpm"
+	// FieldLimitConcurrency holds the string denoting the limit_concurrency field in the database.
+	FieldLimitConcurrency = "limit_concurrency"
 	// FieldOrganizationID holds the string denoting the organization_id field in the database.
 	FieldOrganizationID = "organization_id"
 	// FieldServiceName holds the string denoting the service_name field in the database.
@@ -111,6 +117,9 @@ var Columns = []string{
 	FieldLimitCostMonthWarn,
 	FieldLimitCostMonthBlock,
 	FieldLimitCostTotalBlock,
+	FieldLimitRpm,
+	FieldLimitTpm,
+	FieldLimitConcurrency,
 	FieldOrganizationID,
 	FieldServiceName,
 	FieldDescription,
@@ -139,6 +148,12 @@ var (
 	DefaultUpdatedAt func() time.Time
 	// UpdateDefaultUpdatedAt holds the default value on update for the "updated_at" field.
 	UpdateDefaultUpdatedAt func() time.Time
+	// LimitRpmValidator is a validator for the "limit_rpm" field. It is called by the builders before save.
+	LimitRpmValidator func(int64) error
+	// LimitTpmValidator is a validator for the "limit_tpm" field. It is called by the builders before save.
+	LimitTpmValidator func(int64) error
+	// LimitConcurrencyValidator is a validator for the "limit_concurrency" field. It is called by the builders before save.
+	LimitConcurrencyValidator func(int64) error
 	// ServiceNameValidator is a validator for the "service_name" field. It is called by the builders before save.
 	ServiceNameValidator func(string) error
 	// DefaultDescription holds the default value on creation for the "description" field.
@@ -206,6 +221,21 @@ func ByLimitCostMonthBlock(opts ...sql.OrderTermOption) OrderOption {
 // ByLimitCostTotalBlock orders the results by the limit_cost_total_block field.
 func ByLimitCostTotalBlock(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLimitCostTotalBlock, opts...).ToFunc()
+}
+
+// ByLimitRpm orders the results by the limit_rpm field.
+func ByLimitRpm(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitRpm, opts...).ToFunc()
+}
+
+// ByLimitTpm orders the results by the limit_tpm field.
+func ByLimitTpm(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitTpm, opts...).ToFunc()
+}
+
+// ByLimitConcurrency orders the results by the limit_concurrency field.
+func ByLimitConcurrency(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLimitConcurrency, opts...).ToFunc()
 }
 
 // ByOrganizationID orders the results by the organization_id field.

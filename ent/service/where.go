@@ -108,6 +108,21 @@ func LimitCostTotalBlock(v money.Micros) predicate.Service {
 	return predicate.Service(sql.FieldEQ(FieldLimitCostTotalBlock, vc))
 }
 
+// LimitRpm applies equality check predicate on the "limit_rpm" field. It's identical to LimitRpmEQ.
+func LimitRpm(v int64) predicate.Service {
+	return predicate.Service(sql.FieldEQ(FieldLimitRpm, v))
+}
+
+// LimitTpm applies equality check predicate on the "limit_tpm" field. It's identical to LimitTpmEQ.
+func LimitTpm(v int64) predicate.Service {
+	return predicate.Service(sql.FieldEQ(FieldLimitTpm, v))
+}
+
+// LimitConcurrency applies equality check predicate on the "limit_concurrency" field. It's identical to LimitConcurrencyEQ.
+func LimitConcurrency(v int64) predicate.Service {
+	return predicate.Service(sql.FieldEQ(FieldLimitConcurrency, v))
+}
+
 // OrganizationID applies equality check predicate on the "organization_id" field. It's identical to OrganizationIDEQ.
 func OrganizationID(v int) predicate.Service {
 	return predicate.Service(sql.FieldEQ(FieldOrganizationID, v))
@@ -669,6 +684,156 @@ func LimitCostTotalBlockIsNil() predicate.Service {
 // LimitCostTotalBlockNotNil applies the NotNil predicate on the "limit_cost_total_block" field.
 func LimitCostTotalBlockNotNil() predicate.Service {
 	return predicate.Service(sql.FieldNotNull(FieldLimitCostTotalBlock))
+}
+
+// LimitRpmEQ applies the EQ predicate on the "limit_rpm" field.
+func LimitRpmEQ(v int64) predicate.Service {
+	return predicate.Service(sql.FieldEQ(FieldLimitRpm, v))
+}
+
+// LimitRpmNEQ applies the NEQ predicate on the "limit_rpm" field.
+func LimitRpmNEQ(v int64) predicate.Service {
+	return predicate.Service(sql.FieldNEQ(FieldLimitRpm, v))
+}
+
+// LimitRpmIn applies the In predicate on the "limit_rpm" field.
+func LimitRpmIn(vs ...int64) predicate.Service {
+	return predicate.Service(sql.FieldIn(FieldLimitRpm, vs...))
+}
+
+// LimitRpmNotIn applies the NotIn predicate on the "limit_rpm" field.
+func LimitRpmNotIn(vs ...int64) predicate.Service {
+	return predicate.Service(sql.FieldNotIn(FieldLimitRpm, vs...))
+}
+
+// LimitRpmGT applies the GT predicate on the "limit_rpm" field.
+func LimitRpmGT(v int64) predicate.Service {
+	return predicate.Service(sql.FieldGT(FieldLimitRpm, v))
+}
+
+// LimitRpmGTE applies the GTE predicate on the "limit_rpm" field.
+func LimitRpmGTE(v int64) predicate.Service {
+	return predicate.Service(sql.FieldGTE(FieldLimitRpm, v))
+}
+
+// LimitRpmLT applies the LT predicate on the "limit_rpm" field.
+func LimitRpmLT(v int64) predicate.Service {
+	return predicate.Service(sql.FieldLT(FieldLimitRpm, v))
+}
+
+// LimitRpmLTE applies the LTE predicate on the "limit_rpm" field.
+func LimitRpmLTE(v int64) predicate.Service {
+	return predicate.Service(sql.FieldLTE(FieldLimitRpm, v))
+}
+
+// LimitRpmIsNil applies the IsNil predicate on the "limit_rpm" field.
+func LimitRpmIsNil() predicate.Service {
+	return predicate.Service(sql.FieldIsNull(FieldLimitRpm))
+}
+
+// LimitRpmNotNil applies the NotNil predicate on the "limit_rpm" field.
+func LimitRpmNotNil() predicate.Service {
+	return predicate.Service(sql.FieldNotNull(FieldLimitRpm))
+}
+
+// LimitTpmEQ applies the EQ predicate on the "limit_tpm" field.
+func LimitTpmEQ(v int64) predicate.Service {
+	return predicate.Service(sql.FieldEQ(FieldLimitTpm, v))
+}
+
+// LimitTpmNEQ applies the NEQ predicate on the "limit_tpm" field.
+func LimitTpmNEQ(v int64) predicate.Service {
+	return predicate.Service(sql.FieldNEQ(FieldLimitTpm, v))
+}
+
+// LimitTpmIn applies the In predicate on the "limit_tpm" field.
+func LimitTpmIn(vs ...int64) predicate.Service {
+	return predicate.Service(sql.FieldIn(FieldLimitTpm, vs...))
+}
+
+// LimitTpmNotIn applies the NotIn predicate on the "limit_tpm" field.
+func LimitTpmNotIn(vs ...int64) predicate.Service {
+	return predicate.Service(sql.FieldNotIn(FieldLimitTpm, vs...))
+}
+
+// LimitTpmGT applies the GT predicate on the "limit_tpm" field.
+func LimitTpmGT(v int64) predicate.Service {
+	return predicate.Service(sql.FieldGT(FieldLimitTpm, v))
+}
+
+// LimitTpmGTE applies the GTE predicate on the "limit_tpm" field.
+func LimitTpmGTE(v int64) predicate.Service {
+	return predicate.Service(sql.FieldGTE(FieldLimitTpm, v))
+}
+
+// LimitTpmLT applies the LT predicate on the "limit_tpm" field.
+func LimitTpmLT(v int64) predicate.Service {
+	return predicate.Service(sql.FieldLT(FieldLimitTpm, v))
+}
+
+// LimitTpmLTE applies the LTE predicate on the "limit_tpm" field.
+func LimitTpmLTE(v int64) predicate.Service {
+	return predicate.Service(sql.FieldLTE(FieldLimitTpm, v))
+}
+
+// LimitTpmIsNil applies the IsNil predicate on the "limit_tpm" field.
+func LimitTpmIsNil() predicate.Service {
+	return predicate.Service(sql.FieldIsNull(FieldLimitTpm))
+}
+
+// LimitTpmNotNil applies the NotNil predicate on the "limit_tpm" field.
+func LimitTpmNotNil() predicate.Service {
+	return predicate.Service(sql.FieldNotNull(FieldLimitTpm))
+}
+
+// LimitConcurrencyEQ applies the EQ predicate on the "limit_concurrency" field.
+func LimitConcurrencyEQ(v int64) predicate.Service {
+	return predicate.Service(sql.FieldEQ(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyNEQ applies the NEQ predicate on the "limit_concurrency" field.
+func LimitConcurrencyNEQ(v int64) predicate.Service {
+	return predicate.Service(sql.FieldNEQ(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyIn applies the In predicate on the "limit_concurrency" field.
+func LimitConcurrencyIn(vs ...int64) predicate.Service {
+	return predicate.Service(sql.FieldIn(FieldLimitConcurrency, vs...))
+}
+
+// LimitConcurrencyNotIn applies the NotIn predicate on the "limit_concurrency" field.
+func LimitConcurrencyNotIn(vs ...int64) predicate.Service {
+	return predicate.Service(sql.FieldNotIn(FieldLimitConcurrency, vs...))
+}
+
+// LimitConcurrencyGT applies the GT predicate on the "limit_concurrency" field.
+func LimitConcurrencyGT(v int64) predicate.Service {
+	return predicate.Service(sql.FieldGT(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyGTE applies the GTE predicate on the "limit_concurrency" field.
+func LimitConcurrencyGTE(v int64) predicate.Service {
+	return predicate.Service(sql.FieldGTE(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyLT applies the LT predicate on the "limit_concurrency" field.
+func LimitConcurrencyLT(v int64) predicate.Service {
+	return predicate.Service(sql.FieldLT(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyLTE applies the LTE predicate on the "limit_concurrency" field.
+func LimitConcurrencyLTE(v int64) predicate.Service {
+	return predicate.Service(sql.FieldLTE(FieldLimitConcurrency, v))
+}
+
+// LimitConcurrencyIsNil applies the IsNil predicate on the "limit_concurrency" field.
+func LimitConcurrencyIsNil() predicate.Service {
+	return predicate.Service(sql.FieldIsNull(FieldLimitConcurrency))
+}
+
+// LimitConcurrencyNotNil applies the NotNil predicate on the "limit_concurrency" field.
+func LimitConcurrencyNotNil() predicate.Service {
+	return predicate.Service(sql.FieldNotNull(FieldLimitConcurrency))
 }
 
 // OrganizationIDEQ applies the EQ predicate on the "organization_id" field.

@@ -73,6 +73,7 @@ type ComplexityRoot struct {
 		KeyLastFour         func(childComplexity int) int
 		KeyPrefix           func(childComplexity int) int
 		LastUsedAt          func(childComplexity int) int
+		LimitConcurrency    func(childComplexity int) int
 		LimitCostDayBlock   func(childComplexity int) int
 		LimitCostDayWarn    func(childComplexity int) int
 		LimitCostHourBlock  func(childComplexity int) int
@@ -80,6 +81,8 @@ type ComplexityRoot struct {
 		LimitCostMonthBlock func(childComplexity int) int
 		LimitCostMonthWarn  func(childComplexity int) int
 		LimitCostTotalBlock func(childComplexity int) int
+		LimitRpm            func(childComplexity int) int
+		LimitTpm            func(childComplexity int) int
 		Name                func(childComplexity int) int
 		OrganizationID      func(childComplexity int) int
 		Service             func(childComplexity int) int
@@ -250,6 +253,7 @@ type ComplexityRoot struct {
 		CreatedAt           func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		IsDefault           func(childComplexity int) int
+		LimitConcurrency    func(childComplexity int) int
 		LimitCostDayBlock   func(childComplexity int) int
 		LimitCostDayWarn    func(childComplexity int) int
 		LimitCostHourBlock  func(childComplexity int) int
@@ -257,6 +261,8 @@ type ComplexityRoot struct {
 		LimitCostMonthBlock func(childComplexity int) int
 		LimitCostMonthWarn  func(childComplexity int) int
 		LimitCostTotalBlock func(childComplexity int) int
+		LimitRpm            func(childComplexity int) int
+		LimitTpm            func(childComplexity int) int
 		Name                func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 	}
@@ -383,6 +389,7 @@ type ComplexityRoot struct {
 		CredentialID        func(childComplexity int) int
 		Description         func(childComplexity int) int
 		ID                  func(childComplexity int) int
+		LimitConcurrency    func(childComplexity int) int
 		LimitCostDayBlock   func(childComplexity int) int
 		LimitCostDayWarn    func(childComplexity int) int
 		LimitCostHourBlock  func(childComplexity int) int
@@ -390,6 +397,8 @@ type ComplexityRoot struct {
 		LimitCostMonthBlock func(childComplexity int) int
 		LimitCostMonthWarn  func(childComplexity int) int
 		LimitCostTotalBlock func(childComplexity int) int
+		LimitRpm            func(childComplexity int) int
+		LimitTpm            func(childComplexity int) int
 		ModelsEnabled       func(childComplexity int) int
 		OrganizationID      func(childComplexity int) int
 		Provider            func(childComplexity int) int
@@ -742,6 +751,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.LastUsedAt(childComplexity), true
+	case "APIKey.limitConcurrency":
+		if e.ComplexityRoot.APIKey.LimitConcurrency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.LimitConcurrency(childComplexity), true
 	case "APIKey.limitCostDayBlock":
 		if e.ComplexityRoot.APIKey.LimitCostDayBlock == nil {
 			break
@@ -784,6 +799,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.LimitCostTotalBlock(childComplexity), true
+	case "APIKey.limitRpm":
+		if e.ComplexityRoot.APIKey.LimitRpm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.LimitRpm(childComplexity), true
+	case "APIKey.limitTpm":
+		if e.ComplexityRoot.APIKey.LimitTpm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.LimitTpm(childComplexity), true
 	case "APIKey.name":
 		if e.ComplexityRoot.APIKey.Name == nil {
 			break
@@ -1611,6 +1638,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.IsDefault(childComplexity), true
+	case "Organization.limitConcurrency":
+		if e.ComplexityRoot.Organization.LimitConcurrency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.LimitConcurrency(childComplexity), true
 	case "Organization.limitCostDayBlock":
 		if e.ComplexityRoot.Organization.LimitCostDayBlock == nil {
 			break
@@ -1653,6 +1686,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.LimitCostTotalBlock(childComplexity), true
+	case "Organization.limitRpm":
+		if e.ComplexityRoot.Organization.LimitRpm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.LimitRpm(childComplexity), true
+	case "Organization.limitTpm":
+		if e.ComplexityRoot.Organization.LimitTpm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.LimitTpm(childComplexity), true
 	case "Organization.name":
 		if e.ComplexityRoot.Organization.Name == nil {
 			break
@@ -2291,6 +2336,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.ID(childComplexity), true
+	case "Service.limitConcurrency":
+		if e.ComplexityRoot.Service.LimitConcurrency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.LimitConcurrency(childComplexity), true
 	case "Service.limitCostDayBlock":
 		if e.ComplexityRoot.Service.LimitCostDayBlock == nil {
 			break
@@ -2333,6 +2384,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.LimitCostTotalBlock(childComplexity), true
+	case "Service.limitRpm":
+		if e.ComplexityRoot.Service.LimitRpm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.LimitRpm(childComplexity), true
+	case "Service.limitTpm":
+		if e.ComplexityRoot.Service.LimitTpm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.LimitTpm(childComplexity), true
 	case "Service.modelsEnabled":
 		if e.ComplexityRoot.Service.ModelsEnabled == nil {
 			break
@@ -3352,6 +3415,18 @@ type APIKey implements Node {
   limitCostMonthWarn: USD
   limitCostMonthBlock: USD
   limitCostTotalBlock: USD
+  """
+  Requests per rolling minute.
+  """
+  limitRpm: Int
+  """
+  Input plus output tokens per rolling minute.
+  """
+  limitTpm: Int
+  """
+  Requests in flight at once.
+  """
+  limitConcurrency: Int
   organizationID: ID!
   """
   The service the key calls; nil for management keys.
@@ -3467,6 +3542,45 @@ input APIKeyWhereInput {
   updatedAtGTE: Time
   updatedAtLT: Time
   updatedAtLTE: Time
+  """
+  limit_rpm field predicates
+  """
+  limitRpm: Int
+  limitRpmNEQ: Int
+  limitRpmIn: [Int!]
+  limitRpmNotIn: [Int!]
+  limitRpmGT: Int
+  limitRpmGTE: Int
+  limitRpmLT: Int
+  limitRpmLTE: Int
+  limitRpmIsNil: Boolean
+  limitRpmNotNil: Boolean
+  """
+  limit_tpm field predicates
+  """
+  limitTpm: Int
+  limitTpmNEQ: Int
+  limitTpmIn: [Int!]
+  limitTpmNotIn: [Int!]
+  limitTpmGT: Int
+  limitTpmGTE: Int
+  limitTpmLT: Int
+  limitTpmLTE: Int
+  limitTpmIsNil: Boolean
+  limitTpmNotNil: Boolean
+  """
+  limit_concurrency field predicates
+  """
+  limitConcurrency: Int
+  limitConcurrencyNEQ: Int
+  limitConcurrencyIn: [Int!]
+  limitConcurrencyNotIn: [Int!]
+  limitConcurrencyGT: Int
+  limitConcurrencyGTE: Int
+  limitConcurrencyLT: Int
+  limitConcurrencyLTE: Int
+  limitConcurrencyIsNil: Boolean
+  limitConcurrencyNotNil: Boolean
   """
   organization_id field predicates
   """
@@ -4496,6 +4610,18 @@ type Organization implements Node {
   limitCostMonthWarn: USD
   limitCostMonthBlock: USD
   limitCostTotalBlock: USD
+  """
+  Requests per rolling minute.
+  """
+  limitRpm: Int
+  """
+  Input plus output tokens per rolling minute.
+  """
+  limitTpm: Int
+  """
+  Requests in flight at once.
+  """
+  limitConcurrency: Int
   name: String!
   """
   The organization created at first start; its admins administer the instance.
@@ -4594,6 +4720,45 @@ input OrganizationWhereInput {
   updatedAtGTE: Time
   updatedAtLT: Time
   updatedAtLTE: Time
+  """
+  limit_rpm field predicates
+  """
+  limitRpm: Int
+  limitRpmNEQ: Int
+  limitRpmIn: [Int!]
+  limitRpmNotIn: [Int!]
+  limitRpmGT: Int
+  limitRpmGTE: Int
+  limitRpmLT: Int
+  limitRpmLTE: Int
+  limitRpmIsNil: Boolean
+  limitRpmNotNil: Boolean
+  """
+  limit_tpm field predicates
+  """
+  limitTpm: Int
+  limitTpmNEQ: Int
+  limitTpmIn: [Int!]
+  limitTpmNotIn: [Int!]
+  limitTpmGT: Int
+  limitTpmGTE: Int
+  limitTpmLT: Int
+  limitTpmLTE: Int
+  limitTpmIsNil: Boolean
+  limitTpmNotNil: Boolean
+  """
+  limit_concurrency field predicates
+  """
+  limitConcurrency: Int
+  limitConcurrencyNEQ: Int
+  limitConcurrencyIn: [Int!]
+  limitConcurrencyNotIn: [Int!]
+  limitConcurrencyGT: Int
+  limitConcurrencyGTE: Int
+  limitConcurrencyLT: Int
+  limitConcurrencyLTE: Int
+  limitConcurrencyIsNil: Boolean
+  limitConcurrencyNotNil: Boolean
   """
   name field predicates
   """
@@ -5259,6 +5424,18 @@ type Service implements Node {
   limitCostMonthWarn: USD
   limitCostMonthBlock: USD
   limitCostTotalBlock: USD
+  """
+  Requests per rolling minute.
+  """
+  limitRpm: Int
+  """
+  Input plus output tokens per rolling minute.
+  """
+  limitTpm: Int
+  """
+  Requests in flight at once.
+  """
+  limitConcurrency: Int
   organizationID: ID!
   """
   Unique in the organization; used in API calls.
@@ -5540,6 +5717,45 @@ input ServiceWhereInput {
   updatedAtGTE: Time
   updatedAtLT: Time
   updatedAtLTE: Time
+  """
+  limit_rpm field predicates
+  """
+  limitRpm: Int
+  limitRpmNEQ: Int
+  limitRpmIn: [Int!]
+  limitRpmNotIn: [Int!]
+  limitRpmGT: Int
+  limitRpmGTE: Int
+  limitRpmLT: Int
+  limitRpmLTE: Int
+  limitRpmIsNil: Boolean
+  limitRpmNotNil: Boolean
+  """
+  limit_tpm field predicates
+  """
+  limitTpm: Int
+  limitTpmNEQ: Int
+  limitTpmIn: [Int!]
+  limitTpmNotIn: [Int!]
+  limitTpmGT: Int
+  limitTpmGTE: Int
+  limitTpmLT: Int
+  limitTpmLTE: Int
+  limitTpmIsNil: Boolean
+  limitTpmNotNil: Boolean
+  """
+  limit_concurrency field predicates
+  """
+  limitConcurrency: Int
+  limitConcurrencyNEQ: Int
+  limitConcurrencyIn: [Int!]
+  limitConcurrencyNotIn: [Int!]
+  limitConcurrencyGT: Int
+  limitConcurrencyGTE: Int
+  limitConcurrencyLT: Int
+  limitConcurrencyLTE: Int
+  limitConcurrencyIsNil: Boolean
+  limitConcurrencyNotNil: Boolean
   """
   organization_id field predicates
   """
@@ -6705,6 +6921,12 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 		return ec.fieldContext_APIKey_limitCostMonthBlock(ctx, field)
 	case "limitCostTotalBlock":
 		return ec.fieldContext_APIKey_limitCostTotalBlock(ctx, field)
+	case "limitRpm":
+		return ec.fieldContext_APIKey_limitRpm(ctx, field)
+	case "limitTpm":
+		return ec.fieldContext_APIKey_limitTpm(ctx, field)
+	case "limitConcurrency":
+		return ec.fieldContext_APIKey_limitConcurrency(ctx, field)
 	case "organizationID":
 		return ec.fieldContext_APIKey_organizationID(ctx, field)
 	case "serviceID":
@@ -7001,6 +7223,12 @@ func (ec *executionContext) childFields_Organization(ctx context.Context, field 
 		return ec.fieldContext_Organization_limitCostMonthBlock(ctx, field)
 	case "limitCostTotalBlock":
 		return ec.fieldContext_Organization_limitCostTotalBlock(ctx, field)
+	case "limitRpm":
+		return ec.fieldContext_Organization_limitRpm(ctx, field)
+	case "limitTpm":
+		return ec.fieldContext_Organization_limitTpm(ctx, field)
+	case "limitConcurrency":
+		return ec.fieldContext_Organization_limitConcurrency(ctx, field)
 	case "name":
 		return ec.fieldContext_Organization_name(ctx, field)
 	case "isDefault":
@@ -7209,6 +7437,12 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_limitCostMonthBlock(ctx, field)
 	case "limitCostTotalBlock":
 		return ec.fieldContext_Service_limitCostTotalBlock(ctx, field)
+	case "limitRpm":
+		return ec.fieldContext_Service_limitRpm(ctx, field)
+	case "limitTpm":
+		return ec.fieldContext_Service_limitTpm(ctx, field)
+	case "limitConcurrency":
+		return ec.fieldContext_Service_limitConcurrency(ctx, field)
 	case "organizationID":
 		return ec.fieldContext_Service_organizationID(ctx, field)
 	case "serviceName":
@@ -9093,6 +9327,75 @@ func (ec *executionContext) _APIKey_limitCostTotalBlock(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_APIKey_limitCostTotalBlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, "USD")
+}
+
+func (ec *executionContext) _APIKey_limitRpm(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_limitRpm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitRpm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_limitRpm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Int")
+}
+
+func (ec *executionContext) _APIKey_limitTpm(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_limitTpm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitTpm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_limitTpm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Int")
+}
+
+func (ec *executionContext) _APIKey_limitConcurrency(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_limitConcurrency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitConcurrency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_limitConcurrency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Int")
 }
 
 func (ec *executionContext) _APIKey_organizationID(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
@@ -12710,6 +13013,75 @@ func (ec *executionContext) fieldContext_Organization_limitCostTotalBlock(_ cont
 	return graphql.NewScalarFieldContext("Organization", field, false, false, "USD")
 }
 
+func (ec *executionContext) _Organization_limitRpm(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_limitRpm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitRpm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_limitRpm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Organization_limitTpm(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_limitTpm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitTpm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_limitTpm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Organization_limitConcurrency(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_limitConcurrency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitConcurrency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_limitConcurrency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Organization_name(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15389,6 +15761,75 @@ func (ec *executionContext) _Service_limitCostTotalBlock(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_Service_limitCostTotalBlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Service", field, false, false, "USD")
+}
+
+func (ec *executionContext) _Service_limitRpm(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_limitRpm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitRpm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_limitRpm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_limitTpm(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_limitTpm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitTpm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_limitTpm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_limitConcurrency(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_limitConcurrency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitConcurrency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_limitConcurrency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Service_organizationID(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
@@ -19609,7 +20050,7 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "serviceID", "serviceIDNEQ", "serviceIDIn", "serviceIDNotIn", "serviceIDIsNil", "serviceIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "keyPrefix", "keyPrefixNEQ", "keyPrefixIn", "keyPrefixNotIn", "keyPrefixGT", "keyPrefixGTE", "keyPrefixLT", "keyPrefixLTE", "keyPrefixContains", "keyPrefixHasPrefix", "keyPrefixHasSuffix", "keyPrefixEqualFold", "keyPrefixContainsFold", "keyLastFour", "keyLastFourNEQ", "keyLastFourIn", "keyLastFourNotIn", "keyLastFourGT", "keyLastFourGTE", "keyLastFourLT", "keyLastFourLTE", "keyLastFourContains", "keyLastFourHasPrefix", "keyLastFourHasSuffix", "keyLastFourEqualFold", "keyLastFourContainsFold", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "expiresAtIsNil", "expiresAtNotNil", "isActive", "isActiveNEQ", "isManagementKey", "isManagementKeyNEQ", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil", "hasService", "hasServiceWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "limitRpm", "limitRpmNEQ", "limitRpmIn", "limitRpmNotIn", "limitRpmGT", "limitRpmGTE", "limitRpmLT", "limitRpmLTE", "limitRpmIsNil", "limitRpmNotNil", "limitTpm", "limitTpmNEQ", "limitTpmIn", "limitTpmNotIn", "limitTpmGT", "limitTpmGTE", "limitTpmLT", "limitTpmLTE", "limitTpmIsNil", "limitTpmNotNil", "limitConcurrency", "limitConcurrencyNEQ", "limitConcurrencyIn", "limitConcurrencyNotIn", "limitConcurrencyGT", "limitConcurrencyGTE", "limitConcurrencyLT", "limitConcurrencyLTE", "limitConcurrencyIsNil", "limitConcurrencyNotNil", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "serviceID", "serviceIDNEQ", "serviceIDIn", "serviceIDNotIn", "serviceIDIsNil", "serviceIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "keyPrefix", "keyPrefixNEQ", "keyPrefixIn", "keyPrefixNotIn", "keyPrefixGT", "keyPrefixGTE", "keyPrefixLT", "keyPrefixLTE", "keyPrefixContains", "keyPrefixHasPrefix", "keyPrefixHasSuffix", "keyPrefixEqualFold", "keyPrefixContainsFold", "keyLastFour", "keyLastFourNEQ", "keyLastFourIn", "keyLastFourNotIn", "keyLastFourGT", "keyLastFourGTE", "keyLastFourLT", "keyLastFourLTE", "keyLastFourContains", "keyLastFourHasPrefix", "keyLastFourHasSuffix", "keyLastFourEqualFold", "keyLastFourContainsFold", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "expiresAtIsNil", "expiresAtNotNil", "isActive", "isActiveNEQ", "isManagementKey", "isManagementKeyNEQ", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil", "hasService", "hasServiceWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -19805,6 +20246,216 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.UpdatedAtLTE = data
+		case "limitRpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpm"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpm = data
+		case "limitRpmNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmNEQ = data
+		case "limitRpmIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmIn = data
+		case "limitRpmNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmNotIn = data
+		case "limitRpmGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmGT = data
+		case "limitRpmGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmGTE = data
+		case "limitRpmLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmLT = data
+		case "limitRpmLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmLTE = data
+		case "limitRpmIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmIsNil = data
+		case "limitRpmNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmNotNil = data
+		case "limitTpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpm"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpm = data
+		case "limitTpmNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmNEQ = data
+		case "limitTpmIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmIn = data
+		case "limitTpmNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmNotIn = data
+		case "limitTpmGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmGT = data
+		case "limitTpmGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmGTE = data
+		case "limitTpmLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmLT = data
+		case "limitTpmLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmLTE = data
+		case "limitTpmIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmIsNil = data
+		case "limitTpmNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmNotNil = data
+		case "limitConcurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrency"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrency = data
+		case "limitConcurrencyNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyNEQ = data
+		case "limitConcurrencyIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyIn = data
+		case "limitConcurrencyNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyNotIn = data
+		case "limitConcurrencyGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyGT = data
+		case "limitConcurrencyGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyGTE = data
+		case "limitConcurrencyLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyLT = data
+		case "limitConcurrencyLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyLTE = data
+		case "limitConcurrencyIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyIsNil = data
+		case "limitConcurrencyNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyNotNil = data
 		case "organizationID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationID"))
 			data, err := ec.unmarshalOID2ᚖint(ctx, v)
@@ -24176,7 +24827,7 @@ func (ec *executionContext) unmarshalInputOrganizationWhereInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "isDefault", "isDefaultNEQ"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "limitRpm", "limitRpmNEQ", "limitRpmIn", "limitRpmNotIn", "limitRpmGT", "limitRpmGTE", "limitRpmLT", "limitRpmLTE", "limitRpmIsNil", "limitRpmNotNil", "limitTpm", "limitTpmNEQ", "limitTpmIn", "limitTpmNotIn", "limitTpmGT", "limitTpmGTE", "limitTpmLT", "limitTpmLTE", "limitTpmIsNil", "limitTpmNotNil", "limitConcurrency", "limitConcurrencyNEQ", "limitConcurrencyIn", "limitConcurrencyNotIn", "limitConcurrencyGT", "limitConcurrencyGTE", "limitConcurrencyLT", "limitConcurrencyLTE", "limitConcurrencyIsNil", "limitConcurrencyNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "isDefault", "isDefaultNEQ"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24372,6 +25023,216 @@ func (ec *executionContext) unmarshalInputOrganizationWhereInput(ctx context.Con
 				return it, err
 			}
 			it.UpdatedAtLTE = data
+		case "limitRpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpm"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpm = data
+		case "limitRpmNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmNEQ = data
+		case "limitRpmIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmIn = data
+		case "limitRpmNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmNotIn = data
+		case "limitRpmGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmGT = data
+		case "limitRpmGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmGTE = data
+		case "limitRpmLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmLT = data
+		case "limitRpmLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmLTE = data
+		case "limitRpmIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmIsNil = data
+		case "limitRpmNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmNotNil = data
+		case "limitTpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpm"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpm = data
+		case "limitTpmNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmNEQ = data
+		case "limitTpmIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmIn = data
+		case "limitTpmNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmNotIn = data
+		case "limitTpmGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmGT = data
+		case "limitTpmGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmGTE = data
+		case "limitTpmLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmLT = data
+		case "limitTpmLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmLTE = data
+		case "limitTpmIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmIsNil = data
+		case "limitTpmNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmNotNil = data
+		case "limitConcurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrency"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrency = data
+		case "limitConcurrencyNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyNEQ = data
+		case "limitConcurrencyIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyIn = data
+		case "limitConcurrencyNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyNotIn = data
+		case "limitConcurrencyGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyGT = data
+		case "limitConcurrencyGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyGTE = data
+		case "limitConcurrencyLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyLT = data
+		case "limitConcurrencyLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyLTE = data
+		case "limitConcurrencyIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyIsNil = data
+		case "limitConcurrencyNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyNotNil = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -26341,7 +27202,7 @@ func (ec *executionContext) unmarshalInputServiceWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "serviceName", "serviceNameNEQ", "serviceNameIn", "serviceNameNotIn", "serviceNameGT", "serviceNameGTE", "serviceNameLT", "serviceNameLTE", "serviceNameContains", "serviceNameHasPrefix", "serviceNameHasSuffix", "serviceNameEqualFold", "serviceNameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "providerGT", "providerGTE", "providerLT", "providerLTE", "providerContains", "providerHasPrefix", "providerHasSuffix", "providerEqualFold", "providerContainsFold", "credentialID", "credentialIDNEQ", "credentialIDIn", "credentialIDNotIn", "credentialIDIsNil", "credentialIDNotNil", "allowUnpricedModels", "allowUnpricedModelsNEQ", "active", "activeNEQ", "hasCredential", "hasCredentialWith", "hasAPIKeys", "hasAPIKeysWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "limitRpm", "limitRpmNEQ", "limitRpmIn", "limitRpmNotIn", "limitRpmGT", "limitRpmGTE", "limitRpmLT", "limitRpmLTE", "limitRpmIsNil", "limitRpmNotNil", "limitTpm", "limitTpmNEQ", "limitTpmIn", "limitTpmNotIn", "limitTpmGT", "limitTpmGTE", "limitTpmLT", "limitTpmLTE", "limitTpmIsNil", "limitTpmNotNil", "limitConcurrency", "limitConcurrencyNEQ", "limitConcurrencyIn", "limitConcurrencyNotIn", "limitConcurrencyGT", "limitConcurrencyGTE", "limitConcurrencyLT", "limitConcurrencyLTE", "limitConcurrencyIsNil", "limitConcurrencyNotNil", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "serviceName", "serviceNameNEQ", "serviceNameIn", "serviceNameNotIn", "serviceNameGT", "serviceNameGTE", "serviceNameLT", "serviceNameLTE", "serviceNameContains", "serviceNameHasPrefix", "serviceNameHasSuffix", "serviceNameEqualFold", "serviceNameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "providerGT", "providerGTE", "providerLT", "providerLTE", "providerContains", "providerHasPrefix", "providerHasSuffix", "providerEqualFold", "providerContainsFold", "credentialID", "credentialIDNEQ", "credentialIDIn", "credentialIDNotIn", "credentialIDIsNil", "credentialIDNotNil", "allowUnpricedModels", "allowUnpricedModelsNEQ", "active", "activeNEQ", "hasCredential", "hasCredentialWith", "hasAPIKeys", "hasAPIKeysWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26537,6 +27398,216 @@ func (ec *executionContext) unmarshalInputServiceWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.UpdatedAtLTE = data
+		case "limitRpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpm"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpm = data
+		case "limitRpmNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmNEQ = data
+		case "limitRpmIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmIn = data
+		case "limitRpmNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmNotIn = data
+		case "limitRpmGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmGT = data
+		case "limitRpmGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmGTE = data
+		case "limitRpmLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmLT = data
+		case "limitRpmLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmLTE = data
+		case "limitRpmIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmIsNil = data
+		case "limitRpmNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpmNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpmNotNil = data
+		case "limitTpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpm"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpm = data
+		case "limitTpmNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmNEQ = data
+		case "limitTpmIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmIn = data
+		case "limitTpmNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmNotIn = data
+		case "limitTpmGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmGT = data
+		case "limitTpmGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmGTE = data
+		case "limitTpmLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmLT = data
+		case "limitTpmLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmLTE = data
+		case "limitTpmIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmIsNil = data
+		case "limitTpmNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpmNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpmNotNil = data
+		case "limitConcurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrency"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrency = data
+		case "limitConcurrencyNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyNEQ = data
+		case "limitConcurrencyIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyIn = data
+		case "limitConcurrencyNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyNotIn = data
+		case "limitConcurrencyGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyGT = data
+		case "limitConcurrencyGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyGTE = data
+		case "limitConcurrencyLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyLT = data
+		case "limitConcurrencyLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyLTE = data
+		case "limitConcurrencyIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyIsNil = data
+		case "limitConcurrencyNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrencyNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrencyNotNil = data
 		case "organizationID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationID"))
 			data, err := ec.unmarshalOID2ᚖint(ctx, v)
@@ -29950,6 +31021,21 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "limitRpm":
+			out.Values[i] = ec._APIKey_limitRpm(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "limitTpm":
+			out.Values[i] = ec._APIKey_limitTpm(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "limitConcurrency":
+			out.Values[i] = ec._APIKey_limitConcurrency(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "organizationID":
 			out.Values[i] = ec._APIKey_organizationID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -31178,6 +32264,21 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "limitRpm":
+			out.Values[i] = ec._Organization_limitRpm(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "limitTpm":
+			out.Values[i] = ec._Organization_limitTpm(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "limitConcurrency":
+			out.Values[i] = ec._Organization_limitConcurrency(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "name":
 			out.Values[i] = ec._Organization_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -32019,6 +33120,21 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "limitCostTotalBlock":
 			out.Values[i] = ec._Service_limitCostTotalBlock(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "limitRpm":
+			out.Values[i] = ec._Service_limitRpm(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "limitTpm":
+			out.Values[i] = ec._Service_limitTpm(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "limitConcurrency":
+			out.Values[i] = ec._Service_limitConcurrency(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
