@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // UsageEvent is one settled request.
@@ -18,11 +19,11 @@ type UsageEvent struct {
 	OrgID, ServiceID, APIKeyID int
 	Model                      string
 	Status                     int
-	InputTokens, OutputTokens  int64
-	Cost                       money.Micros
-	Priced                     bool
-	Latency                    time.Duration
-	At                         time.Time
+	tokens.Tokens
+	Cost    money.Micros
+	Priced  bool
+	Latency time.Duration
+	At      time.Time
 }
 
 // Hub is the in-process fan-out.

@@ -1,4 +1,4 @@
-package main
+package usagefeed
 
 import (
 	"io"
@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/proxy"
+	"github.com/sluicehq/sluice/tokens"
 	"github.com/sluicehq/sluice/usagelog"
 )
 
@@ -118,7 +119,7 @@ func TestMetricsKeepOrganizationsApart(t *testing.T) {
 	for org, n := range map[int]int{1: 2, 2: 3} {
 		for range n {
 			observe(m, &usagelog.Record{OrganizationID: org, Protocol: "openai", Model: "gpt-4o-mini", Priced: true, Status: 502,
-				InputTokens: 10, Cost: 7, Failure: proxy.FailureTimeout}, "svc")
+				Tokens: tokens.Tokens{InputTokens: 10}, Cost: 7, Failure: proxy.FailureTimeout}, "svc")
 			observe(m, &usagelog.Record{OrganizationID: org, Protocol: "openai", Model: "gpt-4o-mini", Priced: true, Status: 402,
 				Failure: proxy.FailureBudget}, "svc")
 		}
