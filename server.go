@@ -34,8 +34,8 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/gcpace"
 	"github.com/sluicehq/sluice/graph"
+	"github.com/sluicehq/sluice/headroom"
 	"github.com/sluicehq/sluice/livefeed"
-	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/logbound"
 	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/migrations"
@@ -98,7 +98,7 @@ type gateway struct {
 	keyring *secrets.Keyring
 	auth    *auth.Authenticator
 	budgets budget.Ledger
-	prober  *liveusage.Prober
+	prober  *headroom.Prober
 	metrics *metrics.Metrics
 	feed    *livefeed.Hub
 	changes changefeed.Feed
@@ -167,7 +167,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	// Replicas share PostgreSQL: each leases slices of the headroom.
 	alerts := make(chan budget.Alert, 1024)
 	g.budgets = budget.New(db, budget.Options{Log: log, Alerts: alerts})
-	g.prober = liveusage.New(g.outbound())
+	g.prober = headroom.New(g.outbound())
 	if cfg.ProviderRefreshInterval > 0 {
 		g.prober.MinRefresh = cfg.ProviderRefreshInterval
 	}

@@ -13,7 +13,12 @@ import (
 	"github.com/sluicehq/sluice/tokens"
 )
 
-// UsageEvent is one settled request.
+// UsageEvent is the part of a settled request's usage record
+// (usagelog.Record) that a live subscription shows. It is narrower than
+// the record because it crosses replicas in change-feed messages of a few
+// kilobytes, as JSON, and because subscribers see neither the record's
+// error text nor its attempts and spend; this package stays free of the
+// database code the record brings.
 type UsageEvent struct {
 	RequestID                  string
 	OrgID, ServiceID, APIKeyID int

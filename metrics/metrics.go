@@ -59,7 +59,10 @@ func New() *Metrics {
 // its name, which is unique only within the organization.
 type Service struct{ Org, Name string }
 
-// Request is what one proxied request contributes.
+// Request is what one proxied request contributes: the part of its usage
+// record the series count, with the labels already chosen (a model the
+// gateway does not know is "other"; a service is named). This package
+// imports no database code, so it takes this view rather than the record.
 type Request struct {
 	Service         Service
 	Model, Protocol string

@@ -37,7 +37,9 @@ import (
 	"github.com/sluicehq/sluice/tokens"
 )
 
-// Record is one proxied request, field for field ent's UsageRecord.
+// Record is one proxied request: the one usage event, which the hourly
+// roll-ups, the live feed and the metrics are derived from. Its stored
+// fields are ent's UsageRecord's columns, written by row alone.
 type Record struct {
 	CreatedAt      time.Time
 	RequestID      string
