@@ -7,7 +7,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,8 +34,8 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/gcpace"
 	"github.com/sluicehq/sluice/graph"
+	"github.com/sluicehq/sluice/headroom"
 	"github.com/sluicehq/sluice/livefeed"
-	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/logbound"
 	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/migrations"
@@ -45,6 +44,7 @@ import (
 	"github.com/sluicehq/sluice/rollup"
 	"github.com/sluicehq/sluice/secrets"
 	"github.com/sluicehq/sluice/upstream"
+	"github.com/sluicehq/sluice/usagefeed"
 	"github.com/sluicehq/sluice/usagelog"
 	"github.com/sluicehq/sluice/web"
 )
@@ -98,7 +98,7 @@ type gateway struct {
 	keyring *secrets.Keyring
 	auth    *auth.Authenticator
 	budgets budget.Ledger
-	prober  *liveusage.Prober
+	prober  *headroom.Prober
 	metrics *metrics.Metrics
 	feed    *livefeed.Hub
 	changes changefeed.Feed
@@ -167,7 +167,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	// Replicas share PostgreSQL: each leases slices of the headroom.
 	alerts := make(chan budget.Alert, 1024)
 	g.budgets = budget.New(db, budget.Options{Log: log, Alerts: alerts})
-	g.prober = liveusage.New(g.outbound())
+	g.prober = headroom.New(g.outbound())
 	if cfg.ProviderRefreshInterval > 0 {
 		g.prober.MinRefresh = cfg.ProviderRefreshInterval
 	}
@@ -340,41 +340,19 @@ func (g *gateway) startProxy(ctx context.Context) error {
 		}
 		g.changes = feed
 	}
-	names := &serviceNames{client: g.db.Client}
 	// Live usage events reach subscribers on every replica: this one's
 	// directly, the others' through the feed's messages (PostgreSQL).
 	messenger, _ := g.changes.(changefeed.Messenger)
-	var relay *usageRelay
-	if messenger != nil {
-		relay = &usageRelay{m: messenger, log: g.log}
-		messenger.OnMessage(func(payload string) {
-			if relay.heard(payload) {
-				return
-			}
-			for _, e := range decodeUsageEvents(payload) {
-				g.feed.PublishUsage(e)
-			}
-		})
-		g.feed.OnSubscribeUsage = relay.announce
-		go relay.run(ctx, g.feed)
-	}
+	derived := usagefeed.New(usagefeed.Options{
+		DB: g.db, Budgets: g.budgets, Live: g.feed, Metrics: g.metrics, Messenger: messenger, Log: g.log,
+	})
+	go derived.Run(ctx)
 	g.usage = usagelog.New(g.db, usagelog.Options{
 		Log:      g.log,
 		Interval: g.cfg.UsageInterval,
-		Ledger:   spendLedger{g.budgets},
-		InTx: func(ctx context.Context, tx *sql.Tx, batch []usagelog.Record) error {
-			return rollup.Add(ctx, tx, g.db.Dialect, rollupEntries(batch))
-		},
-		OnWrite: func(batch []usagelog.Record) {
-			if relay.watched() {
-				sendUsageEvents(messenger, batch, g.log)
-			}
-			for i := range batch {
-				r := &batch[i]
-				g.feed.PublishUsage(usageEvent(r))
-				observe(g.metrics, r, names.name(r.ServiceID))
-			}
-		},
+		Ledger:   derived.Ledger(),
+		InTx:     derived.InTx,
+		OnWrite:  derived.OnWrite,
 	})
 	g.metrics.Gauge("sluice_usage_queue_depth", "Usage records waiting to be written.", func() float64 { return float64(g.usage.Pending()) })
 	g.metrics.Gauge("sluice_usage_dropped_total", "Usage records dropped because the queue was full.", func() float64 { return float64(g.usage.Dropped()) })

@@ -10,6 +10,8 @@ import (
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/rollup"
+	"github.com/sluicehq/sluice/tokens"
+	"github.com/sluicehq/sluice/usagelog"
 )
 
 // TestSpendOnTheAPI: spend settled through package budget shows on the
@@ -64,9 +66,9 @@ func TestUsageQuery(t *testing.T) {
 		h := newHarness(t, db)
 		tx, _ := db.SQL.Begin()
 		now := time.Now().UTC()
-		err := rollup.Add(context.Background(), tx, db.Dialect, []rollup.Entry{
-			{CreatedAt: now, OrgID: h.org.ID, ServiceID: 1, APIKeyID: 2, Model: "gpt-4o", Status: 200, InputTokens: 10, OutputTokens: 5, Cost: 1500, Priced: true, LatencyUS: 2000},
-			{CreatedAt: now, OrgID: h.org.ID, ServiceID: 1, APIKeyID: 3, Model: "gpt-4o-mini", Status: 429, Priced: true, LatencyUS: 4000},
+		err := rollup.Add(context.Background(), tx, db.Dialect, []usagelog.Record{
+			{CreatedAt: now, OrganizationID: h.org.ID, ServiceID: 1, APIKeyID: 2, Model: "gpt-4o", Status: 200, Tokens: tokens.Tokens{InputTokens: 10, OutputTokens: 5}, Cost: 1500, Priced: true, LatencyUs: 2000},
+			{CreatedAt: now, OrganizationID: h.org.ID, ServiceID: 1, APIKeyID: 3, Model: "gpt-4o-mini", Status: 429, Priced: true, LatencyUs: 4000},
 		})
 		if err != nil {
 			t.Fatal(err)

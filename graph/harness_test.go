@@ -20,8 +20,8 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/graph"
+	"github.com/sluicehq/sluice/headroom"
 	"github.com/sluicehq/sluice/livefeed"
-	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/secrets"
 	"github.com/sluicehq/sluice/upstream"
@@ -54,7 +54,7 @@ type harness struct {
 	auth    *auth.Authenticator
 	budgets budget.Ledger
 	feed    *livefeed.Hub
-	prober  *liveusage.Prober
+	prober  *headroom.Prober
 }
 
 const adminPassword = "correct horse battery staple"
@@ -104,7 +104,7 @@ func newHarnessWith(t *testing.T, db *database.DB, opts graph.Options) *harness 
 	}
 	h.budgets = budget.New(db, budget.Options{Log: log})
 	h.feed = livefeed.New()
-	h.prober = liveusage.New(upstream.Policy{})
+	h.prober = headroom.New(upstream.Policy{})
 	r := &graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets,
 		Prober: h.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: h.feed, Changes: changefeed.NewLocal()}
 	mux := http.NewServeMux()

@@ -7,7 +7,7 @@ import (
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/graph/model"
-	"github.com/sluicehq/sluice/liveusage"
+	"github.com/sluicehq/sluice/headroom"
 	"github.com/sluicehq/sluice/ratelimits"
 	"github.com/sluicehq/sluice/upstream"
 )
@@ -15,25 +15,25 @@ import (
 // credentialTarget is what the prober needs of a saved credential.
 // viewerCredentialTarget finds the caller's credential by ID (NOT_FOUND
 // outside its organization) and what probing it needs.
-func (r *Resolver) viewerCredentialTarget(ctx context.Context, credentialID int) (*ent.ProviderCredential, liveusage.Target, error) {
+func (r *Resolver) viewerCredentialTarget(ctx context.Context, credentialID int) (*ent.ProviderCredential, headroom.Target, error) {
 	v, err := viewer(ctx)
 	if err != nil {
-		return nil, liveusage.Target{}, err
+		return nil, headroom.Target{}, err
 	}
 	c, err := orgCredential(ctx, r.Client, v, credentialID)
 	if err != nil {
-		return nil, liveusage.Target{}, err
+		return nil, headroom.Target{}, err
 	}
 	t, err := r.credentialTarget(ctx, c)
 	return c, t, err
 }
 
-func (r *Resolver) credentialTarget(ctx context.Context, c *ent.ProviderCredential) (liveusage.Target, error) {
+func (r *Resolver) credentialTarget(ctx context.Context, c *ent.ProviderCredential) (headroom.Target, error) {
 	key, err := credentials.Key(r.Keyring, c)
 	if err != nil {
-		return liveusage.Target{}, err
+		return headroom.Target{}, err
 	}
-	t := liveusage.Target{Provider: c.Provider, AccountKey: c.AccountKey, BaseURL: c.BaseURL, Auth: upstream.Auth{Key: key, Method: "none"}}
+	t := headroom.Target{Provider: c.Provider, AccountKey: c.AccountKey, BaseURL: c.BaseURL, Auth: upstream.Auth{Key: key, Method: "none"}}
 	if c.APIStandardID != nil {
 		std, err := r.Client.APIStandard.Get(ctx, *c.APIStandardID)
 		if err != nil && !ent.IsNotFound(err) {
@@ -47,7 +47,7 @@ func (r *Resolver) credentialTarget(ctx context.Context, c *ent.ProviderCredenti
 }
 
 // usageModel turns a prober result into its GraphQL shape.
-func usageModel(res liveusage.Result, now time.Time) *model.ProviderUsage {
+func usageModel(res headroom.Result, now time.Time) *model.ProviderUsage {
 	out := &model.ProviderUsage{
 		Provider: res.Provider, AccountKey: res.AccountKey, CheckedAt: res.CheckedAt, Reachable: res.Reachable,
 		Tokens: tokenWindow(res.Limits.Tokens, now), InputTokens: tokenWindow(res.Limits.InputTokens, now),

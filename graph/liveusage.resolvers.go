@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/graph/model"
-	"github.com/sluicehq/sluice/liveusage"
+	"github.com/sluicehq/sluice/headroom"
 	"github.com/sluicehq/sluice/upstream"
 )
 
@@ -42,7 +42,7 @@ func (r *mutationResolver) TestProviderCredential(ctx context.Context, input mod
 	if account == "" {
 		account = "test"
 	}
-	res := r.Prober.Probe(ctx, liveusage.Target{Provider: input.Provider, AccountKey: account, BaseURL: nonEmpty(input.BaseURL),
+	res := r.Prober.Probe(ctx, headroom.Target{Provider: input.Provider, AccountKey: account, BaseURL: nonEmpty(input.BaseURL),
 		Auth: upstream.Auth{Method: string(std.KeyMethod), Field: std.KeyField, Key: input.ProviderAPIKey}})
 	return usageModel(res, r.now()), nil
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/headroom"
 	"github.com/sluicehq/sluice/livefeed"
-	"github.com/sluicehq/sluice/liveusage"
 	"github.com/sluicehq/sluice/proxy"
 	"github.com/sluicehq/sluice/secrets"
 )
@@ -27,7 +27,7 @@ type Resolver struct {
 	Auth    *auth.Authenticator
 	Keyring *secrets.Keyring
 	Budgets budget.Ledger
-	Prober  *liveusage.Prober
+	Prober  *headroom.Prober
 	// Feed carries live events to subscriptions.
 	Feed *livefeed.Hub
 	// CredentialTests limits testProviderCredential per caller, 10 a

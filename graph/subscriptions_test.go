@@ -13,6 +13,7 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/livefeed"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // wsClient speaks graphql-transport-ws to the harness.
@@ -135,7 +136,7 @@ func TestSubscriptions(t *testing.T) {
 		msg := mine.until(func() {
 			h.feed.PublishUsage(livefeed.UsageEvent{RequestID: "other-service", OrgID: h.org.ID, ServiceID: 6, Model: "x"})
 			h.feed.PublishUsage(livefeed.UsageEvent{RequestID: "req-1", OrgID: h.org.ID, ServiceID: 5, APIKeyID: 9, Model: "gpt-4o",
-				Status: 200, InputTokens: 12, OutputTokens: 3, Cost: 2500, Priced: true, Latency: 1500 * time.Microsecond})
+				Status: 200, Tokens: tokens.Tokens{InputTokens: 12, OutputTokens: 3}, Cost: 2500, Priced: true, Latency: 1500 * time.Microsecond})
 		})
 		data, _ := json.Marshal(msg["payload"])
 		if msg["type"] != "next" || !strings.Contains(string(data), `"requestId":"req-1"`) || !strings.Contains(string(data), `"cost":0.0025`) ||

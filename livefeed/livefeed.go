@@ -10,19 +10,25 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/tokens"
 )
 
-// UsageEvent is one settled request.
+// UsageEvent is the part of a settled request's usage record
+// (usagelog.Record) that a live subscription shows. It is narrower than
+// the record because it crosses replicas in change-feed messages of a few
+// kilobytes, as JSON, and because subscribers see neither the record's
+// error text nor its attempts and spend; this package stays free of the
+// database code the record brings.
 type UsageEvent struct {
 	RequestID                  string
 	OrgID, ServiceID, APIKeyID int
 	Model                      string
 	Status                     int
-	InputTokens, OutputTokens  int64
-	Cost                       money.Micros
-	Priced                     bool
-	Latency                    time.Duration
-	At                         time.Time
+	tokens.Tokens
+	Cost    money.Micros
+	Priced  bool
+	Latency time.Duration
+	At      time.Time
 }
 
 // Hub is the in-process fan-out.

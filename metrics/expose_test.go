@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // sample is one parsed sample line.
@@ -361,7 +363,7 @@ func TestExpositionValid(t *testing.T) {
 	m := New()
 	for i, d := range []time.Duration{0, 5 * time.Millisecond, 7 * time.Millisecond, time.Second, 3 * time.Minute} {
 		m.ObserveRequest(Request{Service: Service{"1", "svc"}, Model: "gpt-4o", Protocol: "openai", Status: 200 + i, Duration: d, TTFB: d / 2,
-			InputTokens: 10, OutputTokens: 5, CachedInputTokens: int64(i), CostMicros: 99, Priced: i%2 == 0})
+			Tokens: tokens.Tokens{InputTokens: 10, OutputTokens: 5, CachedInputTokens: int64(i)}, Cost: 99, Priced: i%2 == 0})
 		m.ObserveRequest(Request{Service: Service{"1", "other"}, Model: "claude", Protocol: "anthropic", Status: 429, Duration: d})
 	}
 	m.UpstreamError(Service{"1", "svc"}, "timeout")

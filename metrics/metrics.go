@@ -20,6 +20,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // Metrics holds Sluice's series. The zero value is not usable; call New. A
@@ -56,18 +59,18 @@ func New() *Metrics {
 // its name, which is unique only within the organization.
 type Service struct{ Org, Name string }
 
-// Request is what one proxied request contributes.
+// Request is what one proxied request contributes: the part of its usage
+// record the series count, with the labels already chosen (a model the
+// gateway does not know is "other"; a service is named). This package
+// imports no database code, so it takes this view rather than the record.
 type Request struct {
-	Service           Service
-	Model, Protocol   string
-	Status            int
-	Duration, TTFB    time.Duration
-	InputTokens       int64
-	OutputTokens      int64
-	CachedInputTokens int64
-	CacheWriteTokens  int64
-	CostMicros        int64
-	Priced            bool
+	Service         Service
+	Model, Protocol string
+	Status          int
+	Duration, TTFB  time.Duration
+	tokens.Tokens
+	Cost   money.Micros
+	Priced bool
 }
 
 // requestKey identifies a sluice_requests_total series. The status stays an
@@ -147,7 +150,7 @@ func (m *Metrics) ObserveRequest(r Request) {
 		if !s.model.priced.Load() {
 			s.model.priced.Store(true)
 		}
-		addPositive(&s.model.cost, r.CostMicros)
+		addPositive(&s.model.cost, int64(r.Cost))
 	}
 }
 

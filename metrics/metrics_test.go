@@ -9,13 +9,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/tokens"
 )
 
 func TestObserveRequest(t *testing.T) {
 	m := New()
 	m.ObserveRequest(Request{Service: Service{"1", "svc"}, Model: "gpt-4o", Protocol: "openai", Status: 200, Duration: 120 * time.Millisecond,
-		TTFB: 30 * time.Millisecond, InputTokens: 11, OutputTokens: 7, CacheWriteTokens: 5, CostMicros: 1234, Priced: true})
-	m.ObserveRequest(Request{Service: Service{"1", "svc"}, Model: "mystery", Protocol: "openai", Status: 502, InputTokens: 1})
+		TTFB: 30 * time.Millisecond, Tokens: tokens.Tokens{InputTokens: 11, OutputTokens: 7, CacheWriteTokens: 5}, Cost: 1234, Priced: true})
+	m.ObserveRequest(Request{Service: Service{"1", "svc"}, Model: "mystery", Protocol: "openai", Status: 502, Tokens: tokens.Tokens{InputTokens: 1}})
 	m.BudgetRefusal(Service{"1", "svc"})
 	m.BudgetContended(Service{"1", "svc"})
 	m.BudgetContended(Service{"1", "svc"})
@@ -89,14 +91,14 @@ func TestObserveRequestSeries(t *testing.T) {
 		},
 		{
 			name:    "unpriced cost is not counted",
-			reqs:    []Request{with(func(r *Request) { r.CostMicros = 500 })},
+			reqs:    []Request{with(func(r *Request) { r.Cost = 500 })},
 			missing: []string{"sluice_cost_micro_usd_total"},
 		},
 		{
 			name: "negative tokens and cost are dropped",
 			reqs: []Request{
-				with(func(r *Request) { r.InputTokens, r.OutputTokens, r.CostMicros, r.Priced = 5, 6, 7, true }),
-				with(func(r *Request) { r.InputTokens, r.OutputTokens, r.CostMicros, r.Priced = -5, -6, -7, true }),
+				with(func(r *Request) { r.InputTokens, r.OutputTokens, r.Cost, r.Priced = 5, 6, 7, true }),
+				with(func(r *Request) { r.InputTokens, r.OutputTokens, r.Cost, r.Priced = -5, -6, -7, true }),
 			},
 			want: []want{
 				{"sluice_tokens_total", []string{"kind", "input", "model", "m", "organization", "1", "service", "svc"}, 5},
@@ -180,7 +182,7 @@ func TestConcurrentObserve(t *testing.T) {
 				m.ObserveRequest(Request{
 					Service: Service{"1", services[i%3]}, Model: models[i%2], Protocol: "openai", Status: 200,
 					Duration: time.Millisecond, TTFB: time.Duration(g%2) * time.Millisecond,
-					InputTokens: 3, OutputTokens: 5, CachedInputTokens: 1, CostMicros: 7, Priced: true,
+					Tokens: tokens.Tokens{InputTokens: 3, OutputTokens: 5, CachedInputTokens: 1}, Cost: 7, Priced: true,
 				})
 				m.UpstreamError(Service{"1", services[i%3]}, "timeout")
 				m.BudgetRefusal(Service{"1", services[i%3]})
@@ -225,7 +227,7 @@ func TestConcurrentObserve(t *testing.T) {
 func TestObserveAllocs(t *testing.T) {
 	m := New()
 	r := Request{Service: Service{"1", "svc"}, Model: "gpt-4o", Protocol: "openai", Status: 200, Duration: 80 * time.Millisecond,
-		TTFB: 20 * time.Millisecond, InputTokens: 100, OutputTokens: 50, CachedInputTokens: 10, CostMicros: 321, Priced: true}
+		TTFB: 20 * time.Millisecond, Tokens: tokens.Tokens{InputTokens: 100, OutputTokens: 50, CachedInputTokens: 10}, Cost: 321, Priced: true}
 	m.ObserveRequest(r)
 	m.UpstreamError(Service{"1", "svc"}, "timeout")
 	m.BudgetRefusal(Service{"1", "svc"})
@@ -297,7 +299,7 @@ func TestGaugeRejects(t *testing.T) {
 func BenchmarkObserveRequest(b *testing.B) {
 	m := New()
 	r := Request{Service: Service{"1", "svc"}, Model: "gpt-4o", Protocol: "openai", Status: 200, Duration: 800 * time.Millisecond,
-		TTFB: 200 * time.Millisecond, InputTokens: 1000, OutputTokens: 300, CachedInputTokens: 200, CostMicros: 4321, Priced: true}
+		TTFB: 200 * time.Millisecond, Tokens: tokens.Tokens{InputTokens: 1000, OutputTokens: 300, CachedInputTokens: 200}, Cost: 4321, Priced: true}
 	m.ObserveRequest(r)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -20,6 +20,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // Model kinds. The proxy and the dashboard treat them differently (embeddings
@@ -70,23 +71,6 @@ type Price struct {
 	MaxOutputTokens int
 }
 
-// Usage is the token count of one request as read from the upstream response.
-type Usage struct {
-	// InputTokens counts all prompt tokens, cached ones included.
-	InputTokens int64
-	// OutputTokens counts completion tokens (reasoning tokens included).
-	OutputTokens int64
-	// CachedInputTokens is the part of InputTokens served from the
-	// provider's prompt cache.
-	CachedInputTokens int64
-	// CacheWriteTokens is the part of InputTokens written to the provider's
-	// prompt cache.
-	CacheWriteTokens int64
-	// CacheWrite1hTokens is the part of CacheWriteTokens written to a
-	// one-hour cache.
-	CacheWrite1hTokens int64
-}
-
 // Cost prices u in micro-USD with integer math only: the products are summed
 // in 128 bits and divided by one million once, rounding up, so many small
 // requests never add up to less than the provider charges. Cached tokens are
@@ -95,7 +79,7 @@ type Usage struct {
 // Negative counts are treated as zero, and the cached and written parts are
 // capped at what is left of InputTokens, since usage comes from upstream
 // bodies that may be odd. A result beyond int64 saturates at math.MaxInt64.
-func (p Price) Cost(u Usage) money.Micros {
+func (p Price) Cost(u tokens.Tokens) money.Micros {
 	in := max(u.InputTokens, 0)
 	cached := min(max(u.CachedInputTokens, 0), in)
 	written := min(max(u.CacheWriteTokens, 0), in-cached)
@@ -139,7 +123,7 @@ func (p Price) Cost(u Usage) money.Micros {
 func (p Price) CostAtMost(in, out int64) money.Micros {
 	worst := p
 	worst.InputPerMTok = max(p.InputPerMTok, p.CachedInputPerMTok, p.CacheWritePerMTok, p.CacheWrite1hPerMTok)
-	return worst.Cost(Usage{InputTokens: in, OutputTokens: out})
+	return worst.Cost(tokens.Tokens{InputTokens: in, OutputTokens: out})
 }
 
 // Load parses every embedded catalog file and returns the prices sorted by

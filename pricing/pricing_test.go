@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 func mustLoad(t *testing.T) []Price {
@@ -260,44 +261,44 @@ func TestCost(t *testing.T) {
 	tests := []struct {
 		name  string
 		price Price
-		usage Usage
+		usage tokens.Tokens
 		want  money.Micros
 	}{
 		{name: "no usage", price: gpt4o, want: 0},
-		{name: "free model", price: Price{}, usage: Usage{InputTokens: 1_000_000, OutputTokens: 1_000_000}, want: 0},
-		{name: "exact million", price: gpt4o, usage: Usage{InputTokens: 1_000_000}, want: 2_500_000},
-		{name: "typical request", price: gpt4o, usage: Usage{InputTokens: 1000, OutputTokens: 500}, want: 7_500},
-		{name: "one token rounds up", price: gpt4o, usage: Usage{InputTokens: 1}, want: 3},
-		{name: "cheapest token rounds up to one micro", price: Price{InputPerMTok: 20_000}, usage: Usage{InputTokens: 1}, want: 1},
+		{name: "free model", price: Price{}, usage: tokens.Tokens{InputTokens: 1_000_000, OutputTokens: 1_000_000}, want: 0},
+		{name: "exact million", price: gpt4o, usage: tokens.Tokens{InputTokens: 1_000_000}, want: 2_500_000},
+		{name: "typical request", price: gpt4o, usage: tokens.Tokens{InputTokens: 1000, OutputTokens: 500}, want: 7_500},
+		{name: "one token rounds up", price: gpt4o, usage: tokens.Tokens{InputTokens: 1}, want: 3},
+		{name: "cheapest token rounds up to one micro", price: Price{InputPerMTok: 20_000}, usage: tokens.Tokens{InputTokens: 1}, want: 1},
 		{name: "rounded once, not per term", price: Price{InputPerMTok: 500_000, OutputPerMTok: 500_000},
-			usage: Usage{InputTokens: 1, OutputTokens: 1}, want: 1},
-		{name: "cached at cached price", price: gpt4o, usage: Usage{InputTokens: 1000, CachedInputTokens: 400}, want: 2_000},
-		{name: "cached without cached price bills as input", price: noCache, usage: Usage{InputTokens: 1000, CachedInputTokens: 400}, want: 2_500},
-		{name: "cached capped at input", price: gpt4o, usage: Usage{InputTokens: 1000, CachedInputTokens: 5000}, want: 1_250},
-		{name: "negative counts are zero", price: gpt4o, usage: Usage{InputTokens: -5, OutputTokens: -5, CachedInputTokens: -5}, want: 0},
-		{name: "negative cached ignored", price: gpt4o, usage: Usage{InputTokens: 1000, CachedInputTokens: -400}, want: 2_500},
-		{name: "cache writes at the write price", price: sonnet, usage: Usage{InputTokens: 1000, CacheWriteTokens: 800}, want: 600 + 3_000},
+			usage: tokens.Tokens{InputTokens: 1, OutputTokens: 1}, want: 1},
+		{name: "cached at cached price", price: gpt4o, usage: tokens.Tokens{InputTokens: 1000, CachedInputTokens: 400}, want: 2_000},
+		{name: "cached without cached price bills as input", price: noCache, usage: tokens.Tokens{InputTokens: 1000, CachedInputTokens: 400}, want: 2_500},
+		{name: "cached capped at input", price: gpt4o, usage: tokens.Tokens{InputTokens: 1000, CachedInputTokens: 5000}, want: 1_250},
+		{name: "negative counts are zero", price: gpt4o, usage: tokens.Tokens{InputTokens: -5, OutputTokens: -5, CachedInputTokens: -5}, want: 0},
+		{name: "negative cached ignored", price: gpt4o, usage: tokens.Tokens{InputTokens: 1000, CachedInputTokens: -400}, want: 2_500},
+		{name: "cache writes at the write price", price: sonnet, usage: tokens.Tokens{InputTokens: 1000, CacheWriteTokens: 800}, want: 600 + 3_000},
 		{name: "one-hour writes at their price", price: sonnet,
-			usage: Usage{InputTokens: 1000, CacheWriteTokens: 800, CacheWrite1hTokens: 300}, want: 600 + 1_875 + 1_800},
+			usage: tokens.Tokens{InputTokens: 1000, CacheWriteTokens: 800, CacheWrite1hTokens: 300}, want: 600 + 1_875 + 1_800},
 		{name: "reads, writes and plain input", price: sonnet,
-			usage: Usage{InputTokens: 10_000, CachedInputTokens: 5_000, CacheWriteTokens: 4_000, OutputTokens: 100}, want: 3_000 + 1_500 + 15_000 + 1_500},
-		{name: "writes without a write price bill as input", price: noCache, usage: Usage{InputTokens: 1000, CacheWriteTokens: 800}, want: 2_500},
+			usage: tokens.Tokens{InputTokens: 10_000, CachedInputTokens: 5_000, CacheWriteTokens: 4_000, OutputTokens: 100}, want: 3_000 + 1_500 + 15_000 + 1_500},
+		{name: "writes without a write price bill as input", price: noCache, usage: tokens.Tokens{InputTokens: 1000, CacheWriteTokens: 800}, want: 2_500},
 		{name: "one-hour writes without their price bill as writes", price: Price{InputPerMTok: 1_000_000, CacheWritePerMTok: 2_000_000},
-			usage: Usage{InputTokens: 1000, CacheWriteTokens: 1000, CacheWrite1hTokens: 1000}, want: 2_000},
+			usage: tokens.Tokens{InputTokens: 1000, CacheWriteTokens: 1000, CacheWrite1hTokens: 1000}, want: 2_000},
 		{name: "writes capped at the uncached input", price: sonnet,
-			usage: Usage{InputTokens: 1000, CachedInputTokens: 600, CacheWriteTokens: 900}, want: 180 + 1_500},
+			usage: tokens.Tokens{InputTokens: 1000, CachedInputTokens: 600, CacheWriteTokens: 900}, want: 180 + 1_500},
 		{name: "one-hour writes capped at the writes", price: sonnet,
-			usage: Usage{InputTokens: 1000, CacheWriteTokens: 100, CacheWrite1hTokens: 900}, want: 2_700 + 600},
-		{name: "negative writes ignored", price: sonnet, usage: Usage{InputTokens: 1000, CacheWriteTokens: -5, CacheWrite1hTokens: -5}, want: 3_000},
-		{name: "product beyond int64", price: opus, usage: Usage{InputTokens: 1_000_000_000_000}, want: 15_000_000_000_000},
+			usage: tokens.Tokens{InputTokens: 1000, CacheWriteTokens: 100, CacheWrite1hTokens: 900}, want: 2_700 + 600},
+		{name: "negative writes ignored", price: sonnet, usage: tokens.Tokens{InputTokens: 1000, CacheWriteTokens: -5, CacheWrite1hTokens: -5}, want: 3_000},
+		{name: "product beyond int64", price: opus, usage: tokens.Tokens{InputTokens: 1_000_000_000_000}, want: 15_000_000_000_000},
 		{name: "all three terms large", price: opus,
-			usage: Usage{InputTokens: 2_000_000_000_000, CachedInputTokens: 1_000_000_000_000, OutputTokens: 1_000_000_000_000},
+			usage: tokens.Tokens{InputTokens: 2_000_000_000_000, CachedInputTokens: 1_000_000_000_000, OutputTokens: 1_000_000_000_000},
 			want:  30_000_000_000_000 + 75_000_000_000_000},
-		{name: "max tokens at tiny price", price: Price{InputPerMTok: 1}, usage: Usage{InputTokens: math.MaxInt64}, want: 9_223_372_036_855},
-		{name: "saturates", price: opus, usage: Usage{InputTokens: math.MaxInt64, OutputTokens: math.MaxInt64}, want: math.MaxInt64},
+		{name: "max tokens at tiny price", price: Price{InputPerMTok: 1}, usage: tokens.Tokens{InputTokens: math.MaxInt64}, want: 9_223_372_036_855},
+		{name: "saturates", price: opus, usage: tokens.Tokens{InputTokens: math.MaxInt64, OutputTokens: math.MaxInt64}, want: math.MaxInt64},
 		{name: "saturates at max price", price: Price{InputPerMTok: math.MaxInt64, OutputPerMTok: math.MaxInt64},
-			usage: Usage{InputTokens: math.MaxInt64, OutputTokens: math.MaxInt64}, want: math.MaxInt64},
-		{name: "just fits", price: Price{InputPerMTok: 1_000_000}, usage: Usage{InputTokens: math.MaxInt64}, want: math.MaxInt64},
+			usage: tokens.Tokens{InputTokens: math.MaxInt64, OutputTokens: math.MaxInt64}, want: math.MaxInt64},
+		{name: "just fits", price: Price{InputPerMTok: 1_000_000}, usage: tokens.Tokens{InputTokens: math.MaxInt64}, want: math.MaxInt64},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,7 +332,7 @@ func TestCostAtMost(t *testing.T) {
 				t.Fatalf("CostAtMost(%d, %d) = %d, want %d", tt.in, tt.out, got, tt.want)
 			}
 			// No split of the input among reads and writes costs more.
-			for _, u := range []Usage{
+			for _, u := range []tokens.Tokens{
 				{InputTokens: tt.in, OutputTokens: tt.out},
 				{InputTokens: tt.in, OutputTokens: tt.out, CachedInputTokens: tt.in},
 				{InputTokens: tt.in, OutputTokens: tt.out, CacheWriteTokens: tt.in},
@@ -361,7 +362,7 @@ func TestCostMatchesBigInt(t *testing.T) {
 			CacheWritePerMTok:   money.Micros(r.Int64N(limit)),
 			CacheWrite1hPerMTok: money.Micros(r.Int64N(limit)),
 		}
-		u := Usage{InputTokens: r.Int64N(limit), OutputTokens: r.Int64N(limit)}
+		u := tokens.Tokens{InputTokens: r.Int64N(limit), OutputTokens: r.Int64N(limit)}
 		u.CachedInputTokens = r.Int64N(u.InputTokens + 1)
 		u.CacheWriteTokens = r.Int64N(u.InputTokens - u.CachedInputTokens + 1)
 		u.CacheWrite1hTokens = r.Int64N(u.CacheWriteTokens + 1)

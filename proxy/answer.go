@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // relayBody passes a non-streamed answer of size bytes (-1: unknown)
@@ -221,7 +222,7 @@ func (x *exchange) meterAnswer(u usage.Usage, err error, cut bool, o *outcome) {
 		o.err = why
 		return
 	}
-	o.usage = usage.Usage{InputTokens: x.worst.in, OutputTokens: x.worst.out}
+	o.usage = usage.Usage{Tokens: tokens.Tokens{InputTokens: x.worst.in, OutputTokens: x.worst.out}}
 	o.cost = x.worst.cost
 	o.partial = true
 	o.err = why + "; charged the request's worst case"

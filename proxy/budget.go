@@ -303,7 +303,7 @@ func satMul(a, b int64) int64 {
 func (x *exchange) charge(u usage.Usage) (usage.Usage, money.Micros, string) {
 	price := x.info.price
 	w := x.worst
-	claimed := price.Cost(costUsage(u))
+	claimed := price.Cost(u.Tokens)
 	if u.InputTokens <= w.inCap && u.OutputTokens <= w.outCap || claimed <= w.cost {
 		// Within its bounds, or within what was reserved.
 		return u, claimed, ""
@@ -314,7 +314,7 @@ func (x *exchange) charge(u usage.Usage) (usage.Usage, money.Micros, string) {
 	c.CacheWriteTokens = min(u.CacheWriteTokens, c.InputTokens-c.CachedInputTokens)
 	c.CacheWrite1hTokens = min(u.CacheWrite1hTokens, c.CacheWriteTokens)
 	c.OutputTokens = min(u.OutputTokens, w.outCap)
-	cost := price.Cost(costUsage(c))
+	cost := price.Cost(c.Tokens)
 	x.p.log.Warn("upstream reported more tokens than the request can use; charged its bounds", "request_id", x.reqID,
 		"service", x.e.svc.ServiceName, "model", x.model, "input_tokens", u.InputTokens, "output_tokens", u.OutputTokens,
 		"max_input_tokens", w.inCap, "max_output_tokens", w.outCap, "claimed", claimed.Decimal(), "charged", cost.Decimal())

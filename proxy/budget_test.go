@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // busyRefusal is what the proxy answers when a leased budget window is too
@@ -90,7 +91,7 @@ func TestEstimateCoversCacheWrites(t *testing.T) {
 	if got, want := x.worstCase(x.info).cost, money.Micros(in*6+100*15); got != want {
 		t.Fatalf("estimate %d, want %d: %d input tokens at the one-hour write price and 100 output", got, want, in)
 	}
-	worst := price.Cost(pricing.Usage{InputTokens: in, CacheWriteTokens: in, CacheWrite1hTokens: in, OutputTokens: 100})
+	worst := price.Cost(tokens.Tokens{InputTokens: in, CacheWriteTokens: in, CacheWrite1hTokens: in, OutputTokens: 100})
 	if worst > x.worstCase(x.info).cost {
 		t.Errorf("an answer writing its input to the one-hour cache costs %d, more than the %d reserved", worst, x.worstCase(x.info).cost)
 	}

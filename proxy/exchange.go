@@ -10,7 +10,6 @@ import (
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/money"
-	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
@@ -297,9 +296,7 @@ func (x *exchange) record(o outcome) {
 		OrganizationID: e.key.OrganizationID, ServiceID: e.svc.ID, APIKeyID: e.key.ID, CredentialID: e.credID,
 		Attempts: x.attempts,
 		Protocol: string(x.protocol), ProviderProtocol: string(x.upProto), Endpoint: x.endpoint, Model: x.model,
-		InputTokens: o.usage.InputTokens, OutputTokens: o.usage.OutputTokens, CachedInputTokens: o.usage.CachedInputTokens,
-		CacheWriteTokens: o.usage.CacheWriteTokens, CacheWrite1hTokens: o.usage.CacheWrite1hTokens,
-		Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err, Failure: o.failure,
+		Tokens: o.usage.Tokens, Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err, Failure: o.failure,
 		LatencyUs: time.Since(x.start).Microseconds(), Streamed: o.streamed, Partial: o.partial,
 		Spend: o.spend,
 	}
@@ -311,12 +308,4 @@ func (x *exchange) record(o outcome) {
 		rec.TTFBUs = &us
 	}
 	x.p.usage.Add(rec)
-}
-
-// costUsage is what pricing needs of the usage a provider reported.
-func costUsage(u usage.Usage) pricing.Usage {
-	return pricing.Usage{
-		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens,
-		CacheWriteTokens: u.CacheWriteTokens, CacheWrite1hTokens: u.CacheWrite1hTokens,
-	}
 }

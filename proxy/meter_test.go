@@ -27,6 +27,7 @@ import (
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/ratelimits"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // includeUsage is what the proxy adds to a streamed chat request.
@@ -375,7 +376,7 @@ func TestLargeAnswerMetered(t *testing.T) {
 				t.Fatalf("%s: relayed %d bytes (%v), status %d; want %d", tc.name, n, err, resp.StatusCode, tc.size)
 			}
 			rec := f.lastRecord()
-			want := pricing.Price{InputPerMTok: 1_000_000, OutputPerMTok: 1_000_000}.Cost(pricing.Usage{InputTokens: tc.in, OutputTokens: tc.out})
+			want := pricing.Price{InputPerMTok: 1_000_000, OutputPerMTok: 1_000_000}.Cost(tokens.Tokens{InputTokens: tc.in, OutputTokens: tc.out})
 			if rec.InputTokens != tc.in || rec.OutputTokens != tc.out || rec.Cost != want || rec.Partial != tc.partial {
 				t.Errorf("%s: record %d in, %d out, cost %d, partial %v (%q); want %d, %d, %d, %v",
 					tc.name, rec.InputTokens, rec.OutputTokens, rec.Cost, rec.Partial, rec.Error, tc.in, tc.out, want, tc.partial)

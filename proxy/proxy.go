@@ -51,7 +51,7 @@ type Options struct {
 	BudgetFailOpen bool
 
 	// OnRateLimits receives each new rate-limit snapshot an upstream sent
-	// on real traffic, for the live-usage view (liveusage.Prober.Observe).
+	// on real traffic, for the providers' rate-limit view (headroom.Prober.Observe).
 	// It is called on the request path: it must not block.
 	OnRateLimits func(credentialID int, snap ratelimits.Snapshot, at time.Time)
 	// DenyPrivateUpstreams refuses, at connect time, upstream addresses

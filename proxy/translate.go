@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/sse"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // Translation: a caller may reach a provider that speaks another API. Its
@@ -295,7 +296,7 @@ func (x *exchange) holdTranslated(buf *bytes.Buffer, body io.Reader, size int64)
 func (x *exchange) meterTranslated(body []byte, o *outcome) {
 	u, err := usage.FromBody(string(x.upProto), body)
 	if err == nil && !u.Found && x.api.op == protocol.OpEmbed {
-		u = usage.Usage{InputTokens: usage.EstimateInputTokens(x.body), Found: true}
+		u = usage.Usage{Tokens: tokens.Tokens{InputTokens: usage.EstimateInputTokens(x.body)}, Found: true}
 		x.meterAnswer(u, nil, false, o)
 		o.partial = true
 		o.err = strings.TrimPrefix(o.err+"; the provider reports no usage for embeddings: input tokens estimated from the request", "; ")

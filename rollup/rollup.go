@@ -12,19 +12,9 @@ import (
 
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/tokens"
+	"github.com/sluicehq/sluice/usagelog"
 )
-
-// Entry is what a usage record contributes to its hour.
-type Entry struct {
-	CreatedAt                                    time.Time
-	OrgID, ServiceID, APIKeyID                   int
-	Model                                        string
-	Status                                       int
-	InputTokens, OutputTokens, CachedInputTokens int64
-	Cost                                         money.Micros
-	Priced                                       bool
-	LatencyUS                                    int64
-}
 
 type key struct {
 	hour                 time.Time
@@ -32,36 +22,34 @@ type key struct {
 	model                string
 }
 
-// Sums are the summed counters of a set of requests.
+// Sums are the summed counters of a set of requests. The hourly table
+// keeps input, output and cached input tokens (cache writes are priced
+// into Cost), so the sums Query reads back count no cache writes.
 type Sums struct {
-	Requests, Errors, UnpricedRequests           int64
-	InputTokens, OutputTokens, CachedInputTokens int64
-	Cost                                         money.Micros
-	LatencyUSSum                                 int64
+	Requests, Errors, UnpricedRequests int64
+	tokens.Tokens
+	Cost         money.Micros
+	LatencyUSSum int64
 }
 
-func (s *Sums) add(e Entry) {
+func (s *Sums) add(r *usagelog.Record) {
 	s.Requests++
-	if e.Status >= 400 {
+	if r.Status >= 400 {
 		s.Errors++
 	}
-	if !e.Priced {
+	if !r.Priced {
 		s.UnpricedRequests++
 	}
-	s.InputTokens += e.InputTokens
-	s.OutputTokens += e.OutputTokens
-	s.CachedInputTokens += e.CachedInputTokens
-	s.Cost += e.Cost
-	s.LatencyUSSum += e.LatencyUS
+	s.Tokens.Add(r.Tokens)
+	s.Cost += r.Cost
+	s.LatencyUSSum += r.LatencyUs
 }
 
 func (s *Sums) merge(o Sums) {
 	s.Requests += o.Requests
 	s.Errors += o.Errors
 	s.UnpricedRequests += o.UnpricedRequests
-	s.InputTokens += o.InputTokens
-	s.OutputTokens += o.OutputTokens
-	s.CachedInputTokens += o.CachedInputTokens
+	s.Tokens.Add(o.Tokens)
 	s.Cost += o.Cost
 	s.LatencyUSSum += o.LatencyUSSum
 }
@@ -79,23 +67,24 @@ type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// Add sums entries into their hours with one multi-row upsert. Call it in
-// the transaction that inserts the raw records.
-func Add(ctx context.Context, tx Execer, dialectName string, entries []Entry) error {
-	if len(entries) == 0 {
+// Add sums a batch of usage records into their hours with one multi-row
+// upsert. Call it in the transaction that inserts the records.
+func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Record) error {
+	if len(batch) == 0 {
 		return nil
 	}
 	sums := map[key]*Sums{}
 	var keys []key
-	for _, e := range entries {
-		k := key{e.CreatedAt.UTC().Truncate(time.Hour), e.OrgID, e.ServiceID, e.APIKeyID, e.Model}
+	for i := range batch {
+		r := &batch[i]
+		k := key{r.CreatedAt.UTC().Truncate(time.Hour), r.OrganizationID, r.ServiceID, r.APIKeyID, r.Model}
 		s := sums[k]
 		if s == nil {
 			s = &Sums{}
 			sums[k] = s
 			keys = append(keys, k)
 		}
-		s.add(e)
+		s.add(r)
 	}
 	// A fixed order keeps concurrent writers from deadlocking on rows.
 	sort.Slice(keys, func(i, j int) bool {

@@ -9,17 +9,19 @@ import (
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/rollup"
+	"github.com/sluicehq/sluice/tokens"
+	"github.com/sluicehq/sluice/usagelog"
 )
 
 func at(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
 
-func add(t *testing.T, db *database.DB, entries ...rollup.Entry) {
+func add(t *testing.T, db *database.DB, batch ...usagelog.Record) {
 	t.Helper()
 	tx, err := db.SQL.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rollup.Add(context.Background(), tx, db.Dialect, entries); err != nil {
+	if err := rollup.Add(context.Background(), tx, db.Dialect, batch); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -30,9 +32,9 @@ func add(t *testing.T, db *database.DB, entries ...rollup.Entry) {
 func TestRollupAndReport(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		e := func(ts string, key int, model string, status int, in, out int64, cost money.Micros, priced bool) rollup.Entry {
-			return rollup.Entry{CreatedAt: at(ts), OrgID: 1, ServiceID: 10, APIKeyID: key, Model: model, Status: status,
-				InputTokens: in, OutputTokens: out, Cost: cost, Priced: priced, LatencyUS: 1000}
+		e := func(ts string, key int, model string, status int, in, out int64, cost money.Micros, priced bool) usagelog.Record {
+			return usagelog.Record{CreatedAt: at(ts), OrganizationID: 1, ServiceID: 10, APIKeyID: key, Model: model, Status: status,
+				Tokens: tokens.Tokens{InputTokens: in, OutputTokens: out}, Cost: cost, Priced: priced, LatencyUs: 1000}
 		}
 		add(t, db,
 			e("2026-11-24T10:05:00Z", 100, "gpt-4o", 200, 10, 20, 300, true),

@@ -34,9 +34,12 @@ import (
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/tokens"
 )
 
-// Record is one proxied request, field for field ent's UsageRecord.
+// Record is one proxied request: the one usage event, which the hourly
+// roll-ups, the live feed and the metrics are derived from. Its stored
+// fields are ent's UsageRecord's columns, written by row alone.
 type Record struct {
 	CreatedAt      time.Time
 	RequestID      string
@@ -48,18 +51,11 @@ type Record struct {
 	// ProviderProtocol is the protocol of the upstream that answered;
 	// it differs from Protocol when the request was translated, and is
 	// empty (stored as NULL) when no upstream was called.
-	ProviderProtocol  string
-	Endpoint          string
-	Model             string
-	InputTokens       int64
-	OutputTokens      int64
-	CachedInputTokens int64
-	// CacheWriteTokens and CacheWrite1hTokens are the parts of InputTokens
-	// written to the provider's prompt cache, and of those to a one-hour
-	// cache, which are priced apart.
-	CacheWriteTokens   int64
-	CacheWrite1hTokens int64
-	Cost               money.Micros
+	ProviderProtocol string
+	Endpoint         string
+	Model            string
+	tokens.Tokens
+	Cost money.Micros
 	// Priced is false when the model has no price: Cost is then unknown,
 	// not zero.
 	Priced    bool

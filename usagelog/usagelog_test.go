@@ -22,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/rollup"
+	"github.com/sluicehq/sluice/tokens"
 	"github.com/sluicehq/sluice/usagelog"
 )
 
@@ -48,8 +49,8 @@ func record(i int) usagelog.Record {
 		CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
 		RequestID: fmt.Sprintf("req-%05d", i), OrganizationID: 1, ServiceID: 2, APIKeyID: 3, CredentialID: &cred,
 		Protocol: "openai", ProviderProtocol: upstream, Endpoint: "/v1/chat/completions", Model: "gpt-4o-mini",
-		InputTokens: int64(i), OutputTokens: 2 * int64(i), CachedInputTokens: 1, CacheWriteTokens: int64(i % 5), CacheWrite1hTokens: int64(i % 3),
-		Cost: money.Micros(10 * i), Priced: true,
+		Tokens: tokens.Tokens{InputTokens: int64(i), OutputTokens: 2 * int64(i), CachedInputTokens: 1, CacheWriteTokens: int64(i % 5), CacheWrite1hTokens: int64(i % 3)},
+		Cost:   money.Micros(10 * i), Priced: true,
 		Status: 200, LatencyUs: 900, TTFBUs: &ttfb, Streamed: i%2 == 0,
 	}
 }
@@ -339,12 +340,7 @@ func BenchmarkWriteBatch(b *testing.B) {
 			ctx := context.Background()
 			w := usagelog.New(db, usagelog.Options{Log: quiet, Interval: time.Hour,
 				InTx: func(ctx context.Context, tx *sql.Tx, batch []usagelog.Record) error {
-					entries := make([]rollup.Entry, len(batch))
-					for i, r := range batch {
-						entries[i] = rollup.Entry{CreatedAt: r.CreatedAt, OrgID: r.OrganizationID, ServiceID: r.ServiceID,
-							APIKeyID: r.APIKeyID, Model: r.Model, Status: r.Status, InputTokens: r.InputTokens, Cost: r.Cost, Priced: r.Priced}
-					}
-					return rollup.Add(ctx, tx, d, entries)
+					return rollup.Add(ctx, tx, d, batch)
 				}})
 			defer w.Close(ctx)
 			records := make([]usagelog.Record, usagelog.DefaultBatchSize)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // scan writes body to a BodyScanner in pieces of size n.
@@ -26,20 +28,20 @@ func TestBodyScanner(t *testing.T) {
 		want                 Usage
 		err                  error
 	}{
-		{"openai chat", OpenAI, openAIChatBody, Usage{2006, 300, 1920, 0, 0, 0, true}, nil},
-		{"openai responses", OpenAI, openAIResponsesBody, Usage{36, 87, 12, 0, 0, 0, true}, nil},
-		{"openai embeddings", OpenAI, openAIEmbeddingsBody, Usage{5, 0, 0, 0, 0, 0, true}, nil},
-		{"anthropic", Anthropic, anthropicBody, Usage{21 + 188086 + 1500, 393, 1500, 188086, 0, 0, true}, nil},
-		{"gemini", Gemini, geminiBody1, Usage{1024, 212, 800, 0, 0, 0, true}, nil},
-		{"gemini array", Gemini, `[{"usageMetadata":{"promptTokenCount":4}},{"usageMetadata":null},{"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":9}}]`, Usage{4, 9, 0, 0, 0, 0, true}, nil},
-		{"cohere", Cohere, cohereBody, Usage{71, 418, 0, 0, 0, 0, true}, nil},
-		{"cohere meta", Cohere, `{"meta":{"billed_units":{"input_tokens":3}},"id":"e"}`, Usage{3, 0, 0, 0, 0, 0, true}, nil},
-		{"usage first", OpenAI, `{"usage":{"prompt_tokens":1,"completion_tokens":2},"choices":[{"text":"x"}]}`, Usage{1, 2, 0, 0, 0, 0, true}, nil},
-		{"usage in text is not usage", OpenAI, `{"choices":[{"text":"\"usage\":{\"prompt_tokens\":99}"}],"usage":{"prompt_tokens":1}}`, Usage{1, 0, 0, 0, 0, 0, true}, nil},
+		{"openai chat", OpenAI, openAIChatBody, Usage{Tokens: tokens.Tokens{InputTokens: 2006, OutputTokens: 300, CachedInputTokens: 1920}, Found: true}, nil},
+		{"openai responses", OpenAI, openAIResponsesBody, Usage{Tokens: tokens.Tokens{InputTokens: 36, OutputTokens: 87, CachedInputTokens: 12}, Found: true}, nil},
+		{"openai embeddings", OpenAI, openAIEmbeddingsBody, Usage{Tokens: tokens.Tokens{InputTokens: 5}, Found: true}, nil},
+		{"anthropic", Anthropic, anthropicBody, Usage{Tokens: tokens.Tokens{InputTokens: 21 + 188086 + 1500, OutputTokens: 393, CachedInputTokens: 1500, CacheWriteTokens: 188086}, Found: true}, nil},
+		{"gemini", Gemini, geminiBody1, Usage{Tokens: tokens.Tokens{InputTokens: 1024, OutputTokens: 212, CachedInputTokens: 800}, Found: true}, nil},
+		{"gemini array", Gemini, `[{"usageMetadata":{"promptTokenCount":4}},{"usageMetadata":null},{"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":9}}]`, Usage{Tokens: tokens.Tokens{InputTokens: 4, OutputTokens: 9}, Found: true}, nil},
+		{"cohere", Cohere, cohereBody, Usage{Tokens: tokens.Tokens{InputTokens: 71, OutputTokens: 418}, Found: true}, nil},
+		{"cohere meta", Cohere, `{"meta":{"billed_units":{"input_tokens":3}},"id":"e"}`, Usage{Tokens: tokens.Tokens{InputTokens: 3}, Found: true}, nil},
+		{"usage first", OpenAI, `{"usage":{"prompt_tokens":1,"completion_tokens":2},"choices":[{"text":"x"}]}`, Usage{Tokens: tokens.Tokens{InputTokens: 1, OutputTokens: 2}, Found: true}, nil},
+		{"usage in text is not usage", OpenAI, `{"choices":[{"text":"\"usage\":{\"prompt_tokens\":99}"}],"usage":{"prompt_tokens":1}}`, Usage{Tokens: tokens.Tokens{InputTokens: 1}, Found: true}, nil},
 		{"nested usage is not top-level", OpenAI, `{"choices":[{"usage":{"prompt_tokens":99}}]}`, Usage{}, nil},
-		{"escaped name", OpenAI, `{"usag\u0065":{"prompt_tokens":1}}`, Usage{1, 0, 0, 0, 0, 0, true}, nil},
-		{"duplicate, last wins", OpenAI, `{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":3}}`, Usage{3, 0, 0, 0, 0, 0, true}, nil},
-		{"spaces around", OpenAI, "{ \"usage\" : { \"prompt_tokens\" : 7 } \n}", Usage{7, 0, 0, 0, 0, 0, true}, nil},
+		{"escaped name", OpenAI, `{"usag\u0065":{"prompt_tokens":1}}`, Usage{Tokens: tokens.Tokens{InputTokens: 1}, Found: true}, nil},
+		{"duplicate, last wins", OpenAI, `{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":3}}`, Usage{Tokens: tokens.Tokens{InputTokens: 3}, Found: true}, nil},
+		{"spaces around", OpenAI, "{ \"usage\" : { \"prompt_tokens\" : 7 } \n}", Usage{Tokens: tokens.Tokens{InputTokens: 7}, Found: true}, nil},
 		{"unreadable", OpenAI, `{"usage":{"prompt_tokens":"abc"}}`, Usage{}, ErrUnreadableUsage},
 		{"no usage", OpenAI, `{"id":"x"}`, Usage{}, nil},
 		{"html", OpenAI, `<html>502</html>`, Usage{}, ErrInvalidJSON},

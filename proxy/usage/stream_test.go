@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/proxy/sse"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // Streams as the providers send them.
@@ -141,38 +142,38 @@ func TestStreamMeter(t *testing.T) {
 		want                   Usage
 		usageOnly              int // events IsUsageOnlyChunk picks out
 	}{
-		{"openai chat", OpenAI, openAIChatStream, Usage{9, 12, 0, 0, 0, 0, true}, 1},
+		{"openai chat", OpenAI, openAIChatStream, Usage{Tokens: tokens.Tokens{InputTokens: 9, OutputTokens: 12}, Found: true}, 1},
 		{"openai chat cut before usage", OpenAI, cut(openAIChatStream, 3),
 			// "Hello" + ` there, "usage": friend` = 5 + 23 characters → 7 tokens
-			Usage{0, 7, 0, 0, 0, 0, false}, 0},
+			Usage{Tokens: tokens.Tokens{OutputTokens: 7}}, 0},
 		{"openai tools without usage", OpenAI, openAIToolStream,
 			// {"location":"Paris"} is 20 characters → 5 tokens
-			Usage{0, 5, 0, 0, 0, 0, false}, 0},
-		{"openai responses", OpenAI, openAIResponsesStream, Usage{37, 11, 5, 0, 0, 0, true}, 0},
+			Usage{Tokens: tokens.Tokens{OutputTokens: 5}}, 0},
+		{"openai responses", OpenAI, openAIResponsesStream, Usage{Tokens: tokens.Tokens{InputTokens: 37, OutputTokens: 11, CachedInputTokens: 5}, Found: true}, 0},
 		{"openai responses cut", OpenAI, cut(openAIResponsesStream, 5),
 			// only the two deltas: "Hi" + " there!" = 9 characters → 3 tokens
-			Usage{0, 3, 0, 0, 0, 0, false}, 0},
-		{"anthropic", Anthropic, anthropicStream, Usage{25 + 100 + 2000, 15, 2000, 100, 60, 0, true}, 0},
+			Usage{Tokens: tokens.Tokens{OutputTokens: 3}}, 0},
+		{"anthropic", Anthropic, anthropicStream, Usage{Tokens: tokens.Tokens{InputTokens: 25 + 100 + 2000, OutputTokens: 15, CachedInputTokens: 2000, CacheWriteTokens: 100, CacheWrite1hTokens: 60}, Found: true}, 0},
 		{"anthropic cut after content", Anthropic, cut(anthropicStream, 5),
 			// input known from message_start; "Hello!" → 2 tokens beats the 1 reported
-			Usage{2125, 2, 2000, 100, 60, 0, false}, 0},
-		{"anthropic cut after start", Anthropic, cut(anthropicStream, 1), Usage{2125, 1, 2000, 100, 60, 0, false}, 0},
+			Usage{Tokens: tokens.Tokens{InputTokens: 2125, OutputTokens: 2, CachedInputTokens: 2000, CacheWriteTokens: 100, CacheWrite1hTokens: 60}}, 0},
+		{"anthropic cut after start", Anthropic, cut(anthropicStream, 1), Usage{Tokens: tokens.Tokens{InputTokens: 2125, OutputTokens: 1, CachedInputTokens: 2000, CacheWriteTokens: 100, CacheWrite1hTokens: 60}}, 0},
 		{"anthropic message_delta repeating the cache counts as zeros", Anthropic,
 			"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":100,\"cache_read_input_tokens\":2000,\"cache_creation\":{\"ephemeral_5m_input_tokens\":40,\"ephemeral_1h_input_tokens\":60},\"output_tokens\":1}}}\n\n" +
 				"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"input_tokens\":0,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":0},\"output_tokens\":15}}\n\n" +
 				"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
-			Usage{2125, 15, 2000, 100, 60, 0, true}, 0},
-		{"gemini", Gemini, geminiStream, Usage{9, 38, 2, 0, 0, 0, true}, 0},
+			Usage{Tokens: tokens.Tokens{InputTokens: 2125, OutputTokens: 15, CachedInputTokens: 2000, CacheWriteTokens: 100, CacheWrite1hTokens: 60}, Found: true}, 0},
+		{"gemini", Gemini, geminiStream, Usage{Tokens: tokens.Tokens{InputTokens: 9, OutputTokens: 38, CachedInputTokens: 2}, Found: true}, 0},
 		{"gemini cut", Gemini, strings.Join(strings.SplitAfter(geminiStream, "\r\n\r\n")[:2], ""),
 			// "The" + " opposite of hot is cold.\n" = 29 characters → 8 tokens,
 			// more than the 4 of the running usageMetadata
-			Usage{9, 8, 0, 0, 0, 0, false}, 0},
-		{"cohere", Cohere, cohereStream, Usage{69, 9, 0, 0, 0, 0, true}, 0},
+			Usage{Tokens: tokens.Tokens{InputTokens: 9, OutputTokens: 8}}, 0},
+		{"cohere", Cohere, cohereStream, Usage{Tokens: tokens.Tokens{InputTokens: 69, OutputTokens: 9}, Found: true}, 0},
 		{"cohere cut", Cohere, cut(cohereStream, 6),
 			// "Hello world" = 11 characters → 3 tokens; the citation's text is not counted
-			Usage{0, 3, 0, 0, 0, 0, false}, 0},
+			Usage{Tokens: tokens.Tokens{OutputTokens: 3}}, 0},
 		{"empty stream", OpenAI, "", Usage{}, 0},
-		{"unknown protocol meters as openai", "mistral", openAIChatStream, Usage{9, 12, 0, 0, 0, 0, true}, 1},
+		{"unknown protocol meters as openai", "mistral", openAIChatStream, Usage{Tokens: tokens.Tokens{InputTokens: 9, OutputTokens: 12}, Found: true}, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,22 +203,22 @@ func TestStreamMeterUnreadableUsage(t *testing.T) {
 	}{
 		{"openai prompt_tokens", OpenAI, strings.Join(chat[:4], "") +
 			`data: {"choices":[],"usage":{"prompt_tokens":"abc","completion_tokens":12}}` + "\n\n",
-			"prompt_tokens", Usage{0, 12, 0, 0, 0, 0, false}},
+			"prompt_tokens", Usage{Tokens: tokens.Tokens{OutputTokens: 12}}},
 		{"openai completion_tokens", OpenAI, strings.Join(chat[:4], "") +
 			`data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":"lots"}}` + "\n\n",
 			// the 28 streamed characters → 7 tokens
-			"completion_tokens", Usage{9, 7, 0, 0, 0, 0, false}},
+			"completion_tokens", Usage{Tokens: tokens.Tokens{InputTokens: 9, OutputTokens: 7}}},
 		{"responses", OpenAI, `data: {"type":"response.output_text.delta","delta":"Hi there"}` + "\n\n" +
 			`data: {"type":"response.completed","response":{"usage":{"input_tokens":5,"output_tokens":[1]}}}` + "\n\n",
-			"output_tokens", Usage{5, 2, 0, 0, 0, 0, false}},
+			"output_tokens", Usage{Tokens: tokens.Tokens{InputTokens: 5, OutputTokens: 2}}},
 		{"anthropic", Anthropic, cut(anthropicStream, 5) +
 			"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":\"15\"}}\n\n",
-			"output_tokens", Usage{2125, 2, 2000, 100, 60, 0, false}},
+			"output_tokens", Usage{Tokens: tokens.Tokens{InputTokens: 2125, OutputTokens: 2, CachedInputTokens: 2000, CacheWriteTokens: 100, CacheWrite1hTokens: 60}}},
 		{"gemini", Gemini, `data: {"candidates":[{"content":{"parts":[{"text":"abcdefgh"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":-3}}` + "\n\n",
-			"candidatesTokenCount", Usage{9, 2, 0, 0, 0, 0, false}},
+			"candidatesTokenCount", Usage{Tokens: tokens.Tokens{InputTokens: 9, OutputTokens: 2}}},
 		{"cohere", Cohere, cut(cohereStream, 6) +
 			`data: {"type":"message-end","delta":{"usage":{"tokens":{"input_tokens":"69","output_tokens":9}}}}` + "\n\n",
-			"input_tokens", Usage{0, 9, 0, 0, 0, 0, false}},
+			"input_tokens", Usage{Tokens: tokens.Tokens{OutputTokens: 9}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // Wire protocols, named as in the provider catalog. Each names a family of
@@ -20,24 +22,11 @@ const (
 	Cohere    = "cohere"
 )
 
-// Usage is what one request consumed, in the units providers bill.
+// Usage is what one request consumed as a provider reported it: the
+// tokens it is billed for, and what a translated answer also tells the
+// caller.
 type Usage struct {
-	// InputTokens is the whole input, read from or written to the prompt
-	// cache or not: InputTokens-CachedInputTokens-CacheWriteTokens is the
-	// part billed at the plain input rate.
-	InputTokens int64
-	// OutputTokens includes reasoning ("thinking") tokens, which every
-	// provider bills as output.
-	OutputTokens int64
-	// CachedInputTokens is the part of InputTokens read from the provider's
-	// prompt cache, billed at a discount.
-	CachedInputTokens int64
-	// CacheWriteTokens is the part of InputTokens written to the provider's
-	// prompt cache, which Anthropic bills above the input rate.
-	CacheWriteTokens int64
-	// CacheWrite1hTokens is the part of CacheWriteTokens written to a
-	// one-hour cache, billed higher still.
-	CacheWrite1hTokens int64
+	tokens.Tokens
 	// ReasoningTokens is the part of OutputTokens the model spent thinking,
 	// where the provider reports it; it is billed as output, so it is not
 	// priced on its own, but a translated answer reports it to the caller.
@@ -262,12 +251,14 @@ func (a *anthropicUsage) read(v []byte, bad *badCount) bool {
 
 func (a anthropicUsage) usage() Usage {
 	return Usage{
-		InputTokens:        sat(sat(a.input, a.cacheRead), a.cacheWrite),
-		OutputTokens:       a.output,
-		CachedInputTokens:  a.cacheRead,
-		CacheWriteTokens:   a.cacheWrite,
-		CacheWrite1hTokens: min(a.cacheWrite1h, a.cacheWrite),
-		Found:              true,
+		Tokens: tokens.Tokens{
+			InputTokens:        sat(sat(a.input, a.cacheRead), a.cacheWrite),
+			OutputTokens:       a.output,
+			CachedInputTokens:  a.cacheRead,
+			CacheWriteTokens:   a.cacheWrite,
+			CacheWrite1hTokens: min(a.cacheWrite1h, a.cacheWrite),
+		},
+		Found: true,
 	}
 }
 
@@ -281,10 +272,12 @@ func geminiUsage(v []byte, bad *badCount) (Usage, bool) {
 	}
 	prompt, tool, candidates, thoughts, cached := n[0], n[1], n[2], n[3], n[4]
 	return Usage{
-		InputTokens:       sat(prompt, tool),
-		OutputTokens:      sat(candidates, thoughts),
-		CachedInputTokens: cached,
-		Found:             true,
+		Tokens: tokens.Tokens{
+			InputTokens:       sat(prompt, tool),
+			OutputTokens:      sat(candidates, thoughts),
+			CachedInputTokens: cached,
+		},
+		Found: true,
 	}, true
 }
 
@@ -326,7 +319,7 @@ func cohereUsage(v []byte, bad *badCount) (Usage, bool) {
 		var n [2]int64
 		var has [2]bool
 		if counts(field(v, name), []string{"input_tokens", "output_tokens"}, n[:], has[:], bad) && (has[0] || has[1]) {
-			u := Usage{InputTokens: n[0], OutputTokens: n[1], Found: true}
+			u := Usage{Tokens: tokens.Tokens{InputTokens: n[0], OutputTokens: n[1]}, Found: true}
 			// cached_tokens, beside them, is the part of the input read
 			// from Cohere's prompt cache.
 			if c, ok := bad.count("cached_tokens", field(v, "cached_tokens")); ok {

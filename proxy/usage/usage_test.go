@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // Bodies as the providers document them.
@@ -75,31 +77,31 @@ func TestFromBody(t *testing.T) {
 		want                 Usage
 		err                  error
 	}{
-		{"openai chat with cache", OpenAI, openAIChatBody, Usage{2006, 300, 1920, 0, 0, 0, true}, nil},
-		{"openai responses", OpenAI, openAIResponsesBody, Usage{36, 87, 12, 0, 0, 0, true}, nil},
-		{"openai embeddings", OpenAI, openAIEmbeddingsBody, Usage{5, 0, 0, 0, 0, 0, true}, nil},
-		{"openai total only", OpenAI, `{"usage":{"total_tokens":9}}`, Usage{9, 0, 0, 0, 0, 0, true}, nil},
-		{"openai legacy completions", OpenAI, `{"id":"cmpl-1","object":"text_completion","choices":[{"text":"hi","index":0,"finish_reason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}`, Usage{5, 7, 0, 0, 0, 0, true}, nil},
-		{"openrouter cache writes", OpenAI, `{"object":"chat.completion","usage":{"completion_tokens":2,"prompt_tokens":194,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":100,"audio_tokens":0},"total_tokens":196,"cost":0.95}}`, Usage{194, 2, 0, 100, 0, 0, true}, nil},
-		{"deepseek cache hits", OpenAI, `{"usage":{"prompt_tokens":100,"completion_tokens":5,"total_tokens":105,"prompt_cache_hit_tokens":64,"prompt_cache_miss_tokens":36}}`, Usage{100, 5, 64, 0, 0, 0, true}, nil},
+		{"openai chat with cache", OpenAI, openAIChatBody, Usage{Tokens: tokens.Tokens{InputTokens: 2006, OutputTokens: 300, CachedInputTokens: 1920}, Found: true}, nil},
+		{"openai responses", OpenAI, openAIResponsesBody, Usage{Tokens: tokens.Tokens{InputTokens: 36, OutputTokens: 87, CachedInputTokens: 12}, Found: true}, nil},
+		{"openai embeddings", OpenAI, openAIEmbeddingsBody, Usage{Tokens: tokens.Tokens{InputTokens: 5}, Found: true}, nil},
+		{"openai total only", OpenAI, `{"usage":{"total_tokens":9}}`, Usage{Tokens: tokens.Tokens{InputTokens: 9}, Found: true}, nil},
+		{"openai legacy completions", OpenAI, `{"id":"cmpl-1","object":"text_completion","choices":[{"text":"hi","index":0,"finish_reason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}`, Usage{Tokens: tokens.Tokens{InputTokens: 5, OutputTokens: 7}, Found: true}, nil},
+		{"openrouter cache writes", OpenAI, `{"object":"chat.completion","usage":{"completion_tokens":2,"prompt_tokens":194,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":100,"audio_tokens":0},"total_tokens":196,"cost":0.95}}`, Usage{Tokens: tokens.Tokens{InputTokens: 194, OutputTokens: 2, CacheWriteTokens: 100}, Found: true}, nil},
+		{"deepseek cache hits", OpenAI, `{"usage":{"prompt_tokens":100,"completion_tokens":5,"total_tokens":105,"prompt_cache_hit_tokens":64,"prompt_cache_miss_tokens":36}}`, Usage{Tokens: tokens.Tokens{InputTokens: 100, OutputTokens: 5, CachedInputTokens: 64}, Found: true}, nil},
 		{"openai usage null", OpenAI, `{"id":"x","usage":null}`, Usage{}, nil},
 		{"openai no usage", OpenAI, `{"id":"x"}`, Usage{}, nil},
 		{"openai error body", OpenAI, `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`, Usage{}, nil},
-		{"anthropic with cache", Anthropic, anthropicBody, Usage{21 + 188086 + 1500, 393, 1500, 188086, 0, 0, true}, nil},
-		{"anthropic one-hour cache writes", Anthropic, `{"type":"message","usage":{"input_tokens":10,"cache_creation_input_tokens":3000,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":2000},"output_tokens":5}}`, Usage{3010, 5, 0, 3000, 2000, 0, true}, nil},
-		{"anthropic one-hour part beyond the writes", Anthropic, `{"usage":{"input_tokens":1,"cache_creation_input_tokens":5,"cache_creation":{"ephemeral_1h_input_tokens":9},"output_tokens":1}}`, Usage{6, 1, 0, 5, 5, 0, true}, nil},
-		{"anthropic plain", Anthropic, `{"type":"message","content":[],"usage":{"input_tokens":12,"output_tokens":6}}`, Usage{12, 6, 0, 0, 0, 0, true}, nil},
-		{"gemini", Gemini, geminiBody1, Usage{1024, 212, 800, 0, 0, 0, true}, nil},
-		{"gemini tool use prompt", Gemini, `{"usageMetadata":{"promptTokenCount":10,"toolUsePromptTokenCount":90,"candidatesTokenCount":3}}`, Usage{100, 3, 0, 0, 0, 0, true}, nil},
+		{"anthropic with cache", Anthropic, anthropicBody, Usage{Tokens: tokens.Tokens{InputTokens: 21 + 188086 + 1500, OutputTokens: 393, CachedInputTokens: 1500, CacheWriteTokens: 188086}, Found: true}, nil},
+		{"anthropic one-hour cache writes", Anthropic, `{"type":"message","usage":{"input_tokens":10,"cache_creation_input_tokens":3000,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":2000},"output_tokens":5}}`, Usage{Tokens: tokens.Tokens{InputTokens: 3010, OutputTokens: 5, CacheWriteTokens: 3000, CacheWrite1hTokens: 2000}, Found: true}, nil},
+		{"anthropic one-hour part beyond the writes", Anthropic, `{"usage":{"input_tokens":1,"cache_creation_input_tokens":5,"cache_creation":{"ephemeral_1h_input_tokens":9},"output_tokens":1}}`, Usage{Tokens: tokens.Tokens{InputTokens: 6, OutputTokens: 1, CacheWriteTokens: 5, CacheWrite1hTokens: 5}, Found: true}, nil},
+		{"anthropic plain", Anthropic, `{"type":"message","content":[],"usage":{"input_tokens":12,"output_tokens":6}}`, Usage{Tokens: tokens.Tokens{InputTokens: 12, OutputTokens: 6}, Found: true}, nil},
+		{"gemini", Gemini, geminiBody1, Usage{Tokens: tokens.Tokens{InputTokens: 1024, OutputTokens: 212, CachedInputTokens: 800}, Found: true}, nil},
+		{"gemini tool use prompt", Gemini, `{"usageMetadata":{"promptTokenCount":10,"toolUsePromptTokenCount":90,"candidatesTokenCount":3}}`, Usage{Tokens: tokens.Tokens{InputTokens: 100, OutputTokens: 3}, Found: true}, nil},
 		{"gemini array", Gemini, `[{"candidates":[{"content":{"parts":[{"text":"a"}]}}],"usageMetadata":{"promptTokenCount":4,"totalTokenCount":4}},
-			{"candidates":[{"content":{"parts":[{"text":"b"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":9,"totalTokenCount":13}}]`, Usage{4, 9, 0, 0, 0, 0, true}, nil},
-		{"gemini blocked prompt", Gemini, `{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":7,"totalTokenCount":7}}`, Usage{7, 0, 0, 0, 0, 0, true}, nil},
-		{"cohere tokens", Cohere, cohereBody, Usage{71, 418, 0, 0, 0, 0, true}, nil},
-		{"cohere billed only", Cohere, `{"usage":{"billed_units":{"input_tokens":5,"output_tokens":41.0}}}`, Usage{5, 41, 0, 0, 0, 0, true}, nil},
-		{"cohere embed meta", Cohere, `{"id":"e","embeddings":{"float":[[0.1]]},"texts":["hi"],"meta":{"api_version":{"version":"2"},"billed_units":{"input_tokens":3}}}`, Usage{3, 0, 0, 0, 0, 0, true}, nil},
-		{"escaped key", OpenAI, `{"usag\u0065":{"prompt_tokens":1,"completion_tokens":2}}`, Usage{1, 2, 0, 0, 0, 0, true}, nil},
-		{"duplicate key last wins", OpenAI, `{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":3}}`, Usage{3, 0, 0, 0, 0, 0, true}, nil},
-		{"null count is absent", OpenAI, `{"usage":{"prompt_tokens":null,"completion_tokens":2}}`, Usage{0, 2, 0, 0, 0, 0, true}, nil},
+			{"candidates":[{"content":{"parts":[{"text":"b"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":9,"totalTokenCount":13}}]`, Usage{Tokens: tokens.Tokens{InputTokens: 4, OutputTokens: 9}, Found: true}, nil},
+		{"gemini blocked prompt", Gemini, `{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":7,"totalTokenCount":7}}`, Usage{Tokens: tokens.Tokens{InputTokens: 7}, Found: true}, nil},
+		{"cohere tokens", Cohere, cohereBody, Usage{Tokens: tokens.Tokens{InputTokens: 71, OutputTokens: 418}, Found: true}, nil},
+		{"cohere billed only", Cohere, `{"usage":{"billed_units":{"input_tokens":5,"output_tokens":41.0}}}`, Usage{Tokens: tokens.Tokens{InputTokens: 5, OutputTokens: 41}, Found: true}, nil},
+		{"cohere embed meta", Cohere, `{"id":"e","embeddings":{"float":[[0.1]]},"texts":["hi"],"meta":{"api_version":{"version":"2"},"billed_units":{"input_tokens":3}}}`, Usage{Tokens: tokens.Tokens{InputTokens: 3}, Found: true}, nil},
+		{"escaped key", OpenAI, `{"usag\u0065":{"prompt_tokens":1,"completion_tokens":2}}`, Usage{Tokens: tokens.Tokens{InputTokens: 1, OutputTokens: 2}, Found: true}, nil},
+		{"duplicate key last wins", OpenAI, `{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":3}}`, Usage{Tokens: tokens.Tokens{InputTokens: 3}, Found: true}, nil},
+		{"null count is absent", OpenAI, `{"usage":{"prompt_tokens":null,"completion_tokens":2}}`, Usage{Tokens: tokens.Tokens{OutputTokens: 2}, Found: true}, nil},
 		// A count that is there but not a count was spent all the same:
 		// reading it as zero would make the request free.
 		{"negative is unreadable", OpenAI, `{"usage":{"prompt_tokens":-4,"completion_tokens":2}}`, Usage{}, ErrUnreadableUsage},
@@ -110,17 +112,17 @@ func TestFromBody(t *testing.T) {
 		{"anthropic string count", Anthropic, `{"usage":{"input_tokens":"12","output_tokens":6}}`, Usage{}, ErrUnreadableUsage},
 		{"anthropic one-hour count", Anthropic, `{"usage":{"input_tokens":1,"cache_creation":{"ephemeral_1h_input_tokens":"x"}}}`, Usage{}, ErrUnreadableUsage},
 		{"gemini string count", Gemini, `{"usageMetadata":{"promptTokenCount":"abc","candidatesTokenCount":3}}`, Usage{}, ErrUnreadableUsage},
-		{"gemini array: the last usage counts", Gemini, `[{"usageMetadata":{"promptTokenCount":"x"}},{"usageMetadata":{"promptTokenCount":4}}]`, Usage{4, 0, 0, 0, 0, 0, true}, nil},
+		{"gemini array: the last usage counts", Gemini, `[{"usageMetadata":{"promptTokenCount":"x"}},{"usageMetadata":{"promptTokenCount":4}}]`, Usage{Tokens: tokens.Tokens{InputTokens: 4}, Found: true}, nil},
 		{"gemini array: last usage unreadable", Gemini, `[{"usageMetadata":{"promptTokenCount":4}},{"usageMetadata":{"promptTokenCount":"x"}}]`, Usage{}, ErrUnreadableUsage},
 		{"cohere string count", Cohere, `{"usage":{"tokens":{"input_tokens":"abc","output_tokens":9}}}`, Usage{}, ErrUnreadableUsage},
-		{"long number saturates", OpenAI, `{"usage":{"prompt_tokens":` + strings.Repeat("9", 80) + `}}`, Usage{1<<63 - 1, 0, 0, 0, 0, 0, true}, nil},
-		{"huge saturates", OpenAI, `{"usage":{"prompt_tokens":1e300}}`, Usage{1<<63 - 1, 0, 0, 0, 0, 0, true}, nil},
+		{"long number saturates", OpenAI, `{"usage":{"prompt_tokens":` + strings.Repeat("9", 80) + `}}`, Usage{Tokens: tokens.Tokens{InputTokens: 1<<63 - 1}, Found: true}, nil},
+		{"huge saturates", OpenAI, `{"usage":{"prompt_tokens":1e300}}`, Usage{Tokens: tokens.Tokens{InputTokens: 1<<63 - 1}, Found: true}, nil},
 		{"not an object", OpenAI, `[1,2]`, Usage{}, nil},
 		{"invalid JSON", OpenAI, `{"usage":{"prompt_tokens":1`, Usage{}, ErrInvalidJSON},
 		{"invalid JSON without usage", OpenAI, `<html>502 Bad Gateway</html>`, Usage{}, ErrInvalidJSON},
 		// The body is not checked once usage is found in it: the tokens it
 		// reports were spent whatever follows.
-		{"usage found before the body breaks", OpenAI, `{"usage":{"prompt_tokens":1}`, Usage{1, 0, 0, 0, 0, 0, true}, nil},
+		{"usage found before the body breaks", OpenAI, `{"usage":{"prompt_tokens":1}`, Usage{Tokens: tokens.Tokens{InputTokens: 1}, Found: true}, nil},
 		{"empty body", Anthropic, ``, Usage{}, ErrInvalidJSON},
 		{"unknown protocol", "bedrock", `{}`, Usage{}, ErrUnknownProtocol},
 	}
@@ -278,7 +280,7 @@ func reference(protocol string, body []byte) (Usage, bool) {
 		cr, _ := num(get(u, "cache_read_input_tokens"))
 		cw, _ := num(get(u, "cache_creation_input_tokens"))
 		cw1h, _ := num(get(u, "cache_creation", "ephemeral_1h_input_tokens"))
-		return Usage{sat(sat(in, cr), cw), out, cr, cw, min(cw1h, cw), 0, true}, true
+		return Usage{Tokens: tokens.Tokens{InputTokens: sat(sat(in, cr), cw), OutputTokens: out, CachedInputTokens: cr, CacheWriteTokens: cw, CacheWrite1hTokens: min(cw1h, cw)}, Found: true}, true
 	case Gemini:
 		gem := func(m any) (Usage, bool) {
 			u := get(m, "usageMetadata")
@@ -290,7 +292,7 @@ func reference(protocol string, body []byte) (Usage, bool) {
 			c, _ := num(get(u, "candidatesTokenCount"))
 			th, _ := num(get(u, "thoughtsTokenCount"))
 			ca, _ := num(get(u, "cachedContentTokenCount"))
-			return Usage{sat(p, tu), sat(c, th), ca, 0, 0, 0, true}, true
+			return Usage{Tokens: tokens.Tokens{InputTokens: sat(p, tu), OutputTokens: sat(c, th), CachedInputTokens: ca}, Found: true}, true
 		}
 		if arr, ok := top.([]any); ok {
 			var last Usage
@@ -312,7 +314,7 @@ func reference(protocol string, body []byte) (Usage, bool) {
 				in, hasIn := num(get(top, outer, inner, "input_tokens"))
 				out, hasOut := num(get(top, outer, inner, "output_tokens"))
 				if hasIn || hasOut {
-					return Usage{in, out, 0, 0, 0, 0, true}, true
+					return Usage{Tokens: tokens.Tokens{InputTokens: in, OutputTokens: out}, Found: true}, true
 				}
 			}
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // structuredReq is a request for JSON output as the forced tool
@@ -25,32 +26,32 @@ func TestDecodeResponseFixtures(t *testing.T) {
 	}{{
 		file: "answer_text.json",
 		want: protocol.Response{ID: "msg_013Zva2CMHLNnXjNJJKqJ2EF", Model: "claude-sonnet-4-20250514", Parts: []protocol.Part{text("Hi! My name is Claude.")},
-			Finish: protocol.FinishStop, Usage: usage.Usage{InputTokens: 2095, OutputTokens: 503, Found: true}},
+			Finish: protocol.FinishStop, Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 2095, OutputTokens: 503}, Found: true}},
 	}, {
 		file: "answer_tools.json",
 		want: protocol.Response{ID: "msg_01Aq9w938a90dw8q", Model: "claude-sonnet-4-20250514", Parts: []protocol.Part{
 			text("I'll check the weather and the time in San Francisco."),
 			{Type: protocol.PartToolCall, ID: "toolu_01A09q90qw90lq917835lq9", Name: "get_weather", Arguments: `{"location": "San Francisco, CA", "unit": "celsius"}`},
 			{Type: protocol.PartToolCall, ID: "toolu_01B19r01rx01mr028946mr0", Name: "get_time", Arguments: `{"timezone": "America/Los_Angeles"}`},
-		}, Finish: protocol.FinishToolCalls, Usage: usage.Usage{InputTokens: 512, OutputTokens: 117, Found: true}},
+		}, Finish: protocol.FinishToolCalls, Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 512, OutputTokens: 117}, Found: true}},
 	}, {
 		file: "answer_image.json",
 		want: protocol.Response{ID: "msg_01EcyWo6m4hyW8KHs2y2pei5", Model: "claude-sonnet-4-20250514", Parts: []protocol.Part{
 			text("This image shows an ant, specifically a close-up view of an ant. The ant is shown in detail, with its distinct head, antennae, and legs clearly visible."),
-		}, Finish: protocol.FinishStop, Usage: usage.Usage{InputTokens: 1551, OutputTokens: 71, Found: true}},
+		}, Finish: protocol.FinishStop, Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 1551, OutputTokens: 71}, Found: true}},
 	}, {
 		file: "answer_structured.json",
 		req:  structuredReq,
 		want: protocol.Response{ID: "msg_01UqLv2BHZ8ZCv1NMRyH1XUX", Model: "claude-sonnet-4-20250514", Parts: []protocol.Part{
 			text(`{"name": "John Smith", "email": "john@example.com", "plan": "Enterprise"}`),
-		}, Finish: protocol.FinishStop, Usage: usage.Usage{InputTokens: 602, OutputTokens: 61, Found: true}},
+		}, Finish: protocol.FinishStop, Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 602, OutputTokens: 61}, Found: true}},
 	}, {
 		file: "answer_reasoning.json",
 		want: protocol.Response{ID: "msg_01Rwz9nZUX4Bf2Az9aYPnRS1", Model: "claude-sonnet-4-20250514", Parts: []protocol.Part{
 			{Type: protocol.PartThinking, Text: "Let me analyze this step by step. 27 * 453: 27 * 400 = 10800, 27 * 53 = 1431, so 12231.", Signature: "WaUjzkypQ2mUEVM36O2TxuC06KN8xyfbJwyem2dw3URve/op91XWHOEBLLqIOMfFG/UvLEczmEsUjavL"},
 			{Type: protocol.PartRedactedThinking, Data: "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB4URj/RH7lF6tEzVOnqW3EuKj4vEk8kqOl6nyQyRfWLkBm3"},
 			text("27 * 453 = 12,231"),
-		}, Finish: protocol.FinishStop, Usage: usage.Usage{InputTokens: 2098, OutputTokens: 393, CachedInputTokens: 1800, CacheWriteTokens: 248, CacheWrite1hTokens: 200, ReasoningTokens: 320, Found: true}},
+		}, Finish: protocol.FinishStop, Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 2098, OutputTokens: 393, CachedInputTokens: 1800, CacheWriteTokens: 248, CacheWrite1hTokens: 200}, ReasoningTokens: 320, Found: true}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -89,7 +90,7 @@ func TestEncodeResponseReadsInSDK(t *testing.T) {
 		{Type: protocol.PartToolCall, ID: "call_1", Name: "f", Arguments: `{"a":1}`},
 		{Type: protocol.PartToolCall, ID: "call_2", Name: "g"},
 	}, Finish: protocol.FinishToolCalls,
-		Usage: usage.Usage{InputTokens: 1000, OutputTokens: 50, CachedInputTokens: 600, CacheWriteTokens: 300, CacheWrite1hTokens: 100, ReasoningTokens: 20, Found: true}}
+		Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 1000, OutputTokens: 50, CachedInputTokens: 600, CacheWriteTokens: 300, CacheWrite1hTokens: 100}, ReasoningTokens: 20, Found: true}}
 	b, err := Messages.EncodeResponse(&protocol.Request{}, resp)
 	if err != nil {
 		t.Fatal(err)

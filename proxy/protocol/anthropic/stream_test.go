@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/sse"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 func partStart(i int, p protocol.Part) protocol.Event {
@@ -39,14 +40,14 @@ func TestDecodeStreamFixtures(t *testing.T) {
 	}{{
 		file: "stream_text.sse",
 		want: []protocol.Event{
-			{Type: protocol.EventStart, ID: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", Model: "claude-sonnet-4-20250514", Usage: &usage.Usage{InputTokens: 25, OutputTokens: 1, Found: true}},
+			{Type: protocol.EventStart, ID: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", Model: "claude-sonnet-4-20250514", Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 25, OutputTokens: 1}, Found: true}},
 			partStart(0, text), textDelta(0, "Hello"), textDelta(0, "!"), partEnd(0, protocol.PartText),
-			{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: &usage.Usage{InputTokens: 25, OutputTokens: 15, Found: true}},
+			{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 25, OutputTokens: 15}, Found: true}},
 		},
 	}, {
 		file: "stream_tools.sse",
 		want: []protocol.Event{
-			{Type: protocol.EventStart, ID: "msg_014p7gG3wDgGV9EUtLvnow3U", Model: "claude-sonnet-4-20250514", Usage: &usage.Usage{InputTokens: 472, OutputTokens: 2, Found: true}},
+			{Type: protocol.EventStart, ID: "msg_014p7gG3wDgGV9EUtLvnow3U", Model: "claude-sonnet-4-20250514", Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 472, OutputTokens: 2}, Found: true}},
 			partStart(0, text), textDelta(0, "Okay, let's check the weather and the time for San Francisco, CA:"), partEnd(0, protocol.PartText),
 			partStart(1, protocol.Part{Type: tool, ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather"}),
 			delta(1, protocol.Part{Type: tool, Arguments: `{"location":`}), delta(1, protocol.Part{Type: tool, Arguments: ` "San Francisco, CA"}`}),
@@ -54,28 +55,28 @@ func TestDecodeStreamFixtures(t *testing.T) {
 			partStart(2, protocol.Part{Type: tool, ID: "toolu_01V2y2gK45rBnl3OUuSo8Vq7", Name: "get_time"}),
 			delta(2, protocol.Part{Type: tool, Arguments: `{"timezone": "America/Los_Angeles"}`}),
 			partEnd(2, tool),
-			{Type: protocol.EventFinish, Finish: protocol.FinishToolCalls, Usage: &usage.Usage{InputTokens: 472, OutputTokens: 89, Found: true}},
+			{Type: protocol.EventFinish, Finish: protocol.FinishToolCalls, Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 472, OutputTokens: 89}, Found: true}},
 		},
 	}, {
 		file: "stream_image.sse",
 		want: []protocol.Event{
-			{Type: protocol.EventStart, ID: "msg_01EcyWo6m4hyW8KHs2y2pei5", Model: "claude-sonnet-4-20250514", Usage: &usage.Usage{InputTokens: 1551, OutputTokens: 1, Found: true}},
+			{Type: protocol.EventStart, ID: "msg_01EcyWo6m4hyW8KHs2y2pei5", Model: "claude-sonnet-4-20250514", Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 1551, OutputTokens: 1}, Found: true}},
 			partStart(0, text), textDelta(0, "This image shows an ant"), textDelta(0, ", seen close up."), partEnd(0, protocol.PartText),
-			{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: &usage.Usage{InputTokens: 1551, OutputTokens: 71, Found: true}},
+			{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 1551, OutputTokens: 71}, Found: true}},
 		},
 	}, {
 		file: "stream_structured.sse",
 		req:  structuredReq,
 		want: []protocol.Event{
-			{Type: protocol.EventStart, ID: "msg_01UqLv2BHZ8ZCv1NMRyH1XUX", Model: "claude-sonnet-4-20250514", Usage: &usage.Usage{InputTokens: 602, OutputTokens: 8, Found: true}},
+			{Type: protocol.EventStart, ID: "msg_01UqLv2BHZ8ZCv1NMRyH1XUX", Model: "claude-sonnet-4-20250514", Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 602, OutputTokens: 8}, Found: true}},
 			partStart(0, text), textDelta(0, `{"name": "John Smith", `), textDelta(0, `"email": "john@example.com", "plan": "Enterprise"}`), partEnd(0, protocol.PartText),
-			{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: &usage.Usage{InputTokens: 602, OutputTokens: 61, Found: true}},
+			{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 602, OutputTokens: 61}, Found: true}},
 		},
 	}, {
 		file: "stream_reasoning.sse",
 		want: []protocol.Event{
 			{Type: protocol.EventStart, ID: "msg_01Rwz9nZUX4Bf2Az9aYPnRS1", Model: "claude-sonnet-4-20250514",
-				Usage: &usage.Usage{InputTokens: 2098, OutputTokens: 1, CachedInputTokens: 1800, CacheWriteTokens: 248, CacheWrite1hTokens: 200, Found: true}},
+				Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 2098, OutputTokens: 1, CachedInputTokens: 1800, CacheWriteTokens: 248, CacheWrite1hTokens: 200}, Found: true}},
 			partStart(0, protocol.Part{Type: protocol.PartThinking}),
 			delta(0, protocol.Part{Type: protocol.PartThinking, Text: "Let me solve this step by step:\n\n1. First break down 27 * 453"}),
 			delta(0, protocol.Part{Type: protocol.PartThinking, Text: "\n2. 453 = 400 + 50 + 3"}),
@@ -85,7 +86,7 @@ func TestDecodeStreamFixtures(t *testing.T) {
 			partEnd(1, protocol.PartRedactedThinking),
 			partStart(2, text), textDelta(2, "27 * 453 = 12,231"), partEnd(2, protocol.PartText),
 			{Type: protocol.EventFinish, Finish: protocol.FinishStop,
-				Usage: &usage.Usage{InputTokens: 2098, OutputTokens: 393, CachedInputTokens: 1800, CacheWriteTokens: 248, CacheWrite1hTokens: 200, ReasoningTokens: 320, Found: true}},
+				Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 2098, OutputTokens: 393, CachedInputTokens: 1800, CacheWriteTokens: 248, CacheWrite1hTokens: 200}, ReasoningTokens: 320, Found: true}},
 		},
 	}}
 	for _, tt := range tests {
@@ -116,9 +117,9 @@ func TestDecodeStreamEdges(t *testing.T) {
 			"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":6}}\n\n" +
 			"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
 		want: []protocol.Event{
-			{Type: protocol.EventStart, ID: "msg_1", Model: "m", Usage: &usage.Usage{InputTokens: 10, OutputTokens: 1, Found: true}},
-			{Type: protocol.EventFinish, Finish: protocol.FinishStop, StopSequence: "END", Usage: &usage.Usage{InputTokens: 15, CachedInputTokens: 3, OutputTokens: 5, Found: true}},
-			{Type: protocol.EventUsage, Usage: &usage.Usage{InputTokens: 15, CachedInputTokens: 3, OutputTokens: 6, Found: true}},
+			{Type: protocol.EventStart, ID: "msg_1", Model: "m", Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 10, OutputTokens: 1}, Found: true}},
+			{Type: protocol.EventFinish, Finish: protocol.FinishStop, StopSequence: "END", Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 15, CachedInputTokens: 3, OutputTokens: 5}, Found: true}},
+			{Type: protocol.EventUsage, Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 15, CachedInputTokens: 3, OutputTokens: 6}, Found: true}},
 		},
 	}, {
 		name: "server tool blocks are skipped, a block left open is closed",
@@ -139,7 +140,7 @@ func TestDecodeStreamEdges(t *testing.T) {
 			"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},\"usage\":{\"output_tokens\":7}}\n\n",
 		want: []protocol.Event{
 			{Type: protocol.EventStart},
-			{Type: protocol.EventFinish, Finish: protocol.FinishLength, Usage: &usage.Usage{OutputTokens: 7, Found: true}},
+			{Type: protocol.EventFinish, Finish: protocol.FinishLength, Usage: &usage.Usage{Tokens: tokens.Tokens{OutputTokens: 7}, Found: true}},
 		},
 	}}
 	for _, tt := range tests {
@@ -203,7 +204,7 @@ func accumulate(t *testing.T, stream []byte) (anthropic.Message, []string) {
 func TestEncodeStreamReadsInSDK(t *testing.T) {
 	tool := protocol.PartToolCall
 	events := []protocol.Event{
-		{Type: protocol.EventStart, ID: "msg_9", Model: "claude-x", Usage: &usage.Usage{InputTokens: 900, CachedInputTokens: 500, CacheWriteTokens: 100, Found: true}},
+		{Type: protocol.EventStart, ID: "msg_9", Model: "claude-x", Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 900, CachedInputTokens: 500, CacheWriteTokens: 100}, Found: true}},
 		partStart(0, protocol.Part{Type: protocol.PartThinking}),
 		delta(0, protocol.Part{Type: protocol.PartThinking, Text: "Let me "}),
 		delta(0, protocol.Part{Type: protocol.PartThinking, Text: "think.", Signature: "sig/+=="}),
@@ -214,7 +215,7 @@ func TestEncodeStreamReadsInSDK(t *testing.T) {
 		delta(3, protocol.Part{Type: tool, Arguments: `{"a":`}), delta(3, protocol.Part{Type: tool, Arguments: `1}`}),
 		partEnd(3, tool),
 		partStart(4, protocol.Part{Type: protocol.PartRedactedThinking, Data: "enc"}), partEnd(4, protocol.PartRedactedThinking),
-		{Type: protocol.EventFinish, Finish: protocol.FinishToolCalls, Usage: &usage.Usage{InputTokens: 900, CachedInputTokens: 500, CacheWriteTokens: 100, OutputTokens: 42, ReasoningTokens: 10, Found: true}},
+		{Type: protocol.EventFinish, Finish: protocol.FinishToolCalls, Usage: &usage.Usage{Tokens: tokens.Tokens{InputTokens: 900, CachedInputTokens: 500, CacheWriteTokens: 100, OutputTokens: 42}, ReasoningTokens: 10, Found: true}},
 	}
 	m, types := accumulate(t, encodeStream(&protocol.Request{}, events))
 	wantTypes := []string{"message_start",
@@ -247,7 +248,7 @@ func TestEncodeStreamReadsInSDK(t *testing.T) {
 // message_delta, held until the usage arrives, carries the real counts,
 // which the SDK's accumulator takes.
 func TestEncodeStreamUsageAfterFinish(t *testing.T) {
-	final := &usage.Usage{InputTokens: 120, CachedInputTokens: 20, OutputTokens: 7, Found: true}
+	final := &usage.Usage{Tokens: tokens.Tokens{InputTokens: 120, CachedInputTokens: 20, OutputTokens: 7}, Found: true}
 	tests := []struct {
 		name   string
 		events []protocol.Event

@@ -3,13 +3,14 @@ package anthropic
 import (
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // usageOf reads Anthropic's usage, whose input_tokens leaves out cache
 // reads and writes, into the internal form, whose InputTokens is the
 // whole input.
 func usageOf(w *wireUsage) usage.Usage {
-	u := usage.Usage{OutputTokens: w.OutputTokens, Found: true}
+	u := usage.Usage{Tokens: tokens.Tokens{OutputTokens: w.OutputTokens}, Found: true}
 	u.CachedInputTokens = deref(w.CacheReadInputTokens)
 	u.CacheWriteTokens = deref(w.CacheCreationInputTokens)
 	u.InputTokens = deref(w.InputTokens) + u.CachedInputTokens + u.CacheWriteTokens

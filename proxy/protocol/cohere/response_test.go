@@ -6,6 +6,7 @@ import (
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 var chatReq = &protocol.Request{Op: protocol.OpGenerate, Model: "command-a-03-2025"}
@@ -32,20 +33,20 @@ func (c answerCase) check(t *testing.T, resp *protocol.Response) {
 // answerCases are the provider answer fixtures.
 var answerCases = []answerCase{
 	{"text", []protocol.Part{{Type: protocol.PartText, Text: "LLMs stand for Large Language Models"}}, protocol.FinishStop,
-		usage.Usage{InputTokens: 71, OutputTokens: 418, Found: true}},
+		usage.Usage{Tokens: tokens.Tokens{InputTokens: 71, OutputTokens: 418}, Found: true}},
 	{"tools", []protocol.Part{
 		{Type: protocol.PartThinking, Text: "I will first find the sales summary"},
 		{Type: protocol.PartToolCall, ID: "query_daily_sales_report_hgxxmkby3wta", Name: "query_daily_sales_report", Arguments: `{"day": "2023-09-29"}`},
 		{Type: protocol.PartToolCall, ID: "query_product_catalog_rpg0z5h8yyz2", Name: "query_product_catalog", Arguments: `{"category": "Electronics"}`},
-	}, protocol.FinishToolCalls, usage.Usage{InputTokens: 1032, OutputTokens: 124, Found: true}},
+	}, protocol.FinishToolCalls, usage.Usage{Tokens: tokens.Tokens{InputTokens: 1032, OutputTokens: 124}, Found: true}},
 	{"image", []protocol.Part{{Type: protocol.PartText, Text: "The image you've provided is quite abstract"}}, protocol.FinishStop,
-		usage.Usage{InputTokens: 71, OutputTokens: 418, Found: true}},
+		usage.Usage{Tokens: tokens.Tokens{InputTokens: 71, OutputTokens: 418}, Found: true}},
 	{"structured", []protocol.Part{{Type: protocol.PartText, Text: `{"title": "The Great Gatsby"`}}, protocol.FinishStop,
-		usage.Usage{InputTokens: 812, OutputTokens: 26, Found: true}},
+		usage.Usage{Tokens: tokens.Tokens{InputTokens: 812, OutputTokens: 26}, Found: true}},
 	{"reasoning", []protocol.Part{
 		{Type: protocol.PartThinking, Text: "Alice has 2 sisters"},
 		{Type: protocol.PartText, Text: "Alice's brother has 3 sisters"},
-	}, protocol.FinishStop, usage.Usage{InputTokens: 1520, OutputTokens: 58, CachedInputTokens: 1024, Found: true}},
+	}, protocol.FinishStop, usage.Usage{Tokens: tokens.Tokens{InputTokens: 1520, OutputTokens: 58, CachedInputTokens: 1024}, Found: true}},
 }
 
 func checkParts(t *testing.T, got, want []protocol.Part) {
@@ -81,7 +82,7 @@ func TestDecodeResponseToolPlan(t *testing.T) {
 	}
 	equal(t, "parts", resp.Parts, []protocol.Part{{Type: protocol.PartText, Text: "I will check."}, {Type: protocol.PartToolCall, ID: "c1", Name: "f", Arguments: "{}"}})
 	// Without tokens, the billed units are the usage.
-	equal(t, "usage", resp.Usage, usage.Usage{InputTokens: 3, OutputTokens: 4, Found: true})
+	equal(t, "usage", resp.Usage, usage.Usage{Tokens: tokens.Tokens{InputTokens: 3, OutputTokens: 4}, Found: true})
 }
 
 func TestDecodeEmbed(t *testing.T) {
@@ -93,7 +94,7 @@ func TestDecodeEmbed(t *testing.T) {
 	if len(resp.Embeddings) != 2 || len(resp.Embeddings[0]) != 8 || resp.Embeddings[0][0] != 0.016296387 {
 		t.Errorf("embeddings: %v", resp.Embeddings)
 	}
-	equal(t, "usage", resp.Usage, usage.Usage{InputTokens: 2, Found: true})
+	equal(t, "usage", resp.Usage, usage.Usage{Tokens: tokens.Tokens{InputTokens: 2}, Found: true})
 
 	// And back to a Cohere caller.
 	b, err := Chat.EncodeResponse(req, resp)
@@ -148,7 +149,7 @@ func TestEncodeResponse(t *testing.T) {
 			{Type: protocol.PartToolCall, ID: "toolu_2", Name: "get_time"},
 		},
 		Finish: protocol.FinishToolCalls,
-		Usage:  usage.Usage{InputTokens: 100, OutputTokens: 20, CachedInputTokens: 60, CacheWriteTokens: 10, Found: true},
+		Usage:  usage.Usage{Tokens: tokens.Tokens{InputTokens: 100, OutputTokens: 20, CachedInputTokens: 60, CacheWriteTokens: 10}, Found: true},
 	}
 	b, err := Chat.EncodeResponse(chatReq, resp)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // TestRequestRoundTrip encodes requests for Cohere and decodes them as a
@@ -66,7 +67,7 @@ func TestRequestRoundTrip(t *testing.T) {
 // TestResponseRoundTrip encodes answers for a Cohere caller and decodes
 // them as Cohere answers, which must give back the same answer.
 func TestResponseRoundTrip(t *testing.T) {
-	u := usage.Usage{InputTokens: 50, OutputTokens: 10, CachedInputTokens: 20, Found: true}
+	u := usage.Usage{Tokens: tokens.Tokens{InputTokens: 50, OutputTokens: 10, CachedInputTokens: 20}, Found: true}
 	tests := map[string]protocol.Response{
 		"text":      {ID: "a", Model: chatReq.Model, Parts: []protocol.Part{{Type: protocol.PartText, Text: "Hello"}}, Finish: protocol.FinishStop, Usage: u},
 		"length":    {ID: "a", Model: chatReq.Model, Parts: []protocol.Part{{Type: protocol.PartText, Text: "Hel"}}, Finish: protocol.FinishLength, Usage: u},

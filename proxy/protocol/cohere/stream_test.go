@@ -9,27 +9,28 @@ import (
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/sse"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // streamCases are the provider stream fixtures folded into answers.
 var streamCases = []answerCase{
 	{"text", []protocol.Part{{Type: protocol.PartText, Text: "LLMs stand for Large Language Models, which are a type of neural network model specialized in processing and generating human language."}},
-		protocol.FinishStop, usage.Usage{InputTokens: 71, OutputTokens: 26, Found: true}},
+		protocol.FinishStop, usage.Usage{Tokens: tokens.Tokens{InputTokens: 71, OutputTokens: 26}, Found: true}},
 	{"tools", []protocol.Part{
 		{Type: protocol.PartText, Text: "I will use the query_daily_sales_report tool to find the sales summary for 29th September 2023. I will also use the query_product_catalog tool to find the details of the products in the Electronics category."},
 		{Type: protocol.PartToolCall, ID: "query_daily_sales_report_j3f0adww9pmr", Name: "query_daily_sales_report", Arguments: `{"day": "2023-09-29"}`},
 		{Type: protocol.PartToolCall, ID: "query_product_catalog_c66nf11r6s8g", Name: "query_product_catalog", Arguments: `{"category": "Electronics"}`},
-	}, protocol.FinishToolCalls, usage.Usage{InputTokens: 1589, OutputTokens: 135, Found: true}},
+	}, protocol.FinishToolCalls, usage.Usage{Tokens: tokens.Tokens{InputTokens: 1589, OutputTokens: 135}, Found: true}},
 	{"image", []protocol.Part{{Type: protocol.PartText, Text: "The image you've provided appears to be a simple, abstract composition"}},
-		protocol.FinishStop, usage.Usage{InputTokens: 499, OutputTokens: 105, Found: true}},
+		protocol.FinishStop, usage.Usage{Tokens: tokens.Tokens{InputTokens: 499, OutputTokens: 105}, Found: true}},
 	{"structured", []protocol.Part{{Type: protocol.PartText, Text: `{"title": "The Great Gatsby", "author": "F. Scott Fitzgerald", "publication_year": 1925}`}},
-		protocol.FinishStop, usage.Usage{InputTokens: 812, OutputTokens: 26, Found: true}},
+		protocol.FinishStop, usage.Usage{Tokens: tokens.Tokens{InputTokens: 812, OutputTokens: 26}, Found: true}},
 	{"reasoning", []protocol.Part{
 		{Type: protocol.PartThinking, Text: "Alice has 2 sisters, so there are 3 girls in the family."},
 		{Type: protocol.PartText, Text: "Alice's brother has 3 sisters."},
-	}, protocol.FinishStop, usage.Usage{InputTokens: 1520, OutputTokens: 41, CachedInputTokens: 1024, Found: true}},
+	}, protocol.FinishStop, usage.Usage{Tokens: tokens.Tokens{InputTokens: 1520, OutputTokens: 41, CachedInputTokens: 1024}, Found: true}},
 	{"citations", []protocol.Part{{Type: protocol.PartText, Text: "Both Nsync"}},
-		protocol.FinishStop, usage.Usage{InputTokens: 1661, OutputTokens: 19, Found: true}},
+		protocol.FinishStop, usage.Usage{Tokens: tokens.Tokens{InputTokens: 1661, OutputTokens: 19}, Found: true}},
 }
 
 func TestStreamDecoderFixtures(t *testing.T) {
@@ -63,7 +64,7 @@ func TestStreamDecoderError(t *testing.T) {
 // event sequence, content and tool calls numbered apart, and message-end
 // carrying usage that came after the finish.
 func TestStreamEncoder(t *testing.T) {
-	u := usage.Usage{InputTokens: 9, OutputTokens: 5, Found: true}
+	u := usage.Usage{Tokens: tokens.Tokens{InputTokens: 9, OutputTokens: 5}, Found: true}
 	events := []protocol.Event{
 		{Type: protocol.EventStart, ID: "chatcmpl-1", Model: "gpt"},
 		{Type: protocol.EventPartStart, Index: 0, Part: protocol.Part{Type: protocol.PartThinking}},

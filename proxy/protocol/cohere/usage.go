@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // readUsage is a Cohere usage (or embed meta) object in the internal
@@ -23,9 +24,11 @@ func readUsage(u *wireUsage) usage.Usage {
 		return usage.Usage{}
 	}
 	out := usage.Usage{
-		InputTokens:  tokenCount(c.InputTokens),
-		OutputTokens: tokenCount(c.OutputTokens),
-		Found:        true,
+		Tokens: tokens.Tokens{
+			InputTokens:  tokenCount(c.InputTokens),
+			OutputTokens: tokenCount(c.OutputTokens),
+		},
+		Found: true,
 	}
 	out.CachedInputTokens = min(tokenCount(u.CachedTokens), out.InputTokens)
 	return out

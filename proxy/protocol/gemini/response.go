@@ -6,6 +6,7 @@ import (
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // DecodeResponse reads a Gemini answer to req: generateContent's first
@@ -139,11 +140,13 @@ func finishReason(f protocol.Finish) string {
 // the output thoughts too; cached content is part of the prompt.
 func readUsage(u *wireUsage) usage.Usage {
 	return usage.Usage{
-		InputTokens:       u.PromptTokenCount + u.ToolUsePromptTokenCount,
-		OutputTokens:      u.CandidatesTokenCount + u.ThoughtsTokenCount,
-		CachedInputTokens: u.CachedContentTokenCount,
-		ReasoningTokens:   u.ThoughtsTokenCount,
-		Found:             true,
+		Tokens: tokens.Tokens{
+			InputTokens:       u.PromptTokenCount + u.ToolUsePromptTokenCount,
+			OutputTokens:      u.CandidatesTokenCount + u.ThoughtsTokenCount,
+			CachedInputTokens: u.CachedContentTokenCount,
+		},
+		ReasoningTokens: u.ThoughtsTokenCount,
+		Found:           true,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 var generate = &protocol.Request{Model: "gemini-2.0-flash"}
@@ -21,7 +22,7 @@ func TestDecodeResponseFixtures(t *testing.T) {
 		{"answer_text.json", protocol.Response{
 			ID: "mAitaLmkHPPlz7IPvtfUqQ4", Model: "gemini-2.0-flash", Finish: protocol.FinishStop,
 			Parts: []protocol.Part{{Type: protocol.PartText, Text: "AI learns patterns from data to make predictions or decisions without being explicitly programmed for each task."}},
-			Usage: usage.Usage{InputTokens: 8, OutputTokens: 19, Found: true},
+			Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 8, OutputTokens: 19}, Found: true},
 		}},
 		{"answer_tools.json", protocol.Response{
 			ID: "zQitaI3KBteyz7IPkq6ZwAE", Model: "gemini-2.5-flash", Finish: protocol.FinishToolCalls,
@@ -29,17 +30,17 @@ func TestDecodeResponseFixtures(t *testing.T) {
 				{Type: protocol.PartToolCall, ID: "call_0", Name: "get_weather", Arguments: `{"location":"Paris","unit":"celsius"}`, Signature: "Q2lVQnlFQThmZmFsc2U="},
 				{Type: protocol.PartToolCall, ID: "call_1", Name: "get_weather", Arguments: `{"location":"London","unit":"celsius"}`},
 			},
-			Usage: usage.Usage{InputTokens: 85, OutputTokens: 95, ReasoningTokens: 59, Found: true},
+			Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 85, OutputTokens: 95}, ReasoningTokens: 59, Found: true},
 		}},
 		{"answer_image.json", protocol.Response{
 			ID: "hAmtaP6RJ_Pdz7IP7J-rOQ", Model: "gemini-2.0-flash", Finish: protocol.FinishStop,
 			Parts: []protocol.Part{{Type: protocol.PartText, Text: "The image shows a red fox sitting in a snowy field, looking toward the camera."}},
-			Usage: usage.Usage{InputTokens: 264, OutputTokens: 17, Found: true},
+			Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 264, OutputTokens: 17}, Found: true},
 		}},
 		{"answer_structured.json", protocol.Response{
 			ID: "3gmtaJHjMs2hz7IPrMLnkQE", Model: "gemini-2.0-flash", Finish: protocol.FinishStop,
 			Parts: []protocol.Part{{Type: protocol.PartText, Text: `[{"recipeName": "Chocolate Chip Cookies", "ingredients": ["flour", "butter", "sugar", "chocolate chips"]}]`}},
-			Usage: usage.Usage{InputTokens: 12, OutputTokens: 28, Found: true},
+			Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 12, OutputTokens: 28}, Found: true},
 		}},
 		{"answer_reasoning.json", protocol.Response{
 			ID: "9AmtaKzUFfLaz7IPj8Sb0Qo", Model: "gemini-2.5-pro", Finish: protocol.FinishStop,
@@ -47,7 +48,7 @@ func TestDecodeResponseFixtures(t *testing.T) {
 				{Type: protocol.PartThinking, Text: "**Counting the primes**\n\nI list the primes below 20: 2, 3, 5, 7, 11, 13, 17, 19. That is eight."},
 				{Type: protocol.PartText, Text: "There are 8 prime numbers below 20.", Signature: "Q2lRQjBlMlBoMm1zaWduZWQ="},
 			},
-			Usage: usage.Usage{InputTokens: 2059, OutputTokens: 223, CachedInputTokens: 2048, ReasoningTokens: 212, Found: true},
+			Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 2059, OutputTokens: 223, CachedInputTokens: 2048}, ReasoningTokens: 212, Found: true},
 		}},
 	}
 	for _, tt := range tests {
@@ -71,10 +72,10 @@ func TestDecodeResponseCases(t *testing.T) {
 		want protocol.Response
 	}{
 		{"prompt blocked", generate, `{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":7,"totalTokenCount":7}}`,
-			protocol.Response{Model: "gemini-2.0-flash", Finish: protocol.FinishContentFilter, Usage: usage.Usage{InputTokens: 7, Found: true}}},
+			protocol.Response{Model: "gemini-2.0-flash", Finish: protocol.FinishContentFilter, Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 7}, Found: true}}},
 		{"tool-use prompt tokens and a signature-only part", generate,
 			`{"candidates":[{"content":{"role":"model","parts":[{"text":"Hi"},{"text":"","thoughtSignature":"c2ln"}]},"finishReason":"MAX_TOKENS"}],"usageMetadata":{"promptTokenCount":7,"toolUsePromptTokenCount":3,"candidatesTokenCount":2}}`,
-			protocol.Response{Model: "gemini-2.0-flash", Finish: protocol.FinishLength, Parts: []protocol.Part{{Type: protocol.PartText, Text: "Hi", Signature: "c2ln"}}, Usage: usage.Usage{InputTokens: 10, OutputTokens: 2, Found: true}}},
+			protocol.Response{Model: "gemini-2.0-flash", Finish: protocol.FinishLength, Parts: []protocol.Part{{Type: protocol.PartText, Text: "Hi", Signature: "c2ln"}}, Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 10, OutputTokens: 2}, Found: true}}},
 		{"count tokens", &protocol.Request{Op: protocol.OpCountTokens, Model: "m"}, `{"totalTokens": 31, "promptTokensDetails":[]}`,
 			protocol.Response{Model: "m", InputTokens: 31}},
 		{"embeddings", &protocol.Request{Op: protocol.OpEmbed, Model: "e"}, `{"embeddings":[{"values":[0.1,-0.2]},{"values":[0.3]}]}`,
@@ -139,7 +140,7 @@ func TestEncodeResponseSDK(t *testing.T) {
 			{Type: protocol.PartRedactedThinking, Data: "opaque"},
 		},
 		Finish: protocol.FinishToolCalls,
-		Usage:  usage.Usage{InputTokens: 120, OutputTokens: 50, CachedInputTokens: 100, ReasoningTokens: 20, Found: true},
+		Usage:  usage.Usage{Tokens: tokens.Tokens{InputTokens: 120, OutputTokens: 50, CachedInputTokens: 100}, ReasoningTokens: 20, Found: true},
 	}
 	b, err := API.EncodeResponse(generate, resp)
 	if err != nil {

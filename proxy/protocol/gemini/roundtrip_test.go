@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // TestRequestRoundTrip: Request → EncodeRequest → DecodeRequest gives back
@@ -88,7 +89,7 @@ func TestRequestRoundTrip(t *testing.T) {
 func TestResponseRoundTrip(t *testing.T) {
 	tests := map[string]protocol.Response{
 		"text": {ID: "r1", Model: "m", Parts: []protocol.Part{text("Hello")}, Finish: protocol.FinishStop,
-			Usage: usage.Usage{InputTokens: 5, OutputTokens: 2, Found: true}},
+			Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 5, OutputTokens: 2}, Found: true}},
 		"tools": {ID: "r2", Model: "m", Finish: protocol.FinishToolCalls, Parts: []protocol.Part{
 			text("Calling."),
 			{Type: protocol.PartToolCall, ID: "call_x", Name: "f", Arguments: `{"a":1}`, Signature: "c2ln"},
@@ -97,7 +98,7 @@ func TestResponseRoundTrip(t *testing.T) {
 		"image": {ID: "r3", Model: "m", Finish: protocol.FinishLength, Parts: []protocol.Part{{Type: protocol.PartImage, MediaType: "image/png", Data: "AAAA"}}},
 		"reasoning": {ID: "r4", Model: "m", Finish: protocol.FinishStop,
 			Parts: []protocol.Part{{Type: protocol.PartThinking, Text: "hmm", Signature: "c2ln"}, text("42")},
-			Usage: usage.Usage{InputTokens: 100, OutputTokens: 30, CachedInputTokens: 60, ReasoningTokens: 20, Found: true}},
+			Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 100, OutputTokens: 30, CachedInputTokens: 60}, ReasoningTokens: 20, Found: true}},
 		"filtered": {ID: "r5", Model: "m", Finish: protocol.FinishContentFilter, Parts: []protocol.Part{text("Sorry")}},
 	}
 	for name, want := range tests {

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/sse"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // readEvents splits an SSE stream into events, copying their data.
@@ -79,7 +80,7 @@ var streamFixtures = []struct {
 		delta(0, text(" sky is blue because air molecules scatter")),
 		delta(0, text(" blue light more than red light.")),
 		partEnd(0, protocol.PartText),
-		{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: uptr(usage.Usage{InputTokens: 8, OutputTokens: 16, Found: true})},
+		{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: uptr(usage.Usage{Tokens: tokens.Tokens{InputTokens: 8, OutputTokens: 16}, Found: true})},
 	}},
 	{"stream_tools.sse", []protocol.Event{
 		start("eQ6taKq9Lbemz7IPz6TbuAs", "gemini-2.5-flash"),
@@ -89,7 +90,7 @@ var streamFixtures = []struct {
 		partStart(1, protocol.Part{Type: protocol.PartToolCall, ID: "call_1", Name: "get_weather"}),
 		delta(1, protocol.Part{Type: protocol.PartToolCall, Arguments: `{"location":"London","unit":"celsius"}`}),
 		partEnd(1, protocol.PartToolCall),
-		{Type: protocol.EventFinish, Finish: protocol.FinishToolCalls, Usage: uptr(usage.Usage{InputTokens: 85, OutputTokens: 95, ReasoningTokens: 59, Found: true})},
+		{Type: protocol.EventFinish, Finish: protocol.FinishToolCalls, Usage: uptr(usage.Usage{Tokens: tokens.Tokens{InputTokens: 85, OutputTokens: 95}, ReasoningTokens: 59, Found: true})},
 	}},
 	{"stream_image.sse", []protocol.Event{
 		start("mQ6taN7rAe7az7IP3qfZ4Qs", "gemini-2.0-flash"),
@@ -97,7 +98,7 @@ var streamFixtures = []struct {
 		delta(0, text("The image shows a red fox")),
 		delta(0, text(" sitting in a snowy field, looking toward the camera.")),
 		partEnd(0, protocol.PartText),
-		{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: uptr(usage.Usage{InputTokens: 264, OutputTokens: 17, Found: true})},
+		{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: uptr(usage.Usage{Tokens: tokens.Tokens{InputTokens: 264, OutputTokens: 17}, Found: true})},
 	}},
 	{"stream_structured.sse", []protocol.Event{
 		start("tQ6taMeaGo2Yz7IP0ov0oAs", "gemini-2.0-flash"),
@@ -105,7 +106,7 @@ var streamFixtures = []struct {
 		delta(0, text(`[{"recipeName": "Chocolate Chip Cookies", `)),
 		delta(0, text(`"ingredients": ["flour", "butter", "sugar", "chocolate chips"]}]`)),
 		partEnd(0, protocol.PartText),
-		{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: uptr(usage.Usage{InputTokens: 12, OutputTokens: 28, Found: true})},
+		{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: uptr(usage.Usage{Tokens: tokens.Tokens{InputTokens: 12, OutputTokens: 28}, Found: true})},
 	}},
 	{"stream_reasoning.sse", []protocol.Event{
 		start("0Q6taKbLNpTaz7IPkuWZ6Ac", "gemini-2.5-pro"),
@@ -117,7 +118,7 @@ var streamFixtures = []struct {
 		partStart(1, protocol.Part{Type: protocol.PartText}),
 		delta(1, text("There are 8 prime numbers below 20.")),
 		partEnd(1, protocol.PartText),
-		{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: uptr(usage.Usage{InputTokens: 2059, OutputTokens: 223, CachedInputTokens: 2048, ReasoningTokens: 212, Found: true})},
+		{Type: protocol.EventFinish, Finish: protocol.FinishStop, Usage: uptr(usage.Usage{Tokens: tokens.Tokens{InputTokens: 2059, OutputTokens: 223, CachedInputTokens: 2048}, ReasoningTokens: 212, Found: true})},
 	}},
 }
 
@@ -153,7 +154,7 @@ func TestStreamDecoderCases(t *testing.T) {
 	})
 	t.Run("blocked prompt", func(t *testing.T) {
 		got := decodeStream(t, generate, []byte("data: {\"promptFeedback\":{\"blockReason\":\"PROHIBITED_CONTENT\"},\"usageMetadata\":{\"promptTokenCount\":4}}\n\n"))
-		want := []protocol.Event{start("", "gemini-2.0-flash"), {Type: protocol.EventFinish, Finish: protocol.FinishContentFilter, Usage: uptr(usage.Usage{InputTokens: 4, Found: true})}}
+		want := []protocol.Event{start("", "gemini-2.0-flash"), {Type: protocol.EventFinish, Finish: protocol.FinishContentFilter, Usage: uptr(usage.Usage{Tokens: tokens.Tokens{InputTokens: 4}, Found: true})}}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("events:\n%s", dump(got))
 		}
@@ -168,7 +169,7 @@ func TestStreamDecoderCases(t *testing.T) {
 			partStart(1, protocol.Part{Type: protocol.PartToolCall, ID: "fc_9", Name: "f"}),
 			delta(1, protocol.Part{Type: protocol.PartToolCall, Arguments: "{}"}), partEnd(1, protocol.PartToolCall),
 			{Type: protocol.EventFinish, Finish: protocol.FinishToolCalls},
-			{Type: protocol.EventUsage, Usage: uptr(usage.Usage{InputTokens: 4, OutputTokens: 6, Found: true})},
+			{Type: protocol.EventUsage, Usage: uptr(usage.Usage{Tokens: tokens.Tokens{InputTokens: 4, OutputTokens: 6}, Found: true})},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("events:\n%s\nwant:\n%s", dump(got), dump(want))
@@ -206,7 +207,7 @@ func TestStreamEncoderSDK(t *testing.T) {
 		delta(2, protocol.Part{Type: protocol.PartToolCall, Arguments: `ation":"Paris"}`}),
 		partEnd(2, protocol.PartToolCall),
 		{Type: protocol.EventFinish, Finish: protocol.FinishToolCalls},
-		{Type: protocol.EventUsage, Usage: uptr(usage.Usage{InputTokens: 10, OutputTokens: 7, ReasoningTokens: 2, Found: true})},
+		{Type: protocol.EventUsage, Usage: uptr(usage.Usage{Tokens: tokens.Tokens{InputTokens: 10, OutputTokens: 7}, ReasoningTokens: 2, Found: true})},
 	}
 	var text strings.Builder
 	var calls []*genai.FunctionCall

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 func TestEmbeddingsDecodeRequest(t *testing.T) {
@@ -72,7 +73,7 @@ func TestEmbeddingsResponse(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := protocol.Response{Model: "text-embedding-3-small", Embeddings: [][]float64{{0.0023064255, -0.009327292, -0.0028842222}, {0.015, 0.25, -0.5}},
-		Usage: usage.Usage{InputTokens: 8, Found: true}}
+		Usage: usage.Usage{Tokens: tokens.Tokens{InputTokens: 8}, Found: true}}
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("got %+v", *got)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // DecodeResponse reads a provider's chat.completion (an embeddings list
@@ -135,7 +136,7 @@ func thinkingText(v json.RawMessage) string {
 // internal is the usage in the gateway's terms: prompt_tokens already
 // counts cached input.
 func (u *wireUsage) internal() usage.Usage {
-	out := usage.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens, Found: true}
+	out := usage.Usage{Tokens: tokens.Tokens{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}, Found: true}
 	if d := u.PromptTokensDetails; d != nil {
 		out.CachedInputTokens = d.CachedTokens
 		out.CacheWriteTokens = d.CacheWriteTokens

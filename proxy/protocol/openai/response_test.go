@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 func TestDecodeResponseFixtures(t *testing.T) {
@@ -21,7 +22,7 @@ func TestDecodeResponseFixtures(t *testing.T) {
 			ID: "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", Model: "gpt-4.1-2025-04-14", Created: 1741569952,
 			Parts:  []protocol.Part{{Type: protocol.PartText, Text: "Hello! How can I assist you today?"}},
 			Finish: protocol.FinishStop,
-			Usage:  usage.Usage{InputTokens: 19, OutputTokens: 10, Found: true},
+			Usage:  usage.Usage{Tokens: tokens.Tokens{InputTokens: 19, OutputTokens: 10}, Found: true},
 		}},
 		{"answer_tools.json", protocol.Response{
 			ID: "chatcmpl-abc123", Model: "gpt-4o-mini", Created: 1699896916,
@@ -30,19 +31,19 @@ func TestDecodeResponseFixtures(t *testing.T) {
 				{Type: protocol.PartToolCall, ID: "call_def456", Name: "get_current_weather", Arguments: `{"location": "Paris, France", "unit": "celsius"}`},
 			},
 			Finish: protocol.FinishToolCalls,
-			Usage:  usage.Usage{InputTokens: 82, OutputTokens: 17, Found: true},
+			Usage:  usage.Usage{Tokens: tokens.Tokens{InputTokens: 82, OutputTokens: 17}, Found: true},
 		}},
 		{"answer_image.json", protocol.Response{
 			ID: "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", Model: "gpt-4.1-2025-04-14", Created: 1741570283,
 			Parts:  []protocol.Part{{Type: protocol.PartText, Text: "The image shows a wooden boardwalk path running through a lush green field or meadow. The sky is bright blue with some scattered clouds."}},
 			Finish: protocol.FinishStop,
-			Usage:  usage.Usage{InputTokens: 1117, OutputTokens: 46, Found: true},
+			Usage:  usage.Usage{Tokens: tokens.Tokens{InputTokens: 1117, OutputTokens: 46}, Found: true},
 		}},
 		{"answer_structured.json", protocol.Response{
 			ID: "chatcmpl-9nYAG9LPNonX8DAyrkwYfemr3C8HC", Model: "gpt-4o-2024-08-06", Created: 1721596428,
 			Parts:  []protocol.Part{{Type: protocol.PartText, Text: `{"name":"Science Fair","date":"Friday","participants":["Alice","Bob"]}`}},
 			Finish: protocol.FinishStop,
-			Usage:  usage.Usage{InputTokens: 81, OutputTokens: 20, CachedInputTokens: 64, Found: true},
+			Usage:  usage.Usage{Tokens: tokens.Tokens{InputTokens: 81, OutputTokens: 20, CachedInputTokens: 64}, Found: true},
 		}},
 		{"answer_reasoning.json", protocol.Response{
 			ID: "930c60df-bf64-41c9-a88e-3ec75f81e00e", Model: "deepseek-reasoner", Created: 1737521745,
@@ -51,7 +52,7 @@ func TestDecodeResponseFixtures(t *testing.T) {
 				{Type: protocol.PartText, Text: `There are **3** Rs in the word "strawberry".`},
 			},
 			Finish: protocol.FinishStop,
-			Usage:  usage.Usage{InputTokens: 64, OutputTokens: 305, ReasoningTokens: 273, Found: true},
+			Usage:  usage.Usage{Tokens: tokens.Tokens{InputTokens: 64, OutputTokens: 305}, ReasoningTokens: 273, Found: true},
 		}},
 		{"answer_reasoning_openrouter.json", protocol.Response{
 			ID: "gen-1750000000-abcdEFGHijklMNOP", Model: "anthropic/claude-sonnet-4", Created: 1750000000,
@@ -60,7 +61,7 @@ func TestDecodeResponseFixtures(t *testing.T) {
 				{Type: protocol.PartText, Text: `There are 3 Rs in "strawberry".`},
 			},
 			Finish: protocol.FinishStop,
-			Usage:  usage.Usage{InputTokens: 2100, OutputTokens: 120, CachedInputTokens: 1800, CacheWriteTokens: 250, ReasoningTokens: 80, Found: true},
+			Usage:  usage.Usage{Tokens: tokens.Tokens{InputTokens: 2100, OutputTokens: 120, CachedInputTokens: 1800, CacheWriteTokens: 250}, ReasoningTokens: 80, Found: true},
 		}},
 	}
 	for _, tt := range tests {
@@ -88,7 +89,7 @@ func TestDecodeResponseShapes(t *testing.T) {
 		{"refusal", `{"choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}`,
 			[]protocol.Part{{Type: protocol.PartText, Text: "I can't help with that."}}, protocol.FinishStop, usage.Usage{}},
 		{"deepseek cache hits, tool call without id", `{"choices":[{"index":0,"message":{"tool_calls":[{"function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":10,"completion_tokens":2,"prompt_cache_hit_tokens":8}}`,
-			[]protocol.Part{{Type: protocol.PartToolCall, ID: "call_0", Name: "f", Arguments: "{}"}}, protocol.FinishToolCalls, usage.Usage{InputTokens: 10, OutputTokens: 2, CachedInputTokens: 8, Found: true}},
+			[]protocol.Part{{Type: protocol.PartToolCall, ID: "call_0", Name: "f", Arguments: "{}"}}, protocol.FinishToolCalls, usage.Usage{Tokens: tokens.Tokens{InputTokens: 10, OutputTokens: 2, CachedInputTokens: 8}, Found: true}},
 		{"second choice ignored, content filter", `{"choices":[{"index":1,"message":{"content":"b"},"finish_reason":"stop"},{"index":0,"message":{"content":"a"},"finish_reason":"content_filter"}]}`,
 			[]protocol.Part{{Type: protocol.PartText, Text: "a"}}, protocol.FinishContentFilter, usage.Usage{}},
 		{"openrouter error finish", `{"choices":[{"index":0,"message":{"content":"par"},"finish_reason":"error"}]}`,
@@ -129,7 +130,7 @@ func TestEncodeResponseSDK(t *testing.T) {
 			{Type: protocol.PartToolCall, ID: "toolu_2", Name: "get_time"},
 		},
 		Finish: protocol.FinishToolCalls,
-		Usage:  usage.Usage{InputTokens: 1500, OutputTokens: 90, CachedInputTokens: 1000, CacheWriteTokens: 300, ReasoningTokens: 40, Found: true},
+		Usage:  usage.Usage{Tokens: tokens.Tokens{InputTokens: 1500, OutputTokens: 90, CachedInputTokens: 1000, CacheWriteTokens: 300}, ReasoningTokens: 40, Found: true},
 	}
 	b, err := Chat.EncodeResponse(&protocol.Request{Model: "gpt-4o"}, resp)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // TestRequestRoundTrip: Request → EncodeRequest → DecodeRequest gives the
@@ -105,7 +106,7 @@ func compactTools(t *testing.T, tools []protocol.Tool) []protocol.Tool {
 // TestResponseRoundTrip: Response → EncodeResponse → DecodeResponse gives
 // the same Response.
 func TestResponseRoundTrip(t *testing.T) {
-	u := usage.Usage{InputTokens: 100, OutputTokens: 40, CachedInputTokens: 60, CacheWriteTokens: 20, ReasoningTokens: 10, Found: true}
+	u := usage.Usage{Tokens: tokens.Tokens{InputTokens: 100, OutputTokens: 40, CachedInputTokens: 60, CacheWriteTokens: 20}, ReasoningTokens: 10, Found: true}
 	tests := []struct {
 		feature string
 		resp    protocol.Response

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/sse"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 func start(id, model string) protocol.Event {
@@ -55,7 +56,7 @@ var streamFixtures = []struct {
 		textDelta(0, protocol.PartText, "! How can I help?"),
 		partEnd(0, protocol.PartText),
 		finish(protocol.FinishStop, nil),
-		usageEvent(usage.Usage{InputTokens: 9, OutputTokens: 12, Found: true}),
+		usageEvent(usage.Usage{Tokens: tokens.Tokens{InputTokens: 9, OutputTokens: 12}, Found: true}),
 	}},
 	{"stream_tools.sse", []protocol.Event{
 		start("chatcmpl-tools", "gpt-4o-2024-08-06"),
@@ -67,7 +68,7 @@ var streamFixtures = []struct {
 		argsDelta(1, `{"location": "Paris, France"}`),
 		partEnd(1, protocol.PartToolCall),
 		finish(protocol.FinishToolCalls, nil),
-		usageEvent(usage.Usage{InputTokens: 82, OutputTokens: 36, Found: true}),
+		usageEvent(usage.Usage{Tokens: tokens.Tokens{InputTokens: 82, OutputTokens: 36}, Found: true}),
 	}},
 	{"stream_image.sse", []protocol.Event{
 		start("chatcmpl-img", "gpt-4.1-2025-04-14"),
@@ -76,7 +77,7 @@ var streamFixtures = []struct {
 		textDelta(0, protocol.PartText, " through a green meadow."),
 		partEnd(0, protocol.PartText),
 		finish(protocol.FinishLength, nil),
-		usageEvent(usage.Usage{InputTokens: 1117, OutputTokens: 12, CachedInputTokens: 1024, Found: true}),
+		usageEvent(usage.Usage{Tokens: tokens.Tokens{InputTokens: 1117, OutputTokens: 12, CachedInputTokens: 1024}, Found: true}),
 	}},
 	{"stream_structured.sse", []protocol.Event{
 		start("chatcmpl-json", "gpt-4o-2024-08-06"),
@@ -96,7 +97,7 @@ var streamFixtures = []struct {
 		textDelta(1, protocol.PartText, "There are 3 Rs"),
 		textDelta(1, protocol.PartText, "."),
 		partEnd(1, protocol.PartText),
-		finish(protocol.FinishStop, &usage.Usage{InputTokens: 64, OutputTokens: 305, CachedInputTokens: 64, ReasoningTokens: 273, Found: true}),
+		finish(protocol.FinishStop, &usage.Usage{Tokens: tokens.Tokens{InputTokens: 64, OutputTokens: 305, CachedInputTokens: 64}, ReasoningTokens: 273, Found: true}),
 	}},
 }
 
@@ -137,7 +138,7 @@ func TestStreamDecoderShapes(t *testing.T) {
 			partStart(0, protocol.Part{Type: protocol.PartText}),
 			textDelta(0, protocol.PartText, "hi"),
 			partEnd(0, protocol.PartText),
-			finish(protocol.FinishStop, &usage.Usage{InputTokens: 5, OutputTokens: 1, Found: true}),
+			finish(protocol.FinishStop, &usage.Usage{Tokens: tokens.Tokens{InputTokens: 5, OutputTokens: 1}, Found: true}),
 		}},
 		{"mistral: whole tool calls without index, usage before finish", sseOf(
 			`{"id":"m","model":"mistral","choices":[{"index":0,"delta":{"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{\"x\":1}"}},{"id":"b","function":{"name":"g","arguments":"{}"}}]}}]}`,
@@ -151,7 +152,7 @@ func TestStreamDecoderShapes(t *testing.T) {
 			partStart(1, protocol.Part{Type: protocol.PartToolCall, ID: "b", Name: "g"}),
 			argsDelta(1, `{}`),
 			partEnd(1, protocol.PartToolCall),
-			finish(protocol.FinishToolCalls, &usage.Usage{InputTokens: 3, OutputTokens: 4, Found: true}),
+			finish(protocol.FinishToolCalls, &usage.Usage{Tokens: tokens.Tokens{InputTokens: 3, OutputTokens: 4}, Found: true}),
 		}},
 		{"openrouter reasoning, text then a tool call; done without finish ends as stop", sseOf(
 			`{"id":"o","model":"x","choices":[{"index":0,"delta":{"reasoning":"r"}}]}`,
@@ -271,7 +272,7 @@ func accumulate(t *testing.T, stream []byte) (openai.ChatCompletionAccumulator, 
 }
 
 func TestStreamEncoderSDK(t *testing.T) {
-	u := usage.Usage{InputTokens: 1200, OutputTokens: 80, CachedInputTokens: 1000, ReasoningTokens: 30, Found: true}
+	u := usage.Usage{Tokens: tokens.Tokens{InputTokens: 1200, OutputTokens: 80, CachedInputTokens: 1000}, ReasoningTokens: 30, Found: true}
 	events := []protocol.Event{
 		start("msg_1", "claude-sonnet-4-5"),
 		partStart(0, protocol.Part{Type: protocol.PartThinking}),

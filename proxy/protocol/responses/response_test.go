@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/tokens"
 )
 
 // answer is one feature's answer in the internal form and what the SDK
@@ -24,7 +25,7 @@ type answer struct {
 	reason  string // incomplete_details.reason
 }
 
-var fullUsage = usage.Usage{InputTokens: 1200, OutputTokens: 340, CachedInputTokens: 1000, ReasoningTokens: 200, Found: true}
+var fullUsage = usage.Usage{Tokens: tokens.Tokens{InputTokens: 1200, OutputTokens: 340, CachedInputTokens: 1000}, ReasoningTokens: 200, Found: true}
 
 func answers() []answer {
 	return []answer{

@@ -1,6 +1,7 @@
-package main
+package usagefeed
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -13,8 +14,11 @@ import (
 
 	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/metrics"
+	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/proxy"
+	"github.com/sluicehq/sluice/tokens"
 	"github.com/sluicehq/sluice/usagelog"
 )
 
@@ -118,7 +122,7 @@ func TestMetricsKeepOrganizationsApart(t *testing.T) {
 	for org, n := range map[int]int{1: 2, 2: 3} {
 		for range n {
 			observe(m, &usagelog.Record{OrganizationID: org, Protocol: "openai", Model: "gpt-4o-mini", Priced: true, Status: 502,
-				InputTokens: 10, Cost: 7, Failure: proxy.FailureTimeout}, "svc")
+				Tokens: tokens.Tokens{InputTokens: 10}, Cost: 7, Failure: proxy.FailureTimeout}, "svc")
 			observe(m, &usagelog.Record{OrganizationID: org, Protocol: "openai", Model: "gpt-4o-mini", Priced: true, Status: 402,
 				Failure: proxy.FailureBudget}, "svc")
 		}
@@ -143,5 +147,52 @@ func TestMetricsKeepOrganizationsApart(t *testing.T) {
 				t.Errorf("metrics lack %s", want)
 			}
 		}
+	}
+}
+
+// sentMessages is a Messenger that keeps what is sent.
+type sentMessages struct{ payloads []string }
+
+func (s *sentMessages) Send(_ context.Context, payload string) error {
+	s.payloads = append(s.payloads, payload)
+	return nil
+}
+func (s *sentMessages) OnMessage(func(string)) {}
+
+// TestRelayedEventsKeepTheRecord: a batch relayed to the other replicas
+// arrives as one event per record, in order, with each record's tokens,
+// cost and latency, in messages under the notification limit.
+func TestRelayedEventsKeepTheRecord(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	batch := make([]usagelog.Record, 300)
+	for i := range batch {
+		batch[i] = usagelog.Record{CreatedAt: at, RequestID: "req-" + strconv.Itoa(i), OrganizationID: 1, ServiceID: 2, APIKeyID: 3,
+			Model: "claude-sonnet-4", Status: 200, Cost: money.Micros(i), Priced: true, LatencyUs: 1500,
+			Tokens: tokens.Tokens{InputTokens: int64(i), OutputTokens: 2, CachedInputTokens: 1, CacheWriteTokens: 4, CacheWrite1hTokens: 3}}
+	}
+	var m sentMessages
+	sendUsageEvents(&m, batch, quiet)
+	if len(m.payloads) < 2 {
+		t.Fatalf("%d records went in %d message(s); the batch should need several", len(batch), len(m.payloads))
+	}
+	var got []livefeed.UsageEvent
+	for _, p := range m.payloads {
+		if len(p) > changefeed.MaxMessage {
+			t.Fatalf("a message of %d bytes is over the limit of %d", len(p), changefeed.MaxMessage)
+		}
+		got = append(got, decodeUsageEvents(p)...)
+	}
+	if len(got) != len(batch) {
+		t.Fatalf("%d events arrived for %d records", len(got), len(batch))
+	}
+	for i, e := range got {
+		r := &batch[i]
+		if e.RequestID != r.RequestID || e.Tokens != r.Tokens || e.Cost != r.Cost || e.Latency != 1500*time.Microsecond || !e.At.Equal(at) {
+			t.Fatalf("event %d = %+v, want the record %+v", i, e, *r)
+		}
+	}
+	if decodeUsageEvents("watching") != nil {
+		t.Fatal("a payload that is not events decoded to events")
 	}
 }

@@ -1,9 +1,10 @@
-// Package liveusage answers "how close is this provider account to its
-// rate limits right now": it calls the provider's zero-cost
-// model-list endpoint with the credential and reads the rate-limit headers,
-// caches the answer for a minute, and prefers fresher headers the proxy
-// saw on real traffic when there are any.
-package liveusage
+// Package headroom answers "how close is this provider account to its
+// rate limits right now", from the provider's own rate-limit windows: it
+// calls the provider's zero-cost model-list endpoint with the credential
+// and reads the rate-limit headers (a probe), caches the answer for a
+// minute, and prefers fresher headers the proxy saw on real traffic when
+// there are any (passive capture).
+package headroom
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package liveusage
+package headroom
 
 import (
 	"context"

@@ -1,4 +1,12 @@
-package main
+// Package usagefeed derives from each batch of written usage records what
+// else follows from it: the budget spend the requests settled (durable in
+// the batch's own transaction), the hourly roll-ups (in the same
+// transaction), and, once the batch is committed, a live event for every
+// subscription on every replica and the operators' metrics. Replicas relay
+// their events to each other through the change feed's messages only
+// while another replica has a subscriber, so that nobody pays for
+// messages no dashboard reads.
+package usagefeed
 
 import (
 	"context"
@@ -12,6 +20,7 @@ import (
 
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/changefeed"
+	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/metrics"
@@ -20,9 +29,80 @@ import (
 	"github.com/sluicehq/sluice/usagelog"
 )
 
-// This file turns each written usage record into what else is derived
-// from it: the budget spend it settled, hourly roll-ups, a live event,
-// metrics.
+// Options are what a Feed derives into.
+type Options struct {
+	DB      *database.DB
+	Budgets budget.Ledger
+	Live    *livefeed.Hub
+	Metrics *metrics.Metrics
+	// Messenger reaches the other replicas (PostgreSQL's change feed);
+	// nil when this process is the only one.
+	Messenger changefeed.Messenger
+	Log       *slog.Logger
+}
+
+// Feed is the derivations of one usage writer: pass Ledger, InTx and
+// OnWrite to usagelog.Options, and run Run while the writer runs.
+type Feed struct {
+	db      *database.DB
+	budgets budget.Ledger
+	live    *livefeed.Hub
+	metrics *metrics.Metrics
+	names   serviceNames
+	// relay is nil without a Messenger.
+	relay *usageRelay
+	log   *slog.Logger
+}
+
+// New returns a feed, listening for the other replicas' events and
+// announcements when there is a Messenger.
+func New(o Options) *Feed {
+	f := &Feed{db: o.DB, budgets: o.Budgets, live: o.Live, metrics: o.Metrics, names: serviceNames{client: o.DB.Client}, log: o.Log}
+	if o.Messenger == nil {
+		return f
+	}
+	f.relay = &usageRelay{m: o.Messenger, log: o.Log}
+	o.Messenger.OnMessage(func(payload string) {
+		if f.relay.heard(payload) {
+			return
+		}
+		for _, e := range decodeUsageEvents(payload) {
+			f.live.PublishUsage(e)
+		}
+	})
+	f.live.OnSubscribeUsage = f.relay.announce
+	return f
+}
+
+// Run repeats this replica's announcement while it has usage subscribers,
+// until ctx ends; without other replicas it returns at once.
+func (f *Feed) Run(ctx context.Context) {
+	if f.relay != nil {
+		f.relay.run(ctx, f.live)
+	}
+}
+
+// Ledger makes each batch's settled budget spend durable in the batch's
+// transaction.
+func (f *Feed) Ledger() usagelog.Ledger { return spendLedger{f.budgets} }
+
+// InTx adds a batch to its hourly roll-ups, in the batch's transaction.
+func (f *Feed) InTx(ctx context.Context, tx *sql.Tx, batch []usagelog.Record) error {
+	return rollup.Add(ctx, tx, f.db.Dialect, batch)
+}
+
+// OnWrite hands a committed batch to the live subscriptions (this
+// replica's, and the others' while they watch) and to the metrics.
+func (f *Feed) OnWrite(batch []usagelog.Record) {
+	if f.relay.watched() {
+		sendUsageEvents(f.relay.m, batch, f.log)
+	}
+	for i := range batch {
+		r := &batch[i]
+		f.live.PublishUsage(usageEvent(r))
+		observe(f.metrics, r, f.names.name(r.ServiceID))
+	}
+}
 
 // spendLedger makes each usage batch's settled budget spend durable in the
 // batch's transaction (budget.Settlement).
@@ -41,24 +121,12 @@ func (l spendLedger) Write(ctx context.Context, tx *sql.Tx, batch []usagelog.Rec
 	return l.b.WriteJournal(ctx, tx, settled)
 }
 
-func rollupEntries(batch []usagelog.Record) []rollup.Entry {
-	out := make([]rollup.Entry, len(batch))
-	for i := range batch {
-		r := &batch[i]
-		out[i] = rollup.Entry{
-			CreatedAt: r.CreatedAt, OrgID: r.OrganizationID, ServiceID: r.ServiceID, APIKeyID: r.APIKeyID,
-			Model: r.Model, Status: r.Status, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
-			CachedInputTokens: r.CachedInputTokens, Cost: r.Cost, Priced: r.Priced, LatencyUS: r.LatencyUs,
-		}
-	}
-	return out
-}
-
+// usageEvent is the part of a record that live subscriptions show.
 func usageEvent(r *usagelog.Record) livefeed.UsageEvent {
 	return livefeed.UsageEvent{
 		RequestID: r.RequestID, OrgID: r.OrganizationID, ServiceID: r.ServiceID, APIKeyID: r.APIKeyID,
-		Model: r.Model, Status: r.Status, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
-		Cost: r.Cost, Priced: r.Priced, Latency: time.Duration(r.LatencyUs) * time.Microsecond, At: r.CreatedAt,
+		Model: r.Model, Status: r.Status, Tokens: r.Tokens, Cost: r.Cost, Priced: r.Priced,
+		Latency: time.Duration(r.LatencyUs) * time.Microsecond, At: r.CreatedAt,
 	}
 }
 
@@ -85,9 +153,8 @@ func metricsService(r *usagelog.Record, name string) metrics.Service {
 func requestMetrics(r *usagelog.Record, service string) metrics.Request {
 	m := metrics.Request{
 		Service: metricsService(r, service), Model: metricsModel(r), Protocol: r.Protocol, Status: r.Status,
-		Duration:    time.Duration(r.LatencyUs) * time.Microsecond,
-		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CachedInputTokens: r.CachedInputTokens, CacheWriteTokens: r.CacheWriteTokens,
-		CostMicros: int64(r.Cost), Priced: r.Priced,
+		Duration: time.Duration(r.LatencyUs) * time.Microsecond,
+		Tokens:   r.Tokens, Cost: r.Cost, Priced: r.Priced,
 	}
 	if r.TTFBUs != nil {
 		m.TTFB = time.Duration(*r.TTFBUs) * time.Microsecond
