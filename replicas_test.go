@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -220,4 +221,74 @@ func openStreams(t *testing.T, base, key string, n int) <-chan string {
 		<-started
 	}
 	return results
+}
+
+// TestTwoReplicasPace: an organization limit of 60 requests a minute,
+// set through one replica, holds across two: of 300 concurrent requests
+// split between them no more than 60 pass, and no fewer than 45 (each
+// replica leases at most a quarter of the headroom it sees at a time, and
+// what a replica leased and did not use comes back within a second); the
+// rest are 429s with Retry-After; the limiter's refusals are counted.
+// A concurrency limit of 5 holds across both under slow streams.
+func TestTwoReplicasPace(t *testing.T) {
+	target := testenv.Target(t, "postgres")
+	env := map[string]string{"DATABASE_URL": target.DSN, "SLUICE_MASTER_KEY": testMasterKey, "SLUICE_JWT_SECRET": testJWT,
+		"SLUICE_ADMIN_PASSWORD": "pw-pace", "SLUICE_METRICS_TOKEN": testMetricsToken}
+	a := startProcess(t, env)
+	b := startProcess(t, env)
+	upstream := slowStream(t, 40, 100*time.Millisecond) // a stream lasts 4 s
+	token, key, _ := setupService(t, a.base, "pw-pace", upstream.URL, "")
+	gql(t, a.base, token, `mutation { updateOrganizationLimits(input: {limitRpm: 60}) { limitRpm } }`, nil)
+	time.Sleep(300 * time.Millisecond) // B's key cache hears of the change
+	chat := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":10}`
+
+	var ok, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 300 {
+		wg.Go(func() {
+			resp, body := post(t, []string{a.base, b.base}[i%2]+"/v1/chat/completions", key, chat)
+			switch {
+			case resp.StatusCode == 200:
+				ok.Add(1)
+			case resp.StatusCode == 429 && resp.Header.Get("Retry-After") != "":
+				refused.Add(1)
+			default:
+				t.Errorf("status %d retry-after %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("60 rpm across two replicas: %d of 300 passed, %d refused", ok.Load(), refused.Load())
+	if n := ok.Load(); n > 60 || n < 45 || ok.Load()+refused.Load() != 300 {
+		t.Fatalf("60 rpm across two replicas: %d passed, %d refused", n, refused.Load())
+	}
+	if !regexp.MustCompile(`sluice_pace_refusals_total{limit="rpm",scope="organization"} \d+`).MatchString(scrapeMetrics(t, a.base) + scrapeMetrics(t, b.base)) {
+		t.Error("the replicas' metrics do not count the pace refusals")
+	}
+
+	// Five streams in flight at most, across both replicas.
+	gql(t, b.base, token, `mutation { updateOrganizationLimits(input: {limitRpm: null, limitConcurrency: 5}) { limitConcurrency } }`, nil)
+	time.Sleep(300 * time.Millisecond)
+	stream := `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}],"max_tokens":10}`
+	var streamed, busy atomic.Int32
+	for i := range 20 {
+		wg.Go(func() {
+			resp, _ := post(t, []string{a.base, b.base}[i%2]+"/v1/chat/completions", key, stream)
+			switch resp.StatusCode {
+			case 200:
+				streamed.Add(1)
+			case 429:
+				busy.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if streamed.Load() > 5 || streamed.Load() == 0 || streamed.Load()+busy.Load() != 20 {
+		t.Fatalf("concurrency 5 across two replicas: %d streams ran, %d refused", streamed.Load(), busy.Load())
+	}
+	for _, p := range []*process{a, b} {
+		if err := p.stop(t, 30*time.Second); err != nil {
+			t.Fatalf("exit: %v\n%s", err, p.logs.String())
+		}
+	}
 }

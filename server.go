@@ -39,6 +39,7 @@ import (
 	"github.com/sluicehq/sluice/logbound"
 	"github.com/sluicehq/sluice/metrics"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/pace"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/proxy"
 	"github.com/sluicehq/sluice/rollup"
@@ -98,6 +99,7 @@ type gateway struct {
 	keyring *secrets.Keyring
 	auth    *auth.Authenticator
 	budgets budget.Ledger
+	pace    pace.Limiter
 	prober  *headroom.Prober
 	metrics *metrics.Metrics
 	feed    *livefeed.Hub
@@ -167,6 +169,8 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	// Replicas share PostgreSQL: each leases slices of the headroom.
 	alerts := make(chan budget.Alert, 1024)
 	g.budgets = budget.New(db, budget.Options{Log: log, Alerts: alerts})
+	// Pace limits follow the budgets' policy when the database is down.
+	g.pace = pace.New(db, pace.Options{Log: log, FailOpen: cfg.BudgetFailOpen})
 	g.prober = headroom.New(g.outbound())
 	if cfg.ProviderRefreshInterval > 0 {
 		g.prober.MinRefresh = cfg.ProviderRefreshInterval
@@ -181,6 +185,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	g.stop = stop
 	go g.budgets.Run(bg)
+	go g.pace.Run(bg)
 	go (&budget.Webhook{Client: db.Client, Outbound: g.outbound(), Log: log}).Run(bg, alerts)
 	go g.pruneUsage(bg)
 	g.handler = g.bodyLimits().Handler(g.routes())
@@ -359,6 +364,7 @@ func (g *gateway) startProxy(ctx context.Context) error {
 	px, err := proxy.New(proxy.Options{
 		DB: g.db, Keyring: g.keyring, Feed: g.changes, Usage: g.usage, Log: g.log,
 		Budget: proxy.Budgets(g.budgets), BudgetFailOpen: g.cfg.BudgetFailOpen,
+		Pace: g.pace, OnPaceRefusal: g.metrics.PaceRefusal,
 		Browser:              web.Handler(),
 		OnRateLimits:         g.prober.Observe,
 		DenyPrivateUpstreams: g.outbound().DenyPrivate,
@@ -386,6 +392,9 @@ func (g *gateway) Close() error {
 	}
 	if err := g.budgets.Flush(ctx); err != nil {
 		g.log.Error("write the last budget spend", "err", err)
+	}
+	if err := g.pace.Close(ctx); err != nil {
+		g.log.Error("hand back the pace limits' leases", "err", err)
 	}
 	g.changes.Close()
 	g.stop()

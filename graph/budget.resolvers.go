@@ -50,6 +50,9 @@ func (r *mutationResolver) UpdateOrganizationLimits(ctx context.Context, input m
 	if err := lim.apply(upd.Mutation()); err != nil {
 		return nil, err
 	}
+	if err := applyPace(upd.Mutation(), paceChanges(input.LimitRpm, input.LimitTpm, input.LimitConcurrency)); err != nil {
+		return nil, err
+	}
 	if org, err = upd.Save(ctx); err != nil {
 		return nil, err
 	}

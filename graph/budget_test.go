@@ -56,6 +56,33 @@ func TestSpendOnTheAPI(t *testing.T) {
 		}
 		h.as(admin, `mutation { topUpBalance(amount: 0) { currentBalance } }`, nil).wantCode(t, "BAD_USER_INPUT")
 		h.as(admin, `mutation { updateBalance(input: {currency: "euro"}) { currency } }`, nil).wantCode(t, "BAD_USER_INPUT")
+
+		// The organization's own limits: cost and pace, a given null
+		// removes one, bad values name their field and change nothing.
+		org := h.as(admin, `mutation { updateOrganizationLimits(input: {limitCostDayWarn: 3, limitCostDayBlock: 4, limitRpm: 600, limitConcurrency: 8}) {
+			limitCostDayBlock limitRpm limitTpm limitConcurrency } }`, nil).ok(t)
+		if org.num("updateOrganizationLimits.limitCostDayBlock") != 4 || org.num("updateOrganizationLimits.limitRpm") != 600 ||
+			org.get("updateOrganizationLimits.limitTpm") != nil || org.num("updateOrganizationLimits.limitConcurrency") != 8 {
+			t.Fatalf("organization limits: %s", org.raw)
+		}
+		for _, c := range []struct{ input, field string }{
+			{`{limitRpm: 0}`, "limitRpm"},
+			{`{limitTpm: -5}`, "limitTpm"},
+			{`{limitCostDayWarn: 5}`, "limitCostDayWarn"},
+		} {
+			bad := h.as(admin, `mutation { updateOrganizationLimits(input: `+c.input+`) { id } }`, nil).wantCode(t, "BAD_USER_INPUT")
+			if f, _ := bad.Errors[0].Extensions["field"].(string); f != c.field {
+				t.Errorf("%s: error field %q, want %q: %s", c.input, f, c.field, bad.raw)
+			}
+		}
+		org = h.as(admin, `mutation { updateOrganizationLimits(input: {limitRpm: null}) { limitRpm limitConcurrency limitCostDayBlock } }`, nil).ok(t)
+		if org.get("updateOrganizationLimits.limitRpm") != nil || org.num("updateOrganizationLimits.limitConcurrency") != 8 || org.num("updateOrganizationLimits.limitCostDayBlock") != 4 {
+			t.Fatalf("after removing the rpm limit: %s", org.raw)
+		}
+		spend := h.as(member, `{ organizationSpend { window block } }`, nil).ok(t)
+		if spend.num("organizationSpend.1.block") != 4 {
+			t.Fatalf("organization spend against its limits: %s", spend.raw)
+		}
 	})
 }
 

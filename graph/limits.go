@@ -99,3 +99,34 @@ func (l limits) apply(m entgo.Mutation) error {
 	}
 	return nil
 }
+
+// paceChanges are the pace limit fields of an update input: its
+// limitRpm, limitTpm and limitConcurrency, by column.
+func paceChanges(rpm, tpm, concurrency graphql.Omittable[*int]) map[string]graphql.Omittable[*int] {
+	return map[string]graphql.Omittable[*int]{"limit_rpm": rpm, "limit_tpm": tpm, "limit_concurrency": concurrency}
+}
+
+// applyPace writes the given pace limits into an ent mutation: a number
+// sets the limit, null removes it, an absent field keeps it. A limit must
+// be a whole number above zero.
+func applyPace(m entgo.Mutation, changes map[string]graphql.Omittable[*int]) error {
+	for column, c := range changes {
+		v, set := c.ValueOK()
+		switch {
+		case !set:
+			continue
+		case v == nil:
+			if err := m.ClearField(column); err != nil {
+				return err
+			}
+		case *v <= 0:
+			field := map[string]string{"limit_rpm": "limitRpm", "limit_tpm": "limitTpm", "limit_concurrency": "limitConcurrency"}[column]
+			return FieldErrorf(field, "%s must be above zero (null removes the limit)", field)
+		default:
+			if err := m.SetField(column, int64(*v)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

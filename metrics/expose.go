@@ -44,6 +44,8 @@ const (
 	upstreamErrorsHelp = "Upstream failures by organization, service and kind (connect, timeout, status_4xx, status_5xx, stream)."
 	budgetRefusalsName = "sluice_budget_refusals_total"
 	budgetRefusalsHelp = "Requests refused by a budget or balance, by organization and service."
+	paceRefusalsName   = "sluice_pace_refusals_total"
+	paceRefusalsHelp   = "Requests refused by a pace limit, by limit (rpm, tpm, concurrency) and scope (key, service, organization)."
 	budgetBusyName     = "sluice_budget_contended_total"
 	budgetBusyHelp     = "Requests refused because a budget window was too contended to hold their share (503 budget_busy; more replicas than its headroom serves, not a spent budget), by organization and service."
 )
@@ -57,6 +59,7 @@ var (
 	modelLabels    = []string{"model", "organization", "service"}
 	errorLabels    = []string{"kind", "organization", "service"}
 	serviceLabels  = []string{"organization", "service"}
+	paceLabels     = []string{"limit", "scope"}
 )
 
 // bucketLabels are the le label values of the histogram buckets, formatted
@@ -173,7 +176,12 @@ func (m *Metrics) sluiceFamilies() []family {
 		contended.rows = append(contended.rows, row{values: []string{service.Org, service.Name}, value: float64(c.Load())})
 	})
 
-	return []family{requests, duration, ttfb, tokens, cost, upstreamErrors, refusals, contended}
+	pace := family{name: paceRefusalsName, help: paceRefusalsHelp, typ: typeCounter, labels: paceLabels}
+	m.paceRefusals.each(func(k paceKey, c *atomic.Uint64) {
+		pace.rows = append(pace.rows, row{values: []string{k.limit, k.scope}, value: float64(c.Load())})
+	})
+
+	return []family{requests, duration, ttfb, tokens, cost, upstreamErrors, refusals, contended, pace}
 }
 
 // gaugeFamilies calls the functions registered with Gauge. They run
@@ -307,6 +315,6 @@ func builtinFamily(name string) bool {
 		}
 	}
 	return slices.Contains([]string{
-		requestsName, tokensName, costName, upstreamErrorsName, budgetRefusalsName, budgetBusyName,
+		requestsName, tokensName, costName, upstreamErrorsName, budgetRefusalsName, budgetBusyName, paceRefusalsName,
 	}, name) || slices.Contains(processNames[:], name) || slices.Contains(runtimeNames[:], name)
 }

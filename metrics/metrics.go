@@ -1,6 +1,6 @@
 // Package metrics is what operators watch, in Prometheus form: proxied
 // requests, latency, tokens and cost by service and model, upstream errors,
-// budget refusals and the usage-writer queue. Labels carry organization
+// budget and pace refusals and the usage-writer queue. Labels carry organization
 // ids, service and model names only, never keys or anything secret; every
 // per-service series carries its organization's id, so two organizations'
 // services of one name never add up to one series.
@@ -42,6 +42,7 @@ type Metrics struct {
 	// budgets: they call for fewer replicas or more headroom, not for a
 	// user to slow down.
 	budgetContended seriesMap[Service, atomic.Uint64]
+	paceRefusals    seriesMap[paceKey, atomic.Uint64]
 
 	gaugesMu sync.Mutex
 	gauges   []gaugeFunc
@@ -182,6 +183,17 @@ func (m *Metrics) BudgetRefusal(service Service) {
 func (m *Metrics) BudgetContended(service Service) {
 	if m != nil {
 		m.budgetContended.get(service).Add(1)
+	}
+}
+
+// paceKey identifies a sluice_pace_refusals_total series.
+type paceKey struct{ limit, scope string }
+
+// PaceRefusal counts a request refused by a pace limit (rpm, tpm or
+// concurrency) of a scope (key, service or organization).
+func (m *Metrics) PaceRefusal(limit, scope string) {
+	if m != nil {
+		m.paceRefusals.get(paceKey{limit, scope}).Add(1)
 	}
 }
 

@@ -22,6 +22,9 @@ func TestObserveRequest(t *testing.T) {
 	m.BudgetContended(Service{"1", "svc"})
 	m.BudgetContended(Service{"1", "svc"})
 	m.UpstreamError(Service{"1", "svc"}, "status_5xx")
+	m.PaceRefusal("rpm", "key")
+	m.PaceRefusal("rpm", "key")
+	m.PaceRefusal("concurrency", "organization")
 	depth := 3.0
 	m.Gauge("sluice_usage_queue_depth", "queued records", func() float64 { return depth })
 	rec := httptest.NewRecorder()
@@ -37,6 +40,8 @@ func TestObserveRequest(t *testing.T) {
 		`sluice_budget_contended_total{organization="1",service="svc"} 2`,
 		`sluice_upstream_errors_total{kind="status_5xx",organization="1",service="svc"} 1`,
 		`sluice_usage_queue_depth 3`,
+		`sluice_pace_refusals_total{limit="rpm",scope="key"} 2`,
+		`sluice_pace_refusals_total{limit="concurrency",scope="organization"} 1`,
 		`sluice_request_duration_seconds_count{organization="1",protocol="openai",service="svc"} 2`,
 	} {
 		if !strings.Contains(string(body), want) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/pace"
 	"io"
 	"log/slog"
 	"net/http"
@@ -180,6 +181,36 @@ func (l budgetWithLimits) Reserve(ctx context.Context, r BudgetRequest) (Reserva
 	svc.LimitCostDayBlock, svc.LimitCostMonthBlock = &day, &month
 	r.Service = &svc
 	return l.Budget.Reserve(ctx, r)
+}
+
+// BenchmarkChatPaced is BenchmarkChat with pace limits on (requests and
+// tokens per minute and requests in flight on the key, service and
+// organization, none reached), in each mode the server runs: embedded on
+// SQLite, leased on PostgreSQL.
+func BenchmarkChatPaced(b *testing.B) {
+	for _, m := range []struct{ name, dialect string }{{"sqlite-embedded", dialect.SQLite}, {"postgres-leased", dialect.Postgres}} {
+		b.Run(m.name, func(b *testing.B) {
+			db := testenv.New(b, m.dialect)
+			l := pace.New(db, pace.Options{Log: slog.New(slog.DiscardHandler)})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go l.Run(ctx)
+			benchProxyOn(b, db, memUpstream{"application/json", []byte(realisticChatBody)},
+				`{"model":"gpt-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`,
+				func(o *Options) { o.Pace = paceWithLimits{l} })
+		})
+	}
+}
+
+// paceWithLimits gives every subject of every request limits far above
+// what a benchmark sends, so that each is checked and none refuses.
+type paceWithLimits struct{ pace.Limiter }
+
+func (l paceWithLimits) Acquire(ctx context.Context, r pace.Request) (*pace.Permit, error) {
+	for i := range r.Subjects {
+		r.Subjects[i].Limits = pace.Limits{RPM: 1e9, TPM: 1e12, Concurrency: 1e6}
+	}
+	return l.Limiter.Acquire(ctx, r)
 }
 
 // BenchmarkKeyLookup is a cached key's look-up: hash plus cache read.

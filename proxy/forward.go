@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent/schema"
+	"github.com/sluicehq/sluice/pace"
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
@@ -60,9 +61,15 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 	x.path, x.extraQuery, x.stripUsage = path, extraQuery, stripUsage
 	x.worst = x.dearestWorstCase()
 	var res Reservation
+	var permit *pace.Permit
 	if x.api.op != protocol.OpCountTokens { // counting tokens is free
 		var aerr *apiError
+		if permit, aerr = x.acquirePace(); aerr != nil {
+			x.fail(aerr)
+			return
+		}
 		if res, aerr = x.reserve(); aerr != nil {
+			settlePace(permit, outcome{})
 			x.fail(aerr)
 			return
 		}
@@ -71,6 +78,7 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 	var o outcome
 	defer func() {
 		o.spend = x.settleBudget(res, o)
+		settlePace(permit, o)
 		x.record(o)
 	}()
 	if res != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/pace"
 	"github.com/sluicehq/sluice/ratelimits"
 	"github.com/sluicehq/sluice/secrets"
 	"github.com/sluicehq/sluice/usagelog"
@@ -49,6 +50,15 @@ type Options struct {
 	// BudgetFailOpen admits requests when the budget check itself fails
 	// (database unreachable) instead of refusing them with 503.
 	BudgetFailOpen bool
+	// Pace holds each request to its key's, service's and organization's
+	// pace limits (requests and tokens per minute, requests in flight);
+	// nil admits everything. Its own FailOpen option decides what an
+	// unreachable database means.
+	Pace pace.Limiter
+	// OnPaceRefusal is told of each pace refusal by limit (rpm, tpm,
+	// concurrency) and scope (key, service, organization), for the
+	// metrics; nil is no one. It must not block.
+	OnPaceRefusal func(limit, scope string)
 
 	// OnRateLimits receives each new rate-limit snapshot an upstream sent
 	// on real traffic, for the providers' rate-limit view (headroom.Prober.Observe).

@@ -3376,11 +3376,18 @@ input UpdateBalanceInput {
 }
 
 """
-The organization's cost limits, which cap the spend of all its services and
+The organization's cost and pace limits, which cap all its services and
 keys together. Only the limits given change; a limit given as null is
-removed. A warn limit must not be above its block limit.
+removed. A warn limit must not be above its block limit; pace limits are
+whole numbers above zero.
 """
 input UpdateOrganizationLimitsInput {
+  "Requests per rolling minute."
+  limitRpm: Int @goField(omittable: true)
+  "Input plus output tokens per rolling minute."
+  limitTpm: Int @goField(omittable: true)
+  "Requests in flight at once."
+  limitConcurrency: Int @goField(omittable: true)
   limitCostHourWarn: USD @goField(omittable: true)
   limitCostHourBlock: USD @goField(omittable: true)
   limitCostDayWarn: USD @goField(omittable: true)
@@ -3391,7 +3398,7 @@ input UpdateOrganizationLimitsInput {
 }
 
 extend type Mutation {
-  "Set the caller's organization's cost limits. Admins only."
+  "Set the caller's organization's cost and pace limits. Admins only."
   updateOrganizationLimits(input: UpdateOrganizationLimitsInput!): Organization!
   """
   Add to an organization's prepaid balance. Instance admins only;
@@ -28413,13 +28420,34 @@ func (ec *executionContext) unmarshalInputUpdateOrganizationLimitsInput(ctx cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock"}
+	fieldsInOrder := [...]string{"limitRpm", "limitTpm", "limitConcurrency", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
 			continue
 		}
 		switch k {
+		case "limitRpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpm"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpm = graphql.OmittableOf(data)
+		case "limitTpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpm"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpm = graphql.OmittableOf(data)
+		case "limitConcurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrency"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrency = graphql.OmittableOf(data)
 		case "limitCostHourWarn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitCostHourWarn"))
 			data, err := ec.unmarshalOUSD2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx, v)

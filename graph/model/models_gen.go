@@ -253,10 +253,17 @@ type UpdateModelPriceInput struct {
 	Description         *string                          `json:"description,omitempty"`
 }
 
-// The organization's cost limits, which cap the spend of all its services and
+// The organization's cost and pace limits, which cap all its services and
 // keys together. Only the limits given change; a limit given as null is
-// removed. A warn limit must not be above its block limit.
+// removed. A warn limit must not be above its block limit; pace limits are
+// whole numbers above zero.
 type UpdateOrganizationLimitsInput struct {
+	// Requests per rolling minute.
+	LimitRpm graphql.Omittable[*int] `json:"limitRpm,omitempty"`
+	// Input plus output tokens per rolling minute.
+	LimitTpm graphql.Omittable[*int] `json:"limitTpm,omitempty"`
+	// Requests in flight at once.
+	LimitConcurrency    graphql.Omittable[*int]          `json:"limitConcurrency,omitempty"`
 	LimitCostHourWarn   graphql.Omittable[*money.Micros] `json:"limitCostHourWarn,omitempty"`
 	LimitCostHourBlock  graphql.Omittable[*money.Micros] `json:"limitCostHourBlock,omitempty"`
 	LimitCostDayWarn    graphql.Omittable[*money.Micros] `json:"limitCostDayWarn,omitempty"`

@@ -1,0 +1,152 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/pace"
+	"github.com/sluicehq/sluice/providers"
+)
+
+// Pace limits: requests and tokens per rolling minute and requests in
+// flight, per key (its own limits over its service's), service and
+// organization. A request holds its place from before it goes upstream
+// until its answer ends; its tokens are held as an estimate and settled
+// to the provider's count.
+
+// paceOutputGuess caps the output a request's token estimate holds: the
+// estimate is the input the body holds plus its output cap, at most this
+// much, and the answer's real count replaces it. Holding a request's whole
+// output cap would refuse early when callers set large caps they rarely
+// use.
+const paceOutputGuess = 4096
+
+// paceLimits reads an entity's pace limits (nil fields are no limit).
+func paceLimits(rpm, tpm, concurrency *int64) pace.Limits {
+	var l pace.Limits
+	if rpm != nil {
+		l.RPM = *rpm
+	}
+	if tpm != nil {
+		l.TPM = *tpm
+	}
+	if concurrency != nil {
+		l.Concurrency = *concurrency
+	}
+	return l
+}
+
+// paceSubjects are the key, service and organization of e with the limits
+// that apply to each.
+func paceSubjects(e *keyEntry) []pace.Subject {
+	svc := paceLimits(e.svc.LimitRpm, e.svc.LimitTpm, e.svc.LimitConcurrency)
+	return []pace.Subject{
+		{Scope: pace.ScopeKey, ID: e.key.ID, Name: e.key.Name,
+			Limits: paceLimits(e.key.LimitRpm, e.key.LimitTpm, e.key.LimitConcurrency).Inherit(svc)},
+		{Scope: pace.ScopeService, ID: e.svc.ID, Name: e.svc.ServiceName, Limits: svc},
+		{Scope: pace.ScopeOrg, ID: e.org.ID, Name: e.org.Name, Limits: orgPace(e.org)},
+	}
+}
+
+func orgPace(o *ent.Organization) pace.Limits {
+	return paceLimits(o.LimitRpm, o.LimitTpm, o.LimitConcurrency)
+}
+
+// acquirePace admits the request under its pace limits and writes the
+// rate-limit headers of the caller's API; nil permit and no error when no
+// limiter is configured.
+func (x *exchange) acquirePace() (*pace.Permit, *apiError) {
+	l := x.p.opts.Pace
+	if l == nil {
+		return nil, nil
+	}
+	est := x.worst.in + min(x.worst.outCap, paceOutputGuess)
+	permit, err := l.Acquire(x.r.Context(), pace.Request{Subjects: paceSubjects(x.e), Tokens: est})
+	var refused *pace.Refusal
+	switch {
+	case errors.As(err, &refused):
+		if x.p.opts.OnPaceRefusal != nil {
+			x.p.opts.OnPaceRefusal(refused.Kind.String(), refused.Scope.String())
+		}
+		writePaceHeaders(x.w.Header(), x.protocol, refused.Status, x.p.opts.Now())
+		return nil, paceRefusal(refused, x.e)
+	case err != nil:
+		x.p.log.Error("pace limits could not be checked; refusing the request", "request_id", x.reqID, "err", err)
+		return nil, refuse(http.StatusServiceUnavailable, "rate_limit_unavailable",
+			"the gateway could not check the key's rate limits (its database did not answer); try again shortly")
+	}
+	writePaceHeaders(x.w.Header(), x.protocol, permit.Status(), x.p.opts.Now())
+	return permit, nil
+}
+
+// paceRefusal is the 429 a pace refusal answers, naming the limit, whose
+// it is and when a retry can pass.
+func paceRefusal(r *pace.Refusal, e *keyEntry) *apiError {
+	unit := map[pace.Kind]string{pace.RPM: "requests per minute", pace.TPM: "tokens per minute", pace.Concurrency: "requests in flight"}[r.Kind]
+	whose := fmt.Sprintf("%s %q", r.Scope, r.Name)
+	if r.Scope == pace.ScopeKey && paceLimits(e.key.LimitRpm, e.key.LimitTpm, e.key.LimitConcurrency).Of(r.Kind) == 0 {
+		whose = fmt.Sprintf("key %q (its service %q's limit)", e.key.Name, e.svc.ServiceName)
+	}
+	msg := fmt.Sprintf("rate limit exceeded: %s allows %d %s", whose, r.Limit, unit)
+	if r.RetryAfter <= 0 {
+		msg += "; this request's token estimate (its input plus its output cap) is above the limit, so it can never pass: send less, or ask an admin to raise the limit"
+	} else {
+		msg += fmt.Sprintf("; try again in %d s", int64((r.RetryAfter+time.Second-1)/time.Second))
+	}
+	return &apiError{status: http.StatusTooManyRequests, code: "rate_limit_exceeded", message: msg, retryAfter: r.RetryAfter}
+}
+
+// settlePace settles the permit's tokens to the provider's count and
+// frees its place; safe on a nil permit.
+func settlePace(p *pace.Permit, o outcome) {
+	if p == nil {
+		return
+	}
+	p.Settle(o.usage.InputTokens + o.usage.OutputTokens)
+	p.Release()
+}
+
+// paceHeaders name, per limit kind, the limit, remaining and reset
+// headers of OpenAI's family and of Anthropic's.
+var paceHeaders = [...]struct {
+	kind      pace.Kind
+	openai    [3]string
+	anthropic [3]string
+}{
+	{pace.RPM,
+		[3]string{"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests"},
+		[3]string{"Anthropic-Ratelimit-Requests-Limit", "Anthropic-Ratelimit-Requests-Remaining", "Anthropic-Ratelimit-Requests-Reset"}},
+	{pace.TPM,
+		[3]string{"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens"},
+		[3]string{"Anthropic-Ratelimit-Tokens-Limit", "Anthropic-Ratelimit-Tokens-Remaining", "Anthropic-Ratelimit-Tokens-Reset"}},
+}
+
+// writePaceHeaders writes the caller's own rate limits in its API's
+// headers, so that SDKs and agents pace themselves: Anthropic's
+// anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset} (reset an
+// RFC 3339 time) for Anthropic callers, OpenAI's
+// x-ratelimit-{limit,remaining,reset}-{requests,tokens} (reset a duration
+// such as 1m0s) for every other. Each reports the tightest limit of its
+// kind among the key, service and organization; none when none is set.
+func writePaceHeaders(h http.Header, p providers.Protocol, statuses []pace.Status, now time.Time) {
+	for _, k := range paceHeaders {
+		s, ok := pace.Tightest(statuses, k.kind)
+		if !ok {
+			continue
+		}
+		limit, remaining := strconv.FormatInt(s.Limit, 10), strconv.FormatInt(max(s.Remaining, 0), 10)
+		if p == providers.ProtocolAnthropic {
+			h[k.anthropic[0]] = []string{limit}
+			h[k.anthropic[1]] = []string{remaining}
+			h[k.anthropic[2]] = []string{now.Add(s.Reset).UTC().Format(time.RFC3339)}
+			continue
+		}
+		h[k.openai[0]] = []string{limit}
+		h[k.openai[1]] = []string{remaining}
+		h[k.openai[2]] = []string{s.Reset.Round(time.Millisecond).String()}
+	}
+}
