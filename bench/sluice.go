@@ -202,9 +202,10 @@ func startSluice(ctx context.Context, bin, dir, name string, db *sluiceDB) (*slu
 }
 
 // configure sets Sluice up through its admin API the way an operator would:
-// a service of api's provider with budgets on a model the price catalog
-// knows (so every request reserves and settles a real cost), and a key for
-// it; and a second service whose upstream holds streams open.
+// pace limits on the organization, a service of api's provider with
+// budgets on a model the price catalog knows (so every request reserves
+// and settles a real cost), and a key for it; and a second service whose
+// upstream holds streams open.
 func (s *sluiceInstance) configure(ctx context.Context, mockURL string, api upstreamAPI) error {
 	var login struct {
 		Login struct{ Token string }
@@ -214,6 +215,13 @@ func (s *sluiceInstance) configure(ctx context.Context, mockURL string, api upst
 		return fmt.Errorf("log in: %w", err)
 	}
 	token := login.Login.Token
+	// Pace limits on, far above what the harness sends, so that every
+	// request is checked against them as a governed organization's are.
+	var paced struct{}
+	if err := graphql(ctx, s.baseURL, token, `mutation { updateOrganizationLimits(input: {limitRpm: 1000000000, limitTpm: 2000000000, limitConcurrency: 1000000}) { id } }`,
+		nil, &paced); err != nil {
+		return fmt.Errorf("set the organization's pace limits: %w", err)
+	}
 	for _, svc := range []struct {
 		name, base string
 		key        *string
