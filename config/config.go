@@ -68,8 +68,8 @@ type Config struct {
 	// or link-local addresses at save time, and every outbound connection
 	// (proxy, live-usage probe, budget webhook) to them at connect time.
 	DenyPrivateUpstreams bool
-	// BudgetFailOpen admits requests when the budget check cannot reach
-	// the database; fail closed (503) otherwise.
+	// BudgetFailOpen admits requests when the budget or pace check cannot
+	// reach the database; fail closed (503) otherwise.
 	BudgetFailOpen bool
 	// Upstream timeouts: connecting, waiting for response headers, and
 	// silence between stream events.
@@ -195,7 +195,7 @@ var settings = []setting{
 		}},
 	{"deny-private-upstreams", "SLUICE_DENY_PRIVATE_UPSTREAMS", "false", "refuse provider base URLs that resolve to loopback, private or link-local addresses, and connect to no such address: not the proxy, the live-usage probe or budget alert webhooks",
 		boolSetting(func(c *Config, b bool) { c.DenyPrivateUpstreams = b })},
-	{"budget-fail-open", "SLUICE_BUDGET_FAIL_OPEN", "false", "admit proxied requests when budgets cannot be checked (database down and, on PostgreSQL, the budget leases used up); by default they get 503",
+	{"budget-fail-open", "SLUICE_BUDGET_FAIL_OPEN", "false", "admit proxied requests when budgets or pace limits cannot be checked (database down and, on PostgreSQL, the leases used up); by default they get 503",
 		boolSetting(func(c *Config, b bool) { c.BudgetFailOpen = b })},
 	{"upstream-connect-timeout", "SLUICE_UPSTREAM_CONNECT_TIMEOUT", "10s", "how long connecting to a provider may take",
 		durationSetting(func(c *Config, d time.Duration) { c.UpstreamConnectTimeout = d })},
