@@ -7,14 +7,11 @@ package graph
 
 import (
 	"context"
-	"strings"
 
 	"github.com/sluicehq/sluice/budget"
-	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/ent"
-	"github.com/sluicehq/sluice/ent/balance"
 	"github.com/sluicehq/sluice/graph/generated"
-	"github.com/sluicehq/sluice/graph/model"
+	"github.com/sluicehq/sluice/manage"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -36,54 +33,16 @@ func (r *mutationResolver) TopUpBalance(ctx context.Context, amount money.Micros
 	if err != nil {
 		return nil, err
 	}
-	orgID := v.OrgID
-	if organizationID != nil {
-		orgID = *organizationID
-	}
-	if amount <= 0 {
-		return nil, FieldErrorf("amount", "amount must be more than zero")
-	}
-	auditTarget(ctx, "Balance", orgID, "")
-	n, err := r.Client.Balance.Update().Where(balance.OrganizationID(orgID)).AddCurrentBalance(amount).Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, notFound("organization")
-	}
-	return r.Client.Balance.Query().Where(balance.OrganizationID(orgID)).Only(ctx)
+	return r.manager().TopUpBalance(ctx, orgOr(organizationID, v.OrgID), amount)
 }
 
 // UpdateBalance is the resolver for the updateBalance field.
-func (r *mutationResolver) UpdateBalance(ctx context.Context, input model.UpdateBalanceInput, organizationID *int) (*ent.Balance, error) {
+func (r *mutationResolver) UpdateBalance(ctx context.Context, input manage.UpdateBalanceInput, organizationID *int) (*ent.Balance, error) {
 	v, err := instanceAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	orgID := v.OrgID
-	if organizationID != nil {
-		orgID = *organizationID
-	}
-	auditTarget(ctx, "Balance", orgID, "")
-	upd := r.Client.Balance.Update().Where(balance.OrganizationID(orgID))
-	if input.Enforced != nil {
-		upd.SetEnforced(*input.Enforced)
-	}
-	if input.Currency != nil {
-		if len(*input.Currency) != 3 || strings.ToUpper(*input.Currency) != *input.Currency {
-			return nil, FieldErrorf("currency", "currency must be a three-letter ISO 4217 code such as USD")
-		}
-		upd.SetCurrency(*input.Currency)
-	}
-	n, err := upd.Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, notFound("organization")
-	}
-	r.changed(ctx, changefeed.TopicSettings)
-	return r.Client.Balance.Query().Where(balance.OrganizationID(orgID)).Only(ctx)
+	return r.manager().UpdateBalance(ctx, orgOr(organizationID, v.OrgID), input)
 }
 
 // OrganizationSpend is the resolver for the organizationSpend field.

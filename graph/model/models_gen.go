@@ -8,21 +8,7 @@ import (
 	"io"
 	"strconv"
 	"time"
-
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/sluicehq/sluice/ent"
-	"github.com/sluicehq/sluice/money"
 )
-
-type AddServiceTargetInput struct {
-	// A credential of the organization for the service's provider.
-	CredentialID int `json:"credentialId"`
-	// Share of the traffic relative to the other targets; at least 1 (default 1).
-	Weight *int `json:"weight,omitempty"`
-	// Client model name → upstream model name, e.g. {"gpt-4o": "my-azure-deployment"}.
-	ModelMap map[string]any `json:"modelMap,omitempty"`
-	Enabled  *bool          `json:"enabled,omitempty"`
-}
 
 // One field an audited mutation was given. Secret values are never stored:
 // they show as "changed".
@@ -35,97 +21,6 @@ type AuditChange struct {
 type AuthPayload struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expiresAt"`
-}
-
-type CreateAPIKeyInput struct {
-	// Unique in the organization.
-	Name        string  `json:"name"`
-	Description *string `json:"description,omitempty"`
-	// The service the key calls; omit for a management key.
-	ServiceID *int `json:"serviceId,omitempty"`
-	// A management key works on the admin API with admin rights and cannot call the proxy.
-	IsManagementKey *bool `json:"isManagementKey,omitempty"`
-	// Key-specific limits override the service's; unset ones inherit them.
-	LimitCostHourWarn   *money.Micros `json:"limitCostHourWarn,omitempty"`
-	LimitCostHourBlock  *money.Micros `json:"limitCostHourBlock,omitempty"`
-	LimitCostDayWarn    *money.Micros `json:"limitCostDayWarn,omitempty"`
-	LimitCostDayBlock   *money.Micros `json:"limitCostDayBlock,omitempty"`
-	LimitCostMonthWarn  *money.Micros `json:"limitCostMonthWarn,omitempty"`
-	LimitCostMonthBlock *money.Micros `json:"limitCostMonthBlock,omitempty"`
-	LimitCostTotalBlock *money.Micros `json:"limitCostTotalBlock,omitempty"`
-	ExpiresAt           *time.Time    `json:"expiresAt,omitempty"`
-	IsActive            *bool         `json:"isActive,omitempty"`
-}
-
-type CreateAPIStandardInput struct {
-	APIStandardHandle string `json:"apiStandardHandle"`
-	Description       string `json:"description"`
-	// auth_bearer, auth_apikey, query_param or none.
-	KeyMethod string `json:"keyMethod"`
-	// Header or query parameter carrying the key; required unless keyMethod is none.
-	KeyField *string `json:"keyField,omitempty"`
-}
-
-type CreateModelPriceInput struct {
-	Provider           string        `json:"provider"`
-	Model              string        `json:"model"`
-	InputPerMtok       money.Micros  `json:"inputPerMtok"`
-	OutputPerMtok      money.Micros  `json:"outputPerMtok"`
-	CachedInputPerMtok *money.Micros `json:"cachedInputPerMtok,omitempty"`
-	// Price of input written to the provider's prompt cache, where it charges more than input (Anthropic: 1.25x input); unset bills cache writes as input.
-	CacheWritePerMtok *money.Micros `json:"cacheWritePerMtok,omitempty"`
-	// Price of input written to a one-hour prompt cache (Anthropic: 2x input); unset bills them as other cache writes.
-	CacheWrite1hPerMtok *money.Micros `json:"cacheWrite1hPerMtok,omitempty"`
-	// text, image or embedding.
-	Kind            *string `json:"kind,omitempty"`
-	MaxOutputTokens *int    `json:"maxOutputTokens,omitempty"`
-	Description     *string `json:"description,omitempty"`
-}
-
-type CreateProviderCredentialInput struct {
-	// One of the supported providers (see the providers query).
-	Provider   string `json:"provider"`
-	AccountKey string `json:"accountKey"`
-	// Defaults to accountKey.
-	DisplayName *string `json:"displayName,omitempty"`
-	// The provider's API key; encrypted at rest, never returned.
-	ProviderAPIKey *string `json:"providerApiKey,omitempty"`
-	// Overrides the provider's default base URL; required for custom.
-	BaseURL *string `json:"baseUrl,omitempty"`
-	// Defaults from the provider.
-	APIStandardHandle *string `json:"apiStandardHandle,omitempty"`
-	Active            *bool   `json:"active,omitempty"`
-}
-
-type CreateServiceInput struct {
-	ServiceName string  `json:"serviceName"`
-	Description *string `json:"description,omitempty"`
-	Provider    string  `json:"provider"`
-	// Stores the service's own credential, encrypted. Alternatively credentialId.
-	ProviderAPIKey *string `json:"providerApiKey,omitempty"`
-	// An existing credential of the same provider.
-	CredentialID *int `json:"credentialId,omitempty"`
-	// Base URL for the credential created from providerApiKey.
-	BaseURL       *string  `json:"baseUrl,omitempty"`
-	ModelsEnabled []string `json:"modelsEnabled"`
-	// Allow models the price catalog does not know; their usage is recorded as unpriced.
-	AllowUnpricedModels *bool          `json:"allowUnpricedModels,omitempty"`
-	LimitCostHourWarn   *money.Micros  `json:"limitCostHourWarn,omitempty"`
-	LimitCostHourBlock  *money.Micros  `json:"limitCostHourBlock,omitempty"`
-	LimitCostDayWarn    *money.Micros  `json:"limitCostDayWarn,omitempty"`
-	LimitCostDayBlock   *money.Micros  `json:"limitCostDayBlock,omitempty"`
-	LimitCostMonthWarn  *money.Micros  `json:"limitCostMonthWarn,omitempty"`
-	LimitCostMonthBlock *money.Micros  `json:"limitCostMonthBlock,omitempty"`
-	LimitCostTotalBlock *money.Micros  `json:"limitCostTotalBlock,omitempty"`
-	RequestDefaults     map[string]any `json:"requestDefaults,omitempty"`
-	Active              *bool          `json:"active,omitempty"`
-}
-
-// A newly created or rotated key. `key` is the only time the secret is shown:
-// Sluice keeps only its hash.
-type CreatedAPIKey struct {
-	APIKey *ent.APIKey `json:"apiKey"`
-	Key    string      `json:"key"`
 }
 
 // A provider Sluice can proxy to, with what it needs to know about it.
@@ -211,90 +106,6 @@ type TokenWindow struct {
 	PctUsed   *float64   `json:"pctUsed,omitempty"`
 	ResetAt   *time.Time `json:"resetAt,omitempty"`
 	ResetInMs *int       `json:"resetInMs,omitempty"`
-}
-
-// Only the fields given change; a limit or expiry given as null is removed.
-type UpdateAPIKeyInput struct {
-	Name                *string                          `json:"name,omitempty"`
-	Description         *string                          `json:"description,omitempty"`
-	LimitCostHourWarn   graphql.Omittable[*money.Micros] `json:"limitCostHourWarn,omitempty"`
-	LimitCostHourBlock  graphql.Omittable[*money.Micros] `json:"limitCostHourBlock,omitempty"`
-	LimitCostDayWarn    graphql.Omittable[*money.Micros] `json:"limitCostDayWarn,omitempty"`
-	LimitCostDayBlock   graphql.Omittable[*money.Micros] `json:"limitCostDayBlock,omitempty"`
-	LimitCostMonthWarn  graphql.Omittable[*money.Micros] `json:"limitCostMonthWarn,omitempty"`
-	LimitCostMonthBlock graphql.Omittable[*money.Micros] `json:"limitCostMonthBlock,omitempty"`
-	LimitCostTotalBlock graphql.Omittable[*money.Micros] `json:"limitCostTotalBlock,omitempty"`
-	ExpiresAt           graphql.Omittable[*time.Time]    `json:"expiresAt,omitempty"`
-	IsActive            *bool                            `json:"isActive,omitempty"`
-}
-
-type UpdateAPIStandardInput struct {
-	Description *string `json:"description,omitempty"`
-	KeyMethod   *string `json:"keyMethod,omitempty"`
-	KeyField    *string `json:"keyField,omitempty"`
-}
-
-type UpdateBalanceInput struct {
-	// Refuse proxied requests once the balance reaches zero.
-	Enforced *bool   `json:"enforced,omitempty"`
-	Currency *string `json:"currency,omitempty"`
-}
-
-type UpdateModelPriceInput struct {
-	InputPerMtok       *money.Micros                    `json:"inputPerMtok,omitempty"`
-	OutputPerMtok      *money.Micros                    `json:"outputPerMtok,omitempty"`
-	CachedInputPerMtok graphql.Omittable[*money.Micros] `json:"cachedInputPerMtok,omitempty"`
-	// Null removes the price: cache writes are then billed as input.
-	CacheWritePerMtok graphql.Omittable[*money.Micros] `json:"cacheWritePerMtok,omitempty"`
-	// Null removes the price: one-hour cache writes are then billed as other cache writes.
-	CacheWrite1hPerMtok graphql.Omittable[*money.Micros] `json:"cacheWrite1hPerMtok,omitempty"`
-	Kind                *string                          `json:"kind,omitempty"`
-	MaxOutputTokens     *int                             `json:"maxOutputTokens,omitempty"`
-	Description         *string                          `json:"description,omitempty"`
-}
-
-type UpdateProjectSettingsInput struct {
-	AllowOverwrite *bool `json:"allowOverwrite,omitempty"`
-	// Budget alerts are POSTed here; an empty string removes it.
-	AlertWebhookURL *string `json:"alertWebhookUrl,omitempty"`
-}
-
-type UpdateProviderCredentialInput struct {
-	DisplayName *string `json:"displayName,omitempty"`
-	// A new provider key; an empty string clears the stored one.
-	ProviderAPIKey *string `json:"providerApiKey,omitempty"`
-	// An empty string returns to the provider's default base URL.
-	BaseURL           *string `json:"baseUrl,omitempty"`
-	APIStandardHandle *string `json:"apiStandardHandle,omitempty"`
-	Active            *bool   `json:"active,omitempty"`
-}
-
-// Only the fields given change; a limit given as null is removed.
-type UpdateServiceInput struct {
-	ServiceName *string `json:"serviceName,omitempty"`
-	Description *string `json:"description,omitempty"`
-	// Rotates the service's own credential key (creating it if the service used a shared one).
-	ProviderAPIKey      *string                           `json:"providerApiKey,omitempty"`
-	CredentialID        *int                              `json:"credentialId,omitempty"`
-	ModelsEnabled       []string                          `json:"modelsEnabled,omitempty"`
-	AllowUnpricedModels *bool                             `json:"allowUnpricedModels,omitempty"`
-	LimitCostHourWarn   graphql.Omittable[*money.Micros]  `json:"limitCostHourWarn,omitempty"`
-	LimitCostHourBlock  graphql.Omittable[*money.Micros]  `json:"limitCostHourBlock,omitempty"`
-	LimitCostDayWarn    graphql.Omittable[*money.Micros]  `json:"limitCostDayWarn,omitempty"`
-	LimitCostDayBlock   graphql.Omittable[*money.Micros]  `json:"limitCostDayBlock,omitempty"`
-	LimitCostMonthWarn  graphql.Omittable[*money.Micros]  `json:"limitCostMonthWarn,omitempty"`
-	LimitCostMonthBlock graphql.Omittable[*money.Micros]  `json:"limitCostMonthBlock,omitempty"`
-	LimitCostTotalBlock graphql.Omittable[*money.Micros]  `json:"limitCostTotalBlock,omitempty"`
-	RequestDefaults     graphql.Omittable[map[string]any] `json:"requestDefaults,omitempty"`
-	Active              *bool                             `json:"active,omitempty"`
-}
-
-// Only the fields given change.
-type UpdateServiceTargetInput struct {
-	Weight *int `json:"weight,omitempty"`
-	// Replaces the whole map; {} clears it.
-	ModelMap map[string]any `json:"modelMap,omitempty"`
-	Enabled  *bool          `json:"enabled,omitempty"`
 }
 
 // One try of a routed request at one target; only the one that answered is
