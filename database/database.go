@@ -20,6 +20,7 @@ import (
 
 	"github.com/sluicehq/sluice/changehook"
 	"github.com/sluicehq/sluice/ent"
+	_ "github.com/sluicehq/sluice/ent/runtime" // the schema's defaults, validators and hooks
 	"github.com/sluicehq/sluice/orgscope"
 )
 

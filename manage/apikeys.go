@@ -13,7 +13,7 @@ import (
 // CreateAPIKey creates a client key of organization orgID: for a service,
 // or a management key for the admin API. The secret is in the answer only.
 func (m *Manager) CreateAPIKey(ctx context.Context, orgID int, input CreateAPIKeyInput) (*CreatedAPIKey, error) {
-	if err := checkName("name", input.Name, 100); err != nil {
+	if err := apikey.NameValidator(input.Name); err != nil {
 		return nil, err
 	}
 	mgmt := input.IsManagementKey != nil && *input.IsManagementKey
@@ -91,7 +91,7 @@ func (m *Manager) UpdateAPIKey(ctx context.Context, id int, input UpdateAPIKeyIn
 		return nil, err
 	}
 	if input.Name != nil {
-		if err := checkName("name", *input.Name, 100); err != nil {
+		if err := apikey.NameValidator(*input.Name); err != nil {
 			return nil, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/providercredential"
 )
 
 // CreateProviderCredential stores a provider account of organization
@@ -13,7 +14,7 @@ func (m *Manager) CreateProviderCredential(ctx context.Context, orgID int, input
 	if err := CheckProvider(input.Provider); err != nil {
 		return nil, err
 	}
-	if err := checkName("accountKey", input.AccountKey, 200); err != nil {
+	if err := providercredential.AccountKeyValidator(input.AccountKey); err != nil {
 		return nil, err
 	}
 	if err := m.CheckBaseURL(ctx, input.Provider, input.BaseURL); err != nil {
@@ -70,7 +71,7 @@ func (m *Manager) UpdateProviderCredential(ctx context.Context, id int, input Up
 		}
 	}
 	if input.DisplayName != nil {
-		if err := checkName("displayName", *input.DisplayName, 200); err != nil {
+		if err := providercredential.DisplayNameValidator(*input.DisplayName); err != nil {
 			return nil, err
 		}
 	}

@@ -1,45 +1,33 @@
 package manage
 
-import "fmt"
+import "github.com/sluicehq/sluice/usererr"
 
-// Code is the machine-readable kind of an error meant for the API's
-// caller, sent by the admin API as extensions.code so that clients branch
-// on it rather than on messages.
-type Code string
+// Error is an error meant for the API's caller (usererr.Error), as the
+// rules here and the data layer's validators return it.
+type Error = usererr.Error
 
-// The codes of the rules of this package. The admin API adds its own for
-// what is about the request rather than the data (authentication, rate
-// limits, outages).
+// Code is an Error's kind.
+type Code = usererr.Code
+
+// The codes of the admin operations' rules.
 const (
-	CodeBadUserInput Code = "BAD_USER_INPUT"
-	CodeNotFound     Code = "NOT_FOUND"
-	CodeConflict     Code = "CONFLICT"
+	CodeBadUserInput = usererr.CodeBadUserInput
+	CodeNotFound     = usererr.CodeNotFound
+	CodeConflict     = usererr.CodeConflict
 )
-
-// Error is an error meant for the API's caller: its message is safe to show
-// and says what to do.
-type Error struct {
-	Code    Code
-	Message string
-	// Field names the input field the error concerns, so a form can show
-	// it next to that field.
-	Field string
-}
-
-func (e *Error) Error() string { return e.Message }
 
 // Errorf returns an *Error with a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return usererr.Errorf(code, format, args...)
 }
 
 // FieldErrorf returns a BAD_USER_INPUT *Error about one input field.
 func FieldErrorf(field, format string, args ...any) *Error {
-	return &Error{Code: CodeBadUserInput, Field: field, Message: fmt.Sprintf(format, args...)}
+	return usererr.FieldErrorf(field, format, args...)
 }
 
 // NotFound is the answer for anything outside the caller's organization:
 // the same as for what does not exist, so IDs reveal nothing.
 func NotFound(what string) *Error {
-	return Errorf(CodeNotFound, "%s not found", what)
+	return usererr.NotFound(what)
 }

@@ -22,45 +22,6 @@ import (
 	"github.com/sluicehq/sluice/upstream"
 )
 
-// keyMethods are the API standards' authentication methods: a bearer token,
-// an API key header, a query parameter, or none.
-var keyMethods = []string{"auth_bearer", "auth_apikey", "query_param", "none"}
-
-// checkKeyMethod validates a standard's key method and field together.
-func checkKeyMethod(method string, field *string) error {
-	ok := false
-	for _, m := range keyMethods {
-		ok = ok || m == method
-	}
-	if !ok {
-		return FieldErrorf("keyMethod", "keyMethod %q is not one of %s", method, strings.Join(keyMethods, ", "))
-	}
-	if method != "none" && (field == nil || strings.TrimSpace(*field) == "") {
-		return FieldErrorf("keyField", "keyField is required for keyMethod %s: the header or query parameter that carries the key", method)
-	}
-	if field != nil && strings.ContainsAny(*field, "\r\n:= ") && method != "none" {
-		return FieldErrorf("keyField", "keyField %q is not a valid header or parameter name", *field)
-	}
-	return nil
-}
-
-// checkName refuses empty names and control characters, which would end up
-// in headers, logs and the dashboard.
-func checkName(field, v string, max int) error {
-	if strings.TrimSpace(v) == "" {
-		return FieldErrorf(field, "%s must not be empty", field)
-	}
-	if len(v) > max {
-		return FieldErrorf(field, "%s is longer than %d characters", field, max)
-	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f {
-			return FieldErrorf(field, "%s contains a control character", field)
-		}
-	}
-	return nil
-}
-
 // CheckProvider refuses a provider Sluice does not know.
 func CheckProvider(name string) error {
 	if err := providers.Validate(name); err != nil {

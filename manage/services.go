@@ -6,6 +6,7 @@ import (
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/apikey"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 )
@@ -14,7 +15,7 @@ import (
 // provider with a credential of its own (from providerApiKey) or an
 // existing one of the same provider (credentialId).
 func (m *Manager) CreateService(ctx context.Context, orgID int, input CreateServiceInput) (*ent.Service, error) {
-	if err := checkName("serviceName", input.ServiceName, 100); err != nil {
+	if err := service.ServiceNameValidator(input.ServiceName); err != nil {
 		return nil, err
 	}
 	if err := CheckProvider(input.Provider); err != nil {
@@ -115,7 +116,7 @@ type serviceChange struct {
 func (m *Manager) planServiceChange(ctx context.Context, svc *ent.Service, input UpdateServiceInput) (*serviceChange, error) {
 	c := &serviceChange{input: input, name: svc.ServiceName, models: svc.ModelsEnabled, allowUnpriced: svc.AllowUnpricedModels}
 	if input.ServiceName != nil {
-		if err := checkName("serviceName", *input.ServiceName, 100); err != nil {
+		if err := service.ServiceNameValidator(*input.ServiceName); err != nil {
 			return nil, err
 		}
 		c.name = *input.ServiceName

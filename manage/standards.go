@@ -52,12 +52,11 @@ func (m *Manager) PutAPIStandard(ctx context.Context, handle string, input Creat
 	return m.Client.APIStandard.Get(ctx, id)
 }
 
-// checkStandard checks a new standard's handle, key method and field.
+// checkStandard checks a new standard's handle before anything else; its
+// key method and field are checked together by the schema's hook when it
+// is saved.
 func checkStandard(input CreateAPIStandardInput) error {
-	if err := checkName("apiStandardHandle", input.APIStandardHandle, 100); err != nil {
-		return err
-	}
-	return checkKeyMethod(input.KeyMethod, input.KeyField)
+	return apistandard.APIStandardHandleValidator(input.APIStandardHandle)
 }
 
 // standard returns the API standard with handle.
@@ -72,27 +71,18 @@ func (m *Manager) standard(ctx context.Context, handle string) (*ent.APIStandard
 	return std, err
 }
 
-// UpdateAPIStandard changes the fields given of the standard with handle.
+// UpdateAPIStandard changes the fields given of the standard with handle;
+// the schema's hook checks the key method and field it leaves.
 func (m *Manager) UpdateAPIStandard(ctx context.Context, handle string, input UpdateAPIStandardInput) (*ent.APIStandard, error) {
 	std, err := m.standard(ctx, handle)
 	if err != nil {
 		return nil, err
 	}
-	method, field := string(std.KeyMethod), std.KeyField
+	upd := std.Update().SetNillableKeyField(input.KeyField).SetNillableDescription(input.Description)
 	if input.KeyMethod != nil {
-		method = *input.KeyMethod
+		upd.SetKeyMethod(apistandard.KeyMethod(*input.KeyMethod))
 	}
-	if input.KeyField != nil {
-		field = *input.KeyField
-	}
-	if err := checkKeyMethod(method, &field); err != nil {
-		return nil, err
-	}
-	return std.Update().
-		SetKeyMethod(apistandard.KeyMethod(method)).
-		SetKeyField(field).
-		SetNillableDescription(input.Description).
-		Save(ctx)
+	return upd.Save(ctx)
 }
 
 // DeleteAPIStandard deletes the standard with handle, refused with CONFLICT

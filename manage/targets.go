@@ -204,13 +204,12 @@ func targetName(t *ent.ServiceTarget) string {
 	return svc + " → " + cred
 }
 
-// checkWeight refuses weights below 1: a target that should get no
-// traffic is disabled, not weighted zero.
+// checkWeight checks a given weight early, by the schema's rule.
 func checkWeight(w *int) error {
-	if w != nil && (*w < 1 || *w > 1_000_000) {
-		return FieldErrorf("weight", "weight must be from 1 to 1000000 (got %d); disable the target to stop its traffic", *w)
+	if w == nil {
+		return nil
 	}
-	return nil
+	return servicetarget.WeightValidator(*w)
 }
 
 // modelMap reads a target's model mapping from its GraphQL Map: every
