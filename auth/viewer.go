@@ -1,6 +1,10 @@
 package auth
 
-import "context"
+import (
+	"context"
+
+	"github.com/sluicehq/sluice/tenant"
+)
 
 // Role is what a viewer may do in its organization: members read
 // everything but secrets, admins also write.
@@ -33,8 +37,15 @@ func (v *Viewer) IsAdmin() bool { return v != nil && v.Role == RoleAdmin }
 type viewerKey struct{}
 type authErrKey struct{}
 
-// WithViewer returns ctx carrying v.
+// WithViewer returns ctx carrying v, scoped to v's organization: what ctx
+// reads of organization-owned data is v's organization's alone (package
+// tenant). A nil v leaves ctx anonymous and unscoped.
 func WithViewer(ctx context.Context, v *Viewer) context.Context {
+	if v == nil {
+		ctx = tenant.Without(ctx)
+	} else {
+		ctx = tenant.WithOrg(ctx, v.OrgID)
+	}
 	return context.WithValue(ctx, viewerKey{}, v)
 }
 

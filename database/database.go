@@ -18,7 +18,10 @@ import (
 	_ "github.com/lib/pq"  // PostgreSQL driver, registered as "postgres".
 	_ "modernc.org/sqlite" // SQLite driver, registered as "sqlite".
 
+	"github.com/sluicehq/sluice/changehook"
 	"github.com/sluicehq/sluice/ent"
+	_ "github.com/sluicehq/sluice/ent/runtime" // the schema's defaults, validators and hooks
+	"github.com/sluicehq/sluice/orgscope"
 )
 
 // DB is an open database: the ent client for the data layer and the raw
@@ -175,5 +178,16 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", t.Dialect, err)
 	}
 	drv := entsql.OpenDB(t.Dialect, db)
-	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: t.Dialect, DSN: t.DSN, Narrowed: narrowed}, nil
+	return &DB{Client: newClient(drv), SQL: db, Dialect: t.Dialect, DSN: t.DSN, Narrowed: narrowed}, nil
+}
+
+// newClient is the ent client on drv with the data layer's rules: reads
+// of organization-owned data scoped to the context's organization
+// (orgscope), and committed changes to cached data announced on the change
+// feed (changehook).
+func newClient(drv *entsql.Driver) *ent.Client {
+	client := ent.NewClient(ent.Driver(drv))
+	client.Intercept(orgscope.Interceptor())
+	client.Use(changehook.Hook())
+	return client
 }

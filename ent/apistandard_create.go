@@ -105,7 +105,9 @@ func (_c *APIStandardCreate) Mutation() *APIStandardMutation {
 
 // Save creates the APIStandard in the database.
 func (_c *APIStandardCreate) Save(ctx context.Context) (*APIStandard, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -132,12 +134,18 @@ func (_c *APIStandardCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *APIStandardCreate) defaults() {
+func (_c *APIStandardCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if apistandard.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized apistandard.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := apistandard.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if apistandard.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized apistandard.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := apistandard.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -145,6 +153,7 @@ func (_c *APIStandardCreate) defaults() {
 		v := apistandard.DefaultKeyField
 		_c.mutation.SetKeyField(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

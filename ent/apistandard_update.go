@@ -134,7 +134,9 @@ func (_u *APIStandardUpdate) RemoveProviderCredentials(v ...*ProviderCredential)
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *APIStandardUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -161,11 +163,15 @@ func (_u *APIStandardUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *APIStandardUpdate) defaults() {
+func (_u *APIStandardUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if apistandard.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized apistandard.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := apistandard.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -403,7 +409,9 @@ func (_u *APIStandardUpdateOne) Select(field string, fields ...string) *APIStand
 
 // Save executes the query and returns the updated APIStandard entity.
 func (_u *APIStandardUpdateOne) Save(ctx context.Context) (*APIStandard, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -430,11 +438,15 @@ func (_u *APIStandardUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *APIStandardUpdateOne) defaults() {
+func (_u *APIStandardUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if apistandard.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized apistandard.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := apistandard.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -646,7 +646,8 @@ func (c *APIStandardClient) QueryProviderCredentials(_m *APIStandard) *ProviderC
 
 // Hooks returns the client hooks.
 func (c *APIStandardClient) Hooks() []Hook {
-	return c.hooks.APIStandard
+	hooks := c.hooks.APIStandard
+	return append(hooks[:len(hooks):len(hooks)], apistandard.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.

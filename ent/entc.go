@@ -28,6 +28,7 @@ func main() {
 			gen.FeatureVersionedMigration,
 			gen.FeatureGlobalID,
 			gen.FeatureUpsert,
+			gen.FeatureIntercept,
 		},
 	}, entc.Extensions(ex))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/manage"
 )
 
 // viewer returns the caller or UNAUTHENTICATED, saying why when credentials
@@ -57,6 +58,4 @@ func instanceAdmin(ctx context.Context) (*auth.Viewer, error) {
 
 // notFound is the answer for anything outside the caller's organization:
 // the same as for what does not exist, so IDs reveal nothing.
-func notFound(what string) *Error {
-	return Errorf(CodeNotFound, "%s not found", what)
-}
+func notFound(what string) *Error { return manage.NotFound(what) }

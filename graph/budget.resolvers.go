@@ -7,15 +7,11 @@ package graph
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/sluicehq/sluice/budget"
-	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/ent"
-	"github.com/sluicehq/sluice/ent/balance"
 	"github.com/sluicehq/sluice/graph/generated"
-	"github.com/sluicehq/sluice/graph/model"
+	"github.com/sluicehq/sluice/manage"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -32,32 +28,12 @@ func (r *aPIKeyResolver) Spend(ctx context.Context, obj *ent.APIKey) ([]*budget.
 }
 
 // UpdateOrganizationLimits is the resolver for the updateOrganizationLimits field.
-func (r *mutationResolver) UpdateOrganizationLimits(ctx context.Context, input model.UpdateOrganizationLimitsInput) (*ent.Organization, error) {
+func (r *mutationResolver) UpdateOrganizationLimits(ctx context.Context, input manage.UpdateOrganizationLimitsInput) (*ent.Organization, error) {
 	v, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	org, err := r.Client.Organization.Get(ctx, v.OrgID)
-	if err != nil {
-		return nil, fmt.Errorf("load organization %d: %w", v.OrgID, err)
-	}
-	auditTarget(ctx, "Organization", org.ID, org.Name)
-	lim := limitsOf(org).patch(limitChanges(input))
-	if err := lim.validate(); err != nil {
-		return nil, err
-	}
-	upd := org.Update()
-	if err := lim.apply(upd.Mutation()); err != nil {
-		return nil, err
-	}
-	if err := applyPace(upd.Mutation(), paceChanges(input.LimitRpm, input.LimitTpm, input.LimitConcurrency)); err != nil {
-		return nil, err
-	}
-	if org, err = upd.Save(ctx); err != nil {
-		return nil, err
-	}
-	r.changed(ctx, changefeed.TopicSettings)
-	return org, nil
+	return r.manager().UpdateOrganizationLimits(ctx, v.OrgID, input)
 }
 
 // TopUpBalance is the resolver for the topUpBalance field.
@@ -66,54 +42,16 @@ func (r *mutationResolver) TopUpBalance(ctx context.Context, amount money.Micros
 	if err != nil {
 		return nil, err
 	}
-	orgID := v.OrgID
-	if organizationID != nil {
-		orgID = *organizationID
-	}
-	if amount <= 0 {
-		return nil, FieldErrorf("amount", "amount must be more than zero")
-	}
-	auditTarget(ctx, "Balance", orgID, "")
-	n, err := r.Client.Balance.Update().Where(balance.OrganizationID(orgID)).AddCurrentBalance(amount).Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, notFound("organization")
-	}
-	return r.Client.Balance.Query().Where(balance.OrganizationID(orgID)).Only(ctx)
+	return r.manager().TopUpBalance(ctx, orgOr(organizationID, v.OrgID), amount)
 }
 
 // UpdateBalance is the resolver for the updateBalance field.
-func (r *mutationResolver) UpdateBalance(ctx context.Context, input model.UpdateBalanceInput, organizationID *int) (*ent.Balance, error) {
+func (r *mutationResolver) UpdateBalance(ctx context.Context, input manage.UpdateBalanceInput, organizationID *int) (*ent.Balance, error) {
 	v, err := instanceAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	orgID := v.OrgID
-	if organizationID != nil {
-		orgID = *organizationID
-	}
-	auditTarget(ctx, "Balance", orgID, "")
-	upd := r.Client.Balance.Update().Where(balance.OrganizationID(orgID))
-	if input.Enforced != nil {
-		upd.SetEnforced(*input.Enforced)
-	}
-	if input.Currency != nil {
-		if len(*input.Currency) != 3 || strings.ToUpper(*input.Currency) != *input.Currency {
-			return nil, FieldErrorf("currency", "currency must be a three-letter ISO 4217 code such as USD")
-		}
-		upd.SetCurrency(*input.Currency)
-	}
-	n, err := upd.Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, notFound("organization")
-	}
-	r.changed(ctx, changefeed.TopicSettings)
-	return r.Client.Balance.Query().Where(balance.OrganizationID(orgID)).Only(ctx)
+	return r.manager().UpdateBalance(ctx, orgOr(organizationID, v.OrgID), input)
 }
 
 // OrganizationSpend is the resolver for the organizationSpend field.
@@ -122,9 +60,9 @@ func (r *queryResolver) OrganizationSpend(ctx context.Context) ([]*budget.Spend,
 	if err != nil {
 		return nil, err
 	}
-	org, err := r.Client.Organization.Get(ctx, v.OrgID)
+	org, err := r.manager().Organization(ctx, v.OrgID)
 	if err != nil {
-		return nil, fmt.Errorf("load organization %d: %w", v.OrgID, err)
+		return nil, err
 	}
 	return r.Budgets.Current(ctx, budget.OrgSubject(org))
 }

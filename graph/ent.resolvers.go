@@ -12,12 +12,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/ent"
-	"github.com/sluicehq/sluice/ent/apikey"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/organization"
-	"github.com/sluicehq/sluice/ent/providercredential"
-	"github.com/sluicehq/sluice/ent/service"
-	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/graph/generated"
 )
 
@@ -55,11 +51,10 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 
 // APIKeys is the resolver for the apiKeys field.
 func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) (*ent.APIKeyConnection, error) {
-	v, err := viewer(ctx)
-	if err != nil {
+	if _, err := viewer(ctx); err != nil {
 		return nil, err
 	}
-	return r.Client.APIKey.Query().Where(apikey.OrganizationID(v.OrgID)).Paginate(ctx, after, first, before, last,
+	return r.Client.APIKey.Query().Paginate(ctx, after, first, before, last,
 		ent.WithAPIKeyOrder(orderBy), ent.WithAPIKeyFilter(where.Filter))
 }
 
@@ -99,31 +94,28 @@ func (r *queryResolver) Organizations(ctx context.Context, after *entgql.Cursor[
 
 // ProviderCredentials is the resolver for the providerCredentials field.
 func (r *queryResolver) ProviderCredentials(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProviderCredentialOrder, where *ent.ProviderCredentialWhereInput) (*ent.ProviderCredentialConnection, error) {
-	v, err := viewer(ctx)
-	if err != nil {
+	if _, err := viewer(ctx); err != nil {
 		return nil, err
 	}
-	return r.Client.ProviderCredential.Query().Where(providercredential.OrganizationID(v.OrgID)).Paginate(ctx, after, first, before, last,
+	return r.Client.ProviderCredential.Query().Paginate(ctx, after, first, before, last,
 		ent.WithProviderCredentialOrder(orderBy), ent.WithProviderCredentialFilter(where.Filter))
 }
 
 // Services is the resolver for the services field.
 func (r *queryResolver) Services(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) (*ent.ServiceConnection, error) {
-	v, err := viewer(ctx)
-	if err != nil {
+	if _, err := viewer(ctx); err != nil {
 		return nil, err
 	}
-	return r.Client.Service.Query().Where(service.OrganizationID(v.OrgID)).Paginate(ctx, after, first, before, last,
+	return r.Client.Service.Query().Paginate(ctx, after, first, before, last,
 		ent.WithServiceOrder(orderBy), ent.WithServiceFilter(where.Filter))
 }
 
 // UsageRecords is the resolver for the usageRecords field.
 func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) (*ent.UsageRecordConnection, error) {
-	v, err := viewer(ctx)
-	if err != nil {
+	if _, err := viewer(ctx); err != nil {
 		return nil, err
 	}
-	return r.Client.UsageRecord.Query().Where(usagerecord.OrganizationID(v.OrgID)).Paginate(ctx, after, first, before, last,
+	return r.Client.UsageRecord.Query().Paginate(ctx, after, first, before, last,
 		ent.WithUsageRecordOrder(orderBy), ent.WithUsageRecordFilter(where.Filter))
 }
 

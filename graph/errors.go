@@ -12,20 +12,23 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/manage"
 )
 
 // Code is the machine-readable kind of a GraphQL error, sent as
 // extensions.code so that clients branch on it rather than on messages.
-type Code string
+// The codes of the data's rules are package manage's; the API adds those
+// about the request.
+type Code = manage.Code
 
 // The error codes a GraphQL error carries in extensions.code: what the
 // client can act on, plus INTERNAL for what is our fault.
 const (
-	CodeBadUserInput    Code = "BAD_USER_INPUT"
+	CodeBadUserInput         = manage.CodeBadUserInput
+	CodeNotFound             = manage.CodeNotFound
+	CodeConflict             = manage.CodeConflict
 	CodeUnauthenticated Code = "UNAUTHENTICATED"
 	CodeForbidden       Code = "FORBIDDEN"
-	CodeNotFound        Code = "NOT_FOUND"
-	CodeConflict        Code = "CONFLICT"
 	CodeRateLimited     Code = "RATE_LIMITED"
 	CodeInternal        Code = "INTERNAL"
 	// CodeBadRequest: the HTTP body is not one GraphQL request (not JSON,
@@ -35,26 +38,18 @@ const (
 	CodeUnavailable Code = "UNAVAILABLE"
 )
 
-// Error is an error meant for the API's caller: its message is safe to show
-// and says what to do.
-type Error struct {
-	Code    Code
-	Message string
-	// Field names the input field the error concerns, so a form can show
-	// it next to that field.
-	Field string
-}
-
-func (e *Error) Error() string { return e.Message }
+// Error is an error meant for the API's caller (manage.Error): its message
+// is safe to show and says what to do.
+type Error = manage.Error
 
 // Errorf returns an *Error with a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return manage.Errorf(code, format, args...)
 }
 
 // FieldErrorf returns a BAD_USER_INPUT *Error about one input field.
 func FieldErrorf(field, format string, args ...any) *Error {
-	return &Error{Code: CodeBadUserInput, Field: field, Message: fmt.Sprintf(format, args...)}
+	return manage.FieldErrorf(field, format, args...)
 }
 
 // pinger is the database, asked whether it answers when an error has no

@@ -101,6 +101,7 @@ func newHandler(r *Resolver, opts Options) (http.Handler, *queryCache) {
 	srv.Use(subscriptionGuard{})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	srv.Use(newAuditor(r.Client, r.Log, opts.AuditAnonymousPerMinute))
+	srv.Use(publishChanges{pub: r.Changes, log: r.Log})
 	srv.Use(capErrors(maxErrors))
 	srv.Use(admitQueries{cache: cache}) // the last operation check
 	var db pinger

@@ -20,8 +20,8 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/graph"
-	"github.com/sluicehq/sluice/headroom"
 	"github.com/sluicehq/sluice/livefeed"
+	"github.com/sluicehq/sluice/headroom"
 	"github.com/sluicehq/sluice/pricing"
 	"github.com/sluicehq/sluice/secrets"
 	"github.com/sluicehq/sluice/upstream"
@@ -55,6 +55,7 @@ type harness struct {
 	budgets budget.Ledger
 	feed    *livefeed.Hub
 	prober  *headroom.Prober
+	changes changefeed.Feed
 }
 
 const adminPassword = "correct horse battery staple"
@@ -105,8 +106,9 @@ func newHarnessWith(t *testing.T, db *database.DB, opts graph.Options) *harness 
 	h.budgets = budget.New(db, budget.Options{Log: log})
 	h.feed = livefeed.New()
 	h.prober = headroom.New(upstream.Policy{})
+	h.changes = changefeed.NewLocal()
 	r := &graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets,
-		Prober: h.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: h.feed, Changes: changefeed.NewLocal()}
+		Prober: h.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: h.feed, Changes: h.changes}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", h.auth.Middleware(graph.NewHandler(r, opts)))
 	mux.Handle("POST /api/admin/auth/login", h.auth.LoginHandler())

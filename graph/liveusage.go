@@ -16,11 +16,10 @@ import (
 // viewerCredentialTarget finds the caller's credential by ID (NOT_FOUND
 // outside its organization) and what probing it needs.
 func (r *Resolver) viewerCredentialTarget(ctx context.Context, credentialID int) (*ent.ProviderCredential, headroom.Target, error) {
-	v, err := viewer(ctx)
-	if err != nil {
+	if _, err := viewer(ctx); err != nil {
 		return nil, headroom.Target{}, err
 	}
-	c, err := orgCredential(ctx, r.Client, v, credentialID)
+	c, err := r.manager().Credential(ctx, credentialID)
 	if err != nil {
 		return nil, headroom.Target{}, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicehq/sluice/graph/model"
 	"github.com/sluicehq/sluice/headroom"
+	"github.com/sluicehq/sluice/manage"
 	"github.com/sluicehq/sluice/upstream"
 )
 
@@ -24,13 +25,13 @@ func (r *mutationResolver) TestProviderCredential(ctx context.Context, input mod
 	if ok, wait := r.CredentialTests.Allow(fmt.Sprintf("%d:%d:%d", v.OrgID, v.UserID, v.ManagementKeyID)); !ok {
 		return nil, Errorf(CodeRateLimited, "at most %d credential tests a minute; try again in %d seconds", r.CredentialTests.Max, int(wait.Seconds()+0.999))
 	}
-	if err := checkProvider(input.Provider); err != nil {
+	if err := manage.CheckProvider(input.Provider); err != nil {
 		return nil, err
 	}
-	if err := r.checkBaseURL(ctx, input.Provider, input.BaseURL); err != nil {
+	if err := r.manager().CheckBaseURL(ctx, input.Provider, input.BaseURL); err != nil {
 		return nil, err
 	}
-	stdID, err := standardID(ctx, r.Client, input.Provider, input.APIStandardHandle)
+	stdID, err := manage.StandardID(ctx, r.Client, input.Provider, input.APIStandardHandle)
 	if err != nil {
 		return nil, err
 	}

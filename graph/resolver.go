@@ -1,23 +1,26 @@
 package graph
 
 import (
-	"context"
 	"log/slog"
 	"time"
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/budget"
+	"github.com/sluicehq/sluice/changehook"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
-	"github.com/sluicehq/sluice/headroom"
 	"github.com/sluicehq/sluice/livefeed"
+	"github.com/sluicehq/sluice/headroom"
+	"github.com/sluicehq/sluice/manage"
 	"github.com/sluicehq/sluice/proxy"
 	"github.com/sluicehq/sluice/secrets"
 )
 
 // Resolver is the root of the GraphQL resolvers; it carries what they
-// depend on. Resolvers stay thin: checks and rules live beside them
-// (rules.go, limits.go) and in the packages they call.
+// depend on. A resolver checks who is calling and makes one call: the
+// admin operations and their rules are package manage's, the scoping of
+// reads to the caller's organization package orgscope's, and the change
+// feed is told by package changehook's hook (see publishChanges).
 type Resolver struct {
 	Client *ent.Client
 	// DB is the database under Client, for the hand-written SQL of the
@@ -54,19 +57,13 @@ type TargetHealth interface {
 }
 
 // Publisher announces a change to a topic (see package changefeed).
-type Publisher interface {
-	Publish(ctx context.Context, topic string) error
-}
+type Publisher = changehook.Publisher
 
-// changed publishes topic after a mutation committed. A failure is logged,
-// not returned: the change is saved, and caches also expire on their own.
-func (r *Resolver) changed(ctx context.Context, topic string) {
-	if r.Changes == nil {
-		return
-	}
-	if err := r.Changes.Publish(context.WithoutCancel(ctx), topic); err != nil {
-		r.Log.WarnContext(ctx, "publish change", "topic", topic, "err", err)
-	}
+// manager runs the admin operations for the resolvers, telling the audit
+// log what each acts on.
+func (r *Resolver) manager() *manage.Manager {
+	return &manage.Manager{Client: r.Client, Keyring: r.Keyring, DenyPrivateUpstreams: r.DenyPrivateUpstreams,
+		Now: r.Now, Subject: auditTarget}
 }
 
 func (r *Resolver) now() time.Time {

@@ -7,168 +7,47 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/ent"
-	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/graph/model"
-	"github.com/sluicehq/sluice/providers"
+	"github.com/sluicehq/sluice/manage"
 )
 
 // AddServiceTarget is the resolver for the addServiceTarget field.
-func (r *mutationResolver) AddServiceTarget(ctx context.Context, serviceID int, input model.AddServiceTargetInput) (*ent.ServiceTarget, error) {
-	v, err := admin(ctx)
-	if err != nil {
+func (r *mutationResolver) AddServiceTarget(ctx context.Context, serviceID int, input manage.AddServiceTargetInput) (*ent.ServiceTarget, error) {
+	if _, err := admin(ctx); err != nil {
 		return nil, err
 	}
-	svc, err := orgService(ctx, r.Client, v, serviceID)
-	if err != nil {
-		return nil, err
-	}
-	cred, err := orgCredential(ctx, r.Client, v, input.CredentialID)
-	if err != nil {
-		return nil, err
-	}
-	name := svc.ServiceName + " → " + cred.DisplayName
-	auditTarget(ctx, "ServiceTarget", 0, name)
-	if err := checkWeight(input.Weight); err != nil {
-		return nil, err
-	}
-	mm, err := modelMap(input.ModelMap)
-	if err != nil {
-		return nil, err
-	}
-	weight := 1
-	if input.Weight != nil {
-		weight = *input.Weight
-	}
-	var t *ent.ServiceTarget
-	err = withTx(ctx, r.Client, func(tx *ent.Tx) error {
-		existing, err := tx.ServiceTarget.Query().Where(servicetarget.ServiceID(svc.ID)).All(ctx)
-		if err != nil {
-			return err
-		}
-		if len(existing) >= providers.MaxServiceTargets {
-			return FieldErrorf("serviceId", "service %q has %d targets already, the most a service may have", svc.ServiceName, len(existing))
-		}
-		pos := 0
-		for _, e := range existing {
-			if e.CredentialID == cred.ID {
-				return Errorf(CodeConflict, "credential %q is already a target of service %q", cred.DisplayName, svc.ServiceName)
-			}
-			pos = max(pos, e.Position+1)
-		}
-		t, err = tx.ServiceTarget.Create().
-			SetOrganizationID(v.OrgID).
-			SetServiceID(svc.ID).
-			SetCredentialID(cred.ID).
-			SetPosition(pos).
-			SetWeight(weight).
-			SetModelMap(mm).
-			SetEnabled(input.Enabled == nil || *input.Enabled).
-			Save(ctx)
-		if ent.IsConstraintError(err) {
-			return Errorf(CodeConflict, "credential %q is already a target of service %q", cred.DisplayName, svc.ServiceName)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	auditTarget(ctx, "ServiceTarget", t.ID, name)
-	r.changed(ctx, changefeed.TopicServices)
-	return r.Client.ServiceTarget.Get(ctx, t.ID)
+	return r.manager().AddServiceTarget(ctx, serviceID, input)
 }
 
 // UpdateServiceTarget is the resolver for the updateServiceTarget field.
-func (r *mutationResolver) UpdateServiceTarget(ctx context.Context, id int, input model.UpdateServiceTargetInput) (*ent.ServiceTarget, error) {
-	t, err := adminTarget(ctx, r.Client, id)
-	if err != nil {
+func (r *mutationResolver) UpdateServiceTarget(ctx context.Context, id int, input manage.UpdateServiceTargetInput) (*ent.ServiceTarget, error) {
+	if _, err := admin(ctx); err != nil {
 		return nil, err
 	}
-	if err := checkWeight(input.Weight); err != nil {
-		return nil, err
-	}
-	upd := r.Client.ServiceTarget.UpdateOneID(t.ID).SetNillableWeight(input.Weight).SetNillableEnabled(input.Enabled)
-	if input.ModelMap != nil {
-		mm, err := modelMap(input.ModelMap)
-		if err != nil {
-			return nil, err
-		}
-		upd.SetModelMap(mm)
-	}
-	t, err = upd.Save(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("update service target %d: %w", id, err)
-	}
-	r.changed(ctx, changefeed.TopicServices)
-	return t, nil
+	return r.manager().UpdateServiceTarget(ctx, id, input)
 }
 
 // RemoveServiceTarget is the resolver for the removeServiceTarget field.
 func (r *mutationResolver) RemoveServiceTarget(ctx context.Context, id int) (bool, error) {
-	t, err := adminTarget(ctx, r.Client, id)
-	if err != nil {
+	if _, err := admin(ctx); err != nil {
 		return false, err
 	}
-	if err := r.Client.ServiceTarget.DeleteOneID(t.ID).Exec(ctx); err != nil {
-		return false, fmt.Errorf("remove service target %d: %w", id, err)
-	}
-	r.changed(ctx, changefeed.TopicServices)
-	return true, nil
+	return done(r.manager().RemoveServiceTarget(ctx, id))
 }
 
 // ReorderServiceTargets is the resolver for the reorderServiceTargets field.
 func (r *mutationResolver) ReorderServiceTargets(ctx context.Context, serviceID int, targetIds []int) ([]*ent.ServiceTarget, error) {
-	v, err := admin(ctx)
-	if err != nil {
+	if _, err := admin(ctx); err != nil {
 		return nil, err
 	}
-	svc, err := orgService(ctx, r.Client, v, serviceID)
-	if err != nil {
-		return nil, err
-	}
-	auditTarget(ctx, "Service", svc.ID, svc.ServiceName)
-	err = withTx(ctx, r.Client, func(tx *ent.Tx) error {
-		have, err := tx.ServiceTarget.Query().Where(servicetarget.ServiceID(svc.ID)).IDs(ctx)
-		if err != nil {
-			return err
-		}
-		own := make(map[int]bool, len(have))
-		for _, id := range have {
-			own[id] = true
-		}
-		seen := make(map[int]bool, len(targetIds))
-		for _, id := range targetIds {
-			switch {
-			case !own[id]:
-				return FieldErrorf("targetIds", "target %d is not a target of service %q", id, svc.ServiceName)
-			case seen[id]:
-				return FieldErrorf("targetIds", "target %d is listed twice", id)
-			}
-			seen[id] = true
-		}
-		if len(targetIds) != len(have) {
-			return FieldErrorf("targetIds", "list every target of service %q once: it has %d, the list names %d", svc.ServiceName, len(have), len(targetIds))
-		}
-		for pos, id := range targetIds {
-			if err := tx.ServiceTarget.UpdateOneID(id).SetPosition(pos).Exec(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	r.changed(ctx, changefeed.TopicServices)
-	return serviceTargets(ctx, r.Client, svc.ID)
+	return r.manager().ReorderServiceTargets(ctx, serviceID, targetIds)
 }
 
 // Targets is the resolver for the targets field.
 func (r *serviceResolver) Targets(ctx context.Context, obj *ent.Service) ([]*ent.ServiceTarget, error) {
-	return serviceTargets(ctx, r.Client, obj.ID)
+	return r.manager().ServiceTargets(ctx, obj.ID)
 }
 
 // ModelMap is the resolver for the modelMap field.

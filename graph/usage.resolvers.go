@@ -26,7 +26,7 @@ func (r *queryResolver) Usage(ctx context.Context, filter *model.UsageFilter, bu
 	}
 	f := rollup.Filter{OrgID: v.OrgID}
 	if filter != nil {
-		f.ServiceID, f.APIKeyID, f.Model = derefInt(filter.ServiceID), derefInt(filter.APIKeyID), deref(filter.Model)
+		f.ServiceID, f.APIKeyID, f.Model = deref(filter.ServiceID), deref(filter.APIKeyID), deref(filter.Model)
 		if filter.From != nil {
 			f.From = *filter.From
 		}

@@ -15,10 +15,3 @@ func maskedWebhook(v *auth.Viewer, url *string) *string {
 	masked := secrets.MaskURL(*url)
 	return &masked
 }
-
-// isMaskedWebhook reports whether an update gives back the masked form of
-// the stored URL, as a form that shows the setting and saves it whole
-// does: that keeps the URL rather than storing its mask.
-func isMaskedWebhook(given string, stored *string) bool {
-	return stored != nil && given != *stored && given == secrets.MaskURL(*stored)
-}

@@ -2,7 +2,694 @@
 
 package runtime
 
-// The schema-stitching logic is generated in github.com/sluicehq/sluice/ent/runtime.go
+import (
+	"time"
+
+	"github.com/sluicehq/sluice/ent/apikey"
+	"github.com/sluicehq/sluice/ent/apistandard"
+	"github.com/sluicehq/sluice/ent/auditevent"
+	"github.com/sluicehq/sluice/ent/balance"
+	"github.com/sluicehq/sluice/ent/budgetflush"
+	"github.com/sluicehq/sluice/ent/budgetreservation"
+	"github.com/sluicehq/sluice/ent/membership"
+	"github.com/sluicehq/sluice/ent/modelprice"
+	"github.com/sluicehq/sluice/ent/organization"
+	"github.com/sluicehq/sluice/ent/paceslot"
+	"github.com/sluicehq/sluice/ent/pacewindow"
+	"github.com/sluicehq/sluice/ent/projectsettings"
+	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/schema"
+	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
+	"github.com/sluicehq/sluice/ent/spendwindow"
+	"github.com/sluicehq/sluice/ent/usagerecord"
+	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/ent/user"
+	"github.com/sluicehq/sluice/money"
+)
+
+// The init function reads all schema descriptors with runtime code
+// (default values, validators, hooks and policies) and stitches it
+// to their package variables.
+func init() {
+	apikeyMixin := schema.APIKey{}.Mixin()
+	apikeyMixinFields0 := apikeyMixin[0].Fields()
+	_ = apikeyMixinFields0
+	apikeyMixinFields2 := apikeyMixin[2].Fields()
+	_ = apikeyMixinFields2
+	apikeyFields := schema.APIKey{}.Fields()
+	_ = apikeyFields
+	// apikeyDescCreatedAt is the schema descriptor for created_at field.
+	apikeyDescCreatedAt := apikeyMixinFields0[0].Descriptor()
+	// apikey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	apikey.DefaultCreatedAt = apikeyDescCreatedAt.Default.(func() time.Time)
+	// apikeyDescUpdatedAt is the schema descriptor for updated_at field.
+	apikeyDescUpdatedAt := apikeyMixinFields0[1].Descriptor()
+	// apikey.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	apikey.DefaultUpdatedAt = apikeyDescUpdatedAt.Default.(func() time.Time)
+	// apikey.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	apikey.UpdateDefaultUpdatedAt = apikeyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// apikeyDescLimitRpm is the schema descriptor for limit_rpm field.
+	apikeyDescLimitRpm := apikeyMixinFields2[0].Descriptor()
+	// apikey.LimitRpmValidator is a validator for the "limit_rpm" field. It is called by the builders before save.
+	apikey.LimitRpmValidator = apikeyDescLimitRpm.Validators[0].(func(int64) error)
+	// apikeyDescLimitTpm is the schema descriptor for limit_tpm field.
+	apikeyDescLimitTpm := apikeyMixinFields2[1].Descriptor()
+	// apikey.LimitTpmValidator is a validator for the "limit_tpm" field. It is called by the builders before save.
+	apikey.LimitTpmValidator = apikeyDescLimitTpm.Validators[0].(func(int64) error)
+	// apikeyDescLimitConcurrency is the schema descriptor for limit_concurrency field.
+	apikeyDescLimitConcurrency := apikeyMixinFields2[2].Descriptor()
+	// apikey.LimitConcurrencyValidator is a validator for the "limit_concurrency" field. It is called by the builders before save.
+	apikey.LimitConcurrencyValidator = apikeyDescLimitConcurrency.Validators[0].(func(int64) error)
+	// apikeyDescName is the schema descriptor for name field.
+	apikeyDescName := apikeyFields[2].Descriptor()
+	// apikey.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	apikey.NameValidator = func() func(string) error {
+		validators := apikeyDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apikeyDescDescription is the schema descriptor for description field.
+	apikeyDescDescription := apikeyFields[3].Descriptor()
+	// apikey.DefaultDescription holds the default value on creation for the description field.
+	apikey.DefaultDescription = apikeyDescDescription.Default.(string)
+	// apikey.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	apikey.DescriptionValidator = apikeyDescDescription.Validators[0].(func(string) error)
+	// apikeyDescIsActive is the schema descriptor for is_active field.
+	apikeyDescIsActive := apikeyFields[8].Descriptor()
+	// apikey.DefaultIsActive holds the default value on creation for the is_active field.
+	apikey.DefaultIsActive = apikeyDescIsActive.Default.(bool)
+	// apikeyDescIsManagementKey is the schema descriptor for is_management_key field.
+	apikeyDescIsManagementKey := apikeyFields[9].Descriptor()
+	// apikey.DefaultIsManagementKey holds the default value on creation for the is_management_key field.
+	apikey.DefaultIsManagementKey = apikeyDescIsManagementKey.Default.(bool)
+	apistandardMixin := schema.APIStandard{}.Mixin()
+	apistandardHooks := schema.APIStandard{}.Hooks()
+	apistandard.Hooks[0] = apistandardHooks[0]
+	apistandardMixinFields0 := apistandardMixin[0].Fields()
+	_ = apistandardMixinFields0
+	apistandardFields := schema.APIStandard{}.Fields()
+	_ = apistandardFields
+	// apistandardDescCreatedAt is the schema descriptor for created_at field.
+	apistandardDescCreatedAt := apistandardMixinFields0[0].Descriptor()
+	// apistandard.DefaultCreatedAt holds the default value on creation for the created_at field.
+	apistandard.DefaultCreatedAt = apistandardDescCreatedAt.Default.(func() time.Time)
+	// apistandardDescUpdatedAt is the schema descriptor for updated_at field.
+	apistandardDescUpdatedAt := apistandardMixinFields0[1].Descriptor()
+	// apistandard.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	apistandard.DefaultUpdatedAt = apistandardDescUpdatedAt.Default.(func() time.Time)
+	// apistandard.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	apistandard.UpdateDefaultUpdatedAt = apistandardDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// apistandardDescAPIStandardHandle is the schema descriptor for api_standard_handle field.
+	apistandardDescAPIStandardHandle := apistandardFields[0].Descriptor()
+	// apistandard.APIStandardHandleValidator is a validator for the "api_standard_handle" field. It is called by the builders before save.
+	apistandard.APIStandardHandleValidator = func() func(string) error {
+		validators := apistandardDescAPIStandardHandle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(api_standard_handle string) error {
+			for _, fn := range fns {
+				if err := fn(api_standard_handle); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apistandardDescDescription is the schema descriptor for description field.
+	apistandardDescDescription := apistandardFields[1].Descriptor()
+	// apistandard.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	apistandard.DescriptionValidator = apistandardDescDescription.Validators[0].(func(string) error)
+	// apistandardDescKeyField is the schema descriptor for key_field field.
+	apistandardDescKeyField := apistandardFields[3].Descriptor()
+	// apistandard.DefaultKeyField holds the default value on creation for the key_field field.
+	apistandard.DefaultKeyField = apistandardDescKeyField.Default.(string)
+	// apistandard.KeyFieldValidator is a validator for the "key_field" field. It is called by the builders before save.
+	apistandard.KeyFieldValidator = apistandardDescKeyField.Validators[0].(func(string) error)
+	auditeventFields := schema.AuditEvent{}.Fields()
+	_ = auditeventFields
+	// auditeventDescCreatedAt is the schema descriptor for created_at field.
+	auditeventDescCreatedAt := auditeventFields[0].Descriptor()
+	// auditevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	auditevent.DefaultCreatedAt = auditeventDescCreatedAt.Default.(func() time.Time)
+	// auditeventDescActorName is the schema descriptor for actor_name field.
+	auditeventDescActorName := auditeventFields[4].Descriptor()
+	// auditevent.DefaultActorName holds the default value on creation for the actor_name field.
+	auditevent.DefaultActorName = auditeventDescActorName.Default.(string)
+	// auditeventDescTargetType is the schema descriptor for target_type field.
+	auditeventDescTargetType := auditeventFields[6].Descriptor()
+	// auditevent.DefaultTargetType holds the default value on creation for the target_type field.
+	auditevent.DefaultTargetType = auditeventDescTargetType.Default.(string)
+	// auditeventDescTargetID is the schema descriptor for target_id field.
+	auditeventDescTargetID := auditeventFields[7].Descriptor()
+	// auditevent.DefaultTargetID holds the default value on creation for the target_id field.
+	auditevent.DefaultTargetID = auditeventDescTargetID.Default.(string)
+	// auditeventDescTargetName is the schema descriptor for target_name field.
+	auditeventDescTargetName := auditeventFields[8].Descriptor()
+	// auditevent.DefaultTargetName holds the default value on creation for the target_name field.
+	auditevent.DefaultTargetName = auditeventDescTargetName.Default.(string)
+	// auditeventDescError is the schema descriptor for error field.
+	auditeventDescError := auditeventFields[11].Descriptor()
+	// auditevent.DefaultError holds the default value on creation for the error field.
+	auditevent.DefaultError = auditeventDescError.Default.(string)
+	// auditeventDescClientIP is the schema descriptor for client_ip field.
+	auditeventDescClientIP := auditeventFields[12].Descriptor()
+	// auditevent.DefaultClientIP holds the default value on creation for the client_ip field.
+	auditevent.DefaultClientIP = auditeventDescClientIP.Default.(string)
+	balanceMixin := schema.Balance{}.Mixin()
+	balanceMixinFields0 := balanceMixin[0].Fields()
+	_ = balanceMixinFields0
+	balanceFields := schema.Balance{}.Fields()
+	_ = balanceFields
+	// balanceDescCreatedAt is the schema descriptor for created_at field.
+	balanceDescCreatedAt := balanceMixinFields0[0].Descriptor()
+	// balance.DefaultCreatedAt holds the default value on creation for the created_at field.
+	balance.DefaultCreatedAt = balanceDescCreatedAt.Default.(func() time.Time)
+	// balanceDescUpdatedAt is the schema descriptor for updated_at field.
+	balanceDescUpdatedAt := balanceMixinFields0[1].Descriptor()
+	// balance.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	balance.DefaultUpdatedAt = balanceDescUpdatedAt.Default.(func() time.Time)
+	// balance.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	balance.UpdateDefaultUpdatedAt = balanceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// balanceDescCurrentBalance is the schema descriptor for current_balance field.
+	balanceDescCurrentBalance := balanceFields[1].Descriptor()
+	// balance.DefaultCurrentBalance holds the default value on creation for the current_balance field.
+	balance.DefaultCurrentBalance = money.Micros(balanceDescCurrentBalance.Default.(int64))
+	// balanceDescCurrency is the schema descriptor for currency field.
+	balanceDescCurrency := balanceFields[2].Descriptor()
+	// balance.DefaultCurrency holds the default value on creation for the currency field.
+	balance.DefaultCurrency = balanceDescCurrency.Default.(string)
+	// balance.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	balance.CurrencyValidator = balanceDescCurrency.Validators[0].(func(string) error)
+	// balanceDescEnforced is the schema descriptor for enforced field.
+	balanceDescEnforced := balanceFields[3].Descriptor()
+	// balance.DefaultEnforced holds the default value on creation for the enforced field.
+	balance.DefaultEnforced = balanceDescEnforced.Default.(bool)
+	budgetflushFields := schema.BudgetFlush{}.Fields()
+	_ = budgetflushFields
+	// budgetflushDescUpdatedAt is the schema descriptor for updated_at field.
+	budgetflushDescUpdatedAt := budgetflushFields[2].Descriptor()
+	// budgetflush.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	budgetflush.DefaultUpdatedAt = budgetflushDescUpdatedAt.Default.(func() time.Time)
+	// budgetflush.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	budgetflush.UpdateDefaultUpdatedAt = budgetflushDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// budgetflushDescID is the schema descriptor for id field.
+	budgetflushDescID := budgetflushFields[0].Descriptor()
+	// budgetflush.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	budgetflush.IDValidator = func() func(string) error {
+		validators := budgetflushDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	budgetreservationFields := schema.BudgetReservation{}.Fields()
+	_ = budgetreservationFields
+	// budgetreservationDescCreatedAt is the schema descriptor for created_at field.
+	budgetreservationDescCreatedAt := budgetreservationFields[0].Descriptor()
+	// budgetreservation.DefaultCreatedAt holds the default value on creation for the created_at field.
+	budgetreservation.DefaultCreatedAt = budgetreservationDescCreatedAt.Default.(func() time.Time)
+	membershipMixin := schema.Membership{}.Mixin()
+	membershipMixinFields0 := membershipMixin[0].Fields()
+	_ = membershipMixinFields0
+	membershipFields := schema.Membership{}.Fields()
+	_ = membershipFields
+	// membershipDescCreatedAt is the schema descriptor for created_at field.
+	membershipDescCreatedAt := membershipMixinFields0[0].Descriptor()
+	// membership.DefaultCreatedAt holds the default value on creation for the created_at field.
+	membership.DefaultCreatedAt = membershipDescCreatedAt.Default.(func() time.Time)
+	// membershipDescUpdatedAt is the schema descriptor for updated_at field.
+	membershipDescUpdatedAt := membershipMixinFields0[1].Descriptor()
+	// membership.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	membership.DefaultUpdatedAt = membershipDescUpdatedAt.Default.(func() time.Time)
+	// membership.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	membership.UpdateDefaultUpdatedAt = membershipDescUpdatedAt.UpdateDefault.(func() time.Time)
+	modelpriceMixin := schema.ModelPrice{}.Mixin()
+	modelpriceMixinFields0 := modelpriceMixin[0].Fields()
+	_ = modelpriceMixinFields0
+	modelpriceFields := schema.ModelPrice{}.Fields()
+	_ = modelpriceFields
+	// modelpriceDescCreatedAt is the schema descriptor for created_at field.
+	modelpriceDescCreatedAt := modelpriceMixinFields0[0].Descriptor()
+	// modelprice.DefaultCreatedAt holds the default value on creation for the created_at field.
+	modelprice.DefaultCreatedAt = modelpriceDescCreatedAt.Default.(func() time.Time)
+	// modelpriceDescUpdatedAt is the schema descriptor for updated_at field.
+	modelpriceDescUpdatedAt := modelpriceMixinFields0[1].Descriptor()
+	// modelprice.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	modelprice.DefaultUpdatedAt = modelpriceDescUpdatedAt.Default.(func() time.Time)
+	// modelprice.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	modelprice.UpdateDefaultUpdatedAt = modelpriceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// modelpriceDescProvider is the schema descriptor for provider field.
+	modelpriceDescProvider := modelpriceFields[0].Descriptor()
+	// modelprice.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
+	modelprice.ProviderValidator = modelpriceDescProvider.Validators[0].(func(string) error)
+	// modelpriceDescModel is the schema descriptor for model field.
+	modelpriceDescModel := modelpriceFields[1].Descriptor()
+	// modelprice.ModelValidator is a validator for the "model" field. It is called by the builders before save.
+	modelprice.ModelValidator = func() func(string) error {
+		validators := modelpriceDescModel.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(model string) error {
+			for _, fn := range fns {
+				if err := fn(model); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// modelpriceDescInputPerMtok is the schema descriptor for input_per_mtok field.
+	modelpriceDescInputPerMtok := modelpriceFields[2].Descriptor()
+	// modelprice.DefaultInputPerMtok holds the default value on creation for the input_per_mtok field.
+	modelprice.DefaultInputPerMtok = money.Micros(modelpriceDescInputPerMtok.Default.(int64))
+	// modelpriceDescOutputPerMtok is the schema descriptor for output_per_mtok field.
+	modelpriceDescOutputPerMtok := modelpriceFields[3].Descriptor()
+	// modelprice.DefaultOutputPerMtok holds the default value on creation for the output_per_mtok field.
+	modelprice.DefaultOutputPerMtok = money.Micros(modelpriceDescOutputPerMtok.Default.(int64))
+	// modelpriceDescMaxOutputTokens is the schema descriptor for max_output_tokens field.
+	modelpriceDescMaxOutputTokens := modelpriceFields[8].Descriptor()
+	// modelprice.DefaultMaxOutputTokens holds the default value on creation for the max_output_tokens field.
+	modelprice.DefaultMaxOutputTokens = modelpriceDescMaxOutputTokens.Default.(int)
+	// modelpriceDescDescription is the schema descriptor for description field.
+	modelpriceDescDescription := modelpriceFields[9].Descriptor()
+	// modelprice.DefaultDescription holds the default value on creation for the description field.
+	modelprice.DefaultDescription = modelpriceDescDescription.Default.(string)
+	// modelpriceDescCustomized is the schema descriptor for customized field.
+	modelpriceDescCustomized := modelpriceFields[10].Descriptor()
+	// modelprice.DefaultCustomized holds the default value on creation for the customized field.
+	modelprice.DefaultCustomized = modelpriceDescCustomized.Default.(bool)
+	organizationMixin := schema.Organization{}.Mixin()
+	organizationMixinFields0 := organizationMixin[0].Fields()
+	_ = organizationMixinFields0
+	organizationMixinFields2 := organizationMixin[2].Fields()
+	_ = organizationMixinFields2
+	organizationFields := schema.Organization{}.Fields()
+	_ = organizationFields
+	// organizationDescCreatedAt is the schema descriptor for created_at field.
+	organizationDescCreatedAt := organizationMixinFields0[0].Descriptor()
+	// organization.DefaultCreatedAt holds the default value on creation for the created_at field.
+	organization.DefaultCreatedAt = organizationDescCreatedAt.Default.(func() time.Time)
+	// organizationDescUpdatedAt is the schema descriptor for updated_at field.
+	organizationDescUpdatedAt := organizationMixinFields0[1].Descriptor()
+	// organization.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	organization.DefaultUpdatedAt = organizationDescUpdatedAt.Default.(func() time.Time)
+	// organization.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	organization.UpdateDefaultUpdatedAt = organizationDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// organizationDescLimitRpm is the schema descriptor for limit_rpm field.
+	organizationDescLimitRpm := organizationMixinFields2[0].Descriptor()
+	// organization.LimitRpmValidator is a validator for the "limit_rpm" field. It is called by the builders before save.
+	organization.LimitRpmValidator = organizationDescLimitRpm.Validators[0].(func(int64) error)
+	// organizationDescLimitTpm is the schema descriptor for limit_tpm field.
+	organizationDescLimitTpm := organizationMixinFields2[1].Descriptor()
+	// organization.LimitTpmValidator is a validator for the "limit_tpm" field. It is called by the builders before save.
+	organization.LimitTpmValidator = organizationDescLimitTpm.Validators[0].(func(int64) error)
+	// organizationDescLimitConcurrency is the schema descriptor for limit_concurrency field.
+	organizationDescLimitConcurrency := organizationMixinFields2[2].Descriptor()
+	// organization.LimitConcurrencyValidator is a validator for the "limit_concurrency" field. It is called by the builders before save.
+	organization.LimitConcurrencyValidator = organizationDescLimitConcurrency.Validators[0].(func(int64) error)
+	// organizationDescName is the schema descriptor for name field.
+	organizationDescName := organizationFields[0].Descriptor()
+	// organization.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	organization.NameValidator = func() func(string) error {
+		validators := organizationDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// organizationDescIsDefault is the schema descriptor for is_default field.
+	organizationDescIsDefault := organizationFields[1].Descriptor()
+	// organization.DefaultIsDefault holds the default value on creation for the is_default field.
+	organization.DefaultIsDefault = organizationDescIsDefault.Default.(bool)
+	paceslotFields := schema.PaceSlot{}.Fields()
+	_ = paceslotFields
+	// paceslotDescHolder is the schema descriptor for holder field.
+	paceslotDescHolder := paceslotFields[0].Descriptor()
+	// paceslot.HolderValidator is a validator for the "holder" field. It is called by the builders before save.
+	paceslot.HolderValidator = func() func(string) error {
+		validators := paceslotDescHolder.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(holder string) error {
+			for _, fn := range fns {
+				if err := fn(holder); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	pacewindowFields := schema.PaceWindow{}.Fields()
+	_ = pacewindowFields
+	// pacewindowDescHead is the schema descriptor for head field.
+	pacewindowDescHead := pacewindowFields[3].Descriptor()
+	// pacewindow.DefaultHead holds the default value on creation for the head field.
+	pacewindow.DefaultHead = pacewindowDescHead.Default.(int64)
+	// pacewindowDescUpdatedAt is the schema descriptor for updated_at field.
+	pacewindowDescUpdatedAt := pacewindowFields[5].Descriptor()
+	// pacewindow.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	pacewindow.DefaultUpdatedAt = pacewindowDescUpdatedAt.Default.(func() time.Time)
+	// pacewindow.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	pacewindow.UpdateDefaultUpdatedAt = pacewindowDescUpdatedAt.UpdateDefault.(func() time.Time)
+	projectsettingsMixin := schema.ProjectSettings{}.Mixin()
+	projectsettingsMixinFields0 := projectsettingsMixin[0].Fields()
+	_ = projectsettingsMixinFields0
+	projectsettingsFields := schema.ProjectSettings{}.Fields()
+	_ = projectsettingsFields
+	// projectsettingsDescCreatedAt is the schema descriptor for created_at field.
+	projectsettingsDescCreatedAt := projectsettingsMixinFields0[0].Descriptor()
+	// projectsettings.DefaultCreatedAt holds the default value on creation for the created_at field.
+	projectsettings.DefaultCreatedAt = projectsettingsDescCreatedAt.Default.(func() time.Time)
+	// projectsettingsDescUpdatedAt is the schema descriptor for updated_at field.
+	projectsettingsDescUpdatedAt := projectsettingsMixinFields0[1].Descriptor()
+	// projectsettings.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	projectsettings.DefaultUpdatedAt = projectsettingsDescUpdatedAt.Default.(func() time.Time)
+	// projectsettings.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	projectsettings.UpdateDefaultUpdatedAt = projectsettingsDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// projectsettingsDescAllowOverwrite is the schema descriptor for allow_overwrite field.
+	projectsettingsDescAllowOverwrite := projectsettingsFields[1].Descriptor()
+	// projectsettings.DefaultAllowOverwrite holds the default value on creation for the allow_overwrite field.
+	projectsettings.DefaultAllowOverwrite = projectsettingsDescAllowOverwrite.Default.(bool)
+	providercredentialMixin := schema.ProviderCredential{}.Mixin()
+	providercredentialMixinFields0 := providercredentialMixin[0].Fields()
+	_ = providercredentialMixinFields0
+	providercredentialFields := schema.ProviderCredential{}.Fields()
+	_ = providercredentialFields
+	// providercredentialDescCreatedAt is the schema descriptor for created_at field.
+	providercredentialDescCreatedAt := providercredentialMixinFields0[0].Descriptor()
+	// providercredential.DefaultCreatedAt holds the default value on creation for the created_at field.
+	providercredential.DefaultCreatedAt = providercredentialDescCreatedAt.Default.(func() time.Time)
+	// providercredentialDescUpdatedAt is the schema descriptor for updated_at field.
+	providercredentialDescUpdatedAt := providercredentialMixinFields0[1].Descriptor()
+	// providercredential.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	providercredential.DefaultUpdatedAt = providercredentialDescUpdatedAt.Default.(func() time.Time)
+	// providercredential.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	providercredential.UpdateDefaultUpdatedAt = providercredentialDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// providercredentialDescProvider is the schema descriptor for provider field.
+	providercredentialDescProvider := providercredentialFields[1].Descriptor()
+	// providercredential.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
+	providercredential.ProviderValidator = providercredentialDescProvider.Validators[0].(func(string) error)
+	// providercredentialDescAccountKey is the schema descriptor for account_key field.
+	providercredentialDescAccountKey := providercredentialFields[2].Descriptor()
+	// providercredential.AccountKeyValidator is a validator for the "account_key" field. It is called by the builders before save.
+	providercredential.AccountKeyValidator = func() func(string) error {
+		validators := providercredentialDescAccountKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(account_key string) error {
+			for _, fn := range fns {
+				if err := fn(account_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// providercredentialDescDisplayName is the schema descriptor for display_name field.
+	providercredentialDescDisplayName := providercredentialFields[3].Descriptor()
+	// providercredential.DisplayNameValidator is a validator for the "display_name" field. It is called by the builders before save.
+	providercredential.DisplayNameValidator = func() func(string) error {
+		validators := providercredentialDescDisplayName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(display_name string) error {
+			for _, fn := range fns {
+				if err := fn(display_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// providercredentialDescBaseURL is the schema descriptor for base_url field.
+	providercredentialDescBaseURL := providercredentialFields[7].Descriptor()
+	// providercredential.BaseURLValidator is a validator for the "base_url" field. It is called by the builders before save.
+	providercredential.BaseURLValidator = providercredentialDescBaseURL.Validators[0].(func(string) error)
+	// providercredentialDescActive is the schema descriptor for active field.
+	providercredentialDescActive := providercredentialFields[9].Descriptor()
+	// providercredential.DefaultActive holds the default value on creation for the active field.
+	providercredential.DefaultActive = providercredentialDescActive.Default.(bool)
+	serviceMixin := schema.Service{}.Mixin()
+	serviceMixinFields0 := serviceMixin[0].Fields()
+	_ = serviceMixinFields0
+	serviceMixinFields2 := serviceMixin[2].Fields()
+	_ = serviceMixinFields2
+	serviceFields := schema.Service{}.Fields()
+	_ = serviceFields
+	// serviceDescCreatedAt is the schema descriptor for created_at field.
+	serviceDescCreatedAt := serviceMixinFields0[0].Descriptor()
+	// service.DefaultCreatedAt holds the default value on creation for the created_at field.
+	service.DefaultCreatedAt = serviceDescCreatedAt.Default.(func() time.Time)
+	// serviceDescUpdatedAt is the schema descriptor for updated_at field.
+	serviceDescUpdatedAt := serviceMixinFields0[1].Descriptor()
+	// service.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	service.DefaultUpdatedAt = serviceDescUpdatedAt.Default.(func() time.Time)
+	// service.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	service.UpdateDefaultUpdatedAt = serviceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// serviceDescLimitRpm is the schema descriptor for limit_rpm field.
+	serviceDescLimitRpm := serviceMixinFields2[0].Descriptor()
+	// service.LimitRpmValidator is a validator for the "limit_rpm" field. It is called by the builders before save.
+	service.LimitRpmValidator = serviceDescLimitRpm.Validators[0].(func(int64) error)
+	// serviceDescLimitTpm is the schema descriptor for limit_tpm field.
+	serviceDescLimitTpm := serviceMixinFields2[1].Descriptor()
+	// service.LimitTpmValidator is a validator for the "limit_tpm" field. It is called by the builders before save.
+	service.LimitTpmValidator = serviceDescLimitTpm.Validators[0].(func(int64) error)
+	// serviceDescLimitConcurrency is the schema descriptor for limit_concurrency field.
+	serviceDescLimitConcurrency := serviceMixinFields2[2].Descriptor()
+	// service.LimitConcurrencyValidator is a validator for the "limit_concurrency" field. It is called by the builders before save.
+	service.LimitConcurrencyValidator = serviceDescLimitConcurrency.Validators[0].(func(int64) error)
+	// serviceDescServiceName is the schema descriptor for service_name field.
+	serviceDescServiceName := serviceFields[1].Descriptor()
+	// service.ServiceNameValidator is a validator for the "service_name" field. It is called by the builders before save.
+	service.ServiceNameValidator = func() func(string) error {
+		validators := serviceDescServiceName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(service_name string) error {
+			for _, fn := range fns {
+				if err := fn(service_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// serviceDescDescription is the schema descriptor for description field.
+	serviceDescDescription := serviceFields[2].Descriptor()
+	// service.DefaultDescription holds the default value on creation for the description field.
+	service.DefaultDescription = serviceDescDescription.Default.(string)
+	// service.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	service.DescriptionValidator = serviceDescDescription.Validators[0].(func(string) error)
+	// serviceDescProvider is the schema descriptor for provider field.
+	serviceDescProvider := serviceFields[3].Descriptor()
+	// service.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
+	service.ProviderValidator = serviceDescProvider.Validators[0].(func(string) error)
+	// serviceDescModelsEnabled is the schema descriptor for models_enabled field.
+	serviceDescModelsEnabled := serviceFields[5].Descriptor()
+	// service.DefaultModelsEnabled holds the default value on creation for the models_enabled field.
+	service.DefaultModelsEnabled = serviceDescModelsEnabled.Default.([]string)
+	// serviceDescAllowUnpricedModels is the schema descriptor for allow_unpriced_models field.
+	serviceDescAllowUnpricedModels := serviceFields[6].Descriptor()
+	// service.DefaultAllowUnpricedModels holds the default value on creation for the allow_unpriced_models field.
+	service.DefaultAllowUnpricedModels = serviceDescAllowUnpricedModels.Default.(bool)
+	// serviceDescActive is the schema descriptor for active field.
+	serviceDescActive := serviceFields[8].Descriptor()
+	// service.DefaultActive holds the default value on creation for the active field.
+	service.DefaultActive = serviceDescActive.Default.(bool)
+	servicetargetMixin := schema.ServiceTarget{}.Mixin()
+	servicetargetMixinFields0 := servicetargetMixin[0].Fields()
+	_ = servicetargetMixinFields0
+	servicetargetFields := schema.ServiceTarget{}.Fields()
+	_ = servicetargetFields
+	// servicetargetDescCreatedAt is the schema descriptor for created_at field.
+	servicetargetDescCreatedAt := servicetargetMixinFields0[0].Descriptor()
+	// servicetarget.DefaultCreatedAt holds the default value on creation for the created_at field.
+	servicetarget.DefaultCreatedAt = servicetargetDescCreatedAt.Default.(func() time.Time)
+	// servicetargetDescUpdatedAt is the schema descriptor for updated_at field.
+	servicetargetDescUpdatedAt := servicetargetMixinFields0[1].Descriptor()
+	// servicetarget.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	servicetarget.DefaultUpdatedAt = servicetargetDescUpdatedAt.Default.(func() time.Time)
+	// servicetarget.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	servicetarget.UpdateDefaultUpdatedAt = servicetargetDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// servicetargetDescPosition is the schema descriptor for position field.
+	servicetargetDescPosition := servicetargetFields[3].Descriptor()
+	// servicetarget.DefaultPosition holds the default value on creation for the position field.
+	servicetarget.DefaultPosition = servicetargetDescPosition.Default.(int)
+	// servicetargetDescWeight is the schema descriptor for weight field.
+	servicetargetDescWeight := servicetargetFields[4].Descriptor()
+	// servicetarget.DefaultWeight holds the default value on creation for the weight field.
+	servicetarget.DefaultWeight = servicetargetDescWeight.Default.(int)
+	// servicetarget.WeightValidator is a validator for the "weight" field. It is called by the builders before save.
+	servicetarget.WeightValidator = servicetargetDescWeight.Validators[0].(func(int) error)
+	// servicetargetDescEnabled is the schema descriptor for enabled field.
+	servicetargetDescEnabled := servicetargetFields[6].Descriptor()
+	// servicetarget.DefaultEnabled holds the default value on creation for the enabled field.
+	servicetarget.DefaultEnabled = servicetargetDescEnabled.Default.(bool)
+	spendwindowFields := schema.SpendWindow{}.Fields()
+	_ = spendwindowFields
+	// spendwindowDescSpent is the schema descriptor for spent field.
+	spendwindowDescSpent := spendwindowFields[4].Descriptor()
+	// spendwindow.DefaultSpent holds the default value on creation for the spent field.
+	spendwindow.DefaultSpent = spendwindowDescSpent.Default.(int64)
+	// spendwindowDescReserved is the schema descriptor for reserved field.
+	spendwindowDescReserved := spendwindowFields[5].Descriptor()
+	// spendwindow.DefaultReserved holds the default value on creation for the reserved field.
+	spendwindow.DefaultReserved = spendwindowDescReserved.Default.(int64)
+	// spendwindowDescWarned is the schema descriptor for warned field.
+	spendwindowDescWarned := spendwindowFields[6].Descriptor()
+	// spendwindow.DefaultWarned holds the default value on creation for the warned field.
+	spendwindow.DefaultWarned = spendwindowDescWarned.Default.(bool)
+	// spendwindowDescUpdatedAt is the schema descriptor for updated_at field.
+	spendwindowDescUpdatedAt := spendwindowFields[7].Descriptor()
+	// spendwindow.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	spendwindow.DefaultUpdatedAt = spendwindowDescUpdatedAt.Default.(func() time.Time)
+	// spendwindow.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	spendwindow.UpdateDefaultUpdatedAt = spendwindowDescUpdatedAt.UpdateDefault.(func() time.Time)
+	usagerecordFields := schema.UsageRecord{}.Fields()
+	_ = usagerecordFields
+	// usagerecordDescCreatedAt is the schema descriptor for created_at field.
+	usagerecordDescCreatedAt := usagerecordFields[0].Descriptor()
+	// usagerecord.DefaultCreatedAt holds the default value on creation for the created_at field.
+	usagerecord.DefaultCreatedAt = usagerecordDescCreatedAt.Default.(func() time.Time)
+	// usagerecordDescInputTokens is the schema descriptor for input_tokens field.
+	usagerecordDescInputTokens := usagerecordFields[9].Descriptor()
+	// usagerecord.DefaultInputTokens holds the default value on creation for the input_tokens field.
+	usagerecord.DefaultInputTokens = usagerecordDescInputTokens.Default.(int64)
+	// usagerecordDescOutputTokens is the schema descriptor for output_tokens field.
+	usagerecordDescOutputTokens := usagerecordFields[10].Descriptor()
+	// usagerecord.DefaultOutputTokens holds the default value on creation for the output_tokens field.
+	usagerecord.DefaultOutputTokens = usagerecordDescOutputTokens.Default.(int64)
+	// usagerecordDescCachedInputTokens is the schema descriptor for cached_input_tokens field.
+	usagerecordDescCachedInputTokens := usagerecordFields[11].Descriptor()
+	// usagerecord.DefaultCachedInputTokens holds the default value on creation for the cached_input_tokens field.
+	usagerecord.DefaultCachedInputTokens = usagerecordDescCachedInputTokens.Default.(int64)
+	// usagerecordDescCost is the schema descriptor for cost field.
+	usagerecordDescCost := usagerecordFields[12].Descriptor()
+	// usagerecord.DefaultCost holds the default value on creation for the cost field.
+	usagerecord.DefaultCost = money.Micros(usagerecordDescCost.Default.(int64))
+	// usagerecordDescPriced is the schema descriptor for priced field.
+	usagerecordDescPriced := usagerecordFields[13].Descriptor()
+	// usagerecord.DefaultPriced holds the default value on creation for the priced field.
+	usagerecord.DefaultPriced = usagerecordDescPriced.Default.(bool)
+	// usagerecordDescLatencyUs is the schema descriptor for latency_us field.
+	usagerecordDescLatencyUs := usagerecordFields[16].Descriptor()
+	// usagerecord.DefaultLatencyUs holds the default value on creation for the latency_us field.
+	usagerecord.DefaultLatencyUs = usagerecordDescLatencyUs.Default.(int64)
+	// usagerecordDescStreamed is the schema descriptor for streamed field.
+	usagerecordDescStreamed := usagerecordFields[18].Descriptor()
+	// usagerecord.DefaultStreamed holds the default value on creation for the streamed field.
+	usagerecord.DefaultStreamed = usagerecordDescStreamed.Default.(bool)
+	// usagerecordDescPartial is the schema descriptor for partial field.
+	usagerecordDescPartial := usagerecordFields[19].Descriptor()
+	// usagerecord.DefaultPartial holds the default value on creation for the partial field.
+	usagerecord.DefaultPartial = usagerecordDescPartial.Default.(bool)
+	usagerollupFields := schema.UsageRollup{}.Fields()
+	_ = usagerollupFields
+	// usagerollupDescRequests is the schema descriptor for requests field.
+	usagerollupDescRequests := usagerollupFields[5].Descriptor()
+	// usagerollup.DefaultRequests holds the default value on creation for the requests field.
+	usagerollup.DefaultRequests = usagerollupDescRequests.Default.(int64)
+	// usagerollupDescErrors is the schema descriptor for errors field.
+	usagerollupDescErrors := usagerollupFields[6].Descriptor()
+	// usagerollup.DefaultErrors holds the default value on creation for the errors field.
+	usagerollup.DefaultErrors = usagerollupDescErrors.Default.(int64)
+	// usagerollupDescUnpricedRequests is the schema descriptor for unpriced_requests field.
+	usagerollupDescUnpricedRequests := usagerollupFields[7].Descriptor()
+	// usagerollup.DefaultUnpricedRequests holds the default value on creation for the unpriced_requests field.
+	usagerollup.DefaultUnpricedRequests = usagerollupDescUnpricedRequests.Default.(int64)
+	// usagerollupDescInputTokens is the schema descriptor for input_tokens field.
+	usagerollupDescInputTokens := usagerollupFields[8].Descriptor()
+	// usagerollup.DefaultInputTokens holds the default value on creation for the input_tokens field.
+	usagerollup.DefaultInputTokens = usagerollupDescInputTokens.Default.(int64)
+	// usagerollupDescOutputTokens is the schema descriptor for output_tokens field.
+	usagerollupDescOutputTokens := usagerollupFields[9].Descriptor()
+	// usagerollup.DefaultOutputTokens holds the default value on creation for the output_tokens field.
+	usagerollup.DefaultOutputTokens = usagerollupDescOutputTokens.Default.(int64)
+	// usagerollupDescCachedInputTokens is the schema descriptor for cached_input_tokens field.
+	usagerollupDescCachedInputTokens := usagerollupFields[10].Descriptor()
+	// usagerollup.DefaultCachedInputTokens holds the default value on creation for the cached_input_tokens field.
+	usagerollup.DefaultCachedInputTokens = usagerollupDescCachedInputTokens.Default.(int64)
+	// usagerollupDescCost is the schema descriptor for cost field.
+	usagerollupDescCost := usagerollupFields[11].Descriptor()
+	// usagerollup.DefaultCost holds the default value on creation for the cost field.
+	usagerollup.DefaultCost = money.Micros(usagerollupDescCost.Default.(int64))
+	// usagerollupDescLatencyUsSum is the schema descriptor for latency_us_sum field.
+	usagerollupDescLatencyUsSum := usagerollupFields[12].Descriptor()
+	// usagerollup.DefaultLatencyUsSum holds the default value on creation for the latency_us_sum field.
+	usagerollup.DefaultLatencyUsSum = usagerollupDescLatencyUsSum.Default.(int64)
+	userMixin := schema.User{}.Mixin()
+	userMixinFields0 := userMixin[0].Fields()
+	_ = userMixinFields0
+	userFields := schema.User{}.Fields()
+	_ = userFields
+	// userDescCreatedAt is the schema descriptor for created_at field.
+	userDescCreatedAt := userMixinFields0[0].Descriptor()
+	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
+	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
+	// userDescUpdatedAt is the schema descriptor for updated_at field.
+	userDescUpdatedAt := userMixinFields0[1].Descriptor()
+	// user.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	user.DefaultUpdatedAt = userDescUpdatedAt.Default.(func() time.Time)
+	// user.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	user.UpdateDefaultUpdatedAt = userDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// userDescUsername is the schema descriptor for username field.
+	userDescUsername := userFields[0].Descriptor()
+	// user.UsernameValidator is a validator for the "username" field. It is called by the builders before save.
+	user.UsernameValidator = func() func(string) error {
+		validators := userDescUsername.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(username string) error {
+			for _, fn := range fns {
+				if err := fn(username); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+}
 
 const (
 	Version = "v0.14.5"                                         // Version of ent codegen.

@@ -31,7 +31,7 @@ func (APIKey) Fields() []ent.Field {
 			Immutable().
 			Comment("The service the key calls; nil for management keys."),
 		field.String("name").
-			NotEmpty().
+			Validate(apiName("name", 100)).
 			MaxLen(100).
 			Comment("Unique in the organization; keys are deleted by name.").
 			Annotations(entgql.OrderField("NAME")),

@@ -23,7 +23,7 @@ func (APIStandard) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("api_standard_handle").
 			Unique().
-			NotEmpty().
+			Validate(apiName("apiStandardHandle", 100)).
 			MaxLen(100).
 			Comment("Unique identifier, e.g. openai, cohere, gemini.").
 			Annotations(entgql.OrderField("HANDLE")),
@@ -53,4 +53,10 @@ func (APIStandard) Annotations() []schema.Annotation {
 	// there so that a wrong value gets BAD_USER_INPUT naming the allowed
 	// ones, not a generic enum validation failure.
 	return nil
+}
+
+// Hooks of the APIStandard: its key method and key field are checked
+// together (keyMethodRule).
+func (APIStandard) Hooks() []ent.Hook {
+	return []ent.Hook{keyMethodRule}
 }

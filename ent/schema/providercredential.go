@@ -30,11 +30,12 @@ func (ProviderCredential) Fields() []ent.Field {
 			Comment("One of the supported providers (see the providers query).").
 			Annotations(entgql.OrderField("PROVIDER")),
 		field.String("account_key").
-			NotEmpty().
+			Validate(apiName("accountKey", 200)).
 			MaxLen(200).
 			Comment("Names the account among the organization's credentials for this provider.").
 			Annotations(entgql.OrderField("ACCOUNT_KEY")),
 		field.String("display_name").
+			Validate(apiName("displayName", 200)).
 			MaxLen(200).
 			Annotations(entgql.OrderField("DISPLAY_NAME")),
 		field.Bytes("api_key_ciphertext").

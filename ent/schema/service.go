@@ -26,7 +26,7 @@ func (Service) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("organization_id").Immutable(),
 		field.String("service_name").
-			NotEmpty().
+			Validate(apiName("serviceName", 100)).
 			MaxLen(100).
 			Comment("Unique in the organization; used in API calls.").
 			Annotations(entgql.OrderField("SERVICE_NAME")),

@@ -35,7 +35,7 @@ func (ServiceTarget) Fields() []ent.Field {
 			Comment("Order among the service's targets: the tiebreak of selection, and the order the dashboard shows."),
 		field.Int("weight").
 			Default(1).
-			Min(1).
+			Validate(targetWeight).
 			Comment("Share of the traffic relative to the other healthy targets."),
 		field.JSON("model_map", map[string]string{}).
 			Optional().

@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/graph/model"
 	"github.com/sluicehq/sluice/graph/scalar"
 	"github.com/sluicehq/sluice/livefeed"
+	"github.com/sluicehq/sluice/manage"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/rollup"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -221,32 +222,32 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddServiceTarget         func(childComplexity int, serviceID int, input model.AddServiceTargetInput) int
-		CreateAPIKey             func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateAPIStandard        func(childComplexity int, input model.CreateAPIStandardInput) int
-		CreateModelPrice         func(childComplexity int, input model.CreateModelPriceInput) int
-		CreateProviderCredential func(childComplexity int, input model.CreateProviderCredentialInput) int
-		CreateService            func(childComplexity int, input model.CreateServiceInput) int
+		AddServiceTarget         func(childComplexity int, serviceID int, input manage.AddServiceTargetInput) int
+		CreateAPIKey             func(childComplexity int, input manage.CreateAPIKeyInput) int
+		CreateAPIStandard        func(childComplexity int, input manage.CreateAPIStandardInput) int
+		CreateModelPrice         func(childComplexity int, input manage.CreateModelPriceInput) int
+		CreateProviderCredential func(childComplexity int, input manage.CreateProviderCredentialInput) int
+		CreateService            func(childComplexity int, input manage.CreateServiceInput) int
 		DeleteAPIKey             func(childComplexity int, name string) int
 		DeleteAPIStandard        func(childComplexity int, handle string) int
 		DeleteProviderCredential func(childComplexity int, id int) int
 		DeleteService            func(childComplexity int, id int) int
 		Login                    func(childComplexity int, username string, password string) int
-		PutAPIStandard           func(childComplexity int, handle string, input model.CreateAPIStandardInput) int
+		PutAPIStandard           func(childComplexity int, handle string, input manage.CreateAPIStandardInput) int
 		RemoveServiceTarget      func(childComplexity int, id int) int
 		ReorderServiceTargets    func(childComplexity int, serviceID int, targetIds []int) int
 		RotateAPIKey             func(childComplexity int, id int) int
 		TestProviderCredential   func(childComplexity int, input model.TestProviderCredentialInput) int
 		TopUpBalance             func(childComplexity int, amount money.Micros, organizationID *int) int
-		UpdateAPIKey             func(childComplexity int, id int, input model.UpdateAPIKeyInput) int
-		UpdateAPIStandard        func(childComplexity int, handle string, input model.UpdateAPIStandardInput) int
-		UpdateBalance            func(childComplexity int, input model.UpdateBalanceInput, organizationID *int) int
-		UpdateModelPrice         func(childComplexity int, id int, input model.UpdateModelPriceInput) int
-		UpdateOrganizationLimits func(childComplexity int, input model.UpdateOrganizationLimitsInput) int
-		UpdateProjectSettings    func(childComplexity int, input model.UpdateProjectSettingsInput) int
-		UpdateProviderCredential func(childComplexity int, id int, input model.UpdateProviderCredentialInput) int
-		UpdateService            func(childComplexity int, id int, input model.UpdateServiceInput) int
-		UpdateServiceTarget      func(childComplexity int, id int, input model.UpdateServiceTargetInput) int
+		UpdateAPIKey             func(childComplexity int, id int, input manage.UpdateAPIKeyInput) int
+		UpdateAPIStandard        func(childComplexity int, handle string, input manage.UpdateAPIStandardInput) int
+		UpdateBalance            func(childComplexity int, input manage.UpdateBalanceInput, organizationID *int) int
+		UpdateModelPrice         func(childComplexity int, id int, input manage.UpdateModelPriceInput) int
+		UpdateOrganizationLimits func(childComplexity int, input manage.UpdateOrganizationLimitsInput) int
+		UpdateProjectSettings    func(childComplexity int, input manage.UpdateProjectSettingsInput) int
+		UpdateProviderCredential func(childComplexity int, id int, input manage.UpdateProviderCredentialInput) int
+		UpdateService            func(childComplexity int, id int, input manage.UpdateServiceInput) int
+		UpdateServiceTarget      func(childComplexity int, id int, input manage.UpdateServiceTargetInput) int
 	}
 
 	Organization struct {
@@ -592,29 +593,29 @@ type ModelUsageResolver interface {
 }
 type MutationResolver interface {
 	Login(ctx context.Context, username string, password string) (*model.AuthPayload, error)
-	UpdateOrganizationLimits(ctx context.Context, input model.UpdateOrganizationLimitsInput) (*ent.Organization, error)
+	UpdateOrganizationLimits(ctx context.Context, input manage.UpdateOrganizationLimitsInput) (*ent.Organization, error)
 	TopUpBalance(ctx context.Context, amount money.Micros, organizationID *int) (*ent.Balance, error)
-	UpdateBalance(ctx context.Context, input model.UpdateBalanceInput, organizationID *int) (*ent.Balance, error)
+	UpdateBalance(ctx context.Context, input manage.UpdateBalanceInput, organizationID *int) (*ent.Balance, error)
 	TestProviderCredential(ctx context.Context, input model.TestProviderCredentialInput) (*model.ProviderUsage, error)
-	CreateAPIStandard(ctx context.Context, input model.CreateAPIStandardInput) (*ent.APIStandard, error)
-	PutAPIStandard(ctx context.Context, handle string, input model.CreateAPIStandardInput) (*ent.APIStandard, error)
-	UpdateAPIStandard(ctx context.Context, handle string, input model.UpdateAPIStandardInput) (*ent.APIStandard, error)
+	CreateAPIStandard(ctx context.Context, input manage.CreateAPIStandardInput) (*ent.APIStandard, error)
+	PutAPIStandard(ctx context.Context, handle string, input manage.CreateAPIStandardInput) (*ent.APIStandard, error)
+	UpdateAPIStandard(ctx context.Context, handle string, input manage.UpdateAPIStandardInput) (*ent.APIStandard, error)
 	DeleteAPIStandard(ctx context.Context, handle string) (bool, error)
-	CreateProviderCredential(ctx context.Context, input model.CreateProviderCredentialInput) (*ent.ProviderCredential, error)
-	UpdateProviderCredential(ctx context.Context, id int, input model.UpdateProviderCredentialInput) (*ent.ProviderCredential, error)
+	CreateProviderCredential(ctx context.Context, input manage.CreateProviderCredentialInput) (*ent.ProviderCredential, error)
+	UpdateProviderCredential(ctx context.Context, id int, input manage.UpdateProviderCredentialInput) (*ent.ProviderCredential, error)
 	DeleteProviderCredential(ctx context.Context, id int) (bool, error)
-	CreateService(ctx context.Context, input model.CreateServiceInput) (*ent.Service, error)
-	UpdateService(ctx context.Context, id int, input model.UpdateServiceInput) (*ent.Service, error)
+	CreateService(ctx context.Context, input manage.CreateServiceInput) (*ent.Service, error)
+	UpdateService(ctx context.Context, id int, input manage.UpdateServiceInput) (*ent.Service, error)
 	DeleteService(ctx context.Context, id int) (bool, error)
-	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error)
-	UpdateAPIKey(ctx context.Context, id int, input model.UpdateAPIKeyInput) (*ent.APIKey, error)
-	RotateAPIKey(ctx context.Context, id int) (*model.CreatedAPIKey, error)
+	CreateAPIKey(ctx context.Context, input manage.CreateAPIKeyInput) (*manage.CreatedAPIKey, error)
+	UpdateAPIKey(ctx context.Context, id int, input manage.UpdateAPIKeyInput) (*ent.APIKey, error)
+	RotateAPIKey(ctx context.Context, id int) (*manage.CreatedAPIKey, error)
 	DeleteAPIKey(ctx context.Context, name string) (bool, error)
-	CreateModelPrice(ctx context.Context, input model.CreateModelPriceInput) (*ent.ModelPrice, error)
-	UpdateModelPrice(ctx context.Context, id int, input model.UpdateModelPriceInput) (*ent.ModelPrice, error)
-	UpdateProjectSettings(ctx context.Context, input model.UpdateProjectSettingsInput) (*ent.ProjectSettings, error)
-	AddServiceTarget(ctx context.Context, serviceID int, input model.AddServiceTargetInput) (*ent.ServiceTarget, error)
-	UpdateServiceTarget(ctx context.Context, id int, input model.UpdateServiceTargetInput) (*ent.ServiceTarget, error)
+	CreateModelPrice(ctx context.Context, input manage.CreateModelPriceInput) (*ent.ModelPrice, error)
+	UpdateModelPrice(ctx context.Context, id int, input manage.UpdateModelPriceInput) (*ent.ModelPrice, error)
+	UpdateProjectSettings(ctx context.Context, input manage.UpdateProjectSettingsInput) (*ent.ProjectSettings, error)
+	AddServiceTarget(ctx context.Context, serviceID int, input manage.AddServiceTargetInput) (*ent.ServiceTarget, error)
+	UpdateServiceTarget(ctx context.Context, id int, input manage.UpdateServiceTargetInput) (*ent.ServiceTarget, error)
 	RemoveServiceTarget(ctx context.Context, id int) (bool, error)
 	ReorderServiceTargets(ctx context.Context, serviceID int, targetIds []int) ([]*ent.ServiceTarget, error)
 }
@@ -1343,7 +1344,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AddServiceTarget(childComplexity, args["serviceId"].(int), args["input"].(model.AddServiceTargetInput)), true
+		return e.ComplexityRoot.Mutation.AddServiceTarget(childComplexity, args["serviceId"].(int), args["input"].(manage.AddServiceTargetInput)), true
 	case "Mutation.createAPIKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1354,7 +1355,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(manage.CreateAPIKeyInput)), true
 	case "Mutation.createAPIStandard":
 		if e.ComplexityRoot.Mutation.CreateAPIStandard == nil {
 			break
@@ -1365,7 +1366,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateAPIStandard(childComplexity, args["input"].(model.CreateAPIStandardInput)), true
+		return e.ComplexityRoot.Mutation.CreateAPIStandard(childComplexity, args["input"].(manage.CreateAPIStandardInput)), true
 	case "Mutation.createModelPrice":
 		if e.ComplexityRoot.Mutation.CreateModelPrice == nil {
 			break
@@ -1376,7 +1377,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateModelPrice(childComplexity, args["input"].(model.CreateModelPriceInput)), true
+		return e.ComplexityRoot.Mutation.CreateModelPrice(childComplexity, args["input"].(manage.CreateModelPriceInput)), true
 	case "Mutation.createProviderCredential":
 		if e.ComplexityRoot.Mutation.CreateProviderCredential == nil {
 			break
@@ -1387,7 +1388,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateProviderCredential(childComplexity, args["input"].(model.CreateProviderCredentialInput)), true
+		return e.ComplexityRoot.Mutation.CreateProviderCredential(childComplexity, args["input"].(manage.CreateProviderCredentialInput)), true
 	case "Mutation.createService":
 		if e.ComplexityRoot.Mutation.CreateService == nil {
 			break
@@ -1398,7 +1399,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateService(childComplexity, args["input"].(model.CreateServiceInput)), true
+		return e.ComplexityRoot.Mutation.CreateService(childComplexity, args["input"].(manage.CreateServiceInput)), true
 	case "Mutation.deleteAPIKey":
 		if e.ComplexityRoot.Mutation.DeleteAPIKey == nil {
 			break
@@ -1464,7 +1465,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.PutAPIStandard(childComplexity, args["handle"].(string), args["input"].(model.CreateAPIStandardInput)), true
+		return e.ComplexityRoot.Mutation.PutAPIStandard(childComplexity, args["handle"].(string), args["input"].(manage.CreateAPIStandardInput)), true
 	case "Mutation.removeServiceTarget":
 		if e.ComplexityRoot.Mutation.RemoveServiceTarget == nil {
 			break
@@ -1530,7 +1531,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateAPIKey(childComplexity, args["id"].(int), args["input"].(model.UpdateAPIKeyInput)), true
+		return e.ComplexityRoot.Mutation.UpdateAPIKey(childComplexity, args["id"].(int), args["input"].(manage.UpdateAPIKeyInput)), true
 	case "Mutation.updateAPIStandard":
 		if e.ComplexityRoot.Mutation.UpdateAPIStandard == nil {
 			break
@@ -1541,7 +1542,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateAPIStandard(childComplexity, args["handle"].(string), args["input"].(model.UpdateAPIStandardInput)), true
+		return e.ComplexityRoot.Mutation.UpdateAPIStandard(childComplexity, args["handle"].(string), args["input"].(manage.UpdateAPIStandardInput)), true
 	case "Mutation.updateBalance":
 		if e.ComplexityRoot.Mutation.UpdateBalance == nil {
 			break
@@ -1552,7 +1553,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateBalance(childComplexity, args["input"].(model.UpdateBalanceInput), args["organizationId"].(*int)), true
+		return e.ComplexityRoot.Mutation.UpdateBalance(childComplexity, args["input"].(manage.UpdateBalanceInput), args["organizationId"].(*int)), true
 	case "Mutation.updateModelPrice":
 		if e.ComplexityRoot.Mutation.UpdateModelPrice == nil {
 			break
@@ -1563,7 +1564,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateModelPrice(childComplexity, args["id"].(int), args["input"].(model.UpdateModelPriceInput)), true
+		return e.ComplexityRoot.Mutation.UpdateModelPrice(childComplexity, args["id"].(int), args["input"].(manage.UpdateModelPriceInput)), true
 	case "Mutation.updateOrganizationLimits":
 		if e.ComplexityRoot.Mutation.UpdateOrganizationLimits == nil {
 			break
@@ -1574,7 +1575,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateOrganizationLimits(childComplexity, args["input"].(model.UpdateOrganizationLimitsInput)), true
+		return e.ComplexityRoot.Mutation.UpdateOrganizationLimits(childComplexity, args["input"].(manage.UpdateOrganizationLimitsInput)), true
 	case "Mutation.updateProjectSettings":
 		if e.ComplexityRoot.Mutation.UpdateProjectSettings == nil {
 			break
@@ -1585,7 +1586,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateProjectSettings(childComplexity, args["input"].(model.UpdateProjectSettingsInput)), true
+		return e.ComplexityRoot.Mutation.UpdateProjectSettings(childComplexity, args["input"].(manage.UpdateProjectSettingsInput)), true
 	case "Mutation.updateProviderCredential":
 		if e.ComplexityRoot.Mutation.UpdateProviderCredential == nil {
 			break
@@ -1596,7 +1597,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateProviderCredential(childComplexity, args["id"].(int), args["input"].(model.UpdateProviderCredentialInput)), true
+		return e.ComplexityRoot.Mutation.UpdateProviderCredential(childComplexity, args["id"].(int), args["input"].(manage.UpdateProviderCredentialInput)), true
 	case "Mutation.updateService":
 		if e.ComplexityRoot.Mutation.UpdateService == nil {
 			break
@@ -1607,7 +1608,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateService(childComplexity, args["id"].(int), args["input"].(model.UpdateServiceInput)), true
+		return e.ComplexityRoot.Mutation.UpdateService(childComplexity, args["id"].(int), args["input"].(manage.UpdateServiceInput)), true
 	case "Mutation.updateServiceTarget":
 		if e.ComplexityRoot.Mutation.UpdateServiceTarget == nil {
 			break
@@ -1618,7 +1619,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateServiceTarget(childComplexity, args["id"].(int), args["input"].(model.UpdateServiceTargetInput)), true
+		return e.ComplexityRoot.Mutation.UpdateServiceTarget(childComplexity, args["id"].(int), args["input"].(manage.UpdateServiceTargetInput)), true
 
 	case "Organization.createdAt":
 		if e.ComplexityRoot.Organization.CreatedAt == nil {
@@ -7920,8 +7921,8 @@ func (ec *executionContext) field_Mutation_addServiceTarget_args(ctx context.Con
 	}
 	args["serviceId"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.AddServiceTargetInput, error) {
-			return ec.unmarshalNAddServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐAddServiceTargetInput(ctx, v)
+		func(ctx context.Context, v any) (manage.AddServiceTargetInput, error) {
+			return ec.unmarshalNAddServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐAddServiceTargetInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7934,8 +7935,8 @@ func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
-			return ec.unmarshalNCreateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx, v)
+		func(ctx context.Context, v any) (manage.CreateAPIKeyInput, error) {
+			return ec.unmarshalNCreateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreateAPIKeyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7948,8 +7949,8 @@ func (ec *executionContext) field_Mutation_createAPIStandard_args(ctx context.Co
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateAPIStandardInput, error) {
-			return ec.unmarshalNCreateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateAPIStandardInput(ctx, v)
+		func(ctx context.Context, v any) (manage.CreateAPIStandardInput, error) {
+			return ec.unmarshalNCreateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreateAPIStandardInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7962,8 +7963,8 @@ func (ec *executionContext) field_Mutation_createModelPrice_args(ctx context.Con
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateModelPriceInput, error) {
-			return ec.unmarshalNCreateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateModelPriceInput(ctx, v)
+		func(ctx context.Context, v any) (manage.CreateModelPriceInput, error) {
+			return ec.unmarshalNCreateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreateModelPriceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7976,8 +7977,8 @@ func (ec *executionContext) field_Mutation_createProviderCredential_args(ctx con
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateProviderCredentialInput, error) {
-			return ec.unmarshalNCreateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateProviderCredentialInput(ctx, v)
+		func(ctx context.Context, v any) (manage.CreateProviderCredentialInput, error) {
+			return ec.unmarshalNCreateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreateProviderCredentialInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7990,8 +7991,8 @@ func (ec *executionContext) field_Mutation_createService_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateServiceInput, error) {
-			return ec.unmarshalNCreateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateServiceInput(ctx, v)
+		func(ctx context.Context, v any) (manage.CreateServiceInput, error) {
+			return ec.unmarshalNCreateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreateServiceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8090,8 +8091,8 @@ func (ec *executionContext) field_Mutation_putAPIStandard_args(ctx context.Conte
 	}
 	args["handle"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateAPIStandardInput, error) {
-			return ec.unmarshalNCreateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateAPIStandardInput(ctx, v)
+		func(ctx context.Context, v any) (manage.CreateAPIStandardInput, error) {
+			return ec.unmarshalNCreateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreateAPIStandardInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8198,8 +8199,8 @@ func (ec *executionContext) field_Mutation_updateAPIKey_args(ctx context.Context
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateAPIKeyInput, error) {
-			return ec.unmarshalNUpdateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateAPIKeyInput(ctx, v)
+		func(ctx context.Context, v any) (manage.UpdateAPIKeyInput, error) {
+			return ec.unmarshalNUpdateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateAPIKeyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8220,8 +8221,8 @@ func (ec *executionContext) field_Mutation_updateAPIStandard_args(ctx context.Co
 	}
 	args["handle"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateAPIStandardInput, error) {
-			return ec.unmarshalNUpdateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateAPIStandardInput(ctx, v)
+		func(ctx context.Context, v any) (manage.UpdateAPIStandardInput, error) {
+			return ec.unmarshalNUpdateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateAPIStandardInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8234,8 +8235,8 @@ func (ec *executionContext) field_Mutation_updateBalance_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateBalanceInput, error) {
-			return ec.unmarshalNUpdateBalanceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateBalanceInput(ctx, v)
+		func(ctx context.Context, v any) (manage.UpdateBalanceInput, error) {
+			return ec.unmarshalNUpdateBalanceInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateBalanceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8264,8 +8265,8 @@ func (ec *executionContext) field_Mutation_updateModelPrice_args(ctx context.Con
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateModelPriceInput, error) {
-			return ec.unmarshalNUpdateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateModelPriceInput(ctx, v)
+		func(ctx context.Context, v any) (manage.UpdateModelPriceInput, error) {
+			return ec.unmarshalNUpdateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateModelPriceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8278,8 +8279,8 @@ func (ec *executionContext) field_Mutation_updateOrganizationLimits_args(ctx con
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateOrganizationLimitsInput, error) {
-			return ec.unmarshalNUpdateOrganizationLimitsInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateOrganizationLimitsInput(ctx, v)
+		func(ctx context.Context, v any) (manage.UpdateOrganizationLimitsInput, error) {
+			return ec.unmarshalNUpdateOrganizationLimitsInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateOrganizationLimitsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8292,8 +8293,8 @@ func (ec *executionContext) field_Mutation_updateProjectSettings_args(ctx contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateProjectSettingsInput, error) {
-			return ec.unmarshalNUpdateProjectSettingsInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateProjectSettingsInput(ctx, v)
+		func(ctx context.Context, v any) (manage.UpdateProjectSettingsInput, error) {
+			return ec.unmarshalNUpdateProjectSettingsInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateProjectSettingsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8314,8 +8315,8 @@ func (ec *executionContext) field_Mutation_updateProviderCredential_args(ctx con
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateProviderCredentialInput, error) {
-			return ec.unmarshalNUpdateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateProviderCredentialInput(ctx, v)
+		func(ctx context.Context, v any) (manage.UpdateProviderCredentialInput, error) {
+			return ec.unmarshalNUpdateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateProviderCredentialInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8336,8 +8337,8 @@ func (ec *executionContext) field_Mutation_updateServiceTarget_args(ctx context.
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateServiceTargetInput, error) {
-			return ec.unmarshalNUpdateServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateServiceTargetInput(ctx, v)
+		func(ctx context.Context, v any) (manage.UpdateServiceTargetInput, error) {
+			return ec.unmarshalNUpdateServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateServiceTargetInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8358,8 +8359,8 @@ func (ec *executionContext) field_Mutation_updateService_args(ctx context.Contex
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateServiceInput, error) {
-			return ec.unmarshalNUpdateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateServiceInput(ctx, v)
+		func(ctx context.Context, v any) (manage.UpdateServiceInput, error) {
+			return ec.unmarshalNUpdateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateServiceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10728,7 +10729,7 @@ func (ec *executionContext) fieldContext_Balance_enforced(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Balance", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _CreatedAPIKey_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIKey) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreatedAPIKey_apiKey(ctx context.Context, field graphql.CollectedField, obj *manage.CreatedAPIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10760,7 +10761,7 @@ func (ec *executionContext) fieldContext_CreatedAPIKey_apiKey(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _CreatedAPIKey_key(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIKey) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreatedAPIKey_key(ctx context.Context, field graphql.CollectedField, obj *manage.CreatedAPIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11700,7 +11701,7 @@ func (ec *executionContext) _Mutation_updateOrganizationLimits(ctx context.Conte
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateOrganizationLimits(ctx, fc.Args["input"].(model.UpdateOrganizationLimitsInput))
+			return ec.Resolvers.Mutation().UpdateOrganizationLimits(ctx, fc.Args["input"].(manage.UpdateOrganizationLimitsInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Organization) graphql.Marshaler {
@@ -11788,7 +11789,7 @@ func (ec *executionContext) _Mutation_updateBalance(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateBalance(ctx, fc.Args["input"].(model.UpdateBalanceInput), fc.Args["organizationId"].(*int))
+			return ec.Resolvers.Mutation().UpdateBalance(ctx, fc.Args["input"].(manage.UpdateBalanceInput), fc.Args["organizationId"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Balance) graphql.Marshaler {
@@ -11876,7 +11877,7 @@ func (ec *executionContext) _Mutation_createAPIStandard(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateAPIStandard(ctx, fc.Args["input"].(model.CreateAPIStandardInput))
+			return ec.Resolvers.Mutation().CreateAPIStandard(ctx, fc.Args["input"].(manage.CreateAPIStandardInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIStandard) graphql.Marshaler {
@@ -11920,7 +11921,7 @@ func (ec *executionContext) _Mutation_putAPIStandard(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().PutAPIStandard(ctx, fc.Args["handle"].(string), fc.Args["input"].(model.CreateAPIStandardInput))
+			return ec.Resolvers.Mutation().PutAPIStandard(ctx, fc.Args["handle"].(string), fc.Args["input"].(manage.CreateAPIStandardInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIStandard) graphql.Marshaler {
@@ -11964,7 +11965,7 @@ func (ec *executionContext) _Mutation_updateAPIStandard(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateAPIStandard(ctx, fc.Args["handle"].(string), fc.Args["input"].(model.UpdateAPIStandardInput))
+			return ec.Resolvers.Mutation().UpdateAPIStandard(ctx, fc.Args["handle"].(string), fc.Args["input"].(manage.UpdateAPIStandardInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIStandard) graphql.Marshaler {
@@ -12052,7 +12053,7 @@ func (ec *executionContext) _Mutation_createProviderCredential(ctx context.Conte
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateProviderCredential(ctx, fc.Args["input"].(model.CreateProviderCredentialInput))
+			return ec.Resolvers.Mutation().CreateProviderCredential(ctx, fc.Args["input"].(manage.CreateProviderCredentialInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProviderCredential) graphql.Marshaler {
@@ -12096,7 +12097,7 @@ func (ec *executionContext) _Mutation_updateProviderCredential(ctx context.Conte
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateProviderCredential(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateProviderCredentialInput))
+			return ec.Resolvers.Mutation().UpdateProviderCredential(ctx, fc.Args["id"].(int), fc.Args["input"].(manage.UpdateProviderCredentialInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProviderCredential) graphql.Marshaler {
@@ -12184,7 +12185,7 @@ func (ec *executionContext) _Mutation_createService(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateService(ctx, fc.Args["input"].(model.CreateServiceInput))
+			return ec.Resolvers.Mutation().CreateService(ctx, fc.Args["input"].(manage.CreateServiceInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Service) graphql.Marshaler {
@@ -12228,7 +12229,7 @@ func (ec *executionContext) _Mutation_updateService(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateService(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateServiceInput))
+			return ec.Resolvers.Mutation().UpdateService(ctx, fc.Args["id"].(int), fc.Args["input"].(manage.UpdateServiceInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Service) graphql.Marshaler {
@@ -12316,11 +12317,11 @@ func (ec *executionContext) _Mutation_createAPIKey(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["input"].(model.CreateAPIKeyInput))
+			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["input"].(manage.CreateAPIKeyInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
-			return ec.marshalNCreatedAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreatedAPIKey(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *manage.CreatedAPIKey) graphql.Marshaler {
+			return ec.marshalNCreatedAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreatedAPIKey(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12360,7 +12361,7 @@ func (ec *executionContext) _Mutation_updateAPIKey(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateAPIKey(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateAPIKeyInput))
+			return ec.Resolvers.Mutation().UpdateAPIKey(ctx, fc.Args["id"].(int), fc.Args["input"].(manage.UpdateAPIKeyInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIKey) graphql.Marshaler {
@@ -12407,8 +12408,8 @@ func (ec *executionContext) _Mutation_rotateAPIKey(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().RotateAPIKey(ctx, fc.Args["id"].(int))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
-			return ec.marshalNCreatedAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreatedAPIKey(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *manage.CreatedAPIKey) graphql.Marshaler {
+			return ec.marshalNCreatedAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreatedAPIKey(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12492,7 +12493,7 @@ func (ec *executionContext) _Mutation_createModelPrice(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateModelPrice(ctx, fc.Args["input"].(model.CreateModelPriceInput))
+			return ec.Resolvers.Mutation().CreateModelPrice(ctx, fc.Args["input"].(manage.CreateModelPriceInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ModelPrice) graphql.Marshaler {
@@ -12536,7 +12537,7 @@ func (ec *executionContext) _Mutation_updateModelPrice(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateModelPrice(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateModelPriceInput))
+			return ec.Resolvers.Mutation().UpdateModelPrice(ctx, fc.Args["id"].(int), fc.Args["input"].(manage.UpdateModelPriceInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ModelPrice) graphql.Marshaler {
@@ -12580,7 +12581,7 @@ func (ec *executionContext) _Mutation_updateProjectSettings(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateProjectSettings(ctx, fc.Args["input"].(model.UpdateProjectSettingsInput))
+			return ec.Resolvers.Mutation().UpdateProjectSettings(ctx, fc.Args["input"].(manage.UpdateProjectSettingsInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProjectSettings) graphql.Marshaler {
@@ -12624,7 +12625,7 @@ func (ec *executionContext) _Mutation_addServiceTarget(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AddServiceTarget(ctx, fc.Args["serviceId"].(int), fc.Args["input"].(model.AddServiceTargetInput))
+			return ec.Resolvers.Mutation().AddServiceTarget(ctx, fc.Args["serviceId"].(int), fc.Args["input"].(manage.AddServiceTargetInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ServiceTarget) graphql.Marshaler {
@@ -12668,7 +12669,7 @@ func (ec *executionContext) _Mutation_updateServiceTarget(ctx context.Context, f
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateServiceTarget(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateServiceTargetInput))
+			return ec.Resolvers.Mutation().UpdateServiceTarget(ctx, fc.Args["id"].(int), fc.Args["input"].(manage.UpdateServiceTargetInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ServiceTarget) graphql.Marshaler {
@@ -21674,8 +21675,8 @@ func UnmarshalAPIStandardWhereInput(ctx context.Context, raw any) (ent.APIStanda
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputAddServiceTargetInput(ctx context.Context, obj any) (model.AddServiceTargetInput, error) {
-	var it model.AddServiceTargetInput
+func (ec *executionContext) unmarshalInputAddServiceTargetInput(ctx context.Context, obj any) (manage.AddServiceTargetInput, error) {
+	var it manage.AddServiceTargetInput
 	if obj == nil {
 		return it, nil
 	}
@@ -21731,8 +21732,8 @@ func (ec *executionContext) unmarshalInputAddServiceTargetInput(ctx context.Cont
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalAddServiceTargetInput(ctx context.Context, raw any) (model.AddServiceTargetInput, error) {
-	var out model.AddServiceTargetInput
+func UnmarshalAddServiceTargetInput(ctx context.Context, raw any) (manage.AddServiceTargetInput, error) {
+	var out manage.AddServiceTargetInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddServiceTargetInput", raw, &out)
 	return out, err
 }
@@ -23201,8 +23202,8 @@ func UnmarshalBalanceWhereInput(ctx context.Context, raw any) (ent.BalanceWhereI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
-	var it model.CreateAPIKeyInput
+func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context, obj any) (manage.CreateAPIKeyInput, error) {
+	var it manage.CreateAPIKeyInput
 	if obj == nil {
 		return it, nil
 	}
@@ -23321,14 +23322,14 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateAPIKeyInput(ctx context.Context, raw any) (model.CreateAPIKeyInput, error) {
-	var out model.CreateAPIKeyInput
+func UnmarshalCreateAPIKeyInput(ctx context.Context, raw any) (manage.CreateAPIKeyInput, error) {
+	var out manage.CreateAPIKeyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAPIKeyInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateAPIStandardInput(ctx context.Context, obj any) (model.CreateAPIStandardInput, error) {
-	var it model.CreateAPIStandardInput
+func (ec *executionContext) unmarshalInputCreateAPIStandardInput(ctx context.Context, obj any) (manage.CreateAPIStandardInput, error) {
+	var it manage.CreateAPIStandardInput
 	if obj == nil {
 		return it, nil
 	}
@@ -23384,14 +23385,14 @@ func (ec *executionContext) unmarshalInputCreateAPIStandardInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateAPIStandardInput(ctx context.Context, raw any) (model.CreateAPIStandardInput, error) {
-	var out model.CreateAPIStandardInput
+func UnmarshalCreateAPIStandardInput(ctx context.Context, raw any) (manage.CreateAPIStandardInput, error) {
+	var out manage.CreateAPIStandardInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAPIStandardInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateModelPriceInput(ctx context.Context, obj any) (model.CreateModelPriceInput, error) {
-	var it model.CreateModelPriceInput
+func (ec *executionContext) unmarshalInputCreateModelPriceInput(ctx context.Context, obj any) (manage.CreateModelPriceInput, error) {
+	var it manage.CreateModelPriceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -23489,14 +23490,14 @@ func (ec *executionContext) unmarshalInputCreateModelPriceInput(ctx context.Cont
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateModelPriceInput(ctx context.Context, raw any) (model.CreateModelPriceInput, error) {
-	var out model.CreateModelPriceInput
+func UnmarshalCreateModelPriceInput(ctx context.Context, raw any) (manage.CreateModelPriceInput, error) {
+	var out manage.CreateModelPriceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateModelPriceInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateProviderCredentialInput(ctx context.Context, obj any) (model.CreateProviderCredentialInput, error) {
-	var it model.CreateProviderCredentialInput
+func (ec *executionContext) unmarshalInputCreateProviderCredentialInput(ctx context.Context, obj any) (manage.CreateProviderCredentialInput, error) {
+	var it manage.CreateProviderCredentialInput
 	if obj == nil {
 		return it, nil
 	}
@@ -23573,14 +23574,14 @@ func (ec *executionContext) unmarshalInputCreateProviderCredentialInput(ctx cont
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateProviderCredentialInput(ctx context.Context, raw any) (model.CreateProviderCredentialInput, error) {
-	var out model.CreateProviderCredentialInput
+func UnmarshalCreateProviderCredentialInput(ctx context.Context, raw any) (manage.CreateProviderCredentialInput, error) {
+	var out manage.CreateProviderCredentialInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateProviderCredentialInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateServiceInput(ctx context.Context, obj any) (model.CreateServiceInput, error) {
-	var it model.CreateServiceInput
+func (ec *executionContext) unmarshalInputCreateServiceInput(ctx context.Context, obj any) (manage.CreateServiceInput, error) {
+	var it manage.CreateServiceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -23727,8 +23728,8 @@ func (ec *executionContext) unmarshalInputCreateServiceInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateServiceInput(ctx context.Context, raw any) (model.CreateServiceInput, error) {
-	var out model.CreateServiceInput
+func UnmarshalCreateServiceInput(ctx context.Context, raw any) (manage.CreateServiceInput, error) {
+	var out manage.CreateServiceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateServiceInput", raw, &out)
 	return out, err
 }
@@ -28101,8 +28102,8 @@ func UnmarshalTestProviderCredentialInput(ctx context.Context, raw any) (model.T
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context, obj any) (model.UpdateAPIKeyInput, error) {
-	var it model.UpdateAPIKeyInput
+func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context, obj any) (manage.UpdateAPIKeyInput, error) {
+	var it manage.UpdateAPIKeyInput
 	if obj == nil {
 		return it, nil
 	}
@@ -28207,14 +28208,14 @@ func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateAPIKeyInput(ctx context.Context, raw any) (model.UpdateAPIKeyInput, error) {
-	var out model.UpdateAPIKeyInput
+func UnmarshalUpdateAPIKeyInput(ctx context.Context, raw any) (manage.UpdateAPIKeyInput, error) {
+	var out manage.UpdateAPIKeyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAPIKeyInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateAPIStandardInput(ctx context.Context, obj any) (model.UpdateAPIStandardInput, error) {
-	var it model.UpdateAPIStandardInput
+func (ec *executionContext) unmarshalInputUpdateAPIStandardInput(ctx context.Context, obj any) (manage.UpdateAPIStandardInput, error) {
+	var it manage.UpdateAPIStandardInput
 	if obj == nil {
 		return it, nil
 	}
@@ -28263,14 +28264,14 @@ func (ec *executionContext) unmarshalInputUpdateAPIStandardInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateAPIStandardInput(ctx context.Context, raw any) (model.UpdateAPIStandardInput, error) {
-	var out model.UpdateAPIStandardInput
+func UnmarshalUpdateAPIStandardInput(ctx context.Context, raw any) (manage.UpdateAPIStandardInput, error) {
+	var out manage.UpdateAPIStandardInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAPIStandardInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateBalanceInput(ctx context.Context, obj any) (model.UpdateBalanceInput, error) {
-	var it model.UpdateBalanceInput
+func (ec *executionContext) unmarshalInputUpdateBalanceInput(ctx context.Context, obj any) (manage.UpdateBalanceInput, error) {
+	var it manage.UpdateBalanceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -28312,14 +28313,14 @@ func (ec *executionContext) unmarshalInputUpdateBalanceInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateBalanceInput(ctx context.Context, raw any) (model.UpdateBalanceInput, error) {
-	var out model.UpdateBalanceInput
+func UnmarshalUpdateBalanceInput(ctx context.Context, raw any) (manage.UpdateBalanceInput, error) {
+	var out manage.UpdateBalanceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateBalanceInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateModelPriceInput(ctx context.Context, obj any) (model.UpdateModelPriceInput, error) {
-	var it model.UpdateModelPriceInput
+func (ec *executionContext) unmarshalInputUpdateModelPriceInput(ctx context.Context, obj any) (manage.UpdateModelPriceInput, error) {
+	var it manage.UpdateModelPriceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -28403,14 +28404,14 @@ func (ec *executionContext) unmarshalInputUpdateModelPriceInput(ctx context.Cont
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateModelPriceInput(ctx context.Context, raw any) (model.UpdateModelPriceInput, error) {
-	var out model.UpdateModelPriceInput
+func UnmarshalUpdateModelPriceInput(ctx context.Context, raw any) (manage.UpdateModelPriceInput, error) {
+	var out manage.UpdateModelPriceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateModelPriceInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateOrganizationLimitsInput(ctx context.Context, obj any) (model.UpdateOrganizationLimitsInput, error) {
-	var it model.UpdateOrganizationLimitsInput
+func (ec *executionContext) unmarshalInputUpdateOrganizationLimitsInput(ctx context.Context, obj any) (manage.UpdateOrganizationLimitsInput, error) {
+	var it manage.UpdateOrganizationLimitsInput
 	if obj == nil {
 		return it, nil
 	}
@@ -28508,14 +28509,14 @@ func (ec *executionContext) unmarshalInputUpdateOrganizationLimitsInput(ctx cont
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateOrganizationLimitsInput(ctx context.Context, raw any) (model.UpdateOrganizationLimitsInput, error) {
-	var out model.UpdateOrganizationLimitsInput
+func UnmarshalUpdateOrganizationLimitsInput(ctx context.Context, raw any) (manage.UpdateOrganizationLimitsInput, error) {
+	var out manage.UpdateOrganizationLimitsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateOrganizationLimitsInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateProjectSettingsInput(ctx context.Context, obj any) (model.UpdateProjectSettingsInput, error) {
-	var it model.UpdateProjectSettingsInput
+func (ec *executionContext) unmarshalInputUpdateProjectSettingsInput(ctx context.Context, obj any) (manage.UpdateProjectSettingsInput, error) {
+	var it manage.UpdateProjectSettingsInput
 	if obj == nil {
 		return it, nil
 	}
@@ -28557,14 +28558,14 @@ func (ec *executionContext) unmarshalInputUpdateProjectSettingsInput(ctx context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateProjectSettingsInput(ctx context.Context, raw any) (model.UpdateProjectSettingsInput, error) {
-	var out model.UpdateProjectSettingsInput
+func UnmarshalUpdateProjectSettingsInput(ctx context.Context, raw any) (manage.UpdateProjectSettingsInput, error) {
+	var out manage.UpdateProjectSettingsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProjectSettingsInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateProviderCredentialInput(ctx context.Context, obj any) (model.UpdateProviderCredentialInput, error) {
-	var it model.UpdateProviderCredentialInput
+func (ec *executionContext) unmarshalInputUpdateProviderCredentialInput(ctx context.Context, obj any) (manage.UpdateProviderCredentialInput, error) {
+	var it manage.UpdateProviderCredentialInput
 	if obj == nil {
 		return it, nil
 	}
@@ -28627,14 +28628,14 @@ func (ec *executionContext) unmarshalInputUpdateProviderCredentialInput(ctx cont
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateProviderCredentialInput(ctx context.Context, raw any) (model.UpdateProviderCredentialInput, error) {
-	var out model.UpdateProviderCredentialInput
+func UnmarshalUpdateProviderCredentialInput(ctx context.Context, raw any) (manage.UpdateProviderCredentialInput, error) {
+	var out manage.UpdateProviderCredentialInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProviderCredentialInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateServiceInput(ctx context.Context, obj any) (model.UpdateServiceInput, error) {
-	var it model.UpdateServiceInput
+func (ec *executionContext) unmarshalInputUpdateServiceInput(ctx context.Context, obj any) (manage.UpdateServiceInput, error) {
+	var it manage.UpdateServiceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -28767,14 +28768,14 @@ func (ec *executionContext) unmarshalInputUpdateServiceInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateServiceInput(ctx context.Context, raw any) (model.UpdateServiceInput, error) {
-	var out model.UpdateServiceInput
+func UnmarshalUpdateServiceInput(ctx context.Context, raw any) (manage.UpdateServiceInput, error) {
+	var out manage.UpdateServiceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateServiceInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateServiceTargetInput(ctx context.Context, obj any) (model.UpdateServiceTargetInput, error) {
-	var it model.UpdateServiceTargetInput
+func (ec *executionContext) unmarshalInputUpdateServiceTargetInput(ctx context.Context, obj any) (manage.UpdateServiceTargetInput, error) {
+	var it manage.UpdateServiceTargetInput
 	if obj == nil {
 		return it, nil
 	}
@@ -28823,8 +28824,8 @@ func (ec *executionContext) unmarshalInputUpdateServiceTargetInput(ctx context.C
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateServiceTargetInput(ctx context.Context, raw any) (model.UpdateServiceTargetInput, error) {
-	var out model.UpdateServiceTargetInput
+func UnmarshalUpdateServiceTargetInput(ctx context.Context, raw any) (manage.UpdateServiceTargetInput, error) {
+	var out manage.UpdateServiceTargetInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateServiceTargetInput", raw, &out)
 	return out, err
 }
@@ -31608,7 +31609,7 @@ func (ec *executionContext) _Balance(ctx context.Context, sel ast.SelectionSet, 
 
 var createdAPIKeyImplementors = []string{"CreatedAPIKey"}
 
-func (ec *executionContext) _CreatedAPIKey(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedAPIKey) graphql.Marshaler {
+func (ec *executionContext) _CreatedAPIKey(ctx context.Context, sel ast.SelectionSet, obj *manage.CreatedAPIKey) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createdAPIKeyImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -34778,7 +34779,7 @@ func (ec *executionContext) unmarshalNAPIStandardWhereInput2ᚖgithubᚗcomᚋsl
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNAddServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐAddServiceTargetInput(ctx context.Context, v any) (model.AddServiceTargetInput, error) {
+func (ec *executionContext) unmarshalNAddServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐAddServiceTargetInput(ctx context.Context, v any) (manage.AddServiceTargetInput, error) {
 	res, err := ec.unmarshalInputAddServiceTargetInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -34903,32 +34904,32 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) unmarshalNCreateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
+func (ec *executionContext) unmarshalNCreateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreateAPIKeyInput(ctx context.Context, v any) (manage.CreateAPIKeyInput, error) {
 	res, err := ec.unmarshalInputCreateAPIKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateAPIStandardInput(ctx context.Context, v any) (model.CreateAPIStandardInput, error) {
+func (ec *executionContext) unmarshalNCreateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreateAPIStandardInput(ctx context.Context, v any) (manage.CreateAPIStandardInput, error) {
 	res, err := ec.unmarshalInputCreateAPIStandardInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateModelPriceInput(ctx context.Context, v any) (model.CreateModelPriceInput, error) {
+func (ec *executionContext) unmarshalNCreateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreateModelPriceInput(ctx context.Context, v any) (manage.CreateModelPriceInput, error) {
 	res, err := ec.unmarshalInputCreateModelPriceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateProviderCredentialInput(ctx context.Context, v any) (model.CreateProviderCredentialInput, error) {
+func (ec *executionContext) unmarshalNCreateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreateProviderCredentialInput(ctx context.Context, v any) (manage.CreateProviderCredentialInput, error) {
 	res, err := ec.unmarshalInputCreateProviderCredentialInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreateServiceInput(ctx context.Context, v any) (model.CreateServiceInput, error) {
+func (ec *executionContext) unmarshalNCreateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreateServiceInput(ctx context.Context, v any) (manage.CreateServiceInput, error) {
 	res, err := ec.unmarshalInputCreateServiceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐCreatedAPIKey(ctx context.Context, sel ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
+func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐCreatedAPIKey(ctx context.Context, sel ast.SelectionSet, v *manage.CreatedAPIKey) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CreatedAPIKey!")
 		return graphql.Null
@@ -35513,47 +35514,47 @@ func (ec *executionContext) marshalNUSD2githubᚗcomᚋsluicehqᚋsluiceᚋmoney
 	return res
 }
 
-func (ec *executionContext) unmarshalNUpdateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateAPIKeyInput(ctx context.Context, v any) (model.UpdateAPIKeyInput, error) {
+func (ec *executionContext) unmarshalNUpdateAPIKeyInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateAPIKeyInput(ctx context.Context, v any) (manage.UpdateAPIKeyInput, error) {
 	res, err := ec.unmarshalInputUpdateAPIKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateAPIStandardInput(ctx context.Context, v any) (model.UpdateAPIStandardInput, error) {
+func (ec *executionContext) unmarshalNUpdateAPIStandardInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateAPIStandardInput(ctx context.Context, v any) (manage.UpdateAPIStandardInput, error) {
 	res, err := ec.unmarshalInputUpdateAPIStandardInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateBalanceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateBalanceInput(ctx context.Context, v any) (model.UpdateBalanceInput, error) {
+func (ec *executionContext) unmarshalNUpdateBalanceInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateBalanceInput(ctx context.Context, v any) (manage.UpdateBalanceInput, error) {
 	res, err := ec.unmarshalInputUpdateBalanceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateModelPriceInput(ctx context.Context, v any) (model.UpdateModelPriceInput, error) {
+func (ec *executionContext) unmarshalNUpdateModelPriceInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateModelPriceInput(ctx context.Context, v any) (manage.UpdateModelPriceInput, error) {
 	res, err := ec.unmarshalInputUpdateModelPriceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateOrganizationLimitsInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateOrganizationLimitsInput(ctx context.Context, v any) (model.UpdateOrganizationLimitsInput, error) {
+func (ec *executionContext) unmarshalNUpdateOrganizationLimitsInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateOrganizationLimitsInput(ctx context.Context, v any) (manage.UpdateOrganizationLimitsInput, error) {
 	res, err := ec.unmarshalInputUpdateOrganizationLimitsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateProjectSettingsInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateProjectSettingsInput(ctx context.Context, v any) (model.UpdateProjectSettingsInput, error) {
+func (ec *executionContext) unmarshalNUpdateProjectSettingsInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateProjectSettingsInput(ctx context.Context, v any) (manage.UpdateProjectSettingsInput, error) {
 	res, err := ec.unmarshalInputUpdateProjectSettingsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateProviderCredentialInput(ctx context.Context, v any) (model.UpdateProviderCredentialInput, error) {
+func (ec *executionContext) unmarshalNUpdateProviderCredentialInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateProviderCredentialInput(ctx context.Context, v any) (manage.UpdateProviderCredentialInput, error) {
 	res, err := ec.unmarshalInputUpdateProviderCredentialInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateServiceInput(ctx context.Context, v any) (model.UpdateServiceInput, error) {
+func (ec *executionContext) unmarshalNUpdateServiceInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateServiceInput(ctx context.Context, v any) (manage.UpdateServiceInput, error) {
 	res, err := ec.unmarshalInputUpdateServiceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUpdateServiceTargetInput(ctx context.Context, v any) (model.UpdateServiceTargetInput, error) {
+func (ec *executionContext) unmarshalNUpdateServiceTargetInput2githubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐUpdateServiceTargetInput(ctx context.Context, v any) (manage.UpdateServiceTargetInput, error) {
 	res, err := ec.unmarshalInputUpdateServiceTargetInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }

@@ -1,4 +1,4 @@
-package graph
+package manage
 
 import (
 	"context"
@@ -8,10 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/ent"
-	"github.com/sluicehq/sluice/ent/apikey"
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/providercredential"
@@ -24,54 +22,18 @@ import (
 	"github.com/sluicehq/sluice/upstream"
 )
 
-// keyMethods are the API standards' authentication methods: a bearer token,
-// an API key header, a query parameter, or none.
-var keyMethods = []string{"auth_bearer", "auth_apikey", "query_param", "none"}
-
-// checkKeyMethod validates a standard's key method and field together.
-func checkKeyMethod(method string, field *string) error {
-	ok := false
-	for _, m := range keyMethods {
-		ok = ok || m == method
-	}
-	if !ok {
-		return FieldErrorf("keyMethod", "keyMethod %q is not one of %s", method, strings.Join(keyMethods, ", "))
-	}
-	if method != "none" && (field == nil || strings.TrimSpace(*field) == "") {
-		return FieldErrorf("keyField", "keyField is required for keyMethod %s: the header or query parameter that carries the key", method)
-	}
-	if field != nil && strings.ContainsAny(*field, "\r\n:= ") && method != "none" {
-		return FieldErrorf("keyField", "keyField %q is not a valid header or parameter name", *field)
-	}
-	return nil
-}
-
-// checkName refuses empty names and control characters, which would end up
-// in headers, logs and the dashboard.
-func checkName(field, v string, max int) error {
-	if strings.TrimSpace(v) == "" {
-		return FieldErrorf(field, "%s must not be empty", field)
-	}
-	if len(v) > max {
-		return FieldErrorf(field, "%s is longer than %d characters", field, max)
-	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f {
-			return FieldErrorf(field, "%s contains a control character", field)
-		}
-	}
-	return nil
-}
-
-func checkProvider(name string) error {
+// CheckProvider refuses a provider Sluice does not know.
+func CheckProvider(name string) error {
 	if err := providers.Validate(name); err != nil {
 		return FieldErrorf("provider", "%s", err.Error())
 	}
 	return nil
 }
 
-func (r *Resolver) checkBaseURL(ctx context.Context, provider string, raw *string) error {
-	if err := checkBaseURL(provider, raw); err != nil || !r.DenyPrivateUpstreams || raw == nil || *raw == "" {
+// CheckBaseURL refuses a base URL the provider cannot use, and with
+// DenyPrivateUpstreams one whose host resolves to a private address.
+func (m *Manager) CheckBaseURL(ctx context.Context, provider string, raw *string) error {
+	if err := checkBaseURL(provider, raw); err != nil || !m.DenyPrivateUpstreams || raw == nil || *raw == "" {
 		return err
 	}
 	u, _ := url.Parse(*raw)
@@ -94,8 +56,8 @@ func checkBaseURL(provider string, raw *string) error {
 	return nil
 }
 
-// standardID resolves an API standard handle, or the provider's default.
-func standardID(ctx context.Context, client *ent.Client, provider string, handle *string) (int, error) {
+// StandardID resolves an API standard handle, or the provider's default.
+func StandardID(ctx context.Context, client *ent.Client, provider string, handle *string) (int, error) {
 	h := ""
 	if handle != nil && *handle != "" {
 		h = *handle
@@ -198,52 +160,9 @@ func ownCredential(ctx context.Context, client *ent.Client, serviceID int) (*ent
 // it labels the account and never decides ownership.
 func serviceAccountKey(serviceName string) string { return "service:" + serviceName }
 
-// orgCredential returns a credential of the viewer's organization.
-func orgCredential(ctx context.Context, client *ent.Client, v *auth.Viewer, id int) (*ent.ProviderCredential, error) {
-	c, err := client.ProviderCredential.Query().Where(providercredential.ID(id), providercredential.OrganizationID(v.OrgID)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, notFound("provider credential")
-	}
-	return c, err
-}
-
-// orgService returns a service of the viewer's organization.
-func orgService(ctx context.Context, client *ent.Client, v *auth.Viewer, id int) (*ent.Service, error) {
-	s, err := client.Service.Query().Where(service.ID(id), service.OrganizationID(v.OrgID)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, notFound("service")
-	}
-	return s, err
-}
-
-// orgAPIKey returns an API key of the viewer's organization.
-func orgAPIKey(ctx context.Context, client *ent.Client, v *auth.Viewer, id int) (*ent.APIKey, error) {
-	k, err := client.APIKey.Query().Where(apikey.ID(id), apikey.OrganizationID(v.OrgID)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, notFound("API key")
-	}
-	return k, err
-}
-
 func checkExpiry(t *time.Time, now time.Time) error {
 	if t != nil && !t.After(now) {
 		return FieldErrorf("expiresAt", "expiresAt %s is in the past", t.UTC().Format(time.RFC3339))
-	}
-	return nil
-}
-
-// withTx runs fn in a transaction, rolling back on error.
-func withTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
-	tx, err := client.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }
@@ -253,13 +172,13 @@ func withTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) 
 // key never touches a credential other services share. owner is the
 // service's id, or nil while the service is still being created (its create
 // then sets the edge).
-func (r *Resolver) createServiceCredential(ctx context.Context, tx *ent.Tx, v *auth.Viewer, provider, serviceName string, owner *int, baseURL *string, key string) (int, error) {
-	stdID, err := standardID(ctx, tx.Client(), provider, nil)
+func (m *Manager) createServiceCredential(ctx context.Context, tx *ent.Tx, orgID int, provider, serviceName string, owner *int, baseURL *string, key string) (int, error) {
+	stdID, err := StandardID(ctx, tx.Client(), provider, nil)
 	if err != nil {
 		return 0, err
 	}
 	cred, err := tx.ProviderCredential.Create().
-		SetOrganizationID(v.OrgID).
+		SetOrganizationID(orgID).
 		SetProvider(provider).
 		SetAccountKey(serviceAccountKey(serviceName)).
 		SetDisplayName(serviceName).
@@ -273,7 +192,7 @@ func (r *Resolver) createServiceCredential(ctx context.Context, tx *ent.Tx, v *a
 	if err != nil {
 		return 0, err
 	}
-	if err := credentials.SetKey(ctx, r.Keyring, tx.ProviderCredential.UpdateOneID(cred.ID), cred.ID, key); err != nil {
+	if err := credentials.SetKey(ctx, m.Keyring, tx.ProviderCredential.UpdateOneID(cred.ID), cred.ID, key); err != nil {
 		return 0, err
 	}
 	return cred.ID, nil
@@ -282,15 +201,15 @@ func (r *Resolver) createServiceCredential(ctx context.Context, tx *ent.Tx, v *a
 // rotateServiceKey writes a service's new providerApiKey: into its own
 // credential when it has one, else into a new own credential named after
 // name, the service's name once the update is done.
-func (r *Resolver) rotateServiceKey(ctx context.Context, tx *ent.Tx, v *auth.Viewer, svc *ent.Service, name, key string) (int, error) {
+func (m *Manager) rotateServiceKey(ctx context.Context, tx *ent.Tx, svc *ent.Service, name, key string) (int, error) {
 	own, err := ownCredential(ctx, tx.Client(), svc.ID)
 	if err != nil {
 		return 0, err
 	}
 	if own != nil {
-		return own.ID, credentials.SetKey(ctx, r.Keyring, tx.ProviderCredential.UpdateOneID(own.ID), own.ID, key)
+		return own.ID, credentials.SetKey(ctx, m.Keyring, tx.ProviderCredential.UpdateOneID(own.ID), own.ID, key)
 	}
-	return r.createServiceCredential(ctx, tx, v, svc.Provider, name, &svc.ID, nil, key)
+	return m.createServiceCredential(ctx, tx, svc.OrganizationID, svc.Provider, name, &svc.ID, nil, key)
 }
 
 // renameOwnCredential carries a service's rename over to the labels of its
