@@ -142,6 +142,32 @@ func TestGatewayEndToEnd(t *testing.T) {
 			t.Fatalf("live usage from traffic: %v", live)
 		}
 
+		// A key's own pace limit: two requests a minute, the third refused
+		// with Retry-After; the API shows the limit's use.
+		paced := gql(t, base, token, `mutation($s: ID!) { createAPIKey(input: {name: "paced", serviceId: $s, limitRpm: 2}) { key apiKey { id } } }`,
+			map[string]any{"s": dig(svc, "createService", "id")})
+		pacedKey := dig(paced, "createAPIKey", "key").(string)
+		for i := range 3 {
+			req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","max_tokens":5,"messages":[]}`))
+			req.Header.Set("Authorization", "Bearer "+pacedKey)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			want := map[bool]int{true: 200, false: 429}[i < 2]
+			if resp.StatusCode != want || resp.Header.Get("X-Ratelimit-Limit-Requests") != "2" || (want == 429) != (resp.Header.Get("Retry-After") != "") {
+				t.Fatalf("paced request %d: %d, x-ratelimit-limit-requests %q, retry-after %q", i+1, resp.StatusCode,
+					resp.Header.Get("X-Ratelimit-Limit-Requests"), resp.Header.Get("Retry-After"))
+			}
+		}
+		pace := gql(t, base, token, `query($k: ID!) { apiKey(id: $k) { limitRpm pace { kind limit remaining } } }`,
+			map[string]any{"k": dig(paced, "createAPIKey", "apiKey", "id")})
+		if !strings.Contains(string(mustJSON(pace)), `"pace":[{"kind":"rpm","limit":2,"remaining":0}]`) {
+			t.Fatalf("the key's pace on the API: %s", mustJSON(pace))
+		}
+		*seen = (*seen)[:1] // the organization limit below counts the upstream calls from here
+
 		// An organization limit caps all its services and keys: a total
 		// block below what was spent refuses the next request, for good.
 		limits := gql(t, base, token, `mutation { updateOrganizationLimits(input: {limitCostTotalBlock: 0.001}) { limitCostTotalBlock } }`, nil)

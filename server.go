@@ -205,7 +205,7 @@ func (g *gateway) outbound() upstream.Policy {
 // routes mounts every endpoint of the binary.
 func (g *gateway) routes() http.Handler {
 	mux := http.NewServeMux()
-	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, DB: g.db, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets,
+	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, DB: g.db, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets, Pace: g.pace,
 		Prober: g.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: g.feed,
 		Changes: g.changes, DenyPrivateUpstreams: g.cfg.DenyPrivateUpstreams, TargetHealth: g.proxy}, graph.Options{
 		Introspection:  g.cfg.Playground,

@@ -161,6 +161,7 @@ var matrix = []operation{
 	{"providerUsageChanged", `subscription($id: ID!) { providerUsageChanged(credentialId: $id) { reachable } }`,
 		idVar(func(f fixtures) int { return f.credentialID }), ownOrgOnly},
 	{"organizationSpend", `{ organizationSpend { window spent } }`, noVariables, loggedIn},
+	{"organizationPace", `{ organizationPace { kind limit remaining } }`, noVariables, loggedIn},
 	{"topUpBalance", `mutation { topUpBalance(amount: 10) { currentBalance } }`, noVariables, instanceWrite},
 	{"updateBalance", `mutation { updateBalance(input: {enforced: false}) { enforced } }`, noVariables, instanceWrite},
 }

@@ -11,8 +11,10 @@ import (
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/graph/generated"
+	"github.com/sluicehq/sluice/graph/model"
 	"github.com/sluicehq/sluice/manage"
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/pace"
 )
 
 // Spend is the resolver for the spend field.
@@ -25,6 +27,19 @@ func (r *aPIKeyResolver) Spend(ctx context.Context, obj *ent.APIKey) ([]*budget.
 		}
 	}
 	return r.Budgets.Current(ctx, budget.KeySubject(obj, svc))
+}
+
+// Pace is the resolver for the pace field.
+func (r *aPIKeyResolver) Pace(ctx context.Context, obj *ent.APIKey) ([]*model.PaceLimit, error) {
+	own := pace.LimitsFrom(obj.LimitRpm, obj.LimitTpm, obj.LimitConcurrency)
+	if obj.ServiceID != nil {
+		svc, err := r.Client.Service.Get(ctx, *obj.ServiceID)
+		if err != nil {
+			return nil, err
+		}
+		own = own.Inherit(pace.LimitsFrom(svc.LimitRpm, svc.LimitTpm, svc.LimitConcurrency))
+	}
+	return r.paceOf(pace.Subject{Scope: pace.ScopeKey, ID: obj.ID, Limits: own}), nil
 }
 
 // UpdateOrganizationLimits is the resolver for the updateOrganizationLimits field.
@@ -67,9 +82,27 @@ func (r *queryResolver) OrganizationSpend(ctx context.Context) ([]*budget.Spend,
 	return r.Budgets.Current(ctx, budget.OrgSubject(org))
 }
 
+// OrganizationPace is the resolver for the organizationPace field.
+func (r *queryResolver) OrganizationPace(ctx context.Context) ([]*model.PaceLimit, error) {
+	v, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	org, err := r.manager().Organization(ctx, v.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return r.paceOf(pace.Subject{Scope: pace.ScopeOrg, ID: org.ID, Limits: pace.LimitsFrom(org.LimitRpm, org.LimitTpm, org.LimitConcurrency)}), nil
+}
+
 // Spend is the resolver for the spend field.
 func (r *serviceResolver) Spend(ctx context.Context, obj *ent.Service) ([]*budget.Spend, error) {
 	return r.Budgets.Current(ctx, budget.ServiceSubject(obj))
+}
+
+// Pace is the resolver for the pace field.
+func (r *serviceResolver) Pace(ctx context.Context, obj *ent.Service) ([]*model.PaceLimit, error) {
+	return r.paceOf(pace.Subject{Scope: pace.ScopeService, ID: obj.ID, Limits: pace.LimitsFrom(obj.LimitRpm, obj.LimitTpm, obj.LimitConcurrency)}), nil
 }
 
 // Window is the resolver for the window field.

@@ -115,3 +115,43 @@ func TestUsageQuery(t *testing.T) {
 		}
 	})
 }
+
+// TestPaceLimitsOnTheAPI: keys and services take pace limits on create
+// and update (a given null removes one), a key without its own shows its
+// service's in force, and a limit that is not above zero is refused,
+// naming its field, with nothing written.
+func TestPaceLimitsOnTheAPI(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		svc := h.as(admin, `mutation { createService(input: {serviceName: "paced", provider: "openai", modelsEnabled: [], limitRpm: 60, limitTpm: 10000}) { id limitRpm limitTpm pace { kind limit remaining } } }`, nil).ok(t)
+		if svc.num("createService.limitRpm") != 60 || svc.num("createService.pace.1.limit") != 10000 || svc.str("createService.pace.1.kind") != "tpm" {
+			t.Fatalf("service: %s", svc.raw)
+		}
+		key := h.as(admin, `mutation($s: ID!) { createAPIKey(input: {name: "k", serviceId: $s, limitConcurrency: 3}) { apiKey { id limitConcurrency pace { kind limit } } } }`,
+			map[string]any{"s": svc.get("createService.id")}).ok(t)
+		if got := len(key.get("createAPIKey.apiKey.pace").([]any)); got != 3 || key.num("createAPIKey.apiKey.pace.0.limit") != 60 || key.num("createAPIKey.apiKey.pace.2.limit") != 3 {
+			t.Fatalf("the key's limits in force (the service's rpm and tpm, its own concurrency): %s", key.raw)
+		}
+		upd := h.as(admin, `mutation($s: ID!) { updateService(id: $s, input: {limitTpm: null, limitConcurrency: 10}) { limitRpm limitTpm limitConcurrency } }`,
+			map[string]any{"s": svc.get("createService.id")}).ok(t)
+		if upd.num("updateService.limitRpm") != 60 || upd.get("updateService.limitTpm") != nil || upd.num("updateService.limitConcurrency") != 10 {
+			t.Fatalf("service after update: %s", upd.raw)
+		}
+		keys := h.client.APIKey.Query().CountX(t.Context())
+		for _, c := range []struct{ query, field string }{
+			{`mutation($s: ID!) { createAPIKey(input: {name: "zero", serviceId: $s, limitRpm: 0}) { key } }`, "limitRpm"},
+			{`mutation($s: ID!) { updateService(id: $s, input: {limitConcurrency: -1}) { id } }`, "limitConcurrency"},
+		} {
+			bad := h.as(admin, c.query, map[string]any{"s": svc.get("createService.id")}).wantCode(t, "BAD_USER_INPUT")
+			if f, _ := bad.Errors[0].Extensions["field"].(string); f != c.field {
+				t.Errorf("error field %q, want %q: %s", f, c.field, bad.raw)
+			}
+		}
+		if n := h.client.APIKey.Query().CountX(t.Context()); n != keys {
+			t.Errorf("%d keys after a refused create, want %d", n, keys)
+		}
+		if s := h.client.Service.GetX(t.Context(), svc.id("createService.id")); s.LimitConcurrency == nil || *s.LimitConcurrency != 10 {
+			t.Errorf("a refused update changed the service's concurrency limit: %v", s.LimitConcurrency)
+		}
+	})
+}

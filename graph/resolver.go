@@ -9,9 +9,11 @@ import (
 	"github.com/sluicehq/sluice/changehook"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
-	"github.com/sluicehq/sluice/livefeed"
+	"github.com/sluicehq/sluice/graph/model"
 	"github.com/sluicehq/sluice/headroom"
+	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/manage"
+	"github.com/sluicehq/sluice/pace"
 	"github.com/sluicehq/sluice/proxy"
 	"github.com/sluicehq/sluice/secrets"
 )
@@ -30,7 +32,10 @@ type Resolver struct {
 	Auth    *auth.Authenticator
 	Keyring *secrets.Keyring
 	Budgets budget.Ledger
-	Prober  *headroom.Prober
+	// Pace is the proxy's pace limiter, whose view of each limit's use the
+	// API shows; nil shows every limit unused.
+	Pace   pace.Limiter
+	Prober *headroom.Prober
 	// Feed carries live events to subscriptions.
 	Feed *livefeed.Hub
 	// CredentialTests limits testProviderCredential per caller, 10 a
@@ -71,4 +76,24 @@ func (r *Resolver) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
+}
+
+// paceOf is s's pace limits in force with their use.
+func (r *Resolver) paceOf(s pace.Subject) []*model.PaceLimit {
+	var statuses []pace.Status
+	if r.Pace != nil {
+		statuses = r.Pace.Status([]pace.Subject{s})
+	} else {
+		for _, k := range []pace.Kind{pace.RPM, pace.TPM, pace.Concurrency} {
+			if l := s.Limits.Of(k); l > 0 {
+				statuses = append(statuses, pace.Status{Kind: k, Limit: l, Remaining: l})
+			}
+		}
+	}
+	out := make([]*model.PaceLimit, 0, len(statuses))
+	for _, st := range statuses {
+		out = append(out, &model.PaceLimit{Kind: st.Kind.String(), Limit: int(st.Limit), Remaining: int(st.Remaining),
+			ResetsInSeconds: st.Reset.Seconds()})
+	}
+	return out
 }

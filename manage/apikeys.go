@@ -54,6 +54,9 @@ func (m *Manager) CreateAPIKey(ctx context.Context, orgID int, input CreateAPIKe
 	if err := lim.apply(create.Mutation()); err != nil {
 		return nil, err
 	}
+	if err := applyPace(create.Mutation(), paceGiven(input.LimitRpm, input.LimitTpm, input.LimitConcurrency)); err != nil {
+		return nil, err
+	}
 	k, err := create.Save(ctx)
 	if err != nil {
 		return nil, keyConflict(err, input.Name)
@@ -110,6 +113,9 @@ func (m *Manager) UpdateAPIKey(ctx context.Context, id int, input UpdateAPIKeyIn
 		}
 	}
 	if err := lim.apply(upd.Mutation()); err != nil {
+		return nil, err
+	}
+	if err := applyPace(upd.Mutation(), paceChanges(input.LimitRpm, input.LimitTpm, input.LimitConcurrency)); err != nil {
 		return nil, err
 	}
 	k, err = upd.Save(ctx)

@@ -46,6 +46,9 @@ type CreateAPIKeyInput struct {
 	LimitCostMonthWarn  *money.Micros `json:"limitCostMonthWarn,omitempty"`
 	LimitCostMonthBlock *money.Micros `json:"limitCostMonthBlock,omitempty"`
 	LimitCostTotalBlock *money.Micros `json:"limitCostTotalBlock,omitempty"`
+	LimitRpm            *int          `json:"limitRpm,omitempty"`
+	LimitTpm            *int          `json:"limitTpm,omitempty"`
+	LimitConcurrency    *int          `json:"limitConcurrency,omitempty"`
 	ExpiresAt           *time.Time    `json:"expiresAt,omitempty"`
 	IsActive            *bool         `json:"isActive,omitempty"`
 }
@@ -114,6 +117,9 @@ type CreateServiceInput struct {
 	LimitCostMonthWarn  *money.Micros  `json:"limitCostMonthWarn,omitempty"`
 	LimitCostMonthBlock *money.Micros  `json:"limitCostMonthBlock,omitempty"`
 	LimitCostTotalBlock *money.Micros  `json:"limitCostTotalBlock,omitempty"`
+	LimitRpm            *int           `json:"limitRpm,omitempty"`
+	LimitTpm            *int           `json:"limitTpm,omitempty"`
+	LimitConcurrency    *int           `json:"limitConcurrency,omitempty"`
 	RequestDefaults     map[string]any `json:"requestDefaults,omitempty"`
 	Active              *bool          `json:"active,omitempty"`
 }
@@ -137,6 +143,9 @@ type UpdateAPIKeyInput struct {
 	LimitCostMonthWarn  graphql.Omittable[*money.Micros] `json:"limitCostMonthWarn,omitempty"`
 	LimitCostMonthBlock graphql.Omittable[*money.Micros] `json:"limitCostMonthBlock,omitempty"`
 	LimitCostTotalBlock graphql.Omittable[*money.Micros] `json:"limitCostTotalBlock,omitempty"`
+	LimitRpm            graphql.Omittable[*int]          `json:"limitRpm,omitempty"`
+	LimitTpm            graphql.Omittable[*int]          `json:"limitTpm,omitempty"`
+	LimitConcurrency    graphql.Omittable[*int]          `json:"limitConcurrency,omitempty"`
 	ExpiresAt           graphql.Omittable[*time.Time]    `json:"expiresAt,omitempty"`
 	IsActive            *bool                            `json:"isActive,omitempty"`
 }
@@ -218,6 +227,9 @@ type UpdateServiceInput struct {
 	LimitCostMonthWarn  graphql.Omittable[*money.Micros]  `json:"limitCostMonthWarn,omitempty"`
 	LimitCostMonthBlock graphql.Omittable[*money.Micros]  `json:"limitCostMonthBlock,omitempty"`
 	LimitCostTotalBlock graphql.Omittable[*money.Micros]  `json:"limitCostTotalBlock,omitempty"`
+	LimitRpm            graphql.Omittable[*int]           `json:"limitRpm,omitempty"`
+	LimitTpm            graphql.Omittable[*int]           `json:"limitTpm,omitempty"`
+	LimitConcurrency    graphql.Omittable[*int]           `json:"limitConcurrency,omitempty"`
 	RequestDefaults     graphql.Omittable[map[string]any] `json:"requestDefaults,omitempty"`
 	Active              *bool                             `json:"active,omitempty"`
 }

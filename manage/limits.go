@@ -106,6 +106,17 @@ func paceChanges(rpm, tpm, concurrency graphql.Omittable[*int]) map[string]graph
 	return map[string]graphql.Omittable[*int]{"limit_rpm": rpm, "limit_tpm": tpm, "limit_concurrency": concurrency}
 }
 
+// paceGiven are the pace limits a create input sets.
+func paceGiven(rpm, tpm, concurrency *int) map[string]graphql.Omittable[*int] {
+	given := func(v *int) graphql.Omittable[*int] {
+		if v == nil {
+			return graphql.Omittable[*int]{}
+		}
+		return graphql.OmittableOf(v)
+	}
+	return paceChanges(given(rpm), given(tpm), given(concurrency))
+}
+
 // applyPace writes the given pace limits into an ent mutation: a number
 // sets the limit, null removes it, an absent field keeps it. A limit must
 // be a whole number above zero.

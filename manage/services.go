@@ -62,6 +62,9 @@ func (m *Manager) CreateService(ctx context.Context, orgID int, input CreateServ
 		if err := lim.apply(create.Mutation()); err != nil {
 			return err
 		}
+		if err := applyPace(create.Mutation(), paceGiven(input.LimitRpm, input.LimitTpm, input.LimitConcurrency)); err != nil {
+			return err
+		}
 		var err error
 		svc, err = create.Save(ctx)
 		return serviceConflict(err, input.ServiceName)
@@ -189,6 +192,9 @@ func (m *Manager) applyServiceChange(ctx context.Context, tx *ent.Tx, svc *ent.S
 		if err := renameOwnCredential(ctx, tx, svc, c.name); err != nil {
 			return err
 		}
+	}
+	if err := applyPace(upd.Mutation(), paceChanges(c.input.LimitRpm, c.input.LimitTpm, c.input.LimitConcurrency)); err != nil {
+		return err
 	}
 	if err := c.limits.apply(upd.Mutation()); err != nil {
 		return err

@@ -86,6 +86,7 @@ type ComplexityRoot struct {
 		LimitTpm            func(childComplexity int) int
 		Name                func(childComplexity int) int
 		OrganizationID      func(childComplexity int) int
+		Pace                func(childComplexity int) int
 		Service             func(childComplexity int) int
 		ServiceID           func(childComplexity int) int
 		Spend               func(childComplexity int) int
@@ -279,6 +280,13 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PaceLimit struct {
+		Kind            func(childComplexity int) int
+		Limit           func(childComplexity int) int
+		Remaining       func(childComplexity int) int
+		ResetsInSeconds func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
@@ -360,6 +368,7 @@ type ComplexityRoot struct {
 		ModelPrices         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ModelPriceOrder, where *ent.ModelPriceWhereInput) int
 		Node                func(childComplexity int, id int) int
 		Nodes               func(childComplexity int, ids []int) int
+		OrganizationPace    func(childComplexity int) int
 		OrganizationSpend   func(childComplexity int) int
 		Organizations       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
 		ProjectSettings     func(childComplexity int) int
@@ -402,6 +411,7 @@ type ComplexityRoot struct {
 		LimitTpm            func(childComplexity int) int
 		ModelsEnabled       func(childComplexity int) int
 		OrganizationID      func(childComplexity int) int
+		Pace                func(childComplexity int) int
 		Provider            func(childComplexity int) int
 		RequestDefaults     func(childComplexity int) int
 		ServiceName         func(childComplexity int) int
@@ -584,6 +594,7 @@ type ComplexityRoot struct {
 
 type APIKeyResolver interface {
 	Spend(ctx context.Context, obj *ent.APIKey) ([]*budget.Spend, error)
+	Pace(ctx context.Context, obj *ent.APIKey) ([]*model.PaceLimit, error)
 }
 type AuditEventResolver interface {
 	Changes(ctx context.Context, obj *ent.AuditEvent) ([]*model.AuditChange, error)
@@ -638,6 +649,7 @@ type QueryResolver interface {
 	UsageRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) (*ent.UsageRecordConnection, error)
 	Viewer(ctx context.Context) (*auth.Viewer, error)
 	OrganizationSpend(ctx context.Context) ([]*budget.Spend, error)
+	OrganizationPace(ctx context.Context) ([]*model.PaceLimit, error)
 	ProviderUsage(ctx context.Context, credentialID int, refresh *bool) (*model.ProviderUsage, error)
 	ProviderCredential(ctx context.Context, id int) (*ent.ProviderCredential, error)
 	Service(ctx context.Context, id int) (*ent.Service, error)
@@ -651,6 +663,7 @@ type QueryResolver interface {
 }
 type ServiceResolver interface {
 	Spend(ctx context.Context, obj *ent.Service) ([]*budget.Spend, error)
+	Pace(ctx context.Context, obj *ent.Service) ([]*model.PaceLimit, error)
 	Targets(ctx context.Context, obj *ent.Service) ([]*ent.ServiceTarget, error)
 }
 type ServiceTargetResolver interface {
@@ -824,6 +837,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.OrganizationID(childComplexity), true
+	case "APIKey.pace":
+		if e.ComplexityRoot.APIKey.Pace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.Pace(childComplexity), true
 	case "APIKey.service":
 		if e.ComplexityRoot.APIKey.Service == nil {
 			break
@@ -1744,6 +1763,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrganizationEdge.Node(childComplexity), true
 
+	case "PaceLimit.kind":
+		if e.ComplexityRoot.PaceLimit.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaceLimit.Kind(childComplexity), true
+	case "PaceLimit.limit":
+		if e.ComplexityRoot.PaceLimit.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaceLimit.Limit(childComplexity), true
+	case "PaceLimit.remaining":
+		if e.ComplexityRoot.PaceLimit.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaceLimit.Remaining(childComplexity), true
+	case "PaceLimit.resetsInSeconds":
+		if e.ComplexityRoot.PaceLimit.ResetsInSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaceLimit.ResetsInSeconds(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -2146,6 +2190,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.organizationPace":
+		if e.ComplexityRoot.Query.OrganizationPace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.OrganizationPace(childComplexity), true
 	case "Query.organizationSpend":
 		if e.ComplexityRoot.Query.OrganizationSpend == nil {
 			break
@@ -2409,6 +2459,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.OrganizationID(childComplexity), true
+	case "Service.pace":
+		if e.ComplexityRoot.Service.Pace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.Pace(childComplexity), true
 	case "Service.provider":
 		if e.ComplexityRoot.Service.Provider == nil {
 			break
@@ -3408,6 +3464,36 @@ extend type Mutation {
   topUpBalance(amount: USD!, organizationId: ID): Balance!
   "Instance admins only; organizationId defaults to the caller's organization."
   updateBalance(input: UpdateBalanceInput!, organizationId: ID): Balance!
+}
+
+"""
+One pace limit in force on a key, service or organization, with its use
+as this replica last saw it.
+"""
+type PaceLimit {
+  "rpm (requests per rolling minute), tpm (input plus output tokens per rolling minute) or concurrency (requests in flight)."
+  kind: String!
+  "The limit: the subject's own, or for a key without one its service's."
+  limit: Int!
+  "What could be admitted now."
+  remaining: Int!
+  "Seconds until the window is empty again; 0 for concurrency."
+  resetsInSeconds: Float!
+}
+
+extend type APIKey {
+  "The key's pace limits in force (its own, else its service's), with their use."
+  pace: [PaceLimit!]!
+}
+
+extend type Service {
+  "The service's pace limits, with their use."
+  pace: [PaceLimit!]!
+}
+
+extend type Query {
+  "The organization's pace limits, with their use."
+  organizationPace: [PaceLimit!]!
 }
 `, BuiltIn: false},
 	{Name: "../ent.graphqls", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -6525,6 +6611,12 @@ input CreateServiceInput {
   limitCostMonthWarn: USD
   limitCostMonthBlock: USD
   limitCostTotalBlock: USD
+  "Requests per rolling minute; a key without its own inherits its service's."
+  limitRpm: Int
+  "Input plus output tokens per rolling minute."
+  limitTpm: Int
+  "Requests in flight at once."
+  limitConcurrency: Int
   requestDefaults: Map
   active: Boolean
 }
@@ -6547,6 +6639,12 @@ input UpdateServiceInput {
   limitCostMonthWarn: USD @goField(omittable: true)
   limitCostMonthBlock: USD @goField(omittable: true)
   limitCostTotalBlock: USD @goField(omittable: true)
+  "Requests per rolling minute; null removes the limit."
+  limitRpm: Int @goField(omittable: true)
+  "Input plus output tokens per rolling minute; null removes the limit."
+  limitTpm: Int @goField(omittable: true)
+  "Requests in flight at once; null removes the limit."
+  limitConcurrency: Int @goField(omittable: true)
   requestDefaults: Map @goField(omittable: true)
   active: Boolean
 }
@@ -6567,6 +6665,12 @@ input CreateAPIKeyInput {
   limitCostMonthWarn: USD
   limitCostMonthBlock: USD
   limitCostTotalBlock: USD
+  "Requests per rolling minute; a key without its own inherits its service's."
+  limitRpm: Int
+  "Input plus output tokens per rolling minute."
+  limitTpm: Int
+  "Requests in flight at once."
+  limitConcurrency: Int
   expiresAt: Time
   isActive: Boolean
 }
@@ -6584,6 +6688,12 @@ input UpdateAPIKeyInput {
   limitCostMonthWarn: USD @goField(omittable: true)
   limitCostMonthBlock: USD @goField(omittable: true)
   limitCostTotalBlock: USD @goField(omittable: true)
+  "Requests per rolling minute; null removes the limit."
+  limitRpm: Int @goField(omittable: true)
+  "Input plus output tokens per rolling minute; null removes the limit."
+  limitTpm: Int @goField(omittable: true)
+  "Requests in flight at once; null removes the limit."
+  limitConcurrency: Int @goField(omittable: true)
   expiresAt: Time @goField(omittable: true)
   isActive: Boolean
 }
@@ -6959,6 +7069,8 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 		return ec.fieldContext_APIKey_service(ctx, field)
 	case "spend":
 		return ec.fieldContext_APIKey_spend(ctx, field)
+	case "pace":
+		return ec.fieldContext_APIKey_pace(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
 }
@@ -7267,6 +7379,20 @@ func (ec *executionContext) childFields_OrganizationEdge(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type OrganizationEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PaceLimit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_PaceLimit_kind(ctx, field)
+	case "limit":
+		return ec.fieldContext_PaceLimit_limit(ctx, field)
+	case "remaining":
+		return ec.fieldContext_PaceLimit_remaining(ctx, field)
+	case "resetsInSeconds":
+		return ec.fieldContext_PaceLimit_resetsInSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaceLimit", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -7475,6 +7601,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_apiKeys(ctx, field)
 	case "spend":
 		return ec.fieldContext_Service_spend(ctx, field)
+	case "pace":
+		return ec.fieldContext_Service_pace(ctx, field)
 	case "targets":
 		return ec.fieldContext_Service_targets(ctx, field)
 	}
@@ -9695,6 +9823,38 @@ func (ec *executionContext) fieldContext_APIKey_spend(_ context.Context, field g
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Spend(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _APIKey_pace(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_pace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.APIKey().Pace(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PaceLimit) graphql.Marshaler {
+			return ec.marshalNPaceLimit2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐPaceLimitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_pace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "APIKey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaceLimit(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13278,6 +13438,98 @@ func (ec *executionContext) fieldContext_OrganizationEdge_cursor(_ context.Conte
 	return graphql.NewScalarFieldContext("OrganizationEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _PaceLimit_kind(ctx context.Context, field graphql.CollectedField, obj *model.PaceLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaceLimit_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaceLimit_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaceLimit", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaceLimit_limit(ctx context.Context, field graphql.CollectedField, obj *model.PaceLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaceLimit_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaceLimit_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaceLimit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaceLimit_remaining(ctx context.Context, field graphql.CollectedField, obj *model.PaceLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaceLimit_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaceLimit_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaceLimit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaceLimit_resetsInSeconds(ctx context.Context, field graphql.CollectedField, obj *model.PaceLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaceLimit_resetsInSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetsInSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaceLimit_resetsInSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaceLimit", field, false, false, "Float")
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14981,6 +15233,38 @@ func (ec *executionContext) fieldContext_Query_organizationSpend(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_organizationPace(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_organizationPace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().OrganizationPace(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PaceLimit) graphql.Marshaler {
+			return ec.marshalNPaceLimit2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐPaceLimitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_organizationPace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaceLimit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_providerUsage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16150,6 +16434,38 @@ func (ec *executionContext) fieldContext_Service_spend(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Spend(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_pace(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_pace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().Pace(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PaceLimit) graphql.Marshaler {
+			return ec.marshalNPaceLimit2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐPaceLimitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_pace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaceLimit(ctx, field)
 		},
 	}
 	return fc, nil
@@ -23213,7 +23529,7 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "serviceId", "isManagementKey", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "expiresAt", "isActive"}
+	fieldsInOrder := [...]string{"name", "description", "serviceId", "isManagementKey", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "limitRpm", "limitTpm", "limitConcurrency", "expiresAt", "isActive"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23297,6 +23613,27 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context,
 				return it, err
 			}
 			it.LimitCostTotalBlock = data
+		case "limitRpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpm"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpm = data
+		case "limitTpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpm"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpm = data
+		case "limitConcurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrency"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrency = data
 		case "expiresAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -23591,7 +23928,7 @@ func (ec *executionContext) unmarshalInputCreateServiceInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"serviceName", "description", "provider", "providerApiKey", "credentialId", "baseUrl", "modelsEnabled", "allowUnpricedModels", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "requestDefaults", "active"}
+	fieldsInOrder := [...]string{"serviceName", "description", "provider", "providerApiKey", "credentialId", "baseUrl", "modelsEnabled", "allowUnpricedModels", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "limitRpm", "limitTpm", "limitConcurrency", "requestDefaults", "active"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23703,6 +24040,27 @@ func (ec *executionContext) unmarshalInputCreateServiceInput(ctx context.Context
 				return it, err
 			}
 			it.LimitCostTotalBlock = data
+		case "limitRpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpm"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpm = data
+		case "limitTpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpm"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpm = data
+		case "limitConcurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrency"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrency = data
 		case "requestDefaults":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestDefaults"))
 			data, err := ec.unmarshalOMap2map(ctx, v)
@@ -28113,7 +28471,7 @@ func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "expiresAt", "isActive"}
+	fieldsInOrder := [...]string{"name", "description", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "limitRpm", "limitTpm", "limitConcurrency", "expiresAt", "isActive"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28183,6 +28541,27 @@ func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context,
 				return it, err
 			}
 			it.LimitCostTotalBlock = graphql.OmittableOf(data)
+		case "limitRpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpm"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpm = graphql.OmittableOf(data)
+		case "limitTpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpm"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpm = graphql.OmittableOf(data)
+		case "limitConcurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrency"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrency = graphql.OmittableOf(data)
 		case "expiresAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -28645,7 +29024,7 @@ func (ec *executionContext) unmarshalInputUpdateServiceInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"serviceName", "description", "providerApiKey", "credentialId", "modelsEnabled", "allowUnpricedModels", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "requestDefaults", "active"}
+	fieldsInOrder := [...]string{"serviceName", "description", "providerApiKey", "credentialId", "modelsEnabled", "allowUnpricedModels", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "limitRpm", "limitTpm", "limitConcurrency", "requestDefaults", "active"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28743,6 +29122,27 @@ func (ec *executionContext) unmarshalInputUpdateServiceInput(ctx context.Context
 				return it, err
 			}
 			it.LimitCostTotalBlock = graphql.OmittableOf(data)
+		case "limitRpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitRpm"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitRpm = graphql.OmittableOf(data)
+		case "limitTpm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitTpm"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitTpm = graphql.OmittableOf(data)
+		case "limitConcurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limitConcurrency"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LimitConcurrency = graphql.OmittableOf(data)
 		case "requestDefaults":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestDefaults"))
 			data, err := ec.unmarshalOMap2map(ctx, v)
@@ -31127,6 +31527,12 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._APIKey_spend(ctx, field, obj)
 				})
+		case "pace":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._APIKey_pace(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32416,6 +32822,54 @@ func (ec *executionContext) _OrganizationEdge(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var paceLimitImplementors = []string{"PaceLimit"}
+
+func (ec *executionContext) _PaceLimit(ctx context.Context, sel ast.SelectionSet, obj *model.PaceLimit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paceLimitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaceLimit")
+		case "kind":
+			out.Values[i] = ec._PaceLimit_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "limit":
+			out.Values[i] = ec._PaceLimit_limit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._PaceLimit_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetsInSeconds":
+			out.Values[i] = ec._PaceLimit_resetsInSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *entgql.PageInfo[int]) graphql.Marshaler {
@@ -32952,6 +33406,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_organizationSpend(ctx, field)
 				})
+		case "organizationPace":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_organizationPace(ctx, field)
+				})
 		case "providerUsage":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -33229,6 +33689,12 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_spend(ctx, field, obj)
+				})
+		case "pace":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_pace(ctx, field, obj)
 				})
 		case "targets":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -35197,6 +35663,30 @@ func (ec *executionContext) marshalNOrganizationOrderField2ᚖgithubᚗcomᚋslu
 func (ec *executionContext) unmarshalNOrganizationWhereInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐOrganizationWhereInput(ctx context.Context, v any) (*ent.OrganizationWhereInput, error) {
 	res, err := ec.unmarshalInputOrganizationWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaceLimit2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐPaceLimitᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PaceLimit) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaceLimit2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐPaceLimit(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPaceLimit2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐPaceLimit(ctx context.Context, sel ast.SelectionSet, v *model.PaceLimit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaceLimit!")
+		return graphql.Null
+	}
+	return ec._PaceLimit(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {

@@ -23,6 +23,19 @@ type AuthPayload struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// One pace limit in force on a key, service or organization, with its use
+// as this replica last saw it.
+type PaceLimit struct {
+	// rpm (requests per rolling minute), tpm (input plus output tokens per rolling minute) or concurrency (requests in flight).
+	Kind string `json:"kind"`
+	// The limit: the subject's own, or for a key without one its service's.
+	Limit int `json:"limit"`
+	// What could be admitted now.
+	Remaining int `json:"remaining"`
+	// Seconds until the window is empty again; 0 for concurrency.
+	ResetsInSeconds float64 `json:"resetsInSeconds"`
+}
+
 // A provider Sluice can proxy to, with what it needs to know about it.
 type ProviderInfo struct {
 	// Identifier used in credentials and services, e.g. openai.

@@ -198,6 +198,8 @@ export type CreateApiKeyInput = {
   isActive?: boolean | null | undefined;
   /** A management key works on the admin API with admin rights and cannot call the proxy. */
   isManagementKey?: boolean | null | undefined;
+  /** Requests in flight at once. */
+  limitConcurrency?: number | null | undefined;
   limitCostDayBlock?: number | null | undefined;
   limitCostDayWarn?: number | null | undefined;
   limitCostHourBlock?: number | null | undefined;
@@ -206,6 +208,10 @@ export type CreateApiKeyInput = {
   limitCostMonthBlock?: number | null | undefined;
   limitCostMonthWarn?: number | null | undefined;
   limitCostTotalBlock?: number | null | undefined;
+  /** Requests per rolling minute; a key without its own inherits its service's. */
+  limitRpm?: number | null | undefined;
+  /** Input plus output tokens per rolling minute. */
+  limitTpm?: number | null | undefined;
   /** Unique in the organization. */
   name: string;
   /** The service the key calls; omit for a management key. */
@@ -245,6 +251,8 @@ export type CreateServiceInput = {
   /** An existing credential of the same provider. */
   credentialId?: string | null | undefined;
   description?: string | null | undefined;
+  /** Requests in flight at once. */
+  limitConcurrency?: number | null | undefined;
   limitCostDayBlock?: number | null | undefined;
   limitCostDayWarn?: number | null | undefined;
   limitCostHourBlock?: number | null | undefined;
@@ -252,6 +260,10 @@ export type CreateServiceInput = {
   limitCostMonthBlock?: number | null | undefined;
   limitCostMonthWarn?: number | null | undefined;
   limitCostTotalBlock?: number | null | undefined;
+  /** Requests per rolling minute; a key without its own inherits its service's. */
+  limitRpm?: number | null | undefined;
+  /** Input plus output tokens per rolling minute. */
+  limitTpm?: number | null | undefined;
   modelsEnabled: Array<string>;
   provider: string;
   /** Stores the service's own credential, encrypted. Alternatively credentialId. */
@@ -383,6 +395,8 @@ export type UpdateApiKeyInput = {
   description?: string | null | undefined;
   expiresAt?: string | null | undefined;
   isActive?: boolean | null | undefined;
+  /** Requests in flight at once; null removes the limit. */
+  limitConcurrency?: number | null | undefined;
   limitCostDayBlock?: number | null | undefined;
   limitCostDayWarn?: number | null | undefined;
   limitCostHourBlock?: number | null | undefined;
@@ -390,6 +404,10 @@ export type UpdateApiKeyInput = {
   limitCostMonthBlock?: number | null | undefined;
   limitCostMonthWarn?: number | null | undefined;
   limitCostTotalBlock?: number | null | undefined;
+  /** Requests per rolling minute; null removes the limit. */
+  limitRpm?: number | null | undefined;
+  /** Input plus output tokens per rolling minute; null removes the limit. */
+  limitTpm?: number | null | undefined;
   name?: string | null | undefined;
 };
 
@@ -419,11 +437,14 @@ export type UpdateModelPriceInput = {
 };
 
 /**
- * The organization's cost limits, which cap the spend of all its services and
+ * The organization's cost and pace limits, which cap all its services and
  * keys together. Only the limits given change; a limit given as null is
- * removed. A warn limit must not be above its block limit.
+ * removed. A warn limit must not be above its block limit; pace limits are
+ * whole numbers above zero.
  */
 export type UpdateOrganizationLimitsInput = {
+  /** Requests in flight at once. */
+  limitConcurrency?: number | null | undefined;
   limitCostDayBlock?: number | null | undefined;
   limitCostDayWarn?: number | null | undefined;
   limitCostHourBlock?: number | null | undefined;
@@ -431,6 +452,10 @@ export type UpdateOrganizationLimitsInput = {
   limitCostMonthBlock?: number | null | undefined;
   limitCostMonthWarn?: number | null | undefined;
   limitCostTotalBlock?: number | null | undefined;
+  /** Requests per rolling minute. */
+  limitRpm?: number | null | undefined;
+  /** Input plus output tokens per rolling minute. */
+  limitTpm?: number | null | undefined;
 };
 
 export type UpdateProjectSettingsInput = {
@@ -455,6 +480,8 @@ export type UpdateServiceInput = {
   allowUnpricedModels?: boolean | null | undefined;
   credentialId?: string | null | undefined;
   description?: string | null | undefined;
+  /** Requests in flight at once; null removes the limit. */
+  limitConcurrency?: number | null | undefined;
   limitCostDayBlock?: number | null | undefined;
   limitCostDayWarn?: number | null | undefined;
   limitCostHourBlock?: number | null | undefined;
@@ -462,6 +489,10 @@ export type UpdateServiceInput = {
   limitCostMonthBlock?: number | null | undefined;
   limitCostMonthWarn?: number | null | undefined;
   limitCostTotalBlock?: number | null | undefined;
+  /** Requests per rolling minute; null removes the limit. */
+  limitRpm?: number | null | undefined;
+  /** Input plus output tokens per rolling minute; null removes the limit. */
+  limitTpm?: number | null | undefined;
   modelsEnabled?: Array<string> | null | undefined;
   /** Rotates the service's own credential key (creating it if the service used a shared one). */
   providerApiKey?: string | null | undefined;
