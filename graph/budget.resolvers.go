@@ -71,11 +71,7 @@ func (r *mutationResolver) UpdateBalance(ctx context.Context, input manage.Updat
 
 // OrganizationSpend is the resolver for the organizationSpend field.
 func (r *queryResolver) OrganizationSpend(ctx context.Context) ([]*budget.Spend, error) {
-	v, err := viewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	org, err := r.manager().Organization(ctx, v.OrgID)
+	org, err := r.viewerOrganization(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -84,11 +80,7 @@ func (r *queryResolver) OrganizationSpend(ctx context.Context) ([]*budget.Spend,
 
 // OrganizationPace is the resolver for the organizationPace field.
 func (r *queryResolver) OrganizationPace(ctx context.Context) ([]*model.PaceLimit, error) {
-	v, err := viewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	org, err := r.manager().Organization(ctx, v.OrgID)
+	org, err := r.viewerOrganization(ctx)
 	if err != nil {
 		return nil, err
 	}

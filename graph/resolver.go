@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -96,4 +97,13 @@ func (r *Resolver) paceOf(s pace.Subject) []*model.PaceLimit {
 			ResetsInSeconds: st.Reset.Seconds()})
 	}
 	return out
+}
+
+// viewerOrganization is the caller's organization.
+func (r *Resolver) viewerOrganization(ctx context.Context) (*ent.Organization, error) {
+	v, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.manager().Organization(ctx, v.OrgID)
 }
