@@ -21,8 +21,8 @@ import (
 const (
 	// leaseCap bounds a rate slice at this many of the request's cost,
 	// besides a quarter of the headroom: a slice serves one second, so it
-	// needs to cover about a second of one replica's traffic.
-	leaseCap = 256
+	// needs to cover about a second of one busy replica's traffic.
+	leaseCap = 4096
 	// SlotTTL is how long a replica's concurrency slots outlive its last
 	// renewal; renewals come every SlotTTL/3, and a replica confirms its
 	// slots before using them once SlotTTL/2 passed without one.
