@@ -238,3 +238,50 @@ func TestPaceSDKBacksOff(t *testing.T) {
 		}
 	})
 }
+
+// TestPaceTokensPerMinute: a streamed answer's tokens, known only at its
+// end, count against the key's tokens-per-minute limit: the next request
+// whose estimate (input plus output cap) no longer fits is refused naming
+// the limit, and one that fits passes, told what remains.
+func TestPaceTokensPerMinute(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		f, counts := paceFixture(t, db)
+		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+			if strings.Contains(string(body), `"stream":true`) {
+				sseEvents(w, openAIStream...)
+				return
+			}
+			answerJSON(w, 200, openAIChatBody)
+		})
+		svc, _ := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-TPM", models: []string{"gpt-test"}})
+		const limit = 3000
+		key := f.addKey(svc, "tokens", func(c *ent.APIKeyCreate) { c.SetLimitTpm(limit) })
+		resp, body := f.call("POST", "/v1/chat/completions", key, `{"model":"gpt-test","stream":true,"max_tokens":600,"messages":[{"role":"user","content":"Hi"}]}`)
+		if resp.StatusCode != 200 || !strings.Contains(body, "[DONE]") {
+			t.Fatalf("stream: %d %s", resp.StatusCode, body)
+		}
+		rec := f.lastRecord()
+		used := rec.InputTokens + rec.OutputTokens
+		if used < 600 {
+			t.Fatalf("the stream's record counts %d tokens", used)
+		}
+		left := int64(limit) - used
+		ask := func(maxTokens int64) (*http.Response, string) {
+			return f.call("POST", "/v1/chat/completions", key, `{"model":"gpt-test","max_tokens":`+strconv.FormatInt(maxTokens, 10)+`,"messages":[{"role":"user","content":"Hi"}]}`)
+		}
+		resp, body = ask(left + 10)
+		if resp.StatusCode != 429 || !strings.Contains(body, "3000 tokens per minute") {
+			t.Fatalf("a request whose output cap alone is past what is left (%d): %d %s", left, resp.StatusCode, body)
+		}
+		resp, body = ask(10)
+		if resp.StatusCode != 200 {
+			t.Fatalf("a request that fits in the %d left: %d %s", left, resp.StatusCode, body)
+		}
+		if rem, _ := strconv.ParseInt(resp.Header.Get("X-Ratelimit-Remaining-Tokens"), 10, 64); rem >= left || rem < left-400 { // the estimate of the input is its body's size
+			t.Errorf("x-ratelimit-remaining-tokens %d, want a little under the %d left after the stream", rem, left)
+		}
+		if counts.get("tpm/key") != 1 {
+			t.Errorf("refusals counted %v", counts.n)
+		}
+	})
+}
