@@ -39,6 +39,10 @@ func (x *exchange) failover(t *target, n int, status int, began time.Time, err e
 		a.Error = "upstream answered 429"
 		until := rateLimitReset(*snap, now)
 		t.health.rateLimited(until, rateLimitReason+" until "+until.UTC().Format(time.RFC3339))
+		// The provider account is spent, whichever service called it.
+		if t.credID != nil && t.room.exhaust(until.UnixNano()) {
+			x.p.peers.share(*t.credID, until.UnixNano())
+		}
 	default:
 		a.Error = "upstream answered " + strconv.Itoa(status)
 		t.health.failed(now, a.Error)

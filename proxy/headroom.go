@@ -1,10 +1,15 @@
 package proxy
 
 import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/ratelimits"
 )
 
@@ -13,7 +18,8 @@ import (
 // of successes as well as 429s). Routing never sends to a target whose
 // credential's window shows nothing remaining until that window resets,
 // and among the others prefers the ones with more room. It is kept per
-// credential, so services sharing a credential share what it taught.
+// credential, so services sharing a credential share what it taught, and
+// a window seen spent is told to the other replicas (peers).
 
 // lowRoom is the share of a window left, in per mille, below which every
 // answer's headers are read rather than one a second: near the end of a
@@ -66,11 +72,13 @@ func (h *headroom) low() bool {
 }
 
 // note records what snap says of the credential's windows; an answer that
-// says nothing clears what earlier ones said.
-func (h *headroom) note(snap ratelimits.Snapshot, now time.Time) {
+// says nothing clears what earlier ones said. It reports a window newly
+// spent (until a later reset than was known), for the other replicas.
+func (h *headroom) note(snap ratelimits.Snapshot, now time.Time) (spent bool) {
 	if h == nil {
-		return
+		return false
 	}
+	before := h.exhaustedUntil.Load()
 	var until, roomUntil int64
 	room := int32(0)
 	for _, w := range [...]ratelimits.Window{snap.Requests, snap.Tokens, snap.InputTokens, snap.OutputTokens} {
@@ -93,6 +101,25 @@ func (h *headroom) note(snap ratelimits.Snapshot, now time.Time) {
 	h.exhaustedUntil.Store(until)
 	h.room.Store(room)
 	h.roomUntil.Store(roomUntil)
+	return until > before
+}
+
+// exhaust marks the credential's windows spent until until (unix
+// nanoseconds), as a 429 or another replica says; it reports whether that
+// is later than what was known.
+func (h *headroom) exhaust(until int64) bool {
+	if h == nil {
+		return false
+	}
+	for {
+		cur := h.exhaustedUntil.Load()
+		if until <= cur {
+			return false
+		}
+		if h.exhaustedUntil.CompareAndSwap(cur, until) {
+			return true
+		}
+	}
 }
 
 // headrooms holds every credential's headroom by credential id; records
@@ -115,4 +142,64 @@ func (hs *headrooms) of(id int) *headroom {
 		hs.m[id] = h
 	}
 	return h
+}
+
+// spentPrefix starts the change-feed message that tells the other
+// replicas a credential's provider window is spent: "headroom-spent
+// <credential id> <until, unix nanoseconds>".
+const spentPrefix = "headroom-spent "
+
+// peers passes what this replica learns of credentials' spent provider
+// windows to the other replicas, and theirs to this one, through the
+// change feed's messages (PostgreSQL's NOTIFY), so that no replica sends
+// to a window another has seen spent.
+type peers struct {
+	m     changefeed.Messenger
+	queue chan string
+	log   *slog.Logger
+}
+
+// share queues the news that credential id is spent until until; it never
+// blocks: a message that finds the queue full is dropped (the other
+// replicas learn it from their own next answer there).
+func (ps *peers) share(id int, until int64) {
+	if ps == nil {
+		return
+	}
+	select {
+	case ps.queue <- spentPrefix + strconv.Itoa(id) + " " + strconv.FormatInt(until, 10):
+	default:
+	}
+}
+
+// run sends the queued messages until ctx ends.
+func (ps *peers) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case msg := <-ps.queue:
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			if err := ps.m.Send(sctx, msg); err != nil {
+				ps.log.Warn("could not tell the other replicas of a spent provider window", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// heard applies another replica's message to rooms; false when the
+// message is not about headroom.
+func heard(payload string, rooms *headrooms) bool {
+	rest, ok := strings.CutPrefix(payload, spentPrefix)
+	if !ok {
+		return false
+	}
+	idText, untilText, ok := strings.Cut(rest, " ")
+	id, err1 := strconv.Atoi(idText)
+	until, err2 := strconv.ParseInt(untilText, 10, 64)
+	if ok && err1 == nil && err2 == nil {
+		rooms.of(id).exhaust(until)
+	}
+	return true
 }

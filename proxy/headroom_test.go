@@ -2,8 +2,11 @@ package proxy
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"entgo.io/ent/dialect"
 
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/internal/testenv"
@@ -126,5 +129,44 @@ func TestHeadroomNote(t *testing.T) {
 	var none *headroom
 	if !none.open(now) || none.share(now) != 1000 || none.low() {
 		t.Error("a target without a credential must route as if it had room")
+	}
+}
+
+// TestHeadroomAcrossReplicas: two proxies on one PostgreSQL database
+// (two replicas): once one sees a target's provider window spent, the
+// other sends it nothing either until the window resets; a 429 there is
+// shared the same way.
+func TestHeadroomAcrossReplicas(t *testing.T) {
+	testenv.RequirePostgres(t)
+	db := testenv.New(t, dialect.Postgres)
+	first, second := newFixture(t, db), newFixture(t, db)
+	for _, c := range []struct {
+		name   string
+		answer func(w http.ResponseWriter, r *http.Request, body []byte)
+	}{
+		{"spent window", func(w http.ResponseWriter, r *http.Request, body []byte) {
+			answerJSON(w, 200, openAIChatBody, "X-Ratelimit-Limit-Requests", "100", "X-Ratelimit-Remaining-Requests", "0",
+				"X-Ratelimit-Reset-Requests", "1m0s")
+		}},
+		{"429", answer(429, "Retry-After", "60")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := newUpstream(t, c.answer)
+			b := newUpstream(t, answerOK)
+			_, _, key := first.addRoutedService(strings.ReplaceAll(c.name, " ", "-"), []string{"gpt-test"},
+				targetSpec{baseURL: a.srv.URL, weight: 1000}, targetSpec{baseURL: b.srv.URL, weight: 1})
+			for a.count() == 0 {
+				first.call("POST", "/v1/chat/completions", key, chatRequest)
+			}
+			time.Sleep(300 * time.Millisecond) // the NOTIFY's way to the other replica
+			for range 20 {
+				if resp, body := second.call("POST", "/v1/chat/completions", key, chatRequest); resp.StatusCode != 200 {
+					t.Fatalf("the second replica: %d %s", resp.StatusCode, body)
+				}
+			}
+			if a.count() != 1 {
+				t.Fatalf("the second replica sent %d of 20 requests to the target the first saw spent", a.count()-1)
+			}
+		})
 	}
 }

@@ -178,6 +178,8 @@ type Proxy struct {
 	bufs     *buffers
 	limits   rateLimitStore
 	room     headrooms
+	// peers is nil when the feed reaches no other replica.
+	peers *peers
 
 	// health is every routed target's state by ServiceTarget id; see
 	// routing.go.
@@ -224,6 +226,15 @@ func New(opts Options) (*Proxy, error) {
 	// Flush synchronously, so that once an admin mutation has returned no
 	// request to this replica is served from data older than it.
 	p.unsub = append(p.unsub, p.feed.Watch(func(string) { p.keys.flush() }))
+	if m, ok := p.feed.(changefeed.Messenger); ok {
+		p.peers = &peers{m: m, queue: make(chan string, 64), log: opts.Log}
+		m.OnMessage(func(payload string) { heard(payload, &p.room) })
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.peers.run(ctx)
+		}()
+	}
 	return p, nil
 }
 
@@ -289,7 +300,9 @@ func (p *Proxy) noteRateLimits(credID *int, room *headroom, h http.Header, statu
 		return ratelimits.Snapshot{}
 	}
 	snap := ratelimits.Parse(h, now)
-	room.note(snap, now)
+	if room.note(snap, now) {
+		p.peers.share(*credID, room.exhaustedUntil.Load())
+	}
 	if snap.Family == ratelimits.FamilyNone && snap.RetryAfter == nil {
 		return snap
 	}
