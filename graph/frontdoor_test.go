@@ -86,6 +86,10 @@ func TestRequestsAnswerTheirCode(t *testing.T) {
 			}, 400, "BAD_REQUEST", `"variables" in the request body must be an object`},
 			{"a body that is not an object", func() *gqlResponse { return h.post("", []byte(`"{ __typename }"`)) }, 400, "BAD_REQUEST", "must be a JSON object"},
 			{"an empty body", func() *gqlResponse { return h.post("", nil) }, 400, "BAD_REQUEST", "empty"},
+			{"two values", func() *gqlResponse {
+				return h.post("", []byte(`{"query": "{ __typename }"} {"query": "{ viewer { username } }"}`))
+			}, 400, "BAD_REQUEST", "more than one JSON value"},
+			{"an object and garbage", func() *gqlResponse { return h.post("", []byte(`{"query": "(x"}}!x`)) }, 400, "BAD_REQUEST", "more than one JSON value"},
 			{"a batch", func() *gqlResponse { return h.post("", []byte(`[{"query": "{ __typename }"}]`)) }, 400, "BAD_REQUEST", "batched operations are not supported"},
 			{"a GraphQL syntax error", func() *gqlResponse { return h.do("", `{ viewer { `, nil) }, 422, "GRAPHQL_PARSE_FAILED", ""},
 			{"an unknown field", func() *gqlResponse { return h.as(admin, `{ services { nosuchfield } }`, nil) }, 422, "GRAPHQL_VALIDATION_FAILED", ""},

@@ -155,6 +155,9 @@ func requestBodyError(body []byte) string {
 	var syntax *json.SyntaxError
 	var wrongType *json.UnmarshalTypeError
 	switch {
+	case err == nil && len(bytes.TrimSpace(body[dec.InputOffset():])) > 0:
+		// gqlgen would read the first value and ignore the rest.
+		return fmt.Sprintf("the request body holds more than one JSON value (the first ends at byte %d); send one object", dec.InputOffset())
 	case err == nil:
 		return ""
 	case errors.Is(err, io.EOF):
