@@ -34,18 +34,18 @@ func (x *exchange) failover(t *target, n int, status int, began time.Time, err e
 		return nil
 	case err != nil:
 		a.Error = "could not reach the upstream: " + x.scrub(err)
-		t.health.failed(now, a.Error)
+		x.p.targetFailed(t, now, a.Error)
 	case status == http.StatusTooManyRequests:
 		a.Error = "upstream answered 429"
 		until := rateLimitReset(*snap, now)
 		t.health.rateLimited(until, rateLimitReason+" until "+until.UTC().Format(time.RFC3339))
 		// The provider account is spent, whichever service called it.
 		if t.credID != nil && t.room.exhaust(until.UnixNano()) {
-			x.p.peers.share(*t.credID, until.UnixNano())
+			x.p.peers.spent(*t.credID, until.UnixNano())
 		}
 	default:
 		a.Error = "upstream answered " + strconv.Itoa(status)
-		t.health.failed(now, a.Error)
+		x.p.targetFailed(t, now, a.Error)
 	}
 	x.attempts = append(x.attempts, a)
 	if n >= x.p.opts.MaxAttempts || x.r.Context().Err() != nil {

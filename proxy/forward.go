@@ -180,7 +180,7 @@ func (x *exchange) attempt(t *target, n int) (next *target, o outcome) {
 	o = x.relay(ctx, cancel, resp, ttfb)
 	if t != nil && o.broke {
 		// Too late for another target, but the next requests avoid it.
-		t.health.failed(x.p.opts.Now(), o.err)
+		x.p.targetFailed(t, x.p.opts.Now(), o.err)
 		x.attempts[len(x.attempts)-1].Error = o.err
 	}
 	return nil, o

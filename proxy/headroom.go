@@ -1,15 +1,10 @@
 package proxy
 
 import (
-	"context"
-	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/ratelimits"
 )
 
@@ -142,64 +137,4 @@ func (hs *headrooms) of(id int) *headroom {
 		hs.m[id] = h
 	}
 	return h
-}
-
-// spentPrefix starts the change-feed message that tells the other
-// replicas a credential's provider window is spent: "headroom-spent
-// <credential id> <until, unix nanoseconds>".
-const spentPrefix = "headroom-spent "
-
-// peers passes what this replica learns of credentials' spent provider
-// windows to the other replicas, and theirs to this one, through the
-// change feed's messages (PostgreSQL's NOTIFY), so that no replica sends
-// to a window another has seen spent.
-type peers struct {
-	m     changefeed.Messenger
-	queue chan string
-	log   *slog.Logger
-}
-
-// share queues the news that credential id is spent until until; it never
-// blocks: a message that finds the queue full is dropped (the other
-// replicas learn it from their own next answer there).
-func (ps *peers) share(id int, until int64) {
-	if ps == nil {
-		return
-	}
-	select {
-	case ps.queue <- spentPrefix + strconv.Itoa(id) + " " + strconv.FormatInt(until, 10):
-	default:
-	}
-}
-
-// run sends the queued messages until ctx ends.
-func (ps *peers) run(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case msg := <-ps.queue:
-			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			if err := ps.m.Send(sctx, msg); err != nil {
-				ps.log.Warn("could not tell the other replicas of a spent provider window", "err", err)
-			}
-			cancel()
-		}
-	}
-}
-
-// heard applies another replica's message to rooms; false when the
-// message is not about headroom.
-func heard(payload string, rooms *headrooms) bool {
-	rest, ok := strings.CutPrefix(payload, spentPrefix)
-	if !ok {
-		return false
-	}
-	idText, untilText, ok := strings.Cut(rest, " ")
-	id, err1 := strconv.Atoi(idText)
-	until, err2 := strconv.ParseInt(untilText, 10, 64)
-	if ok && err1 == nil && err2 == nil {
-		rooms.of(id).exhaust(until)
-	}
-	return true
 }

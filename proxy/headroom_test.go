@@ -133,13 +133,15 @@ func TestHeadroomNote(t *testing.T) {
 }
 
 // TestHeadroomAcrossReplicas: two proxies on one PostgreSQL database
-// (two replicas): once one sees a target's provider window spent, the
-// other sends it nothing either until the window resets; a 429 there is
-// shared the same way.
+// (two replicas, their clocks frozen together): once one sees a target's
+// provider window spent, the other sends it nothing either until the
+// window resets; a 429 and a failing target are shared the same way.
 func TestHeadroomAcrossReplicas(t *testing.T) {
 	testenv.RequirePostgres(t)
 	db := testenv.New(t, dialect.Postgres)
-	first, second := newFixture(t, db), newFixture(t, db)
+	clock := newTestClock()
+	withClock := func(o *Options) { o.Now = clock.Now }
+	first, second := newFixture(t, db, withClock), newFixture(t, db, withClock)
 	for _, c := range []struct {
 		name   string
 		answer func(w http.ResponseWriter, r *http.Request, body []byte)
@@ -149,6 +151,7 @@ func TestHeadroomAcrossReplicas(t *testing.T) {
 				"X-Ratelimit-Reset-Requests", "1m0s")
 		}},
 		{"429", answer(429, "Retry-After", "60")},
+		{"failing target", answer(502)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := newUpstream(t, c.answer)

@@ -228,7 +228,7 @@ func New(opts Options) (*Proxy, error) {
 	p.unsub = append(p.unsub, p.feed.Watch(func(string) { p.keys.flush() }))
 	if m, ok := p.feed.(changefeed.Messenger); ok {
 		p.peers = &peers{m: m, queue: make(chan string, 64), log: opts.Log}
-		m.OnMessage(func(payload string) { heard(payload, &p.room) })
+		m.OnMessage(p.heard)
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
@@ -301,7 +301,7 @@ func (p *Proxy) noteRateLimits(credID *int, room *headroom, h http.Header, statu
 	}
 	snap := ratelimits.Parse(h, now)
 	if room.note(snap, now) {
-		p.peers.share(*credID, room.exhaustedUntil.Load())
+		p.peers.spent(*credID, room.exhaustedUntil.Load())
 	}
 	if snap.Family == ratelimits.FamilyNone && snap.RetryAfter == nil {
 		return snap

@@ -187,6 +187,27 @@ func (h *targetHealth) failed(now time.Time, reason string) {
 	h.until.Store(now.Add(backoff).UnixNano())
 }
 
+// targetFailed takes t out of rotation after a failure and tells the
+// other replicas.
+func (p *Proxy) targetFailed(t *target, now time.Time, reason string) {
+	t.health.failed(now, reason)
+	p.peers.down(t.id, t.health.until.Load(), reason)
+}
+
+// heardDown takes the target out of rotation until until because another
+// replica saw it fail; its own count of failures is left alone, so its
+// back-off grows only with what this replica sees.
+func (h *targetHealth) heardDown(until int64, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if until <= h.until.Load() {
+		return
+	}
+	h.lastErr = reason + " (seen by another replica)"
+	h.bad.Store(true)
+	h.until.Store(until)
+}
+
 // rateLimited takes the target out of rotation until until, when its
 // rate limit resets; it is not a failure of the upstream, so the back-off
 // does not grow.
