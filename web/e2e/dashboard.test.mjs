@@ -383,11 +383,21 @@ describe('dashboard', () => {
     await card.getByRole('button', { name: 'Save limits' }).click();
     await card.getByText('The daily warning is above its block').waitFor();
     await card.getByLabel('Daily warn (USD)').fill('5');
+    await card.getByLabel('Requests in flight').fill('many');
+    await card.getByRole('button', { name: 'Save limits' }).click();
+    await card.getByText('Enter a whole number').waitFor();
+    await card.getByLabel('Requests in flight').fill('');
+    await card.getByLabel('Requests per minute').fill('1,000');
     await card.getByRole('button', { name: 'Save limits' }).click();
     await card.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     await go(page, 'Overview');
     const budget = page.locator('.card', { has: page.getByRole('heading', { name: 'Organization budget' }) });
     await budget.getByRole('group', { name: 'Today spend' }).filter({ hasText: 'of $10.00' }).waitFor();
+    // The organization's pace: one meter, for the one limit set.
+    const orgRpm = budget.getByRole('meter', { name: 'Requests per minute' });
+    await orgRpm.waitFor();
+    assert.equal(await orgRpm.getAttribute('aria-valuemax'), '1000');
+    assert.equal(await budget.getByTestId('pace').getByRole('meter').count(), 1);
     assert.deepEqual(page.errors, []);
   });
 

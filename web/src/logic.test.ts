@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import { formatDuration, formatRelative, formatUSD, fromLocalInput, maskKey, parseUSD, percent, toLocalInput } from './format';
 import { describeError, isUnauthenticated, withConflict } from './errors';
 import { parseLimits, limitTexts, setLimits } from './limits';
-import { paceTexts, paceUse, parsePace, parsePaceLimit, setPace, throttle } from './pace';
+import { nextReset, paceTexts, paceUse, parsePace, parsePaceLimit, setPace, throttle } from './pace';
 import { fillBuckets } from './chart';
 import { nodes } from './connection';
 import { usageWhere } from './screens/UsageLog';
@@ -133,6 +133,11 @@ describe('pace limits', () => {
   it('fills the form from an entity', () => {
     expect(paceTexts({ limitTpm: 40000, limitRpm: null })).toEqual({ limitRpm: '', limitTpm: '40000', limitConcurrency: '' });
     expect(paceTexts(null)).toEqual({ limitRpm: '', limitTpm: '', limitConcurrency: '' });
+  });
+  it('finds the first window to empty again', () => {
+    expect(nextReset([{ resetsInSeconds: 0 }, { resetsInSeconds: 42.5 }], undefined, [{ resetsInSeconds: 7 }])).toBe(7);
+    expect(nextReset([{ resetsInSeconds: 0 }], [])).toBeNull();
+    expect(nextReset()).toBeNull();
   });
   it('counts use as the limit less what remains, never below zero', () => {
     expect(paceUse({ limit: 60, remaining: 45 })).toBe(15);

@@ -141,17 +141,32 @@ export function throttle(fn: () => void, wait: number): (() => void) & { cancel:
   return call;
 }
 
+/** Seconds until the first of these pace windows empties again; null
+ * when none is counting down. */
+export function nextReset(...paces: (readonly Pick<PaceLimitFieldsFragment, 'resetsInSeconds'>[] | undefined)[]): number | null {
+  let next: number | null = null;
+  for (const list of paces) for (const p of list ?? []) if (p.resetsInSeconds > 0 && (next == null || p.resetsInSeconds < next)) next = p.resetsInSeconds;
+  return next;
+}
+
 type Refetch = (opts: { requestPolicy: RequestPolicy }) => void;
 type UsageEvent = UsageEventsSubscription['usageEvents'];
 
 /** Re-asks a screen's query from the network when the gateway settles a
  * request (optionally of one service or key), at most once a second, so
- * spend and pace stay live. onEvent sees every event. */
-export function useUsageRefresh(refetch: Refetch, { serviceId, apiKeyId, onEvent }: { serviceId?: string; apiKeyId?: string; onEvent?: (e: UsageEvent) => void } = {}) {
+ * spend and pace stay live; also once resetsIn seconds have passed (see
+ * nextReset). onEvent sees every event. */
+export function useUsageRefresh(refetch: Refetch, { serviceId, apiKeyId, onEvent, resetsIn }: { serviceId?: string; apiKeyId?: string; onEvent?: (e: UsageEvent) => void; resetsIn?: number | null } = {}) {
   const latest = useRef({ refetch, onEvent });
   latest.current = { refetch, onEvent };
   const refresh = useMemo(() => throttle(() => latest.current.refetch({ requestPolicy: 'network-only' }), 1000), []);
   useEffect(() => () => refresh.cancel(), [refresh]);
+  // A pace window also empties without traffic: ask again when the first does.
+  useEffect(() => {
+    if (resetsIn == null) return;
+    const t = window.setTimeout(refresh, Math.ceil(resetsIn) * 1000 + 250);
+    return () => window.clearTimeout(t);
+  }, [resetsIn, refresh]);
   useSubscription({ query: UsageEvents, variables: { serviceId, apiKeyId } }, (_prev: unknown, event: UsageEventsSubscription) => {
     latest.current.onEvent?.(event.usageEvents);
     refresh();

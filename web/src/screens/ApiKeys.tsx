@@ -6,7 +6,7 @@ import { nodes } from '../connection';
 import { describeError, noProblem, withConflict, type Problem } from '../errors';
 import { formatRelative, formatTime, formatUSD, fromLocalInput, toLocalInput } from '../format';
 import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
-import { PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
+import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
 import { spendIn } from '../spend';
 import { useCanEdit } from '../viewer';
 import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SecretReveal, SelectField, TextField } from '../ui';
@@ -125,7 +125,6 @@ export function keyStatus(k: Pick<ApiKeyFieldsFragment, 'isActive' | 'expiresAt'
 export function ApiKeys() {
   const canEdit = useCanEdit();
   const [{ data, fetching, error }, refetch] = useQuery({ query: ApiKeysQuery, context: LIST_CONTEXT });
-  useUsageRefresh(refetch);
   const [editing, setEditing] = useState<ApiKeyFieldsFragment | 'new' | null>(null);
   const [rotating, setRotating] = useState<ApiKeyFieldsFragment | null>(null);
   const [deleting, setDeleting] = useState<ApiKeyFieldsFragment | null>(null);
@@ -135,6 +134,7 @@ export function ApiKeys() {
   const [, update] = useMutation(UpdateAPIKey);
   const keys = nodes(data?.apiKeys);
   const services = nodes(data?.services);
+  useUsageRefresh(refetch, { resetsIn: nextReset(...keys.map((k) => k.pace)) });
 
   return (
     <Page

@@ -7,7 +7,7 @@ import { formatInt, formatTime, formatUSD } from '../format';
 import { Link } from '../router';
 import { useCanEdit } from '../viewer';
 import { BarChart, fillBuckets } from '../chart';
-import { PaceMeters, useUsageRefresh } from '../pace';
+import { nextReset, PaceMeters, useUsageRefresh } from '../pace';
 import { SpendGauges, spendIn } from '../spend';
 import { Badge, Empty, ErrorNote, Loading, Page } from '../ui';
 
@@ -110,7 +110,8 @@ export function Overview() {
     context: LIST_CONTEXT,
   });
   const [live, setLive] = useState<UsageEventsSubscription['usageEvents'][]>([]);
-  useUsageRefresh(refetch, { onEvent: (e) => setLive((l) => [e, ...l].slice(0, 8)) });
+  const paces = [data?.organizationPace, ...(data?.services.edges ?? []).map((e) => e?.node?.pace), ...(data?.apiKeys.edges ?? []).map((e) => e?.node?.pace)];
+  useUsageRefresh(refetch, { onEvent: (e) => setLive((l) => [e, ...l].slice(0, 8)), resetsIn: nextReset(...paces) });
 
   const body = () => {
     if (!data) return fetching ? <Loading what="Loading spend and usage" /> : <ErrorNote problem={describeError(error)} />;

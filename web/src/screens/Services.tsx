@@ -7,7 +7,7 @@ import { describeError, noProblem, withConflict, type Problem } from '../errors'
 import { maskKey } from '../format';
 import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
 import { ProviderUsageView, TestCredentialMutation } from '../liveusage';
-import { PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
+import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
 import { SpendGauges } from '../spend';
 import { useCanEdit } from '../viewer';
 import { ServiceTargets, TargetsList } from './ServiceTargets';
@@ -127,12 +127,12 @@ const ProbeCredential = graphql(`
 export function Services() {
   const canEdit = useCanEdit();
   const [{ data, fetching, error }, refetch] = useQuery({ query: ServicesQuery, context: LIST_CONTEXT });
-  useUsageRefresh(refetch);
   const [editing, setEditing] = useState<ServiceFieldsFragment | 'new' | null>(null);
   const [deleting, setDeleting] = useState<ServiceFieldsFragment | null>(null);
   const [del, deleteService] = useMutation(DeleteService);
   const [, toggle] = useMutation(UpdateService);
   const services = nodes(data?.services);
+  useUsageRefresh(refetch, { resetsIn: nextReset(...services.map((s) => s.pace)) });
   // A target's cool-down ends in the gateway's memory: ask again until none is left.
   const coolingDown = services.some((s) => s.targets.some((t) => t.enabled && !t.state.healthy));
   useEffect(() => {
