@@ -249,6 +249,26 @@ describe('dashboard', () => {
     assert.equal(await page.getByText(key).count(), 0, 'the key is shown only once');
     await screenshot(page, 'api-keys');
 
+    // A pace limit: a bad value is marked at its field; a good one is saved
+    // and shown in the list with its meter.
+    assert.equal(await row.getByRole('meter').count(), 0, 'a key without pace limits has no meter');
+    await row.getByRole('button', { name: 'Edit frontend' }).click();
+    dialog = page.getByRole('dialog');
+    const rpm = dialog.getByLabel('Requests per minute');
+    assert.equal(await rpm.getAttribute('placeholder'), 'inherits: none');
+    await rpm.fill('0');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await dialog.getByText('Enter a number above zero').waitFor();
+    assert.equal(await rpm.getAttribute('aria-invalid'), 'true');
+    await rpm.fill('60');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const meter = row.getByRole('meter', { name: 'Requests per minute' });
+    await meter.waitFor();
+    assert.equal(await meter.getAttribute('aria-valuemax'), '60');
+    await row.getByText('0 of 60').waitFor();
+    await screenshot(page, 'api-key-pace', { docs: true });
+
     // Deleting asks first.
     await row.getByRole('button', { name: 'Delete frontend' }).click();
     await page.getByRole('dialog').getByText('Applications using this key are refused').waitFor();
@@ -297,14 +317,22 @@ describe('dashboard', () => {
     // charges what an upstream reports only up to what the request can use,
     // so the request is a megabyte long and allows a million output tokens.
     const probeBody = { model: 'gpt-4o-mini', max_completion_tokens: 1_000_000, messages: [{ role: 'user', content: 'x'.repeat(1_000_000) }] };
+    // The key list is open while the request is made: its pace meter
+    // follows the request live, without a reload.
+    const page = await newPage();
+    await login(page, 'admin', ADMIN_PASSWORD);
+    await go(page, 'API keys');
+    const keyRow = page.getByRole('row', { name: /frontend/ });
+    await keyRow.getByText('0 of 60').waitFor();
     const probe = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(probeBody) });
     if (probe.status === 404 || probe.status === 405) {
       t.skip('the gateway has no proxy routes yet');
       return;
     }
     assert.equal(probe.status, 200, await probe.text());
-    const page = await newPage();
-    await login(page, 'admin', ADMIN_PASSWORD);
+    await keyRow.getByText('1 of 60').waitFor();
+    assert.equal(await keyRow.getByRole('meter', { name: 'Requests per minute' }).getAttribute('aria-valuenow'), '1');
+    await go(page, 'Overview');
     // gpt-4o-mini: 1M input tokens at $0.15 + 1M output at $0.60 (the fake upstream's usage).
     await page.getByTestId('spend-today').filter({ hasText: '$0.75' }).waitFor();
     await screenshot(page, 'overview', { docs: true });
@@ -355,11 +383,21 @@ describe('dashboard', () => {
     await card.getByRole('button', { name: 'Save limits' }).click();
     await card.getByText('The daily warning is above its block').waitFor();
     await card.getByLabel('Daily warn (USD)').fill('5');
+    await card.getByLabel('Requests in flight').fill('many');
+    await card.getByRole('button', { name: 'Save limits' }).click();
+    await card.getByText('Enter a whole number').waitFor();
+    await card.getByLabel('Requests in flight').fill('');
+    await card.getByLabel('Requests per minute').fill('1,000');
     await card.getByRole('button', { name: 'Save limits' }).click();
     await card.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     await go(page, 'Overview');
     const budget = page.locator('.card', { has: page.getByRole('heading', { name: 'Organization budget' }) });
     await budget.getByRole('group', { name: 'Today spend' }).filter({ hasText: 'of $10.00' }).waitFor();
+    // The organization's pace: one meter, for the one limit set.
+    const orgRpm = budget.getByRole('meter', { name: 'Requests per minute' });
+    await orgRpm.waitFor();
+    assert.equal(await orgRpm.getAttribute('aria-valuemax'), '1000');
+    assert.equal(await budget.getByTestId('pace').getByRole('meter').count(), 1);
     assert.deepEqual(page.errors, []);
   });
 

@@ -45,32 +45,40 @@ export function parseLimits(texts: LimitTexts): { limits: Limits; errors: Record
 }
 
 /** Only the limits that are set, for create inputs. */
-export function setLimits(limits: Limits): Partial<Limits> {
-  const out: Partial<Limits> = {};
-  for (const [name] of LIMIT_FIELDS) if (limits[name] != null) out[name] = limits[name];
+export function setOnly<K extends string>(values: Record<K, number | null>): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const name of Object.keys(values) as K[]) {
+    const v = values[name];
+    if (v != null) out[name] = v;
+  }
   return out;
 }
 
-export function LimitsFields({ texts, onChange, errors, inherited, legend }: {
-  texts: LimitTexts;
-  onChange: (t: LimitTexts) => void;
-  errors: Record<string, string>;
-  inherited?: Partial<Record<LimitName, number | null | undefined>> | null;
-  legend: string;
+export function setLimits(limits: Limits): Partial<Limits> {
+  return setOnly(limits);
+}
+
+/** A fieldset of limit inputs keyed by the API's field names. With
+ * inherited (a key's form), a blank field says what it inherits. */
+export function LimitFieldset<K extends string>({ fields, texts, onChange, errors, inherited, legend, format, inputMode, columns = 2 }: LimitFieldsProps<K> & {
+  fields: readonly (readonly [K, string])[];
+  format: (v: number) => string;
+  inputMode: 'decimal' | 'numeric';
+  columns?: 2 | 3;
 }) {
   return (
     <fieldset className="limits">
       <legend>{legend}</legend>
-      <div className="grid-2">
-        {LIMIT_FIELDS.map(([name, label]) => {
+      <div className={`grid-${columns}`}>
+        {fields.map(([name, label]) => {
           const inh = inherited?.[name];
           return (
             <TextField
               key={name}
-              label={`${label} (USD)`}
-              inputMode="decimal"
+              label={label}
+              inputMode={inputMode}
               value={texts[name]}
-              placeholder={inherited ? (inh != null ? `inherits ${formatUSD(inh)}` : 'inherits: none') : 'no limit'}
+              placeholder={inherited ? (inh != null ? `inherits ${format(inh)}` : 'inherits: none') : 'no limit'}
               onChange={(e) => onChange({ ...texts, [name]: e.target.value })}
               error={errors[name]}
             />
@@ -79,4 +87,19 @@ export function LimitsFields({ texts, onChange, errors, inherited, legend }: {
       </div>
     </fieldset>
   );
+}
+
+const USD_FIELDS = LIMIT_FIELDS.map(([name, label]) => [name, `${label} (USD)`] as const);
+
+/** What a form gives a fieldset of limits named K. */
+export type LimitFieldsProps<K extends string> = {
+  texts: Record<K, string>;
+  onChange: (t: Record<K, string>) => void;
+  errors: Record<string, string>;
+  inherited?: Partial<Record<K, number | null | undefined>> | null;
+  legend: string;
+};
+
+export function LimitsFields(props: LimitFieldsProps<LimitName>) {
+  return <LimitFieldset {...props} fields={USD_FIELDS} format={formatUSD} inputMode="decimal" />;
 }

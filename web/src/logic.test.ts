@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CombinedError } from 'urql';
 import { GraphQLError } from 'graphql';
 import { formatDuration, formatRelative, formatUSD, fromLocalInput, maskKey, parseUSD, percent, toLocalInput } from './format';
 import { describeError, isUnauthenticated, withConflict } from './errors';
 import { parseLimits, limitTexts, setLimits } from './limits';
+import { nextReset, paceTexts, paceUse, parsePace, parsePaceLimit, setPace, throttle } from './pace';
 import { fillBuckets } from './chart';
 import { nodes } from './connection';
 import { usageWhere } from './screens/UsageLog';
@@ -99,6 +100,90 @@ describe('budget limits', () => {
   it('fills the form from an entity', () => {
     expect(limitTexts({ limitCostHourBlock: 2.5 }).limitCostHourBlock).toBe('2.5');
     expect(limitTexts({ limitCostHourBlock: null }).limitCostHourBlock).toBe('');
+  });
+});
+
+describe('pace limits', () => {
+  it.each([
+    ['', null],
+    [' 60 ', 60],
+    ['1,000', 1000],
+    ['2147483647', 2147483647],
+  ])('parses %j as %j', (text, want) => {
+    expect(parsePaceLimit(text)).toEqual({ value: want });
+  });
+  it.each([
+    ['0', /above zero/],
+    ['-5', /whole number/],
+    ['1.5', /whole number/],
+    ['1e3', /whole number/],
+    ['lots', /whole number/],
+    ['2147483648', /at most 2,147,483,647/],
+  ])('refuses %j', (text, want) => {
+    const r = parsePaceLimit(text);
+    expect(r.value).toBeNull();
+    expect(r.error).toMatch(want);
+  });
+  it('parses the three limits, errors keyed by the API field', () => {
+    const { pace, errors } = parsePace({ ...paceTexts(), limitRpm: '60', limitConcurrency: '0' });
+    expect(pace).toEqual({ limitRpm: 60, limitTpm: null, limitConcurrency: null });
+    expect(Object.keys(errors)).toEqual(['limitConcurrency']);
+    expect(setPace(pace)).toEqual({ limitRpm: 60 });
+  });
+  it('fills the form from an entity', () => {
+    expect(paceTexts({ limitTpm: 40000, limitRpm: null })).toEqual({ limitRpm: '', limitTpm: '40000', limitConcurrency: '' });
+    expect(paceTexts(null)).toEqual({ limitRpm: '', limitTpm: '', limitConcurrency: '' });
+  });
+  it('finds the first window to empty again', () => {
+    expect(nextReset([{ resetsInSeconds: 0 }, { resetsInSeconds: 42.5 }], undefined, [{ resetsInSeconds: 7 }])).toBe(7);
+    expect(nextReset([{ resetsInSeconds: 0 }], [])).toBeNull();
+    expect(nextReset()).toBeNull();
+  });
+  it('counts use as the limit less what remains, never below zero', () => {
+    expect(paceUse({ limit: 60, remaining: 45 })).toBe(15);
+    expect(paceUse({ limit: 60, remaining: 70 })).toBe(0);
+  });
+});
+
+describe('live refresh', () => {
+  afterEach(() => vi.useRealTimers());
+  it('runs at once, then at most once a second, folding calls together', () => {
+    vi.useFakeTimers();
+    const fn = vi.fn();
+    const t = throttle(fn, 1000);
+    t();
+    expect(fn).toHaveBeenCalledTimes(1);
+    t();
+    t();
+    vi.advanceTimersByTime(999);
+    expect(fn).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1);
+    expect(fn).toHaveBeenCalledTimes(2);
+    vi.advanceTimersByTime(5000);
+    expect(fn).toHaveBeenCalledTimes(2);
+    t();
+    expect(fn).toHaveBeenCalledTimes(3);
+  });
+  it('keeps refreshing under a steady stream of events', () => {
+    vi.useFakeTimers();
+    const fn = vi.fn();
+    const t = throttle(fn, 1000);
+    for (let i = 0; i < 50; i++) {
+      t();
+      vi.advanceTimersByTime(100);
+    }
+    expect(fn.mock.calls.length).toBeGreaterThanOrEqual(5);
+    expect(fn.mock.calls.length).toBeLessThanOrEqual(6);
+  });
+  it('runs nothing after cancel', () => {
+    vi.useFakeTimers();
+    const fn = vi.fn();
+    const t = throttle(fn, 1000);
+    t();
+    t();
+    t.cancel();
+    vi.advanceTimersByTime(2000);
+    expect(fn).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -5,6 +5,7 @@ import { ViewerContext } from './viewer';
 import { Standards } from './screens/Standards';
 import { ProtocolCell, protocolText } from './screens/UsageLog';
 import { clientApisHint } from './screens/Services';
+import { PaceFields, PaceMeters, paceTexts } from './pace';
 import { Provider, Client } from 'urql';
 import { never } from 'wonka';
 
@@ -29,6 +30,26 @@ describe('components', () => {
     const none = renderToStaticMarkup(<SpendGauge label="Today" spent={0} />);
     expect(none).toContain('no limit');
     expect(none).not.toContain('role="meter"');
+  });
+  it('shows a meter per pace limit in force, with use and reset', () => {
+    const html = renderToStaticMarkup(
+      <PaceMeters pace={[
+        { kind: 'concurrency', limit: 4, remaining: 4, resetsInSeconds: 0 },
+        { kind: 'rpm', limit: 60, remaining: 45, resetsInSeconds: 12.2 },
+      ]} />,
+    );
+    expect(html.match(/role="meter"/g)).toHaveLength(2);
+    expect(html).toMatch(/Requests per minute.*15 of 60.*resets in 13s.*Requests in flight.*0 of 4/);
+    expect(html).toContain('aria-valuenow="15"');
+    expect(html).not.toMatch(/Requests in flight.*resets in/);
+    expect(renderToStaticMarkup(<PaceMeters pace={[]} />)).toBe('');
+  });
+  it('says what a key inherits in its pace fields', () => {
+    const html = renderToStaticMarkup(<PaceFields legend="Pace" texts={paceTexts()} onChange={() => {}} errors={{ limitRpm: 'too low' }} inherited={{ limitRpm: 1200, limitTpm: null }} />);
+    expect(html).toContain('placeholder="inherits 1,200"');
+    expect(html).toContain('placeholder="inherits: none"');
+    expect(html).toContain('too low');
+    expect(renderToStaticMarkup(<PaceFields legend="Pace" texts={paceTexts()} onChange={() => {}} errors={{}} />)).toContain('placeholder="no limit"');
   });
   it('shows members no edit buttons', () => {
     const client = new Client({ url: '/graphql', exchanges: [() => () => never] });

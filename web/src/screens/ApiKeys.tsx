@@ -6,6 +6,7 @@ import { nodes } from '../connection';
 import { describeError, noProblem, withConflict, type Problem } from '../errors';
 import { formatRelative, formatTime, formatUSD, fromLocalInput, toLocalInput } from '../format';
 import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
+import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
 import { spendIn } from '../spend';
 import { useCanEdit } from '../viewer';
 import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SecretReveal, SelectField, TextField } from '../ui';
@@ -32,12 +33,18 @@ graphql(`
     limitCostMonthWarn
     limitCostMonthBlock
     limitCostTotalBlock
+    limitRpm
+    limitTpm
+    limitConcurrency
     service {
       id
       serviceName
     }
     spend {
       ...SpendFields
+    }
+    pace {
+      ...PaceLimitFields
     }
   }
 `);
@@ -64,6 +71,9 @@ const ApiKeysQuery = graphql(`
           limitCostMonthWarn
           limitCostMonthBlock
           limitCostTotalBlock
+          limitRpm
+          limitTpm
+          limitConcurrency
         }
       }
     }
@@ -114,7 +124,7 @@ export function keyStatus(k: Pick<ApiKeyFieldsFragment, 'isActive' | 'expiresAt'
 
 export function ApiKeys() {
   const canEdit = useCanEdit();
-  const [{ data, fetching, error }] = useQuery({ query: ApiKeysQuery , context: LIST_CONTEXT });
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ApiKeysQuery, context: LIST_CONTEXT });
   const [editing, setEditing] = useState<ApiKeyFieldsFragment | 'new' | null>(null);
   const [rotating, setRotating] = useState<ApiKeyFieldsFragment | null>(null);
   const [deleting, setDeleting] = useState<ApiKeyFieldsFragment | null>(null);
@@ -124,6 +134,7 @@ export function ApiKeys() {
   const [, update] = useMutation(UpdateAPIKey);
   const keys = nodes(data?.apiKeys);
   const services = nodes(data?.services);
+  useUsageRefresh(refetch, { resetsIn: nextReset(...keys.map((k) => k.pace)) });
 
   return (
     <Page
@@ -143,7 +154,7 @@ export function ApiKeys() {
           <table>
             <thead>
               <tr>
-                <th>Name</th><th>Key</th><th>Service</th><th>Status</th><th className="num">Today</th><th className="num">This month</th><th>Last used</th><th>Expires</th>
+                <th>Name</th><th>Key</th><th>Service</th><th>Status</th><th className="num">Today</th><th className="num">This month</th><th>Pace</th><th>Last used</th><th>Expires</th>
                 {canEdit && <th><span className="sr-only">Actions</span></th>}
               </tr>
             </thead>
@@ -158,6 +169,7 @@ export function ApiKeys() {
                     <td><Badge tone={st.tone}>{st.text}</Badge></td>
                     <td className="num">{formatUSD(spendIn(k.spend, 'day'))}</td>
                     <td className="num">{formatUSD(spendIn(k.spend, 'month'))}</td>
+                    <td>{k.pace.length ? <PaceMeters pace={k.pace} compact /> : <span className="muted">no limit</span>}</td>
                     <td title={formatTime(k.lastUsedAt)}>{k.lastUsedAt ? formatRelative(k.lastUsedAt) : 'never'}</td>
                     <td>{k.expiresAt ? formatTime(k.expiresAt) : 'never'}</td>
                     {canEdit && (
@@ -216,7 +228,7 @@ export function ApiKeys() {
   );
 }
 
-type ServiceOption = { id: string; serviceName: string; active: boolean } & Parameters<typeof limitTexts>[0];
+type ServiceOption = { id: string; serviceName: string; active: boolean } & Parameters<typeof limitTexts>[0] & Parameters<typeof paceTexts>[0];
 
 function KeyForm({ apiKey, services, onClose }: { apiKey: ApiKeyFieldsFragment | null; services: ServiceOption[]; onClose: () => void }) {
   const [name, setName] = useState(apiKey?.name ?? '');
@@ -225,6 +237,7 @@ function KeyForm({ apiKey, services, onClose }: { apiKey: ApiKeyFieldsFragment |
   const [expires, setExpires] = useState(toLocalInput(apiKey?.expiresAt));
   const [isActive, setIsActive] = useState(apiKey?.isActive ?? true);
   const [limits, setLimitTexts] = useState(limitTexts(apiKey));
+  const [pace, setPaceTexts] = useState(paceTexts(apiKey));
   const [problem, setProblem] = useState<Problem>(noProblem);
   const [secret, setSecret] = useState<string | null>(null);
   const [create, createKey] = useMutation(CreateAPIKey);
@@ -234,7 +247,8 @@ function KeyForm({ apiKey, services, onClose }: { apiKey: ApiKeyFieldsFragment |
   async function submit(e: FormEvent) {
     e.preventDefault();
     const { limits: parsed, errors } = parseLimits(limits);
-    const fields: Record<string, string> = { ...errors };
+    const { pace: parsedPace, errors: paceErrors } = parsePace(pace);
+    const fields: Record<string, string> = { ...errors, ...paceErrors };
     if (!name.trim()) fields.name = 'Give the key a name.';
     if (!apiKey && !serviceId) fields.serviceId = 'Pick the service this key calls.';
     const expiresAt = fromLocalInput(expires);
@@ -244,13 +258,13 @@ function KeyForm({ apiKey, services, onClose }: { apiKey: ApiKeyFieldsFragment |
       return;
     }
     if (apiKey) {
-      const r = await updateKey({ id: apiKey.id, input: { name: name.trim(), description, isActive, expiresAt, ...parsed } });
+      const r = await updateKey({ id: apiKey.id, input: { name: name.trim(), description, isActive, expiresAt, ...parsed, ...parsedPace } });
       if (r.error) return setProblem(withConflict(describeError(r.error)));
       onClose();
       return;
     }
     const r = await createKey(
-      { input: { name: name.trim(), description, serviceId, isActive, ...(expiresAt ? { expiresAt } : {}), ...setLimits(parsed) } },
+      { input: { name: name.trim(), description, serviceId, isActive, ...(expiresAt ? { expiresAt } : {}), ...setLimits(parsed), ...setPace(parsedPace) } },
       { additionalTypenames: ['APIKey'] },
     );
     if (r.error) return setProblem(withConflict(describeError(r.error)));
@@ -282,6 +296,7 @@ function KeyForm({ apiKey, services, onClose }: { apiKey: ApiKeyFieldsFragment |
           <CheckField label="Active" checked={isActive} onChange={setIsActive} />
         </div>
         <LimitsFields legend="Key budgets (blank inherits the service's)" texts={limits} onChange={setLimitTexts} errors={problem.fields} inherited={service ?? {}} />
+        <PaceFields legend="Key pace (blank inherits the service's)" texts={pace} onChange={setPaceTexts} errors={problem.fields} inherited={service ?? {}} />
         <ErrorNote problem={problem} />
         <footer className="dialog-foot">
           <button type="button" onClick={onClose}>Cancel</button>

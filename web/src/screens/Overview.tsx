@@ -1,5 +1,5 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { useQuery, useSubscription } from 'urql';
+import { useMemo, useState } from 'react';
+import { useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { UsageEventsSubscription } from '../gql/graphql';
 import { describeError } from '../errors';
@@ -7,6 +7,7 @@ import { formatInt, formatTime, formatUSD } from '../format';
 import { Link } from '../router';
 import { useCanEdit } from '../viewer';
 import { BarChart, fillBuckets } from '../chart';
+import { nextReset, PaceMeters, useUsageRefresh } from '../pace';
 import { SpendGauges, spendIn } from '../spend';
 import { Badge, Empty, ErrorNote, Loading, Page } from '../ui';
 
@@ -16,6 +17,9 @@ const OverviewQuery = graphql(`
   query Overview($from: Time!, $bucket: UsageBucket!) {
     organizationSpend {
       ...SpendFields
+    }
+    organizationPace {
+      ...PaceLimitFields
     }
     balance {
       currentBalance
@@ -33,6 +37,9 @@ const OverviewQuery = graphql(`
           spend {
             ...SpendFields
           }
+          pace {
+            ...PaceLimitFields
+          }
         }
       }
     }
@@ -48,6 +55,9 @@ const OverviewQuery = graphql(`
           }
           spend {
             ...SpendFields
+          }
+          pace {
+            ...PaceLimitFields
           }
         }
       }
@@ -82,22 +92,6 @@ const OverviewQuery = graphql(`
   }
 `);
 
-const UsageEvents = graphql(`
-  subscription UsageEvents {
-    usageEvents {
-      requestId
-      model
-      status
-      inputTokens
-      outputTokens
-      cost
-      priced
-      latencyMs
-      at
-    }
-  }
-`);
-
 type Range = '24h' | '30d';
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -116,14 +110,8 @@ export function Overview() {
     context: LIST_CONTEXT,
   });
   const [live, setLive] = useState<UsageEventsSubscription['usageEvents'][]>([]);
-  const pending = useRef<number | undefined>(undefined);
-  useSubscription({ query: UsageEvents }, (_prev: unknown, event: UsageEventsSubscription) => {
-    setLive((l) => [event.usageEvents, ...l].slice(0, 8));
-    window.clearTimeout(pending.current);
-    pending.current = window.setTimeout(() => refetch({ requestPolicy: 'network-only' }), 1000);
-    return event;
-  });
-  useEffect(() => () => window.clearTimeout(pending.current), []);
+  const paces = [data?.organizationPace, ...(data?.services.edges ?? []).map((e) => e?.node?.pace), ...(data?.apiKeys.edges ?? []).map((e) => e?.node?.pace)];
+  useUsageRefresh(refetch, { onEvent: (e) => setLive((l) => [e, ...l].slice(0, 8)), resetsIn: nextReset(...paces) });
 
   const body = () => {
     if (!data) return fetching ? <Loading what="Loading spend and usage" /> : <ErrorNote problem={describeError(error)} />;
@@ -175,6 +163,7 @@ export function Overview() {
               {canEdit && <Link href="/dashboard/settings">Set limits</Link>}
             </div>
             <SpendGauges spend={data.organizationSpend} />
+            <PaceMeters pace={data.organizationPace} />
           </div>
           <div className="card">
             <h2>Top models ({range})</h2>
@@ -214,6 +203,7 @@ export function Overview() {
                     {s.serviceName} <span className="muted small">{s.provider}</span> {!s.active && <Badge tone="warn">disabled</Badge>}
                   </h3>
                   <SpendGauges spend={s.spend} windows={['day', 'month']} />
+                  <PaceMeters pace={s.pace} />
                 </div>
               ))}
             </div>
@@ -226,7 +216,7 @@ export function Overview() {
             <div className="table-wrap">
               <table>
                 <thead>
-                  <tr><th>Key</th><th>Service</th><th className="num">Today</th><th className="num">This month</th></tr>
+                  <tr><th>Key</th><th>Service</th><th className="num">Today</th><th className="num">This month</th><th>Pace</th></tr>
                 </thead>
                 <tbody>
                   {keys.map((k) => (
@@ -235,6 +225,7 @@ export function Overview() {
                       <td>{k.service?.serviceName ?? '—'}</td>
                       <td className="num">{formatUSD(spendIn(k.spend, 'day'))}</td>
                       <td className="num">{formatUSD(spendIn(k.spend, 'month'))}</td>
+                      <td>{k.pace.length ? <PaceMeters pace={k.pace} compact /> : <span className="muted">no limit</span>}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -7,6 +7,7 @@ import { describeError, noProblem, withConflict, type Problem } from '../errors'
 import { maskKey } from '../format';
 import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
 import { ProviderUsageView, TestCredentialMutation } from '../liveusage';
+import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
 import { SpendGauges } from '../spend';
 import { useCanEdit } from '../viewer';
 import { ServiceTargets, TargetsList } from './ServiceTargets';
@@ -32,6 +33,9 @@ graphql(`
     limitCostMonthWarn
     limitCostMonthBlock
     limitCostTotalBlock
+    limitRpm
+    limitTpm
+    limitConcurrency
     credential {
       id
       displayName
@@ -44,6 +48,9 @@ graphql(`
     }
     spend {
       ...SpendFields
+    }
+    pace {
+      ...PaceLimitFields
     }
     targets {
       ...ServiceTargetFields
@@ -125,6 +132,7 @@ export function Services() {
   const [del, deleteService] = useMutation(DeleteService);
   const [, toggle] = useMutation(UpdateService);
   const services = nodes(data?.services);
+  useUsageRefresh(refetch, { resetsIn: nextReset(...services.map((s) => s.pace)) });
   // A target's cool-down ends in the gateway's memory: ask again until none is left.
   const coolingDown = services.some((s) => s.targets.some((t) => t.enabled && !t.state.healthy));
   useEffect(() => {
@@ -176,6 +184,7 @@ export function Services() {
             </dl>
             <TargetsList targets={s.targets} />
             <SpendGauges spend={s.spend} />
+            <PaceMeters pace={s.pace} />
           </article>
         ))}
       </div>
@@ -225,6 +234,7 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
   const [allowUnpriced, setAllowUnpriced] = useState(service?.allowUnpricedModels ?? false);
   const [active, setActive] = useState(service?.active ?? true);
   const [limits, setLimitTexts] = useState(limitTexts(service));
+  const [pace, setPaceTexts] = useState(paceTexts(service));
   const [problem, setProblem] = useState<Problem>(noProblem);
   const [create, createService] = useMutation(CreateService);
   const [update, updateService] = useMutation(UpdateService);
@@ -259,7 +269,8 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
   async function submit(e: FormEvent) {
     e.preventDefault();
     const { limits: parsed, errors } = parseLimits(limits);
-    const fields: Record<string, string> = { ...errors };
+    const { pace: parsedPace, errors: paceErrors } = parsePace(pace);
+    const fields: Record<string, string> = { ...errors, ...paceErrors };
     if (!serviceName.trim()) fields.serviceName = 'Give the service a name.';
     if (!provider) fields.provider = 'Pick a provider.';
     const allModels = [...new Set([...models, ...extraModels.split(/[\s,]+/).filter(Boolean)])];
@@ -279,8 +290,8 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
       ...(keySource === 'existing' && credentialId ? { credentialId } : {}),
     };
     const r = service
-      ? await updateService({ id: service.id, input: { ...common, ...parsed } })
-      : await createService({ input: { ...common, provider, ...(baseUrl && keySource === 'new' ? { baseUrl } : {}), ...setLimits(parsed) } }, { additionalTypenames: ['Service'] });
+      ? await updateService({ id: service.id, input: { ...common, ...parsed, ...parsedPace } })
+      : await createService({ input: { ...common, provider, ...(baseUrl && keySource === 'new' ? { baseUrl } : {}), ...setLimits(parsed), ...setPace(parsedPace) } }, { additionalTypenames: ['Service'] });
     if (r.error) {
       setProblem(withConflict(describeError(r.error), 'serviceName'));
       return;
@@ -365,6 +376,7 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
         </fieldset>
 
         <LimitsFields legend="Budgets (blank for no limit)" texts={limits} onChange={setLimitTexts} errors={problem.fields} />
+        <PaceFields legend="Pace (blank for no limit; keys without their own inherit it)" texts={pace} onChange={setPaceTexts} errors={problem.fields} />
         <CheckField label="Active" checked={active} onChange={setActive} hint="A disabled service refuses every request." />
       </form>
       {/* Outside the form: targets have their own forms and apply at once. */}

@@ -9,6 +9,7 @@ import { useCanEdit, useViewer } from '../viewer';
 import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, Page, SecretReveal, TextField } from '../ui';
 import { CreateAPIKey, DeleteAPIKey } from './ApiKeys';
 import { LimitsFields, limitTexts, parseLimits, type LimitName } from '../limits';
+import { PaceFields, paceTexts, parsePace, type PaceName } from '../pace';
 
 // Lists refetch when a mutation touches these types, even while empty.
 const LIST_CONTEXT = { additionalTypenames: ['APIKey', 'Balance', 'ProjectSettings'] };
@@ -56,6 +57,9 @@ export const OrganizationLimits = graphql(`
     limitCostMonthWarn
     limitCostMonthBlock
     limitCostTotalBlock
+    limitRpm
+    limitTpm
+    limitConcurrency
   }
 `);
 
@@ -185,11 +189,12 @@ function ProjectSettingsCard({ settings }: { settings: { allowOverwrite: boolean
   );
 }
 
-/** The organization's cost limits: they cap all its services and keys
- * together, beside each service's and key's own. */
-function OrganizationLimitsCard({ organization }: { organization: Partial<Record<LimitName, number | null>> }) {
+/** The organization's cost and pace limits: they cap all its services
+ * and keys together, beside each service's and key's own. */
+function OrganizationLimitsCard({ organization }: { organization: Partial<Record<LimitName | PaceName, number | null>> }) {
   const canEdit = useCanEdit();
   const [texts, setTexts] = useState(limitTexts(organization));
+  const [pace, setPace] = useState(paceTexts(organization));
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [saved, setSaved] = useState(false);
   const [result, update] = useMutation(UpdateOrganizationLimits);
@@ -198,9 +203,11 @@ function OrganizationLimitsCard({ organization }: { organization: Partial<Record
     e.preventDefault();
     setSaved(false);
     const { limits, errors } = parseLimits(texts);
-    setFieldErrors(errors);
-    if (Object.keys(errors).length) return;
-    const r = await update({ input: limits }, { additionalTypenames: ['Organization', 'Spend'] });
+    const { pace: parsedPace, errors: paceErrors } = parsePace(pace);
+    const all = { ...errors, ...paceErrors };
+    setFieldErrors(all);
+    if (Object.keys(all).length) return;
+    const r = await update({ input: { ...limits, ...parsedPace } }, { additionalTypenames: ['Organization', 'Spend', 'PaceLimit'] });
     if (!r.error) setSaved(true);
   }
   return (
@@ -208,6 +215,7 @@ function OrganizationLimitsCard({ organization }: { organization: Partial<Record
       <h2 id="org-limits-title">Organization budget</h2>
       <fieldset disabled={!canEdit}>
         <LimitsFields legend="Limits on the spend of every service and key together (blank for no limit)" texts={texts} onChange={setTexts} errors={{ ...problem.fields, ...fieldErrors }} />
+        <PaceFields legend="Limits on the pace of every service and key together (blank for no limit)" texts={pace} onChange={setPace} errors={{ ...problem.fields, ...fieldErrors }} />
       </fieldset>
       <ErrorNote problem={Object.keys(problem.fields).length ? { ...problem, message: null } : problem} />
       {canEdit && (
