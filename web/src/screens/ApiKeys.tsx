@@ -164,7 +164,7 @@ export function ApiKeys() {
                 return (
                   <tr key={k.id}>
                     <td>{k.name}{k.description && <div className="muted small">{k.description}</div>}</td>
-                    <td><code>{k.keyPrefix}…{k.keyLastFour}</code></td>
+                    <td className="nowrap"><code>{k.keyPrefix}…{k.keyLastFour}</code></td>
                     <td>{k.service?.serviceName ?? '—'}</td>
                     <td><Badge tone={st.tone}>{st.text}</Badge></td>
                     <td className="num">{formatUSD(spendIn(k.spend, 'day'))}</td>
