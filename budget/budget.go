@@ -191,6 +191,11 @@ func refusal(s *slot, amount money.Micros, now time.Time) *Refusal {
 	if end := s.window.End(now); !end.IsZero() {
 		r.RetryAfter = end.Sub(now)
 		msg += "; resets at " + end.Format(time.RFC3339)
+	} else if s.spent+amount <= *s.block {
+		// Requests in flight hold what is missing: they may settle for
+		// less, so a retry soon may pass.
+		r.RetryAfter = time.Second
+		msg += "; requests in flight hold the rest, and what they do not spend comes back when they end"
 	} else {
 		msg += "; the total limit never resets, ask an admin to raise it"
 	}

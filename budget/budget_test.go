@@ -843,3 +843,32 @@ func TestRefusalNamesTheLimitsOwner(t *testing.T) {
 		}
 	})
 }
+
+// TestTotalRefusalSaysWhenARetryCanPass: a total limit never resets, so
+// its refusal carries no wait when the spend itself is past it; when what
+// is missing is held by requests in flight, which may settle for less, it
+// says to try again in a second.
+func TestTotalRefusalSaysWhenARetryCanPass(t *testing.T) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func(budget.Options) budget.Ledger) {
+		ctx := context.Background()
+		b := mk(budget.Options{})
+		svc := &ent.Service{ID: 1, ServiceName: "chat", LimitCostTotalBlock: usd(1)}
+		subjects := []budget.Subject{budget.ServiceSubject(svc)}
+		held, err := b.Reserve(ctx, budget.Request{OrgID: 1, Amount: money.FromUSD(0.75), Subjects: subjects})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ref *budget.Refusal
+		if _, err := b.Reserve(ctx, budget.Request{OrgID: 1, Amount: money.FromUSD(0.5), Subjects: subjects}); !errors.As(err, &ref) || ref.RetryAfter != time.Second {
+			t.Fatalf("with $0.75 in flight of a $1 total: %v (retry after %v), want a refusal saying a second", err, ref)
+		}
+		if err := held.Settle(ctx, money.FromUSD(0.75)); err != nil {
+			t.Fatal(err)
+		}
+		ref = nil
+		if _, err := b.Reserve(ctx, budget.Request{OrgID: 1, Amount: money.FromUSD(0.5), Subjects: subjects}); !errors.As(err, &ref) || ref.RetryAfter != 0 ||
+			!strings.Contains(ref.Message, "never resets") {
+			t.Fatalf("with $0.75 spent of a $1 total: %v, want a refusal with no wait", err)
+		}
+	})
+}

@@ -18,6 +18,9 @@ type apiError struct {
 	// retryAfter, when positive, is sent as Retry-After (rounded up to whole
 	// seconds).
 	retryAfter time.Duration
+	// relayed is an upstream's error passed on in the caller's shape: its
+	// own retry signals stand, and the gateway adds none.
+	relayed bool
 }
 
 func (e *apiError) Error() string { return e.message }
@@ -45,9 +48,11 @@ func writeError(w http.ResponseWriter, p providers.Protocol, e *apiError) {
 // Retry-After: a spent total budget or balance, a disabled key, a bad
 // body) gets the same answer every time, and the OpenAI and Anthropic SDKs
 // would otherwise retry a 409 or 429 by its status alone. A 408 (a body
-// that arrived too slowly) may go through when sent again.
+// that arrived too slowly) may go through when sent again. An upstream's
+// error passed on keeps the upstream's own signals.
 func setRetryHeaders(h http.Header, e *apiError) {
 	switch {
+	case e.relayed:
 	case e.retryAfter > 0:
 		h.Set("Retry-After", strconv.FormatInt(int64((e.retryAfter+time.Second-1)/time.Second), 10))
 	case e.status >= 400 && e.status < 500 && e.status != http.StatusRequestTimeout:

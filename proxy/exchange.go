@@ -43,6 +43,9 @@ type exchange struct {
 	// up is the upstream of the current attempt: the service's single
 	// credential or the chosen target's.
 	up *upstreamConf
+	// room is what the current attempt's credential said of its provider
+	// windows for the model it was asked for; nil without a credential.
+	room *headroom
 	// attempts lists the tries of a routed request, for its record.
 	attempts []schema.Attempt
 	// late sends a stream's headers if its first event is slow.
@@ -262,10 +265,16 @@ func notEnabled(model string, e *keyEntry) string {
 
 // fail answers aerr and records the refusal when a key and service are
 // known.
-func (x *exchange) fail(aerr *apiError) {
+func (x *exchange) fail(aerr *apiError) { x.failReserved(aerr, nil) }
+
+// failReserved is fail for a request whose budget reservation res (nil:
+// none) was taken: nothing went upstream, so it goes back whole.
+func (x *exchange) failReserved(aerr *apiError, res Reservation) {
 	aerr = redacted(x.r, aerr)
 	writeError(x.w, x.protocol, aerr)
-	x.record(outcome{status: aerr.status, err: aerr.message, priced: true, failure: failureOf(aerr.code)})
+	o := outcome{status: aerr.status, err: aerr.message, priced: true, failure: failureOf(aerr.code)}
+	o.spend = x.settleBudget(res, outcome{priced: true})
+	x.record(o)
 }
 
 // outcome is what happened to a request, for its usage record.

@@ -39,9 +39,10 @@ func (x *exchange) failover(t *target, n int, status int, began time.Time, err e
 		a.Error = "upstream answered 429"
 		until := rateLimitReset(*snap, now)
 		t.health.rateLimited(until, rateLimitReason+" until "+until.UTC().Format(time.RFC3339))
-		// The provider account is spent, whichever service called it.
-		if t.credID != nil && t.room.exhaust(until.UnixNano()) {
-			x.p.peers.spent(*t.credID, until.UnixNano())
+		// The provider account is spent for this model, whichever
+		// service called it.
+		if x.room.exhaust(until.UnixNano()) {
+			x.p.peers.spent(x.room, until.UnixNano())
 		}
 	default:
 		a.Error = "upstream answered " + strconv.Itoa(status)
@@ -51,7 +52,7 @@ func (x *exchange) failover(t *target, n int, status int, began time.Time, err e
 	if n >= x.p.opts.MaxAttempts || x.r.Context().Err() != nil {
 		return nil
 	}
-	next := x.e.pickTarget(x.tried, now)
+	next := x.e.pickTarget(x.tried, now, x.model, &x.p.room)
 	if next != nil {
 		x.p.log.Info("failing over to another target", "request_id", x.reqID, "service", x.e.svc.ServiceName,
 			"from_target", t.id, "to_target", next.id, "reason", a.Error)
@@ -63,7 +64,7 @@ func (x *exchange) failover(t *target, n int, status int, began time.Time, err e
 // now: 429 when they are all rate-limited, else 503, with Retry-After for
 // the first one back.
 func (x *exchange) noTarget() outcome {
-	wait, limited := x.e.nextAvailable(x.p.opts.Now())
+	wait, limited := x.e.nextAvailable(x.p.opts.Now(), x.model, &x.p.room)
 	secs := int64((wait + time.Second - 1) / time.Second)
 	aerr := &apiError{status: http.StatusServiceUnavailable, code: "no_healthy_target", retryAfter: wait,
 		message: fmt.Sprintf("every target of service %q is backing off after failures; the first is tried again in %d s", x.e.svc.ServiceName, secs)}

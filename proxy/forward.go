@@ -63,14 +63,16 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 	var res Reservation
 	var permit *pace.Permit
 	if x.api.op != protocol.OpCountTokens { // counting tokens is free
+		// The budget first: a request it refuses takes no place in the
+		// pace limits, which a client retrying a spent budget would
+		// otherwise use up for the organization's other keys.
 		var aerr *apiError
-		if permit, aerr = x.acquirePace(); aerr != nil {
+		if res, aerr = x.reserve(); aerr != nil {
 			x.fail(aerr)
 			return
 		}
-		if res, aerr = x.reserve(); aerr != nil {
-			settlePace(permit, outcome{})
-			x.fail(aerr)
+		if permit, aerr = x.acquirePace(); aerr != nil {
+			x.failReserved(aerr, res)
 			return
 		}
 	}
@@ -78,7 +80,7 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 	var o outcome
 	defer func() {
 		o.spend = x.settleBudget(res, o)
-		settlePace(permit, o)
+		x.settlePace(permit, o)
 		x.record(o)
 	}()
 	if res != nil {
@@ -125,7 +127,7 @@ func (x *exchange) tryTargets() outcome {
 	x.up = &x.e.upstreamConf
 	var t *target
 	if len(x.e.targets) > 0 {
-		if t = x.e.pickTarget(x.excluded, x.p.opts.Now()); t == nil {
+		if t = x.e.pickTarget(x.excluded, x.p.opts.Now(), x.model, &x.p.room); t == nil {
 			return x.noTarget()
 		}
 	}
@@ -190,12 +192,15 @@ func (x *exchange) attempt(t *target, n int) (next *target, o outcome) {
 // and returns the model and protocol to call it with.
 func (x *exchange) aim(t *target) (model string, proto providers.Protocol) {
 	if t == nil {
+		x.room = x.p.room.of(x.up.credID, x.model)
 		return x.model, x.e.provider.Protocol
 	}
 	x.tried |= 1 << t.index
 	x.up = &t.upstreamConf
 	x.info = t.info(x.model, x.serviceInfo)
-	return t.upstreamModel(x.model), t.provider.Protocol
+	model = t.upstreamModel(x.model)
+	x.room = x.p.room.of(t.credID, model)
+	return model, t.provider.Protocol
 }
 
 // send makes the upstream request of the current attempt.
@@ -212,7 +217,7 @@ func (x *exchange) send(ctx context.Context, proto providers.Protocol, call upst
 // fails over (the next target, nil when none may be tried), any other
 // counts as t's success.
 func (x *exchange) answered(t *target, n int, began time.Time, resp *http.Response) *target {
-	snap := x.p.noteRateLimits(x.up.credID, x.up.room, resp.Header, resp.StatusCode, x.p.opts.Now())
+	snap := x.p.noteRateLimits(x.up.credID, x.room, resp.Header, resp.StatusCode, x.p.opts.Now())
 	if t == nil {
 		return nil
 	}

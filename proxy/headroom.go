@@ -8,21 +8,26 @@ import (
 	"github.com/sluicehq/sluice/ratelimits"
 )
 
-// Headroom: what a credential's upstream said of its provider windows on
-// its latest answer (the x-ratelimit-* and anthropic-ratelimit-* headers
-// of successes as well as 429s). Routing never sends to a target whose
-// credential's window shows nothing remaining until that window resets,
-// and among the others prefers the ones with more room. It is kept per
-// credential, so services sharing a credential share what it taught, and
-// a window seen spent is told to the other replicas (peers).
+// Headroom: what a credential's upstream said of its provider windows for
+// a model on its latest answer (the x-ratelimit-* and anthropic-ratelimit-*
+// headers of successes as well as 429s). Routing never sends to a target
+// whose window shows nothing remaining until that window resets, and
+// among the others prefers the ones with more room. It is kept per
+// credential and upstream model, as providers count (one model's spent
+// tokens leave another's alone), so services sharing a credential share
+// what it taught, and a window seen spent is told to the other replicas
+// (peers).
 
 // lowRoom is the share of a window left, in per mille, below which every
 // answer's headers are read rather than one a second: near the end of a
 // window the last request's answer is the one that matters.
 const lowRoom = 100
 
-// headroom is one credential's room; the zero value knows nothing.
+// headroom is one credential's room for one upstream model.
 type headroom struct {
+	cred  int
+	model string
+
 	// exhaustedUntil is, in unix nanoseconds, the reset of a window the
 	// latest answer reported with nothing remaining; 0 when none.
 	exhaustedUntil atomic.Int64
@@ -66,14 +71,17 @@ func (h *headroom) low() bool {
 	return r != 0 && r-1 < lowRoom
 }
 
-// note records what snap says of the credential's windows; an answer that
-// says nothing clears what earlier ones said. It reports a window newly
-// spent (until a later reset than was known), for the other replicas.
+// note records what snap says of the windows: their room (an answer that
+// says nothing clears what earlier ones said of it) and a window spent. A
+// spent window stays spent until its reset whatever later answers say: an
+// answer to a request sent before the window ran out, or to one that got
+// through another way, is older news than the reset. It reports a window
+// newly spent (until a later reset than was known), for the other
+// replicas.
 func (h *headroom) note(snap ratelimits.Snapshot, now time.Time) (spent bool) {
 	if h == nil {
 		return false
 	}
-	before := h.exhaustedUntil.Load()
 	var until, roomUntil int64
 	room := int32(0)
 	for _, w := range [...]ratelimits.Window{snap.Requests, snap.Tokens, snap.InputTokens, snap.OutputTokens} {
@@ -93,10 +101,9 @@ func (h *headroom) note(snap ratelimits.Snapshot, now time.Time) (spent bool) {
 			}
 		}
 	}
-	h.exhaustedUntil.Store(until)
 	h.room.Store(room)
 	h.roomUntil.Store(roomUntil)
-	return until > before
+	return h.exhaust(until)
 }
 
 // exhaust marks the credential's windows spent until until (unix
@@ -117,24 +124,25 @@ func (h *headroom) exhaust(until int64) bool {
 	}
 }
 
-// headrooms holds every credential's headroom by credential id; records
-// outlive cache entries, as target health does.
-type headrooms struct {
-	mu sync.Mutex
-	m  map[int]*headroom
+// headrooms holds every credential's headroom per upstream model;
+// records outlive cache entries, as target health does.
+type headrooms struct{ m sync.Map } // roomKey → *headroom
+
+type roomKey struct {
+	cred  int
+	model string
 }
 
-// of returns the headroom of credential id, creating it.
-func (hs *headrooms) of(id int) *headroom {
-	hs.mu.Lock()
-	defer hs.mu.Unlock()
-	if hs.m == nil {
-		hs.m = make(map[int]*headroom)
+// of returns the headroom of credential cred for model, creating it; nil
+// without a credential.
+func (hs *headrooms) of(cred *int, model string) *headroom {
+	if cred == nil {
+		return nil
 	}
-	h := hs.m[id]
-	if h == nil {
-		h = &headroom{}
-		hs.m[id] = h
+	k := roomKey{*cred, model}
+	if h, ok := hs.m.Load(k); ok {
+		return h.(*headroom)
 	}
-	return h
+	h, _ := hs.m.LoadOrStore(k, &headroom{cred: *cred, model: model})
+	return h.(*headroom)
 }

@@ -173,3 +173,41 @@ func TestHeadroomAcrossReplicas(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadroomIsPerModel: providers count each model's window apart, so a
+// target whose window for one model is spent still takes another model.
+func TestHeadroomIsPerModel(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		clock := newTestClock()
+		f := newFixture(t, db, func(o *Options) { o.Now = clock.Now })
+		f.price("openai", "gpt-other", 1_000_000, 1_000_000, 0, "text")
+		a := newUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+			if strings.Contains(string(body), `"gpt-test"`) {
+				answerJSON(w, 200, openAIChatBody, "X-Ratelimit-Limit-Tokens", "1000", "X-Ratelimit-Remaining-Tokens", "0", "X-Ratelimit-Reset-Tokens", "30s")
+				return
+			}
+			answerJSON(w, 200, openAIChatBody)
+		})
+		b := newUpstream(t, answerOK)
+		_, _, key := f.addRoutedService("per-model", []string{"gpt-test", "gpt-other"},
+			targetSpec{baseURL: a.srv.URL, weight: 1000}, targetSpec{baseURL: b.srv.URL, weight: 1})
+		for a.count() == 0 {
+			f.call("POST", "/v1/chat/completions", key, chatRequest)
+		}
+		for range 10 {
+			f.call("POST", "/v1/chat/completions", key, chatRequest)
+		}
+		if a.count() != 1 {
+			t.Fatalf("the target got %d more gpt-test requests after its gpt-test window was spent", a.count()-1)
+		}
+		other := strings.Replace(chatRequest, "gpt-test", "gpt-other", 1)
+		for range 10 {
+			if resp, body := f.call("POST", "/v1/chat/completions", key, other); resp.StatusCode != 200 {
+				t.Fatalf("gpt-other: %d %s", resp.StatusCode, body)
+			}
+		}
+		if a.count() < 8 {
+			t.Fatalf("the weight-1000 target got %d of 10 gpt-other requests: its spent gpt-test window held them back", a.count()-1)
+		}
+	})
+}

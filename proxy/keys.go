@@ -61,9 +61,6 @@ type keyEntry struct {
 // upstreamConf is where and how requests reach one provider credential.
 type upstreamConf struct {
 	credID *int
-	// room is what the credential's upstream said of its provider
-	// windows; nil without a credential.
-	room   *headroom
 	base   *url.URL
 	method apistandard.KeyMethod
 	field  string
@@ -299,7 +296,7 @@ func (p *Proxy) resolveCredential(ctx context.Context, name string, prov provide
 	standard := prov.APIStandard
 	var std *ent.APIStandard
 	if cred != nil {
-		c.credID, c.room = &cred.ID, p.room.of(cred.ID)
+		c.credID = &cred.ID
 		if !cred.Active {
 			return c, refuse(http.StatusServiceUnavailable, "credential_disabled",
 				fmt.Sprintf("the provider credential of service %q is disabled; an admin must enable it or choose another", name)), nil

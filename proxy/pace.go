@@ -49,8 +49,7 @@ func (x *exchange) acquirePace() (*pace.Permit, *apiError) {
 	if l == nil {
 		return nil, nil
 	}
-	est := x.worst.in + min(x.worst.outCap, paceOutputGuess)
-	permit, err := l.Acquire(x.r.Context(), pace.Request{Subjects: paceSubjects(x.e), Tokens: est})
+	permit, err := l.Acquire(x.r.Context(), pace.Request{Subjects: paceSubjects(x.e), Tokens: x.paceEstimate()})
 	var refused *pace.Refusal
 	switch {
 	case errors.As(err, &refused):
@@ -59,6 +58,8 @@ func (x *exchange) acquirePace() (*pace.Permit, *apiError) {
 		}
 		writePaceHeaders(x.w.Header(), x.protocol, refused.Status, x.p.opts.Now())
 		return nil, paceRefusal(refused, x.e)
+	case err != nil && x.r.Context().Err() != nil:
+		return nil, refuse(http.StatusServiceUnavailable, "client_closed", "the client closed the request before it was admitted")
 	case err != nil:
 		x.p.log.Error("pace limits could not be checked; refusing the request", "request_id", x.reqID, "err", err)
 		return nil, refuse(http.StatusServiceUnavailable, "rate_limit_unavailable",
@@ -85,13 +86,25 @@ func paceRefusal(r *pace.Refusal, e *keyEntry) *apiError {
 	return &apiError{status: http.StatusTooManyRequests, code: "rate_limit_exceeded", message: msg, retryAfter: r.RetryAfter}
 }
 
+// paceEstimate is the tokens a request holds against tokens-per-minute
+// limits until its answer says.
+func (x *exchange) paceEstimate() int64 {
+	return x.worst.in + min(x.worst.outCap, paceOutputGuess)
+}
+
 // settlePace settles the permit's tokens to the provider's count and
-// frees its place; safe on a nil permit.
-func settlePace(p *pace.Permit, o outcome) {
+// frees its place; safe on a nil permit. A cut answer whose usage was not
+// read is charged its worst case in money, but counts only its estimate
+// in tokens: a whole output cap would shut the key out for a minute.
+func (x *exchange) settlePace(p *pace.Permit, o outcome) {
 	if p == nil {
 		return
 	}
-	p.Settle(o.usage.InputTokens + o.usage.OutputTokens)
+	n := o.usage.InputTokens + o.usage.OutputTokens
+	if o.partial {
+		n = min(n, x.paceEstimate())
+	}
+	p.Settle(n)
 	p.Release()
 }
 

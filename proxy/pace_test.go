@@ -285,3 +285,32 @@ func TestPaceTokensPerMinute(t *testing.T) {
 		}
 	})
 }
+
+// TestPaceBudgetRefusalsTakeNoPlace: requests a spent budget refuses
+// never went upstream and take no place in the pace limits, so a client
+// retrying against its spent budget leaves the others' minute alone.
+func TestPaceBudgetRefusalsTakeNoPlace(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		b := &fakeBudget{refuse: &Refusal{Status: 429, Message: "budget exceeded"}}
+		l := pace.New(db, pace.Options{})
+		t.Cleanup(func() { _ = l.Close(context.Background()) })
+		f := newFixture(t, db, func(o *Options) { o.Pace = l; o.Budget = b })
+		f.price("openai", "gpt-test", 1_000_000, 1_000_000, 0, modelprice.KindText)
+		up := newUpstream(t, answerOK)
+		svc, _ := f.addService(serviceSpec{name: "oa", provider: "openai", baseURL: up.srv.URL, secret: "sk-provider-BFIRST", models: []string{"gpt-test"}})
+		key := f.addKey(svc, "two-a-minute", func(c *ent.APIKeyCreate) { c.SetLimitRpm(2) })
+		for range 5 {
+			if resp, body := f.call("POST", "/v1/chat/completions", key, chatRequest); resp.StatusCode != 429 || !strings.Contains(body, "budget exceeded") {
+				t.Fatalf("with the budget spent: %d %s", resp.StatusCode, body)
+			}
+		}
+		b.mu.Lock()
+		b.refuse = nil
+		b.mu.Unlock()
+		for i := range 2 {
+			if resp, body := f.call("POST", "/v1/chat/completions", key, chatRequest); resp.StatusCode != 200 {
+				t.Fatalf("request %d after the budget was raised: %d %s", i+1, resp.StatusCode, body)
+			}
+		}
+	})
+}

@@ -17,8 +17,8 @@ import (
 // replica would do, so that a second replica does not learn it again by
 // sending a request into it.
 
-// The messages: "headroom-spent <credential id> <until>" and "target-down
-// <target id> <until> <reason>", until in unix nanoseconds.
+// The messages: "headroom-spent <credential id> <until> <model>" and
+// "target-down <target id> <until> <reason>", until in unix nanoseconds.
 const (
 	spentPrefix = "headroom-spent "
 	downPrefix  = "target-down "
@@ -31,10 +31,10 @@ type peers struct {
 	log   *slog.Logger
 }
 
-// spent tells the other replicas that credential id's provider window is
-// spent until until.
-func (ps *peers) spent(id int, until int64) {
-	ps.send(spentPrefix + strconv.Itoa(id) + " " + strconv.FormatInt(until, 10))
+// spent tells the other replicas that h's provider window is spent until
+// until.
+func (ps *peers) spent(h *headroom, until int64) {
+	ps.send(spentPrefix + strconv.Itoa(h.cred) + " " + strconv.FormatInt(until, 10) + " " + h.model)
 }
 
 // down tells the other replicas that target id failed and is skipped
@@ -50,7 +50,7 @@ func (ps *peers) send(msg string) {
 		return
 	}
 	if len(msg) > changefeed.MaxMessage {
-		msg = msg[:changefeed.MaxMessage]
+		msg = strings.ToValidUTF8(msg[:changefeed.MaxMessage], "")
 	}
 	select {
 	case ps.queue <- msg:
@@ -78,8 +78,8 @@ func (ps *peers) run(ctx context.Context) {
 // (live usage events) are not routing's and are left alone.
 func (p *Proxy) heard(payload string) {
 	if rest, ok := strings.CutPrefix(payload, spentPrefix); ok {
-		if id, until, _, ok := parseNews(rest); ok {
-			p.room.of(id).exhaust(until)
+		if id, until, model, ok := parseNews(rest); ok {
+			p.room.of(&id, model).exhaust(until)
 		}
 		return
 	}
@@ -90,7 +90,7 @@ func (p *Proxy) heard(payload string) {
 	}
 }
 
-// parseNews splits "<id> <until> [reason]".
+// parseNews splits "<id> <until> [rest]".
 func parseNews(s string) (id int, until int64, reason string, ok bool) {
 	idText, rest, _ := strings.Cut(s, " ")
 	untilText, reason, _ := strings.Cut(rest, " ")

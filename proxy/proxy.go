@@ -301,7 +301,7 @@ func (p *Proxy) noteRateLimits(credID *int, room *headroom, h http.Header, statu
 	}
 	snap := ratelimits.Parse(h, now)
 	if room.note(snap, now) {
-		p.peers.spent(*credID, room.exhaustedUntil.Load())
+		p.peers.spent(room, room.exhaustedUntil.Load())
 	}
 	if snap.Family == ratelimits.FamilyNone && snap.RetryAfter == nil {
 		return snap

@@ -235,18 +235,22 @@ func (h *targetHealth) release() {
 // pickTarget chooses a target among the enabled ones not yet tried, at
 // random by weight among those available, walking them in position order
 // (so the first target wins a draw on a boundary). A target's weight is
-// scaled by the room its credential's provider windows have left, and a
-// target whose window is exhausted until its reset is not available. The
+// scaled by the room its credential's provider windows for the model have
+// left, and a target whose window is exhausted until its reset is not
+// available. The
 // chosen target is claimed (as the probe when it was cooling down). nil
 // when none is available.
-func (e *keyEntry) pickTarget(tried uint64, now time.Time) *target {
+func (e *keyEntry) pickTarget(tried uint64, now time.Time, model string, rooms *headrooms) *target {
 	var avail uint64
 	var weights [providers.MaxServiceTargets]int
 	total := 0
 	for _, t := range e.targets {
-		if tried&(1<<t.index) == 0 && t.health.available(now) && t.room.open(now) {
+		if tried&(1<<t.index) != 0 || !t.health.available(now) {
+			continue
+		}
+		if room := rooms.of(t.credID, t.upstreamModel(model)); room.open(now) {
 			avail |= 1 << t.index
-			weights[t.index] = t.weight * t.room.share(now)
+			weights[t.index] = t.weight * room.share(now)
 			total += weights[t.index]
 		}
 	}
@@ -276,14 +280,15 @@ func (e *keyEntry) pickTarget(tried uint64, now time.Time) *target {
 // nextAvailable is when the first skipped target comes back, and whether
 // every target is skipped for its rate limit, its own 429 or an exhausted
 // provider window (so the client should hear 429 rather than 503).
-func (e *keyEntry) nextAvailable(now time.Time) (time.Duration, bool) {
+func (e *keyEntry) nextAvailable(now time.Time, model string, rooms *headrooms) (time.Duration, bool) {
 	var soonest int64
 	allLimited := true
 	for _, t := range e.targets {
 		u := t.health.until.Load()
-		exhausted := !t.room.open(now)
+		room := rooms.of(t.credID, t.upstreamModel(model))
+		exhausted := !room.open(now)
 		if exhausted {
-			u = max(u, t.room.exhaustedUntil.Load())
+			u = max(u, room.exhaustedUntil.Load())
 		}
 		if u != 0 && (soonest == 0 || u < soonest) {
 			soonest = u

@@ -196,6 +196,7 @@ func (x *exchange) relayTranslatedError(status int, body io.Reader, o *outcome) 
 	o.priced = true
 	o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
 	aerr := refuse(status, "upstream_error", text)
+	aerr.relayed = true
 	if status == http.StatusTooManyRequests {
 		aerr.code = "upstream_rate_limited"
 	}
