@@ -386,7 +386,7 @@ func TestTranslatedUpstreamErrors(t *testing.T) {
 	resp, body := f.call("POST", "/v1/chat/completions", key, `{"model":"claude-test","messages":[{"role":"user","content":"Hi"}]}`)
 	var e openAIError
 	if resp.StatusCode != 429 || json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Error.Message, "per-minute rate limit") ||
-		e.Error.Type != "rate_limit_error" || resp.Header.Get("Retry-After") != "7" {
+		e.Error.Type != "rate_limit_error" || resp.Header.Get("Retry-After") != "7" || resp.Header.Get("X-Should-Retry") != "" {
 		t.Errorf("refusal: %d %q (Retry-After %q)", resp.StatusCode, body, resp.Header.Get("Retry-After"))
 	}
 
