@@ -19,27 +19,20 @@ import (
 
 // Spend is the resolver for the spend field.
 func (r *aPIKeyResolver) Spend(ctx context.Context, obj *ent.APIKey) ([]*budget.Spend, error) {
-	var svc *ent.Service
-	if obj.ServiceID != nil {
-		var err error
-		if svc, err = r.Client.Service.Get(ctx, *obj.ServiceID); err != nil {
-			return nil, err
-		}
+	svc, err := r.keyService(ctx, obj)
+	if err != nil {
+		return nil, err
 	}
 	return r.Budgets.Current(ctx, budget.KeySubject(obj, svc))
 }
 
 // Pace is the resolver for the pace field.
 func (r *aPIKeyResolver) Pace(ctx context.Context, obj *ent.APIKey) ([]*model.PaceLimit, error) {
-	own := pace.LimitsFrom(obj.LimitRpm, obj.LimitTpm, obj.LimitConcurrency)
-	if obj.ServiceID != nil {
-		svc, err := r.Client.Service.Get(ctx, *obj.ServiceID)
-		if err != nil {
-			return nil, err
-		}
-		own = own.Inherit(pace.LimitsFrom(svc.LimitRpm, svc.LimitTpm, svc.LimitConcurrency))
+	svc, err := r.keyService(ctx, obj)
+	if err != nil {
+		return nil, err
 	}
-	return r.paceOf(pace.Subject{Scope: pace.ScopeKey, ID: obj.ID, Limits: own}), nil
+	return r.paceOf(pace.KeySubject(obj, svc)), nil
 }
 
 // UpdateOrganizationLimits is the resolver for the updateOrganizationLimits field.
@@ -84,7 +77,7 @@ func (r *queryResolver) OrganizationPace(ctx context.Context) ([]*model.PaceLimi
 	if err != nil {
 		return nil, err
 	}
-	return r.paceOf(pace.Subject{Scope: pace.ScopeOrg, ID: org.ID, Limits: pace.LimitsFrom(org.LimitRpm, org.LimitTpm, org.LimitConcurrency)}), nil
+	return r.paceOf(pace.OrgSubject(org)), nil
 }
 
 // Spend is the resolver for the spend field.
@@ -94,7 +87,7 @@ func (r *serviceResolver) Spend(ctx context.Context, obj *ent.Service) ([]*budge
 
 // Pace is the resolver for the pace field.
 func (r *serviceResolver) Pace(ctx context.Context, obj *ent.Service) ([]*model.PaceLimit, error) {
-	return r.paceOf(pace.Subject{Scope: pace.ScopeService, ID: obj.ID, Limits: pace.LimitsFrom(obj.LimitRpm, obj.LimitTpm, obj.LimitConcurrency)}), nil
+	return r.paceOf(pace.ServiceSubject(obj)), nil
 }
 
 // Window is the resolver for the window field.

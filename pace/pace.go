@@ -306,19 +306,3 @@ func Tightest(statuses []Status, k Kind) (Status, bool) {
 	}
 	return out, found
 }
-
-// LimitsFrom reads a key's, service's or organization's stored limits
-// (nil: no limit).
-func LimitsFrom(rpm, tpm, concurrency *int64) Limits {
-	var l Limits
-	if rpm != nil {
-		l.RPM = *rpm
-	}
-	if tpm != nil {
-		l.TPM = *tpm
-	}
-	if concurrency != nil {
-		l.Concurrency = *concurrency
-	}
-	return l
-}

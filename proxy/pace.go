@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/pace"
 	"github.com/sluicehq/sluice/providers"
 )
@@ -28,17 +27,7 @@ const paceOutputGuess = 4096
 // paceSubjects are the key, service and organization of e with the limits
 // that apply to each.
 func paceSubjects(e *keyEntry) []pace.Subject {
-	svc := pace.LimitsFrom(e.svc.LimitRpm, e.svc.LimitTpm, e.svc.LimitConcurrency)
-	return []pace.Subject{
-		{Scope: pace.ScopeKey, ID: e.key.ID, Name: e.key.Name,
-			Limits: pace.LimitsFrom(e.key.LimitRpm, e.key.LimitTpm, e.key.LimitConcurrency).Inherit(svc)},
-		{Scope: pace.ScopeService, ID: e.svc.ID, Name: e.svc.ServiceName, Limits: svc},
-		{Scope: pace.ScopeOrg, ID: e.org.ID, Name: e.org.Name, Limits: orgPace(e.org)},
-	}
-}
-
-func orgPace(o *ent.Organization) pace.Limits {
-	return pace.LimitsFrom(o.LimitRpm, o.LimitTpm, o.LimitConcurrency)
+	return []pace.Subject{pace.KeySubject(e.key, e.svc), pace.ServiceSubject(e.svc), pace.OrgSubject(e.org)}
 }
 
 // acquirePace admits the request under its pace limits and writes the
@@ -74,7 +63,7 @@ func (x *exchange) acquirePace() (*pace.Permit, *apiError) {
 func paceRefusal(r *pace.Refusal, e *keyEntry) *apiError {
 	unit := map[pace.Kind]string{pace.RPM: "requests per minute", pace.TPM: "tokens per minute", pace.Concurrency: "requests in flight"}[r.Kind]
 	whose := fmt.Sprintf("%s %q", r.Scope, r.Name)
-	if r.Scope == pace.ScopeKey && pace.LimitsFrom(e.key.LimitRpm, e.key.LimitTpm, e.key.LimitConcurrency).Of(r.Kind) == 0 {
+	if r.Scope == pace.ScopeKey && pace.KeySubject(e.key, nil).Limits.Of(r.Kind) == 0 {
 		whose = fmt.Sprintf("key %q (its service %q's limit)", e.key.Name, e.svc.ServiceName)
 	}
 	msg := fmt.Sprintf("rate limit exceeded: %s allows %d %s", whose, r.Limit, unit)
