@@ -3,9 +3,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"github.com/sluicehq/sluice/budget"
-	"github.com/sluicehq/sluice/money"
-	"github.com/sluicehq/sluice/pace"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,12 +10,18 @@ import (
 	"testing"
 	"time"
 
+	entgo "entgo.io/ent"
 	"entgo.io/ent/dialect"
 
+	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/clientkey"
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/hook"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/pace"
 )
 
 // memUpstream answers in memory, so a benchmark measures the proxy's own
@@ -184,33 +187,30 @@ func (l budgetWithLimits) Reserve(ctx context.Context, r BudgetRequest) (Reserva
 }
 
 // BenchmarkChatPaced is BenchmarkChat with pace limits on (requests and
-// tokens per minute and requests in flight on the key, service and
-// organization, none reached), in each mode the server runs: embedded on
-// SQLite, leased on PostgreSQL.
+// tokens per minute and requests in flight on the service, so on its key
+// too, none reached), in each mode the server runs: embedded on SQLite,
+// leased on PostgreSQL.
 func BenchmarkChatPaced(b *testing.B) {
 	for _, m := range []struct{ name, dialect string }{{"sqlite-embedded", dialect.SQLite}, {"postgres-leased", dialect.Postgres}} {
 		b.Run(m.name, func(b *testing.B) {
 			db := testenv.New(b, m.dialect)
+			db.Client.Service.Use(func(next entgo.Mutator) entgo.Mutator {
+				return hook.ServiceFunc(func(ctx context.Context, m *ent.ServiceMutation) (entgo.Value, error) {
+					m.SetLimitRpm(1e9)
+					m.SetLimitTpm(1e12)
+					m.SetLimitConcurrency(1e6)
+					return next.Mutate(ctx, m)
+				})
+			})
 			l := pace.New(db, pace.Options{Log: slog.New(slog.DiscardHandler)})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go l.Run(ctx)
 			benchProxyOn(b, db, memUpstream{"application/json", []byte(realisticChatBody)},
 				`{"model":"gpt-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`,
-				func(o *Options) { o.Pace = paceWithLimits{l} })
+				func(o *Options) { o.Pace = l })
 		})
 	}
-}
-
-// paceWithLimits gives every subject of every request limits far above
-// what a benchmark sends, so that each is checked and none refuses.
-type paceWithLimits struct{ pace.Limiter }
-
-func (l paceWithLimits) Acquire(ctx context.Context, r pace.Request) (*pace.Permit, error) {
-	for i := range r.Subjects {
-		r.Subjects[i].Limits = pace.Limits{RPM: 1e9, TPM: 1e12, Concurrency: 1e6}
-	}
-	return l.Limiter.Acquire(ctx, r)
 }
 
 // BenchmarkKeyLookup is a cached key's look-up: hash plus cache read.

@@ -25,9 +25,10 @@ import (
 const paceOutputGuess = 4096
 
 // paceSubjects are the key, service and organization of e with the limits
-// that apply to each.
-func paceSubjects(e *keyEntry) []pace.Subject {
-	return []pace.Subject{pace.KeySubject(e.key, e.svc), pace.ServiceSubject(e.svc), pace.OrgSubject(e.org)}
+// that apply to each, and whether any of them has one.
+func paceSubjects(e *keyEntry) ([3]pace.Subject, bool) {
+	s := [3]pace.Subject{pace.KeySubject(e.key, e.svc), pace.ServiceSubject(e.svc), pace.OrgSubject(e.org)}
+	return s, s[0].Limits != (pace.Limits{}) || s[1].Limits != (pace.Limits{}) || s[2].Limits != (pace.Limits{})
 }
 
 // acquirePace admits the request under its pace limits and writes the
@@ -38,7 +39,11 @@ func (x *exchange) acquirePace() (*pace.Permit, *apiError) {
 	if l == nil {
 		return nil, nil
 	}
-	permit, err := l.Acquire(x.r.Context(), pace.Request{Subjects: paceSubjects(x.e), Tokens: x.paceEstimate()})
+	subjects, limited := paceSubjects(x.e)
+	if !limited {
+		return nil, nil // most requests: nothing to hold, no headers to write
+	}
+	permit, err := l.Acquire(x.r.Context(), pace.Request{Subjects: subjects[:], Tokens: x.paceEstimate()})
 	var refused *pace.Refusal
 	switch {
 	case errors.As(err, &refused):
@@ -125,15 +130,17 @@ func writePaceHeaders(h http.Header, p providers.Protocol, statuses []pace.Statu
 		if !ok {
 			continue
 		}
-		limit, remaining := strconv.FormatInt(s.Limit, 10), strconv.FormatInt(max(s.Remaining, 0), 10)
+		names := k.openai
+		reset := s.Reset.Round(time.Millisecond).String()
 		if p == providers.ProtocolAnthropic {
-			h[k.anthropic[0]] = []string{limit}
-			h[k.anthropic[1]] = []string{remaining}
-			h[k.anthropic[2]] = []string{now.Add(s.Reset).UTC().Format(time.RFC3339)}
-			continue
+			names, reset = k.anthropic, now.Add(s.Reset).UTC().Format(time.RFC3339)
 		}
-		h[k.openai[0]] = []string{limit}
-		h[k.openai[1]] = []string{remaining}
-		h[k.openai[2]] = []string{s.Reset.Round(time.Millisecond).String()}
+		// One backing array for the three values: headers are written on
+		// every limited request.
+		v := [...]string{strconv.FormatInt(s.Limit, 10), strconv.FormatInt(max(s.Remaining, 0), 10), reset}
+		vals := v[:]
+		for i, name := range names {
+			h[name] = vals[i : i+1 : i+1]
+		}
 	}
 }
