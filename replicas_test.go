@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -137,6 +139,17 @@ func TestTwoReplicasActAsOne(t *testing.T) {
 			t.Fatalf("replica B still accepts the key disabled through A after 1s (status %d)", resp.StatusCode)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Failed logins count across replicas: five wrong passwords split
+	// between A and B lock the address out of both.
+	for i := range 5 {
+		if code := loginCode(t, []string{a.base, b.base}[i%2], "wrong"); code != "UNAUTHENTICATED" {
+			t.Fatalf("wrong password %d: %s, want UNAUTHENTICATED", i+1, code)
+		}
+	}
+	if code := loginCode(t, a.base, "pw-replicas"); code != "RATE_LIMITED" {
+		t.Fatalf("the right password after five failures across replicas: %s, want RATE_LIMITED", code)
 	}
 
 	// The audit log written through A reads the same through B.
@@ -286,9 +299,67 @@ func TestTwoReplicasPace(t *testing.T) {
 	if streamed.Load() > 5 || streamed.Load() == 0 || streamed.Load()+busy.Load() != 20 {
 		t.Fatalf("concurrency 5 across two replicas: %d streams ran, %d refused", streamed.Load(), busy.Load())
 	}
-	for _, p := range []*process{a, b} {
-		if err := p.stop(t, 30*time.Second); err != nil {
-			t.Fatalf("exit: %v\n%s", err, p.logs.String())
+
+	// A replica killed with five streams in flight: its slots come back
+	// to the other within the slot lease (30 s after its last renewal).
+	holding := make(chan int, 5)
+	for range 5 {
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, a.base+"/v1/chat/completions", strings.NewReader(stream))
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				holding <- 0
+				return
+			}
+			holding <- resp.StatusCode
+			io.Copy(io.Discard, resp.Body) // until the replica dies
+			resp.Body.Close()
+		}()
+	}
+	for range 5 {
+		if code := <-holding; code != 200 {
+			t.Fatalf("a stream on replica A answered %d, want 200", code)
 		}
 	}
+	a.cmd.Process.Kill()
+	killed := time.Now()
+	if resp, _ := post(t, b.base+"/v1/chat/completions", key, chat); resp.StatusCode != 429 {
+		t.Fatalf("B answered %d right after A died holding every slot, want 429", resp.StatusCode)
+	}
+	for {
+		resp, _ := post(t, b.base+"/v1/chat/completions", key, chat)
+		if resp.StatusCode == 200 {
+			t.Logf("the dead replica's slots came back after %v", time.Since(killed).Round(100*time.Millisecond))
+			break
+		}
+		if time.Since(killed) > 35*time.Second {
+			t.Fatalf("B still refused (%d) 35 s after A died", resp.StatusCode)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if err := b.stop(t, 30*time.Second); err != nil {
+		t.Fatalf("exit: %v\n%s", err, b.logs.String())
+	}
+}
+
+// loginCode logs in as admin and returns the error code, "" for a login.
+func loginCode(t *testing.T, base, password string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": `mutation($p: String!) { login(username: "admin", password: $p) { token } }`, "variables": map[string]any{"p": password}})
+	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Errors []struct {
+			Extensions struct{ Code string } `json:"extensions"`
+		} `json:"errors"`
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	if len(out.Errors) == 0 {
+		return ""
+	}
+	return out.Errors[0].Extensions.Code
 }

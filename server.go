@@ -98,15 +98,17 @@ type gateway struct {
 	log     *slog.Logger
 	keyring *secrets.Keyring
 	auth    *auth.Authenticator
-	budgets budget.Ledger
-	pace    pace.Limiter
-	prober  *headroom.Prober
-	metrics *metrics.Metrics
-	feed    *livefeed.Hub
-	changes changefeed.Feed
-	usage   *usagelog.Writer
-	proxy   *proxy.Proxy
-	handler http.Handler
+	// credentialTests limits testProviderCredential to 10 a minute per caller.
+	credentialTests *auth.Limiter
+	budgets         budget.Ledger
+	pace            pace.Limiter
+	prober          *headroom.Prober
+	metrics         *metrics.Metrics
+	feed            *livefeed.Hub
+	changes         changefeed.Feed
+	usage           *usagelog.Writer
+	proxy           *proxy.Proxy
+	handler         http.Handler
 	// stop ends the background work (reservation sweeper, alert webhook).
 	stop context.CancelFunc
 }
@@ -164,7 +166,15 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 		return nil, err
 	}
 
-	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log)}
+	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log),
+		credentialTests: auth.NewLimiter("credential-test", 10, time.Minute)}
+	if db.Dialect == dialect.Postgres {
+		// Replicas count failed logins and credential tests together; the
+		// one process on an SQLite file counts them in memory.
+		marks := auth.NewMarks(db.SQL, db.Dialect)
+		g.auth.ShareLimits(marks)
+		g.credentialTests.Shared = marks
+	}
 	// One process owns an SQLite file: budgets in memory, written behind.
 	// Replicas share PostgreSQL: each leases slices of the headroom.
 	alerts := make(chan budget.Alert, 1024)
@@ -206,7 +216,7 @@ func (g *gateway) outbound() upstream.Policy {
 func (g *gateway) routes() http.Handler {
 	mux := http.NewServeMux()
 	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, DB: g.db, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets, Pace: g.pace,
-		Prober: g.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: g.feed,
+		Prober: g.prober, CredentialTests: g.credentialTests, Feed: g.feed,
 		Changes: g.changes, DenyPrivateUpstreams: g.cfg.DenyPrivateUpstreams, TargetHealth: g.proxy}, graph.Options{
 		Introspection:  g.cfg.Playground,
 		AllowedOrigins: g.cfg.CORSOrigins,

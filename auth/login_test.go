@@ -92,3 +92,50 @@ func TestLoginThrottle(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginGuessesAtOnce: guesses sent at once to two replicas sharing the
+// database are counted as they come, before their passwords are checked:
+// exactly the pair's limit of them is checked, the rest are refused.
+func TestLoginGuessesAtOnce(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		if _, err := auth.Bootstrap(ctx, db.Client, "the-right-password"); err != nil {
+			t.Fatal(err)
+		}
+		tokens, err := auth.NewTokens("test-jwt-secret-test-jwt-secret-0123", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		marks := auth.NewMarks(db.SQL, db.Dialect)
+		replicas := []*auth.Authenticator{auth.NewAuthenticator(db.Client, tokens, log), auth.NewAuthenticator(db.Client, tokens, log)}
+		for _, a := range replicas {
+			a.ShareLimits(marks)
+		}
+		errs := make(chan error, 12)
+		for i := range cap(errs) {
+			go func() {
+				_, _, _, err := replicas[i%2].Login(ctx, "admin", "wrong", "10.0.0.1")
+				errs <- err
+			}()
+		}
+		checked, limited := 0, 0
+		for range cap(errs) {
+			var l *auth.LoginLimitedError
+			switch err := <-errs; {
+			case errors.Is(err, auth.ErrLoginFailed):
+				checked++
+			case errors.As(err, &l):
+				limited++
+			default:
+				t.Fatalf("guess: %v", err)
+			}
+		}
+		if checked != 5 || limited != 7 {
+			t.Fatalf("%d guesses checked and %d refused, want 5 and 7", checked, limited)
+		}
+		if _, _, _, err := replicas[0].Login(ctx, "admin", "the-right-password", "10.0.0.2"); err != nil {
+			t.Fatalf("another address: %v", err)
+		}
+	})
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
+	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
 	"github.com/sluicehq/sluice/ent/user"
@@ -73,6 +74,8 @@ type Client struct {
 	ServiceTarget *ServiceTargetClient
 	// SpendWindow is the client for interacting with the SpendWindow builders.
 	SpendWindow *SpendWindowClient
+	// ThrottleMark is the client for interacting with the ThrottleMark builders.
+	ThrottleMark *ThrottleMarkClient
 	// UsageRecord is the client for interacting with the UsageRecord builders.
 	UsageRecord *UsageRecordClient
 	// UsageRollup is the client for interacting with the UsageRollup builders.
@@ -106,6 +109,7 @@ func (c *Client) init() {
 	c.Service = NewServiceClient(c.config)
 	c.ServiceTarget = NewServiceTargetClient(c.config)
 	c.SpendWindow = NewSpendWindowClient(c.config)
+	c.ThrottleMark = NewThrottleMarkClient(c.config)
 	c.UsageRecord = NewUsageRecordClient(c.config)
 	c.UsageRollup = NewUsageRollupClient(c.config)
 	c.User = NewUserClient(c.config)
@@ -217,6 +221,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Service:            NewServiceClient(cfg),
 		ServiceTarget:      NewServiceTargetClient(cfg),
 		SpendWindow:        NewSpendWindowClient(cfg),
+		ThrottleMark:       NewThrottleMarkClient(cfg),
 		UsageRecord:        NewUsageRecordClient(cfg),
 		UsageRollup:        NewUsageRollupClient(cfg),
 		User:               NewUserClient(cfg),
@@ -255,6 +260,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Service:            NewServiceClient(cfg),
 		ServiceTarget:      NewServiceTargetClient(cfg),
 		SpendWindow:        NewSpendWindowClient(cfg),
+		ThrottleMark:       NewThrottleMarkClient(cfg),
 		UsageRecord:        NewUsageRecordClient(cfg),
 		UsageRollup:        NewUsageRollupClient(cfg),
 		User:               NewUserClient(cfg),
@@ -290,7 +296,8 @@ func (c *Client) Use(hooks ...Hook) {
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
 		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization, c.PaceSlot,
 		c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
-		c.ServiceTarget, c.SpendWindow, c.UsageRecord, c.UsageRollup, c.User,
+		c.ServiceTarget, c.SpendWindow, c.ThrottleMark, c.UsageRecord, c.UsageRollup,
+		c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -303,7 +310,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
 		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization, c.PaceSlot,
 		c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
-		c.ServiceTarget, c.SpendWindow, c.UsageRecord, c.UsageRollup, c.User,
+		c.ServiceTarget, c.SpendWindow, c.ThrottleMark, c.UsageRecord, c.UsageRollup,
+		c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -344,6 +352,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ServiceTarget.mutate(ctx, m)
 	case *SpendWindowMutation:
 		return c.SpendWindow.mutate(ctx, m)
+	case *ThrottleMarkMutation:
+		return c.ThrottleMark.mutate(ctx, m)
 	case *UsageRecordMutation:
 		return c.UsageRecord.mutate(ctx, m)
 	case *UsageRollupMutation:
@@ -2884,6 +2894,139 @@ func (c *SpendWindowClient) mutate(ctx context.Context, m *SpendWindowMutation) 
 	}
 }
 
+// ThrottleMarkClient is a client for the ThrottleMark schema.
+type ThrottleMarkClient struct {
+	config
+}
+
+// NewThrottleMarkClient returns a client for the ThrottleMark from the given config.
+func NewThrottleMarkClient(c config) *ThrottleMarkClient {
+	return &ThrottleMarkClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `throttlemark.Hooks(f(g(h())))`.
+func (c *ThrottleMarkClient) Use(hooks ...Hook) {
+	c.hooks.ThrottleMark = append(c.hooks.ThrottleMark, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `throttlemark.Intercept(f(g(h())))`.
+func (c *ThrottleMarkClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ThrottleMark = append(c.inters.ThrottleMark, interceptors...)
+}
+
+// Create returns a builder for creating a ThrottleMark entity.
+func (c *ThrottleMarkClient) Create() *ThrottleMarkCreate {
+	mutation := newThrottleMarkMutation(c.config, OpCreate)
+	return &ThrottleMarkCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ThrottleMark entities.
+func (c *ThrottleMarkClient) CreateBulk(builders ...*ThrottleMarkCreate) *ThrottleMarkCreateBulk {
+	return &ThrottleMarkCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ThrottleMarkClient) MapCreateBulk(slice any, setFunc func(*ThrottleMarkCreate, int)) *ThrottleMarkCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ThrottleMarkCreateBulk{err: fmt.Errorf("calling to ThrottleMarkClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ThrottleMarkCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ThrottleMarkCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ThrottleMark.
+func (c *ThrottleMarkClient) Update() *ThrottleMarkUpdate {
+	mutation := newThrottleMarkMutation(c.config, OpUpdate)
+	return &ThrottleMarkUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ThrottleMarkClient) UpdateOne(_m *ThrottleMark) *ThrottleMarkUpdateOne {
+	mutation := newThrottleMarkMutation(c.config, OpUpdateOne, withThrottleMark(_m))
+	return &ThrottleMarkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ThrottleMarkClient) UpdateOneID(id int) *ThrottleMarkUpdateOne {
+	mutation := newThrottleMarkMutation(c.config, OpUpdateOne, withThrottleMarkID(id))
+	return &ThrottleMarkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ThrottleMark.
+func (c *ThrottleMarkClient) Delete() *ThrottleMarkDelete {
+	mutation := newThrottleMarkMutation(c.config, OpDelete)
+	return &ThrottleMarkDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ThrottleMarkClient) DeleteOne(_m *ThrottleMark) *ThrottleMarkDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ThrottleMarkClient) DeleteOneID(id int) *ThrottleMarkDeleteOne {
+	builder := c.Delete().Where(throttlemark.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ThrottleMarkDeleteOne{builder}
+}
+
+// Query returns a query builder for ThrottleMark.
+func (c *ThrottleMarkClient) Query() *ThrottleMarkQuery {
+	return &ThrottleMarkQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeThrottleMark},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ThrottleMark entity by its id.
+func (c *ThrottleMarkClient) Get(ctx context.Context, id int) (*ThrottleMark, error) {
+	return c.Query().Where(throttlemark.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ThrottleMarkClient) GetX(ctx context.Context, id int) *ThrottleMark {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ThrottleMarkClient) Hooks() []Hook {
+	return c.hooks.ThrottleMark
+}
+
+// Interceptors returns the client interceptors.
+func (c *ThrottleMarkClient) Interceptors() []Interceptor {
+	return c.inters.ThrottleMark
+}
+
+func (c *ThrottleMarkClient) mutate(ctx context.Context, m *ThrottleMarkMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ThrottleMarkCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ThrottleMarkUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ThrottleMarkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ThrottleMarkDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ThrottleMark mutation op: %q", m.Op())
+	}
+}
+
 // UsageRecordClient is a client for the UsageRecord schema.
 type UsageRecordClient struct {
 	config
@@ -3304,13 +3447,13 @@ type (
 	hooks struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
 		Membership, ModelPrice, Organization, PaceSlot, PaceWindow, ProjectSettings,
-		ProviderCredential, Service, ServiceTarget, SpendWindow, UsageRecord,
-		UsageRollup, User []ent.Hook
+		ProviderCredential, Service, ServiceTarget, SpendWindow, ThrottleMark,
+		UsageRecord, UsageRollup, User []ent.Hook
 	}
 	inters struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
 		Membership, ModelPrice, Organization, PaceSlot, PaceWindow, ProjectSettings,
-		ProviderCredential, Service, ServiceTarget, SpendWindow, UsageRecord,
-		UsageRollup, User []ent.Interceptor
+		ProviderCredential, Service, ServiceTarget, SpendWindow, ThrottleMark,
+		UsageRecord, UsageRollup, User []ent.Interceptor
 	}
 )

@@ -28,6 +28,7 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
+	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
 	"github.com/sluicehq/sluice/ent/user"
@@ -107,6 +108,7 @@ func checkColumn(t, c string) error {
 			service.Table:            service.ValidColumn,
 			servicetarget.Table:      servicetarget.ValidColumn,
 			spendwindow.Table:        spendwindow.ValidColumn,
+			throttlemark.Table:       throttlemark.ValidColumn,
 			usagerecord.Table:        usagerecord.ValidColumn,
 			usagerollup.Table:        usagerollup.ValidColumn,
 			user.Table:               user.ValidColumn,

@@ -44,6 +44,8 @@ type Tx struct {
 	ServiceTarget *ServiceTargetClient
 	// SpendWindow is the client for interacting with the SpendWindow builders.
 	SpendWindow *SpendWindowClient
+	// ThrottleMark is the client for interacting with the ThrottleMark builders.
+	ThrottleMark *ThrottleMarkClient
 	// UsageRecord is the client for interacting with the UsageRecord builders.
 	UsageRecord *UsageRecordClient
 	// UsageRollup is the client for interacting with the UsageRollup builders.
@@ -197,6 +199,7 @@ func (tx *Tx) init() {
 	tx.Service = NewServiceClient(tx.config)
 	tx.ServiceTarget = NewServiceTargetClient(tx.config)
 	tx.SpendWindow = NewSpendWindowClient(tx.config)
+	tx.ThrottleMark = NewThrottleMarkClient(tx.config)
 	tx.UsageRecord = NewUsageRecordClient(tx.config)
 	tx.UsageRollup = NewUsageRollupClient(tx.config)
 	tx.User = NewUserClient(tx.config)

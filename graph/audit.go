@@ -51,7 +51,7 @@ func newAuditor(client *ent.Client, log *slog.Logger, anonPerMinute int) auditor
 	if anonPerMinute <= 0 {
 		anonPerMinute = defaultAnonAuditPerMinute
 	}
-	return auditor{client: client, log: log, anon: auth.NewLimiter(anonPerMinute, time.Minute), dropped: &droppedRows{}}
+	return auditor{client: client, log: log, anon: auth.NewLimiter("anonymous-audit", anonPerMinute, time.Minute), dropped: &droppedRows{}}
 }
 
 var (

@@ -125,7 +125,7 @@ func (a auditor) recordAnonymous(ctx context.Context, r *anonRefusals) {
 		return
 	}
 	ip := auth.ClientIPFrom(ctx)
-	if ok, _ := a.anon.Allow("audit:" + ip); !ok {
+	if _, wait, _ := a.anon.Take(ctx, "audit:"+ip); wait > 0 {
 		a.dropped.add(ctx, a, ip)
 		return
 	}

@@ -108,7 +108,7 @@ func newHarnessWith(t *testing.T, db *database.DB, opts graph.Options) *harness 
 	h.prober = headroom.New(upstream.Policy{})
 	h.changes = changefeed.NewLocal()
 	r := &graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets,
-		Prober: h.prober, CredentialTests: auth.NewLimiter(10, time.Minute), Feed: h.feed, Changes: h.changes}
+		Prober: h.prober, CredentialTests: auth.NewLimiter("credential-test", 10, time.Minute), Feed: h.feed, Changes: h.changes}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", h.auth.Middleware(graph.NewHandler(r, opts)))
 	mux.Handle("POST /api/admin/auth/login", h.auth.LoginHandler())

@@ -22,7 +22,11 @@ func (r *mutationResolver) TestProviderCredential(ctx context.Context, input mod
 	if err != nil {
 		return nil, err
 	}
-	if ok, wait := r.CredentialTests.Allow(fmt.Sprintf("%d:%d:%d", v.OrgID, v.UserID, v.ManagementKeyID)); !ok {
+	_, wait, err := r.CredentialTests.Take(ctx, fmt.Sprintf("%d:%d:%d", v.OrgID, v.UserID, v.ManagementKeyID))
+	if err != nil {
+		return nil, fmt.Errorf("count credential test: %w", err)
+	}
+	if wait > 0 {
 		return nil, Errorf(CodeRateLimited, "at most %d credential tests a minute; try again in %d seconds", r.CredentialTests.Max, int(wait.Seconds()+0.999))
 	}
 	if err := manage.CheckProvider(input.Provider); err != nil {

@@ -166,7 +166,7 @@ func TestServiceTargetStateAndAttempts(t *testing.T) {
 		ctx := context.Background()
 		until := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		r := &graph.Resolver{Client: db.Client, DB: db, Log: slog.New(slog.NewTextHandler(h.logs, nil)), Auth: h.auth, Keyring: h.keyring, Budgets: h.budgets,
-			Prober: headroom.New(upstream.Policy{}), CredentialTests: auth.NewLimiter(10, time.Minute), Feed: h.feed,
+			Prober: headroom.New(upstream.Policy{}), CredentialTests: auth.NewLimiter("credential-test", 10, time.Minute), Feed: h.feed,
 			TargetHealth: fakeHealth{f.targetID: {CoolingDownUntil: until, LastError: "upstream answered 503", ConsecutiveFailures: 3}}}
 		mux := http.NewServeMux()
 		mux.Handle("/graphql", h.auth.Middleware(graph.NewHandler(r, graph.Options{})))

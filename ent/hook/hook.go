@@ -201,6 +201,18 @@ func (f SpendWindowFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SpendWindowMutation", m)
 }
 
+// The ThrottleMarkFunc type is an adapter to allow the use of ordinary
+// function as ThrottleMark mutator.
+type ThrottleMarkFunc func(context.Context, *ent.ThrottleMarkMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ThrottleMarkFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ThrottleMarkMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ThrottleMarkMutation", m)
+}
+
 // The UsageRecordFunc type is an adapter to allow the use of ordinary
 // function as UsageRecord mutator.
 type UsageRecordFunc func(context.Context, *ent.UsageRecordMutation) (ent.Value, error)

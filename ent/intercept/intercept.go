@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
+	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
 	"github.com/sluicehq/sluice/ent/user"
@@ -518,6 +519,33 @@ func (f TraverseSpendWindow) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.SpendWindowQuery", q)
 }
 
+// The ThrottleMarkFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ThrottleMarkFunc func(context.Context, *ent.ThrottleMarkQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ThrottleMarkFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ThrottleMarkQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ThrottleMarkQuery", q)
+}
+
+// The TraverseThrottleMark type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseThrottleMark func(context.Context, *ent.ThrottleMarkQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseThrottleMark) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseThrottleMark) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ThrottleMarkQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ThrottleMarkQuery", q)
+}
+
 // The UsageRecordFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UsageRecordFunc func(context.Context, *ent.UsageRecordQuery) (ent.Value, error)
 
@@ -634,6 +662,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ServiceTargetQuery, predicate.ServiceTarget, servicetarget.OrderOption]{typ: ent.TypeServiceTarget, tq: q}, nil
 	case *ent.SpendWindowQuery:
 		return &query[*ent.SpendWindowQuery, predicate.SpendWindow, spendwindow.OrderOption]{typ: ent.TypeSpendWindow, tq: q}, nil
+	case *ent.ThrottleMarkQuery:
+		return &query[*ent.ThrottleMarkQuery, predicate.ThrottleMark, throttlemark.OrderOption]{typ: ent.TypeThrottleMark, tq: q}, nil
 	case *ent.UsageRecordQuery:
 		return &query[*ent.UsageRecordQuery, predicate.UsageRecord, usagerecord.OrderOption]{typ: ent.TypeUsageRecord, tq: q}, nil
 	case *ent.UsageRollupQuery:

@@ -518,6 +518,30 @@ var (
 			},
 		},
 	}
+	// ThrottleMarksColumns holds the columns for the "throttle_marks" table.
+	ThrottleMarksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "key", Type: field.TypeString, Size: 64},
+		{Name: "expires_at", Type: field.TypeTime},
+	}
+	// ThrottleMarksTable holds the schema information for the "throttle_marks" table.
+	ThrottleMarksTable = &schema.Table{
+		Name:       "throttle_marks",
+		Columns:    ThrottleMarksColumns,
+		PrimaryKey: []*schema.Column{ThrottleMarksColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "throttlemark_key_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{ThrottleMarksColumns[1], ThrottleMarksColumns[2]},
+			},
+			{
+				Name:    "throttlemark_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{ThrottleMarksColumns[2]},
+			},
+		},
+	}
 	// UsageRecordsColumns holds the columns for the "usage_records" table.
 	UsageRecordsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -637,6 +661,7 @@ var (
 		ServicesTable,
 		ServiceTargetsTable,
 		SpendWindowsTable,
+		ThrottleMarksTable,
 		UsageRecordsTable,
 		UsageRollupsTable,
 		UsersTable,
@@ -704,6 +729,9 @@ func init() {
 	}
 	SpendWindowsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),
+	}
+	ThrottleMarksTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(81604378624),
 	}
 	UsageRecordsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(47244640256),

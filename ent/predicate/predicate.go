@@ -54,6 +54,9 @@ type ServiceTarget func(*sql.Selector)
 // SpendWindow is the predicate function for spendwindow builders.
 type SpendWindow func(*sql.Selector)
 
+// ThrottleMark is the predicate function for throttlemark builders.
+type ThrottleMark func(*sql.Selector)
+
 // UsageRecord is the predicate function for usagerecord builders.
 type UsageRecord func(*sql.Selector)
 

@@ -22,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
+	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
 	"github.com/sluicehq/sluice/ent/user"
@@ -584,6 +585,26 @@ func init() {
 	spendwindow.DefaultUpdatedAt = spendwindowDescUpdatedAt.Default.(func() time.Time)
 	// spendwindow.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	spendwindow.UpdateDefaultUpdatedAt = spendwindowDescUpdatedAt.UpdateDefault.(func() time.Time)
+	throttlemarkFields := schema.ThrottleMark{}.Fields()
+	_ = throttlemarkFields
+	// throttlemarkDescKey is the schema descriptor for key field.
+	throttlemarkDescKey := throttlemarkFields[0].Descriptor()
+	// throttlemark.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	throttlemark.KeyValidator = func() func(string) error {
+		validators := throttlemarkDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	usagerecordFields := schema.UsageRecord{}.Fields()
 	_ = usagerecordFields
 	// usagerecordDescCreatedAt is the schema descriptor for created_at field.
