@@ -140,6 +140,8 @@ describe('dashboard', () => {
     await dialog.waitFor({ state: 'hidden' });
     await page.getByTestId('masked-key').filter({ hasText: '…1234' }).waitFor();
     assert.equal(await page.getByText(PROVIDER_KEY).count(), 0, 'the provider key is never shown');
+    // The provider's windows, read from its rate-limit headers, in the table.
+    await page.getByTestId('provider-windows').filter({ hasText: '150,000 of 200,000 left' }).first().waitFor();
     await screenshot(page, 'credentials', { docs: true });
 
     // A duplicate account is refused next to the field, and the form keeps its input.

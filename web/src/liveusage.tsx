@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { useQuery, useSubscription } from 'urql';
 import { graphql } from './gql';
 import type { ProviderUsageFieldsFragment } from './gql/graphql';
 import { formatDuration, formatInt, formatTime } from './format';
@@ -30,6 +31,35 @@ export const TestCredentialMutation = graphql(`
   }
 `);
 
+const ProviderUsageQuery = graphql(`
+  query ProviderUsage($id: ID!, $refresh: Boolean!) {
+    providerUsage(credentialId: $id, refresh: $refresh) {
+      ...ProviderUsageFields
+    }
+  }
+`);
+
+const ProviderUsageChanged = graphql(`
+  subscription ProviderUsageChanged($id: ID!) {
+    providerUsageChanged(credentialId: $id) {
+      ...ProviderUsageFields
+    }
+  }
+`);
+
+/** A credential's provider windows, live: asked once (the gateway caches
+ * the answer for a minute; refresh asks the provider again), then replaced
+ * by every change the gateway pushes as traffic or a probe reads new
+ * rate-limit headers, whichever was checked last. */
+export function useProviderUsage(credentialId: string, refresh = false) {
+  const [asked, ask] = useQuery({ query: ProviderUsageQuery, variables: { id: credentialId, refresh } });
+  const [pushed] = useSubscription({ query: ProviderUsageChanged, variables: { id: credentialId } });
+  const a = asked.data?.providerUsage;
+  const p = pushed.data?.providerUsageChanged;
+  const usage = p && (!a || Date.parse(p.checkedAt) >= Date.parse(a.checkedAt)) ? p : a;
+  return { usage, fetching: asked.fetching, error: asked.error, ask };
+}
+
 /** Ticks every second so reset countdowns count down. */
 export function useNow(): number {
   const [now, setNow] = useState(() => Date.now());
@@ -40,29 +70,52 @@ export function useNow(): number {
   return now;
 }
 
-function resetText(resetAt: string | null | undefined, now: number): string | null {
-  if (!resetAt) return null;
-  const ms = new Date(resetAt).getTime() - now;
-  return ms <= 0 ? 'reset' : `resets in ${formatDuration(ms)}`;
-}
-
 type Window = { limit?: number | null; remaining?: number | null; resetAt?: string | null };
 
-function WindowMeter({ label, w, now }: { label: string; w: Window; now: number }) {
+/** Whether the window's reset has passed: its remaining count is then the
+ * old window's, and the provider's next answer tells the new one. */
+function hasReset(w: Window, now: number): boolean {
+  return w.resetAt != null && Date.parse(w.resetAt) <= now;
+}
+
+/** A window in words: what is left and when it resets, or that it has
+ * reset with no answer since (never a stale count). */
+export function windowText(w: Window, now: number): string | null {
   if (w.limit == null && w.remaining == null) return null;
-  const used = w.limit != null && w.remaining != null ? w.limit - w.remaining : null;
-  const reset = resetText(w.resetAt, now);
+  if (hasReset(w, now)) return `${formatInt(w.limit)} a window · reset ${formatTime(w.resetAt)}, no answer since`;
+  const left = `${formatInt(w.remaining)} of ${formatInt(w.limit)} left`;
+  if (!w.resetAt) return left;
+  const ms = Date.parse(w.resetAt) - now;
+  return `${left} · resets in ${ms < 1000 ? 'under a second' : formatDuration(ms)}`;
+}
+
+function WindowMeter({ label, w, now }: { label: string; w: Window; now: number }) {
+  const text = windowText(w, now);
+  if (text == null) return null;
+  const used = w.limit != null && w.remaining != null && !hasReset(w, now) ? w.limit - w.remaining : null;
+  return <Meter label={label} value={used} max={w.limit ?? null} detail={text} />;
+}
+
+/** A credential's request and token windows in two lines, live, for a
+ * table cell. */
+export function ProviderWindows({ credentialId }: { credentialId: string }) {
+  const now = useNow();
+  const { usage, fetching } = useProviderUsage(credentialId);
+  if (!usage) return <span className="muted small">{fetching ? 'asking…' : '—'}</span>;
+  if (!usage.reachable) return <Badge tone="bad">unreachable</Badge>;
+  const lines = [
+    ['Requests', windowText(usage.requests, now)],
+    ['Tokens', windowText(usage.tokens, now) ?? windowText(usage.inputTokens, now)],
+  ].filter(([, t]) => t != null);
+  if (lines.length === 0) return <span className="muted small">no rate-limit headers</span>;
   return (
-    <Meter
-      label={label}
-      value={used}
-      max={w.limit ?? null}
-      detail={
-        <>
-          {formatInt(w.remaining)} of {formatInt(w.limit)} left{reset && <span className="muted"> · {reset}</span>}
-        </>
-      }
-    />
+    <div className="small" data-testid="provider-windows">
+      {lines.map(([label, t]) => (
+        <div key={label}>
+          <span className="muted">{label}:</span> {t}
+        </div>
+      ))}
+    </div>
   );
 }
 

@@ -9,6 +9,7 @@ import { fillBuckets } from './chart';
 import { nodes } from './connection';
 import { usageWhere } from './screens/UsageLog';
 import { keyStatus } from './screens/ApiKeys';
+import { windowText } from './liveusage';
 
 const gqlError = (message: string, extensions: Record<string, unknown>) => new CombinedError({ graphQLErrors: [new GraphQLError(message, { extensions })] });
 
@@ -207,5 +208,22 @@ describe('charts, lists and filters', () => {
     expect(keyStatus({ isActive: false, expiresAt: null }, now).text).toBe('disabled');
     expect(keyStatus({ isActive: true, expiresAt: '2026-05-01T00:00:00Z' }, now).text).toBe('expired');
     expect(keyStatus({ isActive: true, expiresAt: '2027-01-01T00:00:00Z' }, now).text).toBe('active');
+  });
+});
+
+describe('provider windows', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  it('says what is left and when it resets', () => {
+    expect(windowText({ limit: 500, remaining: 499, resetAt: '2026-01-01T12:00:30Z' }, now)).toBe('499 of 500 left · resets in 30s');
+    expect(windowText({ limit: 500, remaining: 499 }, now)).toBe('499 of 500 left');
+    expect(windowText({ limit: 500, remaining: 499, resetAt: '2026-01-01T12:00:00.120Z' }, now)).toBe('499 of 500 left · resets in under a second');
+  });
+  it('never shows a count from a window that has reset', () => {
+    const text = windowText({ limit: 5000, remaining: 4999, resetAt: '2026-01-01T11:59:00Z' }, now);
+    expect(text).toMatch(/^5,000 a window · reset .*, no answer since$/);
+    expect(text).not.toContain('4,999');
+  });
+  it('says nothing of a window the provider did not report', () => {
+    expect(windowText({}, now)).toBeNull();
   });
 });

@@ -17,6 +17,8 @@ type Documents = {
     "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n    }\n  }\n": typeof types.ViewerDocument,
     "\n  fragment ProviderUsageFields on ProviderUsage {\n    provider\n    accountKey\n    checkedAt\n    reachable\n    error\n    source\n    sampleLatencyMs\n    models\n    rateLimitHeaders\n    tokens { limit remaining used pctUsed resetAt resetInMs }\n    inputTokens { limit remaining used pctUsed resetAt resetInMs }\n    outputTokens { limit remaining used pctUsed resetAt resetInMs }\n    requests { limit remaining resetAt resetInMs }\n  }\n": typeof types.ProviderUsageFieldsFragmentDoc,
     "\n  mutation TestProviderCredential($input: TestProviderCredentialInput!) {\n    testProviderCredential(input: $input) {\n      ...ProviderUsageFields\n    }\n  }\n": typeof types.TestProviderCredentialDocument,
+    "\n  query ProviderUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n": typeof types.ProviderUsageDocument,
+    "\n  subscription ProviderUsageChanged($id: ID!) {\n    providerUsageChanged(credentialId: $id) {\n      ...ProviderUsageFields\n    }\n  }\n": typeof types.ProviderUsageChangedDocument,
     "\n  fragment PaceLimitFields on PaceLimit {\n    kind\n    limit\n    remaining\n    resetsInSeconds\n  }\n": typeof types.PaceLimitFieldsFragmentDoc,
     "\n  subscription UsageEvents($serviceId: ID, $apiKeyId: ID) {\n    usageEvents(serviceId: $serviceId, apiKeyId: $apiKeyId) {\n      requestId\n      model\n      status\n      inputTokens\n      outputTokens\n      cost\n      priced\n      latencyMs\n      at\n    }\n  }\n": typeof types.UsageEventsDocument,
     "\n  fragment APIKeyFields on APIKey {\n    id\n    name\n    description\n    keyPrefix\n    keyLastFour\n    isActive\n    isManagementKey\n    expiresAt\n    lastUsedAt\n    createdAt\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    limitRpm\n    limitTpm\n    limitConcurrency\n    service {\n      id\n      serviceName\n    }\n    spend {\n      ...SpendFields\n    }\n    pace {\n      ...PaceLimitFields\n    }\n  }\n": typeof types.ApiKeyFieldsFragmentDoc,
@@ -28,7 +30,6 @@ type Documents = {
     "\n  query AuditLog($after: Cursor, $where: AuditEventWhereInput) {\n    auditEvents(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          createdAt\n          actorType\n          actorName\n          action\n          targetType\n          targetName\n          outcome\n          error\n          clientIP\n          changes {\n            field\n            value\n          }\n        }\n      }\n    }\n  }\n": typeof types.AuditLogDocument,
     "\n  fragment CredentialFields on ProviderCredential {\n    id\n    provider\n    accountKey\n    displayName\n    apiKeyLastFour\n    hasApiKey\n    baseUrl\n    apiStandardHandle\n    active\n    services {\n      totalCount\n    }\n  }\n": typeof types.CredentialFieldsFragmentDoc,
     "\n  query Credentials {\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          ...CredentialFields\n        }\n      }\n    }\n    apiStandards {\n      apiStandardHandle\n    }\n  }\n": typeof types.CredentialsDocument,
-    "\n  query LiveUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n": typeof types.LiveUsageDocument,
     "\n  mutation CreateProviderCredential($input: CreateProviderCredentialInput!) {\n    createProviderCredential(input: $input) {\n      ...CredentialFields\n    }\n  }\n": typeof types.CreateProviderCredentialDocument,
     "\n  mutation UpdateProviderCredential($id: ID!, $input: UpdateProviderCredentialInput!) {\n    updateProviderCredential(id: $id, input: $input) {\n      ...CredentialFields\n    }\n  }\n": typeof types.UpdateProviderCredentialDocument,
     "\n  mutation DeleteProviderCredential($id: ID!) {\n    deleteProviderCredential(id: $id)\n  }\n": typeof types.DeleteProviderCredentialDocument,
@@ -67,6 +68,8 @@ const documents: Documents = {
     "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n    }\n  }\n": types.ViewerDocument,
     "\n  fragment ProviderUsageFields on ProviderUsage {\n    provider\n    accountKey\n    checkedAt\n    reachable\n    error\n    source\n    sampleLatencyMs\n    models\n    rateLimitHeaders\n    tokens { limit remaining used pctUsed resetAt resetInMs }\n    inputTokens { limit remaining used pctUsed resetAt resetInMs }\n    outputTokens { limit remaining used pctUsed resetAt resetInMs }\n    requests { limit remaining resetAt resetInMs }\n  }\n": types.ProviderUsageFieldsFragmentDoc,
     "\n  mutation TestProviderCredential($input: TestProviderCredentialInput!) {\n    testProviderCredential(input: $input) {\n      ...ProviderUsageFields\n    }\n  }\n": types.TestProviderCredentialDocument,
+    "\n  query ProviderUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n": types.ProviderUsageDocument,
+    "\n  subscription ProviderUsageChanged($id: ID!) {\n    providerUsageChanged(credentialId: $id) {\n      ...ProviderUsageFields\n    }\n  }\n": types.ProviderUsageChangedDocument,
     "\n  fragment PaceLimitFields on PaceLimit {\n    kind\n    limit\n    remaining\n    resetsInSeconds\n  }\n": types.PaceLimitFieldsFragmentDoc,
     "\n  subscription UsageEvents($serviceId: ID, $apiKeyId: ID) {\n    usageEvents(serviceId: $serviceId, apiKeyId: $apiKeyId) {\n      requestId\n      model\n      status\n      inputTokens\n      outputTokens\n      cost\n      priced\n      latencyMs\n      at\n    }\n  }\n": types.UsageEventsDocument,
     "\n  fragment APIKeyFields on APIKey {\n    id\n    name\n    description\n    keyPrefix\n    keyLastFour\n    isActive\n    isManagementKey\n    expiresAt\n    lastUsedAt\n    createdAt\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    limitRpm\n    limitTpm\n    limitConcurrency\n    service {\n      id\n      serviceName\n    }\n    spend {\n      ...SpendFields\n    }\n    pace {\n      ...PaceLimitFields\n    }\n  }\n": types.ApiKeyFieldsFragmentDoc,
@@ -78,7 +81,6 @@ const documents: Documents = {
     "\n  query AuditLog($after: Cursor, $where: AuditEventWhereInput) {\n    auditEvents(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          createdAt\n          actorType\n          actorName\n          action\n          targetType\n          targetName\n          outcome\n          error\n          clientIP\n          changes {\n            field\n            value\n          }\n        }\n      }\n    }\n  }\n": types.AuditLogDocument,
     "\n  fragment CredentialFields on ProviderCredential {\n    id\n    provider\n    accountKey\n    displayName\n    apiKeyLastFour\n    hasApiKey\n    baseUrl\n    apiStandardHandle\n    active\n    services {\n      totalCount\n    }\n  }\n": types.CredentialFieldsFragmentDoc,
     "\n  query Credentials {\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          ...CredentialFields\n        }\n      }\n    }\n    apiStandards {\n      apiStandardHandle\n    }\n  }\n": types.CredentialsDocument,
-    "\n  query LiveUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n": types.LiveUsageDocument,
     "\n  mutation CreateProviderCredential($input: CreateProviderCredentialInput!) {\n    createProviderCredential(input: $input) {\n      ...CredentialFields\n    }\n  }\n": types.CreateProviderCredentialDocument,
     "\n  mutation UpdateProviderCredential($id: ID!, $input: UpdateProviderCredentialInput!) {\n    updateProviderCredential(id: $id, input: $input) {\n      ...CredentialFields\n    }\n  }\n": types.UpdateProviderCredentialDocument,
     "\n  mutation DeleteProviderCredential($id: ID!) {\n    deleteProviderCredential(id: $id)\n  }\n": types.DeleteProviderCredentialDocument,
@@ -143,6 +145,14 @@ export function graphql(source: "\n  mutation TestProviderCredential($input: Tes
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  query ProviderUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n"): (typeof documents)["\n  query ProviderUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ProviderUsageChanged($id: ID!) {\n    providerUsageChanged(credentialId: $id) {\n      ...ProviderUsageFields\n    }\n  }\n"): (typeof documents)["\n  subscription ProviderUsageChanged($id: ID!) {\n    providerUsageChanged(credentialId: $id) {\n      ...ProviderUsageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  fragment PaceLimitFields on PaceLimit {\n    kind\n    limit\n    remaining\n    resetsInSeconds\n  }\n"): (typeof documents)["\n  fragment PaceLimitFields on PaceLimit {\n    kind\n    limit\n    remaining\n    resetsInSeconds\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -184,10 +194,6 @@ export function graphql(source: "\n  fragment CredentialFields on ProviderCreden
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Credentials {\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          ...CredentialFields\n        }\n      }\n    }\n    apiStandards {\n      apiStandardHandle\n    }\n  }\n"): (typeof documents)["\n  query Credentials {\n    providerCredentials(first: 200, orderBy: { field: DISPLAY_NAME }) {\n      edges {\n        node {\n          ...CredentialFields\n        }\n      }\n    }\n    apiStandards {\n      apiStandardHandle\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  query LiveUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n"): (typeof documents)["\n  query LiveUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -5,7 +5,7 @@ import type { CredentialFieldsFragment } from '../gql/graphql';
 import { nodes } from '../connection';
 import { describeError, noProblem, withConflict, type Problem } from '../errors';
 import { maskKey } from '../format';
-import { ProviderUsageView, TestCredentialMutation } from '../liveusage';
+import { ProviderUsageView, ProviderWindows, TestCredentialMutation, useProviderUsage } from '../liveusage';
 import { useCanEdit } from '../viewer';
 import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SelectField, TextField } from '../ui';
 import { ProvidersAndCredentials } from './Services';
@@ -41,14 +41,6 @@ const CredentialsQuery = graphql(`
     }
     apiStandards {
       apiStandardHandle
-    }
-  }
-`);
-
-const LiveUsage = graphql(`
-  query LiveUsage($id: ID!, $refresh: Boolean!) {
-    providerUsage(credentialId: $id, refresh: $refresh) {
-      ...ProviderUsageFields
     }
   }
 `);
@@ -103,7 +95,7 @@ export function Credentials() {
           <table>
             <thead>
               <tr>
-                <th>Name</th><th>Provider</th><th>Key</th><th>Base URL</th><th>Standard</th><th>Status</th><th className="num">Services</th>
+                <th>Name</th><th>Provider</th><th>Key</th><th>Base URL and standard</th><th>Status</th><th>Provider windows</th><th className="num">Services</th>
                 <th><span className="sr-only">Actions</span></th>
               </tr>
             </thead>
@@ -112,10 +104,13 @@ export function Credentials() {
                 <tr key={c.id}>
                   <td>{c.displayName}{c.displayName !== c.accountKey && <div className="muted small">{c.accountKey}</div>}</td>
                   <td>{c.provider}</td>
-                  <td><code data-testid="masked-key">{c.hasApiKey ? maskKey(c.apiKeyLastFour) : 'no key'}</code></td>
-                  <td className="small">{c.baseUrl ?? <span className="muted">default</span>}</td>
-                  <td>{c.apiStandardHandle ?? '—'}</td>
+                  <td className="nowrap"><code data-testid="masked-key">{c.hasApiKey ? maskKey(c.apiKeyLastFour) : 'no key'}</code></td>
+                  <td className="small">
+                    {c.baseUrl ?? <span className="muted">default</span>}
+                    {c.apiStandardHandle && <div className="muted">{c.apiStandardHandle}</div>}
+                  </td>
                   <td>{c.active ? <Badge tone="ok">active</Badge> : <Badge tone="warn">inactive</Badge>}</td>
+                  <td><ProviderWindows credentialId={c.id} /></td>
                   <td className="num">{c.services.totalCount}</td>
                   <td className="actions">
                     <button type="button" onClick={() => setWatching(c)}>Live usage</button>
@@ -155,16 +150,16 @@ export function Credentials() {
 
 function LiveUsageDialog({ credential, onClose }: { credential: CredentialFieldsFragment; onClose: () => void }) {
   const [refresh, setRefresh] = useState(false);
-  const [{ data, fetching, error }, run] = useQuery({ query: LiveUsage, variables: { id: credential.id, refresh } });
+  const { usage, fetching, error, ask } = useProviderUsage(credential.id, refresh);
   return (
     <Dialog title={`Live usage: ${credential.displayName}`} open onClose={onClose}>
       <div className="dialog-body">
-        {!data && fetching && <Loading what="Asking the provider" />}
+        {!usage && fetching && <Loading what="Asking the provider" />}
         <ErrorNote problem={describeError(error)} />
-        {data && <ProviderUsageView usage={data.providerUsage} />}
+        {usage && <ProviderUsageView usage={usage} />}
       </div>
       <footer className="dialog-foot">
-        <button type="button" disabled={fetching} onClick={() => (refresh ? run({ requestPolicy: 'network-only' }) : setRefresh(true))}>
+        <button type="button" disabled={fetching} onClick={() => (refresh ? ask({ requestPolicy: 'network-only' }) : setRefresh(true))}>
           {fetching ? 'Refreshing…' : 'Refresh'}
         </button>
         <button type="button" className="primary" onClick={onClose}>Close</button>
