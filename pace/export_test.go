@@ -1,6 +1,9 @@
 package pace
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // FlushTick is the background flush: unused slices of past seconds and
 // free slots handed back, slots renewed.
@@ -24,4 +27,11 @@ func (l *Leased) HoldSlice(s Subject, k Kind, n int64) {
 	}
 	retire(&it.lease, bucketOf(now))
 	it.lease.bucket, it.lease.granted = bucketOf(now), it.lease.granted+n
+}
+
+// ForgetIdle is Run's periodic forgetting of idle subjects, now.
+func (e *Embedded) ForgetIdle() {
+	e.mu.Lock()
+	e.forgetIdle(e.now(), 2*time.Minute, nil)
+	e.mu.Unlock()
 }

@@ -34,8 +34,11 @@ type item struct {
 	// refusedAt when the last grant was refused.
 	others    int64
 	refusedAt time.Time
-	// used is the last admission, for forgetting idle subjects.
-	used time.Time
+	// used is the last admission, for forgetting idle subjects; permits
+	// counts the admitted requests not yet released, whose settle must
+	// find the item still there however long they run.
+	used    time.Time
+	permits int64
 	// grow serializes the database grants and the flush of this item.
 	grow sync.Mutex
 }
@@ -158,6 +161,7 @@ func (m *memory) Acquire(ctx context.Context, req Request) (*Permit, error) {
 			}
 			h.it = m.item(h.k)
 			h.it.used = now
+			h.it.permits++
 			h.taken = m.be.take(h.it, h, now)
 			grow = grow || !h.taken
 		}
@@ -187,10 +191,12 @@ func (m *memory) Acquire(ctx context.Context, req Request) (*Permit, error) {
 		}
 		m.mu.Lock()
 		for j := range p.holds {
-			if hj := &p.holds[j]; hj.taken {
+			hj := &p.holds[j]
+			if hj.taken {
 				m.be.untake(hj.it, hj)
 				hj.taken = false
 			}
+			hj.it.permits--
 		}
 		if refusal != nil {
 			refusal.Status = m.statusLocked(req.Subjects, m.now())
@@ -241,7 +247,7 @@ func (m *memory) statusLocked(subjects []Subject, now time.Time) []Status {
 // reasons. The caller holds mu.
 func (m *memory) forgetIdle(now time.Time, idle time.Duration, keep func(*item) bool) {
 	for k, it := range m.items {
-		if now.Sub(it.used) < idle || it.inUse != 0 || (keep != nil && keep(it)) {
+		if now.Sub(it.used) < idle || it.permits != 0 || (keep != nil && keep(it)) {
 			continue
 		}
 		delete(m.items, k)
@@ -292,9 +298,11 @@ func (p *Permit) Release() {
 	p.m.mu.Lock()
 	defer p.m.mu.Unlock()
 	for i := range p.holds {
-		if h := &p.holds[i]; h.taken && h.k.kind == Concurrency {
+		h := &p.holds[i]
+		if h.taken && h.k.kind == Concurrency {
 			h.it.inUse--
 		}
+		h.it.permits--
 	}
 }
 

@@ -267,6 +267,37 @@ func TestTPMEstimateThenSettle(t *testing.T) {
 	})
 }
 
+// TestLongRequestSettles: a request that runs longer than a subject stays
+// remembered (its estimate left the window, the subject saw no other
+// admission) still has its real token count settled against the limit.
+func TestLongRequestSettles(t *testing.T) {
+	eachMode(t, func(t *testing.T, db *database.DB, mk func(pace.Options) pace.Limiter) {
+		ctx := context.Background()
+		c := newClock()
+		l := mk(opts(c))
+		subj := subjects(32, pace.Limits{TPM: 1000}, pace.Limits{}, pace.Limits{})
+		p, err := l.Acquire(ctx, pace.Request{Subjects: subj, Tokens: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Add(3 * time.Minute)
+		switch l := l.(type) {
+		case *pace.Embedded:
+			l.ForgetIdle()
+		case *pace.Leased:
+			if err := l.FlushTick(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.Settle(900)
+		p.Release()
+		// The estimate left the window long ago; the 800 above it count now.
+		if _, err := l.Acquire(ctx, pace.Request{Subjects: subj, Tokens: 300}); err == nil {
+			t.Fatal("the 900 tokens settled after a three-minute request were not counted")
+		}
+	})
+}
+
 // burst sends n concurrent requests spread over the limiters and returns
 // the admitted count and the refusals.
 func burst(t *testing.T, ls []pace.Limiter, n int, subj []pace.Subject) (int, []*pace.Refusal) {

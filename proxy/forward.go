@@ -224,7 +224,7 @@ func (x *exchange) answered(t *target, n int, began time.Time, resp *http.Respon
 	if failoverStatus(resp.StatusCode) {
 		return x.failover(t, n, resp.StatusCode, began, nil, &snap)
 	}
-	t.health.succeeded()
+	x.p.targetSucceeded(t)
 	x.attempts = append(x.attempts, schema.Attempt{TargetID: t.id, CredentialID: derefID(t.credID),
 		Status: resp.StatusCode, LatencyMs: time.Since(began).Milliseconds()})
 	return nil

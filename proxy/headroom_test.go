@@ -174,6 +174,43 @@ func TestHeadroomAcrossReplicas(t *testing.T) {
 	}
 }
 
+// TestTargetRecoveryAcrossReplicas: a target one replica saw fail is out
+// of rotation on both; when the first replica's probe succeeds, the second
+// puts it back too, without waiting out its back-off or probing it itself.
+func TestTargetRecoveryAcrossReplicas(t *testing.T) {
+	testenv.RequirePostgres(t)
+	db := testenv.New(t, dialect.Postgres)
+	clock := newTestClock()
+	withClock := func(o *Options) { o.Now = clock.Now }
+	first, second := newFixture(t, db, withClock), newFixture(t, db, withClock)
+	aMode := &switchable{fn: answer(503)}
+	a := newUpstream(t, aMode.serve)
+	b := newUpstream(t, answerOK)
+	_, targets, key := first.addRoutedService("recovery", []string{"gpt-test"},
+		targetSpec{baseURL: a.srv.URL, weight: 1000}, targetSpec{baseURL: b.srv.URL, weight: 1})
+	for a.count() == 0 {
+		first.call("POST", "/v1/chat/completions", key, chatRequest)
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(3 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the second replica: %s not within 3 s: %+v", what, second.proxy.Health(targets[0].ID))
+			}
+		}
+	}
+	waitFor("the target down", func() bool { return !second.proxy.Health(targets[0].ID).Healthy })
+	aMode.set(answerOK)
+	clock.advance(1500 * time.Millisecond) // past the first replica's back-off
+	for a.count() == 1 {
+		first.call("POST", "/v1/chat/completions", key, chatRequest)
+	}
+	waitFor("the target back", func() bool { return second.proxy.Health(targets[0].ID).Healthy })
+	if a.count() != 2 {
+		t.Fatalf("the target got %d requests, want the failure and the first replica's probe", a.count())
+	}
+}
+
 // TestHeadroomIsPerModel: providers count each model's window apart, so a
 // target whose window for one model is spent still takes another model.
 func TestHeadroomIsPerModel(t *testing.T) {

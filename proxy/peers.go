@@ -17,11 +17,13 @@ import (
 // replica would do, so that a second replica does not learn it again by
 // sending a request into it.
 
-// The messages: "headroom-spent <credential id> <until> <model>" and
-// "target-down <target id> <until> <reason>", until in unix nanoseconds.
+// The messages: "headroom-spent <credential id> <until> <model>",
+// "target-down <target id> <until> <reason>", until in unix nanoseconds,
+// and "target-up <target id>" when a target's probe succeeded.
 const (
 	spentPrefix = "headroom-spent "
 	downPrefix  = "target-down "
+	upPrefix    = "target-up "
 )
 
 // peers passes this replica's news to the others.
@@ -41,6 +43,11 @@ func (ps *peers) spent(h *headroom, until int64) {
 // until until.
 func (ps *peers) down(id int, until int64, reason string) {
 	ps.send(downPrefix + strconv.Itoa(id) + " " + strconv.FormatInt(until, 10) + " " + reason)
+}
+
+// up tells the other replicas that target id answered again.
+func (ps *peers) up(id int) {
+	ps.send(upPrefix + strconv.Itoa(id))
 }
 
 // send queues msg without ever blocking: a message that finds the queue
@@ -86,6 +93,12 @@ func (p *Proxy) heard(payload string) {
 	if rest, ok := strings.CutPrefix(payload, downPrefix); ok {
 		if id, until, reason, ok := parseNews(rest); ok {
 			p.healthOf(id).heardDown(until, reason)
+		}
+		return
+	}
+	if rest, ok := strings.CutPrefix(payload, upPrefix); ok {
+		if id, err := strconv.Atoi(rest); err == nil {
+			p.healthOf(id).succeeded()
 		}
 	}
 }

@@ -158,17 +158,29 @@ func (h *targetHealth) admit(now time.Time, claim bool) bool {
 	return true
 }
 
-// succeeded puts the target back into rotation. Free when it was healthy.
-func (h *targetHealth) succeeded() {
+// succeeded puts the target back into rotation and reports whether it was
+// out. Free when it was healthy.
+func (h *targetHealth) succeeded() (recovered bool) {
 	if !h.bad.Load() {
-		return
+		return false
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	recovered = h.until.Load() != 0
 	h.until.Store(0)
 	h.bad.Store(false)
 	h.probing = time.Time{}
 	h.failures = 0
+	return recovered
+}
+
+// targetSucceeded puts t back into rotation after a success and, when it
+// was out (its probe succeeded), tells the other replicas, which then put
+// it back without each waiting out its back-off and probing it again.
+func (p *Proxy) targetSucceeded(t *target) {
+	if t.health.succeeded() {
+		p.peers.up(t.id)
+	}
 }
 
 // failed takes the target out of rotation after a connection error or a
