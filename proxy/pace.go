@@ -67,6 +67,9 @@ func (x *exchange) acquirePace() (*pace.Permit, *apiError) {
 // it is and when a retry can pass.
 func paceRefusal(r *pace.Refusal, e *keyEntry) *apiError {
 	unit := map[pace.Kind]string{pace.RPM: "requests per minute", pace.TPM: "tokens per minute", pace.Concurrency: "requests in flight"}[r.Kind]
+	if r.Limit == 1 {
+		unit = map[pace.Kind]string{pace.RPM: "request per minute", pace.TPM: "token per minute", pace.Concurrency: "request in flight"}[r.Kind]
+	}
 	whose := fmt.Sprintf("%s %q", r.Scope, r.Name)
 	if r.Scope == pace.ScopeKey && pace.KeySubject(e.key, nil).Limits.Of(r.Kind) == 0 {
 		whose = fmt.Sprintf("key %q (its service %q's limit)", e.key.Name, e.svc.ServiceName)

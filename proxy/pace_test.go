@@ -171,7 +171,7 @@ func TestPaceConcurrency(t *testing.T) {
 				time.Sleep(5 * time.Millisecond)
 			}
 			resp, body := f.call("POST", "/v1/chat/completions", key, chat)
-			if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "1 requests in flight") {
+			if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "allows 1 request in flight") {
 				t.Fatalf("a second request beside a running stream: %d retry-after %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 			}
 			if end == "finishes" {
