@@ -82,10 +82,16 @@ func (*UsageRecord) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case usagerecord.FieldID, usagerecord.FieldOrganizationID, usagerecord.FieldServiceID, usagerecord.FieldAPIKeyID, usagerecord.FieldCredentialID, usagerecord.FieldInputTokens, usagerecord.FieldOutputTokens, usagerecord.FieldCachedInputTokens, usagerecord.FieldCost, usagerecord.FieldStatus, usagerecord.FieldLatencyUs, usagerecord.FieldTtfbUs, usagerecord.FieldCacheWriteTokens, usagerecord.FieldCacheWrite1hTokens:
 			values[i] = new(sql.NullInt64)
-		case usagerecord.FieldRequestID, usagerecord.FieldProtocol, usagerecord.FieldEndpoint, usagerecord.FieldModel, usagerecord.FieldError, usagerecord.FieldProviderProtocol:
+		case usagerecord.FieldRequestID, usagerecord.FieldModel, usagerecord.FieldError:
 			values[i] = new(sql.NullString)
 		case usagerecord.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
+		case usagerecord.FieldProtocol:
+			values[i] = usagerecord.ValueScanner.Protocol.ScanValue()
+		case usagerecord.FieldEndpoint:
+			values[i] = usagerecord.ValueScanner.Endpoint.ScanValue()
+		case usagerecord.FieldProviderProtocol:
+			values[i] = usagerecord.ValueScanner.ProviderProtocol.ScanValue()
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -145,16 +151,16 @@ func (_m *UsageRecord) assignValues(columns []string, values []any) error {
 				*_m.CredentialID = int(value.Int64)
 			}
 		case usagerecord.FieldProtocol:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field protocol", values[i])
-			} else if value.Valid {
-				_m.Protocol = value.String
+			if value, err := usagerecord.ValueScanner.Protocol.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.Protocol = value
 			}
 		case usagerecord.FieldEndpoint:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field endpoint", values[i])
-			} else if value.Valid {
-				_m.Endpoint = value.String
+			if value, err := usagerecord.ValueScanner.Endpoint.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.Endpoint = value
 			}
 		case usagerecord.FieldModel:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -250,10 +256,10 @@ func (_m *UsageRecord) assignValues(columns []string, values []any) error {
 				_m.CacheWrite1hTokens = value.Int64
 			}
 		case usagerecord.FieldProviderProtocol:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field provider_protocol", values[i])
-			} else if value.Valid {
-				_m.ProviderProtocol = value.String
+			if value, err := usagerecord.ValueScanner.ProviderProtocol.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.ProviderProtocol = value
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])

@@ -35,6 +35,7 @@ import (
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/tokens"
+	"github.com/sluicehq/sluice/wirecode"
 )
 
 // Record is one proxied request: the one usage event, which the hourly
@@ -519,10 +520,7 @@ func row(vals []any, r *Record) error {
 		}
 		attempts = string(b)
 	}
-	var credential, ttfb, providerProtocol any
-	if r.ProviderProtocol != "" {
-		providerProtocol = storable(r.ProviderProtocol)
-	}
+	var credential, ttfb any
 	if r.CredentialID != nil {
 		credential = *r.CredentialID
 	}
@@ -530,8 +528,8 @@ func row(vals []any, r *Record) error {
 		ttfb = *r.TTFBUs
 	}
 	copy(vals, []any{created.UTC(), storable(r.RequestID), r.OrganizationID, r.ServiceID, r.APIKeyID, credential,
-		storable(r.Protocol), storable(r.Endpoint), storable(r.Model), r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, int64(r.Cost),
-		r.Priced, r.Status, storable(r.Error), r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts, providerProtocol})
+		wirecode.Protocols.Value(r.Protocol, false), wirecode.Endpoints.Value(r.Endpoint, false), storable(r.Model), r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, int64(r.Cost),
+		r.Priced, r.Status, storable(r.Error), r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts, wirecode.Protocols.Value(r.ProviderProtocol, true)})
 	return nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/rollup"
 	"github.com/sluicehq/sluice/tokens"
 	"github.com/sluicehq/sluice/usagelog"
+	"github.com/sluicehq/sluice/wirecode"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -167,13 +168,13 @@ func TestProviderProtocolRoundTrips(t *testing.T) {
 				t.Errorf("%s: stored protocol %q, provider protocol %q; want %q, %q",
 					c.name, got[i].Protocol, got[i].ProviderProtocol, c.protocol, c.upstream)
 			}
-			var stored sql.NullString
+			var stored sql.NullInt64
 			if err := db.SQL.QueryRowContext(ctx, database.Rebind(db.Dialect, "SELECT provider_protocol FROM usage_records WHERE id = ?"),
 				got[i].ID).Scan(&stored); err != nil {
 				t.Fatal(err)
 			}
-			if stored.Valid != (c.upstream != "") || stored.String != c.upstream {
-				t.Errorf("%s: column holds %+v, want %q (NULL when empty)", c.name, stored, c.upstream)
+			if stored.Valid != (c.upstream != "") || stored.Int64 != int64(wirecode.Protocols.Code(c.upstream)) {
+				t.Errorf("%s: column holds %+v, want %q's code (NULL when empty)", c.name, stored, c.upstream)
 			}
 		}
 	})
