@@ -82,10 +82,12 @@ func (*UsageRecord) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case usagerecord.FieldID, usagerecord.FieldOrganizationID, usagerecord.FieldServiceID, usagerecord.FieldAPIKeyID, usagerecord.FieldCredentialID, usagerecord.FieldInputTokens, usagerecord.FieldOutputTokens, usagerecord.FieldCachedInputTokens, usagerecord.FieldCost, usagerecord.FieldStatus, usagerecord.FieldLatencyUs, usagerecord.FieldTtfbUs, usagerecord.FieldCacheWriteTokens, usagerecord.FieldCacheWrite1hTokens:
 			values[i] = new(sql.NullInt64)
-		case usagerecord.FieldRequestID, usagerecord.FieldModel, usagerecord.FieldError:
+		case usagerecord.FieldModel, usagerecord.FieldError:
 			values[i] = new(sql.NullString)
 		case usagerecord.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
+		case usagerecord.FieldRequestID:
+			values[i] = usagerecord.ValueScanner.RequestID.ScanValue()
 		case usagerecord.FieldProtocol:
 			values[i] = usagerecord.ValueScanner.Protocol.ScanValue()
 		case usagerecord.FieldEndpoint:
@@ -120,10 +122,10 @@ func (_m *UsageRecord) assignValues(columns []string, values []any) error {
 				_m.CreatedAt = value.Time
 			}
 		case usagerecord.FieldRequestID:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field request_id", values[i])
-			} else if value.Valid {
-				_m.RequestID = value.String
+			if value, err := usagerecord.ValueScanner.RequestID.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.RequestID = value
 			}
 		case usagerecord.FieldOrganizationID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {

@@ -449,7 +449,11 @@ func (_c *UsageRecordCreate) createSpec() (*UsageRecord, *sqlgraph.CreateSpec, e
 		_node.CreatedAt = value
 	}
 	if value, ok := _c.mutation.RequestID(); ok {
-		_spec.SetField(usagerecord.FieldRequestID, field.TypeString, value)
+		vv, err := usagerecord.ValueScanner.RequestID.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(usagerecord.FieldRequestID, field.TypeString, vv)
 		_node.RequestID = value
 	}
 	if value, ok := _c.mutation.OrganizationID(); ok {

@@ -361,10 +361,12 @@ func TestUsageRecordsNarrow(t *testing.T) {
 			{"openai", "/v1/responses", "", 200},
 			{"openai", "/v0/gone", "openai", 404},
 		}
+		// A gateway-made request ID, then clients' own.
+		ids := []string{"req_0123456789abcdef0123456789abcdef", "req_0123456789ABCDEF0123456789ABCDEF", "trace-2", "req_3", "x:4", "5"}
 		for i, r := range rows {
 			if _, err := db.SQL.ExecContext(ctx, database.Rebind(d, `INSERT INTO usage_records (created_at, request_id, organization_id,
 				service_id, api_key_id, protocol, endpoint, model, status, provider_protocol, input_tokens) VALUES (CURRENT_TIMESTAMP, ?, 1, 2, 3, ?, ?, 'gpt-4o', ?, ?, ?)`),
-				fmt.Sprint("req_", i), r.protocol, r.endpoint, r.status, r.upstream, 1_000_000+i); err != nil {
+				ids[i], r.protocol, r.endpoint, r.status, r.upstream, 1_000_000+i); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -387,9 +389,9 @@ func TestUsageRecordsNarrow(t *testing.T) {
 			up, _ := r.upstream.(string)
 			g := got[i]
 			if g.Protocol != r.protocol || g.Endpoint != want || g.ProviderProtocol != up || g.Status != r.status ||
-				g.InputTokens != int64(1_000_000+i) || g.RequestID != fmt.Sprint("req_", i) {
-				t.Errorf("record %d reads %q %q %q %d %d %q, want %q %q %q %d %d req_%d", i, g.Protocol, g.Endpoint, g.ProviderProtocol,
-					g.Status, g.InputTokens, g.RequestID, r.protocol, want, up, r.status, 1_000_000+i, i)
+				g.InputTokens != int64(1_000_000+i) || g.RequestID != ids[i] {
+				t.Errorf("record %d reads %q %q %q %d %d %q, want %q %q %q %d %d %q", i, g.Protocol, g.Endpoint, g.ProviderProtocol,
+					g.Status, g.InputTokens, g.RequestID, r.protocol, want, up, r.status, 1_000_000+i, ids[i])
 			}
 		}
 		var nulls int
@@ -398,6 +400,13 @@ func TestUsageRecordsNarrow(t *testing.T) {
 		}
 		if nulls != 2 {
 			t.Errorf("%d records without an upstream protocol stored as NULL, want 2", nulls)
+		}
+		var made int
+		if err := db.SQL.QueryRowContext(ctx, `SELECT length(request_id) FROM usage_records ORDER BY id LIMIT 1`).Scan(&made); err != nil {
+			t.Fatal(err)
+		}
+		if made != 17 {
+			t.Errorf("a gateway-made request ID takes %d bytes, want 17", made)
 		}
 	})
 }

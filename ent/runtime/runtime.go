@@ -592,6 +592,9 @@ func init() {
 	usagerecordDescCreatedAt := usagerecordFields[0].Descriptor()
 	// usagerecord.DefaultCreatedAt holds the default value on creation for the created_at field.
 	usagerecord.DefaultCreatedAt = usagerecordDescCreatedAt.Default.(func() time.Time)
+	// usagerecordDescRequestID is the schema descriptor for request_id field.
+	usagerecordDescRequestID := usagerecordFields[1].Descriptor()
+	usagerecord.ValueScanner.RequestID = usagerecordDescRequestID.ValueScanner.(field.TypeValueScanner[string])
 	// usagerecordDescProtocol is the schema descriptor for protocol field.
 	usagerecordDescProtocol := usagerecordFields[6].Descriptor()
 	usagerecord.ValueScanner.Protocol = usagerecordDescProtocol.ValueScanner.(field.TypeValueScanner[string])

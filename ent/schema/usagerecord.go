@@ -10,17 +10,20 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/requestid"
 	"github.com/sluicehq/sluice/wirecode"
 )
 
 // A usage table holds millions of rows, so its columns are as narrow as
-// their values allow: on PostgreSQL, ids and token counts of one request
-// fit an integer, statuses and wirecode's codes a smallint (SQLite stores
-// every integer in as few bytes as its value needs); protocols and
-// endpoints are stored as wirecode's codes.
+// their values allow: on PostgreSQL, one request's token counts fit an
+// integer, statuses and wirecode's codes a smallint (SQLite stores every
+// integer in as few bytes as its value needs; ids stay bigint, as ent's
+// global ids need); protocols and endpoints are stored as wirecode's
+// codes, request IDs as requestid's bytes.
 var (
 	int32Column = map[string]string{dialect.Postgres: "integer"}
 	codeColumn  = map[string]string{dialect.Postgres: "smallint", dialect.SQLite: "integer"}
+	bytesColumn = map[string]string{dialect.Postgres: "bytea", dialect.SQLite: "blob"}
 )
 
 // UsageRecord is one proxied request: who made it, what it used and what it
@@ -35,11 +38,11 @@ type UsageRecord struct {
 func (UsageRecord) Fields() []ent.Field {
 	return []ent.Field{
 		field.Time("created_at").Default(now).Immutable().Annotations(entgql.OrderField("CREATED_AT")),
-		field.String("request_id").Immutable().Comment("The X-Request-Id answered to the client."),
-		field.Int("organization_id").Immutable().SchemaType(int32Column),
-		field.Int("service_id").Immutable().SchemaType(int32Column),
-		field.Int("api_key_id").Immutable().SchemaType(int32Column),
-		field.Int("credential_id").Optional().Nillable().Immutable().SchemaType(int32Column),
+		field.String("request_id").Immutable().SchemaType(bytesColumn).ValueScanner(requestid.ValueScanner).Comment("The X-Request-Id answered to the client."),
+		field.Int("organization_id").Immutable(),
+		field.Int("service_id").Immutable(),
+		field.Int("api_key_id").Immutable(),
+		field.Int("credential_id").Optional().Nillable().Immutable(),
 		field.String("protocol").Immutable().SchemaType(codeColumn).ValueScanner(wirecode.Protocols.ValueScanner(false)).Comment("Wire protocol of the call: openai, anthropic, gemini or cohere."),
 		field.String("endpoint").Immutable().SchemaType(codeColumn).ValueScanner(wirecode.Endpoints.ValueScanner(false)).Comment("The proxy route, e.g. /v1/chat/completions."),
 		field.String("model").Immutable().Annotations(entgql.OrderField("MODEL")),

@@ -127,6 +127,7 @@ var (
 	DefaultPartial bool
 	// ValueScanner of all UsageRecord fields.
 	ValueScanner struct {
+		RequestID        field.TypeValueScanner[string]
 		Protocol         field.TypeValueScanner[string]
 		Endpoint         field.TypeValueScanner[string]
 		ProviderProtocol field.TypeValueScanner[string]

@@ -63,7 +63,8 @@ func CreatedAt(v time.Time) predicate.UsageRecord {
 
 // RequestID applies equality check predicate on the "request_id" field. It's identical to RequestIDEQ.
 func RequestID(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEQ(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldRequestID, vc), err)
 }
 
 // OrganizationID applies equality check predicate on the "organization_id" field. It's identical to OrganizationIDEQ.
@@ -217,67 +218,116 @@ func CreatedAtLTE(v time.Time) predicate.UsageRecord {
 
 // RequestIDEQ applies the EQ predicate on the "request_id" field.
 func RequestIDEQ(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEQ(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldRequestID, vc), err)
 }
 
 // RequestIDNEQ applies the NEQ predicate on the "request_id" field.
 func RequestIDNEQ(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldNEQ(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldNEQ(FieldRequestID, vc), err)
 }
 
 // RequestIDIn applies the In predicate on the "request_id" field.
 func RequestIDIn(vs ...string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldIn(FieldRequestID, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.RequestID.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldIn(FieldRequestID, v...), err)
 }
 
 // RequestIDNotIn applies the NotIn predicate on the "request_id" field.
 func RequestIDNotIn(vs ...string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldNotIn(FieldRequestID, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.RequestID.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldNotIn(FieldRequestID, v...), err)
 }
 
 // RequestIDGT applies the GT predicate on the "request_id" field.
 func RequestIDGT(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldGT(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGT(FieldRequestID, vc), err)
 }
 
 // RequestIDGTE applies the GTE predicate on the "request_id" field.
 func RequestIDGTE(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldGTE(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGTE(FieldRequestID, vc), err)
 }
 
 // RequestIDLT applies the LT predicate on the "request_id" field.
 func RequestIDLT(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldLT(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLT(FieldRequestID, vc), err)
 }
 
 // RequestIDLTE applies the LTE predicate on the "request_id" field.
 func RequestIDLTE(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldLTE(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLTE(FieldRequestID, vc), err)
 }
 
 // RequestIDContains applies the Contains predicate on the "request_id" field.
 func RequestIDContains(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldContains(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("request_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContains(FieldRequestID, vcs), err)
 }
 
 // RequestIDHasPrefix applies the HasPrefix predicate on the "request_id" field.
 func RequestIDHasPrefix(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldHasPrefix(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("request_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasPrefix(FieldRequestID, vcs), err)
 }
 
 // RequestIDHasSuffix applies the HasSuffix predicate on the "request_id" field.
 func RequestIDHasSuffix(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldHasSuffix(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("request_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasSuffix(FieldRequestID, vcs), err)
 }
 
 // RequestIDEqualFold applies the EqualFold predicate on the "request_id" field.
 func RequestIDEqualFold(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEqualFold(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("request_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldEqualFold(FieldRequestID, vcs), err)
 }
 
 // RequestIDContainsFold applies the ContainsFold predicate on the "request_id" field.
 func RequestIDContainsFold(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldContainsFold(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("request_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContainsFold(FieldRequestID, vcs), err)
 }
 
 // OrganizationIDEQ applies the EQ predicate on the "organization_id" field.
