@@ -521,3 +521,30 @@ func TestAbandonedSpendStillCounts(t *testing.T) {
 		}
 	})
 }
+
+// TestRequestIDsRoundTrip: request IDs the gateway made and clients' own
+// read back as written, and ent's predicate finds each record by its ID.
+func TestRequestIDsRoundTrip(t *testing.T) {
+	ids := []string{"req_0123456789abcdef0123456789abcdef", "req_0123456789ABCDEF0123456789ABCDEF", "client-trace:42.a_b", "req_1"}
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		w := usagelog.New(db, usagelog.Options{Log: quiet})
+		for i, id := range ids {
+			r := record(i)
+			r.RequestID = id
+			w.Add(r)
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			got, err := db.Client.UsageRecord.Query().Where(usagerecord.RequestID(id)).All(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].RequestID != id {
+				t.Errorf("looking up %q found %d records (%v), want the one with that ID", id, len(got), got)
+			}
+		}
+	})
+}
