@@ -82,10 +82,18 @@ func (*UsageRecord) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case usagerecord.FieldID, usagerecord.FieldOrganizationID, usagerecord.FieldServiceID, usagerecord.FieldAPIKeyID, usagerecord.FieldCredentialID, usagerecord.FieldInputTokens, usagerecord.FieldOutputTokens, usagerecord.FieldCachedInputTokens, usagerecord.FieldCost, usagerecord.FieldStatus, usagerecord.FieldLatencyUs, usagerecord.FieldTtfbUs, usagerecord.FieldCacheWriteTokens, usagerecord.FieldCacheWrite1hTokens:
 			values[i] = new(sql.NullInt64)
-		case usagerecord.FieldRequestID, usagerecord.FieldProtocol, usagerecord.FieldEndpoint, usagerecord.FieldModel, usagerecord.FieldError, usagerecord.FieldProviderProtocol:
+		case usagerecord.FieldModel, usagerecord.FieldError:
 			values[i] = new(sql.NullString)
 		case usagerecord.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
+		case usagerecord.FieldRequestID:
+			values[i] = usagerecord.ValueScanner.RequestID.ScanValue()
+		case usagerecord.FieldProtocol:
+			values[i] = usagerecord.ValueScanner.Protocol.ScanValue()
+		case usagerecord.FieldEndpoint:
+			values[i] = usagerecord.ValueScanner.Endpoint.ScanValue()
+		case usagerecord.FieldProviderProtocol:
+			values[i] = usagerecord.ValueScanner.ProviderProtocol.ScanValue()
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -114,10 +122,10 @@ func (_m *UsageRecord) assignValues(columns []string, values []any) error {
 				_m.CreatedAt = value.Time
 			}
 		case usagerecord.FieldRequestID:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field request_id", values[i])
-			} else if value.Valid {
-				_m.RequestID = value.String
+			if value, err := usagerecord.ValueScanner.RequestID.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.RequestID = value
 			}
 		case usagerecord.FieldOrganizationID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -145,16 +153,16 @@ func (_m *UsageRecord) assignValues(columns []string, values []any) error {
 				*_m.CredentialID = int(value.Int64)
 			}
 		case usagerecord.FieldProtocol:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field protocol", values[i])
-			} else if value.Valid {
-				_m.Protocol = value.String
+			if value, err := usagerecord.ValueScanner.Protocol.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.Protocol = value
 			}
 		case usagerecord.FieldEndpoint:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field endpoint", values[i])
-			} else if value.Valid {
-				_m.Endpoint = value.String
+			if value, err := usagerecord.ValueScanner.Endpoint.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.Endpoint = value
 			}
 		case usagerecord.FieldModel:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -250,10 +258,10 @@ func (_m *UsageRecord) assignValues(columns []string, values []any) error {
 				_m.CacheWrite1hTokens = value.Int64
 			}
 		case usagerecord.FieldProviderProtocol:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field provider_protocol", values[i])
-			} else if value.Valid {
-				_m.ProviderProtocol = value.String
+			if value, err := usagerecord.ValueScanner.ProviderProtocol.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.ProviderProtocol = value
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])

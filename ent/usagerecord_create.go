@@ -421,7 +421,10 @@ func (_c *UsageRecordCreate) sqlSave(ctx context.Context) (*UsageRecord, error) 
 	if err := _c.check(); err != nil {
 		return nil, err
 	}
-	_node, _spec := _c.createSpec()
+	_node, _spec, err := _c.createSpec()
+	if err != nil {
+		return nil, err
+	}
 	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
@@ -435,7 +438,7 @@ func (_c *UsageRecordCreate) sqlSave(ctx context.Context) (*UsageRecord, error) 
 	return _node, nil
 }
 
-func (_c *UsageRecordCreate) createSpec() (*UsageRecord, *sqlgraph.CreateSpec) {
+func (_c *UsageRecordCreate) createSpec() (*UsageRecord, *sqlgraph.CreateSpec, error) {
 	var (
 		_node = &UsageRecord{config: _c.config}
 		_spec = sqlgraph.NewCreateSpec(usagerecord.Table, sqlgraph.NewFieldSpec(usagerecord.FieldID, field.TypeInt))
@@ -446,7 +449,11 @@ func (_c *UsageRecordCreate) createSpec() (*UsageRecord, *sqlgraph.CreateSpec) {
 		_node.CreatedAt = value
 	}
 	if value, ok := _c.mutation.RequestID(); ok {
-		_spec.SetField(usagerecord.FieldRequestID, field.TypeString, value)
+		vv, err := usagerecord.ValueScanner.RequestID.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(usagerecord.FieldRequestID, field.TypeString, vv)
 		_node.RequestID = value
 	}
 	if value, ok := _c.mutation.OrganizationID(); ok {
@@ -466,11 +473,19 @@ func (_c *UsageRecordCreate) createSpec() (*UsageRecord, *sqlgraph.CreateSpec) {
 		_node.CredentialID = &value
 	}
 	if value, ok := _c.mutation.Protocol(); ok {
-		_spec.SetField(usagerecord.FieldProtocol, field.TypeString, value)
+		vv, err := usagerecord.ValueScanner.Protocol.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(usagerecord.FieldProtocol, field.TypeString, vv)
 		_node.Protocol = value
 	}
 	if value, ok := _c.mutation.Endpoint(); ok {
-		_spec.SetField(usagerecord.FieldEndpoint, field.TypeString, value)
+		vv, err := usagerecord.ValueScanner.Endpoint.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(usagerecord.FieldEndpoint, field.TypeString, vv)
 		_node.Endpoint = value
 	}
 	if value, ok := _c.mutation.Model(); ok {
@@ -534,10 +549,14 @@ func (_c *UsageRecordCreate) createSpec() (*UsageRecord, *sqlgraph.CreateSpec) {
 		_node.CacheWrite1hTokens = value
 	}
 	if value, ok := _c.mutation.ProviderProtocol(); ok {
-		_spec.SetField(usagerecord.FieldProviderProtocol, field.TypeString, value)
+		vv, err := usagerecord.ValueScanner.ProviderProtocol.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(usagerecord.FieldProviderProtocol, field.TypeString, vv)
 		_node.ProviderProtocol = value
 	}
-	return _node, _spec
+	return _node, _spec, nil
 }
 
 // OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
@@ -766,7 +785,10 @@ func (_c *UsageRecordCreateBulk) Save(ctx context.Context) ([]*UsageRecord, erro
 				}
 				builder.mutation = mutation
 				var err error
-				nodes[i], specs[i] = builder.createSpec()
+				nodes[i], specs[i], err = builder.createSpec()
+				if err != nil {
+					return nil, err
+				}
 				if i < len(mutators)-1 {
 					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
 				} else {

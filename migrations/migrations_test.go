@@ -10,7 +10,9 @@ import (
 	"entgo.io/ent/dialect/sql/schema"
 
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/modelprice"
+	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/migrations"
 	"github.com/sluicehq/sluice/money"
@@ -333,4 +335,78 @@ func credentialOwners(t *testing.T, db *database.DB) string {
 		t.Fatal(err)
 	}
 	return strings.Join(out, ",")
+}
+
+// TestUsageRecordsNarrow runs the migration that stores usage records'
+// protocols and endpoints as codes in narrower columns on records written
+// before it: each reads back as it was written, an empty upstream protocol
+// as none, and a route the gateway never had as empty.
+func TestUsageRecordsNarrow(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		ctx := context.Background()
+		db := testenv.Empty(t, d)
+		version := migrationVersion(t, d, "usage_records_narrow")
+		if _, err := migrations.ApplyBefore(ctx, db.SQL, d, version); err != nil {
+			t.Fatalf("apply the migrations before %s: %v", version, err)
+		}
+		rows := []struct {
+			protocol, endpoint string
+			upstream           any
+			status             int
+		}{
+			{"openai", "/v1/chat/completions", "anthropic", 200},
+			{"anthropic", "/v1/messages", "anthropic", 529},
+			{"gemini", "/v1beta/models/{model}:streamGenerateContent", "openai", 200},
+			{"cohere", "/v2/embed", nil, 401},
+			{"openai", "/v1/responses", "", 200},
+			{"openai", "/v0/gone", "openai", 404},
+		}
+		// A gateway-made request ID, then clients' own.
+		ids := []string{"req_0123456789abcdef0123456789abcdef", "req_0123456789ABCDEF0123456789ABCDEF", "trace-2", "req_3", "x:4", "5"}
+		for i, r := range rows {
+			if _, err := db.SQL.ExecContext(ctx, database.Rebind(d, `INSERT INTO usage_records (created_at, request_id, organization_id,
+				service_id, api_key_id, protocol, endpoint, model, status, provider_protocol, input_tokens) VALUES (CURRENT_TIMESTAMP, ?, 1, 2, 3, ?, ?, 'gpt-4o', ?, ?, ?)`),
+				ids[i], r.protocol, r.endpoint, r.status, r.upstream, 1_000_000+i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := migrations.Apply(ctx, db.SQL, d); err != nil {
+			t.Fatalf("apply %s: %v", version, err)
+		}
+		assertNoDrift(t, db)
+		got, err := db.Client.UsageRecord.Query().Order(ent.Asc(usagerecord.FieldID)).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(rows) {
+			t.Fatalf("%d records after the migration, want %d", len(got), len(rows))
+		}
+		for i, r := range rows {
+			want := r.endpoint
+			if want == "/v0/gone" {
+				want = ""
+			}
+			up, _ := r.upstream.(string)
+			g := got[i]
+			if g.Protocol != r.protocol || g.Endpoint != want || g.ProviderProtocol != up || g.Status != r.status ||
+				g.InputTokens != int64(1_000_000+i) || g.RequestID != ids[i] {
+				t.Errorf("record %d reads %q %q %q %d %d %q, want %q %q %q %d %d %q", i, g.Protocol, g.Endpoint, g.ProviderProtocol,
+					g.Status, g.InputTokens, g.RequestID, r.protocol, want, up, r.status, 1_000_000+i, ids[i])
+			}
+		}
+		var nulls int
+		if err := db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM usage_records WHERE provider_protocol IS NULL`).Scan(&nulls); err != nil {
+			t.Fatal(err)
+		}
+		if nulls != 2 {
+			t.Errorf("%d records without an upstream protocol stored as NULL, want 2", nulls)
+		}
+		var made int
+		if err := db.SQL.QueryRowContext(ctx, `SELECT length(request_id) FROM usage_records ORDER BY id LIMIT 1`).Scan(&made); err != nil {
+			t.Fatal(err)
+		}
+		if made != 17 {
+			t.Errorf("a gateway-made request ID takes %d bytes, want 17", made)
+		}
+	})
 }

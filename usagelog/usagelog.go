@@ -34,7 +34,9 @@ import (
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/requestid"
 	"github.com/sluicehq/sluice/tokens"
+	"github.com/sluicehq/sluice/wirecode"
 )
 
 // Record is one proxied request: the one usage event, which the hourly
@@ -488,7 +490,7 @@ func (w *Writer) insert(ctx context.Context, batch []Record, doubt *inDoubt) (*i
 func (w *Writer) applied(ctx context.Context, first *Record) (bool, error) {
 	var one int
 	err := w.db.SQL.QueryRowContext(ctx, appliedQuery[w.db.Dialect],
-		first.APIKeyID, first.CreatedAt.UTC(), storable(first.RequestID)).Scan(&one)
+		first.APIKeyID, first.CreatedAt.UTC(), requestid.Encode(storable(first.RequestID))).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
@@ -519,19 +521,16 @@ func row(vals []any, r *Record) error {
 		}
 		attempts = string(b)
 	}
-	var credential, ttfb, providerProtocol any
-	if r.ProviderProtocol != "" {
-		providerProtocol = storable(r.ProviderProtocol)
-	}
+	var credential, ttfb any
 	if r.CredentialID != nil {
 		credential = *r.CredentialID
 	}
 	if r.TTFBUs != nil {
 		ttfb = *r.TTFBUs
 	}
-	copy(vals, []any{created.UTC(), storable(r.RequestID), r.OrganizationID, r.ServiceID, r.APIKeyID, credential,
-		storable(r.Protocol), storable(r.Endpoint), storable(r.Model), r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, int64(r.Cost),
-		r.Priced, r.Status, storable(r.Error), r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts, providerProtocol})
+	copy(vals, []any{created.UTC(), requestid.Encode(storable(r.RequestID)), r.OrganizationID, r.ServiceID, r.APIKeyID, credential,
+		wirecode.Protocols.Value(r.Protocol, false), wirecode.Endpoints.Value(r.Endpoint, false), storable(r.Model), r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, int64(r.Cost),
+		r.Priced, r.Status, storable(r.Error), r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts, wirecode.Protocols.Value(r.ProviderProtocol, true)})
 	return nil
 }
 

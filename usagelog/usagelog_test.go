@@ -24,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/rollup"
 	"github.com/sluicehq/sluice/tokens"
 	"github.com/sluicehq/sluice/usagelog"
+	"github.com/sluicehq/sluice/wirecode"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -167,13 +168,13 @@ func TestProviderProtocolRoundTrips(t *testing.T) {
 				t.Errorf("%s: stored protocol %q, provider protocol %q; want %q, %q",
 					c.name, got[i].Protocol, got[i].ProviderProtocol, c.protocol, c.upstream)
 			}
-			var stored sql.NullString
+			var stored sql.NullInt64
 			if err := db.SQL.QueryRowContext(ctx, database.Rebind(db.Dialect, "SELECT provider_protocol FROM usage_records WHERE id = ?"),
 				got[i].ID).Scan(&stored); err != nil {
 				t.Fatal(err)
 			}
-			if stored.Valid != (c.upstream != "") || stored.String != c.upstream {
-				t.Errorf("%s: column holds %+v, want %q (NULL when empty)", c.name, stored, c.upstream)
+			if stored.Valid != (c.upstream != "") || stored.Int64 != int64(wirecode.Protocols.Code(c.upstream)) {
+				t.Errorf("%s: column holds %+v, want %q's code (NULL when empty)", c.name, stored, c.upstream)
 			}
 		}
 	})
@@ -516,6 +517,33 @@ func TestAbandonedSpendStillCounts(t *testing.T) {
 			}
 			if got != int64(records*each) {
 				t.Errorf("the %s window holds %d µ$ after the budget's flush, want the %d µ$ of the abandoned records", win, got, records*each)
+			}
+		}
+	})
+}
+
+// TestRequestIDsRoundTrip: request IDs the gateway made and clients' own
+// read back as written, and ent's predicate finds each record by its ID.
+func TestRequestIDsRoundTrip(t *testing.T) {
+	ids := []string{"req_0123456789abcdef0123456789abcdef", "req_0123456789ABCDEF0123456789ABCDEF", "client-trace:42.a_b", "req_1"}
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		w := usagelog.New(db, usagelog.Options{Log: quiet})
+		for i, id := range ids {
+			r := record(i)
+			r.RequestID = id
+			w.Add(r)
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			got, err := db.Client.UsageRecord.Query().Where(usagerecord.RequestID(id)).All(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].RequestID != id {
+				t.Errorf("looking up %q found %d records (%v), want the one with that ID", id, len(got), got)
 			}
 		}
 	})

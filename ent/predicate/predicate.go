@@ -60,6 +60,17 @@ type ThrottleMark func(*sql.Selector)
 // UsageRecord is the predicate function for usagerecord builders.
 type UsageRecord func(*sql.Selector)
 
+// UsageRecordOrErr calls the predicate only if the error is not nit.
+func UsageRecordOrErr(p UsageRecord, err error) UsageRecord {
+	return func(s *sql.Selector) {
+		if err != nil {
+			s.AddError(err)
+			return
+		}
+		p(s)
+	}
+}
+
 // UsageRollup is the predicate function for usagerollup builders.
 type UsageRollup func(*sql.Selector)
 

@@ -27,6 +27,8 @@ import (
 	"github.com/sluicehq/sluice/ent/usagerollup"
 	"github.com/sluicehq/sluice/ent/user"
 	"github.com/sluicehq/sluice/money"
+
+	"entgo.io/ent/schema/field"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -611,6 +613,15 @@ func init() {
 	usagerecordDescCreatedAt := usagerecordFields[0].Descriptor()
 	// usagerecord.DefaultCreatedAt holds the default value on creation for the created_at field.
 	usagerecord.DefaultCreatedAt = usagerecordDescCreatedAt.Default.(func() time.Time)
+	// usagerecordDescRequestID is the schema descriptor for request_id field.
+	usagerecordDescRequestID := usagerecordFields[1].Descriptor()
+	usagerecord.ValueScanner.RequestID = usagerecordDescRequestID.ValueScanner.(field.TypeValueScanner[string])
+	// usagerecordDescProtocol is the schema descriptor for protocol field.
+	usagerecordDescProtocol := usagerecordFields[6].Descriptor()
+	usagerecord.ValueScanner.Protocol = usagerecordDescProtocol.ValueScanner.(field.TypeValueScanner[string])
+	// usagerecordDescEndpoint is the schema descriptor for endpoint field.
+	usagerecordDescEndpoint := usagerecordFields[7].Descriptor()
+	usagerecord.ValueScanner.Endpoint = usagerecordDescEndpoint.ValueScanner.(field.TypeValueScanner[string])
 	// usagerecordDescInputTokens is the schema descriptor for input_tokens field.
 	usagerecordDescInputTokens := usagerecordFields[9].Descriptor()
 	// usagerecord.DefaultInputTokens holds the default value on creation for the input_tokens field.
@@ -643,6 +654,9 @@ func init() {
 	usagerecordDescPartial := usagerecordFields[19].Descriptor()
 	// usagerecord.DefaultPartial holds the default value on creation for the partial field.
 	usagerecord.DefaultPartial = usagerecordDescPartial.Default.(bool)
+	// usagerecordDescProviderProtocol is the schema descriptor for provider_protocol field.
+	usagerecordDescProviderProtocol := usagerecordFields[23].Descriptor()
+	usagerecord.ValueScanner.ProviderProtocol = usagerecordDescProviderProtocol.ValueScanner.(field.TypeValueScanner[string])
 	usagerollupFields := schema.UsageRollup{}.Fields()
 	_ = usagerollupFields
 	// usagerollupDescRequests is the schema descriptor for requests field.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/schema/field"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -124,6 +125,13 @@ var (
 	DefaultStreamed bool
 	// DefaultPartial holds the default value on creation for the "partial" field.
 	DefaultPartial bool
+	// ValueScanner of all UsageRecord fields.
+	ValueScanner struct {
+		RequestID        field.TypeValueScanner[string]
+		Protocol         field.TypeValueScanner[string]
+		Endpoint         field.TypeValueScanner[string]
+		ProviderProtocol field.TypeValueScanner[string]
+	}
 )
 
 // OrderOption defines the ordering options for the UsageRecord queries.

@@ -3,6 +3,7 @@
 package usagerecord
 
 import (
+	"fmt"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -62,7 +63,8 @@ func CreatedAt(v time.Time) predicate.UsageRecord {
 
 // RequestID applies equality check predicate on the "request_id" field. It's identical to RequestIDEQ.
 func RequestID(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEQ(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldRequestID, vc), err)
 }
 
 // OrganizationID applies equality check predicate on the "organization_id" field. It's identical to OrganizationIDEQ.
@@ -87,12 +89,14 @@ func CredentialID(v int) predicate.UsageRecord {
 
 // Protocol applies equality check predicate on the "protocol" field. It's identical to ProtocolEQ.
 func Protocol(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEQ(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldProtocol, vc), err)
 }
 
 // Endpoint applies equality check predicate on the "endpoint" field. It's identical to EndpointEQ.
 func Endpoint(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEQ(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldEndpoint, vc), err)
 }
 
 // Model applies equality check predicate on the "model" field. It's identical to ModelEQ.
@@ -168,7 +172,8 @@ func CacheWrite1hTokens(v int64) predicate.UsageRecord {
 
 // ProviderProtocol applies equality check predicate on the "provider_protocol" field. It's identical to ProviderProtocolEQ.
 func ProviderProtocol(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEQ(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldProviderProtocol, vc), err)
 }
 
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
@@ -213,67 +218,116 @@ func CreatedAtLTE(v time.Time) predicate.UsageRecord {
 
 // RequestIDEQ applies the EQ predicate on the "request_id" field.
 func RequestIDEQ(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEQ(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldRequestID, vc), err)
 }
 
 // RequestIDNEQ applies the NEQ predicate on the "request_id" field.
 func RequestIDNEQ(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldNEQ(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldNEQ(FieldRequestID, vc), err)
 }
 
 // RequestIDIn applies the In predicate on the "request_id" field.
 func RequestIDIn(vs ...string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldIn(FieldRequestID, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.RequestID.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldIn(FieldRequestID, v...), err)
 }
 
 // RequestIDNotIn applies the NotIn predicate on the "request_id" field.
 func RequestIDNotIn(vs ...string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldNotIn(FieldRequestID, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.RequestID.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldNotIn(FieldRequestID, v...), err)
 }
 
 // RequestIDGT applies the GT predicate on the "request_id" field.
 func RequestIDGT(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldGT(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGT(FieldRequestID, vc), err)
 }
 
 // RequestIDGTE applies the GTE predicate on the "request_id" field.
 func RequestIDGTE(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldGTE(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGTE(FieldRequestID, vc), err)
 }
 
 // RequestIDLT applies the LT predicate on the "request_id" field.
 func RequestIDLT(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldLT(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLT(FieldRequestID, vc), err)
 }
 
 // RequestIDLTE applies the LTE predicate on the "request_id" field.
 func RequestIDLTE(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldLTE(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLTE(FieldRequestID, vc), err)
 }
 
 // RequestIDContains applies the Contains predicate on the "request_id" field.
 func RequestIDContains(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldContains(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("request_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContains(FieldRequestID, vcs), err)
 }
 
 // RequestIDHasPrefix applies the HasPrefix predicate on the "request_id" field.
 func RequestIDHasPrefix(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldHasPrefix(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("request_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasPrefix(FieldRequestID, vcs), err)
 }
 
 // RequestIDHasSuffix applies the HasSuffix predicate on the "request_id" field.
 func RequestIDHasSuffix(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldHasSuffix(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("request_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasSuffix(FieldRequestID, vcs), err)
 }
 
 // RequestIDEqualFold applies the EqualFold predicate on the "request_id" field.
 func RequestIDEqualFold(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEqualFold(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("request_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldEqualFold(FieldRequestID, vcs), err)
 }
 
 // RequestIDContainsFold applies the ContainsFold predicate on the "request_id" field.
 func RequestIDContainsFold(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldContainsFold(FieldRequestID, v))
+	vc, err := ValueScanner.RequestID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("request_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContainsFold(FieldRequestID, vcs), err)
 }
 
 // OrganizationIDEQ applies the EQ predicate on the "organization_id" field.
@@ -448,132 +502,230 @@ func CredentialIDNotNil() predicate.UsageRecord {
 
 // ProtocolEQ applies the EQ predicate on the "protocol" field.
 func ProtocolEQ(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEQ(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldProtocol, vc), err)
 }
 
 // ProtocolNEQ applies the NEQ predicate on the "protocol" field.
 func ProtocolNEQ(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldNEQ(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldNEQ(FieldProtocol, vc), err)
 }
 
 // ProtocolIn applies the In predicate on the "protocol" field.
 func ProtocolIn(vs ...string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldIn(FieldProtocol, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Protocol.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldIn(FieldProtocol, v...), err)
 }
 
 // ProtocolNotIn applies the NotIn predicate on the "protocol" field.
 func ProtocolNotIn(vs ...string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldNotIn(FieldProtocol, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Protocol.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldNotIn(FieldProtocol, v...), err)
 }
 
 // ProtocolGT applies the GT predicate on the "protocol" field.
 func ProtocolGT(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldGT(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGT(FieldProtocol, vc), err)
 }
 
 // ProtocolGTE applies the GTE predicate on the "protocol" field.
 func ProtocolGTE(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldGTE(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGTE(FieldProtocol, vc), err)
 }
 
 // ProtocolLT applies the LT predicate on the "protocol" field.
 func ProtocolLT(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldLT(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLT(FieldProtocol, vc), err)
 }
 
 // ProtocolLTE applies the LTE predicate on the "protocol" field.
 func ProtocolLTE(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldLTE(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLTE(FieldProtocol, vc), err)
 }
 
 // ProtocolContains applies the Contains predicate on the "protocol" field.
 func ProtocolContains(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldContains(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("protocol value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContains(FieldProtocol, vcs), err)
 }
 
 // ProtocolHasPrefix applies the HasPrefix predicate on the "protocol" field.
 func ProtocolHasPrefix(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldHasPrefix(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("protocol value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasPrefix(FieldProtocol, vcs), err)
 }
 
 // ProtocolHasSuffix applies the HasSuffix predicate on the "protocol" field.
 func ProtocolHasSuffix(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldHasSuffix(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("protocol value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasSuffix(FieldProtocol, vcs), err)
 }
 
 // ProtocolEqualFold applies the EqualFold predicate on the "protocol" field.
 func ProtocolEqualFold(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEqualFold(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("protocol value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldEqualFold(FieldProtocol, vcs), err)
 }
 
 // ProtocolContainsFold applies the ContainsFold predicate on the "protocol" field.
 func ProtocolContainsFold(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldContainsFold(FieldProtocol, v))
+	vc, err := ValueScanner.Protocol.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("protocol value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContainsFold(FieldProtocol, vcs), err)
 }
 
 // EndpointEQ applies the EQ predicate on the "endpoint" field.
 func EndpointEQ(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEQ(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldEndpoint, vc), err)
 }
 
 // EndpointNEQ applies the NEQ predicate on the "endpoint" field.
 func EndpointNEQ(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldNEQ(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldNEQ(FieldEndpoint, vc), err)
 }
 
 // EndpointIn applies the In predicate on the "endpoint" field.
 func EndpointIn(vs ...string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldIn(FieldEndpoint, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Endpoint.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldIn(FieldEndpoint, v...), err)
 }
 
 // EndpointNotIn applies the NotIn predicate on the "endpoint" field.
 func EndpointNotIn(vs ...string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldNotIn(FieldEndpoint, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Endpoint.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldNotIn(FieldEndpoint, v...), err)
 }
 
 // EndpointGT applies the GT predicate on the "endpoint" field.
 func EndpointGT(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldGT(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGT(FieldEndpoint, vc), err)
 }
 
 // EndpointGTE applies the GTE predicate on the "endpoint" field.
 func EndpointGTE(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldGTE(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGTE(FieldEndpoint, vc), err)
 }
 
 // EndpointLT applies the LT predicate on the "endpoint" field.
 func EndpointLT(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldLT(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLT(FieldEndpoint, vc), err)
 }
 
 // EndpointLTE applies the LTE predicate on the "endpoint" field.
 func EndpointLTE(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldLTE(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLTE(FieldEndpoint, vc), err)
 }
 
 // EndpointContains applies the Contains predicate on the "endpoint" field.
 func EndpointContains(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldContains(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("endpoint value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContains(FieldEndpoint, vcs), err)
 }
 
 // EndpointHasPrefix applies the HasPrefix predicate on the "endpoint" field.
 func EndpointHasPrefix(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldHasPrefix(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("endpoint value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasPrefix(FieldEndpoint, vcs), err)
 }
 
 // EndpointHasSuffix applies the HasSuffix predicate on the "endpoint" field.
 func EndpointHasSuffix(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldHasSuffix(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("endpoint value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasSuffix(FieldEndpoint, vcs), err)
 }
 
 // EndpointEqualFold applies the EqualFold predicate on the "endpoint" field.
 func EndpointEqualFold(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEqualFold(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("endpoint value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldEqualFold(FieldEndpoint, vcs), err)
 }
 
 // EndpointContainsFold applies the ContainsFold predicate on the "endpoint" field.
 func EndpointContainsFold(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldContainsFold(FieldEndpoint, v))
+	vc, err := ValueScanner.Endpoint.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("endpoint value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContainsFold(FieldEndpoint, vcs), err)
 }
 
 // ModelEQ applies the EQ predicate on the "model" field.
@@ -1162,57 +1314,96 @@ func CacheWrite1hTokensNotNil() predicate.UsageRecord {
 
 // ProviderProtocolEQ applies the EQ predicate on the "provider_protocol" field.
 func ProviderProtocolEQ(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEQ(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldProviderProtocol, vc), err)
 }
 
 // ProviderProtocolNEQ applies the NEQ predicate on the "provider_protocol" field.
 func ProviderProtocolNEQ(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldNEQ(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldNEQ(FieldProviderProtocol, vc), err)
 }
 
 // ProviderProtocolIn applies the In predicate on the "provider_protocol" field.
 func ProviderProtocolIn(vs ...string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldIn(FieldProviderProtocol, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.ProviderProtocol.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldIn(FieldProviderProtocol, v...), err)
 }
 
 // ProviderProtocolNotIn applies the NotIn predicate on the "provider_protocol" field.
 func ProviderProtocolNotIn(vs ...string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldNotIn(FieldProviderProtocol, vs...))
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.ProviderProtocol.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldNotIn(FieldProviderProtocol, v...), err)
 }
 
 // ProviderProtocolGT applies the GT predicate on the "provider_protocol" field.
 func ProviderProtocolGT(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldGT(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGT(FieldProviderProtocol, vc), err)
 }
 
 // ProviderProtocolGTE applies the GTE predicate on the "provider_protocol" field.
 func ProviderProtocolGTE(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldGTE(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGTE(FieldProviderProtocol, vc), err)
 }
 
 // ProviderProtocolLT applies the LT predicate on the "provider_protocol" field.
 func ProviderProtocolLT(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldLT(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLT(FieldProviderProtocol, vc), err)
 }
 
 // ProviderProtocolLTE applies the LTE predicate on the "provider_protocol" field.
 func ProviderProtocolLTE(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldLTE(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLTE(FieldProviderProtocol, vc), err)
 }
 
 // ProviderProtocolContains applies the Contains predicate on the "provider_protocol" field.
 func ProviderProtocolContains(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldContains(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("provider_protocol value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContains(FieldProviderProtocol, vcs), err)
 }
 
 // ProviderProtocolHasPrefix applies the HasPrefix predicate on the "provider_protocol" field.
 func ProviderProtocolHasPrefix(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldHasPrefix(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("provider_protocol value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasPrefix(FieldProviderProtocol, vcs), err)
 }
 
 // ProviderProtocolHasSuffix applies the HasSuffix predicate on the "provider_protocol" field.
 func ProviderProtocolHasSuffix(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldHasSuffix(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("provider_protocol value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasSuffix(FieldProviderProtocol, vcs), err)
 }
 
 // ProviderProtocolIsNil applies the IsNil predicate on the "provider_protocol" field.
@@ -1227,12 +1418,22 @@ func ProviderProtocolNotNil() predicate.UsageRecord {
 
 // ProviderProtocolEqualFold applies the EqualFold predicate on the "provider_protocol" field.
 func ProviderProtocolEqualFold(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldEqualFold(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("provider_protocol value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldEqualFold(FieldProviderProtocol, vcs), err)
 }
 
 // ProviderProtocolContainsFold applies the ContainsFold predicate on the "provider_protocol" field.
 func ProviderProtocolContainsFold(v string) predicate.UsageRecord {
-	return predicate.UsageRecord(sql.FieldContainsFold(FieldProviderProtocol, v))
+	vc, err := ValueScanner.ProviderProtocol.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("provider_protocol value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContainsFold(FieldProviderProtocol, vcs), err)
 }
 
 // And groups predicates with the AND operator between them.
