@@ -311,7 +311,9 @@ func (g *gateway) mainMetrics() http.Handler {
 }
 
 // pruneUsage deletes raw usage records older than the retention period,
-// at start and then daily; hourly roll-ups keep the history.
+// at start and then daily; hourly roll-ups keep the history. Then it
+// refreshes SQLite's planner statistics, which the usage log's filters
+// need to pick their indexes as the data grows.
 func (g *gateway) pruneUsage(ctx context.Context) {
 	t := time.NewTicker(24 * time.Hour)
 	defer t.Stop()
@@ -321,6 +323,9 @@ func (g *gateway) pruneUsage(ctx context.Context) {
 			g.log.Warn("prune usage records", "err", err)
 		} else if n > 0 {
 			g.log.Info("pruned usage records past retention", "count", n, "retention", g.cfg.UsageRetention)
+		}
+		if err := g.db.Optimize(ctx); err != nil {
+			g.log.Warn("refresh planner statistics", "err", err)
 		}
 		select {
 		case <-ctx.Done():
