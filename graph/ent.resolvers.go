@@ -147,6 +147,11 @@ func (r *Resolver) ServiceTarget() generated.ServiceTargetResolver { return &ser
 // UsageRecord returns generated.UsageRecordResolver implementation.
 func (r *Resolver) UsageRecord() generated.UsageRecordResolver { return &usageRecordResolver{r} }
 
+// APIKeyWhereInput returns generated.APIKeyWhereInputResolver implementation.
+func (r *Resolver) APIKeyWhereInput() generated.APIKeyWhereInputResolver {
+	return &aPIKeyWhereInputResolver{r}
+}
+
 type (
 	aPIKeyResolver             struct{ *Resolver }
 	auditEventResolver         struct{ *Resolver }
@@ -156,4 +161,5 @@ type (
 	serviceResolver            struct{ *Resolver }
 	serviceTargetResolver      struct{ *Resolver }
 	usageRecordResolver        struct{ *Resolver }
+	aPIKeyWhereInputResolver   struct{ *Resolver }
 )

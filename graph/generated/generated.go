@@ -58,6 +58,7 @@ type ResolverRoot interface {
 	UsageRecord() UsageRecordResolver
 	UsageSums() UsageSumsResolver
 	Viewer() ViewerResolver
+	APIKeyWhereInput() APIKeyWhereInputResolver
 }
 
 type DirectiveRoot struct {
@@ -691,6 +692,10 @@ type UsageSumsResolver interface {
 }
 type ViewerResolver interface {
 	Organization(ctx context.Context, obj *auth.Viewer) (*ent.Organization, error)
+}
+
+type APIKeyWhereInputResolver interface {
+	Search(ctx context.Context, obj *ent.APIKeyWhereInput, data *string) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -6457,6 +6462,17 @@ input UserWhereInput {
   lastLoginAtLTE: Time
   lastLoginAtIsNil: Boolean
   lastLoginAtNotNil: Boolean
+}
+`, BuiltIn: false},
+	{Name: "../keysearch.graphqls", Input: `extend input APIKeyWhereInput {
+  """
+  Keys whose name, or whose display prefix (sk_ab12; a whole key pasted
+  finds its key by the prefix), starts with this text, exactly as typed
+  (case-sensitive). An index answers it however many keys there are;
+  nameContainsFold finds a name by any part in any case but reads every
+  key of the organization.
+  """
+  search: String
 }
 `, BuiltIn: false},
 	{Name: "../liveusage.graphqls", Input: `"""
@@ -20374,7 +20390,7 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "limitRpm", "limitRpmNEQ", "limitRpmIn", "limitRpmNotIn", "limitRpmGT", "limitRpmGTE", "limitRpmLT", "limitRpmLTE", "limitRpmIsNil", "limitRpmNotNil", "limitTpm", "limitTpmNEQ", "limitTpmIn", "limitTpmNotIn", "limitTpmGT", "limitTpmGTE", "limitTpmLT", "limitTpmLTE", "limitTpmIsNil", "limitTpmNotNil", "limitConcurrency", "limitConcurrencyNEQ", "limitConcurrencyIn", "limitConcurrencyNotIn", "limitConcurrencyGT", "limitConcurrencyGTE", "limitConcurrencyLT", "limitConcurrencyLTE", "limitConcurrencyIsNil", "limitConcurrencyNotNil", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "serviceID", "serviceIDNEQ", "serviceIDIn", "serviceIDNotIn", "serviceIDIsNil", "serviceIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "keyPrefix", "keyPrefixNEQ", "keyPrefixIn", "keyPrefixNotIn", "keyPrefixGT", "keyPrefixGTE", "keyPrefixLT", "keyPrefixLTE", "keyPrefixContains", "keyPrefixHasPrefix", "keyPrefixHasSuffix", "keyPrefixEqualFold", "keyPrefixContainsFold", "keyLastFour", "keyLastFourNEQ", "keyLastFourIn", "keyLastFourNotIn", "keyLastFourGT", "keyLastFourGTE", "keyLastFourLT", "keyLastFourLTE", "keyLastFourContains", "keyLastFourHasPrefix", "keyLastFourHasSuffix", "keyLastFourEqualFold", "keyLastFourContainsFold", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "expiresAtIsNil", "expiresAtNotNil", "isActive", "isActiveNEQ", "isManagementKey", "isManagementKeyNEQ", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil", "hasService", "hasServiceWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "limitRpm", "limitRpmNEQ", "limitRpmIn", "limitRpmNotIn", "limitRpmGT", "limitRpmGTE", "limitRpmLT", "limitRpmLTE", "limitRpmIsNil", "limitRpmNotNil", "limitTpm", "limitTpmNEQ", "limitTpmIn", "limitTpmNotIn", "limitTpmGT", "limitTpmGTE", "limitTpmLT", "limitTpmLTE", "limitTpmIsNil", "limitTpmNotNil", "limitConcurrency", "limitConcurrencyNEQ", "limitConcurrencyIn", "limitConcurrencyNotIn", "limitConcurrencyGT", "limitConcurrencyGTE", "limitConcurrencyLT", "limitConcurrencyLTE", "limitConcurrencyIsNil", "limitConcurrencyNotNil", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "serviceID", "serviceIDNEQ", "serviceIDIn", "serviceIDNotIn", "serviceIDIsNil", "serviceIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "keyPrefix", "keyPrefixNEQ", "keyPrefixIn", "keyPrefixNotIn", "keyPrefixGT", "keyPrefixGTE", "keyPrefixLT", "keyPrefixLTE", "keyPrefixContains", "keyPrefixHasPrefix", "keyPrefixHasSuffix", "keyPrefixEqualFold", "keyPrefixContainsFold", "keyLastFour", "keyLastFourNEQ", "keyLastFourIn", "keyLastFourNotIn", "keyLastFourGT", "keyLastFourGTE", "keyLastFourLT", "keyLastFourLTE", "keyLastFourContains", "keyLastFourHasPrefix", "keyLastFourHasSuffix", "keyLastFourEqualFold", "keyLastFourContainsFold", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "expiresAtIsNil", "expiresAtNotNil", "isActive", "isActiveNEQ", "isManagementKey", "isManagementKeyNEQ", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil", "hasService", "hasServiceWith", "search"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21396,6 +21412,15 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.HasServiceWith = data
+		case "search":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("search"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.APIKeyWhereInput().Search(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
