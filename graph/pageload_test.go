@@ -8,6 +8,7 @@ import (
 	"math"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
 
@@ -279,4 +280,88 @@ func sameLimit(got any, want *money.Micros) bool {
 	}
 	f, ok := got.(float64)
 	return ok && micros(f) == *want
+}
+
+// TestKeyPagingUnderChurn: paging apiKeys 50 at a time, in the default
+// order (by ID), by name and by creation, while other keys are created and deleted
+// visits every key that exists throughout exactly once and no key twice,
+// on each dialect.
+func TestKeyPagingUnderChurn(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		ctx := context.Background()
+		svc := db.Client.Service.Create().SetOrganizationID(h.org.ID).SetServiceName("s").SetProvider("openai").SetModelsEnabled([]string{}).SaveX(ctx)
+		mk := func(name string) *ent.APIKey {
+			return db.Client.APIKey.Create().SetOrganizationID(h.org.ID).SetServiceID(svc.ID).SetName(name).
+				SetKeyHash("h-" + name).SetKeyPrefix("sk_x").SetKeyLastFour("abcd").SaveX(ctx)
+		}
+		stable := map[int]bool{h.mgmtKey.ID: true}
+		var churn []int
+		for i := range 400 {
+			k := mk(fmt.Sprintf("k-%d", i))
+			if i%2 == 0 {
+				stable[k.ID] = true
+			} else {
+				churn = append(churn, k.ID)
+			}
+		}
+		stop := make(chan struct{})
+		done := make(chan int)
+		go func() {
+			changes := 0
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					done <- changes
+					return
+				default:
+				}
+				k := mk(fmt.Sprintf("new-%d", i))
+				if len(churn) > 0 {
+					db.Client.APIKey.DeleteOneID(churn[0]).ExecX(ctx)
+					churn = churn[1:]
+				}
+				churn = append(churn, k.ID)
+				changes++
+			}
+		}()
+		seen := map[string]map[int]int{}
+		orders := map[string]string{"id": "null", "name": "{field: NAME}", "creation": "{field: CREATED_AT}"}
+		for order, by := range orders {
+			seen[order] = map[int]int{}
+			var after any
+			for {
+				res := h.as(member, `query($after: Cursor) { apiKeys(first: 50, after: $after, orderBy: `+by+`) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+					map[string]any{"after": after}).ok(t)
+				for _, e := range res.get("apiKeys.edges").([]any) {
+					var n int
+					fmt.Sscan(e.(map[string]any)["node"].(map[string]any)["id"].(string), &n)
+					seen[order][n]++
+				}
+				if res.get("apiKeys.pageInfo.hasNextPage") != true {
+					break
+				}
+				after = res.get("apiKeys.pageInfo.endCursor")
+				time.Sleep(10 * time.Millisecond) // let keys come and go between pages
+			}
+		}
+		close(stop)
+		changes := <-done
+		for order, visits := range seen {
+			for id, n := range visits {
+				if n > 1 {
+					t.Errorf("by %s: key %d visited %d times", order, id, n)
+				}
+			}
+			for id := range stable {
+				if visits[id] != 1 {
+					t.Errorf("by %s: key %d, there throughout, visited %d times", order, id, visits[id])
+				}
+			}
+		}
+		if changes == 0 {
+			t.Fatal("no key was created or deleted while paging: the test proves nothing")
+		}
+		t.Logf("%d creations and deletions while paging", changes)
+	})
 }
