@@ -26,6 +26,7 @@ type pageLoader struct {
 	services  map[int]*ent.Service    // a key's service, by service ID
 	keySpends map[int][]*budget.Spend // by key ID
 	svcSpends map[int][]*budget.Spend // by service ID
+	exact     map[any]bool            // whether a connection's totalCount is exact
 }
 
 type pageLoaderKey struct{}
@@ -33,7 +34,7 @@ type pageLoaderKey struct{}
 // withPageLoader gives ctx a fresh loader.
 func withPageLoader(ctx context.Context, r *Resolver) context.Context {
 	return context.WithValue(ctx, pageLoaderKey{}, &pageLoader{r: r,
-		services: map[int]*ent.Service{}, keySpends: map[int][]*budget.Spend{}, svcSpends: map[int][]*budget.Spend{}})
+		services: map[int]*ent.Service{}, keySpends: map[int][]*budget.Spend{}, svcSpends: map[int][]*budget.Spend{}, exact: map[any]bool{}})
 }
 
 // loader is ctx's loader, or one for this call alone outside a response.

@@ -44,6 +44,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	APIKey() APIKeyResolver
 	AuditEvent() AuditEventResolver
+	AuditEventConnection() AuditEventConnectionResolver
 	ModelUsage() ModelUsageResolver
 	Mutation() MutationResolver
 	ProjectSettings() ProjectSettingsResolver
@@ -56,6 +57,7 @@ type ResolverRoot interface {
 	UsageEvent() UsageEventResolver
 	UsagePoint() UsagePointResolver
 	UsageRecord() UsageRecordResolver
+	UsageRecordConnection() UsageRecordConnectionResolver
 	UsageSums() UsageSumsResolver
 	Viewer() ViewerResolver
 	APIKeyWhereInput() APIKeyWhereInputResolver
@@ -138,9 +140,10 @@ type ComplexityRoot struct {
 	}
 
 	AuditEventConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges             func(childComplexity int) int
+		PageInfo          func(childComplexity int) int
+		TotalCount        func(childComplexity int) int
+		TotalCountIsExact func(childComplexity int) int
 	}
 
 	AuditEventEdge struct {
@@ -534,9 +537,10 @@ type ComplexityRoot struct {
 	}
 
 	UsageRecordConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges             func(childComplexity int) int
+		PageInfo          func(childComplexity int) int
+		TotalCount        func(childComplexity int) int
+		TotalCountIsExact func(childComplexity int) int
 	}
 
 	UsageRecordEdge struct {
@@ -599,6 +603,9 @@ type APIKeyResolver interface {
 }
 type AuditEventResolver interface {
 	Changes(ctx context.Context, obj *ent.AuditEvent) ([]*model.AuditChange, error)
+}
+type AuditEventConnectionResolver interface {
+	TotalCountIsExact(ctx context.Context, obj *ent.AuditEventConnection) (bool, error)
 }
 type ModelUsageResolver interface {
 	Sums(ctx context.Context, obj *rollup.ModelSums) (*rollup.Sums, error)
@@ -686,6 +693,9 @@ type UsagePointResolver interface {
 }
 type UsageRecordResolver interface {
 	Attempts(ctx context.Context, obj *ent.UsageRecord) ([]*model.UsageAttempt, error)
+}
+type UsageRecordConnectionResolver interface {
+	TotalCountIsExact(ctx context.Context, obj *ent.UsageRecordConnection) (bool, error)
 }
 type UsageSumsResolver interface {
 	MeanLatencyMs(ctx context.Context, obj *rollup.Sums) (float64, error)
@@ -1064,6 +1074,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEventConnection.TotalCount(childComplexity), true
+	case "AuditEventConnection.totalCountIsExact":
+		if e.ComplexityRoot.AuditEventConnection.TotalCountIsExact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.TotalCountIsExact(childComplexity), true
 
 	case "AuditEventEdge.cursor":
 		if e.ComplexityRoot.AuditEventEdge.Cursor == nil {
@@ -3020,6 +3036,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsageRecordConnection.TotalCount(childComplexity), true
+	case "UsageRecordConnection.totalCountIsExact":
+		if e.ComplexityRoot.UsageRecordConnection.TotalCountIsExact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRecordConnection.TotalCountIsExact(childComplexity), true
 
 	case "UsageRecordEdge.cursor":
 		if e.ComplexityRoot.UsageRecordEdge.Cursor == nil {
@@ -6967,6 +6989,22 @@ type Subscription {
   providerUsageChanged(credentialId: ID!): ProviderUsage!
 }
 `, BuiltIn: false},
+	{Name: "../totalcount.graphqls", Input: `extend type UsageRecordConnection {
+  """
+  Whether totalCount is exact. Counting stops at 10,000 records: when
+  more match, totalCount is 10,000 and this is false ("10,000+").
+  """
+  totalCountIsExact: Boolean!
+}
+
+extend type AuditEventConnection {
+  """
+  Whether totalCount is exact. Counting stops at 10,000 events: when
+  more match, totalCount is 10,000 and this is false ("10,000+").
+  """
+  totalCountIsExact: Boolean!
+}
+`, BuiltIn: false},
 	{Name: "../usage.graphqls", Input: `"""
 Width of a usage time series bucket.
 """
@@ -7185,6 +7223,8 @@ func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context
 		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
+	case "totalCountIsExact":
+		return ec.fieldContext_AuditEventConnection_totalCountIsExact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
 }
@@ -7847,6 +7887,8 @@ func (ec *executionContext) childFields_UsageRecordConnection(ctx context.Contex
 		return ec.fieldContext_UsageRecordConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_UsageRecordConnection_totalCount(ctx, field)
+	case "totalCountIsExact":
+		return ec.fieldContext_UsageRecordConnection_totalCountIsExact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UsageRecordConnection", field.Name)
 }
@@ -10641,6 +10683,29 @@ func (ec *executionContext) _AuditEventConnection_totalCount(ctx context.Context
 }
 func (ec *executionContext) fieldContext_AuditEventConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEventConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditEventConnection_totalCountIsExact(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEventConnection_totalCountIsExact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEventConnection().TotalCountIsExact(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEventConnection_totalCountIsExact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEventConnection", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _AuditEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventEdge) (ret graphql.Marshaler) {
@@ -18535,6 +18600,29 @@ func (ec *executionContext) _UsageRecordConnection_totalCount(ctx context.Contex
 }
 func (ec *executionContext) fieldContext_UsageRecordConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UsageRecordConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageRecordConnection_totalCountIsExact(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageRecordConnection_totalCountIsExact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UsageRecordConnection().TotalCountIsExact(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageRecordConnection_totalCountIsExact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageRecordConnection", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _UsageRecordEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecordEdge) (ret graphql.Marshaler) {
@@ -31870,18 +31958,24 @@ func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.S
 		case "edges":
 			out.Values[i] = ec._AuditEventConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._AuditEventConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._AuditEventConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsExact":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEventConnection_totalCountIsExact(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34453,18 +34547,24 @@ func (ec *executionContext) _UsageRecordConnection(ctx context.Context, sel ast.
 		case "edges":
 			out.Values[i] = ec._UsageRecordConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._UsageRecordConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._UsageRecordConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsExact":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UsageRecordConnection_totalCountIsExact(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
