@@ -9,6 +9,7 @@ import { fillBuckets } from './chart';
 import { nodes } from './connection';
 import { usageWhere } from './screens/UsageLog';
 import { keyStatus } from './screens/ApiKeys';
+import { totalText } from './pager';
 
 const gqlError = (message: string, extensions: Record<string, unknown>) => new CombinedError({ graphQLErrors: [new GraphQLError(message, { extensions })] });
 
@@ -207,5 +208,13 @@ describe('charts, lists and filters', () => {
     expect(keyStatus({ isActive: false, expiresAt: null }, now).text).toBe('disabled');
     expect(keyStatus({ isActive: true, expiresAt: '2026-05-01T00:00:00Z' }, now).text).toBe('expired');
     expect(keyStatus({ isActive: true, expiresAt: '2027-01-01T00:00:00Z' }, now).text).toBe('active');
+  });
+});
+
+describe('connection totals', () => {
+  it('marks a count that stopped at its cap', () => {
+    expect(totalText(10000, false)).toBe(`${(10000).toLocaleString()}+`);
+    expect(totalText(42, true)).toBe('42');
+    expect(totalText(7)).toBe('7');
   });
 });
