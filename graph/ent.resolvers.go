@@ -54,8 +54,22 @@ func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[int], 
 	if _, err := viewer(ctx); err != nil {
 		return nil, err
 	}
-	return r.Client.APIKey.Query().Paginate(ctx, after, first, before, last,
+	conn, err := r.Client.APIKey.Query().Paginate(withoutCount(ctx), after, first, before, last,
 		ent.WithAPIKeyOrder(orderBy), ent.WithAPIKeyFilter(where.Filter))
+	if err != nil || !countAsked(ctx) {
+		return conn, err
+	}
+	q, err := where.Filter(r.Client.APIKey.Query())
+	if err != nil {
+		return nil, err
+	}
+	n, exact, err := cappedCount(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	conn.TotalCount = n
+	r.loader(ctx).setExact(conn, exact)
+	return conn, nil
 }
 
 // AuditEvents is the resolver for the auditEvents field.
@@ -150,6 +164,11 @@ func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[i
 // APIKey returns generated.APIKeyResolver implementation.
 func (r *Resolver) APIKey() generated.APIKeyResolver { return &aPIKeyResolver{r} }
 
+// APIKeyConnection returns generated.APIKeyConnectionResolver implementation.
+func (r *Resolver) APIKeyConnection() generated.APIKeyConnectionResolver {
+	return &aPIKeyConnectionResolver{r}
+}
+
 // AuditEvent returns generated.AuditEventResolver implementation.
 func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEventResolver{r} }
 
@@ -192,6 +211,7 @@ func (r *Resolver) APIKeyWhereInput() generated.APIKeyWhereInputResolver {
 
 type (
 	aPIKeyResolver                struct{ *Resolver }
+	aPIKeyConnectionResolver      struct{ *Resolver }
 	auditEventResolver            struct{ *Resolver }
 	auditEventConnectionResolver  struct{ *Resolver }
 	projectSettingsResolver       struct{ *Resolver }

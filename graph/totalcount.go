@@ -8,10 +8,10 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// countCap is where the count of a connection that can hold millions of
-// rows (usage records, audit events) stops: counting every match would
-// cost time in proportion to them, reading at most countCap+1 costs a
-// bounded time.
+// countCap is where the count of a connection that can hold a great
+// many rows (keys, usage records, audit events) stops: counting every
+// match costs time in proportion to them, reading at most countCap+1
+// costs a bounded time.
 const countCap = 10_000
 
 // cappedCount counts a query's rows up to countCap: the count, and

@@ -12,6 +12,11 @@ import (
 )
 
 // TotalCountIsExact is the resolver for the totalCountIsExact field.
+func (r *aPIKeyConnectionResolver) TotalCountIsExact(ctx context.Context, obj *ent.APIKeyConnection) (bool, error) {
+	return r.loader(ctx).isExact(obj), nil
+}
+
+// TotalCountIsExact is the resolver for the totalCountIsExact field.
 func (r *auditEventConnectionResolver) TotalCountIsExact(ctx context.Context, obj *ent.AuditEventConnection) (bool, error) {
 	return r.loader(ctx).isExact(obj), nil
 }

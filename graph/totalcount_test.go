@@ -13,6 +13,7 @@ import (
 // TestUsageCountIsCapped: above 10,000 matching records totalCount is
 // 10,000 and says it is not exact; below, it is the exact count of the
 // filtered records; either way the page itself is whole, on each dialect.
+// Audit events and keys are counted the same way.
 func TestUsageCountIsCapped(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		h := newHarness(t, db)
@@ -50,6 +51,13 @@ func TestUsageCountIsCapped(t *testing.T) {
 		res := h.as(admin, `{ auditEvents(first: 1) { totalCount totalCountIsExact } }`, nil).ok(t)
 		if res.num("auditEvents.totalCount") < 1 || res.get("auditEvents.totalCountIsExact") != true {
 			t.Errorf("audit events: %s", res.raw)
+		}
+		keys := h.client.APIKey.Query().CountX(ctx)
+		res = h.as(admin, `{ apiKeys(first: 1) { totalCount totalCountIsExact } mgmt: apiKeys(first: 1, where: {isManagementKey: true}) { totalCount totalCountIsExact }
+			services(first: 1) { edges { node { apiKeys { totalCount totalCountIsExact } } } } }`, nil).ok(t)
+		if res.num("apiKeys.totalCount") != float64(keys) || res.get("apiKeys.totalCountIsExact") != true ||
+			res.num("mgmt.totalCount") != 1 || res.get("services.edges.0.node.apiKeys.totalCountIsExact") != true {
+			t.Errorf("keys (%d): %s", keys, res.raw)
 		}
 	})
 }

@@ -81,6 +81,11 @@ var (
 					},
 				},
 			},
+			{
+				Name:    "apikey_service_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[23]},
+			},
 		},
 	}
 	// APIStandardsColumns holds the columns for the "api_standards" table.

@@ -43,6 +43,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	APIKey() APIKeyResolver
+	APIKeyConnection() APIKeyConnectionResolver
 	AuditEvent() AuditEventResolver
 	AuditEventConnection() AuditEventConnectionResolver
 	ModelUsage() ModelUsageResolver
@@ -97,9 +98,10 @@ type ComplexityRoot struct {
 	}
 
 	APIKeyConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges             func(childComplexity int) int
+		PageInfo          func(childComplexity int) int
+		TotalCount        func(childComplexity int) int
+		TotalCountIsExact func(childComplexity int) int
 	}
 
 	APIKeyEdge struct {
@@ -601,6 +603,9 @@ type APIKeyResolver interface {
 	Spend(ctx context.Context, obj *ent.APIKey) ([]*budget.Spend, error)
 	Pace(ctx context.Context, obj *ent.APIKey) ([]*model.PaceLimit, error)
 }
+type APIKeyConnectionResolver interface {
+	TotalCountIsExact(ctx context.Context, obj *ent.APIKeyConnection) (bool, error)
+}
 type AuditEventResolver interface {
 	Changes(ctx context.Context, obj *ent.AuditEvent) ([]*model.AuditChange, error)
 }
@@ -901,6 +906,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKeyConnection.TotalCount(childComplexity), true
+	case "APIKeyConnection.totalCountIsExact":
+		if e.ComplexityRoot.APIKeyConnection.TotalCountIsExact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKeyConnection.TotalCountIsExact(childComplexity), true
 
 	case "APIKeyEdge.cursor":
 		if e.ComplexityRoot.APIKeyEdge.Cursor == nil {
@@ -6989,7 +7000,15 @@ type Subscription {
   providerUsageChanged(credentialId: ID!): ProviderUsage!
 }
 `, BuiltIn: false},
-	{Name: "../totalcount.graphqls", Input: `extend type UsageRecordConnection {
+	{Name: "../totalcount.graphqls", Input: `extend type APIKeyConnection {
+  """
+  Whether totalCount is exact. Counting stops at 10,000 keys: when more
+  match, totalCount is 10,000 and this is false ("10,000+").
+  """
+  totalCountIsExact: Boolean!
+}
+
+extend type UsageRecordConnection {
   """
   Whether totalCount is exact. Counting stops at 10,000 records: when
   more match, totalCount is 10,000 and this is false ("10,000+").
@@ -7137,6 +7156,8 @@ func (ec *executionContext) childFields_APIKeyConnection(ctx context.Context, fi
 		return ec.fieldContext_APIKeyConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_APIKeyConnection_totalCount(ctx, field)
+	case "totalCountIsExact":
+		return ec.fieldContext_APIKeyConnection_totalCountIsExact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKeyConnection", field.Name)
 }
@@ -10003,6 +10024,29 @@ func (ec *executionContext) _APIKeyConnection_totalCount(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_APIKeyConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIKeyConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _APIKeyConnection_totalCountIsExact(ctx context.Context, field graphql.CollectedField, obj *ent.APIKeyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKeyConnection_totalCountIsExact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.APIKeyConnection().TotalCountIsExact(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKeyConnection_totalCountIsExact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKeyConnection", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _APIKeyEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.APIKeyEdge) (ret graphql.Marshaler) {
@@ -31677,18 +31721,24 @@ func (ec *executionContext) _APIKeyConnection(ctx context.Context, sel ast.Selec
 		case "edges":
 			out.Values[i] = ec._APIKeyConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._APIKeyConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._APIKeyConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsExact":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._APIKeyConnection_totalCountIsExact(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

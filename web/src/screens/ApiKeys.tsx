@@ -54,6 +54,7 @@ const ApiKeysQuery = graphql(`
   query APIKeys($after: Cursor, $search: String) {
     apiKeys(first: 50, after: $after, where: { isManagementKey: false, search: $search }, orderBy: { field: NAME }) {
       totalCount
+      totalCountIsExact
       pageInfo {
         hasNextPage
         endCursor
@@ -217,7 +218,7 @@ export function ApiKeys() {
         </div>
       )}
       {keys.length > 0 && (
-        <Pager pager={{ ...pager, endCursor: data?.apiKeys.pageInfo.endCursor }} hasNext={!!data?.apiKeys.pageInfo.hasNextPage} total={data?.apiKeys.totalCount ?? 0} shown={keys.length} />
+        <Pager pager={{ ...pager, endCursor: data?.apiKeys.pageInfo.endCursor }} hasNext={!!data?.apiKeys.pageInfo.hasNextPage} total={data?.apiKeys.totalCount ?? 0} exact={data?.apiKeys.totalCountIsExact ?? true} shown={keys.length} />
       )}
       {editing && <KeyForm apiKey={editing === 'new' ? null : editing} services={services} onClose={() => setEditing(null)} />}
       <Confirm
