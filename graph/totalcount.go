@@ -45,17 +45,24 @@ func countAsked(ctx context.Context) bool {
 	return false
 }
 
-// withoutCount is ctx with the connection field's selections minus
-// totalCount, so that the generated Paginate, which counts every match
-// when totalCount is asked for, leaves counting to cappedCount.
+// withoutCount is ctx with the connection field's selections minus what
+// makes the generated Paginate count every match: totalCount, and
+// pageInfo when edges are asked for too (Paginate then sets pageInfo
+// from the page it reads; without edges it needs the count for
+// hasNextPage). Counting is left to cappedCount.
 func withoutCount(ctx context.Context) context.Context {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
 		return ctx
 	}
+	fields := graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil)
+	edges := false
+	for _, f := range fields {
+		edges = edges || f.Name == "edges"
+	}
 	var sels ast.SelectionSet
-	for _, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil) {
-		if f.Name == "totalCount" {
+	for _, f := range fields {
+		if f.Name == "totalCount" || (edges && f.Name == "pageInfo") {
 			continue
 		}
 		field := *f.Field

@@ -82,9 +82,9 @@ var (
 				},
 			},
 			{
-				Name:    "apikey_service_id",
+				Name:    "apikey_service_id_organization_id",
 				Unique:  false,
-				Columns: []*schema.Column{APIKeysColumns[23]},
+				Columns: []*schema.Column{APIKeysColumns[23], APIKeysColumns[22]},
 			},
 		},
 	}

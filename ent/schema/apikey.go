@@ -79,8 +79,10 @@ func (APIKey) Indexes() []ent.Index {
 			StorageKey("apikey_organization_id_name_pattern"),
 		index.Fields("organization_id", "key_prefix").
 			Annotations(entsql.OpClassColumn("key_prefix", "varchar_pattern_ops")),
-		// A service's keys: counted on the services page, deleted with it.
-		index.Fields("service_id"),
+		// A service's keys: counted on the services page (which names
+		// the organization too, so the count reads the index alone) and
+		// deleted with it.
+		index.Fields("service_id", "organization_id"),
 	}
 }
 
