@@ -43,6 +43,10 @@ type Ledger interface {
 	// Current is the subject's spend in the current hour, day, month and
 	// the total, with its limits, for the admin API.
 	Current(ctx context.Context, s Subject) ([]*Spend, error)
+	// Spends is Current of each subject, out[i] being subjects[i]'s, with
+	// one flush and one query per scope for them all: for a page of keys
+	// or services.
+	Spends(ctx context.Context, subjects []Subject) ([][]*Spend, error)
 	// Run does the background work until ctx ends: the write-behind flush
 	// and, for replicas, the sweep of dead replicas' leases.
 	Run(ctx context.Context)

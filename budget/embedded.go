@@ -217,6 +217,14 @@ func (e *Embedded) Current(ctx context.Context, s Subject) ([]*Spend, error) {
 	return e.current(ctx, s, func(_ money.Micros, w *memWindow) money.Micros { return w.reserved })
 }
 
+// Spends is Current of each subject, with one flush for them all.
+func (e *Embedded) Spends(ctx context.Context, subjects []Subject) ([][]*Spend, error) {
+	if err := e.Flush(ctx); err != nil {
+		return nil, err
+	}
+	return e.currentMany(ctx, subjects, func(_ money.Micros, w *memWindow) money.Micros { return w.reserved })
+}
+
 // WriteJournal writes the settlements' spend and balance changes in tx;
 // their warn crossings were found at settle and are stored by the flush.
 func (e *Embedded) WriteJournal(ctx context.Context, tx *sql.Tx, settled []*Settlement) (func(committed bool), error) {

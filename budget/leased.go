@@ -411,6 +411,16 @@ func (l *Leased) Current(ctx context.Context, s Subject) ([]*Spend, error) {
 	})
 }
 
+// Spends is Current of each subject, with one flush for them all.
+func (l *Leased) Spends(ctx context.Context, subjects []Subject) ([][]*Spend, error) {
+	if err := l.flushLeased(ctx, leaseIdle); err != nil {
+		return nil, err
+	}
+	return l.currentMany(ctx, subjects, func(dbReserved money.Micros, w *memWindow) money.Micros {
+		return dbReserved - w.lease.amount + w.reserved
+	})
+}
+
 // WriteJournal writes the settlements' spend and balance changes in tx,
 // moves the spend out of the leases that held it and stores the warn
 // crossings the database's new sums make.

@@ -163,10 +163,19 @@ func statements(dialectName string) []string {
 	}
 	for n := 1; n <= 2; n++ {
 		out = append(out, spendUpsertSQL(n), spendUpsertSQL(n)+sqlSpendReturning, releaseReservedSQL(n),
-			unreserveSQL(n), leaseRenewSQL(n), leaseDeleteSQL(n))
+			unreserveSQL(n), leaseRenewSQL(n), leaseDeleteSQL(n), spendsSQL(n))
 		if dialectName == dialect.Postgres {
 			out = append(out, lockWindowsSQL(n)) // SQLite has no FOR UPDATE
 		}
 	}
 	return out
 }
+
+// spendsSQL reads the current windows of n subjects of one scope; its
+// arguments are the scope, the n IDs, then each of Windows with its
+// current start.
+func spendsSQL(n int) string { return sqlSpends[0] + placeholders(n) + sqlSpends[1] }
+
+var sqlSpends = split(fmt.Sprintf(`SELECT %[3]s, %[4]s, %[6]s, %[7]s FROM %[1]s WHERE %[2]s = ? AND %[3]s IN (%%s) AND (`+
+	`(%[4]s = ? AND %[5]s = ?) OR (%[4]s = ? AND %[5]s = ?) OR (%[4]s = ? AND %[5]s = ?) OR (%[4]s = ? AND %[5]s = ?))`,
+	swTable, swScope, swScopeID, swWindow, swStart, swSpent, swReserved))

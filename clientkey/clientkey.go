@@ -189,3 +189,13 @@ func LooksValid(s string) bool {
 func Equal(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
+
+// DisplayPrefix is the part of s a key's display prefix (key_prefix) can
+// hold: s itself when shorter, so that a whole key pasted into a search
+// finds its key by the prefix stored.
+func DisplayPrefix(s string) string {
+	if len(s) > displayLen {
+		return s[:displayLen]
+	}
+	return s
+}

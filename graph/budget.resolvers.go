@@ -19,16 +19,12 @@ import (
 
 // Spend is the resolver for the spend field.
 func (r *aPIKeyResolver) Spend(ctx context.Context, obj *ent.APIKey) ([]*budget.Spend, error) {
-	svc, err := r.keyService(ctx, obj)
-	if err != nil {
-		return nil, err
-	}
-	return r.Budgets.Current(ctx, budget.KeySubject(obj, svc))
+	return r.loader(ctx).keySpend(ctx, obj)
 }
 
 // Pace is the resolver for the pace field.
 func (r *aPIKeyResolver) Pace(ctx context.Context, obj *ent.APIKey) ([]*model.PaceLimit, error) {
-	svc, err := r.keyService(ctx, obj)
+	svc, err := r.loader(ctx).keyService(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +78,7 @@ func (r *queryResolver) OrganizationPace(ctx context.Context) ([]*model.PaceLimi
 
 // Spend is the resolver for the spend field.
 func (r *serviceResolver) Spend(ctx context.Context, obj *ent.Service) ([]*budget.Spend, error) {
-	return r.Budgets.Current(ctx, budget.ServiceSubject(obj))
+	return r.loader(ctx).serviceSpend(ctx, obj)
 }
 
 // Pace is the resolver for the pace field.

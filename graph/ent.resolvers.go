@@ -54,8 +54,22 @@ func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[int], 
 	if _, err := viewer(ctx); err != nil {
 		return nil, err
 	}
-	return r.Client.APIKey.Query().Paginate(ctx, after, first, before, last,
+	conn, err := r.Client.APIKey.Query().Paginate(withoutCount(ctx), after, first, before, last,
 		ent.WithAPIKeyOrder(orderBy), ent.WithAPIKeyFilter(where.Filter))
+	if err != nil || !countAsked(ctx) {
+		return conn, err
+	}
+	q, err := where.Filter(r.Client.APIKey.Query())
+	if err != nil {
+		return nil, err
+	}
+	n, exact, err := cappedCount(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	conn.TotalCount = n
+	r.loader(ctx).setExact(conn, exact)
+	return conn, nil
 }
 
 // AuditEvents is the resolver for the auditEvents field.
@@ -69,8 +83,22 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[in
 		// Events with no organization (failed logins) belong to the instance.
 		scope = auditevent.Or(scope, auditevent.OrganizationIDIsNil())
 	}
-	return r.Client.AuditEvent.Query().Where(scope).Paginate(ctx, after, first, before, last,
+	q := r.Client.AuditEvent.Query().Where(scope)
+	conn, err := q.Clone().Paginate(withoutCount(ctx), after, first, before, last,
 		ent.WithAuditEventOrder(orderBy), ent.WithAuditEventFilter(where.Filter))
+	if err != nil || !countAsked(ctx) {
+		return conn, err
+	}
+	if q, err = where.Filter(q); err != nil {
+		return nil, err
+	}
+	n, exact, err := cappedCount(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	conn.TotalCount = n
+	r.loader(ctx).setExact(conn, exact)
+	return conn, nil
 }
 
 // ModelPrices is the resolver for the modelPrices field.
@@ -115,15 +143,39 @@ func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[i
 	if _, err := viewer(ctx); err != nil {
 		return nil, err
 	}
-	return r.Client.UsageRecord.Query().Paginate(ctx, after, first, before, last,
+	conn, err := r.Client.UsageRecord.Query().Paginate(withoutCount(ctx), after, first, before, last,
 		ent.WithUsageRecordOrder(orderBy), ent.WithUsageRecordFilter(where.Filter))
+	if err != nil || !countAsked(ctx) {
+		return conn, err
+	}
+	q, err := where.Filter(r.Client.UsageRecord.Query())
+	if err != nil {
+		return nil, err
+	}
+	n, exact, err := cappedCount(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	conn.TotalCount = n
+	r.loader(ctx).setExact(conn, exact)
+	return conn, nil
 }
 
 // APIKey returns generated.APIKeyResolver implementation.
 func (r *Resolver) APIKey() generated.APIKeyResolver { return &aPIKeyResolver{r} }
 
+// APIKeyConnection returns generated.APIKeyConnectionResolver implementation.
+func (r *Resolver) APIKeyConnection() generated.APIKeyConnectionResolver {
+	return &aPIKeyConnectionResolver{r}
+}
+
 // AuditEvent returns generated.AuditEventResolver implementation.
 func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEventResolver{r} }
+
+// AuditEventConnection returns generated.AuditEventConnectionResolver implementation.
+func (r *Resolver) AuditEventConnection() generated.AuditEventConnectionResolver {
+	return &auditEventConnectionResolver{r}
+}
 
 // ProjectSettings returns generated.ProjectSettingsResolver implementation.
 func (r *Resolver) ProjectSettings() generated.ProjectSettingsResolver {
@@ -147,13 +199,27 @@ func (r *Resolver) ServiceTarget() generated.ServiceTargetResolver { return &ser
 // UsageRecord returns generated.UsageRecordResolver implementation.
 func (r *Resolver) UsageRecord() generated.UsageRecordResolver { return &usageRecordResolver{r} }
 
+// UsageRecordConnection returns generated.UsageRecordConnectionResolver implementation.
+func (r *Resolver) UsageRecordConnection() generated.UsageRecordConnectionResolver {
+	return &usageRecordConnectionResolver{r}
+}
+
+// APIKeyWhereInput returns generated.APIKeyWhereInputResolver implementation.
+func (r *Resolver) APIKeyWhereInput() generated.APIKeyWhereInputResolver {
+	return &aPIKeyWhereInputResolver{r}
+}
+
 type (
-	aPIKeyResolver             struct{ *Resolver }
-	auditEventResolver         struct{ *Resolver }
-	projectSettingsResolver    struct{ *Resolver }
-	providerCredentialResolver struct{ *Resolver }
-	queryResolver              struct{ *Resolver }
-	serviceResolver            struct{ *Resolver }
-	serviceTargetResolver      struct{ *Resolver }
-	usageRecordResolver        struct{ *Resolver }
+	aPIKeyResolver                struct{ *Resolver }
+	aPIKeyConnectionResolver      struct{ *Resolver }
+	auditEventResolver            struct{ *Resolver }
+	auditEventConnectionResolver  struct{ *Resolver }
+	projectSettingsResolver       struct{ *Resolver }
+	providerCredentialResolver    struct{ *Resolver }
+	queryResolver                 struct{ *Resolver }
+	serviceResolver               struct{ *Resolver }
+	serviceTargetResolver         struct{ *Resolver }
+	usageRecordResolver           struct{ *Resolver }
+	usageRecordConnectionResolver struct{ *Resolver }
+	aPIKeyWhereInputResolver      struct{ *Resolver }
 )

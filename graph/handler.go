@@ -104,6 +104,7 @@ func newHandler(r *Resolver, opts Options) (http.Handler, *queryCache) {
 	srv.Use(publishChanges{pub: r.Changes, log: r.Log})
 	srv.Use(capErrors(maxErrors))
 	srv.Use(admitQueries{cache: cache}) // the last operation check
+	srv.Use(pageLoads{r: r})
 	var db pinger
 	if r.DB != nil {
 		db = r.DB

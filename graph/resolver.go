@@ -107,11 +107,3 @@ func (r *Resolver) viewerOrganization(ctx context.Context) (*ent.Organization, e
 	}
 	return r.manager().Organization(ctx, v.OrgID)
 }
-
-// keyService is the service of key k; nil for a management key.
-func (r *Resolver) keyService(ctx context.Context, k *ent.APIKey) (*ent.Service, error) {
-	if k.ServiceID == nil {
-		return nil, nil
-	}
-	return r.Client.Service.Get(ctx, *k.ServiceID)
-}

@@ -61,6 +61,31 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{APIKeysColumns[22], APIKeysColumns[13]},
 			},
+			{
+				Name:    "apikey_organization_id_name_pattern",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[22], APIKeysColumns[13]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClassColumns: map[string]string{
+						APIKeysColumns[13].Name: "varchar_pattern_ops",
+					},
+				},
+			},
+			{
+				Name:    "apikey_organization_id_key_prefix",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[22], APIKeysColumns[16]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClassColumns: map[string]string{
+						APIKeysColumns[16].Name: "varchar_pattern_ops",
+					},
+				},
+			},
+			{
+				Name:    "apikey_service_id_organization_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[23], APIKeysColumns[22]},
+			},
 		},
 	}
 	// APIStandardsColumns holds the columns for the "api_standards" table.

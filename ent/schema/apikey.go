@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -65,9 +66,24 @@ func (APIKey) Edges() []ent.Edge {
 	}
 }
 
-// Indexes of the APIKey.
+// Indexes of the APIKey. The unique name index also orders the keys
+// page by name; the two pattern indexes serve the keys search, a prefix
+// match on the name or the display prefix (on PostgreSQL LIKE 'x%' can
+// use an index under any collation only with the pattern operator class;
+// SQLite searches by range over the plain order).
 func (APIKey) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("organization_id", "name").Unique()}
+	return []ent.Index{
+		index.Fields("organization_id", "name").Unique(),
+		index.Fields("organization_id", "name").
+			Annotations(entsql.OpClassColumn("name", "varchar_pattern_ops")).
+			StorageKey("apikey_organization_id_name_pattern"),
+		index.Fields("organization_id", "key_prefix").
+			Annotations(entsql.OpClassColumn("key_prefix", "varchar_pattern_ops")),
+		// A service's keys: counted on the services page (which names
+		// the organization too, so the count reads the index alone) and
+		// deleted with it.
+		index.Fields("service_id", "organization_id"),
+	}
 }
 
 // Annotations of the APIKey.

@@ -43,7 +43,9 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	APIKey() APIKeyResolver
+	APIKeyConnection() APIKeyConnectionResolver
 	AuditEvent() AuditEventResolver
+	AuditEventConnection() AuditEventConnectionResolver
 	ModelUsage() ModelUsageResolver
 	Mutation() MutationResolver
 	ProjectSettings() ProjectSettingsResolver
@@ -56,8 +58,10 @@ type ResolverRoot interface {
 	UsageEvent() UsageEventResolver
 	UsagePoint() UsagePointResolver
 	UsageRecord() UsageRecordResolver
+	UsageRecordConnection() UsageRecordConnectionResolver
 	UsageSums() UsageSumsResolver
 	Viewer() ViewerResolver
+	APIKeyWhereInput() APIKeyWhereInputResolver
 }
 
 type DirectiveRoot struct {
@@ -94,9 +98,10 @@ type ComplexityRoot struct {
 	}
 
 	APIKeyConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges             func(childComplexity int) int
+		PageInfo          func(childComplexity int) int
+		TotalCount        func(childComplexity int) int
+		TotalCountIsExact func(childComplexity int) int
 	}
 
 	APIKeyEdge struct {
@@ -137,9 +142,10 @@ type ComplexityRoot struct {
 	}
 
 	AuditEventConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges             func(childComplexity int) int
+		PageInfo          func(childComplexity int) int
+		TotalCount        func(childComplexity int) int
+		TotalCountIsExact func(childComplexity int) int
 	}
 
 	AuditEventEdge struct {
@@ -533,9 +539,10 @@ type ComplexityRoot struct {
 	}
 
 	UsageRecordConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges             func(childComplexity int) int
+		PageInfo          func(childComplexity int) int
+		TotalCount        func(childComplexity int) int
+		TotalCountIsExact func(childComplexity int) int
 	}
 
 	UsageRecordEdge struct {
@@ -596,8 +603,14 @@ type APIKeyResolver interface {
 	Spend(ctx context.Context, obj *ent.APIKey) ([]*budget.Spend, error)
 	Pace(ctx context.Context, obj *ent.APIKey) ([]*model.PaceLimit, error)
 }
+type APIKeyConnectionResolver interface {
+	TotalCountIsExact(ctx context.Context, obj *ent.APIKeyConnection) (bool, error)
+}
 type AuditEventResolver interface {
 	Changes(ctx context.Context, obj *ent.AuditEvent) ([]*model.AuditChange, error)
+}
+type AuditEventConnectionResolver interface {
+	TotalCountIsExact(ctx context.Context, obj *ent.AuditEventConnection) (bool, error)
 }
 type ModelUsageResolver interface {
 	Sums(ctx context.Context, obj *rollup.ModelSums) (*rollup.Sums, error)
@@ -686,11 +699,18 @@ type UsagePointResolver interface {
 type UsageRecordResolver interface {
 	Attempts(ctx context.Context, obj *ent.UsageRecord) ([]*model.UsageAttempt, error)
 }
+type UsageRecordConnectionResolver interface {
+	TotalCountIsExact(ctx context.Context, obj *ent.UsageRecordConnection) (bool, error)
+}
 type UsageSumsResolver interface {
 	MeanLatencyMs(ctx context.Context, obj *rollup.Sums) (float64, error)
 }
 type ViewerResolver interface {
 	Organization(ctx context.Context, obj *auth.Viewer) (*ent.Organization, error)
+}
+
+type APIKeyWhereInputResolver interface {
+	Search(ctx context.Context, obj *ent.APIKeyWhereInput, data *string) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -886,6 +906,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKeyConnection.TotalCount(childComplexity), true
+	case "APIKeyConnection.totalCountIsExact":
+		if e.ComplexityRoot.APIKeyConnection.TotalCountIsExact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKeyConnection.TotalCountIsExact(childComplexity), true
 
 	case "APIKeyEdge.cursor":
 		if e.ComplexityRoot.APIKeyEdge.Cursor == nil {
@@ -1059,6 +1085,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEventConnection.TotalCount(childComplexity), true
+	case "AuditEventConnection.totalCountIsExact":
+		if e.ComplexityRoot.AuditEventConnection.TotalCountIsExact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.TotalCountIsExact(childComplexity), true
 
 	case "AuditEventEdge.cursor":
 		if e.ComplexityRoot.AuditEventEdge.Cursor == nil {
@@ -3015,6 +3047,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsageRecordConnection.TotalCount(childComplexity), true
+	case "UsageRecordConnection.totalCountIsExact":
+		if e.ComplexityRoot.UsageRecordConnection.TotalCountIsExact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRecordConnection.TotalCountIsExact(childComplexity), true
 
 	case "UsageRecordEdge.cursor":
 		if e.ComplexityRoot.UsageRecordEdge.Cursor == nil {
@@ -6459,6 +6497,17 @@ input UserWhereInput {
   lastLoginAtNotNil: Boolean
 }
 `, BuiltIn: false},
+	{Name: "../keysearch.graphqls", Input: `extend input APIKeyWhereInput {
+  """
+  Keys whose name, or whose display prefix (sk_ab12; a whole key pasted
+  finds its key by the prefix), starts with this text, exactly as typed
+  (case-sensitive). An index answers it however many keys there are;
+  nameContainsFold finds a name by any part in any case but reads every
+  key of the organization.
+  """
+  search: String
+}
+`, BuiltIn: false},
 	{Name: "../liveusage.graphqls", Input: `"""
 A provider token limit as its rate-limit headers tell it; null fields are
 what the provider did not say (Sluice never invents numbers).
@@ -6951,6 +7000,30 @@ type Subscription {
   providerUsageChanged(credentialId: ID!): ProviderUsage!
 }
 `, BuiltIn: false},
+	{Name: "../totalcount.graphqls", Input: `extend type APIKeyConnection {
+  """
+  Whether totalCount is exact. Counting stops at 10,000 keys: when more
+  match, totalCount is 10,000 and this is false ("10,000+").
+  """
+  totalCountIsExact: Boolean!
+}
+
+extend type UsageRecordConnection {
+  """
+  Whether totalCount is exact. Counting stops at 10,000 records: when
+  more match, totalCount is 10,000 and this is false ("10,000+").
+  """
+  totalCountIsExact: Boolean!
+}
+
+extend type AuditEventConnection {
+  """
+  Whether totalCount is exact. Counting stops at 10,000 events: when
+  more match, totalCount is 10,000 and this is false ("10,000+").
+  """
+  totalCountIsExact: Boolean!
+}
+`, BuiltIn: false},
 	{Name: "../usage.graphqls", Input: `"""
 Width of a usage time series bucket.
 """
@@ -7083,6 +7156,8 @@ func (ec *executionContext) childFields_APIKeyConnection(ctx context.Context, fi
 		return ec.fieldContext_APIKeyConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_APIKeyConnection_totalCount(ctx, field)
+	case "totalCountIsExact":
+		return ec.fieldContext_APIKeyConnection_totalCountIsExact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKeyConnection", field.Name)
 }
@@ -7169,6 +7244,8 @@ func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context
 		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
+	case "totalCountIsExact":
+		return ec.fieldContext_AuditEventConnection_totalCountIsExact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
 }
@@ -7831,6 +7908,8 @@ func (ec *executionContext) childFields_UsageRecordConnection(ctx context.Contex
 		return ec.fieldContext_UsageRecordConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_UsageRecordConnection_totalCount(ctx, field)
+	case "totalCountIsExact":
+		return ec.fieldContext_UsageRecordConnection_totalCountIsExact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UsageRecordConnection", field.Name)
 }
@@ -9947,6 +10026,29 @@ func (ec *executionContext) fieldContext_APIKeyConnection_totalCount(_ context.C
 	return graphql.NewScalarFieldContext("APIKeyConnection", field, false, false, "Int")
 }
 
+func (ec *executionContext) _APIKeyConnection_totalCountIsExact(ctx context.Context, field graphql.CollectedField, obj *ent.APIKeyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKeyConnection_totalCountIsExact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.APIKeyConnection().TotalCountIsExact(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKeyConnection_totalCountIsExact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKeyConnection", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _APIKeyEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.APIKeyEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10625,6 +10727,29 @@ func (ec *executionContext) _AuditEventConnection_totalCount(ctx context.Context
 }
 func (ec *executionContext) fieldContext_AuditEventConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEventConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditEventConnection_totalCountIsExact(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEventConnection_totalCountIsExact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditEventConnection().TotalCountIsExact(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEventConnection_totalCountIsExact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEventConnection", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _AuditEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventEdge) (ret graphql.Marshaler) {
@@ -18521,6 +18646,29 @@ func (ec *executionContext) fieldContext_UsageRecordConnection_totalCount(_ cont
 	return graphql.NewScalarFieldContext("UsageRecordConnection", field, false, false, "Int")
 }
 
+func (ec *executionContext) _UsageRecordConnection_totalCountIsExact(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageRecordConnection_totalCountIsExact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UsageRecordConnection().TotalCountIsExact(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageRecordConnection_totalCountIsExact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageRecordConnection", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _UsageRecordEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecordEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20374,7 +20522,7 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "limitRpm", "limitRpmNEQ", "limitRpmIn", "limitRpmNotIn", "limitRpmGT", "limitRpmGTE", "limitRpmLT", "limitRpmLTE", "limitRpmIsNil", "limitRpmNotNil", "limitTpm", "limitTpmNEQ", "limitTpmIn", "limitTpmNotIn", "limitTpmGT", "limitTpmGTE", "limitTpmLT", "limitTpmLTE", "limitTpmIsNil", "limitTpmNotNil", "limitConcurrency", "limitConcurrencyNEQ", "limitConcurrencyIn", "limitConcurrencyNotIn", "limitConcurrencyGT", "limitConcurrencyGTE", "limitConcurrencyLT", "limitConcurrencyLTE", "limitConcurrencyIsNil", "limitConcurrencyNotNil", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "serviceID", "serviceIDNEQ", "serviceIDIn", "serviceIDNotIn", "serviceIDIsNil", "serviceIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "keyPrefix", "keyPrefixNEQ", "keyPrefixIn", "keyPrefixNotIn", "keyPrefixGT", "keyPrefixGTE", "keyPrefixLT", "keyPrefixLTE", "keyPrefixContains", "keyPrefixHasPrefix", "keyPrefixHasSuffix", "keyPrefixEqualFold", "keyPrefixContainsFold", "keyLastFour", "keyLastFourNEQ", "keyLastFourIn", "keyLastFourNotIn", "keyLastFourGT", "keyLastFourGTE", "keyLastFourLT", "keyLastFourLTE", "keyLastFourContains", "keyLastFourHasPrefix", "keyLastFourHasSuffix", "keyLastFourEqualFold", "keyLastFourContainsFold", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "expiresAtIsNil", "expiresAtNotNil", "isActive", "isActiveNEQ", "isManagementKey", "isManagementKeyNEQ", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil", "hasService", "hasServiceWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "limitRpm", "limitRpmNEQ", "limitRpmIn", "limitRpmNotIn", "limitRpmGT", "limitRpmGTE", "limitRpmLT", "limitRpmLTE", "limitRpmIsNil", "limitRpmNotNil", "limitTpm", "limitTpmNEQ", "limitTpmIn", "limitTpmNotIn", "limitTpmGT", "limitTpmGTE", "limitTpmLT", "limitTpmLTE", "limitTpmIsNil", "limitTpmNotNil", "limitConcurrency", "limitConcurrencyNEQ", "limitConcurrencyIn", "limitConcurrencyNotIn", "limitConcurrencyGT", "limitConcurrencyGTE", "limitConcurrencyLT", "limitConcurrencyLTE", "limitConcurrencyIsNil", "limitConcurrencyNotNil", "organizationID", "organizationIDNEQ", "organizationIDIn", "organizationIDNotIn", "serviceID", "serviceIDNEQ", "serviceIDIn", "serviceIDNotIn", "serviceIDIsNil", "serviceIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "keyPrefix", "keyPrefixNEQ", "keyPrefixIn", "keyPrefixNotIn", "keyPrefixGT", "keyPrefixGTE", "keyPrefixLT", "keyPrefixLTE", "keyPrefixContains", "keyPrefixHasPrefix", "keyPrefixHasSuffix", "keyPrefixEqualFold", "keyPrefixContainsFold", "keyLastFour", "keyLastFourNEQ", "keyLastFourIn", "keyLastFourNotIn", "keyLastFourGT", "keyLastFourGTE", "keyLastFourLT", "keyLastFourLTE", "keyLastFourContains", "keyLastFourHasPrefix", "keyLastFourHasSuffix", "keyLastFourEqualFold", "keyLastFourContainsFold", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "expiresAtIsNil", "expiresAtNotNil", "isActive", "isActiveNEQ", "isManagementKey", "isManagementKeyNEQ", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil", "hasService", "hasServiceWith", "search"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21396,6 +21544,15 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.HasServiceWith = data
+		case "search":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("search"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.APIKeyWhereInput().Search(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -31564,18 +31721,24 @@ func (ec *executionContext) _APIKeyConnection(ctx context.Context, sel ast.Selec
 		case "edges":
 			out.Values[i] = ec._APIKeyConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._APIKeyConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._APIKeyConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsExact":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._APIKeyConnection_totalCountIsExact(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -31845,18 +32008,24 @@ func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.S
 		case "edges":
 			out.Values[i] = ec._AuditEventConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._AuditEventConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._AuditEventConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsExact":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditEventConnection_totalCountIsExact(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34428,18 +34597,24 @@ func (ec *executionContext) _UsageRecordConnection(ctx context.Context, sel ast.
 		case "edges":
 			out.Values[i] = ec._UsageRecordConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._UsageRecordConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._UsageRecordConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsExact":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UsageRecordConnection_totalCountIsExact(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

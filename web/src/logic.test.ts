@@ -10,6 +10,7 @@ import { nodes } from './connection';
 import { usageWhere } from './screens/UsageLog';
 import { keyStatus } from './screens/ApiKeys';
 import { windowText } from './liveusage';
+import { totalText } from './pager';
 
 const gqlError = (message: string, extensions: Record<string, unknown>) => new CombinedError({ graphQLErrors: [new GraphQLError(message, { extensions })] });
 
@@ -225,5 +226,13 @@ describe('provider windows', () => {
   });
   it('says nothing of a window the provider did not report', () => {
     expect(windowText({}, now)).toBeNull();
+  });
+});
+
+describe('connection totals', () => {
+  it('marks a count that stopped at its cap', () => {
+    expect(totalText(10000, false)).toBe(`${(10000).toLocaleString()}+`);
+    expect(totalText(42, true)).toBe('42');
+    expect(totalText(7)).toBe('7');
   });
 });

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { formatInt } from './format';
 
 /** Cursor paging for a Relay connection: Next follows endCursor, Previous
  * goes back to the cursor the page before started at. */
@@ -14,11 +15,17 @@ export function usePager() {
   };
 }
 
-export function Pager({ pager, hasNext, total, shown }: { pager: ReturnType<typeof usePager> & { endCursor?: string | null }; hasNext: boolean; total: number; shown: number }) {
+/** The total a connection reports; exact false marks a count that
+ * stopped at its cap, shown as "10,000+". */
+export function totalText(total: number, exact = true): string {
+  return exact ? formatInt(total) : `${formatInt(total)}+`;
+}
+
+export function Pager({ pager, hasNext, total, exact = true, shown }: { pager: ReturnType<typeof usePager> & { endCursor?: string | null }; hasNext: boolean; total: number; exact?: boolean; shown: number }) {
   return (
     <nav className="pager" aria-label="Pages">
       <span className="muted small">
-        Page {pager.page} · {shown} shown of {total}
+        Page {pager.page} · {shown} shown of {totalText(total, exact)}
       </span>
       <button type="button" onClick={pager.prev} disabled={pager.page === 1}>Previous</button>
       <button type="button" onClick={() => pager.next(pager.endCursor)} disabled={!hasNext}>Next</button>

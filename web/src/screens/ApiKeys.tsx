@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useDeferredValue, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { ApiKeyFieldsFragment } from '../gql/graphql';
@@ -7,6 +7,7 @@ import { describeError, noProblem, withConflict, type Problem } from '../errors'
 import { formatRelative, formatTime, formatUSD, fromLocalInput, toLocalInput } from '../format';
 import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
 import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
+import { Pager, usePager } from '../pager';
 import { spendIn } from '../spend';
 import { useCanEdit } from '../viewer';
 import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SecretReveal, SelectField, TextField } from '../ui';
@@ -50,8 +51,14 @@ graphql(`
 `);
 
 const ApiKeysQuery = graphql(`
-  query APIKeys {
-    apiKeys(first: 200, where: { isManagementKey: false }, orderBy: { field: NAME }) {
+  query APIKeys($after: Cursor, $search: String) {
+    apiKeys(first: 50, after: $after, where: { isManagementKey: false, search: $search }, orderBy: { field: NAME }) {
+      totalCount
+      totalCountIsExact
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         node {
           ...APIKeyFields
@@ -124,7 +131,14 @@ export function keyStatus(k: Pick<ApiKeyFieldsFragment, 'isActive' | 'expiresAt'
 
 export function ApiKeys() {
   const canEdit = useCanEdit();
-  const [{ data, fetching, error }, refetch] = useQuery({ query: ApiKeysQuery, context: LIST_CONTEXT });
+  const pager = usePager();
+  const [search, setSearch] = useState('');
+  const searched = useDeferredValue(search.trim());
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: ApiKeysQuery,
+    variables: { after: pager.after, search: searched || null },
+    context: LIST_CONTEXT,
+  });
   const [editing, setEditing] = useState<ApiKeyFieldsFragment | 'new' | null>(null);
   const [rotating, setRotating] = useState<ApiKeyFieldsFragment | null>(null);
   const [deleting, setDeleting] = useState<ApiKeyFieldsFragment | null>(null);
@@ -142,9 +156,25 @@ export function ApiKeys() {
       intro="Keys your applications send to the gateway. Each calls one service, within its own budgets or the service's."
       actions={canEdit && <button type="button" className="primary" onClick={() => setEditing('new')} disabled={!services.length}>New API key</button>}
     >
+      <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Search keys">
+        <TextField
+          label="Search"
+          type="search"
+          value={search}
+          onChange={(e) => {
+            pager.reset();
+            setSearch(e.target.value);
+          }}
+          placeholder="name or sk_ prefix"
+          hint="Keys whose name or key starts with this, exactly as typed."
+        />
+      </form>
       {!data && fetching && <Loading what="Loading API keys" />}
       <ErrorNote problem={describeError(error)} />
-      {data && keys.length === 0 && (
+      {data && keys.length === 0 && searched && (
+        <Empty title="No keys match">No key's name or key starts with “{searched}”.</Empty>
+      )}
+      {data && keys.length === 0 && !searched && (
         <Empty title="No API keys yet">
           {services.length === 0 ? 'Create a service first; keys call a service.' : canEdit ? 'Create a key and give it to your application.' : 'An admin has not created any keys yet.'}
         </Empty>
@@ -186,6 +216,9 @@ export function ApiKeys() {
             </tbody>
           </table>
         </div>
+      )}
+      {keys.length > 0 && (
+        <Pager pager={{ ...pager, endCursor: data?.apiKeys.pageInfo.endCursor }} hasNext={!!data?.apiKeys.pageInfo.hasNextPage} total={data?.apiKeys.totalCount ?? 0} exact={data?.apiKeys.totalCountIsExact ?? true} shown={keys.length} />
       )}
       {editing && <KeyForm apiKey={editing === 'new' ? null : editing} services={services} onClose={() => setEditing(null)} />}
       <Confirm

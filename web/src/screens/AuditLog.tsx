@@ -12,6 +12,7 @@ const AuditQuery = graphql(`
   query AuditLog($after: Cursor, $where: AuditEventWhereInput) {
     auditEvents(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {
       totalCount
+      totalCountIsExact
       pageInfo {
         hasNextPage
         endCursor
@@ -86,7 +87,7 @@ export function AuditLog() {
               </tbody>
             </table>
           </div>
-          <Pager pager={{ ...pager, endCursor: data?.auditEvents.pageInfo.endCursor }} hasNext={!!data?.auditEvents.pageInfo.hasNextPage} total={data?.auditEvents.totalCount ?? 0} shown={events.length} />
+          <Pager pager={{ ...pager, endCursor: data?.auditEvents.pageInfo.endCursor }} hasNext={!!data?.auditEvents.pageInfo.hasNextPage} total={data?.auditEvents.totalCount ?? 0} exact={data?.auditEvents.totalCountIsExact ?? true} shown={events.length} />
         </>
       )}
     </Page>

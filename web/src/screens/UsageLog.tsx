@@ -12,6 +12,7 @@ const UsageLogQuery = graphql(`
   query UsageLog($after: Cursor, $where: UsageRecordWhereInput) {
     usageRecords(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {
       totalCount
+      totalCountIsExact
       pageInfo {
         hasNextPage
         endCursor
@@ -182,7 +183,7 @@ export function UsageLog() {
               </tbody>
             </table>
           </div>
-          <Pager pager={{ ...pager, endCursor: data?.usageRecords.pageInfo.endCursor }} hasNext={!!data?.usageRecords.pageInfo.hasNextPage} total={data?.usageRecords.totalCount ?? 0} shown={records.length} />
+          <Pager pager={{ ...pager, endCursor: data?.usageRecords.pageInfo.endCursor }} hasNext={!!data?.usageRecords.pageInfo.hasNextPage} total={data?.usageRecords.totalCount ?? 0} exact={data?.usageRecords.totalCountIsExact ?? true} shown={records.length} />
         </>
       )}
     </Page>

@@ -1,0 +1,90 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// countCap is where the count of a connection that can hold a great
+// many rows (keys, usage records, audit events) stops: counting every
+// match costs time in proportion to them, reading at most countCap+1
+// costs a bounded time.
+const countCap = 10_000
+
+// cappedCount counts a query's rows up to countCap: the count, and
+// whether it is exact (at most countCap rows match).
+func cappedCount[Q interface {
+	Limit(int) Q
+	IDs(context.Context) ([]int, error)
+}](ctx context.Context, q Q) (int, bool, error) {
+	ids, err := q.Limit(countCap + 1).IDs(ctx)
+	if err != nil {
+		return 0, false, fmt.Errorf("count: %w", err)
+	}
+	if len(ids) > countCap {
+		return countCap, false, nil
+	}
+	return len(ids), true, nil
+}
+
+// countAsked reports whether the connection field being resolved asks
+// for totalCount or totalCountIsExact.
+func countAsked(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return false
+	}
+	for _, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil) {
+		if f.Name == "totalCount" || f.Name == "totalCountIsExact" {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutCount is ctx with the connection field's selections minus what
+// makes the generated Paginate count every match: totalCount, and
+// pageInfo when edges are asked for too (Paginate then sets pageInfo
+// from the page it reads; without edges it needs the count for
+// hasNextPage). Counting is left to cappedCount.
+func withoutCount(ctx context.Context) context.Context {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return ctx
+	}
+	fields := graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil)
+	edges := false
+	for _, f := range fields {
+		edges = edges || f.Name == "edges"
+	}
+	var sels ast.SelectionSet
+	for _, f := range fields {
+		if f.Name == "totalCount" || (edges && f.Name == "pageInfo") {
+			continue
+		}
+		field := *f.Field
+		field.SelectionSet = f.Selections
+		sels = append(sels, &field)
+	}
+	c := *fc
+	c.Field.Selections = sels
+	return graphql.WithFieldContext(ctx, &c)
+}
+
+// countExact remembers whether a connection's count is exact, for its
+// totalCountIsExact; the pageLoader of the response holds it.
+func (l *pageLoader) setExact(conn any, exact bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.exact[conn] = exact
+}
+
+func (l *pageLoader) isExact(conn any) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	exact, ok := l.exact[conn]
+	return !ok || exact
+}

@@ -1,0 +1,4 @@
+-- Create index "apikey_organization_id_name_pattern" to table: "api_keys"
+CREATE INDEX `apikey_organization_id_name_pattern` ON `api_keys` (`organization_id`, `name`);
+-- Create index "apikey_organization_id_key_prefix" to table: "api_keys"
+CREATE INDEX `apikey_organization_id_key_prefix` ON `api_keys` (`organization_id`, `key_prefix`);
