@@ -2,6 +2,7 @@ package rollup
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/latencyhist"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -82,10 +84,20 @@ func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Repo
 		var model string
 		var s Sums
 		var cost int64
-		if err := rows.Scan(&hour, &model, &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum); err != nil {
+		var cacheWrites, cacheWrites1h sql.NullInt64
+		var buckets [latencyhist.Buckets]sql.NullInt64
+		dest := []any{&hour, &model, &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum, &cacheWrites, &cacheWrites1h}
+		for i := range buckets {
+			dest = append(dest, &buckets[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("usage report: %w", err)
 		}
 		s.Cost = money.Micros(cost)
+		s.CacheWriteTokens, s.CacheWrite1hTokens = cacheWrites.Int64, cacheWrites1h.Int64
+		for i, b := range buckets {
+			s.Latency[i] = b.Int64
+		}
 		start := hour.UTC()
 		if bucket == ByDay {
 			start = time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)

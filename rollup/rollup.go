@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/latencyhist"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/tokens"
 	"github.com/sluicehq/sluice/usagelog"
@@ -22,14 +23,15 @@ type key struct {
 	model                string
 }
 
-// Sums are the summed counters of a set of requests. The hourly table
-// keeps input, output and cached input tokens (cache writes are priced
-// into Cost), so the sums Query reads back count no cache writes.
+// Sums are the summed counters of a set of requests. Hours summed before
+// the roll-ups kept cache writes and latency histograms count none.
 type Sums struct {
 	Requests, Errors, UnpricedRequests int64
 	tokens.Tokens
 	Cost         money.Micros
 	LatencyUSSum int64
+	// Latency counts the requests' latencies, for percentiles.
+	Latency latencyhist.Histogram
 }
 
 func (s *Sums) add(r *usagelog.Record) {
@@ -43,6 +45,7 @@ func (s *Sums) add(r *usagelog.Record) {
 	s.Tokens.Add(r.Tokens)
 	s.Cost += r.Cost
 	s.LatencyUSSum += r.LatencyUs
+	s.Latency.Observe(time.Duration(r.LatencyUs) * time.Microsecond)
 }
 
 func (s *Sums) merge(o Sums) {
@@ -52,6 +55,7 @@ func (s *Sums) merge(o Sums) {
 	s.Tokens.Add(o.Tokens)
 	s.Cost += o.Cost
 	s.LatencyUSSum += o.LatencyUSSum
+	s.Latency.Add(&o.Latency)
 }
 
 // MeanLatency is the mean request latency, or zero without requests.
@@ -67,8 +71,13 @@ type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// Add sums a batch of usage records into their hours with one multi-row
-// upsert. Call it in the transaction that inserts the records.
+// LatencyQuantile is the latency under which a fraction q of the requests
+// with a recorded latency histogram fall (see package latencyhist for its
+// precision); false when none has one.
+func (s Sums) LatencyQuantile(q float64) (time.Duration, bool) { return s.Latency.Quantile(q) }
+
+// Add sums a batch of usage records into their hours with multi-row
+// upserts. Call it in the transaction that inserts the records.
 func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Record) error {
 	if len(batch) == 0 {
 		return nil
@@ -97,14 +106,26 @@ func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Re
 		}
 		return a.model < b.model
 	})
-	args := make([]any, 0, len(keys)*rollupArgs)
-	for _, k := range keys {
-		s := sums[k]
-		args = append(args, k.hour, k.org, k.service, k.apiKey, k.model, s.Requests, s.Errors, s.UnpricedRequests,
-			s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum)
-	}
-	if _, err := tx.ExecContext(ctx, database.Rebind(dialectName, upsertSQL(len(keys))), args...); err != nil {
-		return fmt.Errorf("roll up usage: %w", err)
+	for len(keys) > 0 {
+		n := min(len(keys), upsertRows)
+		args := make([]any, 0, n*rollupArgs)
+		for _, k := range keys[:n] {
+			s := sums[k]
+			args = append(args, k.hour, k.org, k.service, k.apiKey, k.model, s.Requests, s.Errors, s.UnpricedRequests,
+				s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum,
+				s.CacheWriteTokens, s.CacheWrite1hTokens)
+			for _, c := range s.Latency {
+				if c == 0 {
+					args = append(args, nil)
+				} else {
+					args = append(args, c)
+				}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, database.Rebind(dialectName, upsertSQL(n)), args...); err != nil {
+			return fmt.Errorf("roll up usage: %w", err)
+		}
+		keys = keys[n:]
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/latencyhist"
 )
 
 // The roll-ups' statements, built from ent's names: the report by ent's
@@ -20,13 +21,29 @@ var rollupKey = []string{usagerollup.FieldHour, usagerollup.FieldOrganizationID,
 	usagerollup.FieldAPIKeyID, usagerollup.FieldModel}
 
 // rollupSums are the columns the upsert adds to, in the order of Sums'
-// arguments.
-var rollupSums = []string{usagerollup.FieldRequests, usagerollup.FieldErrors, usagerollup.FieldUnpricedRequests,
+// arguments: the counters, then the latency histogram's buckets.
+var rollupSums = append([]string{usagerollup.FieldRequests, usagerollup.FieldErrors, usagerollup.FieldUnpricedRequests,
 	usagerollup.FieldInputTokens, usagerollup.FieldOutputTokens, usagerollup.FieldCachedInputTokens,
-	usagerollup.FieldCost, usagerollup.FieldLatencyUsSum}
+	usagerollup.FieldCost, usagerollup.FieldLatencyUsSum,
+	usagerollup.FieldCacheWriteTokens, usagerollup.FieldCacheWrite1hTokens}, histogramColumns()...)
+
+// rollupCounters is how many of rollupSums precede the histogram.
+const rollupCounters = 10
+
+func histogramColumns() []string {
+	c := make([]string, latencyhist.Buckets)
+	for i := range c {
+		c[i] = latencyhist.Column(i)
+	}
+	return c
+}
 
 // rollupArgs is how many arguments one upserted row takes.
 var rollupArgs = len(rollupKey) + len(rollupSums)
+
+// upsertRows is the most rows one upsert carries, under SQLite's limit of
+// 32,766 arguments a statement.
+var upsertRows = 32766 / rollupArgs
 
 var (
 	// sqlUpsertInsert, then rows of sqlUpsertRow, then sqlUpsertConflict
@@ -35,9 +52,15 @@ var (
 		usagerollup.Table, strings.Join(rollupKey, ", "), strings.Join(rollupSums, ", "))
 	sqlUpsertRow      = "(" + strings.TrimSuffix(strings.Repeat("?, ", rollupArgs), ", ") + ")"
 	sqlUpsertConflict = func() string {
+		// Columns added later are NULL in older rows, and an empty
+		// histogram bucket stays NULL.
 		set := make([]string, len(rollupSums))
 		for i, c := range rollupSums {
-			set[i] = fmt.Sprintf("%[2]s = %[1]s.%[2]s + excluded.%[2]s", usagerollup.Table, c)
+			if i < rollupCounters {
+				set[i] = fmt.Sprintf("%[2]s = COALESCE(%[1]s.%[2]s, 0) + excluded.%[2]s", usagerollup.Table, c)
+			} else {
+				set[i] = fmt.Sprintf("%[2]s = CASE WHEN excluded.%[2]s IS NULL THEN %[1]s.%[2]s ELSE COALESCE(%[1]s.%[2]s, 0) + excluded.%[2]s END", usagerollup.Table, c)
+			}
 		}
 		return fmt.Sprintf(" ON CONFLICT (%s) DO UPDATE SET\n%s", strings.Join(rollupKey, ", "), strings.Join(set, ",\n"))
 	}()
@@ -78,5 +101,5 @@ func statements(dialectName string) []string {
 		entsql.EQ(usagerollup.FieldOrganizationID, 0), entsql.EQ(usagerollup.FieldServiceID, 0),
 		entsql.EQ(usagerollup.FieldAPIKeyID, 0), entsql.EQ(usagerollup.FieldModel, ""),
 		entsql.GTE(usagerollup.FieldHour, 0), entsql.LT(usagerollup.FieldHour, 0)))
-	return []string{upsertSQL(1), upsertSQL(2), sqlPrune, report}
+	return []string{upsertSQL(1), upsertSQL(upsertRows), sqlPrune, report}
 }
