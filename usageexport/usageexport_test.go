@@ -75,7 +75,7 @@ func newFixture(t *testing.T, db *database.DB, records int) *fixture {
 		batch = append(batch, db.Client.UsageRecord.Create().SetOrganizationID(org.ID).SetServiceID(svc.ID).SetAPIKeyID(key.ID).
 			SetCreatedAt(start.Add(time.Duration(i/2)*time.Minute)).SetRequestID(fmt.Sprintf("req-%d", i)).
 			SetProtocol("openai").SetEndpoint("/v1/chat/completions").SetModel(model).SetStatus(status).
-			SetInputTokens(int64(i)).SetOutputTokens(2).SetCost(1500).SetLatencyUs(int64(1000 + i)).SetError("-boom"))
+			SetInputTokens(int64(i)).SetOutputTokens(2).SetCost(1500).SetLatencyUs(int64(1000+i)).SetError("-boom"))
 		if len(batch) == 500 || i == records-1 {
 			db.Client.UsageRecord.CreateBulk(batch...).ExecX(ctx)
 			batch = batch[:0]
