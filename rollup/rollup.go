@@ -10,6 +10,9 @@ import (
 	"sort"
 	"time"
 
+	"entgo.io/ent/dialect"
+	"github.com/lib/pq"
+
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/latencyhist"
 	"github.com/sluicehq/sluice/money"
@@ -66,9 +69,10 @@ func (s Sums) MeanLatency() time.Duration {
 	return time.Duration(s.LatencyUSSum/s.Requests) * time.Microsecond
 }
 
-// Execer runs a statement: a *sql.Tx, or an *ent.Tx.
+// Execer runs and prepares statements: a *sql.Tx.
 type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 // LatencyQuantile is the latency under which a fraction q of the requests
@@ -76,8 +80,7 @@ type Execer interface {
 // precision); false when none has one.
 func (s Sums) LatencyQuantile(q float64) (time.Duration, bool) { return s.Latency.Quantile(q) }
 
-// Add sums a batch of usage records into their hours with multi-row
-// upserts. Call it in the transaction that inserts the records.
+// Add sums a batch of usage records into their hours with one upsert. Call it in the transaction that inserts the records.
 func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Record) error {
 	if len(batch) == 0 {
 		return nil
@@ -106,26 +109,67 @@ func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Re
 		}
 		return a.model < b.model
 	})
-	for len(keys) > 0 {
-		n := min(len(keys), upsertRows)
-		args := make([]any, 0, n*rollupArgs)
-		for _, k := range keys[:n] {
-			s := sums[k]
-			args = append(args, k.hour, k.org, k.service, k.apiKey, k.model, s.Requests, s.Errors, s.UnpricedRequests,
-				s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum,
-				s.CacheWriteTokens, s.CacheWrite1hTokens)
-			for _, c := range s.Latency {
-				if c == 0 {
-					args = append(args, nil)
-				} else {
-					args = append(args, c)
-				}
-			}
+	if dialectName == dialect.Postgres {
+		return upsertColumns(ctx, tx, keys, sums)
+	}
+	return upsertRows(ctx, tx, keys, sums)
+}
+
+// upsertRows runs SQLite's single-row upsert once a row, prepared once.
+func upsertRows(ctx context.Context, tx Execer, keys []key, sums map[key]*Sums) error {
+	stmt, err := tx.PrepareContext(ctx, sqlUpsertSQLite)
+	if err != nil {
+		return fmt.Errorf("roll up usage: %w", err)
+	}
+	defer stmt.Close()
+	args := make([]any, 0, len(rollupKey)+len(rollupSums))
+	for _, k := range keys {
+		s := sums[k]
+		args = append(args[:0], k.hour, k.org, k.service, k.apiKey, k.model, s.Requests, s.Errors, s.UnpricedRequests,
+			s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum,
+			s.CacheWriteTokens, s.CacheWrite1hTokens)
+		for _, c := range s.Latency {
+			args = append(args, c)
 		}
-		if _, err := tx.ExecContext(ctx, database.Rebind(dialectName, upsertSQL(n)), args...); err != nil {
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("roll up usage: %w", err)
 		}
-		keys = keys[n:]
+	}
+	return nil
+}
+
+// upsertColumns runs PostgreSQL's upsert once, with an array a column.
+func upsertColumns(ctx context.Context, tx Execer, keys []key, sums map[key]*Sums) error {
+	n := len(keys)
+	hours := make([]string, n)
+	models := make([]string, n)
+	ints := make([][]int64, 3+len(rollupSums)) // the key's ids, then the sums
+	for i := range ints {
+		ints[i] = make([]int64, n)
+	}
+	for i, k := range keys {
+		s := sums[k]
+		hours[i], models[i] = k.hour.Format(time.RFC3339), k.model
+		vals := []int64{int64(k.org), int64(k.service), int64(k.apiKey), s.Requests, s.Errors, s.UnpricedRequests,
+			s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum,
+			s.CacheWriteTokens, s.CacheWrite1hTokens}
+		for j, v := range vals {
+			ints[j][i] = v
+		}
+		for b, c := range s.Latency {
+			ints[len(vals)+b][i] = c
+		}
+	}
+	args := []any{pq.Array(hours)}
+	for j := range 3 {
+		args = append(args, pq.Array(ints[j]))
+	}
+	args = append(args, pq.Array(models))
+	for j := 3; j < len(rollupSums)+3; j++ {
+		args = append(args, pq.Array(ints[j]))
+	}
+	if _, err := tx.ExecContext(ctx, database.Rebind(dialect.Postgres, sqlUpsertPostgres), args...); err != nil {
+		return fmt.Errorf("roll up usage: %w", err)
 	}
 	return nil
 }

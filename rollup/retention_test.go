@@ -1,0 +1,203 @@
+package rollup_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/rollup"
+	"github.com/sluicehq/sluice/tokens"
+	"github.com/sluicehq/sluice/usagelog"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// writer is the usage writer as the server configures it: each batch's
+// roll-ups in the batch's transaction.
+func writer(db *database.DB, batch int) *usagelog.Writer {
+	return usagelog.New(db, usagelog.Options{Log: quiet, Interval: time.Hour, BatchSize: batch, QueueSize: 1 << 20,
+		InTx: func(ctx context.Context, tx *sql.Tx, b []usagelog.Record) error {
+			return rollup.Add(ctx, tx, db.Dialect, b)
+		}})
+}
+
+// spread is record i of n spread evenly over days days from start, over
+// a few keys and models, with varied latencies, statuses and tokens.
+func spread(i, n, days int, start time.Time) usagelog.Record {
+	return usagelog.Record{
+		CreatedAt: start.Add(time.Duration(float64(days) * float64(24*time.Hour) * float64(i) / float64(n))),
+		RequestID: "req-" + strconv.Itoa(i), OrganizationID: 1 + i%2, ServiceID: 10 + i%3, APIKeyID: 100 + i%5,
+		Protocol: "openai", Endpoint: "/v1/chat/completions", Model: []string{"gpt-4o", "claude-sonnet", "gemini"}[i%3],
+		Tokens: tokens.Tokens{InputTokens: int64(i % 1000), OutputTokens: int64(i % 300), CachedInputTokens: int64(i % 7), CacheWriteTokens: int64(i % 11)},
+		Cost:   money.Micros(i % 5000), Priced: i%13 != 0, Status: []int{200, 200, 200, 429, 500}[i%5],
+		LatencyUs: int64(50_000 + (i*7919)%20_000_000),
+	}
+}
+
+// TestRetentionKeepsReports: pruning raw records past the retention
+// period leaves every report (totals, hourly and daily series, split by
+// model, for the organization and for one key) exactly as it was.
+func TestRetentionKeepsReports(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		const n, days = 12_000, 6
+		start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+		w := writer(db, 2000)
+		for i := range n {
+			w.Add(spread(i, n, days, start))
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		type view struct {
+			f rollup.Filter
+			b rollup.Bucket
+		}
+		views := []view{
+			{rollup.Filter{OrgID: 1}, rollup.ByHour}, {rollup.Filter{OrgID: 1}, rollup.ByDay}, {rollup.Filter{OrgID: 2}, rollup.ByDay},
+			{rollup.Filter{OrgID: 1, APIKeyID: 102}, rollup.ByHour}, {rollup.Filter{OrgID: 2, Model: "gemini", From: start.Add(24 * time.Hour)}, rollup.ByDay},
+		}
+		report := func() []*rollup.Report {
+			var reps []*rollup.Report
+			for _, v := range views {
+				rep, err := rollup.Query(ctx, db, v.f, v.b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				reps = append(reps, rep)
+			}
+			return reps
+		}
+		before := report()
+		if before[0].Totals.Requests+before[2].Totals.Requests != n || before[0].Totals.Latency.Count() != before[0].Totals.Requests || len(before[1].Series) != days {
+			t.Fatalf("before pruning: %d + %d requests, %d latencies, %d days", before[0].Totals.Requests, before[2].Totals.Requests,
+				before[0].Totals.Latency.Count(), len(before[1].Series))
+		}
+		pruned, err := rollup.Prune(ctx, db, start.Add(4*24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		left := db.Client.UsageRecord.Query().CountX(ctx)
+		if pruned != 8000 || left != n-8000 {
+			t.Fatalf("pruned %d, %d left; want 8000 pruned over two batches", pruned, left)
+		}
+		if after := report(); !reflect.DeepEqual(after, before) {
+			for i := range after {
+				if !reflect.DeepEqual(after[i], before[i]) {
+					t.Errorf("report %d changed:\nbefore %+v\nafter  %+v", i, before[i].Totals, after[i].Totals)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkWriteWhilePruning measures whether retention blocks the usage
+// writer: a table of SLUICE_RETENTION_ROWS records (default 100,000) over
+// 60 days, then Prune deletes the older half while the writer commits
+// full batches; it reports the writer's batch latency while pruning and
+// alone, and the time of one delete batch.
+func BenchmarkWriteWhilePruning(b *testing.B) {
+	rows := 100_000
+	if s := os.Getenv("SLUICE_RETENTION_ROWS"); s != "" {
+		rows, _ = strconv.Atoi(s)
+	}
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		b.Run(testenv.Name(d), func(b *testing.B) {
+			if d == dialect.Postgres {
+				testenv.RequirePostgres(b)
+			}
+			db := testenv.New(b, d)
+			ctx := context.Background()
+			start := time.Now().Add(-60 * 24 * time.Hour)
+			w := writer(db, usagelog.DefaultBatchSize)
+			for i := range rows {
+				w.Add(spread(i, rows, 60, start))
+				if i%100_000 == 99_999 {
+					if err := w.Flush(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			if err := w.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			batch := func(n int) time.Duration {
+				t0 := time.Now()
+				for i := range usagelog.DefaultBatchSize {
+					r := spread(i, usagelog.DefaultBatchSize, 1, time.Now())
+					r.RequestID = fmt.Sprintf("new-%d-%d", n, i)
+					w.Add(r)
+				}
+				if err := w.Flush(ctx); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(t0)
+			}
+			var alone []time.Duration
+			for n := range 20 {
+				alone = append(alone, batch(n))
+			}
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			var pruned int64
+			var pruneTime time.Duration
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t0 := time.Now()
+				n, err := rollup.Prune(ctx, db, start.Add(30*24*time.Hour))
+				pruneTime, pruned = time.Since(t0), n
+				if err != nil {
+					b.Error(err)
+				}
+			}()
+			var during []time.Duration
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			for n := 100; ; n++ {
+				select {
+				case <-done:
+				default:
+					during = append(during, batch(n))
+					continue
+				}
+				break
+			}
+			b.StopTimer()
+			w.Close(ctx)
+			batches := (pruned + 4999) / 5000
+			b.ReportMetric(float64(pruneTime.Milliseconds())/float64(max(batches, 1)), "ms/delete-batch")
+			b.ReportMetric(ms(pct(alone, 0.5)), "write-p50-alone-ms")
+			b.ReportMetric(ms(pct(alone, 0.99)), "write-p99-alone-ms")
+			b.ReportMetric(ms(pct(during, 0.5)), "write-p50-pruning-ms")
+			b.ReportMetric(ms(pct(during, 0.99)), "write-p99-pruning-ms")
+			b.ReportMetric(float64(len(during)), "writes-during-prune")
+			b.Logf("%s: %d rows, pruned %d in %v (%d batches); writer batch of %d: alone p50 %v max %v; while pruning p50 %v max %v over %d batches",
+				d, rows, pruned, pruneTime, batches, usagelog.DefaultBatchSize, pct(alone, 0.5), pct(alone, 1), pct(during, 0.5), pct(during, 1), len(during))
+		})
+	}
+}
+
+func pct(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
