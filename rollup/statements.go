@@ -99,14 +99,11 @@ func upsertFor(dialectName string) string {
 }
 
 var (
-	// sqlPrune deletes a batch of pruneBatch raw records created before
-	// its argument.
-	sqlPrune = fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE %[3]s < ? LIMIT %[4]d)`,
-		usagerecord.Table, usagerecord.FieldID, usagerecord.FieldCreatedAt, pruneBatch)
+	// sqlPrune deletes a batch of raw records created before its first
+	// argument, as many as its second.
+	sqlPrune = fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE %[3]s < ? LIMIT ?)`,
+		usagerecord.Table, usagerecord.FieldID, usagerecord.FieldCreatedAt)
 )
-
-// pruneBatch is how many raw records one Prune statement deletes.
-const pruneBatch = 5000
 
 // reportSQL sums the roll-ups where pred holds by hour and model.
 func reportSQL(dialectName string, pred *entsql.Predicate) (string, []any) {
