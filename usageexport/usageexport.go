@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/apikey"
@@ -92,8 +94,7 @@ func Write(ctx context.Context, client *ent.Client, filter predicate.UsageRecord
 			q.Where(filter)
 		}
 		if last != nil {
-			q.Where(usagerecord.Or(usagerecord.CreatedAtLT(last.CreatedAt),
-				usagerecord.And(usagerecord.CreatedAt(last.CreatedAt), usagerecord.IDLT(last.ID))))
+			q.Where(after(last))
 		}
 		page, err := q.Order(ent.Desc(usagerecord.FieldCreatedAt), ent.Desc(usagerecord.FieldID)).Limit(PageSize).All(ctx)
 		if err != nil {
@@ -117,6 +118,18 @@ func Write(ctx context.Context, client *ent.Client, filter predicate.UsageRecord
 			return nil
 		}
 		last = page[len(page)-1]
+	}
+}
+
+// after selects the records that follow last, newest first: a row-value
+// comparison, which both databases run as one range of an index ending in
+// (created_at, id).
+func after(last *ent.UsageRecord) predicate.UsageRecord {
+	return func(s *sql.Selector) {
+		s.Where(sql.P(func(b *sql.Builder) {
+			b.WriteString("(").WriteString(s.C(usagerecord.FieldCreatedAt)).Comma().WriteString(s.C(usagerecord.FieldID)).
+				WriteString(") < (").Arg(last.CreatedAt).Comma().Arg(last.ID).WriteString(")")
+		}))
 	}
 }
 
