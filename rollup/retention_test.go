@@ -114,101 +114,95 @@ func BenchmarkWriteWhilePruning(b *testing.B) {
 	if s := os.Getenv("SLUICE_RETENTION_ROWS"); s != "" {
 		rows, _ = strconv.Atoi(s)
 	}
-	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
-		b.Run(testenv.Name(d), func(b *testing.B) {
-			if d == dialect.Postgres {
-				testenv.RequirePostgres(b)
-			}
-			db := testenv.New(b, d)
-			ctx := context.Background()
-			start := time.Now().Add(-60 * 24 * time.Hour)
-			w := writer(db, usagelog.DefaultBatchSize)
-			for i := range rows {
-				w.Add(spread(i, rows, 60, start))
-				if i%100_000 == 99_999 {
-					if err := w.Flush(ctx); err != nil {
-						b.Fatal(err)
-					}
+	testenv.EachBench(b, func(b *testing.B, db *database.DB) {
+		ctx := context.Background()
+		start := time.Now().Add(-60 * 24 * time.Hour)
+		w := writer(db, usagelog.DefaultBatchSize)
+		for i := range rows {
+			w.Add(spread(i, rows, 60, start))
+			if i%100_000 == 99_999 {
+				if err := w.Flush(ctx); err != nil {
+					b.Fatal(err)
 				}
+			}
+		}
+		if err := w.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		batch := func(n int) time.Duration {
+			t0 := time.Now()
+			for i := range usagelog.DefaultBatchSize {
+				r := spread(i, usagelog.DefaultBatchSize, 1, time.Now())
+				r.RequestID = fmt.Sprintf("new-%d-%d", n, i)
+				w.Add(r)
 			}
 			if err := w.Flush(ctx); err != nil {
 				b.Fatal(err)
 			}
-			batch := func(n int) time.Duration {
-				t0 := time.Now()
-				for i := range usagelog.DefaultBatchSize {
-					r := spread(i, usagelog.DefaultBatchSize, 1, time.Now())
-					r.RequestID = fmt.Sprintf("new-%d-%d", n, i)
-					w.Add(r)
-				}
-				if err := w.Flush(ctx); err != nil {
-					b.Fatal(err)
-				}
-				return time.Since(t0)
-			}
-			var alone []time.Duration
-			for n := range 20 {
-				alone = append(alone, batch(n))
-			}
-			// One full delete batch alone: the oldest 4,999 records.
+			return time.Since(t0)
+		}
+		var alone []time.Duration
+		for n := range 20 {
+			alone = append(alone, batch(n))
+		}
+		// One full delete batch alone: the oldest 4,999 records.
+		t0 := time.Now()
+		one, err := rollup.Prune(ctx, db, spread(pruneAlone, rows, 60, start).CreatedAt.Truncate(time.Microsecond))
+		oneTime := time.Since(t0)
+		if err != nil || one != pruneAlone {
+			b.Fatalf("pruned %d alone, %v; want %d", one, err, pruneAlone)
+		}
+		b.ResetTimer()
+		// Prune the older half while the writer commits a full batch
+		// every writeEvery, for at most pruneWindow.
+		pruneCtx, stop := context.WithTimeout(ctx, pruneWindow)
+		defer stop()
+		var pruned int64
+		var pruneTime time.Duration
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
 			t0 := time.Now()
-			one, err := rollup.Prune(ctx, db, spread(pruneAlone, rows, 60, start).CreatedAt.Truncate(time.Microsecond))
-			oneTime := time.Since(t0)
-			if err != nil || one != pruneAlone {
-				b.Fatalf("pruned %d alone, %v; want %d", one, err, pruneAlone)
+			n, err := rollup.Prune(pruneCtx, db, start.Add(30*24*time.Hour))
+			pruneTime, pruned = time.Since(t0), n
+			if err != nil && pruneCtx.Err() == nil {
+				b.Error(err)
 			}
-			b.ResetTimer()
-			// Prune the older half while the writer commits a full batch
-			// every writeEvery, for at most pruneWindow.
-			pruneCtx, stop := context.WithTimeout(ctx, pruneWindow)
-			defer stop()
-			var pruned int64
-			var pruneTime time.Duration
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				t0 := time.Now()
-				n, err := rollup.Prune(pruneCtx, db, start.Add(30*24*time.Hour))
-				pruneTime, pruned = time.Since(t0), n
-				if err != nil && pruneCtx.Err() == nil {
-					b.Error(err)
-				}
-			}()
-			var during []time.Duration
-			tick := time.NewTicker(writeEvery)
-			defer tick.Stop()
-		writing:
-			for n := 100; ; n++ {
-				during = append(during, batch(n))
-				select {
-				case <-done:
-					break writing
-				case <-tick.C:
-				}
+		}()
+		var during []time.Duration
+		tick := time.NewTicker(writeEvery)
+		defer tick.Stop()
+	writing:
+		for n := 100; ; n++ {
+			during = append(during, batch(n))
+			select {
+			case <-done:
+				break writing
+			case <-tick.C:
 			}
-			b.StopTimer()
-			w.Close(ctx)
-			if d == dialect.Postgres {
-				var dead, size int64
-				t0 := time.Now()
-				_ = db.SQL.QueryRowContext(ctx, `SELECT n_dead_tup, pg_total_relation_size(relid) FROM pg_stat_user_tables WHERE relid = 'usage_records'::regclass`).Scan(&dead, &size)
-				b.Logf("postgres after prune: %d dead tuples reported, usage_records %d MB with indexes", dead, size>>20)
-				if _, err := db.SQL.ExecContext(ctx, `VACUUM usage_records`); err != nil {
-					b.Fatal(err)
-				}
-				_ = db.SQL.QueryRowContext(ctx, `SELECT pg_total_relation_size('usage_records')`).Scan(&size)
-				b.Logf("postgres VACUUM took %v; usage_records %d MB with indexes (space kept for reuse)", time.Since(t0), size>>20)
+		}
+		b.StopTimer()
+		w.Close(ctx)
+		if db.Dialect == dialect.Postgres {
+			var dead, size int64
+			t0 := time.Now()
+			_ = db.SQL.QueryRowContext(ctx, `SELECT n_dead_tup, pg_total_relation_size(relid) FROM pg_stat_user_tables WHERE relid = 'usage_records'::regclass`).Scan(&dead, &size)
+			b.Logf("postgres after prune: %d dead tuples reported, usage_records %d MB with indexes", dead, size>>20)
+			if _, err := db.SQL.ExecContext(ctx, `VACUUM usage_records`); err != nil {
+				b.Fatal(err)
 			}
-			b.ReportMetric(ms(oneTime), "ms/delete-batch-alone")
-			b.ReportMetric(ms(pct(alone, 0.5)), "write-p50-alone-ms")
-			b.ReportMetric(ms(pct(alone, 0.99)), "write-p99-alone-ms")
-			b.ReportMetric(ms(pct(during, 0.5)), "write-p50-pruning-ms")
-			b.ReportMetric(ms(pct(during, 0.99)), "write-p99-pruning-ms")
-			b.ReportMetric(float64(len(during)), "writes-during-prune")
-			b.Logf("%s: %d rows; one delete of %d alone %v; then pruned %d in %v (stopped after %v) while writing a batch every %v; writer batch of %d: alone p50 %v max %v; while pruning p50 %v max %v over %d batches",
-				d, rows, pruneAlone, oneTime, pruned, pruneTime, pruneWindow, writeEvery, usagelog.DefaultBatchSize, pct(alone, 0.5), pct(alone, 1), pct(during, 0.5), pct(during, 1), len(during))
-		})
-	}
+			_ = db.SQL.QueryRowContext(ctx, `SELECT pg_total_relation_size('usage_records')`).Scan(&size)
+			b.Logf("postgres VACUUM took %v; usage_records %d MB with indexes (space kept for reuse)", time.Since(t0), size>>20)
+		}
+		b.ReportMetric(ms(oneTime), "ms/delete-batch-alone")
+		b.ReportMetric(ms(pct(alone, 0.5)), "write-p50-alone-ms")
+		b.ReportMetric(ms(pct(alone, 0.99)), "write-p99-alone-ms")
+		b.ReportMetric(ms(pct(during, 0.5)), "write-p50-pruning-ms")
+		b.ReportMetric(ms(pct(during, 0.99)), "write-p99-pruning-ms")
+		b.ReportMetric(float64(len(during)), "writes-during-prune")
+		b.Logf("%s: %d rows; one delete of %d alone %v; then pruned %d in %v (window %v) while writing a batch every %v; writer batch of %d: alone p50 %v max %v; while pruning p50 %v max %v over %d batches",
+			db.Dialect, rows, pruneAlone, oneTime, pruned, pruneTime, pruneWindow, writeEvery, usagelog.DefaultBatchSize, pct(alone, 0.5), pct(alone, 1), pct(during, 0.5), pct(during, 1), len(during))
+	})
 }
 
 // The benchmark's writer commits a full batch every writeEvery (the

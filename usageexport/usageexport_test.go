@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"entgo.io/ent/dialect"
-
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
@@ -268,24 +266,18 @@ func TestExportStreams(t *testing.T) {
 // records is what one row costs, which stays flat as exports grow since
 // only a page is held at a time.
 func BenchmarkWrite(b *testing.B) {
-	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
-		b.Run(testenv.Name(d), func(b *testing.B) {
-			if d == dialect.Postgres {
-				testenv.RequirePostgres(b)
+	testenv.EachBench(b, func(b *testing.B, db *database.DB) {
+		newFixture(b, db, 20_000)
+		// As a member of the organization exports: scoped to it.
+		org := db.Client.Organization.Query().Where(organization.Name("acme")).OnlyX(context.Background())
+		ctx := auth.WithViewer(context.Background(), &auth.Viewer{OrgID: org.ID, Role: auth.RoleMember})
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if err := usageexport.Write(ctx, db.Client, nil, io.Discard, func() {}); err != nil {
+				b.Fatal(err)
 			}
-			db := testenv.New(b, d)
-			newFixture(b, db, 20_000)
-			// As a member of the organization exports: scoped to it.
-			org := db.Client.Organization.Query().Where(organization.Name("acme")).OnlyX(context.Background())
-			ctx := auth.WithViewer(context.Background(), &auth.Viewer{OrgID: org.ID, Role: auth.RoleMember})
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				if err := usageexport.Write(ctx, db.Client, nil, io.Discard, func() {}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/20_000/1000, "µs/row")
-		})
-	}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/20_000/1000, "µs/row")
+	})
 }
