@@ -80,7 +80,9 @@ type Execer interface {
 // precision); false when none has one.
 func (s Sums) LatencyQuantile(q float64) (time.Duration, bool) { return s.Latency.Quantile(q) }
 
-// Add sums a batch of usage records into their hours with one upsert. Call it in the transaction that inserts the records.
+// Add sums a batch of usage records into their hours' rows, adding to the
+// rows that exist (on PostgreSQL in one statement, on SQLite one prepared
+// statement a row). Call it in the transaction that inserts the records.
 func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Record) error {
 	if len(batch) == 0 {
 		return nil
