@@ -45,6 +45,7 @@ import (
 	"github.com/sluicehq/sluice/rollup"
 	"github.com/sluicehq/sluice/secrets"
 	"github.com/sluicehq/sluice/upstream"
+	"github.com/sluicehq/sluice/usageexport"
 	"github.com/sluicehq/sluice/usagefeed"
 	"github.com/sluicehq/sluice/usagelog"
 	"github.com/sluicehq/sluice/web"
@@ -235,6 +236,9 @@ func (g *gateway) routes() http.Handler {
 	byAddress := g.cfg.TrustedProxies.Middleware
 	mux.Handle("/graphql", byAddress(g.cors().Handler(g.auth.Middleware(anonymous.GraphQL(gql)))))
 	mux.Handle("POST /api/admin/auth/login", byAddress(g.cors().Handler(anonymous.REST(g.auth.LoginHandler()))))
+	// The usage log as CSV, to the same callers as the API: the address
+	// bucket also bounds how often one address starts an export.
+	mux.Handle("GET /api/admin/usage.csv", byAddress(g.cors().Handler(g.auth.Middleware(anonymous.REST(usageexport.Handler(g.db.Client, g.log))))))
 	if g.cfg.Playground {
 		mux.Handle("GET /playground", graph.Playground("/graphql"))
 	}

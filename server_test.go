@@ -143,6 +143,16 @@ func TestServeOnEachDialect(t *testing.T) {
 			}
 		}
 
+		// The usage export is served, and only to a caller the API knows.
+		resp, err := http.Get(base + "/api/admin/usage.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET /api/admin/usage.csv without credentials = %d, want 401", resp.StatusCode)
+		}
+
 		out := graphqlPost(t, base, `{ apiStandards { apiStandardHandle description keyMethod keyField } }`)
 		list, _ := out["data"].(map[string]any)["apiStandards"].([]any)
 		handles := map[string]string{}

@@ -19595,37 +19595,145 @@ func (m *UsageRecordMutation) ResetEdge(name string) error {
 // UsageRollupMutation represents an operation that mutates the UsageRollup nodes in the graph.
 type UsageRollupMutation struct {
 	config
-	op                     Op
-	typ                    string
-	id                     *int
-	hour                   *time.Time
-	organization_id        *int
-	addorganization_id     *int
-	service_id             *int
-	addservice_id          *int
-	api_key_id             *int
-	addapi_key_id          *int
-	model                  *string
-	requests               *int64
-	addrequests            *int64
-	errors                 *int64
-	adderrors              *int64
-	unpriced_requests      *int64
-	addunpriced_requests   *int64
-	input_tokens           *int64
-	addinput_tokens        *int64
-	output_tokens          *int64
-	addoutput_tokens       *int64
-	cached_input_tokens    *int64
-	addcached_input_tokens *int64
-	cost                   *money.Micros
-	addcost                *money.Micros
-	latency_us_sum         *int64
-	addlatency_us_sum      *int64
-	clearedFields          map[string]struct{}
-	done                   bool
-	oldValue               func(context.Context) (*UsageRollup, error)
-	predicates             []predicate.UsageRollup
+	op                       Op
+	typ                      string
+	id                       *int
+	hour                     *time.Time
+	organization_id          *int
+	addorganization_id       *int
+	service_id               *int
+	addservice_id            *int
+	api_key_id               *int
+	addapi_key_id            *int
+	model                    *string
+	requests                 *int64
+	addrequests              *int64
+	errors                   *int64
+	adderrors                *int64
+	unpriced_requests        *int64
+	addunpriced_requests     *int64
+	input_tokens             *int64
+	addinput_tokens          *int64
+	output_tokens            *int64
+	addoutput_tokens         *int64
+	cached_input_tokens      *int64
+	addcached_input_tokens   *int64
+	cost                     *money.Micros
+	addcost                  *money.Micros
+	latency_us_sum           *int64
+	addlatency_us_sum        *int64
+	cache_write_tokens       *int64
+	addcache_write_tokens    *int64
+	cache_write_1h_tokens    *int64
+	addcache_write_1h_tokens *int64
+	latency_b00              *int64
+	addlatency_b00           *int64
+	latency_b01              *int64
+	addlatency_b01           *int64
+	latency_b02              *int64
+	addlatency_b02           *int64
+	latency_b03              *int64
+	addlatency_b03           *int64
+	latency_b04              *int64
+	addlatency_b04           *int64
+	latency_b05              *int64
+	addlatency_b05           *int64
+	latency_b06              *int64
+	addlatency_b06           *int64
+	latency_b07              *int64
+	addlatency_b07           *int64
+	latency_b08              *int64
+	addlatency_b08           *int64
+	latency_b09              *int64
+	addlatency_b09           *int64
+	latency_b10              *int64
+	addlatency_b10           *int64
+	latency_b11              *int64
+	addlatency_b11           *int64
+	latency_b12              *int64
+	addlatency_b12           *int64
+	latency_b13              *int64
+	addlatency_b13           *int64
+	latency_b14              *int64
+	addlatency_b14           *int64
+	latency_b15              *int64
+	addlatency_b15           *int64
+	latency_b16              *int64
+	addlatency_b16           *int64
+	latency_b17              *int64
+	addlatency_b17           *int64
+	latency_b18              *int64
+	addlatency_b18           *int64
+	latency_b19              *int64
+	addlatency_b19           *int64
+	latency_b20              *int64
+	addlatency_b20           *int64
+	latency_b21              *int64
+	addlatency_b21           *int64
+	latency_b22              *int64
+	addlatency_b22           *int64
+	latency_b23              *int64
+	addlatency_b23           *int64
+	latency_b24              *int64
+	addlatency_b24           *int64
+	latency_b25              *int64
+	addlatency_b25           *int64
+	latency_b26              *int64
+	addlatency_b26           *int64
+	latency_b27              *int64
+	addlatency_b27           *int64
+	latency_b28              *int64
+	addlatency_b28           *int64
+	latency_b29              *int64
+	addlatency_b29           *int64
+	latency_b30              *int64
+	addlatency_b30           *int64
+	latency_b31              *int64
+	addlatency_b31           *int64
+	latency_b32              *int64
+	addlatency_b32           *int64
+	latency_b33              *int64
+	addlatency_b33           *int64
+	latency_b34              *int64
+	addlatency_b34           *int64
+	latency_b35              *int64
+	addlatency_b35           *int64
+	latency_b36              *int64
+	addlatency_b36           *int64
+	latency_b37              *int64
+	addlatency_b37           *int64
+	latency_b38              *int64
+	addlatency_b38           *int64
+	latency_b39              *int64
+	addlatency_b39           *int64
+	latency_b40              *int64
+	addlatency_b40           *int64
+	latency_b41              *int64
+	addlatency_b41           *int64
+	latency_b42              *int64
+	addlatency_b42           *int64
+	latency_b43              *int64
+	addlatency_b43           *int64
+	latency_b44              *int64
+	addlatency_b44           *int64
+	latency_b45              *int64
+	addlatency_b45           *int64
+	latency_b46              *int64
+	addlatency_b46           *int64
+	latency_b47              *int64
+	addlatency_b47           *int64
+	latency_b48              *int64
+	addlatency_b48           *int64
+	latency_b49              *int64
+	addlatency_b49           *int64
+	latency_b50              *int64
+	addlatency_b50           *int64
+	latency_b51              *int64
+	addlatency_b51           *int64
+	clearedFields            map[string]struct{}
+	done                     bool
+	oldValue                 func(context.Context) (*UsageRollup, error)
+	predicates               []predicate.UsageRollup
 }
 
 var _ ent.Mutation = (*UsageRollupMutation)(nil)
@@ -20414,6 +20522,3786 @@ func (m *UsageRollupMutation) ResetLatencyUsSum() {
 	m.addlatency_us_sum = nil
 }
 
+// SetCacheWriteTokens sets the "cache_write_tokens" field.
+func (m *UsageRollupMutation) SetCacheWriteTokens(i int64) {
+	m.cache_write_tokens = &i
+	m.addcache_write_tokens = nil
+}
+
+// CacheWriteTokens returns the value of the "cache_write_tokens" field in the mutation.
+func (m *UsageRollupMutation) CacheWriteTokens() (r int64, exists bool) {
+	v := m.cache_write_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCacheWriteTokens returns the old "cache_write_tokens" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldCacheWriteTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCacheWriteTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCacheWriteTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCacheWriteTokens: %w", err)
+	}
+	return oldValue.CacheWriteTokens, nil
+}
+
+// AddCacheWriteTokens adds i to the "cache_write_tokens" field.
+func (m *UsageRollupMutation) AddCacheWriteTokens(i int64) {
+	if m.addcache_write_tokens != nil {
+		*m.addcache_write_tokens += i
+	} else {
+		m.addcache_write_tokens = &i
+	}
+}
+
+// AddedCacheWriteTokens returns the value that was added to the "cache_write_tokens" field in this mutation.
+func (m *UsageRollupMutation) AddedCacheWriteTokens() (r int64, exists bool) {
+	v := m.addcache_write_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCacheWriteTokens clears the value of the "cache_write_tokens" field.
+func (m *UsageRollupMutation) ClearCacheWriteTokens() {
+	m.cache_write_tokens = nil
+	m.addcache_write_tokens = nil
+	m.clearedFields[usagerollup.FieldCacheWriteTokens] = struct{}{}
+}
+
+// CacheWriteTokensCleared returns if the "cache_write_tokens" field was cleared in this mutation.
+func (m *UsageRollupMutation) CacheWriteTokensCleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldCacheWriteTokens]
+	return ok
+}
+
+// ResetCacheWriteTokens resets all changes to the "cache_write_tokens" field.
+func (m *UsageRollupMutation) ResetCacheWriteTokens() {
+	m.cache_write_tokens = nil
+	m.addcache_write_tokens = nil
+	delete(m.clearedFields, usagerollup.FieldCacheWriteTokens)
+}
+
+// SetCacheWrite1hTokens sets the "cache_write_1h_tokens" field.
+func (m *UsageRollupMutation) SetCacheWrite1hTokens(i int64) {
+	m.cache_write_1h_tokens = &i
+	m.addcache_write_1h_tokens = nil
+}
+
+// CacheWrite1hTokens returns the value of the "cache_write_1h_tokens" field in the mutation.
+func (m *UsageRollupMutation) CacheWrite1hTokens() (r int64, exists bool) {
+	v := m.cache_write_1h_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCacheWrite1hTokens returns the old "cache_write_1h_tokens" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldCacheWrite1hTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCacheWrite1hTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCacheWrite1hTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCacheWrite1hTokens: %w", err)
+	}
+	return oldValue.CacheWrite1hTokens, nil
+}
+
+// AddCacheWrite1hTokens adds i to the "cache_write_1h_tokens" field.
+func (m *UsageRollupMutation) AddCacheWrite1hTokens(i int64) {
+	if m.addcache_write_1h_tokens != nil {
+		*m.addcache_write_1h_tokens += i
+	} else {
+		m.addcache_write_1h_tokens = &i
+	}
+}
+
+// AddedCacheWrite1hTokens returns the value that was added to the "cache_write_1h_tokens" field in this mutation.
+func (m *UsageRollupMutation) AddedCacheWrite1hTokens() (r int64, exists bool) {
+	v := m.addcache_write_1h_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCacheWrite1hTokens clears the value of the "cache_write_1h_tokens" field.
+func (m *UsageRollupMutation) ClearCacheWrite1hTokens() {
+	m.cache_write_1h_tokens = nil
+	m.addcache_write_1h_tokens = nil
+	m.clearedFields[usagerollup.FieldCacheWrite1hTokens] = struct{}{}
+}
+
+// CacheWrite1hTokensCleared returns if the "cache_write_1h_tokens" field was cleared in this mutation.
+func (m *UsageRollupMutation) CacheWrite1hTokensCleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldCacheWrite1hTokens]
+	return ok
+}
+
+// ResetCacheWrite1hTokens resets all changes to the "cache_write_1h_tokens" field.
+func (m *UsageRollupMutation) ResetCacheWrite1hTokens() {
+	m.cache_write_1h_tokens = nil
+	m.addcache_write_1h_tokens = nil
+	delete(m.clearedFields, usagerollup.FieldCacheWrite1hTokens)
+}
+
+// SetLatencyB00 sets the "latency_b00" field.
+func (m *UsageRollupMutation) SetLatencyB00(i int64) {
+	m.latency_b00 = &i
+	m.addlatency_b00 = nil
+}
+
+// LatencyB00 returns the value of the "latency_b00" field in the mutation.
+func (m *UsageRollupMutation) LatencyB00() (r int64, exists bool) {
+	v := m.latency_b00
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB00 returns the old "latency_b00" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB00(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB00 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB00 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB00: %w", err)
+	}
+	return oldValue.LatencyB00, nil
+}
+
+// AddLatencyB00 adds i to the "latency_b00" field.
+func (m *UsageRollupMutation) AddLatencyB00(i int64) {
+	if m.addlatency_b00 != nil {
+		*m.addlatency_b00 += i
+	} else {
+		m.addlatency_b00 = &i
+	}
+}
+
+// AddedLatencyB00 returns the value that was added to the "latency_b00" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB00() (r int64, exists bool) {
+	v := m.addlatency_b00
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB00 clears the value of the "latency_b00" field.
+func (m *UsageRollupMutation) ClearLatencyB00() {
+	m.latency_b00 = nil
+	m.addlatency_b00 = nil
+	m.clearedFields[usagerollup.FieldLatencyB00] = struct{}{}
+}
+
+// LatencyB00Cleared returns if the "latency_b00" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB00Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB00]
+	return ok
+}
+
+// ResetLatencyB00 resets all changes to the "latency_b00" field.
+func (m *UsageRollupMutation) ResetLatencyB00() {
+	m.latency_b00 = nil
+	m.addlatency_b00 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB00)
+}
+
+// SetLatencyB01 sets the "latency_b01" field.
+func (m *UsageRollupMutation) SetLatencyB01(i int64) {
+	m.latency_b01 = &i
+	m.addlatency_b01 = nil
+}
+
+// LatencyB01 returns the value of the "latency_b01" field in the mutation.
+func (m *UsageRollupMutation) LatencyB01() (r int64, exists bool) {
+	v := m.latency_b01
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB01 returns the old "latency_b01" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB01(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB01 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB01 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB01: %w", err)
+	}
+	return oldValue.LatencyB01, nil
+}
+
+// AddLatencyB01 adds i to the "latency_b01" field.
+func (m *UsageRollupMutation) AddLatencyB01(i int64) {
+	if m.addlatency_b01 != nil {
+		*m.addlatency_b01 += i
+	} else {
+		m.addlatency_b01 = &i
+	}
+}
+
+// AddedLatencyB01 returns the value that was added to the "latency_b01" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB01() (r int64, exists bool) {
+	v := m.addlatency_b01
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB01 clears the value of the "latency_b01" field.
+func (m *UsageRollupMutation) ClearLatencyB01() {
+	m.latency_b01 = nil
+	m.addlatency_b01 = nil
+	m.clearedFields[usagerollup.FieldLatencyB01] = struct{}{}
+}
+
+// LatencyB01Cleared returns if the "latency_b01" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB01Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB01]
+	return ok
+}
+
+// ResetLatencyB01 resets all changes to the "latency_b01" field.
+func (m *UsageRollupMutation) ResetLatencyB01() {
+	m.latency_b01 = nil
+	m.addlatency_b01 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB01)
+}
+
+// SetLatencyB02 sets the "latency_b02" field.
+func (m *UsageRollupMutation) SetLatencyB02(i int64) {
+	m.latency_b02 = &i
+	m.addlatency_b02 = nil
+}
+
+// LatencyB02 returns the value of the "latency_b02" field in the mutation.
+func (m *UsageRollupMutation) LatencyB02() (r int64, exists bool) {
+	v := m.latency_b02
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB02 returns the old "latency_b02" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB02(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB02 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB02 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB02: %w", err)
+	}
+	return oldValue.LatencyB02, nil
+}
+
+// AddLatencyB02 adds i to the "latency_b02" field.
+func (m *UsageRollupMutation) AddLatencyB02(i int64) {
+	if m.addlatency_b02 != nil {
+		*m.addlatency_b02 += i
+	} else {
+		m.addlatency_b02 = &i
+	}
+}
+
+// AddedLatencyB02 returns the value that was added to the "latency_b02" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB02() (r int64, exists bool) {
+	v := m.addlatency_b02
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB02 clears the value of the "latency_b02" field.
+func (m *UsageRollupMutation) ClearLatencyB02() {
+	m.latency_b02 = nil
+	m.addlatency_b02 = nil
+	m.clearedFields[usagerollup.FieldLatencyB02] = struct{}{}
+}
+
+// LatencyB02Cleared returns if the "latency_b02" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB02Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB02]
+	return ok
+}
+
+// ResetLatencyB02 resets all changes to the "latency_b02" field.
+func (m *UsageRollupMutation) ResetLatencyB02() {
+	m.latency_b02 = nil
+	m.addlatency_b02 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB02)
+}
+
+// SetLatencyB03 sets the "latency_b03" field.
+func (m *UsageRollupMutation) SetLatencyB03(i int64) {
+	m.latency_b03 = &i
+	m.addlatency_b03 = nil
+}
+
+// LatencyB03 returns the value of the "latency_b03" field in the mutation.
+func (m *UsageRollupMutation) LatencyB03() (r int64, exists bool) {
+	v := m.latency_b03
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB03 returns the old "latency_b03" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB03(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB03 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB03 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB03: %w", err)
+	}
+	return oldValue.LatencyB03, nil
+}
+
+// AddLatencyB03 adds i to the "latency_b03" field.
+func (m *UsageRollupMutation) AddLatencyB03(i int64) {
+	if m.addlatency_b03 != nil {
+		*m.addlatency_b03 += i
+	} else {
+		m.addlatency_b03 = &i
+	}
+}
+
+// AddedLatencyB03 returns the value that was added to the "latency_b03" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB03() (r int64, exists bool) {
+	v := m.addlatency_b03
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB03 clears the value of the "latency_b03" field.
+func (m *UsageRollupMutation) ClearLatencyB03() {
+	m.latency_b03 = nil
+	m.addlatency_b03 = nil
+	m.clearedFields[usagerollup.FieldLatencyB03] = struct{}{}
+}
+
+// LatencyB03Cleared returns if the "latency_b03" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB03Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB03]
+	return ok
+}
+
+// ResetLatencyB03 resets all changes to the "latency_b03" field.
+func (m *UsageRollupMutation) ResetLatencyB03() {
+	m.latency_b03 = nil
+	m.addlatency_b03 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB03)
+}
+
+// SetLatencyB04 sets the "latency_b04" field.
+func (m *UsageRollupMutation) SetLatencyB04(i int64) {
+	m.latency_b04 = &i
+	m.addlatency_b04 = nil
+}
+
+// LatencyB04 returns the value of the "latency_b04" field in the mutation.
+func (m *UsageRollupMutation) LatencyB04() (r int64, exists bool) {
+	v := m.latency_b04
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB04 returns the old "latency_b04" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB04(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB04 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB04 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB04: %w", err)
+	}
+	return oldValue.LatencyB04, nil
+}
+
+// AddLatencyB04 adds i to the "latency_b04" field.
+func (m *UsageRollupMutation) AddLatencyB04(i int64) {
+	if m.addlatency_b04 != nil {
+		*m.addlatency_b04 += i
+	} else {
+		m.addlatency_b04 = &i
+	}
+}
+
+// AddedLatencyB04 returns the value that was added to the "latency_b04" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB04() (r int64, exists bool) {
+	v := m.addlatency_b04
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB04 clears the value of the "latency_b04" field.
+func (m *UsageRollupMutation) ClearLatencyB04() {
+	m.latency_b04 = nil
+	m.addlatency_b04 = nil
+	m.clearedFields[usagerollup.FieldLatencyB04] = struct{}{}
+}
+
+// LatencyB04Cleared returns if the "latency_b04" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB04Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB04]
+	return ok
+}
+
+// ResetLatencyB04 resets all changes to the "latency_b04" field.
+func (m *UsageRollupMutation) ResetLatencyB04() {
+	m.latency_b04 = nil
+	m.addlatency_b04 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB04)
+}
+
+// SetLatencyB05 sets the "latency_b05" field.
+func (m *UsageRollupMutation) SetLatencyB05(i int64) {
+	m.latency_b05 = &i
+	m.addlatency_b05 = nil
+}
+
+// LatencyB05 returns the value of the "latency_b05" field in the mutation.
+func (m *UsageRollupMutation) LatencyB05() (r int64, exists bool) {
+	v := m.latency_b05
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB05 returns the old "latency_b05" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB05(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB05 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB05 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB05: %w", err)
+	}
+	return oldValue.LatencyB05, nil
+}
+
+// AddLatencyB05 adds i to the "latency_b05" field.
+func (m *UsageRollupMutation) AddLatencyB05(i int64) {
+	if m.addlatency_b05 != nil {
+		*m.addlatency_b05 += i
+	} else {
+		m.addlatency_b05 = &i
+	}
+}
+
+// AddedLatencyB05 returns the value that was added to the "latency_b05" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB05() (r int64, exists bool) {
+	v := m.addlatency_b05
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB05 clears the value of the "latency_b05" field.
+func (m *UsageRollupMutation) ClearLatencyB05() {
+	m.latency_b05 = nil
+	m.addlatency_b05 = nil
+	m.clearedFields[usagerollup.FieldLatencyB05] = struct{}{}
+}
+
+// LatencyB05Cleared returns if the "latency_b05" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB05Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB05]
+	return ok
+}
+
+// ResetLatencyB05 resets all changes to the "latency_b05" field.
+func (m *UsageRollupMutation) ResetLatencyB05() {
+	m.latency_b05 = nil
+	m.addlatency_b05 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB05)
+}
+
+// SetLatencyB06 sets the "latency_b06" field.
+func (m *UsageRollupMutation) SetLatencyB06(i int64) {
+	m.latency_b06 = &i
+	m.addlatency_b06 = nil
+}
+
+// LatencyB06 returns the value of the "latency_b06" field in the mutation.
+func (m *UsageRollupMutation) LatencyB06() (r int64, exists bool) {
+	v := m.latency_b06
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB06 returns the old "latency_b06" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB06(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB06 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB06 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB06: %w", err)
+	}
+	return oldValue.LatencyB06, nil
+}
+
+// AddLatencyB06 adds i to the "latency_b06" field.
+func (m *UsageRollupMutation) AddLatencyB06(i int64) {
+	if m.addlatency_b06 != nil {
+		*m.addlatency_b06 += i
+	} else {
+		m.addlatency_b06 = &i
+	}
+}
+
+// AddedLatencyB06 returns the value that was added to the "latency_b06" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB06() (r int64, exists bool) {
+	v := m.addlatency_b06
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB06 clears the value of the "latency_b06" field.
+func (m *UsageRollupMutation) ClearLatencyB06() {
+	m.latency_b06 = nil
+	m.addlatency_b06 = nil
+	m.clearedFields[usagerollup.FieldLatencyB06] = struct{}{}
+}
+
+// LatencyB06Cleared returns if the "latency_b06" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB06Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB06]
+	return ok
+}
+
+// ResetLatencyB06 resets all changes to the "latency_b06" field.
+func (m *UsageRollupMutation) ResetLatencyB06() {
+	m.latency_b06 = nil
+	m.addlatency_b06 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB06)
+}
+
+// SetLatencyB07 sets the "latency_b07" field.
+func (m *UsageRollupMutation) SetLatencyB07(i int64) {
+	m.latency_b07 = &i
+	m.addlatency_b07 = nil
+}
+
+// LatencyB07 returns the value of the "latency_b07" field in the mutation.
+func (m *UsageRollupMutation) LatencyB07() (r int64, exists bool) {
+	v := m.latency_b07
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB07 returns the old "latency_b07" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB07(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB07 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB07 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB07: %w", err)
+	}
+	return oldValue.LatencyB07, nil
+}
+
+// AddLatencyB07 adds i to the "latency_b07" field.
+func (m *UsageRollupMutation) AddLatencyB07(i int64) {
+	if m.addlatency_b07 != nil {
+		*m.addlatency_b07 += i
+	} else {
+		m.addlatency_b07 = &i
+	}
+}
+
+// AddedLatencyB07 returns the value that was added to the "latency_b07" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB07() (r int64, exists bool) {
+	v := m.addlatency_b07
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB07 clears the value of the "latency_b07" field.
+func (m *UsageRollupMutation) ClearLatencyB07() {
+	m.latency_b07 = nil
+	m.addlatency_b07 = nil
+	m.clearedFields[usagerollup.FieldLatencyB07] = struct{}{}
+}
+
+// LatencyB07Cleared returns if the "latency_b07" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB07Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB07]
+	return ok
+}
+
+// ResetLatencyB07 resets all changes to the "latency_b07" field.
+func (m *UsageRollupMutation) ResetLatencyB07() {
+	m.latency_b07 = nil
+	m.addlatency_b07 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB07)
+}
+
+// SetLatencyB08 sets the "latency_b08" field.
+func (m *UsageRollupMutation) SetLatencyB08(i int64) {
+	m.latency_b08 = &i
+	m.addlatency_b08 = nil
+}
+
+// LatencyB08 returns the value of the "latency_b08" field in the mutation.
+func (m *UsageRollupMutation) LatencyB08() (r int64, exists bool) {
+	v := m.latency_b08
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB08 returns the old "latency_b08" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB08(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB08 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB08 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB08: %w", err)
+	}
+	return oldValue.LatencyB08, nil
+}
+
+// AddLatencyB08 adds i to the "latency_b08" field.
+func (m *UsageRollupMutation) AddLatencyB08(i int64) {
+	if m.addlatency_b08 != nil {
+		*m.addlatency_b08 += i
+	} else {
+		m.addlatency_b08 = &i
+	}
+}
+
+// AddedLatencyB08 returns the value that was added to the "latency_b08" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB08() (r int64, exists bool) {
+	v := m.addlatency_b08
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB08 clears the value of the "latency_b08" field.
+func (m *UsageRollupMutation) ClearLatencyB08() {
+	m.latency_b08 = nil
+	m.addlatency_b08 = nil
+	m.clearedFields[usagerollup.FieldLatencyB08] = struct{}{}
+}
+
+// LatencyB08Cleared returns if the "latency_b08" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB08Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB08]
+	return ok
+}
+
+// ResetLatencyB08 resets all changes to the "latency_b08" field.
+func (m *UsageRollupMutation) ResetLatencyB08() {
+	m.latency_b08 = nil
+	m.addlatency_b08 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB08)
+}
+
+// SetLatencyB09 sets the "latency_b09" field.
+func (m *UsageRollupMutation) SetLatencyB09(i int64) {
+	m.latency_b09 = &i
+	m.addlatency_b09 = nil
+}
+
+// LatencyB09 returns the value of the "latency_b09" field in the mutation.
+func (m *UsageRollupMutation) LatencyB09() (r int64, exists bool) {
+	v := m.latency_b09
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB09 returns the old "latency_b09" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB09(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB09 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB09 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB09: %w", err)
+	}
+	return oldValue.LatencyB09, nil
+}
+
+// AddLatencyB09 adds i to the "latency_b09" field.
+func (m *UsageRollupMutation) AddLatencyB09(i int64) {
+	if m.addlatency_b09 != nil {
+		*m.addlatency_b09 += i
+	} else {
+		m.addlatency_b09 = &i
+	}
+}
+
+// AddedLatencyB09 returns the value that was added to the "latency_b09" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB09() (r int64, exists bool) {
+	v := m.addlatency_b09
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB09 clears the value of the "latency_b09" field.
+func (m *UsageRollupMutation) ClearLatencyB09() {
+	m.latency_b09 = nil
+	m.addlatency_b09 = nil
+	m.clearedFields[usagerollup.FieldLatencyB09] = struct{}{}
+}
+
+// LatencyB09Cleared returns if the "latency_b09" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB09Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB09]
+	return ok
+}
+
+// ResetLatencyB09 resets all changes to the "latency_b09" field.
+func (m *UsageRollupMutation) ResetLatencyB09() {
+	m.latency_b09 = nil
+	m.addlatency_b09 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB09)
+}
+
+// SetLatencyB10 sets the "latency_b10" field.
+func (m *UsageRollupMutation) SetLatencyB10(i int64) {
+	m.latency_b10 = &i
+	m.addlatency_b10 = nil
+}
+
+// LatencyB10 returns the value of the "latency_b10" field in the mutation.
+func (m *UsageRollupMutation) LatencyB10() (r int64, exists bool) {
+	v := m.latency_b10
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB10 returns the old "latency_b10" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB10(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB10 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB10 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB10: %w", err)
+	}
+	return oldValue.LatencyB10, nil
+}
+
+// AddLatencyB10 adds i to the "latency_b10" field.
+func (m *UsageRollupMutation) AddLatencyB10(i int64) {
+	if m.addlatency_b10 != nil {
+		*m.addlatency_b10 += i
+	} else {
+		m.addlatency_b10 = &i
+	}
+}
+
+// AddedLatencyB10 returns the value that was added to the "latency_b10" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB10() (r int64, exists bool) {
+	v := m.addlatency_b10
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB10 clears the value of the "latency_b10" field.
+func (m *UsageRollupMutation) ClearLatencyB10() {
+	m.latency_b10 = nil
+	m.addlatency_b10 = nil
+	m.clearedFields[usagerollup.FieldLatencyB10] = struct{}{}
+}
+
+// LatencyB10Cleared returns if the "latency_b10" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB10Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB10]
+	return ok
+}
+
+// ResetLatencyB10 resets all changes to the "latency_b10" field.
+func (m *UsageRollupMutation) ResetLatencyB10() {
+	m.latency_b10 = nil
+	m.addlatency_b10 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB10)
+}
+
+// SetLatencyB11 sets the "latency_b11" field.
+func (m *UsageRollupMutation) SetLatencyB11(i int64) {
+	m.latency_b11 = &i
+	m.addlatency_b11 = nil
+}
+
+// LatencyB11 returns the value of the "latency_b11" field in the mutation.
+func (m *UsageRollupMutation) LatencyB11() (r int64, exists bool) {
+	v := m.latency_b11
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB11 returns the old "latency_b11" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB11(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB11 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB11 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB11: %w", err)
+	}
+	return oldValue.LatencyB11, nil
+}
+
+// AddLatencyB11 adds i to the "latency_b11" field.
+func (m *UsageRollupMutation) AddLatencyB11(i int64) {
+	if m.addlatency_b11 != nil {
+		*m.addlatency_b11 += i
+	} else {
+		m.addlatency_b11 = &i
+	}
+}
+
+// AddedLatencyB11 returns the value that was added to the "latency_b11" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB11() (r int64, exists bool) {
+	v := m.addlatency_b11
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB11 clears the value of the "latency_b11" field.
+func (m *UsageRollupMutation) ClearLatencyB11() {
+	m.latency_b11 = nil
+	m.addlatency_b11 = nil
+	m.clearedFields[usagerollup.FieldLatencyB11] = struct{}{}
+}
+
+// LatencyB11Cleared returns if the "latency_b11" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB11Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB11]
+	return ok
+}
+
+// ResetLatencyB11 resets all changes to the "latency_b11" field.
+func (m *UsageRollupMutation) ResetLatencyB11() {
+	m.latency_b11 = nil
+	m.addlatency_b11 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB11)
+}
+
+// SetLatencyB12 sets the "latency_b12" field.
+func (m *UsageRollupMutation) SetLatencyB12(i int64) {
+	m.latency_b12 = &i
+	m.addlatency_b12 = nil
+}
+
+// LatencyB12 returns the value of the "latency_b12" field in the mutation.
+func (m *UsageRollupMutation) LatencyB12() (r int64, exists bool) {
+	v := m.latency_b12
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB12 returns the old "latency_b12" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB12(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB12 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB12 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB12: %w", err)
+	}
+	return oldValue.LatencyB12, nil
+}
+
+// AddLatencyB12 adds i to the "latency_b12" field.
+func (m *UsageRollupMutation) AddLatencyB12(i int64) {
+	if m.addlatency_b12 != nil {
+		*m.addlatency_b12 += i
+	} else {
+		m.addlatency_b12 = &i
+	}
+}
+
+// AddedLatencyB12 returns the value that was added to the "latency_b12" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB12() (r int64, exists bool) {
+	v := m.addlatency_b12
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB12 clears the value of the "latency_b12" field.
+func (m *UsageRollupMutation) ClearLatencyB12() {
+	m.latency_b12 = nil
+	m.addlatency_b12 = nil
+	m.clearedFields[usagerollup.FieldLatencyB12] = struct{}{}
+}
+
+// LatencyB12Cleared returns if the "latency_b12" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB12Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB12]
+	return ok
+}
+
+// ResetLatencyB12 resets all changes to the "latency_b12" field.
+func (m *UsageRollupMutation) ResetLatencyB12() {
+	m.latency_b12 = nil
+	m.addlatency_b12 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB12)
+}
+
+// SetLatencyB13 sets the "latency_b13" field.
+func (m *UsageRollupMutation) SetLatencyB13(i int64) {
+	m.latency_b13 = &i
+	m.addlatency_b13 = nil
+}
+
+// LatencyB13 returns the value of the "latency_b13" field in the mutation.
+func (m *UsageRollupMutation) LatencyB13() (r int64, exists bool) {
+	v := m.latency_b13
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB13 returns the old "latency_b13" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB13(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB13 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB13 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB13: %w", err)
+	}
+	return oldValue.LatencyB13, nil
+}
+
+// AddLatencyB13 adds i to the "latency_b13" field.
+func (m *UsageRollupMutation) AddLatencyB13(i int64) {
+	if m.addlatency_b13 != nil {
+		*m.addlatency_b13 += i
+	} else {
+		m.addlatency_b13 = &i
+	}
+}
+
+// AddedLatencyB13 returns the value that was added to the "latency_b13" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB13() (r int64, exists bool) {
+	v := m.addlatency_b13
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB13 clears the value of the "latency_b13" field.
+func (m *UsageRollupMutation) ClearLatencyB13() {
+	m.latency_b13 = nil
+	m.addlatency_b13 = nil
+	m.clearedFields[usagerollup.FieldLatencyB13] = struct{}{}
+}
+
+// LatencyB13Cleared returns if the "latency_b13" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB13Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB13]
+	return ok
+}
+
+// ResetLatencyB13 resets all changes to the "latency_b13" field.
+func (m *UsageRollupMutation) ResetLatencyB13() {
+	m.latency_b13 = nil
+	m.addlatency_b13 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB13)
+}
+
+// SetLatencyB14 sets the "latency_b14" field.
+func (m *UsageRollupMutation) SetLatencyB14(i int64) {
+	m.latency_b14 = &i
+	m.addlatency_b14 = nil
+}
+
+// LatencyB14 returns the value of the "latency_b14" field in the mutation.
+func (m *UsageRollupMutation) LatencyB14() (r int64, exists bool) {
+	v := m.latency_b14
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB14 returns the old "latency_b14" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB14(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB14 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB14 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB14: %w", err)
+	}
+	return oldValue.LatencyB14, nil
+}
+
+// AddLatencyB14 adds i to the "latency_b14" field.
+func (m *UsageRollupMutation) AddLatencyB14(i int64) {
+	if m.addlatency_b14 != nil {
+		*m.addlatency_b14 += i
+	} else {
+		m.addlatency_b14 = &i
+	}
+}
+
+// AddedLatencyB14 returns the value that was added to the "latency_b14" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB14() (r int64, exists bool) {
+	v := m.addlatency_b14
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB14 clears the value of the "latency_b14" field.
+func (m *UsageRollupMutation) ClearLatencyB14() {
+	m.latency_b14 = nil
+	m.addlatency_b14 = nil
+	m.clearedFields[usagerollup.FieldLatencyB14] = struct{}{}
+}
+
+// LatencyB14Cleared returns if the "latency_b14" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB14Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB14]
+	return ok
+}
+
+// ResetLatencyB14 resets all changes to the "latency_b14" field.
+func (m *UsageRollupMutation) ResetLatencyB14() {
+	m.latency_b14 = nil
+	m.addlatency_b14 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB14)
+}
+
+// SetLatencyB15 sets the "latency_b15" field.
+func (m *UsageRollupMutation) SetLatencyB15(i int64) {
+	m.latency_b15 = &i
+	m.addlatency_b15 = nil
+}
+
+// LatencyB15 returns the value of the "latency_b15" field in the mutation.
+func (m *UsageRollupMutation) LatencyB15() (r int64, exists bool) {
+	v := m.latency_b15
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB15 returns the old "latency_b15" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB15(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB15 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB15 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB15: %w", err)
+	}
+	return oldValue.LatencyB15, nil
+}
+
+// AddLatencyB15 adds i to the "latency_b15" field.
+func (m *UsageRollupMutation) AddLatencyB15(i int64) {
+	if m.addlatency_b15 != nil {
+		*m.addlatency_b15 += i
+	} else {
+		m.addlatency_b15 = &i
+	}
+}
+
+// AddedLatencyB15 returns the value that was added to the "latency_b15" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB15() (r int64, exists bool) {
+	v := m.addlatency_b15
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB15 clears the value of the "latency_b15" field.
+func (m *UsageRollupMutation) ClearLatencyB15() {
+	m.latency_b15 = nil
+	m.addlatency_b15 = nil
+	m.clearedFields[usagerollup.FieldLatencyB15] = struct{}{}
+}
+
+// LatencyB15Cleared returns if the "latency_b15" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB15Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB15]
+	return ok
+}
+
+// ResetLatencyB15 resets all changes to the "latency_b15" field.
+func (m *UsageRollupMutation) ResetLatencyB15() {
+	m.latency_b15 = nil
+	m.addlatency_b15 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB15)
+}
+
+// SetLatencyB16 sets the "latency_b16" field.
+func (m *UsageRollupMutation) SetLatencyB16(i int64) {
+	m.latency_b16 = &i
+	m.addlatency_b16 = nil
+}
+
+// LatencyB16 returns the value of the "latency_b16" field in the mutation.
+func (m *UsageRollupMutation) LatencyB16() (r int64, exists bool) {
+	v := m.latency_b16
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB16 returns the old "latency_b16" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB16(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB16 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB16 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB16: %w", err)
+	}
+	return oldValue.LatencyB16, nil
+}
+
+// AddLatencyB16 adds i to the "latency_b16" field.
+func (m *UsageRollupMutation) AddLatencyB16(i int64) {
+	if m.addlatency_b16 != nil {
+		*m.addlatency_b16 += i
+	} else {
+		m.addlatency_b16 = &i
+	}
+}
+
+// AddedLatencyB16 returns the value that was added to the "latency_b16" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB16() (r int64, exists bool) {
+	v := m.addlatency_b16
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB16 clears the value of the "latency_b16" field.
+func (m *UsageRollupMutation) ClearLatencyB16() {
+	m.latency_b16 = nil
+	m.addlatency_b16 = nil
+	m.clearedFields[usagerollup.FieldLatencyB16] = struct{}{}
+}
+
+// LatencyB16Cleared returns if the "latency_b16" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB16Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB16]
+	return ok
+}
+
+// ResetLatencyB16 resets all changes to the "latency_b16" field.
+func (m *UsageRollupMutation) ResetLatencyB16() {
+	m.latency_b16 = nil
+	m.addlatency_b16 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB16)
+}
+
+// SetLatencyB17 sets the "latency_b17" field.
+func (m *UsageRollupMutation) SetLatencyB17(i int64) {
+	m.latency_b17 = &i
+	m.addlatency_b17 = nil
+}
+
+// LatencyB17 returns the value of the "latency_b17" field in the mutation.
+func (m *UsageRollupMutation) LatencyB17() (r int64, exists bool) {
+	v := m.latency_b17
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB17 returns the old "latency_b17" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB17(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB17 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB17 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB17: %w", err)
+	}
+	return oldValue.LatencyB17, nil
+}
+
+// AddLatencyB17 adds i to the "latency_b17" field.
+func (m *UsageRollupMutation) AddLatencyB17(i int64) {
+	if m.addlatency_b17 != nil {
+		*m.addlatency_b17 += i
+	} else {
+		m.addlatency_b17 = &i
+	}
+}
+
+// AddedLatencyB17 returns the value that was added to the "latency_b17" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB17() (r int64, exists bool) {
+	v := m.addlatency_b17
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB17 clears the value of the "latency_b17" field.
+func (m *UsageRollupMutation) ClearLatencyB17() {
+	m.latency_b17 = nil
+	m.addlatency_b17 = nil
+	m.clearedFields[usagerollup.FieldLatencyB17] = struct{}{}
+}
+
+// LatencyB17Cleared returns if the "latency_b17" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB17Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB17]
+	return ok
+}
+
+// ResetLatencyB17 resets all changes to the "latency_b17" field.
+func (m *UsageRollupMutation) ResetLatencyB17() {
+	m.latency_b17 = nil
+	m.addlatency_b17 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB17)
+}
+
+// SetLatencyB18 sets the "latency_b18" field.
+func (m *UsageRollupMutation) SetLatencyB18(i int64) {
+	m.latency_b18 = &i
+	m.addlatency_b18 = nil
+}
+
+// LatencyB18 returns the value of the "latency_b18" field in the mutation.
+func (m *UsageRollupMutation) LatencyB18() (r int64, exists bool) {
+	v := m.latency_b18
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB18 returns the old "latency_b18" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB18(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB18 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB18 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB18: %w", err)
+	}
+	return oldValue.LatencyB18, nil
+}
+
+// AddLatencyB18 adds i to the "latency_b18" field.
+func (m *UsageRollupMutation) AddLatencyB18(i int64) {
+	if m.addlatency_b18 != nil {
+		*m.addlatency_b18 += i
+	} else {
+		m.addlatency_b18 = &i
+	}
+}
+
+// AddedLatencyB18 returns the value that was added to the "latency_b18" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB18() (r int64, exists bool) {
+	v := m.addlatency_b18
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB18 clears the value of the "latency_b18" field.
+func (m *UsageRollupMutation) ClearLatencyB18() {
+	m.latency_b18 = nil
+	m.addlatency_b18 = nil
+	m.clearedFields[usagerollup.FieldLatencyB18] = struct{}{}
+}
+
+// LatencyB18Cleared returns if the "latency_b18" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB18Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB18]
+	return ok
+}
+
+// ResetLatencyB18 resets all changes to the "latency_b18" field.
+func (m *UsageRollupMutation) ResetLatencyB18() {
+	m.latency_b18 = nil
+	m.addlatency_b18 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB18)
+}
+
+// SetLatencyB19 sets the "latency_b19" field.
+func (m *UsageRollupMutation) SetLatencyB19(i int64) {
+	m.latency_b19 = &i
+	m.addlatency_b19 = nil
+}
+
+// LatencyB19 returns the value of the "latency_b19" field in the mutation.
+func (m *UsageRollupMutation) LatencyB19() (r int64, exists bool) {
+	v := m.latency_b19
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB19 returns the old "latency_b19" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB19(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB19 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB19 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB19: %w", err)
+	}
+	return oldValue.LatencyB19, nil
+}
+
+// AddLatencyB19 adds i to the "latency_b19" field.
+func (m *UsageRollupMutation) AddLatencyB19(i int64) {
+	if m.addlatency_b19 != nil {
+		*m.addlatency_b19 += i
+	} else {
+		m.addlatency_b19 = &i
+	}
+}
+
+// AddedLatencyB19 returns the value that was added to the "latency_b19" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB19() (r int64, exists bool) {
+	v := m.addlatency_b19
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB19 clears the value of the "latency_b19" field.
+func (m *UsageRollupMutation) ClearLatencyB19() {
+	m.latency_b19 = nil
+	m.addlatency_b19 = nil
+	m.clearedFields[usagerollup.FieldLatencyB19] = struct{}{}
+}
+
+// LatencyB19Cleared returns if the "latency_b19" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB19Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB19]
+	return ok
+}
+
+// ResetLatencyB19 resets all changes to the "latency_b19" field.
+func (m *UsageRollupMutation) ResetLatencyB19() {
+	m.latency_b19 = nil
+	m.addlatency_b19 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB19)
+}
+
+// SetLatencyB20 sets the "latency_b20" field.
+func (m *UsageRollupMutation) SetLatencyB20(i int64) {
+	m.latency_b20 = &i
+	m.addlatency_b20 = nil
+}
+
+// LatencyB20 returns the value of the "latency_b20" field in the mutation.
+func (m *UsageRollupMutation) LatencyB20() (r int64, exists bool) {
+	v := m.latency_b20
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB20 returns the old "latency_b20" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB20(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB20 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB20 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB20: %w", err)
+	}
+	return oldValue.LatencyB20, nil
+}
+
+// AddLatencyB20 adds i to the "latency_b20" field.
+func (m *UsageRollupMutation) AddLatencyB20(i int64) {
+	if m.addlatency_b20 != nil {
+		*m.addlatency_b20 += i
+	} else {
+		m.addlatency_b20 = &i
+	}
+}
+
+// AddedLatencyB20 returns the value that was added to the "latency_b20" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB20() (r int64, exists bool) {
+	v := m.addlatency_b20
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB20 clears the value of the "latency_b20" field.
+func (m *UsageRollupMutation) ClearLatencyB20() {
+	m.latency_b20 = nil
+	m.addlatency_b20 = nil
+	m.clearedFields[usagerollup.FieldLatencyB20] = struct{}{}
+}
+
+// LatencyB20Cleared returns if the "latency_b20" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB20Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB20]
+	return ok
+}
+
+// ResetLatencyB20 resets all changes to the "latency_b20" field.
+func (m *UsageRollupMutation) ResetLatencyB20() {
+	m.latency_b20 = nil
+	m.addlatency_b20 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB20)
+}
+
+// SetLatencyB21 sets the "latency_b21" field.
+func (m *UsageRollupMutation) SetLatencyB21(i int64) {
+	m.latency_b21 = &i
+	m.addlatency_b21 = nil
+}
+
+// LatencyB21 returns the value of the "latency_b21" field in the mutation.
+func (m *UsageRollupMutation) LatencyB21() (r int64, exists bool) {
+	v := m.latency_b21
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB21 returns the old "latency_b21" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB21(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB21 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB21 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB21: %w", err)
+	}
+	return oldValue.LatencyB21, nil
+}
+
+// AddLatencyB21 adds i to the "latency_b21" field.
+func (m *UsageRollupMutation) AddLatencyB21(i int64) {
+	if m.addlatency_b21 != nil {
+		*m.addlatency_b21 += i
+	} else {
+		m.addlatency_b21 = &i
+	}
+}
+
+// AddedLatencyB21 returns the value that was added to the "latency_b21" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB21() (r int64, exists bool) {
+	v := m.addlatency_b21
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB21 clears the value of the "latency_b21" field.
+func (m *UsageRollupMutation) ClearLatencyB21() {
+	m.latency_b21 = nil
+	m.addlatency_b21 = nil
+	m.clearedFields[usagerollup.FieldLatencyB21] = struct{}{}
+}
+
+// LatencyB21Cleared returns if the "latency_b21" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB21Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB21]
+	return ok
+}
+
+// ResetLatencyB21 resets all changes to the "latency_b21" field.
+func (m *UsageRollupMutation) ResetLatencyB21() {
+	m.latency_b21 = nil
+	m.addlatency_b21 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB21)
+}
+
+// SetLatencyB22 sets the "latency_b22" field.
+func (m *UsageRollupMutation) SetLatencyB22(i int64) {
+	m.latency_b22 = &i
+	m.addlatency_b22 = nil
+}
+
+// LatencyB22 returns the value of the "latency_b22" field in the mutation.
+func (m *UsageRollupMutation) LatencyB22() (r int64, exists bool) {
+	v := m.latency_b22
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB22 returns the old "latency_b22" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB22(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB22 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB22 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB22: %w", err)
+	}
+	return oldValue.LatencyB22, nil
+}
+
+// AddLatencyB22 adds i to the "latency_b22" field.
+func (m *UsageRollupMutation) AddLatencyB22(i int64) {
+	if m.addlatency_b22 != nil {
+		*m.addlatency_b22 += i
+	} else {
+		m.addlatency_b22 = &i
+	}
+}
+
+// AddedLatencyB22 returns the value that was added to the "latency_b22" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB22() (r int64, exists bool) {
+	v := m.addlatency_b22
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB22 clears the value of the "latency_b22" field.
+func (m *UsageRollupMutation) ClearLatencyB22() {
+	m.latency_b22 = nil
+	m.addlatency_b22 = nil
+	m.clearedFields[usagerollup.FieldLatencyB22] = struct{}{}
+}
+
+// LatencyB22Cleared returns if the "latency_b22" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB22Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB22]
+	return ok
+}
+
+// ResetLatencyB22 resets all changes to the "latency_b22" field.
+func (m *UsageRollupMutation) ResetLatencyB22() {
+	m.latency_b22 = nil
+	m.addlatency_b22 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB22)
+}
+
+// SetLatencyB23 sets the "latency_b23" field.
+func (m *UsageRollupMutation) SetLatencyB23(i int64) {
+	m.latency_b23 = &i
+	m.addlatency_b23 = nil
+}
+
+// LatencyB23 returns the value of the "latency_b23" field in the mutation.
+func (m *UsageRollupMutation) LatencyB23() (r int64, exists bool) {
+	v := m.latency_b23
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB23 returns the old "latency_b23" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB23(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB23 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB23 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB23: %w", err)
+	}
+	return oldValue.LatencyB23, nil
+}
+
+// AddLatencyB23 adds i to the "latency_b23" field.
+func (m *UsageRollupMutation) AddLatencyB23(i int64) {
+	if m.addlatency_b23 != nil {
+		*m.addlatency_b23 += i
+	} else {
+		m.addlatency_b23 = &i
+	}
+}
+
+// AddedLatencyB23 returns the value that was added to the "latency_b23" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB23() (r int64, exists bool) {
+	v := m.addlatency_b23
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB23 clears the value of the "latency_b23" field.
+func (m *UsageRollupMutation) ClearLatencyB23() {
+	m.latency_b23 = nil
+	m.addlatency_b23 = nil
+	m.clearedFields[usagerollup.FieldLatencyB23] = struct{}{}
+}
+
+// LatencyB23Cleared returns if the "latency_b23" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB23Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB23]
+	return ok
+}
+
+// ResetLatencyB23 resets all changes to the "latency_b23" field.
+func (m *UsageRollupMutation) ResetLatencyB23() {
+	m.latency_b23 = nil
+	m.addlatency_b23 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB23)
+}
+
+// SetLatencyB24 sets the "latency_b24" field.
+func (m *UsageRollupMutation) SetLatencyB24(i int64) {
+	m.latency_b24 = &i
+	m.addlatency_b24 = nil
+}
+
+// LatencyB24 returns the value of the "latency_b24" field in the mutation.
+func (m *UsageRollupMutation) LatencyB24() (r int64, exists bool) {
+	v := m.latency_b24
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB24 returns the old "latency_b24" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB24(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB24 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB24 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB24: %w", err)
+	}
+	return oldValue.LatencyB24, nil
+}
+
+// AddLatencyB24 adds i to the "latency_b24" field.
+func (m *UsageRollupMutation) AddLatencyB24(i int64) {
+	if m.addlatency_b24 != nil {
+		*m.addlatency_b24 += i
+	} else {
+		m.addlatency_b24 = &i
+	}
+}
+
+// AddedLatencyB24 returns the value that was added to the "latency_b24" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB24() (r int64, exists bool) {
+	v := m.addlatency_b24
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB24 clears the value of the "latency_b24" field.
+func (m *UsageRollupMutation) ClearLatencyB24() {
+	m.latency_b24 = nil
+	m.addlatency_b24 = nil
+	m.clearedFields[usagerollup.FieldLatencyB24] = struct{}{}
+}
+
+// LatencyB24Cleared returns if the "latency_b24" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB24Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB24]
+	return ok
+}
+
+// ResetLatencyB24 resets all changes to the "latency_b24" field.
+func (m *UsageRollupMutation) ResetLatencyB24() {
+	m.latency_b24 = nil
+	m.addlatency_b24 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB24)
+}
+
+// SetLatencyB25 sets the "latency_b25" field.
+func (m *UsageRollupMutation) SetLatencyB25(i int64) {
+	m.latency_b25 = &i
+	m.addlatency_b25 = nil
+}
+
+// LatencyB25 returns the value of the "latency_b25" field in the mutation.
+func (m *UsageRollupMutation) LatencyB25() (r int64, exists bool) {
+	v := m.latency_b25
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB25 returns the old "latency_b25" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB25(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB25 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB25 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB25: %w", err)
+	}
+	return oldValue.LatencyB25, nil
+}
+
+// AddLatencyB25 adds i to the "latency_b25" field.
+func (m *UsageRollupMutation) AddLatencyB25(i int64) {
+	if m.addlatency_b25 != nil {
+		*m.addlatency_b25 += i
+	} else {
+		m.addlatency_b25 = &i
+	}
+}
+
+// AddedLatencyB25 returns the value that was added to the "latency_b25" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB25() (r int64, exists bool) {
+	v := m.addlatency_b25
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB25 clears the value of the "latency_b25" field.
+func (m *UsageRollupMutation) ClearLatencyB25() {
+	m.latency_b25 = nil
+	m.addlatency_b25 = nil
+	m.clearedFields[usagerollup.FieldLatencyB25] = struct{}{}
+}
+
+// LatencyB25Cleared returns if the "latency_b25" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB25Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB25]
+	return ok
+}
+
+// ResetLatencyB25 resets all changes to the "latency_b25" field.
+func (m *UsageRollupMutation) ResetLatencyB25() {
+	m.latency_b25 = nil
+	m.addlatency_b25 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB25)
+}
+
+// SetLatencyB26 sets the "latency_b26" field.
+func (m *UsageRollupMutation) SetLatencyB26(i int64) {
+	m.latency_b26 = &i
+	m.addlatency_b26 = nil
+}
+
+// LatencyB26 returns the value of the "latency_b26" field in the mutation.
+func (m *UsageRollupMutation) LatencyB26() (r int64, exists bool) {
+	v := m.latency_b26
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB26 returns the old "latency_b26" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB26(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB26 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB26 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB26: %w", err)
+	}
+	return oldValue.LatencyB26, nil
+}
+
+// AddLatencyB26 adds i to the "latency_b26" field.
+func (m *UsageRollupMutation) AddLatencyB26(i int64) {
+	if m.addlatency_b26 != nil {
+		*m.addlatency_b26 += i
+	} else {
+		m.addlatency_b26 = &i
+	}
+}
+
+// AddedLatencyB26 returns the value that was added to the "latency_b26" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB26() (r int64, exists bool) {
+	v := m.addlatency_b26
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB26 clears the value of the "latency_b26" field.
+func (m *UsageRollupMutation) ClearLatencyB26() {
+	m.latency_b26 = nil
+	m.addlatency_b26 = nil
+	m.clearedFields[usagerollup.FieldLatencyB26] = struct{}{}
+}
+
+// LatencyB26Cleared returns if the "latency_b26" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB26Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB26]
+	return ok
+}
+
+// ResetLatencyB26 resets all changes to the "latency_b26" field.
+func (m *UsageRollupMutation) ResetLatencyB26() {
+	m.latency_b26 = nil
+	m.addlatency_b26 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB26)
+}
+
+// SetLatencyB27 sets the "latency_b27" field.
+func (m *UsageRollupMutation) SetLatencyB27(i int64) {
+	m.latency_b27 = &i
+	m.addlatency_b27 = nil
+}
+
+// LatencyB27 returns the value of the "latency_b27" field in the mutation.
+func (m *UsageRollupMutation) LatencyB27() (r int64, exists bool) {
+	v := m.latency_b27
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB27 returns the old "latency_b27" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB27(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB27 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB27 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB27: %w", err)
+	}
+	return oldValue.LatencyB27, nil
+}
+
+// AddLatencyB27 adds i to the "latency_b27" field.
+func (m *UsageRollupMutation) AddLatencyB27(i int64) {
+	if m.addlatency_b27 != nil {
+		*m.addlatency_b27 += i
+	} else {
+		m.addlatency_b27 = &i
+	}
+}
+
+// AddedLatencyB27 returns the value that was added to the "latency_b27" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB27() (r int64, exists bool) {
+	v := m.addlatency_b27
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB27 clears the value of the "latency_b27" field.
+func (m *UsageRollupMutation) ClearLatencyB27() {
+	m.latency_b27 = nil
+	m.addlatency_b27 = nil
+	m.clearedFields[usagerollup.FieldLatencyB27] = struct{}{}
+}
+
+// LatencyB27Cleared returns if the "latency_b27" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB27Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB27]
+	return ok
+}
+
+// ResetLatencyB27 resets all changes to the "latency_b27" field.
+func (m *UsageRollupMutation) ResetLatencyB27() {
+	m.latency_b27 = nil
+	m.addlatency_b27 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB27)
+}
+
+// SetLatencyB28 sets the "latency_b28" field.
+func (m *UsageRollupMutation) SetLatencyB28(i int64) {
+	m.latency_b28 = &i
+	m.addlatency_b28 = nil
+}
+
+// LatencyB28 returns the value of the "latency_b28" field in the mutation.
+func (m *UsageRollupMutation) LatencyB28() (r int64, exists bool) {
+	v := m.latency_b28
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB28 returns the old "latency_b28" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB28(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB28 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB28 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB28: %w", err)
+	}
+	return oldValue.LatencyB28, nil
+}
+
+// AddLatencyB28 adds i to the "latency_b28" field.
+func (m *UsageRollupMutation) AddLatencyB28(i int64) {
+	if m.addlatency_b28 != nil {
+		*m.addlatency_b28 += i
+	} else {
+		m.addlatency_b28 = &i
+	}
+}
+
+// AddedLatencyB28 returns the value that was added to the "latency_b28" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB28() (r int64, exists bool) {
+	v := m.addlatency_b28
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB28 clears the value of the "latency_b28" field.
+func (m *UsageRollupMutation) ClearLatencyB28() {
+	m.latency_b28 = nil
+	m.addlatency_b28 = nil
+	m.clearedFields[usagerollup.FieldLatencyB28] = struct{}{}
+}
+
+// LatencyB28Cleared returns if the "latency_b28" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB28Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB28]
+	return ok
+}
+
+// ResetLatencyB28 resets all changes to the "latency_b28" field.
+func (m *UsageRollupMutation) ResetLatencyB28() {
+	m.latency_b28 = nil
+	m.addlatency_b28 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB28)
+}
+
+// SetLatencyB29 sets the "latency_b29" field.
+func (m *UsageRollupMutation) SetLatencyB29(i int64) {
+	m.latency_b29 = &i
+	m.addlatency_b29 = nil
+}
+
+// LatencyB29 returns the value of the "latency_b29" field in the mutation.
+func (m *UsageRollupMutation) LatencyB29() (r int64, exists bool) {
+	v := m.latency_b29
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB29 returns the old "latency_b29" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB29(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB29 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB29 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB29: %w", err)
+	}
+	return oldValue.LatencyB29, nil
+}
+
+// AddLatencyB29 adds i to the "latency_b29" field.
+func (m *UsageRollupMutation) AddLatencyB29(i int64) {
+	if m.addlatency_b29 != nil {
+		*m.addlatency_b29 += i
+	} else {
+		m.addlatency_b29 = &i
+	}
+}
+
+// AddedLatencyB29 returns the value that was added to the "latency_b29" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB29() (r int64, exists bool) {
+	v := m.addlatency_b29
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB29 clears the value of the "latency_b29" field.
+func (m *UsageRollupMutation) ClearLatencyB29() {
+	m.latency_b29 = nil
+	m.addlatency_b29 = nil
+	m.clearedFields[usagerollup.FieldLatencyB29] = struct{}{}
+}
+
+// LatencyB29Cleared returns if the "latency_b29" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB29Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB29]
+	return ok
+}
+
+// ResetLatencyB29 resets all changes to the "latency_b29" field.
+func (m *UsageRollupMutation) ResetLatencyB29() {
+	m.latency_b29 = nil
+	m.addlatency_b29 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB29)
+}
+
+// SetLatencyB30 sets the "latency_b30" field.
+func (m *UsageRollupMutation) SetLatencyB30(i int64) {
+	m.latency_b30 = &i
+	m.addlatency_b30 = nil
+}
+
+// LatencyB30 returns the value of the "latency_b30" field in the mutation.
+func (m *UsageRollupMutation) LatencyB30() (r int64, exists bool) {
+	v := m.latency_b30
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB30 returns the old "latency_b30" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB30(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB30 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB30 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB30: %w", err)
+	}
+	return oldValue.LatencyB30, nil
+}
+
+// AddLatencyB30 adds i to the "latency_b30" field.
+func (m *UsageRollupMutation) AddLatencyB30(i int64) {
+	if m.addlatency_b30 != nil {
+		*m.addlatency_b30 += i
+	} else {
+		m.addlatency_b30 = &i
+	}
+}
+
+// AddedLatencyB30 returns the value that was added to the "latency_b30" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB30() (r int64, exists bool) {
+	v := m.addlatency_b30
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB30 clears the value of the "latency_b30" field.
+func (m *UsageRollupMutation) ClearLatencyB30() {
+	m.latency_b30 = nil
+	m.addlatency_b30 = nil
+	m.clearedFields[usagerollup.FieldLatencyB30] = struct{}{}
+}
+
+// LatencyB30Cleared returns if the "latency_b30" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB30Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB30]
+	return ok
+}
+
+// ResetLatencyB30 resets all changes to the "latency_b30" field.
+func (m *UsageRollupMutation) ResetLatencyB30() {
+	m.latency_b30 = nil
+	m.addlatency_b30 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB30)
+}
+
+// SetLatencyB31 sets the "latency_b31" field.
+func (m *UsageRollupMutation) SetLatencyB31(i int64) {
+	m.latency_b31 = &i
+	m.addlatency_b31 = nil
+}
+
+// LatencyB31 returns the value of the "latency_b31" field in the mutation.
+func (m *UsageRollupMutation) LatencyB31() (r int64, exists bool) {
+	v := m.latency_b31
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB31 returns the old "latency_b31" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB31(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB31 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB31 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB31: %w", err)
+	}
+	return oldValue.LatencyB31, nil
+}
+
+// AddLatencyB31 adds i to the "latency_b31" field.
+func (m *UsageRollupMutation) AddLatencyB31(i int64) {
+	if m.addlatency_b31 != nil {
+		*m.addlatency_b31 += i
+	} else {
+		m.addlatency_b31 = &i
+	}
+}
+
+// AddedLatencyB31 returns the value that was added to the "latency_b31" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB31() (r int64, exists bool) {
+	v := m.addlatency_b31
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB31 clears the value of the "latency_b31" field.
+func (m *UsageRollupMutation) ClearLatencyB31() {
+	m.latency_b31 = nil
+	m.addlatency_b31 = nil
+	m.clearedFields[usagerollup.FieldLatencyB31] = struct{}{}
+}
+
+// LatencyB31Cleared returns if the "latency_b31" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB31Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB31]
+	return ok
+}
+
+// ResetLatencyB31 resets all changes to the "latency_b31" field.
+func (m *UsageRollupMutation) ResetLatencyB31() {
+	m.latency_b31 = nil
+	m.addlatency_b31 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB31)
+}
+
+// SetLatencyB32 sets the "latency_b32" field.
+func (m *UsageRollupMutation) SetLatencyB32(i int64) {
+	m.latency_b32 = &i
+	m.addlatency_b32 = nil
+}
+
+// LatencyB32 returns the value of the "latency_b32" field in the mutation.
+func (m *UsageRollupMutation) LatencyB32() (r int64, exists bool) {
+	v := m.latency_b32
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB32 returns the old "latency_b32" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB32(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB32 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB32 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB32: %w", err)
+	}
+	return oldValue.LatencyB32, nil
+}
+
+// AddLatencyB32 adds i to the "latency_b32" field.
+func (m *UsageRollupMutation) AddLatencyB32(i int64) {
+	if m.addlatency_b32 != nil {
+		*m.addlatency_b32 += i
+	} else {
+		m.addlatency_b32 = &i
+	}
+}
+
+// AddedLatencyB32 returns the value that was added to the "latency_b32" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB32() (r int64, exists bool) {
+	v := m.addlatency_b32
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB32 clears the value of the "latency_b32" field.
+func (m *UsageRollupMutation) ClearLatencyB32() {
+	m.latency_b32 = nil
+	m.addlatency_b32 = nil
+	m.clearedFields[usagerollup.FieldLatencyB32] = struct{}{}
+}
+
+// LatencyB32Cleared returns if the "latency_b32" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB32Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB32]
+	return ok
+}
+
+// ResetLatencyB32 resets all changes to the "latency_b32" field.
+func (m *UsageRollupMutation) ResetLatencyB32() {
+	m.latency_b32 = nil
+	m.addlatency_b32 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB32)
+}
+
+// SetLatencyB33 sets the "latency_b33" field.
+func (m *UsageRollupMutation) SetLatencyB33(i int64) {
+	m.latency_b33 = &i
+	m.addlatency_b33 = nil
+}
+
+// LatencyB33 returns the value of the "latency_b33" field in the mutation.
+func (m *UsageRollupMutation) LatencyB33() (r int64, exists bool) {
+	v := m.latency_b33
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB33 returns the old "latency_b33" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB33(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB33 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB33 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB33: %w", err)
+	}
+	return oldValue.LatencyB33, nil
+}
+
+// AddLatencyB33 adds i to the "latency_b33" field.
+func (m *UsageRollupMutation) AddLatencyB33(i int64) {
+	if m.addlatency_b33 != nil {
+		*m.addlatency_b33 += i
+	} else {
+		m.addlatency_b33 = &i
+	}
+}
+
+// AddedLatencyB33 returns the value that was added to the "latency_b33" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB33() (r int64, exists bool) {
+	v := m.addlatency_b33
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB33 clears the value of the "latency_b33" field.
+func (m *UsageRollupMutation) ClearLatencyB33() {
+	m.latency_b33 = nil
+	m.addlatency_b33 = nil
+	m.clearedFields[usagerollup.FieldLatencyB33] = struct{}{}
+}
+
+// LatencyB33Cleared returns if the "latency_b33" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB33Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB33]
+	return ok
+}
+
+// ResetLatencyB33 resets all changes to the "latency_b33" field.
+func (m *UsageRollupMutation) ResetLatencyB33() {
+	m.latency_b33 = nil
+	m.addlatency_b33 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB33)
+}
+
+// SetLatencyB34 sets the "latency_b34" field.
+func (m *UsageRollupMutation) SetLatencyB34(i int64) {
+	m.latency_b34 = &i
+	m.addlatency_b34 = nil
+}
+
+// LatencyB34 returns the value of the "latency_b34" field in the mutation.
+func (m *UsageRollupMutation) LatencyB34() (r int64, exists bool) {
+	v := m.latency_b34
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB34 returns the old "latency_b34" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB34(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB34 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB34 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB34: %w", err)
+	}
+	return oldValue.LatencyB34, nil
+}
+
+// AddLatencyB34 adds i to the "latency_b34" field.
+func (m *UsageRollupMutation) AddLatencyB34(i int64) {
+	if m.addlatency_b34 != nil {
+		*m.addlatency_b34 += i
+	} else {
+		m.addlatency_b34 = &i
+	}
+}
+
+// AddedLatencyB34 returns the value that was added to the "latency_b34" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB34() (r int64, exists bool) {
+	v := m.addlatency_b34
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB34 clears the value of the "latency_b34" field.
+func (m *UsageRollupMutation) ClearLatencyB34() {
+	m.latency_b34 = nil
+	m.addlatency_b34 = nil
+	m.clearedFields[usagerollup.FieldLatencyB34] = struct{}{}
+}
+
+// LatencyB34Cleared returns if the "latency_b34" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB34Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB34]
+	return ok
+}
+
+// ResetLatencyB34 resets all changes to the "latency_b34" field.
+func (m *UsageRollupMutation) ResetLatencyB34() {
+	m.latency_b34 = nil
+	m.addlatency_b34 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB34)
+}
+
+// SetLatencyB35 sets the "latency_b35" field.
+func (m *UsageRollupMutation) SetLatencyB35(i int64) {
+	m.latency_b35 = &i
+	m.addlatency_b35 = nil
+}
+
+// LatencyB35 returns the value of the "latency_b35" field in the mutation.
+func (m *UsageRollupMutation) LatencyB35() (r int64, exists bool) {
+	v := m.latency_b35
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB35 returns the old "latency_b35" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB35(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB35 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB35 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB35: %w", err)
+	}
+	return oldValue.LatencyB35, nil
+}
+
+// AddLatencyB35 adds i to the "latency_b35" field.
+func (m *UsageRollupMutation) AddLatencyB35(i int64) {
+	if m.addlatency_b35 != nil {
+		*m.addlatency_b35 += i
+	} else {
+		m.addlatency_b35 = &i
+	}
+}
+
+// AddedLatencyB35 returns the value that was added to the "latency_b35" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB35() (r int64, exists bool) {
+	v := m.addlatency_b35
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB35 clears the value of the "latency_b35" field.
+func (m *UsageRollupMutation) ClearLatencyB35() {
+	m.latency_b35 = nil
+	m.addlatency_b35 = nil
+	m.clearedFields[usagerollup.FieldLatencyB35] = struct{}{}
+}
+
+// LatencyB35Cleared returns if the "latency_b35" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB35Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB35]
+	return ok
+}
+
+// ResetLatencyB35 resets all changes to the "latency_b35" field.
+func (m *UsageRollupMutation) ResetLatencyB35() {
+	m.latency_b35 = nil
+	m.addlatency_b35 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB35)
+}
+
+// SetLatencyB36 sets the "latency_b36" field.
+func (m *UsageRollupMutation) SetLatencyB36(i int64) {
+	m.latency_b36 = &i
+	m.addlatency_b36 = nil
+}
+
+// LatencyB36 returns the value of the "latency_b36" field in the mutation.
+func (m *UsageRollupMutation) LatencyB36() (r int64, exists bool) {
+	v := m.latency_b36
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB36 returns the old "latency_b36" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB36(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB36 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB36 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB36: %w", err)
+	}
+	return oldValue.LatencyB36, nil
+}
+
+// AddLatencyB36 adds i to the "latency_b36" field.
+func (m *UsageRollupMutation) AddLatencyB36(i int64) {
+	if m.addlatency_b36 != nil {
+		*m.addlatency_b36 += i
+	} else {
+		m.addlatency_b36 = &i
+	}
+}
+
+// AddedLatencyB36 returns the value that was added to the "latency_b36" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB36() (r int64, exists bool) {
+	v := m.addlatency_b36
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB36 clears the value of the "latency_b36" field.
+func (m *UsageRollupMutation) ClearLatencyB36() {
+	m.latency_b36 = nil
+	m.addlatency_b36 = nil
+	m.clearedFields[usagerollup.FieldLatencyB36] = struct{}{}
+}
+
+// LatencyB36Cleared returns if the "latency_b36" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB36Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB36]
+	return ok
+}
+
+// ResetLatencyB36 resets all changes to the "latency_b36" field.
+func (m *UsageRollupMutation) ResetLatencyB36() {
+	m.latency_b36 = nil
+	m.addlatency_b36 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB36)
+}
+
+// SetLatencyB37 sets the "latency_b37" field.
+func (m *UsageRollupMutation) SetLatencyB37(i int64) {
+	m.latency_b37 = &i
+	m.addlatency_b37 = nil
+}
+
+// LatencyB37 returns the value of the "latency_b37" field in the mutation.
+func (m *UsageRollupMutation) LatencyB37() (r int64, exists bool) {
+	v := m.latency_b37
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB37 returns the old "latency_b37" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB37(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB37 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB37 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB37: %w", err)
+	}
+	return oldValue.LatencyB37, nil
+}
+
+// AddLatencyB37 adds i to the "latency_b37" field.
+func (m *UsageRollupMutation) AddLatencyB37(i int64) {
+	if m.addlatency_b37 != nil {
+		*m.addlatency_b37 += i
+	} else {
+		m.addlatency_b37 = &i
+	}
+}
+
+// AddedLatencyB37 returns the value that was added to the "latency_b37" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB37() (r int64, exists bool) {
+	v := m.addlatency_b37
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB37 clears the value of the "latency_b37" field.
+func (m *UsageRollupMutation) ClearLatencyB37() {
+	m.latency_b37 = nil
+	m.addlatency_b37 = nil
+	m.clearedFields[usagerollup.FieldLatencyB37] = struct{}{}
+}
+
+// LatencyB37Cleared returns if the "latency_b37" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB37Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB37]
+	return ok
+}
+
+// ResetLatencyB37 resets all changes to the "latency_b37" field.
+func (m *UsageRollupMutation) ResetLatencyB37() {
+	m.latency_b37 = nil
+	m.addlatency_b37 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB37)
+}
+
+// SetLatencyB38 sets the "latency_b38" field.
+func (m *UsageRollupMutation) SetLatencyB38(i int64) {
+	m.latency_b38 = &i
+	m.addlatency_b38 = nil
+}
+
+// LatencyB38 returns the value of the "latency_b38" field in the mutation.
+func (m *UsageRollupMutation) LatencyB38() (r int64, exists bool) {
+	v := m.latency_b38
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB38 returns the old "latency_b38" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB38(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB38 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB38 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB38: %w", err)
+	}
+	return oldValue.LatencyB38, nil
+}
+
+// AddLatencyB38 adds i to the "latency_b38" field.
+func (m *UsageRollupMutation) AddLatencyB38(i int64) {
+	if m.addlatency_b38 != nil {
+		*m.addlatency_b38 += i
+	} else {
+		m.addlatency_b38 = &i
+	}
+}
+
+// AddedLatencyB38 returns the value that was added to the "latency_b38" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB38() (r int64, exists bool) {
+	v := m.addlatency_b38
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB38 clears the value of the "latency_b38" field.
+func (m *UsageRollupMutation) ClearLatencyB38() {
+	m.latency_b38 = nil
+	m.addlatency_b38 = nil
+	m.clearedFields[usagerollup.FieldLatencyB38] = struct{}{}
+}
+
+// LatencyB38Cleared returns if the "latency_b38" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB38Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB38]
+	return ok
+}
+
+// ResetLatencyB38 resets all changes to the "latency_b38" field.
+func (m *UsageRollupMutation) ResetLatencyB38() {
+	m.latency_b38 = nil
+	m.addlatency_b38 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB38)
+}
+
+// SetLatencyB39 sets the "latency_b39" field.
+func (m *UsageRollupMutation) SetLatencyB39(i int64) {
+	m.latency_b39 = &i
+	m.addlatency_b39 = nil
+}
+
+// LatencyB39 returns the value of the "latency_b39" field in the mutation.
+func (m *UsageRollupMutation) LatencyB39() (r int64, exists bool) {
+	v := m.latency_b39
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB39 returns the old "latency_b39" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB39(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB39 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB39 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB39: %w", err)
+	}
+	return oldValue.LatencyB39, nil
+}
+
+// AddLatencyB39 adds i to the "latency_b39" field.
+func (m *UsageRollupMutation) AddLatencyB39(i int64) {
+	if m.addlatency_b39 != nil {
+		*m.addlatency_b39 += i
+	} else {
+		m.addlatency_b39 = &i
+	}
+}
+
+// AddedLatencyB39 returns the value that was added to the "latency_b39" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB39() (r int64, exists bool) {
+	v := m.addlatency_b39
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB39 clears the value of the "latency_b39" field.
+func (m *UsageRollupMutation) ClearLatencyB39() {
+	m.latency_b39 = nil
+	m.addlatency_b39 = nil
+	m.clearedFields[usagerollup.FieldLatencyB39] = struct{}{}
+}
+
+// LatencyB39Cleared returns if the "latency_b39" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB39Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB39]
+	return ok
+}
+
+// ResetLatencyB39 resets all changes to the "latency_b39" field.
+func (m *UsageRollupMutation) ResetLatencyB39() {
+	m.latency_b39 = nil
+	m.addlatency_b39 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB39)
+}
+
+// SetLatencyB40 sets the "latency_b40" field.
+func (m *UsageRollupMutation) SetLatencyB40(i int64) {
+	m.latency_b40 = &i
+	m.addlatency_b40 = nil
+}
+
+// LatencyB40 returns the value of the "latency_b40" field in the mutation.
+func (m *UsageRollupMutation) LatencyB40() (r int64, exists bool) {
+	v := m.latency_b40
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB40 returns the old "latency_b40" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB40(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB40 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB40 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB40: %w", err)
+	}
+	return oldValue.LatencyB40, nil
+}
+
+// AddLatencyB40 adds i to the "latency_b40" field.
+func (m *UsageRollupMutation) AddLatencyB40(i int64) {
+	if m.addlatency_b40 != nil {
+		*m.addlatency_b40 += i
+	} else {
+		m.addlatency_b40 = &i
+	}
+}
+
+// AddedLatencyB40 returns the value that was added to the "latency_b40" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB40() (r int64, exists bool) {
+	v := m.addlatency_b40
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB40 clears the value of the "latency_b40" field.
+func (m *UsageRollupMutation) ClearLatencyB40() {
+	m.latency_b40 = nil
+	m.addlatency_b40 = nil
+	m.clearedFields[usagerollup.FieldLatencyB40] = struct{}{}
+}
+
+// LatencyB40Cleared returns if the "latency_b40" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB40Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB40]
+	return ok
+}
+
+// ResetLatencyB40 resets all changes to the "latency_b40" field.
+func (m *UsageRollupMutation) ResetLatencyB40() {
+	m.latency_b40 = nil
+	m.addlatency_b40 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB40)
+}
+
+// SetLatencyB41 sets the "latency_b41" field.
+func (m *UsageRollupMutation) SetLatencyB41(i int64) {
+	m.latency_b41 = &i
+	m.addlatency_b41 = nil
+}
+
+// LatencyB41 returns the value of the "latency_b41" field in the mutation.
+func (m *UsageRollupMutation) LatencyB41() (r int64, exists bool) {
+	v := m.latency_b41
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB41 returns the old "latency_b41" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB41(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB41 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB41 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB41: %w", err)
+	}
+	return oldValue.LatencyB41, nil
+}
+
+// AddLatencyB41 adds i to the "latency_b41" field.
+func (m *UsageRollupMutation) AddLatencyB41(i int64) {
+	if m.addlatency_b41 != nil {
+		*m.addlatency_b41 += i
+	} else {
+		m.addlatency_b41 = &i
+	}
+}
+
+// AddedLatencyB41 returns the value that was added to the "latency_b41" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB41() (r int64, exists bool) {
+	v := m.addlatency_b41
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB41 clears the value of the "latency_b41" field.
+func (m *UsageRollupMutation) ClearLatencyB41() {
+	m.latency_b41 = nil
+	m.addlatency_b41 = nil
+	m.clearedFields[usagerollup.FieldLatencyB41] = struct{}{}
+}
+
+// LatencyB41Cleared returns if the "latency_b41" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB41Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB41]
+	return ok
+}
+
+// ResetLatencyB41 resets all changes to the "latency_b41" field.
+func (m *UsageRollupMutation) ResetLatencyB41() {
+	m.latency_b41 = nil
+	m.addlatency_b41 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB41)
+}
+
+// SetLatencyB42 sets the "latency_b42" field.
+func (m *UsageRollupMutation) SetLatencyB42(i int64) {
+	m.latency_b42 = &i
+	m.addlatency_b42 = nil
+}
+
+// LatencyB42 returns the value of the "latency_b42" field in the mutation.
+func (m *UsageRollupMutation) LatencyB42() (r int64, exists bool) {
+	v := m.latency_b42
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB42 returns the old "latency_b42" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB42(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB42 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB42 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB42: %w", err)
+	}
+	return oldValue.LatencyB42, nil
+}
+
+// AddLatencyB42 adds i to the "latency_b42" field.
+func (m *UsageRollupMutation) AddLatencyB42(i int64) {
+	if m.addlatency_b42 != nil {
+		*m.addlatency_b42 += i
+	} else {
+		m.addlatency_b42 = &i
+	}
+}
+
+// AddedLatencyB42 returns the value that was added to the "latency_b42" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB42() (r int64, exists bool) {
+	v := m.addlatency_b42
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB42 clears the value of the "latency_b42" field.
+func (m *UsageRollupMutation) ClearLatencyB42() {
+	m.latency_b42 = nil
+	m.addlatency_b42 = nil
+	m.clearedFields[usagerollup.FieldLatencyB42] = struct{}{}
+}
+
+// LatencyB42Cleared returns if the "latency_b42" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB42Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB42]
+	return ok
+}
+
+// ResetLatencyB42 resets all changes to the "latency_b42" field.
+func (m *UsageRollupMutation) ResetLatencyB42() {
+	m.latency_b42 = nil
+	m.addlatency_b42 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB42)
+}
+
+// SetLatencyB43 sets the "latency_b43" field.
+func (m *UsageRollupMutation) SetLatencyB43(i int64) {
+	m.latency_b43 = &i
+	m.addlatency_b43 = nil
+}
+
+// LatencyB43 returns the value of the "latency_b43" field in the mutation.
+func (m *UsageRollupMutation) LatencyB43() (r int64, exists bool) {
+	v := m.latency_b43
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB43 returns the old "latency_b43" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB43(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB43 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB43 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB43: %w", err)
+	}
+	return oldValue.LatencyB43, nil
+}
+
+// AddLatencyB43 adds i to the "latency_b43" field.
+func (m *UsageRollupMutation) AddLatencyB43(i int64) {
+	if m.addlatency_b43 != nil {
+		*m.addlatency_b43 += i
+	} else {
+		m.addlatency_b43 = &i
+	}
+}
+
+// AddedLatencyB43 returns the value that was added to the "latency_b43" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB43() (r int64, exists bool) {
+	v := m.addlatency_b43
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB43 clears the value of the "latency_b43" field.
+func (m *UsageRollupMutation) ClearLatencyB43() {
+	m.latency_b43 = nil
+	m.addlatency_b43 = nil
+	m.clearedFields[usagerollup.FieldLatencyB43] = struct{}{}
+}
+
+// LatencyB43Cleared returns if the "latency_b43" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB43Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB43]
+	return ok
+}
+
+// ResetLatencyB43 resets all changes to the "latency_b43" field.
+func (m *UsageRollupMutation) ResetLatencyB43() {
+	m.latency_b43 = nil
+	m.addlatency_b43 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB43)
+}
+
+// SetLatencyB44 sets the "latency_b44" field.
+func (m *UsageRollupMutation) SetLatencyB44(i int64) {
+	m.latency_b44 = &i
+	m.addlatency_b44 = nil
+}
+
+// LatencyB44 returns the value of the "latency_b44" field in the mutation.
+func (m *UsageRollupMutation) LatencyB44() (r int64, exists bool) {
+	v := m.latency_b44
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB44 returns the old "latency_b44" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB44(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB44 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB44 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB44: %w", err)
+	}
+	return oldValue.LatencyB44, nil
+}
+
+// AddLatencyB44 adds i to the "latency_b44" field.
+func (m *UsageRollupMutation) AddLatencyB44(i int64) {
+	if m.addlatency_b44 != nil {
+		*m.addlatency_b44 += i
+	} else {
+		m.addlatency_b44 = &i
+	}
+}
+
+// AddedLatencyB44 returns the value that was added to the "latency_b44" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB44() (r int64, exists bool) {
+	v := m.addlatency_b44
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB44 clears the value of the "latency_b44" field.
+func (m *UsageRollupMutation) ClearLatencyB44() {
+	m.latency_b44 = nil
+	m.addlatency_b44 = nil
+	m.clearedFields[usagerollup.FieldLatencyB44] = struct{}{}
+}
+
+// LatencyB44Cleared returns if the "latency_b44" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB44Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB44]
+	return ok
+}
+
+// ResetLatencyB44 resets all changes to the "latency_b44" field.
+func (m *UsageRollupMutation) ResetLatencyB44() {
+	m.latency_b44 = nil
+	m.addlatency_b44 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB44)
+}
+
+// SetLatencyB45 sets the "latency_b45" field.
+func (m *UsageRollupMutation) SetLatencyB45(i int64) {
+	m.latency_b45 = &i
+	m.addlatency_b45 = nil
+}
+
+// LatencyB45 returns the value of the "latency_b45" field in the mutation.
+func (m *UsageRollupMutation) LatencyB45() (r int64, exists bool) {
+	v := m.latency_b45
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB45 returns the old "latency_b45" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB45(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB45 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB45 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB45: %w", err)
+	}
+	return oldValue.LatencyB45, nil
+}
+
+// AddLatencyB45 adds i to the "latency_b45" field.
+func (m *UsageRollupMutation) AddLatencyB45(i int64) {
+	if m.addlatency_b45 != nil {
+		*m.addlatency_b45 += i
+	} else {
+		m.addlatency_b45 = &i
+	}
+}
+
+// AddedLatencyB45 returns the value that was added to the "latency_b45" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB45() (r int64, exists bool) {
+	v := m.addlatency_b45
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB45 clears the value of the "latency_b45" field.
+func (m *UsageRollupMutation) ClearLatencyB45() {
+	m.latency_b45 = nil
+	m.addlatency_b45 = nil
+	m.clearedFields[usagerollup.FieldLatencyB45] = struct{}{}
+}
+
+// LatencyB45Cleared returns if the "latency_b45" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB45Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB45]
+	return ok
+}
+
+// ResetLatencyB45 resets all changes to the "latency_b45" field.
+func (m *UsageRollupMutation) ResetLatencyB45() {
+	m.latency_b45 = nil
+	m.addlatency_b45 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB45)
+}
+
+// SetLatencyB46 sets the "latency_b46" field.
+func (m *UsageRollupMutation) SetLatencyB46(i int64) {
+	m.latency_b46 = &i
+	m.addlatency_b46 = nil
+}
+
+// LatencyB46 returns the value of the "latency_b46" field in the mutation.
+func (m *UsageRollupMutation) LatencyB46() (r int64, exists bool) {
+	v := m.latency_b46
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB46 returns the old "latency_b46" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB46(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB46 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB46 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB46: %w", err)
+	}
+	return oldValue.LatencyB46, nil
+}
+
+// AddLatencyB46 adds i to the "latency_b46" field.
+func (m *UsageRollupMutation) AddLatencyB46(i int64) {
+	if m.addlatency_b46 != nil {
+		*m.addlatency_b46 += i
+	} else {
+		m.addlatency_b46 = &i
+	}
+}
+
+// AddedLatencyB46 returns the value that was added to the "latency_b46" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB46() (r int64, exists bool) {
+	v := m.addlatency_b46
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB46 clears the value of the "latency_b46" field.
+func (m *UsageRollupMutation) ClearLatencyB46() {
+	m.latency_b46 = nil
+	m.addlatency_b46 = nil
+	m.clearedFields[usagerollup.FieldLatencyB46] = struct{}{}
+}
+
+// LatencyB46Cleared returns if the "latency_b46" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB46Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB46]
+	return ok
+}
+
+// ResetLatencyB46 resets all changes to the "latency_b46" field.
+func (m *UsageRollupMutation) ResetLatencyB46() {
+	m.latency_b46 = nil
+	m.addlatency_b46 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB46)
+}
+
+// SetLatencyB47 sets the "latency_b47" field.
+func (m *UsageRollupMutation) SetLatencyB47(i int64) {
+	m.latency_b47 = &i
+	m.addlatency_b47 = nil
+}
+
+// LatencyB47 returns the value of the "latency_b47" field in the mutation.
+func (m *UsageRollupMutation) LatencyB47() (r int64, exists bool) {
+	v := m.latency_b47
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB47 returns the old "latency_b47" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB47(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB47 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB47 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB47: %w", err)
+	}
+	return oldValue.LatencyB47, nil
+}
+
+// AddLatencyB47 adds i to the "latency_b47" field.
+func (m *UsageRollupMutation) AddLatencyB47(i int64) {
+	if m.addlatency_b47 != nil {
+		*m.addlatency_b47 += i
+	} else {
+		m.addlatency_b47 = &i
+	}
+}
+
+// AddedLatencyB47 returns the value that was added to the "latency_b47" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB47() (r int64, exists bool) {
+	v := m.addlatency_b47
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB47 clears the value of the "latency_b47" field.
+func (m *UsageRollupMutation) ClearLatencyB47() {
+	m.latency_b47 = nil
+	m.addlatency_b47 = nil
+	m.clearedFields[usagerollup.FieldLatencyB47] = struct{}{}
+}
+
+// LatencyB47Cleared returns if the "latency_b47" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB47Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB47]
+	return ok
+}
+
+// ResetLatencyB47 resets all changes to the "latency_b47" field.
+func (m *UsageRollupMutation) ResetLatencyB47() {
+	m.latency_b47 = nil
+	m.addlatency_b47 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB47)
+}
+
+// SetLatencyB48 sets the "latency_b48" field.
+func (m *UsageRollupMutation) SetLatencyB48(i int64) {
+	m.latency_b48 = &i
+	m.addlatency_b48 = nil
+}
+
+// LatencyB48 returns the value of the "latency_b48" field in the mutation.
+func (m *UsageRollupMutation) LatencyB48() (r int64, exists bool) {
+	v := m.latency_b48
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB48 returns the old "latency_b48" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB48(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB48 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB48 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB48: %w", err)
+	}
+	return oldValue.LatencyB48, nil
+}
+
+// AddLatencyB48 adds i to the "latency_b48" field.
+func (m *UsageRollupMutation) AddLatencyB48(i int64) {
+	if m.addlatency_b48 != nil {
+		*m.addlatency_b48 += i
+	} else {
+		m.addlatency_b48 = &i
+	}
+}
+
+// AddedLatencyB48 returns the value that was added to the "latency_b48" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB48() (r int64, exists bool) {
+	v := m.addlatency_b48
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB48 clears the value of the "latency_b48" field.
+func (m *UsageRollupMutation) ClearLatencyB48() {
+	m.latency_b48 = nil
+	m.addlatency_b48 = nil
+	m.clearedFields[usagerollup.FieldLatencyB48] = struct{}{}
+}
+
+// LatencyB48Cleared returns if the "latency_b48" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB48Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB48]
+	return ok
+}
+
+// ResetLatencyB48 resets all changes to the "latency_b48" field.
+func (m *UsageRollupMutation) ResetLatencyB48() {
+	m.latency_b48 = nil
+	m.addlatency_b48 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB48)
+}
+
+// SetLatencyB49 sets the "latency_b49" field.
+func (m *UsageRollupMutation) SetLatencyB49(i int64) {
+	m.latency_b49 = &i
+	m.addlatency_b49 = nil
+}
+
+// LatencyB49 returns the value of the "latency_b49" field in the mutation.
+func (m *UsageRollupMutation) LatencyB49() (r int64, exists bool) {
+	v := m.latency_b49
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB49 returns the old "latency_b49" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB49(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB49 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB49 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB49: %w", err)
+	}
+	return oldValue.LatencyB49, nil
+}
+
+// AddLatencyB49 adds i to the "latency_b49" field.
+func (m *UsageRollupMutation) AddLatencyB49(i int64) {
+	if m.addlatency_b49 != nil {
+		*m.addlatency_b49 += i
+	} else {
+		m.addlatency_b49 = &i
+	}
+}
+
+// AddedLatencyB49 returns the value that was added to the "latency_b49" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB49() (r int64, exists bool) {
+	v := m.addlatency_b49
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB49 clears the value of the "latency_b49" field.
+func (m *UsageRollupMutation) ClearLatencyB49() {
+	m.latency_b49 = nil
+	m.addlatency_b49 = nil
+	m.clearedFields[usagerollup.FieldLatencyB49] = struct{}{}
+}
+
+// LatencyB49Cleared returns if the "latency_b49" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB49Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB49]
+	return ok
+}
+
+// ResetLatencyB49 resets all changes to the "latency_b49" field.
+func (m *UsageRollupMutation) ResetLatencyB49() {
+	m.latency_b49 = nil
+	m.addlatency_b49 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB49)
+}
+
+// SetLatencyB50 sets the "latency_b50" field.
+func (m *UsageRollupMutation) SetLatencyB50(i int64) {
+	m.latency_b50 = &i
+	m.addlatency_b50 = nil
+}
+
+// LatencyB50 returns the value of the "latency_b50" field in the mutation.
+func (m *UsageRollupMutation) LatencyB50() (r int64, exists bool) {
+	v := m.latency_b50
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB50 returns the old "latency_b50" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB50(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB50 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB50 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB50: %w", err)
+	}
+	return oldValue.LatencyB50, nil
+}
+
+// AddLatencyB50 adds i to the "latency_b50" field.
+func (m *UsageRollupMutation) AddLatencyB50(i int64) {
+	if m.addlatency_b50 != nil {
+		*m.addlatency_b50 += i
+	} else {
+		m.addlatency_b50 = &i
+	}
+}
+
+// AddedLatencyB50 returns the value that was added to the "latency_b50" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB50() (r int64, exists bool) {
+	v := m.addlatency_b50
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB50 clears the value of the "latency_b50" field.
+func (m *UsageRollupMutation) ClearLatencyB50() {
+	m.latency_b50 = nil
+	m.addlatency_b50 = nil
+	m.clearedFields[usagerollup.FieldLatencyB50] = struct{}{}
+}
+
+// LatencyB50Cleared returns if the "latency_b50" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB50Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB50]
+	return ok
+}
+
+// ResetLatencyB50 resets all changes to the "latency_b50" field.
+func (m *UsageRollupMutation) ResetLatencyB50() {
+	m.latency_b50 = nil
+	m.addlatency_b50 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB50)
+}
+
+// SetLatencyB51 sets the "latency_b51" field.
+func (m *UsageRollupMutation) SetLatencyB51(i int64) {
+	m.latency_b51 = &i
+	m.addlatency_b51 = nil
+}
+
+// LatencyB51 returns the value of the "latency_b51" field in the mutation.
+func (m *UsageRollupMutation) LatencyB51() (r int64, exists bool) {
+	v := m.latency_b51
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB51 returns the old "latency_b51" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldLatencyB51(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB51 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB51 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB51: %w", err)
+	}
+	return oldValue.LatencyB51, nil
+}
+
+// AddLatencyB51 adds i to the "latency_b51" field.
+func (m *UsageRollupMutation) AddLatencyB51(i int64) {
+	if m.addlatency_b51 != nil {
+		*m.addlatency_b51 += i
+	} else {
+		m.addlatency_b51 = &i
+	}
+}
+
+// AddedLatencyB51 returns the value that was added to the "latency_b51" field in this mutation.
+func (m *UsageRollupMutation) AddedLatencyB51() (r int64, exists bool) {
+	v := m.addlatency_b51
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB51 clears the value of the "latency_b51" field.
+func (m *UsageRollupMutation) ClearLatencyB51() {
+	m.latency_b51 = nil
+	m.addlatency_b51 = nil
+	m.clearedFields[usagerollup.FieldLatencyB51] = struct{}{}
+}
+
+// LatencyB51Cleared returns if the "latency_b51" field was cleared in this mutation.
+func (m *UsageRollupMutation) LatencyB51Cleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldLatencyB51]
+	return ok
+}
+
+// ResetLatencyB51 resets all changes to the "latency_b51" field.
+func (m *UsageRollupMutation) ResetLatencyB51() {
+	m.latency_b51 = nil
+	m.addlatency_b51 = nil
+	delete(m.clearedFields, usagerollup.FieldLatencyB51)
+}
+
 // Where appends a list predicates to the UsageRollupMutation builder.
 func (m *UsageRollupMutation) Where(ps ...predicate.UsageRollup) {
 	m.predicates = append(m.predicates, ps...)
@@ -20448,7 +24336,7 @@ func (m *UsageRollupMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UsageRollupMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 67)
 	if m.hour != nil {
 		fields = append(fields, usagerollup.FieldHour)
 	}
@@ -20488,6 +24376,168 @@ func (m *UsageRollupMutation) Fields() []string {
 	if m.latency_us_sum != nil {
 		fields = append(fields, usagerollup.FieldLatencyUsSum)
 	}
+	if m.cache_write_tokens != nil {
+		fields = append(fields, usagerollup.FieldCacheWriteTokens)
+	}
+	if m.cache_write_1h_tokens != nil {
+		fields = append(fields, usagerollup.FieldCacheWrite1hTokens)
+	}
+	if m.latency_b00 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB00)
+	}
+	if m.latency_b01 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB01)
+	}
+	if m.latency_b02 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB02)
+	}
+	if m.latency_b03 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB03)
+	}
+	if m.latency_b04 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB04)
+	}
+	if m.latency_b05 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB05)
+	}
+	if m.latency_b06 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB06)
+	}
+	if m.latency_b07 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB07)
+	}
+	if m.latency_b08 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB08)
+	}
+	if m.latency_b09 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB09)
+	}
+	if m.latency_b10 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB10)
+	}
+	if m.latency_b11 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB11)
+	}
+	if m.latency_b12 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB12)
+	}
+	if m.latency_b13 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB13)
+	}
+	if m.latency_b14 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB14)
+	}
+	if m.latency_b15 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB15)
+	}
+	if m.latency_b16 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB16)
+	}
+	if m.latency_b17 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB17)
+	}
+	if m.latency_b18 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB18)
+	}
+	if m.latency_b19 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB19)
+	}
+	if m.latency_b20 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB20)
+	}
+	if m.latency_b21 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB21)
+	}
+	if m.latency_b22 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB22)
+	}
+	if m.latency_b23 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB23)
+	}
+	if m.latency_b24 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB24)
+	}
+	if m.latency_b25 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB25)
+	}
+	if m.latency_b26 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB26)
+	}
+	if m.latency_b27 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB27)
+	}
+	if m.latency_b28 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB28)
+	}
+	if m.latency_b29 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB29)
+	}
+	if m.latency_b30 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB30)
+	}
+	if m.latency_b31 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB31)
+	}
+	if m.latency_b32 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB32)
+	}
+	if m.latency_b33 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB33)
+	}
+	if m.latency_b34 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB34)
+	}
+	if m.latency_b35 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB35)
+	}
+	if m.latency_b36 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB36)
+	}
+	if m.latency_b37 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB37)
+	}
+	if m.latency_b38 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB38)
+	}
+	if m.latency_b39 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB39)
+	}
+	if m.latency_b40 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB40)
+	}
+	if m.latency_b41 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB41)
+	}
+	if m.latency_b42 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB42)
+	}
+	if m.latency_b43 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB43)
+	}
+	if m.latency_b44 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB44)
+	}
+	if m.latency_b45 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB45)
+	}
+	if m.latency_b46 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB46)
+	}
+	if m.latency_b47 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB47)
+	}
+	if m.latency_b48 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB48)
+	}
+	if m.latency_b49 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB49)
+	}
+	if m.latency_b50 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB50)
+	}
+	if m.latency_b51 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB51)
+	}
 	return fields
 }
 
@@ -20522,6 +24572,114 @@ func (m *UsageRollupMutation) Field(name string) (ent.Value, bool) {
 		return m.Cost()
 	case usagerollup.FieldLatencyUsSum:
 		return m.LatencyUsSum()
+	case usagerollup.FieldCacheWriteTokens:
+		return m.CacheWriteTokens()
+	case usagerollup.FieldCacheWrite1hTokens:
+		return m.CacheWrite1hTokens()
+	case usagerollup.FieldLatencyB00:
+		return m.LatencyB00()
+	case usagerollup.FieldLatencyB01:
+		return m.LatencyB01()
+	case usagerollup.FieldLatencyB02:
+		return m.LatencyB02()
+	case usagerollup.FieldLatencyB03:
+		return m.LatencyB03()
+	case usagerollup.FieldLatencyB04:
+		return m.LatencyB04()
+	case usagerollup.FieldLatencyB05:
+		return m.LatencyB05()
+	case usagerollup.FieldLatencyB06:
+		return m.LatencyB06()
+	case usagerollup.FieldLatencyB07:
+		return m.LatencyB07()
+	case usagerollup.FieldLatencyB08:
+		return m.LatencyB08()
+	case usagerollup.FieldLatencyB09:
+		return m.LatencyB09()
+	case usagerollup.FieldLatencyB10:
+		return m.LatencyB10()
+	case usagerollup.FieldLatencyB11:
+		return m.LatencyB11()
+	case usagerollup.FieldLatencyB12:
+		return m.LatencyB12()
+	case usagerollup.FieldLatencyB13:
+		return m.LatencyB13()
+	case usagerollup.FieldLatencyB14:
+		return m.LatencyB14()
+	case usagerollup.FieldLatencyB15:
+		return m.LatencyB15()
+	case usagerollup.FieldLatencyB16:
+		return m.LatencyB16()
+	case usagerollup.FieldLatencyB17:
+		return m.LatencyB17()
+	case usagerollup.FieldLatencyB18:
+		return m.LatencyB18()
+	case usagerollup.FieldLatencyB19:
+		return m.LatencyB19()
+	case usagerollup.FieldLatencyB20:
+		return m.LatencyB20()
+	case usagerollup.FieldLatencyB21:
+		return m.LatencyB21()
+	case usagerollup.FieldLatencyB22:
+		return m.LatencyB22()
+	case usagerollup.FieldLatencyB23:
+		return m.LatencyB23()
+	case usagerollup.FieldLatencyB24:
+		return m.LatencyB24()
+	case usagerollup.FieldLatencyB25:
+		return m.LatencyB25()
+	case usagerollup.FieldLatencyB26:
+		return m.LatencyB26()
+	case usagerollup.FieldLatencyB27:
+		return m.LatencyB27()
+	case usagerollup.FieldLatencyB28:
+		return m.LatencyB28()
+	case usagerollup.FieldLatencyB29:
+		return m.LatencyB29()
+	case usagerollup.FieldLatencyB30:
+		return m.LatencyB30()
+	case usagerollup.FieldLatencyB31:
+		return m.LatencyB31()
+	case usagerollup.FieldLatencyB32:
+		return m.LatencyB32()
+	case usagerollup.FieldLatencyB33:
+		return m.LatencyB33()
+	case usagerollup.FieldLatencyB34:
+		return m.LatencyB34()
+	case usagerollup.FieldLatencyB35:
+		return m.LatencyB35()
+	case usagerollup.FieldLatencyB36:
+		return m.LatencyB36()
+	case usagerollup.FieldLatencyB37:
+		return m.LatencyB37()
+	case usagerollup.FieldLatencyB38:
+		return m.LatencyB38()
+	case usagerollup.FieldLatencyB39:
+		return m.LatencyB39()
+	case usagerollup.FieldLatencyB40:
+		return m.LatencyB40()
+	case usagerollup.FieldLatencyB41:
+		return m.LatencyB41()
+	case usagerollup.FieldLatencyB42:
+		return m.LatencyB42()
+	case usagerollup.FieldLatencyB43:
+		return m.LatencyB43()
+	case usagerollup.FieldLatencyB44:
+		return m.LatencyB44()
+	case usagerollup.FieldLatencyB45:
+		return m.LatencyB45()
+	case usagerollup.FieldLatencyB46:
+		return m.LatencyB46()
+	case usagerollup.FieldLatencyB47:
+		return m.LatencyB47()
+	case usagerollup.FieldLatencyB48:
+		return m.LatencyB48()
+	case usagerollup.FieldLatencyB49:
+		return m.LatencyB49()
+	case usagerollup.FieldLatencyB50:
+		return m.LatencyB50()
+	case usagerollup.FieldLatencyB51:
+		return m.LatencyB51()
 	}
 	return nil, false
 }
@@ -20557,6 +24715,114 @@ func (m *UsageRollupMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldCost(ctx)
 	case usagerollup.FieldLatencyUsSum:
 		return m.OldLatencyUsSum(ctx)
+	case usagerollup.FieldCacheWriteTokens:
+		return m.OldCacheWriteTokens(ctx)
+	case usagerollup.FieldCacheWrite1hTokens:
+		return m.OldCacheWrite1hTokens(ctx)
+	case usagerollup.FieldLatencyB00:
+		return m.OldLatencyB00(ctx)
+	case usagerollup.FieldLatencyB01:
+		return m.OldLatencyB01(ctx)
+	case usagerollup.FieldLatencyB02:
+		return m.OldLatencyB02(ctx)
+	case usagerollup.FieldLatencyB03:
+		return m.OldLatencyB03(ctx)
+	case usagerollup.FieldLatencyB04:
+		return m.OldLatencyB04(ctx)
+	case usagerollup.FieldLatencyB05:
+		return m.OldLatencyB05(ctx)
+	case usagerollup.FieldLatencyB06:
+		return m.OldLatencyB06(ctx)
+	case usagerollup.FieldLatencyB07:
+		return m.OldLatencyB07(ctx)
+	case usagerollup.FieldLatencyB08:
+		return m.OldLatencyB08(ctx)
+	case usagerollup.FieldLatencyB09:
+		return m.OldLatencyB09(ctx)
+	case usagerollup.FieldLatencyB10:
+		return m.OldLatencyB10(ctx)
+	case usagerollup.FieldLatencyB11:
+		return m.OldLatencyB11(ctx)
+	case usagerollup.FieldLatencyB12:
+		return m.OldLatencyB12(ctx)
+	case usagerollup.FieldLatencyB13:
+		return m.OldLatencyB13(ctx)
+	case usagerollup.FieldLatencyB14:
+		return m.OldLatencyB14(ctx)
+	case usagerollup.FieldLatencyB15:
+		return m.OldLatencyB15(ctx)
+	case usagerollup.FieldLatencyB16:
+		return m.OldLatencyB16(ctx)
+	case usagerollup.FieldLatencyB17:
+		return m.OldLatencyB17(ctx)
+	case usagerollup.FieldLatencyB18:
+		return m.OldLatencyB18(ctx)
+	case usagerollup.FieldLatencyB19:
+		return m.OldLatencyB19(ctx)
+	case usagerollup.FieldLatencyB20:
+		return m.OldLatencyB20(ctx)
+	case usagerollup.FieldLatencyB21:
+		return m.OldLatencyB21(ctx)
+	case usagerollup.FieldLatencyB22:
+		return m.OldLatencyB22(ctx)
+	case usagerollup.FieldLatencyB23:
+		return m.OldLatencyB23(ctx)
+	case usagerollup.FieldLatencyB24:
+		return m.OldLatencyB24(ctx)
+	case usagerollup.FieldLatencyB25:
+		return m.OldLatencyB25(ctx)
+	case usagerollup.FieldLatencyB26:
+		return m.OldLatencyB26(ctx)
+	case usagerollup.FieldLatencyB27:
+		return m.OldLatencyB27(ctx)
+	case usagerollup.FieldLatencyB28:
+		return m.OldLatencyB28(ctx)
+	case usagerollup.FieldLatencyB29:
+		return m.OldLatencyB29(ctx)
+	case usagerollup.FieldLatencyB30:
+		return m.OldLatencyB30(ctx)
+	case usagerollup.FieldLatencyB31:
+		return m.OldLatencyB31(ctx)
+	case usagerollup.FieldLatencyB32:
+		return m.OldLatencyB32(ctx)
+	case usagerollup.FieldLatencyB33:
+		return m.OldLatencyB33(ctx)
+	case usagerollup.FieldLatencyB34:
+		return m.OldLatencyB34(ctx)
+	case usagerollup.FieldLatencyB35:
+		return m.OldLatencyB35(ctx)
+	case usagerollup.FieldLatencyB36:
+		return m.OldLatencyB36(ctx)
+	case usagerollup.FieldLatencyB37:
+		return m.OldLatencyB37(ctx)
+	case usagerollup.FieldLatencyB38:
+		return m.OldLatencyB38(ctx)
+	case usagerollup.FieldLatencyB39:
+		return m.OldLatencyB39(ctx)
+	case usagerollup.FieldLatencyB40:
+		return m.OldLatencyB40(ctx)
+	case usagerollup.FieldLatencyB41:
+		return m.OldLatencyB41(ctx)
+	case usagerollup.FieldLatencyB42:
+		return m.OldLatencyB42(ctx)
+	case usagerollup.FieldLatencyB43:
+		return m.OldLatencyB43(ctx)
+	case usagerollup.FieldLatencyB44:
+		return m.OldLatencyB44(ctx)
+	case usagerollup.FieldLatencyB45:
+		return m.OldLatencyB45(ctx)
+	case usagerollup.FieldLatencyB46:
+		return m.OldLatencyB46(ctx)
+	case usagerollup.FieldLatencyB47:
+		return m.OldLatencyB47(ctx)
+	case usagerollup.FieldLatencyB48:
+		return m.OldLatencyB48(ctx)
+	case usagerollup.FieldLatencyB49:
+		return m.OldLatencyB49(ctx)
+	case usagerollup.FieldLatencyB50:
+		return m.OldLatencyB50(ctx)
+	case usagerollup.FieldLatencyB51:
+		return m.OldLatencyB51(ctx)
 	}
 	return nil, fmt.Errorf("unknown UsageRollup field %s", name)
 }
@@ -20657,6 +24923,384 @@ func (m *UsageRollupMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLatencyUsSum(v)
 		return nil
+	case usagerollup.FieldCacheWriteTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCacheWriteTokens(v)
+		return nil
+	case usagerollup.FieldCacheWrite1hTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCacheWrite1hTokens(v)
+		return nil
+	case usagerollup.FieldLatencyB00:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB00(v)
+		return nil
+	case usagerollup.FieldLatencyB01:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB01(v)
+		return nil
+	case usagerollup.FieldLatencyB02:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB02(v)
+		return nil
+	case usagerollup.FieldLatencyB03:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB03(v)
+		return nil
+	case usagerollup.FieldLatencyB04:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB04(v)
+		return nil
+	case usagerollup.FieldLatencyB05:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB05(v)
+		return nil
+	case usagerollup.FieldLatencyB06:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB06(v)
+		return nil
+	case usagerollup.FieldLatencyB07:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB07(v)
+		return nil
+	case usagerollup.FieldLatencyB08:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB08(v)
+		return nil
+	case usagerollup.FieldLatencyB09:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB09(v)
+		return nil
+	case usagerollup.FieldLatencyB10:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB10(v)
+		return nil
+	case usagerollup.FieldLatencyB11:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB11(v)
+		return nil
+	case usagerollup.FieldLatencyB12:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB12(v)
+		return nil
+	case usagerollup.FieldLatencyB13:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB13(v)
+		return nil
+	case usagerollup.FieldLatencyB14:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB14(v)
+		return nil
+	case usagerollup.FieldLatencyB15:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB15(v)
+		return nil
+	case usagerollup.FieldLatencyB16:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB16(v)
+		return nil
+	case usagerollup.FieldLatencyB17:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB17(v)
+		return nil
+	case usagerollup.FieldLatencyB18:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB18(v)
+		return nil
+	case usagerollup.FieldLatencyB19:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB19(v)
+		return nil
+	case usagerollup.FieldLatencyB20:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB20(v)
+		return nil
+	case usagerollup.FieldLatencyB21:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB21(v)
+		return nil
+	case usagerollup.FieldLatencyB22:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB22(v)
+		return nil
+	case usagerollup.FieldLatencyB23:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB23(v)
+		return nil
+	case usagerollup.FieldLatencyB24:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB24(v)
+		return nil
+	case usagerollup.FieldLatencyB25:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB25(v)
+		return nil
+	case usagerollup.FieldLatencyB26:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB26(v)
+		return nil
+	case usagerollup.FieldLatencyB27:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB27(v)
+		return nil
+	case usagerollup.FieldLatencyB28:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB28(v)
+		return nil
+	case usagerollup.FieldLatencyB29:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB29(v)
+		return nil
+	case usagerollup.FieldLatencyB30:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB30(v)
+		return nil
+	case usagerollup.FieldLatencyB31:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB31(v)
+		return nil
+	case usagerollup.FieldLatencyB32:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB32(v)
+		return nil
+	case usagerollup.FieldLatencyB33:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB33(v)
+		return nil
+	case usagerollup.FieldLatencyB34:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB34(v)
+		return nil
+	case usagerollup.FieldLatencyB35:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB35(v)
+		return nil
+	case usagerollup.FieldLatencyB36:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB36(v)
+		return nil
+	case usagerollup.FieldLatencyB37:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB37(v)
+		return nil
+	case usagerollup.FieldLatencyB38:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB38(v)
+		return nil
+	case usagerollup.FieldLatencyB39:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB39(v)
+		return nil
+	case usagerollup.FieldLatencyB40:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB40(v)
+		return nil
+	case usagerollup.FieldLatencyB41:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB41(v)
+		return nil
+	case usagerollup.FieldLatencyB42:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB42(v)
+		return nil
+	case usagerollup.FieldLatencyB43:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB43(v)
+		return nil
+	case usagerollup.FieldLatencyB44:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB44(v)
+		return nil
+	case usagerollup.FieldLatencyB45:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB45(v)
+		return nil
+	case usagerollup.FieldLatencyB46:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB46(v)
+		return nil
+	case usagerollup.FieldLatencyB47:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB47(v)
+		return nil
+	case usagerollup.FieldLatencyB48:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB48(v)
+		return nil
+	case usagerollup.FieldLatencyB49:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB49(v)
+		return nil
+	case usagerollup.FieldLatencyB50:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB50(v)
+		return nil
+	case usagerollup.FieldLatencyB51:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB51(v)
+		return nil
 	}
 	return fmt.Errorf("unknown UsageRollup field %s", name)
 }
@@ -20698,6 +25342,168 @@ func (m *UsageRollupMutation) AddedFields() []string {
 	if m.addlatency_us_sum != nil {
 		fields = append(fields, usagerollup.FieldLatencyUsSum)
 	}
+	if m.addcache_write_tokens != nil {
+		fields = append(fields, usagerollup.FieldCacheWriteTokens)
+	}
+	if m.addcache_write_1h_tokens != nil {
+		fields = append(fields, usagerollup.FieldCacheWrite1hTokens)
+	}
+	if m.addlatency_b00 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB00)
+	}
+	if m.addlatency_b01 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB01)
+	}
+	if m.addlatency_b02 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB02)
+	}
+	if m.addlatency_b03 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB03)
+	}
+	if m.addlatency_b04 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB04)
+	}
+	if m.addlatency_b05 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB05)
+	}
+	if m.addlatency_b06 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB06)
+	}
+	if m.addlatency_b07 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB07)
+	}
+	if m.addlatency_b08 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB08)
+	}
+	if m.addlatency_b09 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB09)
+	}
+	if m.addlatency_b10 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB10)
+	}
+	if m.addlatency_b11 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB11)
+	}
+	if m.addlatency_b12 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB12)
+	}
+	if m.addlatency_b13 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB13)
+	}
+	if m.addlatency_b14 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB14)
+	}
+	if m.addlatency_b15 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB15)
+	}
+	if m.addlatency_b16 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB16)
+	}
+	if m.addlatency_b17 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB17)
+	}
+	if m.addlatency_b18 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB18)
+	}
+	if m.addlatency_b19 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB19)
+	}
+	if m.addlatency_b20 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB20)
+	}
+	if m.addlatency_b21 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB21)
+	}
+	if m.addlatency_b22 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB22)
+	}
+	if m.addlatency_b23 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB23)
+	}
+	if m.addlatency_b24 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB24)
+	}
+	if m.addlatency_b25 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB25)
+	}
+	if m.addlatency_b26 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB26)
+	}
+	if m.addlatency_b27 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB27)
+	}
+	if m.addlatency_b28 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB28)
+	}
+	if m.addlatency_b29 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB29)
+	}
+	if m.addlatency_b30 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB30)
+	}
+	if m.addlatency_b31 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB31)
+	}
+	if m.addlatency_b32 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB32)
+	}
+	if m.addlatency_b33 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB33)
+	}
+	if m.addlatency_b34 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB34)
+	}
+	if m.addlatency_b35 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB35)
+	}
+	if m.addlatency_b36 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB36)
+	}
+	if m.addlatency_b37 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB37)
+	}
+	if m.addlatency_b38 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB38)
+	}
+	if m.addlatency_b39 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB39)
+	}
+	if m.addlatency_b40 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB40)
+	}
+	if m.addlatency_b41 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB41)
+	}
+	if m.addlatency_b42 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB42)
+	}
+	if m.addlatency_b43 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB43)
+	}
+	if m.addlatency_b44 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB44)
+	}
+	if m.addlatency_b45 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB45)
+	}
+	if m.addlatency_b46 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB46)
+	}
+	if m.addlatency_b47 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB47)
+	}
+	if m.addlatency_b48 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB48)
+	}
+	if m.addlatency_b49 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB49)
+	}
+	if m.addlatency_b50 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB50)
+	}
+	if m.addlatency_b51 != nil {
+		fields = append(fields, usagerollup.FieldLatencyB51)
+	}
 	return fields
 }
 
@@ -20728,6 +25534,114 @@ func (m *UsageRollupMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedCost()
 	case usagerollup.FieldLatencyUsSum:
 		return m.AddedLatencyUsSum()
+	case usagerollup.FieldCacheWriteTokens:
+		return m.AddedCacheWriteTokens()
+	case usagerollup.FieldCacheWrite1hTokens:
+		return m.AddedCacheWrite1hTokens()
+	case usagerollup.FieldLatencyB00:
+		return m.AddedLatencyB00()
+	case usagerollup.FieldLatencyB01:
+		return m.AddedLatencyB01()
+	case usagerollup.FieldLatencyB02:
+		return m.AddedLatencyB02()
+	case usagerollup.FieldLatencyB03:
+		return m.AddedLatencyB03()
+	case usagerollup.FieldLatencyB04:
+		return m.AddedLatencyB04()
+	case usagerollup.FieldLatencyB05:
+		return m.AddedLatencyB05()
+	case usagerollup.FieldLatencyB06:
+		return m.AddedLatencyB06()
+	case usagerollup.FieldLatencyB07:
+		return m.AddedLatencyB07()
+	case usagerollup.FieldLatencyB08:
+		return m.AddedLatencyB08()
+	case usagerollup.FieldLatencyB09:
+		return m.AddedLatencyB09()
+	case usagerollup.FieldLatencyB10:
+		return m.AddedLatencyB10()
+	case usagerollup.FieldLatencyB11:
+		return m.AddedLatencyB11()
+	case usagerollup.FieldLatencyB12:
+		return m.AddedLatencyB12()
+	case usagerollup.FieldLatencyB13:
+		return m.AddedLatencyB13()
+	case usagerollup.FieldLatencyB14:
+		return m.AddedLatencyB14()
+	case usagerollup.FieldLatencyB15:
+		return m.AddedLatencyB15()
+	case usagerollup.FieldLatencyB16:
+		return m.AddedLatencyB16()
+	case usagerollup.FieldLatencyB17:
+		return m.AddedLatencyB17()
+	case usagerollup.FieldLatencyB18:
+		return m.AddedLatencyB18()
+	case usagerollup.FieldLatencyB19:
+		return m.AddedLatencyB19()
+	case usagerollup.FieldLatencyB20:
+		return m.AddedLatencyB20()
+	case usagerollup.FieldLatencyB21:
+		return m.AddedLatencyB21()
+	case usagerollup.FieldLatencyB22:
+		return m.AddedLatencyB22()
+	case usagerollup.FieldLatencyB23:
+		return m.AddedLatencyB23()
+	case usagerollup.FieldLatencyB24:
+		return m.AddedLatencyB24()
+	case usagerollup.FieldLatencyB25:
+		return m.AddedLatencyB25()
+	case usagerollup.FieldLatencyB26:
+		return m.AddedLatencyB26()
+	case usagerollup.FieldLatencyB27:
+		return m.AddedLatencyB27()
+	case usagerollup.FieldLatencyB28:
+		return m.AddedLatencyB28()
+	case usagerollup.FieldLatencyB29:
+		return m.AddedLatencyB29()
+	case usagerollup.FieldLatencyB30:
+		return m.AddedLatencyB30()
+	case usagerollup.FieldLatencyB31:
+		return m.AddedLatencyB31()
+	case usagerollup.FieldLatencyB32:
+		return m.AddedLatencyB32()
+	case usagerollup.FieldLatencyB33:
+		return m.AddedLatencyB33()
+	case usagerollup.FieldLatencyB34:
+		return m.AddedLatencyB34()
+	case usagerollup.FieldLatencyB35:
+		return m.AddedLatencyB35()
+	case usagerollup.FieldLatencyB36:
+		return m.AddedLatencyB36()
+	case usagerollup.FieldLatencyB37:
+		return m.AddedLatencyB37()
+	case usagerollup.FieldLatencyB38:
+		return m.AddedLatencyB38()
+	case usagerollup.FieldLatencyB39:
+		return m.AddedLatencyB39()
+	case usagerollup.FieldLatencyB40:
+		return m.AddedLatencyB40()
+	case usagerollup.FieldLatencyB41:
+		return m.AddedLatencyB41()
+	case usagerollup.FieldLatencyB42:
+		return m.AddedLatencyB42()
+	case usagerollup.FieldLatencyB43:
+		return m.AddedLatencyB43()
+	case usagerollup.FieldLatencyB44:
+		return m.AddedLatencyB44()
+	case usagerollup.FieldLatencyB45:
+		return m.AddedLatencyB45()
+	case usagerollup.FieldLatencyB46:
+		return m.AddedLatencyB46()
+	case usagerollup.FieldLatencyB47:
+		return m.AddedLatencyB47()
+	case usagerollup.FieldLatencyB48:
+		return m.AddedLatencyB48()
+	case usagerollup.FieldLatencyB49:
+		return m.AddedLatencyB49()
+	case usagerollup.FieldLatencyB50:
+		return m.AddedLatencyB50()
+	case usagerollup.FieldLatencyB51:
+		return m.AddedLatencyB51()
 	}
 	return nil, false
 }
@@ -20814,6 +25728,384 @@ func (m *UsageRollupMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddLatencyUsSum(v)
 		return nil
+	case usagerollup.FieldCacheWriteTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCacheWriteTokens(v)
+		return nil
+	case usagerollup.FieldCacheWrite1hTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCacheWrite1hTokens(v)
+		return nil
+	case usagerollup.FieldLatencyB00:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB00(v)
+		return nil
+	case usagerollup.FieldLatencyB01:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB01(v)
+		return nil
+	case usagerollup.FieldLatencyB02:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB02(v)
+		return nil
+	case usagerollup.FieldLatencyB03:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB03(v)
+		return nil
+	case usagerollup.FieldLatencyB04:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB04(v)
+		return nil
+	case usagerollup.FieldLatencyB05:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB05(v)
+		return nil
+	case usagerollup.FieldLatencyB06:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB06(v)
+		return nil
+	case usagerollup.FieldLatencyB07:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB07(v)
+		return nil
+	case usagerollup.FieldLatencyB08:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB08(v)
+		return nil
+	case usagerollup.FieldLatencyB09:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB09(v)
+		return nil
+	case usagerollup.FieldLatencyB10:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB10(v)
+		return nil
+	case usagerollup.FieldLatencyB11:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB11(v)
+		return nil
+	case usagerollup.FieldLatencyB12:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB12(v)
+		return nil
+	case usagerollup.FieldLatencyB13:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB13(v)
+		return nil
+	case usagerollup.FieldLatencyB14:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB14(v)
+		return nil
+	case usagerollup.FieldLatencyB15:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB15(v)
+		return nil
+	case usagerollup.FieldLatencyB16:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB16(v)
+		return nil
+	case usagerollup.FieldLatencyB17:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB17(v)
+		return nil
+	case usagerollup.FieldLatencyB18:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB18(v)
+		return nil
+	case usagerollup.FieldLatencyB19:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB19(v)
+		return nil
+	case usagerollup.FieldLatencyB20:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB20(v)
+		return nil
+	case usagerollup.FieldLatencyB21:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB21(v)
+		return nil
+	case usagerollup.FieldLatencyB22:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB22(v)
+		return nil
+	case usagerollup.FieldLatencyB23:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB23(v)
+		return nil
+	case usagerollup.FieldLatencyB24:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB24(v)
+		return nil
+	case usagerollup.FieldLatencyB25:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB25(v)
+		return nil
+	case usagerollup.FieldLatencyB26:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB26(v)
+		return nil
+	case usagerollup.FieldLatencyB27:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB27(v)
+		return nil
+	case usagerollup.FieldLatencyB28:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB28(v)
+		return nil
+	case usagerollup.FieldLatencyB29:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB29(v)
+		return nil
+	case usagerollup.FieldLatencyB30:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB30(v)
+		return nil
+	case usagerollup.FieldLatencyB31:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB31(v)
+		return nil
+	case usagerollup.FieldLatencyB32:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB32(v)
+		return nil
+	case usagerollup.FieldLatencyB33:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB33(v)
+		return nil
+	case usagerollup.FieldLatencyB34:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB34(v)
+		return nil
+	case usagerollup.FieldLatencyB35:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB35(v)
+		return nil
+	case usagerollup.FieldLatencyB36:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB36(v)
+		return nil
+	case usagerollup.FieldLatencyB37:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB37(v)
+		return nil
+	case usagerollup.FieldLatencyB38:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB38(v)
+		return nil
+	case usagerollup.FieldLatencyB39:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB39(v)
+		return nil
+	case usagerollup.FieldLatencyB40:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB40(v)
+		return nil
+	case usagerollup.FieldLatencyB41:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB41(v)
+		return nil
+	case usagerollup.FieldLatencyB42:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB42(v)
+		return nil
+	case usagerollup.FieldLatencyB43:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB43(v)
+		return nil
+	case usagerollup.FieldLatencyB44:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB44(v)
+		return nil
+	case usagerollup.FieldLatencyB45:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB45(v)
+		return nil
+	case usagerollup.FieldLatencyB46:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB46(v)
+		return nil
+	case usagerollup.FieldLatencyB47:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB47(v)
+		return nil
+	case usagerollup.FieldLatencyB48:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB48(v)
+		return nil
+	case usagerollup.FieldLatencyB49:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB49(v)
+		return nil
+	case usagerollup.FieldLatencyB50:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB50(v)
+		return nil
+	case usagerollup.FieldLatencyB51:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB51(v)
+		return nil
 	}
 	return fmt.Errorf("unknown UsageRollup numeric field %s", name)
 }
@@ -20821,7 +26113,170 @@ func (m *UsageRollupMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *UsageRollupMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(usagerollup.FieldCacheWriteTokens) {
+		fields = append(fields, usagerollup.FieldCacheWriteTokens)
+	}
+	if m.FieldCleared(usagerollup.FieldCacheWrite1hTokens) {
+		fields = append(fields, usagerollup.FieldCacheWrite1hTokens)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB00) {
+		fields = append(fields, usagerollup.FieldLatencyB00)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB01) {
+		fields = append(fields, usagerollup.FieldLatencyB01)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB02) {
+		fields = append(fields, usagerollup.FieldLatencyB02)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB03) {
+		fields = append(fields, usagerollup.FieldLatencyB03)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB04) {
+		fields = append(fields, usagerollup.FieldLatencyB04)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB05) {
+		fields = append(fields, usagerollup.FieldLatencyB05)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB06) {
+		fields = append(fields, usagerollup.FieldLatencyB06)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB07) {
+		fields = append(fields, usagerollup.FieldLatencyB07)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB08) {
+		fields = append(fields, usagerollup.FieldLatencyB08)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB09) {
+		fields = append(fields, usagerollup.FieldLatencyB09)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB10) {
+		fields = append(fields, usagerollup.FieldLatencyB10)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB11) {
+		fields = append(fields, usagerollup.FieldLatencyB11)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB12) {
+		fields = append(fields, usagerollup.FieldLatencyB12)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB13) {
+		fields = append(fields, usagerollup.FieldLatencyB13)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB14) {
+		fields = append(fields, usagerollup.FieldLatencyB14)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB15) {
+		fields = append(fields, usagerollup.FieldLatencyB15)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB16) {
+		fields = append(fields, usagerollup.FieldLatencyB16)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB17) {
+		fields = append(fields, usagerollup.FieldLatencyB17)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB18) {
+		fields = append(fields, usagerollup.FieldLatencyB18)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB19) {
+		fields = append(fields, usagerollup.FieldLatencyB19)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB20) {
+		fields = append(fields, usagerollup.FieldLatencyB20)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB21) {
+		fields = append(fields, usagerollup.FieldLatencyB21)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB22) {
+		fields = append(fields, usagerollup.FieldLatencyB22)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB23) {
+		fields = append(fields, usagerollup.FieldLatencyB23)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB24) {
+		fields = append(fields, usagerollup.FieldLatencyB24)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB25) {
+		fields = append(fields, usagerollup.FieldLatencyB25)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB26) {
+		fields = append(fields, usagerollup.FieldLatencyB26)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB27) {
+		fields = append(fields, usagerollup.FieldLatencyB27)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB28) {
+		fields = append(fields, usagerollup.FieldLatencyB28)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB29) {
+		fields = append(fields, usagerollup.FieldLatencyB29)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB30) {
+		fields = append(fields, usagerollup.FieldLatencyB30)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB31) {
+		fields = append(fields, usagerollup.FieldLatencyB31)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB32) {
+		fields = append(fields, usagerollup.FieldLatencyB32)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB33) {
+		fields = append(fields, usagerollup.FieldLatencyB33)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB34) {
+		fields = append(fields, usagerollup.FieldLatencyB34)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB35) {
+		fields = append(fields, usagerollup.FieldLatencyB35)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB36) {
+		fields = append(fields, usagerollup.FieldLatencyB36)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB37) {
+		fields = append(fields, usagerollup.FieldLatencyB37)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB38) {
+		fields = append(fields, usagerollup.FieldLatencyB38)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB39) {
+		fields = append(fields, usagerollup.FieldLatencyB39)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB40) {
+		fields = append(fields, usagerollup.FieldLatencyB40)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB41) {
+		fields = append(fields, usagerollup.FieldLatencyB41)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB42) {
+		fields = append(fields, usagerollup.FieldLatencyB42)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB43) {
+		fields = append(fields, usagerollup.FieldLatencyB43)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB44) {
+		fields = append(fields, usagerollup.FieldLatencyB44)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB45) {
+		fields = append(fields, usagerollup.FieldLatencyB45)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB46) {
+		fields = append(fields, usagerollup.FieldLatencyB46)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB47) {
+		fields = append(fields, usagerollup.FieldLatencyB47)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB48) {
+		fields = append(fields, usagerollup.FieldLatencyB48)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB49) {
+		fields = append(fields, usagerollup.FieldLatencyB49)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB50) {
+		fields = append(fields, usagerollup.FieldLatencyB50)
+	}
+	if m.FieldCleared(usagerollup.FieldLatencyB51) {
+		fields = append(fields, usagerollup.FieldLatencyB51)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -20834,6 +26289,170 @@ func (m *UsageRollupMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *UsageRollupMutation) ClearField(name string) error {
+	switch name {
+	case usagerollup.FieldCacheWriteTokens:
+		m.ClearCacheWriteTokens()
+		return nil
+	case usagerollup.FieldCacheWrite1hTokens:
+		m.ClearCacheWrite1hTokens()
+		return nil
+	case usagerollup.FieldLatencyB00:
+		m.ClearLatencyB00()
+		return nil
+	case usagerollup.FieldLatencyB01:
+		m.ClearLatencyB01()
+		return nil
+	case usagerollup.FieldLatencyB02:
+		m.ClearLatencyB02()
+		return nil
+	case usagerollup.FieldLatencyB03:
+		m.ClearLatencyB03()
+		return nil
+	case usagerollup.FieldLatencyB04:
+		m.ClearLatencyB04()
+		return nil
+	case usagerollup.FieldLatencyB05:
+		m.ClearLatencyB05()
+		return nil
+	case usagerollup.FieldLatencyB06:
+		m.ClearLatencyB06()
+		return nil
+	case usagerollup.FieldLatencyB07:
+		m.ClearLatencyB07()
+		return nil
+	case usagerollup.FieldLatencyB08:
+		m.ClearLatencyB08()
+		return nil
+	case usagerollup.FieldLatencyB09:
+		m.ClearLatencyB09()
+		return nil
+	case usagerollup.FieldLatencyB10:
+		m.ClearLatencyB10()
+		return nil
+	case usagerollup.FieldLatencyB11:
+		m.ClearLatencyB11()
+		return nil
+	case usagerollup.FieldLatencyB12:
+		m.ClearLatencyB12()
+		return nil
+	case usagerollup.FieldLatencyB13:
+		m.ClearLatencyB13()
+		return nil
+	case usagerollup.FieldLatencyB14:
+		m.ClearLatencyB14()
+		return nil
+	case usagerollup.FieldLatencyB15:
+		m.ClearLatencyB15()
+		return nil
+	case usagerollup.FieldLatencyB16:
+		m.ClearLatencyB16()
+		return nil
+	case usagerollup.FieldLatencyB17:
+		m.ClearLatencyB17()
+		return nil
+	case usagerollup.FieldLatencyB18:
+		m.ClearLatencyB18()
+		return nil
+	case usagerollup.FieldLatencyB19:
+		m.ClearLatencyB19()
+		return nil
+	case usagerollup.FieldLatencyB20:
+		m.ClearLatencyB20()
+		return nil
+	case usagerollup.FieldLatencyB21:
+		m.ClearLatencyB21()
+		return nil
+	case usagerollup.FieldLatencyB22:
+		m.ClearLatencyB22()
+		return nil
+	case usagerollup.FieldLatencyB23:
+		m.ClearLatencyB23()
+		return nil
+	case usagerollup.FieldLatencyB24:
+		m.ClearLatencyB24()
+		return nil
+	case usagerollup.FieldLatencyB25:
+		m.ClearLatencyB25()
+		return nil
+	case usagerollup.FieldLatencyB26:
+		m.ClearLatencyB26()
+		return nil
+	case usagerollup.FieldLatencyB27:
+		m.ClearLatencyB27()
+		return nil
+	case usagerollup.FieldLatencyB28:
+		m.ClearLatencyB28()
+		return nil
+	case usagerollup.FieldLatencyB29:
+		m.ClearLatencyB29()
+		return nil
+	case usagerollup.FieldLatencyB30:
+		m.ClearLatencyB30()
+		return nil
+	case usagerollup.FieldLatencyB31:
+		m.ClearLatencyB31()
+		return nil
+	case usagerollup.FieldLatencyB32:
+		m.ClearLatencyB32()
+		return nil
+	case usagerollup.FieldLatencyB33:
+		m.ClearLatencyB33()
+		return nil
+	case usagerollup.FieldLatencyB34:
+		m.ClearLatencyB34()
+		return nil
+	case usagerollup.FieldLatencyB35:
+		m.ClearLatencyB35()
+		return nil
+	case usagerollup.FieldLatencyB36:
+		m.ClearLatencyB36()
+		return nil
+	case usagerollup.FieldLatencyB37:
+		m.ClearLatencyB37()
+		return nil
+	case usagerollup.FieldLatencyB38:
+		m.ClearLatencyB38()
+		return nil
+	case usagerollup.FieldLatencyB39:
+		m.ClearLatencyB39()
+		return nil
+	case usagerollup.FieldLatencyB40:
+		m.ClearLatencyB40()
+		return nil
+	case usagerollup.FieldLatencyB41:
+		m.ClearLatencyB41()
+		return nil
+	case usagerollup.FieldLatencyB42:
+		m.ClearLatencyB42()
+		return nil
+	case usagerollup.FieldLatencyB43:
+		m.ClearLatencyB43()
+		return nil
+	case usagerollup.FieldLatencyB44:
+		m.ClearLatencyB44()
+		return nil
+	case usagerollup.FieldLatencyB45:
+		m.ClearLatencyB45()
+		return nil
+	case usagerollup.FieldLatencyB46:
+		m.ClearLatencyB46()
+		return nil
+	case usagerollup.FieldLatencyB47:
+		m.ClearLatencyB47()
+		return nil
+	case usagerollup.FieldLatencyB48:
+		m.ClearLatencyB48()
+		return nil
+	case usagerollup.FieldLatencyB49:
+		m.ClearLatencyB49()
+		return nil
+	case usagerollup.FieldLatencyB50:
+		m.ClearLatencyB50()
+		return nil
+	case usagerollup.FieldLatencyB51:
+		m.ClearLatencyB51()
+		return nil
+	}
 	return fmt.Errorf("unknown UsageRollup nullable field %s", name)
 }
 
@@ -20879,6 +26498,168 @@ func (m *UsageRollupMutation) ResetField(name string) error {
 		return nil
 	case usagerollup.FieldLatencyUsSum:
 		m.ResetLatencyUsSum()
+		return nil
+	case usagerollup.FieldCacheWriteTokens:
+		m.ResetCacheWriteTokens()
+		return nil
+	case usagerollup.FieldCacheWrite1hTokens:
+		m.ResetCacheWrite1hTokens()
+		return nil
+	case usagerollup.FieldLatencyB00:
+		m.ResetLatencyB00()
+		return nil
+	case usagerollup.FieldLatencyB01:
+		m.ResetLatencyB01()
+		return nil
+	case usagerollup.FieldLatencyB02:
+		m.ResetLatencyB02()
+		return nil
+	case usagerollup.FieldLatencyB03:
+		m.ResetLatencyB03()
+		return nil
+	case usagerollup.FieldLatencyB04:
+		m.ResetLatencyB04()
+		return nil
+	case usagerollup.FieldLatencyB05:
+		m.ResetLatencyB05()
+		return nil
+	case usagerollup.FieldLatencyB06:
+		m.ResetLatencyB06()
+		return nil
+	case usagerollup.FieldLatencyB07:
+		m.ResetLatencyB07()
+		return nil
+	case usagerollup.FieldLatencyB08:
+		m.ResetLatencyB08()
+		return nil
+	case usagerollup.FieldLatencyB09:
+		m.ResetLatencyB09()
+		return nil
+	case usagerollup.FieldLatencyB10:
+		m.ResetLatencyB10()
+		return nil
+	case usagerollup.FieldLatencyB11:
+		m.ResetLatencyB11()
+		return nil
+	case usagerollup.FieldLatencyB12:
+		m.ResetLatencyB12()
+		return nil
+	case usagerollup.FieldLatencyB13:
+		m.ResetLatencyB13()
+		return nil
+	case usagerollup.FieldLatencyB14:
+		m.ResetLatencyB14()
+		return nil
+	case usagerollup.FieldLatencyB15:
+		m.ResetLatencyB15()
+		return nil
+	case usagerollup.FieldLatencyB16:
+		m.ResetLatencyB16()
+		return nil
+	case usagerollup.FieldLatencyB17:
+		m.ResetLatencyB17()
+		return nil
+	case usagerollup.FieldLatencyB18:
+		m.ResetLatencyB18()
+		return nil
+	case usagerollup.FieldLatencyB19:
+		m.ResetLatencyB19()
+		return nil
+	case usagerollup.FieldLatencyB20:
+		m.ResetLatencyB20()
+		return nil
+	case usagerollup.FieldLatencyB21:
+		m.ResetLatencyB21()
+		return nil
+	case usagerollup.FieldLatencyB22:
+		m.ResetLatencyB22()
+		return nil
+	case usagerollup.FieldLatencyB23:
+		m.ResetLatencyB23()
+		return nil
+	case usagerollup.FieldLatencyB24:
+		m.ResetLatencyB24()
+		return nil
+	case usagerollup.FieldLatencyB25:
+		m.ResetLatencyB25()
+		return nil
+	case usagerollup.FieldLatencyB26:
+		m.ResetLatencyB26()
+		return nil
+	case usagerollup.FieldLatencyB27:
+		m.ResetLatencyB27()
+		return nil
+	case usagerollup.FieldLatencyB28:
+		m.ResetLatencyB28()
+		return nil
+	case usagerollup.FieldLatencyB29:
+		m.ResetLatencyB29()
+		return nil
+	case usagerollup.FieldLatencyB30:
+		m.ResetLatencyB30()
+		return nil
+	case usagerollup.FieldLatencyB31:
+		m.ResetLatencyB31()
+		return nil
+	case usagerollup.FieldLatencyB32:
+		m.ResetLatencyB32()
+		return nil
+	case usagerollup.FieldLatencyB33:
+		m.ResetLatencyB33()
+		return nil
+	case usagerollup.FieldLatencyB34:
+		m.ResetLatencyB34()
+		return nil
+	case usagerollup.FieldLatencyB35:
+		m.ResetLatencyB35()
+		return nil
+	case usagerollup.FieldLatencyB36:
+		m.ResetLatencyB36()
+		return nil
+	case usagerollup.FieldLatencyB37:
+		m.ResetLatencyB37()
+		return nil
+	case usagerollup.FieldLatencyB38:
+		m.ResetLatencyB38()
+		return nil
+	case usagerollup.FieldLatencyB39:
+		m.ResetLatencyB39()
+		return nil
+	case usagerollup.FieldLatencyB40:
+		m.ResetLatencyB40()
+		return nil
+	case usagerollup.FieldLatencyB41:
+		m.ResetLatencyB41()
+		return nil
+	case usagerollup.FieldLatencyB42:
+		m.ResetLatencyB42()
+		return nil
+	case usagerollup.FieldLatencyB43:
+		m.ResetLatencyB43()
+		return nil
+	case usagerollup.FieldLatencyB44:
+		m.ResetLatencyB44()
+		return nil
+	case usagerollup.FieldLatencyB45:
+		m.ResetLatencyB45()
+		return nil
+	case usagerollup.FieldLatencyB46:
+		m.ResetLatencyB46()
+		return nil
+	case usagerollup.FieldLatencyB47:
+		m.ResetLatencyB47()
+		return nil
+	case usagerollup.FieldLatencyB48:
+		m.ResetLatencyB48()
+		return nil
+	case usagerollup.FieldLatencyB49:
+		m.ResetLatencyB49()
+		return nil
+	case usagerollup.FieldLatencyB50:
+		m.ResetLatencyB50()
+		return nil
+	case usagerollup.FieldLatencyB51:
+		m.ResetLatencyB51()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRollup field %s", name)

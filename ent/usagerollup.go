@@ -44,6 +44,114 @@ type UsageRollup struct {
 	Cost money.Micros `json:"cost,omitempty"`
 	// For the mean latency: divide by requests.
 	LatencyUsSum int64 `json:"latency_us_sum,omitempty"`
+	// Part of input_tokens written to the provider's prompt cache.
+	CacheWriteTokens int64 `json:"cache_write_tokens,omitempty"`
+	// Part of cache_write_tokens written to a one-hour cache.
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens,omitempty"`
+	// LatencyB00 holds the value of the "latency_b00" field.
+	LatencyB00 int64 `json:"latency_b00,omitempty"`
+	// LatencyB01 holds the value of the "latency_b01" field.
+	LatencyB01 int64 `json:"latency_b01,omitempty"`
+	// LatencyB02 holds the value of the "latency_b02" field.
+	LatencyB02 int64 `json:"latency_b02,omitempty"`
+	// LatencyB03 holds the value of the "latency_b03" field.
+	LatencyB03 int64 `json:"latency_b03,omitempty"`
+	// LatencyB04 holds the value of the "latency_b04" field.
+	LatencyB04 int64 `json:"latency_b04,omitempty"`
+	// LatencyB05 holds the value of the "latency_b05" field.
+	LatencyB05 int64 `json:"latency_b05,omitempty"`
+	// LatencyB06 holds the value of the "latency_b06" field.
+	LatencyB06 int64 `json:"latency_b06,omitempty"`
+	// LatencyB07 holds the value of the "latency_b07" field.
+	LatencyB07 int64 `json:"latency_b07,omitempty"`
+	// LatencyB08 holds the value of the "latency_b08" field.
+	LatencyB08 int64 `json:"latency_b08,omitempty"`
+	// LatencyB09 holds the value of the "latency_b09" field.
+	LatencyB09 int64 `json:"latency_b09,omitempty"`
+	// LatencyB10 holds the value of the "latency_b10" field.
+	LatencyB10 int64 `json:"latency_b10,omitempty"`
+	// LatencyB11 holds the value of the "latency_b11" field.
+	LatencyB11 int64 `json:"latency_b11,omitempty"`
+	// LatencyB12 holds the value of the "latency_b12" field.
+	LatencyB12 int64 `json:"latency_b12,omitempty"`
+	// LatencyB13 holds the value of the "latency_b13" field.
+	LatencyB13 int64 `json:"latency_b13,omitempty"`
+	// LatencyB14 holds the value of the "latency_b14" field.
+	LatencyB14 int64 `json:"latency_b14,omitempty"`
+	// LatencyB15 holds the value of the "latency_b15" field.
+	LatencyB15 int64 `json:"latency_b15,omitempty"`
+	// LatencyB16 holds the value of the "latency_b16" field.
+	LatencyB16 int64 `json:"latency_b16,omitempty"`
+	// LatencyB17 holds the value of the "latency_b17" field.
+	LatencyB17 int64 `json:"latency_b17,omitempty"`
+	// LatencyB18 holds the value of the "latency_b18" field.
+	LatencyB18 int64 `json:"latency_b18,omitempty"`
+	// LatencyB19 holds the value of the "latency_b19" field.
+	LatencyB19 int64 `json:"latency_b19,omitempty"`
+	// LatencyB20 holds the value of the "latency_b20" field.
+	LatencyB20 int64 `json:"latency_b20,omitempty"`
+	// LatencyB21 holds the value of the "latency_b21" field.
+	LatencyB21 int64 `json:"latency_b21,omitempty"`
+	// LatencyB22 holds the value of the "latency_b22" field.
+	LatencyB22 int64 `json:"latency_b22,omitempty"`
+	// LatencyB23 holds the value of the "latency_b23" field.
+	LatencyB23 int64 `json:"latency_b23,omitempty"`
+	// LatencyB24 holds the value of the "latency_b24" field.
+	LatencyB24 int64 `json:"latency_b24,omitempty"`
+	// LatencyB25 holds the value of the "latency_b25" field.
+	LatencyB25 int64 `json:"latency_b25,omitempty"`
+	// LatencyB26 holds the value of the "latency_b26" field.
+	LatencyB26 int64 `json:"latency_b26,omitempty"`
+	// LatencyB27 holds the value of the "latency_b27" field.
+	LatencyB27 int64 `json:"latency_b27,omitempty"`
+	// LatencyB28 holds the value of the "latency_b28" field.
+	LatencyB28 int64 `json:"latency_b28,omitempty"`
+	// LatencyB29 holds the value of the "latency_b29" field.
+	LatencyB29 int64 `json:"latency_b29,omitempty"`
+	// LatencyB30 holds the value of the "latency_b30" field.
+	LatencyB30 int64 `json:"latency_b30,omitempty"`
+	// LatencyB31 holds the value of the "latency_b31" field.
+	LatencyB31 int64 `json:"latency_b31,omitempty"`
+	// LatencyB32 holds the value of the "latency_b32" field.
+	LatencyB32 int64 `json:"latency_b32,omitempty"`
+	// LatencyB33 holds the value of the "latency_b33" field.
+	LatencyB33 int64 `json:"latency_b33,omitempty"`
+	// LatencyB34 holds the value of the "latency_b34" field.
+	LatencyB34 int64 `json:"latency_b34,omitempty"`
+	// LatencyB35 holds the value of the "latency_b35" field.
+	LatencyB35 int64 `json:"latency_b35,omitempty"`
+	// LatencyB36 holds the value of the "latency_b36" field.
+	LatencyB36 int64 `json:"latency_b36,omitempty"`
+	// LatencyB37 holds the value of the "latency_b37" field.
+	LatencyB37 int64 `json:"latency_b37,omitempty"`
+	// LatencyB38 holds the value of the "latency_b38" field.
+	LatencyB38 int64 `json:"latency_b38,omitempty"`
+	// LatencyB39 holds the value of the "latency_b39" field.
+	LatencyB39 int64 `json:"latency_b39,omitempty"`
+	// LatencyB40 holds the value of the "latency_b40" field.
+	LatencyB40 int64 `json:"latency_b40,omitempty"`
+	// LatencyB41 holds the value of the "latency_b41" field.
+	LatencyB41 int64 `json:"latency_b41,omitempty"`
+	// LatencyB42 holds the value of the "latency_b42" field.
+	LatencyB42 int64 `json:"latency_b42,omitempty"`
+	// LatencyB43 holds the value of the "latency_b43" field.
+	LatencyB43 int64 `json:"latency_b43,omitempty"`
+	// LatencyB44 holds the value of the "latency_b44" field.
+	LatencyB44 int64 `json:"latency_b44,omitempty"`
+	// LatencyB45 holds the value of the "latency_b45" field.
+	LatencyB45 int64 `json:"latency_b45,omitempty"`
+	// LatencyB46 holds the value of the "latency_b46" field.
+	LatencyB46 int64 `json:"latency_b46,omitempty"`
+	// LatencyB47 holds the value of the "latency_b47" field.
+	LatencyB47 int64 `json:"latency_b47,omitempty"`
+	// LatencyB48 holds the value of the "latency_b48" field.
+	LatencyB48 int64 `json:"latency_b48,omitempty"`
+	// LatencyB49 holds the value of the "latency_b49" field.
+	LatencyB49 int64 `json:"latency_b49,omitempty"`
+	// LatencyB50 holds the value of the "latency_b50" field.
+	LatencyB50 int64 `json:"latency_b50,omitempty"`
+	// LatencyB51 holds the value of the "latency_b51" field.
+	LatencyB51   int64 `json:"latency_b51,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -52,7 +160,7 @@ func (*UsageRollup) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case usagerollup.FieldID, usagerollup.FieldOrganizationID, usagerollup.FieldServiceID, usagerollup.FieldAPIKeyID, usagerollup.FieldRequests, usagerollup.FieldErrors, usagerollup.FieldUnpricedRequests, usagerollup.FieldInputTokens, usagerollup.FieldOutputTokens, usagerollup.FieldCachedInputTokens, usagerollup.FieldCost, usagerollup.FieldLatencyUsSum:
+		case usagerollup.FieldID, usagerollup.FieldOrganizationID, usagerollup.FieldServiceID, usagerollup.FieldAPIKeyID, usagerollup.FieldRequests, usagerollup.FieldErrors, usagerollup.FieldUnpricedRequests, usagerollup.FieldInputTokens, usagerollup.FieldOutputTokens, usagerollup.FieldCachedInputTokens, usagerollup.FieldCost, usagerollup.FieldLatencyUsSum, usagerollup.FieldCacheWriteTokens, usagerollup.FieldCacheWrite1hTokens, usagerollup.FieldLatencyB00, usagerollup.FieldLatencyB01, usagerollup.FieldLatencyB02, usagerollup.FieldLatencyB03, usagerollup.FieldLatencyB04, usagerollup.FieldLatencyB05, usagerollup.FieldLatencyB06, usagerollup.FieldLatencyB07, usagerollup.FieldLatencyB08, usagerollup.FieldLatencyB09, usagerollup.FieldLatencyB10, usagerollup.FieldLatencyB11, usagerollup.FieldLatencyB12, usagerollup.FieldLatencyB13, usagerollup.FieldLatencyB14, usagerollup.FieldLatencyB15, usagerollup.FieldLatencyB16, usagerollup.FieldLatencyB17, usagerollup.FieldLatencyB18, usagerollup.FieldLatencyB19, usagerollup.FieldLatencyB20, usagerollup.FieldLatencyB21, usagerollup.FieldLatencyB22, usagerollup.FieldLatencyB23, usagerollup.FieldLatencyB24, usagerollup.FieldLatencyB25, usagerollup.FieldLatencyB26, usagerollup.FieldLatencyB27, usagerollup.FieldLatencyB28, usagerollup.FieldLatencyB29, usagerollup.FieldLatencyB30, usagerollup.FieldLatencyB31, usagerollup.FieldLatencyB32, usagerollup.FieldLatencyB33, usagerollup.FieldLatencyB34, usagerollup.FieldLatencyB35, usagerollup.FieldLatencyB36, usagerollup.FieldLatencyB37, usagerollup.FieldLatencyB38, usagerollup.FieldLatencyB39, usagerollup.FieldLatencyB40, usagerollup.FieldLatencyB41, usagerollup.FieldLatencyB42, usagerollup.FieldLatencyB43, usagerollup.FieldLatencyB44, usagerollup.FieldLatencyB45, usagerollup.FieldLatencyB46, usagerollup.FieldLatencyB47, usagerollup.FieldLatencyB48, usagerollup.FieldLatencyB49, usagerollup.FieldLatencyB50, usagerollup.FieldLatencyB51:
 			values[i] = new(sql.NullInt64)
 		case usagerollup.FieldModel:
 			values[i] = new(sql.NullString)
@@ -157,6 +265,330 @@ func (_m *UsageRollup) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.LatencyUsSum = value.Int64
 			}
+		case usagerollup.FieldCacheWriteTokens:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field cache_write_tokens", values[i])
+			} else if value.Valid {
+				_m.CacheWriteTokens = value.Int64
+			}
+		case usagerollup.FieldCacheWrite1hTokens:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field cache_write_1h_tokens", values[i])
+			} else if value.Valid {
+				_m.CacheWrite1hTokens = value.Int64
+			}
+		case usagerollup.FieldLatencyB00:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b00", values[i])
+			} else if value.Valid {
+				_m.LatencyB00 = value.Int64
+			}
+		case usagerollup.FieldLatencyB01:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b01", values[i])
+			} else if value.Valid {
+				_m.LatencyB01 = value.Int64
+			}
+		case usagerollup.FieldLatencyB02:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b02", values[i])
+			} else if value.Valid {
+				_m.LatencyB02 = value.Int64
+			}
+		case usagerollup.FieldLatencyB03:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b03", values[i])
+			} else if value.Valid {
+				_m.LatencyB03 = value.Int64
+			}
+		case usagerollup.FieldLatencyB04:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b04", values[i])
+			} else if value.Valid {
+				_m.LatencyB04 = value.Int64
+			}
+		case usagerollup.FieldLatencyB05:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b05", values[i])
+			} else if value.Valid {
+				_m.LatencyB05 = value.Int64
+			}
+		case usagerollup.FieldLatencyB06:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b06", values[i])
+			} else if value.Valid {
+				_m.LatencyB06 = value.Int64
+			}
+		case usagerollup.FieldLatencyB07:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b07", values[i])
+			} else if value.Valid {
+				_m.LatencyB07 = value.Int64
+			}
+		case usagerollup.FieldLatencyB08:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b08", values[i])
+			} else if value.Valid {
+				_m.LatencyB08 = value.Int64
+			}
+		case usagerollup.FieldLatencyB09:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b09", values[i])
+			} else if value.Valid {
+				_m.LatencyB09 = value.Int64
+			}
+		case usagerollup.FieldLatencyB10:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b10", values[i])
+			} else if value.Valid {
+				_m.LatencyB10 = value.Int64
+			}
+		case usagerollup.FieldLatencyB11:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b11", values[i])
+			} else if value.Valid {
+				_m.LatencyB11 = value.Int64
+			}
+		case usagerollup.FieldLatencyB12:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b12", values[i])
+			} else if value.Valid {
+				_m.LatencyB12 = value.Int64
+			}
+		case usagerollup.FieldLatencyB13:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b13", values[i])
+			} else if value.Valid {
+				_m.LatencyB13 = value.Int64
+			}
+		case usagerollup.FieldLatencyB14:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b14", values[i])
+			} else if value.Valid {
+				_m.LatencyB14 = value.Int64
+			}
+		case usagerollup.FieldLatencyB15:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b15", values[i])
+			} else if value.Valid {
+				_m.LatencyB15 = value.Int64
+			}
+		case usagerollup.FieldLatencyB16:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b16", values[i])
+			} else if value.Valid {
+				_m.LatencyB16 = value.Int64
+			}
+		case usagerollup.FieldLatencyB17:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b17", values[i])
+			} else if value.Valid {
+				_m.LatencyB17 = value.Int64
+			}
+		case usagerollup.FieldLatencyB18:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b18", values[i])
+			} else if value.Valid {
+				_m.LatencyB18 = value.Int64
+			}
+		case usagerollup.FieldLatencyB19:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b19", values[i])
+			} else if value.Valid {
+				_m.LatencyB19 = value.Int64
+			}
+		case usagerollup.FieldLatencyB20:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b20", values[i])
+			} else if value.Valid {
+				_m.LatencyB20 = value.Int64
+			}
+		case usagerollup.FieldLatencyB21:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b21", values[i])
+			} else if value.Valid {
+				_m.LatencyB21 = value.Int64
+			}
+		case usagerollup.FieldLatencyB22:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b22", values[i])
+			} else if value.Valid {
+				_m.LatencyB22 = value.Int64
+			}
+		case usagerollup.FieldLatencyB23:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b23", values[i])
+			} else if value.Valid {
+				_m.LatencyB23 = value.Int64
+			}
+		case usagerollup.FieldLatencyB24:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b24", values[i])
+			} else if value.Valid {
+				_m.LatencyB24 = value.Int64
+			}
+		case usagerollup.FieldLatencyB25:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b25", values[i])
+			} else if value.Valid {
+				_m.LatencyB25 = value.Int64
+			}
+		case usagerollup.FieldLatencyB26:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b26", values[i])
+			} else if value.Valid {
+				_m.LatencyB26 = value.Int64
+			}
+		case usagerollup.FieldLatencyB27:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b27", values[i])
+			} else if value.Valid {
+				_m.LatencyB27 = value.Int64
+			}
+		case usagerollup.FieldLatencyB28:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b28", values[i])
+			} else if value.Valid {
+				_m.LatencyB28 = value.Int64
+			}
+		case usagerollup.FieldLatencyB29:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b29", values[i])
+			} else if value.Valid {
+				_m.LatencyB29 = value.Int64
+			}
+		case usagerollup.FieldLatencyB30:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b30", values[i])
+			} else if value.Valid {
+				_m.LatencyB30 = value.Int64
+			}
+		case usagerollup.FieldLatencyB31:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b31", values[i])
+			} else if value.Valid {
+				_m.LatencyB31 = value.Int64
+			}
+		case usagerollup.FieldLatencyB32:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b32", values[i])
+			} else if value.Valid {
+				_m.LatencyB32 = value.Int64
+			}
+		case usagerollup.FieldLatencyB33:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b33", values[i])
+			} else if value.Valid {
+				_m.LatencyB33 = value.Int64
+			}
+		case usagerollup.FieldLatencyB34:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b34", values[i])
+			} else if value.Valid {
+				_m.LatencyB34 = value.Int64
+			}
+		case usagerollup.FieldLatencyB35:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b35", values[i])
+			} else if value.Valid {
+				_m.LatencyB35 = value.Int64
+			}
+		case usagerollup.FieldLatencyB36:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b36", values[i])
+			} else if value.Valid {
+				_m.LatencyB36 = value.Int64
+			}
+		case usagerollup.FieldLatencyB37:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b37", values[i])
+			} else if value.Valid {
+				_m.LatencyB37 = value.Int64
+			}
+		case usagerollup.FieldLatencyB38:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b38", values[i])
+			} else if value.Valid {
+				_m.LatencyB38 = value.Int64
+			}
+		case usagerollup.FieldLatencyB39:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b39", values[i])
+			} else if value.Valid {
+				_m.LatencyB39 = value.Int64
+			}
+		case usagerollup.FieldLatencyB40:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b40", values[i])
+			} else if value.Valid {
+				_m.LatencyB40 = value.Int64
+			}
+		case usagerollup.FieldLatencyB41:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b41", values[i])
+			} else if value.Valid {
+				_m.LatencyB41 = value.Int64
+			}
+		case usagerollup.FieldLatencyB42:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b42", values[i])
+			} else if value.Valid {
+				_m.LatencyB42 = value.Int64
+			}
+		case usagerollup.FieldLatencyB43:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b43", values[i])
+			} else if value.Valid {
+				_m.LatencyB43 = value.Int64
+			}
+		case usagerollup.FieldLatencyB44:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b44", values[i])
+			} else if value.Valid {
+				_m.LatencyB44 = value.Int64
+			}
+		case usagerollup.FieldLatencyB45:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b45", values[i])
+			} else if value.Valid {
+				_m.LatencyB45 = value.Int64
+			}
+		case usagerollup.FieldLatencyB46:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b46", values[i])
+			} else if value.Valid {
+				_m.LatencyB46 = value.Int64
+			}
+		case usagerollup.FieldLatencyB47:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b47", values[i])
+			} else if value.Valid {
+				_m.LatencyB47 = value.Int64
+			}
+		case usagerollup.FieldLatencyB48:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b48", values[i])
+			} else if value.Valid {
+				_m.LatencyB48 = value.Int64
+			}
+		case usagerollup.FieldLatencyB49:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b49", values[i])
+			} else if value.Valid {
+				_m.LatencyB49 = value.Int64
+			}
+		case usagerollup.FieldLatencyB50:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b50", values[i])
+			} else if value.Valid {
+				_m.LatencyB50 = value.Int64
+			}
+		case usagerollup.FieldLatencyB51:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field latency_b51", values[i])
+			} else if value.Valid {
+				_m.LatencyB51 = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -231,6 +663,168 @@ func (_m *UsageRollup) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("latency_us_sum=")
 	builder.WriteString(fmt.Sprintf("%v", _m.LatencyUsSum))
+	builder.WriteString(", ")
+	builder.WriteString("cache_write_tokens=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CacheWriteTokens))
+	builder.WriteString(", ")
+	builder.WriteString("cache_write_1h_tokens=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CacheWrite1hTokens))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b00=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB00))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b01=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB01))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b02=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB02))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b03=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB03))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b04=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB04))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b05=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB05))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b06=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB06))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b07=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB07))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b08=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB08))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b09=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB09))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b10=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB10))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b11=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB11))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b12=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB12))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b13=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB13))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b14=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB14))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b15=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB15))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b16=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB16))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b17=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB17))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b18=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB18))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b19=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB19))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b20=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB20))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b21=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB21))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b22=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB22))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b23=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB23))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b24=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB24))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b25=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB25))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b26=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB26))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b27=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB27))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b28=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB28))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b29=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB29))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b30=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB30))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b31=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB31))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b32=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB32))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b33=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB33))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b34=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB34))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b35=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB35))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b36=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB36))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b37=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB37))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b38=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB38))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b39=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB39))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b40=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB40))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b41=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB41))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b42=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB42))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b43=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB43))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b44=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB44))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b45=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB45))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b46=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB46))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b47=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB47))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b48=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB48))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b49=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB49))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b50=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB50))
+	builder.WriteString(", ")
+	builder.WriteString("latency_b51=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB51))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -165,6 +165,762 @@ func (_c *UsageRollupCreate) SetNillableLatencyUsSum(v *int64) *UsageRollupCreat
 	return _c
 }
 
+// SetCacheWriteTokens sets the "cache_write_tokens" field.
+func (_c *UsageRollupCreate) SetCacheWriteTokens(v int64) *UsageRollupCreate {
+	_c.mutation.SetCacheWriteTokens(v)
+	return _c
+}
+
+// SetNillableCacheWriteTokens sets the "cache_write_tokens" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableCacheWriteTokens(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetCacheWriteTokens(*v)
+	}
+	return _c
+}
+
+// SetCacheWrite1hTokens sets the "cache_write_1h_tokens" field.
+func (_c *UsageRollupCreate) SetCacheWrite1hTokens(v int64) *UsageRollupCreate {
+	_c.mutation.SetCacheWrite1hTokens(v)
+	return _c
+}
+
+// SetNillableCacheWrite1hTokens sets the "cache_write_1h_tokens" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableCacheWrite1hTokens(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetCacheWrite1hTokens(*v)
+	}
+	return _c
+}
+
+// SetLatencyB00 sets the "latency_b00" field.
+func (_c *UsageRollupCreate) SetLatencyB00(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB00(v)
+	return _c
+}
+
+// SetNillableLatencyB00 sets the "latency_b00" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB00(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB00(*v)
+	}
+	return _c
+}
+
+// SetLatencyB01 sets the "latency_b01" field.
+func (_c *UsageRollupCreate) SetLatencyB01(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB01(v)
+	return _c
+}
+
+// SetNillableLatencyB01 sets the "latency_b01" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB01(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB01(*v)
+	}
+	return _c
+}
+
+// SetLatencyB02 sets the "latency_b02" field.
+func (_c *UsageRollupCreate) SetLatencyB02(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB02(v)
+	return _c
+}
+
+// SetNillableLatencyB02 sets the "latency_b02" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB02(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB02(*v)
+	}
+	return _c
+}
+
+// SetLatencyB03 sets the "latency_b03" field.
+func (_c *UsageRollupCreate) SetLatencyB03(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB03(v)
+	return _c
+}
+
+// SetNillableLatencyB03 sets the "latency_b03" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB03(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB03(*v)
+	}
+	return _c
+}
+
+// SetLatencyB04 sets the "latency_b04" field.
+func (_c *UsageRollupCreate) SetLatencyB04(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB04(v)
+	return _c
+}
+
+// SetNillableLatencyB04 sets the "latency_b04" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB04(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB04(*v)
+	}
+	return _c
+}
+
+// SetLatencyB05 sets the "latency_b05" field.
+func (_c *UsageRollupCreate) SetLatencyB05(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB05(v)
+	return _c
+}
+
+// SetNillableLatencyB05 sets the "latency_b05" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB05(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB05(*v)
+	}
+	return _c
+}
+
+// SetLatencyB06 sets the "latency_b06" field.
+func (_c *UsageRollupCreate) SetLatencyB06(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB06(v)
+	return _c
+}
+
+// SetNillableLatencyB06 sets the "latency_b06" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB06(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB06(*v)
+	}
+	return _c
+}
+
+// SetLatencyB07 sets the "latency_b07" field.
+func (_c *UsageRollupCreate) SetLatencyB07(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB07(v)
+	return _c
+}
+
+// SetNillableLatencyB07 sets the "latency_b07" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB07(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB07(*v)
+	}
+	return _c
+}
+
+// SetLatencyB08 sets the "latency_b08" field.
+func (_c *UsageRollupCreate) SetLatencyB08(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB08(v)
+	return _c
+}
+
+// SetNillableLatencyB08 sets the "latency_b08" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB08(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB08(*v)
+	}
+	return _c
+}
+
+// SetLatencyB09 sets the "latency_b09" field.
+func (_c *UsageRollupCreate) SetLatencyB09(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB09(v)
+	return _c
+}
+
+// SetNillableLatencyB09 sets the "latency_b09" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB09(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB09(*v)
+	}
+	return _c
+}
+
+// SetLatencyB10 sets the "latency_b10" field.
+func (_c *UsageRollupCreate) SetLatencyB10(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB10(v)
+	return _c
+}
+
+// SetNillableLatencyB10 sets the "latency_b10" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB10(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB10(*v)
+	}
+	return _c
+}
+
+// SetLatencyB11 sets the "latency_b11" field.
+func (_c *UsageRollupCreate) SetLatencyB11(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB11(v)
+	return _c
+}
+
+// SetNillableLatencyB11 sets the "latency_b11" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB11(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB11(*v)
+	}
+	return _c
+}
+
+// SetLatencyB12 sets the "latency_b12" field.
+func (_c *UsageRollupCreate) SetLatencyB12(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB12(v)
+	return _c
+}
+
+// SetNillableLatencyB12 sets the "latency_b12" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB12(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB12(*v)
+	}
+	return _c
+}
+
+// SetLatencyB13 sets the "latency_b13" field.
+func (_c *UsageRollupCreate) SetLatencyB13(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB13(v)
+	return _c
+}
+
+// SetNillableLatencyB13 sets the "latency_b13" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB13(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB13(*v)
+	}
+	return _c
+}
+
+// SetLatencyB14 sets the "latency_b14" field.
+func (_c *UsageRollupCreate) SetLatencyB14(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB14(v)
+	return _c
+}
+
+// SetNillableLatencyB14 sets the "latency_b14" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB14(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB14(*v)
+	}
+	return _c
+}
+
+// SetLatencyB15 sets the "latency_b15" field.
+func (_c *UsageRollupCreate) SetLatencyB15(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB15(v)
+	return _c
+}
+
+// SetNillableLatencyB15 sets the "latency_b15" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB15(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB15(*v)
+	}
+	return _c
+}
+
+// SetLatencyB16 sets the "latency_b16" field.
+func (_c *UsageRollupCreate) SetLatencyB16(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB16(v)
+	return _c
+}
+
+// SetNillableLatencyB16 sets the "latency_b16" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB16(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB16(*v)
+	}
+	return _c
+}
+
+// SetLatencyB17 sets the "latency_b17" field.
+func (_c *UsageRollupCreate) SetLatencyB17(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB17(v)
+	return _c
+}
+
+// SetNillableLatencyB17 sets the "latency_b17" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB17(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB17(*v)
+	}
+	return _c
+}
+
+// SetLatencyB18 sets the "latency_b18" field.
+func (_c *UsageRollupCreate) SetLatencyB18(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB18(v)
+	return _c
+}
+
+// SetNillableLatencyB18 sets the "latency_b18" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB18(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB18(*v)
+	}
+	return _c
+}
+
+// SetLatencyB19 sets the "latency_b19" field.
+func (_c *UsageRollupCreate) SetLatencyB19(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB19(v)
+	return _c
+}
+
+// SetNillableLatencyB19 sets the "latency_b19" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB19(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB19(*v)
+	}
+	return _c
+}
+
+// SetLatencyB20 sets the "latency_b20" field.
+func (_c *UsageRollupCreate) SetLatencyB20(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB20(v)
+	return _c
+}
+
+// SetNillableLatencyB20 sets the "latency_b20" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB20(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB20(*v)
+	}
+	return _c
+}
+
+// SetLatencyB21 sets the "latency_b21" field.
+func (_c *UsageRollupCreate) SetLatencyB21(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB21(v)
+	return _c
+}
+
+// SetNillableLatencyB21 sets the "latency_b21" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB21(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB21(*v)
+	}
+	return _c
+}
+
+// SetLatencyB22 sets the "latency_b22" field.
+func (_c *UsageRollupCreate) SetLatencyB22(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB22(v)
+	return _c
+}
+
+// SetNillableLatencyB22 sets the "latency_b22" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB22(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB22(*v)
+	}
+	return _c
+}
+
+// SetLatencyB23 sets the "latency_b23" field.
+func (_c *UsageRollupCreate) SetLatencyB23(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB23(v)
+	return _c
+}
+
+// SetNillableLatencyB23 sets the "latency_b23" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB23(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB23(*v)
+	}
+	return _c
+}
+
+// SetLatencyB24 sets the "latency_b24" field.
+func (_c *UsageRollupCreate) SetLatencyB24(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB24(v)
+	return _c
+}
+
+// SetNillableLatencyB24 sets the "latency_b24" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB24(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB24(*v)
+	}
+	return _c
+}
+
+// SetLatencyB25 sets the "latency_b25" field.
+func (_c *UsageRollupCreate) SetLatencyB25(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB25(v)
+	return _c
+}
+
+// SetNillableLatencyB25 sets the "latency_b25" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB25(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB25(*v)
+	}
+	return _c
+}
+
+// SetLatencyB26 sets the "latency_b26" field.
+func (_c *UsageRollupCreate) SetLatencyB26(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB26(v)
+	return _c
+}
+
+// SetNillableLatencyB26 sets the "latency_b26" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB26(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB26(*v)
+	}
+	return _c
+}
+
+// SetLatencyB27 sets the "latency_b27" field.
+func (_c *UsageRollupCreate) SetLatencyB27(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB27(v)
+	return _c
+}
+
+// SetNillableLatencyB27 sets the "latency_b27" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB27(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB27(*v)
+	}
+	return _c
+}
+
+// SetLatencyB28 sets the "latency_b28" field.
+func (_c *UsageRollupCreate) SetLatencyB28(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB28(v)
+	return _c
+}
+
+// SetNillableLatencyB28 sets the "latency_b28" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB28(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB28(*v)
+	}
+	return _c
+}
+
+// SetLatencyB29 sets the "latency_b29" field.
+func (_c *UsageRollupCreate) SetLatencyB29(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB29(v)
+	return _c
+}
+
+// SetNillableLatencyB29 sets the "latency_b29" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB29(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB29(*v)
+	}
+	return _c
+}
+
+// SetLatencyB30 sets the "latency_b30" field.
+func (_c *UsageRollupCreate) SetLatencyB30(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB30(v)
+	return _c
+}
+
+// SetNillableLatencyB30 sets the "latency_b30" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB30(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB30(*v)
+	}
+	return _c
+}
+
+// SetLatencyB31 sets the "latency_b31" field.
+func (_c *UsageRollupCreate) SetLatencyB31(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB31(v)
+	return _c
+}
+
+// SetNillableLatencyB31 sets the "latency_b31" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB31(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB31(*v)
+	}
+	return _c
+}
+
+// SetLatencyB32 sets the "latency_b32" field.
+func (_c *UsageRollupCreate) SetLatencyB32(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB32(v)
+	return _c
+}
+
+// SetNillableLatencyB32 sets the "latency_b32" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB32(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB32(*v)
+	}
+	return _c
+}
+
+// SetLatencyB33 sets the "latency_b33" field.
+func (_c *UsageRollupCreate) SetLatencyB33(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB33(v)
+	return _c
+}
+
+// SetNillableLatencyB33 sets the "latency_b33" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB33(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB33(*v)
+	}
+	return _c
+}
+
+// SetLatencyB34 sets the "latency_b34" field.
+func (_c *UsageRollupCreate) SetLatencyB34(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB34(v)
+	return _c
+}
+
+// SetNillableLatencyB34 sets the "latency_b34" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB34(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB34(*v)
+	}
+	return _c
+}
+
+// SetLatencyB35 sets the "latency_b35" field.
+func (_c *UsageRollupCreate) SetLatencyB35(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB35(v)
+	return _c
+}
+
+// SetNillableLatencyB35 sets the "latency_b35" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB35(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB35(*v)
+	}
+	return _c
+}
+
+// SetLatencyB36 sets the "latency_b36" field.
+func (_c *UsageRollupCreate) SetLatencyB36(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB36(v)
+	return _c
+}
+
+// SetNillableLatencyB36 sets the "latency_b36" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB36(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB36(*v)
+	}
+	return _c
+}
+
+// SetLatencyB37 sets the "latency_b37" field.
+func (_c *UsageRollupCreate) SetLatencyB37(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB37(v)
+	return _c
+}
+
+// SetNillableLatencyB37 sets the "latency_b37" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB37(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB37(*v)
+	}
+	return _c
+}
+
+// SetLatencyB38 sets the "latency_b38" field.
+func (_c *UsageRollupCreate) SetLatencyB38(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB38(v)
+	return _c
+}
+
+// SetNillableLatencyB38 sets the "latency_b38" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB38(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB38(*v)
+	}
+	return _c
+}
+
+// SetLatencyB39 sets the "latency_b39" field.
+func (_c *UsageRollupCreate) SetLatencyB39(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB39(v)
+	return _c
+}
+
+// SetNillableLatencyB39 sets the "latency_b39" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB39(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB39(*v)
+	}
+	return _c
+}
+
+// SetLatencyB40 sets the "latency_b40" field.
+func (_c *UsageRollupCreate) SetLatencyB40(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB40(v)
+	return _c
+}
+
+// SetNillableLatencyB40 sets the "latency_b40" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB40(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB40(*v)
+	}
+	return _c
+}
+
+// SetLatencyB41 sets the "latency_b41" field.
+func (_c *UsageRollupCreate) SetLatencyB41(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB41(v)
+	return _c
+}
+
+// SetNillableLatencyB41 sets the "latency_b41" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB41(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB41(*v)
+	}
+	return _c
+}
+
+// SetLatencyB42 sets the "latency_b42" field.
+func (_c *UsageRollupCreate) SetLatencyB42(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB42(v)
+	return _c
+}
+
+// SetNillableLatencyB42 sets the "latency_b42" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB42(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB42(*v)
+	}
+	return _c
+}
+
+// SetLatencyB43 sets the "latency_b43" field.
+func (_c *UsageRollupCreate) SetLatencyB43(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB43(v)
+	return _c
+}
+
+// SetNillableLatencyB43 sets the "latency_b43" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB43(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB43(*v)
+	}
+	return _c
+}
+
+// SetLatencyB44 sets the "latency_b44" field.
+func (_c *UsageRollupCreate) SetLatencyB44(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB44(v)
+	return _c
+}
+
+// SetNillableLatencyB44 sets the "latency_b44" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB44(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB44(*v)
+	}
+	return _c
+}
+
+// SetLatencyB45 sets the "latency_b45" field.
+func (_c *UsageRollupCreate) SetLatencyB45(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB45(v)
+	return _c
+}
+
+// SetNillableLatencyB45 sets the "latency_b45" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB45(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB45(*v)
+	}
+	return _c
+}
+
+// SetLatencyB46 sets the "latency_b46" field.
+func (_c *UsageRollupCreate) SetLatencyB46(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB46(v)
+	return _c
+}
+
+// SetNillableLatencyB46 sets the "latency_b46" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB46(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB46(*v)
+	}
+	return _c
+}
+
+// SetLatencyB47 sets the "latency_b47" field.
+func (_c *UsageRollupCreate) SetLatencyB47(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB47(v)
+	return _c
+}
+
+// SetNillableLatencyB47 sets the "latency_b47" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB47(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB47(*v)
+	}
+	return _c
+}
+
+// SetLatencyB48 sets the "latency_b48" field.
+func (_c *UsageRollupCreate) SetLatencyB48(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB48(v)
+	return _c
+}
+
+// SetNillableLatencyB48 sets the "latency_b48" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB48(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB48(*v)
+	}
+	return _c
+}
+
+// SetLatencyB49 sets the "latency_b49" field.
+func (_c *UsageRollupCreate) SetLatencyB49(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB49(v)
+	return _c
+}
+
+// SetNillableLatencyB49 sets the "latency_b49" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB49(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB49(*v)
+	}
+	return _c
+}
+
+// SetLatencyB50 sets the "latency_b50" field.
+func (_c *UsageRollupCreate) SetLatencyB50(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB50(v)
+	return _c
+}
+
+// SetNillableLatencyB50 sets the "latency_b50" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB50(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB50(*v)
+	}
+	return _c
+}
+
+// SetLatencyB51 sets the "latency_b51" field.
+func (_c *UsageRollupCreate) SetLatencyB51(v int64) *UsageRollupCreate {
+	_c.mutation.SetLatencyB51(v)
+	return _c
+}
+
+// SetNillableLatencyB51 sets the "latency_b51" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableLatencyB51(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetLatencyB51(*v)
+	}
+	return _c
+}
+
 // Mutation returns the UsageRollupMutation object of the builder.
 func (_c *UsageRollupCreate) Mutation() *UsageRollupMutation {
 	return _c.mutation
@@ -353,6 +1109,222 @@ func (_c *UsageRollupCreate) createSpec() (*UsageRollup, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.LatencyUsSum(); ok {
 		_spec.SetField(usagerollup.FieldLatencyUsSum, field.TypeInt64, value)
 		_node.LatencyUsSum = value
+	}
+	if value, ok := _c.mutation.CacheWriteTokens(); ok {
+		_spec.SetField(usagerollup.FieldCacheWriteTokens, field.TypeInt64, value)
+		_node.CacheWriteTokens = value
+	}
+	if value, ok := _c.mutation.CacheWrite1hTokens(); ok {
+		_spec.SetField(usagerollup.FieldCacheWrite1hTokens, field.TypeInt64, value)
+		_node.CacheWrite1hTokens = value
+	}
+	if value, ok := _c.mutation.LatencyB00(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB00, field.TypeInt64, value)
+		_node.LatencyB00 = value
+	}
+	if value, ok := _c.mutation.LatencyB01(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB01, field.TypeInt64, value)
+		_node.LatencyB01 = value
+	}
+	if value, ok := _c.mutation.LatencyB02(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB02, field.TypeInt64, value)
+		_node.LatencyB02 = value
+	}
+	if value, ok := _c.mutation.LatencyB03(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB03, field.TypeInt64, value)
+		_node.LatencyB03 = value
+	}
+	if value, ok := _c.mutation.LatencyB04(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB04, field.TypeInt64, value)
+		_node.LatencyB04 = value
+	}
+	if value, ok := _c.mutation.LatencyB05(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB05, field.TypeInt64, value)
+		_node.LatencyB05 = value
+	}
+	if value, ok := _c.mutation.LatencyB06(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB06, field.TypeInt64, value)
+		_node.LatencyB06 = value
+	}
+	if value, ok := _c.mutation.LatencyB07(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB07, field.TypeInt64, value)
+		_node.LatencyB07 = value
+	}
+	if value, ok := _c.mutation.LatencyB08(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB08, field.TypeInt64, value)
+		_node.LatencyB08 = value
+	}
+	if value, ok := _c.mutation.LatencyB09(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB09, field.TypeInt64, value)
+		_node.LatencyB09 = value
+	}
+	if value, ok := _c.mutation.LatencyB10(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB10, field.TypeInt64, value)
+		_node.LatencyB10 = value
+	}
+	if value, ok := _c.mutation.LatencyB11(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB11, field.TypeInt64, value)
+		_node.LatencyB11 = value
+	}
+	if value, ok := _c.mutation.LatencyB12(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB12, field.TypeInt64, value)
+		_node.LatencyB12 = value
+	}
+	if value, ok := _c.mutation.LatencyB13(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB13, field.TypeInt64, value)
+		_node.LatencyB13 = value
+	}
+	if value, ok := _c.mutation.LatencyB14(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB14, field.TypeInt64, value)
+		_node.LatencyB14 = value
+	}
+	if value, ok := _c.mutation.LatencyB15(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB15, field.TypeInt64, value)
+		_node.LatencyB15 = value
+	}
+	if value, ok := _c.mutation.LatencyB16(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB16, field.TypeInt64, value)
+		_node.LatencyB16 = value
+	}
+	if value, ok := _c.mutation.LatencyB17(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB17, field.TypeInt64, value)
+		_node.LatencyB17 = value
+	}
+	if value, ok := _c.mutation.LatencyB18(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB18, field.TypeInt64, value)
+		_node.LatencyB18 = value
+	}
+	if value, ok := _c.mutation.LatencyB19(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB19, field.TypeInt64, value)
+		_node.LatencyB19 = value
+	}
+	if value, ok := _c.mutation.LatencyB20(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB20, field.TypeInt64, value)
+		_node.LatencyB20 = value
+	}
+	if value, ok := _c.mutation.LatencyB21(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB21, field.TypeInt64, value)
+		_node.LatencyB21 = value
+	}
+	if value, ok := _c.mutation.LatencyB22(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB22, field.TypeInt64, value)
+		_node.LatencyB22 = value
+	}
+	if value, ok := _c.mutation.LatencyB23(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB23, field.TypeInt64, value)
+		_node.LatencyB23 = value
+	}
+	if value, ok := _c.mutation.LatencyB24(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB24, field.TypeInt64, value)
+		_node.LatencyB24 = value
+	}
+	if value, ok := _c.mutation.LatencyB25(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB25, field.TypeInt64, value)
+		_node.LatencyB25 = value
+	}
+	if value, ok := _c.mutation.LatencyB26(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB26, field.TypeInt64, value)
+		_node.LatencyB26 = value
+	}
+	if value, ok := _c.mutation.LatencyB27(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB27, field.TypeInt64, value)
+		_node.LatencyB27 = value
+	}
+	if value, ok := _c.mutation.LatencyB28(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB28, field.TypeInt64, value)
+		_node.LatencyB28 = value
+	}
+	if value, ok := _c.mutation.LatencyB29(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB29, field.TypeInt64, value)
+		_node.LatencyB29 = value
+	}
+	if value, ok := _c.mutation.LatencyB30(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB30, field.TypeInt64, value)
+		_node.LatencyB30 = value
+	}
+	if value, ok := _c.mutation.LatencyB31(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB31, field.TypeInt64, value)
+		_node.LatencyB31 = value
+	}
+	if value, ok := _c.mutation.LatencyB32(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB32, field.TypeInt64, value)
+		_node.LatencyB32 = value
+	}
+	if value, ok := _c.mutation.LatencyB33(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB33, field.TypeInt64, value)
+		_node.LatencyB33 = value
+	}
+	if value, ok := _c.mutation.LatencyB34(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB34, field.TypeInt64, value)
+		_node.LatencyB34 = value
+	}
+	if value, ok := _c.mutation.LatencyB35(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB35, field.TypeInt64, value)
+		_node.LatencyB35 = value
+	}
+	if value, ok := _c.mutation.LatencyB36(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB36, field.TypeInt64, value)
+		_node.LatencyB36 = value
+	}
+	if value, ok := _c.mutation.LatencyB37(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB37, field.TypeInt64, value)
+		_node.LatencyB37 = value
+	}
+	if value, ok := _c.mutation.LatencyB38(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB38, field.TypeInt64, value)
+		_node.LatencyB38 = value
+	}
+	if value, ok := _c.mutation.LatencyB39(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB39, field.TypeInt64, value)
+		_node.LatencyB39 = value
+	}
+	if value, ok := _c.mutation.LatencyB40(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB40, field.TypeInt64, value)
+		_node.LatencyB40 = value
+	}
+	if value, ok := _c.mutation.LatencyB41(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB41, field.TypeInt64, value)
+		_node.LatencyB41 = value
+	}
+	if value, ok := _c.mutation.LatencyB42(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB42, field.TypeInt64, value)
+		_node.LatencyB42 = value
+	}
+	if value, ok := _c.mutation.LatencyB43(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB43, field.TypeInt64, value)
+		_node.LatencyB43 = value
+	}
+	if value, ok := _c.mutation.LatencyB44(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB44, field.TypeInt64, value)
+		_node.LatencyB44 = value
+	}
+	if value, ok := _c.mutation.LatencyB45(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB45, field.TypeInt64, value)
+		_node.LatencyB45 = value
+	}
+	if value, ok := _c.mutation.LatencyB46(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB46, field.TypeInt64, value)
+		_node.LatencyB46 = value
+	}
+	if value, ok := _c.mutation.LatencyB47(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB47, field.TypeInt64, value)
+		_node.LatencyB47 = value
+	}
+	if value, ok := _c.mutation.LatencyB48(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB48, field.TypeInt64, value)
+		_node.LatencyB48 = value
+	}
+	if value, ok := _c.mutation.LatencyB49(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB49, field.TypeInt64, value)
+		_node.LatencyB49 = value
+	}
+	if value, ok := _c.mutation.LatencyB50(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB50, field.TypeInt64, value)
+		_node.LatencyB50 = value
+	}
+	if value, ok := _c.mutation.LatencyB51(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB51, field.TypeInt64, value)
+		_node.LatencyB51 = value
 	}
 	return _node, _spec
 }
@@ -547,6 +1519,1302 @@ func (u *UsageRollupUpsert) UpdateLatencyUsSum() *UsageRollupUpsert {
 // AddLatencyUsSum adds v to the "latency_us_sum" field.
 func (u *UsageRollupUpsert) AddLatencyUsSum(v int64) *UsageRollupUpsert {
 	u.Add(usagerollup.FieldLatencyUsSum, v)
+	return u
+}
+
+// SetCacheWriteTokens sets the "cache_write_tokens" field.
+func (u *UsageRollupUpsert) SetCacheWriteTokens(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldCacheWriteTokens, v)
+	return u
+}
+
+// UpdateCacheWriteTokens sets the "cache_write_tokens" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateCacheWriteTokens() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldCacheWriteTokens)
+	return u
+}
+
+// AddCacheWriteTokens adds v to the "cache_write_tokens" field.
+func (u *UsageRollupUpsert) AddCacheWriteTokens(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldCacheWriteTokens, v)
+	return u
+}
+
+// ClearCacheWriteTokens clears the value of the "cache_write_tokens" field.
+func (u *UsageRollupUpsert) ClearCacheWriteTokens() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldCacheWriteTokens)
+	return u
+}
+
+// SetCacheWrite1hTokens sets the "cache_write_1h_tokens" field.
+func (u *UsageRollupUpsert) SetCacheWrite1hTokens(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldCacheWrite1hTokens, v)
+	return u
+}
+
+// UpdateCacheWrite1hTokens sets the "cache_write_1h_tokens" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateCacheWrite1hTokens() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldCacheWrite1hTokens)
+	return u
+}
+
+// AddCacheWrite1hTokens adds v to the "cache_write_1h_tokens" field.
+func (u *UsageRollupUpsert) AddCacheWrite1hTokens(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldCacheWrite1hTokens, v)
+	return u
+}
+
+// ClearCacheWrite1hTokens clears the value of the "cache_write_1h_tokens" field.
+func (u *UsageRollupUpsert) ClearCacheWrite1hTokens() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldCacheWrite1hTokens)
+	return u
+}
+
+// SetLatencyB00 sets the "latency_b00" field.
+func (u *UsageRollupUpsert) SetLatencyB00(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB00, v)
+	return u
+}
+
+// UpdateLatencyB00 sets the "latency_b00" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB00() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB00)
+	return u
+}
+
+// AddLatencyB00 adds v to the "latency_b00" field.
+func (u *UsageRollupUpsert) AddLatencyB00(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB00, v)
+	return u
+}
+
+// ClearLatencyB00 clears the value of the "latency_b00" field.
+func (u *UsageRollupUpsert) ClearLatencyB00() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB00)
+	return u
+}
+
+// SetLatencyB01 sets the "latency_b01" field.
+func (u *UsageRollupUpsert) SetLatencyB01(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB01, v)
+	return u
+}
+
+// UpdateLatencyB01 sets the "latency_b01" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB01() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB01)
+	return u
+}
+
+// AddLatencyB01 adds v to the "latency_b01" field.
+func (u *UsageRollupUpsert) AddLatencyB01(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB01, v)
+	return u
+}
+
+// ClearLatencyB01 clears the value of the "latency_b01" field.
+func (u *UsageRollupUpsert) ClearLatencyB01() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB01)
+	return u
+}
+
+// SetLatencyB02 sets the "latency_b02" field.
+func (u *UsageRollupUpsert) SetLatencyB02(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB02, v)
+	return u
+}
+
+// UpdateLatencyB02 sets the "latency_b02" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB02() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB02)
+	return u
+}
+
+// AddLatencyB02 adds v to the "latency_b02" field.
+func (u *UsageRollupUpsert) AddLatencyB02(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB02, v)
+	return u
+}
+
+// ClearLatencyB02 clears the value of the "latency_b02" field.
+func (u *UsageRollupUpsert) ClearLatencyB02() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB02)
+	return u
+}
+
+// SetLatencyB03 sets the "latency_b03" field.
+func (u *UsageRollupUpsert) SetLatencyB03(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB03, v)
+	return u
+}
+
+// UpdateLatencyB03 sets the "latency_b03" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB03() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB03)
+	return u
+}
+
+// AddLatencyB03 adds v to the "latency_b03" field.
+func (u *UsageRollupUpsert) AddLatencyB03(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB03, v)
+	return u
+}
+
+// ClearLatencyB03 clears the value of the "latency_b03" field.
+func (u *UsageRollupUpsert) ClearLatencyB03() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB03)
+	return u
+}
+
+// SetLatencyB04 sets the "latency_b04" field.
+func (u *UsageRollupUpsert) SetLatencyB04(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB04, v)
+	return u
+}
+
+// UpdateLatencyB04 sets the "latency_b04" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB04() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB04)
+	return u
+}
+
+// AddLatencyB04 adds v to the "latency_b04" field.
+func (u *UsageRollupUpsert) AddLatencyB04(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB04, v)
+	return u
+}
+
+// ClearLatencyB04 clears the value of the "latency_b04" field.
+func (u *UsageRollupUpsert) ClearLatencyB04() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB04)
+	return u
+}
+
+// SetLatencyB05 sets the "latency_b05" field.
+func (u *UsageRollupUpsert) SetLatencyB05(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB05, v)
+	return u
+}
+
+// UpdateLatencyB05 sets the "latency_b05" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB05() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB05)
+	return u
+}
+
+// AddLatencyB05 adds v to the "latency_b05" field.
+func (u *UsageRollupUpsert) AddLatencyB05(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB05, v)
+	return u
+}
+
+// ClearLatencyB05 clears the value of the "latency_b05" field.
+func (u *UsageRollupUpsert) ClearLatencyB05() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB05)
+	return u
+}
+
+// SetLatencyB06 sets the "latency_b06" field.
+func (u *UsageRollupUpsert) SetLatencyB06(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB06, v)
+	return u
+}
+
+// UpdateLatencyB06 sets the "latency_b06" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB06() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB06)
+	return u
+}
+
+// AddLatencyB06 adds v to the "latency_b06" field.
+func (u *UsageRollupUpsert) AddLatencyB06(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB06, v)
+	return u
+}
+
+// ClearLatencyB06 clears the value of the "latency_b06" field.
+func (u *UsageRollupUpsert) ClearLatencyB06() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB06)
+	return u
+}
+
+// SetLatencyB07 sets the "latency_b07" field.
+func (u *UsageRollupUpsert) SetLatencyB07(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB07, v)
+	return u
+}
+
+// UpdateLatencyB07 sets the "latency_b07" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB07() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB07)
+	return u
+}
+
+// AddLatencyB07 adds v to the "latency_b07" field.
+func (u *UsageRollupUpsert) AddLatencyB07(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB07, v)
+	return u
+}
+
+// ClearLatencyB07 clears the value of the "latency_b07" field.
+func (u *UsageRollupUpsert) ClearLatencyB07() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB07)
+	return u
+}
+
+// SetLatencyB08 sets the "latency_b08" field.
+func (u *UsageRollupUpsert) SetLatencyB08(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB08, v)
+	return u
+}
+
+// UpdateLatencyB08 sets the "latency_b08" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB08() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB08)
+	return u
+}
+
+// AddLatencyB08 adds v to the "latency_b08" field.
+func (u *UsageRollupUpsert) AddLatencyB08(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB08, v)
+	return u
+}
+
+// ClearLatencyB08 clears the value of the "latency_b08" field.
+func (u *UsageRollupUpsert) ClearLatencyB08() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB08)
+	return u
+}
+
+// SetLatencyB09 sets the "latency_b09" field.
+func (u *UsageRollupUpsert) SetLatencyB09(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB09, v)
+	return u
+}
+
+// UpdateLatencyB09 sets the "latency_b09" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB09() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB09)
+	return u
+}
+
+// AddLatencyB09 adds v to the "latency_b09" field.
+func (u *UsageRollupUpsert) AddLatencyB09(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB09, v)
+	return u
+}
+
+// ClearLatencyB09 clears the value of the "latency_b09" field.
+func (u *UsageRollupUpsert) ClearLatencyB09() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB09)
+	return u
+}
+
+// SetLatencyB10 sets the "latency_b10" field.
+func (u *UsageRollupUpsert) SetLatencyB10(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB10, v)
+	return u
+}
+
+// UpdateLatencyB10 sets the "latency_b10" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB10() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB10)
+	return u
+}
+
+// AddLatencyB10 adds v to the "latency_b10" field.
+func (u *UsageRollupUpsert) AddLatencyB10(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB10, v)
+	return u
+}
+
+// ClearLatencyB10 clears the value of the "latency_b10" field.
+func (u *UsageRollupUpsert) ClearLatencyB10() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB10)
+	return u
+}
+
+// SetLatencyB11 sets the "latency_b11" field.
+func (u *UsageRollupUpsert) SetLatencyB11(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB11, v)
+	return u
+}
+
+// UpdateLatencyB11 sets the "latency_b11" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB11() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB11)
+	return u
+}
+
+// AddLatencyB11 adds v to the "latency_b11" field.
+func (u *UsageRollupUpsert) AddLatencyB11(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB11, v)
+	return u
+}
+
+// ClearLatencyB11 clears the value of the "latency_b11" field.
+func (u *UsageRollupUpsert) ClearLatencyB11() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB11)
+	return u
+}
+
+// SetLatencyB12 sets the "latency_b12" field.
+func (u *UsageRollupUpsert) SetLatencyB12(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB12, v)
+	return u
+}
+
+// UpdateLatencyB12 sets the "latency_b12" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB12() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB12)
+	return u
+}
+
+// AddLatencyB12 adds v to the "latency_b12" field.
+func (u *UsageRollupUpsert) AddLatencyB12(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB12, v)
+	return u
+}
+
+// ClearLatencyB12 clears the value of the "latency_b12" field.
+func (u *UsageRollupUpsert) ClearLatencyB12() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB12)
+	return u
+}
+
+// SetLatencyB13 sets the "latency_b13" field.
+func (u *UsageRollupUpsert) SetLatencyB13(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB13, v)
+	return u
+}
+
+// UpdateLatencyB13 sets the "latency_b13" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB13() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB13)
+	return u
+}
+
+// AddLatencyB13 adds v to the "latency_b13" field.
+func (u *UsageRollupUpsert) AddLatencyB13(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB13, v)
+	return u
+}
+
+// ClearLatencyB13 clears the value of the "latency_b13" field.
+func (u *UsageRollupUpsert) ClearLatencyB13() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB13)
+	return u
+}
+
+// SetLatencyB14 sets the "latency_b14" field.
+func (u *UsageRollupUpsert) SetLatencyB14(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB14, v)
+	return u
+}
+
+// UpdateLatencyB14 sets the "latency_b14" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB14() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB14)
+	return u
+}
+
+// AddLatencyB14 adds v to the "latency_b14" field.
+func (u *UsageRollupUpsert) AddLatencyB14(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB14, v)
+	return u
+}
+
+// ClearLatencyB14 clears the value of the "latency_b14" field.
+func (u *UsageRollupUpsert) ClearLatencyB14() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB14)
+	return u
+}
+
+// SetLatencyB15 sets the "latency_b15" field.
+func (u *UsageRollupUpsert) SetLatencyB15(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB15, v)
+	return u
+}
+
+// UpdateLatencyB15 sets the "latency_b15" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB15() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB15)
+	return u
+}
+
+// AddLatencyB15 adds v to the "latency_b15" field.
+func (u *UsageRollupUpsert) AddLatencyB15(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB15, v)
+	return u
+}
+
+// ClearLatencyB15 clears the value of the "latency_b15" field.
+func (u *UsageRollupUpsert) ClearLatencyB15() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB15)
+	return u
+}
+
+// SetLatencyB16 sets the "latency_b16" field.
+func (u *UsageRollupUpsert) SetLatencyB16(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB16, v)
+	return u
+}
+
+// UpdateLatencyB16 sets the "latency_b16" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB16() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB16)
+	return u
+}
+
+// AddLatencyB16 adds v to the "latency_b16" field.
+func (u *UsageRollupUpsert) AddLatencyB16(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB16, v)
+	return u
+}
+
+// ClearLatencyB16 clears the value of the "latency_b16" field.
+func (u *UsageRollupUpsert) ClearLatencyB16() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB16)
+	return u
+}
+
+// SetLatencyB17 sets the "latency_b17" field.
+func (u *UsageRollupUpsert) SetLatencyB17(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB17, v)
+	return u
+}
+
+// UpdateLatencyB17 sets the "latency_b17" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB17() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB17)
+	return u
+}
+
+// AddLatencyB17 adds v to the "latency_b17" field.
+func (u *UsageRollupUpsert) AddLatencyB17(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB17, v)
+	return u
+}
+
+// ClearLatencyB17 clears the value of the "latency_b17" field.
+func (u *UsageRollupUpsert) ClearLatencyB17() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB17)
+	return u
+}
+
+// SetLatencyB18 sets the "latency_b18" field.
+func (u *UsageRollupUpsert) SetLatencyB18(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB18, v)
+	return u
+}
+
+// UpdateLatencyB18 sets the "latency_b18" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB18() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB18)
+	return u
+}
+
+// AddLatencyB18 adds v to the "latency_b18" field.
+func (u *UsageRollupUpsert) AddLatencyB18(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB18, v)
+	return u
+}
+
+// ClearLatencyB18 clears the value of the "latency_b18" field.
+func (u *UsageRollupUpsert) ClearLatencyB18() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB18)
+	return u
+}
+
+// SetLatencyB19 sets the "latency_b19" field.
+func (u *UsageRollupUpsert) SetLatencyB19(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB19, v)
+	return u
+}
+
+// UpdateLatencyB19 sets the "latency_b19" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB19() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB19)
+	return u
+}
+
+// AddLatencyB19 adds v to the "latency_b19" field.
+func (u *UsageRollupUpsert) AddLatencyB19(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB19, v)
+	return u
+}
+
+// ClearLatencyB19 clears the value of the "latency_b19" field.
+func (u *UsageRollupUpsert) ClearLatencyB19() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB19)
+	return u
+}
+
+// SetLatencyB20 sets the "latency_b20" field.
+func (u *UsageRollupUpsert) SetLatencyB20(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB20, v)
+	return u
+}
+
+// UpdateLatencyB20 sets the "latency_b20" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB20() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB20)
+	return u
+}
+
+// AddLatencyB20 adds v to the "latency_b20" field.
+func (u *UsageRollupUpsert) AddLatencyB20(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB20, v)
+	return u
+}
+
+// ClearLatencyB20 clears the value of the "latency_b20" field.
+func (u *UsageRollupUpsert) ClearLatencyB20() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB20)
+	return u
+}
+
+// SetLatencyB21 sets the "latency_b21" field.
+func (u *UsageRollupUpsert) SetLatencyB21(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB21, v)
+	return u
+}
+
+// UpdateLatencyB21 sets the "latency_b21" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB21() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB21)
+	return u
+}
+
+// AddLatencyB21 adds v to the "latency_b21" field.
+func (u *UsageRollupUpsert) AddLatencyB21(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB21, v)
+	return u
+}
+
+// ClearLatencyB21 clears the value of the "latency_b21" field.
+func (u *UsageRollupUpsert) ClearLatencyB21() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB21)
+	return u
+}
+
+// SetLatencyB22 sets the "latency_b22" field.
+func (u *UsageRollupUpsert) SetLatencyB22(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB22, v)
+	return u
+}
+
+// UpdateLatencyB22 sets the "latency_b22" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB22() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB22)
+	return u
+}
+
+// AddLatencyB22 adds v to the "latency_b22" field.
+func (u *UsageRollupUpsert) AddLatencyB22(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB22, v)
+	return u
+}
+
+// ClearLatencyB22 clears the value of the "latency_b22" field.
+func (u *UsageRollupUpsert) ClearLatencyB22() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB22)
+	return u
+}
+
+// SetLatencyB23 sets the "latency_b23" field.
+func (u *UsageRollupUpsert) SetLatencyB23(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB23, v)
+	return u
+}
+
+// UpdateLatencyB23 sets the "latency_b23" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB23() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB23)
+	return u
+}
+
+// AddLatencyB23 adds v to the "latency_b23" field.
+func (u *UsageRollupUpsert) AddLatencyB23(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB23, v)
+	return u
+}
+
+// ClearLatencyB23 clears the value of the "latency_b23" field.
+func (u *UsageRollupUpsert) ClearLatencyB23() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB23)
+	return u
+}
+
+// SetLatencyB24 sets the "latency_b24" field.
+func (u *UsageRollupUpsert) SetLatencyB24(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB24, v)
+	return u
+}
+
+// UpdateLatencyB24 sets the "latency_b24" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB24() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB24)
+	return u
+}
+
+// AddLatencyB24 adds v to the "latency_b24" field.
+func (u *UsageRollupUpsert) AddLatencyB24(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB24, v)
+	return u
+}
+
+// ClearLatencyB24 clears the value of the "latency_b24" field.
+func (u *UsageRollupUpsert) ClearLatencyB24() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB24)
+	return u
+}
+
+// SetLatencyB25 sets the "latency_b25" field.
+func (u *UsageRollupUpsert) SetLatencyB25(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB25, v)
+	return u
+}
+
+// UpdateLatencyB25 sets the "latency_b25" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB25() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB25)
+	return u
+}
+
+// AddLatencyB25 adds v to the "latency_b25" field.
+func (u *UsageRollupUpsert) AddLatencyB25(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB25, v)
+	return u
+}
+
+// ClearLatencyB25 clears the value of the "latency_b25" field.
+func (u *UsageRollupUpsert) ClearLatencyB25() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB25)
+	return u
+}
+
+// SetLatencyB26 sets the "latency_b26" field.
+func (u *UsageRollupUpsert) SetLatencyB26(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB26, v)
+	return u
+}
+
+// UpdateLatencyB26 sets the "latency_b26" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB26() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB26)
+	return u
+}
+
+// AddLatencyB26 adds v to the "latency_b26" field.
+func (u *UsageRollupUpsert) AddLatencyB26(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB26, v)
+	return u
+}
+
+// ClearLatencyB26 clears the value of the "latency_b26" field.
+func (u *UsageRollupUpsert) ClearLatencyB26() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB26)
+	return u
+}
+
+// SetLatencyB27 sets the "latency_b27" field.
+func (u *UsageRollupUpsert) SetLatencyB27(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB27, v)
+	return u
+}
+
+// UpdateLatencyB27 sets the "latency_b27" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB27() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB27)
+	return u
+}
+
+// AddLatencyB27 adds v to the "latency_b27" field.
+func (u *UsageRollupUpsert) AddLatencyB27(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB27, v)
+	return u
+}
+
+// ClearLatencyB27 clears the value of the "latency_b27" field.
+func (u *UsageRollupUpsert) ClearLatencyB27() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB27)
+	return u
+}
+
+// SetLatencyB28 sets the "latency_b28" field.
+func (u *UsageRollupUpsert) SetLatencyB28(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB28, v)
+	return u
+}
+
+// UpdateLatencyB28 sets the "latency_b28" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB28() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB28)
+	return u
+}
+
+// AddLatencyB28 adds v to the "latency_b28" field.
+func (u *UsageRollupUpsert) AddLatencyB28(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB28, v)
+	return u
+}
+
+// ClearLatencyB28 clears the value of the "latency_b28" field.
+func (u *UsageRollupUpsert) ClearLatencyB28() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB28)
+	return u
+}
+
+// SetLatencyB29 sets the "latency_b29" field.
+func (u *UsageRollupUpsert) SetLatencyB29(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB29, v)
+	return u
+}
+
+// UpdateLatencyB29 sets the "latency_b29" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB29() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB29)
+	return u
+}
+
+// AddLatencyB29 adds v to the "latency_b29" field.
+func (u *UsageRollupUpsert) AddLatencyB29(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB29, v)
+	return u
+}
+
+// ClearLatencyB29 clears the value of the "latency_b29" field.
+func (u *UsageRollupUpsert) ClearLatencyB29() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB29)
+	return u
+}
+
+// SetLatencyB30 sets the "latency_b30" field.
+func (u *UsageRollupUpsert) SetLatencyB30(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB30, v)
+	return u
+}
+
+// UpdateLatencyB30 sets the "latency_b30" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB30() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB30)
+	return u
+}
+
+// AddLatencyB30 adds v to the "latency_b30" field.
+func (u *UsageRollupUpsert) AddLatencyB30(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB30, v)
+	return u
+}
+
+// ClearLatencyB30 clears the value of the "latency_b30" field.
+func (u *UsageRollupUpsert) ClearLatencyB30() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB30)
+	return u
+}
+
+// SetLatencyB31 sets the "latency_b31" field.
+func (u *UsageRollupUpsert) SetLatencyB31(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB31, v)
+	return u
+}
+
+// UpdateLatencyB31 sets the "latency_b31" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB31() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB31)
+	return u
+}
+
+// AddLatencyB31 adds v to the "latency_b31" field.
+func (u *UsageRollupUpsert) AddLatencyB31(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB31, v)
+	return u
+}
+
+// ClearLatencyB31 clears the value of the "latency_b31" field.
+func (u *UsageRollupUpsert) ClearLatencyB31() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB31)
+	return u
+}
+
+// SetLatencyB32 sets the "latency_b32" field.
+func (u *UsageRollupUpsert) SetLatencyB32(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB32, v)
+	return u
+}
+
+// UpdateLatencyB32 sets the "latency_b32" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB32() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB32)
+	return u
+}
+
+// AddLatencyB32 adds v to the "latency_b32" field.
+func (u *UsageRollupUpsert) AddLatencyB32(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB32, v)
+	return u
+}
+
+// ClearLatencyB32 clears the value of the "latency_b32" field.
+func (u *UsageRollupUpsert) ClearLatencyB32() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB32)
+	return u
+}
+
+// SetLatencyB33 sets the "latency_b33" field.
+func (u *UsageRollupUpsert) SetLatencyB33(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB33, v)
+	return u
+}
+
+// UpdateLatencyB33 sets the "latency_b33" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB33() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB33)
+	return u
+}
+
+// AddLatencyB33 adds v to the "latency_b33" field.
+func (u *UsageRollupUpsert) AddLatencyB33(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB33, v)
+	return u
+}
+
+// ClearLatencyB33 clears the value of the "latency_b33" field.
+func (u *UsageRollupUpsert) ClearLatencyB33() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB33)
+	return u
+}
+
+// SetLatencyB34 sets the "latency_b34" field.
+func (u *UsageRollupUpsert) SetLatencyB34(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB34, v)
+	return u
+}
+
+// UpdateLatencyB34 sets the "latency_b34" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB34() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB34)
+	return u
+}
+
+// AddLatencyB34 adds v to the "latency_b34" field.
+func (u *UsageRollupUpsert) AddLatencyB34(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB34, v)
+	return u
+}
+
+// ClearLatencyB34 clears the value of the "latency_b34" field.
+func (u *UsageRollupUpsert) ClearLatencyB34() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB34)
+	return u
+}
+
+// SetLatencyB35 sets the "latency_b35" field.
+func (u *UsageRollupUpsert) SetLatencyB35(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB35, v)
+	return u
+}
+
+// UpdateLatencyB35 sets the "latency_b35" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB35() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB35)
+	return u
+}
+
+// AddLatencyB35 adds v to the "latency_b35" field.
+func (u *UsageRollupUpsert) AddLatencyB35(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB35, v)
+	return u
+}
+
+// ClearLatencyB35 clears the value of the "latency_b35" field.
+func (u *UsageRollupUpsert) ClearLatencyB35() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB35)
+	return u
+}
+
+// SetLatencyB36 sets the "latency_b36" field.
+func (u *UsageRollupUpsert) SetLatencyB36(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB36, v)
+	return u
+}
+
+// UpdateLatencyB36 sets the "latency_b36" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB36() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB36)
+	return u
+}
+
+// AddLatencyB36 adds v to the "latency_b36" field.
+func (u *UsageRollupUpsert) AddLatencyB36(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB36, v)
+	return u
+}
+
+// ClearLatencyB36 clears the value of the "latency_b36" field.
+func (u *UsageRollupUpsert) ClearLatencyB36() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB36)
+	return u
+}
+
+// SetLatencyB37 sets the "latency_b37" field.
+func (u *UsageRollupUpsert) SetLatencyB37(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB37, v)
+	return u
+}
+
+// UpdateLatencyB37 sets the "latency_b37" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB37() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB37)
+	return u
+}
+
+// AddLatencyB37 adds v to the "latency_b37" field.
+func (u *UsageRollupUpsert) AddLatencyB37(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB37, v)
+	return u
+}
+
+// ClearLatencyB37 clears the value of the "latency_b37" field.
+func (u *UsageRollupUpsert) ClearLatencyB37() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB37)
+	return u
+}
+
+// SetLatencyB38 sets the "latency_b38" field.
+func (u *UsageRollupUpsert) SetLatencyB38(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB38, v)
+	return u
+}
+
+// UpdateLatencyB38 sets the "latency_b38" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB38() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB38)
+	return u
+}
+
+// AddLatencyB38 adds v to the "latency_b38" field.
+func (u *UsageRollupUpsert) AddLatencyB38(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB38, v)
+	return u
+}
+
+// ClearLatencyB38 clears the value of the "latency_b38" field.
+func (u *UsageRollupUpsert) ClearLatencyB38() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB38)
+	return u
+}
+
+// SetLatencyB39 sets the "latency_b39" field.
+func (u *UsageRollupUpsert) SetLatencyB39(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB39, v)
+	return u
+}
+
+// UpdateLatencyB39 sets the "latency_b39" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB39() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB39)
+	return u
+}
+
+// AddLatencyB39 adds v to the "latency_b39" field.
+func (u *UsageRollupUpsert) AddLatencyB39(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB39, v)
+	return u
+}
+
+// ClearLatencyB39 clears the value of the "latency_b39" field.
+func (u *UsageRollupUpsert) ClearLatencyB39() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB39)
+	return u
+}
+
+// SetLatencyB40 sets the "latency_b40" field.
+func (u *UsageRollupUpsert) SetLatencyB40(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB40, v)
+	return u
+}
+
+// UpdateLatencyB40 sets the "latency_b40" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB40() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB40)
+	return u
+}
+
+// AddLatencyB40 adds v to the "latency_b40" field.
+func (u *UsageRollupUpsert) AddLatencyB40(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB40, v)
+	return u
+}
+
+// ClearLatencyB40 clears the value of the "latency_b40" field.
+func (u *UsageRollupUpsert) ClearLatencyB40() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB40)
+	return u
+}
+
+// SetLatencyB41 sets the "latency_b41" field.
+func (u *UsageRollupUpsert) SetLatencyB41(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB41, v)
+	return u
+}
+
+// UpdateLatencyB41 sets the "latency_b41" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB41() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB41)
+	return u
+}
+
+// AddLatencyB41 adds v to the "latency_b41" field.
+func (u *UsageRollupUpsert) AddLatencyB41(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB41, v)
+	return u
+}
+
+// ClearLatencyB41 clears the value of the "latency_b41" field.
+func (u *UsageRollupUpsert) ClearLatencyB41() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB41)
+	return u
+}
+
+// SetLatencyB42 sets the "latency_b42" field.
+func (u *UsageRollupUpsert) SetLatencyB42(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB42, v)
+	return u
+}
+
+// UpdateLatencyB42 sets the "latency_b42" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB42() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB42)
+	return u
+}
+
+// AddLatencyB42 adds v to the "latency_b42" field.
+func (u *UsageRollupUpsert) AddLatencyB42(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB42, v)
+	return u
+}
+
+// ClearLatencyB42 clears the value of the "latency_b42" field.
+func (u *UsageRollupUpsert) ClearLatencyB42() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB42)
+	return u
+}
+
+// SetLatencyB43 sets the "latency_b43" field.
+func (u *UsageRollupUpsert) SetLatencyB43(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB43, v)
+	return u
+}
+
+// UpdateLatencyB43 sets the "latency_b43" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB43() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB43)
+	return u
+}
+
+// AddLatencyB43 adds v to the "latency_b43" field.
+func (u *UsageRollupUpsert) AddLatencyB43(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB43, v)
+	return u
+}
+
+// ClearLatencyB43 clears the value of the "latency_b43" field.
+func (u *UsageRollupUpsert) ClearLatencyB43() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB43)
+	return u
+}
+
+// SetLatencyB44 sets the "latency_b44" field.
+func (u *UsageRollupUpsert) SetLatencyB44(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB44, v)
+	return u
+}
+
+// UpdateLatencyB44 sets the "latency_b44" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB44() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB44)
+	return u
+}
+
+// AddLatencyB44 adds v to the "latency_b44" field.
+func (u *UsageRollupUpsert) AddLatencyB44(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB44, v)
+	return u
+}
+
+// ClearLatencyB44 clears the value of the "latency_b44" field.
+func (u *UsageRollupUpsert) ClearLatencyB44() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB44)
+	return u
+}
+
+// SetLatencyB45 sets the "latency_b45" field.
+func (u *UsageRollupUpsert) SetLatencyB45(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB45, v)
+	return u
+}
+
+// UpdateLatencyB45 sets the "latency_b45" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB45() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB45)
+	return u
+}
+
+// AddLatencyB45 adds v to the "latency_b45" field.
+func (u *UsageRollupUpsert) AddLatencyB45(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB45, v)
+	return u
+}
+
+// ClearLatencyB45 clears the value of the "latency_b45" field.
+func (u *UsageRollupUpsert) ClearLatencyB45() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB45)
+	return u
+}
+
+// SetLatencyB46 sets the "latency_b46" field.
+func (u *UsageRollupUpsert) SetLatencyB46(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB46, v)
+	return u
+}
+
+// UpdateLatencyB46 sets the "latency_b46" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB46() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB46)
+	return u
+}
+
+// AddLatencyB46 adds v to the "latency_b46" field.
+func (u *UsageRollupUpsert) AddLatencyB46(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB46, v)
+	return u
+}
+
+// ClearLatencyB46 clears the value of the "latency_b46" field.
+func (u *UsageRollupUpsert) ClearLatencyB46() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB46)
+	return u
+}
+
+// SetLatencyB47 sets the "latency_b47" field.
+func (u *UsageRollupUpsert) SetLatencyB47(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB47, v)
+	return u
+}
+
+// UpdateLatencyB47 sets the "latency_b47" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB47() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB47)
+	return u
+}
+
+// AddLatencyB47 adds v to the "latency_b47" field.
+func (u *UsageRollupUpsert) AddLatencyB47(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB47, v)
+	return u
+}
+
+// ClearLatencyB47 clears the value of the "latency_b47" field.
+func (u *UsageRollupUpsert) ClearLatencyB47() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB47)
+	return u
+}
+
+// SetLatencyB48 sets the "latency_b48" field.
+func (u *UsageRollupUpsert) SetLatencyB48(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB48, v)
+	return u
+}
+
+// UpdateLatencyB48 sets the "latency_b48" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB48() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB48)
+	return u
+}
+
+// AddLatencyB48 adds v to the "latency_b48" field.
+func (u *UsageRollupUpsert) AddLatencyB48(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB48, v)
+	return u
+}
+
+// ClearLatencyB48 clears the value of the "latency_b48" field.
+func (u *UsageRollupUpsert) ClearLatencyB48() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB48)
+	return u
+}
+
+// SetLatencyB49 sets the "latency_b49" field.
+func (u *UsageRollupUpsert) SetLatencyB49(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB49, v)
+	return u
+}
+
+// UpdateLatencyB49 sets the "latency_b49" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB49() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB49)
+	return u
+}
+
+// AddLatencyB49 adds v to the "latency_b49" field.
+func (u *UsageRollupUpsert) AddLatencyB49(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB49, v)
+	return u
+}
+
+// ClearLatencyB49 clears the value of the "latency_b49" field.
+func (u *UsageRollupUpsert) ClearLatencyB49() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB49)
+	return u
+}
+
+// SetLatencyB50 sets the "latency_b50" field.
+func (u *UsageRollupUpsert) SetLatencyB50(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB50, v)
+	return u
+}
+
+// UpdateLatencyB50 sets the "latency_b50" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB50() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB50)
+	return u
+}
+
+// AddLatencyB50 adds v to the "latency_b50" field.
+func (u *UsageRollupUpsert) AddLatencyB50(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB50, v)
+	return u
+}
+
+// ClearLatencyB50 clears the value of the "latency_b50" field.
+func (u *UsageRollupUpsert) ClearLatencyB50() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB50)
+	return u
+}
+
+// SetLatencyB51 sets the "latency_b51" field.
+func (u *UsageRollupUpsert) SetLatencyB51(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldLatencyB51, v)
+	return u
+}
+
+// UpdateLatencyB51 sets the "latency_b51" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateLatencyB51() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldLatencyB51)
+	return u
+}
+
+// AddLatencyB51 adds v to the "latency_b51" field.
+func (u *UsageRollupUpsert) AddLatencyB51(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldLatencyB51, v)
+	return u
+}
+
+// ClearLatencyB51 clears the value of the "latency_b51" field.
+func (u *UsageRollupUpsert) ClearLatencyB51() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldLatencyB51)
 	return u
 }
 
@@ -772,6 +3040,1518 @@ func (u *UsageRollupUpsertOne) AddLatencyUsSum(v int64) *UsageRollupUpsertOne {
 func (u *UsageRollupUpsertOne) UpdateLatencyUsSum() *UsageRollupUpsertOne {
 	return u.Update(func(s *UsageRollupUpsert) {
 		s.UpdateLatencyUsSum()
+	})
+}
+
+// SetCacheWriteTokens sets the "cache_write_tokens" field.
+func (u *UsageRollupUpsertOne) SetCacheWriteTokens(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetCacheWriteTokens(v)
+	})
+}
+
+// AddCacheWriteTokens adds v to the "cache_write_tokens" field.
+func (u *UsageRollupUpsertOne) AddCacheWriteTokens(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddCacheWriteTokens(v)
+	})
+}
+
+// UpdateCacheWriteTokens sets the "cache_write_tokens" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateCacheWriteTokens() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateCacheWriteTokens()
+	})
+}
+
+// ClearCacheWriteTokens clears the value of the "cache_write_tokens" field.
+func (u *UsageRollupUpsertOne) ClearCacheWriteTokens() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearCacheWriteTokens()
+	})
+}
+
+// SetCacheWrite1hTokens sets the "cache_write_1h_tokens" field.
+func (u *UsageRollupUpsertOne) SetCacheWrite1hTokens(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetCacheWrite1hTokens(v)
+	})
+}
+
+// AddCacheWrite1hTokens adds v to the "cache_write_1h_tokens" field.
+func (u *UsageRollupUpsertOne) AddCacheWrite1hTokens(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddCacheWrite1hTokens(v)
+	})
+}
+
+// UpdateCacheWrite1hTokens sets the "cache_write_1h_tokens" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateCacheWrite1hTokens() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateCacheWrite1hTokens()
+	})
+}
+
+// ClearCacheWrite1hTokens clears the value of the "cache_write_1h_tokens" field.
+func (u *UsageRollupUpsertOne) ClearCacheWrite1hTokens() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearCacheWrite1hTokens()
+	})
+}
+
+// SetLatencyB00 sets the "latency_b00" field.
+func (u *UsageRollupUpsertOne) SetLatencyB00(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB00(v)
+	})
+}
+
+// AddLatencyB00 adds v to the "latency_b00" field.
+func (u *UsageRollupUpsertOne) AddLatencyB00(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB00(v)
+	})
+}
+
+// UpdateLatencyB00 sets the "latency_b00" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB00() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB00()
+	})
+}
+
+// ClearLatencyB00 clears the value of the "latency_b00" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB00() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB00()
+	})
+}
+
+// SetLatencyB01 sets the "latency_b01" field.
+func (u *UsageRollupUpsertOne) SetLatencyB01(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB01(v)
+	})
+}
+
+// AddLatencyB01 adds v to the "latency_b01" field.
+func (u *UsageRollupUpsertOne) AddLatencyB01(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB01(v)
+	})
+}
+
+// UpdateLatencyB01 sets the "latency_b01" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB01() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB01()
+	})
+}
+
+// ClearLatencyB01 clears the value of the "latency_b01" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB01() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB01()
+	})
+}
+
+// SetLatencyB02 sets the "latency_b02" field.
+func (u *UsageRollupUpsertOne) SetLatencyB02(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB02(v)
+	})
+}
+
+// AddLatencyB02 adds v to the "latency_b02" field.
+func (u *UsageRollupUpsertOne) AddLatencyB02(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB02(v)
+	})
+}
+
+// UpdateLatencyB02 sets the "latency_b02" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB02() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB02()
+	})
+}
+
+// ClearLatencyB02 clears the value of the "latency_b02" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB02() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB02()
+	})
+}
+
+// SetLatencyB03 sets the "latency_b03" field.
+func (u *UsageRollupUpsertOne) SetLatencyB03(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB03(v)
+	})
+}
+
+// AddLatencyB03 adds v to the "latency_b03" field.
+func (u *UsageRollupUpsertOne) AddLatencyB03(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB03(v)
+	})
+}
+
+// UpdateLatencyB03 sets the "latency_b03" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB03() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB03()
+	})
+}
+
+// ClearLatencyB03 clears the value of the "latency_b03" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB03() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB03()
+	})
+}
+
+// SetLatencyB04 sets the "latency_b04" field.
+func (u *UsageRollupUpsertOne) SetLatencyB04(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB04(v)
+	})
+}
+
+// AddLatencyB04 adds v to the "latency_b04" field.
+func (u *UsageRollupUpsertOne) AddLatencyB04(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB04(v)
+	})
+}
+
+// UpdateLatencyB04 sets the "latency_b04" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB04() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB04()
+	})
+}
+
+// ClearLatencyB04 clears the value of the "latency_b04" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB04() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB04()
+	})
+}
+
+// SetLatencyB05 sets the "latency_b05" field.
+func (u *UsageRollupUpsertOne) SetLatencyB05(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB05(v)
+	})
+}
+
+// AddLatencyB05 adds v to the "latency_b05" field.
+func (u *UsageRollupUpsertOne) AddLatencyB05(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB05(v)
+	})
+}
+
+// UpdateLatencyB05 sets the "latency_b05" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB05() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB05()
+	})
+}
+
+// ClearLatencyB05 clears the value of the "latency_b05" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB05() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB05()
+	})
+}
+
+// SetLatencyB06 sets the "latency_b06" field.
+func (u *UsageRollupUpsertOne) SetLatencyB06(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB06(v)
+	})
+}
+
+// AddLatencyB06 adds v to the "latency_b06" field.
+func (u *UsageRollupUpsertOne) AddLatencyB06(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB06(v)
+	})
+}
+
+// UpdateLatencyB06 sets the "latency_b06" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB06() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB06()
+	})
+}
+
+// ClearLatencyB06 clears the value of the "latency_b06" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB06() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB06()
+	})
+}
+
+// SetLatencyB07 sets the "latency_b07" field.
+func (u *UsageRollupUpsertOne) SetLatencyB07(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB07(v)
+	})
+}
+
+// AddLatencyB07 adds v to the "latency_b07" field.
+func (u *UsageRollupUpsertOne) AddLatencyB07(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB07(v)
+	})
+}
+
+// UpdateLatencyB07 sets the "latency_b07" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB07() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB07()
+	})
+}
+
+// ClearLatencyB07 clears the value of the "latency_b07" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB07() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB07()
+	})
+}
+
+// SetLatencyB08 sets the "latency_b08" field.
+func (u *UsageRollupUpsertOne) SetLatencyB08(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB08(v)
+	})
+}
+
+// AddLatencyB08 adds v to the "latency_b08" field.
+func (u *UsageRollupUpsertOne) AddLatencyB08(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB08(v)
+	})
+}
+
+// UpdateLatencyB08 sets the "latency_b08" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB08() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB08()
+	})
+}
+
+// ClearLatencyB08 clears the value of the "latency_b08" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB08() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB08()
+	})
+}
+
+// SetLatencyB09 sets the "latency_b09" field.
+func (u *UsageRollupUpsertOne) SetLatencyB09(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB09(v)
+	})
+}
+
+// AddLatencyB09 adds v to the "latency_b09" field.
+func (u *UsageRollupUpsertOne) AddLatencyB09(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB09(v)
+	})
+}
+
+// UpdateLatencyB09 sets the "latency_b09" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB09() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB09()
+	})
+}
+
+// ClearLatencyB09 clears the value of the "latency_b09" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB09() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB09()
+	})
+}
+
+// SetLatencyB10 sets the "latency_b10" field.
+func (u *UsageRollupUpsertOne) SetLatencyB10(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB10(v)
+	})
+}
+
+// AddLatencyB10 adds v to the "latency_b10" field.
+func (u *UsageRollupUpsertOne) AddLatencyB10(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB10(v)
+	})
+}
+
+// UpdateLatencyB10 sets the "latency_b10" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB10() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB10()
+	})
+}
+
+// ClearLatencyB10 clears the value of the "latency_b10" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB10() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB10()
+	})
+}
+
+// SetLatencyB11 sets the "latency_b11" field.
+func (u *UsageRollupUpsertOne) SetLatencyB11(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB11(v)
+	})
+}
+
+// AddLatencyB11 adds v to the "latency_b11" field.
+func (u *UsageRollupUpsertOne) AddLatencyB11(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB11(v)
+	})
+}
+
+// UpdateLatencyB11 sets the "latency_b11" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB11() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB11()
+	})
+}
+
+// ClearLatencyB11 clears the value of the "latency_b11" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB11() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB11()
+	})
+}
+
+// SetLatencyB12 sets the "latency_b12" field.
+func (u *UsageRollupUpsertOne) SetLatencyB12(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB12(v)
+	})
+}
+
+// AddLatencyB12 adds v to the "latency_b12" field.
+func (u *UsageRollupUpsertOne) AddLatencyB12(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB12(v)
+	})
+}
+
+// UpdateLatencyB12 sets the "latency_b12" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB12() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB12()
+	})
+}
+
+// ClearLatencyB12 clears the value of the "latency_b12" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB12() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB12()
+	})
+}
+
+// SetLatencyB13 sets the "latency_b13" field.
+func (u *UsageRollupUpsertOne) SetLatencyB13(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB13(v)
+	})
+}
+
+// AddLatencyB13 adds v to the "latency_b13" field.
+func (u *UsageRollupUpsertOne) AddLatencyB13(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB13(v)
+	})
+}
+
+// UpdateLatencyB13 sets the "latency_b13" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB13() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB13()
+	})
+}
+
+// ClearLatencyB13 clears the value of the "latency_b13" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB13() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB13()
+	})
+}
+
+// SetLatencyB14 sets the "latency_b14" field.
+func (u *UsageRollupUpsertOne) SetLatencyB14(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB14(v)
+	})
+}
+
+// AddLatencyB14 adds v to the "latency_b14" field.
+func (u *UsageRollupUpsertOne) AddLatencyB14(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB14(v)
+	})
+}
+
+// UpdateLatencyB14 sets the "latency_b14" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB14() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB14()
+	})
+}
+
+// ClearLatencyB14 clears the value of the "latency_b14" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB14() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB14()
+	})
+}
+
+// SetLatencyB15 sets the "latency_b15" field.
+func (u *UsageRollupUpsertOne) SetLatencyB15(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB15(v)
+	})
+}
+
+// AddLatencyB15 adds v to the "latency_b15" field.
+func (u *UsageRollupUpsertOne) AddLatencyB15(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB15(v)
+	})
+}
+
+// UpdateLatencyB15 sets the "latency_b15" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB15() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB15()
+	})
+}
+
+// ClearLatencyB15 clears the value of the "latency_b15" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB15() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB15()
+	})
+}
+
+// SetLatencyB16 sets the "latency_b16" field.
+func (u *UsageRollupUpsertOne) SetLatencyB16(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB16(v)
+	})
+}
+
+// AddLatencyB16 adds v to the "latency_b16" field.
+func (u *UsageRollupUpsertOne) AddLatencyB16(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB16(v)
+	})
+}
+
+// UpdateLatencyB16 sets the "latency_b16" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB16() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB16()
+	})
+}
+
+// ClearLatencyB16 clears the value of the "latency_b16" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB16() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB16()
+	})
+}
+
+// SetLatencyB17 sets the "latency_b17" field.
+func (u *UsageRollupUpsertOne) SetLatencyB17(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB17(v)
+	})
+}
+
+// AddLatencyB17 adds v to the "latency_b17" field.
+func (u *UsageRollupUpsertOne) AddLatencyB17(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB17(v)
+	})
+}
+
+// UpdateLatencyB17 sets the "latency_b17" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB17() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB17()
+	})
+}
+
+// ClearLatencyB17 clears the value of the "latency_b17" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB17() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB17()
+	})
+}
+
+// SetLatencyB18 sets the "latency_b18" field.
+func (u *UsageRollupUpsertOne) SetLatencyB18(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB18(v)
+	})
+}
+
+// AddLatencyB18 adds v to the "latency_b18" field.
+func (u *UsageRollupUpsertOne) AddLatencyB18(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB18(v)
+	})
+}
+
+// UpdateLatencyB18 sets the "latency_b18" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB18() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB18()
+	})
+}
+
+// ClearLatencyB18 clears the value of the "latency_b18" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB18() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB18()
+	})
+}
+
+// SetLatencyB19 sets the "latency_b19" field.
+func (u *UsageRollupUpsertOne) SetLatencyB19(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB19(v)
+	})
+}
+
+// AddLatencyB19 adds v to the "latency_b19" field.
+func (u *UsageRollupUpsertOne) AddLatencyB19(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB19(v)
+	})
+}
+
+// UpdateLatencyB19 sets the "latency_b19" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB19() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB19()
+	})
+}
+
+// ClearLatencyB19 clears the value of the "latency_b19" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB19() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB19()
+	})
+}
+
+// SetLatencyB20 sets the "latency_b20" field.
+func (u *UsageRollupUpsertOne) SetLatencyB20(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB20(v)
+	})
+}
+
+// AddLatencyB20 adds v to the "latency_b20" field.
+func (u *UsageRollupUpsertOne) AddLatencyB20(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB20(v)
+	})
+}
+
+// UpdateLatencyB20 sets the "latency_b20" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB20() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB20()
+	})
+}
+
+// ClearLatencyB20 clears the value of the "latency_b20" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB20() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB20()
+	})
+}
+
+// SetLatencyB21 sets the "latency_b21" field.
+func (u *UsageRollupUpsertOne) SetLatencyB21(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB21(v)
+	})
+}
+
+// AddLatencyB21 adds v to the "latency_b21" field.
+func (u *UsageRollupUpsertOne) AddLatencyB21(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB21(v)
+	})
+}
+
+// UpdateLatencyB21 sets the "latency_b21" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB21() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB21()
+	})
+}
+
+// ClearLatencyB21 clears the value of the "latency_b21" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB21() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB21()
+	})
+}
+
+// SetLatencyB22 sets the "latency_b22" field.
+func (u *UsageRollupUpsertOne) SetLatencyB22(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB22(v)
+	})
+}
+
+// AddLatencyB22 adds v to the "latency_b22" field.
+func (u *UsageRollupUpsertOne) AddLatencyB22(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB22(v)
+	})
+}
+
+// UpdateLatencyB22 sets the "latency_b22" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB22() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB22()
+	})
+}
+
+// ClearLatencyB22 clears the value of the "latency_b22" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB22() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB22()
+	})
+}
+
+// SetLatencyB23 sets the "latency_b23" field.
+func (u *UsageRollupUpsertOne) SetLatencyB23(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB23(v)
+	})
+}
+
+// AddLatencyB23 adds v to the "latency_b23" field.
+func (u *UsageRollupUpsertOne) AddLatencyB23(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB23(v)
+	})
+}
+
+// UpdateLatencyB23 sets the "latency_b23" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB23() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB23()
+	})
+}
+
+// ClearLatencyB23 clears the value of the "latency_b23" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB23() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB23()
+	})
+}
+
+// SetLatencyB24 sets the "latency_b24" field.
+func (u *UsageRollupUpsertOne) SetLatencyB24(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB24(v)
+	})
+}
+
+// AddLatencyB24 adds v to the "latency_b24" field.
+func (u *UsageRollupUpsertOne) AddLatencyB24(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB24(v)
+	})
+}
+
+// UpdateLatencyB24 sets the "latency_b24" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB24() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB24()
+	})
+}
+
+// ClearLatencyB24 clears the value of the "latency_b24" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB24() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB24()
+	})
+}
+
+// SetLatencyB25 sets the "latency_b25" field.
+func (u *UsageRollupUpsertOne) SetLatencyB25(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB25(v)
+	})
+}
+
+// AddLatencyB25 adds v to the "latency_b25" field.
+func (u *UsageRollupUpsertOne) AddLatencyB25(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB25(v)
+	})
+}
+
+// UpdateLatencyB25 sets the "latency_b25" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB25() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB25()
+	})
+}
+
+// ClearLatencyB25 clears the value of the "latency_b25" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB25() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB25()
+	})
+}
+
+// SetLatencyB26 sets the "latency_b26" field.
+func (u *UsageRollupUpsertOne) SetLatencyB26(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB26(v)
+	})
+}
+
+// AddLatencyB26 adds v to the "latency_b26" field.
+func (u *UsageRollupUpsertOne) AddLatencyB26(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB26(v)
+	})
+}
+
+// UpdateLatencyB26 sets the "latency_b26" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB26() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB26()
+	})
+}
+
+// ClearLatencyB26 clears the value of the "latency_b26" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB26() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB26()
+	})
+}
+
+// SetLatencyB27 sets the "latency_b27" field.
+func (u *UsageRollupUpsertOne) SetLatencyB27(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB27(v)
+	})
+}
+
+// AddLatencyB27 adds v to the "latency_b27" field.
+func (u *UsageRollupUpsertOne) AddLatencyB27(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB27(v)
+	})
+}
+
+// UpdateLatencyB27 sets the "latency_b27" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB27() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB27()
+	})
+}
+
+// ClearLatencyB27 clears the value of the "latency_b27" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB27() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB27()
+	})
+}
+
+// SetLatencyB28 sets the "latency_b28" field.
+func (u *UsageRollupUpsertOne) SetLatencyB28(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB28(v)
+	})
+}
+
+// AddLatencyB28 adds v to the "latency_b28" field.
+func (u *UsageRollupUpsertOne) AddLatencyB28(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB28(v)
+	})
+}
+
+// UpdateLatencyB28 sets the "latency_b28" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB28() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB28()
+	})
+}
+
+// ClearLatencyB28 clears the value of the "latency_b28" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB28() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB28()
+	})
+}
+
+// SetLatencyB29 sets the "latency_b29" field.
+func (u *UsageRollupUpsertOne) SetLatencyB29(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB29(v)
+	})
+}
+
+// AddLatencyB29 adds v to the "latency_b29" field.
+func (u *UsageRollupUpsertOne) AddLatencyB29(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB29(v)
+	})
+}
+
+// UpdateLatencyB29 sets the "latency_b29" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB29() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB29()
+	})
+}
+
+// ClearLatencyB29 clears the value of the "latency_b29" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB29() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB29()
+	})
+}
+
+// SetLatencyB30 sets the "latency_b30" field.
+func (u *UsageRollupUpsertOne) SetLatencyB30(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB30(v)
+	})
+}
+
+// AddLatencyB30 adds v to the "latency_b30" field.
+func (u *UsageRollupUpsertOne) AddLatencyB30(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB30(v)
+	})
+}
+
+// UpdateLatencyB30 sets the "latency_b30" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB30() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB30()
+	})
+}
+
+// ClearLatencyB30 clears the value of the "latency_b30" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB30() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB30()
+	})
+}
+
+// SetLatencyB31 sets the "latency_b31" field.
+func (u *UsageRollupUpsertOne) SetLatencyB31(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB31(v)
+	})
+}
+
+// AddLatencyB31 adds v to the "latency_b31" field.
+func (u *UsageRollupUpsertOne) AddLatencyB31(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB31(v)
+	})
+}
+
+// UpdateLatencyB31 sets the "latency_b31" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB31() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB31()
+	})
+}
+
+// ClearLatencyB31 clears the value of the "latency_b31" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB31() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB31()
+	})
+}
+
+// SetLatencyB32 sets the "latency_b32" field.
+func (u *UsageRollupUpsertOne) SetLatencyB32(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB32(v)
+	})
+}
+
+// AddLatencyB32 adds v to the "latency_b32" field.
+func (u *UsageRollupUpsertOne) AddLatencyB32(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB32(v)
+	})
+}
+
+// UpdateLatencyB32 sets the "latency_b32" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB32() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB32()
+	})
+}
+
+// ClearLatencyB32 clears the value of the "latency_b32" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB32() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB32()
+	})
+}
+
+// SetLatencyB33 sets the "latency_b33" field.
+func (u *UsageRollupUpsertOne) SetLatencyB33(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB33(v)
+	})
+}
+
+// AddLatencyB33 adds v to the "latency_b33" field.
+func (u *UsageRollupUpsertOne) AddLatencyB33(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB33(v)
+	})
+}
+
+// UpdateLatencyB33 sets the "latency_b33" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB33() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB33()
+	})
+}
+
+// ClearLatencyB33 clears the value of the "latency_b33" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB33() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB33()
+	})
+}
+
+// SetLatencyB34 sets the "latency_b34" field.
+func (u *UsageRollupUpsertOne) SetLatencyB34(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB34(v)
+	})
+}
+
+// AddLatencyB34 adds v to the "latency_b34" field.
+func (u *UsageRollupUpsertOne) AddLatencyB34(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB34(v)
+	})
+}
+
+// UpdateLatencyB34 sets the "latency_b34" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB34() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB34()
+	})
+}
+
+// ClearLatencyB34 clears the value of the "latency_b34" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB34() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB34()
+	})
+}
+
+// SetLatencyB35 sets the "latency_b35" field.
+func (u *UsageRollupUpsertOne) SetLatencyB35(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB35(v)
+	})
+}
+
+// AddLatencyB35 adds v to the "latency_b35" field.
+func (u *UsageRollupUpsertOne) AddLatencyB35(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB35(v)
+	})
+}
+
+// UpdateLatencyB35 sets the "latency_b35" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB35() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB35()
+	})
+}
+
+// ClearLatencyB35 clears the value of the "latency_b35" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB35() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB35()
+	})
+}
+
+// SetLatencyB36 sets the "latency_b36" field.
+func (u *UsageRollupUpsertOne) SetLatencyB36(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB36(v)
+	})
+}
+
+// AddLatencyB36 adds v to the "latency_b36" field.
+func (u *UsageRollupUpsertOne) AddLatencyB36(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB36(v)
+	})
+}
+
+// UpdateLatencyB36 sets the "latency_b36" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB36() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB36()
+	})
+}
+
+// ClearLatencyB36 clears the value of the "latency_b36" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB36() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB36()
+	})
+}
+
+// SetLatencyB37 sets the "latency_b37" field.
+func (u *UsageRollupUpsertOne) SetLatencyB37(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB37(v)
+	})
+}
+
+// AddLatencyB37 adds v to the "latency_b37" field.
+func (u *UsageRollupUpsertOne) AddLatencyB37(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB37(v)
+	})
+}
+
+// UpdateLatencyB37 sets the "latency_b37" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB37() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB37()
+	})
+}
+
+// ClearLatencyB37 clears the value of the "latency_b37" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB37() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB37()
+	})
+}
+
+// SetLatencyB38 sets the "latency_b38" field.
+func (u *UsageRollupUpsertOne) SetLatencyB38(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB38(v)
+	})
+}
+
+// AddLatencyB38 adds v to the "latency_b38" field.
+func (u *UsageRollupUpsertOne) AddLatencyB38(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB38(v)
+	})
+}
+
+// UpdateLatencyB38 sets the "latency_b38" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB38() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB38()
+	})
+}
+
+// ClearLatencyB38 clears the value of the "latency_b38" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB38() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB38()
+	})
+}
+
+// SetLatencyB39 sets the "latency_b39" field.
+func (u *UsageRollupUpsertOne) SetLatencyB39(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB39(v)
+	})
+}
+
+// AddLatencyB39 adds v to the "latency_b39" field.
+func (u *UsageRollupUpsertOne) AddLatencyB39(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB39(v)
+	})
+}
+
+// UpdateLatencyB39 sets the "latency_b39" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB39() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB39()
+	})
+}
+
+// ClearLatencyB39 clears the value of the "latency_b39" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB39() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB39()
+	})
+}
+
+// SetLatencyB40 sets the "latency_b40" field.
+func (u *UsageRollupUpsertOne) SetLatencyB40(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB40(v)
+	})
+}
+
+// AddLatencyB40 adds v to the "latency_b40" field.
+func (u *UsageRollupUpsertOne) AddLatencyB40(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB40(v)
+	})
+}
+
+// UpdateLatencyB40 sets the "latency_b40" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB40() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB40()
+	})
+}
+
+// ClearLatencyB40 clears the value of the "latency_b40" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB40() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB40()
+	})
+}
+
+// SetLatencyB41 sets the "latency_b41" field.
+func (u *UsageRollupUpsertOne) SetLatencyB41(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB41(v)
+	})
+}
+
+// AddLatencyB41 adds v to the "latency_b41" field.
+func (u *UsageRollupUpsertOne) AddLatencyB41(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB41(v)
+	})
+}
+
+// UpdateLatencyB41 sets the "latency_b41" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB41() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB41()
+	})
+}
+
+// ClearLatencyB41 clears the value of the "latency_b41" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB41() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB41()
+	})
+}
+
+// SetLatencyB42 sets the "latency_b42" field.
+func (u *UsageRollupUpsertOne) SetLatencyB42(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB42(v)
+	})
+}
+
+// AddLatencyB42 adds v to the "latency_b42" field.
+func (u *UsageRollupUpsertOne) AddLatencyB42(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB42(v)
+	})
+}
+
+// UpdateLatencyB42 sets the "latency_b42" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB42() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB42()
+	})
+}
+
+// ClearLatencyB42 clears the value of the "latency_b42" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB42() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB42()
+	})
+}
+
+// SetLatencyB43 sets the "latency_b43" field.
+func (u *UsageRollupUpsertOne) SetLatencyB43(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB43(v)
+	})
+}
+
+// AddLatencyB43 adds v to the "latency_b43" field.
+func (u *UsageRollupUpsertOne) AddLatencyB43(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB43(v)
+	})
+}
+
+// UpdateLatencyB43 sets the "latency_b43" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB43() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB43()
+	})
+}
+
+// ClearLatencyB43 clears the value of the "latency_b43" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB43() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB43()
+	})
+}
+
+// SetLatencyB44 sets the "latency_b44" field.
+func (u *UsageRollupUpsertOne) SetLatencyB44(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB44(v)
+	})
+}
+
+// AddLatencyB44 adds v to the "latency_b44" field.
+func (u *UsageRollupUpsertOne) AddLatencyB44(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB44(v)
+	})
+}
+
+// UpdateLatencyB44 sets the "latency_b44" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB44() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB44()
+	})
+}
+
+// ClearLatencyB44 clears the value of the "latency_b44" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB44() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB44()
+	})
+}
+
+// SetLatencyB45 sets the "latency_b45" field.
+func (u *UsageRollupUpsertOne) SetLatencyB45(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB45(v)
+	})
+}
+
+// AddLatencyB45 adds v to the "latency_b45" field.
+func (u *UsageRollupUpsertOne) AddLatencyB45(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB45(v)
+	})
+}
+
+// UpdateLatencyB45 sets the "latency_b45" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB45() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB45()
+	})
+}
+
+// ClearLatencyB45 clears the value of the "latency_b45" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB45() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB45()
+	})
+}
+
+// SetLatencyB46 sets the "latency_b46" field.
+func (u *UsageRollupUpsertOne) SetLatencyB46(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB46(v)
+	})
+}
+
+// AddLatencyB46 adds v to the "latency_b46" field.
+func (u *UsageRollupUpsertOne) AddLatencyB46(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB46(v)
+	})
+}
+
+// UpdateLatencyB46 sets the "latency_b46" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB46() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB46()
+	})
+}
+
+// ClearLatencyB46 clears the value of the "latency_b46" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB46() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB46()
+	})
+}
+
+// SetLatencyB47 sets the "latency_b47" field.
+func (u *UsageRollupUpsertOne) SetLatencyB47(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB47(v)
+	})
+}
+
+// AddLatencyB47 adds v to the "latency_b47" field.
+func (u *UsageRollupUpsertOne) AddLatencyB47(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB47(v)
+	})
+}
+
+// UpdateLatencyB47 sets the "latency_b47" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB47() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB47()
+	})
+}
+
+// ClearLatencyB47 clears the value of the "latency_b47" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB47() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB47()
+	})
+}
+
+// SetLatencyB48 sets the "latency_b48" field.
+func (u *UsageRollupUpsertOne) SetLatencyB48(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB48(v)
+	})
+}
+
+// AddLatencyB48 adds v to the "latency_b48" field.
+func (u *UsageRollupUpsertOne) AddLatencyB48(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB48(v)
+	})
+}
+
+// UpdateLatencyB48 sets the "latency_b48" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB48() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB48()
+	})
+}
+
+// ClearLatencyB48 clears the value of the "latency_b48" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB48() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB48()
+	})
+}
+
+// SetLatencyB49 sets the "latency_b49" field.
+func (u *UsageRollupUpsertOne) SetLatencyB49(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB49(v)
+	})
+}
+
+// AddLatencyB49 adds v to the "latency_b49" field.
+func (u *UsageRollupUpsertOne) AddLatencyB49(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB49(v)
+	})
+}
+
+// UpdateLatencyB49 sets the "latency_b49" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB49() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB49()
+	})
+}
+
+// ClearLatencyB49 clears the value of the "latency_b49" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB49() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB49()
+	})
+}
+
+// SetLatencyB50 sets the "latency_b50" field.
+func (u *UsageRollupUpsertOne) SetLatencyB50(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB50(v)
+	})
+}
+
+// AddLatencyB50 adds v to the "latency_b50" field.
+func (u *UsageRollupUpsertOne) AddLatencyB50(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB50(v)
+	})
+}
+
+// UpdateLatencyB50 sets the "latency_b50" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB50() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB50()
+	})
+}
+
+// ClearLatencyB50 clears the value of the "latency_b50" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB50() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB50()
+	})
+}
+
+// SetLatencyB51 sets the "latency_b51" field.
+func (u *UsageRollupUpsertOne) SetLatencyB51(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB51(v)
+	})
+}
+
+// AddLatencyB51 adds v to the "latency_b51" field.
+func (u *UsageRollupUpsertOne) AddLatencyB51(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB51(v)
+	})
+}
+
+// UpdateLatencyB51 sets the "latency_b51" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateLatencyB51() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB51()
+	})
+}
+
+// ClearLatencyB51 clears the value of the "latency_b51" field.
+func (u *UsageRollupUpsertOne) ClearLatencyB51() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB51()
 	})
 }
 
@@ -1163,6 +4943,1518 @@ func (u *UsageRollupUpsertBulk) AddLatencyUsSum(v int64) *UsageRollupUpsertBulk 
 func (u *UsageRollupUpsertBulk) UpdateLatencyUsSum() *UsageRollupUpsertBulk {
 	return u.Update(func(s *UsageRollupUpsert) {
 		s.UpdateLatencyUsSum()
+	})
+}
+
+// SetCacheWriteTokens sets the "cache_write_tokens" field.
+func (u *UsageRollupUpsertBulk) SetCacheWriteTokens(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetCacheWriteTokens(v)
+	})
+}
+
+// AddCacheWriteTokens adds v to the "cache_write_tokens" field.
+func (u *UsageRollupUpsertBulk) AddCacheWriteTokens(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddCacheWriteTokens(v)
+	})
+}
+
+// UpdateCacheWriteTokens sets the "cache_write_tokens" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateCacheWriteTokens() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateCacheWriteTokens()
+	})
+}
+
+// ClearCacheWriteTokens clears the value of the "cache_write_tokens" field.
+func (u *UsageRollupUpsertBulk) ClearCacheWriteTokens() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearCacheWriteTokens()
+	})
+}
+
+// SetCacheWrite1hTokens sets the "cache_write_1h_tokens" field.
+func (u *UsageRollupUpsertBulk) SetCacheWrite1hTokens(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetCacheWrite1hTokens(v)
+	})
+}
+
+// AddCacheWrite1hTokens adds v to the "cache_write_1h_tokens" field.
+func (u *UsageRollupUpsertBulk) AddCacheWrite1hTokens(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddCacheWrite1hTokens(v)
+	})
+}
+
+// UpdateCacheWrite1hTokens sets the "cache_write_1h_tokens" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateCacheWrite1hTokens() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateCacheWrite1hTokens()
+	})
+}
+
+// ClearCacheWrite1hTokens clears the value of the "cache_write_1h_tokens" field.
+func (u *UsageRollupUpsertBulk) ClearCacheWrite1hTokens() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearCacheWrite1hTokens()
+	})
+}
+
+// SetLatencyB00 sets the "latency_b00" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB00(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB00(v)
+	})
+}
+
+// AddLatencyB00 adds v to the "latency_b00" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB00(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB00(v)
+	})
+}
+
+// UpdateLatencyB00 sets the "latency_b00" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB00() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB00()
+	})
+}
+
+// ClearLatencyB00 clears the value of the "latency_b00" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB00() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB00()
+	})
+}
+
+// SetLatencyB01 sets the "latency_b01" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB01(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB01(v)
+	})
+}
+
+// AddLatencyB01 adds v to the "latency_b01" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB01(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB01(v)
+	})
+}
+
+// UpdateLatencyB01 sets the "latency_b01" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB01() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB01()
+	})
+}
+
+// ClearLatencyB01 clears the value of the "latency_b01" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB01() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB01()
+	})
+}
+
+// SetLatencyB02 sets the "latency_b02" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB02(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB02(v)
+	})
+}
+
+// AddLatencyB02 adds v to the "latency_b02" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB02(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB02(v)
+	})
+}
+
+// UpdateLatencyB02 sets the "latency_b02" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB02() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB02()
+	})
+}
+
+// ClearLatencyB02 clears the value of the "latency_b02" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB02() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB02()
+	})
+}
+
+// SetLatencyB03 sets the "latency_b03" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB03(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB03(v)
+	})
+}
+
+// AddLatencyB03 adds v to the "latency_b03" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB03(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB03(v)
+	})
+}
+
+// UpdateLatencyB03 sets the "latency_b03" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB03() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB03()
+	})
+}
+
+// ClearLatencyB03 clears the value of the "latency_b03" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB03() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB03()
+	})
+}
+
+// SetLatencyB04 sets the "latency_b04" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB04(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB04(v)
+	})
+}
+
+// AddLatencyB04 adds v to the "latency_b04" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB04(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB04(v)
+	})
+}
+
+// UpdateLatencyB04 sets the "latency_b04" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB04() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB04()
+	})
+}
+
+// ClearLatencyB04 clears the value of the "latency_b04" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB04() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB04()
+	})
+}
+
+// SetLatencyB05 sets the "latency_b05" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB05(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB05(v)
+	})
+}
+
+// AddLatencyB05 adds v to the "latency_b05" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB05(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB05(v)
+	})
+}
+
+// UpdateLatencyB05 sets the "latency_b05" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB05() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB05()
+	})
+}
+
+// ClearLatencyB05 clears the value of the "latency_b05" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB05() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB05()
+	})
+}
+
+// SetLatencyB06 sets the "latency_b06" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB06(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB06(v)
+	})
+}
+
+// AddLatencyB06 adds v to the "latency_b06" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB06(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB06(v)
+	})
+}
+
+// UpdateLatencyB06 sets the "latency_b06" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB06() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB06()
+	})
+}
+
+// ClearLatencyB06 clears the value of the "latency_b06" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB06() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB06()
+	})
+}
+
+// SetLatencyB07 sets the "latency_b07" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB07(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB07(v)
+	})
+}
+
+// AddLatencyB07 adds v to the "latency_b07" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB07(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB07(v)
+	})
+}
+
+// UpdateLatencyB07 sets the "latency_b07" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB07() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB07()
+	})
+}
+
+// ClearLatencyB07 clears the value of the "latency_b07" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB07() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB07()
+	})
+}
+
+// SetLatencyB08 sets the "latency_b08" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB08(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB08(v)
+	})
+}
+
+// AddLatencyB08 adds v to the "latency_b08" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB08(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB08(v)
+	})
+}
+
+// UpdateLatencyB08 sets the "latency_b08" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB08() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB08()
+	})
+}
+
+// ClearLatencyB08 clears the value of the "latency_b08" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB08() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB08()
+	})
+}
+
+// SetLatencyB09 sets the "latency_b09" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB09(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB09(v)
+	})
+}
+
+// AddLatencyB09 adds v to the "latency_b09" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB09(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB09(v)
+	})
+}
+
+// UpdateLatencyB09 sets the "latency_b09" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB09() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB09()
+	})
+}
+
+// ClearLatencyB09 clears the value of the "latency_b09" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB09() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB09()
+	})
+}
+
+// SetLatencyB10 sets the "latency_b10" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB10(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB10(v)
+	})
+}
+
+// AddLatencyB10 adds v to the "latency_b10" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB10(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB10(v)
+	})
+}
+
+// UpdateLatencyB10 sets the "latency_b10" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB10() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB10()
+	})
+}
+
+// ClearLatencyB10 clears the value of the "latency_b10" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB10() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB10()
+	})
+}
+
+// SetLatencyB11 sets the "latency_b11" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB11(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB11(v)
+	})
+}
+
+// AddLatencyB11 adds v to the "latency_b11" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB11(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB11(v)
+	})
+}
+
+// UpdateLatencyB11 sets the "latency_b11" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB11() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB11()
+	})
+}
+
+// ClearLatencyB11 clears the value of the "latency_b11" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB11() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB11()
+	})
+}
+
+// SetLatencyB12 sets the "latency_b12" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB12(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB12(v)
+	})
+}
+
+// AddLatencyB12 adds v to the "latency_b12" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB12(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB12(v)
+	})
+}
+
+// UpdateLatencyB12 sets the "latency_b12" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB12() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB12()
+	})
+}
+
+// ClearLatencyB12 clears the value of the "latency_b12" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB12() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB12()
+	})
+}
+
+// SetLatencyB13 sets the "latency_b13" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB13(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB13(v)
+	})
+}
+
+// AddLatencyB13 adds v to the "latency_b13" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB13(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB13(v)
+	})
+}
+
+// UpdateLatencyB13 sets the "latency_b13" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB13() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB13()
+	})
+}
+
+// ClearLatencyB13 clears the value of the "latency_b13" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB13() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB13()
+	})
+}
+
+// SetLatencyB14 sets the "latency_b14" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB14(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB14(v)
+	})
+}
+
+// AddLatencyB14 adds v to the "latency_b14" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB14(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB14(v)
+	})
+}
+
+// UpdateLatencyB14 sets the "latency_b14" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB14() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB14()
+	})
+}
+
+// ClearLatencyB14 clears the value of the "latency_b14" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB14() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB14()
+	})
+}
+
+// SetLatencyB15 sets the "latency_b15" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB15(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB15(v)
+	})
+}
+
+// AddLatencyB15 adds v to the "latency_b15" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB15(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB15(v)
+	})
+}
+
+// UpdateLatencyB15 sets the "latency_b15" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB15() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB15()
+	})
+}
+
+// ClearLatencyB15 clears the value of the "latency_b15" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB15() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB15()
+	})
+}
+
+// SetLatencyB16 sets the "latency_b16" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB16(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB16(v)
+	})
+}
+
+// AddLatencyB16 adds v to the "latency_b16" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB16(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB16(v)
+	})
+}
+
+// UpdateLatencyB16 sets the "latency_b16" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB16() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB16()
+	})
+}
+
+// ClearLatencyB16 clears the value of the "latency_b16" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB16() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB16()
+	})
+}
+
+// SetLatencyB17 sets the "latency_b17" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB17(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB17(v)
+	})
+}
+
+// AddLatencyB17 adds v to the "latency_b17" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB17(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB17(v)
+	})
+}
+
+// UpdateLatencyB17 sets the "latency_b17" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB17() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB17()
+	})
+}
+
+// ClearLatencyB17 clears the value of the "latency_b17" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB17() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB17()
+	})
+}
+
+// SetLatencyB18 sets the "latency_b18" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB18(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB18(v)
+	})
+}
+
+// AddLatencyB18 adds v to the "latency_b18" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB18(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB18(v)
+	})
+}
+
+// UpdateLatencyB18 sets the "latency_b18" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB18() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB18()
+	})
+}
+
+// ClearLatencyB18 clears the value of the "latency_b18" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB18() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB18()
+	})
+}
+
+// SetLatencyB19 sets the "latency_b19" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB19(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB19(v)
+	})
+}
+
+// AddLatencyB19 adds v to the "latency_b19" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB19(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB19(v)
+	})
+}
+
+// UpdateLatencyB19 sets the "latency_b19" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB19() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB19()
+	})
+}
+
+// ClearLatencyB19 clears the value of the "latency_b19" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB19() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB19()
+	})
+}
+
+// SetLatencyB20 sets the "latency_b20" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB20(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB20(v)
+	})
+}
+
+// AddLatencyB20 adds v to the "latency_b20" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB20(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB20(v)
+	})
+}
+
+// UpdateLatencyB20 sets the "latency_b20" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB20() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB20()
+	})
+}
+
+// ClearLatencyB20 clears the value of the "latency_b20" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB20() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB20()
+	})
+}
+
+// SetLatencyB21 sets the "latency_b21" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB21(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB21(v)
+	})
+}
+
+// AddLatencyB21 adds v to the "latency_b21" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB21(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB21(v)
+	})
+}
+
+// UpdateLatencyB21 sets the "latency_b21" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB21() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB21()
+	})
+}
+
+// ClearLatencyB21 clears the value of the "latency_b21" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB21() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB21()
+	})
+}
+
+// SetLatencyB22 sets the "latency_b22" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB22(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB22(v)
+	})
+}
+
+// AddLatencyB22 adds v to the "latency_b22" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB22(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB22(v)
+	})
+}
+
+// UpdateLatencyB22 sets the "latency_b22" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB22() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB22()
+	})
+}
+
+// ClearLatencyB22 clears the value of the "latency_b22" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB22() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB22()
+	})
+}
+
+// SetLatencyB23 sets the "latency_b23" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB23(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB23(v)
+	})
+}
+
+// AddLatencyB23 adds v to the "latency_b23" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB23(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB23(v)
+	})
+}
+
+// UpdateLatencyB23 sets the "latency_b23" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB23() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB23()
+	})
+}
+
+// ClearLatencyB23 clears the value of the "latency_b23" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB23() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB23()
+	})
+}
+
+// SetLatencyB24 sets the "latency_b24" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB24(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB24(v)
+	})
+}
+
+// AddLatencyB24 adds v to the "latency_b24" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB24(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB24(v)
+	})
+}
+
+// UpdateLatencyB24 sets the "latency_b24" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB24() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB24()
+	})
+}
+
+// ClearLatencyB24 clears the value of the "latency_b24" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB24() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB24()
+	})
+}
+
+// SetLatencyB25 sets the "latency_b25" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB25(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB25(v)
+	})
+}
+
+// AddLatencyB25 adds v to the "latency_b25" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB25(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB25(v)
+	})
+}
+
+// UpdateLatencyB25 sets the "latency_b25" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB25() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB25()
+	})
+}
+
+// ClearLatencyB25 clears the value of the "latency_b25" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB25() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB25()
+	})
+}
+
+// SetLatencyB26 sets the "latency_b26" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB26(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB26(v)
+	})
+}
+
+// AddLatencyB26 adds v to the "latency_b26" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB26(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB26(v)
+	})
+}
+
+// UpdateLatencyB26 sets the "latency_b26" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB26() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB26()
+	})
+}
+
+// ClearLatencyB26 clears the value of the "latency_b26" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB26() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB26()
+	})
+}
+
+// SetLatencyB27 sets the "latency_b27" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB27(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB27(v)
+	})
+}
+
+// AddLatencyB27 adds v to the "latency_b27" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB27(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB27(v)
+	})
+}
+
+// UpdateLatencyB27 sets the "latency_b27" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB27() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB27()
+	})
+}
+
+// ClearLatencyB27 clears the value of the "latency_b27" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB27() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB27()
+	})
+}
+
+// SetLatencyB28 sets the "latency_b28" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB28(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB28(v)
+	})
+}
+
+// AddLatencyB28 adds v to the "latency_b28" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB28(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB28(v)
+	})
+}
+
+// UpdateLatencyB28 sets the "latency_b28" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB28() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB28()
+	})
+}
+
+// ClearLatencyB28 clears the value of the "latency_b28" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB28() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB28()
+	})
+}
+
+// SetLatencyB29 sets the "latency_b29" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB29(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB29(v)
+	})
+}
+
+// AddLatencyB29 adds v to the "latency_b29" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB29(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB29(v)
+	})
+}
+
+// UpdateLatencyB29 sets the "latency_b29" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB29() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB29()
+	})
+}
+
+// ClearLatencyB29 clears the value of the "latency_b29" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB29() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB29()
+	})
+}
+
+// SetLatencyB30 sets the "latency_b30" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB30(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB30(v)
+	})
+}
+
+// AddLatencyB30 adds v to the "latency_b30" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB30(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB30(v)
+	})
+}
+
+// UpdateLatencyB30 sets the "latency_b30" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB30() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB30()
+	})
+}
+
+// ClearLatencyB30 clears the value of the "latency_b30" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB30() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB30()
+	})
+}
+
+// SetLatencyB31 sets the "latency_b31" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB31(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB31(v)
+	})
+}
+
+// AddLatencyB31 adds v to the "latency_b31" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB31(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB31(v)
+	})
+}
+
+// UpdateLatencyB31 sets the "latency_b31" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB31() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB31()
+	})
+}
+
+// ClearLatencyB31 clears the value of the "latency_b31" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB31() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB31()
+	})
+}
+
+// SetLatencyB32 sets the "latency_b32" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB32(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB32(v)
+	})
+}
+
+// AddLatencyB32 adds v to the "latency_b32" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB32(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB32(v)
+	})
+}
+
+// UpdateLatencyB32 sets the "latency_b32" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB32() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB32()
+	})
+}
+
+// ClearLatencyB32 clears the value of the "latency_b32" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB32() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB32()
+	})
+}
+
+// SetLatencyB33 sets the "latency_b33" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB33(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB33(v)
+	})
+}
+
+// AddLatencyB33 adds v to the "latency_b33" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB33(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB33(v)
+	})
+}
+
+// UpdateLatencyB33 sets the "latency_b33" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB33() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB33()
+	})
+}
+
+// ClearLatencyB33 clears the value of the "latency_b33" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB33() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB33()
+	})
+}
+
+// SetLatencyB34 sets the "latency_b34" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB34(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB34(v)
+	})
+}
+
+// AddLatencyB34 adds v to the "latency_b34" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB34(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB34(v)
+	})
+}
+
+// UpdateLatencyB34 sets the "latency_b34" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB34() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB34()
+	})
+}
+
+// ClearLatencyB34 clears the value of the "latency_b34" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB34() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB34()
+	})
+}
+
+// SetLatencyB35 sets the "latency_b35" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB35(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB35(v)
+	})
+}
+
+// AddLatencyB35 adds v to the "latency_b35" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB35(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB35(v)
+	})
+}
+
+// UpdateLatencyB35 sets the "latency_b35" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB35() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB35()
+	})
+}
+
+// ClearLatencyB35 clears the value of the "latency_b35" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB35() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB35()
+	})
+}
+
+// SetLatencyB36 sets the "latency_b36" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB36(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB36(v)
+	})
+}
+
+// AddLatencyB36 adds v to the "latency_b36" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB36(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB36(v)
+	})
+}
+
+// UpdateLatencyB36 sets the "latency_b36" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB36() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB36()
+	})
+}
+
+// ClearLatencyB36 clears the value of the "latency_b36" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB36() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB36()
+	})
+}
+
+// SetLatencyB37 sets the "latency_b37" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB37(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB37(v)
+	})
+}
+
+// AddLatencyB37 adds v to the "latency_b37" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB37(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB37(v)
+	})
+}
+
+// UpdateLatencyB37 sets the "latency_b37" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB37() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB37()
+	})
+}
+
+// ClearLatencyB37 clears the value of the "latency_b37" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB37() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB37()
+	})
+}
+
+// SetLatencyB38 sets the "latency_b38" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB38(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB38(v)
+	})
+}
+
+// AddLatencyB38 adds v to the "latency_b38" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB38(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB38(v)
+	})
+}
+
+// UpdateLatencyB38 sets the "latency_b38" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB38() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB38()
+	})
+}
+
+// ClearLatencyB38 clears the value of the "latency_b38" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB38() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB38()
+	})
+}
+
+// SetLatencyB39 sets the "latency_b39" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB39(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB39(v)
+	})
+}
+
+// AddLatencyB39 adds v to the "latency_b39" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB39(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB39(v)
+	})
+}
+
+// UpdateLatencyB39 sets the "latency_b39" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB39() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB39()
+	})
+}
+
+// ClearLatencyB39 clears the value of the "latency_b39" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB39() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB39()
+	})
+}
+
+// SetLatencyB40 sets the "latency_b40" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB40(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB40(v)
+	})
+}
+
+// AddLatencyB40 adds v to the "latency_b40" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB40(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB40(v)
+	})
+}
+
+// UpdateLatencyB40 sets the "latency_b40" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB40() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB40()
+	})
+}
+
+// ClearLatencyB40 clears the value of the "latency_b40" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB40() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB40()
+	})
+}
+
+// SetLatencyB41 sets the "latency_b41" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB41(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB41(v)
+	})
+}
+
+// AddLatencyB41 adds v to the "latency_b41" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB41(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB41(v)
+	})
+}
+
+// UpdateLatencyB41 sets the "latency_b41" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB41() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB41()
+	})
+}
+
+// ClearLatencyB41 clears the value of the "latency_b41" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB41() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB41()
+	})
+}
+
+// SetLatencyB42 sets the "latency_b42" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB42(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB42(v)
+	})
+}
+
+// AddLatencyB42 adds v to the "latency_b42" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB42(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB42(v)
+	})
+}
+
+// UpdateLatencyB42 sets the "latency_b42" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB42() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB42()
+	})
+}
+
+// ClearLatencyB42 clears the value of the "latency_b42" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB42() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB42()
+	})
+}
+
+// SetLatencyB43 sets the "latency_b43" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB43(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB43(v)
+	})
+}
+
+// AddLatencyB43 adds v to the "latency_b43" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB43(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB43(v)
+	})
+}
+
+// UpdateLatencyB43 sets the "latency_b43" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB43() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB43()
+	})
+}
+
+// ClearLatencyB43 clears the value of the "latency_b43" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB43() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB43()
+	})
+}
+
+// SetLatencyB44 sets the "latency_b44" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB44(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB44(v)
+	})
+}
+
+// AddLatencyB44 adds v to the "latency_b44" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB44(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB44(v)
+	})
+}
+
+// UpdateLatencyB44 sets the "latency_b44" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB44() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB44()
+	})
+}
+
+// ClearLatencyB44 clears the value of the "latency_b44" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB44() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB44()
+	})
+}
+
+// SetLatencyB45 sets the "latency_b45" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB45(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB45(v)
+	})
+}
+
+// AddLatencyB45 adds v to the "latency_b45" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB45(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB45(v)
+	})
+}
+
+// UpdateLatencyB45 sets the "latency_b45" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB45() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB45()
+	})
+}
+
+// ClearLatencyB45 clears the value of the "latency_b45" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB45() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB45()
+	})
+}
+
+// SetLatencyB46 sets the "latency_b46" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB46(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB46(v)
+	})
+}
+
+// AddLatencyB46 adds v to the "latency_b46" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB46(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB46(v)
+	})
+}
+
+// UpdateLatencyB46 sets the "latency_b46" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB46() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB46()
+	})
+}
+
+// ClearLatencyB46 clears the value of the "latency_b46" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB46() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB46()
+	})
+}
+
+// SetLatencyB47 sets the "latency_b47" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB47(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB47(v)
+	})
+}
+
+// AddLatencyB47 adds v to the "latency_b47" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB47(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB47(v)
+	})
+}
+
+// UpdateLatencyB47 sets the "latency_b47" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB47() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB47()
+	})
+}
+
+// ClearLatencyB47 clears the value of the "latency_b47" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB47() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB47()
+	})
+}
+
+// SetLatencyB48 sets the "latency_b48" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB48(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB48(v)
+	})
+}
+
+// AddLatencyB48 adds v to the "latency_b48" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB48(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB48(v)
+	})
+}
+
+// UpdateLatencyB48 sets the "latency_b48" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB48() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB48()
+	})
+}
+
+// ClearLatencyB48 clears the value of the "latency_b48" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB48() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB48()
+	})
+}
+
+// SetLatencyB49 sets the "latency_b49" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB49(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB49(v)
+	})
+}
+
+// AddLatencyB49 adds v to the "latency_b49" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB49(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB49(v)
+	})
+}
+
+// UpdateLatencyB49 sets the "latency_b49" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB49() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB49()
+	})
+}
+
+// ClearLatencyB49 clears the value of the "latency_b49" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB49() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB49()
+	})
+}
+
+// SetLatencyB50 sets the "latency_b50" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB50(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB50(v)
+	})
+}
+
+// AddLatencyB50 adds v to the "latency_b50" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB50(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB50(v)
+	})
+}
+
+// UpdateLatencyB50 sets the "latency_b50" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB50() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB50()
+	})
+}
+
+// ClearLatencyB50 clears the value of the "latency_b50" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB50() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB50()
+	})
+}
+
+// SetLatencyB51 sets the "latency_b51" field.
+func (u *UsageRollupUpsertBulk) SetLatencyB51(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetLatencyB51(v)
+	})
+}
+
+// AddLatencyB51 adds v to the "latency_b51" field.
+func (u *UsageRollupUpsertBulk) AddLatencyB51(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddLatencyB51(v)
+	})
+}
+
+// UpdateLatencyB51 sets the "latency_b51" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateLatencyB51() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateLatencyB51()
+	})
+}
+
+// ClearLatencyB51 clears the value of the "latency_b51" field.
+func (u *UsageRollupUpsertBulk) ClearLatencyB51() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearLatencyB51()
 	})
 }
 

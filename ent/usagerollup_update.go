@@ -196,6 +196,1464 @@ func (_u *UsageRollupUpdate) AddLatencyUsSum(v int64) *UsageRollupUpdate {
 	return _u
 }
 
+// SetCacheWriteTokens sets the "cache_write_tokens" field.
+func (_u *UsageRollupUpdate) SetCacheWriteTokens(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetCacheWriteTokens()
+	_u.mutation.SetCacheWriteTokens(v)
+	return _u
+}
+
+// SetNillableCacheWriteTokens sets the "cache_write_tokens" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableCacheWriteTokens(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetCacheWriteTokens(*v)
+	}
+	return _u
+}
+
+// AddCacheWriteTokens adds value to the "cache_write_tokens" field.
+func (_u *UsageRollupUpdate) AddCacheWriteTokens(v int64) *UsageRollupUpdate {
+	_u.mutation.AddCacheWriteTokens(v)
+	return _u
+}
+
+// ClearCacheWriteTokens clears the value of the "cache_write_tokens" field.
+func (_u *UsageRollupUpdate) ClearCacheWriteTokens() *UsageRollupUpdate {
+	_u.mutation.ClearCacheWriteTokens()
+	return _u
+}
+
+// SetCacheWrite1hTokens sets the "cache_write_1h_tokens" field.
+func (_u *UsageRollupUpdate) SetCacheWrite1hTokens(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetCacheWrite1hTokens()
+	_u.mutation.SetCacheWrite1hTokens(v)
+	return _u
+}
+
+// SetNillableCacheWrite1hTokens sets the "cache_write_1h_tokens" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableCacheWrite1hTokens(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetCacheWrite1hTokens(*v)
+	}
+	return _u
+}
+
+// AddCacheWrite1hTokens adds value to the "cache_write_1h_tokens" field.
+func (_u *UsageRollupUpdate) AddCacheWrite1hTokens(v int64) *UsageRollupUpdate {
+	_u.mutation.AddCacheWrite1hTokens(v)
+	return _u
+}
+
+// ClearCacheWrite1hTokens clears the value of the "cache_write_1h_tokens" field.
+func (_u *UsageRollupUpdate) ClearCacheWrite1hTokens() *UsageRollupUpdate {
+	_u.mutation.ClearCacheWrite1hTokens()
+	return _u
+}
+
+// SetLatencyB00 sets the "latency_b00" field.
+func (_u *UsageRollupUpdate) SetLatencyB00(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB00()
+	_u.mutation.SetLatencyB00(v)
+	return _u
+}
+
+// SetNillableLatencyB00 sets the "latency_b00" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB00(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB00(*v)
+	}
+	return _u
+}
+
+// AddLatencyB00 adds value to the "latency_b00" field.
+func (_u *UsageRollupUpdate) AddLatencyB00(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB00(v)
+	return _u
+}
+
+// ClearLatencyB00 clears the value of the "latency_b00" field.
+func (_u *UsageRollupUpdate) ClearLatencyB00() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB00()
+	return _u
+}
+
+// SetLatencyB01 sets the "latency_b01" field.
+func (_u *UsageRollupUpdate) SetLatencyB01(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB01()
+	_u.mutation.SetLatencyB01(v)
+	return _u
+}
+
+// SetNillableLatencyB01 sets the "latency_b01" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB01(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB01(*v)
+	}
+	return _u
+}
+
+// AddLatencyB01 adds value to the "latency_b01" field.
+func (_u *UsageRollupUpdate) AddLatencyB01(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB01(v)
+	return _u
+}
+
+// ClearLatencyB01 clears the value of the "latency_b01" field.
+func (_u *UsageRollupUpdate) ClearLatencyB01() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB01()
+	return _u
+}
+
+// SetLatencyB02 sets the "latency_b02" field.
+func (_u *UsageRollupUpdate) SetLatencyB02(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB02()
+	_u.mutation.SetLatencyB02(v)
+	return _u
+}
+
+// SetNillableLatencyB02 sets the "latency_b02" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB02(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB02(*v)
+	}
+	return _u
+}
+
+// AddLatencyB02 adds value to the "latency_b02" field.
+func (_u *UsageRollupUpdate) AddLatencyB02(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB02(v)
+	return _u
+}
+
+// ClearLatencyB02 clears the value of the "latency_b02" field.
+func (_u *UsageRollupUpdate) ClearLatencyB02() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB02()
+	return _u
+}
+
+// SetLatencyB03 sets the "latency_b03" field.
+func (_u *UsageRollupUpdate) SetLatencyB03(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB03()
+	_u.mutation.SetLatencyB03(v)
+	return _u
+}
+
+// SetNillableLatencyB03 sets the "latency_b03" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB03(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB03(*v)
+	}
+	return _u
+}
+
+// AddLatencyB03 adds value to the "latency_b03" field.
+func (_u *UsageRollupUpdate) AddLatencyB03(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB03(v)
+	return _u
+}
+
+// ClearLatencyB03 clears the value of the "latency_b03" field.
+func (_u *UsageRollupUpdate) ClearLatencyB03() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB03()
+	return _u
+}
+
+// SetLatencyB04 sets the "latency_b04" field.
+func (_u *UsageRollupUpdate) SetLatencyB04(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB04()
+	_u.mutation.SetLatencyB04(v)
+	return _u
+}
+
+// SetNillableLatencyB04 sets the "latency_b04" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB04(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB04(*v)
+	}
+	return _u
+}
+
+// AddLatencyB04 adds value to the "latency_b04" field.
+func (_u *UsageRollupUpdate) AddLatencyB04(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB04(v)
+	return _u
+}
+
+// ClearLatencyB04 clears the value of the "latency_b04" field.
+func (_u *UsageRollupUpdate) ClearLatencyB04() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB04()
+	return _u
+}
+
+// SetLatencyB05 sets the "latency_b05" field.
+func (_u *UsageRollupUpdate) SetLatencyB05(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB05()
+	_u.mutation.SetLatencyB05(v)
+	return _u
+}
+
+// SetNillableLatencyB05 sets the "latency_b05" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB05(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB05(*v)
+	}
+	return _u
+}
+
+// AddLatencyB05 adds value to the "latency_b05" field.
+func (_u *UsageRollupUpdate) AddLatencyB05(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB05(v)
+	return _u
+}
+
+// ClearLatencyB05 clears the value of the "latency_b05" field.
+func (_u *UsageRollupUpdate) ClearLatencyB05() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB05()
+	return _u
+}
+
+// SetLatencyB06 sets the "latency_b06" field.
+func (_u *UsageRollupUpdate) SetLatencyB06(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB06()
+	_u.mutation.SetLatencyB06(v)
+	return _u
+}
+
+// SetNillableLatencyB06 sets the "latency_b06" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB06(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB06(*v)
+	}
+	return _u
+}
+
+// AddLatencyB06 adds value to the "latency_b06" field.
+func (_u *UsageRollupUpdate) AddLatencyB06(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB06(v)
+	return _u
+}
+
+// ClearLatencyB06 clears the value of the "latency_b06" field.
+func (_u *UsageRollupUpdate) ClearLatencyB06() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB06()
+	return _u
+}
+
+// SetLatencyB07 sets the "latency_b07" field.
+func (_u *UsageRollupUpdate) SetLatencyB07(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB07()
+	_u.mutation.SetLatencyB07(v)
+	return _u
+}
+
+// SetNillableLatencyB07 sets the "latency_b07" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB07(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB07(*v)
+	}
+	return _u
+}
+
+// AddLatencyB07 adds value to the "latency_b07" field.
+func (_u *UsageRollupUpdate) AddLatencyB07(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB07(v)
+	return _u
+}
+
+// ClearLatencyB07 clears the value of the "latency_b07" field.
+func (_u *UsageRollupUpdate) ClearLatencyB07() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB07()
+	return _u
+}
+
+// SetLatencyB08 sets the "latency_b08" field.
+func (_u *UsageRollupUpdate) SetLatencyB08(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB08()
+	_u.mutation.SetLatencyB08(v)
+	return _u
+}
+
+// SetNillableLatencyB08 sets the "latency_b08" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB08(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB08(*v)
+	}
+	return _u
+}
+
+// AddLatencyB08 adds value to the "latency_b08" field.
+func (_u *UsageRollupUpdate) AddLatencyB08(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB08(v)
+	return _u
+}
+
+// ClearLatencyB08 clears the value of the "latency_b08" field.
+func (_u *UsageRollupUpdate) ClearLatencyB08() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB08()
+	return _u
+}
+
+// SetLatencyB09 sets the "latency_b09" field.
+func (_u *UsageRollupUpdate) SetLatencyB09(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB09()
+	_u.mutation.SetLatencyB09(v)
+	return _u
+}
+
+// SetNillableLatencyB09 sets the "latency_b09" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB09(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB09(*v)
+	}
+	return _u
+}
+
+// AddLatencyB09 adds value to the "latency_b09" field.
+func (_u *UsageRollupUpdate) AddLatencyB09(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB09(v)
+	return _u
+}
+
+// ClearLatencyB09 clears the value of the "latency_b09" field.
+func (_u *UsageRollupUpdate) ClearLatencyB09() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB09()
+	return _u
+}
+
+// SetLatencyB10 sets the "latency_b10" field.
+func (_u *UsageRollupUpdate) SetLatencyB10(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB10()
+	_u.mutation.SetLatencyB10(v)
+	return _u
+}
+
+// SetNillableLatencyB10 sets the "latency_b10" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB10(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB10(*v)
+	}
+	return _u
+}
+
+// AddLatencyB10 adds value to the "latency_b10" field.
+func (_u *UsageRollupUpdate) AddLatencyB10(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB10(v)
+	return _u
+}
+
+// ClearLatencyB10 clears the value of the "latency_b10" field.
+func (_u *UsageRollupUpdate) ClearLatencyB10() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB10()
+	return _u
+}
+
+// SetLatencyB11 sets the "latency_b11" field.
+func (_u *UsageRollupUpdate) SetLatencyB11(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB11()
+	_u.mutation.SetLatencyB11(v)
+	return _u
+}
+
+// SetNillableLatencyB11 sets the "latency_b11" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB11(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB11(*v)
+	}
+	return _u
+}
+
+// AddLatencyB11 adds value to the "latency_b11" field.
+func (_u *UsageRollupUpdate) AddLatencyB11(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB11(v)
+	return _u
+}
+
+// ClearLatencyB11 clears the value of the "latency_b11" field.
+func (_u *UsageRollupUpdate) ClearLatencyB11() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB11()
+	return _u
+}
+
+// SetLatencyB12 sets the "latency_b12" field.
+func (_u *UsageRollupUpdate) SetLatencyB12(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB12()
+	_u.mutation.SetLatencyB12(v)
+	return _u
+}
+
+// SetNillableLatencyB12 sets the "latency_b12" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB12(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB12(*v)
+	}
+	return _u
+}
+
+// AddLatencyB12 adds value to the "latency_b12" field.
+func (_u *UsageRollupUpdate) AddLatencyB12(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB12(v)
+	return _u
+}
+
+// ClearLatencyB12 clears the value of the "latency_b12" field.
+func (_u *UsageRollupUpdate) ClearLatencyB12() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB12()
+	return _u
+}
+
+// SetLatencyB13 sets the "latency_b13" field.
+func (_u *UsageRollupUpdate) SetLatencyB13(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB13()
+	_u.mutation.SetLatencyB13(v)
+	return _u
+}
+
+// SetNillableLatencyB13 sets the "latency_b13" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB13(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB13(*v)
+	}
+	return _u
+}
+
+// AddLatencyB13 adds value to the "latency_b13" field.
+func (_u *UsageRollupUpdate) AddLatencyB13(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB13(v)
+	return _u
+}
+
+// ClearLatencyB13 clears the value of the "latency_b13" field.
+func (_u *UsageRollupUpdate) ClearLatencyB13() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB13()
+	return _u
+}
+
+// SetLatencyB14 sets the "latency_b14" field.
+func (_u *UsageRollupUpdate) SetLatencyB14(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB14()
+	_u.mutation.SetLatencyB14(v)
+	return _u
+}
+
+// SetNillableLatencyB14 sets the "latency_b14" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB14(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB14(*v)
+	}
+	return _u
+}
+
+// AddLatencyB14 adds value to the "latency_b14" field.
+func (_u *UsageRollupUpdate) AddLatencyB14(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB14(v)
+	return _u
+}
+
+// ClearLatencyB14 clears the value of the "latency_b14" field.
+func (_u *UsageRollupUpdate) ClearLatencyB14() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB14()
+	return _u
+}
+
+// SetLatencyB15 sets the "latency_b15" field.
+func (_u *UsageRollupUpdate) SetLatencyB15(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB15()
+	_u.mutation.SetLatencyB15(v)
+	return _u
+}
+
+// SetNillableLatencyB15 sets the "latency_b15" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB15(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB15(*v)
+	}
+	return _u
+}
+
+// AddLatencyB15 adds value to the "latency_b15" field.
+func (_u *UsageRollupUpdate) AddLatencyB15(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB15(v)
+	return _u
+}
+
+// ClearLatencyB15 clears the value of the "latency_b15" field.
+func (_u *UsageRollupUpdate) ClearLatencyB15() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB15()
+	return _u
+}
+
+// SetLatencyB16 sets the "latency_b16" field.
+func (_u *UsageRollupUpdate) SetLatencyB16(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB16()
+	_u.mutation.SetLatencyB16(v)
+	return _u
+}
+
+// SetNillableLatencyB16 sets the "latency_b16" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB16(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB16(*v)
+	}
+	return _u
+}
+
+// AddLatencyB16 adds value to the "latency_b16" field.
+func (_u *UsageRollupUpdate) AddLatencyB16(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB16(v)
+	return _u
+}
+
+// ClearLatencyB16 clears the value of the "latency_b16" field.
+func (_u *UsageRollupUpdate) ClearLatencyB16() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB16()
+	return _u
+}
+
+// SetLatencyB17 sets the "latency_b17" field.
+func (_u *UsageRollupUpdate) SetLatencyB17(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB17()
+	_u.mutation.SetLatencyB17(v)
+	return _u
+}
+
+// SetNillableLatencyB17 sets the "latency_b17" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB17(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB17(*v)
+	}
+	return _u
+}
+
+// AddLatencyB17 adds value to the "latency_b17" field.
+func (_u *UsageRollupUpdate) AddLatencyB17(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB17(v)
+	return _u
+}
+
+// ClearLatencyB17 clears the value of the "latency_b17" field.
+func (_u *UsageRollupUpdate) ClearLatencyB17() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB17()
+	return _u
+}
+
+// SetLatencyB18 sets the "latency_b18" field.
+func (_u *UsageRollupUpdate) SetLatencyB18(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB18()
+	_u.mutation.SetLatencyB18(v)
+	return _u
+}
+
+// SetNillableLatencyB18 sets the "latency_b18" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB18(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB18(*v)
+	}
+	return _u
+}
+
+// AddLatencyB18 adds value to the "latency_b18" field.
+func (_u *UsageRollupUpdate) AddLatencyB18(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB18(v)
+	return _u
+}
+
+// ClearLatencyB18 clears the value of the "latency_b18" field.
+func (_u *UsageRollupUpdate) ClearLatencyB18() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB18()
+	return _u
+}
+
+// SetLatencyB19 sets the "latency_b19" field.
+func (_u *UsageRollupUpdate) SetLatencyB19(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB19()
+	_u.mutation.SetLatencyB19(v)
+	return _u
+}
+
+// SetNillableLatencyB19 sets the "latency_b19" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB19(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB19(*v)
+	}
+	return _u
+}
+
+// AddLatencyB19 adds value to the "latency_b19" field.
+func (_u *UsageRollupUpdate) AddLatencyB19(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB19(v)
+	return _u
+}
+
+// ClearLatencyB19 clears the value of the "latency_b19" field.
+func (_u *UsageRollupUpdate) ClearLatencyB19() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB19()
+	return _u
+}
+
+// SetLatencyB20 sets the "latency_b20" field.
+func (_u *UsageRollupUpdate) SetLatencyB20(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB20()
+	_u.mutation.SetLatencyB20(v)
+	return _u
+}
+
+// SetNillableLatencyB20 sets the "latency_b20" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB20(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB20(*v)
+	}
+	return _u
+}
+
+// AddLatencyB20 adds value to the "latency_b20" field.
+func (_u *UsageRollupUpdate) AddLatencyB20(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB20(v)
+	return _u
+}
+
+// ClearLatencyB20 clears the value of the "latency_b20" field.
+func (_u *UsageRollupUpdate) ClearLatencyB20() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB20()
+	return _u
+}
+
+// SetLatencyB21 sets the "latency_b21" field.
+func (_u *UsageRollupUpdate) SetLatencyB21(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB21()
+	_u.mutation.SetLatencyB21(v)
+	return _u
+}
+
+// SetNillableLatencyB21 sets the "latency_b21" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB21(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB21(*v)
+	}
+	return _u
+}
+
+// AddLatencyB21 adds value to the "latency_b21" field.
+func (_u *UsageRollupUpdate) AddLatencyB21(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB21(v)
+	return _u
+}
+
+// ClearLatencyB21 clears the value of the "latency_b21" field.
+func (_u *UsageRollupUpdate) ClearLatencyB21() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB21()
+	return _u
+}
+
+// SetLatencyB22 sets the "latency_b22" field.
+func (_u *UsageRollupUpdate) SetLatencyB22(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB22()
+	_u.mutation.SetLatencyB22(v)
+	return _u
+}
+
+// SetNillableLatencyB22 sets the "latency_b22" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB22(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB22(*v)
+	}
+	return _u
+}
+
+// AddLatencyB22 adds value to the "latency_b22" field.
+func (_u *UsageRollupUpdate) AddLatencyB22(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB22(v)
+	return _u
+}
+
+// ClearLatencyB22 clears the value of the "latency_b22" field.
+func (_u *UsageRollupUpdate) ClearLatencyB22() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB22()
+	return _u
+}
+
+// SetLatencyB23 sets the "latency_b23" field.
+func (_u *UsageRollupUpdate) SetLatencyB23(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB23()
+	_u.mutation.SetLatencyB23(v)
+	return _u
+}
+
+// SetNillableLatencyB23 sets the "latency_b23" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB23(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB23(*v)
+	}
+	return _u
+}
+
+// AddLatencyB23 adds value to the "latency_b23" field.
+func (_u *UsageRollupUpdate) AddLatencyB23(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB23(v)
+	return _u
+}
+
+// ClearLatencyB23 clears the value of the "latency_b23" field.
+func (_u *UsageRollupUpdate) ClearLatencyB23() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB23()
+	return _u
+}
+
+// SetLatencyB24 sets the "latency_b24" field.
+func (_u *UsageRollupUpdate) SetLatencyB24(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB24()
+	_u.mutation.SetLatencyB24(v)
+	return _u
+}
+
+// SetNillableLatencyB24 sets the "latency_b24" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB24(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB24(*v)
+	}
+	return _u
+}
+
+// AddLatencyB24 adds value to the "latency_b24" field.
+func (_u *UsageRollupUpdate) AddLatencyB24(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB24(v)
+	return _u
+}
+
+// ClearLatencyB24 clears the value of the "latency_b24" field.
+func (_u *UsageRollupUpdate) ClearLatencyB24() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB24()
+	return _u
+}
+
+// SetLatencyB25 sets the "latency_b25" field.
+func (_u *UsageRollupUpdate) SetLatencyB25(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB25()
+	_u.mutation.SetLatencyB25(v)
+	return _u
+}
+
+// SetNillableLatencyB25 sets the "latency_b25" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB25(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB25(*v)
+	}
+	return _u
+}
+
+// AddLatencyB25 adds value to the "latency_b25" field.
+func (_u *UsageRollupUpdate) AddLatencyB25(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB25(v)
+	return _u
+}
+
+// ClearLatencyB25 clears the value of the "latency_b25" field.
+func (_u *UsageRollupUpdate) ClearLatencyB25() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB25()
+	return _u
+}
+
+// SetLatencyB26 sets the "latency_b26" field.
+func (_u *UsageRollupUpdate) SetLatencyB26(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB26()
+	_u.mutation.SetLatencyB26(v)
+	return _u
+}
+
+// SetNillableLatencyB26 sets the "latency_b26" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB26(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB26(*v)
+	}
+	return _u
+}
+
+// AddLatencyB26 adds value to the "latency_b26" field.
+func (_u *UsageRollupUpdate) AddLatencyB26(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB26(v)
+	return _u
+}
+
+// ClearLatencyB26 clears the value of the "latency_b26" field.
+func (_u *UsageRollupUpdate) ClearLatencyB26() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB26()
+	return _u
+}
+
+// SetLatencyB27 sets the "latency_b27" field.
+func (_u *UsageRollupUpdate) SetLatencyB27(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB27()
+	_u.mutation.SetLatencyB27(v)
+	return _u
+}
+
+// SetNillableLatencyB27 sets the "latency_b27" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB27(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB27(*v)
+	}
+	return _u
+}
+
+// AddLatencyB27 adds value to the "latency_b27" field.
+func (_u *UsageRollupUpdate) AddLatencyB27(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB27(v)
+	return _u
+}
+
+// ClearLatencyB27 clears the value of the "latency_b27" field.
+func (_u *UsageRollupUpdate) ClearLatencyB27() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB27()
+	return _u
+}
+
+// SetLatencyB28 sets the "latency_b28" field.
+func (_u *UsageRollupUpdate) SetLatencyB28(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB28()
+	_u.mutation.SetLatencyB28(v)
+	return _u
+}
+
+// SetNillableLatencyB28 sets the "latency_b28" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB28(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB28(*v)
+	}
+	return _u
+}
+
+// AddLatencyB28 adds value to the "latency_b28" field.
+func (_u *UsageRollupUpdate) AddLatencyB28(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB28(v)
+	return _u
+}
+
+// ClearLatencyB28 clears the value of the "latency_b28" field.
+func (_u *UsageRollupUpdate) ClearLatencyB28() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB28()
+	return _u
+}
+
+// SetLatencyB29 sets the "latency_b29" field.
+func (_u *UsageRollupUpdate) SetLatencyB29(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB29()
+	_u.mutation.SetLatencyB29(v)
+	return _u
+}
+
+// SetNillableLatencyB29 sets the "latency_b29" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB29(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB29(*v)
+	}
+	return _u
+}
+
+// AddLatencyB29 adds value to the "latency_b29" field.
+func (_u *UsageRollupUpdate) AddLatencyB29(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB29(v)
+	return _u
+}
+
+// ClearLatencyB29 clears the value of the "latency_b29" field.
+func (_u *UsageRollupUpdate) ClearLatencyB29() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB29()
+	return _u
+}
+
+// SetLatencyB30 sets the "latency_b30" field.
+func (_u *UsageRollupUpdate) SetLatencyB30(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB30()
+	_u.mutation.SetLatencyB30(v)
+	return _u
+}
+
+// SetNillableLatencyB30 sets the "latency_b30" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB30(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB30(*v)
+	}
+	return _u
+}
+
+// AddLatencyB30 adds value to the "latency_b30" field.
+func (_u *UsageRollupUpdate) AddLatencyB30(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB30(v)
+	return _u
+}
+
+// ClearLatencyB30 clears the value of the "latency_b30" field.
+func (_u *UsageRollupUpdate) ClearLatencyB30() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB30()
+	return _u
+}
+
+// SetLatencyB31 sets the "latency_b31" field.
+func (_u *UsageRollupUpdate) SetLatencyB31(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB31()
+	_u.mutation.SetLatencyB31(v)
+	return _u
+}
+
+// SetNillableLatencyB31 sets the "latency_b31" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB31(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB31(*v)
+	}
+	return _u
+}
+
+// AddLatencyB31 adds value to the "latency_b31" field.
+func (_u *UsageRollupUpdate) AddLatencyB31(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB31(v)
+	return _u
+}
+
+// ClearLatencyB31 clears the value of the "latency_b31" field.
+func (_u *UsageRollupUpdate) ClearLatencyB31() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB31()
+	return _u
+}
+
+// SetLatencyB32 sets the "latency_b32" field.
+func (_u *UsageRollupUpdate) SetLatencyB32(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB32()
+	_u.mutation.SetLatencyB32(v)
+	return _u
+}
+
+// SetNillableLatencyB32 sets the "latency_b32" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB32(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB32(*v)
+	}
+	return _u
+}
+
+// AddLatencyB32 adds value to the "latency_b32" field.
+func (_u *UsageRollupUpdate) AddLatencyB32(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB32(v)
+	return _u
+}
+
+// ClearLatencyB32 clears the value of the "latency_b32" field.
+func (_u *UsageRollupUpdate) ClearLatencyB32() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB32()
+	return _u
+}
+
+// SetLatencyB33 sets the "latency_b33" field.
+func (_u *UsageRollupUpdate) SetLatencyB33(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB33()
+	_u.mutation.SetLatencyB33(v)
+	return _u
+}
+
+// SetNillableLatencyB33 sets the "latency_b33" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB33(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB33(*v)
+	}
+	return _u
+}
+
+// AddLatencyB33 adds value to the "latency_b33" field.
+func (_u *UsageRollupUpdate) AddLatencyB33(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB33(v)
+	return _u
+}
+
+// ClearLatencyB33 clears the value of the "latency_b33" field.
+func (_u *UsageRollupUpdate) ClearLatencyB33() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB33()
+	return _u
+}
+
+// SetLatencyB34 sets the "latency_b34" field.
+func (_u *UsageRollupUpdate) SetLatencyB34(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB34()
+	_u.mutation.SetLatencyB34(v)
+	return _u
+}
+
+// SetNillableLatencyB34 sets the "latency_b34" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB34(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB34(*v)
+	}
+	return _u
+}
+
+// AddLatencyB34 adds value to the "latency_b34" field.
+func (_u *UsageRollupUpdate) AddLatencyB34(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB34(v)
+	return _u
+}
+
+// ClearLatencyB34 clears the value of the "latency_b34" field.
+func (_u *UsageRollupUpdate) ClearLatencyB34() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB34()
+	return _u
+}
+
+// SetLatencyB35 sets the "latency_b35" field.
+func (_u *UsageRollupUpdate) SetLatencyB35(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB35()
+	_u.mutation.SetLatencyB35(v)
+	return _u
+}
+
+// SetNillableLatencyB35 sets the "latency_b35" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB35(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB35(*v)
+	}
+	return _u
+}
+
+// AddLatencyB35 adds value to the "latency_b35" field.
+func (_u *UsageRollupUpdate) AddLatencyB35(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB35(v)
+	return _u
+}
+
+// ClearLatencyB35 clears the value of the "latency_b35" field.
+func (_u *UsageRollupUpdate) ClearLatencyB35() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB35()
+	return _u
+}
+
+// SetLatencyB36 sets the "latency_b36" field.
+func (_u *UsageRollupUpdate) SetLatencyB36(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB36()
+	_u.mutation.SetLatencyB36(v)
+	return _u
+}
+
+// SetNillableLatencyB36 sets the "latency_b36" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB36(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB36(*v)
+	}
+	return _u
+}
+
+// AddLatencyB36 adds value to the "latency_b36" field.
+func (_u *UsageRollupUpdate) AddLatencyB36(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB36(v)
+	return _u
+}
+
+// ClearLatencyB36 clears the value of the "latency_b36" field.
+func (_u *UsageRollupUpdate) ClearLatencyB36() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB36()
+	return _u
+}
+
+// SetLatencyB37 sets the "latency_b37" field.
+func (_u *UsageRollupUpdate) SetLatencyB37(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB37()
+	_u.mutation.SetLatencyB37(v)
+	return _u
+}
+
+// SetNillableLatencyB37 sets the "latency_b37" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB37(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB37(*v)
+	}
+	return _u
+}
+
+// AddLatencyB37 adds value to the "latency_b37" field.
+func (_u *UsageRollupUpdate) AddLatencyB37(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB37(v)
+	return _u
+}
+
+// ClearLatencyB37 clears the value of the "latency_b37" field.
+func (_u *UsageRollupUpdate) ClearLatencyB37() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB37()
+	return _u
+}
+
+// SetLatencyB38 sets the "latency_b38" field.
+func (_u *UsageRollupUpdate) SetLatencyB38(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB38()
+	_u.mutation.SetLatencyB38(v)
+	return _u
+}
+
+// SetNillableLatencyB38 sets the "latency_b38" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB38(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB38(*v)
+	}
+	return _u
+}
+
+// AddLatencyB38 adds value to the "latency_b38" field.
+func (_u *UsageRollupUpdate) AddLatencyB38(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB38(v)
+	return _u
+}
+
+// ClearLatencyB38 clears the value of the "latency_b38" field.
+func (_u *UsageRollupUpdate) ClearLatencyB38() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB38()
+	return _u
+}
+
+// SetLatencyB39 sets the "latency_b39" field.
+func (_u *UsageRollupUpdate) SetLatencyB39(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB39()
+	_u.mutation.SetLatencyB39(v)
+	return _u
+}
+
+// SetNillableLatencyB39 sets the "latency_b39" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB39(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB39(*v)
+	}
+	return _u
+}
+
+// AddLatencyB39 adds value to the "latency_b39" field.
+func (_u *UsageRollupUpdate) AddLatencyB39(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB39(v)
+	return _u
+}
+
+// ClearLatencyB39 clears the value of the "latency_b39" field.
+func (_u *UsageRollupUpdate) ClearLatencyB39() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB39()
+	return _u
+}
+
+// SetLatencyB40 sets the "latency_b40" field.
+func (_u *UsageRollupUpdate) SetLatencyB40(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB40()
+	_u.mutation.SetLatencyB40(v)
+	return _u
+}
+
+// SetNillableLatencyB40 sets the "latency_b40" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB40(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB40(*v)
+	}
+	return _u
+}
+
+// AddLatencyB40 adds value to the "latency_b40" field.
+func (_u *UsageRollupUpdate) AddLatencyB40(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB40(v)
+	return _u
+}
+
+// ClearLatencyB40 clears the value of the "latency_b40" field.
+func (_u *UsageRollupUpdate) ClearLatencyB40() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB40()
+	return _u
+}
+
+// SetLatencyB41 sets the "latency_b41" field.
+func (_u *UsageRollupUpdate) SetLatencyB41(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB41()
+	_u.mutation.SetLatencyB41(v)
+	return _u
+}
+
+// SetNillableLatencyB41 sets the "latency_b41" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB41(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB41(*v)
+	}
+	return _u
+}
+
+// AddLatencyB41 adds value to the "latency_b41" field.
+func (_u *UsageRollupUpdate) AddLatencyB41(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB41(v)
+	return _u
+}
+
+// ClearLatencyB41 clears the value of the "latency_b41" field.
+func (_u *UsageRollupUpdate) ClearLatencyB41() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB41()
+	return _u
+}
+
+// SetLatencyB42 sets the "latency_b42" field.
+func (_u *UsageRollupUpdate) SetLatencyB42(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB42()
+	_u.mutation.SetLatencyB42(v)
+	return _u
+}
+
+// SetNillableLatencyB42 sets the "latency_b42" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB42(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB42(*v)
+	}
+	return _u
+}
+
+// AddLatencyB42 adds value to the "latency_b42" field.
+func (_u *UsageRollupUpdate) AddLatencyB42(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB42(v)
+	return _u
+}
+
+// ClearLatencyB42 clears the value of the "latency_b42" field.
+func (_u *UsageRollupUpdate) ClearLatencyB42() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB42()
+	return _u
+}
+
+// SetLatencyB43 sets the "latency_b43" field.
+func (_u *UsageRollupUpdate) SetLatencyB43(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB43()
+	_u.mutation.SetLatencyB43(v)
+	return _u
+}
+
+// SetNillableLatencyB43 sets the "latency_b43" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB43(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB43(*v)
+	}
+	return _u
+}
+
+// AddLatencyB43 adds value to the "latency_b43" field.
+func (_u *UsageRollupUpdate) AddLatencyB43(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB43(v)
+	return _u
+}
+
+// ClearLatencyB43 clears the value of the "latency_b43" field.
+func (_u *UsageRollupUpdate) ClearLatencyB43() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB43()
+	return _u
+}
+
+// SetLatencyB44 sets the "latency_b44" field.
+func (_u *UsageRollupUpdate) SetLatencyB44(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB44()
+	_u.mutation.SetLatencyB44(v)
+	return _u
+}
+
+// SetNillableLatencyB44 sets the "latency_b44" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB44(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB44(*v)
+	}
+	return _u
+}
+
+// AddLatencyB44 adds value to the "latency_b44" field.
+func (_u *UsageRollupUpdate) AddLatencyB44(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB44(v)
+	return _u
+}
+
+// ClearLatencyB44 clears the value of the "latency_b44" field.
+func (_u *UsageRollupUpdate) ClearLatencyB44() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB44()
+	return _u
+}
+
+// SetLatencyB45 sets the "latency_b45" field.
+func (_u *UsageRollupUpdate) SetLatencyB45(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB45()
+	_u.mutation.SetLatencyB45(v)
+	return _u
+}
+
+// SetNillableLatencyB45 sets the "latency_b45" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB45(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB45(*v)
+	}
+	return _u
+}
+
+// AddLatencyB45 adds value to the "latency_b45" field.
+func (_u *UsageRollupUpdate) AddLatencyB45(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB45(v)
+	return _u
+}
+
+// ClearLatencyB45 clears the value of the "latency_b45" field.
+func (_u *UsageRollupUpdate) ClearLatencyB45() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB45()
+	return _u
+}
+
+// SetLatencyB46 sets the "latency_b46" field.
+func (_u *UsageRollupUpdate) SetLatencyB46(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB46()
+	_u.mutation.SetLatencyB46(v)
+	return _u
+}
+
+// SetNillableLatencyB46 sets the "latency_b46" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB46(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB46(*v)
+	}
+	return _u
+}
+
+// AddLatencyB46 adds value to the "latency_b46" field.
+func (_u *UsageRollupUpdate) AddLatencyB46(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB46(v)
+	return _u
+}
+
+// ClearLatencyB46 clears the value of the "latency_b46" field.
+func (_u *UsageRollupUpdate) ClearLatencyB46() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB46()
+	return _u
+}
+
+// SetLatencyB47 sets the "latency_b47" field.
+func (_u *UsageRollupUpdate) SetLatencyB47(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB47()
+	_u.mutation.SetLatencyB47(v)
+	return _u
+}
+
+// SetNillableLatencyB47 sets the "latency_b47" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB47(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB47(*v)
+	}
+	return _u
+}
+
+// AddLatencyB47 adds value to the "latency_b47" field.
+func (_u *UsageRollupUpdate) AddLatencyB47(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB47(v)
+	return _u
+}
+
+// ClearLatencyB47 clears the value of the "latency_b47" field.
+func (_u *UsageRollupUpdate) ClearLatencyB47() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB47()
+	return _u
+}
+
+// SetLatencyB48 sets the "latency_b48" field.
+func (_u *UsageRollupUpdate) SetLatencyB48(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB48()
+	_u.mutation.SetLatencyB48(v)
+	return _u
+}
+
+// SetNillableLatencyB48 sets the "latency_b48" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB48(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB48(*v)
+	}
+	return _u
+}
+
+// AddLatencyB48 adds value to the "latency_b48" field.
+func (_u *UsageRollupUpdate) AddLatencyB48(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB48(v)
+	return _u
+}
+
+// ClearLatencyB48 clears the value of the "latency_b48" field.
+func (_u *UsageRollupUpdate) ClearLatencyB48() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB48()
+	return _u
+}
+
+// SetLatencyB49 sets the "latency_b49" field.
+func (_u *UsageRollupUpdate) SetLatencyB49(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB49()
+	_u.mutation.SetLatencyB49(v)
+	return _u
+}
+
+// SetNillableLatencyB49 sets the "latency_b49" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB49(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB49(*v)
+	}
+	return _u
+}
+
+// AddLatencyB49 adds value to the "latency_b49" field.
+func (_u *UsageRollupUpdate) AddLatencyB49(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB49(v)
+	return _u
+}
+
+// ClearLatencyB49 clears the value of the "latency_b49" field.
+func (_u *UsageRollupUpdate) ClearLatencyB49() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB49()
+	return _u
+}
+
+// SetLatencyB50 sets the "latency_b50" field.
+func (_u *UsageRollupUpdate) SetLatencyB50(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB50()
+	_u.mutation.SetLatencyB50(v)
+	return _u
+}
+
+// SetNillableLatencyB50 sets the "latency_b50" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB50(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB50(*v)
+	}
+	return _u
+}
+
+// AddLatencyB50 adds value to the "latency_b50" field.
+func (_u *UsageRollupUpdate) AddLatencyB50(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB50(v)
+	return _u
+}
+
+// ClearLatencyB50 clears the value of the "latency_b50" field.
+func (_u *UsageRollupUpdate) ClearLatencyB50() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB50()
+	return _u
+}
+
+// SetLatencyB51 sets the "latency_b51" field.
+func (_u *UsageRollupUpdate) SetLatencyB51(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetLatencyB51()
+	_u.mutation.SetLatencyB51(v)
+	return _u
+}
+
+// SetNillableLatencyB51 sets the "latency_b51" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableLatencyB51(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetLatencyB51(*v)
+	}
+	return _u
+}
+
+// AddLatencyB51 adds value to the "latency_b51" field.
+func (_u *UsageRollupUpdate) AddLatencyB51(v int64) *UsageRollupUpdate {
+	_u.mutation.AddLatencyB51(v)
+	return _u
+}
+
+// ClearLatencyB51 clears the value of the "latency_b51" field.
+func (_u *UsageRollupUpdate) ClearLatencyB51() *UsageRollupUpdate {
+	_u.mutation.ClearLatencyB51()
+	return _u
+}
+
 // Mutation returns the UsageRollupMutation object of the builder.
 func (_u *UsageRollupUpdate) Mutation() *UsageRollupMutation {
 	return _u.mutation
@@ -284,6 +1742,492 @@ func (_u *UsageRollupUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if value, ok := _u.mutation.AddedLatencyUsSum(); ok {
 		_spec.AddField(usagerollup.FieldLatencyUsSum, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.CacheWriteTokens(); ok {
+		_spec.SetField(usagerollup.FieldCacheWriteTokens, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCacheWriteTokens(); ok {
+		_spec.AddField(usagerollup.FieldCacheWriteTokens, field.TypeInt64, value)
+	}
+	if _u.mutation.CacheWriteTokensCleared() {
+		_spec.ClearField(usagerollup.FieldCacheWriteTokens, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.CacheWrite1hTokens(); ok {
+		_spec.SetField(usagerollup.FieldCacheWrite1hTokens, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCacheWrite1hTokens(); ok {
+		_spec.AddField(usagerollup.FieldCacheWrite1hTokens, field.TypeInt64, value)
+	}
+	if _u.mutation.CacheWrite1hTokensCleared() {
+		_spec.ClearField(usagerollup.FieldCacheWrite1hTokens, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB00(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB00, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB00(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB00, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB00Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB00, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB01(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB01, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB01(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB01, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB01Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB01, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB02(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB02, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB02(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB02, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB02Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB02, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB03(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB03, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB03(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB03, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB03Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB03, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB04(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB04, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB04(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB04, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB04Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB04, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB05(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB05, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB05(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB05, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB05Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB05, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB06(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB06, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB06(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB06, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB06Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB06, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB07(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB07, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB07(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB07, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB07Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB07, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB08(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB08, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB08(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB08, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB08Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB08, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB09(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB09, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB09(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB09, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB09Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB09, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB10(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB10, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB10(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB10, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB10Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB10, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB11(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB11, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB11(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB11, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB11Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB11, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB12(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB12, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB12(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB12, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB12Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB12, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB13(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB13, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB13(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB13, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB13Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB13, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB14(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB14, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB14(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB14, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB14Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB14, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB15(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB15, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB15(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB15, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB15Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB15, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB16(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB16, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB16(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB16, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB16Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB16, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB17(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB17, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB17(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB17, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB17Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB17, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB18(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB18, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB18(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB18, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB18Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB18, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB19(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB19, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB19(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB19, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB19Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB19, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB20(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB20, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB20(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB20, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB20Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB20, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB21(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB21, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB21(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB21, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB21Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB21, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB22(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB22, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB22(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB22, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB22Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB22, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB23(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB23, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB23(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB23, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB23Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB23, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB24(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB24, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB24(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB24, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB24Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB24, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB25(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB25, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB25(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB25, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB25Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB25, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB26(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB26, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB26(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB26, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB26Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB26, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB27(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB27, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB27(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB27, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB27Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB27, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB28(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB28, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB28(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB28, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB28Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB28, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB29(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB29, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB29(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB29, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB29Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB29, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB30(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB30, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB30(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB30, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB30Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB30, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB31(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB31, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB31(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB31, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB31Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB31, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB32(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB32, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB32(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB32, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB32Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB32, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB33(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB33, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB33(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB33, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB33Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB33, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB34(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB34, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB34(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB34, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB34Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB34, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB35(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB35, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB35(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB35, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB35Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB35, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB36(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB36, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB36(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB36, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB36Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB36, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB37(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB37, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB37(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB37, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB37Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB37, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB38(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB38, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB38(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB38, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB38Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB38, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB39(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB39, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB39(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB39, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB39Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB39, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB40(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB40, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB40(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB40, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB40Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB40, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB41(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB41, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB41(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB41, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB41Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB41, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB42(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB42, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB42(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB42, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB42Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB42, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB43(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB43, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB43(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB43, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB43Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB43, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB44(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB44, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB44(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB44, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB44Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB44, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB45(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB45, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB45(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB45, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB45Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB45, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB46(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB46, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB46(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB46, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB46Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB46, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB47(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB47, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB47(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB47, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB47Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB47, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB48(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB48, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB48(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB48, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB48Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB48, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB49(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB49, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB49(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB49, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB49Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB49, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB50(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB50, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB50(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB50, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB50Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB50, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB51(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB51, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB51(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB51, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB51Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB51, field.TypeInt64)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -473,6 +2417,1464 @@ func (_u *UsageRollupUpdateOne) AddLatencyUsSum(v int64) *UsageRollupUpdateOne {
 	return _u
 }
 
+// SetCacheWriteTokens sets the "cache_write_tokens" field.
+func (_u *UsageRollupUpdateOne) SetCacheWriteTokens(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetCacheWriteTokens()
+	_u.mutation.SetCacheWriteTokens(v)
+	return _u
+}
+
+// SetNillableCacheWriteTokens sets the "cache_write_tokens" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableCacheWriteTokens(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetCacheWriteTokens(*v)
+	}
+	return _u
+}
+
+// AddCacheWriteTokens adds value to the "cache_write_tokens" field.
+func (_u *UsageRollupUpdateOne) AddCacheWriteTokens(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddCacheWriteTokens(v)
+	return _u
+}
+
+// ClearCacheWriteTokens clears the value of the "cache_write_tokens" field.
+func (_u *UsageRollupUpdateOne) ClearCacheWriteTokens() *UsageRollupUpdateOne {
+	_u.mutation.ClearCacheWriteTokens()
+	return _u
+}
+
+// SetCacheWrite1hTokens sets the "cache_write_1h_tokens" field.
+func (_u *UsageRollupUpdateOne) SetCacheWrite1hTokens(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetCacheWrite1hTokens()
+	_u.mutation.SetCacheWrite1hTokens(v)
+	return _u
+}
+
+// SetNillableCacheWrite1hTokens sets the "cache_write_1h_tokens" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableCacheWrite1hTokens(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetCacheWrite1hTokens(*v)
+	}
+	return _u
+}
+
+// AddCacheWrite1hTokens adds value to the "cache_write_1h_tokens" field.
+func (_u *UsageRollupUpdateOne) AddCacheWrite1hTokens(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddCacheWrite1hTokens(v)
+	return _u
+}
+
+// ClearCacheWrite1hTokens clears the value of the "cache_write_1h_tokens" field.
+func (_u *UsageRollupUpdateOne) ClearCacheWrite1hTokens() *UsageRollupUpdateOne {
+	_u.mutation.ClearCacheWrite1hTokens()
+	return _u
+}
+
+// SetLatencyB00 sets the "latency_b00" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB00(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB00()
+	_u.mutation.SetLatencyB00(v)
+	return _u
+}
+
+// SetNillableLatencyB00 sets the "latency_b00" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB00(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB00(*v)
+	}
+	return _u
+}
+
+// AddLatencyB00 adds value to the "latency_b00" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB00(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB00(v)
+	return _u
+}
+
+// ClearLatencyB00 clears the value of the "latency_b00" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB00() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB00()
+	return _u
+}
+
+// SetLatencyB01 sets the "latency_b01" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB01(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB01()
+	_u.mutation.SetLatencyB01(v)
+	return _u
+}
+
+// SetNillableLatencyB01 sets the "latency_b01" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB01(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB01(*v)
+	}
+	return _u
+}
+
+// AddLatencyB01 adds value to the "latency_b01" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB01(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB01(v)
+	return _u
+}
+
+// ClearLatencyB01 clears the value of the "latency_b01" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB01() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB01()
+	return _u
+}
+
+// SetLatencyB02 sets the "latency_b02" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB02(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB02()
+	_u.mutation.SetLatencyB02(v)
+	return _u
+}
+
+// SetNillableLatencyB02 sets the "latency_b02" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB02(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB02(*v)
+	}
+	return _u
+}
+
+// AddLatencyB02 adds value to the "latency_b02" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB02(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB02(v)
+	return _u
+}
+
+// ClearLatencyB02 clears the value of the "latency_b02" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB02() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB02()
+	return _u
+}
+
+// SetLatencyB03 sets the "latency_b03" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB03(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB03()
+	_u.mutation.SetLatencyB03(v)
+	return _u
+}
+
+// SetNillableLatencyB03 sets the "latency_b03" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB03(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB03(*v)
+	}
+	return _u
+}
+
+// AddLatencyB03 adds value to the "latency_b03" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB03(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB03(v)
+	return _u
+}
+
+// ClearLatencyB03 clears the value of the "latency_b03" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB03() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB03()
+	return _u
+}
+
+// SetLatencyB04 sets the "latency_b04" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB04(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB04()
+	_u.mutation.SetLatencyB04(v)
+	return _u
+}
+
+// SetNillableLatencyB04 sets the "latency_b04" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB04(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB04(*v)
+	}
+	return _u
+}
+
+// AddLatencyB04 adds value to the "latency_b04" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB04(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB04(v)
+	return _u
+}
+
+// ClearLatencyB04 clears the value of the "latency_b04" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB04() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB04()
+	return _u
+}
+
+// SetLatencyB05 sets the "latency_b05" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB05(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB05()
+	_u.mutation.SetLatencyB05(v)
+	return _u
+}
+
+// SetNillableLatencyB05 sets the "latency_b05" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB05(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB05(*v)
+	}
+	return _u
+}
+
+// AddLatencyB05 adds value to the "latency_b05" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB05(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB05(v)
+	return _u
+}
+
+// ClearLatencyB05 clears the value of the "latency_b05" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB05() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB05()
+	return _u
+}
+
+// SetLatencyB06 sets the "latency_b06" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB06(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB06()
+	_u.mutation.SetLatencyB06(v)
+	return _u
+}
+
+// SetNillableLatencyB06 sets the "latency_b06" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB06(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB06(*v)
+	}
+	return _u
+}
+
+// AddLatencyB06 adds value to the "latency_b06" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB06(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB06(v)
+	return _u
+}
+
+// ClearLatencyB06 clears the value of the "latency_b06" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB06() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB06()
+	return _u
+}
+
+// SetLatencyB07 sets the "latency_b07" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB07(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB07()
+	_u.mutation.SetLatencyB07(v)
+	return _u
+}
+
+// SetNillableLatencyB07 sets the "latency_b07" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB07(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB07(*v)
+	}
+	return _u
+}
+
+// AddLatencyB07 adds value to the "latency_b07" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB07(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB07(v)
+	return _u
+}
+
+// ClearLatencyB07 clears the value of the "latency_b07" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB07() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB07()
+	return _u
+}
+
+// SetLatencyB08 sets the "latency_b08" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB08(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB08()
+	_u.mutation.SetLatencyB08(v)
+	return _u
+}
+
+// SetNillableLatencyB08 sets the "latency_b08" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB08(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB08(*v)
+	}
+	return _u
+}
+
+// AddLatencyB08 adds value to the "latency_b08" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB08(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB08(v)
+	return _u
+}
+
+// ClearLatencyB08 clears the value of the "latency_b08" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB08() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB08()
+	return _u
+}
+
+// SetLatencyB09 sets the "latency_b09" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB09(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB09()
+	_u.mutation.SetLatencyB09(v)
+	return _u
+}
+
+// SetNillableLatencyB09 sets the "latency_b09" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB09(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB09(*v)
+	}
+	return _u
+}
+
+// AddLatencyB09 adds value to the "latency_b09" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB09(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB09(v)
+	return _u
+}
+
+// ClearLatencyB09 clears the value of the "latency_b09" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB09() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB09()
+	return _u
+}
+
+// SetLatencyB10 sets the "latency_b10" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB10(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB10()
+	_u.mutation.SetLatencyB10(v)
+	return _u
+}
+
+// SetNillableLatencyB10 sets the "latency_b10" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB10(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB10(*v)
+	}
+	return _u
+}
+
+// AddLatencyB10 adds value to the "latency_b10" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB10(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB10(v)
+	return _u
+}
+
+// ClearLatencyB10 clears the value of the "latency_b10" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB10() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB10()
+	return _u
+}
+
+// SetLatencyB11 sets the "latency_b11" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB11(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB11()
+	_u.mutation.SetLatencyB11(v)
+	return _u
+}
+
+// SetNillableLatencyB11 sets the "latency_b11" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB11(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB11(*v)
+	}
+	return _u
+}
+
+// AddLatencyB11 adds value to the "latency_b11" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB11(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB11(v)
+	return _u
+}
+
+// ClearLatencyB11 clears the value of the "latency_b11" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB11() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB11()
+	return _u
+}
+
+// SetLatencyB12 sets the "latency_b12" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB12(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB12()
+	_u.mutation.SetLatencyB12(v)
+	return _u
+}
+
+// SetNillableLatencyB12 sets the "latency_b12" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB12(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB12(*v)
+	}
+	return _u
+}
+
+// AddLatencyB12 adds value to the "latency_b12" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB12(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB12(v)
+	return _u
+}
+
+// ClearLatencyB12 clears the value of the "latency_b12" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB12() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB12()
+	return _u
+}
+
+// SetLatencyB13 sets the "latency_b13" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB13(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB13()
+	_u.mutation.SetLatencyB13(v)
+	return _u
+}
+
+// SetNillableLatencyB13 sets the "latency_b13" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB13(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB13(*v)
+	}
+	return _u
+}
+
+// AddLatencyB13 adds value to the "latency_b13" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB13(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB13(v)
+	return _u
+}
+
+// ClearLatencyB13 clears the value of the "latency_b13" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB13() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB13()
+	return _u
+}
+
+// SetLatencyB14 sets the "latency_b14" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB14(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB14()
+	_u.mutation.SetLatencyB14(v)
+	return _u
+}
+
+// SetNillableLatencyB14 sets the "latency_b14" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB14(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB14(*v)
+	}
+	return _u
+}
+
+// AddLatencyB14 adds value to the "latency_b14" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB14(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB14(v)
+	return _u
+}
+
+// ClearLatencyB14 clears the value of the "latency_b14" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB14() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB14()
+	return _u
+}
+
+// SetLatencyB15 sets the "latency_b15" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB15(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB15()
+	_u.mutation.SetLatencyB15(v)
+	return _u
+}
+
+// SetNillableLatencyB15 sets the "latency_b15" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB15(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB15(*v)
+	}
+	return _u
+}
+
+// AddLatencyB15 adds value to the "latency_b15" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB15(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB15(v)
+	return _u
+}
+
+// ClearLatencyB15 clears the value of the "latency_b15" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB15() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB15()
+	return _u
+}
+
+// SetLatencyB16 sets the "latency_b16" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB16(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB16()
+	_u.mutation.SetLatencyB16(v)
+	return _u
+}
+
+// SetNillableLatencyB16 sets the "latency_b16" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB16(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB16(*v)
+	}
+	return _u
+}
+
+// AddLatencyB16 adds value to the "latency_b16" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB16(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB16(v)
+	return _u
+}
+
+// ClearLatencyB16 clears the value of the "latency_b16" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB16() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB16()
+	return _u
+}
+
+// SetLatencyB17 sets the "latency_b17" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB17(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB17()
+	_u.mutation.SetLatencyB17(v)
+	return _u
+}
+
+// SetNillableLatencyB17 sets the "latency_b17" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB17(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB17(*v)
+	}
+	return _u
+}
+
+// AddLatencyB17 adds value to the "latency_b17" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB17(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB17(v)
+	return _u
+}
+
+// ClearLatencyB17 clears the value of the "latency_b17" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB17() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB17()
+	return _u
+}
+
+// SetLatencyB18 sets the "latency_b18" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB18(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB18()
+	_u.mutation.SetLatencyB18(v)
+	return _u
+}
+
+// SetNillableLatencyB18 sets the "latency_b18" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB18(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB18(*v)
+	}
+	return _u
+}
+
+// AddLatencyB18 adds value to the "latency_b18" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB18(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB18(v)
+	return _u
+}
+
+// ClearLatencyB18 clears the value of the "latency_b18" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB18() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB18()
+	return _u
+}
+
+// SetLatencyB19 sets the "latency_b19" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB19(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB19()
+	_u.mutation.SetLatencyB19(v)
+	return _u
+}
+
+// SetNillableLatencyB19 sets the "latency_b19" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB19(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB19(*v)
+	}
+	return _u
+}
+
+// AddLatencyB19 adds value to the "latency_b19" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB19(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB19(v)
+	return _u
+}
+
+// ClearLatencyB19 clears the value of the "latency_b19" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB19() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB19()
+	return _u
+}
+
+// SetLatencyB20 sets the "latency_b20" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB20(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB20()
+	_u.mutation.SetLatencyB20(v)
+	return _u
+}
+
+// SetNillableLatencyB20 sets the "latency_b20" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB20(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB20(*v)
+	}
+	return _u
+}
+
+// AddLatencyB20 adds value to the "latency_b20" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB20(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB20(v)
+	return _u
+}
+
+// ClearLatencyB20 clears the value of the "latency_b20" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB20() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB20()
+	return _u
+}
+
+// SetLatencyB21 sets the "latency_b21" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB21(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB21()
+	_u.mutation.SetLatencyB21(v)
+	return _u
+}
+
+// SetNillableLatencyB21 sets the "latency_b21" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB21(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB21(*v)
+	}
+	return _u
+}
+
+// AddLatencyB21 adds value to the "latency_b21" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB21(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB21(v)
+	return _u
+}
+
+// ClearLatencyB21 clears the value of the "latency_b21" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB21() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB21()
+	return _u
+}
+
+// SetLatencyB22 sets the "latency_b22" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB22(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB22()
+	_u.mutation.SetLatencyB22(v)
+	return _u
+}
+
+// SetNillableLatencyB22 sets the "latency_b22" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB22(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB22(*v)
+	}
+	return _u
+}
+
+// AddLatencyB22 adds value to the "latency_b22" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB22(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB22(v)
+	return _u
+}
+
+// ClearLatencyB22 clears the value of the "latency_b22" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB22() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB22()
+	return _u
+}
+
+// SetLatencyB23 sets the "latency_b23" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB23(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB23()
+	_u.mutation.SetLatencyB23(v)
+	return _u
+}
+
+// SetNillableLatencyB23 sets the "latency_b23" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB23(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB23(*v)
+	}
+	return _u
+}
+
+// AddLatencyB23 adds value to the "latency_b23" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB23(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB23(v)
+	return _u
+}
+
+// ClearLatencyB23 clears the value of the "latency_b23" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB23() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB23()
+	return _u
+}
+
+// SetLatencyB24 sets the "latency_b24" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB24(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB24()
+	_u.mutation.SetLatencyB24(v)
+	return _u
+}
+
+// SetNillableLatencyB24 sets the "latency_b24" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB24(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB24(*v)
+	}
+	return _u
+}
+
+// AddLatencyB24 adds value to the "latency_b24" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB24(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB24(v)
+	return _u
+}
+
+// ClearLatencyB24 clears the value of the "latency_b24" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB24() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB24()
+	return _u
+}
+
+// SetLatencyB25 sets the "latency_b25" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB25(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB25()
+	_u.mutation.SetLatencyB25(v)
+	return _u
+}
+
+// SetNillableLatencyB25 sets the "latency_b25" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB25(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB25(*v)
+	}
+	return _u
+}
+
+// AddLatencyB25 adds value to the "latency_b25" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB25(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB25(v)
+	return _u
+}
+
+// ClearLatencyB25 clears the value of the "latency_b25" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB25() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB25()
+	return _u
+}
+
+// SetLatencyB26 sets the "latency_b26" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB26(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB26()
+	_u.mutation.SetLatencyB26(v)
+	return _u
+}
+
+// SetNillableLatencyB26 sets the "latency_b26" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB26(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB26(*v)
+	}
+	return _u
+}
+
+// AddLatencyB26 adds value to the "latency_b26" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB26(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB26(v)
+	return _u
+}
+
+// ClearLatencyB26 clears the value of the "latency_b26" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB26() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB26()
+	return _u
+}
+
+// SetLatencyB27 sets the "latency_b27" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB27(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB27()
+	_u.mutation.SetLatencyB27(v)
+	return _u
+}
+
+// SetNillableLatencyB27 sets the "latency_b27" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB27(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB27(*v)
+	}
+	return _u
+}
+
+// AddLatencyB27 adds value to the "latency_b27" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB27(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB27(v)
+	return _u
+}
+
+// ClearLatencyB27 clears the value of the "latency_b27" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB27() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB27()
+	return _u
+}
+
+// SetLatencyB28 sets the "latency_b28" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB28(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB28()
+	_u.mutation.SetLatencyB28(v)
+	return _u
+}
+
+// SetNillableLatencyB28 sets the "latency_b28" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB28(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB28(*v)
+	}
+	return _u
+}
+
+// AddLatencyB28 adds value to the "latency_b28" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB28(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB28(v)
+	return _u
+}
+
+// ClearLatencyB28 clears the value of the "latency_b28" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB28() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB28()
+	return _u
+}
+
+// SetLatencyB29 sets the "latency_b29" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB29(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB29()
+	_u.mutation.SetLatencyB29(v)
+	return _u
+}
+
+// SetNillableLatencyB29 sets the "latency_b29" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB29(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB29(*v)
+	}
+	return _u
+}
+
+// AddLatencyB29 adds value to the "latency_b29" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB29(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB29(v)
+	return _u
+}
+
+// ClearLatencyB29 clears the value of the "latency_b29" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB29() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB29()
+	return _u
+}
+
+// SetLatencyB30 sets the "latency_b30" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB30(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB30()
+	_u.mutation.SetLatencyB30(v)
+	return _u
+}
+
+// SetNillableLatencyB30 sets the "latency_b30" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB30(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB30(*v)
+	}
+	return _u
+}
+
+// AddLatencyB30 adds value to the "latency_b30" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB30(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB30(v)
+	return _u
+}
+
+// ClearLatencyB30 clears the value of the "latency_b30" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB30() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB30()
+	return _u
+}
+
+// SetLatencyB31 sets the "latency_b31" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB31(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB31()
+	_u.mutation.SetLatencyB31(v)
+	return _u
+}
+
+// SetNillableLatencyB31 sets the "latency_b31" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB31(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB31(*v)
+	}
+	return _u
+}
+
+// AddLatencyB31 adds value to the "latency_b31" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB31(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB31(v)
+	return _u
+}
+
+// ClearLatencyB31 clears the value of the "latency_b31" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB31() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB31()
+	return _u
+}
+
+// SetLatencyB32 sets the "latency_b32" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB32(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB32()
+	_u.mutation.SetLatencyB32(v)
+	return _u
+}
+
+// SetNillableLatencyB32 sets the "latency_b32" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB32(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB32(*v)
+	}
+	return _u
+}
+
+// AddLatencyB32 adds value to the "latency_b32" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB32(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB32(v)
+	return _u
+}
+
+// ClearLatencyB32 clears the value of the "latency_b32" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB32() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB32()
+	return _u
+}
+
+// SetLatencyB33 sets the "latency_b33" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB33(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB33()
+	_u.mutation.SetLatencyB33(v)
+	return _u
+}
+
+// SetNillableLatencyB33 sets the "latency_b33" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB33(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB33(*v)
+	}
+	return _u
+}
+
+// AddLatencyB33 adds value to the "latency_b33" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB33(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB33(v)
+	return _u
+}
+
+// ClearLatencyB33 clears the value of the "latency_b33" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB33() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB33()
+	return _u
+}
+
+// SetLatencyB34 sets the "latency_b34" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB34(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB34()
+	_u.mutation.SetLatencyB34(v)
+	return _u
+}
+
+// SetNillableLatencyB34 sets the "latency_b34" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB34(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB34(*v)
+	}
+	return _u
+}
+
+// AddLatencyB34 adds value to the "latency_b34" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB34(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB34(v)
+	return _u
+}
+
+// ClearLatencyB34 clears the value of the "latency_b34" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB34() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB34()
+	return _u
+}
+
+// SetLatencyB35 sets the "latency_b35" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB35(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB35()
+	_u.mutation.SetLatencyB35(v)
+	return _u
+}
+
+// SetNillableLatencyB35 sets the "latency_b35" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB35(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB35(*v)
+	}
+	return _u
+}
+
+// AddLatencyB35 adds value to the "latency_b35" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB35(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB35(v)
+	return _u
+}
+
+// ClearLatencyB35 clears the value of the "latency_b35" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB35() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB35()
+	return _u
+}
+
+// SetLatencyB36 sets the "latency_b36" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB36(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB36()
+	_u.mutation.SetLatencyB36(v)
+	return _u
+}
+
+// SetNillableLatencyB36 sets the "latency_b36" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB36(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB36(*v)
+	}
+	return _u
+}
+
+// AddLatencyB36 adds value to the "latency_b36" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB36(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB36(v)
+	return _u
+}
+
+// ClearLatencyB36 clears the value of the "latency_b36" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB36() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB36()
+	return _u
+}
+
+// SetLatencyB37 sets the "latency_b37" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB37(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB37()
+	_u.mutation.SetLatencyB37(v)
+	return _u
+}
+
+// SetNillableLatencyB37 sets the "latency_b37" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB37(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB37(*v)
+	}
+	return _u
+}
+
+// AddLatencyB37 adds value to the "latency_b37" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB37(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB37(v)
+	return _u
+}
+
+// ClearLatencyB37 clears the value of the "latency_b37" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB37() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB37()
+	return _u
+}
+
+// SetLatencyB38 sets the "latency_b38" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB38(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB38()
+	_u.mutation.SetLatencyB38(v)
+	return _u
+}
+
+// SetNillableLatencyB38 sets the "latency_b38" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB38(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB38(*v)
+	}
+	return _u
+}
+
+// AddLatencyB38 adds value to the "latency_b38" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB38(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB38(v)
+	return _u
+}
+
+// ClearLatencyB38 clears the value of the "latency_b38" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB38() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB38()
+	return _u
+}
+
+// SetLatencyB39 sets the "latency_b39" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB39(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB39()
+	_u.mutation.SetLatencyB39(v)
+	return _u
+}
+
+// SetNillableLatencyB39 sets the "latency_b39" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB39(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB39(*v)
+	}
+	return _u
+}
+
+// AddLatencyB39 adds value to the "latency_b39" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB39(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB39(v)
+	return _u
+}
+
+// ClearLatencyB39 clears the value of the "latency_b39" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB39() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB39()
+	return _u
+}
+
+// SetLatencyB40 sets the "latency_b40" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB40(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB40()
+	_u.mutation.SetLatencyB40(v)
+	return _u
+}
+
+// SetNillableLatencyB40 sets the "latency_b40" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB40(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB40(*v)
+	}
+	return _u
+}
+
+// AddLatencyB40 adds value to the "latency_b40" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB40(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB40(v)
+	return _u
+}
+
+// ClearLatencyB40 clears the value of the "latency_b40" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB40() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB40()
+	return _u
+}
+
+// SetLatencyB41 sets the "latency_b41" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB41(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB41()
+	_u.mutation.SetLatencyB41(v)
+	return _u
+}
+
+// SetNillableLatencyB41 sets the "latency_b41" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB41(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB41(*v)
+	}
+	return _u
+}
+
+// AddLatencyB41 adds value to the "latency_b41" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB41(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB41(v)
+	return _u
+}
+
+// ClearLatencyB41 clears the value of the "latency_b41" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB41() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB41()
+	return _u
+}
+
+// SetLatencyB42 sets the "latency_b42" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB42(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB42()
+	_u.mutation.SetLatencyB42(v)
+	return _u
+}
+
+// SetNillableLatencyB42 sets the "latency_b42" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB42(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB42(*v)
+	}
+	return _u
+}
+
+// AddLatencyB42 adds value to the "latency_b42" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB42(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB42(v)
+	return _u
+}
+
+// ClearLatencyB42 clears the value of the "latency_b42" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB42() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB42()
+	return _u
+}
+
+// SetLatencyB43 sets the "latency_b43" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB43(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB43()
+	_u.mutation.SetLatencyB43(v)
+	return _u
+}
+
+// SetNillableLatencyB43 sets the "latency_b43" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB43(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB43(*v)
+	}
+	return _u
+}
+
+// AddLatencyB43 adds value to the "latency_b43" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB43(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB43(v)
+	return _u
+}
+
+// ClearLatencyB43 clears the value of the "latency_b43" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB43() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB43()
+	return _u
+}
+
+// SetLatencyB44 sets the "latency_b44" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB44(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB44()
+	_u.mutation.SetLatencyB44(v)
+	return _u
+}
+
+// SetNillableLatencyB44 sets the "latency_b44" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB44(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB44(*v)
+	}
+	return _u
+}
+
+// AddLatencyB44 adds value to the "latency_b44" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB44(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB44(v)
+	return _u
+}
+
+// ClearLatencyB44 clears the value of the "latency_b44" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB44() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB44()
+	return _u
+}
+
+// SetLatencyB45 sets the "latency_b45" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB45(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB45()
+	_u.mutation.SetLatencyB45(v)
+	return _u
+}
+
+// SetNillableLatencyB45 sets the "latency_b45" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB45(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB45(*v)
+	}
+	return _u
+}
+
+// AddLatencyB45 adds value to the "latency_b45" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB45(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB45(v)
+	return _u
+}
+
+// ClearLatencyB45 clears the value of the "latency_b45" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB45() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB45()
+	return _u
+}
+
+// SetLatencyB46 sets the "latency_b46" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB46(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB46()
+	_u.mutation.SetLatencyB46(v)
+	return _u
+}
+
+// SetNillableLatencyB46 sets the "latency_b46" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB46(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB46(*v)
+	}
+	return _u
+}
+
+// AddLatencyB46 adds value to the "latency_b46" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB46(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB46(v)
+	return _u
+}
+
+// ClearLatencyB46 clears the value of the "latency_b46" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB46() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB46()
+	return _u
+}
+
+// SetLatencyB47 sets the "latency_b47" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB47(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB47()
+	_u.mutation.SetLatencyB47(v)
+	return _u
+}
+
+// SetNillableLatencyB47 sets the "latency_b47" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB47(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB47(*v)
+	}
+	return _u
+}
+
+// AddLatencyB47 adds value to the "latency_b47" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB47(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB47(v)
+	return _u
+}
+
+// ClearLatencyB47 clears the value of the "latency_b47" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB47() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB47()
+	return _u
+}
+
+// SetLatencyB48 sets the "latency_b48" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB48(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB48()
+	_u.mutation.SetLatencyB48(v)
+	return _u
+}
+
+// SetNillableLatencyB48 sets the "latency_b48" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB48(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB48(*v)
+	}
+	return _u
+}
+
+// AddLatencyB48 adds value to the "latency_b48" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB48(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB48(v)
+	return _u
+}
+
+// ClearLatencyB48 clears the value of the "latency_b48" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB48() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB48()
+	return _u
+}
+
+// SetLatencyB49 sets the "latency_b49" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB49(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB49()
+	_u.mutation.SetLatencyB49(v)
+	return _u
+}
+
+// SetNillableLatencyB49 sets the "latency_b49" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB49(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB49(*v)
+	}
+	return _u
+}
+
+// AddLatencyB49 adds value to the "latency_b49" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB49(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB49(v)
+	return _u
+}
+
+// ClearLatencyB49 clears the value of the "latency_b49" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB49() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB49()
+	return _u
+}
+
+// SetLatencyB50 sets the "latency_b50" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB50(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB50()
+	_u.mutation.SetLatencyB50(v)
+	return _u
+}
+
+// SetNillableLatencyB50 sets the "latency_b50" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB50(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB50(*v)
+	}
+	return _u
+}
+
+// AddLatencyB50 adds value to the "latency_b50" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB50(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB50(v)
+	return _u
+}
+
+// ClearLatencyB50 clears the value of the "latency_b50" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB50() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB50()
+	return _u
+}
+
+// SetLatencyB51 sets the "latency_b51" field.
+func (_u *UsageRollupUpdateOne) SetLatencyB51(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetLatencyB51()
+	_u.mutation.SetLatencyB51(v)
+	return _u
+}
+
+// SetNillableLatencyB51 sets the "latency_b51" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableLatencyB51(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetLatencyB51(*v)
+	}
+	return _u
+}
+
+// AddLatencyB51 adds value to the "latency_b51" field.
+func (_u *UsageRollupUpdateOne) AddLatencyB51(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddLatencyB51(v)
+	return _u
+}
+
+// ClearLatencyB51 clears the value of the "latency_b51" field.
+func (_u *UsageRollupUpdateOne) ClearLatencyB51() *UsageRollupUpdateOne {
+	_u.mutation.ClearLatencyB51()
+	return _u
+}
+
 // Mutation returns the UsageRollupMutation object of the builder.
 func (_u *UsageRollupUpdateOne) Mutation() *UsageRollupMutation {
 	return _u.mutation
@@ -591,6 +3993,492 @@ func (_u *UsageRollupUpdateOne) sqlSave(ctx context.Context) (_node *UsageRollup
 	}
 	if value, ok := _u.mutation.AddedLatencyUsSum(); ok {
 		_spec.AddField(usagerollup.FieldLatencyUsSum, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.CacheWriteTokens(); ok {
+		_spec.SetField(usagerollup.FieldCacheWriteTokens, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCacheWriteTokens(); ok {
+		_spec.AddField(usagerollup.FieldCacheWriteTokens, field.TypeInt64, value)
+	}
+	if _u.mutation.CacheWriteTokensCleared() {
+		_spec.ClearField(usagerollup.FieldCacheWriteTokens, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.CacheWrite1hTokens(); ok {
+		_spec.SetField(usagerollup.FieldCacheWrite1hTokens, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCacheWrite1hTokens(); ok {
+		_spec.AddField(usagerollup.FieldCacheWrite1hTokens, field.TypeInt64, value)
+	}
+	if _u.mutation.CacheWrite1hTokensCleared() {
+		_spec.ClearField(usagerollup.FieldCacheWrite1hTokens, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB00(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB00, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB00(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB00, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB00Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB00, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB01(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB01, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB01(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB01, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB01Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB01, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB02(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB02, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB02(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB02, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB02Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB02, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB03(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB03, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB03(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB03, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB03Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB03, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB04(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB04, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB04(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB04, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB04Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB04, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB05(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB05, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB05(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB05, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB05Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB05, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB06(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB06, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB06(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB06, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB06Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB06, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB07(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB07, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB07(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB07, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB07Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB07, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB08(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB08, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB08(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB08, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB08Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB08, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB09(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB09, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB09(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB09, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB09Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB09, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB10(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB10, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB10(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB10, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB10Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB10, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB11(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB11, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB11(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB11, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB11Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB11, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB12(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB12, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB12(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB12, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB12Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB12, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB13(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB13, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB13(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB13, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB13Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB13, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB14(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB14, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB14(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB14, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB14Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB14, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB15(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB15, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB15(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB15, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB15Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB15, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB16(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB16, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB16(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB16, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB16Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB16, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB17(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB17, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB17(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB17, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB17Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB17, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB18(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB18, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB18(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB18, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB18Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB18, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB19(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB19, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB19(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB19, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB19Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB19, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB20(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB20, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB20(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB20, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB20Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB20, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB21(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB21, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB21(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB21, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB21Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB21, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB22(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB22, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB22(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB22, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB22Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB22, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB23(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB23, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB23(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB23, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB23Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB23, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB24(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB24, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB24(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB24, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB24Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB24, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB25(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB25, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB25(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB25, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB25Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB25, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB26(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB26, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB26(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB26, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB26Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB26, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB27(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB27, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB27(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB27, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB27Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB27, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB28(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB28, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB28(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB28, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB28Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB28, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB29(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB29, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB29(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB29, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB29Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB29, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB30(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB30, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB30(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB30, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB30Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB30, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB31(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB31, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB31(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB31, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB31Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB31, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB32(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB32, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB32(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB32, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB32Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB32, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB33(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB33, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB33(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB33, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB33Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB33, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB34(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB34, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB34(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB34, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB34Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB34, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB35(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB35, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB35(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB35, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB35Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB35, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB36(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB36, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB36(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB36, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB36Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB36, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB37(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB37, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB37(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB37, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB37Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB37, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB38(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB38, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB38(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB38, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB38Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB38, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB39(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB39, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB39(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB39, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB39Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB39, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB40(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB40, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB40(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB40, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB40Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB40, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB41(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB41, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB41(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB41, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB41Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB41, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB42(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB42, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB42(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB42, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB42Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB42, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB43(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB43, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB43(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB43, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB43Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB43, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB44(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB44, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB44(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB44, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB44Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB44, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB45(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB45, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB45(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB45, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB45Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB45, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB46(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB46, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB46(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB46, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB46Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB46, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB47(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB47, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB47(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB47, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB47Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB47, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB48(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB48, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB48(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB48, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB48Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB48, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB49(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB49, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB49(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB49, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB49Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB49, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB50(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB50, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB50(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB50, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB50Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB50, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.LatencyB51(); ok {
+		_spec.SetField(usagerollup.FieldLatencyB51, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLatencyB51(); ok {
+		_spec.AddField(usagerollup.FieldLatencyB51, field.TypeInt64, value)
+	}
+	if _u.mutation.LatencyB51Cleared() {
+		_spec.ClearField(usagerollup.FieldLatencyB51, field.TypeInt64)
 	}
 	_node = &UsageRollup{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -95,22 +95,23 @@ func TestUsageQuery(t *testing.T) {
 		now := time.Now().UTC()
 		err := rollup.Add(context.Background(), tx, db.Dialect, []usagelog.Record{
 			{CreatedAt: now, OrganizationID: h.org.ID, ServiceID: 1, APIKeyID: 2, Model: "gpt-4o", Status: 200, Tokens: tokens.Tokens{InputTokens: 10, OutputTokens: 5}, Cost: 1500, Priced: true, LatencyUs: 2000},
-			{CreatedAt: now, OrganizationID: h.org.ID, ServiceID: 1, APIKeyID: 3, Model: "gpt-4o-mini", Status: 429, Priced: true, LatencyUs: 4000},
+			{CreatedAt: now, OrganizationID: h.org.ID, ServiceID: 1, APIKeyID: 3, Model: "gpt-4o-mini", Status: 429, Priced: true, LatencyUs: 4000, Tokens: tokens.Tokens{CacheWriteTokens: 7}},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		tx.Commit()
-		q := `query($k: ID) { usage(filter: {apiKeyId: $k}, bucket: DAY) { totals { requests errors inputTokens cost meanLatencyMs } series { start sums { requests } } byModel { model sums { cost } } } }`
+		q := `query($k: ID) { usage(filter: {apiKeyId: $k}, bucket: DAY) { totals { requests errors inputTokens cost meanLatencyMs cacheWriteTokens latencyP50Ms latencyP99Ms } series { start sums { requests } } byModel { model sums { cost } } } }`
 		res := h.as(member, q, nil).ok(t)
 		if res.num("usage.totals.requests") != 2 || res.num("usage.totals.errors") != 1 || res.num("usage.totals.cost") != 0.0015 ||
-			res.num("usage.totals.meanLatencyMs") != 3 || res.str("usage.byModel.0.model") != "gpt-4o" || res.num("usage.series.0.sums.requests") != 2 {
+			res.num("usage.totals.meanLatencyMs") != 3 || res.str("usage.byModel.0.model") != "gpt-4o" || res.num("usage.series.0.sums.requests") != 2 ||
+			res.num("usage.totals.cacheWriteTokens") != 7 || res.num("usage.totals.latencyP50Ms") != 4 || res.num("usage.totals.latencyP99Ms") != 4 {
 			t.Fatalf("usage: %s", res.raw)
 		}
 		if one := h.as(admin, q, map[string]any{"k": 3}).ok(t); one.num("usage.totals.requests") != 1 {
 			t.Fatalf("key filter: %s", one.raw)
 		}
-		if other := h.as(otherOrg, q, nil).ok(t); other.num("usage.totals.requests") != 0 {
+		if other := h.as(otherOrg, q, nil).ok(t); other.num("usage.totals.requests") != 0 || other.get("usage.totals.latencyP50Ms") != nil {
 			t.Fatalf("another organization sees the usage: %s", other.raw)
 		}
 	})

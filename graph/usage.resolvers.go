@@ -51,6 +51,21 @@ func (r *usageSumsResolver) MeanLatencyMs(ctx context.Context, obj *rollup.Sums)
 	return float64(obj.MeanLatency().Microseconds()) / 1000, nil
 }
 
+// LatencyP50Ms is the resolver for the latencyP50Ms field.
+func (r *usageSumsResolver) LatencyP50Ms(ctx context.Context, obj *rollup.Sums) (*float64, error) {
+	return latencyMs(obj, 0.50), nil
+}
+
+// LatencyP95Ms is the resolver for the latencyP95Ms field.
+func (r *usageSumsResolver) LatencyP95Ms(ctx context.Context, obj *rollup.Sums) (*float64, error) {
+	return latencyMs(obj, 0.95), nil
+}
+
+// LatencyP99Ms is the resolver for the latencyP99Ms field.
+func (r *usageSumsResolver) LatencyP99Ms(ctx context.Context, obj *rollup.Sums) (*float64, error) {
+	return latencyMs(obj, 0.99), nil
+}
+
 // ModelUsage returns generated.ModelUsageResolver implementation.
 func (r *Resolver) ModelUsage() generated.ModelUsageResolver { return &modelUsageResolver{r} }
 

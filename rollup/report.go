@@ -2,14 +2,17 @@ package rollup
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"time"
 
+	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/latencyhist"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -82,10 +85,20 @@ func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Repo
 		var model string
 		var s Sums
 		var cost int64
-		if err := rows.Scan(&hour, &model, &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum); err != nil {
+		var cacheWrites, cacheWrites1h sql.NullInt64
+		var buckets [latencyhist.Buckets]sql.NullInt64
+		dest := []any{&hour, &model, &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum, &cacheWrites, &cacheWrites1h}
+		for i := range buckets {
+			dest = append(dest, &buckets[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("usage report: %w", err)
 		}
 		s.Cost = money.Micros(cost)
+		s.CacheWriteTokens, s.CacheWrite1hTokens = cacheWrites.Int64, cacheWrites1h.Int64
+		for i, b := range buckets {
+			s.Latency[i] = b.Int64
+		}
 		start := hour.UTC()
 		if bucket == ByDay {
 			start = time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
@@ -112,20 +125,49 @@ func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Repo
 	return rep, nil
 }
 
+// The batches of Prune: at most pruneBatch records, fewer when a batch
+// takes longer than pruneBatchTime, so that no delete holds SQLite's one
+// write lock (or PostgreSQL's I/O) for long.
+const (
+	pruneBatch     = 5000
+	minPruneBatch  = 250
+	pruneBatchTime = 100 * time.Millisecond
+)
+
 // Prune deletes raw usage records created before cutoff; their roll-ups
-// stay. It deletes in batches so that a long backlog does not hold one huge
-// transaction.
+// stay. It deletes in short transactions of up to pruneBatch records, so
+// that a long backlog holds no huge one; on SQLite, where writers take
+// turns on one lock and a waiting writer polls for it, it rests between
+// batches as long as the last one took (at least pruneBatchTime), so that
+// the usage writer gets the lock between them instead of waiting out the
+// whole prune.
 func Prune(ctx context.Context, db *database.DB, cutoff time.Time) (int64, error) {
 	var total int64
+	size := pruneBatch
 	for {
-		res, err := db.SQL.ExecContext(ctx, database.Rebind(db.Dialect, sqlPrune), cutoff.UTC())
+		start := time.Now()
+		res, err := db.SQL.ExecContext(ctx, database.Rebind(db.Dialect, sqlPrune), cutoff.UTC(), size)
 		if err != nil {
 			return total, fmt.Errorf("prune usage records: %w", err)
 		}
+		took := time.Since(start)
 		n, _ := res.RowsAffected()
 		total += n
-		if n < pruneBatch {
+		if n < int64(size) {
 			return total, nil
+		}
+		if took > pruneBatchTime {
+			size = max(minPruneBatch, int(int64(size)*int64(pruneBatchTime)/int64(took)))
+		} else {
+			size = min(pruneBatch, size*2)
+		}
+		if db.Dialect == dialect.Postgres {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(max(took, pruneBatchTime)):
 		}
 	}
 }

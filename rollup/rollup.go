@@ -10,7 +10,11 @@ import (
 	"sort"
 	"time"
 
+	"entgo.io/ent/dialect"
+	"github.com/lib/pq"
+
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/latencyhist"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/tokens"
 	"github.com/sluicehq/sluice/usagelog"
@@ -22,14 +26,15 @@ type key struct {
 	model                string
 }
 
-// Sums are the summed counters of a set of requests. The hourly table
-// keeps input, output and cached input tokens (cache writes are priced
-// into Cost), so the sums Query reads back count no cache writes.
+// Sums are the summed counters of a set of requests. Hours summed before
+// the roll-ups kept cache writes and latency histograms count none.
 type Sums struct {
 	Requests, Errors, UnpricedRequests int64
 	tokens.Tokens
 	Cost         money.Micros
 	LatencyUSSum int64
+	// Latency counts the requests' latencies, for percentiles.
+	Latency latencyhist.Histogram
 }
 
 func (s *Sums) add(r *usagelog.Record) {
@@ -43,6 +48,7 @@ func (s *Sums) add(r *usagelog.Record) {
 	s.Tokens.Add(r.Tokens)
 	s.Cost += r.Cost
 	s.LatencyUSSum += r.LatencyUs
+	s.Latency.Observe(time.Duration(r.LatencyUs) * time.Microsecond)
 }
 
 func (s *Sums) merge(o Sums) {
@@ -52,6 +58,7 @@ func (s *Sums) merge(o Sums) {
 	s.Tokens.Add(o.Tokens)
 	s.Cost += o.Cost
 	s.LatencyUSSum += o.LatencyUSSum
+	s.Latency.Add(&o.Latency)
 }
 
 // MeanLatency is the mean request latency, or zero without requests.
@@ -62,13 +69,20 @@ func (s Sums) MeanLatency() time.Duration {
 	return time.Duration(s.LatencyUSSum/s.Requests) * time.Microsecond
 }
 
-// Execer runs a statement: a *sql.Tx, or an *ent.Tx.
+// Execer runs and prepares statements: a *sql.Tx.
 type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
-// Add sums a batch of usage records into their hours with one multi-row
-// upsert. Call it in the transaction that inserts the records.
+// LatencyQuantile is the latency under which a fraction q of the requests
+// with a recorded latency histogram fall (see package latencyhist for its
+// precision); false when none has one.
+func (s Sums) LatencyQuantile(q float64) (time.Duration, bool) { return s.Latency.Quantile(q) }
+
+// Add sums a batch of usage records into their hours' rows, adding to the
+// rows that exist (on PostgreSQL in one statement, on SQLite one prepared
+// statement a row). Call it in the transaction that inserts the records.
 func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Record) error {
 	if len(batch) == 0 {
 		return nil
@@ -97,13 +111,66 @@ func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Re
 		}
 		return a.model < b.model
 	})
-	args := make([]any, 0, len(keys)*rollupArgs)
+	if dialectName == dialect.Postgres {
+		return upsertColumns(ctx, tx, keys, sums)
+	}
+	return upsertRows(ctx, tx, keys, sums)
+}
+
+// upsertRows runs SQLite's single-row upsert once a row, prepared once.
+func upsertRows(ctx context.Context, tx Execer, keys []key, sums map[key]*Sums) error {
+	stmt, err := tx.PrepareContext(ctx, sqlUpsertSQLite)
+	if err != nil {
+		return fmt.Errorf("roll up usage: %w", err)
+	}
+	defer stmt.Close()
+	args := make([]any, 0, len(rollupKey)+len(rollupSums))
 	for _, k := range keys {
 		s := sums[k]
-		args = append(args, k.hour, k.org, k.service, k.apiKey, k.model, s.Requests, s.Errors, s.UnpricedRequests,
-			s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum)
+		args = append(args[:0], k.hour, k.org, k.service, k.apiKey, k.model, s.Requests, s.Errors, s.UnpricedRequests,
+			s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum,
+			s.CacheWriteTokens, s.CacheWrite1hTokens)
+		for _, c := range s.Latency {
+			args = append(args, c)
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("roll up usage: %w", err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, database.Rebind(dialectName, upsertSQL(len(keys))), args...); err != nil {
+	return nil
+}
+
+// upsertColumns runs PostgreSQL's upsert once, with an array a column.
+func upsertColumns(ctx context.Context, tx Execer, keys []key, sums map[key]*Sums) error {
+	n := len(keys)
+	hours := make([]string, n)
+	models := make([]string, n)
+	ints := make([][]int64, 3+len(rollupSums)) // the key's ids, then the sums
+	for i := range ints {
+		ints[i] = make([]int64, n)
+	}
+	for i, k := range keys {
+		s := sums[k]
+		hours[i], models[i] = k.hour.Format(time.RFC3339), k.model
+		vals := []int64{int64(k.org), int64(k.service), int64(k.apiKey), s.Requests, s.Errors, s.UnpricedRequests,
+			s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum,
+			s.CacheWriteTokens, s.CacheWrite1hTokens}
+		for j, v := range vals {
+			ints[j][i] = v
+		}
+		for b, c := range s.Latency {
+			ints[len(vals)+b][i] = c
+		}
+	}
+	args := []any{pq.Array(hours)}
+	for j := range 3 {
+		args = append(args, pq.Array(ints[j]))
+	}
+	args = append(args, pq.Array(models))
+	for j := 3; j < len(rollupSums)+3; j++ {
+		args = append(args, pq.Array(ints[j]))
+	}
+	if _, err := tx.ExecContext(ctx, database.Rebind(dialect.Postgres, sqlUpsertPostgres), args...); err != nil {
 		return fmt.Errorf("roll up usage: %w", err)
 	}
 	return nil

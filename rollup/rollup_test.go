@@ -2,6 +2,8 @@ package rollup_test
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -91,6 +93,79 @@ func TestPrune(t *testing.T) {
 		}
 		if left := db.Client.UsageRecord.Query().CountX(ctx); left != 1 {
 			t.Fatalf("%d records left, want 1", left)
+		}
+	})
+}
+
+// TestLatencyAndCacheWrites: cache writes and the latency histogram add up
+// across batches, hours and keys; rows written before the roll-ups kept
+// them read as none (no percentiles, not zero ones); a batch with more
+// rows than one statement carries is written whole.
+func TestLatencyAndCacheWrites(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		r := func(ts string, key int, latency time.Duration, write, write1h int64) usagelog.Record {
+			return usagelog.Record{CreatedAt: at(ts), OrganizationID: 1, ServiceID: 10, APIKeyID: key, Model: "claude", Status: 200,
+				Tokens: tokens.Tokens{InputTokens: 100, CacheWriteTokens: write, CacheWrite1hTokens: write1h}, Priced: true, LatencyUs: latency.Microseconds()}
+		}
+		var batch []usagelog.Record
+		for i := range 100 {
+			// 1..100 × 100 ms, over two hours and two keys.
+			batch = append(batch, r(fmt.Sprintf("2026-11-24T%02d:%02d:00Z", 10+i%2, i%60), 100+i%3, time.Duration(i+1)*100*time.Millisecond, 10, 1))
+		}
+		add(t, db, batch[:50]...)
+		add(t, db, batch[50:]...)
+
+		rep, err := rollup.Query(ctx, db, rollup.Filter{OrgID: 1}, rollup.ByDay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Totals.CacheWriteTokens != 1000 || rep.Totals.CacheWrite1hTokens != 100 {
+			t.Fatalf("cache writes = %d, %d; want 1000, 100", rep.Totals.CacheWriteTokens, rep.Totals.CacheWrite1hTokens)
+		}
+		for _, c := range []struct {
+			q    float64
+			want time.Duration
+		}{{0.5, 5 * time.Second}, {0.95, 9500 * time.Millisecond}, {0.99, 9900 * time.Millisecond}} {
+			got, ok := rep.Totals.LatencyQuantile(c.q)
+			if rel := math.Abs(float64(got-c.want)) / float64(c.want); !ok || rel > 0.123 {
+				t.Errorf("p%v = %v, %v; want %v within 12.3%%", c.q*100, got, ok, c.want)
+			}
+		}
+		if got, _ := rep.Series[0].LatencyQuantile(0.5); got != func() time.Duration { d, _ := rep.Totals.LatencyQuantile(0.5); return d }() {
+			t.Fatalf("one day's median %v differs from the totals'", got)
+		}
+
+		// A row as the roll-ups wrote it before they kept histograms.
+		if _, err := db.SQL.ExecContext(ctx, database.Rebind(db.Dialect, `INSERT INTO usage_rollups
+			(hour, organization_id, service_id, api_key_id, model, requests, errors, unpriced_requests, input_tokens, output_tokens, cached_input_tokens, cost, latency_us_sum)
+			VALUES (?, 2, 20, 200, 'old', 4, 0, 0, 0, 0, 0, 0, 4000)`), at("2026-11-01T00:00:00Z")); err != nil {
+			t.Fatal(err)
+		}
+		old, err := rollup.Query(ctx, db, rollup.Filter{OrgID: 2}, rollup.ByHour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := old.Totals.LatencyQuantile(0.5); ok || old.Totals.Requests != 4 || old.Totals.MeanLatency() != time.Millisecond {
+			t.Fatalf("an old row reads as %+v", old.Totals)
+		}
+		// New records in an old row's hour add to it.
+		add(t, db, usagelog.Record{CreatedAt: at("2026-11-01T00:30:00Z"), OrganizationID: 2, ServiceID: 20, APIKeyID: 200, Model: "old", Status: 200,
+			Tokens: tokens.Tokens{CacheWriteTokens: 3}, LatencyUs: 20000})
+		old, _ = rollup.Query(ctx, db, rollup.Filter{OrgID: 2}, rollup.ByHour)
+		if p, ok := old.Totals.LatencyQuantile(0.5); !ok || math.Abs(float64(p-20*time.Millisecond)) > 0.123*float64(20*time.Millisecond) || old.Totals.Requests != 5 || old.Totals.CacheWriteTokens != 3 {
+			t.Fatalf("an old row with new records reads as %+v, median %v", old.Totals, p)
+		}
+
+		// More distinct rows than one statement carries.
+		var many []usagelog.Record
+		for i := range 1500 {
+			many = append(many, usagelog.Record{CreatedAt: at("2026-11-02T00:00:00Z"), OrganizationID: 3, ServiceID: 30, APIKeyID: 1000 + i, Model: "m", Status: 200, LatencyUs: 1000})
+		}
+		add(t, db, many...)
+		big, _ := rollup.Query(ctx, db, rollup.Filter{OrgID: 3}, rollup.ByHour)
+		if big.Totals.Requests != 1500 || big.Totals.Latency.Count() != 1500 {
+			t.Fatalf("a large batch rolls up to %d requests, %d latencies", big.Totals.Requests, big.Totals.Latency.Count())
 		}
 	})
 }

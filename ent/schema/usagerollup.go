@@ -7,6 +7,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"github.com/sluicehq/sluice/latencyhist"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -19,7 +20,7 @@ type UsageRollup struct {
 
 // Fields of the UsageRollup.
 func (UsageRollup) Fields() []ent.Field {
-	return []ent.Field{
+	fields := []ent.Field{
 		field.Time("hour").Immutable().Comment("Start of the UTC hour.").Annotations(entgql.OrderField("HOUR")),
 		field.Int("organization_id").Immutable(),
 		field.Int("service_id").Immutable(),
@@ -33,7 +34,19 @@ func (UsageRollup) Fields() []ent.Field {
 		field.Int64("cached_input_tokens").Default(0),
 		field.Int64("cost").GoType(money.Micros(0)).Default(0).Annotations(usd...),
 		field.Int64("latency_us_sum").Default(0).Comment("For the mean latency: divide by requests."),
+		// Columns added after the table had rows are nullable, without a
+		// default, and last, so that SQLite adds them in place. Rows from
+		// before read as no cache writes and no latency histogram.
+		field.Int64("cache_write_tokens").Optional().Comment("Part of input_tokens written to the provider's prompt cache."),
+		field.Int64("cache_write_1h_tokens").Optional().Comment("Part of cache_write_tokens written to a one-hour cache."),
 	}
+	// The latency histogram, one column a bucket (package latencyhist),
+	// so that the upsert adds counts as it adds the other sums; an empty
+	// bucket is NULL, which PostgreSQL stores as one bit.
+	for i := range latencyhist.Buckets {
+		fields = append(fields, field.Int64(latencyhist.Column(i)).Optional())
+	}
+	return fields
 }
 
 // Indexes of the UsageRollup.

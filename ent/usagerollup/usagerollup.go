@@ -38,6 +38,114 @@ const (
 	FieldCost = "cost"
 	// FieldLatencyUsSum holds the string denoting the latency_us_sum field in the database.
 	FieldLatencyUsSum = "latency_us_sum"
+	// FieldCacheWriteTokens holds the string denoting the cache_write_tokens field in the database.
+	FieldCacheWriteTokens = "cache_write_tokens"
+	// FieldCacheWrite1hTokens holds the string denoting the cache_write_1h_tokens field in the database.
+	FieldCacheWrite1hTokens = "cache_write_1h_tokens"
+	// FieldLatencyB00 holds the string denoting the latency_b00 field in the database.
+	FieldLatencyB00 = "latency_b00"
+	// FieldLatencyB01 holds the string denoting the latency_b01 field in the database.
+	FieldLatencyB01 = "latency_b01"
+	// FieldLatencyB02 holds the string denoting the latency_b02 field in the database.
+	FieldLatencyB02 = "latency_b02"
+	// FieldLatencyB03 holds the string denoting the latency_b03 field in the database.
+	FieldLatencyB03 = "latency_b03"
+	// FieldLatencyB04 holds the string denoting the latency_b04 field in the database.
+	FieldLatencyB04 = "latency_b04"
+	// FieldLatencyB05 holds the string denoting the latency_b05 field in the database.
+	FieldLatencyB05 = "latency_b05"
+	// FieldLatencyB06 holds the string denoting the latency_b06 field in the database.
+	FieldLatencyB06 = "latency_b06"
+	// FieldLatencyB07 holds the string denoting the latency_b07 field in the database.
+	FieldLatencyB07 = "latency_b07"
+	// FieldLatencyB08 holds the string denoting the latency_b08 field in the database.
+	FieldLatencyB08 = "latency_b08"
+	// FieldLatencyB09 holds the string denoting the latency_b09 field in the database.
+	FieldLatencyB09 = "latency_b09"
+	// FieldLatencyB10 holds the string denoting the latency_b10 field in the database.
+	FieldLatencyB10 = "latency_b10"
+	// FieldLatencyB11 holds the string denoting the latency_b11 field in the database.
+	FieldLatencyB11 = "latency_b11"
+	// FieldLatencyB12 holds the string denoting the latency_b12 field in the database.
+	FieldLatencyB12 = "latency_b12"
+	// FieldLatencyB13 holds the string denoting the latency_b13 field in the database.
+	FieldLatencyB13 = "latency_b13"
+	// FieldLatencyB14 holds the string denoting the latency_b14 field in the database.
+	FieldLatencyB14 = "latency_b14"
+	// FieldLatencyB15 holds the string denoting the latency_b15 field in the database.
+	FieldLatencyB15 = "latency_b15"
+	// FieldLatencyB16 holds the string denoting the latency_b16 field in the database.
+	FieldLatencyB16 = "latency_b16"
+	// FieldLatencyB17 holds the string denoting the latency_b17 field in the database.
+	FieldLatencyB17 = "latency_b17"
+	// FieldLatencyB18 holds the string denoting the latency_b18 field in the database.
+	FieldLatencyB18 = "latency_b18"
+	// FieldLatencyB19 holds the string denoting the latency_b19 field in the database.
+	FieldLatencyB19 = "latency_b19"
+	// FieldLatencyB20 holds the string denoting the latency_b20 field in the database.
+	FieldLatencyB20 = "latency_b20"
+	// FieldLatencyB21 holds the string denoting the latency_b21 field in the database.
+	FieldLatencyB21 = "latency_b21"
+	// FieldLatencyB22 holds the string denoting the latency_b22 field in the database.
+	FieldLatencyB22 = "latency_b22"
+	// FieldLatencyB23 holds the string denoting the latency_b23 field in the database.
+	FieldLatencyB23 = "latency_b23"
+	// FieldLatencyB24 holds the string denoting the latency_b24 field in the database.
+	FieldLatencyB24 = "latency_b24"
+	// FieldLatencyB25 holds the string denoting the latency_b25 field in the database.
+	FieldLatencyB25 = "latency_b25"
+	// FieldLatencyB26 holds the string denoting the latency_b26 field in the database.
+	FieldLatencyB26 = "latency_b26"
+	// FieldLatencyB27 holds the string denoting the latency_b27 field in the database.
+	FieldLatencyB27 = "latency_b27"
+	// FieldLatencyB28 holds the string denoting the latency_b28 field in the database.
+	FieldLatencyB28 = "latency_b28"
+	// FieldLatencyB29 holds the string denoting the latency_b29 field in the database.
+	FieldLatencyB29 = "latency_b29"
+	// FieldLatencyB30 holds the string denoting the latency_b30 field in the database.
+	FieldLatencyB30 = "latency_b30"
+	// FieldLatencyB31 holds the string denoting the latency_b31 field in the database.
+	FieldLatencyB31 = "latency_b31"
+	// FieldLatencyB32 holds the string denoting the latency_b32 field in the database.
+	FieldLatencyB32 = "latency_b32"
+	// FieldLatencyB33 holds the string denoting the latency_b33 field in the database.
+	FieldLatencyB33 = "latency_b33"
+	// FieldLatencyB34 holds the string denoting the latency_b34 field in the database.
+	FieldLatencyB34 = "latency_b34"
+	// FieldLatencyB35 holds the string denoting the latency_b35 field in the database.
+	FieldLatencyB35 = "latency_b35"
+	// FieldLatencyB36 holds the string denoting the latency_b36 field in the database.
+	FieldLatencyB36 = "latency_b36"
+	// FieldLatencyB37 holds the string denoting the latency_b37 field in the database.
+	FieldLatencyB37 = "latency_b37"
+	// FieldLatencyB38 holds the string denoting the latency_b38 field in the database.
+	FieldLatencyB38 = "latency_b38"
+	// FieldLatencyB39 holds the string denoting the latency_b39 field in the database.
+	FieldLatencyB39 = "latency_b39"
+	// FieldLatencyB40 holds the string denoting the latency_b40 field in the database.
+	FieldLatencyB40 = "latency_b40"
+	// FieldLatencyB41 holds the string denoting the latency_b41 field in the database.
+	FieldLatencyB41 = "latency_b41"
+	// FieldLatencyB42 holds the string denoting the latency_b42 field in the database.
+	FieldLatencyB42 = "latency_b42"
+	// FieldLatencyB43 holds the string denoting the latency_b43 field in the database.
+	FieldLatencyB43 = "latency_b43"
+	// FieldLatencyB44 holds the string denoting the latency_b44 field in the database.
+	FieldLatencyB44 = "latency_b44"
+	// FieldLatencyB45 holds the string denoting the latency_b45 field in the database.
+	FieldLatencyB45 = "latency_b45"
+	// FieldLatencyB46 holds the string denoting the latency_b46 field in the database.
+	FieldLatencyB46 = "latency_b46"
+	// FieldLatencyB47 holds the string denoting the latency_b47 field in the database.
+	FieldLatencyB47 = "latency_b47"
+	// FieldLatencyB48 holds the string denoting the latency_b48 field in the database.
+	FieldLatencyB48 = "latency_b48"
+	// FieldLatencyB49 holds the string denoting the latency_b49 field in the database.
+	FieldLatencyB49 = "latency_b49"
+	// FieldLatencyB50 holds the string denoting the latency_b50 field in the database.
+	FieldLatencyB50 = "latency_b50"
+	// FieldLatencyB51 holds the string denoting the latency_b51 field in the database.
+	FieldLatencyB51 = "latency_b51"
 	// Table holds the table name of the usagerollup in the database.
 	Table = "usage_rollups"
 )
@@ -58,6 +166,60 @@ var Columns = []string{
 	FieldCachedInputTokens,
 	FieldCost,
 	FieldLatencyUsSum,
+	FieldCacheWriteTokens,
+	FieldCacheWrite1hTokens,
+	FieldLatencyB00,
+	FieldLatencyB01,
+	FieldLatencyB02,
+	FieldLatencyB03,
+	FieldLatencyB04,
+	FieldLatencyB05,
+	FieldLatencyB06,
+	FieldLatencyB07,
+	FieldLatencyB08,
+	FieldLatencyB09,
+	FieldLatencyB10,
+	FieldLatencyB11,
+	FieldLatencyB12,
+	FieldLatencyB13,
+	FieldLatencyB14,
+	FieldLatencyB15,
+	FieldLatencyB16,
+	FieldLatencyB17,
+	FieldLatencyB18,
+	FieldLatencyB19,
+	FieldLatencyB20,
+	FieldLatencyB21,
+	FieldLatencyB22,
+	FieldLatencyB23,
+	FieldLatencyB24,
+	FieldLatencyB25,
+	FieldLatencyB26,
+	FieldLatencyB27,
+	FieldLatencyB28,
+	FieldLatencyB29,
+	FieldLatencyB30,
+	FieldLatencyB31,
+	FieldLatencyB32,
+	FieldLatencyB33,
+	FieldLatencyB34,
+	FieldLatencyB35,
+	FieldLatencyB36,
+	FieldLatencyB37,
+	FieldLatencyB38,
+	FieldLatencyB39,
+	FieldLatencyB40,
+	FieldLatencyB41,
+	FieldLatencyB42,
+	FieldLatencyB43,
+	FieldLatencyB44,
+	FieldLatencyB45,
+	FieldLatencyB46,
+	FieldLatencyB47,
+	FieldLatencyB48,
+	FieldLatencyB49,
+	FieldLatencyB50,
+	FieldLatencyB51,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -160,4 +322,274 @@ func ByCost(opts ...sql.OrderTermOption) OrderOption {
 // ByLatencyUsSum orders the results by the latency_us_sum field.
 func ByLatencyUsSum(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLatencyUsSum, opts...).ToFunc()
+}
+
+// ByCacheWriteTokens orders the results by the cache_write_tokens field.
+func ByCacheWriteTokens(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCacheWriteTokens, opts...).ToFunc()
+}
+
+// ByCacheWrite1hTokens orders the results by the cache_write_1h_tokens field.
+func ByCacheWrite1hTokens(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCacheWrite1hTokens, opts...).ToFunc()
+}
+
+// ByLatencyB00 orders the results by the latency_b00 field.
+func ByLatencyB00(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB00, opts...).ToFunc()
+}
+
+// ByLatencyB01 orders the results by the latency_b01 field.
+func ByLatencyB01(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB01, opts...).ToFunc()
+}
+
+// ByLatencyB02 orders the results by the latency_b02 field.
+func ByLatencyB02(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB02, opts...).ToFunc()
+}
+
+// ByLatencyB03 orders the results by the latency_b03 field.
+func ByLatencyB03(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB03, opts...).ToFunc()
+}
+
+// ByLatencyB04 orders the results by the latency_b04 field.
+func ByLatencyB04(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB04, opts...).ToFunc()
+}
+
+// ByLatencyB05 orders the results by the latency_b05 field.
+func ByLatencyB05(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB05, opts...).ToFunc()
+}
+
+// ByLatencyB06 orders the results by the latency_b06 field.
+func ByLatencyB06(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB06, opts...).ToFunc()
+}
+
+// ByLatencyB07 orders the results by the latency_b07 field.
+func ByLatencyB07(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB07, opts...).ToFunc()
+}
+
+// ByLatencyB08 orders the results by the latency_b08 field.
+func ByLatencyB08(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB08, opts...).ToFunc()
+}
+
+// ByLatencyB09 orders the results by the latency_b09 field.
+func ByLatencyB09(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB09, opts...).ToFunc()
+}
+
+// ByLatencyB10 orders the results by the latency_b10 field.
+func ByLatencyB10(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB10, opts...).ToFunc()
+}
+
+// ByLatencyB11 orders the results by the latency_b11 field.
+func ByLatencyB11(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB11, opts...).ToFunc()
+}
+
+// ByLatencyB12 orders the results by the latency_b12 field.
+func ByLatencyB12(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB12, opts...).ToFunc()
+}
+
+// ByLatencyB13 orders the results by the latency_b13 field.
+func ByLatencyB13(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB13, opts...).ToFunc()
+}
+
+// ByLatencyB14 orders the results by the latency_b14 field.
+func ByLatencyB14(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB14, opts...).ToFunc()
+}
+
+// ByLatencyB15 orders the results by the latency_b15 field.
+func ByLatencyB15(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB15, opts...).ToFunc()
+}
+
+// ByLatencyB16 orders the results by the latency_b16 field.
+func ByLatencyB16(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB16, opts...).ToFunc()
+}
+
+// ByLatencyB17 orders the results by the latency_b17 field.
+func ByLatencyB17(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB17, opts...).ToFunc()
+}
+
+// ByLatencyB18 orders the results by the latency_b18 field.
+func ByLatencyB18(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB18, opts...).ToFunc()
+}
+
+// ByLatencyB19 orders the results by the latency_b19 field.
+func ByLatencyB19(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB19, opts...).ToFunc()
+}
+
+// ByLatencyB20 orders the results by the latency_b20 field.
+func ByLatencyB20(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB20, opts...).ToFunc()
+}
+
+// ByLatencyB21 orders the results by the latency_b21 field.
+func ByLatencyB21(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB21, opts...).ToFunc()
+}
+
+// ByLatencyB22 orders the results by the latency_b22 field.
+func ByLatencyB22(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB22, opts...).ToFunc()
+}
+
+// ByLatencyB23 orders the results by the latency_b23 field.
+func ByLatencyB23(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB23, opts...).ToFunc()
+}
+
+// ByLatencyB24 orders the results by the latency_b24 field.
+func ByLatencyB24(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB24, opts...).ToFunc()
+}
+
+// ByLatencyB25 orders the results by the latency_b25 field.
+func ByLatencyB25(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB25, opts...).ToFunc()
+}
+
+// ByLatencyB26 orders the results by the latency_b26 field.
+func ByLatencyB26(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB26, opts...).ToFunc()
+}
+
+// ByLatencyB27 orders the results by the latency_b27 field.
+func ByLatencyB27(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB27, opts...).ToFunc()
+}
+
+// ByLatencyB28 orders the results by the latency_b28 field.
+func ByLatencyB28(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB28, opts...).ToFunc()
+}
+
+// ByLatencyB29 orders the results by the latency_b29 field.
+func ByLatencyB29(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB29, opts...).ToFunc()
+}
+
+// ByLatencyB30 orders the results by the latency_b30 field.
+func ByLatencyB30(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB30, opts...).ToFunc()
+}
+
+// ByLatencyB31 orders the results by the latency_b31 field.
+func ByLatencyB31(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB31, opts...).ToFunc()
+}
+
+// ByLatencyB32 orders the results by the latency_b32 field.
+func ByLatencyB32(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB32, opts...).ToFunc()
+}
+
+// ByLatencyB33 orders the results by the latency_b33 field.
+func ByLatencyB33(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB33, opts...).ToFunc()
+}
+
+// ByLatencyB34 orders the results by the latency_b34 field.
+func ByLatencyB34(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB34, opts...).ToFunc()
+}
+
+// ByLatencyB35 orders the results by the latency_b35 field.
+func ByLatencyB35(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB35, opts...).ToFunc()
+}
+
+// ByLatencyB36 orders the results by the latency_b36 field.
+func ByLatencyB36(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB36, opts...).ToFunc()
+}
+
+// ByLatencyB37 orders the results by the latency_b37 field.
+func ByLatencyB37(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB37, opts...).ToFunc()
+}
+
+// ByLatencyB38 orders the results by the latency_b38 field.
+func ByLatencyB38(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB38, opts...).ToFunc()
+}
+
+// ByLatencyB39 orders the results by the latency_b39 field.
+func ByLatencyB39(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB39, opts...).ToFunc()
+}
+
+// ByLatencyB40 orders the results by the latency_b40 field.
+func ByLatencyB40(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB40, opts...).ToFunc()
+}
+
+// ByLatencyB41 orders the results by the latency_b41 field.
+func ByLatencyB41(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB41, opts...).ToFunc()
+}
+
+// ByLatencyB42 orders the results by the latency_b42 field.
+func ByLatencyB42(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB42, opts...).ToFunc()
+}
+
+// ByLatencyB43 orders the results by the latency_b43 field.
+func ByLatencyB43(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB43, opts...).ToFunc()
+}
+
+// ByLatencyB44 orders the results by the latency_b44 field.
+func ByLatencyB44(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB44, opts...).ToFunc()
+}
+
+// ByLatencyB45 orders the results by the latency_b45 field.
+func ByLatencyB45(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB45, opts...).ToFunc()
+}
+
+// ByLatencyB46 orders the results by the latency_b46 field.
+func ByLatencyB46(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB46, opts...).ToFunc()
+}
+
+// ByLatencyB47 orders the results by the latency_b47 field.
+func ByLatencyB47(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB47, opts...).ToFunc()
+}
+
+// ByLatencyB48 orders the results by the latency_b48 field.
+func ByLatencyB48(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB48, opts...).ToFunc()
+}
+
+// ByLatencyB49 orders the results by the latency_b49 field.
+func ByLatencyB49(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB49, opts...).ToFunc()
+}
+
+// ByLatencyB50 orders the results by the latency_b50 field.
+func ByLatencyB50(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB50, opts...).ToFunc()
+}
+
+// ByLatencyB51 orders the results by the latency_b51 field.
+func ByLatencyB51(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLatencyB51, opts...).ToFunc()
 }

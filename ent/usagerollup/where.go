@@ -121,6 +121,276 @@ func LatencyUsSum(v int64) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyUsSum, v))
 }
 
+// CacheWriteTokens applies equality check predicate on the "cache_write_tokens" field. It's identical to CacheWriteTokensEQ.
+func CacheWriteTokens(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldCacheWriteTokens, v))
+}
+
+// CacheWrite1hTokens applies equality check predicate on the "cache_write_1h_tokens" field. It's identical to CacheWrite1hTokensEQ.
+func CacheWrite1hTokens(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldCacheWrite1hTokens, v))
+}
+
+// LatencyB00 applies equality check predicate on the "latency_b00" field. It's identical to LatencyB00EQ.
+func LatencyB00(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB00, v))
+}
+
+// LatencyB01 applies equality check predicate on the "latency_b01" field. It's identical to LatencyB01EQ.
+func LatencyB01(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB01, v))
+}
+
+// LatencyB02 applies equality check predicate on the "latency_b02" field. It's identical to LatencyB02EQ.
+func LatencyB02(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB02, v))
+}
+
+// LatencyB03 applies equality check predicate on the "latency_b03" field. It's identical to LatencyB03EQ.
+func LatencyB03(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB03, v))
+}
+
+// LatencyB04 applies equality check predicate on the "latency_b04" field. It's identical to LatencyB04EQ.
+func LatencyB04(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB04, v))
+}
+
+// LatencyB05 applies equality check predicate on the "latency_b05" field. It's identical to LatencyB05EQ.
+func LatencyB05(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB05, v))
+}
+
+// LatencyB06 applies equality check predicate on the "latency_b06" field. It's identical to LatencyB06EQ.
+func LatencyB06(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB06, v))
+}
+
+// LatencyB07 applies equality check predicate on the "latency_b07" field. It's identical to LatencyB07EQ.
+func LatencyB07(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB07, v))
+}
+
+// LatencyB08 applies equality check predicate on the "latency_b08" field. It's identical to LatencyB08EQ.
+func LatencyB08(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB08, v))
+}
+
+// LatencyB09 applies equality check predicate on the "latency_b09" field. It's identical to LatencyB09EQ.
+func LatencyB09(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB09, v))
+}
+
+// LatencyB10 applies equality check predicate on the "latency_b10" field. It's identical to LatencyB10EQ.
+func LatencyB10(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB10, v))
+}
+
+// LatencyB11 applies equality check predicate on the "latency_b11" field. It's identical to LatencyB11EQ.
+func LatencyB11(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB11, v))
+}
+
+// LatencyB12 applies equality check predicate on the "latency_b12" field. It's identical to LatencyB12EQ.
+func LatencyB12(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB12, v))
+}
+
+// LatencyB13 applies equality check predicate on the "latency_b13" field. It's identical to LatencyB13EQ.
+func LatencyB13(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB13, v))
+}
+
+// LatencyB14 applies equality check predicate on the "latency_b14" field. It's identical to LatencyB14EQ.
+func LatencyB14(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB14, v))
+}
+
+// LatencyB15 applies equality check predicate on the "latency_b15" field. It's identical to LatencyB15EQ.
+func LatencyB15(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB15, v))
+}
+
+// LatencyB16 applies equality check predicate on the "latency_b16" field. It's identical to LatencyB16EQ.
+func LatencyB16(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB16, v))
+}
+
+// LatencyB17 applies equality check predicate on the "latency_b17" field. It's identical to LatencyB17EQ.
+func LatencyB17(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB17, v))
+}
+
+// LatencyB18 applies equality check predicate on the "latency_b18" field. It's identical to LatencyB18EQ.
+func LatencyB18(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB18, v))
+}
+
+// LatencyB19 applies equality check predicate on the "latency_b19" field. It's identical to LatencyB19EQ.
+func LatencyB19(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB19, v))
+}
+
+// LatencyB20 applies equality check predicate on the "latency_b20" field. It's identical to LatencyB20EQ.
+func LatencyB20(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB20, v))
+}
+
+// LatencyB21 applies equality check predicate on the "latency_b21" field. It's identical to LatencyB21EQ.
+func LatencyB21(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB21, v))
+}
+
+// LatencyB22 applies equality check predicate on the "latency_b22" field. It's identical to LatencyB22EQ.
+func LatencyB22(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB22, v))
+}
+
+// LatencyB23 applies equality check predicate on the "latency_b23" field. It's identical to LatencyB23EQ.
+func LatencyB23(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB23, v))
+}
+
+// LatencyB24 applies equality check predicate on the "latency_b24" field. It's identical to LatencyB24EQ.
+func LatencyB24(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB24, v))
+}
+
+// LatencyB25 applies equality check predicate on the "latency_b25" field. It's identical to LatencyB25EQ.
+func LatencyB25(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB25, v))
+}
+
+// LatencyB26 applies equality check predicate on the "latency_b26" field. It's identical to LatencyB26EQ.
+func LatencyB26(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB26, v))
+}
+
+// LatencyB27 applies equality check predicate on the "latency_b27" field. It's identical to LatencyB27EQ.
+func LatencyB27(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB27, v))
+}
+
+// LatencyB28 applies equality check predicate on the "latency_b28" field. It's identical to LatencyB28EQ.
+func LatencyB28(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB28, v))
+}
+
+// LatencyB29 applies equality check predicate on the "latency_b29" field. It's identical to LatencyB29EQ.
+func LatencyB29(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB29, v))
+}
+
+// LatencyB30 applies equality check predicate on the "latency_b30" field. It's identical to LatencyB30EQ.
+func LatencyB30(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB30, v))
+}
+
+// LatencyB31 applies equality check predicate on the "latency_b31" field. It's identical to LatencyB31EQ.
+func LatencyB31(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB31, v))
+}
+
+// LatencyB32 applies equality check predicate on the "latency_b32" field. It's identical to LatencyB32EQ.
+func LatencyB32(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB32, v))
+}
+
+// LatencyB33 applies equality check predicate on the "latency_b33" field. It's identical to LatencyB33EQ.
+func LatencyB33(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB33, v))
+}
+
+// LatencyB34 applies equality check predicate on the "latency_b34" field. It's identical to LatencyB34EQ.
+func LatencyB34(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB34, v))
+}
+
+// LatencyB35 applies equality check predicate on the "latency_b35" field. It's identical to LatencyB35EQ.
+func LatencyB35(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB35, v))
+}
+
+// LatencyB36 applies equality check predicate on the "latency_b36" field. It's identical to LatencyB36EQ.
+func LatencyB36(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB36, v))
+}
+
+// LatencyB37 applies equality check predicate on the "latency_b37" field. It's identical to LatencyB37EQ.
+func LatencyB37(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB37, v))
+}
+
+// LatencyB38 applies equality check predicate on the "latency_b38" field. It's identical to LatencyB38EQ.
+func LatencyB38(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB38, v))
+}
+
+// LatencyB39 applies equality check predicate on the "latency_b39" field. It's identical to LatencyB39EQ.
+func LatencyB39(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB39, v))
+}
+
+// LatencyB40 applies equality check predicate on the "latency_b40" field. It's identical to LatencyB40EQ.
+func LatencyB40(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB40, v))
+}
+
+// LatencyB41 applies equality check predicate on the "latency_b41" field. It's identical to LatencyB41EQ.
+func LatencyB41(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB41, v))
+}
+
+// LatencyB42 applies equality check predicate on the "latency_b42" field. It's identical to LatencyB42EQ.
+func LatencyB42(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB42, v))
+}
+
+// LatencyB43 applies equality check predicate on the "latency_b43" field. It's identical to LatencyB43EQ.
+func LatencyB43(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB43, v))
+}
+
+// LatencyB44 applies equality check predicate on the "latency_b44" field. It's identical to LatencyB44EQ.
+func LatencyB44(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB44, v))
+}
+
+// LatencyB45 applies equality check predicate on the "latency_b45" field. It's identical to LatencyB45EQ.
+func LatencyB45(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB45, v))
+}
+
+// LatencyB46 applies equality check predicate on the "latency_b46" field. It's identical to LatencyB46EQ.
+func LatencyB46(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB46, v))
+}
+
+// LatencyB47 applies equality check predicate on the "latency_b47" field. It's identical to LatencyB47EQ.
+func LatencyB47(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB47, v))
+}
+
+// LatencyB48 applies equality check predicate on the "latency_b48" field. It's identical to LatencyB48EQ.
+func LatencyB48(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB48, v))
+}
+
+// LatencyB49 applies equality check predicate on the "latency_b49" field. It's identical to LatencyB49EQ.
+func LatencyB49(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB49, v))
+}
+
+// LatencyB50 applies equality check predicate on the "latency_b50" field. It's identical to LatencyB50EQ.
+func LatencyB50(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB50, v))
+}
+
+// LatencyB51 applies equality check predicate on the "latency_b51" field. It's identical to LatencyB51EQ.
+func LatencyB51(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB51, v))
+}
+
 // HourEQ applies the EQ predicate on the "hour" field.
 func HourEQ(v time.Time) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldEQ(FieldHour, v))
@@ -678,6 +948,2706 @@ func LatencyUsSumLT(v int64) predicate.UsageRollup {
 // LatencyUsSumLTE applies the LTE predicate on the "latency_us_sum" field.
 func LatencyUsSumLTE(v int64) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyUsSum, v))
+}
+
+// CacheWriteTokensEQ applies the EQ predicate on the "cache_write_tokens" field.
+func CacheWriteTokensEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensNEQ applies the NEQ predicate on the "cache_write_tokens" field.
+func CacheWriteTokensNEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensIn applies the In predicate on the "cache_write_tokens" field.
+func CacheWriteTokensIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldCacheWriteTokens, vs...))
+}
+
+// CacheWriteTokensNotIn applies the NotIn predicate on the "cache_write_tokens" field.
+func CacheWriteTokensNotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldCacheWriteTokens, vs...))
+}
+
+// CacheWriteTokensGT applies the GT predicate on the "cache_write_tokens" field.
+func CacheWriteTokensGT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensGTE applies the GTE predicate on the "cache_write_tokens" field.
+func CacheWriteTokensGTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensLT applies the LT predicate on the "cache_write_tokens" field.
+func CacheWriteTokensLT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensLTE applies the LTE predicate on the "cache_write_tokens" field.
+func CacheWriteTokensLTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldCacheWriteTokens, v))
+}
+
+// CacheWriteTokensIsNil applies the IsNil predicate on the "cache_write_tokens" field.
+func CacheWriteTokensIsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldCacheWriteTokens))
+}
+
+// CacheWriteTokensNotNil applies the NotNil predicate on the "cache_write_tokens" field.
+func CacheWriteTokensNotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldCacheWriteTokens))
+}
+
+// CacheWrite1hTokensEQ applies the EQ predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensNEQ applies the NEQ predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensNEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensIn applies the In predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldCacheWrite1hTokens, vs...))
+}
+
+// CacheWrite1hTokensNotIn applies the NotIn predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensNotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldCacheWrite1hTokens, vs...))
+}
+
+// CacheWrite1hTokensGT applies the GT predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensGT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensGTE applies the GTE predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensGTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensLT applies the LT predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensLT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensLTE applies the LTE predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensLTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldCacheWrite1hTokens, v))
+}
+
+// CacheWrite1hTokensIsNil applies the IsNil predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensIsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldCacheWrite1hTokens))
+}
+
+// CacheWrite1hTokensNotNil applies the NotNil predicate on the "cache_write_1h_tokens" field.
+func CacheWrite1hTokensNotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldCacheWrite1hTokens))
+}
+
+// LatencyB00EQ applies the EQ predicate on the "latency_b00" field.
+func LatencyB00EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB00, v))
+}
+
+// LatencyB00NEQ applies the NEQ predicate on the "latency_b00" field.
+func LatencyB00NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB00, v))
+}
+
+// LatencyB00In applies the In predicate on the "latency_b00" field.
+func LatencyB00In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB00, vs...))
+}
+
+// LatencyB00NotIn applies the NotIn predicate on the "latency_b00" field.
+func LatencyB00NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB00, vs...))
+}
+
+// LatencyB00GT applies the GT predicate on the "latency_b00" field.
+func LatencyB00GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB00, v))
+}
+
+// LatencyB00GTE applies the GTE predicate on the "latency_b00" field.
+func LatencyB00GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB00, v))
+}
+
+// LatencyB00LT applies the LT predicate on the "latency_b00" field.
+func LatencyB00LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB00, v))
+}
+
+// LatencyB00LTE applies the LTE predicate on the "latency_b00" field.
+func LatencyB00LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB00, v))
+}
+
+// LatencyB00IsNil applies the IsNil predicate on the "latency_b00" field.
+func LatencyB00IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB00))
+}
+
+// LatencyB00NotNil applies the NotNil predicate on the "latency_b00" field.
+func LatencyB00NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB00))
+}
+
+// LatencyB01EQ applies the EQ predicate on the "latency_b01" field.
+func LatencyB01EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB01, v))
+}
+
+// LatencyB01NEQ applies the NEQ predicate on the "latency_b01" field.
+func LatencyB01NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB01, v))
+}
+
+// LatencyB01In applies the In predicate on the "latency_b01" field.
+func LatencyB01In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB01, vs...))
+}
+
+// LatencyB01NotIn applies the NotIn predicate on the "latency_b01" field.
+func LatencyB01NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB01, vs...))
+}
+
+// LatencyB01GT applies the GT predicate on the "latency_b01" field.
+func LatencyB01GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB01, v))
+}
+
+// LatencyB01GTE applies the GTE predicate on the "latency_b01" field.
+func LatencyB01GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB01, v))
+}
+
+// LatencyB01LT applies the LT predicate on the "latency_b01" field.
+func LatencyB01LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB01, v))
+}
+
+// LatencyB01LTE applies the LTE predicate on the "latency_b01" field.
+func LatencyB01LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB01, v))
+}
+
+// LatencyB01IsNil applies the IsNil predicate on the "latency_b01" field.
+func LatencyB01IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB01))
+}
+
+// LatencyB01NotNil applies the NotNil predicate on the "latency_b01" field.
+func LatencyB01NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB01))
+}
+
+// LatencyB02EQ applies the EQ predicate on the "latency_b02" field.
+func LatencyB02EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB02, v))
+}
+
+// LatencyB02NEQ applies the NEQ predicate on the "latency_b02" field.
+func LatencyB02NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB02, v))
+}
+
+// LatencyB02In applies the In predicate on the "latency_b02" field.
+func LatencyB02In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB02, vs...))
+}
+
+// LatencyB02NotIn applies the NotIn predicate on the "latency_b02" field.
+func LatencyB02NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB02, vs...))
+}
+
+// LatencyB02GT applies the GT predicate on the "latency_b02" field.
+func LatencyB02GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB02, v))
+}
+
+// LatencyB02GTE applies the GTE predicate on the "latency_b02" field.
+func LatencyB02GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB02, v))
+}
+
+// LatencyB02LT applies the LT predicate on the "latency_b02" field.
+func LatencyB02LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB02, v))
+}
+
+// LatencyB02LTE applies the LTE predicate on the "latency_b02" field.
+func LatencyB02LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB02, v))
+}
+
+// LatencyB02IsNil applies the IsNil predicate on the "latency_b02" field.
+func LatencyB02IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB02))
+}
+
+// LatencyB02NotNil applies the NotNil predicate on the "latency_b02" field.
+func LatencyB02NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB02))
+}
+
+// LatencyB03EQ applies the EQ predicate on the "latency_b03" field.
+func LatencyB03EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB03, v))
+}
+
+// LatencyB03NEQ applies the NEQ predicate on the "latency_b03" field.
+func LatencyB03NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB03, v))
+}
+
+// LatencyB03In applies the In predicate on the "latency_b03" field.
+func LatencyB03In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB03, vs...))
+}
+
+// LatencyB03NotIn applies the NotIn predicate on the "latency_b03" field.
+func LatencyB03NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB03, vs...))
+}
+
+// LatencyB03GT applies the GT predicate on the "latency_b03" field.
+func LatencyB03GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB03, v))
+}
+
+// LatencyB03GTE applies the GTE predicate on the "latency_b03" field.
+func LatencyB03GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB03, v))
+}
+
+// LatencyB03LT applies the LT predicate on the "latency_b03" field.
+func LatencyB03LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB03, v))
+}
+
+// LatencyB03LTE applies the LTE predicate on the "latency_b03" field.
+func LatencyB03LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB03, v))
+}
+
+// LatencyB03IsNil applies the IsNil predicate on the "latency_b03" field.
+func LatencyB03IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB03))
+}
+
+// LatencyB03NotNil applies the NotNil predicate on the "latency_b03" field.
+func LatencyB03NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB03))
+}
+
+// LatencyB04EQ applies the EQ predicate on the "latency_b04" field.
+func LatencyB04EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB04, v))
+}
+
+// LatencyB04NEQ applies the NEQ predicate on the "latency_b04" field.
+func LatencyB04NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB04, v))
+}
+
+// LatencyB04In applies the In predicate on the "latency_b04" field.
+func LatencyB04In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB04, vs...))
+}
+
+// LatencyB04NotIn applies the NotIn predicate on the "latency_b04" field.
+func LatencyB04NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB04, vs...))
+}
+
+// LatencyB04GT applies the GT predicate on the "latency_b04" field.
+func LatencyB04GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB04, v))
+}
+
+// LatencyB04GTE applies the GTE predicate on the "latency_b04" field.
+func LatencyB04GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB04, v))
+}
+
+// LatencyB04LT applies the LT predicate on the "latency_b04" field.
+func LatencyB04LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB04, v))
+}
+
+// LatencyB04LTE applies the LTE predicate on the "latency_b04" field.
+func LatencyB04LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB04, v))
+}
+
+// LatencyB04IsNil applies the IsNil predicate on the "latency_b04" field.
+func LatencyB04IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB04))
+}
+
+// LatencyB04NotNil applies the NotNil predicate on the "latency_b04" field.
+func LatencyB04NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB04))
+}
+
+// LatencyB05EQ applies the EQ predicate on the "latency_b05" field.
+func LatencyB05EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB05, v))
+}
+
+// LatencyB05NEQ applies the NEQ predicate on the "latency_b05" field.
+func LatencyB05NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB05, v))
+}
+
+// LatencyB05In applies the In predicate on the "latency_b05" field.
+func LatencyB05In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB05, vs...))
+}
+
+// LatencyB05NotIn applies the NotIn predicate on the "latency_b05" field.
+func LatencyB05NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB05, vs...))
+}
+
+// LatencyB05GT applies the GT predicate on the "latency_b05" field.
+func LatencyB05GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB05, v))
+}
+
+// LatencyB05GTE applies the GTE predicate on the "latency_b05" field.
+func LatencyB05GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB05, v))
+}
+
+// LatencyB05LT applies the LT predicate on the "latency_b05" field.
+func LatencyB05LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB05, v))
+}
+
+// LatencyB05LTE applies the LTE predicate on the "latency_b05" field.
+func LatencyB05LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB05, v))
+}
+
+// LatencyB05IsNil applies the IsNil predicate on the "latency_b05" field.
+func LatencyB05IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB05))
+}
+
+// LatencyB05NotNil applies the NotNil predicate on the "latency_b05" field.
+func LatencyB05NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB05))
+}
+
+// LatencyB06EQ applies the EQ predicate on the "latency_b06" field.
+func LatencyB06EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB06, v))
+}
+
+// LatencyB06NEQ applies the NEQ predicate on the "latency_b06" field.
+func LatencyB06NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB06, v))
+}
+
+// LatencyB06In applies the In predicate on the "latency_b06" field.
+func LatencyB06In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB06, vs...))
+}
+
+// LatencyB06NotIn applies the NotIn predicate on the "latency_b06" field.
+func LatencyB06NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB06, vs...))
+}
+
+// LatencyB06GT applies the GT predicate on the "latency_b06" field.
+func LatencyB06GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB06, v))
+}
+
+// LatencyB06GTE applies the GTE predicate on the "latency_b06" field.
+func LatencyB06GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB06, v))
+}
+
+// LatencyB06LT applies the LT predicate on the "latency_b06" field.
+func LatencyB06LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB06, v))
+}
+
+// LatencyB06LTE applies the LTE predicate on the "latency_b06" field.
+func LatencyB06LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB06, v))
+}
+
+// LatencyB06IsNil applies the IsNil predicate on the "latency_b06" field.
+func LatencyB06IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB06))
+}
+
+// LatencyB06NotNil applies the NotNil predicate on the "latency_b06" field.
+func LatencyB06NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB06))
+}
+
+// LatencyB07EQ applies the EQ predicate on the "latency_b07" field.
+func LatencyB07EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB07, v))
+}
+
+// LatencyB07NEQ applies the NEQ predicate on the "latency_b07" field.
+func LatencyB07NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB07, v))
+}
+
+// LatencyB07In applies the In predicate on the "latency_b07" field.
+func LatencyB07In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB07, vs...))
+}
+
+// LatencyB07NotIn applies the NotIn predicate on the "latency_b07" field.
+func LatencyB07NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB07, vs...))
+}
+
+// LatencyB07GT applies the GT predicate on the "latency_b07" field.
+func LatencyB07GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB07, v))
+}
+
+// LatencyB07GTE applies the GTE predicate on the "latency_b07" field.
+func LatencyB07GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB07, v))
+}
+
+// LatencyB07LT applies the LT predicate on the "latency_b07" field.
+func LatencyB07LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB07, v))
+}
+
+// LatencyB07LTE applies the LTE predicate on the "latency_b07" field.
+func LatencyB07LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB07, v))
+}
+
+// LatencyB07IsNil applies the IsNil predicate on the "latency_b07" field.
+func LatencyB07IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB07))
+}
+
+// LatencyB07NotNil applies the NotNil predicate on the "latency_b07" field.
+func LatencyB07NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB07))
+}
+
+// LatencyB08EQ applies the EQ predicate on the "latency_b08" field.
+func LatencyB08EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB08, v))
+}
+
+// LatencyB08NEQ applies the NEQ predicate on the "latency_b08" field.
+func LatencyB08NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB08, v))
+}
+
+// LatencyB08In applies the In predicate on the "latency_b08" field.
+func LatencyB08In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB08, vs...))
+}
+
+// LatencyB08NotIn applies the NotIn predicate on the "latency_b08" field.
+func LatencyB08NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB08, vs...))
+}
+
+// LatencyB08GT applies the GT predicate on the "latency_b08" field.
+func LatencyB08GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB08, v))
+}
+
+// LatencyB08GTE applies the GTE predicate on the "latency_b08" field.
+func LatencyB08GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB08, v))
+}
+
+// LatencyB08LT applies the LT predicate on the "latency_b08" field.
+func LatencyB08LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB08, v))
+}
+
+// LatencyB08LTE applies the LTE predicate on the "latency_b08" field.
+func LatencyB08LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB08, v))
+}
+
+// LatencyB08IsNil applies the IsNil predicate on the "latency_b08" field.
+func LatencyB08IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB08))
+}
+
+// LatencyB08NotNil applies the NotNil predicate on the "latency_b08" field.
+func LatencyB08NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB08))
+}
+
+// LatencyB09EQ applies the EQ predicate on the "latency_b09" field.
+func LatencyB09EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB09, v))
+}
+
+// LatencyB09NEQ applies the NEQ predicate on the "latency_b09" field.
+func LatencyB09NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB09, v))
+}
+
+// LatencyB09In applies the In predicate on the "latency_b09" field.
+func LatencyB09In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB09, vs...))
+}
+
+// LatencyB09NotIn applies the NotIn predicate on the "latency_b09" field.
+func LatencyB09NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB09, vs...))
+}
+
+// LatencyB09GT applies the GT predicate on the "latency_b09" field.
+func LatencyB09GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB09, v))
+}
+
+// LatencyB09GTE applies the GTE predicate on the "latency_b09" field.
+func LatencyB09GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB09, v))
+}
+
+// LatencyB09LT applies the LT predicate on the "latency_b09" field.
+func LatencyB09LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB09, v))
+}
+
+// LatencyB09LTE applies the LTE predicate on the "latency_b09" field.
+func LatencyB09LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB09, v))
+}
+
+// LatencyB09IsNil applies the IsNil predicate on the "latency_b09" field.
+func LatencyB09IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB09))
+}
+
+// LatencyB09NotNil applies the NotNil predicate on the "latency_b09" field.
+func LatencyB09NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB09))
+}
+
+// LatencyB10EQ applies the EQ predicate on the "latency_b10" field.
+func LatencyB10EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB10, v))
+}
+
+// LatencyB10NEQ applies the NEQ predicate on the "latency_b10" field.
+func LatencyB10NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB10, v))
+}
+
+// LatencyB10In applies the In predicate on the "latency_b10" field.
+func LatencyB10In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB10, vs...))
+}
+
+// LatencyB10NotIn applies the NotIn predicate on the "latency_b10" field.
+func LatencyB10NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB10, vs...))
+}
+
+// LatencyB10GT applies the GT predicate on the "latency_b10" field.
+func LatencyB10GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB10, v))
+}
+
+// LatencyB10GTE applies the GTE predicate on the "latency_b10" field.
+func LatencyB10GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB10, v))
+}
+
+// LatencyB10LT applies the LT predicate on the "latency_b10" field.
+func LatencyB10LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB10, v))
+}
+
+// LatencyB10LTE applies the LTE predicate on the "latency_b10" field.
+func LatencyB10LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB10, v))
+}
+
+// LatencyB10IsNil applies the IsNil predicate on the "latency_b10" field.
+func LatencyB10IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB10))
+}
+
+// LatencyB10NotNil applies the NotNil predicate on the "latency_b10" field.
+func LatencyB10NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB10))
+}
+
+// LatencyB11EQ applies the EQ predicate on the "latency_b11" field.
+func LatencyB11EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB11, v))
+}
+
+// LatencyB11NEQ applies the NEQ predicate on the "latency_b11" field.
+func LatencyB11NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB11, v))
+}
+
+// LatencyB11In applies the In predicate on the "latency_b11" field.
+func LatencyB11In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB11, vs...))
+}
+
+// LatencyB11NotIn applies the NotIn predicate on the "latency_b11" field.
+func LatencyB11NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB11, vs...))
+}
+
+// LatencyB11GT applies the GT predicate on the "latency_b11" field.
+func LatencyB11GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB11, v))
+}
+
+// LatencyB11GTE applies the GTE predicate on the "latency_b11" field.
+func LatencyB11GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB11, v))
+}
+
+// LatencyB11LT applies the LT predicate on the "latency_b11" field.
+func LatencyB11LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB11, v))
+}
+
+// LatencyB11LTE applies the LTE predicate on the "latency_b11" field.
+func LatencyB11LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB11, v))
+}
+
+// LatencyB11IsNil applies the IsNil predicate on the "latency_b11" field.
+func LatencyB11IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB11))
+}
+
+// LatencyB11NotNil applies the NotNil predicate on the "latency_b11" field.
+func LatencyB11NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB11))
+}
+
+// LatencyB12EQ applies the EQ predicate on the "latency_b12" field.
+func LatencyB12EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB12, v))
+}
+
+// LatencyB12NEQ applies the NEQ predicate on the "latency_b12" field.
+func LatencyB12NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB12, v))
+}
+
+// LatencyB12In applies the In predicate on the "latency_b12" field.
+func LatencyB12In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB12, vs...))
+}
+
+// LatencyB12NotIn applies the NotIn predicate on the "latency_b12" field.
+func LatencyB12NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB12, vs...))
+}
+
+// LatencyB12GT applies the GT predicate on the "latency_b12" field.
+func LatencyB12GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB12, v))
+}
+
+// LatencyB12GTE applies the GTE predicate on the "latency_b12" field.
+func LatencyB12GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB12, v))
+}
+
+// LatencyB12LT applies the LT predicate on the "latency_b12" field.
+func LatencyB12LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB12, v))
+}
+
+// LatencyB12LTE applies the LTE predicate on the "latency_b12" field.
+func LatencyB12LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB12, v))
+}
+
+// LatencyB12IsNil applies the IsNil predicate on the "latency_b12" field.
+func LatencyB12IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB12))
+}
+
+// LatencyB12NotNil applies the NotNil predicate on the "latency_b12" field.
+func LatencyB12NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB12))
+}
+
+// LatencyB13EQ applies the EQ predicate on the "latency_b13" field.
+func LatencyB13EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB13, v))
+}
+
+// LatencyB13NEQ applies the NEQ predicate on the "latency_b13" field.
+func LatencyB13NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB13, v))
+}
+
+// LatencyB13In applies the In predicate on the "latency_b13" field.
+func LatencyB13In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB13, vs...))
+}
+
+// LatencyB13NotIn applies the NotIn predicate on the "latency_b13" field.
+func LatencyB13NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB13, vs...))
+}
+
+// LatencyB13GT applies the GT predicate on the "latency_b13" field.
+func LatencyB13GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB13, v))
+}
+
+// LatencyB13GTE applies the GTE predicate on the "latency_b13" field.
+func LatencyB13GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB13, v))
+}
+
+// LatencyB13LT applies the LT predicate on the "latency_b13" field.
+func LatencyB13LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB13, v))
+}
+
+// LatencyB13LTE applies the LTE predicate on the "latency_b13" field.
+func LatencyB13LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB13, v))
+}
+
+// LatencyB13IsNil applies the IsNil predicate on the "latency_b13" field.
+func LatencyB13IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB13))
+}
+
+// LatencyB13NotNil applies the NotNil predicate on the "latency_b13" field.
+func LatencyB13NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB13))
+}
+
+// LatencyB14EQ applies the EQ predicate on the "latency_b14" field.
+func LatencyB14EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB14, v))
+}
+
+// LatencyB14NEQ applies the NEQ predicate on the "latency_b14" field.
+func LatencyB14NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB14, v))
+}
+
+// LatencyB14In applies the In predicate on the "latency_b14" field.
+func LatencyB14In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB14, vs...))
+}
+
+// LatencyB14NotIn applies the NotIn predicate on the "latency_b14" field.
+func LatencyB14NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB14, vs...))
+}
+
+// LatencyB14GT applies the GT predicate on the "latency_b14" field.
+func LatencyB14GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB14, v))
+}
+
+// LatencyB14GTE applies the GTE predicate on the "latency_b14" field.
+func LatencyB14GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB14, v))
+}
+
+// LatencyB14LT applies the LT predicate on the "latency_b14" field.
+func LatencyB14LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB14, v))
+}
+
+// LatencyB14LTE applies the LTE predicate on the "latency_b14" field.
+func LatencyB14LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB14, v))
+}
+
+// LatencyB14IsNil applies the IsNil predicate on the "latency_b14" field.
+func LatencyB14IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB14))
+}
+
+// LatencyB14NotNil applies the NotNil predicate on the "latency_b14" field.
+func LatencyB14NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB14))
+}
+
+// LatencyB15EQ applies the EQ predicate on the "latency_b15" field.
+func LatencyB15EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB15, v))
+}
+
+// LatencyB15NEQ applies the NEQ predicate on the "latency_b15" field.
+func LatencyB15NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB15, v))
+}
+
+// LatencyB15In applies the In predicate on the "latency_b15" field.
+func LatencyB15In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB15, vs...))
+}
+
+// LatencyB15NotIn applies the NotIn predicate on the "latency_b15" field.
+func LatencyB15NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB15, vs...))
+}
+
+// LatencyB15GT applies the GT predicate on the "latency_b15" field.
+func LatencyB15GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB15, v))
+}
+
+// LatencyB15GTE applies the GTE predicate on the "latency_b15" field.
+func LatencyB15GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB15, v))
+}
+
+// LatencyB15LT applies the LT predicate on the "latency_b15" field.
+func LatencyB15LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB15, v))
+}
+
+// LatencyB15LTE applies the LTE predicate on the "latency_b15" field.
+func LatencyB15LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB15, v))
+}
+
+// LatencyB15IsNil applies the IsNil predicate on the "latency_b15" field.
+func LatencyB15IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB15))
+}
+
+// LatencyB15NotNil applies the NotNil predicate on the "latency_b15" field.
+func LatencyB15NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB15))
+}
+
+// LatencyB16EQ applies the EQ predicate on the "latency_b16" field.
+func LatencyB16EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB16, v))
+}
+
+// LatencyB16NEQ applies the NEQ predicate on the "latency_b16" field.
+func LatencyB16NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB16, v))
+}
+
+// LatencyB16In applies the In predicate on the "latency_b16" field.
+func LatencyB16In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB16, vs...))
+}
+
+// LatencyB16NotIn applies the NotIn predicate on the "latency_b16" field.
+func LatencyB16NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB16, vs...))
+}
+
+// LatencyB16GT applies the GT predicate on the "latency_b16" field.
+func LatencyB16GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB16, v))
+}
+
+// LatencyB16GTE applies the GTE predicate on the "latency_b16" field.
+func LatencyB16GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB16, v))
+}
+
+// LatencyB16LT applies the LT predicate on the "latency_b16" field.
+func LatencyB16LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB16, v))
+}
+
+// LatencyB16LTE applies the LTE predicate on the "latency_b16" field.
+func LatencyB16LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB16, v))
+}
+
+// LatencyB16IsNil applies the IsNil predicate on the "latency_b16" field.
+func LatencyB16IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB16))
+}
+
+// LatencyB16NotNil applies the NotNil predicate on the "latency_b16" field.
+func LatencyB16NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB16))
+}
+
+// LatencyB17EQ applies the EQ predicate on the "latency_b17" field.
+func LatencyB17EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB17, v))
+}
+
+// LatencyB17NEQ applies the NEQ predicate on the "latency_b17" field.
+func LatencyB17NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB17, v))
+}
+
+// LatencyB17In applies the In predicate on the "latency_b17" field.
+func LatencyB17In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB17, vs...))
+}
+
+// LatencyB17NotIn applies the NotIn predicate on the "latency_b17" field.
+func LatencyB17NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB17, vs...))
+}
+
+// LatencyB17GT applies the GT predicate on the "latency_b17" field.
+func LatencyB17GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB17, v))
+}
+
+// LatencyB17GTE applies the GTE predicate on the "latency_b17" field.
+func LatencyB17GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB17, v))
+}
+
+// LatencyB17LT applies the LT predicate on the "latency_b17" field.
+func LatencyB17LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB17, v))
+}
+
+// LatencyB17LTE applies the LTE predicate on the "latency_b17" field.
+func LatencyB17LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB17, v))
+}
+
+// LatencyB17IsNil applies the IsNil predicate on the "latency_b17" field.
+func LatencyB17IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB17))
+}
+
+// LatencyB17NotNil applies the NotNil predicate on the "latency_b17" field.
+func LatencyB17NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB17))
+}
+
+// LatencyB18EQ applies the EQ predicate on the "latency_b18" field.
+func LatencyB18EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB18, v))
+}
+
+// LatencyB18NEQ applies the NEQ predicate on the "latency_b18" field.
+func LatencyB18NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB18, v))
+}
+
+// LatencyB18In applies the In predicate on the "latency_b18" field.
+func LatencyB18In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB18, vs...))
+}
+
+// LatencyB18NotIn applies the NotIn predicate on the "latency_b18" field.
+func LatencyB18NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB18, vs...))
+}
+
+// LatencyB18GT applies the GT predicate on the "latency_b18" field.
+func LatencyB18GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB18, v))
+}
+
+// LatencyB18GTE applies the GTE predicate on the "latency_b18" field.
+func LatencyB18GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB18, v))
+}
+
+// LatencyB18LT applies the LT predicate on the "latency_b18" field.
+func LatencyB18LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB18, v))
+}
+
+// LatencyB18LTE applies the LTE predicate on the "latency_b18" field.
+func LatencyB18LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB18, v))
+}
+
+// LatencyB18IsNil applies the IsNil predicate on the "latency_b18" field.
+func LatencyB18IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB18))
+}
+
+// LatencyB18NotNil applies the NotNil predicate on the "latency_b18" field.
+func LatencyB18NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB18))
+}
+
+// LatencyB19EQ applies the EQ predicate on the "latency_b19" field.
+func LatencyB19EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB19, v))
+}
+
+// LatencyB19NEQ applies the NEQ predicate on the "latency_b19" field.
+func LatencyB19NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB19, v))
+}
+
+// LatencyB19In applies the In predicate on the "latency_b19" field.
+func LatencyB19In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB19, vs...))
+}
+
+// LatencyB19NotIn applies the NotIn predicate on the "latency_b19" field.
+func LatencyB19NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB19, vs...))
+}
+
+// LatencyB19GT applies the GT predicate on the "latency_b19" field.
+func LatencyB19GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB19, v))
+}
+
+// LatencyB19GTE applies the GTE predicate on the "latency_b19" field.
+func LatencyB19GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB19, v))
+}
+
+// LatencyB19LT applies the LT predicate on the "latency_b19" field.
+func LatencyB19LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB19, v))
+}
+
+// LatencyB19LTE applies the LTE predicate on the "latency_b19" field.
+func LatencyB19LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB19, v))
+}
+
+// LatencyB19IsNil applies the IsNil predicate on the "latency_b19" field.
+func LatencyB19IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB19))
+}
+
+// LatencyB19NotNil applies the NotNil predicate on the "latency_b19" field.
+func LatencyB19NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB19))
+}
+
+// LatencyB20EQ applies the EQ predicate on the "latency_b20" field.
+func LatencyB20EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB20, v))
+}
+
+// LatencyB20NEQ applies the NEQ predicate on the "latency_b20" field.
+func LatencyB20NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB20, v))
+}
+
+// LatencyB20In applies the In predicate on the "latency_b20" field.
+func LatencyB20In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB20, vs...))
+}
+
+// LatencyB20NotIn applies the NotIn predicate on the "latency_b20" field.
+func LatencyB20NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB20, vs...))
+}
+
+// LatencyB20GT applies the GT predicate on the "latency_b20" field.
+func LatencyB20GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB20, v))
+}
+
+// LatencyB20GTE applies the GTE predicate on the "latency_b20" field.
+func LatencyB20GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB20, v))
+}
+
+// LatencyB20LT applies the LT predicate on the "latency_b20" field.
+func LatencyB20LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB20, v))
+}
+
+// LatencyB20LTE applies the LTE predicate on the "latency_b20" field.
+func LatencyB20LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB20, v))
+}
+
+// LatencyB20IsNil applies the IsNil predicate on the "latency_b20" field.
+func LatencyB20IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB20))
+}
+
+// LatencyB20NotNil applies the NotNil predicate on the "latency_b20" field.
+func LatencyB20NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB20))
+}
+
+// LatencyB21EQ applies the EQ predicate on the "latency_b21" field.
+func LatencyB21EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB21, v))
+}
+
+// LatencyB21NEQ applies the NEQ predicate on the "latency_b21" field.
+func LatencyB21NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB21, v))
+}
+
+// LatencyB21In applies the In predicate on the "latency_b21" field.
+func LatencyB21In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB21, vs...))
+}
+
+// LatencyB21NotIn applies the NotIn predicate on the "latency_b21" field.
+func LatencyB21NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB21, vs...))
+}
+
+// LatencyB21GT applies the GT predicate on the "latency_b21" field.
+func LatencyB21GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB21, v))
+}
+
+// LatencyB21GTE applies the GTE predicate on the "latency_b21" field.
+func LatencyB21GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB21, v))
+}
+
+// LatencyB21LT applies the LT predicate on the "latency_b21" field.
+func LatencyB21LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB21, v))
+}
+
+// LatencyB21LTE applies the LTE predicate on the "latency_b21" field.
+func LatencyB21LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB21, v))
+}
+
+// LatencyB21IsNil applies the IsNil predicate on the "latency_b21" field.
+func LatencyB21IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB21))
+}
+
+// LatencyB21NotNil applies the NotNil predicate on the "latency_b21" field.
+func LatencyB21NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB21))
+}
+
+// LatencyB22EQ applies the EQ predicate on the "latency_b22" field.
+func LatencyB22EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB22, v))
+}
+
+// LatencyB22NEQ applies the NEQ predicate on the "latency_b22" field.
+func LatencyB22NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB22, v))
+}
+
+// LatencyB22In applies the In predicate on the "latency_b22" field.
+func LatencyB22In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB22, vs...))
+}
+
+// LatencyB22NotIn applies the NotIn predicate on the "latency_b22" field.
+func LatencyB22NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB22, vs...))
+}
+
+// LatencyB22GT applies the GT predicate on the "latency_b22" field.
+func LatencyB22GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB22, v))
+}
+
+// LatencyB22GTE applies the GTE predicate on the "latency_b22" field.
+func LatencyB22GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB22, v))
+}
+
+// LatencyB22LT applies the LT predicate on the "latency_b22" field.
+func LatencyB22LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB22, v))
+}
+
+// LatencyB22LTE applies the LTE predicate on the "latency_b22" field.
+func LatencyB22LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB22, v))
+}
+
+// LatencyB22IsNil applies the IsNil predicate on the "latency_b22" field.
+func LatencyB22IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB22))
+}
+
+// LatencyB22NotNil applies the NotNil predicate on the "latency_b22" field.
+func LatencyB22NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB22))
+}
+
+// LatencyB23EQ applies the EQ predicate on the "latency_b23" field.
+func LatencyB23EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB23, v))
+}
+
+// LatencyB23NEQ applies the NEQ predicate on the "latency_b23" field.
+func LatencyB23NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB23, v))
+}
+
+// LatencyB23In applies the In predicate on the "latency_b23" field.
+func LatencyB23In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB23, vs...))
+}
+
+// LatencyB23NotIn applies the NotIn predicate on the "latency_b23" field.
+func LatencyB23NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB23, vs...))
+}
+
+// LatencyB23GT applies the GT predicate on the "latency_b23" field.
+func LatencyB23GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB23, v))
+}
+
+// LatencyB23GTE applies the GTE predicate on the "latency_b23" field.
+func LatencyB23GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB23, v))
+}
+
+// LatencyB23LT applies the LT predicate on the "latency_b23" field.
+func LatencyB23LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB23, v))
+}
+
+// LatencyB23LTE applies the LTE predicate on the "latency_b23" field.
+func LatencyB23LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB23, v))
+}
+
+// LatencyB23IsNil applies the IsNil predicate on the "latency_b23" field.
+func LatencyB23IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB23))
+}
+
+// LatencyB23NotNil applies the NotNil predicate on the "latency_b23" field.
+func LatencyB23NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB23))
+}
+
+// LatencyB24EQ applies the EQ predicate on the "latency_b24" field.
+func LatencyB24EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB24, v))
+}
+
+// LatencyB24NEQ applies the NEQ predicate on the "latency_b24" field.
+func LatencyB24NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB24, v))
+}
+
+// LatencyB24In applies the In predicate on the "latency_b24" field.
+func LatencyB24In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB24, vs...))
+}
+
+// LatencyB24NotIn applies the NotIn predicate on the "latency_b24" field.
+func LatencyB24NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB24, vs...))
+}
+
+// LatencyB24GT applies the GT predicate on the "latency_b24" field.
+func LatencyB24GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB24, v))
+}
+
+// LatencyB24GTE applies the GTE predicate on the "latency_b24" field.
+func LatencyB24GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB24, v))
+}
+
+// LatencyB24LT applies the LT predicate on the "latency_b24" field.
+func LatencyB24LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB24, v))
+}
+
+// LatencyB24LTE applies the LTE predicate on the "latency_b24" field.
+func LatencyB24LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB24, v))
+}
+
+// LatencyB24IsNil applies the IsNil predicate on the "latency_b24" field.
+func LatencyB24IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB24))
+}
+
+// LatencyB24NotNil applies the NotNil predicate on the "latency_b24" field.
+func LatencyB24NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB24))
+}
+
+// LatencyB25EQ applies the EQ predicate on the "latency_b25" field.
+func LatencyB25EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB25, v))
+}
+
+// LatencyB25NEQ applies the NEQ predicate on the "latency_b25" field.
+func LatencyB25NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB25, v))
+}
+
+// LatencyB25In applies the In predicate on the "latency_b25" field.
+func LatencyB25In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB25, vs...))
+}
+
+// LatencyB25NotIn applies the NotIn predicate on the "latency_b25" field.
+func LatencyB25NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB25, vs...))
+}
+
+// LatencyB25GT applies the GT predicate on the "latency_b25" field.
+func LatencyB25GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB25, v))
+}
+
+// LatencyB25GTE applies the GTE predicate on the "latency_b25" field.
+func LatencyB25GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB25, v))
+}
+
+// LatencyB25LT applies the LT predicate on the "latency_b25" field.
+func LatencyB25LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB25, v))
+}
+
+// LatencyB25LTE applies the LTE predicate on the "latency_b25" field.
+func LatencyB25LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB25, v))
+}
+
+// LatencyB25IsNil applies the IsNil predicate on the "latency_b25" field.
+func LatencyB25IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB25))
+}
+
+// LatencyB25NotNil applies the NotNil predicate on the "latency_b25" field.
+func LatencyB25NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB25))
+}
+
+// LatencyB26EQ applies the EQ predicate on the "latency_b26" field.
+func LatencyB26EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB26, v))
+}
+
+// LatencyB26NEQ applies the NEQ predicate on the "latency_b26" field.
+func LatencyB26NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB26, v))
+}
+
+// LatencyB26In applies the In predicate on the "latency_b26" field.
+func LatencyB26In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB26, vs...))
+}
+
+// LatencyB26NotIn applies the NotIn predicate on the "latency_b26" field.
+func LatencyB26NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB26, vs...))
+}
+
+// LatencyB26GT applies the GT predicate on the "latency_b26" field.
+func LatencyB26GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB26, v))
+}
+
+// LatencyB26GTE applies the GTE predicate on the "latency_b26" field.
+func LatencyB26GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB26, v))
+}
+
+// LatencyB26LT applies the LT predicate on the "latency_b26" field.
+func LatencyB26LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB26, v))
+}
+
+// LatencyB26LTE applies the LTE predicate on the "latency_b26" field.
+func LatencyB26LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB26, v))
+}
+
+// LatencyB26IsNil applies the IsNil predicate on the "latency_b26" field.
+func LatencyB26IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB26))
+}
+
+// LatencyB26NotNil applies the NotNil predicate on the "latency_b26" field.
+func LatencyB26NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB26))
+}
+
+// LatencyB27EQ applies the EQ predicate on the "latency_b27" field.
+func LatencyB27EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB27, v))
+}
+
+// LatencyB27NEQ applies the NEQ predicate on the "latency_b27" field.
+func LatencyB27NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB27, v))
+}
+
+// LatencyB27In applies the In predicate on the "latency_b27" field.
+func LatencyB27In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB27, vs...))
+}
+
+// LatencyB27NotIn applies the NotIn predicate on the "latency_b27" field.
+func LatencyB27NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB27, vs...))
+}
+
+// LatencyB27GT applies the GT predicate on the "latency_b27" field.
+func LatencyB27GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB27, v))
+}
+
+// LatencyB27GTE applies the GTE predicate on the "latency_b27" field.
+func LatencyB27GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB27, v))
+}
+
+// LatencyB27LT applies the LT predicate on the "latency_b27" field.
+func LatencyB27LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB27, v))
+}
+
+// LatencyB27LTE applies the LTE predicate on the "latency_b27" field.
+func LatencyB27LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB27, v))
+}
+
+// LatencyB27IsNil applies the IsNil predicate on the "latency_b27" field.
+func LatencyB27IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB27))
+}
+
+// LatencyB27NotNil applies the NotNil predicate on the "latency_b27" field.
+func LatencyB27NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB27))
+}
+
+// LatencyB28EQ applies the EQ predicate on the "latency_b28" field.
+func LatencyB28EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB28, v))
+}
+
+// LatencyB28NEQ applies the NEQ predicate on the "latency_b28" field.
+func LatencyB28NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB28, v))
+}
+
+// LatencyB28In applies the In predicate on the "latency_b28" field.
+func LatencyB28In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB28, vs...))
+}
+
+// LatencyB28NotIn applies the NotIn predicate on the "latency_b28" field.
+func LatencyB28NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB28, vs...))
+}
+
+// LatencyB28GT applies the GT predicate on the "latency_b28" field.
+func LatencyB28GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB28, v))
+}
+
+// LatencyB28GTE applies the GTE predicate on the "latency_b28" field.
+func LatencyB28GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB28, v))
+}
+
+// LatencyB28LT applies the LT predicate on the "latency_b28" field.
+func LatencyB28LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB28, v))
+}
+
+// LatencyB28LTE applies the LTE predicate on the "latency_b28" field.
+func LatencyB28LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB28, v))
+}
+
+// LatencyB28IsNil applies the IsNil predicate on the "latency_b28" field.
+func LatencyB28IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB28))
+}
+
+// LatencyB28NotNil applies the NotNil predicate on the "latency_b28" field.
+func LatencyB28NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB28))
+}
+
+// LatencyB29EQ applies the EQ predicate on the "latency_b29" field.
+func LatencyB29EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB29, v))
+}
+
+// LatencyB29NEQ applies the NEQ predicate on the "latency_b29" field.
+func LatencyB29NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB29, v))
+}
+
+// LatencyB29In applies the In predicate on the "latency_b29" field.
+func LatencyB29In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB29, vs...))
+}
+
+// LatencyB29NotIn applies the NotIn predicate on the "latency_b29" field.
+func LatencyB29NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB29, vs...))
+}
+
+// LatencyB29GT applies the GT predicate on the "latency_b29" field.
+func LatencyB29GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB29, v))
+}
+
+// LatencyB29GTE applies the GTE predicate on the "latency_b29" field.
+func LatencyB29GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB29, v))
+}
+
+// LatencyB29LT applies the LT predicate on the "latency_b29" field.
+func LatencyB29LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB29, v))
+}
+
+// LatencyB29LTE applies the LTE predicate on the "latency_b29" field.
+func LatencyB29LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB29, v))
+}
+
+// LatencyB29IsNil applies the IsNil predicate on the "latency_b29" field.
+func LatencyB29IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB29))
+}
+
+// LatencyB29NotNil applies the NotNil predicate on the "latency_b29" field.
+func LatencyB29NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB29))
+}
+
+// LatencyB30EQ applies the EQ predicate on the "latency_b30" field.
+func LatencyB30EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB30, v))
+}
+
+// LatencyB30NEQ applies the NEQ predicate on the "latency_b30" field.
+func LatencyB30NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB30, v))
+}
+
+// LatencyB30In applies the In predicate on the "latency_b30" field.
+func LatencyB30In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB30, vs...))
+}
+
+// LatencyB30NotIn applies the NotIn predicate on the "latency_b30" field.
+func LatencyB30NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB30, vs...))
+}
+
+// LatencyB30GT applies the GT predicate on the "latency_b30" field.
+func LatencyB30GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB30, v))
+}
+
+// LatencyB30GTE applies the GTE predicate on the "latency_b30" field.
+func LatencyB30GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB30, v))
+}
+
+// LatencyB30LT applies the LT predicate on the "latency_b30" field.
+func LatencyB30LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB30, v))
+}
+
+// LatencyB30LTE applies the LTE predicate on the "latency_b30" field.
+func LatencyB30LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB30, v))
+}
+
+// LatencyB30IsNil applies the IsNil predicate on the "latency_b30" field.
+func LatencyB30IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB30))
+}
+
+// LatencyB30NotNil applies the NotNil predicate on the "latency_b30" field.
+func LatencyB30NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB30))
+}
+
+// LatencyB31EQ applies the EQ predicate on the "latency_b31" field.
+func LatencyB31EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB31, v))
+}
+
+// LatencyB31NEQ applies the NEQ predicate on the "latency_b31" field.
+func LatencyB31NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB31, v))
+}
+
+// LatencyB31In applies the In predicate on the "latency_b31" field.
+func LatencyB31In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB31, vs...))
+}
+
+// LatencyB31NotIn applies the NotIn predicate on the "latency_b31" field.
+func LatencyB31NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB31, vs...))
+}
+
+// LatencyB31GT applies the GT predicate on the "latency_b31" field.
+func LatencyB31GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB31, v))
+}
+
+// LatencyB31GTE applies the GTE predicate on the "latency_b31" field.
+func LatencyB31GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB31, v))
+}
+
+// LatencyB31LT applies the LT predicate on the "latency_b31" field.
+func LatencyB31LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB31, v))
+}
+
+// LatencyB31LTE applies the LTE predicate on the "latency_b31" field.
+func LatencyB31LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB31, v))
+}
+
+// LatencyB31IsNil applies the IsNil predicate on the "latency_b31" field.
+func LatencyB31IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB31))
+}
+
+// LatencyB31NotNil applies the NotNil predicate on the "latency_b31" field.
+func LatencyB31NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB31))
+}
+
+// LatencyB32EQ applies the EQ predicate on the "latency_b32" field.
+func LatencyB32EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB32, v))
+}
+
+// LatencyB32NEQ applies the NEQ predicate on the "latency_b32" field.
+func LatencyB32NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB32, v))
+}
+
+// LatencyB32In applies the In predicate on the "latency_b32" field.
+func LatencyB32In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB32, vs...))
+}
+
+// LatencyB32NotIn applies the NotIn predicate on the "latency_b32" field.
+func LatencyB32NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB32, vs...))
+}
+
+// LatencyB32GT applies the GT predicate on the "latency_b32" field.
+func LatencyB32GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB32, v))
+}
+
+// LatencyB32GTE applies the GTE predicate on the "latency_b32" field.
+func LatencyB32GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB32, v))
+}
+
+// LatencyB32LT applies the LT predicate on the "latency_b32" field.
+func LatencyB32LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB32, v))
+}
+
+// LatencyB32LTE applies the LTE predicate on the "latency_b32" field.
+func LatencyB32LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB32, v))
+}
+
+// LatencyB32IsNil applies the IsNil predicate on the "latency_b32" field.
+func LatencyB32IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB32))
+}
+
+// LatencyB32NotNil applies the NotNil predicate on the "latency_b32" field.
+func LatencyB32NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB32))
+}
+
+// LatencyB33EQ applies the EQ predicate on the "latency_b33" field.
+func LatencyB33EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB33, v))
+}
+
+// LatencyB33NEQ applies the NEQ predicate on the "latency_b33" field.
+func LatencyB33NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB33, v))
+}
+
+// LatencyB33In applies the In predicate on the "latency_b33" field.
+func LatencyB33In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB33, vs...))
+}
+
+// LatencyB33NotIn applies the NotIn predicate on the "latency_b33" field.
+func LatencyB33NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB33, vs...))
+}
+
+// LatencyB33GT applies the GT predicate on the "latency_b33" field.
+func LatencyB33GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB33, v))
+}
+
+// LatencyB33GTE applies the GTE predicate on the "latency_b33" field.
+func LatencyB33GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB33, v))
+}
+
+// LatencyB33LT applies the LT predicate on the "latency_b33" field.
+func LatencyB33LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB33, v))
+}
+
+// LatencyB33LTE applies the LTE predicate on the "latency_b33" field.
+func LatencyB33LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB33, v))
+}
+
+// LatencyB33IsNil applies the IsNil predicate on the "latency_b33" field.
+func LatencyB33IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB33))
+}
+
+// LatencyB33NotNil applies the NotNil predicate on the "latency_b33" field.
+func LatencyB33NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB33))
+}
+
+// LatencyB34EQ applies the EQ predicate on the "latency_b34" field.
+func LatencyB34EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB34, v))
+}
+
+// LatencyB34NEQ applies the NEQ predicate on the "latency_b34" field.
+func LatencyB34NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB34, v))
+}
+
+// LatencyB34In applies the In predicate on the "latency_b34" field.
+func LatencyB34In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB34, vs...))
+}
+
+// LatencyB34NotIn applies the NotIn predicate on the "latency_b34" field.
+func LatencyB34NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB34, vs...))
+}
+
+// LatencyB34GT applies the GT predicate on the "latency_b34" field.
+func LatencyB34GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB34, v))
+}
+
+// LatencyB34GTE applies the GTE predicate on the "latency_b34" field.
+func LatencyB34GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB34, v))
+}
+
+// LatencyB34LT applies the LT predicate on the "latency_b34" field.
+func LatencyB34LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB34, v))
+}
+
+// LatencyB34LTE applies the LTE predicate on the "latency_b34" field.
+func LatencyB34LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB34, v))
+}
+
+// LatencyB34IsNil applies the IsNil predicate on the "latency_b34" field.
+func LatencyB34IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB34))
+}
+
+// LatencyB34NotNil applies the NotNil predicate on the "latency_b34" field.
+func LatencyB34NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB34))
+}
+
+// LatencyB35EQ applies the EQ predicate on the "latency_b35" field.
+func LatencyB35EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB35, v))
+}
+
+// LatencyB35NEQ applies the NEQ predicate on the "latency_b35" field.
+func LatencyB35NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB35, v))
+}
+
+// LatencyB35In applies the In predicate on the "latency_b35" field.
+func LatencyB35In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB35, vs...))
+}
+
+// LatencyB35NotIn applies the NotIn predicate on the "latency_b35" field.
+func LatencyB35NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB35, vs...))
+}
+
+// LatencyB35GT applies the GT predicate on the "latency_b35" field.
+func LatencyB35GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB35, v))
+}
+
+// LatencyB35GTE applies the GTE predicate on the "latency_b35" field.
+func LatencyB35GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB35, v))
+}
+
+// LatencyB35LT applies the LT predicate on the "latency_b35" field.
+func LatencyB35LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB35, v))
+}
+
+// LatencyB35LTE applies the LTE predicate on the "latency_b35" field.
+func LatencyB35LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB35, v))
+}
+
+// LatencyB35IsNil applies the IsNil predicate on the "latency_b35" field.
+func LatencyB35IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB35))
+}
+
+// LatencyB35NotNil applies the NotNil predicate on the "latency_b35" field.
+func LatencyB35NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB35))
+}
+
+// LatencyB36EQ applies the EQ predicate on the "latency_b36" field.
+func LatencyB36EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB36, v))
+}
+
+// LatencyB36NEQ applies the NEQ predicate on the "latency_b36" field.
+func LatencyB36NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB36, v))
+}
+
+// LatencyB36In applies the In predicate on the "latency_b36" field.
+func LatencyB36In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB36, vs...))
+}
+
+// LatencyB36NotIn applies the NotIn predicate on the "latency_b36" field.
+func LatencyB36NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB36, vs...))
+}
+
+// LatencyB36GT applies the GT predicate on the "latency_b36" field.
+func LatencyB36GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB36, v))
+}
+
+// LatencyB36GTE applies the GTE predicate on the "latency_b36" field.
+func LatencyB36GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB36, v))
+}
+
+// LatencyB36LT applies the LT predicate on the "latency_b36" field.
+func LatencyB36LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB36, v))
+}
+
+// LatencyB36LTE applies the LTE predicate on the "latency_b36" field.
+func LatencyB36LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB36, v))
+}
+
+// LatencyB36IsNil applies the IsNil predicate on the "latency_b36" field.
+func LatencyB36IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB36))
+}
+
+// LatencyB36NotNil applies the NotNil predicate on the "latency_b36" field.
+func LatencyB36NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB36))
+}
+
+// LatencyB37EQ applies the EQ predicate on the "latency_b37" field.
+func LatencyB37EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB37, v))
+}
+
+// LatencyB37NEQ applies the NEQ predicate on the "latency_b37" field.
+func LatencyB37NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB37, v))
+}
+
+// LatencyB37In applies the In predicate on the "latency_b37" field.
+func LatencyB37In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB37, vs...))
+}
+
+// LatencyB37NotIn applies the NotIn predicate on the "latency_b37" field.
+func LatencyB37NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB37, vs...))
+}
+
+// LatencyB37GT applies the GT predicate on the "latency_b37" field.
+func LatencyB37GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB37, v))
+}
+
+// LatencyB37GTE applies the GTE predicate on the "latency_b37" field.
+func LatencyB37GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB37, v))
+}
+
+// LatencyB37LT applies the LT predicate on the "latency_b37" field.
+func LatencyB37LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB37, v))
+}
+
+// LatencyB37LTE applies the LTE predicate on the "latency_b37" field.
+func LatencyB37LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB37, v))
+}
+
+// LatencyB37IsNil applies the IsNil predicate on the "latency_b37" field.
+func LatencyB37IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB37))
+}
+
+// LatencyB37NotNil applies the NotNil predicate on the "latency_b37" field.
+func LatencyB37NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB37))
+}
+
+// LatencyB38EQ applies the EQ predicate on the "latency_b38" field.
+func LatencyB38EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB38, v))
+}
+
+// LatencyB38NEQ applies the NEQ predicate on the "latency_b38" field.
+func LatencyB38NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB38, v))
+}
+
+// LatencyB38In applies the In predicate on the "latency_b38" field.
+func LatencyB38In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB38, vs...))
+}
+
+// LatencyB38NotIn applies the NotIn predicate on the "latency_b38" field.
+func LatencyB38NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB38, vs...))
+}
+
+// LatencyB38GT applies the GT predicate on the "latency_b38" field.
+func LatencyB38GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB38, v))
+}
+
+// LatencyB38GTE applies the GTE predicate on the "latency_b38" field.
+func LatencyB38GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB38, v))
+}
+
+// LatencyB38LT applies the LT predicate on the "latency_b38" field.
+func LatencyB38LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB38, v))
+}
+
+// LatencyB38LTE applies the LTE predicate on the "latency_b38" field.
+func LatencyB38LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB38, v))
+}
+
+// LatencyB38IsNil applies the IsNil predicate on the "latency_b38" field.
+func LatencyB38IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB38))
+}
+
+// LatencyB38NotNil applies the NotNil predicate on the "latency_b38" field.
+func LatencyB38NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB38))
+}
+
+// LatencyB39EQ applies the EQ predicate on the "latency_b39" field.
+func LatencyB39EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB39, v))
+}
+
+// LatencyB39NEQ applies the NEQ predicate on the "latency_b39" field.
+func LatencyB39NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB39, v))
+}
+
+// LatencyB39In applies the In predicate on the "latency_b39" field.
+func LatencyB39In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB39, vs...))
+}
+
+// LatencyB39NotIn applies the NotIn predicate on the "latency_b39" field.
+func LatencyB39NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB39, vs...))
+}
+
+// LatencyB39GT applies the GT predicate on the "latency_b39" field.
+func LatencyB39GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB39, v))
+}
+
+// LatencyB39GTE applies the GTE predicate on the "latency_b39" field.
+func LatencyB39GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB39, v))
+}
+
+// LatencyB39LT applies the LT predicate on the "latency_b39" field.
+func LatencyB39LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB39, v))
+}
+
+// LatencyB39LTE applies the LTE predicate on the "latency_b39" field.
+func LatencyB39LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB39, v))
+}
+
+// LatencyB39IsNil applies the IsNil predicate on the "latency_b39" field.
+func LatencyB39IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB39))
+}
+
+// LatencyB39NotNil applies the NotNil predicate on the "latency_b39" field.
+func LatencyB39NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB39))
+}
+
+// LatencyB40EQ applies the EQ predicate on the "latency_b40" field.
+func LatencyB40EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB40, v))
+}
+
+// LatencyB40NEQ applies the NEQ predicate on the "latency_b40" field.
+func LatencyB40NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB40, v))
+}
+
+// LatencyB40In applies the In predicate on the "latency_b40" field.
+func LatencyB40In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB40, vs...))
+}
+
+// LatencyB40NotIn applies the NotIn predicate on the "latency_b40" field.
+func LatencyB40NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB40, vs...))
+}
+
+// LatencyB40GT applies the GT predicate on the "latency_b40" field.
+func LatencyB40GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB40, v))
+}
+
+// LatencyB40GTE applies the GTE predicate on the "latency_b40" field.
+func LatencyB40GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB40, v))
+}
+
+// LatencyB40LT applies the LT predicate on the "latency_b40" field.
+func LatencyB40LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB40, v))
+}
+
+// LatencyB40LTE applies the LTE predicate on the "latency_b40" field.
+func LatencyB40LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB40, v))
+}
+
+// LatencyB40IsNil applies the IsNil predicate on the "latency_b40" field.
+func LatencyB40IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB40))
+}
+
+// LatencyB40NotNil applies the NotNil predicate on the "latency_b40" field.
+func LatencyB40NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB40))
+}
+
+// LatencyB41EQ applies the EQ predicate on the "latency_b41" field.
+func LatencyB41EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB41, v))
+}
+
+// LatencyB41NEQ applies the NEQ predicate on the "latency_b41" field.
+func LatencyB41NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB41, v))
+}
+
+// LatencyB41In applies the In predicate on the "latency_b41" field.
+func LatencyB41In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB41, vs...))
+}
+
+// LatencyB41NotIn applies the NotIn predicate on the "latency_b41" field.
+func LatencyB41NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB41, vs...))
+}
+
+// LatencyB41GT applies the GT predicate on the "latency_b41" field.
+func LatencyB41GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB41, v))
+}
+
+// LatencyB41GTE applies the GTE predicate on the "latency_b41" field.
+func LatencyB41GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB41, v))
+}
+
+// LatencyB41LT applies the LT predicate on the "latency_b41" field.
+func LatencyB41LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB41, v))
+}
+
+// LatencyB41LTE applies the LTE predicate on the "latency_b41" field.
+func LatencyB41LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB41, v))
+}
+
+// LatencyB41IsNil applies the IsNil predicate on the "latency_b41" field.
+func LatencyB41IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB41))
+}
+
+// LatencyB41NotNil applies the NotNil predicate on the "latency_b41" field.
+func LatencyB41NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB41))
+}
+
+// LatencyB42EQ applies the EQ predicate on the "latency_b42" field.
+func LatencyB42EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB42, v))
+}
+
+// LatencyB42NEQ applies the NEQ predicate on the "latency_b42" field.
+func LatencyB42NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB42, v))
+}
+
+// LatencyB42In applies the In predicate on the "latency_b42" field.
+func LatencyB42In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB42, vs...))
+}
+
+// LatencyB42NotIn applies the NotIn predicate on the "latency_b42" field.
+func LatencyB42NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB42, vs...))
+}
+
+// LatencyB42GT applies the GT predicate on the "latency_b42" field.
+func LatencyB42GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB42, v))
+}
+
+// LatencyB42GTE applies the GTE predicate on the "latency_b42" field.
+func LatencyB42GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB42, v))
+}
+
+// LatencyB42LT applies the LT predicate on the "latency_b42" field.
+func LatencyB42LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB42, v))
+}
+
+// LatencyB42LTE applies the LTE predicate on the "latency_b42" field.
+func LatencyB42LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB42, v))
+}
+
+// LatencyB42IsNil applies the IsNil predicate on the "latency_b42" field.
+func LatencyB42IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB42))
+}
+
+// LatencyB42NotNil applies the NotNil predicate on the "latency_b42" field.
+func LatencyB42NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB42))
+}
+
+// LatencyB43EQ applies the EQ predicate on the "latency_b43" field.
+func LatencyB43EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB43, v))
+}
+
+// LatencyB43NEQ applies the NEQ predicate on the "latency_b43" field.
+func LatencyB43NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB43, v))
+}
+
+// LatencyB43In applies the In predicate on the "latency_b43" field.
+func LatencyB43In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB43, vs...))
+}
+
+// LatencyB43NotIn applies the NotIn predicate on the "latency_b43" field.
+func LatencyB43NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB43, vs...))
+}
+
+// LatencyB43GT applies the GT predicate on the "latency_b43" field.
+func LatencyB43GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB43, v))
+}
+
+// LatencyB43GTE applies the GTE predicate on the "latency_b43" field.
+func LatencyB43GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB43, v))
+}
+
+// LatencyB43LT applies the LT predicate on the "latency_b43" field.
+func LatencyB43LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB43, v))
+}
+
+// LatencyB43LTE applies the LTE predicate on the "latency_b43" field.
+func LatencyB43LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB43, v))
+}
+
+// LatencyB43IsNil applies the IsNil predicate on the "latency_b43" field.
+func LatencyB43IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB43))
+}
+
+// LatencyB43NotNil applies the NotNil predicate on the "latency_b43" field.
+func LatencyB43NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB43))
+}
+
+// LatencyB44EQ applies the EQ predicate on the "latency_b44" field.
+func LatencyB44EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB44, v))
+}
+
+// LatencyB44NEQ applies the NEQ predicate on the "latency_b44" field.
+func LatencyB44NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB44, v))
+}
+
+// LatencyB44In applies the In predicate on the "latency_b44" field.
+func LatencyB44In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB44, vs...))
+}
+
+// LatencyB44NotIn applies the NotIn predicate on the "latency_b44" field.
+func LatencyB44NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB44, vs...))
+}
+
+// LatencyB44GT applies the GT predicate on the "latency_b44" field.
+func LatencyB44GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB44, v))
+}
+
+// LatencyB44GTE applies the GTE predicate on the "latency_b44" field.
+func LatencyB44GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB44, v))
+}
+
+// LatencyB44LT applies the LT predicate on the "latency_b44" field.
+func LatencyB44LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB44, v))
+}
+
+// LatencyB44LTE applies the LTE predicate on the "latency_b44" field.
+func LatencyB44LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB44, v))
+}
+
+// LatencyB44IsNil applies the IsNil predicate on the "latency_b44" field.
+func LatencyB44IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB44))
+}
+
+// LatencyB44NotNil applies the NotNil predicate on the "latency_b44" field.
+func LatencyB44NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB44))
+}
+
+// LatencyB45EQ applies the EQ predicate on the "latency_b45" field.
+func LatencyB45EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB45, v))
+}
+
+// LatencyB45NEQ applies the NEQ predicate on the "latency_b45" field.
+func LatencyB45NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB45, v))
+}
+
+// LatencyB45In applies the In predicate on the "latency_b45" field.
+func LatencyB45In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB45, vs...))
+}
+
+// LatencyB45NotIn applies the NotIn predicate on the "latency_b45" field.
+func LatencyB45NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB45, vs...))
+}
+
+// LatencyB45GT applies the GT predicate on the "latency_b45" field.
+func LatencyB45GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB45, v))
+}
+
+// LatencyB45GTE applies the GTE predicate on the "latency_b45" field.
+func LatencyB45GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB45, v))
+}
+
+// LatencyB45LT applies the LT predicate on the "latency_b45" field.
+func LatencyB45LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB45, v))
+}
+
+// LatencyB45LTE applies the LTE predicate on the "latency_b45" field.
+func LatencyB45LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB45, v))
+}
+
+// LatencyB45IsNil applies the IsNil predicate on the "latency_b45" field.
+func LatencyB45IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB45))
+}
+
+// LatencyB45NotNil applies the NotNil predicate on the "latency_b45" field.
+func LatencyB45NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB45))
+}
+
+// LatencyB46EQ applies the EQ predicate on the "latency_b46" field.
+func LatencyB46EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB46, v))
+}
+
+// LatencyB46NEQ applies the NEQ predicate on the "latency_b46" field.
+func LatencyB46NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB46, v))
+}
+
+// LatencyB46In applies the In predicate on the "latency_b46" field.
+func LatencyB46In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB46, vs...))
+}
+
+// LatencyB46NotIn applies the NotIn predicate on the "latency_b46" field.
+func LatencyB46NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB46, vs...))
+}
+
+// LatencyB46GT applies the GT predicate on the "latency_b46" field.
+func LatencyB46GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB46, v))
+}
+
+// LatencyB46GTE applies the GTE predicate on the "latency_b46" field.
+func LatencyB46GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB46, v))
+}
+
+// LatencyB46LT applies the LT predicate on the "latency_b46" field.
+func LatencyB46LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB46, v))
+}
+
+// LatencyB46LTE applies the LTE predicate on the "latency_b46" field.
+func LatencyB46LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB46, v))
+}
+
+// LatencyB46IsNil applies the IsNil predicate on the "latency_b46" field.
+func LatencyB46IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB46))
+}
+
+// LatencyB46NotNil applies the NotNil predicate on the "latency_b46" field.
+func LatencyB46NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB46))
+}
+
+// LatencyB47EQ applies the EQ predicate on the "latency_b47" field.
+func LatencyB47EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB47, v))
+}
+
+// LatencyB47NEQ applies the NEQ predicate on the "latency_b47" field.
+func LatencyB47NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB47, v))
+}
+
+// LatencyB47In applies the In predicate on the "latency_b47" field.
+func LatencyB47In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB47, vs...))
+}
+
+// LatencyB47NotIn applies the NotIn predicate on the "latency_b47" field.
+func LatencyB47NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB47, vs...))
+}
+
+// LatencyB47GT applies the GT predicate on the "latency_b47" field.
+func LatencyB47GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB47, v))
+}
+
+// LatencyB47GTE applies the GTE predicate on the "latency_b47" field.
+func LatencyB47GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB47, v))
+}
+
+// LatencyB47LT applies the LT predicate on the "latency_b47" field.
+func LatencyB47LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB47, v))
+}
+
+// LatencyB47LTE applies the LTE predicate on the "latency_b47" field.
+func LatencyB47LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB47, v))
+}
+
+// LatencyB47IsNil applies the IsNil predicate on the "latency_b47" field.
+func LatencyB47IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB47))
+}
+
+// LatencyB47NotNil applies the NotNil predicate on the "latency_b47" field.
+func LatencyB47NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB47))
+}
+
+// LatencyB48EQ applies the EQ predicate on the "latency_b48" field.
+func LatencyB48EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB48, v))
+}
+
+// LatencyB48NEQ applies the NEQ predicate on the "latency_b48" field.
+func LatencyB48NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB48, v))
+}
+
+// LatencyB48In applies the In predicate on the "latency_b48" field.
+func LatencyB48In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB48, vs...))
+}
+
+// LatencyB48NotIn applies the NotIn predicate on the "latency_b48" field.
+func LatencyB48NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB48, vs...))
+}
+
+// LatencyB48GT applies the GT predicate on the "latency_b48" field.
+func LatencyB48GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB48, v))
+}
+
+// LatencyB48GTE applies the GTE predicate on the "latency_b48" field.
+func LatencyB48GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB48, v))
+}
+
+// LatencyB48LT applies the LT predicate on the "latency_b48" field.
+func LatencyB48LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB48, v))
+}
+
+// LatencyB48LTE applies the LTE predicate on the "latency_b48" field.
+func LatencyB48LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB48, v))
+}
+
+// LatencyB48IsNil applies the IsNil predicate on the "latency_b48" field.
+func LatencyB48IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB48))
+}
+
+// LatencyB48NotNil applies the NotNil predicate on the "latency_b48" field.
+func LatencyB48NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB48))
+}
+
+// LatencyB49EQ applies the EQ predicate on the "latency_b49" field.
+func LatencyB49EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB49, v))
+}
+
+// LatencyB49NEQ applies the NEQ predicate on the "latency_b49" field.
+func LatencyB49NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB49, v))
+}
+
+// LatencyB49In applies the In predicate on the "latency_b49" field.
+func LatencyB49In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB49, vs...))
+}
+
+// LatencyB49NotIn applies the NotIn predicate on the "latency_b49" field.
+func LatencyB49NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB49, vs...))
+}
+
+// LatencyB49GT applies the GT predicate on the "latency_b49" field.
+func LatencyB49GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB49, v))
+}
+
+// LatencyB49GTE applies the GTE predicate on the "latency_b49" field.
+func LatencyB49GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB49, v))
+}
+
+// LatencyB49LT applies the LT predicate on the "latency_b49" field.
+func LatencyB49LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB49, v))
+}
+
+// LatencyB49LTE applies the LTE predicate on the "latency_b49" field.
+func LatencyB49LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB49, v))
+}
+
+// LatencyB49IsNil applies the IsNil predicate on the "latency_b49" field.
+func LatencyB49IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB49))
+}
+
+// LatencyB49NotNil applies the NotNil predicate on the "latency_b49" field.
+func LatencyB49NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB49))
+}
+
+// LatencyB50EQ applies the EQ predicate on the "latency_b50" field.
+func LatencyB50EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB50, v))
+}
+
+// LatencyB50NEQ applies the NEQ predicate on the "latency_b50" field.
+func LatencyB50NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB50, v))
+}
+
+// LatencyB50In applies the In predicate on the "latency_b50" field.
+func LatencyB50In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB50, vs...))
+}
+
+// LatencyB50NotIn applies the NotIn predicate on the "latency_b50" field.
+func LatencyB50NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB50, vs...))
+}
+
+// LatencyB50GT applies the GT predicate on the "latency_b50" field.
+func LatencyB50GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB50, v))
+}
+
+// LatencyB50GTE applies the GTE predicate on the "latency_b50" field.
+func LatencyB50GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB50, v))
+}
+
+// LatencyB50LT applies the LT predicate on the "latency_b50" field.
+func LatencyB50LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB50, v))
+}
+
+// LatencyB50LTE applies the LTE predicate on the "latency_b50" field.
+func LatencyB50LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB50, v))
+}
+
+// LatencyB50IsNil applies the IsNil predicate on the "latency_b50" field.
+func LatencyB50IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB50))
+}
+
+// LatencyB50NotNil applies the NotNil predicate on the "latency_b50" field.
+func LatencyB50NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB50))
+}
+
+// LatencyB51EQ applies the EQ predicate on the "latency_b51" field.
+func LatencyB51EQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB51, v))
+}
+
+// LatencyB51NEQ applies the NEQ predicate on the "latency_b51" field.
+func LatencyB51NEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldLatencyB51, v))
+}
+
+// LatencyB51In applies the In predicate on the "latency_b51" field.
+func LatencyB51In(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldLatencyB51, vs...))
+}
+
+// LatencyB51NotIn applies the NotIn predicate on the "latency_b51" field.
+func LatencyB51NotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldLatencyB51, vs...))
+}
+
+// LatencyB51GT applies the GT predicate on the "latency_b51" field.
+func LatencyB51GT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldLatencyB51, v))
+}
+
+// LatencyB51GTE applies the GTE predicate on the "latency_b51" field.
+func LatencyB51GTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldLatencyB51, v))
+}
+
+// LatencyB51LT applies the LT predicate on the "latency_b51" field.
+func LatencyB51LT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldLatencyB51, v))
+}
+
+// LatencyB51LTE applies the LTE predicate on the "latency_b51" field.
+func LatencyB51LTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldLatencyB51, v))
+}
+
+// LatencyB51IsNil applies the IsNil predicate on the "latency_b51" field.
+func LatencyB51IsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldLatencyB51))
+}
+
+// LatencyB51NotNil applies the NotNil predicate on the "latency_b51" field.
+func LatencyB51NotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB51))
 }
 
 // And groups predicates with the AND operator between them.

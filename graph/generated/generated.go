@@ -557,14 +557,19 @@ type ComplexityRoot struct {
 	}
 
 	UsageSums struct {
-		CachedInputTokens func(childComplexity int) int
-		Cost              func(childComplexity int) int
-		Errors            func(childComplexity int) int
-		InputTokens       func(childComplexity int) int
-		MeanLatencyMs     func(childComplexity int) int
-		OutputTokens      func(childComplexity int) int
-		Requests          func(childComplexity int) int
-		UnpricedRequests  func(childComplexity int) int
+		CacheWrite1hTokens func(childComplexity int) int
+		CacheWriteTokens   func(childComplexity int) int
+		CachedInputTokens  func(childComplexity int) int
+		Cost               func(childComplexity int) int
+		Errors             func(childComplexity int) int
+		InputTokens        func(childComplexity int) int
+		LatencyP50Ms       func(childComplexity int) int
+		LatencyP95Ms       func(childComplexity int) int
+		LatencyP99Ms       func(childComplexity int) int
+		MeanLatencyMs      func(childComplexity int) int
+		OutputTokens       func(childComplexity int) int
+		Requests           func(childComplexity int) int
+		UnpricedRequests   func(childComplexity int) int
 	}
 
 	User struct {
@@ -704,6 +709,9 @@ type UsageRecordConnectionResolver interface {
 }
 type UsageSumsResolver interface {
 	MeanLatencyMs(ctx context.Context, obj *rollup.Sums) (float64, error)
+	LatencyP50Ms(ctx context.Context, obj *rollup.Sums) (*float64, error)
+	LatencyP95Ms(ctx context.Context, obj *rollup.Sums) (*float64, error)
+	LatencyP99Ms(ctx context.Context, obj *rollup.Sums) (*float64, error)
 }
 type ViewerResolver interface {
 	Organization(ctx context.Context, obj *auth.Viewer) (*ent.Organization, error)
@@ -3086,6 +3094,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UsageReport.Totals(childComplexity), true
 
+	case "UsageSums.cacheWrite1hTokens":
+		if e.ComplexityRoot.UsageSums.CacheWrite1hTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.CacheWrite1hTokens(childComplexity), true
+	case "UsageSums.cacheWriteTokens":
+		if e.ComplexityRoot.UsageSums.CacheWriteTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.CacheWriteTokens(childComplexity), true
 	case "UsageSums.cachedInputTokens":
 		if e.ComplexityRoot.UsageSums.CachedInputTokens == nil {
 			break
@@ -3110,6 +3130,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsageSums.InputTokens(childComplexity), true
+	case "UsageSums.latencyP50Ms":
+		if e.ComplexityRoot.UsageSums.LatencyP50Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.LatencyP50Ms(childComplexity), true
+	case "UsageSums.latencyP95Ms":
+		if e.ComplexityRoot.UsageSums.LatencyP95Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.LatencyP95Ms(childComplexity), true
+	case "UsageSums.latencyP99Ms":
+		if e.ComplexityRoot.UsageSums.LatencyP99Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.LatencyP99Ms(childComplexity), true
 	case "UsageSums.meanLatencyMs":
 		if e.ComplexityRoot.UsageSums.MeanLatencyMs == nil {
 			break
@@ -7054,8 +7092,20 @@ type UsageSums {
   inputTokens: Int!
   outputTokens: Int!
   cachedInputTokens: Int!
+  "Part of inputTokens written to the provider's prompt cache."
+  cacheWriteTokens: Int!
+  "Part of cacheWriteTokens written to a one-hour cache."
+  cacheWrite1hTokens: Int!
   cost: USD!
   meanLatencyMs: Float!
+  """
+  Latency percentiles from a log-scale histogram, within 12.3% of the
+  exact value between 8 ms and 13.9 minutes; null when none of the
+  requests has a histogram (hours rolled up before they were kept).
+  """
+  latencyP50Ms: Float
+  latencyP95Ms: Float
+  latencyP99Ms: Float
 }
 
 type UsagePoint {
@@ -7950,10 +8000,20 @@ func (ec *executionContext) childFields_UsageSums(ctx context.Context, field gra
 		return ec.fieldContext_UsageSums_outputTokens(ctx, field)
 	case "cachedInputTokens":
 		return ec.fieldContext_UsageSums_cachedInputTokens(ctx, field)
+	case "cacheWriteTokens":
+		return ec.fieldContext_UsageSums_cacheWriteTokens(ctx, field)
+	case "cacheWrite1hTokens":
+		return ec.fieldContext_UsageSums_cacheWrite1hTokens(ctx, field)
 	case "cost":
 		return ec.fieldContext_UsageSums_cost(ctx, field)
 	case "meanLatencyMs":
 		return ec.fieldContext_UsageSums_meanLatencyMs(ctx, field)
+	case "latencyP50Ms":
+		return ec.fieldContext_UsageSums_latencyP50Ms(ctx, field)
+	case "latencyP95Ms":
+		return ec.fieldContext_UsageSums_latencyP95Ms(ctx, field)
+	case "latencyP99Ms":
+		return ec.fieldContext_UsageSums_latencyP99Ms(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UsageSums", field.Name)
 }
@@ -18958,6 +19018,52 @@ func (ec *executionContext) fieldContext_UsageSums_cachedInputTokens(_ context.C
 	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "Int")
 }
 
+func (ec *executionContext) _UsageSums_cacheWriteTokens(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_cacheWriteTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CacheWriteTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_cacheWriteTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageSums_cacheWrite1hTokens(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_cacheWrite1hTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CacheWrite1hTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_cacheWrite1hTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "Int")
+}
+
 func (ec *executionContext) _UsageSums_cost(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19001,6 +19107,75 @@ func (ec *executionContext) _UsageSums_meanLatencyMs(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_UsageSums_meanLatencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, true, true, "Float")
+}
+
+func (ec *executionContext) _UsageSums_latencyP50Ms(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_latencyP50Ms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UsageSums().LatencyP50Ms(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_latencyP50Ms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, true, true, "Float")
+}
+
+func (ec *executionContext) _UsageSums_latencyP95Ms(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_latencyP95Ms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UsageSums().LatencyP95Ms(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_latencyP95Ms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, true, true, "Float")
+}
+
+func (ec *executionContext) _UsageSums_latencyP99Ms(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_latencyP99Ms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UsageSums().LatencyP99Ms(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_latencyP99Ms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UsageSums", field, true, true, "Float")
 }
 
@@ -34754,6 +34929,16 @@ func (ec *executionContext) _UsageSums(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "cacheWriteTokens":
+			out.Values[i] = ec._UsageSums_cacheWriteTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cacheWrite1hTokens":
+			out.Values[i] = ec._UsageSums_cacheWrite1hTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "cost":
 			out.Values[i] = ec._UsageSums_cost(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -34764,6 +34949,24 @@ func (ec *executionContext) _UsageSums(ctx context.Context, sel ast.SelectionSet
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._UsageSums_meanLatencyMs(ctx, field, obj)
+				})
+		case "latencyP50Ms":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UsageSums_latencyP50Ms(ctx, field, obj)
+				})
+		case "latencyP95Ms":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UsageSums_latencyP95Ms(ctx, field, obj)
+				})
+		case "latencyP99Ms":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UsageSums_latencyP99Ms(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

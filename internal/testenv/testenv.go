@@ -35,6 +35,20 @@ func Each(t *testing.T, fn func(t *testing.T, db *database.DB)) {
 	}
 }
 
+// EachBench runs fn as a sub-benchmark on a fresh, migrated database of
+// each dialect; the PostgreSQL one is skipped without SLUICE_TEST_POSTGRES.
+func EachBench(b *testing.B, fn func(b *testing.B, db *database.DB)) {
+	b.Helper()
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		b.Run(Name(d), func(b *testing.B) {
+			if d == dialect.Postgres {
+				RequirePostgres(b)
+			}
+			fn(b, New(b, d))
+		})
+	}
+}
+
 // EachDialect runs fn as a subtest per dialect, without opening anything,
 // for tests that open databases themselves (migrations, the binary).
 func EachDialect(t *testing.T, fn func(t *testing.T, dialectName string)) {

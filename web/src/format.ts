@@ -74,3 +74,10 @@ export function percent(part: number, whole: number | null | undefined): number 
   if (!whole || whole <= 0) return null;
   return Math.min(100, Math.max(0, (part / whole) * 100));
 }
+
+/** A latency in milliseconds: "840 ms", "12.3 s"; "—" when unknown. */
+export function formatMs(ms: number | null | undefined): string {
+  if (ms == null) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CombinedError } from 'urql';
 import { GraphQLError } from 'graphql';
-import { formatDuration, formatRelative, formatUSD, fromLocalInput, maskKey, parseUSD, percent, toLocalInput } from './format';
+import { formatDuration, formatMs, formatRelative, formatUSD, fromLocalInput, maskKey, parseUSD, percent, toLocalInput } from './format';
 import { describeError, isUnauthenticated, withConflict } from './errors';
 import { parseLimits, limitTexts, setLimits } from './limits';
 import { nextReset, paceTexts, paceUse, parsePace, parsePaceLimit, setPace, throttle } from './pace';
@@ -11,6 +11,7 @@ import { usageWhere } from './screens/UsageLog';
 import { keyStatus } from './screens/ApiKeys';
 import { windowText } from './liveusage';
 import { totalText } from './pager';
+import { usageExportURL } from './usageexport';
 
 const gqlError = (message: string, extensions: Record<string, unknown>) => new CombinedError({ graphQLErrors: [new GraphQLError(message, { extensions })] });
 
@@ -234,5 +235,20 @@ describe('connection totals', () => {
     expect(totalText(10000, false)).toBe(`${(10000).toLocaleString()}+`);
     expect(totalText(42, true)).toBe('42');
     expect(totalText(7)).toBe('7');
+  });
+});
+
+describe('latency and the usage export', () => {
+  it('shows latencies in ms under a second, seconds above, a dash when unknown', () => {
+    expect(formatMs(840.4)).toBe('840 ms');
+    expect(formatMs(1234)).toBe('1.23 s');
+    expect(formatMs(12_345)).toBe('12.3 s');
+    expect(formatMs(null)).toBe('—');
+  });
+  it('carries the usage log filter to the export as its where input', () => {
+    const u = new URL(usageExportURL({ apiKeyID: 7, statusGTE: 400 }, 'http://gateway.test/dashboard/usage'));
+    expect(u.pathname).toBe('/api/admin/usage.csv');
+    expect(JSON.parse(u.searchParams.get('where') ?? '')).toEqual({ apiKeyID: 7, statusGTE: 400 });
+    expect(new URL(usageExportURL({}, 'http://gateway.test/')).search).toBe('');
   });
 });

@@ -3,7 +3,7 @@ import { useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { UsageEventsSubscription } from '../gql/graphql';
 import { describeError } from '../errors';
-import { formatInt, formatTime, formatUSD } from '../format';
+import { formatInt, formatMs, formatTime, formatUSD } from '../format';
 import { Link } from '../router';
 import { useCanEdit } from '../viewer';
 import { BarChart, fillBuckets } from '../chart';
@@ -69,8 +69,12 @@ const OverviewQuery = graphql(`
         unpricedRequests
         inputTokens
         outputTokens
+        cacheWriteTokens
         cost
         meanLatencyMs
+        latencyP50Ms
+        latencyP95Ms
+        latencyP99Ms
       }
       series {
         start
@@ -86,6 +90,7 @@ const OverviewQuery = graphql(`
           cost
           inputTokens
           outputTokens
+          latencyP95Ms
         }
       }
     }
@@ -128,7 +133,12 @@ export function Overview() {
           <Stat label="Spend today" value={formatUSD(spendIn(data.organizationSpend, 'day'))} testid="spend-today" />
           <Stat label="Spend this month" value={formatUSD(spendIn(data.organizationSpend, 'month'))} />
           <Stat label={`Requests (${range})`} value={formatInt(t.requests)} detail={t.errors ? `${formatInt(t.errors)} errors` : undefined} />
-          <Stat label={`Tokens (${range})`} value={formatInt(t.inputTokens + t.outputTokens)} detail={`${formatInt(t.inputTokens)} in · ${formatInt(t.outputTokens)} out`} />
+          <Stat label={`Tokens (${range})`} value={formatInt(t.inputTokens + t.outputTokens)} detail={`${formatInt(t.inputTokens)} in · ${formatInt(t.outputTokens)} out${t.cacheWriteTokens ? ` · ${formatInt(t.cacheWriteTokens)} written to cache` : ''}`} />
+          <Stat
+            label={`Latency p50 (${range})`}
+            value={formatMs(t.latencyP50Ms)}
+            detail={t.latencyP50Ms == null ? `mean ${formatMs(t.meanLatencyMs)}` : `p95 ${formatMs(t.latencyP95Ms)} · p99 ${formatMs(t.latencyP99Ms)}`}
+          />
           <Stat
             label="Prepaid balance"
             value={formatUSD(data.balance.currentBalance)}
@@ -172,7 +182,7 @@ export function Overview() {
             ) : (
               <table>
                 <thead>
-                  <tr><th>Model</th><th className="num">Requests</th><th className="num">Tokens</th><th className="num">Cost</th></tr>
+                  <tr><th>Model</th><th className="num">Requests</th><th className="num">Tokens</th><th className="num">p95 latency</th><th className="num">Cost</th></tr>
                 </thead>
                 <tbody>
                   {models.map((m) => (
@@ -180,6 +190,7 @@ export function Overview() {
                       <td>{m.model}</td>
                       <td className="num">{formatInt(m.sums.requests)}</td>
                       <td className="num">{formatInt(m.sums.inputTokens + m.sums.outputTokens)}</td>
+                      <td className="num">{formatMs(m.sums.latencyP95Ms)}</td>
                       <td className="num">{formatUSD(m.sums.cost)}</td>
                     </tr>
                   ))}

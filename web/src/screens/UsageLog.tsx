@@ -7,6 +7,7 @@ import { describeError } from '../errors';
 import { formatInt, formatTime, formatUSD, fromLocalInput } from '../format';
 import { Pager, usePager } from '../pager';
 import { Badge, Empty, ErrorNote, Loading, Page, SelectField, TextField } from '../ui';
+import { downloadUsageCSV } from '../usageexport';
 
 const UsageLogQuery = graphql(`
   query UsageLog($after: Cursor, $where: UsageRecordWhereInput) {
@@ -127,9 +128,25 @@ export function UsageLog() {
     setFilters({ ...filters, ...patch });
   };
   const filtered = Object.values(filters).some(Boolean);
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<string | null>(null);
+  const exportCSV = () => {
+    setExporting(true);
+    setExportError(null);
+    downloadUsageCSV(where)
+      .catch((e: unknown) => setExportError(e instanceof Error ? e.message : String(e)))
+      .finally(() => setExporting(false));
+  };
 
   return (
-    <Page title="Usage log" intro="Every proxied request: tokens, cost, status and latency. Raw records are kept for the retention period; the overview's totals are kept for good.">
+    <Page
+      title="Usage log"
+      actions={
+        <button type="button" onClick={exportCSV} disabled={exporting} title="The records these filters select, newest first">
+          {exporting ? 'Exporting…' : 'Export CSV'}
+        </button>
+      }
+      intro="Every proxied request: tokens, cost, status and latency. Raw records are kept for the retention period; the overview's totals are kept for good.">
       <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
         <SelectField label="Service" value={filters.serviceId} onChange={(e) => set({ serviceId: e.target.value })}>
           <option value="">All services</option>
@@ -148,6 +165,7 @@ export function UsageLog() {
         <TextField label="From" type="datetime-local" value={filters.from} onChange={(e) => set({ from: e.target.value })} />
         <TextField label="To" type="datetime-local" value={filters.to} onChange={(e) => set({ to: e.target.value })} />
       </form>
+      {exportError && <p className="field-error" role="alert">{exportError}</p>}
       {!data && fetching && <Loading what="Loading usage" />}
       <ErrorNote problem={describeError(error)} />
       {data && records.length === 0 && (
