@@ -302,19 +302,28 @@ func TestTwoReplicasPace(t *testing.T) {
 
 	// A replica killed with five streams in flight: its slots come back
 	// to the other within the slot lease (30 s after its last renewal).
+	// B hands its free slots back at its next flush (every 100 ms): a
+	// stream refused meanwhile tries again.
 	holding := make(chan int, 5)
 	for range 5 {
 		go func() {
-			req, _ := http.NewRequest(http.MethodPost, a.base+"/v1/chat/completions", strings.NewReader(stream))
-			req.Header.Set("Authorization", "Bearer "+key)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				holding <- 0
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				req, _ := http.NewRequest(http.MethodPost, a.base+"/v1/chat/completions", strings.NewReader(stream))
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					holding <- 0
+					return
+				}
+				if resp.StatusCode == 429 && time.Now().Before(deadline) {
+					resp.Body.Close()
+					continue
+				}
+				holding <- resp.StatusCode
+				io.Copy(io.Discard, resp.Body) // until the replica dies
+				resp.Body.Close()
 				return
 			}
-			holding <- resp.StatusCode
-			io.Copy(io.Discard, resp.Body) // until the replica dies
-			resp.Body.Close()
 		}()
 	}
 	for range 5 {
