@@ -204,6 +204,9 @@ describe('charts, lists and filters', () => {
   it('turns usage filters into a where input', () => {
     expect(usageWhere({ serviceId: '12', apiKeyId: '', model: ' gpt ', status: 'error', from: '', to: '' })).toEqual({ serviceID: 12, modelContainsFold: 'gpt', statusGTE: 400 });
     expect(usageWhere({ serviceId: '', apiKeyId: '7', model: '', status: 'ok', from: '', to: '' })).toEqual({ apiKeyID: 7, statusLT: 400 });
+    // A model in use is matched exactly, which the model index serves.
+    expect(usageWhere({ serviceId: '', apiKeyId: '', model: 'gpt-4o-mini', status: '', from: '', to: '' }, ['gpt-4o-mini'])).toEqual({ model: 'gpt-4o-mini' });
+    expect(usageWhere({ serviceId: '', apiKeyId: '', model: 'gpt-4o', status: '', from: '', to: '' }, ['gpt-4o-mini'])).toEqual({ modelContainsFold: 'gpt-4o' });
   });
   it('tells a key disabled, expired or active', () => {
     const now = Date.parse('2026-06-01T00:00:00Z');

@@ -65,6 +65,11 @@ const UsageFilterOptions = graphql(`
         }
       }
     }
+    usage(bucket: DAY) {
+      byModel {
+        model
+      }
+    }
   }
 `);
 
@@ -77,12 +82,16 @@ export interface UsageFilters {
   to: string;
 }
 
-/** The usage log's filter form as the API's where input. */
-export function usageWhere(f: UsageFilters): UsageRecordWhereInput {
+/** The usage log's filter form as the API's where input. A model picked
+ * from the models in use (known) filters exactly, which an index serves;
+ * other text matches any model containing it, case aside. */
+export function usageWhere(f: UsageFilters, known: readonly string[] = []): UsageRecordWhereInput {
   const w: UsageRecordWhereInput = {};
   if (f.serviceId) w.serviceID = Number(f.serviceId);
   if (f.apiKeyId) w.apiKeyID = Number(f.apiKeyId);
-  if (f.model.trim()) w.modelContainsFold = f.model.trim();
+  const model = f.model.trim();
+  if (model && known.includes(model)) w.model = model;
+  else if (model) w.modelContainsFold = model;
   if (f.status === 'ok') w.statusLT = 400;
   if (f.status === 'error') w.statusGTE = 400;
   const from = fromLocalInput(f.from);
@@ -115,9 +124,10 @@ const ms = (us: number | null | undefined) => (us == null ? '—' : `${formatInt
 export function UsageLog() {
   const [filters, setFilters] = useState<UsageFilters>({ serviceId: '', apiKeyId: '', model: '', status: '', from: '', to: '' });
   const pager = usePager();
-  const where = useMemo(() => usageWhere(filters), [filters]);
-  const [{ data, fetching, error }] = useQuery({ query: UsageLogQuery, variables: { after: pager.after, where } });
   const [{ data: options }] = useQuery({ query: UsageFilterOptions });
+  const models = useMemo(() => options?.usage.byModel.map((m) => m.model) ?? [], [options]);
+  const where = useMemo(() => usageWhere(filters, models), [filters, models]);
+  const [{ data, fetching, error }] = useQuery({ query: UsageLogQuery, variables: { after: pager.after, where } });
   const services = nodes(options?.services);
   const keys = nodes(options?.apiKeys);
   const serviceName = new Map(services.map((s) => [Number(s.id), s.serviceName]));
@@ -156,7 +166,10 @@ export function UsageLog() {
           <option value="">All keys</option>
           {keys.map((k) => <option key={k.id} value={k.id}>{k.name}</option>)}
         </SelectField>
-        <TextField label="Model" type="search" value={filters.model} onChange={(e) => set({ model: e.target.value })} placeholder="any" />
+        <TextField label="Model" type="search" list="usage-models" value={filters.model} onChange={(e) => set({ model: e.target.value })} placeholder="any" />
+        <datalist id="usage-models">
+          {models.map((m) => <option key={m} value={m} />)}
+        </datalist>
         <SelectField label="Status" value={filters.status} onChange={(e) => set({ status: e.target.value as UsageFilters['status'] })}>
           <option value="">Any</option>
           <option value="ok">Succeeded</option>
