@@ -22,6 +22,12 @@
 //	go run ./bench --postgres 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable' --write docs/benchmarks.md
 //
 // `bench mock` and `bench floor` are the helper processes the run starts.
+//
+// `bench admin` measures the admin plane instead: it loads months of
+// traffic into a fresh database (SQLite, and PostgreSQL with --postgres),
+// starts Sluice on it and times the dashboard's GraphQL queries:
+//
+//	go run ./bench admin --keys 10000 --records 1000000 --postgres 'postgres://…' --write docs/benchmarks.md
 package main
 
 import (
@@ -49,6 +55,8 @@ func main() {
 		err = runMockCommand(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "floor":
 		err = runFloorCommand(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "admin":
+		err = runAdminCommand(os.Args[2:])
 	default:
 		err = runBench(os.Args[1:])
 	}
@@ -121,7 +129,7 @@ func parseConfig(args []string) (*config, error) {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (subcommands are mock and floor)", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q (subcommands are admin, mock and floor)", fs.Arg(0))
 	}
 	if cfg.quick {
 		set := map[string]bool{}
