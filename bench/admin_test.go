@@ -101,7 +101,7 @@ func TestAdminLoaderWritesRecordsRollupsAndSpend(t *testing.T) {
 			}
 			// The organization's total spend window is the records' cost.
 			var spent int64
-			q = database.Rebind(db.Dialect, fmt.Sprintf("SELECT %s FROM %s WHERE %s = ? AND %s = ?", spendwindow.FieldSpent, spendwindow.Table,
+			q = database.Rebind(db.Dialect, fmt.Sprintf(`SELECT %s FROM %s WHERE %s = ? AND "%s" = ?`, spendwindow.FieldSpent, spendwindow.Table,
 				spendwindow.FieldScope, spendwindow.FieldWindow))
 			if err := db.SQL.QueryRowContext(ctx, q, string(spendwindow.ScopeOrg), string(spendwindow.WindowTotal)).Scan(&spent); err != nil {
 				t.Fatal(err)
@@ -201,7 +201,7 @@ func checkAdminData(ctx context.Context, c *adminClient, l *adminLoaded) error {
 			Usage struct {
 				Totals struct {
 					Requests, Errors, UnpricedRequests, InputTokens, OutputTokens, CachedInputTokens int64
-					Cost                                                                              json.Number
+					Cost                                                                             json.Number
 				}
 				Series []struct {
 					Sums struct{ Requests int64 }

@@ -255,7 +255,7 @@ func (s spendSums) add(k spendKey, now, at time.Time, cost money.Micros) {
 // usage feed does), and returns the spend they add up to.
 func (l *adminLoader) records(ctx context.Context, db *database.DB, out *adminLoaded) (spendSums, error) {
 	w := usagelog.New(db, usagelog.Options{
-		QueueSize: 200_000,
+		QueueSize: 20_000,
 		Interval:  20 * time.Millisecond,
 		InTx: func(ctx context.Context, tx *sql.Tx, batch []usagelog.Record) error {
 			return rollup.Add(ctx, tx, db.Dialect, batch)
@@ -283,7 +283,7 @@ func (l *adminLoader) records(ctx context.Context, db *database.DB, out *adminLo
 				_ = w.Close(context.Background())
 				return nil, err
 			}
-			for w.Pending() > 100_000 {
+			for w.Pending() > 8_000 { // the writer copies what waits on every batch
 				time.Sleep(2 * time.Millisecond)
 			}
 			if time.Since(lastLog) > 10*time.Second {
