@@ -92,15 +92,11 @@ func runAdminCommand(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	work, err := os.MkdirTemp("", "sluice-bench-admin-")
+	work, cleanup, err := workFolder("sluice-bench-admin-", cfg.keep)
 	if err != nil {
-		return fmt.Errorf("create work folder: %w", err)
+		return err
 	}
-	if cfg.keep {
-		slog.Info("keeping the work folder", "dir", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
+	defer cleanup()
 	run := &adminRun{cfg: cfg, started: time.Now(), loadAvg: loadAverage()}
 	bin, docs, err := prepareAdmin(ctx, cfg, work)
 	if err != nil {
@@ -386,17 +382,9 @@ const adminIntro = "`go run ./bench admin` loads months of traffic straight into
 // about is when, where and how a run was made.
 func (run *adminRun) about() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "- **Date**: %s (the whole run took %s)\n", run.started.UTC().Format("2006-01-02 15:04 MST"), run.finished.Sub(run.started).Round(time.Second))
-	fmt.Fprintf(&b, "- **Machine**: %s\n", machine())
-	if run.cfg.revision != "" {
-		fmt.Fprintf(&b, "- **Sluice**: built from %s\n", run.cfg.revision)
-	}
-	if run.loadAvg != "" {
-		fmt.Fprintf(&b, "- **Load average at start** (1, 5, 15 min; the box is shared): %s\n", run.loadAvg)
-	}
 	rep := &report{cfg: &config{args: run.cfg.args}}
 	cmd := strings.Replace(rep.commandLine(), "go run ./bench", "go run ./bench admin", 1)
-	fmt.Fprintf(&b, "- **Command**: `%s`\n", cmd)
+	writeRunFacts(&b, run.started, run.finished, run.cfg.revision, run.loadAvg, cmd)
 	fmt.Fprintf(&b, "- **Runs**: %d measured after %d warm-ups a query (createAPIKey: %d new keys, no warm-up)\n",
 		run.cfg.runs, run.cfg.warmups, run.cfg.runs)
 	return b.String()

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
@@ -251,4 +254,56 @@ func parseMicros(s string) (money.Micros, error) {
 		}
 	}
 	return money.Micros(w*1_000_000 + f), nil
+}
+
+func TestReadDashboardDocs(t *testing.T) {
+	repo, err := moduleRoot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := readDashboardDocs(filepath.Join(repo, "web", "src", "gql", "graphql.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every printed operation parses, with its fragments.
+	for name, text := range docs.operations {
+		if _, err := parser.ParseQuery(&ast.Source{Input: text}); err != nil {
+			t.Errorf("%s does not parse: %v\n%s", name, err, text)
+		}
+	}
+	tests := []struct {
+		name string
+		want []string
+	}{
+		{"APIKeys", []string{"query APIKeys {", "apiKeys(first: 200, where: {isManagementKey: false}, orderBy: {field: NAME})",
+			"fragment APIKeyFields on APIKey", "fragment SpendFields on Spend", "...SpendFields"}},
+		{"UsageLog", []string{"query UsageLog($after: Cursor, $where: UsageRecordWhereInput)", "orderBy: {field: CREATED_AT, direction: DESC}", "totalCount"}},
+		{"CreateAPIKey", []string{"mutation CreateAPIKey($input: CreateAPIKeyInput!)", "fragment APIKeyFields on APIKey"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text, err := docs.operation(tt.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("%s lacks %q:\n%s", tt.name, w, text)
+				}
+			}
+		})
+	}
+	if _, err := docs.operation("NoSuchOperation"); err == nil {
+		t.Error("an operation the dashboard does not send was found")
+	}
+	q, err := docs.withFragments(keysSpendPage, "APIKeyFields")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parser.ParseQuery(&ast.Source{Input: q}); err != nil || strings.Count(q, "fragment SpendFields") != 1 {
+		t.Errorf("keys page with fragments (parse error %v):\n%s", err, q)
+	}
+	if _, err := docs.withFragments(keysSpendPage, "NoSuchFragment"); err == nil {
+		t.Error("a fragment the dashboard does not define was found")
+	}
 }

@@ -80,29 +80,22 @@ func (d *dashboardDocs) operation(name string) (string, error) {
 
 // withFragments appends to query the dashboard's fragments it spreads.
 func (d *dashboardDocs) withFragments(query string, spreads ...string) (string, error) {
-	var b strings.Builder
-	b.WriteString(query)
-	seen := map[string]bool{}
 	for _, s := range spreads {
 		if _, ok := d.fragments[s]; !ok {
 			return "", fmt.Errorf("the dashboard defines no fragment %q", s)
 		}
-		d.collect(s, seen)
 	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		b.WriteString("\n" + d.fragments[n])
-	}
-	return b.String(), nil
+	return query + d.printFragments(spreads), nil
 }
 
-func (d *dashboardDocs) fragmentsFor(name string) string {
+// fragmentsFor prints the fragments the operation or fragment name uses.
+func (d *dashboardDocs) fragmentsFor(name string) string { return d.printFragments(d.uses[name]) }
+
+// printFragments prints spreads and the fragments they use in turn, each
+// once, in name order.
+func (d *dashboardDocs) printFragments(spreads []string) string {
 	seen := map[string]bool{}
-	for _, s := range d.uses[name] {
+	for _, s := range spreads {
 		d.collect(s, seen)
 	}
 	names := make([]string, 0, len(seen))
@@ -192,19 +185,23 @@ func (p *gqlPrinter) directives(n map[string]any) {
 }
 
 func (p *gqlPrinter) arguments(n map[string]any) {
-	args := list(n["arguments"])
-	if len(args) == 0 {
-		return
+	if args := list(n["arguments"]); len(args) > 0 {
+		p.fields("(", args, ")")
 	}
-	p.b.WriteString("(")
-	for i, a := range args {
+}
+
+// fields prints name: value pairs (arguments, object fields) between
+// open and close.
+func (p *gqlPrinter) fields(open string, fs []any, close string) {
+	p.b.WriteString(open)
+	for i, f := range fs {
 		if i > 0 {
 			p.b.WriteString(", ")
 		}
-		p.b.WriteString(nameOf(obj(a)) + ": ")
-		p.value(obj(obj(a)["value"]))
+		p.b.WriteString(nameOf(obj(f)) + ": ")
+		p.value(obj(obj(f)["value"]))
 	}
-	p.b.WriteString(")")
+	p.b.WriteString(close)
 }
 
 func (p *gqlPrinter) selections(set map[string]any) {
@@ -264,14 +261,6 @@ func (p *gqlPrinter) value(n map[string]any) {
 		}
 		p.b.WriteString("]")
 	case "ObjectValue":
-		p.b.WriteString("{")
-		for i, f := range list(n["fields"]) {
-			if i > 0 {
-				p.b.WriteString(", ")
-			}
-			p.b.WriteString(nameOf(obj(f)) + ": ")
-			p.value(obj(obj(f)["value"]))
-		}
-		p.b.WriteString("}")
+		p.fields("{", list(n["fields"]), "}")
 	}
 }

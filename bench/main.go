@@ -214,15 +214,11 @@ func runBench(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	work, err := os.MkdirTemp("", "sluice-bench-")
+	work, cleanup, err := workFolder("sluice-bench-", cfg.keep)
 	if err != nil {
-		return fmt.Errorf("create work folder: %w", err)
+		return err
 	}
-	if cfg.keep {
-		slog.Info("keeping the work folder", "dir", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
+	defer cleanup()
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the harness binary: %w", err)
@@ -326,6 +322,20 @@ func runBench(args []string) error {
 		slog.Info("wrote the results", "file", cfg.write)
 	}
 	return nil
+}
+
+// workFolder makes the run's temporary folder; cleanup removes it unless
+// keep is set.
+func workFolder(prefix string, keep bool) (dir string, cleanup func(), err error) {
+	dir, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, fmt.Errorf("create work folder: %w", err)
+	}
+	if keep {
+		slog.Info("keeping the work folder", "dir", dir)
+		return dir, func() {}, nil
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
 }
 
 // sluiceBinary returns the binary to measure: --sluice-bin, or a fresh
