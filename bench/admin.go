@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -25,6 +26,7 @@ type adminConfig struct {
 	write     string
 	runs      int
 	warmups   int
+	budget    time.Duration
 	repo      string
 	sluiceBin string
 	keep      bool
@@ -47,6 +49,7 @@ func parseAdminConfig(args []string) (*adminConfig, error) {
 	fs.StringVar(&cfg.write, "write", "", "write the results into this Markdown file's \"Admin plane at scale\" section (e.g. docs/benchmarks.md)")
 	fs.IntVar(&cfg.runs, "runs", 50, "measured runs of each query")
 	fs.IntVar(&cfg.warmups, "warmups", 5, "unmeasured runs of each query first")
+	fs.DurationVar(&cfg.budget, "query-time", time.Minute, "stop measuring a query after this long, once it has 3 measured runs (its row says how many)")
 	fs.StringVar(&cfg.repo, "repo", "", "Sluice repository to build (default: the module the harness runs in)")
 	fs.StringVar(&cfg.sluiceBin, "sluice-bin", "", "use this Sluice binary instead of building one")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the work folder (binary, databases, logs); PostgreSQL schemas are dropped all the same")
@@ -111,7 +114,7 @@ func runAdminCommand(args []string) error {
 	}
 	for _, label := range dbs {
 		res, err := runAdmin(ctx, adminSpec{bin: bin, work: work, db: label, postgres: cfg.postgres, size: cfg.size,
-			docs: docs, runs: cfg.runs, warmups: cfg.warmups})
+			docs: docs, runs: cfg.runs, warmups: cfg.warmups, budget: cfg.budget})
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -167,6 +170,7 @@ type adminSpec struct {
 	docs      *dashboardDocs
 	runs      int
 	warmups   int
+	budget    time.Duration // per query; see timeQuery
 	// check, when set, runs against the loaded gateway before the queries
 	// are timed.
 	check func(ctx context.Context, c *adminClient, l *adminLoaded) error
@@ -251,7 +255,7 @@ func runAdmin(ctx context.Context, spec adminSpec) (*adminResult, error) {
 }
 
 func timeAndLog(ctx context.Context, c *adminClient, q adminQuery, spec adminSpec) adminTiming {
-	t := timeQuery(ctx, c, q, spec.warmups, spec.runs)
+	t := timeQuery(ctx, c, q, spec.warmups, spec.runs, cmp.Or(spec.budget, time.Minute))
 	if t.Err != "" {
 		slog.Warn("query failed", "db", spec.db, "query", q.name, "err", t.Err)
 	} else {
@@ -280,19 +284,19 @@ func (r *adminResult) markdown() string {
 	fmt.Fprintf(&b, "Loaded %s services and %s keys in %s; %s usage records with their hourly roll-ups in %s (%s records/s).\n\n",
 		thousands(len(l.ServiceIDs)), thousands(len(l.KeyIDs)), l.KeysTook.Round(100*time.Millisecond),
 		thousands(l.Records), l.RecordsTook.Round(100*time.Millisecond), thousands(int(float64(l.Records)/l.RecordsTook.Seconds())))
-	b.WriteString("| query | p50 ms | p99 ms |\n| --- | ---: | ---: |\n")
+	b.WriteString("| query | p50 ms | p99 ms | runs |\n| --- | ---: | ---: | ---: |\n")
 	for _, t := range r.Timings {
 		if t.Err != "" {
-			fmt.Fprintf(&b, "| %s | error | %s |\n", t.Name, strings.ReplaceAll(oneLine(t.Err), "|", "\\|"))
+			fmt.Fprintf(&b, "| %s | error | %s | |\n", t.Name, strings.ReplaceAll(oneLine(t.Err), "|", "\\|"))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Name, ms(t.P50), ms(t.P99))
+		fmt.Fprintf(&b, "| %s | %s | %s | %d |\n", t.Name, ms(t.P50), ms(t.P99), t.Runs)
 	}
 	p := r.Paging
 	if p.Err != "" {
-		fmt.Fprintf(&b, "| every key once, `apiKeys(first: 200, after: …)` | error | %s |\n", oneLine(p.Err))
+		fmt.Fprintf(&b, "| every key once, `apiKeys(first: 200, after: …)` | error | %s | |\n", oneLine(p.Err))
 	} else {
-		fmt.Fprintf(&b, "| every key once, `apiKeys(first: 200, after: …)`: %d pages, %s keys in %s | %s a page | |\n",
+		fmt.Fprintf(&b, "| every key once, `apiKeys(first: 200, after: …)`: %d pages, %s keys in %s | %s a page | | 1 |\n",
 			p.Pages, thousands(len(p.Keys)), p.Took.Round(10*time.Millisecond), ms(p.Took/time.Duration(max(p.Pages, 1))))
 	}
 	if s := r.DBSize; s != nil {
@@ -385,7 +389,7 @@ func (run *adminRun) about() string {
 	rep := &report{cfg: &config{args: run.cfg.args}}
 	cmd := strings.Replace(rep.commandLine(), "go run ./bench", "go run ./bench admin", 1)
 	writeRunFacts(&b, run.started, run.finished, run.cfg.revision, run.loadAvg, cmd)
-	fmt.Fprintf(&b, "- **Runs**: %d measured after %d warm-ups a query (createAPIKey: %d new keys, no warm-up)\n",
-		run.cfg.runs, run.cfg.warmups, run.cfg.runs)
+	fmt.Fprintf(&b, "- **Runs**: %d measured after %d warm-ups a query, fewer (at least %d) where a query's runs passed %s (createAPIKey: new keys, no warm-up)\n",
+		run.cfg.runs, run.cfg.warmups, minRuns, run.cfg.budget)
 	return b.String()
 }

@@ -245,9 +245,14 @@ func adminQueries(ctx context.Context, c *adminClient, docs *dashboardDocs, l *a
 	return qs, nil
 }
 
+// minRuns is the fewest measured runs of a query, however long it takes.
+const minRuns = 3
+
 // timeQuery runs q warmups times unmeasured, then runs times, and
-// returns the percentiles; the first error ends it.
-func timeQuery(ctx context.Context, c *adminClient, q adminQuery, warmups, runs int) adminTiming {
+// returns the percentiles; the first error ends it. A query that takes
+// long stops early: warm-ups once a quarter of budget has passed, runs
+// once budget has and minRuns are measured.
+func timeQuery(ctx context.Context, c *adminClient, q adminQuery, warmups, runs int, budget time.Duration) adminTiming {
 	t := adminTiming{Name: q.name}
 	if q.err != nil {
 		t.Err = q.err.Error()
@@ -257,18 +262,23 @@ func timeQuery(ctx context.Context, c *adminClient, q adminQuery, warmups, runs 
 		warmups = 0
 	}
 	var lat []time.Duration
-	for i := range warmups + runs {
+	began := time.Now()
+	for i := 0; len(lat) < runs; i++ {
 		vars := q.vars
 		if q.varsFor != nil {
 			vars = q.varsFor(i)
 		}
+		warm := i < warmups && time.Since(began) < budget/4
 		start := time.Now()
 		if err := c.do(ctx, q.query, vars, nil); err != nil {
 			t.Err = err.Error()
 			return t
 		}
-		if i >= warmups {
+		if !warm {
 			lat = append(lat, time.Since(start))
+			if len(lat) >= minRuns && time.Since(began) > budget {
+				break
+			}
 		}
 	}
 	slices.Sort(lat)
