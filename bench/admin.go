@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sluicehq/sluice/database"
@@ -88,13 +86,11 @@ type adminRun struct {
 	results           []*adminResult
 }
 
-func runAdminCommand(args []string) error {
+func runAdminCommand(ctx context.Context, args []string) error {
 	cfg, err := parseAdminConfig(args)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	work, cleanup, err := workFolder("sluice-bench-admin-", cfg.keep)
 	if err != nil {
 		return err

@@ -49,6 +49,8 @@ import (
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	// Ctrl-C or SIGTERM ends a run early; what it started is stopped.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
 	switch {
 	case len(os.Args) > 1 && os.Args[1] == "mock":
@@ -56,10 +58,11 @@ func main() {
 	case len(os.Args) > 1 && os.Args[1] == "floor":
 		err = runFloorCommand(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "admin":
-		err = runAdminCommand(os.Args[2:])
+		err = runAdminCommand(ctx, os.Args[2:])
 	default:
-		err = runBench(os.Args[1:])
+		err = runBench(ctx, os.Args[1:])
 	}
+	stop()
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
@@ -206,14 +209,11 @@ type target struct {
 	dbCPU func() (time.Duration, error)
 }
 
-func runBench(args []string) error {
+func runBench(ctx context.Context, args []string) error {
 	cfg, err := parseConfig(args)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	work, cleanup, err := workFolder("sluice-bench-", cfg.keep)
 	if err != nil {
 		return err
