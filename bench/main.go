@@ -22,6 +22,12 @@
 //	go run ./bench --postgres 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable' --write docs/benchmarks.md
 //
 // `bench mock` and `bench floor` are the helper processes the run starts.
+//
+// `bench admin` measures the admin plane instead: it loads months of
+// traffic into a fresh database (SQLite, and PostgreSQL with --postgres),
+// starts Sluice on it and times the dashboard's GraphQL queries:
+//
+//	go run ./bench admin --keys 10000 --records 1000000 --postgres 'postgres://…' --write docs/benchmarks.md
 package main
 
 import (
@@ -43,15 +49,20 @@ import (
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	// Ctrl-C or SIGTERM ends a run early; what it started is stopped.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
 	switch {
 	case len(os.Args) > 1 && os.Args[1] == "mock":
 		err = runMockCommand(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "floor":
 		err = runFloorCommand(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "admin":
+		err = runAdminCommand(ctx, os.Args[2:])
 	default:
-		err = runBench(os.Args[1:])
+		err = runBench(ctx, os.Args[1:])
 	}
+	stop()
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
@@ -121,7 +132,7 @@ func parseConfig(args []string) (*config, error) {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (subcommands are mock and floor)", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q (subcommands are admin, mock and floor)", fs.Arg(0))
 	}
 	if cfg.quick {
 		set := map[string]bool{}
@@ -198,23 +209,16 @@ type target struct {
 	dbCPU func() (time.Duration, error)
 }
 
-func runBench(args []string) error {
+func runBench(ctx context.Context, args []string) error {
 	cfg, err := parseConfig(args)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	work, err := os.MkdirTemp("", "sluice-bench-")
+	work, cleanup, err := workFolder("sluice-bench-", cfg.keep)
 	if err != nil {
-		return fmt.Errorf("create work folder: %w", err)
+		return err
 	}
-	if cfg.keep {
-		slog.Info("keeping the work folder", "dir", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
+	defer cleanup()
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the harness binary: %w", err)
@@ -318,6 +322,20 @@ func runBench(args []string) error {
 		slog.Info("wrote the results", "file", cfg.write)
 	}
 	return nil
+}
+
+// workFolder makes the run's temporary folder; cleanup removes it unless
+// keep is set.
+func workFolder(prefix string, keep bool) (dir string, cleanup func(), err error) {
+	dir, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, fmt.Errorf("create work folder: %w", err)
+	}
+	if keep {
+		slog.Info("keeping the work folder", "dir", dir)
+		return dir, func() {}, nil
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
 }
 
 // sluiceBinary returns the binary to measure: --sluice-bin, or a fresh

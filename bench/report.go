@@ -516,15 +516,7 @@ func spliceSection(doc, section string) string {
 func (r *report) docSection() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Latest run\n\n")
-	fmt.Fprintf(&b, "- **Date**: %s (took %s)\n", r.started.UTC().Format("2006-01-02 15:04 MST"), r.finished.Sub(r.started).Round(time.Second))
-	fmt.Fprintf(&b, "- **Machine**: %s\n", machine())
-	if r.cfg.revision != "" {
-		fmt.Fprintf(&b, "- **Sluice**: built from %s\n", r.cfg.revision)
-	}
-	if r.loadAvg != "" {
-		fmt.Fprintf(&b, "- **Load average at start** (1, 5, 15 min; the box is shared): %s\n", r.loadAvg)
-	}
-	fmt.Fprintf(&b, "- **Command**: `%s`\n", r.commandLine())
+	writeRunFacts(&b, r.started, r.finished, r.cfg.revision, r.loadAvg, r.commandLine())
 	steps := fmt.Sprintf("%s measured after %s warm-up", r.cfg.duration, r.cfg.warmup)
 	if r.cfg.requests > 0 {
 		steps = fmt.Sprintf("%d requests after %s warm-up", r.cfg.requests, r.cfg.warmup)
@@ -534,6 +526,21 @@ func (r *report) docSection() string {
 	b.WriteString(r.markdown())
 	b.WriteString("\n")
 	return b.String()
+}
+
+// writeRunFacts writes the lines a results section starts with: when,
+// on what machine, from which tree, how busy the machine was, and the
+// command.
+func writeRunFacts(b *strings.Builder, started, finished time.Time, revision, loadAvg, command string) {
+	fmt.Fprintf(b, "- **Date**: %s (took %s)\n", started.UTC().Format("2006-01-02 15:04 MST"), finished.Sub(started).Round(time.Second))
+	fmt.Fprintf(b, "- **Machine**: %s\n", machine())
+	if revision != "" {
+		fmt.Fprintf(b, "- **Sluice**: built from %s\n", revision)
+	}
+	if loadAvg != "" {
+		fmt.Fprintf(b, "- **Load average at start** (1, 5, 15 min; the box is shared): %s\n", loadAvg)
+	}
+	fmt.Fprintf(b, "- **Command**: `%s`\n", command)
 }
 
 // commandLine is the command as run, with any database password hidden.

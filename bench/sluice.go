@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -265,41 +264,8 @@ func (s *sluiceInstance) configure(ctx context.Context, mockURL string, api upst
 // graphql posts one operation to Sluice's admin API and decodes its data
 // into out; GraphQL errors become a Go error.
 func graphql(ctx context.Context, base, token, query string, vars map[string]any, out any) error {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		return fmt.Errorf("encode GraphQL request: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("build GraphQL request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("POST /graphql: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("read GraphQL answer: %w", err)
-	}
-	var env struct {
-		Data   json.RawMessage
-		Errors []struct{ Message string }
-	}
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return fmt.Errorf("GraphQL answer (HTTP %d) is not JSON: %.200s", resp.StatusCode, raw)
-	}
-	if len(env.Errors) > 0 {
-		return fmt.Errorf("GraphQL error: %s", env.Errors[0].Message)
-	}
-	if err := json.Unmarshal(env.Data, out); err != nil {
-		return fmt.Errorf("decode GraphQL data: %w", err)
-	}
-	return nil
+	c := &adminClient{base: base, token: token, http: http.DefaultClient}
+	return c.do(ctx, query, vars, out)
 }
 
 // probe sends one request before a target's steps so that a target that
