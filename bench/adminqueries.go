@@ -195,7 +195,10 @@ func adminQueries(ctx context.Context, c *adminClient, docs *dashboardDocs, l *a
 	}
 	add("apiKeys(first: 50) with totalCount, no spend", keysPageQuery, nil)
 	add("apiKeys(first: 50) with the dashboard's key fields (spend, pace)", withFragments(keysSpendPage, "APIKeyFields"), nil)
-	add("keys screen: dashboard's APIKeys (200 keys with spend, 200 services)", op("APIKeys"), nil)
+	add("keys screen: dashboard's APIKeys (a page of 50 keys with spend and pace, 200 services)", op("APIKeys"), nil)
+	searched := l.KeyNames[len(l.KeyNames)/3]
+	searched = searched[:len(searched)-1] // the start of a name: ten keys
+	add("keys screen searching: dashboard's APIKeys with a name prefix", op("APIKeys"), map[string]any{"search": searched})
 	add("services(first: 50) with the dashboard's service fields (spend, pace)", withFragments(servicesPage, "ServiceFields"), nil)
 	add("services screen: dashboard's Services (200 with spend)", op("Services"), nil)
 
@@ -234,6 +237,7 @@ func adminQueries(ctx context.Context, c *adminClient, docs *dashboardDocs, l *a
 	}
 	if err := c.do(ctx, keySearch, map[string]any{"where": map[string]any{"name": name}}, &sample); err == nil && len(sample.APIKeys.Edges) > 0 {
 		add("key search by prefix", keySearch, map[string]any{"where": map[string]any{"keyPrefix": sample.APIKeys.Edges[0].Node.KeyPrefix}})
+		add("key search by the start of a key (where.search)", keySearch, map[string]any{"where": map[string]any{"search": sample.APIKeys.Edges[0].Node.KeyPrefix}})
 	}
 
 	svc := l.ServiceIDs[0]
