@@ -91,20 +91,23 @@ func TestAdminLoaderWritesRecordsRollupsAndSpend(t *testing.T) {
 			if records != int64(l.Records) {
 				t.Errorf("usage_records holds %d rows, want %d", records, l.Records)
 			}
-			// The roll-ups sum to the records.
-			var req, errs, in, out, cost int64
-			q := fmt.Sprintf("SELECT SUM(%s), SUM(%s), SUM(%s), SUM(%s), SUM(%s) FROM %s", usagerollup.FieldRequests, usagerollup.FieldErrors,
-				usagerollup.FieldInputTokens, usagerollup.FieldOutputTokens, usagerollup.FieldCost, usagerollup.Table)
-			if err := db.SQL.QueryRowContext(ctx, q).Scan(&req, &errs, &in, &out, &cost); err != nil {
-				t.Fatal(err)
-			}
+			// The keys' roll-ups sum to the records, and so do the
+			// organization's own rows.
 			want := l.Totals
-			if req != want.Requests || errs != want.Errors || in != want.InputTokens || out != want.OutputTokens || money.Micros(cost) != want.Cost {
-				t.Errorf("roll-ups sum to %d requests, %d errors, %d in, %d out, %d cost; records to %+v", req, errs, in, out, cost, want)
+			for _, rows := range []string{"<>", "="} {
+				var req, errs, in, out, cost int64
+				q := fmt.Sprintf("SELECT SUM(%s), SUM(%s), SUM(%s), SUM(%s), SUM(%s) FROM %s WHERE %s %s 0", usagerollup.FieldRequests, usagerollup.FieldErrors,
+					usagerollup.FieldInputTokens, usagerollup.FieldOutputTokens, usagerollup.FieldCost, usagerollup.Table, usagerollup.FieldAPIKeyID, rows)
+				if err := db.SQL.QueryRowContext(ctx, q).Scan(&req, &errs, &in, &out, &cost); err != nil {
+					t.Fatal(err)
+				}
+				if req != want.Requests || errs != want.Errors || in != want.InputTokens || out != want.OutputTokens || money.Micros(cost) != want.Cost {
+					t.Errorf("roll-ups (key %s 0) sum to %d requests, %d errors, %d in, %d out, %d cost; records to %+v", rows, req, errs, in, out, cost, want)
+				}
 			}
 			// The organization's total spend window is the records' cost.
 			var spent int64
-			q = database.Rebind(db.Dialect, fmt.Sprintf(`SELECT %s FROM %s WHERE %s = ? AND "%s" = ?`, spendwindow.FieldSpent, spendwindow.Table,
+			q := database.Rebind(db.Dialect, fmt.Sprintf(`SELECT %s FROM %s WHERE %s = ? AND "%s" = ?`, spendwindow.FieldSpent, spendwindow.Table,
 				spendwindow.FieldScope, spendwindow.FieldWindow))
 			if err := db.SQL.QueryRowContext(ctx, q, string(spendwindow.ScopeOrg), string(spendwindow.WindowTotal)).Scan(&spent); err != nil {
 				t.Fatal(err)

@@ -2,9 +2,12 @@ package migrations_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"entgo.io/ent/dialect/sql/schema"
@@ -407,6 +410,57 @@ func TestUsageRecordsNarrow(t *testing.T) {
 		}
 		if made != 17 {
 			t.Errorf("a gateway-made request ID takes %d bytes, want 17", made)
+		}
+	})
+}
+
+// TestRollupOrgTotals: roll-ups written before organizations had rows of
+// their own get them, summed from the keys' rows per hour and model, and
+// the organization's report reads the same as the keys' rows summed.
+func TestRollupOrgTotals(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		ctx := context.Background()
+		db := testenv.Empty(t, d)
+		version := migrationVersion(t, d, "rollup_org_totals")
+		if _, err := migrations.ApplyBefore(ctx, db.SQL, d, version); err != nil {
+			t.Fatalf("apply the migrations before %s: %v", version, err)
+		}
+		hour := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+		for i, r := range []struct {
+			service, key int
+			model        string
+			requests     int64
+			bucket       any // latency_b10, NULL when empty
+		}{{1, 11, "gpt-4o", 3, int64(3)}, {1, 12, "gpt-4o", 2, nil}, {2, 21, "gpt-4o", 5, int64(1)}, {2, 21, "claude", 7, nil}} {
+			if _, err := db.SQL.ExecContext(ctx, database.Rebind(d, `INSERT INTO usage_rollups (hour, organization_id, service_id, api_key_id, model,
+				requests, errors, unpriced_requests, input_tokens, output_tokens, cached_input_tokens, cost, latency_us_sum, latency_b10)
+				VALUES (?, 1, ?, ?, ?, ?, 0, 0, ?, 0, 0, ?, 0, ?)`), hour, r.service, r.key, r.model, r.requests, 100*(i+1), 1000*(i+1), r.bucket); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := migrations.Apply(ctx, db.SQL, d); err != nil {
+			t.Fatalf("apply %s: %v", version, err)
+		}
+		assertNoDrift(t, db)
+		rows, err := db.SQL.QueryContext(ctx, `SELECT model, requests, input_tokens, cost, latency_b10 FROM usage_rollups
+			WHERE service_id = 0 AND api_key_id = 0 ORDER BY model`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var model string
+			var requests, in, cost int64
+			var b10 sql.NullInt64
+			if err := rows.Scan(&model, &requests, &in, &cost, &b10); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%s %d %d %d %v", model, requests, in, cost, b10))
+		}
+		want := []string{"claude 7 400 4000 {0 false}", "gpt-4o 10 600 6000 {4 true}"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("the organization's rows after the migration:\n%q\nwant\n%q", got, want)
 		}
 	})
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // Filter selects the usage a report sums. Zero values select everything
-// of the organization.
+// of the organization (read from its own rows).
 type Filter struct {
 	OrgID               int
 	ServiceID, APIKeyID int
@@ -57,6 +57,10 @@ type Report struct {
 // Query sums the roll-ups a filter selects.
 func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Report, error) {
 	preds := []*entsql.Predicate{entsql.EQ(usagerollup.FieldOrganizationID, f.OrgID)}
+	if f.ServiceID == 0 && f.APIKeyID == 0 {
+		// The organization's own rows; a service's or key's are its part.
+		preds = append(preds, entsql.EQ(usagerollup.FieldServiceID, 0), entsql.EQ(usagerollup.FieldAPIKeyID, 0))
+	}
 	if f.ServiceID != 0 {
 		preds = append(preds, entsql.EQ(usagerollup.FieldServiceID, f.ServiceID))
 	}

@@ -1,6 +1,10 @@
 // Package rollup keeps hourly sums of usage per key and model, written in
 // the same transaction as the raw usage records they sum, so reports stay
 // exact after raw records are pruned, and answers the usage query from them.
+//
+// Each hour and model also has one row for the whole organization (service
+// and key 0), so that the organization's report reads a row per hour and
+// model however many keys were used, instead of summing every key's.
 package rollup
 
 import (
@@ -92,13 +96,15 @@ func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Re
 	for i := range batch {
 		r := &batch[i]
 		k := key{r.CreatedAt.UTC().Truncate(time.Hour), r.OrganizationID, r.ServiceID, r.APIKeyID, r.Model}
-		s := sums[k]
-		if s == nil {
-			s = &Sums{}
-			sums[k] = s
-			keys = append(keys, k)
+		for _, k := range [2]key{k, {hour: k.hour, org: k.org, model: k.model}} {
+			s := sums[k]
+			if s == nil {
+				s = &Sums{}
+				sums[k] = s
+				keys = append(keys, k)
+			}
+			s.add(r)
 		}
-		s.add(r)
 	}
 	// A fixed order keeps concurrent writers from deadlocking on rows.
 	sort.Slice(keys, func(i, j int) bool {

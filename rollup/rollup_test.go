@@ -136,11 +136,14 @@ func TestLatencyAndCacheWrites(t *testing.T) {
 			t.Fatalf("one day's median %v differs from the totals'", got)
 		}
 
-		// A row as the roll-ups wrote it before they kept histograms.
-		if _, err := db.SQL.ExecContext(ctx, database.Rebind(db.Dialect, `INSERT INTO usage_rollups
-			(hour, organization_id, service_id, api_key_id, model, requests, errors, unpriced_requests, input_tokens, output_tokens, cached_input_tokens, cost, latency_us_sum)
-			VALUES (?, 2, 20, 200, 'old', 4, 0, 0, 0, 0, 0, 0, 4000)`), at("2026-11-01T00:00:00Z")); err != nil {
-			t.Fatal(err)
+		// A row as the roll-ups wrote it before they kept histograms, with
+		// its organization's row as the migration that added those made it.
+		for _, ids := range [][2]int{{20, 200}, {0, 0}} {
+			if _, err := db.SQL.ExecContext(ctx, database.Rebind(db.Dialect, `INSERT INTO usage_rollups
+				(hour, organization_id, service_id, api_key_id, model, requests, errors, unpriced_requests, input_tokens, output_tokens, cached_input_tokens, cost, latency_us_sum)
+				VALUES (?, 2, ?, ?, 'old', 4, 0, 0, 0, 0, 0, 0, 4000)`), at("2026-11-01T00:00:00Z"), ids[0], ids[1]); err != nil {
+				t.Fatal(err)
+			}
 		}
 		old, err := rollup.Query(ctx, db, rollup.Filter{OrgID: 2}, rollup.ByHour)
 		if err != nil {

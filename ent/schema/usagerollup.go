@@ -11,9 +11,12 @@ import (
 	"github.com/sluicehq/sluice/money"
 )
 
-// UsageRollup sums one hour of one key's use of one model. Raw usage
-// records are pruned after the retention period; roll-ups are kept for
-// good, so history and reports stay small and fast.
+// UsageRollup sums one hour of one key's use of one model; the row with
+// service_id and api_key_id 0 sums the whole organization's use of the
+// model in that hour, so that the organization's report does not add up
+// every key's rows. Raw usage records are pruned after the retention
+// period; roll-ups are kept for good, so history and reports stay small
+// and fast.
 type UsageRollup struct {
 	ent.Schema
 }
