@@ -25,6 +25,31 @@ type Filter struct {
 	From, To            time.Time // [From, To); zero is open
 }
 
+// predicate selects the filter's roll-up rows: the organization's own
+// rows unless a service or key is named, whose rows are its part.
+func (f Filter) predicate() *entsql.Predicate {
+	preds := []*entsql.Predicate{entsql.EQ(usagerollup.FieldOrganizationID, f.OrgID)}
+	if f.ServiceID == 0 && f.APIKeyID == 0 {
+		preds = append(preds, entsql.EQ(usagerollup.FieldServiceID, 0), entsql.EQ(usagerollup.FieldAPIKeyID, 0))
+	}
+	if f.ServiceID != 0 {
+		preds = append(preds, entsql.EQ(usagerollup.FieldServiceID, f.ServiceID))
+	}
+	if f.APIKeyID != 0 {
+		preds = append(preds, entsql.EQ(usagerollup.FieldAPIKeyID, f.APIKeyID))
+	}
+	if f.Model != "" {
+		preds = append(preds, entsql.EQ(usagerollup.FieldModel, f.Model))
+	}
+	if !f.From.IsZero() {
+		preds = append(preds, entsql.GTE(usagerollup.FieldHour, f.From.UTC().Truncate(time.Hour)))
+	}
+	if !f.To.IsZero() {
+		preds = append(preds, entsql.LT(usagerollup.FieldHour, f.To.UTC()))
+	}
+	return entsql.And(preds...)
+}
+
 // Bucket is the width of a report's time series.
 type Bucket string
 
@@ -56,27 +81,7 @@ type Report struct {
 
 // Query sums the roll-ups a filter selects.
 func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Report, error) {
-	preds := []*entsql.Predicate{entsql.EQ(usagerollup.FieldOrganizationID, f.OrgID)}
-	if f.ServiceID == 0 && f.APIKeyID == 0 {
-		// The organization's own rows; a service's or key's are its part.
-		preds = append(preds, entsql.EQ(usagerollup.FieldServiceID, 0), entsql.EQ(usagerollup.FieldAPIKeyID, 0))
-	}
-	if f.ServiceID != 0 {
-		preds = append(preds, entsql.EQ(usagerollup.FieldServiceID, f.ServiceID))
-	}
-	if f.APIKeyID != 0 {
-		preds = append(preds, entsql.EQ(usagerollup.FieldAPIKeyID, f.APIKeyID))
-	}
-	if f.Model != "" {
-		preds = append(preds, entsql.EQ(usagerollup.FieldModel, f.Model))
-	}
-	if !f.From.IsZero() {
-		preds = append(preds, entsql.GTE(usagerollup.FieldHour, f.From.UTC().Truncate(time.Hour)))
-	}
-	if !f.To.IsZero() {
-		preds = append(preds, entsql.LT(usagerollup.FieldHour, f.To.UTC()))
-	}
-	q, args := reportSQL(db.Dialect, entsql.And(preds...))
+	q, args := reportSQL(db.Dialect, f.predicate())
 	rows, err := db.SQL.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("usage report: %w", err)

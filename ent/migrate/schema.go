@@ -714,9 +714,14 @@ var (
 				Columns: []*schema.Column{UsageRollupsColumns[1], UsageRollupsColumns[2], UsageRollupsColumns[3], UsageRollupsColumns[4], UsageRollupsColumns[5]},
 			},
 			{
-				Name:    "usagerollup_organization_id_hour",
+				Name:    "usagerollup_organization_id_api_key_id_hour",
 				Unique:  false,
-				Columns: []*schema.Column{UsageRollupsColumns[2], UsageRollupsColumns[1]},
+				Columns: []*schema.Column{UsageRollupsColumns[2], UsageRollupsColumns[4], UsageRollupsColumns[1]},
+			},
+			{
+				Name:    "usagerollup_organization_id_service_id_hour",
+				Unique:  false,
+				Columns: []*schema.Column{UsageRollupsColumns[2], UsageRollupsColumns[3], UsageRollupsColumns[1]},
 			},
 		},
 	}

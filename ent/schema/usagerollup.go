@@ -56,7 +56,10 @@ func (UsageRollup) Fields() []ent.Field {
 func (UsageRollup) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("hour", "organization_id", "service_id", "api_key_id", "model").Unique(),
-		index.Fields("organization_id", "hour"),
+		// The organization's report reads its own rows (key 0) by hour; a
+		// key's or a service's report reads that key's or service's.
+		index.Fields("organization_id", "api_key_id", "hour"),
+		index.Fields("organization_id", "service_id", "hour"),
 	}
 }
 

@@ -1,0 +1,82 @@
+package rollup_test
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/rollup"
+)
+
+// TestReportReadsItsIndex: the report reads the rows it sums through an
+// index that starts with them (the organization's own rows, a key's or a
+// service's, by hour), not through every roll-up row of the organization.
+// The organization's own rows, service and key 0, lead both indexes.
+func TestReportReadsItsIndex(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		from := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+		const byOrg = "usagerollup_organization_id_(api_key|service)_id_hour"
+		for _, c := range []struct {
+			name  string
+			f     rollup.Filter
+			index string // a regular expression
+		}{
+			{"organization", rollup.Filter{OrgID: 1, From: from}, byOrg},
+			{"organization, one model", rollup.Filter{OrgID: 1, Model: "gpt-4o", From: from}, byOrg},
+			{"key", rollup.Filter{OrgID: 1, APIKeyID: 7, From: from}, "usagerollup_organization_id_api_key_id_hour"},
+			{"service", rollup.Filter{OrgID: 1, ServiceID: 3, From: from}, "usagerollup_organization_id_service_id_hour"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				q, args := rollup.ReportSQL(db.Dialect, c.f)
+				if plan := reportPlan(t, ctx, db, q, args); !regexp.MustCompile(c.index).MatchString(plan) {
+					t.Fatalf("the plan does not read %s: %s", c.index, plan)
+				}
+			})
+		}
+	})
+}
+
+// reportPlan is the plan of q as text; on PostgreSQL with sequential and
+// bitmap scans priced out, as they would win on an empty table.
+func reportPlan(t *testing.T, ctx context.Context, db *database.DB, q string, args []any) string {
+	t.Helper()
+	conn, err := db.SQL.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if db.Dialect == dialect.SQLite {
+		rows, err := conn.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		return strings.Join(plan, "; ")
+	}
+	defer conn.ExecContext(ctx, "RESET ALL") //nolint:errcheck // the connection returns to the pool either way
+	if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off; SET enable_bitmapscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	var raw json.RawMessage
+	if err := conn.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) "+database.Rebind(db.Dialect, q), args...).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
