@@ -63,7 +63,7 @@ func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[int], 
 	if err != nil {
 		return nil, err
 	}
-	n, exact, err := cappedCount(ctx, q)
+	n, exact, err := cappedCount(ctx, q, keyCountCap)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[in
 	if q, err = where.Filter(q); err != nil {
 		return nil, err
 	}
-	n, exact, err := cappedCount(ctx, q)
+	n, exact, err := cappedCount(ctx, q, logCountCap)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[i
 	if err != nil {
 		return nil, err
 	}
-	n, exact, err := cappedCount(ctx, q)
+	n, exact, err := cappedCount(ctx, q, logCountCap)
 	if err != nil {
 		return nil, err
 	}

@@ -8,24 +8,28 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// countCap is where the count of a connection that can hold a great
-// many rows (keys, usage records, audit events) stops: counting every
-// match costs time in proportion to them, reading at most countCap+1
-// costs a bounded time.
-const countCap = 10_000
+// Where the count of a connection that can hold a great many rows stops:
+// counting every match costs time in proportion to them, reading at most
+// cap+1 costs a bounded time. Keys stop higher than the logs (usage
+// records, audit events), which grow without end and whose filters may
+// match most of them.
+const (
+	keyCountCap = 10_000
+	logCountCap = 1_000
+)
 
-// cappedCount counts a query's rows up to countCap: the count, and
-// whether it is exact (at most countCap rows match).
+// cappedCount counts a query's rows up to limit: the count, and whether
+// it is exact (at most limit rows match).
 func cappedCount[Q interface {
 	Limit(int) Q
 	IDs(context.Context) ([]int, error)
-}](ctx context.Context, q Q) (int, bool, error) {
-	ids, err := q.Limit(countCap + 1).IDs(ctx)
+}](ctx context.Context, q Q, limit int) (int, bool, error) {
+	ids, err := q.Limit(limit + 1).IDs(ctx)
 	if err != nil {
 		return 0, false, fmt.Errorf("count: %w", err)
 	}
-	if len(ids) > countCap {
-		return countCap, false, nil
+	if len(ids) > limit {
+		return limit, false, nil
 	}
 	return len(ids), true, nil
 }

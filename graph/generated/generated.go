@@ -7048,16 +7048,16 @@ type Subscription {
 
 extend type UsageRecordConnection {
   """
-  Whether totalCount is exact. Counting stops at 10,000 records: when
-  more match, totalCount is 10,000 and this is false ("10,000+").
+  Whether totalCount is exact. Counting stops at 1,000 records: when
+  more match, totalCount is 1,000 and this is false ("1,000+").
   """
   totalCountIsExact: Boolean!
 }
 
 extend type AuditEventConnection {
   """
-  Whether totalCount is exact. Counting stops at 10,000 events: when
-  more match, totalCount is 10,000 and this is false ("10,000+").
+  Whether totalCount is exact. Counting stops at 1,000 events: when
+  more match, totalCount is 1,000 and this is false ("1,000+").
   """
   totalCountIsExact: Boolean!
 }

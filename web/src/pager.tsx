@@ -16,7 +16,7 @@ export function usePager() {
 }
 
 /** The total a connection reports; exact false marks a count that
- * stopped at its cap, shown as "10,000+". */
+ * stopped at its cap, shown as "1,000+". */
 export function totalText(total: number, exact = true): string {
   return exact ? formatInt(total) : `${formatInt(total)}+`;
 }
