@@ -164,10 +164,12 @@ func usageFilters(l *adminLoaded) []usageFilter {
 		{"", map[string]any{}},
 		{"by key", map[string]any{"apiKeyID": l.BusiestKey}},
 		{"by service", map[string]any{"serviceID": l.BusiestService}},
-		{"by model", map[string]any{"modelContainsFold": l.Models[len(l.Models)/2]}},
+		{"by model picked from the list", map[string]any{"model": l.Models[len(l.Models)/2]}},
+		{"by model typed (contains, any case)", map[string]any{"modelContainsFold": l.Models[len(l.Models)/2]}},
 		{"errors", map[string]any{"statusGTE": 400}},
 		{"one day, a week ago", map[string]any{"createdAtGTE": week, "createdAtLT": week.Add(24 * time.Hour)}},
 		{"by key, errors", map[string]any{"apiKeyID": l.BusiestKey, "statusGTE": 400}},
+		{"by service, errors", map[string]any{"serviceID": l.BusiestService, "statusGTE": 400}},
 	}
 }
 

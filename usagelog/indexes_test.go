@@ -108,6 +108,8 @@ func TestUsageLogQueriesUseIndexes(t *testing.T) {
 			byServ   = "usagerecord_service_id_created_at"
 			byModel  = "usagerecord_organization_id_model_created_at"
 			byErrors = "usagerecord_errors_organization_id_created_at"
+			keyErrs  = "usagerecord_errors_api_key_id_created_at"
+			servErrs = "usagerecord_errors_service_id_created_at"
 		)
 		filters := []struct {
 			name  string
@@ -122,7 +124,8 @@ func TestUsageLogQueriesUseIndexes(t *testing.T) {
 			{"errors", ent.UsageRecordWhereInput{StatusGTE: &errors}, []string{byErrors}},
 			{"successes", ent.UsageRecordWhereInput{StatusLT: &ok}, []string{byOrg}},
 			{"key and model", ent.UsageRecordWhereInput{APIKeyID: &key, Model: &model}, []string{byKey}},
-			{"service and errors", ent.UsageRecordWhereInput{ServiceID: &service, StatusGTE: &errors}, []string{byServ, byErrors}},
+			{"service and errors", ent.UsageRecordWhereInput{ServiceID: &service, StatusGTE: &errors}, []string{servErrs}},
+			{"key and errors", ent.UsageRecordWhereInput{APIKeyID: &key, StatusGTE: &errors}, []string{keyErrs}},
 		}
 		for _, f := range filters {
 			for _, ranged := range []bool{false, true} {

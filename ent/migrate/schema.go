@@ -629,6 +629,22 @@ var (
 					Where: "status >= 400",
 				},
 			},
+			{
+				Name:    "usagerecord_errors_api_key_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{UsageRecordsColumns[5], UsageRecordsColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status >= 400",
+				},
+			},
+			{
+				Name:    "usagerecord_errors_service_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{UsageRecordsColumns[4], UsageRecordsColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status >= 400",
+				},
+			},
 		},
 	}
 	// UsageRollupsColumns holds the columns for the "usage_rollups" table.

@@ -102,6 +102,13 @@ func (UsageRecord) Indexes() []ent.Index {
 		index.Fields("organization_id", "created_at").
 			StorageKey("usagerecord_errors_organization_id_created_at").
 			Annotations(entsql.IndexWhere("status >= 400")),
+		// A key's or a service's errors, without walking its successes.
+		index.Fields("api_key_id", "created_at").
+			StorageKey("usagerecord_errors_api_key_id_created_at").
+			Annotations(entsql.IndexWhere("status >= 400")),
+		index.Fields("service_id", "created_at").
+			StorageKey("usagerecord_errors_service_id_created_at").
+			Annotations(entsql.IndexWhere("status >= 400")),
 	}
 }
 
