@@ -81,7 +81,7 @@ type Report struct {
 
 // Query sums the roll-ups a filter selects.
 func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Report, error) {
-	q, args := reportSQL(db.Dialect, f.predicate())
+	q, args := reportSQL(db.Dialect, f.predicate(), bucket)
 	rows, err := db.SQL.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("usage report: %w", err)
@@ -90,13 +90,16 @@ func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Repo
 	rep := &Report{}
 	byModel := map[string]*Sums{}
 	for rows.Next() {
-		var hour time.Time
+		var start any = new(time.Time)
+		if bucket == ByDay {
+			start = new(string)
+		}
 		var model string
 		var s Sums
 		var cost int64
 		var cacheWrites, cacheWrites1h sql.NullInt64
 		var buckets [latencyhist.Buckets]sql.NullInt64
-		dest := []any{&hour, &model, &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum, &cacheWrites, &cacheWrites1h}
+		dest := []any{start, &model, &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum, &cacheWrites, &cacheWrites1h}
 		for i := range buckets {
 			dest = append(dest, &buckets[i])
 		}
@@ -108,12 +111,12 @@ func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Repo
 		for i, b := range buckets {
 			s.Latency[i] = b.Int64
 		}
-		start := hour.UTC()
-		if bucket == ByDay {
-			start = time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
+		at, err := bucketStart(start)
+		if err != nil {
+			return nil, fmt.Errorf("usage report: %w", err)
 		}
-		if n := len(rep.Series); n == 0 || !rep.Series[n-1].Start.Equal(start) {
-			rep.Series = append(rep.Series, Point{Start: start})
+		if n := len(rep.Series); n == 0 || !rep.Series[n-1].Start.Equal(at) {
+			rep.Series = append(rep.Series, Point{Start: at})
 		}
 		rep.Series[len(rep.Series)-1].merge(s)
 		rep.Totals.merge(s)
@@ -132,6 +135,22 @@ func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Repo
 	}
 	sort.Slice(rep.ByModel, func(i, j int) bool { return rep.ByModel[i].Cost > rep.ByModel[j].Cost })
 	return rep, nil
+}
+
+// bucketStart is a report row's bucket as scanned: an hour's time, or a
+// day as YYYY-MM-DD in UTC.
+func bucketStart(scanned any) (time.Time, error) {
+	switch v := scanned.(type) {
+	case *time.Time:
+		return v.UTC(), nil
+	case *string:
+		day, err := time.Parse(time.DateOnly, *v)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("read day %q: %w", *v, err)
+		}
+		return day, nil
+	}
+	return time.Time{}, fmt.Errorf("unexpected bucket %T", scanned)
 }
 
 // The batches of Prune: at most pruneBatch records, fewer when a batch

@@ -105,10 +105,19 @@ var (
 		usagerecord.Table, usagerecord.FieldID, usagerecord.FieldCreatedAt)
 )
 
-// reportSQL sums the roll-ups where pred holds by hour and model.
-func reportSQL(dialectName string, pred *entsql.Predicate) (string, []any) {
+// reportSQL sums the roll-ups where pred holds by bucket and model: by
+// hour, or by day (as YYYY-MM-DD in UTC), summed by the database so that a
+// long report carries a row a day, not one an hour.
+func reportSQL(dialectName string, pred *entsql.Predicate, bucket Bucket) (string, []any) {
+	start := usagerollup.FieldHour
+	if bucket == ByDay {
+		start = "substr(" + usagerollup.FieldHour + ", 1, 10)"
+		if dialectName == dialect.Postgres {
+			start = "to_char(" + usagerollup.FieldHour + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+		}
+	}
 	sums := make([]string, 0, len(rollupSums)+2)
-	sums = append(sums, usagerollup.FieldHour, usagerollup.FieldModel)
+	sums = append(sums, entsql.As(start, "bucket"), usagerollup.FieldModel)
 	for _, c := range rollupSums {
 		sums = append(sums, entsql.Sum(c))
 	}
@@ -116,8 +125,8 @@ func reportSQL(dialectName string, pred *entsql.Predicate) (string, []any) {
 		Select(sums...).
 		From(entsql.Table(usagerollup.Table)).
 		Where(pred).
-		GroupBy(usagerollup.FieldHour, usagerollup.FieldModel).
-		OrderBy(usagerollup.FieldHour).
+		GroupBy("bucket", usagerollup.FieldModel).
+		OrderBy("bucket").
 		Query()
 }
 
@@ -127,6 +136,6 @@ func statements(dialectName string) []string {
 	report, _ := reportSQL(dialectName, entsql.And(
 		entsql.EQ(usagerollup.FieldOrganizationID, 0), entsql.EQ(usagerollup.FieldServiceID, 0),
 		entsql.EQ(usagerollup.FieldAPIKeyID, 0), entsql.EQ(usagerollup.FieldModel, ""),
-		entsql.GTE(usagerollup.FieldHour, 0), entsql.LT(usagerollup.FieldHour, 0)))
+		entsql.GTE(usagerollup.FieldHour, 0), entsql.LT(usagerollup.FieldHour, 0)), ByDay)
 	return []string{upsertFor(dialectName), sqlPrune, report}
 }
