@@ -78,7 +78,7 @@ func withoutCount(ctx context.Context) context.Context {
 	return graphql.WithFieldContext(ctx, &c)
 }
 
-// countExact remembers whether a connection's count is exact, for its
+// setExact remembers whether a connection's count is exact, for its
 // totalCountIsExact; the pageLoader of the response holds it.
 func (l *pageLoader) setExact(conn any, exact bool) {
 	l.mu.Lock()

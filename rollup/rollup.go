@@ -96,7 +96,12 @@ func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Re
 	for i := range batch {
 		r := &batch[i]
 		k := key{r.CreatedAt.UTC().Truncate(time.Hour), r.OrganizationID, r.ServiceID, r.APIKeyID, r.Model}
-		for _, k := range [2]key{k, {hour: k.hour, org: k.org, model: k.model}} {
+		both := [2]key{k, {hour: k.hour, org: k.org, model: k.model}}
+		rows := both[:]
+		if k == both[1] {
+			rows = rows[:1] // a record without a service or key is its organization's row alone
+		}
+		for _, k := range rows {
 			s := sums[k]
 			if s == nil {
 				s = &Sums{}
@@ -106,13 +111,18 @@ func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Re
 			s.add(r)
 		}
 	}
-	// A fixed order keeps concurrent writers from deadlocking on rows.
+	// One order of the whole row key keeps concurrent writers from
+	// deadlocking on rows (organizations' own rows share key 0).
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
-		if !a.hour.Equal(b.hour) {
+		switch {
+		case !a.hour.Equal(b.hour):
 			return a.hour.Before(b.hour)
-		}
-		if a.apiKey != b.apiKey {
+		case a.org != b.org:
+			return a.org < b.org
+		case a.service != b.service:
+			return a.service < b.service
+		case a.apiKey != b.apiKey:
 			return a.apiKey < b.apiKey
 		}
 		return a.model < b.model

@@ -48,7 +48,7 @@ const UsageLogQuery = graphql(`
 `);
 
 const UsageFilterOptions = graphql(`
-  query UsageFilterOptions {
+  query UsageFilterOptions($since: Time!) {
     services(first: 200, orderBy: { field: SERVICE_NAME }) {
       edges {
         node {
@@ -65,7 +65,7 @@ const UsageFilterOptions = graphql(`
         }
       }
     }
-    usage(bucket: DAY) {
+    usage(filter: { from: $since }, bucket: DAY) {
       byModel {
         model
       }
@@ -124,7 +124,9 @@ const ms = (us: number | null | undefined) => (us == null ? '—' : `${formatInt
 export function UsageLog() {
   const [filters, setFilters] = useState<UsageFilters>({ serviceId: '', apiKeyId: '', model: '', status: '', from: '', to: '' });
   const pager = usePager();
-  const [{ data: options }] = useQuery({ query: UsageFilterOptions });
+  // The models used in the last 90 days, from the roll-ups.
+  const since = useMemo(() => new Date(Date.now() - 90 * 24 * 3600 * 1000).toISOString(), []);
+  const [{ data: options }] = useQuery({ query: UsageFilterOptions, variables: { since } });
   const models = useMemo(() => options?.usage.byModel.map((m) => m.model) ?? [], [options]);
   const where = useMemo(() => usageWhere(filters, models), [filters, models]);
   const [{ data, fetching, error }] = useQuery({ query: UsageLogQuery, variables: { after: pager.after, where } });
