@@ -50,28 +50,29 @@ func countAsked(ctx context.Context) bool {
 }
 
 // withoutCount is ctx with the connection field's selections minus what
-// makes the generated Paginate count every match: totalCount, and
-// pageInfo when edges are asked for too (Paginate then sets pageInfo
-// from the page it reads; without edges it needs the count for
-// hasNextPage). Counting is left to cappedCount.
+// makes the generated Paginate count every match: totalCount and
+// pageInfo. Paginate then sets pageInfo from the page it reads; when only
+// pageInfo was asked for, an edges selection (never answered) makes it
+// read that page. Counting is left to cappedCount.
 func withoutCount(ctx context.Context) context.Context {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
 		return ctx
 	}
-	fields := graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil)
-	edges := false
-	for _, f := range fields {
-		edges = edges || f.Name == "edges"
-	}
 	var sels ast.SelectionSet
-	for _, f := range fields {
-		if f.Name == "totalCount" || (edges && f.Name == "pageInfo") {
+	edges, pageInfo := false, false
+	for _, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil) {
+		edges = edges || f.Name == "edges"
+		pageInfo = pageInfo || f.Name == "pageInfo"
+		if f.Name == "totalCount" || f.Name == "pageInfo" {
 			continue
 		}
 		field := *f.Field
 		field.SelectionSet = f.Selections
 		sels = append(sels, &field)
+	}
+	if pageInfo && !edges {
+		sels = append(sels, &ast.Field{Alias: "edges", Name: "edges"})
 	}
 	c := *fc
 	c.Field.Selections = sels

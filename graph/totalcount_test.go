@@ -48,6 +48,20 @@ func TestUsageCountIsCapped(t *testing.T) {
 				t.Errorf("%s: %.300s", c.query, res.raw)
 			}
 		}
+		// pageInfo alone is read from the page, not from a count of every
+		// match: more records after 5, none after the 10 errors.
+		for _, c := range []struct {
+			query string
+			more  bool
+		}{
+			{`{ usageRecords(first: 5) { pageInfo { hasNextPage endCursor } } }`, true},
+			{`{ usageRecords(first: 20, where: {status: 500}) { pageInfo { hasNextPage } } }`, false},
+		} {
+			res := h.as(member, c.query, nil).ok(t)
+			if res.get("usageRecords.pageInfo.hasNextPage") != c.more || res.get("usageRecords.edges") != nil {
+				t.Errorf("%s: %.300s", c.query, res.raw)
+			}
+		}
 		res := h.as(admin, `{ auditEvents(first: 1) { totalCount totalCountIsExact } }`, nil).ok(t)
 		if res.num("auditEvents.totalCount") < 1 || res.get("auditEvents.totalCountIsExact") != true {
 			t.Errorf("audit events: %s", res.raw)
