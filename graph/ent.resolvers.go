@@ -56,20 +56,14 @@ func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[int], 
 	}
 	conn, err := r.Client.APIKey.Query().Paginate(withoutCount(ctx), after, first, before, last,
 		ent.WithAPIKeyOrder(orderBy), ent.WithAPIKeyFilter(where.Filter))
-	if err != nil || !countAsked(ctx) {
-		return conn, err
+	if err != nil {
+		return nil, err
 	}
 	q, err := where.Filter(r.Client.APIKey.Query())
 	if err != nil {
 		return nil, err
 	}
-	n, exact, err := cappedCount(ctx, q, keyCountCap)
-	if err != nil {
-		return nil, err
-	}
-	conn.TotalCount = n
-	r.loader(ctx).setExact(conn, exact)
-	return conn, nil
+	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, q, keyCountCap)
 }
 
 // AuditEvents is the resolver for the auditEvents field.
@@ -86,19 +80,13 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[in
 	q := r.Client.AuditEvent.Query().Where(scope)
 	conn, err := q.Clone().Paginate(withoutCount(ctx), after, first, before, last,
 		ent.WithAuditEventOrder(orderBy), ent.WithAuditEventFilter(where.Filter))
-	if err != nil || !countAsked(ctx) {
-		return conn, err
+	if err != nil {
+		return nil, err
 	}
 	if q, err = where.Filter(q); err != nil {
 		return nil, err
 	}
-	n, exact, err := cappedCount(ctx, q, logCountCap)
-	if err != nil {
-		return nil, err
-	}
-	conn.TotalCount = n
-	r.loader(ctx).setExact(conn, exact)
-	return conn, nil
+	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, q, logCountCap)
 }
 
 // ModelPrices is the resolver for the modelPrices field.
@@ -145,20 +133,14 @@ func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[i
 	}
 	conn, err := r.Client.UsageRecord.Query().Paginate(withoutCount(ctx), after, first, before, last,
 		ent.WithUsageRecordOrder(orderBy), ent.WithUsageRecordFilter(where.Filter))
-	if err != nil || !countAsked(ctx) {
-		return conn, err
+	if err != nil {
+		return nil, err
 	}
 	q, err := where.Filter(r.Client.UsageRecord.Query())
 	if err != nil {
 		return nil, err
 	}
-	n, exact, err := cappedCount(ctx, q, logCountCap)
-	if err != nil {
-		return nil, err
-	}
-	conn.TotalCount = n
-	r.loader(ctx).setExact(conn, exact)
-	return conn, nil
+	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, q, logCountCap)
 }
 
 // APIKey returns generated.APIKeyResolver implementation.

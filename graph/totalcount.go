@@ -34,6 +34,25 @@ func cappedCount[Q interface {
 	return len(ids), true, nil
 }
 
+// countTotal sets a connection's totalCount (through total) and its
+// totalCountIsExact from q's matches counted up to limit, when the query
+// asks for either; otherwise it counts nothing.
+func countTotal[Q interface {
+	Limit(int) Q
+	IDs(context.Context) ([]int, error)
+}](ctx context.Context, l *pageLoader, conn any, total *int, q Q, limit int) error {
+	if !countAsked(ctx) {
+		return nil
+	}
+	n, exact, err := cappedCount(ctx, q, limit)
+	if err != nil {
+		return err
+	}
+	*total = n
+	l.setExact(conn, exact)
+	return nil
+}
+
 // countAsked reports whether the connection field being resolved asks
 // for totalCount or totalCountIsExact.
 func countAsked(ctx context.Context) bool {

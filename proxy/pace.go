@@ -66,10 +66,7 @@ func (x *exchange) acquirePace() (*pace.Permit, *apiError) {
 // paceRefusal is the 429 a pace refusal answers, naming the limit, whose
 // it is and when a retry can pass.
 func paceRefusal(r *pace.Refusal, e *keyEntry) *apiError {
-	unit := map[pace.Kind]string{pace.RPM: "requests per minute", pace.TPM: "tokens per minute", pace.Concurrency: "requests in flight"}[r.Kind]
-	if r.Limit == 1 {
-		unit = map[pace.Kind]string{pace.RPM: "request per minute", pace.TPM: "token per minute", pace.Concurrency: "request in flight"}[r.Kind]
-	}
+	unit := paceUnit(r.Kind, r.Limit)
 	whose := fmt.Sprintf("%s %q", r.Scope, r.Name)
 	if r.Scope == pace.ScopeKey && pace.KeySubject(e.key, nil).Limits.Of(r.Kind) == 0 {
 		whose = fmt.Sprintf("key %q (its service %q's limit)", e.key.Name, e.svc.ServiceName)
@@ -81,6 +78,21 @@ func paceRefusal(r *pace.Refusal, e *keyEntry) *apiError {
 		msg += fmt.Sprintf("; try again in %d s", int64((r.RetryAfter+time.Second-1)/time.Second))
 	}
 	return &apiError{status: http.StatusTooManyRequests, code: "rate_limit_exceeded", message: msg, retryAfter: r.RetryAfter}
+}
+
+// paceUnit names what a limit of kind k counts, singular for a limit of 1.
+func paceUnit(k pace.Kind, limit int64) string {
+	noun, per := "request", " per minute"
+	switch k {
+	case pace.TPM:
+		noun = "token"
+	case pace.Concurrency:
+		per = " in flight"
+	}
+	if limit != 1 {
+		noun += "s"
+	}
+	return noun + per
 }
 
 // paceEstimate is the tokens a request holds against tokens-per-minute

@@ -66,28 +66,14 @@ func TestReportReadsItsIndex(t *testing.T) {
 // bitmap scans priced out, as they would win on an empty table.
 func reportPlan(t *testing.T, ctx context.Context, db *database.DB, q string, args []any) string {
 	t.Helper()
+	if db.Dialect == dialect.SQLite {
+		return strings.Join(testenv.SQLitePlan(t, db, q, args...), "; ")
+	}
 	conn, err := db.SQL.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if db.Dialect == dialect.SQLite {
-		rows, err := conn.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		return strings.Join(plan, "; ")
-	}
 	defer conn.ExecContext(ctx, "RESET ALL") //nolint:errcheck // the connection returns to the pool either way
 	if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off; SET enable_bitmapscan = off"); err != nil {
 		t.Fatal(err)

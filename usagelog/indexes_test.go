@@ -174,23 +174,7 @@ func planProblem(t *testing.T, db *database.DB, q capturedQuery, indexes []strin
 	t.Helper()
 	ctx := context.Background()
 	if db.Dialect == dialect.SQLite {
-		rows, err := db.SQL.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.sql, q.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
+		plan := testenv.SQLitePlan(t, db, q.sql, q.args...)
 		text := strings.Join(plan, "; ")
 		if strings.Contains(text, "TEMP B-TREE") {
 			return "the plan sorts: " + text

@@ -36,3 +36,27 @@ func Unpreparable(db *database.DB, statements []string) []error {
 	}
 	return errs
 }
+
+// SQLitePlan is EXPLAIN QUERY PLAN of q on an SQLite database: each step's
+// detail, in order.
+func SQLitePlan(t testing.TB, db *database.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.SQL.Query("EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
