@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/ent/usagerollupday"
 	"github.com/sluicehq/sluice/latencyhist"
 	"github.com/sluicehq/sluice/money"
 )
@@ -79,19 +80,109 @@ type Report struct {
 	ByModel []ModelSums
 }
 
-// Query sums the roll-ups a filter selects.
+// Query sums the roll-ups a filter selects. The organization's report by
+// day reads whole days from its day rows and the hours of a partial first
+// or last day from its hourly rows.
 func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Report, error) {
-	q, args := reportSQL(db.Dialect, f.predicate(), bucket)
+	sum := &summer{series: map[time.Time]*Sums{}, byModel: map[string]*Sums{}}
+	for _, part := range f.parts(bucket) {
+		q, args := part.sql(db.Dialect, bucket)
+		if err := sum.read(ctx, db, q, args, !part.days && bucket == ByDay); err != nil {
+			return nil, fmt.Errorf("usage report: %w", err)
+		}
+	}
+	return sum.report(), nil
+}
+
+// A part is a filter's range read from one roll-up table.
+type part struct {
+	Filter
+	days bool // from the day rows, else the hourly rows
+}
+
+func (p part) sql(dialectName string, bucket Bucket) (string, []any) {
+	if p.days {
+		return daySQL(dialectName, p.dayPredicate())
+	}
+	return reportSQL(dialectName, p.predicate(), bucket)
+}
+
+// parts splits the filter's range by the table that answers it: all of
+// it from the hourly rows, unless it is the organization's report by day,
+// whose whole days come from the day rows.
+func (f Filter) parts(bucket Bucket) []part {
+	if bucket != ByDay || f.ServiceID != 0 || f.APIKeyID != 0 {
+		return []part{{Filter: f}}
+	}
+	const day = 24 * time.Hour
+	var parts []part
+	first := f.From.UTC().Truncate(time.Hour) // the first whole day's start
+	if !f.From.IsZero() && !first.Equal(first.Truncate(day)) {
+		head := f
+		first = first.Truncate(day).Add(day)
+		if !f.To.IsZero() && !first.Before(f.To) {
+			return []part{{Filter: f}} // within one day
+		}
+		head.To = first
+		parts = append(parts, part{Filter: head})
+	}
+	days := f
+	days.From = first
+	if f.From.IsZero() {
+		days.From = time.Time{}
+	}
+	if f.To.IsZero() {
+		return append(parts, part{Filter: days, days: true})
+	}
+	end := f.To.UTC().Truncate(day)
+	if days.From.IsZero() || end.After(days.From) {
+		days.To = end
+		parts = append(parts, part{Filter: days, days: true})
+	}
+	if end.Before(f.To) {
+		tail := f
+		tail.From = end
+		if !days.From.IsZero() && days.From.After(end) {
+			tail.From = days.From
+		}
+		parts = append(parts, part{Filter: tail})
+	}
+	return parts
+}
+
+// dayPredicate selects the organization's day rows in the filter.
+func (f Filter) dayPredicate() *entsql.Predicate {
+	preds := []*entsql.Predicate{entsql.EQ(usagerollupday.FieldOrganizationID, f.OrgID)}
+	if f.Model != "" {
+		preds = append(preds, entsql.EQ(usagerollupday.FieldModel, f.Model))
+	}
+	if !f.From.IsZero() {
+		preds = append(preds, entsql.GTE(usagerollupday.FieldDay, f.From.UTC()))
+	}
+	if !f.To.IsZero() {
+		preds = append(preds, entsql.LT(usagerollupday.FieldDay, f.To.UTC()))
+	}
+	return entsql.And(preds...)
+}
+
+// summer adds report rows up into totals, a series and the split by model.
+type summer struct {
+	totals  Sums
+	series  map[time.Time]*Sums
+	byModel map[string]*Sums
+}
+
+// read adds the rows of a report statement: bucket, model, then the sums;
+// the bucket is a time, or a day's text (dayText: the hourly rows by day).
+func (r *summer) read(ctx context.Context, db *database.DB, q string, args []any, dayText bool) error {
 	rows, err := db.SQL.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("usage report: %w", err)
+		return err
 	}
 	defer rows.Close()
-	rep := &Report{}
-	byModel := map[string]*Sums{}
 	for rows.Next() {
 		var start any = new(time.Time)
-		if bucket == ByDay {
+		if dayText {
 			start = new(string)
 		}
 		var model string
@@ -104,7 +195,7 @@ func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Repo
 			dest = append(dest, &buckets[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("usage report: %w", err)
+			return err
 		}
 		s.Cost = money.Micros(cost)
 		s.CacheWriteTokens, s.CacheWrite1hTokens = cacheWrites.Int64, cacheWrites1h.Int64
@@ -113,28 +204,38 @@ func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Repo
 		}
 		at, err := bucketStart(start)
 		if err != nil {
-			return nil, fmt.Errorf("usage report: %w", err)
+			return err
 		}
-		if n := len(rep.Series); n == 0 || !rep.Series[n-1].Start.Equal(at) {
-			rep.Series = append(rep.Series, Point{Start: at})
+		for _, into := range []*Sums{&r.totals, sumsOf(r.series, at), sumsOf(r.byModel, model)} {
+			into.merge(s)
 		}
-		rep.Series[len(rep.Series)-1].merge(s)
-		rep.Totals.merge(s)
-		m := byModel[model]
-		if m == nil {
-			m = &Sums{}
-			byModel[model] = m
-		}
-		m.merge(s)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("usage report: %w", err)
+	return rows.Err()
+}
+
+// sumsOf is m's sums at k, added if missing.
+func sumsOf[K comparable](m map[K]*Sums, k K) *Sums {
+	s := m[k]
+	if s == nil {
+		s = &Sums{}
+		m[k] = s
 	}
-	for model, s := range byModel {
+	return s
+}
+
+// report is the sums as a report: the series in time order, the models by
+// cost, the most first.
+func (r *summer) report() *Report {
+	rep := &Report{Totals: r.totals}
+	for at, s := range r.series {
+		rep.Series = append(rep.Series, Point{Start: at, Sums: *s})
+	}
+	sort.Slice(rep.Series, func(i, j int) bool { return rep.Series[i].Start.Before(rep.Series[j].Start) })
+	for model, s := range r.byModel {
 		rep.ByModel = append(rep.ByModel, ModelSums{Model: model, Sums: *s})
 	}
 	sort.Slice(rep.ByModel, func(i, j int) bool { return rep.ByModel[i].Cost > rep.ByModel[j].Cost })
-	return rep, nil
+	return rep
 }
 
 // bucketStart is a report row's bucket as scanned: an hour's time, or a

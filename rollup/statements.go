@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/ent/usagerollupday"
 	"github.com/sluicehq/sluice/latencyhist"
 )
 
@@ -17,10 +18,6 @@ import (
 // SQL builder, the upsert and the prune by hand (ent's builder does not
 // say "add to the existing row" or "delete a limited batch"), once, with ?
 // placeholders that database.Rebind numbers for PostgreSQL.
-
-// rollupKey is a roll-up row's key, the upsert's conflict target.
-var rollupKey = []string{usagerollup.FieldHour, usagerollup.FieldOrganizationID, usagerollup.FieldServiceID,
-	usagerollup.FieldAPIKeyID, usagerollup.FieldModel}
 
 // rollupCounters are the columns the upsert adds to besides the latency
 // histogram, in the order of an upserted row's elements.
@@ -30,7 +27,7 @@ var rollupCounters = []string{usagerollup.FieldRequests, usagerollup.FieldErrors
 	usagerollup.FieldCacheWriteTokens, usagerollup.FieldCacheWrite1hTokens}
 
 // rollupSums are the columns the upsert adds to: the counters, then the
-// latency histogram's buckets.
+// latency histogram's buckets. Both roll-up tables have them.
 var rollupSums = append(slices.Clone(rollupCounters), histogramColumns()...)
 
 func histogramColumns() []string {
@@ -41,38 +38,60 @@ func histogramColumns() []string {
 	return c
 }
 
-// The upsert differs by dialect, each in the form its database runs
-// fastest: SQLite, in process, runs one prepared single-row statement
-// once a row; PostgreSQL takes the batch as one array a column, which it
-// unnests, so that one round trip and one small statement carry it
-// however large it is. A zero histogram count is stored as NULL.
+// A table is a roll-up table: its name, its key (the upsert's conflict
+// target: a time, ids, then the model) and its upsert in each dialect.
+type table struct {
+	name string
+	key  []string
+	// ids is how many of the key's columns after the first are ids.
+	ids int
+	// values are a row's key values after the time: its ids.
+	values func(k key) []int64
+	// The upsert differs by dialect, each in the form its database runs
+	// fastest: SQLite, in process, runs one prepared single-row statement
+	// once a row; PostgreSQL takes the batch as one array a column, which
+	// it unnests, so that one round trip and one small statement carry it
+	// however large it is. A zero histogram count is stored as NULL.
+	upsertSQLite, upsertPostgres string
+}
+
+// The roll-up tables: hours by key (and the organization's own rows), and
+// the organization's days.
 var (
-	sqlUpsertSQLite   = upsertSQL(strings.TrimSuffix(strings.Repeat("?, ", len(rollupKey)+len(rollupSums)), ", "), "VALUES (%s)")
-	sqlUpsertPostgres = func() string {
-		types := make([]string, 0, len(rollupKey)+len(rollupSums))
-		names := make([]string, 0, cap(types))
-		for _, c := range append(slices.Clone(rollupKey), rollupSums...) {
-			typ := "bigint[]"
-			switch c {
-			case usagerollup.FieldHour:
-				typ = "timestamptz[]"
-			case usagerollup.FieldModel:
-				typ = "text[]"
-			}
-			types = append(types, "CAST(? AS "+typ+")")
-			names = append(names, c)
-		}
-		return upsertSQL(strings.Join(names, ", "),
-			"SELECT %s FROM unnest("+strings.Join(types, ", ")+") AS v("+strings.Join(names, ", ")+")")
-	}()
+	hourly = newTable(usagerollup.Table, []string{usagerollup.FieldHour, usagerollup.FieldOrganizationID,
+		usagerollup.FieldServiceID, usagerollup.FieldAPIKeyID, usagerollup.FieldModel},
+		func(k key) []int64 { return []int64{int64(k.org), int64(k.service), int64(k.apiKey)} })
+	daily = newTable(usagerollupday.Table, []string{usagerollupday.FieldDay, usagerollupday.FieldOrganizationID,
+		usagerollupday.FieldModel},
+		func(k key) []int64 { return []int64{int64(k.org)} })
 )
+
+func newTable(name string, keyColumns []string, values func(key) []int64) *table {
+	t := &table{name: name, key: keyColumns, ids: len(keyColumns) - 2, values: values}
+	t.upsertSQLite = t.upsertSQL(strings.TrimSuffix(strings.Repeat("?, ", len(t.key)+len(rollupSums)), ", "), "VALUES (%s)")
+	types := make([]string, 0, len(t.key)+len(rollupSums))
+	names := append(slices.Clone(t.key), rollupSums...)
+	for i := range names {
+		typ := "bigint[]"
+		switch i {
+		case 0:
+			typ = "timestamptz[]"
+		case len(t.key) - 1:
+			typ = "text[]"
+		}
+		types = append(types, "CAST(? AS "+typ+")")
+	}
+	t.upsertPostgres = t.upsertSQL(strings.Join(names, ", "),
+		"SELECT %s FROM unnest("+strings.Join(types, ", ")+") AS v("+strings.Join(names, ", ")+")")
+	return t
+}
 
 // upsertSQL builds the upsert from the values of one row (or the column
 // names of a set of rows) and the clause that produces them.
-func upsertSQL(values, source string) string {
-	cols := append(slices.Clone(rollupKey), rollupSums...)
+func (t *table) upsertSQL(values, source string) string {
+	cols := append(slices.Clone(t.key), rollupSums...)
 	vals := strings.Split(values, ", ")
-	for i := len(rollupKey) + len(rollupCounters); i < len(vals); i++ {
+	for i := len(t.key) + len(rollupCounters); i < len(vals); i++ {
 		vals[i] = "NULLIF(" + vals[i] + ", 0)"
 	}
 	// Columns added later are NULL in older rows, and an empty histogram
@@ -80,22 +99,22 @@ func upsertSQL(values, source string) string {
 	set := make([]string, len(rollupSums))
 	for i, c := range rollupSums {
 		if i < len(rollupCounters) {
-			set[i] = fmt.Sprintf("%[2]s = COALESCE(%[1]s.%[2]s, 0) + excluded.%[2]s", usagerollup.Table, c)
+			set[i] = fmt.Sprintf("%[2]s = COALESCE(%[1]s.%[2]s, 0) + excluded.%[2]s", t.name, c)
 		} else {
-			set[i] = fmt.Sprintf("%[2]s = COALESCE(%[1]s.%[2]s + excluded.%[2]s, %[1]s.%[2]s, excluded.%[2]s)", usagerollup.Table, c)
+			set[i] = fmt.Sprintf("%[2]s = COALESCE(%[1]s.%[2]s + excluded.%[2]s, %[1]s.%[2]s, excluded.%[2]s)", t.name, c)
 		}
 	}
 	return fmt.Sprintf("INSERT INTO %s (%s)\n"+source+"\nON CONFLICT (%s) DO UPDATE SET\n%s",
-		usagerollup.Table, strings.Join(cols, ", "), strings.Join(vals, ", "),
-		strings.Join(rollupKey, ", "), strings.Join(set, ",\n"))
+		t.name, strings.Join(cols, ", "), strings.Join(vals, ", "),
+		strings.Join(t.key, ", "), strings.Join(set, ",\n"))
 }
 
-// upsertFor is the upsert of the dialect.
-func upsertFor(dialectName string) string {
+// upsert is the table's upsert in the dialect.
+func (t *table) upsert(dialectName string) string {
 	if dialectName == dialect.Postgres {
-		return sqlUpsertPostgres
+		return t.upsertPostgres
 	}
-	return sqlUpsertSQLite
+	return t.upsertSQLite
 }
 
 var (
@@ -116,17 +135,34 @@ func reportSQL(dialectName string, pred *entsql.Predicate, bucket Bucket) (strin
 			start = "to_char(" + usagerollup.FieldHour + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 		}
 	}
-	sums := make([]string, 0, len(rollupSums)+2)
-	sums = append(sums, entsql.As(start, "bucket"), usagerollup.FieldModel)
-	for _, c := range rollupSums {
-		sums = append(sums, entsql.Sum(c))
-	}
 	return entsql.Dialect(dialectName).
-		Select(sums...).
+		Select(sumsBy(start)...).
 		From(entsql.Table(usagerollup.Table)).
 		Where(pred).
 		GroupBy("bucket", usagerollup.FieldModel).
 		OrderBy("bucket").
+		Query()
+}
+
+// sumsBy are a report's columns: the bucket (start), the model and the
+// sums, in the order Query scans them.
+func sumsBy(start string) []string {
+	cols := make([]string, 0, len(rollupSums)+2)
+	cols = append(cols, entsql.As(start, "bucket"), usagerollup.FieldModel)
+	for _, c := range rollupSums {
+		cols = append(cols, entsql.Sum(c))
+	}
+	return cols
+}
+
+// daySQL sums the organization's day rows where pred holds by day and
+// model.
+func daySQL(dialectName string, pred *entsql.Predicate) (string, []any) {
+	return entsql.Dialect(dialectName).
+		Select(sumsBy(usagerollupday.FieldDay)...).
+		From(entsql.Table(usagerollupday.Table)).
+		Where(pred).
+		GroupBy("bucket", usagerollupday.FieldModel).
 		Query()
 }
 
@@ -137,5 +173,7 @@ func statements(dialectName string) []string {
 		entsql.EQ(usagerollup.FieldOrganizationID, 0), entsql.EQ(usagerollup.FieldServiceID, 0),
 		entsql.EQ(usagerollup.FieldAPIKeyID, 0), entsql.EQ(usagerollup.FieldModel, ""),
 		entsql.GTE(usagerollup.FieldHour, 0), entsql.LT(usagerollup.FieldHour, 0)), ByDay)
-	return []string{upsertFor(dialectName), sqlPrune, report}
+	days, _ := daySQL(dialectName, entsql.And(entsql.EQ(usagerollupday.FieldOrganizationID, 0),
+		entsql.EQ(usagerollupday.FieldModel, ""), entsql.GTE(usagerollupday.FieldDay, 0), entsql.LT(usagerollupday.FieldDay, 0)))
+	return []string{hourly.upsert(dialectName), daily.upsert(dialectName), sqlPrune, report, days}
 }

@@ -12,16 +12,6 @@ const (
 	Label = "usage_rollup"
 	// FieldID holds the string denoting the id field in the database.
 	FieldID = "id"
-	// FieldHour holds the string denoting the hour field in the database.
-	FieldHour = "hour"
-	// FieldOrganizationID holds the string denoting the organization_id field in the database.
-	FieldOrganizationID = "organization_id"
-	// FieldServiceID holds the string denoting the service_id field in the database.
-	FieldServiceID = "service_id"
-	// FieldAPIKeyID holds the string denoting the api_key_id field in the database.
-	FieldAPIKeyID = "api_key_id"
-	// FieldModel holds the string denoting the model field in the database.
-	FieldModel = "model"
 	// FieldRequests holds the string denoting the requests field in the database.
 	FieldRequests = "requests"
 	// FieldErrors holds the string denoting the errors field in the database.
@@ -146,6 +136,16 @@ const (
 	FieldLatencyB50 = "latency_b50"
 	// FieldLatencyB51 holds the string denoting the latency_b51 field in the database.
 	FieldLatencyB51 = "latency_b51"
+	// FieldHour holds the string denoting the hour field in the database.
+	FieldHour = "hour"
+	// FieldOrganizationID holds the string denoting the organization_id field in the database.
+	FieldOrganizationID = "organization_id"
+	// FieldServiceID holds the string denoting the service_id field in the database.
+	FieldServiceID = "service_id"
+	// FieldAPIKeyID holds the string denoting the api_key_id field in the database.
+	FieldAPIKeyID = "api_key_id"
+	// FieldModel holds the string denoting the model field in the database.
+	FieldModel = "model"
 	// Table holds the table name of the usagerollup in the database.
 	Table = "usage_rollups"
 )
@@ -153,11 +153,6 @@ const (
 // Columns holds all SQL columns for usagerollup fields.
 var Columns = []string{
 	FieldID,
-	FieldHour,
-	FieldOrganizationID,
-	FieldServiceID,
-	FieldAPIKeyID,
-	FieldModel,
 	FieldRequests,
 	FieldErrors,
 	FieldUnpricedRequests,
@@ -220,6 +215,11 @@ var Columns = []string{
 	FieldLatencyB49,
 	FieldLatencyB50,
 	FieldLatencyB51,
+	FieldHour,
+	FieldOrganizationID,
+	FieldServiceID,
+	FieldAPIKeyID,
+	FieldModel,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -257,31 +257,6 @@ type OrderOption func(*sql.Selector)
 // ByID orders the results by the id field.
 func ByID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldID, opts...).ToFunc()
-}
-
-// ByHour orders the results by the hour field.
-func ByHour(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldHour, opts...).ToFunc()
-}
-
-// ByOrganizationID orders the results by the organization_id field.
-func ByOrganizationID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldOrganizationID, opts...).ToFunc()
-}
-
-// ByServiceID orders the results by the service_id field.
-func ByServiceID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldServiceID, opts...).ToFunc()
-}
-
-// ByAPIKeyID orders the results by the api_key_id field.
-func ByAPIKeyID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldAPIKeyID, opts...).ToFunc()
-}
-
-// ByModel orders the results by the model field.
-func ByModel(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldModel, opts...).ToFunc()
 }
 
 // ByRequests orders the results by the requests field.
@@ -592,4 +567,29 @@ func ByLatencyB50(opts ...sql.OrderTermOption) OrderOption {
 // ByLatencyB51 orders the results by the latency_b51 field.
 func ByLatencyB51(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLatencyB51, opts...).ToFunc()
+}
+
+// ByHour orders the results by the hour field.
+func ByHour(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHour, opts...).ToFunc()
+}
+
+// ByOrganizationID orders the results by the organization_id field.
+func ByOrganizationID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOrganizationID, opts...).ToFunc()
+}
+
+// ByServiceID orders the results by the service_id field.
+func ByServiceID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldServiceID, opts...).ToFunc()
+}
+
+// ByAPIKeyID orders the results by the api_key_id field.
+func ByAPIKeyID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAPIKeyID, opts...).ToFunc()
+}
+
+// ByModel orders the results by the model field.
+func ByModel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldModel, opts...).ToFunc()
 }
