@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -82,13 +83,31 @@ type Report struct {
 
 // Query sums the roll-ups a filter selects. The organization's report by
 // day reads whole days from its day rows and the hours of a partial first
-// or last day from its hourly rows.
+// or last day from its hourly rows. The database sums each part by bucket
+// and by model, so that what is read is a row a bucket and a model, not a
+// row a bucket and model.
 func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Report, error) {
 	sum := &summer{series: map[time.Time]*Sums{}, byModel: map[string]*Sums{}}
 	for _, part := range f.parts(bucket) {
-		q, args := part.sql(db.Dialect, bucket)
-		if err := sum.read(ctx, db, q, args, !part.days && bucket == ByDay); err != nil {
-			return nil, fmt.Errorf("usage report: %w", err)
+		series, byModel := part.sql(db.Dialect, bucket)
+		var start any = new(time.Time)
+		if !part.days && bucket == ByDay {
+			start = new(string) // the hourly rows by day: YYYY-MM-DD
+		}
+		if err := sum.read(ctx, db, series, start, func(s Sums) error {
+			at, err := bucketStart(start)
+			sumsOf(sum.series, at).merge(s)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("usage report by %s: %w", strings.ToLower(string(bucket)), err)
+		}
+		var model string
+		if err := sum.read(ctx, db, byModel, &model, func(s Sums) error {
+			sumsOf(sum.byModel, model).merge(s)
+			sum.totals.merge(s)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("usage report by model: %w", err)
 		}
 	}
 	return sum.report(), nil
@@ -100,11 +119,16 @@ type part struct {
 	days bool // from the day rows, else the hourly rows
 }
 
-func (p part) sql(dialectName string, bucket Bucket) (string, []any) {
+// sql is the part's two statements: its sums by bucket and by model.
+func (p part) sql(dialectName string, bucket Bucket) (series, byModel statement) {
 	if p.days {
-		return daySQL(dialectName, p.dayPredicate())
+		pred := p.dayPredicate()
+		return sumSQL(dialectName, usagerollupday.Table, pred, usagerollupday.FieldDay),
+			sumSQL(dialectName, usagerollupday.Table, pred, usagerollupday.FieldModel)
 	}
-	return reportSQL(dialectName, p.predicate(), bucket)
+	pred := p.predicate()
+	return sumSQL(dialectName, usagerollup.Table, pred, bucketOf(dialectName, bucket)),
+		sumSQL(dialectName, usagerollup.Table, pred, usagerollup.FieldModel)
 }
 
 // parts splits the filter's range by the table that answers it: all of
@@ -165,32 +189,28 @@ func (f Filter) dayPredicate() *entsql.Predicate {
 	return entsql.And(preds...)
 }
 
-// summer adds report rows up into totals, a series and the split by model.
+// summer adds report rows up into totals (the sum of the models'), a
+// series and the split by model.
 type summer struct {
 	totals  Sums
 	series  map[time.Time]*Sums
 	byModel map[string]*Sums
 }
 
-// read adds the rows of a report statement: bucket, model, then the sums;
-// the bucket is a time, or a day's text (dayText: the hourly rows by day).
-func (r *summer) read(ctx context.Context, db *database.DB, q string, args []any, dayText bool) error {
-	rows, err := db.SQL.QueryContext(ctx, q, args...)
+// read scans the rows of a report statement, its group into first and
+// its sums, and hands each row's sums to add.
+func (r *summer) read(ctx context.Context, db *database.DB, st statement, first any, add func(Sums) error) error {
+	rows, err := db.SQL.QueryContext(ctx, st.query, st.args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var start any = new(time.Time)
-		if dayText {
-			start = new(string)
-		}
-		var model string
 		var s Sums
 		var cost int64
 		var cacheWrites, cacheWrites1h sql.NullInt64
 		var buckets [latencyhist.Buckets]sql.NullInt64
-		dest := []any{start, &model, &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum, &cacheWrites, &cacheWrites1h}
+		dest := []any{first, &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum, &cacheWrites, &cacheWrites1h}
 		for i := range buckets {
 			dest = append(dest, &buckets[i])
 		}
@@ -202,12 +222,8 @@ func (r *summer) read(ctx context.Context, db *database.DB, q string, args []any
 		for i, b := range buckets {
 			s.Latency[i] = b.Int64
 		}
-		at, err := bucketStart(start)
-		if err != nil {
+		if err := add(s); err != nil {
 			return err
-		}
-		for _, into := range []*Sums{&r.totals, sumsOf(r.series, at), sumsOf(r.byModel, model)} {
-			into.merge(s)
 		}
 	}
 	return rows.Err()

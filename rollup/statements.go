@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -124,56 +125,50 @@ var (
 		usagerecord.Table, usagerecord.FieldID, usagerecord.FieldCreatedAt)
 )
 
-// reportSQL sums the roll-ups where pred holds by bucket and model: by
-// hour, or by day (as YYYY-MM-DD in UTC), summed by the database so that a
-// long report carries a row a day, not one an hour.
-func reportSQL(dialectName string, pred *entsql.Predicate, bucket Bucket) (string, []any) {
-	start := usagerollup.FieldHour
-	if bucket == ByDay {
-		start = "substr(" + usagerollup.FieldHour + ", 1, 10)"
-		if dialectName == dialect.Postgres {
-			start = "to_char(" + usagerollup.FieldHour + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-		}
-	}
-	return entsql.Dialect(dialectName).
-		Select(sumsBy(start)...).
-		From(entsql.Table(usagerollup.Table)).
-		Where(pred).
-		GroupBy("bucket", usagerollup.FieldModel).
-		OrderBy("bucket").
-		Query()
+// A statement is a query and its arguments.
+type statement struct {
+	query string
+	args  []any
 }
 
-// sumsBy are a report's columns: the bucket (start), the model and the
-// sums, in the order Query scans them.
-func sumsBy(start string) []string {
-	cols := make([]string, 0, len(rollupSums)+2)
-	cols = append(cols, entsql.As(start, "bucket"), usagerollup.FieldModel)
+// bucketOf is the expression of an hourly row's bucket: its hour, or its
+// day as YYYY-MM-DD in UTC, so that the database sums a long report by day
+// and hands over a row a day, not one an hour.
+func bucketOf(dialectName string, bucket Bucket) string {
+	switch {
+	case bucket != ByDay:
+		return usagerollup.FieldHour
+	case dialectName == dialect.Postgres:
+		return "to_char(" + usagerollup.FieldHour + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+	}
+	return "substr(" + usagerollup.FieldHour + ", 1, 10)"
+}
+
+// sumSQL sums the rows of a roll-up table where pred holds, by the
+// expression by: the group, then the sums, in the order summer.read scans.
+func sumSQL(dialectName, table string, pred *entsql.Predicate, by string) statement {
+	cols := make([]string, 0, len(rollupSums)+1)
+	cols = append(cols, entsql.As(by, "grp"))
 	for _, c := range rollupSums {
 		cols = append(cols, entsql.Sum(c))
 	}
-	return cols
-}
-
-// daySQL sums the organization's day rows where pred holds by day and
-// model.
-func daySQL(dialectName string, pred *entsql.Predicate) (string, []any) {
-	return entsql.Dialect(dialectName).
-		Select(sumsBy(usagerollupday.FieldDay)...).
-		From(entsql.Table(usagerollupday.Table)).
+	q, args := entsql.Dialect(dialectName).
+		Select(cols...).
+		From(entsql.Table(table)).
 		Where(pred).
-		GroupBy("bucket", usagerollupday.FieldModel).
+		GroupBy("grp").
 		Query()
+	return statement{q, args}
 }
 
 // statements lists the statements above for the dialect, for the test that
 // prepares them against the migrated schema, with ? placeholders.
 func statements(dialectName string) []string {
-	report, _ := reportSQL(dialectName, entsql.And(
-		entsql.EQ(usagerollup.FieldOrganizationID, 0), entsql.EQ(usagerollup.FieldServiceID, 0),
-		entsql.EQ(usagerollup.FieldAPIKeyID, 0), entsql.EQ(usagerollup.FieldModel, ""),
-		entsql.GTE(usagerollup.FieldHour, 0), entsql.LT(usagerollup.FieldHour, 0)), ByDay)
-	days, _ := daySQL(dialectName, entsql.And(entsql.EQ(usagerollupday.FieldOrganizationID, 0),
-		entsql.EQ(usagerollupday.FieldModel, ""), entsql.GTE(usagerollupday.FieldDay, 0), entsql.LT(usagerollupday.FieldDay, 0)))
-	return []string{hourly.upsert(dialectName), daily.upsert(dialectName), sqlPrune, report, days}
+	out := []string{hourly.upsert(dialectName), daily.upsert(dialectName), sqlPrune}
+	f := Filter{OrgID: 1, Model: "m", From: time.Unix(3600, 0), To: time.Unix(10*86400+3600, 0)}
+	for _, p := range f.parts(ByDay) {
+		series, byModel := p.sql(dialectName, ByDay)
+		out = append(out, series.query, byModel.query)
+	}
+	return out
 }
