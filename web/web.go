@@ -66,6 +66,15 @@ func onlyGetAndHead(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
+// readIndex is a build's index.html, or a page saying how to build it.
+func readIndex(files fs.FS, title, what string) []byte {
+	if index, err := fs.ReadFile(files, "index.html"); err == nil {
+		return index
+	}
+	return []byte("<!doctype html><title>" + title + "</title><p>" + what +
+		" is not built: run <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>.")
+}
+
 // serveIndex answers with a build's index.html, revalidated on each load.
 func serveIndex(w http.ResponseWriter, r *http.Request, index []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -102,10 +111,7 @@ func isFile(files fs.FS, name string) bool {
 }
 
 func newHandler(files fs.FS) http.Handler {
-	index, err := fs.ReadFile(files, "index.html")
-	if err != nil {
-		index = []byte("<!doctype html><title>Sluice</title><p>The dashboard is not built: run <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>.")
-	}
+	index := readIndex(files, "Sluice", "The dashboard")
 	built := &assets{files: files}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		securityHeaders(w.Header(), ContentSecurityPolicy)
@@ -168,10 +174,7 @@ func Playground() http.Handler {
 }
 
 func newPlayground(files fs.FS) http.Handler {
-	index, err := fs.ReadFile(files, "index.html")
-	if err != nil {
-		index = []byte("<!doctype html><title>Sluice GraphQL</title><p>The GraphQL playground is not built: run <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>.")
-	}
+	index := readIndex(files, "Sluice GraphQL", "The GraphQL playground")
 	built := &assets{files: files}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")

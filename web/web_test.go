@@ -368,3 +368,12 @@ func TestPlaygroundNonce(t *testing.T) {
 		seen[m[1]] = true
 	}
 }
+
+func TestUnbuiltPagesSayHowToBuild(t *testing.T) {
+	for target, h := range map[string]http.Handler{"/": newHandler(fstest.MapFS{}), "/playground": newPlayground(fstest.MapFS{})} {
+		rec := get(t, h, http.MethodGet, target)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "npm run build") {
+			t.Errorf("%s: %d %q", target, rec.Code, rec.Body.String())
+		}
+	}
+}
