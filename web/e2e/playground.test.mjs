@@ -130,7 +130,10 @@ describe('playground', () => {
       await page.locator('.graphiql-query-editor .CodeMirror').waitFor();
       const socket = page.waitForEvent('websocket', (ws) => new URL(ws.url()).pathname === '/graphql');
       await setQuery(page, 'subscription Usage { usageEvents { __typename } }');
-      await page.getByRole('button', { name: /Execute subscription|Execute query/ }).click();
+      // GraphiQL parses the editor's text a moment after it changes, and
+      // names the tab after the operation once it has.
+      await page.locator('.graphiql-tab-active').getByText('Usage', { exact: true }).waitFor();
+      await page.getByRole('button', { name: /Execute query/ }).click();
       const ws = await socket;
       const init = await ws.waitForEvent('framesent', (f) => String(f.payload).includes('connection_init'));
       assert.match(String(init.payload), /"Authorization":"Bearer [^"]+"/);
