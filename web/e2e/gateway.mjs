@@ -114,13 +114,10 @@ export async function startFakeUpstream() {
   return { url: `http://127.0.0.1:${server.address().port}`, requests, close: () => new Promise((r) => server.close(r)) };
 }
 
-export async function screenshot(page, name, { docs = false } = {}) {
+/** A full-page screenshot into web/test-results, for looking at a run. */
+export async function screenshot(page, name) {
   await mkdir(resultsDir, { recursive: true });
   await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
-  if (docs) {
-    await mkdir(docsDir, { recursive: true });
-    await page.screenshot({ path: join(docsDir, `${name}.png`), fullPage: false });
-  }
 }
 
 export async function cleanup(...dirs) {
