@@ -3,40 +3,11 @@
 // proxied requests (some refused by a budget), for the layout tests and the
 // README's screenshots.
 import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildGateway, cleanup, createUser, startGateway } from './gateway.mjs';
+import { buildGateway, cleanup, createUser, startFakeUpstream, startGateway } from './gateway.mjs';
 
 export const DEMO_PASSWORD = 'demo-admin-password-1';
-
-/** An OpenAI-compatible upstream answering every chat completion with a
- * small fixed usage, and its model list. */
-async function startDemoUpstream() {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json');
-      res.setHeader('x-ratelimit-limit-requests', '500');
-      res.setHeader('x-ratelimit-remaining-requests', '480');
-      res.setHeader('x-ratelimit-reset-requests', '2s');
-      res.setHeader('x-ratelimit-limit-tokens', '200000');
-      res.setHeader('x-ratelimit-remaining-tokens', '181000');
-      res.setHeader('x-ratelimit-reset-tokens', '6m0s');
-      if (req.url.endsWith('/models')) {
-        res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model' }, { id: 'gpt-4o', object: 'model' }] }));
-        return;
-      }
-      res.end(JSON.stringify({
-        id: 'chatcmpl-demo', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello.' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 1200, completion_tokens: 350, total_tokens: 1550, prompt_tokens_details: { cached_tokens: 400 } },
-      }));
-    });
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
-}
 
 async function graphql(url, token, query, variables = {}) {
   const res = await fetch(`${url}/graphql`, {
@@ -72,7 +43,7 @@ export async function startDemoGateway({ requests = 40 } = {}) {
   const build = await buildGateway();
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-demo-data-'));
   await createUser(build.bin, dataDir, 'admin', 'admin', DEMO_PASSWORD);
-  const upstream = await startDemoUpstream();
+  const upstream = await startFakeUpstream({ usage: { prompt_tokens: 1200, completion_tokens: 350, total_tokens: 1550, prompt_tokens_details: { cached_tokens: 400 } } });
   const gateway = await startGateway({ bin: build.bin, dataDir, password: DEMO_PASSWORD });
   const { url } = gateway;
   const { login } = await graphql(url, null, 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: 'admin', p: DEMO_PASSWORD });
