@@ -131,6 +131,11 @@ describe('usage log', () => {
     const reason = (await cell.locator('.field-error').textContent()).trim();
     assert.ok(reason.length > 40, `the reason "${reason}" is long`);
     assert.equal(await cell.getAttribute('title'), reason);
+    // Clicked or reached by Tab, the cell shows the whole reason.
+    const cut = await cell.evaluate((el) => el.scrollWidth > el.clientWidth);
+    assert.ok(cut, 'the reason is cut to the line');
+    await cell.click();
+    assert.equal(await cell.evaluate((el) => el === document.activeElement && el.scrollWidth <= el.clientWidth), true, 'the focused cell shows the whole reason');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

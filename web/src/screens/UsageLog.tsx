@@ -213,7 +213,7 @@ export function UsageLog() {
                       <td title={keyName.get(r.apiKeyID)}>{keyName.get(r.apiKeyID) ?? r.apiKeyID}</td>
                       <td title={model}>{r.model}<span className="muted small"> · {r.endpoint}{r.streamed ? ' · streamed' : ''}{r.partial ? ' · partial' : ''}</span></td>
                       <ProtocolCell protocol={r.protocol} providerProtocol={r.providerProtocol} />
-                      <td title={r.error ?? undefined}><Badge tone={r.status >= 400 ? 'bad' : 'ok'}>{r.status}</Badge>{r.error && <span className="small field-error"> {r.error}</span>}</td>
+                      <td className={r.error ? 'reason' : undefined} title={r.error ?? undefined} tabIndex={r.error ? 0 : undefined}><Badge tone={r.status >= 400 ? 'bad' : 'ok'}>{r.status}</Badge>{r.error && <span className="small field-error"> {r.error}</span>}</td>
                       <td className="num" title={tokenNotes ? `${tokens} (${tokenNotes})` : undefined}>{tokens}{tokenNotes && <span className="muted small"> · {tokenNotes}</span>}</td>
                       <td className="num">{r.priced ? formatUSD(r.cost) : <span title="The model has no price: the cost is unknown, not zero.">unpriced</span>}</td>
                       <td className="num">{ms(r.latencyUs)}</td>
