@@ -142,7 +142,7 @@ describe('dashboard', () => {
     assert.equal(await page.getByText(PROVIDER_KEY).count(), 0, 'the provider key is never shown');
     // The provider's windows, read from its rate-limit headers, in the table.
     await page.getByTestId('provider-windows').filter({ hasText: '150,000 of 200,000 left' }).first().waitFor();
-    await screenshot(page, 'credentials', { docs: true });
+    await screenshot(page, 'credentials');
 
     // A duplicate account is refused next to the field, and the form keeps its input.
     await page.getByRole('button', { name: 'New credential' }).click();
@@ -172,7 +172,7 @@ describe('dashboard', () => {
     await dialog.getByRole('button', { name: 'Create service' }).click();
     await dialog.waitFor({ state: 'hidden' });
     await page.getByRole('heading', { name: /chat/, level: 2 }).waitFor();
-    await screenshot(page, 'services', { docs: true });
+    await screenshot(page, 'services');
 
     // A second credential of the same provider becomes a routing target.
     await go(page, 'Provider credentials');
@@ -219,7 +219,7 @@ describe('dashboard', () => {
     }
     await targetRow.getByText('backup-gpt-4o-mini').waitFor();
     await targetRow.scrollIntoViewIfNeeded();
-    await screenshot(page, 'service-targets', { docs: true });
+    await screenshot(page, 'service-targets');
     // Escape closes only the topmost dialog.
     await dialog.getByRole('button', { name: 'Add target' }).click();
     await add.waitFor();
@@ -240,7 +240,7 @@ describe('dashboard', () => {
     await dialog.getByText('you will not see it again').waitFor();
     const key = (await dialog.getByTestId('new-key').textContent()).trim();
     assert.match(key, /^sk_[A-Za-z0-9]{32,}$/);
-    await screenshot(page, 'api-key-created', { docs: true });
+    await screenshot(page, 'api-key-created');
     await dialog.getByRole('button', { name: 'Copy' }).click();
     await dialog.getByRole('button', { name: 'Copied', exact: true }).waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
@@ -269,7 +269,7 @@ describe('dashboard', () => {
     await meter.waitFor();
     assert.equal(await meter.getAttribute('aria-valuemax'), '60');
     await row.getByText('0 of 60').waitFor();
-    await screenshot(page, 'api-key-pace', { docs: true });
+    await screenshot(page, 'api-key-pace');
 
     // Deleting asks first.
     await row.getByRole('button', { name: 'Delete frontend' }).click();
@@ -304,7 +304,7 @@ describe('dashboard', () => {
   e2e('the dashboard is usable at phone width', async () => {
     const page = await newPage({ width: 390, height: 844 });
     await login(page, 'admin', ADMIN_PASSWORD);
-    await screenshot(page, 'overview-phone', { docs: true });
+    await screenshot(page, 'overview-phone');
     await page.getByRole('button', { name: 'Menu' }).click();
     await page.getByRole('link', { name: 'Services' }).click();
     await page.getByRole('heading', { name: 'Services', level: 1 }).waitFor();
@@ -337,7 +337,7 @@ describe('dashboard', () => {
     await go(page, 'Overview');
     // gpt-4o-mini: 1M input tokens at $0.15 + 1M output at $0.60 (the fake upstream's usage).
     await page.getByTestId('spend-today').filter({ hasText: '$0.75' }).waitFor();
-    await screenshot(page, 'overview', { docs: true });
+    await screenshot(page, 'overview');
     await go(page, 'Usage log');
     // The fake upstream reports cache writes as OpenRouter does; gpt-4o-mini
     // has no cache-write price, so they cost what input costs.
@@ -349,7 +349,7 @@ describe('dashboard', () => {
     const sent = upstream.requests.filter((r) => r.url.endsWith('/chat/completions'));
     assert.ok(sent.some((r) => r.headers.authorization === `Bearer ${BACKUP_KEY}` && JSON.parse(r.body).model === 'backup-gpt-4o-mini'), 'the upstream got the target\'s provider key and mapped model');
     assert.ok(sent.every((r) => r.headers.authorization !== `Bearer ${key}`), 'the upstream never got the client key');
-    await screenshot(page, 'usage-log', { docs: true });
+    await screenshot(page, 'usage-log');
   });
 
   e2e('an admin edits a model\'s cache-write prices', async () => {

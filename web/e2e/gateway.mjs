@@ -83,8 +83,9 @@ export async function launchBrowser() {
 }
 
 /** An OpenAI-compatible provider that answers every chat completion with
- * fixed usage, and its model list, with rate-limit headers. */
-export async function startFakeUpstream() {
+ * fixed usage (by default 1M tokens in and out, 4,000 written to cache), and
+ * its model list, with rate-limit headers. */
+export async function startFakeUpstream({ usage = { prompt_tokens: 1000000, completion_tokens: 1000000, total_tokens: 2000000, prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 4000 } } } = {}) {
   const { createServer: createHTTP } = await import('node:http');
   const requests = [];
   const server = createHTTP((req, res) => {
@@ -106,7 +107,7 @@ export async function startFakeUpstream() {
       res.end(JSON.stringify({
         id: 'chatcmpl-e2e', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
         choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the fake upstream.' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 1000000, completion_tokens: 1000000, total_tokens: 2000000, prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 4000 } },
+        usage,
       }));
     });
   });
@@ -114,13 +115,10 @@ export async function startFakeUpstream() {
   return { url: `http://127.0.0.1:${server.address().port}`, requests, close: () => new Promise((r) => server.close(r)) };
 }
 
-export async function screenshot(page, name, { docs = false } = {}) {
+/** A full-page screenshot into web/test-results, for looking at a run. */
+export async function screenshot(page, name) {
   await mkdir(resultsDir, { recursive: true });
   await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
-  if (docs) {
-    await mkdir(docsDir, { recursive: true });
-    await page.screenshot({ path: join(docsDir, `${name}.png`), fullPage: false });
-  }
 }
 
 export async function cleanup(...dirs) {

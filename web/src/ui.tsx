@@ -86,21 +86,72 @@ export function CheckField({ label, checked, onChange, hint }: { label: string; 
   );
 }
 
-/** A modal dialog on the native <dialog>: focus stays inside, Escape closes. */
+/**
+ * A table's own scroll box, so that a wide table scrolls inside it and never
+ * widens the page. It is a labelled region and, while it scrolls, a tab stop,
+ * so keyboard users can scroll it too.
+ */
+export function ScrollBox({ label, className, children }: { label: string; className?: string; children: ReactNode }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [scrolls, setScrolls] = useState(false);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const measure = () => setScrolls(el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1);
+    const watch = new ResizeObserver(measure);
+    watch.observe(el);
+    if (el.firstElementChild) watch.observe(el.firstElementChild);
+    measure();
+    return () => watch.disconnect();
+  }, []);
+  return (
+    <div ref={ref} className={`table-wrap${className ? ` ${className}` : ''}`} role="region" aria-label={label} tabIndex={scrolls ? 0 : undefined}>
+      {children}
+    </div>
+  );
+}
+
+/** The first form field of a dialog's body, where typing starts. */
+const FIRST_FIELD = 'input:not([type="hidden"]):not(:disabled), select:not(:disabled), textarea:not(:disabled)';
+
+/** Focuses the element that opened a dialog, if it is still on the page. */
+function refocus(opener: { current: Element | null }) {
+  const back = opener.current;
+  opener.current = null;
+  if (back instanceof HTMLElement && back.isConnected) back.focus();
+}
+
+/**
+ * A modal dialog on the native <dialog>: focus stays inside, Escape closes.
+ * It opens with focus on its first field, or on its heading when it has
+ * none, and gives focus back to what opened it when it closes.
+ */
 export function Dialog({ title, open, onClose, children, wide }: { title: string; open: boolean; onClose: () => void; children: ReactNode; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const opener = useRef<Element | null>(null);
+  const headingId = useId();
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
+    if (open && !d.open) {
+      opener.current = document.activeElement;
+      d.showModal();
+      const first = d.querySelector<HTMLElement>(FIRST_FIELD) ?? d.querySelector<HTMLElement>('h2');
+      first?.focus();
+    }
+    if (!open && d.open) {
+      d.close();
+      refocus(opener);
+    }
   }, [open]);
+  // A dialog that closes by being removed gives focus back too.
+  useEffect(() => () => refocus(opener), []);
   return (
-    <dialog ref={ref} className={wide ? 'wide' : undefined} aria-label={title} onCancel={(e) => { if (e.target !== e.currentTarget) return; e.preventDefault(); onClose(); }}>
+    <dialog ref={ref} className={wide ? 'wide' : undefined} aria-labelledby={headingId} onCancel={(e) => { if (e.target !== e.currentTarget) return; e.preventDefault(); onClose(); }}>
       {open && (
         <>
           <header className="dialog-head">
-            <h2>{title}</h2>
+            <h2 id={headingId} tabIndex={-1}>{title}</h2>
             <button type="button" className="icon" aria-label="Close" onClick={onClose}>×</button>
           </header>
           {children}
@@ -121,7 +172,7 @@ export function Confirm({ open, title, children, confirmLabel, busy, problem, on
       <ErrorNote problem={problem} />
       <footer className="dialog-foot">
         <button type="button" onClick={onClose}>Cancel</button>
-        <button type="button" className="danger" disabled={busy} onClick={onConfirm} autoFocus>
+        <button type="button" className="danger" disabled={busy} onClick={onConfirm}>
           {busy ? 'Working…' : confirmLabel}
         </button>
       </footer>
@@ -183,7 +234,8 @@ export function SpendGauge({ label, spent, reserved = 0, warn, block }: { label:
         </span>
       </div>
       {scale != null && fill != null && (
-        <div className="gauge-track" role="meter" aria-valuemin={0} aria-valuemax={scale} aria-valuenow={spent}>
+        <div className="gauge-track" role="meter" aria-label={`${label} spend`} aria-valuemin={0} aria-valuemax={scale} aria-valuenow={Math.min(spent, scale)}
+          aria-valuetext={`${formatUSD(spent)} of ${formatUSD(scale)}`}>
           <div className={`gauge-fill ${tone}`} ref={(el) => el?.style.setProperty('width', `${fill}%`)} />
           {warnAt != null && block != null && <div className="gauge-mark" title={`warn at ${formatUSD(warn)}`} ref={(el) => el?.style.setProperty('left', `${warnAt}%`)} />}
         </div>

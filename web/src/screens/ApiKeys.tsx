@@ -10,7 +10,7 @@ import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUs
 import { Pager, usePager } from '../pager';
 import { spendIn } from '../spend';
 import { useCanEdit } from '../viewer';
-import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SecretReveal, SelectField, TextField } from '../ui';
+import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, ScrollBox, SecretReveal, SelectField, TextField } from '../ui';
 
 // Lists refetch when a mutation touches these types, even while empty.
 const LIST_CONTEXT = { additionalTypenames: ['APIKey', 'Service'] };
@@ -180,7 +180,7 @@ export function ApiKeys() {
         </Empty>
       )}
       {keys.length > 0 && (
-        <div className="table-wrap">
+        <ScrollBox label="API keys">
           <table>
             <thead>
               <tr>
@@ -215,7 +215,7 @@ export function ApiKeys() {
               })}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {keys.length > 0 && (
         <Pager pager={{ ...pager, endCursor: data?.apiKeys.pageInfo.endCursor }} hasNext={!!data?.apiKeys.pageInfo.hasNextPage} total={data?.apiKeys.totalCount ?? 0} exact={data?.apiKeys.totalCountIsExact ?? true} shown={keys.length} />

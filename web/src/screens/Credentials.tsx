@@ -7,7 +7,7 @@ import { describeError, noProblem, withConflict, type Problem } from '../errors'
 import { maskKey } from '../format';
 import { ProviderUsageView, ProviderWindows, TestCredentialMutation, useProviderUsage } from '../liveusage';
 import { useCanEdit } from '../viewer';
-import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SelectField, TextField } from '../ui';
+import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, ScrollBox, SelectField, TextField } from '../ui';
 import { ProvidersAndCredentials } from './Services';
 
 // Lists refetch when a mutation touches these types, even while empty.
@@ -91,7 +91,7 @@ export function Credentials() {
         </Empty>
       )}
       {creds.length > 0 && (
-        <div className="table-wrap">
+        <ScrollBox label="Provider credentials">
           <table>
             <thead>
               <tr>
@@ -125,7 +125,7 @@ export function Credentials() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {watching && <LiveUsageDialog credential={watching} onClose={() => setWatching(null)} />}
       {editing && <CredentialForm credential={editing === 'new' ? null : editing} standards={standards} onClose={() => setEditing(null)} />}

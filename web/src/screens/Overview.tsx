@@ -9,7 +9,7 @@ import { useCanEdit } from '../viewer';
 import { BarChart, fillBuckets } from '../chart';
 import { nextReset, PaceMeters, useUsageRefresh } from '../pace';
 import { SpendGauges, spendIn } from '../spend';
-import { Badge, Empty, ErrorNote, Loading, Page } from '../ui';
+import { Badge, Empty, ErrorNote, Loading, Page, ScrollBox } from '../ui';
 
 const LIST_CONTEXT = { additionalTypenames: ['Service', 'APIKey'] };
 
@@ -180,22 +180,24 @@ export function Overview() {
             {models.length === 0 ? (
               <p className="muted">No requests in this period yet. Point an application at the gateway with one of your API keys.</p>
             ) : (
-              <table>
-                <thead>
-                  <tr><th>Model</th><th className="num">Requests</th><th className="num">Tokens</th><th className="num">p95 latency</th><th className="num">Cost</th></tr>
-                </thead>
-                <tbody>
-                  {models.map((m) => (
-                    <tr key={m.model}>
-                      <td>{m.model}</td>
-                      <td className="num">{formatInt(m.sums.requests)}</td>
-                      <td className="num">{formatInt(m.sums.inputTokens + m.sums.outputTokens)}</td>
-                      <td className="num">{formatMs(m.sums.latencyP95Ms)}</td>
-                      <td className="num">{formatUSD(m.sums.cost)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <ScrollBox label="Top models">
+                <table>
+                  <thead>
+                    <tr><th>Model</th><th className="num">Requests</th><th className="num">Tokens</th><th className="num">p95 latency</th><th className="num">Cost</th></tr>
+                  </thead>
+                  <tbody>
+                    {models.map((m) => (
+                      <tr key={m.model}>
+                        <td>{m.model}</td>
+                        <td className="num">{formatInt(m.sums.requests)}</td>
+                        <td className="num">{formatInt(m.sums.inputTokens + m.sums.outputTokens)}</td>
+                        <td className="num">{formatMs(m.sums.latencyP95Ms)}</td>
+                        <td className="num">{formatUSD(m.sums.cost)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </ScrollBox>
             )}
           </div>
         </div>
@@ -224,7 +226,7 @@ export function Overview() {
         {keys.length > 0 && (
           <div className="card">
             <h2>Spend by API key</h2>
-            <div className="table-wrap">
+            <ScrollBox label="Spend by API key">
               <table>
                 <thead>
                   <tr><th>Key</th><th>Service</th><th className="num">Today</th><th className="num">This month</th><th>Pace</th></tr>
@@ -241,7 +243,7 @@ export function Overview() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </ScrollBox>
           </div>
         )}
 

@@ -6,7 +6,7 @@ import { nodes } from '../connection';
 import { describeError, noProblem, withConflict, type Problem } from '../errors';
 import { formatRelative, formatUSD, parseUSD, usdInput } from '../format';
 import { useCanEdit, useViewer } from '../viewer';
-import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, Page, SecretReveal, TextField } from '../ui';
+import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, Page, ScrollBox, SecretReveal, TextField } from '../ui';
 import { CreateAPIKey, DeleteAPIKey } from './ApiKeys';
 import { LimitsFields, limitTexts, parseLimits, type LimitName } from '../limits';
 import { PaceFields, paceTexts, parsePace, type PaceName } from '../pace';
@@ -366,7 +366,7 @@ function PriceCatalog() {
       {!data && fetching && <Loading what="Loading prices" />}
       <ErrorNote problem={describeError(error)} />
       {data && (
-        <div className="table-wrap">
+        <ScrollBox label="Model prices">
           <table>
             <thead>
               <tr><th>Provider</th><th>Model</th><th className="num">Input</th><th className="num">Cached input</th><th className="num">Cache write</th><th className="num">Output</th>{canEdit && <th><span className="sr-only">Actions</span></th>}</tr>
@@ -389,7 +389,7 @@ function PriceCatalog() {
             </tbody>
           </table>
           {data.modelPrices.totalCount > prices.length && <p className="muted small">Showing {prices.length} of {data.modelPrices.totalCount}; search to narrow.</p>}
-        </div>
+        </ScrollBox>
       )}
       {editing && <PriceForm price={editing} onClose={() => setEditing(null)} />}
     </section>
