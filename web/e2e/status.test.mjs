@@ -114,6 +114,27 @@ describe('limits and status', () => {
     assert.deepEqual(page.errors, []);
   });
 
+  e2e('a service past its block shows blocked on its card, and so do its keys', async () => {
+    const svc = (await gql('{ services(first: 1) { edges { node { id } } } }')).services.edges[0].node.id;
+    const set = (v) => gql('mutation($id: ID!, $in: UpdateServiceInput!) { updateService(id: $id, input: $in) { id } }', { id: svc, in: { limitCostDayBlock: v } });
+    // The two keys spent $1.50 of the service's day.
+    await set(1);
+    try {
+      const page = await adminPage();
+      await go(page, 'Services');
+      const card = page.getByRole('article', { name: /chat/ });
+      await card.getByRole('heading', { level: 2 }).getByText('blocked').waitFor();
+      await card.getByText('Refusing requests: Today: $1.50 of $1.00 block').waitFor();
+      assert.equal(await card.getByRole('group', { name: 'Today spend' }).getAttribute('data-level'), 'blocked');
+      await go(page, 'API keys');
+      const calm = page.getByRole('row', { name: /key-calm/ });
+      await calm.getByTestId('status').filter({ hasText: 'blocked' }).filter({ hasText: 'service chat: Today: $1.50 of $1.00 block' }).waitFor();
+      assert.equal((await chat(keys['key-calm'].secret, JSON.stringify({ model: 'gpt-4o-mini', max_completion_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }))).status, 429);
+    } finally {
+      await set(null);
+    }
+  });
+
   e2e('disabling a key asks first, and a failed disable says so', async () => {
     const page = await adminPage();
     await go(page, 'API keys');

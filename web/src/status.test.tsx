@@ -3,7 +3,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { SpendGauge, StatusBadge } from './ui';
 import { formatPrice, formatUSD } from './format';
 import { CHECK_FIELDS, clearField, fieldProblem, noProblem, withConflict } from './errors';
-import { paceLevel, spendLevel, standing, subjectStatus } from './status';
+import { paceLevel, spendLevel, standing, subjectStatus, withService, type Standing } from './status';
 import { keyStatus } from './screens/ApiKeys';
 import { callGuide, envLine } from './snippets';
 
@@ -88,6 +88,28 @@ describe('spend and pace levels', () => {
     expect(keyStatus({ isActive: true, expiresAt: null, spend, pace: [] }, now).text).toBe('blocked');
     expect(keyStatus({ isActive: false, expiresAt: null, spend, pace: [] }, now).text).toBe('disabled');
     expect(keyStatus({ isActive: true, expiresAt: '2026-05-01T00:00:00Z', spend, pace: [] }, now)).toMatchObject({ tone: 'bad', text: 'expired' });
+  });
+});
+
+describe('a key with its service', () => {
+  const blocked: Standing = { level: 'blocked', reasons: ['Today: $2.00 of $1.00 block'] };
+  const warned: Standing = { level: 'warned', reasons: ['Today: $0.75 past $0.50 warn'] };
+  const ok: Standing = { level: 'ok', reasons: [] };
+  it.each<[string, Standing, Standing | null, Standing]>([
+    ['a blocked service blocks an active key', ok, blocked, { level: 'blocked', reasons: ['service chat: Today: $2.00 of $1.00 block'] }],
+    ['a warned service warns an active key', ok, warned, { level: 'warned', reasons: ['service chat: Today: $0.75 past $0.50 warn'] }],
+    ['a blocked key stays blocked by its own', blocked, warned, blocked],
+    ['both blocked say both', blocked, blocked, { level: 'blocked', reasons: ['Today: $2.00 of $1.00 block', 'service chat: Today: $2.00 of $1.00 block'] }],
+    ['an active service changes nothing', warned, ok, warned],
+    ['no service changes nothing', warned, null, warned],
+  ])('%s', (_, key, service, want) => {
+    expect(withService(key, service, 'chat')).toEqual(want);
+  });
+  it('counts the service in a key badge', () => {
+    const over = [{ window: 'day', spent: 2, reserved: 0, warn: null, block: 1, windowStart: '', resetsAt: null }];
+    const k = { isActive: true, expiresAt: null, spend: [], pace: [] };
+    expect(keyStatus(k, 0, { serviceName: 'chat', spend: over, pace: [] })).toMatchObject({ text: 'blocked', reasons: ['service chat: Today: $2.00 of $1.00 block'] });
+    expect(keyStatus({ ...k, isActive: false }, 0, { serviceName: 'chat', spend: over, pace: [] }).text).toBe('disabled');
   });
 });
 

@@ -79,7 +79,20 @@ export interface Status {
 /** off (disabled, expired) when the subject itself is switched off, else
  * blocked or warned by its limits, else active. */
 export function subjectStatus(off: string | null, spend?: Parameters<typeof standing>[0], pace?: Parameters<typeof standing>[1]): Status {
+  return statusOf(off, standing(spend, pace));
+}
+
+export function statusOf(off: string | null, s: Standing): Status {
   if (off) return { tone: 'warn', text: off, reasons: [] };
-  const s = standing(spend, pace);
   return { tone: TONE[s.level], text: s.level === 'ok' ? 'active' : s.level, reasons: s.reasons };
+}
+
+/** A key's standing with its service's: a key is refused when its
+ * service is, so the worse of the two counts; the service's reasons are
+ * named as the service's. */
+export function withService(key: Standing, service: Standing | null, serviceName: string): Standing {
+  if (!service || RANK[service.level] < RANK[key.level] || service.level === 'ok') return key;
+  const named = service.reasons.map((r) => `service ${serviceName}: ${r}`);
+  if (RANK[service.level] > RANK[key.level]) return { level: service.level, reasons: named };
+  return { level: key.level, reasons: [...key.reasons, ...named] };
 }

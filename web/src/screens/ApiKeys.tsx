@@ -11,7 +11,7 @@ import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUs
 import { useOnOff } from '../onoff';
 import { Pager, usePager } from '../pager';
 import { SpendGauges } from '../spend';
-import { subjectStatus, type Status } from '../status';
+import { standing, statusOf, subjectStatus, withService, type Status } from '../status';
 import { useCanEdit } from '../viewer';
 import { CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SecretReveal, SelectField, showProblem, StatusBadge, TextField } from '../ui';
 
@@ -76,6 +76,12 @@ const ApiKeysQuery = graphql(`
           provider
           modelsEnabled
           active
+          spend {
+            ...SpendFields
+          }
+          pace {
+            ...PaceLimitFields
+          }
           limitCostHourWarn
           limitCostHourBlock
           limitCostDayWarn
@@ -132,12 +138,16 @@ export const DeleteAPIKey = graphql(`
   }
 `);
 
+type Limited = Partial<Pick<ApiKeyFieldsFragment, 'spend' | 'pace'>>;
+
 /** A key's badge: disabled or expired, else blocked or warned by its
- * spend and pace against its effective limits, else active. */
-export function keyStatus(k: Pick<ApiKeyFieldsFragment, 'isActive' | 'expiresAt'> & Partial<Pick<ApiKeyFieldsFragment, 'spend' | 'pace'>>, now = Date.now()): Status {
+ * spend and pace against its effective limits or by its service's
+ * (given with its own spend and pace), else active. */
+export function keyStatus(k: Pick<ApiKeyFieldsFragment, 'isActive' | 'expiresAt'> & Limited, now = Date.now(), service?: ({ serviceName: string } & Limited) | null): Status {
   if (!k.isActive) return subjectStatus('disabled');
   if (k.expiresAt && new Date(k.expiresAt).getTime() <= now) return { ...subjectStatus('expired'), tone: 'bad' };
-  return subjectStatus(null, k.spend, k.pace);
+  const own = standing(k.spend, k.pace);
+  return statusOf(null, service ? withService(own, standing(service.spend, service.pace), service.serviceName) : own);
 }
 
 /** How to call the gateway with a key of a service: its protocol (from
@@ -168,7 +178,7 @@ export function ApiKeys() {
   const services = nodes(data?.services);
   const providers = data?.providers ?? [];
   const secretTarget = callTarget(services.find((s) => s.id === secret?.serviceId), providers);
-  useUsageRefresh(refetch, { resetsIn: nextReset(...keys.map((k) => k.pace)) });
+  useUsageRefresh(refetch, { resetsIn: nextReset(...keys.map((k) => k.pace), ...services.map((s) => s.pace)) });
   const onOff = useOnOff((k: ApiKeyFieldsFragment, isActive) => update({ id: k.id, input: { isActive } }), (k) => k.name);
 
   return (
@@ -212,7 +222,7 @@ export function ApiKeys() {
             </thead>
             <tbody>
               {keys.map((k) => {
-                const st = keyStatus(k);
+                const st = keyStatus(k, Date.now(), services.find((s) => s.id === k.service?.id));
                 return (
                   <tr key={k.id}>
                     <td>{k.name}{k.description && <div className="muted small">{k.description}</div>}</td>

@@ -237,7 +237,7 @@ export function Overview() {
                     <tr key={k.id}>
                       <td>{k.name}</td>
                       <td>{k.service?.serviceName ?? '—'}</td>
-                      <td><StatusBadge status={keyStatus(k)} /></td>
+                      <td><StatusBadge status={keyStatus(k, Date.now(), services.find((s) => s.id === k.service?.id))} /></td>
                       <td><SpendGauges spend={k.spend} windows={['day', 'month']} compact /></td>
                       <td>{k.pace.length ? <PaceMeters pace={k.pace} compact /> : <span className="muted">no limit</span>}</td>
                     </tr>
