@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildGateway, cleanup, resultsDir, createUser, launchBrowser, pages, screenshot, startFakeUpstream, startGateway } from './gateway.mjs';
+import { buildGateway, cleanup, resultsDir, createUser, launchBrowser, pages, screenshot, startFakeUpstream, startGateway, teardown } from './gateway.mjs';
 
 const ADMIN_PASSWORD = 'e2e-admin-password-1';
 const MEMBER_PASSWORD = 'e2e-member-password-1';
@@ -27,13 +27,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await gateway?.stop();
-  await upstream?.close();
-  if (process.exitCode && gateway) console.error(gateway.logs.join(''));
-  await cleanup(dataDir, build?.dir);
-});
+after(() => teardown({ browser, gateway, upstream, dirs: [dataDir, build?.dir] }));
 
 const { newPage, e2e } = pages(() => ({ browser, gateway }));
 

@@ -128,6 +128,16 @@ export async function cleanup(...dirs) {
   await Promise.all(dirs.filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
 }
 
+/** Stops what a test file started and removes its folders; prints the
+ * gateway's log when a test failed. */
+export async function teardown({ browser, gateway, upstream, dirs = [] }) {
+  await browser?.close();
+  await gateway?.stop();
+  await upstream?.close();
+  if (process.exitCode && gateway) console.error(gateway.logs.join(''));
+  await cleanup(...dirs);
+}
+
 /** Pages for browser tests against one gateway. env() gives the browser
  * and the gateway once before() has started them. newPage opens a page in
  * a fresh context (clipboard allowed, page errors and console errors

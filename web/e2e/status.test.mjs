@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildGateway, cleanup, createUser, launchBrowser, pages, screenshot, startFakeUpstream, startGateway } from './gateway.mjs';
+import { buildGateway, createUser, launchBrowser, pages, screenshot, startFakeUpstream, startGateway, teardown } from './gateway.mjs';
 
 const PASSWORD = 'e2e-status-password-1';
 const run = promisify(execFile);
@@ -60,13 +60,7 @@ before(async () => {
   await gql(limit, { id: keys['key-near'].id, in: { limitCostDayWarn: 0.5, limitCostDayBlock: 10 } });
 });
 
-after(async () => {
-  await browser?.close();
-  await gateway?.stop();
-  await upstream?.close();
-  if (process.exitCode && gateway) console.error(gateway.logs.join(''));
-  await cleanup(dataDir, build?.dir);
-});
+after(() => teardown({ browser, gateway, upstream, dirs: [dataDir, build?.dir] }));
 
 const { newPage, e2e } = pages(() => ({ browser, gateway }));
 

@@ -122,6 +122,7 @@ export function Dialog({ title, open, onClose, children, wide }: { title: string
   );
 }
 
+/** Gives focus back to the element kept in opener, if it is still on the page. */
 function refocus(opener: { current: Element | null }) {
   const el = opener.current;
   opener.current = null;
