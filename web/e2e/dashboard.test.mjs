@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildGateway, cleanup, resultsDir, createUser, launchBrowser, screenshot, startFakeUpstream, startGateway } from './gateway.mjs';
+import { buildGateway, cleanup, resultsDir, createUser, launchBrowser, pages, screenshot, startFakeUpstream, startGateway, teardown } from './gateway.mjs';
 
 const ADMIN_PASSWORD = 'e2e-admin-password-1';
 const MEMBER_PASSWORD = 'e2e-member-password-1';
@@ -27,43 +27,9 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await gateway?.stop();
-  await upstream?.close();
-  if (process.exitCode && gateway) console.error(gateway.logs.join(''));
-  await cleanup(dataDir, build?.dir);
-});
+after(() => teardown({ browser, gateway, upstream, dirs: [dataDir, build?.dir] }));
 
-let openPages = [];
-
-/** A test whose pages are screenshotted when it fails and closed after it. */
-function e2e(name, fn) {
-  test(name, async (t) => {
-    openPages = [];
-    try {
-      await fn(t);
-    } catch (err) {
-      for (const [i, page] of openPages.entries()) await screenshot(page, `FAILED-${name.replace(/\W+/g, '-')}-${i}`).catch(() => {});
-      throw err;
-    } finally {
-      for (const page of openPages) await page.context().close().catch(() => {});
-    }
-  });
-}
-
-async function newPage({ width = 1280, height = 860 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, baseURL: gateway.url });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gateway.url });
-  context.setDefaultTimeout(10_000);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => m.type() === 'error' && !/401|Unauthorized/.test(m.text()) && errors.push(m.text()));
-  page.errors = errors;
-  openPages.push(page);
-  return page;
-}
+const { newPage, e2e } = pages(() => ({ browser, gateway }));
 
 async function login(page, username, password) {
   await page.goto('/');
@@ -241,7 +207,7 @@ describe('dashboard', () => {
     const key = (await dialog.getByTestId('new-key').textContent()).trim();
     assert.match(key, /^sk_[A-Za-z0-9]{32,}$/);
     await screenshot(page, 'api-key-created');
-    await dialog.getByRole('button', { name: 'Copy' }).click();
+    await dialog.getByRole('button', { name: 'Copy', exact: true }).click();
     await dialog.getByRole('button', { name: 'Copied', exact: true }).waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
     await dialog.getByRole('button', { name: 'I have copied it' }).click();
@@ -253,7 +219,7 @@ describe('dashboard', () => {
 
     // A pace limit: a bad value is marked at its field; a good one is saved
     // and shown in the list with its meter.
-    assert.equal(await row.getByRole('meter').count(), 0, 'a key without pace limits has no meter');
+    assert.equal(await row.getByTestId('pace').count(), 0, 'a key without pace limits has no meter');
     await row.getByRole('button', { name: 'Edit frontend' }).click();
     dialog = page.getByRole('dialog');
     const rpm = dialog.getByLabel('Requests per minute');

@@ -5,6 +5,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 
@@ -123,4 +124,50 @@ export async function screenshot(page, name) {
 
 export async function cleanup(...dirs) {
   await Promise.all(dirs.filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
+}
+
+/** Stops what a test file started and removes its folders; prints the
+ * gateway's log when a test failed. */
+export async function teardown({ browser, gateway, upstream, dirs = [] }) {
+  await browser?.close();
+  await gateway?.stop();
+  await upstream?.close();
+  if (process.exitCode && gateway) console.error(gateway.logs.join(''));
+  await cleanup(...dirs);
+}
+
+/** Pages for browser tests against one gateway. env() gives the browser
+ * and the gateway once before() has started them. newPage opens a page in
+ * a fresh context (clipboard allowed, page errors and console errors
+ * other than 401s collected in page.errors); e2e is a test whose pages
+ * are screenshotted when it fails and closed after it. */
+export function pages(env) {
+  let open = [];
+  async function newPage({ width = 1280, height = 860 } = {}) {
+    const { browser, gateway } = env();
+    const context = await browser.newContext({ viewport: { width, height }, baseURL: gateway.url });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gateway.url });
+    context.setDefaultTimeout(10_000);
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && !/401|Unauthorized/.test(m.text()) && errors.push(m.text()));
+    page.errors = errors;
+    open.push(page);
+    return page;
+  }
+  function e2e(name, fn) {
+    test(name, async (t) => {
+      open = [];
+      try {
+        await fn(t);
+      } catch (err) {
+        for (const [i, page] of open.entries()) await screenshot(page, `FAILED-${name.replace(/\W+/g, '-')}-${i}`).catch(() => {});
+        throw err;
+      } finally {
+        for (const page of open) await page.context().close().catch(() => {});
+      }
+    });
+  }
+  return { newPage, e2e };
 }

@@ -35,7 +35,7 @@ describe('components', () => {
     const html = renderToStaticMarkup(<SpendGauge label="Today" spent={120} warn={50} block={100} />);
     expect(html).toContain('role="meter" aria-label="Today spend"');
     expect(html).toContain('aria-valuenow="100"');
-    expect(html).toContain('aria-valuetext="$120.00 of $100.00"');
+    expect(html).toContain('aria-valuetext="$120.00 settled of $100.00"');
   });
   it('labels a table\'s scroll box as a region', () => {
     const html = renderToStaticMarkup(<ScrollBox label="Usage records"><table /></ScrollBox>);

@@ -1,6 +1,8 @@
 import { useEffect, useId, useRef, useState, type ReactNode, type InputHTMLAttributes, type SelectHTMLAttributes } from 'react';
+import { flushSync } from 'react-dom';
 import type { Problem } from './errors';
-import { percent, formatUSD } from './format';
+import { percent, formatPrice, formatUSD } from './format';
+import { spendLevel, TONE, type Status } from './status';
 
 export function Page({ title, actions, children, intro }: { title: string; actions?: ReactNode; intro?: ReactNode; children: ReactNode }) {
   useEffect(() => {
@@ -161,6 +163,26 @@ export function Dialog({ title, open, onClose, children, wide }: { title: string
   );
 }
 
+/** Shows a form's problem where the user looks: scrolls to the first
+ * field error in root (focusing its field), else to the form's error
+ * note, next to its submit button. Call after the problem rendered. */
+export function revealProblem(root: Element | null) {
+  if (!root) return;
+  const marked = root.querySelector<HTMLElement>('[aria-invalid="true"], .field-error');
+  if (marked) {
+    if (marked.matches('[aria-invalid="true"]')) marked.focus({ preventScroll: true });
+    marked.scrollIntoView({ block: 'center' });
+    return;
+  }
+  root.querySelector('.error-note')?.scrollIntoView({ block: 'nearest' });
+}
+
+/** Sets a form's problem, renders it at once and reveals it in root. */
+export function showProblem(set: (p: Problem) => void, p: Problem, root: Element | null) {
+  flushSync(() => set(p));
+  revealProblem(root);
+}
+
 /** Asks before something that cannot be undone. */
 export function Confirm({ open, title, children, confirmLabel, busy, problem, onConfirm, onClose }: {
   open: boolean; title: string; children: ReactNode; confirmLabel: string; busy?: boolean; problem?: Problem | null;
@@ -199,7 +221,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
 }
 
 /** The secret of a newly created or rotated client key, shown once. */
-export function SecretReveal({ secret, onDone }: { secret: string; onDone: () => void }) {
+export function SecretReveal({ secret, onDone, children }: { secret: string; onDone: () => void; children?: ReactNode }) {
   return (
     <div className="secret">
       <p className="warn-text"><strong>Copy this key now: you will not see it again.</strong> Sluice keeps only its hash.</p>
@@ -207,6 +229,7 @@ export function SecretReveal({ secret, onDone }: { secret: string; onDone: () =>
         <code data-testid="new-key" tabIndex={0}>{secret}</code>
         <CopyButton text={secret} />
       </div>
+      {children}
       <footer className="dialog-foot">
         <button type="button" className="primary" onClick={onDone}>I have copied it</button>
       </footer>
@@ -218,36 +241,57 @@ export function Badge({ tone = 'neutral', children }: { tone?: 'ok' | 'warn' | '
   return <span className={`badge ${tone}`}>{children}</span>;
 }
 
-/** Spend in a window against its warn and block marks. */
+/** Spend in a window against its warn and block marks: settled spend,
+ * and beside it the reserved (in-flight) spend the gateway also counts
+ * against the block. Red once the two reach the block: from there every
+ * request is refused. */
 export function SpendGauge({ label, spent, reserved = 0, warn, block }: { label: string; spent: number; reserved?: number; warn?: number | null; block?: number | null }) {
   const scale = block ?? warn ?? null;
-  const fill = percent(spent + reserved, scale);
-  const tone = block != null && spent >= block ? 'bad' : warn != null && spent >= warn ? 'warn' : 'ok';
+  const fill = percent(spent, scale);
+  const held = percent(spent + reserved, scale);
+  const level = spendLevel({ spent, reserved, warn: warn ?? null, block: block ?? null });
+  const tone = TONE[level];
   const warnAt = warn != null && scale ? percent(warn, scale) : null;
+  const inFlight = reserved > 0 ? ` + ${formatUSD(reserved)} in flight` : '';
   return (
-    <div className="gauge" role="group" aria-label={`${label} spend`}>
+    <div className="gauge" role="group" aria-label={`${label} spend`} data-level={level}>
       <div className="gauge-label">
         <span>{label}</span>
         <span>
           <strong>{formatUSD(spent)}</strong>
-          {block != null ? <> of {formatUSD(block)}</> : warn != null ? <> (warn at {formatUSD(warn)})</> : <span className="muted"> · no limit</span>}
+          {inFlight && <span className="muted">{inFlight}</span>}
+          {block != null ? <> of {formatPrice(block)}</> : warn != null ? <> (warn at {formatPrice(warn)})</> : <span className="muted"> · no limit</span>}
+          {level === 'blocked' && <strong className="bad-text"> · refusing</strong>}
         </span>
       </div>
       {scale != null && fill != null && (
-        <div className="gauge-track" role="meter" aria-label={`${label} spend`} aria-valuemin={0} aria-valuemax={scale} aria-valuenow={Math.min(spent, scale)}
-          aria-valuetext={`${formatUSD(spent)} of ${formatUSD(scale)}`}>
+        <div className="gauge-track" role="meter" aria-label={`${label} spend`} aria-valuemin={0} aria-valuemax={scale} aria-valuenow={Math.min(spent + reserved, scale)}
+          aria-valuetext={`${formatUSD(spent)} settled${inFlight} of ${formatPrice(scale)}`}>
+          {held != null && held > fill && <div className={`gauge-fill held ${tone}`} ref={(el) => el?.style.setProperty('width', `${held}%`)} />}
           <div className={`gauge-fill ${tone}`} ref={(el) => el?.style.setProperty('width', `${fill}%`)} />
-          {warnAt != null && block != null && <div className="gauge-mark" title={`warn at ${formatUSD(warn)}`} ref={(el) => el?.style.setProperty('left', `${warnAt}%`)} />}
+          {warnAt != null && block != null && <div className="gauge-mark" title={`warn at ${formatPrice(warn)}`} ref={(el) => el?.style.setProperty('left', `${warnAt}%`)} />}
         </div>
       )}
     </div>
   );
 }
 
+/** A key's, service's or organization's badge, with the limits that
+ * make it warned or blocked beside it (brief: in its tooltip only). */
+export function StatusBadge({ status, brief }: { status: Status; brief?: boolean }) {
+  const why = status.reasons.join('; ');
+  return (
+    <span className="standing" data-testid="status" title={why || undefined}>
+      <Badge tone={status.tone}>{status.text}</Badge>
+      {!brief && why && <span className="muted small"> {why}</span>}
+    </span>
+  );
+}
+
 /** A meter for a provider rate limit: used share, remaining and reset. */
-export function Meter({ label, value, max, detail }: { label: string; value: number | null; max: number | null; detail?: ReactNode }) {
+export function Meter({ label, value, max, detail, tone: given }: { label: string; value: number | null; max: number | null; detail?: ReactNode; tone?: 'ok' | 'warn' | 'bad' }) {
   const fill = value != null ? percent(value, max) : null;
-  const tone = fill == null ? 'ok' : fill >= 90 ? 'bad' : fill >= 70 ? 'warn' : 'ok';
+  const tone = given ?? (fill == null ? 'ok' : fill >= 90 ? 'bad' : fill >= 70 ? 'warn' : 'ok');
   return (
     <div className="gauge">
       <div className="gauge-label">

@@ -9,7 +9,9 @@ import { useCanEdit } from '../viewer';
 import { BarChart, fillBuckets } from '../chart';
 import { nextReset, PaceMeters, useUsageRefresh } from '../pace';
 import { SpendGauges, spendIn } from '../spend';
-import { Badge, Empty, ErrorNote, Loading, Page, ScrollBox } from '../ui';
+import { subjectStatus, type Status } from '../status';
+import { keyStatus } from './ApiKeys';
+import { Badge, Empty, ErrorNote, Loading, Page, ScrollBox, StatusBadge } from '../ui';
 
 const LIST_CONTEXT = { additionalTypenames: ['Service', 'APIKey'] };
 
@@ -49,6 +51,7 @@ const OverviewQuery = graphql(`
           id
           name
           isActive
+          expiresAt
           service {
             id
             serviceName
@@ -169,7 +172,7 @@ export function Overview() {
         <div className="grid-2">
           <div className="card">
             <div className="card-head">
-              <h2>Organization budget</h2>
+              <h2>Organization budget <NotActive status={subjectStatus(null, data.organizationSpend, data.organizationPace)} /></h2>
               {canEdit && <Link href="/dashboard/settings">Set limits</Link>}
             </div>
             <SpendGauges spend={data.organizationSpend} />
@@ -213,7 +216,7 @@ export function Overview() {
               {services.map((s) => (
                 <div key={s.id} className="mini">
                   <h3>
-                    {s.serviceName} <span className="muted small">{s.provider}</span> {!s.active && <Badge tone="warn">disabled</Badge>}
+                    {s.serviceName} <span className="muted small">{s.provider}</span> <NotActive status={subjectStatus(s.active ? null : 'disabled', s.spend, s.pace)} />
                   </h3>
                   <SpendGauges spend={s.spend} windows={['day', 'month']} />
                   <PaceMeters pace={s.pace} />
@@ -229,15 +232,15 @@ export function Overview() {
             <ScrollBox label="Spend by API key">
               <table>
                 <thead>
-                  <tr><th>Key</th><th>Service</th><th className="num">Today</th><th className="num">This month</th><th>Pace</th></tr>
+                  <tr><th>Key</th><th>Service</th><th>Status</th><th>Spend</th><th>Pace</th></tr>
                 </thead>
                 <tbody>
                   {keys.map((k) => (
                     <tr key={k.id}>
-                      <td>{k.name} {!k.isActive && <Badge tone="warn">disabled</Badge>}</td>
+                      <td>{k.name}</td>
                       <td>{k.service?.serviceName ?? '—'}</td>
-                      <td className="num">{formatUSD(spendIn(k.spend, 'day'))}</td>
-                      <td className="num">{formatUSD(spendIn(k.spend, 'month'))}</td>
+                      <td><StatusBadge status={keyStatus(k, Date.now(), services.find((s) => s.id === k.service?.id))} /></td>
+                      <td><SpendGauges spend={k.spend} windows={['day', 'month']} compact /></td>
                       <td>{k.pace.length ? <PaceMeters pace={k.pace} compact /> : <span className="muted">no limit</span>}</td>
                     </tr>
                   ))}
@@ -266,6 +269,11 @@ export function Overview() {
     );
   };
   return <Page title="Overview">{body()}</Page>;
+}
+
+/** A badge only when something is off, blocked or warned. */
+function NotActive({ status }: { status: Status }) {
+  return status.text === 'active' ? null : <StatusBadge status={status} brief />;
 }
 
 function Stat({ label, value, detail, testid }: { label: string; value: string; detail?: string; testid?: string }) {

@@ -4,7 +4,7 @@ import { graphql } from '../gql';
 import type { PricesQuery } from '../gql/graphql';
 import { nodes } from '../connection';
 import { describeError, noProblem, withConflict, type Problem } from '../errors';
-import { formatRelative, formatUSD, parseUSD, usdInput } from '../format';
+import { formatPrice, formatRelative, formatUSD, parseUSD, usdInput } from '../format';
 import { useCanEdit, useViewer } from '../viewer';
 import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, Page, ScrollBox, SecretReveal, TextField } from '../ui';
 import { CreateAPIKey, DeleteAPIKey } from './ApiKeys';
@@ -376,13 +376,13 @@ function PriceCatalog() {
                 <tr key={p.id}>
                   <td>{p.provider}</td>
                   <td>{p.model} {p.kind !== 'text' && <Badge>{p.kind}</Badge>} {p.customized && <Badge tone="warn">edited</Badge>}</td>
-                  <td className="num">{formatUSD(p.inputPerMtok)}</td>
-                  <td className="num">{formatUSD(p.cachedInputPerMtok)}</td>
+                  <td className="num">{formatPrice(p.inputPerMtok)}</td>
+                  <td className="num">{formatPrice(p.cachedInputPerMtok)}</td>
                   <td className="num">
-                    {formatUSD(p.cacheWritePerMtok)}
-                    {p.cacheWrite1hPerMtok != null && <span className="muted small"> · 1 h {formatUSD(p.cacheWrite1hPerMtok)}</span>}
+                    {formatPrice(p.cacheWritePerMtok)}
+                    {p.cacheWrite1hPerMtok != null && <span className="muted small"> · 1 h {formatPrice(p.cacheWrite1hPerMtok)}</span>}
                   </td>
-                  <td className="num">{formatUSD(p.outputPerMtok)}</td>
+                  <td className="num">{formatPrice(p.outputPerMtok)}</td>
                   {canEdit && <td className="actions"><button type="button" onClick={() => setEditing(p)} aria-label={`Edit price of ${p.model}`}>Edit</button></td>}
                 </tr>
               ))}
