@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useDeferredValue, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { ServiceFieldsFragment, ProvidersAndCredentialsQuery, ProviderUsageFieldsFragment } from '../gql/graphql';
@@ -9,6 +9,7 @@ import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
 import { ProviderUsageView, TestCredentialMutation } from '../liveusage';
 import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
 import { useOnOff } from '../onoff';
+import { Pager, usePager } from '../pager';
 import { SpendGauges } from '../spend';
 import { subjectStatus } from '../status';
 import { useCanEdit } from '../viewer';
@@ -61,8 +62,13 @@ graphql(`
 `);
 
 const ServicesQuery = graphql(`
-  query Services {
-    services(first: 200, orderBy: { field: SERVICE_NAME }) {
+  query Services($after: Cursor, $search: String) {
+    services(first: 24, after: $after, where: { serviceNameContainsFold: $search }, orderBy: { field: SERVICE_NAME }) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         node {
           ...ServiceFields
@@ -128,7 +134,14 @@ const ProbeCredential = graphql(`
 
 export function Services() {
   const canEdit = useCanEdit();
-  const [{ data, fetching, error }, refetch] = useQuery({ query: ServicesQuery, context: LIST_CONTEXT });
+  const pager = usePager();
+  const [search, setSearch] = useState('');
+  const searched = useDeferredValue(search.trim());
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: ServicesQuery,
+    variables: { after: pager.after, search: searched || null },
+    context: LIST_CONTEXT,
+  });
   const [editing, setEditing] = useState<ServiceFieldsFragment | 'new' | null>(null);
   const [deleting, setDeleting] = useState<ServiceFieldsFragment | null>(null);
   const [del, deleteService] = useMutation(DeleteService);
@@ -150,10 +163,24 @@ export function Services() {
       intro="A service is what an application calls: a provider, its key, the models it may use and its budgets."
       actions={canEdit && <button type="button" className="primary" onClick={() => setEditing('new')}>New service</button>}
     >
+      <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Search services">
+        <TextField
+          label="Search"
+          type="search"
+          value={search}
+          onChange={(e) => {
+            pager.reset();
+            setSearch(e.target.value);
+          }}
+          placeholder="service name"
+          hint="Services whose name contains this, in any case."
+        />
+      </form>
       {!data && fetching && <Loading what="Loading services" />}
       <ErrorNote problem={describeError(error)} />
       <ErrorNote problem={onOff.pageProblem} />
-      {data && services.length === 0 && (
+      {data && services.length === 0 && searched && <Empty title="No services match">No service's name contains “{searched}”.</Empty>}
+      {data && services.length === 0 && !searched && (
         <Empty title="No services yet">
           {canEdit ? 'Create one with a provider key and the models your applications need; then create an API key for it.' : 'An admin has not created any services yet.'}
         </Empty>
@@ -197,6 +224,9 @@ export function Services() {
           </article>
         ))}
       </div>
+      {data && (pager.page > 1 || data.services.pageInfo.hasNextPage) && (
+        <Pager pager={{ ...pager, endCursor: data.services.pageInfo.endCursor }} hasNext={data.services.pageInfo.hasNextPage} total={data.services.totalCount} shown={services.length} />
+      )}
       {editing && <ServiceForm service={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
       <Confirm {...onOff.confirmProps} title={`Disable ${onOff.asking?.serviceName ?? ''}?`} confirmLabel="Disable service">
         <p>
