@@ -43,6 +43,12 @@ graphql(`
     service {
       id
       serviceName
+      spend {
+        ...SpendFields
+      }
+      pace {
+        ...PaceLimitFields
+      }
     }
     spend {
       ...SpendFields
@@ -76,12 +82,6 @@ const ApiKeysQuery = graphql(`
           provider
           modelsEnabled
           active
-          spend {
-            ...SpendFields
-          }
-          pace {
-            ...PaceLimitFields
-          }
           limitCostHourWarn
           limitCostHourBlock
           limitCostDayWarn
@@ -178,7 +178,7 @@ export function ApiKeys() {
   const services = nodes(data?.services);
   const providers = data?.providers ?? [];
   const secretTarget = callTarget(services.find((s) => s.id === secret?.serviceId), providers);
-  useUsageRefresh(refetch, { resetsIn: nextReset(...keys.map((k) => k.pace), ...services.map((s) => s.pace)) });
+  useUsageRefresh(refetch, { resetsIn: nextReset(...keys.map((k) => k.pace), ...keys.map((k) => k.service?.pace)) });
   const onOff = useOnOff((k: ApiKeyFieldsFragment, isActive) => update({ id: k.id, input: { isActive } }), (k) => k.name);
 
   return (
@@ -222,7 +222,7 @@ export function ApiKeys() {
             </thead>
             <tbody>
               {keys.map((k) => {
-                const st = keyStatus(k, Date.now(), services.find((s) => s.id === k.service?.id));
+                const st = keyStatus(k, Date.now(), k.service);
                 return (
                   <tr key={k.id}>
                     <td>{k.name}{k.description && <div className="muted small">{k.description}</div>}</td>
