@@ -19730,6 +19730,8 @@ type UsageRollupMutation struct {
 	addlatency_b50           *int64
 	latency_b51              *int64
 	addlatency_b51           *int64
+	refused_requests         *int64
+	addrefused_requests      *int64
 	clearedFields            map[string]struct{}
 	done                     bool
 	oldValue                 func(context.Context) (*UsageRollup, error)
@@ -24302,6 +24304,76 @@ func (m *UsageRollupMutation) ResetLatencyB51() {
 	delete(m.clearedFields, usagerollup.FieldLatencyB51)
 }
 
+// SetRefusedRequests sets the "refused_requests" field.
+func (m *UsageRollupMutation) SetRefusedRequests(i int64) {
+	m.refused_requests = &i
+	m.addrefused_requests = nil
+}
+
+// RefusedRequests returns the value of the "refused_requests" field in the mutation.
+func (m *UsageRollupMutation) RefusedRequests() (r int64, exists bool) {
+	v := m.refused_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefusedRequests returns the old "refused_requests" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldRefusedRequests(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefusedRequests is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefusedRequests requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefusedRequests: %w", err)
+	}
+	return oldValue.RefusedRequests, nil
+}
+
+// AddRefusedRequests adds i to the "refused_requests" field.
+func (m *UsageRollupMutation) AddRefusedRequests(i int64) {
+	if m.addrefused_requests != nil {
+		*m.addrefused_requests += i
+	} else {
+		m.addrefused_requests = &i
+	}
+}
+
+// AddedRefusedRequests returns the value that was added to the "refused_requests" field in this mutation.
+func (m *UsageRollupMutation) AddedRefusedRequests() (r int64, exists bool) {
+	v := m.addrefused_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (m *UsageRollupMutation) ClearRefusedRequests() {
+	m.refused_requests = nil
+	m.addrefused_requests = nil
+	m.clearedFields[usagerollup.FieldRefusedRequests] = struct{}{}
+}
+
+// RefusedRequestsCleared returns if the "refused_requests" field was cleared in this mutation.
+func (m *UsageRollupMutation) RefusedRequestsCleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldRefusedRequests]
+	return ok
+}
+
+// ResetRefusedRequests resets all changes to the "refused_requests" field.
+func (m *UsageRollupMutation) ResetRefusedRequests() {
+	m.refused_requests = nil
+	m.addrefused_requests = nil
+	delete(m.clearedFields, usagerollup.FieldRefusedRequests)
+}
+
 // Where appends a list predicates to the UsageRollupMutation builder.
 func (m *UsageRollupMutation) Where(ps ...predicate.UsageRollup) {
 	m.predicates = append(m.predicates, ps...)
@@ -24336,7 +24408,7 @@ func (m *UsageRollupMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UsageRollupMutation) Fields() []string {
-	fields := make([]string, 0, 67)
+	fields := make([]string, 0, 68)
 	if m.hour != nil {
 		fields = append(fields, usagerollup.FieldHour)
 	}
@@ -24538,6 +24610,9 @@ func (m *UsageRollupMutation) Fields() []string {
 	if m.latency_b51 != nil {
 		fields = append(fields, usagerollup.FieldLatencyB51)
 	}
+	if m.refused_requests != nil {
+		fields = append(fields, usagerollup.FieldRefusedRequests)
+	}
 	return fields
 }
 
@@ -24680,6 +24755,8 @@ func (m *UsageRollupMutation) Field(name string) (ent.Value, bool) {
 		return m.LatencyB50()
 	case usagerollup.FieldLatencyB51:
 		return m.LatencyB51()
+	case usagerollup.FieldRefusedRequests:
+		return m.RefusedRequests()
 	}
 	return nil, false
 }
@@ -24823,6 +24900,8 @@ func (m *UsageRollupMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldLatencyB50(ctx)
 	case usagerollup.FieldLatencyB51:
 		return m.OldLatencyB51(ctx)
+	case usagerollup.FieldRefusedRequests:
+		return m.OldRefusedRequests(ctx)
 	}
 	return nil, fmt.Errorf("unknown UsageRollup field %s", name)
 }
@@ -25301,6 +25380,13 @@ func (m *UsageRollupMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLatencyB51(v)
 		return nil
+	case usagerollup.FieldRefusedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefusedRequests(v)
+		return nil
 	}
 	return fmt.Errorf("unknown UsageRollup field %s", name)
 }
@@ -25504,6 +25590,9 @@ func (m *UsageRollupMutation) AddedFields() []string {
 	if m.addlatency_b51 != nil {
 		fields = append(fields, usagerollup.FieldLatencyB51)
 	}
+	if m.addrefused_requests != nil {
+		fields = append(fields, usagerollup.FieldRefusedRequests)
+	}
 	return fields
 }
 
@@ -25642,6 +25731,8 @@ func (m *UsageRollupMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedLatencyB50()
 	case usagerollup.FieldLatencyB51:
 		return m.AddedLatencyB51()
+	case usagerollup.FieldRefusedRequests:
+		return m.AddedRefusedRequests()
 	}
 	return nil, false
 }
@@ -26106,6 +26197,13 @@ func (m *UsageRollupMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddLatencyB51(v)
 		return nil
+	case usagerollup.FieldRefusedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRefusedRequests(v)
+		return nil
 	}
 	return fmt.Errorf("unknown UsageRollup numeric field %s", name)
 }
@@ -26275,6 +26373,9 @@ func (m *UsageRollupMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(usagerollup.FieldLatencyB51) {
 		fields = append(fields, usagerollup.FieldLatencyB51)
+	}
+	if m.FieldCleared(usagerollup.FieldRefusedRequests) {
+		fields = append(fields, usagerollup.FieldRefusedRequests)
 	}
 	return fields
 }
@@ -26451,6 +26552,9 @@ func (m *UsageRollupMutation) ClearField(name string) error {
 		return nil
 	case usagerollup.FieldLatencyB51:
 		m.ClearLatencyB51()
+		return nil
+	case usagerollup.FieldRefusedRequests:
+		m.ClearRefusedRequests()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRollup nullable field %s", name)
@@ -26660,6 +26764,9 @@ func (m *UsageRollupMutation) ResetField(name string) error {
 		return nil
 	case usagerollup.FieldLatencyB51:
 		m.ResetLatencyB51()
+		return nil
+	case usagerollup.FieldRefusedRequests:
+		m.ResetRefusedRequests()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRollup field %s", name)

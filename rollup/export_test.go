@@ -6,5 +6,5 @@ func Statements(dialectName string) []string { return statements(dialectName) }
 
 // ReportSQL is the report's statement for a filter, for its plan.
 func ReportSQL(dialectName string, f Filter, b Bucket) (string, []any) {
-	return reportSQL(dialectName, f.predicate(), b)
+	return reportSQL(dialectName, f.predicate(), b, "model")
 }

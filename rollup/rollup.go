@@ -34,6 +34,10 @@ type key struct {
 // the roll-ups kept cache writes and latency histograms count none.
 type Sums struct {
 	Requests, Errors, UnpricedRequests int64
+	// RefusedRequests is the part of Errors the gateway answered itself,
+	// without calling an upstream; hours summed before it was kept count
+	// none.
+	RefusedRequests int64
 	tokens.Tokens
 	Cost         money.Micros
 	LatencyUSSum int64
@@ -45,6 +49,9 @@ func (s *Sums) add(r *usagelog.Record) {
 	s.Requests++
 	if r.Status >= 400 {
 		s.Errors++
+		if r.ProviderProtocol == "" {
+			s.RefusedRequests++
+		}
 	}
 	if !r.Priced {
 		s.UnpricedRequests++
@@ -58,6 +65,7 @@ func (s *Sums) add(r *usagelog.Record) {
 func (s *Sums) merge(o Sums) {
 	s.Requests += o.Requests
 	s.Errors += o.Errors
+	s.RefusedRequests += o.RefusedRequests
 	s.UnpricedRequests += o.UnpricedRequests
 	s.Tokens.Add(o.Tokens)
 	s.Cost += o.Cost
@@ -145,7 +153,7 @@ func upsertRows(ctx context.Context, tx Execer, keys []key, sums map[key]*Sums) 
 		s := sums[k]
 		args = append(args[:0], k.hour, k.org, k.service, k.apiKey, k.model, s.Requests, s.Errors, s.UnpricedRequests,
 			s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum,
-			s.CacheWriteTokens, s.CacheWrite1hTokens)
+			s.CacheWriteTokens, s.CacheWrite1hTokens, s.RefusedRequests)
 		for _, c := range s.Latency {
 			args = append(args, c)
 		}
@@ -170,7 +178,7 @@ func upsertColumns(ctx context.Context, tx Execer, keys []key, sums map[key]*Sum
 		hours[i], models[i] = k.hour.Format(time.RFC3339), k.model
 		vals := []int64{int64(k.org), int64(k.service), int64(k.apiKey), s.Requests, s.Errors, s.UnpricedRequests,
 			s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum,
-			s.CacheWriteTokens, s.CacheWrite1hTokens}
+			s.CacheWriteTokens, s.CacheWrite1hTokens, s.RefusedRequests}
 		for j, v := range vals {
 			ints[j][i] = v
 		}

@@ -27,7 +27,7 @@ var rollupKey = []string{usagerollup.FieldHour, usagerollup.FieldOrganizationID,
 var rollupCounters = []string{usagerollup.FieldRequests, usagerollup.FieldErrors, usagerollup.FieldUnpricedRequests,
 	usagerollup.FieldInputTokens, usagerollup.FieldOutputTokens, usagerollup.FieldCachedInputTokens,
 	usagerollup.FieldCost, usagerollup.FieldLatencyUsSum,
-	usagerollup.FieldCacheWriteTokens, usagerollup.FieldCacheWrite1hTokens}
+	usagerollup.FieldCacheWriteTokens, usagerollup.FieldCacheWrite1hTokens, usagerollup.FieldRefusedRequests}
 
 // rollupSums are the columns the upsert adds to: the counters, then the
 // latency histogram's buckets.
@@ -105,10 +105,11 @@ var (
 		usagerecord.Table, usagerecord.FieldID, usagerecord.FieldCreatedAt)
 )
 
-// reportSQL sums the roll-ups where pred holds by bucket and model: by
+// reportSQL sums the roll-ups where pred holds by bucket and the group
+// column (model, service_id or api_key_id): by
 // hour, or by day (as YYYY-MM-DD in UTC), summed by the database so that a
 // long report carries a row a day, not one an hour.
-func reportSQL(dialectName string, pred *entsql.Predicate, bucket Bucket) (string, []any) {
+func reportSQL(dialectName string, pred *entsql.Predicate, bucket Bucket, group string) (string, []any) {
 	start := usagerollup.FieldHour
 	if bucket == ByDay {
 		start = "substr(" + usagerollup.FieldHour + ", 1, 10)"
@@ -117,7 +118,7 @@ func reportSQL(dialectName string, pred *entsql.Predicate, bucket Bucket) (strin
 		}
 	}
 	sums := make([]string, 0, len(rollupSums)+2)
-	sums = append(sums, entsql.As(start, "bucket"), usagerollup.FieldModel)
+	sums = append(sums, entsql.As(start, "bucket"), group)
 	for _, c := range rollupSums {
 		sums = append(sums, entsql.Sum(c))
 	}
@@ -125,7 +126,7 @@ func reportSQL(dialectName string, pred *entsql.Predicate, bucket Bucket) (strin
 		Select(sums...).
 		From(entsql.Table(usagerollup.Table)).
 		Where(pred).
-		GroupBy("bucket", usagerollup.FieldModel).
+		GroupBy("bucket", group).
 		OrderBy("bucket").
 		Query()
 }
@@ -136,6 +137,6 @@ func statements(dialectName string) []string {
 	report, _ := reportSQL(dialectName, entsql.And(
 		entsql.EQ(usagerollup.FieldOrganizationID, 0), entsql.EQ(usagerollup.FieldServiceID, 0),
 		entsql.EQ(usagerollup.FieldAPIKeyID, 0), entsql.EQ(usagerollup.FieldModel, ""),
-		entsql.GTE(usagerollup.FieldHour, 0), entsql.LT(usagerollup.FieldHour, 0)), ByDay)
+		entsql.GTE(usagerollup.FieldHour, 0), entsql.LT(usagerollup.FieldHour, 0)), ByDay, usagerollup.FieldModel)
 	return []string{upsertFor(dialectName), sqlPrune, report}
 }

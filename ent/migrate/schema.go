@@ -717,6 +717,7 @@ var (
 		{Name: "latency_b49", Type: field.TypeInt64, Nullable: true},
 		{Name: "latency_b50", Type: field.TypeInt64, Nullable: true},
 		{Name: "latency_b51", Type: field.TypeInt64, Nullable: true},
+		{Name: "refused_requests", Type: field.TypeInt64, Nullable: true},
 	}
 	// UsageRollupsTable holds the schema information for the "usage_rollups" table.
 	UsageRollupsTable = &schema.Table{

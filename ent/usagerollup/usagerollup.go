@@ -146,6 +146,8 @@ const (
 	FieldLatencyB50 = "latency_b50"
 	// FieldLatencyB51 holds the string denoting the latency_b51 field in the database.
 	FieldLatencyB51 = "latency_b51"
+	// FieldRefusedRequests holds the string denoting the refused_requests field in the database.
+	FieldRefusedRequests = "refused_requests"
 	// Table holds the table name of the usagerollup in the database.
 	Table = "usage_rollups"
 )
@@ -220,6 +222,7 @@ var Columns = []string{
 	FieldLatencyB49,
 	FieldLatencyB50,
 	FieldLatencyB51,
+	FieldRefusedRequests,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -592,4 +595,9 @@ func ByLatencyB50(opts ...sql.OrderTermOption) OrderOption {
 // ByLatencyB51 orders the results by the latency_b51 field.
 func ByLatencyB51(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLatencyB51, opts...).ToFunc()
+}
+
+// ByRefusedRequests orders the results by the refused_requests field.
+func ByRefusedRequests(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRefusedRequests, opts...).ToFunc()
 }

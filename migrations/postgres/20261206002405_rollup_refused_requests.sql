@@ -1,0 +1,2 @@
+-- Modify "usage_rollups" table
+ALTER TABLE "usage_rollups" ADD COLUMN "refused_requests" bigint NULL;
