@@ -34,6 +34,7 @@ import (
 	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/ent/usagerollupday"
 	"github.com/sluicehq/sluice/ent/user"
 )
 
@@ -80,6 +81,8 @@ type Client struct {
 	UsageRecord *UsageRecordClient
 	// UsageRollup is the client for interacting with the UsageRollup builders.
 	UsageRollup *UsageRollupClient
+	// UsageRollupDay is the client for interacting with the UsageRollupDay builders.
+	UsageRollupDay *UsageRollupDayClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 }
@@ -112,6 +115,7 @@ func (c *Client) init() {
 	c.ThrottleMark = NewThrottleMarkClient(c.config)
 	c.UsageRecord = NewUsageRecordClient(c.config)
 	c.UsageRollup = NewUsageRollupClient(c.config)
+	c.UsageRollupDay = NewUsageRollupDayClient(c.config)
 	c.User = NewUserClient(c.config)
 }
 
@@ -224,6 +228,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ThrottleMark:       NewThrottleMarkClient(cfg),
 		UsageRecord:        NewUsageRecordClient(cfg),
 		UsageRollup:        NewUsageRollupClient(cfg),
+		UsageRollupDay:     NewUsageRollupDayClient(cfg),
 		User:               NewUserClient(cfg),
 	}, nil
 }
@@ -263,6 +268,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ThrottleMark:       NewThrottleMarkClient(cfg),
 		UsageRecord:        NewUsageRecordClient(cfg),
 		UsageRollup:        NewUsageRollupClient(cfg),
+		UsageRollupDay:     NewUsageRollupDayClient(cfg),
 		User:               NewUserClient(cfg),
 	}, nil
 }
@@ -297,7 +303,7 @@ func (c *Client) Use(hooks ...Hook) {
 		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization, c.PaceSlot,
 		c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
 		c.ServiceTarget, c.SpendWindow, c.ThrottleMark, c.UsageRecord, c.UsageRollup,
-		c.User,
+		c.UsageRollupDay, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -311,7 +317,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization, c.PaceSlot,
 		c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
 		c.ServiceTarget, c.SpendWindow, c.ThrottleMark, c.UsageRecord, c.UsageRollup,
-		c.User,
+		c.UsageRollupDay, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -358,6 +364,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.UsageRecord.mutate(ctx, m)
 	case *UsageRollupMutation:
 		return c.UsageRollup.mutate(ctx, m)
+	case *UsageRollupDayMutation:
+		return c.UsageRollupDay.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	default:
@@ -3293,6 +3301,139 @@ func (c *UsageRollupClient) mutate(ctx context.Context, m *UsageRollupMutation) 
 	}
 }
 
+// UsageRollupDayClient is a client for the UsageRollupDay schema.
+type UsageRollupDayClient struct {
+	config
+}
+
+// NewUsageRollupDayClient returns a client for the UsageRollupDay from the given config.
+func NewUsageRollupDayClient(c config) *UsageRollupDayClient {
+	return &UsageRollupDayClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `usagerollupday.Hooks(f(g(h())))`.
+func (c *UsageRollupDayClient) Use(hooks ...Hook) {
+	c.hooks.UsageRollupDay = append(c.hooks.UsageRollupDay, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `usagerollupday.Intercept(f(g(h())))`.
+func (c *UsageRollupDayClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UsageRollupDay = append(c.inters.UsageRollupDay, interceptors...)
+}
+
+// Create returns a builder for creating a UsageRollupDay entity.
+func (c *UsageRollupDayClient) Create() *UsageRollupDayCreate {
+	mutation := newUsageRollupDayMutation(c.config, OpCreate)
+	return &UsageRollupDayCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UsageRollupDay entities.
+func (c *UsageRollupDayClient) CreateBulk(builders ...*UsageRollupDayCreate) *UsageRollupDayCreateBulk {
+	return &UsageRollupDayCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UsageRollupDayClient) MapCreateBulk(slice any, setFunc func(*UsageRollupDayCreate, int)) *UsageRollupDayCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UsageRollupDayCreateBulk{err: fmt.Errorf("calling to UsageRollupDayClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UsageRollupDayCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UsageRollupDayCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UsageRollupDay.
+func (c *UsageRollupDayClient) Update() *UsageRollupDayUpdate {
+	mutation := newUsageRollupDayMutation(c.config, OpUpdate)
+	return &UsageRollupDayUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UsageRollupDayClient) UpdateOne(_m *UsageRollupDay) *UsageRollupDayUpdateOne {
+	mutation := newUsageRollupDayMutation(c.config, OpUpdateOne, withUsageRollupDay(_m))
+	return &UsageRollupDayUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UsageRollupDayClient) UpdateOneID(id int) *UsageRollupDayUpdateOne {
+	mutation := newUsageRollupDayMutation(c.config, OpUpdateOne, withUsageRollupDayID(id))
+	return &UsageRollupDayUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UsageRollupDay.
+func (c *UsageRollupDayClient) Delete() *UsageRollupDayDelete {
+	mutation := newUsageRollupDayMutation(c.config, OpDelete)
+	return &UsageRollupDayDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UsageRollupDayClient) DeleteOne(_m *UsageRollupDay) *UsageRollupDayDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UsageRollupDayClient) DeleteOneID(id int) *UsageRollupDayDeleteOne {
+	builder := c.Delete().Where(usagerollupday.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UsageRollupDayDeleteOne{builder}
+}
+
+// Query returns a query builder for UsageRollupDay.
+func (c *UsageRollupDayClient) Query() *UsageRollupDayQuery {
+	return &UsageRollupDayQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUsageRollupDay},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UsageRollupDay entity by its id.
+func (c *UsageRollupDayClient) Get(ctx context.Context, id int) (*UsageRollupDay, error) {
+	return c.Query().Where(usagerollupday.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UsageRollupDayClient) GetX(ctx context.Context, id int) *UsageRollupDay {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *UsageRollupDayClient) Hooks() []Hook {
+	return c.hooks.UsageRollupDay
+}
+
+// Interceptors returns the client interceptors.
+func (c *UsageRollupDayClient) Interceptors() []Interceptor {
+	return c.inters.UsageRollupDay
+}
+
+func (c *UsageRollupDayClient) mutate(ctx context.Context, m *UsageRollupDayMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UsageRollupDayCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UsageRollupDayUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UsageRollupDayUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UsageRollupDayDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown UsageRollupDay mutation op: %q", m.Op())
+	}
+}
+
 // UserClient is a client for the User schema.
 type UserClient struct {
 	config
@@ -3448,12 +3589,12 @@ type (
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
 		Membership, ModelPrice, Organization, PaceSlot, PaceWindow, ProjectSettings,
 		ProviderCredential, Service, ServiceTarget, SpendWindow, ThrottleMark,
-		UsageRecord, UsageRollup, User []ent.Hook
+		UsageRecord, UsageRollup, UsageRollupDay, User []ent.Hook
 	}
 	inters struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
 		Membership, ModelPrice, Organization, PaceSlot, PaceWindow, ProjectSettings,
 		ProviderCredential, Service, ServiceTarget, SpendWindow, ThrottleMark,
-		UsageRecord, UsageRollup, User []ent.Interceptor
+		UsageRecord, UsageRollup, UsageRollupDay, User []ent.Interceptor
 	}
 )

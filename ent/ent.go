@@ -31,6 +31,7 @@ import (
 	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/ent/usagerollupday"
 	"github.com/sluicehq/sluice/ent/user"
 )
 
@@ -111,6 +112,7 @@ func checkColumn(t, c string) error {
 			throttlemark.Table:       throttlemark.ValidColumn,
 			usagerecord.Table:        usagerecord.ValidColumn,
 			usagerollup.Table:        usagerollup.ValidColumn,
+			usagerollupday.Table:     usagerollupday.ValidColumn,
 			user.Table:               user.ValidColumn,
 		})
 	})

@@ -32,6 +32,7 @@ import (
 	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/ent/usagerollupday"
 	"github.com/sluicehq/sluice/ent/user"
 	"github.com/sluicehq/sluice/money"
 )
@@ -64,6 +65,7 @@ const (
 	TypeThrottleMark       = "ThrottleMark"
 	TypeUsageRecord        = "UsageRecord"
 	TypeUsageRollup        = "UsageRollup"
+	TypeUsageRollupDay     = "UsageRollupDay"
 	TypeUser               = "User"
 )
 
@@ -19598,14 +19600,6 @@ type UsageRollupMutation struct {
 	op                       Op
 	typ                      string
 	id                       *int
-	hour                     *time.Time
-	organization_id          *int
-	addorganization_id       *int
-	service_id               *int
-	addservice_id            *int
-	api_key_id               *int
-	addapi_key_id            *int
-	model                    *string
 	requests                 *int64
 	addrequests              *int64
 	errors                   *int64
@@ -19732,6 +19726,14 @@ type UsageRollupMutation struct {
 	addlatency_b51           *int64
 	refused_requests         *int64
 	addrefused_requests      *int64
+	hour                     *time.Time
+	organization_id          *int
+	addorganization_id       *int
+	service_id               *int
+	addservice_id            *int
+	api_key_id               *int
+	addapi_key_id            *int
+	model                    *string
 	clearedFields            map[string]struct{}
 	done                     bool
 	oldValue                 func(context.Context) (*UsageRollup, error)
@@ -19834,246 +19836,6 @@ func (m *UsageRollupMutation) IDs(ctx context.Context) ([]int, error) {
 	default:
 		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
 	}
-}
-
-// SetHour sets the "hour" field.
-func (m *UsageRollupMutation) SetHour(t time.Time) {
-	m.hour = &t
-}
-
-// Hour returns the value of the "hour" field in the mutation.
-func (m *UsageRollupMutation) Hour() (r time.Time, exists bool) {
-	v := m.hour
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldHour returns the old "hour" field's value of the UsageRollup entity.
-// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UsageRollupMutation) OldHour(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldHour is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldHour requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldHour: %w", err)
-	}
-	return oldValue.Hour, nil
-}
-
-// ResetHour resets all changes to the "hour" field.
-func (m *UsageRollupMutation) ResetHour() {
-	m.hour = nil
-}
-
-// SetOrganizationID sets the "organization_id" field.
-func (m *UsageRollupMutation) SetOrganizationID(i int) {
-	m.organization_id = &i
-	m.addorganization_id = nil
-}
-
-// OrganizationID returns the value of the "organization_id" field in the mutation.
-func (m *UsageRollupMutation) OrganizationID() (r int, exists bool) {
-	v := m.organization_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldOrganizationID returns the old "organization_id" field's value of the UsageRollup entity.
-// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UsageRollupMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
-	}
-	return oldValue.OrganizationID, nil
-}
-
-// AddOrganizationID adds i to the "organization_id" field.
-func (m *UsageRollupMutation) AddOrganizationID(i int) {
-	if m.addorganization_id != nil {
-		*m.addorganization_id += i
-	} else {
-		m.addorganization_id = &i
-	}
-}
-
-// AddedOrganizationID returns the value that was added to the "organization_id" field in this mutation.
-func (m *UsageRollupMutation) AddedOrganizationID() (r int, exists bool) {
-	v := m.addorganization_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ResetOrganizationID resets all changes to the "organization_id" field.
-func (m *UsageRollupMutation) ResetOrganizationID() {
-	m.organization_id = nil
-	m.addorganization_id = nil
-}
-
-// SetServiceID sets the "service_id" field.
-func (m *UsageRollupMutation) SetServiceID(i int) {
-	m.service_id = &i
-	m.addservice_id = nil
-}
-
-// ServiceID returns the value of the "service_id" field in the mutation.
-func (m *UsageRollupMutation) ServiceID() (r int, exists bool) {
-	v := m.service_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldServiceID returns the old "service_id" field's value of the UsageRollup entity.
-// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UsageRollupMutation) OldServiceID(ctx context.Context) (v int, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldServiceID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldServiceID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldServiceID: %w", err)
-	}
-	return oldValue.ServiceID, nil
-}
-
-// AddServiceID adds i to the "service_id" field.
-func (m *UsageRollupMutation) AddServiceID(i int) {
-	if m.addservice_id != nil {
-		*m.addservice_id += i
-	} else {
-		m.addservice_id = &i
-	}
-}
-
-// AddedServiceID returns the value that was added to the "service_id" field in this mutation.
-func (m *UsageRollupMutation) AddedServiceID() (r int, exists bool) {
-	v := m.addservice_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ResetServiceID resets all changes to the "service_id" field.
-func (m *UsageRollupMutation) ResetServiceID() {
-	m.service_id = nil
-	m.addservice_id = nil
-}
-
-// SetAPIKeyID sets the "api_key_id" field.
-func (m *UsageRollupMutation) SetAPIKeyID(i int) {
-	m.api_key_id = &i
-	m.addapi_key_id = nil
-}
-
-// APIKeyID returns the value of the "api_key_id" field in the mutation.
-func (m *UsageRollupMutation) APIKeyID() (r int, exists bool) {
-	v := m.api_key_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldAPIKeyID returns the old "api_key_id" field's value of the UsageRollup entity.
-// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UsageRollupMutation) OldAPIKeyID(ctx context.Context) (v int, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldAPIKeyID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldAPIKeyID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldAPIKeyID: %w", err)
-	}
-	return oldValue.APIKeyID, nil
-}
-
-// AddAPIKeyID adds i to the "api_key_id" field.
-func (m *UsageRollupMutation) AddAPIKeyID(i int) {
-	if m.addapi_key_id != nil {
-		*m.addapi_key_id += i
-	} else {
-		m.addapi_key_id = &i
-	}
-}
-
-// AddedAPIKeyID returns the value that was added to the "api_key_id" field in this mutation.
-func (m *UsageRollupMutation) AddedAPIKeyID() (r int, exists bool) {
-	v := m.addapi_key_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ResetAPIKeyID resets all changes to the "api_key_id" field.
-func (m *UsageRollupMutation) ResetAPIKeyID() {
-	m.api_key_id = nil
-	m.addapi_key_id = nil
-}
-
-// SetModel sets the "model" field.
-func (m *UsageRollupMutation) SetModel(s string) {
-	m.model = &s
-}
-
-// Model returns the value of the "model" field in the mutation.
-func (m *UsageRollupMutation) Model() (r string, exists bool) {
-	v := m.model
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldModel returns the old "model" field's value of the UsageRollup entity.
-// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UsageRollupMutation) OldModel(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldModel is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldModel requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldModel: %w", err)
-	}
-	return oldValue.Model, nil
-}
-
-// ResetModel resets all changes to the "model" field.
-func (m *UsageRollupMutation) ResetModel() {
-	m.model = nil
 }
 
 // SetRequests sets the "requests" field.
@@ -24374,6 +24136,246 @@ func (m *UsageRollupMutation) ResetRefusedRequests() {
 	delete(m.clearedFields, usagerollup.FieldRefusedRequests)
 }
 
+// SetHour sets the "hour" field.
+func (m *UsageRollupMutation) SetHour(t time.Time) {
+	m.hour = &t
+}
+
+// Hour returns the value of the "hour" field in the mutation.
+func (m *UsageRollupMutation) Hour() (r time.Time, exists bool) {
+	v := m.hour
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHour returns the old "hour" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldHour(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHour is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHour requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHour: %w", err)
+	}
+	return oldValue.Hour, nil
+}
+
+// ResetHour resets all changes to the "hour" field.
+func (m *UsageRollupMutation) ResetHour() {
+	m.hour = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *UsageRollupMutation) SetOrganizationID(i int) {
+	m.organization_id = &i
+	m.addorganization_id = nil
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *UsageRollupMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// AddOrganizationID adds i to the "organization_id" field.
+func (m *UsageRollupMutation) AddOrganizationID(i int) {
+	if m.addorganization_id != nil {
+		*m.addorganization_id += i
+	} else {
+		m.addorganization_id = &i
+	}
+}
+
+// AddedOrganizationID returns the value that was added to the "organization_id" field in this mutation.
+func (m *UsageRollupMutation) AddedOrganizationID() (r int, exists bool) {
+	v := m.addorganization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *UsageRollupMutation) ResetOrganizationID() {
+	m.organization_id = nil
+	m.addorganization_id = nil
+}
+
+// SetServiceID sets the "service_id" field.
+func (m *UsageRollupMutation) SetServiceID(i int) {
+	m.service_id = &i
+	m.addservice_id = nil
+}
+
+// ServiceID returns the value of the "service_id" field in the mutation.
+func (m *UsageRollupMutation) ServiceID() (r int, exists bool) {
+	v := m.service_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceID returns the old "service_id" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldServiceID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceID: %w", err)
+	}
+	return oldValue.ServiceID, nil
+}
+
+// AddServiceID adds i to the "service_id" field.
+func (m *UsageRollupMutation) AddServiceID(i int) {
+	if m.addservice_id != nil {
+		*m.addservice_id += i
+	} else {
+		m.addservice_id = &i
+	}
+}
+
+// AddedServiceID returns the value that was added to the "service_id" field in this mutation.
+func (m *UsageRollupMutation) AddedServiceID() (r int, exists bool) {
+	v := m.addservice_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetServiceID resets all changes to the "service_id" field.
+func (m *UsageRollupMutation) ResetServiceID() {
+	m.service_id = nil
+	m.addservice_id = nil
+}
+
+// SetAPIKeyID sets the "api_key_id" field.
+func (m *UsageRollupMutation) SetAPIKeyID(i int) {
+	m.api_key_id = &i
+	m.addapi_key_id = nil
+}
+
+// APIKeyID returns the value of the "api_key_id" field in the mutation.
+func (m *UsageRollupMutation) APIKeyID() (r int, exists bool) {
+	v := m.api_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAPIKeyID returns the old "api_key_id" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldAPIKeyID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAPIKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAPIKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAPIKeyID: %w", err)
+	}
+	return oldValue.APIKeyID, nil
+}
+
+// AddAPIKeyID adds i to the "api_key_id" field.
+func (m *UsageRollupMutation) AddAPIKeyID(i int) {
+	if m.addapi_key_id != nil {
+		*m.addapi_key_id += i
+	} else {
+		m.addapi_key_id = &i
+	}
+}
+
+// AddedAPIKeyID returns the value that was added to the "api_key_id" field in this mutation.
+func (m *UsageRollupMutation) AddedAPIKeyID() (r int, exists bool) {
+	v := m.addapi_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAPIKeyID resets all changes to the "api_key_id" field.
+func (m *UsageRollupMutation) ResetAPIKeyID() {
+	m.api_key_id = nil
+	m.addapi_key_id = nil
+}
+
+// SetModel sets the "model" field.
+func (m *UsageRollupMutation) SetModel(s string) {
+	m.model = &s
+}
+
+// Model returns the value of the "model" field in the mutation.
+func (m *UsageRollupMutation) Model() (r string, exists bool) {
+	v := m.model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModel returns the old "model" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModel: %w", err)
+	}
+	return oldValue.Model, nil
+}
+
+// ResetModel resets all changes to the "model" field.
+func (m *UsageRollupMutation) ResetModel() {
+	m.model = nil
+}
+
 // Where appends a list predicates to the UsageRollupMutation builder.
 func (m *UsageRollupMutation) Where(ps ...predicate.UsageRollup) {
 	m.predicates = append(m.predicates, ps...)
@@ -24409,21 +24411,6 @@ func (m *UsageRollupMutation) Type() string {
 // AddedFields().
 func (m *UsageRollupMutation) Fields() []string {
 	fields := make([]string, 0, 68)
-	if m.hour != nil {
-		fields = append(fields, usagerollup.FieldHour)
-	}
-	if m.organization_id != nil {
-		fields = append(fields, usagerollup.FieldOrganizationID)
-	}
-	if m.service_id != nil {
-		fields = append(fields, usagerollup.FieldServiceID)
-	}
-	if m.api_key_id != nil {
-		fields = append(fields, usagerollup.FieldAPIKeyID)
-	}
-	if m.model != nil {
-		fields = append(fields, usagerollup.FieldModel)
-	}
 	if m.requests != nil {
 		fields = append(fields, usagerollup.FieldRequests)
 	}
@@ -24613,6 +24600,21 @@ func (m *UsageRollupMutation) Fields() []string {
 	if m.refused_requests != nil {
 		fields = append(fields, usagerollup.FieldRefusedRequests)
 	}
+	if m.hour != nil {
+		fields = append(fields, usagerollup.FieldHour)
+	}
+	if m.organization_id != nil {
+		fields = append(fields, usagerollup.FieldOrganizationID)
+	}
+	if m.service_id != nil {
+		fields = append(fields, usagerollup.FieldServiceID)
+	}
+	if m.api_key_id != nil {
+		fields = append(fields, usagerollup.FieldAPIKeyID)
+	}
+	if m.model != nil {
+		fields = append(fields, usagerollup.FieldModel)
+	}
 	return fields
 }
 
@@ -24621,16 +24623,6 @@ func (m *UsageRollupMutation) Fields() []string {
 // schema.
 func (m *UsageRollupMutation) Field(name string) (ent.Value, bool) {
 	switch name {
-	case usagerollup.FieldHour:
-		return m.Hour()
-	case usagerollup.FieldOrganizationID:
-		return m.OrganizationID()
-	case usagerollup.FieldServiceID:
-		return m.ServiceID()
-	case usagerollup.FieldAPIKeyID:
-		return m.APIKeyID()
-	case usagerollup.FieldModel:
-		return m.Model()
 	case usagerollup.FieldRequests:
 		return m.Requests()
 	case usagerollup.FieldErrors:
@@ -24757,6 +24749,16 @@ func (m *UsageRollupMutation) Field(name string) (ent.Value, bool) {
 		return m.LatencyB51()
 	case usagerollup.FieldRefusedRequests:
 		return m.RefusedRequests()
+	case usagerollup.FieldHour:
+		return m.Hour()
+	case usagerollup.FieldOrganizationID:
+		return m.OrganizationID()
+	case usagerollup.FieldServiceID:
+		return m.ServiceID()
+	case usagerollup.FieldAPIKeyID:
+		return m.APIKeyID()
+	case usagerollup.FieldModel:
+		return m.Model()
 	}
 	return nil, false
 }
@@ -24766,16 +24768,6 @@ func (m *UsageRollupMutation) Field(name string) (ent.Value, bool) {
 // database failed.
 func (m *UsageRollupMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
 	switch name {
-	case usagerollup.FieldHour:
-		return m.OldHour(ctx)
-	case usagerollup.FieldOrganizationID:
-		return m.OldOrganizationID(ctx)
-	case usagerollup.FieldServiceID:
-		return m.OldServiceID(ctx)
-	case usagerollup.FieldAPIKeyID:
-		return m.OldAPIKeyID(ctx)
-	case usagerollup.FieldModel:
-		return m.OldModel(ctx)
 	case usagerollup.FieldRequests:
 		return m.OldRequests(ctx)
 	case usagerollup.FieldErrors:
@@ -24902,6 +24894,16 @@ func (m *UsageRollupMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldLatencyB51(ctx)
 	case usagerollup.FieldRefusedRequests:
 		return m.OldRefusedRequests(ctx)
+	case usagerollup.FieldHour:
+		return m.OldHour(ctx)
+	case usagerollup.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case usagerollup.FieldServiceID:
+		return m.OldServiceID(ctx)
+	case usagerollup.FieldAPIKeyID:
+		return m.OldAPIKeyID(ctx)
+	case usagerollup.FieldModel:
+		return m.OldModel(ctx)
 	}
 	return nil, fmt.Errorf("unknown UsageRollup field %s", name)
 }
@@ -24911,41 +24913,6 @@ func (m *UsageRollupMutation) OldField(ctx context.Context, name string) (ent.Va
 // type.
 func (m *UsageRollupMutation) SetField(name string, value ent.Value) error {
 	switch name {
-	case usagerollup.FieldHour:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetHour(v)
-		return nil
-	case usagerollup.FieldOrganizationID:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetOrganizationID(v)
-		return nil
-	case usagerollup.FieldServiceID:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetServiceID(v)
-		return nil
-	case usagerollup.FieldAPIKeyID:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetAPIKeyID(v)
-		return nil
-	case usagerollup.FieldModel:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetModel(v)
-		return nil
 	case usagerollup.FieldRequests:
 		v, ok := value.(int64)
 		if !ok {
@@ -25387,6 +25354,41 @@ func (m *UsageRollupMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRefusedRequests(v)
 		return nil
+	case usagerollup.FieldHour:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHour(v)
+		return nil
+	case usagerollup.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case usagerollup.FieldServiceID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceID(v)
+		return nil
+	case usagerollup.FieldAPIKeyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAPIKeyID(v)
+		return nil
+	case usagerollup.FieldModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModel(v)
+		return nil
 	}
 	return fmt.Errorf("unknown UsageRollup field %s", name)
 }
@@ -25395,15 +25397,6 @@ func (m *UsageRollupMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *UsageRollupMutation) AddedFields() []string {
 	var fields []string
-	if m.addorganization_id != nil {
-		fields = append(fields, usagerollup.FieldOrganizationID)
-	}
-	if m.addservice_id != nil {
-		fields = append(fields, usagerollup.FieldServiceID)
-	}
-	if m.addapi_key_id != nil {
-		fields = append(fields, usagerollup.FieldAPIKeyID)
-	}
 	if m.addrequests != nil {
 		fields = append(fields, usagerollup.FieldRequests)
 	}
@@ -25593,6 +25586,15 @@ func (m *UsageRollupMutation) AddedFields() []string {
 	if m.addrefused_requests != nil {
 		fields = append(fields, usagerollup.FieldRefusedRequests)
 	}
+	if m.addorganization_id != nil {
+		fields = append(fields, usagerollup.FieldOrganizationID)
+	}
+	if m.addservice_id != nil {
+		fields = append(fields, usagerollup.FieldServiceID)
+	}
+	if m.addapi_key_id != nil {
+		fields = append(fields, usagerollup.FieldAPIKeyID)
+	}
 	return fields
 }
 
@@ -25601,12 +25603,6 @@ func (m *UsageRollupMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *UsageRollupMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
-	case usagerollup.FieldOrganizationID:
-		return m.AddedOrganizationID()
-	case usagerollup.FieldServiceID:
-		return m.AddedServiceID()
-	case usagerollup.FieldAPIKeyID:
-		return m.AddedAPIKeyID()
 	case usagerollup.FieldRequests:
 		return m.AddedRequests()
 	case usagerollup.FieldErrors:
@@ -25733,6 +25729,12 @@ func (m *UsageRollupMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedLatencyB51()
 	case usagerollup.FieldRefusedRequests:
 		return m.AddedRefusedRequests()
+	case usagerollup.FieldOrganizationID:
+		return m.AddedOrganizationID()
+	case usagerollup.FieldServiceID:
+		return m.AddedServiceID()
+	case usagerollup.FieldAPIKeyID:
+		return m.AddedAPIKeyID()
 	}
 	return nil, false
 }
@@ -25742,27 +25744,6 @@ func (m *UsageRollupMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *UsageRollupMutation) AddField(name string, value ent.Value) error {
 	switch name {
-	case usagerollup.FieldOrganizationID:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddOrganizationID(v)
-		return nil
-	case usagerollup.FieldServiceID:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddServiceID(v)
-		return nil
-	case usagerollup.FieldAPIKeyID:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddAPIKeyID(v)
-		return nil
 	case usagerollup.FieldRequests:
 		v, ok := value.(int64)
 		if !ok {
@@ -26204,6 +26185,27 @@ func (m *UsageRollupMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddRefusedRequests(v)
 		return nil
+	case usagerollup.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOrganizationID(v)
+		return nil
+	case usagerollup.FieldServiceID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddServiceID(v)
+		return nil
+	case usagerollup.FieldAPIKeyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAPIKeyID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown UsageRollup numeric field %s", name)
 }
@@ -26564,21 +26566,6 @@ func (m *UsageRollupMutation) ClearField(name string) error {
 // It returns an error if the field is not defined in the schema.
 func (m *UsageRollupMutation) ResetField(name string) error {
 	switch name {
-	case usagerollup.FieldHour:
-		m.ResetHour()
-		return nil
-	case usagerollup.FieldOrganizationID:
-		m.ResetOrganizationID()
-		return nil
-	case usagerollup.FieldServiceID:
-		m.ResetServiceID()
-		return nil
-	case usagerollup.FieldAPIKeyID:
-		m.ResetAPIKeyID()
-		return nil
-	case usagerollup.FieldModel:
-		m.ResetModel()
-		return nil
 	case usagerollup.FieldRequests:
 		m.ResetRequests()
 		return nil
@@ -26768,6 +26755,21 @@ func (m *UsageRollupMutation) ResetField(name string) error {
 	case usagerollup.FieldRefusedRequests:
 		m.ResetRefusedRequests()
 		return nil
+	case usagerollup.FieldHour:
+		m.ResetHour()
+		return nil
+	case usagerollup.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case usagerollup.FieldServiceID:
+		m.ResetServiceID()
+		return nil
+	case usagerollup.FieldAPIKeyID:
+		m.ResetAPIKeyID()
+		return nil
+	case usagerollup.FieldModel:
+		m.ResetModel()
+		return nil
 	}
 	return fmt.Errorf("unknown UsageRollup field %s", name)
 }
@@ -26818,6 +26820,7060 @@ func (m *UsageRollupMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *UsageRollupMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown UsageRollup edge %s", name)
+}
+
+// UsageRollupDayMutation represents an operation that mutates the UsageRollupDay nodes in the graph.
+type UsageRollupDayMutation struct {
+	config
+	op                       Op
+	typ                      string
+	id                       *int
+	requests                 *int64
+	addrequests              *int64
+	errors                   *int64
+	adderrors                *int64
+	unpriced_requests        *int64
+	addunpriced_requests     *int64
+	input_tokens             *int64
+	addinput_tokens          *int64
+	output_tokens            *int64
+	addoutput_tokens         *int64
+	cached_input_tokens      *int64
+	addcached_input_tokens   *int64
+	cost                     *money.Micros
+	addcost                  *money.Micros
+	latency_us_sum           *int64
+	addlatency_us_sum        *int64
+	cache_write_tokens       *int64
+	addcache_write_tokens    *int64
+	cache_write_1h_tokens    *int64
+	addcache_write_1h_tokens *int64
+	latency_b00              *int64
+	addlatency_b00           *int64
+	latency_b01              *int64
+	addlatency_b01           *int64
+	latency_b02              *int64
+	addlatency_b02           *int64
+	latency_b03              *int64
+	addlatency_b03           *int64
+	latency_b04              *int64
+	addlatency_b04           *int64
+	latency_b05              *int64
+	addlatency_b05           *int64
+	latency_b06              *int64
+	addlatency_b06           *int64
+	latency_b07              *int64
+	addlatency_b07           *int64
+	latency_b08              *int64
+	addlatency_b08           *int64
+	latency_b09              *int64
+	addlatency_b09           *int64
+	latency_b10              *int64
+	addlatency_b10           *int64
+	latency_b11              *int64
+	addlatency_b11           *int64
+	latency_b12              *int64
+	addlatency_b12           *int64
+	latency_b13              *int64
+	addlatency_b13           *int64
+	latency_b14              *int64
+	addlatency_b14           *int64
+	latency_b15              *int64
+	addlatency_b15           *int64
+	latency_b16              *int64
+	addlatency_b16           *int64
+	latency_b17              *int64
+	addlatency_b17           *int64
+	latency_b18              *int64
+	addlatency_b18           *int64
+	latency_b19              *int64
+	addlatency_b19           *int64
+	latency_b20              *int64
+	addlatency_b20           *int64
+	latency_b21              *int64
+	addlatency_b21           *int64
+	latency_b22              *int64
+	addlatency_b22           *int64
+	latency_b23              *int64
+	addlatency_b23           *int64
+	latency_b24              *int64
+	addlatency_b24           *int64
+	latency_b25              *int64
+	addlatency_b25           *int64
+	latency_b26              *int64
+	addlatency_b26           *int64
+	latency_b27              *int64
+	addlatency_b27           *int64
+	latency_b28              *int64
+	addlatency_b28           *int64
+	latency_b29              *int64
+	addlatency_b29           *int64
+	latency_b30              *int64
+	addlatency_b30           *int64
+	latency_b31              *int64
+	addlatency_b31           *int64
+	latency_b32              *int64
+	addlatency_b32           *int64
+	latency_b33              *int64
+	addlatency_b33           *int64
+	latency_b34              *int64
+	addlatency_b34           *int64
+	latency_b35              *int64
+	addlatency_b35           *int64
+	latency_b36              *int64
+	addlatency_b36           *int64
+	latency_b37              *int64
+	addlatency_b37           *int64
+	latency_b38              *int64
+	addlatency_b38           *int64
+	latency_b39              *int64
+	addlatency_b39           *int64
+	latency_b40              *int64
+	addlatency_b40           *int64
+	latency_b41              *int64
+	addlatency_b41           *int64
+	latency_b42              *int64
+	addlatency_b42           *int64
+	latency_b43              *int64
+	addlatency_b43           *int64
+	latency_b44              *int64
+	addlatency_b44           *int64
+	latency_b45              *int64
+	addlatency_b45           *int64
+	latency_b46              *int64
+	addlatency_b46           *int64
+	latency_b47              *int64
+	addlatency_b47           *int64
+	latency_b48              *int64
+	addlatency_b48           *int64
+	latency_b49              *int64
+	addlatency_b49           *int64
+	latency_b50              *int64
+	addlatency_b50           *int64
+	latency_b51              *int64
+	addlatency_b51           *int64
+	refused_requests         *int64
+	addrefused_requests      *int64
+	day                      *time.Time
+	organization_id          *int
+	addorganization_id       *int
+	model                    *string
+	clearedFields            map[string]struct{}
+	done                     bool
+	oldValue                 func(context.Context) (*UsageRollupDay, error)
+	predicates               []predicate.UsageRollupDay
+}
+
+var _ ent.Mutation = (*UsageRollupDayMutation)(nil)
+
+// usagerollupdayOption allows management of the mutation configuration using functional options.
+type usagerollupdayOption func(*UsageRollupDayMutation)
+
+// newUsageRollupDayMutation creates new mutation for the UsageRollupDay entity.
+func newUsageRollupDayMutation(c config, op Op, opts ...usagerollupdayOption) *UsageRollupDayMutation {
+	m := &UsageRollupDayMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeUsageRollupDay,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withUsageRollupDayID sets the ID field of the mutation.
+func withUsageRollupDayID(id int) usagerollupdayOption {
+	return func(m *UsageRollupDayMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *UsageRollupDay
+		)
+		m.oldValue = func(ctx context.Context) (*UsageRollupDay, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().UsageRollupDay.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withUsageRollupDay sets the old UsageRollupDay of the mutation.
+func withUsageRollupDay(node *UsageRollupDay) usagerollupdayOption {
+	return func(m *UsageRollupDayMutation) {
+		m.oldValue = func(context.Context) (*UsageRollupDay, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m UsageRollupDayMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m UsageRollupDayMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *UsageRollupDayMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *UsageRollupDayMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().UsageRollupDay.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetRequests sets the "requests" field.
+func (m *UsageRollupDayMutation) SetRequests(i int64) {
+	m.requests = &i
+	m.addrequests = nil
+}
+
+// Requests returns the value of the "requests" field in the mutation.
+func (m *UsageRollupDayMutation) Requests() (r int64, exists bool) {
+	v := m.requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequests returns the old "requests" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldRequests(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequests is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequests requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequests: %w", err)
+	}
+	return oldValue.Requests, nil
+}
+
+// AddRequests adds i to the "requests" field.
+func (m *UsageRollupDayMutation) AddRequests(i int64) {
+	if m.addrequests != nil {
+		*m.addrequests += i
+	} else {
+		m.addrequests = &i
+	}
+}
+
+// AddedRequests returns the value that was added to the "requests" field in this mutation.
+func (m *UsageRollupDayMutation) AddedRequests() (r int64, exists bool) {
+	v := m.addrequests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRequests resets all changes to the "requests" field.
+func (m *UsageRollupDayMutation) ResetRequests() {
+	m.requests = nil
+	m.addrequests = nil
+}
+
+// SetErrors sets the "errors" field.
+func (m *UsageRollupDayMutation) SetErrors(i int64) {
+	m.errors = &i
+	m.adderrors = nil
+}
+
+// Errors returns the value of the "errors" field in the mutation.
+func (m *UsageRollupDayMutation) Errors() (r int64, exists bool) {
+	v := m.errors
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldErrors returns the old "errors" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldErrors(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldErrors is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldErrors requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldErrors: %w", err)
+	}
+	return oldValue.Errors, nil
+}
+
+// AddErrors adds i to the "errors" field.
+func (m *UsageRollupDayMutation) AddErrors(i int64) {
+	if m.adderrors != nil {
+		*m.adderrors += i
+	} else {
+		m.adderrors = &i
+	}
+}
+
+// AddedErrors returns the value that was added to the "errors" field in this mutation.
+func (m *UsageRollupDayMutation) AddedErrors() (r int64, exists bool) {
+	v := m.adderrors
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetErrors resets all changes to the "errors" field.
+func (m *UsageRollupDayMutation) ResetErrors() {
+	m.errors = nil
+	m.adderrors = nil
+}
+
+// SetUnpricedRequests sets the "unpriced_requests" field.
+func (m *UsageRollupDayMutation) SetUnpricedRequests(i int64) {
+	m.unpriced_requests = &i
+	m.addunpriced_requests = nil
+}
+
+// UnpricedRequests returns the value of the "unpriced_requests" field in the mutation.
+func (m *UsageRollupDayMutation) UnpricedRequests() (r int64, exists bool) {
+	v := m.unpriced_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnpricedRequests returns the old "unpriced_requests" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldUnpricedRequests(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnpricedRequests is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnpricedRequests requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnpricedRequests: %w", err)
+	}
+	return oldValue.UnpricedRequests, nil
+}
+
+// AddUnpricedRequests adds i to the "unpriced_requests" field.
+func (m *UsageRollupDayMutation) AddUnpricedRequests(i int64) {
+	if m.addunpriced_requests != nil {
+		*m.addunpriced_requests += i
+	} else {
+		m.addunpriced_requests = &i
+	}
+}
+
+// AddedUnpricedRequests returns the value that was added to the "unpriced_requests" field in this mutation.
+func (m *UsageRollupDayMutation) AddedUnpricedRequests() (r int64, exists bool) {
+	v := m.addunpriced_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUnpricedRequests resets all changes to the "unpriced_requests" field.
+func (m *UsageRollupDayMutation) ResetUnpricedRequests() {
+	m.unpriced_requests = nil
+	m.addunpriced_requests = nil
+}
+
+// SetInputTokens sets the "input_tokens" field.
+func (m *UsageRollupDayMutation) SetInputTokens(i int64) {
+	m.input_tokens = &i
+	m.addinput_tokens = nil
+}
+
+// InputTokens returns the value of the "input_tokens" field in the mutation.
+func (m *UsageRollupDayMutation) InputTokens() (r int64, exists bool) {
+	v := m.input_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInputTokens returns the old "input_tokens" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldInputTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInputTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInputTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInputTokens: %w", err)
+	}
+	return oldValue.InputTokens, nil
+}
+
+// AddInputTokens adds i to the "input_tokens" field.
+func (m *UsageRollupDayMutation) AddInputTokens(i int64) {
+	if m.addinput_tokens != nil {
+		*m.addinput_tokens += i
+	} else {
+		m.addinput_tokens = &i
+	}
+}
+
+// AddedInputTokens returns the value that was added to the "input_tokens" field in this mutation.
+func (m *UsageRollupDayMutation) AddedInputTokens() (r int64, exists bool) {
+	v := m.addinput_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetInputTokens resets all changes to the "input_tokens" field.
+func (m *UsageRollupDayMutation) ResetInputTokens() {
+	m.input_tokens = nil
+	m.addinput_tokens = nil
+}
+
+// SetOutputTokens sets the "output_tokens" field.
+func (m *UsageRollupDayMutation) SetOutputTokens(i int64) {
+	m.output_tokens = &i
+	m.addoutput_tokens = nil
+}
+
+// OutputTokens returns the value of the "output_tokens" field in the mutation.
+func (m *UsageRollupDayMutation) OutputTokens() (r int64, exists bool) {
+	v := m.output_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOutputTokens returns the old "output_tokens" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldOutputTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOutputTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOutputTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOutputTokens: %w", err)
+	}
+	return oldValue.OutputTokens, nil
+}
+
+// AddOutputTokens adds i to the "output_tokens" field.
+func (m *UsageRollupDayMutation) AddOutputTokens(i int64) {
+	if m.addoutput_tokens != nil {
+		*m.addoutput_tokens += i
+	} else {
+		m.addoutput_tokens = &i
+	}
+}
+
+// AddedOutputTokens returns the value that was added to the "output_tokens" field in this mutation.
+func (m *UsageRollupDayMutation) AddedOutputTokens() (r int64, exists bool) {
+	v := m.addoutput_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOutputTokens resets all changes to the "output_tokens" field.
+func (m *UsageRollupDayMutation) ResetOutputTokens() {
+	m.output_tokens = nil
+	m.addoutput_tokens = nil
+}
+
+// SetCachedInputTokens sets the "cached_input_tokens" field.
+func (m *UsageRollupDayMutation) SetCachedInputTokens(i int64) {
+	m.cached_input_tokens = &i
+	m.addcached_input_tokens = nil
+}
+
+// CachedInputTokens returns the value of the "cached_input_tokens" field in the mutation.
+func (m *UsageRollupDayMutation) CachedInputTokens() (r int64, exists bool) {
+	v := m.cached_input_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCachedInputTokens returns the old "cached_input_tokens" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldCachedInputTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCachedInputTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCachedInputTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCachedInputTokens: %w", err)
+	}
+	return oldValue.CachedInputTokens, nil
+}
+
+// AddCachedInputTokens adds i to the "cached_input_tokens" field.
+func (m *UsageRollupDayMutation) AddCachedInputTokens(i int64) {
+	if m.addcached_input_tokens != nil {
+		*m.addcached_input_tokens += i
+	} else {
+		m.addcached_input_tokens = &i
+	}
+}
+
+// AddedCachedInputTokens returns the value that was added to the "cached_input_tokens" field in this mutation.
+func (m *UsageRollupDayMutation) AddedCachedInputTokens() (r int64, exists bool) {
+	v := m.addcached_input_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCachedInputTokens resets all changes to the "cached_input_tokens" field.
+func (m *UsageRollupDayMutation) ResetCachedInputTokens() {
+	m.cached_input_tokens = nil
+	m.addcached_input_tokens = nil
+}
+
+// SetCost sets the "cost" field.
+func (m *UsageRollupDayMutation) SetCost(value money.Micros) {
+	m.cost = &value
+	m.addcost = nil
+}
+
+// Cost returns the value of the "cost" field in the mutation.
+func (m *UsageRollupDayMutation) Cost() (r money.Micros, exists bool) {
+	v := m.cost
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCost returns the old "cost" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldCost(ctx context.Context) (v money.Micros, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCost is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCost requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCost: %w", err)
+	}
+	return oldValue.Cost, nil
+}
+
+// AddCost adds value to the "cost" field.
+func (m *UsageRollupDayMutation) AddCost(value money.Micros) {
+	if m.addcost != nil {
+		*m.addcost += value
+	} else {
+		m.addcost = &value
+	}
+}
+
+// AddedCost returns the value that was added to the "cost" field in this mutation.
+func (m *UsageRollupDayMutation) AddedCost() (r money.Micros, exists bool) {
+	v := m.addcost
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCost resets all changes to the "cost" field.
+func (m *UsageRollupDayMutation) ResetCost() {
+	m.cost = nil
+	m.addcost = nil
+}
+
+// SetLatencyUsSum sets the "latency_us_sum" field.
+func (m *UsageRollupDayMutation) SetLatencyUsSum(i int64) {
+	m.latency_us_sum = &i
+	m.addlatency_us_sum = nil
+}
+
+// LatencyUsSum returns the value of the "latency_us_sum" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyUsSum() (r int64, exists bool) {
+	v := m.latency_us_sum
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyUsSum returns the old "latency_us_sum" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyUsSum(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyUsSum is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyUsSum requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyUsSum: %w", err)
+	}
+	return oldValue.LatencyUsSum, nil
+}
+
+// AddLatencyUsSum adds i to the "latency_us_sum" field.
+func (m *UsageRollupDayMutation) AddLatencyUsSum(i int64) {
+	if m.addlatency_us_sum != nil {
+		*m.addlatency_us_sum += i
+	} else {
+		m.addlatency_us_sum = &i
+	}
+}
+
+// AddedLatencyUsSum returns the value that was added to the "latency_us_sum" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyUsSum() (r int64, exists bool) {
+	v := m.addlatency_us_sum
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLatencyUsSum resets all changes to the "latency_us_sum" field.
+func (m *UsageRollupDayMutation) ResetLatencyUsSum() {
+	m.latency_us_sum = nil
+	m.addlatency_us_sum = nil
+}
+
+// SetCacheWriteTokens sets the "cache_write_tokens" field.
+func (m *UsageRollupDayMutation) SetCacheWriteTokens(i int64) {
+	m.cache_write_tokens = &i
+	m.addcache_write_tokens = nil
+}
+
+// CacheWriteTokens returns the value of the "cache_write_tokens" field in the mutation.
+func (m *UsageRollupDayMutation) CacheWriteTokens() (r int64, exists bool) {
+	v := m.cache_write_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCacheWriteTokens returns the old "cache_write_tokens" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldCacheWriteTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCacheWriteTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCacheWriteTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCacheWriteTokens: %w", err)
+	}
+	return oldValue.CacheWriteTokens, nil
+}
+
+// AddCacheWriteTokens adds i to the "cache_write_tokens" field.
+func (m *UsageRollupDayMutation) AddCacheWriteTokens(i int64) {
+	if m.addcache_write_tokens != nil {
+		*m.addcache_write_tokens += i
+	} else {
+		m.addcache_write_tokens = &i
+	}
+}
+
+// AddedCacheWriteTokens returns the value that was added to the "cache_write_tokens" field in this mutation.
+func (m *UsageRollupDayMutation) AddedCacheWriteTokens() (r int64, exists bool) {
+	v := m.addcache_write_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCacheWriteTokens clears the value of the "cache_write_tokens" field.
+func (m *UsageRollupDayMutation) ClearCacheWriteTokens() {
+	m.cache_write_tokens = nil
+	m.addcache_write_tokens = nil
+	m.clearedFields[usagerollupday.FieldCacheWriteTokens] = struct{}{}
+}
+
+// CacheWriteTokensCleared returns if the "cache_write_tokens" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) CacheWriteTokensCleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldCacheWriteTokens]
+	return ok
+}
+
+// ResetCacheWriteTokens resets all changes to the "cache_write_tokens" field.
+func (m *UsageRollupDayMutation) ResetCacheWriteTokens() {
+	m.cache_write_tokens = nil
+	m.addcache_write_tokens = nil
+	delete(m.clearedFields, usagerollupday.FieldCacheWriteTokens)
+}
+
+// SetCacheWrite1hTokens sets the "cache_write_1h_tokens" field.
+func (m *UsageRollupDayMutation) SetCacheWrite1hTokens(i int64) {
+	m.cache_write_1h_tokens = &i
+	m.addcache_write_1h_tokens = nil
+}
+
+// CacheWrite1hTokens returns the value of the "cache_write_1h_tokens" field in the mutation.
+func (m *UsageRollupDayMutation) CacheWrite1hTokens() (r int64, exists bool) {
+	v := m.cache_write_1h_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCacheWrite1hTokens returns the old "cache_write_1h_tokens" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldCacheWrite1hTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCacheWrite1hTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCacheWrite1hTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCacheWrite1hTokens: %w", err)
+	}
+	return oldValue.CacheWrite1hTokens, nil
+}
+
+// AddCacheWrite1hTokens adds i to the "cache_write_1h_tokens" field.
+func (m *UsageRollupDayMutation) AddCacheWrite1hTokens(i int64) {
+	if m.addcache_write_1h_tokens != nil {
+		*m.addcache_write_1h_tokens += i
+	} else {
+		m.addcache_write_1h_tokens = &i
+	}
+}
+
+// AddedCacheWrite1hTokens returns the value that was added to the "cache_write_1h_tokens" field in this mutation.
+func (m *UsageRollupDayMutation) AddedCacheWrite1hTokens() (r int64, exists bool) {
+	v := m.addcache_write_1h_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCacheWrite1hTokens clears the value of the "cache_write_1h_tokens" field.
+func (m *UsageRollupDayMutation) ClearCacheWrite1hTokens() {
+	m.cache_write_1h_tokens = nil
+	m.addcache_write_1h_tokens = nil
+	m.clearedFields[usagerollupday.FieldCacheWrite1hTokens] = struct{}{}
+}
+
+// CacheWrite1hTokensCleared returns if the "cache_write_1h_tokens" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) CacheWrite1hTokensCleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldCacheWrite1hTokens]
+	return ok
+}
+
+// ResetCacheWrite1hTokens resets all changes to the "cache_write_1h_tokens" field.
+func (m *UsageRollupDayMutation) ResetCacheWrite1hTokens() {
+	m.cache_write_1h_tokens = nil
+	m.addcache_write_1h_tokens = nil
+	delete(m.clearedFields, usagerollupday.FieldCacheWrite1hTokens)
+}
+
+// SetLatencyB00 sets the "latency_b00" field.
+func (m *UsageRollupDayMutation) SetLatencyB00(i int64) {
+	m.latency_b00 = &i
+	m.addlatency_b00 = nil
+}
+
+// LatencyB00 returns the value of the "latency_b00" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB00() (r int64, exists bool) {
+	v := m.latency_b00
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB00 returns the old "latency_b00" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB00(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB00 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB00 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB00: %w", err)
+	}
+	return oldValue.LatencyB00, nil
+}
+
+// AddLatencyB00 adds i to the "latency_b00" field.
+func (m *UsageRollupDayMutation) AddLatencyB00(i int64) {
+	if m.addlatency_b00 != nil {
+		*m.addlatency_b00 += i
+	} else {
+		m.addlatency_b00 = &i
+	}
+}
+
+// AddedLatencyB00 returns the value that was added to the "latency_b00" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB00() (r int64, exists bool) {
+	v := m.addlatency_b00
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB00 clears the value of the "latency_b00" field.
+func (m *UsageRollupDayMutation) ClearLatencyB00() {
+	m.latency_b00 = nil
+	m.addlatency_b00 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB00] = struct{}{}
+}
+
+// LatencyB00Cleared returns if the "latency_b00" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB00Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB00]
+	return ok
+}
+
+// ResetLatencyB00 resets all changes to the "latency_b00" field.
+func (m *UsageRollupDayMutation) ResetLatencyB00() {
+	m.latency_b00 = nil
+	m.addlatency_b00 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB00)
+}
+
+// SetLatencyB01 sets the "latency_b01" field.
+func (m *UsageRollupDayMutation) SetLatencyB01(i int64) {
+	m.latency_b01 = &i
+	m.addlatency_b01 = nil
+}
+
+// LatencyB01 returns the value of the "latency_b01" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB01() (r int64, exists bool) {
+	v := m.latency_b01
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB01 returns the old "latency_b01" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB01(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB01 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB01 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB01: %w", err)
+	}
+	return oldValue.LatencyB01, nil
+}
+
+// AddLatencyB01 adds i to the "latency_b01" field.
+func (m *UsageRollupDayMutation) AddLatencyB01(i int64) {
+	if m.addlatency_b01 != nil {
+		*m.addlatency_b01 += i
+	} else {
+		m.addlatency_b01 = &i
+	}
+}
+
+// AddedLatencyB01 returns the value that was added to the "latency_b01" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB01() (r int64, exists bool) {
+	v := m.addlatency_b01
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB01 clears the value of the "latency_b01" field.
+func (m *UsageRollupDayMutation) ClearLatencyB01() {
+	m.latency_b01 = nil
+	m.addlatency_b01 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB01] = struct{}{}
+}
+
+// LatencyB01Cleared returns if the "latency_b01" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB01Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB01]
+	return ok
+}
+
+// ResetLatencyB01 resets all changes to the "latency_b01" field.
+func (m *UsageRollupDayMutation) ResetLatencyB01() {
+	m.latency_b01 = nil
+	m.addlatency_b01 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB01)
+}
+
+// SetLatencyB02 sets the "latency_b02" field.
+func (m *UsageRollupDayMutation) SetLatencyB02(i int64) {
+	m.latency_b02 = &i
+	m.addlatency_b02 = nil
+}
+
+// LatencyB02 returns the value of the "latency_b02" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB02() (r int64, exists bool) {
+	v := m.latency_b02
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB02 returns the old "latency_b02" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB02(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB02 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB02 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB02: %w", err)
+	}
+	return oldValue.LatencyB02, nil
+}
+
+// AddLatencyB02 adds i to the "latency_b02" field.
+func (m *UsageRollupDayMutation) AddLatencyB02(i int64) {
+	if m.addlatency_b02 != nil {
+		*m.addlatency_b02 += i
+	} else {
+		m.addlatency_b02 = &i
+	}
+}
+
+// AddedLatencyB02 returns the value that was added to the "latency_b02" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB02() (r int64, exists bool) {
+	v := m.addlatency_b02
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB02 clears the value of the "latency_b02" field.
+func (m *UsageRollupDayMutation) ClearLatencyB02() {
+	m.latency_b02 = nil
+	m.addlatency_b02 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB02] = struct{}{}
+}
+
+// LatencyB02Cleared returns if the "latency_b02" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB02Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB02]
+	return ok
+}
+
+// ResetLatencyB02 resets all changes to the "latency_b02" field.
+func (m *UsageRollupDayMutation) ResetLatencyB02() {
+	m.latency_b02 = nil
+	m.addlatency_b02 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB02)
+}
+
+// SetLatencyB03 sets the "latency_b03" field.
+func (m *UsageRollupDayMutation) SetLatencyB03(i int64) {
+	m.latency_b03 = &i
+	m.addlatency_b03 = nil
+}
+
+// LatencyB03 returns the value of the "latency_b03" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB03() (r int64, exists bool) {
+	v := m.latency_b03
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB03 returns the old "latency_b03" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB03(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB03 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB03 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB03: %w", err)
+	}
+	return oldValue.LatencyB03, nil
+}
+
+// AddLatencyB03 adds i to the "latency_b03" field.
+func (m *UsageRollupDayMutation) AddLatencyB03(i int64) {
+	if m.addlatency_b03 != nil {
+		*m.addlatency_b03 += i
+	} else {
+		m.addlatency_b03 = &i
+	}
+}
+
+// AddedLatencyB03 returns the value that was added to the "latency_b03" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB03() (r int64, exists bool) {
+	v := m.addlatency_b03
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB03 clears the value of the "latency_b03" field.
+func (m *UsageRollupDayMutation) ClearLatencyB03() {
+	m.latency_b03 = nil
+	m.addlatency_b03 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB03] = struct{}{}
+}
+
+// LatencyB03Cleared returns if the "latency_b03" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB03Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB03]
+	return ok
+}
+
+// ResetLatencyB03 resets all changes to the "latency_b03" field.
+func (m *UsageRollupDayMutation) ResetLatencyB03() {
+	m.latency_b03 = nil
+	m.addlatency_b03 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB03)
+}
+
+// SetLatencyB04 sets the "latency_b04" field.
+func (m *UsageRollupDayMutation) SetLatencyB04(i int64) {
+	m.latency_b04 = &i
+	m.addlatency_b04 = nil
+}
+
+// LatencyB04 returns the value of the "latency_b04" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB04() (r int64, exists bool) {
+	v := m.latency_b04
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB04 returns the old "latency_b04" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB04(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB04 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB04 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB04: %w", err)
+	}
+	return oldValue.LatencyB04, nil
+}
+
+// AddLatencyB04 adds i to the "latency_b04" field.
+func (m *UsageRollupDayMutation) AddLatencyB04(i int64) {
+	if m.addlatency_b04 != nil {
+		*m.addlatency_b04 += i
+	} else {
+		m.addlatency_b04 = &i
+	}
+}
+
+// AddedLatencyB04 returns the value that was added to the "latency_b04" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB04() (r int64, exists bool) {
+	v := m.addlatency_b04
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB04 clears the value of the "latency_b04" field.
+func (m *UsageRollupDayMutation) ClearLatencyB04() {
+	m.latency_b04 = nil
+	m.addlatency_b04 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB04] = struct{}{}
+}
+
+// LatencyB04Cleared returns if the "latency_b04" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB04Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB04]
+	return ok
+}
+
+// ResetLatencyB04 resets all changes to the "latency_b04" field.
+func (m *UsageRollupDayMutation) ResetLatencyB04() {
+	m.latency_b04 = nil
+	m.addlatency_b04 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB04)
+}
+
+// SetLatencyB05 sets the "latency_b05" field.
+func (m *UsageRollupDayMutation) SetLatencyB05(i int64) {
+	m.latency_b05 = &i
+	m.addlatency_b05 = nil
+}
+
+// LatencyB05 returns the value of the "latency_b05" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB05() (r int64, exists bool) {
+	v := m.latency_b05
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB05 returns the old "latency_b05" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB05(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB05 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB05 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB05: %w", err)
+	}
+	return oldValue.LatencyB05, nil
+}
+
+// AddLatencyB05 adds i to the "latency_b05" field.
+func (m *UsageRollupDayMutation) AddLatencyB05(i int64) {
+	if m.addlatency_b05 != nil {
+		*m.addlatency_b05 += i
+	} else {
+		m.addlatency_b05 = &i
+	}
+}
+
+// AddedLatencyB05 returns the value that was added to the "latency_b05" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB05() (r int64, exists bool) {
+	v := m.addlatency_b05
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB05 clears the value of the "latency_b05" field.
+func (m *UsageRollupDayMutation) ClearLatencyB05() {
+	m.latency_b05 = nil
+	m.addlatency_b05 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB05] = struct{}{}
+}
+
+// LatencyB05Cleared returns if the "latency_b05" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB05Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB05]
+	return ok
+}
+
+// ResetLatencyB05 resets all changes to the "latency_b05" field.
+func (m *UsageRollupDayMutation) ResetLatencyB05() {
+	m.latency_b05 = nil
+	m.addlatency_b05 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB05)
+}
+
+// SetLatencyB06 sets the "latency_b06" field.
+func (m *UsageRollupDayMutation) SetLatencyB06(i int64) {
+	m.latency_b06 = &i
+	m.addlatency_b06 = nil
+}
+
+// LatencyB06 returns the value of the "latency_b06" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB06() (r int64, exists bool) {
+	v := m.latency_b06
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB06 returns the old "latency_b06" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB06(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB06 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB06 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB06: %w", err)
+	}
+	return oldValue.LatencyB06, nil
+}
+
+// AddLatencyB06 adds i to the "latency_b06" field.
+func (m *UsageRollupDayMutation) AddLatencyB06(i int64) {
+	if m.addlatency_b06 != nil {
+		*m.addlatency_b06 += i
+	} else {
+		m.addlatency_b06 = &i
+	}
+}
+
+// AddedLatencyB06 returns the value that was added to the "latency_b06" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB06() (r int64, exists bool) {
+	v := m.addlatency_b06
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB06 clears the value of the "latency_b06" field.
+func (m *UsageRollupDayMutation) ClearLatencyB06() {
+	m.latency_b06 = nil
+	m.addlatency_b06 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB06] = struct{}{}
+}
+
+// LatencyB06Cleared returns if the "latency_b06" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB06Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB06]
+	return ok
+}
+
+// ResetLatencyB06 resets all changes to the "latency_b06" field.
+func (m *UsageRollupDayMutation) ResetLatencyB06() {
+	m.latency_b06 = nil
+	m.addlatency_b06 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB06)
+}
+
+// SetLatencyB07 sets the "latency_b07" field.
+func (m *UsageRollupDayMutation) SetLatencyB07(i int64) {
+	m.latency_b07 = &i
+	m.addlatency_b07 = nil
+}
+
+// LatencyB07 returns the value of the "latency_b07" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB07() (r int64, exists bool) {
+	v := m.latency_b07
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB07 returns the old "latency_b07" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB07(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB07 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB07 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB07: %w", err)
+	}
+	return oldValue.LatencyB07, nil
+}
+
+// AddLatencyB07 adds i to the "latency_b07" field.
+func (m *UsageRollupDayMutation) AddLatencyB07(i int64) {
+	if m.addlatency_b07 != nil {
+		*m.addlatency_b07 += i
+	} else {
+		m.addlatency_b07 = &i
+	}
+}
+
+// AddedLatencyB07 returns the value that was added to the "latency_b07" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB07() (r int64, exists bool) {
+	v := m.addlatency_b07
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB07 clears the value of the "latency_b07" field.
+func (m *UsageRollupDayMutation) ClearLatencyB07() {
+	m.latency_b07 = nil
+	m.addlatency_b07 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB07] = struct{}{}
+}
+
+// LatencyB07Cleared returns if the "latency_b07" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB07Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB07]
+	return ok
+}
+
+// ResetLatencyB07 resets all changes to the "latency_b07" field.
+func (m *UsageRollupDayMutation) ResetLatencyB07() {
+	m.latency_b07 = nil
+	m.addlatency_b07 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB07)
+}
+
+// SetLatencyB08 sets the "latency_b08" field.
+func (m *UsageRollupDayMutation) SetLatencyB08(i int64) {
+	m.latency_b08 = &i
+	m.addlatency_b08 = nil
+}
+
+// LatencyB08 returns the value of the "latency_b08" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB08() (r int64, exists bool) {
+	v := m.latency_b08
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB08 returns the old "latency_b08" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB08(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB08 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB08 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB08: %w", err)
+	}
+	return oldValue.LatencyB08, nil
+}
+
+// AddLatencyB08 adds i to the "latency_b08" field.
+func (m *UsageRollupDayMutation) AddLatencyB08(i int64) {
+	if m.addlatency_b08 != nil {
+		*m.addlatency_b08 += i
+	} else {
+		m.addlatency_b08 = &i
+	}
+}
+
+// AddedLatencyB08 returns the value that was added to the "latency_b08" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB08() (r int64, exists bool) {
+	v := m.addlatency_b08
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB08 clears the value of the "latency_b08" field.
+func (m *UsageRollupDayMutation) ClearLatencyB08() {
+	m.latency_b08 = nil
+	m.addlatency_b08 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB08] = struct{}{}
+}
+
+// LatencyB08Cleared returns if the "latency_b08" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB08Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB08]
+	return ok
+}
+
+// ResetLatencyB08 resets all changes to the "latency_b08" field.
+func (m *UsageRollupDayMutation) ResetLatencyB08() {
+	m.latency_b08 = nil
+	m.addlatency_b08 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB08)
+}
+
+// SetLatencyB09 sets the "latency_b09" field.
+func (m *UsageRollupDayMutation) SetLatencyB09(i int64) {
+	m.latency_b09 = &i
+	m.addlatency_b09 = nil
+}
+
+// LatencyB09 returns the value of the "latency_b09" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB09() (r int64, exists bool) {
+	v := m.latency_b09
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB09 returns the old "latency_b09" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB09(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB09 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB09 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB09: %w", err)
+	}
+	return oldValue.LatencyB09, nil
+}
+
+// AddLatencyB09 adds i to the "latency_b09" field.
+func (m *UsageRollupDayMutation) AddLatencyB09(i int64) {
+	if m.addlatency_b09 != nil {
+		*m.addlatency_b09 += i
+	} else {
+		m.addlatency_b09 = &i
+	}
+}
+
+// AddedLatencyB09 returns the value that was added to the "latency_b09" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB09() (r int64, exists bool) {
+	v := m.addlatency_b09
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB09 clears the value of the "latency_b09" field.
+func (m *UsageRollupDayMutation) ClearLatencyB09() {
+	m.latency_b09 = nil
+	m.addlatency_b09 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB09] = struct{}{}
+}
+
+// LatencyB09Cleared returns if the "latency_b09" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB09Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB09]
+	return ok
+}
+
+// ResetLatencyB09 resets all changes to the "latency_b09" field.
+func (m *UsageRollupDayMutation) ResetLatencyB09() {
+	m.latency_b09 = nil
+	m.addlatency_b09 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB09)
+}
+
+// SetLatencyB10 sets the "latency_b10" field.
+func (m *UsageRollupDayMutation) SetLatencyB10(i int64) {
+	m.latency_b10 = &i
+	m.addlatency_b10 = nil
+}
+
+// LatencyB10 returns the value of the "latency_b10" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB10() (r int64, exists bool) {
+	v := m.latency_b10
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB10 returns the old "latency_b10" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB10(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB10 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB10 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB10: %w", err)
+	}
+	return oldValue.LatencyB10, nil
+}
+
+// AddLatencyB10 adds i to the "latency_b10" field.
+func (m *UsageRollupDayMutation) AddLatencyB10(i int64) {
+	if m.addlatency_b10 != nil {
+		*m.addlatency_b10 += i
+	} else {
+		m.addlatency_b10 = &i
+	}
+}
+
+// AddedLatencyB10 returns the value that was added to the "latency_b10" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB10() (r int64, exists bool) {
+	v := m.addlatency_b10
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB10 clears the value of the "latency_b10" field.
+func (m *UsageRollupDayMutation) ClearLatencyB10() {
+	m.latency_b10 = nil
+	m.addlatency_b10 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB10] = struct{}{}
+}
+
+// LatencyB10Cleared returns if the "latency_b10" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB10Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB10]
+	return ok
+}
+
+// ResetLatencyB10 resets all changes to the "latency_b10" field.
+func (m *UsageRollupDayMutation) ResetLatencyB10() {
+	m.latency_b10 = nil
+	m.addlatency_b10 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB10)
+}
+
+// SetLatencyB11 sets the "latency_b11" field.
+func (m *UsageRollupDayMutation) SetLatencyB11(i int64) {
+	m.latency_b11 = &i
+	m.addlatency_b11 = nil
+}
+
+// LatencyB11 returns the value of the "latency_b11" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB11() (r int64, exists bool) {
+	v := m.latency_b11
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB11 returns the old "latency_b11" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB11(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB11 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB11 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB11: %w", err)
+	}
+	return oldValue.LatencyB11, nil
+}
+
+// AddLatencyB11 adds i to the "latency_b11" field.
+func (m *UsageRollupDayMutation) AddLatencyB11(i int64) {
+	if m.addlatency_b11 != nil {
+		*m.addlatency_b11 += i
+	} else {
+		m.addlatency_b11 = &i
+	}
+}
+
+// AddedLatencyB11 returns the value that was added to the "latency_b11" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB11() (r int64, exists bool) {
+	v := m.addlatency_b11
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB11 clears the value of the "latency_b11" field.
+func (m *UsageRollupDayMutation) ClearLatencyB11() {
+	m.latency_b11 = nil
+	m.addlatency_b11 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB11] = struct{}{}
+}
+
+// LatencyB11Cleared returns if the "latency_b11" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB11Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB11]
+	return ok
+}
+
+// ResetLatencyB11 resets all changes to the "latency_b11" field.
+func (m *UsageRollupDayMutation) ResetLatencyB11() {
+	m.latency_b11 = nil
+	m.addlatency_b11 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB11)
+}
+
+// SetLatencyB12 sets the "latency_b12" field.
+func (m *UsageRollupDayMutation) SetLatencyB12(i int64) {
+	m.latency_b12 = &i
+	m.addlatency_b12 = nil
+}
+
+// LatencyB12 returns the value of the "latency_b12" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB12() (r int64, exists bool) {
+	v := m.latency_b12
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB12 returns the old "latency_b12" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB12(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB12 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB12 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB12: %w", err)
+	}
+	return oldValue.LatencyB12, nil
+}
+
+// AddLatencyB12 adds i to the "latency_b12" field.
+func (m *UsageRollupDayMutation) AddLatencyB12(i int64) {
+	if m.addlatency_b12 != nil {
+		*m.addlatency_b12 += i
+	} else {
+		m.addlatency_b12 = &i
+	}
+}
+
+// AddedLatencyB12 returns the value that was added to the "latency_b12" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB12() (r int64, exists bool) {
+	v := m.addlatency_b12
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB12 clears the value of the "latency_b12" field.
+func (m *UsageRollupDayMutation) ClearLatencyB12() {
+	m.latency_b12 = nil
+	m.addlatency_b12 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB12] = struct{}{}
+}
+
+// LatencyB12Cleared returns if the "latency_b12" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB12Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB12]
+	return ok
+}
+
+// ResetLatencyB12 resets all changes to the "latency_b12" field.
+func (m *UsageRollupDayMutation) ResetLatencyB12() {
+	m.latency_b12 = nil
+	m.addlatency_b12 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB12)
+}
+
+// SetLatencyB13 sets the "latency_b13" field.
+func (m *UsageRollupDayMutation) SetLatencyB13(i int64) {
+	m.latency_b13 = &i
+	m.addlatency_b13 = nil
+}
+
+// LatencyB13 returns the value of the "latency_b13" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB13() (r int64, exists bool) {
+	v := m.latency_b13
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB13 returns the old "latency_b13" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB13(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB13 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB13 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB13: %w", err)
+	}
+	return oldValue.LatencyB13, nil
+}
+
+// AddLatencyB13 adds i to the "latency_b13" field.
+func (m *UsageRollupDayMutation) AddLatencyB13(i int64) {
+	if m.addlatency_b13 != nil {
+		*m.addlatency_b13 += i
+	} else {
+		m.addlatency_b13 = &i
+	}
+}
+
+// AddedLatencyB13 returns the value that was added to the "latency_b13" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB13() (r int64, exists bool) {
+	v := m.addlatency_b13
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB13 clears the value of the "latency_b13" field.
+func (m *UsageRollupDayMutation) ClearLatencyB13() {
+	m.latency_b13 = nil
+	m.addlatency_b13 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB13] = struct{}{}
+}
+
+// LatencyB13Cleared returns if the "latency_b13" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB13Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB13]
+	return ok
+}
+
+// ResetLatencyB13 resets all changes to the "latency_b13" field.
+func (m *UsageRollupDayMutation) ResetLatencyB13() {
+	m.latency_b13 = nil
+	m.addlatency_b13 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB13)
+}
+
+// SetLatencyB14 sets the "latency_b14" field.
+func (m *UsageRollupDayMutation) SetLatencyB14(i int64) {
+	m.latency_b14 = &i
+	m.addlatency_b14 = nil
+}
+
+// LatencyB14 returns the value of the "latency_b14" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB14() (r int64, exists bool) {
+	v := m.latency_b14
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB14 returns the old "latency_b14" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB14(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB14 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB14 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB14: %w", err)
+	}
+	return oldValue.LatencyB14, nil
+}
+
+// AddLatencyB14 adds i to the "latency_b14" field.
+func (m *UsageRollupDayMutation) AddLatencyB14(i int64) {
+	if m.addlatency_b14 != nil {
+		*m.addlatency_b14 += i
+	} else {
+		m.addlatency_b14 = &i
+	}
+}
+
+// AddedLatencyB14 returns the value that was added to the "latency_b14" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB14() (r int64, exists bool) {
+	v := m.addlatency_b14
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB14 clears the value of the "latency_b14" field.
+func (m *UsageRollupDayMutation) ClearLatencyB14() {
+	m.latency_b14 = nil
+	m.addlatency_b14 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB14] = struct{}{}
+}
+
+// LatencyB14Cleared returns if the "latency_b14" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB14Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB14]
+	return ok
+}
+
+// ResetLatencyB14 resets all changes to the "latency_b14" field.
+func (m *UsageRollupDayMutation) ResetLatencyB14() {
+	m.latency_b14 = nil
+	m.addlatency_b14 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB14)
+}
+
+// SetLatencyB15 sets the "latency_b15" field.
+func (m *UsageRollupDayMutation) SetLatencyB15(i int64) {
+	m.latency_b15 = &i
+	m.addlatency_b15 = nil
+}
+
+// LatencyB15 returns the value of the "latency_b15" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB15() (r int64, exists bool) {
+	v := m.latency_b15
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB15 returns the old "latency_b15" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB15(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB15 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB15 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB15: %w", err)
+	}
+	return oldValue.LatencyB15, nil
+}
+
+// AddLatencyB15 adds i to the "latency_b15" field.
+func (m *UsageRollupDayMutation) AddLatencyB15(i int64) {
+	if m.addlatency_b15 != nil {
+		*m.addlatency_b15 += i
+	} else {
+		m.addlatency_b15 = &i
+	}
+}
+
+// AddedLatencyB15 returns the value that was added to the "latency_b15" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB15() (r int64, exists bool) {
+	v := m.addlatency_b15
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB15 clears the value of the "latency_b15" field.
+func (m *UsageRollupDayMutation) ClearLatencyB15() {
+	m.latency_b15 = nil
+	m.addlatency_b15 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB15] = struct{}{}
+}
+
+// LatencyB15Cleared returns if the "latency_b15" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB15Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB15]
+	return ok
+}
+
+// ResetLatencyB15 resets all changes to the "latency_b15" field.
+func (m *UsageRollupDayMutation) ResetLatencyB15() {
+	m.latency_b15 = nil
+	m.addlatency_b15 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB15)
+}
+
+// SetLatencyB16 sets the "latency_b16" field.
+func (m *UsageRollupDayMutation) SetLatencyB16(i int64) {
+	m.latency_b16 = &i
+	m.addlatency_b16 = nil
+}
+
+// LatencyB16 returns the value of the "latency_b16" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB16() (r int64, exists bool) {
+	v := m.latency_b16
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB16 returns the old "latency_b16" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB16(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB16 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB16 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB16: %w", err)
+	}
+	return oldValue.LatencyB16, nil
+}
+
+// AddLatencyB16 adds i to the "latency_b16" field.
+func (m *UsageRollupDayMutation) AddLatencyB16(i int64) {
+	if m.addlatency_b16 != nil {
+		*m.addlatency_b16 += i
+	} else {
+		m.addlatency_b16 = &i
+	}
+}
+
+// AddedLatencyB16 returns the value that was added to the "latency_b16" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB16() (r int64, exists bool) {
+	v := m.addlatency_b16
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB16 clears the value of the "latency_b16" field.
+func (m *UsageRollupDayMutation) ClearLatencyB16() {
+	m.latency_b16 = nil
+	m.addlatency_b16 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB16] = struct{}{}
+}
+
+// LatencyB16Cleared returns if the "latency_b16" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB16Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB16]
+	return ok
+}
+
+// ResetLatencyB16 resets all changes to the "latency_b16" field.
+func (m *UsageRollupDayMutation) ResetLatencyB16() {
+	m.latency_b16 = nil
+	m.addlatency_b16 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB16)
+}
+
+// SetLatencyB17 sets the "latency_b17" field.
+func (m *UsageRollupDayMutation) SetLatencyB17(i int64) {
+	m.latency_b17 = &i
+	m.addlatency_b17 = nil
+}
+
+// LatencyB17 returns the value of the "latency_b17" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB17() (r int64, exists bool) {
+	v := m.latency_b17
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB17 returns the old "latency_b17" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB17(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB17 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB17 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB17: %w", err)
+	}
+	return oldValue.LatencyB17, nil
+}
+
+// AddLatencyB17 adds i to the "latency_b17" field.
+func (m *UsageRollupDayMutation) AddLatencyB17(i int64) {
+	if m.addlatency_b17 != nil {
+		*m.addlatency_b17 += i
+	} else {
+		m.addlatency_b17 = &i
+	}
+}
+
+// AddedLatencyB17 returns the value that was added to the "latency_b17" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB17() (r int64, exists bool) {
+	v := m.addlatency_b17
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB17 clears the value of the "latency_b17" field.
+func (m *UsageRollupDayMutation) ClearLatencyB17() {
+	m.latency_b17 = nil
+	m.addlatency_b17 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB17] = struct{}{}
+}
+
+// LatencyB17Cleared returns if the "latency_b17" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB17Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB17]
+	return ok
+}
+
+// ResetLatencyB17 resets all changes to the "latency_b17" field.
+func (m *UsageRollupDayMutation) ResetLatencyB17() {
+	m.latency_b17 = nil
+	m.addlatency_b17 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB17)
+}
+
+// SetLatencyB18 sets the "latency_b18" field.
+func (m *UsageRollupDayMutation) SetLatencyB18(i int64) {
+	m.latency_b18 = &i
+	m.addlatency_b18 = nil
+}
+
+// LatencyB18 returns the value of the "latency_b18" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB18() (r int64, exists bool) {
+	v := m.latency_b18
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB18 returns the old "latency_b18" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB18(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB18 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB18 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB18: %w", err)
+	}
+	return oldValue.LatencyB18, nil
+}
+
+// AddLatencyB18 adds i to the "latency_b18" field.
+func (m *UsageRollupDayMutation) AddLatencyB18(i int64) {
+	if m.addlatency_b18 != nil {
+		*m.addlatency_b18 += i
+	} else {
+		m.addlatency_b18 = &i
+	}
+}
+
+// AddedLatencyB18 returns the value that was added to the "latency_b18" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB18() (r int64, exists bool) {
+	v := m.addlatency_b18
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB18 clears the value of the "latency_b18" field.
+func (m *UsageRollupDayMutation) ClearLatencyB18() {
+	m.latency_b18 = nil
+	m.addlatency_b18 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB18] = struct{}{}
+}
+
+// LatencyB18Cleared returns if the "latency_b18" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB18Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB18]
+	return ok
+}
+
+// ResetLatencyB18 resets all changes to the "latency_b18" field.
+func (m *UsageRollupDayMutation) ResetLatencyB18() {
+	m.latency_b18 = nil
+	m.addlatency_b18 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB18)
+}
+
+// SetLatencyB19 sets the "latency_b19" field.
+func (m *UsageRollupDayMutation) SetLatencyB19(i int64) {
+	m.latency_b19 = &i
+	m.addlatency_b19 = nil
+}
+
+// LatencyB19 returns the value of the "latency_b19" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB19() (r int64, exists bool) {
+	v := m.latency_b19
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB19 returns the old "latency_b19" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB19(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB19 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB19 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB19: %w", err)
+	}
+	return oldValue.LatencyB19, nil
+}
+
+// AddLatencyB19 adds i to the "latency_b19" field.
+func (m *UsageRollupDayMutation) AddLatencyB19(i int64) {
+	if m.addlatency_b19 != nil {
+		*m.addlatency_b19 += i
+	} else {
+		m.addlatency_b19 = &i
+	}
+}
+
+// AddedLatencyB19 returns the value that was added to the "latency_b19" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB19() (r int64, exists bool) {
+	v := m.addlatency_b19
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB19 clears the value of the "latency_b19" field.
+func (m *UsageRollupDayMutation) ClearLatencyB19() {
+	m.latency_b19 = nil
+	m.addlatency_b19 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB19] = struct{}{}
+}
+
+// LatencyB19Cleared returns if the "latency_b19" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB19Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB19]
+	return ok
+}
+
+// ResetLatencyB19 resets all changes to the "latency_b19" field.
+func (m *UsageRollupDayMutation) ResetLatencyB19() {
+	m.latency_b19 = nil
+	m.addlatency_b19 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB19)
+}
+
+// SetLatencyB20 sets the "latency_b20" field.
+func (m *UsageRollupDayMutation) SetLatencyB20(i int64) {
+	m.latency_b20 = &i
+	m.addlatency_b20 = nil
+}
+
+// LatencyB20 returns the value of the "latency_b20" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB20() (r int64, exists bool) {
+	v := m.latency_b20
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB20 returns the old "latency_b20" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB20(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB20 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB20 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB20: %w", err)
+	}
+	return oldValue.LatencyB20, nil
+}
+
+// AddLatencyB20 adds i to the "latency_b20" field.
+func (m *UsageRollupDayMutation) AddLatencyB20(i int64) {
+	if m.addlatency_b20 != nil {
+		*m.addlatency_b20 += i
+	} else {
+		m.addlatency_b20 = &i
+	}
+}
+
+// AddedLatencyB20 returns the value that was added to the "latency_b20" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB20() (r int64, exists bool) {
+	v := m.addlatency_b20
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB20 clears the value of the "latency_b20" field.
+func (m *UsageRollupDayMutation) ClearLatencyB20() {
+	m.latency_b20 = nil
+	m.addlatency_b20 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB20] = struct{}{}
+}
+
+// LatencyB20Cleared returns if the "latency_b20" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB20Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB20]
+	return ok
+}
+
+// ResetLatencyB20 resets all changes to the "latency_b20" field.
+func (m *UsageRollupDayMutation) ResetLatencyB20() {
+	m.latency_b20 = nil
+	m.addlatency_b20 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB20)
+}
+
+// SetLatencyB21 sets the "latency_b21" field.
+func (m *UsageRollupDayMutation) SetLatencyB21(i int64) {
+	m.latency_b21 = &i
+	m.addlatency_b21 = nil
+}
+
+// LatencyB21 returns the value of the "latency_b21" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB21() (r int64, exists bool) {
+	v := m.latency_b21
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB21 returns the old "latency_b21" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB21(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB21 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB21 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB21: %w", err)
+	}
+	return oldValue.LatencyB21, nil
+}
+
+// AddLatencyB21 adds i to the "latency_b21" field.
+func (m *UsageRollupDayMutation) AddLatencyB21(i int64) {
+	if m.addlatency_b21 != nil {
+		*m.addlatency_b21 += i
+	} else {
+		m.addlatency_b21 = &i
+	}
+}
+
+// AddedLatencyB21 returns the value that was added to the "latency_b21" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB21() (r int64, exists bool) {
+	v := m.addlatency_b21
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB21 clears the value of the "latency_b21" field.
+func (m *UsageRollupDayMutation) ClearLatencyB21() {
+	m.latency_b21 = nil
+	m.addlatency_b21 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB21] = struct{}{}
+}
+
+// LatencyB21Cleared returns if the "latency_b21" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB21Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB21]
+	return ok
+}
+
+// ResetLatencyB21 resets all changes to the "latency_b21" field.
+func (m *UsageRollupDayMutation) ResetLatencyB21() {
+	m.latency_b21 = nil
+	m.addlatency_b21 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB21)
+}
+
+// SetLatencyB22 sets the "latency_b22" field.
+func (m *UsageRollupDayMutation) SetLatencyB22(i int64) {
+	m.latency_b22 = &i
+	m.addlatency_b22 = nil
+}
+
+// LatencyB22 returns the value of the "latency_b22" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB22() (r int64, exists bool) {
+	v := m.latency_b22
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB22 returns the old "latency_b22" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB22(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB22 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB22 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB22: %w", err)
+	}
+	return oldValue.LatencyB22, nil
+}
+
+// AddLatencyB22 adds i to the "latency_b22" field.
+func (m *UsageRollupDayMutation) AddLatencyB22(i int64) {
+	if m.addlatency_b22 != nil {
+		*m.addlatency_b22 += i
+	} else {
+		m.addlatency_b22 = &i
+	}
+}
+
+// AddedLatencyB22 returns the value that was added to the "latency_b22" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB22() (r int64, exists bool) {
+	v := m.addlatency_b22
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB22 clears the value of the "latency_b22" field.
+func (m *UsageRollupDayMutation) ClearLatencyB22() {
+	m.latency_b22 = nil
+	m.addlatency_b22 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB22] = struct{}{}
+}
+
+// LatencyB22Cleared returns if the "latency_b22" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB22Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB22]
+	return ok
+}
+
+// ResetLatencyB22 resets all changes to the "latency_b22" field.
+func (m *UsageRollupDayMutation) ResetLatencyB22() {
+	m.latency_b22 = nil
+	m.addlatency_b22 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB22)
+}
+
+// SetLatencyB23 sets the "latency_b23" field.
+func (m *UsageRollupDayMutation) SetLatencyB23(i int64) {
+	m.latency_b23 = &i
+	m.addlatency_b23 = nil
+}
+
+// LatencyB23 returns the value of the "latency_b23" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB23() (r int64, exists bool) {
+	v := m.latency_b23
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB23 returns the old "latency_b23" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB23(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB23 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB23 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB23: %w", err)
+	}
+	return oldValue.LatencyB23, nil
+}
+
+// AddLatencyB23 adds i to the "latency_b23" field.
+func (m *UsageRollupDayMutation) AddLatencyB23(i int64) {
+	if m.addlatency_b23 != nil {
+		*m.addlatency_b23 += i
+	} else {
+		m.addlatency_b23 = &i
+	}
+}
+
+// AddedLatencyB23 returns the value that was added to the "latency_b23" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB23() (r int64, exists bool) {
+	v := m.addlatency_b23
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB23 clears the value of the "latency_b23" field.
+func (m *UsageRollupDayMutation) ClearLatencyB23() {
+	m.latency_b23 = nil
+	m.addlatency_b23 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB23] = struct{}{}
+}
+
+// LatencyB23Cleared returns if the "latency_b23" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB23Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB23]
+	return ok
+}
+
+// ResetLatencyB23 resets all changes to the "latency_b23" field.
+func (m *UsageRollupDayMutation) ResetLatencyB23() {
+	m.latency_b23 = nil
+	m.addlatency_b23 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB23)
+}
+
+// SetLatencyB24 sets the "latency_b24" field.
+func (m *UsageRollupDayMutation) SetLatencyB24(i int64) {
+	m.latency_b24 = &i
+	m.addlatency_b24 = nil
+}
+
+// LatencyB24 returns the value of the "latency_b24" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB24() (r int64, exists bool) {
+	v := m.latency_b24
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB24 returns the old "latency_b24" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB24(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB24 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB24 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB24: %w", err)
+	}
+	return oldValue.LatencyB24, nil
+}
+
+// AddLatencyB24 adds i to the "latency_b24" field.
+func (m *UsageRollupDayMutation) AddLatencyB24(i int64) {
+	if m.addlatency_b24 != nil {
+		*m.addlatency_b24 += i
+	} else {
+		m.addlatency_b24 = &i
+	}
+}
+
+// AddedLatencyB24 returns the value that was added to the "latency_b24" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB24() (r int64, exists bool) {
+	v := m.addlatency_b24
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB24 clears the value of the "latency_b24" field.
+func (m *UsageRollupDayMutation) ClearLatencyB24() {
+	m.latency_b24 = nil
+	m.addlatency_b24 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB24] = struct{}{}
+}
+
+// LatencyB24Cleared returns if the "latency_b24" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB24Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB24]
+	return ok
+}
+
+// ResetLatencyB24 resets all changes to the "latency_b24" field.
+func (m *UsageRollupDayMutation) ResetLatencyB24() {
+	m.latency_b24 = nil
+	m.addlatency_b24 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB24)
+}
+
+// SetLatencyB25 sets the "latency_b25" field.
+func (m *UsageRollupDayMutation) SetLatencyB25(i int64) {
+	m.latency_b25 = &i
+	m.addlatency_b25 = nil
+}
+
+// LatencyB25 returns the value of the "latency_b25" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB25() (r int64, exists bool) {
+	v := m.latency_b25
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB25 returns the old "latency_b25" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB25(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB25 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB25 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB25: %w", err)
+	}
+	return oldValue.LatencyB25, nil
+}
+
+// AddLatencyB25 adds i to the "latency_b25" field.
+func (m *UsageRollupDayMutation) AddLatencyB25(i int64) {
+	if m.addlatency_b25 != nil {
+		*m.addlatency_b25 += i
+	} else {
+		m.addlatency_b25 = &i
+	}
+}
+
+// AddedLatencyB25 returns the value that was added to the "latency_b25" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB25() (r int64, exists bool) {
+	v := m.addlatency_b25
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB25 clears the value of the "latency_b25" field.
+func (m *UsageRollupDayMutation) ClearLatencyB25() {
+	m.latency_b25 = nil
+	m.addlatency_b25 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB25] = struct{}{}
+}
+
+// LatencyB25Cleared returns if the "latency_b25" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB25Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB25]
+	return ok
+}
+
+// ResetLatencyB25 resets all changes to the "latency_b25" field.
+func (m *UsageRollupDayMutation) ResetLatencyB25() {
+	m.latency_b25 = nil
+	m.addlatency_b25 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB25)
+}
+
+// SetLatencyB26 sets the "latency_b26" field.
+func (m *UsageRollupDayMutation) SetLatencyB26(i int64) {
+	m.latency_b26 = &i
+	m.addlatency_b26 = nil
+}
+
+// LatencyB26 returns the value of the "latency_b26" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB26() (r int64, exists bool) {
+	v := m.latency_b26
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB26 returns the old "latency_b26" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB26(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB26 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB26 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB26: %w", err)
+	}
+	return oldValue.LatencyB26, nil
+}
+
+// AddLatencyB26 adds i to the "latency_b26" field.
+func (m *UsageRollupDayMutation) AddLatencyB26(i int64) {
+	if m.addlatency_b26 != nil {
+		*m.addlatency_b26 += i
+	} else {
+		m.addlatency_b26 = &i
+	}
+}
+
+// AddedLatencyB26 returns the value that was added to the "latency_b26" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB26() (r int64, exists bool) {
+	v := m.addlatency_b26
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB26 clears the value of the "latency_b26" field.
+func (m *UsageRollupDayMutation) ClearLatencyB26() {
+	m.latency_b26 = nil
+	m.addlatency_b26 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB26] = struct{}{}
+}
+
+// LatencyB26Cleared returns if the "latency_b26" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB26Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB26]
+	return ok
+}
+
+// ResetLatencyB26 resets all changes to the "latency_b26" field.
+func (m *UsageRollupDayMutation) ResetLatencyB26() {
+	m.latency_b26 = nil
+	m.addlatency_b26 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB26)
+}
+
+// SetLatencyB27 sets the "latency_b27" field.
+func (m *UsageRollupDayMutation) SetLatencyB27(i int64) {
+	m.latency_b27 = &i
+	m.addlatency_b27 = nil
+}
+
+// LatencyB27 returns the value of the "latency_b27" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB27() (r int64, exists bool) {
+	v := m.latency_b27
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB27 returns the old "latency_b27" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB27(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB27 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB27 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB27: %w", err)
+	}
+	return oldValue.LatencyB27, nil
+}
+
+// AddLatencyB27 adds i to the "latency_b27" field.
+func (m *UsageRollupDayMutation) AddLatencyB27(i int64) {
+	if m.addlatency_b27 != nil {
+		*m.addlatency_b27 += i
+	} else {
+		m.addlatency_b27 = &i
+	}
+}
+
+// AddedLatencyB27 returns the value that was added to the "latency_b27" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB27() (r int64, exists bool) {
+	v := m.addlatency_b27
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB27 clears the value of the "latency_b27" field.
+func (m *UsageRollupDayMutation) ClearLatencyB27() {
+	m.latency_b27 = nil
+	m.addlatency_b27 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB27] = struct{}{}
+}
+
+// LatencyB27Cleared returns if the "latency_b27" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB27Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB27]
+	return ok
+}
+
+// ResetLatencyB27 resets all changes to the "latency_b27" field.
+func (m *UsageRollupDayMutation) ResetLatencyB27() {
+	m.latency_b27 = nil
+	m.addlatency_b27 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB27)
+}
+
+// SetLatencyB28 sets the "latency_b28" field.
+func (m *UsageRollupDayMutation) SetLatencyB28(i int64) {
+	m.latency_b28 = &i
+	m.addlatency_b28 = nil
+}
+
+// LatencyB28 returns the value of the "latency_b28" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB28() (r int64, exists bool) {
+	v := m.latency_b28
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB28 returns the old "latency_b28" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB28(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB28 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB28 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB28: %w", err)
+	}
+	return oldValue.LatencyB28, nil
+}
+
+// AddLatencyB28 adds i to the "latency_b28" field.
+func (m *UsageRollupDayMutation) AddLatencyB28(i int64) {
+	if m.addlatency_b28 != nil {
+		*m.addlatency_b28 += i
+	} else {
+		m.addlatency_b28 = &i
+	}
+}
+
+// AddedLatencyB28 returns the value that was added to the "latency_b28" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB28() (r int64, exists bool) {
+	v := m.addlatency_b28
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB28 clears the value of the "latency_b28" field.
+func (m *UsageRollupDayMutation) ClearLatencyB28() {
+	m.latency_b28 = nil
+	m.addlatency_b28 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB28] = struct{}{}
+}
+
+// LatencyB28Cleared returns if the "latency_b28" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB28Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB28]
+	return ok
+}
+
+// ResetLatencyB28 resets all changes to the "latency_b28" field.
+func (m *UsageRollupDayMutation) ResetLatencyB28() {
+	m.latency_b28 = nil
+	m.addlatency_b28 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB28)
+}
+
+// SetLatencyB29 sets the "latency_b29" field.
+func (m *UsageRollupDayMutation) SetLatencyB29(i int64) {
+	m.latency_b29 = &i
+	m.addlatency_b29 = nil
+}
+
+// LatencyB29 returns the value of the "latency_b29" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB29() (r int64, exists bool) {
+	v := m.latency_b29
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB29 returns the old "latency_b29" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB29(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB29 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB29 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB29: %w", err)
+	}
+	return oldValue.LatencyB29, nil
+}
+
+// AddLatencyB29 adds i to the "latency_b29" field.
+func (m *UsageRollupDayMutation) AddLatencyB29(i int64) {
+	if m.addlatency_b29 != nil {
+		*m.addlatency_b29 += i
+	} else {
+		m.addlatency_b29 = &i
+	}
+}
+
+// AddedLatencyB29 returns the value that was added to the "latency_b29" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB29() (r int64, exists bool) {
+	v := m.addlatency_b29
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB29 clears the value of the "latency_b29" field.
+func (m *UsageRollupDayMutation) ClearLatencyB29() {
+	m.latency_b29 = nil
+	m.addlatency_b29 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB29] = struct{}{}
+}
+
+// LatencyB29Cleared returns if the "latency_b29" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB29Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB29]
+	return ok
+}
+
+// ResetLatencyB29 resets all changes to the "latency_b29" field.
+func (m *UsageRollupDayMutation) ResetLatencyB29() {
+	m.latency_b29 = nil
+	m.addlatency_b29 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB29)
+}
+
+// SetLatencyB30 sets the "latency_b30" field.
+func (m *UsageRollupDayMutation) SetLatencyB30(i int64) {
+	m.latency_b30 = &i
+	m.addlatency_b30 = nil
+}
+
+// LatencyB30 returns the value of the "latency_b30" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB30() (r int64, exists bool) {
+	v := m.latency_b30
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB30 returns the old "latency_b30" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB30(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB30 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB30 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB30: %w", err)
+	}
+	return oldValue.LatencyB30, nil
+}
+
+// AddLatencyB30 adds i to the "latency_b30" field.
+func (m *UsageRollupDayMutation) AddLatencyB30(i int64) {
+	if m.addlatency_b30 != nil {
+		*m.addlatency_b30 += i
+	} else {
+		m.addlatency_b30 = &i
+	}
+}
+
+// AddedLatencyB30 returns the value that was added to the "latency_b30" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB30() (r int64, exists bool) {
+	v := m.addlatency_b30
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB30 clears the value of the "latency_b30" field.
+func (m *UsageRollupDayMutation) ClearLatencyB30() {
+	m.latency_b30 = nil
+	m.addlatency_b30 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB30] = struct{}{}
+}
+
+// LatencyB30Cleared returns if the "latency_b30" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB30Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB30]
+	return ok
+}
+
+// ResetLatencyB30 resets all changes to the "latency_b30" field.
+func (m *UsageRollupDayMutation) ResetLatencyB30() {
+	m.latency_b30 = nil
+	m.addlatency_b30 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB30)
+}
+
+// SetLatencyB31 sets the "latency_b31" field.
+func (m *UsageRollupDayMutation) SetLatencyB31(i int64) {
+	m.latency_b31 = &i
+	m.addlatency_b31 = nil
+}
+
+// LatencyB31 returns the value of the "latency_b31" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB31() (r int64, exists bool) {
+	v := m.latency_b31
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB31 returns the old "latency_b31" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB31(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB31 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB31 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB31: %w", err)
+	}
+	return oldValue.LatencyB31, nil
+}
+
+// AddLatencyB31 adds i to the "latency_b31" field.
+func (m *UsageRollupDayMutation) AddLatencyB31(i int64) {
+	if m.addlatency_b31 != nil {
+		*m.addlatency_b31 += i
+	} else {
+		m.addlatency_b31 = &i
+	}
+}
+
+// AddedLatencyB31 returns the value that was added to the "latency_b31" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB31() (r int64, exists bool) {
+	v := m.addlatency_b31
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB31 clears the value of the "latency_b31" field.
+func (m *UsageRollupDayMutation) ClearLatencyB31() {
+	m.latency_b31 = nil
+	m.addlatency_b31 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB31] = struct{}{}
+}
+
+// LatencyB31Cleared returns if the "latency_b31" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB31Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB31]
+	return ok
+}
+
+// ResetLatencyB31 resets all changes to the "latency_b31" field.
+func (m *UsageRollupDayMutation) ResetLatencyB31() {
+	m.latency_b31 = nil
+	m.addlatency_b31 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB31)
+}
+
+// SetLatencyB32 sets the "latency_b32" field.
+func (m *UsageRollupDayMutation) SetLatencyB32(i int64) {
+	m.latency_b32 = &i
+	m.addlatency_b32 = nil
+}
+
+// LatencyB32 returns the value of the "latency_b32" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB32() (r int64, exists bool) {
+	v := m.latency_b32
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB32 returns the old "latency_b32" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB32(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB32 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB32 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB32: %w", err)
+	}
+	return oldValue.LatencyB32, nil
+}
+
+// AddLatencyB32 adds i to the "latency_b32" field.
+func (m *UsageRollupDayMutation) AddLatencyB32(i int64) {
+	if m.addlatency_b32 != nil {
+		*m.addlatency_b32 += i
+	} else {
+		m.addlatency_b32 = &i
+	}
+}
+
+// AddedLatencyB32 returns the value that was added to the "latency_b32" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB32() (r int64, exists bool) {
+	v := m.addlatency_b32
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB32 clears the value of the "latency_b32" field.
+func (m *UsageRollupDayMutation) ClearLatencyB32() {
+	m.latency_b32 = nil
+	m.addlatency_b32 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB32] = struct{}{}
+}
+
+// LatencyB32Cleared returns if the "latency_b32" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB32Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB32]
+	return ok
+}
+
+// ResetLatencyB32 resets all changes to the "latency_b32" field.
+func (m *UsageRollupDayMutation) ResetLatencyB32() {
+	m.latency_b32 = nil
+	m.addlatency_b32 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB32)
+}
+
+// SetLatencyB33 sets the "latency_b33" field.
+func (m *UsageRollupDayMutation) SetLatencyB33(i int64) {
+	m.latency_b33 = &i
+	m.addlatency_b33 = nil
+}
+
+// LatencyB33 returns the value of the "latency_b33" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB33() (r int64, exists bool) {
+	v := m.latency_b33
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB33 returns the old "latency_b33" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB33(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB33 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB33 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB33: %w", err)
+	}
+	return oldValue.LatencyB33, nil
+}
+
+// AddLatencyB33 adds i to the "latency_b33" field.
+func (m *UsageRollupDayMutation) AddLatencyB33(i int64) {
+	if m.addlatency_b33 != nil {
+		*m.addlatency_b33 += i
+	} else {
+		m.addlatency_b33 = &i
+	}
+}
+
+// AddedLatencyB33 returns the value that was added to the "latency_b33" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB33() (r int64, exists bool) {
+	v := m.addlatency_b33
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB33 clears the value of the "latency_b33" field.
+func (m *UsageRollupDayMutation) ClearLatencyB33() {
+	m.latency_b33 = nil
+	m.addlatency_b33 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB33] = struct{}{}
+}
+
+// LatencyB33Cleared returns if the "latency_b33" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB33Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB33]
+	return ok
+}
+
+// ResetLatencyB33 resets all changes to the "latency_b33" field.
+func (m *UsageRollupDayMutation) ResetLatencyB33() {
+	m.latency_b33 = nil
+	m.addlatency_b33 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB33)
+}
+
+// SetLatencyB34 sets the "latency_b34" field.
+func (m *UsageRollupDayMutation) SetLatencyB34(i int64) {
+	m.latency_b34 = &i
+	m.addlatency_b34 = nil
+}
+
+// LatencyB34 returns the value of the "latency_b34" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB34() (r int64, exists bool) {
+	v := m.latency_b34
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB34 returns the old "latency_b34" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB34(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB34 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB34 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB34: %w", err)
+	}
+	return oldValue.LatencyB34, nil
+}
+
+// AddLatencyB34 adds i to the "latency_b34" field.
+func (m *UsageRollupDayMutation) AddLatencyB34(i int64) {
+	if m.addlatency_b34 != nil {
+		*m.addlatency_b34 += i
+	} else {
+		m.addlatency_b34 = &i
+	}
+}
+
+// AddedLatencyB34 returns the value that was added to the "latency_b34" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB34() (r int64, exists bool) {
+	v := m.addlatency_b34
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB34 clears the value of the "latency_b34" field.
+func (m *UsageRollupDayMutation) ClearLatencyB34() {
+	m.latency_b34 = nil
+	m.addlatency_b34 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB34] = struct{}{}
+}
+
+// LatencyB34Cleared returns if the "latency_b34" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB34Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB34]
+	return ok
+}
+
+// ResetLatencyB34 resets all changes to the "latency_b34" field.
+func (m *UsageRollupDayMutation) ResetLatencyB34() {
+	m.latency_b34 = nil
+	m.addlatency_b34 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB34)
+}
+
+// SetLatencyB35 sets the "latency_b35" field.
+func (m *UsageRollupDayMutation) SetLatencyB35(i int64) {
+	m.latency_b35 = &i
+	m.addlatency_b35 = nil
+}
+
+// LatencyB35 returns the value of the "latency_b35" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB35() (r int64, exists bool) {
+	v := m.latency_b35
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB35 returns the old "latency_b35" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB35(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB35 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB35 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB35: %w", err)
+	}
+	return oldValue.LatencyB35, nil
+}
+
+// AddLatencyB35 adds i to the "latency_b35" field.
+func (m *UsageRollupDayMutation) AddLatencyB35(i int64) {
+	if m.addlatency_b35 != nil {
+		*m.addlatency_b35 += i
+	} else {
+		m.addlatency_b35 = &i
+	}
+}
+
+// AddedLatencyB35 returns the value that was added to the "latency_b35" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB35() (r int64, exists bool) {
+	v := m.addlatency_b35
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB35 clears the value of the "latency_b35" field.
+func (m *UsageRollupDayMutation) ClearLatencyB35() {
+	m.latency_b35 = nil
+	m.addlatency_b35 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB35] = struct{}{}
+}
+
+// LatencyB35Cleared returns if the "latency_b35" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB35Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB35]
+	return ok
+}
+
+// ResetLatencyB35 resets all changes to the "latency_b35" field.
+func (m *UsageRollupDayMutation) ResetLatencyB35() {
+	m.latency_b35 = nil
+	m.addlatency_b35 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB35)
+}
+
+// SetLatencyB36 sets the "latency_b36" field.
+func (m *UsageRollupDayMutation) SetLatencyB36(i int64) {
+	m.latency_b36 = &i
+	m.addlatency_b36 = nil
+}
+
+// LatencyB36 returns the value of the "latency_b36" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB36() (r int64, exists bool) {
+	v := m.latency_b36
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB36 returns the old "latency_b36" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB36(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB36 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB36 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB36: %w", err)
+	}
+	return oldValue.LatencyB36, nil
+}
+
+// AddLatencyB36 adds i to the "latency_b36" field.
+func (m *UsageRollupDayMutation) AddLatencyB36(i int64) {
+	if m.addlatency_b36 != nil {
+		*m.addlatency_b36 += i
+	} else {
+		m.addlatency_b36 = &i
+	}
+}
+
+// AddedLatencyB36 returns the value that was added to the "latency_b36" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB36() (r int64, exists bool) {
+	v := m.addlatency_b36
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB36 clears the value of the "latency_b36" field.
+func (m *UsageRollupDayMutation) ClearLatencyB36() {
+	m.latency_b36 = nil
+	m.addlatency_b36 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB36] = struct{}{}
+}
+
+// LatencyB36Cleared returns if the "latency_b36" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB36Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB36]
+	return ok
+}
+
+// ResetLatencyB36 resets all changes to the "latency_b36" field.
+func (m *UsageRollupDayMutation) ResetLatencyB36() {
+	m.latency_b36 = nil
+	m.addlatency_b36 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB36)
+}
+
+// SetLatencyB37 sets the "latency_b37" field.
+func (m *UsageRollupDayMutation) SetLatencyB37(i int64) {
+	m.latency_b37 = &i
+	m.addlatency_b37 = nil
+}
+
+// LatencyB37 returns the value of the "latency_b37" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB37() (r int64, exists bool) {
+	v := m.latency_b37
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB37 returns the old "latency_b37" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB37(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB37 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB37 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB37: %w", err)
+	}
+	return oldValue.LatencyB37, nil
+}
+
+// AddLatencyB37 adds i to the "latency_b37" field.
+func (m *UsageRollupDayMutation) AddLatencyB37(i int64) {
+	if m.addlatency_b37 != nil {
+		*m.addlatency_b37 += i
+	} else {
+		m.addlatency_b37 = &i
+	}
+}
+
+// AddedLatencyB37 returns the value that was added to the "latency_b37" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB37() (r int64, exists bool) {
+	v := m.addlatency_b37
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB37 clears the value of the "latency_b37" field.
+func (m *UsageRollupDayMutation) ClearLatencyB37() {
+	m.latency_b37 = nil
+	m.addlatency_b37 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB37] = struct{}{}
+}
+
+// LatencyB37Cleared returns if the "latency_b37" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB37Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB37]
+	return ok
+}
+
+// ResetLatencyB37 resets all changes to the "latency_b37" field.
+func (m *UsageRollupDayMutation) ResetLatencyB37() {
+	m.latency_b37 = nil
+	m.addlatency_b37 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB37)
+}
+
+// SetLatencyB38 sets the "latency_b38" field.
+func (m *UsageRollupDayMutation) SetLatencyB38(i int64) {
+	m.latency_b38 = &i
+	m.addlatency_b38 = nil
+}
+
+// LatencyB38 returns the value of the "latency_b38" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB38() (r int64, exists bool) {
+	v := m.latency_b38
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB38 returns the old "latency_b38" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB38(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB38 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB38 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB38: %w", err)
+	}
+	return oldValue.LatencyB38, nil
+}
+
+// AddLatencyB38 adds i to the "latency_b38" field.
+func (m *UsageRollupDayMutation) AddLatencyB38(i int64) {
+	if m.addlatency_b38 != nil {
+		*m.addlatency_b38 += i
+	} else {
+		m.addlatency_b38 = &i
+	}
+}
+
+// AddedLatencyB38 returns the value that was added to the "latency_b38" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB38() (r int64, exists bool) {
+	v := m.addlatency_b38
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB38 clears the value of the "latency_b38" field.
+func (m *UsageRollupDayMutation) ClearLatencyB38() {
+	m.latency_b38 = nil
+	m.addlatency_b38 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB38] = struct{}{}
+}
+
+// LatencyB38Cleared returns if the "latency_b38" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB38Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB38]
+	return ok
+}
+
+// ResetLatencyB38 resets all changes to the "latency_b38" field.
+func (m *UsageRollupDayMutation) ResetLatencyB38() {
+	m.latency_b38 = nil
+	m.addlatency_b38 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB38)
+}
+
+// SetLatencyB39 sets the "latency_b39" field.
+func (m *UsageRollupDayMutation) SetLatencyB39(i int64) {
+	m.latency_b39 = &i
+	m.addlatency_b39 = nil
+}
+
+// LatencyB39 returns the value of the "latency_b39" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB39() (r int64, exists bool) {
+	v := m.latency_b39
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB39 returns the old "latency_b39" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB39(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB39 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB39 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB39: %w", err)
+	}
+	return oldValue.LatencyB39, nil
+}
+
+// AddLatencyB39 adds i to the "latency_b39" field.
+func (m *UsageRollupDayMutation) AddLatencyB39(i int64) {
+	if m.addlatency_b39 != nil {
+		*m.addlatency_b39 += i
+	} else {
+		m.addlatency_b39 = &i
+	}
+}
+
+// AddedLatencyB39 returns the value that was added to the "latency_b39" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB39() (r int64, exists bool) {
+	v := m.addlatency_b39
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB39 clears the value of the "latency_b39" field.
+func (m *UsageRollupDayMutation) ClearLatencyB39() {
+	m.latency_b39 = nil
+	m.addlatency_b39 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB39] = struct{}{}
+}
+
+// LatencyB39Cleared returns if the "latency_b39" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB39Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB39]
+	return ok
+}
+
+// ResetLatencyB39 resets all changes to the "latency_b39" field.
+func (m *UsageRollupDayMutation) ResetLatencyB39() {
+	m.latency_b39 = nil
+	m.addlatency_b39 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB39)
+}
+
+// SetLatencyB40 sets the "latency_b40" field.
+func (m *UsageRollupDayMutation) SetLatencyB40(i int64) {
+	m.latency_b40 = &i
+	m.addlatency_b40 = nil
+}
+
+// LatencyB40 returns the value of the "latency_b40" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB40() (r int64, exists bool) {
+	v := m.latency_b40
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB40 returns the old "latency_b40" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB40(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB40 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB40 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB40: %w", err)
+	}
+	return oldValue.LatencyB40, nil
+}
+
+// AddLatencyB40 adds i to the "latency_b40" field.
+func (m *UsageRollupDayMutation) AddLatencyB40(i int64) {
+	if m.addlatency_b40 != nil {
+		*m.addlatency_b40 += i
+	} else {
+		m.addlatency_b40 = &i
+	}
+}
+
+// AddedLatencyB40 returns the value that was added to the "latency_b40" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB40() (r int64, exists bool) {
+	v := m.addlatency_b40
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB40 clears the value of the "latency_b40" field.
+func (m *UsageRollupDayMutation) ClearLatencyB40() {
+	m.latency_b40 = nil
+	m.addlatency_b40 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB40] = struct{}{}
+}
+
+// LatencyB40Cleared returns if the "latency_b40" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB40Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB40]
+	return ok
+}
+
+// ResetLatencyB40 resets all changes to the "latency_b40" field.
+func (m *UsageRollupDayMutation) ResetLatencyB40() {
+	m.latency_b40 = nil
+	m.addlatency_b40 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB40)
+}
+
+// SetLatencyB41 sets the "latency_b41" field.
+func (m *UsageRollupDayMutation) SetLatencyB41(i int64) {
+	m.latency_b41 = &i
+	m.addlatency_b41 = nil
+}
+
+// LatencyB41 returns the value of the "latency_b41" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB41() (r int64, exists bool) {
+	v := m.latency_b41
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB41 returns the old "latency_b41" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB41(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB41 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB41 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB41: %w", err)
+	}
+	return oldValue.LatencyB41, nil
+}
+
+// AddLatencyB41 adds i to the "latency_b41" field.
+func (m *UsageRollupDayMutation) AddLatencyB41(i int64) {
+	if m.addlatency_b41 != nil {
+		*m.addlatency_b41 += i
+	} else {
+		m.addlatency_b41 = &i
+	}
+}
+
+// AddedLatencyB41 returns the value that was added to the "latency_b41" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB41() (r int64, exists bool) {
+	v := m.addlatency_b41
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB41 clears the value of the "latency_b41" field.
+func (m *UsageRollupDayMutation) ClearLatencyB41() {
+	m.latency_b41 = nil
+	m.addlatency_b41 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB41] = struct{}{}
+}
+
+// LatencyB41Cleared returns if the "latency_b41" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB41Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB41]
+	return ok
+}
+
+// ResetLatencyB41 resets all changes to the "latency_b41" field.
+func (m *UsageRollupDayMutation) ResetLatencyB41() {
+	m.latency_b41 = nil
+	m.addlatency_b41 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB41)
+}
+
+// SetLatencyB42 sets the "latency_b42" field.
+func (m *UsageRollupDayMutation) SetLatencyB42(i int64) {
+	m.latency_b42 = &i
+	m.addlatency_b42 = nil
+}
+
+// LatencyB42 returns the value of the "latency_b42" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB42() (r int64, exists bool) {
+	v := m.latency_b42
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB42 returns the old "latency_b42" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB42(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB42 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB42 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB42: %w", err)
+	}
+	return oldValue.LatencyB42, nil
+}
+
+// AddLatencyB42 adds i to the "latency_b42" field.
+func (m *UsageRollupDayMutation) AddLatencyB42(i int64) {
+	if m.addlatency_b42 != nil {
+		*m.addlatency_b42 += i
+	} else {
+		m.addlatency_b42 = &i
+	}
+}
+
+// AddedLatencyB42 returns the value that was added to the "latency_b42" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB42() (r int64, exists bool) {
+	v := m.addlatency_b42
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB42 clears the value of the "latency_b42" field.
+func (m *UsageRollupDayMutation) ClearLatencyB42() {
+	m.latency_b42 = nil
+	m.addlatency_b42 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB42] = struct{}{}
+}
+
+// LatencyB42Cleared returns if the "latency_b42" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB42Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB42]
+	return ok
+}
+
+// ResetLatencyB42 resets all changes to the "latency_b42" field.
+func (m *UsageRollupDayMutation) ResetLatencyB42() {
+	m.latency_b42 = nil
+	m.addlatency_b42 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB42)
+}
+
+// SetLatencyB43 sets the "latency_b43" field.
+func (m *UsageRollupDayMutation) SetLatencyB43(i int64) {
+	m.latency_b43 = &i
+	m.addlatency_b43 = nil
+}
+
+// LatencyB43 returns the value of the "latency_b43" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB43() (r int64, exists bool) {
+	v := m.latency_b43
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB43 returns the old "latency_b43" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB43(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB43 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB43 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB43: %w", err)
+	}
+	return oldValue.LatencyB43, nil
+}
+
+// AddLatencyB43 adds i to the "latency_b43" field.
+func (m *UsageRollupDayMutation) AddLatencyB43(i int64) {
+	if m.addlatency_b43 != nil {
+		*m.addlatency_b43 += i
+	} else {
+		m.addlatency_b43 = &i
+	}
+}
+
+// AddedLatencyB43 returns the value that was added to the "latency_b43" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB43() (r int64, exists bool) {
+	v := m.addlatency_b43
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB43 clears the value of the "latency_b43" field.
+func (m *UsageRollupDayMutation) ClearLatencyB43() {
+	m.latency_b43 = nil
+	m.addlatency_b43 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB43] = struct{}{}
+}
+
+// LatencyB43Cleared returns if the "latency_b43" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB43Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB43]
+	return ok
+}
+
+// ResetLatencyB43 resets all changes to the "latency_b43" field.
+func (m *UsageRollupDayMutation) ResetLatencyB43() {
+	m.latency_b43 = nil
+	m.addlatency_b43 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB43)
+}
+
+// SetLatencyB44 sets the "latency_b44" field.
+func (m *UsageRollupDayMutation) SetLatencyB44(i int64) {
+	m.latency_b44 = &i
+	m.addlatency_b44 = nil
+}
+
+// LatencyB44 returns the value of the "latency_b44" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB44() (r int64, exists bool) {
+	v := m.latency_b44
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB44 returns the old "latency_b44" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB44(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB44 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB44 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB44: %w", err)
+	}
+	return oldValue.LatencyB44, nil
+}
+
+// AddLatencyB44 adds i to the "latency_b44" field.
+func (m *UsageRollupDayMutation) AddLatencyB44(i int64) {
+	if m.addlatency_b44 != nil {
+		*m.addlatency_b44 += i
+	} else {
+		m.addlatency_b44 = &i
+	}
+}
+
+// AddedLatencyB44 returns the value that was added to the "latency_b44" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB44() (r int64, exists bool) {
+	v := m.addlatency_b44
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB44 clears the value of the "latency_b44" field.
+func (m *UsageRollupDayMutation) ClearLatencyB44() {
+	m.latency_b44 = nil
+	m.addlatency_b44 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB44] = struct{}{}
+}
+
+// LatencyB44Cleared returns if the "latency_b44" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB44Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB44]
+	return ok
+}
+
+// ResetLatencyB44 resets all changes to the "latency_b44" field.
+func (m *UsageRollupDayMutation) ResetLatencyB44() {
+	m.latency_b44 = nil
+	m.addlatency_b44 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB44)
+}
+
+// SetLatencyB45 sets the "latency_b45" field.
+func (m *UsageRollupDayMutation) SetLatencyB45(i int64) {
+	m.latency_b45 = &i
+	m.addlatency_b45 = nil
+}
+
+// LatencyB45 returns the value of the "latency_b45" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB45() (r int64, exists bool) {
+	v := m.latency_b45
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB45 returns the old "latency_b45" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB45(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB45 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB45 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB45: %w", err)
+	}
+	return oldValue.LatencyB45, nil
+}
+
+// AddLatencyB45 adds i to the "latency_b45" field.
+func (m *UsageRollupDayMutation) AddLatencyB45(i int64) {
+	if m.addlatency_b45 != nil {
+		*m.addlatency_b45 += i
+	} else {
+		m.addlatency_b45 = &i
+	}
+}
+
+// AddedLatencyB45 returns the value that was added to the "latency_b45" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB45() (r int64, exists bool) {
+	v := m.addlatency_b45
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB45 clears the value of the "latency_b45" field.
+func (m *UsageRollupDayMutation) ClearLatencyB45() {
+	m.latency_b45 = nil
+	m.addlatency_b45 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB45] = struct{}{}
+}
+
+// LatencyB45Cleared returns if the "latency_b45" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB45Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB45]
+	return ok
+}
+
+// ResetLatencyB45 resets all changes to the "latency_b45" field.
+func (m *UsageRollupDayMutation) ResetLatencyB45() {
+	m.latency_b45 = nil
+	m.addlatency_b45 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB45)
+}
+
+// SetLatencyB46 sets the "latency_b46" field.
+func (m *UsageRollupDayMutation) SetLatencyB46(i int64) {
+	m.latency_b46 = &i
+	m.addlatency_b46 = nil
+}
+
+// LatencyB46 returns the value of the "latency_b46" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB46() (r int64, exists bool) {
+	v := m.latency_b46
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB46 returns the old "latency_b46" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB46(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB46 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB46 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB46: %w", err)
+	}
+	return oldValue.LatencyB46, nil
+}
+
+// AddLatencyB46 adds i to the "latency_b46" field.
+func (m *UsageRollupDayMutation) AddLatencyB46(i int64) {
+	if m.addlatency_b46 != nil {
+		*m.addlatency_b46 += i
+	} else {
+		m.addlatency_b46 = &i
+	}
+}
+
+// AddedLatencyB46 returns the value that was added to the "latency_b46" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB46() (r int64, exists bool) {
+	v := m.addlatency_b46
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB46 clears the value of the "latency_b46" field.
+func (m *UsageRollupDayMutation) ClearLatencyB46() {
+	m.latency_b46 = nil
+	m.addlatency_b46 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB46] = struct{}{}
+}
+
+// LatencyB46Cleared returns if the "latency_b46" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB46Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB46]
+	return ok
+}
+
+// ResetLatencyB46 resets all changes to the "latency_b46" field.
+func (m *UsageRollupDayMutation) ResetLatencyB46() {
+	m.latency_b46 = nil
+	m.addlatency_b46 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB46)
+}
+
+// SetLatencyB47 sets the "latency_b47" field.
+func (m *UsageRollupDayMutation) SetLatencyB47(i int64) {
+	m.latency_b47 = &i
+	m.addlatency_b47 = nil
+}
+
+// LatencyB47 returns the value of the "latency_b47" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB47() (r int64, exists bool) {
+	v := m.latency_b47
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB47 returns the old "latency_b47" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB47(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB47 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB47 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB47: %w", err)
+	}
+	return oldValue.LatencyB47, nil
+}
+
+// AddLatencyB47 adds i to the "latency_b47" field.
+func (m *UsageRollupDayMutation) AddLatencyB47(i int64) {
+	if m.addlatency_b47 != nil {
+		*m.addlatency_b47 += i
+	} else {
+		m.addlatency_b47 = &i
+	}
+}
+
+// AddedLatencyB47 returns the value that was added to the "latency_b47" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB47() (r int64, exists bool) {
+	v := m.addlatency_b47
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB47 clears the value of the "latency_b47" field.
+func (m *UsageRollupDayMutation) ClearLatencyB47() {
+	m.latency_b47 = nil
+	m.addlatency_b47 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB47] = struct{}{}
+}
+
+// LatencyB47Cleared returns if the "latency_b47" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB47Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB47]
+	return ok
+}
+
+// ResetLatencyB47 resets all changes to the "latency_b47" field.
+func (m *UsageRollupDayMutation) ResetLatencyB47() {
+	m.latency_b47 = nil
+	m.addlatency_b47 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB47)
+}
+
+// SetLatencyB48 sets the "latency_b48" field.
+func (m *UsageRollupDayMutation) SetLatencyB48(i int64) {
+	m.latency_b48 = &i
+	m.addlatency_b48 = nil
+}
+
+// LatencyB48 returns the value of the "latency_b48" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB48() (r int64, exists bool) {
+	v := m.latency_b48
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB48 returns the old "latency_b48" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB48(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB48 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB48 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB48: %w", err)
+	}
+	return oldValue.LatencyB48, nil
+}
+
+// AddLatencyB48 adds i to the "latency_b48" field.
+func (m *UsageRollupDayMutation) AddLatencyB48(i int64) {
+	if m.addlatency_b48 != nil {
+		*m.addlatency_b48 += i
+	} else {
+		m.addlatency_b48 = &i
+	}
+}
+
+// AddedLatencyB48 returns the value that was added to the "latency_b48" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB48() (r int64, exists bool) {
+	v := m.addlatency_b48
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB48 clears the value of the "latency_b48" field.
+func (m *UsageRollupDayMutation) ClearLatencyB48() {
+	m.latency_b48 = nil
+	m.addlatency_b48 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB48] = struct{}{}
+}
+
+// LatencyB48Cleared returns if the "latency_b48" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB48Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB48]
+	return ok
+}
+
+// ResetLatencyB48 resets all changes to the "latency_b48" field.
+func (m *UsageRollupDayMutation) ResetLatencyB48() {
+	m.latency_b48 = nil
+	m.addlatency_b48 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB48)
+}
+
+// SetLatencyB49 sets the "latency_b49" field.
+func (m *UsageRollupDayMutation) SetLatencyB49(i int64) {
+	m.latency_b49 = &i
+	m.addlatency_b49 = nil
+}
+
+// LatencyB49 returns the value of the "latency_b49" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB49() (r int64, exists bool) {
+	v := m.latency_b49
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB49 returns the old "latency_b49" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB49(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB49 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB49 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB49: %w", err)
+	}
+	return oldValue.LatencyB49, nil
+}
+
+// AddLatencyB49 adds i to the "latency_b49" field.
+func (m *UsageRollupDayMutation) AddLatencyB49(i int64) {
+	if m.addlatency_b49 != nil {
+		*m.addlatency_b49 += i
+	} else {
+		m.addlatency_b49 = &i
+	}
+}
+
+// AddedLatencyB49 returns the value that was added to the "latency_b49" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB49() (r int64, exists bool) {
+	v := m.addlatency_b49
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB49 clears the value of the "latency_b49" field.
+func (m *UsageRollupDayMutation) ClearLatencyB49() {
+	m.latency_b49 = nil
+	m.addlatency_b49 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB49] = struct{}{}
+}
+
+// LatencyB49Cleared returns if the "latency_b49" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB49Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB49]
+	return ok
+}
+
+// ResetLatencyB49 resets all changes to the "latency_b49" field.
+func (m *UsageRollupDayMutation) ResetLatencyB49() {
+	m.latency_b49 = nil
+	m.addlatency_b49 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB49)
+}
+
+// SetLatencyB50 sets the "latency_b50" field.
+func (m *UsageRollupDayMutation) SetLatencyB50(i int64) {
+	m.latency_b50 = &i
+	m.addlatency_b50 = nil
+}
+
+// LatencyB50 returns the value of the "latency_b50" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB50() (r int64, exists bool) {
+	v := m.latency_b50
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB50 returns the old "latency_b50" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB50(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB50 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB50 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB50: %w", err)
+	}
+	return oldValue.LatencyB50, nil
+}
+
+// AddLatencyB50 adds i to the "latency_b50" field.
+func (m *UsageRollupDayMutation) AddLatencyB50(i int64) {
+	if m.addlatency_b50 != nil {
+		*m.addlatency_b50 += i
+	} else {
+		m.addlatency_b50 = &i
+	}
+}
+
+// AddedLatencyB50 returns the value that was added to the "latency_b50" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB50() (r int64, exists bool) {
+	v := m.addlatency_b50
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB50 clears the value of the "latency_b50" field.
+func (m *UsageRollupDayMutation) ClearLatencyB50() {
+	m.latency_b50 = nil
+	m.addlatency_b50 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB50] = struct{}{}
+}
+
+// LatencyB50Cleared returns if the "latency_b50" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB50Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB50]
+	return ok
+}
+
+// ResetLatencyB50 resets all changes to the "latency_b50" field.
+func (m *UsageRollupDayMutation) ResetLatencyB50() {
+	m.latency_b50 = nil
+	m.addlatency_b50 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB50)
+}
+
+// SetLatencyB51 sets the "latency_b51" field.
+func (m *UsageRollupDayMutation) SetLatencyB51(i int64) {
+	m.latency_b51 = &i
+	m.addlatency_b51 = nil
+}
+
+// LatencyB51 returns the value of the "latency_b51" field in the mutation.
+func (m *UsageRollupDayMutation) LatencyB51() (r int64, exists bool) {
+	v := m.latency_b51
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyB51 returns the old "latency_b51" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldLatencyB51(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyB51 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyB51 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyB51: %w", err)
+	}
+	return oldValue.LatencyB51, nil
+}
+
+// AddLatencyB51 adds i to the "latency_b51" field.
+func (m *UsageRollupDayMutation) AddLatencyB51(i int64) {
+	if m.addlatency_b51 != nil {
+		*m.addlatency_b51 += i
+	} else {
+		m.addlatency_b51 = &i
+	}
+}
+
+// AddedLatencyB51 returns the value that was added to the "latency_b51" field in this mutation.
+func (m *UsageRollupDayMutation) AddedLatencyB51() (r int64, exists bool) {
+	v := m.addlatency_b51
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLatencyB51 clears the value of the "latency_b51" field.
+func (m *UsageRollupDayMutation) ClearLatencyB51() {
+	m.latency_b51 = nil
+	m.addlatency_b51 = nil
+	m.clearedFields[usagerollupday.FieldLatencyB51] = struct{}{}
+}
+
+// LatencyB51Cleared returns if the "latency_b51" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) LatencyB51Cleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldLatencyB51]
+	return ok
+}
+
+// ResetLatencyB51 resets all changes to the "latency_b51" field.
+func (m *UsageRollupDayMutation) ResetLatencyB51() {
+	m.latency_b51 = nil
+	m.addlatency_b51 = nil
+	delete(m.clearedFields, usagerollupday.FieldLatencyB51)
+}
+
+// SetRefusedRequests sets the "refused_requests" field.
+func (m *UsageRollupDayMutation) SetRefusedRequests(i int64) {
+	m.refused_requests = &i
+	m.addrefused_requests = nil
+}
+
+// RefusedRequests returns the value of the "refused_requests" field in the mutation.
+func (m *UsageRollupDayMutation) RefusedRequests() (r int64, exists bool) {
+	v := m.refused_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefusedRequests returns the old "refused_requests" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldRefusedRequests(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefusedRequests is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefusedRequests requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefusedRequests: %w", err)
+	}
+	return oldValue.RefusedRequests, nil
+}
+
+// AddRefusedRequests adds i to the "refused_requests" field.
+func (m *UsageRollupDayMutation) AddRefusedRequests(i int64) {
+	if m.addrefused_requests != nil {
+		*m.addrefused_requests += i
+	} else {
+		m.addrefused_requests = &i
+	}
+}
+
+// AddedRefusedRequests returns the value that was added to the "refused_requests" field in this mutation.
+func (m *UsageRollupDayMutation) AddedRefusedRequests() (r int64, exists bool) {
+	v := m.addrefused_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (m *UsageRollupDayMutation) ClearRefusedRequests() {
+	m.refused_requests = nil
+	m.addrefused_requests = nil
+	m.clearedFields[usagerollupday.FieldRefusedRequests] = struct{}{}
+}
+
+// RefusedRequestsCleared returns if the "refused_requests" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) RefusedRequestsCleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldRefusedRequests]
+	return ok
+}
+
+// ResetRefusedRequests resets all changes to the "refused_requests" field.
+func (m *UsageRollupDayMutation) ResetRefusedRequests() {
+	m.refused_requests = nil
+	m.addrefused_requests = nil
+	delete(m.clearedFields, usagerollupday.FieldRefusedRequests)
+}
+
+// SetDay sets the "day" field.
+func (m *UsageRollupDayMutation) SetDay(t time.Time) {
+	m.day = &t
+}
+
+// Day returns the value of the "day" field in the mutation.
+func (m *UsageRollupDayMutation) Day() (r time.Time, exists bool) {
+	v := m.day
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDay returns the old "day" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldDay(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDay is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDay requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDay: %w", err)
+	}
+	return oldValue.Day, nil
+}
+
+// ResetDay resets all changes to the "day" field.
+func (m *UsageRollupDayMutation) ResetDay() {
+	m.day = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *UsageRollupDayMutation) SetOrganizationID(i int) {
+	m.organization_id = &i
+	m.addorganization_id = nil
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *UsageRollupDayMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// AddOrganizationID adds i to the "organization_id" field.
+func (m *UsageRollupDayMutation) AddOrganizationID(i int) {
+	if m.addorganization_id != nil {
+		*m.addorganization_id += i
+	} else {
+		m.addorganization_id = &i
+	}
+}
+
+// AddedOrganizationID returns the value that was added to the "organization_id" field in this mutation.
+func (m *UsageRollupDayMutation) AddedOrganizationID() (r int, exists bool) {
+	v := m.addorganization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *UsageRollupDayMutation) ResetOrganizationID() {
+	m.organization_id = nil
+	m.addorganization_id = nil
+}
+
+// SetModel sets the "model" field.
+func (m *UsageRollupDayMutation) SetModel(s string) {
+	m.model = &s
+}
+
+// Model returns the value of the "model" field in the mutation.
+func (m *UsageRollupDayMutation) Model() (r string, exists bool) {
+	v := m.model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModel returns the old "model" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModel: %w", err)
+	}
+	return oldValue.Model, nil
+}
+
+// ResetModel resets all changes to the "model" field.
+func (m *UsageRollupDayMutation) ResetModel() {
+	m.model = nil
+}
+
+// Where appends a list predicates to the UsageRollupDayMutation builder.
+func (m *UsageRollupDayMutation) Where(ps ...predicate.UsageRollupDay) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the UsageRollupDayMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *UsageRollupDayMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.UsageRollupDay, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *UsageRollupDayMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *UsageRollupDayMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (UsageRollupDay).
+func (m *UsageRollupDayMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *UsageRollupDayMutation) Fields() []string {
+	fields := make([]string, 0, 66)
+	if m.requests != nil {
+		fields = append(fields, usagerollupday.FieldRequests)
+	}
+	if m.errors != nil {
+		fields = append(fields, usagerollupday.FieldErrors)
+	}
+	if m.unpriced_requests != nil {
+		fields = append(fields, usagerollupday.FieldUnpricedRequests)
+	}
+	if m.input_tokens != nil {
+		fields = append(fields, usagerollupday.FieldInputTokens)
+	}
+	if m.output_tokens != nil {
+		fields = append(fields, usagerollupday.FieldOutputTokens)
+	}
+	if m.cached_input_tokens != nil {
+		fields = append(fields, usagerollupday.FieldCachedInputTokens)
+	}
+	if m.cost != nil {
+		fields = append(fields, usagerollupday.FieldCost)
+	}
+	if m.latency_us_sum != nil {
+		fields = append(fields, usagerollupday.FieldLatencyUsSum)
+	}
+	if m.cache_write_tokens != nil {
+		fields = append(fields, usagerollupday.FieldCacheWriteTokens)
+	}
+	if m.cache_write_1h_tokens != nil {
+		fields = append(fields, usagerollupday.FieldCacheWrite1hTokens)
+	}
+	if m.latency_b00 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB00)
+	}
+	if m.latency_b01 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB01)
+	}
+	if m.latency_b02 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB02)
+	}
+	if m.latency_b03 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB03)
+	}
+	if m.latency_b04 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB04)
+	}
+	if m.latency_b05 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB05)
+	}
+	if m.latency_b06 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB06)
+	}
+	if m.latency_b07 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB07)
+	}
+	if m.latency_b08 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB08)
+	}
+	if m.latency_b09 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB09)
+	}
+	if m.latency_b10 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB10)
+	}
+	if m.latency_b11 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB11)
+	}
+	if m.latency_b12 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB12)
+	}
+	if m.latency_b13 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB13)
+	}
+	if m.latency_b14 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB14)
+	}
+	if m.latency_b15 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB15)
+	}
+	if m.latency_b16 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB16)
+	}
+	if m.latency_b17 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB17)
+	}
+	if m.latency_b18 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB18)
+	}
+	if m.latency_b19 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB19)
+	}
+	if m.latency_b20 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB20)
+	}
+	if m.latency_b21 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB21)
+	}
+	if m.latency_b22 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB22)
+	}
+	if m.latency_b23 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB23)
+	}
+	if m.latency_b24 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB24)
+	}
+	if m.latency_b25 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB25)
+	}
+	if m.latency_b26 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB26)
+	}
+	if m.latency_b27 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB27)
+	}
+	if m.latency_b28 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB28)
+	}
+	if m.latency_b29 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB29)
+	}
+	if m.latency_b30 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB30)
+	}
+	if m.latency_b31 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB31)
+	}
+	if m.latency_b32 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB32)
+	}
+	if m.latency_b33 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB33)
+	}
+	if m.latency_b34 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB34)
+	}
+	if m.latency_b35 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB35)
+	}
+	if m.latency_b36 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB36)
+	}
+	if m.latency_b37 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB37)
+	}
+	if m.latency_b38 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB38)
+	}
+	if m.latency_b39 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB39)
+	}
+	if m.latency_b40 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB40)
+	}
+	if m.latency_b41 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB41)
+	}
+	if m.latency_b42 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB42)
+	}
+	if m.latency_b43 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB43)
+	}
+	if m.latency_b44 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB44)
+	}
+	if m.latency_b45 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB45)
+	}
+	if m.latency_b46 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB46)
+	}
+	if m.latency_b47 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB47)
+	}
+	if m.latency_b48 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB48)
+	}
+	if m.latency_b49 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB49)
+	}
+	if m.latency_b50 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB50)
+	}
+	if m.latency_b51 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB51)
+	}
+	if m.refused_requests != nil {
+		fields = append(fields, usagerollupday.FieldRefusedRequests)
+	}
+	if m.day != nil {
+		fields = append(fields, usagerollupday.FieldDay)
+	}
+	if m.organization_id != nil {
+		fields = append(fields, usagerollupday.FieldOrganizationID)
+	}
+	if m.model != nil {
+		fields = append(fields, usagerollupday.FieldModel)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *UsageRollupDayMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case usagerollupday.FieldRequests:
+		return m.Requests()
+	case usagerollupday.FieldErrors:
+		return m.Errors()
+	case usagerollupday.FieldUnpricedRequests:
+		return m.UnpricedRequests()
+	case usagerollupday.FieldInputTokens:
+		return m.InputTokens()
+	case usagerollupday.FieldOutputTokens:
+		return m.OutputTokens()
+	case usagerollupday.FieldCachedInputTokens:
+		return m.CachedInputTokens()
+	case usagerollupday.FieldCost:
+		return m.Cost()
+	case usagerollupday.FieldLatencyUsSum:
+		return m.LatencyUsSum()
+	case usagerollupday.FieldCacheWriteTokens:
+		return m.CacheWriteTokens()
+	case usagerollupday.FieldCacheWrite1hTokens:
+		return m.CacheWrite1hTokens()
+	case usagerollupday.FieldLatencyB00:
+		return m.LatencyB00()
+	case usagerollupday.FieldLatencyB01:
+		return m.LatencyB01()
+	case usagerollupday.FieldLatencyB02:
+		return m.LatencyB02()
+	case usagerollupday.FieldLatencyB03:
+		return m.LatencyB03()
+	case usagerollupday.FieldLatencyB04:
+		return m.LatencyB04()
+	case usagerollupday.FieldLatencyB05:
+		return m.LatencyB05()
+	case usagerollupday.FieldLatencyB06:
+		return m.LatencyB06()
+	case usagerollupday.FieldLatencyB07:
+		return m.LatencyB07()
+	case usagerollupday.FieldLatencyB08:
+		return m.LatencyB08()
+	case usagerollupday.FieldLatencyB09:
+		return m.LatencyB09()
+	case usagerollupday.FieldLatencyB10:
+		return m.LatencyB10()
+	case usagerollupday.FieldLatencyB11:
+		return m.LatencyB11()
+	case usagerollupday.FieldLatencyB12:
+		return m.LatencyB12()
+	case usagerollupday.FieldLatencyB13:
+		return m.LatencyB13()
+	case usagerollupday.FieldLatencyB14:
+		return m.LatencyB14()
+	case usagerollupday.FieldLatencyB15:
+		return m.LatencyB15()
+	case usagerollupday.FieldLatencyB16:
+		return m.LatencyB16()
+	case usagerollupday.FieldLatencyB17:
+		return m.LatencyB17()
+	case usagerollupday.FieldLatencyB18:
+		return m.LatencyB18()
+	case usagerollupday.FieldLatencyB19:
+		return m.LatencyB19()
+	case usagerollupday.FieldLatencyB20:
+		return m.LatencyB20()
+	case usagerollupday.FieldLatencyB21:
+		return m.LatencyB21()
+	case usagerollupday.FieldLatencyB22:
+		return m.LatencyB22()
+	case usagerollupday.FieldLatencyB23:
+		return m.LatencyB23()
+	case usagerollupday.FieldLatencyB24:
+		return m.LatencyB24()
+	case usagerollupday.FieldLatencyB25:
+		return m.LatencyB25()
+	case usagerollupday.FieldLatencyB26:
+		return m.LatencyB26()
+	case usagerollupday.FieldLatencyB27:
+		return m.LatencyB27()
+	case usagerollupday.FieldLatencyB28:
+		return m.LatencyB28()
+	case usagerollupday.FieldLatencyB29:
+		return m.LatencyB29()
+	case usagerollupday.FieldLatencyB30:
+		return m.LatencyB30()
+	case usagerollupday.FieldLatencyB31:
+		return m.LatencyB31()
+	case usagerollupday.FieldLatencyB32:
+		return m.LatencyB32()
+	case usagerollupday.FieldLatencyB33:
+		return m.LatencyB33()
+	case usagerollupday.FieldLatencyB34:
+		return m.LatencyB34()
+	case usagerollupday.FieldLatencyB35:
+		return m.LatencyB35()
+	case usagerollupday.FieldLatencyB36:
+		return m.LatencyB36()
+	case usagerollupday.FieldLatencyB37:
+		return m.LatencyB37()
+	case usagerollupday.FieldLatencyB38:
+		return m.LatencyB38()
+	case usagerollupday.FieldLatencyB39:
+		return m.LatencyB39()
+	case usagerollupday.FieldLatencyB40:
+		return m.LatencyB40()
+	case usagerollupday.FieldLatencyB41:
+		return m.LatencyB41()
+	case usagerollupday.FieldLatencyB42:
+		return m.LatencyB42()
+	case usagerollupday.FieldLatencyB43:
+		return m.LatencyB43()
+	case usagerollupday.FieldLatencyB44:
+		return m.LatencyB44()
+	case usagerollupday.FieldLatencyB45:
+		return m.LatencyB45()
+	case usagerollupday.FieldLatencyB46:
+		return m.LatencyB46()
+	case usagerollupday.FieldLatencyB47:
+		return m.LatencyB47()
+	case usagerollupday.FieldLatencyB48:
+		return m.LatencyB48()
+	case usagerollupday.FieldLatencyB49:
+		return m.LatencyB49()
+	case usagerollupday.FieldLatencyB50:
+		return m.LatencyB50()
+	case usagerollupday.FieldLatencyB51:
+		return m.LatencyB51()
+	case usagerollupday.FieldRefusedRequests:
+		return m.RefusedRequests()
+	case usagerollupday.FieldDay:
+		return m.Day()
+	case usagerollupday.FieldOrganizationID:
+		return m.OrganizationID()
+	case usagerollupday.FieldModel:
+		return m.Model()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *UsageRollupDayMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case usagerollupday.FieldRequests:
+		return m.OldRequests(ctx)
+	case usagerollupday.FieldErrors:
+		return m.OldErrors(ctx)
+	case usagerollupday.FieldUnpricedRequests:
+		return m.OldUnpricedRequests(ctx)
+	case usagerollupday.FieldInputTokens:
+		return m.OldInputTokens(ctx)
+	case usagerollupday.FieldOutputTokens:
+		return m.OldOutputTokens(ctx)
+	case usagerollupday.FieldCachedInputTokens:
+		return m.OldCachedInputTokens(ctx)
+	case usagerollupday.FieldCost:
+		return m.OldCost(ctx)
+	case usagerollupday.FieldLatencyUsSum:
+		return m.OldLatencyUsSum(ctx)
+	case usagerollupday.FieldCacheWriteTokens:
+		return m.OldCacheWriteTokens(ctx)
+	case usagerollupday.FieldCacheWrite1hTokens:
+		return m.OldCacheWrite1hTokens(ctx)
+	case usagerollupday.FieldLatencyB00:
+		return m.OldLatencyB00(ctx)
+	case usagerollupday.FieldLatencyB01:
+		return m.OldLatencyB01(ctx)
+	case usagerollupday.FieldLatencyB02:
+		return m.OldLatencyB02(ctx)
+	case usagerollupday.FieldLatencyB03:
+		return m.OldLatencyB03(ctx)
+	case usagerollupday.FieldLatencyB04:
+		return m.OldLatencyB04(ctx)
+	case usagerollupday.FieldLatencyB05:
+		return m.OldLatencyB05(ctx)
+	case usagerollupday.FieldLatencyB06:
+		return m.OldLatencyB06(ctx)
+	case usagerollupday.FieldLatencyB07:
+		return m.OldLatencyB07(ctx)
+	case usagerollupday.FieldLatencyB08:
+		return m.OldLatencyB08(ctx)
+	case usagerollupday.FieldLatencyB09:
+		return m.OldLatencyB09(ctx)
+	case usagerollupday.FieldLatencyB10:
+		return m.OldLatencyB10(ctx)
+	case usagerollupday.FieldLatencyB11:
+		return m.OldLatencyB11(ctx)
+	case usagerollupday.FieldLatencyB12:
+		return m.OldLatencyB12(ctx)
+	case usagerollupday.FieldLatencyB13:
+		return m.OldLatencyB13(ctx)
+	case usagerollupday.FieldLatencyB14:
+		return m.OldLatencyB14(ctx)
+	case usagerollupday.FieldLatencyB15:
+		return m.OldLatencyB15(ctx)
+	case usagerollupday.FieldLatencyB16:
+		return m.OldLatencyB16(ctx)
+	case usagerollupday.FieldLatencyB17:
+		return m.OldLatencyB17(ctx)
+	case usagerollupday.FieldLatencyB18:
+		return m.OldLatencyB18(ctx)
+	case usagerollupday.FieldLatencyB19:
+		return m.OldLatencyB19(ctx)
+	case usagerollupday.FieldLatencyB20:
+		return m.OldLatencyB20(ctx)
+	case usagerollupday.FieldLatencyB21:
+		return m.OldLatencyB21(ctx)
+	case usagerollupday.FieldLatencyB22:
+		return m.OldLatencyB22(ctx)
+	case usagerollupday.FieldLatencyB23:
+		return m.OldLatencyB23(ctx)
+	case usagerollupday.FieldLatencyB24:
+		return m.OldLatencyB24(ctx)
+	case usagerollupday.FieldLatencyB25:
+		return m.OldLatencyB25(ctx)
+	case usagerollupday.FieldLatencyB26:
+		return m.OldLatencyB26(ctx)
+	case usagerollupday.FieldLatencyB27:
+		return m.OldLatencyB27(ctx)
+	case usagerollupday.FieldLatencyB28:
+		return m.OldLatencyB28(ctx)
+	case usagerollupday.FieldLatencyB29:
+		return m.OldLatencyB29(ctx)
+	case usagerollupday.FieldLatencyB30:
+		return m.OldLatencyB30(ctx)
+	case usagerollupday.FieldLatencyB31:
+		return m.OldLatencyB31(ctx)
+	case usagerollupday.FieldLatencyB32:
+		return m.OldLatencyB32(ctx)
+	case usagerollupday.FieldLatencyB33:
+		return m.OldLatencyB33(ctx)
+	case usagerollupday.FieldLatencyB34:
+		return m.OldLatencyB34(ctx)
+	case usagerollupday.FieldLatencyB35:
+		return m.OldLatencyB35(ctx)
+	case usagerollupday.FieldLatencyB36:
+		return m.OldLatencyB36(ctx)
+	case usagerollupday.FieldLatencyB37:
+		return m.OldLatencyB37(ctx)
+	case usagerollupday.FieldLatencyB38:
+		return m.OldLatencyB38(ctx)
+	case usagerollupday.FieldLatencyB39:
+		return m.OldLatencyB39(ctx)
+	case usagerollupday.FieldLatencyB40:
+		return m.OldLatencyB40(ctx)
+	case usagerollupday.FieldLatencyB41:
+		return m.OldLatencyB41(ctx)
+	case usagerollupday.FieldLatencyB42:
+		return m.OldLatencyB42(ctx)
+	case usagerollupday.FieldLatencyB43:
+		return m.OldLatencyB43(ctx)
+	case usagerollupday.FieldLatencyB44:
+		return m.OldLatencyB44(ctx)
+	case usagerollupday.FieldLatencyB45:
+		return m.OldLatencyB45(ctx)
+	case usagerollupday.FieldLatencyB46:
+		return m.OldLatencyB46(ctx)
+	case usagerollupday.FieldLatencyB47:
+		return m.OldLatencyB47(ctx)
+	case usagerollupday.FieldLatencyB48:
+		return m.OldLatencyB48(ctx)
+	case usagerollupday.FieldLatencyB49:
+		return m.OldLatencyB49(ctx)
+	case usagerollupday.FieldLatencyB50:
+		return m.OldLatencyB50(ctx)
+	case usagerollupday.FieldLatencyB51:
+		return m.OldLatencyB51(ctx)
+	case usagerollupday.FieldRefusedRequests:
+		return m.OldRefusedRequests(ctx)
+	case usagerollupday.FieldDay:
+		return m.OldDay(ctx)
+	case usagerollupday.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case usagerollupday.FieldModel:
+		return m.OldModel(ctx)
+	}
+	return nil, fmt.Errorf("unknown UsageRollupDay field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UsageRollupDayMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case usagerollupday.FieldRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequests(v)
+		return nil
+	case usagerollupday.FieldErrors:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetErrors(v)
+		return nil
+	case usagerollupday.FieldUnpricedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnpricedRequests(v)
+		return nil
+	case usagerollupday.FieldInputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInputTokens(v)
+		return nil
+	case usagerollupday.FieldOutputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOutputTokens(v)
+		return nil
+	case usagerollupday.FieldCachedInputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCachedInputTokens(v)
+		return nil
+	case usagerollupday.FieldCost:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCost(v)
+		return nil
+	case usagerollupday.FieldLatencyUsSum:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyUsSum(v)
+		return nil
+	case usagerollupday.FieldCacheWriteTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCacheWriteTokens(v)
+		return nil
+	case usagerollupday.FieldCacheWrite1hTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCacheWrite1hTokens(v)
+		return nil
+	case usagerollupday.FieldLatencyB00:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB00(v)
+		return nil
+	case usagerollupday.FieldLatencyB01:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB01(v)
+		return nil
+	case usagerollupday.FieldLatencyB02:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB02(v)
+		return nil
+	case usagerollupday.FieldLatencyB03:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB03(v)
+		return nil
+	case usagerollupday.FieldLatencyB04:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB04(v)
+		return nil
+	case usagerollupday.FieldLatencyB05:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB05(v)
+		return nil
+	case usagerollupday.FieldLatencyB06:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB06(v)
+		return nil
+	case usagerollupday.FieldLatencyB07:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB07(v)
+		return nil
+	case usagerollupday.FieldLatencyB08:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB08(v)
+		return nil
+	case usagerollupday.FieldLatencyB09:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB09(v)
+		return nil
+	case usagerollupday.FieldLatencyB10:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB10(v)
+		return nil
+	case usagerollupday.FieldLatencyB11:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB11(v)
+		return nil
+	case usagerollupday.FieldLatencyB12:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB12(v)
+		return nil
+	case usagerollupday.FieldLatencyB13:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB13(v)
+		return nil
+	case usagerollupday.FieldLatencyB14:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB14(v)
+		return nil
+	case usagerollupday.FieldLatencyB15:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB15(v)
+		return nil
+	case usagerollupday.FieldLatencyB16:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB16(v)
+		return nil
+	case usagerollupday.FieldLatencyB17:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB17(v)
+		return nil
+	case usagerollupday.FieldLatencyB18:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB18(v)
+		return nil
+	case usagerollupday.FieldLatencyB19:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB19(v)
+		return nil
+	case usagerollupday.FieldLatencyB20:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB20(v)
+		return nil
+	case usagerollupday.FieldLatencyB21:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB21(v)
+		return nil
+	case usagerollupday.FieldLatencyB22:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB22(v)
+		return nil
+	case usagerollupday.FieldLatencyB23:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB23(v)
+		return nil
+	case usagerollupday.FieldLatencyB24:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB24(v)
+		return nil
+	case usagerollupday.FieldLatencyB25:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB25(v)
+		return nil
+	case usagerollupday.FieldLatencyB26:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB26(v)
+		return nil
+	case usagerollupday.FieldLatencyB27:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB27(v)
+		return nil
+	case usagerollupday.FieldLatencyB28:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB28(v)
+		return nil
+	case usagerollupday.FieldLatencyB29:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB29(v)
+		return nil
+	case usagerollupday.FieldLatencyB30:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB30(v)
+		return nil
+	case usagerollupday.FieldLatencyB31:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB31(v)
+		return nil
+	case usagerollupday.FieldLatencyB32:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB32(v)
+		return nil
+	case usagerollupday.FieldLatencyB33:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB33(v)
+		return nil
+	case usagerollupday.FieldLatencyB34:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB34(v)
+		return nil
+	case usagerollupday.FieldLatencyB35:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB35(v)
+		return nil
+	case usagerollupday.FieldLatencyB36:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB36(v)
+		return nil
+	case usagerollupday.FieldLatencyB37:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB37(v)
+		return nil
+	case usagerollupday.FieldLatencyB38:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB38(v)
+		return nil
+	case usagerollupday.FieldLatencyB39:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB39(v)
+		return nil
+	case usagerollupday.FieldLatencyB40:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB40(v)
+		return nil
+	case usagerollupday.FieldLatencyB41:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB41(v)
+		return nil
+	case usagerollupday.FieldLatencyB42:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB42(v)
+		return nil
+	case usagerollupday.FieldLatencyB43:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB43(v)
+		return nil
+	case usagerollupday.FieldLatencyB44:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB44(v)
+		return nil
+	case usagerollupday.FieldLatencyB45:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB45(v)
+		return nil
+	case usagerollupday.FieldLatencyB46:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB46(v)
+		return nil
+	case usagerollupday.FieldLatencyB47:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB47(v)
+		return nil
+	case usagerollupday.FieldLatencyB48:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB48(v)
+		return nil
+	case usagerollupday.FieldLatencyB49:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB49(v)
+		return nil
+	case usagerollupday.FieldLatencyB50:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB50(v)
+		return nil
+	case usagerollupday.FieldLatencyB51:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyB51(v)
+		return nil
+	case usagerollupday.FieldRefusedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefusedRequests(v)
+		return nil
+	case usagerollupday.FieldDay:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDay(v)
+		return nil
+	case usagerollupday.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case usagerollupday.FieldModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModel(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UsageRollupDay field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *UsageRollupDayMutation) AddedFields() []string {
+	var fields []string
+	if m.addrequests != nil {
+		fields = append(fields, usagerollupday.FieldRequests)
+	}
+	if m.adderrors != nil {
+		fields = append(fields, usagerollupday.FieldErrors)
+	}
+	if m.addunpriced_requests != nil {
+		fields = append(fields, usagerollupday.FieldUnpricedRequests)
+	}
+	if m.addinput_tokens != nil {
+		fields = append(fields, usagerollupday.FieldInputTokens)
+	}
+	if m.addoutput_tokens != nil {
+		fields = append(fields, usagerollupday.FieldOutputTokens)
+	}
+	if m.addcached_input_tokens != nil {
+		fields = append(fields, usagerollupday.FieldCachedInputTokens)
+	}
+	if m.addcost != nil {
+		fields = append(fields, usagerollupday.FieldCost)
+	}
+	if m.addlatency_us_sum != nil {
+		fields = append(fields, usagerollupday.FieldLatencyUsSum)
+	}
+	if m.addcache_write_tokens != nil {
+		fields = append(fields, usagerollupday.FieldCacheWriteTokens)
+	}
+	if m.addcache_write_1h_tokens != nil {
+		fields = append(fields, usagerollupday.FieldCacheWrite1hTokens)
+	}
+	if m.addlatency_b00 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB00)
+	}
+	if m.addlatency_b01 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB01)
+	}
+	if m.addlatency_b02 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB02)
+	}
+	if m.addlatency_b03 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB03)
+	}
+	if m.addlatency_b04 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB04)
+	}
+	if m.addlatency_b05 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB05)
+	}
+	if m.addlatency_b06 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB06)
+	}
+	if m.addlatency_b07 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB07)
+	}
+	if m.addlatency_b08 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB08)
+	}
+	if m.addlatency_b09 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB09)
+	}
+	if m.addlatency_b10 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB10)
+	}
+	if m.addlatency_b11 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB11)
+	}
+	if m.addlatency_b12 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB12)
+	}
+	if m.addlatency_b13 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB13)
+	}
+	if m.addlatency_b14 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB14)
+	}
+	if m.addlatency_b15 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB15)
+	}
+	if m.addlatency_b16 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB16)
+	}
+	if m.addlatency_b17 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB17)
+	}
+	if m.addlatency_b18 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB18)
+	}
+	if m.addlatency_b19 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB19)
+	}
+	if m.addlatency_b20 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB20)
+	}
+	if m.addlatency_b21 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB21)
+	}
+	if m.addlatency_b22 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB22)
+	}
+	if m.addlatency_b23 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB23)
+	}
+	if m.addlatency_b24 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB24)
+	}
+	if m.addlatency_b25 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB25)
+	}
+	if m.addlatency_b26 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB26)
+	}
+	if m.addlatency_b27 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB27)
+	}
+	if m.addlatency_b28 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB28)
+	}
+	if m.addlatency_b29 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB29)
+	}
+	if m.addlatency_b30 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB30)
+	}
+	if m.addlatency_b31 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB31)
+	}
+	if m.addlatency_b32 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB32)
+	}
+	if m.addlatency_b33 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB33)
+	}
+	if m.addlatency_b34 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB34)
+	}
+	if m.addlatency_b35 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB35)
+	}
+	if m.addlatency_b36 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB36)
+	}
+	if m.addlatency_b37 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB37)
+	}
+	if m.addlatency_b38 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB38)
+	}
+	if m.addlatency_b39 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB39)
+	}
+	if m.addlatency_b40 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB40)
+	}
+	if m.addlatency_b41 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB41)
+	}
+	if m.addlatency_b42 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB42)
+	}
+	if m.addlatency_b43 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB43)
+	}
+	if m.addlatency_b44 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB44)
+	}
+	if m.addlatency_b45 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB45)
+	}
+	if m.addlatency_b46 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB46)
+	}
+	if m.addlatency_b47 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB47)
+	}
+	if m.addlatency_b48 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB48)
+	}
+	if m.addlatency_b49 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB49)
+	}
+	if m.addlatency_b50 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB50)
+	}
+	if m.addlatency_b51 != nil {
+		fields = append(fields, usagerollupday.FieldLatencyB51)
+	}
+	if m.addrefused_requests != nil {
+		fields = append(fields, usagerollupday.FieldRefusedRequests)
+	}
+	if m.addorganization_id != nil {
+		fields = append(fields, usagerollupday.FieldOrganizationID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *UsageRollupDayMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case usagerollupday.FieldRequests:
+		return m.AddedRequests()
+	case usagerollupday.FieldErrors:
+		return m.AddedErrors()
+	case usagerollupday.FieldUnpricedRequests:
+		return m.AddedUnpricedRequests()
+	case usagerollupday.FieldInputTokens:
+		return m.AddedInputTokens()
+	case usagerollupday.FieldOutputTokens:
+		return m.AddedOutputTokens()
+	case usagerollupday.FieldCachedInputTokens:
+		return m.AddedCachedInputTokens()
+	case usagerollupday.FieldCost:
+		return m.AddedCost()
+	case usagerollupday.FieldLatencyUsSum:
+		return m.AddedLatencyUsSum()
+	case usagerollupday.FieldCacheWriteTokens:
+		return m.AddedCacheWriteTokens()
+	case usagerollupday.FieldCacheWrite1hTokens:
+		return m.AddedCacheWrite1hTokens()
+	case usagerollupday.FieldLatencyB00:
+		return m.AddedLatencyB00()
+	case usagerollupday.FieldLatencyB01:
+		return m.AddedLatencyB01()
+	case usagerollupday.FieldLatencyB02:
+		return m.AddedLatencyB02()
+	case usagerollupday.FieldLatencyB03:
+		return m.AddedLatencyB03()
+	case usagerollupday.FieldLatencyB04:
+		return m.AddedLatencyB04()
+	case usagerollupday.FieldLatencyB05:
+		return m.AddedLatencyB05()
+	case usagerollupday.FieldLatencyB06:
+		return m.AddedLatencyB06()
+	case usagerollupday.FieldLatencyB07:
+		return m.AddedLatencyB07()
+	case usagerollupday.FieldLatencyB08:
+		return m.AddedLatencyB08()
+	case usagerollupday.FieldLatencyB09:
+		return m.AddedLatencyB09()
+	case usagerollupday.FieldLatencyB10:
+		return m.AddedLatencyB10()
+	case usagerollupday.FieldLatencyB11:
+		return m.AddedLatencyB11()
+	case usagerollupday.FieldLatencyB12:
+		return m.AddedLatencyB12()
+	case usagerollupday.FieldLatencyB13:
+		return m.AddedLatencyB13()
+	case usagerollupday.FieldLatencyB14:
+		return m.AddedLatencyB14()
+	case usagerollupday.FieldLatencyB15:
+		return m.AddedLatencyB15()
+	case usagerollupday.FieldLatencyB16:
+		return m.AddedLatencyB16()
+	case usagerollupday.FieldLatencyB17:
+		return m.AddedLatencyB17()
+	case usagerollupday.FieldLatencyB18:
+		return m.AddedLatencyB18()
+	case usagerollupday.FieldLatencyB19:
+		return m.AddedLatencyB19()
+	case usagerollupday.FieldLatencyB20:
+		return m.AddedLatencyB20()
+	case usagerollupday.FieldLatencyB21:
+		return m.AddedLatencyB21()
+	case usagerollupday.FieldLatencyB22:
+		return m.AddedLatencyB22()
+	case usagerollupday.FieldLatencyB23:
+		return m.AddedLatencyB23()
+	case usagerollupday.FieldLatencyB24:
+		return m.AddedLatencyB24()
+	case usagerollupday.FieldLatencyB25:
+		return m.AddedLatencyB25()
+	case usagerollupday.FieldLatencyB26:
+		return m.AddedLatencyB26()
+	case usagerollupday.FieldLatencyB27:
+		return m.AddedLatencyB27()
+	case usagerollupday.FieldLatencyB28:
+		return m.AddedLatencyB28()
+	case usagerollupday.FieldLatencyB29:
+		return m.AddedLatencyB29()
+	case usagerollupday.FieldLatencyB30:
+		return m.AddedLatencyB30()
+	case usagerollupday.FieldLatencyB31:
+		return m.AddedLatencyB31()
+	case usagerollupday.FieldLatencyB32:
+		return m.AddedLatencyB32()
+	case usagerollupday.FieldLatencyB33:
+		return m.AddedLatencyB33()
+	case usagerollupday.FieldLatencyB34:
+		return m.AddedLatencyB34()
+	case usagerollupday.FieldLatencyB35:
+		return m.AddedLatencyB35()
+	case usagerollupday.FieldLatencyB36:
+		return m.AddedLatencyB36()
+	case usagerollupday.FieldLatencyB37:
+		return m.AddedLatencyB37()
+	case usagerollupday.FieldLatencyB38:
+		return m.AddedLatencyB38()
+	case usagerollupday.FieldLatencyB39:
+		return m.AddedLatencyB39()
+	case usagerollupday.FieldLatencyB40:
+		return m.AddedLatencyB40()
+	case usagerollupday.FieldLatencyB41:
+		return m.AddedLatencyB41()
+	case usagerollupday.FieldLatencyB42:
+		return m.AddedLatencyB42()
+	case usagerollupday.FieldLatencyB43:
+		return m.AddedLatencyB43()
+	case usagerollupday.FieldLatencyB44:
+		return m.AddedLatencyB44()
+	case usagerollupday.FieldLatencyB45:
+		return m.AddedLatencyB45()
+	case usagerollupday.FieldLatencyB46:
+		return m.AddedLatencyB46()
+	case usagerollupday.FieldLatencyB47:
+		return m.AddedLatencyB47()
+	case usagerollupday.FieldLatencyB48:
+		return m.AddedLatencyB48()
+	case usagerollupday.FieldLatencyB49:
+		return m.AddedLatencyB49()
+	case usagerollupday.FieldLatencyB50:
+		return m.AddedLatencyB50()
+	case usagerollupday.FieldLatencyB51:
+		return m.AddedLatencyB51()
+	case usagerollupday.FieldRefusedRequests:
+		return m.AddedRefusedRequests()
+	case usagerollupday.FieldOrganizationID:
+		return m.AddedOrganizationID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UsageRollupDayMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case usagerollupday.FieldRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRequests(v)
+		return nil
+	case usagerollupday.FieldErrors:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddErrors(v)
+		return nil
+	case usagerollupday.FieldUnpricedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUnpricedRequests(v)
+		return nil
+	case usagerollupday.FieldInputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddInputTokens(v)
+		return nil
+	case usagerollupday.FieldOutputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOutputTokens(v)
+		return nil
+	case usagerollupday.FieldCachedInputTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCachedInputTokens(v)
+		return nil
+	case usagerollupday.FieldCost:
+		v, ok := value.(money.Micros)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCost(v)
+		return nil
+	case usagerollupday.FieldLatencyUsSum:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyUsSum(v)
+		return nil
+	case usagerollupday.FieldCacheWriteTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCacheWriteTokens(v)
+		return nil
+	case usagerollupday.FieldCacheWrite1hTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCacheWrite1hTokens(v)
+		return nil
+	case usagerollupday.FieldLatencyB00:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB00(v)
+		return nil
+	case usagerollupday.FieldLatencyB01:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB01(v)
+		return nil
+	case usagerollupday.FieldLatencyB02:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB02(v)
+		return nil
+	case usagerollupday.FieldLatencyB03:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB03(v)
+		return nil
+	case usagerollupday.FieldLatencyB04:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB04(v)
+		return nil
+	case usagerollupday.FieldLatencyB05:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB05(v)
+		return nil
+	case usagerollupday.FieldLatencyB06:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB06(v)
+		return nil
+	case usagerollupday.FieldLatencyB07:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB07(v)
+		return nil
+	case usagerollupday.FieldLatencyB08:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB08(v)
+		return nil
+	case usagerollupday.FieldLatencyB09:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB09(v)
+		return nil
+	case usagerollupday.FieldLatencyB10:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB10(v)
+		return nil
+	case usagerollupday.FieldLatencyB11:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB11(v)
+		return nil
+	case usagerollupday.FieldLatencyB12:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB12(v)
+		return nil
+	case usagerollupday.FieldLatencyB13:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB13(v)
+		return nil
+	case usagerollupday.FieldLatencyB14:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB14(v)
+		return nil
+	case usagerollupday.FieldLatencyB15:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB15(v)
+		return nil
+	case usagerollupday.FieldLatencyB16:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB16(v)
+		return nil
+	case usagerollupday.FieldLatencyB17:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB17(v)
+		return nil
+	case usagerollupday.FieldLatencyB18:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB18(v)
+		return nil
+	case usagerollupday.FieldLatencyB19:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB19(v)
+		return nil
+	case usagerollupday.FieldLatencyB20:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB20(v)
+		return nil
+	case usagerollupday.FieldLatencyB21:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB21(v)
+		return nil
+	case usagerollupday.FieldLatencyB22:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB22(v)
+		return nil
+	case usagerollupday.FieldLatencyB23:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB23(v)
+		return nil
+	case usagerollupday.FieldLatencyB24:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB24(v)
+		return nil
+	case usagerollupday.FieldLatencyB25:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB25(v)
+		return nil
+	case usagerollupday.FieldLatencyB26:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB26(v)
+		return nil
+	case usagerollupday.FieldLatencyB27:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB27(v)
+		return nil
+	case usagerollupday.FieldLatencyB28:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB28(v)
+		return nil
+	case usagerollupday.FieldLatencyB29:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB29(v)
+		return nil
+	case usagerollupday.FieldLatencyB30:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB30(v)
+		return nil
+	case usagerollupday.FieldLatencyB31:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB31(v)
+		return nil
+	case usagerollupday.FieldLatencyB32:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB32(v)
+		return nil
+	case usagerollupday.FieldLatencyB33:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB33(v)
+		return nil
+	case usagerollupday.FieldLatencyB34:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB34(v)
+		return nil
+	case usagerollupday.FieldLatencyB35:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB35(v)
+		return nil
+	case usagerollupday.FieldLatencyB36:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB36(v)
+		return nil
+	case usagerollupday.FieldLatencyB37:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB37(v)
+		return nil
+	case usagerollupday.FieldLatencyB38:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB38(v)
+		return nil
+	case usagerollupday.FieldLatencyB39:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB39(v)
+		return nil
+	case usagerollupday.FieldLatencyB40:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB40(v)
+		return nil
+	case usagerollupday.FieldLatencyB41:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB41(v)
+		return nil
+	case usagerollupday.FieldLatencyB42:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB42(v)
+		return nil
+	case usagerollupday.FieldLatencyB43:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB43(v)
+		return nil
+	case usagerollupday.FieldLatencyB44:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB44(v)
+		return nil
+	case usagerollupday.FieldLatencyB45:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB45(v)
+		return nil
+	case usagerollupday.FieldLatencyB46:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB46(v)
+		return nil
+	case usagerollupday.FieldLatencyB47:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB47(v)
+		return nil
+	case usagerollupday.FieldLatencyB48:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB48(v)
+		return nil
+	case usagerollupday.FieldLatencyB49:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB49(v)
+		return nil
+	case usagerollupday.FieldLatencyB50:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB50(v)
+		return nil
+	case usagerollupday.FieldLatencyB51:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyB51(v)
+		return nil
+	case usagerollupday.FieldRefusedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRefusedRequests(v)
+		return nil
+	case usagerollupday.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOrganizationID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UsageRollupDay numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *UsageRollupDayMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(usagerollupday.FieldCacheWriteTokens) {
+		fields = append(fields, usagerollupday.FieldCacheWriteTokens)
+	}
+	if m.FieldCleared(usagerollupday.FieldCacheWrite1hTokens) {
+		fields = append(fields, usagerollupday.FieldCacheWrite1hTokens)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB00) {
+		fields = append(fields, usagerollupday.FieldLatencyB00)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB01) {
+		fields = append(fields, usagerollupday.FieldLatencyB01)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB02) {
+		fields = append(fields, usagerollupday.FieldLatencyB02)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB03) {
+		fields = append(fields, usagerollupday.FieldLatencyB03)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB04) {
+		fields = append(fields, usagerollupday.FieldLatencyB04)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB05) {
+		fields = append(fields, usagerollupday.FieldLatencyB05)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB06) {
+		fields = append(fields, usagerollupday.FieldLatencyB06)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB07) {
+		fields = append(fields, usagerollupday.FieldLatencyB07)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB08) {
+		fields = append(fields, usagerollupday.FieldLatencyB08)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB09) {
+		fields = append(fields, usagerollupday.FieldLatencyB09)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB10) {
+		fields = append(fields, usagerollupday.FieldLatencyB10)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB11) {
+		fields = append(fields, usagerollupday.FieldLatencyB11)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB12) {
+		fields = append(fields, usagerollupday.FieldLatencyB12)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB13) {
+		fields = append(fields, usagerollupday.FieldLatencyB13)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB14) {
+		fields = append(fields, usagerollupday.FieldLatencyB14)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB15) {
+		fields = append(fields, usagerollupday.FieldLatencyB15)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB16) {
+		fields = append(fields, usagerollupday.FieldLatencyB16)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB17) {
+		fields = append(fields, usagerollupday.FieldLatencyB17)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB18) {
+		fields = append(fields, usagerollupday.FieldLatencyB18)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB19) {
+		fields = append(fields, usagerollupday.FieldLatencyB19)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB20) {
+		fields = append(fields, usagerollupday.FieldLatencyB20)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB21) {
+		fields = append(fields, usagerollupday.FieldLatencyB21)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB22) {
+		fields = append(fields, usagerollupday.FieldLatencyB22)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB23) {
+		fields = append(fields, usagerollupday.FieldLatencyB23)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB24) {
+		fields = append(fields, usagerollupday.FieldLatencyB24)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB25) {
+		fields = append(fields, usagerollupday.FieldLatencyB25)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB26) {
+		fields = append(fields, usagerollupday.FieldLatencyB26)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB27) {
+		fields = append(fields, usagerollupday.FieldLatencyB27)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB28) {
+		fields = append(fields, usagerollupday.FieldLatencyB28)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB29) {
+		fields = append(fields, usagerollupday.FieldLatencyB29)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB30) {
+		fields = append(fields, usagerollupday.FieldLatencyB30)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB31) {
+		fields = append(fields, usagerollupday.FieldLatencyB31)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB32) {
+		fields = append(fields, usagerollupday.FieldLatencyB32)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB33) {
+		fields = append(fields, usagerollupday.FieldLatencyB33)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB34) {
+		fields = append(fields, usagerollupday.FieldLatencyB34)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB35) {
+		fields = append(fields, usagerollupday.FieldLatencyB35)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB36) {
+		fields = append(fields, usagerollupday.FieldLatencyB36)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB37) {
+		fields = append(fields, usagerollupday.FieldLatencyB37)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB38) {
+		fields = append(fields, usagerollupday.FieldLatencyB38)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB39) {
+		fields = append(fields, usagerollupday.FieldLatencyB39)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB40) {
+		fields = append(fields, usagerollupday.FieldLatencyB40)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB41) {
+		fields = append(fields, usagerollupday.FieldLatencyB41)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB42) {
+		fields = append(fields, usagerollupday.FieldLatencyB42)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB43) {
+		fields = append(fields, usagerollupday.FieldLatencyB43)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB44) {
+		fields = append(fields, usagerollupday.FieldLatencyB44)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB45) {
+		fields = append(fields, usagerollupday.FieldLatencyB45)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB46) {
+		fields = append(fields, usagerollupday.FieldLatencyB46)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB47) {
+		fields = append(fields, usagerollupday.FieldLatencyB47)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB48) {
+		fields = append(fields, usagerollupday.FieldLatencyB48)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB49) {
+		fields = append(fields, usagerollupday.FieldLatencyB49)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB50) {
+		fields = append(fields, usagerollupday.FieldLatencyB50)
+	}
+	if m.FieldCleared(usagerollupday.FieldLatencyB51) {
+		fields = append(fields, usagerollupday.FieldLatencyB51)
+	}
+	if m.FieldCleared(usagerollupday.FieldRefusedRequests) {
+		fields = append(fields, usagerollupday.FieldRefusedRequests)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *UsageRollupDayMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *UsageRollupDayMutation) ClearField(name string) error {
+	switch name {
+	case usagerollupday.FieldCacheWriteTokens:
+		m.ClearCacheWriteTokens()
+		return nil
+	case usagerollupday.FieldCacheWrite1hTokens:
+		m.ClearCacheWrite1hTokens()
+		return nil
+	case usagerollupday.FieldLatencyB00:
+		m.ClearLatencyB00()
+		return nil
+	case usagerollupday.FieldLatencyB01:
+		m.ClearLatencyB01()
+		return nil
+	case usagerollupday.FieldLatencyB02:
+		m.ClearLatencyB02()
+		return nil
+	case usagerollupday.FieldLatencyB03:
+		m.ClearLatencyB03()
+		return nil
+	case usagerollupday.FieldLatencyB04:
+		m.ClearLatencyB04()
+		return nil
+	case usagerollupday.FieldLatencyB05:
+		m.ClearLatencyB05()
+		return nil
+	case usagerollupday.FieldLatencyB06:
+		m.ClearLatencyB06()
+		return nil
+	case usagerollupday.FieldLatencyB07:
+		m.ClearLatencyB07()
+		return nil
+	case usagerollupday.FieldLatencyB08:
+		m.ClearLatencyB08()
+		return nil
+	case usagerollupday.FieldLatencyB09:
+		m.ClearLatencyB09()
+		return nil
+	case usagerollupday.FieldLatencyB10:
+		m.ClearLatencyB10()
+		return nil
+	case usagerollupday.FieldLatencyB11:
+		m.ClearLatencyB11()
+		return nil
+	case usagerollupday.FieldLatencyB12:
+		m.ClearLatencyB12()
+		return nil
+	case usagerollupday.FieldLatencyB13:
+		m.ClearLatencyB13()
+		return nil
+	case usagerollupday.FieldLatencyB14:
+		m.ClearLatencyB14()
+		return nil
+	case usagerollupday.FieldLatencyB15:
+		m.ClearLatencyB15()
+		return nil
+	case usagerollupday.FieldLatencyB16:
+		m.ClearLatencyB16()
+		return nil
+	case usagerollupday.FieldLatencyB17:
+		m.ClearLatencyB17()
+		return nil
+	case usagerollupday.FieldLatencyB18:
+		m.ClearLatencyB18()
+		return nil
+	case usagerollupday.FieldLatencyB19:
+		m.ClearLatencyB19()
+		return nil
+	case usagerollupday.FieldLatencyB20:
+		m.ClearLatencyB20()
+		return nil
+	case usagerollupday.FieldLatencyB21:
+		m.ClearLatencyB21()
+		return nil
+	case usagerollupday.FieldLatencyB22:
+		m.ClearLatencyB22()
+		return nil
+	case usagerollupday.FieldLatencyB23:
+		m.ClearLatencyB23()
+		return nil
+	case usagerollupday.FieldLatencyB24:
+		m.ClearLatencyB24()
+		return nil
+	case usagerollupday.FieldLatencyB25:
+		m.ClearLatencyB25()
+		return nil
+	case usagerollupday.FieldLatencyB26:
+		m.ClearLatencyB26()
+		return nil
+	case usagerollupday.FieldLatencyB27:
+		m.ClearLatencyB27()
+		return nil
+	case usagerollupday.FieldLatencyB28:
+		m.ClearLatencyB28()
+		return nil
+	case usagerollupday.FieldLatencyB29:
+		m.ClearLatencyB29()
+		return nil
+	case usagerollupday.FieldLatencyB30:
+		m.ClearLatencyB30()
+		return nil
+	case usagerollupday.FieldLatencyB31:
+		m.ClearLatencyB31()
+		return nil
+	case usagerollupday.FieldLatencyB32:
+		m.ClearLatencyB32()
+		return nil
+	case usagerollupday.FieldLatencyB33:
+		m.ClearLatencyB33()
+		return nil
+	case usagerollupday.FieldLatencyB34:
+		m.ClearLatencyB34()
+		return nil
+	case usagerollupday.FieldLatencyB35:
+		m.ClearLatencyB35()
+		return nil
+	case usagerollupday.FieldLatencyB36:
+		m.ClearLatencyB36()
+		return nil
+	case usagerollupday.FieldLatencyB37:
+		m.ClearLatencyB37()
+		return nil
+	case usagerollupday.FieldLatencyB38:
+		m.ClearLatencyB38()
+		return nil
+	case usagerollupday.FieldLatencyB39:
+		m.ClearLatencyB39()
+		return nil
+	case usagerollupday.FieldLatencyB40:
+		m.ClearLatencyB40()
+		return nil
+	case usagerollupday.FieldLatencyB41:
+		m.ClearLatencyB41()
+		return nil
+	case usagerollupday.FieldLatencyB42:
+		m.ClearLatencyB42()
+		return nil
+	case usagerollupday.FieldLatencyB43:
+		m.ClearLatencyB43()
+		return nil
+	case usagerollupday.FieldLatencyB44:
+		m.ClearLatencyB44()
+		return nil
+	case usagerollupday.FieldLatencyB45:
+		m.ClearLatencyB45()
+		return nil
+	case usagerollupday.FieldLatencyB46:
+		m.ClearLatencyB46()
+		return nil
+	case usagerollupday.FieldLatencyB47:
+		m.ClearLatencyB47()
+		return nil
+	case usagerollupday.FieldLatencyB48:
+		m.ClearLatencyB48()
+		return nil
+	case usagerollupday.FieldLatencyB49:
+		m.ClearLatencyB49()
+		return nil
+	case usagerollupday.FieldLatencyB50:
+		m.ClearLatencyB50()
+		return nil
+	case usagerollupday.FieldLatencyB51:
+		m.ClearLatencyB51()
+		return nil
+	case usagerollupday.FieldRefusedRequests:
+		m.ClearRefusedRequests()
+		return nil
+	}
+	return fmt.Errorf("unknown UsageRollupDay nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *UsageRollupDayMutation) ResetField(name string) error {
+	switch name {
+	case usagerollupday.FieldRequests:
+		m.ResetRequests()
+		return nil
+	case usagerollupday.FieldErrors:
+		m.ResetErrors()
+		return nil
+	case usagerollupday.FieldUnpricedRequests:
+		m.ResetUnpricedRequests()
+		return nil
+	case usagerollupday.FieldInputTokens:
+		m.ResetInputTokens()
+		return nil
+	case usagerollupday.FieldOutputTokens:
+		m.ResetOutputTokens()
+		return nil
+	case usagerollupday.FieldCachedInputTokens:
+		m.ResetCachedInputTokens()
+		return nil
+	case usagerollupday.FieldCost:
+		m.ResetCost()
+		return nil
+	case usagerollupday.FieldLatencyUsSum:
+		m.ResetLatencyUsSum()
+		return nil
+	case usagerollupday.FieldCacheWriteTokens:
+		m.ResetCacheWriteTokens()
+		return nil
+	case usagerollupday.FieldCacheWrite1hTokens:
+		m.ResetCacheWrite1hTokens()
+		return nil
+	case usagerollupday.FieldLatencyB00:
+		m.ResetLatencyB00()
+		return nil
+	case usagerollupday.FieldLatencyB01:
+		m.ResetLatencyB01()
+		return nil
+	case usagerollupday.FieldLatencyB02:
+		m.ResetLatencyB02()
+		return nil
+	case usagerollupday.FieldLatencyB03:
+		m.ResetLatencyB03()
+		return nil
+	case usagerollupday.FieldLatencyB04:
+		m.ResetLatencyB04()
+		return nil
+	case usagerollupday.FieldLatencyB05:
+		m.ResetLatencyB05()
+		return nil
+	case usagerollupday.FieldLatencyB06:
+		m.ResetLatencyB06()
+		return nil
+	case usagerollupday.FieldLatencyB07:
+		m.ResetLatencyB07()
+		return nil
+	case usagerollupday.FieldLatencyB08:
+		m.ResetLatencyB08()
+		return nil
+	case usagerollupday.FieldLatencyB09:
+		m.ResetLatencyB09()
+		return nil
+	case usagerollupday.FieldLatencyB10:
+		m.ResetLatencyB10()
+		return nil
+	case usagerollupday.FieldLatencyB11:
+		m.ResetLatencyB11()
+		return nil
+	case usagerollupday.FieldLatencyB12:
+		m.ResetLatencyB12()
+		return nil
+	case usagerollupday.FieldLatencyB13:
+		m.ResetLatencyB13()
+		return nil
+	case usagerollupday.FieldLatencyB14:
+		m.ResetLatencyB14()
+		return nil
+	case usagerollupday.FieldLatencyB15:
+		m.ResetLatencyB15()
+		return nil
+	case usagerollupday.FieldLatencyB16:
+		m.ResetLatencyB16()
+		return nil
+	case usagerollupday.FieldLatencyB17:
+		m.ResetLatencyB17()
+		return nil
+	case usagerollupday.FieldLatencyB18:
+		m.ResetLatencyB18()
+		return nil
+	case usagerollupday.FieldLatencyB19:
+		m.ResetLatencyB19()
+		return nil
+	case usagerollupday.FieldLatencyB20:
+		m.ResetLatencyB20()
+		return nil
+	case usagerollupday.FieldLatencyB21:
+		m.ResetLatencyB21()
+		return nil
+	case usagerollupday.FieldLatencyB22:
+		m.ResetLatencyB22()
+		return nil
+	case usagerollupday.FieldLatencyB23:
+		m.ResetLatencyB23()
+		return nil
+	case usagerollupday.FieldLatencyB24:
+		m.ResetLatencyB24()
+		return nil
+	case usagerollupday.FieldLatencyB25:
+		m.ResetLatencyB25()
+		return nil
+	case usagerollupday.FieldLatencyB26:
+		m.ResetLatencyB26()
+		return nil
+	case usagerollupday.FieldLatencyB27:
+		m.ResetLatencyB27()
+		return nil
+	case usagerollupday.FieldLatencyB28:
+		m.ResetLatencyB28()
+		return nil
+	case usagerollupday.FieldLatencyB29:
+		m.ResetLatencyB29()
+		return nil
+	case usagerollupday.FieldLatencyB30:
+		m.ResetLatencyB30()
+		return nil
+	case usagerollupday.FieldLatencyB31:
+		m.ResetLatencyB31()
+		return nil
+	case usagerollupday.FieldLatencyB32:
+		m.ResetLatencyB32()
+		return nil
+	case usagerollupday.FieldLatencyB33:
+		m.ResetLatencyB33()
+		return nil
+	case usagerollupday.FieldLatencyB34:
+		m.ResetLatencyB34()
+		return nil
+	case usagerollupday.FieldLatencyB35:
+		m.ResetLatencyB35()
+		return nil
+	case usagerollupday.FieldLatencyB36:
+		m.ResetLatencyB36()
+		return nil
+	case usagerollupday.FieldLatencyB37:
+		m.ResetLatencyB37()
+		return nil
+	case usagerollupday.FieldLatencyB38:
+		m.ResetLatencyB38()
+		return nil
+	case usagerollupday.FieldLatencyB39:
+		m.ResetLatencyB39()
+		return nil
+	case usagerollupday.FieldLatencyB40:
+		m.ResetLatencyB40()
+		return nil
+	case usagerollupday.FieldLatencyB41:
+		m.ResetLatencyB41()
+		return nil
+	case usagerollupday.FieldLatencyB42:
+		m.ResetLatencyB42()
+		return nil
+	case usagerollupday.FieldLatencyB43:
+		m.ResetLatencyB43()
+		return nil
+	case usagerollupday.FieldLatencyB44:
+		m.ResetLatencyB44()
+		return nil
+	case usagerollupday.FieldLatencyB45:
+		m.ResetLatencyB45()
+		return nil
+	case usagerollupday.FieldLatencyB46:
+		m.ResetLatencyB46()
+		return nil
+	case usagerollupday.FieldLatencyB47:
+		m.ResetLatencyB47()
+		return nil
+	case usagerollupday.FieldLatencyB48:
+		m.ResetLatencyB48()
+		return nil
+	case usagerollupday.FieldLatencyB49:
+		m.ResetLatencyB49()
+		return nil
+	case usagerollupday.FieldLatencyB50:
+		m.ResetLatencyB50()
+		return nil
+	case usagerollupday.FieldLatencyB51:
+		m.ResetLatencyB51()
+		return nil
+	case usagerollupday.FieldRefusedRequests:
+		m.ResetRefusedRequests()
+		return nil
+	case usagerollupday.FieldDay:
+		m.ResetDay()
+		return nil
+	case usagerollupday.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case usagerollupday.FieldModel:
+		m.ResetModel()
+		return nil
+	}
+	return fmt.Errorf("unknown UsageRollupDay field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *UsageRollupDayMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *UsageRollupDayMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *UsageRollupDayMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *UsageRollupDayMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *UsageRollupDayMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *UsageRollupDayMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *UsageRollupDayMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown UsageRollupDay unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *UsageRollupDayMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown UsageRollupDay edge %s", name)
 }
 
 // UserMutation represents an operation that mutates the User nodes in the graph.

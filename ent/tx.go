@@ -50,6 +50,8 @@ type Tx struct {
 	UsageRecord *UsageRecordClient
 	// UsageRollup is the client for interacting with the UsageRollup builders.
 	UsageRollup *UsageRollupClient
+	// UsageRollupDay is the client for interacting with the UsageRollupDay builders.
+	UsageRollupDay *UsageRollupDayClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 
@@ -202,6 +204,7 @@ func (tx *Tx) init() {
 	tx.ThrottleMark = NewThrottleMarkClient(tx.config)
 	tx.UsageRecord = NewUsageRecordClient(tx.config)
 	tx.UsageRollup = NewUsageRollupClient(tx.config)
+	tx.UsageRollupDay = NewUsageRollupDayClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }
 

@@ -18,16 +18,6 @@ type UsageRollup struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// Start of the UTC hour.
-	Hour time.Time `json:"hour,omitempty"`
-	// OrganizationID holds the value of the "organization_id" field.
-	OrganizationID int `json:"organization_id,omitempty"`
-	// ServiceID holds the value of the "service_id" field.
-	ServiceID int `json:"service_id,omitempty"`
-	// APIKeyID holds the value of the "api_key_id" field.
-	APIKeyID int `json:"api_key_id,omitempty"`
-	// Model holds the value of the "model" field.
-	Model string `json:"model,omitempty"`
 	// Requests holds the value of the "requests" field.
 	Requests int64 `json:"requests,omitempty"`
 	// Requests answered with a status of 400 or more.
@@ -154,7 +144,17 @@ type UsageRollup struct {
 	LatencyB51 int64 `json:"latency_b51,omitempty"`
 	// Part of errors the gateway answered itself, without calling an upstream (limits, balance, invalid requests).
 	RefusedRequests int64 `json:"refused_requests,omitempty"`
-	selectValues    sql.SelectValues
+	// Start of the UTC hour.
+	Hour time.Time `json:"hour,omitempty"`
+	// OrganizationID holds the value of the "organization_id" field.
+	OrganizationID int `json:"organization_id,omitempty"`
+	// ServiceID holds the value of the "service_id" field.
+	ServiceID int `json:"service_id,omitempty"`
+	// APIKeyID holds the value of the "api_key_id" field.
+	APIKeyID int `json:"api_key_id,omitempty"`
+	// Model holds the value of the "model" field.
+	Model        string `json:"model,omitempty"`
+	selectValues sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -162,7 +162,7 @@ func (*UsageRollup) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case usagerollup.FieldID, usagerollup.FieldOrganizationID, usagerollup.FieldServiceID, usagerollup.FieldAPIKeyID, usagerollup.FieldRequests, usagerollup.FieldErrors, usagerollup.FieldUnpricedRequests, usagerollup.FieldInputTokens, usagerollup.FieldOutputTokens, usagerollup.FieldCachedInputTokens, usagerollup.FieldCost, usagerollup.FieldLatencyUsSum, usagerollup.FieldCacheWriteTokens, usagerollup.FieldCacheWrite1hTokens, usagerollup.FieldLatencyB00, usagerollup.FieldLatencyB01, usagerollup.FieldLatencyB02, usagerollup.FieldLatencyB03, usagerollup.FieldLatencyB04, usagerollup.FieldLatencyB05, usagerollup.FieldLatencyB06, usagerollup.FieldLatencyB07, usagerollup.FieldLatencyB08, usagerollup.FieldLatencyB09, usagerollup.FieldLatencyB10, usagerollup.FieldLatencyB11, usagerollup.FieldLatencyB12, usagerollup.FieldLatencyB13, usagerollup.FieldLatencyB14, usagerollup.FieldLatencyB15, usagerollup.FieldLatencyB16, usagerollup.FieldLatencyB17, usagerollup.FieldLatencyB18, usagerollup.FieldLatencyB19, usagerollup.FieldLatencyB20, usagerollup.FieldLatencyB21, usagerollup.FieldLatencyB22, usagerollup.FieldLatencyB23, usagerollup.FieldLatencyB24, usagerollup.FieldLatencyB25, usagerollup.FieldLatencyB26, usagerollup.FieldLatencyB27, usagerollup.FieldLatencyB28, usagerollup.FieldLatencyB29, usagerollup.FieldLatencyB30, usagerollup.FieldLatencyB31, usagerollup.FieldLatencyB32, usagerollup.FieldLatencyB33, usagerollup.FieldLatencyB34, usagerollup.FieldLatencyB35, usagerollup.FieldLatencyB36, usagerollup.FieldLatencyB37, usagerollup.FieldLatencyB38, usagerollup.FieldLatencyB39, usagerollup.FieldLatencyB40, usagerollup.FieldLatencyB41, usagerollup.FieldLatencyB42, usagerollup.FieldLatencyB43, usagerollup.FieldLatencyB44, usagerollup.FieldLatencyB45, usagerollup.FieldLatencyB46, usagerollup.FieldLatencyB47, usagerollup.FieldLatencyB48, usagerollup.FieldLatencyB49, usagerollup.FieldLatencyB50, usagerollup.FieldLatencyB51, usagerollup.FieldRefusedRequests:
+		case usagerollup.FieldID, usagerollup.FieldRequests, usagerollup.FieldErrors, usagerollup.FieldUnpricedRequests, usagerollup.FieldInputTokens, usagerollup.FieldOutputTokens, usagerollup.FieldCachedInputTokens, usagerollup.FieldCost, usagerollup.FieldLatencyUsSum, usagerollup.FieldCacheWriteTokens, usagerollup.FieldCacheWrite1hTokens, usagerollup.FieldLatencyB00, usagerollup.FieldLatencyB01, usagerollup.FieldLatencyB02, usagerollup.FieldLatencyB03, usagerollup.FieldLatencyB04, usagerollup.FieldLatencyB05, usagerollup.FieldLatencyB06, usagerollup.FieldLatencyB07, usagerollup.FieldLatencyB08, usagerollup.FieldLatencyB09, usagerollup.FieldLatencyB10, usagerollup.FieldLatencyB11, usagerollup.FieldLatencyB12, usagerollup.FieldLatencyB13, usagerollup.FieldLatencyB14, usagerollup.FieldLatencyB15, usagerollup.FieldLatencyB16, usagerollup.FieldLatencyB17, usagerollup.FieldLatencyB18, usagerollup.FieldLatencyB19, usagerollup.FieldLatencyB20, usagerollup.FieldLatencyB21, usagerollup.FieldLatencyB22, usagerollup.FieldLatencyB23, usagerollup.FieldLatencyB24, usagerollup.FieldLatencyB25, usagerollup.FieldLatencyB26, usagerollup.FieldLatencyB27, usagerollup.FieldLatencyB28, usagerollup.FieldLatencyB29, usagerollup.FieldLatencyB30, usagerollup.FieldLatencyB31, usagerollup.FieldLatencyB32, usagerollup.FieldLatencyB33, usagerollup.FieldLatencyB34, usagerollup.FieldLatencyB35, usagerollup.FieldLatencyB36, usagerollup.FieldLatencyB37, usagerollup.FieldLatencyB38, usagerollup.FieldLatencyB39, usagerollup.FieldLatencyB40, usagerollup.FieldLatencyB41, usagerollup.FieldLatencyB42, usagerollup.FieldLatencyB43, usagerollup.FieldLatencyB44, usagerollup.FieldLatencyB45, usagerollup.FieldLatencyB46, usagerollup.FieldLatencyB47, usagerollup.FieldLatencyB48, usagerollup.FieldLatencyB49, usagerollup.FieldLatencyB50, usagerollup.FieldLatencyB51, usagerollup.FieldRefusedRequests, usagerollup.FieldOrganizationID, usagerollup.FieldServiceID, usagerollup.FieldAPIKeyID:
 			values[i] = new(sql.NullInt64)
 		case usagerollup.FieldModel:
 			values[i] = new(sql.NullString)
@@ -189,36 +189,6 @@ func (_m *UsageRollup) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field id", value)
 			}
 			_m.ID = int(value.Int64)
-		case usagerollup.FieldHour:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field hour", values[i])
-			} else if value.Valid {
-				_m.Hour = value.Time
-			}
-		case usagerollup.FieldOrganizationID:
-			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for field organization_id", values[i])
-			} else if value.Valid {
-				_m.OrganizationID = int(value.Int64)
-			}
-		case usagerollup.FieldServiceID:
-			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for field service_id", values[i])
-			} else if value.Valid {
-				_m.ServiceID = int(value.Int64)
-			}
-		case usagerollup.FieldAPIKeyID:
-			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for field api_key_id", values[i])
-			} else if value.Valid {
-				_m.APIKeyID = int(value.Int64)
-			}
-		case usagerollup.FieldModel:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field model", values[i])
-			} else if value.Valid {
-				_m.Model = value.String
-			}
 		case usagerollup.FieldRequests:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field requests", values[i])
@@ -597,6 +567,36 @@ func (_m *UsageRollup) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.RefusedRequests = value.Int64
 			}
+		case usagerollup.FieldHour:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field hour", values[i])
+			} else if value.Valid {
+				_m.Hour = value.Time
+			}
+		case usagerollup.FieldOrganizationID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field organization_id", values[i])
+			} else if value.Valid {
+				_m.OrganizationID = int(value.Int64)
+			}
+		case usagerollup.FieldServiceID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field service_id", values[i])
+			} else if value.Valid {
+				_m.ServiceID = int(value.Int64)
+			}
+		case usagerollup.FieldAPIKeyID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field api_key_id", values[i])
+			} else if value.Valid {
+				_m.APIKeyID = int(value.Int64)
+			}
+		case usagerollup.FieldModel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field model", values[i])
+			} else if value.Valid {
+				_m.Model = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -633,21 +633,6 @@ func (_m *UsageRollup) String() string {
 	var builder strings.Builder
 	builder.WriteString("UsageRollup(")
 	builder.WriteString(fmt.Sprintf("id=%v, ", _m.ID))
-	builder.WriteString("hour=")
-	builder.WriteString(_m.Hour.Format(time.ANSIC))
-	builder.WriteString(", ")
-	builder.WriteString("organization_id=")
-	builder.WriteString(fmt.Sprintf("%v", _m.OrganizationID))
-	builder.WriteString(", ")
-	builder.WriteString("service_id=")
-	builder.WriteString(fmt.Sprintf("%v", _m.ServiceID))
-	builder.WriteString(", ")
-	builder.WriteString("api_key_id=")
-	builder.WriteString(fmt.Sprintf("%v", _m.APIKeyID))
-	builder.WriteString(", ")
-	builder.WriteString("model=")
-	builder.WriteString(_m.Model)
-	builder.WriteString(", ")
 	builder.WriteString("requests=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Requests))
 	builder.WriteString(", ")
@@ -836,6 +821,21 @@ func (_m *UsageRollup) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("refused_requests=")
 	builder.WriteString(fmt.Sprintf("%v", _m.RefusedRequests))
+	builder.WriteString(", ")
+	builder.WriteString("hour=")
+	builder.WriteString(_m.Hour.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("organization_id=")
+	builder.WriteString(fmt.Sprintf("%v", _m.OrganizationID))
+	builder.WriteString(", ")
+	builder.WriteString("service_id=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ServiceID))
+	builder.WriteString(", ")
+	builder.WriteString("api_key_id=")
+	builder.WriteString(fmt.Sprintf("%v", _m.APIKeyID))
+	builder.WriteString(", ")
+	builder.WriteString("model=")
+	builder.WriteString(_m.Model)
 	builder.WriteByte(')')
 	return builder.String()
 }

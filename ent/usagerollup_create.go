@@ -23,36 +23,6 @@ type UsageRollupCreate struct {
 	conflict []sql.ConflictOption
 }
 
-// SetHour sets the "hour" field.
-func (_c *UsageRollupCreate) SetHour(v time.Time) *UsageRollupCreate {
-	_c.mutation.SetHour(v)
-	return _c
-}
-
-// SetOrganizationID sets the "organization_id" field.
-func (_c *UsageRollupCreate) SetOrganizationID(v int) *UsageRollupCreate {
-	_c.mutation.SetOrganizationID(v)
-	return _c
-}
-
-// SetServiceID sets the "service_id" field.
-func (_c *UsageRollupCreate) SetServiceID(v int) *UsageRollupCreate {
-	_c.mutation.SetServiceID(v)
-	return _c
-}
-
-// SetAPIKeyID sets the "api_key_id" field.
-func (_c *UsageRollupCreate) SetAPIKeyID(v int) *UsageRollupCreate {
-	_c.mutation.SetAPIKeyID(v)
-	return _c
-}
-
-// SetModel sets the "model" field.
-func (_c *UsageRollupCreate) SetModel(v string) *UsageRollupCreate {
-	_c.mutation.SetModel(v)
-	return _c
-}
-
 // SetRequests sets the "requests" field.
 func (_c *UsageRollupCreate) SetRequests(v int64) *UsageRollupCreate {
 	_c.mutation.SetRequests(v)
@@ -935,6 +905,36 @@ func (_c *UsageRollupCreate) SetNillableRefusedRequests(v *int64) *UsageRollupCr
 	return _c
 }
 
+// SetHour sets the "hour" field.
+func (_c *UsageRollupCreate) SetHour(v time.Time) *UsageRollupCreate {
+	_c.mutation.SetHour(v)
+	return _c
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (_c *UsageRollupCreate) SetOrganizationID(v int) *UsageRollupCreate {
+	_c.mutation.SetOrganizationID(v)
+	return _c
+}
+
+// SetServiceID sets the "service_id" field.
+func (_c *UsageRollupCreate) SetServiceID(v int) *UsageRollupCreate {
+	_c.mutation.SetServiceID(v)
+	return _c
+}
+
+// SetAPIKeyID sets the "api_key_id" field.
+func (_c *UsageRollupCreate) SetAPIKeyID(v int) *UsageRollupCreate {
+	_c.mutation.SetAPIKeyID(v)
+	return _c
+}
+
+// SetModel sets the "model" field.
+func (_c *UsageRollupCreate) SetModel(v string) *UsageRollupCreate {
+	_c.mutation.SetModel(v)
+	return _c
+}
+
 // Mutation returns the UsageRollupMutation object of the builder.
 func (_c *UsageRollupCreate) Mutation() *UsageRollupMutation {
 	return _c.mutation
@@ -1006,21 +1006,6 @@ func (_c *UsageRollupCreate) defaults() {
 
 // check runs all checks and user-defined validators on the builder.
 func (_c *UsageRollupCreate) check() error {
-	if _, ok := _c.mutation.Hour(); !ok {
-		return &ValidationError{Name: "hour", err: errors.New(`ent: missing required field "UsageRollup.hour"`)}
-	}
-	if _, ok := _c.mutation.OrganizationID(); !ok {
-		return &ValidationError{Name: "organization_id", err: errors.New(`ent: missing required field "UsageRollup.organization_id"`)}
-	}
-	if _, ok := _c.mutation.ServiceID(); !ok {
-		return &ValidationError{Name: "service_id", err: errors.New(`ent: missing required field "UsageRollup.service_id"`)}
-	}
-	if _, ok := _c.mutation.APIKeyID(); !ok {
-		return &ValidationError{Name: "api_key_id", err: errors.New(`ent: missing required field "UsageRollup.api_key_id"`)}
-	}
-	if _, ok := _c.mutation.Model(); !ok {
-		return &ValidationError{Name: "model", err: errors.New(`ent: missing required field "UsageRollup.model"`)}
-	}
 	if _, ok := _c.mutation.Requests(); !ok {
 		return &ValidationError{Name: "requests", err: errors.New(`ent: missing required field "UsageRollup.requests"`)}
 	}
@@ -1044,6 +1029,21 @@ func (_c *UsageRollupCreate) check() error {
 	}
 	if _, ok := _c.mutation.LatencyUsSum(); !ok {
 		return &ValidationError{Name: "latency_us_sum", err: errors.New(`ent: missing required field "UsageRollup.latency_us_sum"`)}
+	}
+	if _, ok := _c.mutation.Hour(); !ok {
+		return &ValidationError{Name: "hour", err: errors.New(`ent: missing required field "UsageRollup.hour"`)}
+	}
+	if _, ok := _c.mutation.OrganizationID(); !ok {
+		return &ValidationError{Name: "organization_id", err: errors.New(`ent: missing required field "UsageRollup.organization_id"`)}
+	}
+	if _, ok := _c.mutation.ServiceID(); !ok {
+		return &ValidationError{Name: "service_id", err: errors.New(`ent: missing required field "UsageRollup.service_id"`)}
+	}
+	if _, ok := _c.mutation.APIKeyID(); !ok {
+		return &ValidationError{Name: "api_key_id", err: errors.New(`ent: missing required field "UsageRollup.api_key_id"`)}
+	}
+	if _, ok := _c.mutation.Model(); !ok {
+		return &ValidationError{Name: "model", err: errors.New(`ent: missing required field "UsageRollup.model"`)}
 	}
 	return nil
 }
@@ -1072,26 +1072,6 @@ func (_c *UsageRollupCreate) createSpec() (*UsageRollup, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(usagerollup.Table, sqlgraph.NewFieldSpec(usagerollup.FieldID, field.TypeInt))
 	)
 	_spec.OnConflict = _c.conflict
-	if value, ok := _c.mutation.Hour(); ok {
-		_spec.SetField(usagerollup.FieldHour, field.TypeTime, value)
-		_node.Hour = value
-	}
-	if value, ok := _c.mutation.OrganizationID(); ok {
-		_spec.SetField(usagerollup.FieldOrganizationID, field.TypeInt, value)
-		_node.OrganizationID = value
-	}
-	if value, ok := _c.mutation.ServiceID(); ok {
-		_spec.SetField(usagerollup.FieldServiceID, field.TypeInt, value)
-		_node.ServiceID = value
-	}
-	if value, ok := _c.mutation.APIKeyID(); ok {
-		_spec.SetField(usagerollup.FieldAPIKeyID, field.TypeInt, value)
-		_node.APIKeyID = value
-	}
-	if value, ok := _c.mutation.Model(); ok {
-		_spec.SetField(usagerollup.FieldModel, field.TypeString, value)
-		_node.Model = value
-	}
 	if value, ok := _c.mutation.Requests(); ok {
 		_spec.SetField(usagerollup.FieldRequests, field.TypeInt64, value)
 		_node.Requests = value
@@ -1344,6 +1324,26 @@ func (_c *UsageRollupCreate) createSpec() (*UsageRollup, *sqlgraph.CreateSpec) {
 		_spec.SetField(usagerollup.FieldRefusedRequests, field.TypeInt64, value)
 		_node.RefusedRequests = value
 	}
+	if value, ok := _c.mutation.Hour(); ok {
+		_spec.SetField(usagerollup.FieldHour, field.TypeTime, value)
+		_node.Hour = value
+	}
+	if value, ok := _c.mutation.OrganizationID(); ok {
+		_spec.SetField(usagerollup.FieldOrganizationID, field.TypeInt, value)
+		_node.OrganizationID = value
+	}
+	if value, ok := _c.mutation.ServiceID(); ok {
+		_spec.SetField(usagerollup.FieldServiceID, field.TypeInt, value)
+		_node.ServiceID = value
+	}
+	if value, ok := _c.mutation.APIKeyID(); ok {
+		_spec.SetField(usagerollup.FieldAPIKeyID, field.TypeInt, value)
+		_node.APIKeyID = value
+	}
+	if value, ok := _c.mutation.Model(); ok {
+		_spec.SetField(usagerollup.FieldModel, field.TypeString, value)
+		_node.Model = value
+	}
 	return _node, _spec
 }
 
@@ -1351,7 +1351,7 @@ func (_c *UsageRollupCreate) createSpec() (*UsageRollup, *sqlgraph.CreateSpec) {
 // of the `INSERT` statement. For example:
 //
 //	client.UsageRollup.Create().
-//		SetHour(v).
+//		SetRequests(v).
 //		OnConflict(
 //			// Update the row with the new values
 //			// the was proposed for insertion.
@@ -1360,7 +1360,7 @@ func (_c *UsageRollupCreate) createSpec() (*UsageRollup, *sqlgraph.CreateSpec) {
 //		// Override some of the fields with custom
 //		// update values.
 //		Update(func(u *ent.UsageRollupUpsert) {
-//			SetHour(v+v).
+//			SetRequests(v+v).
 //		}).
 //		Exec(ctx)
 func (_c *UsageRollupCreate) OnConflict(opts ...sql.ConflictOption) *UsageRollupUpsertOne {
@@ -4760,7 +4760,7 @@ func (_c *UsageRollupCreateBulk) ExecX(ctx context.Context) {
 //		// Override some of the fields with custom
 //		// update values.
 //		Update(func(u *ent.UsageRollupUpsert) {
-//			SetHour(v+v).
+//			SetRequests(v+v).
 //		}).
 //		Exec(ctx)
 func (_c *UsageRollupCreateBulk) OnConflict(opts ...sql.ConflictOption) *UsageRollupUpsertBulk {

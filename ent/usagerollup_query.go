@@ -264,12 +264,12 @@ func (_q *UsageRollupQuery) Clone() *UsageRollupQuery {
 // Example:
 //
 //	var v []struct {
-//		Hour time.Time `json:"hour,omitempty"`
+//		Requests int64 `json:"requests,omitempty"`
 //		Count int `json:"count,omitempty"`
 //	}
 //
 //	client.UsageRollup.Query().
-//		GroupBy(usagerollup.FieldHour).
+//		GroupBy(usagerollup.FieldRequests).
 //		Aggregate(ent.Count()).
 //		Scan(ctx, &v)
 func (_q *UsageRollupQuery) GroupBy(field string, fields ...string) *UsageRollupGroupBy {
@@ -287,11 +287,11 @@ func (_q *UsageRollupQuery) GroupBy(field string, fields ...string) *UsageRollup
 // Example:
 //
 //	var v []struct {
-//		Hour time.Time `json:"hour,omitempty"`
+//		Requests int64 `json:"requests,omitempty"`
 //	}
 //
 //	client.UsageRollup.Query().
-//		Select(usagerollup.FieldHour).
+//		Select(usagerollup.FieldRequests).
 //		Scan(ctx, &v)
 func (_q *UsageRollupQuery) Select(fields ...string) *UsageRollupSelect {
 	_q.ctx.Fields = append(_q.ctx.Fields, fields...)

@@ -10,23 +10,26 @@ import (
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/service"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 )
 
 // pageLoader reads what the fields of a page of keys or services need
 // from the database for the whole page at once: the first key (or
 // service) of a list whose spend or service is asked for loads them for
 // every key of the list, with one query for the keys' services and one
-// budget read (budget.Ledger.Spends), and the others find theirs loaded.
+// budget read (budget.Ledger.Spends), and the others find theirs loaded;
+// a page of services' targets likewise, with their credentials.
 // It lives for one response, so that no answer is older than its
 // request.
 type pageLoader struct {
 	r *Resolver
 
 	mu        sync.Mutex
-	services  map[int]*ent.Service    // a key's service, by service ID
-	keySpends map[int][]*budget.Spend // by key ID
-	svcSpends map[int][]*budget.Spend // by service ID
-	exact     map[any]bool            // whether a connection's totalCount is exact
+	services  map[int]*ent.Service         // a key's service, by service ID
+	keySpends map[int][]*budget.Spend      // by key ID
+	svcSpends map[int][]*budget.Spend      // by service ID
+	targets   map[int][]*ent.ServiceTarget // a service's targets with their credentials, by service ID
+	exact     map[any]bool                 // whether a connection's totalCount is exact
 }
 
 type pageLoaderKey struct{}
@@ -34,7 +37,8 @@ type pageLoaderKey struct{}
 // withPageLoader gives ctx a fresh loader.
 func withPageLoader(ctx context.Context, r *Resolver) context.Context {
 	return context.WithValue(ctx, pageLoaderKey{}, &pageLoader{r: r,
-		services: map[int]*ent.Service{}, keySpends: map[int][]*budget.Spend{}, svcSpends: map[int][]*budget.Spend{}, exact: map[any]bool{}})
+		services: map[int]*ent.Service{}, keySpends: map[int][]*budget.Spend{}, svcSpends: map[int][]*budget.Spend{},
+		targets: map[int][]*ent.ServiceTarget{}, exact: map[any]bool{}})
 }
 
 // loader is ctx's loader, or one for this call alone outside a response.
@@ -256,4 +260,36 @@ func (l *pageLoader) serviceSpend(ctx context.Context, s *ent.Service) ([]*budge
 		l.svcSpends[n.ID] = spends[i]
 	}
 	return l.svcSpends[s.ID], nil
+}
+
+// serviceTargets are service s's targets in order, with their
+// credentials, loaded with the targets of the services beside it.
+func (l *pageLoader) serviceTargets(ctx context.Context, s *ent.Service) ([]*ent.ServiceTarget, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ts, ok := l.targets[s.ID]; ok {
+		return ts, nil
+	}
+	var ids []int
+	for _, n := range servicesOf(siblings(ctx), s) {
+		if _, ok := l.targets[n.ID]; !ok {
+			l.targets[n.ID] = nil
+			ids = append(ids, n.ID)
+		}
+	}
+	ts, err := l.r.Client.ServiceTarget.Query().
+		Where(servicetarget.ServiceIDIn(ids...)).
+		WithCredential().
+		Order(ent.Asc(servicetarget.FieldPosition), ent.Asc(servicetarget.FieldID)).
+		All(ctx)
+	if err != nil {
+		for _, id := range ids {
+			delete(l.targets, id)
+		}
+		return nil, fmt.Errorf("load the services' targets: %w", err)
+	}
+	for _, t := range ts {
+		l.targets[t.ServiceID] = append(l.targets[t.ServiceID], t)
+	}
+	return l.targets[s.ID], nil
 }

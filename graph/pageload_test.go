@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/apikey"
+	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/money"
@@ -147,7 +149,14 @@ func TestKeyPageSpendIsBatched(t *testing.T) {
 			if i%3 == 0 {
 				c.SetLimitRpm(int64(60 * (i + 1)))
 			}
-			services = append(services, c.SaveX(ctx))
+			svc := c.SaveX(ctx)
+			services = append(services, svc)
+			for j := range i % 3 { // 0, 1 or 2 targets, each on its own credential
+				cred := db.Client.ProviderCredential.Create().SetOrganizationID(h.org.ID).SetProvider("openai").
+					SetAccountKey(fmt.Sprintf("acct-%d-%d", i, j)).SetDisplayName(fmt.Sprintf("cred-%d-%d", i, j)).SaveX(ctx)
+				db.Client.ServiceTarget.Create().SetOrganizationID(h.org.ID).SetServiceID(svc.ID).SetCredentialID(cred.ID).
+					SetPosition(2 - j).SaveX(ctx)
+			}
 		}
 		const keys = 120
 		for i := range keys {
@@ -209,11 +218,12 @@ func TestKeyPageSpendIsBatched(t *testing.T) {
 		}
 
 		svcStatements := map[int]int64{}
-		for _, n := range []int{1, len(services)} {
+		for _, n := range []int{2, len(services)} { // both pages hold a service with targets
 			var res *gqlResponse
 			for range 3 {
 				before := count.Load()
-				res = h.as(member, `query($n: Int!) { services(first: $n) { edges { node { id spend { window spent reserved block } pace { kind limit } } } } }`,
+				res = h.as(member, `query($n: Int!) { services(first: $n) { edges { node { id spend { window spent reserved block } pace { kind limit }
+					targets { position credential { displayName } } } } } }`,
 					map[string]any{"n": n}).ok(t)
 				if c := count.Load() - before; svcStatements[n] == 0 || c < svcStatements[n] {
 					svcStatements[n] = c
@@ -222,6 +232,18 @@ func TestKeyPageSpendIsBatched(t *testing.T) {
 			for i := range n {
 				node := fmt.Sprintf("services.edges.%d.node.", i)
 				svc := h.client.Service.GetX(ctx, res.id(node+"id"))
+				var targets []string
+				for _, t := range svc.QueryTargets().Order(ent.Asc(servicetarget.FieldPosition)).WithCredential().AllX(ctx) {
+					targets = append(targets, fmt.Sprintf("%d %s", t.Position, t.Edges.Credential.DisplayName))
+				}
+				var got []string
+				for _, t := range res.get(node + "targets").([]any) {
+					t := t.(map[string]any)
+					got = append(got, fmt.Sprintf("%v %v", t["position"], t["credential"].(map[string]any)["displayName"]))
+				}
+				if strings.Join(got, ", ") != strings.Join(targets, ", ") {
+					t.Fatalf("service %s: targets %q, want %q", svc.ServiceName, got, targets)
+				}
 				want, err := h.budgets.Current(ctx, budget.ServiceSubject(svc))
 				if err != nil {
 					t.Fatal(err)
@@ -234,7 +256,7 @@ func TestKeyPageSpendIsBatched(t *testing.T) {
 				}
 			}
 		}
-		if svcStatements[1] != svcStatements[len(services)] {
+		if svcStatements[2] != svcStatements[len(services)] {
 			t.Fatalf("statements grow with the page of services: %v", svcStatements)
 		}
 	})

@@ -47,7 +47,7 @@ func (r *mutationResolver) ReorderServiceTargets(ctx context.Context, serviceID 
 
 // Targets is the resolver for the targets field.
 func (r *serviceResolver) Targets(ctx context.Context, obj *ent.Service) ([]*ent.ServiceTarget, error) {
-	return r.manager().ServiceTargets(ctx, obj.ID)
+	return r.loader(ctx).serviceTargets(ctx, obj)
 }
 
 // ModelMap is the resolver for the modelMap field.

@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/migrations"
 	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/rollup"
 )
 
 // TestApplyMatchesEntSchema applies every migration to an empty database
@@ -461,6 +462,59 @@ func TestRollupOrgTotals(t *testing.T) {
 		want := []string{"claude 7 400 4000 {0 false}", "gpt-4o 10 600 6000 {4 true}"}
 		if !slices.Equal(got, want) {
 			t.Fatalf("the organization's rows after the migration:\n%q\nwant\n%q", got, want)
+		}
+	})
+}
+
+// TestRollupDays checks the migration that sums the organizations' hourly
+// rows into day rows, and that the report reads them as it read the hours.
+func TestRollupDays(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		ctx := context.Background()
+		db := testenv.Empty(t, d)
+		version := migrationVersion(t, d, "rollup_days_backfill")
+		if _, err := migrations.ApplyBefore(ctx, db.SQL, d, version); err != nil {
+			t.Fatalf("apply the migrations before %s: %v", version, err)
+		}
+		for _, r := range []struct {
+			hour     time.Time
+			org, key int
+			model    string
+			requests int64
+			bucket   any // latency_b10, NULL when empty
+		}{
+			{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 1, 0, "gpt-4o", 3, int64(3)},
+			{time.Date(2026, 11, 1, 23, 0, 0, 0, time.UTC), 1, 0, "gpt-4o", 2, nil},
+			{time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), 1, 0, "gpt-4o", 5, int64(1)},
+			{time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC), 1, 0, "claude", 7, nil},
+			{time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC), 1, 11, "claude", 7, nil}, // a key's row: not summed again
+			{time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC), 2, 0, "claude", 1, nil},
+		} {
+			if _, err := db.SQL.ExecContext(ctx, database.Rebind(d, `INSERT INTO usage_rollups (hour, organization_id, service_id, api_key_id, model,
+				requests, errors, unpriced_requests, input_tokens, output_tokens, cached_input_tokens, cost, latency_us_sum, latency_b10)
+				VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?, 0, ?)`), r.hour, r.org, r.key/11, r.key, r.model, r.requests, 10*r.requests, r.bucket); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := migrations.Apply(ctx, db.SQL, d); err != nil {
+			t.Fatalf("apply %s: %v", version, err)
+		}
+		assertNoDrift(t, db)
+		rep, err := rollup.Query(ctx, db, rollup.Filter{OrgID: 1}, rollup.ByDay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range rep.Series {
+			got = append(got, fmt.Sprintf("%s %d %d %d", p.Start.Format(time.DateOnly), p.Requests, p.Cost, p.Latency[10]))
+		}
+		want := []string{"2026-11-01 12 120 3", "2026-11-02 5 50 1"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("the organization's days after the migration:\n%q\nwant\n%q", got, want)
+		}
+		var rows int
+		if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage_rollup_days`).Scan(&rows); err != nil || rows != 4 {
+			t.Fatalf("day rows = %d (%v), want 4: two days of gpt-4o, one of claude, one of the other organization", rows, err)
 		}
 	})
 }

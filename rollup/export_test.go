@@ -4,7 +4,14 @@ package rollup
 // dialect.
 func Statements(dialectName string) []string { return statements(dialectName) }
 
-// ReportSQL is the report's statement for a filter, for its plan.
-func ReportSQL(dialectName string, f Filter, b Bucket) (string, []any) {
-	return reportSQL(dialectName, f.predicate(), b, "model")
+// ReportSQL is each statement of the report of a filter, with its
+// arguments, for their plans.
+func ReportSQL(dialectName string, f Filter, b Bucket) (queries []string, args [][]any) {
+	for _, p := range f.parts(b) {
+		series, byModel := p.sql(dialectName, b)
+		for _, st := range []statement{series, byModel} {
+			queries, args = append(queries, st.query), append(args, st.args)
+		}
+	}
+	return queries, args
 }

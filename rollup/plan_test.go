@@ -40,26 +40,39 @@ func TestReportReadsItsIndex(t *testing.T) {
 		// organization's rows, reading no others.
 		const byOrg = `usagerollup_organization_id_(api_key|service)_id_hour|` +
 			`usagerollup_hour_organization_id_service_id_api_key_id_model \(ANY\(hour\) AND organization_id=\? AND service_id=\? AND api_key_id=\?`
+		const days = `usagerollupday_organization_id_day_model`
 		for _, c := range []struct {
-			name  string
-			f     rollup.Filter
-			index string // a regular expression
+			name string
+			f    rollup.Filter
+			// index is the index each statement reads (a regular
+			// expression), by hour and by day.
+			index map[rollup.Bucket]string
 		}{
-			{"organization", rollup.Filter{OrgID: 1, From: from}, byOrg},
-			{"organization, one model", rollup.Filter{OrgID: 1, Model: "model-2", From: from}, byOrg},
-			{"key", rollup.Filter{OrgID: 1, APIKeyID: 1007, From: from}, "usagerollup_organization_id_api_key_id_hour"},
-			{"service", rollup.Filter{OrgID: 1, ServiceID: 103, From: from}, "usagerollup_organization_id_service_id_hour"},
+			{"organization", rollup.Filter{OrgID: 1, From: from}, map[rollup.Bucket]string{rollup.ByHour: byOrg, rollup.ByDay: days}},
+			{"organization, one model", rollup.Filter{OrgID: 1, Model: "model-2", From: from}, map[rollup.Bucket]string{rollup.ByHour: byOrg, rollup.ByDay: days}},
+			// By day, the hours of the first day (a short range of hours,
+			// which the unique index's hour leads to) and then the days.
+			{"organization, from mid-day", rollup.Filter{OrgID: 1, From: from.Add(5 * time.Hour)}, map[rollup.Bucket]string{rollup.ByHour: byOrg,
+				rollup.ByDay: byOrg + "|" + days + "|usagerollup_hour_organization_id_service_id_api_key_id_model"}},
+			{"key", rollup.Filter{OrgID: 1, APIKeyID: 1007, From: from}, both("usagerollup_organization_id_api_key_id_hour")},
+			{"service", rollup.Filter{OrgID: 1, ServiceID: 103, From: from}, both("usagerollup_organization_id_service_id_hour")},
 		} {
 			for _, b := range []rollup.Bucket{rollup.ByHour, rollup.ByDay} {
 				t.Run(c.name+" by "+string(b), func(t *testing.T) {
-					q, args := rollup.ReportSQL(db.Dialect, c.f, b)
-					if plan := reportPlan(t, ctx, db, q, args); !regexp.MustCompile(c.index).MatchString(plan) {
-						t.Fatalf("the plan does not read %s: %s", c.index, plan)
+					qs, args := rollup.ReportSQL(db.Dialect, c.f, b)
+					for i, q := range qs {
+						if plan := reportPlan(t, ctx, db, q, args[i]); !regexp.MustCompile(c.index[b]).MatchString(plan) {
+							t.Fatalf("the plan of %s does not read %s: %s", q, c.index[b], plan)
+						}
 					}
 				})
 			}
 		}
 	})
+}
+
+func both(index string) map[rollup.Bucket]string {
+	return map[rollup.Bucket]string{rollup.ByHour: index, rollup.ByDay: index}
 }
 
 // reportPlan is the plan of q as text; on PostgreSQL with sequential and

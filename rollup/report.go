@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/ent/usagerollupday"
 	"github.com/sluicehq/sluice/latencyhist"
 	"github.com/sluicehq/sluice/money"
 )
@@ -34,8 +37,8 @@ func (f Filter) predicate() *entsql.Predicate {
 	return f.part()
 }
 
-// part selects the filter's rows among every row of the organization,
-// its own and its keys' alike.
+// part selects the filter's rows among every hourly row of the
+// organization, its own and its keys' alike.
 func (f Filter) part() *entsql.Predicate {
 	preds := []*entsql.Predicate{entsql.EQ(usagerollup.FieldOrganizationID, f.OrgID)}
 	if f.ServiceID != 0 {
@@ -88,30 +91,37 @@ type Report struct {
 	Bucket Bucket
 }
 
-// Query sums the roll-ups a filter selects.
+// Query sums the roll-ups a filter selects. The organization's report by
+// day reads whole days from its day rows and the hours of a partial first
+// or last day from its hourly rows. The database sums each part by bucket
+// and by model, so that what is read is a row a bucket and a model, not a
+// row a bucket and model.
 func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Report, error) {
-	rep := &Report{Filter: f, Bucket: bucket}
-	byModel := map[string]*Sums{}
-	err := scanReport(ctx, db, f.predicate(), bucket, usagerollup.FieldModel, func(at time.Time, model string, s Sums) {
-		if n := len(rep.Series); n == 0 || !rep.Series[n-1].Start.Equal(at) {
-			rep.Series = append(rep.Series, Point{Start: at})
+	sum := &summer{series: map[time.Time]*Sums{}, byModel: map[string]*Sums{}}
+	for _, part := range f.parts(bucket) {
+		series, byModel := part.sql(db.Dialect, bucket)
+		var start any = new(time.Time)
+		if !part.days && bucket == ByDay {
+			start = new(string) // the hourly rows by day: YYYY-MM-DD
 		}
-		rep.Series[len(rep.Series)-1].merge(s)
-		rep.Totals.merge(s)
-		m := byModel[model]
-		if m == nil {
-			m = &Sums{}
-			byModel[model] = m
+		if err := scanSums(ctx, db, series, []any{start}, func(s Sums) error {
+			at, err := bucketStart(start)
+			sumsOf(sum.series, at).merge(s)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("usage report by %s: %w", strings.ToLower(string(bucket)), err)
 		}
-		m.merge(s)
-	})
-	if err != nil {
-		return nil, err
+		var model string
+		if err := scanSums(ctx, db, byModel, []any{&model}, func(s Sums) error {
+			sumsOf(sum.byModel, model).merge(s)
+			sum.totals.merge(s)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("usage report by model: %w", err)
+		}
 	}
-	for model, s := range byModel {
-		rep.ByModel = append(rep.ByModel, ModelSums{Model: model, Sums: *s})
-	}
-	sort.Slice(rep.ByModel, func(i, j int) bool { return rep.ByModel[i].Cost > rep.ByModel[j].Cost })
+	rep := sum.report()
+	rep.Filter, rep.Bucket = f, bucket
 	return rep, nil
 }
 
@@ -134,41 +144,42 @@ type Group struct {
 	Series []Point
 }
 
-// Split sums the roll-ups a filter selects by model, service or key, the
-// groups with the highest cost (then requests) first. A service's or key's
-// share is read from its own rows, so requests with neither belong to no
-// group.
+// Split sums the hourly roll-ups a filter selects by model, service or
+// key, the groups with the highest cost (then requests) first. A
+// service's or key's share is read from its own rows, so requests with
+// neither belong to no group.
 func Split(ctx context.Context, db *database.DB, f Filter, bucket Bucket, by SplitBy) ([]Group, error) {
-	col, pred := usagerollup.FieldModel, f.predicate()
-	switch by {
-	case SplitModel:
-	case SplitService:
-		col = usagerollup.FieldServiceID
-		pred = entsql.And(f.part(), entsql.NEQ(usagerollup.FieldServiceID, 0))
-	case SplitAPIKey:
-		col = usagerollup.FieldAPIKeyID
-		pred = entsql.And(f.part(), entsql.NEQ(usagerollup.FieldAPIKeyID, 0))
-	default:
-		return nil, fmt.Errorf("usage split: unknown split %q", by)
+	st, err := splitSQL(db.Dialect, f, bucket, by)
+	if err != nil {
+		return nil, fmt.Errorf("usage split: %w", err)
 	}
+	var start any = new(time.Time)
+	if bucket == ByDay {
+		start = new(string)
+	}
+	var key string
 	groups := map[string]*Group{}
-	err := scanReport(ctx, db, pred, bucket, col, func(at time.Time, key string, s Sums) {
+	series := map[string]map[time.Time]*Sums{}
+	err = scanSums(ctx, db, st, []any{start, &key}, func(s Sums) error {
+		at, err := bucketStart(start)
 		g := groups[key]
 		if g == nil {
 			g = &Group{Key: key}
-			groups[key] = g
+			groups[key], series[key] = g, map[time.Time]*Sums{}
 		}
-		if n := len(g.Series); n == 0 || !g.Series[n-1].Start.Equal(at) {
-			g.Series = append(g.Series, Point{Start: at})
-		}
-		g.Series[len(g.Series)-1].merge(s)
 		g.merge(s)
+		sumsOf(series[key], at).merge(s)
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("usage split by %s: %w", strings.ToLower(string(by)), err)
 	}
 	out := make([]Group, 0, len(groups))
-	for _, g := range groups {
+	for key, g := range groups {
+		for at, s := range series[key] {
+			g.Series = append(g.Series, Point{Start: at, Sums: *s})
+		}
+		sort.Slice(g.Series, func(i, j int) bool { return g.Series[i].Start.Before(g.Series[j].Start) })
 		out = append(out, *g)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -184,47 +195,145 @@ func Split(ctx context.Context, db *database.DB, f Filter, bucket Bucket, by Spl
 	return out, nil
 }
 
-// scanReport reads the report of the rows where pred holds, by bucket and
-// the group column, in bucket order, passing each row's sums to fn.
-func scanReport(ctx context.Context, db *database.DB, pred *entsql.Predicate, bucket Bucket, group string, fn func(at time.Time, group string, s Sums)) error {
-	q, args := reportSQL(db.Dialect, pred, bucket, group)
-	rows, err := db.SQL.QueryContext(ctx, q, args...)
+// A part is a filter's range read from one roll-up table.
+type part struct {
+	Filter
+	days bool // from the day rows, else the hourly rows
+}
+
+// sql is the part's two statements: its sums by bucket and by model.
+func (p part) sql(dialectName string, bucket Bucket) (series, byModel statement) {
+	if p.days {
+		pred := p.dayPredicate()
+		return sumSQL(dialectName, usagerollupday.Table, pred, usagerollupday.FieldDay),
+			sumSQL(dialectName, usagerollupday.Table, pred, usagerollupday.FieldModel)
+	}
+	pred := p.predicate()
+	return sumSQL(dialectName, usagerollup.Table, pred, bucketOf(dialectName, bucket)),
+		sumSQL(dialectName, usagerollup.Table, pred, usagerollup.FieldModel)
+}
+
+// parts splits the filter's range by the table that answers it: all of
+// it from the hourly rows, unless it is the organization's report by day,
+// whose whole days come from the day rows.
+func (f Filter) parts(bucket Bucket) []part {
+	if bucket != ByDay || f.ServiceID != 0 || f.APIKeyID != 0 {
+		return []part{{Filter: f}}
+	}
+	const day = 24 * time.Hour
+	var parts []part
+	first := f.From.UTC().Truncate(time.Hour) // the first whole day's start
+	if !f.From.IsZero() && !first.Equal(first.Truncate(day)) {
+		head := f
+		first = first.Truncate(day).Add(day)
+		if !f.To.IsZero() && !first.Before(f.To) {
+			return []part{{Filter: f}} // within one day
+		}
+		head.To = first
+		parts = append(parts, part{Filter: head})
+	}
+	days := f
+	days.From = first
+	if f.From.IsZero() {
+		days.From = time.Time{}
+	}
+	if f.To.IsZero() {
+		return append(parts, part{Filter: days, days: true})
+	}
+	end := f.To.UTC().Truncate(day)
+	if days.From.IsZero() || end.After(days.From) {
+		days.To = end
+		parts = append(parts, part{Filter: days, days: true})
+	}
+	if end.Before(f.To) {
+		tail := f
+		tail.From = end
+		if !days.From.IsZero() && days.From.After(end) {
+			tail.From = days.From
+		}
+		parts = append(parts, part{Filter: tail})
+	}
+	return parts
+}
+
+// dayPredicate selects the organization's day rows in the filter.
+func (f Filter) dayPredicate() *entsql.Predicate {
+	preds := []*entsql.Predicate{entsql.EQ(usagerollupday.FieldOrganizationID, f.OrgID)}
+	if f.Model != "" {
+		preds = append(preds, entsql.EQ(usagerollupday.FieldModel, f.Model))
+	}
+	if !f.From.IsZero() {
+		preds = append(preds, entsql.GTE(usagerollupday.FieldDay, f.From.UTC()))
+	}
+	if !f.To.IsZero() {
+		preds = append(preds, entsql.LT(usagerollupday.FieldDay, f.To.UTC()))
+	}
+	return entsql.And(preds...)
+}
+
+// summer adds report rows up into totals (the sum of the models'), a
+// series and the split by model.
+type summer struct {
+	totals  Sums
+	series  map[time.Time]*Sums
+	byModel map[string]*Sums
+}
+
+// scanSums scans the rows of a report statement, its groups into group
+// and its sums, and hands each row's sums to add.
+func scanSums(ctx context.Context, db *database.DB, st statement, group []any, add func(Sums) error) error {
+	rows, err := db.SQL.QueryContext(ctx, st.query, st.args...)
 	if err != nil {
-		return fmt.Errorf("usage report: %w", err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var start any = new(time.Time)
-		if bucket == ByDay {
-			start = new(string)
-		}
-		var key string
 		var s Sums
 		var cost int64
 		var cacheWrites, cacheWrites1h, refused sql.NullInt64
 		var buckets [latencyhist.Buckets]sql.NullInt64
-		dest := []any{start, &key, &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum, &cacheWrites, &cacheWrites1h, &refused}
+		dest := append(slices.Clone(group), &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum, &cacheWrites, &cacheWrites1h, &refused)
 		for i := range buckets {
 			dest = append(dest, &buckets[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("usage report: %w", err)
+			return err
 		}
 		s.Cost = money.Micros(cost)
 		s.CacheWriteTokens, s.CacheWrite1hTokens, s.RefusedRequests = cacheWrites.Int64, cacheWrites1h.Int64, refused.Int64
 		for i, b := range buckets {
 			s.Latency[i] = b.Int64
 		}
-		at, err := bucketStart(start)
-		if err != nil {
-			return fmt.Errorf("usage report: %w", err)
+		if err := add(s); err != nil {
+			return err
 		}
-		fn(at, key, s)
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("usage report: %w", err)
+	return rows.Err()
+}
+
+// sumsOf is m's sums at k, added if missing.
+func sumsOf[K comparable](m map[K]*Sums, k K) *Sums {
+	s := m[k]
+	if s == nil {
+		s = &Sums{}
+		m[k] = s
 	}
-	return nil
+	return s
+}
+
+// report is the sums as a report: the series in time order, the models by
+// cost, the most first.
+func (r *summer) report() *Report {
+	rep := &Report{Totals: r.totals}
+	for at, s := range r.series {
+		rep.Series = append(rep.Series, Point{Start: at, Sums: *s})
+	}
+	sort.Slice(rep.Series, func(i, j int) bool { return rep.Series[i].Start.Before(rep.Series[j].Start) })
+	for model, s := range r.byModel {
+		rep.ByModel = append(rep.ByModel, ModelSums{Model: model, Sums: *s})
+	}
+	sort.Slice(rep.ByModel, func(i, j int) bool { return rep.ByModel[i].Cost > rep.ByModel[j].Cost })
+	return rep
 }
 
 // bucketStart is a report row's bucket as scanned: an hour's time, or a

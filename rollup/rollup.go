@@ -3,8 +3,9 @@
 // exact after raw records are pruned, and answers the usage query from them.
 //
 // Each hour and model also has one row for the whole organization (service
-// and key 0), so that the organization's report reads a row per hour and
-// model however many keys were used, instead of summing every key's.
+// and key 0), and each day and model one more, so that the organization's
+// report reads a row per hour (or day) and model however many keys were
+// used, instead of summing every key's.
 package rollup
 
 import (
@@ -24,6 +25,8 @@ import (
 	"github.com/sluicehq/sluice/usagelog"
 )
 
+// key is a roll-up row's key. On a day row, hour is the day's start and
+// service and apiKey are 0.
 type key struct {
 	hour                 time.Time
 	org, service, apiKey int
@@ -92,35 +95,64 @@ type Execer interface {
 // precision); false when none has one.
 func (s Sums) LatencyQuantile(q float64) (time.Duration, bool) { return s.Latency.Quantile(q) }
 
-// Add sums a batch of usage records into their hours' rows, adding to the
-// rows that exist (on PostgreSQL in one statement, on SQLite one prepared
-// statement a row). Call it in the transaction that inserts the records.
+// Add sums a batch of usage records into their rows, adding to the rows
+// that exist: each record's hour of its key, its organization's hour and
+// its organization's day (on PostgreSQL in one statement a table, on
+// SQLite one prepared statement a row). Call it in the transaction that
+// inserts the records.
 func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Record) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	sums := map[key]*Sums{}
-	var keys []key
+	hours, days := rowSums{}, rowSums{}
 	for i := range batch {
 		r := &batch[i]
 		k := key{r.CreatedAt.UTC().Truncate(time.Hour), r.OrganizationID, r.ServiceID, r.APIKeyID, r.Model}
-		both := [2]key{k, {hour: k.hour, org: k.org, model: k.model}}
-		rows := both[:]
-		if k == both[1] {
-			rows = rows[:1] // a record without a service or key is its organization's row alone
+		org := key{hour: k.hour, org: k.org, model: k.model}
+		if k != org {
+			hours.add(k, r)
 		}
-		for _, k := range rows {
-			s := sums[k]
-			if s == nil {
-				s = &Sums{}
-				sums[k] = s
-				keys = append(keys, k)
-			}
-			s.add(r)
+		hours.add(org, r)
+		org.hour = k.hour.Truncate(24 * time.Hour)
+		days.add(org, r)
+	}
+	// Writers lock hours before days, each in the order of the whole row
+	// key, which keeps concurrent writers from deadlocking on rows.
+	for _, t := range []struct {
+		table *table
+		rows  rowSums
+	}{{hourly, hours}, {daily, days}} {
+		keys := t.rows.sortedKeys()
+		var err error
+		if dialectName == dialect.Postgres {
+			err = upsertColumns(ctx, tx, t.table, keys, t.rows)
+		} else {
+			err = upsertRows(ctx, tx, t.table, keys, t.rows)
+		}
+		if err != nil {
+			return fmt.Errorf("roll up usage into %s: %w", t.table.name, err)
 		}
 	}
-	// One order of the whole row key keeps concurrent writers from
-	// deadlocking on rows (organizations' own rows share key 0).
+	return nil
+}
+
+// rowSums are the sums of a batch by roll-up row.
+type rowSums map[key]*Sums
+
+func (m rowSums) add(k key, r *usagelog.Record) {
+	s := m[k]
+	if s == nil {
+		s = &Sums{}
+		m[k] = s
+	}
+	s.add(r)
+}
+
+func (m rowSums) sortedKeys() []key {
+	keys := make([]key, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
 		switch {
@@ -135,67 +167,65 @@ func Add(ctx context.Context, tx Execer, dialectName string, batch []usagelog.Re
 		}
 		return a.model < b.model
 	})
-	if dialectName == dialect.Postgres {
-		return upsertColumns(ctx, tx, keys, sums)
-	}
-	return upsertRows(ctx, tx, keys, sums)
+	return keys
+}
+
+// counters are a row's sums in the order of rollupSums.
+func (s *Sums) counters() []int64 {
+	c := make([]int64, 0, len(rollupSums))
+	c = append(c, s.Requests, s.Errors, s.UnpricedRequests, s.InputTokens, s.OutputTokens, s.CachedInputTokens,
+		int64(s.Cost), s.LatencyUSSum, s.CacheWriteTokens, s.CacheWrite1hTokens, s.RefusedRequests)
+	return append(c, s.Latency[:]...)
 }
 
 // upsertRows runs SQLite's single-row upsert once a row, prepared once.
-func upsertRows(ctx context.Context, tx Execer, keys []key, sums map[key]*Sums) error {
-	stmt, err := tx.PrepareContext(ctx, sqlUpsertSQLite)
+func upsertRows(ctx context.Context, tx Execer, t *table, keys []key, sums rowSums) error {
+	stmt, err := tx.PrepareContext(ctx, t.upsertSQLite)
 	if err != nil {
-		return fmt.Errorf("roll up usage: %w", err)
+		return err
 	}
 	defer stmt.Close()
-	args := make([]any, 0, len(rollupKey)+len(rollupSums))
+	args := make([]any, 0, len(t.key)+len(rollupSums))
 	for _, k := range keys {
-		s := sums[k]
-		args = append(args[:0], k.hour, k.org, k.service, k.apiKey, k.model, s.Requests, s.Errors, s.UnpricedRequests,
-			s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum,
-			s.CacheWriteTokens, s.CacheWrite1hTokens, s.RefusedRequests)
-		for _, c := range s.Latency {
+		args = append(args[:0], k.hour)
+		for _, id := range t.values(k) {
+			args = append(args, id)
+		}
+		args = append(args, k.model)
+		for _, c := range sums[k].counters() {
 			args = append(args, c)
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("roll up usage: %w", err)
+			return err
 		}
 	}
 	return nil
 }
 
 // upsertColumns runs PostgreSQL's upsert once, with an array a column.
-func upsertColumns(ctx context.Context, tx Execer, keys []key, sums map[key]*Sums) error {
+func upsertColumns(ctx context.Context, tx Execer, t *table, keys []key, sums rowSums) error {
 	n := len(keys)
-	hours := make([]string, n)
+	times := make([]string, n)
 	models := make([]string, n)
-	ints := make([][]int64, 3+len(rollupSums)) // the key's ids, then the sums
+	ints := make([][]int64, t.ids+len(rollupSums)) // the key's ids, then the sums
 	for i := range ints {
 		ints[i] = make([]int64, n)
 	}
 	for i, k := range keys {
-		s := sums[k]
-		hours[i], models[i] = k.hour.Format(time.RFC3339), k.model
-		vals := []int64{int64(k.org), int64(k.service), int64(k.apiKey), s.Requests, s.Errors, s.UnpricedRequests,
-			s.InputTokens, s.OutputTokens, s.CachedInputTokens, int64(s.Cost), s.LatencyUSSum,
-			s.CacheWriteTokens, s.CacheWrite1hTokens, s.RefusedRequests}
+		times[i], models[i] = k.hour.Format(time.RFC3339), k.model
+		vals := append(t.values(k), sums[k].counters()...)
 		for j, v := range vals {
 			ints[j][i] = v
 		}
-		for b, c := range s.Latency {
-			ints[len(vals)+b][i] = c
-		}
 	}
-	args := []any{pq.Array(hours)}
-	for j := range 3 {
+	args := []any{pq.Array(times)}
+	for j := range t.ids {
 		args = append(args, pq.Array(ints[j]))
 	}
 	args = append(args, pq.Array(models))
-	for j := 3; j < len(rollupSums)+3; j++ {
-		args = append(args, pq.Array(ints[j]))
+	for _, col := range ints[t.ids:] {
+		args = append(args, pq.Array(col))
 	}
-	if _, err := tx.ExecContext(ctx, database.Rebind(dialect.Postgres, sqlUpsertPostgres), args...); err != nil {
-		return fmt.Errorf("roll up usage: %w", err)
-	}
-	return nil
+	_, err := tx.ExecContext(ctx, database.Rebind(dialect.Postgres, t.upsertPostgres), args...)
+	return err
 }

@@ -228,6 +228,84 @@ func TestConcurrentWritersAcrossOrganizations(t *testing.T) {
 	})
 }
 
+// TestDayReportMatchesHours checks that the organization's report by day,
+// which reads whole days from the day rows and the hours of a partial
+// first or last day from the hourly rows, sums what the records in range
+// sum, for ranges that start and end on and off a day.
+func TestDayReportMatchesHours(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		start := at("2026-11-20T00:00:00Z")
+		var batch []usagelog.Record
+		for i := range 240 {
+			batch = append(batch, usagelog.Record{
+				CreatedAt:      start.Add(time.Duration(i*97) * 5 * time.Minute), // about five days, every hour of them
+				OrganizationID: 1, ServiceID: 10 + i%3, APIKeyID: 100 + i%7, Model: []string{"gpt-4o", "claude"}[i%2],
+				Status: 200 + 300*(i%5/4), Cost: money.Micros(i + 1), Priced: true, LatencyUs: int64(1000 * (i + 1)),
+			})
+		}
+		add(t, db, batch[:100]...)
+		add(t, db, batch[100:]...)
+		for _, tc := range []struct{ name, from, to, model string }{
+			{"open", "", "", ""},
+			{"from mid-day", "2026-11-21T13:20:00Z", "", ""},
+			{"to mid-day", "", "2026-11-22T07:00:00Z", ""},
+			{"both mid-day", "2026-11-20T05:00:00Z", "2026-11-23T19:30:00Z", ""},
+			{"within a day", "2026-11-21T02:00:00Z", "2026-11-21T09:00:00Z", ""},
+			{"whole days", "2026-11-21T00:00:00Z", "2026-11-23T00:00:00Z", ""},
+			{"one model, mid-day", "2026-11-20T23:00:00Z", "2026-11-22T01:00:00Z", "claude"},
+			{"empty", "2026-11-22T10:00:00Z", "2026-11-22T10:00:00Z", ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				f := rollup.Filter{OrgID: 1, Model: tc.model}
+				if tc.from != "" {
+					f.From = at(tc.from)
+				}
+				if tc.to != "" {
+					f.To = at(tc.to)
+				}
+				want := map[time.Time][2]int64{} // day: requests, cost
+				var errs int64
+				for _, r := range batch {
+					if (!f.From.IsZero() && r.CreatedAt.Before(f.From.Truncate(time.Hour))) ||
+						(!f.To.IsZero() && !r.CreatedAt.Truncate(time.Hour).Before(f.To)) || (f.Model != "" && r.Model != f.Model) {
+						continue
+					}
+					d := r.CreatedAt.Truncate(24 * time.Hour)
+					want[d] = [2]int64{want[d][0] + 1, want[d][1] + int64(r.Cost)}
+					if r.Status >= 400 {
+						errs++
+					}
+				}
+				rep, err := rollup.Query(ctx, db, f, rollup.ByDay)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[time.Time][2]int64{}
+				for _, p := range rep.Series {
+					got[p.Start] = [2]int64{p.Requests, int64(p.Cost)}
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("by day = %v, want %v", got, want)
+				}
+				if !slices.IsSortedFunc(rep.Series, func(a, b rollup.Point) int { return a.Start.Compare(b.Start) }) {
+					t.Fatal("series out of order")
+				}
+				if rep.Totals.Errors != errs {
+					t.Fatalf("errors = %d, want %d", rep.Totals.Errors, errs)
+				}
+				hourly, err := rollup.Query(ctx, db, f, rollup.ByHour)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if hourly.Totals.Requests != rep.Totals.Requests || hourly.Totals.Latency != rep.Totals.Latency {
+					t.Fatalf("by hour %+v, by day %+v", hourly.Totals, rep.Totals)
+				}
+			})
+		}
+	})
+}
+
 // TestSplit: a report splits by model, service and key, each group with
 // its own series, from the rows that hold its share; refused requests
 // (errors without an upstream) count apart from the upstream's errors.
@@ -251,6 +329,11 @@ func TestSplit(t *testing.T) {
 		}
 		if rep.Totals.Requests != 5 || rep.Totals.Errors != 3 || rep.Totals.RefusedRequests != 2 {
 			t.Fatalf("totals = %+v", rep.Totals)
+		}
+		// The organization's days count them too.
+		days, err := rollup.Query(ctx, db, rollup.Filter{OrgID: 1}, rollup.ByDay)
+		if err != nil || days.Totals.RefusedRequests != 2 || len(days.Series) != 1 || days.Series[0].RefusedRequests != 2 {
+			t.Fatalf("by day: %+v, %v", days, err)
 		}
 		type want struct {
 			key               string

@@ -237,6 +237,18 @@ func (f UsageRollupFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UsageRollupMutation", m)
 }
 
+// The UsageRollupDayFunc type is an adapter to allow the use of ordinary
+// function as UsageRollupDay mutator.
+type UsageRollupDayFunc func(context.Context, *ent.UsageRollupDayMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f UsageRollupDayFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.UsageRollupDayMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UsageRollupDayMutation", m)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary
 // function as User mutator.
 type UserFunc func(context.Context, *ent.UserMutation) (ent.Value, error)

@@ -28,6 +28,7 @@ import (
 	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/ent/usagerollupday"
 	"github.com/sluicehq/sluice/ent/user"
 )
 
@@ -600,6 +601,33 @@ func (f TraverseUsageRollup) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.UsageRollupQuery", q)
 }
 
+// The UsageRollupDayFunc type is an adapter to allow the use of ordinary function as a Querier.
+type UsageRollupDayFunc func(context.Context, *ent.UsageRollupDayQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f UsageRollupDayFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.UsageRollupDayQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.UsageRollupDayQuery", q)
+}
+
+// The TraverseUsageRollupDay type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseUsageRollupDay func(context.Context, *ent.UsageRollupDayQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseUsageRollupDay) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseUsageRollupDay) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.UsageRollupDayQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.UsageRollupDayQuery", q)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UserFunc func(context.Context, *ent.UserQuery) (ent.Value, error)
 
@@ -668,6 +696,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.UsageRecordQuery, predicate.UsageRecord, usagerecord.OrderOption]{typ: ent.TypeUsageRecord, tq: q}, nil
 	case *ent.UsageRollupQuery:
 		return &query[*ent.UsageRollupQuery, predicate.UsageRollup, usagerollup.OrderOption]{typ: ent.TypeUsageRollup, tq: q}, nil
+	case *ent.UsageRollupDayQuery:
+		return &query[*ent.UsageRollupDayQuery, predicate.UsageRollupDay, usagerollupday.OrderOption]{typ: ent.TypeUsageRollupDay, tq: q}, nil
 	case *ent.UserQuery:
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
 	default:

@@ -650,11 +650,6 @@ var (
 	// UsageRollupsColumns holds the columns for the "usage_rollups" table.
 	UsageRollupsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "hour", Type: field.TypeTime},
-		{Name: "organization_id", Type: field.TypeInt},
-		{Name: "service_id", Type: field.TypeInt},
-		{Name: "api_key_id", Type: field.TypeInt},
-		{Name: "model", Type: field.TypeString},
 		{Name: "requests", Type: field.TypeInt64, Default: 0},
 		{Name: "errors", Type: field.TypeInt64, Default: 0},
 		{Name: "unpriced_requests", Type: field.TypeInt64, Default: 0},
@@ -718,6 +713,11 @@ var (
 		{Name: "latency_b50", Type: field.TypeInt64, Nullable: true},
 		{Name: "latency_b51", Type: field.TypeInt64, Nullable: true},
 		{Name: "refused_requests", Type: field.TypeInt64, Nullable: true},
+		{Name: "hour", Type: field.TypeTime},
+		{Name: "organization_id", Type: field.TypeInt},
+		{Name: "service_id", Type: field.TypeInt},
+		{Name: "api_key_id", Type: field.TypeInt},
+		{Name: "model", Type: field.TypeString},
 	}
 	// UsageRollupsTable holds the schema information for the "usage_rollups" table.
 	UsageRollupsTable = &schema.Table{
@@ -728,17 +728,100 @@ var (
 			{
 				Name:    "usagerollup_hour_organization_id_service_id_api_key_id_model",
 				Unique:  true,
-				Columns: []*schema.Column{UsageRollupsColumns[1], UsageRollupsColumns[2], UsageRollupsColumns[3], UsageRollupsColumns[4], UsageRollupsColumns[5]},
+				Columns: []*schema.Column{UsageRollupsColumns[64], UsageRollupsColumns[65], UsageRollupsColumns[66], UsageRollupsColumns[67], UsageRollupsColumns[68]},
 			},
 			{
 				Name:    "usagerollup_organization_id_api_key_id_hour",
 				Unique:  false,
-				Columns: []*schema.Column{UsageRollupsColumns[2], UsageRollupsColumns[4], UsageRollupsColumns[1]},
+				Columns: []*schema.Column{UsageRollupsColumns[65], UsageRollupsColumns[67], UsageRollupsColumns[64]},
 			},
 			{
 				Name:    "usagerollup_organization_id_service_id_hour",
 				Unique:  false,
-				Columns: []*schema.Column{UsageRollupsColumns[2], UsageRollupsColumns[3], UsageRollupsColumns[1]},
+				Columns: []*schema.Column{UsageRollupsColumns[65], UsageRollupsColumns[66], UsageRollupsColumns[64]},
+			},
+		},
+	}
+	// UsageRollupDaysColumns holds the columns for the "usage_rollup_days" table.
+	UsageRollupDaysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "requests", Type: field.TypeInt64, Default: 0},
+		{Name: "errors", Type: field.TypeInt64, Default: 0},
+		{Name: "unpriced_requests", Type: field.TypeInt64, Default: 0},
+		{Name: "input_tokens", Type: field.TypeInt64, Default: 0},
+		{Name: "output_tokens", Type: field.TypeInt64, Default: 0},
+		{Name: "cached_input_tokens", Type: field.TypeInt64, Default: 0},
+		{Name: "cost", Type: field.TypeInt64, Default: 0},
+		{Name: "latency_us_sum", Type: field.TypeInt64, Default: 0},
+		{Name: "cache_write_tokens", Type: field.TypeInt64, Nullable: true},
+		{Name: "cache_write_1h_tokens", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b00", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b01", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b02", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b03", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b04", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b05", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b06", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b07", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b08", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b09", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b10", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b11", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b12", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b13", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b14", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b15", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b16", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b17", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b18", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b19", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b20", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b21", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b22", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b23", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b24", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b25", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b26", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b27", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b28", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b29", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b30", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b31", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b32", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b33", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b34", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b35", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b36", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b37", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b38", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b39", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b40", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b41", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b42", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b43", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b44", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b45", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b46", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b47", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b48", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b49", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b50", Type: field.TypeInt64, Nullable: true},
+		{Name: "latency_b51", Type: field.TypeInt64, Nullable: true},
+		{Name: "refused_requests", Type: field.TypeInt64, Nullable: true},
+		{Name: "day", Type: field.TypeTime},
+		{Name: "organization_id", Type: field.TypeInt},
+		{Name: "model", Type: field.TypeString},
+	}
+	// UsageRollupDaysTable holds the schema information for the "usage_rollup_days" table.
+	UsageRollupDaysTable = &schema.Table{
+		Name:       "usage_rollup_days",
+		Columns:    UsageRollupDaysColumns,
+		PrimaryKey: []*schema.Column{UsageRollupDaysColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "usagerollupday_organization_id_day_model",
+				Unique:  true,
+				Columns: []*schema.Column{UsageRollupDaysColumns[65], UsageRollupDaysColumns[64], UsageRollupDaysColumns[66]},
 			},
 		},
 	}
@@ -778,6 +861,7 @@ var (
 		ThrottleMarksTable,
 		UsageRecordsTable,
 		UsageRollupsTable,
+		UsageRollupDaysTable,
 		UsersTable,
 	}
 )
@@ -852,6 +936,9 @@ func init() {
 	}
 	UsageRollupsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(60129542144),
+	}
+	UsageRollupDaysTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(85899345920),
 	}
 	UsersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(51539607552),

@@ -74,5 +74,8 @@ func UsageRecordOrErr(p UsageRecord, err error) UsageRecord {
 // UsageRollup is the predicate function for usagerollup builders.
 type UsageRollup func(*sql.Selector)
 
+// UsageRollupDay is the predicate function for usagerollupday builders.
+type UsageRollupDay func(*sql.Selector)
+
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/ent/usagerollup"
+	"github.com/sluicehq/sluice/ent/usagerollupday"
 	"github.com/sluicehq/sluice/ent/user"
 	"github.com/sluicehq/sluice/money"
 
@@ -657,40 +658,80 @@ func init() {
 	// usagerecordDescProviderProtocol is the schema descriptor for provider_protocol field.
 	usagerecordDescProviderProtocol := usagerecordFields[23].Descriptor()
 	usagerecord.ValueScanner.ProviderProtocol = usagerecordDescProviderProtocol.ValueScanner.(field.TypeValueScanner[string])
+	usagerollupMixin := schema.UsageRollup{}.Mixin()
+	usagerollupMixinFields0 := usagerollupMixin[0].Fields()
+	_ = usagerollupMixinFields0
 	usagerollupFields := schema.UsageRollup{}.Fields()
 	_ = usagerollupFields
 	// usagerollupDescRequests is the schema descriptor for requests field.
-	usagerollupDescRequests := usagerollupFields[5].Descriptor()
+	usagerollupDescRequests := usagerollupMixinFields0[0].Descriptor()
 	// usagerollup.DefaultRequests holds the default value on creation for the requests field.
 	usagerollup.DefaultRequests = usagerollupDescRequests.Default.(int64)
 	// usagerollupDescErrors is the schema descriptor for errors field.
-	usagerollupDescErrors := usagerollupFields[6].Descriptor()
+	usagerollupDescErrors := usagerollupMixinFields0[1].Descriptor()
 	// usagerollup.DefaultErrors holds the default value on creation for the errors field.
 	usagerollup.DefaultErrors = usagerollupDescErrors.Default.(int64)
 	// usagerollupDescUnpricedRequests is the schema descriptor for unpriced_requests field.
-	usagerollupDescUnpricedRequests := usagerollupFields[7].Descriptor()
+	usagerollupDescUnpricedRequests := usagerollupMixinFields0[2].Descriptor()
 	// usagerollup.DefaultUnpricedRequests holds the default value on creation for the unpriced_requests field.
 	usagerollup.DefaultUnpricedRequests = usagerollupDescUnpricedRequests.Default.(int64)
 	// usagerollupDescInputTokens is the schema descriptor for input_tokens field.
-	usagerollupDescInputTokens := usagerollupFields[8].Descriptor()
+	usagerollupDescInputTokens := usagerollupMixinFields0[3].Descriptor()
 	// usagerollup.DefaultInputTokens holds the default value on creation for the input_tokens field.
 	usagerollup.DefaultInputTokens = usagerollupDescInputTokens.Default.(int64)
 	// usagerollupDescOutputTokens is the schema descriptor for output_tokens field.
-	usagerollupDescOutputTokens := usagerollupFields[9].Descriptor()
+	usagerollupDescOutputTokens := usagerollupMixinFields0[4].Descriptor()
 	// usagerollup.DefaultOutputTokens holds the default value on creation for the output_tokens field.
 	usagerollup.DefaultOutputTokens = usagerollupDescOutputTokens.Default.(int64)
 	// usagerollupDescCachedInputTokens is the schema descriptor for cached_input_tokens field.
-	usagerollupDescCachedInputTokens := usagerollupFields[10].Descriptor()
+	usagerollupDescCachedInputTokens := usagerollupMixinFields0[5].Descriptor()
 	// usagerollup.DefaultCachedInputTokens holds the default value on creation for the cached_input_tokens field.
 	usagerollup.DefaultCachedInputTokens = usagerollupDescCachedInputTokens.Default.(int64)
 	// usagerollupDescCost is the schema descriptor for cost field.
-	usagerollupDescCost := usagerollupFields[11].Descriptor()
+	usagerollupDescCost := usagerollupMixinFields0[6].Descriptor()
 	// usagerollup.DefaultCost holds the default value on creation for the cost field.
 	usagerollup.DefaultCost = money.Micros(usagerollupDescCost.Default.(int64))
 	// usagerollupDescLatencyUsSum is the schema descriptor for latency_us_sum field.
-	usagerollupDescLatencyUsSum := usagerollupFields[12].Descriptor()
+	usagerollupDescLatencyUsSum := usagerollupMixinFields0[7].Descriptor()
 	// usagerollup.DefaultLatencyUsSum holds the default value on creation for the latency_us_sum field.
 	usagerollup.DefaultLatencyUsSum = usagerollupDescLatencyUsSum.Default.(int64)
+	usagerollupdayMixin := schema.UsageRollupDay{}.Mixin()
+	usagerollupdayMixinFields0 := usagerollupdayMixin[0].Fields()
+	_ = usagerollupdayMixinFields0
+	usagerollupdayFields := schema.UsageRollupDay{}.Fields()
+	_ = usagerollupdayFields
+	// usagerollupdayDescRequests is the schema descriptor for requests field.
+	usagerollupdayDescRequests := usagerollupdayMixinFields0[0].Descriptor()
+	// usagerollupday.DefaultRequests holds the default value on creation for the requests field.
+	usagerollupday.DefaultRequests = usagerollupdayDescRequests.Default.(int64)
+	// usagerollupdayDescErrors is the schema descriptor for errors field.
+	usagerollupdayDescErrors := usagerollupdayMixinFields0[1].Descriptor()
+	// usagerollupday.DefaultErrors holds the default value on creation for the errors field.
+	usagerollupday.DefaultErrors = usagerollupdayDescErrors.Default.(int64)
+	// usagerollupdayDescUnpricedRequests is the schema descriptor for unpriced_requests field.
+	usagerollupdayDescUnpricedRequests := usagerollupdayMixinFields0[2].Descriptor()
+	// usagerollupday.DefaultUnpricedRequests holds the default value on creation for the unpriced_requests field.
+	usagerollupday.DefaultUnpricedRequests = usagerollupdayDescUnpricedRequests.Default.(int64)
+	// usagerollupdayDescInputTokens is the schema descriptor for input_tokens field.
+	usagerollupdayDescInputTokens := usagerollupdayMixinFields0[3].Descriptor()
+	// usagerollupday.DefaultInputTokens holds the default value on creation for the input_tokens field.
+	usagerollupday.DefaultInputTokens = usagerollupdayDescInputTokens.Default.(int64)
+	// usagerollupdayDescOutputTokens is the schema descriptor for output_tokens field.
+	usagerollupdayDescOutputTokens := usagerollupdayMixinFields0[4].Descriptor()
+	// usagerollupday.DefaultOutputTokens holds the default value on creation for the output_tokens field.
+	usagerollupday.DefaultOutputTokens = usagerollupdayDescOutputTokens.Default.(int64)
+	// usagerollupdayDescCachedInputTokens is the schema descriptor for cached_input_tokens field.
+	usagerollupdayDescCachedInputTokens := usagerollupdayMixinFields0[5].Descriptor()
+	// usagerollupday.DefaultCachedInputTokens holds the default value on creation for the cached_input_tokens field.
+	usagerollupday.DefaultCachedInputTokens = usagerollupdayDescCachedInputTokens.Default.(int64)
+	// usagerollupdayDescCost is the schema descriptor for cost field.
+	usagerollupdayDescCost := usagerollupdayMixinFields0[6].Descriptor()
+	// usagerollupday.DefaultCost holds the default value on creation for the cost field.
+	usagerollupday.DefaultCost = money.Micros(usagerollupdayDescCost.Default.(int64))
+	// usagerollupdayDescLatencyUsSum is the schema descriptor for latency_us_sum field.
+	usagerollupdayDescLatencyUsSum := usagerollupdayMixinFields0[7].Descriptor()
+	// usagerollupday.DefaultLatencyUsSum holds the default value on creation for the latency_us_sum field.
+	usagerollupday.DefaultLatencyUsSum = usagerollupdayDescLatencyUsSum.Default.(int64)
 	userMixin := schema.User{}.Mixin()
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0

@@ -6,6 +6,7 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+	"entgo.io/ent/schema/mixin"
 
 	"github.com/sluicehq/sluice/latencyhist"
 	"github.com/sluicehq/sluice/money"
@@ -23,12 +24,72 @@ type UsageRollup struct {
 
 // Fields of the UsageRollup.
 func (UsageRollup) Fields() []ent.Field {
-	fields := []ent.Field{
+	return []ent.Field{
 		field.Time("hour").Immutable().Comment("Start of the UTC hour.").Annotations(entgql.OrderField("HOUR")),
 		field.Int("organization_id").Immutable(),
 		field.Int("service_id").Immutable(),
 		field.Int("api_key_id").Immutable(),
 		field.String("model").Immutable(),
+	}
+}
+
+// Mixin of the UsageRollup: the sums.
+func (UsageRollup) Mixin() []ent.Mixin { return []ent.Mixin{UsageSums{}} }
+
+// Indexes of the UsageRollup.
+func (UsageRollup) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("hour", "organization_id", "service_id", "api_key_id", "model").Unique(),
+		// The organization's report reads its own rows (key 0) by hour; a
+		// key's or a service's report reads that key's or service's.
+		index.Fields("organization_id", "api_key_id", "hour"),
+		index.Fields("organization_id", "service_id", "hour"),
+	}
+}
+
+// Annotations of the UsageRollup: reached through the usage query.
+func (UsageRollup) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// UsageRollupDay sums one UTC day of one organization's use of one model:
+// the same sums as the organization's hourly rows of that day, so that a
+// report over months by day reads a row a day and model, not 24.
+type UsageRollupDay struct {
+	ent.Schema
+}
+
+// Fields of the UsageRollupDay.
+func (UsageRollupDay) Fields() []ent.Field {
+	return []ent.Field{
+		field.Time("day").Immutable().Comment("Start of the UTC day."),
+		field.Int("organization_id").Immutable(),
+		field.String("model").Immutable(),
+	}
+}
+
+// Mixin of the UsageRollupDay: the sums.
+func (UsageRollupDay) Mixin() []ent.Mixin { return []ent.Mixin{UsageSums{}} }
+
+// Indexes of the UsageRollupDay: the key, which leads with the
+// organization, whose report reads a range of its days.
+func (UsageRollupDay) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("organization_id", "day", "model").Unique()}
+}
+
+// Annotations of the UsageRollupDay: reached through the usage query.
+func (UsageRollupDay) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// UsageSums are a roll-up's sums of the requests it counts.
+type UsageSums struct {
+	mixin.Schema
+}
+
+// Fields of the UsageSums.
+func (UsageSums) Fields() []ent.Field {
+	fields := []ent.Field{
 		field.Int64("requests").Default(0),
 		field.Int64("errors").Default(0).Comment("Requests answered with a status of 400 or more."),
 		field.Int64("unpriced_requests").Default(0).Comment("Requests for models without a price; their cost is unknown, not zero."),
@@ -52,20 +113,4 @@ func (UsageRollup) Fields() []ent.Field {
 	fields = append(fields, field.Int64("refused_requests").Optional().
 		Comment("Part of errors the gateway answered itself, without calling an upstream (limits, balance, invalid requests)."))
 	return fields
-}
-
-// Indexes of the UsageRollup.
-func (UsageRollup) Indexes() []ent.Index {
-	return []ent.Index{
-		index.Fields("hour", "organization_id", "service_id", "api_key_id", "model").Unique(),
-		// The organization's report reads its own rows (key 0) by hour; a
-		// key's or a service's report reads that key's or service's.
-		index.Fields("organization_id", "api_key_id", "hour"),
-		index.Fields("organization_id", "service_id", "hour"),
-	}
-}
-
-// Annotations of the UsageRollup: reached through the usage query.
-func (UsageRollup) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }

@@ -12,16 +12,6 @@ const (
 	Label = "usage_rollup"
 	// FieldID holds the string denoting the id field in the database.
 	FieldID = "id"
-	// FieldHour holds the string denoting the hour field in the database.
-	FieldHour = "hour"
-	// FieldOrganizationID holds the string denoting the organization_id field in the database.
-	FieldOrganizationID = "organization_id"
-	// FieldServiceID holds the string denoting the service_id field in the database.
-	FieldServiceID = "service_id"
-	// FieldAPIKeyID holds the string denoting the api_key_id field in the database.
-	FieldAPIKeyID = "api_key_id"
-	// FieldModel holds the string denoting the model field in the database.
-	FieldModel = "model"
 	// FieldRequests holds the string denoting the requests field in the database.
 	FieldRequests = "requests"
 	// FieldErrors holds the string denoting the errors field in the database.
@@ -148,6 +138,16 @@ const (
 	FieldLatencyB51 = "latency_b51"
 	// FieldRefusedRequests holds the string denoting the refused_requests field in the database.
 	FieldRefusedRequests = "refused_requests"
+	// FieldHour holds the string denoting the hour field in the database.
+	FieldHour = "hour"
+	// FieldOrganizationID holds the string denoting the organization_id field in the database.
+	FieldOrganizationID = "organization_id"
+	// FieldServiceID holds the string denoting the service_id field in the database.
+	FieldServiceID = "service_id"
+	// FieldAPIKeyID holds the string denoting the api_key_id field in the database.
+	FieldAPIKeyID = "api_key_id"
+	// FieldModel holds the string denoting the model field in the database.
+	FieldModel = "model"
 	// Table holds the table name of the usagerollup in the database.
 	Table = "usage_rollups"
 )
@@ -155,11 +155,6 @@ const (
 // Columns holds all SQL columns for usagerollup fields.
 var Columns = []string{
 	FieldID,
-	FieldHour,
-	FieldOrganizationID,
-	FieldServiceID,
-	FieldAPIKeyID,
-	FieldModel,
 	FieldRequests,
 	FieldErrors,
 	FieldUnpricedRequests,
@@ -223,6 +218,11 @@ var Columns = []string{
 	FieldLatencyB50,
 	FieldLatencyB51,
 	FieldRefusedRequests,
+	FieldHour,
+	FieldOrganizationID,
+	FieldServiceID,
+	FieldAPIKeyID,
+	FieldModel,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -260,31 +260,6 @@ type OrderOption func(*sql.Selector)
 // ByID orders the results by the id field.
 func ByID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldID, opts...).ToFunc()
-}
-
-// ByHour orders the results by the hour field.
-func ByHour(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldHour, opts...).ToFunc()
-}
-
-// ByOrganizationID orders the results by the organization_id field.
-func ByOrganizationID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldOrganizationID, opts...).ToFunc()
-}
-
-// ByServiceID orders the results by the service_id field.
-func ByServiceID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldServiceID, opts...).ToFunc()
-}
-
-// ByAPIKeyID orders the results by the api_key_id field.
-func ByAPIKeyID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldAPIKeyID, opts...).ToFunc()
-}
-
-// ByModel orders the results by the model field.
-func ByModel(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldModel, opts...).ToFunc()
 }
 
 // ByRequests orders the results by the requests field.
@@ -600,4 +575,29 @@ func ByLatencyB51(opts ...sql.OrderTermOption) OrderOption {
 // ByRefusedRequests orders the results by the refused_requests field.
 func ByRefusedRequests(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRefusedRequests, opts...).ToFunc()
+}
+
+// ByHour orders the results by the hour field.
+func ByHour(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHour, opts...).ToFunc()
+}
+
+// ByOrganizationID orders the results by the organization_id field.
+func ByOrganizationID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOrganizationID, opts...).ToFunc()
+}
+
+// ByServiceID orders the results by the service_id field.
+func ByServiceID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldServiceID, opts...).ToFunc()
+}
+
+// ByAPIKeyID orders the results by the api_key_id field.
+func ByAPIKeyID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAPIKeyID, opts...).ToFunc()
+}
+
+// ByModel orders the results by the model field.
+func ByModel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldModel, opts...).ToFunc()
 }

@@ -55,31 +55,6 @@ func IDLTE(id int) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldLTE(FieldID, id))
 }
 
-// Hour applies equality check predicate on the "hour" field. It's identical to HourEQ.
-func Hour(v time.Time) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldEQ(FieldHour, v))
-}
-
-// OrganizationID applies equality check predicate on the "organization_id" field. It's identical to OrganizationIDEQ.
-func OrganizationID(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldEQ(FieldOrganizationID, v))
-}
-
-// ServiceID applies equality check predicate on the "service_id" field. It's identical to ServiceIDEQ.
-func ServiceID(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldEQ(FieldServiceID, v))
-}
-
-// APIKeyID applies equality check predicate on the "api_key_id" field. It's identical to APIKeyIDEQ.
-func APIKeyID(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldEQ(FieldAPIKeyID, v))
-}
-
-// Model applies equality check predicate on the "model" field. It's identical to ModelEQ.
-func Model(v string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldEQ(FieldModel, v))
-}
-
 // Requests applies equality check predicate on the "requests" field. It's identical to RequestsEQ.
 func Requests(v int64) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldEQ(FieldRequests, v))
@@ -396,229 +371,29 @@ func RefusedRequests(v int64) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldEQ(FieldRefusedRequests, v))
 }
 
-// HourEQ applies the EQ predicate on the "hour" field.
-func HourEQ(v time.Time) predicate.UsageRollup {
+// Hour applies equality check predicate on the "hour" field. It's identical to HourEQ.
+func Hour(v time.Time) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldEQ(FieldHour, v))
 }
 
-// HourNEQ applies the NEQ predicate on the "hour" field.
-func HourNEQ(v time.Time) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldNEQ(FieldHour, v))
-}
-
-// HourIn applies the In predicate on the "hour" field.
-func HourIn(vs ...time.Time) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldIn(FieldHour, vs...))
-}
-
-// HourNotIn applies the NotIn predicate on the "hour" field.
-func HourNotIn(vs ...time.Time) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldNotIn(FieldHour, vs...))
-}
-
-// HourGT applies the GT predicate on the "hour" field.
-func HourGT(v time.Time) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldGT(FieldHour, v))
-}
-
-// HourGTE applies the GTE predicate on the "hour" field.
-func HourGTE(v time.Time) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldGTE(FieldHour, v))
-}
-
-// HourLT applies the LT predicate on the "hour" field.
-func HourLT(v time.Time) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldLT(FieldHour, v))
-}
-
-// HourLTE applies the LTE predicate on the "hour" field.
-func HourLTE(v time.Time) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldLTE(FieldHour, v))
-}
-
-// OrganizationIDEQ applies the EQ predicate on the "organization_id" field.
-func OrganizationIDEQ(v int) predicate.UsageRollup {
+// OrganizationID applies equality check predicate on the "organization_id" field. It's identical to OrganizationIDEQ.
+func OrganizationID(v int) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldEQ(FieldOrganizationID, v))
 }
 
-// OrganizationIDNEQ applies the NEQ predicate on the "organization_id" field.
-func OrganizationIDNEQ(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldNEQ(FieldOrganizationID, v))
-}
-
-// OrganizationIDIn applies the In predicate on the "organization_id" field.
-func OrganizationIDIn(vs ...int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldIn(FieldOrganizationID, vs...))
-}
-
-// OrganizationIDNotIn applies the NotIn predicate on the "organization_id" field.
-func OrganizationIDNotIn(vs ...int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldNotIn(FieldOrganizationID, vs...))
-}
-
-// OrganizationIDGT applies the GT predicate on the "organization_id" field.
-func OrganizationIDGT(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldGT(FieldOrganizationID, v))
-}
-
-// OrganizationIDGTE applies the GTE predicate on the "organization_id" field.
-func OrganizationIDGTE(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldGTE(FieldOrganizationID, v))
-}
-
-// OrganizationIDLT applies the LT predicate on the "organization_id" field.
-func OrganizationIDLT(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldLT(FieldOrganizationID, v))
-}
-
-// OrganizationIDLTE applies the LTE predicate on the "organization_id" field.
-func OrganizationIDLTE(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldLTE(FieldOrganizationID, v))
-}
-
-// ServiceIDEQ applies the EQ predicate on the "service_id" field.
-func ServiceIDEQ(v int) predicate.UsageRollup {
+// ServiceID applies equality check predicate on the "service_id" field. It's identical to ServiceIDEQ.
+func ServiceID(v int) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldEQ(FieldServiceID, v))
 }
 
-// ServiceIDNEQ applies the NEQ predicate on the "service_id" field.
-func ServiceIDNEQ(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldNEQ(FieldServiceID, v))
-}
-
-// ServiceIDIn applies the In predicate on the "service_id" field.
-func ServiceIDIn(vs ...int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldIn(FieldServiceID, vs...))
-}
-
-// ServiceIDNotIn applies the NotIn predicate on the "service_id" field.
-func ServiceIDNotIn(vs ...int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldNotIn(FieldServiceID, vs...))
-}
-
-// ServiceIDGT applies the GT predicate on the "service_id" field.
-func ServiceIDGT(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldGT(FieldServiceID, v))
-}
-
-// ServiceIDGTE applies the GTE predicate on the "service_id" field.
-func ServiceIDGTE(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldGTE(FieldServiceID, v))
-}
-
-// ServiceIDLT applies the LT predicate on the "service_id" field.
-func ServiceIDLT(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldLT(FieldServiceID, v))
-}
-
-// ServiceIDLTE applies the LTE predicate on the "service_id" field.
-func ServiceIDLTE(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldLTE(FieldServiceID, v))
-}
-
-// APIKeyIDEQ applies the EQ predicate on the "api_key_id" field.
-func APIKeyIDEQ(v int) predicate.UsageRollup {
+// APIKeyID applies equality check predicate on the "api_key_id" field. It's identical to APIKeyIDEQ.
+func APIKeyID(v int) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldEQ(FieldAPIKeyID, v))
 }
 
-// APIKeyIDNEQ applies the NEQ predicate on the "api_key_id" field.
-func APIKeyIDNEQ(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldNEQ(FieldAPIKeyID, v))
-}
-
-// APIKeyIDIn applies the In predicate on the "api_key_id" field.
-func APIKeyIDIn(vs ...int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldIn(FieldAPIKeyID, vs...))
-}
-
-// APIKeyIDNotIn applies the NotIn predicate on the "api_key_id" field.
-func APIKeyIDNotIn(vs ...int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldNotIn(FieldAPIKeyID, vs...))
-}
-
-// APIKeyIDGT applies the GT predicate on the "api_key_id" field.
-func APIKeyIDGT(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldGT(FieldAPIKeyID, v))
-}
-
-// APIKeyIDGTE applies the GTE predicate on the "api_key_id" field.
-func APIKeyIDGTE(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldGTE(FieldAPIKeyID, v))
-}
-
-// APIKeyIDLT applies the LT predicate on the "api_key_id" field.
-func APIKeyIDLT(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldLT(FieldAPIKeyID, v))
-}
-
-// APIKeyIDLTE applies the LTE predicate on the "api_key_id" field.
-func APIKeyIDLTE(v int) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldLTE(FieldAPIKeyID, v))
-}
-
-// ModelEQ applies the EQ predicate on the "model" field.
-func ModelEQ(v string) predicate.UsageRollup {
+// Model applies equality check predicate on the "model" field. It's identical to ModelEQ.
+func Model(v string) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldEQ(FieldModel, v))
-}
-
-// ModelNEQ applies the NEQ predicate on the "model" field.
-func ModelNEQ(v string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldNEQ(FieldModel, v))
-}
-
-// ModelIn applies the In predicate on the "model" field.
-func ModelIn(vs ...string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldIn(FieldModel, vs...))
-}
-
-// ModelNotIn applies the NotIn predicate on the "model" field.
-func ModelNotIn(vs ...string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldNotIn(FieldModel, vs...))
-}
-
-// ModelGT applies the GT predicate on the "model" field.
-func ModelGT(v string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldGT(FieldModel, v))
-}
-
-// ModelGTE applies the GTE predicate on the "model" field.
-func ModelGTE(v string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldGTE(FieldModel, v))
-}
-
-// ModelLT applies the LT predicate on the "model" field.
-func ModelLT(v string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldLT(FieldModel, v))
-}
-
-// ModelLTE applies the LTE predicate on the "model" field.
-func ModelLTE(v string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldLTE(FieldModel, v))
-}
-
-// ModelContains applies the Contains predicate on the "model" field.
-func ModelContains(v string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldContains(FieldModel, v))
-}
-
-// ModelHasPrefix applies the HasPrefix predicate on the "model" field.
-func ModelHasPrefix(v string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldHasPrefix(FieldModel, v))
-}
-
-// ModelHasSuffix applies the HasSuffix predicate on the "model" field.
-func ModelHasSuffix(v string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldHasSuffix(FieldModel, v))
-}
-
-// ModelEqualFold applies the EqualFold predicate on the "model" field.
-func ModelEqualFold(v string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldEqualFold(FieldModel, v))
-}
-
-// ModelContainsFold applies the ContainsFold predicate on the "model" field.
-func ModelContainsFold(v string) predicate.UsageRollup {
-	return predicate.UsageRollup(sql.FieldContainsFold(FieldModel, v))
 }
 
 // RequestsEQ applies the EQ predicate on the "requests" field.
@@ -3703,6 +3478,231 @@ func RefusedRequestsIsNil() predicate.UsageRollup {
 // RefusedRequestsNotNil applies the NotNil predicate on the "refused_requests" field.
 func RefusedRequestsNotNil() predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldNotNull(FieldRefusedRequests))
+}
+
+// HourEQ applies the EQ predicate on the "hour" field.
+func HourEQ(v time.Time) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldHour, v))
+}
+
+// HourNEQ applies the NEQ predicate on the "hour" field.
+func HourNEQ(v time.Time) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldHour, v))
+}
+
+// HourIn applies the In predicate on the "hour" field.
+func HourIn(vs ...time.Time) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldHour, vs...))
+}
+
+// HourNotIn applies the NotIn predicate on the "hour" field.
+func HourNotIn(vs ...time.Time) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldHour, vs...))
+}
+
+// HourGT applies the GT predicate on the "hour" field.
+func HourGT(v time.Time) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldHour, v))
+}
+
+// HourGTE applies the GTE predicate on the "hour" field.
+func HourGTE(v time.Time) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldHour, v))
+}
+
+// HourLT applies the LT predicate on the "hour" field.
+func HourLT(v time.Time) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldHour, v))
+}
+
+// HourLTE applies the LTE predicate on the "hour" field.
+func HourLTE(v time.Time) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldHour, v))
+}
+
+// OrganizationIDEQ applies the EQ predicate on the "organization_id" field.
+func OrganizationIDEQ(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldOrganizationID, v))
+}
+
+// OrganizationIDNEQ applies the NEQ predicate on the "organization_id" field.
+func OrganizationIDNEQ(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldOrganizationID, v))
+}
+
+// OrganizationIDIn applies the In predicate on the "organization_id" field.
+func OrganizationIDIn(vs ...int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldOrganizationID, vs...))
+}
+
+// OrganizationIDNotIn applies the NotIn predicate on the "organization_id" field.
+func OrganizationIDNotIn(vs ...int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldOrganizationID, vs...))
+}
+
+// OrganizationIDGT applies the GT predicate on the "organization_id" field.
+func OrganizationIDGT(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldOrganizationID, v))
+}
+
+// OrganizationIDGTE applies the GTE predicate on the "organization_id" field.
+func OrganizationIDGTE(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldOrganizationID, v))
+}
+
+// OrganizationIDLT applies the LT predicate on the "organization_id" field.
+func OrganizationIDLT(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldOrganizationID, v))
+}
+
+// OrganizationIDLTE applies the LTE predicate on the "organization_id" field.
+func OrganizationIDLTE(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldOrganizationID, v))
+}
+
+// ServiceIDEQ applies the EQ predicate on the "service_id" field.
+func ServiceIDEQ(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldServiceID, v))
+}
+
+// ServiceIDNEQ applies the NEQ predicate on the "service_id" field.
+func ServiceIDNEQ(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldServiceID, v))
+}
+
+// ServiceIDIn applies the In predicate on the "service_id" field.
+func ServiceIDIn(vs ...int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldServiceID, vs...))
+}
+
+// ServiceIDNotIn applies the NotIn predicate on the "service_id" field.
+func ServiceIDNotIn(vs ...int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldServiceID, vs...))
+}
+
+// ServiceIDGT applies the GT predicate on the "service_id" field.
+func ServiceIDGT(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldServiceID, v))
+}
+
+// ServiceIDGTE applies the GTE predicate on the "service_id" field.
+func ServiceIDGTE(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldServiceID, v))
+}
+
+// ServiceIDLT applies the LT predicate on the "service_id" field.
+func ServiceIDLT(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldServiceID, v))
+}
+
+// ServiceIDLTE applies the LTE predicate on the "service_id" field.
+func ServiceIDLTE(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldServiceID, v))
+}
+
+// APIKeyIDEQ applies the EQ predicate on the "api_key_id" field.
+func APIKeyIDEQ(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldAPIKeyID, v))
+}
+
+// APIKeyIDNEQ applies the NEQ predicate on the "api_key_id" field.
+func APIKeyIDNEQ(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldAPIKeyID, v))
+}
+
+// APIKeyIDIn applies the In predicate on the "api_key_id" field.
+func APIKeyIDIn(vs ...int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldAPIKeyID, vs...))
+}
+
+// APIKeyIDNotIn applies the NotIn predicate on the "api_key_id" field.
+func APIKeyIDNotIn(vs ...int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldAPIKeyID, vs...))
+}
+
+// APIKeyIDGT applies the GT predicate on the "api_key_id" field.
+func APIKeyIDGT(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldAPIKeyID, v))
+}
+
+// APIKeyIDGTE applies the GTE predicate on the "api_key_id" field.
+func APIKeyIDGTE(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldAPIKeyID, v))
+}
+
+// APIKeyIDLT applies the LT predicate on the "api_key_id" field.
+func APIKeyIDLT(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldAPIKeyID, v))
+}
+
+// APIKeyIDLTE applies the LTE predicate on the "api_key_id" field.
+func APIKeyIDLTE(v int) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldAPIKeyID, v))
+}
+
+// ModelEQ applies the EQ predicate on the "model" field.
+func ModelEQ(v string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldModel, v))
+}
+
+// ModelNEQ applies the NEQ predicate on the "model" field.
+func ModelNEQ(v string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldModel, v))
+}
+
+// ModelIn applies the In predicate on the "model" field.
+func ModelIn(vs ...string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldModel, vs...))
+}
+
+// ModelNotIn applies the NotIn predicate on the "model" field.
+func ModelNotIn(vs ...string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldModel, vs...))
+}
+
+// ModelGT applies the GT predicate on the "model" field.
+func ModelGT(v string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldModel, v))
+}
+
+// ModelGTE applies the GTE predicate on the "model" field.
+func ModelGTE(v string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldModel, v))
+}
+
+// ModelLT applies the LT predicate on the "model" field.
+func ModelLT(v string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldModel, v))
+}
+
+// ModelLTE applies the LTE predicate on the "model" field.
+func ModelLTE(v string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldModel, v))
+}
+
+// ModelContains applies the Contains predicate on the "model" field.
+func ModelContains(v string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldContains(FieldModel, v))
+}
+
+// ModelHasPrefix applies the HasPrefix predicate on the "model" field.
+func ModelHasPrefix(v string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldHasPrefix(FieldModel, v))
+}
+
+// ModelHasSuffix applies the HasSuffix predicate on the "model" field.
+func ModelHasSuffix(v string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldHasSuffix(FieldModel, v))
+}
+
+// ModelEqualFold applies the EqualFold predicate on the "model" field.
+func ModelEqualFold(v string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEqualFold(FieldModel, v))
+}
+
+// ModelContainsFold applies the ContainsFold predicate on the "model" field.
+func ModelContainsFold(v string) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldContainsFold(FieldModel, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -1,2 +1,0 @@
--- Modify "usage_rollups" table
-ALTER TABLE "usage_rollups" ADD COLUMN "refused_requests" bigint NULL;
