@@ -240,7 +240,9 @@ func (g *gateway) routes() http.Handler {
 	// bucket also bounds how often one address starts an export.
 	mux.Handle("GET /api/admin/usage.csv", byAddress(g.cors().Handler(g.auth.Middleware(anonymous.REST(usageexport.Handler(g.db.Client, g.log))))))
 	if g.cfg.Playground {
-		mux.Handle("GET /playground", graph.Playground("/graphql"))
+		explorer := web.Playground()
+		mux.Handle("GET /playground", explorer)
+		mux.Handle("GET /playground/", explorer)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/organization"
 	"github.com/sluicehq/sluice/graph/generated"
+	"github.com/sluicehq/sluice/usagewhere"
 )
 
 // AlertWebhookURL is the resolver for the alertWebhookURL field.
@@ -129,6 +130,9 @@ func (r *queryResolver) Services(ctx context.Context, after *entgql.Cursor[int],
 // UsageRecords is the resolver for the usageRecords field.
 func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) (*ent.UsageRecordConnection, error) {
 	if _, err := viewer(ctx); err != nil {
+		return nil, err
+	}
+	if err := usagewhere.Check(where); err != nil {
 		return nil, err
 	}
 	conn, err := r.Client.UsageRecord.Query().Paginate(withoutCount(ctx), after, first, before, last,

@@ -16,7 +16,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -223,11 +222,6 @@ func originHosts(origins []string) []string {
 		}
 	}
 	return hosts
-}
-
-// Playground serves the GraphQL playground for the endpoint at path.
-func Playground(path string) http.Handler {
-	return playground.Handler("Sluice GraphQL", path)
 }
 
 // depthLimit refuses operations nested deeper than max before they run:

@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/ent/predicate"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/usagerecord"
+	"github.com/sluicehq/sluice/usagewhere"
 )
 
 // PageSize is how many records one read fetches and one flush sends.
@@ -57,6 +58,10 @@ func Handler(client *ent.Client, log *slog.Logger) http.Handler {
 				writeDetail(w, http.StatusBadRequest, "where: not a UsageRecordWhereInput as JSON: "+err.Error())
 				return
 			}
+		}
+		if err := usagewhere.Check(where); err != nil {
+			writeDetail(w, http.StatusBadRequest, err.Error())
+			return
 		}
 		var filter predicate.UsageRecord
 		if where != nil {

@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
+import { precompress } from './precompress';
 
 // In development the dashboard (http://localhost:5173) calls a running
 // gateway directly; the gateway's CORS allows this origin by default.
@@ -7,7 +8,7 @@ import react from '@vitejs/plugin-react';
 const gateway = process.env.SLUICE_URL ?? 'http://localhost:8080';
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), precompress()],
   define: {
     __GRAPHQL_URL__: JSON.stringify(process.env.NODE_ENV === 'production' ? '/graphql' : `${gateway}/graphql`),
   },
@@ -19,7 +20,7 @@ export default defineConfig({
   },
   server: { port: 5173, strictPort: true },
   test: {
-    include: ['src/**/*.test.{ts,tsx}'],
+    include: ['src/**/*.test.{ts,tsx}', 'playground/**/*.test.ts', '*.test.ts'],
     environment: 'node',
   },
 });

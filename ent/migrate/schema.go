@@ -726,14 +726,9 @@ var (
 		PrimaryKey: []*schema.Column{UsageRollupsColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "usagerollup_hour_organization_id_service_id_api_key_id_model",
+				Name:    "usagerollup_organization_id_api_key_id_hour_service_id_model",
 				Unique:  true,
-				Columns: []*schema.Column{UsageRollupsColumns[64], UsageRollupsColumns[65], UsageRollupsColumns[66], UsageRollupsColumns[67], UsageRollupsColumns[68]},
-			},
-			{
-				Name:    "usagerollup_organization_id_api_key_id_hour",
-				Unique:  false,
-				Columns: []*schema.Column{UsageRollupsColumns[65], UsageRollupsColumns[67], UsageRollupsColumns[64]},
+				Columns: []*schema.Column{UsageRollupsColumns[65], UsageRollupsColumns[67], UsageRollupsColumns[64], UsageRollupsColumns[66], UsageRollupsColumns[68]},
 			},
 			{
 				Name:    "usagerollup_organization_id_service_id_hour",

@@ -39,10 +39,10 @@ func (UsageRollup) Mixin() []ent.Mixin { return []ent.Mixin{UsageSums{}} }
 // Indexes of the UsageRollup.
 func (UsageRollup) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("hour", "organization_id", "service_id", "api_key_id", "model").Unique(),
-		// The organization's report reads its own rows (key 0) by hour; a
-		// key's or a service's report reads that key's or service's.
-		index.Fields("organization_id", "api_key_id", "hour"),
+		// The key, in the order the organization's report reads its own
+		// rows (key 0) by hour and a key's report that key's.
+		index.Fields("organization_id", "api_key_id", "hour", "service_id", "model").Unique(),
+		// A service's report reads its keys' rows by hour.
 		index.Fields("organization_id", "service_id", "hour"),
 	}
 }
