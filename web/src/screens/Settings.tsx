@@ -104,22 +104,28 @@ const UpdateBalance = graphql(`
   }
 `);
 
+export const PriceFields = graphql(`
+  fragment PriceFields on ModelPrice {
+    id
+    provider
+    model
+    inputPerMtok
+    outputPerMtok
+    cachedInputPerMtok
+    cacheWritePerMtok
+    cacheWrite1hPerMtok
+    kind
+    customized
+  }
+`);
+
 const Prices = graphql(`
   query Prices($where: ModelPriceWhereInput) {
     modelPrices(first: 100, where: $where, orderBy: { field: PROVIDER }) {
       totalCount
       edges {
         node {
-          id
-          provider
-          model
-          inputPerMtok
-          outputPerMtok
-          cachedInputPerMtok
-          cacheWritePerMtok
-          cacheWrite1hPerMtok
-          kind
-          customized
+          ...PriceFields
         }
       }
     }
@@ -150,16 +156,7 @@ export const SETTINGS_TABS = [
 const CreatePrice = graphql(`
   mutation CreateModelPrice($input: CreateModelPriceInput!) {
     createModelPrice(input: $input) {
-      id
-      provider
-      model
-      inputPerMtok
-      outputPerMtok
-      cachedInputPerMtok
-      cacheWritePerMtok
-      cacheWrite1hPerMtok
-      kind
-      customized
+      ...PriceFields
     }
   }
 `);

@@ -9,6 +9,32 @@ import { Pager, usePager } from '../pager';
 import { Badge, CopyButton, Dialog, Empty, ErrorNote, Loading, Page, SelectField, TextField } from '../ui';
 import { downloadUsageCSV } from '../usageexport';
 
+export const UsageRecordFields = graphql(`
+  fragment UsageRecordFields on UsageRecord {
+    id
+    createdAt
+    requestID
+    serviceID
+    apiKeyID
+    protocol
+    providerProtocol
+    endpoint
+    model
+    inputTokens
+    outputTokens
+    cachedInputTokens
+    cacheWriteTokens
+    cost
+    priced
+    status
+    error
+    latencyUs
+    ttfbUs
+    streamed
+    partial
+  }
+`);
+
 const UsageLogQuery = graphql(`
   query UsageLog($after: Cursor, $where: UsageRecordWhereInput) {
     usageRecords(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {
@@ -20,27 +46,7 @@ const UsageLogQuery = graphql(`
       }
       edges {
         node {
-          id
-          createdAt
-          requestID
-          serviceID
-          apiKeyID
-          protocol
-          providerProtocol
-          endpoint
-          model
-          inputTokens
-          outputTokens
-          cachedInputTokens
-          cacheWriteTokens
-          cost
-          priced
-          status
-          error
-          latencyUs
-          ttfbUs
-          streamed
-          partial
+          ...UsageRecordFields
         }
       }
     }
@@ -52,29 +58,9 @@ const UsageRecordDetail = graphql(`
     usageRecords(first: 1, where: { id: $id }) {
       edges {
         node {
-          id
-          createdAt
-          requestID
-          serviceID
-          apiKeyID
+          ...UsageRecordFields
           credentialID
-          protocol
-          providerProtocol
-          endpoint
-          model
-          inputTokens
-          outputTokens
-          cachedInputTokens
-          cacheWriteTokens
           cacheWrite1hTokens
-          cost
-          priced
-          status
-          error
-          latencyUs
-          ttfbUs
-          streamed
-          partial
           attempts {
             targetID
             credentialID
