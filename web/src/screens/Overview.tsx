@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { UsageEventsSubscription, UsageSplit } from '../gql/graphql';
@@ -360,8 +360,13 @@ function UsageBreakdown({ from, step, starts, label, range, version }: { from: n
     query: BreakdownQuery,
     variables: { from: new Date(from).toISOString(), bucket: range === '24h' ? 'HOUR' : 'DAY', by },
   });
+  // The overview's request count moves with new traffic: ask again then,
+  // not on the first draw.
+  const seen = useRef(version);
   useEffect(() => {
-    if (version) refetch({ requestPolicy: 'network-only' });
+    if (seen.current === version) return;
+    seen.current = version;
+    refetch({ requestPolicy: 'network-only' });
   }, [version, refetch]);
   const m = METRICS.find((x) => x.id === metric) ?? METRICS[0];
   const groups = data?.usage.split;
