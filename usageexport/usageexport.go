@@ -39,7 +39,11 @@ var Header = []string{"time", "request_id", "service", "key", "model", "protocol
 // attachment, to the viewer auth.Authenticator's middleware put in the
 // request context, reading through that context so only the viewer's
 // organization's records are seen.
+//
+// One export runs at a time per organization, and MaxExports in all; one
+// more is refused with 429 and Retry-After.
 func Handler(client *ent.Client, log *slog.Logger) http.Handler {
+	var exports gate
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if auth.ViewerFrom(ctx) == nil {
@@ -72,6 +76,13 @@ func Handler(client *ent.Client, log *slog.Logger) http.Handler {
 			}
 			filter = p
 		}
+		org := auth.ViewerFrom(ctx).OrgID
+		if ok, why := exports.enter(org); !ok {
+			w.Header().Set("Retry-After", "30")
+			writeDetail(w, http.StatusTooManyRequests, why)
+			return
+		}
+		defer exports.leave(org)
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="usage-%s.csv"`, time.Now().UTC().Format("20060102-150405")))
 		w.Header().Set("Cache-Control", "no-store")

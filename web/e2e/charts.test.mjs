@@ -1,13 +1,13 @@
 // Browser tests of the usage charts and breakdown, the settings' sub-pages
 // and the usage record detail, against the real gateway with traffic sent
 // through its proxy to a local fake provider.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildGateway, cleanup, createUser, launchBrowser, screenshot, startGateway } from './gateway.mjs';
+import { buildGateway, createUser, launchBrowser, pages, screenshot, startGateway, teardown } from './gateway.mjs';
 
 const PASSWORD = 'e2e-charts-password-1';
 
@@ -88,39 +88,13 @@ before(async () => {
   }
 });
 
-after(async () => {
-  await browser?.close();
-  await gateway?.stop();
-  await upstream?.close();
-  if (process.exitCode && gateway) console.error(gateway.logs.join(''));
-  await cleanup(dataDir, build?.dir);
-});
+after(() => teardown({ browser, gateway, upstream, dirs: [dataDir, build?.dir] }));
 
-let openPages = [];
+const { newPage: openPage, e2e } = pages(() => ({ browser, gateway }));
 
-function e2e(name, fn) {
-  test(name, async () => {
-    openPages = [];
-    try {
-      await fn();
-    } catch (err) {
-      for (const [i, page] of openPages.entries()) await screenshot(page, `FAILED-charts-${name.replace(/\W+/g, '-')}-${i}`).catch(() => {});
-      throw err;
-    } finally {
-      for (const page of openPages) await page.context().close().catch(() => {});
-    }
-  });
-}
-
+/** A page logged in as the admin, on the overview. */
 async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: gateway.url });
-  context.setDefaultTimeout(10_000);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => m.type() === 'error' && !/401|Unauthorized/.test(m.text()) && errors.push(m.text()));
-  page.errors = errors;
-  openPages.push(page);
+  const page = await openPage({ width: 1280, height: 900 });
   await page.goto('/');
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(PASSWORD);

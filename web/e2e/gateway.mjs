@@ -5,6 +5,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 
@@ -83,8 +84,9 @@ export async function launchBrowser() {
 }
 
 /** An OpenAI-compatible provider that answers every chat completion with
- * fixed usage, and its model list, with rate-limit headers. */
-export async function startFakeUpstream() {
+ * fixed usage (by default 1M tokens in and out, 4,000 written to cache), and
+ * its model list, with rate-limit headers. */
+export async function startFakeUpstream({ usage = { prompt_tokens: 1000000, completion_tokens: 1000000, total_tokens: 2000000, prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 4000 } } } = {}) {
   const { createServer: createHTTP } = await import('node:http');
   const requests = [];
   const server = createHTTP((req, res) => {
@@ -106,7 +108,7 @@ export async function startFakeUpstream() {
       res.end(JSON.stringify({
         id: 'chatcmpl-e2e', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
         choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the fake upstream.' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 1000000, completion_tokens: 1000000, total_tokens: 2000000, prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 4000 } },
+        usage,
       }));
     });
   });
@@ -114,15 +116,58 @@ export async function startFakeUpstream() {
   return { url: `http://127.0.0.1:${server.address().port}`, requests, close: () => new Promise((r) => server.close(r)) };
 }
 
-export async function screenshot(page, name, { docs = false } = {}) {
+/** A full-page screenshot into web/test-results, for looking at a run. */
+export async function screenshot(page, name) {
   await mkdir(resultsDir, { recursive: true });
   await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
-  if (docs) {
-    await mkdir(docsDir, { recursive: true });
-    await page.screenshot({ path: join(docsDir, `${name}.png`), fullPage: false });
-  }
 }
 
 export async function cleanup(...dirs) {
   await Promise.all(dirs.filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
+}
+
+/** Stops what a test file started and removes its folders; prints the
+ * gateway's log when a test failed. */
+export async function teardown({ browser, gateway, upstream, dirs = [] }) {
+  await browser?.close();
+  await gateway?.stop();
+  await upstream?.close();
+  if (process.exitCode && gateway) console.error(gateway.logs.join(''));
+  await cleanup(...dirs);
+}
+
+/** Pages for browser tests against one gateway. env() gives the browser
+ * and the gateway once before() has started them. newPage opens a page in
+ * a fresh context (clipboard allowed, page errors and console errors
+ * other than 401s collected in page.errors); e2e is a test whose pages
+ * are screenshotted when it fails and closed after it. */
+export function pages(env) {
+  let open = [];
+  async function newPage({ width = 1280, height = 860 } = {}) {
+    const { browser, gateway } = env();
+    const context = await browser.newContext({ viewport: { width, height }, baseURL: gateway.url });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gateway.url });
+    context.setDefaultTimeout(10_000);
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && !/401|Unauthorized/.test(m.text()) && errors.push(m.text()));
+    page.errors = errors;
+    open.push(page);
+    return page;
+  }
+  function e2e(name, fn) {
+    test(name, async (t) => {
+      open = [];
+      try {
+        await fn(t);
+      } catch (err) {
+        for (const [i, page] of open.entries()) await screenshot(page, `FAILED-${name.replace(/\W+/g, '-')}-${i}`).catch(() => {});
+        throw err;
+      } finally {
+        for (const page of open) await page.context().close().catch(() => {});
+      }
+    });
+  }
+  return { newPage, e2e };
 }

@@ -32,8 +32,37 @@ export function isUnauthenticated(error: CombinedError): boolean {
   return error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED') || error.response?.status === 401;
 }
 
-/** A duplicate name is CONFLICT without a field: show it at the name field. */
-export function withConflict(p: Problem, field = 'name'): Problem {
-  if (p.code === 'CONFLICT' && !p.fields[field]) return { ...p, fields: { ...p.fields, [field]: p.message ?? 'That name is taken.' }, message: null };
+/** What a form says, next to its submit button, of errors at its fields. */
+export const CHECK_FIELDS = 'Check the fields marked above.';
+
+/** A duplicate name is CONFLICT without a field: show it at the name
+ * field, worded as said (e.g. "A service named “chat” already exists."),
+ * and point at it from the form's message. */
+export function withConflict(p: Problem, field = 'name', said?: string): Problem {
+  if (p.code === 'CONFLICT' && !p.fields[field]) return { ...p, fields: { ...p.fields, [field]: said ?? p.message ?? 'That name is taken.' }, message: CHECK_FIELDS };
   return p;
+}
+
+/** The problem once a field changed: its error goes, and the form's
+ * message too when it only pointed at field errors and none is left. */
+export function clearField(p: Problem, field: string): Problem {
+  if (!field || !(field in p.fields)) return p;
+  const fields = { ...p.fields };
+  delete fields[field];
+  const message = p.message === CHECK_FIELDS && Object.keys(fields).length === 0 ? null : p.message;
+  return { ...p, fields, message };
+}
+
+/** A problem of errors at fields, which the form's message points at. */
+export function fieldProblem(fields: Record<string, string>): Problem {
+  return { message: CHECK_FIELDS, fields, code: 'BAD_USER_INPUT' };
+}
+
+/** A form's onChange: clears the error of the field that changed, named
+ * by its name attribute (the API's field name). */
+export function clearOnChange(set: (update: (p: Problem) => Problem) => void) {
+  return (e: { target: EventTarget }) => {
+    const name = e.target instanceof Element ? (e.target.getAttribute('name') ?? '') : '';
+    set((p) => clearField(p, name));
+  };
 }

@@ -1,12 +1,20 @@
-const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const usdSmall = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 6 });
+// Money is integer micro-USD, so six decimals always show a value exactly.
+const usdCents = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const usdMicros = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 6 });
 const int = new Intl.NumberFormat('en-US');
 
-/** Dollars; amounts under a cent keep their micro-dollar digits. */
+/** An amount spent or held: whole cents from $1 up, below $1 up to six
+ * decimals with trailing zeros dropped ($0.50, $0.000123). */
 export function formatUSD(v: number | null | undefined): string {
   if (v == null) return '—';
-  if (v !== 0 && Math.abs(v) < 0.01) return usdSmall.format(v);
-  return usd.format(v);
+  return Math.abs(v) >= 1 ? usdCents.format(v) : usdMicros.format(v);
+}
+
+/** A price or a limit, exactly as stored: every significant digit, at
+ * least two decimals ($0.075, $2.50, $1.125). Never rounded. */
+export function formatPrice(v: number | null | undefined): string {
+  if (v == null) return '—';
+  return usdMicros.format(v);
 }
 
 export function formatInt(v: number | null | undefined): string {

@@ -1,4 +1,4 @@
-import { formatUSD, parseUSD, usdInput } from './format';
+import { formatPrice, parseUSD, usdInput } from './format';
 import { TextField } from './ui';
 
 export const LIMIT_FIELDS = [
@@ -39,7 +39,7 @@ export function parseLimits(texts: LimitTexts): { limits: Limits; errors: Record
   for (const [warn, block, what] of pairs) {
     const w = limits[warn];
     const b = limits[block];
-    if (w != null && b != null && w > b && !errors[warn]) errors[warn] = `The ${what} warning is above its block (${formatUSD(b)}).`;
+    if (w != null && b != null && w > b && !errors[warn]) errors[warn] = `The ${what} warning is above its block (${formatPrice(b)}).`;
   }
   return { limits, errors };
 }
@@ -75,6 +75,7 @@ export function LimitFieldset<K extends string>({ fields, texts, onChange, error
           return (
             <TextField
               key={name}
+              name={name}
               label={label}
               inputMode={inputMode}
               value={texts[name]}
@@ -101,5 +102,5 @@ export type LimitFieldsProps<K extends string> = {
 };
 
 export function LimitsFields(props: LimitFieldsProps<LimitName>) {
-  return <LimitFieldset {...props} fields={USD_FIELDS} format={formatUSD} inputMode="decimal" />;
+  return <LimitFieldset {...props} fields={USD_FIELDS} format={formatPrice} inputMode="decimal" />;
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CombinedError } from 'urql';
 import { GraphQLError } from 'graphql';
 import { formatDuration, formatMs, formatRelative, formatUSD, fromLocalInput, maskKey, parseUSD, percent, toLocalInput } from './format';
-import { describeError, isUnauthenticated, withConflict } from './errors';
+import { CHECK_FIELDS, describeError, isUnauthenticated, withConflict } from './errors';
 import { parseLimits, limitTexts, setLimits } from './limits';
 import { nextReset, paceTexts, paceUse, parsePace, parsePaceLimit, setPace, throttle } from './pace';
 import { fillBuckets } from './chart';
@@ -78,7 +78,7 @@ describe('API errors', () => {
   it('shows a duplicate name at the name field', () => {
     const p = withConflict(describeError(gqlError('a service named chat exists', { code: 'CONFLICT' })), 'serviceName');
     expect(p.fields.serviceName).toBe('a service named chat exists');
-    expect(p.message).toBeNull();
+    expect(p.message).toBe(CHECK_FIELDS);
     expect(withConflict(describeError(gqlError('x', { code: 'FORBIDDEN' }))).fields).toEqual({});
   });
   it('has no problem without an error', () => {

@@ -5,6 +5,7 @@ import type { PaceLimitFieldsFragment, UsageEventsSubscription } from './gql/gra
 import { formatDuration, formatInt } from './format';
 import { LimitFieldset, setOnly, type LimitFieldsProps } from './limits';
 import { Meter } from './ui';
+import { PACE_LABEL, paceLevel, TONE } from './status';
 
 /** Pace limits as the API names them, with their form labels. */
 export const PACE_FIELDS = [
@@ -17,7 +18,6 @@ export type PaceName = (typeof PACE_FIELDS)[number][0];
 export type Pace = Record<PaceName, number | null>;
 export type PaceTexts = Record<PaceName, string>;
 
-const PACE_LABEL: Record<string, string> = { rpm: 'Requests per minute', tpm: 'Tokens per minute', concurrency: 'Requests in flight' };
 const PACE_ORDER = ['rpm', 'tpm', 'concurrency'];
 
 // GraphQL's Int is a signed 32-bit integer.
@@ -106,6 +106,7 @@ export function PaceMeters({ pace, compact }: { pace: readonly PaceLimitFieldsFr
           label={PACE_LABEL[p.kind] ?? p.kind}
           value={paceUse(p)}
           max={p.limit}
+          tone={TONE[paceLevel(p)]}
           detail={
             <>
               {formatInt(paceUse(p))} of {formatInt(p.limit)}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderToStaticMarkup } from 'react-dom/server';
-import { ErrorNote, SecretReveal, SpendGauge, TextField } from './ui';
+import { ErrorNote, ScrollBox, SecretReveal, SpendGauge, TextField } from './ui';
 import { ViewerContext } from './viewer';
 import { Standards } from './screens/Standards';
 import { ProtocolCell, protocolText } from './screens/UsageLog';
@@ -30,6 +30,16 @@ describe('components', () => {
     const none = renderToStaticMarkup(<SpendGauge label="Today" spent={0} />);
     expect(none).toContain('no limit');
     expect(none).not.toContain('role="meter"');
+  });
+  it('names a spend meter and says its value in dollars', () => {
+    const html = renderToStaticMarkup(<SpendGauge label="Today" spent={120} warn={50} block={100} />);
+    expect(html).toContain('role="meter" aria-label="Today spend"');
+    expect(html).toContain('aria-valuenow="100"');
+    expect(html).toContain('aria-valuetext="$120.00 settled of $100.00"');
+  });
+  it('labels a table\'s scroll box as a region', () => {
+    const html = renderToStaticMarkup(<ScrollBox label="Usage records"><table /></ScrollBox>);
+    expect(html).toMatch(/^<div class="table-wrap" role="region" aria-label="Usage records">/);
   });
   it('shows a meter per pace limit in force, with use and reset', () => {
     const html = renderToStaticMarkup(

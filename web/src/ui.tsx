@@ -1,6 +1,8 @@
 import { useEffect, useId, useRef, useState, type ReactNode, type InputHTMLAttributes, type SelectHTMLAttributes } from 'react';
+import { flushSync } from 'react-dom';
 import type { Problem } from './errors';
-import { percent, formatUSD } from './format';
+import { percent, formatPrice, formatUSD } from './format';
+import { spendLevel, TONE, type Status } from './status';
 
 export function Page({ title, actions, children, intro }: { title: string; actions?: ReactNode; intro?: ReactNode; children: ReactNode }) {
   useEffect(() => {
@@ -86,21 +88,72 @@ export function CheckField({ label, checked, onChange, hint }: { label: string; 
   );
 }
 
-/** A modal dialog on the native <dialog>: focus stays inside, Escape closes. */
+/**
+ * A table's own scroll box, so that a wide table scrolls inside it and never
+ * widens the page. It is a labelled region and, while it scrolls, a tab stop,
+ * so keyboard users can scroll it too.
+ */
+export function ScrollBox({ label, className, children }: { label: string; className?: string; children: ReactNode }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [scrolls, setScrolls] = useState(false);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const measure = () => setScrolls(el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1);
+    const watch = new ResizeObserver(measure);
+    watch.observe(el);
+    if (el.firstElementChild) watch.observe(el.firstElementChild);
+    measure();
+    return () => watch.disconnect();
+  }, []);
+  return (
+    <div ref={ref} className={`table-wrap${className ? ` ${className}` : ''}`} role="region" aria-label={label} tabIndex={scrolls ? 0 : undefined}>
+      {children}
+    </div>
+  );
+}
+
+/** The first form field of a dialog's body, where typing starts. */
+const FIRST_FIELD = 'input:not([type="hidden"]):not(:disabled), select:not(:disabled), textarea:not(:disabled)';
+
+/** Focuses the element that opened a dialog, if it is still on the page. */
+function refocus(opener: { current: Element | null }) {
+  const back = opener.current;
+  opener.current = null;
+  if (back instanceof HTMLElement && back.isConnected) back.focus();
+}
+
+/**
+ * A modal dialog on the native <dialog>: focus stays inside, Escape closes.
+ * It opens with focus on its first field, or on its heading when it has
+ * none, and gives focus back to what opened it when it closes.
+ */
 export function Dialog({ title, open, onClose, children, wide }: { title: string; open: boolean; onClose: () => void; children: ReactNode; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const opener = useRef<Element | null>(null);
+  const headingId = useId();
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
+    if (open && !d.open) {
+      opener.current = document.activeElement;
+      d.showModal();
+      const first = d.querySelector<HTMLElement>(FIRST_FIELD) ?? d.querySelector<HTMLElement>('h2');
+      first?.focus();
+    }
+    if (!open && d.open) {
+      d.close();
+      refocus(opener);
+    }
   }, [open]);
+  // A dialog that closes by being removed gives focus back too.
+  useEffect(() => () => refocus(opener), []);
   return (
-    <dialog ref={ref} className={wide ? 'wide' : undefined} aria-label={title} onCancel={(e) => { if (e.target !== e.currentTarget) return; e.preventDefault(); onClose(); }}>
+    <dialog ref={ref} className={wide ? 'wide' : undefined} aria-labelledby={headingId} onCancel={(e) => { if (e.target !== e.currentTarget) return; e.preventDefault(); onClose(); }}>
       {open && (
         <>
           <header className="dialog-head">
-            <h2>{title}</h2>
+            <h2 id={headingId} tabIndex={-1}>{title}</h2>
             <button type="button" className="icon" aria-label="Close" onClick={onClose}>×</button>
           </header>
           {children}
@@ -108,6 +161,26 @@ export function Dialog({ title, open, onClose, children, wide }: { title: string
       )}
     </dialog>
   );
+}
+
+/** Shows a form's problem where the user looks: scrolls to the first
+ * field error in root (focusing its field), else to the form's error
+ * note, next to its submit button. Call after the problem rendered. */
+export function revealProblem(root: Element | null) {
+  if (!root) return;
+  const marked = root.querySelector<HTMLElement>('[aria-invalid="true"], .field-error');
+  if (marked) {
+    if (marked.matches('[aria-invalid="true"]')) marked.focus({ preventScroll: true });
+    marked.scrollIntoView({ block: 'center' });
+    return;
+  }
+  root.querySelector('.error-note')?.scrollIntoView({ block: 'nearest' });
+}
+
+/** Sets a form's problem, renders it at once and reveals it in root. */
+export function showProblem(set: (p: Problem) => void, p: Problem, root: Element | null) {
+  flushSync(() => set(p));
+  revealProblem(root);
 }
 
 /** Asks before something that cannot be undone. */
@@ -121,7 +194,7 @@ export function Confirm({ open, title, children, confirmLabel, busy, problem, on
       <ErrorNote problem={problem} />
       <footer className="dialog-foot">
         <button type="button" onClick={onClose}>Cancel</button>
-        <button type="button" className="danger" disabled={busy} onClick={onConfirm} autoFocus>
+        <button type="button" className="danger" disabled={busy} onClick={onConfirm}>
           {busy ? 'Working…' : confirmLabel}
         </button>
       </footer>
@@ -148,7 +221,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
 }
 
 /** The secret of a newly created or rotated client key, shown once. */
-export function SecretReveal({ secret, onDone }: { secret: string; onDone: () => void }) {
+export function SecretReveal({ secret, onDone, children }: { secret: string; onDone: () => void; children?: ReactNode }) {
   return (
     <div className="secret">
       <p className="warn-text"><strong>Copy this key now: you will not see it again.</strong> Sluice keeps only its hash.</p>
@@ -156,6 +229,7 @@ export function SecretReveal({ secret, onDone }: { secret: string; onDone: () =>
         <code data-testid="new-key" tabIndex={0}>{secret}</code>
         <CopyButton text={secret} />
       </div>
+      {children}
       <footer className="dialog-foot">
         <button type="button" className="primary" onClick={onDone}>I have copied it</button>
       </footer>
@@ -167,35 +241,57 @@ export function Badge({ tone = 'neutral', children }: { tone?: 'ok' | 'warn' | '
   return <span className={`badge ${tone}`}>{children}</span>;
 }
 
-/** Spend in a window against its warn and block marks. */
+/** Spend in a window against its warn and block marks: settled spend,
+ * and beside it the reserved (in-flight) spend the gateway also counts
+ * against the block. Red once the two reach the block: from there every
+ * request is refused. */
 export function SpendGauge({ label, spent, reserved = 0, warn, block }: { label: string; spent: number; reserved?: number; warn?: number | null; block?: number | null }) {
   const scale = block ?? warn ?? null;
-  const fill = percent(spent + reserved, scale);
-  const tone = block != null && spent >= block ? 'bad' : warn != null && spent >= warn ? 'warn' : 'ok';
+  const fill = percent(spent, scale);
+  const held = percent(spent + reserved, scale);
+  const level = spendLevel({ spent, reserved, warn: warn ?? null, block: block ?? null });
+  const tone = TONE[level];
   const warnAt = warn != null && scale ? percent(warn, scale) : null;
+  const inFlight = reserved > 0 ? ` + ${formatUSD(reserved)} in flight` : '';
   return (
-    <div className="gauge" role="group" aria-label={`${label} spend`}>
+    <div className="gauge" role="group" aria-label={`${label} spend`} data-level={level}>
       <div className="gauge-label">
         <span>{label}</span>
         <span>
           <strong>{formatUSD(spent)}</strong>
-          {block != null ? <> of {formatUSD(block)}</> : warn != null ? <> (warn at {formatUSD(warn)})</> : <span className="muted"> · no limit</span>}
+          {inFlight && <span className="muted">{inFlight}</span>}
+          {block != null ? <> of {formatPrice(block)}</> : warn != null ? <> (warn at {formatPrice(warn)})</> : <span className="muted"> · no limit</span>}
+          {level === 'blocked' && <strong className="bad-text"> · refusing</strong>}
         </span>
       </div>
       {scale != null && fill != null && (
-        <div className="gauge-track" role="meter" aria-valuemin={0} aria-valuemax={scale} aria-valuenow={spent}>
+        <div className="gauge-track" role="meter" aria-label={`${label} spend`} aria-valuemin={0} aria-valuemax={scale} aria-valuenow={Math.min(spent + reserved, scale)}
+          aria-valuetext={`${formatUSD(spent)} settled${inFlight} of ${formatPrice(scale)}`}>
+          {held != null && held > fill && <div className={`gauge-fill held ${tone}`} ref={(el) => el?.style.setProperty('width', `${held}%`)} />}
           <div className={`gauge-fill ${tone}`} ref={(el) => el?.style.setProperty('width', `${fill}%`)} />
-          {warnAt != null && block != null && <div className="gauge-mark" title={`warn at ${formatUSD(warn)}`} ref={(el) => el?.style.setProperty('left', `${warnAt}%`)} />}
+          {warnAt != null && block != null && <div className="gauge-mark" title={`warn at ${formatPrice(warn)}`} ref={(el) => el?.style.setProperty('left', `${warnAt}%`)} />}
         </div>
       )}
     </div>
   );
 }
 
+/** A key's, service's or organization's badge, with the limits that
+ * make it warned or blocked beside it (brief: in its tooltip only). */
+export function StatusBadge({ status, brief }: { status: Status; brief?: boolean }) {
+  const why = status.reasons.join('; ');
+  return (
+    <span className="standing" data-testid="status" title={why || undefined}>
+      <Badge tone={status.tone}>{status.text}</Badge>
+      {!brief && why && <span className="muted small"> {why}</span>}
+    </span>
+  );
+}
+
 /** A meter for a provider rate limit: used share, remaining and reset. */
-export function Meter({ label, value, max, detail }: { label: string; value: number | null; max: number | null; detail?: ReactNode }) {
+export function Meter({ label, value, max, detail, tone: given }: { label: string; value: number | null; max: number | null; detail?: ReactNode; tone?: 'ok' | 'warn' | 'bad' }) {
   const fill = value != null ? percent(value, max) : null;
-  const tone = fill == null ? 'ok' : fill >= 90 ? 'bad' : fill >= 70 ? 'warn' : 'ok';
+  const tone = given ?? (fill == null ? 'ok' : fill >= 90 ? 'bad' : fill >= 70 ? 'warn' : 'ok');
   return (
     <div className="gauge">
       <div className="gauge-label">

@@ -1,16 +1,19 @@
-import { useDeferredValue, useState, type FormEvent } from 'react';
+import { useDeferredValue, useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { ApiKeyFieldsFragment } from '../gql/graphql';
 import { nodes } from '../connection';
-import { describeError, noProblem, withConflict, type Problem } from '../errors';
-import { formatRelative, formatTime, formatUSD, fromLocalInput, toLocalInput } from '../format';
+import { clearOnChange, describeError, fieldProblem, noProblem, withConflict, type Problem } from '../errors';
+import { CallGateway } from '../callgateway';
+import { formatRelative, formatTime, fromLocalInput, toLocalInput } from '../format';
 import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
 import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
+import { useOnOff } from '../onoff';
 import { Pager, usePager } from '../pager';
-import { spendIn } from '../spend';
+import { SpendGauges } from '../spend';
+import { standing, statusOf, subjectStatus, withService, type Status } from '../status';
 import { useCanEdit } from '../viewer';
-import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SecretReveal, SelectField, TextField } from '../ui';
+import { CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, ScrollBox, SecretReveal, SelectField, showProblem, StatusBadge, TextField } from '../ui';
 
 // Lists refetch when a mutation touches these types, even while empty.
 const LIST_CONTEXT = { additionalTypenames: ['APIKey', 'Service'] };
@@ -70,7 +73,15 @@ const ApiKeysQuery = graphql(`
         node {
           id
           serviceName
+          provider
+          modelsEnabled
           active
+          spend {
+            ...SpendFields
+          }
+          pace {
+            ...PaceLimitFields
+          }
           limitCostHourWarn
           limitCostHourBlock
           limitCostDayWarn
@@ -83,6 +94,10 @@ const ApiKeysQuery = graphql(`
           limitConcurrency
         }
       }
+    }
+    providers {
+      name
+      protocol
     }
   }
 `);
@@ -123,10 +138,23 @@ export const DeleteAPIKey = graphql(`
   }
 `);
 
-export function keyStatus(k: Pick<ApiKeyFieldsFragment, 'isActive' | 'expiresAt'>, now = Date.now()): { tone: 'ok' | 'warn' | 'bad'; text: string } {
-  if (!k.isActive) return { tone: 'warn', text: 'disabled' };
-  if (k.expiresAt && new Date(k.expiresAt).getTime() <= now) return { tone: 'bad', text: 'expired' };
-  return { tone: 'ok', text: 'active' };
+type Limited = Partial<Pick<ApiKeyFieldsFragment, 'spend' | 'pace'>>;
+
+/** A key's badge: disabled or expired, else blocked or warned by its
+ * spend and pace against its effective limits or by its service's
+ * (given with its own spend and pace), else active. */
+export function keyStatus(k: Pick<ApiKeyFieldsFragment, 'isActive' | 'expiresAt'> & Limited, now = Date.now(), service?: ({ serviceName: string } & Limited) | null): Status {
+  if (!k.isActive) return subjectStatus('disabled');
+  if (k.expiresAt && new Date(k.expiresAt).getTime() <= now) return { ...subjectStatus('expired'), tone: 'bad' };
+  const own = standing(k.spend, k.pace);
+  return statusOf(null, service ? withService(own, standing(service.spend, service.pace), service.serviceName) : own);
+}
+
+/** How to call the gateway with a key of a service: its protocol (from
+ * its provider) and a model it allows. */
+function callTarget(service: { provider: string; modelsEnabled: readonly string[] } | undefined, providers: readonly { name: string; protocol: string }[]) {
+  if (!service) return null;
+  return { protocol: providers.find((p) => p.name === service.provider)?.protocol ?? 'openai', model: service.modelsEnabled[0] ?? 'MODEL' };
 }
 
 export function ApiKeys() {
@@ -142,13 +170,16 @@ export function ApiKeys() {
   const [editing, setEditing] = useState<ApiKeyFieldsFragment | 'new' | null>(null);
   const [rotating, setRotating] = useState<ApiKeyFieldsFragment | null>(null);
   const [deleting, setDeleting] = useState<ApiKeyFieldsFragment | null>(null);
-  const [secret, setSecret] = useState<string | null>(null);
+  const [secret, setSecret] = useState<{ key: string; serviceId?: string } | null>(null);
   const [rot, rotate] = useMutation(RotateAPIKey);
   const [del, deleteKey] = useMutation(DeleteAPIKey);
   const [, update] = useMutation(UpdateAPIKey);
   const keys = nodes(data?.apiKeys);
   const services = nodes(data?.services);
-  useUsageRefresh(refetch, { resetsIn: nextReset(...keys.map((k) => k.pace)) });
+  const providers = data?.providers ?? [];
+  const secretTarget = callTarget(services.find((s) => s.id === secret?.serviceId), providers);
+  useUsageRefresh(refetch, { resetsIn: nextReset(...keys.map((k) => k.pace), ...services.map((s) => s.pace)) });
+  const onOff = useOnOff((k: ApiKeyFieldsFragment, isActive) => update({ id: k.id, input: { isActive } }), (k) => k.name);
 
   return (
     <Page
@@ -171,6 +202,7 @@ export function ApiKeys() {
       </form>
       {!data && fetching && <Loading what="Loading API keys" />}
       <ErrorNote problem={describeError(error)} />
+      <ErrorNote problem={onOff.pageProblem} />
       {data && keys.length === 0 && searched && (
         <Empty title="No keys match">No key's name or key starts with “{searched}”.</Empty>
       )}
@@ -180,32 +212,35 @@ export function ApiKeys() {
         </Empty>
       )}
       {keys.length > 0 && (
-        <div className="table-wrap">
+        <ScrollBox label="API keys">
           <table>
             <thead>
               <tr>
-                <th>Name</th><th>Key</th><th>Service</th><th>Status</th><th className="num">Today</th><th className="num">This month</th><th>Pace</th><th>Last used</th><th>Expires</th>
+                <th>Name</th><th>Key</th><th>Service</th><th>Status</th><th>Spend</th><th>Pace</th><th>Last used</th><th>Expires</th>
                 {canEdit && <th><span className="sr-only">Actions</span></th>}
               </tr>
             </thead>
             <tbody>
               {keys.map((k) => {
-                const st = keyStatus(k);
+                const st = keyStatus(k, Date.now(), services.find((s) => s.id === k.service?.id));
                 return (
                   <tr key={k.id}>
                     <td>{k.name}{k.description && <div className="muted small">{k.description}</div>}</td>
                     <td className="nowrap"><code>{k.keyPrefix}…{k.keyLastFour}</code></td>
                     <td>{k.service?.serviceName ?? '—'}</td>
-                    <td><Badge tone={st.tone}>{st.text}</Badge></td>
-                    <td className="num">{formatUSD(spendIn(k.spend, 'day'))}</td>
-                    <td className="num">{formatUSD(spendIn(k.spend, 'month'))}</td>
+                    <td><StatusBadge status={st} /></td>
+                    <td><SpendGauges spend={k.spend} compact /></td>
                     <td>{k.pace.length ? <PaceMeters pace={k.pace} compact /> : <span className="muted">no limit</span>}</td>
                     <td title={formatTime(k.lastUsedAt)}>{k.lastUsedAt ? formatRelative(k.lastUsedAt) : 'never'}</td>
                     <td>{k.expiresAt ? formatTime(k.expiresAt) : 'never'}</td>
                     {canEdit && (
                       <td className="actions">
                         <button type="button" onClick={() => setEditing(k)} aria-label={`Edit ${k.name}`}>Edit</button>
-                        <button type="button" onClick={() => update({ id: k.id, input: { isActive: !k.isActive } })}>{k.isActive ? 'Disable' : 'Enable'}</button>
+                        {k.isActive ? (
+                          <button type="button" onClick={() => onOff.disable(k)} aria-label={`Disable ${k.name}`}>Disable</button>
+                        ) : (
+                          <button type="button" onClick={() => onOff.enable(k)} disabled={onOff.busy} aria-label={`Enable ${k.name}`}>Enable</button>
+                        )}
                         <button type="button" onClick={() => setRotating(k)}>Rotate</button>
                         <button type="button" className="danger" onClick={() => setDeleting(k)} aria-label={`Delete ${k.name}`}>Delete</button>
                       </td>
@@ -215,12 +250,15 @@ export function ApiKeys() {
               })}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {keys.length > 0 && (
         <Pager pager={{ ...pager, endCursor: data?.apiKeys.pageInfo.endCursor }} hasNext={!!data?.apiKeys.pageInfo.hasNextPage} total={data?.apiKeys.totalCount ?? 0} exact={data?.apiKeys.totalCountIsExact ?? true} shown={keys.length} />
       )}
-      {editing && <KeyForm apiKey={editing === 'new' ? null : editing} services={services} onClose={() => setEditing(null)} />}
+      {editing && <KeyForm apiKey={editing === 'new' ? null : editing} services={services} providers={providers} onClose={() => setEditing(null)} />}
+      <Confirm {...onOff.confirmProps} title={`Disable ${onOff.asking?.name ?? ''}?`} confirmLabel="Disable key">
+        <p>Applications using this key are refused from now on, until you enable it again. Its settings, budgets and usage stay.</p>
+      </Confirm>
       <Confirm
         open={!!rotating}
         title={`Rotate ${rotating?.name ?? ''}?`}
@@ -233,7 +271,7 @@ export function ApiKeys() {
           const r = await rotate({ id: rotating.id });
           if (r.data) {
             setRotating(null);
-            setSecret(r.data.rotateAPIKey.key);
+            setSecret({ key: r.data.rotateAPIKey.key, serviceId: r.data.rotateAPIKey.apiKey.service?.id });
           }
         }}
       >
@@ -255,15 +293,19 @@ export function ApiKeys() {
         <p>Applications using this key are refused from now on. Its recorded usage is kept.</p>
       </Confirm>
       <Dialog title="New secret" open={!!secret} onClose={() => setSecret(null)}>
-        {secret && <SecretReveal secret={secret} onDone={() => setSecret(null)} />}
+        {secret && (
+          <SecretReveal secret={secret.key} onDone={() => setSecret(null)}>
+            {secretTarget && <CallGateway secret={secret.key} {...secretTarget} />}
+          </SecretReveal>
+        )}
       </Dialog>
     </Page>
   );
 }
 
-type ServiceOption = { id: string; serviceName: string; active: boolean } & Parameters<typeof limitTexts>[0] & Parameters<typeof paceTexts>[0];
+type ServiceOption = { id: string; serviceName: string; active: boolean; provider: string; modelsEnabled: readonly string[] } & Parameters<typeof limitTexts>[0] & Parameters<typeof paceTexts>[0];
 
-function KeyForm({ apiKey, services, onClose }: { apiKey: ApiKeyFieldsFragment | null; services: ServiceOption[]; onClose: () => void }) {
+function KeyForm({ apiKey, services, providers, onClose }: { apiKey: ApiKeyFieldsFragment | null; services: ServiceOption[]; providers: readonly { name: string; protocol: string }[]; onClose: () => void }) {
   const [name, setName] = useState(apiKey?.name ?? '');
   const [description, setDescription] = useState(apiKey?.description ?? '');
   const [serviceId, setServiceId] = useState(apiKey?.service?.id ?? (services.length === 1 ? services[0].id : ''));
@@ -276,6 +318,8 @@ function KeyForm({ apiKey, services, onClose }: { apiKey: ApiKeyFieldsFragment |
   const [create, createKey] = useMutation(CreateAPIKey);
   const [update, updateKey] = useMutation(UpdateAPIKey);
   const service = services.find((s) => s.id === serviceId);
+  const formRef = useRef<HTMLFormElement>(null);
+  const fail = (p: Problem) => showProblem(setProblem, p, formRef.current);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -286,13 +330,11 @@ function KeyForm({ apiKey, services, onClose }: { apiKey: ApiKeyFieldsFragment |
     if (!apiKey && !serviceId) fields.serviceId = 'Pick the service this key calls.';
     const expiresAt = fromLocalInput(expires);
     if (expiresAt && new Date(expiresAt).getTime() <= Date.now()) fields.expiresAt = 'Pick a time in the future.';
-    if (Object.keys(fields).length) {
-      setProblem({ message: 'Check the fields marked below.', fields, code: 'BAD_USER_INPUT' });
-      return;
-    }
+    if (Object.keys(fields).length) return fail(fieldProblem(fields));
+    const taken = `A key named “${name.trim()}” already exists.`;
     if (apiKey) {
       const r = await updateKey({ id: apiKey.id, input: { name: name.trim(), description, isActive, expiresAt, ...parsed, ...parsedPace } });
-      if (r.error) return setProblem(withConflict(describeError(r.error)));
+      if (r.error) return fail(withConflict(describeError(r.error), 'name', taken));
       onClose();
       return;
     }
@@ -300,32 +342,35 @@ function KeyForm({ apiKey, services, onClose }: { apiKey: ApiKeyFieldsFragment |
       { input: { name: name.trim(), description, serviceId, isActive, ...(expiresAt ? { expiresAt } : {}), ...setLimits(parsed), ...setPace(parsedPace) } },
       { additionalTypenames: ['APIKey'] },
     );
-    if (r.error) return setProblem(withConflict(describeError(r.error)));
+    if (r.error) return fail(withConflict(describeError(r.error), 'name', taken));
     if (r.data) setSecret(r.data.createAPIKey.key);
   }
 
+  const target = callTarget(service, providers);
   if (secret) {
     return (
       <Dialog title={`Key ${name} created`} open onClose={onClose}>
-        <SecretReveal secret={secret} onDone={onClose} />
+        <SecretReveal secret={secret} onDone={onClose}>
+          {target && <CallGateway secret={secret} {...target} />}
+        </SecretReveal>
       </Dialog>
     );
   }
   return (
     <Dialog title={apiKey ? `Edit ${apiKey.name}` : 'New API key'} open onClose={onClose} wide>
-      <form onSubmit={submit} noValidate>
+      <form ref={formRef} onSubmit={submit} onChange={clearOnChange(setProblem)} noValidate>
         <div className="grid-2">
-          <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={problem.fields.name} hint="Unique in the organization." required />
-          <SelectField label="Service" value={serviceId} onChange={(e) => setServiceId(e.target.value)} error={problem.fields.serviceId} disabled={!!apiKey}>
+          <TextField label="Name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={problem.fields.name} hint="Unique in the organization." required />
+          <SelectField label="Service" name="serviceId" value={serviceId} onChange={(e) => setServiceId(e.target.value)} error={problem.fields.serviceId} disabled={!!apiKey}>
             <option value="">Choose a service…</option>
             {services.map((s) => (
               <option key={s.id} value={s.id}>{s.serviceName}{s.active ? '' : ' (disabled)'}</option>
             ))}
           </SelectField>
         </div>
-        <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} error={problem.fields.description} />
+        <TextField label="Description" name="description" value={description} onChange={(e) => setDescription(e.target.value)} error={problem.fields.description} />
         <div className="grid-2">
-          <TextField label="Expires" type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} error={problem.fields.expiresAt} hint="Blank: never." />
+          <TextField label="Expires" name="expiresAt" type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} error={problem.fields.expiresAt} hint="Blank: never." />
           <CheckField label="Active" checked={isActive} onChange={setIsActive} />
         </div>
         <LimitsFields legend="Key budgets (blank inherits the service's)" texts={limits} onChange={setLimitTexts} errors={problem.fields} inherited={service ?? {}} />

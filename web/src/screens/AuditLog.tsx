@@ -6,7 +6,7 @@ import { nodes } from '../connection';
 import { describeError } from '../errors';
 import { formatTime } from '../format';
 import { Pager, usePager } from '../pager';
-import { Badge, Empty, ErrorNote, Loading, Page, SelectField, TextField } from '../ui';
+import { Badge, Empty, ErrorNote, Loading, Page, ScrollBox, SelectField, TextField } from '../ui';
 
 const AuditQuery = graphql(`
   query AuditLog($after: Cursor, $where: AuditEventWhereInput) {
@@ -68,7 +68,7 @@ export function AuditLog() {
       {data && events.length === 0 && <Empty title="Nothing recorded">{text || outcome ? 'No events match the filters.' : 'Changes made through the admin API appear here.'}</Empty>}
       {events.length > 0 && (
         <>
-          <div className="table-wrap">
+          <ScrollBox label="Audit events">
             <table>
               <thead>
                 <tr><th>Time</th><th>Actor</th><th>Action</th><th>Target</th><th>Outcome</th><th>Changes</th></tr>
@@ -86,7 +86,7 @@ export function AuditLog() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollBox>
           <Pager pager={{ ...pager, endCursor: data?.auditEvents.pageInfo.endCursor }} hasNext={!!data?.auditEvents.pageInfo.hasNextPage} total={data?.auditEvents.totalCount ?? 0} exact={data?.auditEvents.totalCountIsExact ?? true} shown={events.length} />
         </>
       )}

@@ -1,13 +1,13 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { CredentialFieldsFragment } from '../gql/graphql';
 import { nodes } from '../connection';
-import { describeError, noProblem, withConflict, type Problem } from '../errors';
+import { clearOnChange, describeError, fieldProblem, noProblem, withConflict, type Problem } from '../errors';
 import { maskKey } from '../format';
 import { ProviderUsageView, ProviderWindows, TestCredentialMutation, useProviderUsage } from '../liveusage';
 import { useCanEdit } from '../viewer';
-import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SelectField, TextField } from '../ui';
+import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, ScrollBox, SelectField, showProblem, TextField } from '../ui';
 import { ProvidersAndCredentials } from './Services';
 
 // Lists refetch when a mutation touches these types, even while empty.
@@ -91,7 +91,7 @@ export function Credentials() {
         </Empty>
       )}
       {creds.length > 0 && (
-        <div className="table-wrap">
+        <ScrollBox label="Provider credentials">
           <table>
             <thead>
               <tr>
@@ -125,7 +125,7 @@ export function Credentials() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {watching && <LiveUsageDialog credential={watching} onClose={() => setWatching(null)} />}
       {editing && <CredentialForm credential={editing === 'new' ? null : editing} standards={standards} onClose={() => setEditing(null)} />}
@@ -184,13 +184,15 @@ function CredentialForm({ credential, standards, onClose }: { credential: Creden
   const [update, updateCredential] = useMutation(UpdateCredential);
   const [test, testCredential] = useMutation(TestCredentialMutation);
   const info = providers.find((p) => p.name === provider);
+  const formRef = useRef<HTMLFormElement>(null);
+  const fail = (p: Problem) => showProblem(setProblem, p, formRef.current);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     const fields: Record<string, string> = {};
     if (!provider) fields.provider = 'Pick a provider.';
     if (!accountKey.trim()) fields.accountKey = 'Name the account, e.g. default or team-a.';
-    if (Object.keys(fields).length) return setProblem({ message: 'Check the fields marked below.', fields, code: 'BAD_USER_INPUT' });
+    if (Object.keys(fields).length) return fail(fieldProblem(fields));
     const r = credential
       ? await updateCredential({
           id: credential.id,
@@ -216,25 +218,26 @@ function CredentialForm({ credential, standards, onClose }: { credential: Creden
           },
           { additionalTypenames: ['ProviderCredential'] },
         );
-    if (r.error) return setProblem(withConflict(describeError(r.error), 'accountKey'));
+    if (r.error) return fail(withConflict(describeError(r.error), 'accountKey', `${info?.displayName ?? provider} already has a credential for the account “${accountKey.trim()}”.`));
     onClose();
   }
 
   return (
     <Dialog title={credential ? `Edit ${credential.displayName}` : 'New provider credential'} open onClose={onClose} wide>
-      <form onSubmit={submit} noValidate>
+      <form ref={formRef} onSubmit={submit} onChange={clearOnChange(setProblem)} noValidate>
         <div className="grid-2">
-          <SelectField label="Provider" value={provider} onChange={(e) => setProvider(e.target.value)} error={problem.fields.provider} disabled={!!credential}>
+          <SelectField label="Provider" name="provider" value={provider} onChange={(e) => setProvider(e.target.value)} error={problem.fields.provider} disabled={!!credential}>
             <option value="">Choose a provider…</option>
             {providers.map((p) => (
               <option key={p.name} value={p.name}>{p.displayName}</option>
             ))}
           </SelectField>
-          <TextField label="Account" value={accountKey} onChange={(e) => setAccountKey(e.target.value)} error={problem.fields.accountKey} hint="Names this account among the provider's." disabled={!!credential} />
-          <TextField label="Display name" value={displayName} onChange={(e) => setDisplayName(e.target.value)} error={problem.fields.displayName} placeholder={accountKey || 'defaults to the account'} />
+          <TextField label="Account" name="accountKey" value={accountKey} onChange={(e) => setAccountKey(e.target.value)} error={problem.fields.accountKey} hint="Names this account among the provider's." disabled={!!credential} />
+          <TextField label="Display name" name="displayName" value={displayName} onChange={(e) => setDisplayName(e.target.value)} error={problem.fields.displayName} placeholder={accountKey || 'defaults to the account'} />
           <TextField
             label={credential ? 'New provider key (blank keeps the current one)' : 'Provider API key'}
             type="password"
+            name="providerApiKey"
             autoComplete="off"
             value={providerApiKey}
             disabled={clearKey}
@@ -242,8 +245,8 @@ function CredentialForm({ credential, standards, onClose }: { credential: Creden
             error={problem.fields.providerApiKey}
             hint={credential?.hasApiKey ? `Current key ${maskKey(credential.apiKeyLastFour)}.` : 'Encrypted at rest and never shown again.'}
           />
-          <TextField label="Base URL" type="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} error={problem.fields.baseUrl} placeholder={info?.defaultBaseUrl ?? 'https://…'} hint={provider === 'custom' ? 'Required for custom providers.' : 'Blank: the provider default.'} />
-          <SelectField label="API standard" value={standard} onChange={(e) => setStandard(e.target.value)} error={problem.fields.apiStandardHandle} hint="How requests authenticate upstream.">
+          <TextField label="Base URL" name="baseUrl" type="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} error={problem.fields.baseUrl} placeholder={info?.defaultBaseUrl ?? 'https://…'} hint={provider === 'custom' ? 'Required for custom providers.' : 'Blank: the provider default.'} />
+          <SelectField label="API standard" name="apiStandardHandle" value={standard} onChange={(e) => setStandard(e.target.value)} error={problem.fields.apiStandardHandle} hint="How requests authenticate upstream.">
             <option value="">{info ? `Provider default (${info.apiStandardHandle})` : 'Provider default'}</option>
             {standards.map((s) => (
               <option key={s} value={s}>{s}</option>

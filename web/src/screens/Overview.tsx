@@ -9,7 +9,9 @@ import { useCanEdit } from '../viewer';
 import { alignSeries, bucketStarts, TimeChart } from '../chart';
 import { nextReset, PaceMeters, useUsageRefresh } from '../pace';
 import { SpendGauges, spendIn } from '../spend';
-import { Badge, Empty, ErrorNote, Loading, Page } from '../ui';
+import { subjectStatus, type Status } from '../status';
+import { keyStatus } from './ApiKeys';
+import { Badge, Empty, ErrorNote, Loading, Page, ScrollBox, StatusBadge } from '../ui';
 
 const LIST_CONTEXT = { additionalTypenames: ['Service', 'APIKey'] };
 
@@ -49,6 +51,7 @@ const OverviewQuery = graphql(`
           id
           name
           isActive
+          expiresAt
           service {
             id
             serviceName
@@ -215,7 +218,7 @@ export function Overview() {
         <div className="grid-2">
           <div className="card">
             <div className="card-head">
-              <h2>Organization budget</h2>
+              <h2>Organization budget <NotActive status={subjectStatus(null, data.organizationSpend, data.organizationPace)} /></h2>
               {canEdit && <Link href="/dashboard/settings#org-limits">{orgLimited ? 'Change limits' : 'Set limits'}</Link>}
             </div>
             {!orgLimited && (
@@ -232,7 +235,7 @@ export function Overview() {
             {models.length === 0 ? (
               <p className="muted">No requests in this period yet. Point an application at the gateway with one of your API keys.</p>
             ) : (
-              <div className="table-wrap">
+              <ScrollBox label="Top models">
               <table>
                 <thead>
                   <tr>
@@ -256,7 +259,7 @@ export function Overview() {
                   ))}
                 </tbody>
               </table>
-              </div>
+              </ScrollBox>
             )}
           </div>
         </div>
@@ -272,7 +275,7 @@ export function Overview() {
               {services.map((s) => (
                 <div key={s.id} className="mini">
                   <h3>
-                    {s.serviceName} <span className="muted small">{s.provider}</span> {!s.active && <Badge tone="warn">disabled</Badge>}
+                    {s.serviceName} <span className="muted small">{s.provider}</span> <NotActive status={subjectStatus(s.active ? null : 'disabled', s.spend, s.pace)} />
                   </h3>
                   <SpendGauges spend={s.spend} windows={['day', 'month']} />
                   <PaceMeters pace={s.pace} />
@@ -285,24 +288,24 @@ export function Overview() {
         {keys.length > 0 && (
           <div className="card">
             <h2>Spend by API key</h2>
-            <div className="table-wrap">
+            <ScrollBox label="Spend by API key">
               <table>
                 <thead>
-                  <tr><th>Key</th><th>Service</th><th className="num">Today</th><th className="num">This month</th><th>Pace</th></tr>
+                  <tr><th>Key</th><th>Service</th><th>Status</th><th>Spend</th><th>Pace</th></tr>
                 </thead>
                 <tbody>
                   {keys.map((k) => (
                     <tr key={k.id}>
-                      <td>{k.name} {!k.isActive && <Badge tone="warn">disabled</Badge>}</td>
+                      <td>{k.name}</td>
                       <td>{k.service?.serviceName ?? '—'}</td>
-                      <td className="num">{formatUSD(spendIn(k.spend, 'day'))}</td>
-                      <td className="num">{formatUSD(spendIn(k.spend, 'month'))}</td>
+                      <td><StatusBadge status={keyStatus(k, Date.now(), services.find((s) => s.id === k.service?.id))} /></td>
+                      <td><SpendGauges spend={k.spend} windows={['day', 'month']} compact /></td>
                       <td>{k.pace.length ? <PaceMeters pace={k.pace} compact /> : <span className="muted">no limit</span>}</td>
                     </tr>
                   ))}
                 </tbody>
               </table>
-            </div>
+            </ScrollBox>
           </div>
         )}
 
@@ -402,7 +405,7 @@ function UsageBreakdown({ from, step, starts, label, range, version }: { from: n
       {groups && groups.length > 0 && (
         <>
           <TimeChart title={`${m.label} by ${splitLabel.toLowerCase()}`} starts={starts} series={series} format={m.format} label={label} kind="lines" height={220} />
-          <div className="table-wrap">
+          <ScrollBox label={`Breakdown by ${splitLabel.toLowerCase()}`}>
             <table>
               <thead>
                 <tr>
@@ -425,11 +428,16 @@ function UsageBreakdown({ from, step, starts, label, range, version }: { from: n
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollBox>
         </>
       )}
     </div>
   );
+}
+
+/** A badge only when something is off, blocked or warned. */
+function NotActive({ status }: { status: Status }) {
+  return status.text === 'active' ? null : <StatusBadge status={status} brief />;
 }
 
 function Stat({ label, value, detail, testid }: { label: string; value: string; detail?: string; testid?: string }) {

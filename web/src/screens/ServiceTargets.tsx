@@ -9,7 +9,7 @@ import { describeError, noProblem, withConflict, type Problem } from '../errors'
 import { maskKey } from '../format';
 import { useNow } from '../liveusage';
 import { modelMapRows, moveTarget, parseModelMap, parseWeight, targetStatus, type MapRow } from '../targets';
-import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, SelectField, TextField } from '../ui';
+import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, ScrollBox, SelectField, TextField } from '../ui';
 import { ProvidersAndCredentials } from './Services';
 
 export const ServiceTargetFields = graphql(`
@@ -128,7 +128,7 @@ export function TargetsList({ targets }: { targets: readonly Target[] }) {
   const now = useNow();
   if (targets.length === 0) return null;
   return (
-    <div className="table-wrap">
+    <ScrollBox label="Targets">
       <table className="stack targets" aria-label="Targets">
         <thead>
           <tr>
@@ -151,7 +151,7 @@ export function TargetsList({ targets }: { targets: readonly Target[] }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollBox>
   );
 }
 
@@ -229,7 +229,7 @@ export function ServiceTargets({ serviceId, provider, canEdit }: { serviceId: st
       <ErrorNote problem={problem} />
       {data && targets.length === 0 && <p className="empty-inline" data-testid="no-targets">{NO_TARGETS}</p>}
       {targets.length > 0 && (
-        <div className="table-wrap">
+        <ScrollBox label="Targets">
           <table className="stack targets" aria-labelledby={headingId}>
             <thead>
               <tr>
@@ -304,7 +304,7 @@ export function ServiceTargets({ serviceId, provider, canEdit }: { serviceId: st
               })}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {canEdit && editing && (
         <TargetForm serviceId={serviceId} provider={provider} target={editing === 'new' ? null : editing} taken={targets.map((t) => t.credential.id)} onClose={() => setEditing(null)} />

@@ -1,17 +1,20 @@
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useDeferredValue, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { ServiceFieldsFragment, ProvidersAndCredentialsQuery, ProviderUsageFieldsFragment } from '../gql/graphql';
 import { nodes } from '../connection';
-import { describeError, noProblem, withConflict, type Problem } from '../errors';
+import { clearOnChange, describeError, fieldProblem, noProblem, withConflict, type Problem } from '../errors';
 import { maskKey } from '../format';
 import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
 import { ProviderUsageView, TestCredentialMutation } from '../liveusage';
 import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
+import { useOnOff } from '../onoff';
+import { Pager, usePager } from '../pager';
 import { SpendGauges } from '../spend';
+import { subjectStatus } from '../status';
 import { useCanEdit } from '../viewer';
 import { ServiceTargets, TargetsList } from './ServiceTargets';
-import { Badge, CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SelectField, TextField } from '../ui';
+import { CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SelectField, showProblem, StatusBadge, TextField } from '../ui';
 
 // Lists refetch when a mutation touches these types, even while empty.
 const LIST_CONTEXT = { additionalTypenames: ['Service', 'ProviderCredential', 'ServiceTarget'] };
@@ -59,8 +62,13 @@ graphql(`
 `);
 
 const ServicesQuery = graphql(`
-  query Services {
-    services(first: 200, orderBy: { field: SERVICE_NAME }) {
+  query Services($after: Cursor, $search: String) {
+    services(first: 24, after: $after, where: { serviceNameContainsFold: $search }, orderBy: { field: SERVICE_NAME }) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         node {
           ...ServiceFields
@@ -126,12 +134,20 @@ const ProbeCredential = graphql(`
 
 export function Services() {
   const canEdit = useCanEdit();
-  const [{ data, fetching, error }, refetch] = useQuery({ query: ServicesQuery, context: LIST_CONTEXT });
+  const pager = usePager();
+  const [search, setSearch] = useState('');
+  const searched = useDeferredValue(search.trim());
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: ServicesQuery,
+    variables: { after: pager.after, search: searched || null },
+    context: LIST_CONTEXT,
+  });
   const [editing, setEditing] = useState<ServiceFieldsFragment | 'new' | null>(null);
   const [deleting, setDeleting] = useState<ServiceFieldsFragment | null>(null);
   const [del, deleteService] = useMutation(DeleteService);
   const [, toggle] = useMutation(UpdateService);
   const services = nodes(data?.services);
+  const onOff = useOnOff((s: ServiceFieldsFragment, active) => toggle({ id: s.id, input: { active } }), (s) => s.serviceName);
   useUsageRefresh(refetch, { resetsIn: nextReset(...services.map((s) => s.pace)) });
   // A target's cool-down ends in the gateway's memory: ask again until none is left.
   const coolingDown = services.some((s) => s.targets.some((t) => t.enabled && !t.state.healthy));
@@ -147,9 +163,24 @@ export function Services() {
       intro="A service is what an application calls: a provider, its key, the models it may use and its budgets."
       actions={canEdit && <button type="button" className="primary" onClick={() => setEditing('new')}>New service</button>}
     >
+      <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Search services">
+        <TextField
+          label="Search"
+          type="search"
+          value={search}
+          onChange={(e) => {
+            pager.reset();
+            setSearch(e.target.value);
+          }}
+          placeholder="service name"
+          hint="Services whose name contains this, in any case."
+        />
+      </form>
       {!data && fetching && <Loading what="Loading services" />}
       <ErrorNote problem={describeError(error)} />
-      {data && services.length === 0 && (
+      <ErrorNote problem={onOff.pageProblem} />
+      {data && services.length === 0 && searched && <Empty title="No services match">No service's name contains “{searched}”.</Empty>}
+      {data && services.length === 0 && !searched && (
         <Empty title="No services yet">
           {canEdit ? 'Create one with a provider key and the models your applications need; then create an API key for it.' : 'An admin has not created any services yet.'}
         </Empty>
@@ -159,17 +190,22 @@ export function Services() {
           <article key={s.id} className="card" aria-labelledby={`svc-${s.id}`}>
             <div className="card-head">
               <h2 id={`svc-${s.id}`}>
-                {s.serviceName} {s.active ? <Badge tone="ok">active</Badge> : <Badge tone="warn">disabled</Badge>}
+                {s.serviceName} <StatusBadge status={subjectStatus(s.active ? null : 'disabled', s.spend, s.pace)} brief />
               </h2>
               {canEdit && (
                 <div className="actions">
                   <button type="button" onClick={() => setEditing(s)}>Edit</button>
-                  <button type="button" onClick={() => toggle({ id: s.id, input: { active: !s.active } })}>{s.active ? 'Disable' : 'Enable'}</button>
+                  {s.active ? (
+                    <button type="button" onClick={() => onOff.disable(s)} aria-label={`Disable ${s.serviceName}`}>Disable</button>
+                  ) : (
+                    <button type="button" onClick={() => onOff.enable(s)} disabled={onOff.busy} aria-label={`Enable ${s.serviceName}`}>Enable</button>
+                  )}
                   <button type="button" className="danger" onClick={() => setDeleting(s)}>Delete</button>
                 </div>
               )}
             </div>
             {s.description && <p>{s.description}</p>}
+            <StandingNote spend={s.spend} pace={s.pace} active={s.active} />
             <dl className="facts">
               <dt>Provider</dt>
               <dd>{s.provider}</dd>
@@ -188,7 +224,15 @@ export function Services() {
           </article>
         ))}
       </div>
+      {data && (pager.page > 1 || data.services.pageInfo.hasNextPage) && (
+        <Pager pager={{ ...pager, endCursor: data.services.pageInfo.endCursor }} hasNext={data.services.pageInfo.hasNextPage} total={data.services.totalCount} shown={services.length} />
+      )}
       {editing && <ServiceForm service={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
+      <Confirm {...onOff.confirmProps} title={`Disable ${onOff.asking?.serviceName ?? ''}?`} confirmLabel="Disable service">
+        <p>
+          The service refuses every request from now on, for all its {onOff.asking?.apiKeys.totalCount ?? 0} API keys, until you enable it again. Its settings, budgets and usage stay.
+        </p>
+      </Confirm>
       <Confirm
         open={!!deleting}
         title={`Delete ${deleting?.serviceName ?? ''}?`}
@@ -208,6 +252,13 @@ export function Services() {
       </Confirm>
     </Page>
   );
+}
+
+/** Why an active service is blocked or warned, in words, under its name. */
+function StandingNote({ spend, pace, active }: Pick<ServiceFieldsFragment, 'spend' | 'pace' | 'active'>) {
+  const st = subjectStatus(active ? null : 'disabled', spend, pace);
+  if (!st.reasons.length) return null;
+  return <p className={st.tone === 'bad' ? 'bad-text' : 'warn-text'}>{st.text === 'blocked' ? 'Refusing requests' : 'Past a warning'}: {st.reasons.join('; ')}</p>;
 }
 
 type Providers = ProvidersAndCredentialsQuery['providers'];
@@ -243,6 +294,8 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
   const [probe, setProbe] = useState<{ usage?: ProviderUsageFieldsFragment; problem?: Problem; busy?: boolean }>({});
   const formId = useId();
   const canEdit = useCanEdit();
+  const dialogBody = useRef<HTMLDivElement>(null);
+  const fail = (p: Problem) => showProblem(setProblem, p, dialogBody.current);
 
   const info = providers.find((p) => p.name === provider);
   const catalog = info?.models ?? [];
@@ -276,10 +329,7 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
     const allModels = [...new Set([...models, ...extraModels.split(/[\s,]+/).filter(Boolean)])];
     if (allModels.length === 0) fields.modelsEnabled = 'Enable at least one model.';
     if (!service && keySource === 'existing' && !credentialId) fields.credentialId = 'Pick a credential, or enter a provider key.';
-    if (Object.keys(fields).length) {
-      setProblem({ message: 'Check the fields marked below.', fields, code: 'BAD_USER_INPUT' });
-      return;
-    }
+    if (Object.keys(fields).length) return fail(fieldProblem(fields));
     const common = {
       serviceName: serviceName.trim(),
       description,
@@ -292,26 +342,24 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
     const r = service
       ? await updateService({ id: service.id, input: { ...common, ...parsed, ...parsedPace } })
       : await createService({ input: { ...common, provider, ...(baseUrl && keySource === 'new' ? { baseUrl } : {}), ...setLimits(parsed), ...setPace(parsedPace) } }, { additionalTypenames: ['Service'] });
-    if (r.error) {
-      setProblem(withConflict(describeError(r.error), 'serviceName'));
-      return;
-    }
+    if (r.error) return fail(withConflict(describeError(r.error), 'serviceName', `A service named “${serviceName.trim()}” already exists.`));
     onClose();
   }
 
   return (
     <Dialog title={service ? `Edit ${service.serviceName}` : 'New service'} open onClose={onClose} wide>
-      <form id={formId} onSubmit={submit} noValidate>
+      <div ref={dialogBody}>
+      <form id={formId} onSubmit={submit} onChange={clearOnChange(setProblem)} noValidate>
         <div className="grid-2">
-          <TextField label="Name" value={serviceName} onChange={(e) => setServiceName(e.target.value)} error={problem.fields.serviceName} hint="Unique; applications name it in API calls." required />
-          <SelectField label="Provider" value={provider} onChange={(e) => { setProvider(e.target.value); setModels([]); }} error={problem.fields.provider} disabled={!!service} hint={info && clientApisHint(info.clientApis)}>
+          <TextField label="Name" name="serviceName" value={serviceName} onChange={(e) => setServiceName(e.target.value)} error={problem.fields.serviceName} hint="Unique; applications name it in API calls." required />
+          <SelectField label="Provider" name="provider" value={provider} onChange={(e) => { setProvider(e.target.value); setModels([]); }} error={problem.fields.provider} disabled={!!service} hint={info && clientApisHint(info.clientApis)}>
             <option value="">Choose a provider…</option>
             {providers.map((p) => (
               <option key={p.name} value={p.name}>{p.displayName}</option>
             ))}
           </SelectField>
         </div>
-        <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} error={problem.fields.description} />
+        <TextField label="Description" name="description" value={description} onChange={(e) => setDescription(e.target.value)} error={problem.fields.description} />
 
         <fieldset>
           <legend>Provider key</legend>
@@ -324,6 +372,7 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
               <TextField
                 label={service ? 'New provider key (blank keeps the current one)' : 'Provider API key'}
                 type="password"
+                name="providerApiKey"
                 autoComplete="off"
                 value={providerApiKey}
                 onChange={(e) => setProviderApiKey(e.target.value)}
@@ -331,11 +380,11 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
                 hint={service?.credential ? `Current key ${maskKey(service.credential.apiKeyLastFour)}. Encrypted at rest, never shown again.` : 'Encrypted at rest and never shown again.'}
               />
               {!service && (
-                <TextField label="Base URL" type="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} error={problem.fields.baseUrl} placeholder={info?.defaultBaseUrl ?? 'https://…'} hint={provider === 'custom' ? 'Required for custom providers.' : 'Leave blank for the provider default.'} />
+                <TextField label="Base URL" name="baseUrl" type="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} error={problem.fields.baseUrl} placeholder={info?.defaultBaseUrl ?? 'https://…'} hint={provider === 'custom' ? 'Required for custom providers.' : 'Leave blank for the provider default.'} />
               )}
             </div>
           ) : (
-            <SelectField label="Credential" value={credentialId} onChange={(e) => setCredentialId(e.target.value)} error={problem.fields.credentialId}>
+            <SelectField label="Credential" name="credentialId" value={credentialId} onChange={(e) => setCredentialId(e.target.value)} error={problem.fields.credentialId}>
               <option value="">Choose…</option>
               {sameProvider.map((c) => (
                 <option key={c.id} value={c.id}>{c.displayName} ({maskKey(c.apiKeyLastFour)})</option>
@@ -360,16 +409,16 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
               <div className="model-list">
                 {shownModels.map((m) => (
                   <label key={m}>
-                    <input type="checkbox" checked={models.includes(m)} onChange={(e) => setModels(e.target.checked ? [...models, m] : models.filter((x) => x !== m))} /> {m}
+                    <input type="checkbox" name="modelsEnabled" checked={models.includes(m)} onChange={(e) => setModels(e.target.checked ? [...models, m] : models.filter((x) => x !== m))} /> {m}
                   </label>
                 ))}
                 {models.filter((m) => !catalog.includes(m)).map((m) => (
                   <label key={m}>
-                    <input type="checkbox" checked onChange={() => setModels(models.filter((x) => x !== m))} /> {m} <span className="muted small">(not in the catalog)</span>
+                    <input type="checkbox" name="modelsEnabled" checked onChange={() => setModels(models.filter((x) => x !== m))} /> {m} <span className="muted small">(not in the catalog)</span>
                   </label>
                 ))}
               </div>
-              <TextField label="Other models" value={extraModels} onChange={(e) => setExtraModels(e.target.value)} hint="Comma-separated model IDs the catalog does not list." />
+              <TextField label="Other models" name="modelsEnabled" value={extraModels} onChange={(e) => setExtraModels(e.target.value)} hint="Comma-separated model IDs the catalog does not list." />
               <CheckField label="Allow models without a price" checked={allowUnpriced} onChange={setAllowUnpriced} hint="Their usage is recorded as unpriced, never as $0." />
             </>
           )}
@@ -390,6 +439,7 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
         <button type="button" onClick={onClose}>Cancel</button>
         <button type="submit" form={formId} className="primary" disabled={create.fetching || update.fetching}>{service ? 'Save changes' : 'Create service'}</button>
       </footer>
+      </div>
     </Dialog>
   );
 }

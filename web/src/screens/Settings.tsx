@@ -4,9 +4,9 @@ import { graphql } from '../gql';
 import type { PricesQuery } from '../gql/graphql';
 import { nodes } from '../connection';
 import { describeError, noProblem, withConflict, type Problem } from '../errors';
-import { formatRelative, formatUSD, parseUSD, usdInput } from '../format';
+import { formatPrice, formatRelative, formatUSD, parseUSD, usdInput } from '../format';
 import { useCanEdit, useViewer } from '../viewer';
-import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, Page, SecretReveal, SelectField, TextField } from '../ui';
+import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, Page, ScrollBox, SecretReveal, SelectField, TextField } from '../ui';
 import { CreateAPIKey, DeleteAPIKey } from './ApiKeys';
 import { Link, usePath } from '../router';
 import { LimitsFields, limitTexts, parseLimits, type LimitName } from '../limits';
@@ -418,7 +418,7 @@ function PriceCatalog() {
       {!data && fetching && <Loading what="Loading prices" />}
       <ErrorNote problem={describeError(error)} />
       {data && (
-        <div className="table-wrap">
+        <ScrollBox label="Model prices">
           <table>
             <thead>
               <tr><th>Provider</th><th>Model</th><th className="num">Input</th><th className="num">Cached input</th><th className="num">Cache write</th><th className="num">Output</th>{canEdit && <th><span className="sr-only">Actions</span></th>}</tr>
@@ -428,20 +428,20 @@ function PriceCatalog() {
                 <tr key={p.id}>
                   <td>{p.provider}</td>
                   <td>{p.model} {p.kind !== 'text' && <Badge>{p.kind}</Badge>} {p.customized && <Badge tone="warn">edited</Badge>}</td>
-                  <td className="num">{formatUSD(p.inputPerMtok)}</td>
-                  <td className="num">{formatUSD(p.cachedInputPerMtok)}</td>
+                  <td className="num">{formatPrice(p.inputPerMtok)}</td>
+                  <td className="num">{formatPrice(p.cachedInputPerMtok)}</td>
                   <td className="num">
-                    {formatUSD(p.cacheWritePerMtok)}
-                    {p.cacheWrite1hPerMtok != null && <span className="muted small"> · 1 h {formatUSD(p.cacheWrite1hPerMtok)}</span>}
+                    {formatPrice(p.cacheWritePerMtok)}
+                    {p.cacheWrite1hPerMtok != null && <span className="muted small"> · 1 h {formatPrice(p.cacheWrite1hPerMtok)}</span>}
                   </td>
-                  <td className="num">{formatUSD(p.outputPerMtok)}</td>
+                  <td className="num">{formatPrice(p.outputPerMtok)}</td>
                   {canEdit && <td className="actions"><button type="button" onClick={() => setEditing(p)} aria-label={`Edit price of ${p.model}`}>Edit</button></td>}
                 </tr>
               ))}
             </tbody>
           </table>
           {data.modelPrices.totalCount > prices.length && <p className="muted small">Showing {prices.length} of {data.modelPrices.totalCount}; search to narrow.</p>}
-        </div>
+        </ScrollBox>
       )}
       {editing && <PriceForm price={editing} onClose={() => setEditing(null)} />}
       {adding && <PriceForm onClose={() => setAdding(false)} onCreated={(p) => setFilter(p.model)} />}

@@ -4,7 +4,7 @@ import { graphql } from '../gql';
 import type { StandardsQuery } from '../gql/graphql';
 import { describeError, noProblem, withConflict, type Problem } from '../errors';
 import { useViewer } from '../viewer';
-import { Confirm, Dialog, Empty, ErrorNote, Loading, Page, SelectField, TextField } from '../ui';
+import { Confirm, Dialog, Empty, ErrorNote, Loading, Page, ScrollBox, SelectField, TextField } from '../ui';
 
 // Lists refetch when a mutation touches these types, even while empty.
 const LIST_CONTEXT = { additionalTypenames: ['APIStandard'] };
@@ -79,7 +79,7 @@ export function Standards() {
       <ErrorNote problem={describeError(error)} />
       {data && standards.length === 0 && <Empty title="No API standards">Create one for the way your provider expects its key.</Empty>}
       {standards.length > 0 && (
-        <div className="table-wrap">
+        <ScrollBox label="API standards">
           <table>
             <thead>
               <tr>
@@ -104,7 +104,7 @@ export function Standards() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {editing && <StandardForm standard={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
       <Confirm

@@ -6,7 +6,7 @@ import { nodes } from '../connection';
 import { describeError } from '../errors';
 import { formatInt, formatTime, formatUSD, fromLocalInput } from '../format';
 import { Pager, usePager } from '../pager';
-import { Badge, CopyButton, Dialog, Empty, ErrorNote, Loading, Page, SelectField, TextField } from '../ui';
+import { Badge, CopyButton, Dialog, Empty, ErrorNote, Loading, Page, ScrollBox, SelectField, TextField } from '../ui';
 import { downloadUsageCSV } from '../usageexport';
 
 export const UsageRecordFields = graphql(`
@@ -218,34 +218,43 @@ export function UsageLog() {
       )}
       {records.length > 0 && (
         <>
-          <div className="table-wrap">
-            <table>
+          <ScrollBox label="Usage records" className="log-wrap">
+            <table className="log">
+              <colgroup>
+                <col className="w-time" /><col className="w-name" /><col className="w-name" /><col className="w-model" /><col className="w-protocol" /><col />
+                <col className="w-tokens" /><col className="w-cost" /><col className="w-ms" /><col className="w-ms" /><col className="w-request" />
+              </colgroup>
               <thead>
                 <tr>
                   <th>Time</th><th>Service</th><th>Key</th><th>Model</th><th>Protocol</th><th>Status</th><th className="num">Tokens in / out</th><th className="num">Cost</th><th className="num">Latency</th><th className="num">First byte</th><th>Request</th>
                 </tr>
               </thead>
               <tbody>
-                {records.map((r) => (
-                  <tr key={r.id} className="clickable" onClick={(e) => { if (!(e.target as HTMLElement).closest('button, a')) setOpen(r.id); }}>
-                    <td className="nowrap">
-                      <button type="button" className="link" onClick={() => setOpen(r.id)} aria-label={`Details of request ${r.requestID}`}>{formatTime(r.createdAt)}</button>
-                    </td>
-                    <td>{serviceName.get(r.serviceID) ?? r.serviceID}</td>
-                    <td>{keyName.get(r.apiKeyID) ?? r.apiKeyID}</td>
-                    <td>{r.model}<div className="muted small">{r.endpoint}{r.streamed ? ' · streamed' : ''}{r.partial ? ' · partial' : ''}</div></td>
-                    <ProtocolCell protocol={r.protocol} providerProtocol={r.providerProtocol} />
-                    <td><Badge tone={r.status >= 400 ? 'bad' : 'ok'}>{r.status}</Badge>{r.error && <div className="small field-error">{r.error}</div>}</td>
-                    <td className="num">{formatInt(r.inputTokens)} / {formatInt(r.outputTokens)}{r.cachedInputTokens > 0 && <div className="muted small">{formatInt(r.cachedInputTokens)} cached</div>}{(r.cacheWriteTokens ?? 0) > 0 && <div className="muted small">{formatInt(r.cacheWriteTokens)} written to cache</div>}</td>
-                    <td className="num">{r.priced ? formatUSD(r.cost) : <span title="The model has no price: the cost is unknown, not zero.">unpriced</span>}</td>
-                    <td className="num">{ms(r.latencyUs)}</td>
-                    <td className="num">{ms(r.ttfbUs)}</td>
-                    <td><code className="small">{r.requestID}</code></td>
-                  </tr>
-                ))}
+                {records.map((r) => {
+                  const model = `${r.model} · ${r.endpoint}${r.streamed ? ' · streamed' : ''}${r.partial ? ' · partial' : ''}`;
+                  const tokens = `${formatInt(r.inputTokens)} / ${formatInt(r.outputTokens)}`;
+                  const tokenNotes = [r.cachedInputTokens > 0 && `${formatInt(r.cachedInputTokens)} cached`, (r.cacheWriteTokens ?? 0) > 0 && `${formatInt(r.cacheWriteTokens)} written to cache`].filter(Boolean).join(', ');
+                  return (
+                    <tr key={r.id} className="clickable" onClick={(e) => { if (!(e.target as HTMLElement).closest('button, a, .reason')) setOpen(r.id); }}>
+                      <td>
+                        <button type="button" className="link" onClick={() => setOpen(r.id)}>{formatTime(r.createdAt)}<span className="sr-only">: details of request {r.requestID}</span></button>
+                      </td>
+                      <td title={serviceName.get(r.serviceID)}>{serviceName.get(r.serviceID) ?? r.serviceID}</td>
+                      <td title={keyName.get(r.apiKeyID)}>{keyName.get(r.apiKeyID) ?? r.apiKeyID}</td>
+                      <td title={model}>{r.model}<span className="muted small"> · {r.endpoint}{r.streamed ? ' · streamed' : ''}{r.partial ? ' · partial' : ''}</span></td>
+                      <ProtocolCell protocol={r.protocol} providerProtocol={r.providerProtocol} />
+                      <td className={r.error ? 'reason' : undefined} title={r.error ?? undefined} tabIndex={r.error ? 0 : undefined}><Badge tone={r.status >= 400 ? 'bad' : 'ok'}>{r.status}</Badge>{r.error && <span className="small field-error"> {r.error}</span>}</td>
+                      <td className="num" title={tokenNotes ? `${tokens} (${tokenNotes})` : undefined}>{tokens}{tokenNotes && <span className="muted small"> · {tokenNotes}</span>}</td>
+                      <td className="num">{r.priced ? formatUSD(r.cost) : <span title="The model has no price: the cost is unknown, not zero.">unpriced</span>}</td>
+                      <td className="num">{ms(r.latencyUs)}</td>
+                      <td className="num">{ms(r.ttfbUs)}</td>
+                      <td title={r.requestID}><code className="small">{r.requestID}</code></td>
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
-          </div>
+          </ScrollBox>
           {open && <RecordDetail id={open} serviceName={serviceName} keyName={keyName} onClose={() => setOpen(null)} />}
           <Pager pager={{ ...pager, endCursor: data?.usageRecords.pageInfo.endCursor }} hasNext={!!data?.usageRecords.pageInfo.hasNextPage} total={data?.usageRecords.totalCount ?? 0} exact={data?.usageRecords.totalCountIsExact ?? true} shown={records.length} />
         </>
