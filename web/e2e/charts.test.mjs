@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildGateway, createUser, launchBrowser, pages, screenshot, startGateway, teardown } from './gateway.mjs';
+import { buildGateway, createUser, graphql, launchBrowser, logIn, pages, screenshot, startGateway, teardown } from './gateway.mjs';
 
 const PASSWORD = 'e2e-charts-password-1';
 
@@ -38,16 +38,7 @@ async function startProvider() {
   return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
 }
 
-async function gql(query, variables = {}) {
-  const res = await fetch(`${gateway.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data;
-}
+const gql = (query, variables) => graphql(gateway.url, token, query, variables);
 
 async function chat(key, model) {
   const res = await fetch(`${gateway.url}/v1/chat/completions`, {
@@ -95,11 +86,7 @@ const { newPage: openPage, e2e } = pages(() => ({ browser, gateway }));
 /** A page logged in as the admin, on the overview. */
 async function newPage() {
   const page = await openPage({ width: 1280, height: 900 });
-  await page.goto('/');
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+  await logIn(page, 'admin', PASSWORD);
   return page;
 }
 
