@@ -10,6 +10,7 @@ import (
 	"time"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql/schema"
 
 	"github.com/sluicehq/sluice/database"
@@ -517,4 +518,42 @@ func TestRollupDays(t *testing.T) {
 			t.Fatalf("day rows = %d (%v), want 4: two days of gpt-4o, one of claude, one of the other organization", rows, err)
 		}
 	})
+}
+
+// TestIntegerTimes checks the SQLite migration that turns the text times
+// earlier versions wrote into integer microseconds: each format Go's
+// time.String or CURRENT_TIMESTAMP left reads back as the same instant,
+// stored as an integer.
+func TestIntegerTimes(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Empty(t, dialect.SQLite)
+	version := migrationVersion(t, dialect.SQLite, "integer_times")
+	if _, err := migrations.ApplyBefore(ctx, db.SQL, dialect.SQLite, version); err != nil {
+		t.Fatalf("apply the migrations before %s: %v", version, err)
+	}
+	cases := []struct{ text, want string }{
+		{"2026-11-01 10:00:00.123456789 +0000 UTC", "2026-11-01T10:00:00.123456Z"},
+		{"2026-11-01 11:30:00 +0100 CET", "2026-11-01T10:30:00Z"},
+		{"2026-11-01 05:00:00.5 -0530 XYZ m=+0.001234567", "2026-11-01T10:30:00.5Z"},
+		{"2026-11-01 10:00:00", "2026-11-01T10:00:00Z"},
+		{"2026-11-01 10:00:00.000001 +0000 UTC", "2026-11-01T10:00:00.000001Z"},
+	}
+	for i, c := range cases {
+		if _, err := db.SQL.ExecContext(ctx, `INSERT INTO throttle_marks (key, expires_at) VALUES (?, ?)`, fmt.Sprint(i), c.text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := migrations.Apply(ctx, db.SQL, dialect.SQLite); err != nil {
+		t.Fatalf("apply %s: %v", version, err)
+	}
+	for i, c := range cases {
+		var typ string
+		var at time.Time
+		if err := db.SQL.QueryRowContext(ctx, `SELECT typeof(expires_at), expires_at FROM throttle_marks WHERE key = ?`, fmt.Sprint(i)).Scan(&typ, &at); err != nil {
+			t.Fatal(err)
+		}
+		if typ != "integer" || at.UTC().Format(time.RFC3339Nano) != c.want {
+			t.Errorf("%q: stored as %s, read %s, want %s", c.text, typ, at.UTC().Format(time.RFC3339Nano), c.want)
+		}
+	}
 }

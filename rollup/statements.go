@@ -160,7 +160,7 @@ func bucketOf(dialectName string, bucket Bucket) string {
 	case dialectName == dialect.Postgres:
 		return "to_char(" + usagerollup.FieldHour + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 	}
-	return "substr(" + usagerollup.FieldHour + ", 1, 10)"
+	return "strftime('%Y-%m-%d', " + usagerollup.FieldHour + " / 1000000, 'unixepoch')"
 }
 
 // sumSQL sums the rows of a roll-up table where pred holds by each of the
