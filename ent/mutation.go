@@ -19724,6 +19724,8 @@ type UsageRollupMutation struct {
 	addlatency_b50           *int64
 	latency_b51              *int64
 	addlatency_b51           *int64
+	refused_requests         *int64
+	addrefused_requests      *int64
 	hour                     *time.Time
 	organization_id          *int
 	addorganization_id       *int
@@ -24064,6 +24066,76 @@ func (m *UsageRollupMutation) ResetLatencyB51() {
 	delete(m.clearedFields, usagerollup.FieldLatencyB51)
 }
 
+// SetRefusedRequests sets the "refused_requests" field.
+func (m *UsageRollupMutation) SetRefusedRequests(i int64) {
+	m.refused_requests = &i
+	m.addrefused_requests = nil
+}
+
+// RefusedRequests returns the value of the "refused_requests" field in the mutation.
+func (m *UsageRollupMutation) RefusedRequests() (r int64, exists bool) {
+	v := m.refused_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefusedRequests returns the old "refused_requests" field's value of the UsageRollup entity.
+// If the UsageRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupMutation) OldRefusedRequests(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefusedRequests is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefusedRequests requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefusedRequests: %w", err)
+	}
+	return oldValue.RefusedRequests, nil
+}
+
+// AddRefusedRequests adds i to the "refused_requests" field.
+func (m *UsageRollupMutation) AddRefusedRequests(i int64) {
+	if m.addrefused_requests != nil {
+		*m.addrefused_requests += i
+	} else {
+		m.addrefused_requests = &i
+	}
+}
+
+// AddedRefusedRequests returns the value that was added to the "refused_requests" field in this mutation.
+func (m *UsageRollupMutation) AddedRefusedRequests() (r int64, exists bool) {
+	v := m.addrefused_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (m *UsageRollupMutation) ClearRefusedRequests() {
+	m.refused_requests = nil
+	m.addrefused_requests = nil
+	m.clearedFields[usagerollup.FieldRefusedRequests] = struct{}{}
+}
+
+// RefusedRequestsCleared returns if the "refused_requests" field was cleared in this mutation.
+func (m *UsageRollupMutation) RefusedRequestsCleared() bool {
+	_, ok := m.clearedFields[usagerollup.FieldRefusedRequests]
+	return ok
+}
+
+// ResetRefusedRequests resets all changes to the "refused_requests" field.
+func (m *UsageRollupMutation) ResetRefusedRequests() {
+	m.refused_requests = nil
+	m.addrefused_requests = nil
+	delete(m.clearedFields, usagerollup.FieldRefusedRequests)
+}
+
 // SetHour sets the "hour" field.
 func (m *UsageRollupMutation) SetHour(t time.Time) {
 	m.hour = &t
@@ -24338,7 +24410,7 @@ func (m *UsageRollupMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UsageRollupMutation) Fields() []string {
-	fields := make([]string, 0, 67)
+	fields := make([]string, 0, 68)
 	if m.requests != nil {
 		fields = append(fields, usagerollup.FieldRequests)
 	}
@@ -24525,6 +24597,9 @@ func (m *UsageRollupMutation) Fields() []string {
 	if m.latency_b51 != nil {
 		fields = append(fields, usagerollup.FieldLatencyB51)
 	}
+	if m.refused_requests != nil {
+		fields = append(fields, usagerollup.FieldRefusedRequests)
+	}
 	if m.hour != nil {
 		fields = append(fields, usagerollup.FieldHour)
 	}
@@ -24672,6 +24747,8 @@ func (m *UsageRollupMutation) Field(name string) (ent.Value, bool) {
 		return m.LatencyB50()
 	case usagerollup.FieldLatencyB51:
 		return m.LatencyB51()
+	case usagerollup.FieldRefusedRequests:
+		return m.RefusedRequests()
 	case usagerollup.FieldHour:
 		return m.Hour()
 	case usagerollup.FieldOrganizationID:
@@ -24815,6 +24892,8 @@ func (m *UsageRollupMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldLatencyB50(ctx)
 	case usagerollup.FieldLatencyB51:
 		return m.OldLatencyB51(ctx)
+	case usagerollup.FieldRefusedRequests:
+		return m.OldRefusedRequests(ctx)
 	case usagerollup.FieldHour:
 		return m.OldHour(ctx)
 	case usagerollup.FieldOrganizationID:
@@ -25268,6 +25347,13 @@ func (m *UsageRollupMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLatencyB51(v)
 		return nil
+	case usagerollup.FieldRefusedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefusedRequests(v)
+		return nil
 	case usagerollup.FieldHour:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -25497,6 +25583,9 @@ func (m *UsageRollupMutation) AddedFields() []string {
 	if m.addlatency_b51 != nil {
 		fields = append(fields, usagerollup.FieldLatencyB51)
 	}
+	if m.addrefused_requests != nil {
+		fields = append(fields, usagerollup.FieldRefusedRequests)
+	}
 	if m.addorganization_id != nil {
 		fields = append(fields, usagerollup.FieldOrganizationID)
 	}
@@ -25638,6 +25727,8 @@ func (m *UsageRollupMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedLatencyB50()
 	case usagerollup.FieldLatencyB51:
 		return m.AddedLatencyB51()
+	case usagerollup.FieldRefusedRequests:
+		return m.AddedRefusedRequests()
 	case usagerollup.FieldOrganizationID:
 		return m.AddedOrganizationID()
 	case usagerollup.FieldServiceID:
@@ -26087,6 +26178,13 @@ func (m *UsageRollupMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddLatencyB51(v)
 		return nil
+	case usagerollup.FieldRefusedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRefusedRequests(v)
+		return nil
 	case usagerollup.FieldOrganizationID:
 		v, ok := value.(int)
 		if !ok {
@@ -26278,6 +26376,9 @@ func (m *UsageRollupMutation) ClearedFields() []string {
 	if m.FieldCleared(usagerollup.FieldLatencyB51) {
 		fields = append(fields, usagerollup.FieldLatencyB51)
 	}
+	if m.FieldCleared(usagerollup.FieldRefusedRequests) {
+		fields = append(fields, usagerollup.FieldRefusedRequests)
+	}
 	return fields
 }
 
@@ -26453,6 +26554,9 @@ func (m *UsageRollupMutation) ClearField(name string) error {
 		return nil
 	case usagerollup.FieldLatencyB51:
 		m.ClearLatencyB51()
+		return nil
+	case usagerollup.FieldRefusedRequests:
+		m.ClearRefusedRequests()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRollup nullable field %s", name)
@@ -26647,6 +26751,9 @@ func (m *UsageRollupMutation) ResetField(name string) error {
 		return nil
 	case usagerollup.FieldLatencyB51:
 		m.ResetLatencyB51()
+		return nil
+	case usagerollup.FieldRefusedRequests:
+		m.ResetRefusedRequests()
 		return nil
 	case usagerollup.FieldHour:
 		m.ResetHour()
@@ -26845,6 +26952,8 @@ type UsageRollupDayMutation struct {
 	addlatency_b50           *int64
 	latency_b51              *int64
 	addlatency_b51           *int64
+	refused_requests         *int64
+	addrefused_requests      *int64
 	day                      *time.Time
 	organization_id          *int
 	addorganization_id       *int
@@ -31181,6 +31290,76 @@ func (m *UsageRollupDayMutation) ResetLatencyB51() {
 	delete(m.clearedFields, usagerollupday.FieldLatencyB51)
 }
 
+// SetRefusedRequests sets the "refused_requests" field.
+func (m *UsageRollupDayMutation) SetRefusedRequests(i int64) {
+	m.refused_requests = &i
+	m.addrefused_requests = nil
+}
+
+// RefusedRequests returns the value of the "refused_requests" field in the mutation.
+func (m *UsageRollupDayMutation) RefusedRequests() (r int64, exists bool) {
+	v := m.refused_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefusedRequests returns the old "refused_requests" field's value of the UsageRollupDay entity.
+// If the UsageRollupDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRollupDayMutation) OldRefusedRequests(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefusedRequests is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefusedRequests requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefusedRequests: %w", err)
+	}
+	return oldValue.RefusedRequests, nil
+}
+
+// AddRefusedRequests adds i to the "refused_requests" field.
+func (m *UsageRollupDayMutation) AddRefusedRequests(i int64) {
+	if m.addrefused_requests != nil {
+		*m.addrefused_requests += i
+	} else {
+		m.addrefused_requests = &i
+	}
+}
+
+// AddedRefusedRequests returns the value that was added to the "refused_requests" field in this mutation.
+func (m *UsageRollupDayMutation) AddedRefusedRequests() (r int64, exists bool) {
+	v := m.addrefused_requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (m *UsageRollupDayMutation) ClearRefusedRequests() {
+	m.refused_requests = nil
+	m.addrefused_requests = nil
+	m.clearedFields[usagerollupday.FieldRefusedRequests] = struct{}{}
+}
+
+// RefusedRequestsCleared returns if the "refused_requests" field was cleared in this mutation.
+func (m *UsageRollupDayMutation) RefusedRequestsCleared() bool {
+	_, ok := m.clearedFields[usagerollupday.FieldRefusedRequests]
+	return ok
+}
+
+// ResetRefusedRequests resets all changes to the "refused_requests" field.
+func (m *UsageRollupDayMutation) ResetRefusedRequests() {
+	m.refused_requests = nil
+	m.addrefused_requests = nil
+	delete(m.clearedFields, usagerollupday.FieldRefusedRequests)
+}
+
 // SetDay sets the "day" field.
 func (m *UsageRollupDayMutation) SetDay(t time.Time) {
 	m.day = &t
@@ -31343,7 +31522,7 @@ func (m *UsageRollupDayMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UsageRollupDayMutation) Fields() []string {
-	fields := make([]string, 0, 65)
+	fields := make([]string, 0, 66)
 	if m.requests != nil {
 		fields = append(fields, usagerollupday.FieldRequests)
 	}
@@ -31530,6 +31709,9 @@ func (m *UsageRollupDayMutation) Fields() []string {
 	if m.latency_b51 != nil {
 		fields = append(fields, usagerollupday.FieldLatencyB51)
 	}
+	if m.refused_requests != nil {
+		fields = append(fields, usagerollupday.FieldRefusedRequests)
+	}
 	if m.day != nil {
 		fields = append(fields, usagerollupday.FieldDay)
 	}
@@ -31671,6 +31853,8 @@ func (m *UsageRollupDayMutation) Field(name string) (ent.Value, bool) {
 		return m.LatencyB50()
 	case usagerollupday.FieldLatencyB51:
 		return m.LatencyB51()
+	case usagerollupday.FieldRefusedRequests:
+		return m.RefusedRequests()
 	case usagerollupday.FieldDay:
 		return m.Day()
 	case usagerollupday.FieldOrganizationID:
@@ -31810,6 +31994,8 @@ func (m *UsageRollupDayMutation) OldField(ctx context.Context, name string) (ent
 		return m.OldLatencyB50(ctx)
 	case usagerollupday.FieldLatencyB51:
 		return m.OldLatencyB51(ctx)
+	case usagerollupday.FieldRefusedRequests:
+		return m.OldRefusedRequests(ctx)
 	case usagerollupday.FieldDay:
 		return m.OldDay(ctx)
 	case usagerollupday.FieldOrganizationID:
@@ -32259,6 +32445,13 @@ func (m *UsageRollupDayMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLatencyB51(v)
 		return nil
+	case usagerollupday.FieldRefusedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefusedRequests(v)
+		return nil
 	case usagerollupday.FieldDay:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -32474,6 +32667,9 @@ func (m *UsageRollupDayMutation) AddedFields() []string {
 	if m.addlatency_b51 != nil {
 		fields = append(fields, usagerollupday.FieldLatencyB51)
 	}
+	if m.addrefused_requests != nil {
+		fields = append(fields, usagerollupday.FieldRefusedRequests)
+	}
 	if m.addorganization_id != nil {
 		fields = append(fields, usagerollupday.FieldOrganizationID)
 	}
@@ -32609,6 +32805,8 @@ func (m *UsageRollupDayMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedLatencyB50()
 	case usagerollupday.FieldLatencyB51:
 		return m.AddedLatencyB51()
+	case usagerollupday.FieldRefusedRequests:
+		return m.AddedRefusedRequests()
 	case usagerollupday.FieldOrganizationID:
 		return m.AddedOrganizationID()
 	}
@@ -33054,6 +33252,13 @@ func (m *UsageRollupDayMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddLatencyB51(v)
 		return nil
+	case usagerollupday.FieldRefusedRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRefusedRequests(v)
+		return nil
 	case usagerollupday.FieldOrganizationID:
 		v, ok := value.(int)
 		if !ok {
@@ -33231,6 +33436,9 @@ func (m *UsageRollupDayMutation) ClearedFields() []string {
 	if m.FieldCleared(usagerollupday.FieldLatencyB51) {
 		fields = append(fields, usagerollupday.FieldLatencyB51)
 	}
+	if m.FieldCleared(usagerollupday.FieldRefusedRequests) {
+		fields = append(fields, usagerollupday.FieldRefusedRequests)
+	}
 	return fields
 }
 
@@ -33406,6 +33614,9 @@ func (m *UsageRollupDayMutation) ClearField(name string) error {
 		return nil
 	case usagerollupday.FieldLatencyB51:
 		m.ClearLatencyB51()
+		return nil
+	case usagerollupday.FieldRefusedRequests:
+		m.ClearRefusedRequests()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRollupDay nullable field %s", name)
@@ -33600,6 +33811,9 @@ func (m *UsageRollupDayMutation) ResetField(name string) error {
 		return nil
 	case usagerollupday.FieldLatencyB51:
 		m.ResetLatencyB51()
+		return nil
+	case usagerollupday.FieldRefusedRequests:
+		m.ResetRefusedRequests()
 		return nil
 	case usagerollupday.FieldDay:
 		m.ResetDay()

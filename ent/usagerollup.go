@@ -142,6 +142,8 @@ type UsageRollup struct {
 	LatencyB50 int64 `json:"latency_b50,omitempty"`
 	// LatencyB51 holds the value of the "latency_b51" field.
 	LatencyB51 int64 `json:"latency_b51,omitempty"`
+	// Part of errors the gateway answered itself, without calling an upstream (limits, balance, invalid requests).
+	RefusedRequests int64 `json:"refused_requests,omitempty"`
 	// Start of the UTC hour.
 	Hour time.Time `json:"hour,omitempty"`
 	// OrganizationID holds the value of the "organization_id" field.
@@ -160,7 +162,7 @@ func (*UsageRollup) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case usagerollup.FieldID, usagerollup.FieldRequests, usagerollup.FieldErrors, usagerollup.FieldUnpricedRequests, usagerollup.FieldInputTokens, usagerollup.FieldOutputTokens, usagerollup.FieldCachedInputTokens, usagerollup.FieldCost, usagerollup.FieldLatencyUsSum, usagerollup.FieldCacheWriteTokens, usagerollup.FieldCacheWrite1hTokens, usagerollup.FieldLatencyB00, usagerollup.FieldLatencyB01, usagerollup.FieldLatencyB02, usagerollup.FieldLatencyB03, usagerollup.FieldLatencyB04, usagerollup.FieldLatencyB05, usagerollup.FieldLatencyB06, usagerollup.FieldLatencyB07, usagerollup.FieldLatencyB08, usagerollup.FieldLatencyB09, usagerollup.FieldLatencyB10, usagerollup.FieldLatencyB11, usagerollup.FieldLatencyB12, usagerollup.FieldLatencyB13, usagerollup.FieldLatencyB14, usagerollup.FieldLatencyB15, usagerollup.FieldLatencyB16, usagerollup.FieldLatencyB17, usagerollup.FieldLatencyB18, usagerollup.FieldLatencyB19, usagerollup.FieldLatencyB20, usagerollup.FieldLatencyB21, usagerollup.FieldLatencyB22, usagerollup.FieldLatencyB23, usagerollup.FieldLatencyB24, usagerollup.FieldLatencyB25, usagerollup.FieldLatencyB26, usagerollup.FieldLatencyB27, usagerollup.FieldLatencyB28, usagerollup.FieldLatencyB29, usagerollup.FieldLatencyB30, usagerollup.FieldLatencyB31, usagerollup.FieldLatencyB32, usagerollup.FieldLatencyB33, usagerollup.FieldLatencyB34, usagerollup.FieldLatencyB35, usagerollup.FieldLatencyB36, usagerollup.FieldLatencyB37, usagerollup.FieldLatencyB38, usagerollup.FieldLatencyB39, usagerollup.FieldLatencyB40, usagerollup.FieldLatencyB41, usagerollup.FieldLatencyB42, usagerollup.FieldLatencyB43, usagerollup.FieldLatencyB44, usagerollup.FieldLatencyB45, usagerollup.FieldLatencyB46, usagerollup.FieldLatencyB47, usagerollup.FieldLatencyB48, usagerollup.FieldLatencyB49, usagerollup.FieldLatencyB50, usagerollup.FieldLatencyB51, usagerollup.FieldOrganizationID, usagerollup.FieldServiceID, usagerollup.FieldAPIKeyID:
+		case usagerollup.FieldID, usagerollup.FieldRequests, usagerollup.FieldErrors, usagerollup.FieldUnpricedRequests, usagerollup.FieldInputTokens, usagerollup.FieldOutputTokens, usagerollup.FieldCachedInputTokens, usagerollup.FieldCost, usagerollup.FieldLatencyUsSum, usagerollup.FieldCacheWriteTokens, usagerollup.FieldCacheWrite1hTokens, usagerollup.FieldLatencyB00, usagerollup.FieldLatencyB01, usagerollup.FieldLatencyB02, usagerollup.FieldLatencyB03, usagerollup.FieldLatencyB04, usagerollup.FieldLatencyB05, usagerollup.FieldLatencyB06, usagerollup.FieldLatencyB07, usagerollup.FieldLatencyB08, usagerollup.FieldLatencyB09, usagerollup.FieldLatencyB10, usagerollup.FieldLatencyB11, usagerollup.FieldLatencyB12, usagerollup.FieldLatencyB13, usagerollup.FieldLatencyB14, usagerollup.FieldLatencyB15, usagerollup.FieldLatencyB16, usagerollup.FieldLatencyB17, usagerollup.FieldLatencyB18, usagerollup.FieldLatencyB19, usagerollup.FieldLatencyB20, usagerollup.FieldLatencyB21, usagerollup.FieldLatencyB22, usagerollup.FieldLatencyB23, usagerollup.FieldLatencyB24, usagerollup.FieldLatencyB25, usagerollup.FieldLatencyB26, usagerollup.FieldLatencyB27, usagerollup.FieldLatencyB28, usagerollup.FieldLatencyB29, usagerollup.FieldLatencyB30, usagerollup.FieldLatencyB31, usagerollup.FieldLatencyB32, usagerollup.FieldLatencyB33, usagerollup.FieldLatencyB34, usagerollup.FieldLatencyB35, usagerollup.FieldLatencyB36, usagerollup.FieldLatencyB37, usagerollup.FieldLatencyB38, usagerollup.FieldLatencyB39, usagerollup.FieldLatencyB40, usagerollup.FieldLatencyB41, usagerollup.FieldLatencyB42, usagerollup.FieldLatencyB43, usagerollup.FieldLatencyB44, usagerollup.FieldLatencyB45, usagerollup.FieldLatencyB46, usagerollup.FieldLatencyB47, usagerollup.FieldLatencyB48, usagerollup.FieldLatencyB49, usagerollup.FieldLatencyB50, usagerollup.FieldLatencyB51, usagerollup.FieldRefusedRequests, usagerollup.FieldOrganizationID, usagerollup.FieldServiceID, usagerollup.FieldAPIKeyID:
 			values[i] = new(sql.NullInt64)
 		case usagerollup.FieldModel:
 			values[i] = new(sql.NullString)
@@ -559,6 +561,12 @@ func (_m *UsageRollup) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.LatencyB51 = value.Int64
 			}
+		case usagerollup.FieldRefusedRequests:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field refused_requests", values[i])
+			} else if value.Valid {
+				_m.RefusedRequests = value.Int64
+			}
 		case usagerollup.FieldHour:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field hour", values[i])
@@ -810,6 +818,9 @@ func (_m *UsageRollup) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("latency_b51=")
 	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB51))
+	builder.WriteString(", ")
+	builder.WriteString("refused_requests=")
+	builder.WriteString(fmt.Sprintf("%v", _m.RefusedRequests))
 	builder.WriteString(", ")
 	builder.WriteString("hour=")
 	builder.WriteString(_m.Hour.Format(time.ANSIC))

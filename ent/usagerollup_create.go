@@ -891,6 +891,20 @@ func (_c *UsageRollupCreate) SetNillableLatencyB51(v *int64) *UsageRollupCreate 
 	return _c
 }
 
+// SetRefusedRequests sets the "refused_requests" field.
+func (_c *UsageRollupCreate) SetRefusedRequests(v int64) *UsageRollupCreate {
+	_c.mutation.SetRefusedRequests(v)
+	return _c
+}
+
+// SetNillableRefusedRequests sets the "refused_requests" field if the given value is not nil.
+func (_c *UsageRollupCreate) SetNillableRefusedRequests(v *int64) *UsageRollupCreate {
+	if v != nil {
+		_c.SetRefusedRequests(*v)
+	}
+	return _c
+}
+
 // SetHour sets the "hour" field.
 func (_c *UsageRollupCreate) SetHour(v time.Time) *UsageRollupCreate {
 	_c.mutation.SetHour(v)
@@ -1305,6 +1319,10 @@ func (_c *UsageRollupCreate) createSpec() (*UsageRollup, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.LatencyB51(); ok {
 		_spec.SetField(usagerollup.FieldLatencyB51, field.TypeInt64, value)
 		_node.LatencyB51 = value
+	}
+	if value, ok := _c.mutation.RefusedRequests(); ok {
+		_spec.SetField(usagerollup.FieldRefusedRequests, field.TypeInt64, value)
+		_node.RefusedRequests = value
 	}
 	if value, ok := _c.mutation.Hour(); ok {
 		_spec.SetField(usagerollup.FieldHour, field.TypeTime, value)
@@ -2815,6 +2833,30 @@ func (u *UsageRollupUpsert) AddLatencyB51(v int64) *UsageRollupUpsert {
 // ClearLatencyB51 clears the value of the "latency_b51" field.
 func (u *UsageRollupUpsert) ClearLatencyB51() *UsageRollupUpsert {
 	u.SetNull(usagerollup.FieldLatencyB51)
+	return u
+}
+
+// SetRefusedRequests sets the "refused_requests" field.
+func (u *UsageRollupUpsert) SetRefusedRequests(v int64) *UsageRollupUpsert {
+	u.Set(usagerollup.FieldRefusedRequests, v)
+	return u
+}
+
+// UpdateRefusedRequests sets the "refused_requests" field to the value that was provided on create.
+func (u *UsageRollupUpsert) UpdateRefusedRequests() *UsageRollupUpsert {
+	u.SetExcluded(usagerollup.FieldRefusedRequests)
+	return u
+}
+
+// AddRefusedRequests adds v to the "refused_requests" field.
+func (u *UsageRollupUpsert) AddRefusedRequests(v int64) *UsageRollupUpsert {
+	u.Add(usagerollup.FieldRefusedRequests, v)
+	return u
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (u *UsageRollupUpsert) ClearRefusedRequests() *UsageRollupUpsert {
+	u.SetNull(usagerollup.FieldRefusedRequests)
 	return u
 }
 
@@ -4552,6 +4594,34 @@ func (u *UsageRollupUpsertOne) UpdateLatencyB51() *UsageRollupUpsertOne {
 func (u *UsageRollupUpsertOne) ClearLatencyB51() *UsageRollupUpsertOne {
 	return u.Update(func(s *UsageRollupUpsert) {
 		s.ClearLatencyB51()
+	})
+}
+
+// SetRefusedRequests sets the "refused_requests" field.
+func (u *UsageRollupUpsertOne) SetRefusedRequests(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetRefusedRequests(v)
+	})
+}
+
+// AddRefusedRequests adds v to the "refused_requests" field.
+func (u *UsageRollupUpsertOne) AddRefusedRequests(v int64) *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddRefusedRequests(v)
+	})
+}
+
+// UpdateRefusedRequests sets the "refused_requests" field to the value that was provided on create.
+func (u *UsageRollupUpsertOne) UpdateRefusedRequests() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateRefusedRequests()
+	})
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (u *UsageRollupUpsertOne) ClearRefusedRequests() *UsageRollupUpsertOne {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearRefusedRequests()
 	})
 }
 
@@ -6455,6 +6525,34 @@ func (u *UsageRollupUpsertBulk) UpdateLatencyB51() *UsageRollupUpsertBulk {
 func (u *UsageRollupUpsertBulk) ClearLatencyB51() *UsageRollupUpsertBulk {
 	return u.Update(func(s *UsageRollupUpsert) {
 		s.ClearLatencyB51()
+	})
+}
+
+// SetRefusedRequests sets the "refused_requests" field.
+func (u *UsageRollupUpsertBulk) SetRefusedRequests(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.SetRefusedRequests(v)
+	})
+}
+
+// AddRefusedRequests adds v to the "refused_requests" field.
+func (u *UsageRollupUpsertBulk) AddRefusedRequests(v int64) *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.AddRefusedRequests(v)
+	})
+}
+
+// UpdateRefusedRequests sets the "refused_requests" field to the value that was provided on create.
+func (u *UsageRollupUpsertBulk) UpdateRefusedRequests() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.UpdateRefusedRequests()
+	})
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (u *UsageRollupUpsertBulk) ClearRefusedRequests() *UsageRollupUpsertBulk {
+	return u.Update(func(s *UsageRollupUpsert) {
+		s.ClearRefusedRequests()
 	})
 }
 

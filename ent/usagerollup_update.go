@@ -1654,6 +1654,33 @@ func (_u *UsageRollupUpdate) ClearLatencyB51() *UsageRollupUpdate {
 	return _u
 }
 
+// SetRefusedRequests sets the "refused_requests" field.
+func (_u *UsageRollupUpdate) SetRefusedRequests(v int64) *UsageRollupUpdate {
+	_u.mutation.ResetRefusedRequests()
+	_u.mutation.SetRefusedRequests(v)
+	return _u
+}
+
+// SetNillableRefusedRequests sets the "refused_requests" field if the given value is not nil.
+func (_u *UsageRollupUpdate) SetNillableRefusedRequests(v *int64) *UsageRollupUpdate {
+	if v != nil {
+		_u.SetRefusedRequests(*v)
+	}
+	return _u
+}
+
+// AddRefusedRequests adds value to the "refused_requests" field.
+func (_u *UsageRollupUpdate) AddRefusedRequests(v int64) *UsageRollupUpdate {
+	_u.mutation.AddRefusedRequests(v)
+	return _u
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (_u *UsageRollupUpdate) ClearRefusedRequests() *UsageRollupUpdate {
+	_u.mutation.ClearRefusedRequests()
+	return _u
+}
+
 // Mutation returns the UsageRollupMutation object of the builder.
 func (_u *UsageRollupUpdate) Mutation() *UsageRollupMutation {
 	return _u.mutation
@@ -2228,6 +2255,15 @@ func (_u *UsageRollupUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if _u.mutation.LatencyB51Cleared() {
 		_spec.ClearField(usagerollup.FieldLatencyB51, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.RefusedRequests(); ok {
+		_spec.SetField(usagerollup.FieldRefusedRequests, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRefusedRequests(); ok {
+		_spec.AddField(usagerollup.FieldRefusedRequests, field.TypeInt64, value)
+	}
+	if _u.mutation.RefusedRequestsCleared() {
+		_spec.ClearField(usagerollup.FieldRefusedRequests, field.TypeInt64)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -3875,6 +3911,33 @@ func (_u *UsageRollupUpdateOne) ClearLatencyB51() *UsageRollupUpdateOne {
 	return _u
 }
 
+// SetRefusedRequests sets the "refused_requests" field.
+func (_u *UsageRollupUpdateOne) SetRefusedRequests(v int64) *UsageRollupUpdateOne {
+	_u.mutation.ResetRefusedRequests()
+	_u.mutation.SetRefusedRequests(v)
+	return _u
+}
+
+// SetNillableRefusedRequests sets the "refused_requests" field if the given value is not nil.
+func (_u *UsageRollupUpdateOne) SetNillableRefusedRequests(v *int64) *UsageRollupUpdateOne {
+	if v != nil {
+		_u.SetRefusedRequests(*v)
+	}
+	return _u
+}
+
+// AddRefusedRequests adds value to the "refused_requests" field.
+func (_u *UsageRollupUpdateOne) AddRefusedRequests(v int64) *UsageRollupUpdateOne {
+	_u.mutation.AddRefusedRequests(v)
+	return _u
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (_u *UsageRollupUpdateOne) ClearRefusedRequests() *UsageRollupUpdateOne {
+	_u.mutation.ClearRefusedRequests()
+	return _u
+}
+
 // Mutation returns the UsageRollupMutation object of the builder.
 func (_u *UsageRollupUpdateOne) Mutation() *UsageRollupMutation {
 	return _u.mutation
@@ -4479,6 +4542,15 @@ func (_u *UsageRollupUpdateOne) sqlSave(ctx context.Context) (_node *UsageRollup
 	}
 	if _u.mutation.LatencyB51Cleared() {
 		_spec.ClearField(usagerollup.FieldLatencyB51, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.RefusedRequests(); ok {
+		_spec.SetField(usagerollup.FieldRefusedRequests, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRefusedRequests(); ok {
+		_spec.AddField(usagerollup.FieldRefusedRequests, field.TypeInt64, value)
+	}
+	if _u.mutation.RefusedRequestsCleared() {
+		_spec.ClearField(usagerollup.FieldRefusedRequests, field.TypeInt64)
 	}
 	_node = &UsageRollup{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -142,6 +142,8 @@ type UsageRollupDay struct {
 	LatencyB50 int64 `json:"latency_b50,omitempty"`
 	// LatencyB51 holds the value of the "latency_b51" field.
 	LatencyB51 int64 `json:"latency_b51,omitempty"`
+	// Part of errors the gateway answered itself, without calling an upstream (limits, balance, invalid requests).
+	RefusedRequests int64 `json:"refused_requests,omitempty"`
 	// Start of the UTC day.
 	Day time.Time `json:"day,omitempty"`
 	// OrganizationID holds the value of the "organization_id" field.
@@ -156,7 +158,7 @@ func (*UsageRollupDay) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case usagerollupday.FieldID, usagerollupday.FieldRequests, usagerollupday.FieldErrors, usagerollupday.FieldUnpricedRequests, usagerollupday.FieldInputTokens, usagerollupday.FieldOutputTokens, usagerollupday.FieldCachedInputTokens, usagerollupday.FieldCost, usagerollupday.FieldLatencyUsSum, usagerollupday.FieldCacheWriteTokens, usagerollupday.FieldCacheWrite1hTokens, usagerollupday.FieldLatencyB00, usagerollupday.FieldLatencyB01, usagerollupday.FieldLatencyB02, usagerollupday.FieldLatencyB03, usagerollupday.FieldLatencyB04, usagerollupday.FieldLatencyB05, usagerollupday.FieldLatencyB06, usagerollupday.FieldLatencyB07, usagerollupday.FieldLatencyB08, usagerollupday.FieldLatencyB09, usagerollupday.FieldLatencyB10, usagerollupday.FieldLatencyB11, usagerollupday.FieldLatencyB12, usagerollupday.FieldLatencyB13, usagerollupday.FieldLatencyB14, usagerollupday.FieldLatencyB15, usagerollupday.FieldLatencyB16, usagerollupday.FieldLatencyB17, usagerollupday.FieldLatencyB18, usagerollupday.FieldLatencyB19, usagerollupday.FieldLatencyB20, usagerollupday.FieldLatencyB21, usagerollupday.FieldLatencyB22, usagerollupday.FieldLatencyB23, usagerollupday.FieldLatencyB24, usagerollupday.FieldLatencyB25, usagerollupday.FieldLatencyB26, usagerollupday.FieldLatencyB27, usagerollupday.FieldLatencyB28, usagerollupday.FieldLatencyB29, usagerollupday.FieldLatencyB30, usagerollupday.FieldLatencyB31, usagerollupday.FieldLatencyB32, usagerollupday.FieldLatencyB33, usagerollupday.FieldLatencyB34, usagerollupday.FieldLatencyB35, usagerollupday.FieldLatencyB36, usagerollupday.FieldLatencyB37, usagerollupday.FieldLatencyB38, usagerollupday.FieldLatencyB39, usagerollupday.FieldLatencyB40, usagerollupday.FieldLatencyB41, usagerollupday.FieldLatencyB42, usagerollupday.FieldLatencyB43, usagerollupday.FieldLatencyB44, usagerollupday.FieldLatencyB45, usagerollupday.FieldLatencyB46, usagerollupday.FieldLatencyB47, usagerollupday.FieldLatencyB48, usagerollupday.FieldLatencyB49, usagerollupday.FieldLatencyB50, usagerollupday.FieldLatencyB51, usagerollupday.FieldOrganizationID:
+		case usagerollupday.FieldID, usagerollupday.FieldRequests, usagerollupday.FieldErrors, usagerollupday.FieldUnpricedRequests, usagerollupday.FieldInputTokens, usagerollupday.FieldOutputTokens, usagerollupday.FieldCachedInputTokens, usagerollupday.FieldCost, usagerollupday.FieldLatencyUsSum, usagerollupday.FieldCacheWriteTokens, usagerollupday.FieldCacheWrite1hTokens, usagerollupday.FieldLatencyB00, usagerollupday.FieldLatencyB01, usagerollupday.FieldLatencyB02, usagerollupday.FieldLatencyB03, usagerollupday.FieldLatencyB04, usagerollupday.FieldLatencyB05, usagerollupday.FieldLatencyB06, usagerollupday.FieldLatencyB07, usagerollupday.FieldLatencyB08, usagerollupday.FieldLatencyB09, usagerollupday.FieldLatencyB10, usagerollupday.FieldLatencyB11, usagerollupday.FieldLatencyB12, usagerollupday.FieldLatencyB13, usagerollupday.FieldLatencyB14, usagerollupday.FieldLatencyB15, usagerollupday.FieldLatencyB16, usagerollupday.FieldLatencyB17, usagerollupday.FieldLatencyB18, usagerollupday.FieldLatencyB19, usagerollupday.FieldLatencyB20, usagerollupday.FieldLatencyB21, usagerollupday.FieldLatencyB22, usagerollupday.FieldLatencyB23, usagerollupday.FieldLatencyB24, usagerollupday.FieldLatencyB25, usagerollupday.FieldLatencyB26, usagerollupday.FieldLatencyB27, usagerollupday.FieldLatencyB28, usagerollupday.FieldLatencyB29, usagerollupday.FieldLatencyB30, usagerollupday.FieldLatencyB31, usagerollupday.FieldLatencyB32, usagerollupday.FieldLatencyB33, usagerollupday.FieldLatencyB34, usagerollupday.FieldLatencyB35, usagerollupday.FieldLatencyB36, usagerollupday.FieldLatencyB37, usagerollupday.FieldLatencyB38, usagerollupday.FieldLatencyB39, usagerollupday.FieldLatencyB40, usagerollupday.FieldLatencyB41, usagerollupday.FieldLatencyB42, usagerollupday.FieldLatencyB43, usagerollupday.FieldLatencyB44, usagerollupday.FieldLatencyB45, usagerollupday.FieldLatencyB46, usagerollupday.FieldLatencyB47, usagerollupday.FieldLatencyB48, usagerollupday.FieldLatencyB49, usagerollupday.FieldLatencyB50, usagerollupday.FieldLatencyB51, usagerollupday.FieldRefusedRequests, usagerollupday.FieldOrganizationID:
 			values[i] = new(sql.NullInt64)
 		case usagerollupday.FieldModel:
 			values[i] = new(sql.NullString)
@@ -555,6 +557,12 @@ func (_m *UsageRollupDay) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.LatencyB51 = value.Int64
 			}
+		case usagerollupday.FieldRefusedRequests:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field refused_requests", values[i])
+			} else if value.Valid {
+				_m.RefusedRequests = value.Int64
+			}
 		case usagerollupday.FieldDay:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field day", values[i])
@@ -794,6 +802,9 @@ func (_m *UsageRollupDay) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("latency_b51=")
 	builder.WriteString(fmt.Sprintf("%v", _m.LatencyB51))
+	builder.WriteString(", ")
+	builder.WriteString("refused_requests=")
+	builder.WriteString(fmt.Sprintf("%v", _m.RefusedRequests))
 	builder.WriteString(", ")
 	builder.WriteString("day=")
 	builder.WriteString(_m.Day.Format(time.ANSIC))

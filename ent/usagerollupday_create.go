@@ -891,6 +891,20 @@ func (_c *UsageRollupDayCreate) SetNillableLatencyB51(v *int64) *UsageRollupDayC
 	return _c
 }
 
+// SetRefusedRequests sets the "refused_requests" field.
+func (_c *UsageRollupDayCreate) SetRefusedRequests(v int64) *UsageRollupDayCreate {
+	_c.mutation.SetRefusedRequests(v)
+	return _c
+}
+
+// SetNillableRefusedRequests sets the "refused_requests" field if the given value is not nil.
+func (_c *UsageRollupDayCreate) SetNillableRefusedRequests(v *int64) *UsageRollupDayCreate {
+	if v != nil {
+		_c.SetRefusedRequests(*v)
+	}
+	return _c
+}
+
 // SetDay sets the "day" field.
 func (_c *UsageRollupDayCreate) SetDay(v time.Time) *UsageRollupDayCreate {
 	_c.mutation.SetDay(v)
@@ -1287,6 +1301,10 @@ func (_c *UsageRollupDayCreate) createSpec() (*UsageRollupDay, *sqlgraph.CreateS
 	if value, ok := _c.mutation.LatencyB51(); ok {
 		_spec.SetField(usagerollupday.FieldLatencyB51, field.TypeInt64, value)
 		_node.LatencyB51 = value
+	}
+	if value, ok := _c.mutation.RefusedRequests(); ok {
+		_spec.SetField(usagerollupday.FieldRefusedRequests, field.TypeInt64, value)
+		_node.RefusedRequests = value
 	}
 	if value, ok := _c.mutation.Day(); ok {
 		_spec.SetField(usagerollupday.FieldDay, field.TypeTime, value)
@@ -2789,6 +2807,30 @@ func (u *UsageRollupDayUpsert) AddLatencyB51(v int64) *UsageRollupDayUpsert {
 // ClearLatencyB51 clears the value of the "latency_b51" field.
 func (u *UsageRollupDayUpsert) ClearLatencyB51() *UsageRollupDayUpsert {
 	u.SetNull(usagerollupday.FieldLatencyB51)
+	return u
+}
+
+// SetRefusedRequests sets the "refused_requests" field.
+func (u *UsageRollupDayUpsert) SetRefusedRequests(v int64) *UsageRollupDayUpsert {
+	u.Set(usagerollupday.FieldRefusedRequests, v)
+	return u
+}
+
+// UpdateRefusedRequests sets the "refused_requests" field to the value that was provided on create.
+func (u *UsageRollupDayUpsert) UpdateRefusedRequests() *UsageRollupDayUpsert {
+	u.SetExcluded(usagerollupday.FieldRefusedRequests)
+	return u
+}
+
+// AddRefusedRequests adds v to the "refused_requests" field.
+func (u *UsageRollupDayUpsert) AddRefusedRequests(v int64) *UsageRollupDayUpsert {
+	u.Add(usagerollupday.FieldRefusedRequests, v)
+	return u
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (u *UsageRollupDayUpsert) ClearRefusedRequests() *UsageRollupDayUpsert {
+	u.SetNull(usagerollupday.FieldRefusedRequests)
 	return u
 }
 
@@ -4520,6 +4562,34 @@ func (u *UsageRollupDayUpsertOne) UpdateLatencyB51() *UsageRollupDayUpsertOne {
 func (u *UsageRollupDayUpsertOne) ClearLatencyB51() *UsageRollupDayUpsertOne {
 	return u.Update(func(s *UsageRollupDayUpsert) {
 		s.ClearLatencyB51()
+	})
+}
+
+// SetRefusedRequests sets the "refused_requests" field.
+func (u *UsageRollupDayUpsertOne) SetRefusedRequests(v int64) *UsageRollupDayUpsertOne {
+	return u.Update(func(s *UsageRollupDayUpsert) {
+		s.SetRefusedRequests(v)
+	})
+}
+
+// AddRefusedRequests adds v to the "refused_requests" field.
+func (u *UsageRollupDayUpsertOne) AddRefusedRequests(v int64) *UsageRollupDayUpsertOne {
+	return u.Update(func(s *UsageRollupDayUpsert) {
+		s.AddRefusedRequests(v)
+	})
+}
+
+// UpdateRefusedRequests sets the "refused_requests" field to the value that was provided on create.
+func (u *UsageRollupDayUpsertOne) UpdateRefusedRequests() *UsageRollupDayUpsertOne {
+	return u.Update(func(s *UsageRollupDayUpsert) {
+		s.UpdateRefusedRequests()
+	})
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (u *UsageRollupDayUpsertOne) ClearRefusedRequests() *UsageRollupDayUpsertOne {
+	return u.Update(func(s *UsageRollupDayUpsert) {
+		s.ClearRefusedRequests()
 	})
 }
 
@@ -6417,6 +6487,34 @@ func (u *UsageRollupDayUpsertBulk) UpdateLatencyB51() *UsageRollupDayUpsertBulk 
 func (u *UsageRollupDayUpsertBulk) ClearLatencyB51() *UsageRollupDayUpsertBulk {
 	return u.Update(func(s *UsageRollupDayUpsert) {
 		s.ClearLatencyB51()
+	})
+}
+
+// SetRefusedRequests sets the "refused_requests" field.
+func (u *UsageRollupDayUpsertBulk) SetRefusedRequests(v int64) *UsageRollupDayUpsertBulk {
+	return u.Update(func(s *UsageRollupDayUpsert) {
+		s.SetRefusedRequests(v)
+	})
+}
+
+// AddRefusedRequests adds v to the "refused_requests" field.
+func (u *UsageRollupDayUpsertBulk) AddRefusedRequests(v int64) *UsageRollupDayUpsertBulk {
+	return u.Update(func(s *UsageRollupDayUpsert) {
+		s.AddRefusedRequests(v)
+	})
+}
+
+// UpdateRefusedRequests sets the "refused_requests" field to the value that was provided on create.
+func (u *UsageRollupDayUpsertBulk) UpdateRefusedRequests() *UsageRollupDayUpsertBulk {
+	return u.Update(func(s *UsageRollupDayUpsert) {
+		s.UpdateRefusedRequests()
+	})
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (u *UsageRollupDayUpsertBulk) ClearRefusedRequests() *UsageRollupDayUpsertBulk {
+	return u.Update(func(s *UsageRollupDayUpsert) {
+		s.ClearRefusedRequests()
 	})
 }
 

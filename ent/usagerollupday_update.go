@@ -1654,6 +1654,33 @@ func (_u *UsageRollupDayUpdate) ClearLatencyB51() *UsageRollupDayUpdate {
 	return _u
 }
 
+// SetRefusedRequests sets the "refused_requests" field.
+func (_u *UsageRollupDayUpdate) SetRefusedRequests(v int64) *UsageRollupDayUpdate {
+	_u.mutation.ResetRefusedRequests()
+	_u.mutation.SetRefusedRequests(v)
+	return _u
+}
+
+// SetNillableRefusedRequests sets the "refused_requests" field if the given value is not nil.
+func (_u *UsageRollupDayUpdate) SetNillableRefusedRequests(v *int64) *UsageRollupDayUpdate {
+	if v != nil {
+		_u.SetRefusedRequests(*v)
+	}
+	return _u
+}
+
+// AddRefusedRequests adds value to the "refused_requests" field.
+func (_u *UsageRollupDayUpdate) AddRefusedRequests(v int64) *UsageRollupDayUpdate {
+	_u.mutation.AddRefusedRequests(v)
+	return _u
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (_u *UsageRollupDayUpdate) ClearRefusedRequests() *UsageRollupDayUpdate {
+	_u.mutation.ClearRefusedRequests()
+	return _u
+}
+
 // Mutation returns the UsageRollupDayMutation object of the builder.
 func (_u *UsageRollupDayUpdate) Mutation() *UsageRollupDayMutation {
 	return _u.mutation
@@ -2228,6 +2255,15 @@ func (_u *UsageRollupDayUpdate) sqlSave(ctx context.Context) (_node int, err err
 	}
 	if _u.mutation.LatencyB51Cleared() {
 		_spec.ClearField(usagerollupday.FieldLatencyB51, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.RefusedRequests(); ok {
+		_spec.SetField(usagerollupday.FieldRefusedRequests, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRefusedRequests(); ok {
+		_spec.AddField(usagerollupday.FieldRefusedRequests, field.TypeInt64, value)
+	}
+	if _u.mutation.RefusedRequestsCleared() {
+		_spec.ClearField(usagerollupday.FieldRefusedRequests, field.TypeInt64)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -3875,6 +3911,33 @@ func (_u *UsageRollupDayUpdateOne) ClearLatencyB51() *UsageRollupDayUpdateOne {
 	return _u
 }
 
+// SetRefusedRequests sets the "refused_requests" field.
+func (_u *UsageRollupDayUpdateOne) SetRefusedRequests(v int64) *UsageRollupDayUpdateOne {
+	_u.mutation.ResetRefusedRequests()
+	_u.mutation.SetRefusedRequests(v)
+	return _u
+}
+
+// SetNillableRefusedRequests sets the "refused_requests" field if the given value is not nil.
+func (_u *UsageRollupDayUpdateOne) SetNillableRefusedRequests(v *int64) *UsageRollupDayUpdateOne {
+	if v != nil {
+		_u.SetRefusedRequests(*v)
+	}
+	return _u
+}
+
+// AddRefusedRequests adds value to the "refused_requests" field.
+func (_u *UsageRollupDayUpdateOne) AddRefusedRequests(v int64) *UsageRollupDayUpdateOne {
+	_u.mutation.AddRefusedRequests(v)
+	return _u
+}
+
+// ClearRefusedRequests clears the value of the "refused_requests" field.
+func (_u *UsageRollupDayUpdateOne) ClearRefusedRequests() *UsageRollupDayUpdateOne {
+	_u.mutation.ClearRefusedRequests()
+	return _u
+}
+
 // Mutation returns the UsageRollupDayMutation object of the builder.
 func (_u *UsageRollupDayUpdateOne) Mutation() *UsageRollupDayMutation {
 	return _u.mutation
@@ -4479,6 +4542,15 @@ func (_u *UsageRollupDayUpdateOne) sqlSave(ctx context.Context) (_node *UsageRol
 	}
 	if _u.mutation.LatencyB51Cleared() {
 		_spec.ClearField(usagerollupday.FieldLatencyB51, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.RefusedRequests(); ok {
+		_spec.SetField(usagerollupday.FieldRefusedRequests, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRefusedRequests(); ok {
+		_spec.AddField(usagerollupday.FieldRefusedRequests, field.TypeInt64, value)
+	}
+	if _u.mutation.RefusedRequestsCleared() {
+		_spec.ClearField(usagerollupday.FieldRefusedRequests, field.TypeInt64)
 	}
 	_node = &UsageRollupDay{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -2,6 +2,8 @@ package graph_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -113,6 +115,59 @@ func TestUsageQuery(t *testing.T) {
 		}
 		if other := h.as(otherOrg, q, nil).ok(t); other.num("usage.totals.requests") != 0 || other.get("usage.totals.latencyP50Ms") != nil {
 			t.Fatalf("another organization sees the usage: %s", other.raw)
+		}
+	})
+}
+
+// TestUsageSplit: the usage report splits by model, service and key, a
+// service named by its name and a deleted key by its ID, with refused
+// requests apart; first bounds the groups.
+func TestUsageSplit(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		svc := h.as(admin, `mutation { createService(input: {serviceName: "split-svc", provider: "openai", modelsEnabled: []}) { id } }`, nil).ok(t)
+		sid, err := strconv.Atoi(svc.str("createService.id"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, _ := db.SQL.Begin()
+		now := time.Now().UTC()
+		err = rollup.Add(context.Background(), tx, db.Dialect, []usagelog.Record{
+			{CreatedAt: now, OrganizationID: h.org.ID, ServiceID: sid, APIKeyID: 9001, Model: "gpt-4o", Status: 200, ProviderProtocol: "openai", Cost: 1500, Priced: true, LatencyUs: 2000},
+			{CreatedAt: now, OrganizationID: h.org.ID, ServiceID: sid, APIKeyID: 9002, Model: "gpt-4o-mini", Status: 429, Priced: true, LatencyUs: 4000},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.Commit()
+		q := `query($by: UsageSplit!, $first: Int) { usage { totals { refusedRequests } split(by: $by, first: $first) { key name sums { requests errors refusedRequests cost } series { start sums { requests } } } } }`
+		for _, c := range []struct {
+			by, key0, name0 string
+			groups          int
+		}{
+			{"MODEL", "gpt-4o", "gpt-4o", 2},
+			{"SERVICE", strconv.Itoa(sid), "split-svc", 1},
+			{"API_KEY", "9001", "9001", 2},
+		} {
+			res := h.as(member, q, map[string]any{"by": c.by}).ok(t)
+			if res.str("usage.split.0.key") != c.key0 || res.str("usage.split.0.name") != c.name0 || res.num("usage.totals.refusedRequests") != 1 ||
+				res.get(fmt.Sprintf("usage.split.%d", c.groups)) != nil || res.get(fmt.Sprintf("usage.split.%d", c.groups-1)) == nil || res.num("usage.split.0.series.0.sums.requests") < 1 {
+				t.Errorf("split by %s: %s", c.by, res.raw)
+			}
+		}
+		if one := h.as(member, q, map[string]any{"by": "API_KEY", "first": 1}).ok(t); one.get("usage.split.1") != nil || one.num("usage.split.0.sums.cost") != 0.0015 {
+			t.Errorf("first 1: %s", one.raw)
+		}
+		refused := h.as(member, q, map[string]any{"by": "MODEL"}).ok(t)
+		if refused.num("usage.split.1.sums.refusedRequests") != 1 || refused.num("usage.split.1.sums.errors") != 1 {
+			t.Errorf("refused requests: %s", refused.raw)
+		}
+		bad := h.as(member, q, map[string]any{"by": "MODEL", "first": 1000}).wantCode(t, "BAD_USER_INPUT")
+		if f, _ := bad.Errors[0].Extensions["field"].(string); f != "first" {
+			t.Errorf("too many groups: %s", bad.raw)
+		}
+		if other := h.as(otherOrg, q, map[string]any{"by": "SERVICE"}).ok(t); other.get("usage.split.0") != nil {
+			t.Errorf("another organization sees the split: %s", other.raw)
 		}
 	})
 }

@@ -46,6 +46,11 @@ func (r *usagePointResolver) Sums(ctx context.Context, obj *rollup.Point) (*roll
 	return &obj.Sums, nil
 }
 
+// Split is the resolver for the split field.
+func (r *usageReportResolver) Split(ctx context.Context, obj *rollup.Report, by rollup.SplitBy, first *int) ([]*model.UsageGroup, error) {
+	return r.usageSplit(ctx, obj, by, deref(first))
+}
+
 // MeanLatencyMs is the resolver for the meanLatencyMs field.
 func (r *usageSumsResolver) MeanLatencyMs(ctx context.Context, obj *rollup.Sums) (float64, error) {
 	return float64(obj.MeanLatency().Microseconds()) / 1000, nil
@@ -72,11 +77,15 @@ func (r *Resolver) ModelUsage() generated.ModelUsageResolver { return &modelUsag
 // UsagePoint returns generated.UsagePointResolver implementation.
 func (r *Resolver) UsagePoint() generated.UsagePointResolver { return &usagePointResolver{r} }
 
+// UsageReport returns generated.UsageReportResolver implementation.
+func (r *Resolver) UsageReport() generated.UsageReportResolver { return &usageReportResolver{r} }
+
 // UsageSums returns generated.UsageSumsResolver implementation.
 func (r *Resolver) UsageSums() generated.UsageSumsResolver { return &usageSumsResolver{r} }
 
 type (
-	modelUsageResolver struct{ *Resolver }
-	usagePointResolver struct{ *Resolver }
-	usageSumsResolver  struct{ *Resolver }
+	modelUsageResolver  struct{ *Resolver }
+	usagePointResolver  struct{ *Resolver }
+	usageReportResolver struct{ *Resolver }
+	usageSumsResolver   struct{ *Resolver }
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,10 +31,16 @@ type Filter struct {
 // predicate selects the filter's roll-up rows: the organization's own
 // rows unless a service or key is named, whose rows are its part.
 func (f Filter) predicate() *entsql.Predicate {
-	preds := []*entsql.Predicate{entsql.EQ(usagerollup.FieldOrganizationID, f.OrgID)}
 	if f.ServiceID == 0 && f.APIKeyID == 0 {
-		preds = append(preds, entsql.EQ(usagerollup.FieldServiceID, 0), entsql.EQ(usagerollup.FieldAPIKeyID, 0))
+		return entsql.And(f.part(), entsql.EQ(usagerollup.FieldServiceID, 0), entsql.EQ(usagerollup.FieldAPIKeyID, 0))
 	}
+	return f.part()
+}
+
+// part selects the filter's rows among every hourly row of the
+// organization, its own and its keys' alike.
+func (f Filter) part() *entsql.Predicate {
+	preds := []*entsql.Predicate{entsql.EQ(usagerollup.FieldOrganizationID, f.OrgID)}
 	if f.ServiceID != 0 {
 		preds = append(preds, entsql.EQ(usagerollup.FieldServiceID, f.ServiceID))
 	}
@@ -79,6 +86,9 @@ type Report struct {
 	Totals  Sums
 	Series  []Point
 	ByModel []ModelSums
+	// Filter and Bucket are the report's, for splitting it further.
+	Filter Filter
+	Bucket Bucket
 }
 
 // Query sums the roll-ups a filter selects. The organization's report by
@@ -94,7 +104,7 @@ func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Repo
 		if !part.days && bucket == ByDay {
 			start = new(string) // the hourly rows by day: YYYY-MM-DD
 		}
-		if err := sum.read(ctx, db, series, start, func(s Sums) error {
+		if err := scanSums(ctx, db, series, []any{start}, func(s Sums) error {
 			at, err := bucketStart(start)
 			sumsOf(sum.series, at).merge(s)
 			return err
@@ -102,7 +112,7 @@ func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Repo
 			return nil, fmt.Errorf("usage report by %s: %w", strings.ToLower(string(bucket)), err)
 		}
 		var model string
-		if err := sum.read(ctx, db, byModel, &model, func(s Sums) error {
+		if err := scanSums(ctx, db, byModel, []any{&model}, func(s Sums) error {
 			sumsOf(sum.byModel, model).merge(s)
 			sum.totals.merge(s)
 			return nil
@@ -110,7 +120,79 @@ func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Repo
 			return nil, fmt.Errorf("usage report by model: %w", err)
 		}
 	}
-	return sum.report(), nil
+	rep := sum.report()
+	rep.Filter, rep.Bucket = f, bucket
+	return rep, nil
+}
+
+// SplitBy names what a report is split by.
+type SplitBy string
+
+// The splits.
+const (
+	SplitModel   SplitBy = "MODEL"
+	SplitService SplitBy = "SERVICE"
+	SplitAPIKey  SplitBy = "API_KEY"
+)
+
+// Group is one model's, service's or key's share of a report: its sums
+// and its time series.
+type Group struct {
+	// Key is the model, or the service's or key's ID.
+	Key string
+	Sums
+	Series []Point
+}
+
+// Split sums the hourly roll-ups a filter selects by model, service or
+// key, the groups with the highest cost (then requests) first. A
+// service's or key's share is read from its own rows, so requests with
+// neither belong to no group.
+func Split(ctx context.Context, db *database.DB, f Filter, bucket Bucket, by SplitBy) ([]Group, error) {
+	st, err := splitSQL(db.Dialect, f, bucket, by)
+	if err != nil {
+		return nil, fmt.Errorf("usage split: %w", err)
+	}
+	var start any = new(time.Time)
+	if bucket == ByDay {
+		start = new(string)
+	}
+	var key string
+	groups := map[string]*Group{}
+	series := map[string]map[time.Time]*Sums{}
+	err = scanSums(ctx, db, st, []any{start, &key}, func(s Sums) error {
+		at, err := bucketStart(start)
+		g := groups[key]
+		if g == nil {
+			g = &Group{Key: key}
+			groups[key], series[key] = g, map[time.Time]*Sums{}
+		}
+		g.merge(s)
+		sumsOf(series[key], at).merge(s)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("usage split by %s: %w", strings.ToLower(string(by)), err)
+	}
+	out := make([]Group, 0, len(groups))
+	for key, g := range groups {
+		for at, s := range series[key] {
+			g.Series = append(g.Series, Point{Start: at, Sums: *s})
+		}
+		sort.Slice(g.Series, func(i, j int) bool { return g.Series[i].Start.Before(g.Series[j].Start) })
+		out = append(out, *g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Cost != b.Cost {
+			return a.Cost > b.Cost
+		}
+		if a.Requests != b.Requests {
+			return a.Requests > b.Requests
+		}
+		return a.Key < b.Key
+	})
+	return out, nil
 }
 
 // A part is a filter's range read from one roll-up table.
@@ -197,9 +279,9 @@ type summer struct {
 	byModel map[string]*Sums
 }
 
-// read scans the rows of a report statement, its group into first and
-// its sums, and hands each row's sums to add.
-func (r *summer) read(ctx context.Context, db *database.DB, st statement, first any, add func(Sums) error) error {
+// scanSums scans the rows of a report statement, its groups into group
+// and its sums, and hands each row's sums to add.
+func scanSums(ctx context.Context, db *database.DB, st statement, group []any, add func(Sums) error) error {
 	rows, err := db.SQL.QueryContext(ctx, st.query, st.args...)
 	if err != nil {
 		return err
@@ -208,9 +290,9 @@ func (r *summer) read(ctx context.Context, db *database.DB, st statement, first 
 	for rows.Next() {
 		var s Sums
 		var cost int64
-		var cacheWrites, cacheWrites1h sql.NullInt64
+		var cacheWrites, cacheWrites1h, refused sql.NullInt64
 		var buckets [latencyhist.Buckets]sql.NullInt64
-		dest := []any{first, &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum, &cacheWrites, &cacheWrites1h}
+		dest := append(slices.Clone(group), &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum, &cacheWrites, &cacheWrites1h, &refused)
 		for i := range buckets {
 			dest = append(dest, &buckets[i])
 		}
@@ -218,7 +300,7 @@ func (r *summer) read(ctx context.Context, db *database.DB, st statement, first 
 			return err
 		}
 		s.Cost = money.Micros(cost)
-		s.CacheWriteTokens, s.CacheWrite1hTokens = cacheWrites.Int64, cacheWrites1h.Int64
+		s.CacheWriteTokens, s.CacheWrite1hTokens, s.RefusedRequests = cacheWrites.Int64, cacheWrites1h.Int64, refused.Int64
 		for i, b := range buckets {
 			s.Latency[i] = b.Int64
 		}

@@ -37,6 +37,10 @@ type key struct {
 // the roll-ups kept cache writes and latency histograms count none.
 type Sums struct {
 	Requests, Errors, UnpricedRequests int64
+	// RefusedRequests is the part of Errors the gateway answered itself,
+	// without calling an upstream; hours summed before it was kept count
+	// none.
+	RefusedRequests int64
 	tokens.Tokens
 	Cost         money.Micros
 	LatencyUSSum int64
@@ -48,6 +52,9 @@ func (s *Sums) add(r *usagelog.Record) {
 	s.Requests++
 	if r.Status >= 400 {
 		s.Errors++
+		if r.ProviderProtocol == "" {
+			s.RefusedRequests++
+		}
 	}
 	if !r.Priced {
 		s.UnpricedRequests++
@@ -61,6 +68,7 @@ func (s *Sums) add(r *usagelog.Record) {
 func (s *Sums) merge(o Sums) {
 	s.Requests += o.Requests
 	s.Errors += o.Errors
+	s.RefusedRequests += o.RefusedRequests
 	s.UnpricedRequests += o.UnpricedRequests
 	s.Tokens.Add(o.Tokens)
 	s.Cost += o.Cost
@@ -166,7 +174,7 @@ func (m rowSums) sortedKeys() []key {
 func (s *Sums) counters() []int64 {
 	c := make([]int64, 0, len(rollupSums))
 	c = append(c, s.Requests, s.Errors, s.UnpricedRequests, s.InputTokens, s.OutputTokens, s.CachedInputTokens,
-		int64(s.Cost), s.LatencyUSSum, s.CacheWriteTokens, s.CacheWrite1hTokens)
+		int64(s.Cost), s.LatencyUSSum, s.CacheWriteTokens, s.CacheWrite1hTokens, s.RefusedRequests)
 	return append(c, s.Latency[:]...)
 }
 

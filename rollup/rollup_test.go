@@ -305,3 +305,66 @@ func TestDayReportMatchesHours(t *testing.T) {
 		}
 	})
 }
+
+// TestSplit: a report splits by model, service and key, each group with
+// its own series, from the rows that hold its share; refused requests
+// (errors without an upstream) count apart from the upstream's errors.
+func TestSplit(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		r := func(ts string, service, key int, model string, status int, upstream string, cost money.Micros) usagelog.Record {
+			return usagelog.Record{CreatedAt: at(ts), OrganizationID: 1, ServiceID: service, APIKeyID: key, Model: model, Status: status,
+				ProviderProtocol: upstream, Cost: cost, Priced: true, LatencyUs: 1000}
+		}
+		add(t, db,
+			r("2026-11-24T10:05:00Z", 10, 100, "gpt-4o", 200, "openai", 500),
+			r("2026-11-24T11:05:00Z", 10, 100, "gpt-4o", 429, "", 0),
+			r("2026-11-24T11:10:00Z", 10, 101, "gpt-4o-mini", 502, "openai", 0),
+			r("2026-11-24T11:15:00Z", 20, 200, "gpt-4o-mini", 200, "openai", 900),
+			r("2026-11-24T11:20:00Z", 0, 0, "gpt-4o", 400, "", 0),
+		)
+		rep, err := rollup.Query(ctx, db, rollup.Filter{OrgID: 1}, rollup.ByHour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Totals.Requests != 5 || rep.Totals.Errors != 3 || rep.Totals.RefusedRequests != 2 {
+			t.Fatalf("totals = %+v", rep.Totals)
+		}
+		// The organization's days count them too.
+		days, err := rollup.Query(ctx, db, rollup.Filter{OrgID: 1}, rollup.ByDay)
+		if err != nil || days.Totals.RefusedRequests != 2 || len(days.Series) != 1 || days.Series[0].RefusedRequests != 2 {
+			t.Fatalf("by day: %+v, %v", days, err)
+		}
+		type want struct {
+			key               string
+			requests, refused int64
+			points            int
+		}
+		for _, c := range []struct {
+			by     rollup.SplitBy
+			filter rollup.Filter
+			want   []want
+		}{
+			{rollup.SplitModel, rollup.Filter{OrgID: 1}, []want{{"gpt-4o-mini", 2, 0, 1}, {"gpt-4o", 3, 2, 2}}},
+			{rollup.SplitService, rollup.Filter{OrgID: 1}, []want{{"20", 1, 0, 1}, {"10", 3, 1, 2}}},
+			{rollup.SplitAPIKey, rollup.Filter{OrgID: 1}, []want{{"200", 1, 0, 1}, {"100", 2, 1, 2}, {"101", 1, 0, 1}}},
+			{rollup.SplitAPIKey, rollup.Filter{OrgID: 1, ServiceID: 10}, []want{{"100", 2, 1, 2}, {"101", 1, 0, 1}}},
+			{rollup.SplitService, rollup.Filter{OrgID: 2}, nil},
+		} {
+			groups, err := rollup.Split(ctx, db, c.filter, rollup.ByHour, c.by)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []want
+			for _, g := range groups {
+				got = append(got, want{g.Key, g.Requests, g.RefusedRequests, len(g.Series)})
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("split by %s of %+v = %+v, want %+v", c.by, c.filter, got, c.want)
+			}
+		}
+		if _, err := rollup.Split(ctx, db, rollup.Filter{OrgID: 1}, rollup.ByHour, "COLOR"); err == nil {
+			t.Error("an unknown split was accepted")
+		}
+	})
+}

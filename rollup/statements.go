@@ -25,7 +25,7 @@ import (
 var rollupCounters = []string{usagerollup.FieldRequests, usagerollup.FieldErrors, usagerollup.FieldUnpricedRequests,
 	usagerollup.FieldInputTokens, usagerollup.FieldOutputTokens, usagerollup.FieldCachedInputTokens,
 	usagerollup.FieldCost, usagerollup.FieldLatencyUsSum,
-	usagerollup.FieldCacheWriteTokens, usagerollup.FieldCacheWrite1hTokens}
+	usagerollup.FieldCacheWriteTokens, usagerollup.FieldCacheWrite1hTokens, usagerollup.FieldRefusedRequests}
 
 // rollupSums are the columns the upsert adds to: the counters, then the
 // latency histogram's buckets. Both roll-up tables have them.
@@ -131,6 +131,25 @@ type statement struct {
 	args  []any
 }
 
+// splitSQL sums the hourly rows a filter selects by bucket and by model,
+// service or key: the organization's own rows by model, a service's or
+// key's own rows by service or key.
+func splitSQL(dialectName string, f Filter, bucket Bucket, by SplitBy) (statement, error) {
+	col, pred := usagerollup.FieldModel, f.predicate()
+	switch by {
+	case SplitModel:
+	case SplitService:
+		col = usagerollup.FieldServiceID
+		pred = entsql.And(f.part(), entsql.NEQ(usagerollup.FieldServiceID, 0))
+	case SplitAPIKey:
+		col = usagerollup.FieldAPIKeyID
+		pred = entsql.And(f.part(), entsql.NEQ(usagerollup.FieldAPIKeyID, 0))
+	default:
+		return statement{}, fmt.Errorf("unknown split %q", by)
+	}
+	return sumSQL(dialectName, usagerollup.Table, pred, bucketOf(dialectName, bucket), col), nil
+}
+
 // bucketOf is the expression of an hourly row's bucket: its hour, or its
 // day as YYYY-MM-DD in UTC, so that the database sums a long report by day
 // and hands over a row a day, not one an hour.
@@ -144,11 +163,19 @@ func bucketOf(dialectName string, bucket Bucket) string {
 	return "strftime('%Y-%m-%d', " + usagerollup.FieldHour + " / 1000000, 'unixepoch')"
 }
 
-// sumSQL sums the rows of a roll-up table where pred holds, by the
-// expression by: the group, then the sums, in the order summer.read scans.
-func sumSQL(dialectName, table string, pred *entsql.Predicate, by string) statement {
-	cols := make([]string, 0, len(rollupSums)+1)
-	cols = append(cols, entsql.As(by, "grp"))
+// sumSQL sums the rows of a roll-up table where pred holds by each of the
+// expressions by (grp, grp2, …): the groups, then the sums, in the order
+// scanSums scans.
+func sumSQL(dialectName, table string, pred *entsql.Predicate, by ...string) statement {
+	cols := make([]string, 0, len(rollupSums)+len(by))
+	groups := make([]string, len(by))
+	for i, b := range by {
+		groups[i] = "grp"
+		if i > 0 {
+			groups[i] = fmt.Sprintf("grp%d", i+1)
+		}
+		cols = append(cols, entsql.As(b, groups[i]))
+	}
 	for _, c := range rollupSums {
 		cols = append(cols, entsql.Sum(c))
 	}
@@ -156,7 +183,7 @@ func sumSQL(dialectName, table string, pred *entsql.Predicate, by string) statem
 		Select(cols...).
 		From(entsql.Table(table)).
 		Where(pred).
-		GroupBy("grp").
+		GroupBy(groups...).
 		Query()
 	return statement{q, args}
 }
@@ -169,6 +196,13 @@ func statements(dialectName string) []string {
 	for _, p := range f.parts(ByDay) {
 		series, byModel := p.sql(dialectName, ByDay)
 		out = append(out, series.query, byModel.query)
+	}
+	for _, by := range []SplitBy{SplitModel, SplitService, SplitAPIKey} {
+		st, err := splitSQL(dialectName, f, ByDay, by)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, st.query)
 	}
 	return out
 }

@@ -712,6 +712,7 @@ var (
 		{Name: "latency_b49", Type: field.TypeInt64, Nullable: true},
 		{Name: "latency_b50", Type: field.TypeInt64, Nullable: true},
 		{Name: "latency_b51", Type: field.TypeInt64, Nullable: true},
+		{Name: "refused_requests", Type: field.TypeInt64, Nullable: true},
 		{Name: "hour", Type: field.TypeTime},
 		{Name: "organization_id", Type: field.TypeInt},
 		{Name: "service_id", Type: field.TypeInt},
@@ -727,12 +728,12 @@ var (
 			{
 				Name:    "usagerollup_organization_id_api_key_id_hour_service_id_model",
 				Unique:  true,
-				Columns: []*schema.Column{UsageRollupsColumns[64], UsageRollupsColumns[66], UsageRollupsColumns[63], UsageRollupsColumns[65], UsageRollupsColumns[67]},
+				Columns: []*schema.Column{UsageRollupsColumns[65], UsageRollupsColumns[67], UsageRollupsColumns[64], UsageRollupsColumns[66], UsageRollupsColumns[68]},
 			},
 			{
 				Name:    "usagerollup_organization_id_service_id_hour",
 				Unique:  false,
-				Columns: []*schema.Column{UsageRollupsColumns[64], UsageRollupsColumns[65], UsageRollupsColumns[63]},
+				Columns: []*schema.Column{UsageRollupsColumns[65], UsageRollupsColumns[66], UsageRollupsColumns[64]},
 			},
 		},
 	}
@@ -801,6 +802,7 @@ var (
 		{Name: "latency_b49", Type: field.TypeInt64, Nullable: true},
 		{Name: "latency_b50", Type: field.TypeInt64, Nullable: true},
 		{Name: "latency_b51", Type: field.TypeInt64, Nullable: true},
+		{Name: "refused_requests", Type: field.TypeInt64, Nullable: true},
 		{Name: "day", Type: field.TypeTime},
 		{Name: "organization_id", Type: field.TypeInt},
 		{Name: "model", Type: field.TypeString},
@@ -814,7 +816,7 @@ var (
 			{
 				Name:    "usagerollupday_organization_id_day_model",
 				Unique:  true,
-				Columns: []*schema.Column{UsageRollupDaysColumns[64], UsageRollupDaysColumns[63], UsageRollupDaysColumns[65]},
+				Columns: []*schema.Column{UsageRollupDaysColumns[65], UsageRollupDaysColumns[64], UsageRollupDaysColumns[66]},
 			},
 		},
 	}

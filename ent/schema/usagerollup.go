@@ -110,5 +110,7 @@ func (UsageSums) Fields() []ent.Field {
 	for i := range latencyhist.Buckets {
 		fields = append(fields, field.Int64(latencyhist.Column(i)).Optional())
 	}
+	fields = append(fields, field.Int64("refused_requests").Optional().
+		Comment("Part of errors the gateway answered itself, without calling an upstream (limits, balance, invalid requests)."))
 	return fields
 }

@@ -366,6 +366,11 @@ func LatencyB51(v int64) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldEQ(FieldLatencyB51, v))
 }
 
+// RefusedRequests applies equality check predicate on the "refused_requests" field. It's identical to RefusedRequestsEQ.
+func RefusedRequests(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldRefusedRequests, v))
+}
+
 // Hour applies equality check predicate on the "hour" field. It's identical to HourEQ.
 func Hour(v time.Time) predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldEQ(FieldHour, v))
@@ -3423,6 +3428,56 @@ func LatencyB51IsNil() predicate.UsageRollup {
 // LatencyB51NotNil applies the NotNil predicate on the "latency_b51" field.
 func LatencyB51NotNil() predicate.UsageRollup {
 	return predicate.UsageRollup(sql.FieldNotNull(FieldLatencyB51))
+}
+
+// RefusedRequestsEQ applies the EQ predicate on the "refused_requests" field.
+func RefusedRequestsEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldEQ(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsNEQ applies the NEQ predicate on the "refused_requests" field.
+func RefusedRequestsNEQ(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNEQ(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsIn applies the In predicate on the "refused_requests" field.
+func RefusedRequestsIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIn(FieldRefusedRequests, vs...))
+}
+
+// RefusedRequestsNotIn applies the NotIn predicate on the "refused_requests" field.
+func RefusedRequestsNotIn(vs ...int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotIn(FieldRefusedRequests, vs...))
+}
+
+// RefusedRequestsGT applies the GT predicate on the "refused_requests" field.
+func RefusedRequestsGT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGT(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsGTE applies the GTE predicate on the "refused_requests" field.
+func RefusedRequestsGTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldGTE(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsLT applies the LT predicate on the "refused_requests" field.
+func RefusedRequestsLT(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLT(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsLTE applies the LTE predicate on the "refused_requests" field.
+func RefusedRequestsLTE(v int64) predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldLTE(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsIsNil applies the IsNil predicate on the "refused_requests" field.
+func RefusedRequestsIsNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldIsNull(FieldRefusedRequests))
+}
+
+// RefusedRequestsNotNil applies the NotNil predicate on the "refused_requests" field.
+func RefusedRequestsNotNil() predicate.UsageRollup {
+	return predicate.UsageRollup(sql.FieldNotNull(FieldRefusedRequests))
 }
 
 // HourEQ applies the EQ predicate on the "hour" field.

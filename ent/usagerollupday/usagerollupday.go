@@ -136,6 +136,8 @@ const (
 	FieldLatencyB50 = "latency_b50"
 	// FieldLatencyB51 holds the string denoting the latency_b51 field in the database.
 	FieldLatencyB51 = "latency_b51"
+	// FieldRefusedRequests holds the string denoting the refused_requests field in the database.
+	FieldRefusedRequests = "refused_requests"
 	// FieldDay holds the string denoting the day field in the database.
 	FieldDay = "day"
 	// FieldOrganizationID holds the string denoting the organization_id field in the database.
@@ -211,6 +213,7 @@ var Columns = []string{
 	FieldLatencyB49,
 	FieldLatencyB50,
 	FieldLatencyB51,
+	FieldRefusedRequests,
 	FieldDay,
 	FieldOrganizationID,
 	FieldModel,
@@ -561,6 +564,11 @@ func ByLatencyB50(opts ...sql.OrderTermOption) OrderOption {
 // ByLatencyB51 orders the results by the latency_b51 field.
 func ByLatencyB51(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLatencyB51, opts...).ToFunc()
+}
+
+// ByRefusedRequests orders the results by the refused_requests field.
+func ByRefusedRequests(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRefusedRequests, opts...).ToFunc()
 }
 
 // ByDay orders the results by the day field.

@@ -366,6 +366,11 @@ func LatencyB51(v int64) predicate.UsageRollupDay {
 	return predicate.UsageRollupDay(sql.FieldEQ(FieldLatencyB51, v))
 }
 
+// RefusedRequests applies equality check predicate on the "refused_requests" field. It's identical to RefusedRequestsEQ.
+func RefusedRequests(v int64) predicate.UsageRollupDay {
+	return predicate.UsageRollupDay(sql.FieldEQ(FieldRefusedRequests, v))
+}
+
 // Day applies equality check predicate on the "day" field. It's identical to DayEQ.
 func Day(v time.Time) predicate.UsageRollupDay {
 	return predicate.UsageRollupDay(sql.FieldEQ(FieldDay, v))
@@ -3413,6 +3418,56 @@ func LatencyB51IsNil() predicate.UsageRollupDay {
 // LatencyB51NotNil applies the NotNil predicate on the "latency_b51" field.
 func LatencyB51NotNil() predicate.UsageRollupDay {
 	return predicate.UsageRollupDay(sql.FieldNotNull(FieldLatencyB51))
+}
+
+// RefusedRequestsEQ applies the EQ predicate on the "refused_requests" field.
+func RefusedRequestsEQ(v int64) predicate.UsageRollupDay {
+	return predicate.UsageRollupDay(sql.FieldEQ(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsNEQ applies the NEQ predicate on the "refused_requests" field.
+func RefusedRequestsNEQ(v int64) predicate.UsageRollupDay {
+	return predicate.UsageRollupDay(sql.FieldNEQ(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsIn applies the In predicate on the "refused_requests" field.
+func RefusedRequestsIn(vs ...int64) predicate.UsageRollupDay {
+	return predicate.UsageRollupDay(sql.FieldIn(FieldRefusedRequests, vs...))
+}
+
+// RefusedRequestsNotIn applies the NotIn predicate on the "refused_requests" field.
+func RefusedRequestsNotIn(vs ...int64) predicate.UsageRollupDay {
+	return predicate.UsageRollupDay(sql.FieldNotIn(FieldRefusedRequests, vs...))
+}
+
+// RefusedRequestsGT applies the GT predicate on the "refused_requests" field.
+func RefusedRequestsGT(v int64) predicate.UsageRollupDay {
+	return predicate.UsageRollupDay(sql.FieldGT(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsGTE applies the GTE predicate on the "refused_requests" field.
+func RefusedRequestsGTE(v int64) predicate.UsageRollupDay {
+	return predicate.UsageRollupDay(sql.FieldGTE(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsLT applies the LT predicate on the "refused_requests" field.
+func RefusedRequestsLT(v int64) predicate.UsageRollupDay {
+	return predicate.UsageRollupDay(sql.FieldLT(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsLTE applies the LTE predicate on the "refused_requests" field.
+func RefusedRequestsLTE(v int64) predicate.UsageRollupDay {
+	return predicate.UsageRollupDay(sql.FieldLTE(FieldRefusedRequests, v))
+}
+
+// RefusedRequestsIsNil applies the IsNil predicate on the "refused_requests" field.
+func RefusedRequestsIsNil() predicate.UsageRollupDay {
+	return predicate.UsageRollupDay(sql.FieldIsNull(FieldRefusedRequests))
+}
+
+// RefusedRequestsNotNil applies the NotNil predicate on the "refused_requests" field.
+func RefusedRequestsNotNil() predicate.UsageRollupDay {
+	return predicate.UsageRollupDay(sql.FieldNotNull(FieldRefusedRequests))
 }
 
 // DayEQ applies the EQ predicate on the "day" field.

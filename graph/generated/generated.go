@@ -59,6 +59,7 @@ type ResolverRoot interface {
 	UsagePoint() UsagePointResolver
 	UsageRecord() UsageRecordResolver
 	UsageRecordConnection() UsageRecordConnectionResolver
+	UsageReport() UsageReportResolver
 	UsageSums() UsageSumsResolver
 	Viewer() ViewerResolver
 	APIKeyWhereInput() APIKeyWhereInputResolver
@@ -505,6 +506,13 @@ type ComplexityRoot struct {
 		Status       func(childComplexity int) int
 	}
 
+	UsageGroup struct {
+		Key    func(childComplexity int) int
+		Name   func(childComplexity int) int
+		Series func(childComplexity int) int
+		Sums   func(childComplexity int) int
+	}
+
 	UsagePoint struct {
 		Start func(childComplexity int) int
 		Sums  func(childComplexity int) int
@@ -553,6 +561,7 @@ type ComplexityRoot struct {
 	UsageReport struct {
 		ByModel func(childComplexity int) int
 		Series  func(childComplexity int) int
+		Split   func(childComplexity int, by rollup.SplitBy, first *int) int
 		Totals  func(childComplexity int) int
 	}
 
@@ -568,6 +577,7 @@ type ComplexityRoot struct {
 		LatencyP99Ms       func(childComplexity int) int
 		MeanLatencyMs      func(childComplexity int) int
 		OutputTokens       func(childComplexity int) int
+		RefusedRequests    func(childComplexity int) int
 		Requests           func(childComplexity int) int
 		UnpricedRequests   func(childComplexity int) int
 	}
@@ -706,6 +716,9 @@ type UsageRecordResolver interface {
 }
 type UsageRecordConnectionResolver interface {
 	TotalCountIsExact(ctx context.Context, obj *ent.UsageRecordConnection) (bool, error)
+}
+type UsageReportResolver interface {
+	Split(ctx context.Context, obj *rollup.Report, by rollup.SplitBy, first *int) ([]*model.UsageGroup, error)
 }
 type UsageSumsResolver interface {
 	MeanLatencyMs(ctx context.Context, obj *rollup.Sums) (float64, error)
@@ -2873,6 +2886,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UsageEvent.Status(childComplexity), true
 
+	case "UsageGroup.key":
+		if e.ComplexityRoot.UsageGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageGroup.Key(childComplexity), true
+	case "UsageGroup.name":
+		if e.ComplexityRoot.UsageGroup.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageGroup.Name(childComplexity), true
+	case "UsageGroup.series":
+		if e.ComplexityRoot.UsageGroup.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageGroup.Series(childComplexity), true
+	case "UsageGroup.sums":
+		if e.ComplexityRoot.UsageGroup.Sums == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageGroup.Sums(childComplexity), true
+
 	case "UsagePoint.start":
 		if e.ComplexityRoot.UsagePoint.Start == nil {
 			break
@@ -3087,6 +3125,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsageReport.Series(childComplexity), true
+	case "UsageReport.split":
+		if e.ComplexityRoot.UsageReport.Split == nil {
+			break
+		}
+
+		args, err := ec.field_UsageReport_split_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.UsageReport.Split(childComplexity, args["by"].(rollup.SplitBy), args["first"].(*int)), true
 	case "UsageReport.totals":
 		if e.ComplexityRoot.UsageReport.Totals == nil {
 			break
@@ -3160,6 +3209,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsageSums.OutputTokens(childComplexity), true
+	case "UsageSums.refusedRequests":
+		if e.ComplexityRoot.UsageSums.RefusedRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageSums.RefusedRequests(childComplexity), true
 	case "UsageSums.requests":
 		if e.ComplexityRoot.UsageSums.Requests == nil {
 			break
@@ -7087,6 +7142,12 @@ type UsageSums {
   requests: Int!
   "Requests answered with a status of 400 or more."
   errors: Int!
+  """
+  Part of errors the gateway answered itself without calling an upstream
+  (limits, the balance, invalid requests); hours rolled up before it was
+  kept count none.
+  """
+  refusedRequests: Int!
   "Requests for models without a price: their cost is unknown, not zero."
   unpricedRequests: Int!
   inputTokens: Int!
@@ -7126,6 +7187,33 @@ type UsageReport {
   totals: UsageSums!
   series: [UsagePoint!]!
   byModel: [ModelUsage!]!
+  """
+  The report split by model, service or API key, the highest cost (then
+  requests) first, at most ` + "`" + `first` + "`" + ` groups. A service's or key's share is
+  read from its own roll-ups: requests with neither belong to no group.
+  """
+  split(by: UsageSplit!, first: Int = 10): [UsageGroup!]!
+}
+
+"""
+What a usage report is split by.
+"""
+enum UsageSplit {
+  MODEL
+  SERVICE
+  API_KEY
+}
+
+"""
+One model's, service's or API key's share of a usage report.
+"""
+type UsageGroup {
+  "The model, or the service's or API key's ID."
+  key: String!
+  "The model, or the service's or API key's name; the ID once it is deleted."
+  name: String!
+  sums: UsageSums!
+  series: [UsagePoint!]!
 }
 
 extend type Query {
@@ -7884,6 +7972,20 @@ func (ec *executionContext) childFields_UsageEvent(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type UsageEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_UsageGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_UsageGroup_key(ctx, field)
+	case "name":
+		return ec.fieldContext_UsageGroup_name(ctx, field)
+	case "sums":
+		return ec.fieldContext_UsageGroup_sums(ctx, field)
+	case "series":
+		return ec.fieldContext_UsageGroup_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageGroup", field.Name)
+}
+
 func (ec *executionContext) childFields_UsagePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "start":
@@ -7982,6 +8084,8 @@ func (ec *executionContext) childFields_UsageReport(ctx context.Context, field g
 		return ec.fieldContext_UsageReport_series(ctx, field)
 	case "byModel":
 		return ec.fieldContext_UsageReport_byModel(ctx, field)
+	case "split":
+		return ec.fieldContext_UsageReport_split(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UsageReport", field.Name)
 }
@@ -7992,6 +8096,8 @@ func (ec *executionContext) childFields_UsageSums(ctx context.Context, field gra
 		return ec.fieldContext_UsageSums_requests(ctx, field)
 	case "errors":
 		return ec.fieldContext_UsageSums_errors(ctx, field)
+	case "refusedRequests":
+		return ec.fieldContext_UsageSums_refusedRequests(ctx, field)
 	case "unpricedRequests":
 		return ec.fieldContext_UsageSums_unpricedRequests(ctx, field)
 	case "inputTokens":
@@ -9297,6 +9403,28 @@ func (ec *executionContext) field_Subscription_usageEvents_args(ctx context.Cont
 		return nil, err
 	}
 	args["apiKeyId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_UsageReport_split_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "by",
+		func(ctx context.Context, v any) (rollup.SplitBy, error) {
+			return ec.unmarshalNUsageSplit2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐSplitBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["by"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -17980,6 +18108,116 @@ func (ec *executionContext) fieldContext_UsageEvent_at(_ context.Context, field 
 	return graphql.NewScalarFieldContext("UsageEvent", field, false, false, "Time")
 }
 
+func (ec *executionContext) _UsageGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.UsageGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageGroup_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageGroup_name(ctx context.Context, field graphql.CollectedField, obj *model.UsageGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageGroup_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageGroup_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageGroup_sums(ctx context.Context, field graphql.CollectedField, obj *model.UsageGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageGroup_sums(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sums, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rollup.Sums) graphql.Marshaler {
+			return ec.marshalNUsageSums2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐSums(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageGroup_sums(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageSums(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageGroup_series(ctx context.Context, field graphql.CollectedField, obj *model.UsageGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageGroup_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*rollup.Point) graphql.Marshaler {
+			return ec.marshalNUsagePoint2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageGroup_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsagePoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UsagePoint_start(ctx context.Context, field graphql.CollectedField, obj *rollup.Point) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18880,6 +19118,50 @@ func (ec *executionContext) fieldContext_UsageReport_byModel(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _UsageReport_split(ctx context.Context, field graphql.CollectedField, obj *rollup.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageReport_split(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.UsageReport().Split(ctx, obj, fc.Args["by"].(rollup.SplitBy), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UsageGroup) graphql.Marshaler {
+			return ec.marshalNUsageGroup2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageReport_split(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageReport",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageGroup(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_UsageReport_split_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UsageSums_requests(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18923,6 +19205,29 @@ func (ec *executionContext) _UsageSums_errors(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_UsageSums_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageSums_refusedRequests(ctx context.Context, field graphql.CollectedField, obj *rollup.Sums) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageSums_refusedRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefusedRequests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageSums_refusedRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UsageSums", field, false, false, "Int")
 }
 
@@ -34565,6 +34870,54 @@ func (ec *executionContext) _UsageEvent(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var usageGroupImplementors = []string{"UsageGroup"}
+
+func (ec *executionContext) _UsageGroup(ctx context.Context, sel ast.SelectionSet, obj *model.UsageGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageGroup")
+		case "key":
+			out.Values[i] = ec._UsageGroup_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._UsageGroup_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sums":
+			out.Values[i] = ec._UsageGroup_sums(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._UsageGroup_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var usagePointImplementors = []string{"UsagePoint"}
 
 func (ec *executionContext) _UsagePoint(ctx context.Context, sel ast.SelectionSet, obj *rollup.Point) graphql.Marshaler {
@@ -34859,18 +35212,24 @@ func (ec *executionContext) _UsageReport(ctx context.Context, sel ast.SelectionS
 		case "totals":
 			out.Values[i] = ec._UsageReport_totals(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "series":
 			out.Values[i] = ec._UsageReport_series(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "byModel":
 			out.Values[i] = ec._UsageReport_byModel(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "split":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UsageReport_split(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34906,6 +35265,11 @@ func (ec *executionContext) _UsageSums(ctx context.Context, sel ast.SelectionSet
 			}
 		case "errors":
 			out.Values[i] = ec._UsageSums_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refusedRequests":
+			out.Values[i] = ec._UsageSums_refusedRequests(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -36459,6 +36823,30 @@ func (ec *executionContext) marshalNUsageEvent2ᚖgithubᚗcomᚋsluicehqᚋslui
 	return ec._UsageEvent(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNUsageGroup2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UsageGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsageGroup2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUsageGroup2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageGroup(ctx context.Context, sel ast.SelectionSet, v *model.UsageGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageGroup!")
+		return graphql.Null
+	}
+	return ec._UsageGroup(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNUsagePoint2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐPoint(ctx context.Context, sel ast.SelectionSet, v rollup.Point) graphql.Marshaler {
 	return ec._UsagePoint(ctx, sel, &v)
 }
@@ -36477,6 +36865,30 @@ func (ec *executionContext) marshalNUsagePoint2ᚕgithubᚗcomᚋsluicehqᚋslui
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNUsagePoint2ᚕᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*rollup.Point) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsagePoint2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUsagePoint2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐPoint(ctx context.Context, sel ast.SelectionSet, v *rollup.Point) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsagePoint!")
+		return graphql.Null
+	}
+	return ec._UsagePoint(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUsageRecordConnection2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐUsageRecordConnection(ctx context.Context, sel ast.SelectionSet, v *ent.UsageRecordConnection) graphql.Marshaler {
@@ -36522,6 +36934,21 @@ func (ec *executionContext) unmarshalNUsageSource2githubᚗcomᚋsluicehqᚋslui
 
 func (ec *executionContext) marshalNUsageSource2githubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐUsageSource(ctx context.Context, sel ast.SelectionSet, v model.UsageSource) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNUsageSplit2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐSplitBy(ctx context.Context, v any) (rollup.SplitBy, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := rollup.SplitBy(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUsageSplit2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐSplitBy(ctx context.Context, sel ast.SelectionSet, v rollup.SplitBy) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "UsageSplit!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNUsageSums2githubᚗcomᚋsluicehqᚋsluiceᚋrollupᚐSums(ctx context.Context, sel ast.SelectionSet, v rollup.Sums) graphql.Marshaler {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/sluicehq/sluice/rollup"
 )
 
 // One field an audited mutation was given. Secret values are never stored:
@@ -140,6 +142,16 @@ type UsageFilter struct {
 	From *time.Time `json:"from,omitempty"`
 	// Exclusive.
 	To *time.Time `json:"to,omitempty"`
+}
+
+// One model's, service's or API key's share of a usage report.
+type UsageGroup struct {
+	// The model, or the service's or API key's ID.
+	Key string `json:"key"`
+	// The model, or the service's or API key's name; the ID once it is deleted.
+	Name   string          `json:"name"`
+	Sums   *rollup.Sums    `json:"sums"`
+	Series []*rollup.Point `json:"series"`
 }
 
 // Where live usage numbers come from: a call to the provider's model list

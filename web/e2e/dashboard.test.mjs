@@ -322,6 +322,7 @@ describe('dashboard', () => {
     const page = await newPage();
     await login(page, 'admin', ADMIN_PASSWORD);
     await go(page, 'Settings');
+    await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Prices' }).click();
     await page.getByLabel('Find a model').fill('claude-haiku-4-5');
     // The catalog's Anthropic prices: writes at 1.25x input, one-hour writes at 2x.
     const row = page.getByRole('row', { name: /claude-haiku-4-5/ });

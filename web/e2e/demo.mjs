@@ -120,7 +120,9 @@ export const SCREENS = [
   { name: 'usage-log', path: '/dashboard/usage', heading: 'Usage log', ready: (page) => page.locator('table.log tbody tr').first() },
   { name: 'audit-log', path: '/dashboard/audit', heading: 'Audit log', ready: (page) => page.getByText('createAPIKey').first() },
   { name: 'standards', path: '/dashboard/standards', heading: 'API standards', ready: (page) => page.getByRole('table').first() },
-  { name: 'settings', path: '/dashboard/settings', heading: 'Settings', ready: (page) => page.getByRole('row', { name: /gpt-4o-mini/ }).first() },
+  { name: 'settings', path: '/dashboard/settings', heading: 'Settings', ready: (page) => page.getByRole('heading', { name: 'Organization budget' }) },
+  { name: 'settings-keys', path: '/dashboard/settings/keys', heading: 'Settings › Management keys', ready: (page) => page.getByRole('heading', { name: 'Management keys', level: 2 }) },
+  { name: 'settings-prices', path: '/dashboard/settings/prices', heading: 'Settings › Prices', ready: (page) => page.getByRole('row', { name: /gpt-4o-mini/ }).first() },
 ];
 
 export const VIEWPORTS = [

@@ -171,3 +171,25 @@ export function pages(env) {
   }
   return { newPage, e2e };
 }
+
+/** Logs a page in through the login form and waits for the overview. */
+export async function logIn(page, username, password) {
+  await page.goto('/');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+}
+
+/** Runs a GraphQL operation on the gateway's admin API with a login token
+ * (none for login itself); an answer with errors throws. */
+export async function graphql(url, token, query, variables = {}) {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.json();
+  if (body.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}

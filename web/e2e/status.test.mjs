@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildGateway, createUser, launchBrowser, pages, screenshot, startFakeUpstream, startGateway, teardown } from './gateway.mjs';
+import { buildGateway, createUser, graphql, launchBrowser, logIn, pages, screenshot, startFakeUpstream, startGateway, teardown } from './gateway.mjs';
 
 const PASSWORD = 'e2e-status-password-1';
 const run = promisify(execFile);
@@ -16,16 +16,7 @@ const run = promisify(execFile);
 let build, dataDir, gateway, upstream, browser, token;
 const keys = {};
 
-async function gql(query, variables = {}) {
-  const res = await fetch(`${gateway.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  if (body.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
+const gql = (query, variables) => graphql(gateway.url, token, query, variables);
 
 // The fake upstream reports 1M input and 1M output tokens; a request that
 // may use that many costs $0.75 at gpt-4o-mini's $0.15 and $0.60.
@@ -66,11 +57,7 @@ const { newPage, e2e } = pages(() => ({ browser, gateway }));
 
 async function adminPage() {
   const page = await newPage();
-  await page.goto('/');
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+  await logIn(page, 'admin', PASSWORD);
   return page;
 }
 

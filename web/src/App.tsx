@@ -46,6 +46,13 @@ export const ROUTES = [
   { path: '/dashboard/settings', label: 'Settings', screen: Settings },
 ] as const;
 
+/** The route of a path: a screen's own path or one of its sub-pages
+ * (/dashboard/settings/prices is Settings'). */
+export function routeOf(path: string) {
+  const p = path === '/dashboard' || path === '/dashboard/' ? '/' : path.replace(/\/$/, '') || '/';
+  return ROUTES.find((r) => r.path === p || (r.path !== '/' && p.startsWith(r.path + '/'))) ?? null;
+}
+
 export function App() {
   const token = useSyncExternalStore(onTokenChange, getToken, () => null);
   const client = useMemo(() => makeClient(), [token]);
@@ -85,7 +92,7 @@ function Shell() {
     isInstanceAdmin: v.isInstanceAdmin,
     organization: v.organization.name,
   };
-  const route = ROUTES.find((r) => r.path === (path === '/dashboard' || path === '/dashboard/' ? '/' : path)) ?? null;
+  const route = routeOf(path);
   const Screen = route?.screen;
   return (
     <ViewerContext.Provider value={viewer}>
@@ -103,7 +110,7 @@ function Shell() {
           <ul>
             {ROUTES.map((r) => (
               <li key={r.path}>
-                <Link href={r.path} aria-current={r.path === path ? 'page' : undefined}>
+                <Link href={r.path} aria-current={r === route ? 'page' : undefined}>
                   {r.label}
                 </Link>
               </li>

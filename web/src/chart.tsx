@@ -1,3 +1,7 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
 export interface Bucket {
   start: number; // ms since epoch
   value: number;
@@ -16,37 +20,113 @@ export function fillBuckets(points: { start: string; value: number }[], from: nu
   return out;
 }
 
-/** A bar chart in SVG; every bar carries its exact value as a tooltip and
- * the figure a text summary for screen readers. */
-export function BarChart({ title, buckets, format, label }: { title: string; buckets: Bucket[]; format: (v: number) => string; label: (t: number) => string }) {
-  const max = Math.max(0, ...buckets.map((b) => b.value));
-  const total = buckets.reduce((s, b) => s + b.value, 0);
-  const w = 600;
-  const h = 120;
-  const bw = buckets.length ? w / buckets.length : w;
-  const ticks = buckets.length > 1 ? [0, Math.floor(buckets.length / 2), buckets.length - 1] : [0];
+/** The bucket starts from `from` up to `to`, in ms since epoch. */
+export function bucketStarts(from: number, to: number, stepMs: number): number[] {
+  const out: number[] = [];
+  for (let t = Math.floor(from / stepMs) * stepMs; t <= to; t += stepMs) out.push(t);
+  return out;
+}
+
+/** A series' values on the given bucket starts: null where it has no
+ * point (a gap, not a zero, for measures such as latency) unless a
+ * default is given. */
+export function alignSeries(points: readonly { start: string; value: number | null | undefined }[], starts: readonly number[], stepMs: number, missing: number | null = 0): (number | null)[] {
+  const byStart = new Map<number, number>();
+  for (const p of points) {
+    if (p.value == null) continue;
+    const t = Math.floor(new Date(p.start).getTime() / stepMs) * stepMs;
+    byStart.set(t, (byStart.get(t) ?? 0) + p.value);
+  }
+  return starts.map((t) => byStart.get(t) ?? missing);
+}
+
+export interface ChartSeries {
+  label: string;
+  values: (number | null)[];
+}
+
+// Series colours, distinguishable for the common colour-vision deficiencies
+// (Okabe–Ito).
+export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];
+
+/**
+ * A time chart with labelled axes (uPlot, drawn on a canvas): bars for a
+ * single series, lines for a split. A screen reader reads the caption's
+ * summary and a table of the values; the tick labels shown are kept on
+ * the figure (data-x-ticks, data-y-ticks).
+ */
+export function TimeChart({ title, starts, series, format, label, total, kind = 'bars', height = 180 }: {
+  title: string;
+  starts: readonly number[]; // ms since epoch
+  series: readonly ChartSeries[];
+  format: (v: number) => string;
+  label: (t: number) => string;
+  total?: string;
+  kind?: 'bars' | 'lines';
+  height?: number;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  const fig = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const ticks = (axis: 'x' | 'y') => (_u: uPlot, splits: number[]) => {
+      const out = splits.map((v) => (v == null ? '' : axis === 'x' ? label(v * 1000) : format(v)));
+      fig.current?.setAttribute(`data-${axis}-ticks`, out.join('|'));
+      return out;
+    };
+    const bars = kind === 'bars' && series.length === 1;
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height,
+      legend: { show: series.length > 1, live: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] } },
+      axes: [
+        { values: ticks('x'), stroke: 'currentColor', grid: { show: false }, ticks: { stroke: '#8884' } },
+        // Wide enough for the longest tick label drawn.
+        { values: ticks('y'), stroke: 'currentColor', size: (_u, values) => 18 + 7 * Math.max(2, ...(values ?? []).map((v) => String(v).length)), grid: { stroke: '#8883' }, ticks: { stroke: '#8884' } },
+      ],
+      series: [
+        { value: (_u, v) => (v == null ? '' : label(v * 1000)) },
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: PALETTE[i % PALETTE.length],
+          fill: bars ? PALETTE[i % PALETTE.length] + 'cc' : undefined,
+          width: bars ? 0 : 2,
+          points: { show: !bars && starts.length < 60 },
+          paths: bars ? uPlot.paths.bars!({ size: [0.7, 40] }) : undefined,
+          value: (_u: uPlot, v: number | null) => (v == null ? '—' : format(v)),
+        })),
+      ],
+    };
+    const data = [starts.map((t) => t / 1000), ...series.map((s) => s.values)] as uPlot.AlignedData;
+    const plot = new uPlot(opts, data, el);
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [starts, series, format, label, kind, height]);
+  const peak = Math.max(0, ...series.flatMap((s) => s.values.map((v) => v ?? 0)));
   return (
-    <figure className="chart">
+    <figure className="chart" ref={fig} data-series={series.map((s) => s.label).join('|')}>
       <figcaption>
-        <span>{title}</span> <strong>{format(total)}</strong>
+        <span>{title}</span> {total && <strong>{total}</strong>}
       </figcaption>
-      <svg viewBox={`0 0 ${w} ${h + 18}`} role="img" aria-label={`${title}: ${format(total)} in total, at most ${format(max)} in one period`} preserveAspectRatio="none">
-        <line x1={0} x2={w} y1={h} y2={h} className="axis" />
-        {buckets.map((b, i) => {
-          const bh = max > 0 ? (b.value / max) * (h - 4) : 0;
-          return (
-            <rect key={b.start} x={i * bw + bw * 0.15} width={Math.max(1, bw * 0.7)} y={h - bh} height={bh} className="bar">
-              <title>{`${label(b.start)}: ${format(b.value)}`}</title>
-            </rect>
-          );
-        })}
-        {buckets.length > 0 &&
-          ticks.map((i) => (
-            <text key={i} x={Math.min(w - 4, Math.max(4, i * bw + bw / 2))} y={h + 14} textAnchor={i === 0 ? 'start' : i === buckets.length - 1 ? 'end' : 'middle'} className="tick">
-              {label(buckets[i].start)}
-            </text>
+      <div ref={box} className="chart-plot" role="img" aria-label={`${title}${total ? `: ${total} in total` : ''}, at most ${format(peak)} in one period`} />
+      <table className="sr-only">
+        <caption>{title}</caption>
+        <thead>
+          <tr><th>Period</th>{series.map((s) => <th key={s.label}>{s.label}</th>)}</tr>
+        </thead>
+        <tbody>
+          {starts.map((t, i) => (
+            <tr key={t}><td>{label(t)}</td>{series.map((s) => <td key={s.label}>{s.values[i] == null ? '—' : format(s.values[i] as number)}</td>)}</tr>
           ))}
-      </svg>
+        </tbody>
+      </table>
     </figure>
   );
 }

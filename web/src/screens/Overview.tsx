@@ -1,12 +1,12 @@
-import { useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import { graphql } from '../gql';
-import type { UsageEventsSubscription } from '../gql/graphql';
+import type { UsageEventsSubscription, UsageSplit } from '../gql/graphql';
 import { describeError } from '../errors';
 import { formatInt, formatMs, formatTime, formatUSD } from '../format';
 import { Link } from '../router';
 import { useCanEdit } from '../viewer';
-import { BarChart, fillBuckets } from '../chart';
+import { alignSeries, bucketStarts, TimeChart } from '../chart';
 import { nextReset, PaceMeters, useUsageRefresh } from '../pace';
 import { SpendGauges, spendIn } from '../spend';
 import { subjectStatus, type Status } from '../status';
@@ -69,6 +69,7 @@ const OverviewQuery = graphql(`
       totals {
         requests
         errors
+        refusedRequests
         unpricedRequests
         inputTokens
         outputTokens
@@ -90,10 +91,45 @@ const OverviewQuery = graphql(`
         model
         sums {
           requests
+          errors
+          refusedRequests
           cost
           inputTokens
           outputTokens
           latencyP95Ms
+        }
+      }
+    }
+  }
+`);
+
+export const BreakdownSums = graphql(`
+  fragment BreakdownSums on UsageSums {
+    requests
+    errors
+    refusedRequests
+    inputTokens
+    outputTokens
+    cost
+    latencyP50Ms
+    latencyP95Ms
+  }
+`);
+
+const BreakdownQuery = graphql(`
+  query UsageBreakdown($from: Time!, $bucket: UsageBucket!, $by: UsageSplit!) {
+    usage(filter: { from: $from }, bucket: $bucket) {
+      split(by: $by, first: 6) {
+        key
+        name
+        sums {
+          ...BreakdownSums
+        }
+        series {
+          start
+          sums {
+            ...BreakdownSums
+          }
         }
       }
     }
@@ -121,13 +157,23 @@ export function Overview() {
   const paces = [data?.organizationPace, ...(data?.services.edges ?? []).map((e) => e?.node?.pace), ...(data?.apiKeys.edges ?? []).map((e) => e?.node?.pace)];
   useUsageRefresh(refetch, { onEvent: (e) => setLive((l) => [e, ...l].slice(0, 8)), resetsIn: nextReset(...paces) });
 
+  const label = useCallback(
+    (ms: number) =>
+      range === '24h' ? new Date(ms).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' }) : new Date(ms).toLocaleDateString('en-GB', { day: '2-digit', month: 'short' }),
+    [range],
+  );
+  // The buckets up to now, fixed for as long as the data is.
+  const starts = useMemo(() => bucketStarts(from, Date.now(), step), [from, step, data]);
+  const series = data?.usage.series;
+  const spendSeries = useMemo(() => [{ label: 'Spend', values: alignSeries((series ?? []).map((p) => ({ start: p.start, value: p.sums.cost })), starts, step) }], [series, starts, step]);
+  const requestSeries = useMemo(() => [{ label: 'Requests', values: alignSeries((series ?? []).map((p) => ({ start: p.start, value: p.sums.requests })), starts, step) }], [series, starts, step]);
+
   const body = () => {
     if (!data) return fetching ? <Loading what="Loading spend and usage" /> : <ErrorNote problem={describeError(error)} />;
     const services = (data.services.edges ?? []).flatMap((e) => (e?.node ? [e.node] : []));
     const keys = (data.apiKeys.edges ?? []).flatMap((e) => (e?.node ? [e.node] : []));
     const t = data.usage.totals;
-    const label = (ms: number) =>
-      range === '24h' ? new Date(ms).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' }) : new Date(ms).toLocaleDateString('en-GB', { day: '2-digit', month: 'short' });
+    const orgLimited = data.organizationSpend.some((w) => w.warn != null || w.block != null) || data.organizationPace.length > 0;
     const models = [...data.usage.byModel].sort((a, b) => b.sums.cost - a.sums.cost || b.sums.requests - a.sums.requests).slice(0, 8);
     return (
       <>
@@ -135,18 +181,16 @@ export function Overview() {
         <div className="stats">
           <Stat label="Spend today" value={formatUSD(spendIn(data.organizationSpend, 'day'))} testid="spend-today" />
           <Stat label="Spend this month" value={formatUSD(spendIn(data.organizationSpend, 'month'))} />
-          <Stat label={`Requests (${range})`} value={formatInt(t.requests)} detail={t.errors ? `${formatInt(t.errors)} errors` : undefined} />
+          <Stat label={`Requests (${range})`} value={formatInt(t.requests)} detail={t.errors ? errorsText(t.errors, t.refusedRequests) : undefined} />
           <Stat label={`Tokens (${range})`} value={formatInt(t.inputTokens + t.outputTokens)} detail={`${formatInt(t.inputTokens)} in · ${formatInt(t.outputTokens)} out${t.cacheWriteTokens ? ` · ${formatInt(t.cacheWriteTokens)} written to cache` : ''}`} />
           <Stat
             label={`Latency p50 (${range})`}
             value={formatMs(t.latencyP50Ms)}
             detail={t.latencyP50Ms == null ? `mean ${formatMs(t.meanLatencyMs)}` : `p95 ${formatMs(t.latencyP95Ms)} · p99 ${formatMs(t.latencyP99Ms)}`}
           />
-          <Stat
-            label="Prepaid balance"
-            value={formatUSD(data.balance.currentBalance)}
-            detail={data.balance.enforced ? 'enforced' : 'not enforced'}
-          />
+          {data.balance.enforced && (
+            <Stat label="Prepaid balance" value={formatUSD(data.balance.currentBalance)} detail="enforced: requests are refused at zero" testid="balance" />
+          )}
         </div>
         {t.unpricedRequests > 0 && (
           <p className="warn-text">{formatInt(t.unpricedRequests)} requests used models without a price: their cost is unknown, not zero.</p>
@@ -164,17 +208,25 @@ export function Overview() {
             </div>
           </div>
           <div className="grid-2">
-            <BarChart title="Spend" buckets={fillBuckets(data.usage.series.map((p) => ({ start: p.start, value: p.sums.cost })), from, Date.now(), step)} format={formatUSD} label={label} />
-            <BarChart title="Requests" buckets={fillBuckets(data.usage.series.map((p) => ({ start: p.start, value: p.sums.requests })), from, Date.now(), step)} format={formatInt} label={label} />
+            <TimeChart title="Spend" starts={starts} series={spendSeries} total={formatUSD(t.cost)} format={formatUSD} label={label} />
+            <TimeChart title="Requests" starts={starts} series={requestSeries} total={formatInt(t.requests)} format={formatInt} label={label} />
           </div>
         </div>
+
+        <UsageBreakdown from={from} step={step} starts={starts} label={label} range={range} version={t.requests} />
 
         <div className="grid-2">
           <div className="card">
             <div className="card-head">
               <h2>Organization budget <NotActive status={subjectStatus(null, data.organizationSpend, data.organizationPace)} /></h2>
-              {canEdit && <Link href="/dashboard/settings">Set limits</Link>}
+              {canEdit && <Link href="/dashboard/settings#org-limits">{orgLimited ? 'Change limits' : 'Set limits'}</Link>}
             </div>
+            {!orgLimited && (
+              <p className="muted small" data-testid="org-no-limit">
+                No organization-wide limit is set: only each service's and key's own limits apply.{' '}
+                {canEdit ? <>Set one in <Link href="/dashboard/settings#org-limits">Settings › General</Link>.</> : 'An admin can set one in Settings.'}
+              </p>
+            )}
             <SpendGauges spend={data.organizationSpend} />
             <PaceMeters pace={data.organizationPace} />
           </div>
@@ -184,22 +236,29 @@ export function Overview() {
               <p className="muted">No requests in this period yet. Point an application at the gateway with one of your API keys.</p>
             ) : (
               <ScrollBox label="Top models">
-                <table>
-                  <thead>
-                    <tr><th>Model</th><th className="num">Requests</th><th className="num">Tokens</th><th className="num">p95 latency</th><th className="num">Cost</th></tr>
-                  </thead>
-                  <tbody>
-                    {models.map((m) => (
-                      <tr key={m.model}>
-                        <td>{m.model}</td>
-                        <td className="num">{formatInt(m.sums.requests)}</td>
-                        <td className="num">{formatInt(m.sums.inputTokens + m.sums.outputTokens)}</td>
-                        <td className="num">{formatMs(m.sums.latencyP95Ms)}</td>
-                        <td className="num">{formatUSD(m.sums.cost)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+              <table>
+                <thead>
+                  <tr>
+                    <th>Model</th><th className="num">Requests</th>
+                    <th className="num" title="Answered with a status of 400 or more after the upstream was called">Errors</th>
+                    <th className="num" title="Refused by the gateway itself (limits, balance, invalid requests) without calling the upstream">Refused</th>
+                    <th className="num">Tokens</th><th className="num">p95 latency</th><th className="num">Cost</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {models.map((m) => (
+                    <tr key={m.model}>
+                      <td>{m.model}</td>
+                      <td className="num">{formatInt(m.sums.requests)}</td>
+                      <td className="num">{formatInt(m.sums.errors - m.sums.refusedRequests)}</td>
+                      <td className="num">{formatInt(m.sums.refusedRequests)}</td>
+                      <td className="num">{formatInt(m.sums.inputTokens + m.sums.outputTokens)}</td>
+                      <td className="num">{formatMs(m.sums.latencyP95Ms)}</td>
+                      <td className="num">{formatUSD(m.sums.cost)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
               </ScrollBox>
             )}
           </div>
@@ -269,6 +328,111 @@ export function Overview() {
     );
   };
   return <Page title="Overview">{body()}</Page>;
+}
+
+/** The errors of a set of requests, the gateway's refusals apart. */
+export function errorsText(errors: number, refused: number): string {
+  const upstream = errors - refused;
+  const count = (n: number) => `${formatInt(n)} ${n === 1 ? 'error' : 'errors'}`;
+  return refused ? `${count(upstream)} · ${formatInt(refused)} refused` : count(errors);
+}
+
+type Metric = 'tokens' | 'cost' | 'errors' | 'p50' | 'p95';
+type BreakdownSums = { requests: number; errors: number; refusedRequests: number; inputTokens: number; outputTokens: number; cost: number; latencyP50Ms?: number | null; latencyP95Ms?: number | null };
+
+const METRICS: { id: Metric; label: string; value: (s: BreakdownSums) => number | null | undefined; format: (v: number) => string; latency?: boolean }[] = [
+  { id: 'tokens', label: 'Tokens', value: (s) => s.inputTokens + s.outputTokens, format: formatInt },
+  { id: 'cost', label: 'Cost', value: (s) => s.cost, format: formatUSD },
+  { id: 'errors', label: 'Errors', value: (s) => s.errors, format: formatInt },
+  { id: 'p50', label: 'Latency p50', value: (s) => s.latencyP50Ms, format: (v) => formatMs(v), latency: true },
+  { id: 'p95', label: 'Latency p95', value: (s) => s.latencyP95Ms, format: (v) => formatMs(v), latency: true },
+];
+
+const SPLITS: { id: UsageSplit; label: string }[] = [
+  { id: 'SERVICE' as UsageSplit, label: 'Service' },
+  { id: 'API_KEY' as UsageSplit, label: 'API key' },
+  { id: 'MODEL' as UsageSplit, label: 'Model' },
+];
+
+/** Usage split by service, key or model: a line a group over the period
+ * for one measure, and every measure of each group in a table. */
+function UsageBreakdown({ from, step, starts, label, range, version }: { from: number; step: number; starts: number[]; label: (t: number) => string; range: Range; version: number }) {
+  const [by, setBy] = useState<UsageSplit>('SERVICE' as UsageSplit);
+  const [metric, setMetric] = useState<Metric>('tokens');
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: BreakdownQuery,
+    variables: { from: new Date(from).toISOString(), bucket: range === '24h' ? 'HOUR' : 'DAY', by },
+  });
+  // The overview's request count moves with new traffic: ask again then,
+  // not on the first draw.
+  const seen = useRef(version);
+  useEffect(() => {
+    if (seen.current === version) return;
+    seen.current = version;
+    refetch({ requestPolicy: 'network-only' });
+  }, [version, refetch]);
+  const m = METRICS.find((x) => x.id === metric) ?? METRICS[0];
+  const groups = data?.usage.split;
+  const series = useMemo(
+    () =>
+      (groups ?? []).map((g) => ({
+        label: g.name,
+        values: alignSeries(g.series.map((p) => ({ start: p.start, value: m.value(p.sums as BreakdownSums) })), starts, step, m.latency ? null : 0),
+      })),
+    [groups, m, starts, step],
+  );
+  const splitLabel = SPLITS.find((x) => x.id === by)?.label ?? '';
+  return (
+    <div className="card breakdown" data-testid="breakdown">
+      <div className="card-head">
+        <h2>Breakdown by {splitLabel.toLowerCase()} ({range})</h2>
+      </div>
+      <div className="row">
+        <div className="segmented" role="group" aria-label="Split by">
+          {SPLITS.map((x) => (
+            <button key={x.id} type="button" aria-pressed={by === x.id} onClick={() => setBy(x.id)}>{x.label}</button>
+          ))}
+        </div>
+        <div className="segmented" role="group" aria-label="Measure">
+          {METRICS.map((x) => (
+            <button key={x.id} type="button" aria-pressed={metric === x.id} onClick={() => setMetric(x.id)}>{x.label}</button>
+          ))}
+        </div>
+      </div>
+      {!data && fetching && <Loading what="Loading the breakdown" />}
+      <ErrorNote problem={describeError(error)} />
+      {groups && groups.length === 0 && <p className="muted">No requests in this period{by === 'MODEL' ? '' : ` with a ${splitLabel.toLowerCase()}`}.</p>}
+      {groups && groups.length > 0 && (
+        <>
+          <TimeChart title={`${m.label} by ${splitLabel.toLowerCase()}`} starts={starts} series={series} format={m.format} label={label} kind="lines" height={220} />
+          <ScrollBox label={`Breakdown by ${splitLabel.toLowerCase()}`}>
+            <table>
+              <thead>
+                <tr>
+                  <th>{splitLabel}</th><th className="num">Requests</th><th className="num">Tokens</th><th className="num">Cost</th>
+                  <th className="num">Errors</th><th className="num">Refused</th><th className="num">p50</th><th className="num">p95</th>
+                </tr>
+              </thead>
+              <tbody>
+                {groups.map((g) => (
+                  <tr key={g.key}>
+                    <td>{g.name}</td>
+                    <td className="num">{formatInt(g.sums.requests)}</td>
+                    <td className="num">{formatInt(g.sums.inputTokens + g.sums.outputTokens)}</td>
+                    <td className="num">{formatUSD(g.sums.cost)}</td>
+                    <td className="num">{formatInt(g.sums.errors - g.sums.refusedRequests)}</td>
+                    <td className="num">{formatInt(g.sums.refusedRequests)}</td>
+                    <td className="num">{formatMs(g.sums.latencyP50Ms)}</td>
+                    <td className="num">{formatMs(g.sums.latencyP95Ms)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </ScrollBox>
+        </>
+      )}
+    </div>
+  );
 }
 
 /** A badge only when something is off, blocked or warned. */

@@ -6,8 +6,9 @@ import { nodes } from '../connection';
 import { describeError, noProblem, withConflict, type Problem } from '../errors';
 import { formatPrice, formatRelative, formatUSD, parseUSD, usdInput } from '../format';
 import { useCanEdit, useViewer } from '../viewer';
-import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, Page, ScrollBox, SecretReveal, TextField } from '../ui';
+import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, Page, ScrollBox, SecretReveal, SelectField, TextField } from '../ui';
 import { CreateAPIKey, DeleteAPIKey } from './ApiKeys';
+import { Link, usePath } from '../router';
 import { LimitsFields, limitTexts, parseLimits, type LimitName } from '../limits';
 import { PaceFields, paceTexts, parsePace, type PaceName } from '../pace';
 
@@ -103,22 +104,28 @@ const UpdateBalance = graphql(`
   }
 `);
 
+export const PriceFields = graphql(`
+  fragment PriceFields on ModelPrice {
+    id
+    provider
+    model
+    inputPerMtok
+    outputPerMtok
+    cachedInputPerMtok
+    cacheWritePerMtok
+    cacheWrite1hPerMtok
+    kind
+    customized
+  }
+`);
+
 const Prices = graphql(`
   query Prices($where: ModelPriceWhereInput) {
     modelPrices(first: 100, where: $where, orderBy: { field: PROVIDER }) {
       totalCount
       edges {
         node {
-          id
-          provider
-          model
-          inputPerMtok
-          outputPerMtok
-          cachedInputPerMtok
-          cacheWritePerMtok
-          cacheWrite1hPerMtok
-          kind
-          customized
+          ...PriceFields
         }
       }
     }
@@ -139,19 +146,60 @@ const UpdatePrice = graphql(`
   }
 `);
 
+// The settings' sub-pages, each at its own path under Settings.
+export const SETTINGS_TABS = [
+  { path: '/dashboard/settings', label: 'General' },
+  { path: '/dashboard/settings/keys', label: 'Management keys' },
+  { path: '/dashboard/settings/prices', label: 'Prices' },
+] as const;
+
+const CreatePrice = graphql(`
+  mutation CreateModelPrice($input: CreateModelPriceInput!) {
+    createModelPrice(input: $input) {
+      ...PriceFields
+    }
+  }
+`);
+
+const PriceProviders = graphql(`
+  query PriceProviders {
+    providers {
+      name
+      displayName
+    }
+  }
+`);
+
 export function Settings() {
-  const [{ data, fetching, error }] = useQuery({ query: SettingsQuery , context: LIST_CONTEXT });
+  const path = usePath().replace(/\/$/, '');
+  const tab = SETTINGS_TABS.find((t) => t.path === path) ?? null;
+  const [{ data, fetching, error }] = useQuery({ query: SettingsQuery, context: LIST_CONTEXT, pause: tab?.label === 'Prices' });
+  // A link to a card (#org-limits) scrolls to it once it is drawn.
+  useEffect(() => {
+    const id = window.location.hash.slice(1);
+    if (data && id) document.getElementById(id)?.scrollIntoView();
+  }, [data, path]);
   return (
-    <Page title="Settings">
-      {!data && fetching && <Loading what="Loading settings" />}
-      <ErrorNote problem={describeError(error)} />
-      {data && (
+    <Page title={tab && tab.label !== 'General' ? `Settings › ${tab.label}` : 'Settings'}>
+      <nav className="tabs" aria-label="Settings">
+        {SETTINGS_TABS.map((t) => (
+          <Link key={t.path} href={t.path} aria-current={t === tab ? 'page' : undefined}>{t.label}</Link>
+        ))}
+      </nav>
+      {!tab && <p>There is no such settings page. Pick one above.</p>}
+      {tab?.label === 'Prices' && <PriceCatalog />}
+      {tab && tab.label !== 'Prices' && (
         <>
-          <ProjectSettingsCard settings={data.projectSettings} />
-          {data.viewer && <OrganizationLimitsCard organization={data.viewer.organization} />}
-          <BalanceCard balance={data.balance} />
-          <ManagementKeys keys={nodes(data.apiKeys)} />
-          <PriceCatalog />
+          {!data && fetching && <Loading what="Loading settings" />}
+          <ErrorNote problem={describeError(error)} />
+          {data && tab.label === 'General' && (
+            <>
+              <ProjectSettingsCard settings={data.projectSettings} />
+              {data.viewer && <OrganizationLimitsCard organization={data.viewer.organization} />}
+              <BalanceCard balance={data.balance} />
+            </>
+          )}
+          {data && tab.label === 'Management keys' && <ManagementKeys keys={nodes(data.apiKeys)} />}
         </>
       )}
     </Page>
@@ -211,7 +259,7 @@ function OrganizationLimitsCard({ organization }: { organization: Partial<Record
     if (!r.error) setSaved(true);
   }
   return (
-    <form className="card" onSubmit={submit} aria-labelledby="org-limits-title">
+    <form className="card" id="org-limits" onSubmit={submit} aria-labelledby="org-limits-title">
       <h2 id="org-limits-title">Organization budget</h2>
       <fieldset disabled={!canEdit}>
         <LimitsFields legend="Limits on the spend of every service and key together (blank for no limit)" texts={texts} onChange={setTexts} errors={{ ...problem.fields, ...fieldErrors }} />
@@ -357,10 +405,14 @@ function PriceCatalog() {
   const where = debounced ? { or: [{ modelContainsFold: debounced }, { providerContainsFold: debounced }] } : undefined;
   const [{ data, fetching, error }] = useQuery({ query: Prices, variables: { where } });
   const [editing, setEditing] = useState<Price | null>(null);
+  const [adding, setAdding] = useState(false);
   const prices = nodes(data?.modelPrices);
   return (
     <section className="card" aria-labelledby="prices-title">
-      <h2 id="prices-title">Price catalog</h2>
+      <div className="card-head">
+        <h2 id="prices-title">Price catalog</h2>
+        {canEdit && <button type="button" onClick={() => setAdding(true)}>Add a price</button>}
+      </div>
       <p className="muted small">USD per million tokens (per image for image models). Shared by the instance; edited prices are no longer overwritten by the built-in catalog.</p>
       <TextField label="Find a model" type="search" value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="gpt-4o, claude, gemini…" />
       {!data && fetching && <Loading what="Loading prices" />}
@@ -392,18 +444,25 @@ function PriceCatalog() {
         </ScrollBox>
       )}
       {editing && <PriceForm price={editing} onClose={() => setEditing(null)} />}
+      {adding && <PriceForm onClose={() => setAdding(false)} onCreated={(p) => setFilter(p.model)} />}
     </section>
   );
 }
 
-function PriceForm({ price, onClose }: { price: Price; onClose: () => void }) {
-  const [input, setInput] = useState(usdInput(price.inputPerMtok));
-  const [cached, setCached] = useState(usdInput(price.cachedInputPerMtok));
-  const [write, setWrite] = useState(usdInput(price.cacheWritePerMtok));
-  const [write1h, setWrite1h] = useState(usdInput(price.cacheWrite1hPerMtok));
-  const [output, setOutput] = useState(usdInput(price.outputPerMtok));
+/** Edits a price, or adds one to the catalog when given none. */
+function PriceForm({ price, onClose, onCreated }: { price?: Price; onClose: () => void; onCreated?: (p: { model: string }) => void }) {
+  const [provider, setProvider] = useState('');
+  const [modelName, setModelName] = useState('');
+  const [kind, setKind] = useState('text');
+  const [input, setInput] = useState(usdInput(price?.inputPerMtok));
+  const [cached, setCached] = useState(usdInput(price?.cachedInputPerMtok));
+  const [write, setWrite] = useState(usdInput(price?.cacheWritePerMtok));
+  const [write1h, setWrite1h] = useState(usdInput(price?.cacheWrite1hPerMtok));
+  const [output, setOutput] = useState(usdInput(price?.outputPerMtok));
   const [problem, setProblem] = useState<Problem>(noProblem);
   const [result, update] = useMutation(UpdatePrice);
+  const [created, create] = useMutation(CreatePrice);
+  const [{ data: known }] = useQuery({ query: PriceProviders, pause: !!price });
   async function submit(e: FormEvent) {
     e.preventDefault();
     const i = parseUSD(input);
@@ -417,7 +476,19 @@ function PriceForm({ price, onClose }: { price: Price; onClose: () => void }) {
     if (c.error) fields.cachedInputPerMtok = c.error;
     if (w.error) fields.cacheWritePerMtok = w.error;
     if (w1.error) fields.cacheWrite1hPerMtok = w1.error;
+    if (!price && !provider) fields.provider = 'Choose the provider.';
+    if (!price && !modelName.trim()) fields.model = 'Name the model as clients send it.';
     if (Object.keys(fields).length) return setProblem({ message: null, fields, code: 'BAD_USER_INPUT' });
+    if (!price) {
+      const r = await create({ input: {
+        provider, model: modelName.trim(), kind,
+        inputPerMtok: i.value as number, outputPerMtok: o.value as number, cachedInputPerMtok: c.value,
+        cacheWritePerMtok: w.value, cacheWrite1hPerMtok: w1.value,
+      } }, { additionalTypenames: ['ModelPrice'] });
+      if (r.error) return setProblem(withConflict(describeError(r.error)));
+      onCreated?.({ model: modelName.trim() });
+      return onClose();
+    }
     const r = await update({ id: price.id, input: {
       inputPerMtok: i.value, outputPerMtok: o.value, cachedInputPerMtok: c.value,
       cacheWritePerMtok: w.value, cacheWrite1hPerMtok: w1.value,
@@ -426,8 +497,22 @@ function PriceForm({ price, onClose }: { price: Price; onClose: () => void }) {
     onClose();
   }
   return (
-    <Dialog title={`Price of ${price.model}`} open onClose={onClose}>
+    <Dialog title={price ? `Price of ${price.model}` : 'Add a price'} open onClose={onClose}>
       <form onSubmit={submit} noValidate>
+        {!price && (
+          <>
+            <SelectField label="Provider" value={provider} onChange={(e) => setProvider(e.target.value)} error={problem.fields.provider} required>
+              <option value="">Choose a provider…</option>
+              {(known?.providers ?? []).map((p) => <option key={p.name} value={p.name}>{p.displayName}</option>)}
+            </SelectField>
+            <TextField label="Model" value={modelName} onChange={(e) => setModelName(e.target.value)} error={problem.fields.model} hint="The model name clients send." required />
+            <SelectField label="Kind" value={kind} onChange={(e) => setKind(e.target.value)} error={problem.fields.kind}>
+              <option value="text">text</option>
+              <option value="image">image (prices per image)</option>
+              <option value="embedding">embedding</option>
+            </SelectField>
+          </>
+        )}
         <TextField label="Input per million tokens (USD)" inputMode="decimal" value={input} onChange={(e) => setInput(e.target.value)} error={problem.fields.inputPerMtok} />
         <TextField label="Cached input per million tokens (USD)" inputMode="decimal" value={cached} onChange={(e) => setCached(e.target.value)} error={problem.fields.cachedInputPerMtok} hint="Blank: no discount." />
         <TextField label="Cache write per million tokens (USD)" inputMode="decimal" value={write} onChange={(e) => setWrite(e.target.value)} error={problem.fields.cacheWritePerMtok} hint="Input written to the provider's prompt cache (Anthropic: 1.25× input). Blank: billed as input." />
@@ -436,7 +521,7 @@ function PriceForm({ price, onClose }: { price: Price; onClose: () => void }) {
         <ErrorNote problem={problem} />
         <footer className="dialog-foot">
           <button type="button" onClick={onClose}>Cancel</button>
-          <button type="submit" className="primary" disabled={result.fetching}>Save price</button>
+          <button type="submit" className="primary" disabled={result.fetching || created.fetching}>{price ? 'Save price' : 'Add price'}</button>
         </footer>
       </form>
     </Dialog>

@@ -6,8 +6,34 @@ import { nodes } from '../connection';
 import { describeError } from '../errors';
 import { formatInt, formatTime, formatUSD, fromLocalInput } from '../format';
 import { Pager, usePager } from '../pager';
-import { Badge, Empty, ErrorNote, Loading, Page, ScrollBox, SelectField, TextField } from '../ui';
+import { Badge, CopyButton, Dialog, Empty, ErrorNote, Loading, Page, ScrollBox, SelectField, TextField } from '../ui';
 import { downloadUsageCSV } from '../usageexport';
+
+export const UsageRecordFields = graphql(`
+  fragment UsageRecordFields on UsageRecord {
+    id
+    createdAt
+    requestID
+    serviceID
+    apiKeyID
+    protocol
+    providerProtocol
+    endpoint
+    model
+    inputTokens
+    outputTokens
+    cachedInputTokens
+    cacheWriteTokens
+    cost
+    priced
+    status
+    error
+    latencyUs
+    ttfbUs
+    streamed
+    partial
+  }
+`);
 
 const UsageLogQuery = graphql(`
   query UsageLog($after: Cursor, $where: UsageRecordWhereInput) {
@@ -20,27 +46,28 @@ const UsageLogQuery = graphql(`
       }
       edges {
         node {
-          id
-          createdAt
-          requestID
-          serviceID
-          apiKeyID
-          protocol
-          providerProtocol
-          endpoint
-          model
-          inputTokens
-          outputTokens
-          cachedInputTokens
-          cacheWriteTokens
-          cost
-          priced
-          status
-          error
-          latencyUs
-          ttfbUs
-          streamed
-          partial
+          ...UsageRecordFields
+        }
+      }
+    }
+  }
+`);
+
+const UsageRecordDetail = graphql(`
+  query UsageRecordDetail($id: ID!) {
+    usageRecords(first: 1, where: { id: $id }) {
+      edges {
+        node {
+          ...UsageRecordFields
+          credentialID
+          cacheWrite1hTokens
+          attempts {
+            targetID
+            credentialID
+            status
+            latencyMs
+            error
+          }
         }
       }
     }
@@ -135,6 +162,7 @@ export function UsageLog() {
   const serviceName = new Map(services.map((s) => [Number(s.id), s.serviceName]));
   const keyName = new Map(keys.map((k) => [Number(k.id), k.name]));
   const records = nodes(data?.usageRecords);
+  const [open, setOpen] = useState<string | null>(null);
   const set = (patch: Partial<UsageFilters>) => {
     pager.reset();
     setFilters({ ...filters, ...patch });
@@ -207,8 +235,10 @@ export function UsageLog() {
                   const tokens = `${formatInt(r.inputTokens)} / ${formatInt(r.outputTokens)}`;
                   const tokenNotes = [r.cachedInputTokens > 0 && `${formatInt(r.cachedInputTokens)} cached`, (r.cacheWriteTokens ?? 0) > 0 && `${formatInt(r.cacheWriteTokens)} written to cache`].filter(Boolean).join(', ');
                   return (
-                    <tr key={r.id}>
-                      <td>{formatTime(r.createdAt)}</td>
+                    <tr key={r.id} className="clickable" onClick={(e) => { if (!(e.target as HTMLElement).closest('button, a, .reason')) setOpen(r.id); }}>
+                      <td>
+                        <button type="button" className="link" onClick={() => setOpen(r.id)}>{formatTime(r.createdAt)}<span className="sr-only">: details of request {r.requestID}</span></button>
+                      </td>
                       <td title={serviceName.get(r.serviceID)}>{serviceName.get(r.serviceID) ?? r.serviceID}</td>
                       <td title={keyName.get(r.apiKeyID)}>{keyName.get(r.apiKeyID) ?? r.apiKeyID}</td>
                       <td title={model}>{r.model}<span className="muted small"> · {r.endpoint}{r.streamed ? ' · streamed' : ''}{r.partial ? ' · partial' : ''}</span></td>
@@ -225,9 +255,75 @@ export function UsageLog() {
               </tbody>
             </table>
           </ScrollBox>
+          {open && <RecordDetail id={open} serviceName={serviceName} keyName={keyName} onClose={() => setOpen(null)} />}
           <Pager pager={{ ...pager, endCursor: data?.usageRecords.pageInfo.endCursor }} hasNext={!!data?.usageRecords.pageInfo.hasNextPage} total={data?.usageRecords.totalCount ?? 0} exact={data?.usageRecords.totalCountIsExact ?? true} shown={records.length} />
         </>
       )}
     </Page>
+  );
+}
+
+/** Everything a usage record holds, with its upstream attempts and its
+ * error in full. */
+function RecordDetail({ id, serviceName, keyName, onClose }: { id: string; serviceName: Map<number, string>; keyName: Map<number, string>; onClose: () => void }) {
+  const [{ data, fetching, error }] = useQuery({ query: UsageRecordDetail, variables: { id } });
+  const r = nodes(data?.usageRecords)[0];
+  const translated = !!r?.providerProtocol && r.providerProtocol !== r.protocol;
+  return (
+    <Dialog title={r ? `Request ${r.requestID}` : 'Request'} open onClose={onClose} wide>
+      {!data && fetching && <Loading what="Loading the request" />}
+      <ErrorNote problem={describeError(error)} />
+      {data && !r && <p>This record is no longer kept (raw records are pruned after the retention period).</p>}
+      {r && (
+        <div className="record-detail" data-testid="record-detail">
+          {r.error && (
+            <div className="record-error" role="group" aria-label="Error">
+              <h3>{r.status >= 400 && !r.providerProtocol ? 'Refused by the gateway' : 'Error'} <Badge tone="bad">{r.status}</Badge></h3>
+              <pre>{r.error}</pre>
+            </div>
+          )}
+          <dl className="facts">
+            <dt>Time</dt><dd>{formatTime(r.createdAt)} <span className="muted small">{r.createdAt}</span></dd>
+            <dt>Request ID</dt><dd><code>{r.requestID}</code> <CopyButton text={r.requestID} /></dd>
+            <dt>Status</dt><dd><Badge tone={r.status >= 400 ? 'bad' : 'ok'}>{r.status}</Badge>{r.status >= 400 && !r.providerProtocol && <span className="muted small"> answered by the gateway; no upstream was called</span>}</dd>
+            <dt>Service</dt><dd>{serviceName.get(r.serviceID) ?? r.serviceID}</dd>
+            <dt>API key</dt><dd>{keyName.get(r.apiKeyID) ?? r.apiKeyID}</dd>
+            <dt>Credential</dt><dd>{r.credentialID ?? '—'}</dd>
+            <dt>Model</dt><dd>{r.model}</dd>
+            <dt>Endpoint</dt><dd><code>{r.endpoint}</code></dd>
+            <dt>Protocol</dt><dd>{r.protocol}</dd>
+            <dt>Translated to</dt><dd>{translated ? r.providerProtocol : r.providerProtocol ? 'not translated' : 'no upstream called'}</dd>
+            <dt>Streamed</dt><dd>{r.streamed ? 'yes' : 'no'}{r.partial ? ' · partial: the stream ended before its usage was reported; tokens are estimated' : ''}</dd>
+            <dt>Latency</dt><dd>{ms(r.latencyUs)}</dd>
+            <dt>First byte</dt><dd>{ms(r.ttfbUs)}</dd>
+            <dt>Input tokens</dt><dd>{formatInt(r.inputTokens)}</dd>
+            <dt>Cached input</dt><dd>{formatInt(r.cachedInputTokens)}</dd>
+            <dt>Written to cache</dt><dd>{formatInt(r.cacheWriteTokens ?? 0)}{(r.cacheWrite1hTokens ?? 0) > 0 && <> · {formatInt(r.cacheWrite1hTokens)} for one hour</>}</dd>
+            <dt>Output tokens</dt><dd>{formatInt(r.outputTokens)}</dd>
+            <dt>Cost</dt><dd>{r.priced ? formatUSD(r.cost) : 'unpriced: the model has no price, so the cost is unknown, not zero'}</dd>
+          </dl>
+          <h3>Upstream attempts</h3>
+          {r.attempts.length === 0 ? (
+            <p className="muted small">{r.providerProtocol ? 'One upstream call (the service has a single credential).' : 'None: the gateway answered without calling an upstream.'}</p>
+          ) : (
+            <table>
+              <thead>
+                <tr><th>#</th><th>Target</th><th>Credential</th><th>Status</th><th className="num">Latency</th><th>Error</th></tr>
+              </thead>
+              <tbody>
+                {r.attempts.map((a, i) => (
+                  <tr key={i}>
+                    <td>{i + 1}</td><td>{a.targetID}</td><td>{a.credentialID}</td>
+                    <td><Badge tone={a.status >= 400 || a.status === 0 ? 'bad' : 'ok'}>{a.status || 'no answer'}</Badge></td>
+                    <td className="num">{formatInt(a.latencyMs)} ms</td>
+                    <td>{a.error ? <pre className="small">{a.error}</pre> : '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      )}
+    </Dialog>
   );
 }
