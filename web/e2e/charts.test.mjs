@@ -34,8 +34,9 @@ async function startProvider() {
       }));
     });
   });
+  server.keepAliveTimeout = 120_000; // as startFakeUpstream: outlive the gateway's idle connections
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => { server.closeAllConnections(); return new Promise((r) => server.close(r)); } };
 }
 
 const gql = (query, variables) => graphql(gateway.url, token, query, variables);

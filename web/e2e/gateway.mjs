@@ -112,8 +112,12 @@ export async function startFakeUpstream({ usage = { prompt_tokens: 1000000, comp
       }));
     });
   });
+  // Idle connections outlive the gateway's (90 s), as a provider's do:
+  // Node's default of 5 s would close one just as the gateway reuses it
+  // for a POST, which no client can safely send again.
+  server.keepAliveTimeout = 120_000;
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}`, requests, close: () => new Promise((r) => server.close(r)) };
+  return { url: `http://127.0.0.1:${server.address().port}`, requests, close: () => { server.closeAllConnections(); return new Promise((r) => server.close(r)); } };
 }
 
 /** A full-page screenshot into web/test-results, for looking at a run. */
