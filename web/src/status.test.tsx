@@ -55,6 +55,7 @@ describe('spend and pace levels', () => {
     ['over the block', { spent: 4, reserved: 0, warn: null, block: 3 }, 'blocked'],
     ['settled under the block, with in-flight reaching it', { spent: 2.5, reserved: 0.5, warn: null, block: 3 }, 'blocked'],
     ['a zero block', { spent: 0, reserved: 0, warn: null, block: 0 }, 'blocked'],
+    ['settled and in flight adding up to the block in floats (0.7 + 0.1)', { spent: 0.7, reserved: 0.1, warn: null, block: 0.8 }, 'blocked'],
   ] as const)('%s', (_, s, want) => {
     expect(spendLevel(s)).toBe(want);
   });

@@ -21,9 +21,15 @@ type PaceLike = Pick<PaceLimitFieldsFragment, 'limit' | 'remaining'>;
  * once settled spend reaches the warn limit, as the gateway's warnings
  * and alerts count it. */
 export function spendLevel(s: SpendLike): Level {
-  if (s.block != null && s.spent + s.reserved >= s.block) return 'blocked';
-  if (s.warn != null && s.spent >= s.warn) return 'warned';
+  if (s.block != null && micros(s.spent) + micros(s.reserved) >= micros(s.block)) return 'blocked';
+  if (s.warn != null && micros(s.spent) >= micros(s.warn)) return 'warned';
   return 'ok';
+}
+
+/** Dollars as the integer micro-USD the gateway compares, so that a sum
+ * of floats at a limit lands where the gateway's does. */
+function micros(usd: number): number {
+  return Math.round(usd * 1e6);
 }
 
 /** Share of a pace limit in use from which it is warned. */
@@ -59,8 +65,8 @@ export function standing(spend: readonly (SpendLike & { window: string })[] = []
     const l = spendLevel(s);
     const held = s.reserved > 0 ? ` (${formatUSD(s.reserved)} of it in flight)` : '';
     const label = WINDOW_LABEL[s.window] ?? s.window;
-    if (l === 'blocked') note(l, `${label}: ${formatUSD(s.spent + s.reserved)}${held} of ${formatPrice(s.block)} block`);
-    else if (l === 'warned') note(l, `${label}: ${formatUSD(s.spent)} past ${formatPrice(s.warn)} warn`);
+    if (l === 'blocked') note(l, `${label}: ${formatPrice(s.spent + s.reserved)}${held} of ${formatPrice(s.block)} block`);
+    else if (l === 'warned') note(l, `${label}: ${formatPrice(s.spent)} past ${formatPrice(s.warn)} warn`);
   }
   for (const p of pace) {
     const l = paceLevel(p);
