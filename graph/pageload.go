@@ -242,15 +242,10 @@ func (l *pageLoader) serviceSpend(ctx context.Context, s *ent.Service) ([]*budge
 	if sp, ok := l.svcSpends[s.ID]; ok {
 		return sp, nil
 	}
-	var services []*ent.Service
-	var subjects []budget.Subject
-	seen := map[int]bool{}
-	for _, n := range servicesOf(siblings(ctx), s) {
-		if _, ok := l.svcSpends[n.ID]; !ok && !seen[n.ID] {
-			seen[n.ID] = true
-			services = append(services, n)
-			subjects = append(subjects, budget.ServiceSubject(n))
-		}
+	services := servicesToLoad(ctx, s, l.svcSpends)
+	subjects := make([]budget.Subject, len(services))
+	for i, n := range services {
+		subjects[i] = budget.ServiceSubject(n)
 	}
 	spends, err := l.r.Budgets.Spends(ctx, subjects)
 	if err != nil {
@@ -270,12 +265,10 @@ func (l *pageLoader) serviceTargets(ctx context.Context, s *ent.Service) ([]*ent
 	if ts, ok := l.targets[s.ID]; ok {
 		return ts, nil
 	}
-	var ids []int
-	for _, n := range servicesOf(siblings(ctx), s) {
-		if _, ok := l.targets[n.ID]; !ok {
-			l.targets[n.ID] = nil
-			ids = append(ids, n.ID)
-		}
+	services := servicesToLoad(ctx, s, l.targets)
+	ids := make([]int, len(services))
+	for i, n := range services {
+		ids[i] = n.ID
 	}
 	ts, err := l.r.Client.ServiceTarget.Query().
 		Where(servicetarget.ServiceIDIn(ids...)).
@@ -283,13 +276,28 @@ func (l *pageLoader) serviceTargets(ctx context.Context, s *ent.Service) ([]*ent
 		Order(ent.Asc(servicetarget.FieldPosition), ent.Asc(servicetarget.FieldID)).
 		All(ctx)
 	if err != nil {
-		for _, id := range ids {
-			delete(l.targets, id)
-		}
 		return nil, fmt.Errorf("load the services' targets: %w", err)
 	}
+	byService := make(map[int][]*ent.ServiceTarget, len(ids))
 	for _, t := range ts {
-		l.targets[t.ServiceID] = append(l.targets[t.ServiceID], t)
+		byService[t.ServiceID] = append(byService[t.ServiceID], t)
+	}
+	for _, id := range ids {
+		l.targets[id] = byService[id] // nil for none: loaded all the same
 	}
 	return l.targets[s.ID], nil
+}
+
+// servicesToLoad are s and the services beside it (servicesOf) that
+// loaded holds nothing for yet, each once.
+func servicesToLoad[V any](ctx context.Context, s *ent.Service, loaded map[int]V) []*ent.Service {
+	var out []*ent.Service
+	seen := map[int]bool{}
+	for _, n := range servicesOf(siblings(ctx), s) {
+		if _, ok := loaded[n.ID]; !ok && !seen[n.ID] {
+			seen[n.ID] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -1,5 +1,6 @@
-import { useState } from 'react';
+import { useDeferredValue, useState } from 'react';
 import { formatInt } from './format';
+import { TextField } from './ui';
 
 /** Cursor paging for a Relay connection: Next follows endCursor, Previous
  * goes back to the cursor the page before started at. */
@@ -30,5 +31,28 @@ export function Pager({ pager, hasNext, total, exact = true, shown }: { pager: R
       <button type="button" onClick={pager.prev} disabled={pager.page === 1}>Previous</button>
       <button type="button" onClick={() => pager.next(pager.endCursor)} disabled={!hasNext}>Next</button>
     </nav>
+  );
+}
+
+/** A paged list with a search: its pager, the text typed, and the search
+ * to send (trimmed, and deferred while typing). Typing starts again from
+ * the first page. */
+export function useSearchedPager() {
+  const pager = usePager();
+  const [search, setSearch] = useState('');
+  const searched = useDeferredValue(search.trim());
+  const type = (text: string) => {
+    pager.reset();
+    setSearch(text);
+  };
+  return { pager, search, searched, type };
+}
+
+/** The search box above a paged list. */
+export function ListSearch({ label, list, placeholder, hint }: { label: string; list: ReturnType<typeof useSearchedPager>; placeholder: string; hint: string }) {
+  return (
+    <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label={label}>
+      <TextField label="Search" type="search" value={list.search} onChange={(e) => list.type(e.target.value)} placeholder={placeholder} hint={hint} />
+    </form>
   );
 }

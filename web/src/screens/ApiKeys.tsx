@@ -1,4 +1,4 @@
-import { useDeferredValue, useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { ApiKeyFieldsFragment } from '../gql/graphql';
@@ -9,7 +9,7 @@ import { formatRelative, formatTime, fromLocalInput, toLocalInput } from '../for
 import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
 import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
 import { useOnOff } from '../onoff';
-import { Pager, usePager } from '../pager';
+import { ListSearch, Pager, useSearchedPager } from '../pager';
 import { SpendGauges } from '../spend';
 import { standing, statusOf, subjectStatus, withService, type Status } from '../status';
 import { useCanEdit } from '../viewer';
@@ -159,9 +159,8 @@ function callTarget(service: { provider: string; modelsEnabled: readonly string[
 
 export function ApiKeys() {
   const canEdit = useCanEdit();
-  const pager = usePager();
-  const [search, setSearch] = useState('');
-  const searched = useDeferredValue(search.trim());
+  const list = useSearchedPager();
+  const { pager, searched } = list;
   const [{ data, fetching, error }, refetch] = useQuery({
     query: ApiKeysQuery,
     variables: { after: pager.after, search: searched || null },
@@ -187,19 +186,7 @@ export function ApiKeys() {
       intro="Keys your applications send to the gateway. Each calls one service, within its own budgets or the service's."
       actions={canEdit && <button type="button" className="primary" onClick={() => setEditing('new')} disabled={!services.length}>New API key</button>}
     >
-      <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Search keys">
-        <TextField
-          label="Search"
-          type="search"
-          value={search}
-          onChange={(e) => {
-            pager.reset();
-            setSearch(e.target.value);
-          }}
-          placeholder="name or sk_ prefix"
-          hint="Keys whose name or key starts with this, exactly as typed."
-        />
-      </form>
+      <ListSearch label="Search keys" list={list} placeholder="name or sk_ prefix" hint="Keys whose name or key starts with this, exactly as typed." />
       {!data && fetching && <Loading what="Loading API keys" />}
       <ErrorNote problem={describeError(error)} />
       <ErrorNote problem={onOff.pageProblem} />

@@ -1,4 +1,4 @@
-import { useDeferredValue, useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { ServiceFieldsFragment, ProvidersAndCredentialsQuery, ProviderUsageFieldsFragment } from '../gql/graphql';
@@ -9,7 +9,7 @@ import { LimitsFields, limitTexts, parseLimits, setLimits } from '../limits';
 import { ProviderUsageView, TestCredentialMutation } from '../liveusage';
 import { nextReset, PaceFields, PaceMeters, paceTexts, parsePace, setPace, useUsageRefresh } from '../pace';
 import { useOnOff } from '../onoff';
-import { Pager, usePager } from '../pager';
+import { ListSearch, Pager, useSearchedPager } from '../pager';
 import { SpendGauges } from '../spend';
 import { subjectStatus } from '../status';
 import { useCanEdit } from '../viewer';
@@ -134,9 +134,8 @@ const ProbeCredential = graphql(`
 
 export function Services() {
   const canEdit = useCanEdit();
-  const pager = usePager();
-  const [search, setSearch] = useState('');
-  const searched = useDeferredValue(search.trim());
+  const list = useSearchedPager();
+  const { pager, searched } = list;
   const [{ data, fetching, error }, refetch] = useQuery({
     query: ServicesQuery,
     variables: { after: pager.after, search: searched || null },
@@ -163,19 +162,7 @@ export function Services() {
       intro="A service is what an application calls: a provider, its key, the models it may use and its budgets."
       actions={canEdit && <button type="button" className="primary" onClick={() => setEditing('new')}>New service</button>}
     >
-      <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Search services">
-        <TextField
-          label="Search"
-          type="search"
-          value={search}
-          onChange={(e) => {
-            pager.reset();
-            setSearch(e.target.value);
-          }}
-          placeholder="service name"
-          hint="Services whose name contains this, in any case."
-        />
-      </form>
+      <ListSearch label="Search services" list={list} placeholder="service name" hint="Services whose name contains this, in any case." />
       {!data && fetching && <Loading what="Loading services" />}
       <ErrorNote problem={describeError(error)} />
       <ErrorNote problem={onOff.pageProblem} />
