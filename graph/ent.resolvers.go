@@ -76,6 +76,9 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[in
 	scope := auditevent.OrganizationID(v.OrgID)
 	if v.InstanceAdmin {
 		// Events with no organization (failed logins) belong to the instance.
+		if mergedAuditOrder(orderBy) {
+			return r.instanceAuditEvents(ctx, v.OrgID, after, first, before, last, orderBy, where)
+		}
 		scope = auditevent.Or(scope, auditevent.OrganizationIDIsNil())
 	}
 	q := r.Client.AuditEvent.Query().Where(scope)
