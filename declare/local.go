@@ -3,7 +3,6 @@ package declare
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/ent"
@@ -167,7 +166,7 @@ func readLocal(ctx context.Context, client *ent.Client, kr *secrets.Keyring, org
 		}
 		st.Services = append(st.Services, normalService(sv))
 	}
-	sort.SliceStable(st.Services, func(i, j int) bool { return st.Services[i].Name < st.Services[j].Name })
+	st.sort()
 	return st, nil
 }
 

@@ -11,6 +11,7 @@ package declare
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -204,7 +205,11 @@ func (e *ValidationError) Error() string {
 func Load(name string, data []byte) (*File, error) {
 	f := &File{}
 	if err := yaml.UnmarshalWithOptions(data, f, yaml.Strict()); err != nil {
-		return nil, fmt.Errorf("%s:%s", name, strings.TrimSpace(yaml.FormatError(err, false, false)))
+		msg := strings.TrimSpace(yaml.FormatError(err, false, false))
+		if m := position.FindStringSubmatch(msg); m != nil {
+			return nil, fmt.Errorf("%s:%s:%s: %s", name, m[1], m[2], m[3])
+		}
+		return nil, fmt.Errorf("%s: %s", name, msg)
 	}
 	tree, err := parser.ParseBytes(data, 0)
 	if err != nil {
@@ -224,6 +229,9 @@ func Load(name string, data []byte) (*File, error) {
 	}
 	return f, nil
 }
+
+// position reads the "[line:column] message" of the YAML library's errors.
+var position = regexp.MustCompile(`^\[(\d+):(\d+)\] (.*)$`)
 
 // LoadFile reads the file at path.
 func LoadFile(path string) (*File, error) {

@@ -3,6 +3,7 @@ package declare
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/providers"
@@ -58,6 +59,19 @@ func lastFour(v string) string { return secrets.LastFour(v) }
 func NewState() *State {
 	return &State{PriceIDs: map[string]int{}, Customized: map[string]bool{}, CredIDs: map[string]int{}, CredNames: map[int]string{},
 		Keys: map[string]SecretState{}, ServiceIDs: map[string]int{}, TargetIDs: map[string]map[string]int{}}
+}
+
+// sort puts the state's lists in the order a file lists them: by
+// identity, a service's targets in routing order.
+func (st *State) sort() {
+	slices.SortFunc(st.APIStandards, func(a, b APIStandard) int { return strings.Compare(a.Handle, b.Handle) })
+	slices.SortFunc(st.Prices, func(a, b Price) int {
+		return strings.Compare(a.Provider+"/"+a.Model, b.Provider+"/"+b.Model)
+	})
+	slices.SortFunc(st.Credentials, func(a, b Credential) int {
+		return strings.Compare(credKey(a.Provider, a.Name), credKey(b.Provider, b.Name))
+	})
+	slices.SortFunc(st.Services, func(a, b Service) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // roundUSD makes an amount exactly what Sluice stores.
