@@ -19,7 +19,6 @@ import (
 	"github.com/sluicehq/sluice/secrets"
 )
 
-
 // runCLI runs one sluice command and returns its exit code and output.
 func runCLI(getenv func(string) string, args ...string) (int, string, string) {
 	var out, errOut strings.Builder
