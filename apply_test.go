@@ -192,6 +192,14 @@ func TestApplyThroughTheAPI(t *testing.T) {
 			t.Errorf("A has %d services after an invalid file, want 2", n)
 		}
 
+		// A failure part way: what was done before it is reported.
+		partial := write(t, filepath.Join(dir, "partial.yaml"), "services:\n  - {name: first, provider: openai, models: [gpt-5]}\n  - {name: second, provider: openai, models: [no-such-model]}\n")
+		code, out, errOut = runCLI(asA, "apply", "--server", base, "-f", partial)
+		if code == 0 || !strings.Contains(errOut, "+ create service second failed") ||
+			!strings.Contains(errOut, "1 change(s) were made before it:\n  + create service first") {
+			t.Errorf("a failure part way: exit %d\n%s%s", code, out, errOut)
+		}
+
 		// Round trip: the API's export, applied to an empty local database,
 		// exports as the same file.
 		code, exported, errOut := runCLI(asA, "export", "--server", base)

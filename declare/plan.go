@@ -146,11 +146,16 @@ func (p *planner) untouched(format string, args ...any) {
 	p.plan.Untouched = append(p.plan.Untouched, fmt.Sprintf(format, args...))
 }
 
+// invalid is a problem of the file found against the state.
+func (p *planner) invalid(field, format string, args ...any) error {
+	return &ValidationError{Name: p.f.name, Line: p.f.line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
 // secret reads a reference, naming the file's line when it cannot.
 func (p *planner) secret(field string, s *Secret) (string, error) {
 	v, err := s.Resolve(p.opts.Getenv)
 	if err != nil {
-		return "", &ValidationError{Name: p.f.name, Line: p.f.line(field), Field: field, Msg: err.Error()}
+		return "", p.invalid(field, "%s", err.Error())
 	}
 	return v, nil
 }
@@ -288,10 +293,26 @@ func (p *planner) services() error {
 	for _, s := range p.cur.Services {
 		have[s.Name] = s
 	}
+	// Without a credentials section, a credential a service names must
+	// exist already (with one, Load checked it is in the file).
+	existing := map[string]bool{}
+	for _, c := range p.cur.Credentials {
+		existing[credKey(c.Provider, c.Name)] = true
+	}
 	named := map[string]bool{}
 	for i := range p.f.Services {
 		want := normalService(p.f.Services[i])
 		named[want.Name] = true
+		if !p.f.Has(SectionCredentials) {
+			if want.Credential != "" && !existing[credKey(want.Provider, want.Credential)] {
+				return p.invalid(fmt.Sprintf("services[%d].credential", i), "there is no %s credential named %q", want.Provider, want.Credential)
+			}
+			for j, t := range want.Targets {
+				if !existing[credKey(t.Provider, t.Credential)] {
+					return p.invalid(fmt.Sprintf("services[%d].targets[%d].credential", i, j), "there is no %s credential named %q", t.Provider, t.Credential)
+				}
+			}
+		}
 		old, ok := have[want.Name]
 		if !ok {
 			p.add(Change{Action: Create, Kind: KindService, Name: want.Name, Fields: diff(nil, want, []string{"targets"}), service: &want})
@@ -299,9 +320,8 @@ func (p *planner) services() error {
 			continue
 		}
 		if old.Provider != want.Provider {
-			field := fmt.Sprintf("services[%d].provider", i)
-			return &ValidationError{Name: p.f.name, Line: p.f.line(field), Field: field,
-				Msg: fmt.Sprintf("service %q is a %s service; its provider cannot change to %s (delete it and create it under another name)", want.Name, old.Provider, want.Provider)}
+			return p.invalid(fmt.Sprintf("services[%d].provider", i),
+				"service %q is a %s service; its provider cannot change to %s (delete it and create it under another name)", want.Name, old.Provider, want.Provider)
 		}
 		if want.Credential == "" {
 			// A service's credential can be changed, not removed.

@@ -119,6 +119,10 @@ func TestPlan(t *testing.T) {
 			file:    "services:\n  - name: chat\n    provider: anthropic\n",
 			wantErr: "sluice.yaml:3: services[0].provider: service \"chat\" is a openai service"},
 
+		{name: "a credential that does not exist", file: "services:\n  - {name: chat, provider: openai, credential: nope}\n",
+			wantErr: `sluice.yaml:2: services[0].credential: there is no openai credential named "nope"`},
+		{name: "a target credential that does not exist", file: "services:\n  - name: chat\n    provider: openai\n    targets: [{credential: main}, {credential: main, provider: groq}]\n",
+			wantErr: `sluice.yaml:4: services[0].targets[1].credential: there is no groq credential named "main"`},
 		{name: "add a target", edit: [][2]string{{"{credential: spare}]", "{credential: spare}, {credential: main, provider: anthropic, weight: 2}]"}, {"credentials:\n", "credentials:\n  - {name: main, provider: anthropic}\n"}},
 			want: []string{"+ create credential anthropic/main", "+ create target chat → anthropic/main"}, fields: []string{"weight: 2"}},
 		{name: "update a target", edit: [][2]string{{"{credential: spare}]", "{credential: spare, enabled: false, modelMap: {gpt-5: my-gpt}}]"}},
