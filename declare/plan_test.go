@@ -245,3 +245,24 @@ func TestSecretFromFile(t *testing.T) {
 		t.Fatalf("err = %v, want a validation error at line 4", err)
 	}
 }
+
+// TestREADMEExampleLoads keeps the README's short example a valid file.
+func TestREADMEExampleLoads(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "### Configuration as code")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("the README has no yaml example under Configuration as code")
+	}
+	f, err := Load("README.md", []byte(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Services) != 1 || !f.Has(SectionCredentials) {
+		t.Errorf("the example loads as %+v", f)
+	}
+}
