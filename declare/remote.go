@@ -104,27 +104,10 @@ func (i *id) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-const limitFields = `limitRpm limitTpm limitConcurrency limitCostHourWarn limitCostHourBlock limitCostDayWarn limitCostDayBlock limitCostMonthWarn limitCostMonthBlock limitCostTotalBlock`
-
-type remoteLimits struct {
-	LimitRpm            *int     `json:"limitRpm"`
-	LimitTpm            *int     `json:"limitTpm"`
-	LimitConcurrency    *int     `json:"limitConcurrency"`
-	LimitCostHourWarn   *float64 `json:"limitCostHourWarn"`
-	LimitCostHourBlock  *float64 `json:"limitCostHourBlock"`
-	LimitCostDayWarn    *float64 `json:"limitCostDayWarn"`
-	LimitCostDayBlock   *float64 `json:"limitCostDayBlock"`
-	LimitCostMonthWarn  *float64 `json:"limitCostMonthWarn"`
-	LimitCostMonthBlock *float64 `json:"limitCostMonthBlock"`
-	LimitCostTotalBlock *float64 `json:"limitCostTotalBlock"`
-}
-
-func (l remoteLimits) limits() Limits {
-	return normalLimits(&Limits{RPM: l.LimitRpm, TPM: l.LimitTpm, Concurrency: l.LimitConcurrency,
-		CostHourWarn: l.LimitCostHourWarn, CostHourBlock: l.LimitCostHourBlock, CostDayWarn: l.LimitCostDayWarn,
-		CostDayBlock: l.LimitCostDayBlock, CostMonthWarn: l.LimitCostMonthWarn, CostMonthBlock: l.LimitCostMonthBlock,
-		CostTotalBlock: l.LimitCostTotalBlock})
-}
+// limitFields reads an organization's or a service's limits under the
+// names a file gives them, so that they decode as Limits.
+const limitFields = `rpm: limitRpm tpm: limitTpm concurrency: limitConcurrency costHourWarn: limitCostHourWarn costHourBlock: limitCostHourBlock ` +
+	`costDayWarn: limitCostDayWarn costDayBlock: limitCostDayBlock costMonthWarn: limitCostMonthWarn costMonthBlock: limitCostMonthBlock costTotalBlock: limitCostTotalBlock`
 
 // pageSize is how many items one page of a list asks for.
 const pageSize = 100
@@ -172,7 +155,7 @@ func (r *Remote) ReadState(ctx context.Context) (*State, error) {
 			Role            string `json:"role"`
 			Organization    struct {
 				Name string `json:"name"`
-				remoteLimits
+				Limits
 			} `json:"organization"`
 		} `json:"viewer"`
 		Settings struct {
@@ -191,7 +174,7 @@ func (r *Remote) ReadState(ctx context.Context) (*State, error) {
 	}
 	st.Organization = who.Viewer.Organization.Name
 	st.InstanceAdmin = who.Viewer.IsInstanceAdmin
-	l := who.Viewer.Organization.limits()
+	l := normalLimits(&who.Viewer.Organization.Limits)
 	st.Limits = &l
 	st.Settings = &Settings{AllowOverwrite: boolp(who.Settings.AllowOverwrite)}
 	if u := who.Settings.AlertWebhookURL; u != nil && *u != "" {
@@ -280,7 +263,7 @@ func (r *Remote) ReadState(ctx context.Context) (*State, error) {
 				AllowUnpricedModels bool           `json:"allowUnpricedModels"`
 				Active              bool           `json:"active"`
 				RequestDefaults     map[string]any `json:"requestDefaults"`
-				remoteLimits
+				Limits
 				Targets []struct {
 					ID           id                `json:"id"`
 					CredentialID id                `json:"credentialID"`
@@ -294,7 +277,7 @@ func (r *Remote) ReadState(ctx context.Context) (*State, error) {
 			}
 			sv := Service{Name: s.ServiceName, Provider: s.Provider, Description: s.Description, Models: s.ModelsEnabled,
 				AllowUnpricedModels: s.AllowUnpricedModels, Active: boolp(s.Active), RequestDefaults: s.RequestDefaults}
-			l := s.limits()
+			l := normalLimits(&s.Limits)
 			sv.Limits = &l
 			if s.CredentialID != nil {
 				sv.Credential = credName(st.CredNames[int(*s.CredentialID)])
