@@ -247,13 +247,13 @@ func orgLimitsInput(l Limits) manage.UpdateOrganizationLimitsInput {
 // omit sets a field that a nil clears.
 func omit[T any](v *T) graphql.Omittable[*T] { return graphql.OmittableOf(v) }
 
-func micros(v float64) money.Micros { return money.FromUSD(v) }
+func micros(v USD) money.Micros { return money.FromUSD(float64(v)) }
 
-func microsp(v *float64) *money.Micros {
+func microsp(v *USD) *money.Micros {
 	if v == nil {
 		return nil
 	}
-	m := money.FromUSD(*v)
+	m := money.FromUSD(float64(*v))
 	return &m
 }
 

@@ -99,7 +99,7 @@ func readLocal(ctx context.Context, client *ent.Client, kr *secrets.Keyring, org
 	for _, p := range prices {
 		key := p.Provider + "/" + p.Model
 		st.PriceIDs[key], st.Customized[key] = p.ID, p.Customized
-		st.Prices = append(st.Prices, normalPrice(Price{Provider: p.Provider, Model: p.Model, InputPerMtok: p.InputPerMtok.USD(), OutputPerMtok: p.OutputPerMtok.USD(),
+		st.Prices = append(st.Prices, normalPrice(Price{Provider: p.Provider, Model: p.Model, InputPerMtok: USD(p.InputPerMtok.USD()), OutputPerMtok: USD(p.OutputPerMtok.USD()),
 			CachedInputPerMtok: usdp(p.CachedInputPerMtok), CacheWritePerMtok: usdp(p.CacheWritePerMtok), CacheWrite1hPerMtok: usdp(p.CacheWrite1hPerMtok),
 			Kind: string(p.Kind), MaxOutputTokens: p.MaxOutputTokens, Description: p.Description}))
 	}
@@ -170,11 +170,11 @@ func readLocal(ctx context.Context, client *ent.Client, kr *secrets.Keyring, org
 	return st, nil
 }
 
-func usdp(m *money.Micros) *float64 {
+func usdp(m *money.Micros) *USD {
 	if m == nil {
 		return nil
 	}
-	v := m.USD()
+	v := USD(m.USD())
 	return &v
 }
 

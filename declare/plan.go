@@ -528,8 +528,8 @@ func show(v any) string {
 		return "(none)"
 	case string:
 		return strconv.Quote(x)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
+	case USD:
+		return strconv.FormatFloat(float64(x), 'f', -1, 64)
 	case Secret:
 		return "(from " + x.String() + ")"
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -73,11 +74,11 @@ type APIStandard struct {
 type Price struct {
 	Provider            string   `yaml:"provider"`
 	Model               string   `yaml:"model"`
-	InputPerMtok        float64  `yaml:"inputPerMtok"`
-	OutputPerMtok       float64  `yaml:"outputPerMtok"`
-	CachedInputPerMtok  *float64 `yaml:"cachedInputPerMtok,omitempty"`
-	CacheWritePerMtok   *float64 `yaml:"cacheWritePerMtok,omitempty"`
-	CacheWrite1hPerMtok *float64 `yaml:"cacheWrite1hPerMtok,omitempty"`
+	InputPerMtok        USD      `yaml:"inputPerMtok"`
+	OutputPerMtok       USD      `yaml:"outputPerMtok"`
+	CachedInputPerMtok  *USD     `yaml:"cachedInputPerMtok,omitempty"`
+	CacheWritePerMtok   *USD     `yaml:"cacheWritePerMtok,omitempty"`
+	CacheWrite1hPerMtok *USD     `yaml:"cacheWrite1hPerMtok,omitempty"`
 	Kind                string   `yaml:"kind,omitempty"`
 	MaxOutputTokens     int      `yaml:"maxOutputTokens,omitempty"`
 	Description         string   `yaml:"description,omitempty"`
@@ -97,13 +98,13 @@ type Limits struct {
 	RPM            *int     `yaml:"rpm,omitempty"`
 	TPM            *int     `yaml:"tpm,omitempty"`
 	Concurrency    *int     `yaml:"concurrency,omitempty"`
-	CostHourWarn   *float64 `yaml:"costHourWarn,omitempty"`
-	CostHourBlock  *float64 `yaml:"costHourBlock,omitempty"`
-	CostDayWarn    *float64 `yaml:"costDayWarn,omitempty"`
-	CostDayBlock   *float64 `yaml:"costDayBlock,omitempty"`
-	CostMonthWarn  *float64 `yaml:"costMonthWarn,omitempty"`
-	CostMonthBlock *float64 `yaml:"costMonthBlock,omitempty"`
-	CostTotalBlock *float64 `yaml:"costTotalBlock,omitempty"`
+	CostHourWarn   *USD     `yaml:"costHourWarn,omitempty"`
+	CostHourBlock  *USD     `yaml:"costHourBlock,omitempty"`
+	CostDayWarn    *USD     `yaml:"costDayWarn,omitempty"`
+	CostDayBlock   *USD     `yaml:"costDayBlock,omitempty"`
+	CostMonthWarn  *USD     `yaml:"costMonthWarn,omitempty"`
+	CostMonthBlock *USD     `yaml:"costMonthBlock,omitempty"`
+	CostTotalBlock *USD     `yaml:"costTotalBlock,omitempty"`
 }
 
 // Credential is an account at a provider. Identity: provider and name
@@ -146,6 +147,14 @@ type Target struct {
 	Weight   int               `yaml:"weight,omitempty"`
 	Enabled  *bool             `yaml:"enabled,omitempty"`
 	ModelMap map[string]string `yaml:"modelMap,omitempty"`
+}
+
+// USD is an amount of US dollars, written as a plain decimal number.
+type USD float64
+
+// MarshalYAML writes the amount in decimal, never in exponent form.
+func (u USD) MarshalYAML() ([]byte, error) {
+	return []byte(strconv.FormatFloat(float64(u), 'f', -1, 64)), nil
 }
 
 // Secret is where a secret is read: an environment variable or a file
@@ -282,11 +291,11 @@ func (c *checker) required(field, v string) {
 	}
 }
 
-func (c *checker) usd(field string, v *float64) {
+func (c *checker) usd(field string, v *USD) {
 	if v == nil {
 		return
 	}
-	if _, err := money.ParseUSD(*v); err != nil {
+	if _, err := money.ParseUSD(float64(*v)); err != nil {
 		c.failf(field, "%v", err)
 	}
 }
@@ -324,7 +333,7 @@ func (c *checker) limits(field string, l *Limits) {
 	c.positive(field+".concurrency", l.Concurrency)
 	for _, u := range []struct {
 		name string
-		v    *float64
+		v    *USD
 	}{{"costHourWarn", l.CostHourWarn}, {"costHourBlock", l.CostHourBlock}, {"costDayWarn", l.CostDayWarn},
 		{"costDayBlock", l.CostDayBlock}, {"costMonthWarn", l.CostMonthWarn}, {"costMonthBlock", l.CostMonthBlock},
 		{"costTotalBlock", l.CostTotalBlock}} {
@@ -450,5 +459,5 @@ func credKey(provider, name string) string { return provider + "/" + name }
 
 // encode writes v as YAML in the file's style.
 func encode(v any) ([]byte, error) {
-	return yaml.MarshalWithOptions(v, yaml.Indent(2), yaml.IndentSequence(true))
+	return yaml.MarshalWithOptions(v, yaml.Indent(2), yaml.IndentSequence(true), yaml.AutoInt())
 }

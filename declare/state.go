@@ -75,9 +75,9 @@ func (st *State) sort() {
 }
 
 // roundUSD makes an amount exactly what Sluice stores.
-func roundUSD(v float64) float64 { return money.FromUSD(v).USD() }
+func roundUSD(v USD) USD { return USD(money.FromUSD(float64(v)).USD()) }
 
-func roundUSDp(v *float64) *float64 {
+func roundUSDp(v *USD) *USD {
 	if v == nil {
 		return nil
 	}
