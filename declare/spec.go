@@ -72,16 +72,16 @@ type APIStandard struct {
 // Price is one model's price; shared by every organization. Identity:
 // provider and model. Amounts are USD per million tokens.
 type Price struct {
-	Provider            string   `yaml:"provider"`
-	Model               string   `yaml:"model"`
-	InputPerMtok        USD      `yaml:"inputPerMtok"`
-	OutputPerMtok       USD      `yaml:"outputPerMtok"`
-	CachedInputPerMtok  *USD     `yaml:"cachedInputPerMtok,omitempty"`
-	CacheWritePerMtok   *USD     `yaml:"cacheWritePerMtok,omitempty"`
-	CacheWrite1hPerMtok *USD     `yaml:"cacheWrite1hPerMtok,omitempty"`
-	Kind                string   `yaml:"kind,omitempty"`
-	MaxOutputTokens     int      `yaml:"maxOutputTokens,omitempty"`
-	Description         string   `yaml:"description,omitempty"`
+	Provider            string `yaml:"provider"`
+	Model               string `yaml:"model"`
+	InputPerMtok        USD    `yaml:"inputPerMtok"`
+	OutputPerMtok       USD    `yaml:"outputPerMtok"`
+	CachedInputPerMtok  *USD   `yaml:"cachedInputPerMtok,omitempty"`
+	CacheWritePerMtok   *USD   `yaml:"cacheWritePerMtok,omitempty"`
+	CacheWrite1hPerMtok *USD   `yaml:"cacheWrite1hPerMtok,omitempty"`
+	Kind                string `yaml:"kind,omitempty"`
+	MaxOutputTokens     int    `yaml:"maxOutputTokens,omitempty"`
+	Description         string `yaml:"description,omitempty"`
 }
 
 // Settings are the organization's settings.
@@ -95,16 +95,16 @@ type Settings struct {
 
 // Limits are cost (USD) and pace limits; one left out is no limit.
 type Limits struct {
-	RPM            *int     `yaml:"rpm,omitempty"`
-	TPM            *int     `yaml:"tpm,omitempty"`
-	Concurrency    *int     `yaml:"concurrency,omitempty"`
-	CostHourWarn   *USD     `yaml:"costHourWarn,omitempty"`
-	CostHourBlock  *USD     `yaml:"costHourBlock,omitempty"`
-	CostDayWarn    *USD     `yaml:"costDayWarn,omitempty"`
-	CostDayBlock   *USD     `yaml:"costDayBlock,omitempty"`
-	CostMonthWarn  *USD     `yaml:"costMonthWarn,omitempty"`
-	CostMonthBlock *USD     `yaml:"costMonthBlock,omitempty"`
-	CostTotalBlock *USD     `yaml:"costTotalBlock,omitempty"`
+	RPM            *int `yaml:"rpm,omitempty"`
+	TPM            *int `yaml:"tpm,omitempty"`
+	Concurrency    *int `yaml:"concurrency,omitempty"`
+	CostHourWarn   *USD `yaml:"costHourWarn,omitempty"`
+	CostHourBlock  *USD `yaml:"costHourBlock,omitempty"`
+	CostDayWarn    *USD `yaml:"costDayWarn,omitempty"`
+	CostDayBlock   *USD `yaml:"costDayBlock,omitempty"`
+	CostMonthWarn  *USD `yaml:"costMonthWarn,omitempty"`
+	CostMonthBlock *USD `yaml:"costMonthBlock,omitempty"`
+	CostTotalBlock *USD `yaml:"costTotalBlock,omitempty"`
 }
 
 // Credential is an account at a provider. Identity: provider and name
