@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"entgo.io/ent/dialect"
 
@@ -50,7 +52,7 @@ func (t *declareTarget) open(ctx context.Context, cfg *config.Config, getenv fun
 		if key == "" {
 			return nil, nil, errors.New("--server needs a management key in SLUICE_MANAGEMENT_KEY (create one in the dashboard or with createAPIKey(isManagementKey: true))")
 		}
-		return &declare.Remote{URL: t.server, Key: key}, func() {}, nil
+		return &declare.Remote{URL: t.server, Key: key, HTTP: &http.Client{Timeout: time.Minute}}, func() {}, nil
 	}
 	target, secretsPath, err := databaseTarget(cfg)
 	if err != nil {
