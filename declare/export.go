@@ -43,7 +43,7 @@ func credName(key string) string {
 // catalog built into Sluice.
 func Export(st *State) ([]byte, error) {
 	var doc yaml.MapSlice
-	if st.InstanceAdmin && st.SharedLoaded {
+	if st.InstanceAdmin {
 		stds := make([]APIStandard, 0, len(st.APIStandards))
 		stds = append(stds, st.APIStandards...)
 		doc = append(doc, yaml.MapItem{Key: SectionAPIStandards, Value: stds})

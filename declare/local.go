@@ -71,11 +71,7 @@ func (l *Local) Run(ctx context.Context, f *File, opts Options, dryRun bool) (*P
 
 func readLocal(ctx context.Context, client *ent.Client, kr *secrets.Keyring, orgID int) (*State, error) {
 	st := NewState()
-	st.InstanceAdmin, st.SharedLoaded = true, true
-	st.present = map[string]bool{}
-	for _, s := range sections {
-		st.present[s] = true
-	}
+	st.InstanceAdmin = true
 	org, err := client.Organization.Get(ctx, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("read organization %d: %w", orgID, err)

@@ -15,7 +15,7 @@ func intp0(n int) *int { return &n }
 // organization limits.
 func base() *State {
 	st := NewState()
-	st.Organization, st.InstanceAdmin, st.SharedLoaded = "Default", true, true
+	st.Organization, st.InstanceAdmin = "Default", true
 	st.APIStandards = []APIStandard{{Handle: "openai", Description: "OpenAI", KeyMethod: "auth_bearer", KeyField: "Authorization"}}
 	st.Prices = []Price{normalPrice(Price{Provider: "openai", Model: "gpt-5", InputPerMtok: 1.25, OutputPerMtok: 10})}
 	st.PriceIDs["openai/gpt-5"] = 7

@@ -148,7 +148,6 @@ func (r *Remote) pages(ctx context.Context, field, selection string, add func(js
 // catalogs when the key is an instance admin's.
 func (r *Remote) ReadState(ctx context.Context) (*State, error) {
 	st := NewState()
-	st.present = map[string]bool{}
 	var who struct {
 		Viewer *struct {
 			IsInstanceAdmin bool   `json:"isInstanceAdmin"`
@@ -183,7 +182,6 @@ func (r *Remote) ReadState(ctx context.Context) (*State, error) {
 	}
 
 	if st.InstanceAdmin {
-		st.SharedLoaded = true
 		var stds struct {
 			List []APIStandard `json:"apiStandards"`
 		}

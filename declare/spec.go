@@ -51,8 +51,6 @@ const (
 	SectionServices     = "services"
 )
 
-var sections = []string{SectionAPIStandards, SectionPrices, SectionSettings, SectionLimits, SectionCredentials, SectionServices}
-
 // Has reports whether the file has the section.
 func (f *File) Has(section string) bool { return f.present[section] }
 
@@ -353,15 +351,6 @@ func (c *checker) unique(seen map[string]string, key, path, what string) {
 
 func (f *File) validate(name string) error {
 	c := &checker{f: f, name: name}
-	for s := range f.present {
-		found := false
-		for _, known := range sections {
-			found = found || s == known
-		}
-		if !found {
-			c.failf(s, "unknown section; use %s", strings.Join(sections, ", "))
-		}
-	}
 	seen := map[string]string{}
 	for i, s := range f.APIStandards {
 		p := fmt.Sprintf("apiStandards[%d]", i)

@@ -20,15 +20,14 @@ type State struct {
 	// InstanceAdmin: the reader may change API standards and prices.
 	InstanceAdmin bool
 
-	PriceIDs     map[string]int // provider/model → ID
-	Customized   map[string]bool
-	CredIDs      map[string]int // provider/name → ID
-	CredNames    map[int]string // ID → provider/name
-	Keys         map[string]SecretState
-	Webhook      SecretState
-	ServiceIDs   map[string]int
-	TargetIDs    map[string]map[string]int // service → credential key → target ID
-	SharedLoaded bool
+	PriceIDs   map[string]int // provider/model → ID
+	Customized map[string]bool
+	CredIDs    map[string]int // provider/name → ID
+	CredNames  map[int]string // ID → provider/name
+	Keys       map[string]SecretState
+	Webhook    SecretState
+	ServiceIDs map[string]int
+	TargetIDs  map[string]map[string]int // service → credential key → target ID
 }
 
 // SecretState is what a reader knows of a stored secret: whether one is
