@@ -183,3 +183,30 @@ func TestLocalFailureChangesNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestLocalOrganizationsAreApart: applying to one organization neither
+// sees nor prunes another's services.
+func TestLocalOrganizationsAreApart(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		ctx := context.Background()
+		a := newLocal(t, testenv.New(t, d))
+		orgB, err := auth.CreateOrganization(ctx, a.Client, "Beta", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &Local{Client: a.Client, Keyring: a.Keyring, OrgID: orgB.ID, Actor: a.Actor}
+		run(t, a, mustLoad(t, []byte("services:\n  - {name: chat, provider: openai, models: [gpt-5]}\n")), Options{})
+		p := run(t, b, mustLoad(t, []byte("services: []\n")), Options{Prune: true})
+		if !p.Empty() {
+			t.Fatalf("B's prune plans changes:\n%s", planText(p))
+		}
+		run(t, b, mustLoad(t, []byte("services:\n  - {name: chat, provider: openai, models: [gpt-5-mini]}\n")), Options{})
+		st, err := a.ReadState(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Services) != 1 || st.Services[0].Models[0] != "gpt-5" {
+			t.Errorf("A's services after B's applies: %+v", st.Services)
+		}
+	})
+}
