@@ -320,6 +320,22 @@ func (r *Remote) exec(ctx context.Context, query string, vars map[string]any) er
 	return err
 }
 
+// withInput runs a mutation taking one input, and returns the ID of the
+// item it answers.
+func (r *Remote) withInput(ctx context.Context, mutation, inputType string, in any) (int, error) {
+	return r.mutate(ctx, fmt.Sprintf(`mutation($in: %s!) { m: %s(input: $in) { id } }`, inputType, mutation), map[string]any{"in": inputValue(in)})
+}
+
+// update runs a mutation taking an ID and an input.
+func (r *Remote) update(ctx context.Context, mutation, inputType string, id int, in any) error {
+	return r.exec(ctx, fmt.Sprintf(`mutation($id: ID!, $in: %s!) { m: %s(id: $id, input: $in) { id } }`, inputType, mutation), map[string]any{"id": id, "in": inputValue(in)})
+}
+
+// remove runs a mutation taking an ID and answering a Boolean.
+func (r *Remote) remove(ctx context.Context, mutation string, id int) error {
+	return r.exec(ctx, fmt.Sprintf(`mutation($id: ID!) { m: %s(id: $id) }`, mutation), map[string]any{"id": id})
+}
+
 func (r *Remote) PutAPIStandard(ctx context.Context, handle string, in manage.CreateAPIStandardInput) error {
 	return r.exec(ctx, `mutation($h: String!, $in: CreateAPIStandardInput!) { m: putAPIStandard(handle: $h, input: $in) { id } }`,
 		map[string]any{"h": handle, "in": inputValue(in)})
@@ -330,35 +346,36 @@ func (r *Remote) DeleteAPIStandard(ctx context.Context, handle string) error {
 }
 
 func (r *Remote) CreateModelPrice(ctx context.Context, in manage.CreateModelPriceInput) error {
-	return r.exec(ctx, `mutation($in: CreateModelPriceInput!) { m: createModelPrice(input: $in) { id } }`, map[string]any{"in": inputValue(in)})
+	_, err := r.withInput(ctx, "createModelPrice", "CreateModelPriceInput", in)
+	return err
 }
 
 func (r *Remote) UpdateModelPrice(ctx context.Context, id int, in manage.UpdateModelPriceInput) error {
-	return r.exec(ctx, `mutation($id: ID!, $in: UpdateModelPriceInput!) { m: updateModelPrice(id: $id, input: $in) { id } }`, map[string]any{"id": id, "in": inputValue(in)})
+	return r.update(ctx, "updateModelPrice", "UpdateModelPriceInput", id, in)
 }
 
 func (r *Remote) CreateProviderCredential(ctx context.Context, in manage.CreateProviderCredentialInput) (int, error) {
-	return r.mutate(ctx, `mutation($in: CreateProviderCredentialInput!) { m: createProviderCredential(input: $in) { id } }`, map[string]any{"in": inputValue(in)})
+	return r.withInput(ctx, "createProviderCredential", "CreateProviderCredentialInput", in)
 }
 
 func (r *Remote) UpdateProviderCredential(ctx context.Context, id int, in manage.UpdateProviderCredentialInput) error {
-	return r.exec(ctx, `mutation($id: ID!, $in: UpdateProviderCredentialInput!) { m: updateProviderCredential(id: $id, input: $in) { id } }`, map[string]any{"id": id, "in": inputValue(in)})
+	return r.update(ctx, "updateProviderCredential", "UpdateProviderCredentialInput", id, in)
 }
 
 func (r *Remote) DeleteProviderCredential(ctx context.Context, id int) error {
-	return r.exec(ctx, `mutation($id: ID!) { m: deleteProviderCredential(id: $id) }`, map[string]any{"id": id})
+	return r.remove(ctx, "deleteProviderCredential", id)
 }
 
 func (r *Remote) CreateService(ctx context.Context, in manage.CreateServiceInput) (int, error) {
-	return r.mutate(ctx, `mutation($in: CreateServiceInput!) { m: createService(input: $in) { id } }`, map[string]any{"in": inputValue(in)})
+	return r.withInput(ctx, "createService", "CreateServiceInput", in)
 }
 
 func (r *Remote) UpdateService(ctx context.Context, id int, in manage.UpdateServiceInput) error {
-	return r.exec(ctx, `mutation($id: ID!, $in: UpdateServiceInput!) { m: updateService(id: $id, input: $in) { id } }`, map[string]any{"id": id, "in": inputValue(in)})
+	return r.update(ctx, "updateService", "UpdateServiceInput", id, in)
 }
 
 func (r *Remote) DeleteService(ctx context.Context, id int) error {
-	return r.exec(ctx, `mutation($id: ID!) { m: deleteService(id: $id) }`, map[string]any{"id": id})
+	return r.remove(ctx, "deleteService", id)
 }
 
 func (r *Remote) AddServiceTarget(ctx context.Context, serviceID int, in manage.AddServiceTargetInput) (int, error) {
@@ -366,11 +383,11 @@ func (r *Remote) AddServiceTarget(ctx context.Context, serviceID int, in manage.
 }
 
 func (r *Remote) UpdateServiceTarget(ctx context.Context, id int, in manage.UpdateServiceTargetInput) error {
-	return r.exec(ctx, `mutation($id: ID!, $in: UpdateServiceTargetInput!) { m: updateServiceTarget(id: $id, input: $in) { id } }`, map[string]any{"id": id, "in": inputValue(in)})
+	return r.update(ctx, "updateServiceTarget", "UpdateServiceTargetInput", id, in)
 }
 
 func (r *Remote) RemoveServiceTarget(ctx context.Context, id int) error {
-	return r.exec(ctx, `mutation($id: ID!) { m: removeServiceTarget(id: $id) }`, map[string]any{"id": id})
+	return r.remove(ctx, "removeServiceTarget", id)
 }
 
 func (r *Remote) ReorderServiceTargets(ctx context.Context, serviceID int, ids []int) error {
@@ -378,9 +395,11 @@ func (r *Remote) ReorderServiceTargets(ctx context.Context, serviceID int, ids [
 }
 
 func (r *Remote) UpdateProjectSettings(ctx context.Context, in manage.UpdateProjectSettingsInput) error {
-	return r.exec(ctx, `mutation($in: UpdateProjectSettingsInput!) { m: updateProjectSettings(input: $in) { id } }`, map[string]any{"in": inputValue(in)})
+	_, err := r.withInput(ctx, "updateProjectSettings", "UpdateProjectSettingsInput", in)
+	return err
 }
 
 func (r *Remote) UpdateOrganizationLimits(ctx context.Context, in manage.UpdateOrganizationLimitsInput) error {
-	return r.exec(ctx, `mutation($in: UpdateOrganizationLimitsInput!) { m: updateOrganizationLimits(input: $in) { id } }`, map[string]any{"in": inputValue(in)})
+	_, err := r.withInput(ctx, "updateOrganizationLimits", "UpdateOrganizationLimitsInput", in)
+	return err
 }
