@@ -401,7 +401,11 @@ func Usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "  admin create --username NAME [--role admin|member]\n")
 	fmt.Fprintf(w, "                      create a user in the default organization\n")
 	fmt.Fprintf(w, "  admin reset-password --username NAME\n")
-	fmt.Fprintf(w, "                      set a new password (SLUICE_ADMIN_PASSWORD, or generated and printed)\n\n")
+	fmt.Fprintf(w, "                      set a new password (SLUICE_ADMIN_PASSWORD, or generated and printed)\n")
+	fmt.Fprintf(w, "  apply -f sluice.yaml [--dry-run] [--prune] [--server URL] [--organization NAME]\n")
+	fmt.Fprintf(w, "                      make the gateway match a configuration file (see the README)\n")
+	fmt.Fprintf(w, "  export [-o FILE] [--server URL] [--organization NAME]\n")
+	fmt.Fprintf(w, "                      write the gateway's configuration as such a file\n\n")
 	fmt.Fprintf(w, "Flags (each also read from its environment variable; a flag wins):\n")
 	for _, s := range settings {
 		def := ""
