@@ -35,6 +35,7 @@ import (
 	"github.com/sluicehq/sluice/gcpace"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/headroom"
+	"github.com/sluicehq/sluice/health"
 	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/logbound"
 	"github.com/sluicehq/sluice/metrics"
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, args, getenv, stdout, stderr)
 	case "admin":
 		err = adminCommand(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		err = healthcheck(ctx, args, getenv, stdout)
 	case "rotate-master-key":
 		err = rotateMasterKey(ctx, args, getenv, stdout, stderr)
 	case "help":
@@ -110,6 +113,8 @@ type gateway struct {
 	usage           *usagelog.Writer
 	proxy           *proxy.Proxy
 	handler         http.Handler
+	// ready is /readyz: unready once the shutdown begins.
+	ready *health.Readiness
 	// stop ends the background work (reservation sweeper, alert webhook).
 	stop context.CancelFunc
 }
@@ -168,7 +173,8 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	}
 
 	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log),
-		credentialTests: auth.NewLimiter("credential-test", 10, time.Minute)}
+		credentialTests: auth.NewLimiter("credential-test", 10, time.Minute),
+		ready:           &health.Readiness{Ping: db.Ping, Log: log}}
 	if db.Dialect == dialect.Postgres {
 		// Replicas count failed logins and credential tests together; the
 		// one process on an SQLite file counts them in memory.
@@ -244,22 +250,8 @@ func (g *gateway) routes() http.Handler {
 		mux.Handle("GET /playground", explorer)
 		mux.Handle("GET /playground/", explorer)
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "ok\n")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := g.db.Ping(ctx); err != nil {
-			g.log.Warn("readiness check failed", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "database unreachable\n")
-			return
-		}
-		_, _ = io.WriteString(w, "ready\n")
-	})
+	mux.HandleFunc("GET "+health.LivePath, health.Live)
+	mux.Handle("GET "+health.ReadyPath, g.ready)
 	g.proxy.Mount(mux)
 	mux.Handle("GET /metrics", g.mainMetrics())
 	mux.Handle("/", web.Handler())
@@ -492,6 +484,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	// Unready first: a load balancer polling /readyz stops sending new
+	// requests while those already sent are still served.
+	g.ready.Drain()
+	if cfg.DrainDelay > 0 {
+		log.Info("shutting down; /readyz answers 503 while the load balancer notices", "drain_delay", cfg.DrainDelay)
+		srv.SetKeepAlivesEnabled(false)
+		time.Sleep(cfg.DrainDelay)
+	}
 	log.Info("shutting down; draining requests in flight", "timeout", cfg.ShutdownTimeout)
 	if err := drain(srv, cut, cfg.ShutdownTimeout, cfg.ShutdownGrace, log); err != nil {
 		return err
@@ -537,6 +537,34 @@ func displayAddr(a net.Addr) string {
 		return "localhost:" + port
 	}
 	return a.String()
+}
+
+// healthcheck exits 0 when the gateway listening on --addr (or at --url)
+// answers its readiness probe with 200 within --timeout: the container
+// image's HEALTHCHECK, which has no curl to run.
+func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	var url string
+	var timeout time.Duration
+	cfg, err := config.ParseCommand("sluice healthcheck", args, getenv, stdout, func(fs *flag.FlagSet) {
+		fs.StringVar(&url, "url", "", "readiness URL to check (default: /readyz on --addr, over loopback)")
+		fs.DurationVar(&timeout, "timeout", 3*time.Second, "how long the check may take")
+	})
+	if err != nil {
+		return err
+	}
+	if url == "" {
+		if url, err = health.LocalURL(cfg.Addr); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	line, err := health.Check(ctx, url)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, line)
+	return nil
 }
 
 // migrate applies pending migrations, or with --dry-run prints their SQL.

@@ -28,6 +28,10 @@ type Config struct {
 	CORSOrigins     []string
 	Playground      bool // serve /playground and allow introspection
 	ShutdownTimeout time.Duration
+	// DrainDelay is how long, once a shutdown begins, the gateway keeps
+	// serving with /readyz answering 503, before it stops accepting
+	// connections: time for a load balancer to stop sending it requests.
+	DrainDelay time.Duration
 	// ShutdownGrace is how long the requests still open when the
 	// shutdown timeout passes get, once cut, to record their usage.
 	ShutdownGrace time.Duration
@@ -168,6 +172,15 @@ var settings = []setting{
 				return fmt.Errorf("shutdown timeout %q: use a duration such as 30s", v)
 			}
 			c.ShutdownTimeout = d
+			return nil
+		}},
+	{"drain-delay", "SLUICE_DRAIN_DELAY", "0s", "once a shutdown begins, how long to keep serving with /readyz answering 503 before closing the listener, so that a load balancer polling it stops sending requests first (0 when the platform removes the replica itself, as Kubernetes does with a preStop sleep)",
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("%q: use a duration such as 10s, or 0s", v)
+			}
+			c.DrainDelay = d
 			return nil
 		}},
 	{"shutdown-grace", "SLUICE_SHUTDOWN_GRACE", "5s", "after the shutdown timeout, how long the requests and streams still open get, once cut, to record what they delivered (partial) and return their budget",
@@ -397,6 +410,8 @@ func Usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "Commands:\n")
 	fmt.Fprintf(w, "  serve               run the gateway (the default)\n")
 	fmt.Fprintf(w, "  migrate [--dry-run] apply pending database migrations, or print them\n")
+	fmt.Fprintf(w, "  healthcheck [--url URL] [--timeout D]\n")
+	fmt.Fprintf(w, "                      exit 0 when the gateway on --addr is ready (GET /readyz), 1 otherwise\n")
 	fmt.Fprintf(w, "  rotate-master-key   re-encrypt provider keys under SLUICE_NEW_MASTER_KEY (generated when unset)\n")
 	fmt.Fprintf(w, "  admin create --username NAME [--role admin|member]\n")
 	fmt.Fprintf(w, "                      create a user in the default organization\n")
