@@ -74,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, args, getenv, stdout, stderr)
 	case "admin":
 		err = adminCommand(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		err = backup(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		err = healthcheck(ctx, args, getenv, stdout)
 	case "rotate-master-key":
@@ -564,6 +566,54 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	fmt.Fprintln(stdout, line)
+	return nil
+}
+
+// backup copies the embedded SQLite database, while the gateway runs, into
+// a new file: a consistent snapshot (VACUUM INTO reads in one
+// transaction), compacted, that the gateway opens as it is. PostgreSQL is
+// backed up with pg_dump.
+func backup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var file string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		file, args = args[0], args[1:]
+	}
+	cfg, err := config.ParseCommand("sluice backup", args, getenv, stdout, nil)
+	if err != nil {
+		return err
+	}
+	if file == "" {
+		return errors.New("backup needs a file: sluice backup FILE")
+	}
+	target, secretsPath, err := databaseTarget(cfg)
+	if err != nil {
+		return err
+	}
+	if target.Dialect != dialect.SQLite || target.Path == "" {
+		return errors.New("backup copies the embedded SQLite file; back PostgreSQL up with pg_dump (see docs/deploy.md)")
+	}
+	if _, err := os.Stat(target.Path); err != nil {
+		return fmt.Errorf("no database to back up: %w", err)
+	}
+	if _, err := os.Stat(file); err == nil {
+		return fmt.Errorf("%s exists; backup writes a new file", file)
+	}
+	db, _, err := openDatabase(ctx, target, newLogger(cfg, stderr), false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.SQL.ExecContext(ctx, "VACUUM INTO ?", file); err != nil {
+		return fmt.Errorf("back up %s: %w", target.Path, err)
+	}
+	// The copy holds what the database does: private to its owner.
+	if err := os.Chmod(file, 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s\n", target.Path, file)
+	if secretsPath != "" && getenv("SLUICE_MASTER_KEY") == "" {
+		fmt.Fprintf(stdout, "keep %s with it: its master key is the only way to read the provider keys in the copy\n", secretsPath)
+	}
 	return nil
 }
 

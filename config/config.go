@@ -410,6 +410,7 @@ func Usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "Commands:\n")
 	fmt.Fprintf(w, "  serve               run the gateway (the default)\n")
 	fmt.Fprintf(w, "  migrate [--dry-run] apply pending database migrations, or print them\n")
+	fmt.Fprintf(w, "  backup FILE         copy the embedded SQLite database, while it serves, into a new FILE\n")
 	fmt.Fprintf(w, "  healthcheck [--url URL] [--timeout D]\n")
 	fmt.Fprintf(w, "                      exit 0 when the gateway on --addr is ready (GET /readyz), 1 otherwise\n")
 	fmt.Fprintf(w, "  rotate-master-key   re-encrypt provider keys under SLUICE_NEW_MASTER_KEY (generated when unset)\n")

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 
 work=$(mktemp -d)
 image="localhost/sluice-ci:$$"
-b=(buildah --isolation chroot --storage-driver vfs --root "$work/storage" --runroot "$work/run")
+b=(buildah --storage-driver vfs --root "$work/storage" --runroot "$work/run")
 cleanup() {
   "${b[@]}" rmi -f "$image" >/dev/null 2>&1 || true
   chmod -R u+w "$work" 2>/dev/null || true
@@ -37,10 +37,10 @@ awk 'f; /^FROM scratch/ {f=1; print}' Dockerfile | sed 's/--from=build //' >"$ct
 grep -q '^COPY /out/sluice /sluice$' "$ctx/Containerfile" || fail "the Dockerfile's final stage no longer copies /out/sluice:"$'\n'"$(cat "$ctx/Containerfile")"
 if grep -q -- '--from=' "$ctx/Containerfile"; then fail "the final stage copies from a stage other than build"; fi
 
-"${b[@]}" bud --format docker --layers=false -f "$ctx/Containerfile" -t "$image" "$ctx" >"$work/bud.log" 2>&1 ||
+"${b[@]}" bud --isolation chroot --format docker --layers=false -f "$ctx/Containerfile" -t "$image" "$ctx" >"$work/bud.log" 2>&1 ||
   { cat "$work/bud.log"; fail "buildah bud failed"; }
 
-inspect() { "${b[@]}" inspect --type image --format "$1" "$image"; }
+inspect() { "${b[@]}" inspect --type image --format "$1" "$image" || fail "buildah inspect failed"; }
 check() { # name, got, want
   [ "$2" = "$3" ] || fail "$1 is $2, want $3"
   echo "ok: $1 $2"

@@ -6,12 +6,16 @@
 {{- end -}}
 {{- end -}}
 
-{{- define "sluice.labels" -}}
+{{- define "sluice.releaseLabels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
-app.kubernetes.io/name: {{ .Chart.Name }}
-app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "sluice.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{ include "sluice.releaseLabels" . }}
 {{- end -}}
 
 {{/* The gateway's pods: the Service, the PodDisruptionBudget and the
