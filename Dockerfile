@@ -10,9 +10,11 @@ RUN go mod download
 COPY . .
 # web/dist is committed, so the dashboard needs no Node stage.
 RUN sh deploy/image/build-binary.sh /out/sluice
-# The data volume's mount point, the gateway user's own; /tmp for SQLite's
-# temporary files when the root filesystem is read-only (mount a tmpfs).
-RUN mkdir -p /out/data /out/tmp && chmod 0700 /out/data && chmod 1777 /out/tmp && \
+# Writable folders, copied as the contents of /out/writable so that their
+# modes are kept: the data volume's mount point, private to the gateway's
+# user, and /tmp for SQLite's temporary files (mount a tmpfs there when
+# the root filesystem is read-only).
+RUN mkdir -p /out/writable/data /out/writable/tmp && chmod 0700 /out/writable/data && chmod 1777 /out/writable/tmp && \
     mkdir -p /out/etc/ssl/certs && cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/
 
 # The final stage names only paths under /out of the builder:
@@ -21,8 +23,7 @@ RUN mkdir -p /out/data /out/tmp && chmod 0700 /out/data && chmod 1777 /out/tmp &
 FROM scratch
 COPY --from=build /out/etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/sluice /sluice
-COPY --from=build --chown=65532:65532 /out/data /data
-COPY --from=build /out/tmp /tmp
+COPY --from=build --chown=65532:65532 /out/writable/ /
 ENV SLUICE_DATA_DIR=/data TMPDIR=/tmp
 USER 65532:65532
 VOLUME ["/data"]

@@ -23,10 +23,10 @@ fail() { echo "build-check: $*" >&2; exit 1; }
 
 # The builder stage, on the host.
 ctx="$work/context"
-mkdir -p "$ctx/out/data" "$ctx/out/tmp" "$ctx/out/etc/ssl/certs"
+mkdir -p "$ctx/out/writable/data" "$ctx/out/writable/tmp" "$ctx/out/etc/ssl/certs"
 sh deploy/image/build-binary.sh "$ctx/out/sluice"
-chmod 0700 "$ctx/out/data"
-chmod 1777 "$ctx/out/tmp"
+chmod 0700 "$ctx/out/writable/data"
+chmod 1777 "$ctx/out/writable/tmp"
 cp /etc/ssl/certs/ca-certificates.crt "$ctx/out/etc/ssl/certs/"
 
 if readelf -l "$ctx/out/sluice" | grep -q INTERP; then fail "the binary asks for a dynamic loader: it would not run FROM scratch"; fi
@@ -46,14 +46,15 @@ check() { # name, got, want
   echo "ok: $1 $2"
 }
 check user "$(inspect '{{.Docker.Config.User}}')" "65532:65532"
-check entrypoint "$(inspect '{{json .Docker.Config.Entrypoint}}')" '["/sluice"]'
-check cmd "$(inspect '{{json .Docker.Config.Cmd}}')" '["serve"]'
-check healthcheck "$(inspect '{{json .Docker.Config.Healthcheck.Test}}')" '["CMD","/sluice","healthcheck"]'
-check ports "$(inspect '{{json .Docker.Config.ExposedPorts}}')" '{"8080/tcp":{}}'
-check volumes "$(inspect '{{json .Docker.Config.Volumes}}')" '{"/data":{}}'
-env=$(inspect '{{json .Docker.Config.Env}}')
+# Lists as Go prints them (this buildah's templates have no json).
+check entrypoint "$(inspect '{{.Docker.Config.Entrypoint}}')" '[/sluice]'
+check cmd "$(inspect '{{.Docker.Config.Cmd}}')" '[serve]'
+check healthcheck "$(inspect '{{.Docker.Config.Healthcheck.Test}}')" '[CMD /sluice healthcheck]'
+check ports "$(inspect '{{range $p, $_ := .Docker.Config.ExposedPorts}}{{$p}} {{end}}')" '8080/tcp '
+check volumes "$(inspect '{{range $v, $_ := .Docker.Config.Volumes}}{{$v}} {{end}}')" '/data '
+env=$(inspect '{{range .Docker.Config.Env}}{{.}} {{end}}')
 for want in SLUICE_DATA_DIR=/data TMPDIR=/tmp; do
-  [[ "$env" == *"\"$want\""* ]] || fail "env $env lacks $want"
+  [[ " $env" == *" $want "* ]] || fail "env $env lacks $want"
 done
 echo "ok: env $env"
 
@@ -61,14 +62,36 @@ echo "ok: env $env"
 # folder the gateway user's own.
 ctr=$("${b[@]}" from "$image")
 mnt=$("${b[@]}" mount "$ctr")
-files=$(cd "$mnt" && find . -mindepth 1 \( -type f -o -type d \) -printf '%p %u:%g %m\n' | sort)
-"${b[@]}" umount "$ctr" >/dev/null
-"${b[@]}" rm "$ctr" >/dev/null
+files=$(cd "$mnt" && find . -mindepth 1 \( -type f -o -type d \) -printf '%p %U:%G %m\n' | sort)
 grep -qx './data 65532:65532 700' <<<"$files" || fail "/data is not 65532's with mode 0700:"$'\n'"$files"
-grep -qx './tmp 0:0 1777' <<<"$files" || fail "/tmp is not world-writable and sticky:"$'\n'"$files"
+grep -qx './tmp 65532:65532 1777' <<<"$files" || fail "/tmp is not world-writable and sticky:"$'\n'"$files"
 grep -q '^./sluice ' <<<"$files" || fail "no /sluice in the image"
 grep -q '^./etc/ssl/certs/ca-certificates.crt ' <<<"$files" || fail "no CA certificates in the image"
 echo "ok: files"$'\n'"$files"
+
+# The image's own files, run as its user with only its environment: the
+# gateway starts on SQLite in /data, and its healthcheck passes.
+port=$((20000 + RANDOM % 20000))
+chroot_bin=$(command -v chroot)
+run_in_image() {
+  env -i SLUICE_DATA_DIR=/data TMPDIR=/tmp SLUICE_ADDR="127.0.0.1:$port" SLUICE_ADMIN_PASSWORD=build-check \
+    "$chroot_bin" --userspec=65532:65532 "$mnt" /sluice "$@"
+}
+run_in_image serve >"$work/serve.log" 2>&1 &
+serve_pid=$!
+ready=""
+for _ in $(seq 1 150); do
+  if run_in_image healthcheck --timeout 1s >/dev/null 2>&1; then ready=yes; break; fi
+  kill -0 "$serve_pid" 2>/dev/null || break
+  sleep 0.2
+done
+kill -TERM "$serve_pid" 2>/dev/null || true
+wait "$serve_pid" || true
+[ -n "$ready" ] || { cat "$work/serve.log"; fail "the gateway in the image never became ready"; }
+[ -f "$mnt/data/sluice.db" ] || fail "the gateway did not write /data/sluice.db"
+echo "ok: serves from the image's files as 65532, SQLite in /data"
+"${b[@]}" umount "$ctr" >/dev/null
+"${b[@]}" rm "$ctr" >/dev/null
 
 # The binary runs and its healthcheck fails cleanly with nothing listening.
 "$ctx/out/sluice" --help >/dev/null
