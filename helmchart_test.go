@@ -83,26 +83,17 @@ func renderChart(t *testing.T, helm string, set ...string) rendered {
 		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
 			t.Fatalf("rendered object: %v\n%s", err, doc)
 		}
-		var obj any
-		switch meta.APIVersion + " " + meta.Kind {
-		case "apps/v1 Deployment":
-			r.deployment = &appsv1.Deployment{}
-			obj = r.deployment
-		case "v1 Service":
-			r.service = &corev1.Service{}
-			obj = r.service
-		case "policy/v1 PodDisruptionBudget":
-			r.pdb = &policyv1.PodDisruptionBudget{}
-			obj = r.pdb
-		case "networking.k8s.io/v1 Ingress":
-			r.ingress = &networkingv1.Ingress{}
-			obj = r.ingress
-		case "batch/v1 Job":
-			r.job = &batchv1.Job{}
-			obj = r.job
-		default:
+		decodeInto := map[string]func() any{
+			"apps/v1 Deployment":            func() any { r.deployment = &appsv1.Deployment{}; return r.deployment },
+			"v1 Service":                    func() any { r.service = &corev1.Service{}; return r.service },
+			"policy/v1 PodDisruptionBudget": func() any { r.pdb = &policyv1.PodDisruptionBudget{}; return r.pdb },
+			"networking.k8s.io/v1 Ingress":  func() any { r.ingress = &networkingv1.Ingress{}; return r.ingress },
+			"batch/v1 Job":                  func() any { r.job = &batchv1.Job{}; return r.job },
+		}[meta.APIVersion+" "+meta.Kind]
+		if decodeInto == nil {
 			t.Fatalf("the chart renders an object this test does not check: %s %s", meta.APIVersion, meta.Kind)
 		}
+		obj := decodeInto()
 		if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
 			t.Fatalf("%s does not decode strictly: %v\n%s", meta.Kind, err, doc)
 		}

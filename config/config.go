@@ -166,23 +166,9 @@ var settings = []setting{
 	{"graphql-query-cache-mib", "SLUICE_GRAPHQL_QUERY_CACHE_MIB", "32", "memory (MiB, estimated) of parsed GraphQL queries kept for reuse; only queries that passed every limit are kept",
 		intSetting(1, 4096, func(c *Config, n int) { c.GraphQLQueryCacheMiB = n })},
 	{"shutdown-timeout", "SLUICE_SHUTDOWN_TIMEOUT", "30s", "how long a shutdown waits for in-flight requests and streams",
-		func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return fmt.Errorf("shutdown timeout %q: use a duration such as 30s", v)
-			}
-			c.ShutdownTimeout = d
-			return nil
-		}},
+		zeroOrDurationSetting(func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
 	{"drain-delay", "SLUICE_DRAIN_DELAY", "0s", "once a shutdown begins, how long to keep serving with /readyz answering 503 before closing the listener, so that a load balancer polling it stops sending requests first (0 when the platform removes the replica itself, as Kubernetes does with a preStop sleep)",
-		func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return fmt.Errorf("%q: use a duration such as 10s, or 0s", v)
-			}
-			c.DrainDelay = d
-			return nil
-		}},
+		zeroOrDurationSetting(func(c *Config, d time.Duration) { c.DrainDelay = d })},
 	{"shutdown-grace", "SLUICE_SHUTDOWN_GRACE", "5s", "after the shutdown timeout, how long the requests and streams still open get, once cut, to record what they delivered (partial) and return their budget",
 		durationSetting(func(c *Config, d time.Duration) { c.ShutdownGrace = d })},
 	{"usage-interval", "SLUICE_USAGE_INTERVAL", "1s", "how often usage records, and the budget spend of the requests they record, are written together; a crash (kill -9) loses at most this long's worth of both, never one without the other",
@@ -342,6 +328,18 @@ func intSetting(lo, hi int, set func(*Config, int)) func(*Config, string) error 
 			return fmt.Errorf("%q: use a whole number from %d to %d", v, lo, hi)
 		}
 		set(c, n)
+		return nil
+	}
+}
+
+// zeroOrDurationSetting is durationSetting that also takes 0: none.
+func zeroOrDurationSetting(set func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q: use a duration such as 30s, or 0s for none", v)
+		}
+		set(c, d)
 		return nil
 	}
 }
