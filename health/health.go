@@ -29,8 +29,8 @@ func Live(w http.ResponseWriter, r *http.Request) {
 }
 
 // Readiness is the readiness probe of one replica. The gateway mounts it
-// only once it has started (migrations applied, caches loaded): before
-// that nothing listens.
+// only once it has started (migrations applied, the price catalog
+// synced): before that nothing listens.
 type Readiness struct {
 	// Ping checks the database; it is reported, never a reason to fail.
 	Ping func(context.Context) error
