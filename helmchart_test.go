@@ -189,7 +189,7 @@ func TestHelmChart(t *testing.T) {
 		pdb         bool
 	}{
 		{"defaults", nil, 3, 35, 10, false, true, true},
-		{"five replicas behind an ingress", []string{"replicaCount=5", "secret.adminPasswordKey=ADMIN_PASSWORD", "secret.metricsTokenKey=METRICS_TOKEN", "ingress.enabled=true", "ingress.className=nginx", "ingress.tlsSecretName=sluice-tls"}, 5, 35, 10, true, true, true},
+		{"five replicas behind an ingress", []string{"replicaCount=5", "secret.adminPasswordKey=ADMIN_PASSWORD", "secret.metricsTokenKey=METRICS_TOKEN", "secret.previousMasterKeyKey=OLD_KEY", "ingress.enabled=true", "ingress.className=nginx", "ingress.tlsSecretName=sluice-tls"}, 5, 35, 10, true, true, true},
 		{"long streams", []string{"shutdownTimeoutSeconds=300", "shutdownGraceSeconds=20", "preStopSleepSeconds=15"}, 3, 320, 15, false, true, true},
 		{"migrations elsewhere, one replica", []string{"migrations.hook=false", "replicaCount=1", "podDisruptionBudget.enabled=false"}, 1, 35, 10, false, false, false},
 	}
@@ -218,7 +218,7 @@ func TestHelmChart(t *testing.T) {
 				}
 			}
 
-			for name, key := range map[string]string{"SLUICE_ADMIN_PASSWORD": "secret.adminPasswordKey=", "SLUICE_METRICS_TOKEN": "secret.metricsTokenKey="} {
+			for name, key := range map[string]string{"SLUICE_ADMIN_PASSWORD": "secret.adminPasswordKey=", "SLUICE_METRICS_TOKEN": "secret.metricsTokenKey=", "SLUICE_PREVIOUS_MASTER_KEY": "secret.previousMasterKeyKey="} {
 				asked := slices.ContainsFunc(tt.set, func(s string) bool { return strings.HasPrefix(s, key) })
 				if ref := secretRef(c, name); (ref != nil) != asked {
 					t.Errorf("%s from the Secret: %v, want %v", name, ref, asked)

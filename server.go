@@ -135,11 +135,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	if created {
 		log.Info("generated a master key and JWT secret for the embedded database; back this file up with it", "file", secretsPath)
 	}
-	master, err := secrets.ParseMasterKey(cfg.MasterKey)
-	if err != nil {
-		return nil, err
-	}
-	keyring, err := secrets.NewKeyring(master)
+	keyring, err := gatewayKeyring(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +209,24 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	// idling at it.
 	debug.FreeOSMemory()
 	return g, nil
+}
+
+// gatewayKeyring seals under the master key and opens what it or the
+// previous master key (during a rotation) sealed.
+func gatewayKeyring(cfg *config.Config) (*secrets.Keyring, error) {
+	master, err := secrets.ParseMasterKey(cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	var old [][]byte
+	if cfg.PreviousMasterKey != "" {
+		previous, err := secrets.ParseMasterKey(cfg.PreviousMasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("SLUICE_PREVIOUS_MASTER_KEY: %w", err)
+		}
+		old = append(old, previous)
+	}
+	return secrets.NewKeyring(master, old...)
 }
 
 // outbound is the one policy every outbound connection follows: the
@@ -713,6 +727,29 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	return nil
 }
 
+// resealAll re-seals, in one transaction, every provider key that
+// keyring's primary key did not seal; it returns how many it re-sealed.
+func resealAll(ctx context.Context, target database.Target, keyring *secrets.Keyring, log *slog.Logger) (int, error) {
+	db, _, err := openDatabase(ctx, target, log, true)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	tx, err := db.Client.Tx(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("rotate master key: %w", err)
+	}
+	n, err := credentials.Rotate(ctx, tx.Client(), keyring)
+	if err != nil {
+		_ = tx.Rollback()
+		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
+	}
+	return n, nil
+}
+
 // rotateMasterKey re-encrypts every stored provider key under a new master
 // key, in one transaction: SLUICE_MASTER_KEY (or the embedded secrets
 // file) is the current key, SLUICE_NEW_MASTER_KEY the new one (generated
@@ -730,6 +767,20 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 	}
 	if _, err := cfg.EnsureSecrets(secretsPath, target.Dialect == dialect.SQLite); err != nil {
 		return err
+	}
+	if cfg.PreviousMasterKey != "" && getenv("SLUICE_NEW_MASTER_KEY") == "" {
+		// The replicas already run on the new master key, opening the
+		// rest with the previous one: re-seal the rest.
+		keyring, err := gatewayKeyring(cfg)
+		if err != nil {
+			return err
+		}
+		n, err := resealAll(ctx, target, keyring, newLogger(cfg, stderr))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "re-encrypted %d provider key(s) under master key %s; SLUICE_PREVIOUS_MASTER_KEY can now be removed from every replica\n", n, keyring.PrimaryID())
+		return nil
 	}
 	oldKey, err := secrets.ParseMasterKey(cfg.MasterKey)
 	if err != nil {
@@ -750,22 +801,9 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	db, _, err := openDatabase(ctx, target, newLogger(cfg, stderr), true)
+	n, err := resealAll(ctx, target, keyring, newLogger(cfg, stderr))
 	if err != nil {
 		return err
-	}
-	defer db.Close()
-	tx, err := db.Client.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("rotate master key: %w", err)
-	}
-	n, err := credentials.Rotate(ctx, tx.Client(), keyring)
-	if err != nil {
-		_ = tx.Rollback()
-		return fmt.Errorf("rotate master key (nothing changed): %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("rotate master key (nothing changed): %w", err)
 	}
 	fmt.Fprintf(stdout, "re-encrypted %d provider key(s) under master key %s\n", n, secrets.KeyID(newKey))
 	if secretsPath != "" && getenv("SLUICE_MASTER_KEY") == "" {

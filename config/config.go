@@ -19,15 +19,18 @@ import (
 
 // Config is everything the gateway needs to start.
 type Config struct {
-	Addr            string
-	DatabaseURL     string
-	MasterKey       string // base64 or hex, see secrets.ParseMasterKey
-	JWTSecret       string
-	LogFormat       string // text or json
-	LogLevel        string // debug, info, warn, error
-	CORSOrigins     []string
-	Playground      bool // serve /playground and allow introspection
-	ShutdownTimeout time.Duration
+	Addr        string
+	DatabaseURL string
+	MasterKey   string // base64 or hex, see secrets.ParseMasterKey
+	// PreviousMasterKey still opens provider keys sealed before a
+	// rotation; new ones are sealed under MasterKey.
+	PreviousMasterKey string
+	JWTSecret         string
+	LogFormat         string // text or json
+	LogLevel          string // debug, info, warn, error
+	CORSOrigins       []string
+	Playground        bool // serve /playground and allow introspection
+	ShutdownTimeout   time.Duration
 	// DrainDelay is how long, once a shutdown begins, the gateway keeps
 	// serving with /readyz answering 503, before it stops accepting
 	// connections: time for a load balancer to stop sending it requests.
@@ -125,6 +128,8 @@ var settings = []setting{
 		func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{"master-key", "SLUICE_MASTER_KEY", "", "32-byte key (base64 or hex) that encrypts provider keys at rest; generated into sluice.secrets for the embedded default, required with PostgreSQL",
 		func(c *Config, v string) error { c.MasterKey = v; return nil }},
+	{"previous-master-key", "SLUICE_PREVIOUS_MASTER_KEY", "", "the master key before a rotation: provider keys it sealed still open while replicas move to the new --master-key; sluice rotate-master-key then re-seals them and it can go",
+		func(c *Config, v string) error { c.PreviousMasterKey = v; return nil }},
 	{"jwt-secret", "SLUICE_JWT_SECRET", "", "secret that signs admin login tokens; generated into sluice.secrets for the embedded default, required with PostgreSQL",
 		func(c *Config, v string) error { c.JWTSecret = v; return nil }},
 	{"log-format", "SLUICE_LOG_FORMAT", "text", "log format: text or json",
