@@ -30,14 +30,21 @@ func keyringOf(t *testing.T, encoded string) *secrets.Keyring {
 	return ring
 }
 
+// openTarget opens the database a gateway was given, beside it or after it.
+func openTarget(t *testing.T, target database.Target) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // sealedCredential stores a provider credential whose key ring sealed.
 func sealedCredential(t *testing.T, target database.Target, ring *secrets.Keyring, secret string) *ent.ProviderCredential {
 	t.Helper()
 	ctx := context.Background()
-	db, err := database.Open(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openTarget(t, target)
 	defer db.Close()
 	org, err := auth.DefaultOrganization(ctx, db.Client)
 	if err != nil {
@@ -68,10 +75,7 @@ func TestRotationWithThePreviousKey(t *testing.T) {
 	cred := sealedCredential(t, target, keyringOf(t, oldKey), "sk-sealed-before")
 	ctx := context.Background()
 	read := func(ring *secrets.Keyring) (string, error) {
-		db, err := database.Open(ctx, target)
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := openTarget(t, target)
 		defer db.Close()
 		return credentials.Key(ring, db.Client.ProviderCredential.GetX(ctx, cred.ID))
 	}
