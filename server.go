@@ -35,6 +35,7 @@ import (
 	"github.com/sluicehq/sluice/gcpace"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/headroom"
+	"github.com/sluicehq/sluice/health"
 	"github.com/sluicehq/sluice/livefeed"
 	"github.com/sluicehq/sluice/logbound"
 	"github.com/sluicehq/sluice/metrics"
@@ -73,6 +74,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, args, getenv, stdout, stderr)
 	case "admin":
 		err = adminCommand(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		err = backup(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		err = healthcheck(ctx, args, getenv, stdout)
 	case "rotate-master-key":
 		err = rotateMasterKey(ctx, args, getenv, stdout, stderr)
 	case "apply":
@@ -114,6 +119,8 @@ type gateway struct {
 	usage           *usagelog.Writer
 	proxy           *proxy.Proxy
 	handler         http.Handler
+	// ready is /readyz: unready once the shutdown begins.
+	ready *health.Readiness
 	// stop ends the background work (reservation sweeper, alert webhook).
 	stop context.CancelFunc
 }
@@ -132,11 +139,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	if created {
 		log.Info("generated a master key and JWT secret for the embedded database; back this file up with it", "file", secretsPath)
 	}
-	master, err := secrets.ParseMasterKey(cfg.MasterKey)
-	if err != nil {
-		return nil, err
-	}
-	keyring, err := secrets.NewKeyring(master)
+	keyring, err := gatewayKeyring(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +175,8 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	}
 
 	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log),
-		credentialTests: auth.NewLimiter("credential-test", 10, time.Minute)}
+		credentialTests: auth.NewLimiter("credential-test", 10, time.Minute),
+		ready:           &health.Readiness{Ping: db.Ping, Log: log}}
 	if db.Dialect == dialect.Postgres {
 		// Replicas count failed logins and credential tests together; the
 		// one process on an SQLite file counts them in memory.
@@ -209,6 +213,24 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 	// idling at it.
 	debug.FreeOSMemory()
 	return g, nil
+}
+
+// gatewayKeyring seals under the master key and opens what it or the
+// previous master key (during a rotation) sealed.
+func gatewayKeyring(cfg *config.Config) (*secrets.Keyring, error) {
+	master, err := secrets.ParseMasterKey(cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	var old [][]byte
+	if cfg.PreviousMasterKey != "" {
+		previous, err := secrets.ParseMasterKey(cfg.PreviousMasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("SLUICE_PREVIOUS_MASTER_KEY: %w", err)
+		}
+		old = append(old, previous)
+	}
+	return secrets.NewKeyring(master, old...)
 }
 
 // outbound is the one policy every outbound connection follows: the
@@ -248,22 +270,8 @@ func (g *gateway) routes() http.Handler {
 		mux.Handle("GET /playground", explorer)
 		mux.Handle("GET /playground/", explorer)
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "ok\n")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := g.db.Ping(ctx); err != nil {
-			g.log.Warn("readiness check failed", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "database unreachable\n")
-			return
-		}
-		_, _ = io.WriteString(w, "ready\n")
-	})
+	mux.HandleFunc("GET "+health.LivePath, health.Live)
+	mux.Handle("GET "+health.ReadyPath, g.ready)
 	g.proxy.Mount(mux)
 	mux.Handle("GET /metrics", g.mainMetrics())
 	mux.Handle("/", web.Handler())
@@ -496,6 +504,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	// Unready first: a load balancer polling /readyz stops sending new
+	// requests while those already sent are still served.
+	g.ready.Drain()
+	if cfg.DrainDelay > 0 {
+		log.Info("shutting down; /readyz answers 503 while the load balancer notices", "drain_delay", cfg.DrainDelay)
+		srv.SetKeepAlivesEnabled(false)
+		time.Sleep(cfg.DrainDelay)
+	}
 	log.Info("shutting down; draining requests in flight", "timeout", cfg.ShutdownTimeout)
 	if err := drain(srv, cut, cfg.ShutdownTimeout, cfg.ShutdownGrace, log); err != nil {
 		return err
@@ -541,6 +557,82 @@ func displayAddr(a net.Addr) string {
 		return "localhost:" + port
 	}
 	return a.String()
+}
+
+// healthcheck exits 0 when the gateway listening on --addr (or at --url)
+// answers its readiness probe with 200 within --timeout: the container
+// image's HEALTHCHECK, which has no curl to run.
+func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	var url string
+	var timeout time.Duration
+	cfg, err := config.ParseCommand("sluice healthcheck", args, getenv, stdout, func(fs *flag.FlagSet) {
+		fs.StringVar(&url, "url", "", "readiness URL to check (default: /readyz on --addr, over loopback)")
+		fs.DurationVar(&timeout, "timeout", 3*time.Second, "how long the check may take")
+	})
+	if err != nil {
+		return err
+	}
+	if url == "" {
+		if url, err = health.LocalURL(cfg.Addr); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	line, err := health.Check(ctx, url)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, line)
+	return nil
+}
+
+// backup copies the embedded SQLite database, while the gateway runs, into
+// a new file: a consistent snapshot (VACUUM INTO reads in one
+// transaction), compacted, that the gateway opens as it is. PostgreSQL is
+// backed up with pg_dump.
+func backup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var file string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		file, args = args[0], args[1:]
+	}
+	cfg, err := config.ParseCommand("sluice backup", args, getenv, stdout, nil)
+	if err != nil {
+		return err
+	}
+	if file == "" {
+		return errors.New("backup needs a file: sluice backup FILE")
+	}
+	target, secretsPath, err := databaseTarget(cfg)
+	if err != nil {
+		return err
+	}
+	if target.Dialect != dialect.SQLite || target.Path == "" {
+		return errors.New("backup copies the embedded SQLite file; back PostgreSQL up with pg_dump (see docs/deploy.md)")
+	}
+	if _, err := os.Stat(target.Path); err != nil {
+		return fmt.Errorf("no database to back up: %w", err)
+	}
+	if _, err := os.Stat(file); err == nil {
+		return fmt.Errorf("%s exists; backup writes a new file", file)
+	}
+	db, _, err := openDatabase(ctx, target, newLogger(cfg, stderr), false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.SQL.ExecContext(ctx, "VACUUM INTO ?", file); err != nil {
+		return fmt.Errorf("back up %s: %w", target.Path, err)
+	}
+	// The copy holds what the database does: private to its owner.
+	if err := os.Chmod(file, 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s\n", target.Path, file)
+	if secretsPath != "" && getenv("SLUICE_MASTER_KEY") == "" {
+		fmt.Fprintf(stdout, "keep %s with it: its master key is the only way to read the provider keys in the copy\n", secretsPath)
+	}
+	return nil
 }
 
 // migrate applies pending migrations, or with --dry-run prints their SQL.
@@ -639,6 +731,29 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	return nil
 }
 
+// resealAll re-seals, in one transaction, every provider key that
+// keyring's primary key did not seal; it returns how many it re-sealed.
+func resealAll(ctx context.Context, target database.Target, keyring *secrets.Keyring, log *slog.Logger) (int, error) {
+	db, _, err := openDatabase(ctx, target, log, true)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	tx, err := db.Client.Tx(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("rotate master key: %w", err)
+	}
+	n, err := credentials.Rotate(ctx, tx.Client(), keyring)
+	if err != nil {
+		_ = tx.Rollback()
+		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
+	}
+	return n, nil
+}
+
 // rotateMasterKey re-encrypts every stored provider key under a new master
 // key, in one transaction: SLUICE_MASTER_KEY (or the embedded secrets
 // file) is the current key, SLUICE_NEW_MASTER_KEY the new one (generated
@@ -656,6 +771,20 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 	}
 	if _, err := cfg.EnsureSecrets(secretsPath, target.Dialect == dialect.SQLite); err != nil {
 		return err
+	}
+	if cfg.PreviousMasterKey != "" && getenv("SLUICE_NEW_MASTER_KEY") == "" {
+		// The replicas already run on the new master key, opening the
+		// rest with the previous one: re-seal the rest.
+		keyring, err := gatewayKeyring(cfg)
+		if err != nil {
+			return err
+		}
+		n, err := resealAll(ctx, target, keyring, newLogger(cfg, stderr))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "re-encrypted %d provider key(s) under master key %s; SLUICE_PREVIOUS_MASTER_KEY can now be removed from every replica\n", n, keyring.PrimaryID())
+		return nil
 	}
 	oldKey, err := secrets.ParseMasterKey(cfg.MasterKey)
 	if err != nil {
@@ -676,22 +805,9 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	db, _, err := openDatabase(ctx, target, newLogger(cfg, stderr), true)
+	n, err := resealAll(ctx, target, keyring, newLogger(cfg, stderr))
 	if err != nil {
 		return err
-	}
-	defer db.Close()
-	tx, err := db.Client.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("rotate master key: %w", err)
-	}
-	n, err := credentials.Rotate(ctx, tx.Client(), keyring)
-	if err != nil {
-		_ = tx.Rollback()
-		return fmt.Errorf("rotate master key (nothing changed): %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("rotate master key (nothing changed): %w", err)
 	}
 	fmt.Fprintf(stdout, "re-encrypted %d provider key(s) under master key %s\n", n, secrets.KeyID(newKey))
 	if secretsPath != "" && getenv("SLUICE_MASTER_KEY") == "" {

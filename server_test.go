@@ -14,13 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/migrations"
-	"github.com/sluicehq/sluice/secrets"
 )
 
 // env builds a getenv from pairs, so tests never read the real environment.
@@ -388,19 +386,9 @@ func TestRotateMasterKey(t *testing.T) {
 	if _, err := cfg.EnsureSecrets(filepath.Join(dir, "sluice.secrets"), true); err != nil {
 		t.Fatal(err)
 	}
-	oldKey, _ := secrets.ParseMasterKey(cfg.MasterKey)
-	oldRing, _ := secrets.NewKeyring(oldKey)
+	oldRing := keyringOf(t, cfg.MasterKey)
 	target, _ := database.ParseURL("", filepath.Join(dir, "sluice.db"))
-	db, err := database.Open(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	org, _ := auth.DefaultOrganization(ctx, db.Client)
-	cred := db.Client.ProviderCredential.Create().SetOrganizationID(org.ID).SetProvider("openai").SetAccountKey("a").SetDisplayName("a").SaveX(ctx)
-	if err := credentials.SetKey(ctx, oldRing, db.Client.ProviderCredential.UpdateOneID(cred.ID), cred.ID, "sk-provider-secret"); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	cred := sealedCredential(t, target, oldRing, "sk-provider-secret")
 
 	var out bytes.Buffer
 	if code := run(ctx, []string{"rotate-master-key"}, getenv, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "re-encrypted 1 provider key") {
@@ -411,9 +399,8 @@ func TestRotateMasterKey(t *testing.T) {
 	if cfg2.MasterKey == cfg.MasterKey {
 		t.Fatal("the secrets file still holds the old master key")
 	}
-	newKey, _ := secrets.ParseMasterKey(cfg2.MasterKey)
-	newRing, _ := secrets.NewKeyring(newKey)
-	db, _ = database.Open(ctx, target)
+	newRing := keyringOf(t, cfg2.MasterKey)
+	db, _ := database.Open(ctx, target)
 	defer db.Close()
 	row := db.Client.ProviderCredential.GetX(ctx, cred.ID)
 	if got, err := credentials.Key(newRing, row); err != nil || got != "sk-provider-secret" {

@@ -39,10 +39,7 @@ type ledger struct {
 func readLedger(t *testing.T, target database.Target) ledger {
 	t.Helper()
 	ctx := context.Background()
-	db, err := database.Open(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openTarget(t, target)
 	defer db.Close()
 	q := func(s string) string { return database.Rebind(db.Dialect, s) }
 	var l ledger
@@ -50,7 +47,7 @@ func readLedger(t *testing.T, target database.Target) ledger {
 	if err := db.SQL.QueryRowContext(ctx, q(`SELECT id FROM api_keys WHERE name = 'app'`)).Scan(&keyID); err != nil {
 		t.Fatalf("find the key: %v", err)
 	}
-	err = db.SQL.QueryRowContext(ctx, q(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN partial THEN 1 ELSE 0 END), 0), COALESCE(SUM(cost), 0),
+	err := db.SQL.QueryRowContext(ctx, q(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN partial THEN 1 ELSE 0 END), 0), COALESCE(SUM(cost), 0),
 		COALESCE(SUM(output_tokens), 0) FROM usage_records WHERE api_key_id = ?`), keyID).Scan(&l.records, &l.partial, &l.recordCost, &l.tokens)
 	if err != nil {
 		t.Fatalf("read usage records: %v", err)

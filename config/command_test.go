@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseCommandReadsItsOwnFlagsBesideTheSettings(t *testing.T) {
@@ -39,6 +40,49 @@ func TestParseCommandReadsItsOwnFlagsBesideTheSettings(t *testing.T) {
 			}
 			if user != tt.wantUser || cfg.Addr != tt.wantAddr {
 				t.Errorf("username %q, addr %q; want %q, %q", user, cfg.Addr, tt.wantUser, tt.wantAddr)
+			}
+		})
+	}
+}
+
+func TestDrainDelayAndShutdownTimeoutTakeZero(t *testing.T) {
+	tests := []struct {
+		env, value string
+		want       time.Duration
+		wantErr    bool
+	}{
+		{"SLUICE_DRAIN_DELAY", "", 0, false},
+		{"SLUICE_DRAIN_DELAY", "0s", 0, false},
+		{"SLUICE_DRAIN_DELAY", "15s", 15 * time.Second, false},
+		{"SLUICE_DRAIN_DELAY", "-1s", 0, true},
+		{"SLUICE_DRAIN_DELAY", "soon", 0, true},
+		{"SLUICE_SHUTDOWN_TIMEOUT", "0s", 0, false},
+		{"SLUICE_SHUTDOWN_TIMEOUT", "", 30 * time.Second, false},
+		{"SLUICE_SHUTDOWN_TIMEOUT", "-5s", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
+			cfg, err := Parse("sluice", nil, func(k string) string {
+				if k == tt.env {
+					return tt.value
+				}
+				return ""
+			}, io.Discard)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tt.env) {
+					t.Fatalf("err = %v, want one naming %s", err, tt.env)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.DrainDelay
+			if tt.env == "SLUICE_SHUTDOWN_TIMEOUT" {
+				got = cfg.ShutdownTimeout
+			}
+			if got != tt.want {
+				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 		})
 	}

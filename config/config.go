@@ -19,15 +19,22 @@ import (
 
 // Config is everything the gateway needs to start.
 type Config struct {
-	Addr            string
-	DatabaseURL     string
-	MasterKey       string // base64 or hex, see secrets.ParseMasterKey
-	JWTSecret       string
-	LogFormat       string // text or json
-	LogLevel        string // debug, info, warn, error
-	CORSOrigins     []string
-	Playground      bool // serve /playground and allow introspection
-	ShutdownTimeout time.Duration
+	Addr        string
+	DatabaseURL string
+	MasterKey   string // base64 or hex, see secrets.ParseMasterKey
+	// PreviousMasterKey still opens provider keys sealed before a
+	// rotation; new ones are sealed under MasterKey.
+	PreviousMasterKey string
+	JWTSecret         string
+	LogFormat         string // text or json
+	LogLevel          string // debug, info, warn, error
+	CORSOrigins       []string
+	Playground        bool // serve /playground and allow introspection
+	ShutdownTimeout   time.Duration
+	// DrainDelay is how long, once a shutdown begins, the gateway keeps
+	// serving with /readyz answering 503, before it stops accepting
+	// connections: time for a load balancer to stop sending it requests.
+	DrainDelay time.Duration
 	// ShutdownGrace is how long the requests still open when the
 	// shutdown timeout passes get, once cut, to record their usage.
 	ShutdownGrace time.Duration
@@ -121,6 +128,8 @@ var settings = []setting{
 		func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{"master-key", "SLUICE_MASTER_KEY", "", "32-byte key (base64 or hex) that encrypts provider keys at rest; generated into sluice.secrets for the embedded default, required with PostgreSQL",
 		func(c *Config, v string) error { c.MasterKey = v; return nil }},
+	{"previous-master-key", "SLUICE_PREVIOUS_MASTER_KEY", "", "the master key before a rotation: provider keys it sealed still open while replicas move to the new --master-key; sluice rotate-master-key then re-seals them and it can go",
+		func(c *Config, v string) error { c.PreviousMasterKey = v; return nil }},
 	{"jwt-secret", "SLUICE_JWT_SECRET", "", "secret that signs admin login tokens; generated into sluice.secrets for the embedded default, required with PostgreSQL",
 		func(c *Config, v string) error { c.JWTSecret = v; return nil }},
 	{"log-format", "SLUICE_LOG_FORMAT", "text", "log format: text or json",
@@ -162,14 +171,9 @@ var settings = []setting{
 	{"graphql-query-cache-mib", "SLUICE_GRAPHQL_QUERY_CACHE_MIB", "32", "memory (MiB, estimated) of parsed GraphQL queries kept for reuse; only queries that passed every limit are kept",
 		intSetting(1, 4096, func(c *Config, n int) { c.GraphQLQueryCacheMiB = n })},
 	{"shutdown-timeout", "SLUICE_SHUTDOWN_TIMEOUT", "30s", "how long a shutdown waits for in-flight requests and streams",
-		func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return fmt.Errorf("shutdown timeout %q: use a duration such as 30s", v)
-			}
-			c.ShutdownTimeout = d
-			return nil
-		}},
+		zeroOrDurationSetting(func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
+	{"drain-delay", "SLUICE_DRAIN_DELAY", "0s", "once a shutdown begins, how long to keep serving with /readyz answering 503 before closing the listener, so that a load balancer polling it stops sending requests first (0 when the platform removes the replica itself, as Kubernetes does with a preStop sleep)",
+		zeroOrDurationSetting(func(c *Config, d time.Duration) { c.DrainDelay = d })},
 	{"shutdown-grace", "SLUICE_SHUTDOWN_GRACE", "5s", "after the shutdown timeout, how long the requests and streams still open get, once cut, to record what they delivered (partial) and return their budget",
 		durationSetting(func(c *Config, d time.Duration) { c.ShutdownGrace = d })},
 	{"usage-interval", "SLUICE_USAGE_INTERVAL", "1s", "how often usage records, and the budget spend of the requests they record, are written together; a crash (kill -9) loses at most this long's worth of both, never one without the other",
@@ -333,6 +337,18 @@ func intSetting(lo, hi int, set func(*Config, int)) func(*Config, string) error 
 	}
 }
 
+// zeroOrDurationSetting is durationSetting that also takes 0: none.
+func zeroOrDurationSetting(set func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q: use a duration such as 30s, or 0s for none", v)
+		}
+		set(c, d)
+		return nil
+	}
+}
+
 func durationSetting(set func(*Config, time.Duration)) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
@@ -397,6 +413,9 @@ func Usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "Commands:\n")
 	fmt.Fprintf(w, "  serve               run the gateway (the default)\n")
 	fmt.Fprintf(w, "  migrate [--dry-run] apply pending database migrations, or print them\n")
+	fmt.Fprintf(w, "  backup FILE         copy the embedded SQLite database, while it serves, into a new FILE\n")
+	fmt.Fprintf(w, "  healthcheck [--url URL] [--timeout D]\n")
+	fmt.Fprintf(w, "                      exit 0 when the gateway on --addr is ready (GET /readyz), 1 otherwise\n")
 	fmt.Fprintf(w, "  rotate-master-key   re-encrypt provider keys under SLUICE_NEW_MASTER_KEY (generated when unset)\n")
 	fmt.Fprintf(w, "  admin create --username NAME [--role admin|member]\n")
 	fmt.Fprintf(w, "                      create a user in the default organization\n")
