@@ -25,7 +25,12 @@ func (a *Authenticator) LoginHandler() http.Handler {
 			writeDetail(w, http.StatusBadRequest, `send JSON {"username": "...", "password": "..."}`)
 			return
 		}
-		token, expires, v, err := a.Login(r.Context(), in.Username, in.Password, ClientIP(r))
+		sess, err := a.Login(r.Context(), LoginRequest{Username: in.Username, Password: in.Password,
+			Client: Client{IP: ClientIP(r), UserAgent: r.UserAgent()}})
+		var v *Viewer
+		if sess != nil {
+			v = sess.Viewer
+		}
 		a.auditRESTLogin(r, in.Username, v, err)
 		var limited *LoginLimitedError
 		switch {
@@ -44,9 +49,9 @@ func (a *Authenticator) LoginHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"access_token": token,
+			"access_token": sess.Token,
 			"token_type":   "bearer",
-			"expires_in":   int(expires.Sub(a.now()).Seconds()),
+			"expires_in":   int(sess.Expires.Sub(a.now()).Seconds()),
 		})
 	})
 }
@@ -65,7 +70,7 @@ func (a *Authenticator) auditRESTLogin(r *http.Request, username string, v *View
 		SetAction("login").
 		SetActorName(username).
 		SetTargetType("REST").
-		SetChanges(map[string]string{"username": username, "password": "changed"}).
+		SetChanges(map[string]string{"username": username}).
 		SetClientIP(ClientIP(r))
 	switch {
 	case loginErr == nil && v != nil:
