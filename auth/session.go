@@ -190,13 +190,13 @@ func (a *Authenticator) ChangePassword(ctx context.Context, v *Viewer, current, 
 
 var errNoUser = usererr.Errorf("FORBIDDEN", "a management key has no password or sessions; log in as a user")
 
-// ResetPassword sets a generated password for a user of the viewer's
+// ResetMemberPassword sets a generated password for a user of the viewer's
 // organization and ends all of that user's sessions; it returns the
 // password, to be shown once. An organization's admin may reset only a
 // user who belongs to no other organization: a person in several is
 // reset by an instance admin, so that no organization's admin can take
 // over an account that matters elsewhere.
-func (a *Authenticator) ResetPassword(ctx context.Context, v *Viewer, userID int) (string, *ent.User, error) {
+func (a *Authenticator) ResetMemberPassword(ctx context.Context, v *Viewer, userID int) (string, *ent.User, error) {
 	ms, err := a.Client.Membership.Query().Where(membership.UserID(userID)).All(ctx)
 	if err != nil {
 		return "", nil, fmt.Errorf("look up memberships: %w", err)

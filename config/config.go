@@ -398,10 +398,14 @@ func Usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "  serve               run the gateway (the default)\n")
 	fmt.Fprintf(w, "  migrate [--dry-run] apply pending database migrations, or print them\n")
 	fmt.Fprintf(w, "  rotate-master-key   re-encrypt provider keys under SLUICE_NEW_MASTER_KEY (generated when unset)\n")
-	fmt.Fprintf(w, "  admin create --username NAME [--role admin|member]\n")
-	fmt.Fprintf(w, "                      create a user in the default organization\n")
+	fmt.Fprintf(w, "  admin create --username NAME [--role admin|member] [--organization NAME]\n")
+	fmt.Fprintf(w, "                      create a user in an organization (default: the default one)\n")
 	fmt.Fprintf(w, "  admin reset-password --username NAME\n")
-	fmt.Fprintf(w, "                      set a new password (SLUICE_ADMIN_PASSWORD, or generated and printed)\n\n")
+	fmt.Fprintf(w, "                      set a new password (SLUICE_ADMIN_PASSWORD, or generated and printed); ends the user's sessions\n")
+	fmt.Fprintf(w, "  admin create-organization --name NAME [--username ADMIN]\n")
+	fmt.Fprintf(w, "                      create an organization, with an existing user as its first admin\n")
+	fmt.Fprintf(w, "  admin add-member --username NAME --organization NAME [--role admin|member]\n")
+	fmt.Fprintf(w, "                      add an existing user to an organization\n\n")
 	fmt.Fprintf(w, "Flags (each also read from its environment variable; a flag wins):\n")
 	for _, s := range settings {
 		def := ""

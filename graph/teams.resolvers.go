@@ -63,7 +63,7 @@ func (r *mutationResolver) ResetPassword(ctx context.Context, userID int) (*mode
 	if err != nil {
 		return nil, err
 	}
-	password, u, err := r.Auth.ResetPassword(ctx, v, userID)
+	password, u, err := r.Auth.ResetMemberPassword(ctx, v, userID)
 	if err != nil {
 		return nil, err
 	}
