@@ -19,7 +19,6 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/organization"
-	"github.com/sluicehq/sluice/ent/user"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/usageexport"
