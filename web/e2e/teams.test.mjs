@@ -19,7 +19,7 @@ before(async () => {
   browser = await launchBrowser();
   const gql = (token, query, variables) => graphql(gateway.url, token, query, variables);
   const token = (await gql('', 'mutation($p: String!) { login(username: "admin", password: $p) { token } }', { p: PASSWORD })).login.token;
-  const service = 'mutation($n: String!) { createService(input: {serviceName: $n, provider: "openai", providerApiKey: "sk-fake-teams-0001"}) { id } }';
+  const service = 'mutation($n: String!) { createService(input: {serviceName: $n, provider: "openai", providerApiKey: "sk-fake-teams-0001", modelsEnabled: ["gpt-4o-mini"]}) { id } }';
   await gql(token, service, { n: 'default-chat' });
   const acme = (await gql(token, 'mutation { createOrganization(name: "Acme") { id } }')).createOrganization.id;
   // The switch makes Acme the organization admin's next login opens.
