@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/graph/model"
 )
@@ -47,6 +48,19 @@ func checkOrganizationName(name string) error {
 		return FieldErrorf("name", "name contains a control character")
 	}
 	return nil
+}
+
+// loginsEnded tells every replica that logins ended or memberships
+// changed, so that open subscriptions check their credential at once
+// instead of at their next periodic check. Requests need no signal: each
+// reads its session.
+func (r *Resolver) loginsEnded(ctx context.Context) {
+	if r.Changes == nil {
+		return
+	}
+	if err := r.Changes.Publish(context.WithoutCancel(ctx), changefeed.TopicSessions); err != nil {
+		r.Log.WarnContext(ctx, "publish ended logins", "err", err)
+	}
 }
 
 // memberOf is a membership as the API shows it to v.

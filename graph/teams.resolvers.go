@@ -31,6 +31,7 @@ func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
 	if err := r.Auth.EndSession(ctx, v.UserID, v.SessionID); err != nil {
 		return false, err
 	}
+	r.loginsEnded(ctx)
 	return true, nil
 }
 
@@ -40,7 +41,12 @@ func (r *mutationResolver) EndAllSessions(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return r.Auth.EndUserSessions(ctx, v.UserID)
+	n, err := r.Auth.EndUserSessions(ctx, v.UserID)
+	if err != nil {
+		return 0, err
+	}
+	r.loginsEnded(ctx)
+	return n, nil
 }
 
 // ChangePassword is the resolver for the changePassword field.
@@ -53,6 +59,7 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, current string, n
 	if err != nil {
 		return nil, loginError(err)
 	}
+	r.loginsEnded(ctx)
 	auditTarget(ctx, "User", v.UserID, v.Username)
 	return &model.AuthPayload{Token: s.Token, ExpiresAt: s.Expires}, nil
 }
@@ -67,6 +74,7 @@ func (r *mutationResolver) ResetPassword(ctx context.Context, userID int) (*mode
 	if err != nil {
 		return nil, err
 	}
+	r.loginsEnded(ctx)
 	auditTarget(ctx, "User", u.ID, u.Username)
 	return &model.ResetPassword{Username: u.Username, Password: password}, nil
 }
@@ -81,6 +89,7 @@ func (r *mutationResolver) SwitchOrganization(ctx context.Context, id int) (*mod
 	if err != nil {
 		return nil, err
 	}
+	r.loginsEnded(ctx)
 	auditTarget(ctx, "Organization", id, "")
 	return &model.AuthPayload{Token: s.Token, ExpiresAt: s.Expires}, nil
 }
@@ -132,6 +141,7 @@ func (r *mutationResolver) DeleteOrganization(ctx context.Context, id int) (bool
 	if err := auth.DeleteOrganization(ctx, r.Client, id); err != nil {
 		return false, err
 	}
+	r.loginsEnded(ctx)
 	auditTarget(ctx, "Organization", id, "")
 	return true, nil
 }
@@ -189,6 +199,7 @@ func (r *mutationResolver) UpdateMemberRole(ctx context.Context, userID int, rol
 	if err != nil {
 		return nil, err
 	}
+	r.loginsEnded(ctx)
 	auditTarget(ctx, "User", userID, m.Edges.User.Username)
 	return memberOf(m, v), nil
 }
@@ -203,6 +214,7 @@ func (r *mutationResolver) RemoveMember(ctx context.Context, userID int) (bool, 
 	if err != nil {
 		return false, err
 	}
+	r.loginsEnded(ctx)
 	auditTarget(ctx, "User", userID, m.Edges.User.Username)
 	return true, nil
 }
@@ -216,6 +228,7 @@ func (r *mutationResolver) LeaveOrganization(ctx context.Context) (bool, error) 
 	if _, err := r.Auth.RemoveMember(ctx, v.UserID, v.OrgID); err != nil {
 		return false, err
 	}
+	r.loginsEnded(ctx)
 	auditTarget(ctx, "User", v.UserID, v.Username)
 	return true, nil
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/auditevent"
+	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/livefeed"
 )
 
 const whoAmI = `{ viewer { username organization { name } } }`
@@ -238,5 +241,34 @@ func TestOrganizationsAndInvitations(t *testing.T) {
 				t.Errorf("no audit event %s in %v", want, seen)
 			}
 		}
+	})
+}
+
+// TestLogoutEndsSubscriptionsAtOnce: a subscription of a login that ends
+// is ended by the change feed's signal, long before its periodic check.
+func TestLogoutEndsSubscriptionsAtOnce(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarnessWith(t, db, graph.Options{Introspection: true, Websocket: graph.WebsocketOptions{Recheck: time.Hour}})
+		token := h.login("mia", "member password")
+		c, err := h.subscribe(token, usageSubscription, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		publish := func() { h.feed.PublishUsage(livefeed.UsageEvent{RequestID: "live", OrgID: h.org.ID}) }
+		if msg := c.until(publish); msg["type"] != "next" {
+			t.Fatalf("before logout: %v", msg)
+		}
+		h.do(token, `mutation { logout }`, nil).ok(t)
+		start := time.Now()
+		for time.Since(start) < time.Second {
+			publish()
+			if m, ok := c.readWithin(50 * time.Millisecond); ok && m["type"] != "next" {
+				if m["type"] != "error" || !strings.Contains(string(mustJSON(m)), "UNAUTHENTICATED") {
+					t.Fatalf("the subscription ended with %s", mustJSON(m))
+				}
+				return
+			}
+		}
+		t.Fatal("the subscription of a logged-out session still runs a second later")
 	})
 }
