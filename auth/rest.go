@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/sluicehq/sluice/ent/auditevent"
+	"github.com/sluicehq/sluice/usererr"
 )
 
 // LoginHandler serves the REST login for scripts:
@@ -40,6 +41,9 @@ func (a *Authenticator) LoginHandler() http.Handler {
 			return
 		case errors.Is(err, ErrLoginFailed):
 			writeDetail(w, http.StatusUnauthorized, err.Error())
+			return
+		case errors.As(err, new(*usererr.Error)):
+			writeDetail(w, http.StatusForbidden, err.Error())
 			return
 		case err != nil:
 			a.Log.ErrorContext(r.Context(), "login failed", "err", err)

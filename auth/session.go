@@ -14,6 +14,10 @@ import (
 	"github.com/sluicehq/sluice/usererr"
 )
 
+// sessionKeep is how long a session's row outlives its expiry, for the
+// record, before a login deletes it.
+const sessionKeep = 7 * 24 * time.Hour
+
 // seenEvery is how stale a session's last_seen_at may get before a request
 // writes it again: a busy session costs one write a minute, not one a
 // request.
@@ -54,6 +58,10 @@ func (a *Authenticator) startSession(ctx context.Context, u *ent.User, m *ent.Me
 	}
 	if err := a.Client.User.UpdateOneID(u.ID).SetLastLoginAt(now).SetLastOrganizationID(m.OrganizationID).Exec(ctx); err != nil {
 		a.Log.WarnContext(ctx, "could not record the user's last login", "err", err)
+	}
+	// Logins are rare, so each one clears the rows of long-expired sessions.
+	if _, err := a.Client.Session.Delete().Where(session.ExpiresAtLT(now.Add(-sessionKeep))).Exec(ctx); err != nil {
+		a.Log.WarnContext(ctx, "could not delete expired sessions", "err", err)
 	}
 	isDefault := m.Edges.Organization != nil && m.Edges.Organization.IsDefault
 	return &Session{Token: token, Expires: exp, Viewer: &Viewer{
@@ -287,7 +295,7 @@ func (a *Authenticator) lastMembership(ctx context.Context, u *ent.User) (*ent.M
 		Order(ent.Asc(membership.FieldID)).
 		First(ctx)
 	if ent.IsNotFound(err) {
-		return nil, errors.New("your account belongs to no organization; ask an admin to add you")
+		return nil, usererr.Errorf("FORBIDDEN", "your account belongs to no organization; ask an admin to invite you")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up membership: %w", err)

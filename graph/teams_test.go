@@ -41,11 +41,18 @@ func TestSessionsEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		// A login deletes the rows of sessions long expired.
+		old := h.client.Session.Create().SetUserID(h.userID("sam")).SetOrganizationID(h.org.ID).
+			SetExpiresAt(time.Now().Add(-8 * 24 * time.Hour)).SaveX(ctx)
+
 		// logout ends this session only.
 		one, two := h.login("sam", "sam's first password"), h.login("sam", "sam's first password")
 		res := h.do(one, `{ mySessions { id current userAgent } }`, nil).ok(t)
 		if n := len(res.get("mySessions").([]any)); n != 2 || res.get("mySessions.0.current") != false || res.get("mySessions.1.current") != true {
 			t.Fatalf("mySessions = %s, want two, the older one current", res.raw)
+		}
+		if _, err := h.client.Session.Get(ctx, old.ID); !ent.IsNotFound(err) {
+			t.Fatalf("a session expired 8 days ago outlived a login: %v", err)
 		}
 		h.do(one, `mutation { logout }`, nil).ok(t)
 		refused(t, h, one, "logout")
@@ -203,6 +210,10 @@ func TestOrganizationsAndInvitations(t *testing.T) {
 		// Removing pat refuses pat's token at once.
 		h.do(acmeAdmin, `mutation($id: ID!) { removeMember(userId: $id) }`, map[string]any{"id": ids["pat"]}).ok(t)
 		refused(t, h, pat, "removeMember")
+		res = h.do("", `mutation { login(username: "pat", password: "pat's own password") { token } }`, nil).wantCode(t, "FORBIDDEN")
+		if !strings.Contains(res.Errors[0].Message, "no organization") {
+			t.Fatalf("login of a person in no organization: %s", res.raw)
+		}
 		// mia leaves Acme; her Acme session ends, her default one does not.
 		h.do(mia, `mutation { leaveOrganization }`, nil).ok(t)
 		refused(t, h, mia, "leaveOrganization")
