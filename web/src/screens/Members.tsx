@@ -180,7 +180,7 @@ function InviteCard() {
     return (
       <section className="card" aria-labelledby="invite-title">
         <h2 id="invite-title">Invitation link</h2>
-        <SecretReveal secret={link} onDone={() => setLink(null)}>
+        <SecretReveal secret={link} what="link" onDone={() => setLink(null)}>
           <p className="muted">Send it to the person you invite to {viewer.organization}. It works once and expires in 3 days.</p>
         </SecretReveal>
       </section>
