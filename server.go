@@ -77,6 +77,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = adminCommand(ctx, args, getenv, stdout, stderr)
 	case "rotate-master-key":
 		err = rotateMasterKey(ctx, args, getenv, stdout, stderr)
+	case "apply":
+		err = applyCommand(ctx, args, getenv, stdout, stderr)
+	case "export":
+		err = exportCommand(ctx, args, getenv, stdout, stderr)
 	case "help":
 		config.Usage(stdout, "sluice")
 	default:

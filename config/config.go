@@ -405,7 +405,11 @@ func Usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "  admin create-organization --name NAME [--username ADMIN]\n")
 	fmt.Fprintf(w, "                      create an organization, with an existing user as its first admin\n")
 	fmt.Fprintf(w, "  admin add-member --username NAME --organization NAME [--role admin|member]\n")
-	fmt.Fprintf(w, "                      add an existing user to an organization\n\n")
+	fmt.Fprintf(w, "                      add an existing user to an organization\n")
+	fmt.Fprintf(w, "  apply -f sluice.yaml [--dry-run] [--prune] [--server URL] [--organization NAME]\n")
+	fmt.Fprintf(w, "                      make the gateway match a configuration file (see the README)\n")
+	fmt.Fprintf(w, "  export [-o FILE] [--server URL] [--organization NAME]\n")
+	fmt.Fprintf(w, "                      write the gateway's configuration as such a file\n\n")
 	fmt.Fprintf(w, "Flags (each also read from its environment variable; a flag wins):\n")
 	for _, s := range settings {
 		def := ""

@@ -76,6 +76,9 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[in
 	scope := auditevent.OrganizationID(v.OrgID)
 	if v.InstanceAdmin {
 		// Events with no organization (failed logins) belong to the instance.
+		if mergedAuditOrder(orderBy) {
+			return r.instanceAuditEvents(ctx, v.OrgID, after, first, before, last, orderBy, where)
+		}
 		scope = auditevent.Or(scope, auditevent.OrganizationIDIsNil())
 	}
 	q := r.Client.AuditEvent.Query().Where(scope)
@@ -129,10 +132,14 @@ func (r *queryResolver) Services(ctx context.Context, after *entgql.Cursor[int],
 
 // UsageRecords is the resolver for the usageRecords field.
 func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) (*ent.UsageRecordConnection, error) {
-	if _, err := viewer(ctx); err != nil {
+	v, err := viewer(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if err := usagewhere.Check(where); err != nil {
+		return nil, err
+	}
+	if err := usagewhere.Narrow(ctx, r.Client, v.OrgID, where); err != nil {
 		return nil, err
 	}
 	conn, err := r.Client.UsageRecord.Query().Paginate(withoutCount(ctx), after, first, before, last,

@@ -19,28 +19,40 @@ const (
 )
 
 // cappedCount counts a query's rows up to limit: the count, and whether
-// it is exact (at most limit rows match).
-func cappedCount[Q interface {
-	Limit(int) Q
-	IDs(context.Context) ([]int, error)
-}](ctx context.Context, q Q, limit int) (int, bool, error) {
-	ids, err := q.Limit(limit + 1).IDs(ctx)
+// it is exact (at most limit rows match). Both steps count in the
+// database, which hands back one row: whether a row lies past limit, then,
+// when none does, how many there are.
+func cappedCount[Q cappable[Q]](ctx context.Context, q Q, limit int) (int, bool, error) {
+	past, err := q.Clone().Offset(limit).Limit(1).IDs(ctx)
 	if err != nil {
 		return 0, false, fmt.Errorf("count: %w", err)
 	}
-	if len(ids) > limit {
+	if len(past) > 0 {
 		return limit, false, nil
 	}
-	return len(ids), true, nil
+	n, err := q.Count(ctx)
+	if err != nil {
+		return 0, false, fmt.Errorf("count: %w", err)
+	}
+	if n > limit { // rows written between the two steps
+		return limit, false, nil
+	}
+	return n, true, nil
+}
+
+// cappable is an ent query that cappedCount can count.
+type cappable[Q any] interface {
+	Clone() Q
+	Offset(int) Q
+	Limit(int) Q
+	IDs(context.Context) ([]int, error)
+	Count(context.Context) (int, error)
 }
 
 // countTotal sets a connection's totalCount (through total) and its
 // totalCountIsExact from q's matches counted up to limit, when the query
 // asks for either; otherwise it counts nothing.
-func countTotal[Q interface {
-	Limit(int) Q
-	IDs(context.Context) ([]int, error)
-}](ctx context.Context, l *pageLoader, conn any, total *int, q Q, limit int) error {
+func countTotal[Q cappable[Q]](ctx context.Context, l *pageLoader, conn any, total *int, q Q, limit int) error {
 	if !countAsked(ctx) {
 		return nil
 	}

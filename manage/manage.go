@@ -92,8 +92,14 @@ func (m *Manager) Target(ctx context.Context, id int) (*ent.ServiceTarget, error
 	return t, nil
 }
 
-// withTx runs fn in a transaction, rolling back on error.
+// withTx runs fn in a transaction, rolling back on error. Under a context
+// that carries a transaction (ent.NewTxContext) fn runs in that one, which
+// its owner commits or rolls back: several operations then change
+// everything or nothing.
 func withTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		return fn(tx)
+	}
 	tx, err := client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)

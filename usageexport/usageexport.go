@@ -67,6 +67,12 @@ func Handler(client *ent.Client, log *slog.Logger) http.Handler {
 			writeDetail(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		org := auth.ViewerFrom(ctx).OrgID
+		if err := usagewhere.Narrow(ctx, client, org, where); err != nil {
+			log.ErrorContext(ctx, "usage export", "err", err)
+			writeDetail(w, http.StatusServiceUnavailable, "the models in use could not be read; try again")
+			return
+		}
 		var filter predicate.UsageRecord
 		if where != nil {
 			p, err := where.P()
@@ -76,7 +82,6 @@ func Handler(client *ent.Client, log *slog.Logger) http.Handler {
 			}
 			filter = p
 		}
-		org := auth.ViewerFrom(ctx).OrgID
 		if ok, why := exports.enter(org); !ok {
 			w.Header().Set("Retry-After", "30")
 			writeDetail(w, http.StatusTooManyRequests, why)

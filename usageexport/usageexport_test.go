@@ -3,6 +3,7 @@ package usageexport_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -21,7 +22,10 @@ import (
 	"github.com/sluicehq/sluice/ent/organization"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/rollup"
+	"github.com/sluicehq/sluice/tokens"
 	"github.com/sluicehq/sluice/usageexport"
+	"github.com/sluicehq/sluice/usagelog"
 )
 
 // fixture is two organizations' usage behind the API and the export, as
@@ -36,8 +40,8 @@ func newFixture(t testing.TB, db *database.DB, records int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tokens, _ := auth.NewTokens("0123456789abcdef0123456789abcdef", time.Hour)
-	a := auth.NewAuthenticator(db.Client, tokens, log)
+	issuer, _ := auth.NewTokens("0123456789abcdef0123456789abcdef", time.Hour)
+	a := auth.NewAuthenticator(db.Client, issuer, log)
 	f := &fixture{}
 	login := func(org string) (string, *ent.Organization) {
 		o, err := auth.CreateOrganization(ctx, db.Client, org, false)
@@ -60,7 +64,11 @@ func newFixture(t testing.TB, db *database.DB, records int) *fixture {
 	key := db.Client.APIKey.Create().SetOrganizationID(org.ID).SetServiceID(svc.ID).SetName("@ops").SetKeyPrefix("sk_x").SetKeyHash("h").SetKeyLastFour("abcd").SaveX(ctx)
 	f.svc, f.key = svc.ID, key.ID
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	var batch []*ent.UsageRecordCreate
+	// Records are written as the gateway writes them: by the usage writer,
+	// with their roll-ups, which the model filter reads the models in use from.
+	w := usagelog.New(db, usagelog.Options{BatchSize: 500, InTx: func(ctx context.Context, tx *sql.Tx, batch []usagelog.Record) error {
+		return rollup.Add(ctx, tx, db.Dialect, batch)
+	}})
 	for i := range records {
 		status := 200
 		if i%7 == 0 {
@@ -71,17 +79,16 @@ func newFixture(t testing.TB, db *database.DB, records int) *fixture {
 			model = "claude-sonnet"
 		}
 		// Pairs share a creation time, so paging must break ties by id.
-		batch = append(batch, db.Client.UsageRecord.Create().SetOrganizationID(org.ID).SetServiceID(svc.ID).SetAPIKeyID(key.ID).
-			SetCreatedAt(start.Add(time.Duration(i/2)*time.Minute)).SetRequestID(fmt.Sprintf("req-%d", i)).
-			SetProtocol("openai").SetEndpoint("/v1/chat/completions").SetModel(model).SetStatus(status).
-			SetInputTokens(int64(i)).SetOutputTokens(2).SetCost(1500).SetLatencyUs(int64(1000+i)).SetError("-boom"))
-		if len(batch) == 500 || i == records-1 {
-			db.Client.UsageRecord.CreateBulk(batch...).ExecX(ctx)
-			batch = batch[:0]
-		}
+		w.Add(usagelog.Record{OrganizationID: org.ID, ServiceID: svc.ID, APIKeyID: key.ID,
+			CreatedAt: start.Add(time.Duration(i/2) * time.Minute), RequestID: fmt.Sprintf("req-%d", i),
+			Protocol: "openai", Endpoint: "/v1/chat/completions", Model: model, Status: status,
+			Tokens: tokens.Tokens{InputTokens: int64(i), OutputTokens: 2}, Cost: 1500, Priced: true, LatencyUs: int64(1000 + i), Error: "-boom"})
 	}
-	db.Client.UsageRecord.Create().SetOrganizationID(other.ID).SetServiceID(svc.ID).SetAPIKeyID(key.ID).SetCreatedAt(start).
-		SetRequestID("theirs").SetProtocol("openai").SetEndpoint("/v1/chat/completions").SetModel("gpt-4o").SetStatus(200).ExecX(ctx)
+	w.Add(usagelog.Record{OrganizationID: other.ID, ServiceID: svc.ID, APIKeyID: key.ID, CreatedAt: start,
+		RequestID: "theirs", Protocol: "openai", Endpoint: "/v1/chat/completions", Model: "gpt-4o", Status: 200, Priced: true})
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", a.Middleware(graph.NewHandler(&graph.Resolver{Client: db.Client, DB: db, Log: log, Auth: a}, graph.Options{})))

@@ -4,10 +4,13 @@
 package usagewhere
 
 import (
+	"context"
+	"fmt"
 	"reflect"
 	"strings"
 
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/usagerollupday"
 	"github.com/sluicehq/sluice/usererr"
 )
 
@@ -46,4 +49,53 @@ func Check(w *ent.UsageRecordWhereInput) error {
 		}
 	}
 	return nil
+}
+
+// Narrow turns a model text match (modelContainsFold) into an exact model
+// when the organization has used exactly one model containing the text,
+// and into a match of nothing when it has used none, so that the model's
+// index answers instead of a walk of every record that reads each one's
+// model. The models an organization has used are its daily roll-ups'
+// (written with every record and never deleted, so no record's model is
+// missing). Several models containing the text stay a text match. Only the
+// top level of w is narrowed.
+func Narrow(ctx context.Context, client *ent.Client, org int, w *ent.UsageRecordWhereInput) error {
+	if w == nil || w.ModelContainsFold == nil || w.Model != nil || !ascii(*w.ModelContainsFold) {
+		return nil
+	}
+	used, err := client.UsageRollupDay.Query().
+		Where(usagerollupday.OrganizationID(org)).
+		Unique(true).
+		Select(usagerollupday.FieldModel).
+		Strings(ctx)
+	if err != nil {
+		return fmt.Errorf("models in use: %w", err)
+	}
+	text := strings.ToLower(*w.ModelContainsFold)
+	var matches []string
+	for _, m := range used {
+		if strings.Contains(strings.ToLower(m), text) {
+			matches = append(matches, m)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		// No model contains the text, so none equals it: the exact match
+		// finds nothing, through the index.
+		w.Model, w.ModelContainsFold = w.ModelContainsFold, nil
+	case 1:
+		w.Model, w.ModelContainsFold = &matches[0], nil
+	}
+	return nil
+}
+
+// ascii reports whether s is non-empty ASCII, which the databases' text
+// matches and Go fold alike; other text is left to the database.
+func ascii(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return s != ""
 }

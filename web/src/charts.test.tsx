@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { alignSeries, bucketStarts, TimeChart } from './chart';
 import { routeOf } from './App';
-import { errorsText } from './screens/Overview';
+import { errorsText, FirstOf } from './screens/Overview';
 
 const h = 3600_000;
 const from = Date.parse('2026-01-01T00:00:00Z');
@@ -41,5 +41,18 @@ describe('routes and error counts', () => {
     expect(errorsText(5, 0)).toBe('5 errors');
     expect(errorsText(5, 2)).toBe('3 errors · 2 refused');
     expect(errorsText(2, 1)).toBe('1 error · 1 refused');
+  });
+});
+
+describe('the overview\'s first of a list', () => {
+  it('says nothing when the card shows the whole list', () => {
+    expect(renderToStaticMarkup(<FirstOf shown={3} total={3} exact what="services" href="/dashboard/services" screen="Services" />)).toBe('');
+  });
+  it('says how many more there are and where, a capped count with a plus', () => {
+    const all = renderToStaticMarkup(<FirstOf shown={24} total={1000} exact what="services" href="/dashboard/services" screen="Services" />);
+    expect(all).toContain('The first 24 of 1,000 services by name');
+    expect(all).toContain('href="/dashboard/services"');
+    const capped = renderToStaticMarkup(<FirstOf shown={24} total={10000} exact={false} what="keys" href="/dashboard/keys" screen="API keys" />);
+    expect(capped).toContain('The first 24 of 10,000+ keys by name');
   });
 });

@@ -28,7 +28,7 @@ const OverviewQuery = graphql(`
       currency
       enforced
     }
-    services(first: 100, orderBy: { field: SERVICE_NAME }) {
+    services(first: 24, orderBy: { field: SERVICE_NAME }) {
       totalCount
       edges {
         node {
@@ -45,7 +45,9 @@ const OverviewQuery = graphql(`
         }
       }
     }
-    apiKeys(first: 100, where: { isManagementKey: false }, orderBy: { field: NAME }) {
+    apiKeys(first: 24, where: { isManagementKey: false }, orderBy: { field: NAME }) {
+      totalCount
+      totalCountIsExact
       edges {
         node {
           id
@@ -283,6 +285,7 @@ export function Overview() {
               ))}
             </div>
           )}
+          <FirstOf shown={services.length} total={data.services.totalCount} exact what="services" href="/dashboard/services" screen="Services" />
         </div>
 
         {keys.length > 0 && (
@@ -306,6 +309,7 @@ export function Overview() {
                 </tbody>
               </table>
             </ScrollBox>
+            <FirstOf shown={keys.length} total={data.apiKeys.totalCount} exact={data.apiKeys.totalCountIsExact} what="keys" href="/dashboard/keys" screen="API keys" />
           </div>
         )}
 
@@ -328,6 +332,19 @@ export function Overview() {
     );
   };
   return <Page title="Overview">{body()}</Page>;
+}
+
+/** Says that a card shows only the first of a list, and where the rest is:
+ * the overview shows the first 24 services and keys by name with their
+ * spend, as their own screens' first pages do, not every one. */
+export function FirstOf({ shown, total, exact, what, href, screen }: { shown: number; total: number; exact: boolean; what: string; href: string; screen: string }) {
+  if (shown >= total && exact) return null;
+  return (
+    <p className="muted small" data-testid={`first-of-${what}`}>
+      The first {formatInt(shown)} of {formatInt(total)}
+      {exact ? '' : '+'} {what} by name; the <Link href={href}>{screen}</Link> screen has them all.
+    </p>
+  );
 }
 
 /** The errors of a set of requests, the gateway's refusals apart. */
