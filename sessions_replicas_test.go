@@ -60,14 +60,23 @@ func TestTwoReplicasEndSessions(t *testing.T) {
 	}
 }
 
-// viewerCode asks base who token is and returns the error code, "" when
-// the token is accepted.
+// viewerCode asks base for the caller's services with token and returns
+// the error code, "" when the token is accepted.
 func viewerCode(t *testing.T, base, token string) string {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": `{ services { totalCount } }`})
+	return gqlCode(t, base, token, `{ services { totalCount } }`, nil)
+}
+
+// gqlCode runs a GraphQL operation on base with token (none when empty)
+// and returns the first error's code, "" when there is none.
+func gqlCode(t *testing.T, base, token, query string, vars map[string]any) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
