@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -355,20 +353,5 @@ func TestTwoReplicasPace(t *testing.T) {
 // loginCode logs in as admin and returns the error code, "" for a login.
 func loginCode(t *testing.T, base, password string) string {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": `mutation($p: String!) { login(username: "admin", password: $p) { token } }`, "variables": map[string]any{"p": password}})
-	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Errors []struct {
-			Extensions struct{ Code string } `json:"extensions"`
-		} `json:"errors"`
-	}
-	json.NewDecoder(resp.Body).Decode(&out)
-	if len(out.Errors) == 0 {
-		return ""
-	}
-	return out.Errors[0].Extensions.Code
+	return gqlCode(t, base, "", `mutation($p: String!) { login(username: "admin", password: $p) { token } }`, map[string]any{"p": password})
 }

@@ -32,6 +32,8 @@ import (
 	"github.com/sluicehq/sluice/connlimit"
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/user"
 	"github.com/sluicehq/sluice/gcpace"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/headroom"
@@ -670,24 +672,33 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-// adminCommand recovers access from the command line: `admin create` adds a
-// user to the default organization, `admin reset-password` sets a new
-// password. The password comes from SLUICE_ADMIN_PASSWORD, or is generated
-// and printed once.
+// adminCommand manages people from the command line: `admin create` adds a
+// user to an organization (the default one unless --organization names
+// another), `admin reset-password` sets a new password and ends the user's
+// sessions, `admin create-organization` makes an organization (with
+// --username as its first admin), and `admin add-member` gives an existing
+// user a membership. A password comes from SLUICE_ADMIN_PASSWORD, or is
+// generated and printed once.
 func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const subcommands = "create, reset-password, create-organization or add-member"
 	if len(args) == 0 {
-		return errors.New("admin needs a subcommand: create or reset-password; see sluice --help")
+		return errors.New("admin needs a subcommand: " + subcommands + "; see sluice --help")
 	}
 	sub, args := args[0], args[1:]
-	var username, role string
+	var username, role, orgName, name string
 	cfg, err := config.ParseCommand("sluice admin", args, getenv, stdout, func(fs *flag.FlagSet) {
 		fs.StringVar(&username, "username", "", "the user's name")
 		fs.StringVar(&role, "role", string(auth.RoleAdmin), "admin or member")
+		fs.StringVar(&orgName, "organization", "", "the organization's name (default: the default organization)")
+		fs.StringVar(&name, "name", "", "the new organization's name (create-organization)")
 	})
 	if err != nil {
 		return err
 	}
-	if username == "" {
+	switch {
+	case sub == "create-organization" && name == "":
+		return errors.New("admin create-organization needs --name NAME")
+	case sub != "create-organization" && username == "":
 		return errors.New("admin " + sub + " needs --username NAME")
 	}
 	if role != string(auth.RoleAdmin) && role != string(auth.RoleMember) {
@@ -702,28 +713,64 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer db.Close()
+	org := func() (*ent.Organization, error) {
+		if orgName == "" {
+			return auth.DefaultOrganization(ctx, db.Client)
+		}
+		return auth.OrganizationNamed(ctx, db.Client, orgName)
+	}
 	password := cfg.AdminPassword
-	generated := password == ""
-	if generated {
-		password = auth.GeneratePassword()
+	generated := false
+	switch sub {
+	case "create", "reset-password":
+		if generated = password == ""; generated {
+			password = auth.GeneratePassword()
+		}
 	}
 	switch sub {
 	case "create":
-		org, err := auth.DefaultOrganization(ctx, db.Client)
+		o, err := org()
 		if err != nil {
 			return err
 		}
-		if err := auth.CreateUser(ctx, db.Client, username, password, org.ID, auth.Role(role)); err != nil {
+		if err := auth.CreateUser(ctx, db.Client, username, password, o.ID, auth.Role(role)); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "created %s %q in organization %q\n", role, username, org.Name)
+		fmt.Fprintf(stdout, "created %s %q in organization %q\n", role, username, o.Name)
 	case "reset-password":
 		if err := auth.ResetPassword(ctx, db.Client, username, password); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "password of %q reset\n", username)
+		fmt.Fprintf(stdout, "password of %q reset; its sessions ended\n", username)
+	case "create-organization":
+		adminID := 0
+		if username != "" {
+			u, err := db.Client.User.Query().Where(user.Username(username)).Only(ctx)
+			if err != nil {
+				return fmt.Errorf("look up user %q: %w", username, err)
+			}
+			adminID = u.ID
+		}
+		o, err := auth.CreateOrganizationWithAdmin(ctx, db.Client, name, adminID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created organization %q (id %d)\n", o.Name, o.ID)
+	case "add-member":
+		o, err := org()
+		if err != nil {
+			return err
+		}
+		u, err := db.Client.User.Query().Where(user.Username(username)).Only(ctx)
+		if err != nil {
+			return fmt.Errorf("look up user %q: %w", username, err)
+		}
+		if _, err := auth.AddMember(ctx, db.Client, u.ID, o.ID, auth.Role(role)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "added %q to organization %q as %s\n", username, o.Name, role)
 	default:
-		return fmt.Errorf("unknown admin subcommand %q: use create or reset-password", sub)
+		return fmt.Errorf("unknown admin subcommand %q: use %s", sub, subcommands)
 	}
 	if generated {
 		fmt.Fprintf(stdout, "password: %s\n(shown only now)\n", password)

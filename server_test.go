@@ -332,6 +332,24 @@ func TestBootstrapAdminAndRecovery(t *testing.T) {
 	if code := run(context.Background(), []string{"admin", "create", "--username", "mia"}, getenv, io.Discard, &stderr); code != 1 || !strings.Contains(stderr.String(), "already exists") {
 		t.Fatalf("duplicate admin create: exit %d, %s", code, stderr.String())
 	}
+	// Organizations and memberships from the command line.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create-organization", "--name", "Acme", "--username", "mia"}, `created organization "Acme"`},
+		{[]string{"add-member", "--username", "admin", "--organization", "Acme", "--role", "member"}, `added "admin" to organization "Acme" as member`},
+		{[]string{"create", "--username", "pat", "--organization", "Acme", "--role", "member"}, `created member "pat" in organization "Acme"`},
+	} {
+		out.Reset()
+		if code := run(context.Background(), append([]string{"admin"}, c.args...), getenv, &out, io.Discard); code != 0 || !strings.Contains(out.String(), c.want) {
+			t.Fatalf("admin %v: exit %d, %s", c.args, code, out.String())
+		}
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"admin", "add-member", "--username", "admin", "--organization", "Acme"}, getenv, io.Discard, &stderr); code != 1 || !strings.Contains(stderr.String(), "already a member") {
+		t.Fatalf("duplicate add-member: exit %d, %s", code, stderr.String())
+	}
 	base, _ = startBinary(t, getenv)
 	for _, c := range []struct {
 		user, pw string

@@ -67,12 +67,12 @@ func TestTokens(t *testing.T) {
 	}
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	tok.now = func() time.Time { return now }
-	s, exp, err := tok.Issue(7, 9)
-	if err != nil || !exp.Equal(now.Add(time.Hour)) {
-		t.Fatalf("Issue = %v, %v", exp, err)
+	s, err := tok.Issue(7, 9, 11, now.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("Issue: %v", err)
 	}
-	if u, o, err := tok.Parse(s); err != nil || u != 7 || o != 9 {
-		t.Fatalf("Parse = %d %d %v", u, o, err)
+	if c, err := tok.Parse(s); err != nil || c != (Claims{UserID: 7, OrgID: 9, SessionID: 11}) {
+		t.Fatalf("Parse = %+v %v", c, err)
 	}
 	other, _ := NewTokens("another-secret-another-secret!!", time.Hour)
 	none := jwt.NewWithClaims(jwt.SigningMethodNone, claims{Org: 9, RegisteredClaims: jwt.RegisteredClaims{
@@ -81,21 +81,25 @@ func TestTokens(t *testing.T) {
 	hs512 := jwt.NewWithClaims(jwt.SigningMethodHS512, claims{Org: 9, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: issuer, Subject: "7", ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}})
 	wrongAlg, _ := hs512.SignedString(tok.secret)
-	signedByOther, _, _ := other.Issue(7, 9)
+	signedByOther, _ := other.Issue(7, 9, 11, now.Add(time.Hour))
+	noSession := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Org: 9, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: issuer, Subject: "7", ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}})
+	withoutSession, _ := noSession.SignedString(tok.secret)
 	cases := map[string]string{
 		"alg none":     unsigned,
 		"alg HS512":    wrongAlg,
 		"other secret": signedByOther,
 		"garbage":      "a.b.c",
 		"tampered":     s[:len(s)-2] + "xx",
+		"no session":   withoutSession,
 	}
 	for name, bad := range cases {
-		if _, _, err := tok.Parse(bad); err == nil {
+		if _, err := tok.Parse(bad); err == nil {
 			t.Errorf("%s: token accepted", name)
 		}
 	}
 	now = now.Add(time.Hour + time.Second)
-	if _, _, err := tok.Parse(s); err == nil {
+	if _, err := tok.Parse(s); err == nil {
 		t.Error("expired token accepted")
 	}
 	if _, err := NewTokens("short", time.Hour); err == nil {

@@ -60,6 +60,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 			}
 		}
 		ctx = WithClientIP(ctx, ClientIP(r))
+		ctx = context.WithValue(ctx, userAgentKey{}, r.UserAgent())
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -70,13 +71,16 @@ func (a *Authenticator) Resolve(ctx context.Context, credential string) (*Viewer
 	if strings.HasPrefix(credential, "sk_") {
 		return a.resolveManagementKey(ctx, credential)
 	}
-	userID, orgID, err := a.Tokens.Parse(credential)
+	c, err := a.Tokens.Parse(credential)
 	if err != nil {
 		a.Log.DebugContext(ctx, "refused login token", "err", err)
 		return nil, ErrBadToken
 	}
+	if err := a.checkSession(ctx, c); err != nil {
+		return nil, err
+	}
 	m, err := a.Client.Membership.Query().
-		Where(membership.UserID(userID), membership.OrganizationID(orgID)).
+		Where(membership.UserID(c.UserID), membership.OrganizationID(c.OrgID)).
 		WithUser().WithOrganization().
 		Only(ctx)
 	if ent.IsNotFound(err) {
@@ -86,11 +90,12 @@ func (a *Authenticator) Resolve(ctx context.Context, credential string) (*Viewer
 		return nil, fmt.Errorf("look up membership: %w: %w", ErrLookup, err)
 	}
 	return &Viewer{
-		OrgID:         orgID,
+		OrgID:         c.OrgID,
 		Role:          Role(m.Role),
 		InstanceAdmin: m.Role == membership.RoleAdmin && m.Edges.Organization.IsDefault,
-		UserID:        userID,
+		UserID:        c.UserID,
 		Username:      m.Edges.User.Username,
+		SessionID:     c.SessionID,
 	}, nil
 }
 
@@ -140,27 +145,61 @@ func (e *LoginLimitedError) Error() string {
 	return fmt.Sprintf("too many failed logins; try again in %d seconds", int(e.RetryAfter.Seconds()+0.999))
 }
 
-// Login checks a username and password and returns a token for the user's
-// first organization (the default one for the bootstrap admin). After 5
-// failures in a minute for the username from the client address, or 100
-// for the username or the address alone, every attempt they cover is
-// refused with *LoginLimitedError, even with the right password.
-func (a *Authenticator) Login(ctx context.Context, username, password, clientIP string) (token string, expires time.Time, v *Viewer, err error) {
+// LoginRequest is a login attempt: the credentials, the organization
+// asked for (0: the one the user last used), and where it comes from.
+type LoginRequest struct {
+	Username, Password string
+	OrgID              int
+	Client
+}
+
+// Login checks a username and password and starts a session in the
+// organization asked for, else the one the user last used, else the first
+// one joined. After 5 failures in a minute for the username from the
+// client address, or 100 for the username or the address alone, every
+// attempt they cover is refused with *LoginLimitedError, even with the
+// right password.
+func (a *Authenticator) Login(ctx context.Context, req LoginRequest) (*Session, error) {
+	u, err := a.Client.User.Query().Where(user.Username(req.Username)).Only(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("look up user: %w", err)
+	}
+	if err := a.checkPasswordOf(ctx, req.Username, u, req.Password, req.IP); err != nil {
+		return nil, err
+	}
+	var m *ent.Membership
+	if req.OrgID != 0 {
+		m, err = a.membership(ctx, u.ID, req.OrgID)
+	} else {
+		m, err = a.lastMembership(ctx, u)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a.startSession(ctx, u, m, req.Client)
+}
+
+// checkPassword checks u's password as a login attempt is checked.
+func (a *Authenticator) checkPassword(ctx context.Context, u *ent.User, password, clientIP string) error {
+	return a.checkPasswordOf(ctx, u.Username, u, password, clientIP)
+}
+
+// checkPasswordOf checks password against the user named username (u, or
+// nil when there is none), counting the attempt against the login limits:
+// ErrLoginFailed for a wrong username and a wrong password alike, at the
+// same cost.
+func (a *Authenticator) checkPasswordOf(ctx context.Context, username string, u *ent.User, password, clientIP string) error {
 	name := strings.ToLower(username)
 	tickets, err := a.takeLogin(ctx, "pair:"+name+"\x00"+clientIP, "user:"+name, "ip:"+clientIP)
 	if err != nil {
-		return "", time.Time{}, nil, err
-	}
-	u, err := a.Client.User.Query().Where(user.Username(username)).Only(ctx)
-	if err != nil && !ent.IsNotFound(err) {
-		return "", time.Time{}, nil, fmt.Errorf("look up user: %w", err)
+		return err
 	}
 	if u == nil {
 		CheckPassword(dummyHash, password) // same cost as a real check
-		return "", time.Time{}, nil, ErrLoginFailed
+		return ErrLoginFailed
 	}
 	if !CheckPassword(u.PasswordHash, password) {
-		return "", time.Time{}, nil, ErrLoginFailed
+		return ErrLoginFailed
 	}
 	// The right password: this attempt is no failure.
 	for _, t := range tickets {
@@ -168,26 +207,7 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 			a.Log.WarnContext(ctx, "could not uncount a successful login", "err", err)
 		}
 	}
-	m, err := a.Client.Membership.Query().
-		Where(membership.UserID(u.ID)).
-		WithOrganization().
-		Order(ent.Asc(membership.FieldID)).
-		First(ctx)
-	if ent.IsNotFound(err) {
-		return "", time.Time{}, nil, errors.New("your account belongs to no organization; ask an admin to add you")
-	}
-	if err != nil {
-		return "", time.Time{}, nil, fmt.Errorf("look up membership: %w", err)
-	}
-	token, expires, err = a.Tokens.Issue(u.ID, m.OrganizationID)
-	if err != nil {
-		return "", time.Time{}, nil, err
-	}
-	_ = a.Client.User.UpdateOneID(u.ID).SetLastLoginAt(a.now().UTC()).Exec(ctx)
-	return token, expires, &Viewer{
-		OrgID: m.OrganizationID, Role: Role(m.Role), UserID: u.ID, Username: u.Username,
-		InstanceAdmin: m.Role == membership.RoleAdmin && m.Edges.Organization.IsDefault,
-	}, nil
+	return nil
 }
 
 // takeLogin counts a login attempt against the pair's limit and the
@@ -236,4 +256,13 @@ func WithClientIP(ctx context.Context, ip string) context.Context {
 func ClientIPFrom(ctx context.Context) string {
 	ip, _ := ctx.Value(clientIPKey{}).(string)
 	return ip
+}
+
+type userAgentKey struct{}
+
+// ClientFrom returns where the request came from, as Middleware recorded
+// it, for a session started by the request.
+func ClientFrom(ctx context.Context) Client {
+	ua, _ := ctx.Value(userAgentKey{}).(string)
+	return Client{IP: ClientIPFrom(ctx), UserAgent: ua}
 }

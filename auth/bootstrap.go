@@ -7,6 +7,7 @@ import (
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/organization"
+	"github.com/sluicehq/sluice/ent/session"
 	"github.com/sluicehq/sluice/ent/user"
 )
 
@@ -95,18 +96,42 @@ func CreateUser(ctx context.Context, client *ent.Client, username, password stri
 	return tx.Commit()
 }
 
-// ResetPassword sets a user's password.
+// ResetPassword sets a user's password and ends all of the user's
+// sessions.
 func ResetPassword(ctx context.Context, client *ent.Client, username, password string) error {
 	hash, err := HashPassword(password)
 	if err != nil {
 		return err
 	}
-	n, err := client.User.Update().Where(user.Username(username)).SetPasswordHash(hash).Save(ctx)
+	u, err := client.User.Query().Where(user.Username(username)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return fmt.Errorf("no user named %q", username)
+	}
 	if err != nil {
 		return fmt.Errorf("reset password of %q: %w", username, err)
 	}
-	if n == 0 {
-		return fmt.Errorf("no user named %q", username)
+	if err := client.User.UpdateOneID(u.ID).SetPasswordHash(hash).Exec(ctx); err != nil {
+		return fmt.Errorf("reset password of %q: %w", username, err)
+	}
+	_, err = client.Session.Update().Where(session.UserID(u.ID), session.EndedAtIsNil()).SetEndedAt(nowUTC()).Save(ctx)
+	if err != nil {
+		return fmt.Errorf("end the sessions of %q: %w", username, err)
 	}
 	return nil
+}
+
+// OrganizationNamed returns the organization with that name; an error
+// when there is none or several.
+func OrganizationNamed(ctx context.Context, client *ent.Client, name string) (*ent.Organization, error) {
+	orgs, err := client.Organization.Query().Where(organization.Name(name)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("look up organization %q: %w", name, err)
+	}
+	switch len(orgs) {
+	case 0:
+		return nil, fmt.Errorf("no organization named %q", name)
+	case 1:
+		return orgs[0], nil
+	}
+	return nil, fmt.Errorf("%d organizations are named %q; rename one through the admin API", len(orgs), name)
 }

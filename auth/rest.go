@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/sluicehq/sluice/ent/auditevent"
+	"github.com/sluicehq/sluice/usererr"
 )
 
 // LoginHandler serves the REST login for scripts:
@@ -25,7 +26,12 @@ func (a *Authenticator) LoginHandler() http.Handler {
 			writeDetail(w, http.StatusBadRequest, `send JSON {"username": "...", "password": "..."}`)
 			return
 		}
-		token, expires, v, err := a.Login(r.Context(), in.Username, in.Password, ClientIP(r))
+		sess, err := a.Login(r.Context(), LoginRequest{Username: in.Username, Password: in.Password,
+			Client: Client{IP: ClientIP(r), UserAgent: r.UserAgent()}})
+		var v *Viewer
+		if sess != nil {
+			v = sess.Viewer
+		}
 		a.auditRESTLogin(r, in.Username, v, err)
 		var limited *LoginLimitedError
 		switch {
@@ -36,6 +42,9 @@ func (a *Authenticator) LoginHandler() http.Handler {
 		case errors.Is(err, ErrLoginFailed):
 			writeDetail(w, http.StatusUnauthorized, err.Error())
 			return
+		case errors.As(err, new(*usererr.Error)):
+			writeDetail(w, http.StatusForbidden, err.Error())
+			return
 		case err != nil:
 			a.Log.ErrorContext(r.Context(), "login failed", "err", err)
 			writeDetail(w, http.StatusInternalServerError, "internal error")
@@ -44,9 +53,9 @@ func (a *Authenticator) LoginHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"access_token": token,
+			"access_token": sess.Token,
 			"token_type":   "bearer",
-			"expires_in":   int(expires.Sub(a.now()).Seconds()),
+			"expires_in":   int(sess.Expires.Sub(a.now()).Seconds()),
 		})
 	})
 }
@@ -65,7 +74,7 @@ func (a *Authenticator) auditRESTLogin(r *http.Request, username string, v *View
 		SetAction("login").
 		SetActorName(username).
 		SetTargetType("REST").
-		SetChanges(map[string]string{"username": username, "password": "changed"}).
+		SetChanges(map[string]string{"username": username}).
 		SetClientIP(ClientIP(r))
 	switch {
 	case loginErr == nil && v != nil:

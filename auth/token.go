@@ -33,17 +33,24 @@ func NewTokens(secret string, ttl time.Duration) (*Tokens, error) {
 func (t *Tokens) TTL() time.Duration { return t.ttl }
 
 type claims struct {
-	Org int `json:"org"`
+	Org     int `json:"org"`
+	Session int `json:"sid"`
 	jwt.RegisteredClaims
+}
+
+// Claims are what a verified token names: its user, organization and
+// session.
+type Claims struct {
+	UserID, OrgID, SessionID int
 }
 
 const issuer = "sluice"
 
-// Issue returns a token for user in organization org and when it expires.
-func (t *Tokens) Issue(userID, orgID int) (string, time.Time, error) {
+// Issue returns a token for session sessionID of user in organization org,
+// expiring at exp.
+func (t *Tokens) Issue(userID, orgID, sessionID int, exp time.Time) (string, error) {
 	now := t.now()
-	exp := now.Add(t.ttl)
-	c := claims{Org: orgID, RegisteredClaims: jwt.RegisteredClaims{
+	c := claims{Org: orgID, Session: sessionID, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    issuer,
 		Subject:   strconv.Itoa(userID),
 		IssuedAt:  jwt.NewNumericDate(now),
@@ -51,30 +58,31 @@ func (t *Tokens) Issue(userID, orgID int) (string, time.Time, error) {
 	}}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("sign token: %w", err)
+		return "", fmt.Errorf("sign token: %w", err)
 	}
-	return s, exp, nil
+	return s, nil
 }
 
 // ErrBadToken is returned for any token that does not verify; the reason
 // stays in the log, the caller learns only that it must log in again.
 var ErrBadToken = errors.New("token is invalid or expired; log in again")
 
-// Parse verifies a token and returns the user and organization it names.
-func (t *Tokens) Parse(token string) (userID, orgID int, err error) {
+// Parse verifies a token and returns what it names. A token without a
+// session (issued before sessions existed) is refused.
+func (t *Tokens) Parse(token string) (Claims, error) {
 	var c claims
-	_, err = jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(t.now),
 	)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w (%v)", ErrBadToken, err)
+		return Claims{}, fmt.Errorf("%w (%v)", ErrBadToken, err)
 	}
 	uid, err := strconv.Atoi(c.Subject)
-	if err != nil || c.Org == 0 {
-		return 0, 0, ErrBadToken
+	if err != nil || c.Org == 0 || c.Session == 0 {
+		return Claims{}, ErrBadToken
 	}
-	return uid, c.Org, nil
+	return Claims{UserID: uid, OrgID: c.Org, SessionID: c.Session}, nil
 }

@@ -29,6 +29,8 @@ type Viewer struct {
 	Username string // the user's name, or the management key's name
 
 	ManagementKeyID int // 0 for a user
+
+	SessionID int // the login's session; 0 for a management key
 }
 
 // IsAdmin reports whether the viewer may write in its organization.

@@ -32,11 +32,15 @@ const (
 	// TopicSettings: an organization's cost limits, project settings or
 	// prepaid balance enforcement changed.
 	TopicSettings = "settings"
+	// TopicSessions: logins ended (logout, a password change or reset,
+	// a switch of organization) or memberships changed, so that open
+	// subscriptions check their credential again at once.
+	TopicSessions = "sessions"
 )
 
 // Topics lists every topic, for subscribers that flush on any change and
 // for the reconnect path, which must assume all of them changed.
-var Topics = []string{TopicAPIKeys, TopicServices, TopicCredentials, TopicPrices, TopicStandards, TopicSettings}
+var Topics = []string{TopicAPIKeys, TopicServices, TopicCredentials, TopicPrices, TopicStandards, TopicSettings, TopicSessions}
 
 // Feed carries change signals to subscribers in this process and, for a
 // shared database, in every other replica.

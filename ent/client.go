@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/ent/balance"
 	"github.com/sluicehq/sluice/ent/budgetflush"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
+	"github.com/sluicehq/sluice/ent/invitation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -30,6 +31,7 @@ import (
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
+	"github.com/sluicehq/sluice/ent/session"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
@@ -55,6 +57,8 @@ type Client struct {
 	BudgetFlush *BudgetFlushClient
 	// BudgetReservation is the client for interacting with the BudgetReservation builders.
 	BudgetReservation *BudgetReservationClient
+	// Invitation is the client for interacting with the Invitation builders.
+	Invitation *InvitationClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// ModelPrice is the client for interacting with the ModelPrice builders.
@@ -73,6 +77,8 @@ type Client struct {
 	Service *ServiceClient
 	// ServiceTarget is the client for interacting with the ServiceTarget builders.
 	ServiceTarget *ServiceTargetClient
+	// Session is the client for interacting with the Session builders.
+	Session *SessionClient
 	// SpendWindow is the client for interacting with the SpendWindow builders.
 	SpendWindow *SpendWindowClient
 	// ThrottleMark is the client for interacting with the ThrottleMark builders.
@@ -102,6 +108,7 @@ func (c *Client) init() {
 	c.Balance = NewBalanceClient(c.config)
 	c.BudgetFlush = NewBudgetFlushClient(c.config)
 	c.BudgetReservation = NewBudgetReservationClient(c.config)
+	c.Invitation = NewInvitationClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.ModelPrice = NewModelPriceClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
@@ -111,6 +118,7 @@ func (c *Client) init() {
 	c.ProviderCredential = NewProviderCredentialClient(c.config)
 	c.Service = NewServiceClient(c.config)
 	c.ServiceTarget = NewServiceTargetClient(c.config)
+	c.Session = NewSessionClient(c.config)
 	c.SpendWindow = NewSpendWindowClient(c.config)
 	c.ThrottleMark = NewThrottleMarkClient(c.config)
 	c.UsageRecord = NewUsageRecordClient(c.config)
@@ -215,6 +223,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Balance:            NewBalanceClient(cfg),
 		BudgetFlush:        NewBudgetFlushClient(cfg),
 		BudgetReservation:  NewBudgetReservationClient(cfg),
+		Invitation:         NewInvitationClient(cfg),
 		Membership:         NewMembershipClient(cfg),
 		ModelPrice:         NewModelPriceClient(cfg),
 		Organization:       NewOrganizationClient(cfg),
@@ -224,6 +233,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ProviderCredential: NewProviderCredentialClient(cfg),
 		Service:            NewServiceClient(cfg),
 		ServiceTarget:      NewServiceTargetClient(cfg),
+		Session:            NewSessionClient(cfg),
 		SpendWindow:        NewSpendWindowClient(cfg),
 		ThrottleMark:       NewThrottleMarkClient(cfg),
 		UsageRecord:        NewUsageRecordClient(cfg),
@@ -255,6 +265,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Balance:            NewBalanceClient(cfg),
 		BudgetFlush:        NewBudgetFlushClient(cfg),
 		BudgetReservation:  NewBudgetReservationClient(cfg),
+		Invitation:         NewInvitationClient(cfg),
 		Membership:         NewMembershipClient(cfg),
 		ModelPrice:         NewModelPriceClient(cfg),
 		Organization:       NewOrganizationClient(cfg),
@@ -264,6 +275,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ProviderCredential: NewProviderCredentialClient(cfg),
 		Service:            NewServiceClient(cfg),
 		ServiceTarget:      NewServiceTargetClient(cfg),
+		Session:            NewSessionClient(cfg),
 		SpendWindow:        NewSpendWindowClient(cfg),
 		ThrottleMark:       NewThrottleMarkClient(cfg),
 		UsageRecord:        NewUsageRecordClient(cfg),
@@ -300,10 +312,10 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
-		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization, c.PaceSlot,
-		c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
-		c.ServiceTarget, c.SpendWindow, c.ThrottleMark, c.UsageRecord, c.UsageRollup,
-		c.UsageRollupDay, c.User,
+		c.BudgetReservation, c.Invitation, c.Membership, c.ModelPrice, c.Organization,
+		c.PaceSlot, c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
+		c.ServiceTarget, c.Session, c.SpendWindow, c.ThrottleMark, c.UsageRecord,
+		c.UsageRollup, c.UsageRollupDay, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -314,10 +326,10 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
-		c.BudgetReservation, c.Membership, c.ModelPrice, c.Organization, c.PaceSlot,
-		c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
-		c.ServiceTarget, c.SpendWindow, c.ThrottleMark, c.UsageRecord, c.UsageRollup,
-		c.UsageRollupDay, c.User,
+		c.BudgetReservation, c.Invitation, c.Membership, c.ModelPrice, c.Organization,
+		c.PaceSlot, c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
+		c.ServiceTarget, c.Session, c.SpendWindow, c.ThrottleMark, c.UsageRecord,
+		c.UsageRollup, c.UsageRollupDay, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -338,6 +350,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.BudgetFlush.mutate(ctx, m)
 	case *BudgetReservationMutation:
 		return c.BudgetReservation.mutate(ctx, m)
+	case *InvitationMutation:
+		return c.Invitation.mutate(ctx, m)
 	case *MembershipMutation:
 		return c.Membership.mutate(ctx, m)
 	case *ModelPriceMutation:
@@ -356,6 +370,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Service.mutate(ctx, m)
 	case *ServiceTargetMutation:
 		return c.ServiceTarget.mutate(ctx, m)
+	case *SessionMutation:
+		return c.Session.mutate(ctx, m)
 	case *SpendWindowMutation:
 		return c.SpendWindow.mutate(ctx, m)
 	case *ThrottleMarkMutation:
@@ -1233,6 +1249,139 @@ func (c *BudgetReservationClient) mutate(ctx context.Context, m *BudgetReservati
 		return (&BudgetReservationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown BudgetReservation mutation op: %q", m.Op())
+	}
+}
+
+// InvitationClient is a client for the Invitation schema.
+type InvitationClient struct {
+	config
+}
+
+// NewInvitationClient returns a client for the Invitation from the given config.
+func NewInvitationClient(c config) *InvitationClient {
+	return &InvitationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `invitation.Hooks(f(g(h())))`.
+func (c *InvitationClient) Use(hooks ...Hook) {
+	c.hooks.Invitation = append(c.hooks.Invitation, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `invitation.Intercept(f(g(h())))`.
+func (c *InvitationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Invitation = append(c.inters.Invitation, interceptors...)
+}
+
+// Create returns a builder for creating a Invitation entity.
+func (c *InvitationClient) Create() *InvitationCreate {
+	mutation := newInvitationMutation(c.config, OpCreate)
+	return &InvitationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Invitation entities.
+func (c *InvitationClient) CreateBulk(builders ...*InvitationCreate) *InvitationCreateBulk {
+	return &InvitationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *InvitationClient) MapCreateBulk(slice any, setFunc func(*InvitationCreate, int)) *InvitationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &InvitationCreateBulk{err: fmt.Errorf("calling to InvitationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*InvitationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &InvitationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Invitation.
+func (c *InvitationClient) Update() *InvitationUpdate {
+	mutation := newInvitationMutation(c.config, OpUpdate)
+	return &InvitationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *InvitationClient) UpdateOne(_m *Invitation) *InvitationUpdateOne {
+	mutation := newInvitationMutation(c.config, OpUpdateOne, withInvitation(_m))
+	return &InvitationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *InvitationClient) UpdateOneID(id int) *InvitationUpdateOne {
+	mutation := newInvitationMutation(c.config, OpUpdateOne, withInvitationID(id))
+	return &InvitationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Invitation.
+func (c *InvitationClient) Delete() *InvitationDelete {
+	mutation := newInvitationMutation(c.config, OpDelete)
+	return &InvitationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *InvitationClient) DeleteOne(_m *Invitation) *InvitationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *InvitationClient) DeleteOneID(id int) *InvitationDeleteOne {
+	builder := c.Delete().Where(invitation.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &InvitationDeleteOne{builder}
+}
+
+// Query returns a query builder for Invitation.
+func (c *InvitationClient) Query() *InvitationQuery {
+	return &InvitationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeInvitation},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Invitation entity by its id.
+func (c *InvitationClient) Get(ctx context.Context, id int) (*Invitation, error) {
+	return c.Query().Where(invitation.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *InvitationClient) GetX(ctx context.Context, id int) *Invitation {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *InvitationClient) Hooks() []Hook {
+	return c.hooks.Invitation
+}
+
+// Interceptors returns the client interceptors.
+func (c *InvitationClient) Interceptors() []Interceptor {
+	return c.inters.Invitation
+}
+
+func (c *InvitationClient) mutate(ctx context.Context, m *InvitationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&InvitationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&InvitationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&InvitationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&InvitationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Invitation mutation op: %q", m.Op())
 	}
 }
 
@@ -2769,6 +2918,139 @@ func (c *ServiceTargetClient) mutate(ctx context.Context, m *ServiceTargetMutati
 	}
 }
 
+// SessionClient is a client for the Session schema.
+type SessionClient struct {
+	config
+}
+
+// NewSessionClient returns a client for the Session from the given config.
+func NewSessionClient(c config) *SessionClient {
+	return &SessionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `session.Hooks(f(g(h())))`.
+func (c *SessionClient) Use(hooks ...Hook) {
+	c.hooks.Session = append(c.hooks.Session, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `session.Intercept(f(g(h())))`.
+func (c *SessionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Session = append(c.inters.Session, interceptors...)
+}
+
+// Create returns a builder for creating a Session entity.
+func (c *SessionClient) Create() *SessionCreate {
+	mutation := newSessionMutation(c.config, OpCreate)
+	return &SessionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Session entities.
+func (c *SessionClient) CreateBulk(builders ...*SessionCreate) *SessionCreateBulk {
+	return &SessionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SessionClient) MapCreateBulk(slice any, setFunc func(*SessionCreate, int)) *SessionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SessionCreateBulk{err: fmt.Errorf("calling to SessionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SessionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SessionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Session.
+func (c *SessionClient) Update() *SessionUpdate {
+	mutation := newSessionMutation(c.config, OpUpdate)
+	return &SessionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SessionClient) UpdateOne(_m *Session) *SessionUpdateOne {
+	mutation := newSessionMutation(c.config, OpUpdateOne, withSession(_m))
+	return &SessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SessionClient) UpdateOneID(id int) *SessionUpdateOne {
+	mutation := newSessionMutation(c.config, OpUpdateOne, withSessionID(id))
+	return &SessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Session.
+func (c *SessionClient) Delete() *SessionDelete {
+	mutation := newSessionMutation(c.config, OpDelete)
+	return &SessionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SessionClient) DeleteOne(_m *Session) *SessionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SessionClient) DeleteOneID(id int) *SessionDeleteOne {
+	builder := c.Delete().Where(session.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SessionDeleteOne{builder}
+}
+
+// Query returns a query builder for Session.
+func (c *SessionClient) Query() *SessionQuery {
+	return &SessionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSession},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Session entity by its id.
+func (c *SessionClient) Get(ctx context.Context, id int) (*Session, error) {
+	return c.Query().Where(session.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SessionClient) GetX(ctx context.Context, id int) *Session {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SessionClient) Hooks() []Hook {
+	return c.hooks.Session
+}
+
+// Interceptors returns the client interceptors.
+func (c *SessionClient) Interceptors() []Interceptor {
+	return c.inters.Session
+}
+
+func (c *SessionClient) mutate(ctx context.Context, m *SessionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SessionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SessionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SessionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Session mutation op: %q", m.Op())
+	}
+}
+
 // SpendWindowClient is a client for the SpendWindow schema.
 type SpendWindowClient struct {
 	config
@@ -3587,14 +3869,16 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
-		Membership, ModelPrice, Organization, PaceSlot, PaceWindow, ProjectSettings,
-		ProviderCredential, Service, ServiceTarget, SpendWindow, ThrottleMark,
-		UsageRecord, UsageRollup, UsageRollupDay, User []ent.Hook
+		Invitation, Membership, ModelPrice, Organization, PaceSlot, PaceWindow,
+		ProjectSettings, ProviderCredential, Service, ServiceTarget, Session,
+		SpendWindow, ThrottleMark, UsageRecord, UsageRollup, UsageRollupDay,
+		User []ent.Hook
 	}
 	inters struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
-		Membership, ModelPrice, Organization, PaceSlot, PaceWindow, ProjectSettings,
-		ProviderCredential, Service, ServiceTarget, SpendWindow, ThrottleMark,
-		UsageRecord, UsageRollup, UsageRollupDay, User []ent.Interceptor
+		Invitation, Membership, ModelPrice, Organization, PaceSlot, PaceWindow,
+		ProjectSettings, ProviderCredential, Service, ServiceTarget, Session,
+		SpendWindow, ThrottleMark, UsageRecord, UsageRollup, UsageRollupDay,
+		User []ent.Interceptor
 	}
 )

@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/ent/balance"
 	"github.com/sluicehq/sluice/ent/budgetflush"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
+	"github.com/sluicehq/sluice/ent/invitation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -27,6 +28,7 @@ import (
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
+	"github.com/sluicehq/sluice/ent/session"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
@@ -99,6 +101,7 @@ func checkColumn(t, c string) error {
 			balance.Table:            balance.ValidColumn,
 			budgetflush.Table:        budgetflush.ValidColumn,
 			budgetreservation.Table:  budgetreservation.ValidColumn,
+			invitation.Table:         invitation.ValidColumn,
 			membership.Table:         membership.ValidColumn,
 			modelprice.Table:         modelprice.ValidColumn,
 			organization.Table:       organization.ValidColumn,
@@ -108,6 +111,7 @@ func checkColumn(t, c string) error {
 			providercredential.Table: providercredential.ValidColumn,
 			service.Table:            service.ValidColumn,
 			servicetarget.Table:      servicetarget.ValidColumn,
+			session.Table:            session.ValidColumn,
 			spendwindow.Table:        spendwindow.ValidColumn,
 			throttlemark.Table:       throttlemark.ValidColumn,
 			usagerecord.Table:        usagerecord.ValidColumn,

@@ -24,6 +24,8 @@ type Tx struct {
 	BudgetFlush *BudgetFlushClient
 	// BudgetReservation is the client for interacting with the BudgetReservation builders.
 	BudgetReservation *BudgetReservationClient
+	// Invitation is the client for interacting with the Invitation builders.
+	Invitation *InvitationClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// ModelPrice is the client for interacting with the ModelPrice builders.
@@ -42,6 +44,8 @@ type Tx struct {
 	Service *ServiceClient
 	// ServiceTarget is the client for interacting with the ServiceTarget builders.
 	ServiceTarget *ServiceTargetClient
+	// Session is the client for interacting with the Session builders.
+	Session *SessionClient
 	// SpendWindow is the client for interacting with the SpendWindow builders.
 	SpendWindow *SpendWindowClient
 	// ThrottleMark is the client for interacting with the ThrottleMark builders.
@@ -191,6 +195,7 @@ func (tx *Tx) init() {
 	tx.Balance = NewBalanceClient(tx.config)
 	tx.BudgetFlush = NewBudgetFlushClient(tx.config)
 	tx.BudgetReservation = NewBudgetReservationClient(tx.config)
+	tx.Invitation = NewInvitationClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.ModelPrice = NewModelPriceClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
@@ -200,6 +205,7 @@ func (tx *Tx) init() {
 	tx.ProviderCredential = NewProviderCredentialClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)
 	tx.ServiceTarget = NewServiceTargetClient(tx.config)
+	tx.Session = NewSessionClient(tx.config)
 	tx.SpendWindow = NewSpendWindowClient(tx.config)
 	tx.ThrottleMark = NewThrottleMarkClient(tx.config)
 	tx.UsageRecord = NewUsageRecordClient(tx.config)

@@ -77,6 +77,20 @@ func (_c *UserCreate) SetNillableLastLoginAt(v *time.Time) *UserCreate {
 	return _c
 }
 
+// SetLastOrganizationID sets the "last_organization_id" field.
+func (_c *UserCreate) SetLastOrganizationID(v int) *UserCreate {
+	_c.mutation.SetLastOrganizationID(v)
+	return _c
+}
+
+// SetNillableLastOrganizationID sets the "last_organization_id" field if the given value is not nil.
+func (_c *UserCreate) SetNillableLastOrganizationID(v *int) *UserCreate {
+	if v != nil {
+		_c.SetLastOrganizationID(*v)
+	}
+	return _c
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_c *UserCreate) AddMembershipIDs(ids ...int) *UserCreate {
 	_c.mutation.AddMembershipIDs(ids...)
@@ -203,6 +217,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		_spec.SetField(user.FieldLastLoginAt, field.TypeTime, value)
 		_node.LastLoginAt = &value
 	}
+	if value, ok := _c.mutation.LastOrganizationID(); ok {
+		_spec.SetField(user.FieldLastOrganizationID, field.TypeInt, value)
+		_node.LastOrganizationID = &value
+	}
 	if nodes := _c.mutation.MembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -325,6 +343,30 @@ func (u *UserUpsert) ClearLastLoginAt() *UserUpsert {
 	return u
 }
 
+// SetLastOrganizationID sets the "last_organization_id" field.
+func (u *UserUpsert) SetLastOrganizationID(v int) *UserUpsert {
+	u.Set(user.FieldLastOrganizationID, v)
+	return u
+}
+
+// UpdateLastOrganizationID sets the "last_organization_id" field to the value that was provided on create.
+func (u *UserUpsert) UpdateLastOrganizationID() *UserUpsert {
+	u.SetExcluded(user.FieldLastOrganizationID)
+	return u
+}
+
+// AddLastOrganizationID adds v to the "last_organization_id" field.
+func (u *UserUpsert) AddLastOrganizationID(v int) *UserUpsert {
+	u.Add(user.FieldLastOrganizationID, v)
+	return u
+}
+
+// ClearLastOrganizationID clears the value of the "last_organization_id" field.
+func (u *UserUpsert) ClearLastOrganizationID() *UserUpsert {
+	u.SetNull(user.FieldLastOrganizationID)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -430,6 +472,34 @@ func (u *UserUpsertOne) UpdateLastLoginAt() *UserUpsertOne {
 func (u *UserUpsertOne) ClearLastLoginAt() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLastLoginAt()
+	})
+}
+
+// SetLastOrganizationID sets the "last_organization_id" field.
+func (u *UserUpsertOne) SetLastOrganizationID(v int) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetLastOrganizationID(v)
+	})
+}
+
+// AddLastOrganizationID adds v to the "last_organization_id" field.
+func (u *UserUpsertOne) AddLastOrganizationID(v int) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.AddLastOrganizationID(v)
+	})
+}
+
+// UpdateLastOrganizationID sets the "last_organization_id" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateLastOrganizationID() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateLastOrganizationID()
+	})
+}
+
+// ClearLastOrganizationID clears the value of the "last_organization_id" field.
+func (u *UserUpsertOne) ClearLastOrganizationID() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearLastOrganizationID()
 	})
 }
 
@@ -704,6 +774,34 @@ func (u *UserUpsertBulk) UpdateLastLoginAt() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearLastLoginAt() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLastLoginAt()
+	})
+}
+
+// SetLastOrganizationID sets the "last_organization_id" field.
+func (u *UserUpsertBulk) SetLastOrganizationID(v int) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetLastOrganizationID(v)
+	})
+}
+
+// AddLastOrganizationID adds v to the "last_organization_id" field.
+func (u *UserUpsertBulk) AddLastOrganizationID(v int) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.AddLastOrganizationID(v)
+	})
+}
+
+// UpdateLastOrganizationID sets the "last_organization_id" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateLastOrganizationID() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateLastOrganizationID()
+	})
+}
+
+// ClearLastOrganizationID clears the value of the "last_organization_id" field.
+func (u *UserUpsertBulk) ClearLastOrganizationID() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearLastOrganizationID()
 	})
 }
 

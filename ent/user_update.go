@@ -83,6 +83,33 @@ func (_u *UserUpdate) ClearLastLoginAt() *UserUpdate {
 	return _u
 }
 
+// SetLastOrganizationID sets the "last_organization_id" field.
+func (_u *UserUpdate) SetLastOrganizationID(v int) *UserUpdate {
+	_u.mutation.ResetLastOrganizationID()
+	_u.mutation.SetLastOrganizationID(v)
+	return _u
+}
+
+// SetNillableLastOrganizationID sets the "last_organization_id" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableLastOrganizationID(v *int) *UserUpdate {
+	if v != nil {
+		_u.SetLastOrganizationID(*v)
+	}
+	return _u
+}
+
+// AddLastOrganizationID adds value to the "last_organization_id" field.
+func (_u *UserUpdate) AddLastOrganizationID(v int) *UserUpdate {
+	_u.mutation.AddLastOrganizationID(v)
+	return _u
+}
+
+// ClearLastOrganizationID clears the value of the "last_organization_id" field.
+func (_u *UserUpdate) ClearLastOrganizationID() *UserUpdate {
+	_u.mutation.ClearLastOrganizationID()
+	return _u
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_u *UserUpdate) AddMembershipIDs(ids ...int) *UserUpdate {
 	_u.mutation.AddMembershipIDs(ids...)
@@ -196,6 +223,15 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.LastLoginAtCleared() {
 		_spec.ClearField(user.FieldLastLoginAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LastOrganizationID(); ok {
+		_spec.SetField(user.FieldLastOrganizationID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLastOrganizationID(); ok {
+		_spec.AddField(user.FieldLastOrganizationID, field.TypeInt, value)
+	}
+	if _u.mutation.LastOrganizationIDCleared() {
+		_spec.ClearField(user.FieldLastOrganizationID, field.TypeInt)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -313,6 +349,33 @@ func (_u *UserUpdateOne) SetNillableLastLoginAt(v *time.Time) *UserUpdateOne {
 // ClearLastLoginAt clears the value of the "last_login_at" field.
 func (_u *UserUpdateOne) ClearLastLoginAt() *UserUpdateOne {
 	_u.mutation.ClearLastLoginAt()
+	return _u
+}
+
+// SetLastOrganizationID sets the "last_organization_id" field.
+func (_u *UserUpdateOne) SetLastOrganizationID(v int) *UserUpdateOne {
+	_u.mutation.ResetLastOrganizationID()
+	_u.mutation.SetLastOrganizationID(v)
+	return _u
+}
+
+// SetNillableLastOrganizationID sets the "last_organization_id" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableLastOrganizationID(v *int) *UserUpdateOne {
+	if v != nil {
+		_u.SetLastOrganizationID(*v)
+	}
+	return _u
+}
+
+// AddLastOrganizationID adds value to the "last_organization_id" field.
+func (_u *UserUpdateOne) AddLastOrganizationID(v int) *UserUpdateOne {
+	_u.mutation.AddLastOrganizationID(v)
+	return _u
+}
+
+// ClearLastOrganizationID clears the value of the "last_organization_id" field.
+func (_u *UserUpdateOne) ClearLastOrganizationID() *UserUpdateOne {
+	_u.mutation.ClearLastOrganizationID()
 	return _u
 }
 
@@ -459,6 +522,15 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if _u.mutation.LastLoginAtCleared() {
 		_spec.ClearField(user.FieldLastLoginAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LastOrganizationID(); ok {
+		_spec.SetField(user.FieldLastOrganizationID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLastOrganizationID(); ok {
+		_spec.AddField(user.FieldLastOrganizationID, field.TypeInt, value)
+	}
+	if _u.mutation.LastOrganizationIDCleared() {
+		_spec.ClearField(user.FieldLastOrganizationID, field.TypeInt)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/auditevent"
@@ -51,6 +53,11 @@ type fixtures struct {
 	// targetID routes the service to a second credential of its own.
 	targetID                int
 	keyName, handle, unique string
+	// userID is a member of the default organization made for the row;
+	// orgID an organization of its own; invitationID an open invitation
+	// to the default organization and invitationToken one to the other.
+	userID, orgID, invitationID int
+	invitationToken             string
 }
 
 var fixtureSeq atomic.Int64
@@ -76,7 +83,56 @@ func makeFixtures(t *testing.T, h *harness) fixtures {
 	f.keyID = k.ID
 	p := h.client.ModelPrice.Create().SetProvider("openai").SetModel(fmt.Sprintf("m-%d", n)).SaveX(ctx)
 	f.priceID = p.ID
+	u := h.client.User.Create().SetUsername("user-" + f.unique).SetPasswordHash("x").SaveX(ctx)
+	h.client.Membership.Create().SetUserID(u.ID).SetOrganizationID(h.org.ID).SaveX(ctx)
+	f.userID = u.ID
+	org, err := auth.CreateOrganization(ctx, h.client, "org-"+f.unique, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.orgID = org.ID
+	inv, _, err := auth.Invite(ctx, h.client, h.org.ID, auth.RoleMember, "", time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.invitationID = inv.ID
+	if _, f.invitationToken, err = auth.Invite(ctx, h.client, h.other.ID, auth.RoleMember, "", time.Hour, nil); err != nil {
+		t.Fatal(err)
+	}
 	return f
+}
+
+// freshUser marks the operations that end the caller's session or
+// membership or change its password: a user role runs them as a user made
+// for the row (in its role's organization, with freshPassword), so that
+// the matrix's other rows keep their logins.
+var freshUser = map[string]bool{
+	"logout": true, "endAllSessions": true, "changePassword": true, "switchOrganization": true, "leaveOrganization": true,
+}
+
+const freshPassword = "a fresh password"
+
+// freshCredential logs in a new user of role's organization with role's
+// role, for a freshUser row; other callers keep their credentials.
+func freshCredential(t *testing.T, h *harness, role, unique string) string {
+	t.Helper()
+	var org int
+	var r auth.Role
+	switch role {
+	case member:
+		org, r = h.org.ID, auth.RoleMember
+	case admin:
+		org, r = h.org.ID, auth.RoleAdmin
+	case otherOrg:
+		org, r = h.other.ID, auth.RoleAdmin
+	default:
+		return h.creds[role]
+	}
+	name := "fresh-" + unique
+	if err := auth.CreateUser(context.Background(), h.client, name, freshPassword, org, r); err != nil {
+		t.Fatal(err)
+	}
+	return h.login(name, freshPassword)
 }
 
 var (
@@ -92,7 +148,10 @@ var (
 	orgCreate = map[string]string{anonymous: "UNAUTHENTICATED", member: "FORBIDDEN", admin: ok, mgmtKey: ok, otherOrg: ok}
 	// instanceWrite: what all organizations share.
 	instanceWrite = map[string]string{anonymous: "UNAUTHENTICATED", member: "FORBIDDEN", admin: ok, mgmtKey: ok, otherOrg: "FORBIDDEN"}
-	idVar         = func(pick func(fixtures) int) func(*harness, fixtures) map[string]any {
+	// usersOnly: what a logged-in person does to their own login; a
+	// management key has none.
+	usersOnly = map[string]string{anonymous: "UNAUTHENTICATED", member: ok, admin: ok, mgmtKey: "FORBIDDEN", otherOrg: ok}
+	idVar     = func(pick func(fixtures) int) func(*harness, fixtures) map[string]any {
 		return func(_ *harness, f fixtures) map[string]any { return map[string]any{"id": pick(f)} }
 	}
 	uniqueVar = func(_ *harness, f fixtures) map[string]any { return map[string]any{"u": f.unique} }
@@ -164,6 +223,38 @@ var matrix = []operation{
 	{"organizationPace", `{ organizationPace { kind limit remaining } }`, noVariables, loggedIn},
 	{"topUpBalance", `mutation { topUpBalance(amount: 10) { currentBalance } }`, noVariables, instanceWrite},
 	{"updateBalance", `mutation { updateBalance(input: {enforced: false}) { enforced } }`, noVariables, instanceWrite},
+
+	{"mySessions", `{ mySessions { id current } }`, noVariables, usersOnly},
+	{"members", `{ members { userId username role } }`, noVariables, loggedIn},
+	{"invitations", `{ invitations { id role } }`, noVariables, adminsRead},
+	{"logout", `mutation { logout }`, noVariables, usersOnly},
+	{"endAllSessions", `mutation { endAllSessions }`, noVariables, usersOnly},
+	{"changePassword", `mutation($c: String!) { changePassword(current: $c, new: "another fresh password") { token } }`,
+		func(*harness, fixtures) map[string]any { return map[string]any{"c": freshPassword} }, usersOnly},
+	{"resetPassword", `mutation($id: ID!) { resetPassword(userId: $id) { password } }`, idVar(func(f fixtures) int { return f.userID }), orgWrite},
+	// Switching to the default organization: its people may, the other's
+	// admin is no member of it.
+	{"switchOrganization", `mutation($id: ID!) { switchOrganization(id: $id) { token } }`,
+		func(h *harness, _ fixtures) map[string]any { return map[string]any{"id": h.org.ID} },
+		map[string]string{anonymous: "UNAUTHENTICATED", member: ok, admin: ok, mgmtKey: "FORBIDDEN", otherOrg: "NOT_FOUND"}},
+	// The organization's first admin is the user who creates it, so a
+	// management key may not.
+	{"createOrganization", `mutation($u: String!) { createOrganization(name: $u) { id } }`, uniqueVar,
+		map[string]string{anonymous: "UNAUTHENTICATED", member: "FORBIDDEN", admin: ok, mgmtKey: "FORBIDDEN", otherOrg: "FORBIDDEN"}},
+	{"renameOrganization", `mutation($id: ID!) { renameOrganization(id: $id, name: "renamed") { name } }`, idVar(func(f fixtures) int { return f.orgID }), instanceWrite},
+	{"deleteOrganization", `mutation($id: ID!) { deleteOrganization(id: $id) }`, idVar(func(f fixtures) int { return f.orgID }), instanceWrite},
+	{"createInvitation", `mutation { createInvitation(role: member, note: "for someone") { token invitation { id } } }`, noVariables, orgCreate},
+	{"revokeInvitation", `mutation($id: ID!) { revokeInvitation(id: $id) }`, idVar(func(f fixtures) int { return f.invitationID }), orgWrite},
+	// The invitation is to the other organization: a logged-in person
+	// joins it, a management key's request creates a new user, and the
+	// other organization's admin is a member already.
+	{"acceptInvitation", `mutation($t: String!, $u: String!) { acceptInvitation(token: $t, username: $u, password: "a new password") { token } }`,
+		func(_ *harness, f fixtures) map[string]any {
+			return map[string]any{"t": f.invitationToken, "u": "invitee-" + f.unique}
+		}, map[string]string{anonymous: ok, member: ok, admin: ok, mgmtKey: ok, otherOrg: "CONFLICT"}},
+	{"updateMemberRole", `mutation($id: ID!) { updateMemberRole(userId: $id, role: admin) { role } }`, idVar(func(f fixtures) int { return f.userID }), orgWrite},
+	{"removeMember", `mutation($id: ID!) { removeMember(userId: $id) }`, idVar(func(f fixtures) int { return f.userID }), orgWrite},
+	{"leaveOrganization", `mutation { leaveOrganization }`, noVariables, usersOnly},
 }
 
 // TestRoleMatrix runs every operation as every role, on both dialects.
@@ -182,7 +273,11 @@ func TestRoleMatrix(t *testing.T) {
 						h.checkSubscription(t, op, trigger, f, role, want)
 						return
 					}
-					res := h.as(role, op.query, op.vars(h, f))
+					cred := h.creds[role]
+					if freshUser[op.field] {
+						cred = freshCredential(t, h, role, f.unique)
+					}
+					res := h.do(cred, op.query, op.vars(h, f))
 					if got := res.code(); got != want {
 						t.Fatalf("%s as %s: got %q, want %q: %s", op.field, role, got, want, res.raw)
 					}
@@ -303,10 +398,10 @@ func TestLoginLimit(t *testing.T) {
 			t.Fatalf("limit message does not say when: %q", res.Errors[0].Message)
 		}
 		// The six failures and the refusal are in the audit log as denied,
-		// without the password.
+		// without the password, which a login checks and does not change.
 		evs := h.client.AuditEvent.Query().Where(auditevent.Action("login"), auditevent.OutcomeEQ(auditevent.OutcomeDenied)).
 			Order(ent.Asc(auditevent.FieldID)).AllX(context.Background())
-		if len(evs) != 7 || !strings.Contains(evs[6].Error, "too many failed logins") || evs[6].Changes["password"] != "changed" {
+		if len(evs) != 7 || !strings.Contains(evs[6].Error, "too many failed logins") || evs[6].Changes["password"] != "" || evs[6].Changes["username"] != "admin" {
 			t.Fatalf("denied login audit events = %d (last %+v), want 7 ending with the refusal", len(evs), evs[len(evs)-1])
 		}
 	})
@@ -332,14 +427,14 @@ func TestRESTLogin(t *testing.T) {
 			t.Fatalf("non-JSON REST login = %d, want 400", status)
 		}
 		evs := h.client.AuditEvent.Query().Where(auditevent.Action("login"), auditevent.TargetType("REST")).Order(ent.Asc(auditevent.FieldID)).AllX(context.Background())
-		if len(evs) != 2 || evs[0].Outcome != auditevent.OutcomeSuccess || evs[1].Outcome != auditevent.OutcomeDenied || evs[1].Changes["password"] != "changed" {
+		if len(evs) != 2 || evs[0].Outcome != auditevent.OutcomeSuccess || evs[1].Outcome != auditevent.OutcomeDenied || len(evs[1].Changes) != 1 || evs[1].Changes["username"] != "admin" {
 			t.Fatalf("REST login audit events: %v", evs)
 		}
 	})
 }
 
 // TestMutationsAreAudited: every mutation leaves an audit event, with
-// secrets recorded only as "changed".
+// secrets recorded only as "changed" and a login's password not at all.
 func TestMutationsAreAudited(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		h := newHarness(t, db)
@@ -348,8 +443,8 @@ func TestMutationsAreAudited(t *testing.T) {
 			t.Fatalf("login audit events = %d, want one per login (3)", len(evs))
 		}
 		for _, ev := range evs {
-			if ev.Changes["password"] != "changed" || ev.Outcome != auditevent.OutcomeSuccess {
-				t.Fatalf("login event records %v / %s; want the password as changed and success", ev.Changes, ev.Outcome)
+			if _, ok := ev.Changes["password"]; ok || ev.Changes["username"] == "" || ev.Outcome != auditevent.OutcomeSuccess {
+				t.Fatalf("login event records %v / %s; want the username alone (a login changes no password) and success", ev.Changes, ev.Outcome)
 			}
 		}
 		res := h.as(admin, `{ auditEvents(where: {action: "login"}) { totalCount edges { node { actorName outcome changes { field value } } } } }`, nil).ok(t)

@@ -23,6 +23,15 @@ import (
 // (a changed provider key shows as "changed").
 var secretArgs = map[string]bool{
 	"password": true, "providerApiKey": true, "apiKey": true, "key": true, "secret": true,
+	"token": true, "current": true, "new": true,
+}
+
+// unrecordedArgs are, by mutation, secret inputs that change nothing, so
+// that even "changed" would mislead: a login's password is checked, not
+// set, and so is the current password of a password change.
+var unrecordedArgs = map[string]map[string]bool{
+	"login":          {"password": true},
+	"changePassword": {"current": true},
 }
 
 // maskedArgs are input fields recorded masked: URLs whose path may be a
@@ -115,6 +124,9 @@ func (a auditor) record(ctx context.Context, fc *graphql.FieldContext, target *a
 	oc := graphql.GetOperationContext(ctx)
 	args := fc.Field.ArgumentMap(oc.Variables)
 	changes := auditChanges(args)
+	for name := range unrecordedArgs[fc.Field.Name] {
+		delete(changes, name)
+	}
 	v := auth.ViewerFrom(ctx)
 	if v == nil {
 		v = target.actor

@@ -31,8 +31,12 @@ func (r *auditEventResolver) Changes(ctx context.Context, obj *ent.AuditEvent) (
 }
 
 // Login is the resolver for the login field.
-func (r *mutationResolver) Login(ctx context.Context, username string, password string) (*model.AuthPayload, error) {
-	token, expires, v, err := r.Auth.Login(ctx, username, password, auth.ClientIPFrom(ctx))
+func (r *mutationResolver) Login(ctx context.Context, username string, password string, organizationID *int) (*model.AuthPayload, error) {
+	req := auth.LoginRequest{Username: username, Password: password, Client: auth.ClientFrom(ctx)}
+	if organizationID != nil {
+		req.OrgID = *organizationID
+	}
+	s, err := r.Auth.Login(ctx, req)
 	var limited *auth.LoginLimitedError
 	switch {
 	case errors.As(err, &limited):
@@ -42,8 +46,8 @@ func (r *mutationResolver) Login(ctx context.Context, username string, password 
 	case err != nil:
 		return nil, err
 	}
-	auditActor(ctx, v)
-	return &model.AuthPayload{Token: token, ExpiresAt: expires}, nil
+	auditActor(ctx, s.Viewer)
+	return &model.AuthPayload{Token: s.Token, ExpiresAt: s.Expires}, nil
 }
 
 // Viewer is the resolver for the viewer field.

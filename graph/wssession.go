@@ -69,18 +69,21 @@ func (s *wsSession) stop() {
 const credentialRefused = "the credential was revoked, disabled or expired"
 
 // watch checks the connection's credential every interval and at once when
-// keys change (on every replica, through the change feed), until the
+// keys change or logins end (on every replica, through the change feed), until the
 // connection closes or the credential is refused. A lookup that fails
 // (database down, busy or slow) ends nothing: the credential is not known
 // to be refused.
 func (s *wsSession) watch(ctx context.Context, r *Resolver, credential string, every time.Duration) {
-	var changes <-chan struct{}
+	var changes, ended <-chan struct{}
 	if feed, ok := r.Changes.(interface {
 		Subscribe(topic string) (<-chan struct{}, func())
 	}); ok {
 		ch, stop := feed.Subscribe(changefeed.TopicAPIKeys)
 		defer stop()
 		changes = ch
+		ch, stop = feed.Subscribe(changefeed.TopicSessions)
+		defer stop()
+		ended = ch
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -92,6 +95,10 @@ func (s *wsSession) watch(ctx context.Context, r *Resolver, credential string, e
 		case _, ok := <-changes:
 			if !ok {
 				changes = nil
+			}
+		case _, ok := <-ended:
+			if !ok {
+				ended = nil
 			}
 		}
 		_, err := r.Auth.Resolve(ctx, credential)

@@ -20,7 +20,6 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/organization"
-	"github.com/sluicehq/sluice/ent/user"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/rollup"
@@ -52,12 +51,11 @@ func newFixture(t testing.TB, db *database.DB, records int) *fixture {
 		if err := auth.CreateUser(ctx, db.Client, org+"-member", "a long enough password", o.ID, auth.RoleMember); err != nil {
 			t.Fatal(err)
 		}
-		u := db.Client.User.Query().Where(user.Username(org + "-member")).OnlyX(ctx)
-		tok, _, err := issuer.Issue(u.ID, o.ID)
+		sess, err := a.Login(ctx, auth.LoginRequest{Username: org + "-member", Password: "a long enough password"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return tok, o
+		return sess.Token, o
 	}
 	var org, other *ent.Organization
 	f.token, org = login("acme")

@@ -208,6 +208,33 @@ var (
 			},
 		},
 	}
+	// InvitationsColumns holds the columns for the "invitations" table.
+	InvitationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "organization_id", Type: field.TypeInt},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"admin", "member"}, Default: "member"},
+		{Name: "token_hash", Type: field.TypeString, Unique: true},
+		{Name: "note", Type: field.TypeString, Size: 200, Default: ""},
+		{Name: "created_by", Type: field.TypeInt, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "accepted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "accepted_by", Type: field.TypeInt, Nullable: true},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+	}
+	// InvitationsTable holds the schema information for the "invitations" table.
+	InvitationsTable = &schema.Table{
+		Name:       "invitations",
+		Columns:    InvitationsColumns,
+		PrimaryKey: []*schema.Column{InvitationsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "invitation_organization_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{InvitationsColumns[1], InvitationsColumns[6]},
+			},
+		},
+	}
 	// MembershipsColumns holds the columns for the "memberships" table.
 	MembershipsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -515,6 +542,36 @@ var (
 				Name:    "servicetarget_service_id_credential_id",
 				Unique:  true,
 				Columns: []*schema.Column{ServiceTargetsColumns[9], ServiceTargetsColumns[8]},
+			},
+		},
+	}
+	// SessionsColumns holds the columns for the "sessions" table.
+	SessionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "organization_id", Type: field.TypeInt},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "last_seen_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
+		{Name: "client_ip", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "user_agent", Type: field.TypeString, Size: 256, Default: ""},
+	}
+	// SessionsTable holds the schema information for the "sessions" table.
+	SessionsTable = &schema.Table{
+		Name:       "sessions",
+		Columns:    SessionsColumns,
+		PrimaryKey: []*schema.Column{SessionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "session_user_id_ended_at",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[1], SessionsColumns[6]},
+			},
+			{
+				Name:    "session_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[5]},
 			},
 		},
 	}
@@ -828,6 +885,7 @@ var (
 		{Name: "username", Type: field.TypeString, Unique: true, Size: 100},
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "last_login_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_organization_id", Type: field.TypeInt, Nullable: true},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{
@@ -843,6 +901,7 @@ var (
 		BalancesTable,
 		BudgetFlushesTable,
 		BudgetReservationsTable,
+		InvitationsTable,
 		MembershipsTable,
 		ModelPricesTable,
 		OrganizationsTable,
@@ -852,6 +911,7 @@ var (
 		ProviderCredentialsTable,
 		ServicesTable,
 		ServiceTargetsTable,
+		SessionsTable,
 		SpendWindowsTable,
 		ThrottleMarksTable,
 		UsageRecordsTable,
@@ -882,6 +942,9 @@ func init() {
 	}
 	BudgetReservationsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(55834574848),
+	}
+	InvitationsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(90194313216),
 	}
 	MembershipsTable.ForeignKeys[0].RefTable = OrganizationsTable
 	MembershipsTable.ForeignKeys[1].RefTable = UsersTable
@@ -919,6 +982,9 @@ func init() {
 	ServiceTargetsTable.ForeignKeys[1].RefTable = ServicesTable
 	ServiceTargetsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(64424509440),
+	}
+	SessionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(94489280512),
 	}
 	SpendWindowsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),

@@ -24,6 +24,9 @@ type BudgetFlush func(*sql.Selector)
 // BudgetReservation is the predicate function for budgetreservation builders.
 type BudgetReservation func(*sql.Selector)
 
+// Invitation is the predicate function for invitation builders.
+type Invitation func(*sql.Selector)
+
 // Membership is the predicate function for membership builders.
 type Membership func(*sql.Selector)
 
@@ -50,6 +53,9 @@ type Service func(*sql.Selector)
 
 // ServiceTarget is the predicate function for servicetarget builders.
 type ServiceTarget func(*sql.Selector)
+
+// Session is the predicate function for session builders.
+type Session func(*sql.Selector)
 
 // SpendWindow is the predicate function for spendwindow builders.
 type SpendWindow func(*sql.Selector)

@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/ent/balance"
 	"github.com/sluicehq/sluice/ent/budgetflush"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
+	"github.com/sluicehq/sluice/ent/invitation"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -21,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
+	"github.com/sluicehq/sluice/ent/session"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/throttlemark"
 	"github.com/sluicehq/sluice/ent/usagerecord"
@@ -233,6 +235,18 @@ func init() {
 	budgetreservationDescCreatedAt := budgetreservationFields[0].Descriptor()
 	// budgetreservation.DefaultCreatedAt holds the default value on creation for the created_at field.
 	budgetreservation.DefaultCreatedAt = budgetreservationDescCreatedAt.Default.(func() time.Time)
+	invitationFields := schema.Invitation{}.Fields()
+	_ = invitationFields
+	// invitationDescNote is the schema descriptor for note field.
+	invitationDescNote := invitationFields[3].Descriptor()
+	// invitation.DefaultNote holds the default value on creation for the note field.
+	invitation.DefaultNote = invitationDescNote.Default.(string)
+	// invitation.NoteValidator is a validator for the "note" field. It is called by the builders before save.
+	invitation.NoteValidator = invitationDescNote.Validators[0].(func(string) error)
+	// invitationDescCreatedAt is the schema descriptor for created_at field.
+	invitationDescCreatedAt := invitationFields[5].Descriptor()
+	// invitation.DefaultCreatedAt holds the default value on creation for the created_at field.
+	invitation.DefaultCreatedAt = invitationDescCreatedAt.Default.(func() time.Time)
 	membershipMixin := schema.Membership{}.Mixin()
 	membershipMixinFields0 := membershipMixin[0].Fields()
 	_ = membershipMixinFields0
@@ -568,6 +582,28 @@ func init() {
 	servicetargetDescEnabled := servicetargetFields[6].Descriptor()
 	// servicetarget.DefaultEnabled holds the default value on creation for the enabled field.
 	servicetarget.DefaultEnabled = servicetargetDescEnabled.Default.(bool)
+	sessionFields := schema.Session{}.Fields()
+	_ = sessionFields
+	// sessionDescCreatedAt is the schema descriptor for created_at field.
+	sessionDescCreatedAt := sessionFields[2].Descriptor()
+	// session.DefaultCreatedAt holds the default value on creation for the created_at field.
+	session.DefaultCreatedAt = sessionDescCreatedAt.Default.(func() time.Time)
+	// sessionDescLastSeenAt is the schema descriptor for last_seen_at field.
+	sessionDescLastSeenAt := sessionFields[3].Descriptor()
+	// session.DefaultLastSeenAt holds the default value on creation for the last_seen_at field.
+	session.DefaultLastSeenAt = sessionDescLastSeenAt.Default.(func() time.Time)
+	// sessionDescClientIP is the schema descriptor for client_ip field.
+	sessionDescClientIP := sessionFields[6].Descriptor()
+	// session.DefaultClientIP holds the default value on creation for the client_ip field.
+	session.DefaultClientIP = sessionDescClientIP.Default.(string)
+	// session.ClientIPValidator is a validator for the "client_ip" field. It is called by the builders before save.
+	session.ClientIPValidator = sessionDescClientIP.Validators[0].(func(string) error)
+	// sessionDescUserAgent is the schema descriptor for user_agent field.
+	sessionDescUserAgent := sessionFields[7].Descriptor()
+	// session.DefaultUserAgent holds the default value on creation for the user_agent field.
+	session.DefaultUserAgent = sessionDescUserAgent.Default.(string)
+	// session.UserAgentValidator is a validator for the "user_agent" field. It is called by the builders before save.
+	session.UserAgentValidator = sessionDescUserAgent.Validators[0].(func(string) error)
 	spendwindowFields := schema.SpendWindow{}.Fields()
 	_ = spendwindowFields
 	// spendwindowDescSpent is the schema descriptor for spent field.

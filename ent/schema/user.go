@@ -31,6 +31,11 @@ func (User) Fields() []ent.Field {
 		field.Time("last_login_at").
 			Optional().
 			Nillable(),
+		field.Int("last_organization_id").
+			Optional().
+			Nillable().
+			Comment("The organization the user last logged in to or switched to; login picks it when none is asked for.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

@@ -24,6 +24,8 @@ const (
 	FieldPasswordHash = "password_hash"
 	// FieldLastLoginAt holds the string denoting the last_login_at field in the database.
 	FieldLastLoginAt = "last_login_at"
+	// FieldLastOrganizationID holds the string denoting the last_organization_id field in the database.
+	FieldLastOrganizationID = "last_organization_id"
 	// EdgeMemberships holds the string denoting the memberships edge name in mutations.
 	EdgeMemberships = "memberships"
 	// Table holds the table name of the user in the database.
@@ -45,6 +47,7 @@ var Columns = []string{
 	FieldUsername,
 	FieldPasswordHash,
 	FieldLastLoginAt,
+	FieldLastOrganizationID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -99,6 +102,11 @@ func ByPasswordHash(opts ...sql.OrderTermOption) OrderOption {
 // ByLastLoginAt orders the results by the last_login_at field.
 func ByLastLoginAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLastLoginAt, opts...).ToFunc()
+}
+
+// ByLastOrganizationID orders the results by the last_organization_id field.
+func ByLastOrganizationID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLastOrganizationID, opts...).ToFunc()
 }
 
 // ByMembershipsCount orders the results by memberships count.

@@ -80,6 +80,11 @@ func LastLoginAt(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldLastLoginAt, v))
 }
 
+// LastOrganizationID applies equality check predicate on the "last_organization_id" field. It's identical to LastOrganizationIDEQ.
+func LastOrganizationID(v int) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldLastOrganizationID, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCreatedAt, v))
@@ -338,6 +343,56 @@ func LastLoginAtIsNil() predicate.User {
 // LastLoginAtNotNil applies the NotNil predicate on the "last_login_at" field.
 func LastLoginAtNotNil() predicate.User {
 	return predicate.User(sql.FieldNotNull(FieldLastLoginAt))
+}
+
+// LastOrganizationIDEQ applies the EQ predicate on the "last_organization_id" field.
+func LastOrganizationIDEQ(v int) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldLastOrganizationID, v))
+}
+
+// LastOrganizationIDNEQ applies the NEQ predicate on the "last_organization_id" field.
+func LastOrganizationIDNEQ(v int) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldLastOrganizationID, v))
+}
+
+// LastOrganizationIDIn applies the In predicate on the "last_organization_id" field.
+func LastOrganizationIDIn(vs ...int) predicate.User {
+	return predicate.User(sql.FieldIn(FieldLastOrganizationID, vs...))
+}
+
+// LastOrganizationIDNotIn applies the NotIn predicate on the "last_organization_id" field.
+func LastOrganizationIDNotIn(vs ...int) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldLastOrganizationID, vs...))
+}
+
+// LastOrganizationIDGT applies the GT predicate on the "last_organization_id" field.
+func LastOrganizationIDGT(v int) predicate.User {
+	return predicate.User(sql.FieldGT(FieldLastOrganizationID, v))
+}
+
+// LastOrganizationIDGTE applies the GTE predicate on the "last_organization_id" field.
+func LastOrganizationIDGTE(v int) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldLastOrganizationID, v))
+}
+
+// LastOrganizationIDLT applies the LT predicate on the "last_organization_id" field.
+func LastOrganizationIDLT(v int) predicate.User {
+	return predicate.User(sql.FieldLT(FieldLastOrganizationID, v))
+}
+
+// LastOrganizationIDLTE applies the LTE predicate on the "last_organization_id" field.
+func LastOrganizationIDLTE(v int) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldLastOrganizationID, v))
+}
+
+// LastOrganizationIDIsNil applies the IsNil predicate on the "last_organization_id" field.
+func LastOrganizationIDIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldLastOrganizationID))
+}
+
+// LastOrganizationIDNotNil applies the NotNil predicate on the "last_organization_id" field.
+func LastOrganizationIDNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldLastOrganizationID))
 }
 
 // HasMemberships applies the HasEdge predicate on the "memberships" edge.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/rollup"
 )
 
@@ -23,6 +25,30 @@ type AuditChange struct {
 type AuthPayload struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// A new invitation and its one-time token, shown only now: the person opens
+// the dashboard's /accept-invitation#<token> or passes it to acceptInvitation.
+type CreatedInvitation struct {
+	Invitation *ent.Invitation `json:"invitation"`
+	Token      string          `json:"token"`
+}
+
+// A person in the caller's organization.
+type Member struct {
+	UserID      int        `json:"userId"`
+	Username    string     `json:"username"`
+	Role        auth.Role  `json:"role"`
+	JoinedAt    time.Time  `json:"joinedAt"`
+	LastLoginAt *time.Time `json:"lastLoginAt,omitempty"`
+	// The caller.
+	IsViewer bool `json:"isViewer"`
+}
+
+// An organization the caller belongs to, with the caller's role in it.
+type OrganizationMembership struct {
+	Organization *ent.Organization `json:"organization"`
+	Role         auth.Role         `json:"role"`
 }
 
 // One pace limit in force on a key, service or organization, with its use
@@ -83,6 +109,12 @@ type RequestWindow struct {
 	Remaining *int       `json:"remaining,omitempty"`
 	ResetAt   *time.Time `json:"resetAt,omitempty"`
 	ResetInMs *int       `json:"resetInMs,omitempty"`
+}
+
+// A password set by resetPassword, shown only now.
+type ResetPassword struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 // Live updates over the websocket transport (graphql-transport-ws or

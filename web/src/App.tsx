@@ -1,8 +1,8 @@
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import { Provider, useQuery } from 'urql';
+import { Provider, useMutation, useQuery } from 'urql';
 import { graphql } from './gql';
 import { makeClient } from './client';
-import { clearToken, getToken, onTokenChange } from './session';
+import { clearToken, getToken, onTokenChange, setToken } from './session';
 import { Link, usePath } from './router';
 import { ViewerContext, type ViewerInfo } from './viewer';
 import { ErrorNote, Loading } from './ui';
@@ -16,6 +16,8 @@ import { Standards } from './screens/Standards';
 import { UsageLog } from './screens/UsageLog';
 import { AuditLog } from './screens/AuditLog';
 import { Settings } from './screens/Settings';
+import { Account } from './screens/Account';
+import { AcceptInvitation, ACCEPT_PATH } from './screens/AcceptInvitation';
 
 const ViewerQuery = graphql(`
   query Viewer {
@@ -28,6 +30,27 @@ const ViewerQuery = graphql(`
         id
         name
       }
+      memberships {
+        role
+        organization {
+          id
+          name
+        }
+      }
+    }
+  }
+`);
+
+const Logout = graphql(`
+  mutation Logout {
+    logout
+  }
+`);
+
+const SwitchOrganization = graphql(`
+  mutation SwitchOrganization($id: ID!) {
+    switchOrganization(id: $id) {
+      token
     }
   }
 `);
@@ -44,6 +67,7 @@ export const ROUTES = [
   { path: '/dashboard/usage', label: 'Usage log', screen: UsageLog },
   { path: '/dashboard/audit', label: 'Audit log', screen: AuditLog },
   { path: '/dashboard/settings', label: 'Settings', screen: Settings },
+  { path: '/dashboard/account', label: 'My account', screen: Account },
 ] as const;
 
 /** The route of a path: a screen's own path or one of its sub-pages
@@ -56,6 +80,14 @@ export function routeOf(path: string) {
 export function App() {
   const token = useSyncExternalStore(onTokenChange, getToken, () => null);
   const client = useMemo(() => makeClient(), [token]);
+  const path = usePath();
+  if (path === ACCEPT_PATH) {
+    return (
+      <Provider value={client}>
+        <AcceptInvitation />
+      </Provider>
+    );
+  }
   if (!token) {
     return (
       <Provider value={client}>
@@ -120,8 +152,12 @@ function Shell() {
             <span>
               {viewer.username} <span className="muted">· {viewer.role}</span>
             </span>
-            <span className="muted small">{viewer.organization}</span>
-            <button type="button" onClick={clearToken}>Log out</button>
+            {v.memberships.length > 1 ? (
+              <OrganizationSwitcher current={v.organization.id} memberships={v.memberships} />
+            ) : (
+              <span className="muted small">{viewer.organization}</span>
+            )}
+            <LogoutButton />
           </div>
         </nav>
         <main id="main" tabIndex={-1}>
@@ -129,6 +165,43 @@ function Shell() {
         </main>
       </div>
     </ViewerContext.Provider>
+  );
+}
+
+/** Logs out: the session ends on the gateway, not only in this browser. */
+function LogoutButton() {
+  const [result, logout] = useMutation(Logout);
+  async function out() {
+    await logout({});
+    clearToken();
+  }
+  return (
+    <button type="button" onClick={out} disabled={result.fetching}>Log out</button>
+  );
+}
+
+/** Switches to another organization the viewer belongs to: a new login
+ * there replaces this one. */
+function OrganizationSwitcher({ current, memberships }: { current: string; memberships: { role: string; organization: { id: string; name: string } }[] }) {
+  const [result, switchTo] = useMutation(SwitchOrganization);
+  async function pick(id: string) {
+    const r = await switchTo({ id });
+    if (r.data) {
+      setToken(r.data.switchOrganization.token);
+    }
+  }
+  return (
+    <label className="small">
+      <span className="sr-only">Organization</span>
+      <select value={String(current)} disabled={result.fetching} onChange={(e) => void pick(e.target.value)} aria-label="Organization">
+        {memberships.map((m) => (
+          <option key={m.organization.id} value={String(m.organization.id)}>
+            {m.organization.name} ({m.role})
+          </option>
+        ))}
+      </select>
+      {result.error && <span className="error-text">{describeError(result.error).message}</span>}
+    </label>
   );
 }
 

@@ -220,11 +220,12 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
   );
 }
 
-/** The secret of a newly created or rotated client key, shown once. */
-export function SecretReveal({ secret, onDone, children }: { secret: string; onDone: () => void; children?: ReactNode }) {
+/** A secret shown once: a newly created or rotated client key, by
+ * default, or what names it (an invitation link). */
+export function SecretReveal({ secret, onDone, children, what = 'key' }: { secret: string; onDone: () => void; children?: ReactNode; what?: string }) {
   return (
     <div className="secret">
-      <p className="warn-text"><strong>Copy this key now: you will not see it again.</strong> Sluice keeps only its hash.</p>
+      <p className="warn-text"><strong>Copy this {what} now: you will not see it again.</strong> Sluice keeps only its hash.</p>
       <div className="secret-row">
         <code data-testid="new-key" tabIndex={0}>{secret}</code>
         <CopyButton text={secret} />

@@ -14,13 +14,19 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n    }\n  }\n": typeof types.ViewerDocument,
+    "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n": typeof types.ViewerDocument,
+    "\n  mutation Logout {\n    logout\n  }\n": typeof types.LogoutDocument,
+    "\n  mutation SwitchOrganization($id: ID!) {\n    switchOrganization(id: $id) {\n      token\n    }\n  }\n": typeof types.SwitchOrganizationDocument,
     "\n  fragment ProviderUsageFields on ProviderUsage {\n    provider\n    accountKey\n    checkedAt\n    reachable\n    error\n    source\n    sampleLatencyMs\n    models\n    rateLimitHeaders\n    tokens { limit remaining used pctUsed resetAt resetInMs }\n    inputTokens { limit remaining used pctUsed resetAt resetInMs }\n    outputTokens { limit remaining used pctUsed resetAt resetInMs }\n    requests { limit remaining resetAt resetInMs }\n  }\n": typeof types.ProviderUsageFieldsFragmentDoc,
     "\n  mutation TestProviderCredential($input: TestProviderCredentialInput!) {\n    testProviderCredential(input: $input) {\n      ...ProviderUsageFields\n    }\n  }\n": typeof types.TestProviderCredentialDocument,
     "\n  query ProviderUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n": typeof types.ProviderUsageDocument,
     "\n  subscription ProviderUsageChanged($id: ID!) {\n    providerUsageChanged(credentialId: $id) {\n      ...ProviderUsageFields\n    }\n  }\n": typeof types.ProviderUsageChangedDocument,
     "\n  fragment PaceLimitFields on PaceLimit {\n    kind\n    limit\n    remaining\n    resetsInSeconds\n  }\n": typeof types.PaceLimitFieldsFragmentDoc,
     "\n  subscription UsageEvents($serviceId: ID, $apiKeyId: ID) {\n    usageEvents(serviceId: $serviceId, apiKeyId: $apiKeyId) {\n      requestId\n      model\n      status\n      inputTokens\n      outputTokens\n      cost\n      priced\n      latencyMs\n      at\n    }\n  }\n": typeof types.UsageEventsDocument,
+    "\n  mutation AcceptInvitation($token: String!, $username: String, $password: String) {\n    acceptInvitation(token: $token, username: $username, password: $password) {\n      token\n    }\n  }\n": typeof types.AcceptInvitationDocument,
+    "\n  query MySessions {\n    mySessions {\n      id\n      createdAt\n      lastSeenAt\n      expiresAt\n      clientIp\n      userAgent\n      current\n    }\n  }\n": typeof types.MySessionsDocument,
+    "\n  mutation ChangePassword($current: String!, $new: String!) {\n    changePassword(current: $current, new: $new) {\n      token\n    }\n  }\n": typeof types.ChangePasswordDocument,
+    "\n  mutation EndAllSessions {\n    endAllSessions\n  }\n": typeof types.EndAllSessionsDocument,
     "\n  fragment APIKeyFields on APIKey {\n    id\n    name\n    description\n    keyPrefix\n    keyLastFour\n    isActive\n    isManagementKey\n    expiresAt\n    lastUsedAt\n    createdAt\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    limitRpm\n    limitTpm\n    limitConcurrency\n    service {\n      id\n      serviceName\n      spend {\n        ...SpendFields\n      }\n      pace {\n        ...PaceLimitFields\n      }\n    }\n    spend {\n      ...SpendFields\n    }\n    pace {\n      ...PaceLimitFields\n    }\n  }\n": typeof types.ApiKeyFieldsFragmentDoc,
     "\n  query APIKeys($after: Cursor, $search: String) {\n    apiKeys(first: 50, after: $after, where: { isManagementKey: false, search: $search }, orderBy: { field: NAME }) {\n      totalCount\n      totalCountIsExact\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...APIKeyFields\n        }\n      }\n    }\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          id\n          serviceName\n          provider\n          modelsEnabled\n          active\n          limitCostHourWarn\n          limitCostHourBlock\n          limitCostDayWarn\n          limitCostDayBlock\n          limitCostMonthWarn\n          limitCostMonthBlock\n          limitCostTotalBlock\n          limitRpm\n          limitTpm\n          limitConcurrency\n        }\n      }\n    }\n    providers {\n      name\n      protocol\n    }\n  }\n": typeof types.ApiKeysDocument,
     "\n  mutation CreateAPIKey($input: CreateAPIKeyInput!) {\n    createAPIKey(input: $input) {\n      key\n      apiKey {\n        ...APIKeyFields\n      }\n    }\n  }\n": typeof types.CreateApiKeyDocument,
@@ -34,6 +40,12 @@ type Documents = {
     "\n  mutation UpdateProviderCredential($id: ID!, $input: UpdateProviderCredentialInput!) {\n    updateProviderCredential(id: $id, input: $input) {\n      ...CredentialFields\n    }\n  }\n": typeof types.UpdateProviderCredentialDocument,
     "\n  mutation DeleteProviderCredential($id: ID!) {\n    deleteProviderCredential(id: $id)\n  }\n": typeof types.DeleteProviderCredentialDocument,
     "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n": typeof types.LoginDocument,
+    "\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n    }\n  }\n": typeof types.MembersDocument,
+    "\n  query Invitations {\n    invitations {\n      id\n      role\n      note\n      createdAt\n      expiresAt\n      acceptedAt\n      revokedAt\n    }\n  }\n": typeof types.InvitationsDocument,
+    "\n  mutation CreateInvitation($role: Role!, $note: String) {\n    createInvitation(role: $role, note: $note) {\n      token\n      invitation {\n        id\n      }\n    }\n  }\n": typeof types.CreateInvitationDocument,
+    "\n  mutation RevokeInvitation($id: ID!) {\n    revokeInvitation(id: $id)\n  }\n": typeof types.RevokeInvitationDocument,
+    "\n  mutation UpdateMemberRole($userId: ID!, $role: Role!) {\n    updateMemberRole(userId: $userId, role: $role) {\n      userId\n      role\n    }\n  }\n": typeof types.UpdateMemberRoleDocument,
+    "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n": typeof types.RemoveMemberDocument,
     "\n  query Overview($from: Time!, $bucket: UsageBucket!) {\n    organizationSpend {\n      ...SpendFields\n    }\n    organizationPace {\n      ...PaceLimitFields\n    }\n    balance {\n      currentBalance\n      currency\n      enforced\n    }\n    services(first: 24, orderBy: { field: SERVICE_NAME }) {\n      totalCount\n      edges {\n        node {\n          id\n          serviceName\n          provider\n          active\n          spend {\n            ...SpendFields\n          }\n          pace {\n            ...PaceLimitFields\n          }\n        }\n      }\n    }\n    apiKeys(first: 24, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      totalCount\n      totalCountIsExact\n      edges {\n        node {\n          id\n          name\n          isActive\n          expiresAt\n          service {\n            id\n            serviceName\n          }\n          spend {\n            ...SpendFields\n          }\n          pace {\n            ...PaceLimitFields\n          }\n        }\n      }\n    }\n    usage(filter: { from: $from }, bucket: $bucket) {\n      totals {\n        requests\n        errors\n        refusedRequests\n        unpricedRequests\n        inputTokens\n        outputTokens\n        cacheWriteTokens\n        cost\n        meanLatencyMs\n        latencyP50Ms\n        latencyP95Ms\n        latencyP99Ms\n      }\n      series {\n        start\n        sums {\n          requests\n          cost\n        }\n      }\n      byModel {\n        model\n        sums {\n          requests\n          errors\n          refusedRequests\n          cost\n          inputTokens\n          outputTokens\n          latencyP95Ms\n        }\n      }\n    }\n  }\n": typeof types.OverviewDocument,
     "\n  fragment BreakdownSums on UsageSums {\n    requests\n    errors\n    refusedRequests\n    inputTokens\n    outputTokens\n    cost\n    latencyP50Ms\n    latencyP95Ms\n  }\n": typeof types.BreakdownSumsFragmentDoc,
     "\n  query UsageBreakdown($from: Time!, $bucket: UsageBucket!, $by: UsageSplit!) {\n    usage(filter: { from: $from }, bucket: $bucket) {\n      split(by: $by, first: 6) {\n        key\n        name\n        sums {\n          ...BreakdownSums\n        }\n        series {\n          start\n          sums {\n            ...BreakdownSums\n          }\n        }\n      }\n    }\n  }\n": typeof types.UsageBreakdownDocument,
@@ -72,13 +84,19 @@ type Documents = {
     "\n  fragment SpendFields on Spend {\n    window\n    windowStart\n    spent\n    reserved\n    warn\n    block\n    resetsAt\n  }\n": typeof types.SpendFieldsFragmentDoc,
 };
 const documents: Documents = {
-    "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n    }\n  }\n": types.ViewerDocument,
+    "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n": types.ViewerDocument,
+    "\n  mutation Logout {\n    logout\n  }\n": types.LogoutDocument,
+    "\n  mutation SwitchOrganization($id: ID!) {\n    switchOrganization(id: $id) {\n      token\n    }\n  }\n": types.SwitchOrganizationDocument,
     "\n  fragment ProviderUsageFields on ProviderUsage {\n    provider\n    accountKey\n    checkedAt\n    reachable\n    error\n    source\n    sampleLatencyMs\n    models\n    rateLimitHeaders\n    tokens { limit remaining used pctUsed resetAt resetInMs }\n    inputTokens { limit remaining used pctUsed resetAt resetInMs }\n    outputTokens { limit remaining used pctUsed resetAt resetInMs }\n    requests { limit remaining resetAt resetInMs }\n  }\n": types.ProviderUsageFieldsFragmentDoc,
     "\n  mutation TestProviderCredential($input: TestProviderCredentialInput!) {\n    testProviderCredential(input: $input) {\n      ...ProviderUsageFields\n    }\n  }\n": types.TestProviderCredentialDocument,
     "\n  query ProviderUsage($id: ID!, $refresh: Boolean!) {\n    providerUsage(credentialId: $id, refresh: $refresh) {\n      ...ProviderUsageFields\n    }\n  }\n": types.ProviderUsageDocument,
     "\n  subscription ProviderUsageChanged($id: ID!) {\n    providerUsageChanged(credentialId: $id) {\n      ...ProviderUsageFields\n    }\n  }\n": types.ProviderUsageChangedDocument,
     "\n  fragment PaceLimitFields on PaceLimit {\n    kind\n    limit\n    remaining\n    resetsInSeconds\n  }\n": types.PaceLimitFieldsFragmentDoc,
     "\n  subscription UsageEvents($serviceId: ID, $apiKeyId: ID) {\n    usageEvents(serviceId: $serviceId, apiKeyId: $apiKeyId) {\n      requestId\n      model\n      status\n      inputTokens\n      outputTokens\n      cost\n      priced\n      latencyMs\n      at\n    }\n  }\n": types.UsageEventsDocument,
+    "\n  mutation AcceptInvitation($token: String!, $username: String, $password: String) {\n    acceptInvitation(token: $token, username: $username, password: $password) {\n      token\n    }\n  }\n": types.AcceptInvitationDocument,
+    "\n  query MySessions {\n    mySessions {\n      id\n      createdAt\n      lastSeenAt\n      expiresAt\n      clientIp\n      userAgent\n      current\n    }\n  }\n": types.MySessionsDocument,
+    "\n  mutation ChangePassword($current: String!, $new: String!) {\n    changePassword(current: $current, new: $new) {\n      token\n    }\n  }\n": types.ChangePasswordDocument,
+    "\n  mutation EndAllSessions {\n    endAllSessions\n  }\n": types.EndAllSessionsDocument,
     "\n  fragment APIKeyFields on APIKey {\n    id\n    name\n    description\n    keyPrefix\n    keyLastFour\n    isActive\n    isManagementKey\n    expiresAt\n    lastUsedAt\n    createdAt\n    limitCostHourWarn\n    limitCostHourBlock\n    limitCostDayWarn\n    limitCostDayBlock\n    limitCostMonthWarn\n    limitCostMonthBlock\n    limitCostTotalBlock\n    limitRpm\n    limitTpm\n    limitConcurrency\n    service {\n      id\n      serviceName\n      spend {\n        ...SpendFields\n      }\n      pace {\n        ...PaceLimitFields\n      }\n    }\n    spend {\n      ...SpendFields\n    }\n    pace {\n      ...PaceLimitFields\n    }\n  }\n": types.ApiKeyFieldsFragmentDoc,
     "\n  query APIKeys($after: Cursor, $search: String) {\n    apiKeys(first: 50, after: $after, where: { isManagementKey: false, search: $search }, orderBy: { field: NAME }) {\n      totalCount\n      totalCountIsExact\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...APIKeyFields\n        }\n      }\n    }\n    services(first: 200, orderBy: { field: SERVICE_NAME }) {\n      edges {\n        node {\n          id\n          serviceName\n          provider\n          modelsEnabled\n          active\n          limitCostHourWarn\n          limitCostHourBlock\n          limitCostDayWarn\n          limitCostDayBlock\n          limitCostMonthWarn\n          limitCostMonthBlock\n          limitCostTotalBlock\n          limitRpm\n          limitTpm\n          limitConcurrency\n        }\n      }\n    }\n    providers {\n      name\n      protocol\n    }\n  }\n": types.ApiKeysDocument,
     "\n  mutation CreateAPIKey($input: CreateAPIKeyInput!) {\n    createAPIKey(input: $input) {\n      key\n      apiKey {\n        ...APIKeyFields\n      }\n    }\n  }\n": types.CreateApiKeyDocument,
@@ -92,6 +110,12 @@ const documents: Documents = {
     "\n  mutation UpdateProviderCredential($id: ID!, $input: UpdateProviderCredentialInput!) {\n    updateProviderCredential(id: $id, input: $input) {\n      ...CredentialFields\n    }\n  }\n": types.UpdateProviderCredentialDocument,
     "\n  mutation DeleteProviderCredential($id: ID!) {\n    deleteProviderCredential(id: $id)\n  }\n": types.DeleteProviderCredentialDocument,
     "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n": types.LoginDocument,
+    "\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n    }\n  }\n": types.MembersDocument,
+    "\n  query Invitations {\n    invitations {\n      id\n      role\n      note\n      createdAt\n      expiresAt\n      acceptedAt\n      revokedAt\n    }\n  }\n": types.InvitationsDocument,
+    "\n  mutation CreateInvitation($role: Role!, $note: String) {\n    createInvitation(role: $role, note: $note) {\n      token\n      invitation {\n        id\n      }\n    }\n  }\n": types.CreateInvitationDocument,
+    "\n  mutation RevokeInvitation($id: ID!) {\n    revokeInvitation(id: $id)\n  }\n": types.RevokeInvitationDocument,
+    "\n  mutation UpdateMemberRole($userId: ID!, $role: Role!) {\n    updateMemberRole(userId: $userId, role: $role) {\n      userId\n      role\n    }\n  }\n": types.UpdateMemberRoleDocument,
+    "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n": types.RemoveMemberDocument,
     "\n  query Overview($from: Time!, $bucket: UsageBucket!) {\n    organizationSpend {\n      ...SpendFields\n    }\n    organizationPace {\n      ...PaceLimitFields\n    }\n    balance {\n      currentBalance\n      currency\n      enforced\n    }\n    services(first: 24, orderBy: { field: SERVICE_NAME }) {\n      totalCount\n      edges {\n        node {\n          id\n          serviceName\n          provider\n          active\n          spend {\n            ...SpendFields\n          }\n          pace {\n            ...PaceLimitFields\n          }\n        }\n      }\n    }\n    apiKeys(first: 24, where: { isManagementKey: false }, orderBy: { field: NAME }) {\n      totalCount\n      totalCountIsExact\n      edges {\n        node {\n          id\n          name\n          isActive\n          expiresAt\n          service {\n            id\n            serviceName\n          }\n          spend {\n            ...SpendFields\n          }\n          pace {\n            ...PaceLimitFields\n          }\n        }\n      }\n    }\n    usage(filter: { from: $from }, bucket: $bucket) {\n      totals {\n        requests\n        errors\n        refusedRequests\n        unpricedRequests\n        inputTokens\n        outputTokens\n        cacheWriteTokens\n        cost\n        meanLatencyMs\n        latencyP50Ms\n        latencyP95Ms\n        latencyP99Ms\n      }\n      series {\n        start\n        sums {\n          requests\n          cost\n        }\n      }\n      byModel {\n        model\n        sums {\n          requests\n          errors\n          refusedRequests\n          cost\n          inputTokens\n          outputTokens\n          latencyP95Ms\n        }\n      }\n    }\n  }\n": types.OverviewDocument,
     "\n  fragment BreakdownSums on UsageSums {\n    requests\n    errors\n    refusedRequests\n    inputTokens\n    outputTokens\n    cost\n    latencyP50Ms\n    latencyP95Ms\n  }\n": types.BreakdownSumsFragmentDoc,
     "\n  query UsageBreakdown($from: Time!, $bucket: UsageBucket!, $by: UsageSplit!) {\n    usage(filter: { from: $from }, bucket: $bucket) {\n      split(by: $by, first: 6) {\n        key\n        name\n        sums {\n          ...BreakdownSums\n        }\n        series {\n          start\n          sums {\n            ...BreakdownSums\n          }\n        }\n      }\n    }\n  }\n": types.UsageBreakdownDocument,
@@ -147,7 +171,15 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n    }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n    }\n  }\n"];
+export function graphql(source: "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Logout {\n    logout\n  }\n"): (typeof documents)["\n  mutation Logout {\n    logout\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SwitchOrganization($id: ID!) {\n    switchOrganization(id: $id) {\n      token\n    }\n  }\n"): (typeof documents)["\n  mutation SwitchOrganization($id: ID!) {\n    switchOrganization(id: $id) {\n      token\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -172,6 +204,22 @@ export function graphql(source: "\n  fragment PaceLimitFields on PaceLimit {\n  
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription UsageEvents($serviceId: ID, $apiKeyId: ID) {\n    usageEvents(serviceId: $serviceId, apiKeyId: $apiKeyId) {\n      requestId\n      model\n      status\n      inputTokens\n      outputTokens\n      cost\n      priced\n      latencyMs\n      at\n    }\n  }\n"): (typeof documents)["\n  subscription UsageEvents($serviceId: ID, $apiKeyId: ID) {\n    usageEvents(serviceId: $serviceId, apiKeyId: $apiKeyId) {\n      requestId\n      model\n      status\n      inputTokens\n      outputTokens\n      cost\n      priced\n      latencyMs\n      at\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AcceptInvitation($token: String!, $username: String, $password: String) {\n    acceptInvitation(token: $token, username: $username, password: $password) {\n      token\n    }\n  }\n"): (typeof documents)["\n  mutation AcceptInvitation($token: String!, $username: String, $password: String) {\n    acceptInvitation(token: $token, username: $username, password: $password) {\n      token\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MySessions {\n    mySessions {\n      id\n      createdAt\n      lastSeenAt\n      expiresAt\n      clientIp\n      userAgent\n      current\n    }\n  }\n"): (typeof documents)["\n  query MySessions {\n    mySessions {\n      id\n      createdAt\n      lastSeenAt\n      expiresAt\n      clientIp\n      userAgent\n      current\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ChangePassword($current: String!, $new: String!) {\n    changePassword(current: $current, new: $new) {\n      token\n    }\n  }\n"): (typeof documents)["\n  mutation ChangePassword($current: String!, $new: String!) {\n    changePassword(current: $current, new: $new) {\n      token\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EndAllSessions {\n    endAllSessions\n  }\n"): (typeof documents)["\n  mutation EndAllSessions {\n    endAllSessions\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -224,6 +272,30 @@ export function graphql(source: "\n  mutation DeleteProviderCredential($id: ID!)
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n"): (typeof documents)["\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n    }\n  }\n"): (typeof documents)["\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Invitations {\n    invitations {\n      id\n      role\n      note\n      createdAt\n      expiresAt\n      acceptedAt\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  query Invitations {\n    invitations {\n      id\n      role\n      note\n      createdAt\n      expiresAt\n      acceptedAt\n      revokedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateInvitation($role: Role!, $note: String) {\n    createInvitation(role: $role, note: $note) {\n      token\n      invitation {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateInvitation($role: Role!, $note: String) {\n    createInvitation(role: $role, note: $note) {\n      token\n      invitation {\n        id\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RevokeInvitation($id: ID!) {\n    revokeInvitation(id: $id)\n  }\n"): (typeof documents)["\n  mutation RevokeInvitation($id: ID!) {\n    revokeInvitation(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateMemberRole($userId: ID!, $role: Role!) {\n    updateMemberRole(userId: $userId, role: $role) {\n      userId\n      role\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateMemberRole($userId: ID!, $role: Role!) {\n    updateMemberRole(userId: $userId, role: $role) {\n      userId\n      role\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n"): (typeof documents)["\n  mutation RemoveMember($userId: ID!) {\n    removeMember(userId: $userId)\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -8,6 +8,7 @@ import { formatPrice, formatRelative, formatUSD, parseUSD, usdInput } from '../f
 import { useCanEdit, useViewer } from '../viewer';
 import { Badge, CheckField, Confirm, Dialog, ErrorNote, Loading, Page, ScrollBox, SecretReveal, SelectField, TextField } from '../ui';
 import { CreateAPIKey, DeleteAPIKey } from './ApiKeys';
+import { Members } from './Members';
 import { Link, usePath } from '../router';
 import { LimitsFields, limitTexts, parseLimits, type LimitName } from '../limits';
 import { PaceFields, paceTexts, parsePace, type PaceName } from '../pace';
@@ -151,6 +152,7 @@ export const SETTINGS_TABS = [
   { path: '/dashboard/settings', label: 'General' },
   { path: '/dashboard/settings/keys', label: 'Management keys' },
   { path: '/dashboard/settings/prices', label: 'Prices' },
+  { path: '/dashboard/settings/members', label: 'Members' },
 ] as const;
 
 const CreatePrice = graphql(`
@@ -173,7 +175,7 @@ const PriceProviders = graphql(`
 export function Settings() {
   const path = usePath().replace(/\/$/, '');
   const tab = SETTINGS_TABS.find((t) => t.path === path) ?? null;
-  const [{ data, fetching, error }] = useQuery({ query: SettingsQuery, context: LIST_CONTEXT, pause: tab?.label === 'Prices' });
+  const [{ data, fetching, error }] = useQuery({ query: SettingsQuery, context: LIST_CONTEXT, pause: tab?.label === 'Prices' || tab?.label === 'Members' });
   // A link to a card (#org-limits) scrolls to it once it is drawn.
   useEffect(() => {
     const id = window.location.hash.slice(1);
@@ -188,7 +190,8 @@ export function Settings() {
       </nav>
       {!tab && <p>There is no such settings page. Pick one above.</p>}
       {tab?.label === 'Prices' && <PriceCatalog />}
-      {tab && tab.label !== 'Prices' && (
+      {tab?.label === 'Members' && <Members />}
+      {tab && tab.label !== 'Prices' && tab.label !== 'Members' && (
         <>
           {!data && fetching && <Loading what="Loading settings" />}
           <ErrorNote problem={describeError(error)} />
