@@ -78,6 +78,10 @@ type exchange struct {
 	// gateway, not the client, asked for.
 	path, extraQuery string
 	stripUsage       bool
+
+	// modelEnabled is set once model is found among the service's enabled
+	// models: only then may the metrics name it.
+	modelEnabled bool
 }
 
 // serve handles the fixed-path provider routes.
@@ -246,6 +250,7 @@ func (x *exchange) pickModel(model string) *apiError {
 	if !ok {
 		return refuse(http.StatusForbidden, "model_not_enabled", notEnabled(model, x.e))
 	}
+	x.modelEnabled = true
 	x.info, x.serviceInfo = info, info
 	return nil
 }
@@ -304,7 +309,7 @@ func (x *exchange) record(o outcome) {
 		CreatedAt: x.start, RequestID: x.reqID,
 		OrganizationID: e.key.OrganizationID, ServiceID: e.svc.ID, APIKeyID: e.key.ID, CredentialID: e.credID,
 		Attempts: x.attempts,
-		Protocol: string(x.protocol), ProviderProtocol: string(x.upProto), Endpoint: x.endpoint, Model: x.model,
+		Protocol: string(x.protocol), ProviderProtocol: string(x.upProto), Endpoint: x.endpoint, Model: x.model, ModelEnabled: x.modelEnabled,
 		Tokens: o.usage.Tokens, Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err, Failure: o.failure,
 		LatencyUs: time.Since(x.start).Microseconds(), Streamed: o.streamed, Partial: o.partial,
 		Spend: o.spend,
