@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/accesslog"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/money"
@@ -321,5 +322,24 @@ func (x *exchange) record(o outcome) {
 		us := o.ttfb.Microseconds()
 		rec.TTFBUs = &us
 	}
+	if a := x.p.opts.AccessLog; a != nil {
+		a.Add(accessEntry(&rec, e))
+	}
 	x.p.usage.Add(rec)
+}
+
+// accessEntry is the access log's line of a record: names where the
+// record has ids, and nothing it does not say.
+func accessEntry(rec *usagelog.Record, e *keyEntry) accesslog.Entry {
+	a := accesslog.Entry{
+		At: rec.CreatedAt, RequestID: rec.RequestID, OrganizationID: rec.OrganizationID,
+		Service: e.svc.ServiceName, Key: e.key.Name,
+		Protocol: rec.Protocol, Endpoint: rec.Endpoint, Model: rec.Model, Status: rec.Status, Failure: rec.Failure,
+		Tokens: rec.Tokens, Cost: rec.Cost, Priced: rec.Priced,
+		Latency: time.Duration(rec.LatencyUs) * time.Microsecond, Streamed: rec.Streamed, Partial: rec.Partial,
+	}
+	if rec.TTFBUs != nil {
+		a.TTFB = time.Duration(*rec.TTFBUs) * time.Microsecond
+	}
+	return a
 }
