@@ -38,11 +38,7 @@ func sluiceSeries(scrape string) (series int, requests float64) {
 // not enable.
 func TestMadeUpModelsAddNoSeries(t *testing.T) {
 	testenv.EachDialect(t, func(t *testing.T, d string) {
-		target := testenv.Target(t, d)
-		getenv := env("DATABASE_URL", testenv.URL(target), "SLUICE_ADMIN_PASSWORD", "pw-card",
-			"SLUICE_MASTER_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "SLUICE_JWT_SECRET", "card-jwt-secret-card-jwt-secret-0",
-			"SLUICE_METRICS_TOKEN", testMetricsToken)
-		base, _ := startBinary(t, getenv)
+		base, _ := startOnDialect(t, d, "pw-card")
 		var upstreamCalls sync.Map
 		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			upstreamCalls.Store(r.URL.Path, true)
