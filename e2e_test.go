@@ -74,11 +74,7 @@ func fakeOpenAI(t *testing.T) (*httptest.Server, *[]string) {
 // refuses it at once.
 func TestGatewayEndToEnd(t *testing.T) {
 	testenv.EachDialect(t, func(t *testing.T, d string) {
-		target := testenv.Target(t, d)
-		getenv := env("DATABASE_URL", testenv.URL(target), "SLUICE_ADMIN_PASSWORD", "pw-e2e",
-			"SLUICE_MASTER_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "SLUICE_JWT_SECRET", "e2e-jwt-secret-e2e-jwt-secret-00",
-			"SLUICE_METRICS_TOKEN", testMetricsToken)
-		base, stop := startBinary(t, getenv)
+		base, stop := startOnDialect(t, d, "pw-e2e")
 		upstream, seen := fakeOpenAI(t)
 
 		token := dig(gql(t, base, "", `mutation { login(username: "admin", password: "pw-e2e") { token } }`, nil), "login", "token").(string)
@@ -210,6 +206,16 @@ func TestGatewayEndToEnd(t *testing.T) {
 			t.Fatalf("exit %d; a key reached the log: %v", code, strings.Contains(logs, "sk-upstream"))
 		}
 	})
+}
+
+// startOnDialect starts the binary on a fresh database of dialect d, with
+// the admin password given and testMetricsToken as its metrics token.
+func startOnDialect(t *testing.T, d, adminPassword string) (string, func() (int, string)) {
+	t.Helper()
+	getenv := env("DATABASE_URL", testenv.URL(testenv.Target(t, d)), "SLUICE_ADMIN_PASSWORD", adminPassword,
+		"SLUICE_MASTER_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "SLUICE_JWT_SECRET", "e2e-jwt-secret-e2e-jwt-secret-00",
+		"SLUICE_METRICS_TOKEN", testMetricsToken)
+	return startBinary(t, getenv)
 }
 
 func httpGet(t *testing.T, url string) string {

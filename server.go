@@ -24,6 +24,7 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/rs/cors"
 
+	"github.com/sluicehq/sluice/accesslog"
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/bodyread"
 	"github.com/sluicehq/sluice/budget"
@@ -125,11 +126,14 @@ type gateway struct {
 	ready *health.Readiness
 	// stop ends the background work (reservation sweeper, alert webhook).
 	stop context.CancelFunc
+
+	// access is the access log; nil when off.
+	access *accesslog.Writer
 }
 
 // openGateway opens and migrates the database, completes the secrets and
 // builds the HTTP routes.
-func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gateway, error) {
+func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, access *accesslog.Writer) (*gateway, error) {
 	target, secretsPath, err := databaseTarget(cfg)
 	if err != nil {
 		return nil, err
@@ -176,7 +180,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ga
 		return nil, err
 	}
 
-	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, auth: auth.NewAuthenticator(db.Client, tokens, log),
+	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, access: access, auth: auth.NewAuthenticator(db.Client, tokens, log),
 		credentialTests: auth.NewLimiter("credential-test", 10, time.Minute),
 		ready:           &health.Readiness{Ping: db.Ping, Log: log}}
 	if db.Dialect == dialect.Postgres {
@@ -396,8 +400,11 @@ func (g *gateway) startProxy(ctx context.Context) error {
 	})
 	g.metrics.Gauge("sluice_usage_queue_depth", "Usage records waiting to be written.", func() float64 { return float64(g.usage.Pending()) })
 	g.metrics.Gauge("sluice_usage_dropped_total", "Usage records dropped because the queue was full.", func() float64 { return float64(g.usage.Dropped()) })
+	if g.access != nil {
+		g.metrics.Gauge("sluice_access_log_dropped_total", "Access log lines dropped because the output could not keep up.", func() float64 { return float64(g.access.Dropped()) })
+	}
 	px, err := proxy.New(proxy.Options{
-		DB: g.db, Keyring: g.keyring, Feed: g.changes, Usage: g.usage, Log: g.log,
+		DB: g.db, Keyring: g.keyring, Feed: g.changes, Usage: g.usage, Log: g.log, AccessLog: g.access,
 		Budget: proxy.Budgets(g.budgets), BudgetFailOpen: g.cfg.BudgetFailOpen,
 		Pace: g.pace, OnPaceRefusal: g.metrics.PaceRefusal,
 		Browser:              web.Handler(),
@@ -436,6 +443,35 @@ func (g *gateway) Close() error {
 	return g.db.Close()
 }
 
+// openAccessLog opens --access-log: nil for off, else a writer to stdout,
+// stderr or the file appended to. close writes the lines still queued
+// and closes the file; call it once the proxy has served its last request.
+func openAccessLog(dest string, stdout, stderr io.Writer) (w *accesslog.Writer, close func(), err error) {
+	var out io.Writer
+	var file *os.File
+	switch dest {
+	case "", "off":
+		return nil, func() {}, nil
+	case "stdout":
+		out = stdout
+	case "stderr":
+		out = stderr
+	default:
+		file, err = os.OpenFile(dest, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open the access log: %w", err)
+		}
+		out = file
+	}
+	w = accesslog.New(out, 0)
+	return w, func() {
+		w.Close()
+		if file != nil {
+			_ = file.Close()
+		}
+	}, nil
+}
+
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
@@ -457,7 +493,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	g, err := openGateway(ctx, cfg, log)
+	access, closeAccess, err := openAccessLog(cfg.AccessLog, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeAccess()
+	g, err := openGateway(ctx, cfg, log, access)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,9 @@ type Config struct {
 	// MetricsToken is the bearer token /metrics asks for. Without one,
 	// /metrics is not served on the main listener.
 	MetricsToken string
+	// AccessLog is where one JSON line per proxied request goes: off
+	// (none), stdout, stderr or a file appended to.
+	AccessLog string
 	// AnonymousRate and AnonymousBurst limit, per client address, the
 	// GraphQL requests without a valid credential and the logins: a token
 	// bucket refilled at AnonymousRate a second; 0 turns it off.
@@ -195,6 +198,14 @@ var settings = []setting{
 				return errors.New("use a token of at least 16 characters")
 			}
 			c.MetricsToken = v
+			return nil
+		}},
+	{"access-log", "SLUICE_ACCESS_LOG", "off", "one JSON line per proxied request (request id, key and service names, model, status, tokens, cost, latency; never a key or a body): off, stdout, stderr or a file to append to",
+		func(c *Config, v string) error {
+			if v == "" {
+				return errors.New("access log: use off, stdout, stderr or a file path")
+			}
+			c.AccessLog = v
 			return nil
 		}},
 	{"deny-private-upstreams", "SLUICE_DENY_PRIVATE_UPSTREAMS", "false", "refuse provider base URLs that resolve to loopback, private or link-local addresses, and connect to no such address: not the proxy, the live-usage probe or budget alert webhooks",

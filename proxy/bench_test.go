@@ -13,6 +13,7 @@ import (
 	entgo "entgo.io/ent"
 	"entgo.io/ent/dialect"
 
+	"github.com/sluicehq/sluice/accesslog"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/clientkey"
 	"github.com/sluicehq/sluice/database"
@@ -260,4 +261,24 @@ func BenchmarkLargeAnswer(b *testing.B) {
 		}
 		resp.Body.Close()
 	}
+}
+
+// BenchmarkChatAccessLog is BenchmarkChat and BenchmarkChatStream with the
+// access log on (to io.Discard): what the request path pays to queue its
+// line, and the writer's goroutine's share of the CPU.
+func BenchmarkChatAccessLog(b *testing.B) {
+	access := func(o *Options) {
+		o.AccessLog = accesslog.New(io.Discard, 0)
+		b.Cleanup(o.AccessLog.Close)
+	}
+	b.Run("chat", func(b *testing.B) {
+		benchProxy(b, memUpstream{"application/json", []byte(realisticChatBody)},
+			`{"model":"gpt-test","messages":[{"role":"user","content":"Say hello in one word."}],"max_tokens":64}`, access)
+	})
+	b.Run("stream", func(b *testing.B) {
+		chunk := `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"word "}}]}` + "\n\n"
+		stream := strings.Repeat(chunk, 5) + openAIStream[2] + openAIStream[3]
+		benchProxy(b, memUpstream{"text/event-stream", []byte(stream)},
+			`{"model":"gpt-test","stream":true,"messages":[{"role":"user","content":"Say hello in one word."}]}`, access)
+	})
 }

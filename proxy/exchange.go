@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/accesslog"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/money"
@@ -78,6 +79,10 @@ type exchange struct {
 	// gateway, not the client, asked for.
 	path, extraQuery string
 	stripUsage       bool
+
+	// modelEnabled is set once model is found among the service's enabled
+	// models: only then may the metrics name it.
+	modelEnabled bool
 }
 
 // serve handles the fixed-path provider routes.
@@ -246,6 +251,7 @@ func (x *exchange) pickModel(model string) *apiError {
 	if !ok {
 		return refuse(http.StatusForbidden, "model_not_enabled", notEnabled(model, x.e))
 	}
+	x.modelEnabled = true
 	x.info, x.serviceInfo = info, info
 	return nil
 }
@@ -304,7 +310,7 @@ func (x *exchange) record(o outcome) {
 		CreatedAt: x.start, RequestID: x.reqID,
 		OrganizationID: e.key.OrganizationID, ServiceID: e.svc.ID, APIKeyID: e.key.ID, CredentialID: e.credID,
 		Attempts: x.attempts,
-		Protocol: string(x.protocol), ProviderProtocol: string(x.upProto), Endpoint: x.endpoint, Model: x.model,
+		Protocol: string(x.protocol), ProviderProtocol: string(x.upProto), Endpoint: x.endpoint, Model: x.model, ModelEnabled: x.modelEnabled,
 		Tokens: o.usage.Tokens, Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err, Failure: o.failure,
 		LatencyUs: time.Since(x.start).Microseconds(), Streamed: o.streamed, Partial: o.partial,
 		Spend: o.spend,
@@ -316,5 +322,24 @@ func (x *exchange) record(o outcome) {
 		us := o.ttfb.Microseconds()
 		rec.TTFBUs = &us
 	}
+	if a := x.p.opts.AccessLog; a != nil {
+		a.Add(accessEntry(&rec, e))
+	}
 	x.p.usage.Add(rec)
+}
+
+// accessEntry is the access log's line of a record: names where the
+// record has ids, and nothing it does not say.
+func accessEntry(rec *usagelog.Record, e *keyEntry) accesslog.Entry {
+	a := accesslog.Entry{
+		At: rec.CreatedAt, RequestID: rec.RequestID, OrganizationID: rec.OrganizationID,
+		Service: e.svc.ServiceName, Key: e.key.Name,
+		Protocol: rec.Protocol, Endpoint: rec.Endpoint, Model: rec.Model, Status: rec.Status, Failure: rec.Failure,
+		Tokens: rec.Tokens, Cost: rec.Cost, Priced: rec.Priced,
+		Latency: time.Duration(rec.LatencyUs) * time.Microsecond, Streamed: rec.Streamed, Partial: rec.Partial,
+	}
+	if rec.TTFBUs != nil {
+		a.TTFB = time.Duration(*rec.TTFBUs) * time.Microsecond
+	}
+	return a
 }

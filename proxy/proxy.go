@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/accesslog"
 	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/pace"
@@ -41,6 +42,9 @@ type Options struct {
 	// The proxy does not close it: close it after the HTTP server drained.
 	Usage *usagelog.Writer
 	Log   *slog.Logger
+	// AccessLog, when set, gets one line for each request that gets a
+	// usage record; nil writes none.
+	AccessLog *accesslog.Writer
 	// Browser, when set, serves GET /services requests that carry no key
 	// and accept HTML: the dashboard has a /services page of its own, which
 	// a reload must still reach. Pass the dashboard's handler.

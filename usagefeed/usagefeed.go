@@ -133,12 +133,14 @@ func usageEvent(r *usagelog.Record) livefeed.UsageEvent {
 // otherModel labels requests whose model name came only from the client.
 const otherModel = "other"
 
-// metricsModel is the model label of a request: its model when the price
-// catalog knows it or an upstream accepted it, "other" otherwise. A key
-// holder sending made-up model names (refused, or rejected upstream) must
-// not be able to grow the number of series without bound.
+// metricsModel is the model label of a request: its model when the
+// service enables it (a name an admin configured), "other" otherwise. A
+// key holder sending made-up model names, which are refused before any
+// upstream sees them, must not be able to grow the number of series: a
+// refusal's record is priced (it cost nothing) but its model is the
+// client's.
 func metricsModel(r *usagelog.Record) string {
-	if r.Priced || (r.CredentialID != nil && r.Status < 400) {
+	if r.ModelEnabled {
 		return r.Model
 	}
 	return otherModel

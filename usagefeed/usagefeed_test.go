@@ -76,10 +76,11 @@ func TestMetricsModelIsBounded(t *testing.T) {
 		r    usagelog.Record
 		want string
 	}{
-		{"priced model", usagelog.Record{Model: "gpt-4o-mini", Priced: true, Status: 402}, "gpt-4o-mini"},
-		{"unpriced model an upstream answered", usagelog.Record{Model: "my-finetune", CredentialID: &cred, Status: 200}, "my-finetune"},
+		{"enabled model refused by a budget", usagelog.Record{Model: "gpt-4o-mini", ModelEnabled: true, Priced: true, Status: 402}, "gpt-4o-mini"},
+		{"enabled unpriced model an upstream answered", usagelog.Record{Model: "my-finetune", ModelEnabled: true, CredentialID: &cred, Status: 200}, "my-finetune"},
+		{"made-up model refused by the gateway, priced at nothing", usagelog.Record{Model: "aaaa-1234", CredentialID: &cred, Priced: true, Status: 403}, otherModel},
 		{"made-up model refused by the gateway", usagelog.Record{Model: "aaaa-1234", Status: 403}, otherModel},
-		{"made-up model rejected upstream", usagelog.Record{Model: "bbbb-5678", CredentialID: &cred, Status: 404}, otherModel},
+		{"invalid model", usagelog.Record{Model: "", Priced: true, Status: 400}, otherModel},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -95,7 +96,7 @@ func TestMetricsModelIsBounded(t *testing.T) {
 func TestObserveFailures(t *testing.T) {
 	m := metrics.New()
 	for _, f := range []string{"", proxy.FailureBudget, proxy.FailureBudgetBusy, proxy.FailureBudgetBusy, proxy.FailureTimeout} {
-		observe(m, &usagelog.Record{OrganizationID: 1, Model: "gpt-4o-mini", Priced: true, Status: 200, Failure: f}, "svc")
+		observe(m, &usagelog.Record{OrganizationID: 1, Model: "gpt-4o-mini", ModelEnabled: true, Priced: true, Status: 200, Failure: f}, "svc")
 	}
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -121,9 +122,9 @@ func TestMetricsKeepOrganizationsApart(t *testing.T) {
 	m := metrics.New()
 	for org, n := range map[int]int{1: 2, 2: 3} {
 		for range n {
-			observe(m, &usagelog.Record{OrganizationID: org, Protocol: "openai", Model: "gpt-4o-mini", Priced: true, Status: 502,
+			observe(m, &usagelog.Record{OrganizationID: org, Protocol: "openai", Model: "gpt-4o-mini", ModelEnabled: true, Priced: true, Status: 502,
 				Tokens: tokens.Tokens{InputTokens: 10}, Cost: 7, Failure: proxy.FailureTimeout}, "svc")
-			observe(m, &usagelog.Record{OrganizationID: org, Protocol: "openai", Model: "gpt-4o-mini", Priced: true, Status: 402,
+			observe(m, &usagelog.Record{OrganizationID: org, Protocol: "openai", Model: "gpt-4o-mini", ModelEnabled: true, Priced: true, Status: 402,
 				Failure: proxy.FailureBudget}, "svc")
 		}
 	}

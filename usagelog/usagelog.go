@@ -56,6 +56,11 @@ type Record struct {
 	ProviderProtocol string
 	Endpoint         string
 	Model            string
+	// ModelEnabled is set when Model is one of the service's enabled
+	// models, so an admin configured it; otherwise it is whatever the
+	// client sent. It is not stored: the metrics label only enabled
+	// models by name.
+	ModelEnabled bool
 	tokens.Tokens
 	Cost money.Micros
 	// Priced is false when the model has no price: Cost is then unknown,
