@@ -55,7 +55,9 @@ type Provider struct {
 	// Protocol is the wire protocol the proxy speaks to this provider.
 	Protocol Protocol
 	// ModelsPath is the provider's model-list endpoint relative to the base
-	// URL. It costs nothing to call, so testing a credential uses it.
+	// URL, called with GET. It costs nothing to call, so it is the only
+	// endpoint Sluice calls on its own (testing a credential, the
+	// live-usage probe); a billed path here would bill every check.
 	ModelsPath string
 }
 
