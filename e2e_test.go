@@ -21,6 +21,25 @@ import (
 // failing the test on any error.
 func gql(t *testing.T, base, token, query string, vars map[string]any) map[string]any {
 	t.Helper()
+	data, errs, raw := gqlPost(t, base, token, query, vars)
+	if len(errs) > 0 {
+		t.Fatalf("GraphQL error: %s", raw)
+	}
+	return data
+}
+
+// gqlError is one error of a GraphQL answer.
+type gqlError struct {
+	Message    string `json:"message"`
+	Extensions struct {
+		Code string `json:"code"`
+	} `json:"extensions"`
+}
+
+// gqlPost posts a GraphQL operation to base with token (none when empty)
+// and returns the answer's data, its errors and the raw answer.
+func gqlPost(t *testing.T, base, token, query string, vars map[string]any) (map[string]any, []gqlError, []byte) {
+	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -34,14 +53,13 @@ func gql(t *testing.T, base, token, query string, vars map[string]any) map[strin
 	defer resp.Body.Close()
 	var out struct {
 		Data   map[string]any `json:"data"`
-		Errors []any          `json:"errors"`
+		Errors []gqlError     `json:"errors"`
 	}
 	raw, _ := io.ReadAll(resp.Body)
-	json.Unmarshal(raw, &out)
-	if len(out.Errors) > 0 {
-		t.Fatalf("GraphQL error: %s", raw)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("GraphQL answer is not JSON (%d): %s", resp.StatusCode, raw)
 	}
-	return out.Data
+	return out.Data, out.Errors, raw
 }
 
 func dig(v any, path ...string) any {

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"net/http"
 	"testing"
 	"time"
 
@@ -71,25 +68,9 @@ func viewerCode(t *testing.T, base, token string) string {
 // and returns the first error's code, "" when there is none.
 func gqlCode(t *testing.T, base, token, query string, vars map[string]any) string {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Errors []struct {
-			Extensions struct{ Code string } `json:"extensions"`
-		} `json:"errors"`
-	}
-	json.NewDecoder(resp.Body).Decode(&out)
-	if len(out.Errors) == 0 {
+	_, errs, _ := gqlPost(t, base, token, query, vars)
+	if len(errs) == 0 {
 		return ""
 	}
-	return out.Errors[0].Extensions.Code
+	return errs[0].Extensions.Code
 }
