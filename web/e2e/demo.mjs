@@ -123,6 +123,8 @@ export const SCREENS = [
   { name: 'settings', path: '/dashboard/settings', heading: 'Settings', ready: (page) => page.getByRole('heading', { name: 'Organization budget' }) },
   { name: 'settings-keys', path: '/dashboard/settings/keys', heading: 'Settings › Management keys', ready: (page) => page.getByRole('heading', { name: 'Management keys', level: 2 }) },
   { name: 'settings-prices', path: '/dashboard/settings/prices', heading: 'Settings › Prices', ready: (page) => page.getByRole('row', { name: /gpt-4o-mini/ }).first() },
+  { name: 'settings-members', path: '/dashboard/settings/members', heading: 'Settings › Members', ready: (page) => page.getByRole('heading', { name: 'Members', level: 2 }) },
+  { name: 'account', path: '/dashboard/account', heading: 'My account', ready: (page) => page.getByRole('heading', { name: 'Logins', level: 2 }) },
 ];
 
 export const VIEWPORTS = [

@@ -5,7 +5,7 @@ import { describeError, fieldProblem, noProblem, type Problem } from '../errors'
 import { formatRelative, formatTime } from '../format';
 import { clearToken, setToken } from '../session';
 import { useViewer } from '../viewer';
-import { Badge, Confirm, ErrorNote, Loading, Page, TextField } from '../ui';
+import { Badge, Confirm, ErrorNote, Loading, Page, ScrollBox, TextField } from '../ui';
 
 const SESSIONS_CONTEXT = { additionalTypenames: ['Session'] };
 
@@ -113,7 +113,7 @@ function SessionsCard() {
       {!data && fetching && <Loading what="Loading logins" />}
       <ErrorNote problem={describeError(error)} />
       {data && (
-        <div className="table-wrap">
+        <ScrollBox label="Logins">
           <table>
             <thead>
               <tr>
@@ -136,7 +136,7 @@ function SessionsCard() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       <div className="row">
         <button type="button" className="danger" onClick={() => setConfirm(true)}>End all logins</button>

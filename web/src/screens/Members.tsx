@@ -4,7 +4,7 @@ import { graphql } from '../gql';
 import { describeError, noProblem, type Problem } from '../errors';
 import { formatRelative, formatTime } from '../format';
 import { useCanEdit, useViewer } from '../viewer';
-import { Badge, Confirm, ErrorNote, Loading, SecretReveal, SelectField, TextField } from '../ui';
+import { Badge, Confirm, ErrorNote, Loading, ScrollBox, SecretReveal, SelectField, TextField } from '../ui';
 
 // Lists refetch when a mutation touches these types, even while empty.
 const LIST_CONTEXT = { additionalTypenames: ['Member', 'Invitation', 'CreatedInvitation'] };
@@ -87,7 +87,7 @@ export function Members() {
         {!data && fetching && <Loading what="Loading members" />}
         <ErrorNote problem={describeError(error)} />
         {data && (
-          <div className="table-wrap"><table>
+          <ScrollBox label="Members"><table>
             <thead>
               <tr>
                 <th scope="col">Username</th>
@@ -102,7 +102,7 @@ export function Members() {
                 <MemberRow key={m.userId} member={m} canEdit={canEdit} />
               ))}
             </tbody>
-          </table></div>
+          </table></ScrollBox>
         )}
       </section>
       {canEdit && <InvitationsCard />}
