@@ -465,7 +465,12 @@ func openAccessLog(dest string, stdout, stderr io.Writer) (w *accesslog.Writer, 
 	}
 	w = accesslog.New(out, 0)
 	return w, func() {
-		w.Close()
+		// Bounded: an output that stopped draining must not hold the exit.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := w.Close(ctx); err != nil {
+			fmt.Fprintln(stderr, err)
+		}
 		if file != nil {
 			_ = file.Close()
 		}

@@ -12,6 +12,8 @@ package accesslog
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"io"
 	"strconv"
 	"sync"
@@ -25,10 +27,8 @@ import (
 
 // Entry is what one line says of a request.
 type Entry struct {
-	At        time.Time
-	RequestID string
-	// TraceID is the request's trace id in hex; empty when not traced.
-	TraceID        string
+	At             time.Time
+	RequestID      string
 	OrganizationID int
 	// Service and Key are names, never the key itself.
 	Service, Key              string
@@ -50,9 +50,13 @@ const DefaultQueue = 4096
 // Writer writes lines to an io.Writer. A nil *Writer writes nothing, so
 // callers need not check whether the access log is on.
 type Writer struct {
-	queue   chan Entry
-	out     *bufio.Writer
+	queue chan Entry
+	out   *bufio.Writer
+	// dropped counts lines lost: to a full queue, to a closed writer, or
+	// to a failed write.
 	dropped atomic.Uint64
+	closed  atomic.Bool
+	quit    chan struct{} // closed by Close; the queue itself never is
 	done    chan struct{}
 	close   sync.Once
 }
@@ -63,14 +67,21 @@ func New(out io.Writer, queue int) *Writer {
 	if queue <= 0 {
 		queue = DefaultQueue
 	}
-	w := &Writer{queue: make(chan Entry, queue), out: bufio.NewWriterSize(out, 64<<10), done: make(chan struct{})}
+	w := &Writer{queue: make(chan Entry, queue), out: bufio.NewWriterSize(out, 64<<10),
+		quit: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
 }
 
-// Add queues e's line without waiting; a full queue drops it.
+// Add queues e's line without waiting; a full queue or a closed writer
+// drops it. It is safe to call at any time, during and after Close too,
+// since requests a shutdown cut short may still finish after it.
 func (w *Writer) Add(e Entry) {
 	if w == nil {
+		return
+	}
+	if w.closed.Load() {
+		w.dropped.Add(1)
 		return
 	}
 	select {
@@ -80,7 +91,7 @@ func (w *Writer) Add(e Entry) {
 	}
 }
 
-// Dropped is how many lines a full queue dropped.
+// Dropped is how many lines were lost (see Writer.dropped).
 func (w *Writer) Dropped() uint64 {
 	if w == nil {
 		return 0
@@ -88,28 +99,65 @@ func (w *Writer) Dropped() uint64 {
 	return w.dropped.Load()
 }
 
-// Close writes the lines queued and stops. Add must not be called after.
-func (w *Writer) Close() {
+// Close writes the lines queued and stops, waiting at most until ctx ends:
+// an output that no longer drains (a stalled pipe) must not hold the
+// process's exit.
+func (w *Writer) Close(ctx context.Context) error {
 	if w == nil {
-		return
+		return nil
 	}
-	w.close.Do(func() { close(w.queue) })
-	<-w.done
+	w.close.Do(func() {
+		w.closed.Store(true)
+		close(w.quit)
+	})
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("access log: lines still queued at shutdown: %w", ctx.Err())
+	}
 }
 
 // run writes each line, flushing whenever the queue runs empty: a burst
-// is one write, and a quiet line is not held back.
+// is one write, and a quiet line is not held back. Once closed it writes
+// what is queued and stops.
 func (w *Writer) run() {
 	defer close(w.done)
 	var line []byte
-	for e := range w.queue {
-		line = AppendLine(line[:0], &e)
-		_, _ = w.out.Write(line)
-		if len(w.queue) == 0 {
-			_ = w.out.Flush()
+	unflushed := 0
+	write := func(e *Entry) {
+		line = AppendLine(line[:0], e)
+		if _, err := w.out.Write(line); err != nil {
+			w.dropped.Add(1)
+			return
+		}
+		unflushed++
+	}
+	flush := func() {
+		if err := w.out.Flush(); err != nil {
+			w.dropped.Add(uint64(unflushed))
+		}
+		unflushed = 0
+	}
+	for {
+		select {
+		case e := <-w.queue:
+			write(&e)
+			if len(w.queue) == 0 {
+				flush()
+			}
+		case <-w.quit:
+			for {
+				select {
+				case e := <-w.queue:
+					write(&e)
+				default:
+					flush()
+					return
+				}
+			}
 		}
 	}
-	_ = w.out.Flush()
 }
 
 // AppendLine appends e's JSON line, newline included.
@@ -118,9 +166,6 @@ func AppendLine(b []byte, e *Entry) []byte {
 	b = e.At.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
 	b = appendString(b, "request_id", e.RequestID)
-	if e.TraceID != "" {
-		b = appendString(b, "trace_id", e.TraceID)
-	}
 	b = appendInt(b, "organization_id", int64(e.OrganizationID))
 	b = appendString(b, "service", e.Service)
 	b = appendString(b, "key_name", e.Key)

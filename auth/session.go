@@ -244,6 +244,10 @@ func (a *Authenticator) SwitchOrganization(ctx context.Context, v *Viewer, orgID
 		return nil, errNoUser
 	}
 	m, err := a.membership(ctx, v.UserID, orgID)
+	var ue *usererr.Error
+	if errors.As(err, &ue) {
+		ue.Field = "id" // switchOrganization's argument
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -269,7 +269,7 @@ func BenchmarkLargeAnswer(b *testing.B) {
 func BenchmarkChatAccessLog(b *testing.B) {
 	access := func(o *Options) {
 		o.AccessLog = accesslog.New(io.Discard, 0)
-		b.Cleanup(o.AccessLog.Close)
+		b.Cleanup(func() { _ = o.AccessLog.Close(context.Background()) })
 	}
 	b.Run("chat", func(b *testing.B) {
 		benchProxy(b, memUpstream{"application/json", []byte(realisticChatBody)},

@@ -35,6 +35,13 @@ func TestCacheInvalidation(t *testing.T) {
 		if resp, _ := f.call("POST", "/v1/chat/completions", key, chat); resp.StatusCode != 200 {
 			t.Fatal("the cache was bypassed: a cached key hit the database")
 		}
+		// Logins ended in the admin API leave the keys cached.
+		if err := f.feed.Publish(ctx, changefeed.TopicSessions); err != nil {
+			t.Fatal(err)
+		}
+		if resp, _ := f.call("POST", "/v1/chat/completions", key, chat); resp.StatusCode != 200 {
+			t.Fatal("ending a login flushed the key cache")
+		}
 		if err := f.feed.Publish(ctx, changefeed.TopicAPIKeys); err != nil {
 			t.Fatal(err)
 		}

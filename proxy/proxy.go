@@ -229,7 +229,13 @@ func New(opts Options) (*Proxy, error) {
 	}()
 	// Flush synchronously, so that once an admin mutation has returned no
 	// request to this replica is served from data older than it.
-	p.unsub = append(p.unsub, p.feed.Watch(func(string) { p.keys.flush() }))
+	// Sessions and memberships are the admin API's, never in a key's entry:
+	// ending a login must not make every replica reload every key.
+	p.unsub = append(p.unsub, p.feed.Watch(func(topic string) {
+		if topic != changefeed.TopicSessions {
+			p.keys.flush()
+		}
+	}))
 	if m, ok := p.feed.(changefeed.Messenger); ok {
 		p.peers = &peers{m: m, queue: make(chan string, 64), log: opts.Log}
 		m.OnMessage(p.heard)
