@@ -178,6 +178,9 @@ func TestLocalFailureChangesNothing(t *testing.T) {
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "nothing was changed") {
 			t.Fatalf("err = %v, want a failure saying nothing was changed", err)
 		}
+		if pe.Failed.Name != "second" {
+			t.Errorf("the failed change is %q, want the second service", pe.Failed.Name)
+		}
 		if n := l.Client.Service.Query().CountX(ctx); n != 0 {
 			t.Errorf("%d services after a failed apply, want 0", n)
 		}

@@ -214,6 +214,8 @@ func TestLoadRefusesWithLineNumbers(t *testing.T) {
 		{"missing name", "services:\n  - provider: openai\n", "sluice.yaml:2: services[0].name: is required"},
 		{"named twice", "services:\n  - {name: chat, provider: openai}\n  - {name: chat, provider: openai}\n", `sluice.yaml:3: services[1].name: service "chat" is named twice (also at line 2)`},
 		{"negative amount", "limits:\n  costDayBlock: -1\n", "sluice.yaml:2: limits.costDayBlock: invalid USD amount: -1 is negative"},
+		{"negative amount in exponent form", "limits:\n  costDayBlock: -1e-7\n", "sluice.yaml:2: limits.costDayBlock: invalid USD amount"},
+		{"amount not a number", "limits:\n  costDayBlock: [1]\n", "sluice.yaml:2:"},
 		{"unknown credential", "credentials: []\nservices:\n  - {name: chat, provider: openai, credential: main}\n", `sluice.yaml:3: services[0].credential: no openai credential named "main"`},
 		{"bad key method", "apiStandards:\n  - handle: x\n    description: X\n    keyMethod: basic\n", `sluice.yaml:4: apiStandards[0].keyMethod: "basic"`},
 	}
@@ -224,6 +226,16 @@ func TestLoadRefusesWithLineNumbers(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestLoadAmountInExponentForm(t *testing.T) {
+	f, err := Load("sluice.yaml", []byte("limits:\n  costDayBlock: 1.5e+1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Limits == nil || f.Limits.CostDayBlock == nil || *f.Limits.CostDayBlock != 15 {
+		t.Fatalf("costDayBlock 1.5e+1 loaded as %+v, want 15", f.Limits)
 	}
 }
 

@@ -85,8 +85,15 @@ func (r *Remote) call(ctx context.Context, query string, vars map[string]any, ou
 		e := ans.Errors[0]
 		return &usererr.Error{Code: usererr.Code(e.Extensions.Code), Message: e.Message, Field: e.Extensions.Field}
 	}
+	if resp.StatusCode != http.StatusOK {
+		// Something in front of the gateway answered (a proxy's error page).
+		return fmt.Errorf("the admin API answered %s: %.200s", resp.Status, raw)
+	}
 	if out == nil {
 		return nil
+	}
+	if len(ans.Data) == 0 || string(ans.Data) == "null" {
+		return errors.New("the admin API answered without data")
 	}
 	return json.Unmarshal(ans.Data, out)
 }
@@ -304,15 +311,17 @@ func (r *Remote) mutate(ctx context.Context, query string, vars map[string]any) 
 	if err := r.call(ctx, query, vars, &out); err != nil {
 		return 0, err
 	}
-	for _, v := range out {
-		var obj struct {
-			ID id `json:"id"`
-		}
-		if json.Unmarshal(v, &obj) == nil {
-			return int(obj.ID), nil
-		}
+	v, ok := out["m"]
+	if !ok || string(v) == "null" {
+		return 0, errors.New("the admin API answered without the change's result")
 	}
-	return 0, nil
+	var obj struct {
+		ID id `json:"id"`
+	}
+	if json.Unmarshal(v, &obj) == nil {
+		return int(obj.ID), nil
+	}
+	return 0, nil // a Boolean answer (a deletion)
 }
 
 func (r *Remote) exec(ctx context.Context, query string, vars map[string]any) error {

@@ -155,6 +155,19 @@ func (u USD) MarshalYAML() ([]byte, error) {
 	return []byte(strconv.FormatFloat(float64(u), 'f', -1, 64)), nil
 }
 
+// UnmarshalYAML reads any number YAML writes, exponent form included, so
+// that "1e-7" is an amount (checked like any other) rather than a value
+// the decoder cannot assign; anything else is refused at its line.
+func (u *USD) UnmarshalYAML(node ast.Node) error {
+	v, err := strconv.ParseFloat(strings.TrimSpace(node.String()), 64)
+	if err != nil {
+		pos := node.GetToken().Position
+		return fmt.Errorf("[%d:%d] not an amount in USD: %.40s", pos.Line, pos.Column, node.String())
+	}
+	*u = USD(v)
+	return nil
+}
+
 // Secret is where a secret is read: an environment variable or a file
 // (its content, surrounding white space trimmed). The value itself is
 // never in the file.
