@@ -73,6 +73,11 @@ type Plan struct {
 	// Untouched notes what exists but the file does not name and is left
 	// as it is (without prune, or what is never deleted).
 	Untouched []string
+	// Unverified notes secrets judged unchanged by what the admin API
+	// shows of them (a key's last four characters, a webhook's host),
+	// since it never returns a secret: a new one that shows the same is
+	// not seen.
+	Unverified []string
 }
 
 // Options of a plan.
@@ -103,6 +108,9 @@ func (p *Plan) Write(w io.Writer) {
 	}
 	for _, u := range p.Untouched {
 		fmt.Fprintf(w, "  (left alone) %s\n", u)
+	}
+	for _, u := range p.Unverified {
+		fmt.Fprintf(w, "  (unverified) %s\n", u)
 	}
 }
 
@@ -141,6 +149,13 @@ type planner struct {
 }
 
 func (p *planner) add(c Change) { p.plan.Changes = append(p.plan.Changes, c) }
+
+// unverified notes a secret st was judged to hold by its hint alone.
+func (p *planner) unverified(st SecretState, what string) {
+	if st.Set && !st.Exact {
+		p.plan.Unverified = append(p.plan.Unverified, fmt.Sprintf("%s: matches the stored one as far as the admin API shows it (%s); a different one that shows the same is not seen", what, st.Hint))
+	}
+}
 
 func (p *planner) untouched(format string, args ...any) {
 	p.plan.Untouched = append(p.plan.Untouched, fmt.Sprintf(format, args...))
@@ -248,7 +263,9 @@ func (p *planner) credentials() error {
 			if err != nil {
 				return err
 			}
-			if st := p.cur.Keys[key]; !st.matches(v, lastFour) {
+			if st := p.cur.Keys[key]; st.matches(v, lastFour) {
+				p.unverified(st, fmt.Sprintf("credential %s key", key))
+			} else {
 				secret = &v
 				from := "(none)"
 				if st.Set {
@@ -395,7 +412,9 @@ func (p *planner) settings() error {
 		if err != nil {
 			return err
 		}
-		if !p.cur.Webhook.matches(v, secrets.MaskURL) {
+		if p.cur.Webhook.matches(v, secrets.MaskURL) {
+			p.unverified(p.cur.Webhook, "settings.alertWebhookUrl")
+		} else {
 			secret = &v
 			fs = append(fs, FieldChange{Field: "alertWebhookUrl", From: setOrNone(p.cur.Webhook.Set), To: fmt.Sprintf("changed (from %s)", want.AlertWebhookURL)})
 		}
