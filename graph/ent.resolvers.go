@@ -139,8 +139,14 @@ func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[i
 	if err := usagewhere.Check(where); err != nil {
 		return nil, err
 	}
-	if err := usagewhere.Narrow(ctx, r.Client, v.OrgID, where); err != nil {
+	zero := usageOrderZero(orderBy)
+	after, before = zeroValued(after, zero), zeroValued(before, zero)
+	several, err := usagewhere.Narrow(ctx, r.Client, v.OrgID, where)
+	if err != nil {
 		return nil, err
+	}
+	if several != nil && mergedUsageOrder(orderBy) {
+		return r.usageRecordsOfModels(ctx, several, after, first, before, last, orderBy, where)
 	}
 	conn, err := r.Client.UsageRecord.Query().Paginate(withoutCount(ctx), after, first, before, last,
 		ent.WithUsageRecordOrder(orderBy), ent.WithUsageRecordFilter(where.Filter))

@@ -65,6 +65,28 @@ func countTotal[Q cappable[Q]](ctx context.Context, l *pageLoader, conn any, tot
 	return nil
 }
 
+// countParts is countTotal of a query answered in parts that share no
+// row: the sum of the parts' capped counts, itself capped.
+func countParts[Q cappable[Q]](ctx context.Context, l *pageLoader, conn any, total *int, parts []Q, limit int) error {
+	if !countAsked(ctx) {
+		return nil
+	}
+	sum, exact := 0, true
+	for _, q := range parts {
+		n, e, err := cappedCount(ctx, q, limit)
+		if err != nil {
+			return err
+		}
+		sum, exact = sum+n, exact && e
+	}
+	if sum > limit {
+		sum, exact = limit, false
+	}
+	*total = sum
+	l.setExact(conn, exact)
+	return nil
+}
+
 // countAsked reports whether the connection field being resolved asks
 // for totalCount or totalCountIsExact.
 func countAsked(ctx context.Context) bool {

@@ -41,22 +41,29 @@ func TestNarrow(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
-			text  string
-			model string // the exact model narrowed to, "" when it stays a text match
+			text    string
+			model   string   // the exact model narrowed to, "" when it stays a text match
+			several []string // the models a text match kept is split into
 		}{
-			{"sonnet", "claude-sonnet-4-5"},
-			{"FLASH", "Gemini-2.5-Flash"},
-			{"gpt-4o-mini", "gpt-4o-mini"},
-			{"gpt", ""},        // two models
-			{"haiku", "haiku"}, // only the other organization's: matches nothing
-			{"llama", "llama"},
-			{"", ""},
+			{"sonnet", "claude-sonnet-4-5", nil},
+			{"FLASH", "Gemini-2.5-Flash", nil},
+			{"gpt-4o-mini", "gpt-4o-mini", nil},
+			{"gpt", "", []string{"gpt-4o", "gpt-4o-mini"}},
+			{"-", "", []string{"Gemini-2.5-Flash", "claude-sonnet-4-5", "gpt-4o", "gpt-4o-mini"}},
+			{"haiku", "haiku", nil}, // only the other organization's: matches nothing
+			{"llama", "llama", nil},
+			{"", "", nil},
 		} {
 			t.Run(tc.text, func(t *testing.T) {
 				text := &ent.UsageRecordWhereInput{OrganizationID: ptr(org), ModelContainsFold: ptr(tc.text)}
 				narrowed := &ent.UsageRecordWhereInput{OrganizationID: ptr(org), ModelContainsFold: ptr(tc.text)}
-				if err := usagewhere.Narrow(ctx, db.Client, org, narrowed); err != nil {
+				several, err := usagewhere.Narrow(ctx, db.Client, org, narrowed)
+				if err != nil {
 					t.Fatal(err)
+				}
+				slices.Sort(several)
+				if !slices.Equal(several, tc.several) {
+					t.Fatalf("split into %q, want %q", several, tc.several)
 				}
 				switch {
 				case tc.model == "" && (narrowed.Model != nil || narrowed.ModelContainsFold == nil):

@@ -51,17 +51,22 @@ func Check(w *ent.UsageRecordWhereInput) error {
 	return nil
 }
 
+// SplitMax is the most models a text match is split into by Narrow.
+const SplitMax = 8
+
 // Narrow turns a model text match (modelContainsFold) into an exact model
 // when the organization has used exactly one model containing the text,
 // and into a match of nothing when it has used none, so that the model's
 // index answers instead of a walk of every record that reads each one's
 // model. The models an organization has used are its daily roll-ups'
 // (written with every record and never deleted, so no record's model is
-// missing). Several models containing the text stay a text match. Only the
-// top level of w is narrowed.
-func Narrow(ctx context.Context, client *ent.Client, org int, w *ent.UsageRecordWhereInput) error {
+// missing). Several models containing the text stay a text match, and
+// up to SplitMax of them are returned: a caller may then read each
+// model's records through its index and merge them. Only the top level
+// of w is narrowed.
+func Narrow(ctx context.Context, client *ent.Client, org int, w *ent.UsageRecordWhereInput) (several []string, err error) {
 	if w == nil || w.ModelContainsFold == nil || w.Model != nil || !ascii(*w.ModelContainsFold) {
-		return nil
+		return nil, nil
 	}
 	used, err := client.UsageRollupDay.Query().
 		Where(usagerollupday.OrganizationID(org)).
@@ -69,7 +74,7 @@ func Narrow(ctx context.Context, client *ent.Client, org int, w *ent.UsageRecord
 		Select(usagerollupday.FieldModel).
 		Strings(ctx)
 	if err != nil {
-		return fmt.Errorf("models in use: %w", err)
+		return nil, fmt.Errorf("models in use: %w", err)
 	}
 	text := strings.ToLower(*w.ModelContainsFold)
 	var matches []string
@@ -78,15 +83,17 @@ func Narrow(ctx context.Context, client *ent.Client, org int, w *ent.UsageRecord
 			matches = append(matches, m)
 		}
 	}
-	switch len(matches) {
-	case 0:
+	switch {
+	case len(matches) == 0:
 		// No model contains the text, so none equals it: the exact match
 		// finds nothing, through the index.
 		w.Model, w.ModelContainsFold = w.ModelContainsFold, nil
-	case 1:
+	case len(matches) == 1:
 		w.Model, w.ModelContainsFold = &matches[0], nil
+	case len(matches) <= SplitMax:
+		return matches, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // ascii reports whether s is non-empty ASCII, which the databases' text

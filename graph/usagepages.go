@@ -1,0 +1,70 @@
+package graph
+
+import (
+	"context"
+
+	"entgo.io/contrib/entgql"
+
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/usagerecord"
+)
+
+// usageRecordsOfModels is a page of the usage log filtered by text that
+// several of the organization's models contain: each model's records are
+// paged through the (organization, model, time) index and the pages are
+// merged, since one text match reads the organization's records of every
+// model to sort them. where keeps the text match, so each part finds what
+// the text match finds of its model.
+func (r *queryResolver) usageRecordsOfModels(ctx context.Context, models []string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) (*ent.UsageRecordConnection, error) {
+	pages := make([][]*ent.UsageRecordEdge, len(models))
+	infos := make([]ent.PageInfo, len(models))
+	parts := make([]*ent.UsageRecordQuery, len(models))
+	for i, m := range models {
+		q := r.Client.UsageRecord.Query().Where(usagerecord.Model(m))
+		page, err := q.Clone().Paginate(withoutCount(ctx), after, first, before, last,
+			ent.WithUsageRecordOrder(orderBy), ent.WithUsageRecordFilter(where.Filter))
+		if err != nil {
+			return nil, err
+		}
+		pages[i], infos[i] = page.Edges, page.PageInfo
+		if parts[i], err = where.Filter(q); err != nil {
+			return nil, err
+		}
+	}
+	precedes := usageOrder(orderBy)
+	edges, more := mergeEdges(pages, func(x, y *ent.UsageRecordEdge) bool { return precedes(x.Node, y.Node) }, first, last)
+	conn := &ent.UsageRecordConnection{Edges: edges, PageInfo: mergedPageInfo(infos, more, first, last)}
+	if n := len(edges); n > 0 {
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &edges[0].Cursor, &edges[n-1].Cursor
+	}
+	return conn, countParts(ctx, r.loader(ctx), conn, &conn.TotalCount, parts, logCountCap)
+}
+
+// usageOrder reports whether record x comes before y in order, as the
+// database orders them: by the order's field, then by id, both in the
+// order's direction; by id ascending without an order. It is for the
+// orders mergedUsageOrder accepts.
+func usageOrder(order *ent.UsageRecordOrder) func(x, y *ent.UsageRecord) bool {
+	desc := order != nil && order.Direction == entgql.OrderDirectionDesc
+	key := func(*ent.UsageRecord) int64 { return 0 }
+	if order != nil && order.Field != nil {
+		switch f := order.Field; {
+		case sameField(f, ent.UsageRecordOrderFieldCreatedAt):
+			key = func(u *ent.UsageRecord) int64 { return u.CreatedAt.UnixNano() }
+		case sameField(f, ent.UsageRecordOrderFieldCost):
+			key = func(u *ent.UsageRecord) int64 { return int64(u.Cost) }
+		case sameField(f, ent.UsageRecordOrderFieldLatencyUs):
+			key = func(u *ent.UsageRecord) int64 { return u.LatencyUs }
+		}
+	}
+	return func(x, y *ent.UsageRecord) bool { return byThenID(key(x), key(y), x.ID, y.ID, desc) }
+}
+
+// mergedUsageOrder reports whether pages of the usage log in order can be
+// merged in Go as the database would order them: by a number, a time or
+// the id, whose order is the same everywhere, unlike the model's text,
+// which depends on the database's collation.
+func mergedUsageOrder(order *ent.UsageRecordOrder) bool {
+	return order == nil || order.Field == nil || sameField(order.Field, ent.UsageRecordOrderFieldCreatedAt) ||
+		sameField(order.Field, ent.UsageRecordOrderFieldCost) || sameField(order.Field, ent.UsageRecordOrderFieldLatencyUs)
+}

@@ -1,0 +1,110 @@
+package graph_test
+
+import (
+	"context"
+	stdsql "database/sql"
+	"slices"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/usagerecord"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/money"
+	"github.com/sluicehq/sluice/rollup"
+	"github.com/sluicehq/sluice/usagelog"
+)
+
+// TestUsageLogModelsMerged: the usage log filtered by text that several
+// models contain, read model by model and merged page by page, lists what
+// one text match lists, in the same order, forwards and back, with records
+// sharing a time, a cost or a latency; another organization's never
+// appear, and the count is the text match's.
+func TestUsageLogModelsMerged(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		ctx := context.Background()
+		w := usagelog.New(db, usagelog.Options{InTx: func(ctx context.Context, tx *stdsql.Tx, batch []usagelog.Record) error {
+			return rollup.Add(ctx, tx, db.Dialect, batch)
+		}})
+		t.Cleanup(func() { _ = w.Close(ctx) })
+		base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+		models := []string{"gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5", "GPT-5"}
+		for i := range 120 {
+			org := h.org.ID
+			if i%7 == 0 {
+				org = h.other.ID
+			}
+			w.Add(usagelog.Record{CreatedAt: base.Add(time.Duration(i/3) * time.Second), RequestID: "r", OrganizationID: org,
+				ServiceID: 1, APIKeyID: 1, Protocol: "openai", Endpoint: "/v1/chat/completions", Model: models[i%len(models)],
+				Cost: money.Micros(i % 3), LatencyUs: int64(i % 5), Status: 200})
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			where      string // the filter, in GraphQL
+			text       string // what it matches, as a model text
+			field, dir string
+			order      func(...string) func(*sql.Selector)
+			column     string
+		}{
+			{`{modelContainsFold: "gpt"}`, "gpt", "CREATED_AT", "DESC", ent.Desc, usagerecord.FieldCreatedAt},
+			{`{modelContainsFold: "gpt"}`, "gpt", "COST", "ASC", ent.Asc, usagerecord.FieldCost},
+			{`{modelContainsFold: "gpt"}`, "gpt", "LATENCY", "DESC", ent.Desc, usagerecord.FieldLatencyUs},
+			// One query, no merge: a cost or a latency of 0 in a cursor.
+			{`{}`, "", "COST", "DESC", ent.Desc, usagerecord.FieldCost},
+			{`{}`, "", "LATENCY", "ASC", ent.Asc, usagerecord.FieldLatencyUs},
+		} {
+			want := db.Client.UsageRecord.Query().
+				Where(usagerecord.OrganizationID(h.org.ID), usagerecord.ModelContainsFold(tc.text)).
+				Order(tc.order(tc.column, usagerecord.FieldID)).IDsX(ctx)
+			vars := map[string]any{"f": tc.field, "d": tc.dir}
+			var got []int
+			for {
+				res := h.as(admin, `query($a: Cursor, $f: UsageRecordOrderField!, $d: OrderDirection!) {
+					usageRecords(first: 7, after: $a, orderBy: {field: $f, direction: $d}, where: `+tc.where+`) {
+					totalCount totalCountIsExact pageInfo { hasNextPage endCursor } edges { node { id } } } }`, vars).ok(t)
+				if n := int(res.num("usageRecords.totalCount")); n != len(want) || res.get("usageRecords.totalCountIsExact") != true {
+					t.Fatalf("%s %s %s: totalCount %d, want %d exact", tc.where, tc.field, tc.dir, n, len(want))
+				}
+				got = append(got, edgeIDs(res, "usageRecords")...)
+				if len(got) > 2*len(want) {
+					t.Fatalf("%s %s %s: no end after %v", tc.where, tc.field, tc.dir, got)
+				}
+				if res.get("usageRecords.pageInfo.hasNextPage") != true {
+					if !slices.Equal(got, want) {
+						t.Fatalf("%s %s %s: paged %v, want %v", tc.where, tc.field, tc.dir, got, want)
+					}
+					// Back from the last page's end to the first record.
+					var back []int
+					vars["b"] = res.get("usageRecords.pageInfo.endCursor")
+					for {
+						res := h.as(admin, `query($b: Cursor, $f: UsageRecordOrderField!, $d: OrderDirection!) {
+							usageRecords(last: 5, before: $b, orderBy: {field: $f, direction: $d}, where: `+tc.where+`) {
+							pageInfo { hasPreviousPage startCursor } edges { node { id } } } }`, vars).ok(t)
+						back = append(edgeIDs(res, "usageRecords"), back...)
+						if len(back) > 2*len(want) {
+							t.Fatalf("%s %s %s backwards: no end after %v", tc.where, tc.field, tc.dir, back)
+						}
+						if res.get("usageRecords.pageInfo.hasPreviousPage") != true {
+							break
+						}
+						vars["b"] = res.get("usageRecords.pageInfo.startCursor")
+					}
+					if !slices.Equal(back, want[:len(want)-1]) {
+						t.Fatalf("%s %s %s backwards: %v, want %v", tc.where, tc.field, tc.dir, back, want[:len(want)-1])
+					}
+					break
+				}
+				vars["a"] = res.get("usageRecords.pageInfo.endCursor")
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s %s %s: paged %v, want %v", tc.where, tc.field, tc.dir, got, want)
+			}
+		}
+	})
+}
