@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/organization"
 	"github.com/sluicehq/sluice/ent/user"
+	"github.com/sluicehq/sluice/usererr"
 )
 
 // The codes a failed sign-in sends the dashboard (?sso_error=), each
@@ -130,6 +131,9 @@ func (o *OIDC) signIn(r *http.Request, id identity) (sess *Session, created *ent
 		created = u
 	}
 	m, err := o.auth.lastMembership(ctx, u)
+	if errors.As(err, new(*usererr.Error)) {
+		return nil, nil, ssoErr(ssoNoOrganization, err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
