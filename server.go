@@ -129,6 +129,8 @@ type gateway struct {
 
 	// access is the access log; nil when off.
 	access *accesslog.Writer
+	// sso is single sign-on; nil when off.
+	sso *auth.OIDC
 }
 
 // openGateway opens and migrates the database, completes the secrets and
@@ -183,6 +185,10 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, acce
 	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, access: access, auth: auth.NewAuthenticator(db.Client, tokens, log),
 		credentialTests: auth.NewLimiter("credential-test", 10, time.Minute),
 		ready:           &health.Readiness{Ping: db.Ping, Log: log}}
+	g.auth.PasswordLoginOff = !cfg.PasswordLogin
+	if cfg.OIDC.Enabled() {
+		g.sso = auth.NewOIDC(g.auth, keyring, cfg.OIDC)
+	}
 	if db.Dialect == dialect.Postgres {
 		// Replicas count failed logins and credential tests together; the
 		// one process on an SQLite file counts them in memory.
@@ -250,7 +256,7 @@ func (g *gateway) routes() http.Handler {
 	mux := http.NewServeMux()
 	gql := graph.NewHandler(&graph.Resolver{Client: g.db.Client, DB: g.db, Log: g.log, Auth: g.auth, Keyring: g.keyring, Budgets: g.budgets, Pace: g.pace,
 		Prober: g.prober, CredentialTests: g.credentialTests, Feed: g.feed,
-		Changes: g.changes, DenyPrivateUpstreams: g.cfg.DenyPrivateUpstreams, TargetHealth: g.proxy}, graph.Options{
+		Changes: g.changes, DenyPrivateUpstreams: g.cfg.DenyPrivateUpstreams, TargetHealth: g.proxy, SSO: g.sso}, graph.Options{
 		Introspection:  g.cfg.Playground,
 		AllowedOrigins: g.cfg.CORSOrigins,
 		Limits: graph.QueryLimits{MaxTokens: g.cfg.GraphQLMaxTokens, MaxFields: g.cfg.GraphQLMaxFields,
@@ -268,6 +274,13 @@ func (g *gateway) routes() http.Handler {
 	byAddress := g.cfg.TrustedProxies.Middleware
 	mux.Handle("/graphql", byAddress(g.cors().Handler(g.auth.Middleware(anonymous.GraphQL(gql)))))
 	mux.Handle("POST /api/admin/auth/login", byAddress(g.cors().Handler(anonymous.REST(g.auth.LoginHandler()))))
+	if g.sso != nil {
+		// Single sign-on is the browser's own navigation and its cookies:
+		// same origin only, so no CORS.
+		mux.Handle("GET "+auth.OIDCLoginPath, byAddress(anonymous.REST(g.sso.LoginHandler())))
+		mux.Handle("GET "+auth.OIDCCallbackPath, byAddress(anonymous.REST(g.sso.CallbackHandler())))
+		mux.Handle("POST "+auth.OIDCSessionPath, byAddress(anonymous.REST(g.sso.SessionHandler())))
+	}
 	// The usage log as CSV, to the same callers as the API: the address
 	// bucket also bounds how often one address starts an export.
 	mux.Handle("GET /api/admin/usage.csv", byAddress(g.cors().Handler(g.auth.Middleware(anonymous.REST(usageexport.Handler(g.db.Client, g.log))))))

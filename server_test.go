@@ -35,12 +35,24 @@ func env(kv ...string) func(string) string {
 // and returns its exit code and log.
 func startBinary(t *testing.T, getenv func(string) string, args ...string) (string, func() (int, string)) {
 	t.Helper()
+	return startBinaryAt(t, freeAddr(t), getenv, args...)
+}
+
+// freeAddr is a local address no one listens on, for a gateway whose own
+// URL must be known before it starts.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startBinaryAt is startBinary on addr.
+func startBinaryAt(t *testing.T, addr string, getenv func(string) string, args ...string) (string, func() (int, string)) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs syncBuffer
 	done := make(chan int, 1)

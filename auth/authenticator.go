@@ -28,7 +28,10 @@ type Authenticator struct {
 	// address, far above Logins, so that guessing spread over many
 	// addresses, or over many usernames from one, is still slowed.
 	LoginCeiling *Limiter
-	now          func() time.Time
+	// PasswordLoginOff refuses logins with a password (GraphQL and REST),
+	// when single sign-on is the way in; `sluice admin` still works.
+	PasswordLoginOff bool
+	now              func() time.Time
 }
 
 // NewAuthenticator returns an authenticator limiting failed logins to 5 a
@@ -160,6 +163,9 @@ type LoginRequest struct {
 // attempt they cover is refused with *LoginLimitedError, even with the
 // right password.
 func (a *Authenticator) Login(ctx context.Context, req LoginRequest) (*Session, error) {
+	if a.PasswordLoginOff {
+		return nil, ErrPasswordLoginOff
+	}
 	u, err := a.Client.User.Query().Where(user.Username(req.Username)).Only(ctx)
 	if err != nil && !ent.IsNotFound(err) {
 		return nil, fmt.Errorf("look up user: %w", err)
@@ -194,7 +200,7 @@ func (a *Authenticator) checkPasswordOf(ctx context.Context, username string, u 
 	if err != nil {
 		return err
 	}
-	if u == nil {
+	if u == nil || u.PasswordHash == "" { // none, or a single sign-on user
 		CheckPassword(dummyHash, password) // same cost as a real check
 		return ErrLoginFailed
 	}

@@ -79,7 +79,7 @@ func (a *Authenticator) auditRESTLogin(r *http.Request, username string, v *View
 	switch {
 	case loginErr == nil && v != nil:
 		ev.SetActorType(auditevent.ActorTypeUser).SetActorID(v.UserID).SetOrganizationID(v.OrgID).SetOutcome(auditevent.OutcomeSuccess)
-	case errors.Is(loginErr, ErrLoginFailed) || errors.As(loginErr, new(*LoginLimitedError)):
+	case errors.Is(loginErr, ErrLoginFailed) || errors.Is(loginErr, ErrPasswordLoginOff) || errors.As(loginErr, new(*LoginLimitedError)):
 		ev.SetActorType(auditevent.ActorTypeAnonymous).SetOutcome(auditevent.OutcomeDenied).SetError(loginErr.Error())
 	default:
 		ev.SetActorType(auditevent.ActorTypeAnonymous).SetOutcome(auditevent.OutcomeError).SetError("internal error")

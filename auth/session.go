@@ -180,6 +180,9 @@ func (a *Authenticator) ChangePassword(ctx context.Context, v *Viewer, current, 
 	if err != nil {
 		return nil, fmt.Errorf("look up user: %w", err)
 	}
+	if u.PasswordHash == "" {
+		return nil, ErrNoPassword
+	}
 	if err := a.checkPassword(ctx, u, current, c.IP); err != nil {
 		if errors.Is(err, ErrLoginFailed) {
 			return nil, usererr.FieldErrorf("current", "the current password is wrong")

@@ -113,6 +113,15 @@ type Config struct {
 	WebsocketMaxMessage                              int64
 	WebsocketMaxPerCaller, WebsocketMaxSubscriptions int
 	SubscriptionRecheck                              time.Duration
+	// OIDC is single sign-on with an OpenID Connect provider; off without
+	// an issuer.
+	OIDC auth.OIDCConfig
+	// OIDCClientSecretFile is a file holding the client secret, read when
+	// the secret itself is not given.
+	OIDCClientSecretFile string
+	// PasswordLogin allows logging in with a password; turned off, only
+	// single sign-on logs in (the admin command still works).
+	PasswordLogin bool
 }
 
 // setting is one configuration entry: its flag, its variable, its default
@@ -324,6 +333,30 @@ var settings = []setting{
 		intSetting(1, 1_000_000, func(c *Config, n int) { c.WebsocketMaxSubscriptions = n })},
 	{"subscription-recheck", "SLUICE_SUBSCRIPTION_RECHECK", "5s", "how often an open subscription's credential is checked again (a change to keys checks it at once); a revoked, disabled or expired one ends it",
 		durationSetting(func(c *Config, d time.Duration) { c.SubscriptionRecheck = d })},
+	{"oidc-issuer", "SLUICE_OIDC_ISSUER", "", "OpenID Connect issuer URL for single sign-on, exactly as the provider's discovery document gives it (e.g. https://accounts.google.com); empty turns it off",
+		func(c *Config, v string) error { c.OIDC.Issuer = v; return nil }},
+	{"oidc-client-id", "SLUICE_OIDC_CLIENT_ID", "", "the OAuth client id registered at the OpenID Connect provider",
+		func(c *Config, v string) error { c.OIDC.ClientID = v; return nil }},
+	{"oidc-client-secret", "SLUICE_OIDC_CLIENT_SECRET", "", "the OAuth client secret (prefer the variable or --oidc-client-secret-file; a flag shows in the process list)",
+		func(c *Config, v string) error { c.OIDC.ClientSecret = v; return nil }},
+	{"oidc-client-secret-file", "SLUICE_OIDC_CLIENT_SECRET_FILE", "", "file holding the OAuth client secret (a mounted secret), read when --oidc-client-secret is empty",
+		func(c *Config, v string) error { c.OIDCClientSecretFile = v; return nil }},
+	{"oidc-redirect-url", "SLUICE_OIDC_REDIRECT_URL", "", "public URL of the single sign-on callback, registered at the provider: https://HOST/api/admin/auth/oidc/callback",
+		func(c *Config, v string) error { c.OIDC.RedirectURL = v; return nil }},
+	{"oidc-name", "SLUICE_OIDC_NAME", "SSO", "the provider's name on the login screen (\"Sign in with NAME\")",
+		func(c *Config, v string) error { c.OIDC.Name = v; return nil }},
+	{"oidc-scopes", "SLUICE_OIDC_SCOPES", "openid,email,profile", "comma-separated scopes asked of the provider (add the one that carries the organization claim, e.g. groups)",
+		func(c *Config, v string) error { c.OIDC.Scopes = splitList(v); return nil }},
+	{"oidc-allowed-domains", "SLUICE_OIDC_ALLOWED_DOMAINS", "", "comma-separated email domains that may sign in (empty: any); the email must be verified by the provider either way",
+		func(c *Config, v string) error { c.OIDC.AllowedDomains = splitList(v); return nil }},
+	{"oidc-organization-claim", "SLUICE_OIDC_ORGANIZATION_CLAIM", "", "ID token claim (a string or list, e.g. groups) whose values equal to an organization's name choose the organizations of an account created at first sign-in; empty: the default organization",
+		func(c *Config, v string) error { c.OIDC.OrganizationClaim = v; return nil }},
+	{"oidc-role-claim", "SLUICE_OIDC_ROLE_CLAIM", "", "ID token claim (a string or list) that makes an account created at first sign-in an admin when it holds admin; otherwise, or when absent, a member",
+		func(c *Config, v string) error { c.OIDC.RoleClaim = v; return nil }},
+	{"oidc-create-accounts", "SLUICE_OIDC_CREATE_ACCOUNTS", "false", "create an account at a first single sign-on; off, only existing users whose email or username equals the verified email may sign in",
+		boolSetting(func(c *Config, b bool) { c.OIDC.CreateAccounts = b })},
+	{"password-login", "SLUICE_PASSWORD_LOGIN", "true", "allow logging in with a password (GraphQL and REST); false needs --oidc-issuer. sluice admin reset-password and the other admin commands still work",
+		boolSetting(func(c *Config, b bool) { c.PasswordLogin = b })},
 }
 
 func boolSetting(set func(*Config, bool)) func(*Config, string) error {
@@ -413,6 +446,9 @@ func ParseCommand(name string, args []string, getenv func(string) string, out io
 		}
 	}
 	c.AdminPassword = getenv("SLUICE_ADMIN_PASSWORD")
+	if err := c.completeOIDC(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -130,3 +130,33 @@ func ReplaceMasterKey(path, key string) error {
 	stored["SLUICE_MASTER_KEY"] = key
 	return writeSecretsFile(path, stored)
 }
+
+// completeOIDC reads the client secret from its file when it was not
+// given, and refuses a single sign-on set up only in part, or password
+// login turned off without it.
+func (c *Config) completeOIDC() error {
+	if c.OIDC.ClientSecret == "" && c.OIDCClientSecretFile != "" {
+		b, err := os.ReadFile(c.OIDCClientSecretFile)
+		if err != nil {
+			return fmt.Errorf("--oidc-client-secret-file / SLUICE_OIDC_CLIENT_SECRET_FILE: %w", err)
+		}
+		c.OIDC.ClientSecret = strings.TrimSpace(string(b))
+	}
+	if !c.OIDC.Enabled() {
+		if !c.PasswordLogin {
+			return errors.New("--password-login=false needs single sign-on: set --oidc-issuer (SLUICE_OIDC_ISSUER) too")
+		}
+		return nil
+	}
+	var missing []string
+	if c.OIDC.ClientID == "" {
+		missing = append(missing, "--oidc-client-id (SLUICE_OIDC_CLIENT_ID)")
+	}
+	if c.OIDC.RedirectURL == "" {
+		missing = append(missing, "--oidc-redirect-url (SLUICE_OIDC_REDIRECT_URL)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("single sign-on with %s needs %s", c.OIDC.Issuer, strings.Join(missing, " and "))
+	}
+	return nil
+}

@@ -17266,6 +17266,7 @@ type SessionMutation struct {
 	ended_at           *time.Time
 	client_ip          *string
 	user_agent         *string
+	handoff_hash       *string
 	clearedFields      map[string]struct{}
 	done               bool
 	oldValue           func(context.Context) (*Session, error)
@@ -17711,6 +17712,55 @@ func (m *SessionMutation) ResetUserAgent() {
 	m.user_agent = nil
 }
 
+// SetHandoffHash sets the "handoff_hash" field.
+func (m *SessionMutation) SetHandoffHash(s string) {
+	m.handoff_hash = &s
+}
+
+// HandoffHash returns the value of the "handoff_hash" field in the mutation.
+func (m *SessionMutation) HandoffHash() (r string, exists bool) {
+	v := m.handoff_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHandoffHash returns the old "handoff_hash" field's value of the Session entity.
+// If the Session object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SessionMutation) OldHandoffHash(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHandoffHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHandoffHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHandoffHash: %w", err)
+	}
+	return oldValue.HandoffHash, nil
+}
+
+// ClearHandoffHash clears the value of the "handoff_hash" field.
+func (m *SessionMutation) ClearHandoffHash() {
+	m.handoff_hash = nil
+	m.clearedFields[session.FieldHandoffHash] = struct{}{}
+}
+
+// HandoffHashCleared returns if the "handoff_hash" field was cleared in this mutation.
+func (m *SessionMutation) HandoffHashCleared() bool {
+	_, ok := m.clearedFields[session.FieldHandoffHash]
+	return ok
+}
+
+// ResetHandoffHash resets all changes to the "handoff_hash" field.
+func (m *SessionMutation) ResetHandoffHash() {
+	m.handoff_hash = nil
+	delete(m.clearedFields, session.FieldHandoffHash)
+}
+
 // Where appends a list predicates to the SessionMutation builder.
 func (m *SessionMutation) Where(ps ...predicate.Session) {
 	m.predicates = append(m.predicates, ps...)
@@ -17745,7 +17795,7 @@ func (m *SessionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SessionMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.user_id != nil {
 		fields = append(fields, session.FieldUserID)
 	}
@@ -17769,6 +17819,9 @@ func (m *SessionMutation) Fields() []string {
 	}
 	if m.user_agent != nil {
 		fields = append(fields, session.FieldUserAgent)
+	}
+	if m.handoff_hash != nil {
+		fields = append(fields, session.FieldHandoffHash)
 	}
 	return fields
 }
@@ -17794,6 +17847,8 @@ func (m *SessionMutation) Field(name string) (ent.Value, bool) {
 		return m.ClientIP()
 	case session.FieldUserAgent:
 		return m.UserAgent()
+	case session.FieldHandoffHash:
+		return m.HandoffHash()
 	}
 	return nil, false
 }
@@ -17819,6 +17874,8 @@ func (m *SessionMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldClientIP(ctx)
 	case session.FieldUserAgent:
 		return m.OldUserAgent(ctx)
+	case session.FieldHandoffHash:
+		return m.OldHandoffHash(ctx)
 	}
 	return nil, fmt.Errorf("unknown Session field %s", name)
 }
@@ -17884,6 +17941,13 @@ func (m *SessionMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetUserAgent(v)
 		return nil
+	case session.FieldHandoffHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHandoffHash(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Session field %s", name)
 }
@@ -17944,6 +18008,9 @@ func (m *SessionMutation) ClearedFields() []string {
 	if m.FieldCleared(session.FieldEndedAt) {
 		fields = append(fields, session.FieldEndedAt)
 	}
+	if m.FieldCleared(session.FieldHandoffHash) {
+		fields = append(fields, session.FieldHandoffHash)
+	}
 	return fields
 }
 
@@ -17960,6 +18027,9 @@ func (m *SessionMutation) ClearField(name string) error {
 	switch name {
 	case session.FieldEndedAt:
 		m.ClearEndedAt()
+		return nil
+	case session.FieldHandoffHash:
+		m.ClearHandoffHash()
 		return nil
 	}
 	return fmt.Errorf("unknown Session nullable field %s", name)
@@ -17992,6 +18062,9 @@ func (m *SessionMutation) ResetField(name string) error {
 		return nil
 	case session.FieldUserAgent:
 		m.ResetUserAgent()
+		return nil
+	case session.FieldHandoffHash:
+		m.ResetHandoffHash()
 		return nil
 	}
 	return fmt.Errorf("unknown Session field %s", name)
@@ -35683,6 +35756,9 @@ type UserMutation struct {
 	last_login_at           *time.Time
 	last_organization_id    *int
 	addlast_organization_id *int
+	email                   *string
+	oidc_issuer             *string
+	oidc_subject            *string
 	clearedFields           map[string]struct{}
 	memberships             map[int]struct{}
 	removedmemberships      map[int]struct{}
@@ -36053,6 +36129,153 @@ func (m *UserMutation) ResetLastOrganizationID() {
 	delete(m.clearedFields, user.FieldLastOrganizationID)
 }
 
+// SetEmail sets the "email" field.
+func (m *UserMutation) SetEmail(s string) {
+	m.email = &s
+}
+
+// Email returns the value of the "email" field in the mutation.
+func (m *UserMutation) Email() (r string, exists bool) {
+	v := m.email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmail returns the old "email" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldEmail(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmail: %w", err)
+	}
+	return oldValue.Email, nil
+}
+
+// ClearEmail clears the value of the "email" field.
+func (m *UserMutation) ClearEmail() {
+	m.email = nil
+	m.clearedFields[user.FieldEmail] = struct{}{}
+}
+
+// EmailCleared returns if the "email" field was cleared in this mutation.
+func (m *UserMutation) EmailCleared() bool {
+	_, ok := m.clearedFields[user.FieldEmail]
+	return ok
+}
+
+// ResetEmail resets all changes to the "email" field.
+func (m *UserMutation) ResetEmail() {
+	m.email = nil
+	delete(m.clearedFields, user.FieldEmail)
+}
+
+// SetOidcIssuer sets the "oidc_issuer" field.
+func (m *UserMutation) SetOidcIssuer(s string) {
+	m.oidc_issuer = &s
+}
+
+// OidcIssuer returns the value of the "oidc_issuer" field in the mutation.
+func (m *UserMutation) OidcIssuer() (r string, exists bool) {
+	v := m.oidc_issuer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOidcIssuer returns the old "oidc_issuer" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldOidcIssuer(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOidcIssuer is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOidcIssuer requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOidcIssuer: %w", err)
+	}
+	return oldValue.OidcIssuer, nil
+}
+
+// ClearOidcIssuer clears the value of the "oidc_issuer" field.
+func (m *UserMutation) ClearOidcIssuer() {
+	m.oidc_issuer = nil
+	m.clearedFields[user.FieldOidcIssuer] = struct{}{}
+}
+
+// OidcIssuerCleared returns if the "oidc_issuer" field was cleared in this mutation.
+func (m *UserMutation) OidcIssuerCleared() bool {
+	_, ok := m.clearedFields[user.FieldOidcIssuer]
+	return ok
+}
+
+// ResetOidcIssuer resets all changes to the "oidc_issuer" field.
+func (m *UserMutation) ResetOidcIssuer() {
+	m.oidc_issuer = nil
+	delete(m.clearedFields, user.FieldOidcIssuer)
+}
+
+// SetOidcSubject sets the "oidc_subject" field.
+func (m *UserMutation) SetOidcSubject(s string) {
+	m.oidc_subject = &s
+}
+
+// OidcSubject returns the value of the "oidc_subject" field in the mutation.
+func (m *UserMutation) OidcSubject() (r string, exists bool) {
+	v := m.oidc_subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOidcSubject returns the old "oidc_subject" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldOidcSubject(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOidcSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOidcSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOidcSubject: %w", err)
+	}
+	return oldValue.OidcSubject, nil
+}
+
+// ClearOidcSubject clears the value of the "oidc_subject" field.
+func (m *UserMutation) ClearOidcSubject() {
+	m.oidc_subject = nil
+	m.clearedFields[user.FieldOidcSubject] = struct{}{}
+}
+
+// OidcSubjectCleared returns if the "oidc_subject" field was cleared in this mutation.
+func (m *UserMutation) OidcSubjectCleared() bool {
+	_, ok := m.clearedFields[user.FieldOidcSubject]
+	return ok
+}
+
+// ResetOidcSubject resets all changes to the "oidc_subject" field.
+func (m *UserMutation) ResetOidcSubject() {
+	m.oidc_subject = nil
+	delete(m.clearedFields, user.FieldOidcSubject)
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by ids.
 func (m *UserMutation) AddMembershipIDs(ids ...int) {
 	if m.memberships == nil {
@@ -36141,7 +36364,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 9)
 	if m.created_at != nil {
 		fields = append(fields, user.FieldCreatedAt)
 	}
@@ -36159,6 +36382,15 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.last_organization_id != nil {
 		fields = append(fields, user.FieldLastOrganizationID)
+	}
+	if m.email != nil {
+		fields = append(fields, user.FieldEmail)
+	}
+	if m.oidc_issuer != nil {
+		fields = append(fields, user.FieldOidcIssuer)
+	}
+	if m.oidc_subject != nil {
+		fields = append(fields, user.FieldOidcSubject)
 	}
 	return fields
 }
@@ -36180,6 +36412,12 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.LastLoginAt()
 	case user.FieldLastOrganizationID:
 		return m.LastOrganizationID()
+	case user.FieldEmail:
+		return m.Email()
+	case user.FieldOidcIssuer:
+		return m.OidcIssuer()
+	case user.FieldOidcSubject:
+		return m.OidcSubject()
 	}
 	return nil, false
 }
@@ -36201,6 +36439,12 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldLastLoginAt(ctx)
 	case user.FieldLastOrganizationID:
 		return m.OldLastOrganizationID(ctx)
+	case user.FieldEmail:
+		return m.OldEmail(ctx)
+	case user.FieldOidcIssuer:
+		return m.OldOidcIssuer(ctx)
+	case user.FieldOidcSubject:
+		return m.OldOidcSubject(ctx)
 	}
 	return nil, fmt.Errorf("unknown User field %s", name)
 }
@@ -36251,6 +36495,27 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetLastOrganizationID(v)
+		return nil
+	case user.FieldEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmail(v)
+		return nil
+	case user.FieldOidcIssuer:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOidcIssuer(v)
+		return nil
+	case user.FieldOidcSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOidcSubject(v)
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
@@ -36303,6 +36568,15 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldLastOrganizationID) {
 		fields = append(fields, user.FieldLastOrganizationID)
 	}
+	if m.FieldCleared(user.FieldEmail) {
+		fields = append(fields, user.FieldEmail)
+	}
+	if m.FieldCleared(user.FieldOidcIssuer) {
+		fields = append(fields, user.FieldOidcIssuer)
+	}
+	if m.FieldCleared(user.FieldOidcSubject) {
+		fields = append(fields, user.FieldOidcSubject)
+	}
 	return fields
 }
 
@@ -36322,6 +36596,15 @@ func (m *UserMutation) ClearField(name string) error {
 		return nil
 	case user.FieldLastOrganizationID:
 		m.ClearLastOrganizationID()
+		return nil
+	case user.FieldEmail:
+		m.ClearEmail()
+		return nil
+	case user.FieldOidcIssuer:
+		m.ClearOidcIssuer()
+		return nil
+	case user.FieldOidcSubject:
+		m.ClearOidcSubject()
 		return nil
 	}
 	return fmt.Errorf("unknown User nullable field %s", name)
@@ -36348,6 +36631,15 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldLastOrganizationID:
 		m.ResetLastOrganizationID()
+		return nil
+	case user.FieldEmail:
+		m.ResetEmail()
+		return nil
+	case user.FieldOidcIssuer:
+		m.ResetOidcIssuer()
+		return nil
+	case user.FieldOidcSubject:
+		m.ResetOidcSubject()
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)

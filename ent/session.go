@@ -32,7 +32,9 @@ type Session struct {
 	// ClientIP holds the value of the "client_ip" field.
 	ClientIP string `json:"client_ip,omitempty"`
 	// UserAgent holds the value of the "user_agent" field.
-	UserAgent    string `json:"user_agent,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+	// SHA-256 of the one-time code a single sign-on hands the dashboard for this session's token; cleared when exchanged.
+	HandoffHash  *string `json:"-"`
 	selectValues sql.SelectValues
 }
 
@@ -43,7 +45,7 @@ func (*Session) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case session.FieldID, session.FieldUserID, session.FieldOrganizationID:
 			values[i] = new(sql.NullInt64)
-		case session.FieldClientIP, session.FieldUserAgent:
+		case session.FieldClientIP, session.FieldUserAgent, session.FieldHandoffHash:
 			values[i] = new(sql.NullString)
 		case session.FieldCreatedAt, session.FieldLastSeenAt, session.FieldExpiresAt, session.FieldEndedAt:
 			values[i] = new(sql.NullTime)
@@ -117,6 +119,13 @@ func (_m *Session) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.UserAgent = value.String
 			}
+		case session.FieldHandoffHash:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field handoff_hash", values[i])
+			} else if value.Valid {
+				_m.HandoffHash = new(string)
+				*_m.HandoffHash = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -178,6 +187,8 @@ func (_m *Session) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("user_agent=")
 	builder.WriteString(_m.UserAgent)
+	builder.WriteString(", ")
+	builder.WriteString("handoff_hash=<sensitive>")
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -110,6 +110,20 @@ func (_c *SessionCreate) SetNillableUserAgent(v *string) *SessionCreate {
 	return _c
 }
 
+// SetHandoffHash sets the "handoff_hash" field.
+func (_c *SessionCreate) SetHandoffHash(v string) *SessionCreate {
+	_c.mutation.SetHandoffHash(v)
+	return _c
+}
+
+// SetNillableHandoffHash sets the "handoff_hash" field if the given value is not nil.
+func (_c *SessionCreate) SetNillableHandoffHash(v *string) *SessionCreate {
+	if v != nil {
+		_c.SetHandoffHash(*v)
+	}
+	return _c
+}
+
 // Mutation returns the SessionMutation object of the builder.
 func (_c *SessionCreate) Mutation() *SessionMutation {
 	return _c.mutation
@@ -255,6 +269,10 @@ func (_c *SessionCreate) createSpec() (*Session, *sqlgraph.CreateSpec) {
 		_spec.SetField(session.FieldUserAgent, field.TypeString, value)
 		_node.UserAgent = value
 	}
+	if value, ok := _c.mutation.HandoffHash(); ok {
+		_spec.SetField(session.FieldHandoffHash, field.TypeString, value)
+		_node.HandoffHash = &value
+	}
 	return _node, _spec
 }
 
@@ -334,6 +352,24 @@ func (u *SessionUpsert) UpdateEndedAt() *SessionUpsert {
 // ClearEndedAt clears the value of the "ended_at" field.
 func (u *SessionUpsert) ClearEndedAt() *SessionUpsert {
 	u.SetNull(session.FieldEndedAt)
+	return u
+}
+
+// SetHandoffHash sets the "handoff_hash" field.
+func (u *SessionUpsert) SetHandoffHash(v string) *SessionUpsert {
+	u.Set(session.FieldHandoffHash, v)
+	return u
+}
+
+// UpdateHandoffHash sets the "handoff_hash" field to the value that was provided on create.
+func (u *SessionUpsert) UpdateHandoffHash() *SessionUpsert {
+	u.SetExcluded(session.FieldHandoffHash)
+	return u
+}
+
+// ClearHandoffHash clears the value of the "handoff_hash" field.
+func (u *SessionUpsert) ClearHandoffHash() *SessionUpsert {
+	u.SetNull(session.FieldHandoffHash)
 	return u
 }
 
@@ -429,6 +465,27 @@ func (u *SessionUpsertOne) UpdateEndedAt() *SessionUpsertOne {
 func (u *SessionUpsertOne) ClearEndedAt() *SessionUpsertOne {
 	return u.Update(func(s *SessionUpsert) {
 		s.ClearEndedAt()
+	})
+}
+
+// SetHandoffHash sets the "handoff_hash" field.
+func (u *SessionUpsertOne) SetHandoffHash(v string) *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetHandoffHash(v)
+	})
+}
+
+// UpdateHandoffHash sets the "handoff_hash" field to the value that was provided on create.
+func (u *SessionUpsertOne) UpdateHandoffHash() *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateHandoffHash()
+	})
+}
+
+// ClearHandoffHash clears the value of the "handoff_hash" field.
+func (u *SessionUpsertOne) ClearHandoffHash() *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.ClearHandoffHash()
 	})
 }
 
@@ -690,6 +747,27 @@ func (u *SessionUpsertBulk) UpdateEndedAt() *SessionUpsertBulk {
 func (u *SessionUpsertBulk) ClearEndedAt() *SessionUpsertBulk {
 	return u.Update(func(s *SessionUpsert) {
 		s.ClearEndedAt()
+	})
+}
+
+// SetHandoffHash sets the "handoff_hash" field.
+func (u *SessionUpsertBulk) SetHandoffHash(v string) *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetHandoffHash(v)
+	})
+}
+
+// UpdateHandoffHash sets the "handoff_hash" field to the value that was provided on create.
+func (u *SessionUpsertBulk) UpdateHandoffHash() *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateHandoffHash()
+	})
+}
+
+// ClearHandoffHash clears the value of the "handoff_hash" field.
+func (u *SessionUpsertBulk) ClearHandoffHash() *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.ClearHandoffHash()
 	})
 }
 

@@ -62,6 +62,26 @@ func (_u *SessionUpdate) ClearEndedAt() *SessionUpdate {
 	return _u
 }
 
+// SetHandoffHash sets the "handoff_hash" field.
+func (_u *SessionUpdate) SetHandoffHash(v string) *SessionUpdate {
+	_u.mutation.SetHandoffHash(v)
+	return _u
+}
+
+// SetNillableHandoffHash sets the "handoff_hash" field if the given value is not nil.
+func (_u *SessionUpdate) SetNillableHandoffHash(v *string) *SessionUpdate {
+	if v != nil {
+		_u.SetHandoffHash(*v)
+	}
+	return _u
+}
+
+// ClearHandoffHash clears the value of the "handoff_hash" field.
+func (_u *SessionUpdate) ClearHandoffHash() *SessionUpdate {
+	_u.mutation.ClearHandoffHash()
+	return _u
+}
+
 // Mutation returns the SessionMutation object of the builder.
 func (_u *SessionUpdate) Mutation() *SessionMutation {
 	return _u.mutation
@@ -111,6 +131,12 @@ func (_u *SessionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.EndedAtCleared() {
 		_spec.ClearField(session.FieldEndedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.HandoffHash(); ok {
+		_spec.SetField(session.FieldHandoffHash, field.TypeString, value)
+	}
+	if _u.mutation.HandoffHashCleared() {
+		_spec.ClearField(session.FieldHandoffHash, field.TypeString)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -163,6 +189,26 @@ func (_u *SessionUpdateOne) SetNillableEndedAt(v *time.Time) *SessionUpdateOne {
 // ClearEndedAt clears the value of the "ended_at" field.
 func (_u *SessionUpdateOne) ClearEndedAt() *SessionUpdateOne {
 	_u.mutation.ClearEndedAt()
+	return _u
+}
+
+// SetHandoffHash sets the "handoff_hash" field.
+func (_u *SessionUpdateOne) SetHandoffHash(v string) *SessionUpdateOne {
+	_u.mutation.SetHandoffHash(v)
+	return _u
+}
+
+// SetNillableHandoffHash sets the "handoff_hash" field if the given value is not nil.
+func (_u *SessionUpdateOne) SetNillableHandoffHash(v *string) *SessionUpdateOne {
+	if v != nil {
+		_u.SetHandoffHash(*v)
+	}
+	return _u
+}
+
+// ClearHandoffHash clears the value of the "handoff_hash" field.
+func (_u *SessionUpdateOne) ClearHandoffHash() *SessionUpdateOne {
+	_u.mutation.ClearHandoffHash()
 	return _u
 }
 
@@ -245,6 +291,12 @@ func (_u *SessionUpdateOne) sqlSave(ctx context.Context) (_node *Session, err er
 	}
 	if _u.mutation.EndedAtCleared() {
 		_spec.ClearField(session.FieldEndedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.HandoffHash(); ok {
+		_spec.SetField(session.FieldHandoffHash, field.TypeString, value)
+	}
+	if _u.mutation.HandoffHashCleared() {
+		_spec.ClearField(session.FieldHandoffHash, field.TypeString)
 	}
 	_node = &Session{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -23,12 +23,18 @@ type User struct {
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
 	// Username holds the value of the "username" field.
 	Username string `json:"username,omitempty"`
-	// argon2id or bcrypt hash in its encoded form; never leaves the server.
+	// argon2id or bcrypt hash in its encoded form; never leaves the server. Empty for a user of single sign-on, who has no password.
 	PasswordHash string `json:"-"`
 	// LastLoginAt holds the value of the "last_login_at" field.
 	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
 	// The organization the user last logged in to or switched to; login picks it when none is asked for.
 	LastOrganizationID *int `json:"last_organization_id,omitempty"`
+	// The verified email single sign-on gave; a first SSO login also links by it.
+	Email *string `json:"email,omitempty"`
+	// The OpenID Connect issuer whose subject oidc_subject is this user.
+	OidcIssuer *string `json:"oidc_issuer,omitempty"`
+	// The user's sub at oidc_issuer: single sign-on finds the user by the pair.
+	OidcSubject *string `json:"oidc_subject,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -62,7 +68,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case user.FieldID, user.FieldLastOrganizationID:
 			values[i] = new(sql.NullInt64)
-		case user.FieldUsername, user.FieldPasswordHash:
+		case user.FieldUsername, user.FieldPasswordHash, user.FieldEmail, user.FieldOidcIssuer, user.FieldOidcSubject:
 			values[i] = new(sql.NullString)
 		case user.FieldCreatedAt, user.FieldUpdatedAt, user.FieldLastLoginAt:
 			values[i] = new(sql.NullTime)
@@ -125,6 +131,27 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				_m.LastOrganizationID = new(int)
 				*_m.LastOrganizationID = int(value.Int64)
 			}
+		case user.FieldEmail:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field email", values[i])
+			} else if value.Valid {
+				_m.Email = new(string)
+				*_m.Email = value.String
+			}
+		case user.FieldOidcIssuer:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field oidc_issuer", values[i])
+			} else if value.Valid {
+				_m.OidcIssuer = new(string)
+				*_m.OidcIssuer = value.String
+			}
+		case user.FieldOidcSubject:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field oidc_subject", values[i])
+			} else if value.Valid {
+				_m.OidcSubject = new(string)
+				*_m.OidcSubject = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -185,6 +212,21 @@ func (_m *User) String() string {
 	if v := _m.LastOrganizationID; v != nil {
 		builder.WriteString("last_organization_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.Email; v != nil {
+		builder.WriteString("email=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.OidcIssuer; v != nil {
+		builder.WriteString("oidc_issuer=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.OidcSubject; v != nil {
+		builder.WriteString("oidc_subject=")
+		builder.WriteString(*v)
 	}
 	builder.WriteByte(')')
 	return builder.String()

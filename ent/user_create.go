@@ -91,6 +91,48 @@ func (_c *UserCreate) SetNillableLastOrganizationID(v *int) *UserCreate {
 	return _c
 }
 
+// SetEmail sets the "email" field.
+func (_c *UserCreate) SetEmail(v string) *UserCreate {
+	_c.mutation.SetEmail(v)
+	return _c
+}
+
+// SetNillableEmail sets the "email" field if the given value is not nil.
+func (_c *UserCreate) SetNillableEmail(v *string) *UserCreate {
+	if v != nil {
+		_c.SetEmail(*v)
+	}
+	return _c
+}
+
+// SetOidcIssuer sets the "oidc_issuer" field.
+func (_c *UserCreate) SetOidcIssuer(v string) *UserCreate {
+	_c.mutation.SetOidcIssuer(v)
+	return _c
+}
+
+// SetNillableOidcIssuer sets the "oidc_issuer" field if the given value is not nil.
+func (_c *UserCreate) SetNillableOidcIssuer(v *string) *UserCreate {
+	if v != nil {
+		_c.SetOidcIssuer(*v)
+	}
+	return _c
+}
+
+// SetOidcSubject sets the "oidc_subject" field.
+func (_c *UserCreate) SetOidcSubject(v string) *UserCreate {
+	_c.mutation.SetOidcSubject(v)
+	return _c
+}
+
+// SetNillableOidcSubject sets the "oidc_subject" field if the given value is not nil.
+func (_c *UserCreate) SetNillableOidcSubject(v *string) *UserCreate {
+	if v != nil {
+		_c.SetOidcSubject(*v)
+	}
+	return _c
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_c *UserCreate) AddMembershipIDs(ids ...int) *UserCreate {
 	_c.mutation.AddMembershipIDs(ids...)
@@ -170,6 +212,21 @@ func (_c *UserCreate) check() error {
 	if _, ok := _c.mutation.PasswordHash(); !ok {
 		return &ValidationError{Name: "password_hash", err: errors.New(`ent: missing required field "User.password_hash"`)}
 	}
+	if v, ok := _c.mutation.Email(); ok {
+		if err := user.EmailValidator(v); err != nil {
+			return &ValidationError{Name: "email", err: fmt.Errorf(`ent: validator failed for field "User.email": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.OidcIssuer(); ok {
+		if err := user.OidcIssuerValidator(v); err != nil {
+			return &ValidationError{Name: "oidc_issuer", err: fmt.Errorf(`ent: validator failed for field "User.oidc_issuer": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.OidcSubject(); ok {
+		if err := user.OidcSubjectValidator(v); err != nil {
+			return &ValidationError{Name: "oidc_subject", err: fmt.Errorf(`ent: validator failed for field "User.oidc_subject": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -220,6 +277,18 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.LastOrganizationID(); ok {
 		_spec.SetField(user.FieldLastOrganizationID, field.TypeInt, value)
 		_node.LastOrganizationID = &value
+	}
+	if value, ok := _c.mutation.Email(); ok {
+		_spec.SetField(user.FieldEmail, field.TypeString, value)
+		_node.Email = &value
+	}
+	if value, ok := _c.mutation.OidcIssuer(); ok {
+		_spec.SetField(user.FieldOidcIssuer, field.TypeString, value)
+		_node.OidcIssuer = &value
+	}
+	if value, ok := _c.mutation.OidcSubject(); ok {
+		_spec.SetField(user.FieldOidcSubject, field.TypeString, value)
+		_node.OidcSubject = &value
 	}
 	if nodes := _c.mutation.MembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -367,6 +436,60 @@ func (u *UserUpsert) ClearLastOrganizationID() *UserUpsert {
 	return u
 }
 
+// SetEmail sets the "email" field.
+func (u *UserUpsert) SetEmail(v string) *UserUpsert {
+	u.Set(user.FieldEmail, v)
+	return u
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *UserUpsert) UpdateEmail() *UserUpsert {
+	u.SetExcluded(user.FieldEmail)
+	return u
+}
+
+// ClearEmail clears the value of the "email" field.
+func (u *UserUpsert) ClearEmail() *UserUpsert {
+	u.SetNull(user.FieldEmail)
+	return u
+}
+
+// SetOidcIssuer sets the "oidc_issuer" field.
+func (u *UserUpsert) SetOidcIssuer(v string) *UserUpsert {
+	u.Set(user.FieldOidcIssuer, v)
+	return u
+}
+
+// UpdateOidcIssuer sets the "oidc_issuer" field to the value that was provided on create.
+func (u *UserUpsert) UpdateOidcIssuer() *UserUpsert {
+	u.SetExcluded(user.FieldOidcIssuer)
+	return u
+}
+
+// ClearOidcIssuer clears the value of the "oidc_issuer" field.
+func (u *UserUpsert) ClearOidcIssuer() *UserUpsert {
+	u.SetNull(user.FieldOidcIssuer)
+	return u
+}
+
+// SetOidcSubject sets the "oidc_subject" field.
+func (u *UserUpsert) SetOidcSubject(v string) *UserUpsert {
+	u.Set(user.FieldOidcSubject, v)
+	return u
+}
+
+// UpdateOidcSubject sets the "oidc_subject" field to the value that was provided on create.
+func (u *UserUpsert) UpdateOidcSubject() *UserUpsert {
+	u.SetExcluded(user.FieldOidcSubject)
+	return u
+}
+
+// ClearOidcSubject clears the value of the "oidc_subject" field.
+func (u *UserUpsert) ClearOidcSubject() *UserUpsert {
+	u.SetNull(user.FieldOidcSubject)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -500,6 +623,69 @@ func (u *UserUpsertOne) UpdateLastOrganizationID() *UserUpsertOne {
 func (u *UserUpsertOne) ClearLastOrganizationID() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLastOrganizationID()
+	})
+}
+
+// SetEmail sets the "email" field.
+func (u *UserUpsertOne) SetEmail(v string) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetEmail(v)
+	})
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateEmail() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateEmail()
+	})
+}
+
+// ClearEmail clears the value of the "email" field.
+func (u *UserUpsertOne) ClearEmail() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearEmail()
+	})
+}
+
+// SetOidcIssuer sets the "oidc_issuer" field.
+func (u *UserUpsertOne) SetOidcIssuer(v string) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetOidcIssuer(v)
+	})
+}
+
+// UpdateOidcIssuer sets the "oidc_issuer" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateOidcIssuer() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateOidcIssuer()
+	})
+}
+
+// ClearOidcIssuer clears the value of the "oidc_issuer" field.
+func (u *UserUpsertOne) ClearOidcIssuer() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearOidcIssuer()
+	})
+}
+
+// SetOidcSubject sets the "oidc_subject" field.
+func (u *UserUpsertOne) SetOidcSubject(v string) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetOidcSubject(v)
+	})
+}
+
+// UpdateOidcSubject sets the "oidc_subject" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateOidcSubject() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateOidcSubject()
+	})
+}
+
+// ClearOidcSubject clears the value of the "oidc_subject" field.
+func (u *UserUpsertOne) ClearOidcSubject() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearOidcSubject()
 	})
 }
 
@@ -802,6 +988,69 @@ func (u *UserUpsertBulk) UpdateLastOrganizationID() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearLastOrganizationID() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLastOrganizationID()
+	})
+}
+
+// SetEmail sets the "email" field.
+func (u *UserUpsertBulk) SetEmail(v string) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetEmail(v)
+	})
+}
+
+// UpdateEmail sets the "email" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateEmail() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateEmail()
+	})
+}
+
+// ClearEmail clears the value of the "email" field.
+func (u *UserUpsertBulk) ClearEmail() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearEmail()
+	})
+}
+
+// SetOidcIssuer sets the "oidc_issuer" field.
+func (u *UserUpsertBulk) SetOidcIssuer(v string) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetOidcIssuer(v)
+	})
+}
+
+// UpdateOidcIssuer sets the "oidc_issuer" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateOidcIssuer() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateOidcIssuer()
+	})
+}
+
+// ClearOidcIssuer clears the value of the "oidc_issuer" field.
+func (u *UserUpsertBulk) ClearOidcIssuer() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearOidcIssuer()
+	})
+}
+
+// SetOidcSubject sets the "oidc_subject" field.
+func (u *UserUpsertBulk) SetOidcSubject(v string) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetOidcSubject(v)
+	})
+}
+
+// UpdateOidcSubject sets the "oidc_subject" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateOidcSubject() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateOidcSubject()
+	})
+}
+
+// ClearOidcSubject clears the value of the "oidc_subject" field.
+func (u *UserUpsertBulk) ClearOidcSubject() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearOidcSubject()
 	})
 }
 

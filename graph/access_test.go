@@ -165,6 +165,7 @@ var matrix = []operation{
 	{"apiStandard", `{ apiStandard(handle: "openai") { keyMethod } }`, noVariables, public},
 	{"providers", `{ providers { name protocol } }`, noVariables, public},
 	{"viewer", `{ viewer { username } }`, noVariables, public},
+	{"loginOptions", `{ loginOptions { passwordLogin sso { name } } }`, noVariables, public},
 	{"node", `query($id: ID!) { node(id: $id) { id } }`, func(h *harness, f fixtures) map[string]any {
 		return map[string]any{"id": f.serviceID}
 	}, ownOrgOnly},

@@ -52,6 +52,8 @@ type Resolver struct {
 	// proxy's memory of 429s and failures); nil reports every target
 	// healthy.
 	TargetHealth TargetHealth
+	// SSO is single sign-on, which the login screen offers; nil when off.
+	SSO *auth.OIDC
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -556,6 +556,7 @@ var (
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
 		{Name: "client_ip", Type: field.TypeString, Size: 64, Default: ""},
 		{Name: "user_agent", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "handoff_hash", Type: field.TypeString, Nullable: true},
 	}
 	// SessionsTable holds the schema information for the "sessions" table.
 	SessionsTable = &schema.Table{
@@ -572,6 +573,11 @@ var (
 				Name:    "session_expires_at",
 				Unique:  false,
 				Columns: []*schema.Column{SessionsColumns[5]},
+			},
+			{
+				Name:    "session_handoff_hash",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[9]},
 			},
 		},
 	}
@@ -886,12 +892,27 @@ var (
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "last_login_at", Type: field.TypeTime, Nullable: true},
 		{Name: "last_organization_id", Type: field.TypeInt, Nullable: true},
+		{Name: "email", Type: field.TypeString, Nullable: true, Size: 320},
+		{Name: "oidc_issuer", Type: field.TypeString, Nullable: true, Size: 512},
+		{Name: "oidc_subject", Type: field.TypeString, Nullable: true, Size: 255},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{
 		Name:       "users",
 		Columns:    UsersColumns,
 		PrimaryKey: []*schema.Column{UsersColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "user_oidc_issuer_oidc_subject",
+				Unique:  true,
+				Columns: []*schema.Column{UsersColumns[8], UsersColumns[9]},
+			},
+			{
+				Name:    "user_email",
+				Unique:  true,
+				Columns: []*schema.Column{UsersColumns[7]},
+			},
+		},
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{

@@ -801,6 +801,18 @@ func init() {
 			return nil
 		}
 	}()
+	// userDescEmail is the schema descriptor for email field.
+	userDescEmail := userFields[4].Descriptor()
+	// user.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	user.EmailValidator = userDescEmail.Validators[0].(func(string) error)
+	// userDescOidcIssuer is the schema descriptor for oidc_issuer field.
+	userDescOidcIssuer := userFields[5].Descriptor()
+	// user.OidcIssuerValidator is a validator for the "oidc_issuer" field. It is called by the builders before save.
+	user.OidcIssuerValidator = userDescOidcIssuer.Validators[0].(func(string) error)
+	// userDescOidcSubject is the schema descriptor for oidc_subject field.
+	userDescOidcSubject := userFields[6].Descriptor()
+	// user.OidcSubjectValidator is a validator for the "oidc_subject" field. It is called by the builders before save.
+	user.OidcSubjectValidator = userDescOidcSubject.Validators[0].(func(string) error)
 }
 
 const (

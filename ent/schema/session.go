@@ -27,6 +27,8 @@ func (Session) Fields() []ent.Field {
 		field.Time("ended_at").Optional().Nillable().Comment("When the session was ended; its token is refused from then on."),
 		field.String("client_ip").Default("").MaxLen(64).Immutable(),
 		field.String("user_agent").Default("").MaxLen(256).Immutable(),
+		field.String("handoff_hash").Optional().Nillable().Sensitive().
+			Comment("SHA-256 of the one-time code a single sign-on hands the dashboard for this session's token; cleared when exchanged."),
 	}
 }
 
@@ -35,6 +37,7 @@ func (Session) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("user_id", "ended_at"),
 		index.Fields("expires_at"),
+		index.Fields("handoff_hash"),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 )
 
 // User is a person who logs in to the admin API and the dashboard
@@ -27,7 +28,7 @@ func (User) Fields() []ent.Field {
 			Annotations(entgql.OrderField("USERNAME")),
 		field.String("password_hash").
 			Sensitive().
-			Comment("argon2id or bcrypt hash in its encoded form; never leaves the server."),
+			Comment("argon2id or bcrypt hash in its encoded form; never leaves the server. Empty for a user of single sign-on, who has no password."),
 		field.Time("last_login_at").
 			Optional().
 			Nillable(),
@@ -36,6 +37,32 @@ func (User) Fields() []ent.Field {
 			Nillable().
 			Comment("The organization the user last logged in to or switched to; login picks it when none is asked for.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("email").
+			Optional().
+			Nillable().
+			MaxLen(320).
+			Comment("The verified email single sign-on gave; a first SSO login also links by it.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("oidc_issuer").
+			Optional().
+			Nillable().
+			MaxLen(512).
+			Comment("The OpenID Connect issuer whose subject oidc_subject is this user.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("oidc_subject").
+			Optional().
+			Nillable().
+			MaxLen(255).
+			Comment("The user's sub at oidc_issuer: single sign-on finds the user by the pair.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+// Indexes of the User: one user per identity at an issuer, one per email.
+func (User) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("oidc_issuer", "oidc_subject").Unique(),
+		index.Fields("email").Unique(),
 	}
 }
 

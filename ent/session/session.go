@@ -29,6 +29,8 @@ const (
 	FieldClientIP = "client_ip"
 	// FieldUserAgent holds the string denoting the user_agent field in the database.
 	FieldUserAgent = "user_agent"
+	// FieldHandoffHash holds the string denoting the handoff_hash field in the database.
+	FieldHandoffHash = "handoff_hash"
 	// Table holds the table name of the session in the database.
 	Table = "sessions"
 )
@@ -44,6 +46,7 @@ var Columns = []string{
 	FieldEndedAt,
 	FieldClientIP,
 	FieldUserAgent,
+	FieldHandoffHash,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -117,4 +120,9 @@ func ByClientIP(opts ...sql.OrderTermOption) OrderOption {
 // ByUserAgent orders the results by the user_agent field.
 func ByUserAgent(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldUserAgent, opts...).ToFunc()
+}
+
+// ByHandoffHash orders the results by the handoff_hash field.
+func ByHandoffHash(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHandoffHash, opts...).ToFunc()
 }

@@ -94,6 +94,11 @@ func UserAgent(v string) predicate.Session {
 	return predicate.Session(sql.FieldEQ(FieldUserAgent, v))
 }
 
+// HandoffHash applies equality check predicate on the "handoff_hash" field. It's identical to HandoffHashEQ.
+func HandoffHash(v string) predicate.Session {
+	return predicate.Session(sql.FieldEQ(FieldHandoffHash, v))
+}
+
 // UserIDEQ applies the EQ predicate on the "user_id" field.
 func UserIDEQ(v int) predicate.Session {
 	return predicate.Session(sql.FieldEQ(FieldUserID, v))
@@ -472,6 +477,81 @@ func UserAgentEqualFold(v string) predicate.Session {
 // UserAgentContainsFold applies the ContainsFold predicate on the "user_agent" field.
 func UserAgentContainsFold(v string) predicate.Session {
 	return predicate.Session(sql.FieldContainsFold(FieldUserAgent, v))
+}
+
+// HandoffHashEQ applies the EQ predicate on the "handoff_hash" field.
+func HandoffHashEQ(v string) predicate.Session {
+	return predicate.Session(sql.FieldEQ(FieldHandoffHash, v))
+}
+
+// HandoffHashNEQ applies the NEQ predicate on the "handoff_hash" field.
+func HandoffHashNEQ(v string) predicate.Session {
+	return predicate.Session(sql.FieldNEQ(FieldHandoffHash, v))
+}
+
+// HandoffHashIn applies the In predicate on the "handoff_hash" field.
+func HandoffHashIn(vs ...string) predicate.Session {
+	return predicate.Session(sql.FieldIn(FieldHandoffHash, vs...))
+}
+
+// HandoffHashNotIn applies the NotIn predicate on the "handoff_hash" field.
+func HandoffHashNotIn(vs ...string) predicate.Session {
+	return predicate.Session(sql.FieldNotIn(FieldHandoffHash, vs...))
+}
+
+// HandoffHashGT applies the GT predicate on the "handoff_hash" field.
+func HandoffHashGT(v string) predicate.Session {
+	return predicate.Session(sql.FieldGT(FieldHandoffHash, v))
+}
+
+// HandoffHashGTE applies the GTE predicate on the "handoff_hash" field.
+func HandoffHashGTE(v string) predicate.Session {
+	return predicate.Session(sql.FieldGTE(FieldHandoffHash, v))
+}
+
+// HandoffHashLT applies the LT predicate on the "handoff_hash" field.
+func HandoffHashLT(v string) predicate.Session {
+	return predicate.Session(sql.FieldLT(FieldHandoffHash, v))
+}
+
+// HandoffHashLTE applies the LTE predicate on the "handoff_hash" field.
+func HandoffHashLTE(v string) predicate.Session {
+	return predicate.Session(sql.FieldLTE(FieldHandoffHash, v))
+}
+
+// HandoffHashContains applies the Contains predicate on the "handoff_hash" field.
+func HandoffHashContains(v string) predicate.Session {
+	return predicate.Session(sql.FieldContains(FieldHandoffHash, v))
+}
+
+// HandoffHashHasPrefix applies the HasPrefix predicate on the "handoff_hash" field.
+func HandoffHashHasPrefix(v string) predicate.Session {
+	return predicate.Session(sql.FieldHasPrefix(FieldHandoffHash, v))
+}
+
+// HandoffHashHasSuffix applies the HasSuffix predicate on the "handoff_hash" field.
+func HandoffHashHasSuffix(v string) predicate.Session {
+	return predicate.Session(sql.FieldHasSuffix(FieldHandoffHash, v))
+}
+
+// HandoffHashIsNil applies the IsNil predicate on the "handoff_hash" field.
+func HandoffHashIsNil() predicate.Session {
+	return predicate.Session(sql.FieldIsNull(FieldHandoffHash))
+}
+
+// HandoffHashNotNil applies the NotNil predicate on the "handoff_hash" field.
+func HandoffHashNotNil() predicate.Session {
+	return predicate.Session(sql.FieldNotNull(FieldHandoffHash))
+}
+
+// HandoffHashEqualFold applies the EqualFold predicate on the "handoff_hash" field.
+func HandoffHashEqualFold(v string) predicate.Session {
+	return predicate.Session(sql.FieldEqualFold(FieldHandoffHash, v))
+}
+
+// HandoffHashContainsFold applies the ContainsFold predicate on the "handoff_hash" field.
+func HandoffHashContainsFold(v string) predicate.Session {
+	return predicate.Session(sql.FieldContainsFold(FieldHandoffHash, v))
 }
 
 // And groups predicates with the AND operator between them.

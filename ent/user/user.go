@@ -26,6 +26,12 @@ const (
 	FieldLastLoginAt = "last_login_at"
 	// FieldLastOrganizationID holds the string denoting the last_organization_id field in the database.
 	FieldLastOrganizationID = "last_organization_id"
+	// FieldEmail holds the string denoting the email field in the database.
+	FieldEmail = "email"
+	// FieldOidcIssuer holds the string denoting the oidc_issuer field in the database.
+	FieldOidcIssuer = "oidc_issuer"
+	// FieldOidcSubject holds the string denoting the oidc_subject field in the database.
+	FieldOidcSubject = "oidc_subject"
 	// EdgeMemberships holds the string denoting the memberships edge name in mutations.
 	EdgeMemberships = "memberships"
 	// Table holds the table name of the user in the database.
@@ -48,6 +54,9 @@ var Columns = []string{
 	FieldPasswordHash,
 	FieldLastLoginAt,
 	FieldLastOrganizationID,
+	FieldEmail,
+	FieldOidcIssuer,
+	FieldOidcSubject,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -69,6 +78,12 @@ var (
 	UpdateDefaultUpdatedAt func() time.Time
 	// UsernameValidator is a validator for the "username" field. It is called by the builders before save.
 	UsernameValidator func(string) error
+	// EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	EmailValidator func(string) error
+	// OidcIssuerValidator is a validator for the "oidc_issuer" field. It is called by the builders before save.
+	OidcIssuerValidator func(string) error
+	// OidcSubjectValidator is a validator for the "oidc_subject" field. It is called by the builders before save.
+	OidcSubjectValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the User queries.
@@ -107,6 +122,21 @@ func ByLastLoginAt(opts ...sql.OrderTermOption) OrderOption {
 // ByLastOrganizationID orders the results by the last_organization_id field.
 func ByLastOrganizationID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLastOrganizationID, opts...).ToFunc()
+}
+
+// ByEmail orders the results by the email field.
+func ByEmail(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEmail, opts...).ToFunc()
+}
+
+// ByOidcIssuer orders the results by the oidc_issuer field.
+func ByOidcIssuer(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOidcIssuer, opts...).ToFunc()
+}
+
+// ByOidcSubject orders the results by the oidc_subject field.
+func ByOidcSubject(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOidcSubject, opts...).ToFunc()
 }
 
 // ByMembershipsCount orders the results by memberships count.

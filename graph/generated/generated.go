@@ -191,6 +191,11 @@ type ComplexityRoot struct {
 		Role       func(childComplexity int) int
 	}
 
+	LoginOptions struct {
+		PasswordLogin func(childComplexity int) int
+		Sso           func(childComplexity int) int
+	}
+
 	Member struct {
 		IsViewer    func(childComplexity int) int
 		JoinedAt    func(childComplexity int) int
@@ -418,6 +423,7 @@ type ComplexityRoot struct {
 		AuditEvents         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
 		Balance             func(childComplexity int) int
 		Invitations         func(childComplexity int) int
+		LoginOptions        func(childComplexity int) int
 		Members             func(childComplexity int) int
 		ModelPrices         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ModelPriceOrder, where *ent.ModelPriceWhereInput) int
 		MySessions          func(childComplexity int) int
@@ -514,6 +520,11 @@ type ComplexityRoot struct {
 		ID         func(childComplexity int) int
 		LastSeenAt func(childComplexity int) int
 		UserAgent  func(childComplexity int) int
+	}
+
+	SingleSignOn struct {
+		LoginURL func(childComplexity int) int
+		Name     func(childComplexity int) int
 	}
 
 	Spend struct {
@@ -768,6 +779,7 @@ type QueryResolver interface {
 	APIStandards(ctx context.Context) ([]*ent.APIStandard, error)
 	APIStandard(ctx context.Context, handle string) (*ent.APIStandard, error)
 	Providers(ctx context.Context) ([]*model.ProviderInfo, error)
+	LoginOptions(ctx context.Context) (*model.LoginOptions, error)
 	MySessions(ctx context.Context) ([]*ent.Session, error)
 	Members(ctx context.Context) ([]*model.Member, error)
 	Invitations(ctx context.Context) ([]*ent.Invitation, error)
@@ -1338,6 +1350,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invitation.Role(childComplexity), true
+
+	case "LoginOptions.passwordLogin":
+		if e.ComplexityRoot.LoginOptions.PasswordLogin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginOptions.PasswordLogin(childComplexity), true
+	case "LoginOptions.sso":
+		if e.ComplexityRoot.LoginOptions.Sso == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginOptions.Sso(childComplexity), true
 
 	case "Member.isViewer":
 		if e.ComplexityRoot.Member.IsViewer == nil {
@@ -2549,6 +2574,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Invitations(childComplexity), true
+	case "Query.loginOptions":
+		if e.ComplexityRoot.Query.LoginOptions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.LoginOptions(childComplexity), true
 	case "Query.members":
 		if e.ComplexityRoot.Query.Members == nil {
 			break
@@ -3066,6 +3097,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Session.UserAgent(childComplexity), true
+
+	case "SingleSignOn.loginUrl":
+		if e.ComplexityRoot.SingleSignOn.LoginURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SingleSignOn.LoginURL(childComplexity), true
+	case "SingleSignOn.name":
+		if e.ComplexityRoot.SingleSignOn.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SingleSignOn.Name(childComplexity), true
 
 	case "Spend.block":
 		if e.ComplexityRoot.Spend.Block == nil {
@@ -7476,6 +7520,34 @@ extend type Query {
   providers: [ProviderInfo!]!
 }
 `, BuiltIn: false},
+	{Name: "../sso.graphqls", Input: `"""
+How one may log in to this server, for the login screen.
+"""
+type LoginOptions {
+  "Whether the login mutation (username and password) is allowed."
+  passwordLogin: Boolean!
+  "Single sign-on with an OpenID Connect provider, or null when off."
+  sso: SingleSignOn
+}
+
+"""
+Single sign-on: the browser goes to loginUrl, and comes back to the
+dashboard's login screen, which finishes the sign-in.
+"""
+type SingleSignOn {
+  "The provider's name, for \"Sign in with <name>\"."
+  name: String!
+  "Where the browser starts a sign-in."
+  loginUrl: String!
+}
+
+extend type Query {
+  """
+  How one may log in: public, for the login screen.
+  """
+  loginOptions: LoginOptions!
+}
+`, BuiltIn: false},
 	{Name: "../subscriptions.graphqls", Input: `"""
 One settled proxied request, pushed live.
 """
@@ -8020,6 +8092,16 @@ func (ec *executionContext) childFields_Invitation(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Invitation", field.Name)
 }
 
+func (ec *executionContext) childFields_LoginOptions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "passwordLogin":
+		return ec.fieldContext_LoginOptions_passwordLogin(ctx, field)
+	case "sso":
+		return ec.fieldContext_LoginOptions_sso(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LoginOptions", field.Name)
+}
+
 func (ec *executionContext) childFields_Member(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "userId":
@@ -8514,6 +8596,16 @@ func (ec *executionContext) childFields_Session(ctx context.Context, field graph
 		return ec.fieldContext_Session_current(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Session", field.Name)
+}
+
+func (ec *executionContext) childFields_SingleSignOn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_SingleSignOn_name(ctx, field)
+	case "loginUrl":
+		return ec.fieldContext_SingleSignOn_loginUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SingleSignOn", field.Name)
 }
 
 func (ec *executionContext) childFields_Spend(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12331,6 +12423,61 @@ func (ec *executionContext) _Invitation_revokedAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Invitation_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Invitation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LoginOptions_passwordLogin(ctx context.Context, field graphql.CollectedField, obj *model.LoginOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginOptions_passwordLogin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PasswordLogin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LoginOptions_passwordLogin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LoginOptions", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _LoginOptions_sso(ctx context.Context, field graphql.CollectedField, obj *model.LoginOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginOptions_sso(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sso, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SingleSignOn) graphql.Marshaler {
+			return ec.marshalOSingleSignOn2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐSingleSignOn(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LoginOptions_sso(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LoginOptions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SingleSignOn(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Member_userId(ctx context.Context, field graphql.CollectedField, obj *model.Member) (ret graphql.Marshaler) {
@@ -17748,6 +17895,38 @@ func (ec *executionContext) fieldContext_Query_providers(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_loginOptions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_loginOptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().LoginOptions(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LoginOptions) graphql.Marshaler {
+			return ec.marshalNLoginOptions2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐLoginOptions(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_loginOptions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LoginOptions(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_mySessions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19384,6 +19563,52 @@ func (ec *executionContext) _Session_current(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Session_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Session", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _SingleSignOn_name(ctx context.Context, field graphql.CollectedField, obj *model.SingleSignOn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SingleSignOn_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SingleSignOn_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SingleSignOn", field, false, false, "String")
+}
+
+func (ec *executionContext) _SingleSignOn_loginUrl(ctx context.Context, field graphql.CollectedField, obj *model.SingleSignOn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SingleSignOn_loginUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LoginURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SingleSignOn_loginUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SingleSignOn", field, false, false, "String")
 }
 
 func (ec *executionContext) _Spend_window(ctx context.Context, field graphql.CollectedField, obj *budget.Spend) (ret graphql.Marshaler) {
@@ -34959,6 +35184,44 @@ func (ec *executionContext) _Invitation(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var loginOptionsImplementors = []string{"LoginOptions"}
+
+func (ec *executionContext) _LoginOptions(ctx context.Context, sel ast.SelectionSet, obj *model.LoginOptions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, loginOptionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LoginOptions")
+		case "passwordLogin":
+			out.Values[i] = ec._LoginOptions_passwordLogin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sso":
+			out.Values[i] = ec._LoginOptions_sso(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var memberImplementors = []string{"Member"}
 
 func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, obj *model.Member) graphql.Marshaler {
@@ -36568,6 +36831,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_providers(ctx, field)
 				})
+		case "loginOptions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_loginOptions(ctx, field)
+				})
 		case "mySessions":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -37097,6 +37366,44 @@ func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Session_current(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var singleSignOnImplementors = []string{"SingleSignOn"}
+
+func (ec *executionContext) _SingleSignOn(ctx context.Context, sel ast.SelectionSet, obj *model.SingleSignOn) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, singleSignOnImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SingleSignOn")
+		case "name":
+			out.Values[i] = ec._SingleSignOn_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "loginUrl":
+			out.Values[i] = ec._SingleSignOn_loginUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -38849,6 +39156,14 @@ func (ec *executionContext) marshalNInvitation2ᚖgithubᚗcomᚋsluicehqᚋslui
 		return graphql.Null
 	}
 	return ec._Invitation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLoginOptions2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐLoginOptions(ctx context.Context, sel ast.SelectionSet, v *model.LoginOptions) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LoginOptions!")
+		return graphql.Null
+	}
+	return ec._LoginOptions(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNMap2map(ctx context.Context, v any) (map[string]any, error) {
@@ -40859,6 +41174,13 @@ func (ec *executionContext) unmarshalOServiceWhereInput2ᚖgithubᚗcomᚋsluice
 	}
 	res, err := ec.unmarshalInputServiceWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSingleSignOn2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐSingleSignOn(ctx context.Context, sel ast.SelectionSet, v *model.SingleSignOn) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SingleSignOn(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

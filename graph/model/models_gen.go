@@ -34,6 +34,14 @@ type CreatedInvitation struct {
 	Token      string          `json:"token"`
 }
 
+// How one may log in to this server, for the login screen.
+type LoginOptions struct {
+	// Whether the login mutation (username and password) is allowed.
+	PasswordLogin bool `json:"passwordLogin"`
+	// Single sign-on with an OpenID Connect provider, or null when off.
+	Sso *SingleSignOn `json:"sso,omitempty"`
+}
+
 // A person in the caller's organization.
 type Member struct {
 	UserID      int        `json:"userId"`
@@ -115,6 +123,15 @@ type RequestWindow struct {
 type ResetPassword struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+}
+
+// Single sign-on: the browser goes to loginUrl, and comes back to the
+// dashboard's login screen, which finishes the sign-in.
+type SingleSignOn struct {
+	// The provider's name, for "Sign in with <name>".
+	Name string `json:"name"`
+	// Where the browser starts a sign-in.
+	LoginURL string `json:"loginUrl"`
 }
 
 // Live updates over the websocket transport (graphql-transport-ws or

@@ -40,8 +40,8 @@ export async function createUser(bin, dataDir, username, role, password) {
   });
 }
 
-export async function startGateway({ bin, dataDir, password, env = {} }) {
-  const port = await freePort();
+export async function startGateway({ bin, dataDir, password, env = {}, port }) {
+  port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logs = [];
   const proc = spawn(bin, [], {
@@ -118,6 +118,31 @@ export async function startFakeUpstream({ usage = { prompt_tokens: 1000000, comp
   server.keepAliveTimeout = 120_000;
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${server.address().port}`, requests, close: () => { server.closeAllConnections(); return new Promise((r) => server.close(r)); } };
+}
+
+/** Builds and starts the test OpenID Connect provider (internal/e2eoidc),
+ * which signs in one user without asking; returns its issuer and client. */
+export async function startOIDCProvider(dir, { email = 'sam@example.com' } = {}) {
+  const bin = join(dir, 'e2eoidc');
+  await run('go', ['build', '-o', bin, './internal/e2eoidc'], { cwd: repoRoot, maxBuffer: 16 << 20 });
+  const proc = spawn(bin, ['-email', email], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const first = await new Promise((ok, fail) => {
+    let out = '';
+    proc.stdout.on('data', (d) => {
+      out += String(d);
+      if (out.includes('\n')) ok(out.split('\n')[0]);
+    });
+    proc.once('exit', (code) => fail(new Error(`OIDC provider exited ${code}`)));
+  });
+  return {
+    ...JSON.parse(first),
+    async stop() {
+      if (proc.exitCode != null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /** A full-page screenshot into web/test-results, for looking at a run. */

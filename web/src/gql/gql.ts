@@ -73,6 +73,7 @@ type Documents = {
     "\n  mutation UpdateModelPrice($id: ID!, $input: UpdateModelPriceInput!) {\n    updateModelPrice(id: $id, input: $input) {\n      id\n      inputPerMtok\n      outputPerMtok\n      cachedInputPerMtok\n      cacheWritePerMtok\n      cacheWrite1hPerMtok\n      customized\n    }\n  }\n": typeof types.UpdateModelPriceDocument,
     "\n  mutation CreateModelPrice($input: CreateModelPriceInput!) {\n    createModelPrice(input: $input) {\n      ...PriceFields\n    }\n  }\n": typeof types.CreateModelPriceDocument,
     "\n  query PriceProviders {\n    providers {\n      name\n      displayName\n    }\n  }\n": typeof types.PriceProvidersDocument,
+    "\n  query LoginOptions {\n    loginOptions {\n      passwordLogin\n      sso {\n        name\n        loginUrl\n      }\n    }\n  }\n": typeof types.LoginOptionsDocument,
     "\n  query Standards {\n    apiStandards {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": typeof types.StandardsDocument,
     "\n  mutation CreateAPIStandard($input: CreateAPIStandardInput!) {\n    createAPIStandard(input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": typeof types.CreateApiStandardDocument,
     "\n  mutation UpdateAPIStandard($handle: String!, $input: UpdateAPIStandardInput!) {\n    updateAPIStandard(handle: $handle, input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": typeof types.UpdateApiStandardDocument,
@@ -143,6 +144,7 @@ const documents: Documents = {
     "\n  mutation UpdateModelPrice($id: ID!, $input: UpdateModelPriceInput!) {\n    updateModelPrice(id: $id, input: $input) {\n      id\n      inputPerMtok\n      outputPerMtok\n      cachedInputPerMtok\n      cacheWritePerMtok\n      cacheWrite1hPerMtok\n      customized\n    }\n  }\n": types.UpdateModelPriceDocument,
     "\n  mutation CreateModelPrice($input: CreateModelPriceInput!) {\n    createModelPrice(input: $input) {\n      ...PriceFields\n    }\n  }\n": types.CreateModelPriceDocument,
     "\n  query PriceProviders {\n    providers {\n      name\n      displayName\n    }\n  }\n": types.PriceProvidersDocument,
+    "\n  query LoginOptions {\n    loginOptions {\n      passwordLogin\n      sso {\n        name\n        loginUrl\n      }\n    }\n  }\n": types.LoginOptionsDocument,
     "\n  query Standards {\n    apiStandards {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": types.StandardsDocument,
     "\n  mutation CreateAPIStandard($input: CreateAPIStandardInput!) {\n    createAPIStandard(input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": types.CreateApiStandardDocument,
     "\n  mutation UpdateAPIStandard($handle: String!, $input: UpdateAPIStandardInput!) {\n    updateAPIStandard(handle: $handle, input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": types.UpdateApiStandardDocument,
@@ -404,6 +406,10 @@ export function graphql(source: "\n  mutation CreateModelPrice($input: CreateMod
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query PriceProviders {\n    providers {\n      name\n      displayName\n    }\n  }\n"): (typeof documents)["\n  query PriceProviders {\n    providers {\n      name\n      displayName\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query LoginOptions {\n    loginOptions {\n      passwordLogin\n      sso {\n        name\n        loginUrl\n      }\n    }\n  }\n"): (typeof documents)["\n  query LoginOptions {\n    loginOptions {\n      passwordLogin\n      sso {\n        name\n        loginUrl\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

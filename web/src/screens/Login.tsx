@@ -4,6 +4,7 @@ import { graphql } from '../gql';
 import { setToken } from '../session';
 import { describeError } from '../errors';
 import { ErrorNote, TextField } from '../ui';
+import { SingleSignOnButton, useFinishSignOn, useLoginOptions } from './SingleSignOn';
 
 const LoginMutation = graphql(`
   mutation Login($username: String!, $password: String!) {
@@ -19,6 +20,8 @@ export function Login() {
   const [password, setPassword] = useState('');
   const [result, login] = useMutation(LoginMutation);
   const [localError, setLocalError] = useState<string | null>(null);
+  const options = useLoginOptions();
+  const signOn = useFinishSignOn();
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -34,6 +37,7 @@ export function Login() {
   const problem = describeError(result.error);
   const message =
     localError ??
+    signOn.message ??
     (problem.code === 'UNAUTHENTICATED' ? 'Wrong username or password.' : problem.code === 'RATE_LIMITED' ? 'Too many attempts. Wait a minute, then try again.' : problem.message);
   return (
     <main className="login">
@@ -41,16 +45,25 @@ export function Login() {
         <h1 id="login-title">
           <img src="/favicon.svg" alt="" width={28} height={28} /> Sluice
         </h1>
-        <p className="muted">Log in to manage your LLM gateway.</p>
-        <TextField label="Username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required autoFocus />
-        <TextField label="Password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+        <p className="muted">{signOn.finishing ? 'Finishing your sign-in…' : 'Log in to manage your LLM gateway.'}</p>
+        {options.sso && <SingleSignOnButton name={options.sso.name} loginUrl={options.sso.loginUrl} />}
+        {options.passwordLogin && (
+          <>
+            <TextField label="Username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required autoFocus={!options.sso} />
+            <TextField label="Password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+          </>
+        )}
         <ErrorNote>{message}</ErrorNote>
-        <button type="submit" className="primary wide" disabled={result.fetching}>
-          {result.fetching ? 'Logging in…' : 'Log in'}
-        </button>
-        <p className="muted small">
-          The first admin is <code>admin</code>; its password was printed once in the gateway's log (or set with <code>SLUICE_ADMIN_PASSWORD</code>).
-        </p>
+        {options.passwordLogin && (
+          <>
+            <button type="submit" className="primary wide" disabled={result.fetching}>
+              {result.fetching ? 'Logging in…' : 'Log in'}
+            </button>
+            <p className="muted small">
+              The first admin is <code>admin</code>; its password was printed once in the gateway's log (or set with <code>SLUICE_ADMIN_PASSWORD</code>).
+            </p>
+          </>
+        )}
       </form>
     </main>
   );
