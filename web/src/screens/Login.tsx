@@ -4,12 +4,14 @@ import { graphql } from '../gql';
 import { setToken } from '../session';
 import { describeError } from '../errors';
 import { ErrorNote, TextField } from '../ui';
+import { TwoFactorLoginStep } from './TwoFactor';
 
 const LoginMutation = graphql(`
   mutation Login($username: String!, $password: String!) {
     login(username: $username, password: $password) {
       token
       expiresAt
+      twoFactorChallenge
     }
   }
 `);
@@ -19,6 +21,7 @@ export function Login() {
   const [password, setPassword] = useState('');
   const [result, login] = useMutation(LoginMutation);
   const [localError, setLocalError] = useState<string | null>(null);
+  const [challenge, setChallenge] = useState<string | null>(null);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -29,6 +32,15 @@ export function Login() {
     }
     const r = await login({ username: username.trim(), password });
     if (r.data?.login.token) setToken(r.data.login.token);
+    else if (r.data?.login.twoFactorChallenge) setChallenge(r.data.login.twoFactorChallenge);
+  }
+
+  if (challenge) {
+    return (
+      <main className="login">
+        <TwoFactorLoginStep challenge={challenge} onCancel={() => { setChallenge(null); setPassword(''); }} />
+      </main>
+    );
   }
 
   const problem = describeError(result.error);
