@@ -187,6 +187,9 @@ func TestTwoFactorEnforcement(t *testing.T) {
 				t.Fatalf("viewer of a login that must enroll: %s", res.raw)
 			}
 		}
+		// Such a login may end itself.
+		h.do(h.creds[member], `mutation { logout }`, nil).ok(t)
+		h.do(h.creds[member], `{ members { username } }`, nil).wantCode(t, "UNAUTHENTICATED")
 		// Management keys are not people: not limited.
 		h.as(mgmtKey, `{ members { username } }`, nil).ok(t)
 		res = h.as(mgmtKey, `{ viewer { mustEnrollTwoFactor } }`, nil).ok(t)
