@@ -128,3 +128,47 @@ func totpAt(t *testing.T, secret string, at time.Time) string {
 	}
 	return c
 }
+
+// TestResealTwoFactor: a master key rotation re-seals two-factor secrets,
+// after which they open under the new key alone.
+func TestResealTwoFactor(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		if _, err := auth.Bootstrap(ctx, db.Client, "the-right-password"); err != nil {
+			t.Fatal(err)
+		}
+		keyring := func(keys ...string) *secrets.Keyring {
+			var raw [][]byte
+			for _, k := range keys {
+				b, _ := secrets.ParseMasterKey(k)
+				raw = append(raw, b)
+			}
+			kr, err := secrets.NewKeyring(raw[0], raw[1:]...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kr
+		}
+		oldKey, _ := secrets.GenerateMasterKey()
+		newKey, _ := secrets.GenerateMasterKey()
+		tokens, _ := auth.NewTokens("test-jwt-secret-test-jwt-secret-0123", time.Hour)
+		a := auth.NewAuthenticator(db.Client, tokens, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		a.Keyring = keyring(oldKey)
+		u := db.Client.User.Query().OnlyX(ctx)
+		v := &auth.Viewer{UserID: u.ID}
+		e, err := a.EnrollTwoFactor(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := auth.ResealTwoFactor(ctx, db.Client, keyring(newKey, oldKey)); err != nil || n != 1 {
+			t.Fatalf("resealed %d, %v; want 1", n, err)
+		}
+		if n, err := auth.ResealTwoFactor(ctx, db.Client, keyring(newKey)); err != nil || n != 0 {
+			t.Fatalf("resealed again %d, %v; want 0", n, err)
+		}
+		a.Keyring = keyring(newKey)
+		if _, err := a.ConfirmTwoFactor(ctx, v, totpAt(t, e.Secret, time.Now()), ""); err != nil {
+			t.Fatalf("confirm under the new key alone: %v", err)
+		}
+	})
+}
