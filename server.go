@@ -189,6 +189,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, acce
 	if cfg.OIDC.Enabled() {
 		g.sso = auth.NewOIDC(g.auth, keyring, cfg.OIDC)
 	}
+	g.auth.Keyring = keyring // two-factor secrets are sealed like provider keys
 	if db.Dialect == dialect.Postgres {
 		// Replicas count failed logins and credential tests together; the
 		// one process on an SQLite file counts them in memory.
@@ -837,8 +838,9 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	return nil
 }
 
-// resealAll re-seals, in one transaction, every provider key that
-// keyring's primary key did not seal; it returns how many it re-sealed.
+// resealAll re-seals, in one transaction, every provider key and
+// two-factor secret that keyring's primary key did not seal; it returns
+// how many it re-sealed.
 func resealAll(ctx context.Context, target database.Target, keyring *secrets.Keyring, log *slog.Logger) (int, error) {
 	db, _, err := openDatabase(ctx, target, log, true)
 	if err != nil {
@@ -854,6 +856,12 @@ func resealAll(ctx context.Context, target database.Target, keyring *secrets.Key
 		_ = tx.Rollback()
 		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
 	}
+	totp, err := auth.ResealTwoFactor(ctx, tx.Client(), keyring)
+	if err != nil {
+		_ = tx.Rollback()
+		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
+	}
+	n += totp
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
 	}
@@ -889,7 +897,7 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "re-encrypted %d provider key(s) under master key %s; SLUICE_PREVIOUS_MASTER_KEY can now be removed from every replica\n", n, keyring.PrimaryID())
+		fmt.Fprintf(stdout, "re-encrypted %d provider key(s) and two-factor secret(s) under master key %s; SLUICE_PREVIOUS_MASTER_KEY can now be removed from every replica\n", n, keyring.PrimaryID())
 		return nil
 	}
 	oldKey, err := secrets.ParseMasterKey(cfg.MasterKey)
@@ -915,7 +923,7 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "re-encrypted %d provider key(s) under master key %s\n", n, secrets.KeyID(newKey))
+	fmt.Fprintf(stdout, "re-encrypted %d provider key(s) and two-factor secret(s) under master key %s\n", n, secrets.KeyID(newKey))
 	if secretsPath != "" && getenv("SLUICE_MASTER_KEY") == "" {
 		if err := config.ReplaceMasterKey(secretsPath, newEncoded); err != nil {
 			return fmt.Errorf("the keys are re-encrypted but %s still holds the old master key; set SLUICE_MASTER_KEY to the new one: %w", secretsPath, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apikey"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/user"
+	"github.com/sluicehq/sluice/secrets"
 )
 
 // Authenticator resolves the caller of an admin request and handles login.
@@ -31,7 +32,9 @@ type Authenticator struct {
 	// PasswordLoginOff refuses logins with a password (GraphQL and REST),
 	// when single sign-on is the way in; `sluice admin` still works.
 	PasswordLoginOff bool
-	now              func() time.Time
+	// Keyring seals and opens two-factor secrets.
+	Keyring *secrets.Keyring
+	now     func() time.Time
 }
 
 // NewAuthenticator returns an authenticator limiting failed logins to 5 a
@@ -56,6 +59,10 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		ctx := r.Context()
 		if token, ok := bearer(r.Header.Get("Authorization")); ok {
 			v, err := a.Resolve(ctx, token)
+			var enroll *EnrollmentRequiredError
+			if errors.As(err, &enroll) {
+				ctx = withEnrolling(ctx, enroll.Viewer)
+			}
 			if err != nil {
 				ctx = withAuthError(ctx, err)
 			} else {
@@ -69,7 +76,8 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 }
 
 // Resolve turns a bearer credential into a Viewer: a management key
-// (sk_…) or a login token.
+// (sk_…) or a login token. The token of a person who must turn on
+// two-factor first is refused with *EnrollmentRequiredError.
 func (a *Authenticator) Resolve(ctx context.Context, credential string) (*Viewer, error) {
 	if strings.HasPrefix(credential, "sk_") {
 		return a.resolveManagementKey(ctx, credential)
@@ -92,14 +100,19 @@ func (a *Authenticator) Resolve(ctx context.Context, credential string) (*Viewer
 	if err != nil {
 		return nil, fmt.Errorf("look up membership: %w: %w", ErrLookup, err)
 	}
-	return &Viewer{
+	v := &Viewer{
 		OrgID:         c.OrgID,
 		Role:          Role(m.Role),
 		InstanceAdmin: m.Role == membership.RoleAdmin && m.Edges.Organization.IsDefault,
 		UserID:        c.UserID,
 		Username:      m.Edges.User.Username,
 		SessionID:     c.SessionID,
-	}, nil
+	}
+	if mustEnroll(m.Edges.User, m.Edges.Organization) {
+		v.MustEnrollTwoFactor = true
+		return nil, &EnrollmentRequiredError{Viewer: v}
+	}
+	return v, nil
 }
 
 // ErrLookup marks a credential that could not be checked because reading
@@ -158,20 +171,26 @@ type LoginRequest struct {
 
 // Login checks a username and password and starts a session in the
 // organization asked for, else the one the user last used, else the first
-// one joined. After 5 failures in a minute for the username from the
+// one joined. For a user with two-factor on it starts no session but
+// returns a Challenge, which LoginWithCode completes with a code. After 5
+// failures (passwords and codes) in a minute for the username from the
 // client address, or 100 for the username or the address alone, every
 // attempt they cover is refused with *LoginLimitedError, even with the
 // right password.
-func (a *Authenticator) Login(ctx context.Context, req LoginRequest) (*Session, error) {
+func (a *Authenticator) Login(ctx context.Context, req LoginRequest) (*Session, *Challenge, error) {
 	if a.PasswordLoginOff {
-		return nil, ErrPasswordLoginOff
+		return nil, nil, ErrPasswordLoginOff
 	}
 	u, err := a.Client.User.Query().Where(user.Username(req.Username)).Only(ctx)
 	if err != nil && !ent.IsNotFound(err) {
-		return nil, fmt.Errorf("look up user: %w", err)
+		return nil, nil, fmt.Errorf("look up user: %w", err)
 	}
 	if err := a.checkPasswordOf(ctx, req.Username, u, req.Password, req.IP); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if u.TotpEnabledAt != nil {
+		c, err := a.beginChallenge(ctx, u, req.OrgID)
+		return nil, c, err
 	}
 	var m *ent.Membership
 	if req.OrgID != 0 {
@@ -180,9 +199,10 @@ func (a *Authenticator) Login(ctx context.Context, req LoginRequest) (*Session, 
 		m, err = a.lastMembership(ctx, u)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return a.startSession(ctx, u, m, req.Client)
+	s, err := a.startSession(ctx, u, m, req.Client)
+	return s, nil, err
 }
 
 // checkPassword checks u's password as a login attempt is checked.
@@ -195,8 +215,7 @@ func (a *Authenticator) checkPassword(ctx context.Context, u *ent.User, password
 // ErrLoginFailed for a wrong username and a wrong password alike, at the
 // same cost.
 func (a *Authenticator) checkPasswordOf(ctx context.Context, username string, u *ent.User, password, clientIP string) error {
-	name := strings.ToLower(username)
-	tickets, err := a.takeLogin(ctx, "pair:"+name+"\x00"+clientIP, "user:"+name, "ip:"+clientIP)
+	tickets, err := a.takeLogin(ctx, loginKeys(username, clientIP))
 	if err != nil {
 		return err
 	}
@@ -207,28 +226,39 @@ func (a *Authenticator) checkPasswordOf(ctx context.Context, username string, u 
 	if !CheckPassword(u.PasswordHash, password) {
 		return ErrLoginFailed
 	}
-	// The right password: this attempt is no failure.
+	a.returnTickets(ctx, tickets) // the right password: this attempt is no failure
+	return nil
+}
+
+// loginKeys are the keys a login attempt of username from clientIP counts
+// against: the pair, then the username's and the address's ceilings.
+func loginKeys(username, clientIP string) []string {
+	name := strings.ToLower(username)
+	return []string{"pair:" + name + "\x00" + clientIP, "user:" + name, "ip:" + clientIP}
+}
+
+// returnTickets uncounts the attempts of a login step that succeeded.
+func (a *Authenticator) returnTickets(ctx context.Context, tickets []Ticket) {
 	for _, t := range tickets {
 		if err := t.Return(ctx); err != nil {
 			a.Log.WarnContext(ctx, "could not uncount a successful login", "err", err)
 		}
 	}
-	return nil
 }
 
-// takeLogin counts a login attempt against the pair's limit and the
-// username's and address's ceilings before the password is checked, so
+// takeLogin counts a login attempt against the pair's limit (keys[0]) and
+// the username's and address's ceilings (the rest, see loginKeys) before the password is checked, so
 // that concurrent guesses are counted as they come; a refusal counts
 // nothing and says how long to wait.
-func (a *Authenticator) takeLogin(ctx context.Context, pair string, ceiling ...string) ([]Ticket, error) {
-	p, wait, err := a.Logins.Take(ctx, pair)
+func (a *Authenticator) takeLogin(ctx context.Context, keys []string) ([]Ticket, error) {
+	p, wait, err := a.Logins.Take(ctx, keys[0])
 	if err != nil {
 		return nil, fmt.Errorf("count login attempt: %w", err)
 	}
 	if wait > 0 {
 		return nil, &LoginLimitedError{RetryAfter: wait}
 	}
-	c, wait, err := a.LoginCeiling.Take(ctx, ceiling...)
+	c, wait, err := a.LoginCeiling.Take(ctx, keys[1:]...)
 	if err == nil && wait > 0 {
 		err = &LoginLimitedError{RetryAfter: wait}
 	}

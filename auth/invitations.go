@@ -160,6 +160,10 @@ func (a *Authenticator) invitee(ctx context.Context, tx *ent.Client, req AcceptR
 			}
 			return nil, err
 		}
+		if u.TotpEnabledAt != nil {
+			// A password alone never starts a session of this account.
+			return nil, usererr.FieldErrorf("password", "this account has two-factor sign-in on: log in first (with your code), then accept the invitation")
+		}
 		return u, nil
 	}
 	if err := checkNewPassword("password", req.Password); err != nil {

@@ -74,7 +74,7 @@ func TestLoginThrottle(t *testing.T) {
 					a.LoginCeiling.Max = c.ceiling
 				}
 				for i, s := range c.steps {
-					_, err := a.Login(ctx, auth.LoginRequest{Username: s.user, Password: s.password, Client: auth.Client{IP: s.addr}})
+					_, _, err := a.Login(ctx, auth.LoginRequest{Username: s.user, Password: s.password, Client: auth.Client{IP: s.addr}})
 					var gotLimited *auth.LoginLimitedError
 					switch {
 					case s.want == nil && err != nil:
@@ -115,7 +115,7 @@ func TestLoginGuessesAtOnce(t *testing.T) {
 		errs := make(chan error, 12)
 		for i := range cap(errs) {
 			go func() {
-				_, err := replicas[i%2].Login(ctx, auth.LoginRequest{Username: "admin", Password: "wrong", Client: auth.Client{IP: "10.0.0.1"}})
+				_, _, err := replicas[i%2].Login(ctx, auth.LoginRequest{Username: "admin", Password: "wrong", Client: auth.Client{IP: "10.0.0.1"}})
 				errs <- err
 			}()
 		}
@@ -134,7 +134,7 @@ func TestLoginGuessesAtOnce(t *testing.T) {
 		if checked != 5 || limited != 7 {
 			t.Fatalf("%d guesses checked and %d refused, want 5 and 7", checked, limited)
 		}
-		if _, err := replicas[0].Login(ctx, auth.LoginRequest{Username: "admin", Password: "the-right-password", Client: auth.Client{IP: "10.0.0.2"}}); err != nil {
+		if _, _, err := replicas[0].Login(ctx, auth.LoginRequest{Username: "admin", Password: "the-right-password", Client: auth.Client{IP: "10.0.0.2"}}); err != nil {
 			t.Fatalf("another address: %v", err)
 		}
 	})

@@ -203,14 +203,28 @@ var errNoUser = usererr.Errorf("FORBIDDEN", "a management key has no password or
 
 // ResetMemberPassword sets a generated password for a user of the viewer's
 // organization and ends all of that user's sessions; it returns the
-// password, to be shown once. An organization's admin may reset only a
-// user who belongs to no other organization: a person in several is
-// reset by an instance admin, so that no organization's admin can take
-// over an account that matters elsewhere.
+// password, to be shown once, under the rules of memberToReset.
 func (a *Authenticator) ResetMemberPassword(ctx context.Context, v *Viewer, userID int) (string, *ent.User, error) {
+	u, err := a.memberToReset(ctx, v, userID, "the password")
+	if err != nil {
+		return "", nil, err
+	}
+	password := GeneratePassword()
+	if err := a.setPassword(ctx, u.ID, password); err != nil {
+		return "", nil, err
+	}
+	return password, u, nil
+}
+
+// memberToReset is the user whose what (the password, two-factor) the
+// viewer may reset. An organization's admin may reset only a user who
+// belongs to no other organization: a person in several is reset by an
+// instance admin, so that no organization's admin can take over an
+// account that matters elsewhere.
+func (a *Authenticator) memberToReset(ctx context.Context, v *Viewer, userID int, what string) (*ent.User, error) {
 	ms, err := a.Client.Membership.Query().Where(membership.UserID(userID)).All(ctx)
 	if err != nil {
-		return "", nil, fmt.Errorf("look up memberships: %w", err)
+		return nil, fmt.Errorf("look up memberships: %w", err)
 	}
 	inOrg, elsewhere := false, false
 	for _, m := range ms {
@@ -221,23 +235,19 @@ func (a *Authenticator) ResetMemberPassword(ctx context.Context, v *Viewer, user
 		}
 	}
 	if !inOrg && !v.InstanceAdmin {
-		return "", nil, usererr.NotFound("user")
+		return nil, usererr.NotFound("user")
 	}
 	if elsewhere && !v.InstanceAdmin {
-		return "", nil, usererr.Errorf("FORBIDDEN", "this user belongs to other organizations too; an instance admin resets the password")
+		return nil, usererr.Errorf("FORBIDDEN", "this user belongs to other organizations too; an instance admin resets %s", what)
 	}
 	u, err := a.Client.User.Get(ctx, userID)
 	if ent.IsNotFound(err) {
-		return "", nil, usererr.NotFound("user")
+		return nil, usererr.NotFound("user")
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("look up user: %w", err)
+		return nil, fmt.Errorf("look up user: %w", err)
 	}
-	password := GeneratePassword()
-	if err := a.setPassword(ctx, u.ID, password); err != nil {
-		return "", nil, err
-	}
-	return password, u, nil
+	return u, nil
 }
 
 // SwitchOrganization ends the viewer's session and starts one in another

@@ -31,6 +31,10 @@ type Viewer struct {
 	ManagementKeyID int // 0 for a user
 
 	SessionID int // the login's session; 0 for a management key
+
+	// MustEnrollTwoFactor is true for a person whose organization requires
+	// two-factor and who has not turned it on: the login may only enroll.
+	MustEnrollTwoFactor bool
 }
 
 // IsAdmin reports whether the viewer may write in its organization.

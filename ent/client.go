@@ -22,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/ent/budgetflush"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/invitation"
+	"github.com/sluicehq/sluice/ent/loginchallenge"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -29,6 +30,7 @@ import (
 	"github.com/sluicehq/sluice/ent/pacewindow"
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/recoverycode"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/session"
@@ -59,6 +61,8 @@ type Client struct {
 	BudgetReservation *BudgetReservationClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
+	// LoginChallenge is the client for interacting with the LoginChallenge builders.
+	LoginChallenge *LoginChallengeClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// ModelPrice is the client for interacting with the ModelPrice builders.
@@ -73,6 +77,8 @@ type Client struct {
 	ProjectSettings *ProjectSettingsClient
 	// ProviderCredential is the client for interacting with the ProviderCredential builders.
 	ProviderCredential *ProviderCredentialClient
+	// RecoveryCode is the client for interacting with the RecoveryCode builders.
+	RecoveryCode *RecoveryCodeClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
 	// ServiceTarget is the client for interacting with the ServiceTarget builders.
@@ -109,6 +115,7 @@ func (c *Client) init() {
 	c.BudgetFlush = NewBudgetFlushClient(c.config)
 	c.BudgetReservation = NewBudgetReservationClient(c.config)
 	c.Invitation = NewInvitationClient(c.config)
+	c.LoginChallenge = NewLoginChallengeClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.ModelPrice = NewModelPriceClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
@@ -116,6 +123,7 @@ func (c *Client) init() {
 	c.PaceWindow = NewPaceWindowClient(c.config)
 	c.ProjectSettings = NewProjectSettingsClient(c.config)
 	c.ProviderCredential = NewProviderCredentialClient(c.config)
+	c.RecoveryCode = NewRecoveryCodeClient(c.config)
 	c.Service = NewServiceClient(c.config)
 	c.ServiceTarget = NewServiceTargetClient(c.config)
 	c.Session = NewSessionClient(c.config)
@@ -224,6 +232,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		BudgetFlush:        NewBudgetFlushClient(cfg),
 		BudgetReservation:  NewBudgetReservationClient(cfg),
 		Invitation:         NewInvitationClient(cfg),
+		LoginChallenge:     NewLoginChallengeClient(cfg),
 		Membership:         NewMembershipClient(cfg),
 		ModelPrice:         NewModelPriceClient(cfg),
 		Organization:       NewOrganizationClient(cfg),
@@ -231,6 +240,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		PaceWindow:         NewPaceWindowClient(cfg),
 		ProjectSettings:    NewProjectSettingsClient(cfg),
 		ProviderCredential: NewProviderCredentialClient(cfg),
+		RecoveryCode:       NewRecoveryCodeClient(cfg),
 		Service:            NewServiceClient(cfg),
 		ServiceTarget:      NewServiceTargetClient(cfg),
 		Session:            NewSessionClient(cfg),
@@ -266,6 +276,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		BudgetFlush:        NewBudgetFlushClient(cfg),
 		BudgetReservation:  NewBudgetReservationClient(cfg),
 		Invitation:         NewInvitationClient(cfg),
+		LoginChallenge:     NewLoginChallengeClient(cfg),
 		Membership:         NewMembershipClient(cfg),
 		ModelPrice:         NewModelPriceClient(cfg),
 		Organization:       NewOrganizationClient(cfg),
@@ -273,6 +284,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		PaceWindow:         NewPaceWindowClient(cfg),
 		ProjectSettings:    NewProjectSettingsClient(cfg),
 		ProviderCredential: NewProviderCredentialClient(cfg),
+		RecoveryCode:       NewRecoveryCodeClient(cfg),
 		Service:            NewServiceClient(cfg),
 		ServiceTarget:      NewServiceTargetClient(cfg),
 		Session:            NewSessionClient(cfg),
@@ -312,10 +324,11 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
-		c.BudgetReservation, c.Invitation, c.Membership, c.ModelPrice, c.Organization,
-		c.PaceSlot, c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
-		c.ServiceTarget, c.Session, c.SpendWindow, c.ThrottleMark, c.UsageRecord,
-		c.UsageRollup, c.UsageRollupDay, c.User,
+		c.BudgetReservation, c.Invitation, c.LoginChallenge, c.Membership,
+		c.ModelPrice, c.Organization, c.PaceSlot, c.PaceWindow, c.ProjectSettings,
+		c.ProviderCredential, c.RecoveryCode, c.Service, c.ServiceTarget, c.Session,
+		c.SpendWindow, c.ThrottleMark, c.UsageRecord, c.UsageRollup, c.UsageRollupDay,
+		c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -326,10 +339,11 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
-		c.BudgetReservation, c.Invitation, c.Membership, c.ModelPrice, c.Organization,
-		c.PaceSlot, c.PaceWindow, c.ProjectSettings, c.ProviderCredential, c.Service,
-		c.ServiceTarget, c.Session, c.SpendWindow, c.ThrottleMark, c.UsageRecord,
-		c.UsageRollup, c.UsageRollupDay, c.User,
+		c.BudgetReservation, c.Invitation, c.LoginChallenge, c.Membership,
+		c.ModelPrice, c.Organization, c.PaceSlot, c.PaceWindow, c.ProjectSettings,
+		c.ProviderCredential, c.RecoveryCode, c.Service, c.ServiceTarget, c.Session,
+		c.SpendWindow, c.ThrottleMark, c.UsageRecord, c.UsageRollup, c.UsageRollupDay,
+		c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -352,6 +366,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.BudgetReservation.mutate(ctx, m)
 	case *InvitationMutation:
 		return c.Invitation.mutate(ctx, m)
+	case *LoginChallengeMutation:
+		return c.LoginChallenge.mutate(ctx, m)
 	case *MembershipMutation:
 		return c.Membership.mutate(ctx, m)
 	case *ModelPriceMutation:
@@ -366,6 +382,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ProjectSettings.mutate(ctx, m)
 	case *ProviderCredentialMutation:
 		return c.ProviderCredential.mutate(ctx, m)
+	case *RecoveryCodeMutation:
+		return c.RecoveryCode.mutate(ctx, m)
 	case *ServiceMutation:
 		return c.Service.mutate(ctx, m)
 	case *ServiceTargetMutation:
@@ -1382,6 +1400,139 @@ func (c *InvitationClient) mutate(ctx context.Context, m *InvitationMutation) (V
 		return (&InvitationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Invitation mutation op: %q", m.Op())
+	}
+}
+
+// LoginChallengeClient is a client for the LoginChallenge schema.
+type LoginChallengeClient struct {
+	config
+}
+
+// NewLoginChallengeClient returns a client for the LoginChallenge from the given config.
+func NewLoginChallengeClient(c config) *LoginChallengeClient {
+	return &LoginChallengeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `loginchallenge.Hooks(f(g(h())))`.
+func (c *LoginChallengeClient) Use(hooks ...Hook) {
+	c.hooks.LoginChallenge = append(c.hooks.LoginChallenge, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `loginchallenge.Intercept(f(g(h())))`.
+func (c *LoginChallengeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LoginChallenge = append(c.inters.LoginChallenge, interceptors...)
+}
+
+// Create returns a builder for creating a LoginChallenge entity.
+func (c *LoginChallengeClient) Create() *LoginChallengeCreate {
+	mutation := newLoginChallengeMutation(c.config, OpCreate)
+	return &LoginChallengeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LoginChallenge entities.
+func (c *LoginChallengeClient) CreateBulk(builders ...*LoginChallengeCreate) *LoginChallengeCreateBulk {
+	return &LoginChallengeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LoginChallengeClient) MapCreateBulk(slice any, setFunc func(*LoginChallengeCreate, int)) *LoginChallengeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LoginChallengeCreateBulk{err: fmt.Errorf("calling to LoginChallengeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LoginChallengeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LoginChallengeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LoginChallenge.
+func (c *LoginChallengeClient) Update() *LoginChallengeUpdate {
+	mutation := newLoginChallengeMutation(c.config, OpUpdate)
+	return &LoginChallengeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LoginChallengeClient) UpdateOne(_m *LoginChallenge) *LoginChallengeUpdateOne {
+	mutation := newLoginChallengeMutation(c.config, OpUpdateOne, withLoginChallenge(_m))
+	return &LoginChallengeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LoginChallengeClient) UpdateOneID(id int) *LoginChallengeUpdateOne {
+	mutation := newLoginChallengeMutation(c.config, OpUpdateOne, withLoginChallengeID(id))
+	return &LoginChallengeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LoginChallenge.
+func (c *LoginChallengeClient) Delete() *LoginChallengeDelete {
+	mutation := newLoginChallengeMutation(c.config, OpDelete)
+	return &LoginChallengeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LoginChallengeClient) DeleteOne(_m *LoginChallenge) *LoginChallengeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LoginChallengeClient) DeleteOneID(id int) *LoginChallengeDeleteOne {
+	builder := c.Delete().Where(loginchallenge.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LoginChallengeDeleteOne{builder}
+}
+
+// Query returns a query builder for LoginChallenge.
+func (c *LoginChallengeClient) Query() *LoginChallengeQuery {
+	return &LoginChallengeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLoginChallenge},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LoginChallenge entity by its id.
+func (c *LoginChallengeClient) Get(ctx context.Context, id int) (*LoginChallenge, error) {
+	return c.Query().Where(loginchallenge.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LoginChallengeClient) GetX(ctx context.Context, id int) *LoginChallenge {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *LoginChallengeClient) Hooks() []Hook {
+	return c.hooks.LoginChallenge
+}
+
+// Interceptors returns the client interceptors.
+func (c *LoginChallengeClient) Interceptors() []Interceptor {
+	return c.inters.LoginChallenge
+}
+
+func (c *LoginChallengeClient) mutate(ctx context.Context, m *LoginChallengeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LoginChallengeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LoginChallengeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LoginChallengeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LoginChallengeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LoginChallenge mutation op: %q", m.Op())
 	}
 }
 
@@ -2537,6 +2688,139 @@ func (c *ProviderCredentialClient) mutate(ctx context.Context, m *ProviderCreden
 		return (&ProviderCredentialDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown ProviderCredential mutation op: %q", m.Op())
+	}
+}
+
+// RecoveryCodeClient is a client for the RecoveryCode schema.
+type RecoveryCodeClient struct {
+	config
+}
+
+// NewRecoveryCodeClient returns a client for the RecoveryCode from the given config.
+func NewRecoveryCodeClient(c config) *RecoveryCodeClient {
+	return &RecoveryCodeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `recoverycode.Hooks(f(g(h())))`.
+func (c *RecoveryCodeClient) Use(hooks ...Hook) {
+	c.hooks.RecoveryCode = append(c.hooks.RecoveryCode, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `recoverycode.Intercept(f(g(h())))`.
+func (c *RecoveryCodeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RecoveryCode = append(c.inters.RecoveryCode, interceptors...)
+}
+
+// Create returns a builder for creating a RecoveryCode entity.
+func (c *RecoveryCodeClient) Create() *RecoveryCodeCreate {
+	mutation := newRecoveryCodeMutation(c.config, OpCreate)
+	return &RecoveryCodeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RecoveryCode entities.
+func (c *RecoveryCodeClient) CreateBulk(builders ...*RecoveryCodeCreate) *RecoveryCodeCreateBulk {
+	return &RecoveryCodeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RecoveryCodeClient) MapCreateBulk(slice any, setFunc func(*RecoveryCodeCreate, int)) *RecoveryCodeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RecoveryCodeCreateBulk{err: fmt.Errorf("calling to RecoveryCodeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RecoveryCodeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RecoveryCodeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RecoveryCode.
+func (c *RecoveryCodeClient) Update() *RecoveryCodeUpdate {
+	mutation := newRecoveryCodeMutation(c.config, OpUpdate)
+	return &RecoveryCodeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RecoveryCodeClient) UpdateOne(_m *RecoveryCode) *RecoveryCodeUpdateOne {
+	mutation := newRecoveryCodeMutation(c.config, OpUpdateOne, withRecoveryCode(_m))
+	return &RecoveryCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RecoveryCodeClient) UpdateOneID(id int) *RecoveryCodeUpdateOne {
+	mutation := newRecoveryCodeMutation(c.config, OpUpdateOne, withRecoveryCodeID(id))
+	return &RecoveryCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RecoveryCode.
+func (c *RecoveryCodeClient) Delete() *RecoveryCodeDelete {
+	mutation := newRecoveryCodeMutation(c.config, OpDelete)
+	return &RecoveryCodeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RecoveryCodeClient) DeleteOne(_m *RecoveryCode) *RecoveryCodeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RecoveryCodeClient) DeleteOneID(id int) *RecoveryCodeDeleteOne {
+	builder := c.Delete().Where(recoverycode.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RecoveryCodeDeleteOne{builder}
+}
+
+// Query returns a query builder for RecoveryCode.
+func (c *RecoveryCodeClient) Query() *RecoveryCodeQuery {
+	return &RecoveryCodeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRecoveryCode},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RecoveryCode entity by its id.
+func (c *RecoveryCodeClient) Get(ctx context.Context, id int) (*RecoveryCode, error) {
+	return c.Query().Where(recoverycode.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RecoveryCodeClient) GetX(ctx context.Context, id int) *RecoveryCode {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RecoveryCodeClient) Hooks() []Hook {
+	return c.hooks.RecoveryCode
+}
+
+// Interceptors returns the client interceptors.
+func (c *RecoveryCodeClient) Interceptors() []Interceptor {
+	return c.inters.RecoveryCode
+}
+
+func (c *RecoveryCodeClient) mutate(ctx context.Context, m *RecoveryCodeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RecoveryCodeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RecoveryCodeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RecoveryCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RecoveryCodeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RecoveryCode mutation op: %q", m.Op())
 	}
 }
 
@@ -3869,16 +4153,16 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
-		Invitation, Membership, ModelPrice, Organization, PaceSlot, PaceWindow,
-		ProjectSettings, ProviderCredential, Service, ServiceTarget, Session,
-		SpendWindow, ThrottleMark, UsageRecord, UsageRollup, UsageRollupDay,
-		User []ent.Hook
+		Invitation, LoginChallenge, Membership, ModelPrice, Organization, PaceSlot,
+		PaceWindow, ProjectSettings, ProviderCredential, RecoveryCode, Service,
+		ServiceTarget, Session, SpendWindow, ThrottleMark, UsageRecord, UsageRollup,
+		UsageRollupDay, User []ent.Hook
 	}
 	inters struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
-		Invitation, Membership, ModelPrice, Organization, PaceSlot, PaceWindow,
-		ProjectSettings, ProviderCredential, Service, ServiceTarget, Session,
-		SpendWindow, ThrottleMark, UsageRecord, UsageRollup, UsageRollupDay,
-		User []ent.Interceptor
+		Invitation, LoginChallenge, Membership, ModelPrice, Organization, PaceSlot,
+		PaceWindow, ProjectSettings, ProviderCredential, RecoveryCode, Service,
+		ServiceTarget, Session, SpendWindow, ThrottleMark, UsageRecord, UsageRollup,
+		UsageRollupDay, User []ent.Interceptor
 	}
 )

@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/ent/budgetflush"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/invitation"
+	"github.com/sluicehq/sluice/ent/loginchallenge"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -26,6 +27,7 @@ import (
 	"github.com/sluicehq/sluice/ent/pacewindow"
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/recoverycode"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/session"
@@ -102,6 +104,7 @@ func checkColumn(t, c string) error {
 			budgetflush.Table:        budgetflush.ValidColumn,
 			budgetreservation.Table:  budgetreservation.ValidColumn,
 			invitation.Table:         invitation.ValidColumn,
+			loginchallenge.Table:     loginchallenge.ValidColumn,
 			membership.Table:         membership.ValidColumn,
 			modelprice.Table:         modelprice.ValidColumn,
 			organization.Table:       organization.ValidColumn,
@@ -109,6 +112,7 @@ func checkColumn(t, c string) error {
 			pacewindow.Table:         pacewindow.ValidColumn,
 			projectsettings.Table:    projectsettings.ValidColumn,
 			providercredential.Table: providercredential.ValidColumn,
+			recoverycode.Table:       recoverycode.ValidColumn,
 			service.Table:            service.ValidColumn,
 			servicetarget.Table:      servicetarget.ValidColumn,
 			session.Table:            session.ValidColumn,

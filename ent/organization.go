@@ -48,6 +48,8 @@ type Organization struct {
 	Name string `json:"name,omitempty"`
 	// The organization created at first start; its admins administer the instance.
 	IsDefault bool `json:"is_default,omitempty"`
+	// Its members must turn on two-factor sign-in: until they do, a login of theirs can only enroll. Nil is false.
+	RequireTwoFactor *bool `json:"require_two_factor,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OrganizationQuery when eager-loading is set.
 	Edges        OrganizationEdges `json:"edges"`
@@ -141,7 +143,7 @@ func (*Organization) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case organization.FieldIsDefault:
+		case organization.FieldIsDefault, organization.FieldRequireTwoFactor:
 			values[i] = new(sql.NullBool)
 		case organization.FieldID, organization.FieldLimitCostHourWarn, organization.FieldLimitCostHourBlock, organization.FieldLimitCostDayWarn, organization.FieldLimitCostDayBlock, organization.FieldLimitCostMonthWarn, organization.FieldLimitCostMonthBlock, organization.FieldLimitCostTotalBlock, organization.FieldLimitRpm, organization.FieldLimitTpm, organization.FieldLimitConcurrency:
 			values[i] = new(sql.NullInt64)
@@ -263,6 +265,13 @@ func (_m *Organization) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field is_default", values[i])
 			} else if value.Valid {
 				_m.IsDefault = value.Bool
+			}
+		case organization.FieldRequireTwoFactor:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field require_two_factor", values[i])
+			} else if value.Valid {
+				_m.RequireTwoFactor = new(bool)
+				*_m.RequireTwoFactor = value.Bool
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -391,6 +400,11 @@ func (_m *Organization) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("is_default=")
 	builder.WriteString(fmt.Sprintf("%v", _m.IsDefault))
+	builder.WriteString(", ")
+	if v := _m.RequireTwoFactor; v != nil {
+		builder.WriteString("require_two_factor=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

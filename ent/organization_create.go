@@ -217,6 +217,20 @@ func (_c *OrganizationCreate) SetNillableIsDefault(v *bool) *OrganizationCreate 
 	return _c
 }
 
+// SetRequireTwoFactor sets the "require_two_factor" field.
+func (_c *OrganizationCreate) SetRequireTwoFactor(v bool) *OrganizationCreate {
+	_c.mutation.SetRequireTwoFactor(v)
+	return _c
+}
+
+// SetNillableRequireTwoFactor sets the "require_two_factor" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableRequireTwoFactor(v *bool) *OrganizationCreate {
+	if v != nil {
+		_c.SetRequireTwoFactor(*v)
+	}
+	return _c
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_c *OrganizationCreate) AddMembershipIDs(ids ...int) *OrganizationCreate {
 	_c.mutation.AddMembershipIDs(ids...)
@@ -480,6 +494,10 @@ func (_c *OrganizationCreate) createSpec() (*Organization, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.IsDefault(); ok {
 		_spec.SetField(organization.FieldIsDefault, field.TypeBool, value)
 		_node.IsDefault = value
+	}
+	if value, ok := _c.mutation.RequireTwoFactor(); ok {
+		_spec.SetField(organization.FieldRequireTwoFactor, field.TypeBool, value)
+		_node.RequireTwoFactor = &value
 	}
 	if nodes := _c.mutation.MembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -893,6 +911,24 @@ func (u *OrganizationUpsert) UpdateName() *OrganizationUpsert {
 	return u
 }
 
+// SetRequireTwoFactor sets the "require_two_factor" field.
+func (u *OrganizationUpsert) SetRequireTwoFactor(v bool) *OrganizationUpsert {
+	u.Set(organization.FieldRequireTwoFactor, v)
+	return u
+}
+
+// UpdateRequireTwoFactor sets the "require_two_factor" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateRequireTwoFactor() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldRequireTwoFactor)
+	return u
+}
+
+// ClearRequireTwoFactor clears the value of the "require_two_factor" field.
+func (u *OrganizationUpsert) ClearRequireTwoFactor() *OrganizationUpsert {
+	u.SetNull(organization.FieldRequireTwoFactor)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -1246,6 +1282,27 @@ func (u *OrganizationUpsertOne) SetName(v string) *OrganizationUpsertOne {
 func (u *OrganizationUpsertOne) UpdateName() *OrganizationUpsertOne {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetRequireTwoFactor sets the "require_two_factor" field.
+func (u *OrganizationUpsertOne) SetRequireTwoFactor(v bool) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetRequireTwoFactor(v)
+	})
+}
+
+// UpdateRequireTwoFactor sets the "require_two_factor" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateRequireTwoFactor() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateRequireTwoFactor()
+	})
+}
+
+// ClearRequireTwoFactor clears the value of the "require_two_factor" field.
+func (u *OrganizationUpsertOne) ClearRequireTwoFactor() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearRequireTwoFactor()
 	})
 }
 
@@ -1768,6 +1825,27 @@ func (u *OrganizationUpsertBulk) SetName(v string) *OrganizationUpsertBulk {
 func (u *OrganizationUpsertBulk) UpdateName() *OrganizationUpsertBulk {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetRequireTwoFactor sets the "require_two_factor" field.
+func (u *OrganizationUpsertBulk) SetRequireTwoFactor(v bool) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetRequireTwoFactor(v)
+	})
+}
+
+// UpdateRequireTwoFactor sets the "require_two_factor" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateRequireTwoFactor() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateRequireTwoFactor()
+	})
+}
+
+// ClearRequireTwoFactor clears the value of the "require_two_factor" field.
+func (u *OrganizationUpsertBulk) ClearRequireTwoFactor() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearRequireTwoFactor()
 	})
 }
 

@@ -325,6 +325,26 @@ func (_u *OrganizationUpdate) SetNillableName(v *string) *OrganizationUpdate {
 	return _u
 }
 
+// SetRequireTwoFactor sets the "require_two_factor" field.
+func (_u *OrganizationUpdate) SetRequireTwoFactor(v bool) *OrganizationUpdate {
+	_u.mutation.SetRequireTwoFactor(v)
+	return _u
+}
+
+// SetNillableRequireTwoFactor sets the "require_two_factor" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableRequireTwoFactor(v *bool) *OrganizationUpdate {
+	if v != nil {
+		_u.SetRequireTwoFactor(*v)
+	}
+	return _u
+}
+
+// ClearRequireTwoFactor clears the value of the "require_two_factor" field.
+func (_u *OrganizationUpdate) ClearRequireTwoFactor() *OrganizationUpdate {
+	_u.mutation.ClearRequireTwoFactor()
+	return _u
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_u *OrganizationUpdate) AddMembershipIDs(ids ...int) *OrganizationUpdate {
 	_u.mutation.AddMembershipIDs(ids...)
@@ -692,6 +712,12 @@ func (_u *OrganizationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(organization.FieldName, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.RequireTwoFactor(); ok {
+		_spec.SetField(organization.FieldRequireTwoFactor, field.TypeBool, value)
+	}
+	if _u.mutation.RequireTwoFactorCleared() {
+		_spec.ClearField(organization.FieldRequireTwoFactor, field.TypeBool)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1241,6 +1267,26 @@ func (_u *OrganizationUpdateOne) SetNillableName(v *string) *OrganizationUpdateO
 	return _u
 }
 
+// SetRequireTwoFactor sets the "require_two_factor" field.
+func (_u *OrganizationUpdateOne) SetRequireTwoFactor(v bool) *OrganizationUpdateOne {
+	_u.mutation.SetRequireTwoFactor(v)
+	return _u
+}
+
+// SetNillableRequireTwoFactor sets the "require_two_factor" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableRequireTwoFactor(v *bool) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetRequireTwoFactor(*v)
+	}
+	return _u
+}
+
+// ClearRequireTwoFactor clears the value of the "require_two_factor" field.
+func (_u *OrganizationUpdateOne) ClearRequireTwoFactor() *OrganizationUpdateOne {
+	_u.mutation.ClearRequireTwoFactor()
+	return _u
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_u *OrganizationUpdateOne) AddMembershipIDs(ids ...int) *OrganizationUpdateOne {
 	_u.mutation.AddMembershipIDs(ids...)
@@ -1638,6 +1684,12 @@ func (_u *OrganizationUpdateOne) sqlSave(ctx context.Context) (_node *Organizati
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(organization.FieldName, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.RequireTwoFactor(); ok {
+		_spec.SetField(organization.FieldRequireTwoFactor, field.TypeBool, value)
+	}
+	if _u.mutation.RequireTwoFactorCleared() {
+		_spec.ClearField(organization.FieldRequireTwoFactor, field.TypeBool)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -26,6 +26,8 @@ type Tx struct {
 	BudgetReservation *BudgetReservationClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
+	// LoginChallenge is the client for interacting with the LoginChallenge builders.
+	LoginChallenge *LoginChallengeClient
 	// Membership is the client for interacting with the Membership builders.
 	Membership *MembershipClient
 	// ModelPrice is the client for interacting with the ModelPrice builders.
@@ -40,6 +42,8 @@ type Tx struct {
 	ProjectSettings *ProjectSettingsClient
 	// ProviderCredential is the client for interacting with the ProviderCredential builders.
 	ProviderCredential *ProviderCredentialClient
+	// RecoveryCode is the client for interacting with the RecoveryCode builders.
+	RecoveryCode *RecoveryCodeClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
 	// ServiceTarget is the client for interacting with the ServiceTarget builders.
@@ -196,6 +200,7 @@ func (tx *Tx) init() {
 	tx.BudgetFlush = NewBudgetFlushClient(tx.config)
 	tx.BudgetReservation = NewBudgetReservationClient(tx.config)
 	tx.Invitation = NewInvitationClient(tx.config)
+	tx.LoginChallenge = NewLoginChallengeClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.ModelPrice = NewModelPriceClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
@@ -203,6 +208,7 @@ func (tx *Tx) init() {
 	tx.PaceWindow = NewPaceWindowClient(tx.config)
 	tx.ProjectSettings = NewProjectSettingsClient(tx.config)
 	tx.ProviderCredential = NewProviderCredentialClient(tx.config)
+	tx.RecoveryCode = NewRecoveryCodeClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)
 	tx.ServiceTarget = NewServiceTargetClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)

@@ -35,6 +35,14 @@ type User struct {
 	OidcIssuer *string `json:"oidc_issuer,omitempty"`
 	// The user's sub at oidc_issuer: single sign-on finds the user by the pair.
 	OidcSubject *string `json:"oidc_subject,omitempty"`
+	// Nonce and AES-256-GCM ciphertext of the two-factor secret; set at enrollment, nil when two-factor is off.
+	TotpCiphertext *[]byte `json:"-"`
+	// Which master key sealed totp_ciphertext.
+	TotpKeyID *string `json:"totp_key_id,omitempty"`
+	// When a first code confirmed the secret; nil while enrolling or off. Login asks for a code only once it is set.
+	TotpEnabledAt *time.Time `json:"totp_enabled_at,omitempty"`
+	// The 30-second step of the last code accepted: a code of that step or an earlier one is refused, so a code works once.
+	TotpLastStep *int64 `json:"totp_last_step,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -66,11 +74,13 @@ func (*User) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case user.FieldID, user.FieldLastOrganizationID:
+		case user.FieldTotpCiphertext:
+			values[i] = new([]byte)
+		case user.FieldID, user.FieldLastOrganizationID, user.FieldTotpLastStep:
 			values[i] = new(sql.NullInt64)
-		case user.FieldUsername, user.FieldPasswordHash, user.FieldEmail, user.FieldOidcIssuer, user.FieldOidcSubject:
+		case user.FieldUsername, user.FieldPasswordHash, user.FieldEmail, user.FieldOidcIssuer, user.FieldOidcSubject, user.FieldTotpKeyID:
 			values[i] = new(sql.NullString)
-		case user.FieldCreatedAt, user.FieldUpdatedAt, user.FieldLastLoginAt:
+		case user.FieldCreatedAt, user.FieldUpdatedAt, user.FieldLastLoginAt, user.FieldTotpEnabledAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -152,6 +162,33 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				_m.OidcSubject = new(string)
 				*_m.OidcSubject = value.String
 			}
+		case user.FieldTotpCiphertext:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field totp_ciphertext", values[i])
+			} else if value != nil {
+				_m.TotpCiphertext = value
+			}
+		case user.FieldTotpKeyID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field totp_key_id", values[i])
+			} else if value.Valid {
+				_m.TotpKeyID = new(string)
+				*_m.TotpKeyID = value.String
+			}
+		case user.FieldTotpEnabledAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field totp_enabled_at", values[i])
+			} else if value.Valid {
+				_m.TotpEnabledAt = new(time.Time)
+				*_m.TotpEnabledAt = value.Time
+			}
+		case user.FieldTotpLastStep:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field totp_last_step", values[i])
+			} else if value.Valid {
+				_m.TotpLastStep = new(int64)
+				*_m.TotpLastStep = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -227,6 +264,23 @@ func (_m *User) String() string {
 	if v := _m.OidcSubject; v != nil {
 		builder.WriteString("oidc_subject=")
 		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	builder.WriteString("totp_ciphertext=<sensitive>")
+	builder.WriteString(", ")
+	if v := _m.TotpKeyID; v != nil {
+		builder.WriteString("totp_key_id=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.TotpEnabledAt; v != nil {
+		builder.WriteString("totp_enabled_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.TotpLastStep; v != nil {
+		builder.WriteString("totp_last_step=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteByte(')')
 	return builder.String()

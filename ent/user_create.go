@@ -133,6 +133,54 @@ func (_c *UserCreate) SetNillableOidcSubject(v *string) *UserCreate {
 	return _c
 }
 
+// SetTotpCiphertext sets the "totp_ciphertext" field.
+func (_c *UserCreate) SetTotpCiphertext(v []byte) *UserCreate {
+	_c.mutation.SetTotpCiphertext(v)
+	return _c
+}
+
+// SetTotpKeyID sets the "totp_key_id" field.
+func (_c *UserCreate) SetTotpKeyID(v string) *UserCreate {
+	_c.mutation.SetTotpKeyID(v)
+	return _c
+}
+
+// SetNillableTotpKeyID sets the "totp_key_id" field if the given value is not nil.
+func (_c *UserCreate) SetNillableTotpKeyID(v *string) *UserCreate {
+	if v != nil {
+		_c.SetTotpKeyID(*v)
+	}
+	return _c
+}
+
+// SetTotpEnabledAt sets the "totp_enabled_at" field.
+func (_c *UserCreate) SetTotpEnabledAt(v time.Time) *UserCreate {
+	_c.mutation.SetTotpEnabledAt(v)
+	return _c
+}
+
+// SetNillableTotpEnabledAt sets the "totp_enabled_at" field if the given value is not nil.
+func (_c *UserCreate) SetNillableTotpEnabledAt(v *time.Time) *UserCreate {
+	if v != nil {
+		_c.SetTotpEnabledAt(*v)
+	}
+	return _c
+}
+
+// SetTotpLastStep sets the "totp_last_step" field.
+func (_c *UserCreate) SetTotpLastStep(v int64) *UserCreate {
+	_c.mutation.SetTotpLastStep(v)
+	return _c
+}
+
+// SetNillableTotpLastStep sets the "totp_last_step" field if the given value is not nil.
+func (_c *UserCreate) SetNillableTotpLastStep(v *int64) *UserCreate {
+	if v != nil {
+		_c.SetTotpLastStep(*v)
+	}
+	return _c
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_c *UserCreate) AddMembershipIDs(ids ...int) *UserCreate {
 	_c.mutation.AddMembershipIDs(ids...)
@@ -289,6 +337,22 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.OidcSubject(); ok {
 		_spec.SetField(user.FieldOidcSubject, field.TypeString, value)
 		_node.OidcSubject = &value
+	}
+	if value, ok := _c.mutation.TotpCiphertext(); ok {
+		_spec.SetField(user.FieldTotpCiphertext, field.TypeBytes, value)
+		_node.TotpCiphertext = &value
+	}
+	if value, ok := _c.mutation.TotpKeyID(); ok {
+		_spec.SetField(user.FieldTotpKeyID, field.TypeString, value)
+		_node.TotpKeyID = &value
+	}
+	if value, ok := _c.mutation.TotpEnabledAt(); ok {
+		_spec.SetField(user.FieldTotpEnabledAt, field.TypeTime, value)
+		_node.TotpEnabledAt = &value
+	}
+	if value, ok := _c.mutation.TotpLastStep(); ok {
+		_spec.SetField(user.FieldTotpLastStep, field.TypeInt64, value)
+		_node.TotpLastStep = &value
 	}
 	if nodes := _c.mutation.MembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -490,6 +554,84 @@ func (u *UserUpsert) ClearOidcSubject() *UserUpsert {
 	return u
 }
 
+// SetTotpCiphertext sets the "totp_ciphertext" field.
+func (u *UserUpsert) SetTotpCiphertext(v []byte) *UserUpsert {
+	u.Set(user.FieldTotpCiphertext, v)
+	return u
+}
+
+// UpdateTotpCiphertext sets the "totp_ciphertext" field to the value that was provided on create.
+func (u *UserUpsert) UpdateTotpCiphertext() *UserUpsert {
+	u.SetExcluded(user.FieldTotpCiphertext)
+	return u
+}
+
+// ClearTotpCiphertext clears the value of the "totp_ciphertext" field.
+func (u *UserUpsert) ClearTotpCiphertext() *UserUpsert {
+	u.SetNull(user.FieldTotpCiphertext)
+	return u
+}
+
+// SetTotpKeyID sets the "totp_key_id" field.
+func (u *UserUpsert) SetTotpKeyID(v string) *UserUpsert {
+	u.Set(user.FieldTotpKeyID, v)
+	return u
+}
+
+// UpdateTotpKeyID sets the "totp_key_id" field to the value that was provided on create.
+func (u *UserUpsert) UpdateTotpKeyID() *UserUpsert {
+	u.SetExcluded(user.FieldTotpKeyID)
+	return u
+}
+
+// ClearTotpKeyID clears the value of the "totp_key_id" field.
+func (u *UserUpsert) ClearTotpKeyID() *UserUpsert {
+	u.SetNull(user.FieldTotpKeyID)
+	return u
+}
+
+// SetTotpEnabledAt sets the "totp_enabled_at" field.
+func (u *UserUpsert) SetTotpEnabledAt(v time.Time) *UserUpsert {
+	u.Set(user.FieldTotpEnabledAt, v)
+	return u
+}
+
+// UpdateTotpEnabledAt sets the "totp_enabled_at" field to the value that was provided on create.
+func (u *UserUpsert) UpdateTotpEnabledAt() *UserUpsert {
+	u.SetExcluded(user.FieldTotpEnabledAt)
+	return u
+}
+
+// ClearTotpEnabledAt clears the value of the "totp_enabled_at" field.
+func (u *UserUpsert) ClearTotpEnabledAt() *UserUpsert {
+	u.SetNull(user.FieldTotpEnabledAt)
+	return u
+}
+
+// SetTotpLastStep sets the "totp_last_step" field.
+func (u *UserUpsert) SetTotpLastStep(v int64) *UserUpsert {
+	u.Set(user.FieldTotpLastStep, v)
+	return u
+}
+
+// UpdateTotpLastStep sets the "totp_last_step" field to the value that was provided on create.
+func (u *UserUpsert) UpdateTotpLastStep() *UserUpsert {
+	u.SetExcluded(user.FieldTotpLastStep)
+	return u
+}
+
+// AddTotpLastStep adds v to the "totp_last_step" field.
+func (u *UserUpsert) AddTotpLastStep(v int64) *UserUpsert {
+	u.Add(user.FieldTotpLastStep, v)
+	return u
+}
+
+// ClearTotpLastStep clears the value of the "totp_last_step" field.
+func (u *UserUpsert) ClearTotpLastStep() *UserUpsert {
+	u.SetNull(user.FieldTotpLastStep)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -686,6 +828,97 @@ func (u *UserUpsertOne) UpdateOidcSubject() *UserUpsertOne {
 func (u *UserUpsertOne) ClearOidcSubject() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearOidcSubject()
+	})
+}
+
+// SetTotpCiphertext sets the "totp_ciphertext" field.
+func (u *UserUpsertOne) SetTotpCiphertext(v []byte) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTotpCiphertext(v)
+	})
+}
+
+// UpdateTotpCiphertext sets the "totp_ciphertext" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateTotpCiphertext() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTotpCiphertext()
+	})
+}
+
+// ClearTotpCiphertext clears the value of the "totp_ciphertext" field.
+func (u *UserUpsertOne) ClearTotpCiphertext() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearTotpCiphertext()
+	})
+}
+
+// SetTotpKeyID sets the "totp_key_id" field.
+func (u *UserUpsertOne) SetTotpKeyID(v string) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTotpKeyID(v)
+	})
+}
+
+// UpdateTotpKeyID sets the "totp_key_id" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateTotpKeyID() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTotpKeyID()
+	})
+}
+
+// ClearTotpKeyID clears the value of the "totp_key_id" field.
+func (u *UserUpsertOne) ClearTotpKeyID() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearTotpKeyID()
+	})
+}
+
+// SetTotpEnabledAt sets the "totp_enabled_at" field.
+func (u *UserUpsertOne) SetTotpEnabledAt(v time.Time) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTotpEnabledAt(v)
+	})
+}
+
+// UpdateTotpEnabledAt sets the "totp_enabled_at" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateTotpEnabledAt() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTotpEnabledAt()
+	})
+}
+
+// ClearTotpEnabledAt clears the value of the "totp_enabled_at" field.
+func (u *UserUpsertOne) ClearTotpEnabledAt() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearTotpEnabledAt()
+	})
+}
+
+// SetTotpLastStep sets the "totp_last_step" field.
+func (u *UserUpsertOne) SetTotpLastStep(v int64) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTotpLastStep(v)
+	})
+}
+
+// AddTotpLastStep adds v to the "totp_last_step" field.
+func (u *UserUpsertOne) AddTotpLastStep(v int64) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.AddTotpLastStep(v)
+	})
+}
+
+// UpdateTotpLastStep sets the "totp_last_step" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateTotpLastStep() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTotpLastStep()
+	})
+}
+
+// ClearTotpLastStep clears the value of the "totp_last_step" field.
+func (u *UserUpsertOne) ClearTotpLastStep() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearTotpLastStep()
 	})
 }
 
@@ -1051,6 +1284,97 @@ func (u *UserUpsertBulk) UpdateOidcSubject() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearOidcSubject() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearOidcSubject()
+	})
+}
+
+// SetTotpCiphertext sets the "totp_ciphertext" field.
+func (u *UserUpsertBulk) SetTotpCiphertext(v []byte) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTotpCiphertext(v)
+	})
+}
+
+// UpdateTotpCiphertext sets the "totp_ciphertext" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateTotpCiphertext() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTotpCiphertext()
+	})
+}
+
+// ClearTotpCiphertext clears the value of the "totp_ciphertext" field.
+func (u *UserUpsertBulk) ClearTotpCiphertext() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearTotpCiphertext()
+	})
+}
+
+// SetTotpKeyID sets the "totp_key_id" field.
+func (u *UserUpsertBulk) SetTotpKeyID(v string) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTotpKeyID(v)
+	})
+}
+
+// UpdateTotpKeyID sets the "totp_key_id" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateTotpKeyID() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTotpKeyID()
+	})
+}
+
+// ClearTotpKeyID clears the value of the "totp_key_id" field.
+func (u *UserUpsertBulk) ClearTotpKeyID() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearTotpKeyID()
+	})
+}
+
+// SetTotpEnabledAt sets the "totp_enabled_at" field.
+func (u *UserUpsertBulk) SetTotpEnabledAt(v time.Time) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTotpEnabledAt(v)
+	})
+}
+
+// UpdateTotpEnabledAt sets the "totp_enabled_at" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateTotpEnabledAt() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTotpEnabledAt()
+	})
+}
+
+// ClearTotpEnabledAt clears the value of the "totp_enabled_at" field.
+func (u *UserUpsertBulk) ClearTotpEnabledAt() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearTotpEnabledAt()
+	})
+}
+
+// SetTotpLastStep sets the "totp_last_step" field.
+func (u *UserUpsertBulk) SetTotpLastStep(v int64) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTotpLastStep(v)
+	})
+}
+
+// AddTotpLastStep adds v to the "totp_last_step" field.
+func (u *UserUpsertBulk) AddTotpLastStep(v int64) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.AddTotpLastStep(v)
+	})
+}
+
+// UpdateTotpLastStep sets the "totp_last_step" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateTotpLastStep() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTotpLastStep()
+	})
+}
+
+// ClearTotpLastStep clears the value of the "totp_last_step" field.
+func (u *UserUpsertBulk) ClearTotpLastStep() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearTotpLastStep()
 	})
 }
 

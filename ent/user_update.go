@@ -170,6 +170,85 @@ func (_u *UserUpdate) ClearOidcSubject() *UserUpdate {
 	return _u
 }
 
+// SetTotpCiphertext sets the "totp_ciphertext" field.
+func (_u *UserUpdate) SetTotpCiphertext(v []byte) *UserUpdate {
+	_u.mutation.SetTotpCiphertext(v)
+	return _u
+}
+
+// ClearTotpCiphertext clears the value of the "totp_ciphertext" field.
+func (_u *UserUpdate) ClearTotpCiphertext() *UserUpdate {
+	_u.mutation.ClearTotpCiphertext()
+	return _u
+}
+
+// SetTotpKeyID sets the "totp_key_id" field.
+func (_u *UserUpdate) SetTotpKeyID(v string) *UserUpdate {
+	_u.mutation.SetTotpKeyID(v)
+	return _u
+}
+
+// SetNillableTotpKeyID sets the "totp_key_id" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableTotpKeyID(v *string) *UserUpdate {
+	if v != nil {
+		_u.SetTotpKeyID(*v)
+	}
+	return _u
+}
+
+// ClearTotpKeyID clears the value of the "totp_key_id" field.
+func (_u *UserUpdate) ClearTotpKeyID() *UserUpdate {
+	_u.mutation.ClearTotpKeyID()
+	return _u
+}
+
+// SetTotpEnabledAt sets the "totp_enabled_at" field.
+func (_u *UserUpdate) SetTotpEnabledAt(v time.Time) *UserUpdate {
+	_u.mutation.SetTotpEnabledAt(v)
+	return _u
+}
+
+// SetNillableTotpEnabledAt sets the "totp_enabled_at" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableTotpEnabledAt(v *time.Time) *UserUpdate {
+	if v != nil {
+		_u.SetTotpEnabledAt(*v)
+	}
+	return _u
+}
+
+// ClearTotpEnabledAt clears the value of the "totp_enabled_at" field.
+func (_u *UserUpdate) ClearTotpEnabledAt() *UserUpdate {
+	_u.mutation.ClearTotpEnabledAt()
+	return _u
+}
+
+// SetTotpLastStep sets the "totp_last_step" field.
+func (_u *UserUpdate) SetTotpLastStep(v int64) *UserUpdate {
+	_u.mutation.ResetTotpLastStep()
+	_u.mutation.SetTotpLastStep(v)
+	return _u
+}
+
+// SetNillableTotpLastStep sets the "totp_last_step" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableTotpLastStep(v *int64) *UserUpdate {
+	if v != nil {
+		_u.SetTotpLastStep(*v)
+	}
+	return _u
+}
+
+// AddTotpLastStep adds value to the "totp_last_step" field.
+func (_u *UserUpdate) AddTotpLastStep(v int64) *UserUpdate {
+	_u.mutation.AddTotpLastStep(v)
+	return _u
+}
+
+// ClearTotpLastStep clears the value of the "totp_last_step" field.
+func (_u *UserUpdate) ClearTotpLastStep() *UserUpdate {
+	_u.mutation.ClearTotpLastStep()
+	return _u
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_u *UserUpdate) AddMembershipIDs(ids ...int) *UserUpdate {
 	_u.mutation.AddMembershipIDs(ids...)
@@ -325,6 +404,33 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.OidcSubjectCleared() {
 		_spec.ClearField(user.FieldOidcSubject, field.TypeString)
+	}
+	if value, ok := _u.mutation.TotpCiphertext(); ok {
+		_spec.SetField(user.FieldTotpCiphertext, field.TypeBytes, value)
+	}
+	if _u.mutation.TotpCiphertextCleared() {
+		_spec.ClearField(user.FieldTotpCiphertext, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.TotpKeyID(); ok {
+		_spec.SetField(user.FieldTotpKeyID, field.TypeString, value)
+	}
+	if _u.mutation.TotpKeyIDCleared() {
+		_spec.ClearField(user.FieldTotpKeyID, field.TypeString)
+	}
+	if value, ok := _u.mutation.TotpEnabledAt(); ok {
+		_spec.SetField(user.FieldTotpEnabledAt, field.TypeTime, value)
+	}
+	if _u.mutation.TotpEnabledAtCleared() {
+		_spec.ClearField(user.FieldTotpEnabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.TotpLastStep(); ok {
+		_spec.SetField(user.FieldTotpLastStep, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedTotpLastStep(); ok {
+		_spec.AddField(user.FieldTotpLastStep, field.TypeInt64, value)
+	}
+	if _u.mutation.TotpLastStepCleared() {
+		_spec.ClearField(user.FieldTotpLastStep, field.TypeInt64)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -532,6 +638,85 @@ func (_u *UserUpdateOne) ClearOidcSubject() *UserUpdateOne {
 	return _u
 }
 
+// SetTotpCiphertext sets the "totp_ciphertext" field.
+func (_u *UserUpdateOne) SetTotpCiphertext(v []byte) *UserUpdateOne {
+	_u.mutation.SetTotpCiphertext(v)
+	return _u
+}
+
+// ClearTotpCiphertext clears the value of the "totp_ciphertext" field.
+func (_u *UserUpdateOne) ClearTotpCiphertext() *UserUpdateOne {
+	_u.mutation.ClearTotpCiphertext()
+	return _u
+}
+
+// SetTotpKeyID sets the "totp_key_id" field.
+func (_u *UserUpdateOne) SetTotpKeyID(v string) *UserUpdateOne {
+	_u.mutation.SetTotpKeyID(v)
+	return _u
+}
+
+// SetNillableTotpKeyID sets the "totp_key_id" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableTotpKeyID(v *string) *UserUpdateOne {
+	if v != nil {
+		_u.SetTotpKeyID(*v)
+	}
+	return _u
+}
+
+// ClearTotpKeyID clears the value of the "totp_key_id" field.
+func (_u *UserUpdateOne) ClearTotpKeyID() *UserUpdateOne {
+	_u.mutation.ClearTotpKeyID()
+	return _u
+}
+
+// SetTotpEnabledAt sets the "totp_enabled_at" field.
+func (_u *UserUpdateOne) SetTotpEnabledAt(v time.Time) *UserUpdateOne {
+	_u.mutation.SetTotpEnabledAt(v)
+	return _u
+}
+
+// SetNillableTotpEnabledAt sets the "totp_enabled_at" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableTotpEnabledAt(v *time.Time) *UserUpdateOne {
+	if v != nil {
+		_u.SetTotpEnabledAt(*v)
+	}
+	return _u
+}
+
+// ClearTotpEnabledAt clears the value of the "totp_enabled_at" field.
+func (_u *UserUpdateOne) ClearTotpEnabledAt() *UserUpdateOne {
+	_u.mutation.ClearTotpEnabledAt()
+	return _u
+}
+
+// SetTotpLastStep sets the "totp_last_step" field.
+func (_u *UserUpdateOne) SetTotpLastStep(v int64) *UserUpdateOne {
+	_u.mutation.ResetTotpLastStep()
+	_u.mutation.SetTotpLastStep(v)
+	return _u
+}
+
+// SetNillableTotpLastStep sets the "totp_last_step" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableTotpLastStep(v *int64) *UserUpdateOne {
+	if v != nil {
+		_u.SetTotpLastStep(*v)
+	}
+	return _u
+}
+
+// AddTotpLastStep adds value to the "totp_last_step" field.
+func (_u *UserUpdateOne) AddTotpLastStep(v int64) *UserUpdateOne {
+	_u.mutation.AddTotpLastStep(v)
+	return _u
+}
+
+// ClearTotpLastStep clears the value of the "totp_last_step" field.
+func (_u *UserUpdateOne) ClearTotpLastStep() *UserUpdateOne {
+	_u.mutation.ClearTotpLastStep()
+	return _u
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_u *UserUpdateOne) AddMembershipIDs(ids ...int) *UserUpdateOne {
 	_u.mutation.AddMembershipIDs(ids...)
@@ -717,6 +902,33 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if _u.mutation.OidcSubjectCleared() {
 		_spec.ClearField(user.FieldOidcSubject, field.TypeString)
+	}
+	if value, ok := _u.mutation.TotpCiphertext(); ok {
+		_spec.SetField(user.FieldTotpCiphertext, field.TypeBytes, value)
+	}
+	if _u.mutation.TotpCiphertextCleared() {
+		_spec.ClearField(user.FieldTotpCiphertext, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.TotpKeyID(); ok {
+		_spec.SetField(user.FieldTotpKeyID, field.TypeString, value)
+	}
+	if _u.mutation.TotpKeyIDCleared() {
+		_spec.ClearField(user.FieldTotpKeyID, field.TypeString)
+	}
+	if value, ok := _u.mutation.TotpEnabledAt(); ok {
+		_spec.SetField(user.FieldTotpEnabledAt, field.TypeTime, value)
+	}
+	if _u.mutation.TotpEnabledAtCleared() {
+		_spec.ClearField(user.FieldTotpEnabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.TotpLastStep(); ok {
+		_spec.SetField(user.FieldTotpLastStep, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedTotpLastStep(); ok {
+		_spec.AddField(user.FieldTotpLastStep, field.TypeInt64, value)
+	}
+	if _u.mutation.TotpLastStepCleared() {
+		_spec.ClearField(user.FieldTotpLastStep, field.TypeInt64)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -13,6 +13,7 @@ import (
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/auditevent"
+	"github.com/sluicehq/sluice/ent/user"
 	"github.com/sluicehq/sluice/graph"
 	"github.com/sluicehq/sluice/graph/generated"
 	"github.com/sluicehq/sluice/internal/testenv"
@@ -108,6 +109,7 @@ func makeFixtures(t *testing.T, h *harness) fixtures {
 // the matrix's other rows keep their logins.
 var freshUser = map[string]bool{
 	"logout": true, "endAllSessions": true, "changePassword": true, "switchOrganization": true, "leaveOrganization": true,
+	"enrollTwoFactor": true, "confirmTwoFactor": true, "regenerateRecoveryCodes": true, "disableTwoFactor": true,
 }
 
 const freshPassword = "a fresh password"
@@ -256,6 +258,57 @@ var matrix = []operation{
 	{"updateMemberRole", `mutation($id: ID!) { updateMemberRole(userId: $id, role: admin) { role } }`, idVar(func(f fixtures) int { return f.userID }), orgWrite},
 	{"removeMember", `mutation($id: ID!) { removeMember(userId: $id) }`, idVar(func(f fixtures) int { return f.userID }), orgWrite},
 	{"leaveOrganization", `mutation { leaveOrganization }`, noVariables, usersOnly},
+
+	// Completing a login needs no credential: the challenge is one.
+	{"loginTwoFactor", `mutation($c: String!, $code: String!) { loginTwoFactor(challenge: $c, code: $code) { token } }`,
+		func(h *harness, f fixtures) map[string]any {
+			name := "tf-" + f.unique
+			if err := auth.CreateUser(context.Background(), h.client, name, freshPassword, h.org.ID, auth.RoleMember); err != nil {
+				h.t.Fatal(err)
+			}
+			_, codes := h.turnOnTwoFactor(h.t, h.userID(name))
+			return map[string]any{"c": h.challenge(h.t, name, freshPassword), "code": codes[0]}
+		}, public},
+	{"enrollTwoFactor", `mutation { enrollTwoFactor { secret uri } }`, noVariables, usersOnly},
+	{"confirmTwoFactor", `mutation($c: String!) { confirmTwoFactor(code: $c) }`, func(h *harness, f fixtures) map[string]any {
+		return map[string]any{"c": freshEnrollment(h, f)}
+	}, usersOnly},
+	{"regenerateRecoveryCodes", `mutation($c: String!) { regenerateRecoveryCodes(code: $c) }`, func(h *harness, f fixtures) map[string]any {
+		return map[string]any{"c": freshRecoveryCode(h, f)}
+	}, usersOnly},
+	{"disableTwoFactor", `mutation($p: String!, $c: String!) { disableTwoFactor(password: $p, code: $c) }`, func(h *harness, f fixtures) map[string]any {
+		return map[string]any{"p": freshPassword, "c": freshRecoveryCode(h, f)}
+	}, usersOnly},
+	{"resetTwoFactor", `mutation($id: ID!) { resetTwoFactor(userId: $id) }`, func(h *harness, f fixtures) map[string]any {
+		h.turnOnTwoFactor(h.t, f.userID)
+		return map[string]any{"id": f.userID}
+	}, orgWrite},
+	{"setRequireTwoFactor", `mutation { setRequireTwoFactor(required: false) { requireTwoFactor } }`, noVariables, orgCreate},
+}
+
+// freshEnrollment enrolls the row's fresh user (see freshUser), when the
+// role has one, and returns a code of the secret: "000000" otherwise.
+func freshEnrollment(h *harness, f fixtures) string {
+	u, err := h.client.User.Query().Where(user.Username("fresh-" + f.unique)).Only(context.Background())
+	if ent.IsNotFound(err) {
+		return "000000"
+	}
+	e, err := h.auth.EnrollTwoFactor(context.Background(), &auth.Viewer{UserID: u.ID})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return totpNow(h.t, e.Secret, 0)
+}
+
+// freshRecoveryCode turns on two-factor for the row's fresh user, when
+// the role has one, and returns a recovery code: "000000" otherwise.
+func freshRecoveryCode(h *harness, f fixtures) string {
+	u, err := h.client.User.Query().Where(user.Username("fresh-" + f.unique)).Only(context.Background())
+	if ent.IsNotFound(err) {
+		return "000000"
+	}
+	_, codes := h.turnOnTwoFactor(h.t, u.ID)
+	return codes[0]
 }
 
 // TestRoleMatrix runs every operation as every role, on both dialects.

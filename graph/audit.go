@@ -23,15 +23,19 @@ import (
 // (a changed provider key shows as "changed").
 var secretArgs = map[string]bool{
 	"password": true, "providerApiKey": true, "apiKey": true, "key": true, "secret": true,
-	"token": true, "current": true, "new": true,
+	"token": true, "current": true, "new": true, "code": true, "challenge": true,
 }
 
 // unrecordedArgs are, by mutation, secret inputs that change nothing, so
 // that even "changed" would mislead: a login's password is checked, not
 // set, and so is the current password of a password change.
 var unrecordedArgs = map[string]map[string]bool{
-	"login":          {"password": true},
-	"changePassword": {"current": true},
+	"login":                   {"password": true},
+	"changePassword":          {"current": true},
+	"loginTwoFactor":          {"challenge": true, "code": true},
+	"confirmTwoFactor":        {"code": true},
+	"regenerateRecoveryCodes": {"code": true},
+	"disableTwoFactor":        {"password": true, "code": true},
 }
 
 // maskedArgs are input fields recorded masked: URLs whose path may be a

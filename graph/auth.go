@@ -22,6 +22,9 @@ func viewer(ctx context.Context) (*auth.Viewer, error) {
 		if errors.Is(err, auth.ErrLookup) {
 			return nil, err // the presenter tells an outage from a fault
 		}
+		if errors.As(err, new(*auth.EnrollmentRequiredError)) {
+			return nil, Errorf(CodeTwoFactorRequired, "%s", err.Error())
+		}
 		if errors.Is(err, auth.ErrBadToken) {
 			return nil, Errorf(CodeUnauthenticated, "%s", auth.ErrBadToken.Error())
 		}

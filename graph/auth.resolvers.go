@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"sort"
 
 	"github.com/sluicehq/sluice/auth"
@@ -31,28 +30,25 @@ func (r *auditEventResolver) Changes(ctx context.Context, obj *ent.AuditEvent) (
 }
 
 // Login is the resolver for the login field.
-func (r *mutationResolver) Login(ctx context.Context, username string, password string, organizationID *int) (*model.AuthPayload, error) {
+func (r *mutationResolver) Login(ctx context.Context, username string, password string, organizationID *int) (*model.LoginResult, error) {
 	req := auth.LoginRequest{Username: username, Password: password, Client: auth.ClientFrom(ctx)}
 	if organizationID != nil {
 		req.OrgID = *organizationID
 	}
-	s, err := r.Auth.Login(ctx, req)
-	var limited *auth.LoginLimitedError
-	switch {
-	case errors.As(err, &limited):
-		return nil, Errorf(CodeRateLimited, "%s", limited.Error())
-	case errors.Is(err, auth.ErrLoginFailed):
-		return nil, Errorf(CodeUnauthenticated, "%s", err.Error())
-	case err != nil:
-		return nil, err
+	s, challenge, err := r.Auth.Login(ctx, req)
+	if err != nil {
+		return nil, loginStepError(err)
+	}
+	if challenge != nil {
+		return &model.LoginResult{TwoFactorChallenge: &challenge.Token, TwoFactorChallengeExpiresAt: &challenge.Expires}, nil
 	}
 	auditActor(ctx, s.Viewer)
-	return &model.AuthPayload{Token: s.Token, ExpiresAt: s.Expires}, nil
+	return &model.LoginResult{Token: &s.Token, ExpiresAt: &s.Expires}, nil
 }
 
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*auth.Viewer, error) {
-	return auth.ViewerFrom(ctx), nil
+	return auth.EnrollingViewerFrom(ctx), nil
 }
 
 // Organization is the resolver for the organization field.

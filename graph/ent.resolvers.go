@@ -176,6 +176,9 @@ func (r *Resolver) AuditEventConnection() generated.AuditEventConnectionResolver
 	return &auditEventConnectionResolver{r}
 }
 
+// Organization returns generated.OrganizationResolver implementation.
+func (r *Resolver) Organization() generated.OrganizationResolver { return &organizationResolver{r} }
+
 // ProjectSettings returns generated.ProjectSettingsResolver implementation.
 func (r *Resolver) ProjectSettings() generated.ProjectSettingsResolver {
 	return &projectSettingsResolver{r}
@@ -213,6 +216,7 @@ type (
 	aPIKeyConnectionResolver      struct{ *Resolver }
 	auditEventResolver            struct{ *Resolver }
 	auditEventConnectionResolver  struct{ *Resolver }
+	organizationResolver          struct{ *Resolver }
 	projectSettingsResolver       struct{ *Resolver }
 	providerCredentialResolver    struct{ *Resolver }
 	queryResolver                 struct{ *Resolver }

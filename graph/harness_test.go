@@ -100,6 +100,7 @@ func newHarnessWith(t *testing.T, db *database.DB, opts graph.Options) *harness 
 	tokens, _ := auth.NewTokens("test-jwt-secret-test-jwt-secret", time.Hour)
 	h.auth = auth.NewAuthenticator(db.Client, tokens, log)
 	h.auth.Logins.Max = 1000 // the matrix logs in many times; the limiter has its own test
+	h.auth.Keyring = h.keyring
 	if _, _, err := pricing.Sync(ctx, db.Client); err != nil {
 		t.Fatal(err)
 	}

@@ -67,5 +67,5 @@ func (r *Resolver) loginsEnded(ctx context.Context) {
 func memberOf(m *ent.Membership, v *auth.Viewer) *model.Member {
 	u := m.Edges.User
 	return &model.Member{UserID: u.ID, Username: u.Username, Role: auth.Role(m.Role), JoinedAt: m.CreatedAt,
-		LastLoginAt: u.LastLoginAt, IsViewer: v.UserID != 0 && v.UserID == u.ID}
+		LastLoginAt: u.LastLoginAt, IsViewer: v.UserID != 0 && v.UserID == u.ID, TwoFactorEnabled: u.TotpEnabledAt != nil}
 }

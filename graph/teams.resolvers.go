@@ -24,7 +24,7 @@ func (r *invitationResolver) Role(ctx context.Context, obj *ent.Invitation) (aut
 
 // Logout is the resolver for the logout field.
 func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
-	v, err := userViewer(ctx)
+	v, err := enrollingViewer(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -51,7 +51,7 @@ func newFixture(t testing.TB, db *database.DB, records int) *fixture {
 		if err := auth.CreateUser(ctx, db.Client, org+"-member", "a long enough password", o.ID, auth.RoleMember); err != nil {
 			t.Fatal(err)
 		}
-		sess, err := a.Login(ctx, auth.LoginRequest{Username: org + "-member", Password: "a long enough password"})
+		sess, _, err := a.Login(ctx, auth.LoginRequest{Username: org + "-member", Password: "a long enough password"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/ent/budgetflush"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/invitation"
+	"github.com/sluicehq/sluice/ent/loginchallenge"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -23,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/ent/predicate"
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/recoverycode"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/session"
@@ -279,6 +281,33 @@ func (f TraverseInvitation) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.InvitationQuery", q)
 }
 
+// The LoginChallengeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type LoginChallengeFunc func(context.Context, *ent.LoginChallengeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f LoginChallengeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.LoginChallengeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.LoginChallengeQuery", q)
+}
+
+// The TraverseLoginChallenge type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseLoginChallenge func(context.Context, *ent.LoginChallengeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseLoginChallenge) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseLoginChallenge) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LoginChallengeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.LoginChallengeQuery", q)
+}
+
 // The MembershipFunc type is an adapter to allow the use of ordinary function as a Querier.
 type MembershipFunc func(context.Context, *ent.MembershipQuery) (ent.Value, error)
 
@@ -466,6 +495,33 @@ func (f TraverseProviderCredential) Traverse(ctx context.Context, q ent.Query) e
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ProviderCredentialQuery", q)
+}
+
+// The RecoveryCodeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RecoveryCodeFunc func(context.Context, *ent.RecoveryCodeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RecoveryCodeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RecoveryCodeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RecoveryCodeQuery", q)
+}
+
+// The TraverseRecoveryCode type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRecoveryCode func(context.Context, *ent.RecoveryCodeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRecoveryCode) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRecoveryCode) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RecoveryCodeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RecoveryCodeQuery", q)
 }
 
 // The ServiceFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -728,6 +784,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.BudgetReservationQuery, predicate.BudgetReservation, budgetreservation.OrderOption]{typ: ent.TypeBudgetReservation, tq: q}, nil
 	case *ent.InvitationQuery:
 		return &query[*ent.InvitationQuery, predicate.Invitation, invitation.OrderOption]{typ: ent.TypeInvitation, tq: q}, nil
+	case *ent.LoginChallengeQuery:
+		return &query[*ent.LoginChallengeQuery, predicate.LoginChallenge, loginchallenge.OrderOption]{typ: ent.TypeLoginChallenge, tq: q}, nil
 	case *ent.MembershipQuery:
 		return &query[*ent.MembershipQuery, predicate.Membership, membership.OrderOption]{typ: ent.TypeMembership, tq: q}, nil
 	case *ent.ModelPriceQuery:
@@ -742,6 +800,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ProjectSettingsQuery, predicate.ProjectSettings, projectsettings.OrderOption]{typ: ent.TypeProjectSettings, tq: q}, nil
 	case *ent.ProviderCredentialQuery:
 		return &query[*ent.ProviderCredentialQuery, predicate.ProviderCredential, providercredential.OrderOption]{typ: ent.TypeProviderCredential, tq: q}, nil
+	case *ent.RecoveryCodeQuery:
+		return &query[*ent.RecoveryCodeQuery, predicate.RecoveryCode, recoverycode.OrderOption]{typ: ent.TypeRecoveryCode, tq: q}, nil
 	case *ent.ServiceQuery:
 		return &query[*ent.ServiceQuery, predicate.Service, service.OrderOption]{typ: ent.TypeService, tq: q}, nil
 	case *ent.ServiceTargetQuery:

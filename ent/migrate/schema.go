@@ -235,6 +235,28 @@ var (
 			},
 		},
 	}
+	// LoginChallengesColumns holds the columns for the "login_challenges" table.
+	LoginChallengesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "token_hash", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "organization_id", Type: field.TypeInt, Default: 0},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+	}
+	// LoginChallengesTable holds the schema information for the "login_challenges" table.
+	LoginChallengesTable = &schema.Table{
+		Name:       "login_challenges",
+		Columns:    LoginChallengesColumns,
+		PrimaryKey: []*schema.Column{LoginChallengesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "loginchallenge_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{LoginChallengesColumns[5]},
+			},
+		},
+	}
 	// MembershipsColumns holds the columns for the "memberships" table.
 	MembershipsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -318,6 +340,7 @@ var (
 		{Name: "limit_concurrency", Type: field.TypeInt64, Nullable: true},
 		{Name: "name", Type: field.TypeString, Size: 200},
 		{Name: "is_default", Type: field.TypeBool, Default: false},
+		{Name: "require_two_factor", Type: field.TypeBool, Nullable: true},
 	}
 	// OrganizationsTable holds the schema information for the "organizations" table.
 	OrganizationsTable = &schema.Table{
@@ -450,6 +473,25 @@ var (
 				Name:    "providercredential_organization_id_provider_account_key",
 				Unique:  true,
 				Columns: []*schema.Column{ProviderCredentialsColumns[12], ProviderCredentialsColumns[3], ProviderCredentialsColumns[4]},
+			},
+		},
+	}
+	// RecoveryCodesColumns holds the columns for the "recovery_codes" table.
+	RecoveryCodesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "code_hash", Type: field.TypeString, Size: 64},
+	}
+	// RecoveryCodesTable holds the schema information for the "recovery_codes" table.
+	RecoveryCodesTable = &schema.Table{
+		Name:       "recovery_codes",
+		Columns:    RecoveryCodesColumns,
+		PrimaryKey: []*schema.Column{RecoveryCodesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "recoverycode_user_id_code_hash",
+				Unique:  true,
+				Columns: []*schema.Column{RecoveryCodesColumns[1], RecoveryCodesColumns[2]},
 			},
 		},
 	}
@@ -895,6 +937,10 @@ var (
 		{Name: "email", Type: field.TypeString, Nullable: true, Size: 320},
 		{Name: "oidc_issuer", Type: field.TypeString, Nullable: true, Size: 512},
 		{Name: "oidc_subject", Type: field.TypeString, Nullable: true, Size: 255},
+		{Name: "totp_ciphertext", Type: field.TypeBytes, Nullable: true},
+		{Name: "totp_key_id", Type: field.TypeString, Nullable: true},
+		{Name: "totp_enabled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "totp_last_step", Type: field.TypeInt64, Nullable: true},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{
@@ -923,6 +969,7 @@ var (
 		BudgetFlushesTable,
 		BudgetReservationsTable,
 		InvitationsTable,
+		LoginChallengesTable,
 		MembershipsTable,
 		ModelPricesTable,
 		OrganizationsTable,
@@ -930,6 +977,7 @@ var (
 		PaceWindowsTable,
 		ProjectSettingsTable,
 		ProviderCredentialsTable,
+		RecoveryCodesTable,
 		ServicesTable,
 		ServiceTargetsTable,
 		SessionsTable,
@@ -967,6 +1015,9 @@ func init() {
 	InvitationsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(90194313216),
 	}
+	LoginChallengesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(98784247808),
+	}
 	MembershipsTable.ForeignKeys[0].RefTable = OrganizationsTable
 	MembershipsTable.ForeignKeys[1].RefTable = UsersTable
 	MembershipsTable.Annotation = &entsql.Annotation{
@@ -993,6 +1044,9 @@ func init() {
 	ProviderCredentialsTable.ForeignKeys[2].RefTable = ServicesTable
 	ProviderCredentialsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
+	}
+	RecoveryCodesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(103079215104),
 	}
 	ServicesTable.ForeignKeys[0].RefTable = OrganizationsTable
 	ServicesTable.ForeignKeys[1].RefTable = ProviderCredentialsTable

@@ -42,6 +42,8 @@ const (
 	FieldName = "name"
 	// FieldIsDefault holds the string denoting the is_default field in the database.
 	FieldIsDefault = "is_default"
+	// FieldRequireTwoFactor holds the string denoting the require_two_factor field in the database.
+	FieldRequireTwoFactor = "require_two_factor"
 	// EdgeMemberships holds the string denoting the memberships edge name in mutations.
 	EdgeMemberships = "memberships"
 	// EdgeProviderCredentials holds the string denoting the provider_credentials edge name in mutations.
@@ -117,6 +119,7 @@ var Columns = []string{
 	FieldLimitConcurrency,
 	FieldName,
 	FieldIsDefault,
+	FieldRequireTwoFactor,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -224,6 +227,11 @@ func ByName(opts ...sql.OrderTermOption) OrderOption {
 // ByIsDefault orders the results by the is_default field.
 func ByIsDefault(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldIsDefault, opts...).ToFunc()
+}
+
+// ByRequireTwoFactor orders the results by the require_two_factor field.
+func ByRequireTwoFactor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRequireTwoFactor, opts...).ToFunc()
 }
 
 // ByMembershipsCount orders the results by memberships count.

@@ -133,6 +133,11 @@ func IsDefault(v bool) predicate.Organization {
 	return predicate.Organization(sql.FieldEQ(FieldIsDefault, v))
 }
 
+// RequireTwoFactor applies equality check predicate on the "require_two_factor" field. It's identical to RequireTwoFactorEQ.
+func RequireTwoFactor(v bool) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldRequireTwoFactor, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Organization {
 	return predicate.Organization(sql.FieldEQ(FieldCreatedAt, v))
@@ -884,6 +889,26 @@ func IsDefaultEQ(v bool) predicate.Organization {
 // IsDefaultNEQ applies the NEQ predicate on the "is_default" field.
 func IsDefaultNEQ(v bool) predicate.Organization {
 	return predicate.Organization(sql.FieldNEQ(FieldIsDefault, v))
+}
+
+// RequireTwoFactorEQ applies the EQ predicate on the "require_two_factor" field.
+func RequireTwoFactorEQ(v bool) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldRequireTwoFactor, v))
+}
+
+// RequireTwoFactorNEQ applies the NEQ predicate on the "require_two_factor" field.
+func RequireTwoFactorNEQ(v bool) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldRequireTwoFactor, v))
+}
+
+// RequireTwoFactorIsNil applies the IsNil predicate on the "require_two_factor" field.
+func RequireTwoFactorIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldRequireTwoFactor))
+}
+
+// RequireTwoFactorNotNil applies the NotNil predicate on the "require_two_factor" field.
+func RequireTwoFactorNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldRequireTwoFactor))
 }
 
 // HasMemberships applies the HasEdge predicate on the "memberships" edge.

@@ -27,6 +27,9 @@ type BudgetReservation func(*sql.Selector)
 // Invitation is the predicate function for invitation builders.
 type Invitation func(*sql.Selector)
 
+// LoginChallenge is the predicate function for loginchallenge builders.
+type LoginChallenge func(*sql.Selector)
+
 // Membership is the predicate function for membership builders.
 type Membership func(*sql.Selector)
 
@@ -47,6 +50,9 @@ type ProjectSettings func(*sql.Selector)
 
 // ProviderCredential is the predicate function for providercredential builders.
 type ProviderCredential func(*sql.Selector)
+
+// RecoveryCode is the predicate function for recoverycode builders.
+type RecoveryCode func(*sql.Selector)
 
 // Service is the predicate function for service builders.
 type Service func(*sql.Selector)

@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/ent/budgetflush"
 	"github.com/sluicehq/sluice/ent/budgetreservation"
 	"github.com/sluicehq/sluice/ent/invitation"
+	"github.com/sluicehq/sluice/ent/loginchallenge"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -19,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/ent/pacewindow"
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/recoverycode"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
@@ -247,6 +249,34 @@ func init() {
 	invitationDescCreatedAt := invitationFields[5].Descriptor()
 	// invitation.DefaultCreatedAt holds the default value on creation for the created_at field.
 	invitation.DefaultCreatedAt = invitationDescCreatedAt.Default.(func() time.Time)
+	loginchallengeFields := schema.LoginChallenge{}.Fields()
+	_ = loginchallengeFields
+	// loginchallengeDescTokenHash is the schema descriptor for token_hash field.
+	loginchallengeDescTokenHash := loginchallengeFields[0].Descriptor()
+	// loginchallenge.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	loginchallenge.TokenHashValidator = func() func(string) error {
+		validators := loginchallengeDescTokenHash.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(token_hash string) error {
+			for _, fn := range fns {
+				if err := fn(token_hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// loginchallengeDescOrganizationID is the schema descriptor for organization_id field.
+	loginchallengeDescOrganizationID := loginchallengeFields[2].Descriptor()
+	// loginchallenge.DefaultOrganizationID holds the default value on creation for the organization_id field.
+	loginchallenge.DefaultOrganizationID = loginchallengeDescOrganizationID.Default.(int)
+	// loginchallengeDescCreatedAt is the schema descriptor for created_at field.
+	loginchallengeDescCreatedAt := loginchallengeFields[3].Descriptor()
+	// loginchallenge.DefaultCreatedAt holds the default value on creation for the created_at field.
+	loginchallenge.DefaultCreatedAt = loginchallengeDescCreatedAt.Default.(func() time.Time)
 	membershipMixin := schema.Membership{}.Mixin()
 	membershipMixinFields0 := membershipMixin[0].Fields()
 	_ = membershipMixinFields0
@@ -484,6 +514,26 @@ func init() {
 	providercredentialDescActive := providercredentialFields[9].Descriptor()
 	// providercredential.DefaultActive holds the default value on creation for the active field.
 	providercredential.DefaultActive = providercredentialDescActive.Default.(bool)
+	recoverycodeFields := schema.RecoveryCode{}.Fields()
+	_ = recoverycodeFields
+	// recoverycodeDescCodeHash is the schema descriptor for code_hash field.
+	recoverycodeDescCodeHash := recoverycodeFields[1].Descriptor()
+	// recoverycode.CodeHashValidator is a validator for the "code_hash" field. It is called by the builders before save.
+	recoverycode.CodeHashValidator = func() func(string) error {
+		validators := recoverycodeDescCodeHash.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code_hash string) error {
+			for _, fn := range fns {
+				if err := fn(code_hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	serviceMixin := schema.Service{}.Mixin()
 	serviceMixinFields0 := serviceMixin[0].Fields()
 	_ = serviceMixinFields0

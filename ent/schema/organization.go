@@ -30,6 +30,11 @@ func (Organization) Fields() []ent.Field {
 			Default(false).
 			Immutable().
 			Comment("The organization created at first start; its admins administer the instance."),
+		field.Bool("require_two_factor").
+			Optional().
+			Nillable().
+			Comment("Its members must turn on two-factor sign-in: until they do, a login of theirs can only enroll. Nil is false.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

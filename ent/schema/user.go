@@ -55,6 +55,27 @@ func (User) Fields() []ent.Field {
 			MaxLen(255).
 			Comment("The user's sub at oidc_issuer: single sign-on finds the user by the pair.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Bytes("totp_ciphertext").
+			Optional().
+			Nillable().
+			Sensitive().
+			Comment("Nonce and AES-256-GCM ciphertext of the two-factor secret; set at enrollment, nil when two-factor is off.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("totp_key_id").
+			Optional().
+			Nillable().
+			Comment("Which master key sealed totp_ciphertext.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("totp_enabled_at").
+			Optional().
+			Nillable().
+			Comment("When a first code confirmed the secret; nil while enrolling or off. Login asks for a code only once it is set.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Int64("totp_last_step").
+			Optional().
+			Nillable().
+			Comment("The 30-second step of the last code accepted: a code of that step or an earlier one is refused, so a code works once.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

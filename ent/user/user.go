@@ -32,6 +32,14 @@ const (
 	FieldOidcIssuer = "oidc_issuer"
 	// FieldOidcSubject holds the string denoting the oidc_subject field in the database.
 	FieldOidcSubject = "oidc_subject"
+	// FieldTotpCiphertext holds the string denoting the totp_ciphertext field in the database.
+	FieldTotpCiphertext = "totp_ciphertext"
+	// FieldTotpKeyID holds the string denoting the totp_key_id field in the database.
+	FieldTotpKeyID = "totp_key_id"
+	// FieldTotpEnabledAt holds the string denoting the totp_enabled_at field in the database.
+	FieldTotpEnabledAt = "totp_enabled_at"
+	// FieldTotpLastStep holds the string denoting the totp_last_step field in the database.
+	FieldTotpLastStep = "totp_last_step"
 	// EdgeMemberships holds the string denoting the memberships edge name in mutations.
 	EdgeMemberships = "memberships"
 	// Table holds the table name of the user in the database.
@@ -57,6 +65,10 @@ var Columns = []string{
 	FieldEmail,
 	FieldOidcIssuer,
 	FieldOidcSubject,
+	FieldTotpCiphertext,
+	FieldTotpKeyID,
+	FieldTotpEnabledAt,
+	FieldTotpLastStep,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -137,6 +149,21 @@ func ByOidcIssuer(opts ...sql.OrderTermOption) OrderOption {
 // ByOidcSubject orders the results by the oidc_subject field.
 func ByOidcSubject(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOidcSubject, opts...).ToFunc()
+}
+
+// ByTotpKeyID orders the results by the totp_key_id field.
+func ByTotpKeyID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTotpKeyID, opts...).ToFunc()
+}
+
+// ByTotpEnabledAt orders the results by the totp_enabled_at field.
+func ByTotpEnabledAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTotpEnabledAt, opts...).ToFunc()
+}
+
+// ByTotpLastStep orders the results by the totp_last_step field.
+func ByTotpLastStep(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTotpLastStep, opts...).ToFunc()
 }
 
 // ByMembershipsCount orders the results by memberships count.

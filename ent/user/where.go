@@ -100,6 +100,26 @@ func OidcSubject(v string) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldOidcSubject, v))
 }
 
+// TotpCiphertext applies equality check predicate on the "totp_ciphertext" field. It's identical to TotpCiphertextEQ.
+func TotpCiphertext(v []byte) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTotpCiphertext, v))
+}
+
+// TotpKeyID applies equality check predicate on the "totp_key_id" field. It's identical to TotpKeyIDEQ.
+func TotpKeyID(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTotpKeyID, v))
+}
+
+// TotpEnabledAt applies equality check predicate on the "totp_enabled_at" field. It's identical to TotpEnabledAtEQ.
+func TotpEnabledAt(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTotpEnabledAt, v))
+}
+
+// TotpLastStep applies equality check predicate on the "totp_last_step" field. It's identical to TotpLastStepEQ.
+func TotpLastStep(v int64) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTotpLastStep, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCreatedAt, v))
@@ -633,6 +653,231 @@ func OidcSubjectEqualFold(v string) predicate.User {
 // OidcSubjectContainsFold applies the ContainsFold predicate on the "oidc_subject" field.
 func OidcSubjectContainsFold(v string) predicate.User {
 	return predicate.User(sql.FieldContainsFold(FieldOidcSubject, v))
+}
+
+// TotpCiphertextEQ applies the EQ predicate on the "totp_ciphertext" field.
+func TotpCiphertextEQ(v []byte) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTotpCiphertext, v))
+}
+
+// TotpCiphertextNEQ applies the NEQ predicate on the "totp_ciphertext" field.
+func TotpCiphertextNEQ(v []byte) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldTotpCiphertext, v))
+}
+
+// TotpCiphertextIn applies the In predicate on the "totp_ciphertext" field.
+func TotpCiphertextIn(vs ...[]byte) predicate.User {
+	return predicate.User(sql.FieldIn(FieldTotpCiphertext, vs...))
+}
+
+// TotpCiphertextNotIn applies the NotIn predicate on the "totp_ciphertext" field.
+func TotpCiphertextNotIn(vs ...[]byte) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldTotpCiphertext, vs...))
+}
+
+// TotpCiphertextGT applies the GT predicate on the "totp_ciphertext" field.
+func TotpCiphertextGT(v []byte) predicate.User {
+	return predicate.User(sql.FieldGT(FieldTotpCiphertext, v))
+}
+
+// TotpCiphertextGTE applies the GTE predicate on the "totp_ciphertext" field.
+func TotpCiphertextGTE(v []byte) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldTotpCiphertext, v))
+}
+
+// TotpCiphertextLT applies the LT predicate on the "totp_ciphertext" field.
+func TotpCiphertextLT(v []byte) predicate.User {
+	return predicate.User(sql.FieldLT(FieldTotpCiphertext, v))
+}
+
+// TotpCiphertextLTE applies the LTE predicate on the "totp_ciphertext" field.
+func TotpCiphertextLTE(v []byte) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldTotpCiphertext, v))
+}
+
+// TotpCiphertextIsNil applies the IsNil predicate on the "totp_ciphertext" field.
+func TotpCiphertextIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldTotpCiphertext))
+}
+
+// TotpCiphertextNotNil applies the NotNil predicate on the "totp_ciphertext" field.
+func TotpCiphertextNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldTotpCiphertext))
+}
+
+// TotpKeyIDEQ applies the EQ predicate on the "totp_key_id" field.
+func TotpKeyIDEQ(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTotpKeyID, v))
+}
+
+// TotpKeyIDNEQ applies the NEQ predicate on the "totp_key_id" field.
+func TotpKeyIDNEQ(v string) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldTotpKeyID, v))
+}
+
+// TotpKeyIDIn applies the In predicate on the "totp_key_id" field.
+func TotpKeyIDIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldIn(FieldTotpKeyID, vs...))
+}
+
+// TotpKeyIDNotIn applies the NotIn predicate on the "totp_key_id" field.
+func TotpKeyIDNotIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldTotpKeyID, vs...))
+}
+
+// TotpKeyIDGT applies the GT predicate on the "totp_key_id" field.
+func TotpKeyIDGT(v string) predicate.User {
+	return predicate.User(sql.FieldGT(FieldTotpKeyID, v))
+}
+
+// TotpKeyIDGTE applies the GTE predicate on the "totp_key_id" field.
+func TotpKeyIDGTE(v string) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldTotpKeyID, v))
+}
+
+// TotpKeyIDLT applies the LT predicate on the "totp_key_id" field.
+func TotpKeyIDLT(v string) predicate.User {
+	return predicate.User(sql.FieldLT(FieldTotpKeyID, v))
+}
+
+// TotpKeyIDLTE applies the LTE predicate on the "totp_key_id" field.
+func TotpKeyIDLTE(v string) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldTotpKeyID, v))
+}
+
+// TotpKeyIDContains applies the Contains predicate on the "totp_key_id" field.
+func TotpKeyIDContains(v string) predicate.User {
+	return predicate.User(sql.FieldContains(FieldTotpKeyID, v))
+}
+
+// TotpKeyIDHasPrefix applies the HasPrefix predicate on the "totp_key_id" field.
+func TotpKeyIDHasPrefix(v string) predicate.User {
+	return predicate.User(sql.FieldHasPrefix(FieldTotpKeyID, v))
+}
+
+// TotpKeyIDHasSuffix applies the HasSuffix predicate on the "totp_key_id" field.
+func TotpKeyIDHasSuffix(v string) predicate.User {
+	return predicate.User(sql.FieldHasSuffix(FieldTotpKeyID, v))
+}
+
+// TotpKeyIDIsNil applies the IsNil predicate on the "totp_key_id" field.
+func TotpKeyIDIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldTotpKeyID))
+}
+
+// TotpKeyIDNotNil applies the NotNil predicate on the "totp_key_id" field.
+func TotpKeyIDNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldTotpKeyID))
+}
+
+// TotpKeyIDEqualFold applies the EqualFold predicate on the "totp_key_id" field.
+func TotpKeyIDEqualFold(v string) predicate.User {
+	return predicate.User(sql.FieldEqualFold(FieldTotpKeyID, v))
+}
+
+// TotpKeyIDContainsFold applies the ContainsFold predicate on the "totp_key_id" field.
+func TotpKeyIDContainsFold(v string) predicate.User {
+	return predicate.User(sql.FieldContainsFold(FieldTotpKeyID, v))
+}
+
+// TotpEnabledAtEQ applies the EQ predicate on the "totp_enabled_at" field.
+func TotpEnabledAtEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTotpEnabledAt, v))
+}
+
+// TotpEnabledAtNEQ applies the NEQ predicate on the "totp_enabled_at" field.
+func TotpEnabledAtNEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldTotpEnabledAt, v))
+}
+
+// TotpEnabledAtIn applies the In predicate on the "totp_enabled_at" field.
+func TotpEnabledAtIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldIn(FieldTotpEnabledAt, vs...))
+}
+
+// TotpEnabledAtNotIn applies the NotIn predicate on the "totp_enabled_at" field.
+func TotpEnabledAtNotIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldTotpEnabledAt, vs...))
+}
+
+// TotpEnabledAtGT applies the GT predicate on the "totp_enabled_at" field.
+func TotpEnabledAtGT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGT(FieldTotpEnabledAt, v))
+}
+
+// TotpEnabledAtGTE applies the GTE predicate on the "totp_enabled_at" field.
+func TotpEnabledAtGTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldTotpEnabledAt, v))
+}
+
+// TotpEnabledAtLT applies the LT predicate on the "totp_enabled_at" field.
+func TotpEnabledAtLT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLT(FieldTotpEnabledAt, v))
+}
+
+// TotpEnabledAtLTE applies the LTE predicate on the "totp_enabled_at" field.
+func TotpEnabledAtLTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldTotpEnabledAt, v))
+}
+
+// TotpEnabledAtIsNil applies the IsNil predicate on the "totp_enabled_at" field.
+func TotpEnabledAtIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldTotpEnabledAt))
+}
+
+// TotpEnabledAtNotNil applies the NotNil predicate on the "totp_enabled_at" field.
+func TotpEnabledAtNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldTotpEnabledAt))
+}
+
+// TotpLastStepEQ applies the EQ predicate on the "totp_last_step" field.
+func TotpLastStepEQ(v int64) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTotpLastStep, v))
+}
+
+// TotpLastStepNEQ applies the NEQ predicate on the "totp_last_step" field.
+func TotpLastStepNEQ(v int64) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldTotpLastStep, v))
+}
+
+// TotpLastStepIn applies the In predicate on the "totp_last_step" field.
+func TotpLastStepIn(vs ...int64) predicate.User {
+	return predicate.User(sql.FieldIn(FieldTotpLastStep, vs...))
+}
+
+// TotpLastStepNotIn applies the NotIn predicate on the "totp_last_step" field.
+func TotpLastStepNotIn(vs ...int64) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldTotpLastStep, vs...))
+}
+
+// TotpLastStepGT applies the GT predicate on the "totp_last_step" field.
+func TotpLastStepGT(v int64) predicate.User {
+	return predicate.User(sql.FieldGT(FieldTotpLastStep, v))
+}
+
+// TotpLastStepGTE applies the GTE predicate on the "totp_last_step" field.
+func TotpLastStepGTE(v int64) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldTotpLastStep, v))
+}
+
+// TotpLastStepLT applies the LT predicate on the "totp_last_step" field.
+func TotpLastStepLT(v int64) predicate.User {
+	return predicate.User(sql.FieldLT(FieldTotpLastStep, v))
+}
+
+// TotpLastStepLTE applies the LTE predicate on the "totp_last_step" field.
+func TotpLastStepLTE(v int64) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldTotpLastStep, v))
+}
+
+// TotpLastStepIsNil applies the IsNil predicate on the "totp_last_step" field.
+func TotpLastStepIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldTotpLastStep))
+}
+
+// TotpLastStepNotNil applies the NotNil predicate on the "totp_last_step" field.
+func TotpLastStepNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldTotpLastStep))
 }
 
 // HasMemberships applies the HasEdge predicate on the "memberships" edge.

@@ -49,6 +49,7 @@ type ResolverRoot interface {
 	Invitation() InvitationResolver
 	ModelUsage() ModelUsageResolver
 	Mutation() MutationResolver
+	Organization() OrganizationResolver
 	ProjectSettings() ProjectSettingsResolver
 	ProviderCredential() ProviderCredentialResolver
 	Query() QueryResolver
@@ -196,13 +197,21 @@ type ComplexityRoot struct {
 		Sso           func(childComplexity int) int
 	}
 
+	LoginResult struct {
+		ExpiresAt                   func(childComplexity int) int
+		Token                       func(childComplexity int) int
+		TwoFactorChallenge          func(childComplexity int) int
+		TwoFactorChallengeExpiresAt func(childComplexity int) int
+	}
+
 	Member struct {
-		IsViewer    func(childComplexity int) int
-		JoinedAt    func(childComplexity int) int
-		LastLoginAt func(childComplexity int) int
-		Role        func(childComplexity int) int
-		UserID      func(childComplexity int) int
-		Username    func(childComplexity int) int
+		IsViewer         func(childComplexity int) int
+		JoinedAt         func(childComplexity int) int
+		LastLoginAt      func(childComplexity int) int
+		Role             func(childComplexity int) int
+		TwoFactorEnabled func(childComplexity int) int
+		UserID           func(childComplexity int) int
+		Username         func(childComplexity int) int
 	}
 
 	Membership struct {
@@ -264,6 +273,7 @@ type ComplexityRoot struct {
 		AcceptInvitation         func(childComplexity int, token string, username *string, password *string) int
 		AddServiceTarget         func(childComplexity int, serviceID int, input manage.AddServiceTargetInput) int
 		ChangePassword           func(childComplexity int, current string, new string) int
+		ConfirmTwoFactor         func(childComplexity int, code string) int
 		CreateAPIKey             func(childComplexity int, input manage.CreateAPIKeyInput) int
 		CreateAPIStandard        func(childComplexity int, input manage.CreateAPIStandardInput) int
 		CreateInvitation         func(childComplexity int, role auth.Role, note *string, expiresInHours *int) int
@@ -276,18 +286,24 @@ type ComplexityRoot struct {
 		DeleteOrganization       func(childComplexity int, id int) int
 		DeleteProviderCredential func(childComplexity int, id int) int
 		DeleteService            func(childComplexity int, id int) int
+		DisableTwoFactor         func(childComplexity int, password string, code string) int
 		EndAllSessions           func(childComplexity int) int
+		EnrollTwoFactor          func(childComplexity int) int
 		LeaveOrganization        func(childComplexity int) int
 		Login                    func(childComplexity int, username string, password string, organizationID *int) int
+		LoginTwoFactor           func(childComplexity int, challenge string, code string) int
 		Logout                   func(childComplexity int) int
 		PutAPIStandard           func(childComplexity int, handle string, input manage.CreateAPIStandardInput) int
+		RegenerateRecoveryCodes  func(childComplexity int, code string) int
 		RemoveMember             func(childComplexity int, userID int) int
 		RemoveServiceTarget      func(childComplexity int, id int) int
 		RenameOrganization       func(childComplexity int, id int, name string) int
 		ReorderServiceTargets    func(childComplexity int, serviceID int, targetIds []int) int
 		ResetPassword            func(childComplexity int, userID int) int
+		ResetTwoFactor           func(childComplexity int, userID int) int
 		RevokeInvitation         func(childComplexity int, id int) int
 		RotateAPIKey             func(childComplexity int, id int) int
+		SetRequireTwoFactor      func(childComplexity int, required bool) int
 		SwitchOrganization       func(childComplexity int, id int) int
 		TestProviderCredential   func(childComplexity int, input model.TestProviderCredentialInput) int
 		TopUpBalance             func(childComplexity int, amount money.Micros, organizationID *int) int
@@ -318,6 +334,7 @@ type ComplexityRoot struct {
 		LimitRpm            func(childComplexity int) int
 		LimitTpm            func(childComplexity int) int
 		Name                func(childComplexity int) int
+		RequireTwoFactor    func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 	}
 
@@ -558,6 +575,19 @@ type ComplexityRoot struct {
 		Used      func(childComplexity int) int
 	}
 
+	TwoFactorEnrollment struct {
+		Secret func(childComplexity int) int
+		URI    func(childComplexity int) int
+	}
+
+	TwoFactorStatus struct {
+		Enabled                func(childComplexity int) int
+		EnabledAt              func(childComplexity int) int
+		Pending                func(childComplexity int) int
+		RecoveryCodesLeft      func(childComplexity int) int
+		RequiredByOrganization func(childComplexity int) int
+	}
+
 	UsageAttempt struct {
 		CredentialID func(childComplexity int) int
 		Error        func(childComplexity int) int
@@ -676,12 +706,14 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
-		IsInstanceAdmin func(childComplexity int) int
-		IsManagementKey func(childComplexity int) int
-		Memberships     func(childComplexity int) int
-		Organization    func(childComplexity int) int
-		Role            func(childComplexity int) int
-		Username        func(childComplexity int) int
+		IsInstanceAdmin     func(childComplexity int) int
+		IsManagementKey     func(childComplexity int) int
+		Memberships         func(childComplexity int) int
+		MustEnrollTwoFactor func(childComplexity int) int
+		Organization        func(childComplexity int) int
+		Role                func(childComplexity int) int
+		TwoFactor           func(childComplexity int) int
+		Username            func(childComplexity int) int
 	}
 }
 
@@ -709,7 +741,7 @@ type ModelUsageResolver interface {
 	Sums(ctx context.Context, obj *rollup.ModelSums) (*rollup.Sums, error)
 }
 type MutationResolver interface {
-	Login(ctx context.Context, username string, password string, organizationID *int) (*model.AuthPayload, error)
+	Login(ctx context.Context, username string, password string, organizationID *int) (*model.LoginResult, error)
 	UpdateOrganizationLimits(ctx context.Context, input manage.UpdateOrganizationLimitsInput) (*ent.Organization, error)
 	TopUpBalance(ctx context.Context, amount money.Micros, organizationID *int) (*ent.Balance, error)
 	UpdateBalance(ctx context.Context, input manage.UpdateBalanceInput, organizationID *int) (*ent.Balance, error)
@@ -749,6 +781,16 @@ type MutationResolver interface {
 	UpdateMemberRole(ctx context.Context, userID int, role auth.Role) (*model.Member, error)
 	RemoveMember(ctx context.Context, userID int) (bool, error)
 	LeaveOrganization(ctx context.Context) (bool, error)
+	LoginTwoFactor(ctx context.Context, challenge string, code string) (*model.AuthPayload, error)
+	EnrollTwoFactor(ctx context.Context) (*model.TwoFactorEnrollment, error)
+	ConfirmTwoFactor(ctx context.Context, code string) ([]string, error)
+	RegenerateRecoveryCodes(ctx context.Context, code string) ([]string, error)
+	DisableTwoFactor(ctx context.Context, password string, code string) (bool, error)
+	ResetTwoFactor(ctx context.Context, userID int) (bool, error)
+	SetRequireTwoFactor(ctx context.Context, required bool) (*ent.Organization, error)
+}
+type OrganizationResolver interface {
+	RequireTwoFactor(ctx context.Context, obj *ent.Organization) (bool, error)
 }
 type ProjectSettingsResolver interface {
 	AlertWebhookURL(ctx context.Context, obj *ent.ProjectSettings) (*string, error)
@@ -828,6 +870,8 @@ type UsageSumsResolver interface {
 type ViewerResolver interface {
 	Organization(ctx context.Context, obj *auth.Viewer) (*ent.Organization, error)
 	Memberships(ctx context.Context, obj *auth.Viewer) ([]*model.OrganizationMembership, error)
+
+	TwoFactor(ctx context.Context, obj *auth.Viewer) (*model.TwoFactorStatus, error)
 }
 
 type APIKeyWhereInputResolver interface {
@@ -1364,6 +1408,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LoginOptions.Sso(childComplexity), true
 
+	case "LoginResult.expiresAt":
+		if e.ComplexityRoot.LoginResult.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginResult.ExpiresAt(childComplexity), true
+	case "LoginResult.token":
+		if e.ComplexityRoot.LoginResult.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginResult.Token(childComplexity), true
+	case "LoginResult.twoFactorChallenge":
+		if e.ComplexityRoot.LoginResult.TwoFactorChallenge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginResult.TwoFactorChallenge(childComplexity), true
+	case "LoginResult.twoFactorChallengeExpiresAt":
+		if e.ComplexityRoot.LoginResult.TwoFactorChallengeExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginResult.TwoFactorChallengeExpiresAt(childComplexity), true
+
 	case "Member.isViewer":
 		if e.ComplexityRoot.Member.IsViewer == nil {
 			break
@@ -1388,6 +1457,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Role(childComplexity), true
+	case "Member.twoFactorEnabled":
+		if e.ComplexityRoot.Member.TwoFactorEnabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.TwoFactorEnabled(childComplexity), true
 	case "Member.userId":
 		if e.ComplexityRoot.Member.UserID == nil {
 			break
@@ -1645,6 +1720,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["current"].(string), args["new"].(string)), true
+	case "Mutation.confirmTwoFactor":
+		if e.ComplexityRoot.Mutation.ConfirmTwoFactor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmTwoFactor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmTwoFactor(childComplexity, args["code"].(string)), true
 	case "Mutation.createAPIKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1777,12 +1863,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteService(childComplexity, args["id"].(int)), true
+	case "Mutation.disableTwoFactor":
+		if e.ComplexityRoot.Mutation.DisableTwoFactor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_disableTwoFactor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DisableTwoFactor(childComplexity, args["password"].(string), args["code"].(string)), true
 	case "Mutation.endAllSessions":
 		if e.ComplexityRoot.Mutation.EndAllSessions == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Mutation.EndAllSessions(childComplexity), true
+	case "Mutation.enrollTwoFactor":
+		if e.ComplexityRoot.Mutation.EnrollTwoFactor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.EnrollTwoFactor(childComplexity), true
 	case "Mutation.leaveOrganization":
 		if e.ComplexityRoot.Mutation.LeaveOrganization == nil {
 			break
@@ -1800,6 +1903,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Login(childComplexity, args["username"].(string), args["password"].(string), args["organizationId"].(*int)), true
+	case "Mutation.loginTwoFactor":
+		if e.ComplexityRoot.Mutation.LoginTwoFactor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_loginTwoFactor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LoginTwoFactor(childComplexity, args["challenge"].(string), args["code"].(string)), true
 	case "Mutation.logout":
 		if e.ComplexityRoot.Mutation.Logout == nil {
 			break
@@ -1817,6 +1931,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PutAPIStandard(childComplexity, args["handle"].(string), args["input"].(manage.CreateAPIStandardInput)), true
+	case "Mutation.regenerateRecoveryCodes":
+		if e.ComplexityRoot.Mutation.RegenerateRecoveryCodes == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_regenerateRecoveryCodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegenerateRecoveryCodes(childComplexity, args["code"].(string)), true
 	case "Mutation.removeMember":
 		if e.ComplexityRoot.Mutation.RemoveMember == nil {
 			break
@@ -1872,6 +1997,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResetPassword(childComplexity, args["userId"].(int)), true
+	case "Mutation.resetTwoFactor":
+		if e.ComplexityRoot.Mutation.ResetTwoFactor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetTwoFactor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetTwoFactor(childComplexity, args["userId"].(int)), true
 	case "Mutation.revokeInvitation":
 		if e.ComplexityRoot.Mutation.RevokeInvitation == nil {
 			break
@@ -1894,6 +2030,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RotateAPIKey(childComplexity, args["id"].(int)), true
+	case "Mutation.setRequireTwoFactor":
+		if e.ComplexityRoot.Mutation.SetRequireTwoFactor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setRequireTwoFactor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetRequireTwoFactor(childComplexity, args["required"].(bool)), true
 	case "Mutation.switchOrganization":
 		if e.ComplexityRoot.Mutation.SwitchOrganization == nil {
 			break
@@ -2122,6 +2269,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.Name(childComplexity), true
+	case "Organization.requireTwoFactor":
+		if e.ComplexityRoot.Organization.RequireTwoFactor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.RequireTwoFactor(childComplexity), true
 	case "Organization.updatedAt":
 		if e.ComplexityRoot.Organization.UpdatedAt == nil {
 			break
@@ -3239,6 +3392,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TokenWindow.Used(childComplexity), true
 
+	case "TwoFactorEnrollment.secret":
+		if e.ComplexityRoot.TwoFactorEnrollment.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TwoFactorEnrollment.Secret(childComplexity), true
+	case "TwoFactorEnrollment.uri":
+		if e.ComplexityRoot.TwoFactorEnrollment.URI == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TwoFactorEnrollment.URI(childComplexity), true
+
+	case "TwoFactorStatus.enabled":
+		if e.ComplexityRoot.TwoFactorStatus.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TwoFactorStatus.Enabled(childComplexity), true
+	case "TwoFactorStatus.enabledAt":
+		if e.ComplexityRoot.TwoFactorStatus.EnabledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TwoFactorStatus.EnabledAt(childComplexity), true
+	case "TwoFactorStatus.pending":
+		if e.ComplexityRoot.TwoFactorStatus.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TwoFactorStatus.Pending(childComplexity), true
+	case "TwoFactorStatus.recoveryCodesLeft":
+		if e.ComplexityRoot.TwoFactorStatus.RecoveryCodesLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TwoFactorStatus.RecoveryCodesLeft(childComplexity), true
+	case "TwoFactorStatus.requiredByOrganization":
+		if e.ComplexityRoot.TwoFactorStatus.RequiredByOrganization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TwoFactorStatus.RequiredByOrganization(childComplexity), true
+
 	case "UsageAttempt.credentialID":
 		if e.ComplexityRoot.UsageAttempt.CredentialID == nil {
 			break
@@ -3760,6 +3957,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Memberships(childComplexity), true
+	case "Viewer.mustEnrollTwoFactor":
+		if e.ComplexityRoot.Viewer.MustEnrollTwoFactor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.MustEnrollTwoFactor(childComplexity), true
 	case "Viewer.organization":
 		if e.ComplexityRoot.Viewer.Organization == nil {
 			break
@@ -3772,6 +3975,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Role(childComplexity), true
+	case "Viewer.twoFactor":
+		if e.ComplexityRoot.Viewer.TwoFactor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.TwoFactor(childComplexity), true
 	case "Viewer.username":
 		if e.ComplexityRoot.Viewer.Username == nil {
 			break
@@ -3976,10 +4185,12 @@ extend type Query {
 type Mutation {
   """
   Log in with a username and password, to organizationId or else the
-  organization last used. After 5 failed attempts in a minute for a
-  username or a client address, attempts are refused with RATE_LIMITED.
+  organization last used. For a user with two-factor on, the answer is a
+  challenge for loginTwoFactor, not a token. After 5 failed attempts in a
+  minute for a username or a client address, attempts are refused with
+  RATE_LIMITED.
   """
-  login(username: String!, password: String!, organizationId: ID): AuthPayload!
+  login(username: String!, password: String!, organizationId: ID): LoginResult!
 }
 `, BuiltIn: false},
 	{Name: "../budget.graphqls", Input: `"""
@@ -7741,6 +7952,98 @@ extend type AuditEventConnection {
   totalCountIsExact: Boolean!
 }
 `, BuiltIn: false},
+	{Name: "../twofactor.graphqls", Input: `"""
+The answer to login: a session's token, or, for a user with two-factor
+on, a challenge to complete with loginTwoFactor and a code (token null).
+"""
+type LoginResult {
+  token: String
+  expiresAt: Time
+  "Send it to loginTwoFactor with a code; it works once, for 5 minutes."
+  twoFactorChallenge: String
+  twoFactorChallengeExpiresAt: Time
+}
+
+"""
+A new two-factor secret, shown only now: add it to an authenticator app
+(as the otpauth:// URI, usually from a QR code, or the secret typed in),
+then confirmTwoFactor with a first code.
+"""
+type TwoFactorEnrollment {
+  "Base32, as authenticator apps take it typed in."
+  secret: String!
+  uri: String!
+}
+
+"""
+The caller's two-factor sign-in: TOTP codes (30 s, 6 digits, SHA-1) from
+an authenticator app, and single-use recovery codes.
+"""
+type TwoFactorStatus {
+  enabled: Boolean!
+  enabledAt: Time
+  "A secret was enrolled and awaits its first code."
+  pending: Boolean!
+  recoveryCodesLeft: Int!
+  "The caller's organization requires two-factor of its members."
+  requiredByOrganization: Boolean!
+}
+
+extend type Viewer {
+  """
+  The caller must turn on two-factor, which its organization requires,
+  before anything but enrolling, confirming and logging out: every other
+  operation answers TWO_FACTOR_REQUIRED. Never true for a management key.
+  """
+  mustEnrollTwoFactor: Boolean!
+  "The caller's two-factor (off for a management key)."
+  twoFactor: TwoFactorStatus!
+}
+
+extend type Member {
+  "Two-factor sign-in is on."
+  twoFactorEnabled: Boolean!
+}
+
+extend type Organization {
+  """
+  Members must turn on two-factor: until they do, their logins may only
+  enroll. Management keys are not people and are not limited.
+  """
+  requireTwoFactor: Boolean!
+}
+
+extend type Mutation {
+  """
+  Complete a login of a user with two-factor on: the challenge login
+  answered and a code from the authenticator app or a recovery code.
+  Wrong codes count as failed logins (RATE_LIMITED after 5 in a minute).
+  """
+  loginTwoFactor(challenge: String!, code: String!): AuthPayload!
+  """
+  Start turning on two-factor: a new secret, shown once, replacing one not
+  confirmed yet. CONFLICT when two-factor is already on.
+  """
+  enrollTwoFactor: TwoFactorEnrollment!
+  "Turn two-factor on with a first code; answers the 10 recovery codes, shown once."
+  confirmTwoFactor(code: String!): [String!]!
+  "Replace the recovery codes, after a code; answers the new ones, shown once."
+  regenerateRecoveryCodes(code: String!): [String!]!
+  "Turn two-factor off, with the password and a code."
+  disableTwoFactor(password: String!, code: String!): Boolean!
+  """
+  Turn another person's two-factor off (admins), for a lost authenticator;
+  they enroll again. A person who belongs to other organizations too is
+  reset by an instance admin.
+  """
+  resetTwoFactor(userId: ID!): Boolean!
+  """
+  Require two-factor of the organization's members (admins). A person may
+  require it only with two-factor on (CONFLICT otherwise).
+  """
+  setRequireTwoFactor(required: Boolean!): Organization!
+}
+`, BuiltIn: false},
 	{Name: "../usage.graphqls", Input: `"""
 Width of a usage time series bucket.
 """
@@ -8102,6 +8405,20 @@ func (ec *executionContext) childFields_LoginOptions(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type LoginOptions", field.Name)
 }
 
+func (ec *executionContext) childFields_LoginResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_LoginResult_token(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_LoginResult_expiresAt(ctx, field)
+	case "twoFactorChallenge":
+		return ec.fieldContext_LoginResult_twoFactorChallenge(ctx, field)
+	case "twoFactorChallengeExpiresAt":
+		return ec.fieldContext_LoginResult_twoFactorChallengeExpiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LoginResult", field.Name)
+}
+
 func (ec *executionContext) childFields_Member(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "userId":
@@ -8116,6 +8433,8 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_lastLoginAt(ctx, field)
 	case "isViewer":
 		return ec.fieldContext_Member_isViewer(ctx, field)
+	case "twoFactorEnabled":
+		return ec.fieldContext_Member_twoFactorEnabled(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Member", field.Name)
 }
@@ -8250,6 +8569,8 @@ func (ec *executionContext) childFields_Organization(ctx context.Context, field 
 		return ec.fieldContext_Organization_name(ctx, field)
 	case "isDefault":
 		return ec.fieldContext_Organization_isDefault(ctx, field)
+	case "requireTwoFactor":
+		return ec.fieldContext_Organization_requireTwoFactor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Organization", field.Name)
 }
@@ -8660,6 +8981,32 @@ func (ec *executionContext) childFields_TokenWindow(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type TokenWindow", field.Name)
 }
 
+func (ec *executionContext) childFields_TwoFactorEnrollment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "secret":
+		return ec.fieldContext_TwoFactorEnrollment_secret(ctx, field)
+	case "uri":
+		return ec.fieldContext_TwoFactorEnrollment_uri(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TwoFactorEnrollment", field.Name)
+}
+
+func (ec *executionContext) childFields_TwoFactorStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_TwoFactorStatus_enabled(ctx, field)
+	case "enabledAt":
+		return ec.fieldContext_TwoFactorStatus_enabledAt(ctx, field)
+	case "pending":
+		return ec.fieldContext_TwoFactorStatus_pending(ctx, field)
+	case "recoveryCodesLeft":
+		return ec.fieldContext_TwoFactorStatus_recoveryCodesLeft(ctx, field)
+	case "requiredByOrganization":
+		return ec.fieldContext_TwoFactorStatus_requiredByOrganization(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TwoFactorStatus", field.Name)
+}
+
 func (ec *executionContext) childFields_UsageAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "targetID":
@@ -8896,6 +9243,10 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_organization(ctx, field)
 	case "memberships":
 		return ec.fieldContext_Viewer_memberships(ctx, field)
+	case "mustEnrollTwoFactor":
+		return ec.fieldContext_Viewer_mustEnrollTwoFactor(ctx, field)
+	case "twoFactor":
+		return ec.fieldContext_Viewer_twoFactor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -9090,6 +9441,20 @@ func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_confirmTwoFactor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9274,6 +9639,50 @@ func (ec *executionContext) field_Mutation_deleteService_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_disableTwoFactor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_loginTwoFactor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "challenge",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["challenge"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9323,6 +9732,20 @@ func (ec *executionContext) field_Mutation_putAPIStandard_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_regenerateRecoveryCodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
 	return args, nil
 }
 
@@ -9412,6 +9835,20 @@ func (ec *executionContext) field_Mutation_resetPassword_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resetTwoFactor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeInvitation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9437,6 +9874,20 @@ func (ec *executionContext) field_Mutation_rotateAPIKey_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setRequireTwoFactor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "required",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["required"] = arg0
 	return args, nil
 }
 
@@ -12480,6 +12931,98 @@ func (ec *executionContext) fieldContext_LoginOptions_sso(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _LoginResult_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginResult_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LoginResult_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LoginResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _LoginResult_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.LoginResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginResult_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LoginResult_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LoginResult", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LoginResult_twoFactorChallenge(ctx context.Context, field graphql.CollectedField, obj *model.LoginResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginResult_twoFactorChallenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TwoFactorChallenge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LoginResult_twoFactorChallenge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LoginResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _LoginResult_twoFactorChallengeExpiresAt(ctx context.Context, field graphql.CollectedField, obj *model.LoginResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginResult_twoFactorChallengeExpiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TwoFactorChallengeExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LoginResult_twoFactorChallengeExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LoginResult", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Member_userId(ctx context.Context, field graphql.CollectedField, obj *model.Member) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12615,6 +13158,29 @@ func (ec *executionContext) _Member_isViewer(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Member_isViewer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Member_twoFactorEnabled(ctx context.Context, field graphql.CollectedField, obj *model.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_twoFactorEnabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TwoFactorEnabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_twoFactorEnabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Member", field, false, false, "Boolean")
 }
 
@@ -13494,8 +14060,8 @@ func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.C
 			return ec.Resolvers.Mutation().Login(ctx, fc.Args["username"].(string), fc.Args["password"].(string), fc.Args["organizationId"].(*int))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LoginResult) graphql.Marshaler {
+			return ec.marshalNLoginResult2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐLoginResult(ctx, selections, v)
 		},
 		true,
 		true,
@@ -13508,7 +14074,7 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuthPayload(ctx, field)
+			return ec.childFields_LoginResult(ctx, field)
 		},
 	}
 	defer func() {
@@ -15178,6 +15744,302 @@ func (ec *executionContext) fieldContext_Mutation_leaveOrganization(_ context.Co
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
 }
 
+func (ec *executionContext) _Mutation_loginTwoFactor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_loginTwoFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LoginTwoFactor(ctx, fc.Args["challenge"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_loginTwoFactor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_loginTwoFactor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_enrollTwoFactor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_enrollTwoFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().EnrollTwoFactor(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TwoFactorEnrollment) graphql.Marshaler {
+			return ec.marshalNTwoFactorEnrollment2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTwoFactorEnrollment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_enrollTwoFactor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TwoFactorEnrollment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmTwoFactor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmTwoFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmTwoFactor(ctx, fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmTwoFactor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmTwoFactor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_regenerateRecoveryCodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_regenerateRecoveryCodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegenerateRecoveryCodes(ctx, fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_regenerateRecoveryCodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_regenerateRecoveryCodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_disableTwoFactor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_disableTwoFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DisableTwoFactor(ctx, fc.Args["password"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_disableTwoFactor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_disableTwoFactor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resetTwoFactor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resetTwoFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResetTwoFactor(ctx, fc.Args["userId"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resetTwoFactor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resetTwoFactor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setRequireTwoFactor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setRequireTwoFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetRequireTwoFactor(ctx, fc.Args["required"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Organization) graphql.Marshaler {
+			return ec.marshalNOrganization2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐOrganization(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setRequireTwoFactor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organization(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setRequireTwoFactor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15521,6 +16383,29 @@ func (ec *executionContext) _Organization_isDefault(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Organization_isDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Organization", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Organization_requireTwoFactor(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_requireTwoFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Organization().RequireTwoFactor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_requireTwoFactor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _OrganizationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.OrganizationConnection) (ret graphql.Marshaler) {
@@ -20090,6 +20975,167 @@ func (ec *executionContext) fieldContext_TokenWindow_resetInMs(_ context.Context
 	return graphql.NewScalarFieldContext("TokenWindow", field, false, false, "Int")
 }
 
+func (ec *executionContext) _TwoFactorEnrollment_secret(ctx context.Context, field graphql.CollectedField, obj *model.TwoFactorEnrollment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TwoFactorEnrollment_secret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Secret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TwoFactorEnrollment_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TwoFactorEnrollment", field, false, false, "String")
+}
+
+func (ec *executionContext) _TwoFactorEnrollment_uri(ctx context.Context, field graphql.CollectedField, obj *model.TwoFactorEnrollment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TwoFactorEnrollment_uri(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URI, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TwoFactorEnrollment_uri(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TwoFactorEnrollment", field, false, false, "String")
+}
+
+func (ec *executionContext) _TwoFactorStatus_enabled(ctx context.Context, field graphql.CollectedField, obj *model.TwoFactorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TwoFactorStatus_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TwoFactorStatus_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TwoFactorStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TwoFactorStatus_enabledAt(ctx context.Context, field graphql.CollectedField, obj *model.TwoFactorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TwoFactorStatus_enabledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EnabledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TwoFactorStatus_enabledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TwoFactorStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TwoFactorStatus_pending(ctx context.Context, field graphql.CollectedField, obj *model.TwoFactorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TwoFactorStatus_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TwoFactorStatus_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TwoFactorStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TwoFactorStatus_recoveryCodesLeft(ctx context.Context, field graphql.CollectedField, obj *model.TwoFactorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TwoFactorStatus_recoveryCodesLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecoveryCodesLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TwoFactorStatus_recoveryCodesLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TwoFactorStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TwoFactorStatus_requiredByOrganization(ctx context.Context, field graphql.CollectedField, obj *model.TwoFactorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TwoFactorStatus_requiredByOrganization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequiredByOrganization, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TwoFactorStatus_requiredByOrganization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TwoFactorStatus", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _UsageAttempt_targetID(ctx context.Context, field graphql.CollectedField, obj *model.UsageAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22242,6 +23288,61 @@ func (ec *executionContext) fieldContext_Viewer_memberships(_ context.Context, f
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_OrganizationMembership(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_mustEnrollTwoFactor(ctx context.Context, field graphql.CollectedField, obj *auth.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_mustEnrollTwoFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MustEnrollTwoFactor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_mustEnrollTwoFactor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Viewer_twoFactor(ctx context.Context, field graphql.CollectedField, obj *auth.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_twoFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().TwoFactor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TwoFactorStatus) graphql.Marshaler {
+			return ec.marshalNTwoFactorStatus2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTwoFactorStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_twoFactor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TwoFactorStatus(ctx, field)
 		},
 	}
 	return fc, nil
@@ -35222,6 +36323,54 @@ func (ec *executionContext) _LoginOptions(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var loginResultImplementors = []string{"LoginResult"}
+
+func (ec *executionContext) _LoginResult(ctx context.Context, sel ast.SelectionSet, obj *model.LoginResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, loginResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LoginResult")
+		case "token":
+			out.Values[i] = ec._LoginResult_token(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._LoginResult_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "twoFactorChallenge":
+			out.Values[i] = ec._LoginResult_twoFactorChallenge(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "twoFactorChallengeExpiresAt":
+			out.Values[i] = ec._LoginResult_twoFactorChallengeExpiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var memberImplementors = []string{"Member"}
 
 func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, obj *model.Member) graphql.Marshaler {
@@ -35260,6 +36409,11 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "isViewer":
 			out.Values[i] = ec._Member_isViewer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "twoFactorEnabled":
+			out.Values[i] = ec._Member_twoFactorEnabled(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -35948,6 +37102,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "loginTwoFactor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_loginTwoFactor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enrollTwoFactor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_enrollTwoFactor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmTwoFactor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmTwoFactor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "regenerateRecoveryCodes":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_regenerateRecoveryCodes(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "disableTwoFactor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_disableTwoFactor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetTwoFactor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resetTwoFactor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setRequireTwoFactor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setRequireTwoFactor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -35979,78 +37182,84 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 		case "id":
 			out.Values[i] = ec._Organization_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._Organization_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Organization_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "limitCostHourWarn":
 			out.Values[i] = ec._Organization_limitCostHourWarn(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "limitCostHourBlock":
 			out.Values[i] = ec._Organization_limitCostHourBlock(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "limitCostDayWarn":
 			out.Values[i] = ec._Organization_limitCostDayWarn(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "limitCostDayBlock":
 			out.Values[i] = ec._Organization_limitCostDayBlock(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "limitCostMonthWarn":
 			out.Values[i] = ec._Organization_limitCostMonthWarn(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "limitCostMonthBlock":
 			out.Values[i] = ec._Organization_limitCostMonthBlock(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "limitCostTotalBlock":
 			out.Values[i] = ec._Organization_limitCostTotalBlock(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "limitRpm":
 			out.Values[i] = ec._Organization_limitRpm(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "limitTpm":
 			out.Values[i] = ec._Organization_limitTpm(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "limitConcurrency":
 			out.Values[i] = ec._Organization_limitConcurrency(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Organization_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "isDefault":
 			out.Values[i] = ec._Organization_isDefault(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "requireTwoFactor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Organization_requireTwoFactor(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -37613,6 +38822,97 @@ func (ec *executionContext) _TokenWindow(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var twoFactorEnrollmentImplementors = []string{"TwoFactorEnrollment"}
+
+func (ec *executionContext) _TwoFactorEnrollment(ctx context.Context, sel ast.SelectionSet, obj *model.TwoFactorEnrollment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, twoFactorEnrollmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TwoFactorEnrollment")
+		case "secret":
+			out.Values[i] = ec._TwoFactorEnrollment_secret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uri":
+			out.Values[i] = ec._TwoFactorEnrollment_uri(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var twoFactorStatusImplementors = []string{"TwoFactorStatus"}
+
+func (ec *executionContext) _TwoFactorStatus(ctx context.Context, sel ast.SelectionSet, obj *model.TwoFactorStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, twoFactorStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TwoFactorStatus")
+		case "enabled":
+			out.Values[i] = ec._TwoFactorStatus_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enabledAt":
+			out.Values[i] = ec._TwoFactorStatus_enabledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pending":
+			out.Values[i] = ec._TwoFactorStatus_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recoveryCodesLeft":
+			out.Values[i] = ec._TwoFactorStatus_recoveryCodesLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requiredByOrganization":
+			out.Values[i] = ec._TwoFactorStatus_requiredByOrganization(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var usageAttemptImplementors = []string{"UsageAttempt"}
 
 func (ec *executionContext) _UsageAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.UsageAttempt) graphql.Marshaler {
@@ -38406,6 +39706,17 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_memberships(ctx, field, obj)
 				})
+		case "mustEnrollTwoFactor":
+			out.Values[i] = ec._Viewer_mustEnrollTwoFactor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "twoFactor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_twoFactor(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -39166,6 +40477,14 @@ func (ec *executionContext) marshalNLoginOptions2ᚖgithubᚗcomᚋsluicehqᚋsl
 	return ec._LoginOptions(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNLoginResult2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐLoginResult(ctx context.Context, sel ast.SelectionSet, v *model.LoginResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LoginResult!")
+		return graphql.Null
+	}
+	return ec._LoginResult(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNMap2map(ctx context.Context, v any) (map[string]any, error) {
 	res, err := graphql.UnmarshalMap(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -39736,6 +41055,22 @@ func (ec *executionContext) marshalNTokenWindow2ᚖgithubᚗcomᚋsluicehqᚋslu
 		return graphql.Null
 	}
 	return ec._TokenWindow(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTwoFactorEnrollment2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTwoFactorEnrollment(ctx context.Context, sel ast.SelectionSet, v *model.TwoFactorEnrollment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TwoFactorEnrollment!")
+		return graphql.Null
+	}
+	return ec._TwoFactorEnrollment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTwoFactorStatus2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋgraphᚋmodelᚐTwoFactorStatus(ctx context.Context, sel ast.SelectionSet, v *model.TwoFactorStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TwoFactorStatus!")
+		return graphql.Null
+	}
+	return ec._TwoFactorStatus(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUSD2githubᚗcomᚋsluicehqᚋsluiceᚋmoneyᚐMicros(ctx context.Context, v any) (money.Micros, error) {

@@ -42,6 +42,16 @@ type LoginOptions struct {
 	Sso *SingleSignOn `json:"sso,omitempty"`
 }
 
+// The answer to login: a session's token, or, for a user with two-factor
+// on, a challenge to complete with loginTwoFactor and a code (token null).
+type LoginResult struct {
+	Token     *string    `json:"token,omitempty"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// Send it to loginTwoFactor with a code; it works once, for 5 minutes.
+	TwoFactorChallenge          *string    `json:"twoFactorChallenge,omitempty"`
+	TwoFactorChallengeExpiresAt *time.Time `json:"twoFactorChallengeExpiresAt,omitempty"`
+}
+
 // A person in the caller's organization.
 type Member struct {
 	UserID      int        `json:"userId"`
@@ -51,6 +61,8 @@ type Member struct {
 	LastLoginAt *time.Time `json:"lastLoginAt,omitempty"`
 	// The caller.
 	IsViewer bool `json:"isViewer"`
+	// Two-factor sign-in is on.
+	TwoFactorEnabled bool `json:"twoFactorEnabled"`
 }
 
 // An organization the caller belongs to, with the caller's role in it.
@@ -170,6 +182,27 @@ type TokenWindow struct {
 	PctUsed   *float64   `json:"pctUsed,omitempty"`
 	ResetAt   *time.Time `json:"resetAt,omitempty"`
 	ResetInMs *int       `json:"resetInMs,omitempty"`
+}
+
+// A new two-factor secret, shown only now: add it to an authenticator app
+// (as the otpauth:// URI, usually from a QR code, or the secret typed in),
+// then confirmTwoFactor with a first code.
+type TwoFactorEnrollment struct {
+	// Base32, as authenticator apps take it typed in.
+	Secret string `json:"secret"`
+	URI    string `json:"uri"`
+}
+
+// The caller's two-factor sign-in: TOTP codes (30 s, 6 digits, SHA-1) from
+// an authenticator app, and single-use recovery codes.
+type TwoFactorStatus struct {
+	Enabled   bool       `json:"enabled"`
+	EnabledAt *time.Time `json:"enabledAt,omitempty"`
+	// A secret was enrolled and awaits its first code.
+	Pending           bool `json:"pending"`
+	RecoveryCodesLeft int  `json:"recoveryCodesLeft"`
+	// The caller's organization requires two-factor of its members.
+	RequiredByOrganization bool `json:"requiredByOrganization"`
 }
 
 // One try of a routed request at one target; only the one that answered is

@@ -18,6 +18,7 @@ import { AuditLog } from './screens/AuditLog';
 import { Settings } from './screens/Settings';
 import { Account } from './screens/Account';
 import { AcceptInvitation, ACCEPT_PATH } from './screens/AcceptInvitation';
+import { TwoFactorRequiredPage } from './screens/TwoFactor';
 
 const ViewerQuery = graphql(`
   query Viewer {
@@ -26,6 +27,7 @@ const ViewerQuery = graphql(`
       role
       isManagementKey
       isInstanceAdmin
+      mustEnrollTwoFactor
       organization {
         id
         name
@@ -117,6 +119,7 @@ function Shell() {
   }
   if (!data.viewer) return null;
   const v = data.viewer;
+  if (v.mustEnrollTwoFactor) return <TwoFactorRequiredPage logout={<LogoutButton />} />;
   const viewer: ViewerInfo = {
     username: v.username,
     role: v.role,

@@ -14,7 +14,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n": typeof types.ViewerDocument,
+    "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      mustEnrollTwoFactor\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n": typeof types.ViewerDocument,
     "\n  mutation Logout {\n    logout\n  }\n": typeof types.LogoutDocument,
     "\n  mutation SwitchOrganization($id: ID!) {\n    switchOrganization(id: $id) {\n      token\n    }\n  }\n": typeof types.SwitchOrganizationDocument,
     "\n  fragment ProviderUsageFields on ProviderUsage {\n    provider\n    accountKey\n    checkedAt\n    reachable\n    error\n    source\n    sampleLatencyMs\n    models\n    rateLimitHeaders\n    tokens { limit remaining used pctUsed resetAt resetInMs }\n    inputTokens { limit remaining used pctUsed resetAt resetInMs }\n    outputTokens { limit remaining used pctUsed resetAt resetInMs }\n    requests { limit remaining resetAt resetInMs }\n  }\n": typeof types.ProviderUsageFieldsFragmentDoc,
@@ -39,8 +39,8 @@ type Documents = {
     "\n  mutation CreateProviderCredential($input: CreateProviderCredentialInput!) {\n    createProviderCredential(input: $input) {\n      ...CredentialFields\n    }\n  }\n": typeof types.CreateProviderCredentialDocument,
     "\n  mutation UpdateProviderCredential($id: ID!, $input: UpdateProviderCredentialInput!) {\n    updateProviderCredential(id: $id, input: $input) {\n      ...CredentialFields\n    }\n  }\n": typeof types.UpdateProviderCredentialDocument,
     "\n  mutation DeleteProviderCredential($id: ID!) {\n    deleteProviderCredential(id: $id)\n  }\n": typeof types.DeleteProviderCredentialDocument,
-    "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n": typeof types.LoginDocument,
-    "\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n    }\n  }\n": typeof types.MembersDocument,
+    "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n      twoFactorChallenge\n    }\n  }\n": typeof types.LoginDocument,
+    "\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n      twoFactorEnabled\n    }\n  }\n": typeof types.MembersDocument,
     "\n  query Invitations {\n    invitations {\n      id\n      role\n      note\n      createdAt\n      expiresAt\n      acceptedAt\n      revokedAt\n    }\n  }\n": typeof types.InvitationsDocument,
     "\n  mutation CreateInvitation($role: Role!, $note: String) {\n    createInvitation(role: $role, note: $note) {\n      token\n      invitation {\n        id\n      }\n    }\n  }\n": typeof types.CreateInvitationDocument,
     "\n  mutation RevokeInvitation($id: ID!) {\n    revokeInvitation(id: $id)\n  }\n": typeof types.RevokeInvitationDocument,
@@ -78,6 +78,15 @@ type Documents = {
     "\n  mutation CreateAPIStandard($input: CreateAPIStandardInput!) {\n    createAPIStandard(input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": typeof types.CreateApiStandardDocument,
     "\n  mutation UpdateAPIStandard($handle: String!, $input: UpdateAPIStandardInput!) {\n    updateAPIStandard(handle: $handle, input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": typeof types.UpdateApiStandardDocument,
     "\n  mutation DeleteAPIStandard($handle: String!) {\n    deleteAPIStandard(handle: $handle)\n  }\n": typeof types.DeleteApiStandardDocument,
+    "\n  query TwoFactorStatus {\n    viewer {\n      twoFactor {\n        enabled\n        enabledAt\n        pending\n        recoveryCodesLeft\n        requiredByOrganization\n      }\n    }\n  }\n": typeof types.TwoFactorStatusDocument,
+    "\n  mutation EnrollTwoFactor {\n    enrollTwoFactor {\n      secret\n      uri\n    }\n  }\n": typeof types.EnrollTwoFactorDocument,
+    "\n  mutation ConfirmTwoFactor($code: String!) {\n    confirmTwoFactor(code: $code)\n  }\n": typeof types.ConfirmTwoFactorDocument,
+    "\n  mutation RegenerateRecoveryCodes($code: String!) {\n    regenerateRecoveryCodes(code: $code)\n  }\n": typeof types.RegenerateRecoveryCodesDocument,
+    "\n  mutation DisableTwoFactor($password: String!, $code: String!) {\n    disableTwoFactor(password: $password, code: $code)\n  }\n": typeof types.DisableTwoFactorDocument,
+    "\n  mutation LoginTwoFactor($challenge: String!, $code: String!) {\n    loginTwoFactor(challenge: $challenge, code: $code) {\n      token\n    }\n  }\n": typeof types.LoginTwoFactorDocument,
+    "\n  mutation SetRequireTwoFactor($required: Boolean!) {\n    setRequireTwoFactor(required: $required) {\n      id\n      requireTwoFactor\n    }\n  }\n": typeof types.SetRequireTwoFactorDocument,
+    "\n  query OrganizationTwoFactor {\n    viewer {\n      twoFactor {\n        enabled\n        requiredByOrganization\n      }\n    }\n  }\n": typeof types.OrganizationTwoFactorDocument,
+    "\n  mutation ResetTwoFactor($userId: ID!) {\n    resetTwoFactor(userId: $userId)\n  }\n": typeof types.ResetTwoFactorDocument,
     "\n  fragment UsageRecordFields on UsageRecord {\n    id\n    createdAt\n    requestID\n    serviceID\n    apiKeyID\n    protocol\n    providerProtocol\n    endpoint\n    model\n    inputTokens\n    outputTokens\n    cachedInputTokens\n    cacheWriteTokens\n    cost\n    priced\n    status\n    error\n    latencyUs\n    ttfbUs\n    streamed\n    partial\n  }\n": typeof types.UsageRecordFieldsFragmentDoc,
     "\n  query UsageLog($after: Cursor, $where: UsageRecordWhereInput) {\n    usageRecords(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      totalCountIsExact\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...UsageRecordFields\n        }\n      }\n    }\n  }\n": typeof types.UsageLogDocument,
     "\n  query UsageRecordDetail($id: ID!) {\n    usageRecords(first: 1, where: { id: $id }) {\n      edges {\n        node {\n          ...UsageRecordFields\n          credentialID\n          cacheWrite1hTokens\n          attempts {\n            targetID\n            credentialID\n            status\n            latencyMs\n            error\n          }\n        }\n      }\n    }\n  }\n": typeof types.UsageRecordDetailDocument,
@@ -85,7 +94,7 @@ type Documents = {
     "\n  fragment SpendFields on Spend {\n    window\n    windowStart\n    spent\n    reserved\n    warn\n    block\n    resetsAt\n  }\n": typeof types.SpendFieldsFragmentDoc,
 };
 const documents: Documents = {
-    "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n": types.ViewerDocument,
+    "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      mustEnrollTwoFactor\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n": types.ViewerDocument,
     "\n  mutation Logout {\n    logout\n  }\n": types.LogoutDocument,
     "\n  mutation SwitchOrganization($id: ID!) {\n    switchOrganization(id: $id) {\n      token\n    }\n  }\n": types.SwitchOrganizationDocument,
     "\n  fragment ProviderUsageFields on ProviderUsage {\n    provider\n    accountKey\n    checkedAt\n    reachable\n    error\n    source\n    sampleLatencyMs\n    models\n    rateLimitHeaders\n    tokens { limit remaining used pctUsed resetAt resetInMs }\n    inputTokens { limit remaining used pctUsed resetAt resetInMs }\n    outputTokens { limit remaining used pctUsed resetAt resetInMs }\n    requests { limit remaining resetAt resetInMs }\n  }\n": types.ProviderUsageFieldsFragmentDoc,
@@ -110,8 +119,8 @@ const documents: Documents = {
     "\n  mutation CreateProviderCredential($input: CreateProviderCredentialInput!) {\n    createProviderCredential(input: $input) {\n      ...CredentialFields\n    }\n  }\n": types.CreateProviderCredentialDocument,
     "\n  mutation UpdateProviderCredential($id: ID!, $input: UpdateProviderCredentialInput!) {\n    updateProviderCredential(id: $id, input: $input) {\n      ...CredentialFields\n    }\n  }\n": types.UpdateProviderCredentialDocument,
     "\n  mutation DeleteProviderCredential($id: ID!) {\n    deleteProviderCredential(id: $id)\n  }\n": types.DeleteProviderCredentialDocument,
-    "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n": types.LoginDocument,
-    "\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n    }\n  }\n": types.MembersDocument,
+    "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n      twoFactorChallenge\n    }\n  }\n": types.LoginDocument,
+    "\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n      twoFactorEnabled\n    }\n  }\n": types.MembersDocument,
     "\n  query Invitations {\n    invitations {\n      id\n      role\n      note\n      createdAt\n      expiresAt\n      acceptedAt\n      revokedAt\n    }\n  }\n": types.InvitationsDocument,
     "\n  mutation CreateInvitation($role: Role!, $note: String) {\n    createInvitation(role: $role, note: $note) {\n      token\n      invitation {\n        id\n      }\n    }\n  }\n": types.CreateInvitationDocument,
     "\n  mutation RevokeInvitation($id: ID!) {\n    revokeInvitation(id: $id)\n  }\n": types.RevokeInvitationDocument,
@@ -149,6 +158,15 @@ const documents: Documents = {
     "\n  mutation CreateAPIStandard($input: CreateAPIStandardInput!) {\n    createAPIStandard(input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": types.CreateApiStandardDocument,
     "\n  mutation UpdateAPIStandard($handle: String!, $input: UpdateAPIStandardInput!) {\n    updateAPIStandard(handle: $handle, input: $input) {\n      id\n      apiStandardHandle\n      description\n      keyMethod\n      keyField\n    }\n  }\n": types.UpdateApiStandardDocument,
     "\n  mutation DeleteAPIStandard($handle: String!) {\n    deleteAPIStandard(handle: $handle)\n  }\n": types.DeleteApiStandardDocument,
+    "\n  query TwoFactorStatus {\n    viewer {\n      twoFactor {\n        enabled\n        enabledAt\n        pending\n        recoveryCodesLeft\n        requiredByOrganization\n      }\n    }\n  }\n": types.TwoFactorStatusDocument,
+    "\n  mutation EnrollTwoFactor {\n    enrollTwoFactor {\n      secret\n      uri\n    }\n  }\n": types.EnrollTwoFactorDocument,
+    "\n  mutation ConfirmTwoFactor($code: String!) {\n    confirmTwoFactor(code: $code)\n  }\n": types.ConfirmTwoFactorDocument,
+    "\n  mutation RegenerateRecoveryCodes($code: String!) {\n    regenerateRecoveryCodes(code: $code)\n  }\n": types.RegenerateRecoveryCodesDocument,
+    "\n  mutation DisableTwoFactor($password: String!, $code: String!) {\n    disableTwoFactor(password: $password, code: $code)\n  }\n": types.DisableTwoFactorDocument,
+    "\n  mutation LoginTwoFactor($challenge: String!, $code: String!) {\n    loginTwoFactor(challenge: $challenge, code: $code) {\n      token\n    }\n  }\n": types.LoginTwoFactorDocument,
+    "\n  mutation SetRequireTwoFactor($required: Boolean!) {\n    setRequireTwoFactor(required: $required) {\n      id\n      requireTwoFactor\n    }\n  }\n": types.SetRequireTwoFactorDocument,
+    "\n  query OrganizationTwoFactor {\n    viewer {\n      twoFactor {\n        enabled\n        requiredByOrganization\n      }\n    }\n  }\n": types.OrganizationTwoFactorDocument,
+    "\n  mutation ResetTwoFactor($userId: ID!) {\n    resetTwoFactor(userId: $userId)\n  }\n": types.ResetTwoFactorDocument,
     "\n  fragment UsageRecordFields on UsageRecord {\n    id\n    createdAt\n    requestID\n    serviceID\n    apiKeyID\n    protocol\n    providerProtocol\n    endpoint\n    model\n    inputTokens\n    outputTokens\n    cachedInputTokens\n    cacheWriteTokens\n    cost\n    priced\n    status\n    error\n    latencyUs\n    ttfbUs\n    streamed\n    partial\n  }\n": types.UsageRecordFieldsFragmentDoc,
     "\n  query UsageLog($after: Cursor, $where: UsageRecordWhereInput) {\n    usageRecords(first: 50, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      totalCountIsExact\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...UsageRecordFields\n        }\n      }\n    }\n  }\n": types.UsageLogDocument,
     "\n  query UsageRecordDetail($id: ID!) {\n    usageRecords(first: 1, where: { id: $id }) {\n      edges {\n        node {\n          ...UsageRecordFields\n          credentialID\n          cacheWrite1hTokens\n          attempts {\n            targetID\n            credentialID\n            status\n            latencyMs\n            error\n          }\n        }\n      }\n    }\n  }\n": types.UsageRecordDetailDocument,
@@ -173,7 +191,7 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n"];
+export function graphql(source: "\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      mustEnrollTwoFactor\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer {\n      username\n      role\n      isManagementKey\n      isInstanceAdmin\n      mustEnrollTwoFactor\n      organization {\n        id\n        name\n      }\n      memberships {\n        role\n        organization {\n          id\n          name\n        }\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -273,11 +291,11 @@ export function graphql(source: "\n  mutation DeleteProviderCredential($id: ID!)
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n"): (typeof documents)["\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n    }\n  }\n"];
+export function graphql(source: "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n      twoFactorChallenge\n    }\n  }\n"): (typeof documents)["\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      expiresAt\n      twoFactorChallenge\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n    }\n  }\n"): (typeof documents)["\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n    }\n  }\n"];
+export function graphql(source: "\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n      twoFactorEnabled\n    }\n  }\n"): (typeof documents)["\n  query Members {\n    members {\n      userId\n      username\n      role\n      joinedAt\n      lastLoginAt\n      isViewer\n      twoFactorEnabled\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -426,6 +444,42 @@ export function graphql(source: "\n  mutation UpdateAPIStandard($handle: String!
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation DeleteAPIStandard($handle: String!) {\n    deleteAPIStandard(handle: $handle)\n  }\n"): (typeof documents)["\n  mutation DeleteAPIStandard($handle: String!) {\n    deleteAPIStandard(handle: $handle)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TwoFactorStatus {\n    viewer {\n      twoFactor {\n        enabled\n        enabledAt\n        pending\n        recoveryCodesLeft\n        requiredByOrganization\n      }\n    }\n  }\n"): (typeof documents)["\n  query TwoFactorStatus {\n    viewer {\n      twoFactor {\n        enabled\n        enabledAt\n        pending\n        recoveryCodesLeft\n        requiredByOrganization\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EnrollTwoFactor {\n    enrollTwoFactor {\n      secret\n      uri\n    }\n  }\n"): (typeof documents)["\n  mutation EnrollTwoFactor {\n    enrollTwoFactor {\n      secret\n      uri\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConfirmTwoFactor($code: String!) {\n    confirmTwoFactor(code: $code)\n  }\n"): (typeof documents)["\n  mutation ConfirmTwoFactor($code: String!) {\n    confirmTwoFactor(code: $code)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RegenerateRecoveryCodes($code: String!) {\n    regenerateRecoveryCodes(code: $code)\n  }\n"): (typeof documents)["\n  mutation RegenerateRecoveryCodes($code: String!) {\n    regenerateRecoveryCodes(code: $code)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DisableTwoFactor($password: String!, $code: String!) {\n    disableTwoFactor(password: $password, code: $code)\n  }\n"): (typeof documents)["\n  mutation DisableTwoFactor($password: String!, $code: String!) {\n    disableTwoFactor(password: $password, code: $code)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LoginTwoFactor($challenge: String!, $code: String!) {\n    loginTwoFactor(challenge: $challenge, code: $code) {\n      token\n    }\n  }\n"): (typeof documents)["\n  mutation LoginTwoFactor($challenge: String!, $code: String!) {\n    loginTwoFactor(challenge: $challenge, code: $code) {\n      token\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetRequireTwoFactor($required: Boolean!) {\n    setRequireTwoFactor(required: $required) {\n      id\n      requireTwoFactor\n    }\n  }\n"): (typeof documents)["\n  mutation SetRequireTwoFactor($required: Boolean!) {\n    setRequireTwoFactor(required: $required) {\n      id\n      requireTwoFactor\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query OrganizationTwoFactor {\n    viewer {\n      twoFactor {\n        enabled\n        requiredByOrganization\n      }\n    }\n  }\n"): (typeof documents)["\n  query OrganizationTwoFactor {\n    viewer {\n      twoFactor {\n        enabled\n        requiredByOrganization\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ResetTwoFactor($userId: ID!) {\n    resetTwoFactor(userId: $userId)\n  }\n"): (typeof documents)["\n  mutation ResetTwoFactor($userId: ID!) {\n    resetTwoFactor(userId: $userId)\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

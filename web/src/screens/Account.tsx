@@ -6,6 +6,7 @@ import { formatRelative, formatTime } from '../format';
 import { clearToken, setToken } from '../session';
 import { useViewer } from '../viewer';
 import { Badge, Confirm, ErrorNote, Loading, Page, ScrollBox, TextField } from '../ui';
+import { TwoFactorCard } from './TwoFactor';
 
 const SESSIONS_CONTEXT = { additionalTypenames: ['Session'] };
 
@@ -50,6 +51,7 @@ export function Account() {
   return (
     <Page title="My account" intro={`${viewer.username} in ${viewer.organization}`}>
       <PasswordCard />
+      <TwoFactorCard />
       <SessionsCard />
     </Page>
   );

@@ -5,12 +5,14 @@ import { setToken } from '../session';
 import { describeError } from '../errors';
 import { ErrorNote, TextField } from '../ui';
 import { SingleSignOnButton, useFinishSignOn, useLoginOptions } from './SingleSignOn';
+import { TwoFactorLoginStep } from './TwoFactor';
 
 const LoginMutation = graphql(`
   mutation Login($username: String!, $password: String!) {
     login(username: $username, password: $password) {
       token
       expiresAt
+      twoFactorChallenge
     }
   }
 `);
@@ -22,6 +24,7 @@ export function Login() {
   const [localError, setLocalError] = useState<string | null>(null);
   const options = useLoginOptions();
   const signOn = useFinishSignOn();
+  const [challenge, setChallenge] = useState<string | null>(null);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -32,6 +35,15 @@ export function Login() {
     }
     const r = await login({ username: username.trim(), password });
     if (r.data?.login.token) setToken(r.data.login.token);
+    else if (r.data?.login.twoFactorChallenge) setChallenge(r.data.login.twoFactorChallenge);
+  }
+
+  if (challenge) {
+    return (
+      <main className="login">
+        <TwoFactorLoginStep challenge={challenge} onCancel={() => { setChallenge(null); setPassword(''); }} />
+      </main>
+    );
   }
 
   const problem = describeError(result.error);

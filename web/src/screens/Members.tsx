@@ -5,6 +5,7 @@ import { describeError, noProblem, type Problem } from '../errors';
 import { formatRelative, formatTime } from '../format';
 import { useCanEdit, useViewer } from '../viewer';
 import { Badge, Confirm, ErrorNote, Loading, ScrollBox, SecretReveal, SelectField, TextField } from '../ui';
+import { RequireTwoFactorCard, ResetTwoFactorButton } from './TwoFactor';
 
 // Lists refetch when a mutation touches these types, even while empty.
 const LIST_CONTEXT = { additionalTypenames: ['Member', 'Invitation', 'CreatedInvitation'] };
@@ -18,6 +19,7 @@ const MembersQuery = graphql(`
       joinedAt
       lastLoginAt
       isViewer
+      twoFactorEnabled
     }
   }
 `);
@@ -82,6 +84,7 @@ export function Members() {
   return (
     <>
       {canEdit && <InviteCard />}
+      {canEdit && <RequireTwoFactorCard />}
       <section className="card" aria-labelledby="members-title">
         <h2 id="members-title">Members</h2>
         {!data && fetching && <Loading what="Loading members" />}
@@ -94,6 +97,7 @@ export function Members() {
                 <th scope="col">Role</th>
                 <th scope="col">Joined</th>
                 <th scope="col">Last login</th>
+                <th scope="col">Two-factor</th>
                 {canEdit && <th scope="col"><span className="sr-only">Actions</span></th>}
               </tr>
             </thead>
@@ -110,7 +114,7 @@ export function Members() {
   );
 }
 
-type MemberInfo = { userId: string; username: string; role: 'admin' | 'member'; joinedAt: string; lastLoginAt?: string | null; isViewer: boolean };
+type MemberInfo = { userId: string; username: string; role: 'admin' | 'member'; joinedAt: string; lastLoginAt?: string | null; isViewer: boolean; twoFactorEnabled: boolean };
 
 function MemberRow({ member, canEdit }: { member: MemberInfo; canEdit: boolean }) {
   const [roleResult, setRole] = useMutation(UpdateMemberRole);
@@ -148,8 +152,10 @@ function MemberRow({ member, canEdit }: { member: MemberInfo; canEdit: boolean }
       </td>
       <td title={formatTime(member.joinedAt)}>{formatRelative(member.joinedAt)}</td>
       <td>{member.lastLoginAt ? formatRelative(member.lastLoginAt) : 'never'}</td>
+      <td>{member.twoFactorEnabled ? <Badge tone="ok">on</Badge> : 'off'}</td>
       {canEdit && (
         <td>
+          {member.twoFactorEnabled && !member.isViewer && <ResetTwoFactorButton userId={member.userId} username={member.username} />}
           <button type="button" className="danger" onClick={() => { setProblem(noProblem); setConfirm(true); }}>Remove</button>
           <Confirm open={confirm} title={`Remove ${member.username}?`} confirmLabel="Remove" busy={removeResult.fetching}
             problem={problem} onConfirm={doRemove} onClose={() => setConfirm(false)}>
