@@ -94,7 +94,7 @@ func TestHandoffIsSingleUse(t *testing.T) {
 		tokens, _ := NewTokens("test-jwt-secret-test-jwt-secret", time.Hour)
 		a := NewAuthenticator(db.Client, tokens, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		o := &OIDC{auth: a}
-		sess, err := a.Login(ctx, LoginRequest{Username: "admin", Password: "admin password 0123"})
+		sess, _, err := a.Login(ctx, LoginRequest{Username: "admin", Password: "admin password 0123"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestHandoffIsSingleUse(t *testing.T) {
 			t.Fatalf("the exchanged token resolves to %v, %v", v, err)
 		}
 
-		late, _ := a.Login(ctx, LoginRequest{Username: "admin", Password: "admin password 0123"})
+		late, _, _ := a.Login(ctx, LoginRequest{Username: "admin", Password: "admin password 0123"})
 		code, _ = o.startHandoff(ctx, late)
 		a.now = func() time.Time { return time.Now().Add(61 * time.Second) }
 		if _, _, err := o.exchange(ctx, code); !errors.Is(err, errHandoffUsed) {
