@@ -11,11 +11,7 @@ import (
 // only expand the schema (docs/upgrades.md), so such a binary may still
 // serve; it must not migrate.
 func Ahead(ctx context.Context, db *sql.DB, dialectName string) ([]string, error) {
-	all, err := Load(dialectName)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := appliedVersions(ctx, db, dialectName)
+	all, applied, err := loadApplied(ctx, db, dialectName)
 	if err != nil {
 		return nil, err
 	}
