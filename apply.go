@@ -83,6 +83,12 @@ func (t *declareTarget) open(ctx context.Context, cfg *config.Config, getenv fun
 		return nil, nil, err
 	}
 	closeAll := func() { db.Close() }
+	if readOnly {
+		if err := refusePending(ctx, db); err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+	}
 	orgID, err := t.orgID(ctx, db, readOnly)
 	switch {
 	case err != nil:
@@ -141,15 +147,10 @@ func existingDatabase(cfg *config.Config) error {
 // orgID is the organization t names; readOnly, the default one must exist
 // already (and is otherwise created, as the gateway does at start).
 func (t *declareTarget) orgID(ctx context.Context, db *database.DB, readOnly bool) (int, error) {
-	if readOnly {
-		if err := refusePending(ctx, db); err != nil {
-			return 0, err
-		}
-	}
 	if t.organization == "" && readOnly {
 		org, err := db.Client.Organization.Query().Where(organization.IsDefault(true)).Only(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("the default organization: %w", err)
+			return 0, fmt.Errorf("no default organization to read (the gateway makes it at its first start, apply without --dry-run too): %w", err)
 		}
 		return org.ID, nil
 	}
