@@ -95,7 +95,9 @@ func buildCommit() (string, error) {
 		return "", fmt.Errorf("git archive %s: %w", commit, err)
 	}
 	bin := filepath.Join(dir, "sluice-previous")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	// Without -trimpath the temporary directory is part of every
+	// package's build cache key: each run would compile the whole tree.
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
 	build.Dir = src
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build the previous release %s: %v\n%s", commit, err, out)
