@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -42,8 +43,10 @@ type runner interface {
 	ReadState(ctx context.Context) (*declare.State, error)
 }
 
-// open returns the applier t names, and what to close after it.
-func (t *declareTarget) open(ctx context.Context, cfg *config.Config, getenv func(string) string, stderr io.Writer, actor string) (runner, func(), error) {
+// open returns the applier t names, and what to close after it. A local
+// database opened readOnly is neither created, migrated nor given the
+// price catalog, and one with pending migrations is refused.
+func (t *declareTarget) open(ctx context.Context, cfg *config.Config, getenv func(string) string, stderr io.Writer, actor string, readOnly bool) (runner, func(), error) {
 	if t.server != "" {
 		if t.organization != "" {
 			return nil, nil, errors.New("--organization is for the local database; with --server the management key's organization is used")
@@ -54,11 +57,16 @@ func (t *declareTarget) open(ctx context.Context, cfg *config.Config, getenv fun
 		}
 		return &declare.Remote{URL: t.server, Key: key, HTTP: &http.Client{Timeout: time.Minute}}, func() {}, nil
 	}
+	if readOnly {
+		if err := existingDatabase(cfg); err != nil {
+			return nil, nil, err
+		}
+	}
 	target, secretsPath, err := databaseTarget(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := cfg.EnsureSecrets(secretsPath, target.Dialect == dialect.SQLite); err != nil {
+	if err := ensureMasterKey(cfg, secretsPath, target.Dialect == dialect.SQLite, readOnly); err != nil {
 		return nil, nil, err
 	}
 	master, err := secrets.ParseMasterKey(cfg.MasterKey)
@@ -70,13 +78,23 @@ func (t *declareTarget) open(ctx context.Context, cfg *config.Config, getenv fun
 		return nil, nil, err
 	}
 	log := newLogger(cfg, stderr)
-	db, _, err := openDatabase(ctx, target, log, true)
+	db, _, err := openDatabase(ctx, target, log, !readOnly)
 	if err != nil {
 		return nil, nil, err
 	}
 	closeAll := func() { db.Close() }
-	orgID, err := t.orgID(ctx, db)
-	if err == nil {
+	if readOnly {
+		if err := refusePending(ctx, db); err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+	}
+	orgID, err := t.orgID(ctx, db, readOnly)
+	switch {
+	case err != nil:
+	case readOnly:
+		// The catalog is checked as the gateway last loaded it.
+	default:
 		// Models are checked against the price catalog, as serve loads it.
 		_, _, err = pricing.Sync(ctx, db.Client)
 	}
@@ -85,7 +103,7 @@ func (t *declareTarget) open(ctx context.Context, cfg *config.Config, getenv fun
 		return nil, nil, err
 	}
 	l := &declare.Local{Client: db.Client, Keyring: keyring, OrgID: orgID, Actor: actor}
-	if db.Dialect != dialect.Postgres {
+	if db.Dialect != dialect.Postgres || readOnly {
 		return l, closeAll, nil
 	}
 	// Running replicas hear the committed changes on the change feed.
@@ -97,7 +115,45 @@ func (t *declareTarget) open(ctx context.Context, cfg *config.Config, getenv fun
 	return announcing{l, feed}, func() { feed.Close(); db.Close() }, nil
 }
 
-func (t *declareTarget) orgID(ctx context.Context, db *database.DB) (int, error) {
+// ensureMasterKey completes cfg's master key from the secrets file beside
+// an embedded database, which is written first when missing unless
+// readOnly.
+func ensureMasterKey(cfg *config.Config, secretsPath string, embedded, readOnly bool) error {
+	if readOnly && cfg.MasterKey != "" {
+		return nil
+	}
+	if readOnly && embedded {
+		if _, err := os.Stat(secretsPath); err != nil {
+			return fmt.Errorf("no master key: set SLUICE_MASTER_KEY or keep the secrets file beside the database (%w)", err)
+		}
+	}
+	_, err := cfg.EnsureSecrets(secretsPath, embedded)
+	return err
+}
+
+// existingDatabase refuses an SQLite file that is not there, which
+// opening would create.
+func existingDatabase(cfg *config.Config) error {
+	target, err := database.ParseURL(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "sluice.db"))
+	if err != nil || target.Path == "" {
+		return err
+	}
+	if _, err := os.Stat(target.Path); err != nil {
+		return fmt.Errorf("no database to read at %s: %w", target.Path, err)
+	}
+	return nil
+}
+
+// orgID is the organization t names; readOnly, the default one must exist
+// already (and is otherwise created, as the gateway does at start).
+func (t *declareTarget) orgID(ctx context.Context, db *database.DB, readOnly bool) (int, error) {
+	if t.organization == "" && readOnly {
+		org, err := db.Client.Organization.Query().Where(organization.IsDefault(true)).Only(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("no default organization to read (the gateway makes it at its first start, apply without --dry-run too): %w", err)
+		}
+		return org.ID, nil
+	}
 	if t.organization == "" {
 		org, err := auth.DefaultOrganization(ctx, db.Client)
 		if err != nil {
@@ -144,7 +200,7 @@ func applyCommand(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
-	r, done, err := t.open(ctx, cfg, getenv, stderr, "command line: sluice apply -f "+file)
+	r, done, err := t.open(ctx, cfg, getenv, stderr, "command line: sluice apply -f "+file, dryRun)
 	if err != nil {
 		return err
 	}
@@ -176,7 +232,7 @@ func exportCommand(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	r, done, err := t.open(ctx, cfg, getenv, stderr, "command line: sluice export")
+	r, done, err := t.open(ctx, cfg, getenv, stderr, "command line: sluice export", true)
 	if err != nil {
 		return err
 	}

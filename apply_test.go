@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"entgo.io/ent/dialect"
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/clientkey"
@@ -16,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/migrations"
 	"github.com/sluicehq/sluice/secrets"
 )
 
@@ -227,12 +231,25 @@ func TestApplyThroughTheAPI(t *testing.T) {
 	})
 }
 
-// TestApplyExampleDryRunLocally: the README's example plans against a
-// fresh embedded database and changes nothing.
+// TestApplyExampleDryRunLocally: the README's example plans against an
+// embedded database and changes nothing; with no database yet, the dry run
+// and the export refuse and create nothing.
 func TestApplyExampleDryRunLocally(t *testing.T) {
 	dir := t.TempDir()
 	file, vars := exampleFile(t, dir)
-	getenv := getenvOf(vars, "SLUICE_DATA_DIR", dir)
+	data := filepath.Join(dir, "data")
+	getenv := getenvOf(vars, "SLUICE_DATA_DIR", data)
+	for _, args := range [][]string{{"apply", "-f", file, "--dry-run"}, {"export"}} {
+		if code, _, errOut := runCLI(getenv, args...); code != 1 || !strings.Contains(errOut, "no database to read") {
+			t.Errorf("%v with no database: exit %d %q, want a refusal", args, code, errOut)
+		}
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Fatalf("a refused dry run or export made the data directory: %v", err)
+	}
+	if code, out, errOut := runCLI(getenv, "apply", "-f", write(t, filepath.Join(dir, "empty.yaml"), "services: []\n")); code != 0 {
+		t.Fatalf("apply an empty file: exit %d\n%s%s", code, out, errOut)
+	}
 	code, out, errOut := runCLI(getenv, "apply", "-f", file, "--dry-run")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
@@ -245,6 +262,91 @@ func TestApplyExampleDryRunLocally(t *testing.T) {
 	if code, out, _ := runCLI(getenv, "export"); code != 0 || !strings.Contains(out, "services: []") {
 		t.Errorf("after a dry run the export should have no services: exit %d\n%s", code, out)
 	}
+}
+
+// TestApplyDryRunAndExportOnlyRead: on a database with a migration still
+// pending, `apply --dry-run` and `export` refuse, naming sluice migrate,
+// and leave it pending; on a migrated one they answer and every table
+// keeps its rows (no migration, no price catalog sync, no audit event).
+func TestApplyDryRunAndExportOnlyRead(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		ctx := context.Background()
+		dir := t.TempDir()
+		file, vars := exampleFile(t, dir)
+		target := testenv.Target(t, d)
+		getenv := getenvOf(vars, "DATABASE_URL", testenv.URL(target), "SLUICE_MASTER_KEY", testMasterKey, "SLUICE_JWT_SECRET", testJWT)
+		if code, out, errOut := runCLI(getenv, "apply", "-f", write(t, filepath.Join(dir, "empty.yaml"), "services: []\n")); code != 0 {
+			t.Fatalf("apply an empty file: exit %d\n%s%s", code, out, errOut)
+		}
+		db := openTarget(t, target)
+		defer db.Close()
+		all, err := migrations.Load(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := all[len(all)-1].Version
+		if _, err := db.SQL.Exec(database.Rebind(d, "DELETE FROM sluice_schema_migrations WHERE version = ?"), last); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"apply", "-f", file, "--dry-run"}, {"export"}} {
+			code, _, errOut := runCLI(getenv, args...)
+			if code != 1 || !strings.Contains(errOut, "run sluice migrate first") || !strings.Contains(errOut, last) {
+				t.Errorf("%v with a pending migration: exit %d %q, want a refusal naming %s and sluice migrate", args, code, errOut, last)
+			}
+		}
+		if pending, err := migrations.Pending(ctx, db.SQL, d); err != nil || len(pending) != 1 {
+			t.Fatalf("after the refusals: %d pending, %v; want the one left pending", len(pending), err)
+		}
+		if _, err := db.SQL.Exec(database.Rebind(d, "INSERT INTO sluice_schema_migrations (version, name, applied_at) VALUES (?, ?, CURRENT_TIMESTAMP)"), last, all[len(all)-1].Name); err != nil {
+			t.Fatal(err)
+		}
+		// Prices the catalog would restore: a sync would put them back.
+		if _, err := db.SQL.Exec("DELETE FROM model_prices WHERE customized = false"); err != nil {
+			t.Fatal(err)
+		}
+		before := rowCounts(t, db)
+		code, out, errOut := runCLI(getenv, "apply", "-f", file, "--dry-run")
+		if code != 0 || !strings.Contains(out, "+ create service chat") {
+			t.Errorf("dry run: exit %d\n%s%s", code, out, errOut)
+		}
+		if code, out, errOut := runCLI(getenv, "export"); code != 0 || !strings.Contains(out, "services: []") {
+			t.Errorf("export: exit %d\n%s%s", code, out, errOut)
+		}
+		if after := rowCounts(t, db); !maps.Equal(before, after) {
+			t.Errorf("the dry run and the export changed rows: before %v, after %v", before, after)
+		}
+	})
+}
+
+// rowCounts counts the rows of every table.
+func rowCounts(t *testing.T, db *database.DB) map[string]int {
+	t.Helper()
+	q := "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+	if db.Dialect == dialect.SQLite {
+		q = "SELECT name FROM sqlite_master WHERE type = 'table'"
+	}
+	rows, err := db.SQL.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	counts := map[string]int{}
+	for _, table := range tables {
+		var n int
+		if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM "` + table + `"`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		counts[table] = n
+	}
+	return counts
 }
 
 // noChanges reports whether a plan's output says it changes nothing (it

@@ -56,13 +56,20 @@ type process struct {
 // startProcess runs the binary with env on a free port and waits for it.
 func startProcess(t *testing.T, env map[string]string) *process {
 	t.Helper()
+	return startProcessOf(t, sluiceBinary(t), env)
+}
+
+// startProcessOf runs the gateway binary bin with env on a free port and
+// waits for it.
+func startProcessOf(t *testing.T, bin string, env map[string]string) *process {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(sluiceBinary(t), "serve", "--addr", addr)
+	cmd := exec.Command(bin, "serve", "--addr", addr)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -697,7 +697,8 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	return nil
 }
 
-// migrate applies pending migrations, or with --dry-run prints their SQL.
+// migrate applies pending migrations, or with --dry-run prints their SQL;
+// it refuses a database a later release migrated.
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var dry bool
 	cfg, err := config.ParseCommand("sluice migrate", args, getenv, stdout, func(fs *flag.FlagSet) {
@@ -710,11 +711,15 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	db, ran, err := openDatabase(ctx, target, newLogger(cfg, stderr), !dry)
+	log := newLogger(cfg, stderr)
+	db, _, err := openDatabase(ctx, target, log, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if err := refuseAhead(ctx, db); err != nil {
+		return err
+	}
 	if dry {
 		pending, err := migrations.Pending(ctx, db.SQL, db.Dialect)
 		if err != nil {
@@ -727,6 +732,10 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 			fmt.Fprintf(stdout, "-- migration %s_%s\n%s\n", m.Version, m.Name, m.SQL)
 		}
 		return nil
+	}
+	ran, err := applyMigrations(ctx, db, log)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "%d migration(s) applied\n", len(ran))
 	return nil

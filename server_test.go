@@ -308,6 +308,41 @@ func TestMigrateCommand(t *testing.T) {
 	})
 }
 
+// TestDatabaseAhead: on a database a later release migrated, `sluice
+// migrate` (and its dry run) refuses and names the migrations it does not
+// have, while serve starts without migrating and warns that the database
+// is ahead, as an older replica restarting during a rolling upgrade must.
+func TestDatabaseAhead(t *testing.T) {
+	testenv.EachDialect(t, func(t *testing.T, d string) {
+		target := testenv.Target(t, d)
+		getenv := env("DATABASE_URL", testenv.URL(target), "SLUICE_MASTER_KEY", testMasterKey, "SLUICE_JWT_SECRET", testJWT)
+		if code := run(context.Background(), []string{"migrate"}, getenv, io.Discard, io.Discard); code != 0 {
+			t.Fatalf("migrate exit %d", code)
+		}
+		db := openTarget(t, target)
+		const later = "29991231235959"
+		if _, err := db.SQL.Exec(database.Rebind(d, "INSERT INTO sluice_schema_migrations (version, name, applied_at) VALUES (?, 'from_a_later_release', CURRENT_TIMESTAMP)"), later); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		for _, args := range [][]string{{"migrate"}, {"migrate", "--dry-run"}} {
+			var errs bytes.Buffer
+			code := run(context.Background(), args, getenv, io.Discard, &errs)
+			if code != 1 || !strings.Contains(errs.String(), later) || !strings.Contains(errs.String(), "later release migrated it") {
+				t.Errorf("%v on a database ahead: exit %d, %q; want a refusal naming %s", args, code, errs.String(), later)
+			}
+		}
+		base, stop := startBinary(t, getenv)
+		if code, body := probe(t, base, "/readyz"); code != 200 {
+			t.Fatalf("serve on a database ahead: /readyz = %d %q", code, body)
+		}
+		code, logs := stop()
+		if code != 0 || !strings.Contains(logs, "the database is ahead of this binary") || !strings.Contains(logs, later) {
+			t.Fatalf("serve on a database ahead: exit %d, no warning naming %s:\n%s", code, later, logs)
+		}
+	})
+}
+
 // TestBootstrapAdminAndRecovery: the first start creates "admin" with a
 // generated password printed once; login works with it; `admin
 // reset-password` and `admin create` work from the command line.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/apikey"
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/modelprice"
@@ -115,9 +116,13 @@ func readLocal(ctx context.Context, client *ent.Client, kr *secrets.Keyring, org
 	if err != nil {
 		return nil, fmt.Errorf("read credentials: %w", err)
 	}
+	owners := map[int]string{} // service ID → the credential key it owns
 	for _, c := range creds {
 		key := credKey(c.Provider, c.AccountKey)
 		st.CredIDs[key], st.CredNames[c.ID] = c.ID, key
+		if c.OwnerServiceID != nil {
+			owners[*c.OwnerServiceID] = key
+		}
 		cr := Credential{Name: c.AccountKey, Provider: c.Provider, DisplayName: c.DisplayName, Active: boolp(c.Active)}
 		if c.BaseURL != nil {
 			cr.BaseURL = *c.BaseURL
@@ -153,6 +158,9 @@ func readLocal(ctx context.Context, client *ent.Client, kr *secrets.Keyring, org
 			sv.Credential = credName(st.CredNames[*s.CredentialID])
 		}
 		st.ServiceIDs[s.ServiceName] = s.ID
+		if own, ok := owners[s.ID]; ok {
+			st.OwnedCredential[s.ServiceName] = own
+		}
 		st.TargetIDs[s.ServiceName] = map[string]int{}
 		for _, t := range s.Edges.Targets {
 			key := st.CredNames[t.CredentialID]
@@ -162,8 +170,30 @@ func readLocal(ctx context.Context, client *ent.Client, kr *secrets.Keyring, org
 		}
 		st.Services = append(st.Services, normalService(sv))
 	}
+	st.OwnersKnown = true
+	if err := readServiceKeys(ctx, client, st); err != nil {
+		return nil, err
+	}
 	st.sort()
 	return st, nil
+}
+
+// readServiceKeys lists each service's API keys by name.
+func readServiceKeys(ctx context.Context, client *ent.Client, st *State) error {
+	names := map[int]string{}
+	for name, id := range st.ServiceIDs {
+		names[id] = name
+	}
+	keys, err := client.APIKey.Query().Where(apikey.ServiceIDNotNil()).Order(ent.Asc(apikey.FieldName), ent.Asc(apikey.FieldID)).All(ctx)
+	if err != nil {
+		return fmt.Errorf("read API keys: %w", err)
+	}
+	for _, k := range keys {
+		if svc, ok := names[*k.ServiceID]; ok {
+			st.ServiceKeys[svc] = append(st.ServiceKeys[svc], k.Name)
+		}
+	}
+	return nil
 }
 
 func usdp(m *money.Micros) *USD {

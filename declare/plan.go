@@ -296,6 +296,12 @@ func (p *planner) credentials() error {
 	for _, c := range p.cur.Credentials {
 		key := credKey(c.Provider, c.Name)
 		if !named[key] {
+			if err := p.refusePrunedCredential(key); err != nil {
+				return err
+			}
+			if p.goesWithService(key) {
+				continue
+			}
 			p.prune(Change{Action: Delete, Kind: KindCredential, Name: key, id: p.cur.CredIDs[key]})
 		}
 	}
@@ -350,8 +356,14 @@ func (p *planner) services() error {
 		p.targets(want, old.Targets)
 	}
 	for _, s := range p.cur.Services {
-		if !named[s.Name] {
-			p.prune(Change{Action: Delete, Kind: KindService, Name: s.Name, id: p.cur.ServiceIDs[s.Name]})
+		if !named[s.Name] && !p.opts.Prune {
+			p.prune(Change{Action: Delete, Kind: KindService, Name: s.Name})
+		} else if !named[s.Name] {
+			c, err := p.serviceDeletion(s)
+			if err != nil {
+				return err
+			}
+			p.prune(c)
 		}
 	}
 	return nil

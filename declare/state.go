@@ -28,6 +28,15 @@ type State struct {
 	Webhook    SecretState
 	ServiceIDs map[string]int
 	TargetIDs  map[string]map[string]int // service → credential key → target ID
+
+	// ServiceKeys lists each service's API keys by name: pruning the
+	// service deletes them.
+	ServiceKeys map[string][]string
+	// OwnedCredential is the credential key made from each service's
+	// providerApiKey, deleted with the service unless another uses it;
+	// OwnersKnown says the reader could tell (the admin API does not).
+	OwnedCredential map[string]string
+	OwnersKnown     bool
 }
 
 // SecretState is what a reader knows of a stored secret: whether one is
@@ -57,7 +66,8 @@ func lastFour(v string) string { return secrets.LastFour(v) }
 // NewState returns an empty state with its maps made.
 func NewState() *State {
 	return &State{PriceIDs: map[string]int{}, Customized: map[string]bool{}, CredIDs: map[string]int{}, CredNames: map[int]string{},
-		Keys: map[string]SecretState{}, ServiceIDs: map[string]int{}, TargetIDs: map[string]map[string]int{}}
+		Keys: map[string]SecretState{}, ServiceIDs: map[string]int{}, TargetIDs: map[string]map[string]int{},
+		ServiceKeys: map[string][]string{}, OwnedCredential: map[string]string{}}
 }
 
 // sort puts the state's lists in the order a file lists them: by

@@ -95,11 +95,7 @@ func folder(dialectName string) (string, error) {
 
 // Pending returns the migrations not yet applied to db.
 func Pending(ctx context.Context, db *sql.DB, dialectName string) ([]Migration, error) {
-	all, err := Load(dialectName)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := appliedVersions(ctx, db, dialectName)
+	all, applied, err := loadApplied(ctx, db, dialectName)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +106,17 @@ func Pending(ctx context.Context, db *sql.DB, dialectName string) ([]Migration, 
 		}
 	}
 	return pending, nil
+}
+
+// loadApplied returns the migrations of the dialect and the versions
+// applied to db.
+func loadApplied(ctx context.Context, db *sql.DB, dialectName string) ([]Migration, map[string]bool, error) {
+	all, err := Load(dialectName)
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, err := appliedVersions(ctx, db, dialectName)
+	return all, applied, err
 }
 
 // Apply runs every pending migration and returns those it ran. On
