@@ -108,7 +108,7 @@ func (a *Authenticator) Resolve(ctx context.Context, credential string) (*Viewer
 		Username:      m.Edges.User.Username,
 		SessionID:     c.SessionID,
 	}
-	if mustEnroll(m.Edges.User, m.Edges.Organization) {
+	if a.mustEnroll(m.Edges.User, m.Edges.Organization) {
 		v.MustEnrollTwoFactor = true
 		return nil, &EnrollmentRequiredError{Viewer: v}
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/ent"
 )
 
 // TestTOTPCodeRFC6238: the codes are RFC 6238's test vectors for SHA-1,
@@ -135,5 +137,36 @@ func TestRecoveryCodes(t *testing.T) {
 		if got := hashRecoveryCode(tc.typed) == hashes[0]; got != tc.match {
 			t.Errorf("%q matches %v, want %v", tc.typed, got, tc.match)
 		}
+	}
+}
+
+// TestMustEnroll: an organization's two-factor requirement holds back
+// the people who can log in with a password and have not turned it on,
+// never those who can only sign in through single sign-on.
+func TestMustEnroll(t *testing.T) {
+	on, required, free := time.Now(), true, false
+	strict := &ent.Organization{RequireTwoFactor: &required}
+	for _, tc := range []struct {
+		name         string
+		org          *ent.Organization
+		passwordHash string
+		enabled      *time.Time
+		passwordOff  bool
+		mustEnroll   bool
+	}{
+		{"password account without two-factor", strict, "hash", nil, false, true},
+		{"password account with two-factor", strict, "hash", &on, false, false},
+		{"organization not requiring it", &ent.Organization{RequireTwoFactor: &free}, "hash", nil, false, false},
+		{"organization never set", &ent.Organization{}, "hash", nil, false, false},
+		{"single sign-on account, no password", strict, "", nil, false, false},
+		{"password login turned off", strict, "hash", nil, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &Authenticator{PasswordLoginOff: tc.passwordOff}
+			u := &ent.User{PasswordHash: tc.passwordHash, TotpEnabledAt: tc.enabled}
+			if got := a.mustEnroll(u, tc.org); got != tc.mustEnroll {
+				t.Fatalf("mustEnroll = %v, want %v", got, tc.mustEnroll)
+			}
+		})
 	}
 }

@@ -66,9 +66,12 @@ func EnrollingViewerFrom(ctx context.Context) *Viewer {
 }
 
 // mustEnroll reports whether u, a member of org, may only enroll: org
-// requires two-factor and u has not turned it on.
-func mustEnroll(u *ent.User, org *ent.Organization) bool {
-	return RequiresTwoFactor(org) && u.TotpEnabledAt == nil
+// requires two-factor, u has not turned it on, and u can log in with a
+// password. Someone who can only sign in through single sign-on (no
+// password of their own, or password login turned off) answers to their
+// identity provider's second factor, which a code here would not add to.
+func (a *Authenticator) mustEnroll(u *ent.User, org *ent.Organization) bool {
+	return RequiresTwoFactor(org) && u.TotpEnabledAt == nil && u.PasswordHash != "" && !a.PasswordLoginOff
 }
 
 // RequiresTwoFactor reports whether org requires two-factor of its members.
