@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/accesslog"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/traceid"
 )
@@ -339,4 +340,12 @@ func TestTraceOff(t *testing.T) {
 			t.Errorf("access log lines:\n%s\nwant the client's trace id on the first only", lines.String())
 		}
 	})
+}
+
+func traceIDsOf(recs []*ent.UsageRecord) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.TraceID
+	}
+	return out
 }
