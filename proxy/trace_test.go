@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/traceid"
 )
@@ -144,17 +145,19 @@ func TestTraceChat(t *testing.T) {
 		model    string
 		finish   string
 	}{
-		{"not streamed", false, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, tracedChatBody) }, "gpt-test", `[stop]`},
-		{"streamed", true, func(w http.ResponseWriter, r *http.Request, body []byte) { sseEvents(w, tracedStream...) }, "gpt-test-0613", `[length]`},
+		{"not streamed", false, func(w http.ResponseWriter, r *http.Request, body []byte) { answerJSON(w, 200, tracedChatBody) }, "gpt-test", `["stop"]`},
+		{"streamed", true, func(w http.ResponseWriter, r *http.Request, body []byte) { sseEvents(w, tracedStream...) }, "gpt-test-0613", `["length"]`},
 	}
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
-		for _, c := range cases {
+		for i, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				f, exp := tracedFixture(t, db)
 				up := newUpstream(t, c.respond)
 				_, key := f.addService(serviceSpec{name: "traced-" + strings.ReplaceAll(c.name, " ", "-"), provider: "openai",
 					baseURL: up.srv.URL, secret: "sk-provider-traced-secret", models: []string{"gpt-test"}})
-				f.price("openai", "gpt-test", 1_000_000, 2_000_000, 0, "chat")
+				if i == 0 { // prices are the instance's, shared by the cases
+					f.price("openai", "gpt-test", 1_000_000, 2_000_000, 0, modelprice.KindText)
+				}
 				body := secretPrompt
 				if c.streamed {
 					body = strings.Replace(body, `{"model"`, `{"stream":true,"model"`, 1)
