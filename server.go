@@ -23,6 +23,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/rs/cors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/accesslog"
 	"github.com/sluicehq/sluice/auth"
@@ -48,6 +49,7 @@ import (
 	"github.com/sluicehq/sluice/proxy"
 	"github.com/sluicehq/sluice/rollup"
 	"github.com/sluicehq/sluice/secrets"
+	"github.com/sluicehq/sluice/tracing"
 	"github.com/sluicehq/sluice/upstream"
 	"github.com/sluicehq/sluice/usageexport"
 	"github.com/sluicehq/sluice/usagefeed"
@@ -131,11 +133,13 @@ type gateway struct {
 	access *accesslog.Writer
 	// sso is single sign-on; nil when off.
 	sso *auth.OIDC
+	// tracer traces proxied requests; nil when tracing is off.
+	tracer trace.Tracer
 }
 
 // openGateway opens and migrates the database, completes the secrets and
 // builds the HTTP routes.
-func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, access *accesslog.Writer) (*gateway, error) {
+func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, access *accesslog.Writer, tracer trace.Tracer) (*gateway, error) {
 	target, secretsPath, err := databaseTarget(cfg)
 	if err != nil {
 		return nil, err
@@ -182,7 +186,7 @@ func openGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, acce
 		return nil, err
 	}
 
-	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, access: access, auth: auth.NewAuthenticator(db.Client, tokens, log),
+	g := &gateway{cfg: cfg, db: db, log: log, keyring: keyring, access: access, tracer: tracer, auth: auth.NewAuthenticator(db.Client, tokens, log),
 		credentialTests: auth.NewLimiter("credential-test", 10, time.Minute),
 		ready:           &health.Readiness{Ping: db.Ping, Log: log}}
 	g.auth.PasswordLoginOff = !cfg.PasswordLogin
@@ -428,6 +432,7 @@ func (g *gateway) startProxy(ctx context.Context) error {
 		FirstByteTimeout:     g.cfg.UpstreamFirstByteTimeout,
 		StreamIdleTimeout:    g.cfg.StreamIdleTimeout,
 		MaxAttempts:          g.cfg.MaxAttempts,
+		Tracer:               g.tracer,
 	})
 	if err != nil {
 		return err
@@ -517,7 +522,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer closeAccess()
-	g, err := openGateway(ctx, cfg, log, access)
+	traces, err := tracing.Start(ctx, tracing.Config{Endpoint: cfg.OTelEndpoint, SampleRatio: cfg.OTelSampleRatio}, getenv)
+	if err != nil {
+		return err
+	}
+	if traces != nil {
+		log.Info("tracing: exporting spans over OTLP/HTTP", "sample_ratio", cfg.OTelSampleRatio)
+	}
+	// Deferred before the gateway's Close, so it runs after it: the spans
+	// of the requests the drain let finish are flushed too.
+	defer flushTraces(traces, cfg.ShutdownTimeout, log)
+	g, err := openGateway(ctx, cfg, log, access, traces.Tracer())
 	if err != nil {
 		return err
 	}
@@ -580,6 +595,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// flushTraces exports the spans still queued, waiting at most timeout.
+func flushTraces(p *tracing.Provider, timeout time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := p.Shutdown(ctx); err != nil {
+		log.Error("tracing: spans lost at shutdown", "err", err)
+	}
 }
 
 // drain stops srv in two steps: it waits up to timeout for the requests in

@@ -23,12 +23,15 @@ import (
 
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/tokens"
+	"github.com/sluicehq/sluice/traceid"
 )
 
 // Entry is what one line says of a request.
 type Entry struct {
-	At             time.Time
-	RequestID      string
+	At        time.Time
+	RequestID string
+	// TraceID is the request's W3C trace id; zero writes none.
+	TraceID        traceid.ID
 	OrganizationID int
 	// Service and Key are names, never the key itself.
 	Service, Key              string
@@ -166,6 +169,11 @@ func AppendLine(b []byte, e *Entry) []byte {
 	b = e.At.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
 	b = appendString(b, "request_id", e.RequestID)
+	if !e.TraceID.IsZero() {
+		b = append(b, `,"trace_id":"`...)
+		b = hexAppend(b, e.TraceID[:])
+		b = append(b, '"')
+	}
 	b = appendInt(b, "organization_id", int64(e.OrganizationID))
 	b = appendString(b, "service", e.Service)
 	b = appendString(b, "key_name", e.Key)
@@ -218,6 +226,14 @@ func appendMillis(b []byte, name string, d time.Duration) []byte {
 }
 
 const hex = "0123456789abcdef"
+
+// hexAppend appends src in lowercase hex.
+func hexAppend(b, src []byte) []byte {
+	for _, c := range src {
+		b = append(b, hex[c>>4], hex[c&0xf])
+	}
+	return b
+}
 
 // appendString writes a JSON string member. Values a client chose (the
 // model) are escaped fully; invalid UTF-8 becomes U+FFFD, so every line

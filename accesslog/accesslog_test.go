@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/tokens"
+	"github.com/sluicehq/sluice/traceid"
 )
 
 func TestAppendLine(t *testing.T) {
@@ -28,6 +29,9 @@ func TestAppendLine(t *testing.T) {
 		{"refused, unpriced", Entry{At: at, RequestID: "req-2", Service: "chat", Key: "app",
 			Model: "made-up", Status: 402, Failure: "budget", Latency: time.Millisecond, Partial: true},
 			`{"time":"2026-12-06T02:04:05.123456789Z","request_id":"req-2","organization_id":0,"service":"chat","key_name":"app","protocol":"","endpoint":"","model":"made-up","status":402,"failure":"budget","input_tokens":0,"output_tokens":0,"latency_ms":1,"partial":true}` + "\n"},
+		{"traced", Entry{At: at, RequestID: "req-3", TraceID: traceid.ID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+			Service: "chat", Key: "app", Model: "m", Status: 200, Latency: time.Millisecond},
+			`{"time":"2026-12-06T02:04:05.123456789Z","request_id":"req-3","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","organization_id":0,"service":"chat","key_name":"app","protocol":"","endpoint":"","model":"m","status":200,"input_tokens":0,"output_tokens":0,"latency_ms":1}` + "\n"},
 		{"a client's odd model name", Entry{At: at, Model: "a\"b\\c\nd\x00\xff\u2028é"},
 			`{"time":"2026-12-06T02:04:05.123456789Z","request_id":"","organization_id":0,"service":"","key_name":"","protocol":"","endpoint":"","model":"a\"b\\c\u000ad\u0000\ufffd\u2028é","status":0,"input_tokens":0,"output_tokens":0,"latency_ms":0}` + "\n"},
 	}

@@ -54,6 +54,13 @@ type Config struct {
 	// AccessLog is where one JSON line per proxied request goes: off
 	// (none), stdout, stderr or a file appended to.
 	AccessLog string
+	// OTelEndpoint is the OTLP/HTTP base URL traces are exported to;
+	// empty leaves it to the standard OTEL_EXPORTER_OTLP_* variables,
+	// and tracing is off when they name none either.
+	OTelEndpoint string
+	// OTelSampleRatio is the share of new traces sampled; a request that
+	// carries a traceparent follows its caller's decision.
+	OTelSampleRatio float64
 	// AnonymousRate and AnonymousBurst limit, per client address, the
 	// GraphQL requests without a valid credential and the logins: a token
 	// bucket refilled at AnonymousRate a second; 0 turns it off.
@@ -215,6 +222,23 @@ var settings = []setting{
 				return errors.New("access log: use off, stdout, stderr or a file path")
 			}
 			c.AccessLog = v
+			return nil
+		}},
+	{"otel-endpoint", "SLUICE_OTEL_ENDPOINT", "", "OTLP/HTTP base URL to export OpenTelemetry traces to (e.g. http://collector:4318; spans go to its /v1/traces); empty: the standard OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, and tracing is off when neither is set",
+		func(c *Config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+				return fmt.Errorf("otel endpoint %q: use an http:// or https:// URL such as http://collector:4318", v)
+			}
+			c.OTelEndpoint = v
+			return nil
+		}},
+	{"otel-sample-ratio", "SLUICE_OTEL_SAMPLE_RATIO", "1", "share of new traces sampled, from 0 to 1; a request whose client sent a traceparent follows its sampled flag (parent-based)",
+		func(c *Config, v string) error {
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(r >= 0 && r <= 1) {
+				return fmt.Errorf("otel sample ratio %q: use a number from 0 to 1", v)
+			}
+			c.OTelSampleRatio = r
 			return nil
 		}},
 	{"deny-private-upstreams", "SLUICE_DENY_PRIVATE_UPSTREAMS", "false", "refuse provider base URLs that resolve to loopback, private or link-local addresses, and connect to no such address: not the proxy, the live-usage probe or budget alert webhooks",

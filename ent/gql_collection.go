@@ -1973,6 +1973,11 @@ func (_q *UsageRecordQuery) collectField(ctx context.Context, oneNode bool, opCt
 				selectedFields = append(selectedFields, usagerecord.FieldProviderProtocol)
 				fieldSeen[usagerecord.FieldProviderProtocol] = struct{}{}
 			}
+		case "traceID":
+			if _, ok := fieldSeen[usagerecord.FieldTraceID]; !ok {
+				selectedFields = append(selectedFields, usagerecord.FieldTraceID)
+				fieldSeen[usagerecord.FieldTraceID] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

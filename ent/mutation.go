@@ -20452,6 +20452,7 @@ type UsageRecordMutation struct {
 	cache_write_1h_tokens    *int64
 	addcache_write_1h_tokens *int64
 	provider_protocol        *string
+	trace_id                 *string
 	clearedFields            map[string]struct{}
 	done                     bool
 	oldValue                 func(context.Context) (*UsageRecord, error)
@@ -21791,6 +21792,55 @@ func (m *UsageRecordMutation) ResetProviderProtocol() {
 	delete(m.clearedFields, usagerecord.FieldProviderProtocol)
 }
 
+// SetTraceID sets the "trace_id" field.
+func (m *UsageRecordMutation) SetTraceID(s string) {
+	m.trace_id = &s
+}
+
+// TraceID returns the value of the "trace_id" field in the mutation.
+func (m *UsageRecordMutation) TraceID() (r string, exists bool) {
+	v := m.trace_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTraceID returns the old "trace_id" field's value of the UsageRecord entity.
+// If the UsageRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageRecordMutation) OldTraceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTraceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTraceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTraceID: %w", err)
+	}
+	return oldValue.TraceID, nil
+}
+
+// ClearTraceID clears the value of the "trace_id" field.
+func (m *UsageRecordMutation) ClearTraceID() {
+	m.trace_id = nil
+	m.clearedFields[usagerecord.FieldTraceID] = struct{}{}
+}
+
+// TraceIDCleared returns if the "trace_id" field was cleared in this mutation.
+func (m *UsageRecordMutation) TraceIDCleared() bool {
+	_, ok := m.clearedFields[usagerecord.FieldTraceID]
+	return ok
+}
+
+// ResetTraceID resets all changes to the "trace_id" field.
+func (m *UsageRecordMutation) ResetTraceID() {
+	m.trace_id = nil
+	delete(m.clearedFields, usagerecord.FieldTraceID)
+}
+
 // Where appends a list predicates to the UsageRecordMutation builder.
 func (m *UsageRecordMutation) Where(ps ...predicate.UsageRecord) {
 	m.predicates = append(m.predicates, ps...)
@@ -21825,7 +21875,7 @@ func (m *UsageRecordMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UsageRecordMutation) Fields() []string {
-	fields := make([]string, 0, 24)
+	fields := make([]string, 0, 25)
 	if m.created_at != nil {
 		fields = append(fields, usagerecord.FieldCreatedAt)
 	}
@@ -21898,6 +21948,9 @@ func (m *UsageRecordMutation) Fields() []string {
 	if m.provider_protocol != nil {
 		fields = append(fields, usagerecord.FieldProviderProtocol)
 	}
+	if m.trace_id != nil {
+		fields = append(fields, usagerecord.FieldTraceID)
+	}
 	return fields
 }
 
@@ -21954,6 +22007,8 @@ func (m *UsageRecordMutation) Field(name string) (ent.Value, bool) {
 		return m.CacheWrite1hTokens()
 	case usagerecord.FieldProviderProtocol:
 		return m.ProviderProtocol()
+	case usagerecord.FieldTraceID:
+		return m.TraceID()
 	}
 	return nil, false
 }
@@ -22011,6 +22066,8 @@ func (m *UsageRecordMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldCacheWrite1hTokens(ctx)
 	case usagerecord.FieldProviderProtocol:
 		return m.OldProviderProtocol(ctx)
+	case usagerecord.FieldTraceID:
+		return m.OldTraceID(ctx)
 	}
 	return nil, fmt.Errorf("unknown UsageRecord field %s", name)
 }
@@ -22187,6 +22244,13 @@ func (m *UsageRecordMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetProviderProtocol(v)
+		return nil
+	case usagerecord.FieldTraceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTraceID(v)
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord field %s", name)
@@ -22398,6 +22462,9 @@ func (m *UsageRecordMutation) ClearedFields() []string {
 	if m.FieldCleared(usagerecord.FieldProviderProtocol) {
 		fields = append(fields, usagerecord.FieldProviderProtocol)
 	}
+	if m.FieldCleared(usagerecord.FieldTraceID) {
+		fields = append(fields, usagerecord.FieldTraceID)
+	}
 	return fields
 }
 
@@ -22432,6 +22499,9 @@ func (m *UsageRecordMutation) ClearField(name string) error {
 		return nil
 	case usagerecord.FieldProviderProtocol:
 		m.ClearProviderProtocol()
+		return nil
+	case usagerecord.FieldTraceID:
+		m.ClearTraceID()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord nullable field %s", name)
@@ -22512,6 +22582,9 @@ func (m *UsageRecordMutation) ResetField(name string) error {
 		return nil
 	case usagerecord.FieldProviderProtocol:
 		m.ResetProviderProtocol()
+		return nil
+	case usagerecord.FieldTraceID:
+		m.ResetTraceID()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageRecord field %s", name)

@@ -68,7 +68,9 @@ type UsageRecord struct {
 	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens,omitempty"`
 	// Wire protocol of the upstream that answered: openai, anthropic, gemini or cohere; differs from protocol when the request was translated.
 	ProviderProtocol string `json:"provider_protocol,omitempty"`
-	selectValues     sql.SelectValues
+	// W3C trace id of the request in hex: the gateway's span's when tracing is on, else the one the client's traceparent carried; empty when neither.
+	TraceID      string `json:"trace_id,omitempty"`
+	selectValues sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -94,6 +96,8 @@ func (*UsageRecord) scanValues(columns []string) ([]any, error) {
 			values[i] = usagerecord.ValueScanner.Endpoint.ScanValue()
 		case usagerecord.FieldProviderProtocol:
 			values[i] = usagerecord.ValueScanner.ProviderProtocol.ScanValue()
+		case usagerecord.FieldTraceID:
+			values[i] = usagerecord.ValueScanner.TraceID.ScanValue()
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -263,6 +267,12 @@ func (_m *UsageRecord) assignValues(columns []string, values []any) error {
 			} else {
 				_m.ProviderProtocol = value
 			}
+		case usagerecord.FieldTraceID:
+			if value, err := usagerecord.ValueScanner.TraceID.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.TraceID = value
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -374,6 +384,9 @@ func (_m *UsageRecord) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("provider_protocol=")
 	builder.WriteString(_m.ProviderProtocol)
+	builder.WriteString(", ")
+	builder.WriteString("trace_id=")
+	builder.WriteString(_m.TraceID)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -288,6 +288,20 @@ func (_c *UsageRecordCreate) SetNillableProviderProtocol(v *string) *UsageRecord
 	return _c
 }
 
+// SetTraceID sets the "trace_id" field.
+func (_c *UsageRecordCreate) SetTraceID(v string) *UsageRecordCreate {
+	_c.mutation.SetTraceID(v)
+	return _c
+}
+
+// SetNillableTraceID sets the "trace_id" field if the given value is not nil.
+func (_c *UsageRecordCreate) SetNillableTraceID(v *string) *UsageRecordCreate {
+	if v != nil {
+		_c.SetTraceID(*v)
+	}
+	return _c
+}
+
 // Mutation returns the UsageRecordMutation object of the builder.
 func (_c *UsageRecordCreate) Mutation() *UsageRecordMutation {
 	return _c.mutation
@@ -556,6 +570,14 @@ func (_c *UsageRecordCreate) createSpec() (*UsageRecord, *sqlgraph.CreateSpec, e
 		_spec.SetField(usagerecord.FieldProviderProtocol, field.TypeString, vv)
 		_node.ProviderProtocol = value
 	}
+	if value, ok := _c.mutation.TraceID(); ok {
+		vv, err := usagerecord.ValueScanner.TraceID.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(usagerecord.FieldTraceID, field.TypeString, vv)
+		_node.TraceID = value
+	}
 	return _node, _spec, nil
 }
 
@@ -690,6 +712,9 @@ func (u *UsageRecordUpsertOne) UpdateNewValues() *UsageRecordUpsertOne {
 		}
 		if _, exists := u.create.mutation.ProviderProtocol(); exists {
 			s.SetIgnore(usagerecord.FieldProviderProtocol)
+		}
+		if _, exists := u.create.mutation.TraceID(); exists {
+			s.SetIgnore(usagerecord.FieldTraceID)
 		}
 	}))
 	return u
@@ -972,6 +997,9 @@ func (u *UsageRecordUpsertBulk) UpdateNewValues() *UsageRecordUpsertBulk {
 			}
 			if _, exists := b.mutation.ProviderProtocol(); exists {
 				s.SetIgnore(usagerecord.FieldProviderProtocol)
+			}
+			if _, exists := b.mutation.TraceID(); exists {
+				s.SetIgnore(usagerecord.FieldTraceID)
 			}
 		}
 	}))

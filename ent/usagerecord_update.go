@@ -89,6 +89,9 @@ func (_u *UsageRecordUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if _u.mutation.ProviderProtocolCleared() {
 		_spec.ClearField(usagerecord.FieldProviderProtocol, field.TypeString)
 	}
+	if _u.mutation.TraceIDCleared() {
+		_spec.ClearField(usagerecord.FieldTraceID, field.TypeString)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{usagerecord.Label}
@@ -200,6 +203,9 @@ func (_u *UsageRecordUpdateOne) sqlSave(ctx context.Context) (_node *UsageRecord
 	}
 	if _u.mutation.ProviderProtocolCleared() {
 		_spec.ClearField(usagerecord.FieldProviderProtocol, field.TypeString)
+	}
+	if _u.mutation.TraceIDCleared() {
+		_spec.ClearField(usagerecord.FieldTraceID, field.TypeString)
 	}
 	_node = &UsageRecord{config: _u.config}
 	_spec.Assign = _node.assignValues

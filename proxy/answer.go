@@ -44,6 +44,9 @@ func (x *exchange) relayBody(ctx context.Context, status int, body io.Reader, si
 	if status < 300 {
 		u, err := usage.FromBody(string(x.protocol), buf.Bytes())
 		x.meterAnswer(u, err, false, o)
+		if x.recording() {
+			x.observe(buf.Bytes())
+		}
 	} else {
 		o.err, o.failure = "upstream answered "+strconv.Itoa(status), statusFailure(status)
 	}

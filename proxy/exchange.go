@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sluicehq/sluice/accesslog"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent/schema"
@@ -14,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/providers"
 	"github.com/sluicehq/sluice/proxy/protocol"
 	"github.com/sluicehq/sluice/proxy/usage"
+	"github.com/sluicehq/sluice/traceid"
 	"github.com/sluicehq/sluice/usagelog"
 )
 
@@ -79,6 +82,17 @@ type exchange struct {
 	// gateway, not the client, asked for.
 	path, extraQuery string
 	stripUsage       bool
+
+	// provider is the catalog name of the current attempt's provider.
+	provider string
+	// span is the request's server span; nil when tracing is off.
+	span trace.Span
+	// traceID is the request's trace id: its span's, else the client's
+	// traceparent's; zero when neither.
+	traceID traceid.ID
+	// facts are what the answer said of its model and finish, read only
+	// while the span records.
+	facts *answerFacts
 
 	// modelEnabled is set once model is found among the service's enabled
 	// models: only then may the metrics name it.
@@ -178,7 +192,10 @@ func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Pr
 		writeRefusal(w, r, proto, refuse(http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s takes POST, not %s", r.URL.Path, r.Method)))
 		return nil
 	}
-	e, aerr := p.authenticate(r, start)
+	x.startTrace()
+	check := x.childSpan(spanKeyCheck)
+	e, aerr := p.authenticate(x.r, start)
+	endChild(check, aerr)
 	x.e = e
 	if aerr != nil {
 		x.fail(aerr)
@@ -302,6 +319,7 @@ type outcome struct {
 }
 
 func (x *exchange) record(o outcome) {
+	x.endTrace(&o)
 	e := x.e
 	if e == nil || e.svc == nil {
 		return
@@ -313,7 +331,7 @@ func (x *exchange) record(o outcome) {
 		Protocol: string(x.protocol), ProviderProtocol: string(x.upProto), Endpoint: x.endpoint, Model: x.model, ModelEnabled: x.modelEnabled,
 		Tokens: o.usage.Tokens, Cost: o.cost, Priced: o.priced, Status: o.status, Error: o.err, Failure: o.failure,
 		LatencyUs: time.Since(x.start).Microseconds(), Streamed: o.streamed, Partial: o.partial,
-		Spend: o.spend,
+		Spend: o.spend, TraceID: x.traceID,
 	}
 	if x.up != nil {
 		rec.CredentialID = x.up.credID // the target that answered
@@ -332,7 +350,7 @@ func (x *exchange) record(o outcome) {
 // record has ids, and nothing it does not say.
 func accessEntry(rec *usagelog.Record, e *keyEntry) accesslog.Entry {
 	a := accesslog.Entry{
-		At: rec.CreatedAt, RequestID: rec.RequestID, OrganizationID: rec.OrganizationID,
+		At: rec.CreatedAt, RequestID: rec.RequestID, TraceID: rec.TraceID, OrganizationID: rec.OrganizationID,
 		Service: e.svc.ServiceName, Key: e.key.Name,
 		Protocol: rec.Protocol, Endpoint: rec.Endpoint, Model: rec.Model, Status: rec.Status, Failure: rec.Failure,
 		Tokens: rec.Tokens, Cost: rec.Cost, Priced: rec.Priced,

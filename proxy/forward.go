@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/pace"
@@ -67,7 +69,13 @@ func (x *exchange) forward(path, extraQuery string, stripUsage bool) {
 		// pace limits, which a client retrying a spent budget would
 		// otherwise use up for the organization's other keys.
 		var aerr *apiError
-		if res, aerr = x.reserve(); aerr != nil {
+		var check trace.Span
+		if x.p.budget != nil {
+			check = x.childSpan(spanBudget)
+		}
+		res, aerr = x.reserve()
+		endChild(check, aerr)
+		if aerr != nil {
 			x.fail(aerr)
 			return
 		}
@@ -164,9 +172,12 @@ func (x *exchange) attempt(t *target, n int) (next *target, o outcome) {
 	}
 	ctx, cancel := context.WithCancelCause(x.r.Context())
 	defer cancel(nil)
+	ctx, span := x.startAttempt(ctx, t, n, model)
+	defer span.end()
 	began := time.Now()
 	resp, err := x.send(ctx, proto, call)
 	if err != nil {
+		span.failed(x.scrub(err))
 		if t != nil {
 			if next := x.failover(t, n, 0, began, err, nil); next != nil {
 				return next, outcome{}
@@ -175,6 +186,7 @@ func (x *exchange) attempt(t *target, n int) (next *target, o outcome) {
 		return nil, x.upstreamFailed(ctx, err)
 	}
 	ttfb := time.Since(x.start)
+	span.answered(resp.StatusCode)
 	if next := x.answered(t, n, began, resp); next != nil {
 		discard(resp.Body)
 		return next, outcome{}
@@ -193,8 +205,10 @@ func (x *exchange) attempt(t *target, n int) (next *target, o outcome) {
 func (x *exchange) aim(t *target) (model string, proto providers.Protocol) {
 	if t == nil {
 		x.room = x.p.room.of(x.up.credID, x.model)
+		x.provider = x.e.provider.Name
 		return x.model, x.e.provider.Protocol
 	}
+	x.provider = t.provider.Name
 	x.tried |= 1 << t.index
 	x.up = &t.upstreamConf
 	x.info = t.info(x.model, x.serviceInfo)
@@ -209,6 +223,7 @@ func (x *exchange) send(ctx context.Context, proto providers.Protocol, call upst
 	if err != nil {
 		return nil, err
 	}
+	x.injectTrace(ctx, req.Header)
 	return x.p.rt.RoundTrip(req)
 }
 

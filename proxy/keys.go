@@ -65,6 +65,9 @@ type upstreamConf struct {
 	method apistandard.KeyMethod
 	field  string
 	secret string // the provider key; never logged or answered
+	// credName is the credential's account key, its name among the
+	// organization's credentials of its provider; empty without one.
+	credName string
 }
 
 // modelInfo is an enabled model's price; priced is false when the catalog
@@ -296,7 +299,7 @@ func (p *Proxy) resolveCredential(ctx context.Context, name string, prov provide
 	standard := prov.APIStandard
 	var std *ent.APIStandard
 	if cred != nil {
-		c.credID = &cred.ID
+		c.credID, c.credName = &cred.ID, cred.AccountKey
 		if !cred.Active {
 			return c, refuse(http.StatusServiceUnavailable, "credential_disabled",
 				fmt.Sprintf("the provider credential of service %q is disabled; an admin must enable it or choose another", name)), nil

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sluicehq/sluice/accesslog"
 	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/database"
@@ -71,6 +73,10 @@ type Options struct {
 	// DenyPrivateUpstreams refuses, at connect time, upstream addresses
 	// that are loopback, private or link-local (SLUICE_DENY_PRIVATE_UPSTREAMS).
 	DenyPrivateUpstreams bool
+
+	// Tracer, when set, traces each proxied request (see trace.go); nil
+	// traces nothing and costs nothing.
+	Tracer trace.Tracer
 
 	// Transport overrides the pooled upstream transport (tests, custom TLS).
 	Transport http.RoundTripper

@@ -20,10 +20,11 @@ import (
 // soon as its blank line arrives, while a meter reads its usage. The cost,
 // known only at the end, is sent as the trailer X-Sluice-Cost-USD.
 func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, stripUsage bool, o *outcome) {
+	span := x.startStreamSpan(ctx)
 	rd := readerPool.Get().(*sse.Reader)
 	rd.Reset(body)
 	defer func() { rd.Reset(nil); readerPool.Put(rd) }()
-	s := streamRelay{x: x, rd: rd, meter: *usage.NewStreamMeter(string(x.upProto)), stripUsage: stripUsage}
+	s := streamRelay{x: x, rd: rd, meter: *usage.NewStreamMeter(string(x.upProto)), stripUsage: stripUsage, observe: x.recording()}
 	if x.tr != nil {
 		s.st = newStreamTranslator(x.tr)
 	}
@@ -37,6 +38,7 @@ func (x *exchange) relayStream(ctx context.Context, status int, body io.Reader, 
 	}
 	s.endWithError(ctx, status, cut, o)
 	s.charge(ctx, status, cut, o)
+	span.end(o, s.events)
 }
 
 // streamRelay is the state of one SSE answer on its way to the client.
@@ -57,6 +59,11 @@ type streamRelay struct {
 	clientGone  bool
 	// unflushed is set while events written to the client wait for a flush.
 	unflushed bool
+	// observe is set while the server span records: events counts the
+	// events relayed, and each is read for the answer's model and finish
+	// reasons.
+	observe bool
+	events  int
 }
 
 // begin sends the status and arms the header timer: the headers leave
@@ -123,6 +130,10 @@ func (s *streamRelay) stopLate() {
 // nothing for a usage-only chunk to strip, else ev as it came.
 func (s *streamRelay) pass(ev sse.Event) []byte {
 	s.meter.Observe(ev)
+	if s.observe {
+		s.events++
+		s.x.observe(ev.Data)
+	}
 	if s.st != nil {
 		out, err := s.st.translate(ev)
 		if err != nil {

@@ -233,6 +233,9 @@ func (x *exchange) relayTranslatedBody(status int, body io.Reader, size int64, o
 		return
 	}
 	x.meterTranslated(buf.Bytes(), o)
+	if x.recording() {
+		x.observe(buf.Bytes())
+	}
 	resp, err := x.tr.provider.DecodeResponse(x.tr.req, buf.Bytes())
 	var out []byte
 	if err == nil {

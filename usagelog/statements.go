@@ -18,6 +18,7 @@ var usageColumns = []string{
 	usagerecord.FieldCacheWriteTokens, usagerecord.FieldCacheWrite1hTokens, usagerecord.FieldCost, usagerecord.FieldPriced,
 	usagerecord.FieldStatus, usagerecord.FieldError, usagerecord.FieldLatencyUs, usagerecord.FieldTtfbUs,
 	usagerecord.FieldStreamed, usagerecord.FieldPartial, usagerecord.FieldAttempts, usagerecord.FieldProviderProtocol,
+	usagerecord.FieldTraceID,
 }
 
 // appliedQuery, by dialect, finds a record by its key, time and request

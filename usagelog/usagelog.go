@@ -36,6 +36,7 @@ import (
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/requestid"
 	"github.com/sluicehq/sluice/tokens"
+	"github.com/sluicehq/sluice/traceid"
 	"github.com/sluicehq/sluice/wirecode"
 )
 
@@ -54,8 +55,10 @@ type Record struct {
 	// it differs from Protocol when the request was translated, and is
 	// empty (stored as NULL) when no upstream was called.
 	ProviderProtocol string
-	Endpoint         string
-	Model            string
+	// TraceID is the request's W3C trace id; zero stores NULL.
+	TraceID  traceid.ID
+	Endpoint string
+	Model    string
 	// ModelEnabled is set when Model is one of the service's enabled
 	// models, so an admin configured it; otherwise it is whatever the
 	// client sent. It is not stored: the metrics label only enabled
@@ -535,8 +538,16 @@ func row(vals []any, r *Record) error {
 	}
 	copy(vals, []any{created.UTC(), requestid.Encode(storable(r.RequestID)), r.OrganizationID, r.ServiceID, r.APIKeyID, credential,
 		wirecode.Protocols.Value(r.Protocol, false), wirecode.Endpoints.Value(r.Endpoint, false), storable(r.Model), r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, int64(r.Cost),
-		r.Priced, r.Status, storable(r.Error), r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts, wirecode.Protocols.Value(r.ProviderProtocol, true)})
+		r.Priced, r.Status, storable(r.Error), r.LatencyUs, ttfb, r.Streamed, r.Partial, attempts, wirecode.Protocols.Value(r.ProviderProtocol, true), traceIDValue(r.TraceID)})
 	return nil
+}
+
+// traceIDValue is id's column value: its 16 bytes, NULL for none.
+func traceIDValue(id traceid.ID) any {
+	if id.IsZero() {
+		return nil
+	}
+	return id[:]
 }
 
 // storable makes s fit a PostgreSQL text column: valid UTF-8 (bad bytes

@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/spendwindow"
 	"github.com/sluicehq/sluice/ent/usagerecord"
@@ -23,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/rollup"
 	"github.com/sluicehq/sluice/tokens"
+	"github.com/sluicehq/sluice/traceid"
 	"github.com/sluicehq/sluice/usagelog"
 	"github.com/sluicehq/sluice/wirecode"
 )
@@ -178,6 +180,51 @@ func TestProviderProtocolRoundTrips(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestTraceIDRoundTrips: a record's trace id is stored as its 16 bytes and
+// read back through ent as hex; a record without one stores NULL.
+func TestTraceIDRoundTrips(t *testing.T) {
+	id, err := traceid.Parse("4bf92f3577b34da6a3ce929d0e0e4736")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		w := usagelog.New(db, usagelog.Options{Log: quiet})
+		traced, plain := record(0), record(1)
+		traced.TraceID = id
+		w.Add(traced)
+		w.Add(plain)
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Client.UsageRecord.Query().Order(usagerecord.ByID()).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].TraceID != id.String() || got[1].TraceID != "" {
+			t.Fatalf("read back %d rows, trace ids %q; want %q then none", len(got), traceIDs(got), id.String())
+		}
+		for i, want := range [][]byte{id[:], nil} {
+			var stored []byte
+			if err := db.SQL.QueryRowContext(ctx, database.Rebind(db.Dialect, "SELECT trace_id FROM usage_records WHERE id = ?"),
+				got[i].ID).Scan(&stored); err != nil {
+				t.Fatal(err)
+			}
+			if string(stored) != string(want) || (want == nil) != (stored == nil) {
+				t.Errorf("row %d: column holds %x, want %x", i, stored, want)
+			}
+		}
+	})
+}
+
+func traceIDs(rs []*ent.UsageRecord) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.TraceID
+	}
+	return out
 }
 
 func TestFailedBatchIsRetriedInOrder(t *testing.T) {

@@ -699,6 +699,7 @@ var (
 		{Name: "cache_write_tokens", Type: field.TypeInt64, Nullable: true, SchemaType: map[string]string{"postgres": "integer"}},
 		{Name: "cache_write_1h_tokens", Type: field.TypeInt64, Nullable: true, SchemaType: map[string]string{"postgres": "integer"}},
 		{Name: "provider_protocol", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"postgres": "smallint", "sqlite3": "integer"}},
+		{Name: "trace_id", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"postgres": "bytea", "sqlite3": "blob"}},
 	}
 	// UsageRecordsTable holds the schema information for the "usage_records" table.
 	UsageRecordsTable = &schema.Table{

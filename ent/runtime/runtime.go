@@ -744,6 +744,9 @@ func init() {
 	// usagerecordDescProviderProtocol is the schema descriptor for provider_protocol field.
 	usagerecordDescProviderProtocol := usagerecordFields[23].Descriptor()
 	usagerecord.ValueScanner.ProviderProtocol = usagerecordDescProviderProtocol.ValueScanner.(field.TypeValueScanner[string])
+	// usagerecordDescTraceID is the schema descriptor for trace_id field.
+	usagerecordDescTraceID := usagerecordFields[24].Descriptor()
+	usagerecord.ValueScanner.TraceID = usagerecordDescTraceID.ValueScanner.(field.TypeValueScanner[string])
 	usagerollupMixin := schema.UsageRollup{}.Mixin()
 	usagerollupMixinFields0 := usagerollupMixin[0].Fields()
 	_ = usagerollupMixinFields0

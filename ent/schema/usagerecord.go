@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/requestid"
+	"github.com/sluicehq/sluice/traceid"
 	"github.com/sluicehq/sluice/wirecode"
 )
 
@@ -70,6 +71,9 @@ func (UsageRecord) Fields() []ent.Field {
 		field.Int64("cache_write_tokens").Optional().Immutable().SchemaType(int32Column).Comment("Part of input_tokens written to the provider's prompt cache, priced at the model's cache-write price."),
 		field.Int64("cache_write_1h_tokens").Optional().Immutable().SchemaType(int32Column).Comment("Part of cache_write_tokens written to a one-hour cache."),
 		field.String("provider_protocol").Optional().Immutable().SchemaType(codeColumn).ValueScanner(wirecode.Protocols.ValueScanner(true)).Comment("Wire protocol of the upstream that answered: openai, anthropic, gemini or cohere; differs from protocol when the request was translated."),
+		field.String("trace_id").Optional().Immutable().SchemaType(bytesColumn).ValueScanner(traceid.ValueScanner).
+			Comment("W3C trace id of the request in hex: the gateway's span's when tracing is on, else the one the client's traceparent carried; empty when neither.").
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 	}
 }
 

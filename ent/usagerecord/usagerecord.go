@@ -63,6 +63,8 @@ const (
 	FieldCacheWrite1hTokens = "cache_write_1h_tokens"
 	// FieldProviderProtocol holds the string denoting the provider_protocol field in the database.
 	FieldProviderProtocol = "provider_protocol"
+	// FieldTraceID holds the string denoting the trace_id field in the database.
+	FieldTraceID = "trace_id"
 	// Table holds the table name of the usagerecord in the database.
 	Table = "usage_records"
 )
@@ -94,6 +96,7 @@ var Columns = []string{
 	FieldCacheWriteTokens,
 	FieldCacheWrite1hTokens,
 	FieldProviderProtocol,
+	FieldTraceID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -131,6 +134,7 @@ var (
 		Protocol         field.TypeValueScanner[string]
 		Endpoint         field.TypeValueScanner[string]
 		ProviderProtocol field.TypeValueScanner[string]
+		TraceID          field.TypeValueScanner[string]
 	}
 )
 
@@ -255,4 +259,9 @@ func ByCacheWrite1hTokens(opts ...sql.OrderTermOption) OrderOption {
 // ByProviderProtocol orders the results by the provider_protocol field.
 func ByProviderProtocol(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProviderProtocol, opts...).ToFunc()
+}
+
+// ByTraceID orders the results by the trace_id field.
+func ByTraceID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTraceID, opts...).ToFunc()
 }

@@ -176,6 +176,12 @@ func ProviderProtocol(v string) predicate.UsageRecord {
 	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldProviderProtocol, vc), err)
 }
 
+// TraceID applies equality check predicate on the "trace_id" field. It's identical to TraceIDEQ.
+func TraceID(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldTraceID, vc), err)
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.UsageRecord {
 	return predicate.UsageRecord(sql.FieldEQ(FieldCreatedAt, v))
@@ -1434,6 +1440,130 @@ func ProviderProtocolContainsFold(v string) predicate.UsageRecord {
 		err = fmt.Errorf("provider_protocol value is not a string: %T", vc)
 	}
 	return predicate.UsageRecordOrErr(sql.FieldContainsFold(FieldProviderProtocol, vcs), err)
+}
+
+// TraceIDEQ applies the EQ predicate on the "trace_id" field.
+func TraceIDEQ(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldEQ(FieldTraceID, vc), err)
+}
+
+// TraceIDNEQ applies the NEQ predicate on the "trace_id" field.
+func TraceIDNEQ(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldNEQ(FieldTraceID, vc), err)
+}
+
+// TraceIDIn applies the In predicate on the "trace_id" field.
+func TraceIDIn(vs ...string) predicate.UsageRecord {
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.TraceID.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldIn(FieldTraceID, v...), err)
+}
+
+// TraceIDNotIn applies the NotIn predicate on the "trace_id" field.
+func TraceIDNotIn(vs ...string) predicate.UsageRecord {
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.TraceID.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.UsageRecordOrErr(sql.FieldNotIn(FieldTraceID, v...), err)
+}
+
+// TraceIDGT applies the GT predicate on the "trace_id" field.
+func TraceIDGT(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGT(FieldTraceID, vc), err)
+}
+
+// TraceIDGTE applies the GTE predicate on the "trace_id" field.
+func TraceIDGTE(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldGTE(FieldTraceID, vc), err)
+}
+
+// TraceIDLT applies the LT predicate on the "trace_id" field.
+func TraceIDLT(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLT(FieldTraceID, vc), err)
+}
+
+// TraceIDLTE applies the LTE predicate on the "trace_id" field.
+func TraceIDLTE(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	return predicate.UsageRecordOrErr(sql.FieldLTE(FieldTraceID, vc), err)
+}
+
+// TraceIDContains applies the Contains predicate on the "trace_id" field.
+func TraceIDContains(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("trace_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContains(FieldTraceID, vcs), err)
+}
+
+// TraceIDHasPrefix applies the HasPrefix predicate on the "trace_id" field.
+func TraceIDHasPrefix(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("trace_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasPrefix(FieldTraceID, vcs), err)
+}
+
+// TraceIDHasSuffix applies the HasSuffix predicate on the "trace_id" field.
+func TraceIDHasSuffix(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("trace_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldHasSuffix(FieldTraceID, vcs), err)
+}
+
+// TraceIDIsNil applies the IsNil predicate on the "trace_id" field.
+func TraceIDIsNil() predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldIsNull(FieldTraceID))
+}
+
+// TraceIDNotNil applies the NotNil predicate on the "trace_id" field.
+func TraceIDNotNil() predicate.UsageRecord {
+	return predicate.UsageRecord(sql.FieldNotNull(FieldTraceID))
+}
+
+// TraceIDEqualFold applies the EqualFold predicate on the "trace_id" field.
+func TraceIDEqualFold(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("trace_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldEqualFold(FieldTraceID, vcs), err)
+}
+
+// TraceIDContainsFold applies the ContainsFold predicate on the "trace_id" field.
+func TraceIDContainsFold(v string) predicate.UsageRecord {
+	vc, err := ValueScanner.TraceID.Value(v)
+	vcs, ok := vc.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("trace_id value is not a string: %T", vc)
+	}
+	return predicate.UsageRecordOrErr(sql.FieldContainsFold(FieldTraceID, vcs), err)
 }
 
 // And groups predicates with the AND operator between them.

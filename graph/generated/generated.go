@@ -647,6 +647,7 @@ type ComplexityRoot struct {
 		ServiceID          func(childComplexity int) int
 		Status             func(childComplexity int) int
 		Streamed           func(childComplexity int) int
+		TraceID            func(childComplexity int) int
 		TtfbUs             func(childComplexity int) int
 	}
 
@@ -3716,6 +3717,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UsageRecord.Streamed(childComplexity), true
+	case "UsageRecord.traceID":
+		if e.ComplexityRoot.UsageRecord.TraceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageRecord.TraceID(childComplexity), true
 	case "UsageRecord.ttfbUs":
 		if e.ComplexityRoot.UsageRecord.TtfbUs == nil {
 			break
@@ -6789,6 +6796,10 @@ type UsageRecord implements Node {
   Wire protocol of the upstream that answered: openai, anthropic, gemini or cohere; differs from protocol when the request was translated.
   """
   providerProtocol: String
+  """
+  W3C trace id of the request in hex: the gateway's span's when tracing is on, else the one the client's traceparent carried; empty when neither.
+  """
+  traceID: String
 }
 """
 A connection to a list of items.
@@ -9125,6 +9136,8 @@ func (ec *executionContext) childFields_UsageRecord(ctx context.Context, field g
 		return ec.fieldContext_UsageRecord_cacheWrite1hTokens(ctx, field)
 	case "providerProtocol":
 		return ec.fieldContext_UsageRecord_providerProtocol(ctx, field)
+	case "traceID":
+		return ec.fieldContext_UsageRecord_traceID(ctx, field)
 	case "attempts":
 		return ec.fieldContext_UsageRecord_attempts(ctx, field)
 	}
@@ -22218,6 +22231,29 @@ func (ec *executionContext) _UsageRecord_providerProtocol(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_UsageRecord_providerProtocol(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageRecord_traceID(ctx context.Context, field graphql.CollectedField, obj *ent.UsageRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageRecord_traceID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TraceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageRecord_traceID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UsageRecord", field, false, false, "String")
 }
 
@@ -39265,6 +39301,11 @@ func (ec *executionContext) _UsageRecord(ctx context.Context, sel ast.SelectionS
 			}
 		case "providerProtocol":
 			out.Values[i] = ec._UsageRecord_providerProtocol(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "traceID":
+			out.Values[i] = ec._UsageRecord_traceID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

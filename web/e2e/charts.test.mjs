@@ -41,10 +41,14 @@ async function startProvider() {
 
 const gql = (query, variables) => graphql(gateway.url, token, query, variables);
 
-async function chat(key, model) {
+// The client's W3C trace context on the gpt-4o request: the gateway, not
+// tracing, keeps its trace id on the record for the request view.
+const clientTraceID = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+async function chat(key, model, headers = {}) {
   const res = await fetch(`${gateway.url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ model, max_completion_tokens: 64, messages: [{ role: 'user', content: 'hello' }] }),
   });
   await res.text();
@@ -67,7 +71,7 @@ before(async () => {
   const statuses = [];
   for (let i = 0; i < 3; i++) statuses.push(await chat(keys['key-a'], 'gpt-4o-mini'));
   for (let i = 0; i < 2; i++) statuses.push(await chat(keys['key-b'], 'gpt-4o-mini'));
-  statuses.push(await chat(keys['key-a'], 'gpt-4o'));
+  statuses.push(await chat(keys['key-a'], 'gpt-4o', { traceparent: `00-${clientTraceID}-00f067aa0ba902b7-01` }));
   statuses.push(await chat(keys['key-a'], 'not-enabled-model'));
   assert.deepEqual(statuses.slice(0, 5), [200, 200, 200, 200, 200]);
   assert.ok(statuses[5] >= 500 && statuses[6] >= 400 && statuses[6] < 500, `statuses ${statuses}`);
@@ -209,6 +213,8 @@ describe('usage charts, settings pages and request details', () => {
       await detail.getByText(text, { exact: true }).first().waitFor();
     }
     assert.equal(await detail.getByText('openai', { exact: true }).count() > 0, true);
+    assert.equal(await detail.getByTestId('trace-id').textContent(), clientTraceID);
+    await detail.getByRole('button', { name: 'Copy trace ID' }).waitFor();
     await screenshot(page, 'usage-record-detail');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });

@@ -7,6 +7,7 @@ import { describeError } from '../errors';
 import { formatInt, formatTime, formatUSD, fromLocalInput } from '../format';
 import { Pager, usePager } from '../pager';
 import { Badge, CopyButton, Dialog, Empty, ErrorNote, Loading, Page, ScrollBox, SelectField, TextField } from '../ui';
+import { TraceIDFact } from '../traceid';
 import { downloadUsageCSV } from '../usageexport';
 
 export const UsageRecordFields = graphql(`
@@ -14,6 +15,7 @@ export const UsageRecordFields = graphql(`
     id
     createdAt
     requestID
+    traceID
     serviceID
     apiKeyID
     protocol
@@ -285,6 +287,7 @@ function RecordDetail({ id, serviceName, keyName, onClose }: { id: string; servi
           <dl className="facts">
             <dt>Time</dt><dd>{formatTime(r.createdAt)} <span className="muted small">{r.createdAt}</span></dd>
             <dt>Request ID</dt><dd><code>{r.requestID}</code> <CopyButton text={r.requestID} /></dd>
+            <TraceIDFact traceID={r.traceID} />
             <dt>Status</dt><dd><Badge tone={r.status >= 400 ? 'bad' : 'ok'}>{r.status}</Badge>{r.status >= 400 && !r.providerProtocol && <span className="muted small"> answered by the gateway; no upstream was called</span>}</dd>
             <dt>Service</dt><dd>{serviceName.get(r.serviceID) ?? r.serviceID}</dd>
             <dt>API key</dt><dd>{keyName.get(r.apiKeyID) ?? r.apiKeyID}</dd>

@@ -1,0 +1,66 @@
+package tracing
+
+import (
+	"context"
+	"testing"
+)
+
+func TestEnabled(t *testing.T) {
+	cases := []struct {
+		name     string
+		endpoint string
+		env      map[string]string
+		want     bool
+	}{
+		{"nothing set", "", nil, false},
+		{"flag", "http://127.0.0.1:4318", nil, true},
+		{"standard endpoint", "", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, true},
+		{"traces endpoint", "", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"}, true},
+		{"sdk disabled", "http://127.0.0.1:4318", map[string]string{"OTEL_SDK_DISABLED": "true"}, false},
+		{"exporter none", "", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"}, false},
+		{"headers alone", "", map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer x"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Enabled(Config{Endpoint: c.endpoint}, func(k string) string { return c.env[k] })
+			if got != c.want {
+				t.Errorf("Enabled = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestStartOff: with no endpoint nothing starts and the tracer is nil,
+// which the proxy takes as tracing off.
+func TestStartOff(t *testing.T) {
+	p, err := Start(context.Background(), Config{SampleRatio: 1}, func(string) string { return "" })
+	if err != nil || p != nil {
+		t.Fatalf("Start = %v, %v; want nil, nil", p, err)
+	}
+	if p.Tracer() != nil {
+		t.Error("a nil provider has a tracer")
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestStartRefusesABadRatio(t *testing.T) {
+	_, err := Start(context.Background(), Config{Endpoint: "http://127.0.0.1:4318", SampleRatio: 1.5}, func(string) string { return "" })
+	if err == nil {
+		t.Fatal("a sample ratio of 1.5 was accepted")
+	}
+}
+
+func TestTracesURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://c:4318":   "http://c:4318/v1/traces",
+		"http://c:4318/":  "http://c:4318/v1/traces",
+		"https://c/otlp":  "https://c/otlp/v1/traces",
+		"https://c/otlp/": "https://c/otlp/v1/traces",
+	} {
+		if got := TracesURL(in); got != want {
+			t.Errorf("TracesURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
