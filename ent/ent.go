@@ -26,6 +26,7 @@ import (
 	"github.com/sluicehq/sluice/ent/pacewindow"
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/requestbody"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/session"
@@ -109,6 +110,7 @@ func checkColumn(t, c string) error {
 			pacewindow.Table:         pacewindow.ValidColumn,
 			projectsettings.Table:    projectsettings.ValidColumn,
 			providercredential.Table: providercredential.ValidColumn,
+			requestbody.Table:        requestbody.ValidColumn,
 			service.Table:            service.ValidColumn,
 			servicetarget.Table:      servicetarget.ValidColumn,
 			session.Table:            session.ValidColumn,

@@ -40,6 +40,8 @@ type Tx struct {
 	ProjectSettings *ProjectSettingsClient
 	// ProviderCredential is the client for interacting with the ProviderCredential builders.
 	ProviderCredential *ProviderCredentialClient
+	// RequestBody is the client for interacting with the RequestBody builders.
+	RequestBody *RequestBodyClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
 	// ServiceTarget is the client for interacting with the ServiceTarget builders.
@@ -203,6 +205,7 @@ func (tx *Tx) init() {
 	tx.PaceWindow = NewPaceWindowClient(tx.config)
 	tx.ProjectSettings = NewProjectSettingsClient(tx.config)
 	tx.ProviderCredential = NewProviderCredentialClient(tx.config)
+	tx.RequestBody = NewRequestBodyClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)
 	tx.ServiceTarget = NewServiceTargetClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)

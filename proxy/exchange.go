@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/accesslog"
+	"github.com/sluicehq/sluice/bodycapture"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/money"
@@ -79,6 +80,10 @@ type exchange struct {
 	// gateway, not the client, asked for.
 	path, extraQuery string
 	stripUsage       bool
+
+	// bodies, when set, is the client's writer keeping a copy of the
+	// answer for body capture; nil for a request not captured.
+	bodies *bodycapture.Recorder
 
 	// modelEnabled is set once model is found among the service's enabled
 	// models: only then may the metrics name it.
@@ -184,6 +189,10 @@ func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Pr
 		x.fail(aerr)
 		return nil
 	}
+	if e.capture != nil && e.capture.Sampled() {
+		x.bodies = e.capture.Record(w)
+		x.w = x.bodies
+	}
 	if aerr := x.checkReachable(); aerr != nil {
 		x.fail(aerr)
 		return nil
@@ -199,16 +208,16 @@ func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Pr
 	if d := e.svc.RequestDefaults; len(d) > 0 {
 		body, err := applyDefaults(proto, x.body, d, e.allowOverwrite)
 		if err != nil {
-			x.release()
 			x.fail(refuse(http.StatusBadRequest, "invalid_json", "the request body is not a JSON object: "+err.Error()))
+			x.release()
 			return nil
 		}
 		x.body = body
 	}
 	f, aerr := parseFields(x.body)
 	if aerr != nil {
-		x.release()
 		x.fail(aerr)
+		x.release()
 		return nil
 	}
 	x.fields = f
@@ -326,6 +335,27 @@ func (x *exchange) record(o outcome) {
 		a.Add(accessEntry(&rec, e))
 	}
 	x.p.usage.Add(rec)
+	if x.bodies != nil {
+		x.captureBodies(o.status)
+	}
+}
+
+// captureBodies hands the request's bodies to the capture writer when its
+// service's policy keeps a request answered status: the request body as
+// the client sent it (before defaults or translation), the answer as
+// relayed.
+func (x *exchange) captureBodies(status int) {
+	var body []byte
+	if x.bodyBuf != nil {
+		body = x.bodyBuf.Bytes()
+	}
+	c, ok := x.bodies.Capture(bodycapture.Request{
+		CreatedAt: x.start, RequestID: x.reqID, OrganizationID: x.e.key.OrganizationID, ServiceID: x.e.svc.ID,
+		Status: status, Body: body,
+	})
+	if ok {
+		x.p.opts.Bodies.Add(c)
+	}
 }
 
 // accessEntry is the access log's line of a record: names where the

@@ -48,6 +48,20 @@ type ProjectSettings func(*sql.Selector)
 // ProviderCredential is the predicate function for providercredential builders.
 type ProviderCredential func(*sql.Selector)
 
+// RequestBody is the predicate function for requestbody builders.
+type RequestBody func(*sql.Selector)
+
+// RequestBodyOrErr calls the predicate only if the error is not nit.
+func RequestBodyOrErr(p RequestBody, err error) RequestBody {
+	return func(s *sql.Selector) {
+		if err != nil {
+			s.AddError(err)
+			return
+		}
+		p(s)
+	}
+}
+
 // Service is the predicate function for service builders.
 type Service func(*sql.Selector)
 
