@@ -122,9 +122,9 @@ type gateway struct {
 	changes         changefeed.Feed
 	usage           *usagelog.Writer
 	// bodies writes the captured request and response bodies.
-	bodies *bodycapture.Writer
-	proxy           *proxy.Proxy
-	handler         http.Handler
+	bodies  *bodycapture.Writer
+	proxy   *proxy.Proxy
+	handler http.Handler
 	// ready is /readyz: unready once the shutdown begins.
 	ready *health.Readiness
 	// stop ends the background work (reservation sweeper, alert webhook).
