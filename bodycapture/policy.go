@@ -26,7 +26,7 @@ const (
 func Check(prefix string, s schema.BodyCapture) error {
 	switch {
 	case !s.Mode.Valid():
-		return usererr.FieldErrorf(prefix+".mode", "%q is not a capture mode: use off, errors, all or sample", s.Mode)
+		return usererr.FieldErrorf(prefix+".mode", "%q is not a capture mode: use OFF, ERRORS, ALL or SAMPLE", s.Mode)
 	case s.SamplePercent < 0 || s.SamplePercent > 100:
 		return usererr.FieldErrorf(prefix+".samplePercent", "a sample is 0 to 100 percent of requests")
 	case s.MaxBytes < MinMaxBytes || s.MaxBytes > MaxMaxBytes:

@@ -8,6 +8,7 @@ import { formatInt, formatTime, formatUSD, fromLocalInput } from '../format';
 import { Pager, usePager } from '../pager';
 import { Badge, CopyButton, Dialog, Empty, ErrorNote, Loading, Page, ScrollBox, SelectField, TextField } from '../ui';
 import { downloadUsageCSV } from '../usageexport';
+import { RequestBodies } from '../requestbodies';
 
 export const UsageRecordFields = graphql(`
   fragment UsageRecordFields on UsageRecord {
@@ -322,6 +323,7 @@ function RecordDetail({ id, serviceName, keyName, onClose }: { id: string; servi
               </tbody>
             </table>
           )}
+          <RequestBodies usageRecordId={r.id} />
         </div>
       )}
     </Dialog>
