@@ -27,6 +27,7 @@ import (
 
 	"github.com/sluicehq/sluice/accesslog"
 	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/bodycapture"
 	"github.com/sluicehq/sluice/bodyread"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/changefeed"
@@ -122,8 +123,10 @@ type gateway struct {
 	feed            *livefeed.Hub
 	changes         changefeed.Feed
 	usage           *usagelog.Writer
-	proxy           *proxy.Proxy
-	handler         http.Handler
+	// bodies writes the captured request and response bodies.
+	bodies  *bodycapture.Writer
+	proxy   *proxy.Proxy
+	handler http.Handler
 	// ready is /readyz: unready once the shutdown begins.
 	ready *health.Readiness
 	// stop ends the background work (reservation sweeper, alert webhook).
@@ -353,7 +356,8 @@ func (g *gateway) mainMetrics() http.Handler {
 }
 
 // pruneUsage deletes raw usage records older than the retention period,
-// at start and then daily; hourly roll-ups keep the history. Then it
+// at start and then daily; hourly roll-ups keep the history. It deletes
+// the captured bodies whose own retention ended likewise. Then it
 // refreshes SQLite's planner statistics, which the usage log's filters
 // need to pick their indexes as the data grows.
 func (g *gateway) pruneUsage(ctx context.Context) {
@@ -365,6 +369,11 @@ func (g *gateway) pruneUsage(ctx context.Context) {
 			g.log.Warn("prune usage records", "err", err)
 		} else if n > 0 {
 			g.log.Info("pruned usage records past retention", "count", n, "retention", g.cfg.UsageRetention)
+		}
+		if n, err := bodycapture.Prune(ctx, g.db, time.Now()); err != nil {
+			g.log.Warn("prune captured bodies", "err", err)
+		} else if n > 0 {
+			g.log.Info("pruned captured bodies past their retention", "count", n)
 		}
 		if err := g.db.Optimize(ctx); err != nil {
 			g.log.Warn("refresh planner statistics", "err", err)
@@ -421,8 +430,14 @@ func (g *gateway) startProxy(ctx context.Context) error {
 	if g.access != nil {
 		g.metrics.Gauge("sluice_access_log_dropped_total", "Access log lines dropped because the output could not keep up.", func() float64 { return float64(g.access.Dropped()) })
 	}
+	redact, err := instanceRedactor(g.cfg.BodyRedactFile)
+	if err != nil {
+		return err
+	}
+	g.bodies = bodycapture.NewWriter(g.db, g.keyring, bodycapture.Options{Redact: redact, Log: g.log})
+	g.metrics.Gauge("sluice_body_capture_dropped_total", "Captured request and response bodies dropped because their queue was full or their write failed.", func() float64 { return float64(g.bodies.Dropped()) })
 	px, err := proxy.New(proxy.Options{
-		DB: g.db, Keyring: g.keyring, Feed: g.changes, Usage: g.usage, Log: g.log, AccessLog: g.access,
+		DB: g.db, Keyring: g.keyring, Feed: g.changes, Usage: g.usage, Log: g.log, AccessLog: g.access, Bodies: g.bodies,
 		Budget: proxy.Budgets(g.budgets), BudgetFailOpen: g.cfg.BudgetFailOpen,
 		Pace: g.pace, OnPaceRefusal: g.metrics.PaceRefusal,
 		Browser:              web.Handler(),
@@ -441,6 +456,29 @@ func (g *gateway) startProxy(ctx context.Context) error {
 	return nil
 }
 
+// instanceRedactor compiles the patterns of the body redaction file, one
+// a line (blank lines skipped); nil without a file.
+func instanceRedactor(path string) (*bodycapture.Redactor, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("body redaction file: %w", err)
+	}
+	var patterns []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimRight(line, "\r"); line != "" {
+			patterns = append(patterns, line)
+		}
+	}
+	r, err := bodycapture.NewRedactor("body-redact-file", patterns)
+	if err != nil {
+		return nil, fmt.Errorf("body redaction file %s: %w", path, err)
+	}
+	return r, nil
+}
+
 // Close stops the proxy, writes every queued usage record, stops the
 // background work and releases the database, in that order, so that
 // nothing in flight is lost. Call it after the HTTP server has drained.
@@ -450,6 +488,9 @@ func (g *gateway) Close() error {
 	defer cancel()
 	if err := g.usage.Close(ctx); err != nil {
 		g.log.Error("write the last usage records", "err", err)
+	}
+	if err := g.bodies.Close(ctx); err != nil {
+		g.log.Error("write the last captured bodies", "err", err)
 	}
 	if err := g.budgets.Flush(ctx); err != nil {
 		g.log.Error("write the last budget spend", "err", err)
@@ -872,8 +913,9 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 }
 
 // resealAll re-seals, in one transaction, every provider key and
-// two-factor secret that keyring's primary key did not seal; it returns
-// how many it re-sealed.
+// two-factor secret and captured body that keyring's primary key did not
+// seal; it returns how many provider keys and two-factor secrets it
+// re-sealed.
 func resealAll(ctx context.Context, target database.Target, keyring *secrets.Keyring, log *slog.Logger) (int, error) {
 	db, _, err := openDatabase(ctx, target, log, true)
 	if err != nil {
@@ -895,6 +937,10 @@ func resealAll(ctx context.Context, target database.Target, keyring *secrets.Key
 		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
 	}
 	n += totp
+	if _, err := bodycapture.Rotate(ctx, tx.Client(), keyring); err != nil {
+		_ = tx.Rollback()
+		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
 	}

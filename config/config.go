@@ -45,6 +45,9 @@ type Config struct {
 	// UsageRetention is how long raw usage records are kept; hourly
 	// roll-ups are kept for good.
 	UsageRetention time.Duration
+	// BodyRedactFile names a file of regular expressions, one a line,
+	// redacted from every captured body; empty for none.
+	BodyRedactFile string
 	// MetricsAddr is a separate listener for /metrics (host:port), empty
 	// for none, or off to serve /metrics nowhere.
 	MetricsAddr string
@@ -206,6 +209,8 @@ var settings = []setting{
 			c.UsageRetention = d
 			return nil
 		}},
+	{"body-redact-file", "SLUICE_BODY_REDACT_FILE", "", "file of regular expressions (RE2, one a line) whose matches are redacted from every captured request and response body, beside the built-in key shapes",
+		func(c *Config, v string) error { c.BodyRedactFile = v; return nil }},
 	{"metrics-addr", "SLUICE_METRICS_ADDR", "", "serve Prometheus /metrics on this separate address (e.g. 127.0.0.1:9090); off serves it nowhere",
 		func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
 	{"metrics-token", "SLUICE_METRICS_TOKEN", "", "bearer token that reading /metrics needs (at least 16 characters; prefer the variable, a flag shows in the process list); without it /metrics is served only on --metrics-addr",

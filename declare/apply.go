@@ -179,7 +179,7 @@ func (e *executor) service(ctx context.Context, c Change) error {
 			LimitCostDayWarn: microsp(l.CostDayWarn), LimitCostDayBlock: microsp(l.CostDayBlock),
 			LimitCostMonthWarn: microsp(l.CostMonthWarn), LimitCostMonthBlock: microsp(l.CostMonthBlock),
 			LimitCostTotalBlock: microsp(l.CostTotalBlock), LimitRpm: l.RPM, LimitTpm: l.TPM, LimitConcurrency: l.Concurrency,
-			RequestDefaults: s.RequestDefaults, Active: s.Active})
+			RequestDefaults: s.RequestDefaults, Active: s.Active, BodyCapture: captureInput(s.BodyCapture)})
 		e.services[s.Name] = id
 		return err
 	}
@@ -190,7 +190,7 @@ func (e *executor) service(ctx context.Context, c Change) error {
 		LimitCostMonthWarn: omit(microsp(l.CostMonthWarn)), LimitCostMonthBlock: omit(microsp(l.CostMonthBlock)),
 		LimitCostTotalBlock: omit(microsp(l.CostTotalBlock)),
 		LimitRpm:            omit(l.RPM), LimitTpm: omit(l.TPM), LimitConcurrency: omit(l.Concurrency),
-		RequestDefaults: graphql.OmittableOf(s.RequestDefaults), Active: s.Active})
+		RequestDefaults: graphql.OmittableOf(s.RequestDefaults), Active: s.Active, BodyCapture: captureInput(s.BodyCapture)})
 }
 
 func (e *executor) target(ctx context.Context, c Change) error {

@@ -150,7 +150,7 @@ func readLocal(ctx context.Context, client *ent.Client, kr *secrets.Keyring, org
 	}
 	for _, s := range svcs {
 		sv := Service{Name: s.ServiceName, Provider: s.Provider, Description: s.Description, Models: s.ModelsEnabled,
-			AllowUnpricedModels: s.AllowUnpricedModels, Active: boolp(s.Active), RequestDefaults: s.RequestDefaults}
+			AllowUnpricedModels: s.AllowUnpricedModels, Active: boolp(s.Active), RequestDefaults: s.RequestDefaults, BodyCapture: s.BodyCapture}
 		lim := limitsOf([7]*money.Micros{s.LimitCostHourWarn, s.LimitCostHourBlock, s.LimitCostDayWarn, s.LimitCostDayBlock,
 			s.LimitCostMonthWarn, s.LimitCostMonthBlock, s.LimitCostTotalBlock}, s.LimitRpm, s.LimitTpm, s.LimitConcurrency)
 		sv.Limits = &lim

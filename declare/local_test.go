@@ -151,6 +151,9 @@ func TestLocalExampleRoundTrip(t *testing.T) {
 		if string(again) != string(exported) {
 			t.Errorf("export → apply → export differs:\nfirst:\n%s\nsecond:\n%s", exported, again)
 		}
+		if !strings.Contains(string(exported), "bodyCapture:\n      mode: ERRORS\n      maxBytes: 32768\n      retentionDays: 7") {
+			t.Errorf("the export lacks the chat service's body capture:\n%s", exported)
+		}
 		if strings.Contains(string(exported), "sk-") {
 			t.Errorf("the export holds a secret:\n%s", exported)
 		}

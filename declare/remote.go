@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sluicehq/sluice/ent/schema"
 	"io"
 	"net/http"
 	"strconv"
@@ -256,7 +257,7 @@ func (r *Remote) ReadState(ctx context.Context) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = r.pages(ctx, "services", `id serviceName provider description credentialID modelsEnabled allowUnpricedModels active requestDefaults `+limitFields+` targets { id credentialID weight enabled modelMap }`,
+	err = r.pages(ctx, "services", `id serviceName provider description credentialID modelsEnabled allowUnpricedModels active requestDefaults bodyCapture { mode samplePercent maxBytes retentionDays redact } `+limitFields+` targets { id credentialID weight enabled modelMap }`,
 		func(raw json.RawMessage) error {
 			var s struct {
 				ID                  id             `json:"id"`
@@ -268,6 +269,13 @@ func (r *Remote) ReadState(ctx context.Context) (*State, error) {
 				AllowUnpricedModels bool           `json:"allowUnpricedModels"`
 				Active              bool           `json:"active"`
 				RequestDefaults     map[string]any `json:"requestDefaults"`
+				BodyCapture         struct {
+					Mode          schema.CaptureMode `json:"mode"`
+					SamplePercent int                `json:"samplePercent"`
+					MaxBytes      int                `json:"maxBytes"`
+					RetentionDays int                `json:"retentionDays"`
+					Redact        []string           `json:"redact"`
+				} `json:"bodyCapture"`
 				Limits
 				Targets []struct {
 					ID           id                `json:"id"`
@@ -281,7 +289,8 @@ func (r *Remote) ReadState(ctx context.Context) (*State, error) {
 				return err
 			}
 			sv := Service{Name: s.ServiceName, Provider: s.Provider, Description: s.Description, Models: s.ModelsEnabled,
-				AllowUnpricedModels: s.AllowUnpricedModels, Active: boolp(s.Active), RequestDefaults: s.RequestDefaults}
+				AllowUnpricedModels: s.AllowUnpricedModels, Active: boolp(s.Active), RequestDefaults: s.RequestDefaults,
+				BodyCapture: (*schema.BodyCapture)(&s.BodyCapture)}
 			l := normalLimits(&s.Limits)
 			sv.Limits = &l
 			if s.CredentialID != nil {

@@ -10,6 +10,7 @@ package declare
 
 import (
 	"fmt"
+	"github.com/sluicehq/sluice/ent/schema"
 	"os"
 	"regexp"
 	"strconv"
@@ -131,6 +132,8 @@ type Service struct {
 	Active              *bool          `yaml:"active,omitempty"`
 	RequestDefaults     map[string]any `yaml:"requestDefaults,omitempty"`
 	Limits              *Limits        `yaml:"limits,omitempty"`
+	// BodyCapture keeps request and response bodies; left out, none are.
+	BodyCapture *schema.BodyCapture `yaml:"bodyCapture,omitempty"`
 	// Targets, in routing order; none means the service calls its
 	// credential.
 	Targets []Target `yaml:"targets,omitempty"`

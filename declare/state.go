@@ -2,6 +2,8 @@ package declare
 
 import (
 	"encoding/json"
+	"github.com/sluicehq/sluice/ent/schema"
+	"github.com/sluicehq/sluice/manage"
 	"slices"
 	"strings"
 
@@ -170,12 +172,42 @@ func normalCredential(c Credential) Credential {
 	return c
 }
 
+// normalCapture is c with its defaults filled in; nil when it captures
+// nothing.
+func normalCapture(c *schema.BodyCapture) *schema.BodyCapture {
+	if c == nil || c.Mode == schema.CaptureOff {
+		return nil
+	}
+	n := *c
+	n.Mode = schema.CaptureMode(strings.ToUpper(string(n.Mode)))
+	if n.MaxBytes == 0 {
+		n.MaxBytes = schema.DefaultCaptureMaxBytes
+	}
+	if n.RetentionDays == 0 {
+		n.RetentionDays = schema.DefaultCaptureRetentionDays
+	}
+	if len(n.Redact) == 0 {
+		n.Redact = nil
+	}
+	return &n
+}
+
+// captureInput is the input that makes a service's capture c (nil: off).
+func captureInput(c *schema.BodyCapture) *manage.BodyCaptureInput {
+	if c == nil {
+		return &manage.BodyCaptureInput{Mode: schema.CaptureOff}
+	}
+	return &manage.BodyCaptureInput{Mode: c.Mode, SamplePercent: &c.SamplePercent, MaxBytes: &c.MaxBytes,
+		RetentionDays: &c.RetentionDays, Redact: append([]string{}, c.Redact...)}
+}
+
 func normalService(s Service) Service {
 	if s.Models == nil {
 		s.Models = []string{}
 	}
 	s.Active = orTrue(s.Active)
 	s.RequestDefaults = jsonMap(s.RequestDefaults)
+	s.BodyCapture = normalCapture(s.BodyCapture)
 	l := normalLimits(s.Limits)
 	s.Limits = &l
 	ts := make([]Target, len(s.Targets))

@@ -31,6 +31,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/recoverycode"
+	"github.com/sluicehq/sluice/ent/requestbody"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/session"
@@ -79,6 +80,8 @@ type Client struct {
 	ProviderCredential *ProviderCredentialClient
 	// RecoveryCode is the client for interacting with the RecoveryCode builders.
 	RecoveryCode *RecoveryCodeClient
+	// RequestBody is the client for interacting with the RequestBody builders.
+	RequestBody *RequestBodyClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
 	// ServiceTarget is the client for interacting with the ServiceTarget builders.
@@ -124,6 +127,7 @@ func (c *Client) init() {
 	c.ProjectSettings = NewProjectSettingsClient(c.config)
 	c.ProviderCredential = NewProviderCredentialClient(c.config)
 	c.RecoveryCode = NewRecoveryCodeClient(c.config)
+	c.RequestBody = NewRequestBodyClient(c.config)
 	c.Service = NewServiceClient(c.config)
 	c.ServiceTarget = NewServiceTargetClient(c.config)
 	c.Session = NewSessionClient(c.config)
@@ -241,6 +245,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ProjectSettings:    NewProjectSettingsClient(cfg),
 		ProviderCredential: NewProviderCredentialClient(cfg),
 		RecoveryCode:       NewRecoveryCodeClient(cfg),
+		RequestBody:        NewRequestBodyClient(cfg),
 		Service:            NewServiceClient(cfg),
 		ServiceTarget:      NewServiceTargetClient(cfg),
 		Session:            NewSessionClient(cfg),
@@ -285,6 +290,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ProjectSettings:    NewProjectSettingsClient(cfg),
 		ProviderCredential: NewProviderCredentialClient(cfg),
 		RecoveryCode:       NewRecoveryCodeClient(cfg),
+		RequestBody:        NewRequestBodyClient(cfg),
 		Service:            NewServiceClient(cfg),
 		ServiceTarget:      NewServiceTargetClient(cfg),
 		Session:            NewSessionClient(cfg),
@@ -326,9 +332,9 @@ func (c *Client) Use(hooks ...Hook) {
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
 		c.BudgetReservation, c.Invitation, c.LoginChallenge, c.Membership,
 		c.ModelPrice, c.Organization, c.PaceSlot, c.PaceWindow, c.ProjectSettings,
-		c.ProviderCredential, c.RecoveryCode, c.Service, c.ServiceTarget, c.Session,
-		c.SpendWindow, c.ThrottleMark, c.UsageRecord, c.UsageRollup, c.UsageRollupDay,
-		c.User,
+		c.ProviderCredential, c.RecoveryCode, c.RequestBody, c.Service,
+		c.ServiceTarget, c.Session, c.SpendWindow, c.ThrottleMark, c.UsageRecord,
+		c.UsageRollup, c.UsageRollupDay, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -341,9 +347,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.APIKey, c.APIStandard, c.AuditEvent, c.Balance, c.BudgetFlush,
 		c.BudgetReservation, c.Invitation, c.LoginChallenge, c.Membership,
 		c.ModelPrice, c.Organization, c.PaceSlot, c.PaceWindow, c.ProjectSettings,
-		c.ProviderCredential, c.RecoveryCode, c.Service, c.ServiceTarget, c.Session,
-		c.SpendWindow, c.ThrottleMark, c.UsageRecord, c.UsageRollup, c.UsageRollupDay,
-		c.User,
+		c.ProviderCredential, c.RecoveryCode, c.RequestBody, c.Service,
+		c.ServiceTarget, c.Session, c.SpendWindow, c.ThrottleMark, c.UsageRecord,
+		c.UsageRollup, c.UsageRollupDay, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -384,6 +390,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ProviderCredential.mutate(ctx, m)
 	case *RecoveryCodeMutation:
 		return c.RecoveryCode.mutate(ctx, m)
+	case *RequestBodyMutation:
+		return c.RequestBody.mutate(ctx, m)
 	case *ServiceMutation:
 		return c.Service.mutate(ctx, m)
 	case *ServiceTargetMutation:
@@ -2824,6 +2832,139 @@ func (c *RecoveryCodeClient) mutate(ctx context.Context, m *RecoveryCodeMutation
 	}
 }
 
+// RequestBodyClient is a client for the RequestBody schema.
+type RequestBodyClient struct {
+	config
+}
+
+// NewRequestBodyClient returns a client for the RequestBody from the given config.
+func NewRequestBodyClient(c config) *RequestBodyClient {
+	return &RequestBodyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `requestbody.Hooks(f(g(h())))`.
+func (c *RequestBodyClient) Use(hooks ...Hook) {
+	c.hooks.RequestBody = append(c.hooks.RequestBody, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `requestbody.Intercept(f(g(h())))`.
+func (c *RequestBodyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RequestBody = append(c.inters.RequestBody, interceptors...)
+}
+
+// Create returns a builder for creating a RequestBody entity.
+func (c *RequestBodyClient) Create() *RequestBodyCreate {
+	mutation := newRequestBodyMutation(c.config, OpCreate)
+	return &RequestBodyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RequestBody entities.
+func (c *RequestBodyClient) CreateBulk(builders ...*RequestBodyCreate) *RequestBodyCreateBulk {
+	return &RequestBodyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RequestBodyClient) MapCreateBulk(slice any, setFunc func(*RequestBodyCreate, int)) *RequestBodyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RequestBodyCreateBulk{err: fmt.Errorf("calling to RequestBodyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RequestBodyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RequestBodyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RequestBody.
+func (c *RequestBodyClient) Update() *RequestBodyUpdate {
+	mutation := newRequestBodyMutation(c.config, OpUpdate)
+	return &RequestBodyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RequestBodyClient) UpdateOne(_m *RequestBody) *RequestBodyUpdateOne {
+	mutation := newRequestBodyMutation(c.config, OpUpdateOne, withRequestBody(_m))
+	return &RequestBodyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RequestBodyClient) UpdateOneID(id int) *RequestBodyUpdateOne {
+	mutation := newRequestBodyMutation(c.config, OpUpdateOne, withRequestBodyID(id))
+	return &RequestBodyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RequestBody.
+func (c *RequestBodyClient) Delete() *RequestBodyDelete {
+	mutation := newRequestBodyMutation(c.config, OpDelete)
+	return &RequestBodyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RequestBodyClient) DeleteOne(_m *RequestBody) *RequestBodyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RequestBodyClient) DeleteOneID(id int) *RequestBodyDeleteOne {
+	builder := c.Delete().Where(requestbody.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RequestBodyDeleteOne{builder}
+}
+
+// Query returns a query builder for RequestBody.
+func (c *RequestBodyClient) Query() *RequestBodyQuery {
+	return &RequestBodyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRequestBody},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RequestBody entity by its id.
+func (c *RequestBodyClient) Get(ctx context.Context, id int) (*RequestBody, error) {
+	return c.Query().Where(requestbody.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RequestBodyClient) GetX(ctx context.Context, id int) *RequestBody {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RequestBodyClient) Hooks() []Hook {
+	return c.hooks.RequestBody
+}
+
+// Interceptors returns the client interceptors.
+func (c *RequestBodyClient) Interceptors() []Interceptor {
+	return c.inters.RequestBody
+}
+
+func (c *RequestBodyClient) mutate(ctx context.Context, m *RequestBodyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RequestBodyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RequestBodyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RequestBodyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RequestBodyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RequestBody mutation op: %q", m.Op())
+	}
+}
+
 // ServiceClient is a client for the Service schema.
 type ServiceClient struct {
 	config
@@ -4154,15 +4295,15 @@ type (
 	hooks struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
 		Invitation, LoginChallenge, Membership, ModelPrice, Organization, PaceSlot,
-		PaceWindow, ProjectSettings, ProviderCredential, RecoveryCode, Service,
-		ServiceTarget, Session, SpendWindow, ThrottleMark, UsageRecord, UsageRollup,
-		UsageRollupDay, User []ent.Hook
+		PaceWindow, ProjectSettings, ProviderCredential, RecoveryCode, RequestBody,
+		Service, ServiceTarget, Session, SpendWindow, ThrottleMark, UsageRecord,
+		UsageRollup, UsageRollupDay, User []ent.Hook
 	}
 	inters struct {
 		APIKey, APIStandard, AuditEvent, Balance, BudgetFlush, BudgetReservation,
 		Invitation, LoginChallenge, Membership, ModelPrice, Organization, PaceSlot,
-		PaceWindow, ProjectSettings, ProviderCredential, RecoveryCode, Service,
-		ServiceTarget, Session, SpendWindow, ThrottleMark, UsageRecord, UsageRollup,
-		UsageRollupDay, User []ent.Interceptor
+		PaceWindow, ProjectSettings, ProviderCredential, RecoveryCode, RequestBody,
+		Service, ServiceTarget, Session, SpendWindow, ThrottleMark, UsageRecord,
+		UsageRollup, UsageRollupDay, User []ent.Interceptor
 	}
 )

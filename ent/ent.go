@@ -28,6 +28,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/recoverycode"
+	"github.com/sluicehq/sluice/ent/requestbody"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/session"
@@ -113,6 +114,7 @@ func checkColumn(t, c string) error {
 			projectsettings.Table:    projectsettings.ValidColumn,
 			providercredential.Table: providercredential.ValidColumn,
 			recoverycode.Table:       recoverycode.ValidColumn,
+			requestbody.Table:        requestbody.ValidColumn,
 			service.Table:            service.ValidColumn,
 			servicetarget.Table:      servicetarget.ValidColumn,
 			session.Table:            session.ValidColumn,

@@ -28,6 +28,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/recoverycode"
+	"github.com/sluicehq/sluice/ent/requestbody"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
@@ -66,6 +67,7 @@ const (
 	TypeProjectSettings    = "ProjectSettings"
 	TypeProviderCredential = "ProviderCredential"
 	TypeRecoveryCode       = "RecoveryCode"
+	TypeRequestBody        = "RequestBody"
 	TypeService            = "Service"
 	TypeServiceTarget      = "ServiceTarget"
 	TypeSession            = "Session"
@@ -15049,6 +15051,833 @@ func (m *RecoveryCodeMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown RecoveryCode edge %s", name)
 }
 
+// RequestBodyMutation represents an operation that mutates the RequestBody nodes in the graph.
+type RequestBodyMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	created_at         *time.Time
+	request_id         *string
+	organization_id    *int
+	addorganization_id *int
+	service_id         *int
+	addservice_id      *int
+	expires_at         *time.Time
+	key_id             *string
+	ciphertext         *[]byte
+	request_truncated  *bool
+	response_truncated *bool
+	clearedFields      map[string]struct{}
+	done               bool
+	oldValue           func(context.Context) (*RequestBody, error)
+	predicates         []predicate.RequestBody
+}
+
+var _ ent.Mutation = (*RequestBodyMutation)(nil)
+
+// requestbodyOption allows management of the mutation configuration using functional options.
+type requestbodyOption func(*RequestBodyMutation)
+
+// newRequestBodyMutation creates new mutation for the RequestBody entity.
+func newRequestBodyMutation(c config, op Op, opts ...requestbodyOption) *RequestBodyMutation {
+	m := &RequestBodyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRequestBody,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRequestBodyID sets the ID field of the mutation.
+func withRequestBodyID(id int) requestbodyOption {
+	return func(m *RequestBodyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *RequestBody
+		)
+		m.oldValue = func(ctx context.Context) (*RequestBody, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().RequestBody.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRequestBody sets the old RequestBody of the mutation.
+func withRequestBody(node *RequestBody) requestbodyOption {
+	return func(m *RequestBodyMutation) {
+		m.oldValue = func(context.Context) (*RequestBody, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RequestBodyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RequestBodyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RequestBodyMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RequestBodyMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().RequestBody.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *RequestBodyMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *RequestBodyMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the RequestBody entity.
+// If the RequestBody object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RequestBodyMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *RequestBodyMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetRequestID sets the "request_id" field.
+func (m *RequestBodyMutation) SetRequestID(s string) {
+	m.request_id = &s
+}
+
+// RequestID returns the value of the "request_id" field in the mutation.
+func (m *RequestBodyMutation) RequestID() (r string, exists bool) {
+	v := m.request_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestID returns the old "request_id" field's value of the RequestBody entity.
+// If the RequestBody object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RequestBodyMutation) OldRequestID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestID: %w", err)
+	}
+	return oldValue.RequestID, nil
+}
+
+// ResetRequestID resets all changes to the "request_id" field.
+func (m *RequestBodyMutation) ResetRequestID() {
+	m.request_id = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *RequestBodyMutation) SetOrganizationID(i int) {
+	m.organization_id = &i
+	m.addorganization_id = nil
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *RequestBodyMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the RequestBody entity.
+// If the RequestBody object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RequestBodyMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// AddOrganizationID adds i to the "organization_id" field.
+func (m *RequestBodyMutation) AddOrganizationID(i int) {
+	if m.addorganization_id != nil {
+		*m.addorganization_id += i
+	} else {
+		m.addorganization_id = &i
+	}
+}
+
+// AddedOrganizationID returns the value that was added to the "organization_id" field in this mutation.
+func (m *RequestBodyMutation) AddedOrganizationID() (r int, exists bool) {
+	v := m.addorganization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *RequestBodyMutation) ResetOrganizationID() {
+	m.organization_id = nil
+	m.addorganization_id = nil
+}
+
+// SetServiceID sets the "service_id" field.
+func (m *RequestBodyMutation) SetServiceID(i int) {
+	m.service_id = &i
+	m.addservice_id = nil
+}
+
+// ServiceID returns the value of the "service_id" field in the mutation.
+func (m *RequestBodyMutation) ServiceID() (r int, exists bool) {
+	v := m.service_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceID returns the old "service_id" field's value of the RequestBody entity.
+// If the RequestBody object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RequestBodyMutation) OldServiceID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceID: %w", err)
+	}
+	return oldValue.ServiceID, nil
+}
+
+// AddServiceID adds i to the "service_id" field.
+func (m *RequestBodyMutation) AddServiceID(i int) {
+	if m.addservice_id != nil {
+		*m.addservice_id += i
+	} else {
+		m.addservice_id = &i
+	}
+}
+
+// AddedServiceID returns the value that was added to the "service_id" field in this mutation.
+func (m *RequestBodyMutation) AddedServiceID() (r int, exists bool) {
+	v := m.addservice_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetServiceID resets all changes to the "service_id" field.
+func (m *RequestBodyMutation) ResetServiceID() {
+	m.service_id = nil
+	m.addservice_id = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *RequestBodyMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *RequestBodyMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the RequestBody entity.
+// If the RequestBody object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RequestBodyMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *RequestBodyMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// SetKeyID sets the "key_id" field.
+func (m *RequestBodyMutation) SetKeyID(s string) {
+	m.key_id = &s
+}
+
+// KeyID returns the value of the "key_id" field in the mutation.
+func (m *RequestBodyMutation) KeyID() (r string, exists bool) {
+	v := m.key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyID returns the old "key_id" field's value of the RequestBody entity.
+// If the RequestBody object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RequestBodyMutation) OldKeyID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyID: %w", err)
+	}
+	return oldValue.KeyID, nil
+}
+
+// ResetKeyID resets all changes to the "key_id" field.
+func (m *RequestBodyMutation) ResetKeyID() {
+	m.key_id = nil
+}
+
+// SetCiphertext sets the "ciphertext" field.
+func (m *RequestBodyMutation) SetCiphertext(b []byte) {
+	m.ciphertext = &b
+}
+
+// Ciphertext returns the value of the "ciphertext" field in the mutation.
+func (m *RequestBodyMutation) Ciphertext() (r []byte, exists bool) {
+	v := m.ciphertext
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCiphertext returns the old "ciphertext" field's value of the RequestBody entity.
+// If the RequestBody object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RequestBodyMutation) OldCiphertext(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCiphertext is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCiphertext requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCiphertext: %w", err)
+	}
+	return oldValue.Ciphertext, nil
+}
+
+// ResetCiphertext resets all changes to the "ciphertext" field.
+func (m *RequestBodyMutation) ResetCiphertext() {
+	m.ciphertext = nil
+}
+
+// SetRequestTruncated sets the "request_truncated" field.
+func (m *RequestBodyMutation) SetRequestTruncated(b bool) {
+	m.request_truncated = &b
+}
+
+// RequestTruncated returns the value of the "request_truncated" field in the mutation.
+func (m *RequestBodyMutation) RequestTruncated() (r bool, exists bool) {
+	v := m.request_truncated
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestTruncated returns the old "request_truncated" field's value of the RequestBody entity.
+// If the RequestBody object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RequestBodyMutation) OldRequestTruncated(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestTruncated is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestTruncated requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestTruncated: %w", err)
+	}
+	return oldValue.RequestTruncated, nil
+}
+
+// ResetRequestTruncated resets all changes to the "request_truncated" field.
+func (m *RequestBodyMutation) ResetRequestTruncated() {
+	m.request_truncated = nil
+}
+
+// SetResponseTruncated sets the "response_truncated" field.
+func (m *RequestBodyMutation) SetResponseTruncated(b bool) {
+	m.response_truncated = &b
+}
+
+// ResponseTruncated returns the value of the "response_truncated" field in the mutation.
+func (m *RequestBodyMutation) ResponseTruncated() (r bool, exists bool) {
+	v := m.response_truncated
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponseTruncated returns the old "response_truncated" field's value of the RequestBody entity.
+// If the RequestBody object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RequestBodyMutation) OldResponseTruncated(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponseTruncated is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponseTruncated requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponseTruncated: %w", err)
+	}
+	return oldValue.ResponseTruncated, nil
+}
+
+// ResetResponseTruncated resets all changes to the "response_truncated" field.
+func (m *RequestBodyMutation) ResetResponseTruncated() {
+	m.response_truncated = nil
+}
+
+// Where appends a list predicates to the RequestBodyMutation builder.
+func (m *RequestBodyMutation) Where(ps ...predicate.RequestBody) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RequestBodyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RequestBodyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.RequestBody, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RequestBodyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RequestBodyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (RequestBody).
+func (m *RequestBodyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RequestBodyMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.created_at != nil {
+		fields = append(fields, requestbody.FieldCreatedAt)
+	}
+	if m.request_id != nil {
+		fields = append(fields, requestbody.FieldRequestID)
+	}
+	if m.organization_id != nil {
+		fields = append(fields, requestbody.FieldOrganizationID)
+	}
+	if m.service_id != nil {
+		fields = append(fields, requestbody.FieldServiceID)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, requestbody.FieldExpiresAt)
+	}
+	if m.key_id != nil {
+		fields = append(fields, requestbody.FieldKeyID)
+	}
+	if m.ciphertext != nil {
+		fields = append(fields, requestbody.FieldCiphertext)
+	}
+	if m.request_truncated != nil {
+		fields = append(fields, requestbody.FieldRequestTruncated)
+	}
+	if m.response_truncated != nil {
+		fields = append(fields, requestbody.FieldResponseTruncated)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RequestBodyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case requestbody.FieldCreatedAt:
+		return m.CreatedAt()
+	case requestbody.FieldRequestID:
+		return m.RequestID()
+	case requestbody.FieldOrganizationID:
+		return m.OrganizationID()
+	case requestbody.FieldServiceID:
+		return m.ServiceID()
+	case requestbody.FieldExpiresAt:
+		return m.ExpiresAt()
+	case requestbody.FieldKeyID:
+		return m.KeyID()
+	case requestbody.FieldCiphertext:
+		return m.Ciphertext()
+	case requestbody.FieldRequestTruncated:
+		return m.RequestTruncated()
+	case requestbody.FieldResponseTruncated:
+		return m.ResponseTruncated()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RequestBodyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case requestbody.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case requestbody.FieldRequestID:
+		return m.OldRequestID(ctx)
+	case requestbody.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case requestbody.FieldServiceID:
+		return m.OldServiceID(ctx)
+	case requestbody.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case requestbody.FieldKeyID:
+		return m.OldKeyID(ctx)
+	case requestbody.FieldCiphertext:
+		return m.OldCiphertext(ctx)
+	case requestbody.FieldRequestTruncated:
+		return m.OldRequestTruncated(ctx)
+	case requestbody.FieldResponseTruncated:
+		return m.OldResponseTruncated(ctx)
+	}
+	return nil, fmt.Errorf("unknown RequestBody field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RequestBodyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case requestbody.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case requestbody.FieldRequestID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestID(v)
+		return nil
+	case requestbody.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case requestbody.FieldServiceID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceID(v)
+		return nil
+	case requestbody.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case requestbody.FieldKeyID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyID(v)
+		return nil
+	case requestbody.FieldCiphertext:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCiphertext(v)
+		return nil
+	case requestbody.FieldRequestTruncated:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestTruncated(v)
+		return nil
+	case requestbody.FieldResponseTruncated:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponseTruncated(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RequestBody field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RequestBodyMutation) AddedFields() []string {
+	var fields []string
+	if m.addorganization_id != nil {
+		fields = append(fields, requestbody.FieldOrganizationID)
+	}
+	if m.addservice_id != nil {
+		fields = append(fields, requestbody.FieldServiceID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RequestBodyMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case requestbody.FieldOrganizationID:
+		return m.AddedOrganizationID()
+	case requestbody.FieldServiceID:
+		return m.AddedServiceID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RequestBodyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case requestbody.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOrganizationID(v)
+		return nil
+	case requestbody.FieldServiceID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddServiceID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RequestBody numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RequestBodyMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RequestBodyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RequestBodyMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown RequestBody nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RequestBodyMutation) ResetField(name string) error {
+	switch name {
+	case requestbody.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case requestbody.FieldRequestID:
+		m.ResetRequestID()
+		return nil
+	case requestbody.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case requestbody.FieldServiceID:
+		m.ResetServiceID()
+		return nil
+	case requestbody.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case requestbody.FieldKeyID:
+		m.ResetKeyID()
+		return nil
+	case requestbody.FieldCiphertext:
+		m.ResetCiphertext()
+		return nil
+	case requestbody.FieldRequestTruncated:
+		m.ResetRequestTruncated()
+		return nil
+	case requestbody.FieldResponseTruncated:
+		m.ResetResponseTruncated()
+		return nil
+	}
+	return fmt.Errorf("unknown RequestBody field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RequestBodyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RequestBodyMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RequestBodyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RequestBodyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RequestBodyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RequestBodyMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RequestBodyMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown RequestBody unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RequestBodyMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown RequestBody edge %s", name)
+}
+
 // ServiceMutation represents an operation that mutates the Service nodes in the graph.
 type ServiceMutation struct {
 	config
@@ -15085,6 +15914,7 @@ type ServiceMutation struct {
 	allow_unpriced_models     *bool
 	request_defaults          *map[string]interface{}
 	active                    *bool
+	body_capture              **schema.BodyCapture
 	clearedFields             map[string]struct{}
 	organization              *int
 	clearedorganization       bool
@@ -16338,6 +17168,55 @@ func (m *ServiceMutation) ResetActive() {
 	m.active = nil
 }
 
+// SetBodyCapture sets the "body_capture" field.
+func (m *ServiceMutation) SetBodyCapture(sc *schema.BodyCapture) {
+	m.body_capture = &sc
+}
+
+// BodyCapture returns the value of the "body_capture" field in the mutation.
+func (m *ServiceMutation) BodyCapture() (r *schema.BodyCapture, exists bool) {
+	v := m.body_capture
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBodyCapture returns the old "body_capture" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldBodyCapture(ctx context.Context) (v *schema.BodyCapture, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBodyCapture is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBodyCapture requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBodyCapture: %w", err)
+	}
+	return oldValue.BodyCapture, nil
+}
+
+// ClearBodyCapture clears the value of the "body_capture" field.
+func (m *ServiceMutation) ClearBodyCapture() {
+	m.body_capture = nil
+	m.clearedFields[service.FieldBodyCapture] = struct{}{}
+}
+
+// BodyCaptureCleared returns if the "body_capture" field was cleared in this mutation.
+func (m *ServiceMutation) BodyCaptureCleared() bool {
+	_, ok := m.clearedFields[service.FieldBodyCapture]
+	return ok
+}
+
+// ResetBodyCapture resets all changes to the "body_capture" field.
+func (m *ServiceMutation) ResetBodyCapture() {
+	m.body_capture = nil
+	delete(m.clearedFields, service.FieldBodyCapture)
+}
+
 // ClearOrganization clears the "organization" edge to the Organization entity.
 func (m *ServiceMutation) ClearOrganization() {
 	m.clearedorganization = true
@@ -16573,7 +17452,7 @@ func (m *ServiceMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ServiceMutation) Fields() []string {
-	fields := make([]string, 0, 21)
+	fields := make([]string, 0, 22)
 	if m.created_at != nil {
 		fields = append(fields, service.FieldCreatedAt)
 	}
@@ -16637,6 +17516,9 @@ func (m *ServiceMutation) Fields() []string {
 	if m.active != nil {
 		fields = append(fields, service.FieldActive)
 	}
+	if m.body_capture != nil {
+		fields = append(fields, service.FieldBodyCapture)
+	}
 	return fields
 }
 
@@ -16687,6 +17569,8 @@ func (m *ServiceMutation) Field(name string) (ent.Value, bool) {
 		return m.RequestDefaults()
 	case service.FieldActive:
 		return m.Active()
+	case service.FieldBodyCapture:
+		return m.BodyCapture()
 	}
 	return nil, false
 }
@@ -16738,6 +17622,8 @@ func (m *ServiceMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldRequestDefaults(ctx)
 	case service.FieldActive:
 		return m.OldActive(ctx)
+	case service.FieldBodyCapture:
+		return m.OldBodyCapture(ctx)
 	}
 	return nil, fmt.Errorf("unknown Service field %s", name)
 }
@@ -16893,6 +17779,13 @@ func (m *ServiceMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetActive(v)
+		return nil
+	case service.FieldBodyCapture:
+		v, ok := value.(*schema.BodyCapture)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBodyCapture(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Service field %s", name)
@@ -17083,6 +17976,9 @@ func (m *ServiceMutation) ClearedFields() []string {
 	if m.FieldCleared(service.FieldRequestDefaults) {
 		fields = append(fields, service.FieldRequestDefaults)
 	}
+	if m.FieldCleared(service.FieldBodyCapture) {
+		fields = append(fields, service.FieldBodyCapture)
+	}
 	return fields
 }
 
@@ -17132,6 +18028,9 @@ func (m *ServiceMutation) ClearField(name string) error {
 		return nil
 	case service.FieldRequestDefaults:
 		m.ClearRequestDefaults()
+		return nil
+	case service.FieldBodyCapture:
+		m.ClearBodyCapture()
 		return nil
 	}
 	return fmt.Errorf("unknown Service nullable field %s", name)
@@ -17203,6 +18102,9 @@ func (m *ServiceMutation) ResetField(name string) error {
 		return nil
 	case service.FieldActive:
 		m.ResetActive()
+		return nil
+	case service.FieldBodyCapture:
+		m.ResetBodyCapture()
 		return nil
 	}
 	return fmt.Errorf("unknown Service field %s", name)

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/sluicehq/sluice/ent/organization"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/money"
 )
@@ -63,6 +64,8 @@ type Service struct {
 	RequestDefaults map[string]interface{} `json:"request_defaults,omitempty"`
 	// Active holds the value of the "active" field.
 	Active bool `json:"active,omitempty"`
+	// Which requests' bodies are kept, how much of each and for how long.
+	BodyCapture *schema.BodyCapture `json:"body_capture,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ServiceQuery when eager-loading is set.
 	Edges        ServiceEdges `json:"edges"`
@@ -147,7 +150,7 @@ func (*Service) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case service.FieldModelsEnabled, service.FieldRequestDefaults:
+		case service.FieldModelsEnabled, service.FieldRequestDefaults, service.FieldBodyCapture:
 			values[i] = new([]byte)
 		case service.FieldAllowUnpricedModels, service.FieldActive:
 			values[i] = new(sql.NullBool)
@@ -319,6 +322,14 @@ func (_m *Service) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Active = value.Bool
 			}
+		case service.FieldBodyCapture:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field body_capture", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.BodyCapture); err != nil {
+					return fmt.Errorf("unmarshal field body_capture: %w", err)
+				}
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -464,6 +475,9 @@ func (_m *Service) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("active=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Active))
+	builder.WriteString(", ")
+	builder.WriteString("body_capture=")
+	builder.WriteString(fmt.Sprintf("%v", _m.BodyCapture))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apikey"
 	"github.com/sluicehq/sluice/ent/organization"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/money"
@@ -278,6 +279,12 @@ func (_c *ServiceCreate) SetNillableActive(v *bool) *ServiceCreate {
 	if v != nil {
 		_c.SetActive(*v)
 	}
+	return _c
+}
+
+// SetBodyCapture sets the "body_capture" field.
+func (_c *ServiceCreate) SetBodyCapture(v *schema.BodyCapture) *ServiceCreate {
+	_c.mutation.SetBodyCapture(v)
 	return _c
 }
 
@@ -565,6 +572,10 @@ func (_c *ServiceCreate) createSpec() (*Service, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Active(); ok {
 		_spec.SetField(service.FieldActive, field.TypeBool, value)
 		_node.Active = value
+	}
+	if value, ok := _c.mutation.BodyCapture(); ok {
+		_spec.SetField(service.FieldBodyCapture, field.TypeJSON, value)
+		_node.BodyCapture = value
 	}
 	if nodes := _c.mutation.OrganizationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -1060,6 +1071,24 @@ func (u *ServiceUpsert) UpdateActive() *ServiceUpsert {
 	return u
 }
 
+// SetBodyCapture sets the "body_capture" field.
+func (u *ServiceUpsert) SetBodyCapture(v *schema.BodyCapture) *ServiceUpsert {
+	u.Set(service.FieldBodyCapture, v)
+	return u
+}
+
+// UpdateBodyCapture sets the "body_capture" field to the value that was provided on create.
+func (u *ServiceUpsert) UpdateBodyCapture() *ServiceUpsert {
+	u.SetExcluded(service.FieldBodyCapture)
+	return u
+}
+
+// ClearBodyCapture clears the value of the "body_capture" field.
+func (u *ServiceUpsert) ClearBodyCapture() *ServiceUpsert {
+	u.SetNull(service.FieldBodyCapture)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -1525,6 +1554,27 @@ func (u *ServiceUpsertOne) SetActive(v bool) *ServiceUpsertOne {
 func (u *ServiceUpsertOne) UpdateActive() *ServiceUpsertOne {
 	return u.Update(func(s *ServiceUpsert) {
 		s.UpdateActive()
+	})
+}
+
+// SetBodyCapture sets the "body_capture" field.
+func (u *ServiceUpsertOne) SetBodyCapture(v *schema.BodyCapture) *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.SetBodyCapture(v)
+	})
+}
+
+// UpdateBodyCapture sets the "body_capture" field to the value that was provided on create.
+func (u *ServiceUpsertOne) UpdateBodyCapture() *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.UpdateBodyCapture()
+	})
+}
+
+// ClearBodyCapture clears the value of the "body_capture" field.
+func (u *ServiceUpsertOne) ClearBodyCapture() *ServiceUpsertOne {
+	return u.Update(func(s *ServiceUpsert) {
+		s.ClearBodyCapture()
 	})
 }
 
@@ -2159,6 +2209,27 @@ func (u *ServiceUpsertBulk) SetActive(v bool) *ServiceUpsertBulk {
 func (u *ServiceUpsertBulk) UpdateActive() *ServiceUpsertBulk {
 	return u.Update(func(s *ServiceUpsert) {
 		s.UpdateActive()
+	})
+}
+
+// SetBodyCapture sets the "body_capture" field.
+func (u *ServiceUpsertBulk) SetBodyCapture(v *schema.BodyCapture) *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.SetBodyCapture(v)
+	})
+}
+
+// UpdateBodyCapture sets the "body_capture" field to the value that was provided on create.
+func (u *ServiceUpsertBulk) UpdateBodyCapture() *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.UpdateBodyCapture()
+	})
+}
+
+// ClearBodyCapture clears the value of the "body_capture" field.
+func (u *ServiceUpsertBulk) ClearBodyCapture() *ServiceUpsertBulk {
+	return u.Update(func(s *ServiceUpsert) {
+		s.ClearBodyCapture()
 	})
 }
 

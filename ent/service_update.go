@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/ent/apikey"
 	"github.com/sluicehq/sluice/ent/predicate"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/money"
@@ -423,6 +424,18 @@ func (_u *ServiceUpdate) SetNillableActive(v *bool) *ServiceUpdate {
 	return _u
 }
 
+// SetBodyCapture sets the "body_capture" field.
+func (_u *ServiceUpdate) SetBodyCapture(v *schema.BodyCapture) *ServiceUpdate {
+	_u.mutation.SetBodyCapture(v)
+	return _u
+}
+
+// ClearBodyCapture clears the value of the "body_capture" field.
+func (_u *ServiceUpdate) ClearBodyCapture() *ServiceUpdate {
+	_u.mutation.ClearBodyCapture()
+	return _u
+}
+
 // SetCredential sets the "credential" edge to the ProviderCredential entity.
 func (_u *ServiceUpdate) SetCredential(v *ProviderCredential) *ServiceUpdate {
 	return _u.SetCredentialID(v.ID)
@@ -743,6 +756,12 @@ func (_u *ServiceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Active(); ok {
 		_spec.SetField(service.FieldActive, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.BodyCapture(); ok {
+		_spec.SetField(service.FieldBodyCapture, field.TypeJSON, value)
+	}
+	if _u.mutation.BodyCaptureCleared() {
+		_spec.ClearField(service.FieldBodyCapture, field.TypeJSON)
 	}
 	if _u.mutation.CredentialCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1302,6 +1321,18 @@ func (_u *ServiceUpdateOne) SetNillableActive(v *bool) *ServiceUpdateOne {
 	return _u
 }
 
+// SetBodyCapture sets the "body_capture" field.
+func (_u *ServiceUpdateOne) SetBodyCapture(v *schema.BodyCapture) *ServiceUpdateOne {
+	_u.mutation.SetBodyCapture(v)
+	return _u
+}
+
+// ClearBodyCapture clears the value of the "body_capture" field.
+func (_u *ServiceUpdateOne) ClearBodyCapture() *ServiceUpdateOne {
+	_u.mutation.ClearBodyCapture()
+	return _u
+}
+
 // SetCredential sets the "credential" edge to the ProviderCredential entity.
 func (_u *ServiceUpdateOne) SetCredential(v *ProviderCredential) *ServiceUpdateOne {
 	return _u.SetCredentialID(v.ID)
@@ -1652,6 +1683,12 @@ func (_u *ServiceUpdateOne) sqlSave(ctx context.Context) (_node *Service, err er
 	}
 	if value, ok := _u.mutation.Active(); ok {
 		_spec.SetField(service.FieldActive, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.BodyCapture(); ok {
+		_spec.SetField(service.FieldBodyCapture, field.TypeJSON, value)
+	}
+	if _u.mutation.BodyCaptureCleared() {
+		_spec.ClearField(service.FieldBodyCapture, field.TypeJSON)
 	}
 	if _u.mutation.CredentialCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -44,6 +44,8 @@ type Tx struct {
 	ProviderCredential *ProviderCredentialClient
 	// RecoveryCode is the client for interacting with the RecoveryCode builders.
 	RecoveryCode *RecoveryCodeClient
+	// RequestBody is the client for interacting with the RequestBody builders.
+	RequestBody *RequestBodyClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
 	// ServiceTarget is the client for interacting with the ServiceTarget builders.
@@ -209,6 +211,7 @@ func (tx *Tx) init() {
 	tx.ProjectSettings = NewProjectSettingsClient(tx.config)
 	tx.ProviderCredential = NewProviderCredentialClient(tx.config)
 	tx.RecoveryCode = NewRecoveryCodeClient(tx.config)
+	tx.RequestBody = NewRequestBodyClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)
 	tx.ServiceTarget = NewServiceTargetClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)

@@ -217,6 +217,11 @@ var matrix = []operation{
 		func(_ *harness, f fixtures) map[string]any { return map[string]any{"s": f.serviceID, "t": f.targetID} }, orgWrite},
 	{"usage", `{ usage(bucket: DAY) { totals { requests cost } } }`, noVariables, loggedIn},
 	{"usageRecords", `{ usageRecords { totalCount } }`, noVariables, loggedIn},
+	{"requestBodies", `query($id: ID!) { requestBodies(usageRecordId: $id) { request } }`, func(h *harness, f fixtures) map[string]any {
+		rec := h.client.UsageRecord.Create().SetRequestID("req-" + f.unique).SetOrganizationID(h.org.ID).SetServiceID(f.serviceID).
+			SetAPIKeyID(f.keyID).SetProtocol("openai").SetEndpoint("/v1/chat/completions").SetModel("m").SetStatus(200).SaveX(context.Background())
+		return map[string]any{"id": rec.ID}
+	}, orgWrite},
 	{"providerUsage", `query($id: ID!) { providerUsage(credentialId: $id) { reachable error } }`, idVar(func(f fixtures) int { return f.credentialID }), ownOrgOnly},
 	{"testProviderCredential", `mutation { testProviderCredential(input: {provider: "custom", baseUrl: "http://127.0.0.1:1/v1", providerApiKey: "k"}) { reachable } }`, noVariables, orgCreate},
 	{"usageEvents", `subscription { usageEvents { model } }`, noVariables, loggedIn},

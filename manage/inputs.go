@@ -6,6 +6,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/money"
 )
 
@@ -122,6 +123,19 @@ type CreateServiceInput struct {
 	LimitConcurrency    *int           `json:"limitConcurrency,omitempty"`
 	RequestDefaults     map[string]any `json:"requestDefaults,omitempty"`
 	Active              *bool          `json:"active,omitempty"`
+	// Off when left out.
+	BodyCapture *BodyCaptureInput `json:"bodyCapture,omitempty"`
+}
+
+// BodyCaptureInput is a service's body capture setting; fields left out
+// keep their current value, or the default.
+type BodyCaptureInput struct {
+	Mode          schema.CaptureMode `json:"mode"`
+	SamplePercent *int               `json:"samplePercent,omitempty"`
+	MaxBytes      *int               `json:"maxBytes,omitempty"`
+	RetentionDays *int               `json:"retentionDays,omitempty"`
+	// Replaces the patterns.
+	Redact []string `json:"redact,omitempty"`
 }
 
 // CreatedAPIKey is a newly created or rotated key. `key` is the only time the secret is shown:
@@ -232,6 +246,7 @@ type UpdateServiceInput struct {
 	LimitConcurrency    graphql.Omittable[*int]           `json:"limitConcurrency,omitempty"`
 	RequestDefaults     graphql.Omittable[map[string]any] `json:"requestDefaults,omitempty"`
 	Active              *bool                             `json:"active,omitempty"`
+	BodyCapture         *BodyCaptureInput                 `json:"bodyCapture,omitempty"`
 }
 
 // UpdateServiceTargetInput: only the fields given change.

@@ -6,6 +6,7 @@ import (
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/apikey"
 	"github.com/sluicehq/sluice/ent/providercredential"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/spendwindow"
@@ -32,6 +33,10 @@ func (m *Manager) CreateService(ctx context.Context, orgID int, input CreateServ
 	if err := m.checkCredentialChoice(ctx, input.Provider, input.ProviderAPIKey, input.CredentialID); err != nil {
 		return nil, err
 	}
+	capture, err := bodyCapture(nil, input.BodyCapture)
+	if err != nil {
+		return nil, err
+	}
 	if input.ProviderAPIKey != nil {
 		if err := m.CheckBaseURL(ctx, input.Provider, input.BaseURL); err != nil {
 			return nil, err
@@ -39,7 +44,7 @@ func (m *Manager) CreateService(ctx context.Context, orgID int, input CreateServ
 	}
 	m.subject(ctx, "Service", 0, input.ServiceName)
 	var svc *ent.Service
-	err := withTx(ctx, m.Client, func(tx *ent.Tx) error {
+	err = withTx(ctx, m.Client, func(tx *ent.Tx) error {
 		credID, ownID := input.CredentialID, (*int)(nil)
 		if input.ProviderAPIKey != nil {
 			id, err := m.createServiceCredential(ctx, tx, orgID, input.Provider, input.ServiceName, nil, input.BaseURL, *input.ProviderAPIKey)
@@ -59,6 +64,9 @@ func (m *Manager) CreateService(ctx context.Context, orgID int, input CreateServ
 			SetAllowUnpricedModels(allowUnpriced).
 			SetRequestDefaults(input.RequestDefaults).
 			SetActive(input.Active == nil || *input.Active)
+		if capture != nil {
+			create.SetBodyCapture(capture)
+		}
 		if err := lim.apply(create.Mutation()); err != nil {
 			return err
 		}
@@ -113,6 +121,8 @@ type serviceChange struct {
 	models        []string
 	allowUnpriced bool
 	limits        limits
+	// capture is the new body capture setting; nil for no change.
+	capture *schema.BodyCapture
 }
 
 // planServiceChange checks an update of svc.
@@ -142,6 +152,11 @@ func (m *Manager) planServiceChange(ctx context.Context, svc *ent.Service, input
 	if err := m.checkCredentialChoice(ctx, svc.Provider, input.ProviderAPIKey, input.CredentialID); err != nil {
 		return nil, err
 	}
+	capture, err := bodyCapture(svc.BodyCapture, input.BodyCapture)
+	if err != nil {
+		return nil, err
+	}
+	c.capture = capture
 	return c, nil
 }
 
@@ -174,6 +189,9 @@ func (m *Manager) applyServiceChange(ctx context.Context, tx *ent.Tx, svc *ent.S
 		SetNillableDescription(c.input.Description).
 		SetNillableActive(c.input.Active).
 		SetNillableCredentialID(c.input.CredentialID)
+	if c.capture != nil {
+		upd.SetBodyCapture(c.capture)
+	}
 	if rd, set := c.input.RequestDefaults.ValueOK(); set {
 		if rd == nil {
 			upd.ClearRequestDefaults()

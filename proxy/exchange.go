@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/accesslog"
+	"github.com/sluicehq/sluice/bodycapture"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/money"
@@ -93,6 +94,9 @@ type exchange struct {
 	// facts are what the answer said of its model and finish, read only
 	// while the span records.
 	facts *answerFacts
+	// bodies, when set, is the client's writer keeping a copy of the
+	// answer for body capture; nil for a request not captured.
+	bodies *bodycapture.Recorder
 
 	// modelEnabled is set once model is found among the service's enabled
 	// models: only then may the metrics name it.
@@ -201,6 +205,10 @@ func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Pr
 		x.fail(aerr)
 		return nil
 	}
+	if e.capture != nil && e.capture.Sampled() {
+		x.bodies = e.capture.Record(w)
+		x.w = x.bodies
+	}
 	if aerr := x.checkReachable(); aerr != nil {
 		x.fail(aerr)
 		return nil
@@ -216,16 +224,16 @@ func (p *Proxy) begin(w http.ResponseWriter, r *http.Request, proto providers.Pr
 	if d := e.svc.RequestDefaults; len(d) > 0 {
 		body, err := applyDefaults(proto, x.body, d, e.allowOverwrite)
 		if err != nil {
-			x.release()
 			x.fail(refuse(http.StatusBadRequest, "invalid_json", "the request body is not a JSON object: "+err.Error()))
+			x.release()
 			return nil
 		}
 		x.body = body
 	}
 	f, aerr := parseFields(x.body)
 	if aerr != nil {
-		x.release()
 		x.fail(aerr)
+		x.release()
 		return nil
 	}
 	x.fields = f
@@ -344,6 +352,27 @@ func (x *exchange) record(o outcome) {
 		a.Add(accessEntry(&rec, e))
 	}
 	x.p.usage.Add(rec)
+	if x.bodies != nil {
+		x.captureBodies(o.status)
+	}
+}
+
+// captureBodies hands the request's bodies to the capture writer when its
+// service's policy keeps a request answered status: the request body as
+// the client sent it (before defaults or translation), the answer as
+// relayed.
+func (x *exchange) captureBodies(status int) {
+	var body []byte
+	if x.bodyBuf != nil {
+		body = x.bodyBuf.Bytes()
+	}
+	c, ok := x.bodies.Capture(bodycapture.Request{
+		CreatedAt: x.start, RequestID: x.reqID, OrganizationID: x.e.key.OrganizationID, ServiceID: x.e.svc.ID,
+		Status: status, Body: body,
+	})
+	if ok {
+		x.p.opts.Bodies.Add(c)
+	}
 }
 
 // accessEntry is the access log's line of a record: names where the

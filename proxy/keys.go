@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/sluicehq/sluice/bodycapture"
 	"github.com/sluicehq/sluice/clientkey"
 	"github.com/sluicehq/sluice/credentials"
 	"github.com/sluicehq/sluice/ent"
@@ -52,6 +53,9 @@ type keyEntry struct {
 	// misconfigured, when set, refuses every request of the key with 503:
 	// the service cannot reach its upstream until an admin fixes it.
 	misconfigured *apiError
+
+	// capture is the service's body capture policy; nil when off.
+	capture *bodycapture.Policy
 
 	models map[string]modelInfo
 	// enabled is models_enabled sorted, for /v1/models and messages.
@@ -209,7 +213,24 @@ func (p *Proxy) loadKey(ctx context.Context, hash string) (*keyEntry, error) {
 	if err := p.resolveModels(ctx, e); err != nil {
 		return nil, err
 	}
+	p.resolveCapture(e)
 	return e, nil
+}
+
+// resolveCapture compiles the service's body capture setting when this
+// proxy keeps bodies. A setting that does not compile (it was checked when
+// saved, so only a hand-edited row) captures nothing rather than failing
+// the service's requests.
+func (p *Proxy) resolveCapture(e *keyEntry) {
+	if p.opts.Bodies == nil {
+		return
+	}
+	policy, err := bodycapture.Compile(e.svc.BodyCapture)
+	if err != nil {
+		p.log.Error("body capture setting of a service is invalid; capturing nothing", "service_id", e.svc.ID, "err", err)
+		return
+	}
+	e.capture = policy
 }
 
 // resolveUpstream fills in where and how the key's service calls its

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/accesslog"
+	"github.com/sluicehq/sluice/bodycapture"
 	"github.com/sluicehq/sluice/changefeed"
 	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/pace"
@@ -47,6 +48,9 @@ type Options struct {
 	// AccessLog, when set, gets one line for each request that gets a
 	// usage record; nil writes none.
 	AccessLog *accesslog.Writer
+	// Bodies, when set, keeps the bodies of the requests of services
+	// whose body capture is on; nil keeps none, whatever the services say.
+	Bodies *bodycapture.Writer
 	// Browser, when set, serves GET /services requests that carry no key
 	// and accept HTML: the dashboard has a /services page of its own, which
 	// a reload must still reach. Pass the dashboard's handler.

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/sluicehq/sluice/database"
@@ -352,49 +351,14 @@ func bucketStart(scanned any) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unexpected bucket %T", scanned)
 }
 
-// The batches of Prune: at most pruneBatch records, fewer when a batch
-// takes longer than pruneBatchTime, so that no delete holds SQLite's one
-// write lock (or PostgreSQL's I/O) for long.
-const (
-	pruneBatch     = 5000
-	minPruneBatch  = 250
-	pruneBatchTime = 100 * time.Millisecond
-)
-
 // Prune deletes raw usage records created before cutoff; their roll-ups
-// stay. It deletes in short transactions of up to pruneBatch records, so
-// that a long backlog holds no huge one; on SQLite, where writers take
-// turns on one lock and a waiting writer polls for it, it rests between
-// batches as long as the last one took (at least pruneBatchTime), so that
-// the usage writer gets the lock between them instead of waiting out the
-// whole prune.
+// stay. It deletes in short batches (database.DB.DeleteBefore), so that a
+// long backlog holds no huge transaction and the usage writer gets its
+// turn between them.
 func Prune(ctx context.Context, db *database.DB, cutoff time.Time) (int64, error) {
-	var total int64
-	size := pruneBatch
-	for {
-		start := time.Now()
-		res, err := db.SQL.ExecContext(ctx, database.Rebind(db.Dialect, sqlPrune), cutoff.UTC(), size)
-		if err != nil {
-			return total, fmt.Errorf("prune usage records: %w", err)
-		}
-		took := time.Since(start)
-		n, _ := res.RowsAffected()
-		total += n
-		if n < int64(size) {
-			return total, nil
-		}
-		if took > pruneBatchTime {
-			size = max(minPruneBatch, int(int64(size)*int64(pruneBatchTime)/int64(took)))
-		} else {
-			size = min(pruneBatch, size*2)
-		}
-		if db.Dialect == dialect.Postgres {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return total, ctx.Err()
-		case <-time.After(max(took, pruneBatchTime)):
-		}
+	n, err := db.DeleteBefore(ctx, sqlPrune, cutoff)
+	if err != nil {
+		return n, fmt.Errorf("prune usage records: %w", err)
 	}
+	return n, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/recoverycode"
+	"github.com/sluicehq/sluice/ent/requestbody"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/ent/session"
@@ -524,6 +525,33 @@ func (f TraverseRecoveryCode) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.RecoveryCodeQuery", q)
 }
 
+// The RequestBodyFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RequestBodyFunc func(context.Context, *ent.RequestBodyQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RequestBodyFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RequestBodyQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RequestBodyQuery", q)
+}
+
+// The TraverseRequestBody type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRequestBody func(context.Context, *ent.RequestBodyQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRequestBody) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRequestBody) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RequestBodyQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RequestBodyQuery", q)
+}
+
 // The ServiceFunc type is an adapter to allow the use of ordinary function as a Querier.
 type ServiceFunc func(context.Context, *ent.ServiceQuery) (ent.Value, error)
 
@@ -802,6 +830,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ProviderCredentialQuery, predicate.ProviderCredential, providercredential.OrderOption]{typ: ent.TypeProviderCredential, tq: q}, nil
 	case *ent.RecoveryCodeQuery:
 		return &query[*ent.RecoveryCodeQuery, predicate.RecoveryCode, recoverycode.OrderOption]{typ: ent.TypeRecoveryCode, tq: q}, nil
+	case *ent.RequestBodyQuery:
+		return &query[*ent.RequestBodyQuery, predicate.RequestBody, requestbody.OrderOption]{typ: ent.TypeRequestBody, tq: q}, nil
 	case *ent.ServiceQuery:
 		return &query[*ent.ServiceQuery, predicate.Service, service.OrderOption]{typ: ent.TypeService, tq: q}, nil
 	case *ent.ServiceTargetQuery:

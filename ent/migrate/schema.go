@@ -495,6 +495,37 @@ var (
 			},
 		},
 	}
+	// RequestBodiesColumns holds the columns for the "request_bodies" table.
+	RequestBodiesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "request_id", Type: field.TypeString, SchemaType: map[string]string{"postgres": "bytea", "sqlite3": "blob"}},
+		{Name: "organization_id", Type: field.TypeInt},
+		{Name: "service_id", Type: field.TypeInt},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "key_id", Type: field.TypeString},
+		{Name: "ciphertext", Type: field.TypeBytes},
+		{Name: "request_truncated", Type: field.TypeBool, Default: false},
+		{Name: "response_truncated", Type: field.TypeBool, Default: false},
+	}
+	// RequestBodiesTable holds the schema information for the "request_bodies" table.
+	RequestBodiesTable = &schema.Table{
+		Name:       "request_bodies",
+		Columns:    RequestBodiesColumns,
+		PrimaryKey: []*schema.Column{RequestBodiesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "requestbody_request_id",
+				Unique:  false,
+				Columns: []*schema.Column{RequestBodiesColumns[2]},
+			},
+			{
+				Name:    "requestbody_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{RequestBodiesColumns[5]},
+			},
+		},
+	}
 	// ServicesColumns holds the columns for the "services" table.
 	ServicesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -517,6 +548,7 @@ var (
 		{Name: "allow_unpriced_models", Type: field.TypeBool, Default: false},
 		{Name: "request_defaults", Type: field.TypeJSON, Nullable: true},
 		{Name: "active", Type: field.TypeBool, Default: true},
+		{Name: "body_capture", Type: field.TypeJSON, Nullable: true},
 		{Name: "organization_id", Type: field.TypeInt},
 		{Name: "credential_id", Type: field.TypeInt, Nullable: true},
 	}
@@ -528,13 +560,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "services_organizations_services",
-				Columns:    []*schema.Column{ServicesColumns[20]},
+				Columns:    []*schema.Column{ServicesColumns[21]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "services_provider_credentials_services",
-				Columns:    []*schema.Column{ServicesColumns[21]},
+				Columns:    []*schema.Column{ServicesColumns[22]},
 				RefColumns: []*schema.Column{ProviderCredentialsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -543,7 +575,7 @@ var (
 			{
 				Name:    "service_organization_id_service_name",
 				Unique:  true,
-				Columns: []*schema.Column{ServicesColumns[20], ServicesColumns[13]},
+				Columns: []*schema.Column{ServicesColumns[21], ServicesColumns[13]},
 			},
 		},
 	}
@@ -979,6 +1011,7 @@ var (
 		ProjectSettingsTable,
 		ProviderCredentialsTable,
 		RecoveryCodesTable,
+		RequestBodiesTable,
 		ServicesTable,
 		ServiceTargetsTable,
 		SessionsTable,
@@ -1048,6 +1081,9 @@ func init() {
 	}
 	RecoveryCodesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(103079215104),
+	}
+	RequestBodiesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(107374182400),
 	}
 	ServicesTable.ForeignKeys[0].RefTable = OrganizationsTable
 	ServicesTable.ForeignKeys[1].RefTable = ProviderCredentialsTable

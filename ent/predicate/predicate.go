@@ -54,6 +54,20 @@ type ProviderCredential func(*sql.Selector)
 // RecoveryCode is the predicate function for recoverycode builders.
 type RecoveryCode func(*sql.Selector)
 
+// RequestBody is the predicate function for requestbody builders.
+type RequestBody func(*sql.Selector)
+
+// RequestBodyOrErr calls the predicate only if the error is not nit.
+func RequestBodyOrErr(p RequestBody, err error) RequestBody {
+	return func(s *sql.Selector) {
+		if err != nil {
+			s.AddError(err)
+			return
+		}
+		p(s)
+	}
+}
+
 // Service is the predicate function for service builders.
 type Service func(*sql.Selector)
 

@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/ent/projectsettings"
 	"github.com/sluicehq/sluice/ent/providercredential"
 	"github.com/sluicehq/sluice/ent/recoverycode"
+	"github.com/sluicehq/sluice/ent/requestbody"
 	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/servicetarget"
@@ -534,6 +535,23 @@ func init() {
 			return nil
 		}
 	}()
+	requestbodyFields := schema.RequestBody{}.Fields()
+	_ = requestbodyFields
+	// requestbodyDescCreatedAt is the schema descriptor for created_at field.
+	requestbodyDescCreatedAt := requestbodyFields[0].Descriptor()
+	// requestbody.DefaultCreatedAt holds the default value on creation for the created_at field.
+	requestbody.DefaultCreatedAt = requestbodyDescCreatedAt.Default.(func() time.Time)
+	// requestbodyDescRequestID is the schema descriptor for request_id field.
+	requestbodyDescRequestID := requestbodyFields[1].Descriptor()
+	requestbody.ValueScanner.RequestID = requestbodyDescRequestID.ValueScanner.(field.TypeValueScanner[string])
+	// requestbodyDescRequestTruncated is the schema descriptor for request_truncated field.
+	requestbodyDescRequestTruncated := requestbodyFields[7].Descriptor()
+	// requestbody.DefaultRequestTruncated holds the default value on creation for the request_truncated field.
+	requestbody.DefaultRequestTruncated = requestbodyDescRequestTruncated.Default.(bool)
+	// requestbodyDescResponseTruncated is the schema descriptor for response_truncated field.
+	requestbodyDescResponseTruncated := requestbodyFields[8].Descriptor()
+	// requestbody.DefaultResponseTruncated holds the default value on creation for the response_truncated field.
+	requestbody.DefaultResponseTruncated = requestbodyDescResponseTruncated.Default.(bool)
 	serviceMixin := schema.Service{}.Mixin()
 	serviceMixinFields0 := serviceMixin[0].Fields()
 	_ = serviceMixinFields0

@@ -49,6 +49,12 @@ func (Service) Fields() []ent.Field {
 			Comment("Request parameters (e.g. max_tokens, temperature) the proxy applies; enforced over the client's unless project settings allow overwrite.").
 			Annotations(entgql.Type("Map")),
 		field.Bool("active").Default(true),
+		// Nullable, without a default, and last: added after the table had
+		// rows. A service without one captures no bodies.
+		field.JSON("body_capture", &BodyCapture{}).
+			Optional().
+			Comment("Which requests' bodies are kept, how much of each and for how long.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

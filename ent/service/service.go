@@ -56,6 +56,8 @@ const (
 	FieldRequestDefaults = "request_defaults"
 	// FieldActive holds the string denoting the active field in the database.
 	FieldActive = "active"
+	// FieldBodyCapture holds the string denoting the body_capture field in the database.
+	FieldBodyCapture = "body_capture"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgeCredential holds the string denoting the credential edge name in mutations.
@@ -129,6 +131,7 @@ var Columns = []string{
 	FieldAllowUnpricedModels,
 	FieldRequestDefaults,
 	FieldActive,
+	FieldBodyCapture,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).

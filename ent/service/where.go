@@ -1111,6 +1111,16 @@ func ActiveNEQ(v bool) predicate.Service {
 	return predicate.Service(sql.FieldNEQ(FieldActive, v))
 }
 
+// BodyCaptureIsNil applies the IsNil predicate on the "body_capture" field.
+func BodyCaptureIsNil() predicate.Service {
+	return predicate.Service(sql.FieldIsNull(FieldBodyCapture))
+}
+
+// BodyCaptureNotNil applies the NotNil predicate on the "body_capture" field.
+func BodyCaptureNotNil() predicate.Service {
+	return predicate.Service(sql.FieldNotNull(FieldBodyCapture))
+}
+
 // HasOrganization applies the HasEdge predicate on the "organization" edge.
 func HasOrganization() predicate.Service {
 	return predicate.Service(func(s *sql.Selector) {

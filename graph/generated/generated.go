@@ -16,12 +16,14 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/sluicehq/sluice/auth"
+	"github.com/sluicehq/sluice/bodycapture"
 	"github.com/sluicehq/sluice/budget"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/apistandard"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/modelprice"
+	"github.com/sluicehq/sluice/ent/schema"
 	"github.com/sluicehq/sluice/graph/model"
 	"github.com/sluicehq/sluice/graph/scalar"
 	"github.com/sluicehq/sluice/livefeed"
@@ -170,6 +172,14 @@ type ComplexityRoot struct {
 		ID             func(childComplexity int) int
 		OrganizationID func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
+	}
+
+	BodyCapture struct {
+		MaxBytes      func(childComplexity int) int
+		Mode          func(childComplexity int) int
+		Redact        func(childComplexity int) int
+		RetentionDays func(childComplexity int) int
+		SamplePercent func(childComplexity int) int
 	}
 
 	CreatedAPIKey struct {
@@ -454,11 +464,21 @@ type ComplexityRoot struct {
 		ProviderCredentials func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ProviderCredentialOrder, where *ent.ProviderCredentialWhereInput) int
 		ProviderUsage       func(childComplexity int, credentialID int, refresh *bool) int
 		Providers           func(childComplexity int) int
+		RequestBodies       func(childComplexity int, usageRecordID int) int
 		Service             func(childComplexity int, id int) int
 		Services            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) int
 		Usage               func(childComplexity int, filter *model.UsageFilter, bucket *rollup.Bucket) int
 		UsageRecords        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) int
 		Viewer              func(childComplexity int) int
+	}
+
+	RequestBodies struct {
+		CapturedAt        func(childComplexity int) int
+		ExpiresAt         func(childComplexity int) int
+		Request           func(childComplexity int) int
+		RequestTruncated  func(childComplexity int) int
+		Response          func(childComplexity int) int
+		ResponseTruncated func(childComplexity int) int
 	}
 
 	RequestWindow struct {
@@ -477,6 +497,7 @@ type ComplexityRoot struct {
 		APIKeys             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
 		Active              func(childComplexity int) int
 		AllowUnpricedModels func(childComplexity int) int
+		BodyCapture         func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
 		Credential          func(childComplexity int) int
 		CredentialID        func(childComplexity int) int
@@ -811,6 +832,7 @@ type QueryResolver interface {
 	Services(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ServiceOrder, where *ent.ServiceWhereInput) (*ent.ServiceConnection, error)
 	UsageRecords(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) (*ent.UsageRecordConnection, error)
 	Viewer(ctx context.Context) (*auth.Viewer, error)
+	RequestBodies(ctx context.Context, usageRecordID int) (*bodycapture.Bodies, error)
 	OrganizationSpend(ctx context.Context) ([]*budget.Spend, error)
 	OrganizationPace(ctx context.Context) ([]*model.PaceLimit, error)
 	ProviderUsage(ctx context.Context, credentialID int, refresh *bool) (*model.ProviderUsage, error)
@@ -829,6 +851,7 @@ type QueryResolver interface {
 	Usage(ctx context.Context, filter *model.UsageFilter, bucket *rollup.Bucket) (*rollup.Report, error)
 }
 type ServiceResolver interface {
+	BodyCapture(ctx context.Context, obj *ent.Service) (*schema.BodyCapture, error)
 	Spend(ctx context.Context, obj *ent.Service) ([]*budget.Spend, error)
 	Pace(ctx context.Context, obj *ent.Service) ([]*model.PaceLimit, error)
 	Targets(ctx context.Context, obj *ent.Service) ([]*ent.ServiceTarget, error)
@@ -1326,6 +1349,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Balance.UpdatedAt(childComplexity), true
+
+	case "BodyCapture.maxBytes":
+		if e.ComplexityRoot.BodyCapture.MaxBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BodyCapture.MaxBytes(childComplexity), true
+	case "BodyCapture.mode":
+		if e.ComplexityRoot.BodyCapture.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BodyCapture.Mode(childComplexity), true
+	case "BodyCapture.redact":
+		if e.ComplexityRoot.BodyCapture.Redact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BodyCapture.Redact(childComplexity), true
+	case "BodyCapture.retentionDays":
+		if e.ComplexityRoot.BodyCapture.RetentionDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BodyCapture.RetentionDays(childComplexity), true
+	case "BodyCapture.samplePercent":
+		if e.ComplexityRoot.BodyCapture.SamplePercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BodyCapture.SamplePercent(childComplexity), true
 
 	case "CreatedAPIKey.apiKey":
 		if e.ComplexityRoot.CreatedAPIKey.APIKey == nil {
@@ -2847,6 +2901,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Providers(childComplexity), true
+	case "Query.requestBodies":
+		if e.ComplexityRoot.Query.RequestBodies == nil {
+			break
+		}
+
+		args, err := ec.field_Query_requestBodies_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RequestBodies(childComplexity, args["usageRecordId"].(int)), true
 	case "Query.service":
 		if e.ComplexityRoot.Query.Service == nil {
 			break
@@ -2897,6 +2962,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RequestBodies.capturedAt":
+		if e.ComplexityRoot.RequestBodies.CapturedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestBodies.CapturedAt(childComplexity), true
+	case "RequestBodies.expiresAt":
+		if e.ComplexityRoot.RequestBodies.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestBodies.ExpiresAt(childComplexity), true
+	case "RequestBodies.request":
+		if e.ComplexityRoot.RequestBodies.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestBodies.Request(childComplexity), true
+	case "RequestBodies.requestTruncated":
+		if e.ComplexityRoot.RequestBodies.RequestTruncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestBodies.RequestTruncated(childComplexity), true
+	case "RequestBodies.response":
+		if e.ComplexityRoot.RequestBodies.Response == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestBodies.Response(childComplexity), true
+	case "RequestBodies.responseTruncated":
+		if e.ComplexityRoot.RequestBodies.ResponseTruncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestBodies.ResponseTruncated(childComplexity), true
 
 	case "RequestWindow.limit":
 		if e.ComplexityRoot.RequestWindow.Limit == nil {
@@ -2959,6 +3061,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.AllowUnpricedModels(childComplexity), true
+	case "Service.bodyCapture":
+		if e.ComplexityRoot.Service.BodyCapture == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.BodyCapture(childComplexity), true
 	case "Service.createdAt":
 		if e.ComplexityRoot.Service.CreatedAt == nil {
 			break
@@ -4013,6 +4121,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
 			graphql.NewInputUnmarshaler("BalanceOrder", ec.unmarshalInputBalanceOrder),
 			graphql.NewInputUnmarshaler("BalanceWhereInput", ec.unmarshalInputBalanceWhereInput),
+			graphql.NewInputUnmarshaler("BodyCaptureInput", ec.unmarshalInputBodyCaptureInput),
 			graphql.NewInputUnmarshaler("CreateAPIKeyInput", ec.unmarshalInputCreateAPIKeyInput),
 			graphql.NewInputUnmarshaler("CreateAPIStandardInput", ec.unmarshalInputCreateAPIStandardInput),
 			graphql.NewInputUnmarshaler("CreateModelPriceInput", ec.unmarshalInputCreateModelPriceInput),
@@ -4198,6 +4307,72 @@ type Mutation {
   RATE_LIMITED.
   """
   login(username: String!, password: String!, organizationId: ID): LoginResult!
+}
+`, BuiltIn: false},
+	{Name: "../bodycapture.graphqls", Input: `"Which requests of a service have their bodies kept."
+enum BodyCaptureMode {
+  "No bodies are kept."
+  OFF
+  "Only the bodies of requests answered with an error (status 400 or more)."
+  ERRORS
+  "Every request's bodies."
+  ALL
+  "The bodies of samplePercent of the requests, drawn at random."
+  SAMPLE
+}
+
+"""
+A service's body capture: which requests' request and response bodies are
+kept, up to how many bytes each, and for how many days. Bodies are
+redacted (API keys, bearer tokens and the redact patterns), compressed and
+encrypted under the master key; only admins read them.
+"""
+type BodyCapture {
+  mode: BodyCaptureMode!
+  samplePercent: Int!
+  "Each body beyond this many bytes is cut and marked truncated."
+  maxBytes: Int!
+  retentionDays: Int!
+  "Regular expressions (RE2) whose matches are redacted, beside the built-in key shapes."
+  redact: [String!]!
+}
+
+"""
+A body capture setting; fields left out keep their current value (or the
+default: 0 percent, 65536 bytes, 7 days, no patterns).
+"""
+input BodyCaptureInput {
+  mode: BodyCaptureMode!
+  "0 to 100; used by SAMPLE."
+  samplePercent: Int
+  "1024 to 1048576."
+  maxBytes: Int
+  "1 to 365."
+  retentionDays: Int
+  "Replaces the patterns; each must be a valid RE2 regular expression."
+  redact: [String!]
+}
+
+"The bodies captured of one request, opened for an admin."
+type RequestBodies {
+  capturedAt: Time!
+  "When the retention of the service's capture ends and the bodies are deleted."
+  expiresAt: Time!
+  "The request body as the client sent it, redacted."
+  request: String!
+  "The answer as relayed to the client (a stream's events as text), redacted."
+  response: String!
+  requestTruncated: Boolean!
+  responseTruncated: Boolean!
+}
+
+extend type Service {
+  bodyCapture: BodyCapture!
+}
+
+extend type Query {
+  "The bodies captured of a usage record's request; null when none were kept. Admins only."
+  requestBodies(usageRecordId: ID!): RequestBodies
 }
 `, BuiltIn: false},
 	{Name: "../budget.graphqls", Input: `"""
@@ -7440,6 +7615,8 @@ input CreateServiceInput {
   limitConcurrency: Int
   requestDefaults: Map
   active: Boolean
+  "Off when left out."
+  bodyCapture: BodyCaptureInput
 }
 
 """
@@ -7468,6 +7645,8 @@ input UpdateServiceInput {
   limitConcurrency: Int @goField(omittable: true)
   requestDefaults: Map @goField(omittable: true)
   active: Boolean
+  "A change is audited: it decides whose prompts and answers are kept."
+  bodyCapture: BodyCaptureInput
 }
 
 input CreateAPIKeyInput {
@@ -8366,6 +8545,22 @@ func (ec *executionContext) childFields_Balance(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Balance", field.Name)
 }
 
+func (ec *executionContext) childFields_BodyCapture(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mode":
+		return ec.fieldContext_BodyCapture_mode(ctx, field)
+	case "samplePercent":
+		return ec.fieldContext_BodyCapture_samplePercent(ctx, field)
+	case "maxBytes":
+		return ec.fieldContext_BodyCapture_maxBytes(ctx, field)
+	case "retentionDays":
+		return ec.fieldContext_BodyCapture_retentionDays(ctx, field)
+	case "redact":
+		return ec.fieldContext_BodyCapture_redact(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BodyCapture", field.Name)
+}
+
 func (ec *executionContext) childFields_CreatedAPIKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiKey":
@@ -8774,6 +8969,24 @@ func (ec *executionContext) childFields_ProviderUsage(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ProviderUsage", field.Name)
 }
 
+func (ec *executionContext) childFields_RequestBodies(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "capturedAt":
+		return ec.fieldContext_RequestBodies_capturedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_RequestBodies_expiresAt(ctx, field)
+	case "request":
+		return ec.fieldContext_RequestBodies_request(ctx, field)
+	case "response":
+		return ec.fieldContext_RequestBodies_response(ctx, field)
+	case "requestTruncated":
+		return ec.fieldContext_RequestBodies_requestTruncated(ctx, field)
+	case "responseTruncated":
+		return ec.fieldContext_RequestBodies_responseTruncated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestBodies", field.Name)
+}
+
 func (ec *executionContext) childFields_RequestWindow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "limit":
@@ -8848,6 +9061,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_credential(ctx, field)
 	case "apiKeys":
 		return ec.fieldContext_Service_apiKeys(ctx, field)
+	case "bodyCapture":
+		return ec.fieldContext_Service_bodyCapture(ctx, field)
 	case "spend":
 		return ec.fieldContext_Service_spend(ctx, field)
 	case "pace":
@@ -10585,6 +10800,20 @@ func (ec *executionContext) field_Query_providerUsage_args(ctx context.Context, 
 		return nil, err
 	}
 	args["refresh"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_requestBodies_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "usageRecordId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["usageRecordId"] = arg0
 	return args, nil
 }
 
@@ -12616,6 +12845,121 @@ func (ec *executionContext) _Balance_enforced(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Balance_enforced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Balance", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BodyCapture_mode(ctx context.Context, field graphql.CollectedField, obj *schema.BodyCapture) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BodyCapture_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v schema.CaptureMode) graphql.Marshaler {
+			return ec.marshalNBodyCaptureMode2githubᚗcomᚋsluicehqᚋsluiceᚋentᚋschemaᚐCaptureMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BodyCapture_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BodyCapture", field, false, false, "BodyCaptureMode")
+}
+
+func (ec *executionContext) _BodyCapture_samplePercent(ctx context.Context, field graphql.CollectedField, obj *schema.BodyCapture) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BodyCapture_samplePercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SamplePercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BodyCapture_samplePercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BodyCapture", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BodyCapture_maxBytes(ctx context.Context, field graphql.CollectedField, obj *schema.BodyCapture) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BodyCapture_maxBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BodyCapture_maxBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BodyCapture", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BodyCapture_retentionDays(ctx context.Context, field graphql.CollectedField, obj *schema.BodyCapture) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BodyCapture_retentionDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RetentionDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BodyCapture_retentionDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BodyCapture", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BodyCapture_redact(ctx context.Context, field graphql.CollectedField, obj *schema.BodyCapture) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BodyCapture_redact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Redact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BodyCapture_redact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BodyCapture", field, false, false, "String")
 }
 
 func (ec *executionContext) _CreatedAPIKey_apiKey(ctx context.Context, field graphql.CollectedField, obj *manage.CreatedAPIKey) (ret graphql.Marshaler) {
@@ -18381,6 +18725,50 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_requestBodies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_requestBodies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RequestBodies(ctx, fc.Args["usageRecordId"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bodycapture.Bodies) graphql.Marshaler {
+			return ec.marshalORequestBodies2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋbodycaptureᚐBodies(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_requestBodies(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestBodies(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_requestBodies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_organizationSpend(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19039,6 +19427,144 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RequestBodies_capturedAt(ctx context.Context, field graphql.CollectedField, obj *bodycapture.Bodies) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestBodies_capturedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CapturedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestBodies_capturedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestBodies", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RequestBodies_expiresAt(ctx context.Context, field graphql.CollectedField, obj *bodycapture.Bodies) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestBodies_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestBodies_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestBodies", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RequestBodies_request(ctx context.Context, field graphql.CollectedField, obj *bodycapture.Bodies) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestBodies_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Request, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestBodies_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestBodies", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestBodies_response(ctx context.Context, field graphql.CollectedField, obj *bodycapture.Bodies) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestBodies_response(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Response, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestBodies_response(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestBodies", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestBodies_requestTruncated(ctx context.Context, field graphql.CollectedField, obj *bodycapture.Bodies) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestBodies_requestTruncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestTruncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestBodies_requestTruncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestBodies", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _RequestBodies_responseTruncated(ctx context.Context, field graphql.CollectedField, obj *bodycapture.Bodies) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestBodies_responseTruncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResponseTruncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestBodies_responseTruncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestBodies", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _RequestWindow_limit(ctx context.Context, field graphql.CollectedField, obj *model.RequestWindow) (ret graphql.Marshaler) {
@@ -19757,6 +20283,38 @@ func (ec *executionContext) fieldContext_Service_apiKeys(ctx context.Context, fi
 	if fc.Args, err = ec.field_Service_apiKeys_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_bodyCapture(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_bodyCapture(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().BodyCapture(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schema.BodyCapture) graphql.Marshaler {
+			return ec.marshalNBodyCapture2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚋschemaᚐBodyCapture(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_bodyCapture(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BodyCapture(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -27674,6 +28232,76 @@ func UnmarshalBalanceWhereInput(ctx context.Context, raw any) (ent.BalanceWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputBodyCaptureInput(ctx context.Context, obj any) (manage.BodyCaptureInput, error) {
+	var it manage.BodyCaptureInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"mode", "samplePercent", "maxBytes", "retentionDays", "redact"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "mode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mode"))
+			data, err := ec.unmarshalNBodyCaptureMode2githubᚗcomᚋsluicehqᚋsluiceᚋentᚋschemaᚐCaptureMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mode = data
+		case "samplePercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("samplePercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SamplePercent = data
+		case "maxBytes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxBytes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxBytes = data
+		case "retentionDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("retentionDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RetentionDays = data
+		case "redact":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redact"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Redact = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBodyCaptureInput unmarshals raw into the BodyCaptureInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBodyCaptureInput(ctx context.Context, raw any) (manage.BodyCaptureInput, error) {
+	var out manage.BodyCaptureInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BodyCaptureInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context, obj any) (manage.CreateAPIKeyInput, error) {
 	var it manage.CreateAPIKeyInput
 	if obj == nil {
@@ -28084,7 +28712,7 @@ func (ec *executionContext) unmarshalInputCreateServiceInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"serviceName", "description", "provider", "providerApiKey", "credentialId", "baseUrl", "modelsEnabled", "allowUnpricedModels", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "limitRpm", "limitTpm", "limitConcurrency", "requestDefaults", "active"}
+	fieldsInOrder := [...]string{"serviceName", "description", "provider", "providerApiKey", "credentialId", "baseUrl", "modelsEnabled", "allowUnpricedModels", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "limitRpm", "limitTpm", "limitConcurrency", "requestDefaults", "active", "bodyCapture"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28231,6 +28859,13 @@ func (ec *executionContext) unmarshalInputCreateServiceInput(ctx context.Context
 				return it, err
 			}
 			it.Active = data
+		case "bodyCapture":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bodyCapture"))
+			data, err := ec.unmarshalOBodyCaptureInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐBodyCaptureInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BodyCapture = data
 		}
 	}
 	return it, nil
@@ -33180,7 +33815,7 @@ func (ec *executionContext) unmarshalInputUpdateServiceInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"serviceName", "description", "providerApiKey", "credentialId", "modelsEnabled", "allowUnpricedModels", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "limitRpm", "limitTpm", "limitConcurrency", "requestDefaults", "active"}
+	fieldsInOrder := [...]string{"serviceName", "description", "providerApiKey", "credentialId", "modelsEnabled", "allowUnpricedModels", "limitCostHourWarn", "limitCostHourBlock", "limitCostDayWarn", "limitCostDayBlock", "limitCostMonthWarn", "limitCostMonthBlock", "limitCostTotalBlock", "limitRpm", "limitTpm", "limitConcurrency", "requestDefaults", "active", "bodyCapture"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -33313,6 +33948,13 @@ func (ec *executionContext) unmarshalInputUpdateServiceInput(ctx context.Context
 				return it, err
 			}
 			it.Active = data
+		case "bodyCapture":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bodyCapture"))
+			data, err := ec.unmarshalOBodyCaptureInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐBodyCaptureInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BodyCapture = data
 		}
 	}
 	return it, nil
@@ -36181,6 +36823,59 @@ func (ec *executionContext) _Balance(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var bodyCaptureImplementors = []string{"BodyCapture"}
+
+func (ec *executionContext) _BodyCapture(ctx context.Context, sel ast.SelectionSet, obj *schema.BodyCapture) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bodyCaptureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BodyCapture")
+		case "mode":
+			out.Values[i] = ec._BodyCapture_mode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "samplePercent":
+			out.Values[i] = ec._BodyCapture_samplePercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxBytes":
+			out.Values[i] = ec._BodyCapture_maxBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retentionDays":
+			out.Values[i] = ec._BodyCapture_retentionDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redact":
+			out.Values[i] = ec._BodyCapture_redact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createdAPIKeyImplementors = []string{"CreatedAPIKey"}
 
 func (ec *executionContext) _CreatedAPIKey(ctx context.Context, sel ast.SelectionSet, obj *manage.CreatedAPIKey) graphql.Marshaler {
@@ -38010,6 +38705,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_viewer(ctx, field)
 				})
+		case "requestBodies":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_requestBodies(ctx, field)
+				})
 		case "organizationSpend":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -38119,6 +38820,64 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestBodiesImplementors = []string{"RequestBodies"}
+
+func (ec *executionContext) _RequestBodies(ctx context.Context, sel ast.SelectionSet, obj *bodycapture.Bodies) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestBodiesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestBodies")
+		case "capturedAt":
+			out.Values[i] = ec._RequestBodies_capturedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._RequestBodies_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "request":
+			out.Values[i] = ec._RequestBodies_request(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "response":
+			out.Values[i] = ec._RequestBodies_response(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestTruncated":
+			out.Values[i] = ec._RequestBodies_requestTruncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "responseTruncated":
+			out.Values[i] = ec._RequestBodies_responseTruncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -38355,6 +39114,12 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_apiKeys(ctx, field, obj)
+				})
+		case "bodyCapture":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_bodyCapture(ctx, field, obj)
 				})
 		case "spend":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -40336,6 +41101,24 @@ func (ec *executionContext) unmarshalNBalanceWhereInput2ᚖgithubᚗcomᚋsluice
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNBodyCapture2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚋschemaᚐBodyCapture(ctx context.Context, sel ast.SelectionSet, v *schema.BodyCapture) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BodyCapture!")
+		return graphql.Null
+	}
+	return ec._BodyCapture(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBodyCaptureMode2githubᚗcomᚋsluicehqᚋsluiceᚋentᚋschemaᚐCaptureMode(ctx context.Context, v any) (schema.CaptureMode, error) {
+	var res schema.CaptureMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBodyCaptureMode2githubᚗcomᚋsluicehqᚋsluiceᚋentᚋschemaᚐCaptureMode(ctx context.Context, sel ast.SelectionSet, v schema.CaptureMode) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -41847,6 +42630,14 @@ func (ec *executionContext) unmarshalOBalanceWhereInput2ᚖgithubᚗcomᚋsluice
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOBodyCaptureInput2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋmanageᚐBodyCaptureInput(ctx context.Context, v any) (*manage.BodyCaptureInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBodyCaptureInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -42465,6 +43256,13 @@ func (ec *executionContext) unmarshalOProviderCredentialWhereInput2ᚖgithubᚗc
 	}
 	res, err := ec.unmarshalInputProviderCredentialWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORequestBodies2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋbodycaptureᚐBodies(ctx context.Context, sel ast.SelectionSet, v *bodycapture.Bodies) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RequestBodies(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOService2ᚖgithubᚗcomᚋsluicehqᚋsluiceᚋentᚐService(ctx context.Context, sel ast.SelectionSet, v *ent.Service) graphql.Marshaler {

@@ -13,6 +13,7 @@ import { ListSearch, Pager, useSearchedPager } from '../pager';
 import { SpendGauges } from '../spend';
 import { subjectStatus } from '../status';
 import { useCanEdit } from '../viewer';
+import { BodyCaptureFields, captureInput, captureSummary, captureTexts } from '../bodycapture';
 import { ServiceTargets, TargetsList } from './ServiceTargets';
 import { CheckField, Confirm, Dialog, Empty, ErrorNote, Loading, Page, SelectField, showProblem, StatusBadge, TextField } from '../ui';
 
@@ -39,6 +40,13 @@ graphql(`
     limitRpm
     limitTpm
     limitConcurrency
+    bodyCapture {
+      mode
+      samplePercent
+      maxBytes
+      retentionDays
+      redact
+    }
     credential {
       id
       displayName
@@ -202,6 +210,8 @@ export function Services() {
               <dd>{s.modelsEnabled.length ? s.modelsEnabled.join(', ') : 'none'}{s.allowUnpricedModels && <span className="muted"> · unpriced allowed</span>}</dd>
               <dt>API keys</dt>
               <dd>{s.apiKeys.totalCount}</dd>
+              <dt>Body capture</dt>
+              <dd>{captureSummary(s.bodyCapture)}</dd>
               <dt>Targets</dt>
               <dd>{s.targets.length ? `${s.targets.length}, by weight with failover` : 'none: calls its credential'}</dd>
             </dl>
@@ -273,6 +283,7 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
   const [active, setActive] = useState(service?.active ?? true);
   const [limits, setLimitTexts] = useState(limitTexts(service));
   const [pace, setPaceTexts] = useState(paceTexts(service));
+  const [capture, setCapture] = useState(captureTexts(service?.bodyCapture));
   const [problem, setProblem] = useState<Problem>(noProblem);
   const [create, createService] = useMutation(CreateService);
   const [update, updateService] = useMutation(UpdateService);
@@ -323,6 +334,7 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
       modelsEnabled: allModels,
       allowUnpricedModels: allowUnpriced,
       active,
+      bodyCapture: captureInput(capture, service?.bodyCapture),
       ...(keySource === 'new' && providerApiKey ? { providerApiKey } : {}),
       ...(keySource === 'existing' && credentialId ? { credentialId } : {}),
     };
@@ -413,6 +425,7 @@ function ServiceForm({ service, onClose }: { service: ServiceFieldsFragment | nu
 
         <LimitsFields legend="Budgets (blank for no limit)" texts={limits} onChange={setLimitTexts} errors={problem.fields} />
         <PaceFields legend="Pace (blank for no limit; keys without their own inherit it)" texts={pace} onChange={setPaceTexts} errors={problem.fields} />
+        <BodyCaptureFields texts={capture} onChange={setCapture} errors={problem.fields} />
         <CheckField label="Active" checked={active} onChange={setActive} hint="A disabled service refuses every request." />
       </form>
       {/* Outside the form: targets have their own forms and apply at once. */}

@@ -9,6 +9,7 @@ import { Pager, usePager } from '../pager';
 import { Badge, CopyButton, Dialog, Empty, ErrorNote, Loading, Page, ScrollBox, SelectField, TextField } from '../ui';
 import { TraceIDFact } from '../traceid';
 import { downloadUsageCSV } from '../usageexport';
+import { RequestBodies } from '../requestbodies';
 
 export const UsageRecordFields = graphql(`
   fragment UsageRecordFields on UsageRecord {
@@ -325,6 +326,7 @@ function RecordDetail({ id, serviceName, keyName, onClose }: { id: string; servi
               </tbody>
             </table>
           )}
+          <RequestBodies usageRecordId={r.id} />
         </div>
       )}
     </Dialog>

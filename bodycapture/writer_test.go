@@ -1,0 +1,168 @@
+package bodycapture
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/schema"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/secrets"
+)
+
+func testRing(t *testing.T) *secrets.Keyring {
+	t.Helper()
+	ring, err := secrets.NewKeyring([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ring
+}
+
+func capture(id string, at time.Time, expires time.Time) Capture {
+	return Capture{CreatedAt: at, RequestID: id, OrganizationID: 1, ServiceID: 2,
+		Request: []byte(`{"q":"` + id + `"}`), Response: []byte(`{"a":"ok"}`), ExpiresAt: expires}
+}
+
+// TestQueueFullDrops holds the writer in its first insert: the queue then
+// fills, and a capture beyond it is dropped and counted at once instead of
+// waiting; released, the writer stores every capture it accepted.
+func TestQueueFullDrops(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		w := NewWriter(db, testRing(t), Options{QueueSize: 2, BatchSize: 1})
+		entered, release := make(chan struct{}), make(chan struct{})
+		insert := w.insert
+		// Set before the first Add, whose hand-over the writer's read follows.
+		w.insert = func(ctx context.Context, rows []*ent.RequestBodyCreate) error {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-release
+			return insert(ctx, rows)
+		}
+		now := time.Now()
+		if !w.Add(capture("a", now, now.Add(time.Hour))) {
+			t.Fatal("the first capture was dropped")
+		}
+		<-entered // the writer holds "a" and waits
+		for _, id := range []string{"b", "c"} {
+			if !w.Add(capture(id, now, now.Add(time.Hour))) {
+				t.Fatalf("capture %s was dropped with room in the queue", id)
+			}
+		}
+		done := make(chan bool)
+		go func() { done <- w.Add(capture("d", now, now.Add(time.Hour))) }()
+		select {
+		case kept := <-done:
+			if kept || w.Dropped() != 1 {
+				t.Fatalf("Add to a full queue = %v, dropped %d; want false, 1", kept, w.Dropped())
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Add blocked on a full queue")
+		}
+		close(release)
+		if err := w.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := db.Client.RequestBody.Query().CountX(context.Background()); n != 3 || w.Written() != 3 {
+			t.Fatalf("stored %d (written %d), want the 3 accepted", n, w.Written())
+		}
+		if w.Add(capture("e", now, now.Add(time.Hour))) || w.Dropped() != 2 {
+			t.Fatalf("Add after Close kept a capture or did not count it (dropped %d)", w.Dropped())
+		}
+	})
+}
+
+// TestStoredSealedAndPruned writes captures through the writer: the stored
+// column holds neither the body nor a secret in it, Of opens them redacted,
+// and Prune deletes those past their retention and leaves the usage
+// records.
+func TestStoredSealedAndPruned(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		ring := testRing(t)
+		instance, err := NewRedactor("redact", []string{`secret-word`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := NewWriter(db, ring, Options{Redact: instance})
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		old := capture("req-old", now.Add(-8*24*time.Hour), now.Add(-24*time.Hour))
+		fresh := capture("req-fresh", now, now.Add(7*24*time.Hour))
+		fresh.Request = []byte(`{"model":"m","messages":[{"content":"my key is sk-proj-AbCdEfGh1234567890 and secret-word"}]}`)
+		fresh.ResponseTruncated = true
+		w.Add(old)
+		w.Add(fresh)
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var raw []byte
+		if err := db.SQL.QueryRowContext(ctx, database.Rebind(db.Dialect, `SELECT ciphertext FROM request_bodies WHERE expires_at > ?`), now).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		for _, plain := range []string{"messages", "sk-proj", "secret-word", "redacted"} {
+			if strings.Contains(string(raw), plain) {
+				t.Fatalf("the stored column holds %q in clear", plain)
+			}
+		}
+		for _, id := range []string{"req-old", "req-fresh"} {
+			db.Client.UsageRecord.Create().SetCreatedAt(now).SetRequestID(id).SetOrganizationID(1).SetServiceID(2).SetAPIKeyID(3).
+				SetProtocol("openai").SetEndpoint("/v1/chat/completions").SetModel("m").SetStatus(200).ExecX(ctx)
+		}
+		rec := db.Client.UsageRecord.Query().FirstX(ctx)
+		rec.RequestID = "req-fresh"
+		got, err := Of(ctx, db.Client, ring, rec)
+		if err != nil || got == nil {
+			t.Fatalf("Of = %v, %v", got, err)
+		}
+		want := `{"model":"m","messages":[{"content":"my key is [redacted] and [redacted]"}]}`
+		if got.Request != want || got.Response != `{"a":"ok"}` || got.RequestTruncated || !got.ResponseTruncated {
+			t.Fatalf("opened %+v, want request %s", got, want)
+		}
+		n, err := Prune(ctx, db, now)
+		if err != nil || n != 1 {
+			t.Fatalf("Prune = %d, %v; want the expired one", n, err)
+		}
+		if ids := db.Client.RequestBody.Query().AllX(ctx); len(ids) != 1 || ids[0].RequestID != "req-fresh" {
+			t.Fatalf("left %v, want req-fresh", ids)
+		}
+		if n := db.Client.UsageRecord.Query().CountX(ctx); n != 2 {
+			t.Fatalf("usage records left: %d, want 2", n)
+		}
+	})
+}
+
+// TestRecorderCaps keeps at most the cap of the answer, however it is
+// written, and marks what was cut; the errors mode keeps only failures.
+func TestRecorderCaps(t *testing.T) {
+	p, err := Compile(&schema.BodyCapture{Mode: schema.CaptureErrors, MaxBytes: MinMaxBytes, RetentionDays: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw := httptest.NewRecorder()
+	r := p.Record(rw)
+	chunk := strings.Repeat("x", 700)
+	for range 3 {
+		if _, err := r.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rw.Body.Len() != 2100 {
+		t.Fatalf("the client got %d bytes, want all 2100", rw.Body.Len())
+	}
+	if _, ok := r.Capture(Request{Status: 200}); ok {
+		t.Fatal("the errors mode kept a success")
+	}
+	c, ok := r.Capture(Request{Status: 502, Body: []byte(strings.Repeat("y", 2000))})
+	if !ok || len(c.Response) != MinMaxBytes || !c.ResponseTruncated || len(c.Request) != MinMaxBytes || !c.RequestTruncated {
+		t.Fatalf("kept %d/%v of the answer and %d/%v of the request; want %d, cut", len(c.Response), c.ResponseTruncated, len(c.Request), c.RequestTruncated, MinMaxBytes)
+	}
+	if off, err := Compile(&schema.BodyCapture{Mode: schema.CaptureOff}); off != nil || err != nil {
+		t.Fatalf("Compile(off) = %v, %v; want nil", off, err)
+	}
+}
