@@ -809,12 +809,14 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 // adminCommand manages people from the command line: `admin create` adds a
 // user to an organization (the default one unless --organization names
 // another), `admin reset-password` sets a new password and ends the user's
-// sessions, `admin create-organization` makes an organization (with
+// sessions, `admin reset-two-factor` turns off the two-factor of a user
+// who lost the second factor and ends the user's sessions (audited as done
+// from the command line), `admin create-organization` makes an organization (with
 // --username as its first admin), and `admin add-member` gives an existing
 // user a membership. A password comes from SLUICE_ADMIN_PASSWORD, or is
 // generated and printed once.
 func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	const subcommands = "create, reset-password, create-organization or add-member"
+	const subcommands = "create, reset-password, reset-two-factor, create-organization or add-member"
 	if len(args) == 0 {
 		return errors.New("admin needs a subcommand: " + subcommands + "; see sluice --help")
 	}
@@ -876,6 +878,11 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 			return err
 		}
 		fmt.Fprintf(stdout, "password of %q reset; its sessions ended\n", username)
+	case "reset-two-factor":
+		if _, err := auth.ResetTwoFactorNamed(ctx, db.Client, username, "command line"); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "two-factor of %q turned off, its recovery codes deleted; its sessions ended\n", username)
 	case "create-organization":
 		adminID := 0
 		if username != "" {

@@ -145,6 +145,9 @@ func (a *Authenticator) invitee(ctx context.Context, tx *ent.Client, req AcceptR
 	if req.Viewer != nil && req.Viewer.UserID != 0 {
 		return a.Client.User.Get(ctx, req.Viewer.UserID)
 	}
+	if a.PasswordLoginOff {
+		return nil, ErrInvitationNeedsSSO
+	}
 	if strings.TrimSpace(req.Username) == "" {
 		return nil, usererr.FieldErrorf("username", "choose a username, or log in first to join with your account")
 	}

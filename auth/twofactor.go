@@ -8,11 +8,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/loginchallenge"
+	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/recoverycode"
+	"github.com/sluicehq/sluice/ent/session"
 	"github.com/sluicehq/sluice/ent/user"
 	"github.com/sluicehq/sluice/secrets"
 	"github.com/sluicehq/sluice/tenant"
@@ -446,23 +450,74 @@ func (a *Authenticator) replaceRecoveryCodes(ctx context.Context, userID int, al
 // clearTwoFactor turns the user's two-factor off: secret, recovery codes
 // and pending login challenges go.
 func (a *Authenticator) clearTwoFactor(ctx context.Context, userID int) error {
-	return a.inTx(ctx, func(tx *ent.Tx) error {
-		if err := tx.User.UpdateOneID(userID).ClearTotpCiphertext().ClearTotpKeyID().ClearTotpEnabledAt().
-			ClearTotpLastStep().Exec(ctx); err != nil {
-			return fmt.Errorf("turn two-factor off: %w", err)
+	return inTx(ctx, a.Client, func(tx *ent.Tx) error { return clearTwoFactorIn(ctx, tx, userID) })
+}
+
+// clearTwoFactorIn is clearTwoFactor's work, in tx.
+func clearTwoFactorIn(ctx context.Context, tx *ent.Tx, userID int) error {
+	if err := tx.User.UpdateOneID(userID).ClearTotpCiphertext().ClearTotpKeyID().ClearTotpEnabledAt().
+		ClearTotpLastStep().Exec(ctx); err != nil {
+		return fmt.Errorf("turn two-factor off: %w", err)
+	}
+	if _, err := tx.RecoveryCode.Delete().Where(recoverycode.UserID(userID)).Exec(ctx); err != nil {
+		return fmt.Errorf("delete recovery codes: %w", err)
+	}
+	if _, err := tx.LoginChallenge.Delete().Where(loginchallenge.UserID(userID)).Exec(ctx); err != nil {
+		return fmt.Errorf("delete login challenges: %w", err)
+	}
+	return nil
+}
+
+// ResetTwoFactorNamed turns off the two-factor of the user named username,
+// for a person who lost their second factor and recovery codes, as the
+// command line does it: two-factor is cleared, every session of the user
+// ends, and each organization of the user gets an audit event by the
+// system actor named actor, all in one transaction.
+func ResetTwoFactorNamed(ctx context.Context, client *ent.Client, username, actor string) (*ent.User, error) {
+	u, err := client.User.Query().Where(user.Username(username)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, fmt.Errorf("no user named %q", username)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up user %q: %w", username, err)
+	}
+	if !hasSecret(u) {
+		return nil, fmt.Errorf("user %q has no two-factor to reset", username)
+	}
+	err = inTx(ctx, client, func(tx *ent.Tx) error {
+		if err := clearTwoFactorIn(ctx, tx, u.ID); err != nil {
+			return err
 		}
-		if _, err := tx.RecoveryCode.Delete().Where(recoverycode.UserID(userID)).Exec(ctx); err != nil {
-			return fmt.Errorf("delete recovery codes: %w", err)
+		if _, err := tx.Session.Update().Where(session.UserID(u.ID), session.EndedAtIsNil()).SetEndedAt(nowUTC()).Save(ctx); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
 		}
-		if _, err := tx.LoginChallenge.Delete().Where(loginchallenge.UserID(userID)).Exec(ctx); err != nil {
-			return fmt.Errorf("delete login challenges: %w", err)
+		orgs, err := tx.Membership.Query().Where(membership.UserID(u.ID)).Select(membership.FieldOrganizationID).Ints(ctx)
+		if err != nil {
+			return fmt.Errorf("look up memberships: %w", err)
+		}
+		for _, orgID := range orgs {
+			if err := tx.AuditEvent.Create().SetOrganizationID(orgID).SetActorType(auditevent.ActorTypeSystem).
+				SetActorName(actor).SetAction("resetTwoFactor").SetTargetType("User").
+				SetTargetID(strconv.Itoa(u.ID)).SetTargetName(u.Username).
+				SetOutcome(auditevent.OutcomeSuccess).Exec(ctx); err != nil {
+				return fmt.Errorf("write audit event: %w", err)
+			}
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, fmt.Errorf("reset two-factor of %q: %w", username, err)
+	}
+	return u, nil
 }
 
 func (a *Authenticator) inTx(ctx context.Context, fn func(*ent.Tx) error) error {
-	tx, err := a.Client.Tx(ctx)
+	return inTx(ctx, a.Client, fn)
+}
+
+// inTx runs fn in a transaction of client, committed when fn succeeds.
+func inTx(ctx context.Context, client *ent.Client, fn func(*ent.Tx) error) error {
+	tx, err := client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

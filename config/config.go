@@ -497,6 +497,8 @@ func Usage(w io.Writer, name string) {
 	fmt.Fprintf(w, "                      create a user in an organization (default: the default one)\n")
 	fmt.Fprintf(w, "  admin reset-password --username NAME\n")
 	fmt.Fprintf(w, "                      set a new password (SLUICE_ADMIN_PASSWORD, or generated and printed); ends the user's sessions\n")
+	fmt.Fprintf(w, "  admin reset-two-factor --username NAME\n")
+	fmt.Fprintf(w, "                      turn off a user's two-factor and delete their recovery codes; ends the user's sessions\n")
 	fmt.Fprintf(w, "  admin create-organization --name NAME [--username ADMIN]\n")
 	fmt.Fprintf(w, "                      create an organization, with an existing user as its first admin\n")
 	fmt.Fprintf(w, "  admin add-member --username NAME --organization NAME [--role admin|member]\n")

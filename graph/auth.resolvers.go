@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/sluicehq/sluice/auth"
@@ -54,6 +55,18 @@ func (r *queryResolver) Viewer(ctx context.Context) (*auth.Viewer, error) {
 // Organization is the resolver for the organization field.
 func (r *viewerResolver) Organization(ctx context.Context, obj *auth.Viewer) (*ent.Organization, error) {
 	return r.Client.Organization.Get(ctx, obj.OrgID)
+}
+
+// HasPassword is the resolver for the hasPassword field.
+func (r *viewerResolver) HasPassword(ctx context.Context, obj *auth.Viewer) (bool, error) {
+	if obj.UserID == 0 {
+		return false, nil
+	}
+	u, err := r.Client.User.Get(ctx, obj.UserID)
+	if err != nil {
+		return false, fmt.Errorf("look up user: %w", err)
+	}
+	return u.PasswordHash != "", nil
 }
 
 // Mutation returns generated.MutationResolver implementation.

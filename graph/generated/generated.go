@@ -728,6 +728,7 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
+		HasPassword         func(childComplexity int) int
 		IsInstanceAdmin     func(childComplexity int) int
 		IsManagementKey     func(childComplexity int) int
 		Memberships         func(childComplexity int) int
@@ -893,6 +894,7 @@ type UsageSumsResolver interface {
 }
 type ViewerResolver interface {
 	Organization(ctx context.Context, obj *auth.Viewer) (*ent.Organization, error)
+	HasPassword(ctx context.Context, obj *auth.Viewer) (bool, error)
 	Memberships(ctx context.Context, obj *auth.Viewer) ([]*model.OrganizationMembership, error)
 
 	TwoFactor(ctx context.Context, obj *auth.Viewer) (*model.TwoFactorStatus, error)
@@ -4054,6 +4056,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserEdge.Node(childComplexity), true
 
+	case "Viewer.hasPassword":
+		if e.ComplexityRoot.Viewer.HasPassword == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.HasPassword(childComplexity), true
 	case "Viewer.isInstanceAdmin":
 		if e.ComplexityRoot.Viewer.IsInstanceAdmin == nil {
 			break
@@ -4276,6 +4284,12 @@ type Viewer {
   "Admin of the default organization: also manages API standards and the price catalog."
   isInstanceAdmin: Boolean!
   organization: Organization!
+  """
+  The caller has a password: false for a user who signs in only with
+  single sign-on, and for a management key. Without one there is no
+  password to change and no two-factor to set up.
+  """
+  hasPassword: Boolean!
 }
 
 """
@@ -9469,6 +9483,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_isInstanceAdmin(ctx, field)
 	case "organization":
 		return ec.fieldContext_Viewer_organization(ctx, field)
+	case "hasPassword":
+		return ec.fieldContext_Viewer_hasPassword(ctx, field)
 	case "memberships":
 		return ec.fieldContext_Viewer_memberships(ctx, field)
 	case "mustEnrollTwoFactor":
@@ -23853,6 +23869,29 @@ func (ec *executionContext) fieldContext_Viewer_organization(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_hasPassword(ctx context.Context, field graphql.CollectedField, obj *auth.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_hasPassword(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().HasPassword(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_hasPassword(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _Viewer_memberships(ctx context.Context, field graphql.CollectedField, obj *auth.Viewer) (ret graphql.Marshaler) {
@@ -40505,6 +40544,12 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_organization(ctx, field, obj)
+				})
+		case "hasPassword":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_hasPassword(ctx, field, obj)
 				})
 		case "memberships":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

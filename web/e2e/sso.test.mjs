@@ -1,8 +1,8 @@
 // Browser test of single sign-on: the gateway is pointed at a real OpenID
 // Connect provider the test runs; the login screen offers "Sign in with",
 // hides the password form when password login is off, and a click signs
-// a new account in without a token ever in the address bar. A refused
-// sign-in shows its reason.
+// a new account in without a token ever in the address bar; its My account
+// offers no password change. A refused sign-in shows its reason.
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
@@ -58,6 +58,11 @@ describe('single sign-on', () => {
     assert.ok(urls.some((u) => u.includes('/api/admin/auth/oidc/callback')), 'the browser went through the callback');
     // The account menu names the new user.
     await page.getByText('sam@example.com').first().waitFor();
+    // My account offers no password or two-factor set-up to an account without a password.
+    await page.goto('/dashboard/account');
+    await page.getByText('You sign in with Example ID; change your password there.').waitFor();
+    assert.equal(await page.getByRole('heading', { name: 'Change password' }).count(), 0);
+    assert.equal(await page.getByRole('heading', { name: /Two-factor/ }).count(), 0);
     assert.deepEqual(page.errors, []);
   });
 

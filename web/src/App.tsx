@@ -27,6 +27,7 @@ const ViewerQuery = graphql(`
       role
       isManagementKey
       isInstanceAdmin
+      hasPassword
       mustEnrollTwoFactor
       organization {
         id
@@ -125,6 +126,7 @@ function Shell() {
     role: v.role,
     isManagementKey: v.isManagementKey,
     isInstanceAdmin: v.isInstanceAdmin,
+    hasPassword: v.hasPassword,
     organization: v.organization.name,
   };
   const route = routeOf(path);

@@ -7,7 +7,8 @@ import { ProtocolCell, protocolText } from './screens/UsageLog';
 import { clientApisHint } from './screens/Services';
 import { PaceFields, PaceMeters, paceTexts } from './pace';
 import { Provider, Client } from 'urql';
-import { never } from 'wonka';
+import { map, never, pipe } from 'wonka';
+import { Account } from './screens/Account';
 
 describe('components', () => {
   it('shows a new key once, with a copy button and a warning', () => {
@@ -66,13 +67,44 @@ describe('components', () => {
     const render = (role: 'admin' | 'member') =>
       renderToStaticMarkup(
         <Provider value={client}>
-          <ViewerContext.Provider value={{ username: 'u', role, isManagementKey: false, isInstanceAdmin: true, organization: 'Default' }}>
+          <ViewerContext.Provider value={{ username: 'u', role, isManagementKey: false, isInstanceAdmin: true, hasPassword: true, organization: 'Default' }}>
             <Standards />
           </ViewerContext.Provider>
         </Provider>,
       );
     expect(render('admin')).toContain('New standard');
     expect(render('member')).not.toContain('New standard');
+  });
+  it('offers a single sign-on account no password or two-factor set-up', () => {
+    // Every query answers at once: login options name the provider, other lists are empty.
+    const client = new Client({
+      url: '/graphql',
+      exchanges: [
+        () => (ops$) =>
+          pipe(
+            ops$,
+            map((operation) => ({
+              operation,
+              data: { loginOptions: { passwordLogin: false, sso: { name: 'Example ID', loginUrl: '/sso' } }, mySessions: [] },
+              stale: false,
+              hasNext: false,
+            })),
+          ),
+      ],
+    });
+    const render = (hasPassword: boolean) =>
+      renderToStaticMarkup(
+        <Provider value={client}>
+          <ViewerContext.Provider value={{ username: 'u', role: 'member', isManagementKey: false, isInstanceAdmin: false, hasPassword, organization: 'Default' }}>
+            <Account />
+          </ViewerContext.Provider>
+        </Provider>,
+      );
+    const sso = render(false);
+    expect(sso).toContain('You sign in with Example ID; change your password there.');
+    expect(sso).not.toContain('Change password');
+    expect(sso).not.toContain('Two-factor');
+    expect(render(true)).toContain('Change password');
   });
 });
 

@@ -5,6 +5,8 @@ export interface ViewerInfo {
   role: 'admin' | 'member';
   isManagementKey: boolean;
   isInstanceAdmin: boolean;
+  /** False for a single sign-on account: no password to change, no two-factor to set up. */
+  hasPassword: boolean;
   organization: string;
 }
 

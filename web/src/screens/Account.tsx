@@ -7,6 +7,7 @@ import { clearToken, setToken } from '../session';
 import { useViewer } from '../viewer';
 import { Badge, Confirm, ErrorNote, Loading, Page, ScrollBox, TextField } from '../ui';
 import { TwoFactorCard } from './TwoFactor';
+import { useLoginOptions } from './SingleSignOn';
 
 const SESSIONS_CONTEXT = { additionalTypenames: ['Session'] };
 
@@ -38,7 +39,8 @@ const EndAllSessions = graphql(`
   }
 `);
 
-/** My account: the caller's password and logins. */
+/** My account: the caller's password, two-factor and logins; a single
+ * sign-on account has neither password nor two-factor here. */
 export function Account() {
   const viewer = useViewer();
   if (viewer.isManagementKey) {
@@ -50,10 +52,27 @@ export function Account() {
   }
   return (
     <Page title="My account" intro={`${viewer.username} in ${viewer.organization}`}>
-      <PasswordCard />
-      <TwoFactorCard />
+      {viewer.hasPassword ? (
+        <>
+          <PasswordCard />
+          <TwoFactorCard />
+        </>
+      ) : (
+        <SignInElsewhereCard />
+      )}
       <SessionsCard />
     </Page>
+  );
+}
+
+/** Where a single sign-on account's password lives: with its provider. */
+function SignInElsewhereCard() {
+  const { sso } = useLoginOptions();
+  return (
+    <section className="card" aria-labelledby="signin-title">
+      <h2 id="signin-title">Password</h2>
+      <p>You sign in with {sso?.name ?? 'single sign-on'}; change your password there.</p>
+    </section>
   );
 }
 
