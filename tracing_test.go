@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/tracing/otlptest"
 )
 
 // collector is an OTLP/HTTP trace receiver: it decodes each POST
@@ -34,22 +34,8 @@ func newCollector(t *testing.T) *collector {
 			http.Error(w, "not an OTLP/HTTP protobuf trace export", http.StatusNotFound)
 			return
 		}
-		var body io.Reader = r.Body
-		if r.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			body = zr
-		}
-		raw, err := io.ReadAll(body)
+		req, err := otlptest.Decode(r)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		var req collectortrace.ExportTraceServiceRequest
-		if err := proto.Unmarshal(raw, &req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -78,11 +64,11 @@ func newCollector(t *testing.T) *collector {
 // record.
 func TestTracingOverOTLP(t *testing.T) {
 	const clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
-	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer collector-token")
 	testenv.EachDialect(t, func(t *testing.T, d string) {
 		col := newCollector(t)
 		getenv := env("DATABASE_URL", testenv.URL(testenv.Target(t, d)), "SLUICE_ADMIN_PASSWORD", "pw-otel",
-			"SLUICE_MASTER_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "SLUICE_JWT_SECRET", "e2e-jwt-secret-e2e-jwt-secret-00")
+			"SLUICE_MASTER_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "SLUICE_JWT_SECRET", "e2e-jwt-secret-e2e-jwt-secret-00",
+			"OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20collector-token")
 		base, stop := startBinary(t, getenv, "--otel-endpoint", col.srv.URL)
 		upstream, _ := fakeOpenAI(t)
 		token := dig(gql(t, base, "", `mutation { login(username: "admin", password: "pw-otel") { token } }`, nil), "login", "token").(string)

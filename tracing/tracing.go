@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
@@ -51,9 +51,11 @@ type Provider struct {
 }
 
 // Start builds the exporter and the tracer provider; nil when tracing is
-// off. The exporter reads OTEL_EXPORTER_OTLP_HEADERS (auth), timeouts and
-// TLS settings from the environment itself; the resource takes
-// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
+// off. The exporter takes OTEL_EXPORTER_OTLP_HEADERS (auth), _COMPRESSION,
+// _TIMEOUT and the TLS files (_CERTIFICATE, _CLIENT_CERTIFICATE,
+// _CLIENT_KEY), each also as OTEL_EXPORTER_OTLP_TRACES_*, from getenv; the
+// resource takes OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES from the
+// process environment.
 func Start(ctx context.Context, cfg Config, getenv func(string) string) (*Provider, error) {
 	if !Enabled(cfg, getenv) {
 		return nil, nil
@@ -61,11 +63,11 @@ func Start(ctx context.Context, cfg Config, getenv func(string) string) (*Provid
 	if cfg.SampleRatio < 0 || cfg.SampleRatio > 1 {
 		return nil, fmt.Errorf("tracing: sample ratio %v is not between 0 and 1", cfg.SampleRatio)
 	}
-	var opts []otlptracehttp.Option
-	if cfg.Endpoint != "" {
-		opts = append(opts, otlptracehttp.WithEndpointURL(TracesURL(cfg.Endpoint)))
+	ec, err := readExportConfig(cfg, getenv)
+	if err != nil {
+		return nil, err
 	}
-	exp, err := otlptracehttp.New(ctx, opts...)
+	exp, err := otlptrace.New(ctx, newOTLPHTTP(ec))
 	if err != nil {
 		return nil, fmt.Errorf("tracing: start the OTLP exporter: %w", err)
 	}
