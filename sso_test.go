@@ -377,8 +377,9 @@ func TestSSOFullFlow(t *testing.T) {
 }
 
 // TestSSOWithoutAccountCreation: only existing users sign in, linked by
-// their username equal to the verified email; an unknown one is refused.
-// Password login stays on beside single sign-on.
+// their username equal to the verified email, which takes the account:
+// its password stops working; an unknown one is refused. Password login
+// stays on beside single sign-on.
 func TestSSOWithoutAccountCreation(t *testing.T) {
 	testenv.EachDialect(t, func(t *testing.T, d string) {
 		g := startSSOGateway(t, d)
@@ -392,6 +393,9 @@ func TestSSOWithoutAccountCreation(t *testing.T) {
 		if landed.Query().Get("sso_error") != "no_account" {
 			t.Errorf("unknown user landed on %s, want sso_error=no_account", landed)
 		}
+		if code := loginStatus(t, g.base, "kim@example.com", "kim password 0123"); code != 200 {
+			t.Errorf("password login before the link = %d, want 200", code)
+		}
 		c := browser(t)
 		landed = g.signIn(t, c, ssoUser{sub: "sub-kim", email: "kim@example.com", verified: true})
 		if landed.Query().Get("sso") != "done" {
@@ -402,8 +406,8 @@ func TestSSOWithoutAccountCreation(t *testing.T) {
 		if got := jsonString(v["data"]); got != `{"viewer":{"role":"member","username":"kim@example.com"}}` {
 			t.Errorf("viewer = %s", jsonString(v))
 		}
-		if code := loginStatus(t, g.base, "kim@example.com", "kim password 0123"); code != 200 {
-			t.Errorf("password login beside SSO = %d, want 200", code)
+		if code := loginStatus(t, g.base, "kim@example.com", "kim password 0123"); code != 401 {
+			t.Errorf("password login of the linked account = %d, want 401 (linking clears the password)", code)
 		}
 		opts := ssoGQL(t, g.base, "", `{ loginOptions { passwordLogin } }`)
 		if got := jsonString(opts["data"]); got != `{"loginOptions":{"passwordLogin":true}}` {

@@ -29,6 +29,10 @@ type Authenticator struct {
 	// address, far above Logins, so that guessing spread over many
 	// addresses, or over many usernames from one, is still slowed.
 	LoginCeiling *Limiter
+	// Codes limits wrong two-factor codes per person, over an hour: the
+	// login limits alone would let a guesser who knows the password try
+	// 100 codes a minute from many addresses.
+	Codes *Limiter
 	// PasswordLoginOff refuses logins with a password (GraphQL and REST),
 	// when single sign-on is the way in; `sluice admin` still works.
 	PasswordLoginOff bool
@@ -39,16 +43,17 @@ type Authenticator struct {
 
 // NewAuthenticator returns an authenticator limiting failed logins to 5 a
 // minute per username and address pair, and to 100 a minute per username
-// and per address.
+// and per address; and wrong two-factor codes to 10 an hour per person.
 func NewAuthenticator(client *ent.Client, tokens *Tokens, log *slog.Logger) *Authenticator {
 	return &Authenticator{Client: client, Tokens: tokens, Log: log,
-		Logins: NewLimiter("login", 5, time.Minute), LoginCeiling: NewLimiter("login-ceiling", 100, time.Minute), now: time.Now}
+		Logins: NewLimiter("login", 5, time.Minute), LoginCeiling: NewLimiter("login-ceiling", 100, time.Minute),
+		Codes: NewLimiter("two-factor", 10, time.Hour), now: time.Now}
 }
 
 // ShareLimits counts failed logins in m, where every replica sharing the
 // database sees them, instead of in this process's memory.
 func (a *Authenticator) ShareLimits(m *Marks) {
-	a.Logins.Shared, a.LoginCeiling.Shared = m, m
+	a.Logins.Shared, a.LoginCeiling.Shared, a.Codes.Shared = m, m, m
 }
 
 // Middleware puts the caller's Viewer in the request context. Requests

@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/organization"
+	"github.com/sluicehq/sluice/ent/session"
 	"github.com/sluicehq/sluice/ent/user"
 	"github.com/sluicehq/sluice/usererr"
 )
@@ -163,11 +164,26 @@ func (o *OIDC) findUser(ctx context.Context, id identity) (*ent.User, error) {
 	if u.OidcSubject != nil {
 		return nil, ssoErr(ssoAccountConflict, fmt.Errorf("user %q is linked to another identity", u.Username))
 	}
-	u, err = u.Update().SetOidcIssuer(id.Issuer).SetOidcSubject(id.Subject).SetEmail(id.Email).Save(ctx)
+	// Linking hands the account to whoever holds the identity. Its username
+	// may have been chosen by someone else (accepting an invitation lets a
+	// person pick one, an email among them), so no other way in survives
+	// the link: its password and two-factor are cleared and its sessions
+	// end.
+	err = o.auth.inTx(ctx, func(tx *ent.Tx) error {
+		if err := tx.User.UpdateOneID(u.ID).SetOidcIssuer(id.Issuer).SetOidcSubject(id.Subject).SetEmail(id.Email).
+			SetPasswordHash("").Exec(ctx); err != nil {
+			return err
+		}
+		if err := clearTwoFactorIn(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		_, err := tx.Session.Update().Where(session.UserID(u.ID), session.EndedAtIsNil()).SetEndedAt(o.auth.now().UTC()).Save(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("link user to identity: %w", err)
 	}
-	return u, nil
+	return o.auth.Client.User.Get(ctx, u.ID)
 }
 
 // createUser makes the identity's account, without a password, a member

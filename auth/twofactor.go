@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/ent"
@@ -174,6 +175,18 @@ func (a *Authenticator) checkCode(ctx context.Context, u *ent.User, code, client
 	if err != nil {
 		return err
 	}
+	c, wait, err := a.Codes.Take(ctx, "user:"+strings.ToLower(u.Username))
+	if err == nil && wait > 0 {
+		err = &LoginLimitedError{RetryAfter: wait}
+	}
+	if err != nil {
+		a.returnTickets(ctx, tickets) // not a guess: the code was not checked
+		if _, limited := err.(*LoginLimitedError); !limited {
+			err = fmt.Errorf("count two-factor attempt: %w", err)
+		}
+		return err
+	}
+	tickets = append(tickets, c)
 	ok, err := a.useCode(ctx, u, code)
 	if err != nil {
 		return err

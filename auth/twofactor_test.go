@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -116,6 +117,25 @@ func TestTwoFactorCodes(t *testing.T) {
 		var limited *auth.LoginLimitedError
 		if _, _, err := b.LoginWithCode(ctx, auth.CodeRequest{Challenge: challenge.Token, Code: recovery[2], Client: auth.Client{IP: "10.0.0.9"}}); !errors.As(err, &limited) {
 			t.Fatalf("the right code after 5 wrong ones answered %v, want a refusal to wait", err)
+		}
+
+		// Spread over addresses, wrong codes still stop at 10 an hour for
+		// the person: the 11th attempt waits, even with the right code.
+		c := auth.NewAuthenticator(db.Client, tokens, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		c.Keyring = a.Keyring
+		c.SetNow(func() time.Time { return now })
+		_, challenge, err = c.Login(ctx, auth.LoginRequest{Username: admin.Username, Password: password, Client: auth.Client{IP: "10.0.1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 {
+			ip := fmt.Sprintf("10.0.2.%d", i)
+			if _, _, err := c.LoginWithCode(ctx, auth.CodeRequest{Challenge: challenge.Token, Code: "abcdefgh", Client: auth.Client{IP: ip}}); !errors.Is(err, auth.ErrWrongCode) {
+				t.Fatalf("wrong code %d from %s: %v", i, ip, err)
+			}
+		}
+		if _, _, err := c.LoginWithCode(ctx, auth.CodeRequest{Challenge: challenge.Token, Code: recovery[2], Client: auth.Client{IP: "10.0.3.1"}}); !errors.As(err, &limited) {
+			t.Fatalf("the right code after 10 wrong ones from as many addresses answered %v, want a refusal to wait", err)
 		}
 	})
 }

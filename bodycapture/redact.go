@@ -11,12 +11,15 @@ const redacted = "[redacted]"
 
 // builtin are the secrets every captured body is cleared of: the
 // gateway's own client keys, the providers' key shapes and bearer tokens.
-// Each pattern's first group, when it has one, is kept.
+// Each pattern's first group, when it has one, is kept. Key shapes have no
+// word boundary before them: in JSON text a key after an escaped newline
+// or tab follows the escape's letter (\nsk-…), and clearing a little too
+// much is the safe way to be wrong.
 var builtin = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}`),
-	regexp.MustCompile(`\bsk_[A-Za-z0-9]{16,}`),
-	regexp.MustCompile(`\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}`),
-	regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{30,}`),
+	regexp.MustCompile(`sk_[A-Za-z0-9]{16,}`),
+	regexp.MustCompile(`sk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}`),
+	regexp.MustCompile(`AIza[0-9A-Za-z_-]{30,}`),
 }
 
 // Limits of the configurable patterns: each is RE2 (linear time), and

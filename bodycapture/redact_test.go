@@ -27,6 +27,8 @@ func TestRedact(t *testing.T) {
 		{"bearer in lower case", `bearer abcdefgh12345678`, `bearer [redacted]`, nil},
 		{"custom pattern", `{"ssn":"123-45-6789","note":"Account=alice"}`, `{"ssn":"[redacted]","note":"[redacted]"}`, custom},
 		{"custom pattern not given", `{"ssn":"123-45-6789"}`, `{"ssn":"123-45-6789"}`, nil},
+		{"keys after JSON escapes", `{"content":"line\nsk-AbCdEfGh12345678901234\tsk_Ab12cd34EF56gh78IJ90\nAIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW"}`,
+			`{"content":"line\n[redacted]\t[redacted]\n[redacted]"}`, nil},
 		{"short words untouched", `{"model":"gpt-4o-mini","sk-":1,"task":"ask"}`, `{"model":"gpt-4o-mini","sk-":1,"task":"ask"}`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -82,7 +82,9 @@ func Of(ctx context.Context, client *ent.Client, ring *secrets.Keyring, rec *ent
 	row, err := client.RequestBody.Query().
 		Where(requestbody.RequestID(rec.RequestID), requestbody.OrganizationID(rec.OrganizationID),
 			requestbody.ServiceID(rec.ServiceID),
-			requestbody.CreatedAtGTE(rec.CreatedAt.Add(-time.Second)), requestbody.CreatedAtLTE(rec.CreatedAt.Add(time.Second))).
+			requestbody.CreatedAtGTE(rec.CreatedAt.Add(-time.Second)), requestbody.CreatedAtLTE(rec.CreatedAt.Add(time.Second)),
+			// Expired bodies wait for the daily prune but are not shown.
+			requestbody.ExpiresAtGT(time.Now())).
 		Order(ent.Desc(requestbody.FieldCreatedAt)).
 		First(ctx)
 	switch {

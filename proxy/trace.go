@@ -73,6 +73,9 @@ func (x *exchange) startTrace() {
 	x.r = x.r.WithContext(ctx)
 }
 
+// maxTracedModel caps the requested model a span keeps.
+const maxTracedModel = 256
+
 // endTrace ends the server span with what o says of the request.
 func (x *exchange) endTrace(o *outcome) {
 	s := x.span
@@ -81,8 +84,13 @@ func (x *exchange) endTrace(o *outcome) {
 	}
 	op := operationName(x.endpoint)
 	if x.model != "" {
-		s.SetName(op + " " + x.model)
-		s.SetAttributes(semconv.GenAIRequestModel(x.model))
+		// The name, which tracing back ends group spans by, carries only a
+		// model the service enables; the attribute keeps what the client
+		// asked for, cut to a length a model name never needs.
+		if x.modelEnabled {
+			s.SetName(op + " " + x.model)
+		}
+		s.SetAttributes(semconv.GenAIRequestModel(strings.ToValidUTF8(x.model[:min(len(x.model), maxTracedModel)], "")))
 	}
 	if x.e != nil && x.e.svc != nil {
 		s.SetAttributes(attrService.String(x.e.svc.ServiceName), attrKeyName.String(x.e.key.Name))
