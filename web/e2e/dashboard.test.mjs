@@ -338,8 +338,16 @@ describe('dashboard', () => {
     }
     assert.equal(res.status, 200, await res.text());
     const requestId = res.headers.get('x-request-id');
+    // The usage record is written behind the answer (within a second):
+    // load the log again until it lists the request.
+    const details = page.getByRole('button', { name: `details of request ${requestId}` });
     await go(page, 'Usage log');
-    await page.getByRole('button', { name: `details of request ${requestId}` }).click();
+    for (let tries = 0; tries < 20; tries++) {
+      if (await details.waitFor({ timeout: 1000 }).then(() => true, () => false)) break;
+      await page.reload();
+      await page.getByRole('heading', { name: 'Usage log', level: 1 }).waitFor();
+    }
+    await details.click();
     const bodies = page.getByTestId('request-bodies');
     // The request as sent, indented, with the service's pattern redacted.
     await bodies.getByTestId('request-body').filter({ hasText: '"content": "capture me, [redacted]"' }).waitFor();
