@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/loginchallenge"
@@ -530,18 +531,7 @@ func (a *Authenticator) inTx(ctx context.Context, fn func(*ent.Tx) error) error 
 
 // inTx runs fn in a transaction of client, committed when fn succeeds.
 func inTx(ctx context.Context, client *ent.Client, fn func(*ent.Tx) error) error {
-	tx, err := client.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return database.InTx(ctx, client, fn)
 }
 
 // ResealTwoFactor re-seals every stored two-factor secret still under an

@@ -195,3 +195,25 @@ func newClient(drv *entsql.Driver) *ent.Client {
 	client.Use(changehook.Hook())
 	return client
 }
+
+// InTx runs fn in a transaction of client, committed when fn succeeds and
+// rolled back when it fails; inside a transaction ctx already carries
+// (ent.NewTxContext), fn joins it, so that a caller's transaction holds
+// everything or nothing.
+func InTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		return fn(tx)
+	}
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

@@ -18,7 +18,6 @@ import (
 func (r *queryResolver) usageRecordsOfModels(ctx context.Context, models []string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UsageRecordOrder, where *ent.UsageRecordWhereInput) (*ent.UsageRecordConnection, error) {
 	pages := make([][]*ent.UsageRecordEdge, len(models))
 	infos := make([]ent.PageInfo, len(models))
-	parts := make([]*ent.UsageRecordQuery, len(models))
 	for i, m := range models {
 		q := r.Client.UsageRecord.Query().Where(usagerecord.Model(m))
 		page, err := q.Clone().Paginate(withoutCount(ctx), after, first, before, last,
@@ -27,9 +26,6 @@ func (r *queryResolver) usageRecordsOfModels(ctx context.Context, models []strin
 			return nil, err
 		}
 		pages[i], infos[i] = page.Edges, page.PageInfo
-		if parts[i], err = where.Filter(q); err != nil {
-			return nil, err
-		}
 	}
 	precedes := usageOrder(orderBy)
 	edges, more := mergeEdges(pages, func(x, y *ent.UsageRecordEdge) bool { return precedes(x.Node, y.Node) }, first, last)
@@ -37,7 +33,13 @@ func (r *queryResolver) usageRecordsOfModels(ctx context.Context, models []strin
 	if n := len(edges); n > 0 {
 		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &edges[0].Cursor, &edges[n-1].Cursor
 	}
-	return conn, countParts(ctx, r.loader(ctx), conn, &conn.TotalCount, parts, logCountCap)
+	// One count over the models together: a capped count per model would
+	// walk up to the cap in each.
+	all, err := where.Filter(r.Client.UsageRecord.Query().Where(usagerecord.ModelIn(models...)))
+	if err != nil {
+		return nil, err
+	}
+	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, all, logCountCap)
 }
 
 // usageOrder reports whether record x comes before y in order, as the

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/servicetarget"
 	"github.com/sluicehq/sluice/secrets"
@@ -97,19 +98,5 @@ func (m *Manager) Target(ctx context.Context, id int) (*ent.ServiceTarget, error
 // its owner commits or rolls back: several operations then change
 // everything or nothing.
 func withTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
-	if tx := ent.TxFromContext(ctx); tx != nil {
-		return fn(tx)
-	}
-	tx, err := client.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return database.InTx(ctx, client, fn)
 }
