@@ -19,8 +19,7 @@ func (r *queryResolver) usageRecordsOfModels(ctx context.Context, models []strin
 	pages := make([][]*ent.UsageRecordEdge, len(models))
 	infos := make([]ent.PageInfo, len(models))
 	for i, m := range models {
-		q := r.Client.UsageRecord.Query().Where(usagerecord.Model(m))
-		page, err := q.Clone().Paginate(withoutCount(ctx), after, first, before, last,
+		page, err := r.Client.UsageRecord.Query().Where(usagerecord.Model(m)).Paginate(withoutCount(ctx), after, first, before, last,
 			ent.WithUsageRecordOrder(orderBy), ent.WithUsageRecordFilter(where.Filter))
 		if err != nil {
 			return nil, err
