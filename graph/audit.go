@@ -69,15 +69,14 @@ func newAuditor(client *ent.Client, log *slog.Logger, anonPerMinute int) auditor
 
 var (
 	_ graphql.HandlerExtension    = auditor{}
-	_ graphql.FieldInterceptor    = auditor{}
+	_ rootFieldInterceptor        = auditor{}
 	_ graphql.ResponseInterceptor = auditor{}
 )
 
 func (auditor) ExtensionName() string                   { return "AuditLog" }
 func (auditor) Validate(graphql.ExecutableSchema) error { return nil }
-func (a auditor) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Object != "Mutation" || fc.Parent == nil || fc.Parent.Parent != nil {
+func (a auditor) interceptRootField(ctx context.Context, fc *graphql.FieldContext, next graphql.Resolver) (any, error) {
+	if fc.Object != "Mutation" {
 		return next(ctx)
 	}
 	target := &auditTargetRef{}

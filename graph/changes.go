@@ -20,15 +20,14 @@ type publishChanges struct {
 
 var (
 	_ graphql.HandlerExtension = publishChanges{}
-	_ graphql.FieldInterceptor = publishChanges{}
+	_ rootFieldInterceptor     = publishChanges{}
 )
 
 func (publishChanges) ExtensionName() string                   { return "PublishChanges" }
 func (publishChanges) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (p publishChanges) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if p.pub == nil || fc == nil || fc.Object != "Mutation" || fc.Parent == nil || fc.Parent.Parent != nil {
+func (p publishChanges) interceptRootField(ctx context.Context, fc *graphql.FieldContext, next graphql.Resolver) (any, error) {
+	if p.pub == nil || fc.Object != "Mutation" {
 		return next(ctx)
 	}
 	return next(changehook.Collect(ctx, p.pub, p.log))

@@ -95,12 +95,13 @@ func newHandler(r *Resolver, opts Options) (http.Handler, *queryCache) {
 		srv.Use(introspectionOff{})
 	}
 	srv.Use(depthLimit(opts.MaxDepth))
-	srv.Use(pageLimit(cmp.Or(opts.MaxPageSize, MaxPageSize)))
+	pages := pageLimit(cmp.Or(opts.MaxPageSize, MaxPageSize))
+	srv.Use(pages)
 	srv.Use(subscriptionsOverWebsocket{})
-	srv.Use(subscriptionGuard{})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
-	srv.Use(newAuditor(r.Client, r.Log, opts.AuditAnonymousPerMinute))
-	srv.Use(publishChanges{pub: r.Changes, log: r.Log})
+	audit := newAuditor(r.Client, r.Log, opts.AuditAnonymousPerMinute)
+	srv.Use(audit)
+	srv.Use(rootFields{pages, subscriptionGuard{}, audit, publishChanges{pub: r.Changes, log: r.Log}})
 	srv.Use(capErrors(maxErrors))
 	srv.Use(admitQueries{cache: cache}) // the last operation check
 	srv.Use(pageLoads{r: r})

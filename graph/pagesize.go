@@ -26,7 +26,7 @@ type pageLimit int
 var (
 	_ graphql.HandlerExtension        = pageLimit(0)
 	_ graphql.OperationContextMutator = pageLimit(0)
-	_ graphql.FieldInterceptor        = pageLimit(0)
+	_ rootFieldInterceptor            = pageLimit(0)
 )
 
 func (pageLimit) ExtensionName() string                   { return "PageLimit" }
@@ -141,12 +141,11 @@ func isPaged(def *ast.FieldDefinition) bool {
 	return def.Arguments.ForName("first") != nil && def.Arguments.ForName("last") != nil
 }
 
-// InterceptField gives a top-level connection asked for without first or
-// last the limit as its first. (Nested connections are loaded with their
+// interceptRootField gives a top-level connection asked for without first
+// or last the limit as its first. (Nested connections are loaded with their
 // parent and bounded by what their parent holds.)
-func (p pageLimit) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Parent == nil || fc.Parent.Parent != nil || fc.Field.Definition == nil || !isPaged(fc.Field.Definition) {
+func (p pageLimit) interceptRootField(ctx context.Context, fc *graphql.FieldContext, next graphql.Resolver) (any, error) {
+	if fc.Field.Definition == nil || !isPaged(fc.Field.Definition) {
 		return next(ctx)
 	}
 	first, _ := fc.Args["first"].(*int)

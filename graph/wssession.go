@@ -123,16 +123,18 @@ type subscriptionGuard struct{}
 
 var (
 	_ graphql.HandlerExtension = subscriptionGuard{}
-	_ graphql.FieldInterceptor = subscriptionGuard{}
+	_ rootFieldInterceptor     = subscriptionGuard{}
 )
 
 func (subscriptionGuard) ExtensionName() string                   { return "SubscriptionGuard" }
 func (subscriptionGuard) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (subscriptionGuard) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
+func (subscriptionGuard) interceptRootField(ctx context.Context, fc *graphql.FieldContext, next graphql.Resolver) (any, error) {
+	if fc.Object != "Subscription" {
+		return next(ctx)
+	}
 	s, _ := ctx.Value(wsSessionKey{}).(*wsSession)
-	if s == nil || fc == nil || fc.Object != "Subscription" || fc.Parent == nil || fc.Parent.Parent != nil {
+	if s == nil {
 		return next(ctx)
 	}
 	if err := s.start(); err != nil {
