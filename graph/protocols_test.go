@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +88,43 @@ func TestProvidersClientAPIs(t *testing.T) {
 		}
 		if seen != len(want) {
 			t.Fatalf("the providers query answered %d of the %d providers checked: %s", seen, len(want), res.raw)
+		}
+	})
+}
+
+// TestProvidersModels: a provider's models are the price catalog's, in
+// order (the catalog loaded at start and those added), whether asked for by name or under an alias; a selection without
+// them answers the rest.
+func TestProvidersModels(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		ctx := context.Background()
+		for _, m := range []string{"zeta-1", "alpha-2"} {
+			h.client.ModelPrice.Create().SetProvider("openai").SetModel(m).SaveX(ctx)
+		}
+		for _, q := range []string{`{ providers { name models } }`, `{ providers { name m: models } }`} {
+			res := h.as(admin, q, nil).ok(t)
+			field := "models"
+			if strings.Contains(q, "m:") {
+				field = "m"
+			}
+			var got []any
+			for _, p := range res.get("providers").([]any) {
+				if p := p.(map[string]any); p["name"] == "openai" {
+					got, _ = p[field].([]any)
+				}
+			}
+			names := make([]string, len(got))
+			for i, m := range got {
+				names[i], _ = m.(string)
+			}
+			if !slices.Contains(names, "alpha-2") || !slices.Contains(names, "zeta-1") || !slices.IsSorted(names) {
+				t.Errorf("%s: openai's models = %v, want the catalog's in order, alpha-2 and zeta-1 among them", q, names)
+			}
+		}
+		res := h.as(admin, `{ providers { name protocol } }`, nil).ok(t)
+		if list, _ := res.get("providers").([]any); len(list) == 0 {
+			t.Errorf("providers without models answered none: %s", res.raw)
 		}
 	})
 }

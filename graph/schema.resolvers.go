@@ -7,11 +7,9 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/apistandard"
-	"github.com/sluicehq/sluice/ent/modelprice"
 	"github.com/sluicehq/sluice/graph/model"
 	"github.com/sluicehq/sluice/providers"
 )
@@ -28,16 +26,9 @@ func (r *queryResolver) APIStandard(ctx context.Context, handle string) (*ent.AP
 
 // Providers is the resolver for the providers field.
 func (r *queryResolver) Providers(ctx context.Context) ([]*model.ProviderInfo, error) {
-	prices, err := r.Client.ModelPrice.Query().
-		Order(ent.Asc(modelprice.FieldProvider), ent.Asc(modelprice.FieldModel)).
-		Select(modelprice.FieldProvider, modelprice.FieldModel).
-		All(ctx)
+	models, err := r.catalogModels(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list catalog models: %w", err)
-	}
-	models := map[string][]string{}
-	for _, p := range prices {
-		models[p.Provider] = append(models[p.Provider], p.Model)
+		return nil, err
 	}
 	all := providers.All()
 	out := make([]*model.ProviderInfo, 0, len(all))
