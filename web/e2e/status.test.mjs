@@ -212,4 +212,33 @@ describe('limits and status', () => {
     assert.equal(await focusedText(page), 'New API key');
     assert.deepEqual(page.errors, []);
   });
+
+  // Last: it adds more services than the key form lists at once.
+  e2e('the new key form finds a service among more than it lists', async () => {
+    for (let i = 0; i < 55; i++) {
+      await gql('mutation($in: CreateServiceInput!) { createService(input: $in) { id } }', {
+        in: { serviceName: `many-${String(i).padStart(2, '0')}`, provider: 'openai', providerApiKey: 'sk-fake-status-0002', baseUrl: `${upstream.url}/v1`, modelsEnabled: ['gpt-4o-mini'] },
+      });
+    }
+    const page = await adminPage();
+    await go(page, 'API keys');
+    await page.getByRole('button', { name: 'New API key' }).click();
+    const dialog = page.getByRole('dialog');
+    const select = dialog.getByLabel('Service', { exact: true });
+    await select.locator('option', { hasText: 'chat' }).waitFor({ state: 'attached' });
+    assert.equal(await select.locator('option', { hasText: 'many-54' }).count(), 0, 'the list shows the first page of services');
+    await dialog.getByLabel('Find a service').fill('MANY-54');
+    await select.selectOption({ label: 'many-54' });
+    await dialog.getByLabel('Find a service').fill('many-0');
+    await select.locator('option', { hasText: 'many-09' }).waitFor({ state: 'attached' });
+    assert.equal(await select.inputValue() !== '', true, 'the chosen service stays chosen while the search changes');
+    await dialog.getByLabel('Name', { exact: true }).fill('key-far');
+    await dialog.getByRole('button', { name: 'Create key' }).click();
+    await dialog.getByTestId('new-key').waitFor();
+    assert.ok((await dialog.getByTestId('snippet').textContent()).includes('"model":"gpt-4o-mini"'), 'the example calls a model of the chosen service');
+    await dialog.getByRole('button', { name: 'I have copied it' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('row', { name: /key-far/ }).filter({ hasText: 'many-54' }).waitFor();
+    assert.deepEqual(page.errors, []);
+  });
 });

@@ -1,7 +1,7 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useDeferredValue, useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
-import type { ApiKeyFieldsFragment } from '../gql/graphql';
+import type { ApiKeyFieldsFragment, ServiceOptionFieldsFragment } from '../gql/graphql';
 import { nodes } from '../connection';
 import { clearOnChange, describeError, fieldProblem, noProblem, withConflict, type Problem } from '../errors';
 import { CallGateway } from '../callgateway';
@@ -74,26 +74,62 @@ const ApiKeysQuery = graphql(`
         }
       }
     }
-    services(first: 200, orderBy: { field: SERVICE_NAME }) {
+    anyService: services(first: 1) {
       edges {
         node {
           id
-          serviceName
-          provider
-          modelsEnabled
-          active
-          limitCostHourWarn
-          limitCostHourBlock
-          limitCostDayWarn
-          limitCostDayBlock
-          limitCostMonthWarn
-          limitCostMonthBlock
-          limitCostTotalBlock
-          limitRpm
-          limitTpm
-          limitConcurrency
         }
       }
+    }
+  }
+`);
+
+// What the key form shows of a service: its name, what a key of it calls,
+// and the budgets and pace its keys inherit.
+graphql(`
+  fragment ServiceOptionFields on Service {
+    id
+    serviceName
+    provider
+    modelsEnabled
+    active
+    limitCostHourWarn
+    limitCostHourBlock
+    limitCostDayWarn
+    limitCostDayBlock
+    limitCostMonthWarn
+    limitCostMonthBlock
+    limitCostTotalBlock
+    limitRpm
+    limitTpm
+    limitConcurrency
+  }
+`);
+
+/** The services a new key may call, a page of those whose name contains
+ * the search: an organization may have more than a list can show. */
+const KeyFormServices = graphql(`
+  query KeyFormServices($search: String) {
+    services(first: 50, where: { serviceNameContainsFold: $search }, orderBy: { field: SERVICE_NAME }) {
+      totalCount
+      edges {
+        node {
+          ...ServiceOptionFields
+        }
+      }
+    }
+    providers {
+      name
+      protocol
+    }
+  }
+`);
+
+/** One key's service, for editing the key or calling with its new secret. */
+const KeyService = graphql(`
+  query KeyService($id: ID!) {
+    service(id: $id) {
+      ...ServiceOptionFields
     }
     providers {
       name
@@ -174,9 +210,7 @@ export function ApiKeys() {
   const [del, deleteKey] = useMutation(DeleteAPIKey);
   const [, update] = useMutation(UpdateAPIKey);
   const keys = nodes(data?.apiKeys);
-  const services = nodes(data?.services);
-  const providers = data?.providers ?? [];
-  const secretTarget = callTarget(services.find((s) => s.id === secret?.serviceId), providers);
+  const hasServices = nodes(data?.anyService).length > 0;
   useUsageRefresh(refetch, { resetsIn: nextReset(...keys.map((k) => k.pace), ...keys.map((k) => k.service?.pace)) });
   const onOff = useOnOff((k: ApiKeyFieldsFragment, isActive) => update({ id: k.id, input: { isActive } }), (k) => k.name);
 
@@ -184,7 +218,7 @@ export function ApiKeys() {
     <Page
       title="API keys"
       intro="Keys your applications send to the gateway. Each calls one service, within its own budgets or the service's."
-      actions={canEdit && <button type="button" className="primary" onClick={() => setEditing('new')} disabled={!services.length}>New API key</button>}
+      actions={canEdit && <button type="button" className="primary" onClick={() => setEditing('new')} disabled={!hasServices}>New API key</button>}
     >
       <ListSearch label="Search keys" list={list} placeholder="name or sk_ prefix" hint="Keys whose name or key starts with this, exactly as typed." />
       {!data && fetching && <Loading what="Loading API keys" />}
@@ -195,7 +229,7 @@ export function ApiKeys() {
       )}
       {data && keys.length === 0 && !searched && (
         <Empty title="No API keys yet">
-          {services.length === 0 ? 'Create a service first; keys call a service.' : canEdit ? 'Create a key and give it to your application.' : 'An admin has not created any keys yet.'}
+          {!hasServices ? 'Create a service first; keys call a service.' : canEdit ? 'Create a key and give it to your application.' : 'An admin has not created any keys yet.'}
         </Empty>
       )}
       {keys.length > 0 && (
@@ -242,7 +276,7 @@ export function ApiKeys() {
       {keys.length > 0 && (
         <Pager pager={{ ...pager, endCursor: data?.apiKeys.pageInfo.endCursor }} hasNext={!!data?.apiKeys.pageInfo.hasNextPage} total={data?.apiKeys.totalCount ?? 0} exact={data?.apiKeys.totalCountIsExact ?? true} shown={keys.length} />
       )}
-      {editing && <KeyForm apiKey={editing === 'new' ? null : editing} services={services} providers={providers} onClose={() => setEditing(null)} />}
+      {editing && <KeyForm apiKey={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
       <Confirm {...onOff.confirmProps} title={`Disable ${onOff.asking?.name ?? ''}?`} confirmLabel="Disable key">
         <p>Applications using this key are refused from now on, until you enable it again. Its settings, budgets and usage stay.</p>
       </Confirm>
@@ -282,7 +316,7 @@ export function ApiKeys() {
       <Dialog title="New secret" open={!!secret} onClose={() => setSecret(null)}>
         {secret && (
           <SecretReveal secret={secret.key} onDone={() => setSecret(null)}>
-            {secretTarget && <CallGateway secret={secret.key} {...secretTarget} />}
+            {secret.serviceId && <CallWithService secret={secret.key} serviceId={secret.serviceId} />}
           </SecretReveal>
         )}
       </Dialog>
@@ -290,12 +324,47 @@ export function ApiKeys() {
   );
 }
 
-type ServiceOption = { id: string; serviceName: string; active: boolean; provider: string; modelsEnabled: readonly string[] } & Parameters<typeof limitTexts>[0] & Parameters<typeof paceTexts>[0];
+/** How to call the gateway with a new secret of the key's service. */
+function CallWithService({ secret, serviceId }: { secret: string; serviceId: string }) {
+  const [{ data }] = useQuery({ query: KeyService, variables: { id: serviceId } });
+  const target = callTarget(data?.service ?? undefined, data?.providers ?? []);
+  return target && <CallGateway secret={secret} {...target} />;
+}
 
-function KeyForm({ apiKey, services, providers, onClose }: { apiKey: ApiKeyFieldsFragment | null; services: ServiceOption[]; providers: readonly { name: string; protocol: string }[]; onClose: () => void }) {
+/** The service a key form is for, and those it offers: the edited key's
+ * own, or for a new key a searched page of the organization's (it may
+ * have more than a list can show), the one chosen kept in the list while
+ * the search changes. */
+function useServiceChoice(apiKey: ApiKeyFieldsFragment | null) {
+  const [search, setSearch] = useState('');
+  const searched = useDeferredValue(search.trim());
+  const ownId = apiKey?.service?.id;
+  const [own] = useQuery({ query: KeyService, variables: { id: ownId ?? '' }, pause: !ownId });
+  const [page] = useQuery({ query: KeyFormServices, variables: { search: searched || null }, pause: !!apiKey });
+  const [chosen, setChosen] = useState<ServiceOptionFieldsFragment | null>(null);
+  const listed = ownId ? (own.data?.service ? [own.data.service] : []) : nodes(page.data?.services);
+  const total = page.data?.services.totalCount ?? 0;
+  const paged = searched !== '' || total > listed.length;
+  // A new key of an organization with one service calls it.
+  const service = ownId ? listed[0] : (chosen ?? (listed.length === 1 && !paged ? listed[0] : undefined));
+  const options = chosen && !listed.some((s) => s.id === chosen.id) ? [chosen, ...listed] : listed;
+  return {
+    search,
+    setSearch,
+    paged,
+    options,
+    service,
+    choose: (id: string) => setChosen(options.find((s) => s.id === id) ?? null),
+    providers: (ownId ? own.data?.providers : page.data?.providers) ?? [],
+  };
+}
+
+function KeyForm({ apiKey, onClose }: { apiKey: ApiKeyFieldsFragment | null; onClose: () => void }) {
   const [name, setName] = useState(apiKey?.name ?? '');
   const [description, setDescription] = useState(apiKey?.description ?? '');
-  const [serviceId, setServiceId] = useState(apiKey?.service?.id ?? (services.length === 1 ? services[0].id : ''));
+  const choice = useServiceChoice(apiKey);
+  const { service, providers } = choice;
+  const serviceId = service?.id ?? '';
   const [expires, setExpires] = useState(toLocalInput(apiKey?.expiresAt));
   const [isActive, setIsActive] = useState(apiKey?.isActive ?? true);
   const [limits, setLimitTexts] = useState(limitTexts(apiKey));
@@ -304,7 +373,6 @@ function KeyForm({ apiKey, services, providers, onClose }: { apiKey: ApiKeyField
   const [secret, setSecret] = useState<string | null>(null);
   const [create, createKey] = useMutation(CreateAPIKey);
   const [update, updateKey] = useMutation(UpdateAPIKey);
-  const service = services.find((s) => s.id === serviceId);
   const formRef = useRef<HTMLFormElement>(null);
   const fail = (p: Problem) => showProblem(setProblem, p, formRef.current);
 
@@ -348,12 +416,17 @@ function KeyForm({ apiKey, services, providers, onClose }: { apiKey: ApiKeyField
       <form ref={formRef} onSubmit={submit} onChange={clearOnChange(setProblem)} noValidate>
         <div className="grid-2">
           <TextField label="Name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={problem.fields.name} hint="Unique in the organization." required />
-          <SelectField label="Service" name="serviceId" value={serviceId} onChange={(e) => setServiceId(e.target.value)} error={problem.fields.serviceId} disabled={!!apiKey}>
-            <option value="">Choose a service…</option>
-            {services.map((s) => (
-              <option key={s.id} value={s.id}>{s.serviceName}{s.active ? '' : ' (disabled)'}</option>
-            ))}
-          </SelectField>
+          <div>
+            {choice.paged && !apiKey && (
+              <TextField label="Find a service" type="search" value={choice.search} onChange={(e) => choice.setSearch(e.target.value)} hint="Services whose name contains this." />
+            )}
+            <SelectField label="Service" name="serviceId" value={serviceId} onChange={(e) => choice.choose(e.target.value)} error={problem.fields.serviceId} disabled={!!apiKey}>
+              <option value="">Choose a service…</option>
+              {choice.options.map((s) => (
+                <option key={s.id} value={s.id}>{s.serviceName}{s.active ? '' : ' (disabled)'}</option>
+              ))}
+            </SelectField>
+          </div>
         </div>
         <TextField label="Description" name="description" value={description} onChange={(e) => setDescription(e.target.value)} error={problem.fields.description} />
         <div className="grid-2">
