@@ -103,7 +103,7 @@ var sqlPrune = fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM 
 // Prune deletes the bodies whose retention ended before now, in batches;
 // usage records are left alone.
 func Prune(ctx context.Context, db *database.DB, now time.Time) (int64, error) {
-	n, err := db.DeleteBefore(ctx, sqlPrune, now)
+	n, err := db.DeleteBefore(ctx, sqlPrune, now.UTC())
 	if err != nil {
 		return n, fmt.Errorf("prune captured bodies: %w", err)
 	}

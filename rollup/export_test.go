@@ -15,3 +15,7 @@ func ReportSQL(dialectName string, f Filter, b Bucket) (queries []string, args [
 	}
 	return queries, args
 }
+
+// PruneSQL is the prune's two statements: the first kept record, and a
+// batch's delete.
+func PruneSQL() (from, del string) { return sqlPruneFrom, sqlPrune }

@@ -95,3 +95,33 @@ func reportPlan(t *testing.T, ctx context.Context, db *database.DB, q string, ar
 	}
 	return string(raw)
 }
+
+// TestPruneReadsByID: the prune finds the first record kept, and each
+// batch's old records, by id from the first record, so that it reads the
+// old records and stops instead of the whole table.
+func TestPruneReadsByID(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		from, del := rollup.PruneSQL()
+		cutoff := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+		// The first kept: the records in id order, stopping at the first.
+		plan := reportPlan(t, ctx, db, from, []any{cutoff})
+		inOrder := strings.Contains(plan, "usage_records_pkey") && !strings.Contains(plan, `"Sort"`)
+		if db.Dialect == dialect.SQLite {
+			inOrder = plan == "SCAN usage_records"
+		}
+		if !inOrder {
+			t.Errorf("the plan of %s does not read by id in order: %s", from, plan)
+		}
+		// A batch: the records before the first kept, from the first.
+		sub := del[strings.Index(del, "(SELECT")+1 : strings.LastIndex(del, ")")]
+		plan = reportPlan(t, ctx, db, sub, []any{int64(1000), cutoff, 5000})
+		byID := strings.Contains(plan, `"Index Cond": "(id < `)
+		if db.Dialect == dialect.SQLite {
+			byID = strings.Contains(plan, "INTEGER PRIMARY KEY (rowid<?)")
+		}
+		if !byID {
+			t.Errorf("the plan of %s does not read the ids before the first kept: %s", sub, plan)
+		}
+	})
+}

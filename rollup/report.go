@@ -3,7 +3,9 @@ package rollup
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -354,9 +356,19 @@ func bucketStart(scanned any) (time.Time, error) {
 // Prune deletes raw usage records created before cutoff; their roll-ups
 // stay. It deletes in short batches (database.DB.DeleteBefore), so that a
 // long backlog holds no huge transaction and the usage writer gets its
-// turn between them.
+// turn between them. Records are written about in the order they were
+// created, so it deletes those written before the first one created at
+// cutoff or after; an old record written after that one goes once the
+// records written before it are old too, at most a retention period
+// after it was written.
 func Prune(ctx context.Context, db *database.DB, cutoff time.Time) (int64, error) {
-	n, err := db.DeleteBefore(ctx, sqlPrune, cutoff)
+	cutoff = cutoff.UTC()
+	var from int64 = math.MaxInt64 // every record is old
+	err := db.SQL.QueryRowContext(ctx, database.Rebind(db.Dialect, sqlPruneFrom), cutoff).Scan(&from)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("prune usage records: find the first kept: %w", err)
+	}
+	n, err := db.DeleteBefore(ctx, sqlPrune, from, cutoff)
 	if err != nil {
 		return n, fmt.Errorf("prune usage records: %w", err)
 	}

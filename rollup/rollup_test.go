@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/database"
+	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/rollup"
@@ -82,21 +84,47 @@ func TestRollupAndReport(t *testing.T) {
 	})
 }
 
+// TestPrune: Prune deletes the records created before the cutoff that
+// were written before the first record kept; an old record written after
+// that one stays until the records written before it are old too.
 func TestPrune(t *testing.T) {
-	testenv.Each(t, func(t *testing.T, db *database.DB) {
-		ctx := context.Background()
-		for i, ts := range []string{"2026-09-01T00:00:00Z", "2026-10-01T00:00:00Z", "2026-11-20T00:00:00Z"} {
-			db.Client.UsageRecord.Create().SetCreatedAt(at(ts)).SetRequestID(ts).SetOrganizationID(1).SetServiceID(1).SetAPIKeyID(1).
-				SetProtocol("openai").SetEndpoint("/v1/chat/completions").SetModel("m").SetStatus(200 + i).ExecX(ctx)
-		}
-		n, err := rollup.Prune(ctx, db, at("2026-10-26T00:00:00Z"))
-		if err != nil || n != 2 {
-			t.Fatalf("Prune = %d, %v; want 2", n, err)
-		}
-		if left := db.Client.UsageRecord.Query().CountX(ctx); left != 1 {
-			t.Fatalf("%d records left, want 1", left)
-		}
-	})
+	for _, c := range []struct {
+		name    string
+		created []string // in the order written
+		cutoffs []string // one prune each
+		deleted []int64  // by each prune
+		left    []string // created_at of the records left
+	}{
+		{"in order", []string{"2026-09-01", "2026-10-01", "2026-11-20"}, []string{"2026-10-26"}, []int64{2}, []string{"2026-11-20"}},
+		{"none old", []string{"2026-11-01", "2026-11-20"}, []string{"2026-10-26"}, []int64{0}, []string{"2026-11-01", "2026-11-20"}},
+		{"all old", []string{"2026-09-01", "2026-10-01"}, []string{"2026-10-26"}, []int64{2}, nil},
+		{"none", nil, []string{"2026-10-26"}, []int64{0}, nil},
+		{"an old record written late", []string{"2026-09-01", "2026-11-01", "2026-09-15", "2026-11-20"},
+			[]string{"2026-10-26", "2026-11-10"}, []int64{1, 2}, []string{"2026-11-20"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testenv.Each(t, func(t *testing.T, db *database.DB) {
+				ctx := context.Background()
+				for i, d := range c.created {
+					db.Client.UsageRecord.Create().SetCreatedAt(at(d + "T00:00:00Z")).SetRequestID(fmt.Sprint(i)).SetOrganizationID(1).SetServiceID(1).SetAPIKeyID(1).
+						SetProtocol("openai").SetEndpoint("/v1/chat/completions").SetModel("m").SetStatus(200).ExecX(ctx)
+				}
+				for i, cut := range c.cutoffs {
+					n, err := rollup.Prune(ctx, db, at(cut+"T00:00:00Z"))
+					if err != nil || n != c.deleted[i] {
+						t.Fatalf("Prune(%s) = %d, %v; want %d", cut, n, err, c.deleted[i])
+					}
+				}
+				var left []string
+				for _, r := range db.Client.UsageRecord.Query().Order(ent.Asc(usagerecord.FieldID)).AllX(ctx) {
+					left = append(left, r.CreatedAt.UTC().Format(time.DateOnly))
+				}
+				if !slices.Equal(left, c.left) {
+					t.Fatalf("left %v, want %v", left, c.left)
+				}
+			})
+		})
+	}
 }
 
 // TestLatencyAndCacheWrites: cache writes and the latency histogram add up

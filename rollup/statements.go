@@ -119,9 +119,19 @@ func (t *table) upsert(dialectName string) string {
 }
 
 var (
-	// sqlPrune deletes a batch of raw records created before its first
-	// argument, as many as its second.
-	sqlPrune = fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE %[3]s < ? LIMIT ?)`,
+	// sqlPruneFrom is the first record, in the order records were
+	// written, created at or after its argument: the records before it are
+	// the old ones (but for a few written late).
+	sqlPruneFrom = fmt.Sprintf(`SELECT %[2]s FROM %[1]s WHERE %[3]s >= ? ORDER BY %[2]s LIMIT 1`,
+		usagerecord.Table, usagerecord.FieldID, usagerecord.FieldCreatedAt)
+	// sqlPrune deletes a batch of raw records written before the record
+	// its first argument names and created before its second, as many as
+	// its third. Reading by id from the first, it reads the old records
+	// and stops, where the created_at condition alone, which no index
+	// leads with, read the whole table for the last batch of every prune:
+	// at ten million records, longer than SQLite's busy timeout under its
+	// write lock.
+	sqlPrune = fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE %[2]s < ? AND %[3]s < ? LIMIT ?)`,
 		usagerecord.Table, usagerecord.FieldID, usagerecord.FieldCreatedAt)
 )
 
@@ -191,7 +201,7 @@ func sumSQL(dialectName, table string, pred *entsql.Predicate, by ...string) sta
 // statements lists the statements above for the dialect, for the test that
 // prepares them against the migrated schema, with ? placeholders.
 func statements(dialectName string) []string {
-	out := []string{hourly.upsert(dialectName), daily.upsert(dialectName), sqlPrune}
+	out := []string{hourly.upsert(dialectName), daily.upsert(dialectName), sqlPruneFrom, sqlPrune}
 	f := Filter{OrgID: 1, Model: "m", From: time.Unix(3600, 0), To: time.Unix(10*86400+3600, 0)}
 	for _, p := range f.parts(ByDay) {
 		series, byModel := p.sql(dialectName, ByDay)
