@@ -151,12 +151,22 @@ func (l *adminLoader) load(ctx context.Context, db *database.DB) (*adminLoaded, 
 	if err := l.audit(ctx, db.Client, out); err != nil {
 		return nil, err
 	}
+	// The planners' statistics, as a gateway that saw the data grow has
+	// them: PostgreSQL's autovacuum analyzes tables this size soon after
+	// they are filled, and Sluice refreshes SQLite's daily (Optimize). A
+	// gateway's first Optimize of a database this size, without
+	// statistics, counts every row of each large table under the write
+	// lock (docs/benchmarks.md, "Retention at scale").
 	if db.Dialect == dialect.Postgres {
-		// Autovacuum analyzes tables this size soon after they are filled.
 		if _, err := db.SQL.ExecContext(ctx, "ANALYZE"); err != nil {
 			return nil, fmt.Errorf("analyze: %w", err)
 		}
 	}
+	start = time.Now()
+	if err := db.Optimize(ctx); err != nil {
+		return nil, err
+	}
+	slog.Info("refreshed planner statistics", "took", time.Since(start).Round(time.Millisecond))
 	return out, nil
 }
 
