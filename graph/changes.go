@@ -18,13 +18,7 @@ type publishChanges struct {
 	log *slog.Logger
 }
 
-var (
-	_ graphql.HandlerExtension = publishChanges{}
-	_ rootFieldInterceptor     = publishChanges{}
-)
-
-func (publishChanges) ExtensionName() string                   { return "PublishChanges" }
-func (publishChanges) Validate(graphql.ExecutableSchema) error { return nil }
+var _ rootFieldInterceptor = publishChanges{}
 
 func (p publishChanges) interceptRootField(ctx context.Context, fc *graphql.FieldContext, next graphql.Resolver) (any, error) {
 	if p.pub == nil || fc.Object != "Mutation" {

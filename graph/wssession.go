@@ -121,13 +121,7 @@ func (s *wsSession) watch(ctx context.Context, r *Resolver, credential string, e
 // the resolver's event channel, so no subscription resolver can forget it.
 type subscriptionGuard struct{}
 
-var (
-	_ graphql.HandlerExtension = subscriptionGuard{}
-	_ rootFieldInterceptor     = subscriptionGuard{}
-)
-
-func (subscriptionGuard) ExtensionName() string                   { return "SubscriptionGuard" }
-func (subscriptionGuard) Validate(graphql.ExecutableSchema) error { return nil }
+var _ rootFieldInterceptor = subscriptionGuard{}
 
 func (subscriptionGuard) interceptRootField(ctx context.Context, fc *graphql.FieldContext, next graphql.Resolver) (any, error) {
 	if fc.Object != "Subscription" {
