@@ -116,6 +116,17 @@ func TestUsageQuery(t *testing.T) {
 		if other := h.as(otherOrg, q, nil).ok(t); other.num("usage.totals.requests") != 0 || other.get("usage.totals.latencyP50Ms") != nil {
 			t.Fatalf("another organization sees the usage: %s", other.raw)
 		}
+		// A series asked for a percentile, by name or through fragments,
+		// has its points' latency; one asked for counters alone has none
+		// to show and the same counters.
+		for _, sq := range []string{
+			`{ usage(bucket: DAY) { series { sums { requests latencyP99Ms } } } }`,
+			`{ usage(bucket: DAY) { ...R } } fragment R on UsageReport { series { sums { requests ...S } } } fragment S on UsageSums { latencyP99Ms }`,
+		} {
+			if res := h.as(member, sq, nil).ok(t); res.num("usage.series.0.sums.latencyP99Ms") != 4 || res.num("usage.series.0.sums.requests") != 2 {
+				t.Fatalf("%s: %s", sq, res.raw)
+			}
+		}
 	})
 }
 

@@ -38,6 +38,9 @@ func (r *queryResolver) Usage(ctx context.Context, filter *model.UsageFilter, bu
 	if bucket != nil {
 		b = *bucket
 	}
+	if !seriesLatencyAsked(ctx) {
+		return rollup.QueryCounterSeries(ctx, r.DB, f, b)
+	}
 	return rollup.Query(ctx, r.DB, f, b)
 }
 

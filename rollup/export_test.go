@@ -8,7 +8,7 @@ func Statements(dialectName string) []string { return statements(dialectName) }
 // arguments, for their plans.
 func ReportSQL(dialectName string, f Filter, b Bucket) (queries []string, args [][]any) {
 	for _, p := range f.parts(b) {
-		series, byModel := p.sql(dialectName, b)
+		series, byModel := p.sql(dialectName, b, rollupSums)
 		for _, st := range []statement{series, byModel} {
 			queries, args = append(queries, st.query), append(args, st.args)
 		}

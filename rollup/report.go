@@ -98,9 +98,22 @@ type Report struct {
 // and by model, so that what is read is a row a bucket and a model, not a
 // row a bucket and model.
 func Query(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Report, error) {
+	return query(ctx, db, f, bucket, rollupSums)
+}
+
+// QueryCounterSeries is Query whose series carry the counters alone, no
+// latency histograms (so no percentiles): a chart of requests or cost
+// reads a sixth of the columns for each bucket. The totals and the split
+// by model are whole.
+func QueryCounterSeries(ctx context.Context, db *database.DB, f Filter, bucket Bucket) (*Report, error) {
+	return query(ctx, db, f, bucket, rollupCounters)
+}
+
+// query is Query with the columns its series sum.
+func query(ctx context.Context, db *database.DB, f Filter, bucket Bucket, seriesSums []string) (*Report, error) {
 	sum := &summer{series: map[time.Time]*Sums{}, byModel: map[string]*Sums{}}
 	for _, part := range f.parts(bucket) {
-		series, byModel := part.sql(db.Dialect, bucket)
+		series, byModel := part.sql(db.Dialect, bucket, seriesSums)
 		var start any = new(time.Time)
 		if !part.days && bucket == ByDay {
 			start = new(string) // the hourly rows by day: YYYY-MM-DD
@@ -202,16 +215,17 @@ type part struct {
 	days bool // from the day rows, else the hourly rows
 }
 
-// sql is the part's two statements: its sums by bucket and by model.
-func (p part) sql(dialectName string, bucket Bucket) (series, byModel statement) {
+// sql is the part's two statements: its sums by bucket (of seriesSums)
+// and by model (of every column).
+func (p part) sql(dialectName string, bucket Bucket, seriesSums []string) (series, byModel statement) {
 	if p.days {
 		pred := p.dayPredicate()
-		return sumSQL(dialectName, usagerollupday.Table, pred, usagerollupday.FieldDay),
-			sumSQL(dialectName, usagerollupday.Table, pred, usagerollupday.FieldModel)
+		return sumSQL(dialectName, usagerollupday.Table, seriesSums, pred, usagerollupday.FieldDay),
+			sumSQL(dialectName, usagerollupday.Table, rollupSums, pred, usagerollupday.FieldModel)
 	}
 	pred := p.predicate()
-	return sumSQL(dialectName, usagerollup.Table, pred, bucketOf(dialectName, bucket)),
-		sumSQL(dialectName, usagerollup.Table, pred, usagerollup.FieldModel)
+	return sumSQL(dialectName, usagerollup.Table, seriesSums, pred, bucketOf(dialectName, bucket)),
+		sumSQL(dialectName, usagerollup.Table, rollupSums, pred, usagerollup.FieldModel)
 }
 
 // parts splits the filter's range by the table that answers it: all of
@@ -281,21 +295,29 @@ type summer struct {
 }
 
 // scanSums scans the rows of a report statement, its groups into group
-// and its sums, and hands each row's sums to add.
+// and its sums (the counters, then the latency histogram when the
+// statement sums it), and hands each row's sums to add.
 func scanSums(ctx context.Context, db *database.DB, st statement, group []any, add func(Sums) error) error {
 	rows, err := db.SQL.QueryContext(ctx, st.query, st.args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	histogram := len(cols) == len(group)+len(rollupSums)
 	for rows.Next() {
 		var s Sums
 		var cost int64
 		var cacheWrites, cacheWrites1h, refused sql.NullInt64
 		var buckets [latencyhist.Buckets]sql.NullInt64
 		dest := append(slices.Clone(group), &s.Requests, &s.Errors, &s.UnpricedRequests, &s.InputTokens, &s.OutputTokens, &s.CachedInputTokens, &cost, &s.LatencyUSSum, &cacheWrites, &cacheWrites1h, &refused)
-		for i := range buckets {
-			dest = append(dest, &buckets[i])
+		if histogram {
+			for i := range buckets {
+				dest = append(dest, &buckets[i])
+			}
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/latencyhist"
 	"github.com/sluicehq/sluice/money"
 	"github.com/sluicehq/sluice/rollup"
 	"github.com/sluicehq/sluice/tokens"
@@ -393,6 +395,49 @@ func TestSplit(t *testing.T) {
 		}
 		if _, err := rollup.Split(ctx, db, rollup.Filter{OrgID: 1}, rollup.ByHour, "COLOR"); err == nil {
 			t.Error("an unknown split was accepted")
+		}
+	})
+}
+
+// TestQueryCounterSeries: a report whose series carry the counters alone
+// has the same totals, split by model and series counters as the whole
+// report, by hour and by day (day rows and the hours of a partial day),
+// and no latency in its series.
+func TestQueryCounterSeries(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		var batch []usagelog.Record
+		start := at("2026-11-20T00:00:00Z")
+		for i := range 300 {
+			batch = append(batch, usagelog.Record{CreatedAt: start.Add(time.Duration(i) * 37 * time.Minute), OrganizationID: 1, ServiceID: 10, APIKeyID: 100 + i%3,
+				Model: fmt.Sprintf("m%d", i%4), Status: []int{200, 200, 429}[i%3], Tokens: tokens.Tokens{InputTokens: int64(i), CacheWriteTokens: int64(i % 5)},
+				Cost: money.Micros(i * 10), Priced: i%7 != 0, LatencyUs: int64(1000 + i*100)})
+		}
+		add(t, db, batch...)
+		for _, f := range []rollup.Filter{{OrgID: 1}, {OrgID: 1, From: start.Add(5 * time.Hour)}, {OrgID: 1, APIKeyID: 101}} {
+			for _, b := range []rollup.Bucket{rollup.ByHour, rollup.ByDay} {
+				whole, err := rollup.Query(ctx, db, f, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				counters, err := rollup.QueryCounterSeries(ctx, db, f, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(whole.Totals, counters.Totals) || !reflect.DeepEqual(whole.ByModel, counters.ByModel) || len(whole.Series) != len(counters.Series) {
+					t.Fatalf("%+v by %s: totals or models differ:\n%+v\n%+v", f, b, whole, counters)
+				}
+				if whole.Totals.Requests == 0 || whole.Series[0].Latency.Count() == 0 {
+					t.Fatalf("%+v by %s: the whole report has no requests or no series latency: %+v", f, b, whole)
+				}
+				for i, p := range counters.Series {
+					w := whole.Series[i]
+					w.Latency = latencyhist.Histogram{}
+					if !reflect.DeepEqual(p, w) {
+						t.Fatalf("%+v by %s: point %d = %+v, want %+v without latency", f, b, i, p, w)
+					}
+				}
+			}
 		}
 	})
 }

@@ -157,7 +157,7 @@ func splitSQL(dialectName string, f Filter, bucket Bucket, by SplitBy) (statemen
 	default:
 		return statement{}, fmt.Errorf("unknown split %q", by)
 	}
-	return sumSQL(dialectName, usagerollup.Table, pred, bucketOf(dialectName, bucket), col), nil
+	return sumSQL(dialectName, usagerollup.Table, rollupSums, pred, bucketOf(dialectName, bucket), col), nil
 }
 
 // bucketOf is the expression of an hourly row's bucket: its hour, or its
@@ -173,11 +173,12 @@ func bucketOf(dialectName string, bucket Bucket) string {
 	return "strftime('%Y-%m-%d', " + usagerollup.FieldHour + " / 1000000, 'unixepoch')"
 }
 
-// sumSQL sums the rows of a roll-up table where pred holds by each of the
-// expressions by (grp, grp2, …): the groups, then the sums, in the order
-// scanSums scans.
-func sumSQL(dialectName, table string, pred *entsql.Predicate, by ...string) statement {
-	cols := make([]string, 0, len(rollupSums)+len(by))
+// sumSQL sums the columns sums (rollupSums, or rollupCounters alone) of
+// the rows of a roll-up table where pred holds by each of the expressions
+// by (grp, grp2, …): the groups, then the sums, in the order scanSums
+// scans.
+func sumSQL(dialectName, table string, sums []string, pred *entsql.Predicate, by ...string) statement {
+	cols := make([]string, 0, len(sums)+len(by))
 	groups := make([]string, len(by))
 	for i, b := range by {
 		groups[i] = "grp"
@@ -186,7 +187,7 @@ func sumSQL(dialectName, table string, pred *entsql.Predicate, by ...string) sta
 		}
 		cols = append(cols, entsql.As(b, groups[i]))
 	}
-	for _, c := range rollupSums {
+	for _, c := range sums {
 		cols = append(cols, entsql.Sum(c))
 	}
 	q, args := entsql.Dialect(dialectName).
@@ -204,7 +205,7 @@ func statements(dialectName string) []string {
 	out := []string{hourly.upsert(dialectName), daily.upsert(dialectName), sqlPruneFrom, sqlPrune}
 	f := Filter{OrgID: 1, Model: "m", From: time.Unix(3600, 0), To: time.Unix(10*86400+3600, 0)}
 	for _, p := range f.parts(ByDay) {
-		series, byModel := p.sql(dialectName, ByDay)
+		series, byModel := p.sql(dialectName, ByDay, rollupSums)
 		out = append(out, series.query, byModel.query)
 	}
 	for _, by := range []SplitBy{SplitModel, SplitService, SplitAPIKey} {
