@@ -340,7 +340,7 @@ function useServiceChoice(apiKey: ApiKeyFieldsFragment | null) {
   const searched = useDeferredValue(search.trim());
   const ownId = apiKey?.service?.id;
   const [own] = useQuery({ query: KeyService, variables: { id: ownId ?? '' }, pause: !ownId });
-  const [page] = useQuery({ query: KeyFormServices, variables: { search: searched || null }, pause: !!apiKey });
+  const [page] = useQuery({ query: KeyFormServices, variables: { search: searched || null }, pause: !!apiKey, context: LIST_CONTEXT });
   const [chosen, setChosen] = useState<ServiceOptionFieldsFragment | null>(null);
   const listed = ownId ? (own.data?.service ? [own.data.service] : []) : nodes(page.data?.services);
   const total = page.data?.services.totalCount ?? 0;
