@@ -20,10 +20,9 @@ const (
 // DeleteBefore runs query, a DELETE of the rows its arguments select
 // (args) and at most its last argument (a batch size, appended here),
 // until a batch deletes fewer than it was allowed, and returns how many
-// rows went. Short
-// transactions mean a long backlog holds no huge one; on SQLite, where
-// writers take turns on one lock and a waiting writer polls for it, it
-// rests between batches as long as the last one took (at least
+// rows went. Short transactions mean a long backlog holds no huge one; on
+// SQLite, where writers take turns on one lock and a waiting writer polls
+// for it, it rests between batches as long as the last one took (at least
 // pruneBatchTime), so that the write-behind writers get the lock between
 // them instead of waiting out the whole delete.
 func (d *DB) DeleteBefore(ctx context.Context, query string, args ...any) (int64, error) {
