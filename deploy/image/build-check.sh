@@ -72,16 +72,16 @@ echo "ok: files"$'\n'"$files"
 # The image's own files, run as its user with only its environment: the
 # gateway starts on SQLite in /data, and its healthcheck passes.
 port=$((20000 + RANDOM % 20000))
-chroot_bin=$(command -v chroot)
-run_in_image() {
-  env -i SLUICE_DATA_DIR=/data TMPDIR=/tmp SLUICE_ADDR="127.0.0.1:$port" SLUICE_ADMIN_PASSWORD=build-check \
-    "$chroot_bin" --userspec=65532:65532 "$mnt" /sluice "$@"
-}
-run_in_image serve >"$work/serve.log" 2>&1 &
+# A command, not a function: run in the background, its pid is the
+# gateway's own (env and chroot exec it), so that the kill below stops the
+# gateway and not a shell around it, which left the gateway running.
+in_image=(env -i SLUICE_DATA_DIR=/data TMPDIR=/tmp SLUICE_ADDR="127.0.0.1:$port" SLUICE_ADMIN_PASSWORD=build-check
+  "$(command -v chroot)" --userspec=65532:65532 "$mnt" /sluice)
+"${in_image[@]}" serve >"$work/serve.log" 2>&1 &
 serve_pid=$!
 ready=""
 for _ in $(seq 1 150); do
-  if run_in_image healthcheck --timeout 1s >/dev/null 2>&1; then ready=yes; break; fi
+  if "${in_image[@]}" healthcheck --timeout 1s >/dev/null 2>&1; then ready=yes; break; fi
   kill -0 "$serve_pid" 2>/dev/null || break
   sleep 0.2
 done
