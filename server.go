@@ -563,7 +563,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer closeAccess()
-	traces, err := tracing.Start(ctx, tracing.Config{Endpoint: cfg.OTelEndpoint, SampleRatio: cfg.OTelSampleRatio}, getenv)
+	traces, err := tracing.Start(ctx, tracing.Config{Endpoint: cfg.OTelEndpoint, SampleRatio: cfg.OTelSampleRatio, Log: log}, getenv)
 	if err != nil {
 		return err
 	}
@@ -929,26 +929,21 @@ func resealAll(ctx context.Context, target database.Target, keyring *secrets.Key
 		return 0, err
 	}
 	defer db.Close()
-	tx, err := db.Client.Tx(ctx)
+	var n int
+	err = database.InTx(ctx, db.Client, func(tx *ent.Tx) error {
+		keys, err := credentials.Rotate(ctx, tx.Client(), keyring)
+		if err != nil {
+			return err
+		}
+		totp, err := auth.ResealTwoFactor(ctx, tx.Client(), keyring)
+		if err != nil {
+			return err
+		}
+		n = keys + totp
+		_, err = bodycapture.Rotate(ctx, tx.Client(), keyring)
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("rotate master key: %w", err)
-	}
-	n, err := credentials.Rotate(ctx, tx.Client(), keyring)
-	if err != nil {
-		_ = tx.Rollback()
-		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
-	}
-	totp, err := auth.ResealTwoFactor(ctx, tx.Client(), keyring)
-	if err != nil {
-		_ = tx.Rollback()
-		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
-	}
-	n += totp
-	if _, err := bodycapture.Rotate(ctx, tx.Client(), keyring); err != nil {
-		_ = tx.Rollback()
-		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
 	}
 	return n, nil

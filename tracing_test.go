@@ -71,11 +71,7 @@ func TestTracingOverOTLP(t *testing.T) {
 			"OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20collector-token")
 		base, stop := startBinary(t, getenv, "--otel-endpoint", col.srv.URL)
 		upstream, _ := fakeOpenAI(t)
-		token := dig(gql(t, base, "", `mutation { login(username: "admin", password: "pw-otel") { token } }`, nil), "login", "token").(string)
-		svc := gql(t, base, token, `mutation($u: String!) { createService(input: {serviceName: "chat", provider: "openai", baseUrl: $u,
-			providerApiKey: "sk-upstream-secret", modelsEnabled: ["gpt-4o-mini"]}) { id } }`, map[string]any{"u": upstream.URL + "/v1"})
-		key := dig(gql(t, base, token, `mutation($s: ID!) { createAPIKey(input: {name: "app", serviceId: $s}) { key } }`,
-			map[string]any{"s": dig(svc, "createService", "id")}), "createAPIKey", "key").(string)
+		token, key, _ := setupService(t, base, "pw-otel", upstream.URL, "")
 		req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Traceparent", "00-"+clientTrace+"-00f067aa0ba902b7-01")

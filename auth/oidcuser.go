@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluicehq/sluice/database"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/membership"
 	"github.com/sluicehq/sluice/ent/organization"
@@ -169,7 +170,7 @@ func (o *OIDC) findUser(ctx context.Context, id identity) (*ent.User, error) {
 	// person pick one, an email among them), so no other way in survives
 	// the link: its password and two-factor are cleared and its sessions
 	// end.
-	err = o.auth.inTx(ctx, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, o.auth.Client, func(tx *ent.Tx) error {
 		if err := tx.User.UpdateOneID(u.ID).SetOidcIssuer(id.Issuer).SetOidcSubject(id.Subject).SetEmail(id.Email).
 			SetPasswordHash("").Exec(ctx); err != nil {
 			return err

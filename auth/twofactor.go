@@ -437,7 +437,7 @@ func codeError(err error) error {
 // them.
 func (a *Authenticator) replaceRecoveryCodes(ctx context.Context, userID int, also func(*ent.Tx) error) ([]string, error) {
 	codes, hashes := newRecoveryCodes()
-	err := a.inTx(ctx, func(tx *ent.Tx) error {
+	err := database.InTx(ctx, a.Client, func(tx *ent.Tx) error {
 		if also != nil {
 			if err := also(tx); err != nil {
 				return err
@@ -464,7 +464,7 @@ func (a *Authenticator) replaceRecoveryCodes(ctx context.Context, userID int, al
 // clearTwoFactor turns the user's two-factor off: secret, recovery codes
 // and pending login challenges go.
 func (a *Authenticator) clearTwoFactor(ctx context.Context, userID int) error {
-	return inTx(ctx, a.Client, func(tx *ent.Tx) error { return clearTwoFactorIn(ctx, tx, userID) })
+	return database.InTx(ctx, a.Client, func(tx *ent.Tx) error { return clearTwoFactorIn(ctx, tx, userID) })
 }
 
 // clearTwoFactorIn is clearTwoFactor's work, in tx.
@@ -498,7 +498,7 @@ func ResetTwoFactorNamed(ctx context.Context, client *ent.Client, username, acto
 	if !hasSecret(u) {
 		return nil, fmt.Errorf("user %q has no two-factor to reset", username)
 	}
-	err = inTx(ctx, client, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, client, func(tx *ent.Tx) error {
 		if err := clearTwoFactorIn(ctx, tx, u.ID); err != nil {
 			return err
 		}
@@ -523,15 +523,6 @@ func ResetTwoFactorNamed(ctx context.Context, client *ent.Client, username, acto
 		return nil, fmt.Errorf("reset two-factor of %q: %w", username, err)
 	}
 	return u, nil
-}
-
-func (a *Authenticator) inTx(ctx context.Context, fn func(*ent.Tx) error) error {
-	return inTx(ctx, a.Client, fn)
-}
-
-// inTx runs fn in a transaction of client, committed when fn succeeds.
-func inTx(ctx context.Context, client *ent.Client, fn func(*ent.Tx) error) error {
-	return database.InTx(ctx, client, fn)
 }
 
 // ResealTwoFactor re-seals every stored two-factor secret still under an

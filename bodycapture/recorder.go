@@ -8,12 +8,16 @@ import (
 // Recorder is the client's ResponseWriter with a copy of the first bytes
 // answered through it, up to its policy's cap. It copies as the bytes
 // pass, after they were written, so it delays nothing and holds no more
-// than the cap however long the answer (a stream) runs.
+// than the cap however long the answer (a stream) runs. An answer whose
+// status its policy will not keep (a success, in the errors mode) is not
+// copied at all.
 type Recorder struct {
 	http.ResponseWriter
 	policy    *Policy
 	kept      []byte
 	truncated bool
+	// status is the final status written, 0 before it is.
+	status int
 }
 
 // Record wraps w for a request sampled under p.
@@ -24,9 +28,23 @@ func (p *Policy) Record(w http.ResponseWriter) *Recorder {
 // Write writes b to the client and keeps what fits under the cap of what
 // was written.
 func (r *Recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK // as net/http writes it
+	}
 	n, err := r.ResponseWriter.Write(b)
-	r.kept, r.truncated = keep(r.kept, b[:n], r.policy.maxBytes, r.truncated)
+	if r.policy.Keeps(r.status) {
+		r.kept, r.truncated = keep(r.kept, b[:n], r.policy.maxBytes, r.truncated)
+	}
 	return n, err
+}
+
+// WriteHeader notes the final status, which decides whether the answer is
+// copied, and passes it on.
+func (r *Recorder) WriteHeader(status int) {
+	if r.status == 0 && status >= 200 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
 }
 
 // Unwrap lets http.ResponseController flush the client's writer.

@@ -138,25 +138,39 @@ func TestStoredSealedAndPruned(t *testing.T) {
 }
 
 // TestRecorderCaps keeps at most the cap of the answer, however it is
-// written, and marks what was cut; the errors mode keeps only failures.
+// written, and marks what was cut; the errors mode keeps only failures,
+// and does not copy a success's answer at all.
 func TestRecorderCaps(t *testing.T) {
 	p, err := Compile(&schema.BodyCapture{Mode: schema.CaptureErrors, MaxBytes: MinMaxBytes, RetentionDays: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rw := httptest.NewRecorder()
-	r := p.Record(rw)
 	chunk := strings.Repeat("x", 700)
-	for range 3 {
-		if _, err := r.Write([]byte(chunk)); err != nil {
-			t.Fatal(err)
+	answer := func(status int) (*Recorder, *httptest.ResponseRecorder) {
+		rw := httptest.NewRecorder()
+		r := p.Record(rw)
+		if status != 0 {
+			r.WriteHeader(status)
+		}
+		for range 3 {
+			if _, err := r.Write([]byte(chunk)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rw.Body.Len() != 2100 {
+			t.Fatalf("the client got %d bytes, want all 2100", rw.Body.Len())
+		}
+		return r, rw
+	}
+	for _, status := range []int{0, 200} { // 0: no WriteHeader, an implicit 200
+		ok, _ := answer(status)
+		if _, kept := ok.Capture(Request{Status: 200}); kept || ok.kept != nil {
+			t.Fatalf("the errors mode kept or copied a success (%d bytes)", len(ok.kept))
 		}
 	}
-	if rw.Body.Len() != 2100 {
-		t.Fatalf("the client got %d bytes, want all 2100", rw.Body.Len())
-	}
-	if _, ok := r.Capture(Request{Status: 200}); ok {
-		t.Fatal("the errors mode kept a success")
+	r, rw := answer(502)
+	if rw.Code != 502 {
+		t.Fatalf("the client got %d, want 502", rw.Code)
 	}
 	c, ok := r.Capture(Request{Status: 502, Body: []byte(strings.Repeat("y", 2000))})
 	if !ok || len(c.Response) != MinMaxBytes || !c.ResponseTruncated || len(c.Request) != MinMaxBytes || !c.RequestTruncated {

@@ -32,6 +32,19 @@ func putBuffer(b *bytes.Buffer) {
 	bufPool.Put(b)
 }
 
+// serverWriter is the server's own writer beneath w's wrappers (the body
+// recorder, say): only it can take http.MaxBytesReader's word to close
+// the connection after a body past the limit, which a wrapper would drop.
+func serverWriter(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
+}
+
 // readBody reads the request body into buf, refusing more than limit bytes
 // with 413. What it holds is first counted against bufs (waiting briefly
 // for room, else 503): a body whose length is announced is counted whole,
@@ -53,7 +66,7 @@ func readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, limit i
 		}
 		held = r.ContentLength + 1
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
+	body := http.MaxBytesReader(serverWriter(w), r.Body, limit)
 	var tooBig *http.MaxBytesError
 	for {
 		if int64(buf.Len()) >= held {

@@ -1,6 +1,10 @@
 package proxy
 
 import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -68,5 +72,33 @@ func BenchmarkParseFields(b *testing.B) {
 		if _, aerr := parseFields(body); aerr != nil {
 			b.Fatal(aerr.message)
 		}
+	}
+}
+
+// wrapped is a response writer wrapper, as the body recorder is.
+type wrapped struct{ http.ResponseWriter }
+
+func (w wrapped) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TestReadBodyTooLargeClosesThroughWrappers: a body past the limit read
+// through a wrapped writer still makes the server close the connection
+// after its answer, so that the rest of the body is never read.
+func TestReadBodyTooLargeClosesThroughWrappers(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		if _, aerr := readBody(wrapped{w}, r, &buf, 16, newBuffers(1<<20, 0)); aerr == nil {
+			t.Error("a body past the limit was read")
+		}
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+	}))
+	defer srv.Close()
+	// Chunked, so that the size is found while reading, not announced.
+	resp, err := http.Post(srv.URL, "application/json", io.MultiReader(strings.NewReader(strings.Repeat("x", 64))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !resp.Close {
+		t.Fatal("the answer to a body past the limit leaves the connection open")
 	}
 }

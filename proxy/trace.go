@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -80,6 +82,10 @@ const maxTracedModel = 256
 func (x *exchange) endTrace(o *outcome) {
 	s := x.span
 	if s == nil {
+		return
+	}
+	if !s.IsRecording() { // sampled out: nothing to describe
+		s.End()
 		return
 	}
 	op := operationName(x.endpoint)
@@ -166,6 +172,13 @@ func (x *exchange) startAttempt(ctx context.Context, t *target, n int, model str
 	if x.span == nil {
 		return ctx, attemptSpan{}
 	}
+	kind := trace.WithSpanKind(trace.SpanKindClient)
+	if !x.span.IsRecording() {
+		// Sampled out, the span still carries the traceparent upstream;
+		// it has nothing to describe.
+		ctx, s := x.p.opts.Tracer.Start(ctx, spanAttempt, kind)
+		return ctx, attemptSpan{s}
+	}
 	attrs := []attribute.KeyValue{
 		attrAttempt.Int(n),
 		semconv.GenAIOperationNameKey.String(operationName(x.endpoint)),
@@ -177,7 +190,7 @@ func (x *exchange) startAttempt(ctx context.Context, t *target, n int, model str
 	if t != nil {
 		attrs = append(attrs, attrTarget.Int(t.id))
 	}
-	ctx, s := x.p.opts.Tracer.Start(ctx, spanAttempt, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	ctx, s := x.p.opts.Tracer.Start(ctx, spanAttempt, kind, trace.WithAttributes(attrs...))
 	return ctx, attemptSpan{s}
 }
 
@@ -305,17 +318,17 @@ func (x *exchange) observe(data []byte) {
 }
 
 func (f *answerFacts) take(w *factsWire) {
-	if m := cmpOr(w.Model, w.ModelVersion); m != "" {
+	if m := cmp.Or(w.Model, w.ModelVersion); m != "" {
 		f.model = m
 	}
 	for _, r := range []string{w.StopReason, w.FinishReason} {
 		f.addFinish(r)
 	}
 	for _, c := range w.Choices {
-		f.addFinish(cmpOr(c.FinishReason, c.FinishReason2))
+		f.addFinish(cmp.Or(c.FinishReason, c.FinishReason2))
 	}
 	for _, c := range w.Candidates {
-		f.addFinish(cmpOr(c.FinishReason2, c.FinishReason))
+		f.addFinish(cmp.Or(c.FinishReason2, c.FinishReason))
 	}
 	for _, sub := range []*factsWire{w.Message, w.Delta} {
 		if sub != nil {
@@ -340,19 +353,9 @@ func (f *answerFacts) addFinish(r string) {
 	if r == "" {
 		return
 	}
-	for _, have := range f.finish {
-		if have == r {
-			return
-		}
+	if !slices.Contains(f.finish, r) {
+		f.finish = append(f.finish, r)
 	}
-	f.finish = append(f.finish, r)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // streamSpan is the relay of a streamed answer, below its attempt's span.

@@ -67,8 +67,11 @@ func readExportConfig(cfg Config, getenv func(string) string) (exportConfig, err
 	if u, err := url.Parse(c.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c, fmt.Errorf("tracing: the OTLP endpoint is not an http(s) URL")
 	}
-	_, h := env(getenv, "HEADERS")
-	c.headers = parseHeaders(h)
+	k, h := env(getenv, "HEADERS")
+	var err error
+	if c.headers, err = parseHeaders(h); err != nil {
+		return c, fmt.Errorf("tracing: %s: %w", k, err)
+	}
 	switch k, v := env(getenv, "COMPRESSION"); strings.ToLower(v) {
 	case "", "none":
 	case "gzip":
@@ -94,23 +97,30 @@ func readExportConfig(cfg Config, getenv func(string) string) (exportConfig, err
 
 // parseHeaders reads the W3C-baggage-like "k1=v1,k2=v2" of
 // OTEL_EXPORTER_OTLP_HEADERS: names and values trimmed, values
-// percent-decoded; a pair without "=", with a name that is not an HTTP
-// token or with a value that does not decode is skipped.
-func parseHeaders(s string) map[string]string {
+// percent-decoded, empty pairs skipped. A pair without "=", with a name
+// that is not an HTTP token or with a value that does not decode is an
+// error naming the pair by its place, not its value (a credential, most
+// often): skipped, it would show only as the collector's refusals.
+func parseHeaders(s string) (map[string]string, error) {
 	h := map[string]string{}
+	i := 0
 	for pair := range strings.SplitSeq(s, ",") {
+		i++
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
 		k, v, ok := strings.Cut(pair, "=")
 		k = strings.TrimSpace(k)
 		if !ok || !isToken(k) {
-			continue
+			return nil, fmt.Errorf("pair %d is not name=value with a header name", i)
 		}
 		dec, err := url.PathUnescape(v)
 		if err != nil {
-			continue
+			return nil, fmt.Errorf("the value of %s (pair %d) is not percent-encoded correctly", k, i)
 		}
 		h[k] = strings.TrimSpace(dec)
 	}
-	return h
+	return h, nil
 }
 
 // isToken reports whether s is an HTTP header name (RFC 9110 token).

@@ -32,15 +32,25 @@ func TestParseHeaders(t *testing.T) {
 		{"api-key=a%3Db%2Cc%20d", map[string]string{"api-key": "a=b,c d"}},
 		{"k=base64+/==", map[string]string{"k": "base64+/=="}},
 		{"k=", map[string]string{"k": ""}},
-		{"novalue,x=1", map[string]string{"x": "1"}},
-		{"bad key=1,ok=2", map[string]string{"ok": "2"}},
-		{"=1,ok=2", map[string]string{"ok": "2"}},
-		{"k=%zz,ok=2", map[string]string{"ok": "2"}},
 		{"k=1,k=2", map[string]string{"k": "2"}},
+		{"a=1,, b=2 ,", map[string]string{"a": "1", "b": "2"}},
+		{"", map[string]string{}},
 	}
 	for _, c := range cases {
-		if got := parseHeaders(c.in); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("parseHeaders(%q) = %v, want %v", c.in, got, c.want)
+		if got, err := parseHeaders(c.in); err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("parseHeaders(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+	}
+	// A malformed pair is refused, named by its place, its value not shown.
+	for _, c := range []struct{ in, says string }{
+		{"novalue,x=1", "pair 1"},
+		{"ok=2,bad key=s3cret", "pair 2"},
+		{"=s3cret,ok=2", "pair 1"},
+		{"ok=2,k=%zzs3cret", "k (pair 2)"},
+	} {
+		_, err := parseHeaders(c.in)
+		if err == nil || !strings.Contains(err.Error(), c.says) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("parseHeaders(%q) error = %v, want one naming %s without the value", c.in, err, c.says)
 		}
 	}
 }

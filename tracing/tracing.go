@@ -8,9 +8,11 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -30,6 +32,10 @@ type Config struct {
 	// SampleRatio is the share of traces started here that are sampled;
 	// a request whose client sent a traceparent follows its sampled flag.
 	SampleRatio float64
+	// Log receives the exporter's failures (a collector that refuses or
+	// cannot be reached) as warnings; nil leaves them to OpenTelemetry's
+	// default, the standard library's logger, outside the gateway's logs.
+	Log *slog.Logger
 }
 
 // Enabled reports whether cfg and the environment ask for traces: an
@@ -78,6 +84,11 @@ func Start(ctx context.Context, cfg Config, getenv func(string) string) (*Provid
 	)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: describe the resource: %w", err)
+	}
+	if cfg.Log != nil {
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+			cfg.Log.Warn("tracing: export failed", "err", err)
+		}))
 	}
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exp),

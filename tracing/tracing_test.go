@@ -1,7 +1,14 @@
 package tracing
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -63,4 +70,39 @@ func TestTracesURL(t *testing.T) {
 			t.Errorf("TracesURL(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestExportFailureLogged: a collector that refuses the spans is reported
+// through Config.Log as a warning, not on the standard library's logger.
+func TestExportFailureLogged(t *testing.T) {
+	col := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer col.Close()
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil))
+	p, err := Start(context.Background(), Config{Endpoint: col.URL, SampleRatio: 1, Log: log}, func(string) string { return "" })
+	if err != nil || p == nil {
+		t.Fatalf("Start = %v, %v", p, err)
+	}
+	_, span := p.Tracer().Start(context.Background(), "refused")
+	span.End()
+	_ = p.Shutdown(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), `"msg":"tracing: export failed"`) || !strings.Contains(logs.String(), "401") {
+		t.Fatalf("logs = %q, want the refused export as a warning", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
