@@ -50,7 +50,7 @@ func parseAdminConfig(args []string) (*adminConfig, error) {
 	fs.DurationVar(&cfg.budget, "query-time", time.Minute, "stop measuring a query after this long, once it has 3 measured runs (its row says how many)")
 	fs.StringVar(&cfg.repo, "repo", "", "Sluice repository to build (default: the module the harness runs in)")
 	fs.StringVar(&cfg.sluiceBin, "sluice-bin", "", "use this Sluice binary instead of building one")
-	fs.BoolVar(&cfg.keep, "keep", false, "keep the work folder (binary, databases, logs); PostgreSQL schemas are dropped all the same")
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the work folder (binary, databases, logs) and the PostgreSQL schema, whose settings go to postgres.env in the folder")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func runAdminCommand(ctx context.Context, args []string) error {
 	}
 	for _, label := range dbs {
 		res, err := runAdmin(ctx, adminSpec{bin: bin, work: work, db: label, postgres: cfg.postgres, size: cfg.size,
-			docs: docs, runs: cfg.runs, warmups: cfg.warmups, budget: cfg.budget})
+			docs: docs, runs: cfg.runs, warmups: cfg.warmups, budget: cfg.budget, keep: cfg.keep})
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -167,6 +167,9 @@ type adminSpec struct {
 	runs      int
 	warmups   int
 	budget    time.Duration // per query; see timeQuery
+	// keep leaves the PostgreSQL schema in place, its settings written to
+	// postgres.env in the work folder, to start Sluice on it again.
+	keep bool
 	// check, when set, runs against the loaded gateway before the queries
 	// are timed.
 	check func(ctx context.Context, c *adminClient, l *adminLoaded) error
@@ -185,7 +188,14 @@ func runAdmin(ctx context.Context, spec adminSpec) (*adminResult, error) {
 		if db, err = postgresDB(ctx, spec.postgres); err != nil {
 			return nil, err
 		}
-		defer db.drop()
+		if spec.keep {
+			env := strings.Join(db.env, "\n") + "\n"
+			if err := os.WriteFile(filepath.Join(spec.work, "postgres.env"), []byte(env), 0o600); err != nil {
+				return nil, fmt.Errorf("keep the PostgreSQL settings: %w", err)
+			}
+		} else {
+			defer db.drop()
+		}
 		dsn := ""
 		for _, e := range db.env {
 			if v, ok := strings.CutPrefix(e, "DATABASE_URL="); ok {
