@@ -15,7 +15,6 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq"  // PostgreSQL driver, registered as "postgres".
 	_ "modernc.org/sqlite" // SQLite driver, registered as "sqlite".
 
 	"github.com/sluicehq/sluice/changehook"
@@ -147,10 +146,8 @@ func sqliteTarget(path, extra string) Target {
 // Open connects to the target and checks that it answers. An SQLite file
 // is created, or narrowed, to mode 0600 first.
 func Open(ctx context.Context, t Target) (*DB, error) {
-	driver := "postgres"
 	var narrowed []string
 	if t.Dialect == dialect.SQLite {
-		driver = "sqlite"
 		if t.Path != "" {
 			var err error
 			if narrowed, err = makePrivate(t.Path); err != nil {
@@ -158,9 +155,18 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 			}
 		}
 	}
-	db, err := sql.Open(driver, t.DSN)
-	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", t.Dialect, err)
+	var db *sql.DB
+	if t.Dialect == dialect.SQLite {
+		var err error
+		if db, err = sql.Open("sqlite", t.DSN); err != nil {
+			return nil, fmt.Errorf("open %s database: %w", t.Dialect, err)
+		}
+	} else {
+		c, err := newPGConnector(t.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("open %s database: %w", t.Dialect, err)
+		}
+		db = sql.OpenDB(c)
 	}
 	if t.Dialect == dialect.SQLite {
 		// One writer at a time is SQLite's rule; a small pool keeps readers

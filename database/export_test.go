@@ -1,5 +1,7 @@
 package database
 
+import "database/sql"
+
 // CachedStatements is how many shared statements Prepared holds.
 func CachedStatements(d *DB) int {
 	d.stmts.mu.Lock()
@@ -16,4 +18,17 @@ func Warming(d *DB) int {
 	d.stmts.mu.Lock()
 	defer d.stmts.mu.Unlock()
 	return len(d.stmts.warming)
+}
+
+// OpenPostgresPool opens a pool of one PostgreSQL connection, at dsn, that
+// keeps at most perConn statements prepared.
+func OpenPostgresPool(dsn string, perConn int) (*sql.DB, error) {
+	c, err := newPGConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	c.perConn = perConn
+	db := sql.OpenDB(c)
+	db.SetMaxOpenConns(1)
+	return db, nil
 }
