@@ -23,8 +23,10 @@ func (m *Manager) CreateAPIKey(ctx context.Context, orgID int, input CreateAPIKe
 	case !mgmt && input.ServiceID == nil:
 		return nil, FieldErrorf("serviceId", "serviceId is required: the service this key calls (or set isManagementKey)")
 	}
+	var svc *ent.Service
 	if input.ServiceID != nil {
-		if _, err := m.Service(ctx, *input.ServiceID); err != nil {
+		var err error
+		if svc, err = m.Service(ctx, *input.ServiceID); err != nil {
 			return nil, err
 		}
 	}
@@ -62,6 +64,9 @@ func (m *Manager) CreateAPIKey(ctx context.Context, orgID int, input CreateAPIKe
 		return nil, keyConflict(err, input.Name)
 	}
 	m.subject(ctx, "APIKey", k.ID, k.Name)
+	// The service just read is the key's service edge: what the answer
+	// asks of it (its name, spend, pace) needs no second read.
+	k.Edges.Service = svc
 	return &CreatedAPIKey{APIKey: k, Key: gen.Plaintext}, nil
 }
 
