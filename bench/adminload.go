@@ -152,14 +152,16 @@ func (l *adminLoader) load(ctx context.Context, db *database.DB) (*adminLoaded, 
 		return nil, err
 	}
 	// The planners' statistics, as a gateway that saw the data grow has
-	// them: PostgreSQL's autovacuum analyzes tables this size soon after
-	// they are filled, and Sluice refreshes SQLite's daily (Optimize). A
+	// them: PostgreSQL's autovacuum vacuums and analyzes tables this size
+	// soon after they are filled (the vacuum marks their pages all-visible,
+	// which lets a count read an index alone), and Sluice refreshes
+	// SQLite's daily (Optimize). A
 	// gateway's first Optimize of a database this size, without
 	// statistics, counts every row of each large table under the write
 	// lock (docs/benchmarks.md, "Retention at scale").
 	if db.Dialect == dialect.Postgres {
-		if _, err := db.SQL.ExecContext(ctx, "ANALYZE"); err != nil {
-			return nil, fmt.Errorf("analyze: %w", err)
+		if _, err := db.SQL.ExecContext(ctx, "VACUUM ANALYZE"); err != nil {
+			return nil, fmt.Errorf("vacuum and analyze: %w", err)
 		}
 	}
 	start = time.Now()
@@ -360,7 +362,7 @@ func (l *adminLoader) record(i int, out *adminLoaded, step float64) usagelog.Rec
 	at := out.From.Add(time.Duration((float64(i) + l.rng.Float64()) * step)).Truncate(time.Microsecond)
 	return usagelog.Record{
 		CreatedAt:      at,
-		RequestID:      fmt.Sprintf("req_%016x", l.rng.Uint64()),
+		RequestID:      fmt.Sprintf("req_%016x%016x", l.rng.Uint64(), l.rng.Uint64()), // the gateway's own form
 		OrganizationID: out.OrgID,
 	}
 }
