@@ -189,8 +189,13 @@ func runAdmin(ctx context.Context, spec adminSpec) (*adminResult, error) {
 			return nil, err
 		}
 		if spec.keep {
-			env := strings.Join(db.env, "\n") + "\n"
-			if err := os.WriteFile(filepath.Join(spec.work, "postgres.env"), []byte(env), 0o600); err != nil {
+			// KEY='value' lines, for a shell to source (the URL holds &).
+			var env strings.Builder
+			for _, e := range db.env {
+				k, v, _ := strings.Cut(e, "=")
+				fmt.Fprintf(&env, "%s='%s'\n", k, strings.ReplaceAll(v, "'", `'\''`))
+			}
+			if err := os.WriteFile(filepath.Join(spec.work, "postgres.env"), []byte(env.String()), 0o600); err != nil {
 				return nil, fmt.Errorf("keep the PostgreSQL settings: %w", err)
 			}
 		} else {
