@@ -33,7 +33,7 @@ func (r *queryResolver) instanceAuditEvents(ctx context.Context, org int, after 
 		}
 	}
 	conn := mergeAuditPages(pages[0], pages[1], orderBy, first, last)
-	return conn, countParts(ctx, r.loader(ctx), conn, &conn.TotalCount, parts, logCountCap)
+	return conn, countParts(ctx, r.loader(ctx), conn, &conn.TotalCount, parts, logCountCap, auditevent.FieldCreatedAt)
 }
 
 // mergeAuditPages merges two pages of the same order and cursors into

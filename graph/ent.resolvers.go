@@ -12,8 +12,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/apikey"
 	"github.com/sluicehq/sluice/ent/auditevent"
 	"github.com/sluicehq/sluice/ent/organization"
+	"github.com/sluicehq/sluice/ent/usagerecord"
 	"github.com/sluicehq/sluice/graph/generated"
 	"github.com/sluicehq/sluice/usagewhere"
 )
@@ -64,7 +66,7 @@ func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[int], 
 	if err != nil {
 		return nil, err
 	}
-	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, q, keyCountCap)
+	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, q, keyCountCap, apikey.FieldID)
 }
 
 // AuditEvents is the resolver for the auditEvents field.
@@ -90,7 +92,7 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[in
 	if q, err = where.Filter(q); err != nil {
 		return nil, err
 	}
-	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, q, logCountCap)
+	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, q, logCountCap, auditevent.FieldCreatedAt)
 }
 
 // ModelPrices is the resolver for the modelPrices field.
@@ -145,6 +147,9 @@ func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[i
 	if err != nil {
 		return nil, err
 	}
+	if ctx, err = ownedRecordsScope(ctx, r.Client, where); err != nil {
+		return nil, err
+	}
 	if several != nil && mergedUsageOrder(orderBy) {
 		return r.usageRecordsOfModels(ctx, several, after, first, before, last, orderBy, where)
 	}
@@ -157,7 +162,7 @@ func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[i
 	if err != nil {
 		return nil, err
 	}
-	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, q, logCountCap)
+	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, q, logCountCap, usagerecord.FieldCreatedAt)
 }
 
 // APIKey returns generated.APIKeyResolver implementation.

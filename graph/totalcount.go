@@ -21,16 +21,21 @@ const (
 // cappedCount counts a query's rows up to limit: the count, and whether
 // it is exact (at most limit rows match). Both steps count in the
 // database, which hands back one row: whether a row lies past limit, then,
-// when none does, how many there are.
-func cappedCount[Q cappable[Q]](ctx context.Context, q Q, limit int) (int, bool, error) {
-	past, err := q.Clone().Offset(limit).Limit(1).IDs(ctx)
-	if err != nil {
+// when none does, how many there are. Each reads only column of the rows
+// (not the id): one that the table's indexes hold, so that PostgreSQL
+// counts from an index alone instead of fetching every row counted (up to
+// limit of them) from the table.
+func cappedCount[Q cappable[Q, S], S selectScanner](ctx context.Context, q Q, limit int, column string) (int, bool, error) {
+	var past []any
+	if err := q.Clone().Offset(limit).Limit(1).Select(column).Scan(ctx, &past); err != nil {
 		return 0, false, fmt.Errorf("count: %w", err)
 	}
 	if len(past) > 0 {
 		return limit, false, nil
 	}
-	n, err := q.Count(ctx)
+	all := q.Clone()
+	all.Select(column) // counts column's values, not the ids
+	n, err := all.Count(ctx)
 	if err != nil {
 		return 0, false, fmt.Errorf("count: %w", err)
 	}
@@ -40,23 +45,30 @@ func cappedCount[Q cappable[Q]](ctx context.Context, q Q, limit int) (int, bool,
 	return n, true, nil
 }
 
-// cappable is an ent query that cappedCount can count.
-type cappable[Q any] interface {
+// cappable is an ent query that cappedCount can count; S is its select
+// builder.
+type cappable[Q any, S selectScanner] interface {
 	Clone() Q
 	Offset(int) Q
 	Limit(int) Q
-	IDs(context.Context) ([]int, error)
+	Select(...string) S
 	Count(context.Context) (int, error)
 }
 
+// selectScanner is an ent select builder.
+type selectScanner interface {
+	Scan(context.Context, any) error
+}
+
 // countTotal sets a connection's totalCount (through total) and its
-// totalCountIsExact from q's matches counted up to limit, when the query
-// asks for either; otherwise it counts nothing.
-func countTotal[Q cappable[Q]](ctx context.Context, l *pageLoader, conn any, total *int, q Q, limit int) error {
+// totalCountIsExact from q's matches counted up to limit by column (see
+// cappedCount), when the query asks for either; otherwise it counts
+// nothing.
+func countTotal[Q cappable[Q, S], S selectScanner](ctx context.Context, l *pageLoader, conn any, total *int, q Q, limit int, column string) error {
 	if !countAsked(ctx) {
 		return nil
 	}
-	n, exact, err := cappedCount(ctx, q, limit)
+	n, exact, err := cappedCount(ctx, q, limit, column)
 	if err != nil {
 		return err
 	}
@@ -67,13 +79,13 @@ func countTotal[Q cappable[Q]](ctx context.Context, l *pageLoader, conn any, tot
 
 // countParts is countTotal of a query answered in parts that share no
 // row: the sum of the parts' capped counts, itself capped.
-func countParts[Q cappable[Q]](ctx context.Context, l *pageLoader, conn any, total *int, parts []Q, limit int) error {
+func countParts[Q cappable[Q, S], S selectScanner](ctx context.Context, l *pageLoader, conn any, total *int, parts []Q, limit int, column string) error {
 	if !countAsked(ctx) {
 		return nil
 	}
 	sum, exact := 0, true
 	for _, q := range parts {
-		n, e, err := cappedCount(ctx, q, limit)
+		n, e, err := cappedCount(ctx, q, limit, column)
 		if err != nil {
 			return err
 		}

@@ -6,8 +6,38 @@ import (
 	"entgo.io/contrib/entgql"
 
 	"github.com/sluicehq/sluice/ent"
+	"github.com/sluicehq/sluice/ent/apikey"
+	"github.com/sluicehq/sluice/ent/service"
 	"github.com/sluicehq/sluice/ent/usagerecord"
+	"github.com/sluicehq/sluice/tenant"
 )
+
+// ownedRecordsScope is the context to read the usage records where
+// selects in. When where names, at its top level, one client key
+// (apiKeyID) or one service (serviceID) of the viewer's organization, it
+// is a context that does not check each record's organization: every
+// record of a key or service is its organization's (a record is written
+// with its key's organization, and neither a key's nor a service's
+// organization ever changes), so the check is made once, on the key or
+// service. The key's or service's index then answers a count alone, where
+// PostgreSQL fetched each record counted (up to the cap) from the table
+// to read its organization. Otherwise, and for a key or service the viewer
+// cannot see (or one deleted since), ctx is returned as it is.
+func ownedRecordsScope(ctx context.Context, client *ent.Client, where *ent.UsageRecordWhereInput) (context.Context, error) {
+	var owned bool
+	var err error
+	switch {
+	case where == nil:
+	case where.APIKeyID != nil:
+		owned, err = client.APIKey.Query().Where(apikey.ID(*where.APIKeyID)).Exist(ctx)
+	case where.ServiceID != nil:
+		owned, err = client.Service.Query().Where(service.ID(*where.ServiceID)).Exist(ctx)
+	}
+	if err != nil || !owned {
+		return ctx, err
+	}
+	return tenant.System(ctx), nil
+}
 
 // usageRecordsOfModels is a page of the usage log filtered by text that
 // several of the organization's models contain: each model's records are
@@ -38,7 +68,7 @@ func (r *queryResolver) usageRecordsOfModels(ctx context.Context, models []strin
 	if err != nil {
 		return nil, err
 	}
-	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, all, logCountCap)
+	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, all, logCountCap, usagerecord.FieldCreatedAt)
 }
 
 // usageOrder reports whether record x comes before y in order, as the

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	stdsql "database/sql"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -104,6 +105,67 @@ func TestUsageLogModelsMerged(t *testing.T) {
 			}
 			if !slices.Equal(got, want) {
 				t.Fatalf("%s %s %s: paged %v, want %v", tc.where, tc.field, tc.dir, got, want)
+			}
+		}
+	})
+}
+
+// TestUsageLogByKeyOrService: the usage log filtered by one client key or
+// one service (read without checking each record's organization once the
+// key or service is found to be the viewer's) lists and counts exactly
+// that key's or service's records; another organization's key or service
+// finds nothing, on either side, as does a key deleted since.
+func TestUsageLogByKeyOrService(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		ctx := context.Background()
+		type owner struct{ org, service, key int }
+		add := func(org int, name string, records int) owner {
+			s := h.client.Service.Create().SetOrganizationID(org).SetServiceName("svc-" + name).SetProvider("openai").SaveX(ctx)
+			k := h.client.APIKey.Create().SetOrganizationID(org).SetServiceID(s.ID).SetName("key-" + name).
+				SetKeyHash("hash-" + name).SetKeyPrefix("sk_x").SetKeyLastFour("abcd").SaveX(ctx)
+			bulk := make([]*ent.UsageRecordCreate, records)
+			for i := range bulk {
+				bulk[i] = h.client.UsageRecord.Create().SetRequestID(fmt.Sprintf("req_%s_%d", name, i)).SetOrganizationID(org).
+					SetServiceID(s.ID).SetAPIKeyID(k.ID).SetProtocol("openai").SetEndpoint("/v1/chat/completions").
+					SetModel("gpt-4o").SetStatus(200)
+			}
+			h.client.UsageRecord.CreateBulk(bulk...).ExecX(ctx)
+			return owner{org, s.ID, k.ID}
+		}
+		mine, busy, theirs := add(h.org.ID, "mine", 7), add(h.org.ID, "busy", 12), add(h.other.ID, "theirs", 5)
+		gone := add(h.org.ID, "gone", 3)
+		h.client.APIKey.DeleteOneID(gone.key).ExecX(ctx)
+		const q = `query($where: UsageRecordWhereInput) { usageRecords(first: 50, where: $where, orderBy: {field: CREATED_AT, direction: DESC}) {
+			totalCount totalCountIsExact edges { node { apiKeyID serviceID } } } }`
+		for _, c := range []struct {
+			who   string
+			where map[string]any
+			want  int
+			owned owner
+		}{
+			{member, map[string]any{"apiKeyID": mine.key}, 7, mine},
+			{member, map[string]any{"serviceID": busy.service}, 12, busy},
+			{member, map[string]any{"apiKeyID": busy.key, "statusGTE": 400}, 0, busy},
+			{member, map[string]any{"apiKeyID": gone.key}, 3, gone}, // history outlives a deleted key
+			{member, map[string]any{"apiKeyID": theirs.key}, 0, theirs},
+			{member, map[string]any{"serviceID": theirs.service}, 0, theirs},
+			{otherOrg, map[string]any{"apiKeyID": mine.key}, 0, mine},
+			{otherOrg, map[string]any{"serviceID": mine.service}, 0, mine},
+			{otherOrg, map[string]any{"apiKeyID": theirs.key}, 5, theirs},
+		} {
+			res := h.as(c.who, q, map[string]any{"where": c.where}).ok(t)
+			edges, _ := res.get("usageRecords.edges").([]any)
+			if res.num("usageRecords.totalCount") != float64(c.want) || res.get("usageRecords.totalCountIsExact") != true || len(edges) != c.want {
+				t.Errorf("%s, %v: %.400s; want %d records", c.who, c.where, res.raw, c.want)
+				continue
+			}
+			for i := range edges {
+				if res.num(fmt.Sprintf("usageRecords.edges.%d.node.apiKeyID", i)) != float64(c.owned.key) ||
+					res.num(fmt.Sprintf("usageRecords.edges.%d.node.serviceID", i)) != float64(c.owned.service) {
+					t.Errorf("%s, %v: a record of another key or service: %.400s", c.who, c.where, res.raw)
+					break
+				}
 			}
 		}
 	})
