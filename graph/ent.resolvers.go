@@ -147,9 +147,6 @@ func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[i
 	if err != nil {
 		return nil, err
 	}
-	if ctx, err = ownedRecordsScope(ctx, r.Client, where); err != nil {
-		return nil, err
-	}
 	if several != nil && mergedUsageOrder(orderBy) {
 		return r.usageRecordsOfModels(ctx, several, after, first, before, last, orderBy, where)
 	}
@@ -162,7 +159,11 @@ func (r *queryResolver) UsageRecords(ctx context.Context, after *entgql.Cursor[i
 	if err != nil {
 		return nil, err
 	}
-	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, q, logCountCap, usagerecord.FieldCreatedAt)
+	countCtx, err := ownedRecordsScope(ctx, r.Client, where)
+	if err != nil {
+		return nil, err
+	}
+	return conn, countTotal(countCtx, r.loader(ctx), conn, &conn.TotalCount, q, logCountCap, usagerecord.FieldCreatedAt)
 }
 
 // APIKey returns generated.APIKeyResolver implementation.

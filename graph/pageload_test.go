@@ -345,6 +345,10 @@ func TestKeyPagingUnderChurn(t *testing.T) {
 				}
 				churn = append(churn, k.ID)
 				changes++
+				// Paced, so that paging (50 keys a page) outruns the keys
+				// created after its place, whatever the machine's speed:
+				// unpaced, a fast writer kept paging by creation going.
+				time.Sleep(2 * time.Millisecond)
 			}
 		}()
 		seen := map[string]map[int]int{}

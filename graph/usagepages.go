@@ -12,17 +12,20 @@ import (
 	"github.com/sluicehq/sluice/tenant"
 )
 
-// ownedRecordsScope is the context to read the usage records where
+// ownedRecordsScope is the context to count the usage records where
 // selects in. When where names, at its top level, one client key
 // (apiKeyID) or one service (serviceID) of the viewer's organization, it
 // is a context that does not check each record's organization: every
 // record of a key or service is its organization's (a record is written
 // with its key's organization, and neither a key's nor a service's
 // organization ever changes), so the check is made once, on the key or
-// service. The key's or service's index then answers a count alone, where
-// PostgreSQL fetched each record counted (up to the cap) from the table
-// to read its organization. Otherwise, and for a key or service the viewer
-// cannot see (or one deleted since), ctx is returned as it is.
+// service. The key's or service's index then answers the count alone,
+// where PostgreSQL fetched each record counted (up to the cap) from the
+// table to read its organization. The records listed are still checked
+// one by one (they are read whole anyway), so that a record naming this
+// organization's key but another organization is never shown. Otherwise,
+// and for a key or service the viewer cannot see (or one deleted since),
+// ctx is returned as it is.
 func ownedRecordsScope(ctx context.Context, client *ent.Client, where *ent.UsageRecordWhereInput) (context.Context, error) {
 	var owned bool
 	var err error
@@ -68,7 +71,11 @@ func (r *queryResolver) usageRecordsOfModels(ctx context.Context, models []strin
 	if err != nil {
 		return nil, err
 	}
-	return conn, countTotal(ctx, r.loader(ctx), conn, &conn.TotalCount, all, logCountCap, usagerecord.FieldCreatedAt)
+	countCtx, err := ownedRecordsScope(ctx, r.Client, where)
+	if err != nil {
+		return nil, err
+	}
+	return conn, countTotal(countCtx, r.loader(ctx), conn, &conn.TotalCount, all, logCountCap, usagerecord.FieldCreatedAt)
 }
 
 // usageOrder reports whether record x comes before y in order, as the

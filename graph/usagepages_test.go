@@ -5,6 +5,7 @@ import (
 	stdsql "database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,10 +112,12 @@ func TestUsageLogModelsMerged(t *testing.T) {
 }
 
 // TestUsageLogByKeyOrService: the usage log filtered by one client key or
-// one service (read without checking each record's organization once the
-// key or service is found to be the viewer's) lists and counts exactly
-// that key's or service's records; another organization's key or service
-// finds nothing, on either side, as does a key deleted since.
+// one service (counted without checking each record's organization once
+// the key or service is found to be the viewer's) lists and counts
+// exactly that key's or service's records; another organization's key or
+// service finds nothing, on either side; a deleted key's history is still
+// listed; a record naming the key but another organization is never
+// listed.
 func TestUsageLogByKeyOrService(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *database.DB) {
 		h := newHarness(t, db)
@@ -137,7 +140,7 @@ func TestUsageLogByKeyOrService(t *testing.T) {
 		gone := add(h.org.ID, "gone", 3)
 		h.client.APIKey.DeleteOneID(gone.key).ExecX(ctx)
 		const q = `query($where: UsageRecordWhereInput) { usageRecords(first: 50, where: $where, orderBy: {field: CREATED_AT, direction: DESC}) {
-			totalCount totalCountIsExact edges { node { apiKeyID serviceID } } } }`
+			totalCount totalCountIsExact edges { node { apiKeyID serviceID requestID } } } }`
 		for _, c := range []struct {
 			who   string
 			where map[string]any
@@ -160,12 +163,22 @@ func TestUsageLogByKeyOrService(t *testing.T) {
 				t.Errorf("%s, %v: %.400s; want %d records", c.who, c.where, res.raw, c.want)
 				continue
 			}
+
 			for i := range edges {
 				if res.num(fmt.Sprintf("usageRecords.edges.%d.node.apiKeyID", i)) != float64(c.owned.key) ||
 					res.num(fmt.Sprintf("usageRecords.edges.%d.node.serviceID", i)) != float64(c.owned.service) {
 					t.Errorf("%s, %v: a record of another key or service: %.400s", c.who, c.where, res.raw)
 					break
 				}
+			}
+		}
+		// A record that names this organization's key and service but
+		// another organization (the gateway never writes one): never listed.
+		h.client.UsageRecord.Create().SetRequestID("forged").SetOrganizationID(h.other.ID).SetServiceID(mine.service).
+			SetAPIKeyID(mine.key).SetProtocol("openai").SetEndpoint("/v1/chat/completions").SetModel("gpt-4o").SetStatus(200).ExecX(ctx)
+		for _, where := range []map[string]any{{"apiKeyID": mine.key}, {"serviceID": mine.service}} {
+			if res := h.as(member, q, map[string]any{"where": where}).ok(t); strings.Contains(res.raw, "forged") {
+				t.Errorf("%v: a record of another organization is listed: %.400s", where, res.raw)
 			}
 		}
 	})
