@@ -33,7 +33,10 @@ const (
 
 // exportConfig is where and how the OTLP/HTTP client sends spans.
 type exportConfig struct {
-	url     string
+	url string
+	// shown is url without its user information and query, which may
+	// carry credentials: what an error names.
+	shown   string
 	headers map[string]string
 	gzip    bool
 	timeout time.Duration
@@ -64,11 +67,12 @@ func readExportConfig(cfg Config, getenv func(string) string) (exportConfig, err
 	default:
 		c.url = TracesURL(getenv("OTEL_EXPORTER_OTLP_ENDPOINT"))
 	}
-	if u, err := url.Parse(c.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, err := url.Parse(c.url)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c, fmt.Errorf("tracing: the OTLP endpoint is not an http(s) URL")
 	}
+	c.shown = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	k, h := env(getenv, "HEADERS")
-	var err error
 	if c.headers, err = parseHeaders(h); err != nil {
 		return c, fmt.Errorf("tracing: %s: %w", k, err)
 	}
@@ -249,7 +253,12 @@ func (c *otlpHTTP) post(ctx context.Context, body []byte) (time.Duration, error)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return -1, fmt.Errorf("tracing: export spans: %w", err)
+		// The client's error names the URL with its query, which may
+		// carry a token; name the endpoint without it.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return -1, fmt.Errorf("tracing: export spans to %s: %w", c.cfg.shown, err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()

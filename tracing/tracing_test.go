@@ -72,27 +72,46 @@ func TestTracesURL(t *testing.T) {
 	}
 }
 
-// TestExportFailureLogged: a collector that refuses the spans is reported
-// through Config.Log as a warning, not on the standard library's logger.
+// TestExportFailureLogged: a collector that refuses the spans, or cannot
+// be reached, is reported through Config.Log as a warning, not on the
+// standard library's logger, and without the credentials the endpoint's
+// URL may carry.
 func TestExportFailureLogged(t *testing.T) {
-	col := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 	}))
-	defer col.Close()
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	log := slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil))
-	p, err := Start(context.Background(), Config{Endpoint: col.URL, SampleRatio: 1, Log: log}, func(string) string { return "" })
-	if err != nil || p == nil {
-		t.Fatalf("Start = %v, %v", p, err)
-	}
-	_, span := p.Tracer().Start(context.Background(), "refused")
-	span.End()
-	_ = p.Shutdown(context.Background())
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(logs.String(), `"msg":"tracing: export failed"`) || !strings.Contains(logs.String(), "401") {
-		t.Fatalf("logs = %q, want the refused export as a warning", logs.String())
+	defer refusing.Close()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	for _, c := range []struct {
+		name, endpoint, want string
+	}{
+		{"refused", refusing.URL, "401"},
+		// An endpoint whose URL carries credentials, unreachable: the
+		// warning names it without them.
+		{"unreachable", strings.Replace(gone.URL, "http://", "http://user:s3cret@", 1) + "/otlp?token=t0ken", "connection refused"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			var mu sync.Mutex
+			log := slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil))
+			p, err := Start(context.Background(), Config{Endpoint: c.endpoint, SampleRatio: 1, Log: log}, func(string) string { return "" })
+			if err != nil || p == nil {
+				t.Fatalf("Start = %v, %v", p, err)
+			}
+			_, span := p.Tracer().Start(context.Background(), "refused")
+			span.End()
+			_ = p.Shutdown(context.Background())
+			mu.Lock()
+			defer mu.Unlock()
+			got := logs.String()
+			if !strings.Contains(got, `"msg":"tracing: export failed"`) || !strings.Contains(got, c.want) {
+				t.Fatalf("logs = %q, want the failed export as a warning, with %q", got, c.want)
+			}
+			if strings.Contains(got, "s3cret") || strings.Contains(got, "t0ken") {
+				t.Fatalf("logs = %q, which carry the endpoint's credentials", got)
+			}
+		})
 	}
 }
 
