@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/membership"
@@ -113,9 +114,8 @@ func ResetPassword(ctx context.Context, client *ent.Client, username, password s
 	if err := client.User.UpdateOneID(u.ID).SetPasswordHash(hash).Exec(ctx); err != nil {
 		return fmt.Errorf("reset password of %q: %w", username, err)
 	}
-	_, err = client.Session.Update().Where(session.UserID(u.ID), session.EndedAtIsNil()).SetEndedAt(nowUTC()).Save(ctx)
-	if err != nil {
-		return fmt.Errorf("end the sessions of %q: %w", username, err)
+	if _, err := endSessions(ctx, client.Session, time.Now(), session.UserID(u.ID)); err != nil {
+		return fmt.Errorf("reset password of %q: %w", username, err)
 	}
 	return nil
 }

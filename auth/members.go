@@ -132,9 +132,7 @@ func (a *Authenticator) RemoveMember(ctx context.Context, userID, orgID int) (*e
 		if err := tx.Membership.DeleteOneID(m.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("remove member: %w", err)
 		}
-		_, err := tx.Session.Update().
-			Where(session.UserID(userID), session.OrganizationID(orgID), session.EndedAtIsNil()).
-			SetEndedAt(nowUTC()).Save(ctx)
+		_, err := endSessions(ctx, tx.Session, a.now(), session.UserID(userID), session.OrganizationID(orgID))
 		return err
 	})
 }

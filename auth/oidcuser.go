@@ -178,7 +178,7 @@ func (o *OIDC) findUser(ctx context.Context, id identity) (*ent.User, error) {
 		if err := clearTwoFactorIn(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		_, err := tx.Session.Update().Where(session.UserID(u.ID), session.EndedAtIsNil()).SetEndedAt(o.auth.now().UTC()).Save(ctx)
+		_, err := endSessions(ctx, tx.Session, o.auth.now(), session.UserID(u.ID))
 		return err
 	})
 	if err != nil {

@@ -96,26 +96,29 @@ func (a *Authenticator) checkSession(ctx context.Context, c Claims) error {
 
 // EndSession ends one session of the user: its token is refused from now on.
 func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID int) error {
-	_, err := a.endSessions(ctx, session.ID(sessionID), session.UserID(userID))
+	_, err := endSessions(ctx, a.Client.Session, a.now(), session.ID(sessionID), session.UserID(userID))
 	return err
 }
 
 // EndUserSessions ends every session of the user, in every organization,
 // and returns how many it ended.
 func (a *Authenticator) EndUserSessions(ctx context.Context, userID int) (int, error) {
-	return a.endSessions(ctx, session.UserID(userID))
+	return endSessions(ctx, a.Client.Session, a.now(), session.UserID(userID))
 }
 
 // EndMembershipSessions ends the user's sessions in one organization, when
 // the user leaves it or is removed.
 func (a *Authenticator) EndMembershipSessions(ctx context.Context, userID, orgID int) (int, error) {
-	return a.endSessions(ctx, session.UserID(userID), session.OrganizationID(orgID))
+	return endSessions(ctx, a.Client.Session, a.now(), session.UserID(userID), session.OrganizationID(orgID))
 }
 
-func (a *Authenticator) endSessions(ctx context.Context, where ...predicate.Session) (int, error) {
-	n, err := a.Client.Session.Update().
+// endSessions ends, at the time at, the sessions matching where that have
+// not ended: their tokens are refused from then on. sessions is a client's
+// or a transaction's; it returns how many ended.
+func endSessions(ctx context.Context, sessions *ent.SessionClient, at time.Time, where ...predicate.Session) (int, error) {
+	n, err := sessions.Update().
 		Where(append(where, session.EndedAtIsNil())...).
-		SetEndedAt(a.now().UTC()).
+		SetEndedAt(at.UTC()).
 		Save(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("end sessions: %w", err)

@@ -502,8 +502,8 @@ func ResetTwoFactorNamed(ctx context.Context, client *ent.Client, username, acto
 		if err := clearTwoFactorIn(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		if _, err := tx.Session.Update().Where(session.UserID(u.ID), session.EndedAtIsNil()).SetEndedAt(nowUTC()).Save(ctx); err != nil {
-			return fmt.Errorf("end sessions: %w", err)
+		if _, err := endSessions(ctx, tx.Session, time.Now(), session.UserID(u.ID)); err != nil {
+			return err
 		}
 		orgs, err := tx.Membership.Query().Where(membership.UserID(u.ID)).Select(membership.FieldOrganizationID).Ints(ctx)
 		if err != nil {
