@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,16 +20,11 @@ import (
 // one-time code for its token.
 const handoffTTL = 60 * time.Second
 
-func hashHandoff(code string) string {
-	sum := sha256.Sum256([]byte(code))
-	return hex.EncodeToString(sum[:])
-}
-
 // startHandoff gives the new session a one-time code, of which the session
 // row keeps only the hash, and returns it for the handoff cookie.
 func (o *OIDC) startHandoff(ctx context.Context, s *Session) (string, error) {
 	code := randomString()
-	if err := o.auth.Client.Session.UpdateOneID(s.Viewer.SessionID).SetHandoffHash(hashHandoff(code)).Exec(ctx); err != nil {
+	if err := o.auth.Client.Session.UpdateOneID(s.Viewer.SessionID).SetHandoffHash(hashToken(code)).Exec(ctx); err != nil {
 		return "", fmt.Errorf("store the sign-in's one-time code: %w", err)
 	}
 	return code, nil
@@ -83,7 +76,7 @@ var errHandoffUsed = errors.New("this single sign-on was already finished or too
 // exchange claims the session of a one-time code, once: the first caller
 // clears the code's hash and gets the session's token.
 func (o *OIDC) exchange(ctx context.Context, code string) (string, time.Time, error) {
-	h := hashHandoff(code)
+	h := hashToken(code)
 	now := o.auth.now().UTC()
 	s, err := o.auth.Client.Session.Query().
 		Where(session.HandoffHash(h), session.EndedAtIsNil(), session.CreatedAtGT(now.Add(-handoffTTL)), session.ExpiresAtGT(now)).

@@ -4,11 +4,9 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strings"
@@ -126,8 +124,7 @@ func hashRecoveryCode(code string) string {
 		}
 		return r
 	}, strings.ToLower(strings.TrimSpace(code)))
-	sum := sha256.Sum256([]byte(c))
-	return hex.EncodeToString(sum[:])
+	return hashToken(c)
 }
 
 // TOTPCode is the code an authenticator app shows at t for a base32

@@ -3,9 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -91,12 +89,6 @@ func hasSecret(u *ent.User) bool { return u.TotpCiphertext != nil && len(*u.Totp
 
 func totpAAD(userID int) string { return fmt.Sprintf("user_totp:%d", userID) }
 
-// hashChallenge is what is stored of a challenge token.
-func hashChallenge(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
 // beginChallenge stores a challenge for u's login to orgID (0: the one
 // last used) and returns its token.
 func (a *Authenticator) beginChallenge(ctx context.Context, u *ent.User, orgID int) (*Challenge, error) {
@@ -105,7 +97,7 @@ func (a *Authenticator) beginChallenge(ctx context.Context, u *ent.User, orgID i
 	token := "lc_" + base64.RawURLEncoding.EncodeToString(b)
 	now := a.now().UTC()
 	exp := now.Add(challengeTTL)
-	if err := a.Client.LoginChallenge.Create().SetTokenHash(hashChallenge(token)).SetUserID(u.ID).
+	if err := a.Client.LoginChallenge.Create().SetTokenHash(hashToken(token)).SetUserID(u.ID).
 		SetOrganizationID(orgID).SetCreatedAt(now).SetExpiresAt(exp).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("start login challenge: %w", err)
 	}
@@ -128,7 +120,7 @@ type CodeRequest struct {
 // challenge named one, for the audit log, even when the code was wrong.
 func (a *Authenticator) LoginWithCode(ctx context.Context, req CodeRequest) (*Session, *ent.User, error) {
 	ch, err := a.Client.LoginChallenge.Query().
-		Where(loginchallenge.TokenHash(hashChallenge(req.Challenge)), loginchallenge.ExpiresAtGT(a.now().UTC())).
+		Where(loginchallenge.TokenHash(hashToken(req.Challenge)), loginchallenge.ExpiresAtGT(a.now().UTC())).
 		Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, nil, ErrChallengeEnded
