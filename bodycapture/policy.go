@@ -24,18 +24,24 @@ const (
 // Check refuses a setting out of bounds or with a bad pattern, naming the
 // input field under prefix (bodyCapture) that is wrong.
 func Check(prefix string, s schema.BodyCapture) error {
+	_, err := checked(prefix, s)
+	return err
+}
+
+// checked is Check that also returns the setting's redactor, its
+// patterns compiled.
+func checked(prefix string, s schema.BodyCapture) (*Redactor, error) {
 	switch {
 	case !s.Mode.Valid():
-		return usererr.FieldErrorf(prefix+".mode", "%q is not a capture mode: use OFF, ERRORS, ALL or SAMPLE", s.Mode)
+		return nil, usererr.FieldErrorf(prefix+".mode", "%q is not a capture mode: use OFF, ERRORS, ALL or SAMPLE", s.Mode)
 	case s.SamplePercent < 0 || s.SamplePercent > 100:
-		return usererr.FieldErrorf(prefix+".samplePercent", "a sample is 0 to 100 percent of requests")
+		return nil, usererr.FieldErrorf(prefix+".samplePercent", "a sample is 0 to 100 percent of requests")
 	case s.MaxBytes < MinMaxBytes || s.MaxBytes > MaxMaxBytes:
-		return usererr.FieldErrorf(prefix+".maxBytes", "the cap of a body is %d to %d bytes", MinMaxBytes, MaxMaxBytes)
+		return nil, usererr.FieldErrorf(prefix+".maxBytes", "the cap of a body is %d to %d bytes", MinMaxBytes, MaxMaxBytes)
 	case s.RetentionDays < 1 || s.RetentionDays > MaxRetentionDays:
-		return usererr.FieldErrorf(prefix+".retentionDays", "bodies are kept 1 to %d days", MaxRetentionDays)
+		return nil, usererr.FieldErrorf(prefix+".retentionDays", "bodies are kept 1 to %d days", MaxRetentionDays)
 	}
-	_, err := NewRedactor(prefix+".redact", s.Redact)
-	return err
+	return NewRedactor(prefix+".redact", s.Redact)
 }
 
 // Policy is one service's capture setting, compiled for the proxy.
@@ -53,10 +59,10 @@ func Compile(s *schema.BodyCapture) (*Policy, error) {
 	if s == nil || s.Mode == schema.CaptureOff || s.Mode == "" {
 		return nil, nil
 	}
-	if err := Check("bodyCapture", *s); err != nil {
+	r, err := checked("bodyCapture", *s)
+	if err != nil {
 		return nil, err
 	}
-	r, _ := NewRedactor("bodyCapture.redact", s.Redact) // Check compiled them
 	return &Policy{mode: s.Mode, percent: s.SamplePercent, maxBytes: s.MaxBytes,
 		retention: time.Duration(s.RetentionDays) * 24 * time.Hour, redact: r}, nil
 }
