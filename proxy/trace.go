@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -302,9 +303,15 @@ type responsesFacts struct {
 }
 
 // observe reads the facts in data, a JSON answer or one stream event's
-// data; what is not JSON is passed over.
+// data; what is not JSON is passed over. Once the model is known, a
+// stream event is decoded only when it names a reason or a status: most
+// events (content deltas) carry neither, and decoding each cost a
+// streamed span a JSON decode per token.
 func (x *exchange) observe(data []byte) {
 	if len(data) == 0 || data[0] != '{' {
+		return
+	}
+	if x.facts != nil && x.facts.model != "" && !namesFact(data) {
 		return
 	}
 	var w factsWire
@@ -315,6 +322,29 @@ func (x *exchange) observe(data []byte) {
 		x.facts = &answerFacts{}
 	}
 	x.facts.take(&w)
+}
+
+// namesFact reports whether data may hold a fact besides the model: a
+// key ending in "reason" with a string value (finish_reason, stop_reason,
+// finishReason, an incomplete response's reason; not OpenAI's
+// "finish_reason":null on every chunk), or a "status" (the Responses
+// API's).
+func namesFact(data []byte) bool {
+	if bytes.Contains(data, []byte(`"status"`)) {
+		return true
+	}
+	for rest := data; ; {
+		i := bytes.Index(rest, []byte(`eason"`))
+		if i < 0 {
+			return false
+		}
+		rest = bytes.TrimLeft(rest[i+len(`eason"`):], " \t\r\n")
+		if len(rest) > 0 && rest[0] == ':' {
+			if v := bytes.TrimLeft(rest[1:], " \t\r\n"); len(v) > 0 && v[0] == '"' {
+				return true
+			}
+		}
+	}
 }
 
 func (f *answerFacts) take(w *factsWire) {

@@ -3,8 +3,10 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -351,4 +353,66 @@ func traceIDsOf(recs []*ent.UsageRecord) []string {
 		out[i] = r.TraceID
 	}
 	return out
+}
+
+// TestNamesFact: the stream events that carry a finish or stop reason or
+// a response's status, in each provider's wire format (compact or not),
+// are decoded; content deltas, with OpenAI's null finish_reason, are not.
+func TestNamesFact(t *testing.T) {
+	cases := []struct {
+		name, data string
+		want       bool
+	}{
+		{"openai delta", `{"id":"c1","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}`, false},
+		{"openai last", `{"id":"c1","model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`, true},
+		{"anthropic delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"the reason\": \"x"}}`, false},
+		{"anthropic message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}`, true},
+		{"gemini, spaced", "{\n  \"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}]}, \"finishReason\" : \"STOP\"}]\n}", true},
+		{"gemini delta", `{"candidates":[{"content":{"parts":[{"text":"Hi"}],"role":"model"}}],"modelVersion":"gemini-2.0-flash"}`, false},
+		{"responses completed", `{"type":"response.completed","response":{"id":"r1","status":"completed","model":"gpt-4o"}}`, true},
+		{"responses delta", `{"type":"response.output_text.delta","item_id":"m1","delta":"Hi"}`, false},
+		{"cohere end", `{"type":"message-end","delta":{"finish_reason":"COMPLETE"}}`, true},
+	}
+	for _, c := range cases {
+		if got := namesFact([]byte(c.data)); got != c.want {
+			t.Errorf("%s: namesFact = %v, want %v", c.name, got, c.want)
+		}
+	}
+	// An OpenAI stream read event by event keeps the model of the first
+	// and the finish reason of the last.
+	x := &exchange{}
+	for _, ev := range openAIStreamEvents(3) {
+		x.observe([]byte(ev))
+	}
+	if x.facts == nil || x.facts.model != "gpt-4o-2024-08-06" || !slices.Equal(x.facts.finish, []string{"stop"}) {
+		t.Fatalf("facts = %+v, want the model and the one finish reason", x.facts)
+	}
+}
+
+// openAIStreamEvents is an OpenAI chat stream's event data: n content
+// deltas, then the chunk that finishes.
+func openAIStreamEvents(n int) []string {
+	evs := make([]string, 0, n+1)
+	for i := range n {
+		evs = append(evs, fmt.Sprintf(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1733000000,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"token %d "},"logprobs":null,"finish_reason":null}]}`, i))
+	}
+	return append(evs, `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1733000000,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}`)
+}
+
+// BenchmarkObserveStream: what reading a traced stream's facts costs per
+// event, over an OpenAI stream of 200 content deltas.
+func BenchmarkObserveStream(b *testing.B) {
+	evs := openAIStreamEvents(200)
+	data := make([][]byte, len(evs))
+	for i, ev := range evs {
+		data[i] = []byte(ev)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		x := &exchange{}
+		for _, d := range data {
+			x.observe(d)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(data)), "ns/event")
 }
