@@ -919,17 +919,29 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	return nil
 }
 
+// resealed is what resealAll re-sealed: provider keys and two-factor
+// secrets, and captured request bodies.
+type resealed struct{ secrets, bodies int }
+
+// String is the count for the command's output.
+func (r resealed) String() string {
+	bodies := "bodies"
+	if r.bodies == 1 {
+		bodies = "body"
+	}
+	return fmt.Sprintf("%d provider key(s) and two-factor secret(s), and %d captured request %s,", r.secrets, r.bodies, bodies)
+}
+
 // resealAll re-seals, in one transaction, every provider key and
 // two-factor secret and captured body that keyring's primary key did not
-// seal; it returns how many provider keys and two-factor secrets it
-// re-sealed.
-func resealAll(ctx context.Context, target database.Target, keyring *secrets.Keyring, log *slog.Logger) (int, error) {
+// seal, and says how many of each.
+func resealAll(ctx context.Context, target database.Target, keyring *secrets.Keyring, log *slog.Logger) (resealed, error) {
 	db, _, err := openDatabase(ctx, target, log, true)
 	if err != nil {
-		return 0, err
+		return resealed{}, err
 	}
 	defer db.Close()
-	var n int
+	var n resealed
 	err = database.InTx(ctx, db.Client, func(tx *ent.Tx) error {
 		keys, err := credentials.Rotate(ctx, tx.Client(), keyring)
 		if err != nil {
@@ -939,12 +951,12 @@ func resealAll(ctx context.Context, target database.Target, keyring *secrets.Key
 		if err != nil {
 			return err
 		}
-		n = keys + totp
-		_, err = bodycapture.Rotate(ctx, tx.Client(), keyring)
+		n.secrets = keys + totp
+		n.bodies, err = bodycapture.Rotate(ctx, tx.Client(), keyring)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("rotate master key (nothing changed): %w", err)
+		return resealed{}, fmt.Errorf("rotate master key (nothing changed): %w", err)
 	}
 	return n, nil
 }
@@ -978,7 +990,7 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "re-encrypted %d provider key(s) and two-factor secret(s) under master key %s; SLUICE_PREVIOUS_MASTER_KEY can now be removed from every replica\n", n, keyring.PrimaryID())
+		fmt.Fprintf(stdout, "re-encrypted %s under master key %s; SLUICE_PREVIOUS_MASTER_KEY can now be removed from every replica\n", n, keyring.PrimaryID())
 		return nil
 	}
 	oldKey, err := secrets.ParseMasterKey(cfg.MasterKey)
@@ -1004,7 +1016,7 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "re-encrypted %d provider key(s) and two-factor secret(s) under master key %s\n", n, secrets.KeyID(newKey))
+	fmt.Fprintf(stdout, "re-encrypted %s under master key %s\n", n, secrets.KeyID(newKey))
 	if secretsPath != "" && getenv("SLUICE_MASTER_KEY") == "" {
 		if err := config.ReplaceMasterKey(secretsPath, newEncoded); err != nil {
 			return fmt.Errorf("the keys are re-encrypted but %s still holds the old master key; set SLUICE_MASTER_KEY to the new one: %w", secretsPath, err)

@@ -111,29 +111,36 @@ func Prune(ctx context.Context, db *database.DB, now time.Time) (int64, error) {
 }
 
 // Rotate re-seals every captured body still under an old master key with
-// the keyring's primary one, a page of rows at a time, and returns how
-// many it rewrote. It runs beside the provider keys' rotation.
+// the keyring's primary one and returns how many it rewrote. It runs
+// beside the provider keys' rotation. The ids are listed a page at a time
+// and each body read alone, so that memory holds one body (up to a
+// megabyte a side) rather than a page of them.
 func Rotate(ctx context.Context, client *ent.Client, kr *secrets.Keyring) (int, error) {
+	const page = 500
 	n, after := 0, 0
 	for {
-		rows, err := client.RequestBody.Query().
+		ids, err := client.RequestBody.Query().
 			Where(requestbody.IDGT(after), requestbody.KeyIDNEQ(kr.PrimaryID())).
-			Order(ent.Asc(requestbody.FieldID)).Limit(500).All(ctx)
+			Order(ent.Asc(requestbody.FieldID)).Limit(page).IDs(ctx)
 		if err != nil {
 			return n, fmt.Errorf("list captured bodies: %w", err)
 		}
-		for _, row := range rows {
+		for _, id := range ids {
+			row, err := client.RequestBody.Get(ctx, id)
+			if err != nil {
+				return n, fmt.Errorf("captured body %d: %w", id, err)
+			}
 			sealed, _, err := kr.Reseal(secrets.Sealed{KeyID: row.KeyID, Ciphertext: row.Ciphertext}, aad(row.RequestID))
 			if err != nil {
-				return n, fmt.Errorf("captured bodies %d: %w", row.ID, err)
+				return n, fmt.Errorf("captured body %d: %w", id, err)
 			}
-			if err := client.RequestBody.UpdateOneID(row.ID).SetKeyID(sealed.KeyID).SetCiphertext(sealed.Ciphertext).Exec(ctx); err != nil {
-				return n, fmt.Errorf("captured bodies %d: write re-sealed: %w", row.ID, err)
+			if err := client.RequestBody.UpdateOneID(id).SetKeyID(sealed.KeyID).SetCiphertext(sealed.Ciphertext).Exec(ctx); err != nil {
+				return n, fmt.Errorf("captured body %d: write re-sealed: %w", id, err)
 			}
 			n++
-			after = row.ID
+			after = id
 		}
-		if len(rows) < 500 {
+		if len(ids) < page {
 			return n, nil
 		}
 	}

@@ -2,6 +2,7 @@ package bodycapture
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -179,4 +180,53 @@ func TestRecorderCaps(t *testing.T) {
 	if off, err := Compile(&schema.BodyCapture{Mode: schema.CaptureOff}); off != nil || err != nil {
 		t.Fatalf("Compile(off) = %v, %v; want nil", off, err)
 	}
+}
+
+// TestRotate: the bodies sealed under an old master key are re-sealed
+// under the keyring's primary one, each readable with the new key alone
+// and as it was; those already under it are left; the count is of those
+// rewritten, across more than one page of ids.
+func TestRotate(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		oldKey, newKey := []byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")
+		oldRing, _ := secrets.NewKeyring(oldKey)
+		newRing, _ := secrets.NewKeyring(newKey)
+		both, _ := secrets.NewKeyring(newKey, oldKey)
+		at := time.Now().UTC()
+		const old, current = 503, 2 // past a page of 500
+		for i := range old + current {
+			ring := oldRing
+			if i >= old {
+				ring = newRing
+			}
+			c := capture(fmt.Sprintf("req-%d", i), at, at.Add(time.Hour))
+			sealed, err := seal(ring, c, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Client.RequestBody.Create().SetCreatedAt(c.CreatedAt).SetRequestID(c.RequestID).SetOrganizationID(c.OrganizationID).
+				SetServiceID(c.ServiceID).SetExpiresAt(c.ExpiresAt).SetKeyID(sealed.KeyID).SetCiphertext([]byte(sealed.Ciphertext)).ExecX(ctx)
+		}
+		n, err := Rotate(ctx, db.Client, both)
+		if err != nil || n != old {
+			t.Fatalf("Rotate = %d, %v; want the %d bodies under the old key", n, err, old)
+		}
+		rows := db.Client.RequestBody.Query().AllX(ctx)
+		if len(rows) != old+current {
+			t.Fatalf("%d bodies after the rotation, want %d", len(rows), old+current)
+		}
+		for _, row := range rows {
+			b, err := open(newRing, row)
+			if err != nil {
+				t.Fatalf("body of %s does not open with the new key alone: %v", row.RequestID, err)
+			}
+			if want := `{"q":"` + row.RequestID + `"}`; b.Request != want || b.Response != `{"a":"ok"}` {
+				t.Fatalf("body of %s reads %q / %q after the rotation", row.RequestID, b.Request, b.Response)
+			}
+		}
+		if n, err := Rotate(ctx, db.Client, both); err != nil || n != 0 {
+			t.Fatalf("a second rotation = %d, %v; want nothing to do", n, err)
+		}
+	})
 }
