@@ -126,7 +126,11 @@ func Rotate(ctx context.Context, client *ent.Client, kr *secrets.Keyring) (int, 
 			return n, fmt.Errorf("list captured bodies: %w", err)
 		}
 		for _, id := range ids {
+			after = id
 			row, err := client.RequestBody.Get(ctx, id)
+			if ent.IsNotFound(err) {
+				continue // pruned since it was listed
+			}
 			if err != nil {
 				return n, fmt.Errorf("captured body %d: %w", id, err)
 			}
@@ -138,7 +142,6 @@ func Rotate(ctx context.Context, client *ent.Client, kr *secrets.Keyring) (int, 
 				return n, fmt.Errorf("captured body %d: write re-sealed: %w", id, err)
 			}
 			n++
-			after = id
 		}
 		if len(ids) < page {
 			return n, nil

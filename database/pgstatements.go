@@ -6,6 +6,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"reflect"
+	"strings"
 
 	"github.com/lib/pq"
 )
@@ -56,7 +59,7 @@ func (c *pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	}
 	if _, err := conn.(driver.ExecerContext).ExecContext(ctx, "SET plan_cache_mode = force_custom_plan", nil); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("set plan_cache_mode: %w", err)
+		return nil, fmt.Errorf("set plan_cache_mode (PostgreSQL 12 or later is required): %w", err)
 	}
 	n := c.perConn
 	if n <= 0 {
@@ -74,7 +77,18 @@ type pgConn struct {
 	stmts map[string]*list.Element // of order, each a *pgStmt
 	order *list.List               // most recently used first
 	inTx  bool
+	// busy is set while rows of a prepared statement or a COPY are open:
+	// the connection's socket is theirs until they close. lib/pq guards
+	// its unprepared queries so, not its statements.
+	busy bool
+	// broken is set when a query's context ended around it: lib/pq then
+	// sent the server a cancel that may still land on a later query, so
+	// the connection is not used again (as lib/pq's own queries do).
+	broken bool
 }
+
+// errBusy is lib/pq's answer to a query while another's rows are open.
+var errBusy = errors.New("pq: there is already a query being processed")
 
 type pgStmt struct {
 	query string
@@ -93,28 +107,49 @@ var (
 )
 
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.busy {
+		return nil, errBusy
+	}
 	if len(args) == 0 { // the simple protocol: one round trip already
 		return c.conn.(driver.QueryerContext).QueryContext(ctx, query, nil)
 	}
-	return withStatement(c, ctx, query, func(st driver.Stmt) (driver.Rows, error) {
+	rows, err := withStatement(c, ctx, query, func(st driver.Stmt) (driver.Rows, error) {
 		return st.(driver.StmtQueryContext).QueryContext(ctx, args)
 	})
+	if err != nil {
+		c.noteEnded(ctx)
+		return nil, err
+	}
+	c.busy = true
+	return &pgRows{Rows: rows, c: c, ctx: ctx}, nil
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.busy {
+		return nil, errBusy
+	}
 	if len(args) == 0 {
 		return c.conn.(driver.ExecerContext).ExecContext(ctx, query, nil)
 	}
-	return withStatement(c, ctx, query, func(st driver.Stmt) (driver.Result, error) {
+	res, err := withStatement(c, ctx, query, func(st driver.Stmt) (driver.Result, error) {
 		return st.(driver.StmtExecContext).ExecContext(ctx, args)
 	})
+	c.noteEnded(ctx)
+	return res, err
+}
+
+// noteEnded marks the connection broken when ctx ended around a query.
+func (c *pgConn) noteEnded(ctx context.Context) {
+	if ctx.Err() != nil {
+		c.broken = true
+	}
 }
 
 // withStatement runs query's statement through run. A statement whose
 // result the schema has changed since it was prepared (a column's type
 // altered by a newer release's migration) fails with PostgreSQL's "cached
 // plan must not change result type"; it is prepared again, and run again
-// outside a transaction (inside one, the failure has ended the
+// outside a transaction (inside one, the failure has aborted the
 // transaction, and the caller sees it).
 func withStatement[R any](c *pgConn, ctx context.Context, query string, run func(driver.Stmt) (R, error)) (R, error) {
 	st, err := c.statement(ctx, query)
@@ -135,12 +170,13 @@ func withStatement[R any](c *pgConn, ctx context.Context, query string, run func
 }
 
 // isStalePlan reports a statement PostgreSQL will not run again as
-// prepared: its result's shape changed (feature_not_supported, "cached
-// plan must not change result type") or the statement is gone
-// (invalid_sql_statement_name).
+// prepared: its result's shape changed ("cached plan must not change
+// result type", one of many feature_not_supported errors) or the
+// statement is gone (invalid_sql_statement_name).
 func isStalePlan(err error) bool {
 	var pe *pq.Error
-	return errors.As(err, &pe) && (pe.Code == "0A000" || pe.Code == "26000")
+	return errors.As(err, &pe) &&
+		(pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan must not change result type") || pe.Code == "26000")
 }
 
 // statement returns query's prepared statement, preparing it when the
@@ -173,11 +209,82 @@ func (c *pgConn) forget(query string) {
 }
 
 // Prepare and PrepareContext are database/sql's own statements (and
-// lib/pq's COPY), which it closes itself: they are not kept here.
-func (c *pgConn) Prepare(query string) (driver.Stmt, error) { return c.conn.Prepare(query) }
+// lib/pq's COPY), which it closes itself: they are not kept here. A COPY
+// holds the connection until its statement closes.
+func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
 
 func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if c.busy {
+		return nil, errBusy
+	}
+	st, err := c.conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil || !isCopy(query) {
+		return st, err
+	}
+	c.busy = true
+	return &pgCopy{Stmt: st, c: c}, nil
+}
+
+// isCopy reports a COPY statement, which lib/pq runs as a stream.
+func isCopy(query string) bool {
+	return len(query) >= 4 && strings.EqualFold(strings.TrimLeft(query, " \t\r\n")[:4], "COPY")
+}
+
+// pgCopy is a COPY statement; the connection is free again once it
+// closes.
+type pgCopy struct {
+	driver.Stmt
+	c *pgConn
+}
+
+func (s *pgCopy) Close() error {
+	s.c.busy = false
+	return s.Stmt.Close()
+}
+
+// pgRows are a prepared statement's rows: the connection is free again
+// once they close, and broken if the query's context ended meanwhile.
+type pgRows struct {
+	driver.Rows
+	c   *pgConn
+	ctx context.Context
+}
+
+func (r *pgRows) Close() error {
+	err := r.Rows.Close()
+	r.c.busy = false
+	r.c.noteEnded(r.ctx)
+	return err
+}
+
+func (r *pgRows) HasNextResultSet() bool {
+	n, ok := r.Rows.(driver.RowsNextResultSet)
+	return ok && n.HasNextResultSet()
+}
+
+func (r *pgRows) NextResultSet() error {
+	if n, ok := r.Rows.(driver.RowsNextResultSet); ok {
+		return n.NextResultSet()
+	}
+	return io.EOF
+}
+
+func (r *pgRows) ColumnTypeScanType(i int) reflect.Type {
+	return r.Rows.(driver.RowsColumnTypeScanType).ColumnTypeScanType(i)
+}
+
+func (r *pgRows) ColumnTypeDatabaseTypeName(i int) string {
+	return r.Rows.(driver.RowsColumnTypeDatabaseTypeName).ColumnTypeDatabaseTypeName(i)
+}
+
+func (r *pgRows) ColumnTypeLength(i int) (int64, bool) {
+	return r.Rows.(driver.RowsColumnTypeLength).ColumnTypeLength(i)
+}
+
+func (r *pgRows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
+	return r.Rows.(driver.RowsColumnTypePrecisionScale).ColumnTypePrecisionScale(i)
 }
 
 // Close ends the session, and its statements with it.
@@ -208,10 +315,13 @@ func (t pgTx) Rollback() error { t.c.inTx = false; return t.Tx.Rollback() }
 func (c *pgConn) Ping(ctx context.Context) error { return c.conn.(driver.Pinger).Ping(ctx) }
 
 func (c *pgConn) ResetSession(ctx context.Context) error {
+	if c.broken {
+		return driver.ErrBadConn
+	}
 	return c.conn.(driver.SessionResetter).ResetSession(ctx)
 }
 
-func (c *pgConn) IsValid() bool { return c.conn.(driver.Validator).IsValid() }
+func (c *pgConn) IsValid() bool { return !c.broken && c.conn.(driver.Validator).IsValid() }
 
 func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 	return c.conn.(driver.NamedValueChecker).CheckNamedValue(nv)

@@ -1,10 +1,13 @@
 package database_test
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"entgo.io/ent/dialect"
 
@@ -117,5 +120,46 @@ func TestPostgresStatements(t *testing.T) {
 	}
 	if generic != 0 || custom != 7 {
 		t.Fatalf("7 runs used %d generic and %d custom plans; want 7 custom", generic, custom)
+	}
+
+	// A second query while the first's rows are open, in one transaction,
+	// is refused, and the connection serves the next query once they
+	// close.
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(`SELECT id FROM probe WHERE id >= $1`, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`UPDATE probe SET n = n + $1`, 1); err == nil || !strings.Contains(err.Error(), "already a query being processed") {
+		t.Fatalf("a query while rows are open: %v; want it refused", err)
+	}
+	rows.Close()
+	if _, err := tx.Exec(`UPDATE probe SET n = n + $1`, 1); err != nil {
+		t.Fatalf("after the rows closed: %v", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A query whose context ends while it runs leaves its connection
+	// out of the pool (lib/pq sent the server a cancel, which could land
+	// on the next query): the next query runs on a new session.
+	var before, after int
+	if err := db.QueryRow(`SELECT pg_backend_pid()`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, `SELECT pg_sleep($1)`, 5); err == nil {
+		t.Fatal("a 5 s sleep outlived its 50 ms context")
+	}
+	if err := db.QueryRow(`SELECT pg_backend_pid()`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after == before {
+		t.Fatalf("the connection whose query was cancelled (session %d) served the next query", before)
 	}
 }
