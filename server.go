@@ -929,7 +929,7 @@ func (r resealed) String() string {
 	if r.bodies == 1 {
 		bodies = "body"
 	}
-	return fmt.Sprintf("%d provider key(s) and two-factor secret(s), and %d captured request %s,", r.secrets, r.bodies, bodies)
+	return fmt.Sprintf("%d provider key(s) and two-factor secret(s), and %d captured request %s", r.secrets, r.bodies, bodies)
 }
 
 // resealAll re-seals, in one transaction, every provider key and
@@ -990,7 +990,7 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "re-encrypted %s under master key %s; SLUICE_PREVIOUS_MASTER_KEY can now be removed from every replica\n", n, keyring.PrimaryID())
+		fmt.Fprintf(stdout, "re-encrypted %s, under master key %s; SLUICE_PREVIOUS_MASTER_KEY can now be removed from every replica\n", n, keyring.PrimaryID())
 		return nil
 	}
 	oldKey, err := secrets.ParseMasterKey(cfg.MasterKey)
@@ -1016,7 +1016,7 @@ func rotateMasterKey(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "re-encrypted %s under master key %s\n", n, secrets.KeyID(newKey))
+	fmt.Fprintf(stdout, "re-encrypted %s, under master key %s\n", n, secrets.KeyID(newKey))
 	if secretsPath != "" && getenv("SLUICE_MASTER_KEY") == "" {
 		if err := config.ReplaceMasterKey(secretsPath, newEncoded); err != nil {
 			return fmt.Errorf("the keys are re-encrypted but %s still holds the old master key; set SLUICE_MASTER_KEY to the new one: %w", secretsPath, err)

@@ -456,7 +456,8 @@ func TestRotateMasterKey(t *testing.T) {
 	cred := sealedCredential(t, target, oldRing, "sk-provider-secret")
 
 	var out bytes.Buffer
-	if code := run(ctx, []string{"rotate-master-key"}, getenv, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "re-encrypted 1 provider key") {
+	if code := run(ctx, []string{"rotate-master-key"}, getenv, &out, io.Discard); code != 0 ||
+		!strings.Contains(out.String(), "re-encrypted 1 provider key(s) and two-factor secret(s), and 0 captured request bodies, under master key") {
 		t.Fatalf("rotate-master-key: exit %d, %s", code, out.String())
 	}
 	cfg2, _ := config.Parse("t", nil, getenv, io.Discard)

@@ -3,14 +3,13 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/clientkey"
 	"github.com/sluicehq/sluice/ent"
 	"github.com/sluicehq/sluice/ent/invitation"
 	"github.com/sluicehq/sluice/ent/user"
@@ -30,12 +29,9 @@ const invitationPrefix = "inv_"
 
 // hashToken is what is stored of a random one-time token (an
 // invitation, a sign-in handoff code, a two-factor challenge, a recovery
-// code): its SHA-256 in hex. Tokens of 80 random bits or more need no
-// slow hash.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+// code): its SHA-256 in hex, as a client key is stored. Tokens of 80
+// random bits or more need no slow hash.
+func hashToken(token string) string { return clientkey.Hash(token) }
 
 // Invite makes an invitation to org with role and returns it with its
 // token, which is not stored and cannot be shown again.

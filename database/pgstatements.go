@@ -14,9 +14,9 @@ import (
 )
 
 // pgStatementsPerConn is how many statements a PostgreSQL connection keeps
-// prepared, the least recently used closed first. The data layer's query
-// texts are a few hundred; lists of ids of every length add more, and
-// each statement costs the server a few kilobytes per connection.
+// prepared, the least recently used closed first: room for the data
+// layer's query texts and its lists of ids of several lengths, at a few
+// kilobytes of the server's memory each.
 const pgStatementsPerConn = 256
 
 // pgConnector opens lib/pq connections that run every query with

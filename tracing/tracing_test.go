@@ -88,7 +88,8 @@ func TestExportFailureLogged(t *testing.T) {
 	}{
 		{"refused", refusing.URL, "401"},
 		// An endpoint whose URL carries credentials, unreachable: the
-		// warning names it without them.
+		// warning names it without them (net/http's error already hides
+		// the password; the token in the query is what would show).
 		{"unreachable", strings.Replace(gone.URL, "http://", "http://user:s3cret@", 1) + "/otlp?token=t0ken", "connection refused"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
