@@ -155,10 +155,8 @@ func (l *adminLoader) load(ctx context.Context, db *database.DB) (*adminLoaded, 
 	// them: PostgreSQL's autovacuum vacuums and analyzes tables this size
 	// soon after they are filled (the vacuum marks their pages all-visible,
 	// which lets a count read an index alone), and Sluice refreshes
-	// SQLite's daily (Optimize). A
-	// gateway's first Optimize of a database this size, without
-	// statistics, counts every row of each large table under the write
-	// lock (docs/benchmarks.md, "Retention at scale").
+	// SQLite's at start and daily (Optimize, which counts a large table's
+	// statistics by reads that block no writer).
 	if db.Dialect == dialect.Postgres {
 		if _, err := db.SQL.ExecContext(ctx, "VACUUM ANALYZE"); err != nil {
 			return nil, fmt.Errorf("vacuum and analyze: %w", err)

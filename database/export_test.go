@@ -32,3 +32,11 @@ func OpenPostgresPool(dsn string, perConn int) (*sql.DB, error) {
 	db.SetMaxOpenConns(1)
 	return db, nil
 }
+
+// CountStatisticsFrom makes Optimize count the statistics of tables of n
+// rows or more, and calls during after each index it counts, until t ends.
+func CountStatisticsFrom(t interface{ Cleanup(func()) }, n int, during func()) {
+	was := countedFrom
+	countedFrom, countedIndex = n, during
+	t.Cleanup(func() { countedFrom, countedIndex = was, nil })
+}
