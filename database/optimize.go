@@ -49,7 +49,7 @@ func (d *DB) countStatistics(ctx context.Context) error {
 	if _, err := d.SQL.ExecContext(ctx, "ANALYZE sqlite_schema"); err != nil {
 		return fmt.Errorf("create sqlite statistics table: %w", err)
 	}
-	tables, err := d.texts(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	tables, err := d.texts(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name`)
 	if err != nil {
 		return fmt.Errorf("list tables: %w", err)
 	}

@@ -129,6 +129,12 @@ func TestPostgresStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Without the refusal, lib/pq would read the open rows as the second
+	// query's answer and the connection would wait on the server: the
+	// server ends the session after 3 s, so the test fails, not hangs.
+	if _, err := tx.Exec(`SET LOCAL idle_in_transaction_session_timeout = '3s'`); err != nil {
+		t.Fatal(err)
+	}
 	rows, err := tx.Query(`SELECT id FROM probe WHERE id >= $1`, 0)
 	if err != nil {
 		t.Fatal(err)
