@@ -1,5 +1,23 @@
 import { formatPrice, parseUSD, usdInput } from './format';
+import { graphql } from './gql';
 import { TextField } from './ui';
+
+// A service's budgets and pace, which its keys inherit: what the services
+// screen edits and the key form shows of a key's service.
+graphql(`
+  fragment ServiceLimitFields on Service {
+    limitCostHourWarn
+    limitCostHourBlock
+    limitCostDayWarn
+    limitCostDayBlock
+    limitCostMonthWarn
+    limitCostMonthBlock
+    limitCostTotalBlock
+    limitRpm
+    limitTpm
+    limitConcurrency
+  }
+`);
 
 export const LIMIT_FIELDS = [
   ['limitCostHourWarn', 'Hourly warn'],

@@ -93,16 +93,7 @@ graphql(`
     provider
     modelsEnabled
     active
-    limitCostHourWarn
-    limitCostHourBlock
-    limitCostDayWarn
-    limitCostDayBlock
-    limitCostMonthWarn
-    limitCostMonthBlock
-    limitCostTotalBlock
-    limitRpm
-    limitTpm
-    limitConcurrency
+    ...ServiceLimitFields
   }
 `);
 

@@ -30,16 +30,7 @@ graphql(`
     modelsEnabled
     allowUnpricedModels
     active
-    limitCostHourWarn
-    limitCostHourBlock
-    limitCostDayWarn
-    limitCostDayBlock
-    limitCostMonthWarn
-    limitCostMonthBlock
-    limitCostTotalBlock
-    limitRpm
-    limitTpm
-    limitConcurrency
+    ...ServiceLimitFields
     bodyCapture {
       mode
       samplePercent
