@@ -31,12 +31,19 @@ func (d *DB) Optimize(ctx context.Context) error {
 	if d.Dialect != dialect.SQLite {
 		return nil
 	}
-	if err := d.countStatistics(ctx); err != nil {
+	// One connection throughout: PRAGMA optimize judges staleness by the
+	// statistics its connection loaded, which must be the ones counted.
+	conn, err := d.SQL.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("optimize sqlite statistics: %w", err)
+	}
+	defer conn.Close()
+	if err := countStatistics(ctx, conn); err != nil {
 		return err
 	}
 	// 0x10000: every table, not only those this connection queried;
 	// 0x02: analyze where it would help.
-	if _, err := d.SQL.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
+	if _, err := conn.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
 		return fmt.Errorf("optimize sqlite statistics: %w", err)
 	}
 	return nil
@@ -44,36 +51,37 @@ func (d *DB) Optimize(ctx context.Context) error {
 
 // countStatistics counts the statistics of each large table whose
 // statistics are missing or stale.
-func (d *DB) countStatistics(ctx context.Context) error {
+func countStatistics(ctx context.Context, conn *sql.Conn) error {
 	// Creates sqlite_stat1 when it is missing; analyzes nothing else.
-	if _, err := d.SQL.ExecContext(ctx, "ANALYZE sqlite_schema"); err != nil {
+	if _, err := conn.ExecContext(ctx, "ANALYZE sqlite_schema"); err != nil {
 		return fmt.Errorf("create sqlite statistics table: %w", err)
 	}
-	tables, err := d.texts(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name`)
+	tables, err := texts(ctx, conn, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name`)
 	if err != nil {
 		return fmt.Errorf("list tables: %w", err)
 	}
 	for _, table := range tables {
 		var rows int
-		if err := d.SQL.QueryRowContext(ctx, "SELECT count(*) FROM "+quoteIdent(table)).Scan(&rows); err != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+quoteIdent(table)).Scan(&rows); err != nil {
 			return fmt.Errorf("count %s: %w", table, err)
 		}
-		if rows < countedFrom || !d.staleStatistics(ctx, table, rows) {
+		if rows < countedFrom || !staleStatistics(ctx, conn, table, rows) {
 			continue
 		}
-		stats, err := d.tableStatistics(ctx, table, rows)
+		stats, err := tableStatistics(ctx, conn, table, rows)
 		if err != nil {
 			return fmt.Errorf("count statistics of %s: %w", table, err)
 		}
 		if stats == nil {
 			continue // an index on an expression: left to ANALYZE
 		}
-		if err := d.writeStatistics(ctx, table, stats); err != nil {
+		if err := writeStatistics(ctx, conn, table, stats); err != nil {
 			return fmt.Errorf("write statistics of %s: %w", table, err)
 		}
 	}
-	// The planner of this connection reads the new statistics.
-	if _, err := d.SQL.ExecContext(ctx, "ANALYZE sqlite_schema"); err != nil {
+	// The connection's planner, and PRAGMA optimize, read the new
+	// statistics.
+	if _, err := conn.ExecContext(ctx, "ANALYZE sqlite_schema"); err != nil {
 		return fmt.Errorf("reload sqlite statistics: %w", err)
 	}
 	return nil
@@ -81,9 +89,9 @@ func (d *DB) countStatistics(ctx context.Context) error {
 
 // staleStatistics reports whether table's statistics are missing or give
 // a row count under half or over twice rows.
-func (d *DB) staleStatistics(ctx context.Context, table string, rows int) bool {
+func staleStatistics(ctx context.Context, conn *sql.Conn, table string, rows int) bool {
 	var stat string
-	err := d.SQL.QueryRowContext(ctx, "SELECT stat FROM sqlite_stat1 WHERE tbl = ? LIMIT 1", table).Scan(&stat)
+	err := conn.QueryRowContext(ctx, "SELECT stat FROM sqlite_stat1 WHERE tbl = ? LIMIT 1", table).Scan(&stat)
 	if err != nil {
 		return true
 	}
@@ -97,8 +105,8 @@ func (d *DB) staleStatistics(ctx context.Context, table string, rows int) bool {
 // its columns the average number of rows that share one value of them; a
 // table without indexes has one line, its rows, under "". It is nil when
 // an index is on an expression, which is not counted here.
-func (d *DB) tableStatistics(ctx context.Context, table string, rows int) (map[string]string, error) {
-	indexes, err := d.texts(ctx, "SELECT name FROM pragma_index_list(?)", table)
+func tableStatistics(ctx context.Context, conn *sql.Conn, table string, rows int) (map[string]string, error) {
+	indexes, err := texts(ctx, conn, "SELECT name FROM pragma_index_list(?)", table)
 	if err != nil {
 		return nil, err
 	}
@@ -107,13 +115,13 @@ func (d *DB) tableStatistics(ctx context.Context, table string, rows int) (map[s
 	}
 	stats := make(map[string]string, len(indexes))
 	for _, index := range indexes {
-		columns, err := d.texts(ctx, "SELECT coalesce(name, '') FROM pragma_index_info(?) ORDER BY seqno", index)
+		columns, err := texts(ctx, conn, "SELECT coalesce(name, '') FROM pragma_index_info(?) ORDER BY seqno", index)
 		if err != nil {
 			return nil, err
 		}
 		var where string
 		var definition sql.NullString
-		if err := d.SQL.QueryRowContext(ctx, "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?", index).Scan(&definition); err != nil && err != sql.ErrNoRows {
+		if err := conn.QueryRowContext(ctx, "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?", index).Scan(&definition); err != nil && err != sql.ErrNoRows {
 			return nil, err
 		}
 		if i := strings.LastIndex(strings.ToUpper(definition.String), " WHERE "); i >= 0 {
@@ -122,7 +130,7 @@ func (d *DB) tableStatistics(ctx context.Context, table string, rows int) (map[s
 		from := quoteIdent(table) + " INDEXED BY " + quoteIdent(index) + where
 		n := rows
 		if where != "" {
-			if err := d.SQL.QueryRowContext(ctx, "SELECT count(*) FROM "+from).Scan(&n); err != nil {
+			if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+from).Scan(&n); err != nil {
 				return nil, err
 			}
 		}
@@ -136,7 +144,7 @@ func (d *DB) tableStatistics(ctx context.Context, table string, rows int) (map[s
 				quoted[i] = quoteIdent(c)
 			}
 			var distinct int
-			if err := d.SQL.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM "+from+" GROUP BY "+strings.Join(quoted, ", ")+")").Scan(&distinct); err != nil {
+			if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM "+from+" GROUP BY "+strings.Join(quoted, ", ")+")").Scan(&distinct); err != nil {
 				return nil, err
 			}
 			line = append(line, strconv.Itoa(rowsPerValue(n, distinct)))
@@ -166,8 +174,8 @@ func rowsPerValue(rows, distinct int) int {
 
 // writeStatistics replaces table's statistics with stats, in one short
 // write.
-func (d *DB) writeStatistics(ctx context.Context, table string, stats map[string]string) error {
-	tx, err := d.SQL.BeginTx(ctx, nil)
+func writeStatistics(ctx context.Context, conn *sql.Conn, table string, stats map[string]string) error {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -190,8 +198,8 @@ func (d *DB) writeStatistics(ctx context.Context, table string, stats map[string
 }
 
 // texts runs query and returns its one text column.
-func (d *DB) texts(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := d.SQL.QueryContext(ctx, query, args...)
+func texts(ctx context.Context, conn *sql.Conn, query string, args ...any) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
