@@ -66,9 +66,9 @@ func countStatistics(ctx context.Context, conn *sql.Conn) error {
 		// span is under countedFrom, or that its statistics agree with,
 		// is left without counting its rows, so that Optimize costs next
 		// to nothing on a database whose statistics are fresh.
-		var span int
 		// (Each of max and min alone in its SELECT: together they would
 		// read the whole table.)
+		var span int
 		q := "SELECT coalesce((SELECT max(rowid) FROM " + quoteIdent(table) + ") - (SELECT min(rowid) FROM " + quoteIdent(table) + ") + 1, 0)"
 		if err := conn.QueryRowContext(ctx, q).Scan(&span); err != nil {
 			span = countedFrom // no row ids (WITHOUT ROWID): count
@@ -103,16 +103,12 @@ func countStatistics(ctx context.Context, conn *sql.Conn) error {
 }
 
 // staleStatistics reports whether table's statistics are missing or give
-// a row count under half or over twice rows.
+// a row count under half or over twice rows. The row count is the largest
+// line's first number: a partial index's line counts only its rows.
 func staleStatistics(ctx context.Context, conn *sql.Conn, table string, rows int) bool {
-	var stat string
-	err := conn.QueryRowContext(ctx, "SELECT stat FROM sqlite_stat1 WHERE tbl = ? LIMIT 1", table).Scan(&stat)
-	if err != nil {
-		return true
-	}
-	first, _, _ := strings.Cut(stat, " ")
-	n, err := strconv.Atoi(first)
-	return err != nil || n*2 < rows || n > rows*2
+	var n sql.NullInt64
+	err := conn.QueryRowContext(ctx, "SELECT max(CAST(stat AS INTEGER)) FROM sqlite_stat1 WHERE tbl = ?", table).Scan(&n)
+	return err != nil || !n.Valid || int(n.Int64)*2 < rows || int(n.Int64) > rows*2
 }
 
 // tableStatistics is each index's sqlite_stat1 line, by index name, as

@@ -127,6 +127,14 @@ func TestOptimizeCountsLargeTables(t *testing.T) {
 		t.Fatalf("Optimize counted %v, ANALYZE wrote %v", counted, analyzed)
 	}
 
+	// The partial index's line first, which counts only its own rows: the
+	// table's row count is its largest line's.
+	if _, err := db.SQL.ExecContext(ctx, `CREATE TEMP TABLE kept AS SELECT * FROM sqlite_stat1 WHERE tbl = 'probe';
+		DELETE FROM sqlite_stat1 WHERE tbl = 'probe';
+		INSERT INTO sqlite_stat1 SELECT * FROM kept ORDER BY idx != 'probe_errors';
+		DROP TABLE kept`); err != nil {
+		t.Fatal(err)
+	}
 	fill(3_000, 4_000) // a third more: not stale
 	if err := db.Optimize(ctx); err != nil {
 		t.Fatal(err)
