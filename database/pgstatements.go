@@ -229,7 +229,8 @@ func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt,
 
 // isCopy reports a COPY statement, which lib/pq runs as a stream.
 func isCopy(query string) bool {
-	return len(query) >= 4 && strings.EqualFold(strings.TrimLeft(query, " \t\r\n")[:4], "COPY")
+	q := strings.TrimLeft(query, " \t\r\n")
+	return len(q) >= 4 && strings.EqualFold(q[:4], "COPY")
 }
 
 // pgCopy is a COPY statement; the connection is free again once it
